@@ -1,0 +1,177 @@
+"""The one settings spec: defaults < TOML file < TPKIT_* environment < command-line flags.
+
+Built once at start-up by the CLI and passed down; nothing reads settings at import time.
+Imports only `errors`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ConfigError
+
+ENV_PREFIX = "TPKIT_"
+CONFIG_ENV = "TPKIT_CONFIG"
+LANGUAGES = ("en", "zh")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One documented setting: its type, default and a check that returns a problem or None."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+
+
+def _port(value: int) -> str | None:
+    return None if 1 <= value <= 65535 else "must be between 1 and 65535"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _language(value: str) -> str | None:
+    return None if value in LANGUAGES else f"must be one of {', '.join(LANGUAGES)}"
+
+
+def _log_level(value: str) -> str | None:
+    levels = ("debug", "info", "warning", "error")
+    return None if value in levels else f"must be one of {', '.join(levels)}"
+
+
+SPEC: tuple[Setting, ...] = (
+    Setting("data_dir", Path, Path("/var/lib/tpkit"), "Folder for people's data: database, uploads, keys."),
+    Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
+    Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
+    Setting("port", int, 8080, "TCP port of the web server.", _port),
+    Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
+    Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
+    Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
+    Setting("search_page_length", int, 25, "Search results per page when the client does not say.", _positive),
+    Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
+    Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
+)
+SPEC_BY_NAME = {s.name: s for s in SPEC}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Effective settings and, for each, where its value came from."""
+
+    data_dir: Path
+    content_dir: Path
+    host: str
+    port: int
+    school_name: str
+    default_language: str
+    library_scan_interval_s: float
+    search_page_length: int
+    cache_max_age_s: int
+    log_level: str
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
+
+
+def _convert(setting: Setting, raw: Any, origin: str) -> tuple[Any, str | None]:
+    """Turn a raw TOML or environment value into the setting's type, or name the problem."""
+    try:
+        if setting.kind is bool or isinstance(raw, bool) and setting.kind is not str:
+            raise ValueError
+        if setting.kind is Path:
+            if not isinstance(raw, str) or not raw:
+                raise ValueError
+            value: Any = Path(raw).expanduser()
+        elif setting.kind in (int, float):
+            value = setting.kind(raw)
+        else:
+            if not isinstance(raw, str):
+                raise ValueError
+            value = raw
+    except (TypeError, ValueError):
+        return None, f"{setting.name} = {raw!r} (from {origin}) is not a valid {setting.kind.__name__}"
+    problem = setting.check(value) if setting.check else None
+    if problem:
+        return None, f"{setting.name} = {raw!r} (from {origin}) {problem}"
+    return value, None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"The settings file {path} does not exist.",
+            cause=f"--config or {CONFIG_ENV} names a file that is not there.",
+            fix=f"Create {path}, or drop --config / unset {CONFIG_ENV} to use the defaults.",
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"The settings file {path} is not valid TOML: {exc}.",
+            fix=f"Correct the line named above in {path} (TOML: key = \"value\").",
+        ) from exc
+
+
+def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Mapping[str, Any]):
+    """Yield (name, raw value, origin) from every source, lowest precedence first; and warnings."""
+    warnings: list[str] = []
+    layers: list[tuple[str, Any, str]] = []
+    if config_file is not None:
+        for key, raw in _read_toml(config_file).items():
+            if key in SPEC_BY_NAME:
+                layers.append((key, raw, f"{config_file} key {key}"))
+            else:
+                warnings.append(f"Unknown key {key!r} in {config_file} is ignored (known: see docs/settings.md).")
+    for env_name, raw in environ.items():
+        if not env_name.startswith(ENV_PREFIX) or env_name == CONFIG_ENV:
+            continue
+        key = env_name[len(ENV_PREFIX):].lower()
+        if key in SPEC_BY_NAME:
+            layers.append((key, raw, f"environment variable {env_name}"))
+        else:
+            warnings.append(f"Unknown environment variable {env_name} is ignored (known: see docs/settings.md).")
+    for key, raw in overrides.items():
+        if raw is not None:
+            layers.append((key, str(raw) if isinstance(raw, Path) else raw, f"command-line flag --{key.replace('_', '-')}"))
+    return layers, warnings
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings; raise one ConfigError listing every problem found."""
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(CONFIG_ENV):
+        config_file = Path(environ[CONFIG_ENV])
+    layers, warnings = _layers(config_file, environ, overrides or {})
+    values = {s.name: s.default for s in SPEC}
+    sources = {s.name: "default" for s in SPEC}
+    problems: list[str] = []
+    for name, raw, origin in layers:
+        value, problem = _convert(SPEC_BY_NAME[name], raw, origin)
+        if problem:
+            problems.append(problem)
+        else:
+            values[name], sources[name] = value, origin
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} setting(s) cannot be used:\n  - " + "\n  - ".join(problems),
+            fix="Correct each value where it came from (file key, environment variable or flag); "
+            "`tpkit check` lists the effective settings.",
+        )
+    if values["content_dir"] is None:
+        values["content_dir"] = values["data_dir"] / "content"
+        sources["content_dir"] = "derived from data_dir"
+    values = {k: (v.absolute() if isinstance(v, Path) else v) for k, v in values.items()}
+    return Settings(**values, sources=sources, warnings=tuple(warnings))

@@ -1,0 +1,1 @@
+"""Read-only content packages (ZIM books). Must not import storage, edges, services or web."""

@@ -1,0 +1,217 @@
+"""The library: every `.zim` in the content folder is a book; damaged files are listed, never served.
+
+Must not import storage, edges, services or web: the check-result store is handed in.
+Readers get an immutable snapshot; a rescan builds a new one and swaps it, so requests in
+flight keep the books they started with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from appliance.content.naming import unique_names
+from appliance.content.zimfile import ZimFile, file_signature
+from appliance.errors import BookNotFoundError, DamagedBookError
+
+log = logging.getLogger(__name__)
+
+# Files up to this size are checksummed before they are first served (a few seconds on a Pi);
+# larger ones are opened, hidden, and checked by the background scanner so start-up stays fast.
+INLINE_CHECK_MAX_BYTES = 256 * 1024 * 1024
+
+
+class CheckStore(Protocol):
+    """Remembers checksum results per file version (storage.book_checks implements it)."""
+
+    def get(self, path: str, size_bytes: int, mtime_ns: int) -> tuple[bool, str] | None: ...
+
+    def put(self, path: str, size_bytes: int, mtime_ns: int, ok: bool, reason: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Book:
+    """A served book: its URL name, its file, and the metadata pages and the catalog show."""
+
+    name: str
+    zim: ZimFile
+    signature: tuple[int, int]
+    title: str
+    description: str
+    languages: tuple[str, ...]
+    category: str
+    tags: tuple[str, ...]
+    creator: str
+    publisher: str
+    date: str
+    flavour: str
+    checked: str  # "verified", "no checksum" or "pending"
+
+    @property
+    def uuid(self) -> str:
+        return self.zim.uuid
+
+    @property
+    def language(self) -> str:
+        return self.languages[0] if self.languages else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DamagedFile:
+    """A file in the content folder that is not served, and why."""
+
+    path: Path
+    reason: str
+
+
+def _category(zim: ZimFile, tags: tuple[str, ...]) -> str:
+    for tag in tags:
+        if tag.startswith("_category:"):
+            return tag.split(":", 1)[1]
+    return zim.metadata_text("Category")
+
+
+def make_book(name: str, zim: ZimFile, signature: tuple[int, int], checked: str) -> Book:
+    """Read a book's metadata once, when it is opened."""
+    tags = tuple(t for t in zim.metadata_text("Tags").split(";") if t)
+    languages = tuple(lang.strip() for lang in zim.metadata_text("Language").split(",") if lang.strip())
+    return Book(
+        name=name, zim=zim, signature=signature, checked=checked,
+        title=zim.metadata_text("Title") or name,
+        description=zim.metadata_text("Description"),
+        languages=languages, tags=tags, category=_category(zim, tags),
+        creator=zim.metadata_text("Creator"), publisher=zim.metadata_text("Publisher"),
+        date=zim.metadata_text("Date"), flavour=zim.metadata_text("Flavour"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    books: dict[str, Book]
+    damaged: tuple[DamagedFile, ...]
+    pending: tuple[Path, ...]
+
+
+class Library:
+    """The books of one content folder; `refresh()` picks up added, changed and removed files."""
+
+    def __init__(self, content_dir: Path, checks: CheckStore | None = None) -> None:
+        self.content_dir = content_dir
+        self._checks = checks
+        self._snapshot = Snapshot({}, (), ())
+        self._refresh_lock = threading.Lock()
+
+    # --- reading (lock-free: one attribute read) ----------------------------------------
+    def books(self) -> list[Book]:
+        """Served books, sorted by title."""
+        return sorted(self._snapshot.books.values(), key=lambda b: (b.title.casefold(), b.name))
+
+    def book(self, name: str) -> Book:
+        """The book served under `name`; BookNotFoundError if there is none."""
+        book = self._snapshot.books.get(name)
+        if book is None:
+            raise BookNotFoundError(
+                f"No book named {name!r} is in this library.",
+                cause="The link is old, or the book was removed or renamed.",
+                fix="Open the home page to see the books this kit has.",
+            )
+        return book
+
+    def by_uuid(self, uuid: str) -> Book:
+        for book in self._snapshot.books.values():
+            if book.uuid == uuid:
+                return book
+        raise BookNotFoundError(
+            f"No book with id {uuid!r} is in this library.",
+            fix="Reload the catalog: /catalog/v2/entries lists the books and their ids.",
+        )
+
+    def damaged(self) -> list[DamagedFile]:
+        return list(self._snapshot.damaged)
+
+    def pending(self) -> list[Path]:
+        return list(self._snapshot.pending)
+
+    # --- scanning ---------------------------------------------------------------------------
+    def _zim_files(self) -> list[Path]:
+        try:
+            return [p for p in self.content_dir.iterdir() if p.suffix == ".zim" and p.is_file()]
+        except FileNotFoundError:
+            return []
+
+    def refresh(self, check_large: bool = False) -> bool:
+        """Rescan the content folder; return True when the served set changed."""
+        with self._refresh_lock:
+            old = self._snapshot
+            known = {book.zim.path: book for book in old.books.values()}
+            books: dict[str, Book] = {}
+            damaged: list[DamagedFile] = []
+            pending: list[Path] = []
+            for name, path in unique_names(self._zim_files()).items():
+                try:
+                    signature = file_signature(path)
+                except FileNotFoundError:
+                    continue
+                book = known.get(path)
+                if book is not None and book.signature == signature and book.name == name:
+                    books[name] = book
+                    continue
+                outcome = self._open(name, path, signature, check_large)
+                if isinstance(outcome, Book):
+                    books[name] = outcome
+                elif isinstance(outcome, DamagedFile):
+                    damaged.append(outcome)
+                else:
+                    pending.append(path)
+            self._snapshot = Snapshot(books, tuple(damaged), tuple(pending))
+            changed = books.keys() != old.books.keys() or any(books[n] is not old.books[n] for n in books)
+            if changed or damaged != list(old.damaged):
+                log.info("library: %d book(s), %d damaged, %d being checked", len(books), len(damaged), len(pending))
+            return changed
+
+    def _open(self, name: str, path: Path, signature: tuple[int, int], check_large: bool):
+        """Open and check one file: a Book, a DamagedFile, or None when its check must wait."""
+        try:
+            zim = ZimFile(path)
+        except DamagedBookError as exc:
+            return DamagedFile(path, exc.message)
+        cached = self._checks.get(str(path), *signature) if self._checks else None
+        if cached is None:
+            if signature[0] > INLINE_CHECK_MAX_BYTES and not check_large:
+                return None
+            verified = zim.verify_checksum()
+            labels = {True: "verified", None: "no checksum", False: "checksum mismatch"}
+            cached = (verified is not False, labels[verified])
+            if self._checks:
+                self._checks.put(str(path), *signature, *cached)
+        if not cached[0]:
+            return DamagedFile(path, f"The file {path.name} fails its checksum: it is corrupt or was altered.")
+        return make_book(name, zim, signature, cached[1])
+
+
+class LibraryScanner:
+    """A daemon thread that rescans every `interval_s` and checks large new books in the background."""
+
+    def __init__(self, library: Library, interval_s: float) -> None:
+        self.library = library
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tpkit-library-scan", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.library.refresh(check_large=True)
+            except Exception:  # the scanner must outlive any one bad file; the log names it
+                log.exception("library: rescan of %s failed; will retry", self.library.content_dir)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

@@ -1,0 +1,191 @@
+"""The ZIM reader edge: the only module that imports libzim's reader, search and suggestion APIs.
+
+Must not import storage, edges, services or web. Every libzim failure becomes a tpkit error here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from pathlib import Path
+
+from libzim.reader import Archive
+from libzim.search import Query, Searcher
+from libzim.suggestion import SuggestionSearcher
+
+from appliance.errors import DamagedBookError, EntryNotFoundError, NoFullTextIndexError
+
+# Redirect chains longer than this are treated as broken (a loop in a damaged ZIM must not spin a worker).
+MAX_REDIRECTS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Redirect:
+    """The entry at the asked path points to another path in the same book."""
+
+    target_path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Content:
+    """An entry's bytes (a memoryview into libzim's blob, not copied) and MIME type."""
+
+    path: str
+    mimetype: str
+    data: memoryview
+
+
+class ZimFile:
+    """One opened ZIM archive. Safe to share between threads: searchers are kept per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._archive = Archive(path)
+            self.uuid = str(self._archive.uuid)
+            self.size_bytes = self._archive.filesize
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise DamagedBookError(
+                f"The file {path.name} cannot be opened as a ZIM book: {str(exc).strip().splitlines()[0]}",
+                cause="The file is truncated, corrupt, or not a ZIM file (a copy interrupted, a failing disk).",
+                fix=f"Copy {path.name} again from its source or remove it from the content folder.",
+            ) from exc
+        self._local = threading.local()
+
+    # --- metadata -------------------------------------------------------------------------
+    def metadata(self, name: str) -> bytes | None:
+        """The raw bytes of a metadata entry (`Title`, `Language`, ...) or None if absent."""
+        try:
+            return bytes(self._archive.get_metadata(name))
+        except (RuntimeError, KeyError):
+            return None
+
+    def metadata_text(self, name: str) -> str:
+        """A metadata entry decoded as text; empty when absent or undecodable."""
+        raw = self.metadata(name)
+        return raw.decode("utf-8", "replace").strip() if raw else ""
+
+    @property
+    def metadata_names(self) -> list[str]:
+        return list(self._archive.metadata_keys)
+
+    @property
+    def article_count(self) -> int:
+        return self._archive.article_count
+
+    @property
+    def media_count(self) -> int:
+        return self._archive.media_count
+
+    @property
+    def has_fulltext_index(self) -> bool:
+        return self._archive.has_fulltext_index
+
+    def illustration(self, size: int = 48) -> bytes | None:
+        """The PNG illustration at `size` pixels, or None when the book has none."""
+        try:
+            if size in self._archive.get_illustration_sizes():
+                return bytes(self._archive.get_illustration_item(size).content)
+        except RuntimeError:
+            pass
+        return None
+
+    def illustration_sizes(self) -> list[int]:
+        try:
+            return sorted(self._archive.get_illustration_sizes())
+        except RuntimeError:
+            return []
+
+    @property
+    def main_path(self) -> str | None:
+        """Path of the main page (following its redirect), or None."""
+        if not self._archive.has_main_entry:
+            return None
+        entry = self._archive.main_entry
+        return self._final_entry(entry).path
+
+    # --- entries --------------------------------------------------------------------------
+    def _final_entry(self, entry):
+        for _ in range(MAX_REDIRECTS):
+            if not entry.is_redirect:
+                return entry
+            entry = entry.get_redirect_entry()
+        raise EntryNotFoundError(
+            f"{self.path.name}: redirect loop at {entry.path}.",
+            cause="The book is damaged.",
+            fix=f"Replace {self.path.name} with a fresh copy.",
+        )
+
+    def lookup(self, path: str) -> Redirect | Content:
+        """The entry at `path`: a Redirect to follow, or its Content; EntryNotFoundError if absent."""
+        try:
+            entry = self._archive.get_entry_by_path(path)
+        except KeyError:
+            raise EntryNotFoundError(
+                f"There is no entry {path!r} in {self.path.name}.",
+                cause="The link is old or mistyped, or the book was updated.",
+                fix="Go back to the book's main page and search for the article.",
+            ) from None
+        try:
+            if entry.is_redirect:
+                return Redirect(entry.get_redirect_entry().path)
+            item = entry.get_item()
+            return Content(item.path, item.mimetype, item.content)
+        except RuntimeError as exc:
+            raise DamagedBookError(
+                f"The entry {path!r} of {self.path.name} cannot be read: {exc}",
+                cause="Part of the ZIM file is corrupt.",
+                fix=f"Replace {self.path.name} with a fresh copy.",
+            ) from exc
+
+    def title_of(self, path: str) -> str:
+        try:
+            return self._archive.get_entry_by_path(path).title
+        except (KeyError, RuntimeError):
+            return path
+
+    def random_path(self) -> str:
+        """A random front article (what libzim's random entry picks)."""
+        return self._final_entry(self._archive.get_random_entry()).path
+
+    # --- search ---------------------------------------------------------------------------
+    def suggest(self, term: str, count: int) -> list[tuple[str, str]]:
+        """Up to `count` (path, title) pairs whose title matches `term` (libzim's title index)."""
+        searcher = self._per_thread("suggester", lambda: SuggestionSearcher(self._archive))
+        results = searcher.suggest(term).getResults(0, count)
+        return [(path, self.title_of(path)) for path in results]
+
+    def search(self, pattern: str, start: int, count: int) -> tuple[int, list[str]]:
+        """Full-text search: (estimated matches, paths of results start..start+count)."""
+        if not self._archive.has_fulltext_index:
+            raise NoFullTextIndexError(
+                f"{self.path.name} has no full-text index.",
+                cause="The book was made without one (many small ZIMs are).",
+                fix="Search titles with the suggestion box instead, or use a version of the book with an index.",
+            )
+        searcher = self._per_thread("searcher", lambda: Searcher(self._archive))
+        search = searcher.search(Query().set_query(pattern))
+        return search.getEstimatedMatches(), list(search.getResults(start, count))
+
+    def _per_thread(self, name: str, make):
+        value = getattr(self._local, name, None)
+        if value is None:
+            value = make()
+            setattr(self._local, name, value)
+        return value
+
+    def verify_checksum(self) -> bool | None:
+        """libzim's whole-file MD5 check: True/False, or None when the file carries no checksum."""
+        if not self._archive.has_checksum:
+            return None
+        try:
+            return bool(self._archive.check())
+        except RuntimeError:
+            return False
+
+
+def file_signature(path: Path) -> tuple[int, int]:
+    """(size, mtime_ns): changes whenever the file is replaced or rewritten."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns

@@ -1,0 +1,73 @@
+"""The ZIM writer edge: the only module that imports libzim's writer.
+
+Must not import storage, edges, services or web. Writes to a temporary file and renames it into
+place, so a reader never sees a half-written book.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from libzim.writer import Creator, Hint, Item, StringProvider
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One entry to write. `front` marks articles that titles search and random may return."""
+
+    path: str
+    title: str
+    mimetype: str
+    data: bytes
+    front: bool = False
+
+
+class _Item(Item):
+    def __init__(self, entry: Entry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def get_path(self) -> str:
+        return self.entry.path
+
+    def get_title(self) -> str:
+        return self.entry.title
+
+    def get_mimetype(self) -> str:
+        return self.entry.mimetype
+
+    def get_contentprovider(self):
+        return StringProvider(self.entry.data)
+
+    def get_hints(self) -> dict:
+        return {Hint.FRONT_ARTICLE: self.entry.front, Hint.COMPRESS: self.entry.mimetype.startswith("text/")}
+
+
+def write_zim(
+    out: Path, *, metadata: dict[str, str], main_path: str, entries: Iterable[Entry],
+    illustration_png: bytes | None = None, redirects: Iterable[tuple[str, str, str]] = (),
+    index_language: str | None = "eng",
+) -> Path:
+    """Write a ZIM file atomically; `redirects` are (path, title, target path)."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    creator = Creator(str(tmp)).config_nbworkers(1)
+    if index_language:
+        creator.config_indexing(True, index_language)
+    with creator:
+        creator.set_mainpath(main_path)
+        for entry in entries:
+            creator.add_item(_Item(entry))
+        for path, title, target in redirects:
+            creator.add_redirection(path, title, target, {Hint.FRONT_ARTICLE: True})
+        for name, value in metadata.items():
+            creator.add_metadata(name, value)
+        if illustration_png:
+            creator.add_illustration(48, illustration_png)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,93 @@
+"""The one error family of tpkit: every error a person sees says what happened, why, and the fix.
+
+Imports nothing from the package: every layer may raise these.
+"""
+
+from __future__ import annotations
+
+
+class TpkitError(Exception):
+    """Base class. `code` is stable (docs, translations, JSON clients key on it); `fix` is required."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str, *, fix: str, cause: str = "", code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.fix = fix
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.cause:
+            parts.append(f"Likely cause: {self.cause}")
+        parts.append(f"Fix: {self.fix}")
+        return "\n".join(parts)
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON rendering for API clients."""
+        return {"code": self.code, "message": self.message, "cause": self.cause, "fix": self.fix}
+
+
+class ConfigError(TpkitError, ValueError):
+    """A setting is missing, malformed or out of range."""
+
+    code = "config.invalid"
+
+
+class StorageError(TpkitError, OSError):
+    """The database or a data folder cannot be used."""
+
+    code = "storage.failed"
+
+
+class BadRequestError(TpkitError, ValueError):
+    """A request is missing a parameter or has one that cannot be used."""
+
+    code = "request.bad"
+    status = 400
+
+
+class BookNotFoundError(TpkitError, LookupError):
+    """No book with that name is in the library."""
+
+    code = "library.book_not_found"
+    status = 404
+
+
+class EntryNotFoundError(TpkitError, LookupError):
+    """The book has no entry at that path."""
+
+    code = "library.entry_not_found"
+    status = 404
+
+
+class DamagedBookError(TpkitError, ValueError):
+    """A ZIM file cannot be read: truncated, corrupt, or not a ZIM at all."""
+
+    code = "library.book_damaged"
+    status = 503
+
+
+class NoFullTextIndexError(TpkitError, LookupError):
+    """Full-text search was asked of books that carry no full-text index."""
+
+    code = "library.no_fulltext_index"
+    status = 404  # what kiwix-serve answers, so Kiwix clients treat it as "not available"
+
+
+class RangeNotSatisfiableError(TpkitError, ValueError):
+    """A Range header asks for bytes outside the entry."""
+
+    code = "request.range_not_satisfiable"
+    status = 416
+
+
+class SignInError(TpkitError, PermissionError):
+    """Wrong credentials, or the page needs a signed-in administrator."""
+
+    code = "auth.required"
+    status = 401

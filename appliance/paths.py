@@ -1,0 +1,48 @@
+"""Every on-device path, derived from the data folder and the content folder in one place.
+
+Imports only `config` and `errors`. Creating folders happens in `ensure()`, never at import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.errors import StorageError
+
+
+@dataclasses.dataclass(frozen=True)
+class Paths:
+    """People's data lives under `data_dir`; read-only books under `content_dir`."""
+
+    data_dir: Path
+    content_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Paths":
+        return cls(settings.data_dir, settings.content_dir)
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "tpkit.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def ensure(self) -> None:
+        """Create the folders the kit writes to; a clear error when that is not allowed."""
+        for folder in (self.data_dir, self.uploads_dir, self.keys_dir, self.content_dir):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"Cannot create the folder {folder}: {exc.strerror}.",
+                    cause="The data or content folder is on a read-only disk or owned by another user.",
+                    fix=f"Set data_dir/content_dir to a writable folder, or run: sudo chown -R $USER {folder.parent}",
+                ) from exc

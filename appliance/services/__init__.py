@@ -1,0 +1,1 @@
+"""The product's logic, with no HTTP. May import storage, content, edges, config, errors, paths."""

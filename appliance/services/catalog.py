@@ -1,0 +1,72 @@
+"""The OPDS catalog's data: book filters (lang, category, tag, notag, q, name, maxsize) and paging.
+
+Must not import web or cli. XML is rendered by web templates; this module decides what is in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+
+from appliance.content.library import Book
+
+FEED_ID_NAMESPACE = uuid.UUID("6f0d8a52-5d0e-4c51-9c0e-2f7a2b0f6b3e")  # stable feed ids per query
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    books: list[Book]
+    total: int
+    start: int
+    count: int
+
+
+def feed_id(key: str) -> str:
+    """A stable id for a feed, derived from its path and query."""
+    return str(uuid.uuid5(FEED_ID_NAMESPACE, key))
+
+
+def _matches(book: Book, filters: Mapping[str, str]) -> bool:
+    lang = filters.get("lang")
+    if lang and not set(lang.split(",")) & set(book.languages):
+        return False
+    if filters.get("category") and book.category != filters["category"]:
+        return False
+    if filters.get("name") and book.name != filters["name"] and book.zim.metadata_text("Name") != filters["name"]:
+        return False
+    tags = set(book.tags)
+    if filters.get("tag") and not set(filters["tag"].split(";")) <= tags:
+        return False
+    if filters.get("notag") and set(filters["notag"].split(";")) & tags:
+        return False
+    if filters.get("maxsize", "").isdigit() and book.zim.size_bytes > int(filters["maxsize"]):
+        return False
+    query = filters.get("q", "").casefold()
+    return not query or all(word in f"{book.title} {book.description}".casefold() for word in query.split())
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return max(int(raw), 0) if raw else default
+    except ValueError:
+        return default
+
+
+def select(books: list[Book], filters: Mapping[str, str]) -> Selection:
+    """Books matching every filter given, then `start`/`count` paging (count 0 or absent: all)."""
+    matching = sorted((b for b in books if _matches(b, filters)), key=lambda b: b.uuid)
+    start = _int(filters.get("start"), 0)
+    count = _int(filters.get("count"), 0) or len(matching)
+    return Selection(matching[start:start + count], len(matching), start, count)
+
+
+def languages(books: list[Book]) -> list[tuple[str, int]]:
+    """(language code, number of books), sorted by code."""
+    counts = Counter(lang for book in books for lang in book.languages)
+    return sorted(counts.items())
+
+
+def categories(books: list[Book]) -> list[str]:
+    return sorted({book.category for book in books if book.category})

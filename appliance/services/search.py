@@ -1,0 +1,124 @@
+"""Title suggestions and full-text search across one, several or all books.
+
+Must not import web or cli. Results from several books are interleaved so each book's own
+relevance order is kept (python-libzim searches one archive at a time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+
+from appliance.content.library import Book, Library
+from appliance.content.text import html_to_text, mark, query_terms, snippet, word_count
+from appliance.content.zimfile import Content
+from appliance.errors import BadRequestError, DamagedBookError, NoFullTextIndexError, TpkitError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_LENGTH = 25
+MAX_PAGE_LENGTH = 140  # kiwix-serve's cap; beyond it a phone gets a page too long to be useful
+DEFAULT_SUGGESTIONS = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Suggestion:
+    book: Book
+    path: str
+    title: str
+    label: list[tuple[str, bool]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    book: Book
+    path: str
+    title: str
+    snippet: list[tuple[str, bool]]
+    word_count: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchPage:
+    pattern: str
+    start: int
+    page_length: int
+    total: int
+    hits: list[Hit]
+    title_matches: list[Suggestion]
+    unindexed: list[Book]
+
+
+def select_books(library: Library, names: list[str]) -> list[Book]:
+    """The named books, or every book when no name is given; BadRequestError naming an unknown one."""
+    if not names:
+        return library.books()
+    books = []
+    for name in names:
+        try:
+            books.append(library.book(name))
+        except TpkitError as exc:
+            raise BadRequestError(f"No such book: {name}", fix=exc.fix, code="library.book_not_found") from exc
+    return books
+
+
+def _interleave(lists: list[list]) -> list:
+    return [item for group in itertools.zip_longest(*lists) for item in group if item is not None]
+
+
+def suggest(books: list[Book], term: str, count: int = DEFAULT_SUGGESTIONS, start: int = 0) -> list[Suggestion]:
+    """Titles matching `term` in `books`, best first within each book."""
+    terms = query_terms(term)
+    per_book = []
+    for book in books:
+        try:
+            found = book.zim.suggest(term, start + count)
+        except (RuntimeError, DamagedBookError):
+            log.warning("suggest: %s failed for %r; skipping that book", book.name, term)
+            continue
+        per_book.append([Suggestion(book, path, title, mark(title, terms)) for path, title in found])
+    return _interleave(per_book)[start:start + count]
+
+
+def clamp_page_length(raw: int | None) -> int:
+    """kiwix-serve's rule: missing or 0 means 25; more than 140 means 140."""
+    if not raw or raw <= 0:
+        return DEFAULT_PAGE_LENGTH if not raw else MAX_PAGE_LENGTH
+    return min(raw, MAX_PAGE_LENGTH)
+
+
+def _hit(book: Book, path: str, terms: list[str]) -> Hit:
+    try:
+        found = book.zim.lookup(path)
+    except TpkitError:
+        return Hit(book, path, book.zim.title_of(path), [], None)
+    if isinstance(found, Content) and found.mimetype.startswith("text/html"):
+        text = html_to_text(found.data)
+        return Hit(book, path, book.zim.title_of(path), snippet(text, terms), word_count(text))
+    return Hit(book, path, book.zim.title_of(path), [], None)
+
+
+def search(books: list[Book], pattern: str, start: int, page_length: int) -> SearchPage:
+    """Full-text search over the books that have an index; title matches for those that do not."""
+    if not pattern.strip():
+        raise BadRequestError("No query provided.", fix="Type some words into the search box.",
+                              code="search.no_query")
+    indexed = [b for b in books if b.zim.has_fulltext_index]
+    unindexed = [b for b in books if not b.zim.has_fulltext_index]
+    if len(books) == 1 and not indexed:
+        raise NoFullTextIndexError(
+            "The fulltext search engine is not available for this content.",
+            cause=f"{books[0].zim.path.name} was made without a full-text index.",
+            fix="Search titles with the suggestion box, or ask for a version of the book with an index.",
+        )
+    total, per_book = 0, []
+    for book in indexed:
+        estimated, paths = book.zim.search(pattern, 0, start + page_length)
+        total += estimated
+        per_book.append([(book, path) for path in paths])
+    terms = query_terms(pattern)
+    window = _interleave(per_book)[start:start + page_length]
+    hits = [_hit(book, path, terms) for book, path in window]
+    title_matches = suggest(unindexed, pattern, count=10) if unindexed and start == 0 else []
+    return SearchPage(pattern, start, page_length, total, hits, title_matches, unindexed)

@@ -1,0 +1,60 @@
+"""Accounts and sign-in sessions in SQLite. Hashing happens in services; this module stores.
+
+Must not import content, edges, services or web.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from appliance.storage.database import Database
+
+
+class Accounts:
+    """The `accounts` and `sessions` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def count(self, role: str) -> int:
+        return self.db.read().execute("SELECT count(*) FROM accounts WHERE role = ?", (role,)).fetchone()[0]
+
+    def create(self, username: str, role: str, password_hash: str, must_change_password: bool) -> int:
+        """Insert an account; sqlite3.IntegrityError if the username is taken."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO accounts (username, role, password_hash, must_change_password) VALUES (?, ?, ?, ?)",
+                (username, role, password_hash, int(must_change_password)),
+            )
+            return cursor.lastrowid
+
+    def by_username(self, username: str) -> sqlite3.Row | None:
+        return self.db.read().execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()
+
+    def set_password(self, account_id: int, password_hash: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE accounts SET password_hash = ?, must_change_password = 0 WHERE id = ?",
+                (password_hash, account_id),
+            )
+
+    def add_session(self, token_sha256: str, account_id: int, expires_at: float) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))
+            conn.execute(
+                "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES (?, ?, ?)",
+                (token_sha256, account_id, expires_at),
+            )
+
+    def session_account(self, token_sha256: str, now: float) -> sqlite3.Row | None:
+        """The account of an unexpired session, or None."""
+        return self.db.read().execute(
+            "SELECT accounts.* FROM sessions JOIN accounts ON accounts.id = sessions.account_id "
+            "WHERE token_sha256 = ? AND expires_at > ?",
+            (token_sha256, now),
+        ).fetchone()
+
+    def drop_session(self, token_sha256: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))

@@ -1,0 +1,101 @@
+"""SQLite in WAL mode: one writer connection that serialises writes, read-only readers per thread.
+
+Must not import services, content, edges or web.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from appliance.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+# Readers wait this long for the writer's lock before failing; a class hammering the kit should queue, not error.
+BUSY_TIMEOUT_MS = 5000
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """Numbered `NNNN_name.sql` files shipped in the package, in order."""
+    found = []
+    for item in resources.files("appliance.storage.migrations").iterdir():
+        if item.name.endswith(".sql"):
+            number, _, rest = item.name.partition("_")
+            found.append((int(number), rest.removesuffix(".sql"), item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """The kit's database file. Writes go through `write()`; reads through `read()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        try:
+            self._writer = self._connect(readonly=False)
+            self._writer.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise StorageError(
+                f"Cannot open the database {path}: {exc}.",
+                cause="The file is damaged, or the folder is not writable.",
+                fix=f"Check the disk (df -h; dmesg), or restore it with `tpkit restore` from a backup of {path}.",
+            ) from exc
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        uri = f"file:{self.path}?mode={'ro' if readonly else 'rwc'}"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        # FULL: a teacher's acknowledged save survives a power cut (PRODUCT.md: nothing saved may be lost).
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def migrate(self) -> int:
+        """Apply every migration newer than `PRAGMA user_version`, one transaction each; return the version."""
+        version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+        for number, name, sql in _migrations():
+            if number <= version:
+                continue
+            log.info("database %s: migration %04d %s", self.path.name, number, name)
+            with self.write() as conn:
+                conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
+            version = number
+        return version
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection, held alone by this thread for the block (use `transaction()` for DML)."""
+        with self._write_lock:
+            yield self._writer
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A `BEGIN IMMEDIATE` transaction on the writer: committed on success, rolled back on error."""
+        with self.write() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def read(self) -> sqlite3.Connection:
+        """This thread's read-only connection."""
+        conn = getattr(self._local, "reader", None)
+        if conn is None:
+            conn = self._local.reader = self._connect(readonly=True)
+        return conn
+
+    def close(self) -> None:
+        """Close the writer; reader connections close with their threads."""
+        with self._write_lock:
+            self._writer.close()

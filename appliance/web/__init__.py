@@ -1,0 +1,1 @@
+"""HTTP: thin routes and templates over services. Nothing imports web except cli."""

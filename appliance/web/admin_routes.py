@@ -1,0 +1,83 @@
+"""The administrator's kit status page (books served, damaged files), sign-in and password change.
+
+Must not import cli.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import BadRequestError, SignInError
+from appliance.services import auth
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.pages import render
+
+SESSION_COOKIE = "tpkit_session"
+MIN_PASSWORD_CHARS = 10
+PRIVATE = {"Cache-Control": "no-store"}
+
+
+def _account(request: Request):
+    return auth.session_account(request.app.state.kit.accounts, request.cookies.get(SESSION_COOKIE))
+
+
+def status(request: Request) -> Response:
+    account = _account(request)
+    if account is None:
+        return RedirectResponse("/admin/signin", status_code=303)
+    library = request.app.state.kit.library
+    response = render(request, "admin.html", headers=PRIVATE, account=account, books=library.books(),
+                      damaged=library.damaged(), pending=library.pending(), csrf=csrf_token(request),
+                      notice=request.query_params.get("notice"))
+    return remember_csrf(request, response)
+
+
+def signin_page(request: Request) -> Response:
+    return remember_csrf(request, render(request, "signin.html", headers=PRIVATE, csrf=csrf_token(request)))
+
+
+async def signin(request: Request) -> Response:
+    form = await checked_form(request)
+    accounts = request.app.state.kit.accounts
+    try:
+        token = await run_in_threadpool(auth.sign_in, accounts, str(form.get("username", "")), str(form.get("password", "")))
+    except SignInError as exc:
+        return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=auth.SESSION_LIFETIME_S)
+    return response
+
+
+async def change_password(request: Request) -> Response:
+    form = await checked_form(request)
+    account = _account(request)
+    if account is None:
+        raise SignInError("Sign in first.", fix="Open /admin/signin.")
+    password = str(form.get("password", ""))
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+                              fix="Go back and choose a longer password (a short sentence works well).")
+    accounts = request.app.state.kit.accounts
+    new_hash = await run_in_threadpool(auth.hash_password, password)
+    await run_in_threadpool(accounts.set_password, account["id"], new_hash)
+    return RedirectResponse("/admin?notice=ok", status_code=303)
+
+
+async def signout(request: Request) -> Response:
+    await checked_form(request)
+    await run_in_threadpool(auth.sign_out, request.app.state.kit.accounts, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+routes = [
+    Route("/admin", status),
+    Route("/admin/signin", signin_page, methods=["GET"]),
+    Route("/admin/signin", signin, methods=["POST"]),
+    Route("/admin/password", change_password, methods=["POST"]),
+    Route("/admin/signout", signout, methods=["POST"]),
+]

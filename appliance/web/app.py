@@ -1,0 +1,59 @@
+"""The ASGI application: routes, the error handler and the kit's lifetime.
+
+Only `cli` imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from appliance.services.kit import Kit
+from appliance.web import admin_routes, catalog_routes, content_routes, home_routes, search_routes
+from appliance.web.delivery import GzipCache
+from appliance.web.errors import exception_handlers
+
+
+class OpenToKiwixClients:
+    """Adds `Access-Control-Allow-Origin: *` as kiwix-serve does, so Kiwix web clients can read the library."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_header(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"access-control-allow-origin", b"*")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
+    """The web app for a kit that `services.kit.open_kit` built; it closes the kit on shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if watch_library:
+            kit.start_scanner()
+        yield
+        kit.close()
+
+    routes = [
+        *home_routes.routes, *content_routes.routes, *search_routes.routes,
+        *catalog_routes.routes, *admin_routes.routes,
+        Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
+        *home_routes.legacy_routes,
+    ]
+    app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan,
+                    middleware=[Middleware(OpenToKiwixClients)])
+    app.state.kit = kit
+    app.state.gzip_cache = GzipCache()
+    return app

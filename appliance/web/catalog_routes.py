@@ -1,0 +1,126 @@
+"""The OPDS catalog v2 of kiwix-serve: root, entries, partial entries, one entry, illustrations,
+categories, languages and the OpenSearch description. Must not import cli.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from appliance.content.languages import language_name
+from appliance.errors import BookNotFoundError, EntryNotFoundError
+from appliance.services import catalog
+from appliance.web.pages import ENV
+
+NO_STORE = "no-cache, no-store, must-revalidate"
+ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
+NAVIGATION = "application/atom+xml;profile=opds-catalog;kind=navigation"
+ENTRY = "application/atom+xml;type=entry;profile=opds-catalog"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _xml(template: str, content_type: str, **context) -> Response:
+    body = ENV.get_template(template).render(now=_now(), **context)
+    return Response(body, headers={"Content-Type": content_type, "Cache-Control": NO_STORE})
+
+
+def _books(request: Request):
+    return request.app.state.kit.library.books()
+
+
+def root(request: Request) -> Response:
+    items = [
+        {"title": "All entries", "href": "/catalog/v2/entries", "kind": "acquisition",
+         "content": "All entries from this catalog."},
+        {"title": "All entries (partial)", "href": "/catalog/v2/partial_entries", "kind": "acquisition",
+         "content": "All entries from this catalog in partial format."},
+        {"title": "List of categories", "href": "/catalog/v2/categories", "kind": "navigation",
+         "content": "List of all categories in this catalog."},
+        {"title": "List of languages", "href": "/catalog/v2/languages", "kind": "navigation",
+         "content": "List of all languages in this catalog."},
+    ]
+    for item in items:
+        item["id"] = catalog.feed_id(item["href"])
+    return _xml("opds_navigation.xml", NAVIGATION, feed_id=catalog.feed_id("root"), self_href="/catalog/v2/root.xml",
+                title="OPDS Catalog Root", items=items, search_link=True)
+
+
+def _entries(request: Request, partial: bool) -> Response:
+    query = request.url.query
+    path = request.url.path
+    selection = catalog.select(_books(request), request.query_params)
+    return _xml("opds_entries.xml", ACQUISITION, feed_id=catalog.feed_id(f"{path}?{query}"),
+                self_href=f"{path}?{query}" if query else path, query=query, selection=selection, partial=partial)
+
+
+def entries(request: Request) -> Response:
+    return _entries(request, partial=False)
+
+
+def partial_entries(request: Request) -> Response:
+    return _entries(request, partial=True)
+
+
+def entry(request: Request) -> Response:
+    book = request.app.state.kit.library.by_uuid(request.path_params["uuid"])
+    return _xml("opds_one_entry.xml", ENTRY, book=book)
+
+
+def _book_by_uuid_or_name(request: Request, key: str):
+    library = request.app.state.kit.library
+    try:
+        return library.by_uuid(key)
+    except BookNotFoundError:
+        return library.book(key)  # libkiwix 11 links illustrations by book name
+
+
+def illustration(request: Request) -> Response:
+    book = _book_by_uuid_or_name(request, request.path_params["key"])
+    try:
+        size = int(request.query_params.get("size", "48"))
+    except ValueError:
+        size = 0
+    data = book.zim.illustration(size)
+    if data is None:
+        raise EntryNotFoundError(f"The book {book.name!r} has no {size}×{size} illustration.",
+                                 fix="Ask for size=48, the size every Kiwix book should have.")
+    return Response(data, headers={"Content-Type": "image/png", "Cache-Control": "max-age=86400, public"})
+
+
+def categories(request: Request) -> Response:
+    items = [{"title": name, "href": f"/catalog/v2/entries?category={name}", "kind": "acquisition",
+              "id": catalog.feed_id(f"category:{name}"), "content": f"All entries with category of '{name}'."}
+             for name in catalog.categories(_books(request))]
+    return _xml("opds_navigation.xml", NAVIGATION, feed_id=catalog.feed_id("categories"),
+                self_href="/catalog/v2/categories", title="List of categories", items=items)
+
+
+def languages(request: Request) -> Response:
+    items = [{"title": language_name(code), "language": code, "count": count, "kind": "acquisition",
+              "href": f"/catalog/v2/entries?lang={code}", "id": catalog.feed_id(f"lang:{code}")}
+             for code, count in catalog.languages(_books(request))]
+    return _xml("opds_navigation.xml", NAVIGATION, feed_id=catalog.feed_id("languages"),
+                self_href="/catalog/v2/languages", title="List of languages", items=items)
+
+
+def search_description(request: Request) -> Response:
+    return _xml("searchdescription.xml", "application/opensearchdescription+xml")
+
+
+routes = [
+    Route("/catalog/v2/root.xml", root),
+    Route("/catalog/v2/entries", entries),
+    Route("/catalog/v2/partial_entries", partial_entries),
+    Route("/catalog/v2/entry/{uuid}", entry),
+    Route("/catalog/v2/illustration/{key}", illustration),
+    Route("/catalog/v2/illustration/{key}/", illustration),
+    Route("/catalog/v2/categories", categories),
+    Route("/catalog/v2/languages", languages),
+    Route("/catalog/v2/searchdescription.xml", search_description),
+]

@@ -1,0 +1,94 @@
+"""Kiwix-compatible book URLs: /content/<book>/<path>, /raw/<book>/content|meta/<name>, /random.
+
+Must not import cli. Routes are plain `def`: libzim reads block, so Starlette runs them in threads.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.content.zimfile import Redirect
+from appliance.errors import BadRequestError, EntryNotFoundError
+from appliance.web.delivery import entry_response
+
+
+def _library(request: Request):
+    return request.app.state.kit.library
+
+
+# The characters kiwix-serve leaves unescaped in entry paths (A/Genius_+_Soul_=_Jazz stays readable).
+PATH_SAFE = "/-_.~!$&'()*+,;=:@"
+NAME_SAFE = "-_.~()!*'"
+
+
+def content_url(book: str, path: str) -> str:
+    return f"/content/{quote(book, safe=NAME_SAFE)}/{quote(path, safe=PATH_SAFE)}"
+
+
+def raw_url(book: str, path: str) -> str:
+    return f"/raw/{quote(book, safe=NAME_SAFE)}/content/{quote(path, safe=PATH_SAFE)}"
+
+
+def _entry(request: Request, url_of) -> Response:
+    """An entry's bytes, or a redirect (built by `url_of`) when the entry is a ZIM redirect."""
+    book_name, path = request.path_params["book"], request.path_params["path"]
+    book = _library(request).book(book_name)
+    found = book.zim.lookup(path)
+    if isinstance(found, Redirect):
+        return RedirectResponse(url_of(book_name, found.target_path), status_code=302)
+    max_age = request.app.state.kit.settings.cache_max_age_s
+    return entry_response(request, found.data, found.mimetype, book.uuid, max_age,
+                          request.app.state.gzip_cache, (book.uuid, path))
+
+
+def content(request: Request) -> Response:
+    return _entry(request, content_url)
+
+
+def raw_content(request: Request) -> Response:
+    return _entry(request, raw_url)
+
+
+def main_page(request: Request) -> Response:
+    book_name = request.path_params["book"]
+    main = _library(request).book(book_name).zim.main_path
+    if main is None:
+        raise EntryNotFoundError(f"The book {book_name!r} has no main page.",
+                                 fix="Use the search box to find an article in this book.")
+    return RedirectResponse(content_url(book_name, main), status_code=302)
+
+
+def content_without_slash(request: Request) -> Response:
+    _library(request).book(request.path_params["book"])
+    return RedirectResponse(f"/content/{quote(request.path_params['book'], safe=NAME_SAFE)}/", status_code=302)
+
+
+def raw_meta(request: Request) -> Response:
+    book_name, name = request.path_params["book"], request.path_params["name"]
+    data = _library(request).book(book_name).zim.metadata(name)
+    if data is None:
+        raise EntryNotFoundError(f"The book {book_name!r} has no metadata {name!r}.",
+                                 fix="See /catalog/v2/entries for the metadata each book has.")
+    return Response(data, headers={"Content-Type": "text/plain", "Cache-Control": "max-age=3600, public"})
+
+
+def random(request: Request) -> Response:
+    book_name = request.query_params.get("content") or request.query_params.get("books.name")
+    if not book_name:
+        raise BadRequestError("No book was named for /random.", fix="Add ?content=<book name> to the address.")
+    book = _library(request).book(book_name)
+    return RedirectResponse(content_url(book_name, book.zim.random_path()), status_code=302)
+
+
+routes = [
+    Route("/content/{book}", content_without_slash),
+    Route("/content/{book}/", main_page),
+    Route("/content/{book}/{path:path}", content),
+    Route("/raw/{book}/content/{path:path}", raw_content),
+    Route("/raw/{book}/meta/{name}", raw_meta),
+    Route("/random", random),
+]

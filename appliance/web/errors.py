@@ -1,0 +1,51 @@
+"""One handler maps every error to an honest status and to HTML for people or JSON for clients.
+
+Must not import cli.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from appliance.errors import TpkitError
+from appliance.web.pages import render
+
+log = logging.getLogger(__name__)
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _as_tpkit_error(exc: Exception) -> TpkitError:
+    if isinstance(exc, TpkitError):
+        return exc
+    if isinstance(exc, HTTPException) and exc.status_code == 404:
+        error = TpkitError("There is no page at this address.", fix="Check the address, or start from the home page.",
+                           code="request.not_found")
+        error.status = 404
+        return error
+    if isinstance(exc, HTTPException):
+        error = TpkitError(str(exc.detail), fix="Check the request.", code="request.bad")
+        error.status = exc.status_code
+        return error
+    return TpkitError("The kit had an internal problem.", fix="Try again; if it persists, see `journalctl -u tpkit-web`.")
+
+
+def render_error(request: Request, exc: Exception) -> Response:
+    """The response for any error raised by a route."""
+    error = _as_tpkit_error(exc)
+    if error.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, error, exc_info=exc)
+    if wants_json(request):
+        return JSONResponse(error.as_dict(), status_code=error.status)
+    return render(request, "error.html", status_code=error.status, error=error)
+
+
+def exception_handlers() -> dict:
+    return {TpkitError: render_error, HTTPException: render_error, Exception: render_error}

@@ -1,0 +1,46 @@
+"""CSRF protection for state-changing forms: a random token in a SameSite cookie and in the form.
+
+Must not import cli. Double-submit: a page on another site can neither read the cookie nor set it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from appliance.errors import TpkitError
+
+CSRF_COOKIE = "tpkit_csrf"
+
+
+class FormExpiredError(TpkitError, PermissionError):
+    """The form's CSRF token is missing or does not match the cookie."""
+
+    code = "auth.forbidden"
+    status = 403
+
+
+def csrf_token(request: Request) -> str:
+    """The token to put in a form: the cookie's, or a new one that `remember_csrf` will set."""
+    return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(24))
+
+
+def remember_csrf(request: Request, response: Response) -> Response:
+    new = request.state.__dict__.get("new_csrf")
+    if new:
+        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict")
+    return response
+
+
+async def checked_form(request: Request):
+    """The posted form, after checking its CSRF token; FormExpiredError otherwise."""
+    form = await request.form()
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf", ""))):
+        raise FormExpiredError("The form could not be accepted: its security token is missing or old.",
+                               cause="The page was open for a long time, or cookies are blocked.",
+                               fix="Go back, reload the page and send the form again.")
+    return form

@@ -1,0 +1,49 @@
+"""Rendering HTML pages from Jinja templates, in the request's language.
+
+Must not import cli.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from appliance import __version__
+from appliance.web.i18n import LANG_COOKIE, choose_language, translator
+
+_templates_dir = str(resources.files("appliance.web") / "templates")
+ENV = Environment(
+    loader=FileSystemLoader(_templates_dir),
+    autoescape=select_autoescape(["html", "xml"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def human_size(size_bytes: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size_bytes < 1024 or unit == "GB":
+            return f"{size_bytes:.0f} {unit}" if unit == "B" else f"{size_bytes:.1f} {unit}"
+        size_bytes /= 1024
+    return str(size_bytes)
+
+
+ENV.filters["human_size"] = human_size
+
+
+def render(request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context) -> HTMLResponse:
+    """A page in the request's language; `?lang=` is remembered in a cookie."""
+    settings = request.app.state.kit.settings
+    lang = choose_language(request, settings.default_language)
+    body = ENV.get_template(template).render(
+        t=translator(lang), lang=lang, school_name=settings.school_name, version=__version__,
+        request=request, **context,
+    )
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response.headers["Content-Language"] = lang
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response

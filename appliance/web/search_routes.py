@@ -1,0 +1,95 @@
+"""/suggest (JSON, as kiwix-serve) and /search (HTML for people, OpenSearch RSS with format=xml).
+
+Must not import cli. Book selection follows kiwix-serve: content=, else books.id=, else books.name=, else all.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import BookNotFoundError, TpkitError
+from appliance.services import search as search_service
+from appliance.web.content_routes import content_url
+from appliance.web.pages import ENV, render
+
+NO_STORE = {"Cache-Control": "no-cache, no-store, must-revalidate"}
+
+
+def _selected_names(request: Request) -> list[str]:
+    params = request.query_params
+    if params.get("content"):
+        return [params["content"]]
+    library = request.app.state.kit.library
+    ids = params.getlist("books.id")
+    if ids:
+        return [library.by_uuid(uuid).name for uuid in ids]
+    return params.getlist("books.name")
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    try:
+        return int(request.query_params.get(name, default))
+    except ValueError:
+        return default
+
+
+_KIWIX_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"})
+
+
+def _escape(text: str) -> str:
+    """HTML-escape as kiwix-serve's suggestion template does (its clients unescape exactly these)."""
+    return text.translate(_KIWIX_ESCAPES)
+
+
+def _label_html(parts: list[tuple[str, bool]]) -> str:
+    return "".join(f"<b>{text}</b>" if hit else text for text, hit in parts)
+
+
+def suggest(request: Request) -> Response:
+    """kiwix-serve's JSON items (value, label, kind, path) plus `book`; all books when none is named."""
+    library = request.app.state.kit.library
+    names = _selected_names(request)
+    try:
+        books = [library.book(n) for n in names] if names else library.books()
+    except TpkitError as exc:
+        raise BookNotFoundError(f"No such book: {names[0] if names else ''}", fix=exc.fix) from exc
+    term = request.query_params.get("term", "")
+    count = _int(request, "count", search_service.DEFAULT_SUGGESTIONS) or search_service.DEFAULT_SUGGESTIONS
+    found = search_service.suggest(books, term, count, max(_int(request, "start", 0), 0))
+    items = [{"value": _escape(s.title), "label": _escape(_label_html(s.label)), "kind": "path",
+              "path": s.path, "book": s.book.name, "book_title": s.book.title} for s in found]
+    if len(books) == 1 and books[0].zim.has_fulltext_index:
+        items.append({"value": _escape(term + " "), "label": _escape(f"containing '{term}'..."),
+                      "kind": "pattern"})
+    return JSONResponse(items, headers={**NO_STORE, "Content-Type": "application/json; charset=utf-8"})
+
+
+def _page_url(request: Request, names: list[str], pattern: str, start: int, length: int, fmt: str = "") -> str:
+    query = [("pattern", pattern)] + [("books.name", n) for n in names]
+    query += [("start", start), ("pageLength", length)] + ([("format", fmt)] if fmt else [])
+    return "/search?" + urlencode(query)
+
+
+def search(request: Request) -> Response:
+    """Full-text search; `format=xml` gives kiwix-serve's OpenSearch RSS."""
+    library = request.app.state.kit.library
+    names = _selected_names(request)
+    books = search_service.select_books(library, names)
+    start = max(_int(request, "start", 0), 0)
+    length = search_service.clamp_page_length(_int(request, "pageLength", 0))
+    page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
+    if request.query_params.get("format") == "xml":
+        body = ENV.get_template("search.xml").render(
+            page=page, content_url=content_url, self_url=_page_url(request, names, page.pattern, start, length, "xml"))
+        return Response(body, headers={**NO_STORE, "Content-Type": "application/rss+xml; charset=utf-8"})
+    previous_url = _page_url(request, names, page.pattern, max(start - length, 0), length) if start > 0 else None
+    next_url = _page_url(request, names, page.pattern, start + length, length) if start + length < page.total else None
+    return render(request, "search.html", headers=NO_STORE, page=page, pattern=page.pattern, selected_books=names,
+                  content_url=content_url, previous_url=previous_url, next_url=next_url)
+
+
+routes = [Route("/suggest", suggest), Route("/search", search)]

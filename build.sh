@@ -1,0 +1,87 @@
+#!/bin/sh
+# tpkit's one entry point. See README.md and docs/build.md for the exit codes.
+#   ./build.sh run    start the kit on http://127.0.0.1:8080 with demo content
+#   ./build.sh test   install what the tests need and run the whole suite
+#   ./build.sh image  build a flashable image (not built yet: issue 7)
+set -eu
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+RUN_DIR="$ROOT/run-data"
+# Debian packages the tests use: rsync for sync, kiwix-tools for the compatibility tests,
+# chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts.
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk"
+RUN_DEBS="python3-venv"
+
+ok() { printf '[✓] %s\n' "$*"; }
+info() { printf '[i] %s\n' "$*"; }
+fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %s\n' "$line" >&2; done; exit "${EXIT_CODE:-1}"; }
+
+have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+ensure_debs() {
+    missing=""
+    for pkg in "$@"; do
+        have_deb "$pkg" || missing="$missing $pkg"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        info "Installing Debian packages:$missing"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+            || EXIT_CODE=2 fail "apt-get update failed." "Fix: check the network and /etc/apt/sources.list, then run ./build.sh again."
+        # shellcheck disable=SC2086 # word splitting of the package list is intended
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+            || EXIT_CODE=2 fail "apt-get install$missing failed." "Fix: run 'sudo apt-get install$missing' and read its error."
+        ok "Installed$missing"
+    else
+        EXIT_CODE=2 fail "Missing Debian packages:$missing" "Fix: sudo apt-get install$missing   (then run ./build.sh again)"
+    fi
+}
+
+ensure_venv() {
+    command -v python3 >/dev/null || EXIT_CODE=2 fail "python3 is not installed." "Fix: sudo apt-get install python3 python3-venv"
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || EXIT_CODE=2 fail "Python 3.11 or newer is needed; found $(python3 --version)." "Fix: use Debian 12 (bookworm) or newer."
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV" || EXIT_CODE=2 fail "Cannot create $VENV." "Fix: sudo apt-get install python3-venv"
+    fi
+    stamp="$VENV/.installed-$(cksum < pyproject.toml | cut -d' ' -f1)-$1"
+    if [ ! -f "$stamp" ]; then
+        info "Installing Python packages into $VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[$1]" \
+            || EXIT_CODE=2 fail "pip could not install tpkit's dependencies." "Fix: check that PyPI is reachable (pip config list), then run ./build.sh again."
+        rm -f "$VENV"/.installed-*
+        touch "$stamp"
+    fi
+}
+
+cmd_run() {
+    [ "$(id -u)" -eq 0 ] && ensure_debs $RUN_DEBS
+    ensure_venv test
+    mkdir -p "$RUN_DIR"
+    exec "$VENV/bin/tpkit" serve --demo-if-empty --data-dir "$RUN_DIR/data" --content-dir "$RUN_DIR/content" "$@"
+}
+
+cmd_test() {
+    # shellcheck disable=SC2086 # word splitting of the package list is intended
+    ensure_debs $TEST_DEBS
+    ensure_venv test
+    info "Running the test suite"
+    set +e
+    "$VENV/bin/python" -m pytest "$@"
+    status=$?
+    set -e
+    case $status in
+        0) ok "All tests passed." ;;
+        5) fail "pytest collected no tests." "Fix: run ./build.sh test from the repository root; tests live in tests/." ;;
+        *) fail "Tests failed (pytest exit $status)." "Fix: read the failures above; rerun one with ./build.sh test -k NAME." ;;
+    esac
+}
+
+case "${1:-}" in
+    run) shift; cmd_run "$@" ;;
+    test) shift; cmd_test "$@" ;;
+    image) fail "./build.sh image is not built yet." "It arrives with issue 7 (docs/image.md); until then use ./build.sh run on a Debian machine." ;;
+    *) printf 'usage: ./build.sh run|test|image [args]\n  run    start the kit on http://127.0.0.1:8080 with demo content\n  test   install test dependencies and run the whole suite\n' >&2; exit 64 ;;
+esac
