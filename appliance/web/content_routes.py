@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
-from appliance.errors import BadRequestError, EntryNotFoundError
+from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.web.delivery import entry_response
 
 
@@ -79,7 +79,8 @@ def raw_meta(request: Request) -> Response:
 def random(request: Request) -> Response:
     book_name = request.query_params.get("content") or request.query_params.get("books.name")
     if not book_name:
-        raise BadRequestError("No book was named for /random.", fix="Add ?content=<book name> to the address.")
+        raise BookNotFoundError("No such book: ", cause="/random was asked without ?content=<book name>.",
+                                fix="Add ?content=<book name> to the address.")
     book = _library(request).book(book_name)
     return RedirectResponse(content_url(book_name, book.zim.random_path()), status_code=302)
 

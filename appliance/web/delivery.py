@@ -58,11 +58,15 @@ def wants_gzip(request: Request) -> bool:
                for part in accept.split(","))
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(first, last) inclusive for a single `bytes=` range; None to ignore the header (RFC 9110 14.2)."""
+def parse_range(header: str, size: int) -> tuple[int, int]:
+    """(first, last) inclusive for a single `bytes=` range. Multiple or malformed ranges are refused
+    with 416 as kiwix-serve does (RFC 9110 would allow ignoring them; Kiwix clients expect 416)."""
     match = _RANGE.match(header.strip())
     if not match or match.groups() == ("", ""):
-        return None
+        raise RangeNotSatisfiableError(
+            f"The Range header {header!r} is not one `bytes=first-last` range.",
+            fix="Ask for a single range such as bytes=0-1023.",
+        )
     first, last = match.groups()
     if first == "":
         start, end = max(size - int(last), 0), size - 1
@@ -104,9 +108,12 @@ def entry_response(
         headers["Content-Encoding"] = "gzip"
         body = gzip_cache.get_or_compress(cache_key, data)
         return Response(body, headers=headers)
-    span = parse_range(range_header, size) if range_header else None
-    if span is None:
+    if not range_header:
         return Response(bytes(data), headers=headers)
-    start, end = span
+    try:
+        start, end = parse_range(range_header, size)
+    except RangeNotSatisfiableError:
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}",
+                                                  "Cache-Control": headers["Cache-Control"]})
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return Response(bytes(data[start:end + 1]), status_code=206, headers=headers)

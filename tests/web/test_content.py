@@ -1,0 +1,121 @@
+"""Kiwix-compatible book URLs on a real uvicorn: bytes, MIME types, redirects, caching, ranges."""
+
+from __future__ import annotations
+
+import gzip
+
+from tests.conftest import article
+
+
+def test_content_main_page_redirects_to_main_entry(client):
+    response = client.get("/content/test_book/")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/content/test_book/index"
+    assert client.get("/content/test_book").headers["location"] == "/content/test_book/"
+
+
+def test_content_serves_entry_bytes_and_exact_mimetype(client):
+    response = client.get("/content/test_book/moon", headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html"
+    assert response.content == article("The Moon", "<p>The Moon reflects sunlight and causes tides.</p>")
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_content_redirect_entry_gives_302_to_target(client):
+    response = client.get("/content/test_book/old_water")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/content/test_book/water"
+
+
+def test_content_missing_entry_and_book_are_404_with_fix(client):
+    missing = client.get("/content/test_book/nope")
+    assert missing.status_code == 404
+    assert "What to do" in missing.text
+    assert client.get("/content/no_such_book/x").status_code == 404
+    api = client.get("/content/no_such_book/x", headers={"Accept": "application/json"})
+    assert api.json()["code"] == "library.book_not_found"
+    assert api.json()["fix"]
+
+
+def test_content_path_traversal_stays_inside_book(client):
+    assert client.get("/content/test_book/%2e%2e/%2e%2e/etc/passwd").status_code == 404
+    assert client.get("/content/test_book/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_content_etag_gives_304(client):
+    first = client.get("/content/test_book/moon", headers={"Accept-Encoding": "identity"})
+    etag = first.headers["etag"]
+    assert "max-age=" in first.headers["cache-control"]
+    again = client.get("/content/test_book/moon", headers={"If-None-Match": etag, "Accept-Encoding": "identity"})
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+def test_content_text_is_gzipped_when_accepted(client):
+    response = client.get("/content/test_book/water", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["vary"] == "Accept-Encoding"
+    plain = client.get("/content/test_book/water", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert response.content == plain.content  # httpx decodes gzip
+    assert int(response.headers["content-length"]) < len(plain.content) / 3
+    assert response.headers["etag"] != plain.headers["etag"]
+
+
+def test_content_media_is_never_gzipped(client):
+    response = client.get("/content/test_book/media/clip.webm", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers
+    assert response.headers["content-type"] == "video/webm"
+    assert response.headers["accept-ranges"] == "bytes"
+
+
+def test_content_range_requests_give_206(client):
+    full = client.get("/content/test_book/media/clip.webm").content
+    size = len(full)
+    cases = {"bytes=0-99": (0, 99), "bytes=100-": (100, size - 1), "bytes=-50": (size - 50, size - 1),
+             f"bytes={size - 10}-{size + 1000}": (size - 10, size - 1)}
+    for header, (first, last) in cases.items():
+        response = client.get("/content/test_book/media/clip.webm", headers={"Range": header})
+        assert response.status_code == 206, header
+        assert response.headers["content-range"] == f"bytes {first}-{last}/{size}"
+        assert response.content == full[first:last + 1]
+
+
+def test_content_unsatisfiable_range_is_416(client):
+    size = len(client.get("/content/test_book/media/clip.webm").content)
+    for header in (f"bytes={size}-{size + 10}", "bytes=0-9,20-29", "bytes=abc"):
+        response = client.get("/content/test_book/media/clip.webm", headers={"Range": header})
+        assert response.status_code == 416, header
+        assert response.headers["content-range"] == f"bytes */{size}"
+
+
+def test_raw_content_and_meta(client):
+    raw = client.get("/raw/test_book/content/moon", headers={"Accept-Encoding": "identity"})
+    assert raw.content == article("The Moon", "<p>The Moon reflects sunlight and causes tides.</p>")
+    redirect = client.get("/raw/test_book/content/old_water")
+    assert redirect.status_code == 302
+    title = client.get("/raw/test_book/meta/Title")
+    assert (title.status_code, title.text, title.headers["content-type"]) == (200, "Test book", "text/plain")
+    assert client.get("/raw/test_book/meta/Nope").status_code == 404
+
+
+def test_random_redirects_to_an_article(client):
+    response = client.get("/random?content=test_book")
+    assert response.status_code == 302
+    assert response.headers["location"] in {f"/content/test_book/{p}" for p in ("index", "water", "moon")}
+    assert client.get("/random").status_code == 404
+    assert client.get("/random?content=nope").status_code == 404
+
+
+def test_legacy_kiwix11_urls_redirect_to_content(client):
+    response = client.get("/test_book/moon")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/content/test_book/moon"
+    assert client.get("/not_a_book/moon").status_code == 404
+
+
+def test_gzip_cache_serves_identical_bytes(client):
+    bodies = {client.get("/content/test_book/water", headers={"Accept-Encoding": "gzip"}).content for _ in range(3)}
+    assert len(bodies) == 1
+    assert gzip.decompress(gzip.compress(next(iter(bodies)))) == next(iter(bodies))
