@@ -1,0 +1,78 @@
+"""SQLite storage on real files: WAL, numbered migrations, one writer, read-only readers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from appliance.storage.book_checks import BookChecks
+from appliance.storage.database import Database, _migrations
+
+
+def test_database_migrates_to_latest_and_is_idempotent(tmp_path, caplog):
+    caplog.set_level("INFO")
+    db = Database(tmp_path / "kit.sqlite3")
+    latest = _migrations()[-1][0]
+    assert db.migrate() == latest
+    assert "migration 0001 accounts" in caplog.text
+    caplog.clear()
+    assert db.migrate() == latest
+    assert "migration" not in caplog.text
+    assert db.read().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.read().execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    db.close()
+
+
+def test_database_migrations_are_numbered_without_gaps():
+    numbers = [number for number, _, _ in _migrations()]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_database_readers_cannot_write(tmp_path):
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.read().execute("DELETE FROM accounts")
+    db.close()
+
+
+def test_database_transaction_rolls_back_on_error(tmp_path):
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate()
+    checks = BookChecks(db)
+    with pytest.raises(RuntimeError):
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO book_checks (path, size_bytes, mtime_ns, ok) VALUES ('a', 1, 1, 1)")
+            raise RuntimeError("power cut simulation")
+    assert checks.get("a", 1, 1) is None
+    db.close()
+
+
+def test_database_concurrent_writers_are_serialised(tmp_path):
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate()
+    checks = BookChecks(db)
+
+    def write(worker: int) -> None:
+        for i in range(50):
+            checks.put(f"w{worker}-{i}", i, i, True, "")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert db.read().execute("SELECT count(*) FROM book_checks").fetchone()[0] == 200
+    db.close()
+
+
+def test_book_checks_remember_results_per_file_version(tmp_path):
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate()
+    checks = BookChecks(db)
+    checks.put("/c/a.zim", 10, 111, False, "checksum mismatch")
+    assert checks.get("/c/a.zim", 10, 111) == (False, "checksum mismatch")
+    assert checks.get("/c/a.zim", 10, 222) is None
+    db.close()

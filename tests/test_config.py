@@ -1,0 +1,72 @@
+"""The settings spec: precedence, every problem reported at once, unknown keys warned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.config import SPEC, load_settings
+from appliance.errors import ConfigError
+
+
+def test_config_defaults_and_derived_content_dir(tmp_path):
+    settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path)})
+    assert settings.port == 8080
+    assert settings.content_dir == tmp_path / "content"
+    assert settings.sources["port"] == "default"
+    assert settings.sources["content_dir"] == "derived from data_dir"
+
+
+def test_config_precedence_file_then_environment_then_flags(tmp_path):
+    config = tmp_path / "kit.toml"
+    config.write_text('port = 9000\nschool_name = "File School"\nhost = "0.0.0.0"\n')
+    settings = load_settings(config, environ={"TPKIT_PORT": "9100", "TPKIT_SCHOOL_NAME": "Env School"},
+                             overrides={"port": "9200"})
+    assert (settings.port, settings.school_name, settings.host) == (9200, "Env School", "0.0.0.0")
+    assert settings.sources["port"] == "command-line flag --port"
+    assert settings.sources["school_name"] == "environment variable TPKIT_SCHOOL_NAME"
+    assert settings.sources["host"] == f"{config} key host"
+
+
+def test_config_reports_every_problem_with_its_source(tmp_path):
+    config = tmp_path / "kit.toml"
+    config.write_text('port = "eighty"\ndefault_language = "fr"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={"TPKIT_LIBRARY_SCAN_INTERVAL_S": "-1"})
+    text = str(caught.value)
+    assert "3 setting(s)" in text
+    assert f"port = 'eighty' (from {config} key port)" in text
+    assert "default_language = 'fr'" in text and "must be one of en, zh" in text
+    assert "environment variable TPKIT_LIBRARY_SCAN_INTERVAL_S" in text
+    assert caught.value.fix
+
+
+def test_config_unknown_keys_and_variables_are_warned_not_fatal(tmp_path):
+    config = tmp_path / "kit.toml"
+    config.write_text('prot = 80\n')
+    settings = load_settings(config, environ={"TPKIT_COLOUR": "blue", "PATH": "/bin"})
+    assert any("'prot'" in w for w in settings.warnings)
+    assert any("TPKIT_COLOUR" in w for w in settings.warnings)
+    assert len(settings.warnings) == 2
+
+
+def test_config_bad_toml_and_missing_file_name_the_file(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("port = = 3\n")
+    with pytest.raises(ConfigError, match="broken.toml is not valid TOML"):
+        load_settings(broken, environ={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_config_file_from_environment_variable(tmp_path):
+    config = tmp_path / "kit.toml"
+    config.write_text("port = 8123\n")
+    assert load_settings(environ={"TPKIT_CONFIG": str(config)}).port == 8123
+
+
+def test_config_every_setting_is_documented():
+    doc = (Path(__file__).parents[1] / "docs" / "settings.md").read_text()
+    missing = [s.name for s in SPEC if f"`{s.name}`" not in doc or f"TPKIT_{s.name.upper()}" not in doc]
+    assert missing == [], f"document these settings in docs/settings.md: {missing}"

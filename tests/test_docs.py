@@ -1,0 +1,34 @@
+"""Docs that must not fall behind the code: every error code documented and translated."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from appliance.web.i18n import MESSAGES
+
+ROOT = Path(__file__).parents[1]
+
+
+def _error_codes() -> set[str]:
+    codes = set()
+    for path in (ROOT / "appliance").rglob("*.py"):
+        codes |= set(re.findall(r'\bcode(?:\s*=\s*|=)"([a-z_.]+)"', path.read_text()))
+    return codes
+
+
+def test_docs_every_error_code_is_documented():
+    doc = (ROOT / "docs" / "errors.md").read_text()
+    missing = sorted(code for code in _error_codes() if f"`{code}`" not in doc)
+    assert missing == [], f"add these codes to docs/errors.md: {missing}"
+
+
+def test_docs_every_error_code_is_translated():
+    for lang, table in MESSAGES.items():
+        missing = sorted(code for code in _error_codes() - {"config.invalid", "storage.failed"}
+                         if f"error.{code}" not in table)
+        assert missing == [], f"add error.<code> messages for {lang}: {missing}"
+
+
+def test_docs_both_languages_have_the_same_messages():
+    assert set(MESSAGES["en"]) == set(MESSAGES["zh"])
