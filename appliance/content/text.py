@@ -12,6 +12,7 @@ import re
 _DROP = re.compile(r"<(script|style|head|nav)\b.*?</\1\s*>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.U)
 SNIPPET_CHARS = 200
 
@@ -33,11 +34,18 @@ def query_terms(pattern: str) -> list[str]:
     return [t for t in re.split(r"[\s\"'+\-]+", pattern.casefold()) if t]
 
 
+def _term_pattern(term: str) -> str:
+    """Latin terms match as word prefixes and mark the whole word (as Xapian's snippets do); CJK as is."""
+    if _CJK.search(term):
+        return re.escape(term)
+    return rf"(?<!\w){re.escape(term)}\w*"
+
+
 def mark(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     """Split `text` into (piece, is_match) parts, matching terms case-insensitively."""
     if not terms:
         return [(text, False)]
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
+    pattern = re.compile("|".join(_term_pattern(t) for t in sorted(terms, key=len, reverse=True)), re.I)
     parts, last = [], 0
     for match in pattern.finditer(text):
         if match.start() > last:

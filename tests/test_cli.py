@@ -1,0 +1,92 @@
+"""The `tpkit` command as a technician uses it: real subprocesses, real ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import free_port, make_book
+
+STOP_TIMEOUT_S = 10  # the web unit's TimeoutStopSec; the server must be gone well within it
+
+
+def tpkit(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "appliance", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_cli_help_lists_commands():
+    result = tpkit("--help")
+    assert result.returncode == 0
+    for command in ("serve", "check", "demo"):
+        assert command in result.stdout
+
+
+def test_cli_check_prints_sources_and_damaged_books(tmp_path):
+    content = tmp_path / "content"
+    make_book(content, "good")
+    (content / "broken.zim").write_bytes(b"not a zim")
+    result = tpkit("check", "--data-dir", str(tmp_path / "data"), "--content-dir", str(content),
+                   env={"TPKIT_PORT": "8181"})
+    assert result.returncode == 1
+    assert "port" in result.stdout and "8181" in result.stdout and "environment variable TPKIT_PORT" in result.stdout
+    assert "[✗] damaged:" in result.stdout and "broken.zim" in result.stdout
+    assert "Fix:" in result.stdout
+
+
+def test_cli_check_reports_all_bad_settings_and_exits_1(tmp_path):
+    result = tpkit("check", "--data-dir", str(tmp_path), env={"TPKIT_PORT": "99999", "TPKIT_LOG_LEVEL": "loud"})
+    assert result.returncode == 1
+    assert "2 setting(s) cannot be used" in result.stderr
+    assert "TPKIT_PORT" in result.stderr and "TPKIT_LOG_LEVEL" in result.stderr
+    assert "Fix:" in result.stderr
+
+
+def _start_serve(tmp_path, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "appliance", "serve", "--demo-if-empty", "--port", str(port),
+         "--data-dir", str(tmp_path / "data"), "--content-dir", str(tmp_path / "content")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(url: str, timeout_s: float = 30) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return time.monotonic() - start
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout_s} s")
+
+
+def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    server = _start_serve(tmp_path, port)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/")
+        home = httpx.get(f"http://127.0.0.1:{port}/").text
+        assert "tpkit_demo_en" in home and "tpkit_demo_zh" in home
+        server.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        output, _ = server.communicate(timeout=STOP_TIMEOUT_S)
+        assert time.monotonic() - started < STOP_TIMEOUT_S
+    finally:
+        server.kill()
+    assert f"serving on http://127.0.0.1:{port}/" in output
+    assert re.search(r"One-time administrator password \(user 'admin'\): [0-9a-f]{4}(-[0-9a-f]{4}){3}", output)
+    second = _start_serve(tmp_path, port)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/")
+        second.send_signal(signal.SIGTERM)
+        output, _ = second.communicate(timeout=STOP_TIMEOUT_S)
+    finally:
+        second.kill()
+    assert "One-time administrator password" not in output
+    assert "building the demo library" not in output

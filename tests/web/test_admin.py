@@ -1,0 +1,82 @@
+"""The administrator's status page: sign-in with the one-time password, CSRF, password change."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+
+from appliance.services import auth
+
+
+@pytest.fixture
+def one_time_password(kit) -> str:
+    return auth.ensure_first_admin(kit.accounts)
+
+
+def _csrf(http: httpx.Client, path: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', http.get(path).text).group(1)
+
+
+def _sign_in(http: httpx.Client, password: str) -> httpx.Response:
+    token = _csrf(http, "/admin/signin")
+    return http.post("/admin/signin", data={"csrf": token, "username": "admin", "password": password})
+
+
+def test_admin_first_admin_is_created_once(kit):
+    first = auth.ensure_first_admin(kit.accounts)
+    assert re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){3}", first)
+    assert auth.ensure_first_admin(kit.accounts) is None
+    stored = kit.accounts.by_username("admin")
+    assert stored["password_hash"].startswith("$argon2id$")
+    assert first not in stored["password_hash"]
+
+
+def test_admin_page_requires_sign_in(client):
+    response = client.get("/admin")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/signin"
+
+
+def test_admin_sign_in_shows_books_and_damaged_files(client, content_dir, one_time_password):
+    (content_dir / "broken.zim").write_bytes(b"definitely not a zim")
+    time.sleep(0.6)  # a few library rescans (library_scan_interval_s = 0.2 in tests)
+    response = _sign_in(client, one_time_password)
+    assert response.status_code == 303
+    assert response.cookies["tpkit_session"]
+    assert "httponly" in response.headers["set-cookie"].lower()
+    assert "samesite=strict" in response.headers["set-cookie"].lower()
+    page = client.get("/admin")
+    assert page.status_code == 200
+    assert "test_book" in page.text
+    assert "broken.zim" in page.text and "cannot be opened as a ZIM book" in page.text
+    assert "one-time password" in page.text
+
+
+def test_admin_wrong_password_is_401(client, one_time_password):
+    response = _sign_in(client, "guess-guess")
+    assert response.status_code == 401
+    assert "tpkit_session" not in response.cookies
+
+
+def test_admin_forms_refuse_missing_or_foreign_csrf(client, one_time_password):
+    _csrf(client, "/admin/signin")
+    response = client.post("/admin/signin", data={"csrf": "forged", "username": "admin", "password": one_time_password})
+    assert response.status_code == 403
+    fresh = httpx.post(f"{client.base_url}/admin/signin", data={"username": "admin", "password": one_time_password})
+    assert fresh.status_code == 403
+
+
+def test_admin_changes_password_and_old_one_stops_working(client, one_time_password):
+    _sign_in(client, one_time_password)
+    token = _csrf(client, "/admin")
+    short = client.post("/admin/password", data={"csrf": token, "password": "short"})
+    assert short.status_code == 400
+    changed = client.post("/admin/password", data={"csrf": token, "password": "a long new passphrase"})
+    assert changed.status_code == 303
+    assert "one-time password" not in client.get("/admin").text
+    client.cookies.clear()
+    assert _sign_in(client, one_time_password).status_code == 401
+    assert _sign_in(client, "a long new passphrase").status_code == 303
