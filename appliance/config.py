@@ -59,6 +59,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("search_page_length", int, 25, "Search results per page when the client does not say.", _positive),
     Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
+    Setting("web_threads", int, 8, "Threads that read books and the database for web requests (memory grows with each).", _positive),
 )
 SPEC_BY_NAME = {s.name: s for s in SPEC}
 
@@ -77,6 +78,7 @@ class Settings:
     search_page_length: int
     cache_max_age_s: int
     log_level: str
+    web_threads: int
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 
+import anyio
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
@@ -41,6 +43,8 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        # Each worker thread keeps its own libzim searchers; a bounded pool bounds memory on a 1 GB Pi.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = kit.settings.web_threads
         if watch_library:
             kit.start_scanner()
         yield
