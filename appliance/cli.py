@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from appliance import __version__
-from appliance.config import SPEC, Settings, load_settings
+from appliance.config import SPEC, Settings, as_environment, load_settings
 from appliance.errors import TpkitError
 
 log = logging.getLogger("tpkit")
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tpkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser("serve", help="run the web server (library, home page, catalog)")
-    _add_setting_flags(serve, ("data_dir", "content_dir", "host", "port", "school_name", "log_level"))
+    _add_setting_flags(serve, ("data_dir", "content_dir", "host", "port", "school_name", "log_level", "web_workers"))
     serve.add_argument("--demo-if-empty", action="store_true",
                        help="build the demo library first when the content folder has no .zim file")
     check = commands.add_parser("check", help="print effective settings and where each came from, and every problem")
@@ -71,10 +72,16 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     if password:
         print(f"[i] One-time administrator password (user 'admin'): {password}")
         print(f"    It is shown only now; sign in at {url}admin and choose your own.")
-    app = create_app(kit)
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5, server_header=False, access_log=settings.log_level == "debug")
+    options = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
+                   timeout_graceful_shutdown=5, server_header=False, access_log=settings.log_level == "debug")
+    if settings.web_workers == 1:
+        uvicorn.run(create_app(kit), **options)
+        return 0
+    kit.close()
+    os.environ.pop("TPKIT_CONFIG", None)
+    os.environ.update(as_environment(settings))
+    uvicorn.run("appliance.web.asgi:app_from_environment", factory=True, workers=settings.web_workers, **options)
     return 0
 
 

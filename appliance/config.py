@@ -59,6 +59,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("search_page_length", int, 25, "Search results per page when the client does not say.", _positive),
     Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
+    Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
     Setting("web_threads", int, 8, "Threads that read books and the database for web requests (memory grows with each).", _positive),
 )
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -78,6 +79,7 @@ class Settings:
     search_page_length: int
     cache_max_age_s: int
     log_level: str
+    web_workers: int
     web_threads: int
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
@@ -145,6 +147,11 @@ def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Map
         if raw is not None:
             layers.append((key, str(raw) if isinstance(raw, Path) else raw, f"command-line flag --{key.replace('_', '-')}"))
     return layers, warnings
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """Every effective setting as TPKIT_* variables, so a worker process rebuilds the same settings."""
+    return {f"{ENV_PREFIX}{s.name.upper()}": str(getattr(settings, s.name)) for s in SPEC}
 
 
 def load_settings(

@@ -193,11 +193,13 @@ class Library:
 
 
 class LibraryScanner:
-    """A daemon thread that rescans every `interval_s` and checks large new books in the background."""
+    """A daemon thread that rescans every `interval_s`; with `check_large`, it also checksums large new books
+    (one web worker does, the others pick the stored result up on their next rescan)."""
 
-    def __init__(self, library: Library, interval_s: float) -> None:
+    def __init__(self, library: Library, interval_s: float, check_large: bool = True) -> None:
         self.library = library
         self.interval_s = interval_s
+        self.check_large = check_large
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tpkit-library-scan", daemon=True)
 
@@ -207,7 +209,7 @@ class LibraryScanner:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.library.refresh(check_large=True)
+                self.library.refresh(check_large=self.check_large)
             except Exception:  # the scanner must outlive any one bad file; the log names it
                 log.exception("library: rescan of %s failed; will retry", self.library.content_dir)
 

@@ -6,7 +6,9 @@ Must not import web or cli.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import logging
+import os
 
 from appliance.config import Settings
 from appliance.content.library import Library, LibraryScanner
@@ -29,15 +31,34 @@ class Kit:
     library: Library
     scanner: LibraryScanner | None = None
 
+    _check_lock: int | None = None
+
     def start_scanner(self) -> None:
         """Watch the content folder for added and removed books (the web server does this)."""
         if self.scanner is None:
-            self.scanner = LibraryScanner(self.library, self.settings.library_scan_interval_s)
+            checker = self._claim_large_checks()
+            self.scanner = LibraryScanner(self.library, self.settings.library_scan_interval_s, check_large=checker)
             self.scanner.start()
 
+    def _claim_large_checks(self) -> bool:
+        """True in the one process (of several web workers) that may checksum large books: hashing a
+        10 GB file twice at once would halve the SD card's speed for everyone."""
+        fd = os.open(self.paths.data_dir / "library-check.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._check_lock = fd
+        return True
+
     def close(self) -> None:
+        """Stop the scanner and release files; safe to call twice (the app and its owner both may)."""
         if self.scanner is not None:
             self.scanner.stop()
+        if self._check_lock is not None:
+            os.close(self._check_lock)
+            self._check_lock = None
         self.db.close()
 
 

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.services.kit import Kit
 from appliance.web import admin_routes, catalog_routes, content_routes, home_routes, search_routes
-from appliance.web.delivery import GzipCache
+from appliance.web.delivery import EntryCache
 from appliance.web.errors import exception_handlers
 
 
@@ -59,5 +59,5 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan,
                     middleware=[Middleware(OpenToKiwixClients)])
     app.state.kit = kit
-    app.state.gzip_cache = GzipCache()
+    app.state.entry_cache = EntryCache()
     return app

@@ -1,19 +1,20 @@
 """Kiwix-compatible book URLs: /content/<book>/<path>, /raw/<book>/content|meta/<name>, /random.
 
-Must not import cli. Routes are plain `def`: libzim reads block, so Starlette runs them in threads.
+Must not import cli. libzim reads block, so they run in threads: plain `def` routes, or run_in_threadpool.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
-from appliance.web.delivery import entry_response
+from appliance.web.delivery import Entry, EntryCache, entry_response, prepare
 
 
 def _library(request: Request):
@@ -33,24 +34,32 @@ def raw_url(book: str, path: str) -> str:
     return f"/raw/{quote(book, safe=NAME_SAFE)}/content/{quote(path, safe=PATH_SAFE)}"
 
 
-def _entry(request: Request, url_of) -> Response:
-    """An entry's bytes, or a redirect (built by `url_of`) when the entry is a ZIM redirect."""
+def _load(book, path: str, cache: EntryCache) -> Entry:
+    """Read an entry from its ZIM (in a worker thread) and remember it if it is small."""
+    found = book.zim.lookup(path)
+    entry = Entry(redirect=found.target_path) if isinstance(found, Redirect) else prepare(found.mimetype, found.data)
+    cache.put((book.uuid, path), entry)
+    return entry
+
+
+async def _entry(request: Request, url_of) -> Response:
+    """An entry's bytes, or a redirect (built by `url_of`) when the entry is a ZIM redirect.
+    Async on purpose: a cached entry is answered on the event loop; only a miss reads libzim, in a thread."""
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
-    found = book.zim.lookup(path)
-    if isinstance(found, Redirect):
-        return RedirectResponse(url_of(book_name, found.target_path), status_code=302)
-    max_age = request.app.state.kit.settings.cache_max_age_s
-    return entry_response(request, found.data, found.mimetype, book.uuid, max_age,
-                          request.app.state.gzip_cache, (book.uuid, path))
+    cache: EntryCache = request.app.state.entry_cache
+    entry = cache.get((book.uuid, path)) or await run_in_threadpool(_load, book, path, cache)
+    if entry.redirect is not None:
+        return RedirectResponse(url_of(book_name, entry.redirect), status_code=302)
+    return entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)
 
 
-def content(request: Request) -> Response:
-    return _entry(request, content_url)
+async def content(request: Request) -> Response:
+    return await _entry(request, content_url)
 
 
-def raw_content(request: Request) -> Response:
-    return _entry(request, raw_url)
+async def raw_content(request: Request) -> Response:
+    return await _entry(request, raw_url)
 
 
 def main_page(request: Request) -> Response:

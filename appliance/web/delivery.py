@@ -5,6 +5,7 @@ Must not import cli. Pure functions of a request's headers and an entry's bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
 import threading
@@ -19,37 +20,66 @@ from appliance.errors import RangeNotSatisfiableError
 COMPRESS_MIN_BYTES = 1024
 # Level 6: within a few percent of level 9's size at a third of its CPU on a Pi.
 GZIP_LEVEL = 6
-# Compressed bodies of hot entries are kept so a class opening the same page costs one compression.
-GZIP_CACHE_MAX_BYTES = 4 * 1024 * 1024
+# Hot entries (bytes and gzip form) are kept per worker, so a class opening the same pages is served
+# from memory on the event loop without a thread hop or a libzim read. 16 MB holds ~700 articles.
+ENTRY_CACHE_MAX_BYTES = 16 * 1024 * 1024
+# Larger entries (videos, big PDFs) are never cached: they are read per request and served in ranges.
+ENTRY_CACHE_ITEM_MAX_BYTES = 512 * 1024
 _COMPRESSIBLE = re.compile(r"^(text/|application/(javascript|json|xml|[a-z.+-]*\+xml)|image/svg\+xml)")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-class GzipCache:
-    """A byte-capped LRU of compressed bodies, keyed by (book uuid, path). Thread-safe."""
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """What a book URL resolves to: bytes to send (with their gzip form when worth it), or a redirect."""
 
-    def __init__(self, max_bytes: int = GZIP_CACHE_MAX_BYTES) -> None:
+    mimetype: str = ""
+    data: bytes | memoryview = b""
+    gz: bytes | None = None
+    redirect: str | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.data) + len(self.gz or b"")
+
+
+def prepare(mimetype: str, data: memoryview) -> Entry:
+    """An Entry for these bytes, gzip-compressed now when the type is text and large enough to gain."""
+    small = len(data) <= ENTRY_CACHE_ITEM_MAX_BYTES
+    body = bytes(data) if small else data
+    if small and len(data) >= COMPRESS_MIN_BYTES and _COMPRESSIBLE.match(mimetype):
+        return Entry(mimetype, body, gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
+    return Entry(mimetype, body)
+
+
+class EntryCache:
+    """A byte-capped LRU of Entries keyed by (book uuid, path); a book's entries never change under its uuid.
+    Thread-safe: filled by worker threads, read on the event loop."""
+
+    def __init__(self, max_bytes: int = ENTRY_CACHE_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], Entry] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get_or_compress(self, key: tuple[str, str], data: memoryview | bytes) -> bytes:
+    def get(self, key: tuple[str, str]) -> Entry | None:
         with self._lock:
-            body = self._items.get(key)
-            if body is not None:
+            entry = self._items.get(key)
+            if entry is not None:
                 self._items.move_to_end(key)
-                return body
-        body = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-        if len(body) <= self.max_bytes // 8:
-            with self._lock:
-                if key not in self._items:
-                    self._items[key] = body
-                    self._size += len(body)
-                while self._size > self.max_bytes:
-                    _, old = self._items.popitem(last=False)
-                    self._size -= len(old)
-        return body
+            return entry
+
+    def put(self, key: tuple[str, str], entry: Entry) -> None:
+        """Keep `entry` unless it is too large to be worth a place."""
+        if isinstance(entry.data, memoryview) or entry.size_bytes > ENTRY_CACHE_ITEM_MAX_BYTES:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size += entry.size_bytes - (old.size_bytes if old else 0)
+            self._items[key] = entry
+            while self._size > self.max_bytes:
+                _, evicted = self._items.popitem(last=False)
+                self._size -= evicted.size_bytes
 
 
 def wants_gzip(request: Request) -> bool:
@@ -88,26 +118,23 @@ def _etag_matches(request: Request, etag: str) -> bool:
     return header.strip() == "*" or etag in [tag.strip() for tag in header.split(",")]
 
 
-def entry_response(
-    request: Request, data: memoryview, mimetype: str, etag_base: str, max_age_s: int,
-    gzip_cache: GzipCache, cache_key: tuple[str, str],
-) -> Response:
+def entry_response(request: Request, entry: Entry, etag_base: str, max_age_s: int) -> Response:
     """The response for one entry's bytes, honouring If-None-Match, Range and Accept-Encoding."""
+    data = entry.data
     size = len(data)
     range_header = request.headers.get("range")
-    compress = (range_header is None and size >= COMPRESS_MIN_BYTES
-                and _COMPRESSIBLE.match(mimetype) is not None and wants_gzip(request))
+    compress = range_header is None and entry.gz is not None and wants_gzip(request)
     etag = f'"{etag_base}{"/gz" if compress else ""}"'
     # The ZIM's own MIME type, exactly: no charset added (kiwix-serve sends it unchanged too).
-    headers = {"Content-Type": mimetype, "ETag": etag, "Cache-Control": f"max-age={max_age_s}, public", "Accept-Ranges": "bytes"}
-    if _COMPRESSIBLE.match(mimetype):
+    headers = {"Content-Type": entry.mimetype, "ETag": etag, "Cache-Control": f"max-age={max_age_s}, public",
+               "Accept-Ranges": "bytes"}
+    if entry.gz is not None:
         headers["Vary"] = "Accept-Encoding"
     if _etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
     if compress:
         headers["Content-Encoding"] = "gzip"
-        body = gzip_cache.get_or_compress(cache_key, data)
-        return Response(body, headers=headers)
+        return Response(entry.gz, headers=headers)
     if not range_header:
         return Response(bytes(data), headers=headers)
     try:
