@@ -8,9 +8,9 @@
   function show(items) {
     list.innerHTML = "";
     items.forEach(function (item) {
-      var li = document.createElement("li"), a = document.createElement("a");
-      a.href = item.url; a.textContent = item.label;
-      li.appendChild(a); list.appendChild(li);
+      var li = document.createElement("li"), a = document.createElement("a"), book = document.createElement("small");
+      a.href = item.url; a.textContent = item.title; book.textContent = item.book;
+      a.appendChild(book); li.appendChild(a); list.appendChild(li);
     });
     list.hidden = items.length === 0;
   }
@@ -26,7 +26,7 @@
     fetch("/suggest?" + params.toString()).then(function (r) { return r.ok ? r.json() : []; }).then(function (data) {
       if (input.value.trim() !== term) return;
       show(data.filter(function (s) { return s.kind === "path"; }).map(function (s) {
-        return {label: decode(s.value) + (s.book_title ? " — " + s.book_title : ""),
+        return {title: decode(s.value), book: s.book_title || "",
                 url: "/content/" + encodeURIComponent(s.book || "") + "/" + s.path.split("/").map(encodeURIComponent).join("/")};
       }));
     }).catch(function () { show([]); });
