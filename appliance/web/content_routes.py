@@ -29,28 +29,19 @@ def content_url(book: str, path: str) -> str:
     return f"/content/{quote(book, safe=NAME_SAFE)}/{quote(path, safe=PATH_SAFE)}"
 
 
-def raw_url(book: str, path: str) -> str:
-    return f"/raw/{quote(book, safe=NAME_SAFE)}/content/{quote(path, safe=PATH_SAFE)}"
+def content(request: Request) -> Response:
+    """An entry's bytes, or a 302 to the end of the chain when the entry is a ZIM redirect.
 
-
-def _entry(request: Request, url_of) -> Response:
-    """An entry's bytes, or a redirect (built by `url_of`) when the entry is a ZIM redirect."""
+    Also serves /raw/<book>/content/<path>: like kiwix-serve, a redirect entry there points to
+    the /content/ URL of its final target, not to another /raw/ URL."""
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
     found = book.zim.lookup(path)
     if isinstance(found, Redirect):
-        return RedirectResponse(url_of(book_name, found.target_path), status_code=302)
+        return RedirectResponse(content_url(book_name, found.target_path), status_code=302)
     max_age = request.app.state.kit.settings.cache_max_age_s
     return entry_response(request, found.data, found.mimetype, book.uuid, max_age,
                           request.app.state.gzip_cache, (book.uuid, path))
-
-
-def content(request: Request) -> Response:
-    return _entry(request, content_url)
-
-
-def raw_content(request: Request) -> Response:
-    return _entry(request, raw_url)
 
 
 def main_page(request: Request) -> Response:
@@ -69,11 +60,12 @@ def content_without_slash(request: Request) -> Response:
 
 def raw_meta(request: Request) -> Response:
     book_name, name = request.path_params["book"], request.path_params["name"]
-    data = _library(request).book(book_name).zim.metadata(name)
-    if data is None:
+    found = _library(request).book(book_name).zim.metadata_item(name)
+    if found is None:
         raise EntryNotFoundError(f"The book {book_name!r} has no metadata {name!r}.",
                                  fix="See /catalog/v2/entries for the metadata each book has.")
-    return Response(data, headers={"Content-Type": "text/plain", "Cache-Control": "max-age=3600, public"})
+    # The metadata item's own MIME type, as kiwix-serve sends it (Illustration_48x48@1 is image/png).
+    return Response(bytes(found.data), headers={"Content-Type": found.mimetype, "Cache-Control": "max-age=3600, public"})
 
 
 def random(request: Request) -> Response:
@@ -89,7 +81,7 @@ routes = [
     Route("/content/{book}", content_without_slash),
     Route("/content/{book}/", main_page),
     Route("/content/{book}/{path:path}", content),
-    Route("/raw/{book}/content/{path:path}", raw_content),
+    Route("/raw/{book}/content/{path:path}", content),
     Route("/raw/{book}/meta/{name}", raw_meta),
     Route("/random", random),
 ]

@@ -15,8 +15,9 @@ from starlette.responses import Response
 
 from appliance.errors import RangeNotSatisfiableError
 
-# Text smaller than this gains nothing from gzip once headers are counted (one TCP segment).
-COMPRESS_MIN_BYTES = 1024
+# Text up to this size fits one TCP segment anyway, so gzip gains nothing; kiwix-serve uses the same
+# bound (compresses only bodies strictly larger), so both servers send the same bytes for the same entry.
+COMPRESS_MAX_PLAIN_BYTES = 1400
 # Level 6: within a few percent of level 9's size at a third of its CPU on a Pi.
 GZIP_LEVEL = 6
 # Compressed bodies of hot entries are kept so a class opening the same page costs one compression.
@@ -95,7 +96,7 @@ def entry_response(
     """The response for one entry's bytes, honouring If-None-Match, Range and Accept-Encoding."""
     size = len(data)
     range_header = request.headers.get("range")
-    compress = (range_header is None and size >= COMPRESS_MIN_BYTES
+    compress = (range_header is None and size > COMPRESS_MAX_PLAIN_BYTES
                 and _COMPRESSIBLE.match(mimetype) is not None and wants_gzip(request))
     etag = f'"{etag_base}{"/gz" if compress else ""}"'
     # The ZIM's own MIME type, exactly: no charset added (kiwix-serve sends it unchanged too).
