@@ -31,7 +31,8 @@ def word_count(text: str) -> int:
 
 def query_terms(pattern: str) -> list[str]:
     """The words of a query, lower-cased; CJK runs are kept whole so they match as phrases."""
-    return [t for t in re.split(r"[\s\"'+\-]+", pattern.casefold()) if t]
+    # An apostrophe inside a word (don't, what'd) belongs to it, as in Xapian's tokenizer.
+    return [t for t in re.split(r"[\s\"+\-]+|(?<!\w)'|'(?!\w)", pattern.casefold()) if t]
 
 
 def _term_pattern(term: str) -> str:
@@ -55,6 +56,25 @@ def mark(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     if last < len(text):
         parts.append((text[last:], False))
     return parts
+
+
+_TITLE_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def mark_words(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """Split a title into (piece, is_match) parts the way libzim's title index highlights it: whole
+    words, each word matching one of the earlier terms exactly or starting with the last (typed) term."""
+    if not terms:
+        return [(text, False)]
+    *whole, typed = terms
+    parts, last = [], 0
+    for word in _TITLE_WORD.finditer(text):
+        folded = word.group(0).casefold()
+        if folded in whole or folded.startswith(typed):
+            parts += [(text[last:word.start()], False)] if word.start() > last else []
+            parts.append((word.group(0), True))
+            last = word.end()
+    return parts + ([(text[last:], False)] if last < len(text) else [])
 
 
 def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from libzim.reader import Archive
@@ -61,6 +62,14 @@ class ZimFile:
         except (RuntimeError, KeyError):
             return None
 
+    def metadata_item(self, name: str) -> Content | None:
+        """A metadata entry's bytes with its own MIME type (an illustration is image/png), or None if absent."""
+        try:
+            item = self._archive.get_metadata_item(name)
+        except (RuntimeError, KeyError):
+            return None
+        return Content(name, item.mimetype, item.content)
+
     def metadata_text(self, name: str) -> str:
         """A metadata entry decoded as text; empty when absent or undecodable."""
         raw = self.metadata(name)
@@ -84,18 +93,16 @@ class ZimFile:
 
     def illustration(self, size: int = 48) -> bytes | None:
         """The PNG illustration at `size` pixels, or None when the book has none."""
+        # get_illustration_item, not get_illustration_sizes: python-libzim 3.x deprecates the latter
+        # in favour of a get_illustration_infos it does not ship yet.
         try:
-            if size in self._archive.get_illustration_sizes():
-                return bytes(self._archive.get_illustration_item(size).content)
-        except RuntimeError:
-            pass
-        return None
+            return bytes(self._archive.get_illustration_item(size).content)
+        except (KeyError, RuntimeError):
+            return None
 
     def illustration_sizes(self) -> list[int]:
-        try:
-            return sorted(self._archive.get_illustration_sizes())
-        except RuntimeError:
-            return []
+        """The illustration sizes the catalog advertises (kiwix links only the 48-pixel one)."""
+        return [48] if self.illustration(48) is not None else []
 
     @property
     def main_path(self) -> str | None:
@@ -117,8 +124,13 @@ class ZimFile:
             fix=f"Replace {self.path.name} with a fresh copy.",
         )
 
+    def entry_paths(self) -> Iterator[str]:
+        """Every user entry's path in storage order (articles, media, redirects; not metadata)."""
+        for index in range(self._archive.entry_count):
+            yield self._archive._get_entry_by_id(index).path
+
     def lookup(self, path: str) -> Redirect | Content:
-        """The entry at `path`: a Redirect to follow, or its Content; EntryNotFoundError if absent."""
+        """The entry at `path`: a Redirect to the end of its chain, or its Content; EntryNotFoundError if absent."""
         try:
             entry = self._archive.get_entry_by_path(path)
         except KeyError:
@@ -129,7 +141,7 @@ class ZimFile:
             ) from None
         try:
             if entry.is_redirect:
-                return Redirect(entry.get_redirect_entry().path)
+                return Redirect(self._final_entry(entry).path)
             item = entry.get_item()
             return Content(item.path, item.mimetype, item.content)
         except RuntimeError as exc:
@@ -146,8 +158,15 @@ class ZimFile:
             return path
 
     def random_path(self) -> str:
-        """A random front article (what libzim's random entry picks)."""
-        return self._final_entry(self._archive.get_random_entry()).path
+        """A random front article (what libzim's random entry picks); EntryNotFoundError when there is none."""
+        try:
+            return self._final_entry(self._archive.get_random_entry()).path
+        except (KeyError, RuntimeError) as exc:
+            raise EntryNotFoundError(
+                f"{self.path.name} has no article to pick at random.",
+                cause="The book marks none of its pages as articles (some web-page captures do this).",
+                fix="Open the book's main page instead.",
+            ) from exc
 
     # --- search ---------------------------------------------------------------------------
     def suggest(self, term: str, count: int) -> list[tuple[str, str]]:

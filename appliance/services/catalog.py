@@ -28,6 +28,18 @@ def feed_id(key: str) -> str:
     return str(uuid.uuid5(FEED_ID_NAMESPACE, key))
 
 
+_TAG_ALIASES = {"nopic": "_pictures:no", "novid": "_videos:no", "nodet": "_details:no", "_ftindex": "_ftindex:yes"}
+_TAG_DEFAULTS = (("_ftindex", "_ftindex:no"), ("_pictures:", "_pictures:yes"), ("_videos:", "_videos:yes"),
+                 ("_details:", "_details:yes"))
+
+
+def kiwix_tags(tags: tuple[str, ...]) -> list[str]:
+    """A book's tags as the catalog shows them (libkiwix's convertTags): old short tags spelled out,
+    then `_ftindex`, `_pictures`, `_videos` and `_details` defaults for the ones the ZIM does not state."""
+    shown = [_TAG_ALIASES.get(tag, tag) for tag in tags]
+    return shown + [default for prefix, default in _TAG_DEFAULTS if not any(t.startswith(prefix) for t in shown)]
+
+
 def _matches(book: Book, filters: Mapping[str, str]) -> bool:
     lang = filters.get("lang")
     if lang and not set(lang.split(",")) & set(book.languages):
@@ -36,7 +48,7 @@ def _matches(book: Book, filters: Mapping[str, str]) -> bool:
         return False
     if filters.get("name") and book.name != filters["name"] and book.zim.metadata_text("Name") != filters["name"]:
         return False
-    tags = set(book.tags)
+    tags = set(kiwix_tags(book.tags))
     if filters.get("tag") and not set(filters["tag"].split(";")) <= tags:
         return False
     if filters.get("notag") and set(filters["notag"].split(";")) & tags:

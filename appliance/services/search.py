@@ -11,7 +11,7 @@ import itertools
 import logging
 
 from appliance.content.library import Book, Library
-from appliance.content.text import html_to_text, mark, query_terms, snippet, word_count
+from appliance.content.text import html_to_text, mark_words, query_terms, snippet, word_count
 from appliance.content.zimfile import Content
 from appliance.errors import BadRequestError, DamagedBookError, NoFullTextIndexError, TpkitError
 
@@ -77,7 +77,7 @@ def suggest(books: list[Book], term: str, count: int = DEFAULT_SUGGESTIONS, star
         except (RuntimeError, DamagedBookError):
             log.warning("suggest: %s failed for %r; skipping that book", book.name, term)
             continue
-        per_book.append([Suggestion(book, path, title, mark(title, terms)) for path, title in found])
+        per_book.append([Suggestion(book, path, title, mark_words(title, terms)) for path, title in found])
     return _interleave(per_book)[start:start + count]
 
 
@@ -99,6 +99,20 @@ def _hit(book: Book, path: str, terms: list[str]) -> Hit:
     return Hit(book, path, book.zim.title_of(path), [], None)
 
 
+def _ranked(books: list[Book], pattern: str, start: int, page_length: int) -> tuple[int, list[tuple[Book, str]]]:
+    """(estimated total, (book, path) results start..start+page_length). One book is paged by Xapian
+    itself, as kiwix-serve does, so equal-relevance ties fall the same way; several are interleaved."""
+    if len(books) == 1:
+        total, paths = books[0].zim.search(pattern, start, page_length)
+        return total, [(books[0], path) for path in paths]
+    total, per_book = 0, []
+    for book in books:
+        estimated, paths = book.zim.search(pattern, 0, start + page_length)
+        total += estimated
+        per_book.append([(book, path) for path in paths])
+    return total, _interleave(per_book)[start:start + page_length]
+
+
 def search(books: list[Book], pattern: str, start: int, page_length: int) -> SearchPage:
     """Full-text search over the books that have an index; title matches for those that do not."""
     if not pattern.strip():
@@ -112,13 +126,8 @@ def search(books: list[Book], pattern: str, start: int, page_length: int) -> Sea
             cause=f"{books[0].zim.path.name} was made without a full-text index.",
             fix="Search titles with the suggestion box, or ask for a version of the book with an index.",
         )
-    total, per_book = 0, []
-    for book in indexed:
-        estimated, paths = book.zim.search(pattern, 0, start + page_length)
-        total += estimated
-        per_book.append([(book, path) for path in paths])
+    total, window = _ranked(indexed, pattern, start, page_length)
     terms = query_terms(pattern)
-    window = _interleave(per_book)[start:start + page_length]
     hits = [_hit(book, path, terms) for book, path in window]
     title_matches = suggest(unindexed, pattern, count=10) if unindexed and start == 0 else []
     return SearchPage(pattern, start, page_length, total, hits, title_matches, unindexed)

@@ -26,7 +26,7 @@ def _now() -> str:
 
 
 def _xml(template: str, content_type: str, **context) -> Response:
-    body = ENV.get_template(template).render(now=_now(), **context)
+    body = ENV.get_template(template).render(now=_now(), kiwix_tags=catalog.kiwix_tags, **context)
     return Response(body, headers={"Content-Type": content_type, "Cache-Control": NO_STORE})
 
 
@@ -83,13 +83,13 @@ def _book_by_uuid_or_name(request: Request, key: str):
 def illustration(request: Request) -> Response:
     book = _book_by_uuid_or_name(request, request.path_params["key"])
     try:
-        size = int(request.query_params.get("size", "48"))
-    except ValueError:
+        size = int(request.query_params["size"])  # required, as kiwix-serve requires it
+    except (KeyError, ValueError):
         size = 0
     data = book.zim.illustration(size)
     if data is None:
         raise EntryNotFoundError(f"The book {book.name!r} has no {size}×{size} illustration.",
-                                 fix="Ask for size=48, the size every Kiwix book should have.")
+                                 fix="Ask for ?size=48, the size every Kiwix book should have.")
     return Response(data, headers={"Content-Type": "image/png", "Cache-Control": "max-age=86400, public"})
 
 

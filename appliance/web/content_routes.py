@@ -30,10 +30,6 @@ def content_url(book: str, path: str) -> str:
     return f"/content/{quote(book, safe=NAME_SAFE)}/{quote(path, safe=PATH_SAFE)}"
 
 
-def raw_url(book: str, path: str) -> str:
-    return f"/raw/{quote(book, safe=NAME_SAFE)}/content/{quote(path, safe=PATH_SAFE)}"
-
-
 def _load(book, path: str, cache: EntryCache) -> Entry:
     """Read an entry from its ZIM (in a worker thread) and remember it if it is small."""
     found = book.zim.lookup(path)
@@ -42,24 +38,19 @@ def _load(book, path: str, cache: EntryCache) -> Entry:
     return entry
 
 
-async def _entry(request: Request, url_of) -> Response:
-    """An entry's bytes, or a redirect (built by `url_of`) when the entry is a ZIM redirect.
-    Async on purpose: a cached entry is answered on the event loop; only a miss reads libzim, in a thread."""
+async def content(request: Request) -> Response:
+    """An entry's bytes, or a 302 to the end of the chain when the entry is a ZIM redirect.
+
+    Also serves /raw/<book>/content/<path>: like kiwix-serve, a redirect entry there points to
+    the /content/ URL of its final target. Async on purpose: a cached entry is answered on the
+    event loop; only a miss reads libzim, in a worker thread."""
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
     cache: EntryCache = request.app.state.entry_cache
     entry = cache.get((book.uuid, path)) or await run_in_threadpool(_load, book, path, cache)
     if entry.redirect is not None:
-        return RedirectResponse(url_of(book_name, entry.redirect), status_code=302)
+        return RedirectResponse(content_url(book_name, entry.redirect), status_code=302)
     return entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)
-
-
-async def content(request: Request) -> Response:
-    return await _entry(request, content_url)
-
-
-async def raw_content(request: Request) -> Response:
-    return await _entry(request, raw_url)
 
 
 def main_page(request: Request) -> Response:
@@ -78,11 +69,12 @@ def content_without_slash(request: Request) -> Response:
 
 def raw_meta(request: Request) -> Response:
     book_name, name = request.path_params["book"], request.path_params["name"]
-    data = _library(request).book(book_name).zim.metadata(name)
-    if data is None:
+    found = _library(request).book(book_name).zim.metadata_item(name)
+    if found is None:
         raise EntryNotFoundError(f"The book {book_name!r} has no metadata {name!r}.",
                                  fix="See /catalog/v2/entries for the metadata each book has.")
-    return Response(data, headers={"Content-Type": "text/plain", "Cache-Control": "max-age=3600, public"})
+    # The metadata item's own MIME type, as kiwix-serve sends it (Illustration_48x48@1 is image/png).
+    return Response(bytes(found.data), headers={"Content-Type": found.mimetype, "Cache-Control": "max-age=3600, public"})
 
 
 def random(request: Request) -> Response:
@@ -98,7 +90,7 @@ routes = [
     Route("/content/{book}", content_without_slash),
     Route("/content/{book}/", main_page),
     Route("/content/{book}/{path:path}", content),
-    Route("/raw/{book}/content/{path:path}", raw_content),
+    Route("/raw/{book}/content/{path:path}", content),
     Route("/raw/{book}/meta/{name}", raw_meta),
     Route("/random", random),
 ]

@@ -16,8 +16,9 @@ from starlette.responses import Response
 
 from appliance.errors import RangeNotSatisfiableError
 
-# Text smaller than this gains nothing from gzip once headers are counted (one TCP segment).
-COMPRESS_MIN_BYTES = 1024
+# Text up to this size fits one TCP segment anyway, so gzip gains nothing; kiwix-serve uses the same
+# bound (compresses only bodies strictly larger), so both servers send the same bytes for the same entry.
+COMPRESS_MAX_PLAIN_BYTES = 1400
 # Level 6: within a few percent of level 9's size at a third of its CPU on a Pi.
 GZIP_LEVEL = 6
 # Hot entries (bytes and gzip form) are kept per worker, so a class opening the same pages is served
@@ -47,7 +48,7 @@ def prepare(mimetype: str, data: memoryview) -> Entry:
     """An Entry for these bytes, gzip-compressed now when the type is text and large enough to gain."""
     small = len(data) <= ENTRY_CACHE_ITEM_MAX_BYTES
     body = bytes(data) if small else data
-    if small and len(data) >= COMPRESS_MIN_BYTES and _COMPRESSIBLE.match(mimetype):
+    if small and len(data) > COMPRESS_MAX_PLAIN_BYTES and _COMPRESSIBLE.match(mimetype):
         return Entry(mimetype, body, gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
     return Entry(mimetype, body)
 

@@ -75,7 +75,19 @@ def _page_url(request: Request, names: list[str], pattern: str, start: int, leng
 
 
 def search(request: Request) -> Response:
-    """Full-text search; `format=xml` gives kiwix-serve's OpenSearch RSS."""
+    """Full-text search; `format=xml` gives kiwix-serve's OpenSearch RSS, and its errors as XML too."""
+    if request.query_params.get("format") != "xml":
+        return _search(request)
+    try:
+        return _search(request)
+    except TpkitError as exc:
+        # kiwix-serve answers a format=xml request's errors in XML, so feed readers get no HTML page.
+        body = ENV.get_template("search_error.xml").render(error=exc)
+        return Response(body, status_code=exc.status,
+                        headers={**NO_STORE, "Content-Type": "application/xml; charset=utf-8"})
+
+
+def _search(request: Request) -> Response:
     library = request.app.state.kit.library
     names = _selected_names(request)
     books = search_service.select_books(library, names)

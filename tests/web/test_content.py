@@ -96,7 +96,9 @@ def test_raw_content_and_meta(client):
     redirect = client.get("/raw/test_book/content/old_water")
     assert redirect.status_code == 302
     title = client.get("/raw/test_book/meta/Title")
-    assert (title.status_code, title.text, title.headers["content-type"]) == (200, "Test book", "text/plain")
+    assert (title.status_code, title.text) == (200, "Test book")
+    # The metadata item's own MIME type, as kiwix-serve sends it (libzim's writer stores text/plain;charset=UTF-8).
+    assert title.headers["content-type"].startswith("text/plain")
     assert client.get("/raw/test_book/meta/Nope").status_code == 404
 
 
