@@ -10,6 +10,9 @@ import html
 import re
 
 _DROP = re.compile(r"<(script|style|head|nav)\b.*?</\1\s*>", re.S | re.I)
+# Block-level tags separate words; inline tags (<b>, <a>, <span>) do not: "<b>word</b>." stays "word.".
+_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer|"
+                        r"blockquote|figure|figcaption|dd|dt|pre|hr|img)\b[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -20,7 +23,7 @@ SNIPPET_CHARS = 200
 def html_to_text(data: bytes | memoryview) -> str:
     """The visible text of an HTML page, whitespace collapsed."""
     text = bytes(data).decode("utf-8", "replace")
-    text = _TAG.sub(" ", _DROP.sub(" ", text))
+    text = _TAG.sub("", _BLOCK_TAG.sub(" ", _DROP.sub(" ", text)))
     return _SPACE.sub(" ", html.unescape(text)).strip()
 
 

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.services.kit import Kit
 from appliance.web import admin_routes, catalog_routes, content_routes, home_routes, search_routes
+from appliance.web.compression import CompressPages
 from appliance.web.delivery import EntryCache
 from appliance.web.errors import exception_handlers
 
@@ -57,7 +58,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *home_routes.legacy_routes,
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan,
-                    middleware=[Middleware(OpenToKiwixClients)])
+                    middleware=[Middleware(OpenToKiwixClients), Middleware(CompressPages)])
     app.state.kit = kit
     app.state.entry_cache = EntryCache()
     return app

@@ -83,6 +83,11 @@ class EntryCache:
                 self._size -= evicted.size_bytes
 
 
+def is_compressible(content_type: str) -> bool:
+    """Whether gzip shrinks this type (text, JSON, XML, SVG) rather than wasting CPU (images, video)."""
+    return _COMPRESSIBLE.match(content_type) is not None
+
+
 def wants_gzip(request: Request) -> bool:
     accept = request.headers.get("accept-encoding", "")
     return any(part.split(";")[0].strip() == "gzip" and "q=0" not in part.replace(" ", "")

@@ -121,3 +121,15 @@ def test_gzip_cache_serves_identical_bytes(client):
     bodies = {client.get("/content/test_book/water", headers={"Accept-Encoding": "gzip"}).content for _ in range(3)}
     assert len(bodies) == 1
     assert gzip.decompress(gzip.compress(next(iter(bodies)))) == next(iter(bodies))
+
+
+def test_pages_feeds_and_assets_are_gzipped_but_media_never(client):
+    for path in ("/", "/catalog/v2/entries", "/static/kit.css", "/search?pattern=water"):
+        response = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200, path
+        assert response.headers.get("content-encoding") == "gzip", path
+        assert "Accept-Encoding" in response.headers["vary"], path
+    image = client.get("/catalog/v2/illustration/test_book/?size=48", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in image.headers
+    ranged = client.get("/content/test_book/water", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and "content-encoding" not in ranged.headers
