@@ -56,6 +56,7 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     """Open the kit, print how to reach it, and run uvicorn until SIGTERM/SIGINT."""
     import uvicorn
 
+    from appliance.edges.memory import ARENAS, limit_malloc_arenas
     from appliance.services import auth, demo_library
     from appliance.services.kit import open_kit
     from appliance.web.app import create_app
@@ -64,6 +65,8 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
         print(f"[i] {settings.content_dir} has no books: building the demo library…")
         for path in demo_library.build(settings.content_dir):
             print(f"[✓] {path}")
+    limit_malloc_arenas()
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))  # inherited by worker processes at their start
     kit = open_kit(settings)
     password = auth.ensure_first_admin(kit.accounts)
     _print_library(kit)

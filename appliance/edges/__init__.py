@@ -1,0 +1,1 @@
+"""The outside world, each behind one small module. Must not import storage, content, services or web."""
