@@ -53,6 +53,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
     Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
     Setting("port", int, 8080, "TCP port of the web server.", _port),
+    Setting("kit_id", str, "tpkit-dev", "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN)."),
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
     Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
@@ -73,6 +74,7 @@ class Settings:
     content_dir: Path
     host: str
     port: int
+    kit_id: str
     school_name: str
     default_language: str
     library_scan_interval_s: float

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_LENGTH = 25
 MAX_PAGE_LENGTH = 140  # kiwix-serve's cap; beyond it a phone gets a page too long to be useful
 DEFAULT_SUGGESTIONS = 10
+# Bounds on what one request may ask for: a hostile count=10**9 or start=10**9 must not make the
+# kit build a billion-item list. Nobody reads past result 10,000 or 100 suggestions.
+MAX_SUGGESTIONS = 100
+MAX_SEARCH_START = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +72,8 @@ def _interleave(lists: list[list]) -> list:
 
 
 def suggest(books: list[Book], term: str, count: int = DEFAULT_SUGGESTIONS, start: int = 0) -> list[Suggestion]:
-    """Titles matching `term` in `books`, best first within each book."""
+    """Titles matching `term` in `books`, best first within each book (count and start are bounded)."""
+    count, start = min(max(count, 1), MAX_SUGGESTIONS), min(max(start, 0), MAX_SEARCH_START)
     terms = query_terms(term)
     per_book = []
     for book in books:
@@ -115,6 +120,7 @@ def _ranked(books: list[Book], pattern: str, start: int, page_length: int) -> tu
 
 def search(books: list[Book], pattern: str, start: int, page_length: int) -> SearchPage:
     """Full-text search over the books that have an index; title matches for those that do not."""
+    start = min(max(start, 0), MAX_SEARCH_START)
     if not pattern.strip():
         raise BadRequestError("No query provided.", fix="Type some words into the search box.",
                               code="search.no_query")

@@ -88,3 +88,14 @@ def test_search_html_escapes_the_query(library_client):
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;" in page.text
+
+
+def test_search_and_suggest_bound_hostile_paging(library_client):
+    huge = str(10**12)
+    suggest = library_client.get("/suggest", params={"term": "w", "count": huge, "start": huge})
+    assert suggest.status_code == 200
+    page = library_client.get("/search", params={"pattern": "water", "start": huge, "pageLength": huge,
+                                                 "format": "xml"})
+    assert page.status_code == 200
+    assert "<opensearch:itemsPerPage>140</opensearch:itemsPerPage>" in page.text
+    assert library_client.get("/search", params={"pattern": "x" * 5000}).status_code == 200
