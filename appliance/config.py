@@ -57,7 +57,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
     Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
-    Setting("search_page_length", int, 25, "Search results per page when the client does not say.", _positive),
+    Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive),
     Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
     Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),

@@ -147,8 +147,10 @@ def build_endpoints(corpus: Corpus, layouts: dict[str, Layout]) -> list[Endpoint
                  {n: [p + quote(corpus.image_path)] for n, p in content.items()}),
         Endpoint("suggest", f"{len(prefixes)} rotating title prefixes",
                  every(f"/suggest?content={book}&term={quote(t)}" for t in prefixes)),
-        Endpoint("search", f"{len(words)} rotating full-text words",
+        Endpoint("search", f"{len(words)} rotating full-text words, each server's default page length",
                  every(f"/search?content={book}&pattern={quote(w)}" for w in words)),
+        Endpoint("search25", f"{len(words)} rotating full-text words, pageLength=25 on both",
+                 every(f"/search?content={book}&pattern={quote(w)}&pageLength=25" for w in words)),
         Endpoint("catalog", "OPDS catalog feed", every(["/catalog/v2/entries"])),
     ]
     return [ep for ep in endpoints if ep.targets]

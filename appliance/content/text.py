@@ -16,7 +16,6 @@ _BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|section|ar
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.U)
 SNIPPET_CHARS = 200
 
 
@@ -29,7 +28,8 @@ def html_to_text(data: bytes | memoryview) -> str:
 
 def word_count(text: str) -> int:
     """Words in Latin scripts, characters in CJK (which has no spaces between words)."""
-    return len(_WORD.findall(text))
+    cjk = len(_CJK.findall(text))
+    return cjk + len(_CJK.sub(" ", text).split()) if cjk else len(text.split())
 
 
 def query_terms(pattern: str) -> list[str]:

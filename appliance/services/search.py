@@ -86,10 +86,10 @@ def suggest(books: list[Book], term: str, count: int = DEFAULT_SUGGESTIONS, star
     return _interleave(per_book)[start:start + count]
 
 
-def clamp_page_length(raw: int | None) -> int:
-    """kiwix-serve's rule: missing or 0 means 25; more than 140 means 140."""
+def clamp_page_length(raw: int | None, default: int = DEFAULT_PAGE_LENGTH) -> int:
+    """kiwix-serve's rule: missing or 0 means the default (25 for kiwix clients); more than 140 means 140."""
     if not raw or raw <= 0:
-        return DEFAULT_PAGE_LENGTH if not raw else MAX_PAGE_LENGTH
+        return default if not raw else MAX_PAGE_LENGTH
     return min(raw, MAX_PAGE_LENGTH)
 
 

@@ -92,9 +92,12 @@ def _search(request: Request) -> Response:
     names = _selected_names(request)
     books = search_service.select_books(library, names)
     start = max(_int(request, "start", 0), 0)
-    length = search_service.clamp_page_length(_int(request, "pageLength", 0))
+    as_xml = request.query_params.get("format") == "xml"
+    # Kiwix clients (format=xml) get kiwix-serve's default page; people on phones get the kit's shorter one.
+    default = search_service.DEFAULT_PAGE_LENGTH if as_xml else request.app.state.kit.settings.search_page_length
+    length = search_service.clamp_page_length(_int(request, "pageLength", 0), default)
     page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
-    if request.query_params.get("format") == "xml":
+    if as_xml:
         body = ENV.get_template("search.xml").render(
             page=page, content_url=content_url, self_url=_page_url(request, names, page.pattern, start, length, "xml"))
         return Response(body, headers={**NO_STORE, "Content-Type": "application/rss+xml; charset=utf-8"})
