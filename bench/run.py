@@ -29,7 +29,7 @@ from workload import (REFERENCE, Corpus, Endpoint, Layout, build_endpoints,  # n
                       catalog_books, detect_layout, ensure_zim, load_corpus)
 
 SERVER_NAMES = (REFERENCE, "tpkit")
-ENDPOINT_NAMES = ("hot", "hot-content", "random", "image", "suggest", "search", "catalog")
+ENDPOINT_NAMES = ("hot", "hot-content", "random", "image", "suggest", "search", "search25", "catalog")
 DEFAULT_TPKIT = ("{python} -m appliance serve --host 127.0.0.1 --port {port} "
                  "--content-dir {content_dir} --data-dir {data_dir}")
 # kiwix-serve 3.3.0: -i is the listen address (-a means --attachToProcess there).
