@@ -6,6 +6,7 @@ Builds the settings once and passes them down; every TpkitError is shown with it
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="build the demo library first when the content folder has no .zim file")
     check = commands.add_parser("check", help="print effective settings and where each came from, and every problem")
     _add_setting_flags(check, ("data_dir", "content_dir"))
+    health = commands.add_parser("health", help="print the kit's health and every problem with its fix; exit 1 on any")
+    _add_setting_flags(health, ("data_dir", "content_dir", "ap_interface"))
+    health.add_argument("--json", action="store_true", help="print the snapshot as JSON (as GET /-/health)")
     demo = commands.add_parser("demo", help="write the bilingual demo books into the content folder")
     _add_setting_flags(demo, ("data_dir", "content_dir"))
     return parser
@@ -116,6 +120,66 @@ def check(settings: Settings) -> int:
     return 1 if problems else 0
 
 
+# Which snapshot line each problem belongs under, so the fix is printed next to the value it explains.
+PROBLEM_LINE = {"health.under_voltage": "power", "health.hot": "temperature", "health.disk_nearly_full": "disk",
+                "health.books_damaged": "books", "health.clock_unsynchronised": "clock",
+                "health.root_read_only": "sd card", "health.fs_errors": "sd card"}
+
+
+def _unit(value, unit: str) -> str:
+    return value if isinstance(value, str) else f"{value} {unit}"
+
+
+def _memory(memory) -> str:
+    if isinstance(memory, str):
+        return memory
+    return f"{memory['available_bytes'] // 2**20} MB available of {memory['total_bytes'] // 2**20} MB"
+
+
+def _health_lines(snap: dict) -> list[tuple[str, str]]:
+    """(line name, text) for each part of the snapshot a technician looks at."""
+    power = snap["throttled"]
+    power_text = power if isinstance(power, str) else ", ".join(
+        f"{when.replace('_', ' ')}: " + (", ".join(k.replace("_", " ") for k, v in flags.items() if v) or "fine")
+        for when, flags in power.items())
+    disks = "; ".join(f"{fs['path']} {fs['use_percent']} % used" for fs in snap["filesystems"])
+    card = snap["sd_card"]
+    return [("uptime", f"{snap['uptime_s']} s, boot number {snap['boot_count']}"),
+            ("clock", f"synchronised: {snap['clock']['synchronized']}"),
+            ("temperature", _unit(snap["cpu_temp_c"], "°C")), ("power", power_text),
+            ("load", _unit(snap["load"], "(1, 5, 15 min)")), ("memory", _memory(snap["memory"])), ("disk", disks),
+            ("sd card", f"root read-only: {card['root_read_only']}, kernel disk errors: {card['fs_errors']}"),
+            ("wi-fi clients", str(snap["wifi_clients"])),
+            ("books", "{served} served, {damaged} damaged, {pending} being checked".format(**snap["books"])),
+            ("services", str(snap["services"])),
+            ("learning, sync, reports", "not available until issues 4, 6 and 5 add them")]
+
+
+def health(settings: Settings, as_json: bool) -> int:
+    """Print the health snapshot (readable, or JSON) with each problem's fix; exit 1 unless status is ok."""
+    from appliance.services import health as health_service
+    from appliance.services.kit import open_kit
+
+    kit = open_kit(settings)
+    try:
+        snap = health_service.snapshot(kit)
+    finally:
+        kit.close()
+    if as_json:
+        print(json.dumps(snap, ensure_ascii=False, indent=2))
+        return 0 if snap["status"] == "ok" else 1
+    print(f"tpkit {snap['version']} — health of {snap['kit_id']} ({snap['school_name']}) at {snap['time']}")
+    for name, text in _health_lines(snap):
+        found = [p for p in snap["problems"] if PROBLEM_LINE[p["code"]] == name]
+        mark = "[✗]" if found else "[i]" if health_service.NOT_AVAILABLE in text else "[✓]"
+        print(f"{mark} {name}: {text}")
+        for problem in found:
+            print(f"    {problem['severity']}: {problem['message']}\n    Fix: {problem['fix']}")
+    print("[✓] status: ok" if snap["status"] == "ok" else f"[✗] status: {snap['status']} — "
+          f"{len(snap['problems'])} problem(s); each fix is printed under its line above.")
+    return 0 if snap["status"] == "ok" else 1
+
+
 def demo(settings: Settings) -> int:
     """Write the demo books into the content folder."""
     from appliance.services import demo_library
@@ -134,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(settings, demo_if_empty=args.demo_if_empty)
         if args.command == "check":
             return check(settings)
+        if args.command == "health":
+            return health(settings, as_json=args.json)
         return demo(settings)
     except TpkitError as exc:
         print(f"[✗] {exc.message}", file=sys.stderr)

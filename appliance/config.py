@@ -62,6 +62,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
     Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
     Setting("web_threads", int, 8, "Threads that read books and the database for web requests (memory grows with each).", _positive),
+    Setting("ap_interface", str, "wlan0", "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`)."),
+    Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", _positive),
 )
 SPEC_BY_NAME = {s.name: s for s in SPEC}
 
@@ -83,6 +85,8 @@ class Settings:
     log_level: str
     web_workers: int
     web_threads: int
+    ap_interface: str
+    health_cache_s: float
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -90,3 +91,19 @@ def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_pat
         second.kill()
     assert "One-time administrator password" not in output
     assert "building the demo library" not in output
+
+
+def test_cli_health_exit_codes_follow_status(tmp_path):
+    from tests.machine import HEALTHY_COMMANDS, SICK_COMMANDS, fake_commands
+
+    folders = ("--data-dir", str(tmp_path / "data"), "--content-dir", str(tmp_path / "content"))
+    healthy = tpkit("health", *folders, env={"PATH": fake_commands(tmp_path / "ok", HEALTHY_COMMANDS)})
+    assert healthy.returncode == 0, healthy.stdout
+    assert "[✓] temperature: 48.3 °C" in healthy.stdout and "[✓] status: ok" in healthy.stdout
+    sick = tpkit("health", *folders, env={"PATH": fake_commands(tmp_path / "sick", SICK_COMMANDS)})
+    assert sick.returncode == 1
+    assert "[✗] power:" in sick.stdout and "Fix: Use the official 5.1 V" in sick.stdout
+    assert "[✗] status: critical" in sick.stdout
+    as_json = tpkit("health", "--json", *folders, env={"PATH": fake_commands(tmp_path / "empty", {})})
+    assert as_json.returncode == 0
+    assert json.loads(as_json.stdout)["throttled"] == "not available"

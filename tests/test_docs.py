@@ -32,3 +32,13 @@ def test_docs_every_error_code_is_translated():
 
 def test_docs_both_languages_have_the_same_messages():
     assert set(MESSAGES["en"]) == set(MESSAGES["zh"])
+
+
+def test_docs_every_health_problem_code_is_documented_and_translated():
+    from appliance.services.health import PROBLEM_CODES
+
+    doc = (ROOT / "docs" / "health.md").read_text()
+    assert [code for code in PROBLEM_CODES if f"`{code}`" not in doc] == []
+    for lang, table in MESSAGES.items():
+        missing = [key for code in PROBLEM_CODES for key in (f"problem.{code}", f"problem.{code}.fix") if key not in table]
+        assert missing == [], f"add {lang} messages: {missing}"

@@ -13,8 +13,10 @@ import os
 from appliance.config import Settings
 from appliance.content.library import Library, LibraryScanner
 from appliance.paths import Paths
+from appliance.services.readings import Readings
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
+from appliance.storage.boots import Boots
 from appliance.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ class Kit:
     db: Database
     accounts: Accounts
     library: Library
+    boots: Boots
+    readings: Readings
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -70,4 +74,6 @@ def open_kit(settings: Settings) -> Kit:
     db.migrate()
     library = Library(paths.content_dir, BookChecks(db))
     library.refresh()
-    return Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=library)
+    readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
+    return Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=library, boots=Boots(db),
+               readings=readings)

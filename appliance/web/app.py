@@ -15,8 +15,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from appliance.services import health
 from appliance.services.kit import Kit
-from appliance.web import admin_routes, catalog_routes, content_routes, home_routes, search_routes
+from appliance.web import admin_routes, catalog_routes, content_routes, health_routes, home_routes, search_routes
 from appliance.web.compression import CompressPages
 from appliance.web.delivery import EntryCache
 from appliance.web.errors import exception_handlers
@@ -40,6 +41,26 @@ class OpenToKiwixClients:
         await self.app(scope, receive, send_with_header)
 
 
+class RequestCounter:
+    """HTTP requests this process has answered; only the event loop adds to it, so it needs no lock."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+
+class CountRequests:
+    """Counts every HTTP request for the health snapshot: one integer add on the hot path."""
+
+    def __init__(self, app, counter: RequestCounter) -> None:
+        self.app = app
+        self.counter = counter
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            self.counter.total += 1
+        await self.app(scope, receive, send)
+
+
 def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     """The web app for a kit that `services.kit.open_kit` built; it closes the kit on shutdown."""
 
@@ -52,17 +73,21 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         sys.setswitchinterval(0.001)
         if watch_library:
             kit.start_scanner()
+        await anyio.to_thread.run_sync(health.record_boot, kit)
         yield
         kit.close()
 
     routes = [
         *home_routes.routes, *content_routes.routes, *search_routes.routes,
-        *catalog_routes.routes, *admin_routes.routes,
+        *catalog_routes.routes, *admin_routes.routes, *health_routes.routes,
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
     ]
+    requests = RequestCounter()
     app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan,
-                    middleware=[Middleware(OpenToKiwixClients), Middleware(CompressPages)])
+                    middleware=[Middleware(CountRequests, counter=requests), Middleware(OpenToKiwixClients),
+                                Middleware(CompressPages)])
     app.state.kit = kit
+    app.state.requests = requests
     app.state.entry_cache = EntryCache()
     return app

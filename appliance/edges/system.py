@@ -1,0 +1,124 @@
+"""Linux's view of the machine: /proc and /sys under a root folder, disk usage, and the systemd tools on PATH.
+
+Must not import storage, content, services or web. Tests pass a fake tree as `root` and fake
+commands first on `path`; every reading is None when its source does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from appliance.edges.commands import run
+
+ROOT = Path("/")
+# Kernel messages that mean the SD card or USB disk is failing (ext4 and block-layer errors, SD host errors).
+FS_ERROR = re.compile(r"EXT4-fs error|I/O error|\bmmc\d*\b")
+
+
+def _read(root: Path, relative: str) -> str | None:
+    try:
+        return (root / relative).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def cpu_temperature_c(root: Path = ROOT) -> float | None:
+    """The first thermal zone in °C (the SoC on a Pi), or None."""
+    text = _read(root, "sys/class/thermal/thermal_zone0/temp")
+    try:
+        return int(text.strip()) / 1000 if text else None
+    except ValueError:
+        return None
+
+
+def uptime_s(root: Path = ROOT) -> float | None:
+    """Seconds since boot from /proc/uptime, or None."""
+    text = _read(root, "proc/uptime")
+    try:
+        return float(text.split()[0]) if text else None
+    except (ValueError, IndexError):
+        return None
+
+
+def load_average(root: Path = ROOT) -> list[float] | None:
+    """The 1, 5 and 15 minute load averages from /proc/loadavg, or None."""
+    text = _read(root, "proc/loadavg")
+    try:
+        return [float(x) for x in text.split()[:3]] if text else None
+    except ValueError:
+        return None
+
+
+def memory(root: Path = ROOT) -> dict[str, int] | None:
+    """{"total_bytes", "available_bytes"} from /proc/meminfo (MemTotal, MemAvailable), or None."""
+    fields = dict(re.findall(r"^(\w+):\s+(\d+) kB", _read(root, "proc/meminfo") or "", re.MULTILINE))
+    if "MemTotal" not in fields or "MemAvailable" not in fields:
+        return None
+    return {"total_bytes": int(fields["MemTotal"]) * 1024, "available_bytes": int(fields["MemAvailable"]) * 1024}
+
+
+def root_read_only(root: Path = ROOT) -> bool | None:
+    """True when "/" is mounted read-only (the last /proc/mounts entry for "/" wins), or None."""
+    found = None
+    for line in (_read(root, "proc/mounts") or "").splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[1] == "/":
+            found = "ro" in parts[3].split(",")
+    return found
+
+
+def boot_id(root: Path = ROOT) -> str | None:
+    """This boot's random id (/proc/sys/kernel/random/boot_id), or None."""
+    text = _read(root, "proc/sys/kernel/random/boot_id")
+    return (text.strip() or None) if text else None
+
+
+def filesystem_use(folder: Path) -> dict[str, int] | None:
+    """{"device", "total_bytes", "used_bytes", "free_bytes"} of the filesystem holding `folder` (as df), or None."""
+    try:
+        stat, device = os.statvfs(folder), os.stat(folder).st_dev
+    except OSError:
+        return None
+    total = stat.f_blocks * stat.f_frsize
+    free = stat.f_bavail * stat.f_frsize  # what an unprivileged writer (the tpkit user) can still use
+    return {"device": device, "total_bytes": total, "used_bytes": total - stat.f_bfree * stat.f_frsize,
+            "free_bytes": free}
+
+
+def _kernel_errors(errors_argv: list[str], any_argv: list[str], path: str | None) -> str | None:
+    """Error lines of the kernel log, or None when the log cannot be read: no output at all, even of
+    non-errors, means this user may not read it (not in group systemd-journal/adm) or there is none."""
+    text = run(errors_argv, path=path)
+    if text is None or text.strip() or (run(any_argv, path=path) or "").strip():
+        return text
+    return None
+
+
+def kernel_fs_errors(path: str | None = None) -> int | None:
+    """Kernel error lines of this boot about ext4, I/O or the SD host (journalctl, else dmesg), or None."""
+    text = _kernel_errors(["journalctl", "-k", "-b", "-p", "err", "-o", "cat", "--no-pager", "-q"],
+                          ["journalctl", "-k", "-b", "-n", "1", "-o", "cat", "--no-pager", "-q"], path)
+    if text is None:
+        text = _kernel_errors(["dmesg", "--level=emerg,alert,crit,err"], ["dmesg"], path)
+    return None if text is None else sum(1 for line in text.splitlines() if FS_ERROR.search(line))
+
+
+def clock_synchronized(path: str | None = None) -> bool | None:
+    """Whether systemd-timesyncd (or chrony) says the clock is synchronised, or None without timedatectl."""
+    text = (run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], path=path) or "").strip()
+    return {"yes": True, "no": False}.get(text)
+
+
+def wifi_clients(interface: str, path: str | None = None) -> int | None:
+    """Devices associated with the access point on `interface` (`iw dev <iface> station dump`), or None."""
+    text = run(["iw", "dev", interface, "station", "dump"], path=path)
+    return None if text is None else sum(1 for line in text.splitlines() if line.startswith("Station "))
+
+
+def unit_states(units: Sequence[str], path: str | None = None) -> dict[str, str] | None:
+    """{unit: "active" | "inactive" | "failed" | …} from `systemctl is-active`, or None without systemd."""
+    states = (run(["systemctl", "is-active", *units], path=path, any_exit=True) or "").split()
+    return dict(zip(units, states)) if len(states) == len(units) else None

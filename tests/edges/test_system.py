@@ -1,0 +1,65 @@
+"""/proc and /sys from a fake tree; timedatectl, iw, systemctl and journalctl from fake executables."""
+
+from __future__ import annotations
+
+from appliance.edges import system
+from tests.machine import HEALTHY_COMMANDS, SICK_COMMANDS, fake_commands, fake_root
+
+
+def test_system_reads_fake_proc_and_sys(tmp_path):
+    root = fake_root(tmp_path / "root")
+    assert system.cpu_temperature_c(root) == 52.3
+    assert system.uptime_s(root) == 3725.5
+    assert system.load_average(root) == [0.52, 0.41, 0.3]
+    assert system.memory(root) == {"total_bytes": 3884332 * 1024, "available_bytes": 2940000 * 1024}
+    assert system.root_read_only(root) is False
+    assert system.boot_id(root) == "3f1c0a4e-0000-4000-8000-000000000001"
+
+
+def test_system_root_remounted_read_only_is_seen(tmp_path):
+    assert system.root_read_only(fake_root(tmp_path, root_mount="ro,relatime")) is True
+
+
+def test_system_missing_files_are_none(tmp_path):
+    for read in (system.cpu_temperature_c, system.uptime_s, system.load_average, system.memory,
+                 system.root_read_only, system.boot_id):
+        assert read(tmp_path) is None
+
+
+def test_system_filesystem_use_adds_up(tmp_path):
+    use = system.filesystem_use(tmp_path)
+    assert use["total_bytes"] >= use["used_bytes"] + use["free_bytes"] > 0
+    assert system.filesystem_use(tmp_path / "absent") is None
+
+
+def test_system_commands_from_fake_path(tmp_path):
+    healthy = fake_commands(tmp_path / "healthy", HEALTHY_COMMANDS)
+    assert system.clock_synchronized(healthy) is True
+    assert system.wifi_clients("wlan0", healthy) == 2
+    assert system.unit_states(["tpkit-web", "tpkit-panel"], healthy) == {"tpkit-web": "active", "tpkit-panel": "active"}
+    assert system.kernel_fs_errors(healthy) == 0
+    sick = fake_commands(tmp_path / "sick", SICK_COMMANDS)
+    assert system.clock_synchronized(sick) is False
+    assert system.unit_states(["tpkit-web", "tpkit-panel"], sick) == {"tpkit-web": "active", "tpkit-panel": "failed"}
+    assert system.kernel_fs_errors(sick) == 2  # the EXT4 and I/O lines; the Wi-Fi firmware error is not a disk
+
+
+def test_system_missing_commands_are_none(tmp_path):
+    empty = fake_commands(tmp_path / "empty", {})
+    assert system.clock_synchronized(empty) is None
+    assert system.wifi_clients("wlan0", empty) is None
+    assert system.unit_states(["tpkit-web"], empty) is None
+    assert system.kernel_fs_errors(empty) is None
+
+
+def test_system_unreadable_kernel_log_is_none_and_dmesg_is_the_fallback(tmp_path):
+    silent = fake_commands(tmp_path / "silent", {"journalctl": "exit 0"})
+    assert system.kernel_fs_errors(silent) is None  # no line at all: this user may not read the kernel log
+    with_dmesg = fake_commands(tmp_path / "dmesg", {"journalctl": "exit 0", "dmesg": 'case "$*" in *level*) '
+                               'echo "mmc0: Timeout waiting for hardware interrupt.";; *) echo boot;; esac'})
+    assert system.kernel_fs_errors(with_dmesg) == 1
+
+
+def test_system_iw_without_the_interface_is_none(tmp_path):
+    path = fake_commands(tmp_path / "bin", {"iw": 'echo "command failed: No such device (-19)" >&2; exit 237'})
+    assert system.wifi_clients("wlan9", path) is None
