@@ -87,7 +87,7 @@ def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | N
         **_machine(kit),
         "books": {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())},
         "requests_served": _or_na(requests_served),
-        # Filled by the learning space (issue 4), content sync (issue 6) and reporting (issue 5).
+        # Filled by the learning space (issue 4), content sync (issue 3) and reporting (issue 5).
         "students_active_today": NOT_AVAILABLE, "last_sync": NOT_AVAILABLE,
         "bytes_this_month": NOT_AVAILABLE, "outbox_depth": NOT_AVAILABLE,
     }
