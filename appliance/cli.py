@@ -152,7 +152,7 @@ def _health_lines(snap: dict) -> list[tuple[str, str]]:
             ("wi-fi clients", str(snap["wifi_clients"])),
             ("books", "{served} served, {damaged} damaged, {pending} being checked".format(**snap["books"])),
             ("services", str(snap["services"])),
-            ("learning, sync, reports", "not available until issues 4, 6 and 5 add them")]
+            ("learning, sync, reports", "not available until issues 4, 3 and 5 add them")]
 
 
 def health(settings: Settings, as_json: bool) -> int:
