@@ -15,6 +15,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from appliance.services.kit import Kit
+from appliance.services.lan import LanPresence
 from appliance.web import admin_routes, catalog_routes, content_routes, home_routes, search_routes
 from appliance.web.compression import CompressPages
 from appliance.web.delivery import EntryCache
@@ -40,7 +41,8 @@ class OpenToKiwixClients:
 
 
 def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
-    """The web app for a kit that `services.kit.open_kit` built; it closes the kit on shutdown."""
+    """The web app for a kit that `services.kit.open_kit` built; it advertises the kit on the LAN while it runs
+    and closes the kit on shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -48,7 +50,11 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         anyio.to_thread.current_default_thread_limiter().total_tokens = kit.settings.web_threads
         if watch_library:
             kit.start_scanner()
+        presence = LanPresence(kit.settings, kit.library, kit.paths.data_dir)
+        presence.start()
+        app.state.lan = presence
         yield
+        await anyio.to_thread.run_sync(presence.stop)  # goodbye packets take ~0.4 s
         kit.close()
 
     routes = [
