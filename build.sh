@@ -11,7 +11,11 @@ VENV="$ROOT/.venv"
 RUN_DIR="$ROOT/run-data"
 # Debian packages the tests use: rsync for sync, kiwix-tools for the compatibility tests,
 # chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts.
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk"
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux"
+# avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
+# The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
+AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"
+AVAHI_ROOT="$ROOT/.cache/avahi-root"
 RUN_DEBS="python3-venv"
 
 ok() { printf '[✓] %s\n' "$*"; }
@@ -63,9 +67,24 @@ cmd_run() {
     exec "$VENV/bin/tpkit" serve --demo-if-empty --data-dir "$RUN_DIR/data" --content-dir "$RUN_DIR/content" "$@"
 }
 
+unpack_avahi() {
+    [ -x "$AVAHI_ROOT/usr/sbin/avahi-daemon" ] && return 0
+    debs="$ROOT/.cache/debs"
+    mkdir -p "$debs" "$AVAHI_ROOT"
+    # shellcheck disable=SC2086 # word splitting of the package list is intended
+    if (cd "$debs" && apt-get download -qq $AVAHI_DEBS >/dev/null 2>&1); then
+        for deb in "$debs"/*.deb; do dpkg -x "$deb" "$AVAHI_ROOT"; done
+        ok "Unpacked avahi for the mDNS interop test into $AVAHI_ROOT"
+    else
+        info "Could not download avahi; the avahi-browse interop test will be skipped (needs: apt-get download $AVAHI_DEBS)."
+    fi
+}
+
 cmd_test() {
     # shellcheck disable=SC2086 # word splitting of the package list is intended
     ensure_debs $TEST_DEBS
+    [ "$(id -u)" -eq 0 ] && unpack_avahi
+    [ -x "$AVAHI_ROOT/usr/sbin/avahi-daemon" ] && export TPKIT_TEST_AVAHI_ROOT="$AVAHI_ROOT"
     ensure_venv test
     info "Running the test suite"
     set +e

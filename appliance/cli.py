@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--json", action="store_true", help="print the snapshot as JSON (as GET /-/health)")
     demo = commands.add_parser("demo", help="write the bilingual demo books into the content folder")
     _add_setting_flags(demo, ("data_dir", "content_dir"))
+    discover = commands.add_parser("discover", help="list the kits that answer on this LAN (mDNS)",
+                                   epilog="Exit status: 0 when at least one kit answered, 1 when none did.")
+    _add_setting_flags(discover, ("mdns_interfaces",))
+    discover.add_argument("--timeout-s", type=float, default=3.0, help="how long to listen (default: 3)")
+    discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     return parser
 
 
@@ -189,6 +194,32 @@ def demo(settings: Settings) -> int:
     return 0
 
 
+def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
+    """Print the kits that answered on the LAN within `timeout_s`; exit 1 when none did."""
+    from appliance.services import lan
+
+    if not as_json:
+        where = settings.mdns_interfaces
+        print(f"[i] Listening for kits on the LAN for {timeout_s:g} s (mdns_interfaces = {where})…")
+    kits = lan.discover(settings, timeout_s)
+    if as_json:
+        print(json.dumps([{"name": k.name, "school": k.school, "kit_id": k.kit_id, "version": k.version,
+                           "content": k.content, "mirror_port": k.mirror_port, "addresses": list(k.addresses),
+                           "port": k.port, "urls": k.urls} for k in kits], ensure_ascii=False, indent=2))
+        return 0 if kits else 1
+    if not kits:
+        print(f"[✗] No kit answered within {timeout_s:g} s.")
+        print("    Fix: join the kit's Wi-Fi (or its LAN), turn off client isolation on the access point, "
+              "allow UDP 5353 in the firewall; see docs/field-guide.md, \"Finding a kit on the LAN\".")
+        return 1
+    print(f"[✓] {len(kits)} kit(s) found")
+    for kit in kits:
+        print(f"  {kit.school}  (kit {kit.kit_id}, tpkit {kit.version}, content {kit.content})")
+        for url in kit.urls:
+            print(f"      {url}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -200,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             return check(settings)
         if args.command == "health":
             return health(settings, as_json=args.json)
+        if args.command == "discover":
+            return discover(settings, args.timeout_s, args.json)
         return demo(settings)
     except TpkitError as exc:
         print(f"[✗] {exc.message}", file=sys.stderr)

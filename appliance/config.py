@@ -7,6 +7,7 @@ Imports only `errors`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -48,6 +49,21 @@ def _log_level(value: str) -> str | None:
     return None if value in levels else f"must be one of {', '.join(levels)}"
 
 
+def _interfaces(value: str) -> str | None:
+    if value == "all":
+        return None
+    for part in value.split(","):
+        try:
+            ipaddress.IPv4Address(part.strip())
+        except ValueError:
+            return f"must be \"all\" or a comma-separated list of IPv4 addresses ({part.strip()!r} is not one)"
+    return None
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
 SPEC: tuple[Setting, ...] = (
     Setting("data_dir", Path, Path("/var/lib/tpkit"), "Folder for people's data: database, uploads, keys."),
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
@@ -64,6 +80,9 @@ SPEC: tuple[Setting, ...] = (
     Setting("web_threads", int, 8, "Threads that read books and the database for web requests (memory grows with each).", _positive),
     Setting("ap_interface", str, "wlan0", "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`)."),
     Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", _positive),
+    Setting("mdns_enabled", bool, True, "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers)."),
+    Setting("mdns_interfaces", str, "all", "IPv4 addresses to advertise on, comma-separated, or \"all\" (every address but loopback).",
+            _interfaces),
 )
 SPEC_BY_NAME = {s.name: s for s in SPEC}
 
@@ -87,6 +106,8 @@ class Settings:
     web_threads: int
     ap_interface: str
     health_cache_s: float
+    mdns_enabled: bool
+    mdns_interfaces: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 
@@ -94,12 +115,14 @@ class Settings:
 def _convert(setting: Setting, raw: Any, origin: str) -> tuple[Any, str | None]:
     """Turn a raw TOML or environment value into the setting's type, or name the problem."""
     try:
-        if setting.kind is bool or isinstance(raw, bool) and setting.kind is not str:
+        if setting.kind is bool:
+            value: Any = _boolean(raw)
+        elif isinstance(raw, bool):
             raise ValueError
-        if setting.kind is Path:
+        elif setting.kind is Path:
             if not isinstance(raw, str) or not raw:
                 raise ValueError
-            value: Any = Path(raw).expanduser()
+            value = Path(raw).expanduser()
         elif setting.kind in (int, float):
             value = setting.kind(raw)
         else:
@@ -107,11 +130,21 @@ def _convert(setting: Setting, raw: Any, origin: str) -> tuple[Any, str | None]:
                 raise ValueError
             value = raw
     except (TypeError, ValueError):
-        return None, f"{setting.name} = {raw!r} (from {origin}) is not a valid {setting.kind.__name__}"
+        expected = "true or false" if setting.kind is bool else f"a valid {setting.kind.__name__}"
+        return None, f"{setting.name} = {raw!r} (from {origin}) is not {expected}"
     problem = setting.check(value) if setting.check else None
     if problem:
         return None, f"{setting.name} = {raw!r} (from {origin}) {problem}"
     return value, None
+
+
+def _boolean(raw: Any) -> bool:
+    """A TOML boolean, or one of the words an environment variable or flag may carry."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return raw.strip().lower() in TRUE_WORDS
+    raise ValueError
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -91,3 +91,9 @@ class SignInError(TpkitError, PermissionError):
 
     code = "auth.required"
     status = 401
+
+
+class LanError(TpkitError, OSError):
+    """mDNS cannot be used: no multicast on the chosen interfaces, or the mDNS port cannot be opened."""
+
+    code = "lan.mdns_unavailable"

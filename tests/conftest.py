@@ -59,6 +59,30 @@ def make_book(folder: Path, name: str, *, title: str = "Test book", language: st
                      index_language=language if index else None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def mdns_on_loopback_only() -> Iterator[None]:
+    """Kits that tests start in subprocesses advertise on 127.0.0.1 only, never on a real interface."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TPKIT_MDNS_INTERFACES", "127.0.0.1")
+        yield
+
+
+@pytest.fixture
+def quick_mdns() -> Iterator[None]:
+    """Shorten zeroconf's probe/announce/goodbye intervals, as python-zeroconf's own tests do (tests/conftest.py
+    `quick_timing`): RFC 6762 §8.1 spaces probes 250 ms apart against collisions on real networks; on
+    127.0.0.1 they only cost ~2 s per register/unregister. Patched because they are clocks."""
+    from unittest.mock import patch
+
+    from zeroconf import _core
+    from zeroconf._services import browser
+
+    with (patch.object(_core, "_CHECK_TIME", 10), patch.object(_core, "_REGISTER_TIME", 10),
+          patch.object(_core, "_UNREGISTER_TIME", 10), patch.object(_core, "_PROBE_RANDOM_DELAY_INTERVAL", (1, 5)),
+          patch.object(browser, "_FIRST_QUERY_DELAY_RANDOM_INTERVAL", (1, 5))):
+        yield
+
+
 @pytest.fixture
 def content_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "content"
@@ -69,7 +93,7 @@ def content_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, content_dir: Path):
     return load_settings(environ={}, overrides={"data_dir": str(tmp_path / "data"), "content_dir": str(content_dir),
-                                                 "library_scan_interval_s": 0.2})
+                                                 "library_scan_interval_s": 0.2, "mdns_enabled": False})
 
 
 @pytest.fixture

@@ -70,3 +70,15 @@ def test_config_every_setting_is_documented():
     doc = (Path(__file__).parents[1] / "docs" / "settings.md").read_text()
     missing = [s.name for s in SPEC if f"`{s.name}`" not in doc or f"TPKIT_{s.name.upper()}" not in doc]
     assert missing == [], f"document these settings in docs/settings.md: {missing}"
+
+
+def test_config_booleans_and_mdns_interfaces_are_checked(tmp_path):
+    config = tmp_path / "kit.toml"
+    config.write_text('mdns_enabled = false\n')
+    assert load_settings(config, environ={}).mdns_enabled is False
+    assert load_settings(environ={"TPKIT_MDNS_ENABLED": "Yes"}).mdns_enabled is True
+    assert load_settings(environ={"TPKIT_MDNS_INTERFACES": "10.0.0.1, 127.0.0.1"}).mdns_interfaces == "10.0.0.1, 127.0.0.1"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"TPKIT_MDNS_ENABLED": "maybe", "TPKIT_MDNS_INTERFACES": "wlan0", "TPKIT_PORT": "true"})
+    text = str(caught.value)
+    assert "3 setting(s)" in text and "is not true or false" in text and "'wlan0' is not one" in text

@@ -11,7 +11,8 @@ LAYER = {"cli": 6, "__main__": 7, "web": 5, "services": 4, "storage": 3, "conten
 EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
          "uvicorn": "cli.py", "argon2": "services/auth.py", "ctypes": "edges/memory.py",
-         "subprocess": "edges/commands.py"}
+         "subprocess": "edges/commands.py",
+         "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py"}
 
 
 def _modules():

@@ -9,6 +9,7 @@ import dataclasses
 import fcntl
 import logging
 import os
+from pathlib import Path
 
 from appliance.config import Settings
 from appliance.content.library import Library, LibraryScanner
@@ -47,14 +48,8 @@ class Kit:
     def _claim_large_checks(self) -> bool:
         """True in the one process (of several web workers) that may checksum large books: hashing a
         10 GB file twice at once would halve the SD card's speed for everyone."""
-        fd = os.open(self.paths.data_dir / "library-check.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._check_lock = fd
-        return True
+        self._check_lock = claim_once(self.paths.data_dir / "library-check.lock")
+        return self._check_lock is not None
 
     def close(self) -> None:
         """Stop the scanner and release files; safe to call twice (the app and its owner both may)."""
@@ -64,6 +59,18 @@ class Kit:
             os.close(self._check_lock)
             self._check_lock = None
         self.db.close()
+
+
+def claim_once(lock_path: Path) -> int | None:
+    """An open, exclusively locked file descriptor when no other process holds `lock_path`, else None;
+    the claim lasts until the descriptor is closed (or the process ends)."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def open_kit(settings: Settings) -> Kit:

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.services import health
 from appliance.services.kit import Kit
+from appliance.services.lan import LanPresence
 from appliance.web import admin_routes, catalog_routes, content_routes, health_routes, home_routes, search_routes
 from appliance.web.compression import CompressPages
 from appliance.web.delivery import EntryCache
@@ -62,7 +63,8 @@ class CountRequests:
 
 
 def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
-    """The web app for a kit that `services.kit.open_kit` built; it closes the kit on shutdown."""
+    """The web app for a kit that `services.kit.open_kit` built; it advertises the kit on the LAN while it runs
+    and closes the kit on shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -74,7 +76,11 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
+        presence = LanPresence(kit.settings, kit.library, kit.paths.data_dir)
+        presence.start()
+        app.state.lan = presence
         yield
+        await anyio.to_thread.run_sync(presence.stop)  # goodbye packets take ~0.4 s
         kit.close()
 
     routes = [

@@ -85,6 +85,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.auth.forbidden": "This form has expired. Go back, reload the page and try again.",
         "error.request.not_found": "There is no page at this address.",
         "error.search.no_query": "Type some words to search for.",
+        "error.lan.mdns_unavailable": "The kit cannot be found on the network by name right now; use its address.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -160,6 +161,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.auth.forbidden": "表单已过期。请返回、刷新页面后再试。",
         "error.request.not_found": "这个网址没有页面。",
         "error.search.no_query": "请输入要搜索的词。",
+        "error.lan.mdns_unavailable": "现在无法在网络上按名称找到这台设备，请使用它的地址。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }

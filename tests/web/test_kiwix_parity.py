@@ -129,7 +129,8 @@ def tpkit(zim_files, tmp_path_factory) -> Iterator[httpx.Client]:
     content.mkdir()
     for path in zim_files:
         (content / path.name).symlink_to(path)  # the library follows symlinks; nothing is copied
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content)})
+    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content),
+                                                     "mdns_enabled": False})
     kit = open_kit(settings)
     assert sorted(book.name for book in kit.library.books()) == BOOKS
     with LiveServer(create_app(kit, watch_library=False)) as live:

@@ -64,7 +64,7 @@ def demo(tmp_path_factory):
     content_dir = root / "content"
     demo_library.build(content_dir)
     settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content_dir),
-                                                     "library_scan_interval_s": 0.2})
+                                                     "library_scan_interval_s": 0.2, "mdns_enabled": False})
     kit = open_kit(settings)
     password = auth.ensure_first_admin(kit.accounts)
     with LiveServer(create_app(kit)) as server:  # the app's lifespan closes the kit
