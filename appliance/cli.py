@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from appliance import __version__
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_setting_flags(check, ("data_dir", "content_dir"))
     demo = commands.add_parser("demo", help="write the bilingual demo books into the content folder")
     _add_setting_flags(demo, ("data_dir", "content_dir"))
+    panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
+    _add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
     return parser
 
 
@@ -125,6 +129,24 @@ def demo(settings: Settings) -> int:
     return 0
 
 
+def panel(settings: Settings) -> int:
+    """Show the kit's health on the lights and act on the button until SIGTERM/SIGINT; pins released on exit."""
+    from appliance.services.panel import start_panel
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    kit_panel = start_panel(settings)
+    where = "lights and button on GPIO" if kit_panel.hardware else "no lights (no GPIO), still logging the kit's state"
+    print(f"[✓] tpkit panel {__version__}: {where}; asking {kit_panel.url} every "
+          f"{settings.panel_poll_interval_s:g} s", flush=True)
+    try:
+        kit_panel.run(stop)
+    finally:
+        kit_panel.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -134,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(settings, demo_if_empty=args.demo_if_empty)
         if args.command == "check":
             return check(settings)
+        if args.command == "panel":
+            return panel(settings)
         return demo(settings)
     except TpkitError as exc:
         print(f"[✗] {exc.message}", file=sys.stderr)

@@ -91,3 +91,9 @@ class SignInError(TpkitError, PermissionError):
 
     code = "auth.required"
     status = 401
+
+
+class SystemCommandError(TpkitError, OSError):
+    """A system command (systemctl) could not be run or refused what was asked."""
+
+    code = "system.command_failed"

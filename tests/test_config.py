@@ -70,3 +70,20 @@ def test_config_every_setting_is_documented():
     doc = (Path(__file__).parents[1] / "docs" / "settings.md").read_text()
     missing = [s.name for s in SPEC if f"`{s.name}`" not in doc or f"TPKIT_{s.name.upper()}" not in doc]
     assert missing == [], f"document these settings in docs/settings.md: {missing}"
+
+
+def test_config_panel_pins_must_differ_and_shutdown_hold_be_longer(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"TPKIT_PANEL_LED_SYNC_PIN": "17", "TPKIT_PANEL_HOLD_SHUTDOWN_S": "2"})
+    text = str(caught.value)
+    assert "2 setting(s)" in text
+    assert "panel_led_sync_pin = 17 (from environment variable TPKIT_PANEL_LED_SYNC_PIN)" in text
+    assert "same pin as panel_led_serving_pin" in text and "must be longer than panel_hold_state_s" in text
+
+
+def test_config_unset_buzzer_survives_the_worker_environment():
+    from appliance.config import as_environment
+
+    settings = load_settings(environ={})
+    assert settings.panel_buzzer_pin is None
+    assert load_settings(environ=as_environment(settings)) == settings

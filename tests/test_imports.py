@@ -10,7 +10,10 @@ LAYER = {"cli": 6, "__main__": 7, "web": 5, "services": 4, "storage": 3, "conten
          "paths": 2, "config": 1, "errors": 0, "__init__": 0}
 EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
-         "uvicorn": "cli.py", "argon2": "services/auth.py", "ctypes": "edges/memory.py"}
+         "uvicorn": "cli.py", "argon2": "services/auth.py", "ctypes": "edges/memory.py",
+         "gpiozero": "edges/panel_gpio.py", "subprocess": "edges/systemctl.py",
+         "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
+         "http.client": "edges/health_probe.py"}
 
 
 def _modules():

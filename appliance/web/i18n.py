@@ -60,6 +60,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.auth.forbidden": "This form has expired. Go back, reload the page and try again.",
         "error.request.not_found": "There is no page at this address.",
         "error.search.no_query": "Type some words to search for.",
+        "error.system.command_failed": "The kit could not carry out a system task.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -110,6 +111,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.auth.forbidden": "表单已过期。请返回、刷新页面后再试。",
         "error.request.not_found": "这个网址没有页面。",
         "error.search.no_query": "请输入要搜索的词。",
+        "error.system.command_failed": "设备无法完成一项系统任务。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }
