@@ -9,7 +9,9 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from appliance import __version__
@@ -50,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_setting_flags(discover, ("mdns_interfaces",))
     discover.add_argument("--timeout-s", type=float, default=3.0, help="how long to listen (default: 3)")
     discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
+    _add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
     return parser
 
 
@@ -217,6 +221,23 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
         print(f"  {kit.school}  (kit {kit.kit_id}, tpkit {kit.version}, content {kit.content})")
         for url in kit.urls:
             print(f"      {url}")
+
+
+def panel(settings: Settings) -> int:
+    """Show the kit's health on the lights and act on the button until SIGTERM/SIGINT; pins released on exit."""
+    from appliance.services.panel import start_panel
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    kit_panel = start_panel(settings)
+    where = "lights and button on GPIO" if kit_panel.hardware else "no lights (no GPIO), still logging the kit's state"
+    print(f"[✓] tpkit panel {__version__}: {where}; asking {kit_panel.url} every "
+          f"{settings.panel_poll_interval_s:g} s", flush=True)
+    try:
+        kit_panel.run(stop)
+    finally:
+        kit_panel.close()
     return 0
 
 
@@ -233,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             return health(settings, as_json=args.json)
         if args.command == "discover":
             return discover(settings, args.timeout_s, args.json)
+        if args.command == "panel":
+            return panel(settings)
         return demo(settings)
     except TpkitError as exc:
         print(f"[✗] {exc.message}", file=sys.stderr)

@@ -44,6 +44,10 @@ def _language(value: str) -> str | None:
     return None if value in LANGUAGES else f"must be one of {', '.join(LANGUAGES)}"
 
 
+def _bcm_pin(value: int) -> str | None:
+    return None if 0 <= value <= 27 else "must be a BCM GPIO number between 0 and 27 (the 40-pin header)"
+
+
 def _log_level(value: str) -> str | None:
     levels = ("debug", "info", "warning", "error")
     return None if value in levels else f"must be one of {', '.join(levels)}"
@@ -83,7 +87,16 @@ SPEC: tuple[Setting, ...] = (
     Setting("mdns_enabled", bool, True, "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers)."),
     Setting("mdns_interfaces", str, "all", "IPv4 addresses to advertise on, comma-separated, or \"all\" (every address but loopback).",
             _interfaces),
+    Setting("panel_poll_interval_s", float, 2.0, "How often the status panel asks the web server for the kit's health.", _positive),
+    Setting("panel_led_serving_pin", int, 17, "BCM number of the 'serving' light (header pin 11).", _bcm_pin),
+    Setting("panel_led_sync_pin", int, 27, "BCM number of the 'sync' light (header pin 13).", _bcm_pin),
+    Setting("panel_led_fault_pin", int, 22, "BCM number of the 'fault' light (header pin 15).", _bcm_pin),
+    Setting("panel_button_pin", int, 3, "BCM number of the button (header pin 5; GPIO3 also wakes a halted Pi).", _bcm_pin),
+    Setting("panel_buzzer_pin", int, None, "BCM number of an optional active buzzer; unset for none.", _bcm_pin),
+    Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", _positive),
+    Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
 )
+PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
 
 
@@ -108,6 +121,14 @@ class Settings:
     health_cache_s: float
     mdns_enabled: bool
     mdns_interfaces: str
+    panel_poll_interval_s: float
+    panel_led_serving_pin: int
+    panel_led_sync_pin: int
+    panel_led_fault_pin: int
+    panel_button_pin: int
+    panel_buzzer_pin: int | None
+    panel_hold_state_s: float
+    panel_hold_shutdown_s: float
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 
@@ -190,7 +211,25 @@ def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Map
 
 def as_environment(settings: Settings) -> dict[str, str]:
     """Every effective setting as TPKIT_* variables, so a worker process rebuilds the same settings."""
-    return {f"{ENV_PREFIX}{s.name.upper()}": str(getattr(settings, s.name)) for s in SPEC}
+    values = {s.name: getattr(settings, s.name) for s in SPEC}
+    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items() if value is not None}
+
+
+def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[str]:
+    """Problems between settings: two panel parts on one pin, a shutdown hold not longer than the state hold."""
+    problems, seen = [], {}
+    for name in PANEL_PINS:
+        pin = values[name]
+        if pin is not None and pin in seen:
+            problems.append(f"{name} = {pin} (from {sources[name]}) is the same pin as {seen[pin]}; "
+                            "each light, the button and the buzzer need their own pin")
+        if pin is not None:
+            seen.setdefault(pin, name)
+    if values["panel_hold_shutdown_s"] <= values["panel_hold_state_s"]:
+        problems.append(f"panel_hold_shutdown_s = {values['panel_hold_shutdown_s']} "
+                        f"(from {sources['panel_hold_shutdown_s']}) must be longer than panel_hold_state_s = "
+                        f"{values['panel_hold_state_s']}")
+    return problems
 
 
 def load_settings(
@@ -212,6 +251,7 @@ def load_settings(
             problems.append(problem)
         else:
             values[name], sources[name] = value, origin
+    problems += _cross_problems(values, sources)
     if problems:
         raise ConfigError(
             f"{len(problems)} setting(s) cannot be used:\n  - " + "\n  - ".join(problems),

@@ -97,3 +97,9 @@ class LanError(TpkitError, OSError):
     """mDNS cannot be used: no multicast on the chosen interfaces, or the mDNS port cannot be opened."""
 
     code = "lan.mdns_unavailable"
+
+
+class SystemCommandError(TpkitError, OSError):
+    """A system command (systemctl) could not be run or refused what was asked."""
+
+    code = "system.command_failed"

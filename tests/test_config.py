@@ -82,3 +82,18 @@ def test_config_booleans_and_mdns_interfaces_are_checked(tmp_path):
         load_settings(environ={"TPKIT_MDNS_ENABLED": "maybe", "TPKIT_MDNS_INTERFACES": "wlan0", "TPKIT_PORT": "true"})
     text = str(caught.value)
     assert "3 setting(s)" in text and "is not true or false" in text and "'wlan0' is not one" in text
+def test_config_panel_pins_must_differ_and_shutdown_hold_be_longer(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"TPKIT_PANEL_LED_SYNC_PIN": "17", "TPKIT_PANEL_HOLD_SHUTDOWN_S": "2"})
+    text = str(caught.value)
+    assert "2 setting(s)" in text
+    assert "panel_led_sync_pin = 17 (from environment variable TPKIT_PANEL_LED_SYNC_PIN)" in text
+    assert "same pin as panel_led_serving_pin" in text and "must be longer than panel_hold_state_s" in text
+
+
+def test_config_unset_buzzer_survives_the_worker_environment():
+    from appliance.config import as_environment
+
+    settings = load_settings(environ={})
+    assert settings.panel_buzzer_pin is None
+    assert load_settings(environ=as_environment(settings)) == settings

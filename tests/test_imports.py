@@ -12,7 +12,10 @@ EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfil
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
          "uvicorn": "cli.py", "argon2": "services/auth.py", "ctypes": "edges/memory.py",
          "subprocess": "edges/commands.py",
-         "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py"}
+         "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
+         "gpiozero": "edges/panel_gpio.py",
+         "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
+         "http.client": "edges/health_probe.py"}
 
 
 def _modules():

@@ -5,6 +5,7 @@ Must not import storage, content, services or web.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -33,3 +34,23 @@ def run(argv: Sequence[str], *, path: str | None = None, timeout_s: float = TIME
     if done.returncode != 0 and not any_exit:
         return None
     return done.stdout
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    """How a command ended."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def call(argv: Sequence[str], *, timeout_s: float) -> Finished:
+    """Run a command and report how it ended; FileNotFoundError if it is not installed, TimeoutError past
+    `timeout_s` (for callers that must say which went wrong, such as the panel's systemctl)."""
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s, check=False,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError(f"{argv[0]} did not answer within {timeout_s} s") from exc
+    return Finished(done.returncode, done.stdout, done.stderr)

@@ -86,6 +86,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.request.not_found": "There is no page at this address.",
         "error.search.no_query": "Type some words to search for.",
         "error.lan.mdns_unavailable": "The kit cannot be found on the network by name right now; use its address.",
+        "error.system.command_failed": "The kit could not carry out a system task.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -162,6 +163,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.request.not_found": "这个网址没有页面。",
         "error.search.no_query": "请输入要搜索的词。",
         "error.lan.mdns_unavailable": "现在无法在网络上按名称找到这台设备，请使用它的地址。",
+        "error.system.command_failed": "设备无法完成一项系统任务。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }
