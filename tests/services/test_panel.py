@@ -298,3 +298,22 @@ def test_panel_blink_codes_match_the_field_guide():
     guide = (Path(__file__).parents[2] / "docs" / "field-guide.md").read_text()
     for code, blinks in blink.BLINK_CODES.items():
         assert any(line.startswith(f"| {blinks} |") and f"`{code}`" in line for line in guide.splitlines()), code
+
+
+def test_panel_reads_the_real_web_servers_health(live, content_dir, factory, systemctl_log):
+    """End to end: the kit's own /-/health on a real uvicorn drives the lights; a damaged book blinks code 4."""
+    (content_dir / "broken.zim").write_bytes(b"not a zim at all")
+    clock = Clock()
+    panel = start_panel(panel_settings(live.port), factory=factory, clock=clock)
+    try:
+        for _ in range(50):  # the library rescan (every 0.2 s in tests) has to see the file first
+            state = panel.poll()
+            if blink.BLINK_CODES["health.books_damaged"] in state.codes:
+                break
+            threading.Event().wait(0.1)
+        assert state.answering
+        panel.tick()
+        assert lit(factory, SERVING)
+        assert 4 in blink_counts(sample(panel, clock, factory, FAULT, 12.0))
+    finally:
+        panel.close()
