@@ -81,7 +81,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
     Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
-    Setting("web_threads", int, 8, "Threads that read books and the database for web requests (memory grows with each).", _positive),
+    Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
     Setting("ap_interface", str, "wlan0", "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`)."),
     Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", _positive),
     Setting("mdns_enabled", bool, True, "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers)."),
