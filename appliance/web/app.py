@@ -96,4 +96,5 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     app.state.kit = kit
     app.state.requests = requests
     app.state.entry_cache = EntryCache()
+    app.state.search_slots = anyio.Semaphore(kit.settings.web_threads)
     return app

@@ -99,3 +99,26 @@ def test_search_and_suggest_bound_hostile_paging(library_client):
     assert page.status_code == 200
     assert "<opensearch:itemsPerPage>140</opensearch:itemsPerPage>" in page.text
     assert library_client.get("/search", params={"pattern": "x" * 5000}).status_code == 200
+
+
+def test_search_skips_work_for_a_reader_who_left(kit):
+    """A search queued behind others is dropped when its client has gone (checked when its turn comes)."""
+    import anyio
+
+    from appliance.web.app import create_app
+
+    app = create_app(kit, watch_library=False)
+    app.state.search_slots = anyio.Semaphore(1)
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/search", "raw_path": b"/search", "query_string": b"pattern=water", "root_path": "",
+             "headers": [(b"host", b"kit")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    anyio.run(app, scope, receive, send)
+    assert sent[0]["status"] == 499
