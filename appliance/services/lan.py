@@ -35,15 +35,24 @@ def content_digest(books: Iterable[Book]) -> str:
 
 
 def interfaces(settings: Settings) -> list[str] | None:
-    """The IPv4 addresses named by `mdns_interfaces`, or None for "all"."""
+    """The IPv4 addresses named by `mdns_interfaces`, or None for "all" (where `tpkit discover` listens)."""
     if settings.mdns_interfaces == "all":
         return None
     return [part.strip() for part in settings.mdns_interfaces.split(",") if part.strip()]
 
 
+def advertise_interfaces(settings: Settings) -> list[str] | None:
+    """Where the kit advertises: `mdns_interfaces`, but "all" means where the web server listens — every
+    address for 0.0.0.0, else its one address. A laptop running `./build.sh run` on 127.0.0.1 so speaks
+    mDNS on loopback only, never on a LAN it does not serve."""
+    if settings.mdns_interfaces == "all" and settings.host not in ("0.0.0.0", ""):
+        return [settings.host]
+    return interfaces(settings)
+
+
 def advertisement(settings: Settings, digest: str) -> mdns.Advertisement:
     """What this kit announces: its web server's port and addresses, and the TXT records kits compare."""
-    addresses = tuple(interfaces(settings) or mdns.lan_addresses())
+    addresses = tuple(advertise_interfaces(settings) or mdns.lan_addresses())
     if not addresses:
         raise LanError(
             "This machine has no IPv4 address other than loopback to advertise.",
@@ -64,7 +73,7 @@ class LanPresence:
         self.settings = settings
         self.library = library
         self.lock_path = lock_dir / "mdns.lock"
-        self.advertiser = mdns.Advertiser(interfaces(settings))
+        self.advertiser = mdns.Advertiser(advertise_interfaces(settings))
         self.advertising = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tpkit-mdns", daemon=True)

@@ -119,7 +119,20 @@ def test_lan_discover_finds_an_advertised_kit(tmp_path, content_dir, book, quick
 
 
 def test_lan_advertisement_refuses_loopback_only_hosts_in_production(tmp_path, content_dir):
-    settings = _settings(tmp_path, content_dir, mdns_interfaces="all")
+    settings = _settings(tmp_path, content_dir, mdns_interfaces="all", host="0.0.0.0")
     with mock.patch.object(mdns, "lan_addresses", return_value=[]):  # a host whose only address is loopback
         with pytest.raises(lan.LanError, match="no IPv4 address other than loopback"):
             lan.advertisement(settings, "0" * 12)
+
+
+def test_lan_advertises_only_where_the_web_server_listens():
+    from appliance.config import load_settings
+    from appliance.services.lan import advertise_interfaces, interfaces
+
+    on_loopback = load_settings(environ={"TPKIT_HOST": "127.0.0.1"})
+    assert advertise_interfaces(on_loopback) == ["127.0.0.1"]  # ./build.sh run never speaks mDNS on the LAN
+    assert interfaces(on_loopback) is None  # but `tpkit discover` listens everywhere
+    everywhere = load_settings(environ={"TPKIT_HOST": "0.0.0.0"})
+    assert advertise_interfaces(everywhere) is None
+    chosen = load_settings(environ={"TPKIT_HOST": "0.0.0.0", "TPKIT_MDNS_INTERFACES": "192.168.4.1"})
+    assert advertise_interfaces(chosen) == ["192.168.4.1"]
