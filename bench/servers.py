@@ -50,7 +50,7 @@ def read_status_kb(pid: int, field: str) -> int:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
+        return 0  # the process has exited between listing and reading: it holds no memory
     return 0
 
 
@@ -146,7 +146,8 @@ class ManagedServer:
                 if http_get(self.port, path, timeout=2.0)[0] == 200:
                     return time.monotonic() - self.spawned_at
             except OSError:
-                pass
+                time.sleep(poll)  # not listening yet
+                continue
             time.sleep(poll)
         raise TimeoutError(f"{self.name} did not answer 200 on {path} within {timeout} s")
 
@@ -194,4 +195,4 @@ class ManagedServer:
         try:
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
-            pass
+            return  # the group is already gone

@@ -49,7 +49,7 @@ class HealthServer:
                 self.wfile.write(data)
 
             def log_message(self, *args) -> None:
-                pass
+                """Keep the test output quiet (http.server logs every request to stderr)."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
