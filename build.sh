@@ -11,7 +11,7 @@ VENV="$ROOT/.venv"
 RUN_DIR="$ROOT/run-data"
 # Debian packages the tests use: rsync for sync, kiwix-tools for the compatibility tests,
 # chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts.
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux"
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"

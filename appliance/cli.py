@@ -16,7 +16,7 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.config import SPEC, Settings, as_environment, load_settings
-from appliance.errors import TpkitError
+from appliance.errors import ChannelError, TpkitError
 
 log = logging.getLogger("tpkit")
 
@@ -54,7 +54,27 @@ def _parser() -> argparse.ArgumentParser:
     discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
     _add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
+    _add_channel_commands(commands.add_parser("channel", help="make keys, publish and verify signed channels"))
     return parser
+
+
+def _add_channel_commands(channel: argparse.ArgumentParser) -> None:
+    actions = channel.add_subparsers(dest="channel_command", metavar="ACTION", required=True)
+    keygen = actions.add_parser("keygen", help="make a minisign key pair: OUT.key (keep it offline) and OUT.pub")
+    keygen.add_argument("--out", type=Path, required=True, help="path without extension, e.g. county-2026")
+    publish = actions.add_parser("publish", help="index every .zim in DIR and sign the index")
+    publish.add_argument("dir", type=Path, help="the channel folder")
+    publish.add_argument("--key", type=Path, required=True, help="secret key file (tpkit channel keygen, minisign -G -W)")
+    publish.add_argument("--name", required=True, help="channel name, e.g. primary-zh")
+    publish.add_argument("--sequence", type=int, help="index sequence (default: the current index's + 1, else 1)")
+    publish.add_argument("--expires-days", type=float, default=30, help="days until kits refuse it (default: 30)")
+    verify = actions.add_parser("verify", help="check a channel's signature, expiry, paths and files; exit 1 on any fault")
+    verify.add_argument("dir", type=Path, help="the channel folder")
+    verify.add_argument("--pub", action="append", help="trusted public key: .pub file or base64 line "
+                        "(repeatable; default: the trusted_channel_keys setting)")
+    verify.add_argument("--last-sequence", type=int, help="refuse an index whose sequence is not greater")
+    for action in (keygen, publish, verify):
+        _add_setting_flags(action, ("trusted_channel_keys",) if action is verify else ())
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -241,6 +261,34 @@ def panel(settings: Settings) -> int:
     return 0
 
 
+def channel(settings: Settings, args: argparse.Namespace) -> int:
+    """Run `tpkit channel keygen|publish|verify`; exit 1 when verification fails."""
+    from appliance.services import channel as channels
+
+    if args.channel_command == "keygen":
+        public = channels.keygen(args.out)
+        print(f"[✓] Secret key {args.out}.key (mode 0600: keep it offline), public key {args.out}.pub (id {public.id_hex})")
+        print(public.line)
+        return 0
+    if args.channel_command == "publish":
+        index = channels.publish(args.dir, args.key, args.name, args.sequence, args.expires_days)
+        print(f"[✓] Channel {index.channel!r} sequence {index.sequence}: {len(index.packages)} package(s), "
+              f"signed, expires {index.expires.isoformat()}")
+        return 0
+    keys = channels.trusted_keys(args.pub or settings.trusted_channel_keys)
+    if not keys:
+        print("[✗] No trusted key to verify with.\n    Fix: pass --pub KEY.pub or set trusted_channel_keys.")
+        return 1
+    try:
+        index = channels.verify_index(args.dir, keys, args.last_sequence, check_files=True)
+    except ChannelError as exc:
+        print(f"[✗] {exc.code}: {exc.message}\n    Likely cause: {exc.cause}\n    Fix: {exc.fix}")
+        return 1
+    print(f"[✓] Channel {index.channel!r} sequence {index.sequence}: signature, expiry "
+          f"({index.expires.isoformat()}), paths and {len(index.packages)} package file(s) check out")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -256,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             return discover(settings, args.timeout_s, args.json)
         if args.command == "panel":
             return panel(settings)
+        if args.command == "channel":
+            return channel(settings, args)
         return demo(settings)
     except TpkitError as exc:
         print(f"[✗] {exc.message}", file=sys.stderr)

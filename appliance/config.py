@@ -64,6 +64,14 @@ def _interfaces(value: str) -> str | None:
     return None
 
 
+def _channel_keys(value: str) -> str | None:
+    """Shape only: each entry a minisign base64 key line (56 characters) or a path; the keys are read when used."""
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        if not ("/" in part or part.endswith(".pub") or (len(part) == 56 and part.startswith("RW"))):
+            return f"must list minisign public keys (base64 lines starting RW…) or .pub file paths ({part!r} is neither)"
+    return None
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -95,6 +103,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("panel_buzzer_pin", int, None, "BCM number of an optional active buzzer; unset for none.", _bcm_pin),
     Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", _positive),
     Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
+    Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
+            "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -129,6 +139,7 @@ class Settings:
     panel_buzzer_pin: int | None
     panel_hold_state_s: float
     panel_hold_shutdown_s: float
+    trusted_channel_keys: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

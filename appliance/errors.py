@@ -103,3 +103,10 @@ class SystemCommandError(TpkitError, OSError):
     """A system command (systemctl) could not be run or refused what was asked."""
 
     code = "system.command_failed"
+
+
+class ChannelError(TpkitError, ValueError):
+    """A channel's signed index or one of its packages cannot be trusted; `code` says which check failed."""
+
+    code = "channel.malformed"
+    status = 502  # the mirror (an upstream) sent something unusable

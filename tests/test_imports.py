@@ -13,7 +13,7 @@ EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfil
          "uvicorn": "cli.py", "argon2": "services/auth.py", "ctypes": "edges/memory.py",
          "subprocess": "edges/commands.py",
          "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
-         "gpiozero": "edges/panel_gpio.py",
+         "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",
          "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
          "http.client": "edges/health_probe.py"}
 
