@@ -110,3 +110,14 @@ class ChannelError(TpkitError, ValueError):
 
     code = "channel.malformed"
     status = 502  # the mirror (an upstream) sent something unusable
+
+
+class TooManyAttemptsError(TpkitError, PermissionError):
+    """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
+
+    code = "auth.throttled"
+    status = 429
+
+    def __init__(self, message: str, *, fix: str, cause: str = "", retry_after_s: int = 0) -> None:
+        super().__init__(message, fix=fix, cause=cause)
+        self.retry_after_s = retry_after_s

@@ -19,6 +19,7 @@ from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
+from appliance.storage.signin_failures import SigninFailures
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Kit:
     library: Library
     boots: Boots
     readings: Readings
+    signin_failures: SigninFailures
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -83,4 +85,4 @@ def open_kit(settings: Settings) -> Kit:
     library.refresh()
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     return Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=library, boots=Boots(db),
-               readings=readings)
+               readings=readings, signin_failures=SigninFailures(db))

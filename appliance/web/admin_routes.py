@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BadRequestError, SignInError
+from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
 from appliance.services import auth, health
 from appliance.web.forms import checked_form, csrf_token, remember_csrf
 from appliance.web.pages import render
@@ -42,9 +42,14 @@ def signin_page(request: Request) -> Response:
 
 async def signin(request: Request) -> Response:
     form = await checked_form(request)
-    accounts = request.app.state.kit.accounts
+    kit = request.app.state.kit
+    client = request.client.host if request.client else ""
     try:
-        token = await run_in_threadpool(auth.sign_in, accounts, str(form.get("username", "")), str(form.get("password", "")))
+        token = await run_in_threadpool(auth.sign_in, kit.accounts, str(form.get("username", "")),
+                                        str(form.get("password", "")), kit.signin_failures, client)
+    except TooManyAttemptsError as exc:
+        return render(request, "signin.html", status_code=exc.status, error=exc, csrf=csrf_token(request),
+                      headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
     except SignInError as exc:
         return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
     response = RedirectResponse("/admin", status_code=303)

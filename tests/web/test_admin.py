@@ -80,3 +80,13 @@ def test_admin_changes_password_and_old_one_stops_working(client, one_time_passw
     client.cookies.clear()
     assert _sign_in(client, one_time_password).status_code == 401
     assert _sign_in(client, "a long new passphrase").status_code == 303
+
+
+def test_admin_sign_in_is_throttled_with_retry_after(client, one_time_password):
+    for _ in range(5):
+        assert _sign_in(client, "guess-guess").status_code == 401
+    throttled = _sign_in(client, one_time_password)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) > 0
+    assert "Too many wrong passwords" in throttled.text
+    assert "tpkit_session" not in throttled.cookies
