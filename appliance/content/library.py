@@ -65,6 +65,7 @@ class DamagedFile:
 
     path: Path
     reason: str
+    signature: tuple[int, int] = (0, 0)  # the file version judged; a new copy is judged again
 
 
 def _category(zim: ZimFile, tags: tuple[str, ...]) -> str:
@@ -147,6 +148,7 @@ class Library:
         with self._refresh_lock:
             old = self._snapshot
             known = {book.zim.path: book for book in old.books.values()}
+            known_damaged = {file.path: file for file in old.damaged}
             books: dict[str, Book] = {}
             damaged: list[DamagedFile] = []
             pending: list[Path] = []
@@ -158,6 +160,10 @@ class Library:
                 book = known.get(path)
                 if book is not None and book.signature == signature and book.name == name:
                     books[name] = book
+                    continue
+                judged = known_damaged.get(path)
+                if judged is not None and judged.signature == signature:
+                    damaged.append(judged)  # unchanged since it was found damaged: do not reopen it every scan
                     continue
                 outcome = self._open(name, path, signature, check_large)
                 if isinstance(outcome, Book):
@@ -177,7 +183,7 @@ class Library:
         try:
             zim = ZimFile(path)
         except DamagedBookError as exc:
-            return DamagedFile(path, exc.message)
+            return DamagedFile(path, exc.message, signature)
         cached = self._checks.get(str(path), *signature) if self._checks else None
         if cached is None:
             if signature[0] > INLINE_CHECK_MAX_BYTES and not check_large:
@@ -188,7 +194,8 @@ class Library:
             if self._checks:
                 self._checks.put(str(path), *signature, *cached)
         if not cached[0]:
-            return DamagedFile(path, f"The file {path.name} fails its checksum: it is corrupt or was altered.")
+            return DamagedFile(path, f"The file {path.name} fails its checksum: it is corrupt or was altered.",
+                               signature)
         return make_book(name, zim, signature, cached[1])
 
 

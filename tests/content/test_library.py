@@ -121,3 +121,15 @@ def test_library_damaged_file_never_stalls_the_server(live, content_dir):
         time.sleep(0.5)
         assert http.get("/content/test_book/moon").status_code == 200
         assert http.get("/content/junk/").status_code == 404
+
+
+def test_library_damaged_file_is_judged_once_per_version(content_dir):
+    bad = content_dir / "bad.zim"
+    bad.write_bytes(b"not a zim")
+    library = _library(content_dir)
+    [first] = library.damaged()
+    library.refresh()
+    assert library.damaged()[0] is first  # unchanged file: the earlier verdict is kept, not reopened
+    make_book(content_dir, "bad")  # a fresh, good copy under the same name
+    library.refresh()
+    assert library.damaged() == [] and [b.name for b in library.books()] == ["bad"]
