@@ -10,9 +10,7 @@ import gzip
 
 from starlette.datastructures import Headers, MutableHeaders
 
-from appliance.web.delivery import COMPRESS_MAX_PLAIN_BYTES, GZIP_LEVEL, is_compressible
-
-_ACCEPTS = b"gzip"
+from appliance.web.delivery import COMPRESS_MAX_PLAIN_BYTES, GZIP_LEVEL, accepts_gzip, is_compressible
 
 
 class CompressPages:
@@ -22,7 +20,7 @@ class CompressPages:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or _ACCEPTS not in Headers(scope=scope).get("accept-encoding", "").encode():
+        if scope["type"] != "http" or not accepts_gzip(Headers(scope=scope).get("accept-encoding", "")):
             return await self.app(scope, receive, send)
         start: dict | None = None
         chunks: list[bytes] = []

@@ -88,10 +88,14 @@ def is_compressible(content_type: str) -> bool:
     return _COMPRESSIBLE.match(content_type) is not None
 
 
-def wants_gzip(request: Request) -> bool:
-    accept = request.headers.get("accept-encoding", "")
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header value accepts gzip (`gzip;q=0` refuses it, RFC 9110 12.5.3)."""
     return any(part.split(";")[0].strip() == "gzip" and "q=0" not in part.replace(" ", "")
-               for part in accept.split(","))
+               for part in accept_encoding.split(","))
+
+
+def wants_gzip(request: Request) -> bool:
+    return accepts_gzip(request.headers.get("accept-encoding", ""))
 
 
 def parse_range(header: str, size: int) -> tuple[int, int]:

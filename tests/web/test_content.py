@@ -133,3 +133,9 @@ def test_pages_feeds_and_assets_are_gzipped_but_media_never(client):
     assert "content-encoding" not in image.headers
     ranged = client.get("/content/test_book/water", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
     assert ranged.status_code == 206 and "content-encoding" not in ranged.headers
+
+
+def test_pages_and_entries_agree_on_refused_gzip(client):
+    for path in ("/", "/content/test_book/water"):
+        response = client.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert "content-encoding" not in response.headers, path
