@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BookNotFoundError, TpkitError
+from appliance.errors import BadRequestError, BookNotFoundError, TpkitError
 from appliance.services import search as search_service
 from appliance.web.content_routes import content_url
 from appliance.web.pages import ENV, render
@@ -54,12 +54,10 @@ def _label_html(parts: list[tuple[str, bool]]) -> str:
 
 def suggest(request: Request) -> Response:
     """kiwix-serve's JSON items (value, label, kind, path) plus `book`; all books when none is named."""
-    library = request.app.state.kit.library
-    names = _selected_names(request)
     try:
-        books = [library.book(n) for n in names] if names else library.books()
-    except TpkitError as exc:
-        raise BookNotFoundError(f"No such book: {names[0] if names else ''}", fix=exc.fix) from exc
+        books = search_service.select_books(request.app.state.kit.library, _selected_names(request))
+    except BadRequestError as exc:  # kiwix-serve answers an unknown book with 404 here, 400 on /search
+        raise BookNotFoundError(exc.message, fix=exc.fix) from exc
     term = request.query_params.get("term", "")
     count = _int(request, "count", search_service.DEFAULT_SUGGESTIONS) or search_service.DEFAULT_SUGGESTIONS
     found = search_service.suggest(books, term, count, max(_int(request, "start", 0), 0))
