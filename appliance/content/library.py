@@ -48,6 +48,8 @@ class Book:
     publisher: str
     date: str
     flavour: str
+    zim_name: str  # the ZIM's own `Name` metadata (OPDS <name>), not the URL name
+    has_illustration: bool  # a 48×48 PNG, the size Kiwix catalogs link
     checked: str  # "verified", "no checksum" or "pending"
 
     @property
@@ -86,6 +88,7 @@ def make_book(name: str, zim: ZimFile, signature: tuple[int, int], checked: str)
         languages=languages, tags=tags, category=_category(zim, tags),
         creator=zim.metadata_text("Creator"), publisher=zim.metadata_text("Publisher"),
         date=zim.metadata_text("Date"), flavour=zim.metadata_text("Flavour"),
+        zim_name=zim.metadata_text("Name"), has_illustration=zim.illustration(48) is not None,
     )
 
 

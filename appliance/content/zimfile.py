@@ -100,10 +100,6 @@ class ZimFile:
         except (KeyError, RuntimeError):
             return None
 
-    def illustration_sizes(self) -> list[int]:
-        """The illustration sizes the catalog advertises (kiwix links only the 48-pixel one)."""
-        return [48] if self.illustration(48) is not None else []
-
     @property
     def main_path(self) -> str | None:
         """Path of the main page (following its redirect), or None."""

@@ -46,7 +46,7 @@ def _matches(book: Book, filters: Mapping[str, str]) -> bool:
         return False
     if filters.get("category") and book.category != filters["category"]:
         return False
-    if filters.get("name") and book.name != filters["name"] and book.zim.metadata_text("Name") != filters["name"]:
+    if filters.get("name") and book.name != filters["name"] and book.zim_name != filters["name"]:
         return False
     tags = set(kiwix_tags(book.tags))
     if filters.get("tag") and not set(filters["tag"].split(";")) <= tags:

@@ -20,12 +20,7 @@ from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 
-pytestmark = [
-    pytest.mark.browser,
-    # content/zimfile.py calls libzim's deprecated get_illustration_sizes(); with warnings as errors
-    # that turns every illustration into a 500. Remove once zimfile uses get_illustration_infos().
-    pytest.mark.filterwarnings("ignore:get_illustration_sizes:DeprecationWarning"),
-]
+pytestmark = [pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a sandbox-less CI box with no network: no GPU, no QUIC, no phoning home for updates.
