@@ -67,6 +67,16 @@ def mdns_on_loopback_only() -> Iterator[None]:
         yield
 
 
+def loopback_advertisement(school: str = "Hill School", *, port: int = 8123, kit_id: str = "kit-1",
+                           **txt: str):
+    """An advertisement of a pretend kit on 127.0.0.1, as tests register it with real zeroconf."""
+    from appliance.edges import mdns
+
+    records = {"kit_id": kit_id, "version": "0.1.0", "content": "abc123abc123", "mirror": "0", "school": school}
+    return mdns.Advertisement(name=mdns.instance_name(school), port=port, addresses=("127.0.0.1",),
+                              server=mdns.host_name(kit_id, ["127.0.0.1"]), txt={**records, **txt})
+
+
 @pytest.fixture
 def quick_mdns() -> Iterator[None]:
     """Shorten zeroconf's probe/announce/goodbye intervals, as python-zeroconf's own tests do (tests/conftest.py

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.conftest import free_port, make_book
+from tests.conftest import free_port, loopback_advertisement, make_book
 
 STOP_TIMEOUT_S = 10  # the web unit's TimeoutStopSec; the server must be gone well within it
 
@@ -112,10 +112,7 @@ def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path, q
     a real subprocess, listening on loopback only."""
     from appliance.edges import mdns
 
-    ad = mdns.Advertisement(name=mdns.instance_name("Pine School"), port=8765, addresses=("127.0.0.1",),
-                            server=mdns.host_name("kit-pine", ["127.0.0.1"]),
-                            txt={"kit_id": "kit-pine", "version": "0.1.0", "content": "0123456789ab",
-                                 "mirror": "0", "school": "Pine School"})
+    ad = loopback_advertisement("Pine School", port=8765, kit_id="kit-pine", content="0123456789ab")
     advertiser = mdns.Advertiser(["127.0.0.1"])
     advertiser.start(ad)
     try:

@@ -7,15 +7,14 @@ import time
 import pytest
 
 from appliance.edges import mdns
+from tests.conftest import loopback_advertisement
 
 LOOPBACK = ["127.0.0.1"]
 WAIT_S = 5
 
 
 def _ad(school: str = "Hill School", **txt: str) -> mdns.Advertisement:
-    records = {"kit_id": "kit-1", "version": "0.1.0", "content": "abc123abc123", "mirror": "0", "school": school}
-    return mdns.Advertisement(name=mdns.instance_name(school), port=8123, addresses=("127.0.0.1",),
-                              server=mdns.host_name("kit-1", LOOPBACK), txt={**records, **txt})
+    return loopback_advertisement(school, **txt)
 
 
 def _wait(condition, timeout_s: float = WAIT_S):

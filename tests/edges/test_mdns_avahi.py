@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from appliance.edges import mdns
+from tests.conftest import loopback_advertisement
 
 pytestmark = pytest.mark.slow
 START_TIMEOUT_S = 5
@@ -98,10 +99,7 @@ def avahi(tmp_path):
 
 def test_mdns_avahi_browse_lists_the_kit(avahi, quick_mdns):
     browse, env = avahi
-    ad = mdns.Advertisement(name=mdns.instance_name("Avahi School"), port=8321, addresses=("127.0.0.1",),
-                            server=mdns.host_name("kit-avahi", ["127.0.0.1"]),
-                            txt={"kit_id": "kit-avahi", "version": "0.1.0", "content": "feedfeedfeed",
-                                 "mirror": "0", "school": "Avahi School"})
+    ad = loopback_advertisement("Avahi School", port=8321, kit_id="kit-avahi", content="feedfeedfeed")
     advertiser = mdns.Advertiser(["127.0.0.1"])
     advertiser.start(ad)
     try:
