@@ -112,6 +112,13 @@ class ChannelError(TpkitError, ValueError):
     status = 502  # the mirror (an upstream) sent something unusable
 
 
+class ReportError(TpkitError, ValueError):
+    """A health or records report cannot be read or trusted; `code` says which check failed (docs/reporting.md)."""
+
+    code = "report.malformed"
+    status = 400
+
+
 class TooManyAttemptsError(TpkitError, PermissionError):
     """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
 
