@@ -54,3 +54,44 @@ def call(argv: Sequence[str], *, timeout_s: float) -> Finished:
     except subprocess.TimeoutExpired as exc:
         raise TimeoutError(f"{argv[0]} did not answer within {timeout_s} s") from exc
     return Finished(done.returncode, done.stdout, done.stderr)
+
+
+class Running:
+    """A command started in the background (its own process group), for callers that pause and resume work."""
+
+    def __init__(self, argv: Sequence[str], *, env: dict[str, str] | None = None, log_path: str | None = None) -> None:
+        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in wait()
+        self._process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=self._log,
+                                         stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                         start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def poll(self) -> int | None:
+        """The exit status, or None while it runs."""
+        return self._process.poll()
+
+    def stop(self, grace_s: float = 5.0) -> int:
+        """SIGTERM the whole process group, SIGKILL it after `grace_s`; the exit status."""
+        for signal_number, wait_s in ((15, grace_s), (9, 30.0)):
+            try:
+                os.killpg(self._process.pid, signal_number)
+            except ProcessLookupError:
+                break
+            try:
+                return self.wait(wait_s)
+            except TimeoutError:
+                continue
+        return self.wait(30.0)
+
+    def wait(self, timeout_s: float | None = None) -> int:
+        """The exit status once it ends; TimeoutError past `timeout_s`."""
+        try:
+            code = self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutError(f"still running after {timeout_s} s") from exc
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+        return code

@@ -1,0 +1,138 @@
+"""The uplink measurements of issue 3, on a real rsync daemon across a 5 Mbit/s namespace link.
+
+    sudo .venv/bin/python bench/uplink.py [--rate-mbit 5] [--size-mb 8] [--trials 3] [--json OUT]
+
+(2) a transfer killed at 50 % and resumed: wire bytes over an uninterrupted transfer's, for a SIGTERM
+    (rsync keeps its partial file) and a kill -9 (a power cut: only --inplace on a staging file keeps it);
+(3) a cap of 50 % of the link (rsync --bwlimit): measured throughput over the cap;
+(4) yielding: seconds from people's traffic starting to the sync deciding to step aside and to rsync being
+    gone (services/uplink_yield; rsync --inplace --append-verify, so stopping loses nothing).
+Needs root, iproute2, tc and rsync; builds its own namespaces (tests/netlab.py) and removes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import netlab  # noqa: E402
+
+PORT = 8873
+
+
+def _transfer(lab, url, dest, extra=(), kill_at=None, kill_signal=signal.SIGTERM):
+    """One rsync pull; with `kill_at` (a fraction of `size`), killed when that many bytes crossed the link."""
+    argv = ["rsync", "--timeout=30", *extra, url, f"{dest}/"]
+    before, started = lab.kit_bytes(), time.monotonic()
+    process = lab.popen(lab.kit, argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None:
+        if kill_at is not None and lab.kit_bytes() - before >= kill_at:
+            os.killpg(process.pid, kill_signal)
+            process.wait(30)
+            break
+        time.sleep(0.05)
+    return lab.kit_bytes() - before, time.monotonic() - started, process.returncode
+
+
+def _fresh(dest: Path) -> None:
+    subprocess.run(["rm", "-rf", str(dest)], check=True)
+    dest.mkdir()
+
+
+def resume_overhead(lab, url, dest, size, mode):
+    extra = ["--partial-dir=.tpkit-partial"] if mode == "SIGTERM" else ["--inplace", "--append-verify"]
+    _fresh(dest)
+    whole, seconds, _ = _transfer(lab, url, dest, extra)
+    _fresh(dest)
+    first, _, _ = _transfer(lab, url, dest, extra, kill_at=size // 2,
+                            kill_signal=signal.SIGTERM if mode == "SIGTERM" else signal.SIGKILL)
+    second, _, code = _transfer(lab, url, dest, extra)
+    ok = code == 0 and (dest / "big.bin").read_bytes() == (lab.source_dir / "big.bin").read_bytes()
+    return {"mode": mode, "uninterrupted_bytes": whole, "uninterrupted_s": round(seconds, 2),
+            "first_bytes": first, "resumed_bytes": second, "total_over_needed": round((first + second) / whole, 4),
+            "identical": ok}
+
+
+
+def rate_cap(lab, url, dest, share):
+    cap = lab.link_bytes_per_s * share
+    _fresh(dest)
+    samples = []
+    process = lab.popen(lab.kit, ["rsync", "--timeout=30", f"--bwlimit={cap / 1024:.0f}", url, f"{dest}/"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None:
+        samples.append((time.monotonic(), lab.kit_bytes()))
+        time.sleep(0.5)
+    steady = samples[4:-2]  # skip the first 2 s (handshake, file list) and the tail
+    rate = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0])
+    return {"share": share, "cap_bytes_per_s": round(cap), "measured_bytes_per_s": round(rate),
+            "measured_over_cap": round(rate / cap, 3)}
+
+
+def yield_latency(lab, url, dest, trials):
+    results = []
+    for _ in range(trials):
+        _fresh(dest)
+        driver = lab.popen(lab.kit, [sys.executable, "-c", netlab.YIELD_DRIVER, str(ROOT), url, f"{dest}/",
+                                     netlab.KIT_IF, netlab.MIRROR_IP, str(PORT), "50000", "1.5", "3"],
+                           stdout=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        client = lab.run(lab.kit, [sys.executable, "-c", netlab.STREAM_CLIENT, netlab.MIRROR_IP, "9000", "6"],
+                         timeout_s=30, capture_output=True, text=True, check=True)
+        people, people_end = map(float, client.stdout.split())
+        outcome = json.loads(driver.communicate(timeout=300)[0])
+        yielded = next(at for at, what in outcome["events"] if what.startswith("yielded"))
+        stopped = next(at for at, what in outcome["events"] if what == "stopped")
+        resumed = next(at for at, what in outcome["events"] if what == "resumed")
+        results.append({"yield_after_s": round(yielded - people, 2), "stopped_after_s": round(stopped - people, 2),
+                        "resumed_after_people_stop_s": round(resumed - people_end, 2),
+                        "returncode": outcome["returncode"],
+                        "identical": (dest / "big.bin").read_bytes() == (lab.source_dir / "big.bin").read_bytes()})
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate-mbit", type=float, default=5.0)
+    parser.add_argument("--size-mb", type=float, default=8.0)
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    problem = netlab.why_unavailable()
+    if problem:
+        print(f"cannot run: {problem}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp, netlab.NetLab("tpkb", args.rate_mbit) as lab:
+        source, dest = Path(tmp) / "mirror", Path(tmp) / "kit"
+        source.mkdir()
+        dest.mkdir()
+        size = int(args.size_mb * 1024 * 1024)
+        (source / "big.bin").write_bytes(os.urandom(size))
+        lab.source_dir = source
+        url = lab.rsync_daemon(source, PORT) + "/big.bin"
+        lab.popen(lab.mirror, [sys.executable, "-c", netlab.STREAM_SERVER, netlab.MIRROR_IP, "9000"])
+        results = {"rate_mbit": args.rate_mbit, "size_bytes": size,
+                   "resume": [resume_overhead(lab, url, dest, size, mode) for mode in ("SIGTERM", "SIGKILL")],
+                   "cap": [rate_cap(lab, url, dest, share) for share in (0.5, 0.25)],
+                   "yield": yield_latency(lab, url, dest, args.trials)}
+    print(json.dumps(results, indent=2))
+    waits = [r["stopped_after_s"] for r in results["yield"]]
+    print(f"\nsync stopped after people started: median {statistics.median(waits)} s, max {max(waits)} s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""A two-host network made of namespaces: a "mirror" and a "kit" joined by a veth pair shaped with `tc`.
+
+Nothing leaves the machine: the namespaces have no route but their /24 (and their own loopback).
+Used by tests/services/test_uplink_yield.py and bench/uplink.py. Needs root, iproute2 and tc.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+MIRROR_IP, KIT_IP = "10.231.77.1", "10.231.77.2"
+KIT_IF, MIRROR_IF = "tpk-kit0", "tpk-mir0"
+
+
+def why_unavailable() -> str | None:
+    """Why a lab cannot be built here, or None."""
+    if os.geteuid() != 0:
+        return "network namespaces need root (./build.sh test runs as root in CI)"
+    for tool in ("ip", "tc", "rsync", "ss"):
+        if shutil.which(tool) is None:
+            return f"{tool} missing: apt-get install iproute2 rsync"
+    return None
+
+
+def _sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+class NetLab:
+    """Two namespaces, `<prefix>-mirror` and `<prefix>-kit`; each direction shaped to `rate_mbit`."""
+
+    def __init__(self, prefix: str, rate_mbit: float = 5.0) -> None:
+        self.mirror, self.kit, self.rate_mbit = f"{prefix}-mirror", f"{prefix}-kit", rate_mbit
+        self._processes: list[subprocess.Popen] = []
+        self.close()  # a lab left over by a killed run
+        for ns in (self.mirror, self.kit):
+            _sh("ip", "netns", "add", ns)
+            _sh("ip", "-n", ns, "link", "set", "lo", "up")
+        _sh("ip", "link", "add", KIT_IF, "netns", self.kit, "type", "veth", "peer", "name", MIRROR_IF,
+            "netns", self.mirror)
+        for ns, interface, address in ((self.kit, KIT_IF, KIT_IP), (self.mirror, MIRROR_IF, MIRROR_IP)):
+            _sh("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", interface)
+            _sh("ip", "-n", ns, "link", "set", interface, "up")
+            # A token bucket as a DSL/4G uplink: the rate, a small burst, and a queue of at most 200 ms.
+            _sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", interface, "root", "tbf",
+                "rate", f"{rate_mbit}mbit", "burst", "16kb", "latency", "200ms")
+
+    @property
+    def link_bytes_per_s(self) -> float:
+        return self.rate_mbit * 1e6 / 8
+
+    def popen(self, ns: str, argv: list[str], **kwargs) -> subprocess.Popen:
+        """Start `argv` inside namespace `ns`; stopped by close()."""
+        process = subprocess.Popen(["ip", "netns", "exec", ns, *argv], start_new_session=True, **kwargs)
+        self._processes.append(process)
+        return process
+
+    def run(self, ns: str, argv: list[str], timeout_s: float = 300, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", ns, *argv], timeout=timeout_s, **kwargs)
+
+    def kit_bytes(self) -> int:
+        """Bytes received + sent on the kit's side of the link."""
+        out = subprocess.run(["ip", "netns", "exec", self.kit, "cat", f"/sys/class/net/{KIT_IF}/statistics/rx_bytes",
+                              f"/sys/class/net/{KIT_IF}/statistics/tx_bytes"], capture_output=True, text=True,
+                             check=True).stdout.split()
+        return sum(int(value) for value in out)
+
+    def rsync_daemon(self, module_dir: Path, port: int = 8873) -> str:
+        """An rsync daemon in the mirror namespace serving `module_dir` read-only as `mirror`; its URL."""
+        config = module_dir.parent / f"rsyncd-{port}.conf"
+        config.write_text(f"use chroot = no\npid file =\n[mirror]\npath = {module_dir}\nread only = yes\n"
+                          "uid = root\ngid = root\ntimeout = 60\n")
+        self.popen(self.mirror, ["rsync", "--daemon", "--no-detach", f"--port={port}", f"--address={MIRROR_IP}",
+                                 f"--config={config}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = self.run(self.kit, ["rsync", f"rsync://{MIRROR_IP}:{port}/"], timeout_s=10,
+                             capture_output=True, text=True)
+            if probe.returncode == 0 and "mirror" in probe.stdout:
+                return f"rsync://{MIRROR_IP}:{port}/mirror"
+            time.sleep(0.2)
+        raise RuntimeError("the rsync daemon in the mirror namespace did not answer")
+
+    def stop(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def close(self) -> None:
+        for process in getattr(self, "_processes", []):
+            self.stop(process)
+        for ns in (self.mirror, self.kit):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+    def __enter__(self) -> NetLab:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# People's traffic: the mirror streams bytes to whoever connects; the kit reads them for a while.
+STREAM_SERVER = """
+import socket, sys, threading
+server = socket.create_server((sys.argv[1], int(sys.argv[2])), reuse_port=True)
+def feed(conn):
+    block = b"p" * 65536
+    try:
+        while True:
+            conn.sendall(block)
+    except OSError:
+        pass
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=feed, args=(conn,), daemon=True).start()
+"""
+STREAM_CLIENT = """
+import socket, sys, time
+with socket.create_connection((sys.argv[1], int(sys.argv[2]))) as conn:
+    conn.recv(65536)
+    began = time.time()
+    end = time.monotonic() + float(sys.argv[3])
+    while time.monotonic() < end:
+        conn.recv(65536)
+print(began, time.time())
+"""
+# Runs inside the kit namespace: one yielding rsync transfer, its outcome as JSON on stdout.
+YIELD_DRIVER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from appliance.services.uplink_yield import YieldPolicy, YieldWatch, run_yielding
+url, dest, interface, host, port, threshold, pause_s, resume_s = sys.argv[2:10]
+policy = YieldPolicy(float(threshold), float(pause_s), float(resume_s))
+argv = ["rsync", "--inplace", "--append-verify", "--timeout=30", *sys.argv[10:], url, dest]
+wall, mono = time.time(), time.monotonic()
+outcome = run_yielding(argv, YieldWatch(policy), interface, (host, int(port)), sample_s=0.5)
+print(json.dumps({"returncode": outcome.returncode, "pauses": outcome.pauses, "yielded_s": outcome.yielded_s,
+                  "events": [[wall + at, what] for at, what in outcome.events]}))
+"""
