@@ -1,0 +1,147 @@
+"""Quizzes a teacher writes on the kit, and how answers are graded (docs/learning-space.md, "Quizzes").
+
+Pure logic: questions are checked when authored, answers graded when handed in. No HTTP, no SQL.
+Kinds: single choice, multiple choice, true/false, short answer (accepted answers), numeric (tolerance).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from appliance.errors import BadRequestError
+
+KINDS = ("single", "multiple", "true_false", "short", "numeric")
+MAX_OPTIONS = 10
+MAX_TEXT = 2000
+PUNCTUATION = re.compile(r"[\s\.,;:!?'\"()\[\]{}，。；：！？、“”‘’（）《》]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Question:
+    """One question as authored. `answer` depends on `kind` (see check_question)."""
+
+    kind: str
+    prompt: str
+    options: tuple[str, ...] = ()
+    answer: Any = None
+    tolerance: float = 0.0
+    points: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Graded:
+    """The grade of one answer: `score` in [0, points], whether it was fully right, and what was understood."""
+
+    score: float
+    correct: bool
+    understood: str
+
+
+def _invalid(number: int, problem: str, fix: str) -> BadRequestError:
+    return BadRequestError(f"Question {number}: {problem}.", code="quiz.invalid", fix=fix)
+
+
+def normalise(text: str) -> str:
+    """How short answers are compared: NFKC (full-width letters and digits become plain), case folded,
+    punctuation and spaces dropped, so "Photo-synthesis." matches "photo synthesis" and "ＣＯ２" matches "co2"."""
+    return PUNCTUATION.sub("", unicodedata.normalize("NFKC", text).casefold().replace("-", ""))
+
+
+def parse_number(text: str) -> float | None:
+    """A number as children type it: full-width digits, a decimal comma, a leading +, spaces; None otherwise."""
+    cleaned = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "").replace(",", ".").lstrip("+")
+    if not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", cleaned):
+        return None
+    value = float(cleaned)
+    return value if math.isfinite(value) else None
+
+
+def check_question(raw: Mapping[str, Any], number: int) -> Question:
+    """A Question from a teacher's form or an import; a BadRequestError (quiz.invalid) naming the problem."""
+    kind, prompt = raw.get("kind"), str(raw.get("prompt") or "").strip()
+    if kind not in KINDS:
+        raise _invalid(number, f"the kind {kind!r} is not one of {', '.join(KINDS)}", "Choose a question kind.")
+    if not prompt or len(prompt) > MAX_TEXT:
+        raise _invalid(number, "the question text is empty or longer than 2,000 characters", "Write the question.")
+    points = raw.get("points", 1)
+    if not isinstance(points, (int, float)) or isinstance(points, bool) or not 0 < points <= 100:
+        raise _invalid(number, f"points = {points!r} is not a number from 0 to 100", "Give 1 point, or up to 100.")
+    options = tuple(str(o).strip() for o in raw.get("options") or ())
+    answer, tolerance = raw.get("answer"), 0.0
+    if kind in ("single", "multiple"):
+        if not 2 <= len(options) <= MAX_OPTIONS or any(not o for o in options) or len(set(options)) != len(options):
+            raise _invalid(number, f"a choice question needs 2 to {MAX_OPTIONS} different, non-empty options",
+                           "Fill in every option once; remove empty ones.")
+        chosen = [answer] if kind == "single" else list(answer or [])
+        if (not chosen or any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(options) for i in chosen)
+                or len(set(chosen)) != len(chosen)):
+            raise _invalid(number, "the right option(s) are not marked", "Tick the right answer(s).")
+        answer = chosen[0] if kind == "single" else tuple(sorted(chosen))
+    elif kind == "true_false":
+        if not isinstance(answer, bool):
+            raise _invalid(number, "true or false is not chosen as the right answer", "Choose True or False.")
+    elif kind == "short":
+        accepted = tuple(a for a in (str(x).strip() for x in (answer or ())) if a)
+        if not accepted or any(not normalise(a) for a in accepted):
+            raise _invalid(number, "no accepted answer is given (or one is only punctuation)",
+                           "Write each accepted answer, e.g. 'photosynthesis' and '光合作用'.")
+        answer = accepted
+    else:
+        value, given_tolerance = parse_number(str(answer)), raw.get("tolerance", 0)
+        if value is None:
+            raise _invalid(number, f"the right answer {answer!r} is not a number", "Write the number, e.g. 3.14.")
+        if (not isinstance(given_tolerance, (int, float)) or isinstance(given_tolerance, bool)
+                or not 0 <= given_tolerance < 1e12):
+            raise _invalid(number, f"the tolerance {given_tolerance!r} is not a number from 0", "Write 0 for exact.")
+        answer, tolerance = value, float(given_tolerance)
+    return Question(kind, prompt, options, answer, tolerance, float(points))
+
+
+def grade(question: Question, given: Any) -> Graded:
+    """Grade one answer as a form sends it (an option index or indexes as strings, "true"/"false", text)."""
+    if question.kind == "single":
+        choice = _index(given, len(question.options))
+        right = choice == question.answer
+        return Graded(question.points if right else 0.0, right, "" if choice is None else question.options[choice])
+    if question.kind == "multiple":
+        picked = sorted({i for i in (_index(g, len(question.options)) for g in _as_list(given)) if i is not None})
+        hits = len(set(picked) & set(question.answer))
+        wrong = len(picked) - hits
+        # Partial credit: each right tick earns its share, each wrong tick takes one back; never below 0.
+        share = max(0.0, (hits - wrong) / len(question.answer))
+        return Graded(round(question.points * share, 4), tuple(picked) == question.answer,
+                      ", ".join(question.options[i] for i in picked))
+    if question.kind == "true_false":
+        value = {"true": True, "false": False}.get(str(given).strip().lower())
+        right = value is question.answer
+        return Graded(question.points if right else 0.0, right, "" if value is None else str(value).lower())
+    if question.kind == "short":
+        text = str(given or "")[:MAX_TEXT]
+        right = bool(normalise(text)) and normalise(text) in {normalise(a) for a in question.answer}
+        return Graded(question.points if right else 0.0, right, text.strip())
+    value = parse_number(str(given or ""))
+    right = value is not None and abs(value - question.answer) <= question.tolerance + 1e-9 * max(1, abs(question.answer))
+    return Graded(question.points if right else 0.0, right, "" if value is None else f"{value:g}")
+
+
+def grade_attempt(questions: Sequence[Question], answers: Mapping[int, Any]) -> tuple[list[Graded], float, float]:
+    """Every question graded (unanswered ones score 0): (per question, score, out of)."""
+    graded = [grade(q, answers.get(number)) for number, q in enumerate(questions)]
+    return graded, round(sum(g.score for g in graded), 4), sum(q.points for q in questions)
+
+
+def _as_list(given: Any) -> list[Any]:
+    return list(given) if isinstance(given, (list, tuple, set)) else [] if given is None else [given]
+
+
+def _index(given: Any, count: int) -> int | None:
+    try:
+        index = int(str(given).strip())
+    except ValueError:
+        return None
+    return index if 0 <= index < count else None
