@@ -55,6 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
     _add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
     _add_channel_commands(commands.add_parser("channel", help="make keys, publish and verify signed channels"))
+    backup = commands.add_parser("backup", help="write the kit's database, uploads and keys to one file (while it runs)",
+                                 epilog="The file holds password hashes and the kit's key: keep it like a key.")
+    backup.add_argument("file", type=Path, help="where to write, e.g. /media/usb/kit-2026-11-28.tpkit-backup")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    _add_setting_flags(backup, ("data_dir", "content_dir", "kit_id"))
+    restore = commands.add_parser("restore", help="make this kit's data folder from a backup (stop tpkit-web first)",
+                                  epilog="Everything is checked before anything changes; with --force the current "
+                                         "data folder is kept beside it as <data_dir>.replaced-<time>.")
+    restore.add_argument("file", type=Path, help="a file written by `tpkit backup`")
+    restore.add_argument("--force", action="store_true", help="replace a data folder that is not empty")
+    _add_setting_flags(restore, ("data_dir", "content_dir"))
     return parser
 
 
@@ -289,6 +300,33 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def backup(settings: Settings, file: Path, force: bool) -> int:
+    """Write a backup of the running kit's data folder."""
+    from appliance.paths import Paths
+    from appliance.services.backup import backup as write_backup
+    from appliance.storage.database import Database
+
+    paths = Paths.from_settings(settings)
+    db = Database(paths.database) if paths.database.is_file() else None
+    summary = write_backup(paths, db, file, settings.kit_id, force=force)
+    print(f"[✓] Backup {summary.path}: database (version {summary.schema_version}) and {summary.files - 1} file(s), "
+          f"{summary.total_bytes / 1e6:.1f} MB, made {summary.created}")
+    print("    It holds password hashes and the kit's key: keep it like a key. Restore with `tpkit restore FILE`.")
+    return 0
+
+
+def restore(settings: Settings, file: Path, force: bool) -> int:
+    """Rebuild the data folder from a backup."""
+    from appliance.paths import Paths
+    from appliance.services.backup import restore as read_backup
+
+    summary = read_backup(file, Paths.from_settings(settings), force=force)
+    print(f"[✓] Restored {summary.files} file(s), {summary.total_bytes / 1e6:.1f} MB, of kit {summary.kit_id or '?'} "
+          f"(backup made {summary.created}) into {summary.path}")
+    print("    Start the kit again (systemctl start tpkit-web, or ./build.sh run).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -306,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
             return panel(settings)
         if args.command == "channel":
             return channel(settings, args)
+        if args.command == "backup":
+            return backup(settings, args.file, args.force)
+        if args.command == "restore":
+            return restore(settings, args.file, args.force)
         return demo(settings)
     except TpkitError as exc:
         print(f"[✗] {exc.message}", file=sys.stderr)

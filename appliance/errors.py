@@ -119,6 +119,12 @@ class ReportError(TpkitError, ValueError):
     status = 400
 
 
+class BackupError(TpkitError, ValueError):
+    """A backup cannot be written or restored; `code` says why (docs/field-guide.md, "Backup and restore")."""
+
+    code = "backup.invalid"
+
+
 class TooManyAttemptsError(TpkitError, PermissionError):
     """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
 

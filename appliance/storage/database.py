@@ -95,7 +95,42 @@ class Database:
             conn = self._local.reader = self._connect(readonly=True)
         return conn
 
+    def backup_to(self, target: Path) -> None:
+        """Copy the database to `target` while the kit runs (SQLite's online backup; writers are not blocked)."""
+        source = self._connect(readonly=True)
+        try:
+            copy = sqlite3.connect(target, isolation_level=None)
+            try:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            finally:
+                copy.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"Cannot copy the database {self.path} to {target}: {exc}.",
+                               cause="The target disk is full or not writable, or the database is damaged.",
+                               fix=f"Free space where {target} goes (df -h), then try again.") from exc
+        finally:
+            source.close()
+
     def close(self) -> None:
         """Close the writer; reader connections close with their threads."""
         with self._write_lock:
             self._writer.close()
+
+
+def latest_version() -> int:
+    """The highest migration number this software knows."""
+    return max((number for number, _, _ in _migrations()), default=0)
+
+
+def check_file(path: Path) -> tuple[bool, int]:
+    """(whether `PRAGMA integrity_check` passes, its `user_version`) of a database file, opened read-only."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            return ok, conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False, 0
