@@ -87,9 +87,9 @@ def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | N
         **_machine(kit),
         "books": {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())},
         "requests_served": _or_na(requests_served),
-        # Filled by the learning space (issue 4), content sync (issue 3) and reporting (issue 5).
+        # Filled by the learning space (issue 4) and content sync (issue 3).
         "students_active_today": NOT_AVAILABLE, "last_sync": NOT_AVAILABLE,
-        "bytes_this_month": NOT_AVAILABLE, "outbox_depth": NOT_AVAILABLE,
+        "bytes_this_month": NOT_AVAILABLE, "outbox_depth": kit.outbox.depth(),
     }
     data["problems"] = problems(data)
     data["status"] = status(data["problems"])

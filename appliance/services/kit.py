@@ -19,7 +19,9 @@ from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
+from appliance.storage.outbox import Outbox
 from appliance.storage.signin_failures import SigninFailures
+from appliance.storage.uplink_state import UplinkState
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class Kit:
     boots: Boots
     readings: Readings
     signin_failures: SigninFailures
+    outbox: Outbox
+    uplink: UplinkState
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -85,4 +89,5 @@ def open_kit(settings: Settings) -> Kit:
     library.refresh()
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     return Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=library, boots=Boots(db),
-               readings=readings, signin_failures=SigninFailures(db))
+               readings=readings, signin_failures=SigninFailures(db),
+               outbox=Outbox(db), uplink=UplinkState(db))
