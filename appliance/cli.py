@@ -66,7 +66,8 @@ def _add_report_command(commands) -> None:
                     "folded into daily summaries, then delivery to hub_url (docs/health.md, \"Reporting\").",
         epilog="Exit status: 0 when everything deliverable was delivered (or there was nothing to send, or no "
                "hub_url), 1 when delivery failed, waits for its back-off, or the hub parked a report.")
-    _add_setting_flags(report, ("data_dir", "content_dir", "ap_interface", "hub_url", "hub_enrol_token"))
+    _add_setting_flags(report, ("data_dir", "content_dir", "host", "port", "ap_interface", "hub_url",
+                                "hub_enrol_token"))
     what = report.add_mutually_exclusive_group()
     what.add_argument("--show-key", action="store_true",
                       help="print the kit's public key line (what a technician registers at the hub) and exit")
@@ -328,7 +329,7 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
     from appliance.services import kit_key, report_cycle, report_export
     from appliance.services.kit import open_kit
 
-    kit = open_kit(settings)
+    kit = open_kit(settings, with_library=False)  # the snapshot comes from the web server when it runs
     try:
         if args.show_key:
             print(kit_key.ensure(kit.paths).public.line)
@@ -343,7 +344,7 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.retry_parked:
             print(f"[i] {kit.outbox.unpark_all()} parked report(s) made deliverable again")
-        return _report_cycle(report_cycle.run(kit, retry_now=args.retry_now), settings)
+        return _report_cycle(report_cycle.run(kit, retry_now=args.retry_now, ask_web=True), settings)
     finally:
         kit.close()
 

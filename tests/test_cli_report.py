@@ -22,7 +22,7 @@ def report_env(tmp_path):
     """Settings by environment, as the systemd unit gives them; the machine's commands faked on PATH."""
     bin_dir = fake_commands(tmp_path / "bin", HEALTHY_COMMANDS)
     return {"TPKIT_DATA_DIR": str(tmp_path / "data"), "TPKIT_CONTENT_DIR": str(tmp_path / "content"),
-            "TPKIT_KIT_ID": "kit-cli", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+            "TPKIT_KIT_ID": "kit-cli", "TPKIT_PORT": str(free_port()), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
 
 def tpkit(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -80,7 +80,7 @@ def _machine(kit) -> dict[str, Any]:
 def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | None = None) -> dict[str, Any]:
     """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    library = kit.library
+    library = kit.load_library()
     data = {
         "version": __version__, "kit_id": kit.settings.kit_id, "school_name": kit.settings.school_name,
         "time": now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
