@@ -143,8 +143,8 @@ def deliver(kit, secret: minisign.SecretKey, *, now: float | None = None, retry_
         result.enrolled = result.error is None and kit.uplink.read().enrolled_hub_url is not None
         if result.error is None:
             result.error = _send_all(kit, link, result, now, rand)
-    if result.error is None:
-        kit.uplink.succeeded(_stamp(now), delivered=result.delivered > 0)
+    if result.error is None and (result.delivered or result.parked or result.enrolled):
+        kit.uplink.succeeded(_stamp(now), delivered=result.delivered > 0)  # the hub answered: back-off over
     return result
 
 

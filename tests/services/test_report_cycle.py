@@ -16,7 +16,8 @@ from appliance.services import delivery, hub_config, kit_key, report_cycle, repo
 from appliance.services.kit import open_kit
 from appliance.services.readings import Readings
 from appliance.storage import outbox
-from tests.conftest import free_port
+from appliance.web.app import create_app
+from tests.conftest import LiveServer, free_port
 from tests.hub_double import HubDouble
 from tests.machine import HEALTHY_COMMANDS, SICK_COMMANDS, fake_commands, fake_root
 
@@ -29,11 +30,12 @@ def open_reporting_kit(tmp_path, content_dir):
     """A kit on a fake healthy machine, reporting to `hub_url`; closed at the end."""
     opened = []
 
-    def make(hub_url: str = "", token: str = "tok-1", commands=HEALTHY_COMMANDS):
+    def make(hub_url: str = "", token: str = "tok-1", commands=HEALTHY_COMMANDS, port: int = 8080,
+             with_library: bool = True):
         settings = load_settings(environ={}, overrides={
             "data_dir": str(tmp_path / "data"), "content_dir": str(content_dir), "kit_id": "kit-0042",
-            "hub_url": hub_url, "hub_enrol_token": token})
-        kit = open_kit(settings)
+            "hub_url": hub_url, "hub_enrol_token": token, "port": port})
+        kit = open_kit(settings, with_library=with_library)
         kit.readings = Readings(root=fake_root(tmp_path / "root"), path=fake_commands(tmp_path / "bin", commands))
         opened.append(kit)
         return kit
@@ -186,6 +188,18 @@ def test_report_cycle_401_forgets_enrolment_and_reenrols_with_the_token(open_rep
         assert lost.delivery.error.code == "uplink.not_enrolled" and kit.uplink.read().enrolled_hub_url is None
         back = report_cycle.run(kit, now=MONDAY + dt.timedelta(hours=1), rand=NO_JITTER)
         assert back.delivery.error is None and hub.sequences() == [1, 2, 3] and hub.enrolments == 2
+
+
+def test_report_cycle_heartbeat_is_the_running_web_servers_snapshot(open_reporting_kit):
+    web_kit = open_reporting_kit("")
+    with LiveServer(create_app(web_kit)) as live:
+        reporter = open_reporting_kit("", port=live.port, with_library=False)
+        report_cycle.run(reporter, now=MONDAY, ask_web=True)
+        heartbeat = report_file.decode(next(reporter.outbox.all()).payload, "t")
+        assert isinstance(heartbeat.body["requests_served"], int)  # only the web server counts requests
+        assert reporter.library is None  # the report process opened no book
+    alone = report_cycle.run(reporter, now=MONDAY, ask_web=True)  # web server gone: made here
+    assert alone.status == "ok" and reporter.library is not None
 
 
 def test_report_cycle_without_hub_url_keeps_reports(open_reporting_kit):
