@@ -75,8 +75,8 @@ def _add_report_command(commands) -> None:
                       help="print the outbox (reports per kind, parked ones and why), back-off, enrolment and the "
                            "hub's desired configuration; send nothing")
     what.add_argument("--to", type=Path, metavar="PATH",
-                      help="write every report in the outbox to PATH/tpkit-reports/ (a USB stick) for "
-                           "`tpkit hub import`; they stay queued until the hub acknowledges them over HTTP")
+                      help="queue a heartbeat, then write every report in the outbox to PATH/tpkit-reports/ (a USB "
+                           "stick) for `tpkit hub import`; they stay queued until the hub acknowledges them over HTTP")
     report.add_argument("--json", action="store_true", help="with --status: print it as JSON")
     report.add_argument("--retry-now", action="store_true", help="ignore the back-off and try the hub now")
     report.add_argument("--retry-parked", action="store_true",
@@ -336,7 +336,8 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.status:
             return _report_status(report_cycle.status(kit), args.json)
-        if args.to:
+        if args.to:  # the stick carries the kit's state as of now: a heartbeat first, no delivery
+            report_cycle.run(kit, ask_web=True, deliver=False)
             count = report_export.export(kit, args.to)
             print(f"[✓] {count} report(s) written to {args.to / 'tpkit-reports' / settings.kit_id} and synced to the "
                   "stick.\n    They stay in the outbox until the hub acknowledges them (safe: the hub stores each "

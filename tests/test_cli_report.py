@@ -85,20 +85,23 @@ def test_cli_report_kill_9_during_delivery_loses_nothing_and_resends_the_same_re
 
 
 def test_cli_report_to_stick_is_verifiable_and_kept(tmp_path, report_env):
-    for _ in range(3):
+    for _ in range(2):
         assert tpkit(env=report_env).returncode == 0
     stick = tmp_path / "stick"
     stick.mkdir()
-    written = tpkit("--to", str(stick), env=report_env)
+    written = tpkit("--to", str(stick), env=report_env)  # queues a heartbeat of now first
     assert written.returncode == 0 and "[✓] 3 report(s) written" in written.stdout
     public = minisign.parse_public_key((tmp_path / "data" / "keys" / "kit.pub").read_text(), "kit.pub")
     found = list(report_file.read_bundle(stick))
     reports = [report_file.verify(payload, signature, public, str(path)) for _, path, payload, signature in found]
     assert [r.sequence for r in reports] == [1, 2, 3] and {k for k, *_ in found} == {"kit-cli"}
-    assert tpkit("--to", str(stick), env=report_env).returncode == 0  # again: same files, nothing doubled
-    assert len(list(report_file.read_bundle(stick))) == 3
+    again = {path.name: path.stat().st_mtime_ns for _, path, _, _ in found}
+    assert tpkit("--to", str(stick), env=report_env).returncode == 0  # again: the three as they were, and a fourth
+    assert [p.name for _, p, _, _ in report_file.read_bundle(stick)][:3] == list(again)
+    assert all(p.stat().st_mtime_ns == again[p.name] for _, p, _, _ in list(report_file.read_bundle(stick))[:3])
+    assert len(list(report_file.read_bundle(stick))) == 4
     status = tpkit("--status", env=report_env)
-    assert "3 heartbeat" in status.stdout and "3 written to a stick" in status.stdout
+    assert "4 heartbeat" in status.stdout and "4 written to a stick" in status.stdout
     if shutil.which("minisign"):  # what a technician at the hub can do by hand
         _, path, _, _ = found[0]
         checked = subprocess.run(["minisign", "-V", "-p", str(tmp_path / "data" / "keys" / "kit.pub"), "-m", str(path)],

@@ -40,15 +40,17 @@ def current_snapshot(kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
 
 
 def run(kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web: bool = False,
-        rand: Callable[[], float] = random.random, timeout_s: float | None = None) -> Cycle:
-    """Queue a heartbeat (and an alert per new problem), fold old heartbeats, deliver what the hub can take."""
+        rand: Callable[[], float] = random.random, timeout_s: float | None = None, deliver: bool = True) -> Cycle:
+    """Queue a heartbeat (and an alert per new problem), fold old heartbeats, and (unless `deliver` is False)
+    deliver what the hub can take."""
     now = now or dt.datetime.now(dt.timezone.utc)
     secret = kit_key.ensure(kit.paths)
     snapshot = current_snapshot(kit, now, ask_web)
     signer = reports.Signer.for_kit(kit, secret, now, clock_synchronised=snapshot["clock"]["synchronized"] is True)
     queued = reports.queue_snapshot(kit, signer, snapshot)
     folded = reports.fold(kit, signer)
-    sent = delivery.deliver(kit, secret, now=now.timestamp(), retry_now=retry_now, rand=rand, timeout_s=timeout_s)
+    sent = delivery.deliver(kit, secret, now=now.timestamp(), retry_now=retry_now, rand=rand,
+                            timeout_s=timeout_s) if deliver else delivery.Delivery()
     return Cycle(queued, len(queued) - 1, folded, sent, snapshot["status"])
 
 

@@ -76,7 +76,7 @@ def new_problems(snapshot: dict[str, Any], last: dict[str, str]) -> list[dict[st
 def queue_snapshot(kit, signer: Signer, snapshot: dict[str, Any]) -> list[int]:
     """Queue a heartbeat of `snapshot` and an alert per new problem; their sequences (alerts first)."""
     with kit.db.transaction() as conn:
-        last = json.loads(conn.execute("SELECT last_problems FROM uplink WHERE id = 1").fetchone()[0])
+        last = uplink_state.last_problems(conn)
         sequences = [signer.store(conn, "alert", {"code": p["code"], "severity": p["severity"],
                                                   "message": p["message"], "snapshot": snapshot})
                      for p in new_problems(snapshot, last)]

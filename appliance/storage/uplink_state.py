@@ -82,6 +82,11 @@ class UplinkState:
         self._update(desired_config=text, desired_config_received_at=when)
 
 
+def last_problems(conn: sqlite3.Connection) -> dict[str, str]:
+    """{code: severity} of the last heartbeat stored (read inside the transaction that stores the next)."""
+    return json.loads(conn.execute("SELECT last_problems FROM uplink WHERE id = 1").fetchone()[0])
+
+
 def set_last_problems(conn: sqlite3.Connection, problems: dict[str, str]) -> None:
     """Remember {code: severity} of the heartbeat being stored (inside its transaction)."""
     conn.execute("UPDATE uplink SET last_problems = ? WHERE id = 1", (json.dumps(problems, sort_keys=True),))

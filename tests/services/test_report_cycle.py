@@ -103,6 +103,21 @@ def test_report_cycle_hub_down_for_days_stays_bounded_then_delivers_everything_o
         assert summary.body["max"]["severity"] == 2 and summary.body["min"]["severity"] == 0
 
 
+def test_report_cycle_desired_config_null_clears_it_and_junk_is_ignored(open_reporting_kit):
+    with HubDouble(desired_config={"version": 3}) as hub:
+        kit = open_reporting_kit(hub.url)
+        report_cycle.run(kit, now=MONDAY, rand=NO_JITTER)
+        assert hub_config.desired_config(kit) == {"version": 3}
+        hub.desired_config = {"version": "three"}  # not a configuration: kept as it was
+        report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=15), rand=NO_JITTER)
+        assert hub_config.desired_config(kit) == {"version": 3}
+        hub.desired_config = None  # the county set none
+        report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=30), rand=NO_JITTER)
+        assert hub_config.desired_config(kit) is None
+        report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=45), rand=NO_JITTER)
+        assert [r.applied_config_version for r in hub.stored.values()] == [None, 3, 3, None]
+
+
 def test_report_cycle_parks_4xx_and_does_not_retry_them(open_reporting_kit):
     with HubDouble() as hub:
         kit = open_reporting_kit(hub.url)
