@@ -130,6 +130,8 @@ def test_report_cycle_parks_4xx_and_does_not_retry_them(open_reporting_kit):
         later = report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=30), rand=NO_JITTER)
         assert later.delivery.delivered == 1 and hub.sequences() == [1, 3]  # 2 is kept, not sent again
         assert [(s, k) for s, k, _ in kit.outbox.parked()] == [(2, "heartbeat")]
+        parked_status = report_cycle.status(kit)["parked"]
+        assert parked_status[0]["sequence"] == 2 and "report.malformed" in parked_status[0]["reason"]
         assert kit.outbox.unpark_all() == 1
         report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=45), rand=NO_JITTER)
         assert hub.sequences() == [1, 3, 2, 4]
