@@ -72,6 +72,21 @@ def _channel_keys(value: str) -> str | None:
     return None
 
 
+def _kit_id(value: str) -> str | None:
+    """The shape the hub accepts in reports (docs/reporting.md): 1–64 letters, digits, '.', '_' or '-'."""
+    ok = 1 <= len(value) <= 64 and value[0].isascii() and value[0].isalnum() and all(
+        c.isascii() and (c.isalnum() or c in "._-") for c in value)
+    return None if ok else "must be 1–64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+
+def _hub_url(value: str) -> str | None:
+    """Empty (no hub: reports wait in the outbox) or an http(s) address without a query."""
+    if value and (not value.startswith(("http://", "https://")) or "?" in value or "#" in value
+                  or len(value.split("/")[2]) == 0):
+        return "must be empty or an address like https://hub.county.example (http:// or https://, no ? or #)"
+    return None
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -81,7 +96,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
     Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
     Setting("port", int, 8080, "TCP port of the web server.", _port),
-    Setting("kit_id", str, "tpkit-dev", "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN)."),
+    Setting("kit_id", str, "tpkit-dev", "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN).", _kit_id),
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
     Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
@@ -105,6 +120,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
     Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
             "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
+    Setting("hub_url", str, "", "The county hub that `tpkit report` delivers to (https://…); empty: reports wait "
+            "in the outbox (docs/reporting.md).", _hub_url),
+    Setting("hub_enrol_token", str, "", "One-time enrolment token from the hub; presented once with the kit's "
+            "public key, then not needed."),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -140,6 +159,8 @@ class Settings:
     panel_hold_state_s: float
     panel_hold_shutdown_s: float
     trusted_channel_keys: str
+    hub_url: str
+    hub_enrol_token: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

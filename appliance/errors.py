@@ -125,6 +125,12 @@ class BackupError(TpkitError, ValueError):
     code = "backup.invalid"
 
 
+class UplinkError(TpkitError, ConnectionError):
+    """Reports could not be delivered to the county hub; `code` says why (docs/health.md, "Reporting")."""
+
+    code = "uplink.unreachable"
+
+
 class TooManyAttemptsError(TpkitError, PermissionError):
     """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
 

@@ -81,6 +81,9 @@ def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_pat
     finally:
         server.kill()
     assert f"serving on http://127.0.0.1:{port}/" in output
+    key = tmp_path / "data" / "keys" / "kit.key"  # the kit's report key is made at first start, private
+    assert key.exists() and key.stat().st_mode & 0o077 == 0 and (tmp_path / "data" / "keys" / "kit.pub").exists()
+    first_key = key.read_bytes()
     assert re.search(r"One-time administrator password \(user 'admin'\): [0-9a-f]{4}(-[0-9a-f]{4}){3}", output)
     second = _start_serve(tmp_path, port)
     try:
@@ -91,6 +94,7 @@ def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_pat
         second.kill()
     assert "One-time administrator password" not in output
     assert "building the demo library" not in output
+    assert key.read_bytes() == first_key  # never replaced
 
 
 def test_cli_health_exit_codes_follow_status(tmp_path):

@@ -15,7 +15,7 @@ EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfil
          "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
          "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",
          "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
-         "http.client": "edges/health_probe.py"}
+         "http.client": "edges/health_probe.py", "httpx": "edges/uplink.py"}
 
 
 def _modules():

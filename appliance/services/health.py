@@ -80,16 +80,16 @@ def _machine(kit) -> dict[str, Any]:
 def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | None = None) -> dict[str, Any]:
     """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    library = kit.library
+    library = kit.load_library()
     data = {
         "version": __version__, "kit_id": kit.settings.kit_id, "school_name": kit.settings.school_name,
         "time": now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **_machine(kit),
         "books": {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())},
         "requests_served": _or_na(requests_served),
-        # Filled by the learning space (issue 4), content sync (issue 3) and reporting (issue 5).
+        # Filled by the learning space (issue 4) and content sync (issue 3).
         "students_active_today": NOT_AVAILABLE, "last_sync": NOT_AVAILABLE,
-        "bytes_this_month": NOT_AVAILABLE, "outbox_depth": NOT_AVAILABLE,
+        "bytes_this_month": NOT_AVAILABLE, "outbox_depth": kit.outbox.depth(),
     }
     data["problems"] = problems(data)
     data["status"] = status(data["problems"])

@@ -10,16 +10,21 @@ import fcntl
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.config import Settings
-from appliance.content.library import Library, LibraryScanner
 from appliance.paths import Paths
 from appliance.services.readings import Readings
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
+from appliance.storage.outbox import Outbox
 from appliance.storage.signin_failures import SigninFailures
+from appliance.storage.uplink_state import UplinkState
+
+if TYPE_CHECKING:  # libzim is imported only by commands that open the library (tpkit report may not need it)
+    from appliance.content.library import Library, LibraryScanner
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +37,29 @@ class Kit:
     paths: Paths
     db: Database
     accounts: Accounts
-    library: Library
+    library: Library | None  # None until load_library(), for commands that may not need the books
     boots: Boots
     readings: Readings
     signin_failures: SigninFailures
+    outbox: Outbox
+    uplink: UplinkState
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
 
+    def load_library(self) -> Library:
+        """The library, opened (and its small books checked) on first need."""
+        if self.library is None:
+            from appliance.content.library import Library
+
+            self.library = Library(self.paths.content_dir, BookChecks(self.db))
+            self.library.refresh()
+        return self.library
+
     def start_scanner(self) -> None:
         """Watch the content folder for added and removed books (the web server does this)."""
+        from appliance.content.library import LibraryScanner
+
         if self.scanner is None:
             checker = self._claim_large_checks()
             self.scanner = LibraryScanner(self.library, self.settings.library_scan_interval_s, check_large=checker)
@@ -75,14 +93,16 @@ def claim_once(lock_path: Path) -> int | None:
     return fd
 
 
-def open_kit(settings: Settings) -> Kit:
-    """Create folders, migrate the database and load the library (small books checked now)."""
+def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
+    """Create folders, migrate the database and (unless `with_library` is False) load the library, small
+    books checked now."""
     paths = Paths.from_settings(settings)
     paths.ensure()
     db = Database(paths.database)
     db.migrate()
-    library = Library(paths.content_dir, BookChecks(db))
-    library.refresh()
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
-    return Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=library, boots=Boots(db),
-               readings=readings, signin_failures=SigninFailures(db))
+    kit = Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=None, boots=Boots(db),
+              readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db))
+    if with_library:
+        kit.load_library()
+    return kit

@@ -104,6 +104,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.records.invalid": "A learning record is not valid.",
         "error.channel.path_escape": "A content update tried to write outside its folder and was refused.",
         "error.channel.package_mismatch": "A downloaded book is incomplete or changed; it will be fetched again.",
+        "error.uplink.unreachable": "The county hub cannot be reached; reports wait on the kit and are sent later.",
+        "error.uplink.waiting": "The kit is waiting before it tries the county hub again.",
+        "error.uplink.not_enrolled": "The county hub does not know this kit yet; a technician must register it.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -198,6 +201,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.records.invalid": "一条学习记录无效。",
         "error.channel.path_escape": "一项内容更新试图写入其文件夹之外，已被拒绝。",
         "error.channel.package_mismatch": "一本下载的书不完整或已被更改；将重新获取。",
+        "error.uplink.unreachable": "无法连接县级管理中心；报告保存在设备上，稍后发送。",
+        "error.uplink.waiting": "设备正在等待，稍后再尝试连接县级管理中心。",
+        "error.uplink.not_enrolled": "县级管理中心还不认识这台设备；需要技术人员为它登记。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }

@@ -51,8 +51,9 @@ def test_health_missing_sources_are_not_available_never_invented(kit, tmp_path):
     kit.readings = Readings(root=tmp_path / "no-proc", path=fake_commands(tmp_path / "empty", {}))
     snap = health.snapshot(kit, now=NOON)
     for key in ("uptime_s", "boot_count", "cpu_temp_c", "throttled", "load", "memory", "wifi_clients", "services",
-                "requests_served", "students_active_today", "last_sync", "bytes_this_month", "outbox_depth"):
+                "requests_served", "students_active_today", "last_sync", "bytes_this_month"):
         assert snap[key] == "not available", key
+    assert snap["outbox_depth"] == 0  # the outbox table always exists
     assert snap["clock"] == {"synchronized": "not available"}
     assert snap["sd_card"] == {"root_read_only": "not available", "fs_errors": "not available"}
     assert snap["status"] == "ok"
