@@ -88,7 +88,7 @@ def test_report_cycle_hub_down_for_days_stays_bounded_then_delivers_everything_o
     assert depth["heartbeat"] <= 12 and depth["daily_summary"] == 20  # today's heartbeats + one summary per day
     assert alerts == 8 * 4  # 8 sick spells × 4 problem codes (under-voltage, hot, fs errors, clock): none dropped
     state = kit.uplink.read()
-    assert state.failures >= 1 and "ConnectError" in state.last_error
+    assert state.failures >= 1 and "ConnectionRefusedError" in state.last_error
     expected = [s.sequence for s in kit.outbox.all()]
     # The hub comes back on a new port; the technician points the kit at it (and the back-off lets it try).
     with hub:
