@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "appliance"
 LAYER = {"cli": 6, "__main__": 7, "web": 5, "services": 4, "storage": 3, "content": 3, "edges": 3,
-         "paths": 2, "config": 1, "errors": 0, "__init__": 0}
+         "paths": 2, "files": 0, "config": 1, "errors": 0, "__init__": 0}
 EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
          "uvicorn": "cli.py", "argon2": "services/auth.py", "ctypes": "edges/memory.py",

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from appliance.content.zimfile import ZimFile
+from appliance.files import file_digest, write_atomically  # noqa: F401 - write_atomically is part of this API
 from appliance.errors import ChannelError
 
 INDEX_NAME = "index.json"
 SIGNATURE_NAME = "index.json.minisig"
 PACKAGE_FIELDS = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
                   "size_bytes": int, "sha256": str, "replaces": list}
-HASH_CHUNK_BYTES = 1 << 20  # read packages 1 MB at a time: steady memory on a 1 GB Pi whatever the file size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,16 +103,6 @@ def package_path(channel_dir: Path, package: dict[str, Any]) -> Path:
     return target
 
 
-def file_digest(path: Path) -> tuple[int, str]:
-    """The size in bytes and the hex SHA-256 of a file."""
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
-
-
 def check_package_file(channel_dir: Path, package: dict[str, Any]) -> None:
     """A ChannelError (package_mismatch) unless the package file exists with the listed size and sha256."""
     path = package_path(channel_dir, package)
@@ -162,18 +150,3 @@ def build_index(channel_dir: Path, name: str, sequence: int, now: dt.datetime, e
     data = {"channel": name, "sequence": sequence, "created": _utc(now),
             "expires": _utc(now + dt.timedelta(days=expires_days)), "packages": packages}
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a power cut leaves the old file or the new one, never half of one."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)

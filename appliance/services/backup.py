@@ -22,6 +22,7 @@ from typing import Any
 
 from appliance import __version__
 from appliance.errors import BackupError
+from appliance.files import file_digest, fsync_folder
 from appliance.paths import Paths
 from appliance.storage.database import Database, check_file, latest_version
 
@@ -29,7 +30,7 @@ FORMAT = "tpkit-backup/1"
 MANIFEST = "tpkit-backup.json"
 DATABASE = "tpkit.sqlite3"
 FOLDERS = ("uploads", "keys")  # what of the data folder is people's or the kit's own; caches are rebuilt
-CHUNK = 1 << 20
+CHUNK = 1 << 20  # restore copies members 1 MB at a time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,23 +43,6 @@ class Summary:
     schema_version: int
     created: str
     kit_id: str
-
-
-def _digest(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def backup(paths: Paths, db: Database, target: Path, kit_id: str, *, force: bool = False,
@@ -105,7 +89,7 @@ def _write(paths: Paths, db: Database, target: Path, partial: Path, kit_id: str,
             with tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 for name, source in members:
                     try:
-                        size, sha256 = _digest(source)
+                        size, sha256 = file_digest(source)
                         data = source.open("rb")
                     except FileNotFoundError:
                         continue  # deleted by a teacher since the listing: not in the copied database either
@@ -122,7 +106,7 @@ def _write(paths: Paths, db: Database, target: Path, partial: Path, kit_id: str,
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, target)
-        _fsync_folder(target.parent)
+        fsync_folder(target.parent)
     return Summary(target, len(listed), sum(f["size"] for f in listed), version, created, kit_id)
 
 
@@ -170,7 +154,7 @@ def restore(source: Path, paths: Paths, *, force: bool = False, now: dt.datetime
             else:
                 target.rmdir()
         staging.rename(target)
-        _fsync_folder(target.parent)
+        fsync_folder(target.parent)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from appliance.content.channel_index import (INDEX_NAME, SIGNATURE_NAME, ChannelIndex, build_index, check_expiry,
-                                             check_package_file, package_path, parse_index, write_atomically)
+                                             check_package_file, package_path, parse_index)
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
+from appliance.files import write_atomically
 from appliance.storage.channel_sequences import ChannelSequences
 
 

@@ -8,32 +8,19 @@ hub acknowledges it over HTTP: `tpkit hub import` is idempotent, so a report arr
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from appliance.errors import StorageError
+from appliance.files import fsync_folder, write_atomically
 from appliance.services import report_file
 from appliance.storage import outbox
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
     """Write `path` whole (temporary file, fsync, rename) unless it already holds exactly `data`."""
     if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return
-    temporary = path.with_name(f".{path.name}.part")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, data, sync_folder=False)  # the folders are synced once, after all files
 
 
 def export(kit, folder: Path, now: dt.datetime | None = None) -> int:
@@ -52,7 +39,7 @@ def export(kit, folder: Path, now: dt.datetime | None = None) -> int:
             folders.add(payload_path.parent)
             sequences.append(stored.sequence)
         for written in sorted(folders) + ([folder / report_file.BUNDLE_FOLDER] if folders else []):
-            _fsync_folder(written)
+            fsync_folder(written)
     except OSError as exc:
         raise StorageError(f"Writing the reports to {folder} failed: {exc.strerror or exc}.",
                            cause="The stick is full, read-only, or was pulled out.",
