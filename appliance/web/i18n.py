@@ -95,6 +95,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.channel.replayed": "A content update is older than what the kit already has.",
         "error.channel.path_escape": "A content update tried to write outside its folder and was refused.",
         "error.channel.package_mismatch": "A downloaded book is incomplete or changed; it will be fetched again.",
+        "error.channel.patch_damaged": "A book update is damaged; it will be fetched again.",
+        "error.channel.patch_base_mismatch": "A book update does not fit the version on this kit; the full book will be fetched.",
+        "error.channel.patch_result_mismatch": "A book update did not give the expected book; the library stays as it was.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -180,6 +183,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.channel.replayed": "一项内容更新比设备现有的内容更旧。",
         "error.channel.path_escape": "一项内容更新试图写入其文件夹之外，已被拒绝。",
         "error.channel.package_mismatch": "一本下载的书不完整或已被更改；将重新获取。",
+        "error.channel.patch_damaged": "一项图书更新已损坏；将重新获取。",
+        "error.channel.patch_base_mismatch": "一项图书更新与本设备上的版本不符；将获取完整的书。",
+        "error.channel.patch_result_mismatch": "一项图书更新没有得到预期的书；图书馆保持原样。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }
