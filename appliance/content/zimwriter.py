@@ -50,14 +50,8 @@ class _Item(Item):
 MetadataValue = str | tuple[bytes, str]
 
 
-def write_zim(
-    out: Path, *, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
-    illustration_png: bytes | None = None, redirects: Iterable[tuple[str, str, str]] = (),
-    index_language: str | None = "eng",
-) -> Path:
-    """Write a ZIM file atomically; `redirects` are (path, title, target path); no main page when `main_path` is None."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.unlink(missing_ok=True)
+def _create(tmp: Path, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
+            illustration_png: bytes | None, redirects: Iterable[tuple[str, str, str]], index_language: str | None) -> None:
     creator = Creator(str(tmp)).config_nbworkers(1)
     if index_language:
         creator.config_indexing(True, index_language)
@@ -75,6 +69,21 @@ def write_zim(
                 creator.add_metadata(name, value)
         if illustration_png:
             creator.add_illustration(48, illustration_png)
+
+
+def write_zim(
+    out: Path, *, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
+    illustration_png: bytes | None = None, redirects: Iterable[tuple[str, str, str]] = (),
+    index_language: str | None = "eng",
+) -> Path:
+    """Write a ZIM file atomically; `redirects` are (path, title, target path); no main page when `main_path` is None."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        _create(tmp, metadata, main_path, entries, illustration_png, redirects, index_language)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # an entry that cannot be read, a full disk: leave no half-written file
+        raise
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, out)

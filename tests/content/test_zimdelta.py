@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +193,23 @@ def test_zimdelta_chain_applies_in_order_from_the_publisher_or_a_rebuilt_base(bo
     assert kit_v2.path.read_bytes() != v2.read_bytes()
     again = zimdelta.apply_patches(kit_v2.path, [tmp_path / "p2.zimpatch"], tmp_path / "kit" / "nature_en.zim")
     assert again.digest == zimdelta.book_digest(v3)
+
+
+def _small_file_limit() -> None:
+    # A real "disk full" for one process: writes past 16 KB fail with EFBIG (SIGXFSZ ignored so it is an error).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))
+
+
+def test_zimdelta_rebuild_that_cannot_be_written_says_so_and_leaves_nothing(books, tmp_path):
+    v1, v2 = books
+    zimdelta.write_patch(v1, v2, tmp_path / "p.zimpatch")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nature_en.zim").write_bytes(b"the kit's current copy")
+    done = subprocess.run([sys.executable, "-m", "appliance", "channel", "apply", str(v1), str(tmp_path / "p.zimpatch"),
+                           "--out", str(tmp_path / "out" / "nature_en.zim")], preexec_fn=_small_file_limit,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "cannot be written" in done.stderr and "Fix: Free space in the content folder" in done.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["nature_en.zim"]
+    assert (tmp_path / "out" / "nature_en.zim").read_bytes() == b"the kit's current copy"
