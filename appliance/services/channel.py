@@ -9,12 +9,11 @@ import datetime as dt
 import os
 from collections.abc import Iterable
 from pathlib import Path
-
 from typing import Any
 
 from appliance.content import zimdelta
 from appliance.content.channel_index import (INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_expiry, check_package_file,
-                                             describe_books, describe_package, describe_patch, index_bytes,
+                                             describe_books, describe_package, describe_patch, file_digest, index_bytes,
                                              package_path, parse_index, write_atomically)
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
@@ -59,6 +58,11 @@ def _previous_books(previous_dir: Path) -> dict[str, Path]:
     return {describe_package(previous_dir, path)["id"]: path for path in sorted(previous_dir.rglob("*.zim"))}
 
 
+def _changed(old_path: Path, book: dict[str, Any]) -> bool:
+    """Whether the book differs from its previous version entry for entry (same bytes: surely not)."""
+    return file_digest(old_path)[1] != book["sha256"] and zimdelta.book_digest(old_path) != book["result_digest"]
+
+
 def _chain(carried: list[dict[str, Any]], end_digest: str, max_chain: int) -> list[dict[str, Any]]:
     """The previously published patches that lead, one after the other, to `end_digest`; at most `max_chain`."""
     chain, wanted = [], end_digest
@@ -79,7 +83,7 @@ def _with_patches(channel_dir: Path, books: list[dict[str, Any]], previous_dir: 
         book["result_digest"] = zimdelta.book_digest(channel_dir / book["file"])
         carried = [p for p in old_patches if p["id"] == book["id"] and (channel_dir / p["file"]).is_file()]
         old_path = old_books.get(book["id"])
-        if old_path is not None and max_chain > 0 and zimdelta.book_digest(old_path) != book["result_digest"]:
+        if old_path is not None and max_chain > 0 and _changed(old_path, book):
             out = channel_dir / PATCH_FOLDER / book["id"] / f"{book['id']}_{book['result_digest'][:16]}{zimdelta.PATCH_SUFFIX}"
             out.parent.mkdir(parents=True, exist_ok=True)
             manifest = zimdelta.write_patch(old_path, channel_dir / book["file"], out)
