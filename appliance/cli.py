@@ -104,12 +104,23 @@ def _add_channel_commands(channel: argparse.ArgumentParser) -> None:
     publish.add_argument("--name", required=True, help="channel name, e.g. primary-zh")
     publish.add_argument("--sequence", type=int, help="index sequence (default: the current index's + 1, else 1)")
     publish.add_argument("--expires-days", type=float, default=30, help="days until kits refuse it (default: 30)")
+    publish.add_argument("--previous", type=Path, metavar="PREV_DIR", help="folder with the full .zim files published "
+                         "last time: write a patch for each book whose bytes changed since (docs/channels.md)")
+    publish.add_argument("--max-chain", type=int, default=4, metavar="N", help="patches kept per book in a row; a kit "
+                         "further behind fetches the full book (default: 4; 0 publishes no patches)")
+    diff = actions.add_parser("diff", help="list the entries added, changed and removed from OLD.zim to NEW.zim")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    apply = actions.add_parser("apply", help="rebuild a book from BASE.zim and patches, checked against the publisher's")
+    apply.add_argument("base", type=Path, help="the book the first patch was made for")
+    apply.add_argument("patches", type=Path, nargs="+", help=".zimpatch files, oldest first")
+    apply.add_argument("--out", type=Path, required=True, help="where to write the rebuilt book (replaced atomically)")
     verify = actions.add_parser("verify", help="check a channel's signature, expiry, paths and files; exit 1 on any fault")
     verify.add_argument("dir", type=Path, help="the channel folder")
     verify.add_argument("--pub", action="append", help="trusted public key: .pub file or base64 line "
                         "(repeatable; default: the trusted_channel_keys setting)")
     verify.add_argument("--last-sequence", type=int, help="refuse an index whose sequence is not greater")
-    for action in (keygen, publish, verify):
+    for action in (keygen, publish, verify, diff, apply):
         _add_setting_flags(action, ("trusted_channel_keys",) if action is verify else ())
 
 
@@ -300,7 +311,7 @@ def panel(settings: Settings) -> int:
 
 
 def channel(settings: Settings, args: argparse.Namespace) -> int:
-    """Run `tpkit channel keygen|publish|verify`; exit 1 when verification fails."""
+    """Run `tpkit channel keygen|publish|diff|apply|verify`; exit 1 when verification fails."""
     from appliance.services import channel as channels
 
     if args.channel_command == "keygen":
@@ -309,9 +320,23 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
         print(public.line)
         return 0
     if args.channel_command == "publish":
-        index = channels.publish(args.dir, args.key, args.name, args.sequence, args.expires_days)
-        print(f"[✓] Channel {index.channel!r} sequence {index.sequence}: {len(index.packages)} package(s), "
-              f"signed, expires {index.expires.isoformat()}")
+        index = channels.publish(args.dir, args.key, args.name, args.sequence, args.expires_days,
+                                 previous_dir=args.previous, max_chain=args.max_chain)
+        patches = sum(1 for p in index.packages if p.get("kind") == "patch")
+        print(f"[✓] Channel {index.channel!r} sequence {index.sequence}: {len(index.packages) - patches} book(s) and "
+              f"{patches} patch(es), signed, expires {index.expires.isoformat()}")
+        return 0
+    if args.channel_command == "diff":
+        diff = channels.diff(args.old, args.new)
+        for sign, keys in (("+", diff.added), ("~", diff.changed), ("-", diff.removed)):
+            for namespace, name in keys:
+                print(f"{sign} {namespace}/{name}")
+        print(f"[i] {len(diff.added)} added, {len(diff.changed)} changed, {len(diff.removed)} removed")
+        return 0
+    if args.channel_command == "apply":
+        rebuilt = channels.rebuild(args.base, args.patches, args.out)
+        print(f"[✓] Rebuilt {rebuilt.path} ({rebuilt.entry_count} entries): equal entry for entry to the publisher's "
+              f"book (digest {rebuilt.digest[:16]}…)")
         return 0
     keys = channels.trusted_keys(args.pub or settings.trusted_channel_keys)
     if not keys:

@@ -16,7 +16,7 @@ def test_cli_channel_keygen_publish_verify(tmp_path, capsys):
     assert (tmp_path / "county.pub").read_text().splitlines()[1] in out
     assert main(["channel", "publish", str(folder), "--key", str(tmp_path / "county.key"), "--name", "primary-en",
                  "--expires-days", "7"]) == 0
-    assert "[✓] Channel 'primary-en' sequence 1: 1 package(s)" in capsys.readouterr().out
+    assert "[✓] Channel 'primary-en' sequence 1: 1 book(s) and 0 patch(es)" in capsys.readouterr().out
     assert main(["channel", "verify", str(folder), "--pub", str(tmp_path / "county.pub")]) == 0
     assert "[✓]" in capsys.readouterr().out
     assert main(["channel", "publish", str(folder), "--key", str(tmp_path / "county.key"), "--name", "primary-en"]) == 0

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from appliance.content.zimfile import ZimFile
-from appliance.files import file_digest, write_atomically  # noqa: F401 - write_atomically is part of this API
+from appliance.files import file_digest
 from appliance.errors import ChannelError
 
 INDEX_NAME = "index.json"
 SIGNATURE_NAME = "index.json.minisig"
 PACKAGE_FIELDS = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
                   "size_bytes": int, "sha256": str, "replaces": list}
+PACKAGE_KINDS = ("full", "patch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,9 +55,29 @@ def _check_package(package: Any, number: int, where: str) -> dict[str, Any]:
     for key, kind in PACKAGE_FIELDS.items():
         if not isinstance(package.get(key), kind) or isinstance(package.get(key), bool):
             raise _malformed(where, f"packages[{number}].{key} is missing or not a {getattr(kind, '__name__', kind)}")
-    if package["size_bytes"] < 0 or len(package["sha256"]) != 64:
+    if package["size_bytes"] < 0 or not _is_hex64(package["sha256"]):
         raise _malformed(where, f"packages[{number}] has a negative size or a sha256 that is not 64 hex digits")
+    _check_delta_fields(package, f"packages[{number}]", where)
     return package
+
+
+def _is_hex64(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _check_delta_fields(package: dict[str, Any], name: str, where: str) -> None:
+    """The optional fields of patch publishing (docs/channels.md, "Patches"): checked when present, required for a patch."""
+    kind = package.get("kind", "full")
+    if kind not in PACKAGE_KINDS:
+        raise _malformed(where, f"{name}.kind = {kind!r} is not one of {', '.join(PACKAGE_KINDS)}")
+    if "result_digest" in package or kind == "patch":
+        if not _is_hex64(package.get("result_digest")):
+            raise _malformed(where, f"{name}.result_digest is missing or not 64 hex digits")
+    if "base" in package or kind == "patch":
+        base = package.get("base")
+        if not isinstance(base, dict) or not all(isinstance(base.get(k), str) for k in ("id", "version")) \
+                or not _is_hex64(base.get("sha256")) or not _is_hex64(base.get("digest")):
+            raise _malformed(where, f"{name}.base is missing or not an object with id, version, sha256 and digest")
 
 
 def parse_index(raw: bytes, where: str) -> ChannelIndex:
@@ -131,22 +152,41 @@ def describe_package(channel_dir: Path, path: Path) -> dict[str, Any]:
     return {"id": book.metadata_text("Name") or path.stem, "title": book.metadata_text("Title") or path.stem,
             "language": book.metadata_text("Language"), "tags": _tags(book.metadata_text("Tags")),
             "version": book.metadata_text("Date") or "unknown", "file": path.relative_to(channel_dir).as_posix(), "size_bytes": size,
-            "sha256": sha256, "replaces": []}
+            "sha256": sha256, "replaces": [], "kind": "full"}
 
 
 def _utc(stamp: dt.datetime) -> str:
     return stamp.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_index(channel_dir: Path, name: str, sequence: int, now: dt.datetime, expires_days: float,
-                previous: ChannelIndex | None = None) -> bytes:
-    """The bytes of a new index listing every `*.zim` file under `channel_dir`."""
-    before = {p["id"]: p for p in previous.packages} if previous else {}
+def describe_books(channel_dir: Path, previous: ChannelIndex | None = None) -> list[dict[str, Any]]:
+    """The index entries of every `*.zim` under `channel_dir` (kind "full"), `replaces` filled from `previous`."""
+    before = {p["id"]: p for p in previous.packages if p.get("kind", "full") == "full"} if previous else {}
     packages = [describe_package(channel_dir, path) for path in sorted(channel_dir.rglob("*.zim"))]
     for package in packages:
         old = before.get(package["id"])
         if old and old["sha256"] != package["sha256"]:
             package["replaces"] = [f"{old['id']}@{old['version']}"]  # the version this one supersedes
+    return packages
+
+
+def describe_patch(channel_dir: Path, path: Path, manifest: dict[str, Any], book: dict[str, Any]) -> dict[str, Any]:
+    """The index entry of a patch file whose manifest turns `manifest["base"]` into the full package `book`."""
+    size, sha256 = file_digest(path)
+    return {**book, "kind": "patch", "file": path.relative_to(channel_dir).as_posix(), "size_bytes": size,
+            "sha256": sha256, "replaces": [], "version": manifest["result"]["version"] or book["version"],
+            "base": manifest["base"], "result_digest": manifest["result"]["digest"]}
+
+
+def index_bytes(name: str, sequence: int, now: dt.datetime, expires_days: float,
+                packages: list[dict[str, Any]]) -> bytes:
+    """The bytes of an index listing `packages`."""
     data = {"channel": name, "sequence": sequence, "created": _utc(now),
             "expires": _utc(now + dt.timedelta(days=expires_days)), "packages": packages}
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def build_index(channel_dir: Path, name: str, sequence: int, now: dt.datetime, expires_days: float,
+                previous: ChannelIndex | None = None) -> bytes:
+    """The bytes of a new index listing every `*.zim` file under `channel_dir`."""
+    return index_bytes(name, sequence, now, expires_days, describe_books(channel_dir, previous))

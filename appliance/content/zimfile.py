@@ -37,6 +37,16 @@ class Content:
     data: memoryview
 
 
+@dataclasses.dataclass(frozen=True)
+class StoredEntry:
+    """An entry as stored, redirects not followed: `redirect_target` is set for a redirect, `mimetype` for an item."""
+
+    path: str
+    title: str
+    mimetype: str
+    redirect_target: str | None
+
+
 class ZimFile:
     """One opened ZIM archive. Safe to share between threads: searchers are kept per thread."""
 
@@ -124,6 +134,22 @@ class ZimFile:
         """Every user entry's path in storage order (articles, media, redirects; not metadata)."""
         for index in range(self._archive.entry_count):
             yield self._archive._get_entry_by_id(index).path
+
+    def stored_entries(self) -> Iterator[StoredEntry]:
+        """Every user entry as stored (a redirect names its direct target); DamagedBookError when one cannot be read."""
+        for index in range(self._archive.entry_count):
+            try:
+                entry = self._archive._get_entry_by_id(index)
+                if entry.is_redirect:
+                    yield StoredEntry(entry.path, entry.title, "", entry.get_redirect_entry().path)
+                else:
+                    yield StoredEntry(entry.path, entry.title, entry.get_item().mimetype, None)
+            except RuntimeError as exc:
+                raise DamagedBookError(
+                    f"Entry number {index} of {self.path.name} cannot be read: {exc}",
+                    cause="Part of the ZIM file is corrupt.",
+                    fix=f"Replace {self.path.name} with a fresh copy.",
+                ) from exc
 
     def lookup(self, path: str) -> Redirect | Content:
         """The entry at `path`: a Redirect to the end of its chain, or its Content; EntryNotFoundError if absent."""

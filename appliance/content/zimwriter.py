@@ -46,27 +46,44 @@ class _Item(Item):
         return {Hint.FRONT_ARTICLE: self.entry.front, Hint.COMPRESS: self.entry.mimetype.startswith("text/")}
 
 
-def write_zim(
-    out: Path, *, metadata: dict[str, str], main_path: str, entries: Iterable[Entry],
-    illustration_png: bytes | None = None, redirects: Iterable[tuple[str, str, str]] = (),
-    index_language: str | None = "eng",
-) -> Path:
-    """Write a ZIM file atomically; `redirects` are (path, title, target path)."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.unlink(missing_ok=True)
+# A metadata value: text, or (bytes, MIME type) for binary entries such as Illustration_48x48@1 (image/png).
+MetadataValue = str | tuple[bytes, str]
+
+
+def _create(tmp: Path, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
+            illustration_png: bytes | None, redirects: Iterable[tuple[str, str, str]], index_language: str | None) -> None:
     creator = Creator(str(tmp)).config_nbworkers(1)
     if index_language:
         creator.config_indexing(True, index_language)
     with creator:
-        creator.set_mainpath(main_path)
+        if main_path:
+            creator.set_mainpath(main_path)
         for entry in entries:
             creator.add_item(_Item(entry))
         for path, title, target in redirects:
             creator.add_redirection(path, title, target, {Hint.FRONT_ARTICLE: True})
         for name, value in metadata.items():
-            creator.add_metadata(name, value)
+            if isinstance(value, tuple):
+                creator.add_metadata(name, value[0], value[1])
+            else:
+                creator.add_metadata(name, value)
         if illustration_png:
             creator.add_illustration(48, illustration_png)
+
+
+def write_zim(
+    out: Path, *, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
+    illustration_png: bytes | None = None, redirects: Iterable[tuple[str, str, str]] = (),
+    index_language: str | None = "eng",
+) -> Path:
+    """Write a ZIM file atomically; `redirects` are (path, title, target path); no main page when `main_path` is None."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        _create(tmp, metadata, main_path, entries, illustration_png, redirects, index_language)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # an entry that cannot be read, a full disk: leave no half-written file
+        raise
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, out)

@@ -9,13 +9,21 @@ import datetime as dt
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from appliance.content.channel_index import (INDEX_NAME, SIGNATURE_NAME, ChannelIndex, build_index, check_expiry,
-                                             check_package_file, package_path, parse_index)
+from appliance.content import zimdelta
+from appliance.content.channel_index import (INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_expiry, check_package_file,
+                                             describe_books, describe_package, describe_patch, index_bytes,
+                                             package_path, parse_index)
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
-from appliance.files import write_atomically
+from appliance.files import file_digest, write_atomically
 from appliance.storage.channel_sequences import ChannelSequences
+
+PATCH_FOLDER = "patches"
+# Patches a kit may need in a row before the index only offers the full book: each link costs the kit a rebuild
+# (docs/performance.md) and a kit that far behind saves little over downloading the whole book.
+DEFAULT_MAX_CHAIN = 4
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -44,22 +52,88 @@ def read_index(channel_dir: Path) -> ChannelIndex | None:
     return parse_index(path.read_bytes(), str(path)) if path.exists() else None
 
 
+def _previous_books(previous_dir: Path) -> dict[str, Path]:
+    if not previous_dir.is_dir():
+        raise ConfigError(f"The previous-version folder {previous_dir} does not exist.",
+                          fix="Give --previous the folder holding the full .zim files published last time.")
+    return {describe_package(previous_dir, path)["id"]: path for path in sorted(previous_dir.rglob("*.zim"))}
+
+
+def _changed(old_path: Path, book: dict[str, Any]) -> bool:
+    """Whether the book differs from its previous version entry for entry (same bytes: surely not)."""
+    return file_digest(old_path)[1] != book["sha256"] and zimdelta.book_digest(old_path) != book["result_digest"]
+
+
+def _chain(carried: list[dict[str, Any]], end_digest: str, max_chain: int) -> list[dict[str, Any]]:
+    """The previously published patches that lead, one after the other, to `end_digest`; at most `max_chain`."""
+    chain, wanted = [], end_digest
+    for package in reversed(carried):
+        if len(chain) < max_chain and package["result_digest"] == wanted:
+            chain.insert(0, package)
+            wanted = package["base"]["digest"]
+    return chain
+
+
+def _with_patches(channel_dir: Path, books: list[dict[str, Any]], previous_dir: Path,
+                  previous: ChannelIndex | None, max_chain: int) -> list[dict[str, Any]]:
+    """`books` (given their entry digest) plus, per book, the chain of patches (at most `max_chain`) up to it."""
+    old_books = _previous_books(previous_dir)
+    old_patches = [p for p in (previous.packages if previous else ()) if p.get("kind") == "patch"]
+    patches: list[dict[str, Any]] = []
+    for book in books:
+        book["result_digest"] = zimdelta.book_digest(channel_dir / book["file"])
+        carried = [p for p in old_patches if p["id"] == book["id"] and (channel_dir / p["file"]).is_file()]
+        old_path = old_books.get(book["id"])
+        if old_path is not None and max_chain > 0 and _changed(old_path, book):
+            out = channel_dir / PATCH_FOLDER / book["id"] / f"{book['id']}_{book['result_digest'][:16]}{zimdelta.PATCH_SUFFIX}"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            manifest = zimdelta.write_patch(old_path, channel_dir / book["file"], out)
+            carried.append(describe_patch(channel_dir, out, manifest, book))
+        patches += _chain(carried, book["result_digest"], max_chain)
+    return books + patches
+
+
+def _prune_patches(channel_dir: Path, packages: tuple[dict[str, Any], ...]) -> None:
+    """Delete patch files the new index no longer lists: past the chain limit, or for a book no longer published."""
+    listed = {p["file"] for p in packages}
+    for stale in (channel_dir / PATCH_FOLDER).rglob(f"*{zimdelta.PATCH_SUFFIX}"):
+        if stale.relative_to(channel_dir).as_posix() not in listed:
+            stale.unlink()
+
+
 def publish(channel_dir: Path, key_path: Path, name: str, sequence: int | None = None,
-            expires_days: float = 30, now: dt.datetime | None = None) -> ChannelIndex:
-    """Index every ZIM in `channel_dir`, sign the index with the key at `key_path`, and write both atomically."""
+            expires_days: float = 30, now: dt.datetime | None = None, *, previous_dir: Path | None = None,
+            max_chain: int = DEFAULT_MAX_CHAIN) -> ChannelIndex:
+    """Index every ZIM in `channel_dir` (with patches from the books in `previous_dir`), sign, and write atomically."""
     if not channel_dir.is_dir():
         raise ConfigError(f"The channel folder {channel_dir} does not exist.", fix="Give the folder holding the .zim files.")
     secret = minisign.read_secret_key(key_path)
     previous = read_index(channel_dir)
     sequence = sequence if sequence is not None else (previous.sequence + 1 if previous else 1)
     now = _now(now)
-    raw = build_index(channel_dir, name, sequence, now, expires_days, previous)
+    packages = describe_books(channel_dir, previous)
+    if previous_dir is not None:
+        packages = _with_patches(channel_dir, packages, previous_dir, previous, max_chain)
+    raw = index_bytes(name, sequence, now, expires_days, packages)
     comment = f"timestamp:{int(now.timestamp())}\tfile:{INDEX_NAME}\tchannel:{name}\tsequence:{sequence}"
     signature = minisign.sign(secret, raw, comment).encode()
     # Index first: a power cut between the two renames leaves a pair that fails as bad_signature until republished.
     write_atomically(channel_dir / INDEX_NAME, raw)
     write_atomically(channel_dir / SIGNATURE_NAME, signature)
-    return parse_index(raw, str(channel_dir / INDEX_NAME))
+    index = parse_index(raw, str(channel_dir / INDEX_NAME))
+    if previous_dir is not None:
+        _prune_patches(channel_dir, index.packages)  # after the new index: the old one's files stay until replaced
+    return index
+
+
+def diff(old_zim: Path, new_zim: Path) -> zimdelta.BookDiff:
+    """The entries (C/path), metadata (M/name) and main page (W/mainPage) that differ from one book to the next."""
+    return zimdelta.diff_books(old_zim, new_zim)
+
+
+def rebuild(base_zim: Path, patches: list[Path], out: Path) -> zimdelta.Rebuilt:
+    """Rebuild a book from its base and patches (oldest first) at `out`, only if it equals the publisher's book."""
+    return zimdelta.apply_patches(base_zim, patches, out)
 
 
 def trusted_keys(entries: str | Iterable[str]) -> list[minisign.PublicKey]:

@@ -107,6 +107,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.uplink.unreachable": "The county hub cannot be reached; reports wait on the kit and are sent later.",
         "error.uplink.waiting": "The kit is waiting before it tries the county hub again.",
         "error.uplink.not_enrolled": "The county hub does not know this kit yet; a technician must register it.",
+        "error.channel.patch_damaged": "A book update is damaged; it will be fetched again.",
+        "error.channel.patch_base_mismatch": "A book update does not fit the version on this kit; the full book will be fetched.",
+        "error.channel.patch_result_mismatch": "A book update did not give the expected book; the library stays as it was.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -204,6 +207,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.uplink.unreachable": "无法连接县级管理中心；报告保存在设备上，稍后发送。",
         "error.uplink.waiting": "设备正在等待，稍后再尝试连接县级管理中心。",
         "error.uplink.not_enrolled": "县级管理中心还不认识这台设备；需要技术人员为它登记。",
+        "error.channel.patch_damaged": "一项图书更新已损坏；将重新获取。",
+        "error.channel.patch_base_mismatch": "一项图书更新与本设备上的版本不符；将获取完整的书。",
+        "error.channel.patch_result_mismatch": "一项图书更新没有得到预期的书；图书馆保持原样。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }
