@@ -15,6 +15,7 @@ import uuid
 from appliance.errors import AccessDeniedError, NotVisibleError, PeopleError, SignInError
 from appliance.services import auth
 from appliance.storage.people import People
+from appliance.storage.signin_failures import SigninFailures
 
 NAME_MAX_CHARS = 80
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}")
@@ -131,9 +132,10 @@ def staff_class(people: People, viewer, class_id: int):
     return found
 
 
-def give_pins(people: People, viewer, class_id: int, digits: int, student_id: int | None = None) -> list[tuple]:
+def give_pins(people: People, viewer, class_id: int, digits: int, student_id: int | None = None,
+              failures: SigninFailures | None = None) -> list[tuple]:
     """New PINs for one student of the class, or for every student without one; [(student, pin)] for the
-    printable sheet, the only time the PINs are shown."""
+    printable sheet, the only time the PINs are shown. Each one's wrong-PIN count starts again."""
     staff_class(people, viewer, class_id)
     students = people.students_of(class_id)
     if student_id is not None:
@@ -144,6 +146,9 @@ def give_pins(people: People, viewer, class_id: int, digits: int, student_id: in
         chosen = [s for s in students if not s["has_credential"]]
     pins = [(student, make_pin(digits)) for student in chosen]
     people.set_credentials({student["id"]: auth.hash_pin(pin) for student, pin in pins})
+    if failures is not None:
+        for student, _ in pins:
+            failures.clear(f"pin:{student['id']}")
     return pins
 
 

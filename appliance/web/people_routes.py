@@ -14,7 +14,7 @@ from starlette.routing import Route
 from appliance.errors import AccessDeniedError, BadRequestError
 from appliance.services import oneroster, people, roster_simple
 from appliance.services.roster_files import MAX_FILE_BYTES, read_zip_bytes
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, current_account
 
@@ -56,19 +56,20 @@ def class_roster(request: Request) -> Response:
 
 async def give_pins(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = _staff(request)
+    viewer = await run_in_threadpool(_staff, request)
     kit = request.app.state.kit
     class_id = request.path_params["class_id"]
     student = _int(form.get("student", "")) if form.get("student") else None
-    pins = await run_in_threadpool(people.give_pins, kit.people, viewer, class_id, kit.settings.pin_digits, student)
-    klass = kit.people.class_by_id(class_id)
+    pins = await run_in_threadpool(people.give_pins, kit.people, viewer, class_id, kit.settings.pin_digits, student,
+                                   kit.signin_failures)
+    klass = await run_in_threadpool(kit.people.class_by_id, class_id)
     return _page(request, "pin_sheet.html", account=viewer, klass=klass,
                  pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
 
 
 async def create_class(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = _staff(request)
+    viewer = await run_in_threadpool(_staff, request)
     teachers = str(form.get("teachers", "")).replace("，", ",").split(",")
     class_id = await run_in_threadpool(people.create_class, request.app.state.kit.people, viewer,
                                        str(form.get("name", "")), str(form.get("grade", "")), teachers)
@@ -76,15 +77,15 @@ async def create_class(request: Request) -> Response:
 
 
 async def import_class(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = _staff(request)
+    async with checked_upload(request, MAX_FILE_BYTES) as form:
+        viewer = await run_in_threadpool(_staff, request)
+        data, filename = await _upload(form)
     kit = request.app.state.kit
-    data, filename = await _upload(form)
     result = await run_in_threadpool(roster_simple.import_file, kit.people, viewer, data, filename,
                                      str(form.get("class_name", "")), str(form.get("teacher", "")),
                                      kit.settings.pin_digits)
-    return _page(request, "pin_sheet.html", account=viewer, klass=kit.people.class_by_id(result.class_id),
-                 pins=result.pins, result=result)
+    klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)
+    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result)
 
 
 def people_page(request: Request) -> Response:
@@ -96,7 +97,7 @@ def people_page(request: Request) -> Response:
 
 async def create_teacher(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = _staff(request, "admin")
+    viewer = await run_in_threadpool(_staff, request, "admin")
     await run_in_threadpool(people.create_teacher, request.app.state.kit.people, viewer, str(form.get("name", "")),
                             str(form.get("username", "")), str(form.get("password", "")))
     return RedirectResponse("/admin/people?notice=teacher", status_code=303)
@@ -104,16 +105,16 @@ async def create_teacher(request: Request) -> Response:
 
 async def reset_password(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = _staff(request, "admin")
+    viewer = await run_in_threadpool(_staff, request, "admin")
     await run_in_threadpool(people.reset_staff_password, request.app.state.kit.people, viewer,
                             request.path_params["account_id"], str(form.get("password", "")))
     return RedirectResponse("/admin/people?notice=password", status_code=303)
 
 
 async def import_oneroster(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = _staff(request, "admin")
-    data, filename = await _upload(form)
+    async with checked_upload(request, MAX_FILE_BYTES) as form:
+        viewer = await run_in_threadpool(_staff, request, "admin")
+        data, filename = await _upload(form)
     files = await run_in_threadpool(read_zip_bytes, data, filename, oneroster.FILES)
     result = await run_in_threadpool(oneroster.import_set, request.app.state.kit.people, viewer, files)
     return _page(request, "import_done.html", account=viewer, result=result)
