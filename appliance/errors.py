@@ -162,3 +162,10 @@ class RosterError(TpkitError, ValueError):
             lines.append(f"Likely cause: {self.cause}")
         lines.append(f"Fix: {self.fix}")
         return "\n".join(lines)
+
+
+class PinLockedError(TooManyAttemptsError):
+    """A student's PIN is locked after too many wrong tries, until a teacher gives a new one."""
+
+    code = "auth.pin_locked"
+    status = 423  # RFC 4918 Locked: waiting does not help, a teacher must act

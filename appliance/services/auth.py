@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import secrets
 import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from appliance.errors import SignInError, TooManyAttemptsError
+from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
 
@@ -24,22 +25,28 @@ STUDENT_SESSION_LIFETIME_S = 2 * 3600
 
 @dataclasses.dataclass(frozen=True)
 class Throttle:
-    """After `free` failures within `window_s`, each further try waits `first_wait_s`, doubling up to `max_wait_s`."""
+    """After `free` failures within `window_s`, each further try waits `first_wait_s`, doubling up to `max_wait_s`;
+    with `lock_after`, that many failures within the window stop all tries until the count is cleared."""
 
     free: int
     window_s: float
     first_wait_s: float
     max_wait_s: float
+    lock_after: int | None = None
 
 
 # Passwords: throttle rather than lock (OWASP's advice), so a child cannot lock the teacher out for the day.
 PASSWORD_THROTTLE = Throttle(free=5, window_s=15 * 60, first_wait_s=30, max_wait_s=15 * 60)
-# A 4-digit PIN has 10,000 values, so PIN failures are remembered for a day, not 15 minutes. Per student and
-# per device: 5 free, then 1 min doubling to 1 h, at most ~34 guesses a day (docs/learning-space.md does the
-# sums). Per class, whatever the devices: 20 free, then the same waits, so spreading guesses over many
-# addresses or many classmates gains little. A teacher's "new PIN" clears the student's count.
-PIN_THROTTLE = Throttle(free=5, window_s=24 * 3600, first_wait_s=60, max_wait_s=3600)
-PIN_CLASS_THROTTLE = Throttle(free=20, window_s=24 * 3600, first_wait_s=60, max_wait_s=3600)
+# A 4-digit PIN has 10,000 values, so a student's PIN allows 5 wrong tries, then waits from 1 min, and after 10
+# wrong tries in a week it is locked until the teacher gives a new PIN (one tap on the class page, which clears
+# the count): whoever guesses gets at most 10 tries per PIN, a 0.1 % chance. The teacher is in the room, so a
+# prank lock costs a minute, not a day. Per device: shared classroom PCs see many children's typos, so it only
+# slows (10 free a day, then 1 min doubling to 15 min). Per class, whatever the devices: 30 free a day, then
+# 1 min doubling to 1 h, so sweeping a class from many addresses is slow and shows on the teacher's page.
+PIN_THROTTLE = Throttle(free=5, window_s=7 * 86400, first_wait_s=60, max_wait_s=3600, lock_after=10)
+PIN_DEVICE_THROTTLE = Throttle(free=10, window_s=86400, first_wait_s=60, max_wait_s=15 * 60)
+PIN_CLASS_THROTTLE = Throttle(free=30, window_s=86400, first_wait_s=60, max_wait_s=3600)
+FAILURES_KEPT_S = 7 * 86400  # the longest window above
 ADMIN_USERNAME = "admin"
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 # PINs: argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane), ~80 ms here against ~300 ms for the profile
@@ -70,8 +77,10 @@ def _token_digest(token: str) -> str:
 
 
 def _wait_s(failures: SigninFailures, subject: str, now: float, throttle: Throttle = PASSWORD_THROTTLE) -> float:
-    """Seconds `subject` must still wait before another try (0 when it may try now)."""
+    """Seconds `subject` must still wait before another try (0 when it may try now; infinite when locked)."""
     count, latest = failures.count_since(subject, now - throttle.window_s)
+    if throttle.lock_after is not None and count >= throttle.lock_after:
+        return math.inf
     if count < throttle.free or latest is None:
         return 0.0
     wait = min(throttle.first_wait_s * 2 ** (count - throttle.free), throttle.max_wait_s)
@@ -101,7 +110,7 @@ def sign_in(accounts: Accounts, username: str, password: str, failures: SigninFa
         return _check_and_open(accounts, username, password)
     except SignInError:
         if failures is not None:
-            failures.add([f"account:{username}", f"client:{client}"], now, now - PIN_THROTTLE.window_s)
+            failures.add([f"account:{username}", f"client:{client}"], now, now - FAILURES_KEPT_S)
         raise
 
 
@@ -129,8 +138,14 @@ def _open_session(accounts: Accounts, account_id: int, lifetime_s: float) -> str
 
 def pin_subjects(account_id: int, class_id: int, client: str) -> list[tuple[str, Throttle]]:
     """The failure counters a PIN try is checked against and, when wrong, added to."""
-    return [(f"pin:{account_id}", PIN_THROTTLE), (f"pin-client:{client}", PIN_THROTTLE),
+    return [(f"pin:{account_id}", PIN_THROTTLE), (f"pin-client:{client}", PIN_DEVICE_THROTTLE),
             (f"pin-class:{class_id}", PIN_CLASS_THROTTLE)]
+
+
+def pin_locked(failures: SigninFailures, account_id: int, now: float | None = None) -> bool:
+    """True when the student's PIN is locked until a teacher gives a new one."""
+    now = time.time() if now is None else now
+    return _wait_s(failures, f"pin:{account_id}", now, PIN_THROTTLE) == math.inf
 
 
 def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, class_id: int, pin: str,
@@ -140,6 +155,11 @@ def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, cla
     now = time.time() if now is None else now
     subjects = pin_subjects(student["id"], class_id, client)
     wait = max(_wait_s(failures, subject, now, throttle) for subject, throttle in subjects)
+    if wait == math.inf:
+        raise PinLockedError(
+            "This PIN is locked after too many wrong tries.",
+            cause=f"{PIN_THROTTLE.lock_after} wrong PINs were typed for this name within a week.",
+            fix="Ask your teacher for a new PIN (class page, 'New PIN').")
     if wait > 0:
         raise TooManyAttemptsError(
             f"Too many wrong PINs: try again in {int(wait) + 1} seconds.",
@@ -150,7 +170,7 @@ def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, cla
             raise VerificationError
         _pin_hasher.verify(student["password_hash"], pin)
     except (VerificationError, InvalidHashError):
-        failures.add([subject for subject, _ in subjects], now, now - PIN_THROTTLE.window_s)
+        failures.add([subject for subject, _ in subjects], now, now - FAILURES_KEPT_S)
         raise SignInError("That PIN is not right.", fix="Check that you picked your own name, then type your PIN again.",
                           code="auth.wrong_pin") from None
     failures.clear(f"pin:{student['id']}")

@@ -59,7 +59,8 @@ async def press(request: Request) -> Response:
         token = await run_in_threadpool(auth.sign_in_pin, kit.accounts, kit.signin_failures, credential, klass["id"],
                                         typed, client_address(request))
     except TooManyAttemptsError as exc:
-        return _page(request, "learn_pin.html", status_code=exc.status, headers={"Retry-After": str(exc.retry_after_s)},
+        retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
+        return _page(request, "learn_pin.html", status_code=exc.status, headers=retry,
                      klass=klass, student=student, typed="", error=exc)
     except SignInError as exc:
         return _page(request, "learn_pin.html", status_code=401, klass=klass, student=student, typed="", error=exc)

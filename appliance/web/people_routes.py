@@ -6,13 +6,15 @@ Must not import cli. Every handler asks services/people for what the signed-in a
 
 from __future__ import annotations
 
+import time
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
-from appliance.services import oneroster, people, roster_simple
+from appliance.services import auth, oneroster, people, roster_simple
 from appliance.services.roster_files import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
@@ -50,8 +52,11 @@ def class_roster(request: Request) -> Response:
     viewer = _staff(request)
     kit = request.app.state.kit
     klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
-    return _page(request, "teach_class.html", account=viewer, klass=klass,
-                 teachers=kit.people.teachers_of(klass["id"]), students=kit.people.students_of(klass["id"]))
+    students = kit.people.students_of(klass["id"])
+    locked = {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])}
+    wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - 86400)
+    return _page(request, "teach_class.html", account=viewer, klass=klass, teachers=kit.people.teachers_of(klass["id"]),
+                 students=students, locked=locked, wrong_today=wrong_today)
 
 
 async def give_pins(request: Request) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.errors import SignInError, TooManyAttemptsError
+from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
 from appliance.services import auth, people
 from appliance.services.people import CONSOLE
 from tests.roster_data import two_classes
@@ -42,7 +42,7 @@ def test_pin_signin_students_cannot_use_the_password_form(kit, ids):
         auth.sign_in(kit.accounts, student["username"], ids["a"]["pins"][student["id"]])
 
 
-def test_pin_signin_throttles_one_student_for_a_day(kit, ids):
+def test_pin_signin_throttles_one_student_across_devices(kit, ids):
     student_id = ids["a"]["students"][0]
     pin = ids["a"]["pins"][student_id]
     for n in range(auth.PIN_THROTTLE.free):
@@ -58,7 +58,7 @@ def test_pin_signin_throttles_one_student_for_a_day(kit, ids):
     assert caught.value.retry_after_s == 120  # doubled
     with pytest.raises(TooManyAttemptsError):
         _try(kit, ids, 0, pin, client="10.0.2.1", now=T0 + 70 + 119)
-    # an hour on, the 15-minute password window would have forgotten all six; the PIN window has not
+    # an hour on, the 15-minute password window would have forgotten all six; the PIN's week has not
     with pytest.raises(SignInError):
         _try(kit, ids, 0, _wrong(pin), client="10.0.2.1", now=T0 + 3600)
     with pytest.raises(TooManyAttemptsError) as caught:
@@ -80,19 +80,30 @@ def test_pin_signin_throttles_the_class_across_devices_and_names(kit):
     assert _try(kit, ids, 0, ids["b"]["pins"][other], client="10.0.4.1", now=T0 + 30, tag="b")
 
 
-def test_pin_signin_guessing_rate_is_bounded(kit, ids):
-    """The docs promise at most ~34 tries a day for one student; an attacker waiting exactly as told gets that."""
+def test_pin_signin_guessing_gets_ten_tries_per_pin_then_a_teacher_must_act(kit, ids):
+    """Waiting exactly as told, for a month, from one device, still gives 10 tries: a 0.1 % chance per PIN."""
     student_id = ids["a"]["students"][1]
+    right = ids["a"]["pins"][student_id]
     now, tries = T0, 0
-    while now < T0 + 24 * 3600:
+    while now < T0 + 30 * 86400:
         try:
-            _try(kit, ids, 1, "0000" if ids["a"]["pins"][student_id] != "0000" else "0001", client="10.9.9.9", now=now)
+            _try(kit, ids, 1, _wrong(right), client="10.9.9.9", now=now)
+        except PinLockedError as exc:
+            assert exc.status == 423
+            break
         except TooManyAttemptsError as exc:
             now += exc.retry_after_s
             continue
         except SignInError:
             tries += 1
-    assert tries <= 35
+    assert tries == auth.PIN_THROTTLE.lock_after
+    with pytest.raises(PinLockedError):  # the right PIN does not open a locked account either
+        _try(kit, ids, 1, right, client="10.0.7.1", now=now + 3 * 86400)
+    assert auth.pin_locked(kit.signin_failures, student_id, now=now)
+    teacher = kit.people.person(ids["a"]["teacher"])
+    [(_, pin)] = people.give_pins(kit.people, teacher, ids["a"]["class"], 4, student_id, kit.signin_failures)
+    assert not auth.pin_locked(kit.signin_failures, student_id, now=now)
+    assert _try(kit, ids, 1, pin, client="10.0.7.1", now=now + 1)
 
 
 def test_pin_signin_teacher_new_pin_clears_the_students_count(kit, ids):

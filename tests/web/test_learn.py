@@ -4,6 +4,7 @@ languages, throttling, and roster upload errors shown with their places."""
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 
@@ -124,3 +125,26 @@ def test_learn_teacher_must_change_first_password(kit, live):
         token = hidden_values(first.text, "csrf")[0]
         assert http.post("/admin/password", data={"csrf": token, "password": "my own password"}).status_code == 303
         assert "Create a class" in http.get("/teach").text
+
+
+def test_learn_locked_pin_shows_on_class_page_and_a_new_pin_opens(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    try:
+        class_id, student_id = ids["a"]["class"], ids["a"]["students"][1]
+        now = time.time()
+        for n in range(10):  # ten wrong PINs this week, as the sign-in page records them
+            kit.signin_failures.add([f"pin:{student_id}"], now - 3600 + n, now - 7 * 86400)
+        child = clients["anonymous"]
+        locked = child.post(f"/learn/{class_id}/{student_id}",
+                            data={"csrf": csrf(child), "pin": ids["a"]["pins"][student_id], "key": "go"})
+        assert locked.status_code == 423 and "Ask your teacher for a new one" in locked.text
+        teacher = clients["teacher_a"]
+        roster = teacher.get(f"/teach/{class_id}").text
+        assert roster.count("locked: give a new PIN") == 1
+        sheet = teacher.post(f"/teach/{class_id}/pins", data={"csrf": csrf(teacher), "student": str(student_id)})
+        new_pin = re.search(r'class="pin">(\d{4})<', sheet.text).group(1)
+        opened = child.post(f"/learn/{class_id}/{student_id}", data={"csrf": csrf(child), "pin": new_pin, "key": "go"})
+        assert opened.status_code == 303
+    finally:
+        for http in clients.values():
+            http.close()
