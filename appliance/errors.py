@@ -154,6 +154,11 @@ class RosterError(TpkitError, ValueError):
         super().__init__(message, fix=fix, cause=cause)
         self.problems = list(problems or [])
 
+    def as_dict(self) -> dict:
+        """The JSON rendering, with each problem's place."""
+        return {**super().as_dict(), "problems": [
+            {"file": p.file, "line": p.line, "column": p.column, "message": p.message} for p in self.problems]}
+
     def __str__(self) -> str:
         lines = [self.message, *(f"  - {problem}" for problem in self.problems[:50])]
         if len(self.problems) > 50:

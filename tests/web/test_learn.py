@@ -148,3 +148,20 @@ def test_learn_locked_pin_shows_on_class_page_and_a_new_pin_opens(kit, live):
     finally:
         for http in clients.values():
             http.close()
+
+
+def test_learn_roster_errors_as_json_carry_each_place(kit, live):
+    clients, _ = role_clients(kit, live.url)
+    try:
+        admin = clients["admin"]
+        response = admin.post("/teach/import", headers={"Accept": "application/json"},
+                              data={"csrf": csrf(admin), "class_name": "X"},
+                              files={"file": ("x.csv", b"name,pin\nAnna,12\n", "text/csv")})
+        assert response.status_code == 400
+        body = response.json()
+        assert body["code"] == "roster.invalid"
+        assert body["problems"] == [{"file": "x.csv", "line": 2, "column": 2,
+                                     "message": "the PIN '12' must be 4 to 6 digits"}]
+    finally:
+        for http in clients.values():
+            http.close()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from appliance.config import load_settings
-from appliance.services import auth, roster_simple
+from appliance.services import auth, people, roster_simple
 from appliance.services.kit import open_kit
 from appliance.services.people import CONSOLE
 from appliance.web.app import create_app
@@ -18,6 +18,7 @@ from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screens
 pytestmark = [pytest.mark.browser]
 
 NAMES = ["Wang Fang", "李小明", "Anna", "张伟", "Zhou Bo", "陈静"]
+TEACHER_PASSWORD = "chalk and blackboard"
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +29,11 @@ def school(tmp_path_factory):
                                                      "mdns_enabled": False})
     kit = open_kit(settings)
     auth.ensure_first_admin(kit.accounts)
+    teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
+    with kit.people.transaction() as conn:
+        kit.people.update_person(conn, teacher_id, must_change_password=0)
     csv = ("name,pin\n" + "".join(f"{name},{2580 + 7 * n}\n" for n, name in enumerate(NAMES))).encode()
-    result = roster_simple.import_file(kit.people, CONSOLE, csv, "3a.csv", "三年级一班 Grade 3 A")
+    result = roster_simple.import_file(kit.people, CONSOLE, csv, "3a.csv", "三年级一班 Grade 3 A", "li.wei")
     pins = {name: pin for name, _, pin in result.pins}
     with LiveServer(create_app(kit, watch_library=False)) as server:
         yield server, result.class_id, pins
@@ -44,6 +48,11 @@ def _context(browser, school, **options) -> Iterator:
 @pytest.fixture
 def page_nojs(browser, school):
     yield from _context(browser, school, locale="en-US", java_script_enabled=False)
+
+
+@pytest.fixture
+def page(browser, school):
+    yield from _context(browser, school, locale="en-US")
 
 
 @pytest.fixture
@@ -96,3 +105,20 @@ def test_learn_browser_wrong_pin_in_chinese_with_phone_keyboard(page_zh, school)
     page.fill("input.pin", school[2]["Zhou Bo"])
     page.press("input.pin", "Enter")
     assert page.url.endswith("/me") and page.locator("h1").inner_text() == "我的空间"
+
+
+def test_learn_browser_teacher_gives_a_new_pin_on_a_printable_sheet(page, school):
+    page.goto("/admin/signin")
+    page.fill("input[name=username]", "li.wei")
+    page.fill("input[name=password]", TEACHER_PASSWORD)
+    page.click("form.box button[type=submit]")
+    assert page.url.endswith("/teach") and page.locator("h1").inner_text() == "My classes"
+    page.click(".picks a")
+    assert page.locator(".roster tr").count() == len(NAMES) + 1
+    assert scroll_width(page) <= PHONE_WIDTH_PX
+    screenshot(page, "teach-class.png")
+    page.locator(".roster tr", has_text="Anna").locator("button").click()
+    assert page.locator("h1").inner_text().startswith("PIN sheet")
+    [pin] = page.locator(".sheet .pin").all_inner_texts()
+    assert len(pin) == 4 and pin.isdigit()
+    screenshot(page, "pin-sheet.png")
