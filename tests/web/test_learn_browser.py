@@ -122,3 +122,19 @@ def test_learn_browser_teacher_gives_a_new_pin_on_a_printable_sheet(page, school
     [pin] = page.locator(".sheet .pin").all_inner_texts()
     assert len(pin) == 4 and pin.isdigit()
     screenshot(page, "pin-sheet.png")
+
+
+def test_learn_browser_keypad_types_without_round_trips_when_javascript_is_on(page, school):
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.goto("/learn")
+    page.click(".picks a")
+    page.click("text=Wang Fang")
+    pin = school[2]["Wang Fang"]
+    _tap_pin(page, "7")
+    page.click(".keys button.back")
+    _tap_pin(page, pin)
+    assert posts == [] and page.eval_on_selector("input.pin", "i => i.value") == pin
+    page.click(".keys button.ok")
+    page.wait_for_url("**/me")
+    assert len(posts) == 1
