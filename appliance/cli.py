@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true", help="replace a data folder that is not empty")
     _add_setting_flags(restore, ("data_dir", "content_dir"))
     _add_report_command(commands)
+    people = commands.add_parser("people", help="import students, teachers and classes (docs/learning-space.md)")
+    people_actions = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
+    importer = people_actions.add_parser(
+        "import", help="import a class CSV (with --class) or a OneRoster 1.1 set (a folder or .zip)",
+        epilog="A class CSV has a header line with `name` and optionally `student_number` and `pin`; PINs not in "
+               "the file are made and printed once. Nothing is imported when any line is wrong. Exit 1 then.")
+    importer.add_argument("source", type=Path, metavar="FILE_OR_DIR", help="class .csv, or OneRoster folder or .zip")
+    importer.add_argument("--class", dest="class_name", help="class to import a .csv into (created if missing)")
+    importer.add_argument("--teacher", default="", help="user name of the class's teacher (with --class)")
+    _add_setting_flags(importer, ("data_dir", "pin_digits"))
     return parser
 
 
@@ -382,6 +392,8 @@ def restore(settings: Settings, file: Path, force: bool) -> int:
 def _print_error(exc: TpkitError, stream=None) -> None:
     stream = stream or sys.stdout
     print(f"[✗] {exc.message}", file=stream)
+    for problem in getattr(exc, "problems", []):  # a roster's every wrong line, not just the first
+        print(f"    - {problem}", file=stream)
     if exc.cause:
         print(f"    Likely cause: {exc.cause}", file=stream)
     print(f"    Fix: {exc.fix}", file=stream)
@@ -457,6 +469,37 @@ def _report_status(state: dict, as_json: bool) -> int:
     return 0
 
 
+def people_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a class CSV or a OneRoster set as the console operator; print the PIN sheet once."""
+    from appliance.services import oneroster, roster_simple
+    from appliance.services.kit import open_kit
+    from appliance.services.people import CONSOLE
+    from appliance.services.roster_files import read_set
+
+    kit = open_kit(settings)
+    try:
+        if args.class_name:
+            result = roster_simple.import_file(kit.people, CONSOLE, args.source.read_bytes(), args.source.name,
+                                               args.class_name, args.teacher, settings.pin_digits)
+        elif args.source.suffix.lower() == ".csv":
+            print("[✗] A class .csv needs --class NAME.\n    Fix: tpkit people import FILE.csv --class 'Grade 3 A'")
+            return 1
+        else:
+            result = oneroster.import_set(kit.people, CONSOLE, read_set(args.source, oneroster.FILES))
+    finally:
+        kit.close()
+    if args.class_name:
+        print(f"[✓] Class {result.class_name!r}: {result.added} student(s) added, {result.updated} updated")
+        if result.pins:
+            print("[i] PINs (shown only now; hand each child their own):")
+            for name, number, pin in result.pins:
+                print(f"    {pin}  {name}" + (f"  ({number})" if number else ""))
+    else:
+        print("[✓] OneRoster set imported: " + ", ".join(f"{count} {what}" for what, count in result.counts.items()))
+        print("    Students have no PIN yet: each teacher gives PINs on their class page (/teach).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -480,9 +523,14 @@ def main(argv: list[str] | None = None) -> int:
             return restore(settings, args.file, args.force)
         if args.command == "report":
             return report(settings, args)
+        if args.command == "people":
+            return people_import(settings, args)
         return demo(settings)
     except TpkitError as exc:
         _print_error(exc, sys.stderr)
+        return 1
+    except OSError as exc:  # a roster file that cannot be read: name it, never a traceback
+        print(f"[✗] Cannot read {exc.filename}: {exc.strerror}.\n    Fix: check the path.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -44,6 +44,10 @@ def _language(value: str) -> str | None:
     return None if value in LANGUAGES else f"must be one of {', '.join(LANGUAGES)}"
 
 
+def _pin_digits(value: int) -> str | None:
+    return None if 4 <= value <= 6 else "must be 4, 5 or 6"
+
+
 def _bcm_pin(value: int) -> str | None:
     return None if 0 <= value <= 27 else "must be a BCM GPIO number between 0 and 27 (the 40-pin header)"
 
@@ -102,6 +106,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
     Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive),
     Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
+    Setting("pin_digits", int, 4, "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).", _pin_digits),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
     Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
     Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
@@ -143,6 +148,7 @@ class Settings:
     library_scan_interval_s: float
     search_page_length: int
     cache_max_age_s: int
+    pin_digits: int
     log_level: str
     web_workers: int
     web_threads: int

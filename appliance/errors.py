@@ -140,3 +140,56 @@ class TooManyAttemptsError(TpkitError, PermissionError):
     def __init__(self, message: str, *, fix: str, cause: str = "", retry_after_s: int = 0) -> None:
         super().__init__(message, fix=fix, cause=cause)
         self.retry_after_s = retry_after_s
+
+
+class AccessDeniedError(TpkitError, PermissionError):
+    """The signed-in account's role may not use this page (a student on a teacher's page)."""
+
+    code = "auth.not_allowed"
+    status = 403
+
+
+class NotVisibleError(TpkitError, LookupError):
+    """No class or person with that id that this account may see (another teacher's class looks absent)."""
+
+    code = "people.not_found"
+    status = 404
+
+
+class PeopleError(TpkitError, ValueError):
+    """A person or class cannot be created as asked: a name missing, a user name taken, a PIN malformed."""
+
+    code = "people.invalid"
+    status = 400
+
+
+class RosterError(TpkitError, ValueError):
+    """A roster file (simple CSV or OneRoster set) cannot be imported; `problems` lists each with its place."""
+
+    code = "roster.invalid"
+    status = 400
+
+    def __init__(self, message: str, *, fix: str, problems: list | None = None, cause: str = "") -> None:
+        super().__init__(message, fix=fix, cause=cause)
+        self.problems = list(problems or [])
+
+    def as_dict(self) -> dict:
+        """The JSON rendering, with each problem's place."""
+        return {**super().as_dict(), "problems": [
+            {"file": p.file, "line": p.line, "column": p.column, "message": p.message} for p in self.problems]}
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  - {problem}" for problem in self.problems[:50])]
+        if len(self.problems) > 50:
+            lines.append(f"  - … and {len(self.problems) - 50} more")
+        if self.cause:
+            lines.append(f"Likely cause: {self.cause}")
+        lines.append(f"Fix: {self.fix}")
+        return "\n".join(lines)
+
+
+class PinLockedError(TooManyAttemptsError):
+    """A student's PIN is locked after too many wrong tries, until a teacher gives a new one."""
+
+    code = "auth.pin_locked"
+    status = 423  # RFC 4918 Locked: waiting does not help, a teacher must act

@@ -5,31 +5,62 @@ Must not import web or cli. Passwords are hashed with argon2id; session tokens a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
 import secrets
 import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from appliance.errors import SignInError, TooManyAttemptsError
+from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
 
 SESSION_LIFETIME_S = 12 * 3600
-# Guessing is slowed per account and per client: after FREE_FAILURES wrong passwords within
-# FAILURE_WINDOW_S, each further try must wait, doubling from 30 s up to 15 min (OWASP's advice:
-# throttle rather than lock, so a child cannot lock the teacher out for the day).
-FREE_FAILURES = 5
-FAILURE_WINDOW_S = 15 * 60
-FIRST_WAIT_S = 30
-MAX_WAIT_S = 15 * 60  # one school day and evening; staff sign in again the next day
+# Students share classroom devices: their sessions end sooner, so the next child does not inherit one.
+STUDENT_SESSION_LIFETIME_S = 2 * 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class Throttle:
+    """After `free` failures within `window_s`, each further try waits `first_wait_s`, doubling up to `max_wait_s`;
+    with `lock_after`, that many failures within the window stop all tries until the count is cleared."""
+
+    free: int
+    window_s: float
+    first_wait_s: float
+    max_wait_s: float
+    lock_after: int | None = None
+
+
+# Passwords: throttle rather than lock (OWASP's advice), so a child cannot lock the teacher out for the day.
+PASSWORD_THROTTLE = Throttle(free=5, window_s=15 * 60, first_wait_s=30, max_wait_s=15 * 60)
+# A 4-digit PIN has 10,000 values, so a student's PIN allows 5 wrong tries, then waits from 1 min, and after 10
+# wrong tries in a week it is locked until the teacher gives a new PIN (one tap on the class page, which clears
+# the count): whoever guesses gets at most 10 tries per PIN, a 0.1 % chance. The teacher is in the room, so a
+# prank lock costs a minute, not a day. Per device: shared classroom PCs see many children's typos, so it only
+# slows (10 free a day, then 1 min doubling to 15 min). Per class, whatever the devices: 30 free a day, then
+# 1 min doubling to 1 h, so sweeping a class from many addresses is slow and shows on the teacher's page.
+PIN_THROTTLE = Throttle(free=5, window_s=7 * 86400, first_wait_s=60, max_wait_s=3600, lock_after=10)
+PIN_DEVICE_THROTTLE = Throttle(free=10, window_s=86400, first_wait_s=60, max_wait_s=15 * 60)
+PIN_CLASS_THROTTLE = Throttle(free=30, window_s=86400, first_wait_s=60, max_wait_s=3600)
+FAILURES_KEPT_S = 7 * 86400  # the longest window above
 ADMIN_USERNAME = "admin"
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# PINs: argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane), ~80 ms here against ~300 ms for the profile
+# above, so a class of 40 gets its PINs in seconds and 60 children signing in at once do not stall the Pi.
+# A stolen database gives up a 4-digit PIN to an offline search either way; the online throttle is the guard.
+_pin_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def hash_pin(pin: str) -> str:
+    return _pin_hasher.hash(pin)
 
 
 def ensure_first_admin(accounts: Accounts) -> str | None:
@@ -45,12 +76,14 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _wait_s(failures: SigninFailures, subject: str, now: float) -> float:
-    """Seconds `subject` must still wait before another try (0 when it may try now)."""
-    count, latest = failures.count_since(subject, now - FAILURE_WINDOW_S)
-    if count < FREE_FAILURES or latest is None:
+def _wait_s(failures: SigninFailures, subject: str, now: float, throttle: Throttle = PASSWORD_THROTTLE) -> float:
+    """Seconds `subject` must still wait before another try (0 when it may try now; infinite when locked)."""
+    count, latest = failures.count_since(subject, now - throttle.window_s)
+    if throttle.lock_after is not None and count >= throttle.lock_after:
+        return math.inf
+    if count < throttle.free or latest is None:
         return 0.0
-    wait = min(FIRST_WAIT_S * 2 ** (count - FREE_FAILURES), MAX_WAIT_S)
+    wait = min(throttle.first_wait_s * 2 ** (count - throttle.free), throttle.max_wait_s)
     return max(0.0, latest + wait - now)
 
 
@@ -77,14 +110,14 @@ def sign_in(accounts: Accounts, username: str, password: str, failures: SigninFa
         return _check_and_open(accounts, username, password)
     except SignInError:
         if failures is not None:
-            failures.add([f"account:{username}", f"client:{client}"], now, now - FAILURE_WINDOW_S)
+            failures.add([f"account:{username}", f"client:{client}"], now, now - FAILURES_KEPT_S)
         raise
 
 
 def _check_and_open(accounts: Accounts, username: str, password: str) -> str:
     row = accounts.by_username(username)
     try:
-        if row is None:
+        if row is None or row["role"] == "student":  # students sign in at /learn with a throttled PIN only
             raise VerificationError
         _hasher.verify(row["password_hash"], password)
     except (VerificationError, InvalidHashError):
@@ -94,9 +127,54 @@ def _check_and_open(accounts: Accounts, username: str, password: str) -> str:
             fix="Type it again; the administrator password was printed by `./build.sh run` or set at provisioning.",
             code="auth.wrong_password",
         ) from None
+    return _open_session(accounts, row["id"], SESSION_LIFETIME_S)
+
+
+def _open_session(accounts: Accounts, account_id: int, lifetime_s: float) -> str:
     token = secrets.token_urlsafe(32)
-    accounts.add_session(_token_digest(token), row["id"], time.time() + SESSION_LIFETIME_S)
+    accounts.add_session(_token_digest(token), account_id, time.time() + lifetime_s)
     return token
+
+
+def pin_subjects(account_id: int, class_id: int, client: str) -> list[tuple[str, Throttle]]:
+    """The failure counters a PIN try is checked against and, when wrong, added to."""
+    return [(f"pin:{account_id}", PIN_THROTTLE), (f"pin-client:{client}", PIN_DEVICE_THROTTLE),
+            (f"pin-class:{class_id}", PIN_CLASS_THROTTLE)]
+
+
+def pin_locked(failures: SigninFailures, account_id: int, now: float | None = None) -> bool:
+    """True when the student's PIN is locked until a teacher gives a new one."""
+    now = time.time() if now is None else now
+    return _wait_s(failures, f"pin:{account_id}", now, PIN_THROTTLE) == math.inf
+
+
+def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, class_id: int, pin: str,
+                client: str, now: float | None = None) -> str:
+    """Check a student's PIN (the caller has checked that `student` is enrolled in `class_id`) and open a
+    session; return the cookie token. SignInError when wrong, TooManyAttemptsError while throttled."""
+    now = time.time() if now is None else now
+    subjects = pin_subjects(student["id"], class_id, client)
+    wait = max(_wait_s(failures, subject, now, throttle) for subject, throttle in subjects)
+    if wait == math.inf:
+        raise PinLockedError(
+            "This PIN is locked after too many wrong tries.",
+            cause=f"{PIN_THROTTLE.lock_after} wrong PINs were typed for this name within a week.",
+            fix="Ask your teacher for a new PIN (class page, 'New PIN').")
+    if wait > 0:
+        raise TooManyAttemptsError(
+            f"Too many wrong PINs: try again in {int(wait) + 1} seconds.",
+            cause="Several wrong PINs were typed for this name, on this device or in this class.",
+            fix="Wait, or ask your teacher for a new PIN.", retry_after_s=int(wait) + 1)
+    try:
+        if not pin.isdigit():
+            raise VerificationError
+        _pin_hasher.verify(student["password_hash"], pin)
+    except (VerificationError, InvalidHashError):
+        failures.add([subject for subject, _ in subjects], now, now - FAILURES_KEPT_S)
+        raise SignInError("That PIN is not right.", fix="Check that you picked your own name, then type your PIN again.",
+                          code="auth.wrong_pin") from None
+    failures.clear(f"pin:{student['id']}")
+    return _open_session(accounts, student["id"], STUDENT_SESSION_LIFETIME_S)
 
 
 def session_account(accounts: Accounts, token: str | None):

@@ -20,6 +20,7 @@ from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
 from appliance.storage.outbox import Outbox
+from appliance.storage.people import People
 from appliance.storage.signin_failures import SigninFailures
 from appliance.storage.uplink_state import UplinkState
 
@@ -43,6 +44,7 @@ class Kit:
     signin_failures: SigninFailures
     outbox: Outbox
     uplink: UplinkState
+    people: People
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -102,7 +104,8 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     db.migrate()
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     kit = Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=None, boots=Boots(db),
-              readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db))
+              readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db),
+              people=People(db))
     if with_library:
         kit.load_library()
     return kit

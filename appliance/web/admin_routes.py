@@ -11,23 +11,22 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
-from appliance.services import auth, health
+from appliance.services import auth, health, people
 from appliance.web.forms import checked_form, csrf_token, remember_csrf
 from appliance.web.pages import render
+from appliance.web.session import PRIVATE, SESSION_COOKIE, client_address, current_account, home_of, open_session
 
-SESSION_COOKIE = "tpkit_session"
 MIN_PASSWORD_CHARS = 10
-PRIVATE = {"Cache-Control": "no-store"}
-
-
-def _account(request: Request):
-    return auth.session_account(request.app.state.kit.accounts, request.cookies.get(SESSION_COOKIE))
+_account = current_account
 
 
 def status(request: Request) -> Response:
     account = _account(request)
     if account is None:
         return RedirectResponse("/admin/signin", status_code=303)
+    if account["role"] == "teacher":
+        return RedirectResponse("/teach", status_code=303)
+    people.require(account, "admin")
     kit = request.app.state.kit
     library, snapshot = kit.library, health.snapshot(kit, requests_served=request.app.state.requests.total)
     response = render(request, "admin.html", headers=PRIVATE, account=account, health=snapshot, books=library.books(),
@@ -43,7 +42,7 @@ def signin_page(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     form = await checked_form(request)
     kit = request.app.state.kit
-    client = request.client.host if request.client else ""
+    client = client_address(request)
     try:
         token = await run_in_threadpool(auth.sign_in, kit.accounts, str(form.get("username", "")),
                                         str(form.get("password", "")), kit.signin_failures, client)
@@ -52,16 +51,14 @@ async def signin(request: Request) -> Response:
                       headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
     except SignInError as exc:
         return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
-    response = RedirectResponse("/admin", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=auth.SESSION_LIFETIME_S)
-    return response
+    account = await run_in_threadpool(auth.session_account, kit.accounts, token)
+    return open_session(RedirectResponse(home_of(account), status_code=303), token, auth.SESSION_LIFETIME_S)
 
 
 async def change_password(request: Request) -> Response:
     form = await checked_form(request)
     account = _account(request)
-    if account is None:
-        raise SignInError("Sign in first.", fix="Open /admin/signin.")
+    people.require(account, *people.STAFF)
     password = str(form.get("password", ""))
     if len(password) < MIN_PASSWORD_CHARS:
         raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
@@ -69,7 +66,7 @@ async def change_password(request: Request) -> Response:
     accounts = request.app.state.kit.accounts
     new_hash = await run_in_threadpool(auth.hash_password, password)
     await run_in_threadpool(accounts.set_password, account["id"], new_hash)
-    return RedirectResponse("/admin?notice=ok", status_code=303)
+    return RedirectResponse(home_of(account) + "?notice=ok", status_code=303)
 
 
 async def signout(request: Request) -> Response:

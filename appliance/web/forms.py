@@ -5,6 +5,7 @@ Must not import cli. Double-submit: a page on another site can neither read the 
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 
@@ -37,7 +38,35 @@ def remember_csrf(request: Request, response: Response) -> Response:
 
 async def checked_form(request: Request):
     """The posted form, after checking its CSRF token; FormExpiredError otherwise."""
-    form = await request.form()
+    return _checked(request, await request.form())
+
+
+@contextlib.asynccontextmanager
+async def checked_upload(request: Request, max_bytes: int):
+    """A posted multipart form with a file, CSRF checked, its spooled files closed at the end of the block.
+    A body announced larger than `max_bytes` (plus room for the other fields) is refused before it is read."""
+    announced = request.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) > max_bytes + UPLOAD_FIELDS_BYTES:
+        raise UploadTooLargeError(f"The upload has {announced} bytes; at most {max_bytes} are accepted.",
+                                  fix="Check that this is the right file.")
+    form = await request.form(max_files=1)
+    try:
+        yield _checked(request, form)
+    finally:
+        await form.close()
+
+
+UPLOAD_FIELDS_BYTES = 64 * 1024  # the CSRF token, class name and multipart boundaries around the file
+
+
+class UploadTooLargeError(TpkitError, ValueError):
+    """An upload is larger than the form accepts."""
+
+    code = "request.too_large"
+    status = 413
+
+
+def _checked(request: Request, form):
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf", ""))):
         raise FormExpiredError("The form could not be accepted: its security token is missing or old.",

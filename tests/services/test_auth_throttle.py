@@ -15,7 +15,7 @@ def _fail(kit, now: float, client: str = "10.0.0.9", username: str = "admin") ->
 
 def test_auth_throttle_starts_after_five_failures_and_doubles(kit):
     password = auth.ensure_first_admin(kit.accounts)
-    for second in range(auth.FREE_FAILURES):
+    for second in range(auth.PASSWORD_THROTTLE.free):
         _fail(kit, now=1000.0 + second)
     with pytest.raises(TooManyAttemptsError) as caught:
         auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=1005.0)
@@ -29,11 +29,11 @@ def test_auth_throttle_starts_after_five_failures_and_doubles(kit):
 
 def test_auth_throttle_counts_each_client_and_account_separately_and_forgets(kit):
     password = auth.ensure_first_admin(kit.accounts)
-    for second in range(auth.FREE_FAILURES):
+    for second in range(auth.PASSWORD_THROTTLE.free):
         _fail(kit, now=1000.0 + second, client="10.0.0.9", username="teacher-x")
     # another account from another device is not slowed by someone else's guessing
     assert auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.10", now=1006.0)
     with pytest.raises(TooManyAttemptsError):  # the guessing device is slowed for every account
         auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=1006.0)
-    later = 1004.0 + auth.FAILURE_WINDOW_S + 1
+    later = 1004.0 + auth.PASSWORD_THROTTLE.window_s + 1
     assert auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=later)

@@ -1,0 +1,87 @@
+"""The students' side: sign in by class, name and PIN on a keypad that works without JavaScript (/learn),
+and "My space" (/me), a placeholder until lessons and homework arrive.
+
+Must not import cli. The keypad is a form whose digit buttons are submit buttons: with JavaScript off each
+tap posts the PIN typed so far and the page comes back with one more digit; only "OK" tries the PIN.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import SignInError, TooManyAttemptsError
+from appliance.services import auth, people
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.session import PRIVATE, client_address, current_account, home_of, open_session
+
+PIN_MAX_DIGITS = 6
+
+
+def _page(request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context) -> Response:
+    response = render(request, template, status_code=status_code, headers={**PRIVATE, **(headers or {})},
+                      csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def choose_class(request: Request) -> Response:
+    return _page(request, "learn_classes.html", classes=people.sign_in_classes(request.app.state.kit.people))
+
+
+def choose_name(request: Request) -> Response:
+    klass, students = people.sign_in_names(request.app.state.kit.people, request.path_params["class_id"])
+    return _page(request, "learn_names.html", klass=klass, students=students)
+
+
+def keypad(request: Request) -> Response:
+    klass, student = people.pin_student(request.app.state.kit.people, request.path_params["class_id"],
+                                        request.path_params["student_id"])
+    return _page(request, "learn_pin.html", klass=klass, student=student, typed="")
+
+
+async def press(request: Request) -> Response:
+    """One keypad press: a digit or ⌫ comes back with the PIN so far; OK (or Enter) tries it."""
+    form = await checked_form(request)
+    kit = request.app.state.kit
+    klass, student = await run_in_threadpool(people.pin_student, kit.people, request.path_params["class_id"],
+                                             request.path_params["student_id"])
+    typed = "".join(ch for ch in str(form.get("pin", "")) if ch.isdigit())[:PIN_MAX_DIGITS]
+    key = str(form.get("key", "go"))
+    if key.isdigit() and len(key) == 1:
+        return _page(request, "learn_pin.html", klass=klass, student=student, typed=(typed + key)[:PIN_MAX_DIGITS])
+    if key == "back":
+        return _page(request, "learn_pin.html", klass=klass, student=student, typed=typed[:-1])
+    credential = {"id": student["id"], "password_hash": await run_in_threadpool(kit.people.credential, student["id"])}
+    try:
+        token = await run_in_threadpool(auth.sign_in_pin, kit.accounts, kit.signin_failures, credential, klass["id"],
+                                        typed, client_address(request))
+    except TooManyAttemptsError as exc:
+        retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
+        return _page(request, "learn_pin.html", status_code=exc.status, headers=retry,
+                     klass=klass, student=student, typed="", error=exc)
+    except SignInError as exc:
+        return _page(request, "learn_pin.html", status_code=401, klass=klass, student=student, typed="", error=exc)
+    return open_session(RedirectResponse("/me", status_code=303), token, auth.STUDENT_SESSION_LIFETIME_S)
+
+
+def my_space(request: Request) -> Response:
+    viewer = current_account(request)
+    if viewer is None:
+        return RedirectResponse("/learn", status_code=303)
+    if viewer["role"] != "student":
+        return RedirectResponse(home_of(viewer), status_code=303)
+    kit = request.app.state.kit
+    student = kit.people.person(viewer["id"])
+    return _page(request, "me.html", student=student, classes=people.classes_for(kit.people, viewer))
+
+
+routes = [
+    Route("/learn", choose_class),
+    Route("/learn/{class_id:int}", choose_name),
+    Route("/learn/{class_id:int}/{student_id:int}", keypad, methods=["GET"]),
+    Route("/learn/{class_id:int}/{student_id:int}", press, methods=["POST"]),
+    Route("/me", my_space),
+]

@@ -1,0 +1,156 @@
+"""Staff pages about people: teachers and classes (/admin/people), a teacher's classes and rosters (/teach),
+roster uploads, and the printable PIN sheet.
+
+Must not import cli. Every handler asks services/people for what the signed-in account may see.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import AccessDeniedError, BadRequestError
+from appliance.services import auth, oneroster, people, roster_simple
+from appliance.services.roster_files import MAX_FILE_BYTES, read_zip_bytes
+from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.session import PRIVATE, current_account
+
+
+def _staff(request: Request, *roles: str):
+    """The signed-in staff account; a teacher who still has the first password may only change it."""
+    viewer = current_account(request)
+    people.require(viewer, *(roles or people.STAFF))
+    if viewer["must_change_password"] and request.url.path != "/teach":
+        raise AccessDeniedError("Choose your own password before anything else.",
+                                fix="Open /teach and change the first password.", code="auth.must_change_password")
+    return viewer
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
+    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def teach(request: Request) -> Response:
+    viewer = current_account(request)
+    if viewer is None:
+        return RedirectResponse("/admin/signin", status_code=303)
+    viewer = _staff(request)
+    if viewer["must_change_password"]:
+        return _page(request, "password.html", account=viewer)
+    kit = request.app.state.kit
+    return _page(request, "teach.html", account=viewer, classes=people.classes_for(kit.people, viewer),
+                 notice=request.query_params.get("notice"))
+
+
+def class_roster(request: Request) -> Response:
+    viewer = _staff(request)
+    kit = request.app.state.kit
+    klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
+    students = kit.people.students_of(klass["id"])
+    locked = {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])}
+    wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - 86400)
+    return _page(request, "teach_class.html", account=viewer, klass=klass, teachers=kit.people.teachers_of(klass["id"]),
+                 students=students, locked=locked, wrong_today=wrong_today)
+
+
+async def give_pins(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(_staff, request)
+    kit = request.app.state.kit
+    class_id = request.path_params["class_id"]
+    student = _int(form.get("student", "")) if form.get("student") else None
+    pins = await run_in_threadpool(people.give_pins, kit.people, viewer, class_id, kit.settings.pin_digits, student,
+                                   kit.signin_failures)
+    klass = await run_in_threadpool(kit.people.class_by_id, class_id)
+    return _page(request, "pin_sheet.html", account=viewer, klass=klass,
+                 pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
+
+
+async def create_class(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(_staff, request)
+    teachers = str(form.get("teachers", "")).replace("，", ",").split(",")
+    class_id = await run_in_threadpool(people.create_class, request.app.state.kit.people, viewer,
+                                       str(form.get("name", "")), str(form.get("grade", "")), teachers)
+    return RedirectResponse(f"/teach/{class_id}", status_code=303)
+
+
+async def import_class(request: Request) -> Response:
+    async with checked_upload(request, MAX_FILE_BYTES) as form:
+        viewer = await run_in_threadpool(_staff, request)
+        data, filename = await _upload(form)
+    kit = request.app.state.kit
+    result = await run_in_threadpool(roster_simple.import_file, kit.people, viewer, data, filename,
+                                     str(form.get("class_name", "")), str(form.get("teacher", "")),
+                                     kit.settings.pin_digits)
+    klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)
+    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result)
+
+
+def people_page(request: Request) -> Response:
+    viewer = _staff(request, "admin")
+    kit = request.app.state.kit
+    return _page(request, "people.html", account=viewer, staff=kit.people.staff(), classes=kit.people.all_classes(),
+                 notice=request.query_params.get("notice"))
+
+
+async def create_teacher(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(_staff, request, "admin")
+    await run_in_threadpool(people.create_teacher, request.app.state.kit.people, viewer, str(form.get("name", "")),
+                            str(form.get("username", "")), str(form.get("password", "")))
+    return RedirectResponse("/admin/people?notice=teacher", status_code=303)
+
+
+async def reset_password(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(_staff, request, "admin")
+    await run_in_threadpool(people.reset_staff_password, request.app.state.kit.people, viewer,
+                            request.path_params["account_id"], str(form.get("password", "")))
+    return RedirectResponse("/admin/people?notice=password", status_code=303)
+
+
+async def import_oneroster(request: Request) -> Response:
+    async with checked_upload(request, MAX_FILE_BYTES) as form:
+        viewer = await run_in_threadpool(_staff, request, "admin")
+        data, filename = await _upload(form)
+    files = await run_in_threadpool(read_zip_bytes, data, filename, oneroster.FILES)
+    result = await run_in_threadpool(oneroster.import_set, request.app.state.kit.people, viewer, files)
+    return _page(request, "import_done.html", account=viewer, result=result)
+
+
+async def _upload(form) -> tuple[bytes, str]:
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise BadRequestError("No file was chosen.", fix="Choose the roster file, then send the form again.")
+    data = await upload.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise BadRequestError(f"{upload.filename} is larger than {MAX_FILE_BYTES} bytes.",
+                              fix="Check that this is the roster file.")
+    return data, upload.filename
+
+
+def _int(value) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the class page.") from None
+
+
+routes = [
+    Route("/teach", teach),
+    Route("/teach/classes", create_class, methods=["POST"]),
+    Route("/teach/import", import_class, methods=["POST"]),
+    Route("/teach/{class_id:int}", class_roster),
+    Route("/teach/{class_id:int}/pins", give_pins, methods=["POST"]),
+    Route("/admin/people", people_page),
+    Route("/admin/people/teachers", create_teacher, methods=["POST"]),
+    Route("/admin/people/import", import_oneroster, methods=["POST"]),
+    Route("/admin/people/{account_id:int}/password", reset_password, methods=["POST"]),
+]

@@ -1,0 +1,54 @@
+"""Signed-in HTTP clients for each role against a live kit: anonymous, students and teachers of two classes, admin."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from appliance.services import auth
+from tests.roster_data import two_classes
+
+
+def csrf(http: httpx.Client) -> str:
+    """The client's CSRF cookie, fetched from a page that sets it when there is none yet."""
+    if "tpkit_csrf" not in http.cookies:
+        http.get("/learn")
+    return http.cookies["tpkit_csrf"]
+
+
+def staff_client(base_url: str, username: str, password: str) -> httpx.Client:
+    http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=20)
+    response = http.post("/admin/signin", data={"csrf": csrf(http), "username": username, "password": password})
+    assert response.status_code == 303, response.text
+    return http
+
+
+def student_client(base_url: str, class_id: int, student_id: int, pin: str) -> httpx.Client:
+    http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=20)
+    response = http.post(f"/learn/{class_id}/{student_id}", data={"csrf": csrf(http), "pin": pin, "key": "go"})
+    assert response.status_code == 303 and response.headers["location"] == "/me", response.text
+    return http
+
+
+def role_clients(kit, base_url: str) -> tuple[dict[str, httpx.Client], dict]:
+    """{role name: client} for anonymous, student_a, student_b, teacher_a, teacher_b, admin; and the ids."""
+    ids = two_classes(kit)
+    admin_password = auth.ensure_first_admin(kit.accounts)
+    with kit.people.transaction() as conn:  # as if each had already chosen their own password
+        for account_id in (ids["a"]["teacher"], ids["b"]["teacher"], kit.accounts.by_username("admin")["id"]):
+            kit.people.update_person(conn, account_id, must_change_password=0)
+    a, b = ids["a"], ids["b"]
+    clients = {
+        "anonymous": httpx.Client(base_url=base_url, follow_redirects=False, timeout=20),
+        "student_a": student_client(base_url, a["class"], a["students"][0], a["pins"][a["students"][0]]),
+        "student_b": student_client(base_url, b["class"], b["students"][0], b["pins"][b["students"][0]]),
+        "teacher_a": staff_client(base_url, "t-a", "password-a-123"),
+        "teacher_b": staff_client(base_url, "t-b", "password-b-123"),
+        "admin": staff_client(base_url, "admin", admin_password),
+    }
+    return clients, ids
+
+
+def hidden_values(html: str, name: str) -> list[str]:
+    return re.findall(rf'name="{name}" value="([^"]*)"', html)
