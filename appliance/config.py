@@ -72,6 +72,21 @@ def _channel_keys(value: str) -> str | None:
     return None
 
 
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _sync_source(value: str) -> str | None:
+    if not value or value.startswith("rsync://") or value.startswith("/"):
+        return None
+    return "must be an rsync:// URL (rsync://mirror.example:873/tpkit) or an absolute folder path"
+
+
+def _sync_tags(value: str) -> str | None:
+    bad = [p.strip() for p in value.split(",") if p.strip() and ":" not in p]
+    return f"must list key:value tags ({bad[0]!r} has no ':')" if bad else None
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -105,6 +120,17 @@ SPEC: tuple[Setting, ...] = (
     Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
     Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
             "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
+    Setting("sync_source", str, "", "Where `tpkit sync` fetches channels: rsync://host[:port]/module or a local "
+            "folder holding one folder per channel (docs/sync.md).", _sync_source),
+    Setting("sync_channels", str, "", "Channels this kit subscribes to, comma-separated (e.g. primary-zh,county-local)."),
+    Setting("sync_packages", str, "", "Only these package ids, comma-separated; empty: every package of the channels."),
+    Setting("sync_tags", str, "", "Only packages carrying one of these tags, comma-separated key:value "
+            "(e.g. grade:3,grade:4); empty: no tag filter.", _sync_tags),
+    Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
+            "go below it is refused.", _not_negative),
+    Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
+    Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
+            "--contimeout).", _positive),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -140,6 +166,13 @@ class Settings:
     panel_hold_state_s: float
     panel_hold_shutdown_s: float
     trusted_channel_keys: str
+    sync_source: str
+    sync_channels: str
+    sync_packages: str
+    sync_tags: str
+    disk_reserve_mb: int
+    sync_rate_cap_kbps: int
+    sync_timeout_s: int
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -112,6 +112,12 @@ class ChannelError(TpkitError, ValueError):
     status = 502  # the mirror (an upstream) sent something unusable
 
 
+class SyncError(TpkitError, RuntimeError):
+    """A sync run or a rollback cannot go on; `code` says why (docs/sync.md). The library stays as it was."""
+
+    code = "sync.failed"
+
+
 class TooManyAttemptsError(TpkitError, PermissionError):
     """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
 

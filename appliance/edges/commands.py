@@ -8,8 +8,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 
 # A health reading must never hang a web thread: vcgencmd, iw and systemctl answer in milliseconds;
 # journalctl on a slow SD card may take a second. Past this the reading is "not available".
@@ -54,3 +56,45 @@ def call(argv: Sequence[str], *, timeout_s: float) -> Finished:
     except subprocess.TimeoutExpired as exc:
         raise TimeoutError(f"{argv[0]} did not answer within {timeout_s} s") from exc
     return Finished(done.returncode, done.stdout, done.stderr)
+
+
+# After asking a streamed command to stop (SIGTERM), wait this long before SIGKILL: rsync flushes its partial file.
+STOP_GRACE_S = 5.0
+
+
+def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[str, str] | None = None) -> Finished:
+    """Run a command, calling `on_line` with each stdout line as it comes; how it ended (stdout left empty).
+
+    FileNotFoundError if the program does not exist. When `on_line` raises, the command is stopped (SIGTERM,
+    then SIGKILL after STOP_GRACE_S) and the exception propagates. stderr is kept in a temporary file so a
+    chatty command can never block on a full pipe.
+    """
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+        process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
+                                   text=True, encoding="utf-8", errors="replace", bufsize=1, process_group=0,
+                                   env=None if env is None else {**os.environ, **env})
+        try:
+            for line in process.stdout:
+                on_line(line.rstrip("\n"))
+            returncode = process.wait()
+        except BaseException:
+            _stop(process)
+            raise
+        finally:
+            process.stdout.close()
+        errors.seek(0)
+        return Finished(returncode, "", errors.read())
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the command and its children: it runs in its own process group (a shell wrapper's rsync too)."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+            process.wait(timeout=STOP_GRACE_S)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait()
