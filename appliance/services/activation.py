@@ -60,6 +60,8 @@ def activate(paths: Paths, table: InstalledPackages, package: Mapping[str, Any],
         row, channel=channel, version=package["version"], sha256=package["sha256"], size_bytes=package["size_bytes"],
         file=target.name, run_id=run_id, pending_action=None, pending_version=None, pending_sha256=None,
         pending_size_bytes=None, **kept))
+    if row.previous_file and row.previous_file != previous:
+        (paths.sync_previous_dir / row.previous_file).unlink(missing_ok=True)  # one previous version per book
 
 
 def remove(paths: Paths, table: InstalledPackages, package_id: str) -> None:
