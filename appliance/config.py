@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -82,6 +83,14 @@ def _sync_source(value: str) -> str | None:
     return "must be an rsync:// URL (rsync://mirror.example:873/tpkit) or an absolute folder path"
 
 
+WINDOW_PART = re.compile(r"[A-Za-z]{3,9}(-[A-Za-z]{3,9})?( +\d{1,2}(:\d\d)?-\d{1,2}(:\d\d)?)?")
+
+
+def _sync_windows(value: str) -> str | None:
+    bad = [p.strip() for p in value.split(",") if p.strip() and not WINDOW_PART.fullmatch(p.strip())]
+    return f"must list windows like \"Mon-Fri 16:00-07:00, Sat-Sun\" ({bad[0]!r} is not one)" if bad else None
+
+
 def _sync_tags(value: str) -> str | None:
     bad = [p.strip() for p in value.split(",") if p.strip() and ":" not in p]
     return f"must list key:value tags ({bad[0]!r} has no ':')" if bad else None
@@ -129,6 +138,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
             "go below it is refused.", _not_negative),
     Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
+    Setting("sync_windows", str, "", "When sync may download, in the kit's local time: comma-separated day ranges "
+            "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
+    Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
+            "0: no budget.", _not_negative),
     Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
             "--contimeout).", _positive),
 )
@@ -172,6 +185,8 @@ class Settings:
     sync_tags: str
     disk_reserve_mb: int
     sync_rate_cap_kbps: int
+    sync_windows: str
+    sync_month_budget_mb: int
     sync_timeout_s: int
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()

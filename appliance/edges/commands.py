@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 # A health reading must never hang a web thread: vcgencmd, iw and systemctl answer in milliseconds;
@@ -87,14 +88,25 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """Stop the command and its children: it runs in its own process group (a shell wrapper's rsync too)."""
+    """Stop the command and its children (its own process group: a shell wrapper's rsync too), and wait until the
+    whole group is gone, so files they write on the way out (rsync's partial file) are complete on return."""
     for signum in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, signum)
-            process.wait(timeout=STOP_GRACE_S)
-            return
         except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            break
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline and _group_alive(process):
+            time.sleep(0.05)
+        if not _group_alive(process):
+            break
     process.wait()
+
+
+def _group_alive(process: subprocess.Popen) -> bool:
+    process.poll()  # reap the leader, else it counts as a member until waited for
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -19,9 +19,9 @@ from appliance.config import Settings
 from appliance.content import zimfile
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_package_file, write_atomically
 from appliance.edges import system, transfer
-from appliance.errors import DamagedBookError, SyncError, TpkitError
+from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitError
 from appliance.paths import Paths
-from appliance.services import activation, channel
+from appliance.services import activation, channel, sync_policy
 from appliance.services.kit import claim_once
 from appliance.services.sync_plan import MB, DiskCheck, Plan, Step, Subscription, make_plan, refuse_if_short
 from appliance.storage.channel_sequences import ChannelSequences
@@ -65,6 +65,39 @@ class Engine:
         self.sequences = ChannelSequences(self.db)
         self.subscription = Subscription.from_settings(self.settings.sync_channels, self.settings.sync_packages,
                                                        self.settings.sync_tags)
+        try:
+            self.windows = sync_policy.parse_windows(self.settings.sync_windows)
+        except ValueError as exc:
+            raise ConfigError(f"sync_windows = {self.settings.sync_windows!r} cannot be used: {exc}.",
+                              fix="Write windows like \"Mon-Fri 16:00-07:00, Sat-Sun\" (docs/settings.md).") from exc
+
+    # --- policy: time windows and the monthly budget (docs/sync.md) -------------------------
+    def _require_window(self, closed_during: str = "") -> None:
+        now = self.clock()
+        if sync_policy.in_window(self.windows, now):
+            return
+        opening = sync_policy.next_opening(self.windows, now)
+        when = opening.strftime("%a %H:%M") if opening else "never (no window opens within a week)"
+        if closed_during:
+            raise SyncError(f"The sync window closed while downloading {closed_during}; the download was stopped.",
+                            code="sync.window_closed", cause=f"sync_windows = {self.settings.sync_windows!r}.",
+                            fix=f"Nothing: the next run in a window resumes it (next window opens {when}).")
+        raise SyncError(f"Sync may not download now ({now.astimezone().strftime('%a %H:%M')} is outside "
+                        f"sync_windows = {self.settings.sync_windows!r}).", code="sync.outside_window",
+                        fix=f"Wait for the next window ({when}), or change sync_windows.")
+
+    def _require_budget(self, step: Step) -> None:
+        budget = self.settings.sync_month_budget_mb * MB
+        if not budget:
+            return
+        since = sync_policy.month_start(self.clock()).strftime("%Y-%m-%dT%H:%M:%SZ")
+        left = budget - self.runs.bytes_since(since) - self.bytes_received
+        if step.size_bytes > left:
+            raise SyncError(f"{step.package_id} ({step.size_bytes / MB:.1f} MB) does not fit in what is left of this "
+                            f"month's budget ({max(left, 0) / MB:.1f} MB of {self.settings.sync_month_budget_mb} MB).",
+                            code="sync.month_budget", cause="sync_month_budget_mb caps what a metered link receives "
+                            "per calendar month (counted at the package's full size, an upper bound of a delta).",
+                            fix="Wait for next month, raise sync_month_budget_mb, or narrow sync_packages/sync_tags.")
 
     # --- checks before anything moves ------------------------------------------------------
     def _require_setup(self) -> Path:
@@ -102,6 +135,8 @@ class Engine:
         reserve = self.settings.disk_reserve_mb * MB
 
         def progress(p: transfer.Progress) -> None:
+            if package_id:
+                self._require_window(closed_during=package_id)
             if package_id and self._free_bytes() < reserve:  # index files are a few KB: not checked
                 raise SyncError(f"The content disk fell below the {self.settings.disk_reserve_mb} MB reserve while "
                                 f"downloading {package_id or source}; the download was stopped.",
@@ -196,6 +231,7 @@ class Engine:
                 self.on_event(Event("remove", step.package_id, text=step.version))
                 activation.remove(self.paths, self.installed, step.package_id)
                 continue
+            self._require_budget(step)
             staged = self._download(program, step)
             self.on_event(Event("activate", step.package_id, text=step.version))
             activation.activate(self.paths, self.installed, step.package, step.channel, staged, run_id)
@@ -209,6 +245,7 @@ class Engine:
             run_id = self.runs.start(_utc(self.clock))
             plan = None
             try:
+                self._require_window()
                 activation.recover(self.paths, self.installed)
                 activation.collect_previous(self.paths, self.installed, last_ok)
                 plan, check, _ = self.plan(program)
@@ -221,7 +258,7 @@ class Engine:
             except TpkitError as exc:
                 self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
                 raise
-            except BaseException as exc:  # Ctrl-C, SIGTERM from systemd: recorded, then re-raised
+            except BaseException as exc:  # Ctrl-C: recorded, re-raised (a SIGKILL is recorded by the next run)
                 self.runs.finish(run_id, _utc(self.clock),
                                  self._result("interrupted", "sync.interrupted", repr(exc), started, plan))
                 raise

@@ -56,6 +56,12 @@ class SyncRuns:
         rows = self.db.read().execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(row) for row in rows]
 
+    def bytes_since(self, since: str) -> int:
+        """Bytes received by the runs started at or after `since` (an ISO UTC time as stored)."""
+        row = self.db.read().execute("SELECT coalesce(sum(bytes_received), 0) FROM sync_runs WHERE started_at >= ?",
+                                     (since,)).fetchone()
+        return row[0]
+
     def last_ok_id(self) -> int | None:
         """The id of the newest run that ended ok, or None."""
         row = self.db.read().execute("SELECT max(id) FROM sync_runs WHERE outcome = 'ok'").fetchone()

@@ -105,6 +105,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.sync.wrong_channel": "A content update came from the wrong channel and was refused.",
         "error.sync.package_damaged": "A downloaded book is damaged; the current version stays.",
         "error.sync.no_previous": "There is no earlier version of this book to go back to.",
+        "error.sync.outside_window": "Content updates are not allowed at this time of day.",
+        "error.sync.window_closed": "The content update paused at the end of its time window; it continues later.",
+        "error.sync.month_budget": "This month's download allowance is used up.",
         "error.error": "The kit had a problem. Try again in a minute.",
     },
     "zh": {
@@ -200,6 +203,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.sync.wrong_channel": "一项内容更新来自错误的频道，已被拒绝。",
         "error.sync.package_damaged": "一本下载的书已损坏；保留当前版本。",
         "error.sync.no_previous": "这本书没有可以恢复的旧版本。",
+        "error.sync.outside_window": "当前时段不允许进行内容更新。",
+        "error.sync.window_closed": "内容更新在时段结束时暂停；稍后继续。",
+        "error.sync.month_budget": "本月的下载额度已用完。",
         "error.error": "设备出了问题，请一分钟后再试。",
     },
 }
