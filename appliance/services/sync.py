@@ -44,6 +44,11 @@ class Event:
     text: str = ""
 
 
+def recent_runs(db: Database, limit: int = 5) -> list[dict]:
+    """The last `limit` sync runs, newest first (for the admin page; `tpkit sync --history` shows more)."""
+    return SyncRuns(db).recent(limit)
+
+
 def _utc(clock: Callable[[], dt.datetime]) -> str:
     return clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
