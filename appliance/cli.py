@@ -382,9 +382,15 @@ def _engine(settings: Settings, **options):
     return Engine(settings, db, **options), db
 
 
+def _exit_on_signal(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def sync(settings: Settings, plan_only: bool, history: bool) -> int:
     """`tpkit sync`: run (with a progress bar), `--plan` (print the plan and disk check) or `--history`."""
     engine, db = _engine(settings, on_event=_ProgressBar())
+    # systemd stops a unit with SIGTERM: unwind like Ctrl-C so rsync is stopped and the run recorded 'interrupted'.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         if history:
             _print_history(engine.runs.recent())

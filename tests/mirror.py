@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -126,5 +125,14 @@ def staged_files(settings) -> list[Path]:
     return sorted(p for p in staging.rglob("*") if p.is_file()) if staging.exists() else []
 
 
-def copy_tree(source: Path, target: Path) -> None:
-    shutil.copytree(source, target, dirs_exist_ok=True)
+def session_pids(session: int) -> list[int]:
+    """Every process of a session (the sync, its tpkit-rsync shell, rsync, tr): a power cut takes them all."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[3]) == session:
+            pids.append(int(stat.parent.name))
+    return pids

@@ -48,3 +48,33 @@ def test_cli_sync_refused_plan_exits_1_with_the_fix(kit_env, capsys, monkeypatch
     assert main(["sync"]) == 1
     err = capsys.readouterr().err
     assert "short" in err and "Fix: Free at least" in err
+
+
+def test_cli_sync_sigterm_stops_rsync_and_records_an_interrupted_run(kit_env, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from appliance.storage.database import Database
+    from tests.mirror import session_pids
+
+    kit_env.book("big_en", size_kb=800)
+    kit_env.publish()
+    env = {**os.environ, "TPKIT_SYNC_RATE_CAP_KBPS": "100"}
+    process = subprocess.Popen([sys.executable, "-m", "appliance", "sync"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    staging = tmp_path / "data" / "sync" / "staging" / "primary-en"
+    deadline = time.monotonic() + 60
+    while not [p for p in staging.glob(".*.zim.*")] and time.monotonic() < deadline:  # rsync's temporary file
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert session_pids(process.pid) == []  # rsync and the wrapper are gone too
+    db = Database(tmp_path / "data" / "tpkit.sqlite3")
+    try:
+        run = db.read().execute("SELECT outcome, reason FROM sync_runs ORDER BY id DESC").fetchone()
+    finally:
+        db.close()
+    assert tuple(run) == ("interrupted", "sync.interrupted")

@@ -263,7 +263,7 @@ class Engine:
             except TpkitError as exc:
                 self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
                 raise
-            except BaseException as exc:  # Ctrl-C: recorded, re-raised (a SIGKILL is recorded by the next run)
+            except BaseException as exc:  # Ctrl-C, SIGTERM (the CLI exits): recorded, re-raised; a SIGKILL: next run
                 self.runs.finish(run_id, _utc(self.clock),
                                  self._result("interrupted", "sync.interrupted", repr(exc), started, plan))
                 raise

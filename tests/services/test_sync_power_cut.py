@@ -21,7 +21,7 @@ from appliance.config import as_environment
 from appliance.content.channel_index import file_digest
 from appliance.content.zimfile import ZimFile
 from appliance.services.sync import Engine
-from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
+from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, session_pids, staged_files
 
 TRIALS = 30
 BOOKS = ("moon_en", "water_en")
@@ -29,21 +29,8 @@ BOOKS = ("moon_en", "water_en")
 CUT_AFTER_S = (0.2, 2.2)
 
 
-def _session_pids(session: int) -> list[int]:
-    """Every process of a session (the sync, its tpkit-rsync shell, rsync, tr): a power cut takes them all."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended while we looked
-        if int(fields[3]) == session:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
 def _cut_power(process: subprocess.Popen) -> None:
-    for pid in _session_pids(process.pid):
+    for pid in session_pids(process.pid):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
