@@ -133,6 +133,6 @@ def session_pids(session: int) -> list[int]:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # the process ended while we looked
-        if int(fields[3]) == session:
+        if int(fields[3]) == session and fields[0] != "Z":  # a zombie is dead already, waiting to be reaped
             pids.append(int(stat.parent.name))
     return pids

@@ -119,11 +119,12 @@ class DiskCheck:
 
     @property
     def ok(self) -> bool:
-        return self.free_bytes - self.needed_bytes >= self.reserve_bytes
+        # Nothing to download never breaches the reserve (a plan that only removes books must still run).
+        return self.needed_bytes == 0 or self.free_bytes - self.needed_bytes >= self.reserve_bytes
 
     @property
     def short_bytes(self) -> int:
-        return max(0, self.needed_bytes + self.reserve_bytes - self.free_bytes)
+        return 0 if self.ok else self.needed_bytes + self.reserve_bytes - self.free_bytes
 
 
 def _mb(size: int) -> str:

@@ -30,11 +30,15 @@ CUT_AFTER_S = (0.2, 2.2)
 
 
 def _cut_power(process: subprocess.Popen) -> None:
-    for pid in session_pids(process.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # already gone
+    """SIGKILL every process of the sync's session until none is left (one may fork while we kill the others)."""
+    while pids := session_pids(process.pid):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # already gone
+        process.poll()  # reap the sync itself, else its zombie stays in the session
+        time.sleep(0.01)
     process.wait()
 
 
