@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                                epilog="Exit status: 0 when the run (or plan) succeeded, 1 when it stopped; "
                                       "the message names the fix.")
     _add_setting_flags(sync, ("data_dir", "content_dir", "sync_source", "sync_channels", "sync_packages", "sync_tags",
-                              "disk_reserve_mb", "sync_rate_cap_kbps", "trusted_channel_keys", "log_level"))
+                              "disk_reserve_mb", "sync_rate_cap_kbps", "sync_windows", "sync_month_budget_mb",
+                              "trusted_channel_keys", "log_level"))
     mode = sync.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="show what a run would add, update and remove, with "
                       "sizes and the disk check; download nothing")
