@@ -290,7 +290,9 @@ def test_sync_patch_packages_and_filters_are_left_out_of_the_plan(tmp_path, mirr
     mirror.book("sums_en", tags="grade:4;subject:maths")
     mirror.book("moon_en", tags="grade:3")
     mirror.publish()
-    mirror.resign(lambda d: d["packages"][0].update(kind="patch"))  # moon_en (sorted first) becomes a patch
+    # moon_en (sorted first) becomes a patch, with the fields the delta engine's index checks require
+    mirror.resign(lambda d: d["packages"][0].update(kind="patch", result_digest="0" * 64, base={
+        "id": "moon_en", "version": "2026-01-01", "sha256": "1" * 64, "digest": "2" * 64}))
     settings = kit_settings(tmp_path, daemon.url, mirror, sync_tags="grade:3")
     plan, _ = engine_for(settings).preview()
     assert [s.package_id for s in plan.steps] == ["water_en"]
