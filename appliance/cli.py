@@ -77,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--class", dest="class_name", help="class to import a .csv into (created if missing)")
     importer.add_argument("--teacher", default="", help="user name of the class's teacher (with --class)")
     _add_setting_flags(importer, ("data_dir", "pin_digits"))
+    sync = commands.add_parser("sync", help="fetch the subscribed channels and update the library (docs/sync.md)",
+                               epilog="Exit status: 0 when the run (or plan) succeeded, 1 when it stopped; "
+                                      "the message names the fix.")
+    _add_setting_flags(sync, ("data_dir", "content_dir", "sync_source", "sync_channels", "sync_packages", "sync_tags",
+                              "disk_reserve_mb", "sync_rate_cap_kbps", "sync_windows", "sync_month_budget_mb",
+                              "trusted_channel_keys", "log_level"))
+    mode = sync.add_mutually_exclusive_group()
+    mode.add_argument("--plan", action="store_true", help="show what a run would add, update and remove, with "
+                      "sizes and the disk check; download nothing")
+    mode.add_argument("--history", action="store_true", help="list the last sync runs")
+    content = commands.add_parser("content", help="manage the books sync installed")
+    actions = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
+    rollback = actions.add_parser("rollback", help="put the previous version of BOOK back (kept until the next "
+                                  "successful sync after its update)")
+    rollback.add_argument("book", help="the book's id (its file name without .zim)")
+    _add_setting_flags(rollback, ("data_dir", "content_dir"))
     return parser
 
 
@@ -500,6 +516,123 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _mb(size_bytes: int) -> str:
+    return f"{size_bytes / 2**20:.1f} MB"
+
+
+def _print_plan(plan, check) -> None:
+    print(f"{'action':<8} {'book':<28} {'channel':<16} {'version':<24} {'size':>10}")
+    for step in plan.steps:
+        version = f"{step.installed_version} → {step.version}" if step.action == "update" else step.version
+        print(f"{step.action:<8} {step.package_id:<28} {step.channel:<16} {version:<24} {_mb(step.size_bytes):>10}")
+    if not plan.steps:
+        print("(nothing to do: the library matches the channels)")
+    for note in plan.notes:
+        print(f"[i] skipped: {note}")
+    print(f"[i] {len(plan.unchanged)} book(s) already up to date; {plan.count('add')} to add, {plan.count('update')} to "
+          f"update, {plan.count('remove')} to remove; {_mb(plan.download_bytes)} to download")
+    mark = "[✓]" if check.ok else "[✗]"
+    print(f"{mark} disk: {_mb(check.free_bytes)} free, {_mb(check.needed_bytes)} needed, "
+          f"{_mb(check.reserve_bytes)} kept in reserve (disk_reserve_mb)")
+
+
+class _ProgressBar:
+    """A plain-text progress bar: redrawn in place on a terminal, one line per 10 % step in a log."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.shown: tuple[str, int] = ("", -1)
+
+    def __call__(self, event) -> None:
+        if event.kind == "download" and event.total_bytes:
+            self._bar(event)
+        elif event.kind in ("activate", "remove", "verify", "index"):
+            self._end_line()
+            words = {"index": "fetching the index of", "verify": "verifying", "activate": "switched in",
+                     "remove": "removed"}
+            print(f"[i] {words[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}"
+                  .rstrip(), flush=True)
+
+    def _bar(self, event) -> None:
+        percent = min(100, event.done_bytes * 100 // event.total_bytes)
+        step = percent if self.tty else percent // 10 * 10
+        if (event.package_id, step) == self.shown:
+            return
+        self.shown = (event.package_id, step)
+        filled = self.WIDTH * percent // 100
+        line = (f"{event.package_id:<20} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:3d}% "
+                f"{_mb(event.done_bytes)} of {_mb(event.total_bytes)} at {event.rate_bps / 1024:.0f} KiB/s")
+        print(f"\r{line}" if self.tty else line, end="" if self.tty else "\n", flush=True)
+
+    def _end_line(self) -> None:
+        if self.tty and self.shown[1] >= 0:
+            print()
+        self.shown = ("", -1)
+
+
+def _print_history(runs) -> None:
+    print(f"{'run':>4} {'started':<21} {'outcome':<12} {'why':<24} {'bytes':>10} {'duration':>9} {'rate':>11}  +/~/-")
+    for run in runs:
+        print(f"{run['id']:>4} {run['started_at']:<21} {run['outcome']:<12} {run['reason']:<24} "
+              f"{_mb(run['bytes_received']):>10} {run['duration_s']:>8.1f}s {run['throughput_bps'] / 1024:>7.0f} KiB/s"
+              f"  {run['added']}/{run['updated']}/{run['removed']}")
+    if not runs:
+        print("(no sync has run on this kit yet)")
+
+
+def _engine(settings: Settings, **options):
+    from appliance.paths import Paths
+    from appliance.services.sync import Engine
+    from appliance.storage.database import Database
+
+    paths = Paths.from_settings(settings)
+    paths.ensure()
+    db = Database(paths.database)
+    db.migrate()
+    return Engine(settings, db, **options), db
+
+
+def _exit_on_signal(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def sync(settings: Settings, plan_only: bool, history: bool) -> int:
+    """`tpkit sync`: run (with a progress bar), `--plan` (print the plan and disk check) or `--history`."""
+    engine, db = _engine(settings, on_event=_ProgressBar())
+    # systemd stops a unit with SIGTERM: unwind like Ctrl-C so rsync is stopped and the run recorded 'interrupted'.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        if history:
+            _print_history(engine.runs.recent())
+            return 0
+        if plan_only:
+            plan, check = engine.preview()
+            _print_plan(plan, check)
+            return 0 if check.ok else 1
+        plan, result = engine.run()
+        print(f"[✓] Sync done: {result.added} added, {result.updated} updated, {result.removed} removed; "
+              f"{_mb(result.bytes_received)} received in {result.duration_s:.1f} s")
+        for note in plan.notes:
+            print(f"[i] skipped: {note}")
+        return 0
+    finally:
+        db.close()
+
+
+def content_rollback(settings: Settings, book: str) -> int:
+    """`tpkit content rollback BOOK`: put the previous version back."""
+    engine, db = _engine(settings)
+    try:
+        row = engine.rollback(book)
+    finally:
+        db.close()
+    print(f"[✓] {book} is back at version {row.version}; the library serves it within "
+          f"{settings.library_scan_interval_s:g} s. Sync will not install the version rolled back from again.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -525,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
             return report(settings, args)
         if args.command == "people":
             return people_import(settings, args)
+        if args.command == "sync":
+            return sync(settings, plan_only=args.plan, history=args.history)
+        if args.command == "content":
+            return content_rollback(settings, args.book)
         return demo(settings)
     except TpkitError as exc:
         _print_error(exc, sys.stderr)

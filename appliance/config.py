@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -91,6 +92,29 @@ def _hub_url(value: str) -> str | None:
     return None
 
 
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _sync_source(value: str) -> str | None:
+    if not value or value.startswith("rsync://") or value.startswith("/"):
+        return None
+    return "must be an rsync:// URL (rsync://mirror.example:873/tpkit) or an absolute folder path"
+
+
+WINDOW_PART = re.compile(r"[A-Za-z]{3,9}(-[A-Za-z]{3,9})?( +\d{1,2}(:\d\d)?-\d{1,2}(:\d\d)?)?")
+
+
+def _sync_windows(value: str) -> str | None:
+    bad = [p.strip() for p in value.split(",") if p.strip() and not WINDOW_PART.fullmatch(p.strip())]
+    return f"must list windows like \"Mon-Fri 16:00-07:00, Sat-Sun\" ({bad[0]!r} is not one)" if bad else None
+
+
+def _sync_tags(value: str) -> str | None:
+    bad = [p.strip() for p in value.split(",") if p.strip() and ":" not in p]
+    return f"must list key:value tags ({bad[0]!r} has no ':')" if bad else None
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -129,6 +153,21 @@ SPEC: tuple[Setting, ...] = (
             "in the outbox (docs/reporting.md).", _hub_url),
     Setting("hub_enrol_token", str, "", "One-time enrolment token from the hub; presented once with the kit's "
             "public key, then not needed."),
+    Setting("sync_source", str, "", "Where `tpkit sync` fetches channels: rsync://host[:port]/module or a local "
+            "folder holding one folder per channel (docs/sync.md).", _sync_source),
+    Setting("sync_channels", str, "", "Channels this kit subscribes to, comma-separated (e.g. primary-zh,county-local)."),
+    Setting("sync_packages", str, "", "Only these package ids, comma-separated; empty: every package of the channels."),
+    Setting("sync_tags", str, "", "Only packages carrying one of these tags, comma-separated key:value "
+            "(e.g. grade:3,grade:4); empty: no tag filter.", _sync_tags),
+    Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
+            "go below it is refused.", _not_negative),
+    Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
+    Setting("sync_windows", str, "", "When sync may download, in the kit's local time: comma-separated day ranges "
+            "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
+    Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
+            "0: no budget.", _not_negative),
+    Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
+            "--contimeout).", _positive),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -167,6 +206,15 @@ class Settings:
     trusted_channel_keys: str
     hub_url: str
     hub_enrol_token: str
+    sync_source: str
+    sync_channels: str
+    sync_packages: str
+    sync_tags: str
+    disk_reserve_mb: int
+    sync_rate_cap_kbps: int
+    sync_windows: str
+    sync_month_budget_mb: int
+    sync_timeout_s: int
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -131,6 +131,12 @@ class UplinkError(TpkitError, ConnectionError):
     code = "uplink.unreachable"
 
 
+class SyncError(TpkitError, RuntimeError):
+    """A sync run or a rollback cannot go on; `code` says why (docs/sync.md). The library stays as it was."""
+
+    code = "sync.failed"
+
+
 class TooManyAttemptsError(TpkitError, PermissionError):
     """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
 

@@ -12,9 +12,9 @@ from pathlib import Path
 CHUNK_BYTES = 1 << 20  # read 1 MB at a time: steady memory on a 1 GB Pi whatever the file size
 
 
-def fsync_folder(folder: Path) -> None:
-    """Make a rename or a new file in `folder` survive a power cut (the folder's entry is on disk)."""
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's data and metadata to the disk (for a folder: the renames and new files in it)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -30,7 +30,7 @@ def write_atomically(path: Path, data: bytes, *, sync_folder: bool = True) -> No
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     if sync_folder:
-        fsync_folder(path.parent)
+        fsync_path(path.parent)
 
 
 def file_digest(path: Path) -> tuple[int, str]:

@@ -35,9 +35,31 @@ class Paths:
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
 
+    @property
+    def sync_dir(self) -> Path:
+        """The sync engine's own folder: lock, staging, previous versions, accepted indexes (docs/sync.md)."""
+        return self.data_dir / "sync"
+
+    @property
+    def sync_staging_dir(self) -> Path:
+        return self.sync_dir / "staging"
+
+    @property
+    def sync_previous_dir(self) -> Path:
+        return self.sync_dir / "previous"
+
+    @property
+    def sync_accepted_dir(self) -> Path:
+        return self.sync_dir / "channels"
+
+    @property
+    def sync_lock(self) -> Path:
+        return self.sync_dir / "sync.lock"
+
     def ensure(self) -> None:
         """Create the folders the kit writes to; a clear error when that is not allowed."""
-        for folder in (self.data_dir, self.uploads_dir, self.keys_dir, self.content_dir):
+        for folder in (self.data_dir, self.uploads_dir, self.keys_dir, self.content_dir, self.sync_staging_dir,
+                       self.sync_previous_dir, self.sync_accepted_dir):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

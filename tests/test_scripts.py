@@ -22,7 +22,7 @@ def _shell_scripts() -> list[Path]:
 
 
 def test_scripts_are_found():
-    assert {p.name for p in _shell_scripts()} >= {"build.sh", "run"}
+    assert {p.name for p in _shell_scripts()} >= {"build.sh", "run", "tpkit-rsync"}
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck missing: apt-get install shellcheck")

@@ -233,7 +233,7 @@ class _Plan:
         return values
 
 
-def _fsync_folder(folder: Path) -> None:
+def _fsync_path(folder: Path) -> None:
     handle = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(handle)
@@ -267,7 +267,7 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
                 code="channel.patch_result_mismatch", cause="A patch was changed after publishing or the base is damaged.",
                 fix="Nothing was replaced. Fetch the patches again, or fetch the full book from the channel.")
         os.replace(temporary, out_path)
-        _fsync_folder(out_path.parent)
+        _fsync_path(out_path.parent)
     finally:
         temporary.unlink(missing_ok=True)
     return Rebuilt(out_path, digest, len(plan.items) + len(plan.redirects))

@@ -8,8 +8,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 # A health reading must never hang a web thread: vcgencmd, iw and systemctl answer in milliseconds;
 # journalctl on a slow SD card may take a second. Past this the reading is "not available".
@@ -95,3 +98,56 @@ class Running:
         if self._log is not subprocess.DEVNULL:
             self._log.close()
         return code
+
+
+# After asking a streamed command to stop (SIGTERM), wait this long before SIGKILL: rsync flushes its partial file.
+STOP_GRACE_S = 5.0
+
+
+def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[str, str] | None = None) -> Finished:
+    """Run a command, calling `on_line` with each stdout line as it comes; how it ended (stdout left empty).
+
+    FileNotFoundError if the program does not exist. When `on_line` raises, the command is stopped (SIGTERM,
+    then SIGKILL after STOP_GRACE_S) and the exception propagates. stderr is kept in a temporary file so a
+    chatty command can never block on a full pipe.
+    """
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+        process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
+                                   text=True, encoding="utf-8", errors="replace", bufsize=1, process_group=0,
+                                   env=None if env is None else {**os.environ, **env})
+        try:
+            for line in process.stdout:
+                on_line(line.rstrip("\n"))
+            returncode = process.wait()
+        except BaseException:
+            _stop(process)
+            raise
+        finally:
+            process.stdout.close()
+        errors.seek(0)
+        return Finished(returncode, "", errors.read())
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the command and its children (its own process group: a shell wrapper's rsync too), and wait until the
+    whole group is gone, so files they write on the way out (rsync's partial file) are complete on return."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline and _group_alive(process):
+            time.sleep(0.05)
+        if not _group_alive(process):
+            break
+    process.wait()
+
+
+def _group_alive(process: subprocess.Popen) -> bool:
+    process.poll()  # reap the leader, else it counts as a member until waited for
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

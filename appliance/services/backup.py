@@ -22,7 +22,7 @@ from typing import Any
 
 from appliance import __version__
 from appliance.errors import BackupError
-from appliance.files import file_digest, fsync_folder
+from appliance.files import file_digest, fsync_path
 from appliance.paths import Paths
 from appliance.storage.database import Database, check_file, latest_version
 
@@ -106,7 +106,7 @@ def _write(paths: Paths, db: Database, target: Path, partial: Path, kit_id: str,
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, target)
-        fsync_folder(target.parent)
+        fsync_path(target.parent)
     return Summary(target, len(listed), sum(f["size"] for f in listed), version, created, kit_id)
 
 
@@ -154,7 +154,7 @@ def restore(source: Path, paths: Paths, *, force: bool = False, now: dt.datetime
             else:
                 target.rmdir()
         staging.rename(target)
-        fsync_folder(target.parent)
+        fsync_path(target.parent)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

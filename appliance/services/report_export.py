@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from appliance.errors import StorageError
-from appliance.files import fsync_folder, write_atomically
+from appliance.files import fsync_path, write_atomically
 from appliance.services import report_file
 from appliance.storage import outbox
 
@@ -39,7 +39,7 @@ def export(kit, folder: Path, now: dt.datetime | None = None) -> int:
             folders.add(payload_path.parent)
             sequences.append(stored.sequence)
         for written in sorted(folders) + ([folder / report_file.BUNDLE_FOLDER] if folders else []):
-            fsync_folder(written)
+            fsync_path(written)
     except OSError as exc:
         raise StorageError(f"Writing the reports to {folder} failed: {exc.strerror or exc}.",
                            cause="The stick is full, read-only, or was pulled out.",

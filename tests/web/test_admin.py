@@ -90,3 +90,26 @@ def test_admin_sign_in_is_throttled_with_retry_after(client, one_time_password):
     assert int(throttled.headers["retry-after"]) > 0
     assert "Too many wrong passwords" in throttled.text
     assert "tpkit_session" not in throttled.cookies
+
+
+def test_admin_page_lists_the_last_sync_runs(client, kit, one_time_password):
+    from appliance.storage.sync_runs import RunResult, SyncRuns
+
+    runs = SyncRuns(kit.db)
+    first = runs.start("2026-03-02T16:00:00Z")
+    runs.finish(first, "2026-03-02T16:01:00Z", RunResult("ok", "done", bytes_received=5 * 2**20, duration_s=60))
+    second = runs.start("2026-03-03T16:00:00Z")
+    runs.finish(second, "2026-03-03T16:00:05Z", RunResult("failed", "sync.transfer_failed", duration_s=5.2))
+    _sign_in(client, one_time_password)
+    page = client.get("/admin").text
+    assert page.index("2026-03-03T16:00:00Z") < page.index("2026-03-02T16:00:00Z")  # newest first
+    assert "Done" in page and "Stopped" in page and "sync.transfer_failed" in page
+    assert "The download stopped; it will continue next time." in page and "60.0 s" in page
+    assert "5.0 MB" in page and "0 B" in page
+    zh = client.get("/admin?lang=zh").text
+    assert "内容更新（同步）" in zh and "下载已中断" in zh
+
+
+def test_admin_page_without_sync_runs_says_so(client, one_time_password):
+    _sign_in(client, one_time_password)
+    assert "No sync has run yet." in client.get("/admin").text

@@ -1,0 +1,70 @@
+"""Fetching one file from a mirror with the `tpkit-rsync` wrapper (content-sync/), through edges/commands.
+
+Must not import storage, content, services or web. Parses the wrapper's machine-readable stdout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.edges import commands
+
+WRAPPER_NAME = "tpkit-rsync"
+# In a source checkout the wrapper sits in content-sync/ next to the package; an image installs it on PATH.
+CHECKOUT_WRAPPER = Path(__file__).resolve().parents[2] / "content-sync" / WRAPPER_NAME
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """One `progress` line of the wrapper: bytes of the file done, percent, current rate."""
+
+    done_bytes: int
+    percent: int
+    rate_bps: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    """How a fetch ended: rsync's exit code, the bytes that crossed the wire, and the wrapper's sentence + fix."""
+
+    returncode: int
+    received_bytes: int
+    message: str
+
+
+def wrapper() -> Path | None:
+    """The wrapper on PATH, else the checkout's copy, else None."""
+    found = shutil.which(WRAPPER_NAME)
+    if found:
+        return Path(found)
+    return CHECKOUT_WRAPPER if os.access(CHECKOUT_WRAPPER, os.X_OK) else None
+
+
+def fetch(program: Path, source: str, dest: Path, *, partial_dir: Path, timeout_s: int, bwlimit_kbps: int = 0,
+          basis: Path | None = None, on_progress: Callable[[Progress], None] = lambda p: None) -> Fetched:
+    """Fetch `source` (rsync URL or local path) to `dest`; resumes from `partial_dir`; `basis` seeds the delta.
+
+    Exceptions raised by `on_progress` stop the transfer and propagate (the partial file stays for a resume).
+    """
+    argv = [str(program), "--partial-dir", str(partial_dir), "--timeout", str(timeout_s),
+            "--contimeout", str(timeout_s), "--bwlimit", str(bwlimit_kbps)]
+    if basis is not None:
+        argv += ["--basis", str(basis)]
+    received = 0
+
+    def line(text: str) -> None:
+        nonlocal received
+        parts = text.split()
+        if len(parts) == 4 and parts[0] == "progress" and all(p.isdigit() for p in parts[1:]):
+            on_progress(Progress(int(parts[1]), int(parts[2]), int(parts[3])))
+        elif len(parts) == 2 and parts[0] == "received" and parts[1].isdigit():
+            received += int(parts[1])
+
+    done = commands.stream([*argv, "--", source, str(dest)], line, env={"LC_ALL": "C"})
+    said = [t.strip() for t in done.stderr.splitlines() if t.startswith("rsync") and "error" in t][:1]
+    sentence = [t.strip() for t in done.stderr.splitlines() if t.startswith(("[✗]", "    Fix:"))]
+    return Fetched(done.returncode, received, " ".join(said + sentence) or done.stderr.strip()[-400:])

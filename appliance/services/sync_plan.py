@@ -1,0 +1,146 @@
+"""What a sync would do: add, update, remove (with sizes) against what is installed, and the disk guard.
+
+Pure logic on verified indexes and rows; imports no edge. Must not import web.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from appliance.content.channel_index import ChannelIndex
+from appliance.errors import SyncError
+from appliance.storage.installed_packages import Installed
+
+MB = 1 << 20
+PATCH_NOTE = "patch packages are applied by the delta engine (not yet wired)"
+HELD_NOTE = "held back: rolled back from this version (`tpkit content rollback`)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One line of the plan. `package` is the index entry (None for a removal)."""
+
+    action: str  # add, update, remove
+    package_id: str
+    channel: str
+    size_bytes: int  # bytes to download (add/update) or to take out of the library (remove)
+    version: str
+    installed_version: str | None = None
+    package: Mapping[str, Any] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Steps in order (adds and updates, then removals), packages left alone, and notes (skipped packages)."""
+
+    steps: tuple[Step, ...]
+    unchanged: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def download_bytes(self) -> int:
+        return sum(s.size_bytes for s in self.steps if s.action != "remove")
+
+    def count(self, action: str) -> int:
+        return sum(1 for s in self.steps if s.action == action)
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    """What the kit wants: channel names, and optional package-id and tag filters (empty: everything)."""
+
+    channels: tuple[str, ...]
+    package_ids: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()  # "key:value"
+
+    @classmethod
+    def from_settings(cls, channels: str, packages: str, tags: str) -> "Subscription":
+        def words(text: str) -> list[str]:
+            return [w.strip() for w in text.split(",") if w.strip()]
+        return cls(tuple(dict.fromkeys(words(channels))), frozenset(words(packages)), frozenset(words(tags)))
+
+    def wants(self, package: Mapping[str, Any]) -> bool:
+        """True when the package passes the id and tag filters."""
+        if self.package_ids and package["id"] not in self.package_ids:
+            return False
+        raw = package["tags"]
+        have = {f"{k}:{v}" for k, v in raw.items()} if isinstance(raw, dict) else {str(t) for t in raw}
+        return not self.tags or bool(self.tags & have)
+
+
+def _wanted(indexes: Iterable[ChannelIndex], subscription: Subscription, notes: list[str]):
+    """(channel, package) of every package to hold, first channel winning a duplicate id."""
+    chosen: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for index in indexes:
+        for package in index.packages:
+            if not subscription.wants(package):
+                continue
+            if package.get("kind", "full") == "patch":
+                notes.append(f"{package['id']} {package['version']} ({index.channel}): {PATCH_NOTE}")
+            elif package["id"] in chosen:
+                notes.append(f"{package['id']} is also in {index.channel}; the copy in {chosen[package['id']][0]} is used")
+            else:
+                chosen[package["id"]] = (index.channel, package)
+    return chosen
+
+
+def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed], subscription: Subscription) -> Plan:
+    """Compare the verified indexes of the subscribed channels with the installed packages."""
+    indexes = list(indexes)
+    notes: list[str] = []
+    chosen = _wanted(indexes, subscription, notes)
+    steps, unchanged = [], []
+    for package_id, (channel, package) in sorted(chosen.items()):
+        row = installed.get(package_id)
+        if row is not None and row.sha256 == package["sha256"]:
+            unchanged.append(package_id)
+        elif row is not None and row.held_sha256 == package["sha256"]:
+            notes.append(f"{package_id} {package['version']}: {HELD_NOTE}")
+        else:
+            steps.append(Step("update" if row else "add", package_id, channel, package["size_bytes"],
+                              package["version"], row.version if row else None, package))
+    fetched = {index.channel for index in indexes}
+    for package_id, row in sorted(installed.items()):
+        # Only what a verified index no longer lists (or an unsubscribed channel) leaves the library.
+        if package_id not in chosen and (row.channel in fetched or row.channel not in subscription.channels):
+            steps.append(Step("remove", package_id, row.channel, row.size_bytes, row.version, row.version))
+    return Plan(tuple(steps), tuple(unchanged), tuple(notes))
+
+
+@dataclasses.dataclass(frozen=True)
+class DiskCheck:
+    """Free space on the content disk against what the plan downloads and the reserve to keep."""
+
+    free_bytes: int
+    needed_bytes: int
+    reserve_bytes: int
+
+    @property
+    def ok(self) -> bool:
+        # Nothing to download never breaches the reserve (a plan that only removes books must still run).
+        return self.needed_bytes == 0 or self.free_bytes - self.needed_bytes >= self.reserve_bytes
+
+    @property
+    def short_bytes(self) -> int:
+        return 0 if self.ok else self.needed_bytes + self.reserve_bytes - self.free_bytes
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f} MB"
+
+
+def refuse_if_short(check: DiskCheck, plan: Plan, installed: Mapping[str, Installed]) -> None:
+    """A SyncError (sync.disk_reserve) when the plan would leave less than the reserve free."""
+    if check.ok:
+        return
+    biggest = sorted(installed.values(), key=lambda row: -row.size_bytes)[:3]
+    candidates = ", ".join(f"{row.id} ({_mb(row.size_bytes)})" for row in biggest) or "none installed by sync"
+    raise SyncError(
+        f"This sync needs {_mb(check.needed_bytes)} but the content disk has {_mb(check.free_bytes)} free and must "
+        f"keep {_mb(check.reserve_bytes)} (disk_reserve_mb): {_mb(check.short_bytes)} short. Nothing was downloaded.",
+        code="sync.disk_reserve", cause=f"The plan adds or updates {plan.count('add') + plan.count('update')} "
+        f"package(s); the largest books now: {candidates}.",
+        fix=f"Free at least {_mb(check.short_bytes)}: narrow sync_packages or sync_tags to fewer books, delete books "
+            "you no longer need from the content folder, or put the content folder on a larger disk.")
