@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,15 @@ def _channel_keys(value: str) -> str | None:
     return None
 
 
+def _hub_url(value: str) -> str | None:
+    if not value:
+        return None
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme in ("http", "https") and parsed.hostname:
+        return None
+    return "must be an http:// or https:// address with a host name, or empty"
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -103,6 +113,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("panel_buzzer_pin", int, None, "BCM number of an optional active buzzer; unset for none.", _bcm_pin),
     Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", _positive),
     Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
+    Setting("hub_url", str, "", "The county hub's address (https://…), written at provisioning; reports go there "
+            "(issue 5). Empty: the kit reports nowhere.", _hub_url),
     Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
             "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
 )
@@ -139,6 +151,7 @@ class Settings:
     panel_buzzer_pin: int | None
     panel_hold_state_s: float
     panel_hold_shutdown_s: float
+    hub_url: str
     trusted_channel_keys: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
@@ -168,6 +181,14 @@ def _convert(setting: Setting, raw: Any, origin: str) -> tuple[Any, str | None]:
     if problem:
         return None, f"{setting.name} = {raw!r} (from {origin}) {problem}"
     return value, None
+
+
+def check_value(name: str, raw: Any, origin: str) -> tuple[Any, str | None]:
+    """One setting's value converted and checked as a file or variable would be: (value, None) or (None, problem);
+    a name not in SPEC is a problem too."""
+    if name not in SPEC_BY_NAME:
+        return None, f"{name} (from {origin}) is not a tpkit setting (see docs/settings.md)"
+    return _convert(SPEC_BY_NAME[name], raw, origin)
 
 
 def _boolean(raw: Any) -> bool:

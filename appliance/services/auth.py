@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import time
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from appliance.errors import SignInError, TooManyAttemptsError
@@ -30,6 +30,14 @@ _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory pr
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def is_argon2id_hash(text: str) -> bool:
+    """True when `text` is an argon2id hash in PHC form ($argon2id$v=19$m=…,t=…,p=…$salt$hash)."""
+    try:
+        return extract_parameters(text).type is Type.ID
+    except (InvalidHashError, ValueError):
+        return False
 
 
 def ensure_first_admin(accounts: Accounts) -> str | None:

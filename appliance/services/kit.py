@@ -19,6 +19,7 @@ from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
+from appliance.storage.provisioning_runs import ProvisioningRuns
 from appliance.storage.signin_failures import SigninFailures
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Kit:
     boots: Boots
     readings: Readings
     signin_failures: SigninFailures
+    provisioning_runs: ProvisioningRuns
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -85,4 +87,5 @@ def open_kit(settings: Settings) -> Kit:
     library.refresh()
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     return Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=library, boots=Boots(db),
-               readings=readings, signin_failures=SigninFailures(db))
+               readings=readings, signin_failures=SigninFailures(db),
+               provisioning_runs=ProvisioningRuns(db))
