@@ -47,7 +47,8 @@ def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine)
     assert f"wpa_passphrase={PASSPHRASE}\n" in hostapd.read_text() and "country_code=CN" in hostapd.read_text()
     assert f"ssid2={'双溪教学点'.encode().hex()}" in hostapd.read_text()
     assert stat.S_IMODE(hostapd.stat().st_mode) == 0o600
-    assert "address=/kit/192.168.4.1" in (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").read_text()
+    dnsmasq = (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").read_text()
+    assert "address=/kit/192.168.4.1" in dnsmasq and "/captive.apple.com/" in dnsmasq
     assert (tmp_path / "data/keys/enrolment-token").read_text() == TOKEN + "\n"
     assert machine.read_text().splitlines() == [
         "timedatectl set-timezone Asia/Shanghai", f"findmnt --noheadings --output SOURCE --target {tmp_path / 'data'}",
