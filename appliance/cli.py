@@ -324,7 +324,8 @@ def provision(args: argparse.Namespace) -> int:
     if args.csv:
         kits = provisioner.from_rows(provisioner.read_csv(args.csv), str(args.csv))
     else:
-        kits = provisioner.from_rows([{k: v for k, v in fields.items() if v is not None}], "the command line")
+        kits = provisioner.from_rows([{k: v for k, v in fields.items() if v is not None}], "the command line",
+                                     from_csv=False)
     if args.out:
         for path in provisioner.write_out_dir(kits, args.out):
             print(f"[✓] {path}")

@@ -196,3 +196,26 @@ def test_systemd_web_unit_command_stops_within_its_timeout_stop_sec(tmp_path):
         server.stdout.close()
     assert stopped_s < timeout_stop_s, output
     assert server.returncode == 0, output
+
+
+@pytest.mark.skipif(not (shutil.which("systemd-sysusers") and shutil.which("systemd-tmpfiles")),
+                    reason="systemd-sysusers/systemd-tmpfiles are not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="systemd-tmpfiles --root sets owners, which needs root")
+def test_systemd_sysusers_and_tmpfiles_make_the_user_and_folders_in_a_fresh_root(tmp_path):
+    (tmp_path / "etc").mkdir()
+    sysusers = subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNITS / "sysusers.d/tpkit.conf")],
+                              capture_output=True, text=True, timeout=60)
+    assert sysusers.returncode == 0, sysusers.stderr
+    user = next(line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines() if line.startswith("tpkit:"))
+    assert user[6] == "/usr/sbin/nologin"
+    groups = {line.split(":")[0]: line.split(":")[3] for line in (tmp_path / "etc/group").read_text().splitlines()}
+    assert all("tpkit" in groups[name] for name in ("gpio", "video", "systemd-journal"))
+    (tmp_path / "etc/tpkit").mkdir()
+    (tmp_path / "etc/tpkit/kit.toml").write_text('kit_id = "gx-1"\n')  # what first boot wrote: kept
+    tmpfiles = subprocess.run(["systemd-tmpfiles", "--create", f"--root={tmp_path}", str(UNITS / "tmpfiles.d/tpkit.conf")],
+                              capture_output=True, text=True, timeout=60)
+    assert tmpfiles.returncode == 0, tmpfiles.stderr
+    data = (tmp_path / "var/lib/tpkit").stat()
+    assert (data.st_uid, stat.S_IMODE(data.st_mode)) == (int(user[2]), 0o750)
+    assert (tmp_path / "var/lib/tpkit/content").stat().st_uid == int(user[2])
+    assert (tmp_path / "etc/tpkit/kit.toml").read_text() == 'kit_id = "gx-1"\n'

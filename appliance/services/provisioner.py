@@ -34,11 +34,11 @@ class KitToml:
     text: str
 
 
-def from_rows(rows: Iterable[Mapping[str, str]], origin: str) -> list[KitToml]:
+def from_rows(rows: Iterable[Mapping[str, str]], origin: str, from_csv: bool = True) -> list[KitToml]:
     """A checked kit.toml per row; ProvisioningError naming every bad value of every row (nothing half-done)."""
     kits, problems = [], []
     for number, row in enumerate(rows, start=2):  # row 1 of a CSV is its header
-        where = f"{origin} row {number}" if origin.endswith(".csv") else origin
+        where = f"{origin} row {number}" if from_csv else origin
         unknown = sorted(set(row) - set(FIELDS) - {None})
         if unknown:
             problems.append(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
