@@ -124,6 +124,9 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
     classroom = classroom_network.Classroom(mode=kit.network_mode, interface=settings.ap_interface,
                                             kit_id=kit.kit_id or settings.kit_id, ssid=kit.wifi_ssid or "",
                                             passphrase=passphrase or "", country=kit.wifi_country or "")
+    if kit.network_mode is None:
+        outcome.applied.append("classroom network left as it was (network_mode above needs fixing first)")
+        return
     if kit.network_mode == "ap" and not (kit.wifi_ssid and passphrase and kit.wifi_country):
         if not passphrase and not any("wifi.passphrase" in p for p in outcome.problems):
             outcome.problems.append(f"wifi.passphrase in {kit.source} is missing and none was provisioned before; "

@@ -43,7 +43,7 @@ class KitFile:
     kit_id: str | None = None
     school_name: str | None = None
     time_zone: str | None = None
-    network_mode: str = "ap"
+    network_mode: str | None = "ap"  # None when the file's value is bad: the network is then left as it was
     trusted_content_keys: tuple[str, ...] = ()
     hub_url: str | None = None
     enrolment_token: str | None = None
@@ -77,17 +77,23 @@ def check(data: Mapping[str, Any], source: str) -> KitFile:
     kit = KitFile(source=source)
     _check_shape(kit, data)
     _check_kit(kit, data)
-    _check_wifi(kit, data.get("wifi") or {})
-    _check_hub(kit, data.get("hub") or {})
-    admin = data.get("admin") or {}
+    _check_wifi(kit, _table(data, "wifi"))
+    _check_hub(kit, _table(data, "hub"))
+    admin = _table(data, "admin")
     if "password_hash" in admin:
         if isinstance(admin["password_hash"], str) and is_argon2id_hash(admin["password_hash"]):
             kit.admin_password_hash = admin["password_hash"]
         else:
             kit.problem("admin.password_hash", "is not an argon2id hash ($argon2id$v=19$…); make one with "
                         "`tpkit provision --admin-password …`")
-    _check_settings(kit, data.get("settings") or {})
+    _check_settings(kit, _table(data, "settings"))
     return kit
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A table of the file, or an empty one when it is absent or not a table (_check_shape names that)."""
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def _check_shape(kit: KitFile, data: Mapping[str, Any]) -> None:
@@ -134,9 +140,8 @@ def _check_kit(kit: KitFile, data: Mapping[str, Any]) -> None:
             kit.problem("time_zone", f"= {zone!r} is not a time zone name; use one like \"Asia/Shanghai\" "
                         "(timedatectl list-timezones)")
     mode = data.get("network_mode", "ap")
-    if mode in NETWORK_MODES:
-        kit.network_mode = mode
-    else:
+    kit.network_mode = mode if mode in NETWORK_MODES else None
+    if kit.network_mode is None:
         kit.problem("network_mode", f"= {mode!r} must be \"ap\" (the kit is the classroom Wi-Fi) or \"ethernet\" "
                     "(the kit sits behind the school's access point)")
     keys = data.get("trusted_content_keys", [])

@@ -70,3 +70,10 @@ def test_provisioning_secret_on_several_lines_falls_back_to_a_rewrite(tmp_path):
     left = tomllib.loads(boot.read_text())
     assert PASSPHRASE not in boot.read_text() and not provisioning.has_secrets(left)
     assert left["wifi"] == {"ssid": "双溪教学点", "country": "CN"} and left["kit_id"] == "gx-0042"
+
+
+def test_provisioning_tables_of_the_wrong_shape_are_problems_not_crashes():
+    kit = _check('kit_id = "a"\nschool_name = "b"\nwifi = "open"\nadmin = 3\nnetwork_mode = "mesh"\n')
+    text = "\n".join(kit.problems)
+    assert "wifi in" in text and "must be a table ([wifi])" in text and "admin in" in text
+    assert "network_mode" in text and kit.network_mode is None
