@@ -3,6 +3,7 @@ on PATH that record how they were called (mocks at the process edge, after pi-ho
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from appliance.services.auth import hash_password
@@ -11,6 +12,12 @@ from tests.machine import fake_commands
 ADMIN_PASSWORD = "correct horse battery"
 TOKEN = "enrol-0123456789abcdef"
 PASSPHRASE = "rain on the hills"
+
+
+@functools.cache
+def admin_password_hash() -> str:
+    """One argon2id hash for every test file (hashing costs ~0.1 s, more on a loaded machine)."""
+    return hash_password(ADMIN_PASSWORD)
 
 
 def kit_toml(**replace: str) -> str:
@@ -29,7 +36,7 @@ def kit_toml(**replace: str) -> str:
         "passphrase": f'passphrase = "{PASSPHRASE}"',
         "country": 'country = "CN"',
         "admin": "\n[admin]",
-        "password_hash": f'password_hash = "{hash_password(ADMIN_PASSWORD)}"',
+        "password_hash": f'password_hash = "{admin_password_hash()}"',
         "settings": "\n[settings]",
         "default_language": 'default_language = "zh"',
     }

@@ -77,3 +77,15 @@ def test_provisioning_tables_of_the_wrong_shape_are_problems_not_crashes():
     text = "\n".join(kit.problems)
     assert "wifi in" in text and "must be a table ([wifi])" in text and "admin in" in text
     assert "network_mode" in text and kit.network_mode is None
+
+
+def test_provisioning_time_zone_on_a_laptop_without_a_time_zone_database(tmp_path):
+    import zoneinfo
+
+    zoneinfo.reset_tzpath([str(tmp_path / "no-tzdata")])
+    try:
+        assert _check(kit_toml(time_zone='time_zone = "Asia/Shanghai"')).problems == []
+        assert any("time_zone" in p for p in _check(kit_toml(time_zone='time_zone = "../etc/passwd"')).problems)
+    finally:
+        zoneinfo.reset_tzpath()
+    assert any("Mars/Olympus" in p for p in _check(kit_toml(time_zone='time_zone = "Mars/Olympus"')).problems)
