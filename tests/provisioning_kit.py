@@ -54,5 +54,6 @@ def fake_machine(folder: Path, *, source: str = "/dev/mmcblk0p3", growpart_exit:
         "findmnt": f"{log}\necho {source}",
         "growpart": f"{log}\n{nochange}\nexit {growpart_exit}",
         "resize2fs": log,
+        "ssh-keygen": log,
     })
     return path, calls

@@ -1,5 +1,5 @@
-"""The machine-wide changes first boot makes: the time zone (timedatectl) and growing the data partition
-to fill the card (findmnt, growpart, resize2fs). The only module that runs them.
+"""The machine-wide changes first boot makes: the time zone (timedatectl), growing the data partition
+to fill the card (findmnt, growpart, resize2fs) and the SSH host keys (ssh-keygen). The only module that runs them.
 
 Must not import storage, content, services or web. Tests put fake executables first on PATH.
 """
@@ -17,7 +17,8 @@ QUICK_TIMEOUT_S = 30
 # resize2fs of a 128 GB card grows the block groups online; minutes on a slow card.
 RESIZE_TIMEOUT_S = 600
 # The Debian package that brings each command, for the fix.
-PACKAGES = {"timedatectl": "systemd", "findmnt": "util-linux", "growpart": "cloud-guest-utils", "resize2fs": "e2fsprogs"}
+PACKAGES = {"timedatectl": "systemd", "findmnt": "util-linux", "growpart": "cloud-guest-utils", "resize2fs": "e2fsprogs",
+            "ssh-keygen": "openssh-client"}
 # /dev/mmcblk0p3 -> (/dev/mmcblk0, 3); /dev/sda2 -> (/dev/sda, 2); /dev/nvme0n1p2 -> (/dev/nvme0n1, 2).
 PARTITION = re.compile(r"^(?P<disk>/dev/(?:\w+\d+(?=p\d+$)|[a-z]+(?=\d+$)))p?(?P<number>\d+)$")
 
@@ -61,3 +62,12 @@ def grow_partition_of(folder: Path) -> str:
         raise
     _call(["resize2fs", source], RESIZE_TIMEOUT_S)
     return f"grew {source} to fill {disk}"
+
+
+def make_ssh_host_keys(root: Path) -> str:
+    """Generate the SSH host keys missing under `root`/etc/ssh (each kit its own; the image ships none).
+    Nothing to do on a system without OpenSSH's /etc/ssh."""
+    if not (root / "etc/ssh").is_dir():
+        return "SSH host keys: no /etc/ssh (OpenSSH is not installed)"
+    _call(["ssh-keygen", "-A", "-f", str(root)], QUICK_TIMEOUT_S)
+    return f"SSH host keys made in {root / 'etc/ssh'}"

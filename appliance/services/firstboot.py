@@ -1,6 +1,6 @@
 """Applying the boot partition's kit.toml to the kit (`tpkit firstboot`, run by tpkit-firstboot.service at every
 boot while the file exists): settings, administrator password, classroom network, time zone, the data
-partition's size, then the secrets off the card. Every problem is collected and stored, none stops the rest.
+partition's size and SSH host keys (first boot only), then the secrets off the card. Every problem is collected and stored, none stops the rest.
 
 Must not import web or cli.
 """
@@ -60,7 +60,7 @@ def run(boot_dir: Path, root: Path = Path("/"), overrides: Mapping[str, Any] | N
         if kit is not None:
             _apply(kit, root, settings, db, outcome)
             if first_boot:
-                _first_boot_only(settings, outcome)
+                _first_boot_only(root, settings, outcome)
             _remove_secrets(outcome.boot_file, data, outcome)
         runs.record(str(outcome.boot_file), outcome.applied, outcome.problems)
     finally:
@@ -152,11 +152,15 @@ def _save_secrets(root: Path, secrets: Mapping[str, str]) -> None:
     provisioning.write_atomically(target, "# Secrets tpkit firstboot took off the boot partition.\n" + text, 0o600)
 
 
-def _first_boot_only(settings: Settings, outcome: Outcome) -> None:
+def _first_boot_only(root: Path, settings: Settings, outcome: Outcome) -> None:
     try:
         outcome.applied.append(machine_setup.grow_partition_of(settings.data_dir))
     except SystemCommandError as exc:
         outcome.problems.append(f"The data partition could not be grown: {exc.message} Fix: {exc.fix}")
+    try:
+        outcome.applied.append(machine_setup.make_ssh_host_keys(root))
+    except SystemCommandError as exc:
+        outcome.problems.append(f"The SSH host keys could not be made: {exc.message} Fix: {exc.fix}")
     outcome.applied.append(make_report_key(Paths.from_settings(settings)))
 
 

@@ -38,6 +38,7 @@ def _database(tmp_path) -> Database:
 
 
 def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine):
+    (tmp_path / "root/etc/ssh").mkdir(parents=True)
     outcome = _run(tmp_path, kit_toml())
     assert outcome.problems == []
     settings = load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={})
@@ -52,7 +53,7 @@ def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine)
     assert (tmp_path / "data/keys/enrolment-token").read_text() == TOKEN + "\n"
     assert machine.read_text().splitlines() == [
         "timedatectl set-timezone Asia/Shanghai", f"findmnt --noheadings --output SOURCE --target {tmp_path / 'data'}",
-        "growpart /dev/mmcblk0 3", "resize2fs /dev/mmcblk0p3"]
+        "growpart /dev/mmcblk0 3", "resize2fs /dev/mmcblk0p3", f"ssh-keygen -A -f {tmp_path / 'root'}"]
     db = _database(tmp_path)
     try:
         assert sign_in(Accounts(db), "admin", ADMIN_PASSWORD)
