@@ -175,7 +175,7 @@ def test_systemd_web_unit_command_stops_within_its_timeout_stop_sec(tmp_path):
     argv, env = _web_command(port, tmp_path)
     server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # generous: other work may share this machine
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
@@ -183,7 +183,7 @@ def test_systemd_web_unit_command_stops_within_its_timeout_stop_sec(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
-            raise AssertionError("the web unit's command did not serve within 30 s")
+            raise AssertionError("the web unit's command did not serve within 60 s")
         # A client holding a keep-alive connection open must not hold up the stop either.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as held:
             held.get("/")
