@@ -58,15 +58,24 @@ def run(boot_dir: Path, root: Path = Path("/"), overrides: Mapping[str, Any] | N
         runs = ProvisioningRuns(db)
         first_boot = runs.count() == 0
         if kit is not None:
-            _apply(kit, root, settings, db, outcome)
+            _carry_on(lambda: _apply(kit, root, settings, db, outcome), outcome)
             if first_boot:
-                _first_boot_only(root, settings, outcome)
-            _remove_secrets(outcome.boot_file, data, outcome)
+                _carry_on(lambda: _first_boot_only(root, settings, outcome), outcome)
+            _carry_on(lambda: _remove_secrets(outcome.boot_file, data, outcome), outcome)
         runs.record(str(outcome.boot_file), outcome.applied, outcome.problems)
     finally:
         db.close()
     _hand_to_kit_user(Paths.from_settings(settings))
     return outcome
+
+
+def _carry_on(step, outcome: Outcome) -> None:
+    """Run one step; a file it cannot write (a read-only or full disk) is a problem, and the next step runs."""
+    try:
+        step()
+    except OSError as exc:
+        outcome.problems.append(f"{exc.filename or 'A file'} could not be written: {exc.strerror or exc}. "
+                                "Fix: check the disk (df -h; dmesg) and that the kit runs first boot as root.")
 
 
 def _write_settings(kit: provisioning.KitFile, root: Path, outcome: Outcome) -> None:

@@ -137,3 +137,12 @@ def test_firstboot_failing_tools_are_problems_not_crashes(tmp_path, monkeypatch)
     (tmp_path / "machine/bin/timedatectl").write_text("#!/bin/sh\necho 'Failed to connect to bus' >&2\nexit 1\n")
     outcome = _run(tmp_path, kit_toml())
     assert len(outcome.problems) == 1 and "Failed to connect to bus" in outcome.problems[0]
+
+
+def test_firstboot_a_file_it_cannot_write_is_a_problem_and_the_rest_still_runs(tmp_path, machine):
+    (tmp_path / "root/etc/hostapd").mkdir(parents=True)
+    (tmp_path / "root/etc/hostapd/hostapd.conf").mkdir()  # a folder where the file must go: rename fails
+    outcome = _run(tmp_path, kit_toml())
+    assert len(outcome.problems) == 1 and "could not be written" in outcome.problems[0]
+    assert "growpart /dev/mmcblk0 3" in machine.read_text()
+    assert "secrets removed from" in " ".join(outcome.applied)
