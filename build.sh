@@ -10,8 +10,9 @@ ROOT=$(pwd)
 VENV="$ROOT/.venv"
 RUN_DIR="$ROOT/run-data"
 # Debian packages the tests use: rsync for sync, kiwix-tools for the compatibility tests,
-# chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts.
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign"
+# chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts;
+# fdisk (sfdisk), mtools and dosfstools (mkfs.vfat) for `tpkit provision --image` on a real small image.
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"

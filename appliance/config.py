@@ -203,8 +203,8 @@ class Settings:
     panel_buzzer_pin: int | None
     panel_hold_state_s: float
     panel_hold_shutdown_s: float
-    trusted_channel_keys: str
     hub_url: str
+    trusted_channel_keys: str
     hub_enrol_token: str
     sync_source: str
     sync_channels: str
@@ -243,6 +243,14 @@ def _convert(setting: Setting, raw: Any, origin: str) -> tuple[Any, str | None]:
     if problem:
         return None, f"{setting.name} = {raw!r} (from {origin}) {problem}"
     return value, None
+
+
+def check_value(name: str, raw: Any, origin: str) -> tuple[Any, str | None]:
+    """One setting's value converted and checked as a file or variable would be: (value, None) or (None, problem);
+    a name not in SPEC is a problem too."""
+    if name not in SPEC_BY_NAME:
+        return None, f"{name} (from {origin}) is not a tpkit setting (see docs/settings.md)"
+    return _convert(SPEC_BY_NAME[name], raw, origin)
 
 
 def _boolean(raw: Any) -> bool:

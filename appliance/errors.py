@@ -137,6 +137,18 @@ class SyncError(TpkitError, RuntimeError):
     code = "sync.failed"
 
 
+class ProvisioningError(TpkitError, ValueError):
+    """A provisioning file (kit.toml on the boot partition, a row of schools.csv) has bad or missing values."""
+
+    code = "provisioning.invalid"
+
+
+class DiskImageError(TpkitError, OSError):
+    """A disk image cannot be provisioned: no FAT boot partition, or sfdisk/mcopy failed or are missing."""
+
+    code = "provisioning.image_failed"
+
+
 class TooManyAttemptsError(TpkitError, PermissionError):
     """Sign-in is throttled after repeated wrong passwords; `retry_after_s` says for how long."""
 

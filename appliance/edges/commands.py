@@ -48,12 +48,13 @@ class Finished:
     stderr: str
 
 
-def call(argv: Sequence[str], *, timeout_s: float) -> Finished:
+def call(argv: Sequence[str], *, timeout_s: float, env: dict[str, str] | None = None) -> Finished:
     """Run a command and report how it ended; FileNotFoundError if it is not installed, TimeoutError past
-    `timeout_s` (for callers that must say which went wrong, such as the panel's systemctl)."""
+    `timeout_s` (for callers that must say which went wrong, such as the panel's systemctl).
+    `env` adds variables to this process's environment for the command."""
     try:
         done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s, check=False,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env={**os.environ, **env} if env else None)
     except subprocess.TimeoutExpired as exc:
         raise TimeoutError(f"{argv[0]} did not answer within {timeout_s} s") from exc
     return Finished(done.returncode, done.stdout, done.stderr)

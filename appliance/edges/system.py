@@ -76,6 +76,24 @@ def boot_id(root: Path = ROOT) -> str | None:
     return (text.strip() or None) if text else None
 
 
+def uplink_interfaces(classroom_interface: str, root: Path = ROOT) -> list[str] | None:
+    """Interfaces other than the classroom's that carry a default route (IPv4 /proc/net/route, IPv6
+    /proc/net/ipv6_route): the kit's ways to the internet. [] when there is none; None when neither table exists."""
+    v4, v6 = _read(root, "proc/net/route"), _read(root, "proc/net/ipv6_route")
+    if v4 is None and v6 is None:
+        return None
+    found = []
+    for line in (v4 or "").splitlines()[1:]:  # Iface Destination Gateway Flags …; RTF_UP is 0x1
+        fields = line.split()
+        if len(fields) > 3 and fields[1] == "00000000" and int(fields[3], 16) & 1:
+            found.append(fields[0])
+    for line in (v6 or "").splitlines():  # dest prefix-len … flags iface; the default route is ::/0
+        fields = line.split()
+        if len(fields) == 10 and fields[0] == "0" * 32 and fields[1] == "00" and fields[9] != "lo":
+            found.append(fields[9])
+    return sorted({name for name in found if name != classroom_interface})
+
+
 def filesystem_use(folder: Path) -> dict[str, int] | None:
     """{"device", "total_bytes", "used_bytes", "free_bytes"} of the filesystem holding `folder` (as df), or None."""
     try:

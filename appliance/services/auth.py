@@ -11,7 +11,7 @@ import math
 import secrets
 import time
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
@@ -61,6 +61,14 @@ def hash_password(password: str) -> str:
 
 def hash_pin(pin: str) -> str:
     return _pin_hasher.hash(pin)
+
+
+def is_argon2id_hash(text: str) -> bool:
+    """True when `text` is an argon2id hash in PHC form ($argon2id$v=19$m=…,t=…,p=…$salt$hash)."""
+    try:
+        return extract_parameters(text).type is Type.ID
+    except (InvalidHashError, ValueError):
+        return False
 
 
 def ensure_first_admin(accounts: Accounts) -> str | None:

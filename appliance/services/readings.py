@@ -35,6 +35,11 @@ class Readings:
                 "memory": system.memory(self.root), "root_read_only": system.root_read_only(self.root),
                 "thermal_zone_c": system.cpu_temperature_c(self.root), "boot_id": system.boot_id(self.root)}
 
+    def has_uplink(self) -> bool:
+        """True when a way to the internet other than the classroom's Wi-Fi has a default route; False also
+        when the routing tables cannot be read (a kit that cannot tell assumes the classroom is on its own)."""
+        return bool(system.uplink_interfaces(self.ap_interface, self.root))
+
     def commands(self) -> dict[str, Any]:
         """Readings that run commands, at most once per `cache_s` however many threads ask."""
         with self._lock:

@@ -39,6 +39,18 @@ class Accounts:
                 (password_hash, account_id),
             )
 
+    def provision(self, username: str, role: str, password_hash: str) -> None:
+        """Set `username`'s password hash (creating the account if needed) as chosen by its owner: no forced
+        change at the next sign-in. Its sessions end, so an old password's sign-ins do not outlive it."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO accounts (username, role, password_hash, must_change_password) VALUES (?, ?, ?, 0) "
+                "ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, must_change_password = 0",
+                (username, role, password_hash),
+            )
+            conn.execute("DELETE FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE username = ?)",
+                         (username,))
+
     def add_session(self, token_sha256: str, account_id: int, expires_at: float) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))

@@ -32,7 +32,7 @@ def status(request: Request) -> Response:
     response = render(request, "admin.html", headers=PRIVATE, account=account, health=snapshot, books=library.books(),
                       damaged=library.damaged(), pending=library.pending(), csrf=csrf_token(request),
                       sync_runs=sync.recent_runs(kit.db),
-                      notice=request.query_params.get("notice"))
+                      notice=request.query_params.get("notice"), provisioning=kit.provisioning_runs.latest())
     return remember_csrf(request, response)
 
 

@@ -63,3 +63,16 @@ def test_system_unreadable_kernel_log_is_none_and_dmesg_is_the_fallback(tmp_path
 def test_system_iw_without_the_interface_is_none(tmp_path):
     path = fake_commands(tmp_path / "bin", {"iw": 'echo "command failed: No such device (-19)" >&2; exit 237'})
     assert system.wifi_clients("wlan9", path) is None
+
+
+def test_system_uplink_interfaces_from_the_routing_tables(tmp_path):
+    from appliance.edges.system import uplink_interfaces
+
+    assert uplink_interfaces("wlan0", tmp_path) is None
+    (tmp_path / "proc/net").mkdir(parents=True)
+    (tmp_path / "proc/net/route").write_text(
+        "Iface\tDestination\tGateway\tFlags\n"
+        "eth0\t00000000\t0102A8C0\t0003\n"  # default route, up
+        "usb0\t00000000\t0102A8C0\t0002\n"  # default route, down
+        "wlan0\t00000000\t0104A8C0\t0003\n")  # the classroom's own
+    assert uplink_interfaces("wlan0", tmp_path) == ["eth0"]

@@ -304,3 +304,22 @@ def test_admin_sign_in_shows_status_with_damaged_files(page, demo):
         truncated.unlink()
         noise.unlink()
         wait_for(lambda: not kit.library.damaged(), "the scanner to forget the damaged files")
+
+
+def test_admin_shows_provisioning_problems_in_both_languages_at_phone_width(page, demo):
+    _, kit, _, password = demo
+    problem = ("time_zone in /boot/firmware/kit.toml = 'Mars/Olympus' is not a time zone name; use one like "
+               "\"Asia/Shanghai\" (timedatectl list-timezones) /a/very/long/path/without/any/spaces/in/it/at/all/kit.toml")
+    kit.provisioning_runs.record("/boot/firmware/kit.toml", ["settings written"], [problem])
+    page.goto("/admin/signin")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", password)
+    page.click("form.box button[type=submit]")
+    page.wait_for_url("**/admin")
+    assert page.locator("h2", has_text="Provisioning (kit.toml)").is_visible()
+    assert page.locator(".provisioning li").all_inner_texts() == [problem]
+    assert scroll_width(page) <= PHONE_WIDTH_PX
+    page.goto("/admin?lang=zh")
+    assert "设备配置（kit.toml）" in page.locator("main").inner_text() and "启动分区" in page.locator("main").inner_text()
+    assert scroll_width(page) <= PHONE_WIDTH_PX
+    screenshot(page, "admin-provisioning-zh.png")
