@@ -168,6 +168,13 @@ SPEC: tuple[Setting, ...] = (
             "0: no budget.", _not_negative),
     Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
             "--contimeout).", _positive),
+    Setting("sync_yield_kbps", int, 24, "People's traffic on the uplink (KiB/s, beyond sync's own) that makes a "
+            "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).", _not_negative),
+    Setting("sync_yield_pause_s", float, 1.5, "How long people's traffic must stay above sync_yield_kbps before "
+            "sync stops (a phone's short burst does not).", _not_negative),
+    Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative),
+    Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
+            "first interface with a default route other than ap_interface."),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -215,6 +222,10 @@ class Settings:
     sync_windows: str
     sync_month_budget_mb: int
     sync_timeout_s: int
+    sync_yield_kbps: int
+    sync_yield_pause_s: float
+    sync_yield_resume_s: float
+    uplink_interface: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -5,8 +5,8 @@
 (2) a transfer killed at 50 % and resumed: wire bytes over an uninterrupted transfer's, for a SIGTERM
     (rsync keeps its partial file) and a kill -9 (a power cut: only --inplace on a staging file keeps it);
 (3) a cap of 50 % of the link (rsync --bwlimit): measured throughput over the cap;
-(4) yielding: seconds from people's traffic starting to the sync deciding to step aside and to rsync being
-    gone (services/uplink_yield; rsync --inplace --append-verify, so stopping loses nothing).
+(4) yielding: the real `tpkit sync` (default yield settings, resume after 3 s): seconds from people's first
+    byte to sync deciding to step aside and to its rsync being gone; the book installed whole each time.
 Needs root, iproute2, tc and rsync; builds its own namespaces (tests/netlab.py) and removes them.
 """
 
@@ -80,25 +80,19 @@ def rate_cap(lab, url, dest, share):
             "measured_over_cap": round(rate / cap, 3)}
 
 
-def yield_latency(lab, url, dest, trials):
+def yield_latency(lab, trials):
+    """The real `tpkit sync` from the mirror namespace while people start browsing (tests/netlab.py)."""
     results = []
-    for _ in range(trials):
-        _fresh(dest)
-        driver = lab.popen(lab.kit, [sys.executable, "-c", netlab.YIELD_DRIVER, str(ROOT), url, f"{dest}/",
-                                     netlab.KIT_IF, netlab.MIRROR_IP, str(PORT), "50000", "1.5", "3"],
-                           stdout=subprocess.PIPE, text=True)
-        time.sleep(2.5)
-        client = lab.run(lab.kit, [sys.executable, "-c", netlab.STREAM_CLIENT, netlab.MIRROR_IP, "9000", "6"],
-                         timeout_s=30, capture_output=True, text=True, check=True)
-        people, people_end = map(float, client.stdout.split())
-        outcome = json.loads(driver.communicate(timeout=300)[0])
-        yielded = next(at for at, what in outcome["events"] if what.startswith("yielded"))
-        stopped = next(at for at, what in outcome["events"] if what == "stopped")
-        resumed = next(at for at, what in outcome["events"] if what == "resumed")
-        results.append({"yield_after_s": round(yielded - people, 2), "stopped_after_s": round(stopped - people, 2),
-                        "resumed_after_people_stop_s": round(resumed - people_end, 2),
-                        "returncode": outcome["returncode"],
-                        "identical": (dest / "big.bin").read_bytes() == (lab.source_dir / "big.bin").read_bytes()})
+    for trial in range(trials):
+        with tempfile.TemporaryDirectory() as work:
+            run = netlab.sync_while_people_browse(lab, Path(work), book_kb=5000, port=PORT + 1 + trial)
+        decided, stopped = netlab.first_after(run["lines"], "stopping"), netlab.first_after(run["lines"], "stopped")
+        resumed = netlab.first_after(run["lines"], "resuming")
+        results.append({"decided_after_s": round(decided - run["people_start"], 2) if decided else None,
+                        "stopped_after_s": round(stopped - run["people_start"], 2) if stopped else None,
+                        "resumed_after_people_stop_s": round(resumed - run["people_end"], 2) if resumed else None,
+                        "returncode": run["returncode"],
+                        "identical": run["installed_sha256"] == run["published_sha256"]})
     return results
 
 
@@ -121,13 +115,12 @@ def main() -> int:
         (source / "big.bin").write_bytes(os.urandom(size))
         lab.source_dir = source
         url = lab.rsync_daemon(source, PORT) + "/big.bin"
-        lab.popen(lab.mirror, [sys.executable, "-c", netlab.STREAM_SERVER, netlab.MIRROR_IP, "9000"])
         results = {"rate_mbit": args.rate_mbit, "size_bytes": size,
                    "resume": [resume_overhead(lab, url, dest, size, mode) for mode in ("SIGTERM", "SIGKILL")],
                    "cap": [rate_cap(lab, url, dest, share) for share in (0.5, 0.25)],
-                   "yield": yield_latency(lab, url, dest, args.trials)}
+                   "yield": yield_latency(lab, args.trials)}
     print(json.dumps(results, indent=2))
-    waits = [r["stopped_after_s"] for r in results["yield"]]
+    waits = [r["stopped_after_s"] for r in results["yield"] if r["stopped_after_s"] is not None]
     print(f"\nsync stopped after people started: median {statistics.median(waits)} s, max {max(waits)} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -129,16 +129,47 @@ with socket.create_connection((sys.argv[1], int(sys.argv[2]))) as conn:
         conn.recv(65536)
 print(began, time.time())
 """
-# Runs inside the kit namespace: one yielding rsync transfer, its outcome as JSON on stdout.
-YIELD_DRIVER = """
-import json, sys, time
-sys.path.insert(0, sys.argv[1])
-from appliance.services.uplink_yield import YieldPolicy, YieldWatch, run_yielding
-url, dest, interface, host, port, threshold, pause_s, resume_s = sys.argv[2:10]
-policy = YieldPolicy(float(threshold), float(pause_s), float(resume_s))
-argv = ["rsync", "--inplace", "--append-verify", "--timeout=30", *sys.argv[10:], url, dest]
-wall, mono = time.time(), time.monotonic()
-outcome = run_yielding(argv, YieldWatch(policy), interface, (host, int(port)), sample_s=0.5)
-print(json.dumps({"returncode": outcome.returncode, "pauses": outcome.pauses, "yielded_s": outcome.yielded_s,
-                  "events": [[wall + at, what] for at, what in outcome.events]}))
-"""
+def sync_while_people_browse(lab: NetLab, work: Path, *, book_kb: int = 5000, people_after_s: float = 3.0,
+                             people_for_s: float = 6.0, yield_kbps: int = 24, pause_s: float = 1.5,
+                             resume_s: float = 3.0, port: int = 8873) -> dict:
+    """Publish a channel with one book of `book_kb` in the mirror namespace, run the real `tpkit sync` in the kit
+    namespace, start people's traffic after `people_after_s`; when each line of sync's output arrived, the
+    people's start and end, sync's exit status and the book's SHA-256 on both sides."""
+    import hashlib
+    import sys
+    import threading
+
+    from tests.mirror import Mirror
+
+    mirror = Mirror(work / "mirror", work / "keys")
+    book = mirror.book("big_en", size_kb=book_kb)
+    mirror.publish()
+    url = lab.rsync_daemon(work / "mirror", port)
+    lab.popen(lab.mirror, [sys.executable, "-c", STREAM_SERVER, MIRROR_IP, "9000"])
+    env = {**os.environ, "TPKIT_DATA_DIR": str(work / "kit" / "data"),
+           "TPKIT_CONTENT_DIR": str(work / "kit" / "data" / "content"), "TPKIT_SYNC_SOURCE": url,
+           "TPKIT_SYNC_CHANNELS": "primary-en", "TPKIT_TRUSTED_CHANNEL_KEYS": str(mirror.pub),
+           "TPKIT_DISK_RESERVE_MB": "1", "TPKIT_MDNS_ENABLED": "false", "TPKIT_UPLINK_INTERFACE": KIT_IF,
+           "TPKIT_SYNC_YIELD_KBPS": str(yield_kbps), "TPKIT_SYNC_YIELD_PAUSE_S": str(pause_s),
+           "TPKIT_SYNC_YIELD_RESUME_S": str(resume_s), "PYTHONPATH": str(Path(__file__).parents[1])}
+    sync = lab.popen(lab.kit, [sys.executable, "-m", "appliance", "sync"], stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[tuple[float, str]] = []
+    reader = threading.Thread(target=lambda: lines.extend((time.time(), line.rstrip()) for line in sync.stdout))
+    reader.start()
+    time.sleep(people_after_s)
+    client = lab.run(lab.kit, [sys.executable, "-c", STREAM_CLIENT, MIRROR_IP, "9000", str(people_for_s)],
+                     timeout_s=60, capture_output=True, text=True, check=True)
+    people_start, people_end = map(float, client.stdout.split())
+    code = sync.wait(timeout=300)
+    reader.join(10)
+    sync.stdout.close()
+    installed = work / "kit" / "data" / "content" / "big_en.zim"
+    digest = (lambda path: hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None)
+    return {"returncode": code, "lines": lines, "people_start": people_start, "people_end": people_end,
+            "installed_sha256": digest(installed), "published_sha256": digest(book)}
+
+
+def first_after(lines: list[tuple[float, str]], words: str) -> float | None:
+    """When the first output line containing `words` arrived."""
+    return next((at for at, line in lines if words in line), None)

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
 
 # A health reading must never hang a web thread: vcgencmd, iw and systemctl answer in milliseconds;
@@ -60,47 +61,6 @@ def call(argv: Sequence[str], *, timeout_s: float, env: dict[str, str] | None = 
     return Finished(done.returncode, done.stdout, done.stderr)
 
 
-class Running:
-    """A command started in the background (its own process group), for callers that pause and resume work."""
-
-    def __init__(self, argv: Sequence[str], *, env: dict[str, str] | None = None, log_path: str | None = None) -> None:
-        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in wait()
-        self._process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                         start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
-    def poll(self) -> int | None:
-        """The exit status, or None while it runs."""
-        return self._process.poll()
-
-    def stop(self, grace_s: float = 5.0) -> int:
-        """SIGTERM the whole process group, SIGKILL it after `grace_s`; the exit status."""
-        for signal_number, wait_s in ((15, grace_s), (9, 30.0)):
-            try:
-                os.killpg(self._process.pid, signal_number)
-            except ProcessLookupError:
-                break
-            try:
-                return self.wait(wait_s)
-            except TimeoutError:
-                continue
-        return self.wait(30.0)
-
-    def wait(self, timeout_s: float | None = None) -> int:
-        """The exit status once it ends; TimeoutError past `timeout_s`."""
-        try:
-            code = self._process.wait(timeout_s)
-        except subprocess.TimeoutExpired as exc:
-            raise TimeoutError(f"still running after {timeout_s} s") from exc
-        if self._log is not subprocess.DEVNULL:
-            self._log.close()
-        return code
-
-
 # After asking a streamed command to stop (SIGTERM), wait this long before SIGKILL: rsync flushes its partial file.
 STOP_GRACE_S = 5.0
 
@@ -146,9 +106,18 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _group_alive(process: subprocess.Popen) -> bool:
+    """Whether a process of the group still runs. Zombies do not count: a child whose parent has exited waits
+    for PID 1 to reap it, which in a container or namespace can take seconds, yet it writes nothing more."""
     process.poll()  # reap the leader, else it counts as a member until waited for
     try:
         os.killpg(process.pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state_and_group = stat.read_text().rsplit(")", 1)[1].split()  # state ppid pgrp …
+        except (OSError, IndexError):
+            continue  # it ended while we looked
+        if int(state_and_group[2]) == process.pid and state_and_group[0] != "Z":
+            return True
+    return False

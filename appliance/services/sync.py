@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitErro
 from appliance.files import write_atomically
 from appliance.paths import Paths
 from appliance.services import activation, channel, sync_policy
+from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
 from appliance.services.sync_plan import MB, DiskCheck, Plan, Step, Subscription, make_plan, refuse_if_short
 from appliance.storage.channel_sequences import ChannelSequences
@@ -54,6 +56,10 @@ def _utc(clock: Callable[[], dt.datetime]) -> str:
     return clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class _PeopleNeedTheUplink(Exception):
+    """Raised from a transfer's progress callback: the transfer stops (its partial file kept) and waits."""
+
+
 @dataclasses.dataclass
 class Engine:
     """One kit's sync engine: settings, database tables, and the clocks (injectable for tests)."""
@@ -63,6 +69,7 @@ class Engine:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
     on_event: Callable[[Event], None] = lambda event: None
     bytes_received: int = 0
+    guard: UplinkGuard | None = None  # made per run from the settings (None: not an rsync mirror, or yielding off)
 
     def __post_init__(self) -> None:
         self.paths = Paths.from_settings(self.settings)
@@ -104,6 +111,20 @@ class Engine:
                             code="sync.month_budget", cause="sync_month_budget_mb caps what a metered link receives "
                             "per calendar month (counted at the package's full size, an upper bound of a delta).",
                             fix="Wait for next month, raise sync_month_budget_mb, or narrow sync_packages/sync_tags.")
+
+    # --- policy: yielding the uplink to people (docs/uplink.md) ----------------------------
+    def _make_guard(self) -> UplinkGuard | None:
+        """A guard for this run when the source is an rsync mirror, yielding is on and an uplink is known."""
+        source = urllib.parse.urlsplit(self.settings.sync_source)
+        if source.scheme != "rsync" or not source.hostname or not self.settings.sync_yield_kbps:
+            return None
+        interface = self.settings.uplink_interface or next(
+            iter(system.uplink_interfaces(self.settings.ap_interface) or []), "")
+        if not interface:
+            return None
+        policy = YieldPolicy(self.settings.sync_yield_kbps * 1024, self.settings.sync_yield_pause_s,
+                             self.settings.sync_yield_resume_s)
+        return UplinkGuard(YieldWatch(policy), interface, (source.hostname, source.port or 873))
 
     # --- checks before anything moves ------------------------------------------------------
     def _require_setup(self) -> Path:
@@ -149,10 +170,21 @@ class Engine:
                                 code="sync.disk_reserve", cause="Something else is filling the disk during the sync.",
                                 fix="Free space on the content disk (df -h), then run `tpkit sync` again: it resumes.")
             self.on_event(Event("download", package_id, p.done_bytes, total_bytes, p.rate_bps))
+            if package_id and self.guard is not None and not self.guard.running_ok():
+                self.on_event(Event("yield", package_id,
+                                    text=f"{self.guard.watch.other_bytes_per_s / 1024:.0f} KiB/s of other traffic"))
+                raise _PeopleNeedTheUplink
 
-        done = transfer.fetch(program, source, dest, partial_dir=dest.parent / PARTIAL_DIR,
-                              timeout_s=self.settings.sync_timeout_s, bwlimit_kbps=self.settings.sync_rate_cap_kbps,
-                              basis=basis, on_progress=progress)
+        while True:
+            try:
+                done = transfer.fetch(program, source, dest, partial_dir=dest.parent / PARTIAL_DIR,
+                                      timeout_s=self.settings.sync_timeout_s,
+                                      bwlimit_kbps=self.settings.sync_rate_cap_kbps, basis=basis, on_progress=progress)
+                break
+            except _PeopleNeedTheUplink:  # rsync is stopped, its partial file saved; wait, then resume it
+                self.on_event(Event("paused", package_id))
+                self.guard.wait_for_quiet(lambda: self._require_window(closed_during=package_id))
+                self.on_event(Event("resume", package_id))
         self.bytes_received += done.received_bytes
         if done.returncode != 0:
             raise SyncError(f"Downloading {source} failed: {done.message}", code="sync.transfer_failed",
@@ -246,7 +278,7 @@ class Engine:
         """One whole sync run under the lock, recorded in the run history; a TpkitError says why it stopped."""
         program = self._require_setup()
         with self.locked():
-            started, self.bytes_received = time.monotonic(), 0
+            started, self.bytes_received, self.guard = time.monotonic(), 0, self._make_guard()
             last_ok = self.runs.last_ok_id()
             run_id = self.runs.start(_utc(self.clock))
             plan = None
@@ -273,6 +305,9 @@ class Engine:
 
     def _result(self, outcome: str, reason: str, detail: str, started: float, plan: Plan | None) -> RunResult:
         counts = {a: plan.count(a) for a in ("add", "update", "remove")} if plan and outcome == "ok" else {}
+        if self.guard is not None and self.guard.pauses:
+            detail = (detail + " " if detail else "") + (f"Stepped aside for people {self.guard.pauses} time(s), "
+                                                         f"{self.guard.yielded_s:.0f} s in all.")
         return RunResult(outcome, reason, detail, self.bytes_received, time.monotonic() - started,
                          counts.get("add", 0), counts.get("update", 0), counts.get("remove", 0))
 

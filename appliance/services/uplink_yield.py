@@ -1,19 +1,18 @@
 """Yielding the uplink to people: a transfer pauses when other traffic rises and resumes when it falls.
 
 The kit counts every byte on its uplink interface and every byte of its own transfer's TCP connections
-to the mirror; the difference is people's traffic. Above `threshold` for `pause_after_s`, the transfer
-is stopped (rsync keeps what it has in its partial folder); after `resume_after_s` of quiet it starts
-again and carries on from there. No HTTP, no SQL (docs/sync.md, "Yielding to people").
+to the mirror; the difference is people's traffic. Above `threshold` for `pause_after_s`, the sync engine
+stops the transfer (rsync keeps what it has); after `resume_after_s` of quiet it starts it again and it
+carries on from there. No HTTP, no SQL (docs/uplink.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from appliance.edges import traffic
-from appliance.edges.commands import Running
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,55 +53,49 @@ class YieldWatch:
         return not self.yielding
 
 
-@dataclasses.dataclass
-class TransferOutcome:
-    """How a yielding transfer ended: the command's exit status and what happened on the way."""
+class UplinkGuard:
+    """The watch fed from the real counters: `running_ok()` between progress lines of a transfer, and
+    `wait_for_quiet()` while it is stopped. Without counters (no such interface, no `ss`) it never yields."""
 
-    returncode: int | None
-    pauses: int = 0
-    yielded_s: float = 0.0
-    events: list[tuple[float, str]] = dataclasses.field(default_factory=list)
-    stopped_by_deadline: bool = False
-
-
-def run_yielding(argv: Sequence[str], watch: YieldWatch, interface: str, peer: tuple[str, int], *,
-                 sample_s: float = 1.0, stop_grace_s: float = 2.0, deadline: float | None = None, log_path: str | None = None,
+    def __init__(self, watch: YieldWatch, interface: str, peer: tuple[str, int], *, sample_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  read_interface: Callable[[str], int | None] = traffic.interface_bytes,
-                 read_connections: Callable[[str, int], dict[str, int] | None] = traffic.connection_bytes,
-                 ) -> TransferOutcome:
-    """Run `argv` (a resumable transfer: rsync --inplace --append-verify into a staging file) to its end, stopping it while
-    people need the uplink and starting it again when they are done. Without interface counters (no such
-    interface) it simply runs: yielding is a courtesy, never a reason to fail."""
-    outcome, start = TransferOutcome(None), clock()
-    process: Running | None = Running(argv, log_path=log_path)
-    outcome.events.append((0.0, "started"))
-    paused_at = 0.0
-    while True:
-        code = process.poll() if process else None
-        if code is not None:
-            outcome.returncode = code
-            outcome.events.append((clock() - start, f"ended {code}"))
-            return outcome
-        if deadline is not None and clock() >= deadline:
-            if process:
-                outcome.returncode = process.stop()
-            outcome.stopped_by_deadline = True
-            outcome.events.append((clock() - start, "deadline"))
-            return outcome
-        sleep(sample_s)
-        total = read_interface(interface)
+                 read_connections: Callable[[str, int], dict[str, int] | None] = traffic.connection_bytes) -> None:
+        self.watch, self.interface, self.peer, self.sample_s = watch, interface, peer, sample_s
+        self._clock, self._sleep = clock, sleep
+        self._read_interface, self._read_connections = read_interface, read_connections
+        self._last_sample = float("-inf")
+        self.pauses, self.yielded_s = 0, 0.0
+
+    def _observe(self, transfer_running: bool) -> bool:
+        if not transfer_running:
+            total = self._read_interface(self.interface)
+            return True if total is None else self.watch.observe(self._clock(), total, {})
+        # `ss` takes tens of milliseconds, during which a 5 Mbit/s transfer moves tens of KB: reading our own
+        # connections once before and once after the interface, and taking the middle, keeps that skew from
+        # being counted as people's traffic (or hiding it).
+        before = self._read_connections(*self.peer) or {}
+        total = self._read_interface(self.interface)
+        after = self._read_connections(*self.peer) or {}
         if total is None:
-            continue
-        run = watch.observe(clock(), total, (read_connections(*peer) or {}) if process else {})
-        if process and not run:
-            paused_at = clock()
-            outcome.pauses += 1
-            outcome.events.append((paused_at - start, f"yielded ({watch.other_bytes_per_s:.0f} B/s of other traffic)"))
-            process.stop(grace_s=stop_grace_s)
-            process = None
-            outcome.events.append((clock() - start, "stopped"))
-        elif process is None and run:
-            outcome.yielded_s += clock() - paused_at
-            process = Running(argv, log_path=log_path)
-            outcome.events.append((clock() - start, "resumed"))
+            return True
+        own = {local: (before.get(local, value) + value) // 2 for local, value in after.items()}
+        return self.watch.observe(self._clock(), total, own)
+
+    def running_ok(self) -> bool:
+        """While the transfer runs: False when people have needed the uplink for `pause_after_s` (stop it now)."""
+        now = self._clock()
+        if now - self._last_sample < self.sample_s:
+            return not self.watch.yielding
+        self._last_sample = now
+        return self._observe(transfer_running=True)
+
+    def wait_for_quiet(self, still_allowed: Callable[[], None] = lambda: None) -> None:
+        """While the transfer is stopped: return once the uplink has been quiet for `resume_after_s`.
+        `still_allowed` is called every sample and may raise (the sync window closed)."""
+        self.pauses += 1
+        began = self._clock()
+        while not self._observe(transfer_running=False):
+            still_allowed()
+            self._sleep(1.0)
+        self.yielded_s += self._clock() - began
