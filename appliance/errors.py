@@ -128,3 +128,23 @@ class TooManyAttemptsError(TpkitError, PermissionError):
     def __init__(self, message: str, *, fix: str, cause: str = "", retry_after_s: int = 0) -> None:
         super().__init__(message, fix=fix, cause=cause)
         self.retry_after_s = retry_after_s
+
+
+class HubError(TpkitError, ValueError):
+    """The county hub refuses a request or a technician's command; `code` and `status` say why (docs/hub.md)."""
+
+    code = "hub.invalid"
+    status = 400
+
+    def __init__(self, message: str, *, fix: str, cause: str = "", code: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, fix=fix, cause=cause, code=code)
+        if status is not None:
+            self.status = status
+
+
+class HubUnavailableError(TpkitError, ConnectionError):
+    """The hub's database cannot be reached or is busy; nothing was stored, the sender should retry later."""
+
+    code = "hub.database_unavailable"
+    status = 503

@@ -32,6 +32,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the argon2id `password_hash` (False for a damaged hash too)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def ensure_first_admin(accounts: Accounts) -> str | None:
     """Create the administrator with a random one-time password if none exists; return it, else None."""
     if accounts.count("admin"):

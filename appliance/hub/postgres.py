@@ -1,0 +1,71 @@
+"""The hub's PostgreSQL backend: the only module that imports psycopg. Same interface as `database.SqliteHub`.
+
+Must not import web or cli. A connection per thread, reopened after the server restarts; while it cannot be
+reached every call raises HubUnavailableError (503), so nothing half-stored is ever acknowledged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from appliance.hub.database import MIGRATION_LOCK, Transaction, unavailable
+
+CONNECT_TIMEOUT_S = 5  # a request waits at most this long for an unreachable server before its 503
+
+
+class PostgresHub:
+    """The hub in a PostgreSQL database named by a `postgresql://` URL."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+
+    def _connection(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S)
+            self._local.conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction, committed on success and rolled back on error; 503 when the server is unreachable."""
+        try:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cursor:
+                yield Transaction(cursor, "%s")
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop()
+            raise unavailable(exc, "PostgreSQL") from exc
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
+        """Rows of one read, as dicts."""
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), tuple(params))
+                return list(cursor.fetchall())
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop()
+            raise unavailable(exc, "PostgreSQL") from exc
+
+    def lock_for_migration(self, tx: Transaction) -> None:
+        """Keep other hub processes out of the migrations until this transaction ends."""
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def close(self) -> None:
+        self._drop()
