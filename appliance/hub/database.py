@@ -71,6 +71,8 @@ class SqliteHub:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's connection, so close() can close them all
+        self._opened_lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._connection().execute("PRAGMA journal_mode=WAL")
@@ -88,6 +90,8 @@ class SqliteHub:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=FULL")  # an accepted report (201) survives a power cut
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
 
     @contextlib.contextmanager
@@ -120,10 +124,12 @@ class SqliteHub:
         """Nothing to do: `BEGIN IMMEDIATE` already keeps other processes out."""
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (at shutdown)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
 
 def migrate(db) -> int:

@@ -27,18 +27,25 @@ class PostgresHub:
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
+        self._opened: list[psycopg.Connection] = []  # every thread's connection, so close() can close them all
+        self._opened_lock = threading.Lock()
 
     def _connection(self) -> psycopg.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
+            self._drop()
             conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S)
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
 
     def _drop(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._opened_lock:
+                self._opened.remove(conn)
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 
@@ -68,4 +75,10 @@ class PostgresHub:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
     def close(self) -> None:
-        self._drop()
+        """Close every thread's connection (at shutdown)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+        self._local = threading.local()
