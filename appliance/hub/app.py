@@ -38,7 +38,9 @@ def _as_error(exc: Exception) -> TpkitError:
 def handle_error(request: Request, exc: Exception) -> Response:
     """Honest status; JSON for the API and JSON clients, a page for people."""
     error = _as_error(exc)
-    if error.status >= 500:
+    if error.status == 503:
+        log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    elif error.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, error, exc_info=exc)
     accept = request.headers.get("accept", "")
     if request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept):
