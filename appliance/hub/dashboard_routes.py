@@ -57,6 +57,8 @@ def fleet_csv(request: Request) -> Response:
 
 
 def kit_page(request: Request) -> Response:
+    if _technician(request) is None:  # before looking the kit up: strangers learn nothing about the fleet
+        return RedirectResponse("/signin", status_code=303)
     state, kit_id = request.app.state, request.path_params["kit_id"]
     now = state.clock()
     kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h)
