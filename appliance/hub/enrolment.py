@@ -6,6 +6,7 @@ Tokens are stored as SHA-256 digests only. Must not import web or cli.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -86,11 +87,18 @@ def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dic
 
 
 def public_key(db, kit_id: str) -> minisign.PublicKey | None:
-    """The key a kit enrolled with, or None for an unknown or not yet enrolled kit."""
+    """The key a kit enrolled with, read from the database on every call (a re-enrolled kit's new key counts at
+    once), or None for an unknown or not yet enrolled kit."""
     rows = db.query("SELECT public_key FROM kits WHERE kit_id = ?", (kit_id,))
     if not rows or not rows[0]["public_key"]:
         return None
-    return minisign.parse_public_key(rows[0]["public_key"], f"the enrolled key of {kit_id}")
+    return _parsed_key(rows[0]["public_key"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_key(line: str) -> minisign.PublicKey:
+    """Parsing is a pure function of the stored line: cached by the line itself, so nothing can go stale."""
+    return minisign.parse_public_key(line, "an enrolled key")
 
 
 def _iso(seconds: float) -> str:

@@ -83,23 +83,33 @@ def _books(body: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(b["name"]), str(b.get("version", ""))) for b in items or () if isinstance(b, dict) and b.get("name")]
 
 
+# One UPDATE per report (a round trip counts on PostgreSQL). SET expressions all see the row as it was, so the
+# kit's newest report alone sets its configuration version and clock flag, and the newest heartbeat its snapshot.
+NEWEST = "CASE WHEN last_sequence < ? THEN ? ELSE {0} END"
+NEWEST_SNAPSHOT = "CASE WHEN snapshot_sequence < ? THEN ? ELSE {0} END"
+UPDATE_KIT = ("UPDATE kits SET applied_config_version = " + NEWEST.format("applied_config_version") +
+              ", clock_flag = " + NEWEST.format("clock_flag") + ", last_sequence = " + NEWEST.format("last_sequence") +
+              ", last_seen_at = ?, reports_total = reports_total + 1{snapshot} WHERE kit_id = ?")
+SNAPSHOT = (", snapshot = " + NEWEST_SNAPSHOT.format("snapshot") + ", snapshot_made_at = " +
+            NEWEST_SNAPSHOT.format("snapshot_made_at") + ", snapshot_sequence = " +
+            NEWEST_SNAPSHOT.format("snapshot_sequence"))
+
+
 def _update_kit(tx, report: report_file.Report, now: float) -> None:
+    seq = report.sequence
     clock_flag = int(not report.clock_synchronised and abs(now - report.made_at.timestamp()) > CLOCK_FLAG_S)
-    # Only the kit's newest report may say which configuration it runs and how its clock is.
-    tx.execute("UPDATE kits SET applied_config_version = ?, clock_flag = ? WHERE kit_id = ? AND last_sequence < ?",
-               (report.applied_config_version, clock_flag, report.kit_id, report.sequence))
-    tx.execute("UPDATE kits SET last_seen_at = ?, reports_total = reports_total + 1, last_sequence = CASE WHEN "
-               "last_sequence < ? THEN ? ELSE last_sequence END WHERE kit_id = ?",
-               (now, report.sequence, report.sequence, report.kit_id))
+    params = [seq, report.applied_config_version, seq, clock_flag, seq, seq, now]
     if report.kind != "heartbeat":
+        tx.execute(UPDATE_KIT.format(snapshot=""), (*params, report.kit_id))
         return
     snapshot = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"))
-    tx.execute("UPDATE kits SET snapshot = ?, snapshot_sequence = ?, snapshot_made_at = ? "
-               "WHERE kit_id = ? AND snapshot_sequence < ?",
-               (snapshot, report.sequence, report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"), report.kit_id, report.sequence))
-    if tx.changed and "books" in report.body:
+    made_at = report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    tx.execute(UPDATE_KIT.format(snapshot=SNAPSHOT), (*params, seq, snapshot, seq, made_at, seq, seq, report.kit_id))
+    books = _books(report.body)
+    if books and tx.execute("SELECT snapshot_sequence FROM kits WHERE kit_id = ?", (report.kit_id,))[0][
+            "snapshot_sequence"] == seq:
         tx.execute("DELETE FROM kit_books WHERE kit_id = ?", (report.kit_id,))
-        for name, version in _books(report.body):
+        for name, version in books:
             tx.execute("INSERT INTO kit_books (kit_id, name, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                        (report.kit_id, name, version))
 
