@@ -91,13 +91,27 @@ async def send(port: int, requests: list[bytes], connections: int) -> tuple[floa
     return time.perf_counter() - start, latencies, statuses
 
 
+def _tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [pid, *(int(p) for p in children.read_text().split())] if children.exists() else [pid]
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by a process and its children (uvicorn's parent and workers)."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except FileNotFoundError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def tree_rss_bytes(pid: int) -> int:
     """RSS of a process and its children (uvicorn's parent and workers)."""
-    total, pids = 0, [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
+    total = 0
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -142,7 +156,9 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        cpu_before = tree_cpu_s(server.pid)
         elapsed, latencies, statuses = asyncio.run(send(args.port, requests, args.connections))
+        cpu_used = tree_cpu_s(server.pid) - cpu_before
         stop.set()
         sampler.join()
     finally:
@@ -154,7 +170,8 @@ def main() -> None:
               "reports_per_s": round(len(requests) / elapsed), "statuses": statuses,
               "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
               "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
-              "hub_peak_rss_mb": round(peak[0] / 2**20)}
+              "hub_cpu_ms_per_report": round(cpu_used / len(requests) * 1000, 2),
+              "hub_peak_rss_mb": round(peak[0] / 2**20), "load_average": os.getloadavg()[0]}
     print(json.dumps(result))
 
 
