@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BadRequestError, HubError, SignInError
+from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
 from appliance.hub import charts, configs, fleet, technicians
 from appliance.hub.pages import render
 from appliance.web.forms import checked_form, csrf_token, remember_csrf
@@ -19,6 +19,7 @@ SESSION_COOKIE = "tpkit_hub_session"
 PRIVATE = {"Cache-Control": "no-store"}
 MIN_PASSWORD_CHARS = 10
 CHART_DAYS = 14
+REPORTED_ALERT_DAYS = 7
 
 
 def _technician(request: Request):
@@ -76,7 +77,8 @@ def alerts_page(request: Request) -> Response:
     kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h)
     found = [(kit, alert) for kit in kits for alert in kit.alerts]
     found.sort(key=lambda pair: (pair[1].severity != "critical", pair[0].district, pair[0].school, pair[0].kit_id))
-    return _page(request, "alerts.html", found=found)
+    reported = fleet.reported_alerts(state.db, state.clock() - REPORTED_ALERT_DAYS * 86400)
+    return _page(request, "alerts.html", found=found, reported=reported, days=REPORTED_ALERT_DAYS)
 
 
 def rollout_page(request: Request) -> Response:
@@ -113,9 +115,13 @@ def signin_page(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     form = await checked_form(request)
     state = request.app.state
+    client = request.client.host if request.client else ""
     try:
         token = await run_in_threadpool(technicians.sign_in, state.db, str(form.get("username", "")),
-                                        str(form.get("password", "")), state.clock())
+                                        str(form.get("password", "")), state.clock(), client)
+    except TooManyAttemptsError as exc:
+        return render(request, "signin.html", status_code=exc.status, error=exc, csrf=csrf_token(request),
+                      headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
     except SignInError as exc:
         return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
     response = RedirectResponse("/", status_code=303)

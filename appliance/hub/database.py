@@ -73,6 +73,10 @@ class SqliteHub:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []  # every thread's connection, so close() can close them all
         self._opened_lock = threading.Lock()
+        # Threads of one process queue here for their turn to write, instead of all polling SQLite's file lock
+        # (its busy handler sleeps and retries, so under load some writers starve past the busy timeout);
+        # only the processes then contend for the file.
+        self._write_lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._connection().execute("PRAGMA journal_mode=WAL")
@@ -98,20 +102,25 @@ class SqliteHub:
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction, committed on success and rolled back on error; 503 while the file stays locked."""
         conn = self._connection()
+        if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise unavailable(TimeoutError("other requests of this worker hold the write turn"), "SQLite")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise unavailable(exc, "SQLite") from exc
-        try:
-            yield Transaction(conn.cursor(), "?")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            conn.execute("ROLLBACK")
-            raise unavailable(exc, "SQLite") from exc
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise unavailable(exc, "SQLite") from exc
+            try:
+                yield Transaction(conn.cursor(), "?")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                conn.execute("ROLLBACK")
+                raise unavailable(exc, "SQLite") from exc
+        finally:
+            self._write_lock.release()
 
     def query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         """Rows of one read, as dicts."""

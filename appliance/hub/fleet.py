@@ -87,6 +87,18 @@ def recent_reports(db, kit_id: str, limit: int = 20) -> list[dict[str, Any]]:
                     "WHERE kit_id = ? ORDER BY received_at DESC, sequence DESC LIMIT ?", (kit_id, limit))
 
 
+def reported_alerts(db, since: float) -> list[dict[str, Any]]:
+    """`alert` reports received since `since` (Unix s), newest first: what the kits themselves raised."""
+    rows = db.query("SELECT kit_id, made_at, received_at, body FROM reports WHERE kind = 'alert' AND received_at >= ? "
+                    "ORDER BY received_at DESC, sequence DESC LIMIT ?", (since, HISTORY_LIMIT))
+    found = []
+    for row in rows:
+        body = json.loads(row["body"])
+        found.append({"kit_id": row["kit_id"], "made_at": row["made_at"], "received_at": row["received_at"],
+                      **{key: str(body.get(key, "")) for key in ("code", "severity", "message")}})
+    return found
+
+
 def rollout(db) -> dict[str, dict[str, list[str]]]:
     """book name -> version -> kit ids that have it (from heartbeats that list `books.installed`)."""
     found: dict[str, dict[str, list[str]]] = {}

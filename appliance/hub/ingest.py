@@ -64,12 +64,11 @@ def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: st
     return report
 
 
-def _report_row(report: report_file.Report, now: float) -> tuple:
+def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
     made_at = report.made_at.timestamp()
     observed = made_at if report.clock_synchronised and made_at <= now + FUTURE_LIMIT_S else now
     values = alerts.readings(report.body) if report.kind == "heartbeat" else dict.fromkeys(
         ("cpu_temp_c", "disk_percent", "wifi_clients", "sync_bytes"))
-    body = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return (report.kit_id, report.report_id, report.sequence, report.kind, report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             int(report.clock_synchronised), now, observed, values["cpu_temp_c"], values["disk_percent"],
             None if values["wifi_clients"] is None else int(values["wifi_clients"]),
@@ -95,14 +94,13 @@ SNAPSHOT = (", snapshot = " + NEWEST_SNAPSHOT.format("snapshot") + ", snapshot_m
             NEWEST_SNAPSHOT.format("snapshot_sequence"))
 
 
-def _update_kit(tx, report: report_file.Report, now: float) -> None:
+def _update_kit(tx, report: report_file.Report, snapshot: str, now: float) -> None:
     seq = report.sequence
     clock_flag = int(not report.clock_synchronised and abs(now - report.made_at.timestamp()) > CLOCK_FLAG_S)
     params = [seq, report.applied_config_version, seq, clock_flag, seq, seq, now]
     if report.kind != "heartbeat":
         tx.execute(UPDATE_KIT.format(snapshot=""), (*params, report.kit_id))
         return
-    snapshot = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"))
     made_at = report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     tx.execute(UPDATE_KIT.format(snapshot=SNAPSHOT), (*params, seq, snapshot, seq, made_at, seq, seq, report.kit_id))
     books = _books(report.body)
@@ -116,14 +114,15 @@ def _update_kit(tx, report: report_file.Report, now: float) -> None:
 
 def store(db, report: report_file.Report, now: float) -> tuple[bool, dict[str, Any] | None]:
     """Store a verified report unless its id was stored before; (newly stored, the kit's desired configuration)."""
+    body = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     with db.transaction() as tx:
         tx.execute("INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, "
                    "observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes, body) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kit_id, report_id) DO NOTHING",
-                   _report_row(report, now))
+                   _report_row(report, body, now))
         fresh = tx.changed == 1
         if fresh:
-            _update_kit(tx, report, now)
+            _update_kit(tx, report, body, now)
         desired = configs.desired(tx, report.kit_id)
     return fresh, desired
 

@@ -41,10 +41,32 @@ def add(db, username: str, password: str, now: float) -> None:
                    (username, digest, now))
 
 
-def sign_in(db, username: str, password: str, now: float) -> str:
-    """Check the password and open a session; the cookie token. SignInError when wrong."""
+class SigninFailures:
+    """Failed sign-ins in the hub's database, with the interface `services.auth.check_throttle` reads."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def count_since(self, subject: str, since: float) -> tuple[int, float | None]:
+        row = self.db.query("SELECT count(*) AS n, max(failed_at) AS latest FROM signin_failures "
+                            "WHERE subject = ? AND failed_at >= ?", (subject, since))[0]
+        return row["n"], row["latest"]
+
+    def add(self, subjects: list[str], now: float, keep_after: float) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM signin_failures WHERE failed_at < ?", (keep_after,))
+            for subject in subjects:
+                tx.execute("INSERT INTO signin_failures (subject, failed_at) VALUES (?, ?)", (subject, now))
+
+
+def sign_in(db, username: str, password: str, now: float, client: str = "") -> str:
+    """Check the password and open a session; the cookie token. SignInError when wrong; TooManyAttemptsError
+    after repeated wrong passwords for this account or from this client (then the password is not checked)."""
+    failures = SigninFailures(db)
+    auth.check_throttle(failures, username, client, now)
     rows = db.query("SELECT password_hash FROM technicians WHERE username = ?", (username,))
     if not rows or not auth.verify_password(rows[0]["password_hash"], password):
+        failures.add([f"account:{username}", f"client:{client}"], now, now - auth.FAILURE_WINDOW_S)
         raise SignInError("The user name or password is wrong.", code="auth.wrong_password",
                           cause="A typo, or the one-time password was already changed.",
                           fix="Type it again; the first password was printed once by `tpkit hub serve`.")

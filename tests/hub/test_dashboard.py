@@ -43,8 +43,13 @@ def test_dashboard_needs_sign_in(hub_db, hub_client, clock):
     technicians.ensure_first(hub_db, clock.now)
     page = hub_client.get("/signin")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    wrong = hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "guess"})
-    assert wrong.status_code == 401
+    for _ in range(5):
+        wrong = hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "guess"})
+        assert wrong.status_code == 401
+    throttled = hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "guess"})
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    clock.now += 3600  # the throttle is over once the failures are older than its window
+    assert hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "x"}).status_code == 401
 
 
 def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
@@ -66,10 +71,16 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
     assert "Version 1;" in hub_client.get("/kits/kit-2").text
     no_csrf = hub_client.post("/kits/kit-2/config", data={"sync_windows": "Sat"})
     assert no_csrf.status_code == 403
+    secret = enrol_kit(hub_db, "kit-9", clock.now)
+    report, _, _ = signed(secret, "kit-9", 1, {"code": "health.root_read_only", "severity": "critical",
+                                               "message": "The system disk is read-only.", "snapshot": {}},
+                          kind="alert", made_at=clock.now)
+    ingest.store(hub_db, report, clock.now)
     alerts = hub_client.get("/alerts")
     assert "kit-2" in alerts.text and "hot" in alerts.text
+    assert "health.root_read_only: The system disk is read-only." in alerts.text
     exported = hub_client.get("/fleet.csv")
-    assert exported.headers["content-type"].startswith("text/csv") and exported.text.count("\n") == 4
+    assert exported.headers["content-type"].startswith("text/csv") and exported.text.count("\n") == 5
     assert hub_client.get("/kits/nope").status_code == 404
 
 
