@@ -91,8 +91,8 @@ as_postgres() {
 start_postgres() {
     PG_BIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
     if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-        info "No PostgreSQL server found under /usr/lib/postgresql: the hub's PostgreSQL tests will be skipped (apt-get install postgresql)."
-        return 0
+        EXIT_CODE=2 fail "No PostgreSQL server under /usr/lib/postgresql: the hub's tests need one." \
+            "Fix: sudo apt-get install postgresql   (then run ./build.sh test again)"
     fi
     PG_DIR=$(mktemp -d /tmp/tpkit-pg.XXXXXX)
     [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
