@@ -17,6 +17,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -164,6 +165,7 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
     latencies.sort()
     result = {"backend": args.backend, "kits": args.kits, "reports": len(requests), "workers": args.workers,
               "connections": args.connections, "seconds": round(elapsed, 2),

@@ -45,6 +45,15 @@ def unavailable(exc: Exception, what: str) -> HubUnavailableError:
                                    "postgresql; df -h) and hub_database_url.")
 
 
+def _sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
+    """Locked or busy: the 503 a sender retries; anything else (no such table, a damaged file): a storage fault."""
+    if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in ("locked", "busy")):
+        return unavailable(exc, "SQLite")
+    return StorageError(f"The hub database {path} cannot be used: {exc}.",
+                        cause="It was not migrated (an older tpkit, or another file), or it is damaged.",
+                        fix="Run `tpkit hub kit list` once (it migrates); check the disk (df -h; dmesg).")
+
+
 class Transaction:
     """The statements of one transaction; `execute` returns the rows as dicts, `changed` the rows touched."""
 
@@ -108,9 +117,12 @@ class SqliteHub:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise unavailable(exc, "SQLite") from exc
+                raise _sqlite_error(exc, self.path) from exc
             try:
                 yield Transaction(conn.cursor(), "?")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise _sqlite_error(exc, self.path) from exc
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -118,7 +130,7 @@ class SqliteHub:
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 conn.execute("ROLLBACK")
-                raise unavailable(exc, "SQLite") from exc
+                raise _sqlite_error(exc, self.path) from exc
         finally:
             self._write_lock.release()
 
@@ -126,8 +138,8 @@ class SqliteHub:
         """Rows of one read, as dicts."""
         try:
             return [dict(row) for row in self._connection().execute(sql, tuple(params)).fetchall()]
-        except sqlite3.OperationalError as exc:
-            raise unavailable(exc, "SQLite") from exc
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, self.path) from exc
 
     def lock_for_migration(self, tx: Transaction) -> None:
         """Nothing to do: `BEGIN IMMEDIATE` already keeps other processes out."""

@@ -35,13 +35,14 @@ class KitState:
     snapshot: dict[str, Any] | None
     alerts: list[alerts.Alert]
     status: str
+    readings: dict[str, float | None]
 
     @property
     def last_seen(self) -> str:
         return iso(self.last_seen_at)
 
     def reading(self, name: str) -> float | None:
-        return alerts.readings(self.snapshot or {})[name]
+        return self.readings[name]
 
 
 def _state(row: dict[str, Any], now: float, silent_after_h: float) -> KitState:
@@ -49,17 +50,17 @@ def _state(row: dict[str, Any], now: float, silent_after_h: float) -> KitState:
     found = alerts.kit_alerts(row, snapshot, now, silent_after_h)
     return KitState(row["kit_id"], row["school"], row["district"], row["location"], row["public_key"] is not None,
                     row["last_seen_at"], row["last_sequence"], row["applied_config_version"], row["desired_version"],
-                    snapshot, found, alerts.status(found))
+                    snapshot, found, alerts.status(found), alerts.readings(snapshot or {}))
 
 
-KITS_SQL = ("SELECT kits.*, (SELECT max(version) FROM desired_configs d WHERE d.kit_id = kits.kit_id) AS desired_version "
-            "FROM kits")
+KITS_SQL = ("SELECT kits.*, d.desired_version FROM kits LEFT JOIN (SELECT kit_id, max(version) AS desired_version "
+            "FROM desired_configs GROUP BY kit_id) d ON d.kit_id = kits.kit_id")
 
 
 def kits(db, now: float, silent_after_h: float, *, school: str = "", district: str = "", status: str = "",
          sort: str = "status") -> list[KitState]:
     """Every registered kit, filtered by exact school, district and status, sorted by `sort` (see SORTS)."""
-    rows = db.query(KITS_SQL + " ORDER BY kit_id")
+    rows = db.query(KITS_SQL + " ORDER BY kits.kit_id")
     found = [_state(row, now, silent_after_h) for row in rows
              if (not school or row["school"] == school) and (not district or row["district"] == district)]
     if status:
@@ -71,7 +72,7 @@ def kits(db, now: float, silent_after_h: float, *, school: str = "", district: s
 
 
 def kit(db, kit_id: str, now: float, silent_after_h: float) -> KitState | None:
-    rows = db.query(KITS_SQL + " WHERE kit_id = ?", (kit_id,))
+    rows = db.query(KITS_SQL + " WHERE kits.kit_id = ?", (kit_id,))
     return _state(rows[0], now, silent_after_h) if rows else None
 
 

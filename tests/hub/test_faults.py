@@ -64,3 +64,14 @@ def test_faults_postgresql_restart_during_ingest_loses_nothing_accepted(hub_sett
                 _, payload, headers = sent[n]
                 assert http.post(REPORTS, content=payload, headers=headers).status_code == 201
     assert stored_reports(hub_db, "kit-1") == 300
+
+
+def test_faults_unmigrated_sqlite_is_a_storage_fault_not_a_retry(tmp_path):
+    from appliance.errors import HubUnavailableError, StorageError
+    from appliance.hub.database import SqliteHub
+
+    db = SqliteHub(tmp_path / "hub.sqlite3")
+    with pytest.raises(StorageError) as caught:
+        db.query("SELECT * FROM kits")
+    assert not isinstance(caught.value, HubUnavailableError) and "tpkit hub kit list" in caught.value.fix
+    db.close()
