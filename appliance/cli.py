@@ -65,7 +65,7 @@ HUB_SETTINGS = ("hub_data_dir", "hub_database_url", "log_level")
 def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     actions = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
     serve = actions.add_parser("serve", help="run the hub: kits' API, /metrics and the technicians' dashboard")
-    _add_setting_flags(serve, HUB_SETTINGS + ("hub_host", "hub_port", "hub_workers"))
+    _add_setting_flags(serve, HUB_SETTINGS + ("hub_host", "hub_port", "hub_workers", "hub_threads"))
     kit = actions.add_parser("kit", help="register kits and set their desired configuration")
     kit_actions = kit.add_subparsers(dest="kit_command", metavar="KIT_ACTION", required=True)
     add = kit_actions.add_parser("add", help="register a kit and print its one-time enrolment token")

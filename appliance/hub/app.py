@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -54,6 +55,8 @@ def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        # Bounds this worker's database connections (one per thread) as well as its threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.hub_threads
         yield
         db.close()
 

@@ -63,17 +63,23 @@ class PostgresHub:
     def query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         """Rows of one read, as dicts. A read on a connection the server cut (a restart) is tried once more on a
         new one: reading twice is harmless, and the first request after a restart then succeeds."""
-        for attempt in (1, 2):
-            reused = getattr(self._local, "conn", None) is not None
-            try:
-                with self._connection().cursor() as cursor:
-                    cursor.execute(sql.replace("?", "%s"), tuple(params))
-                    return list(cursor.fetchall())
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                self._drop()
-                if attempt == 2 or not reused:
-                    raise unavailable(exc, "PostgreSQL") from exc
-        raise AssertionError("unreachable")
+        reused = getattr(self._local, "conn", None) is not None
+        try:
+            return self._read(sql, params)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop()
+            if not reused:
+                raise unavailable(exc, "PostgreSQL") from exc
+        try:
+            return self._read(sql, params)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop()
+            raise unavailable(exc, "PostgreSQL") from exc
+
+    def _read(self, sql: str, params: tuple | list) -> list[dict[str, Any]]:
+        with self._connection().cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), tuple(params))
+            return list(cursor.fetchall())
 
     def lock_for_migration(self, tx: Transaction) -> None:
         """Keep other hub processes out of the migrations until this transaction ends."""
