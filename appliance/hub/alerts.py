@@ -37,10 +37,12 @@ def disk_percent(snapshot: dict[str, Any]) -> float | None:
 
 
 def readings(snapshot: dict[str, Any]) -> dict[str, float | None]:
-    """The numbers charted over time: temperature, fullest disk, Wi-Fi clients, bytes synced this month."""
+    """The numbers charted over time (temperature, fullest disk, Wi-Fi clients, bytes synced this month) and the
+    kit's outbox depth (reports waiting on the kit: a link that delivers slowly)."""
     return {"cpu_temp_c": _number(snapshot.get("cpu_temp_c")), "disk_percent": disk_percent(snapshot),
             "wifi_clients": _number(snapshot.get("wifi_clients")),
-            "sync_bytes": _number(snapshot.get("bytes_this_month"))}
+            "sync_bytes": _number(snapshot.get("bytes_this_month")),
+            "outbox_depth": _number(snapshot.get("outbox_depth"))}
 
 
 def _under_voltage(snapshot: dict[str, Any]) -> str | None:

@@ -38,7 +38,8 @@ def render(states: list[KitState], reports_total: int) -> str:
             ("tpkit_kit_cpu_temperature_celsius", "cpu_temp_c", "Processor temperature in the latest heartbeat"),
             ("tpkit_kit_disk_use_percent", "disk_percent", "Use of the kit's fullest filesystem"),
             ("tpkit_kit_wifi_clients", "wifi_clients", "Devices on the classroom access point"),
-            ("tpkit_kit_sync_bytes_month", "sync_bytes", "Bytes the kit synced this month")):
+            ("tpkit_kit_sync_bytes_month", "sync_bytes", "Bytes the kit synced this month"),
+            ("tpkit_kit_outbox_depth", "outbox_depth", "Reports waiting in the kit's outbox when it sent this one")):
         _gauge(lines, name, help_text,
                [(_labels(k), k.reading(reading)) for k in states if k.reading(reading) is not None])
     _gauge(lines, "tpkit_kit_config_applied", "1 when the kit runs the newest desired configuration",

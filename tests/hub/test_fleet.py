@@ -43,11 +43,12 @@ def test_fleet_kit_goes_silent_after_the_setting_and_back_on_a_report(hub_db, cl
 
 def test_fleet_metrics_label_every_kit(hub_db, hub_client, clock):
     secret = enrol_kit(hub_db, "kit-1", clock.now, school='Hill "Upper" School')
-    _send(hub_db, secret, "kit-1", 1, health_body(temp_c=71.25, clients=7), clock.now)
+    _send(hub_db, secret, "kit-1", 1, {**health_body(temp_c=71.25, clients=7), "outbox_depth": 12}, clock.now)
     text = hub_client.get("/metrics").text
     labels = 'kit_id="kit-1",school="Hill \\"Upper\\" School",district="North"'
     assert f"tpkit_kit_cpu_temperature_celsius{{{labels}}} 71.25" in text
     assert f"tpkit_kit_wifi_clients{{{labels}}} 7" in text
+    assert f"tpkit_kit_outbox_depth{{{labels}}} 12" in text
     assert f'tpkit_kit_status{{{labels},status="warning"}} 1' in text
     assert f'tpkit_kit_status{{{labels},status="ok"}} 0' in text
     assert "tpkit_hub_reports_stored 1" in text
