@@ -11,8 +11,9 @@ VENV="$ROOT/.venv"
 RUN_DIR="$ROOT/run-data"
 # Debian packages the tests use: rsync for sync, kiwix-tools for the compatibility tests,
 # chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts;
-# fdisk (sfdisk), mtools and dosfstools (mkfs.vfat) for `tpkit provision --image` on a real small image.
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools"
+# fdisk (sfdisk), mtools and dosfstools (mkfs.vfat) for `tpkit provision --image` on a real small image;
+# postgresql: the county hub's tests run against a throwaway server as well as SQLite.
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"
@@ -81,12 +82,46 @@ unpack_avahi() {
     fi
 }
 
+# Run a PostgreSQL command as the postgres user when we are root (initdb refuses root; CI runs as root).
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# A throwaway PostgreSQL for the hub's tests: a fresh cluster in /tmp, reachable only by its unix socket
+# there (no TCP port to collide with anything), stopped and deleted when the tests end.
+start_postgres() {
+    PG_BIN=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+        EXIT_CODE=2 fail "No PostgreSQL server under /usr/lib/postgresql: the hub's tests need one." \
+            "Fix: sudo apt-get install postgresql   (then run ./build.sh test again)"
+    fi
+    PG_DIR=$(mktemp -d /tmp/tpkit-pg.XXXXXX)
+    [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
+    trap stop_postgres EXIT
+    as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust --no-sync >"$PG_DIR/initdb.log" 2>&1 \
+        || fail "initdb failed; see $PG_DIR/initdb.log." "Fix: check that /tmp is writable by the postgres user."
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -s \
+        -o "-k $PG_DIR -c listen_addresses= -c max_connections=200" start \
+        || fail "PostgreSQL did not start; see $PG_DIR/server.log." "Fix: read the log's last lines."
+    export TPKIT_TEST_POSTGRES_URL="postgresql://postgres@/postgres?host=$PG_DIR"
+    export TPKIT_TEST_POSTGRES_CTL="$PG_BIN/pg_ctl" TPKIT_TEST_POSTGRES_DATA="$PG_DIR/data"
+    ok "PostgreSQL for the hub's tests on $PG_DIR (unix socket only)"
+}
+
+stop_postgres() {
+    if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR" ]; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -s stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}
+
 cmd_test() {
     # shellcheck disable=SC2086 # word splitting of the package list is intended
     ensure_debs $TEST_DEBS
     [ "$(id -u)" -eq 0 ] && unpack_avahi
     [ -x "$AVAHI_ROOT/usr/sbin/avahi-daemon" ] && export TPKIT_TEST_AVAHI_ROOT="$AVAHI_ROOT"
     ensure_venv test
+    start_postgres
     info "Running the test suite"
     set +e
     "$VENV/bin/python" -m pytest "$@"

@@ -69,6 +69,16 @@ def _interfaces(value: str) -> str | None:
     return None
 
 
+def _database_url(value: str) -> str | None:
+    if value == "" or value.startswith(("postgresql://", "postgres://")):
+        return None
+    return "must be empty (SQLite under hub_data_dir) or a postgresql://user:password@host:port/database URL"
+
+
+def _http_url(value: str) -> str | None:
+    return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
+
+
 def _channel_keys(value: str) -> str | None:
     """Shape only: each entry a minisign base64 key line (56 characters) or a path; the keys are read when used."""
     for part in (p.strip() for p in value.split(",") if p.strip()):
@@ -175,6 +185,21 @@ SPEC: tuple[Setting, ...] = (
     Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative),
     Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
             "first interface with a default route other than ap_interface."),
+    Setting("hub_data_dir", Path, Path("/var/lib/tpkit-hub"), "County hub: folder of its SQLite database (when "
+            "hub_database_url is empty)."),
+    Setting("hub_database_url", str, "", "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for "
+            "SQLite under hub_data_dir.", _database_url),
+    Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
+    Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", _port),
+    Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", _positive),
+    Setting("hub_threads", int, 16, "County hub: threads per worker that talk to the database (each holds one "
+            "PostgreSQL connection).", _positive),
+    Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
+            _positive),
+    Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",
+            _positive),
+    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store to forward learning records to "
+            "(empty: records are kept, not forwarded; forwarding is not built yet).", _http_url),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -226,6 +251,15 @@ class Settings:
     sync_yield_pause_s: float
     sync_yield_resume_s: float
     uplink_interface: str
+    hub_data_dir: Path
+    hub_database_url: str
+    hub_host: str
+    hub_port: int
+    hub_workers: int
+    hub_threads: int
+    hub_silent_after_h: float
+    hub_token_lifetime_h: float
+    hub_lrs_url: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

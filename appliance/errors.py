@@ -211,3 +211,23 @@ class PinLockedError(TooManyAttemptsError):
 
     code = "auth.pin_locked"
     status = 423  # RFC 4918 Locked: waiting does not help, a teacher must act
+
+
+class HubError(TpkitError, ValueError):
+    """The county hub refuses a request or a technician's command; `code` and `status` say why (docs/hub.md)."""
+
+    code = "hub.invalid"
+    status = 400
+
+    def __init__(self, message: str, *, fix: str, cause: str = "", code: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, fix=fix, cause=cause, code=code)
+        if status is not None:
+            self.status = status
+
+
+class HubUnavailableError(TpkitError, ConnectionError):
+    """The hub's database cannot be reached or is busy; nothing was stored, the sender should retry later."""
+
+    code = "hub.database_unavailable"
+    status = 503

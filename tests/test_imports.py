@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "appliance"
-LAYER = {"cli": 6, "__main__": 7, "web": 5, "services": 4, "storage": 3, "content": 3, "edges": 3,
+LAYER = {"cli": 7, "__main__": 8, "hub": 6, "web": 5, "services": 4, "storage": 3, "content": 3, "edges": 3,
          "paths": 2, "files": 0, "config": 1, "errors": 0, "__init__": 0}
 EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
@@ -15,7 +15,7 @@ EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfil
          "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
          "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",
          "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
-         "http.client": ("edges/health_probe.py", "edges/uplink.py")}
+         "http.client": ("edges/health_probe.py", "edges/uplink.py"), "psycopg": "hub/postgres.py"}
 
 
 def _modules():

@@ -71,6 +71,14 @@ def is_argon2id_hash(text: str) -> bool:
         return False
 
 
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the argon2id `password_hash` (False for a damaged hash too)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def ensure_first_admin(accounts: Accounts) -> str | None:
     """Create the administrator with a random one-time password if none exists; return it, else None."""
     if accounts.count("admin"):

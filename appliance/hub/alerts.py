@@ -1,0 +1,109 @@
+"""What a kit's latest heartbeat (its `GET /-/health` snapshot) and its silence mean for a technician.
+
+Reads the snapshot fields documented in docs/health.md, with the kit's own thresholds (services.health).
+Must not import web or cli.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from appliance.services.health import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
+
+STATUSES = ("ok", "warning", "critical", "silent")
+ALERT_CODES = ("silent", "under_voltage", "disk_full", "hot", "sync_failing", "books_damaged", "clock")
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    """One thing wrong with one kit, worded for the county technician."""
+
+    kit_id: str
+    code: str
+    severity: str
+    message: str
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def disk_percent(snapshot: dict[str, Any]) -> float | None:
+    """The fullest filesystem's use in percent, or None when the snapshot has none."""
+    found = [_number(fs.get("use_percent")) for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
+    found = [value for value in found if value is not None]
+    return max(found) if found else None
+
+
+def readings(snapshot: dict[str, Any]) -> dict[str, float | None]:
+    """The numbers charted over time (temperature, fullest disk, Wi-Fi clients, bytes synced this month) and the
+    kit's outbox depth (reports waiting on the kit: a link that delivers slowly)."""
+    return {"cpu_temp_c": _number(snapshot.get("cpu_temp_c")), "disk_percent": disk_percent(snapshot),
+            "wifi_clients": _number(snapshot.get("wifi_clients")),
+            "sync_bytes": _number(snapshot.get("bytes_this_month")),
+            "outbox_depth": _number(snapshot.get("outbox_depth"))}
+
+
+def _under_voltage(snapshot: dict[str, Any]) -> str | None:
+    throttled = snapshot.get("throttled")
+    if not isinstance(throttled, dict):
+        return None
+    for when, severity in (("now", "critical"), ("since_boot", "warning")):
+        flags = throttled.get(when)
+        if isinstance(flags, dict) and flags.get("under_voltage") is True:
+            return severity
+    return None
+
+
+def _sync_failing(snapshot: dict[str, Any]) -> bool:
+    """The kit's last content sync failed (content sync, issue 3, fills `last_sync`; until then it is never set)."""
+    last = snapshot.get("last_sync")
+    return isinstance(last, dict) and (last.get("ok") is False or last.get("result") in ("failed", "error"))
+
+
+def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
+    """The alerts one heartbeat raises, most urgent kinds first."""
+    found = []
+    power = _under_voltage(snapshot)
+    if power:
+        when = "now" if power == "critical" else "since the kit started"
+        found.append(Alert(kit_id, "under_voltage", power, f"Under-voltage {when}: the power supply is too weak."))
+    percent = disk_percent(snapshot)
+    if percent is not None and percent > DISK_WARNING_PERCENT:
+        found.append(Alert(kit_id, "disk_full", "critical" if percent >= 97 else "warning",
+                           f"A disk is {percent:.1f} % full."))
+    temperature = _number(snapshot.get("cpu_temp_c"))
+    if temperature is not None and temperature >= HOT_WARNING_C:
+        found.append(Alert(kit_id, "hot", "critical" if temperature >= HOT_CRITICAL_C else "warning",
+                           f"The processor is at {temperature:.1f} °C."))
+    if _sync_failing(snapshot):
+        found.append(Alert(kit_id, "sync_failing", "warning", "The last content sync failed."))
+    books = snapshot.get("books")
+    damaged = _number(books.get("damaged")) if isinstance(books, dict) else None
+    if damaged:
+        found.append(Alert(kit_id, "books_damaged", "warning", f"{int(damaged)} book file(s) are damaged."))
+    return found
+
+
+def kit_alerts(kit: dict[str, Any], snapshot: dict[str, Any] | None, now: float, silent_after_h: float) -> list[Alert]:
+    """Every alert for one kit row: silence first, then what its latest heartbeat shows, then its clock."""
+    found = []
+    last = kit.get("last_seen_at")
+    if last is None or now - last > silent_after_h * 3600:
+        heard = "never reported" if last is None else f"silent for {(now - last) / 3600:.0f} hours"
+        found.append(Alert(kit["kit_id"], "silent", "critical", f"The kit has {heard} (limit {silent_after_h:g} h)."))
+    if snapshot:
+        found += snapshot_alerts(kit["kit_id"], snapshot)
+    if kit.get("clock_flag"):
+        found.append(Alert(kit["kit_id"], "clock", "warning", "The kit's clock is not synchronised and far off; "
+                           "the hub orders its reports by receive time."))
+    return found
+
+
+def status(alerts: list[Alert]) -> str:
+    """silent, else critical, else warning, else ok."""
+    codes = {a.code for a in alerts}
+    severities = {a.severity for a in alerts}
+    return "silent" if "silent" in codes else "critical" if "critical" in severities else \
+        "warning" if severities else "ok"

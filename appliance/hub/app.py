@@ -1,0 +1,66 @@
+"""The hub's ASGI application: the kits' API, metrics and the technicians' dashboard, with one error handler.
+
+Only cli (and `hub.asgi`, which uvicorn imports by name) import this module. The app keeps no state of its own
+beyond the database handle, so any number of worker processes can serve it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from appliance.config import Settings
+from appliance.errors import TpkitError
+from appliance.hub import api_routes, dashboard_routes
+from appliance.hub.pages import render
+
+log = logging.getLogger(__name__)
+
+
+def _as_error(exc: Exception) -> TpkitError:
+    if isinstance(exc, TpkitError):
+        return exc
+    if isinstance(exc, HTTPException):
+        error = TpkitError(str(exc.detail), fix="Check the address and the method.",
+                           code="request.not_found" if exc.status_code == 404 else "request.bad")
+        error.status = exc.status_code
+        return error
+    return TpkitError("The hub had an internal problem.", fix="Try again; if it persists, see `journalctl -u tpkit-hub`.")
+
+
+def handle_error(request: Request, exc: Exception) -> Response:
+    """Honest status; JSON for the API and JSON clients, a page for people."""
+    error = _as_error(exc)
+    if error.status == 503:
+        log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    elif error.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, error, exc_info=exc)
+    accept = request.headers.get("accept", "")
+    if request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept):
+        headers = {"Retry-After": "60"} if error.status == 503 else None
+        return JSONResponse(error.as_dict(), status_code=error.status, headers=headers)
+    return render(request, "error.html", status_code=error.status, error=error)
+
+
+def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -> Starlette:
+    """The hub app on an open (and migrated) database; `clock` is Unix seconds (tests pass their own)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        # Bounds this worker's database connections (one per thread) as well as its threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.hub_threads
+        yield
+        db.close()
+
+    app = Starlette(routes=[*api_routes.routes, *dashboard_routes.routes], lifespan=lifespan,
+                    exception_handlers={TpkitError: handle_error, HTTPException: handle_error, Exception: handle_error})
+    app.state.settings, app.state.db, app.state.clock = settings, db, clock
+    return app

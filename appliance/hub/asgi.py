@@ -1,0 +1,21 @@
+"""Entry point of each hub worker process when `tpkit hub serve` runs several (`hub_workers` > 1).
+
+The parent migrates the database and hands the settings over as TPKIT_* variables. Only uvicorn imports this
+module (by name).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+
+from appliance.config import load_settings
+from appliance.hub.app import create_app
+from appliance.hub.backend import open_database
+
+
+def app_from_environment() -> Starlette:
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return create_app(settings, open_database(settings))

@@ -1,0 +1,24 @@
+"""Choosing the hub's database from the settings: PostgreSQL when hub_database_url is set, else SQLite.
+
+Must not import web or cli.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.hub.database import SqliteHub
+
+
+def database_path(settings: Settings) -> Path:
+    return settings.hub_data_dir / "hub.sqlite3"
+
+
+def open_database(settings: Settings):
+    """The hub's database (not yet migrated: `database.migrate` does that)."""
+    if settings.hub_database_url:
+        from appliance.hub.postgres import PostgresHub
+
+        return PostgresHub(settings.hub_database_url)
+    return SqliteHub(database_path(settings))

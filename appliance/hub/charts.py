@@ -1,0 +1,52 @@
+"""Server-rendered SVG line charts (no JavaScript): one value of a kit's heartbeats over time.
+
+Must not import web or cli.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+WIDTH, HEIGHT, PAD = 600, 160, 36  # viewBox units; the SVG scales to the phone or laptop width
+
+
+def line_chart(title: str, unit: str, points: list[tuple[float, float]]) -> str:
+    """An SVG chart of (unix time, value) points, with its range labelled; a short note when there are none."""
+    head = (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart" aria-label="{escape(title)}">'
+            f'<title>{escape(title)}</title>')
+    if not points:
+        return head + f'<text x="{PAD}" y="{HEIGHT // 2}">{escape(title)}: no readings yet</text></svg>'
+    times, values = [p[0] for p in points], [p[1] for p in points]
+    t0, t1 = min(times), max(times)
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
+    span_t = (t1 - t0) or 1.0
+
+    def x(t: float) -> float:
+        return PAD + (t - t0) / span_t * (WIDTH - 2 * PAD)
+
+    def y(v: float) -> float:
+        return HEIGHT - PAD + (low - v) / (high - low) * (HEIGHT - 2 * PAD)
+
+    path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
+    day = "%Y-%m-%d %H:%M"
+    return (head + f'<text x="4" y="14" class="chart-title">{escape(title)} ({escape(unit)})</text>'
+            f'<text x="4" y="{y(high) + 4:.0f}">{high:g}</text><text x="4" y="{y(low) + 4:.0f}">{low:g}</text>'
+            f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
+            f'<polyline points="{path}" fill="none" stroke="currentColor" stroke-width="2"/>'
+            f'<text x="{PAD}" y="{HEIGHT - 8}">{_when(t0, day)}</text>'
+            f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" text-anchor="end">{_when(t1, day)}</text></svg>')
+
+
+def _when(seconds: float, fmt: str) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime(fmt)
+
+
+def kit_charts(history: list[dict]) -> list[str]:
+    """The four charts of a kit's page from `fleet.history` rows."""
+    specs = (("Processor temperature", "°C", "cpu_temp_c"), ("Fullest disk", "%", "disk_percent"),
+             ("Wi-Fi clients", "devices", "wifi_clients"), ("Synced this month", "bytes", "sync_bytes"))
+    return [line_chart(title, unit, [(row["observed_at"], float(row[key])) for row in history if row[key] is not None])
+            for title, unit, key in specs]

@@ -1,0 +1,76 @@
+"""A kit's desired configuration, set by the county, versioned, returned in every report reply (docs/reporting.md).
+
+Each change makes a new version (earlier versions are kept); the kit acknowledges with `applied_config_version`.
+Must not import web or cli.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from appliance.errors import HubError
+
+FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_month_budget_mb")
+CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Day ranges and hour ranges as the contract's example: "Mon-Fri 16:00-07:00, Sat-Sun".
+WINDOWS = re.compile(r"^[A-Za-z0-9:, -]{0,200}$")
+
+
+def _invalid(field: str, value: Any, expected: str) -> HubError:
+    return HubError(f"The desired configuration's {field} = {value!r} cannot be used: {expected}.",
+                    code="hub.invalid", fix=f"Give {field} as {expected}.")
+
+
+def checked(changes: dict[str, Any]) -> dict[str, Any]:
+    """Only known fields, each of the right type; a HubError naming the first wrong one."""
+    result = {}
+    for field, value in changes.items():
+        if field not in FIELDS:
+            raise _invalid(field, value, f"one of {', '.join(FIELDS)}")
+        if value is None:
+            result[field] = None
+        elif field == "sync_channels":
+            if not isinstance(value, list) or not all(isinstance(c, str) and CHANNEL.match(c) for c in value):
+                raise _invalid(field, value, "a list of channel names (letters, digits, '.', '_', '-')")
+            result[field] = value
+        elif field == "sync_windows":
+            if not isinstance(value, str) or not WINDOWS.match(value):
+                raise _invalid(field, value, "text like \"Mon-Fri 16:00-07:00, Sat-Sun\"")
+            result[field] = value
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _invalid(field, value, "a whole number from 0")
+        else:
+            result[field] = value
+    return result
+
+
+NEWEST = "SELECT version, config FROM desired_configs WHERE kit_id = ? ORDER BY version DESC LIMIT 1"
+
+
+def desired(tx, kit_id: str) -> dict[str, Any] | None:
+    """The kit's newest desired configuration with its version (inside a transaction), or None when none is set."""
+    rows = tx.execute(NEWEST, (kit_id,))
+    return {"version": rows[0]["version"], **json.loads(rows[0]["config"])} if rows else None
+
+
+def current(db, kit_id: str) -> dict[str, Any] | None:
+    """The same as `desired`, as a plain read."""
+    rows = db.query(NEWEST, (kit_id,))
+    return {"version": rows[0]["version"], **json.loads(rows[0]["config"])} if rows else None
+
+
+def set_config(db, kit_id: str, changes: dict[str, Any], now: float, set_by: str) -> dict[str, Any]:
+    """Make a new version from the current one with `changes` applied; return it."""
+    changes = checked(changes)
+    with db.transaction() as tx:
+        if not tx.execute("SELECT kit_id FROM kits WHERE kit_id = ?", (kit_id,)):
+            raise HubError(f"No kit {kit_id} is registered on this hub.", code="hub.kit_not_found", status=404,
+                           fix="List the kits with `tpkit hub kit list`, or register it with `tpkit hub kit add`.")
+        current = desired(tx, kit_id) or {"version": 0, **dict.fromkeys(FIELDS)}
+        config = {field: changes.get(field, current.get(field)) for field in FIELDS}
+        version = current["version"] + 1
+        tx.execute("INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, ?, ?, ?, ?)",
+                   (kit_id, version, json.dumps(config, sort_keys=True), now, set_by))
+    return {"version": version, **config}

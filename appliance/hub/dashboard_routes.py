@@ -1,0 +1,160 @@
+"""The technicians' dashboard: fleet table, kit pages with charts, alerts, content roll-out, CSV export.
+
+Every page needs a signed-in technician; forms carry the kit's CSRF token (web.forms). No JavaScript.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
+from appliance.hub import charts, configs, fleet, technicians
+from appliance.hub.pages import render
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+
+SESSION_COOKIE = "tpkit_hub_session"
+PRIVATE = {"Cache-Control": "no-store"}
+MIN_PASSWORD_CHARS = 10
+CHART_DAYS = 14
+REPORTED_ALERT_DAYS = 7
+
+
+def _technician(request: Request):
+    state = request.app.state
+    return technicians.session(state.db, request.cookies.get(SESSION_COOKIE), state.clock())
+
+
+def _page(request: Request, template: str, **context) -> Response:
+    account = _technician(request)
+    if account is None:
+        return RedirectResponse("/signin", status_code=303)
+    response = render(request, template, headers=PRIVATE, account=account, csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def _filters(request: Request) -> dict[str, str]:
+    q = request.query_params
+    return {"school": q.get("school", ""), "district": q.get("district", ""), "status": q.get("status", ""),
+            "sort": q.get("sort", "status") if q.get("sort") in fleet.SORTS else "status"}
+
+
+def fleet_page(request: Request) -> Response:
+    state, filters = request.app.state, _filters(request)
+    kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **filters)
+    return _page(request, "fleet.html", kits=kits, filters=filters, choices=fleet.choices(state.db),
+                 statuses=("ok", "warning", "critical", "silent"))
+
+
+def fleet_csv(request: Request) -> Response:
+    if _technician(request) is None:
+        return RedirectResponse("/signin", status_code=303)
+    state = request.app.state
+    kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **_filters(request))
+    return Response(fleet.as_csv(kits), media_type="text/csv; charset=utf-8",
+                    headers={**PRIVATE, "Content-Disposition": 'attachment; filename="tpkit-fleet.csv"'})
+
+
+def kit_page(request: Request) -> Response:
+    if _technician(request) is None:  # before looking the kit up: strangers learn nothing about the fleet
+        return RedirectResponse("/signin", status_code=303)
+    state, kit_id = request.app.state, request.path_params["kit_id"]
+    now = state.clock()
+    kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h)
+    if kit is None:
+        raise HubError(f"No kit {kit_id} is registered on this hub.", code="hub.kit_not_found", status=404,
+                       fix="Go back to the fleet table.")
+    history = fleet.history(state.db, kit_id, now - CHART_DAYS * 86400)
+    return _page(request, "kit.html", kit=kit, charts=charts.kit_charts(history),
+                 reports=fleet.recent_reports(state.db, kit_id), fields=configs.FIELDS,
+                 desired=configs.current(state.db, kit_id))
+
+
+def alerts_page(request: Request) -> Response:
+    state = request.app.state
+    kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h)
+    found = [(kit, alert) for kit in kits for alert in kit.alerts]
+    found.sort(key=lambda pair: (pair[1].severity != "critical", pair[0].district, pair[0].school, pair[0].kit_id))
+    reported = fleet.reported_alerts(state.db, state.clock() - REPORTED_ALERT_DAYS * 86400)
+    return _page(request, "alerts.html", found=found, reported=reported, days=REPORTED_ALERT_DAYS)
+
+
+def rollout_page(request: Request) -> Response:
+    return _page(request, "rollout.html", books=fleet.rollout(request.app.state.db))
+
+
+async def set_config(request: Request) -> Response:
+    form = await checked_form(request)
+    account = await run_in_threadpool(_technician, request)
+    if account is None:
+        raise SignInError("Sign in first.", fix="Open /signin.")
+    kit_id, changes = request.path_params["kit_id"], {}
+    for field in configs.FIELDS:
+        raw = str(form.get(field, "")).strip()
+        if field == "sync_channels":
+            changes[field] = [c.strip() for c in raw.split(",") if c.strip()] or None
+        elif field == "sync_windows":
+            changes[field] = raw or None
+        elif raw:
+            if not raw.isdigit():
+                raise BadRequestError(f"{field} = {raw!r} is not a whole number.", fix="Go back and type digits only.")
+            changes[field] = int(raw)
+        else:
+            changes[field] = None
+    state = request.app.state
+    await run_in_threadpool(configs.set_config, state.db, kit_id, changes, state.clock(), account["username"])
+    return RedirectResponse(f"/kits/{kit_id}", status_code=303)
+
+
+def signin_page(request: Request) -> Response:
+    return remember_csrf(request, render(request, "signin.html", headers=PRIVATE, csrf=csrf_token(request)))
+
+
+async def signin(request: Request) -> Response:
+    form = await checked_form(request)
+    state = request.app.state
+    client = request.client.host if request.client else ""
+    try:
+        token = await run_in_threadpool(technicians.sign_in, state.db, str(form.get("username", "")),
+                                        str(form.get("password", "")), state.clock(), client)
+    except TooManyAttemptsError as exc:
+        return render(request, "signin.html", status_code=exc.status, error=exc, csrf=csrf_token(request),
+                      headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
+    except SignInError as exc:
+        return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=technicians.SESSION_LIFETIME_S)
+    return response
+
+
+async def change_password(request: Request) -> Response:
+    form = await checked_form(request)
+    account = await run_in_threadpool(_technician, request)
+    if account is None:
+        raise SignInError("Sign in first.", fix="Open /signin.")
+    password = str(form.get("password", ""))
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+                              fix="Go back and choose a longer password (a short sentence works well).")
+    state = request.app.state
+    await run_in_threadpool(technicians.add, state.db, account["username"], password, state.clock())
+    return RedirectResponse("/", status_code=303)
+
+
+async def signout(request: Request) -> Response:
+    await checked_form(request)
+    await run_in_threadpool(technicians.sign_out, request.app.state.db, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+routes = [
+    Route("/", fleet_page), Route("/fleet.csv", fleet_csv), Route("/alerts", alerts_page),
+    Route("/rollout", rollout_page), Route("/kits/{kit_id}", kit_page),
+    Route("/kits/{kit_id}/config", set_config, methods=["POST"]),
+    Route("/signin", signin_page, methods=["GET"]), Route("/signin", signin, methods=["POST"]),
+    Route("/password", change_password, methods=["POST"]), Route("/signout", signout, methods=["POST"]),
+]

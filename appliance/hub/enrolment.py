@@ -1,0 +1,105 @@
+"""Registering kits and their one-time enrolment: a technician gets a token, the kit trades it for trust in its key.
+
+Tokens are stored as SHA-256 digests only. Must not import web or cli.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from appliance.edges import minisign
+from appliance.errors import ConfigError, HubError
+from appliance.services.report_file import KIT_ID
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_kit_id(kit_id: str) -> str:
+    if not isinstance(kit_id, str) or not KIT_ID.match(kit_id):
+        raise HubError(f"The kit id {kit_id!r} cannot be used.", code="hub.invalid",
+                       fix="Use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. gs-0042).")
+    return kit_id
+
+
+def register(db, kit_id: str, school: str, district: str, location: str, now: float, lifetime_h: float,
+             new_token: bool = False) -> str:
+    """Register a kit (or, with `new_token`, issue a fresh token for a registered one); return the one-time token."""
+    check_kit_id(kit_id)
+    if not school.strip() or not district.strip():
+        raise HubError("A kit needs a school and a district.", code="hub.invalid",
+                       fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).")
+    token = secrets.token_urlsafe(24)
+    expires = now + lifetime_h * 3600
+    with db.transaction() as tx:
+        tx.execute("INSERT INTO kits (kit_id, school, district, location, registered_at, token_sha256, "
+                   "token_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kit_id) DO NOTHING",
+                   (kit_id, school, district, location, now, _digest(token), expires))
+        if tx.changed == 1:
+            return token
+        if not new_token:
+            raise HubError(f"The kit {kit_id} is already registered.", code="hub.kit_exists", status=409,
+                           fix=f"To re-enrol it (a new SD card or key), run: tpkit hub kit add {kit_id} --school "
+                               f"{school!r} --district {district!r} --new-token")
+        tx.execute("UPDATE kits SET school = ?, district = ?, location = ?, token_sha256 = ?, token_expires_at = ? "
+                   "WHERE kit_id = ?", (school, district, location, _digest(token), expires, kit_id))
+    return token
+
+
+def _bad_token(kit_id: str) -> HubError:
+    return HubError(f"The enrolment token for kit {kit_id} is unknown, used by another key, or expired.",
+                    code="hub.bad_token", status=403,
+                    cause="The token was mistyped, is for another kit, or is older than hub_token_lifetime_h.",
+                    fix=f"Ask the county for a new token: tpkit hub kit add {kit_id} ... --new-token")
+
+
+def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dict[str, Any], bool]:
+    """Trust `public_key` for `kit_id` if `token` is its valid one-time token; (reply, True when newly enrolled).
+    Repeating it with the same key is safe (False); another key with a used token is refused."""
+    if not all(isinstance(v, str) for v in (kit_id, token, public_key)):
+        raise HubError("The enrolment must be a JSON object with the strings kit_id, token and public_key.",
+                       code="hub.invalid", fix="Send {\"kit_id\": ..., \"token\": ..., \"public_key\": ...}.")
+    check_kit_id(kit_id)
+    try:
+        key = minisign.parse_public_key(public_key, "the enrolment's public_key")
+    except ConfigError as exc:
+        raise HubError(exc.message, code="hub.invalid", fix=exc.fix) from exc
+    with db.transaction() as tx:
+        rows = tx.execute("SELECT token_sha256, token_expires_at, public_key, enrolled_at FROM kits WHERE kit_id = ?",
+                          (kit_id,))
+        if not rows or not rows[0]["token_sha256"] or not hmac.compare_digest(rows[0]["token_sha256"], _digest(token)):
+            raise _bad_token(kit_id)
+        row = rows[0]
+        if row["public_key"] == key.line and row["enrolled_at"] is not None:
+            return {"kit_id": kit_id, "enrolled_at": _iso(row["enrolled_at"])}, False
+        if row["token_expires_at"] < now or (row["enrolled_at"] is not None and row["token_expires_at"] == 0):
+            raise _bad_token(kit_id)
+        # The token is spent (expiry set to 0) but its digest stays, so a lost reply can be retried with the same key.
+        tx.execute("UPDATE kits SET public_key = ?, enrolled_at = ?, token_expires_at = 0 WHERE kit_id = ?",
+                   (key.line, now, kit_id))
+    return {"kit_id": kit_id, "enrolled_at": _iso(now)}, True
+
+
+def public_key(db, kit_id: str) -> minisign.PublicKey | None:
+    """The key a kit enrolled with, read from the database on every call (a re-enrolled kit's new key counts at
+    once), or None for an unknown or not yet enrolled kit."""
+    rows = db.query("SELECT public_key FROM kits WHERE kit_id = ?", (kit_id,))
+    if not rows or not rows[0]["public_key"]:
+        return None
+    return _parsed_key(rows[0]["public_key"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_key(line: str) -> minisign.PublicKey:
+    """Parsing is a pure function of the stored line: cached by the line itself, so nothing can go stale."""
+    return minisign.parse_public_key(line, "an enrolled key")
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,118 @@
+"""The technicians' dashboard: sign-in required, fleet filters, kit page with SVG charts, config, CSV;
+and in headless Chromium at phone width (with TPKIT_SCREENSHOTS=1 it saves docs/screenshots/hub-*.png)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from appliance.hub import ingest, technicians
+from tests.hub.conftest import enrol_kit, health_body, signed
+from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, PHONE
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _fleet(db, clock) -> None:
+    for n, (school, district, temp) in enumerate((("Hill School", "North", 48.0), ("River School", "South", 83.0),
+                                                  ("五一小学", "North", 55.0)), start=1):
+        secret = enrol_kit(db, f"kit-{n}", clock.now - 86400, school=school, district=district)
+        for hour in range(24):
+            when = clock.now - (24 - hour) * 3600
+            report, _, _ = signed(secret, f"kit-{n}", hour + 1, health_body(f"kit-{n}", temp_c=temp + hour % 5,
+                                                                            clients=hour % 9), made_at=when)
+            ingest.store(db, report, when)
+
+
+def _signed_in(client: httpx.Client, db, clock) -> None:
+    password = technicians.ensure_first(db, clock.now)
+    page = client.get("/signin")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    response = client.post("/signin", data={"csrf": csrf, "username": "technician", "password": password})
+    assert response.status_code == 303, response.text
+
+
+def test_dashboard_needs_sign_in(hub_db, hub_client, clock):
+    for path in ("/", "/alerts", "/rollout", "/kits/kit-1", "/fleet.csv"):
+        response = hub_client.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/signin"
+    technicians.ensure_first(hub_db, clock.now)
+    page = hub_client.get("/signin")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    for _ in range(5):
+        wrong = hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "guess"})
+        assert wrong.status_code == 401
+    throttled = hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "guess"})
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    clock.now += 3600  # the throttle is over once the failures are older than its window
+    assert hub_client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "x"}).status_code == 401
+
+
+def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
+    _fleet(hub_db, clock)
+    _signed_in(hub_client, hub_db, clock)
+    fleet_page = hub_client.get("/?district=North&sort=kit_id")
+    assert fleet_page.status_code == 200 and "kit-1" in fleet_page.text and "五一小学" in fleet_page.text
+    assert "River School" not in fleet_page.text.split("<tbody>")[1]
+    critical = hub_client.get("/?status=critical")
+    assert "kit-2" in critical.text and "kit-1</a>" not in critical.text
+    kit = hub_client.get("/kits/kit-2")
+    assert kit.text.count("<polyline") == 3  # temperature, disk and clients; kits do not report sync bytes yet
+    assert "Synced this month: no readings yet" in kit.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', kit.text).group(1)
+    saved = hub_client.post("/kits/kit-2/config", data={"csrf": csrf, "sync_windows": "Sat-Sun",
+                                                        "sync_channels": "primary-zh", "sync_rate_cap_kbps": "500",
+                                                        "sync_month_budget_mb": ""})
+    assert saved.status_code == 303
+    assert "Version 1;" in hub_client.get("/kits/kit-2").text
+    no_csrf = hub_client.post("/kits/kit-2/config", data={"sync_windows": "Sat"})
+    assert no_csrf.status_code == 403
+    secret = enrol_kit(hub_db, "kit-9", clock.now)
+    report, _, _ = signed(secret, "kit-9", 1, {"code": "health.root_read_only", "severity": "critical",
+                                               "message": "The system disk is read-only.", "snapshot": {}},
+                          kind="alert", made_at=clock.now)
+    ingest.store(hub_db, report, clock.now)
+    alerts = hub_client.get("/alerts")
+    assert "kit-2" in alerts.text and "hot" in alerts.text
+    assert "health.root_read_only: The system disk is read-only." in alerts.text
+    exported = hub_client.get("/fleet.csv")
+    assert exported.headers["content-type"].startswith("text/csv") and exported.text.count("\n") == 5
+    assert hub_client.get("/kits/nope").status_code == 404
+
+
+@pytest.mark.browser
+def test_dashboard_in_a_phone_browser(hub_settings, hub_db, hub_live, clock):
+    if hub_db.backend != "sqlite":
+        pytest.skip("the pages are the same on both backends; one browser run is enough")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    _fleet(hub_db, clock)
+    password = technicians.ensure_first(hub_db, clock.now)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(**PHONE, java_script_enabled=False)
+        page = context.new_page()
+        page.goto(hub_live.url + "/")
+        page.fill("input[name=username]", "technician")
+        page.fill("input[name=password]", password)
+        page.click("button")
+        assert page.url == hub_live.url + "/"
+        assert page.locator("tbody tr").count() == 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1  # no sideways scrolling at phone width
+        _save(page, "hub-fleet.png")
+        page.click("text=kit-2")
+        assert page.locator("svg.chart").count() == 4
+        _save(page, "hub-kit.png")
+        browser.close()
+
+
+def _save(page, name: str) -> None:
+    if os.environ.get("TPKIT_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
