@@ -176,8 +176,12 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     imports.add_argument("path", type=Path, help="the folder that contains tpkit-reports/")
     technician = actions.add_parser("technician", help="add a technician (or set a password)")
     technician.add_argument("username")
+    forward = actions.add_parser("forward", help="send queued learning records to the xAPI LRS (hub_lrs_url)",
+                                 epilog="Exit status: 0 when nothing due is left, 1 when the LRS failed or refused.")
+    forward.add_argument("--status", action="store_true", help="only count what is queued, forwarded and failing")
     for action in (add, config, listing, imports, technician):
         _add_setting_flags(action, HUB_SETTINGS)
+    _add_setting_flags(forward, HUB_SETTINGS + ("hub_lrs_url", "hub_lrs_auth"))
 
 
 def _add_channel_commands(channel: argparse.ArgumentParser) -> None:
@@ -827,6 +831,34 @@ def hub_import(settings: Settings, path: Path) -> int:
     return 1 if result["refused"] else 0
 
 
+def hub_forward(settings: Settings, only_status: bool) -> int:
+    """Forward due learning records to the LRS, or count them; exit 1 when the LRS failed or refused any."""
+    import time
+
+    from appliance.hub import lrs_forwarding
+
+    db = _open_hub(settings)
+    try:
+        if not only_status and settings.hub_lrs_url:
+            done = lrs_forwarding.forward(db, settings.hub_lrs_url, time.time(), auth=settings.hub_lrs_auth)
+        counts = lrs_forwarding.status(db)
+    finally:
+        db.close()
+    if only_status or not settings.hub_lrs_url:
+        print(f"[i] learning records: {counts['queued']} queued, {counts['forwarded']} forwarded, "
+              f"{counts['waiting']} waiting ({counts['failing']} after an error)")
+        if not settings.hub_lrs_url and not only_status:
+            print("[i] hub_lrs_url is not set: records are kept on the hub.\n    Fix: set hub_lrs_url (docs/settings.md).")
+        return 0
+    print(f"[{'✓' if not done.error else '✗'}] {done.forwarded} forwarded, {done.conflicts} conflicting, "
+          f"{done.parked} refused, {done.backed_off} to retry later; {counts['waiting']} still waiting")
+    if done.error:
+        print(f"    Last error: {done.error}\n    Fix: check hub_lrs_url and hub_lrs_auth, and that the LRS is up; "
+              "refused batches are kept (see docs/hub.md, \"xAPI\").")
+        return 1
+    return 0
+
+
 def hub_technician(settings: Settings, username: str) -> int:
     """Add a technician with a password typed twice (or set an existing one's)."""
     import getpass
@@ -854,6 +886,8 @@ def hub(settings: Settings, args: argparse.Namespace) -> int:
         return hub_kit(settings, args)
     if args.hub_command == "import":
         return hub_import(settings, args.path)
+    if args.hub_command == "forward":
+        return hub_forward(settings, args.status)
     return hub_technician(settings, args.username)
 
 

@@ -198,8 +198,9 @@ SPEC: tuple[Setting, ...] = (
             _positive),
     Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",
             _positive),
-    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store to forward learning records to "
-            "(empty: records are kept, not forwarded; forwarding is not built yet).", _http_url),
+    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
+            "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
+    Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -260,6 +261,7 @@ class Settings:
     hub_silent_after_h: float
     hub_token_lifetime_h: float
     hub_lrs_url: str
+    hub_lrs_auth: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -1,4 +1,4 @@
-"""The HTTP client to the county hub: one POST, its status and JSON reply (the standard library's http.client).
+"""The HTTP client upstream (the county hub; the hub's LRS): a POST or PUT, its status and JSON reply (http.client).
 
 Must not import storage, content, services or web. What the statuses mean is decided by services.delivery
 (docs/reporting.md); this module only says what came back, or that nothing did. Not httpx: a report job
@@ -56,6 +56,14 @@ class Uplink:
     def post(self, path: str, *, content: bytes | None = None, json: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> Answer:
         """POST to `<hub_url><path>`; the status and the reply's JSON object (None when it is not one)."""
+        return self._send("POST", path, content, json, headers)
+
+    def put(self, path: str, *, content: bytes, headers: dict[str, str] | None = None) -> Answer:
+        """PUT to `<hub_url><path>` (an xAPI statement by its id); the status and the reply's JSON object."""
+        return self._send("PUT", path, content, None, headers)
+
+    def _send(self, method: str, path: str, content: bytes | None, json: dict[str, Any] | None,
+              headers: dict[str, str] | None) -> Answer:
         body = content if json is None else jsonlib.dumps(json).encode()
         sent = {"User-Agent": "tpkit-report", **({"Content-Type": "application/json"} if json is not None else {}),
                 **(headers or {})}
@@ -64,7 +72,7 @@ class Uplink:
                 if self._connection.sock is None:
                     self._connection.connect()
                     self._connection.sock.settimeout(self._timeout_s)
-                self._connection.request("POST", self._prefix + path, body=body, headers=sent)
+                self._connection.request(method, self._prefix + path, body=body, headers=sent)
                 response = self._connection.getresponse()
                 raw = response.read(MAX_REPLY_BYTES)
                 if response.will_close or len(raw) == MAX_REPLY_BYTES:

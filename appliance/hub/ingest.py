@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import HubError, ReportError
-from appliance.hub import alerts, configs, enrolment
+from appliance.hub import alerts, configs, enrolment, lrs_forwarding
 from appliance.services import report_file
 
 # A kit with a synchronised clock may run this far ahead of the hub (time zones mis-set by hand, a hub
@@ -123,6 +123,8 @@ def store(db, report: report_file.Report, now: float) -> tuple[bool, dict[str, A
         fresh = tx.changed == 1
         if fresh:
             _update_kit(tx, report, body, now)
+            if report.kind == "records":
+                lrs_forwarding.queue(tx, report.kit_id, report.body, now)
         desired = configs.desired(tx, report.kit_id)
     return fresh, desired
 

@@ -1,0 +1,144 @@
+"""Learning records forwarded to an xAPI LRS: a real loopback LRS that checks what a conformant one checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from appliance.hub import ingest, lrs_forwarding
+from appliance.services import xapi
+from tests.hub.conftest import enrol_kit, signed
+
+HOME = "https://county.example.invalid/kits/kit-1"
+
+
+class LoopbackLrs:
+    """`POST /statements` (a JSON array) and `PUT /statements?statementId=`; stores each id once, answers 409 for
+    a different statement under a stored id, and can be told to fail with a status first."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, dict] = {}
+        self.requests: list[tuple[str, str, dict]] = []
+        self.fail_with: list[int] = []
+        lrs = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, status: int, body: bytes = b"") -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _receive(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                lrs.requests.append((self.command, self.path, dict(self.headers)))
+                if self.headers.get("X-Experience-API-Version") != "1.0.3":
+                    return self._answer(400, b"missing X-Experience-API-Version")
+                if lrs.fail_with:
+                    return self._answer(lrs.fail_with.pop(0))
+                return json.loads(raw)
+
+            def do_POST(self):  # noqa: N802 - the http.server interface
+                statements = self._receive()
+                if statements is None:
+                    return None
+                if any(s["id"] in lrs.stored and lrs.stored[s["id"]] != s for s in statements):
+                    return self._answer(409, b"conflict")
+                for statement in statements:
+                    lrs.stored.setdefault(statement["id"], statement)
+                return self._answer(200, json.dumps([s["id"] for s in statements]).encode())
+
+            def do_PUT(self):  # noqa: N802
+                statement = self._receive()
+                if statement is None:
+                    return None
+                statement_id = self.path.split("statementId=")[1]
+                if statement_id in lrs.stored and lrs.stored[statement_id] != statement:
+                    return self._answer(409, b"conflict")
+                lrs.stored.setdefault(statement_id, statement)
+                return self._answer(204)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/xapi"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _statements(count: int, name: str = "quiz") -> list[dict]:
+    return [xapi.statement(home_page=HOME, learner=f"5b0c2f9e-8d55-4a8e-9d5e-{n:012d}", verb="scored",
+                           activity=xapi.activity_id(HOME, "quiz", str(n)), activity_kind="quiz", activity_name=name,
+                           when=dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc), clock_synchronised=True,
+                           kit_id="kit-1", result=xapi.score_result(n % 10, 10)) for n in range(count)]
+
+
+def _ingest_records(hub_db, clock, secret, sequence: int, statements: list) -> None:
+    report, _, _ = signed(secret, "kit-1", sequence, {"statements": statements}, kind="records", made_at=clock.now)
+    ingest.store(hub_db, report, clock.now)
+
+
+def test_lrs_forwarding_sends_each_statement_once_with_the_xapi_header(hub_db, clock):
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    statements = _statements(250)
+    _ingest_records(hub_db, clock, secret, 1, statements)
+    _ingest_records(hub_db, clock, secret, 2, statements[:10] + [{"id": "not-a-statement"}])  # resent + junk
+    with LoopbackLrs() as lrs:
+        done = lrs_forwarding.forward(hub_db, lrs.url, clock.now, auth="county:s3cret")
+        again = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 60)
+    assert (done.forwarded, done.error) == (250, "") and again.forwarded == 0
+    assert set(lrs.stored) == {s["id"] for s in statements} and lrs.stored[statements[7]["id"]] == statements[7]
+    assert [method for method, _, _ in lrs.requests] == ["POST"] * 3  # batches of 100, nothing sent twice
+    assert lrs.requests[0][1] == "/xapi/statements"
+    assert lrs.requests[0][2]["Authorization"] == "Basic Y291bnR5OnMzY3JldA=="
+    assert lrs_forwarding.status(hub_db) == {"queued": 250, "forwarded": 250, "waiting": 0, "failing": 0}
+
+
+def test_lrs_forwarding_backs_off_while_the_lrs_is_down_then_delivers(hub_db, clock):
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    _ingest_records(hub_db, clock, secret, 1, _statements(5))
+    with LoopbackLrs() as lrs:
+        lrs.fail_with = [503]
+        down = lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+        early = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 30)  # the back-off (1 min) has not run out
+        later = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 61)
+    assert down.backed_off == 5 and "503" in down.error and early.forwarded == 0 and later.forwarded == 5
+    gone = lrs_forwarding.forward(hub_db, "http://127.0.0.1:9", clock.now)  # nothing listens: nothing is lost
+    assert gone.forwarded == 0 and lrs_forwarding.status(hub_db)["forwarded"] == 5
+
+
+def test_lrs_forwarding_keeps_back_only_a_conflicting_statement(hub_db, clock):
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    statements = _statements(4)
+    _ingest_records(hub_db, clock, secret, 1, statements)
+    with LoopbackLrs() as lrs:
+        lrs.stored[statements[2]["id"]] = {**statements[2], "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}
+        done = lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+    assert (done.forwarded, done.conflicts) == (3, 1)
+    assert [m for m, _, _ in lrs.requests] == ["POST", "PUT", "PUT", "PUT", "PUT"]
+    row = hub_db.query("SELECT last_error FROM lrs_outbox WHERE statement_id = ?", (statements[2]["id"],))[0]
+    assert "conflict" in row["last_error"]
+
+
+@pytest.mark.parametrize("status", [400, 401, 413])
+def test_lrs_forwarding_parks_a_refused_batch_instead_of_retrying_forever(hub_db, clock, status):
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    _ingest_records(hub_db, clock, secret, 1, _statements(3))
+    with LoopbackLrs() as lrs:
+        lrs.fail_with = [status]
+        refused = lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+        next_day = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 86400)
+    assert refused.parked == 3 and str(status) in refused.error and next_day.forwarded == 0
+    assert len(lrs.requests) == 1 and lrs_forwarding.status(hub_db)["failing"] == 3
