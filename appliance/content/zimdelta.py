@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,15 @@ class _Plan:
         return values
 
 
+def _remove_leftovers(temporary: Path) -> None:
+    """Remove what a rebuild killed mid-way (power cut, SIGKILL) left: its file and libzim's temporary index folder."""
+    for stale in temporary.parent.glob(f"{temporary.name}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
+
+
 def _fsync_folder(folder: Path) -> None:
     handle = os.open(folder, os.O_RDONLY)
     try:
@@ -257,6 +267,7 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
         plan.apply(patch, manifest)
     result = opened[-1][1]["result"]
     temporary = out_path.with_name(f".{out_path.name}.rebuild")
+    _remove_leftovers(temporary)
     try:
         _write(plan, result, temporary)
         digest = book_digest(temporary)
