@@ -9,8 +9,8 @@ write). Then it measures:
     with and without -z, and the bytes rsync moves to fetch the patch itself.
 
 Usage (from the repository root):
-  .venv/bin/python bench/delta.py --work /tmp/tpkit-delta [--articles 20000] [--images 2000]
-Writes WORK/delta-<articles>.json and prints a Markdown table.
+  .venv/bin/python bench/delta.py --work /tmp/tpkit-delta [--articles 20000] [--images 2000] [--skip-rebuild]
+The patch is cached too (PATCH.json records what making it cost). Writes WORK/delta-<articles>.json and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -151,25 +151,35 @@ def _wait_for_port(port: int, timeout_s: float = 10) -> None:
     raise SystemExit(f"rsync daemon did not listen on 127.0.0.1:{port}")
 
 
+def cached_patch(work: Path, v1: Path, v2: Path, articles: int) -> tuple[Path, dict]:
+    """The patch v1 -> v2 and what making it cost, cached beside it (PATCH.json) like v1 and v2."""
+    patch = work / f"{BOOK}-{articles}{zimdelta.PATCH_SUFFIX}"
+    record = patch.with_name(patch.name + ".json")
+    if patch.exists() and record.exists():
+        return patch, json.loads(record.read_text())
+    start = time.monotonic()
+    manifest = zimdelta.write_patch(v1, v2, patch)
+    made = {"counts": manifest["counts"], "make_patch_s": round(time.monotonic() - start, 1)}
+    record.write_text(json.dumps(made) + "\n")
+    return patch, made
+
+
 def measure(args: argparse.Namespace) -> dict:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     v1, v2 = cached_version(work, args, 1), cached_version(work, args, 2)
-    patch = work / f"{BOOK}-{args.articles}{zimdelta.PATCH_SUFFIX}"
-    start = time.monotonic()
-    manifest = zimdelta.write_patch(v1, v2, patch)
-    patch_s = time.monotonic() - start
+    patch, made = cached_patch(work, v1, v2, args.articles)
     v2_bytes, patch_bytes = v2.stat().st_size, patch.stat().st_size
-    rebuilt = work / f"rebuilt-{args.articles}.zim"
     results = {"articles": args.articles, "images": args.images, "v1_bytes": v1.stat().st_size, "v2_bytes": v2_bytes,
-               "counts": manifest["counts"], "patch_bytes": patch_bytes, "patch_share": round(patch_bytes / v2_bytes, 4),
-               "make_patch_s": round(patch_s, 1), **rebuild(v1, patch, rebuilt),
-               "rebuilt_bytes": rebuilt.stat().st_size}
+               **made, "patch_bytes": patch_bytes, "patch_share": round(patch_bytes / v2_bytes, 4)}
     for label, compress in (("rsync", False), ("rsync_z", True)):
         moved = rsync_bytes(work, v2.parent, v2.name, v1, compress)
         results[label] = {**moved, "share": round((moved["received"] + moved["sent"]) / v2_bytes, 4)}
     moved = rsync_bytes(work, patch.parent, patch.name, None, False)
     results["rsync_patch"] = {**moved, "share": round((moved["received"] + moved["sent"]) / v2_bytes, 4)}
+    if not args.skip_rebuild:
+        rebuilt = work / f"rebuilt-{args.articles}.zim"
+        results.update(rebuild(v1, patch, rebuilt), rebuilt_bytes=rebuilt.stat().st_size)
     return results
 
 
@@ -185,7 +195,8 @@ def table(r: dict) -> str:
         f"| plain rsync -z, v1 as basis | {r['rsync_z']['received'] + r['rsync_z']['sent']:,} | "
         f"{r['rsync_z']['share']:.1%} |",
         f"\npatch file {r['patch_bytes']:,} bytes ({r['patch_share']:.1%} of v2), made in {r['make_patch_s']} s; "
-        f"rebuild {r['rebuild_s']} s, peak RSS {r['rebuild_peak_rss_mb']} MB, rebuilt file {r['rebuilt_bytes']:,} bytes",
+        + (f"rebuild {r['rebuild_s']} s, peak RSS {r['rebuild_peak_rss_mb']} MB, rebuilt file {r['rebuilt_bytes']:,} bytes"
+           if "rebuild_s" in r else "rebuild not run (--skip-rebuild)"),
     ])
 
 
@@ -195,6 +206,7 @@ def main(argv=None) -> int:
     parser.add_argument("--articles", type=int, default=20000)
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip-rebuild", action="store_true", help="measure sizes and rsync only")
     args = parser.parse_args(argv)
     results = measure(args)
     (args.work / f"delta-{args.articles}.json").write_text(json.dumps(results, indent=1) + "\n")

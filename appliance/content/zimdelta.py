@@ -10,14 +10,15 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from appliance.files import file_digest
 from appliance.content.zimfile import ZimFile
 from appliance.content.zimwriter import Entry, MetadataValue, write_zim
 from appliance.errors import ChannelError, DamagedBookError, StorageError
+from appliance.files import file_digest, fsync_path
 
 PATCH_SUFFIX = ".zimpatch"  # not ".zim": a patch is not a book, so no library scan or `*.zim` glob picks it up
 MANIFEST_NAME = "TpkitPatch"  # the patch's metadata entry holding its manifest (JSON, below)
@@ -233,12 +234,13 @@ class _Plan:
         return values
 
 
-def _fsync_path(folder: Path) -> None:
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+def _remove_leftovers(temporary: Path) -> None:
+    """Remove what a rebuild killed mid-way (power cut, SIGKILL) left: its file and libzim's temporary index folder."""
+    for stale in temporary.parent.glob(f"{temporary.name}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
 
 
 def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> Rebuilt:
@@ -257,6 +259,7 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
         plan.apply(patch, manifest)
     result = opened[-1][1]["result"]
     temporary = out_path.with_name(f".{out_path.name}.rebuild")
+    _remove_leftovers(temporary)
     try:
         _write(plan, result, temporary)
         digest = book_digest(temporary)
@@ -267,7 +270,7 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
                 code="channel.patch_result_mismatch", cause="A patch was changed after publishing or the base is damaged.",
                 fix="Nothing was replaced. Fetch the patches again, or fetch the full book from the channel.")
         os.replace(temporary, out_path)
-        _fsync_path(out_path.parent)
+        fsync_path(out_path.parent)
     finally:
         temporary.unlink(missing_ok=True)
     return Rebuilt(out_path, digest, len(plan.items) + len(plan.redirects))

@@ -213,3 +213,15 @@ def test_zimdelta_rebuild_that_cannot_be_written_says_so_and_leaves_nothing(book
     assert "cannot be written" in done.stderr and "Fix: Free space in the content folder" in done.stderr
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["nature_en.zim"]
     assert (tmp_path / "out" / "nature_en.zim").read_bytes() == b"the kit's current copy"
+
+
+def test_zimdelta_rebuild_removes_what_a_killed_rebuild_left(books, tmp_path):
+    v1, v2 = books
+    zimdelta.write_patch(v1, v2, tmp_path / "p.zimpatch")
+    (tmp_path / "out").mkdir()
+    # What SIGKILL during a rebuild leaves (seen in bench/delta.py): libzim's file and its index folder.
+    (tmp_path / "out" / "..nature_en.zim.rebuild.tmp").write_bytes(b"half a book")
+    (tmp_path / "out" / "..nature_en.zim.rebuild.tmp_fulltext.idx.tmp").mkdir()
+    (tmp_path / "out" / "..nature_en.zim.rebuild.tmp_fulltext.idx.tmp" / "postlist.glass").write_bytes(b"x")
+    zimdelta.apply_patches(v1, [tmp_path / "p.zimpatch"], tmp_path / "out" / "nature_en.zim")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["nature_en.zim"]
