@@ -170,13 +170,13 @@ def test_image_imager_json_describes_the_image(tmp_path: Path):
     assert "pi4-64bit" in entry["devices"]
 
 
-# The whole build and boot: ~6 min to build and 3-10 min to boot under TCG on this shared 2-core
+# The whole build and boot: 5.5-12 min to build and ~12 min to boot under TCG on this shared 2-core
 # machine (docs/image.md), beyond the ~8 min the suite can spend on it in CI, so it is opt-in.
 IMAGE_TOOLS = ("mmdebstrap", "qemu-system-x86_64", "mcopy", "sfdisk", "bmaptool")
 
 
 @pytest.mark.image
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(4500)
 def test_image_amd64_builds_and_serves_its_home_page_in_qemu():
     if os.environ.get("TPKIT_IMAGE_TEST") != "1":
         pytest.skip("the image build and boot take 10-20 min: run TPKIT_IMAGE_TEST=1 ./build.sh test -m image")
@@ -189,7 +189,7 @@ def test_image_amd64_builds_and_serves_its_home_page_in_qemu():
                            timeout=2400)
     assert build.returncode == 0, build.stdout + build.stderr
     boot = subprocess.run([str(ROOT / "build.sh"), "image-test", "--arch", "amd64"], capture_output=True, text=True,
-                          timeout=1200)
+                          timeout=1800)
     assert boot.returncode == 0, boot.stdout + boot.stderr
     assert "The home page answered over HTTP" in boot.stdout
     print(build.stdout + boot.stdout)
