@@ -231,6 +231,9 @@ bootfiles_arm64() {
     dtbs=$(one_file "$ROOTFS"/usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb) || return 1
     cp "$(dirname "$dtbs")"/*.dtb "$BOOTDIR/"
     cp "$IMAGES/files/boot/config.txt" "$BOOTDIR/config.txt"
+    # raspi-firmware's kernel hook also filled the root's /boot/firmware: that folder is the FAT
+    # partition's mount point on the kit, so those copies would only hide under it.
+    rm -rf "$ROOTFS"/boot/firmware/*
     printf 'console=tty0 console=ttyS1,115200 %s cma=64M\n' "$cmdline" > "$BOOTDIR/cmdline.txt"
 }
 
