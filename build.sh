@@ -2,7 +2,8 @@
 # tpkit's one entry point. See README.md and docs/build.md for the exit codes.
 #   ./build.sh run    start the kit on http://127.0.0.1:8080 with demo content
 #   ./build.sh test   install what the tests need and run the whole suite
-#   ./build.sh image  build a flashable image (not built yet: issue 7)
+#   ./build.sh image --arch amd64|arm64        build a flashable image (images/, docs/image.md)
+#   ./build.sh image-test --arch amd64|arm64   boot it in qemu and wait for the home page
 set -eu
 
 cd "$(dirname "$0")"
@@ -137,6 +138,7 @@ cmd_test() {
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
-    image) fail "./build.sh image is not built yet." "It arrives with issue 7 (docs/image.md); until then use ./build.sh run on a Debian machine." ;;
-    *) printf 'usage: ./build.sh run|test|image [args]\n  run    start the kit on http://127.0.0.1:8080 with demo content\n  test   install test dependencies and run the whole suite\n' >&2; exit 64 ;;
+    image) shift; exec "$ROOT/images/build-image.sh" "$@" ;;
+    image-test) shift; exec "$ROOT/images/image-test.sh" "$@" ;;
+    *) printf 'usage: ./build.sh run|test|image|image-test [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n' >&2; exit 64 ;;
 esac

@@ -1,0 +1,58 @@
+#!/bin/sh
+# mmdebstrap's customize hook (images/build-image.sh, step 20): runs on the build host with the
+# new root file system at $1 (proc, sys and dev mounted by mmdebstrap) and turns a Debian
+# system into a kit: the tpkit user, tpkit in a venv, the overlay, fstab, no secrets.
+#   rootfs-customize.sh ROOT ARCH WHEELS_DIR DISK_ID
+set -eu
+
+IMAGES=$(cd "$(dirname "$0")" && pwd)
+ROOT=$1
+ARCH=$2
+WHEELS=$3
+DISK_ID=$4
+
+# The kit's own unprivileged user (runs the web server and the panel); gpio owns the GPIO
+# devices (files/common/etc/udev/rules.d/60-tpkit-gpio.rules). No password, no login shell.
+chroot "$ROOT" groupadd --system gpio
+chroot "$ROOT" useradd --system --user-group --groups gpio --home-dir /var/lib/tpkit --no-create-home \
+    --shell /usr/sbin/nologin --comment "tpkit kit services" tpkit
+
+# tpkit in a venv made by the image's own Python, from wheels fetched on the build host for this
+# CPU and Python 3.11 (pip cannot verify TLS inside the chroot, and needs no network here).
+mkdir -p "$ROOT/tmp/tpkit-wheels"
+cp "$WHEELS"/*.whl "$ROOT/tmp/tpkit-wheels/"
+chroot "$ROOT" python3 -m venv /opt/tpkit
+chroot "$ROOT" /opt/tpkit/bin/pip install --disable-pip-version-check --no-cache-dir --no-index \
+    --find-links /tmp/tpkit-wheels tpkit
+rm -rf "$ROOT/tmp/tpkit-wheels"
+ln -sf /opt/tpkit/bin/tpkit "$ROOT/usr/bin/tpkit"
+chroot "$ROOT" tpkit --version
+
+# The overlay: files shipped as they are (images/files/common, images/files/<arch> if present).
+cp -R "$IMAGES/files/common/." "$ROOT/"
+[ -d "$IMAGES/files/$ARCH" ] && cp -R "$IMAGES/files/$ARCH/." "$ROOT/"
+
+# Documentation the units point at (Documentation=file:/usr/share/doc/tpkit/...).
+mkdir -p "$ROOT/usr/share/doc/tpkit"
+cp "$IMAGES"/../docs/*.md "$ROOT/usr/share/doc/tpkit/"
+
+# Partitions by the image's MBR id (set per build): 1 FAT boot, 2 root, 3 people's data.
+# The boot partition holds kit.toml with the Wi-Fi passphrase and enrolment token until first
+# boot removes them: readable by root only. The data partition may be missing or damaged;
+# nofail keeps the kit booting (and serving its content) so the status page can say so.
+cat > "$ROOT/etc/fstab" <<FSTAB
+# <file system>          <mount point>    <type> <options>                                  <dump> <pass>
+PARTUUID=$DISK_ID-02  /                ext4   defaults,noatime,errors=remount-ro         0 1
+PARTUUID=$DISK_ID-01  /boot/firmware   vfat   defaults,noatime,fmask=0077,dmask=0077     0 2
+PARTUUID=$DISK_ID-03  /var/lib/tpkit   ext4   defaults,noatime,nofail                   0 2
+FSTAB
+mkdir -p "$ROOT/var/lib/tpkit" "$ROOT/etc/tpkit"
+chroot "$ROOT" chown tpkit:tpkit /var/lib/tpkit
+
+# No secrets and no default passwords: root is locked, SSH host keys are made on the kit
+# (files/common/etc/systemd/system/ssh.service.d/), the machine id at first boot.
+chroot "$ROOT" passwd --lock root
+rm -f "$ROOT"/etc/ssh/ssh_host_*
+printf 'uninitialized\n' > "$ROOT/etc/machine-id"
+rm -f "$ROOT/var/lib/dbus/machine-id"
+rm -rf "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/log/*.log "$ROOT"/var/log/apt/*
