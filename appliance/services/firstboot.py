@@ -174,9 +174,10 @@ def _first_boot_only(root: Path, settings: Settings, outcome: Outcome) -> None:
 
 
 def make_report_key(paths: Paths) -> str:
-    """HOOK for issue 5: generate the kit's Ed25519 report key in `paths.keys_dir` at first boot.
-    Not built yet; says so in the run's record instead of pretending."""
-    return f"report key: not made (issue 5 adds it to {paths.keys_dir})"
+    """The kit's Ed25519 report key in `paths.keys_dir` (made once, never overwritten; services.kit_key)."""
+    from appliance.services import kit_key
+
+    return f"report key {kit_key.ensure(paths).public.id_hex} in {paths.keys_dir}"
 
 
 def _remove_secrets(boot_file: Path, data: Mapping[str, Any] | None, outcome: Outcome) -> None:
