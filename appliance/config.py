@@ -91,6 +91,14 @@ def _hub_url(value: str) -> str | None:
     return None
 
 
+def _home_page(value: str) -> str | None:
+    """Empty (derived from kit_id) or an http(s) address: xAPI wants an IRL for an account's homePage."""
+    if value and (not value.startswith(("http://", "https://")) or len(value.split("/")[2]) == 0
+                  or any(c.isspace() for c in value)):
+        return "must be empty or an address like https://county.example (http:// or https://, no spaces)"
+    return None
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -129,6 +137,10 @@ SPEC: tuple[Setting, ...] = (
             "in the outbox (docs/reporting.md).", _hub_url),
     Setting("hub_enrol_token", str, "", "One-time enrolment token from the hub; presented once with the kit's "
             "public key, then not needed."),
+    Setting("records_home_page", str, "", "The actor account homePage of learning records (xAPI): the county's "
+            "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).", _home_page),
+    Setting("records_real_names", bool, False, "Put students' real names, not their pseudonymous ids, into "
+            "learning records sent upstream (only when the school decides so)."),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -167,6 +179,8 @@ class Settings:
     trusted_channel_keys: str
     hub_url: str
     hub_enrol_token: str
+    records_home_page: str
+    records_real_names: bool
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -193,3 +193,10 @@ class PinLockedError(TooManyAttemptsError):
 
     code = "auth.pin_locked"
     status = 423  # RFC 4918 Locked: waiting does not help, a teacher must act
+
+
+class QuizError(TpkitError, ValueError):
+    """A quiz cannot be taken as asked: no attempts left (`quiz.no_attempts_left`)."""
+
+    code = "quiz.no_attempts_left"
+    status = 409
