@@ -77,7 +77,25 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--class", dest="class_name", help="class to import a .csv into (created if missing)")
     importer.add_argument("--teacher", default="", help="user name of the class's teacher (with --class)")
     _add_setting_flags(importer, ("data_dir", "pin_digits"))
+    records = commands.add_parser("records", help="export learning records (xAPI statements; docs/learning-space.md)")
+    records_actions = records.add_subparsers(dest="records_command", metavar="ACTION", required=True)
+    exporter = records_actions.add_parser(
+        "export", help="write learning records as an xAPI 1.0.3 JSON array (to stdout, or --out FILE)",
+        epilog="Each statement has the kit's id (a UUID), so importing the file into an LRS twice is harmless. "
+               "Actors are pseudonymous ids unless records_real_names is on.")
+    exporter.add_argument("--since", type=_day, metavar="DATE", help="only records made on or after DATE (YYYY-MM-DD, UTC)")
+    exporter.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (replaced atomically) instead of stdout")
+    _add_setting_flags(exporter, ("data_dir", "kit_id"))
     return parser
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
 
 
 def _add_report_command(commands) -> None:
@@ -500,6 +518,26 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def records_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Print or write the learning records as an xAPI JSON array."""
+    from appliance.files import write_atomically
+    from appliance.services import records
+    from appliance.services.kit import open_kit
+
+    kit = open_kit(settings, with_library=False)
+    try:
+        found = records.export(kit, args.since)
+    finally:
+        kit.close()
+    text = json.dumps(found, ensure_ascii=False, indent=1) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomically(args.out, text.encode("utf-8"))
+    print(f"[✓] {len(found)} learning record(s) written to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -525,6 +563,8 @@ def main(argv: list[str] | None = None) -> int:
             return report(settings, args)
         if args.command == "people":
             return people_import(settings, args)
+        if args.command == "records":
+            return records_export(settings, args)
         return demo(settings)
     except TpkitError as exc:
         _print_error(exc, sys.stderr)
