@@ -446,7 +446,8 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
 def _report_cycle(cycle, settings: Settings) -> int:
     sent = cycle.delivery
     print(f"[✓] Queued a heartbeat (status {cycle.status})" + (f" and {cycle.alerts} alert(s)" if cycle.alerts else "")
-          + (f"; folded {cycle.folded} old heartbeat(s) into daily summaries" if cycle.folded else ""))
+          + (f"; folded {cycle.folded} old heartbeat(s) into daily summaries" if cycle.folded else "")
+          + (f"; {cycle.records} learning record(s)" if cycle.records else ""))
     if sent.no_hub:
         print("[i] hub_url is not set: reports wait in the outbox.\n    To deliver: set hub_url (and hub_enrol_token) "
               "in /etc/tpkit/kit.toml, or carry them on a stick: tpkit report --to /media/usb")

@@ -13,10 +13,15 @@ from starlette.routing import Route
 
 from appliance.services import people, quiz_authoring, quizzes
 from appliance.services.quiz_grading import KINDS
-from appliance.web.forms import checked_form
-from appliance.web.learn_routes import _page
-from appliance.web.people_routes import _staff
-from appliance.web.session import current_account
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.people_routes import staff_viewer as _staff
+from appliance.web.session import PRIVATE, current_account
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
+    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
 
 
 def new_quiz(request: Request) -> Response:

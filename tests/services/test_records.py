@@ -11,7 +11,7 @@ import pytest
 
 from appliance import cli
 from appliance.errors import BadRequestError
-from appliance.services import records, report_file, xapi
+from appliance.services import records, report_cycle, report_file, xapi
 from appliance.services.readings import Readings
 from tests.machine import HEALTHY_COMMANDS, fake_commands, fake_root
 from tests.roster_data import two_classes
@@ -82,3 +82,12 @@ def test_records_export_cli_writes_an_xapi_array_since_a_day(learning_kit, tmp_p
     assert [s["id"] for s in json.loads(capsys.readouterr().out)] == [second["id"]]
     with pytest.raises(SystemExit):
         cli.main(["records", "export", "--data-dir", data_dir, "--since", "yesterday"])
+
+
+def test_records_handed_over_by_the_report_cycle(learning_kit):
+    kit, ids = learning_kit
+    made = [records.record(kit, ids["a"]["students"][1], "opened", "book", "test_book", "Test book") for _ in range(3)]
+    cycle = report_cycle.run(kit, deliver=False)
+    assert cycle.records == 3 and report_cycle.run(kit, deliver=False).records == 0
+    [stored] = [s for s in kit.outbox.all() if s.kind == "records"]
+    assert [s["id"] for s in report_file.decode(stored.payload, "outbox").body["statements"]] == [m["id"] for m in made]
