@@ -119,15 +119,13 @@ def student_quiz(kit, viewer, quiz_id: int):
 def start(kit, viewer, quiz_id: int) -> int:
     """The student's open attempt at the quiz, or a new one while attempts are left (QuizError otherwise)."""
     quiz = student_quiz(kit, viewer, quiz_id)
-    open_attempt = next((a for a in kit.quizzes.attempts_of(quiz_id, viewer["id"]) if a["handed_in_at"] is None), None)
-    if open_attempt is not None:
-        return open_attempt["id"]
     with kit.quizzes.transaction() as conn:
-        attempt_id = kit.quizzes.start_attempt(conn, quiz_id, viewer["id"], _now(), quiz["attempts_allowed"])
+        attempt_id, new = kit.quizzes.start_attempt(conn, quiz_id, viewer["id"], _now(), quiz["attempts_allowed"])
     if attempt_id is None:
         raise QuizError(f"All {quiz['attempts_allowed']} attempts at the quiz {quiz['title']!r} are used.",
                         fix="Look at your results on the quiz page; ask your teacher if you need another try.")
-    records.record(kit, viewer["id"], "attempted", "quiz", str(quiz_id), quiz["title"])
+    if new:
+        records.record(kit, viewer["id"], "attempted", "quiz", str(quiz_id), quiz["title"])
     return attempt_id
 
 

@@ -93,14 +93,20 @@ class Quizzes:
         return quiz_id
 
     @staticmethod
-    def start_attempt(conn: sqlite3.Connection, quiz_id: int, account_id: int, now: str, limit: int) -> int | None:
-        """A new attempt's id, or None when the student has used `limit` attempts (checked in `conn`'s transaction)."""
+    def start_attempt(conn: sqlite3.Connection, quiz_id: int, account_id: int, now: str,
+                      limit: int) -> tuple[int | None, bool]:
+        """(attempt id, whether it is new): the student's open attempt, else a new one while fewer than `limit`
+        were made, else (None, False). Checked and inserted in `conn`'s transaction, so two taps cannot race."""
+        open_attempt = conn.execute("SELECT id FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? AND "
+                                    "handed_in_at IS NULL", (quiz_id, account_id)).fetchone()
+        if open_attempt is not None:
+            return open_attempt[0], False
         used = conn.execute("SELECT count(*) FROM quiz_attempts WHERE quiz_id = ? AND account_id = ?",
                             (quiz_id, account_id)).fetchone()[0]
         if used >= limit:
-            return None
+            return None, False
         return conn.execute("INSERT INTO quiz_attempts (quiz_id, account_id, number, started_at) VALUES (?, ?, ?, ?)",
-                            (quiz_id, account_id, used + 1, now)).lastrowid
+                            (quiz_id, account_id, used + 1, now)).lastrowid, True
 
     @staticmethod
     def hand_in(conn: sqlite3.Connection, attempt_id: int, now: str, score: float, out_of: float,

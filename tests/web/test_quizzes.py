@@ -53,6 +53,8 @@ def test_quiz_taken_graded_limited_and_recorded(kit, roles):
     assert start(student, quiz_id) == attempt  # tapping Start twice keeps one open attempt
     page = student.get(f"/me/quizzes/{quiz_id}/attempts/{attempt}")
     assert page.status_code == 200 and HOSTILE not in page.text and page.text.count("&lt;script&gt;") >= 3
+    zh = student.get(f"/me/quizzes/{quiz_id}/attempts/{attempt}", headers={"Accept-Language": "zh-CN"})
+    assert "第 1 次作答" in zh.text and ">提交</button>" in zh.text and "> 对</label>" in zh.text
     handed = student.post(f"/me/quizzes/{quiz_id}/attempts/{attempt}", data=answers_form(student, 2))
     assert handed.status_code == 303
     again = student.post(f"/me/quizzes/{quiz_id}/attempts/{attempt}", data=answers_form(student, 1))
