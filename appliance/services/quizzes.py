@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance.errors import NotVisibleError, QuizError
 from appliance.services import people, quiz_authoring, records, xapi
-from appliance.services.quiz_grading import Question, grade_attempt
+from appliance.services.quiz_grading import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
 
 
 def as_question(stored: dict[str, Any]) -> Question:
@@ -155,9 +155,10 @@ def hand_in(kit, viewer, quiz_id: int, attempt_id: int, form) -> bool:
 
 
 def _given(question: Question, values: list[str]) -> Any:
+    """What the form sent for one question, bounded (a hostile post cannot store megabytes per answer)."""
     if question.kind == "multiple":
-        return [str(v) for v in values]
-    return str(values[0]) if values else None
+        return [str(v)[:8] for v in values[:MAX_OPTIONS]]
+    return str(values[0])[:MAX_TEXT] if values else None
 
 
 def _record_hand_in(kit, viewer, quiz, questions, graded, score: float, out_of: float) -> None:
