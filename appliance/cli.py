@@ -105,7 +105,25 @@ def _parser() -> argparse.ArgumentParser:
                            help="system root to write /etc files under (default: /; tests use a temporary folder)")
     _add_setting_flags(firstboot, ("data_dir", "content_dir"))
     _add_hub_commands(commands.add_parser("hub", help="the county hub: serve, register kits, import USB reports"))
+    records = commands.add_parser("records", help="export learning records (xAPI statements; docs/learning-space.md)")
+    records_actions = records.add_subparsers(dest="records_command", metavar="ACTION", required=True)
+    exporter = records_actions.add_parser(
+        "export", help="write learning records as an xAPI 1.0.3 JSON array (to stdout, or --out FILE)",
+        epilog="Each statement has the kit's id (a UUID), so importing the file into an LRS twice is harmless. "
+               "Actors are pseudonymous ids unless records_real_names is on.")
+    exporter.add_argument("--since", type=_day, metavar="DATE", help="only records made on or after DATE (YYYY-MM-DD, UTC)")
+    exporter.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (replaced atomically) instead of stdout")
+    _add_setting_flags(exporter, ("data_dir", "kit_id"))
     return parser
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
 
 
 def _add_report_command(commands) -> None:
@@ -508,7 +526,8 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
 def _report_cycle(cycle, settings: Settings) -> int:
     sent = cycle.delivery
     print(f"[✓] Queued a heartbeat (status {cycle.status})" + (f" and {cycle.alerts} alert(s)" if cycle.alerts else "")
-          + (f"; folded {cycle.folded} old heartbeat(s) into daily summaries" if cycle.folded else ""))
+          + (f"; folded {cycle.folded} old heartbeat(s) into daily summaries" if cycle.folded else "")
+          + (f"; {cycle.records} learning record(s)" if cycle.records else ""))
     if sent.no_hub:
         print("[i] hub_url is not set: reports wait in the outbox.\n    To deliver: set hub_url (and hub_enrol_token) "
               "in /etc/tpkit/kit.toml, or carry them on a stick: tpkit report --to /media/usb")
@@ -891,6 +910,26 @@ def hub(settings: Settings, args: argparse.Namespace) -> int:
     return hub_technician(settings, args.username)
 
 
+def records_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Print or write the learning records as an xAPI JSON array."""
+    from appliance.files import write_atomically
+    from appliance.services import records
+    from appliance.services.kit import open_kit
+
+    kit = open_kit(settings, with_library=False)
+    try:
+        found = records.export(kit, args.since)
+    finally:
+        kit.close()
+    text = json.dumps(found, ensure_ascii=False, indent=1) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomically(args.out, text.encode("utf-8"))
+    print(f"[✓] {len(found)} learning record(s) written to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -928,6 +967,8 @@ def main(argv: list[str] | None = None) -> int:
             return content_rollback(settings, args.book)
         if args.command == "hub":
             return hub(settings, args)
+        if args.command == "records":
+            return records_export(settings, args)
         return demo(settings)
     except TpkitError as exc:
         _print_error(exc, sys.stderr)

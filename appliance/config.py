@@ -125,6 +125,14 @@ def _sync_tags(value: str) -> str | None:
     return f"must list key:value tags ({bad[0]!r} has no ':')" if bad else None
 
 
+def _home_page(value: str) -> str | None:
+    """Empty (derived from kit_id) or an http(s) address: xAPI wants an IRL for an account's homePage."""
+    if value and (not value.startswith(("http://", "https://")) or len(value.split("/")[2]) == 0
+                  or any(c.isspace() for c in value)):
+        return "must be empty or an address like https://county.example (http:// or https://, no spaces)"
+    return None
+
+
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -201,6 +209,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
             "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
     Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
+    Setting("records_home_page", str, "", "The actor account homePage of learning records (xAPI): the county's "
+            "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).", _home_page),
+    Setting("records_real_names", bool, False, "Put students' real names, not their pseudonymous ids, into "
+            "learning records sent upstream (only when the school decides so)."),
 )
 PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
 SPEC_BY_NAME = {s.name: s for s in SPEC}
@@ -262,6 +274,8 @@ class Settings:
     hub_token_lifetime_h: float
     hub_lrs_url: str
     hub_lrs_auth: str
+    records_home_page: str
+    records_real_names: bool
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
 

@@ -231,3 +231,10 @@ class HubUnavailableError(TpkitError, ConnectionError):
 
     code = "hub.database_unavailable"
     status = 503
+
+
+class QuizError(TpkitError, ValueError):
+    """A quiz cannot be taken as asked: no attempts left (`quiz.no_attempts_left`)."""
+
+    code = "quiz.no_attempts_left"
+    status = 409

@@ -19,9 +19,11 @@ from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
+from appliance.storage.learning_records import LearningRecords
 from appliance.storage.outbox import Outbox
 from appliance.storage.people import People
 from appliance.storage.provisioning_runs import ProvisioningRuns
+from appliance.storage.quizzes import Quizzes
 from appliance.storage.signin_failures import SigninFailures
 from appliance.storage.uplink_state import UplinkState
 
@@ -47,6 +49,8 @@ class Kit:
     uplink: UplinkState
     people: People
     provisioning_runs: ProvisioningRuns
+    quizzes: Quizzes
+    learning_records: LearningRecords
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -107,7 +111,8 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     kit = Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=None, boots=Boots(db),
               readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db),
-              people=People(db), provisioning_runs=ProvisioningRuns(db))
+              people=People(db), provisioning_runs=ProvisioningRuns(db),
+              quizzes=Quizzes(db), learning_records=LearningRecords(db))
     if with_library:
         kit.load_library()
     return kit

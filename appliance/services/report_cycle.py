@@ -1,4 +1,5 @@
-"""One `tpkit report` cycle: health snapshot → heartbeat and alerts → fold → deliver; and the outbox's status.
+"""One `tpkit report` cycle: health snapshot → heartbeat and alerts → learning records → fold → deliver; and
+the outbox's status.
 
 Must not import web or cli (docs/health.md, "Reporting").
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance.edges import health_probe
-from appliance.services import delivery, health, kit_key, reports
+from appliance.services import delivery, health, kit_key, records, reports
 
 # Keys every snapshot has: what tells the kit's own /-/health from another server on that port.
 SNAPSHOT_KEYS = {"kit_id", "time", "status", "problems", "clock", "books"}
@@ -27,6 +28,7 @@ class Cycle:
     folded: int
     delivery: delivery.Delivery
     status: str
+    records: int = 0  # learning records handed to the outbox in this cycle
 
 
 def current_snapshot(kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
@@ -48,10 +50,11 @@ def run(kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web
     snapshot = current_snapshot(kit, now, ask_web)
     signer = reports.Signer.for_kit(kit, secret, now, clock_synchronised=snapshot["clock"]["synchronized"] is True)
     queued = reports.queue_snapshot(kit, signer, snapshot)
+    handed = records.queue_pending(kit, now=now, secret=secret)
     folded = reports.fold(kit, signer)
     sent = delivery.deliver(kit, secret, now=now.timestamp(), retry_now=retry_now, rand=rand,
                             timeout_s=timeout_s) if deliver else delivery.Delivery()
-    return Cycle(queued, len(queued) - 1, folded, sent, snapshot["status"])
+    return Cycle(queued, len(queued) - 1, folded, sent, snapshot["status"], handed)
 
 
 def status(kit, now: dt.datetime | None = None) -> dict[str, Any]:

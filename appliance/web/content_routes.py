@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,7 +15,9 @@ from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
+from appliance.services import auth, records
 from appliance.web.delivery import Entry, EntryCache, entry_response, prepare
+from appliance.web.session import SESSION_COOKIE
 
 
 def _library(request: Request):
@@ -50,7 +53,21 @@ async def content(request: Request) -> Response:
     entry = cache.get((book.uuid, path)) or await run_in_threadpool(_load, book, path, cache)
     if entry.redirect is not None:
         return RedirectResponse(content_url(book_name, entry.redirect), status_code=302)
-    return entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)
+    response = entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and entry.mimetype.startswith("text/html") and request.url.path.startswith("/content/"):
+        response.background = BackgroundTask(run_in_threadpool, _record_opened, request.app.state.kit, token,
+                                             book_name, path)
+    return response
+
+
+def _record_opened(kit, token: str, book_name: str, path: str) -> None:
+    """A signed-in student opened an article: one learning record, written after the page was sent.
+    Anonymous readers (no session cookie) never get here, so the hot path stays as it was for them."""
+    account = auth.session_account(kit.accounts, token)
+    if account is not None and account["role"] == "student":
+        records.store(kit, account["id"], [records.make(kit, account, "opened", "article", f"{book_name}/{path}",
+                                                        f"{book_name}: {path}")])
 
 
 def main_page(request: Request) -> Response:

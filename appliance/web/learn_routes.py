@@ -1,5 +1,5 @@
 """The students' side: sign in by class, name and PIN on a keypad that works without JavaScript (/learn),
-and "My space" (/me), a placeholder until lessons and homework arrive.
+and "My space" (/me): classes and quizzes (lessons and homework arrive later).
 
 Must not import cli. The keypad is a form whose digit buttons are submit buttons: with JavaScript off each
 tap posts the PIN typed so far and the page comes back with one more digit; only "OK" tries the PIN.
@@ -75,7 +75,8 @@ def my_space(request: Request) -> Response:
         return RedirectResponse(home_of(viewer), status_code=303)
     kit = request.app.state.kit
     student = kit.people.person(viewer["id"])
-    return _page(request, "me.html", student=student, classes=people.classes_for(kit.people, viewer))
+    return _page(request, "me.html", student=student, classes=people.classes_for(kit.people, viewer),
+                 quizzes=kit.quizzes.for_student(viewer["id"]))
 
 
 routes = [

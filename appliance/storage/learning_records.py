@@ -1,0 +1,48 @@
+"""Learning records (xAPI statements) in SQLite, and which of them were handed to the outbox.
+
+Must not import content, edges, services or web. Statements are stored as JSON text, checked by services/xapi.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from appliance.storage.database import Database
+
+
+class LearningRecords:
+    """The `learning_records` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, statements: list[dict[str, Any]], account_id: int | None) -> None:
+        """Store statements of one account in one transaction (one INSERT each)."""
+        with self.db.transaction() as conn:
+            conn.executemany("INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
+                             [(s["id"], account_id, json.dumps(s, ensure_ascii=False), s["timestamp"])
+                              for s in statements])
+
+    def since(self, since: str | None = None, account_id: int | None = None) -> list[dict[str, Any]]:
+        """Statements made at or after `since` (ISO 8601 UTC text), oldest first; optionally one account's."""
+        rows = self.db.read().execute(
+            "SELECT statement FROM learning_records WHERE created_at >= ? AND (? IS NULL OR account_id = ?) "
+            "ORDER BY created_at, rowid", (since or "", account_id, account_id)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def pending(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` statements not yet handed to the outbox, oldest first."""
+        rows = self.db.read().execute("SELECT statement FROM learning_records WHERE queued = 0 "
+                                      "ORDER BY created_at, rowid LIMIT ?", (limit,)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def mark_queued(self, statement_ids: list[str]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("UPDATE learning_records SET queued = 1 WHERE id = ?", [(i,) for i in statement_ids])
+
+    def counts(self) -> dict[str, int]:
+        """{"total": n, "pending": m}."""
+        total, pending = self.db.read().execute(
+            "SELECT count(*), coalesce(sum(queued = 0), 0) FROM learning_records").fetchone()
+        return {"total": total, "pending": pending}

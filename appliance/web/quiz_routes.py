@@ -1,0 +1,105 @@
+"""Quizzes on the web: teachers write them for a class and read the results (/teach/...), students take them
+on a phone with JavaScript off (/me/quizzes/...).
+
+Must not import cli. Handlers parse, call services/quizzes (which checks who may see what), and render.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.services import people, quiz_authoring, quizzes
+from appliance.services.quiz_grading import KINDS
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.people_routes import staff_viewer as _staff
+from appliance.web.session import PRIVATE, current_account
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
+    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def new_quiz(request: Request) -> Response:
+    viewer = _staff(request)
+    klass = people.staff_class(request.app.state.kit.people, viewer, request.path_params["class_id"])
+    return _page(request, "quiz_form.html", klass=klass, draft=quiz_authoring.Draft(), kinds=KINDS)
+
+
+async def save_quiz(request: Request) -> Response:
+    """Every button posts the whole form: "add"/"remove-N" come back with the form changed, "save" saves it."""
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(_staff, request)
+    kit = request.app.state.kit
+    klass = await run_in_threadpool(people.staff_class, kit.people, viewer, request.path_params["class_id"])
+    draft, action = quiz_authoring.read(form), str(form.get("action", "save"))
+    if action != "save":
+        quiz_authoring.apply_button(draft, action)
+        return _page(request, "quiz_form.html", klass=klass, draft=draft, kinds=KINDS)
+    quiz_id = await run_in_threadpool(quizzes.create, kit, viewer, klass["id"], draft)
+    if quiz_id is None:
+        return _page(request, "quiz_form.html", status_code=400, klass=klass, draft=draft, kinds=KINDS)
+    return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
+
+
+def quiz_results(request: Request) -> Response:
+    viewer = _staff(request)
+    kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
+    quiz, klass = quizzes.staff_quiz(kit, viewer, quiz_id)
+    return _page(request, "quiz_results.html", quiz=quiz, klass=klass,
+                 questions=quizzes.question_results(kit, viewer, quiz_id),
+                 scores=quizzes.class_scores(kit, viewer, quiz_id))
+
+
+def quiz_page(request: Request) -> Response:
+    viewer = current_account(request)
+    if viewer is None:
+        return RedirectResponse("/learn", status_code=303)
+    kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
+    quiz = quizzes.student_quiz(kit, viewer, quiz_id)
+    attempts = kit.quizzes.attempts_of(quiz_id, viewer["id"])
+    return _page(request, "quiz_start.html", quiz=quiz, attempts=attempts,
+                 questions=len(kit.quizzes.questions(quiz_id)),
+                 open_attempt=any(a["handed_in_at"] is None for a in attempts))
+
+
+async def start(request: Request) -> Response:
+    await checked_form(request)
+    kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
+    viewer = await run_in_threadpool(current_account, request)
+    attempt_id = await run_in_threadpool(quizzes.start, kit, viewer, quiz_id)
+    return RedirectResponse(f"/me/quizzes/{quiz_id}/attempts/{attempt_id}", status_code=303)
+
+
+def attempt_page(request: Request) -> Response:
+    """The questions while the attempt is open; its results once handed in."""
+    viewer = current_account(request)
+    kit, quiz_id, attempt_id = request.app.state.kit, request.path_params["quiz_id"], request.path_params["attempt_id"]
+    quiz, attempt = quizzes.own_attempt(kit, viewer, quiz_id, attempt_id)
+    if attempt["handed_in_at"] is None:
+        questions = [quizzes.as_question(q) for q in kit.quizzes.questions(quiz_id)]
+        return _page(request, "quiz_take.html", quiz=quiz, attempt=attempt, questions=questions)
+    return _page(request, "quiz_done.html", quiz=quiz, view=quizzes.attempt_view(kit, viewer, quiz_id, attempt_id))
+
+
+async def hand_in(request: Request) -> Response:
+    form = await checked_form(request)
+    kit, quiz_id, attempt_id = request.app.state.kit, request.path_params["quiz_id"], request.path_params["attempt_id"]
+    viewer = await run_in_threadpool(current_account, request)
+    await run_in_threadpool(quizzes.hand_in, kit, viewer, quiz_id, attempt_id, form)
+    return RedirectResponse(f"/me/quizzes/{quiz_id}/attempts/{attempt_id}", status_code=303)
+
+
+routes = [
+    Route("/teach/{class_id:int}/quizzes/new", new_quiz),
+    Route("/teach/{class_id:int}/quizzes", save_quiz, methods=["POST"]),
+    Route("/teach/quizzes/{quiz_id:int}", quiz_results),
+    Route("/me/quizzes/{quiz_id:int}", quiz_page),
+    Route("/me/quizzes/{quiz_id:int}/start", start, methods=["POST"]),
+    Route("/me/quizzes/{quiz_id:int}/attempts/{attempt_id:int}", attempt_page, methods=["GET"]),
+    Route("/me/quizzes/{quiz_id:int}/attempts/{attempt_id:int}", hand_in, methods=["POST"]),
+]
