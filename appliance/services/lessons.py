@@ -111,9 +111,13 @@ def add_upload(kit, viewer, lesson_id: int, source: BinaryIO, filename: str, tit
     title = _text(title, "title", max_chars=TITLE_MAX_CHARS).replace("\n", " ")
     stored = uploads.store(source, filename, kit.paths.uploads_dir / "lessons", uploads.LESSON_KINDS,
                            kit.settings.lesson_upload_max_mb * 1024 * 1024)
-    return kit.lessons.add_item(lesson_id, kind="upload", title=title or stored.original_name,
-                                stored_name=stored.name, media_type=stored.media_type, size_bytes=stored.size_bytes,
-                                sha256=stored.sha256)
+    try:
+        return kit.lessons.add_item(lesson_id, kind="upload", title=title or stored.original_name,
+                                    stored_name=stored.name, media_type=stored.media_type,
+                                    size_bytes=stored.size_bytes, sha256=stored.sha256)
+    except BaseException:
+        (kit.paths.uploads_dir / "lessons" / stored.name).unlink(missing_ok=True)
+        raise
 
 
 def grade(kit, viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
@@ -200,10 +204,15 @@ def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO,
     late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
     folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
     stored = []
-    for source, filename in photos:
-        stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit))
-    handin_id = kit.lessons.add_handin(lesson_id, viewer["id"], body, stamp(when), late,
-                                       [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored])
+    try:
+        for source, filename in photos:
+            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit))
+        handin_id = kit.lessons.add_handin(lesson_id, viewer["id"], body, stamp(when), late,
+                                           [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored])
+    except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
+        for done in stored:
+            (folder / done.name).unlink(missing_ok=True)
+        raise
     learning_records.record(kit, kit.people.person(viewer["id"]), "handed_in", "homework", (str(lesson_id),),
                             lesson["title"])
     return handin_id
