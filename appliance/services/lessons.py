@@ -314,6 +314,21 @@ def overview(kit, viewer, class_id: int) -> dict:
     return {"klass": klass, "students": students, "lessons": found, "cells": cells}
 
 
+def progress(table: dict) -> list[dict]:
+    """Per lesson, oldest first: the share of its students who handed in (or opened, for a lesson without
+    homework) and their mean score as a share of the maximum (None before any grade) — the overview's chart."""
+    points = []
+    for lesson in table["lessons"]:
+        cells = [c for (lesson_id, _), c in table["cells"].items() if lesson_id == lesson["id"]]
+        done_states = ("handed_in", "late", "graded", "returned") if lesson["homework"] else STATES[1:]
+        done = sum(1 for c in cells if c.state in done_states)
+        scores = [c.handin["score"] / c.handin["out_of"] for c in cells
+                  if c.handin and c.handin["score"] is not None and c.handin["out_of"]]
+        points.append({"title": lesson["title"], "done": done / len(cells) if cells else 0.0,
+                       "score": sum(scores) / len(scores) if scores else None})
+    return points
+
+
 def overview_rows(table: dict) -> list[list[str]]:
     """The overview as CSV rows: one per student, a state and a score column per lesson."""
     header = ["student", "student_number"]

@@ -18,7 +18,7 @@ from appliance.errors import BadRequestError
 from appliance.services import lessons, people, search
 from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
-from appliance.web.people_routes import _staff
+from appliance.web.people_routes import staff_account
 from appliance.web.session import PRIVATE, current_account
 
 FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
@@ -31,7 +31,7 @@ def _page(request: Request, template: str, status_code: int = 200, **context) ->
 
 
 def new_lesson(request: Request) -> Response:
-    viewer = _staff(request)
+    viewer = staff_account(request)
     kit = request.app.state.kit
     klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
     return _page(request, "lesson_new.html", account=viewer, klass=klass, students=kit.people.students_of(klass["id"]))
@@ -39,7 +39,7 @@ def new_lesson(request: Request) -> Response:
 
 async def create_lesson(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request)
+    viewer = await run_in_threadpool(staff_account, request)
     kit = request.app.state.kit
     chosen = [_int(v) for v in form.getlist("students")]
     lesson_id = await run_in_threadpool(
@@ -49,7 +49,7 @@ async def create_lesson(request: Request) -> Response:
 
 
 def lesson_page(request: Request) -> Response:
-    viewer = _staff(request)
+    viewer = staff_account(request)
     kit = request.app.state.kit
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, request.path_params["lesson_id"])
     query = request.query_params.get("q", "").strip()[:100]
@@ -66,7 +66,7 @@ def lesson_page(request: Request) -> Response:
 
 async def add_item(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request)
+    viewer = await run_in_threadpool(staff_account, request)
     kit = request.app.state.kit
     lesson_id = request.path_params["lesson_id"]
     await run_in_threadpool(lessons.add_library_item, kit.people, kit.lessons, kit.load_library(), viewer, lesson_id,
@@ -77,7 +77,7 @@ async def add_item(request: Request) -> Response:
 async def add_upload(request: Request) -> Response:
     kit = request.app.state.kit
     async with checked_upload(request, kit.settings.lesson_upload_max_mb * 1024 * 1024) as form:
-        viewer = await run_in_threadpool(_staff, request)
+        viewer = await run_in_threadpool(staff_account, request)
         upload = form.get("file")
         if upload is None or isinstance(upload, str) or not upload.filename:
             raise BadRequestError("No file was chosen.", fix="Choose a PDF, image, video or audio file, then send again.")
@@ -89,7 +89,7 @@ async def add_upload(request: Request) -> Response:
 
 async def grade(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request)
+    viewer = await run_in_threadpool(staff_account, request)
     kit = request.app.state.kit
     handin = await run_in_threadpool(lessons.grade, kit, viewer, request.path_params["handin_id"],
                                      str(form.get("action", "grade")), str(form.get("score", "")),
@@ -98,13 +98,32 @@ async def grade(request: Request) -> Response:
 
 
 def overview(request: Request) -> Response:
-    viewer = _staff(request)
+    viewer = staff_account(request)
     table = lessons.overview(request.app.state.kit, viewer, request.path_params["class_id"])
-    return _page(request, "overview.html", account=viewer, **table)
+    return _page(request, "overview.html", account=viewer, chart=chart(lessons.progress(table)), **table)
+
+
+CHART_W, CHART_H, CHART_PAD = 320, 120, 10  # SVG user units; the chart scales to the phone's width
+
+
+def chart(points: list[dict]) -> dict | None:
+    """Polyline coordinates for the overview's SVG: x = lessons oldest to newest, y = 0–100 %."""
+    if not points:
+        return None
+    step = (CHART_W - 2 * CHART_PAD) / max(len(points) - 1, 1)
+
+    def xy(n: int, share: float) -> str:
+        return f"{CHART_PAD + n * step:.1f},{CHART_H - CHART_PAD - share * (CHART_H - 2 * CHART_PAD):.1f}"
+
+    done = [xy(n, p["done"]) for n, p in enumerate(points)]
+    scores = [xy(n, p["score"]) for n, p in enumerate(points) if p["score"] is not None]
+    return {"width": CHART_W, "height": CHART_H, "done": " ".join(done), "scores": " ".join(scores),
+            "dots": [(xy(n, p["done"]).split(","), p) for n, p in enumerate(points)],
+            "score_dots": [(xy(n, p["score"]).split(","), p) for n, p in enumerate(points) if p["score"] is not None]}
 
 
 def overview_csv(request: Request) -> Response:
-    viewer = _staff(request)
+    viewer = staff_account(request)
     table = lessons.overview(request.app.state.kit, viewer, request.path_params["class_id"])
     out = io.StringIO()
     writer = csv.writer(out)
@@ -122,7 +141,7 @@ def _spreadsheet_safe(value: str) -> str:
 
 
 def summary(request: Request) -> Response:
-    viewer = _staff(request)
+    viewer = staff_account(request)
     found = lessons.student_summary(request.app.state.kit, viewer, request.path_params["class_id"],
                                     request.path_params["student_id"])
     return _page(request, "summary.html", account=viewer, **found)

@@ -21,7 +21,7 @@ from appliance.web.pages import render
 from appliance.web.session import PRIVATE, current_account
 
 
-def _staff(request: Request, *roles: str):
+def staff_account(request: Request, *roles: str):
     """The signed-in staff account; a teacher who still has the first password may only change it."""
     viewer = current_account(request)
     people.require(viewer, *(roles or people.STAFF))
@@ -40,7 +40,7 @@ def teach(request: Request) -> Response:
     viewer = current_account(request)
     if viewer is None:
         return RedirectResponse("/admin/signin", status_code=303)
-    viewer = _staff(request)
+    viewer = staff_account(request)
     if viewer["must_change_password"]:
         return _page(request, "password.html", account=viewer)
     kit = request.app.state.kit
@@ -49,7 +49,7 @@ def teach(request: Request) -> Response:
 
 
 def class_roster(request: Request) -> Response:
-    viewer = _staff(request)
+    viewer = staff_account(request)
     kit = request.app.state.kit
     klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
     students = kit.people.students_of(klass["id"])
@@ -61,7 +61,7 @@ def class_roster(request: Request) -> Response:
 
 async def give_pins(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request)
+    viewer = await run_in_threadpool(staff_account, request)
     kit = request.app.state.kit
     class_id = request.path_params["class_id"]
     student = _int(form.get("student", "")) if form.get("student") else None
@@ -74,7 +74,7 @@ async def give_pins(request: Request) -> Response:
 
 async def create_class(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request)
+    viewer = await run_in_threadpool(staff_account, request)
     teachers = str(form.get("teachers", "")).replace("，", ",").split(",")
     class_id = await run_in_threadpool(people.create_class, request.app.state.kit.people, viewer,
                                        str(form.get("name", "")), str(form.get("grade", "")), teachers)
@@ -83,7 +83,7 @@ async def create_class(request: Request) -> Response:
 
 async def import_class(request: Request) -> Response:
     async with checked_upload(request, MAX_FILE_BYTES) as form:
-        viewer = await run_in_threadpool(_staff, request)
+        viewer = await run_in_threadpool(staff_account, request)
         data, filename = await _upload(form)
     kit = request.app.state.kit
     result = await run_in_threadpool(roster_simple.import_file, kit.people, viewer, data, filename,
@@ -94,7 +94,7 @@ async def import_class(request: Request) -> Response:
 
 
 def people_page(request: Request) -> Response:
-    viewer = _staff(request, "admin")
+    viewer = staff_account(request, "admin")
     kit = request.app.state.kit
     return _page(request, "people.html", account=viewer, staff=kit.people.staff(), classes=kit.people.all_classes(),
                  notice=request.query_params.get("notice"))
@@ -102,7 +102,7 @@ def people_page(request: Request) -> Response:
 
 async def create_teacher(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request, "admin")
+    viewer = await run_in_threadpool(staff_account, request, "admin")
     await run_in_threadpool(people.create_teacher, request.app.state.kit.people, viewer, str(form.get("name", "")),
                             str(form.get("username", "")), str(form.get("password", "")))
     return RedirectResponse("/admin/people?notice=teacher", status_code=303)
@@ -110,7 +110,7 @@ async def create_teacher(request: Request) -> Response:
 
 async def reset_password(request: Request) -> Response:
     form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request, "admin")
+    viewer = await run_in_threadpool(staff_account, request, "admin")
     await run_in_threadpool(people.reset_staff_password, request.app.state.kit.people, viewer,
                             request.path_params["account_id"], str(form.get("password", "")))
     return RedirectResponse("/admin/people?notice=password", status_code=303)
@@ -118,7 +118,7 @@ async def reset_password(request: Request) -> Response:
 
 async def import_oneroster(request: Request) -> Response:
     async with checked_upload(request, MAX_FILE_BYTES) as form:
-        viewer = await run_in_threadpool(_staff, request, "admin")
+        viewer = await run_in_threadpool(staff_account, request, "admin")
         data, filename = await _upload(form)
     files = await run_in_threadpool(read_zip_bytes, data, filename, oneroster.FILES)
     result = await run_in_threadpool(oneroster.import_set, request.app.state.kit.people, viewer, files)

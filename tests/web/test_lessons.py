@@ -58,6 +58,9 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
 
     overview = teacher.get(f"/teach/{a['class']}/overview").text
     assert "graded 8/10" in overview and "not opened" in overview
+    # one of the two students handed in, graded 8/10: the chart's two lines start at 50 % and 80 %
+    assert '<polyline class="done" fill="none" points="10.0,60.0"/>' in overview
+    assert '<polyline class="scores" fill="none" points="10.0,30.0"/>' in overview
     rows = list(csv.reader(io.StringIO(teacher.get(f"/teach/{a['class']}/overview.csv").text.lstrip("\ufeff"))))
     assert rows[0] == ["student", "student_number", "Water homework (state)", "Water homework (score)"]
     assert sorted(r[2:] for r in rows[1:]) == [["graded", "8/10"], ["not_opened", ""]]
@@ -101,6 +104,14 @@ def test_lessons_opening_records_xapi_statements(kit, live):
     assert [h["lesson_title"] for h in history] == ["Records"] and pseudonym
     for http in clients.values():
         http.close()
+
+
+def test_lessons_progress_chart_coordinates():
+    from appliance.web.lesson_routes import chart
+
+    drawn = chart([{"title": "a", "done": 0.0, "score": None}, {"title": "b", "done": 1.0, "score": 0.5}])
+    assert drawn["done"] == "10.0,110.0 310.0,10.0" and drawn["scores"] == "310.0,60.0"
+    assert chart([]) is None
 
 
 def test_lessons_due_dates_parse_or_are_refused():
