@@ -108,7 +108,7 @@ async def hand_in(request: Request) -> Response:
     kit = request.app.state.kit
     photo_bytes = kit.settings.handin_photo_max_mb * 1024 * 1024
     async with checked_upload(request, lessons.PHOTOS_MAX * photo_bytes, lessons.PHOTOS_MAX) as form:
-        viewer = current_account(request)
+        viewer = await run_in_threadpool(current_account, request)
         photos = [(f.file, f.filename) for f in form.getlist("photos")
                   if not isinstance(f, str) and f.filename]
         lesson_id = request.path_params["lesson_id"]
