@@ -149,6 +149,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive),
     Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
     Setting("pin_digits", int, 4, "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).", _pin_digits),
+    Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", _positive),
+    Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
     Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
     Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
@@ -233,6 +235,8 @@ class Settings:
     search_page_length: int
     cache_max_age_s: int
     pin_digits: int
+    lesson_upload_max_mb: int
+    handin_photo_max_mb: int
     log_level: str
     web_workers: int
     web_threads: int

@@ -238,3 +238,17 @@ class QuizError(TpkitError, ValueError):
 
     code = "quiz.no_attempts_left"
     status = 409
+
+
+class UploadRefusedError(TpkitError, ValueError):
+    """An uploaded file is refused: empty, too large, of a kind the kit does not keep, or not what its name says."""
+
+    code = "upload.refused"
+    status = 400
+
+
+class LessonError(TpkitError, ValueError):
+    """A lesson, hand-in or grade cannot be saved as asked (a title missing, a bad date, a hand-in already graded)."""
+
+    code = "lesson.invalid"
+    status = 400

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from appliance.config import Settings
 from appliance.paths import Paths
+from appliance.services import uploads
 from appliance.services.readings import Readings
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.database import Database
 from appliance.storage.learning_records import LearningRecords
+from appliance.storage.lessons import Lessons
 from appliance.storage.outbox import Outbox
 from appliance.storage.people import People
 from appliance.storage.provisioning_runs import ProvisioningRuns
@@ -51,6 +53,7 @@ class Kit:
     provisioning_runs: ProvisioningRuns
     quizzes: Quizzes
     learning_records: LearningRecords
+    lessons: Lessons
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -108,11 +111,14 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     paths.ensure()
     db = Database(paths.database)
     db.migrate()
+    for folder in ("lessons", "handins"):
+        uploads.sweep_partial(paths.uploads_dir / folder)
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     kit = Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=None, boots=Boots(db),
               readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db),
               people=People(db), provisioning_runs=ProvisioningRuns(db),
-              quizzes=Quizzes(db), learning_records=LearningRecords(db))
+              quizzes=Quizzes(db), learning_records=LearningRecords(db),
+              lessons=Lessons(db))
     if with_library:
         kit.load_library()
     return kit

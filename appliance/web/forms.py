@@ -42,14 +42,14 @@ async def checked_form(request: Request):
 
 
 @contextlib.asynccontextmanager
-async def checked_upload(request: Request, max_bytes: int):
+async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
     """A posted multipart form with a file, CSRF checked, its spooled files closed at the end of the block.
     A body announced larger than `max_bytes` (plus room for the other fields) is refused before it is read."""
     announced = request.headers.get("content-length", "")
     if announced.isdigit() and int(announced) > max_bytes + UPLOAD_FIELDS_BYTES:
         raise UploadTooLargeError(f"The upload has {announced} bytes; at most {max_bytes} are accepted.",
                                   fix="Check that this is the right file.")
-    form = await request.form(max_files=1)
+    form = await request.form(max_files=max_files)
     try:
         yield _checked(request, form)
     finally:

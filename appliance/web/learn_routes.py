@@ -1,5 +1,5 @@
 """The students' side: sign in by class, name and PIN on a keypad that works without JavaScript (/learn),
-and "My space" (/me): classes and quizzes (lessons and homework arrive later).
+and "My space" (/me): what is due, what is new, what came back, quizzes; a lesson's page; handing in homework.
 
 Must not import cli. The keypad is a form whose digit buttons are submit buttons: with JavaScript off each
 tap posts the PIN typed so far and the page comes back with one more digit; only "OK" tries the PIN.
@@ -7,14 +7,16 @@ tap posts the PIN typed so far and the page comes back with one more digit; only
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
-from appliance.services import auth, people
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.services import auth, lessons, people
+from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, client_address, current_account, home_of, open_session
 
@@ -74,9 +76,45 @@ def my_space(request: Request) -> Response:
     if viewer["role"] != "student":
         return RedirectResponse(home_of(viewer), status_code=303)
     kit = request.app.state.kit
-    student = kit.people.person(viewer["id"])
-    return _page(request, "me.html", student=student, classes=people.classes_for(kit.people, viewer),
+    return _page(request, "me.html", student=kit.people.person(viewer["id"]),
+                 classes=people.classes_for(kit.people, viewer), space=lessons.my_space(kit, viewer),
                  quizzes=kit.quizzes.for_student(viewer["id"]))
+
+
+def my_lesson(request: Request) -> Response:
+    kit = request.app.state.kit
+    viewer = current_account(request)
+    lesson, _ = lessons.open_lesson(kit, viewer, request.path_params["lesson_id"])
+    handins = kit.lessons.handins_of(lesson["id"], viewer["id"])
+    latest = handins[0] if handins else None
+    return _page(request, "me_lesson.html", lesson=lesson, items=kit.lessons.items(lesson["id"]),
+                 handins=[(h, kit.lessons.handin_files(h["id"])) for h in handins],
+                 may_hand_in=bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
+                 notice=request.query_params.get("notice"))
+
+
+def open_item(request: Request) -> Response:
+    """Record that the student opened the item, then send them to it (the book, the article, the file)."""
+    kit = request.app.state.kit
+    _, item = lessons.open_lesson(kit, current_account(request), request.path_params["lesson_id"],
+                                  request.path_params["item_id"])
+    if item["kind"] == "upload":
+        target = f"/files/lesson/{item['id']}"
+    else:
+        target = f"/content/{quote(item['book'])}/{quote(item['path'])}"
+    return RedirectResponse(target, status_code=303)
+
+
+async def hand_in(request: Request) -> Response:
+    kit = request.app.state.kit
+    photo_bytes = kit.settings.handin_photo_max_mb * 1024 * 1024
+    async with checked_upload(request, lessons.PHOTOS_MAX * photo_bytes, lessons.PHOTOS_MAX) as form:
+        viewer = await run_in_threadpool(current_account, request)
+        photos = [(f.file, f.filename) for f in form.getlist("photos")
+                  if not isinstance(f, str) and f.filename]
+        lesson_id = request.path_params["lesson_id"]
+        await run_in_threadpool(lessons.hand_in, kit, viewer, lesson_id, str(form.get("body", "")), photos)
+    return RedirectResponse(f"/me/lessons/{lesson_id}?notice=handed_in", status_code=303)
 
 
 routes = [
@@ -85,4 +123,7 @@ routes = [
     Route("/learn/{class_id:int}/{student_id:int}", keypad, methods=["GET"]),
     Route("/learn/{class_id:int}/{student_id:int}", press, methods=["POST"]),
     Route("/me", my_space),
+    Route("/me/lessons/{lesson_id:int}", my_lesson),
+    Route("/me/lessons/{lesson_id:int}/items/{item_id:int}", open_item),
+    Route("/me/lessons/{lesson_id:int}/handin", hand_in, methods=["POST"]),
 ]

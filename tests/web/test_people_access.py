@@ -90,7 +90,7 @@ def test_people_access_teacher_sees_only_own_classes_and_students(kit, live):
         everything = clients["admin"].get("/teach").text
         assert "Class A" in everything and "Class B" in everything
         me = clients["student_a"].get("/me").text
-        assert "Class A" in me and "Class B" not in me and "Coming soon" in me
+        assert "Class A" in me and "Class B" not in me and "To do" in me  # My space is no longer a placeholder
     finally:
         for http in clients.values():
             http.close()

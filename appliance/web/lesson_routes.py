@@ -1,0 +1,179 @@
+"""Teachers' pages for lessons and homework: create, add library items and files, grade hand-ins, the class
+overview (HTML, CSV) and the printable summary per student; and the files of lessons and hand-ins for both sides.
+
+Must not import cli. Each handler parses, calls one service in services/lessons (which checks who may), renders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import BadRequestError
+from appliance.services import lessons, people, search
+from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.people_routes import staff_viewer
+from appliance.web.session import PRIVATE, current_account
+
+FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+SEARCH_RESULTS = 10
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
+    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def new_lesson(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    kit = request.app.state.kit
+    klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
+    return _page(request, "lesson_new.html", account=viewer, klass=klass, students=kit.people.students_of(klass["id"]))
+
+
+async def create_lesson(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    kit = request.app.state.kit
+    chosen = [_int(v) for v in form.getlist("students")]
+    lesson_id = await run_in_threadpool(
+        lessons.create, kit.people, kit.lessons, viewer, request.path_params["class_id"], str(form.get("title", "")),
+        str(form.get("instructions", "")), form.get("homework") == "1", str(form.get("due", "")), chosen)
+    return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
+
+
+def lesson_page(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    kit = request.app.state.kit
+    klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, request.path_params["lesson_id"])
+    query = request.query_params.get("q", "").strip()[:100]
+    found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
+    students = {s["id"]: s for s in kit.people.students_of(klass["id"])}
+    handins = kit.lessons.latest_handins([lesson["id"]])
+    rows = [(students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
+            for (_, account_id), h in sorted(handins.items()) if account_id in students]
+    return _page(request, "lesson_teach.html", account=viewer, klass=klass, lesson=lesson,
+                 items=kit.lessons.items(lesson["id"]), query=query, found=found,
+                 books=kit.load_library().books() if query else [], handins=rows,
+                 assigned=[students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students])
+
+
+async def add_item(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    kit = request.app.state.kit
+    lesson_id = request.path_params["lesson_id"]
+    await run_in_threadpool(lessons.add_library_item, kit.people, kit.lessons, kit.load_library(), viewer, lesson_id,
+                            str(form.get("book", "")), str(form.get("path", "")))
+    return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
+
+
+async def add_upload(request: Request) -> Response:
+    kit = request.app.state.kit
+    async with checked_upload(request, kit.settings.lesson_upload_max_mb * 1024 * 1024) as form:
+        viewer = await run_in_threadpool(staff_viewer, request)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise BadRequestError("No file was chosen.", fix="Choose a PDF, image, video or audio file, then send again.")
+        lesson_id = request.path_params["lesson_id"]
+        await run_in_threadpool(lessons.add_upload, kit, viewer, lesson_id, upload.file, upload.filename,
+                                str(form.get("title", "")))
+    return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
+
+
+async def grade(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    kit = request.app.state.kit
+    handin = await run_in_threadpool(lessons.grade, kit, viewer, request.path_params["handin_id"],
+                                     str(form.get("action", "grade")), str(form.get("score", "")),
+                                     str(form.get("out_of", "")), str(form.get("comment", "")))
+    return RedirectResponse(f"/teach/lessons/{handin['lesson_id']}#handin-{handin['id']}", status_code=303)
+
+
+def overview(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    table = lessons.overview(request.app.state.kit, viewer, request.path_params["class_id"])
+    return _page(request, "overview.html", account=viewer, chart=chart(lessons.progress(table)), **table)
+
+
+CHART_W, CHART_H, CHART_PAD = 320, 120, 10  # SVG user units; the chart scales to the phone's width
+
+
+def chart(points: list[dict]) -> dict | None:
+    """Polyline coordinates for the overview's SVG: x = lessons oldest to newest, y = 0–100 %."""
+    if not points:
+        return None
+    step = (CHART_W - 2 * CHART_PAD) / max(len(points) - 1, 1)
+
+    def xy(n: int, share: float) -> str:
+        return f"{CHART_PAD + n * step:.1f},{CHART_H - CHART_PAD - share * (CHART_H - 2 * CHART_PAD):.1f}"
+
+    done = [xy(n, p["done"]) for n, p in enumerate(points)]
+    scores = [xy(n, p["score"]) for n, p in enumerate(points) if p["score"] is not None]
+    return {"width": CHART_W, "height": CHART_H, "done": " ".join(done), "scores": " ".join(scores),
+            "dots": [(xy(n, p["done"]).split(","), p) for n, p in enumerate(points)],
+            "score_dots": [(xy(n, p["score"]).split(","), p) for n, p in enumerate(points) if p["score"] is not None]}
+
+
+def overview_csv(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    table = lessons.overview(request.app.state.kit, viewer, request.path_params["class_id"])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in lessons.overview_rows(table):
+        writer.writerow([_spreadsheet_safe(value) for value in row])
+    name = f"class-{table['klass']['id']}-overview.csv"
+    # UTF-8 with a BOM so Excel and WPS on Chinese Windows read the names right
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): a leading ' before = + - @."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def summary(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    found = lessons.student_summary(request.app.state.kit, viewer, request.path_params["class_id"],
+                                    request.path_params["student_id"])
+    return _page(request, "summary.html", account=viewer, **found)
+
+
+def lesson_file(request: Request) -> Response:
+    item, path = lessons.lesson_file(request.app.state.kit, current_account(request), request.path_params["item_id"])
+    return FileResponse(path, media_type=item["media_type"], headers=FILE_HEADERS)
+
+
+def handin_file(request: Request) -> Response:
+    row, path = lessons.handin_file(request.app.state.kit, current_account(request), request.path_params["file_id"])
+    return FileResponse(path, media_type=row["media_type"], headers=FILE_HEADERS)
+
+
+def _int(value) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the page.") from None
+
+
+routes = [
+    Route("/teach/{class_id:int}/lessons/new", new_lesson),
+    Route("/teach/{class_id:int}/lessons", create_lesson, methods=["POST"]),
+    Route("/teach/{class_id:int}/overview", overview),
+    Route("/teach/{class_id:int}/overview.csv", overview_csv),
+    Route("/teach/{class_id:int}/students/{student_id:int}/summary", summary),
+    Route("/teach/lessons/{lesson_id:int}", lesson_page),
+    Route("/teach/lessons/{lesson_id:int}/items", add_item, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/uploads", add_upload, methods=["POST"]),
+    Route("/teach/handins/{handin_id:int}/grade", grade, methods=["POST"]),
+    Route("/files/lesson/{item_id:int}", lesson_file),
+    Route("/files/handin/{file_id:int}", handin_file),
+]

@@ -1,0 +1,147 @@
+"""kill -9 during a load of hand-ins: `tpkit serve` (two web workers, real uvicorn) in its own process group,
+students' threads posting text and photos, SIGKILL at a random moment, restart, again, ten times. After
+each restart every hand-in that got its success answer is in the database with its photo byte-identical, and
+no row names a file that is missing, partial or different. Real SQLite file, real files, real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+
+from appliance.config import load_settings
+from appliance.services import lessons
+from appliance.services.kit import open_kit
+from tests.conftest import free_port
+from tests.roster_data import two_classes
+from tests.web.lesson_data import hand_in
+from tests.web.people_clients import student_client
+
+KILLS = 10
+STUDENTS = 4
+START_TIMEOUT_S = 60
+
+
+def _serve(data_dir, content_dir, port: int) -> subprocess.Popen:
+    env = {**os.environ, "TPKIT_WEB_WORKERS": "2", "TPKIT_MDNS_ENABLED": "false", "TPKIT_LOG_LEVEL": "warning"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "appliance", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         "--content-dir", str(content_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # its own process group: SIGKILL reaches the workers too, as a power cut would
+
+
+def _wait_ready(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "tpkit serve exited"
+        try:
+            if httpx.get(f"{url}/learn", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("tpkit serve did not answer")
+
+
+def _kill(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+    time.sleep(0.2)  # workers are reaped by init; let the port go
+
+
+def _photo(rng: random.Random) -> bytes:
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + rng.randbytes(rng.randint(20_000, 150_000)) + b"\xff\xd9"
+
+
+def _post_until(stop: threading.Event, http: httpx.Client, lesson_id: int, student: int, acked: list, seed: int):
+    rng = random.Random(seed)
+    while not stop.is_set():
+        body, photo = f"{student} {uuid.uuid4()}", _photo(rng)
+        try:
+            response = hand_in(http, lesson_id, body, [("work.jpg", photo, "image/jpeg")])
+        except httpx.TransportError:
+            continue
+        if response.status_code == 303:
+            acked.append((student, body, hashlib.sha256(photo).hexdigest()))
+
+
+def _check(data_dir, acked: list) -> dict[int, int]:
+    """Every acknowledged hand-in present with its photo; every row's file complete. {student: hand-ins}."""
+    uploads = data_dir / "uploads" / "handins"
+    conn = sqlite3.connect(f"file:{data_dir / 'tpkit.sqlite3'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT h.account_id, h.body, f.stored_name, f.sha256, f.size_bytes FROM handins h "
+                            "JOIN handin_files f ON f.handin_id = h.id").fetchall()
+    finally:
+        conn.close()
+    stored = {(student, body): (name, digest, size) for student, body, name, digest, size in rows}
+    for student, body, digest in acked:
+        assert (student, body) in stored, f"acknowledged hand-in lost: {body}"
+        assert stored[(student, body)][1] == digest
+    for name, digest, size in stored.values():
+        assert not name.startswith("."), name
+        data = (uploads / name).read_bytes()
+        assert len(data) == size and hashlib.sha256(data).hexdigest() == digest, name
+    counts: dict[int, int] = {}
+    for student, _ in stored:
+        counts[student] = counts.get(student, 0) + 1
+    return counts
+
+
+@pytest.mark.slow
+def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
+    data_dir, content_dir = tmp_path / "data", tmp_path / "content"
+    content_dir.mkdir()
+    settings = load_settings(environ={}, overrides={"data_dir": str(data_dir), "content_dir": str(content_dir),
+                                                     "mdns_enabled": False})
+    kit = open_kit(settings)
+    ids = two_classes(kit, names_a=tuple(f"Pupil {n}" for n in range(STUDENTS)))["a"]
+    teacher = kit.people.person(ids["teacher"])
+    lesson_id = lessons.create(kit.people, kit.lessons, teacher, ids["class"], "Photo homework", "", True, "", [])
+    kit.close()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _serve(data_dir, content_dir, port)
+    acked: list = []
+    try:
+        _wait_ready(url, server)
+        clients = {s: student_client(url, ids["class"], s, ids["pins"][s]) for s in ids["students"]}
+        rng = random.Random(4)
+        for kill in range(KILLS):
+            stop = threading.Event()
+            threads = [threading.Thread(target=_post_until, args=(stop, http, lesson_id, s, acked, kill * 100 + n))
+                       for n, (s, http) in enumerate(clients.items())]
+            for thread in threads:
+                thread.start()
+            time.sleep(rng.uniform(0.5, 2.0))
+            _kill(server)
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            server = _serve(data_dir, content_dir, port)
+            _wait_ready(url, server)
+            counts = _check(data_dir, acked)
+            assert sum(counts.values()) >= len(acked)
+            for student, http in clients.items():  # the student sees exactly the committed hand-ins, no partial file
+                page = http.get(f"/me/lessons/{lesson_id}").text
+                assert page.count('class="handin"') == counts.get(student, 0)
+                assert ".part" not in page
+        assert len(acked) >= 3 * KILLS, f"too few hand-ins acknowledged to mean anything: {len(acked)}"
+        print(f"{len(acked)} hand-ins acknowledged across {KILLS} kills")
+        for http in clients.values():
+            http.close()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)

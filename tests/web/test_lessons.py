@@ -1,0 +1,130 @@
+"""Lessons and homework end to end: a teacher makes a lesson from the library and an upload, a student opens it and
+hands in text and a photo, the teacher grades, the student sees the feedback. Real kit, uvicorn, sessions, CSRF."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from appliance.services import lessons
+from tests.web.lesson_data import JPEG, PDF, PNG, hand_in, handin_ids, make_lesson
+from tests.web.people_clients import csrf, role_clients
+
+
+def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    teacher, student = clients["teacher_a"], clients["student_a"]
+    a = ids["a"]
+    lesson_id = make_lesson(teacher, a["class"], "Water homework", due="2099-01-31")
+    page = teacher.get(f"/teach/lessons/{lesson_id}?q=Water")
+    assert page.status_code == 200 and 'name="path" value="old_water"' in page.text
+    for data in ({"book": "test_book", "path": "old_water"}, {"book": "test_book"}):
+        assert teacher.post(f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), **data}).status_code == 303
+    upload = teacher.post(f"/teach/lessons/{lesson_id}/uploads", data={"csrf": csrf(teacher), "title": "Worksheet"},
+                          files={"file": ("sheet.pdf", PDF, "application/pdf")})
+    assert upload.status_code == 303, upload.text
+    stored = list((kit.paths.uploads_dir / "lessons").iterdir())
+    assert [p.read_bytes() for p in stored] == [PDF]
+
+    me = student.get("/me")
+    assert "Water homework" in me.text and "2099-01-31 23:59" in me.text and "not opened" in me.text
+    lesson_page = student.get(f"/me/lessons/{lesson_id}")
+    items = re.findall(rf'href="/me/lessons/{lesson_id}/items/(\d+)">([^<]+)<', lesson_page.text)
+    assert [title for _, title in items] == ["Water cycle", "Test book", "Worksheet"]
+    opened = student.get(f"/me/lessons/{lesson_id}/items/{items[0][0]}")
+    assert opened.status_code == 303 and opened.headers["location"] == "/content/test_book/water"
+    pdf = student.get(f"/me/lessons/{lesson_id}/items/{items[2][0]}", follow_redirects=True)
+    assert pdf.content == PDF and pdf.headers["content-type"] == "application/pdf"
+    assert "What I opened" in student.get("/me").text
+
+    done = hand_in(student, lesson_id, "Evaporation <b>then</b> rain", [("page1.jpg", JPEG, "image/jpeg"),
+                                                                          ("page2.png", PNG, "image/png")])
+    assert done.status_code == 303 and done.headers["location"].endswith("notice=handed_in")
+    mine = student.get(done.headers["location"]).text
+    assert "Evaporation &lt;b&gt;then&lt;/b&gt; rain" in mine and "Handed in" in mine
+    photos = re.findall(r'src="(/files/handin/\d+)"', mine)
+    assert [student.get(p).content for p in photos] == [JPEG, PNG]
+
+    graded_page = teacher.get(f"/teach/lessons/{lesson_id}").text
+    [handin_id] = handin_ids(graded_page)
+    response = teacher.post(f"/teach/handins/{handin_id}/grade", data={
+        "csrf": csrf(teacher), "action": "grade", "score": "8", "out_of": "10", "comment": "Good, add clouds."})
+    assert response.status_code == 303
+    me = student.get("/me").text
+    assert "Came back with feedback" in me and "8/10" in me and "Good, add clouds." in me
+    again = hand_in(student, lesson_id, "again")
+    assert again.status_code == 400 and "already graded" in again.text
+
+    overview = teacher.get(f"/teach/{a['class']}/overview").text
+    assert "graded 8/10" in overview and "not opened" in overview
+    # one of the two students handed in, graded 8/10: the chart's two lines start at 50 % and 80 %
+    assert '<polyline class="done" fill="none" points="10.0,60.0"/>' in overview
+    assert '<polyline class="scores" fill="none" points="10.0,30.0"/>' in overview
+    rows = list(csv.reader(io.StringIO(teacher.get(f"/teach/{a['class']}/overview.csv").text.lstrip("\ufeff"))))
+    assert rows[0] == ["student", "student_number", "Water homework (state)", "Water homework (score)"]
+    assert sorted(r[2:] for r in rows[1:]) == [["graded", "8/10"], ["not_opened", ""]]
+    summary = teacher.get(f"/teach/{a['class']}/students/{a['students'][0]}/summary").text
+    assert "Water homework" in summary and "Good, add clouds." in summary
+    for http in clients.values():
+        http.close()
+
+
+def test_lessons_return_for_redo_then_late_hand_in(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    teacher, student = clients["teacher_a"], clients["student_a"]
+    lesson_id = make_lesson(teacher, ids["a"]["class"], "Past due", due="2020-01-01")
+    assert hand_in(student, lesson_id, "first try").status_code == 303
+    [handin_id] = handin_ids(teacher.get(f"/teach/lessons/{lesson_id}").text)
+    teacher.post(f"/teach/handins/{handin_id}/grade", data={"csrf": csrf(teacher), "action": "return",
+                                                            "comment": "Show your working."})
+    me = student.get("/me").text
+    assert "returned for redo" in me and "Show your working." in me
+    assert hand_in(student, lesson_id, "second try").status_code == 303
+    page = student.get(f"/me/lessons/{lesson_id}").text
+    assert page.index("second try") < page.index("first try") and "late" in page
+    overview = teacher.get(f"/teach/{ids['a']['class']}/overview").text
+    assert ">late<" in overview
+    for http in clients.values():
+        http.close()
+
+
+def test_lessons_opening_records_xapi_statements(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    teacher, student = clients["teacher_a"], clients["student_a"]
+    lesson_id = make_lesson(teacher, ids["a"]["class"], "Records", homework=True)
+    before = len(kit.learning_records.since(None))
+    student.get(f"/me/lessons/{lesson_id}")
+    student.get(f"/me/lessons/{lesson_id}")  # a second open is history, not a second statement
+    hand_in(student, lesson_id, "done")
+    made = kit.learning_records.since(None)[before:]  # the records store; `tpkit report` hands them to the outbox
+    pseudonym = kit.people.person(ids["a"]["students"][0])["pseudonym"]
+    assert [s["verb"]["id"].rsplit("/", 1)[1] for s in made] == ["experienced", "submit"]
+    assert {s["actor"]["account"]["name"] for s in made} == {pseudonym}
+    kinds = [s["object"]["id"].split("/xapi/activities/")[1].split("/")[0] for s in made]
+    assert kinds == ["lesson", "homework"] and all(s["object"]["id"].endswith(f"/{lesson_id}") for s in made)
+    history = kit.lessons.history(ids["a"]["students"][0])
+    assert [h["lesson_title"] for h in history] == ["Records"] and pseudonym
+    for http in clients.values():
+        http.close()
+
+
+def test_lessons_progress_chart_coordinates():
+    from appliance.web.lesson_routes import chart
+
+    drawn = chart([{"title": "a", "done": 0.0, "score": None}, {"title": "b", "done": 1.0, "score": 0.5}])
+    assert drawn["done"] == "10.0,110.0 310.0,10.0" and drawn["scores"] == "310.0,60.0"
+    assert chart([]) is None
+
+
+def test_lessons_due_dates_parse_or_are_refused():
+    assert lessons.parse_due("2026-12-01") == "2026-12-01 23:59"
+    assert lessons.parse_due("2026-12-01T08:30") == "2026-12-01 08:30"
+    assert lessons.parse_due("") is None
+    for bad in ("2026-13-01", "tomorrow", "2026-02-30"):
+        try:
+            lessons.parse_due(bad)
+        except lessons.LessonError as exc:
+            assert exc.code == "lesson.invalid"
+        else:
+            raise AssertionError(bad)
