@@ -52,3 +52,25 @@ def role_clients(kit, base_url: str) -> tuple[dict[str, httpx.Client], dict]:
 
 def hidden_values(html: str, name: str) -> list[str]:
     return re.findall(rf'name="{name}" value="([^"]*)"', html)
+
+
+TEACHER_PASSWORD = "chalk and blackboard"
+
+
+def classroom(root, roster_csv: str, class_name: str):
+    """A kit under `root` (books from root/c) with an administrator, the teacher li.wei (TEACHER_PASSWORD, already
+    changed) and one class imported from `roster_csv`; (kit, the teacher's id, the import's result)."""
+    from appliance.config import load_settings
+    from appliance.services import people, roster_simple
+    from appliance.services.kit import open_kit
+    from appliance.services.people import CONSOLE
+
+    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"),
+                                                     "mdns_enabled": False})
+    kit = open_kit(settings)
+    auth.ensure_first_admin(kit.accounts)
+    teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
+    with kit.people.transaction() as conn:
+        kit.people.update_person(conn, teacher_id, must_change_password=0)
+    return kit, teacher_id, roster_simple.import_file(kit.people, CONSOLE, roster_csv.encode(), "3a.csv", class_name,
+                                                      "li.wei")

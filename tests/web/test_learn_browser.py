@@ -7,33 +7,23 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.config import load_settings
-from appliance.services import auth, people, roster_simple
-from appliance.services.kit import open_kit
-from appliance.services.people import CONSOLE
+
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
+from tests.web.people_clients import TEACHER_PASSWORD, classroom
 
 pytestmark = [pytest.mark.browser]
 
 NAMES = ["Wang Fang", "李小明", "Anna", "张伟", "Zhou Bo", "陈静"]
-TEACHER_PASSWORD = "chalk and blackboard"
 
 
 @pytest.fixture(scope="module")
 def school(tmp_path_factory):
     """A kit with one class of six children whose PINs are known."""
     root = tmp_path_factory.mktemp("learn-kit")
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"),
-                                                     "mdns_enabled": False})
-    kit = open_kit(settings)
-    auth.ensure_first_admin(kit.accounts)
-    teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
-    with kit.people.transaction() as conn:
-        kit.people.update_person(conn, teacher_id, must_change_password=0)
-    csv = ("name,pin\n" + "".join(f"{name},{2580 + 7 * n}\n" for n, name in enumerate(NAMES))).encode()
-    result = roster_simple.import_file(kit.people, CONSOLE, csv, "3a.csv", "三年级一班 Grade 3 A", "li.wei")
+    csv = "name,pin\n" + "".join(f"{name},{2580 + 7 * n}\n" for n, name in enumerate(NAMES))
+    kit, teacher_id, result = classroom(root, csv, "三年级一班 Grade 3 A")
     pins = {name: pin for name, _, pin in result.pins}
     with LiveServer(create_app(kit, watch_library=False)) as server:
         yield server, result.class_id, pins

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.config import load_settings
-from appliance.services import auth, lessons, people, roster_simple
-from appliance.services.kit import open_kit
-from appliance.services.people import CONSOLE
+from appliance.services import lessons
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.lesson_data import PNG
 from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
+from tests.web.people_clients import TEACHER_PASSWORD, classroom
 
 pytestmark = [pytest.mark.browser]
-
-TEACHER_PASSWORD = "chalk and blackboard"
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +21,7 @@ def school(tmp_path_factory):
     """A kit with a book, one class of two children and a homework lesson with an article and a due date."""
     root = tmp_path_factory.mktemp("lesson-kit")
     make_book(root / "c", "test_book")
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"),
-                                                     "mdns_enabled": False})
-    kit = open_kit(settings)
-    auth.ensure_first_admin(kit.accounts)
-    teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
-    with kit.people.transaction() as conn:
-        kit.people.update_person(conn, teacher_id, must_change_password=0)
-    result = roster_simple.import_file(kit.people, CONSOLE, "name,pin\n王小明,2580\nAnna,2587\n".encode(), "3a.csv",
-                                       "三年级一班", "li.wei")
+    kit, teacher_id, result = classroom(root, "name,pin\n王小明,2580\nAnna,2587\n", "三年级一班")
     teacher = kit.people.person(teacher_id)
     lesson_id = lessons.create(kit.people, kit.lessons, teacher, result.class_id, "The water cycle",
                                "Read the article. Draw the water cycle on paper and send a photo.", True,

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.config import load_settings
-from appliance.services import auth, people, quiz_authoring, quizzes, roster_simple
-from appliance.services.kit import open_kit
-from appliance.services.people import CONSOLE
+from appliance.services import quiz_authoring, quizzes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
+from tests.web.people_clients import TEACHER_PASSWORD, classroom
 
 pytestmark = [pytest.mark.browser]
-
-TEACHER_PASSWORD = "chalk and blackboard"
 
 
 def _draft() -> quiz_authoring.Draft:
@@ -33,15 +29,7 @@ def _draft() -> quiz_authoring.Draft:
 @pytest.fixture(scope="module")
 def school(tmp_path_factory):
     root = tmp_path_factory.mktemp("quiz-kit")
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"),
-                                                     "mdns_enabled": False})
-    kit = open_kit(settings)
-    auth.ensure_first_admin(kit.accounts)
-    teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
-    with kit.people.transaction() as conn:
-        kit.people.update_person(conn, teacher_id, must_change_password=0)
-    result = roster_simple.import_file(kit.people, CONSOLE, "name,pin\nWang Fang,2580\n李小明,2587\n".encode(),
-                                       "3a.csv", "Grade 3 A", "li.wei")
+    kit, teacher_id, result = classroom(root, "name,pin\nWang Fang,2580\n李小明,2587\n", "Grade 3 A")
     teacher = kit.people.person(teacher_id)
     quiz_id = quizzes.create(kit, teacher, result.class_id, _draft())
     students = {s["display_name"]: s["id"] for s in kit.people.students_of(result.class_id)}
