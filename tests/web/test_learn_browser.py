@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
