@@ -1,0 +1,48 @@
+"""What every `tpkit` command shares: setting flags, settings from arguments, errors shown with their fix."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from appliance.config import SPEC, Settings, load_settings
+from appliance.errors import TpkitError
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    parser.add_argument("--config", type=Path, help="TOML settings file (default: $TPKIT_CONFIG, else none)")
+    for setting in SPEC:
+        if setting.name in names:
+            parser.add_argument(f"--{setting.name.replace('_', '-')}", dest=setting.name, help=setting.help)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {s.name: getattr(args, s.name, None) for s in SPEC}
+    settings = load_settings(args.config, overrides=overrides)
+    for warning in settings.warnings:
+        print(f"[i] {warning}", file=sys.stderr)
+    return settings
+
+
+def print_error(exc: TpkitError, stream=None) -> None:
+    stream = stream or sys.stdout
+    print(f"[✗] {exc.message}", file=stream)
+    for problem in getattr(exc, "problems", []):  # a roster's every wrong line, not just the first
+        print(f"    - {problem}", file=stream)
+    if exc.cause:
+        print(f"    Likely cause: {exc.cause}", file=stream)
+    print(f"    Fix: {exc.fix}", file=stream)
+
+
+def mb(size_bytes: int) -> str:
+    return f"{size_bytes / 2**20:.1f} MB"
+
+
+def day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None

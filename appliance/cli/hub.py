@@ -1,0 +1,200 @@
+"""`tpkit hub …`: the county hub (serve, register kits, import sticks, forward records, technicians)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from appliance.cli.common import add_setting_flags
+from appliance import __version__
+from appliance.config import Settings, as_environment
+
+
+def add_parsers(commands) -> None:
+    _add_hub_commands(commands.add_parser("hub", help="the county hub: serve, register kits, import USB reports"))
+
+
+HUB_SETTINGS = ("hub_data_dir", "hub_database_url", "log_level")
+
+
+def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
+    actions = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+    serve = actions.add_parser("serve", help="run the hub: kits' API, /metrics and the technicians' dashboard")
+    add_setting_flags(serve, HUB_SETTINGS + ("hub_host", "hub_port", "hub_workers", "hub_threads"))
+    kit = actions.add_parser("kit", help="register kits and set their desired configuration")
+    kit_actions = kit.add_subparsers(dest="kit_command", metavar="KIT_ACTION", required=True)
+    add = kit_actions.add_parser("add", help="register a kit and print its one-time enrolment token")
+    add.add_argument("kit_id", help="the kit's id (its kit_id setting), e.g. gs-0042")
+    add.add_argument("--school", required=True, help="school name, as the dashboard shows it")
+    add.add_argument("--district", required=True, help="district, for filters and metrics labels")
+    add.add_argument("--location", default="", help="where the kit is (free text)")
+    add.add_argument("--new-token", action="store_true", help="issue a new token for a registered kit (re-enrolment)")
+    config = kit_actions.add_parser("config", help="set a kit's desired configuration (a new version each time)")
+    config.add_argument("kit_id")
+    config.add_argument("--sync-channels", help="comma-separated channel names, e.g. primary-zh")
+    config.add_argument("--sync-windows", help='e.g. "Mon-Fri 16:00-07:00, Sat-Sun"')
+    config.add_argument("--sync-rate-cap-kbps", type=int, help="upper bound on the kit's sync rate")
+    config.add_argument("--sync-month-budget-mb", type=int, help="bytes the kit may sync per month, in MB")
+    listing = kit_actions.add_parser("list", help="list registered kits with status and alerts")
+    imports = actions.add_parser("import", help="ingest the reports on a USB stick (tpkit report --to)",
+                                 epilog="Exit status: 0 when no report was refused, 1 otherwise.")
+    imports.add_argument("path", type=Path, help="the folder that contains tpkit-reports/")
+    technician = actions.add_parser("technician", help="add a technician (or set a password)")
+    technician.add_argument("username")
+    forward = actions.add_parser("forward", help="send queued learning records to the xAPI LRS (hub_lrs_url)",
+                                 epilog="Exit status: 0 when nothing due is left, 1 when the LRS failed or refused.")
+    forward.add_argument("--status", action="store_true", help="only count what is queued, forwarded and failing")
+    for action in (add, config, listing, imports, technician):
+        add_setting_flags(action, HUB_SETTINGS)
+    add_setting_flags(forward, HUB_SETTINGS + ("hub_lrs_url", "hub_lrs_auth"))
+
+
+def _open_hub(settings: Settings):
+    from appliance.hub.backend import open_database
+    from appliance.hub.database import migrate
+
+    db = open_database(settings)
+    migrate(db)
+    return db
+
+
+def hub_serve(settings: Settings) -> int:
+    """Migrate the hub's database, print the first technician's password once, and serve until SIGTERM/SIGINT."""
+    import time
+
+    import uvicorn
+
+    from appliance.hub import technicians
+    from appliance.hub.app import create_app
+
+    db = _open_hub(settings)
+    password = technicians.ensure_first(db, time.time())
+    where = "PostgreSQL" if settings.hub_database_url else f"SQLite {settings.hub_data_dir / 'hub.sqlite3'}"
+    url = f"http://{settings.hub_host}:{settings.hub_port}/"
+    print(f"[✓] tpkit hub {__version__} serving on {url} ({where}, {settings.hub_workers} worker(s))", flush=True)
+    if password:
+        print(f"[i] One-time technician password (user '{technicians.FIRST_USERNAME}'): {password}")
+        print(f"    It is shown only now; sign in at {url}signin and choose your own.", flush=True)
+    options = dict(host=settings.hub_host, port=settings.hub_port, log_level=settings.log_level,
+                   timeout_graceful_shutdown=5, server_header=False, access_log=settings.log_level == "debug")
+    if settings.hub_workers == 1:
+        uvicorn.run(create_app(settings, db), **options)
+        return 0
+    db.close()
+    os.environ.pop("TPKIT_CONFIG", None)
+    os.environ.update(as_environment(settings))
+    uvicorn.run("appliance.hub.asgi:app_from_environment", factory=True, workers=settings.hub_workers, **options)
+    return 0
+
+
+def hub_kit(settings: Settings, args: argparse.Namespace) -> int:
+    """`tpkit hub kit add|config|list`."""
+    import time
+
+    from appliance.hub import configs, enrolment, fleet
+
+    db = _open_hub(settings)
+    try:
+        if args.kit_command == "add":
+            token = enrolment.register(db, args.kit_id, args.school, args.district, args.location, time.time(),
+                                       settings.hub_token_lifetime_h, new_token=args.new_token)
+            print(f"[✓] Kit {args.kit_id} registered ({args.school}, {args.district}). One-time enrolment token "
+                  f"(valid {settings.hub_token_lifetime_h:g} h, shown only now):")
+            print(token)
+            return 0
+        if args.kit_command == "config":
+            changes = {"sync_windows": args.sync_windows, "sync_rate_cap_kbps": args.sync_rate_cap_kbps,
+                       "sync_month_budget_mb": args.sync_month_budget_mb,
+                       "sync_channels": None if args.sync_channels is None else
+                       [c.strip() for c in args.sync_channels.split(",") if c.strip()]}
+            config = configs.set_config(db, args.kit_id, {k: v for k, v in changes.items() if v is not None},
+                                        time.time(), "cli")
+            print(f"[✓] Kit {args.kit_id}: desired configuration version {config['version']}: "
+                  + json.dumps({k: v for k, v in config.items() if k != "version"}, ensure_ascii=False))
+            return 0
+        for kit in fleet.kits(db, time.time(), settings.hub_silent_after_h, sort="kit_id"):
+            print(f"{kit.kit_id:<20} {kit.status:<8} {kit.school} / {kit.district}  last heard "
+                  f"{kit.last_seen or 'never'}  {', '.join(a.code for a in kit.alerts)}")
+        return 0
+    finally:
+        db.close()
+
+
+def hub_import(settings: Settings, path: Path) -> int:
+    """Ingest a USB stick's reports; print each refusal with its fix; exit 1 when any was refused."""
+    import time
+
+    from appliance.hub import ingest
+
+    db = _open_hub(settings)
+    try:
+        result = ingest.import_bundle(db, path, time.time())
+    finally:
+        db.close()
+    for report_path, error in result["refused"]:
+        print(f"[✗] {report_path}: {error.code}: {error.message}\n    Fix: {error.fix}")
+    print(f"[{'✓' if not result['refused'] else '✗'}] {len(result['accepted'])} accepted, "
+          f"{len(result['duplicate'])} already stored, {len(result['refused'])} refused")
+    return 1 if result["refused"] else 0
+
+
+def hub_forward(settings: Settings, only_status: bool) -> int:
+    """Forward due learning records to the LRS, or count them; exit 1 when the LRS failed or refused any."""
+    import time
+
+    from appliance.hub import lrs_forwarding
+
+    db = _open_hub(settings)
+    try:
+        if not only_status and settings.hub_lrs_url:
+            done = lrs_forwarding.forward(db, settings.hub_lrs_url, time.time(), auth=settings.hub_lrs_auth)
+        counts = lrs_forwarding.status(db)
+    finally:
+        db.close()
+    if only_status or not settings.hub_lrs_url:
+        print(f"[i] learning records: {counts['queued']} queued, {counts['forwarded']} forwarded, "
+              f"{counts['waiting']} waiting ({counts['failing']} after an error)")
+        if not settings.hub_lrs_url and not only_status:
+            print("[i] hub_lrs_url is not set: records are kept on the hub.\n    Fix: set hub_lrs_url (docs/settings.md).")
+        return 0
+    print(f"[{'✓' if not done.error else '✗'}] {done.forwarded} forwarded, {done.conflicts} conflicting, "
+          f"{done.parked} refused, {done.backed_off} to retry later; {counts['waiting']} still waiting")
+    if done.error:
+        print(f"    Last error: {done.error}\n    Fix: check hub_lrs_url and hub_lrs_auth, and that the LRS is up; "
+              "refused batches are kept (see docs/hub.md, \"xAPI\").")
+        return 1
+    return 0
+
+
+def hub_technician(settings: Settings, username: str) -> int:
+    """Add a technician with a password typed twice (or set an existing one's)."""
+    import getpass
+    import time
+
+    from appliance.hub import technicians
+
+    password = getpass.getpass("New password (at least 10 characters): ")
+    if len(password) < 10 or password != getpass.getpass("Again: "):
+        print("[✗] The passwords differ or are shorter than 10 characters.\n    Fix: run the command again.")
+        return 1
+    db = _open_hub(settings)
+    try:
+        technicians.add(db, username, password, time.time())
+    finally:
+        db.close()
+    print(f"[✓] Technician {username} can sign in.")
+    return 0
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.hub_command == "serve":
+        return hub_serve(settings)
+    if args.hub_command == "kit":
+        return hub_kit(settings, args)
+    if args.hub_command == "import":
+        return hub_import(settings, args.path)
+    if args.hub_command == "forward":
+        return hub_forward(settings, args.status)
+    return hub_technician(settings, args.username)
