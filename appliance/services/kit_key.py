@@ -6,10 +6,12 @@ its public half, whose base64 line a technician registers at the hub (docs/repor
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from appliance.edges import minisign
+from appliance.files import fsync_path
 from appliance.paths import Paths
 
 SECRET_NAME = "kit.key"
@@ -25,17 +27,12 @@ def _create_secret(path: Path) -> None:
             handle.write(minisign.secret_key_file(minisign.generate()))
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)  # fails when the key exists: a key is never overwritten
-        except FileExistsError:
-            pass
+        # A link fails when the key exists (another process made it first): a key is never overwritten.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_path(path.parent)
 
 
 def ensure(paths: Paths) -> minisign.SecretKey:
