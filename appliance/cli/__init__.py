@@ -15,8 +15,8 @@ import threading
 
 from appliance import __version__
 from appliance.cli import content, hub, learning, provisioning, reporting
-from appliance.cli.common import add_setting_flags, print_error, settings_from
-from appliance.config import SPEC, Settings, as_environment
+from appliance.cli.common import add_setting_flags, print_error, run_server, settings_from
+from appliance.config import SPEC, Settings
 from appliance.errors import TpkitError
 
 log = logging.getLogger("tpkit")
@@ -55,8 +55,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve(settings: Settings, demo_if_empty: bool) -> int:
     """Open the kit, print how to reach it, and run uvicorn until SIGTERM/SIGINT."""
-    import uvicorn
-
     from appliance.edges.memory import ARENAS, limit_malloc_arenas
     from appliance.services import auth, demo_library, kit_key
     from appliance.services.kit import open_kit
@@ -77,16 +75,8 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     if password:
         print(f"[i] One-time administrator password (user 'admin'): {password}")
         print(f"    It is shown only now; sign in at {url}admin and choose your own.")
-    # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
-    options = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
-                   timeout_graceful_shutdown=5, server_header=False, access_log=settings.log_level == "debug")
-    if settings.web_workers == 1:
-        uvicorn.run(create_app(kit), **options)
-        return 0
-    kit.close()
-    os.environ.pop("TPKIT_CONFIG", None)
-    os.environ.update(as_environment(settings))
-    uvicorn.run("appliance.web.asgi:app_from_environment", factory=True, workers=settings.web_workers, **options)
+    run_server(settings, host=settings.host, port=settings.port, workers=settings.web_workers,
+               make_app=lambda: create_app(kit), factory="appliance.web.asgi:app_from_environment", close=kit.close)
     return 0
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from appliance.config import SPEC, Settings, load_settings
+from appliance.config import SPEC, Settings, as_environment, load_settings
 from appliance.errors import TpkitError
 
 
@@ -46,3 +48,22 @@ def day(text: str):
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
+
+
+def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], object],
+               factory: str, close: Callable[[], None]) -> None:
+    """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
+    this process; more are processes that each build the app from the settings handed down in their environment
+    (`factory`, "module:function"), after `close()` has released what this process opened."""
+    import uvicorn
+
+    # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
+    options = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
+                   server_header=False, access_log=settings.log_level == "debug")
+    if workers == 1:
+        uvicorn.run(make_app(), **options)
+        return
+    close()
+    os.environ.pop("TPKIT_CONFIG", None)
+    os.environ.update(as_environment(settings))
+    uvicorn.run(factory, factory=True, workers=workers, **options)

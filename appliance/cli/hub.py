@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
-from appliance.cli.common import add_setting_flags
+from appliance.cli.common import add_setting_flags, run_server
 from appliance import __version__
-from appliance.config import Settings, as_environment
+from appliance.config import Settings
 
 
 def add_parsers(commands) -> None:
@@ -64,8 +63,6 @@ def hub_serve(settings: Settings) -> int:
     """Migrate the hub's database, print the first technician's password once, and serve until SIGTERM/SIGINT."""
     import time
 
-    import uvicorn
-
     from appliance.hub import technicians
     from appliance.hub.app import create_app
 
@@ -77,15 +74,9 @@ def hub_serve(settings: Settings) -> int:
     if password:
         print(f"[i] One-time technician password (user '{technicians.FIRST_USERNAME}'): {password}")
         print(f"    It is shown only now; sign in at {url}signin and choose your own.", flush=True)
-    options = dict(host=settings.hub_host, port=settings.hub_port, log_level=settings.log_level,
-                   timeout_graceful_shutdown=5, server_header=False, access_log=settings.log_level == "debug")
-    if settings.hub_workers == 1:
-        uvicorn.run(create_app(settings, db), **options)
-        return 0
-    db.close()
-    os.environ.pop("TPKIT_CONFIG", None)
-    os.environ.update(as_environment(settings))
-    uvicorn.run("appliance.hub.asgi:app_from_environment", factory=True, workers=settings.hub_workers, **options)
+    run_server(settings, host=settings.hub_host, port=settings.hub_port, workers=settings.hub_workers,
+               make_app=lambda: create_app(settings, db), factory="appliance.hub.asgi:app_from_environment",
+               close=db.close)
     return 0
 
 
