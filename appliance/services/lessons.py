@@ -159,8 +159,8 @@ def student_lesson(lessons: Lessons, viewer, lesson_id: int):
 
 
 def open_lesson(kit, viewer, lesson_id: int, item_id: int = 0):
-    """A student opens a lesson (item_id 0) or one of its items: recorded for the teacher and as an xAPI statement
-    the first time. Returns (lesson, item or None)."""
+    """A student opens a lesson (item_id 0) or one of its items: recorded for the teacher, and as an xAPI statement
+    unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or None)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     item = None
     if item_id:
@@ -168,9 +168,9 @@ def open_lesson(kit, viewer, lesson_id: int, item_id: int = 0):
         if item is None or item["lesson_id"] != lesson_id:
             raise NotVisibleError(f"The lesson has no item {item_id}.", code="lesson.not_found",
                                   fix="Open the lesson again from My space.")
-    if kit.lessons.mark_opened(lesson_id, viewer["id"], item_id, stamp(now_local())):
-        kind, parts, name = _activity(lesson, item)
-        records.record(kit, viewer["id"], "opened", kind, "/".join(parts), name)
+    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id, stamp(now_local()))
+    kind, parts, name = _activity(lesson, item)
+    records.record_open(kit, viewer, kind, "/".join(parts), name)
     return lesson, item
 
 

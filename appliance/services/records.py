@@ -17,6 +17,11 @@ from appliance.services import reports, xapi
 # county home page shared by many kits never merges two kits' "quiz 3". Books and articles are the same
 # everywhere (the book's name), so they do not.
 KIT_LOCAL_KINDS = ("quiz", "question", "lesson", "homework")
+# "Opened" is recorded once per student and activity within this window: reloading an article, coming back to it
+# from the next page, or reaching it through a lesson's item link and then /content makes one statement, not
+# many. 30 minutes: shorter than a school period, so a student who reads the article again next lesson (or after
+# a break) is recorded again (docs/learning-space.md, "Learning records").
+OPEN_WINDOW_S = 30 * 60
 # Statements handed to the outbox per query; reports.queue_records splits them further by size.
 QUEUE_CHUNK = 2000
 
@@ -74,6 +79,19 @@ def record(kit, account_id: int, verb: str, activity_kind: str, activity_id: str
     made = make(kit, account, verb, activity_kind, activity_id, name, result)
     store(kit, account_id, [made])
     return made
+
+
+def record_open(kit, account, activity_kind: str, activity_id: str, name: str, *,
+                now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """Record that `account` (an accounts row) opened an activity, unless they already did within OPEN_WINDOW_S;
+    the stored statement, or None when it was a repeat."""
+    when = now or dt.datetime.now(dt.timezone.utc)
+    iri = activity(kit.settings, activity_kind, activity_id)
+    if kit.learning_records.opened_within(account["id"], iri, when.timestamp(), OPEN_WINDOW_S):
+        return None
+    made = make(kit, account, "opened", activity_kind, activity_id, name, when=when)
+    stored = kit.learning_records.add_open(made, account["id"], iri, when.timestamp(), OPEN_WINDOW_S)
+    return made if stored else None
 
 
 def queue_pending(kit, *, now: dt.datetime | None = None, secret=None) -> int:

@@ -24,6 +24,29 @@ class LearningRecords:
                              [(s["id"], account_id, json.dumps(s, ensure_ascii=False), s["timestamp"])
                               for s in statements])
 
+    def opened_within(self, account_id: int, activity: str, now: float, window_s: float) -> bool:
+        """Whether this account's last "opened" of `activity` was recorded within `window_s` before `now` (Unix
+        time). A read: a repeated open costs no write transaction."""
+        last = self.db.read().execute("SELECT recorded_at FROM record_opens WHERE account_id = ? AND activity = ?",
+                                      (account_id, activity)).fetchone()
+        return last is not None and now - window_s < last[0] <= now
+
+    def add_open(self, statement: dict[str, Any], account_id: int, activity: str, now: float, window_s: float) -> bool:
+        """Store an "opened" statement unless `opened_within` (decided again inside the write transaction, so two
+        workers racing store one); True when stored."""
+        with self.db.transaction() as conn:
+            # due when there is no row, the row is older than the window, or it lies ahead of `now` (the clock
+            # was set back, e.g. by the first time synchronisation)
+            due = conn.execute(
+                "INSERT INTO record_opens (account_id, activity, recorded_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (account_id, activity) DO UPDATE SET recorded_at = excluded.recorded_at "
+                "WHERE recorded_at <= ? OR recorded_at > ?", (account_id, activity, now, now - window_s, now)).rowcount
+            if due:
+                conn.execute("INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
+                             (statement["id"], account_id, json.dumps(statement, ensure_ascii=False),
+                              statement["timestamp"]))
+        return bool(due)
+
     def since(self, since: str | None = None, account_id: int | None = None) -> list[dict[str, Any]]:
         """Statements made at or after `since` (ISO 8601 UTC text), oldest first; optionally one account's."""
         rows = self.db.read().execute(

@@ -91,3 +91,28 @@ def test_records_handed_over_by_the_report_cycle(learning_kit):
     assert cycle.records == 3 and report_cycle.run(kit, deliver=False).records == 0
     [stored] = [s for s in kit.outbox.all() if s.kind == "records"]
     assert [s["id"] for s in report_file.decode(stored.payload, "outbox").body["statements"]] == [m["id"] for m in made]
+
+
+def test_records_opened_once_per_student_and_activity_within_the_window(learning_kit):
+    kit, ids = learning_kit
+    anna, ben = (kit.people.person(ids["a"]["students"][n]) for n in (0, 1))
+    start = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc)
+
+    def opened(account, path: str, minutes: float):
+        return records.record_open(kit, account, "article", f"test_book/{path}", path,
+                                   now=start + dt.timedelta(minutes=minutes))
+
+    first = opened(anna, "water", 0)
+    assert first is not None and first["verb"]["id"] == "http://adlnet.gov/expapi/verbs/experienced"
+    xapi.check_statement(first)
+    assert opened(anna, "water", 1) is None and opened(anna, "water", 29.9) is None  # reloads, coming back
+    assert opened(ben, "water", 1) is not None  # another student
+    assert opened(anna, "rain", 1) is not None  # another article
+    again = opened(anna, "water", 30)  # the window is 30 minutes from the last statement made
+    assert again is not None and again["id"] != first["id"] and opened(anna, "water", 45) is None
+    assert opened(anna, "water", -600) is not None  # the clock was set back: recorded, not silenced for hours
+    stored = [s for s in kit.learning_records.since(None) if s["object"]["id"].endswith("/article/test_book/water")]
+    assert len(stored) == 4 and records.OPEN_WINDOW_S == 30 * 60
+    # record() itself never de-duplicates: quiz answers, hand-ins and scores are each an event
+    assert records.record(kit, anna["id"], "opened", "article", "test_book/water", "water")["id"] not in \
+        {s["id"] for s in stored}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 from appliance.services import lessons
 from tests.web.lesson_data import JPEG, PDF, PNG, hand_in, handin_ids, make_lesson
@@ -128,3 +129,30 @@ def test_lessons_due_dates_parse_or_are_refused():
             assert exc.code == "lesson.invalid"
         else:
             raise AssertionError(bad)
+
+
+def test_lessons_an_article_opened_through_its_item_and_reloaded_is_one_record(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    teacher, student = clients["teacher_a"], clients["student_a"]
+    lesson_id = make_lesson(teacher, ids["a"]["class"], "Read this", homework=False)
+    assert teacher.post(f"/teach/lessons/{lesson_id}/items",
+                        data={"csrf": csrf(teacher), "book": "test_book", "path": "water"}).status_code == 303
+    [item] = re.findall(rf'/me/lessons/{lesson_id}/items/(\d+)', student.get(f"/me/lessons/{lesson_id}").text)
+    for _ in range(2):  # the item link (recorded), the article it forwards to (recorded after the page), a reload
+        hop = student.get(f"/me/lessons/{lesson_id}/items/{item}")
+        assert student.get(hop.headers["location"]).status_code == 200
+    assert clients["student_b"].get("/content/test_book/water").status_code == 200  # another student: recorded
+    article = "/xapi/activities/article/test_book/water"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # /content writes after the page was sent: wait for student_b's record
+        found = [s for s in kit.learning_records.since(None) if s["object"]["id"].endswith(article)]
+        if len(found) >= 2:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # and a moment for any late duplicate of student_a's
+    found = [s for s in kit.learning_records.since(None) if s["object"]["id"].endswith(article)]
+    names = sorted(s["actor"]["account"]["name"] for s in found)
+    assert names == sorted(kit.people.person(ids[c]["students"][0])["pseudonym"] for c in ("a", "b"))
+    assert kit.db.read().execute("SELECT count(*) FROM record_opens").fetchone()[0] == 3  # lesson + article ×2
+    for http in clients.values():
+        http.close()
