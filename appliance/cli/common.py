@@ -50,6 +50,12 @@ def day(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
 
 
+# How long an idle keep-alive connection stays open: longer than a child reads a short page or answers a quiz page
+# (so the next page reuses it, without a new TCP handshake over the Wi-Fi), short enough that 60 idle phones hold
+# only 60 idle sockets for a little while.
+KEEP_ALIVE_S = 30
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], object],
                factory: str, close: Callable[[], None]) -> None:
     """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
@@ -58,8 +64,10 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, make_a
     import uvicorn
 
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
+    # timeout_keep_alive: uvicorn's 5 s closed a phone's idle connection while a child was still reading the page,
+    # and a request sent on it at that moment failed (bench/lesson.py saw 1 in ~1,000 requests); see KEEP_ALIVE_S.
     options = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
-                   server_header=False, access_log=settings.log_level == "debug")
+                   timeout_keep_alive=KEEP_ALIVE_S, server_header=False, access_log=settings.log_level == "debug")
     if workers == 1:
         uvicorn.run(make_app(), **options)
         return
