@@ -132,3 +132,19 @@ def test_pin_signin_made_pins_avoid_obvious_ones():
     made = {people.make_pin(4) for _ in range(2000)}
     assert not made & {"0000", "1111", "1234", "4321", "9876", "2345"}
     assert all(len(pin) == 4 and pin.isdigit() for pin in made)
+
+
+def test_pin_signin_rehashes_a_pin_made_with_older_parameters(kit, ids):
+    from argon2 import PasswordHasher, Type, extract_parameters
+
+    student_id, pin = ids["a"]["students"][1], ids["a"]["pins"][ids["a"]["students"][1]]
+    assert extract_parameters(kit.people.credential(student_id)).memory_cost == auth.PIN_HASH["memory_cost"]
+    old = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(pin)  # the profile before
+    kit.accounts.set_password(student_id, old)
+    with pytest.raises(SignInError):
+        _try(kit, ids, 1, _wrong(pin))
+    assert kit.people.credential(student_id) == old  # a wrong PIN changes nothing
+    _try(kit, ids, 1, pin)
+    now = extract_parameters(kit.people.credential(student_id))
+    assert (now.type, now.time_cost, now.memory_cost) == (Type.ID, 1, 8 * 1024)
+    assert auth.session_account(kit.accounts, _try(kit, ids, 1, pin))["id"] == student_id  # and still opens
