@@ -186,12 +186,19 @@ async def think(rng: random.Random, span: tuple[float, float]) -> None:
         await asyncio.sleep(rng.uniform(*span))
 
 
-async def student(base_url: str, rec: Recorder, class_id: int, who: dict, setup: dict, think_s: tuple[float, float],
-                  ramp_s: float, sent: dict) -> None:
+def phone(base_url: str) -> httpx.AsyncClient:
+    """One student's browser: its own cookies and connection. Made before the timed part: making an httpx client
+    costs tens of milliseconds of this process's CPU (TLS setup, even for http://), which stalled the event loop
+    and so inflated the latencies of every request in flight when students were started during the ramp."""
+    return httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=60)
+
+
+async def student(http: httpx.AsyncClient, rec: Recorder, class_id: int, who: dict, setup: dict,
+                  think_s: tuple[float, float], ramp_s: float, sent: dict) -> None:
     rng = random.Random(1000 + who["index"])
     await asyncio.sleep(rng.uniform(0, ramp_s))
     lesson_id, quiz_id = setup["lesson_id"], setup["quiz_id"]
-    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=60) as http:
+    async with http:
         try:
             await rec.call("sign-in: classes", http, "GET", "/learn")
             await think(rng, think_s)
@@ -237,8 +244,9 @@ async def student(base_url: str, rec: Recorder, class_id: int, who: dict, setup:
             return
 
 
-async def teacher_watches(base_url: str, rec: Recorder, class_id: int, every_s: float, stop: asyncio.Event) -> None:
-    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=60) as http:
+async def teacher_watches(http: httpx.AsyncClient, rec: Recorder, class_id: int, every_s: float,
+                          stop: asyncio.Event) -> None:
+    async with http:
         await http.get("/admin/signin")
         signed = await http.post("/admin/signin", data={"csrf": csrf(http), "username": TEACHER,
                                                         "password": TEACHER_PASSWORD})
@@ -258,10 +266,12 @@ async def teacher_watches(base_url: str, rec: Recorder, class_id: int, every_s: 
 
 async def lesson(base_url: str, class_id: int, students: list[dict], setup: dict, think_s: tuple[float, float],
                  ramp_s: float, overview_every_s: float) -> tuple[Recorder, float, dict]:
+    phones, teacher = [phone(base_url) for _ in students], phone(base_url)
     rec, sent, stop = Recorder(), {}, asyncio.Event()
-    watcher = asyncio.create_task(teacher_watches(base_url, rec, class_id, overview_every_s, stop))
+    watcher = asyncio.create_task(teacher_watches(teacher, rec, class_id, overview_every_s, stop))
     start = time.perf_counter()
-    await asyncio.gather(*(student(base_url, rec, class_id, who, setup, think_s, ramp_s, sent) for who in students))
+    await asyncio.gather(*(student(http, rec, class_id, who, setup, think_s, ramp_s, sent)
+                           for http, who in zip(phones, students)))
     elapsed = time.perf_counter() - start
     stop.set()
     await watcher
@@ -446,7 +456,9 @@ def run(students: int = 60, think_s: tuple[float, float] = (1.0, 5.0), ramp_s: f
         "peak_rss_mb": round(memory.peak_rss_kb / 1024, 1), "peak_rss_anon_mb": round(memory.peak_anon_kb / 1024, 1),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after], "cpus": os.cpu_count(),
-        "consistency": consistency, "work_dir": str(work),
+        "consistency": consistency, "work_dir": str(work), "setup": {"class_id": class_id, **setup},
+        "roster": [{k: who[k] for k in ("index", "id", "number")} for who in roster],
+        "photos_sent": {str(k): list(v) for k, v in sent.items()},
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
