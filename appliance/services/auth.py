@@ -49,12 +49,12 @@ PIN_CLASS_THROTTLE = Throttle(free=30, window_s=86400, first_wait_s=60, max_wait
 FAILURES_KEPT_S = 7 * 86400  # the longest window above
 ADMIN_USERNAME = "admin"
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
-# PINs: argon2id with 8 MiB, 1 pass, 1 lane: ~15 ms here (~60 ms on a Pi 4), against ~300 ms for the profile
-# above. A PIN has 10^4–10^6 values, so a stolen database gives up every PIN to an offline search whatever the
-# cost (10^4 × 80 ms is 13 min on one core at OWASP's 19 MiB / 2 passes, 10^4 × 15 ms is 2.5 min); the online
+# PINs: argon2id with 8 MiB, 1 pass, 1 lane: ~9 ms of CPU here, against ~45 ms at OWASP's minimum (19 MiB,
+# 2 passes) and ~300 ms for the profile above. A PIN has 10^4–10^6 values, so a stolen database gives up every
+# PIN to an offline search at any cost (10^4 × 45 ms is 8 min on one core; 10^4 × 9 ms is 1.5 min); the online
 # throttle is the guard, and a thief with the database already has what the PINs protect. What the cost does
-# decide is a class signing in at once: 60 PINs at the OWASP profile took ~5 s of CPU, 85 % of the server's CPU
-# for a whole lesson (bench/lesson.py), and up to 19 MiB each while they run. docs/learning-space.md, "Sign-in".
+# decide is a class signing in at once: at OWASP's minimum, 60 sign-ins were ~2.7 s of the ~6 s of CPU the
+# server spent on a whole lesson (bench/lesson.py), 19 MiB each while they ran. docs/learning-space.md, "Sign-in".
 PIN_HASH = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
 _pin_hasher = PasswordHasher(**PIN_HASH)
 
