@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import math
 import secrets
+import threading
 import time
 
 from argon2 import PasswordHasher, Type, extract_parameters
@@ -49,6 +50,10 @@ PIN_CLASS_THROTTLE = Throttle(free=30, window_s=86400, first_wait_s=60, max_wait
 FAILURES_KEPT_S = 7 * 86400  # the longest window above
 ADMIN_USERNAME = "admin"
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# Each password hash holds 64 MiB while it runs and the web server runs requests on up to 40 threads per
+# worker: a burst of sign-ins (or of wrong passwords) could hold ~2.5 GB on a 1–4 GB Pi. Two at a time per
+# process keep it at 128 MiB; the others wait their turn (~0.3 s each), which also slows a guesser.
+_PASSWORD_HASHING = threading.BoundedSemaphore(2)
 # PINs: argon2id with 8 MiB, 1 pass, 1 lane: ~9 ms of CPU here, against ~45 ms at OWASP's minimum (19 MiB,
 # 2 passes) and ~300 ms for the profile above. A PIN has 10^4–10^6 values, so a stolen database gives up every
 # PIN to an offline search at any cost (10^4 × 45 ms is 8 min on one core; 10^4 × 9 ms is 1.5 min); the online
@@ -60,7 +65,14 @@ _pin_hasher = PasswordHasher(**PIN_HASH)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _PASSWORD_HASHING:
+        return _hasher.hash(password)
+
+
+def _verify_password_hash(password_hash: str, password: str) -> bool:
+    """argon2's verify (True, or VerificationError/InvalidHashError), at most two at a time in this process."""
+    with _PASSWORD_HASHING:
+        return _verify_password_hash(password_hash, password)
 
 
 def hash_pin(pin: str) -> str:
@@ -78,7 +90,7 @@ def is_argon2id_hash(text: str) -> bool:
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether `password` matches the argon2id `password_hash` (False for a damaged hash too)."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _verify_password_hash(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -139,7 +151,7 @@ def _check_and_open(accounts: Accounts, username: str, password: str) -> str:
     try:
         if row is None or row["role"] == "student":  # students sign in at /learn with a throttled PIN only
             raise VerificationError
-        _hasher.verify(row["password_hash"], password)
+        _verify_password_hash(row["password_hash"], password)
     except (VerificationError, InvalidHashError):
         raise SignInError(
             "The user name or password is wrong.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from appliance.errors import SignInError, TooManyAttemptsError
@@ -37,3 +39,20 @@ def test_auth_throttle_counts_each_client_and_account_separately_and_forgets(kit
         auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=1006.0)
     later = 1004.0 + auth.PASSWORD_THROTTLE.window_s + 1
     assert auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=later)
+
+
+def test_password_hashing_runs_at_most_two_at_a_time_in_a_process():
+    """Each hash holds 64 MiB: a third sign-in waits for a permit instead of piling memory on a small Pi."""
+    stored = auth.hash_password("correct horse")
+    result = []
+    assert auth._PASSWORD_HASHING.acquire(timeout=5) and auth._PASSWORD_HASHING.acquire(timeout=5)
+    try:
+        worker = threading.Thread(target=lambda: result.append(auth.verify_password(stored, "correct horse")))
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive() and result == []  # both permits are taken: the check waits
+    finally:
+        auth._PASSWORD_HASHING.release()
+        auth._PASSWORD_HASHING.release()
+    worker.join(10)
+    assert result == [True]
