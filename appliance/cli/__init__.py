@@ -14,7 +14,7 @@ import sys
 import threading
 
 from appliance import __version__
-from appliance.cli import content, hub, learning, provisioning, reporting
+from appliance.cli import content, hub, learning, provisioning, reporting, roads
 from appliance.cli.common import add_setting_flags, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
 from appliance.errors import TpkitError
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
-    for group in (content, learning, reporting, provisioning, hub):
+    for group in (content, roads, learning, reporting, provisioning, hub):
         group.add_parsers(commands)
     return parser
 
@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return demo(settings)
         group = {"channel": content, "sync": content, "content": content, "backup": learning, "restore": learning,
-                 "people": learning, "records": learning, "report": reporting, "hub": hub}[args.command]
+                 "people": learning, "records": learning, "report": reporting, "hub": hub, "import": roads, "export": roads,
+                 "mirror": roads}[args.command]
         return group.run(settings, args)
     except TpkitError as exc:
         print_error(exc, sys.stderr)
