@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -69,7 +70,10 @@ def rsyncd_config() -> Path:
 
 def serve(paths: Paths, settings: Settings) -> None:
     """Become the read-only rsync daemon over the mirror tree on `host`:`mirror_port` (does not return)."""
-    argv = ["rsync", "--daemon", "--no-detach", f"--config={rsyncd_config()}", f"--port={settings.mirror_port}"]
+    # Serve as whoever runs this (tpkit-mirror.service: the tpkit user, who owns the tree); rsyncd run by root would
+    # otherwise switch to "nobody", who may not read <data_dir>.
+    argv = ["rsync", "--daemon", "--no-detach", f"--config={rsyncd_config()}", f"--port={settings.mirror_port}",
+            f"--dparam=uid={os.getuid()}", f"--dparam=gid={os.getgid()}"]
     if settings.host not in ("", "0.0.0.0"):
         argv.append(f"--address={settings.host}")
     try:
