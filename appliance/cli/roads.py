@@ -121,13 +121,8 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit mirror refresh|serve`."""
-    from appliance.errors import ConfigError
     from appliance.services import peers
 
-    if not settings.mirror_port:
-        raise ConfigError("mirror_port is 0: this kit is not a peer mirror.",
-                          fix="Set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then "
-                              "`systemctl enable --now tpkit-mirror`.")
     engine, db = _open(settings)
     try:
         with engine.locked():
@@ -135,6 +130,10 @@ def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
                                        engine.clock())
     finally:
         db.close()
+    if not settings.mirror_port:  # refresh_tree removed the tree
+        print("[i] mirror_port is 0: this kit is not a peer mirror (nothing served).\n"
+              "    To serve: set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then systemctl restart tpkit-mirror.")
+        return 0
     print(f"[✓] Mirror tree {engine.paths.mirror_dir}: {books} book(s)", flush=True)
     if args.mirror_command == "refresh":
         return 0
