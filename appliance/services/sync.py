@@ -276,7 +276,8 @@ class Engine:
         """Peer kits on the LAN whose mirror has a subscribed channel's newest sequence (not for a stick)."""
         if self.peers is None:
             channels = self.subscription.channels
-            self.peers = {} if self.road == "usb" else peers.find(
+            # Peers stand in for an uplink mirror only: a stick or a folder source is local already.
+            self.peers = {} if self.road == "usb" or not self.source.startswith("rsync://") else peers.find(
                 self.settings, channels, {name: self.sequences.last(name) for name in channels})
             for name, urls in self.peers.items():
                 self.on_event(Event("peer", text=f"{name}: peer kit(s) first: {', '.join(urls)}"))
