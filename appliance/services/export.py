@@ -17,7 +17,7 @@ from typing import Any
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, package_path
 from appliance.edges import minisign, system
 from appliance.errors import StickError, TpkitError
-from appliance.files import CHUNK_BYTES, fsync_path, write_atomically
+from appliance.files import CHUNK_BYTES, file_digest, fsync_path, write_atomically
 from appliance.paths import Paths
 from appliance.services import activation, channel
 from appliance.storage.installed_packages import Installed
@@ -86,15 +86,9 @@ def kept_channels(paths: Paths, channels: Iterable[str], installed: dict[str, In
 def _same_file(path: Path, package: dict[str, Any]) -> bool:
     """Whether `path` already holds the package (size first: hashing a stick's gigabytes only when it may be equal)."""
     try:
-        if path.stat().st_size != package["size_bytes"]:
-            return False
+        return path.stat().st_size == package["size_bytes"] and file_digest(path)[1] == package["sha256"]
     except OSError:
         return False
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest() == package["sha256"]
 
 
 def _copy_checked(source: Path, target: Path, package: dict[str, Any]) -> None:
