@@ -93,6 +93,7 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
             report = usb_import.import_folder(settings, db, args.path, on_event=_ProgressBar())
     finally:
         db.close()
+        usb_import.hand_back(engine.paths)  # the unit runs as root to mount: files go back to the tpkit user
     _print_import(report)
     return 0 if report.ok else 1
 

@@ -19,6 +19,7 @@ from appliance.content import zimfile
 from appliance.content.channel_index import INDEX_NAME
 from appliance.errors import DamagedBookError, StickError, TpkitError
 from appliance.files import CHUNK_BYTES
+from appliance.paths import Paths
 from appliance.services import activation
 from appliance.services.export import STICK_FOLDER
 from appliance.services.sync import Engine, Event
@@ -171,3 +172,20 @@ def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
         return LocalBook(path.name, "refused", message=f"reading it failed ({exc.strerror}): was the stick pulled out?")
     finally:
         staged.unlink(missing_ok=True)
+
+
+def hand_back(paths: Paths) -> int:
+    """Give files an import run as root wrote (to mount the stick) back to the owner of the data folder, so the
+    web server and sync (user tpkit) can keep writing the database and switching those books. Returns the count."""
+    owner = paths.data_dir.stat()
+    if os.geteuid() != 0 or owner.st_uid == 0:
+        return 0
+    changed = 0
+    for top in dict.fromkeys((paths.data_dir, paths.content_dir)):
+        for folder, folders, files in os.walk(top):
+            for name in [*folders, *files, ""]:
+                path = os.path.join(folder, name) if name else folder
+                if os.lstat(path).st_uid == 0:
+                    os.lchown(path, owner.st_uid, owner.st_gid)
+                    changed += 1
+    return changed

@@ -4,6 +4,7 @@ kit B finds it and syncs from it, verifying everything against the county's sign
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -150,3 +151,30 @@ def test_peer_mirror_with_an_older_sequence_is_not_used(tmp_path, mirror, county
     engine = sync_service.Engine(settings, db)
     plan, _ = engine.preview()
     assert engine.peers == {} and plan.steps == ()  # A's sequence 1 is older: not a candidate
+
+
+def test_peer_mirror_web_app_advertises_the_mirror_and_its_channels(tmp_path, mirror, county, quick_mdns):
+    """The kit's web server (LanPresence) puts mirror=<port> and channels=<name:sequence> in _tpkit._tcp and
+    announces a new sequence after a sync."""
+    from appliance.services.kit import open_kit
+    from appliance.web.app import create_app
+    from tests.conftest import LiveServer
+
+    kit_a = PeerKit(tmp_path, mirror, county.url)
+    kit_a.sync()
+    settings = dataclasses.replace(kit_a.settings, mdns_enabled=True, library_scan_interval_s=0.1)  # quick re-announce
+    kit = open_kit(settings)
+    with mdns.Browser(mdns.KIT_TYPE, [LOOPBACK]) as browser, LiveServer(create_app(kit)):
+        def txt():
+            return next((f.txt for f in browser.found() if f.txt.get("kit_id") == "kit-a"), {})
+        deadline = time.monotonic() + 10
+        while txt().get("channels") != "primary-en:1" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert txt()["mirror"] == str(settings.mirror_port) and txt()["channels"] == "primary-en:1"
+        mirror.book("water_en", body="<p>v2</p>")
+        mirror.publish()
+        kit_a.sync()
+        deadline = time.monotonic() + 10
+        while txt().get("channels") != "primary-en:2" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert txt()["channels"] == "primary-en:2"
