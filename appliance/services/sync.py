@@ -37,6 +37,8 @@ from appliance.storage.sync_runs import RunResult, SyncRuns
 log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".partial"
+# What a peer kit can get wrong with a book; the book is then fetched from sync_source against the same index.
+PEER_FAULTS = ("channel.package_mismatch", "sync.package_damaged", "sync.transfer_failed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,7 +240,7 @@ class Engine:
 
     def _refuse_peer(self, name: str, why: str) -> None:
         peer = self.channel_sources.pop(name)
-        note = f"peer {peer} refused for {name} ({why}); using {self.source}"
+        note = f"peer {peer} refused for {name} ({why}); the next peer or {self.source} is used instead"
         self.peer_notes.append(note)
         self.on_event(Event("peer", text=note))
 
@@ -295,7 +297,9 @@ class Engine:
         channel it has accepted an index of."""
         named = Subscription.from_settings(self.settings.sync_channels, "", "").channels
         accepted = self.paths.sync_accepted_dir
-        return named or tuple(sorted(p.name for p in accepted.iterdir() if p.is_dir())) if accepted.is_dir() else named
+        if named or not accepted.is_dir():
+            return named
+        return tuple(sorted(p.name for p in accepted.iterdir() if p.is_dir()))
 
     def plan(self, program: Path) -> tuple[Plan, DiskCheck, list[ChannelIndex]]:
         """Fetch and verify every subscribed index; the plan against what is installed and the disk check."""
@@ -323,6 +327,8 @@ class Engine:
         try:
             return self._download_from(program, step)
         except TpkitError as exc:
+            if exc.code not in PEER_FAULTS:
+                raise  # the kit's own limits (window, disk, budget) stop the run wherever the book comes from
             staged = channel.package_path(self.paths.sync_staging_dir / step.channel, step.package)
             staged.unlink(missing_ok=True)
             self._refuse_peer(step.channel, f"{step.package_id}: {exc.code}")
