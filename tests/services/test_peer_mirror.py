@@ -178,3 +178,18 @@ def test_peer_mirror_web_app_advertises_the_mirror_and_its_channels(tmp_path, mi
         while txt().get("channels") != "primary-en:2" and time.monotonic() < deadline:
             time.sleep(0.1)
         assert txt()["channels"] == "primary-en:2"
+
+
+def test_peer_mirror_serving_a_changed_index_is_refused_and_the_uplink_used(tmp_path, mirror, county, peer):
+    index = peer.paths.mirror_dir / "primary-en" / "index.json"
+    forged = index.read_text().replace('"sequence": 1', '"sequence": 9')  # signature no longer matches
+    changed = index.with_name("forged")
+    changed.write_text(forged)
+    os.replace(changed, index)
+    settings, db = second_kit(tmp_path, mirror, county.url)
+    events = []
+    plan, result = sync_service.Engine(settings, db, on_event=events.append).run()
+    assert result.outcome == "ok" and result.added == 2
+    refused = [e.text for e in events if e.kind == "peer" and "refused" in e.text]
+    assert refused and "its index: channel.bad_signature" in refused[0]
+    assert sync_service.Engine(settings, db).sequences.last("primary-en") == 1  # the forged 9 was never recorded

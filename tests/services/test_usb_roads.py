@@ -255,6 +255,17 @@ def test_import_local_books_survive_a_sync_and_bad_files_are_refused(tmp_path, m
     assert (b.content_dir / "maps.zim").is_file()
 
 
+def test_import_takes_only_subscribed_channels_and_names_the_others(tmp_path, mirror):
+    mirror.book("water_en")
+    mirror.publish()
+    mirror.book("map_en", channel_name="county-local", title="Maps")
+    mirror.publish("county-local")
+    b, db_b = offline_kit(tmp_path, mirror)  # subscribes to primary-en only
+    report = usb_import.import_folder(b, db_b, stick_from_mirror(tmp_path, mirror))
+    assert report.ok and report.channels == ("primary-en",) and report.skipped_channels == ("county-local",)
+    assert sorted(p.name for p in b.content_dir.iterdir()) == ["water_en.zim"]
+
+
 def test_import_a_stick_with_nothing_to_import_says_so(tmp_path, mirror):
     b, db_b = offline_kit(tmp_path, mirror)
     stick = tmp_path / "stick"
