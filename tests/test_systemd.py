@@ -162,7 +162,7 @@ def test_systemd_web_unit_exposure_is_at_most_2_5():
 
 @needs_analyze
 def test_systemd_sync_and_report_are_as_locked_down_as_the_web_unit():
-    for name in ("tpkit-sync.service", "tpkit-report.service"):
+    for name in ("tpkit-sync.service", "tpkit-report.service", "tpkit-mirror.service"):
         assert _exposure(UNITS / name) <= WEB_EXPOSURE_MAX, name
 
 
