@@ -39,6 +39,7 @@ class LocalBook:
     outcome: str
     book_id: str = ""
     message: str = ""
+    size_bytes: int = 0  # copied into the library (added or updated)
 
 
 @dataclasses.dataclass
@@ -103,7 +104,7 @@ def import_local_books(engine: Engine, files: list[Path]) -> list[LocalBook]:
         copied = 0
         for path in files:
             outcome = _import_one(engine, path, run_id)
-            copied += path.stat().st_size if outcome.outcome in ("added", "updated") else 0
+            copied += outcome.size_bytes
             results.append(outcome)
         refused = [r for r in results if r.outcome == "refused"]
         engine.runs.finish(run_id, engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -164,7 +165,7 @@ def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
         package = {"id": book_id, "version": version, "sha256": sha256, "size_bytes": size}
         engine.on_event(Event("activate", book_id, text=f"{version} (local, unsigned)"))
         activation.activate(engine.paths, engine.installed, package, LOCAL_CHANNEL, staged, run_id)
-        return LocalBook(path.name, "updated" if row else "added", book_id, note)
+        return LocalBook(path.name, "updated" if row else "added", book_id, note, size)
     except DamagedBookError as exc:
         return LocalBook(path.name, "refused", message=f"libzim's check failed: {exc.message} (not a ZIM, or cut "
                          "short when the stick was pulled out or the copy onto it stopped)")

@@ -215,6 +215,7 @@ def test_import_loose_zim_joins_the_local_channel_marked_unsigned(tmp_path, mirr
     row = engine.installed.get("our_village")
     assert row.channel == LOCAL_CHANNEL and row.sha256 == sha(stick / "Our Village.zim")
     assert sync_service.local_books(db_b) == {"our_village.zim"}
+    assert "Local books from a USB stick" in engine.runs.recent()[0]["detail"]
     again = usb_import.import_folder(b, db_b, stick)
     assert [r.outcome for r in again.local] == ["unchanged"]
 
