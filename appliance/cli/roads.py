@@ -122,16 +122,16 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit mirror refresh|serve`."""
-    from appliance.services import peers
+    from appliance.services import export, peers
 
     engine, db = _open(settings)
     try:
         with engine.locked():
-            books = peers.refresh_tree(engine.paths, settings, engine.settings_channels(), engine.installed.all(),
-                                       engine.clock())
+            books = export.refresh_mirror(engine.paths, settings, engine.settings_channels(), engine.installed.all(),
+                                          engine.clock())
     finally:
         db.close()
-    if not settings.mirror_port:  # refresh_tree removed the tree
+    if not settings.mirror_port:  # refresh_mirror removed the tree
         print("[i] mirror_port is 0: this kit is not a peer mirror (nothing served).\n"
               "    To serve: set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then systemctl restart tpkit-mirror.")
         return 0

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from appliance.config import Settings
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, package_path
 from appliance.edges import minisign, system
 from appliance.errors import StickError, TpkitError
@@ -206,3 +207,13 @@ def tree_sequences(paths: Paths) -> dict[str, int]:
             continue  # being replaced, or damaged: not advertised
     return found
 
+
+
+def refresh_mirror(paths: Paths, settings: Settings, channels: Iterable[str], installed: dict[str, Installed],
+                   now: dt.datetime) -> int:
+    """Bring the kit's peer-mirror tree in line with what it holds (when `mirror_port` is set; else remove it)."""
+    if not settings.mirror_port:
+        shutil.rmtree(paths.mirror_dir, ignore_errors=True)  # hard links would keep old versions' disk space
+        return 0
+    kept, _ = kept_channels(paths, channels, installed, channel.trusted_keys(settings.trusted_channel_keys), now)
+    return refresh_mirror_tree(paths, kept)

@@ -5,10 +5,8 @@ the county's signatures like any mirror's (docs/sync.md, "Other roads in"). Must
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -16,8 +14,7 @@ from appliance.config import Settings
 from appliance.edges import commands
 from appliance.errors import ConfigError, TpkitError
 from appliance.paths import Paths
-from appliance.services import channel, export, lan
-from appliance.storage.installed_packages import Installed
+from appliance.services import export, lan
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +46,6 @@ def find(settings: Settings, channels: Iterable[str], last: Mapping[str, int | N
                 found.setdefault(name, []).extend(
                     (sequence, f"rsync://{address}:{kit.mirror_port}/{MODULE}") for address in kit.addresses)
     return {name: [url for _, url in sorted(urls, key=lambda pair: -pair[0])] for name, urls in found.items()}
-
-
-def refresh_tree(paths: Paths, settings: Settings, channels: Iterable[str], installed: dict[str, Installed],
-                 now: dt.datetime) -> int:
-    """Bring the kit's mirror tree in line with what it holds (when `mirror_port` is set; else remove it)."""
-    if not settings.mirror_port:
-        shutil.rmtree(paths.mirror_dir, ignore_errors=True)  # hard links would keep old versions' disk space
-        return 0
-    keys = channel.trusted_keys(settings.trusted_channel_keys)
-    kept, _ = export.kept_channels(paths, channels, installed, keys, now)
-    return export.refresh_mirror_tree(paths, kept)
 
 
 def rsyncd_config() -> Path:

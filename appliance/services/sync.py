@@ -24,7 +24,7 @@ from appliance.edges import system, transfer
 from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitError
 from appliance.files import write_atomically
 from appliance.paths import Paths
-from appliance.services import activation, channel, peers, sync_policy
+from appliance.services import activation, channel, export, sync_policy
 from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
 from appliance.services.sync_plan import (LOCAL_CHANNEL, MB, DiskCheck, Plan, Step, Subscription, make_plan,
@@ -277,6 +277,8 @@ class Engine:
     def _look_for_peers(self) -> None:
         """Peer kits on the LAN whose mirror has a subscribed channel's newest sequence (not for a stick)."""
         if self.peers is None:
+            from appliance.services import peers  # zeroconf adds ~1 s to start-up: imported only to look for peers
+
             channels = self.subscription.channels
             # Peers stand in for an uplink mirror only: a stick or a folder source is local already.
             self.peers = {} if self.road == "usb" or not self.source.startswith("rsync://") else peers.find(
@@ -287,7 +289,8 @@ class Engine:
     def _refresh_mirror_tree(self) -> None:
         """After a good run the kit's own peer mirror serves what it now holds; a failure there never fails the run."""
         try:
-            peers.refresh_tree(self.paths, self.settings, self.settings_channels(), self.installed.all(), self.clock())
+            export.refresh_mirror(self.paths, self.settings, self.settings_channels(), self.installed.all(),
+                                  self.clock())
         except (TpkitError, OSError) as exc:
             log.warning("sync: the peer mirror tree %s was not refreshed (%s); other kits keep getting the previous "
                         "one until the next sync", self.paths.mirror_dir, exc)
