@@ -51,6 +51,15 @@ def _open(settings: Settings, **options):
     return Engine(settings, db, peers={}, **options), db
 
 
+def _close(engine, db) -> None:
+    """Close the database; when run as root (the import unit mounts; a technician with sudo), hand what was written
+    back to the data folder's owner, so the web server and sync (user tpkit) can keep writing."""
+    from appliance.services import usb_import
+
+    db.close()
+    usb_import.hand_back(engine.paths)
+
+
 def _print_import(report) -> None:
     for name in report.skipped_channels:
         print(f"[i] channel {name} on the stick: not in sync_channels, left alone")
@@ -92,8 +101,7 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
         else:
             report = usb_import.import_folder(settings, db, args.path, on_event=_ProgressBar())
     finally:
-        db.close()
-        usb_import.hand_back(engine.paths)  # the unit runs as root to mount: files go back to the tpkit user
+        _close(engine, db)
     _print_import(report)
     return 0 if report.ok else 1
 
@@ -109,7 +117,7 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
                                                  channel.trusted_keys(settings.trusted_channel_keys), engine.clock())
             done = export.export_to_stick(engine.paths, args.path, kept, skipped)
     finally:
-        db.close()
+        _close(engine, db)
     for note in done.skipped:
         print(f"[i] not exported: {note}")
     for ch in done.channels:
@@ -130,7 +138,7 @@ def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
             books = export.refresh_mirror(engine.paths, settings, engine.settings_channels(), engine.installed.all(),
                                           engine.clock())
     finally:
-        db.close()
+        _close(engine, db)
     if not settings.mirror_port:  # refresh_mirror removed the tree
         print("[i] mirror_port is 0: this kit is not a peer mirror (nothing served).\n"
               "    To serve: set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then systemctl restart tpkit-mirror.")
