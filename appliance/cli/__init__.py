@@ -187,7 +187,8 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
     kits = lan.discover(settings, timeout_s)
     if as_json:
         print(json.dumps([{"name": k.name, "school": k.school, "kit_id": k.kit_id, "version": k.version,
-                           "content": k.content, "mirror_port": k.mirror_port, "addresses": list(k.addresses),
+                           "content": k.content, "mirror_port": k.mirror_port, "channels": k.channels,
+                           "addresses": list(k.addresses),
                            "port": k.port, "urls": k.urls} for k in kits], ensure_ascii=False, indent=2))
         return 0 if kits else 1
     if not kits:
@@ -200,6 +201,9 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
         print(f"  {kit.school}  (kit {kit.kit_id}, tpkit {kit.version}, content {kit.content})")
         for url in kit.urls:
             print(f"      {url}")
+        if kit.mirror_port:
+            served = ", ".join(f"{name} (sequence {seq})" for name, seq in sorted(kit.channels.items())) or "nothing yet"
+            print(f"      peer mirror on port {kit.mirror_port}: {served}")
 
 
 def panel(settings: Settings) -> int:

@@ -103,12 +103,16 @@ def peer(tmp_path, mirror, county, quick_mdns):
     kit.stop()
 
 
-def test_peer_mirror_tree_is_hard_links_and_the_kept_signed_index(peer, mirror):
+def test_peer_mirror_tree_is_hard_links_and_the_kept_signed_index(peer, mirror, capsys):
     tree = peer.paths.mirror_dir / "primary-en"
     assert sorted(p.name for p in tree.iterdir()) == ["index.json", "index.json.minisig", "moon_en.zim", "water_en.zim"]
     assert os.path.samefile(tree / "water_en.zim", peer.settings.content_dir / "water_en.zim")
     assert (tree / "index.json").read_bytes() == (mirror.folder() / "index.json").read_bytes()
     assert peers.advertised_channels(peer.paths) == "primary-en:1"
+    from appliance.cli import main
+
+    main(["discover", "--timeout-s", "1.5", "--mdns-interfaces", LOOPBACK])
+    assert f"peer mirror on port {peer.settings.mirror_port}: primary-en (sequence 1)" in capsys.readouterr().out
 
 
 def test_peer_mirror_kit_b_syncs_from_kit_a_while_the_uplink_is_down(tmp_path, mirror, county, peer):
