@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,32 @@ def test_cli_import_as_root_hands_what_it_wrote_back_to_the_data_folders_owner(c
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in data.rglob("*")}
     assert owners == {(65534, 65534)} and (data / "content" / "maps.zim").is_file()
     assert (data / "tpkit.sqlite3").is_file()
+
+
+def test_cli_import_device_mounts_a_real_ext4_stick_on_a_loop_device(county, tmp_path, monkeypatch, capsys):
+    """The real mount(8): an ext4 image (made with mkfs.ext4 -d, no mount needed) on a loop device."""
+    import shutil
+    import subprocess
+
+    content = tmp_path / "stick-files"
+    shutil.copytree(county.root, content / "tpkit")
+    make_book(content, "our_village", title="Our village")
+    image = tmp_path / "stick.img"
+    image.write_bytes(b"")
+    os.truncate(image, 16 << 20)
+    made = subprocess.run(["mkfs.ext4", "-q", "-d", str(content), str(image)], capture_output=True, text=True)
+    loop = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True)
+    if made.returncode != 0 or loop.returncode != 0:
+        pytest.skip(f"no mkfs.ext4 -d or loop device here: {made.stderr.strip()} {loop.stderr.strip()}")
+    device = loop.stdout.strip()
+    try:
+        kit_env(monkeypatch, tmp_path, "b", county)
+        assert main(["import", "--device", device]) == 0
+        out = capsys.readouterr().out
+        assert f"[i] {device} mounted read-only at" in out and "[✓] Channels primary-en: 1 added" in out
+        assert "[✓] our_village.zim: added as our_village (local channel, unsigned)" in out
+        mount_point = out.split("mounted read-only at ", 1)[1].split()[0]
+        assert not os.path.exists(mount_point) and mount_point not in Path("/proc/mounts").read_text()
+        assert sorted(p.name for p in (tmp_path / "b" / "content").iterdir()) == ["our_village.zim", "water_en.zim"]
+    finally:
+        subprocess.run(["losetup", "-d", device], check=True)
