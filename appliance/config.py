@@ -37,6 +37,10 @@ def _port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else "must be between 1 and 65535"
 
 
+def _port_or_zero(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "must be 0 (off) or between 1 and 65535"
+
+
 def _positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
@@ -193,6 +197,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("sync_yield_pause_s", float, 1.5, "How long people's traffic must stay above sync_yield_kbps before "
             "sync stops (a phone's short burst does not).", _not_negative),
     Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative),
+    Setting("sync_peer_browse_s", float, 3.0, "How long `tpkit sync` listens for peer kits (mDNS) whose mirror has "
+            "a channel's newest sequence, tried before sync_source; 0: never use peers.", _not_negative),
+    Setting("mirror_port", int, 0, "TCP port of this kit's read-only peer mirror (tpkit-mirror.service, rsync) for "
+            "other kits on the LAN, advertised over mDNS; 0: no mirror.", _port_or_zero),
     Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
             "first interface with a default route other than ap_interface."),
     Setting("hub_data_dir", Path, Path("/var/lib/tpkit-hub"), "County hub: folder of its SQLite database (when "
@@ -267,6 +275,8 @@ class Settings:
     sync_yield_kbps: int
     sync_yield_pause_s: float
     sync_yield_resume_s: float
+    sync_peer_browse_s: float
+    mirror_port: int
     uplink_interface: str
     hub_data_dir: Path
     hub_database_url: str

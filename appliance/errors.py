@@ -137,6 +137,12 @@ class SyncError(TpkitError, RuntimeError):
     code = "sync.failed"
 
 
+class StickError(TpkitError, OSError):
+    """A USB stick cannot be imported from or exported to (docs/sync.md, "Other roads in")."""
+
+    code = "stick.failed"
+
+
 class ProvisioningError(TpkitError, ValueError):
     """A provisioning file (kit.toml on the boot partition, a row of schools.csv) has bad or missing values."""
 

@@ -53,6 +53,11 @@ class Paths:
         return self.sync_dir / "channels"
 
     @property
+    def mirror_dir(self) -> Path:
+        """The kit's peer-mirror tree: channel folders of hard links, served read-only by tpkit-mirror.service."""
+        return self.data_dir / "mirror"
+
+    @property
     def sync_lock(self) -> Path:
         return self.sync_dir / "sync.lock"
 

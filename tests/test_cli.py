@@ -126,7 +126,7 @@ def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path, q
     assert result.returncode == 0, result.stderr
     pine = [kit for kit in json.loads(result.stdout) if kit["kit_id"] == "kit-pine"]
     assert pine == [{"name": "tpkit — Pine School", "school": "Pine School", "kit_id": "kit-pine", "version": "0.1.0",
-                     "content": "0123456789ab", "mirror_port": 0, "addresses": ["127.0.0.1"], "port": 8765,
+                     "content": "0123456789ab", "mirror_port": 0, "channels": {}, "addresses": ["127.0.0.1"], "port": 8765,
                      "urls": ["http://127.0.0.1:8765/"]}]
 
 

@@ -112,6 +112,15 @@ def test_systemd_udev_rule_starts_the_usb_import_template():
     assert "ExecStart=/usr/bin/tpkit import --device /dev/%I" in (UNITS / "tpkit-usb-import@.service").read_text()
 
 
+def test_systemd_mirror_unit_is_hardened_and_serves_as_tpkit():
+    text = (UNITS / "tpkit-mirror.service").read_text()
+    for directive in ("Type=simple", "ExecStart=/usr/bin/tpkit mirror serve", "Restart=on-failure", "StartLimitBurst=",
+                      "TimeoutStopSec=", "User=tpkit", "CapabilityBoundingSet=\n", "ProtectSystem=strict",
+                      "NoNewPrivileges=yes", "IPAddressDeny=any", "SystemCallFilter=@system-service"):
+        assert directive in text, directive
+    assert "enable tpkit-mirror.service" in (UNITS.parent / "images" / "units.list").read_text()
+
+
 def test_systemd_journald_is_volatile_and_capped_and_the_watchdog_is_on():
     journald = _unit(UNITS / "journald.conf.d" / "50-tpkit.conf")["Journal"]
     assert journald["Storage"] == "volatile" and journald["RuntimeMaxUse"] == "32M"
@@ -153,7 +162,7 @@ def test_systemd_web_unit_exposure_is_at_most_2_5():
 
 @needs_analyze
 def test_systemd_sync_and_report_are_as_locked_down_as_the_web_unit():
-    for name in ("tpkit-sync.service", "tpkit-report.service"):
+    for name in ("tpkit-sync.service", "tpkit-report.service", "tpkit-mirror.service"):
         assert _exposure(UNITS / name) <= WEB_EXPOSURE_MAX, name
 
 

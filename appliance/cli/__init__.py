@@ -14,7 +14,7 @@ import sys
 import threading
 
 from appliance import __version__
-from appliance.cli import content, hub, learning, provisioning, reporting
+from appliance.cli import content, hub, learning, provisioning, reporting, roads
 from appliance.cli.common import add_setting_flags, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
 from appliance.errors import TpkitError
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
-    for group in (content, learning, reporting, provisioning, hub):
+    for group in (content, roads, learning, reporting, provisioning, hub):
         group.add_parsers(commands)
     return parser
 
@@ -187,7 +187,8 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
     kits = lan.discover(settings, timeout_s)
     if as_json:
         print(json.dumps([{"name": k.name, "school": k.school, "kit_id": k.kit_id, "version": k.version,
-                           "content": k.content, "mirror_port": k.mirror_port, "addresses": list(k.addresses),
+                           "content": k.content, "mirror_port": k.mirror_port, "channels": k.channels,
+                           "addresses": list(k.addresses),
                            "port": k.port, "urls": k.urls} for k in kits], ensure_ascii=False, indent=2))
         return 0 if kits else 1
     if not kits:
@@ -200,6 +201,9 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
         print(f"  {kit.school}  (kit {kit.kit_id}, tpkit {kit.version}, content {kit.content})")
         for url in kit.urls:
             print(f"      {url}")
+        if kit.mirror_port:
+            served = ", ".join(f"{name} (sequence {seq})" for name, seq in sorted(kit.channels.items())) or "nothing yet"
+            print(f"      peer mirror on port {kit.mirror_port}: {served}")
 
 
 def panel(settings: Settings) -> int:
@@ -240,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return demo(settings)
         group = {"channel": content, "sync": content, "content": content, "backup": learning, "restore": learning,
-                 "people": learning, "records": learning, "report": reporting, "hub": hub}[args.command]
+                 "people": learning, "records": learning, "report": reporting, "hub": hub, "import": roads, "export": roads,
+                 "mirror": roads}[args.command]
         return group.run(settings, args)
     except TpkitError as exc:
         print_error(exc, sys.stderr)

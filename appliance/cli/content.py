@@ -133,6 +133,9 @@ class _ProgressBar:
     def __call__(self, event) -> None:
         if event.kind == "download" and event.total_bytes:
             self._bar(event)
+        elif event.kind == "peer":  # peer kits found on the LAN, or one refused (docs/sync.md, "Other roads in")
+            self._end_line()
+            print(f"[i] {event.text}", flush=True)
         elif event.kind in ("activate", "remove", "verify", "index", "yield", "paused", "resume"):
             self._end_line()
             words = {"index": "fetching the index of", "verify": "verifying", "activate": "switched in",

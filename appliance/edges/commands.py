@@ -121,3 +121,13 @@ def _group_alive(process: subprocess.Popen) -> bool:
         if int(state_and_group[2]) == process.pid and state_and_group[0] != "Z":
             return True
     return False
+
+
+def become(argv: Sequence[str], *, env: Mapping[str, str]) -> None:
+    """Replace this process with the command (found on PATH), so systemd supervises it directly; does not return.
+
+    FileNotFoundError if the program is not installed."""
+    program = shutil.which(argv[0])
+    if program is None:
+        raise FileNotFoundError(argv[0])
+    os.execve(program, [program, *argv[1:]], {**os.environ, **env})

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from appliance import __version__
@@ -23,8 +23,6 @@ from appliance.services.kit import claim_once
 log = logging.getLogger(__name__)
 
 DIGEST_HEX_CHARS = 12  # 48 bits: two different libraries in one county will not collide by chance
-# TODO(issue 3, peer mirror): advertise the peer mirror's port once kits copy books from each other.
-MIRROR_PORT = 0
 
 
 def content_digest(books: Iterable[Book]) -> str:
@@ -50,8 +48,9 @@ def advertise_interfaces(settings: Settings) -> list[str] | None:
     return interfaces(settings)
 
 
-def advertisement(settings: Settings, digest: str) -> mdns.Advertisement:
-    """What this kit announces: its web server's port and addresses, and the TXT records kits compare."""
+def advertisement(settings: Settings, digest: str, channels: str = "") -> mdns.Advertisement:
+    """What this kit announces: its web server's port and addresses, and the TXT records kits compare: `mirror` is
+    the peer mirror's rsync port (0: none) and `channels` what it serves ("primary-en:5,…", peers.format_channels)."""
     addresses = tuple(advertise_interfaces(settings) or mdns.lan_addresses())
     if not addresses:
         raise LanError(
@@ -60,7 +59,9 @@ def advertisement(settings: Settings, digest: str) -> mdns.Advertisement:
             fix="Check `ip -4 addr`; restart tpkit-web once the access point has its address.",
         )
     txt = {"kit_id": settings.kit_id, "version": __version__, "content": digest,
-           "mirror": str(MIRROR_PORT), "school": settings.school_name}
+           "mirror": str(settings.mirror_port), "school": settings.school_name}
+    if settings.mirror_port:
+        txt["channels"] = channels
     return mdns.Advertisement(name=mdns.instance_name(settings.school_name), port=settings.port,
                               addresses=addresses, server=mdns.host_name(settings.kit_id, addresses), txt=txt)
 
@@ -69,8 +70,10 @@ class LanPresence:
     """Advertises the kit from a daemon thread while the web server runs, re-announcing when the library's
     digest changes; failure to advertise is one warning, never a stopped server."""
 
-    def __init__(self, settings: Settings, library: Library, lock_dir: Path) -> None:
+    def __init__(self, settings: Settings, library: Library, lock_dir: Path,
+                 channels: Callable[[], str] = lambda: "") -> None:
         self.settings = settings
+        self.channels = channels  # what the mirror tree serves, read again at every rescan
         self.library = library
         self.lock_path = lock_dir / "mdns.lock"
         self.advertiser = mdns.Advertiser(advertise_interfaces(settings))
@@ -91,9 +94,9 @@ class LanPresence:
         return True
 
     def _run(self) -> None:
-        digest = content_digest(self.library.books())
+        state = (content_digest(self.library.books()), self.channels())
         try:
-            self.advertiser.start(advertisement(self.settings, digest))
+            self.advertiser.start(advertisement(self.settings, *state))
         except LanError as exc:
             log.warning("mdns: tried to advertise port %d with mDNS (UDP 5353) on mdns_interfaces=%s and could not; "
                         "the kit still serves, but `tpkit discover` and mDNS browsers will not list it. %s",
@@ -102,11 +105,11 @@ class LanPresence:
         self.advertising.set()
         log.info("mdns: advertised as %s", ", ".join(self.advertiser.names))
         while not self._stop.wait(self.settings.library_scan_interval_s):
-            fresh = content_digest(self.library.books())
-            if fresh != digest:
-                digest = fresh
-                self.advertiser.update(advertisement(self.settings, digest))
-                log.info("mdns: library changed, content digest now %s", digest)
+            fresh = (content_digest(self.library.books()), self.channels())
+            if fresh != state:
+                state = fresh
+                self.advertiser.update(advertisement(self.settings, *state))
+                log.info("mdns: library changed, content digest now %s, mirror channels %r", *state)
 
     def stop(self) -> None:
         """Withdraw the advertisement (goodbye packets) and release the claim; safe to call twice."""
@@ -131,6 +134,7 @@ class FoundKit:
     mirror_port: int
     addresses: tuple[str, ...]
     port: int
+    channels: dict[str, int] = dataclasses.field(default_factory=dict)  # what its mirror serves: name -> sequence
 
     @property
     def urls(self) -> list[str]:
@@ -146,5 +150,21 @@ def discover(settings: Settings, timeout_s: float) -> list[FoundKit]:
         kits.append(FoundKit(name=found.name, school=txt.get("school", ""), kit_id=txt.get("kit_id", ""),
                              version=txt.get("version", ""), content=txt.get("content", ""),
                              mirror_port=int(mirror) if mirror.isdigit() else 0,
-                             addresses=found.addresses, port=found.port))
+                             addresses=found.addresses, port=found.port,
+                             channels=_channels(txt.get("channels", ""))))
     return sorted(kits, key=lambda kit: (kit.school.casefold(), kit.name))
+
+
+def format_channels(sequences: dict[str, int]) -> str:
+    """The `channels` TXT value a kit with a peer mirror advertises: what its tree serves, name:sequence."""
+    return ",".join(f"{name}:{sequence}" for name, sequence in sorted(sequences.items()))
+
+
+def _channels(text: str) -> dict[str, int]:
+    """The `channels` TXT value ("primary-en:5,county-local:2") as name -> sequence; bad parts are ignored."""
+    found = {}
+    for part in text.split(","):
+        name, _, sequence = part.strip().rpartition(":")
+        if name and sequence.isdigit():
+            found[name] = int(sequence)
+    return found

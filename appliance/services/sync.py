@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import shutil
 import time
@@ -23,16 +24,21 @@ from appliance.edges import system, transfer
 from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitError
 from appliance.files import write_atomically
 from appliance.paths import Paths
-from appliance.services import activation, channel, sync_policy
+from appliance.services import activation, channel, export, sync_policy
 from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
-from appliance.services.sync_plan import MB, DiskCheck, Plan, Step, Subscription, make_plan, refuse_if_short
+from appliance.services.sync_plan import (LOCAL_CHANNEL, MB, DiskCheck, Plan, Step, Subscription, make_plan,
+                                          refuse_if_short)
 from appliance.storage.channel_sequences import ChannelSequences
 from appliance.storage.database import Database
 from appliance.storage.installed_packages import Installed, InstalledPackages
 from appliance.storage.sync_runs import RunResult, SyncRuns
 
+log = logging.getLogger(__name__)
+
 PARTIAL_DIR = ".partial"
+# What a peer kit can get wrong with a book; the book is then fetched from sync_source against the same index.
+PEER_FAULTS = ("channel.package_mismatch", "sync.package_damaged", "sync.transfer_failed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +56,11 @@ class Event:
 def recent_runs(db: Database, limit: int = 5) -> list[dict]:
     """The last `limit` sync runs, newest first (for the admin page; `tpkit sync --history` shows more)."""
     return SyncRuns(db).recent(limit)
+
+
+def local_books(db: Database) -> set[str]:
+    """File names (in the content folder) of the unsigned books teachers imported: the local channel."""
+    return {row.file for row in InstalledPackages(db).all().values() if row.channel == LOCAL_CHANNEL}
 
 
 def _utc(clock: Callable[[], dt.datetime]) -> str:
@@ -70,6 +81,13 @@ class Engine:
     on_event: Callable[[Event], None] = lambda event: None
     bytes_received: int = 0
     guard: UplinkGuard | None = None  # made per run from the settings (None: not an rsync mirror, or yielding off)
+    # Other roads in (docs/sync.md): a USB stick's `tpkit/` folder instead of sync_source ("usb": no windows, budget
+    # or yielding, only the subscribed channels on the stick, books missing from it skipped), and peer kits tried
+    # before the uplink for each channel (peers: channel -> rsync URLs of kits advertising a newer sequence).
+    source: str = ""
+    road: str = "mirror"
+    channels: tuple[str, ...] | None = None
+    peers: dict[str, list[str]] | None = None  # None: look for them with mDNS (sync_peer_browse_s) at the start
 
     def __post_init__(self) -> None:
         self.paths = Paths.from_settings(self.settings)
@@ -78,6 +96,12 @@ class Engine:
         self.sequences = ChannelSequences(self.db)
         self.subscription = Subscription.from_settings(self.settings.sync_channels, self.settings.sync_packages,
                                                        self.settings.sync_tags)
+        if self.channels is not None:
+            self.subscription = dataclasses.replace(self.subscription, channels=self.channels)
+        self.source = self.source or self.settings.sync_source
+        self.channel_sources: dict[str, str] = {}  # the peer a channel's index came from, while it serves well
+        self.peer_notes: list[str] = []
+        self.peer_bytes = 0
         try:
             self.windows = sync_policy.parse_windows(self.settings.sync_windows)
         except ValueError as exc:
@@ -87,7 +111,7 @@ class Engine:
     # --- policy: time windows and the monthly budget (docs/sync.md) -------------------------
     def _require_window(self, closed_during: str = "") -> None:
         now = self.clock()
-        if sync_policy.in_window(self.windows, now):
+        if self.road == "usb" or sync_policy.in_window(self.windows, now):  # a stick uses no uplink
             return
         opening = sync_policy.next_opening(self.windows, now)
         when = opening.strftime("%a %H:%M") if opening else "never (no window opens within a week)"
@@ -101,7 +125,7 @@ class Engine:
 
     def _require_budget(self, step: Step) -> None:
         budget = self.settings.sync_month_budget_mb * MB
-        if not budget:
+        if not budget or self.road == "usb" or step.channel in self.channel_sources:  # a stick or a peer: not metered
             return
         since = sync_policy.month_start(self.clock()).strftime("%Y-%m-%dT%H:%M:%SZ")
         left = budget - self.runs.bytes_since(since) - self.bytes_received
@@ -115,7 +139,7 @@ class Engine:
     # --- policy: yielding the uplink to people (docs/uplink.md) ----------------------------
     def _make_guard(self) -> UplinkGuard | None:
         """A guard for this run when the source is an rsync mirror, yielding is on and an uplink is known."""
-        source = urllib.parse.urlsplit(self.settings.sync_source)
+        source = urllib.parse.urlsplit(self.source)
         if source.scheme != "rsync" or not source.hostname or not self.settings.sync_yield_kbps:
             return None
         interface = self.settings.uplink_interface or next(
@@ -128,8 +152,12 @@ class Engine:
 
     # --- checks before anything moves ------------------------------------------------------
     def _require_setup(self) -> Path:
-        if not self.settings.sync_source or not self.subscription.channels:
-            missing = "sync_source" if not self.settings.sync_source else "sync_channels"
+        if LOCAL_CHANNEL in self.subscription.channels:
+            raise SyncError(f"sync_channels names the channel {LOCAL_CHANNEL!r}, the name of the kit's own unsigned books.",
+                            code="sync.not_configured", fix=f"Remove {LOCAL_CHANNEL!r} from sync_channels; ask the "
+                            "county to publish that channel under another name.")
+        if not self.source or not self.subscription.channels:
+            missing = "sync_source" if not self.source else "sync_channels"
             raise SyncError(f"Nothing to sync: {missing} is not set.", code="sync.not_configured",
                             fix="Set sync_source (rsync://mirror:873/module or a folder) and sync_channels in the "
                                 "kit's settings (docs/settings.md), then run `tpkit sync --plan`.")
@@ -145,17 +173,18 @@ class Engine:
                             fix="Put data_dir and content_dir on the same disk (e.g. both on the USB disk).")
         return program
 
-    def _free_bytes(self) -> int:
+    def free_bytes(self) -> int:
         use = system.filesystem_use(self.paths.content_dir)
         return use["free_bytes"] if use else 0
 
     def disk_check(self, plan: Plan) -> DiskCheck:
         """Free space on the content disk against the plan's downloads and `disk_reserve_mb`."""
-        return DiskCheck(self._free_bytes(), plan.download_bytes, self.settings.disk_reserve_mb * MB)
+        return DiskCheck(self.free_bytes(), plan.download_bytes, self.settings.disk_reserve_mb * MB)
 
     # --- fetching and trusting indexes ------------------------------------------------------
     def _source(self, name: str, relative: str) -> str:
-        return f"{self.settings.sync_source.rstrip('/')}/{name}/{relative}"
+        root = self.channel_sources.get(name, self.source)
+        return f"{root.rstrip('/')}/{name}/{relative}"
 
     def _fetch(self, program: Path, source: str, dest: Path, *, basis: Path | None = None,
                package_id: str = "", total_bytes: int = 0) -> None:
@@ -164,7 +193,7 @@ class Engine:
         def progress(p: transfer.Progress) -> None:
             if package_id:
                 self._require_window(closed_during=package_id)
-            if package_id and self._free_bytes() < reserve:  # index files are a few KB: not checked
+            if package_id and self.free_bytes() < reserve:  # index files are a few KB: not checked
                 raise SyncError(f"The content disk fell below the {self.settings.disk_reserve_mb} MB reserve while "
                                 f"downloading {package_id or source}; the download was stopped.",
                                 code="sync.disk_reserve", cause="Something else is filling the disk during the sync.",
@@ -185,7 +214,10 @@ class Engine:
                 self.on_event(Event("paused", package_id))
                 self.guard.wait_for_quiet(lambda: self._require_window(closed_during=package_id))
                 self.on_event(Event("resume", package_id))
-        self.bytes_received += done.received_bytes
+        if self.road == "usb" or any(source.startswith(peer) for peer in self.channel_sources.values()):
+            self.peer_bytes += done.received_bytes  # a stick or the LAN: not the uplink's (metered) bytes
+        else:
+            self.bytes_received += done.received_bytes
         if done.returncode != 0:
             raise SyncError(f"Downloading {source} failed: {done.message}", code="sync.transfer_failed",
                             cause=f"rsync exit {done.returncode} (content-sync/README.md lists them).",
@@ -196,6 +228,23 @@ class Engine:
         return self.paths.sync_accepted_dir / name / INDEX_NAME
 
     def fetch_index(self, program: Path, name: str) -> ChannelIndex:
+        """The channel's verified index: from the first peer that serves a good one, else from the source."""
+        for peer in (self.peers or {}).get(name, []):
+            self.channel_sources[name] = peer
+            try:
+                return self._fetch_index(program, name)
+            except TpkitError as exc:
+                self._refuse_peer(name, f"its index: {exc.code}")
+        self.channel_sources.pop(name, None)
+        return self._fetch_index(program, name)
+
+    def _refuse_peer(self, name: str, why: str) -> None:
+        peer = self.channel_sources.pop(name)
+        note = f"peer {peer} refused for {name} ({why}); the next peer or {self.source} is used instead"
+        self.peer_notes.append(note)
+        self.on_event(Event("peer", text=note))
+
+    def _fetch_index(self, program: Path, name: str) -> ChannelIndex:
         """Fetch and verify one channel's index; record its sequence and keep a copy of what was accepted."""
         stage = self.paths.sync_staging_dir / name
         self.on_event(Event("index", text=name))
@@ -215,18 +264,80 @@ class Engine:
         channel.verify_index(stage, keys, last - 1 if same else last, now=now)  # refuses a replayed index
         if not same:
             accepted.parent.mkdir(parents=True, exist_ok=True)
+            # The signature is kept too (`tpkit export`, the peer mirror); written first, so a cut between the two
+            # leaves an old index that the next run replaces, never a kept pair that claims to match.
+            write_atomically(accepted.with_name(SIGNATURE_NAME), (stage / SIGNATURE_NAME).read_bytes())
             write_atomically(accepted, raw)  # before the sequence, so a cut here never strands the channel
             self.sequences.accept(name, index.sequence)
+        elif not accepted.with_name(SIGNATURE_NAME).is_file():  # accepted before signatures were kept
+            write_atomically(accepted.with_name(SIGNATURE_NAME), (stage / SIGNATURE_NAME).read_bytes())
         return index
 
     # --- the run ------------------------------------------------------------------------------
+    def _look_for_peers(self) -> None:
+        """Peer kits on the LAN whose mirror has a subscribed channel's newest sequence (not for a stick)."""
+        if self.peers is None:
+            from appliance.services import peers  # zeroconf adds ~1 s to start-up: imported only to look for peers
+
+            channels = self.subscription.channels
+            # Peers stand in for an uplink mirror only: a stick or a folder source is local already.
+            self.peers = {} if self.road == "usb" or not self.source.startswith("rsync://") else peers.find(
+                self.settings, channels, {name: self.sequences.last(name) for name in channels})
+            for name, urls in self.peers.items():
+                self.on_event(Event("peer", text=f"{name}: peer kit(s) first: {', '.join(urls)}"))
+
+    def _refresh_mirror_tree(self) -> None:
+        """After a good run the kit's own peer mirror serves what it now holds; a failure there never fails the run."""
+        try:
+            export.refresh_mirror(self.paths, self.settings, self.settings_channels(), self.installed.all(),
+                                  self.clock())
+        except (TpkitError, OSError) as exc:
+            log.warning("sync: the peer mirror tree %s was not refreshed (%s); other kits keep getting the previous "
+                        "one until the next sync", self.paths.mirror_dir, exc)
+
+    def settings_channels(self) -> tuple[str, ...]:
+        """The channels this kit holds: sync_channels, or (when it subscribes to none: a stick-fed kit) every
+        channel it has accepted an index of."""
+        named = Subscription.from_settings(self.settings.sync_channels, "", "").channels
+        accepted = self.paths.sync_accepted_dir
+        if named or not accepted.is_dir():
+            return named
+        return tuple(sorted(p.name for p in accepted.iterdir() if p.is_dir()))
+
     def plan(self, program: Path) -> tuple[Plan, DiskCheck, list[ChannelIndex]]:
         """Fetch and verify every subscribed index; the plan against what is installed and the disk check."""
+        self._look_for_peers()
         indexes = [self.fetch_index(program, name) for name in self.subscription.channels]
-        plan = make_plan(indexes, self.installed.all(), self.subscription)
+        plan = make_plan(indexes, self.installed.all(), self.subscription, remove_unfetched=self.road != "usb")
+        if self.road == "usb":
+            plan = self._present_only(plan)
         return plan, self.disk_check(plan), indexes
 
+    def _present_only(self, plan: Plan) -> Plan:
+        """A stick carries only the books its kit had: a listed book missing from it is skipped, not an error."""
+        steps, notes = [], list(plan.notes)
+        for step in plan.steps:
+            if step.package is not None and not (Path(self.source) / step.channel / step.package["file"]).is_file():
+                notes.append(f"{step.package_id} {step.version} ({step.channel}): not on the stick")
+            else:
+                steps.append(step)
+        return dataclasses.replace(plan, steps=tuple(steps), notes=tuple(notes))
+
     def _download(self, program: Path, step: Step) -> Path:
+        """Fetch and verify one package; a peer that serves it badly is dropped and the source asked instead."""
+        if step.channel not in self.channel_sources:
+            return self._download_from(program, step)
+        try:
+            return self._download_from(program, step)
+        except TpkitError as exc:
+            if exc.code not in PEER_FAULTS:
+                raise  # the kit's own limits (window, disk, budget) stop the run wherever the book comes from
+            staged = channel.package_path(self.paths.sync_staging_dir / step.channel, step.package)
+            staged.unlink(missing_ok=True)
+            self._refuse_peer(step.channel, f"{step.package_id}: {exc.code}")
+            return self._download_from(program, step)
+
+    def _download_from(self, program: Path, step: Step) -> Path:
         package = step.package
         stage_dir = self.paths.sync_staging_dir / step.channel
         staged = channel.package_path(stage_dir, package)
@@ -279,6 +390,7 @@ class Engine:
         program = self._require_setup()
         with self.locked():
             started, self.bytes_received, self.guard = time.monotonic(), 0, self._make_guard()
+            self.peer_bytes, self.peer_notes = 0, []
             last_ok = self.runs.last_ok_id()
             run_id = self.runs.start(_utc(self.clock))
             plan = None
@@ -292,6 +404,7 @@ class Engine:
                 self._collect_staging(plan)
                 self._apply(program, plan, run_id)
                 shutil.rmtree(self.paths.sync_staging_dir, ignore_errors=True)
+                self._refresh_mirror_tree()
                 result = self._result("ok", "done", "", started, plan)
             except TpkitError as exc:
                 self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
@@ -305,6 +418,9 @@ class Engine:
 
     def _result(self, outcome: str, reason: str, detail: str, started: float, plan: Plan | None) -> RunResult:
         counts = {a: plan.count(a) for a in ("add", "update", "remove")} if plan and outcome == "ok" else {}
+        road = {"usb": f"From a USB stick: {self.peer_bytes / MB:.1f} MB copied.",
+                "mirror": f"{self.peer_bytes / MB:.1f} MB from peer kits on the LAN." if self.peer_bytes else ""}[self.road]
+        detail = " ".join(part for part in (detail, road, *self.peer_notes) if part)
         if self.guard is not None and self.guard.pauses:
             detail = (detail + " " if detail else "") + (f"Stepped aside for people {self.guard.pauses} time(s), "
                                                          f"{self.guard.yielded_s:.0f} s in all.")

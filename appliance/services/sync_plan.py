@@ -16,6 +16,8 @@ from appliance.storage.installed_packages import Installed
 MB = 1 << 20
 PATCH_NOTE = "patch packages are applied by the delta engine (not yet wired)"
 HELD_NOTE = "held back: rolled back from this version (`tpkit content rollback`)"
+# The channel name of books a teacher brought on a USB stick (`tpkit import`): unsigned, never removed by a sync.
+LOCAL_CHANNEL = "local"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +88,12 @@ def _wanted(indexes: Iterable[ChannelIndex], subscription: Subscription, notes: 
     return chosen
 
 
-def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed], subscription: Subscription) -> Plan:
-    """Compare the verified indexes of the subscribed channels with the installed packages."""
+def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed], subscription: Subscription,
+              *, remove_unfetched: bool = True) -> Plan:
+    """Compare the verified indexes of the subscribed channels with the installed packages.
+
+    Books of the local channel are never removed; with `remove_unfetched` False (a USB stick), only books of the
+    channels fetched are."""
     indexes = list(indexes)
     notes: list[str] = []
     chosen = _wanted(indexes, subscription, notes)
@@ -99,12 +105,17 @@ def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed
         elif row is not None and row.held_sha256 == package["sha256"]:
             notes.append(f"{package_id} {package['version']}: {HELD_NOTE}")
         else:
+            if row is not None and row.channel == LOCAL_CHANNEL:
+                notes.append(f"{package_id} {package['version']} ({channel}) replaces the unsigned local book of the "
+                             "same id; the local one is kept as its previous version (`tpkit content rollback`)")
             steps.append(Step("update" if row else "add", package_id, channel, package["size_bytes"],
                               package["version"], row.version if row else None, package))
     fetched = {index.channel for index in indexes}
     for package_id, row in sorted(installed.items()):
         # Only what a verified index no longer lists (or an unsubscribed channel) leaves the library.
-        if package_id not in chosen and (row.channel in fetched or row.channel not in subscription.channels):
+        if row.channel == LOCAL_CHANNEL or package_id in chosen:
+            continue
+        if row.channel in fetched or (remove_unfetched and row.channel not in subscription.channels):
             steps.append(Step("remove", package_id, row.channel, row.size_bytes, row.version, row.version))
     return Plan(tuple(steps), tuple(unchanged), tuple(notes))
 

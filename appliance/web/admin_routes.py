@@ -31,7 +31,7 @@ def status(request: Request) -> Response:
     library, snapshot = kit.library, health.snapshot(kit, requests_served=request.app.state.requests.total)
     response = render(request, "admin.html", headers=PRIVATE, account=account, health=snapshot, books=library.books(),
                       damaged=library.damaged(), pending=library.pending(), csrf=csrf_token(request),
-                      sync_runs=sync.recent_runs(kit.db),
+                      sync_runs=sync.recent_runs(kit.db), local_books=sync.local_books(kit.db),
                       notice=request.query_params.get("notice"), provisioning=kit.provisioning_runs.latest())
     return remember_csrf(request, response)
 

@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from appliance.services import health
+from appliance.services import health, peers
 from appliance.services.kit import Kit
 from appliance.services.lan import LanPresence
 from appliance.web import (admin_routes, catalog_routes, content_routes, health_routes, home_routes, learn_routes,
@@ -77,7 +77,8 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
-        presence = LanPresence(kit.settings, kit.library, kit.paths.data_dir)
+        presence = LanPresence(kit.settings, kit.library, kit.paths.data_dir,
+                               channels=lambda: peers.advertised_channels(kit.paths))
         presence.start()
         app.state.lan = presence
         yield

@@ -55,6 +55,22 @@ def test_admin_sign_in_shows_books_and_damaged_files(client, content_dir, one_ti
     assert "one-time password" in page.text
 
 
+def test_admin_marks_a_teachers_imported_book_as_local_and_unsigned(client, kit, tmp_path, one_time_password):
+    from appliance.services import usb_import
+    from tests.conftest import make_book
+
+    make_book(tmp_path / "stick", "our_village", title="Our village")
+    report = usb_import.import_folder(kit.settings, kit.db, tmp_path / "stick")
+    assert report.ok and report.local[0].book_id == "our_village"
+    _sign_in(client, one_time_password)
+    deadline = time.monotonic() + 5
+    while "Our village" not in (page := client.get("/admin").text) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the library picks the new book up on its next rescan
+    rows = page.split("</tr>")
+    assert "local, unsigned" in next(row for row in rows if "Our village" in row)
+    assert "local, unsigned" not in next(row for row in rows if "test_book" in row)
+
+
 def test_admin_wrong_password_is_401(client, one_time_password):
     response = _sign_in(client, "guess-guess")
     assert response.status_code == 401

@@ -1,0 +1,155 @@
+"""`tpkit import`, `tpkit export`, `tpkit mirror`: books by USB stick and from kit to kit (docs/sync.md, "Other roads in")."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+
+from appliance.cli.common import add_setting_flags, mb
+from appliance.config import Settings
+
+SYNC_FLAGS = ("data_dir", "content_dir", "sync_channels", "sync_packages", "sync_tags", "disk_reserve_mb",
+              "trusted_channel_keys", "mirror_port", "log_level")
+
+
+def add_parsers(commands) -> None:
+    imports = commands.add_parser("import", help="import books from a USB stick: its tpkit/ channels (verified like a "
+                                  "mirror) and loose .zim files (unsigned, into the local channel)",
+                                  epilog="Exit status: 0 when everything on the stick was imported or already there, "
+                                         "1 when something was refused (each refusal names its fix).")
+    where = imports.add_mutually_exclusive_group(required=True)
+    where.add_argument("path", nargs="?", type=Path, help="the folder where the stick is mounted")
+    where.add_argument("--device", help="a partition (e.g. /dev/sdb1): mounted read-only, nosuid, nodev, noexec in a "
+                       "private folder for the import (needs root; tpkit-usb-import@.service does this)")
+    add_setting_flags(imports, SYNC_FLAGS)
+    export = commands.add_parser("export", help="write this kit's channels (signed indexes and the books it has) to "
+                                 "PATH/tpkit/ for a kit that never gets online",
+                                 epilog="Exit status: 0 when written, 1 when refused (no space: says how much is needed).")
+    export.add_argument("path", type=Path, help="the folder where the stick is mounted")
+    add_setting_flags(export, SYNC_FLAGS)
+    mirror = commands.add_parser("mirror", help="this kit as a read-only rsync mirror for other kits on the LAN")
+    actions = mirror.add_subparsers(dest="mirror_command", metavar="ACTION", required=True)
+    serve = actions.add_parser("serve", help="refresh the mirror tree, then become the rsync daemon on mirror_port "
+                               "(tpkit-mirror.service runs this)")
+    refresh = actions.add_parser("refresh", help="bring the mirror tree in line with the books installed (sync does "
+                                 "this after each run)")
+    for action in (serve, refresh):
+        add_setting_flags(action, ("data_dir", "content_dir", "sync_channels", "trusted_channel_keys", "mirror_port",
+                                   "host"))
+
+
+def _open(settings: Settings, **options):
+    from appliance.paths import Paths
+    from appliance.services.sync import Engine
+    from appliance.storage.database import Database
+
+    paths = Paths.from_settings(settings)
+    paths.ensure()
+    db = Database(paths.database)
+    db.migrate()
+    return Engine(settings, db, peers={}, **options), db
+
+
+def _close(engine, db) -> None:
+    """Close the database; when run as root (the import unit mounts; a technician with sudo), hand what was written
+    back to the data folder's owner, so the web server and sync (user tpkit) can keep writing."""
+    from appliance.services import usb_import
+
+    db.close()
+    usb_import.hand_back(engine.paths)
+
+
+def _print_import(report) -> None:
+    for name in report.skipped_channels:
+        print(f"[i] channel {name} on the stick: not in sync_channels, left alone")
+    if report.result is not None:
+        r = report.result
+        print(f"[✓] Channels {', '.join(report.channels)}: {r.added} added, {r.updated} updated, {r.removed} removed "
+              f"(signatures, sequences, expiry, SHA-256 and libzim checked)")
+        for note in report.plan.notes:
+            print(f"[i] skipped: {note}")
+    if report.error is not None:
+        exc = report.error
+        print(f"[✗] Channels {', '.join(report.channels)}: {exc.code}: {exc.message}")
+        if exc.cause:
+            print(f"    Likely cause: {exc.cause}")
+        print(f"    Fix: {exc.fix}\n    The library is as it was before for what was not switched.")
+    for book in report.local:
+        if book.outcome == "refused":
+            print(f"[✗] {book.file}: refused: {book.message}.\n    Fix: copy the book onto the stick again from its "
+                  "source (the whole file), or leave it out; nothing in the library changed for it.")
+        else:
+            note = f" — {book.message}" if book.message else ""
+            print(f"[✓] {book.file}: {book.outcome} as {book.book_id} (local channel, unsigned){note}")
+
+
+def run_import(settings: Settings, args: argparse.Namespace) -> int:
+    """`tpkit import PATH | --device DEV`."""
+    from appliance.cli.content import _ProgressBar, _exit_on_signal
+    from appliance.services import usb_import
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # the stick pulled out: systemd stops the unit
+    engine, db = _open(settings)
+    try:
+        if args.device:
+            from appliance.edges import stick
+
+            with stick.mounted(args.device) as folder:
+                print(f"[i] {args.device} mounted read-only at {folder}")
+                report = usb_import.import_folder(settings, db, folder, on_event=_ProgressBar())
+        else:
+            report = usb_import.import_folder(settings, db, args.path, on_event=_ProgressBar())
+    finally:
+        _close(engine, db)
+    _print_import(report)
+    return 0 if report.ok else 1
+
+
+def run_export(settings: Settings, args: argparse.Namespace) -> int:
+    """`tpkit export PATH`."""
+    from appliance.services import channel, export
+
+    engine, db = _open(settings)
+    try:
+        with engine.locked():
+            kept, skipped = export.kept_channels(engine.paths, engine.settings_channels(), engine.installed.all(),
+                                                 channel.trusted_keys(settings.trusted_channel_keys), engine.clock())
+            done = export.export_to_stick(engine.paths, args.path, kept, skipped)
+    finally:
+        _close(engine, db)
+    for note in done.skipped:
+        print(f"[i] not exported: {note}")
+    for ch in done.channels:
+        print(f"[✓] {ch.name} sequence {ch.sequence}: signed index and {len(ch.books)} book(s) in "
+              f"{args.path / export.STICK_FOLDER / ch.name}")
+    print(f"[✓] {len(done.written)} book(s) written ({mb(done.bytes_written)}), {len(done.unchanged)} already on the "
+          f"stick. On the other kit: `tpkit import {args.path}` (or just insert the stick).")
+    return 0
+
+
+def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
+    """`tpkit mirror refresh|serve`."""
+    from appliance.services import export, peers
+
+    engine, db = _open(settings)
+    try:
+        with engine.locked():
+            books = export.refresh_mirror(engine.paths, settings, engine.settings_channels(), engine.installed.all(),
+                                          engine.clock())
+    finally:
+        _close(engine, db)
+    if not settings.mirror_port:  # refresh_mirror removed the tree
+        print("[i] mirror_port is 0: this kit is not a peer mirror (nothing served).\n"
+              "    To serve: set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then systemctl restart tpkit-mirror.")
+        return 0
+    print(f"[✓] Mirror tree {engine.paths.mirror_dir}: {books} book(s)", flush=True)
+    if args.mirror_command == "refresh":
+        return 0
+    print(f"[i] Serving it read-only: rsync://{settings.host}:{settings.mirror_port}/{peers.MODULE}", flush=True)
+    peers.serve(engine.paths, settings)  # becomes rsync: does not return
+    return 0
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    return {"import": run_import, "export": run_export, "mirror": run_mirror}[args.command](settings, args)
