@@ -72,7 +72,7 @@ def hash_password(password: str) -> str:
 def _verify_password_hash(password_hash: str, password: str) -> bool:
     """argon2's verify (True, or VerificationError/InvalidHashError), at most two at a time in this process."""
     with _PASSWORD_HASHING:
-        return _verify_password_hash(password_hash, password)
+        return _hasher.verify(password_hash, password)
 
 
 def hash_pin(pin: str) -> str:
