@@ -126,9 +126,15 @@ def test_sync_applies_a_chain_and_later_patches_on_its_own_rebuilt_book(tmp_path
     county.release("<p>v4 snow</p>")  # its patch names v3 as base: the kit's v3 is a rebuild, matched by its entries
     (step,) = engine.preview()[0].steps
     assert step.by_patch and len(step.patches) == 1
+    stage = settings.data_dir / "sync" / "staging" / "primary-en"  # what a rebuild killed by a power cut leaves
+    (stage / ".water_en.rebuilt.zim.rebuild.tmp.xapian").mkdir(parents=True)
+    (stage / ".water_en.rebuilt.zim.rebuild.tmp.xapian" / "postlist.glass").write_bytes(b"x" * 100)
+    (stage / ".water_en.rebuilt.zim.rebuild.tmp").write_bytes(b"half a book")
+    (stage / "water_en.rebuilt.zim").write_bytes(b"rebuilt, not yet switched")
     _, result = engine.run()
     assert result.outcome == "ok" and "v4 snow" in book_text(settings)
     assert engine.installed.get("water_en").digest == county.full()["result_digest"]
+    assert staged_files(settings) == [] and not stage.exists()
     assert engine.preview()[0].steps == ()
 
 
