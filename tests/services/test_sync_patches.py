@@ -127,9 +127,9 @@ def test_sync_applies_a_chain_and_later_patches_on_its_own_rebuilt_book(tmp_path
     (step,) = engine.preview()[0].steps
     assert step.by_patch and len(step.patches) == 1
     stage = settings.data_dir / "sync" / "staging" / "primary-en"  # what a rebuild killed by a power cut leaves
-    (stage / ".water_en.rebuilt.zim.rebuild.tmp.xapian").mkdir(parents=True)
-    (stage / ".water_en.rebuilt.zim.rebuild.tmp.xapian" / "postlist.glass").write_bytes(b"x" * 100)
-    (stage / ".water_en.rebuilt.zim.rebuild.tmp").write_bytes(b"half a book")
+    (stage / "..water_en.rebuilt.zim.rebuild.tmp_fulltext.idx.tmp").mkdir(parents=True)
+    (stage / "..water_en.rebuilt.zim.rebuild.tmp_fulltext.idx.tmp" / "postlist.glass").write_bytes(b"x" * 100)
+    (stage / "..water_en.rebuilt.zim.rebuild.tmp").write_bytes(b"half a book")
     (stage / "water_en.rebuilt.zim").write_bytes(b"rebuilt, not yet switched")
     _, result = engine.run()
     assert result.outcome == "ok" and "v4 snow" in book_text(settings)
