@@ -38,7 +38,7 @@ REBUILT_SUFFIX = ".rebuilt.zim"  # a book rebuilt from patches in staging, befor
 
 def _routes(plan: Plan) -> str:
     """How each update came, for the run history: by patch (and bytes), or whole and why although patches exist."""
-    parts = [f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes} of {s.package['size_bytes']} bytes"
+    parts = [f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes:,} of {s.package['size_bytes']:,} bytes"
              if s.by_patch else f"{s.package_id} as the full package: {s.why_full}"
              for s in plan.steps if s.by_patch or s.why_full]
     return "; ".join(parts) + ("." if parts else "")
