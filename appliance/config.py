@@ -190,6 +190,8 @@ SPEC: tuple[Setting, ...] = (
             "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
     Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
             "0: no budget.", _not_negative),
+    Setting("sync_patch_chain_max", int, 4, "Most patches sync applies in a row to update a book; a kit further "
+            "behind (or 0) fetches the full book (docs/sync.md).", _not_negative),
     Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
             "--contimeout).", _positive),
     Setting("sync_yield_kbps", int, 24, "People's traffic on the uplink (KiB/s, beyond sync's own) that makes a "
@@ -271,6 +273,7 @@ class Settings:
     sync_rate_cap_kbps: int
     sync_windows: str
     sync_month_budget_mb: int
+    sync_patch_chain_max: int
     sync_timeout_s: int
     sync_yield_kbps: int
     sync_yield_pause_s: float

@@ -78,3 +78,29 @@ def test_cli_sync_sigterm_stops_rsync_and_records_an_interrupted_run(kit_env, tm
     finally:
         db.close()
     assert tuple(run) == ("interrupted", "sync.interrupted")
+
+
+def test_cli_sync_plan_shows_an_update_by_patch_and_full_on_request(kit_env, tmp_path, capsys):
+    import shutil
+
+    from appliance.content.zimfile import ZimFile
+
+    previous = tmp_path / "published-before"
+    previous.mkdir()
+    shutil.copy2(kit_env.folder() / "water_en.zim", previous / "water_en.zim")
+    assert main(["sync"]) == 0
+    kit_env.book("water_en", body="<p>Now with clouds.</p>")
+    kit_env.publish(previous_dir=previous)
+    capsys.readouterr()
+    assert main(["sync", "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "update   water_en" in out and "by 1 patch(es), full book" in out
+    assert main(["sync", "--plan", "--full", "water_en"]) == 0
+    assert "full package (full package asked for (--full))" in capsys.readouterr().out
+    assert main(["sync"]) == 0
+    out = capsys.readouterr().out
+    assert "[i] rebuilding water_en from 1 patch(es)" in out and "1 updated" in out and "by 1 patch(es)" in out
+    book = ZimFile(tmp_path / "data" / "content" / "water_en.zim")
+    assert "Now with clouds." in bytes(book.lookup("water").data).decode()
+    assert main(["sync", "--plan"]) == 0
+    assert "(nothing to do" in capsys.readouterr().out

@@ -19,12 +19,15 @@ def add_parsers(commands) -> None:
                                       "the message names the fix.")
     add_setting_flags(sync, ("data_dir", "content_dir", "sync_source", "sync_channels", "sync_packages", "sync_tags",
                               "disk_reserve_mb", "sync_rate_cap_kbps", "sync_windows", "sync_month_budget_mb",
+                              "sync_patch_chain_max",
                               "sync_yield_kbps", "sync_yield_pause_s", "sync_yield_resume_s", "uplink_interface",
                               "ap_interface", "trusted_channel_keys", "log_level"))
     mode = sync.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="show what a run would add, update and remove, with "
                       "sizes and the disk check; download nothing")
     mode.add_argument("--history", action="store_true", help="list the last sync runs")
+    sync.add_argument("--full", action="append", default=[], metavar="BOOK", help="update BOOK by fetching its full "
+                      "package even when the channel offers patches (repeatable; with or without --plan)")
     content = commands.add_parser("content", help="manage the books sync installed")
     actions = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
     rollback = actions.add_parser("rollback", help="put the previous version of BOOK back (kept until the next "
@@ -105,11 +108,20 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _how(step) -> str:
+    if step.by_patch:
+        return f"by {len(step.patches)} patch(es), full book {mb(step.package['size_bytes'])}"
+    if step.action == "remove":
+        return ""
+    return f"full package ({step.why_full})" if step.why_full else "full package"
+
+
 def _print_plan(plan, check) -> None:
-    print(f"{'action':<8} {'book':<28} {'channel':<16} {'version':<24} {'size':>10}")
+    print(f"{'action':<8} {'book':<28} {'channel':<16} {'version':<24} {'download':>10}  how")
     for step in plan.steps:
         version = f"{step.installed_version} → {step.version}" if step.action == "update" else step.version
-        print(f"{step.action:<8} {step.package_id:<28} {step.channel:<16} {version:<24} {mb(step.size_bytes):>10}")
+        print(f"{step.action:<8} {step.package_id:<28} {step.channel:<16} {version:<24} {mb(step.size_bytes):>10}  "
+              f"{_how(step)}".rstrip())
     if not plan.steps:
         print("(nothing to do: the library matches the channels)")
     for note in plan.notes:
@@ -136,9 +148,10 @@ class _ProgressBar:
         elif event.kind == "peer":  # peer kits found on the LAN, or one refused (docs/sync.md, "Other roads in")
             self._end_line()
             print(f"[i] {event.text}", flush=True)
-        elif event.kind in ("activate", "remove", "verify", "index", "yield", "paused", "resume"):
+        elif event.kind in ("activate", "remove", "verify", "rebuild", "index", "yield", "paused", "resume"):
             self._end_line()
-            words = {"index": "fetching the index of", "verify": "verifying", "activate": "switched in",
+            words = {"index": "fetching the index of", "verify": "verifying", "rebuild": "rebuilding",
+                     "activate": "switched in",
                      "remove": "removed", "yield": "people need the uplink: stopping", "paused": "stopped (the part downloaded is kept):",
                      "resume": "uplink quiet: resuming"}
             print(f"[i] {words[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}"
@@ -187,9 +200,10 @@ def _exit_on_signal(signum: int, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def sync(settings: Settings, plan_only: bool, history: bool) -> int:
-    """`tpkit sync`: run (with a progress bar), `--plan` (print the plan and disk check) or `--history`."""
-    engine, db = _engine(settings, on_event=_ProgressBar())
+def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ...] = ()) -> int:
+    """`tpkit sync`: run (with a progress bar), `--plan` (print the plan and disk check) or `--history`;
+    `full` names books to fetch whole rather than by patch."""
+    engine, db = _engine(settings, on_event=_ProgressBar(), full_ids=frozenset(full))
     # systemd stops a unit with SIGTERM: unwind like Ctrl-C so rsync is stopped and the run recorded 'interrupted'.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
@@ -203,6 +217,8 @@ def sync(settings: Settings, plan_only: bool, history: bool) -> int:
         plan, result = engine.run()
         print(f"[✓] Sync done: {result.added} added, {result.updated} updated, {result.removed} removed; "
               f"{mb(result.bytes_received)} received in {result.duration_s:.1f} s")
+        if result.detail:
+            print(f"[i] {result.detail}")
         for note in plan.notes:
             print(f"[i] skipped: {note}")
         return 0
@@ -226,5 +242,5 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "channel":
         return channel(settings, args)
     if args.command == "sync":
-        return sync(settings, plan_only=args.plan, history=args.history)
+        return sync(settings, plan_only=args.plan, history=args.history, full=tuple(args.full))
     return content_rollback(settings, args.book)

@@ -236,7 +236,8 @@ class _Plan:
 
 def _remove_leftovers(temporary: Path) -> None:
     """Remove what a rebuild killed mid-way (power cut, SIGKILL) left: its file and libzim's temporary index folder."""
-    for stale in temporary.parent.glob(f"{temporary.name}*"):
+    # write_zim's own temporary file (and libzim's index folder beside it) is named ".<temporary name>.tmp…".
+    for stale in [*temporary.parent.glob(f"{temporary.name}*"), *temporary.parent.glob(f".{temporary.name}*")]:
         if stale.is_dir():
             shutil.rmtree(stale)
         else:

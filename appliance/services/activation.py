@@ -18,6 +18,17 @@ from appliance.paths import Paths
 from appliance.storage.installed_packages import Installed, InstalledPackages
 
 
+_NOT_PENDING = dict(pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None,
+                    pending_digest=None)
+
+
+def mark_patch_failed(table: InstalledPackages, package_id: str, result_digest: str) -> None:
+    """Remember that updating the book by patch to `result_digest` failed: the next plan fetches the full package."""
+    row = table.get(package_id)
+    if row is not None:
+        table.put(dataclasses.replace(row, patch_failed_digest=result_digest))
+
+
 def book_path(paths: Paths, package_id: str) -> Path:
     """Where the book of a package lives in the content folder."""
     return paths.content_dir / f"{package_id}.zim"
@@ -32,12 +43,16 @@ def _link_previous(paths: Paths, current: Path, name: str) -> str:
 
 
 def activate(paths: Paths, table: InstalledPackages, package: Mapping[str, Any], channel: str, staged: Path,
-             run_id: int) -> None:
-    """Put the verified `staged` file in place of the package's book; the old one is kept in previous/."""
+             run_id: int, digest: str | None = None) -> None:
+    """Put the verified `staged` file in place of the package's book; the old one is kept in previous/.
+
+    `package` gives id, version, and the staged file's sha256 and size; `digest` its entry digest when known (a book
+    rebuilt from patches is recognised by it: its file hash is its own, not the publisher's)."""
     target = book_path(paths, package["id"])
     row = table.get(package["id"]) or Installed(package["id"], channel, "", "", 0, target.name)
     table.put(dataclasses.replace(row, pending_action="activate", pending_version=package["version"],
-                                  pending_sha256=package["sha256"], pending_size_bytes=package["size_bytes"]))
+                                  pending_sha256=package["sha256"], pending_size_bytes=package["size_bytes"],
+                                  pending_digest=digest))
     fsync_path(staged)
     previous = None
     if target.exists():
@@ -45,12 +60,11 @@ def activate(paths: Paths, table: InstalledPackages, package: Mapping[str, Any],
         fsync_path(paths.sync_previous_dir)
     os.replace(staged, target)
     fsync_path(paths.content_dir)
-    kept = dict(previous_file=previous, previous_version=row.version or "local",
-                previous_sha256=row.sha256 or None, previous_size_bytes=row.size_bytes) if previous else {}
+    kept = dict(previous_file=previous, previous_version=row.version or "local", previous_sha256=row.sha256 or None,
+                previous_size_bytes=row.size_bytes, previous_digest=row.digest) if previous else {}
     table.put(dataclasses.replace(
         row, channel=channel, version=package["version"], sha256=package["sha256"], size_bytes=package["size_bytes"],
-        file=target.name, run_id=run_id, pending_action=None, pending_version=None, pending_sha256=None,
-        pending_size_bytes=None, **kept))
+        file=target.name, run_id=run_id, digest=digest, patch_failed_digest=None, **_NOT_PENDING, **kept))
     if row.previous_file and row.previous_file != previous:
         (paths.sync_previous_dir / row.previous_file).unlink(missing_ok=True)  # one previous version per book
 
@@ -81,15 +95,16 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
         table.delete(package_id)  # the previous file was a book put there by hand: it is no longer managed
     else:
         table.put(dataclasses.replace(row, pending_action="activate", pending_version=row.previous_version,
-                                      pending_sha256=row.previous_sha256, pending_size_bytes=row.previous_size_bytes))
+                                      pending_sha256=row.previous_sha256, pending_size_bytes=row.previous_size_bytes,
+                                      pending_digest=row.previous_digest))
     os.replace(kept, book_path(paths, package_id))
     fsync_path(paths.content_dir)
     if row.previous_sha256 is None:
         return row
     back = dataclasses.replace(row, version=row.previous_version, sha256=row.previous_sha256,
-                               size_bytes=row.previous_size_bytes, held_sha256=row.sha256, previous_file=None,
-                               previous_version=None, previous_sha256=None, previous_size_bytes=None,
-                               pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None)
+                               size_bytes=row.previous_size_bytes, digest=row.previous_digest, held_sha256=row.sha256,
+                               held_digest=row.digest, previous_file=None, previous_version=None, previous_sha256=None,
+                               previous_size_bytes=None, previous_digest=None, **_NOT_PENDING)
     table.put(back)
     return back
 
@@ -104,13 +119,11 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
         sha256 = file_digest(target)[1] if target.is_file() else None
         if row.pending_action == "activate" and sha256 == row.pending_sha256:
             table.put(dataclasses.replace(row, version=row.pending_version, sha256=row.pending_sha256,
-                                          size_bytes=row.pending_size_bytes, pending_action=None, pending_version=None,
-                                          pending_sha256=None, pending_size_bytes=None))
+                                          size_bytes=row.pending_size_bytes, digest=row.pending_digest, **_NOT_PENDING))
         elif sha256 is None or not row.sha256:
             table.delete(row.id)  # nothing of ours is in the content folder
         else:
-            table.put(dataclasses.replace(row, pending_action=None, pending_version=None, pending_sha256=None,
-                                          pending_size_bytes=None))
+            table.put(dataclasses.replace(row, **_NOT_PENDING))
         settled.append(row.id)
     return settled
 
@@ -123,7 +136,7 @@ def collect_previous(paths: Paths, table: InstalledPackages, last_ok_run: int | 
             continue
         if last_ok_run is not None and row.run_id is not None and row.run_id < last_ok_run:
             table.put(dataclasses.replace(row, previous_file=None, previous_version=None, previous_sha256=None,
-                                          previous_size_bytes=None))
+                                          previous_size_bytes=None, previous_digest=None))
         else:
             keep.add(row.previous_file)
     for path in paths.sync_previous_dir.iterdir() if paths.sync_previous_dir.is_dir() else ():

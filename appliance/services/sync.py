@@ -21,8 +21,8 @@ from appliance.config import Settings
 from appliance.content import zimfile
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_package_file
 from appliance.edges import system, transfer
-from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitError
-from appliance.files import write_atomically
+from appliance.errors import ChannelError, ConfigError, DamagedBookError, StorageError, SyncError, TpkitError
+from appliance.files import file_digest, write_atomically
 from appliance.paths import Paths
 from appliance.services import activation, channel, export, sync_policy
 from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
@@ -39,11 +39,21 @@ log = logging.getLogger(__name__)
 PARTIAL_DIR = ".partial"
 # What a peer kit can get wrong with a book; the book is then fetched from sync_source against the same index.
 PEER_FAULTS = ("channel.package_mismatch", "sync.package_damaged", "sync.transfer_failed")
+REBUILT_SUFFIX = ".rebuilt.zim"  # a book rebuilt from patches in staging, before its switch
+
+
+def _routes(plan: Plan) -> str:
+    """How each update came, for the run history: by patch (and bytes), or whole and why although patches exist."""
+    parts = [f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes:,} of {s.package['size_bytes']:,} bytes"
+             if s.by_patch else f"{s.package_id} as the full package: {s.why_full}"
+             for s in plan.steps if s.by_patch or s.why_full]
+    return "; ".join(parts) + ("." if parts else "")
 
 
 @dataclasses.dataclass(frozen=True)
 class Event:
-    """What the engine is doing, for a progress display: `kind` is index, plan, download, verify, activate, remove."""
+    """What the engine is doing, for a progress display: `kind` is index, plan, download, verify, rebuild, activate,
+    remove (and yield, paused, resume)."""
 
     kind: str
     package_id: str = ""
@@ -88,6 +98,7 @@ class Engine:
     road: str = "mirror"
     channels: tuple[str, ...] | None = None
     peers: dict[str, list[str]] | None = None  # None: look for them with mDNS (sync_peer_browse_s) at the start
+    full_ids: frozenset[str] = frozenset()  # `tpkit sync --full BOOK`: fetch these whole even when patches are offered
 
     def __post_init__(self) -> None:
         self.paths = Paths.from_settings(self.settings)
@@ -179,7 +190,7 @@ class Engine:
 
     def disk_check(self, plan: Plan) -> DiskCheck:
         """Free space on the content disk against the plan's downloads and `disk_reserve_mb`."""
-        return DiskCheck(self.free_bytes(), plan.download_bytes, self.settings.disk_reserve_mb * MB)
+        return DiskCheck(self.free_bytes(), plan.disk_bytes, self.settings.disk_reserve_mb * MB)
 
     # --- fetching and trusting indexes ------------------------------------------------------
     def _source(self, name: str, relative: str) -> str:
@@ -308,7 +319,8 @@ class Engine:
         """Fetch and verify every subscribed index; the plan against what is installed and the disk check."""
         self._look_for_peers()
         indexes = [self.fetch_index(program, name) for name in self.subscription.channels]
-        plan = make_plan(indexes, self.installed.all(), self.subscription, remove_unfetched=self.road != "usb")
+        plan = make_plan(indexes, self.installed.all(), self.subscription, remove_unfetched=self.road != "usb",
+                         chain_max=self.settings.sync_patch_chain_max, full_ids=self.full_ids)
         if self.road == "usb":
             plan = self._present_only(plan)
         return plan, self.disk_check(plan), indexes
@@ -358,12 +370,41 @@ class Engine:
                                 "library.") from exc
         return staged
 
+    def _update_by_patch(self, program: Path, step: Step) -> tuple[Path, str]:
+        """Fetch the step's patches, rebuild the book from the installed one into staging and check it: the staged
+        book and its entry digest. A patch or rebuild that fails is remembered: the next run fetches the full book."""
+        stage_dir = self.paths.sync_staging_dir / step.channel
+        current, target = activation.book_path(self.paths, step.package_id), step.package["result_digest"]
+        staged_patches = [channel.package_path(stage_dir, patch) for patch in step.patches]
+        out = stage_dir / f"{step.package_id}{REBUILT_SUFFIX}"
+        try:
+            for patch, staged in zip(step.patches, staged_patches):
+                self._fetch(program, self._source(step.channel, patch["file"]), staged, package_id=step.package_id,
+                            total_bytes=patch["size_bytes"])
+                self.on_event(Event("verify", step.package_id, text=f"patch to {patch['version']}"))
+                check_package_file(stage_dir, patch)
+            self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es)"))
+            rebuilt = channel.rebuild(current, staged_patches, out)
+            zimfile.check_whole(out)
+        except (ChannelError, StorageError, DamagedBookError) as exc:
+            activation.mark_patch_failed(self.installed, step.package_id, target)
+            for path in (*staged_patches, out):
+                path.unlink(missing_ok=True)
+            raise SyncError(f"Updating {step.package_id} to {step.version} by patch failed: {exc.message}",
+                            code="sync.patch_failed", cause=exc.cause or "A patch was damaged or changed, or the "
+                            "disk filled during the rebuild.",
+                            fix=f"Nothing to do: the library still serves {step.installed_version}, and the next "
+                                f"`tpkit sync` fetches the full book ({step.package['size_bytes'] / MB:.1f} MB) instead. "
+                                "If the disk is full, free space first.") from exc
+        return out, rebuilt.digest
+
     def _collect_staging(self, plan: Plan) -> None:
         """Delete staging files no planned package needs (cut downloads of planned ones stay, to resume)."""
         keep = set()
         for step in plan.steps:
-            if step.package is not None:
-                staged = channel.package_path(self.paths.sync_staging_dir / step.channel, step.package)
+            packages = step.patches if step.by_patch else (step.package,) if step.package is not None else ()
+            for package in packages:
+                staged = channel.package_path(self.paths.sync_staging_dir / step.channel, package)
                 keep |= {staged, staged.parent / PARTIAL_DIR / staged.name}
         for name in self.subscription.channels:
             keep |= {self.paths.sync_staging_dir / name / INDEX_NAME, self.paths.sync_staging_dir / name / SIGNATURE_NAME}
@@ -381,9 +422,14 @@ class Engine:
                 activation.remove(self.paths, self.installed, step.package_id)
                 continue
             self._require_budget(step)
-            staged = self._download(program, step)
+            if step.by_patch:
+                staged, digest = self._update_by_patch(program, step)
+                size, sha256 = file_digest(staged)  # the rebuilt file's own bytes, not the publisher's
+                package = {**step.package, "size_bytes": size, "sha256": sha256}
+            else:
+                staged, package, digest = self._download(program, step), step.package, step.package.get("result_digest")
             self.on_event(Event("activate", step.package_id, text=step.version))
-            activation.activate(self.paths, self.installed, step.package, step.channel, staged, run_id)
+            activation.activate(self.paths, self.installed, package, step.channel, staged, run_id, digest)
 
     def run(self) -> tuple[Plan, RunResult]:
         """One whole sync run under the lock, recorded in the run history; a TpkitError says why it stopped."""
@@ -405,7 +451,7 @@ class Engine:
                 self._apply(program, plan, run_id)
                 shutil.rmtree(self.paths.sync_staging_dir, ignore_errors=True)
                 self._refresh_mirror_tree()
-                result = self._result("ok", "done", "", started, plan)
+                result = self._result("ok", "done", _routes(plan), started, plan)
             except TpkitError as exc:
                 self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
                 raise

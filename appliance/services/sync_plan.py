@@ -14,7 +14,6 @@ from appliance.errors import SyncError
 from appliance.storage.installed_packages import Installed
 
 MB = 1 << 20
-PATCH_NOTE = "patch packages are applied by the delta engine (not yet wired)"
 HELD_NOTE = "held back: rolled back from this version (`tpkit content rollback`)"
 # The channel name of books a teacher brought on a USB stick (`tpkit import`): unsigned, never removed by a sync.
 LOCAL_CHANNEL = "local"
@@ -31,6 +30,20 @@ class Step:
     version: str
     installed_version: str | None = None
     package: Mapping[str, Any] | None = None
+    patches: tuple[Mapping[str, Any], ...] = ()  # an update by patch: the chain from the installed book, in order
+    why_full: str = ""  # an update fetched whole although the channel offers patches for the book: why
+
+    @property
+    def by_patch(self) -> bool:
+        return bool(self.patches)
+
+    @property
+    def disk_bytes(self) -> int:
+        """Space the step needs on the content disk: the download, plus the rebuilt book for an update by patch
+        (the base is on the disk already and stays as the previous version: a hard link, no copy)."""
+        if self.action == "remove":
+            return 0
+        return self.size_bytes + (self.package["size_bytes"] if self.by_patch else 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +57,10 @@ class Plan:
     @property
     def download_bytes(self) -> int:
         return sum(s.size_bytes for s in self.steps if s.action != "remove")
+
+    @property
+    def disk_bytes(self) -> int:
+        return sum(s.disk_bytes for s in self.steps)
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.steps if s.action == action)
@@ -77,39 +94,84 @@ def _wanted(indexes: Iterable[ChannelIndex], subscription: Subscription, notes: 
     chosen: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for index in indexes:
         for package in index.packages:
-            if not subscription.wants(package):
-                continue
-            if package.get("kind", "full") == "patch":
-                notes.append(f"{package['id']} {package['version']} ({index.channel}): {PATCH_NOTE}")
-            elif package["id"] in chosen:
+            if not subscription.wants(package) or package.get("kind", "full") == "patch":
+                continue  # patches are looked up per book by _patch_route
+            if package["id"] in chosen:
                 notes.append(f"{package['id']} is also in {index.channel}; the copy in {chosen[package['id']][0]} is used")
             else:
                 chosen[package["id"]] = (index.channel, package)
     return chosen
 
 
+def _is(sha256: str | None, digest: str | None, package: Mapping[str, Any]) -> bool:
+    """Whether a book known by file hash and entry digest is the package (its file, or its entries)."""
+    return sha256 == package["sha256"] or (digest is not None and digest == package.get("result_digest"))
+
+
+def _patch_chain(row: Installed, patches: list[Mapping[str, Any]], target: str) -> list[Mapping[str, Any]]:
+    """The patches leading from the installed book to the entry digest `target`, in order; [] when none does."""
+    first = [p for p in patches if p["base"]["sha256"] == row.sha256
+             or (row.digest is not None and p["base"]["digest"] == row.digest)]
+    by_base = {p["base"]["digest"]: p for p in patches}
+    for start in first:
+        chain = [start]
+        while chain[-1]["result_digest"] != target and len(chain) <= len(patches):
+            following = by_base.get(chain[-1]["result_digest"])
+            if following is None:
+                break
+            chain.append(following)
+        if chain[-1]["result_digest"] == target:
+            return chain
+    return []
+
+
+def _patch_route(row: Installed, package: Mapping[str, Any], patches: list[Mapping[str, Any]], chain_max: int,
+                 full_ids: frozenset[str]) -> tuple[tuple[Mapping[str, Any], ...], str]:
+    """(patches to apply, "") for an update by patch, else ((), why the full package) — "" when none is offered."""
+    if not patches:
+        return (), ""
+    target = package.get("result_digest")
+    chain = _patch_chain(row, patches, target) if target else []
+    if package["id"] in full_ids:
+        return (), "full package asked for (--full)"
+    if target is not None and row.patch_failed_digest == target:
+        return (), "the update by patch failed on the last run"
+    if not chain:
+        return (), f"no chain of patches from the installed version {row.version}"
+    if len(chain) > chain_max:
+        return (), f"{len(chain)} patches in a row, more than sync_patch_chain_max = {chain_max}"
+    return tuple(chain), ""
+
+
 def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed], subscription: Subscription,
-              *, remove_unfetched: bool = True) -> Plan:
-    """Compare the verified indexes of the subscribed channels with the installed packages.
+              *, remove_unfetched: bool = True, chain_max: int = 4, full_ids: frozenset[str] = frozenset()) -> Plan:
+    """Compare the verified indexes of the subscribed channels with the installed packages; an update goes by
+    patch when the channel offers a chain of at most `chain_max` patches from the installed book (docs/sync.md).
 
     Books of the local channel are never removed; with `remove_unfetched` False (a USB stick), only books of the
     channels fetched are."""
     indexes = list(indexes)
     notes: list[str] = []
     chosen = _wanted(indexes, subscription, notes)
+    patches = {(index.channel, p["id"]): [q for q in index.packages if q.get("kind") == "patch" and q["id"] == p["id"]]
+               for index in indexes for p in index.packages}
     steps, unchanged = [], []
     for package_id, (channel, package) in sorted(chosen.items()):
         row = installed.get(package_id)
-        if row is not None and row.sha256 == package["sha256"]:
+        if row is not None and _is(row.sha256, row.digest, package):
             unchanged.append(package_id)
-        elif row is not None and row.held_sha256 == package["sha256"]:
+        elif row is not None and _is(row.held_sha256, row.held_digest, package):
             notes.append(f"{package_id} {package['version']}: {HELD_NOTE}")
+        elif row is None:
+            steps.append(Step("add", package_id, channel, package["size_bytes"], package["version"], None, package))
         else:
-            if row is not None and row.channel == LOCAL_CHANNEL:
+            if row.channel == LOCAL_CHANNEL:
                 notes.append(f"{package_id} {package['version']} ({channel}) replaces the unsigned local book of the "
                              "same id; the local one is kept as its previous version (`tpkit content rollback`)")
-            steps.append(Step("update" if row else "add", package_id, channel, package["size_bytes"],
-                              package["version"], row.version if row else None, package))
+            chain, why_full = _patch_route(row, package, patches.get((channel, package_id), []), chain_max, full_ids)
+            size = sum(p["size_bytes"] for p in chain) if chain else package["size_bytes"]
+            steps.append(Step("update", package_id, channel, size, package["version"], row.version, package,
+                              chain, why_full))
     fetched = {index.channel for index in indexes}
     for package_id, row in sorted(installed.items()):
         # Only what a verified index no longer lists (or an unsubscribed channel) leaves the library.
@@ -130,7 +192,7 @@ class DiskCheck:
 
     @property
     def ok(self) -> bool:
-        # Nothing to download never breaches the reserve (a plan that only removes books must still run).
+        # Nothing to write never breaches the reserve (a plan that only removes books must still run).
         return self.needed_bytes == 0 or self.free_bytes - self.needed_bytes >= self.reserve_bytes
 
     @property

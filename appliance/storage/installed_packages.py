@@ -30,6 +30,12 @@ class Installed:
     pending_version: str | None = None
     pending_sha256: str | None = None
     pending_size_bytes: int | None = None
+    # Entry digests (migration 0013): how the plan knows a book rebuilt from patches, whose file hash is its own.
+    digest: str | None = None
+    pending_digest: str | None = None
+    previous_digest: str | None = None
+    held_digest: str | None = None
+    patch_failed_digest: str | None = None  # a patch update to this result failed: fetch it as the full package
 
 
 FIELDS = [f.name for f in dataclasses.fields(Installed)]

@@ -343,6 +343,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.sync.transfer_failed": "The download stopped; it will continue next time.",
         "error.sync.wrong_channel": "A content update came from the wrong channel and was refused.",
         "error.sync.package_damaged": "A downloaded book is damaged; the current version stays.",
+        "error.sync.patch_failed": "A book could not be updated by patch; the current version stays and the next sync "
+                                   "downloads the whole book.",
         "error.sync.no_previous": "There is no earlier version of this book to go back to.",
         "error.sync.interrupted": "The content update was cut off (power cut or stopped); the next one continues.",
         "error.sync.outside_window": "Content updates are not allowed at this time of day.",
@@ -689,6 +691,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.sync.transfer_failed": "下载已中断；下次会继续。",
         "error.sync.wrong_channel": "一项内容更新来自错误的频道，已被拒绝。",
         "error.sync.package_damaged": "一本下载的书已损坏；保留当前版本。",
+        "error.sync.patch_failed": "一本书无法通过补丁更新；保留当前版本，下次同步将下载完整的书。",
         "error.sync.no_previous": "这本书没有可以恢复的旧版本。",
         "error.sync.interrupted": "内容更新被中断（断电或被停止）；下次会继续。",
         "error.sync.outside_window": "当前时段不允许进行内容更新。",

@@ -286,18 +286,17 @@ def test_sync_only_one_runs_at_a_time(tmp_path, mirror, daemon):
     assert caught.value.code == "sync.busy"
 
 
-def test_sync_patch_packages_and_filters_are_left_out_of_the_plan(tmp_path, mirror, daemon):
+def test_sync_filters_leave_packages_out_and_a_patch_alone_installs_nothing(tmp_path, mirror, daemon):
     mirror.book("water_en", tags="grade:3;subject:science")
     mirror.book("sums_en", tags="grade:4;subject:maths")
     mirror.book("moon_en", tags="grade:3")
     mirror.publish()
-    # moon_en (sorted first) becomes a patch, with the fields the delta engine's index checks require
+    # moon_en (sorted first) becomes a patch with no full book beside it: nothing to install it on, nothing to add
     mirror.resign(lambda d: d["packages"][0].update(kind="patch", result_digest="0" * 64, base={
         "id": "moon_en", "version": "2026-01-01", "sha256": "1" * 64, "digest": "2" * 64}))
     settings = kit_settings(tmp_path, daemon.url, mirror, sync_tags="grade:3")
     plan, _ = engine_for(settings).preview()
-    assert [s.package_id for s in plan.steps] == ["water_en"]
-    assert any("moon_en" in n and "delta engine (not yet wired)" in n for n in plan.notes)
+    assert [s.package_id for s in plan.steps] == ["water_en"] and not plan.steps[0].by_patch
 
 
 def test_sync_without_source_says_what_to_set(tmp_path, mirror):
