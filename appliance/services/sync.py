@@ -56,8 +56,8 @@ def _utc(clock: Callable[[], dt.datetime]) -> str:
     return clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _PeopleNeedTheUplink(Exception):
-    """Raised from a transfer's progress callback: the transfer stops (its partial file kept) and waits."""
+class _PeopleNeedTheUplink(transfer.StopAtOnce):
+    """Raised from a transfer's tick: rsync is killed at once (what it wrote is kept for the resume) and sync waits."""
 
 
 @dataclasses.dataclass
@@ -170,6 +170,8 @@ class Engine:
                                 code="sync.disk_reserve", cause="Something else is filling the disk during the sync.",
                                 fix="Free space on the content disk (df -h), then run `tpkit sync` again: it resumes.")
             self.on_event(Event("download", package_id, p.done_bytes, total_bytes, p.rate_bps))
+
+        def tick() -> None:  # twice a second, between progress lines too (rsync prints one a second)
             if package_id and self.guard is not None and not self.guard.running_ok():
                 self.on_event(Event("yield", package_id,
                                     text=f"{self.guard.watch.other_bytes_per_s / 1024:.0f} KiB/s of other traffic"))
@@ -179,9 +181,10 @@ class Engine:
             try:
                 done = transfer.fetch(program, source, dest, partial_dir=dest.parent / PARTIAL_DIR,
                                       timeout_s=self.settings.sync_timeout_s,
-                                      bwlimit_kbps=self.settings.sync_rate_cap_kbps, basis=basis, on_progress=progress)
+                                      bwlimit_kbps=self.settings.sync_rate_cap_kbps, basis=basis, on_progress=progress,
+                                      on_tick=tick, tick_s=self.guard.sample_s if self.guard else 0.5)
                 break
-            except _PeopleNeedTheUplink:  # rsync is stopped, its partial file saved; wait, then resume it
+            except _PeopleNeedTheUplink:  # rsync is gone, what it wrote kept; wait, then resume from there
                 self.on_event(Event("paused", package_id))
                 self.guard.wait_for_quiet(lambda: self._require_window(closed_during=package_id))
                 self.on_event(Event("resume", package_id))
@@ -254,6 +257,7 @@ class Engine:
             if step.package is not None:
                 staged = channel.package_path(self.paths.sync_staging_dir / step.channel, step.package)
                 keep |= {staged, staged.parent / PARTIAL_DIR / staged.name}
+                keep |= set(staged.parent.glob(f".{staged.name}.??????"))  # rsync's temporary file after a kill -9
         for name in self.subscription.channels:
             keep |= {self.paths.sync_staging_dir / name / INDEX_NAME, self.paths.sync_staging_dir / name / SIGNATURE_NAME}
         for path in sorted(self.paths.sync_staging_dir.rglob("*"), reverse=True):
