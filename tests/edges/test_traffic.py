@@ -23,10 +23,11 @@ def test_traffic_interface_bytes_adds_both_directions_and_says_none_without_it(t
     assert traffic.interface_bytes("eth0", tmp_path) is None
 
 
-def test_traffic_connection_bytes_per_local_address(tmp_path):
+def test_traffic_connection_bytes_per_local_address_with_headers(tmp_path):
     path = fake_commands(tmp_path / "bin", {"ss": f"printf '%s' '{SS_OUTPUT}'"})  # PATH holds only this folder
-    assert traffic.connection_bytes("10.231.77.1", 8873, path=path) == {"10.231.77.2:51424": 200701,
-                                                                         "10.231.77.2:51430": 6}
+    # payload (received + acknowledged) and 66 header bytes for each segment in or out
+    assert traffic.connection_bytes("10.231.77.1", 8873, path=path) == {"10.231.77.2:51424": 200701 + 9 * 66,
+                                                                         "10.231.77.2:51430": 6 + 2 * 66}
     assert traffic.connection_bytes("10.231.77.1", 8873, path=str(tmp_path / "nothing")) is None
     empty = fake_commands(tmp_path / "bin2", {"ss": "true"})
     assert traffic.connection_bytes("10.231.77.1", 8873, path=empty) == {}
