@@ -19,7 +19,7 @@ from pathlib import Path
 from appliance.config import Settings
 from appliance.content import zimfile
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_package_file
-from appliance.edges import system, transfer
+from appliance.edges import system, traffic, transfer
 from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitError
 from appliance.files import write_atomically
 from appliance.paths import Paths
@@ -134,15 +134,6 @@ class Engine:
         return self.settings.uplink_interface or next(iter(system.uplink_interfaces(self.settings.ap_interface) or []), "")
 
     # --- policy: a rate cap as a share of the measured uplink (docs/uplink.md) ----------------
-    def _recorded_uplink(self) -> float | None:
-        """The newest measured uplink speed in the history, when it is younger than a day."""
-        last = self.runs.last_uplink()
-        if last is None:
-            return None
-        measured = dt.datetime.strptime(last[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-        age_s = (self.clock() - measured).total_seconds()
-        return last[0] if 0 <= age_s < uplink_rate.REUSE_S else None
-
     def _cap_kbps(self) -> int:
         """rsync's --bwlimit now: the lower of sync_rate_cap_kbps and sync_rate_cap_percent of the uplink's speed."""
         percent = self.settings.sync_rate_cap_percent
@@ -214,10 +205,12 @@ class Engine:
             if measured is not None:
                 self.uplink_bps = measured
                 self.runs.record_uplink(self.run_id, measured)
+                self.bytes_received += self._attempt_bytes()
                 raise _UplinkMeasured
             if package_id and self.guard is not None and not self.guard.running_ok():
                 self.on_event(Event("yield", package_id,
                                     text=f"{self.guard.watch.other_bytes_per_s / 1024:.0f} KiB/s of other traffic"))
+                self.bytes_received += self._attempt_bytes()
                 raise _PeopleNeedTheUplink
 
         while True:
@@ -243,6 +236,13 @@ class Engine:
                             cause=f"rsync exit {done.returncode} (content-sync/README.md lists them).",
                             fix="Run `tpkit sync` again once the mirror and uplink are back: finished books are "
                                 "kept and a cut download resumes.")
+
+    def _attempt_bytes(self) -> int:
+        """Wire bytes of the transfer about to be killed (its connection to the mirror): rsync reports its totals
+        only when it finishes, and the run's bytes (and the monthly budget) must count a cut attempt too."""
+        source = urllib.parse.urlsplit(self.settings.sync_source)
+        seen = traffic.connection_bytes(source.hostname, source.port or 873) if source.hostname else None
+        return sum((seen or {}).values())
 
     def _accepted_copy(self, name: str) -> Path:
         return self.paths.sync_accepted_dir / name / INDEX_NAME
@@ -335,7 +335,8 @@ class Engine:
             last_ok = self.runs.last_ok_id()
             run_id = self.runs.start(_utc(self.clock))
             self.run_id, self._told_unmeasured = run_id, False
-            self.uplink_bps = self._recorded_uplink() if self.settings.sync_rate_cap_percent else None
+            self.uplink_bps = (uplink_rate.reusable(self.runs.last_uplink(), self.clock())
+                               if self.settings.sync_rate_cap_percent else None)
             plan = None
             try:
                 self._require_window()

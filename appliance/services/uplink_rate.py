@@ -6,6 +6,7 @@ engine keeps the result in the run history and reuses it for a day. No HTTP, no 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -58,3 +59,12 @@ def combined_cap_kbps(absolute_kbps: int, share_cap_kbps: int) -> int:
     """The lower of two caps where 0 means none; 0 when neither is set."""
     caps = [cap for cap in (absolute_kbps, share_cap_kbps) if cap > 0]
     return min(caps) if caps else 0
+
+
+def reusable(last: tuple[float, str] | None, now: dt.datetime) -> float | None:
+    """A measurement from the run history ((bytes per second, its run's UTC start as stored)) while younger than
+    REUSE_S, else None (measure again)."""
+    if last is None:
+        return None
+    measured = dt.datetime.strptime(last[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return last[0] if 0 <= (now - measured).total_seconds() < REUSE_S else None
