@@ -1,4 +1,5 @@
-"""A power cut in the middle of a book: `tpkit sync` and its rsync killed with SIGKILL mid-file, then run again.
+"""A power cut in the middle of a book: `tpkit sync` and its rsync killed with SIGKILL mid-file (or `tpkit sync`
+alone, its rsync left to notice), then run again.
 
 The second run must continue from what reached the disk (fewer bytes on the wire than the file) and install
 the book whole. The mirror is a real rsync daemon on loopback; `sync_rate_cap_kbps` (rsync --bwlimit) makes
@@ -8,6 +9,7 @@ the first run slow enough to be cut in the middle.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,8 +31,18 @@ def _leftovers(settings) -> list:
     return [p for p in staged_files(settings) if p.name.startswith(".") and p.suffix not in (".json", ".minisig")]
 
 
+def _kill_sync_alone(process: subprocess.Popen) -> None:
+    """SIGKILL `tpkit sync` only; its tpkit-rsync and rsync stop on their own once the pipe to it breaks."""
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 30
+    while session_pids(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.mark.timeout(120)
-def test_sync_resume_after_kill_9_mid_file_fetches_only_the_rest_and_installs_the_book_whole(tmp_path):
+@pytest.mark.parametrize("cut", [_cut_power, _kill_sync_alone], ids=["power_cut", "sync_alone"])
+def test_sync_resume_after_kill_9_mid_file_fetches_only_the_rest_and_installs_the_book_whole(tmp_path, cut):
     mirror = Mirror(tmp_path / "mirror", tmp_path / "keys")
     book = mirror.book("big_en", size_kb=BOOK_KB)
     mirror.publish()
@@ -45,10 +57,10 @@ def test_sync_resume_after_kill_9_mid_file_fetches_only_the_rest_and_installs_th
         while not any(p.stat().st_size > size // 3 for p in _leftovers(slow) if p.exists()):
             assert process.poll() is None and time.monotonic() < deadline, "the sync ended before it could be cut"
             time.sleep(0.05)
-        _cut_power(process)
+        kept = size // 3
+        cut(process)
         assert session_pids(process.pid) == []
         assert not (slow.content_dir / "big_en.zim").exists()
-        kept = max(p.stat().st_size for p in _leftovers(slow))
 
         engine = Engine(kit_settings(tmp_path, daemon.url, mirror), open_database(slow))
         _, result = engine.run()
