@@ -110,6 +110,10 @@ def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "must be 0 or more"
 
 
+def _percent(value: int) -> str | None:
+    return None if 0 <= value <= 100 else "must be from 0 to 100"
+
+
 def _sync_source(value: str) -> str | None:
     if not value or value.startswith("rsync://") or value.startswith("/"):
         return None
@@ -186,6 +190,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
             "go below it is refused.", _not_negative),
     Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
+    Setting("sync_rate_cap_percent", int, 0, "Download rate cap as a share (%) of the measured uplink speed; 0: no "
+            "cap. With sync_rate_cap_kbps too, the lower wins (docs/uplink.md).", _percent),
     Setting("sync_windows", str, "", "When sync may download, in the kit's local time: comma-separated day ranges "
             "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
     Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
@@ -271,6 +277,7 @@ class Settings:
     sync_tags: str
     disk_reserve_mb: int
     sync_rate_cap_kbps: int
+    sync_rate_cap_percent: int
     sync_windows: str
     sync_month_budget_mb: int
     sync_patch_chain_max: int

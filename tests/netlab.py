@@ -129,45 +129,73 @@ with socket.create_connection((sys.argv[1], int(sys.argv[2]))) as conn:
         conn.recv(65536)
 print(began, time.time())
 """
+class SyncRun:
+    """The real `tpkit sync` in the kit namespace against a channel with one book of `book_kb` published by an
+    rsync daemon in the mirror namespace; `settings` are more TPKIT_* values. `lines`: (arrival time, line)."""
+
+    def __init__(self, lab: NetLab, work: Path, *, book_kb: int, port: int, settings: dict[str, str]) -> None:
+        import sys
+        import threading
+
+        from tests.mirror import Mirror
+
+        mirror = Mirror(work / "mirror", work / "keys")
+        self.book = mirror.book("big_en", size_kb=book_kb)
+        mirror.publish()
+        url = lab.rsync_daemon(work / "mirror", port)
+        self.installed = work / "kit" / "data" / "content" / "big_en.zim"
+        env = {**os.environ, "TPKIT_DATA_DIR": str(work / "kit" / "data"), "TPKIT_CONTENT_DIR": str(self.installed.parent),
+               "TPKIT_SYNC_SOURCE": url, "TPKIT_SYNC_CHANNELS": "primary-en", "TPKIT_TRUSTED_CHANNEL_KEYS": str(mirror.pub),
+               "TPKIT_DISK_RESERVE_MB": "1", "TPKIT_MDNS_ENABLED": "false", "TPKIT_UPLINK_INTERFACE": KIT_IF,
+               "PYTHONPATH": str(Path(__file__).parents[1]), **settings}
+        self.process = lab.popen(lab.kit, [sys.executable, "-m", "appliance", "sync"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines: list[tuple[float, str]] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(
+            (time.time(), line.rstrip()) for line in self.process.stdout))
+        self._reader.start()
+
+    def wait_for(self, words: str, timeout_s: float = 120) -> float | None:
+        """When a line containing `words` arrived, waiting for it; None when the sync ended without one."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            seen = first_after(list(self.lines), words)
+            if seen is not None or self.process.poll() is not None:
+                return seen if seen is not None else first_after(list(self.lines), words)
+            time.sleep(0.05)
+        return None
+
+    def finish(self, timeout_s: float = 300) -> dict:
+        """Sync's exit status, its output lines and the book's SHA-256 on both sides."""
+        import hashlib
+
+        code = self.process.wait(timeout=timeout_s)
+        self._reader.join(10)
+        self.process.stdout.close()
+        digest = (lambda path: hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None)
+        return {"returncode": code, "lines": self.lines, "installed_sha256": digest(self.installed),
+                "published_sha256": digest(self.book)}
+
+
 def sync_while_people_browse(lab: NetLab, work: Path, *, book_kb: int = 5000, people_after_s: float = 3.0,
                              people_for_s: float = 6.0, yield_kbps: int = 24, pause_s: float = 1.5,
                              resume_s: float = 3.0, port: int = 8873) -> dict:
-    """Publish a channel with one book of `book_kb` in the mirror namespace, run the real `tpkit sync` in the kit
-    namespace, start people's traffic after `people_after_s`; when each line of sync's output arrived, the
-    people's start and end, sync's exit status and the book's SHA-256 on both sides."""
-    import hashlib
+    """Run the real `tpkit sync` (SyncRun) and start people's traffic `people_after_s` into the book's download;
+    SyncRun.finish()'s answer plus the people's start and end."""
     import sys
-    import threading
 
-    from tests.mirror import Mirror
-
-    mirror = Mirror(work / "mirror", work / "keys")
-    book = mirror.book("big_en", size_kb=book_kb)
-    mirror.publish()
-    url = lab.rsync_daemon(work / "mirror", port)
     lab.popen(lab.mirror, [sys.executable, "-c", STREAM_SERVER, MIRROR_IP, "9000"])
-    env = {**os.environ, "TPKIT_DATA_DIR": str(work / "kit" / "data"),
-           "TPKIT_CONTENT_DIR": str(work / "kit" / "data" / "content"), "TPKIT_SYNC_SOURCE": url,
-           "TPKIT_SYNC_CHANNELS": "primary-en", "TPKIT_TRUSTED_CHANNEL_KEYS": str(mirror.pub),
-           "TPKIT_DISK_RESERVE_MB": "1", "TPKIT_MDNS_ENABLED": "false", "TPKIT_UPLINK_INTERFACE": KIT_IF,
-           "TPKIT_SYNC_YIELD_KBPS": str(yield_kbps), "TPKIT_SYNC_YIELD_PAUSE_S": str(pause_s),
-           "TPKIT_SYNC_YIELD_RESUME_S": str(resume_s), "PYTHONPATH": str(Path(__file__).parents[1])}
-    sync = lab.popen(lab.kit, [sys.executable, "-m", "appliance", "sync"], stdout=subprocess.PIPE,
-                     stderr=subprocess.STDOUT, text=True, env=env)
-    lines: list[tuple[float, str]] = []
-    reader = threading.Thread(target=lambda: lines.extend((time.time(), line.rstrip()) for line in sync.stdout))
-    reader.start()
+    run = SyncRun(lab, work, book_kb=book_kb, port=port, settings={
+        "TPKIT_SYNC_YIELD_KBPS": str(yield_kbps), "TPKIT_SYNC_YIELD_PAUSE_S": str(pause_s),
+        "TPKIT_SYNC_YIELD_RESUME_S": str(resume_s)})
+    # From the book's first progress line, not from the process's start: on a loaded machine start-up and the
+    # index can take seconds, and people arriving before the download would measure nothing.
+    run.wait_for("%")
     time.sleep(people_after_s)
     client = lab.run(lab.kit, [sys.executable, "-c", STREAM_CLIENT, MIRROR_IP, "9000", str(people_for_s)],
                      timeout_s=60, capture_output=True, text=True, check=True)
     people_start, people_end = map(float, client.stdout.split())
-    code = sync.wait(timeout=300)
-    reader.join(10)
-    sync.stdout.close()
-    installed = work / "kit" / "data" / "content" / "big_en.zim"
-    digest = (lambda path: hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None)
-    return {"returncode": code, "lines": lines, "people_start": people_start, "people_end": people_end,
-            "installed_sha256": digest(installed), "published_sha256": digest(book)}
+    return {**run.finish(), "people_start": people_start, "people_end": people_end}
 
 
 def first_after(lines: list[tuple[float, str]], words: str) -> float | None:

@@ -18,8 +18,8 @@ def add_parsers(commands) -> None:
                                epilog="Exit status: 0 when the run (or plan) succeeded, 1 when it stopped; "
                                       "the message names the fix.")
     add_setting_flags(sync, ("data_dir", "content_dir", "sync_source", "sync_channels", "sync_packages", "sync_tags",
-                              "disk_reserve_mb", "sync_rate_cap_kbps", "sync_windows", "sync_month_budget_mb",
-                              "sync_patch_chain_max",
+                              "disk_reserve_mb", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_windows",
+                              "sync_month_budget_mb", "sync_patch_chain_max",
                               "sync_yield_kbps", "sync_yield_pause_s", "sync_yield_resume_s", "uplink_interface",
                               "ap_interface", "trusted_channel_keys", "log_level"))
     mode = sync.add_mutually_exclusive_group()
@@ -148,12 +148,12 @@ class _ProgressBar:
         elif event.kind == "peer":  # peer kits found on the LAN, or one refused (docs/sync.md, "Other roads in")
             self._end_line()
             print(f"[i] {event.text}", flush=True)
-        elif event.kind in ("activate", "remove", "verify", "rebuild", "index", "yield", "paused", "resume"):
+        elif event.kind in ("activate", "remove", "verify", "rebuild", "index", "yield", "paused", "resume", "cap"):
             self._end_line()
             words = {"index": "fetching the index of", "verify": "verifying", "rebuild": "rebuilding",
                      "activate": "switched in",
                      "remove": "removed", "yield": "people need the uplink: stopping", "paused": "stopped (the part downloaded is kept):",
-                     "resume": "uplink quiet: resuming"}
+                     "resume": "uplink quiet: resuming", "cap": "rate cap:"}
             print(f"[i] {words[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}"
                   .rstrip(), flush=True)
 

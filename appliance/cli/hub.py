@@ -35,6 +35,8 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     config.add_argument("--sync-channels", help="comma-separated channel names, e.g. primary-zh")
     config.add_argument("--sync-windows", help='e.g. "Mon-Fri 16:00-07:00, Sat-Sun"')
     config.add_argument("--sync-rate-cap-kbps", type=int, help="upper bound on the kit's sync rate")
+    config.add_argument("--sync-rate-cap-percent", type=int, help="upper bound on the kit's sync rate as a share "
+                        "(0-100) of its measured uplink; with --sync-rate-cap-kbps the lower wins")
     config.add_argument("--sync-month-budget-mb", type=int, help="bytes the kit may sync per month, in MB")
     listing = kit_actions.add_parser("list", help="list registered kits with status and alerts")
     imports = actions.add_parser("import", help="ingest the reports on a USB stick (tpkit report --to)",
@@ -97,6 +99,7 @@ def hub_kit(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.kit_command == "config":
             changes = {"sync_windows": args.sync_windows, "sync_rate_cap_kbps": args.sync_rate_cap_kbps,
+                       "sync_rate_cap_percent": args.sync_rate_cap_percent,
                        "sync_month_budget_mb": args.sync_month_budget_mb,
                        "sync_channels": None if args.sync_channels is None else
                        [c.strip() for c in args.sync_channels.split(",") if c.strip()]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -65,23 +66,28 @@ def call(argv: Sequence[str], *, timeout_s: float, env: dict[str, str] | None = 
 STOP_GRACE_S = 5.0
 
 
-def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[str, str] | None = None) -> Finished:
-    """Run a command, calling `on_line` with each stdout line as it comes; how it ended (stdout left empty).
+class StopAtOnce(Exception):
+    """Raised from a `stream` callback: the command's process group gets SIGKILL straight away, no SIGTERM
+    first (for a caller that must get off the wire now and whose command survives a kill, such as tpkit-rsync)."""
 
-    FileNotFoundError if the program does not exist. When `on_line` raises, the command is stopped (SIGTERM,
-    then SIGKILL after STOP_GRACE_S) and the exception propagates. stderr is kept in a temporary file so a
-    chatty command can never block on a full pipe.
+
+def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[str, str] | None = None,
+           on_tick: Callable[[], None] = lambda: None, tick_s: float = 0.5) -> Finished:
+    """Run a command, calling `on_line` with each stdout line as it comes and `on_tick` about every `tick_s`
+    seconds whether or not lines come; how it ended (stdout left empty).
+
+    FileNotFoundError if the program does not exist. When a callback raises, the command is stopped (SIGTERM,
+    then SIGKILL after STOP_GRACE_S; SIGKILL at once for `StopAtOnce`) and the exception propagates. stderr is
+    kept in a temporary file so a chatty command can never block on a full pipe.
     """
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
         process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-                                   text=True, encoding="utf-8", errors="replace", bufsize=1, process_group=0,
-                                   env=None if env is None else {**os.environ, **env})
+                                   process_group=0, env=None if env is None else {**os.environ, **env})
         try:
-            for line in process.stdout:
-                on_line(line.rstrip("\n"))
+            _pump(process, on_line, on_tick, tick_s)
             returncode = process.wait()
-        except BaseException:
-            _stop(process)
+        except BaseException as exc:
+            _stop(process, at_once=isinstance(exc, StopAtOnce))
             raise
         finally:
             process.stdout.close()
@@ -89,17 +95,38 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[
         return Finished(returncode, "", errors.read())
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _pump(process: subprocess.Popen, on_line: Callable[[str], None], on_tick: Callable[[], None],
+          tick_s: float) -> None:
+    """Read the command's stdout until it closes: whole lines to `on_line`, `on_tick` every `tick_s`. A progress
+    line may be a second apart (rsync), so ticks come from a timed wait, not from the lines."""
+    fd, pending, next_tick = process.stdout.fileno(), b"", time.monotonic() + tick_s
+    while True:
+        ready, _, _ = select.select([fd], [], [], max(0.0, next_tick - time.monotonic()))
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                on_line(line.decode("utf-8", "replace"))
+        if time.monotonic() >= next_tick:
+            next_tick = time.monotonic() + tick_s
+            on_tick()
+    if pending:
+        on_line(pending.decode("utf-8", "replace"))
+
+
+def _stop(process: subprocess.Popen, at_once: bool = False) -> None:
     """Stop the command and its children (its own process group: a shell wrapper's rsync too), and wait until the
     whole group is gone, so files they write on the way out (rsync's partial file) are complete on return."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
+    for signum in (signal.SIGKILL,) if at_once else (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, signum)
         except ProcessLookupError:
             break
         deadline = time.monotonic() + STOP_GRACE_S
         while time.monotonic() < deadline and _group_alive(process):
-            time.sleep(0.05)
+            time.sleep(0.02)
         if not _group_alive(process):
             break
     process.wait()

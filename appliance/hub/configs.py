@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.errors import HubError
 
-FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_month_budget_mb")
+FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_month_budget_mb")
 CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Day ranges and hour ranges as the contract's example: "Mon-Fri 16:00-07:00, Sat-Sun".
 WINDOWS = re.compile(r"^[A-Za-z0-9:, -]{0,200}$")
@@ -39,6 +39,9 @@ def checked(changes: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not WINDOWS.match(value):
                 raise _invalid(field, value, "text like \"Mon-Fri 16:00-07:00, Sat-Sun\"")
             result[field] = value
+        elif field == "sync_rate_cap_percent" and (not isinstance(value, int) or isinstance(value, bool)
+                                                   or not 0 <= value <= 100):
+            raise _invalid(field, value, "a whole number from 0 to 100 (a share of the kit's measured uplink)")
         elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise _invalid(field, value, "a whole number from 0")
         else:

@@ -11,5 +11,6 @@ from typing import Any
 
 def desired_config(kit) -> dict[str, Any] | None:
     """The hub's last desired configuration ({"version", "sync_channels", "sync_windows", "sync_rate_cap_kbps",
-    "sync_month_budget_mb"} as the hub sent it), or None when the hub set none or never answered."""
+    "sync_rate_cap_percent", "sync_month_budget_mb"} as the hub sent it), or None when the hub set none or never
+    answered."""
     return kit.uplink.read().desired_config

@@ -20,11 +20,11 @@ from pathlib import Path
 from appliance.config import Settings
 from appliance.content import zimfile
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_package_file
-from appliance.edges import system, transfer
+from appliance.edges import system, traffic, transfer
 from appliance.errors import ChannelError, ConfigError, DamagedBookError, StorageError, SyncError, TpkitError
 from appliance.files import file_digest, write_atomically
 from appliance.paths import Paths
-from appliance.services import activation, channel, export, sync_policy
+from appliance.services import activation, channel, export, sync_policy, uplink_rate
 from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
 from appliance.services.sync_plan import (LOCAL_CHANNEL, MB, DiskCheck, Plan, Step, Subscription, make_plan,
@@ -77,8 +77,12 @@ def _utc(clock: Callable[[], dt.datetime]) -> str:
     return clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _PeopleNeedTheUplink(Exception):
-    """Raised from a transfer's progress callback: the transfer stops (its partial file kept) and waits."""
+class _UplinkMeasured(transfer.StopAtOnce):
+    """Raised from a transfer's tick when the probe has measured the uplink: rsync is restarted under the cap."""
+
+
+class _PeopleNeedTheUplink(transfer.StopAtOnce):
+    """Raised from a transfer's tick: rsync is killed at once (what it wrote is kept for the resume) and sync waits."""
 
 
 @dataclasses.dataclass
@@ -105,6 +109,7 @@ class Engine:
         self.installed = InstalledPackages(self.db)
         self.runs = SyncRuns(self.db)
         self.sequences = ChannelSequences(self.db)
+        self.run_id, self.uplink_bps, self._told_unmeasured = 0, None, False
         self.subscription = Subscription.from_settings(self.settings.sync_channels, self.settings.sync_packages,
                                                        self.settings.sync_tags)
         if self.channels is not None:
@@ -153,13 +158,37 @@ class Engine:
         source = urllib.parse.urlsplit(self.source)
         if source.scheme != "rsync" or not source.hostname or not self.settings.sync_yield_kbps:
             return None
-        interface = self.settings.uplink_interface or next(
-            iter(system.uplink_interfaces(self.settings.ap_interface) or []), "")
+        interface = self._uplink_interface()
         if not interface:
             return None
         policy = YieldPolicy(self.settings.sync_yield_kbps * 1024, self.settings.sync_yield_pause_s,
                              self.settings.sync_yield_resume_s)
         return UplinkGuard(YieldWatch(policy), interface, (source.hostname, source.port or 873))
+
+    def _uplink_interface(self) -> str:
+        return self.settings.uplink_interface or next(iter(system.uplink_interfaces(self.settings.ap_interface) or []), "")
+
+    # --- policy: a rate cap as a share of the measured uplink (docs/uplink.md) ----------------
+    def _cap_kbps(self) -> int:
+        """rsync's --bwlimit now: the lower of sync_rate_cap_kbps and sync_rate_cap_percent of the uplink's speed."""
+        percent = self.settings.sync_rate_cap_percent
+        share = uplink_rate.share_kbps(percent, self.uplink_bps) if percent and self.uplink_bps else 0
+        return uplink_rate.combined_cap_kbps(self.settings.sync_rate_cap_kbps, share)
+
+    def _probe(self, package_id: str) -> uplink_rate.Probe | None:
+        """A probe for this download when a share cap is set, the uplink's speed is not known yet, and it can be
+        measured (an rsync mirror, an uplink interface). Says once per run when it cannot."""
+        if not self.settings.sync_rate_cap_percent or self.uplink_bps is not None:
+            return None
+        interface = self._uplink_interface() if urllib.parse.urlsplit(self.settings.sync_source).scheme == "rsync" else ""
+        probe = uplink_rate.Probe(interface) if interface else None
+        if probe is not None and probe.available():
+            return probe
+        if not self._told_unmeasured:
+            self._told_unmeasured = True
+            self.on_event(Event("cap", package_id, text="the uplink's speed cannot be measured (not an rsync:// "
+                                "mirror, or no uplink interface): sync_rate_cap_percent is not applied"))
+        return None
 
     # --- checks before anything moves ------------------------------------------------------
     def _require_setup(self) -> Path:
@@ -210,22 +239,40 @@ class Engine:
                                 code="sync.disk_reserve", cause="Something else is filling the disk during the sync.",
                                 fix="Free space on the content disk (df -h), then run `tpkit sync` again: it resumes.")
             self.on_event(Event("download", package_id, p.done_bytes, total_bytes, p.rate_bps))
+
+        def tick() -> None:  # twice a second, between progress lines too (rsync prints one a second)
+            measured = probe.sample() if probe is not None else None
+            if measured is not None:
+                self.uplink_bps = measured
+                self.runs.record_uplink(self.run_id, measured)
+                self.bytes_received += self._attempt_bytes()
+                raise _UplinkMeasured
             if package_id and self.guard is not None and not self.guard.running_ok():
                 self.on_event(Event("yield", package_id,
                                     text=f"{self.guard.watch.other_bytes_per_s / 1024:.0f} KiB/s of other traffic"))
+                self.bytes_received += self._attempt_bytes()
                 raise _PeopleNeedTheUplink
 
+        from_lan = self.road == "usb" or any(source.startswith(peer) for peer in self.channel_sources.values())
         while True:
+            # While the probe measures the uplink the share cap is not applied (the absolute cap is); a stick or a
+            # peer kit is not the uplink, so it is not measured there.
+            probe = self._probe(package_id) if package_id and not from_lan else None
             try:
                 done = transfer.fetch(program, source, dest, partial_dir=dest.parent / PARTIAL_DIR,
                                       timeout_s=self.settings.sync_timeout_s,
-                                      bwlimit_kbps=self.settings.sync_rate_cap_kbps, basis=basis, on_progress=progress)
+                                      bwlimit_kbps=self.settings.sync_rate_cap_kbps if probe else self._cap_kbps(),
+                                      basis=basis, on_progress=progress,
+                                      on_tick=tick, tick_s=self.guard.sample_s if self.guard else 0.5)
                 break
-            except _PeopleNeedTheUplink:  # rsync is stopped, its partial file saved; wait, then resume it
+            except _PeopleNeedTheUplink:  # rsync is gone, what it wrote kept; wait, then resume from there
                 self.on_event(Event("paused", package_id))
                 self.guard.wait_for_quiet(lambda: self._require_window(closed_during=package_id))
                 self.on_event(Event("resume", package_id))
-        if self.road == "usb" or any(source.startswith(peer) for peer in self.channel_sources.values()):
+            except _UplinkMeasured:  # rsync is gone, what it wrote kept; go on under the cap
+                self.on_event(Event("cap", package_id, text=f"uplink measured at {self.uplink_bps / 1024:.0f} KiB/s, "
+                                    f"{self.settings.sync_rate_cap_percent} % of it: {self._cap_kbps()} KiB/s"))
+        if from_lan:
             self.peer_bytes += done.received_bytes  # a stick or the LAN: not the uplink's (metered) bytes
         else:
             self.bytes_received += done.received_bytes
@@ -234,6 +281,13 @@ class Engine:
                             cause=f"rsync exit {done.returncode} (content-sync/README.md lists them).",
                             fix="Run `tpkit sync` again once the mirror and uplink are back: finished books are "
                                 "kept and a cut download resumes.")
+
+    def _attempt_bytes(self) -> int:
+        """Wire bytes of the transfer about to be killed (its connection to the mirror): rsync reports its totals
+        only when it finishes, and the run's bytes (and the monthly budget) must count a cut attempt too."""
+        source = urllib.parse.urlsplit(self.settings.sync_source)
+        seen = traffic.connection_bytes(source.hostname, source.port or 873) if source.hostname else None
+        return sum((seen or {}).values())
 
     def _accepted_copy(self, name: str) -> Path:
         return self.paths.sync_accepted_dir / name / INDEX_NAME
@@ -406,6 +460,7 @@ class Engine:
             for package in packages:
                 staged = channel.package_path(self.paths.sync_staging_dir / step.channel, package)
                 keep |= {staged, staged.parent / PARTIAL_DIR / staged.name}
+                keep |= set(staged.parent.glob(f".{staged.name}.??????"))  # rsync's temporary file after a kill -9
         for name in self.subscription.channels:
             keep |= {self.paths.sync_staging_dir / name / INDEX_NAME, self.paths.sync_staging_dir / name / SIGNATURE_NAME}
         for path in sorted(self.paths.sync_staging_dir.rglob("*"), reverse=True):
@@ -439,6 +494,9 @@ class Engine:
             self.peer_bytes, self.peer_notes = 0, []
             last_ok = self.runs.last_ok_id()
             run_id = self.runs.start(_utc(self.clock))
+            self.run_id, self._told_unmeasured = run_id, False
+            self.uplink_bps = (uplink_rate.reusable(self.runs.last_uplink(), self.clock())
+                               if self.settings.sync_rate_cap_percent else None)
             plan = None
             try:
                 self._require_window()

@@ -15,6 +15,11 @@ from collections.abc import Callable
 from appliance.edges import traffic
 
 
+# Counters are read twice a second: a decision then lands within half a second of people's traffic having been
+# above the threshold for `pause_after_s`. Each sample costs two `ss` runs (~10 ms of CPU).
+SAMPLE_S = 0.5
+
+
 @dataclasses.dataclass(frozen=True)
 class YieldPolicy:
     """When to step aside: people's traffic above `threshold_bytes_per_s` for `pause_after_s` seconds."""
@@ -26,7 +31,7 @@ class YieldPolicy:
 
 @dataclasses.dataclass
 class YieldWatch:
-    """Fed one sample a second; says whether the transfer should run. Knows nothing of processes."""
+    """Fed a sample every SAMPLE_S seconds; says whether the transfer should run. Knows nothing of processes."""
 
     policy: YieldPolicy
     yielding: bool = False
@@ -44,7 +49,9 @@ class YieldWatch:
         self.other_bytes_per_s = max(0, interface_total - interface_then - own_delta) / (now - then)
         busy = self.other_bytes_per_s > self.policy.threshold_bytes_per_s
         if busy != self.yielding:  # the condition that would change our mind holds
-            self._since = self._since if self._since is not None else now
+            # ...and has held since the start of this sample's interval, not only since the sample was taken:
+            # counting from `now` would add one sample period to every decision.
+            self._since = self._since if self._since is not None else then
             wait = self.policy.pause_after_s if busy else self.policy.resume_after_s
             if now - self._since >= wait:
                 self.yielding, self._since = busy, None
@@ -57,7 +64,7 @@ class UplinkGuard:
     """The watch fed from the real counters: `running_ok()` between progress lines of a transfer, and
     `wait_for_quiet()` while it is stopped. Without counters (no such interface, no `ss`) it never yields."""
 
-    def __init__(self, watch: YieldWatch, interface: str, peer: tuple[str, int], *, sample_s: float = 1.0,
+    def __init__(self, watch: YieldWatch, interface: str, peer: tuple[str, int], *, sample_s: float = SAMPLE_S,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  read_interface: Callable[[str], int | None] = traffic.interface_bytes,
                  read_connections: Callable[[str, int], dict[str, int] | None] = traffic.connection_bytes) -> None:

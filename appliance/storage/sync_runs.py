@@ -62,6 +62,17 @@ class SyncRuns:
                                      (since,)).fetchone()
         return row[0]
 
+    def record_uplink(self, run_id: int, bytes_per_s: float) -> None:
+        """Keep the uplink speed run `run_id` measured (at once: a run cut later still leaves it)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE sync_runs SET uplink_bytes_per_s = ? WHERE id = ?", (bytes_per_s, run_id))
+
+    def last_uplink(self) -> tuple[float, str] | None:
+        """The newest measured uplink speed (bytes per second) and when its run started, or None."""
+        row = self.db.read().execute("SELECT uplink_bytes_per_s, started_at FROM sync_runs WHERE uplink_bytes_per_s "
+                                     "IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
     def last_ok_id(self) -> int | None:
         """The id of the newest run that ended ok, or None."""
         row = self.db.read().execute("SELECT max(id) FROM sync_runs WHERE outcome = 'ok'").fetchone()

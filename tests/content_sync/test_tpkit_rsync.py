@@ -73,3 +73,19 @@ def test_tpkit_rsync_keeps_rsyncs_exit_code_and_says_the_fix(served, tmp_path, w
 def test_tpkit_rsync_usage_error_is_exit_2():
     done = run("--frobnicate")
     assert done.returncode == 2 and "usage: tpkit-rsync" in done.stderr
+
+
+def test_tpkit_rsync_resumes_from_the_temporary_file_a_kill_9_left(served, tmp_path):
+    daemon, folder = served
+    data = os.urandom(600_000)
+    (folder / "book.zim").write_bytes(data)
+    dest = tmp_path / "staging" / "book.zim"
+    dest.parent.mkdir()
+    (dest.parent / ".book.zim.Ab12Cd").write_bytes(data[:400_000])  # what rsync had written when it was killed
+    (dest.parent / ".book.zim.Zz99Yy").write_bytes(data[:100_000])  # an older, smaller leftover
+    done = run(f"{daemon.url}/primary-en/book.zim", str(dest))
+    assert done.returncode == 0, done.stderr
+    received = int(done.stdout.split("received ")[1].split()[0])
+    assert received < 300_000  # the 400 KB on disk were not fetched again
+    assert dest.read_bytes() == data
+    assert not list(dest.parent.glob(".book.zim.*"))  # both leftovers are gone
