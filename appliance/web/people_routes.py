@@ -57,7 +57,7 @@ def class_roster(request: Request) -> Response:
     wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - 86400)
     return _page(request, "teach_class.html", account=viewer, klass=klass, teachers=kit.people.teachers_of(klass["id"]),
                  students=students, locked=locked, wrong_today=wrong_today, quizzes=kit.quizzes.of_class(klass["id"]),
-                 lessons=kit.lessons.of_class(klass["id"]))
+                 lessons=kit.lessons.of_class(klass["id"]), notice=request.query_params.get("notice"))
 
 
 async def give_pins(request: Request) -> Response:
