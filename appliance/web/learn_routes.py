@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
-from appliance.services import auth, lessons, people
+from appliance.services import auth, lessons, notebook, people
 from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, client_address, current_account, home_of, open_session
@@ -78,7 +78,7 @@ def my_space(request: Request) -> Response:
     kit = request.app.state.kit
     return _page(request, "me.html", student=kit.people.person(viewer["id"]),
                  classes=people.classes_for(kit.people, viewer), space=lessons.my_space(kit, viewer),
-                 quizzes=kit.quizzes.for_student(viewer["id"]))
+                 quizzes=kit.quizzes.for_student(viewer["id"]), notebook=notebook.space(kit, viewer))
 
 
 def my_lesson(request: Request) -> Response:
@@ -90,7 +90,9 @@ def my_lesson(request: Request) -> Response:
     return _page(request, "me_lesson.html", lesson=lesson, items=kit.lessons.items(lesson["id"]),
                  handins=[(h, kit.lessons.handin_files(h["id"])) for h in handins],
                  may_hand_in=bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
-                 notice=request.query_params.get("notice"))
+                 notice=request.query_params.get("notice"), note=notebook.lesson_note(kit, viewer, lesson["id"]),
+                 note_max=notebook.NOTE_MAX_CHARS,
+                 bookmarked={(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])})
 
 
 def open_item(request: Request) -> Response:

@@ -26,3 +26,6 @@ CREATE TABLE notes (
 -- How the class's students sign in: a PIN on the keypad, or three pictures out of a grid. Both are hashed with
 -- argon2id in accounts.password_hash; a picture code is stored as its picture numbers, e.g. '3-11-7'.
 ALTER TABLE classes ADD COLUMN signin_kind TEXT NOT NULL DEFAULT 'pin' CHECK (signin_kind IN ('pin', 'pictures'));
+
+-- My space lists the articles a student opened from the library (their learning records) newest first.
+CREATE INDEX learning_records_account ON learning_records(account_id, created_at);
