@@ -200,8 +200,8 @@ def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
 
 def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
             when: dt.datetime | None = None) -> int:
-    """A student hands in homework: each photo written completely to uploads/handins first, then one committed row
-    (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
+    """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
+    EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     if not lesson["homework"]:
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
@@ -220,7 +220,8 @@ def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO,
     stored = []
     try:
         for source, filename in photos:
-            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit))
+            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit,
+                                        shrink_edge_px=kit.settings.handin_photo_max_edge_px))
         handin_id = kit.lessons.add_handin(lesson_id, viewer["id"], body, stamp(when), late,
                                            [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored])
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
