@@ -12,9 +12,9 @@ from PIL import ExifTags, Image
 GPS_LATITUDE = (39.0, 54.0, 27.5)  # somewhere a school is: what must not leave the phone with the homework
 
 
-def phone_jpeg(width: int = 4000, height: int = 3000, *, orientation: int = 1, quality: int = 95) -> bytes:
-    """A noisy (so barely compressible, like a real photo) JPEG with EXIF: GPS position, camera, orientation."""
-    noise = Image.effect_noise((width, height), 60)
+def phone_jpeg(width: int = 4000, height: int = 3000, *, orientation: int = 1, quality: int = 92) -> bytes:
+    """A noisy JPEG (4000 × 3000: ~4.7 MB, what a phone sends) with EXIF: GPS position, camera, orientation."""
+    noise = Image.effect_noise((width, height), 12)
     picture = Image.merge("RGB", (noise, noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
                                   Image.linear_gradient("L").resize((width, height))))
     exif = Image.Exif()

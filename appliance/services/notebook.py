@@ -8,6 +8,7 @@ checked against the library (and redirects followed) before they are kept; a les
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from urllib.parse import unquote
 
 from appliance.content.zimfile import Redirect
@@ -94,8 +95,17 @@ def library_history(kit, viewer) -> list[dict]:
         book_name, _, path = unquote(str(row["activity"]).partition(ARTICLE_MARK)[2]).partition("/")
         if not book_name or not path:
             continue
-        found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path), "at": row["last_at"]})
+        found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path),
+                      "at": _local(row["last_at"])})
     return found
+
+
+def _local(utc: str) -> str:
+    """A record's UTC timestamp in the kit's local time, as the rest of My space shows times."""
+    try:
+        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return utc[:16]
 
 
 def _title(kit, book_name: str, path: str) -> str:
