@@ -76,21 +76,18 @@ def owned_quiz(kit, viewer, quiz_id: int):
 
 def draft_of(kit, quiz) -> quiz_authoring.Draft:
     """The stored quiz as the form shows it, to edit."""
-    due = quiz["due_at"] or ""
     percent = round(quiz["pass_mark"] * 100, 2)
-    draft = quiz_authoring.Draft(quiz["title"], str(quiz["attempts_allowed"]), due[:10],
-                                 f"{percent:g}", [])
-    for stored in kit.quizzes.questions(quiz["id"]):
-        draft.questions.append(_draft_question(stored))
-    return draft
+    return quiz_authoring.Draft(quiz["title"], str(quiz["attempts_allowed"]), (quiz["due_at"] or "")[:10],
+                                f"{percent:g}", [_draft_question(q) for q in kit.quizzes.questions(quiz["id"])])
 
 
 def _draft_question(stored: dict) -> quiz_authoring.DraftQuestion:
     kind, answer = stored["kind"], stored["answer"]
+    # the stored options, then blank boxes up to the form's usual count (more options can be typed in them)
     options = list(stored["options"]) + [""] * max(0, quiz_authoring.OPTION_FIELDS - len(stored["options"]))
     right = set(answer if kind == "multiple" else [answer] if kind == "single" else [])
     return quiz_authoring.DraftQuestion(
-        kind, stored["prompt"], options[:max(len(options), quiz_authoring.OPTION_FIELDS)], right,
+        kind, stored["prompt"], options, right,
         tf=("true" if answer else "false") if kind == "true_false" else "",
         accepted="\n".join(answer) if kind == "short" else "",
         number=f"{answer:g}" if kind == "numeric" else "",
@@ -99,8 +96,7 @@ def _draft_question(stored: dict) -> quiz_authoring.DraftQuestion:
 
 def quiz_started(kit, quiz_id: int) -> bool:
     """Whether students have started the quiz (then only wording, its own fields and new questions may change)."""
-    with kit.quizzes.transaction() as conn:
-        return kit.quizzes.has_attempts(conn, quiz_id)
+    return kit.quizzes.started(quiz_id)
 
 
 def edit_quiz(kit, viewer, quiz_id: int, draft: quiz_authoring.Draft) -> bool:

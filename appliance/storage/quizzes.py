@@ -55,6 +55,10 @@ class Quizzes:
         return self.db.read().execute("SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? "
                                       "ORDER BY number", (quiz_id, account_id)).fetchall()
 
+    def started(self, quiz_id: int) -> bool:
+        """Whether any student started an attempt (open or handed in)."""
+        return self.has_attempts(self.db.read(), quiz_id)
+
     def answers(self, attempt_id: int) -> list[sqlite3.Row]:
         return self.db.read().execute("SELECT * FROM quiz_answers WHERE attempt_id = ? ORDER BY position",
                                       (attempt_id,)).fetchall()
@@ -99,7 +103,7 @@ class Quizzes:
 
     @staticmethod
     def has_attempts(conn: sqlite3.Connection, quiz_id: int) -> bool:
-        """Whether any student started an attempt (open or handed in)."""
+        """Whether any student started an attempt (open or handed in), inside the caller's transaction."""
         return conn.execute("SELECT 1 FROM quiz_attempts WHERE quiz_id = ? LIMIT 1", (quiz_id,)).fetchone() is not None
 
     def archive(self, quiz_id: int, when: str) -> None:
