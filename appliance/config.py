@@ -159,6 +159,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("pin_digits", int, 4, "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).", _pin_digits),
     Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", _positive),
     Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", _positive),
+    Setting("handin_photo_max_edge_px", int, 1600, "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
     Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
     Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
@@ -253,6 +254,7 @@ class Settings:
     pin_digits: int
     lesson_upload_max_mb: int
     handin_photo_max_mb: int
+    handin_photo_max_edge_px: int
     log_level: str
     web_workers: int
     web_threads: int

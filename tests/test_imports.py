@@ -15,7 +15,8 @@ EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfil
          "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
          "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",
          "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
-         "http.client": ("edges/health_probe.py", "edges/uplink.py"), "psycopg": "hub/postgres.py"}
+         "http.client": ("edges/health_probe.py", "edges/uplink.py"), "psycopg": "hub/postgres.py",
+         "PIL": "edges/images.py"}
 
 
 def _modules():

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
+from appliance.services import picture_codes
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
 
@@ -182,7 +183,7 @@ def pin_locked(failures: SigninFailures, account_id: int, now: float | None = No
 
 def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, class_id: int, pin: str,
                 client: str, now: float | None = None) -> str:
-    """Check a student's PIN (the caller has checked that `student` is enrolled in `class_id`) and open a
+    """Check a student's PIN or picture code (the caller has checked that `student` is enrolled in `class_id`) and open a
     session; return the cookie token. SignInError when wrong, TooManyAttemptsError while throttled."""
     now = time.time() if now is None else now
     subjects = pin_subjects(student["id"], class_id, client)
@@ -198,7 +199,7 @@ def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, cla
             cause="Several wrong PINs were typed for this name, on this device or in this class.",
             fix="Wait, or ask your teacher for a new PIN.", retry_after_s=int(wait) + 1)
     try:
-        if not pin.isdigit():
+        if not (pin.isdigit() or picture_codes.is_code(pin)):  # the form sends nothing else; junk is a miss
             raise VerificationError
         _pin_hasher.verify(student["password_hash"], pin)
     except (VerificationError, InvalidHashError):

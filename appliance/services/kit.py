@@ -22,6 +22,7 @@ from appliance.storage.boots import Boots
 from appliance.storage.database import Database
 from appliance.storage.learning_records import LearningRecords
 from appliance.storage.lessons import Lessons
+from appliance.storage.notebook import Notebook
 from appliance.storage.outbox import Outbox
 from appliance.storage.people import People
 from appliance.storage.provisioning_runs import ProvisioningRuns
@@ -54,6 +55,7 @@ class Kit:
     quizzes: Quizzes
     learning_records: LearningRecords
     lessons: Lessons
+    notebook: Notebook
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -118,7 +120,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
               readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db),
               people=People(db), provisioning_runs=ProvisioningRuns(db),
               quizzes=Quizzes(db), learning_records=LearningRecords(db),
-              lessons=Lessons(db))
+              lessons=Lessons(db), notebook=Notebook(db))
     if with_library:
         kit.load_library()
     return kit

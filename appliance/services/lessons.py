@@ -68,20 +68,35 @@ def create(people_: People, lessons: Lessons, viewer, class_id: int, title: str,
            homework: bool, due: str, student_ids: list[int]) -> int:
     """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students."""
     people.staff_class(people_, viewer, class_id)
-    title = _text(title, "title", required=True, max_chars=TITLE_MAX_CHARS).replace("\n", " ")
-    instructions = _text(instructions, "instructions")
+    title, instructions = checked_title(title), checked_text(instructions, "instructions")
+    chosen = checked_students(people_, class_id, student_ids)
+    return lessons.add_lesson(class_id, viewer["id"], title, instructions, homework, parse_due(due), chosen)
+
+
+def checked_title(title: str) -> str:
+    """A lesson's title on one line, required, at most TITLE_MAX_CHARS; LessonError otherwise."""
+    return _text(title, "title", required=True, max_chars=TITLE_MAX_CHARS).replace("\n", " ")
+
+
+def checked_text(value: str, what: str) -> str:
+    """Instructions or an answer with Windows line ends made plain, at most TEXT_MAX_CHARS; LessonError otherwise."""
+    return _text(value, what)
+
+
+def checked_students(people_: People, class_id: int, student_ids: list[int]) -> list[int]:
+    """The chosen students, sorted, when all are in the class; NotVisibleError otherwise."""
     enrolled = {s["id"] for s in people_.students_of(class_id)}
     chosen = sorted(set(student_ids))
     if set(chosen) - enrolled:
         raise NotVisibleError("A chosen student is not in this class.", fix="Pick students from the class list.")
-    return lessons.add_lesson(class_id, viewer["id"], title, instructions, homework, parse_due(due), chosen)
+    return chosen
 
 
 def staff_lesson(people_: People, lessons: Lessons, viewer, lesson_id: int):
     """(class, lesson) that an administrator or a teacher of the lesson's class opens; NotVisibleError otherwise."""
     people.require(viewer, *people.STAFF)
     lesson = lessons.lesson(lesson_id)
-    if lesson is None:
+    if lesson is None or lesson["archived_at"]:  # a deleted lesson is archived: gone from every page
         raise NotVisibleError(f"There is no lesson {lesson_id} among your classes.", code="lesson.not_found",
                               fix="Open the lesson from your class's page.")
     try:
@@ -185,8 +200,8 @@ def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
 
 def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
             when: dt.datetime | None = None) -> int:
-    """A student hands in homework: each photo written completely to uploads/handins first, then one committed row
-    (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
+    """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
+    EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     if not lesson["homework"]:
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
@@ -205,7 +220,8 @@ def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO,
     stored = []
     try:
         for source, filename in photos:
-            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit))
+            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit,
+                                        shrink_edge_px=kit.settings.handin_photo_max_edge_px))
         handin_id = kit.lessons.add_handin(lesson_id, viewer["id"], body, stamp(when), late,
                                            [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored])
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files

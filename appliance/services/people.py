@@ -13,7 +13,7 @@ import sqlite3
 import uuid
 
 from appliance.errors import AccessDeniedError, NotVisibleError, PeopleError, SignInError
-from appliance.services import auth
+from appliance.services import auth, picture_codes
 from appliance.storage.people import People
 from appliance.storage.signin_failures import SigninFailures
 
@@ -134,9 +134,10 @@ def staff_class(people: People, viewer, class_id: int):
 
 def give_pins(people: People, viewer, class_id: int, digits: int, student_id: int | None = None,
               failures: SigninFailures | None = None) -> list[tuple]:
-    """New PINs for one student of the class, or for every student without one; [(student, pin)] for the
-    printable sheet, the only time the PINs are shown. Each one's wrong-PIN count starts again."""
-    staff_class(people, viewer, class_id)
+    """New PINs (or picture codes, in a class that signs in with pictures) for one student of the class, or for
+    every student without one; [(student, pin or code)] for the printable sheet, the only time they are shown.
+    Each one's wrong-PIN count starts again."""
+    klass = staff_class(people, viewer, class_id)
     students = people.students_of(class_id)
     if student_id is not None:
         chosen = [s for s in students if s["id"] == student_id]
@@ -144,12 +145,23 @@ def give_pins(people: People, viewer, class_id: int, digits: int, student_id: in
             raise NotVisibleError(f"There is no student {student_id} in this class.", fix="Pick a name from the list.")
     else:
         chosen = [s for s in students if not s["has_credential"]]
-    pins = [(student, make_pin(digits)) for student in chosen]
+    make = picture_codes.make_code if klass["signin_kind"] == "pictures" else lambda: make_pin(digits)
+    pins = [(student, make()) for student in chosen]
     people.set_credentials({student["id"]: auth.hash_pin(pin) for student, pin in pins})
     if failures is not None:
         for student, _ in pins:
             failures.clear(f"pin:{student['id']}")
     return pins
+
+
+def set_signin_kind(people: People, viewer, class_id: int, kind: str) -> None:
+    """A teacher of the class (or an administrator) chooses PINs or picture codes for its students. A change clears
+    the students' old PINs or codes: the teacher then gives and prints new ones (the class page offers it)."""
+    staff_class(people, viewer, class_id)
+    if kind not in picture_codes.KINDS:
+        raise PeopleError(f"The sign-in kind {kind!r} is not one of {', '.join(picture_codes.KINDS)}.",
+                          fix="Use the buttons on the class page.")
+    people.set_signin_kind(class_id, kind)
 
 
 def sign_in_classes(people: People) -> list:

@@ -59,7 +59,7 @@ def create(kit, viewer, class_id: int, draft: quiz_authoring.Draft) -> int | Non
 def staff_quiz(kit, viewer, quiz_id: int):
     """(quiz, class) for one of the viewer's classes; NotVisibleError as if absent otherwise."""
     quiz = kit.quizzes.quiz(quiz_id)
-    if quiz is None:
+    if quiz is None or quiz["archived_at"]:  # a deleted quiz is archived: gone from every page
         raise NotVisibleError(f"There is no quiz {quiz_id}.", fix="Open the quiz from its class page.")
     return quiz, people.staff_class(kit.people, viewer, quiz["class_id"])
 
@@ -111,7 +111,7 @@ def student_quiz(kit, viewer, quiz_id: int):
     """A quiz of one of the student's classes; NotVisibleError otherwise (another class's quiz looks absent)."""
     people.require(viewer, "student")
     quiz = kit.quizzes.quiz(quiz_id)
-    if quiz is None or not kit.people.enrolled(viewer["id"], quiz["class_id"]):
+    if quiz is None or quiz["archived_at"] or not kit.people.enrolled(viewer["id"], quiz["class_id"]):
         raise NotVisibleError(f"There is no quiz {quiz_id} in your classes.", fix="Open your quizzes from My space.")
     return quiz
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from appliance.errors import PeopleError, RosterError
-from appliance.services import auth
+from appliance.services import auth, picture_codes
 from appliance.services.people import PIN_PATTERN, clean_name, new_pseudonym, make_pin, require
 from appliance.services.roster_files import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import NO_CREDENTIAL, People
@@ -75,10 +75,13 @@ def import_file(people: People, viewer, data: bytes, file: str, class_name: str,
     rows = parse(data, file)
     class_name = clean_name(class_name, "class name")
     existing = _existing(people, viewer, class_name)
+    # a class whose teacher chose picture codes gets codes for new students (a `pin` column still sets PINs)
+    pictures = any(c["signin_kind"] == "pictures" for c in _classes_named(people, viewer, class_name))
     plans = []
     for row in rows:
         known = existing.get(("number", row.get("student_number"))) or existing.get(("name", clean_name(row.get("name"), "name")))
-        pin = row.get("pin") or ("" if known and known["has_credential"] else make_pin(pin_digits))
+        fresh = picture_codes.make_code() if pictures else make_pin(pin_digits)
+        pin = row.get("pin") or ("" if known and known["has_credential"] else fresh)
         plans.append((row, known, pin, auth.hash_pin(pin) if pin else None))
     return _apply(people, viewer, class_name, teacher_username, plans)
 

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+from appliance.edges import images
 from appliance.errors import UploadRefusedError
 from appliance.files import CHUNK_BYTES, fsync_path
 
@@ -53,9 +54,11 @@ def detect(head: bytes) -> str | None:
     return next((kind for kind, (_, _, test) in KINDS.items() if test(head)), None)
 
 
-def store(source: BinaryIO, filename: str, folder: Path, allowed: tuple[str, ...], max_bytes: int) -> StoredFile:
+def store(source: BinaryIO, filename: str, folder: Path, allowed: tuple[str, ...], max_bytes: int,
+          shrink_edge_px: int | None = None) -> StoredFile:
     """Copy `source` into `folder` under a new name; UploadRefusedError (and nothing left behind) when it is empty,
-    larger than `max_bytes`, of a kind not `allowed`, or its name's ending does not match its bytes."""
+    larger than `max_bytes` (as sent), of a kind not `allowed`, or its name's ending does not match its bytes.
+    With `shrink_edge_px`, a picture is kept scaled down to that edge and without metadata (edges/images)."""
     head = source.read(HEAD_BYTES)
     shown = os.path.basename(filename or "") or "the file"
     if not head:
@@ -68,6 +71,8 @@ def store(source: BinaryIO, filename: str, folder: Path, allowed: tuple[str, ...
     partial = folder / f".{name}{PARTIAL_SUFFIX}"
     try:
         size, digest = _copy(head, source, partial, max_bytes, shown)
+        if shrink_edge_px:
+            size, digest = _shrink(partial, shrink_edge_px, shown) or (size, digest)
         os.replace(partial, folder / name)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -110,6 +115,23 @@ def _copy(head: bytes, source: BinaryIO, target: Path, max_bytes: int, shown: st
         handle.flush()
         os.fsync(handle.fileno())
     return size, digest.hexdigest()
+
+
+def _shrink(partial: Path, edge_px: int, shown: str) -> tuple[int, str] | None:
+    """Replace the complete partial file by its scaled-down copy (written and fsynced beside it); its new
+    (size, sha256), or None when the kind is kept as sent."""
+    smaller = partial.with_name(f"{partial.name.removesuffix(PARTIAL_SUFFIX)}.small{PARTIAL_SUFFIX}")
+    try:
+        with smaller.open("wb") as handle:
+            if not images.shrink(partial, handle, edge_px, shown):
+                return None
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(smaller, partial)
+    finally:
+        smaller.unlink(missing_ok=True)
+    data = partial.read_bytes()  # a few hundred KB once scaled down
+    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def sweep_partial(folder: Path, now: float | None = None) -> int:

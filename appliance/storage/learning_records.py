@@ -6,6 +6,7 @@ Must not import content, edges, services or web. Statements are stored as JSON t
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from appliance.storage.database import Database
@@ -69,3 +70,11 @@ class LearningRecords:
         total, pending = self.db.read().execute(
             "SELECT count(*), coalesce(sum(queued = 0), 0) FROM learning_records").fetchone()
         return {"total": total, "pending": pending}
+
+    def latest_activities(self, account_id: int, verb_id: str, activity_type: str, limit: int) -> list[sqlite3.Row]:
+        """The account's most recent distinct activities (object id, last time) for one verb and activity type."""
+        return self.db.read().execute(
+            "SELECT json_extract(statement, '$.object.id') AS activity, max(created_at) AS last_at "
+            "FROM learning_records WHERE account_id = ? AND json_extract(statement, '$.verb.id') = ? "
+            "AND json_extract(statement, '$.object.definition.type') = ? GROUP BY activity "
+            "ORDER BY last_at DESC LIMIT ?", (account_id, verb_id, activity_type, limit)).fetchall()

@@ -26,14 +26,15 @@ class Lessons:
 
     def of_class(self, class_id: int) -> list[sqlite3.Row]:
         """The class's lessons, newest first."""
-        return self.db.read().execute("SELECT * FROM lessons WHERE class_id = ? ORDER BY id DESC",
+        return self.db.read().execute("SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL "
+                                      "ORDER BY id DESC",
                                       (class_id,)).fetchall()
 
     def for_student(self, account_id: int) -> list[sqlite3.Row]:
         """Lessons of the student's classes assigned to the whole class or to them, newest first."""
         return self.db.read().execute(
             "SELECT lessons.*, classes.name AS class_name FROM lessons JOIN classes ON classes.id = lessons.class_id "
-            "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = ?) "
+            "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = ?) AND archived_at IS NULL "
             "AND (NOT EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id) "
             "     OR EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id AND s.account_id = ?)) "
             "ORDER BY lessons.id DESC", (account_id, account_id)).fetchall()
@@ -109,6 +110,25 @@ class Lessons:
             conn.executemany("INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)",
                              [(lesson_id, s) for s in students])
         return lesson_id
+
+    def update_lesson(self, lesson_id: int, title: str, instructions: str, homework: bool, due_at: str | None,
+                      students: list[int]) -> None:
+        """Change a lesson's own fields and who it is for ([] = the whole class), in one transaction."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE lessons SET title = ?, instructions = ?, homework = ?, due_at = ? WHERE id = ?",
+                         (title, instructions, int(homework), due_at, lesson_id))
+            conn.execute("DELETE FROM lesson_students WHERE lesson_id = ?", (lesson_id,))
+            conn.executemany("INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)",
+                             [(lesson_id, s) for s in students])
+
+    def remove_item(self, item_id: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM lesson_items WHERE id = ?", (item_id,))
+
+    def archive(self, lesson_id: int, when: str) -> None:
+        """Take a lesson off every list; its items, opens and hand-ins stay."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE lessons SET archived_at = ? WHERE id = ? AND archived_at IS NULL", (when, lesson_id))
 
     def add_item(self, lesson_id: int, **columns) -> int:
         """Add an item; an upload's file must already be complete on disk."""

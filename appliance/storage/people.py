@@ -145,6 +145,17 @@ class People:
     def drop_enrolment(conn: sqlite3.Connection, source_id: str) -> None:
         conn.execute("DELETE FROM enrolments WHERE source_id = ?", (source_id,))
 
+    def set_signin_kind(self, class_id: int, kind: str) -> bool:
+        """'pin' or 'pictures': how the class's students sign in. When it changes, their credentials are cleared
+        ('!'), since a PIN cannot be typed on the pictures page nor the reverse; True when it changed."""
+        with self.db.transaction() as conn:
+            changed = conn.execute("UPDATE classes SET signin_kind = ? WHERE id = ? AND signin_kind != ?",
+                                   (kind, class_id, kind)).rowcount == 1
+            if changed:
+                conn.execute("UPDATE accounts SET password_hash = '!' WHERE role = 'student' AND id IN "
+                             "(SELECT account_id FROM enrolments WHERE class_id = ?)", (class_id,))
+        return changed
+
     def set_credentials(self, hashes: dict[int, str]) -> None:
         """Replace the PIN or password hash of each account, in one transaction."""
         with self.db.transaction() as conn:

@@ -27,7 +27,7 @@ class Quizzes:
     def of_class(self, class_id: int) -> list[sqlite3.Row]:
         return self.db.read().execute(
             "SELECT quizzes.*, (SELECT count(*) FROM quiz_questions WHERE quiz_id = quizzes.id) AS questions "
-            "FROM quizzes WHERE class_id = ? ORDER BY coalesce(due_at, created_at), id", (class_id,)).fetchall()
+            "FROM quizzes WHERE class_id = ? AND archived_at IS NULL ORDER BY coalesce(due_at, created_at), id", (class_id,)).fetchall()
 
     def for_student(self, account_id: int) -> list[sqlite3.Row]:
         """Quizzes of the student's classes, with their attempts used and best score."""
@@ -39,7 +39,7 @@ class Quizzes:
             "(SELECT out_of FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me "
             " AND handed_in_at IS NOT NULL LIMIT 1) AS out_of "
             "FROM quizzes JOIN classes ON classes.id = quizzes.class_id "
-            "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) "
+            "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) AND archived_at IS NULL "
             "ORDER BY coalesce(due_at, quizzes.created_at), quizzes.id", {"me": account_id}).fetchall()
 
     def questions(self, quiz_id: int) -> list[dict[str, Any]]:
@@ -54,6 +54,10 @@ class Quizzes:
     def attempts_of(self, quiz_id: int, account_id: int) -> list[sqlite3.Row]:
         return self.db.read().execute("SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? "
                                       "ORDER BY number", (quiz_id, account_id)).fetchall()
+
+    def started(self, quiz_id: int) -> bool:
+        """Whether any student started an attempt (open or handed in)."""
+        return self.has_attempts(self.db.read(), quiz_id)
 
     def answers(self, attempt_id: int) -> list[sqlite3.Row]:
         return self.db.read().execute("SELECT * FROM quiz_answers WHERE attempt_id = ? ORDER BY position",
@@ -85,12 +89,27 @@ class Quizzes:
         quiz_id = conn.execute(
             "INSERT INTO quizzes (class_id, author_id, title, attempts_allowed, due_at, pass_mark) "
             "VALUES (?, ?, ?, ?, ?, ?)", (class_id, author_id, title, attempts_allowed, due_at, pass_mark)).lastrowid
-        conn.executemany(
-            "INSERT INTO quiz_questions (quiz_id, position, kind, prompt, body) VALUES (?, ?, ?, ?, ?)",
-            [(quiz_id, position, q["kind"], q["prompt"],
-              json.dumps({k: v for k, v in q.items() if k not in ("kind", "prompt")}, ensure_ascii=False))
-             for position, q in enumerate(questions)])
+        _insert_questions(conn, quiz_id, questions)
         return quiz_id
+
+    @staticmethod
+    def update_quiz(conn: sqlite3.Connection, quiz_id: int, *, title: str, attempts_allowed: int, due_at: str | None,
+                    pass_mark: float, questions: Sequence[dict[str, Any]], edited_at: str) -> None:
+        """Replace a quiz's own fields and all its questions (answers refer to questions by position)."""
+        conn.execute("UPDATE quizzes SET title = ?, attempts_allowed = ?, due_at = ?, pass_mark = ?, edited_at = ? "
+                     "WHERE id = ?", (title, attempts_allowed, due_at, pass_mark, edited_at, quiz_id))
+        conn.execute("DELETE FROM quiz_questions WHERE quiz_id = ?", (quiz_id,))
+        _insert_questions(conn, quiz_id, questions)
+
+    @staticmethod
+    def has_attempts(conn: sqlite3.Connection, quiz_id: int) -> bool:
+        """Whether any student started an attempt (open or handed in), inside the caller's transaction."""
+        return conn.execute("SELECT 1 FROM quiz_attempts WHERE quiz_id = ? LIMIT 1", (quiz_id,)).fetchone() is not None
+
+    def archive(self, quiz_id: int, when: str) -> None:
+        """Take a quiz off every list; its questions, attempts and answers stay."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE quizzes SET archived_at = ? WHERE id = ? AND archived_at IS NULL", (when, quiz_id))
 
     @staticmethod
     def start_attempt(conn: sqlite3.Connection, quiz_id: int, account_id: int, now: str,
@@ -121,3 +140,11 @@ class Quizzes:
                          "VALUES (?, ?, ?, ?, ?, ?)",
                          [(attempt_id, p, json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers])
         return True
+
+
+def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequence[dict[str, Any]]) -> None:
+    conn.executemany(
+        "INSERT INTO quiz_questions (quiz_id, position, kind, prompt, body) VALUES (?, ?, ?, ?, ?)",
+        [(quiz_id, position, q["kind"], q["prompt"],
+          json.dumps({k: v for k, v in q.items() if k not in ("kind", "prompt")}, ensure_ascii=False))
+         for position, q in enumerate(questions)])

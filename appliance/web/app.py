@@ -18,8 +18,9 @@ from starlette.staticfiles import StaticFiles
 from appliance.services import health, peers
 from appliance.services.kit import Kit
 from appliance.services.lan import LanPresence
-from appliance.web import (admin_routes, catalog_routes, content_routes, health_routes, home_routes, learn_routes,
-                           lesson_routes, people_routes, portal_routes, quiz_routes, search_routes)
+from appliance.web import (admin_routes, catalog_routes, content_routes, edit_routes, health_routes, home_routes,
+                           learn_routes, lesson_routes, notebook_routes, people_routes, portal_routes, quiz_routes,
+                           search_routes)
 from appliance.web.compression import CompressPages
 from appliance.web.delivery import EntryCache
 from appliance.web.errors import exception_handlers
@@ -88,7 +89,8 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     routes = [
         *home_routes.routes, *content_routes.routes, *search_routes.routes,
         *catalog_routes.routes, *admin_routes.routes, *health_routes.routes, *portal_routes.routes,
-        *learn_routes.routes, *people_routes.routes, *quiz_routes.routes, *lesson_routes.routes,
+        *learn_routes.routes, *people_routes.routes, *quiz_routes.routes, *lesson_routes.routes, *edit_routes.routes,
+        *notebook_routes.routes,
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
     ]

@@ -1,4 +1,5 @@
-"""The students' side: sign in by class, name and PIN on a keypad that works without JavaScript (/learn),
+"""The students' side: sign in by class, name and PIN on a keypad (or three pictures on a grid, when the class's
+teacher chose picture codes) that works without JavaScript (/learn),
 and "My space" (/me): what is due, what is new, what came back, quizzes; a lesson's page; handing in homework.
 
 Must not import cli. The keypad is a form whose digit buttons are submit buttons: with JavaScript off each
@@ -15,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
-from appliance.services import auth, lessons, people
+from appliance.services import auth, lessons, notebook, people, picture_codes
 from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, client_address, current_account, home_of, open_session
@@ -41,31 +42,54 @@ def choose_name(request: Request) -> Response:
 def keypad(request: Request) -> Response:
     klass, student = people.pin_student(request.app.state.kit.people, request.path_params["class_id"],
                                         request.path_params["student_id"])
-    return _page(request, "learn_pin.html", klass=klass, student=student, typed="")
+    return _sign_in_page(request, klass, student, "")
+
+
+def _sign_in_page(request: Request, klass, student, typed: str, status_code: int = 200, **context) -> Response:
+    """The keypad, or the picture grid when the class signs in with pictures."""
+    if klass["signin_kind"] == "pictures":
+        return _page(request, "learn_pictures.html", status_code, klass=klass, student=student, typed=typed,
+                     picked=len(picture_codes.picked(typed)), pictures=picture_codes.PICTURES,
+                     code_length=picture_codes.CODE_LENGTH, **context)
+    return _page(request, "learn_pin.html", status_code, klass=klass, student=student, typed=typed, **context)
 
 
 async def press(request: Request) -> Response:
-    """One keypad press: a digit or ⌫ comes back with the PIN so far; OK (or Enter) tries it."""
+    """One keypad press: a digit or ⌫ comes back with the PIN so far; OK (or Enter) tries it. On the picture grid
+    each picture comes back with one more picked, and the last of the code's pictures tries it."""
     form = await checked_form(request)
     kit = request.app.state.kit
     klass, student = await run_in_threadpool(people.pin_student, kit.people, request.path_params["class_id"],
                                              request.path_params["student_id"])
-    typed = "".join(ch for ch in str(form.get("pin", "")) if ch.isdigit())[:PIN_MAX_DIGITS]
     key = str(form.get("key", "go"))
+    if klass["signin_kind"] == "pictures":
+        picked = picture_codes.picked(str(form.get("pin", "")))
+        if key == "back":
+            picked = picked[:-1]
+        elif key.startswith("pic-") and key[4:].isdigit() and int(key[4:]) < len(picture_codes.PICTURES):
+            picked = [*picked, int(key[4:])]
+        if len(picked) < picture_codes.CODE_LENGTH:
+            return _sign_in_page(request, klass, student, picture_codes.joined(picked))
+        return await _try(request, kit, klass, student, picture_codes.joined(picked))
+    typed = "".join(ch for ch in str(form.get("pin", "")) if ch.isdigit())[:PIN_MAX_DIGITS]
     if key.isdigit() and len(key) == 1:
-        return _page(request, "learn_pin.html", klass=klass, student=student, typed=(typed + key)[:PIN_MAX_DIGITS])
+        return _sign_in_page(request, klass, student, (typed + key)[:PIN_MAX_DIGITS])
     if key == "back":
-        return _page(request, "learn_pin.html", klass=klass, student=student, typed=typed[:-1])
+        return _sign_in_page(request, klass, student, typed[:-1])
+    return await _try(request, kit, klass, student, typed)
+
+
+async def _try(request: Request, kit, klass, student, secret: str) -> Response:
+    """Check the PIN or picture code (throttled per account, device and class) and open the session."""
     credential = {"id": student["id"], "password_hash": await run_in_threadpool(kit.people.credential, student["id"])}
     try:
         token = await run_in_threadpool(auth.sign_in_pin, kit.accounts, kit.signin_failures, credential, klass["id"],
-                                        typed, client_address(request))
+                                        secret, client_address(request))
     except TooManyAttemptsError as exc:
         retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
-        return _page(request, "learn_pin.html", status_code=exc.status, headers=retry,
-                     klass=klass, student=student, typed="", error=exc)
+        return _sign_in_page(request, klass, student, "", exc.status, headers=retry, error=exc)
     except SignInError as exc:
-        return _page(request, "learn_pin.html", status_code=401, klass=klass, student=student, typed="", error=exc)
+        return _sign_in_page(request, klass, student, "", 401, error=exc)
     return open_session(RedirectResponse("/me", status_code=303), token, auth.STUDENT_SESSION_LIFETIME_S)
 
 
@@ -78,7 +102,7 @@ def my_space(request: Request) -> Response:
     kit = request.app.state.kit
     return _page(request, "me.html", student=kit.people.person(viewer["id"]),
                  classes=people.classes_for(kit.people, viewer), space=lessons.my_space(kit, viewer),
-                 quizzes=kit.quizzes.for_student(viewer["id"]))
+                 quizzes=kit.quizzes.for_student(viewer["id"]), notebook=notebook.space(kit, viewer))
 
 
 def my_lesson(request: Request) -> Response:
@@ -90,7 +114,9 @@ def my_lesson(request: Request) -> Response:
     return _page(request, "me_lesson.html", lesson=lesson, items=kit.lessons.items(lesson["id"]),
                  handins=[(h, kit.lessons.handin_files(h["id"])) for h in handins],
                  may_hand_in=bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
-                 notice=request.query_params.get("notice"))
+                 notice=request.query_params.get("notice"), note=notebook.lesson_note(kit, viewer, lesson["id"]),
+                 note_max=notebook.NOTE_MAX_CHARS,
+                 bookmarked={(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])})
 
 
 def open_item(request: Request) -> Response:

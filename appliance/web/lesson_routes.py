@@ -61,7 +61,8 @@ def lesson_page(request: Request) -> Response:
     return _page(request, "lesson_teach.html", account=viewer, klass=klass, lesson=lesson,
                  items=kit.lessons.items(lesson["id"]), query=query, found=found,
                  books=kit.load_library().books() if query else [], handins=rows,
-                 assigned=[students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students])
+                 assigned=[students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
+                 may_edit=viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"])
 
 
 async def add_item(request: Request) -> Response:

@@ -1,5 +1,5 @@
 """Staff pages about people: teachers and classes (/admin/people), a teacher's classes and rosters (/teach),
-roster uploads, and the printable PIN sheet.
+roster uploads, PINs or picture codes per class, and the printable sheet of them.
 
 Must not import cli. Every handler asks services/people for what the signed-in account may see.
 """
@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
-from appliance.services import auth, oneroster, people, roster_simple
+from appliance.services import auth, oneroster, people, picture_codes, roster_simple
 from appliance.services.roster_files import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
 from appliance.web.pages import render
@@ -57,7 +57,7 @@ def class_roster(request: Request) -> Response:
     wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - 86400)
     return _page(request, "teach_class.html", account=viewer, klass=klass, teachers=kit.people.teachers_of(klass["id"]),
                  students=students, locked=locked, wrong_today=wrong_today, quizzes=kit.quizzes.of_class(klass["id"]),
-                 lessons=kit.lessons.of_class(klass["id"]))
+                 lessons=kit.lessons.of_class(klass["id"]), notice=request.query_params.get("notice"))
 
 
 async def give_pins(request: Request) -> Response:
@@ -69,8 +69,22 @@ async def give_pins(request: Request) -> Response:
     pins = await run_in_threadpool(people.give_pins, kit.people, viewer, class_id, kit.settings.pin_digits, student,
                                    kit.signin_failures)
     klass = await run_in_threadpool(kit.people.class_by_id, class_id)
-    return _page(request, "pin_sheet.html", account=viewer, klass=klass,
+    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pictures=_pictures(klass),
                  pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
+
+
+def _pictures(klass):
+    """For the printed sheet of a class that signs in with pictures: a code's picture names."""
+    return picture_codes.names if klass["signin_kind"] == "pictures" else None
+
+
+async def set_signin_kind(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    class_id = request.path_params["class_id"]
+    await run_in_threadpool(people.set_signin_kind, request.app.state.kit.people, viewer, class_id,
+                            str(form.get("kind", "")))
+    return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
 async def create_class(request: Request) -> Response:
@@ -91,7 +105,8 @@ async def import_class(request: Request) -> Response:
                                      str(form.get("class_name", "")), str(form.get("teacher", "")),
                                      kit.settings.pin_digits)
     klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)
-    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result)
+    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result,
+                 pictures=_pictures(klass))
 
 
 def people_page(request: Request) -> Response:
@@ -150,6 +165,7 @@ routes = [
     Route("/teach/import", import_class, methods=["POST"]),
     Route("/teach/{class_id:int}", class_roster),
     Route("/teach/{class_id:int}/pins", give_pins, methods=["POST"]),
+    Route("/teach/{class_id:int}/signin-kind", set_signin_kind, methods=["POST"]),
     Route("/admin/people", people_page),
     Route("/admin/people/teachers", create_teacher, methods=["POST"]),
     Route("/admin/people/import", import_oneroster, methods=["POST"]),

@@ -52,7 +52,8 @@ def quiz_results(request: Request) -> Response:
     quiz, klass = quizzes.staff_quiz(kit, viewer, quiz_id)
     return _page(request, "quiz_results.html", quiz=quiz, klass=klass,
                  questions=quizzes.question_results(kit, viewer, quiz_id),
-                 scores=quizzes.class_scores(kit, viewer, quiz_id))
+                 scores=quizzes.class_scores(kit, viewer, quiz_id),
+                 may_edit=viewer["role"] == "admin" or viewer["id"] == quiz["author_id"])
 
 
 def quiz_page(request: Request) -> Response:

@@ -7,10 +7,11 @@ import re
 import httpx
 
 from appliance.content.icons import badge
+from tests.photo_data import small_jpeg
 from tests.web.people_clients import csrf
 
 PNG = badge(64, (30, 120, 200), (250, 250, 250))
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40 + b"\xff\xd9"
+JPEG = small_jpeg()  # a real JPEG: hand-in photos are decoded and scaled down on the kit
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
 

@@ -1,0 +1,130 @@
+"""Teachers edit and delete the lessons and quizzes they made (administrators any): forms that work without
+JavaScript, and a confirmation page before anything is deleted.
+
+Must not import cli. Handlers parse, call services/lesson_editing (which checks ownership), and render.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import BadRequestError
+from appliance.services import lesson_editing, quiz_authoring
+from appliance.services.quiz_grading import KINDS
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.people_routes import staff_viewer
+from appliance.web.session import PRIVATE
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
+    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def edit_lesson_page(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    kit = request.app.state.kit
+    klass, lesson = lesson_editing.owned_lesson(kit, viewer, request.path_params["lesson_id"])
+    return _page(request, "lesson_edit.html", account=viewer, klass=klass, lesson=lesson,
+                 students=kit.people.students_of(klass["id"]), assigned=set(kit.lessons.assigned_to(lesson["id"])),
+                 items=kit.lessons.items(lesson["id"]))
+
+
+async def save_lesson(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    lesson_id = request.path_params["lesson_id"]
+    await run_in_threadpool(lesson_editing.edit_lesson, request.app.state.kit, viewer, lesson_id,
+                            str(form.get("title", "")), str(form.get("instructions", "")), form.get("homework") == "1",
+                            str(form.get("due", "")), [_int(v) for v in form.getlist("students")])
+    return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
+
+
+async def remove_item(request: Request) -> Response:
+    await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    lesson_id = request.path_params["lesson_id"]
+    await run_in_threadpool(lesson_editing.remove_item, request.app.state.kit, viewer, lesson_id,
+                            request.path_params["item_id"])
+    return RedirectResponse(f"/teach/lessons/{lesson_id}/edit", status_code=303)
+
+
+def confirm_delete_lesson(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    klass, lesson = lesson_editing.owned_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
+    return _page(request, "confirm_delete.html", account=viewer, klass=klass, what="lesson", title=lesson["title"],
+                 action=f"/teach/lessons/{lesson['id']}/delete", back=f"/teach/lessons/{lesson['id']}")
+
+
+async def delete_lesson(request: Request) -> Response:
+    await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    class_id = await run_in_threadpool(lesson_editing.delete_lesson, request.app.state.kit, viewer,
+                                       request.path_params["lesson_id"])
+    return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
+
+
+def edit_quiz_page(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    kit = request.app.state.kit
+    quiz, klass = lesson_editing.owned_quiz(kit, viewer, request.path_params["quiz_id"])
+    return _quiz_form(request, quiz, klass, lesson_editing.draft_of(kit, quiz))
+
+
+def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> Response:
+    return _page(request, "quiz_form.html", status_code=status_code, klass=klass, draft=draft, kinds=KINDS,
+                 quiz=quiz, started=lesson_editing.quiz_started(request.app.state.kit, quiz["id"]))
+
+
+async def save_quiz(request: Request) -> Response:
+    """As on the new-quiz form: "add"/"remove-N" come back with the form changed, "save" saves it."""
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
+    quiz, klass = await run_in_threadpool(lesson_editing.owned_quiz, kit, viewer, quiz_id)
+    draft, action = quiz_authoring.read(form), str(form.get("action", "save"))
+    if action != "save":
+        quiz_authoring.apply_button(draft, action)
+        return await run_in_threadpool(_quiz_form, request, quiz, klass, draft)
+    if not await run_in_threadpool(lesson_editing.edit_quiz, kit, viewer, quiz_id, draft):
+        return await run_in_threadpool(_quiz_form, request, quiz, klass, draft, 400)
+    return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
+
+
+def confirm_delete_quiz(request: Request) -> Response:
+    viewer = staff_viewer(request)
+    quiz, klass = lesson_editing.owned_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
+    return _page(request, "confirm_delete.html", account=viewer, klass=klass, what="quiz", title=quiz["title"],
+                 action=f"/teach/quizzes/{quiz['id']}/delete", back=f"/teach/quizzes/{quiz['id']}")
+
+
+async def delete_quiz(request: Request) -> Response:
+    await checked_form(request)
+    viewer = await run_in_threadpool(staff_viewer, request)
+    class_id = await run_in_threadpool(lesson_editing.delete_quiz, request.app.state.kit, viewer,
+                                       request.path_params["quiz_id"])
+    return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
+
+
+def _int(value) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the page.") from None
+
+
+routes = [
+    Route("/teach/lessons/{lesson_id:int}/edit", edit_lesson_page, methods=["GET"]),
+    Route("/teach/lessons/{lesson_id:int}/edit", save_lesson, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/items/{item_id:int}/remove", remove_item, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/delete", confirm_delete_lesson, methods=["GET"]),
+    Route("/teach/lessons/{lesson_id:int}/delete", delete_lesson, methods=["POST"]),
+    Route("/teach/quizzes/{quiz_id:int}/edit", edit_quiz_page, methods=["GET"]),
+    Route("/teach/quizzes/{quiz_id:int}/edit", save_quiz, methods=["POST"]),
+    Route("/teach/quizzes/{quiz_id:int}/delete", confirm_delete_quiz, methods=["GET"]),
+    Route("/teach/quizzes/{quiz_id:int}/delete", delete_quiz, methods=["POST"]),
+]

@@ -1,0 +1,82 @@
+"""A student's bookmarks and notes: an article's page on My space (/me/article), and the plain form posts that
+bookmark an article and save a note (they work without JavaScript and come back to the page they were sent from).
+
+Must not import cli. Handlers parse, call services/notebook (which keeps each student to their own rows), redirect.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.errors import BadRequestError
+from appliance.services import notebook
+from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.pages import render
+from appliance.web.session import PRIVATE, current_account
+
+
+def article_url(book: str, path: str, notice: str = "") -> str:
+    query = {"book": book, "path": path, **({"notice": notice} if notice else {})}
+    return f"/me/article?{urlencode(query)}"
+
+
+def article_page(request: Request) -> Response:
+    viewer = current_account(request)
+    if viewer is None:
+        return RedirectResponse("/learn", status_code=303)
+    found = notebook.article_page(request.app.state.kit, viewer, request.query_params.get("book", ""),
+                                  request.query_params.get("path", ""))
+    response = render(request, "me_article.html", headers=PRIVATE, csrf=csrf_token(request),
+                      notice=request.query_params.get("notice"), max_chars=notebook.NOTE_MAX_CHARS, **found)
+    return remember_csrf(request, response)
+
+
+async def bookmark(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(current_account, request)
+    keep = str(form.get("action", "add")) != "remove"
+    found = await run_in_threadpool(notebook.bookmark, request.app.state.kit, viewer, str(form.get("book", "")),
+                                    str(form.get("path", "")), keep)
+    notice = "bookmarked" if keep else "unbookmarked"
+    back = _back(form)
+    return RedirectResponse(f"{back}?notice={notice}" if back else article_url(found.book, found.path, notice),
+                            status_code=303)
+
+
+async def note(request: Request) -> Response:
+    form = await checked_form(request)
+    viewer = await run_in_threadpool(current_account, request)
+    kit, text = request.app.state.kit, str(form.get("body", ""))
+    if form.get("lesson"):
+        lesson_id = _int(form.get("lesson"))
+        await run_in_threadpool(notebook.note_lesson, kit, viewer, lesson_id, text)
+        return RedirectResponse(f"/me/lessons/{lesson_id}?notice=note_saved#note", status_code=303)
+    found = await run_in_threadpool(notebook.note_article, kit, viewer, str(form.get("book", "")),
+                                    str(form.get("path", "")), text)
+    return RedirectResponse(article_url(found.book, found.path, "note_saved"), status_code=303)
+
+
+def _back(form) -> str:
+    """Where to go after a bookmark: the lesson page the form came from, else '' (never another site)."""
+    back = str(form.get("back", ""))
+    return back if re.fullmatch(r"/me/lessons/[0-9]+", back) else ""
+
+
+def _int(value) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the page.") from None
+
+
+routes = [
+    Route("/me/article", article_page),
+    Route("/me/bookmarks", bookmark, methods=["POST"]),
+    Route("/me/notes", note, methods=["POST"]),
+]

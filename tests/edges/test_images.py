@@ -1,0 +1,65 @@
+"""Photos scaled down with Pillow on real JPEG and PNG files: smaller, upright, no EXIF (no GPS), still a valid
+picture; unreadable files and decompression bombs refused with their codes, before any pixel is decoded."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from appliance.edges import images
+from appliance.errors import UploadRefusedError
+from tests.photo_data import bomb_png, exif_of, phone_jpeg, small_jpeg
+
+
+def _shrunk(tmp_path, data: bytes, edge: int = 1600, name: str = "in.jpg") -> tuple[bool, bytes]:
+    source = tmp_path / name
+    source.write_bytes(data)
+    out = io.BytesIO()
+    written = images.shrink(source, out, edge, name)
+    return written, out.getvalue()
+
+
+def test_images_phone_photo_scaled_down_upright_without_exif(tmp_path):
+    sent = phone_jpeg(4000, 3000, orientation=6)  # held upright: the sensor's landscape turned 90°
+    assert 1_500_000 < len(sent) and 34853 in exif_of(sent)  # GPS IFD present
+    written, kept = _shrunk(tmp_path, sent)
+    assert written and len(kept) < len(sent) / 3
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.format == "JPEG" and image.size == (1200, 1600)
+        image.load()
+        assert dict(image.getexif()) == {} and "exif" not in image.info
+    assert b"Exif" not in kept and b"PhoneMaker" not in kept
+
+
+def test_images_small_photo_kept_small_and_png_rewritten(tmp_path):
+    written, kept = _shrunk(tmp_path, small_jpeg(48, 32))
+    with Image.open(io.BytesIO(kept)) as image:
+        assert written and image.size == (48, 32)
+    png = io.BytesIO()
+    Image.new("RGB", (3000, 1000), (200, 30, 30)).save(png, "PNG")
+    written, kept = _shrunk(tmp_path, png.getvalue(), edge=900, name="shot.png")
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.format == "PNG" and image.size == (900, 300)
+
+
+def test_images_gif_kept_as_sent(tmp_path):
+    gif = io.BytesIO()
+    Image.new("P", (10, 10)).save(gif, "GIF")
+    assert _shrunk(tmp_path, gif.getvalue(), name="a.gif") == (False, b"")
+
+
+@pytest.mark.parametrize("side_px, said", [(8000, "8000 × 8000 pixels"),  # over MAX_PIXELS, under Pillow's own
+                                           (100_000, "too many pixels")])  # Pillow's DecompressionBombError
+def test_images_refuses_bomb_before_decoding(tmp_path, side_px, said):
+    with pytest.raises(UploadRefusedError) as caught:
+        _shrunk(tmp_path, bomb_png(side_px), name="bomb.png")
+    assert caught.value.code == "upload.image_too_large" and said in caught.value.message
+
+
+@pytest.mark.parametrize("data", [phone_jpeg(400, 300)[:3000], b"\xff\xd8\xff\xe0" + b"\x00" * 500])
+def test_images_refuses_unreadable(tmp_path, data):
+    with pytest.raises(UploadRefusedError) as caught:
+        _shrunk(tmp_path, data)
+    assert caught.value.code == "upload.image_unreadable"
