@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -167,9 +168,15 @@ def parse_signature(text: str, where: str) -> Signature:
     return Signature(raw[:2], raw[2:10], raw[10:], lines[2][len("trusted comment: "):], global_signature)
 
 
+@functools.lru_cache(maxsize=32768)
+def _verifier(key: bytes) -> Ed25519PublicKey:
+    """The loaded key (a pure function of its 32 bytes, so cached: a hub verifies the same kits' keys all day)."""
+    return Ed25519PublicKey.from_public_bytes(key)
+
+
 def verify(signature: Signature, public: PublicKey, message: bytes, where: str) -> None:
     """Check both of a signature's Ed25519 signatures with `public`; a ChannelError (bad_signature) when either fails."""
-    key = Ed25519PublicKey.from_public_bytes(public.key)
+    key = _verifier(public.key)
     signed = hashlib.blake2b(message, digest_size=64).digest() if signature.alg == PREHASHED_ALG else message
     try:
         key.verify(signature.signature, signed)
