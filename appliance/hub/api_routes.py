@@ -75,11 +75,8 @@ async def _asgi_body(scope, receive, limit: int) -> bytes:
 async def reports_asgi(scope, receive, state) -> Response:
     """`POST /api/v1/reports` (docs/reporting.md): the reply, or a TpkitError for the app's error handler."""
     payload = await _asgi_body(scope, receive, report_file.MAX_COMPRESSED_BYTES)
-    db, kit_id, signature = state.db, _header(scope, _KIT_HEADER), _header(scope, _SIGNATURE_HEADER)
-    if hasattr(db, "statement_async"):  # PostgreSQL: checked on the loop, stored by one awaited statement
-        status, reply = await ingest.receive_async(db, kit_id, payload, signature, state.clock(), run_in_threadpool)
-    else:
-        status, reply = await run_in_threadpool(ingest.receive, db, kit_id, payload, signature, state.clock())
+    status, reply = await run_in_threadpool(ingest.receive, state.db, _header(scope, _KIT_HEADER), payload,
+                                            _header(scope, _SIGNATURE_HEADER), state.clock())
     return JSONResponse(reply, status_code=status)
 
 

@@ -80,8 +80,6 @@ def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -
         # Bounds this worker's database connections (one per thread) as well as its threads.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.hub_threads
         yield
-        if hasattr(db, "aclose"):
-            await db.aclose()
         db.close()
 
     app = Starlette(routes=[*api_routes.routes, *dashboard_routes.routes], lifespan=lifespan,

@@ -20,5 +20,5 @@ def open_database(settings: Settings):
     if settings.hub_database_url:
         from appliance.hub.postgres import PostgresHub
 
-        return PostgresHub(settings.hub_database_url, async_connections=settings.hub_threads)
+        return PostgresHub(settings.hub_database_url)
     return SqliteHub(database_path(settings))

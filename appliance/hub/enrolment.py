@@ -86,13 +86,10 @@ def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dic
     return {"kit_id": kit_id, "enrolled_at": _iso(now)}, True
 
 
-KEY_QUERY = "SELECT public_key FROM kits WHERE kit_id = ?"
-
-
 def public_line(db, kit_id: str) -> str | None:
     """The base64 line of the key a kit enrolled with, read from the database now, or None for an unknown or not yet
     enrolled kit."""
-    rows = db.query(KEY_QUERY, (kit_id,))
+    rows = db.query("SELECT public_key FROM kits WHERE kit_id = ?", (kit_id,))
     return rows[0]["public_key"] or None if rows else None
 
 

@@ -52,32 +52,32 @@ class KeyChanged(Exception):
     """The kit's enrolled key is no longer the one its report was verified with (re-enrolled meanwhile)."""
 
 
-def _known(db) -> dict[str, str]:
+def _enrolled_line(db, kit_id: str, remembered: bool) -> tuple[str | None, bool]:
+    """(The kit's enrolled key line or None, whether it came from this worker's memory)."""
     known = _keys.get(db)
-    return known if known is not None else _keys.setdefault(db, {})
-
-
-def _remember(known: dict[str, str], kit_id: str, line: str | None) -> None:
+    if known is None:
+        known = _keys.setdefault(db, {})
+    line = known.get(kit_id) if remembered else None
+    if line is not None:
+        return line, True
+    line = enrolment.public_line(db, kit_id)
     if line is None:
         known.pop(kit_id, None)
-        return
+        return None, False
     if len(known) >= KEY_CACHE_MAX:
         known.clear()
     known[kit_id] = line
+    return line, False
 
 
-def _checking(known: dict[str, str], kit_id: str, payload: bytes, signature: str, now: float, where: str,
-              remembered: bool):
-    """The check, as steps that do no I/O: it yields each time it needs the kit's key line read from the database
-    now (the caller sends it in, or None) and returns (report, key line). `check` and `check_async` drive it."""
+def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: str,
+          remembered: bool = True) -> tuple[report_file.Report, str]:
+    """The report once it is shown to come from the enrolled kit it names and is not dated in the future, and the
+    key line it was verified with (`store` confirms it is still the kit's)."""
     if not isinstance(kit_id, str) or not report_file.KIT_ID.match(kit_id):
         raise ReportError(f"The report {where} names no usable kit ({report_file.KIT_HEADER}: {kit_id!r}).",
                           code="report.malformed", fix=f"Send the {report_file.KIT_HEADER} header with the kit's id.")
-    line = known.get(kit_id) if remembered else None
-    from_memory = line is not None
-    if not from_memory:
-        line = yield
-        _remember(known, kit_id, line)
+    line, from_memory = _enrolled_line(db, kit_id, remembered)
     while True:
         if line is None:
             raise _unknown_kit(kit_id)
@@ -90,9 +90,7 @@ def _checking(known: dict[str, str], kit_id: str, payload: bytes, signature: str
             if exc.code != "report.bad_signature" or not from_memory:
                 raise
             # Signed by another key than the remembered one: the kit may have re-enrolled through another worker.
-            fresh = yield
-            _remember(known, kit_id, fresh)
-            from_memory = False
+            fresh, from_memory = _enrolled_line(db, kit_id, remembered=False)
             if fresh == line:
                 raise
             line = fresh
@@ -106,32 +104,6 @@ def _checking(known: dict[str, str], kit_id: str, payload: bytes, signature: str
                        cause="The kit's or the hub's clock is wrong.",
                        fix="Check both clocks (timedatectl) and their NTP servers.")
     return report, line
-
-
-def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: str,
-          remembered: bool = True) -> tuple[report_file.Report, str]:
-    """The report once it is shown to come from the enrolled kit it names and is not dated in the future, and the
-    key line it was verified with (`store` confirms it is still the kit's)."""
-    steps = _checking(_known(db), kit_id, payload, signature, now, where, remembered)
-    try:
-        next(steps)
-        while True:
-            steps.send(enrolment.public_line(db, kit_id))
-    except StopIteration as done:
-        return done.value
-
-
-async def check_async(db, kit_id: str, payload: bytes, signature: str, now: float, where: str,
-                      remembered: bool = True) -> tuple[report_file.Report, str]:
-    """`check` on the event loop, reading keys through the database's async connections."""
-    steps = _checking(_known(db), kit_id, payload, signature, now, where, remembered)
-    try:
-        next(steps)
-        while True:
-            rows = await db.query_async(enrolment.KEY_QUERY, (kit_id,))
-            steps.send(rows[0]["public_key"] or None if rows else None)
-    except StopIteration as done:
-        return done.value
 
 
 def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
@@ -209,27 +181,14 @@ STORE_ONE_POSTGRES = (
     "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true")
 
 
-def _one_statement(db, report: report_file.Report, key_line: str | None) -> bool:
-    """Whether this report is stored by STORE_ONE_POSTGRES (no side tables to write)."""
-    return (db.backend == "postgresql" and key_line is not None and report.kind != "records"
-            and not (report.kind == "heartbeat" and _books(report.body)))
-
-
-def _body_text(report: report_file.Report) -> str:
-    return json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _one_statement_sql(report: report_file.Report, now: float, key_line: str) -> tuple[str, tuple]:
-    body = _body_text(report)
+def _store_one_postgres(db, report: report_file.Report, body: str, now: float,
+                        key_line: str) -> tuple[bool, dict[str, Any] | None]:
     part, params = _update_params(report, body, now)
     update = UPDATE_KIT.format(snapshot=part, where="kit_id IN (SELECT kit_id FROM stored)")
-    return STORE_ONE_POSTGRES.format(update=update), (key_line, report.kit_id, *_report_row(report, body, now),
-                                                      *params, report.kit_id)
-
-
-def _one_statement_result(rows: list[dict[str, Any]], kit_id: str) -> tuple[bool, dict[str, Any] | None]:
+    rows = db.statement(STORE_ONE_POSTGRES.format(update=update),
+                        (key_line, report.kit_id, *_report_row(report, body, now), *params, report.kit_id))
     if not rows or not rows[0]["same"]:
-        raise KeyChanged(kit_id)
+        raise KeyChanged(report.kit_id)
     row = rows[0]
     desired = None if row["version"] is None else {"version": row["version"], **json.loads(row["config"])}
     return row["fresh"] == 1, desired
@@ -239,9 +198,10 @@ def store(db, report: report_file.Report, now: float,
           key_line: str | None = None) -> tuple[bool, dict[str, Any] | None]:
     """Store a verified report unless its id was stored before; (newly stored, the kit's desired configuration).
     With `key_line` (what `check` verified it with), KeyChanged unless that is still the kit's enrolled key."""
-    if _one_statement(db, report, key_line):
-        return _one_statement_result(db.statement(*_one_statement_sql(report, now, key_line)), report.kit_id)
-    body = _body_text(report)
+    body = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    if (db.backend == "postgresql" and key_line is not None and report.kind != "records"
+            and not (report.kind == "heartbeat" and _books(report.body))):
+        return _store_one_postgres(db, report, body, now, key_line)
     with db.transaction() as tx:
         if key_line is not None:
             rows = tx.execute("SELECT public_key FROM kits WHERE kit_id = ?", (report.kit_id,))
@@ -257,55 +217,27 @@ def store(db, report: report_file.Report, now: float,
     return fresh, desired
 
 
-def _key_changed_twice(kit_id: str, exc: KeyChanged):
-    # Re-enrolled twice within one request: the kit sends it again.
-    return unavailable(exc, f"the key of kit {kit_id} changed while its report was stored")
-
-
 def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float,
                      where: str) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
     """Check, then store with the key it was checked with; once more with the key read now if that changed."""
-    for remembered in (True, False):
-        report, line = check(db, kit_id, payload, signature, now, where, remembered)
-        try:
-            return (*store(db, report, now, line), report)
-        except KeyChanged as exc:
-            changed = exc
-    raise _key_changed_twice(kit_id, changed)
-
-
-def _reply(fresh: bool, desired: dict[str, Any] | None, report: report_file.Report) -> tuple[int, dict[str, Any]]:
-    return (201 if fresh else 200), {"status": "accepted" if fresh else "duplicate", "report_id": report.report_id,
-                                     "desired_config": desired}
-
-
-def _where(kit_id) -> str:
-    return f"from kit {kit_id!r}" if isinstance(kit_id, str) else "without a kit id"
+    report, line = check(db, kit_id, payload, signature, now, where)
+    try:
+        return (*store(db, report, now, line), report)
+    except KeyChanged:
+        pass
+    report, line = check(db, kit_id, payload, signature, now, where, remembered=False)
+    try:
+        return (*store(db, report, now, line), report)
+    except KeyChanged as exc:  # re-enrolled twice within one request: let the kit send it again
+        raise unavailable(exc, f"the key of kit {kit_id} changed while its report was stored") from exc
 
 
 def receive(db, kit_id: str, payload: bytes, signature_header: str | None, now: float) -> tuple[int, dict[str, Any]]:
     """An HTTP report: (status, JSON reply) per docs/reporting.md; raises TpkitError for every refusal."""
-    where = _where(kit_id)
-    return _reply(*_check_and_store(db, kit_id, payload, signature_text(signature_header, where), now, where))
-
-
-async def receive_async(db, kit_id: str, payload: bytes, signature_header: str | None, now: float,
-                        in_thread) -> tuple[int, dict[str, Any]]:
-    """`receive` on the event loop, for a database with async connections (PostgreSQL): the checks run here and a
-    report is stored by one awaited statement, with no hand-off to a thread; a report that writes side tables
-    (records, book lists) is stored by `store` through `in_thread` (an awaitable runner of blocking calls)."""
-    where = _where(kit_id)
-    signature = signature_text(signature_header, where)
-    for remembered in (True, False):
-        report, line = await check_async(db, kit_id, payload, signature, now, where, remembered)
-        try:
-            if _one_statement(db, report, line):
-                rows = await db.statement_async(*_one_statement_sql(report, now, line))
-                return _reply(*_one_statement_result(rows, kit_id), report)
-            return _reply(*await in_thread(store, db, report, now, line), report)
-        except KeyChanged as exc:
-            changed = exc
-    raise _key_changed_twice(kit_id, changed)
+    where = f"from kit {kit_id!r}" if isinstance(kit_id, str) else "without a kit id"
+    fresh, desired, report = _check_and_store(db, kit_id, payload, signature_text(signature_header, where), now, where)
+    return (201 if fresh else 200), {"status": "accepted" if fresh else "duplicate", "report_id": report.report_id,
+                                     "desired_config": desired}
 
 
 def import_bundle(db, folder: Path, now: float) -> dict[str, list]:
