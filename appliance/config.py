@@ -203,8 +203,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", _port),
     Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", _positive),
     Setting("hub_threads", int, 16, "County hub: threads per worker that talk to the database (each holds one "
-            "PostgreSQL connection; on PostgreSQL the worker's event loop holds up to as many more for reports).",
-            _positive),
+            "PostgreSQL connection).", _positive),
     Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
             _positive),
     Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",

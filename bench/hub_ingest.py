@@ -6,8 +6,10 @@
 
 Setup (not timed): N kits get keys and are written as enrolled straight into the database (one transaction);
 every kit's reports are signed in advance. Timed: `--rounds` heartbeats per kit, sent over `--connections`
-keep-alive connections by one asyncio client (raw HTTP/1.1, the cheapest client Python has, because it shares
-the 2 cores with the hub). Prints reports/s, latency percentiles and the hub's peak RSS (parent + workers).
+keep-alive connections by one asyncio client (raw HTTP/1.1 on uvloop, one read per reply: the cheapest client
+Python has, because it shares the 2 cores with the hub). Prints reports/s, latency percentiles, the hub's peak
+RSS (parent + workers), CPU per report of the hub, of this client and (with `--postgres-pid`) of the PostgreSQL
+server, and the load average before and after (other work on the machine skews every figure but CPU per report).
 """
 
 from __future__ import annotations
