@@ -3,7 +3,8 @@
 Verification uses libsodium (what minisign itself is built on; the `libsodium23` package, through ctypes) when
 the system has it: it checks a signature in ~110 µs where OpenSSL's takes ~250 µs on the build machine, which a
 county hub checking two signatures per report feels. Without it, `cryptography` verifies. Signing always
-uses `cryptography`. Must not import storage, content, services or web. Formats: https://jedisct1.github.io/minisign/ (docs/channels.md).
+uses `cryptography`. Must not import storage, content, services or web.
+Formats: https://jedisct1.github.io/minisign/ (docs/channels.md).
 """
 
 from __future__ import annotations

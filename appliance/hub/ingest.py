@@ -40,10 +40,11 @@ def signature_text(header: str | None, where: str) -> str:
         return ""  # verify() then refuses it as report.bad_signature, like any other bad signature
 
 
-# The enrolled key of each kit this worker has seen (per database: kit_id -> the key's base64 line), so a report
-# costs no read of it. Never trusted alone: `store` stores a report only if the line it was verified with is still the kit's
-# enrolled key (inside the storing statement or transaction), and a report that fails against a remembered key
-# is checked again against the key read now, so a kit re-enrolled through another worker counts at once.
+# The enrolled key of each kit this worker has seen (per database: kit_id -> the key's base64 line), so a
+# report costs no read of it. Never trusted alone: `store` stores a report only if the line it was verified
+# with is still the kit's enrolled key (inside the storing statement or transaction), and a report that fails
+# against a remembered key is checked again against the key read now, so a kit re-enrolled through another
+# worker counts at once.
 _keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 KEY_CACHE_MAX = 20_000  # ~2 MB; a larger fleet simply reads some keys again (emptied when full: no stale entry)
 
