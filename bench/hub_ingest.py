@@ -6,8 +6,10 @@
 
 Setup (not timed): N kits get keys and are written as enrolled straight into the database (one transaction);
 every kit's reports are signed in advance. Timed: `--rounds` heartbeats per kit, sent over `--connections`
-keep-alive connections by one asyncio client (raw HTTP/1.1, the cheapest client Python has, because it shares
-the 2 cores with the hub). Prints reports/s, latency percentiles and the hub's peak RSS (parent + workers).
+keep-alive connections by one asyncio client (raw HTTP/1.1 on uvloop, one read per reply: the cheapest client
+Python has, because it shares the 2 cores with the hub). Prints reports/s, latency percentiles, the hub's peak
+RSS (parent + workers), CPU per report of the hub, of this client and (with `--postgres-pid`) of the PostgreSQL
+server, and the load average before and after (other work on the machine skews every figure but CPU per report).
 """
 
 from __future__ import annotations
@@ -71,14 +73,12 @@ async def _connection(port: int, queue: list[bytes], latencies: list[float], sta
         request = queue.pop()
         start = time.perf_counter()
         writer.write(request)
-        status_line = await reader.readline()
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
+        head = await reader.readuntil(b"\r\n\r\n")  # the hub's replies are small, one read each
+        at = head.lower().find(b"content-length:")
+        length = int(head[at + 15:head.index(b"\r\n", at)]) if at >= 0 else 0
         await reader.readexactly(length)
         latencies.append(time.perf_counter() - start)
-        status = int(status_line.split()[1])
+        status = int(head[9:12])
         statuses[status] = statuses.get(status, 0) + 1
     writer.close()
 
@@ -90,6 +90,15 @@ async def send(port: int, requests: list[bytes], connections: int) -> tuple[floa
     start = time.perf_counter()
     await asyncio.gather(*(_connection(port, queue, latencies, statuses) for _ in range(connections)))
     return time.perf_counter() - start, latencies, statuses
+
+
+def _loop_factory():
+    """uvloop when installed (uvicorn[standard] brings it): the client then costs the shared cores less."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _tree(pid: int) -> list[int]:
@@ -131,7 +140,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--postgres-pid", type=int, default=0,
+                        help="the postmaster's pid (head -1 DATA/postmaster.pid), to count the server's CPU too")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(folder), "TPKIT_HUB_DATABASE_URL":
            args.database_url if args.backend == "postgresql" else "", "TPKIT_LOG_LEVEL": "warning"}
@@ -157,9 +169,12 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        cpu_before = tree_cpu_s(server.pid)
-        elapsed, latencies, statuses = asyncio.run(send(args.port, requests, args.connections))
-        cpu_used = tree_cpu_s(server.pid) - cpu_before
+        cpu_before, client_before = tree_cpu_s(server.pid), time.process_time()
+        db_before = tree_cpu_s(args.postgres_pid) if args.postgres_pid else 0.0
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            elapsed, latencies, statuses = runner.run(send(args.port, requests, args.connections))
+        cpu_used, client_used = tree_cpu_s(server.pid) - cpu_before, time.process_time() - client_before
+        db_used = tree_cpu_s(args.postgres_pid) - db_before if args.postgres_pid else None
         stop.set()
         sampler.join()
     finally:
@@ -173,7 +188,10 @@ def main() -> None:
               "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
               "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
               "hub_cpu_ms_per_report": round(cpu_used / len(requests) * 1000, 2),
-              "hub_peak_rss_mb": round(peak[0] / 2**20), "load_average": os.getloadavg()[0]}
+              "client_cpu_ms_per_report": round(client_used / len(requests) * 1000, 2),
+              "postgres_cpu_ms_per_report": None if db_used is None else round(db_used / len(requests) * 1000, 2),
+              "hub_peak_rss_mb": round(peak[0] / 2**20), "load_average_1min_at_end": os.getloadavg()[0],
+              "load_average_before": load_before}
     print(json.dumps(result))
 
 

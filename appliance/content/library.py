@@ -186,6 +186,8 @@ class Library:
         try:
             zim = ZimFile(path)
         except DamagedBookError as exc:
+            if self._checks:  # recorded too, so the report process can count it without opening it
+                self._checks.put(str(path), *signature, False, exc.message)
             return DamagedFile(path, exc.message, signature)
         cached = self._checks.get(str(path), *signature) if self._checks else None
         if cached is None:

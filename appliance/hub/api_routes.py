@@ -1,6 +1,8 @@
 """The kits' API (docs/reporting.md): enrolment and reports; and `GET /metrics` for Prometheus.
 
-Thin routes: read the bounded body, call one hub function in a thread, answer JSON.
+Thin routes: read the bounded body, call one hub function in a thread, answer JSON. `POST /api/v1/reports`, what
+every kit sends every 15 minutes, is a bare ASGI handler (`reports_asgi`, called by `app.Hub` before Starlette's
+middleware, routing and Request objects); the other routes are Starlette's.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import json
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -17,27 +19,65 @@ from appliance.hub import enrolment, fleet, ingest, prometheus
 from appliance.services import report_file
 
 MAX_ENROL_BYTES = 4096  # an enrolment is ~200 bytes of JSON
+REPORTS_PATH = "/api/v1/reports"
+_KIT_HEADER, _SIGNATURE_HEADER = report_file.KIT_HEADER.lower().encode(), report_file.SIGNATURE_HEADER.lower().encode()
+
+
+def _too_large(size: str, limit: int) -> ReportError:
+    error = ReportError(f"The request body is {size} bytes, over the limit of {limit}.", code="report.too_large",
+                        fix="Kits split their reports below this size; do not send this file.")
+    error.status = 413
+    return error
 
 
 async def bounded_body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it is known to exceed `limit`: from Content-Length before
     reading anything, else while streaming, so an endless body costs the hub at most `limit` bytes."""
-    def too_large(size: str) -> ReportError:
-        error = ReportError(f"The request body is {size} bytes, over the limit of {limit}.", code="report.too_large",
-                            fix="Kits split their reports below this size; do not send this file.")
-        error.status = 413
-        return error
-
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise too_large(declared)
+        raise _too_large(declared, limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large(f"more than {size}")
+            raise _too_large(f"more than {size}", limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _header(scope, name: bytes) -> str | None:
+    """The first value of a request header (names arrive lower-case from the server), as Starlette reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _asgi_body(scope, receive, limit: int) -> bytes:
+    """`bounded_body` for a bare ASGI request: the same 413s, ClientDisconnect when the kit hangs up."""
+    declared = _header(scope, b"content-length") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(declared, limit)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(f"more than {size}", limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def reports_asgi(scope, receive, state) -> Response:
+    """`POST /api/v1/reports` (docs/reporting.md): the reply, or a TpkitError for the app's error handler."""
+    payload = await _asgi_body(scope, receive, report_file.MAX_COMPRESSED_BYTES)
+    status, reply = await run_in_threadpool(ingest.receive, state.db, _header(scope, _KIT_HEADER), payload,
+                                            _header(scope, _SIGNATURE_HEADER), state.clock())
+    return JSONResponse(reply, status_code=status)
 
 
 async def enrol(request: Request) -> Response:
@@ -55,11 +95,8 @@ async def enrol(request: Request) -> Response:
 
 
 async def reports(request: Request) -> Response:
-    payload = await bounded_body(request, report_file.MAX_COMPRESSED_BYTES)
-    state = request.app.state
-    status, reply = await run_in_threadpool(ingest.receive, state.db, request.headers.get(report_file.KIT_HEADER),
-                                            payload, request.headers.get(report_file.SIGNATURE_HEADER), state.clock())
-    return JSONResponse(reply, status_code=status)
+    """The same through Starlette: what a request reaches when it did not come through `app.Hub`."""
+    return await reports_asgi(request.scope, request.receive, request.app.state)
 
 
 def metrics(request: Request) -> Response:
@@ -77,7 +114,7 @@ def alive(request: Request) -> Response:
 
 routes = [
     Route("/api/v1/enrol", enrol, methods=["POST"]),
-    Route("/api/v1/reports", reports, methods=["POST"]),
+    Route(REPORTS_PATH, reports, methods=["POST"]),
     Route("/metrics", metrics),
     Route("/-/alive", alive),
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from appliance.config import Settings
@@ -50,7 +50,29 @@ def handle_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=error.status, error=error)
 
 
-def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -> Starlette:
+class Hub:
+    """The ASGI app uvicorn serves: kits' reports (the hub's one busy request, thousands a second for a province)
+    go straight to their handler; everything else, lifespan included, through Starlette. Errors answer as
+    Starlette's would (`handle_error`)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != api_routes.REPORTS_PATH:
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await api_routes.reports_asgi(scope, receive, self.state)
+        except ClientDisconnect:
+            return  # the kit hung up before its report arrived: nothing was stored, nobody to answer
+        except Exception as exc:  # noqa: BLE001 - every failure gets its honest status, as through Starlette
+            response = handle_error(Request(scope), exc)
+        await response(scope, receive, send)
+
+
+def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -> Hub:
     """The hub app on an open (and migrated) database; `clock` is Unix seconds (tests pass their own)."""
 
     @contextlib.asynccontextmanager
@@ -63,4 +85,4 @@ def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -
     app = Starlette(routes=[*api_routes.routes, *dashboard_routes.routes], lifespan=lifespan,
                     exception_handlers={TpkitError: handle_error, HTTPException: handle_error, Exception: handle_error})
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
-    return app
+    return Hub(app)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from starlette.applications import Starlette
-
 from appliance.config import load_settings
-from appliance.hub.app import create_app
+from appliance.hub.app import Hub, create_app
 from appliance.hub.backend import open_database
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> Hub:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     return create_app(settings, open_database(settings))

@@ -86,17 +86,22 @@ def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dic
     return {"kit_id": kit_id, "enrolled_at": _iso(now)}, True
 
 
+def public_line(db, kit_id: str) -> str | None:
+    """The base64 line of the key a kit enrolled with, read from the database now, or None for an unknown or not yet
+    enrolled kit."""
+    rows = db.query("SELECT public_key FROM kits WHERE kit_id = ?", (kit_id,))
+    return rows[0]["public_key"] or None if rows else None
+
+
 def public_key(db, kit_id: str) -> minisign.PublicKey | None:
     """The key a kit enrolled with, read from the database on every call (a re-enrolled kit's new key counts at
     once), or None for an unknown or not yet enrolled kit."""
-    rows = db.query("SELECT public_key FROM kits WHERE kit_id = ?", (kit_id,))
-    if not rows or not rows[0]["public_key"]:
-        return None
-    return _parsed_key(rows[0]["public_key"])
+    line = public_line(db, kit_id)
+    return None if line is None else parsed_key(line)
 
 
-@functools.lru_cache(maxsize=4096)
-def _parsed_key(line: str) -> minisign.PublicKey:
+@functools.lru_cache(maxsize=32768)
+def parsed_key(line: str) -> minisign.PublicKey:
     """Parsing is a pure function of the stored line: cached by the line itself, so nothing can go stale."""
     return minisign.parse_public_key(line, "an enrolled key")
 

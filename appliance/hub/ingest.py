@@ -10,11 +10,13 @@ import base64
 import binascii
 import datetime as dt
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
 from appliance.errors import HubError, ReportError
 from appliance.hub import alerts, configs, enrolment, lrs_forwarding
+from appliance.hub.database import unavailable
 from appliance.services import report_file
 
 # A kit with a synchronised clock may run this far ahead of the hub (time zones mis-set by hand, a hub
@@ -38,20 +40,61 @@ def signature_text(header: str | None, where: str) -> str:
         return ""  # verify() then refuses it as report.bad_signature, like any other bad signature
 
 
-def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: str) -> report_file.Report:
-    """The report once it is shown to come from the enrolled kit it names and is not dated in the future."""
+# The enrolled key of each kit this worker has seen (per database: kit_id -> the key's base64 line), so a
+# report costs no read of it. Never trusted alone: `store` stores a report only if the line it was verified
+# with is still the kit's enrolled key (inside the storing statement or transaction), and a report that fails
+# against a remembered key is checked again against the key read now, so a kit re-enrolled through another
+# worker counts at once.
+_keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+KEY_CACHE_MAX = 20_000  # ~2 MB; a larger fleet simply reads some keys again (emptied when full: no stale entry)
+
+
+class KeyChanged(Exception):
+    """The kit's enrolled key is no longer the one its report was verified with (re-enrolled meanwhile)."""
+
+
+def _enrolled_line(db, kit_id: str, remembered: bool) -> tuple[str | None, bool]:
+    """(The kit's enrolled key line or None, whether it came from this worker's memory)."""
+    known = _keys.get(db)
+    if known is None:
+        known = _keys.setdefault(db, {})
+    line = known.get(kit_id) if remembered else None
+    if line is not None:
+        return line, True
+    line = enrolment.public_line(db, kit_id)
+    if line is None:
+        known.pop(kit_id, None)
+        return None, False
+    if len(known) >= KEY_CACHE_MAX:
+        known.clear()
+    known[kit_id] = line
+    return line, False
+
+
+def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: str,
+          remembered: bool = True) -> tuple[report_file.Report, str]:
+    """The report once it is shown to come from the enrolled kit it names and is not dated in the future, and the
+    key line it was verified with (`store` confirms it is still the kit's)."""
     if not isinstance(kit_id, str) or not report_file.KIT_ID.match(kit_id):
         raise ReportError(f"The report {where} names no usable kit ({report_file.KIT_HEADER}: {kit_id!r}).",
                           code="report.malformed", fix=f"Send the {report_file.KIT_HEADER} header with the kit's id.")
-    key = enrolment.public_key(db, kit_id)
-    if key is None:
-        raise _unknown_kit(kit_id)
-    try:
-        report = report_file.verify(payload, signature, key, where)
-    except ReportError as exc:
-        if exc.code == "report.too_large":
-            exc.status = 413
-        raise
+    line, from_memory = _enrolled_line(db, kit_id, remembered)
+    while True:
+        if line is None:
+            raise _unknown_kit(kit_id)
+        try:
+            report = report_file.verify(payload, signature, enrolment.parsed_key(line), where)
+            break
+        except ReportError as exc:
+            if exc.code == "report.too_large":
+                exc.status = 413
+            if exc.code != "report.bad_signature" or not from_memory:
+                raise
+            # Signed by another key than the remembered one: the kit may have re-enrolled through another worker.
+            fresh, from_memory = _enrolled_line(db, kit_id, remembered=False)
+            if fresh == line:
+                raise
+            line = fresh
     if report.kit_id != kit_id:
         raise ReportError(f"The report {where} says kit_id = {report.kit_id!r}, sent as {kit_id!r}.",
                           code="report.malformed", fix="Send each report with its own kit's id.")
@@ -61,7 +104,7 @@ def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: st
                        "the hub, by a clock that says it is synchronised.", code="hub.future_report", status=422,
                        cause="The kit's or the hub's clock is wrong.",
                        fix="Check both clocks (timedatectl) and their NTP servers.")
-    return report
+    return report, line
 
 
 def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
@@ -88,21 +131,29 @@ NEWEST = "CASE WHEN last_sequence < ? THEN ? ELSE {0} END"
 NEWEST_SNAPSHOT = "CASE WHEN snapshot_sequence < ? THEN ? ELSE {0} END"
 UPDATE_KIT = ("UPDATE kits SET applied_config_version = " + NEWEST.format("applied_config_version") +
               ", clock_flag = " + NEWEST.format("clock_flag") + ", last_sequence = " + NEWEST.format("last_sequence") +
-              ", last_seen_at = ?, reports_total = reports_total + 1{snapshot} WHERE kit_id = ?")
+              ", last_seen_at = ?, reports_total = reports_total + 1{snapshot} WHERE {where}")
 SNAPSHOT = (", snapshot = " + NEWEST_SNAPSHOT.format("snapshot") + ", snapshot_made_at = " +
             NEWEST_SNAPSHOT.format("snapshot_made_at") + ", snapshot_sequence = " +
             NEWEST_SNAPSHOT.format("snapshot_sequence"))
 
 
-def _update_kit(tx, report: report_file.Report, snapshot: str, now: float) -> None:
+def _update_params(report: report_file.Report, snapshot: str, now: float) -> tuple[str, list]:
+    """The SET part's `{snapshot}` and its parameters (without the WHERE's)."""
     seq = report.sequence
     clock_flag = int(not report.clock_synchronised and abs(now - report.made_at.timestamp()) > CLOCK_FLAG_S)
     params = [seq, report.applied_config_version, seq, clock_flag, seq, seq, now]
     if report.kind != "heartbeat":
-        tx.execute(UPDATE_KIT.format(snapshot=""), (*params, report.kit_id))
-        return
+        return "", params
     made_at = report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    tx.execute(UPDATE_KIT.format(snapshot=SNAPSHOT), (*params, seq, snapshot, seq, made_at, seq, seq, report.kit_id))
+    return SNAPSHOT, [*params, seq, snapshot, seq, made_at, seq, seq]
+
+
+def _update_kit(tx, report: report_file.Report, snapshot: str, now: float) -> None:
+    seq = report.sequence
+    part, params = _update_params(report, snapshot, now)
+    tx.execute(UPDATE_KIT.format(snapshot=part, where="kit_id = ?"), (*params, report.kit_id))
+    if report.kind != "heartbeat":
+        return
     books = _books(report.body)
     if books and tx.execute("SELECT snapshot_sequence FROM kits WHERE kit_id = ?", (report.kit_id,))[0][
             "snapshot_sequence"] == seq:
@@ -112,14 +163,52 @@ def _update_kit(tx, report: report_file.Report, snapshot: str, now: float) -> No
                        (report.kit_id, name, version))
 
 
-def store(db, report: report_file.Report, now: float) -> tuple[bool, dict[str, Any] | None]:
-    """Store a verified report unless its id was stored before; (newly stored, the kit's desired configuration)."""
+COLUMNS = ("kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, observed_at, cpu_temp_c, "
+           "disk_percent, wifi_clients, sync_bytes, body")
+INSERT_REPORT = f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " \
+                "ON CONFLICT (kit_id, report_id) DO NOTHING"
+
+# PostgreSQL: a report without side tables (every heartbeat without a book list, alerts, daily summaries) in ONE
+# statement, so one round trip and one implicit transaction, committed before the reply: the key is still the one
+# the report was verified with, the report is inserted unless its id is known, the kit updated only if it was, and
+# the desired configuration read. All parts see the database as it was when the statement started.
+STORE_ONE_POSTGRES = (
+    "WITH enrolled AS (SELECT public_key = ? AS same FROM kits WHERE kit_id = ?), "
+    f"stored AS (INSERT INTO reports ({COLUMNS}) SELECT ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::integer, "
+    "?::double precision, ?::double precision, ?::double precision, ?::double precision, ?::bigint, ?::bigint, "
+    "?::text FROM enrolled WHERE same ON CONFLICT (kit_id, report_id) DO NOTHING RETURNING kit_id), "
+    "updated AS ({update} RETURNING kit_id) "
+    "SELECT e.same, (SELECT count(*) FROM updated) AS fresh, d.version, d.config FROM enrolled e "
+    "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true")
+
+
+def _store_one_postgres(db, report: report_file.Report, body: str, now: float,
+                        key_line: str) -> tuple[bool, dict[str, Any] | None]:
+    part, params = _update_params(report, body, now)
+    update = UPDATE_KIT.format(snapshot=part, where="kit_id IN (SELECT kit_id FROM stored)")
+    rows = db.statement(STORE_ONE_POSTGRES.format(update=update),
+                        (key_line, report.kit_id, *_report_row(report, body, now), *params, report.kit_id))
+    if not rows or not rows[0]["same"]:
+        raise KeyChanged(report.kit_id)
+    row = rows[0]
+    desired = None if row["version"] is None else {"version": row["version"], **json.loads(row["config"])}
+    return row["fresh"] == 1, desired
+
+
+def store(db, report: report_file.Report, now: float,
+          key_line: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+    """Store a verified report unless its id was stored before; (newly stored, the kit's desired configuration).
+    With `key_line` (what `check` verified it with), KeyChanged unless that is still the kit's enrolled key."""
     body = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    if (db.backend == "postgresql" and key_line is not None and report.kind != "records"
+            and not (report.kind == "heartbeat" and _books(report.body))):
+        return _store_one_postgres(db, report, body, now, key_line)
     with db.transaction() as tx:
-        tx.execute("INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, "
-                   "observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes, body) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kit_id, report_id) DO NOTHING",
-                   _report_row(report, body, now))
+        if key_line is not None:
+            rows = tx.execute("SELECT public_key FROM kits WHERE kit_id = ?", (report.kit_id,))
+            if not rows or rows[0]["public_key"] != key_line:
+                raise KeyChanged(report.kit_id)
+        tx.execute(INSERT_REPORT, _report_row(report, body, now))
         fresh = tx.changed == 1
         if fresh:
             _update_kit(tx, report, body, now)
@@ -129,11 +218,25 @@ def store(db, report: report_file.Report, now: float) -> tuple[bool, dict[str, A
     return fresh, desired
 
 
+def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float,
+                     where: str) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
+    """Check, then store with the key it was checked with; once more with the key read now if that changed."""
+    report, line = check(db, kit_id, payload, signature, now, where)
+    try:
+        return (*store(db, report, now, line), report)
+    except KeyChanged:
+        pass
+    report, line = check(db, kit_id, payload, signature, now, where, remembered=False)
+    try:
+        return (*store(db, report, now, line), report)
+    except KeyChanged as exc:  # re-enrolled twice within one request: let the kit send it again
+        raise unavailable(exc, f"the key of kit {kit_id} changed while its report was stored") from exc
+
+
 def receive(db, kit_id: str, payload: bytes, signature_header: str | None, now: float) -> tuple[int, dict[str, Any]]:
     """An HTTP report: (status, JSON reply) per docs/reporting.md; raises TpkitError for every refusal."""
     where = f"from kit {kit_id!r}" if isinstance(kit_id, str) else "without a kit id"
-    report = check(db, kit_id, payload, signature_text(signature_header, where), now, where)
-    fresh, desired = store(db, report, now)
+    fresh, desired, report = _check_and_store(db, kit_id, payload, signature_text(signature_header, where), now, where)
     return (201 if fresh else 200), {"status": "accepted" if fresh else "duplicate", "report_id": report.report_id,
                                      "desired_config": desired}
 
@@ -143,8 +246,7 @@ def import_bundle(db, folder: Path, now: float) -> dict[str, list]:
     result: dict[str, list] = {"accepted": [], "duplicate": [], "refused": []}
     for kit_id, path, payload, signature in report_file.read_bundle(folder):
         try:
-            report = check(db, kit_id, payload, signature, now, str(path))
-            fresh, _ = store(db, report, now)
+            fresh, _, _ = _check_and_store(db, kit_id, payload, signature, now, str(path))
         except (ReportError, HubError) as exc:
             result["refused"].append((path, exc))
             continue

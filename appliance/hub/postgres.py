@@ -60,6 +60,18 @@ class PostgresHub:
             self._drop()
             raise unavailable(exc, "PostgreSQL") from exc
 
+    def statement(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
+        """Rows of one statement that may write, in its own transaction, committed when this returns (one round
+        trip). Never retried: whether a statement cut off by the server took effect is unknown, so the caller
+        gets its 503 and the kit resends (ingest is idempotent)."""
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), tuple(params))
+                return list(cursor.fetchall()) if cursor.description is not None else []
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._drop()
+            raise unavailable(exc, "PostgreSQL") from exc
+
     def query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         """Rows of one read, as dicts. A read on a connection the server cut (a restart) is tried once more on a
         new one: reading twice is harmless, and the first request after a restart then succeeds."""

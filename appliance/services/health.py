@@ -11,6 +11,8 @@ from typing import Any
 
 from appliance import __version__
 from appliance.edges import system
+from appliance.services import book_counts
+from appliance.storage.book_checks import BookChecks
 
 NOT_AVAILABLE = "not available"
 
@@ -77,15 +79,27 @@ def _machine(kit) -> dict[str, Any]:
     }
 
 
-def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | None = None) -> dict[str, Any]:
-    """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+def books(kit, open_library: bool = True) -> dict[str, int]:
+    """How many books are served, damaged and being checked. Without `open_library`, from the results recorded when
+    the books were checked (services.book_counts) when every file has one; else from the library, opened."""
+    if not open_library:
+        counts = book_counts.recorded(kit.paths.content_dir, BookChecks(kit.db))
+        if counts is not None:
+            return counts
     library = kit.load_library()
+    return {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())}
+
+
+def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | None = None,
+             open_library: bool = True) -> dict[str, Any]:
+    """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app.
+    `open_library=False` (the report process) counts books from recorded check results when it can (`books`)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     data = {
         "version": __version__, "kit_id": kit.settings.kit_id, "school_name": kit.settings.school_name,
         "time": now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **_machine(kit),
-        "books": {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())},
+        "books": books(kit, open_library),
         "requests_served": _or_na(requests_served),
         # Filled by the learning space (issue 4) and content sync (issue 3).
         "students_active_today": NOT_AVAILABLE, "last_sync": NOT_AVAILABLE,

@@ -33,12 +33,13 @@ class Cycle:
 
 def current_snapshot(kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
     """The health snapshot: the running web server's (`GET /-/health`, with its request count, and no
-    library to open here) when `ask_web` and it answers, else made here."""
+    library to open here) when `ask_web` and it answers, else made here, counting books from their recorded
+    check results when every file has one (so libzim is not loaded into this short process)."""
     if ask_web:
         found, _ = health_probe.fetch_health(health_probe.health_url(kit.settings.host, kit.settings.port))
         if found is not None and SNAPSHOT_KEYS <= set(found) and found["kit_id"] == kit.settings.kit_id:
             return found
-    return health.snapshot(kit, now=now)
+    return health.snapshot(kit, now=now, open_library=False)
 
 
 def run(kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web: bool = False,

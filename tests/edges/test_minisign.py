@@ -85,3 +85,26 @@ def test_minisign_real_tool_signs_with_tpkit_key_identically(tmp_path):
     assert signed.returncode == 0, signed.stderr
     ours = minisign.sign(minisign.read_secret_key(tmp_path / "county.key"), b"same bytes", "x")
     assert (tmp_path / "f.minisig").read_text().splitlines()[1] == ours.splitlines()[1]  # Ed25519 is deterministic
+
+
+@pytest.mark.skipif(minisign._sodium_verify() is None, reason="libsodium missing (the libsodium23 package)")
+def test_minisign_libsodium_and_openssl_agree_on_every_signature():
+    """The hub verifies with libsodium when present: it must accept and refuse exactly what OpenSSL does."""
+    import os
+
+    secret, other = minisign.generate(), minisign.generate()
+    key = secret.public.key
+    for size in (0, 1, 64, 1000, 5000):
+        message = os.urandom(size)
+        good = minisign.sign(secret, message, f"size:{size}")
+        sig = minisign.parse_signature(good, "test").signature
+        prehashed = __import__("hashlib").blake2b(message, digest_size=64).digest()
+        flipped = bytes([sig[0] ^ 1]) + sig[1:]
+        cases = [(key, sig, prehashed, True), (key, flipped, prehashed, False),
+                 (key, sig, prehashed[:-1] + bytes([prehashed[-1] ^ 0x80]), False),
+                 (other.public.key, sig, prehashed, False), (key, sig[:63], prehashed, False),
+                 (key[:31], sig, prehashed, False), (key, bytes(64), prehashed, False),
+                 (bytes(32), sig, prehashed, False), (key, sig + b"x", prehashed, False)]
+        for k, s, m, expected in cases:
+            assert minisign.valid(k, s, m, backend="sodium") is expected
+            assert minisign.valid(k, s, m, backend="openssl") is expected

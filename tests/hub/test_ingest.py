@@ -7,9 +7,10 @@ import concurrent.futures
 import gzip
 
 import httpx
+import pytest
 
 from appliance.edges import minisign
-from appliance.hub import configs
+from appliance.hub import configs, ingest
 from appliance.services import report_file
 from tests.hub.conftest import enrol_kit, health_body, signed, stored_reports
 
@@ -151,3 +152,40 @@ def test_ingest_keeps_the_newest_snapshot_when_reports_arrive_out_of_order(hub_d
         assert hub_client.post(REPORTS, content=payload, headers=headers).status_code == 201
     row = hub_db.query("SELECT snapshot_sequence, applied_config_version FROM kits")[0]
     assert row == {"snapshot_sequence": 2, "applied_config_version": 2}
+
+
+def _re_enrol(db, kit_id: str, now: float) -> minisign.SecretKey:
+    """A new key for a registered kit, as `tpkit hub kit add --new-token` and the kit's enrolment (through another
+    worker: the one serving the test has remembered the old key)."""
+    from appliance.hub import enrolment
+
+    token = enrolment.register(db, kit_id, "Hill School", "North", "", now, 24, new_token=True)
+    secret = minisign.generate()
+    enrolment.enrol(db, kit_id, token, secret.public.line, now)
+    return secret
+
+
+def test_ingest_a_key_changed_through_another_worker_counts_at_once(hub_db, hub_client, clock):
+    old = enrol_kit(hub_db, "kit-1", clock.now)
+    _, payload, headers = signed(old, "kit-1", 1, made_at=clock.now)
+    assert hub_client.post(REPORTS, content=payload, headers=headers).status_code == 201  # old key remembered
+    new = _re_enrol(hub_db, "kit-1", clock.now)
+    _, payload, headers = signed(old, "kit-1", 2, made_at=clock.now)
+    stale = hub_client.post(REPORTS, content=payload, headers=headers)  # verifies with the remembered key only
+    assert stale.status_code == 401 and stale.json()["code"] == "report.bad_signature"
+    _, payload, headers = signed(new, "kit-1", 3, made_at=clock.now)
+    assert hub_client.post(REPORTS, content=payload, headers=headers).status_code == 201
+    assert stored_reports(hub_db, "kit-1") == 2
+
+
+def test_ingest_store_refuses_a_report_verified_with_a_key_no_longer_enrolled(hub_db, clock):
+    old = enrol_kit(hub_db, "kit-1", clock.now)
+    line = old.public.line
+    heartbeat, _, _ = signed(old, "kit-1", 1, made_at=clock.now)
+    records, _, _ = signed(old, "kit-1", 2, {"statements": []}, kind="records", made_at=clock.now)
+    _re_enrol(hub_db, "kit-1", clock.now)
+    for report in (heartbeat, records):  # one statement on PostgreSQL; a transaction for records and on SQLite
+        with pytest.raises(ingest.KeyChanged):
+            ingest.store(hub_db, report, clock.now, line)
+    assert stored_reports(hub_db, "kit-1") == 0
+    assert hub_db.query("SELECT reports_total FROM kits WHERE kit_id = 'kit-1'")[0]["reports_total"] == 0

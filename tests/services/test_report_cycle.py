@@ -207,7 +207,7 @@ def test_report_cycle_401_forgets_enrolment_and_reenrols_with_the_token(open_rep
         assert back.delivery.error is None and hub.sequences() == [1, 2, 3] and hub.enrolments == 2
 
 
-def test_report_cycle_heartbeat_is_the_running_web_servers_snapshot(open_reporting_kit):
+def test_report_cycle_heartbeat_is_the_running_web_servers_snapshot(open_reporting_kit, book):
     web_kit = open_reporting_kit("")
     with LiveServer(create_app(web_kit)) as live:
         reporter = open_reporting_kit("", port=live.port, with_library=False)
@@ -216,7 +216,10 @@ def test_report_cycle_heartbeat_is_the_running_web_servers_snapshot(open_reporti
         assert isinstance(heartbeat.body["requests_served"], int)  # only the web server counts requests
         assert reporter.library is None  # the report process opened no book
     alone = report_cycle.run(reporter, now=MONDAY, ask_web=True)  # web server gone: made here
-    assert alone.status == "ok" and reporter.library is not None
+    made_here = report_file.decode(list(reporter.outbox.all())[-1].payload, "t")
+    assert alone.status == "ok" and made_here.body["books"] == heartbeat.body["books"]
+    assert heartbeat.body["books"]["served"] == 1
+    assert reporter.library is None  # counted from the checks the web server recorded (services/book_counts)
 
 
 def test_report_cycle_without_hub_url_keeps_reports(open_reporting_kit):
