@@ -23,7 +23,7 @@ from appliance.edges import system, transfer
 from appliance.errors import ConfigError, DamagedBookError, SyncError, TpkitError
 from appliance.files import write_atomically
 from appliance.paths import Paths
-from appliance.services import activation, channel, sync_policy
+from appliance.services import activation, channel, hub_config, sync_policy
 from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
 from appliance.services.sync_plan import MB, DiskCheck, Plan, Step, Subscription, make_plan, refuse_if_short
@@ -72,6 +72,8 @@ class Engine:
     guard: UplinkGuard | None = None  # made per run from the settings (None: not an rsync mirror, or yielding off)
 
     def __post_init__(self) -> None:
+        # the county's configuration, once the kit applied it, wins over kit.toml for each field it sets
+        self.settings = hub_config.in_force(self.settings, self.db)
         self.paths = Paths.from_settings(self.settings)
         self.installed = InstalledPackages(self.db)
         self.runs = SyncRuns(self.db)
@@ -81,8 +83,12 @@ class Engine:
         try:
             self.windows = sync_policy.parse_windows(self.settings.sync_windows)
         except ValueError as exc:
-            raise ConfigError(f"sync_windows = {self.settings.sync_windows!r} cannot be used: {exc}.",
+            raise ConfigError(f"sync_windows = {self.settings.sync_windows!r} ({self._from('sync_windows')}) cannot be "
+                              f"used: {exc}.",
                               fix="Write windows like \"Mon-Fri 16:00-07:00, Sat-Sun\" (docs/settings.md).") from exc
+
+    def _from(self, name: str) -> str:
+        return self.settings.sources.get(name, "default")
 
     # --- policy: time windows and the monthly budget (docs/sync.md) -------------------------
     def _require_window(self, closed_during: str = "") -> None:
@@ -93,10 +99,12 @@ class Engine:
         when = opening.strftime("%a %H:%M") if opening else "never (no window opens within a week)"
         if closed_during:
             raise SyncError(f"The sync window closed while downloading {closed_during}; the download was stopped.",
-                            code="sync.window_closed", cause=f"sync_windows = {self.settings.sync_windows!r}.",
+                            code="sync.window_closed",
+                            cause=f"sync_windows = {self.settings.sync_windows!r} ({self._from('sync_windows')}).",
                             fix=f"Nothing: the next run in a window resumes it (next window opens {when}).")
         raise SyncError(f"Sync may not download now ({now.astimezone().strftime('%a %H:%M')} is outside "
-                        f"sync_windows = {self.settings.sync_windows!r}).", code="sync.outside_window",
+                        f"sync_windows = {self.settings.sync_windows!r}, from {self._from('sync_windows')}).",
+                        code="sync.outside_window",
                         fix=f"Wait for the next window ({when}), or change sync_windows.")
 
     def _require_budget(self, step: Step) -> None:
