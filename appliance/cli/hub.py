@@ -34,8 +34,8 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     config.add_argument("kit_id")
     config.add_argument("--sync-channels", help="comma-separated channel names, e.g. primary-zh")
     config.add_argument("--sync-windows", help='e.g. "Mon-Fri 16:00-07:00, Sat-Sun"')
-    config.add_argument("--sync-rate-cap-kbps", type=int, help="upper bound on the kit's sync rate")
-    config.add_argument("--sync-month-budget-mb", type=int, help="bytes the kit may sync per month, in MB")
+    config.add_argument("--sync-rate-cap-kbps", type=int, help="the kit's sync rate cap in KiB/s (its sync_rate_cap_kbps, rsync --bwlimit)")
+    config.add_argument("--sync-month-budget-mb", type=int, help="MiB the kit may sync per calendar month (its sync_month_budget_mb)")
     listing = kit_actions.add_parser("list", help="list registered kits with status and alerts")
     imports = actions.add_parser("import", help="ingest the reports on a USB stick (tpkit report --to)",
                                  epilog="Exit status: 0 when no report was refused, 1 otherwise.")

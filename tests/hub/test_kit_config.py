@@ -6,13 +6,16 @@ applied. A configuration the kit cannot use is refused, named, not acknowledged,
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
 import sys
 
 import httpx
+import pytest
 
+from appliance.errors import HubError
 from appliance.hub import configs, enrolment
 from tests.conftest import free_port
 from tests.hub.test_dashboard import _signed_in
@@ -75,8 +78,15 @@ def test_the_kit_applies_the_hubs_configuration_and_acknowledges_it(tmp_path, hu
         fleet = client.get("/").text
         assert "1/1" in fleet
 
-    # the county sends something this kit cannot use: refused, named, not acknowledged; version 1 stays in force
-    configs.set_config(hub_db, "kit-e2e", {"sync_windows": "Mon-Fry 16:00-07:00"}, clock.now, "test")
+    # the hub refuses what the kit would refuse; an older hub (or a hand-edited row) may still send it: the kit
+    # refuses it, names it, does not acknowledge it, and keeps version 1 in force
+    with pytest.raises(HubError, match="Mon-Fry"):
+        configs.set_config(hub_db, "kit-e2e", {"sync_windows": "Mon-Fry 16:00-07:00"}, clock.now, "test")
+    bad = {**configs.current(hub_db, "kit-e2e"), "sync_windows": "Mon-Fry 16:00-07:00"}
+    bad.pop("version")
+    with hub_db.transaction() as tx:
+        tx.execute("INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, 2, ?, ?, ?)",
+                   ("kit-e2e", json.dumps(bad), clock.now, "an older hub"))
     third = tpkit("report", env=env)
     assert third.returncode == 0
     assert "The county's configuration version 2 was refused" in third.stdout and "Mon-Fry" in third.stdout
