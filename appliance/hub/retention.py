@@ -57,7 +57,7 @@ class Pruned:
     """What one `prune` did."""
 
     reports: int = 0
-    days_folded: int = 0
+    days_folded: int = 0  # distinct (kit, day) rows written
     days_deleted: int = 0
     batches: int = 0
 
@@ -87,15 +87,23 @@ def prune(db, now: float, keep_reports_days: int, keep_daily_days: int, *, batch
     """Fold raw reports received more than `keep_reports_days` ago into `kit_days` and delete them, then delete
     days older than `keep_daily_days`; 0 keeps that kind for good. Batches of `batch` rows, one transaction each,
     `pause_s` apart (`between` is called there too: tests ingest during a prune)."""
-    done = Pruned()
+    done, folded = Pruned(), set()
     kinds = ", ".join(f"'{k}'" for k in PRUNED_KINDS)
     if keep_reports_days > 0:
         cutoff = now - keep_reports_days * DAY_S
+        old = f"received_at < ? AND kind IN ({kinds})"
         while True:
             with db.transaction() as tx:
-                rows = tx.execute(f"SELECT kit_id, report_id, kind, observed_at, {', '.join(NUMBERS)} FROM reports "
-                                  f"WHERE received_at < ? AND kind IN ({kinds}) ORDER BY received_at LIMIT ?",
-                                  (cutoff, batch))
+                # the batch: every old report received up to the batch-th oldest one's time (a few more when
+                # several share that time); ingest never writes an old receive time, so it cannot slip in
+                nth = tx.execute(f"SELECT received_at FROM reports WHERE {old} ORDER BY received_at LIMIT 1 OFFSET ?",
+                                 (cutoff, batch - 1))
+                last = not nth
+                where, params = (old, (cutoff,))
+                if not last:
+                    where, params = old + " AND received_at <= ?", (cutoff, nth[0]["received_at"])
+                rows = tx.execute(f"SELECT kit_id, kind, observed_at, {', '.join(NUMBERS)} FROM reports WHERE {where}",
+                                  params)
                 days: dict[tuple[str, str], dict[str, Any]] = {}
                 for row in rows:
                     if row["kind"] != "records":
@@ -104,12 +112,12 @@ def prune(db, now: float, keep_reports_days: int, keep_daily_days: int, *, batch
                     values["wifi_clients"], values["sync_bytes"] = (_int(values["wifi_clients"]),
                                                                    _int(values["sync_bytes"]))
                 _merge_days(tx, days)
-                for row in rows:
-                    tx.execute("DELETE FROM reports WHERE kit_id = ? AND report_id = ?", (row["kit_id"], row["report_id"]))
+                tx.execute(f"DELETE FROM reports WHERE {where}", params)
             done.reports += len(rows)
-            done.days_folded += len(days)
+            folded |= set(days)
+            done.days_folded = len(folded)
             done.batches += 1
-            if len(rows) < batch:
+            if last:
                 break
             between()
             time.sleep(pause_s)  # other writers (ingest) take their turn between batches
