@@ -121,6 +121,14 @@ def in_force(settings: Settings, db) -> Settings:
     return _effective(settings, UplinkState(db).read())
 
 
+def in_snapshot(kit) -> dict[str, Any]:
+    """The health snapshot's `hub_config`: the version in force and a refusal that stands, so the hub's kit page
+    can say why a version is not acknowledged."""
+    state = kit.uplink.read()
+    return {"applied_version": state.applied_config_version, "refused_version": state.config_refused_version,
+            "refused": state.config_refused or None}
+
+
 def status(settings: Settings, db) -> dict[str, Any]:
     """For `tpkit sync --plan`, `tpkit report --status` and the admin page: each field's value and where it comes
     from, the version in force and the refusal standing (or None)."""

@@ -71,12 +71,11 @@ def test_the_kit_applies_the_hubs_configuration_and_acknowledges_it(tmp_path, hu
     second = tpkit("report", env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert _applied_on_hub(hub_db, "kit-e2e") == 1  # acknowledged once applied
-    with httpx.Client(base_url=hub_live.url, timeout=20) as client:
-        _signed_in(client, hub_db, clock)
-        page = client.get("/kits/kit-e2e").text
-        assert "Version 1; the kit applies version 1." in page
-        fleet = client.get("/").text
-        assert "1/1" in fleet
+    client = httpx.Client(base_url=hub_live.url, timeout=20)
+    _signed_in(client, hub_db, clock)
+    page = client.get("/kits/kit-e2e").text
+    assert "Version 1; the kit applies version 1." in page and "refused" not in page
+    assert "1/1" in client.get("/").text
 
     # the hub refuses what the kit would refuse; an older hub (or a hand-edited row) may still send it: the kit
     # refuses it, names it, does not acknowledge it, and keeps version 1 in force
@@ -98,6 +97,9 @@ def test_the_kit_applies_the_hubs_configuration_and_acknowledges_it(tmp_path, hu
     assert "version 2 was refused" in plan.stdout and "In force instead: hub version 1" in plan.stdout
     fourth = tpkit("report", env=env)
     assert fourth.returncode == 0 and _applied_on_hub(hub_db, "kit-e2e") == 1
+    page = client.get("/kits/kit-e2e").text  # the technician sees why
+    assert "Version 2; the kit applies version 1." in page
+    assert "The kit refused version 2" in page and "Mon-Fry" in page
 
     # the county corrects it: version 3 is applied, the refusal is over, and kit.toml's channel is back when the
     # county clears the field (null keeps the kit's own value)
@@ -108,3 +110,5 @@ def test_the_kit_applies_the_hubs_configuration_and_acknowledges_it(tmp_path, hu
     assert re.search(r"sync_channels\s+= primary-en\s+from environment variable", plan.stdout)
     assert "refused" not in plan.stdout and "add      water_en" in plan.stdout
     assert tpkit("report", env=env).returncode == 0 and _applied_on_hub(hub_db, "kit-e2e") == 3
+    assert "refused" not in client.get("/kits/kit-e2e").text
+    client.close()
