@@ -228,6 +228,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
             "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
     Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
+    Setting("hub_keep_reports_days", int, 90, "County hub: days raw reports are kept before `tpkit hub prune` folds "
+            "them into one row per kit and day; 0: kept for good (alerts are always kept).", _not_negative),
+    Setting("hub_keep_daily_days", int, 730, "County hub: days the per-day rows (the kit page's daily charts) are "
+            "kept; 0: kept for good.", _not_negative),
     Setting("records_home_page", str, "", "The actor account homePage of learning records (xAPI): the county's "
             "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).", _home_page),
     Setting("records_real_names", bool, False, "Put students' real names, not their pseudonymous ids, into "
@@ -300,6 +304,8 @@ class Settings:
     hub_token_lifetime_h: float
     hub_lrs_url: str
     hub_lrs_auth: str
+    hub_keep_reports_days: int
+    hub_keep_daily_days: int
     records_home_page: str
     records_real_names: bool
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

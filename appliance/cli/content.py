@@ -116,6 +116,19 @@ def _how(step) -> str:
     return f"full package ({step.why_full})" if step.why_full else "full package"
 
 
+def _print_policy(status: dict, everything: bool) -> None:
+    """The county's configuration: each synced setting and where its value comes from (kit.toml, a flag, or the
+    hub's version N), and a refusal that stands. `everything` False: only the refusal (a run's journal)."""
+    if everything:
+        for field in status["fields"]:
+            print(f"[i] {field['name']:<22} = {str(field['value']) or '(empty)':<32} from {field['source']}")
+    if status["refused"]:
+        kept = (f"hub version {status['applied_version']}" if status["applied_version"] is not None
+                else "this kit's own settings")
+        print(f"[✗] {status['refused']}\n    In force instead: {kept}. Fix: correct it on the hub; the kit applies "
+              "the next version it receives (tpkit report).")
+
+
 def _print_plan(plan, check) -> None:
     print(f"{'action':<8} {'book':<28} {'channel':<16} {'version':<24} {'download':>10}  how")
     for step in plan.steps:
@@ -203,6 +216,8 @@ def _exit_on_signal(signum: int, frame) -> None:
 def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ...] = ()) -> int:
     """`tpkit sync`: run (with a progress bar), `--plan` (print the plan and disk check) or `--history`;
     `full` names books to fetch whole rather than by patch."""
+    from appliance.services import hub_config
+
     engine, db = _engine(settings, on_event=_ProgressBar(), full_ids=frozenset(full))
     # systemd stops a unit with SIGTERM: unwind like Ctrl-C so rsync is stopped and the run recorded 'interrupted'.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -210,6 +225,7 @@ def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ..
         if history:
             _print_history(engine.runs.recent())
             return 0
+        _print_policy(hub_config.status(settings, db), everything=plan_only)
         if plan_only:
             plan, check = engine.preview()
             _print_plan(plan, check)

@@ -34,10 +34,10 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     config.add_argument("kit_id")
     config.add_argument("--sync-channels", help="comma-separated channel names, e.g. primary-zh")
     config.add_argument("--sync-windows", help='e.g. "Mon-Fri 16:00-07:00, Sat-Sun"')
-    config.add_argument("--sync-rate-cap-kbps", type=int, help="upper bound on the kit's sync rate")
+    config.add_argument("--sync-rate-cap-kbps", type=int, help="the kit's sync rate cap in KiB/s (its sync_rate_cap_kbps, rsync --bwlimit)")
     config.add_argument("--sync-rate-cap-percent", type=int, help="upper bound on the kit's sync rate as a share "
                         "(0-100) of its measured uplink; with --sync-rate-cap-kbps the lower wins")
-    config.add_argument("--sync-month-budget-mb", type=int, help="bytes the kit may sync per month, in MB")
+    config.add_argument("--sync-month-budget-mb", type=int, help="MiB the kit may sync per calendar month (its sync_month_budget_mb)")
     listing = kit_actions.add_parser("list", help="list registered kits with status and alerts")
     imports = actions.add_parser("import", help="ingest the reports on a USB stick (tpkit report --to)",
                                  epilog="Exit status: 0 when no report was refused, 1 otherwise.")
@@ -47,6 +47,11 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     forward = actions.add_parser("forward", help="send queued learning records to the xAPI LRS (hub_lrs_url)",
                                  epilog="Exit status: 0 when nothing due is left, 1 when the LRS failed or refused.")
     forward.add_argument("--status", action="store_true", help="only count what is queued, forwarded and failing")
+    prune = actions.add_parser("prune", help="fold reports older than hub_keep_reports_days into daily rows and "
+                               "delete them; delete daily rows older than hub_keep_daily_days (run daily by a timer)",
+                               description="Deletes in batches of short transactions, so the hub keeps accepting "
+                                           "reports meanwhile. Alert reports, kits and enrolment are never pruned.")
+    add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days"))
     for action in (add, config, listing, imports, technician):
         add_setting_flags(action, HUB_SETTINGS)
     add_setting_flags(forward, HUB_SETTINGS + ("hub_lrs_url", "hub_lrs_auth"))
@@ -114,6 +119,26 @@ def hub_kit(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         db.close()
+
+
+def hub_prune(settings: Settings) -> int:
+    """`tpkit hub prune`: apply the retention settings once."""
+    import time
+
+    from appliance.hub import retention
+
+    db = _open_hub(settings)
+    try:
+        done = retention.prune(db, time.time(), settings.hub_keep_reports_days, settings.hub_keep_daily_days)
+    finally:
+        db.close()
+    keep = (f"older than {settings.hub_keep_reports_days} days" if settings.hub_keep_reports_days
+            else "none (hub_keep_reports_days = 0 keeps them)")
+    print(f"[✓] Pruned {done.reports} report(s) {keep}, folded into {done.days_folded} kit-day row(s); deleted "
+          f"{done.days_deleted} kit-day row(s)" + (f" older than {settings.hub_keep_daily_days} days"
+                                                   if settings.hub_keep_daily_days else "")
+          + f" ({done.batches} batch(es)). Alerts and enrolment are kept.")
+    return 0
 
 
 def hub_import(settings: Settings, path: Path) -> int:
@@ -191,4 +216,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return hub_import(settings, args.path)
     if args.hub_command == "forward":
         return hub_forward(settings, args.status)
+    if args.hub_command == "prune":
+        return hub_prune(settings)
     return hub_technician(settings, args.username)

@@ -71,6 +71,14 @@ def _report_cycle(cycle, settings: Settings) -> int:
         return 0
     if sent.delivered:
         print(f"[✓] Delivered {sent.delivered} report(s) to {settings.hub_url}")
+    if sent.config is not None and sent.config.refused is not None:
+        print_error(sent.config.refused)  # the journal of tpkit-report says why the county's settings are not used
+        print(f"    In force: " + (f"hub version {sent.config.version}" if sent.config.version is not None
+                                   else "this kit's own settings (kit.toml)"))
+    elif sent.config is not None and sent.config.changed:
+        print(f"[✓] Applied the county's configuration version {sent.config.version}: in force for the next sync "
+              "(tpkit sync --plan shows it)" if sent.config.version is not None else
+              "[✓] The county set no configuration: this kit's own settings (kit.toml) are in force")
     for sequence, reason in sent.parked:
         print(f"[✗] The hub refused report {sequence}: {reason}. It is parked (kept, not retried).\n"
               "    Fix: upgrade tpkit to the hub's version, then run: tpkit report --retry-parked")
@@ -102,6 +110,11 @@ def _report_status(state: dict, as_json: bool) -> int:
     print("[i] desired configuration from the hub: " + (
         json.dumps(config, ensure_ascii=False, sort_keys=True) + f" (received {state['desired_config_received_at']})"
         if config else "none"))
+    applied = state["config"]
+    print("[i] in force: " + (f"hub version {applied['applied_version']} (applied {applied['applied_at']})"
+                              if applied["applied_version"] is not None else "this kit's own settings (kit.toml)"))
+    if applied["refused"]:
+        print(f"[✗] {applied['refused']}\n    Fix: correct it on the hub; the kit applies the next version it receives.")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Server-rendered SVG line charts (no JavaScript): one value of a kit's heartbeats over time.
+"""Server-rendered SVG line charts (no JavaScript): one value of a kit's heartbeats, or of its days, over time.
 
 Must not import web or cli.
 """
@@ -8,15 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
+from appliance.hub.i18n import translator
+
 WIDTH, HEIGHT, PAD = 600, 160, 36  # viewBox units; the SVG scales to the phone or laptop width
 
 
-def line_chart(title: str, unit: str, points: list[tuple[float, float]]) -> str:
-    """An SVG chart of (unix time, value) points, with its range labelled; a short note when there are none."""
+def line_chart(title: str, unit: str, points: list[tuple[float, float]], *, empty: str = "",
+               time_format: str = "%Y-%m-%d %H:%M") -> str:
+    """An SVG chart of (unix time, value) points, with its range labelled; `empty` (or an English note) when there
+    are none."""
     head = (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart" aria-label="{escape(title)}">'
             f'<title>{escape(title)}</title>')
     if not points:
-        return head + f'<text x="{PAD}" y="{HEIGHT // 2}">{escape(title)}: no readings yet</text></svg>'
+        return head + f'<text x="{PAD}" y="{HEIGHT // 2}">{escape(empty or title + ": no readings yet")}</text></svg>'
     times, values = [p[0] for p in points], [p[1] for p in points]
     t0, t1 = min(times), max(times)
     low, high = min(values), max(values)
@@ -31,7 +35,7 @@ def line_chart(title: str, unit: str, points: list[tuple[float, float]]) -> str:
         return HEIGHT - PAD + (low - v) / (high - low) * (HEIGHT - 2 * PAD)
 
     path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-    day = "%Y-%m-%d %H:%M"
+    day = time_format
     return (head + f'<text x="4" y="14" class="chart-title">{escape(title)} ({escape(unit)})</text>'
             f'<text x="4" y="{y(high) + 4:.0f}">{high:g}</text><text x="4" y="{y(low) + 4:.0f}">{low:g}</text>'
             f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
@@ -44,9 +48,28 @@ def _when(seconds: float, fmt: str) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime(fmt)
 
 
-def kit_charts(history: list[dict]) -> list[str]:
-    """The four charts of a kit's page from `fleet.history` rows."""
-    specs = (("Processor temperature", "°C", "cpu_temp_c"), ("Fullest disk", "%", "disk_percent"),
-             ("Wi-Fi clients", "devices", "wifi_clients"), ("Synced this month", "bytes", "sync_bytes"))
-    return [line_chart(title, unit, [(row["observed_at"], float(row[key])) for row in history if row[key] is not None])
-            for title, unit, key in specs]
+SPECS = (("chart.temperature", "°C", "cpu_temp_c"), ("chart.disk", "%", "disk_percent"),
+         ("chart.clients", "unit.devices", "wifi_clients"), ("chart.sync", "unit.bytes", "sync_bytes"))
+
+
+_english = translator("en")
+
+
+def kit_charts(history: list[dict], t=_english) -> list[str]:
+    """The four charts of a kit's page from `fleet.history` rows, titled with `t` (hub/i18n.py)."""
+    return [line_chart(t(title), t(unit), [(row["observed_at"], float(row[key])) for row in history
+                                           if row[key] is not None], empty=t("chart.empty", title=t(title)))
+            for title, unit, key in SPECS]
+
+
+def _noon(day: str) -> float:
+    return dt.datetime.strptime(day, "%Y-%m-%d").replace(hour=12, tzinfo=dt.timezone.utc).timestamp()
+
+
+def daily_charts(days: list[dict], t=_english) -> list[str]:
+    """The same four readings per day (each day's highest) from `retention.daily` rows: heartbeats, the daily
+    summaries a kit folded offline, and the days pruning folded."""
+    return [line_chart(t(title), t(unit), [(_noon(row["day"]), float(row[key])) for row in days
+                                           if row[key] is not None],
+                       empty=t("chart.empty", title=t(title)), time_format="%Y-%m-%d")
+            for title, unit, key in SPECS]

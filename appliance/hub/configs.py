@@ -10,7 +10,9 @@ import json
 import re
 from typing import Any
 
+from appliance.config import check_value
 from appliance.errors import HubError
+from appliance.services import sync_policy
 
 FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_month_budget_mb")
 CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -36,8 +38,12 @@ def checked(changes: dict[str, Any]) -> dict[str, Any]:
                 raise _invalid(field, value, "a list of channel names (letters, digits, '.', '_', '-')")
             result[field] = value
         elif field == "sync_windows":
-            if not isinstance(value, str) or not WINDOWS.match(value):
+            if not isinstance(value, str) or not WINDOWS.match(value) or check_value(field, value, "the hub")[1]:
                 raise _invalid(field, value, "text like \"Mon-Fri 16:00-07:00, Sat-Sun\"")
+            try:  # the kit's own check (services/hub_config.py): what it would refuse is refused here first
+                sync_policy.parse_windows(value)
+            except ValueError as exc:
+                raise _invalid(field, value, f"text like \"Mon-Fri 16:00-07:00, Sat-Sun\" ({exc})") from exc
             result[field] = value
         elif field == "sync_rate_cap_percent" and (not isinstance(value, int) or isinstance(value, bool)
                                                    or not 0 <= value <= 100):

@@ -11,14 +11,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
-from appliance.hub import charts, configs, fleet, technicians
-from appliance.hub.pages import render
+from appliance.hub import charts, configs, fleet, i18n, retention, technicians
+from appliance.hub.pages import language, render
 from appliance.web.forms import checked_form, csrf_token, remember_csrf
 
 SESSION_COOKIE = "tpkit_hub_session"
 PRIVATE = {"Cache-Control": "no-store"}
 MIN_PASSWORD_CHARS = 10
 CHART_DAYS = 14
+DAILY_CHART_DAYS = 730  # at most two years of days on a kit's page (hub_keep_daily_days may keep more)
 REPORTED_ALERT_DAYS = 7
 
 
@@ -67,7 +68,11 @@ def kit_page(request: Request) -> Response:
         raise HubError(f"No kit {kit_id} is registered on this hub.", code="hub.kit_not_found", status=404,
                        fix="Go back to the fleet table.")
     history = fleet.history(state.db, kit_id, now - CHART_DAYS * 86400)
-    return _page(request, "kit.html", kit=kit, charts=charts.kit_charts(history),
+    keep_days = state.settings.hub_keep_daily_days or DAILY_CHART_DAYS
+    days = retention.daily(state.db, kit_id, now - min(keep_days, DAILY_CHART_DAYS) * 86400)
+    t = i18n.translator(language(request))
+    return _page(request, "kit.html", kit=kit, charts=charts.kit_charts(history, t),
+                 daily_charts=charts.daily_charts(days, t), daily_days=min(keep_days, DAILY_CHART_DAYS),
                  reports=fleet.recent_reports(state.db, kit_id), fields=configs.FIELDS,
                  desired=configs.current(state.db, kit_id))
 

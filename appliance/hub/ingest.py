@@ -110,12 +110,34 @@ def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: st
 def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
     made_at = report.made_at.timestamp()
     observed = made_at if report.clock_synchronised and made_at <= now + FUTURE_LIMIT_S else now
-    values = alerts.readings(report.body) if report.kind == "heartbeat" else dict.fromkeys(
-        ("cpu_temp_c", "disk_percent", "wifi_clients", "sync_bytes"))
+    if report.kind == "heartbeat":
+        values = alerts.readings(report.body)
+    elif report.kind == "daily_summary":  # a day the kit folded offline: its highest readings, charted per day
+        values, noon = summary_readings(report.body)
+        observed = noon if noon is not None and noon <= now + FUTURE_LIMIT_S else observed
+    else:
+        values = dict.fromkeys(("cpu_temp_c", "disk_percent", "wifi_clients", "sync_bytes"))
     return (report.kit_id, report.report_id, report.sequence, report.kind, report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             int(report.clock_synchronised), now, observed, values["cpu_temp_c"], values["disk_percent"],
             None if values["wifi_clients"] is None else int(values["wifi_clients"]),
             None if values["sync_bytes"] is None else int(values["sync_bytes"]), body)
+
+
+def summary_readings(body: dict[str, Any]) -> tuple[dict[str, float | None], float | None]:
+    """A daily summary's highest readings, named as a heartbeat's columns, and noon UTC of its day (or None)."""
+    high = body.get("max") if isinstance(body.get("max"), dict) else {}
+
+    def number(name: str) -> float | None:
+        value = high.get(name)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    try:
+        noon = dt.datetime.strptime(str(body.get("day")), "%Y-%m-%d").replace(
+            hour=12, tzinfo=dt.timezone.utc).timestamp()
+    except ValueError:
+        noon = None
+    return {"cpu_temp_c": number("cpu_temp_c"), "disk_percent": number("disk_use_percent"),
+            "wifi_clients": number("wifi_clients"), "sync_bytes": number("bytes_this_month")}, noon
 
 
 def _books(body: dict[str, Any]) -> list[tuple[str, str]]:

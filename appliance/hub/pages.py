@@ -1,4 +1,4 @@
-"""Rendering the dashboard's pages from the hub's Jinja templates (English; see docs/hub.md).
+"""Rendering the dashboard's pages from the hub's Jinja templates, in English or Chinese (hub/i18n.py).
 
 Must not import cli.
 """
@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from appliance import __version__
+from appliance.hub import i18n
 from appliance.hub.ingest import iso
+from appliance.web.i18n import LANG_COOKIE, SUPPORTED, choose_language
 
 ENV = Environment(loader=FileSystemLoader(str(resources.files("appliance.hub") / "templates")),
                   autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
@@ -26,8 +28,21 @@ def _number(value, digits: int = 1) -> str:
 ENV.filters["number"] = _number
 
 
+def language(request: Request) -> str:
+    """The page language: `?lang=`, the cookie, Accept-Language, else English (as on the kit)."""
+    return choose_language(request, i18n.DEFAULT_LANGUAGE)
+
+
 def render(request: Request, template: str, status_code: int = 200, headers: dict | None = None,
            **context) -> HTMLResponse:
-    """A dashboard page."""
-    body = ENV.get_template(template).render(version=__version__, request=request, **context)
-    return HTMLResponse(body, status_code=status_code, headers=headers)
+    """A dashboard page in the request's language; `?lang=` is remembered in a cookie."""
+    lang = language(request)
+    t = i18n.translator(lang)
+    other = next(code for code in SUPPORTED if code != lang)
+    body = ENV.get_template(template).render(version=__version__, request=request, t=t, lang=lang, other_lang=other,
+                                             alert_text=lambda alert: i18n.alert_text(t, alert), **context)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response.headers["Content-Language"] = lang
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response

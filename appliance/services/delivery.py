@@ -20,7 +20,7 @@ from typing import Any
 from appliance.edges import minisign
 from appliance.edges.uplink import Answer, Uplink
 from appliance.errors import UplinkError
-from appliance.services import report_file
+from appliance.services import hub_config, report_file
 
 ENROL_PATH = "/api/v1/enrol"
 REPORTS_PATH = "/api/v1/reports"
@@ -41,6 +41,7 @@ class Delivery:
     error: UplinkError | None = None
     enrolled: bool = False
     no_hub: bool = False
+    config: hub_config.Applied | None = None  # the hub's desired configuration, applied or refused (last reply)
 
 
 def backoff_s(failures: int, rand: Callable[[], float] = random.random) -> float:
@@ -105,13 +106,16 @@ def _enrol(kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> U
     return _unreachable(kit, "enrolment: " + _said(answer), now, rand)
 
 
-def _accept_reply(kit, body: dict[str, Any] | None, now: float) -> None:
-    """Keep the desired configuration of an accepted or duplicate reply (a missing key changes nothing)."""
+def _accept_reply(kit, body: dict[str, Any] | None, now: float) -> hub_config.Applied | None:
+    """Keep the desired configuration of an accepted or duplicate reply (a missing key changes nothing) and apply
+    it (hub_config.apply: in force for the next sync when it passes the kit's checks)."""
     if isinstance(body, dict) and "desired_config" in body:
         config = body["desired_config"]
         version = config.get("version") if isinstance(config, dict) else None
         if config is None or (isinstance(version, int) and not isinstance(version, bool) and version >= 0):
             kit.uplink.store_desired_config(config, _stamp(now))
+            return hub_config.apply(kit, config, _stamp(now))
+    return None
 
 
 def waiting(kit, now: float) -> float:
@@ -162,7 +166,7 @@ def _send_all(kit, link: Uplink, result: Delivery, now: float, rand) -> UplinkEr
             report_file.SIGNATURE_HEADER: base64.b64encode(stored.signature.encode()).decode()})
         if answer.status in (200, 201):
             kit.outbox.delivered(stored.sequence)
-            _accept_reply(kit, answer.body, now)
+            result.config = _accept_reply(kit, answer.body, now) or result.config
             result.delivered += 1
         elif _refused_for_itself(answer.status):
             kit.outbox.refused(stored.sequence, _said(answer))

@@ -11,7 +11,7 @@ from typing import Any
 
 from appliance import __version__
 from appliance.edges import system
-from appliance.services import book_counts
+from appliance.services import book_counts, hub_config
 from appliance.storage.book_checks import BookChecks
 
 NOT_AVAILABLE = "not available"
@@ -104,6 +104,7 @@ def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | N
         # Filled by the learning space (issue 4) and content sync (issue 3).
         "students_active_today": NOT_AVAILABLE, "last_sync": NOT_AVAILABLE,
         "bytes_this_month": NOT_AVAILABLE, "outbox_depth": kit.outbox.depth(),
+        "hub_config": hub_config.in_snapshot(kit),
     }
     data["problems"] = problems(data)
     data["status"] = status(data["problems"])

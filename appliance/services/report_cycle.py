@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance.edges import health_probe
-from appliance.services import delivery, health, kit_key, records, reports
+from appliance.services import delivery, health, hub_config, kit_key, records, reports
 
 # Keys every snapshot has: what tells the kit's own /-/health from another server on that port.
 SNAPSHOT_KEYS = {"kit_id", "time", "status", "problems", "clock", "books"}
@@ -71,4 +71,5 @@ def status(kit, now: dt.datetime | None = None) -> dict[str, Any]:
             "failures": state.failures, "last_error": state.last_error or None,
             "last_attempt_at": state.last_attempt_at, "last_delivered_at": state.last_delivered_at,
             "next_attempt_at": (now + dt.timedelta(seconds=wait)).strftime("%Y-%m-%dT%H:%M:%SZ") if wait else "now",
-            "desired_config": state.desired_config, "desired_config_received_at": state.desired_config_received_at}
+            "desired_config": state.desired_config, "desired_config_received_at": state.desired_config_received_at,
+            "config": hub_config.status(kit.settings, kit.db)}

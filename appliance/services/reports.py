@@ -45,10 +45,9 @@ class Signer:
         """A signer for `kit`: the clock state read from the machine unless given."""
         if clock_synchronised is None:
             clock_synchronised = kit.readings.commands()["clock_synchronized"] is True
-        config = kit.uplink.read().desired_config
-        version = config.get("version") if isinstance(config, dict) else None
+        # the version in force (hub_config.apply checked it), not merely the one received
         return cls(kit.settings.kit_id, secret, now or dt.datetime.now(dt.timezone.utc), clock_synchronised,
-                   version if isinstance(version, int) and not isinstance(version, bool) else None)
+                   kit.uplink.read().applied_config_version)
 
     @property
     def today(self) -> str:

@@ -24,7 +24,7 @@ from appliance.edges import system, traffic, transfer
 from appliance.errors import ChannelError, ConfigError, DamagedBookError, StorageError, SyncError, TpkitError
 from appliance.files import file_digest, write_atomically
 from appliance.paths import Paths
-from appliance.services import activation, channel, export, sync_policy, uplink_rate
+from appliance.services import activation, channel, export, hub_config, sync_policy, uplink_rate
 from appliance.services.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
 from appliance.services.sync_plan import (LOCAL_CHANNEL, MB, DiskCheck, Plan, Step, Subscription, make_plan,
@@ -105,6 +105,8 @@ class Engine:
     full_ids: frozenset[str] = frozenset()  # `tpkit sync --full BOOK`: fetch these whole even when patches are offered
 
     def __post_init__(self) -> None:
+        # the county's configuration, once the kit applied it, wins over kit.toml for each field it sets
+        self.settings = hub_config.in_force(self.settings, self.db)
         self.paths = Paths.from_settings(self.settings)
         self.installed = InstalledPackages(self.db)
         self.runs = SyncRuns(self.db)
@@ -121,8 +123,12 @@ class Engine:
         try:
             self.windows = sync_policy.parse_windows(self.settings.sync_windows)
         except ValueError as exc:
-            raise ConfigError(f"sync_windows = {self.settings.sync_windows!r} cannot be used: {exc}.",
+            raise ConfigError(f"sync_windows = {self.settings.sync_windows!r} ({self._from('sync_windows')}) cannot be "
+                              f"used: {exc}.",
                               fix="Write windows like \"Mon-Fri 16:00-07:00, Sat-Sun\" (docs/settings.md).") from exc
+
+    def _from(self, name: str) -> str:
+        return self.settings.sources.get(name, "default")
 
     # --- policy: time windows and the monthly budget (docs/sync.md) -------------------------
     def _require_window(self, closed_during: str = "") -> None:
@@ -133,10 +139,12 @@ class Engine:
         when = opening.strftime("%a %H:%M") if opening else "never (no window opens within a week)"
         if closed_during:
             raise SyncError(f"The sync window closed while downloading {closed_during}; the download was stopped.",
-                            code="sync.window_closed", cause=f"sync_windows = {self.settings.sync_windows!r}.",
+                            code="sync.window_closed",
+                            cause=f"sync_windows = {self.settings.sync_windows!r} ({self._from('sync_windows')}).",
                             fix=f"Nothing: the next run in a window resumes it (next window opens {when}).")
         raise SyncError(f"Sync may not download now ({now.astimezone().strftime('%a %H:%M')} is outside "
-                        f"sync_windows = {self.settings.sync_windows!r}).", code="sync.outside_window",
+                        f"sync_windows = {self.settings.sync_windows!r}, from {self._from('sync_windows')}).",
+                        code="sync.outside_window",
                         fix=f"Wait for the next window ({when}), or change sync_windows.")
 
     def _require_budget(self, step: Step) -> None:

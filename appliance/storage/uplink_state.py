@@ -30,6 +30,15 @@ class UplinkRow:
     desired_config: dict[str, Any] | None
     desired_config_received_at: str | None
     last_problems: dict[str, str]
+    applied_config: dict[str, Any] | None = None
+    applied_config_at: str | None = None
+    config_refused_version: int | None = None
+    config_refused: str = ""
+
+    @property
+    def applied_config_version(self) -> int | None:
+        """The version of the configuration in force (what reports acknowledge), or None."""
+        return self.applied_config.get("version") if self.applied_config else None
 
 
 class UplinkState:
@@ -44,6 +53,7 @@ class UplinkState:
         row.pop("id")
         row["desired_config"] = json.loads(row["desired_config"]) if row["desired_config"] else None
         row["last_problems"] = json.loads(row["last_problems"])
+        row["applied_config"] = json.loads(row["applied_config"]) if row["applied_config"] else None
         return UplinkRow(**row)
 
     def _update(self, **values: Any) -> None:
@@ -80,6 +90,15 @@ class UplinkState:
         """Keep the hub's desired configuration (None: the county set none)."""
         text = None if config is None else json.dumps(config, ensure_ascii=False, sort_keys=True)
         self._update(desired_config=text, desired_config_received_at=when)
+
+    def config_applied(self, config: dict[str, Any] | None, when: str) -> None:
+        """`config` (checked) is in force from now on (None: kit.toml alone); any earlier refusal is over."""
+        text = None if config is None else json.dumps(config, ensure_ascii=False, sort_keys=True)
+        self._update(applied_config=text, applied_config_at=when, config_refused_version=None, config_refused="")
+
+    def config_refused_now(self, version: int | None, why: str) -> None:
+        """The hub's configuration `version` failed the kit's checks: say why; the applied one stays."""
+        self._update(config_refused_version=version, config_refused=why)
 
 
 def last_problems(conn: sqlite3.Connection) -> dict[str, str]:

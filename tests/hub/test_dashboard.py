@@ -61,8 +61,9 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
     critical = hub_client.get("/?status=critical")
     assert "kit-2" in critical.text and "kit-1</a>" not in critical.text
     kit = hub_client.get("/kits/kit-2")
-    assert kit.text.count("<polyline") == 3  # temperature, disk and clients; kits do not report sync bytes yet
-    assert "Synced this month: no readings yet" in kit.text
+    # temperature, disk and clients over two weeks and day by day; kits do not report sync bytes yet
+    assert kit.text.count("<polyline") == 6
+    assert kit.text.count("Synced this month: no readings yet") == 2
     csrf = re.search(r'name="csrf" value="([^"]+)"', kit.text).group(1)
     saved = hub_client.post("/kits/kit-2/config", data={"csrf": csrf, "sync_windows": "Sat-Sun",
                                                         "sync_channels": "primary-zh", "sync_rate_cap_kbps": "500",
@@ -107,7 +108,7 @@ def test_dashboard_in_a_phone_browser(hub_settings, hub_db, hub_live, clock):
         assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1  # no sideways scrolling at phone width
         _save(page, "hub-fleet.png")
         page.click("text=kit-2")
-        assert page.locator("svg.chart").count() == 4
+        assert page.locator("svg.chart").count() == 8
         _save(page, "hub-kit.png")
         browser.close()
 

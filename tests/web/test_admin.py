@@ -129,3 +129,17 @@ def test_admin_page_lists_the_last_sync_runs(client, kit, one_time_password):
 def test_admin_page_without_sync_runs_says_so(client, one_time_password):
     _sign_in(client, one_time_password)
     assert "No sync has run yet." in client.get("/admin").text
+
+
+def test_admin_content_updates_say_where_each_sync_setting_comes_from(client, kit, one_time_password):
+    from appliance.services import hub_config
+
+    hub_config.apply(kit, {"version": 7, "sync_channels": ["primary-zh"], "sync_windows": None}, "2026-03-02T08:00:00Z")
+    hub_config.apply(kit, {"version": 8, "sync_windows": "Mon-Fry"}, "2026-03-02T08:15:00Z")  # refused: 7 stays
+    _sign_in(client, one_time_password)
+    page = client.get("/admin").text
+    assert re.search(r"<code>sync_channels</code></td><td>primary-zh</td><td>the county hub \(version 7\)", page)
+    assert re.search(r"<code>sync_windows</code></td><td>—</td><td>default", page)
+    assert "The county&#39;s new settings could not be used" in page and "version 8 was refused" in page
+    zh = client.get("/admin?lang=zh").text
+    assert "县中心（第 7 版）" in zh and "县中心发来的新设置无法使用" in zh
