@@ -109,10 +109,16 @@ def enrolment_token(kit) -> str:
     """The hub_enrol_token setting, or else the token first boot took off the card (Paths.enrolment_token)."""
     if kit.settings.hub_enrol_token:
         return kit.settings.hub_enrol_token
+    path = kit.paths.enrolment_token
     try:
-        return kit.paths.enrolment_token.read_text().strip()
-    except (FileNotFoundError, PermissionError):
+        return path.read_text().strip()
+    except FileNotFoundError:
         return ""
+    except OSError as exc:
+        raise UplinkError(f"The enrolment token in {path} cannot be read: {exc.strerror or exc}.",
+                          code="uplink.not_enrolled", cause="First boot wrote it as root and could not hand it to "
+                          "the kit's user, or the data partition is damaged.",
+                          fix=f"sudo chown tpkit:tpkit {path} && sudo chmod 600 {path}; then run tpkit report") from exc
 
 
 def _accept_reply(kit, body: dict[str, Any] | None, now: float) -> None:
