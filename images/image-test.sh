@@ -66,6 +66,8 @@ NETNS=tpkit-imgtest-$$
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 TPKIT=$REPO/.venv/bin/tpkit
+# The hub runs with its own settings only: not this test's TPKIT_IMAGE_* variables (read above), nor a TPKIT_CONFIG.
+unset TPKIT_CONFIG TPKIT_IMAGE_WORK TPKIT_IMAGE_BOOT_TIMEOUT_S TPKIT_IMAGE_REPORT_TIMEOUT_S TPKIT_IMAGE_TEST
 
 [ "$(id -u)" -eq 0 ] || EXIT_CODE=2 fail "The boot test needs root (it makes a network namespace)." "Fix: sudo ./build.sh image-test --arch $ARCH"
 missing=""
@@ -146,10 +148,10 @@ in_ns ip addr add "$HOST_CLASSROOM_ADDRESS/24" dev "$CLASSROOM_TAP"
 in_ns ip link set "$CLASSROOM_TAP" up
 
 # The county hub, on the namespace's loopback only; the kit is registered and gets a one-time token.
-token=$(env -u TPKIT_CONFIG "$TPKIT" hub kit add "$KIT_ID" --school "$SCHOOL" --district "Image Test" \
+token=$("$TPKIT" hub kit add "$KIT_ID" --school "$SCHOOL" --district "Image Test" \
     --hub-data-dir "$WORK/hub" | tail -n 1) \
     || fail "tpkit hub kit add failed (above)." "Fix: run it by hand: $TPKIT hub kit add $KIT_ID --school S --district D --hub-data-dir /tmp/hub"
-in_ns env -u TPKIT_CONFIG "$TPKIT" hub serve --hub-host 127.0.0.1 --hub-port "$HUB_PORT" --hub-workers 1 \
+in_ns "$TPKIT" hub serve --hub-host 127.0.0.1 --hub-port "$HUB_PORT" --hub-workers 1 \
     --hub-data-dir "$WORK/hub" >> "$HUB_LOG" 2>&1 &
 HUB_PID=$!
 tries=0
@@ -206,6 +208,7 @@ boot() {
     info "Booting in $QEMU (TCG, pid $QEMU_PID, netns $NETNS); serial console: $SERIAL"
     answered=""
     while [ $(( $(date +%s) - t_boot )) -lt "$BOOT_TIMEOUT_S" ]; do
+        collect_console
         kill -0 "$QEMU_PID" 2>/dev/null || fail_guest "qemu exited before the web server answered." "Fix: read the guest's console."
         if in_ns curl -fsS -m 10 -D "$WORK/home.headers" -o "$WORK/home.html" "http://127.0.0.1:$GUEST_PORT/" 2>/dev/null; then
             answered=$(( $(date +%s) - t_boot ))
@@ -227,6 +230,7 @@ shut_down() {
     t_down=$(date +%s)
     printf 'system_powerdown\n' | in_ns socat - "UNIX-CONNECT:$WORK/monitor.sock" >/dev/null
     while kill -0 "$QEMU_PID" 2>/dev/null; do
+        collect_console
         [ $(( $(date +%s) - t_down )) -lt "$SHUTDOWN_TIMEOUT_S" ] \
             || fail_guest "The kit did not power off within ${SHUTDOWN_TIMEOUT_S}s of its power button." \
                 "Fix: read the guest's console: a unit that does not stop holds the shutdown."
@@ -254,10 +258,11 @@ until in_ns python3 "$IMAGES/boot_checks.py" classroom "$CLASSROOM_TAP" "$KIT_CL
         "Fix: check dnsmasq.service and systemd-networkd in the guest's journal."
     sleep 10
 done
-in_ns curl -fsS -m 10 -o /dev/null "http://$KIT_CLASSROOM_ADDRESS/" \
+# Generous time-outs: under TCG on a busy machine a page can take tens of seconds.
+in_ns curl -fsS -m 120 --retry 3 --retry-all-errors -o /dev/null "http://$KIT_CLASSROOM_ADDRESS/" \
     || fail_guest "The home page does not answer at http://$KIT_CLASSROOM_ADDRESS/ on the classroom side." "Fix: check tpkit-web.service's address."
 for check in connectivitycheck.gstatic.com/generate_204 captive.apple.com/hotspot-detect.html www.msftconnecttest.com/connecttest.txt; do
-    code=$(in_ns curl -s -m 10 -o /dev/null -w '%{http_code}' -H "Host: ${check%%/*}" "http://$KIT_CLASSROOM_ADDRESS/${check#*/}") || true
+    code=$(in_ns curl -s -m 120 -o /dev/null -w '%{http_code}' -H "Host: ${check%%/*}" "http://$KIT_CLASSROOM_ADDRESS/${check#*/}") || true
     [ "$code" = 404 ] || fail_guest "http://$check answered $code on the classroom side, not 404 (the kit has an uplink)." \
         "Fix: see web/portal_routes.py."
 done
