@@ -38,6 +38,8 @@ KIT_CLASSROOM_ADDRESS=192.168.4.1
 HOST_CLASSROOM_ADDRESS=192.168.4.2
 # The second boot's real-time clock: long before the first boot, as on a Pi without a clock battery.
 OLD_RTC=2021-01-01T00:00:00
+# Test-only kernel arguments: journald copies every unit's lines to the serial console (boot-ARCH.log).
+JOURNAL_TO_CONSOLE="systemd.journald.forward_to_console=1"
 
 ok() { printf '[✓] %s\n' "$*"; }
 info() { printf '[i] %s\n' "$*"; }
@@ -181,6 +183,10 @@ uplink="user,id=up,restrict=on,hostfwd=tcp:127.0.0.1:$GUEST_PORT-:80"
 uplink="$uplink,guestfwd=tcp:$HUB_GUEST_ADDRESS:$HUB_PORT-cmd:socat STDIO TCP4:127.0.0.1:$HUB_PORT"
 case $ARCH in
     amd64)
+        # The journal on the serial console too, so a failure's console tail shows every unit's lines.
+        mcopy -i "$FAT" ::loader/entries/tpkit.conf "$WORK/tpkit.conf"
+        sed -i "s/^options .*/& $JOURNAL_TO_CONSOLE/" "$WORK/tpkit.conf"
+        mcopy -o -i "$FAT" "$WORK/tpkit.conf" ::loader/entries/tpkit.conf
         cp "$OVMF_VARS" "$WORK/vars.fd"
         set -- -machine q35 -cpu max \
             -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,file=$WORK/vars.fd" ;;
@@ -190,7 +196,7 @@ case $ARCH in
         mcopy -i "$FAT" ::vmlinuz ::initrd.img ::cmdline.txt "$WORK/"
         append=$(sed -e 's/console=[^ ]*//g' "$WORK/cmdline.txt")
         set -- -machine virt -cpu cortex-a72 -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd.img" \
-            -append "$append console=ttyAMA0" ;;
+            -append "$append console=ttyAMA0 $JOURNAL_TO_CONSOLE" ;;
 esac
 
 # boot QEMU_ARGS...: power the guest on and wait for its home page (sets t_boot and answered).

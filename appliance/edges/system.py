@@ -61,8 +61,20 @@ def memory(root: Path = ROOT) -> dict[str, int] | None:
 
 
 def root_read_only(root: Path = ROOT) -> bool | None:
-    """True when "/" is mounted read-only (the last /proc/mounts entry for "/" wins), or None."""
+    """True when the file system at "/" is read-only (the last entry for "/" wins), or None.
+
+    From /proc/self/mountinfo's super options, the file system's own state (errors=remount-ro sets it):
+    a service's sandbox (ProtectSystem=strict) makes its view of "/" read-only too, but only in the
+    mount's options, so the report and web units would otherwise cry "replace the SD card" on a healthy
+    kit (seen in the image's boot test). /proc/mounts' mount options when mountinfo is missing."""
     found = None
+    for line in (_read(root, "proc/self/mountinfo") or "").splitlines():
+        head, _, tail = line.partition(" - ")
+        fields, super_fields = head.split(), tail.split()
+        if len(fields) >= 5 and fields[4] == "/" and len(super_fields) >= 3:
+            found = "ro" in super_fields[2].split(",")
+    if found is not None:
+        return found
     for line in (_read(root, "proc/mounts") or "").splitlines():
         parts = line.split()
         if len(parts) >= 4 and parts[1] == "/":
