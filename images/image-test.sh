@@ -153,7 +153,8 @@ in_ns ip link set "$CLASSROOM_TAP" up
 token=$("$TPKIT" hub kit add "$KIT_ID" --school "$SCHOOL" --district "Image Test" \
     --hub-data-dir "$WORK/hub" | tail -n 1) \
     || fail "tpkit hub kit add failed (above)." "Fix: run it by hand: $TPKIT hub kit add $KIT_ID --school S --district D --hub-data-dir /tmp/hub"
-in_ns "$TPKIT" hub serve --hub-host 127.0.0.1 --hub-port "$HUB_PORT" --hub-workers 1 \
+# Not through in_ns: `ip netns exec` becomes the hub itself, so $! is the process cleanup stops.
+ip netns exec "$NETNS" "$TPKIT" hub serve --hub-host 127.0.0.1 --hub-port "$HUB_PORT" --hub-workers 1 \
     --hub-data-dir "$WORK/hub" >> "$HUB_LOG" 2>&1 &
 HUB_PID=$!
 tries=0
@@ -204,7 +205,8 @@ boot() {
     printf '\n==== power on (%s UTC)\n' "$(date -u +%H:%M:%S)" >> "$SERIAL"
     : > "$WORK/console.log"
     t_boot=$(date +%s)
-    in_ns "$QEMU" "$@" -m 1024 -smp 2 -accel tcg -display none -no-reboot \
+    # Not through in_ns (a function: $! would be a subshell, and qemu would outlive the test).
+    ip netns exec "$NETNS" "$QEMU" "$@" -m 1024 -smp 2 -accel tcg -display none -no-reboot \
         -monitor "unix:$WORK/monitor.sock,server=on,wait=off" -chardev "file,id=console,path=$WORK/console.log" \
         -serial chardev:console -drive "file=$WORK/disk.img,format=raw,if=virtio" \
         -netdev "$uplink" -device virtio-net-pci,netdev=up \

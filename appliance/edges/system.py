@@ -136,8 +136,19 @@ def kernel_fs_errors(path: str | None = None) -> int | None:
     return None if text is None else sum(1 for line in text.splitlines() if FS_ERROR.search(line))
 
 
-def clock_synchronized(path: str | None = None) -> bool | None:
-    """Whether systemd-timesyncd (or chrony) says the clock is synchronised, or None without timedatectl."""
+def clock_synchronized(path: str | None = None, root: Path = ROOT) -> bool | None:
+    """Whether the clock is synchronised, or None when nothing can tell.
+
+    systemd-timesyncd's own files first: it touches /run/systemd/timesync/synchronized at its first NTP
+    synchronisation of the boot, and its runtime folder exists once it runs; no file there means "not yet",
+    which is the honest answer on a kit that never got online since it booted (the saved clock only keeps
+    time moving forward). No D-Bus round trip: `timedatectl` starts systemd-timedated on demand, which took
+    longer than the command time-out on a busy kit and turned "not synchronised" into "not available".
+    `timedatectl` (chrony, or no timesyncd) otherwise."""
+    if (root / "run/systemd/timesync/synchronized").exists():
+        return True
+    if (root / "run/systemd/timesync").is_dir():
+        return False
     text = (run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], path=path) or "").strip()
     return {"yes": True, "no": False}.get(text)
 

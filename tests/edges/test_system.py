@@ -87,3 +87,13 @@ def test_system_root_read_only_in_a_sandbox_view_only_is_not_a_read_only_disk(tm
         fake_root(root, root_mount=mount)
         (root / "proc/self/mountinfo").unlink()
         assert system.root_read_only(root) is read_only
+
+
+def test_system_clock_synchronized_from_timesyncd_files_before_timedatectl(tmp_path):
+    root = fake_root(tmp_path / "root")
+    no_timedatectl = str(tmp_path / "empty-path")  # timedatectl absent: only the files can tell
+    assert system.clock_synchronized(no_timedatectl, root) is None
+    (root / "run/systemd/timesync").mkdir(parents=True)  # timesyncd runs, no NTP answer since boot
+    assert system.clock_synchronized(no_timedatectl, root) is False
+    (root / "run/systemd/timesync/synchronized").touch()
+    assert system.clock_synchronized(no_timedatectl, root) is True
