@@ -36,6 +36,12 @@ class Paths:
         return self.data_dir / "keys"
 
     @property
+    def enrolment_token(self) -> Path:
+        """The hub's one-time token, mode 0600: written by `tpkit firstboot` from the card's kit.toml, read by
+        `tpkit report` when the hub_enrol_token setting is empty (a secret never goes into /etc/tpkit/kit.toml)."""
+        return self.keys_dir / "enrolment-token"
+
+    @property
     def sync_dir(self) -> Path:
         """The sync engine's own folder: lock, staging, previous versions, accepted indexes (docs/sync.md)."""
         return self.data_dir / "sync"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs every unit, drop-in and rule under the repository's systemd/ folder into a root file
-# system, then enables and masks the units named in images/units.list. Used by build-image.sh
+# system, then enables, unmasks and masks the units named in images/units.list. Used by build-image.sh
 # (step 30) and by tests/test_image.py on a temporary root; touches nothing outside ROOT.
 #   images/install-units.sh ROOT [SYSTEMD_DIR] [UNITS_LIST]
 # Exit codes: 0 done, 1 a file in systemd/ has no known place, or systemctl failed, 64 usage.
@@ -82,9 +82,12 @@ grep -v '^[[:space:]]*\(#\|$\)' "$LIST" | while read -r verb unit; do
                     *) fail "$unit is listed in $LIST but not installed in the image." "Fix: add the package that ships it to images/packages-*.list, or drop it from $LIST." ;;
                 esac
             fi ;;
+        unmask)
+            systemctl --root="$ROOT" --quiet unmask "$unit" || fail "systemctl unmask $unit failed." "Fix: check the unit name in $LIST."
+            ok "unmasked $unit" ;;
         mask)
             systemctl --root="$ROOT" --quiet mask "$unit" || fail "systemctl mask $unit failed." "Fix: check the unit name in $LIST."
             ok "masked $unit" ;;
-        *) fail "Unknown verb '$verb' in $LIST." "Fix: each line is 'enable UNIT' or 'mask UNIT'." ;;
+        *) fail "Unknown verb '$verb' in $LIST." "Fix: each line is 'enable UNIT', 'unmask UNIT' or 'mask UNIT'." ;;
     esac
 done

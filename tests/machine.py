@@ -45,6 +45,9 @@ def fake_root(folder: Path, *, root_mount: str = "rw,noatime", boot_id: str = "3
         "proc/loadavg": "0.52 0.41 0.30 1/213 4242\n",
         "proc/meminfo": "MemTotal:        3884332 kB\nMemFree:          100000 kB\nMemAvailable:    2940000 kB\n",
         "proc/mounts": f"/dev/root / ext4 rw,noatime 0 0\nproc /proc proc rw 0 0\n/dev/root / ext4 {root_mount} 0 0\n",
+        # A sandboxed service's view (ProtectSystem=strict): "/" bound read-only, the file system itself as root_mount.
+        "proc/self/mountinfo": f"22 1 179:2 / / ro,noatime shared:1 - ext4 /dev/root {root_mount},errors=remount-ro\n"
+                               "23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n",
         "proc/sys/kernel/random/boot_id": f"{boot_id}\n",
     }
     for relative, text in files.items():

@@ -61,8 +61,20 @@ def memory(root: Path = ROOT) -> dict[str, int] | None:
 
 
 def root_read_only(root: Path = ROOT) -> bool | None:
-    """True when "/" is mounted read-only (the last /proc/mounts entry for "/" wins), or None."""
+    """True when the file system at "/" is read-only (the last entry for "/" wins), or None.
+
+    From /proc/self/mountinfo's super options, the file system's own state (errors=remount-ro sets it):
+    a service's sandbox (ProtectSystem=strict) makes its view of "/" read-only too, but only in the
+    mount's options, so the report and web units would otherwise cry "replace the SD card" on a healthy
+    kit (seen in the image's boot test). /proc/mounts' mount options when mountinfo is missing."""
     found = None
+    for line in (_read(root, "proc/self/mountinfo") or "").splitlines():
+        head, _, tail = line.partition(" - ")
+        fields, super_fields = head.split(), tail.split()
+        if len(fields) >= 5 and fields[4] == "/" and len(super_fields) >= 3:
+            found = "ro" in super_fields[2].split(",")
+    if found is not None:
+        return found
     for line in (_read(root, "proc/mounts") or "").splitlines():
         parts = line.split()
         if len(parts) >= 4 and parts[1] == "/":
@@ -124,8 +136,19 @@ def kernel_fs_errors(path: str | None = None) -> int | None:
     return None if text is None else sum(1 for line in text.splitlines() if FS_ERROR.search(line))
 
 
-def clock_synchronized(path: str | None = None) -> bool | None:
-    """Whether systemd-timesyncd (or chrony) says the clock is synchronised, or None without timedatectl."""
+def clock_synchronized(path: str | None = None, root: Path = ROOT) -> bool | None:
+    """Whether the clock is synchronised, or None when nothing can tell.
+
+    systemd-timesyncd's own files first: it touches /run/systemd/timesync/synchronized at its first NTP
+    synchronisation of the boot, and its runtime folder exists once it runs; no file there means "not yet",
+    which is the honest answer on a kit that never got online since it booted (the saved clock only keeps
+    time moving forward). No D-Bus round trip: `timedatectl` starts systemd-timedated on demand, which took
+    longer than the command time-out on a busy kit and turned "not synchronised" into "not available".
+    `timedatectl` (chrony, or no timesyncd) otherwise."""
+    if (root / "run/systemd/timesync/synchronized").exists():
+        return True
+    if (root / "run/systemd/timesync").is_dir():
+        return False
     text = (run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], path=path) or "").strip()
     return {"yes": True, "no": False}.get(text)
 

@@ -89,7 +89,7 @@ def _not_enrolled(kit, what: str, now: float, rand) -> UplinkError:
 
 def _enrol(kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> UplinkError | None:
     """Present the enrolment token once when it is set and this kit is not enrolled with this hub and key."""
-    state, token = kit.uplink.read(), kit.settings.hub_enrol_token
+    state, token = kit.uplink.read(), enrolment_token(kit)
     if not token or (state.enrolled_hub_url == kit.settings.hub_url and state.enrolled_key_id == secret.public.id_hex):
         return None
     token_sha256 = hashlib.sha256(token.encode()).hexdigest()
@@ -104,6 +104,22 @@ def _enrol(kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> U
         kit.uplink.token_refused(token_sha256)
         return _not_enrolled(kit, _said(answer), now, rand)
     return _unreachable(kit, "enrolment: " + _said(answer), now, rand)
+
+
+def enrolment_token(kit) -> str:
+    """The hub_enrol_token setting, or else the token first boot took off the card (Paths.enrolment_token)."""
+    if kit.settings.hub_enrol_token:
+        return kit.settings.hub_enrol_token
+    path = kit.paths.enrolment_token
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise UplinkError(f"The enrolment token in {path} cannot be read: {exc.strerror or exc}.",
+                          code="uplink.not_enrolled", cause="First boot wrote it as root and could not hand it to "
+                          "the kit's user, or the data partition is damaged.",
+                          fix=f"sudo chown tpkit:tpkit {path} && sudo chmod 600 {path}; then run tpkit report") from exc
 
 
 def _accept_reply(kit, body: dict[str, Any] | None, now: float) -> hub_config.Applied | None:

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 SETTINGS_FILE = Path("etc/tpkit/kit.toml")  # under the root: what every tpkit unit reads (TPKIT_CONFIG)
 SECRETS_FILE = Path("etc/tpkit/secrets.toml")  # under the root, mode 0600: secrets first boot took off the card
-ENROLMENT_TOKEN = "enrolment-token"  # in the data folder's keys/, mode 0600, for `tpkit report` (issue 5)
 
 
 @dataclasses.dataclass
@@ -114,9 +113,9 @@ def _apply(kit: provisioning.KitFile, root: Path, settings: Settings, db: Databa
         Accounts(db).provision(ADMIN_USERNAME, "admin", kit.admin_password_hash)
         outcome.applied.append(f"administrator password set for user {ADMIN_USERNAME!r}")
     if kit.enrolment_token:
-        token_file = Paths.from_settings(settings).keys_dir / ENROLMENT_TOKEN
+        token_file = Paths.from_settings(settings).enrolment_token
         provisioning.write_atomically(token_file, kit.enrolment_token + "\n", 0o600)
-        outcome.applied.append(f"hub enrolment token kept in {token_file} (used by tpkit report, issue 5)")
+        outcome.applied.append(f"hub enrolment token kept in {token_file} (tpkit report presents it to the hub once)")
     _apply_network(kit, root, settings, outcome)
     if kit.time_zone:
         try:

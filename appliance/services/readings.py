@@ -51,6 +51,6 @@ class Readings:
     def _run_commands(self) -> dict[str, Any]:
         path = self.path
         return {"throttled": firmware.read_throttled(path), "firmware_temp_c": firmware.read_temperature_c(path),
-                "clock_synchronized": system.clock_synchronized(path),
+                "clock_synchronized": system.clock_synchronized(path, self.root),
                 "wifi_clients": system.wifi_clients(self.ap_interface, path),
                 "fs_errors": system.kernel_fs_errors(path), "services": system.unit_states(UNITS, path)}

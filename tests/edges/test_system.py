@@ -76,3 +76,24 @@ def test_system_uplink_interfaces_from_the_routing_tables(tmp_path):
         "usb0\t00000000\t0102A8C0\t0002\n"  # default route, down
         "wlan0\t00000000\t0104A8C0\t0003\n")  # the classroom's own
     assert uplink_interfaces("wlan0", tmp_path) == ["eth0"]
+
+
+def test_system_root_read_only_in_a_sandbox_view_only_is_not_a_read_only_disk(tmp_path):
+    # ProtectSystem=strict binds "/" read-only for the service (mount options) while the file system is fine.
+    root = fake_root(tmp_path / "root")
+    assert "/ / ro," in (root / "proc/self/mountinfo").read_text()
+    assert system.root_read_only(root) is False
+    for mount, read_only in (("ro", True), ("rw", False)):  # no mountinfo: /proc/mounts' options, as before
+        fake_root(root, root_mount=mount)
+        (root / "proc/self/mountinfo").unlink()
+        assert system.root_read_only(root) is read_only
+
+
+def test_system_clock_synchronized_from_timesyncd_files_before_timedatectl(tmp_path):
+    root = fake_root(tmp_path / "root")
+    no_timedatectl = str(tmp_path / "empty-path")  # timedatectl absent: only the files can tell
+    assert system.clock_synchronized(no_timedatectl, root) is None
+    (root / "run/systemd/timesync").mkdir(parents=True)  # timesyncd runs, no NTP answer since boot
+    assert system.clock_synchronized(no_timedatectl, root) is False
+    (root / "run/systemd/timesync/synchronized").touch()
+    assert system.clock_synchronized(no_timedatectl, root) is True

@@ -69,6 +69,18 @@ def test_report_cycle_enrols_then_delivers_signed_reports(open_reporting_kit):
         assert status["enrolled"] and status["desired_config"] == config and status["outbox"] == {}
 
 
+def test_report_cycle_enrols_with_the_token_first_boot_kept_when_the_setting_is_empty(open_reporting_kit):
+    # tpkit firstboot keeps the card's token in keys/enrolment-token (mode 0600), never in /etc/tpkit/kit.toml.
+    with HubDouble() as hub:
+        kit = open_reporting_kit(hub.url, token="")
+        assert report_cycle.run(kit, now=MONDAY, rand=NO_JITTER).delivery.error is not None  # no token at all
+        assert hub.enrolments == 0
+        kit.paths.enrolment_token.write_text("tok-1\n")
+        result = report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=15), rand=NO_JITTER, retry_now=True)
+        assert result.delivery.enrolled and result.delivery.error is None
+        assert hub.enrolments == 1 and hub.public == _public(kit)
+
+
 @pytest.mark.slow
 def test_report_cycle_hub_down_for_days_stays_bounded_then_delivers_everything_once(open_reporting_kit):
     hub = HubDouble()
