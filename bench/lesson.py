@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import io
 import json
 import os
 import random
@@ -43,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from bench.servers import ManagedServer, read_status_kb  # noqa: E402
 
-PHOTO_BYTES = 300 * 1024
+PHOTO_SIZE = (800, 600)  # about 300 KB as a JPEG of noise
 TEACHER, TEACHER_PASSWORD = "bench.teacher", "chalk and blackboard 42"
 CLASS_NAME = "Grade 5 B"
 ARTICLES = ("water_cycle", "plants")  # in the demo library's English book
@@ -83,11 +84,27 @@ def expected_score(student_index: int) -> float:
     return sum(question_points(f) for (f, _, _), ok in zip(QUESTIONS, answers_right(student_index)) if ok)
 
 
-def photo(student_index: int, size: int = PHOTO_BYTES) -> bytes:
-    """A JPEG-looking file of `size` bytes (JPEG's first and last bytes around random data: a photo does not
-    compress), different for every student."""
-    body = random.Random(student_index).randbytes(size - 22)
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + body + b"\xff\xd9"
+def photo(student_index: int) -> bytes:
+    """A real JPEG of about 300 KB (800 × 600 of noise at quality 80: noise does not compress, like a photo of a
+    page), different for every student. The kit decodes it and writes it again without metadata (edges/images)."""
+    from PIL import Image
+
+    noise = random.Random(student_index).randbytes(PHOTO_SIZE[0] * PHOTO_SIZE[1] * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", PHOTO_SIZE, noise).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _pixels(data: bytes) -> tuple[int, int] | None:
+    """Width and height of the picture in `data`, or None when it is not one."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        return None
 
 
 # --- setup ---------------------------------------------------------------------------------------
@@ -354,10 +371,12 @@ def check_consistency(data_dir: Path, students: list[dict], setup: dict, sent: d
                 path = folder / file["stored_name"]
                 data = path.read_bytes() if path.is_file() else b""
                 size, digest = sent.get(who["id"], (None, None))
-                if not (len(data) == file["size_bytes"] == size and hashlib.sha256(data).hexdigest() == file["sha256"]
-                        == digest):
+                # The kit writes a photo again (upright, no metadata): the file must match its row and still be
+                # the picture that was sent, at its size in pixels.
+                if not (len(data) == file["size_bytes"] and hashlib.sha256(data).hexdigest() == file["sha256"]
+                        and size is not None and _pixels(data) == PHOTO_SIZE):
                     problems.append(f"{who['number']}: {path.name} on disk ({len(data)} bytes) does not match "
-                                    f"the row or what was sent ({size} bytes)")
+                                    f"its row or is not the {PHOTO_SIZE[0]} × {PHOTO_SIZE[1]} photo sent ({size} bytes)")
                 else:
                     files_ok += 1
         attempts = db.execute("SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ?",

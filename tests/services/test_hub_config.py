@@ -41,8 +41,8 @@ def test_check_refuses_what_the_kit_cannot_use_and_names_it(config, named):
 
 def test_check_takes_set_fields_only_and_ignores_unknown_ones():
     assert hub_config.check({"version": 3, "sync_channels": ["a", "b.c"], "sync_windows": None,
-                             "sync_rate_cap_kbps": 0, "sync_rate_cap_percent": 50}) == {
-        "sync_channels": "a, b.c", "sync_rate_cap_kbps": 0}
+                             "sync_rate_cap_kbps": 0, "sync_rate_cap_percent": 50, "sync_from_the_future": 1}) == {
+        "sync_channels": "a, b.c", "sync_rate_cap_kbps": 0, "sync_rate_cap_percent": 50}
 
 
 def test_apply_puts_a_good_config_in_force_keeps_it_over_a_bad_one_and_clears_on_null(kit):
@@ -66,7 +66,8 @@ def test_apply_puts_a_good_config_in_force_keeps_it_over_a_bad_one_and_clears_on
     assert hub_config.apply(kit, {"version": 6, "sync_rate_cap_kbps": 50}, "t4") == hub_config.Applied(6, True)
     status = hub_config.status(kit.settings, kit.db)
     assert status["refused"] is None and {f["name"]: f["value"] for f in status["fields"]} == {
-        "sync_channels": "primary-en", "sync_windows": "", "sync_rate_cap_kbps": 50, "sync_month_budget_mb": 0}
+        "sync_channels": "primary-en", "sync_windows": "", "sync_rate_cap_kbps": 50, "sync_rate_cap_percent": 0,
+        "sync_month_budget_mb": 0}
     assert hub_config.apply(kit, None, "t5") == hub_config.Applied(None, True)
     assert hub_config.in_force(kit.settings, kit.db).sync_rate_cap_kbps == 100
     assert kit.uplink.read().applied_config_version is None
