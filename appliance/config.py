@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -19,6 +20,9 @@ from appliance.errors import ConfigError
 
 ENV_PREFIX = "TPKIT_"
 CONFIG_ENV = "TPKIT_CONFIG"
+# Where each setting came from in `tpkit serve`, handed to its worker processes with the values (JSON), so the
+# admin page names kit.toml or a flag rather than the environment the parent prepared.
+SOURCES_ENV = "TPKIT_SOURCES"
 LANGUAGES = ("en", "zh")
 
 
@@ -383,7 +387,7 @@ def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Map
             else:
                 warnings.append(f"Unknown key {key!r} in {config_file} is ignored (known: see docs/settings.md).")
     for env_name, raw in environ.items():
-        if not env_name.startswith(ENV_PREFIX) or env_name == CONFIG_ENV:
+        if not env_name.startswith(ENV_PREFIX) or env_name in (CONFIG_ENV, SOURCES_ENV):
             continue
         key = env_name[len(ENV_PREFIX):].lower()
         if key in SPEC_BY_NAME:
@@ -399,7 +403,8 @@ def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Map
 def as_environment(settings: Settings) -> dict[str, str]:
     """Every effective setting as TPKIT_* variables, so a worker process rebuilds the same settings."""
     values = {s.name: getattr(settings, s.name) for s in SPEC}
-    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items() if value is not None}
+    handed = {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items() if value is not None}
+    return {**handed, SOURCES_ENV: json.dumps(dict(settings.sources))}
 
 
 def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[str]:
@@ -449,4 +454,16 @@ def load_settings(
         values["content_dir"] = values["data_dir"] / "content"
         sources["content_dir"] = "derived from data_dir"
     values = {k: (v.absolute() if isinstance(v, Path) else v) for k, v in values.items()}
+    for name, origin in _handed_sources(environ).items():
+        if sources.get(name, "").startswith("environment variable"):  # the value came with it from `tpkit serve`
+            sources[name] = origin
     return Settings(**values, sources=sources, warnings=tuple(warnings))
+
+
+def _handed_sources(environ: Mapping[str, str]) -> dict[str, str]:
+    """The sources `as_environment` handed down (empty when absent or not a JSON object of strings)."""
+    try:
+        handed = json.loads(environ.get(SOURCES_ENV, "{}"))
+    except ValueError:
+        return {}
+    return {k: v for k, v in handed.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(handed, dict) else {}

@@ -97,3 +97,18 @@ def test_config_unset_buzzer_survives_the_worker_environment():
     settings = load_settings(environ={})
     assert settings.panel_buzzer_pin is None
     assert load_settings(environ=as_environment(settings)) == settings
+
+
+def test_config_worker_processes_keep_where_each_setting_came_from(tmp_path):
+    """`tpkit serve` hands its settings to worker processes through the environment; the admin page in a worker
+    must still say kit.toml or the flag, not "environment variable"."""
+    from appliance.config import as_environment
+
+    kit_toml = tmp_path / "kit.toml"
+    kit_toml.write_text('sync_windows = "Sat-Sun"\n')
+    parent = load_settings(config_file=kit_toml, environ={}, overrides={"sync_rate_cap_kbps": 300})
+    worker = load_settings(environ=as_environment(parent))
+    assert worker.sync_windows == "Sat-Sun" and worker.sync_rate_cap_kbps == 300
+    assert worker.sources["sync_windows"] == f"{kit_toml} key sync_windows"
+    assert worker.sources["sync_rate_cap_kbps"] == "command-line flag --sync-rate-cap-kbps"
+    assert worker.sources["sync_channels"] == "default" and worker.warnings == ()
