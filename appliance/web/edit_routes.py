@@ -11,27 +11,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BadRequestError
 from appliance.services import lesson_editing, quiz_authoring
 from appliance.services.quiz_grading import KINDS
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
-from appliance.web.pages import render
+from appliance.web.forms import checked_form, form_int, form_page
 from appliance.web.people_routes import staff_viewer
-from appliance.web.session import PRIVATE
 
-
-def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
-    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
-    return remember_csrf(request, response)
 
 
 def edit_lesson_page(request: Request) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     klass, lesson = lesson_editing.owned_lesson(kit, viewer, request.path_params["lesson_id"])
-    return _page(request, "lesson_edit.html", account=viewer, klass=klass, lesson=lesson,
-                 students=kit.people.students_of(klass["id"]), assigned=set(kit.lessons.assigned_to(lesson["id"])),
-                 items=kit.lessons.items(lesson["id"]))
+    return form_page(request, "lesson_edit.html", account=viewer, klass=klass, lesson=lesson,
+                     students=kit.people.students_of(klass["id"]), assigned=set(kit.lessons.assigned_to(lesson["id"])),
+                     items=kit.lessons.items(lesson["id"]))
 
 
 async def save_lesson(request: Request) -> Response:
@@ -40,7 +33,7 @@ async def save_lesson(request: Request) -> Response:
     lesson_id = request.path_params["lesson_id"]
     await run_in_threadpool(lesson_editing.edit_lesson, request.app.state.kit, viewer, lesson_id,
                             str(form.get("title", "")), str(form.get("instructions", "")), form.get("homework") == "1",
-                            str(form.get("due", "")), [_int(v) for v in form.getlist("students")])
+                            str(form.get("due", "")), [form_int(v) for v in form.getlist("students")])
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
@@ -56,8 +49,8 @@ async def remove_item(request: Request) -> Response:
 def confirm_delete_lesson(request: Request) -> Response:
     viewer = staff_viewer(request)
     klass, lesson = lesson_editing.owned_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
-    return _page(request, "confirm_delete.html", account=viewer, klass=klass, what="lesson", title=lesson["title"],
-                 action=f"/teach/lessons/{lesson['id']}/delete", back=f"/teach/lessons/{lesson['id']}")
+    return form_page(request, "confirm_delete.html", account=viewer, klass=klass, what="lesson", title=lesson["title"],
+                     action=f"/teach/lessons/{lesson['id']}/delete", back=f"/teach/lessons/{lesson['id']}")
 
 
 async def delete_lesson(request: Request) -> Response:
@@ -76,8 +69,8 @@ def edit_quiz_page(request: Request) -> Response:
 
 
 def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> Response:
-    return _page(request, "quiz_form.html", status_code=status_code, klass=klass, draft=draft, kinds=KINDS,
-                 quiz=quiz, started=lesson_editing.quiz_started(request.app.state.kit, quiz["id"]))
+    return form_page(request, "quiz_form.html", status_code=status_code, klass=klass, draft=draft, kinds=KINDS,
+                     quiz=quiz, started=lesson_editing.quiz_started(request.app.state.kit, quiz["id"]))
 
 
 async def save_quiz(request: Request) -> Response:
@@ -98,8 +91,8 @@ async def save_quiz(request: Request) -> Response:
 def confirm_delete_quiz(request: Request) -> Response:
     viewer = staff_viewer(request)
     quiz, klass = lesson_editing.owned_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
-    return _page(request, "confirm_delete.html", account=viewer, klass=klass, what="quiz", title=quiz["title"],
-                 action=f"/teach/quizzes/{quiz['id']}/delete", back=f"/teach/quizzes/{quiz['id']}")
+    return form_page(request, "confirm_delete.html", account=viewer, klass=klass, what="quiz", title=quiz["title"],
+                     action=f"/teach/quizzes/{quiz['id']}/delete", back=f"/teach/quizzes/{quiz['id']}")
 
 
 async def delete_quiz(request: Request) -> Response:
@@ -109,12 +102,6 @@ async def delete_quiz(request: Request) -> Response:
                                        request.path_params["quiz_id"])
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
 
-
-def _int(value) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the page.") from None
 
 
 routes = [

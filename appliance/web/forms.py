@@ -12,7 +12,9 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.errors import TpkitError
+from appliance.errors import BadRequestError, TpkitError
+from appliance.web.pages import render
+from appliance.web.session import PRIVATE
 
 CSRF_COOKIE = "tpkit_csrf"
 
@@ -73,3 +75,19 @@ def _checked(request: Request, form):
                                cause="The page was open for a long time, or cookies are blocked.",
                                fix="Go back, reload the page and send the form again.")
     return form
+
+
+def form_page(request: Request, template: str, status_code: int = 200, headers: dict | None = None,
+              **context) -> Response:
+    """A private page (never cached) holding forms: rendered with this client's CSRF token, which it remembers."""
+    response = render(request, template, status_code=status_code, headers={**PRIVATE, **(headers or {})},
+                      csrf=csrf_token(request), **context)
+    return remember_csrf(request, response)
+
+
+def form_int(value, fix: str = "Use the buttons on the page.") -> int:
+    """A whole number sent by one of the kit's own forms, or BadRequestError (a hand-made request)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadRequestError(f"{value!r} is not a number.", fix=fix) from None

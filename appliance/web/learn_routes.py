@@ -17,26 +17,20 @@ from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
 from appliance.services import auth, lessons, notebook, people, picture_codes
-from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
-from appliance.web.pages import render
-from appliance.web.session import PRIVATE, client_address, current_account, home_of, open_session
+from appliance.web.forms import checked_form, checked_upload, form_page
+from appliance.web.session import client_address, current_account, home_of, open_session
 
 PIN_MAX_DIGITS = 6
 
 
-def _page(request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context) -> Response:
-    response = render(request, template, status_code=status_code, headers={**PRIVATE, **(headers or {})},
-                      csrf=csrf_token(request), **context)
-    return remember_csrf(request, response)
-
 
 def choose_class(request: Request) -> Response:
-    return _page(request, "learn_classes.html", classes=people.sign_in_classes(request.app.state.kit.people))
+    return form_page(request, "learn_classes.html", classes=people.sign_in_classes(request.app.state.kit.people))
 
 
 def choose_name(request: Request) -> Response:
     klass, students = people.sign_in_names(request.app.state.kit.people, request.path_params["class_id"])
-    return _page(request, "learn_names.html", klass=klass, students=students)
+    return form_page(request, "learn_names.html", klass=klass, students=students)
 
 
 def keypad(request: Request) -> Response:
@@ -48,10 +42,10 @@ def keypad(request: Request) -> Response:
 def _sign_in_page(request: Request, klass, student, typed: str, status_code: int = 200, **context) -> Response:
     """The keypad, or the picture grid when the class signs in with pictures."""
     if klass["signin_kind"] == "pictures":
-        return _page(request, "learn_pictures.html", status_code, klass=klass, student=student, typed=typed,
-                     picked=len(picture_codes.picked(typed)), pictures=picture_codes.PICTURES,
-                     code_length=picture_codes.CODE_LENGTH, **context)
-    return _page(request, "learn_pin.html", status_code, klass=klass, student=student, typed=typed, **context)
+        return form_page(request, "learn_pictures.html", status_code, klass=klass, student=student, typed=typed,
+                         picked=len(picture_codes.picked(typed)), pictures=picture_codes.PICTURES,
+                         code_length=picture_codes.CODE_LENGTH, **context)
+    return form_page(request, "learn_pin.html", status_code, klass=klass, student=student, typed=typed, **context)
 
 
 async def press(request: Request) -> Response:
@@ -100,9 +94,9 @@ def my_space(request: Request) -> Response:
     if viewer["role"] != "student":
         return RedirectResponse(home_of(viewer), status_code=303)
     kit = request.app.state.kit
-    return _page(request, "me.html", student=kit.people.person(viewer["id"]),
-                 classes=people.classes_for(kit.people, viewer), space=lessons.my_space(kit, viewer),
-                 quizzes=kit.quizzes.for_student(viewer["id"]), notebook=notebook.space(kit, viewer))
+    return form_page(request, "me.html", student=kit.people.person(viewer["id"]),
+                     classes=people.classes_for(kit.people, viewer), space=lessons.my_space(kit, viewer),
+                     quizzes=kit.quizzes.for_student(viewer["id"]), notebook=notebook.space(kit, viewer))
 
 
 def my_lesson(request: Request) -> Response:
@@ -111,12 +105,12 @@ def my_lesson(request: Request) -> Response:
     lesson, _ = lessons.open_lesson(kit, viewer, request.path_params["lesson_id"])
     handins = kit.lessons.handins_of(lesson["id"], viewer["id"])
     latest = handins[0] if handins else None
-    return _page(request, "me_lesson.html", lesson=lesson, items=kit.lessons.items(lesson["id"]),
-                 handins=[(h, kit.lessons.handin_files(h["id"])) for h in handins],
-                 may_hand_in=bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
-                 notice=request.query_params.get("notice"), note=notebook.lesson_note(kit, viewer, lesson["id"]),
-                 note_max=notebook.NOTE_MAX_CHARS,
-                 bookmarked={(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])})
+    return form_page(request, "me_lesson.html", lesson=lesson, items=kit.lessons.items(lesson["id"]),
+                     handins=[(h, kit.lessons.handin_files(h["id"])) for h in handins],
+                     may_hand_in=bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
+                     notice=request.query_params.get("notice"), note=notebook.lesson_note(kit, viewer, lesson["id"]),
+                     note_max=notebook.NOTE_MAX_CHARS,
+                     bookmarked={(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])})
 
 
 def open_item(request: Request) -> Response:

@@ -16,8 +16,7 @@ from starlette.routing import Route
 
 from appliance.errors import BadRequestError
 from appliance.services import lessons, people, search
-from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
-from appliance.web.pages import render
+from appliance.web.forms import checked_form, checked_upload, form_int, form_page
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account
 
@@ -25,23 +24,20 @@ FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Securit
 SEARCH_RESULTS = 10
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
-    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
-    return remember_csrf(request, response)
-
 
 def new_lesson(request: Request) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
-    return _page(request, "lesson_new.html", account=viewer, klass=klass, students=kit.people.students_of(klass["id"]))
+    return form_page(request, "lesson_new.html", account=viewer, klass=klass,
+                     students=kit.people.students_of(klass["id"]))
 
 
 async def create_lesson(request: Request) -> Response:
     form = await checked_form(request)
     viewer = await run_in_threadpool(staff_viewer, request)
     kit = request.app.state.kit
-    chosen = [_int(v) for v in form.getlist("students")]
+    chosen = [form_int(v) for v in form.getlist("students")]
     lesson_id = await run_in_threadpool(
         lessons.create, kit.people, kit.lessons, viewer, request.path_params["class_id"], str(form.get("title", "")),
         str(form.get("instructions", "")), form.get("homework") == "1", str(form.get("due", "")), chosen)
@@ -58,11 +54,11 @@ def lesson_page(request: Request) -> Response:
     handins = kit.lessons.latest_handins([lesson["id"]])
     rows = [(students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
             for (_, account_id), h in sorted(handins.items()) if account_id in students]
-    return _page(request, "lesson_teach.html", account=viewer, klass=klass, lesson=lesson,
-                 items=kit.lessons.items(lesson["id"]), query=query, found=found,
-                 books=kit.load_library().books() if query else [], handins=rows,
-                 assigned=[students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
-                 may_edit=viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"])
+    return form_page(request, "lesson_teach.html", account=viewer, klass=klass, lesson=lesson,
+                     items=kit.lessons.items(lesson["id"]), query=query, found=found,
+                     books=kit.load_library().books() if query else [], handins=rows,
+                     assigned=[students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
+                     may_edit=viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"])
 
 
 async def add_item(request: Request) -> Response:
@@ -101,7 +97,7 @@ async def grade(request: Request) -> Response:
 def overview(request: Request) -> Response:
     viewer = staff_viewer(request)
     table = lessons.overview(request.app.state.kit, viewer, request.path_params["class_id"])
-    return _page(request, "overview.html", account=viewer, chart=chart(lessons.progress(table)), **table)
+    return form_page(request, "overview.html", account=viewer, chart=chart(lessons.progress(table)), **table)
 
 
 CHART_W, CHART_H, CHART_PAD = 320, 120, 10  # SVG user units; the chart scales to the phone's width
@@ -145,7 +141,7 @@ def summary(request: Request) -> Response:
     viewer = staff_viewer(request)
     found = lessons.student_summary(request.app.state.kit, viewer, request.path_params["class_id"],
                                     request.path_params["student_id"])
-    return _page(request, "summary.html", account=viewer, **found)
+    return form_page(request, "summary.html", account=viewer, **found)
 
 
 def lesson_file(request: Request) -> Response:
@@ -157,12 +153,6 @@ def handin_file(request: Request) -> Response:
     row, path = lessons.handin_file(request.app.state.kit, current_account(request), request.path_params["file_id"])
     return FileResponse(path, media_type=row["media_type"], headers=FILE_HEADERS)
 
-
-def _int(value) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the page.") from None
 
 
 routes = [

@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BadRequestError
 from appliance.services import notebook
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.forms import checked_form, csrf_token, form_int, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, current_account
 
@@ -54,7 +53,7 @@ async def note(request: Request) -> Response:
     viewer = await run_in_threadpool(current_account, request)
     kit, text = request.app.state.kit, str(form.get("body", ""))
     if form.get("lesson"):
-        lesson_id = _int(form.get("lesson"))
+        lesson_id = form_int(form.get("lesson"))
         await run_in_threadpool(notebook.note_lesson, kit, viewer, lesson_id, text)
         return RedirectResponse(f"/me/lessons/{lesson_id}?notice=note_saved#note", status_code=303)
     found = await run_in_threadpool(notebook.note_article, kit, viewer, str(form.get("book", "")),
@@ -67,12 +66,6 @@ def _back(form) -> str:
     back = str(form.get("back", ""))
     return back if re.fullmatch(r"/me/lessons/[0-9]+", back) else ""
 
-
-def _int(value) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the page.") from None
 
 
 routes = [

@@ -16,9 +16,11 @@ from starlette.routing import Route
 from appliance.errors import AccessDeniedError, BadRequestError
 from appliance.services import auth, oneroster, people, picture_codes, roster_simple
 from appliance.services.roster_files import MAX_FILE_BYTES, read_zip_bytes
-from appliance.web.forms import checked_form, checked_upload, csrf_token, remember_csrf
-from appliance.web.pages import render
-from appliance.web.session import PRIVATE, current_account
+from appliance.web.forms import checked_form, checked_upload, form_int, form_page
+from appliance.web.session import current_account
+
+# The fix for a number a form of the class page never sends (only a hand-made request does).
+CLASS_PAGE_FIX = "Use the buttons on the class page."
 
 
 def staff_viewer(request: Request, *roles: str):
@@ -31,10 +33,6 @@ def staff_viewer(request: Request, *roles: str):
     return viewer
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
-    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
-    return remember_csrf(request, response)
-
 
 def teach(request: Request) -> Response:
     viewer = current_account(request)
@@ -42,10 +40,10 @@ def teach(request: Request) -> Response:
         return RedirectResponse("/admin/signin", status_code=303)
     viewer = staff_viewer(request)
     if viewer["must_change_password"]:
-        return _page(request, "password.html", account=viewer)
+        return form_page(request, "password.html", account=viewer)
     kit = request.app.state.kit
-    return _page(request, "teach.html", account=viewer, classes=people.classes_for(kit.people, viewer),
-                 notice=request.query_params.get("notice"))
+    return form_page(request, "teach.html", account=viewer, classes=people.classes_for(kit.people, viewer),
+                     notice=request.query_params.get("notice"))
 
 
 def class_roster(request: Request) -> Response:
@@ -55,9 +53,10 @@ def class_roster(request: Request) -> Response:
     students = kit.people.students_of(klass["id"])
     locked = {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])}
     wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - 86400)
-    return _page(request, "teach_class.html", account=viewer, klass=klass, teachers=kit.people.teachers_of(klass["id"]),
-                 students=students, locked=locked, wrong_today=wrong_today, quizzes=kit.quizzes.of_class(klass["id"]),
-                 lessons=kit.lessons.of_class(klass["id"]), notice=request.query_params.get("notice"))
+    return form_page(request, "teach_class.html", account=viewer, klass=klass,
+                     teachers=kit.people.teachers_of(klass["id"]), students=students, locked=locked,
+                     wrong_today=wrong_today, quizzes=kit.quizzes.of_class(klass["id"]),
+                     lessons=kit.lessons.of_class(klass["id"]), notice=request.query_params.get("notice"))
 
 
 async def give_pins(request: Request) -> Response:
@@ -65,12 +64,12 @@ async def give_pins(request: Request) -> Response:
     viewer = await run_in_threadpool(staff_viewer, request)
     kit = request.app.state.kit
     class_id = request.path_params["class_id"]
-    student = _int(form.get("student", "")) if form.get("student") else None
+    student = form_int(form.get("student", ""), fix=CLASS_PAGE_FIX) if form.get("student") else None
     pins = await run_in_threadpool(people.give_pins, kit.people, viewer, class_id, kit.settings.pin_digits, student,
                                    kit.signin_failures)
     klass = await run_in_threadpool(kit.people.class_by_id, class_id)
-    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pictures=_pictures(klass),
-                 pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
+    return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pictures=_pictures(klass),
+                     pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
 
 
 def _pictures(klass):
@@ -105,15 +104,15 @@ async def import_class(request: Request) -> Response:
                                      str(form.get("class_name", "")), str(form.get("teacher", "")),
                                      kit.settings.pin_digits)
     klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)
-    return _page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result,
-                 pictures=_pictures(klass))
+    return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result,
+                     pictures=_pictures(klass))
 
 
 def people_page(request: Request) -> Response:
     viewer = staff_viewer(request, "admin")
     kit = request.app.state.kit
-    return _page(request, "people.html", account=viewer, staff=kit.people.staff(), classes=kit.people.all_classes(),
-                 notice=request.query_params.get("notice"))
+    return form_page(request, "people.html", account=viewer, staff=kit.people.staff(), classes=kit.people.all_classes(),
+                     notice=request.query_params.get("notice"))
 
 
 async def create_teacher(request: Request) -> Response:
@@ -138,7 +137,7 @@ async def import_oneroster(request: Request) -> Response:
         data, filename = await _upload(form)
     files = await run_in_threadpool(read_zip_bytes, data, filename, oneroster.FILES)
     result = await run_in_threadpool(oneroster.import_set, request.app.state.kit.people, viewer, files)
-    return _page(request, "import_done.html", account=viewer, result=result)
+    return form_page(request, "import_done.html", account=viewer, result=result)
 
 
 async def _upload(form) -> tuple[bytes, str]:
@@ -151,12 +150,6 @@ async def _upload(form) -> tuple[bytes, str]:
                               fix="Check that this is the roster file.")
     return data, upload.filename
 
-
-def _int(value) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise BadRequestError(f"{value!r} is not a number.", fix="Use the buttons on the class page.") from None
 
 
 routes = [

@@ -13,21 +13,16 @@ from starlette.routing import Route
 
 from appliance.services import people, quiz_authoring, quizzes
 from appliance.services.quiz_grading import KINDS
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
-from appliance.web.pages import render
+from appliance.web.forms import checked_form, form_page
 from appliance.web.people_routes import staff_viewer as _staff
-from appliance.web.session import PRIVATE, current_account
+from appliance.web.session import current_account
 
-
-def _page(request: Request, template: str, status_code: int = 200, **context) -> Response:
-    response = render(request, template, status_code=status_code, headers=PRIVATE, csrf=csrf_token(request), **context)
-    return remember_csrf(request, response)
 
 
 def new_quiz(request: Request) -> Response:
     viewer = _staff(request)
     klass = people.staff_class(request.app.state.kit.people, viewer, request.path_params["class_id"])
-    return _page(request, "quiz_form.html", klass=klass, draft=quiz_authoring.Draft(), kinds=KINDS)
+    return form_page(request, "quiz_form.html", klass=klass, draft=quiz_authoring.Draft(), kinds=KINDS)
 
 
 async def save_quiz(request: Request) -> Response:
@@ -39,10 +34,10 @@ async def save_quiz(request: Request) -> Response:
     draft, action = quiz_authoring.read(form), str(form.get("action", "save"))
     if action != "save":
         quiz_authoring.apply_button(draft, action)
-        return _page(request, "quiz_form.html", klass=klass, draft=draft, kinds=KINDS)
+        return form_page(request, "quiz_form.html", klass=klass, draft=draft, kinds=KINDS)
     quiz_id = await run_in_threadpool(quizzes.create, kit, viewer, klass["id"], draft)
     if quiz_id is None:
-        return _page(request, "quiz_form.html", status_code=400, klass=klass, draft=draft, kinds=KINDS)
+        return form_page(request, "quiz_form.html", status_code=400, klass=klass, draft=draft, kinds=KINDS)
     return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
 
 
@@ -50,10 +45,10 @@ def quiz_results(request: Request) -> Response:
     viewer = _staff(request)
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
     quiz, klass = quizzes.staff_quiz(kit, viewer, quiz_id)
-    return _page(request, "quiz_results.html", quiz=quiz, klass=klass,
-                 questions=quizzes.question_results(kit, viewer, quiz_id),
-                 scores=quizzes.class_scores(kit, viewer, quiz_id),
-                 may_edit=viewer["role"] == "admin" or viewer["id"] == quiz["author_id"])
+    return form_page(request, "quiz_results.html", quiz=quiz, klass=klass,
+                     questions=quizzes.question_results(kit, viewer, quiz_id),
+                     scores=quizzes.class_scores(kit, viewer, quiz_id),
+                     may_edit=viewer["role"] == "admin" or viewer["id"] == quiz["author_id"])
 
 
 def quiz_page(request: Request) -> Response:
@@ -63,9 +58,9 @@ def quiz_page(request: Request) -> Response:
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
     quiz = quizzes.student_quiz(kit, viewer, quiz_id)
     attempts = kit.quizzes.attempts_of(quiz_id, viewer["id"])
-    return _page(request, "quiz_start.html", quiz=quiz, attempts=attempts,
-                 questions=len(kit.quizzes.questions(quiz_id)),
-                 open_attempt=any(a["handed_in_at"] is None for a in attempts))
+    return form_page(request, "quiz_start.html", quiz=quiz, attempts=attempts,
+                     questions=len(kit.quizzes.questions(quiz_id)),
+                     open_attempt=any(a["handed_in_at"] is None for a in attempts))
 
 
 async def start(request: Request) -> Response:
@@ -83,8 +78,8 @@ def attempt_page(request: Request) -> Response:
     quiz, attempt = quizzes.own_attempt(kit, viewer, quiz_id, attempt_id)
     if attempt["handed_in_at"] is None:
         questions = [quizzes.as_question(q) for q in kit.quizzes.questions(quiz_id)]
-        return _page(request, "quiz_take.html", quiz=quiz, attempt=attempt, questions=questions)
-    return _page(request, "quiz_done.html", quiz=quiz, view=quizzes.attempt_view(kit, viewer, quiz_id, attempt_id))
+        return form_page(request, "quiz_take.html", quiz=quiz, attempt=attempt, questions=questions)
+    return form_page(request, "quiz_done.html", quiz=quiz, view=quizzes.attempt_view(kit, viewer, quiz_id, attempt_id))
 
 
 async def hand_in(request: Request) -> Response:
