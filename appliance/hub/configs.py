@@ -13,9 +13,9 @@ from typing import Any
 from appliance.config import check_value
 from appliance.errors import HubError
 from appliance.services import sync_policy
-
-FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_month_budget_mb")
-CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The wire contract's fields and channel names, one definition for the hub that sends them and the kit that
+# applies them (docs/reporting.md): a field added on one side only was refused by the other.
+from appliance.services.hub_config import CHANNEL, FIELDS
 # Day ranges and hour ranges as the contract's example: "Mon-Fri 16:00-07:00, Sat-Sun".
 WINDOWS = re.compile(r"^[A-Za-z0-9:, -]{0,200}$")
 
