@@ -175,13 +175,13 @@ rootfs() {
     security=$(printf '%s' "$url" | sed 's#/debian$#/debian-security#')
     components="main non-free-firmware"
     DISK_ID=$(cat "$WORK/disk-id")
-    # The essential hook lands the initramfs settings before the kernel package is installed,
-    # so the kernel's postinst makes the one, small initramfs (files/initramfs/).
+    # The essential hook lands the initramfs settings before the kernel package is installed and
+    # puts update-initramfs off; the customize hook makes the one, small initramfs.
     mmdebstrap --variant=minbase --architectures="$ARCH" --include="$(package_list)" \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
         --aptopt='Acquire::Retries "3"' \
-        --essential-hook="mkdir -p \"\$1/boot/firmware\" && cp -R '$IMAGES/files/initramfs/.' \"\$1/\"" \
+        --essential-hook="'$IMAGES/rootfs-essential.sh' \"\$1\"" \
         --customize-hook="'$IMAGES/rootfs-customize.sh' \"\$1\" '$ARCH' '$WHEELS' '$DISK_ID'" \
         "$SUITE" "$ROOTFS" \
         "deb $url $SUITE $components" "deb $url $SUITE-updates $components" "deb $security $SUITE-security $components"
@@ -231,7 +231,7 @@ bootfiles_arm64() {
     dtbs=$(one_file "$ROOTFS"/usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb) || return 1
     cp "$(dirname "$dtbs")"/*.dtb "$BOOTDIR/"
     cp "$IMAGES/files/boot/config.txt" "$BOOTDIR/config.txt"
-    # raspi-firmware's kernel hook also filled the root's /boot/firmware: that folder is the FAT
+    # raspi-firmware's initramfs hook also filled the root's /boot/firmware: that folder is the FAT
     # partition's mount point on the kit, so those copies would only hide under it.
     rm -rf "$ROOTFS"/boot/firmware/*
     printf 'console=tty0 console=ttyS1,115200 %s cma=64M\n' "$cmdline" > "$BOOTDIR/cmdline.txt"

@@ -11,6 +11,11 @@ ARCH=$2
 WHEELS=$3
 DISK_ID=$4
 
+# The one initramfs: rootfs-essential.sh put update-initramfs off for the whole apt run.
+rm -f "$ROOT/usr/sbin/update-initramfs"
+chroot "$ROOT" dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+chroot "$ROOT" update-initramfs -c -k all
+
 # The kit's own unprivileged user (runs the web server and the panel); gpio owns the GPIO
 # devices (files/common/etc/udev/rules.d/60-tpkit-gpio.rules). No password, no login shell.
 chroot "$ROOT" groupadd --system gpio
