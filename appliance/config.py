@@ -223,8 +223,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
     Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", _port),
     Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", _positive),
-    Setting("hub_threads", int, 16, "County hub: threads per worker that talk to the database (each holds one "
-            "PostgreSQL connection).", _positive),
+    Setting("hub_threads", int, 16, "County hub: threads per worker for pages, enrolment and metrics (each holds "
+            "one PostgreSQL connection); reports are stored by 2 more, in groups.", _positive),
     Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
             _positive),
     Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",

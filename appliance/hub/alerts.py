@@ -7,6 +7,7 @@ Must not import web or cli.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from appliance.services.health import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
@@ -27,13 +28,22 @@ class Alert:
     values: tuple[tuple[str, str], ...] = ()
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+# A reading beyond this (or NaN, or infinite: Python's JSON reads both) is no measurement: charted and judged as
+# "not available", never stored as a number no column can hold.
+READING_LIMIT = 2.0**53
+
+
+def reading(value: Any) -> float | None:
+    """A snapshot's number as a float, or None when it is not one a kit can measure."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    value = float(value) if abs(value) < READING_LIMIT else math.nan
+    return value if math.isfinite(value) else None
 
 
 def disk_percent(snapshot: dict[str, Any]) -> float | None:
     """The fullest filesystem's use in percent, or None when the snapshot has none."""
-    found = [_number(fs.get("use_percent")) for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
+    found = [reading(fs.get("use_percent")) for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
     found = [value for value in found if value is not None]
     return max(found) if found else None
 
@@ -41,10 +51,10 @@ def disk_percent(snapshot: dict[str, Any]) -> float | None:
 def readings(snapshot: dict[str, Any]) -> dict[str, float | None]:
     """The numbers charted over time (temperature, fullest disk, Wi-Fi clients, bytes synced this month) and the
     kit's outbox depth (reports waiting on the kit: a link that delivers slowly)."""
-    return {"cpu_temp_c": _number(snapshot.get("cpu_temp_c")), "disk_percent": disk_percent(snapshot),
-            "wifi_clients": _number(snapshot.get("wifi_clients")),
-            "sync_bytes": _number(snapshot.get("bytes_this_month")),
-            "outbox_depth": _number(snapshot.get("outbox_depth"))}
+    return {"cpu_temp_c": reading(snapshot.get("cpu_temp_c")), "disk_percent": disk_percent(snapshot),
+            "wifi_clients": reading(snapshot.get("wifi_clients")),
+            "sync_bytes": reading(snapshot.get("bytes_this_month")),
+            "outbox_depth": reading(snapshot.get("outbox_depth"))}
 
 
 def _under_voltage(snapshot: dict[str, Any]) -> str | None:
@@ -76,14 +86,14 @@ def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
     if percent is not None and percent > DISK_WARNING_PERCENT:
         found.append(Alert(kit_id, "disk_full", "critical" if percent >= 97 else "warning",
                            f"A disk is {percent:.1f} % full.", "alert.disk_full", (("percent", f"{percent:.1f}"),)))
-    temperature = _number(snapshot.get("cpu_temp_c"))
+    temperature = reading(snapshot.get("cpu_temp_c"))
     if temperature is not None and temperature >= HOT_WARNING_C:
         found.append(Alert(kit_id, "hot", "critical" if temperature >= HOT_CRITICAL_C else "warning",
                            f"The processor is at {temperature:.1f} °C.", "alert.hot", (("temp", f"{temperature:.1f}"),)))
     if _sync_failing(snapshot):
         found.append(Alert(kit_id, "sync_failing", "warning", "The last content sync failed.", "alert.sync_failing"))
     books = snapshot.get("books")
-    damaged = _number(books.get("damaged")) if isinstance(books, dict) else None
+    damaged = reading(books.get("damaged")) if isinstance(books, dict) else None
     if damaged:
         found.append(Alert(kit_id, "books_damaged", "warning", f"{int(damaged)} book file(s) are damaged.",
                            "alert.books_damaged", (("count", str(int(damaged))),)))

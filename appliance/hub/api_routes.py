@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import HubError, ReportError
-from appliance.hub import enrolment, fleet, ingest, prometheus
+from appliance.hub import enrolment, fleet, prometheus
+from appliance.hub.report_groups import ReportGroups
 from appliance.services import report_file
 
 MAX_ENROL_BYTES = 4096  # an enrolment is ~200 bytes of JSON
@@ -72,11 +73,19 @@ async def _asgi_body(scope, receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+def report_groups(state) -> ReportGroups:
+    """This worker's queue of reports (made at the first report, closed with the app)."""
+    groups = getattr(state, "report_groups", None)
+    if groups is None:
+        groups = state.report_groups = ReportGroups(state.db)
+    return groups
+
+
 async def reports_asgi(scope, receive, state) -> Response:
     """`POST /api/v1/reports` (docs/reporting.md): the reply, or a TpkitError for the app's error handler."""
     payload = await _asgi_body(scope, receive, report_file.MAX_COMPRESSED_BYTES)
-    status, reply = await run_in_threadpool(ingest.receive, state.db, _header(scope, _KIT_HEADER), payload,
-                                            _header(scope, _SIGNATURE_HEADER), state.clock())
+    status, reply = await report_groups(state).receive(
+        (_header(scope, _KIT_HEADER), payload, _header(scope, _SIGNATURE_HEADER), state.clock()))
     return JSONResponse(reply, status_code=status)
 
 

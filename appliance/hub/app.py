@@ -77,9 +77,14 @@ def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        # Bounds this worker's database connections (one per thread) as well as its threads.
+        # Bounds this worker's threads and so its database connections (one per thread) for every request but
+        # reports, which have their own (report_groups.IN_FLIGHT).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.hub_threads
         yield
+        groups = getattr(app.state, "report_groups", None)
+        if groups is not None:
+            app.state.report_groups = None
+            groups.close()
         db.close()
 
     app = Starlette(routes=[*api_routes.routes, *dashboard_routes.routes], lifespan=lifespan,

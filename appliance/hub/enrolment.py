@@ -93,6 +93,12 @@ def public_line(db, kit_id: str) -> str | None:
     return rows[0]["public_key"] or None if rows else None
 
 
+def public_lines(db, limit: int) -> dict[str, str]:
+    """kit_id -> the base64 line of its enrolled key, for at most `limit` enrolled kits, in one query."""
+    rows = db.query("SELECT kit_id, public_key FROM kits WHERE public_key <> '' LIMIT ?", (limit,))
+    return {row["kit_id"]: row["public_key"] for row in rows}
+
+
 def public_key(db, kit_id: str) -> minisign.PublicKey | None:
     """The key a kit enrolled with, read from the database on every call (a re-enrolled kit's new key counts at
     once), or None for an unknown or not yet enrolled kit."""

@@ -10,11 +10,12 @@ import base64
 import binascii
 import datetime as dt
 import json
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
-from appliance.errors import HubError, ReportError
+from appliance.errors import HubError, HubUnavailableError, ReportError
 from appliance.hub import alerts, configs, enrolment, lrs_forwarding
 from appliance.hub.database import unavailable
 from appliance.services import report_file
@@ -40,24 +41,46 @@ def signature_text(header: str | None, where: str) -> str:
         return ""  # verify() then refuses it as report.bad_signature, like any other bad signature
 
 
-# The enrolled key of each kit this worker has seen (per database: kit_id -> the key's base64 line), so a
-# report costs no read of it. Never trusted alone: `store` stores a report only if the line it was verified
-# with is still the kit's enrolled key (inside the storing statement or transaction), and a report that fails
-# against a remembered key is checked again against the key read now, so a kit re-enrolled through another
-# worker counts at once.
+# The enrolled keys of the fleet, per database (kit_id -> the key's base64 line), so a report costs no read of its
+# kit's key: read in ONE query the first time a worker needs a key (a hub restarted mid-round would otherwise read
+# each kit's key with its first report), then one by one for kits enrolled since. Never trusted alone: `store`
+# stores a report only if the line it was verified with is still the kit's enrolled key (inside the storing
+# statement or transaction), and a report that fails against a remembered key is checked again against the key
+# read now, so a kit re-enrolled through another worker counts at once.
+KEY_CACHE_MAX = 100_000  # a province; ~20 MB per worker. Emptied when full (never stale), and then read one by one
+
+
+class _KeyMemory:
+    def __init__(self) -> None:
+        self.lines: dict[str, str] = {}
+        self.loaded = False
+        self.loading = threading.Lock()
+
+
 _keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-KEY_CACHE_MAX = 20_000  # ~2 MB; a larger fleet simply reads some keys again (emptied when full: no stale entry)
+_keys_lock = threading.Lock()
 
 
 class KeyChanged(Exception):
     """The kit's enrolled key is no longer the one its report was verified with (re-enrolled meanwhile)."""
 
 
+def _memory(db) -> _KeyMemory:
+    memory = _keys.get(db)
+    if memory is None:
+        with _keys_lock:
+            memory = _keys.setdefault(db, _KeyMemory())
+    if not memory.loaded:
+        with memory.loading:  # the other threads of the worker wait for the one read instead of making their own
+            if not memory.loaded:
+                memory.lines.update(enrolment.public_lines(db, KEY_CACHE_MAX))
+                memory.loaded = True
+    return memory
+
+
 def _enrolled_line(db, kit_id: str, remembered: bool) -> tuple[str | None, bool]:
     """(The kit's enrolled key line or None, whether it came from this worker's memory)."""
-    known = _keys.get(db)
-    if known is None:
-        known = _keys.setdefault(db, {})
+    known = _memory(db).lines
     line = known.get(kit_id) if remembered else None
     if line is not None:
         return line, True
@@ -128,8 +151,7 @@ def summary_readings(body: dict[str, Any]) -> tuple[dict[str, float | None], flo
     high = body.get("max") if isinstance(body.get("max"), dict) else {}
 
     def number(name: str) -> float | None:
-        value = high.get(name)
-        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return alerts.reading(high.get(name))
 
     try:
         noon = dt.datetime.strptime(str(body.get("day")), "%Y-%m-%d").replace(
@@ -204,12 +226,13 @@ STORE_ONE_POSTGRES = (
     "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true")
 
 
-def _store_one_postgres(db, report: report_file.Report, body: str, now: float,
+def _store_one_postgres(run, report: report_file.Report, body: str, now: float,
                         key_line: str) -> tuple[bool, dict[str, Any] | None]:
+    """`run` is `db.statement` (its own transaction) or a transaction's `execute` (a group of reports)."""
     part, params = _update_params(report, body, now)
     update = UPDATE_KIT.format(snapshot=part, where="kit_id IN (SELECT kit_id FROM stored)")
-    rows = db.statement(STORE_ONE_POSTGRES.format(update=update),
-                        (key_line, report.kit_id, *_report_row(report, body, now), *params, report.kit_id))
+    rows = run(STORE_ONE_POSTGRES.format(update=update),
+               (key_line, report.kit_id, *_report_row(report, body, now), *params, report.kit_id))
     if not rows or not rows[0]["same"]:
         raise KeyChanged(report.kit_id)
     row = rows[0]
@@ -217,27 +240,85 @@ def _store_one_postgres(db, report: report_file.Report, body: str, now: float,
     return row["fresh"] == 1, desired
 
 
+def _one_statement(db, report: report_file.Report, key_line: str | None) -> bool:
+    """Whether the report takes PostgreSQL's one statement (no side tables to write)."""
+    return (db.backend == "postgresql" and key_line is not None and report.kind != "records"
+            and not (report.kind == "heartbeat" and _books(report.body)))
+
+
+def _store_in(tx, report: report_file.Report, body: str, now: float,
+              key_line: str | None) -> tuple[bool, dict[str, Any] | None]:
+    """The statements that store one report, inside a transaction (KeyChanged before any of them writes)."""
+    if key_line is not None:
+        rows = tx.execute("SELECT public_key FROM kits WHERE kit_id = ?", (report.kit_id,))
+        if not rows or rows[0]["public_key"] != key_line:
+            raise KeyChanged(report.kit_id)
+    tx.execute(INSERT_REPORT, _report_row(report, body, now))
+    fresh = tx.changed == 1
+    if fresh:
+        _update_kit(tx, report, body, now)
+        if report.kind == "records":
+            lrs_forwarding.queue(tx, report.kit_id, report.body, now)
+    return fresh, configs.desired(tx, report.kit_id)
+
+
+def _body(report: report_file.Report) -> str:
+    return json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def store(db, report: report_file.Report, now: float,
           key_line: str | None = None) -> tuple[bool, dict[str, Any] | None]:
     """Store a verified report unless its id was stored before; (newly stored, the kit's desired configuration).
     With `key_line` (what `check` verified it with), KeyChanged unless that is still the kit's enrolled key."""
-    body = json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    if (db.backend == "postgresql" and key_line is not None and report.kind != "records"
-            and not (report.kind == "heartbeat" and _books(report.body))):
-        return _store_one_postgres(db, report, body, now, key_line)
+    body = _body(report)
+    if _one_statement(db, report, key_line):
+        return _store_one_postgres(db.statement, report, body, now, key_line)
     with db.transaction() as tx:
-        if key_line is not None:
-            rows = tx.execute("SELECT public_key FROM kits WHERE kit_id = ?", (report.kit_id,))
-            if not rows or rows[0]["public_key"] != key_line:
-                raise KeyChanged(report.kit_id)
-        tx.execute(INSERT_REPORT, _report_row(report, body, now))
-        fresh = tx.changed == 1
-        if fresh:
-            _update_kit(tx, report, body, now)
-            if report.kind == "records":
-                lrs_forwarding.queue(tx, report.kit_id, report.body, now)
-        desired = configs.desired(tx, report.kit_id)
-    return fresh, desired
+        return _store_in(tx, report, body, now, key_line)
+
+
+Stored = tuple[bool, dict[str, Any] | None]
+
+
+def store_group(db, items: list[tuple[report_file.Report, str, float]]) -> list[Stored | Exception]:
+    """Store verified reports, each (report, the key line it was verified with, now), in ONE transaction: one commit
+    for the group (group commit: the hub's and the database's cost per report falls, and the commit is still made
+    before any kit is answered). Each item's outcome in order: (newly stored, desired configuration), or the
+    exception that item alone raised (KeyChanged: re-enrolled meanwhile). When the group's transaction fails for
+    any reason but an unreachable database, each report is stored again on its own, so one bad report costs the
+    others nothing; HubUnavailableError (the database is gone) is raised for the whole group (kits resend)."""
+    if len(items) == 1:
+        report, key_line, now = items[0]
+        return [_outcome(store, db, report, now, key_line)]
+    outcomes: list[Stored | Exception | None] = [None] * len(items)
+    try:
+        with db.transaction() as tx:
+            run = tx.execute
+            # Every group takes the kits' row locks in kit_id order, so two workers' groups never deadlock.
+            for index in sorted(range(len(items)), key=lambda i: items[i][0].kit_id):
+                report, key_line, now = items[index]
+                body = _body(report)
+                if _one_statement(db, report, key_line):
+                    outcomes[index] = _outcome(_store_one_postgres, run, report, body, now, key_line)
+                else:
+                    outcomes[index] = _outcome(_store_in, tx, report, body, now, key_line)
+        return outcomes  # type: ignore[return-value]
+    except HubUnavailableError:
+        raise
+    except Exception:  # noqa: BLE001 - which report failed is found by storing each alone
+        return [_outcome(store, db, report, now, key_line, every=True) for report, key_line, now in items]
+
+
+def _outcome(function, *args, every: bool = False) -> Stored | Exception:
+    """What `function(*args)` returns, or the KeyChanged it raises (with `every`, any exception it raises)."""
+    try:
+        return function(*args)
+    except KeyChanged as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - this report's own failure, answered to its kit alone
+        if not every:
+            raise
+        return exc
 
 
 def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float,
@@ -248,6 +329,11 @@ def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float
         return (*store(db, report, now, line), report)
     except KeyChanged:
         pass
+    return _store_with_key_read_now(db, kit_id, payload, signature, now, where)
+
+
+def _store_with_key_read_now(db, kit_id: str, payload: bytes, signature: str, now: float,
+                             where: str) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
     report, line = check(db, kit_id, payload, signature, now, where, remembered=False)
     try:
         return (*store(db, report, now, line), report)
@@ -255,12 +341,54 @@ def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float
         raise unavailable(exc, f"the key of kit {kit_id} changed while its report was stored") from exc
 
 
-def receive(db, kit_id: str, payload: bytes, signature_header: str | None, now: float) -> tuple[int, dict[str, Any]]:
-    """An HTTP report: (status, JSON reply) per docs/reporting.md; raises TpkitError for every refusal."""
-    where = f"from kit {kit_id!r}" if isinstance(kit_id, str) else "without a kit id"
-    fresh, desired, report = _check_and_store(db, kit_id, payload, signature_text(signature_header, where), now, where)
+def _where(kit_id) -> str:
+    return f"from kit {kit_id!r}" if isinstance(kit_id, str) else "without a kit id"
+
+
+def _reply(fresh: bool, desired: dict[str, Any] | None, report: report_file.Report) -> tuple[int, dict[str, Any]]:
     return (201 if fresh else 200), {"status": "accepted" if fresh else "duplicate", "report_id": report.report_id,
                                      "desired_config": desired}
+
+
+def receive(db, kit_id: str, payload: bytes, signature_header: str | None, now: float) -> tuple[int, dict[str, Any]]:
+    """An HTTP report: (status, JSON reply) per docs/reporting.md; raises TpkitError for every refusal."""
+    where = _where(kit_id)
+    fresh, desired, report = _check_and_store(db, kit_id, payload, signature_text(signature_header, where), now, where)
+    return _reply(fresh, desired, report)
+
+
+Request = tuple[Any, bytes, "str | None", float]  # (kit id header, payload, signature header, now)
+
+
+def receive_group(db, requests: list[Request]) -> list[tuple[int, dict[str, Any]] | Exception]:
+    """`receive` for reports that arrived together: each is checked on its own (its refusal is its outcome), the
+    verified ones stored by `store_group` in one transaction. HubUnavailableError for all when the database is
+    gone."""
+    outcomes: list[tuple[int, dict[str, Any]] | Exception | None] = [None] * len(requests)
+    checked: list[tuple[int, report_file.Report, str, float]] = []
+    for index, (kit_id, payload, header, now) in enumerate(requests):
+        where = _where(kit_id)
+        try:
+            report, line = check(db, kit_id, payload, signature_text(header, where), now, where)
+        except Exception as exc:  # noqa: BLE001 - this report's refusal, answered to its kit alone
+            outcomes[index] = exc
+            continue
+        checked.append((index, report, line, now))
+    stored = store_group(db, [(report, line, now) for _, report, line, now in checked])
+    for (index, report, _, now), result in zip(checked, stored):
+        kit_id, payload, header, _ = requests[index]
+        if isinstance(result, KeyChanged):  # re-enrolled meanwhile: this one again, alone, with the key read now
+            try:
+                where = _where(kit_id)
+                result = _store_with_key_read_now(db, kit_id, payload, signature_text(header, where), now, where)
+                outcomes[index] = _reply(*result)
+            except Exception as exc:  # noqa: BLE001
+                outcomes[index] = exc
+        elif isinstance(result, Exception):
+            outcomes[index] = result
+        else:
+            outcomes[index] = _reply(*result, report)
+    return outcomes  # type: ignore[return-value]
 
 
 def import_bundle(db, folder: Path, now: float) -> dict[str, list]:

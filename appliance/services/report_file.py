@@ -26,6 +26,10 @@ KINDS = ("heartbeat", "daily_summary", "alert", "records")
 MAX_COMPRESSED_BYTES = 256 * 1024  # a heartbeat is ~1–2 KB compressed; a records batch is split below this
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # a gzip bomb stops here, before it costs the hub memory
 KIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A NUL character anywhere in the JSON: an escape \u0000 after an even number of backslashes (`\\u0000` is the
+# text "\u0000"). PostgreSQL's text cannot hold it: a kit writes U+FFFD instead (a NUL read from a log or a
+# device file), the hub refuses a report that has one.
+_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 MEDIA_TYPE = "application/vnd.tpkit.report+gzip"
 KIT_HEADER = "Tpkit-Kit-Id"  # HTTP: which kit claims to have sent the body (checked against the signature)
 SIGNATURE_HEADER = "Tpkit-Signature"  # HTTP: base64 of the .minisig text (headers hold one line)
@@ -97,7 +101,7 @@ def _check(data: Any, where: str) -> Report:
     if not isinstance(data.get("clock_synchronised"), bool):
         raise _malformed(where, "clock_synchronised is not true or false")
     applied = data.get("applied_config_version")
-    if applied is not None and (not isinstance(applied, int) or isinstance(applied, bool) or applied < 0):
+    if applied is not None and (not isinstance(applied, int) or isinstance(applied, bool) or not 0 <= applied < 2**63):
         raise _malformed(where, f"applied_config_version = {applied!r} is not null or a whole number")
     if not isinstance(data.get("body"), dict):
         raise _malformed(where, "body is not a JSON object")
@@ -107,6 +111,7 @@ def _check(data: Any, where: str) -> Report:
 def encode(report: Report) -> bytes:
     """The payload: the report as compact UTF-8 JSON, gzip-compressed with no file name or time (same bytes each call)."""
     raw = json.dumps(report.as_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    raw = _NUL.sub(rb"\1\\ufffd", raw)
     payload = gzip.compress(raw, compresslevel=9, mtime=0)
     if len(payload) > MAX_COMPRESSED_BYTES or len(raw) > MAX_PAYLOAD_BYTES:
         raise ReportError(f"The report {report.report_id} is {len(payload)} bytes compressed ({len(raw)} plain), over "
@@ -141,6 +146,8 @@ def decode(payload: bytes, where: str) -> Report:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _malformed(where, f"it is not JSON ({exc})") from exc
+    if _NUL.search(raw):
+        raise _malformed(where, "it holds a NUL character (\\u0000), which no kit writes")
     return _check(data, where)
 
 

@@ -18,6 +18,12 @@ def _kinds(db, kit_id: str) -> dict[str, int]:
     return {row["kind"]: row["n"] for row in rows}
 
 
+def _morning(seconds: float) -> float:
+    """06:00 UTC of the day `seconds` falls in, so ten reports 10 minutes apart stay within one day whatever the
+    time of day the test runs (from 22:30 UTC they used to spill into the next)."""
+    return seconds - seconds % DAY + 6 * 3600
+
+
 def _old_fleet(db, now: float):
     """kit-1: 30 heartbeats 200 days ago (10 a day over three days), one alert then, one records batch, one
     daily summary 150 days ago, and 5 heartbeats today."""
@@ -26,7 +32,7 @@ def _old_fleet(db, now: float):
     for day in range(3):
         for n in range(10):
             sequence += 1
-            when = now - (200 - day) * DAY + n * 600
+            when = _morning(now - (200 - day) * DAY) + n * 600
             report, _, _ = signed(secret, "kit-1", sequence, health_body("kit-1", temp_c=50.0 + day * 5 + n,
                                                                          clients=n, disk_percent=40.0 + day),
                                   made_at=when)
