@@ -1,7 +1,8 @@
 """Checks the boot test (images/image-test.sh) runs from the host side of its own network namespace.
 
     python3 boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID   DHCP offer and names from the kit's dnsmasq
-    python3 boot_checks.py hub HUB_SQLITE KIT_ID                 the kit enrolled with a key, a verified report
+    python3 boot_checks.py hub HUB_SQLITE KIT_ID MIN_DATA_BYTES  the kit enrolled with a key, a verified report,
+                                                                 its data file system grown to MIN_DATA_BYTES
 
 Standard library only (the host's python3, not tpkit's venv). Prints one line per check; exit 0 when all
 passed, 1 when one failed, 3 (hub) when the hub has nothing yet (the caller polls again).
@@ -100,9 +101,10 @@ def classroom(iface: str, kit_address: str, kit_id: str) -> int:
     return 1 if failed else 0
 
 
-def hub(db_path: str, kit_id: str) -> int:
+def hub(db_path: str, kit_id: str, min_data_bytes: str) -> int:
     """The kit is enrolled with a key and the hub stored a report from it (stored only after its signature
-    verified against that key: appliance/hub/ingest.py)."""
+    verified against that key: appliance/hub/ingest.py); its latest heartbeat shows the data file system
+    grown to at least `min_data_bytes` (first boot fills the card)."""
     try:
         db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
     except sqlite3.OperationalError:
@@ -124,12 +126,25 @@ def hub(db_path: str, kit_id: str) -> int:
     honest = all(synced == 0 for _, synced in rows) and clock is False
     print(f"[{'✓' if honest else '✗'}] the kit says its clock is not synchronised (no NTP in the test): "
           f"reports' clock_synchronised {[synced for _, synced in rows]}, health clock.synchronized {clock!r}")
-    return 0 if honest else 1
+    if not kit[2]:
+        return 3  # an alert arrived first; the heartbeat (the snapshot) follows
+    data = _data_filesystem(json.loads(kit[2]))
+    size = data.get("total_bytes")
+    grown = isinstance(size, int) and size >= int(min_data_bytes)
+    print(f"[{'✓' if grown else '✗'}] the data file system {data.get('path', '?')} holds {size!r} bytes, at least "
+          f"{int(min_data_bytes)} expected: first boot grew the data partition to fill the card")
+    return 0 if honest and grown else 1
+
+
+def _data_filesystem(snapshot: dict) -> dict:
+    """The snapshot's entry for the kit's data folder (/var/lib/tpkit, the data partition), else its first."""
+    found = [fs for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
+    return next((fs for fs in found if fs.get("path") == "/var/lib/tpkit"), found[0] if found else {})
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "classroom":
         sys.exit(classroom(*sys.argv[2:]))
-    if len(sys.argv) == 4 and sys.argv[1] == "hub":
+    if len(sys.argv) == 5 and sys.argv[1] == "hub":
         sys.exit(hub(*sys.argv[2:]))
-    sys.exit("usage: boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID | hub HUB_SQLITE KIT_ID")
+    sys.exit("usage: boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID | hub HUB_SQLITE KIT_ID MIN_DATA_BYTES")

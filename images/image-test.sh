@@ -6,7 +6,9 @@
 #      signed report arrives, its signature verified by the hub; the kit says its clock is unsynchronised;
 #   3. the classroom side (a second virtual NIC standing in for the Wi-Fi, network_mode = "ap"):
 #      dnsmasq offers an address and answers the kit's short names; the portal answers phones' checks;
-#   4. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
+#   4. the card is larger than the image (the disk file grown by GROW_MIB): first boot grows the data
+#      partition to fill it (the kit's first heartbeat, stored by the hub, gives the data file system's size);
+#   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
 #      and its clock starts no earlier than the first boot (timesyncd's /var/lib/systemd/timesync/clock).
 #   images/image-test.sh --arch amd64|arm64
 # The guest's uplink is qemu's user-mode NAT with outbound traffic refused (restrict=on): its port 80 is
@@ -38,6 +40,8 @@ KIT_CLASSROOM_ADDRESS=192.168.4.1
 HOST_CLASSROOM_ADDRESS=192.168.4.2
 # The second boot's real-time clock: long before the first boot, as on a Pi without a clock battery.
 OLD_RTC=2021-01-01T00:00:00
+# The test's "card" is this much larger than the image: first boot must grow the data partition into it.
+GROW_MIB=1024
 # Test-only kernel arguments: journald copies every unit's lines to the serial console (boot-ARCH.log).
 JOURNAL_TO_CONSOLE="systemd.journald.forward_to_console=1"
 
@@ -141,6 +145,12 @@ t0=$(date +%s)
 zstd -q -d "$PACKED" -o "$WORK/disk.img"
 t_unpack=$(( $(date +%s) - t0 ))
 ok "Checked and unpacked the image (${t_unpack}s)"
+data_sectors=$(sfdisk --dump "$WORK/disk.img" | sed -n 's/^[^ ]*3 : start= *[0-9]*, size= *\([0-9]*\),.*/\1/p')
+[ -n "$data_sectors" ] || fail "The image has no third (data) partition." "Fix: rebuild with ./build.sh image --arch $ARCH"
+truncate -s "+${GROW_MIB}M" "$WORK/disk.img"
+# Grown, the data file system holds at least nine tenths of its partition (ext4 keeps the rest for itself).
+MIN_DATA_BYTES=$(( (data_sectors * 512 + GROW_MIB * 1048576) * 9 / 10 ))
+info "The disk is ${GROW_MIB} MiB larger than the image (a larger card): the data partition ($(( data_sectors / 2048 )) MiB) must grow"
 
 # The namespace: loopback (the forwarded web port, the hub) and the classroom tap, nothing else.
 ip netns add "$NETNS"
@@ -280,7 +290,7 @@ ok "Phones' connectivity checks (Android, iOS, Windows) get an honest 404 while 
 waited=0
 while :; do
     status=0
-    python3 "$IMAGES/boot_checks.py" hub "$WORK/hub/hub.sqlite3" "$KIT_ID" || status=$?
+    python3 "$IMAGES/boot_checks.py" hub "$WORK/hub/hub.sqlite3" "$KIT_ID" "$MIN_DATA_BYTES" || status=$?
     [ "$status" -eq 0 ] && break
     [ "$status" -eq 3 ] || fail_guest "The hub's record of the kit is wrong (above)." \
         "Fix: read $HUB_LOG and tpkit-report.service in the guest's journal."

@@ -44,6 +44,7 @@ place_dir() {
         tmpfiles.d|sysusers.d|modules-load.d|sysctl.d) dest=/usr/lib/$name ;;
         network) dest=/etc/systemd/network ;;
         udev) dest=/usr/lib/udev/rules.d ;;  # vendor udev rules (the USB-stick import)
+        hub) info "left out $1: the county hub's units are for its server, not a kit"; return ;;
         *) fail "No place in the image for the folder $1." \
                 "Fix: use a *.service.d-style drop-in folder, journald.conf.d, tmpfiles.d, sysctl.d, network, or teach images/install-units.sh where it goes." ;;
     esac

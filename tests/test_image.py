@@ -10,9 +10,14 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from appliance.hub import ingest
+from appliance.hub.database import SqliteHub, migrate
+from tests.hub.conftest import enrol_kit, health_body, signed
 
 ROOT = Path(__file__).parents[1]
 IMAGES = ROOT / "images"
@@ -209,6 +214,7 @@ def test_image_install_units_places_every_file_of_the_real_systemd_folder(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "STOP-GAP" not in result.stdout + result.stderr  # the real web unit is in the tree now
     assert (root / "usr/lib/udev/rules.d/90-tpkit-usb-import.rules").exists()
+    assert not list(root.rglob("tpkit-hub*")), "the county hub's units are for its server, not a kit"
 
 
 def _boot_check(*args: str) -> subprocess.CompletedProcess:
@@ -224,7 +230,26 @@ def test_image_boot_checks_hub_waits_for_an_enrolment_and_refuses_an_unknown_kit
                            env={k: v for k, v in os.environ.items() if k != "TPKIT_CONFIG"})
     assert added.returncode == 0, added.stdout + added.stderr
     database = str(tmp_path / "hub.sqlite3")
-    assert _boot_check("hub", database, "image-test-kit").returncode == 3
-    unknown = _boot_check("hub", database, "another-kit")
+    assert _boot_check("hub", database, "image-test-kit", "1").returncode == 3
+    unknown = _boot_check("hub", database, "another-kit", "1")
     assert unknown.returncode == 1 and "no kit another-kit registered" in unknown.stdout
     assert _boot_check("hub").returncode == 1 and "usage" in _boot_check("hub").stderr
+
+
+def test_image_boot_checks_hub_wants_the_data_file_system_grown_to_fill_the_card(tmp_path: Path):
+    # The kit's first heartbeat, as the boot test's hub stores it: an unsynchronised clock, a 1.2 GB data partition.
+    db = SqliteHub(tmp_path / "hub.sqlite3")
+    migrate(db)
+    secret = enrol_kit(db, "image-test-kit", time.time())
+    body = health_body("image-test-kit")
+    body["clock"] = {"synchronized": False}
+    body["filesystems"] = [{"path": "/var/lib/tpkit", "total_bytes": 1_200_000_000, "used_bytes": 10**6,
+                            "free_bytes": 1_199_000_000, "use_percent": 0.1}]
+    report, _, _ = signed(secret, "image-test-kit", 1, body, synchronised=False)
+    ingest.store(db, report, time.time())
+    db.close()
+    grown = _boot_check("hub", str(tmp_path / "hub.sqlite3"), "image-test-kit", "1100000000")
+    assert grown.returncode == 0, grown.stdout
+    assert "holds 1200000000 bytes" in grown.stdout
+    not_grown = _boot_check("hub", str(tmp_path / "hub.sqlite3"), "image-test-kit", "1300000000")
+    assert not_grown.returncode == 1 and "[✗] the data file system /var/lib/tpkit" in not_grown.stdout

@@ -24,6 +24,9 @@ UNITS = Path(__file__).parents[1] / "systemd"
 PANEL = UNITS / "tpkit-panel.service"
 WEB = UNITS / "tpkit-web.service"
 UNIT_FILES = sorted(p for p in UNITS.iterdir() if p.suffix in (".service", ".timer"))
+# The county hub's units (its server, not a kit: not in the image).
+HUB = UNITS / "hub" / "tpkit-hub.service"
+HUB_UNIT_FILES = sorted(p for p in (UNITS / "hub").iterdir() if p.suffix in (".service", ".timer"))
 # Every file in systemd/ that systemd or udev reads: units, drop-ins, tmpfiles, sysusers, udev rules.
 CONFIG_FILES = sorted(p for p in UNITS.rglob("*") if p.is_file() and p.suffix in (".service", ".timer", ".conf", ".rules")
                       and p.name != "50-tpkit-panel.rules")
@@ -45,7 +48,7 @@ def _verifiable_copies(folder: Path) -> list[Path]:
     binary exists, and /usr/bin/tpkit exists only on a kit. Everything else is verbatim."""
     tpkit = Path(sys.executable).with_name("tpkit")
     copies = []
-    for unit in UNIT_FILES:
+    for unit in UNIT_FILES + HUB_UNIT_FILES:
         copy = folder / unit.name
         copy.write_text(unit.read_text().replace("/usr/bin/tpkit", str(tpkit)))
         copies.append(copy)
@@ -161,6 +164,23 @@ def test_systemd_web_unit_exposure_is_at_most_2_5():
 
 
 @needs_analyze
+def test_systemd_hub_units_are_as_locked_down_as_the_web_unit():
+    for unit in (u for u in HUB_UNIT_FILES if u.suffix == ".service"):
+        assert _exposure(unit) <= WEB_EXPOSURE_MAX, unit.name
+
+
+def test_systemd_hub_timers_prune_nightly_and_forward_often():
+    prune = _unit(UNITS / "hub" / "tpkit-hub-prune.timer")["Timer"]
+    assert prune["OnCalendar"] and prune["Persistent"] == "true" and prune["Unit"] == "tpkit-hub-prune.service"
+    forward = _unit(UNITS / "hub" / "tpkit-hub-forward.timer")["Timer"]
+    assert forward["OnUnitInactiveSec"] == "5min" and forward["Unit"] == "tpkit-hub-forward.service"
+    for name in ("tpkit-hub.service", "tpkit-hub-prune.service", "tpkit-hub-forward.service"):
+        service = _unit(UNITS / "hub" / name)["Service"]
+        assert (service["User"], service["StateDirectory"]) == ("tpkit-hub", "tpkit-hub"), name
+    assert "ExecStart=/usr/bin/tpkit hub prune\n" in (UNITS / "hub" / "tpkit-hub-prune.service").read_text()
+
+
+@needs_analyze
 def test_systemd_sync_and_report_are_as_locked_down_as_the_web_unit():
     for name in ("tpkit-sync.service", "tpkit-report.service", "tpkit-mirror.service"):
         assert _exposure(UNITS / name) <= WEB_EXPOSURE_MAX, name
@@ -176,6 +196,46 @@ def _web_command(port: int, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     config.write_text(f'data_dir = "{tmp_path / "data"}"\nweb_workers = 2\nmdns_enabled = false\n')
     env.update(TPKIT_CONFIG=str(config), TPKIT_HOST="127.0.0.1", TPKIT_PORT=str(port))
     return argv, {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")}, **env}
+
+
+def _hub_command(port: int, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """The hub unit's ExecStart and Environment=, as systemd would run them, with the folders in `tmp_path`."""
+    service = HUB.read_text()
+    argv = shlex.split(re.search(r"^ExecStart=(.+)$", service, re.M).group(1))
+    argv[0] = str(Path(sys.executable).with_name("tpkit"))
+    env = dict(value.partition("=")[::2] for value in re.findall(r"^Environment=(.+)$", service, re.M))
+    assert (env["TPKIT_CONFIG"], env["TPKIT_HUB_DATA_DIR"]) == ("/etc/tpkit/hub.toml", "/var/lib/tpkit-hub")
+    config = tmp_path / "hub.toml"
+    config.write_text(f"hub_port = {port}\n")
+    env.update(TPKIT_CONFIG=str(config), TPKIT_HUB_DATA_DIR=str(tmp_path / "hub"))
+    return argv, {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")}, **env}
+
+
+def test_systemd_hub_unit_command_serves_and_stops_within_its_timeout_stop_sec(tmp_path):
+    timeout_stop_s = float(_unit(HUB)["Service"]["TimeoutStopSec"])
+    port = free_port()
+    argv, env = _hub_command(port, tmp_path)
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60  # generous: other work may share this machine
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/-/alive", timeout=1).json().get("backend") == "sqlite":
+                    break
+            except (httpx.TransportError, ValueError):
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the hub unit's command did not serve within 60 s")
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=timeout_stop_s)
+        stopped_s = time.monotonic() - started
+    finally:
+        server.kill()
+        server.stdout.close()
+    assert stopped_s < timeout_stop_s, output
+    assert server.returncode == 0, output
+    assert (tmp_path / "hub" / "hub.sqlite3").exists()  # in the folder the unit names, not elsewhere
 
 
 def test_systemd_web_unit_command_stops_within_its_timeout_stop_sec(tmp_path):
@@ -228,3 +288,14 @@ def test_systemd_sysusers_and_tmpfiles_make_the_user_and_folders_in_a_fresh_root
     assert (data.st_uid, stat.S_IMODE(data.st_mode)) == (int(user[2]), 0o750)
     assert (tmp_path / "var/lib/tpkit/content").stat().st_uid == int(user[2])
     assert (tmp_path / "etc/tpkit/kit.toml").read_text() == 'kit_id = "gx-1"\n'
+
+
+@pytest.mark.skipif(not shutil.which("systemd-sysusers"), reason="systemd-sysusers is not installed")
+def test_systemd_hub_sysusers_makes_the_hub_user_without_a_login(tmp_path):
+    (tmp_path / "etc").mkdir()
+    made = subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNITS / "hub" / "tpkit-hub.conf")],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    user = next(line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines()
+                if line.startswith("tpkit-hub:"))
+    assert (user[5], user[6]) == ("/var/lib/tpkit-hub", "/usr/sbin/nologin")
