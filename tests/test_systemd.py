@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import re
 import shlex
@@ -13,6 +14,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -186,53 +188,57 @@ def test_systemd_sync_and_report_are_as_locked_down_as_the_web_unit():
         assert _exposure(UNITS / name) <= WEB_EXPOSURE_MAX, name
 
 
-def _web_command(port: int, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-    """The web unit's ExecStart and Environment=, as systemd would run them, on `port` instead of 80."""
-    service = WEB.read_text()
+def _unit_command(unit: Path, config: Path, **environment: str) -> tuple[list[str], dict[str, str]]:
+    """A unit's ExecStart and Environment=, as systemd would run them, with this checkout's tpkit, `config` as
+    TPKIT_CONFIG and `environment` over the unit's own."""
+    service = unit.read_text()
     argv = shlex.split(re.search(r"^ExecStart=(.+)$", service, re.M).group(1))
     argv[0] = str(Path(sys.executable).with_name("tpkit"))
     env = dict(value.partition("=")[::2] for value in re.findall(r"^Environment=(.+)$", service, re.M))
-    config = tmp_path / "kit.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\nweb_workers = 2\nmdns_enabled = false\n')
-    env.update(TPKIT_CONFIG=str(config), TPKIT_HOST="127.0.0.1", TPKIT_PORT=str(port))
+    env.update(TPKIT_CONFIG=str(config), **environment)
     return argv, {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")}, **env}
 
 
-def _hub_command(port: int, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-    """The hub unit's ExecStart and Environment=, as systemd would run them, with the folders in `tmp_path`."""
-    service = HUB.read_text()
-    argv = shlex.split(re.search(r"^ExecStart=(.+)$", service, re.M).group(1))
-    argv[0] = str(Path(sys.executable).with_name("tpkit"))
-    env = dict(value.partition("=")[::2] for value in re.findall(r"^Environment=(.+)$", service, re.M))
-    assert (env["TPKIT_CONFIG"], env["TPKIT_HUB_DATA_DIR"]) == ("/etc/tpkit/hub.toml", "/var/lib/tpkit-hub")
-    config = tmp_path / "hub.toml"
-    config.write_text(f"hub_port = {port}\n")
-    env.update(TPKIT_CONFIG=str(config), TPKIT_HUB_DATA_DIR=str(tmp_path / "hub"))
-    return argv, {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")}, **env}
+@contextlib.contextmanager
+def _running(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield server
+    finally:
+        server.kill()
+        server.stdout.close()
+
+
+def _serving(server: subprocess.Popen, url: str, ready) -> None:
+    """Wait until `url` answers a response `ready` accepts; generous: other work may share this machine."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if ready(httpx.get(url, timeout=1)):
+                return
+        except (httpx.TransportError, ValueError):
+            time.sleep(0.1)
+    server.kill()
+    raise AssertionError(f"the unit's command did not serve {url} within 60 s")
+
+
+def _stopped_s(server: subprocess.Popen, timeout_stop_s: float) -> tuple[float, str]:
+    """SIGTERM as systemd sends it (KillMode=mixed: the main process only); seconds until it exited, its output."""
+    started = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    output, _ = server.communicate(timeout=timeout_stop_s)
+    return time.monotonic() - started, output
 
 
 def test_systemd_hub_unit_command_serves_and_stops_within_its_timeout_stop_sec(tmp_path):
     timeout_stop_s = float(_unit(HUB)["Service"]["TimeoutStopSec"])
+    assert "Environment=TPKIT_HUB_DATA_DIR=/var/lib/tpkit-hub" in HUB.read_text()
     port = free_port()
-    argv, env = _hub_command(port, tmp_path)
-    server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60  # generous: other work may share this machine
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/-/alive", timeout=1).json().get("backend") == "sqlite":
-                    break
-            except (httpx.TransportError, ValueError):
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the hub unit's command did not serve within 60 s")
-        started = time.monotonic()
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=timeout_stop_s)
-        stopped_s = time.monotonic() - started
-    finally:
-        server.kill()
-        server.stdout.close()
+    (tmp_path / "hub.toml").write_text(f"hub_port = {port}\n")
+    argv, env = _unit_command(HUB, tmp_path / "hub.toml", TPKIT_HUB_DATA_DIR=str(tmp_path / "hub"))
+    with _running(argv, env) as server:
+        _serving(server, f"http://127.0.0.1:{port}/-/alive", lambda reply: reply.json().get("backend") == "sqlite")
+        stopped_s, output = _stopped_s(server, timeout_stop_s)
     assert stopped_s < timeout_stop_s, output
     assert server.returncode == 0, output
     assert (tmp_path / "hub" / "hub.sqlite3").exists()  # in the folder the unit names, not elsewhere
@@ -240,29 +246,17 @@ def test_systemd_hub_unit_command_serves_and_stops_within_its_timeout_stop_sec(t
 
 def test_systemd_web_unit_command_stops_within_its_timeout_stop_sec(tmp_path):
     timeout_stop_s = float(_unit(WEB)["Service"]["TimeoutStopSec"])
+    assert "TPKIT_PORT=80" in WEB.read_text()
     port = free_port()
-    argv, env = _web_command(port, tmp_path)
-    server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60  # generous: other work may share this machine
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the web unit's command did not serve within 60 s")
+    config = tmp_path / "kit.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\nweb_workers = 2\nmdns_enabled = false\n')
+    argv, env = _unit_command(WEB, config, TPKIT_HOST="127.0.0.1", TPKIT_PORT=str(port))
+    with _running(argv, env) as server:
+        _serving(server, f"http://127.0.0.1:{port}/", lambda reply: reply.status_code == 200)
         # A client holding a keep-alive connection open must not hold up the stop either.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as held:
             held.get("/")
-            started = time.monotonic()
-            server.send_signal(signal.SIGTERM)  # KillMode=mixed: systemd signals the main process only
-            output, _ = server.communicate(timeout=timeout_stop_s)
-            stopped_s = time.monotonic() - started
-    finally:
-        server.kill()
-        server.stdout.close()
+            stopped_s, output = _stopped_s(server, timeout_stop_s)
     assert stopped_s < timeout_stop_s, output
     assert server.returncode == 0, output
 
