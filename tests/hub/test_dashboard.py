@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from appliance.hub import ingest, technicians
+from appliance.hub import configs, ingest, technicians
 from tests.hub.conftest import enrol_kit, health_body, signed
 from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, PHONE
 
@@ -65,11 +65,16 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
     assert kit.text.count("<polyline") == 6
     assert kit.text.count("Synced this month: no readings yet") == 2
     csrf = re.search(r'name="csrf" value="([^"]+)"', kit.text).group(1)
+    # Every field of the desired configuration is on the form: saving it keeps what was not changed.
+    assert set(re.findall(r'<input name="(sync_[a-z_]+)"', kit.text)) == set(configs.FIELDS)
     saved = hub_client.post("/kits/kit-2/config", data={"csrf": csrf, "sync_windows": "Sat-Sun",
                                                         "sync_channels": "primary-zh", "sync_rate_cap_kbps": "500",
-                                                        "sync_month_budget_mb": ""})
+                                                        "sync_rate_cap_percent": "40", "sync_month_budget_mb": ""})
     assert saved.status_code == 303
-    assert "Version 1;" in hub_client.get("/kits/kit-2").text
+    page = hub_client.get("/kits/kit-2").text
+    assert "Version 1;" in page and 'name="sync_rate_cap_percent" inputmode="numeric" value="40"' in page
+    with hub_db.transaction() as tx:
+        assert configs.desired(tx, "kit-2")["sync_rate_cap_percent"] == 40
     no_csrf = hub_client.post("/kits/kit-2/config", data={"sync_windows": "Sat"})
     assert no_csrf.status_code == 403
     secret = enrol_kit(hub_db, "kit-9", clock.now)
