@@ -14,7 +14,11 @@ from typing import Any
 
 from appliance.hub import ingest
 
-MAX_GROUP = 256  # reports in one transaction (at most 256 × 256 KB payloads in memory)
+MAX_GROUP = 256  # reports in one transaction
+# A group's payloads, compressed: a group is checked (decompressed and parsed) as a whole before it is stored, so
+# this bounds a worker's memory however many kits send large `records` batches at once (heartbeats are ~1.2 KB:
+# 256 of them are ~300 KB).
+MAX_GROUP_BYTES = 4 * 1024 * 1024
 # Groups in flight per worker, each on its own thread and database connection. Few, so that reports queue into
 # groups: 2 carried 1,082 reports/s where 4 carried 853 and one thread per report 819 (bench/hub_ingest.py,
 # docs/performance.md "County hub ingest").
@@ -26,9 +30,10 @@ Outcome = tuple[int, dict[str, Any]]
 class ReportGroups:
     """One worker's queue of reports to store, and the threads that store them group by group."""
 
-    def __init__(self, db, threads: int = IN_FLIGHT) -> None:
+    def __init__(self, db, threads: int = IN_FLIGHT, max_bytes: int = MAX_GROUP_BYTES) -> None:
         self.db = db
         self.threads = threads
+        self.max_bytes = max_bytes
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="reports")
         self._waiting: list[tuple[ingest.Request, asyncio.Future]] = []
         self._in_flight = 0
@@ -44,7 +49,13 @@ class ReportGroups:
         return await answer
 
     def _send(self, loop: asyncio.AbstractEventLoop) -> None:
-        group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+        size, taken = 0, 0
+        for (_, payload, _, _), _ in self._waiting[:MAX_GROUP]:
+            size += len(payload)
+            if taken and size > self.max_bytes:
+                break
+            taken += 1
+        group, self._waiting = self._waiting[:taken], self._waiting[taken:]
         self._in_flight += 1
         self.groups, self.reports = self.groups + 1, self.reports + len(group)
         job = self._executor.submit(ingest.receive_group, self.db, [request for request, _ in group])

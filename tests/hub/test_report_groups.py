@@ -82,6 +82,22 @@ def test_reports_waiting_while_a_group_is_stored_go_together(hub_db, clock):
     assert (groups.groups, groups.reports) == (2, 10)
 
 
+def test_a_group_stops_at_its_byte_limit(hub_db, clock):
+    secrets = {f"kit-{n}": enrol_kit(hub_db, f"kit-{n}", clock.now) for n in range(6)}
+    requests = [_request(secret, kit, 1, clock.now)[1] for kit, secret in secrets.items()]
+    groups = ReportGroups(hub_db, threads=1, max_bytes=len(requests[0][1]) * 5 // 2)  # two payloads, not three
+
+    async def all_at_once():
+        return await asyncio.gather(*(groups.receive(request) for request in requests))
+
+    try:
+        answers = asyncio.run(all_at_once())
+    finally:
+        groups.close()
+    assert [status for status, _ in answers] == [201] * 6 and stored_reports(hub_db) == 6
+    assert (groups.groups, groups.reports) == (4, 6)  # the first alone, then the five waiting in twos and one
+
+
 def test_a_refused_report_in_a_group_is_raised_to_its_own_sender_only(hub_db, clock):
     good, bad = enrol_kit(hub_db, "kit-1", clock.now), enrol_kit(hub_db, "kit-2", clock.now)
     groups = ReportGroups(hub_db, threads=1)
