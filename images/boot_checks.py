@@ -3,6 +3,8 @@
     python3 boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID   DHCP offer and names from the kit's dnsmasq
     python3 boot_checks.py hub HUB_SQLITE KIT_ID MIN_DATA_BYTES  the kit enrolled with a key, a verified report,
                                                                  its data file system grown to MIN_DATA_BYTES
+    python3 boot_checks.py forwarded UPLINK_PCAP CLASSROOM_NET   no packet from the classroom network left the
+                                                                 kit on its uplink (qemu's filter-dump of it)
 
 Standard library only (the host's python3, not tpkit's venv). Prints one line per check; exit 0 when all
 passed, 1 when one failed, 3 (hub) when the hub has nothing yet (the caller polls again).
@@ -136,6 +138,40 @@ def hub(db_path: str, kit_id: str, min_data_bytes: str) -> int:
     return 0 if honest and grown else 1
 
 
+def classroom_packets(pcap_path: str, network: str) -> list[str]:
+    """Sources of the IPv4 packets in a pcap file (Ethernet frames, as qemu's filter-dump writes them) whose
+    source address lies in `network`."""
+    net = ipaddress.ip_network(network)
+    raw = open(pcap_path, "rb").read()
+    if len(raw) < 24:
+        raise ValueError(f"{pcap_path} is not a pcap file ({len(raw)} bytes)")
+    order = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(raw[:4])
+    if order is None:
+        raise ValueError(f"{pcap_path} is not a pcap file (magic {raw[:4].hex()})")
+    found, offset = [], 24
+    while offset + 16 <= len(raw):
+        captured = struct.unpack(order + "I", raw[offset + 8:offset + 12])[0]
+        frame = raw[offset + 16:offset + 16 + captured]
+        offset += 16 + captured
+        if len(frame) >= 34 and frame[12:14] == b"\x08\x00":  # IPv4
+            source = ipaddress.ip_address(frame[26:30])
+            if source in net:
+                found.append(str(source))
+    return found
+
+
+def forwarded(pcap_path: str, network: str) -> int:
+    """0 when no packet from the classroom network appears on the kit's uplink, 1 otherwise."""
+    try:
+        found = classroom_packets(pcap_path, network)
+    except (OSError, ValueError) as exc:
+        print(f"[✗] the kit's uplink was not recorded: {exc}")
+        return 1
+    print(f"[{'✗' if found else '✓'}] {len(found)} packet(s) from the classroom network {network} on the kit's "
+          f"uplink{': from ' + ', '.join(sorted(set(found))) if found else ''}")
+    return 1 if found else 0
+
+
 def _data_filesystem(snapshot: dict) -> dict:
     """The snapshot's entry for the kit's data folder (/var/lib/tpkit, the data partition), else its first."""
     found = [fs for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
@@ -147,4 +183,6 @@ if __name__ == "__main__":
         sys.exit(classroom(*sys.argv[2:]))
     if len(sys.argv) == 5 and sys.argv[1] == "hub":
         sys.exit(hub(*sys.argv[2:]))
-    sys.exit("usage: boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID | hub HUB_SQLITE KIT_ID MIN_DATA_BYTES")
+    if len(sys.argv) == 4 and sys.argv[1] == "forwarded":
+        sys.exit(forwarded(*sys.argv[2:]))
+    sys.exit("usage: boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID | hub HUB_SQLITE KIT_ID MIN_DATA_BYTES | forwarded UPLINK_PCAP CLASSROOM_NET")

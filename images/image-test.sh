@@ -6,6 +6,7 @@
 #      signed report arrives, its signature verified by the hub; the kit says its clock is unsynchronised;
 #   3. the classroom side (a second virtual NIC standing in for the Wi-Fi, network_mode = "ap"):
 #      dnsmasq offers an address and answers the kit's short names; the portal answers phones' checks;
+#      a phone that routes through the kit cannot reach the uplink side (the hub the kit reports to);
 #   4. the card is larger than the image (the disk file grown by GROW_MIB): first boot grows the data
 #      partition to fill it (the kit's first heartbeat, stored by the hub, gives the data file system's size);
 #   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
@@ -220,6 +221,7 @@ boot() {
         -monitor "unix:$WORK/monitor.sock,server=on,wait=off" -chardev "file,id=console,path=$WORK/console.log" \
         -serial chardev:console -drive "file=$WORK/disk.img,format=raw,if=virtio" \
         -netdev "$uplink" -device virtio-net-pci,netdev=up \
+        -object "filter-dump,id=uplinkdump,netdev=up,file=$WORK/uplink.pcap" \
         -netdev "tap,id=classroom,ifname=$CLASSROOM_TAP,script=no,downscript=no" \
         -device virtio-net-pci,netdev=classroom,addr=0x8 &
     QEMU_PID=$!
@@ -302,6 +304,19 @@ while :; do
 done
 report_s=$(( $(date +%s) - t_first_boot ))
 ok "The kit enrolled and its first signed report arrived ${report_s}s after power-on"
+
+# Never routed: a phone that takes the kit for its gateway must not reach the uplink side. The phone
+# (the namespace's side of the classroom tap) sends to the uplink side's 10.0.2.100 through the kit;
+# qemu records every frame of the kit's uplink NIC (filter-dump), and none may come from the classroom
+# network. (Whether the request is answered proves nothing: qemu's NAT drops replies to addresses
+# outside its own network. A kit with forwarding turned on was seen to fail this check; docs/image.md.)
+in_ns ip route add "$HUB_GUEST_ADDRESS/32" via "$KIT_CLASSROOM_ADDRESS" dev "$CLASSROOM_TAP"
+in_ns curl -s -m 10 -o /dev/null "http://$HUB_GUEST_ADDRESS:$HUB_PORT/-/alive" || true
+in_ns ip route del "$HUB_GUEST_ADDRESS/32"
+python3 "$IMAGES/boot_checks.py" forwarded "$WORK/uplink.pcap" "${KIT_CLASSROOM_ADDRESS%.*}.0/24" \
+    || fail_guest "The kit sent a classroom packet out on its uplink (above): it routes the classroom to the uplink." \
+        "Fix: IPForward=no in every .network file and /usr/lib/sysctl.d/50-tpkit-no-forwarding.conf (docs/image.md)."
+ok "The kit does not route the classroom to its uplink (a phone's packets towards the uplink side never left the kit)"
 
 # --- the saved clock: a clean shutdown, then a boot with the real-time clock years behind ---------
 shut_down

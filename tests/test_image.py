@@ -4,10 +4,12 @@ refusals, the Raspberry Pi Imager entry, and (opt-in, marker `image`) a full bui
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -253,3 +255,25 @@ def test_image_boot_checks_hub_wants_the_data_file_system_grown_to_fill_the_card
     assert "holds 1200000000 bytes" in grown.stdout
     not_grown = _boot_check("hub", str(tmp_path / "hub.sqlite3"), "image-test-kit", "1300000000")
     assert not_grown.returncode == 1 and "[✗] the data file system /var/lib/tpkit" in not_grown.stdout
+
+
+def _pcap(path: Path, sources: list[str]) -> None:
+    """A pcap file as qemu's filter-dump writes it: Ethernet frames of IPv4 packets from `sources`."""
+    frames = []
+    for source in sources:
+        ip = bytes([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0]) + ipaddress.ip_address(source).packed + bytes([10, 0, 2, 100])
+        frames.append(b"\x52\x55\x0a\x00\x02\x02" + b"\x52\x54\x00\x12\x34\x56" + b"\x08\x00" + ip)
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    path.write_bytes(header + b"".join(struct.pack("<IIII", 0, 0, len(f), len(f)) + f for f in frames))
+
+
+def test_image_boot_checks_forwarded_finds_classroom_packets_on_the_uplink(tmp_path: Path):
+    _pcap(tmp_path / "clean.pcap", ["10.0.2.15", "10.0.2.15"])
+    clean = _boot_check("forwarded", str(tmp_path / "clean.pcap"), "192.168.4.0/24")
+    assert clean.returncode == 0 and "[✓] 0 packet(s)" in clean.stdout
+    _pcap(tmp_path / "routed.pcap", ["10.0.2.15", "192.168.4.24", "192.168.4.24"])
+    routed = _boot_check("forwarded", str(tmp_path / "routed.pcap"), "192.168.4.0/24")
+    assert routed.returncode == 1 and "[✗] 2 packet(s)" in routed.stdout and "from 192.168.4.24" in routed.stdout
+    (tmp_path / "empty.pcap").write_bytes(b"")
+    empty = _boot_check("forwarded", str(tmp_path / "empty.pcap"), "192.168.4.0/24")
+    assert empty.returncode == 1 and "the kit's uplink was not recorded" in empty.stdout

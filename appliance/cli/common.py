@@ -54,6 +54,11 @@ def day(text: str):
 # (so the next page reuses it, without a new TCP handshake over the Wi-Fi), short enough that 60 idle phones hold
 # only 60 idle sockets for a little while.
 KEEP_ALIVE_S = 30
+# How long uvicorn's parent waits for a worker process to answer its health check before it kills and replaces
+# it. uvicorn's 5 s is shorter than a worker's start on a loaded slow machine (spawning Python and importing
+# tpkit): the amd64 image under emulation, with a second guest beside it, killed every new worker ~5.5 s after
+# its start, forever, and the kit never served (docs/image.md). A hung worker is still replaced, a minute later.
+WORKER_HEALTHCHECK_S = 60
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], object],
@@ -67,7 +72,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, make_a
     # timeout_keep_alive: uvicorn's 5 s closed a phone's idle connection while a child was still reading the page,
     # and a request sent on it at that moment failed (bench/lesson.py saw 1 in ~1,000 requests); see KEEP_ALIVE_S.
     options = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
-                   timeout_keep_alive=KEEP_ALIVE_S, server_header=False, access_log=settings.log_level == "debug")
+                   timeout_keep_alive=KEEP_ALIVE_S, server_header=False, access_log=settings.log_level == "debug",
+                   timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
     if workers == 1:
         uvicorn.run(make_app(), **options)
         return
