@@ -24,6 +24,13 @@ def _morning(seconds: float) -> float:
     return seconds - seconds % DAY + 6 * 3600
 
 
+def _noon(clock) -> float:
+    """Set the hub's clock to noon UTC of today: "today's" reports (up to an hour old) then stay in today whatever
+    the time the test runs (after midnight UTC they fell into yesterday)."""
+    clock.now = clock.now - clock.now % DAY + 12 * 3600
+    return clock.now
+
+
 def _old_fleet(db, now: float):
     """kit-1: 30 heartbeats 200 days ago (10 a day over three days), one alert then, one records batch, one
     daily summary 150 days ago, and 5 heartbeats today."""
@@ -58,7 +65,7 @@ def _old_fleet(db, now: float):
 
 
 def test_prune_folds_old_reports_into_days_in_batches_while_reports_keep_arriving(hub_db, hub_client, clock):
-    secret, sequence, summary_day = _old_fleet(hub_db, clock.now)
+    secret, sequence, summary_day = _old_fleet(hub_db, _noon(clock))
     before = retention.daily(hub_db, "kit-1", clock.now - 400 * DAY)
     arrived = []
 
@@ -88,7 +95,7 @@ def test_prune_folds_old_reports_into_days_in_batches_while_reports_keep_arrivin
 
 
 def test_cli_hub_prune(hub_settings, hub_db, clock):
-    _old_fleet(hub_db, clock.now)
+    _old_fleet(hub_db, _noon(clock))
     result = tpkit("prune", "--hub-keep-reports-days", "100", settings=hub_settings)
     assert result.returncode == 0, result.stderr
     assert "Pruned 32 report(s) older than 100 days, folded into 4 kit-day row(s)" in result.stdout
