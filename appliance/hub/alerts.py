@@ -7,7 +7,6 @@ Must not import web or cli.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 from appliance.services.health import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
@@ -37,8 +36,7 @@ def reading(value: Any) -> float | None:
     """A snapshot's number as a float, or None when it is not one a kit can measure."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
-    value = float(value) if abs(value) < READING_LIMIT else math.nan
-    return value if math.isfinite(value) else None
+    return float(value) if abs(value) < READING_LIMIT else None  # NaN and infinities fail the comparison too
 
 
 def disk_percent(snapshot: dict[str, Any]) -> float | None:

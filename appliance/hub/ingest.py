@@ -287,6 +287,8 @@ def store_group(db, items: list[tuple[report_file.Report, str, float]]) -> list[
     exception that item alone raised (KeyChanged: re-enrolled meanwhile). When the group's transaction fails for
     any reason but an unreachable database, each report is stored again on its own, so one bad report costs the
     others nothing; HubUnavailableError (the database is gone) is raised for the whole group (kits resend)."""
+    if not items:  # every report of the group was refused: no transaction (on SQLite, no write lock) for nothing
+        return []
     if len(items) == 1:
         report, key_line, now = items[0]
         return [_outcome(store, db, report, now, key_line)]
@@ -350,20 +352,13 @@ def _reply(fresh: bool, desired: dict[str, Any] | None, report: report_file.Repo
                                      "desired_config": desired}
 
 
-def receive(db, kit_id: str, payload: bytes, signature_header: str | None, now: float) -> tuple[int, dict[str, Any]]:
-    """An HTTP report: (status, JSON reply) per docs/reporting.md; raises TpkitError for every refusal."""
-    where = _where(kit_id)
-    fresh, desired, report = _check_and_store(db, kit_id, payload, signature_text(signature_header, where), now, where)
-    return _reply(fresh, desired, report)
-
-
 Request = tuple[Any, bytes, "str | None", float]  # (kit id header, payload, signature header, now)
 
 
 def receive_group(db, requests: list[Request]) -> list[tuple[int, dict[str, Any]] | Exception]:
-    """`receive` for reports that arrived together: each is checked on its own (its refusal is its outcome), the
-    verified ones stored by `store_group` in one transaction. HubUnavailableError for all when the database is
-    gone."""
+    """HTTP reports that arrived together, each (status, JSON reply) per docs/reporting.md or the TpkitError that
+    refuses it: each is checked on its own (its refusal is its outcome), the verified ones stored by `store_group`
+    in one transaction. HubUnavailableError for all when the database is gone."""
     outcomes: list[tuple[int, dict[str, Any]] | Exception | None] = [None] * len(requests)
     checked: list[tuple[int, report_file.Report, str, float]] = []
     for index, (kit_id, payload, header, now) in enumerate(requests):

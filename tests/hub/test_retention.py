@@ -18,15 +18,10 @@ def _kinds(db, kit_id: str) -> dict[str, int]:
     return {row["kind"]: row["n"] for row in rows}
 
 
-def _morning(seconds: float) -> float:
-    """06:00 UTC of the day `seconds` falls in, so ten reports 10 minutes apart stay within one day whatever the
-    time of day the test runs (from 22:30 UTC they used to spill into the next)."""
-    return seconds - seconds % DAY + 6 * 3600
-
-
 def _noon(clock) -> float:
-    """Set the hub's clock to noon UTC of today: "today's" reports (up to an hour old) then stay in today whatever
-    the time the test runs (after midnight UTC they fell into yesterday)."""
+    """Set the hub's clock to noon UTC of today, so each day's reports stay within their day whatever the time the
+    test runs: today's (up to an hour old) fell into yesterday after midnight UTC, and ten old ones 10 minutes apart
+    spilled into the next day from 22:30 UTC."""
     clock.now = clock.now - clock.now % DAY + 12 * 3600
     return clock.now
 
@@ -39,7 +34,7 @@ def _old_fleet(db, now: float):
     for day in range(3):
         for n in range(10):
             sequence += 1
-            when = _morning(now - (200 - day) * DAY) + n * 600
+            when = now - (200 - day) * DAY + n * 600
             report, _, _ = signed(secret, "kit-1", sequence, health_body("kit-1", temp_c=50.0 + day * 5 + n,
                                                                          clients=n, disk_percent=40.0 + day),
                                   made_at=when)
