@@ -37,7 +37,7 @@ from appliance.config import load_settings  # noqa: E402
 from appliance.edges import minisign  # noqa: E402
 from appliance.hub.backend import open_database  # noqa: E402
 from appliance.hub.database import migrate  # noqa: E402
-from appliance.services import report_file  # noqa: E402
+from appliance.services.reporting import report_file  # noqa: E402
 from tests.hub.conftest import health_body  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from appliance.config import load_settings
-from appliance.services import search
+from appliance.services.library import search
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 

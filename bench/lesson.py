@@ -3,7 +3,7 @@
     .venv/bin/python bench/lesson.py [--students 60] [--think 1-5] [--ramp 20] [--json bench/results/lesson-1.json]
 
 Setup (not timed): a data folder with the demo library (`tpkit demo`'s books); a teacher and a class of N students
-made through the services the CLI uses (`people.create_teacher`, `roster_simple.import_file`, which makes each
+made through the services the CLI uses (`people.create_teacher`, `class_roster.import_file`, which makes each
 student's PIN); then `tpkit serve` (uvicorn, `web_workers` processes, as on a kit) and, over HTTP as the teacher:
 a homework lesson with two articles of the library and a 10-question quiz with two questions of each kind.
 
@@ -112,15 +112,16 @@ def _pixels(data: bytes) -> tuple[int, int] | None:
 def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list[dict]]:
     """Demo books, a teacher and a class of `students` with PINs, through the services; (class id, students)."""
     from appliance.config import load_settings
-    from appliance.services import demo_library, people, roster_simple
+    from appliance.services.library import demo_books
+    from appliance.services.people import access as people, class_roster
     from appliance.services.kit import open_kit
-    from appliance.services.people import CONSOLE
+    from appliance.services.people.access import CONSOLE
 
     saved = os.dup(1)  # libzim's writer prints its progress on the process's stdout: keep the table readable
     try:
         with open(os.devnull, "wb") as quiet:
             os.dup2(quiet.fileno(), 1)
-            demo_library.build(content_dir)
+            demo_books.build(content_dir)
     finally:
         os.dup2(saved, 1)
         os.close(saved)
@@ -131,7 +132,7 @@ def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list
         with kit.people.transaction() as conn:  # as if she had already chosen her own password
             kit.people.update_person(conn, teacher_id, must_change_password=0)
         roster = "name,student_number\n" + "".join(f"Student {n:02d},B{n:04d}\n" for n in range(students))
-        result = roster_simple.import_file(kit.people, CONSOLE, roster.encode(), "5b.csv", CLASS_NAME, TEACHER)
+        result = class_roster.import_file(kit.people, CONSOLE, roster.encode(), "5b.csv", CLASS_NAME, TEACHER)
         pins = {number: pin for _, number, pin in result.pins}
         found = [{"index": int(s["student_number"][1:]), "id": s["id"], "pin": pins[s["student_number"]],
                   "number": s["student_number"]} for s in kit.people.students_of(result.class_id)]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from appliance.config import load_settings
 from appliance.content.zimwriter import Entry, write_zim
-from appliance.services import auth, people, roster_simple
+from appliance.services.people import auth, access as people, class_roster
 from appliance.services.kit import open_kit
-from appliance.services.people import CONSOLE
+from appliance.services.people.access import CONSOLE
 from appliance.web.app import create_app
 from bench.inprocess import asgi_cost
 
@@ -44,7 +44,7 @@ def main() -> None:
         kit = open_kit(load_settings(environ={}, overrides={"data_dir": f"{tmp}/data", "content_dir": str(content),
                                                              "mdns_enabled": False}))
         teacher_id = people.create_teacher(kit.people, CONSOLE, "T", "t.bench", "password-123")
-        result = roster_simple.import_file(kit.people, CONSOLE, b"name,pin\nAnna,2580\n", "a.csv", "A", "t.bench")
+        result = class_roster.import_file(kit.people, CONSOLE, b"name,pin\nAnna,2580\n", "a.csv", "A", "t.bench")
         student_id = kit.people.students_of(result.class_id)[0]["id"]
         app = create_app(kit, watch_library=False)
         for who, account_id in (("anonymous", None), ("teacher", teacher_id), ("student", student_id)):

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from appliance.config import load_settings
 from appliance.edges import minisign
-from appliance.services import demo_library, report_cycle, report_file
+from appliance.services.library import demo_books
+from appliance.services.reporting import cycle as report_cycle, report_file
 from appliance.services.kit import open_kit
 
 
@@ -106,7 +107,7 @@ def start_web(env: dict[str, str]) -> subprocess.Popen:
 
 def cases(runs: int, root: Path, hub_url: str) -> dict[str, list[tuple[float, float, int]]]:
     content = root / "content"
-    demo_library.build(content)
+    demo_books.build(content)
     env = {**os.environ, "TPKIT_DATA_DIR": str(root / "data"), "TPKIT_CONTENT_DIR": str(content),
            "TPKIT_PORT": str(free_port()), "TPKIT_HUB_URL": hub_url, "TPKIT_HUB_ENROL_TOKEN": "bench",
            "TPKIT_MDNS_ENABLED": "false", "TPKIT_KIT_ID": "kit-bench"}

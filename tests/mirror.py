@@ -14,7 +14,7 @@ from pathlib import Path
 from appliance.config import load_settings
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME
 from appliance.edges import minisign
-from appliance.services import channel
+from appliance.services.sync import channel
 from appliance.storage.database import Database
 from tests.conftest import free_port, make_book
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from appliance.services.auth import hash_password
+from appliance.services.people.auth import hash_password
 from tests.machine import fake_commands
 
 ADMIN_PASSWORD = "correct horse battery"

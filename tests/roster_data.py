@@ -6,9 +6,9 @@ import io
 import zipfile
 from pathlib import Path
 
-from appliance.services import people
-from appliance.services.people import CONSOLE
-from appliance.services import roster_simple
+from appliance.services.people import access as people
+from appliance.services.people.access import CONSOLE
+from appliance.services.people import class_roster
 
 MANIFEST = """propertyName,value
 manifest.version,1.0
@@ -88,7 +88,7 @@ def two_classes(kit, names_a=("Wang Fang", "李小明"), names_b=("Zhou Bo",)):
         teacher_id = people.create_teacher(kit.people, admin, f"Teacher {tag.upper()}", f"t-{tag}", f"password-{tag}-123")
         teacher = kit.people.person(teacher_id)
         csv = ("name,pin\n" + "".join(f"{n},{2468 + 11 * i}\n" for i, n in enumerate(names))).encode()
-        result = roster_simple.import_file(kit.people, teacher, csv, f"{tag}.csv", f"Class {tag.upper()}")
+        result = class_roster.import_file(kit.people, teacher, csv, f"{tag}.csv", f"Class {tag.upper()}")
         students = kit.people.students_of(result.class_id)
         pins = {name: pin for name, _, pin in result.pins}
         ids[tag] = {"teacher": teacher_id, "class": result.class_id, "students": [s["id"] for s in students],

@@ -35,7 +35,7 @@ def test_docs_both_languages_have_the_same_messages():
 
 
 def test_docs_every_health_problem_code_is_documented_and_translated():
-    from appliance.services.health import PROBLEM_CODES
+    from appliance.services.device.health import PROBLEM_CODES
 
     doc = (ROOT / "docs" / "health.md").read_text()
     assert [code for code in PROBLEM_CODES if f"`{code}`" not in doc] == []

@@ -10,7 +10,7 @@ LAYER = {"cli": 7, "__main__": 8, "hub": 6, "web": 5, "services": 4, "storage": 
          "paths": 2, "files": 0, "config": 1, "errors": 0, "__init__": 0}
 EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
-         "uvicorn": "cli/common.py", "argon2": "services/auth.py", "ctypes": ("edges/memory.py", "edges/minisign.py"),
+         "uvicorn": "cli/common.py", "argon2": "services/people/auth.py", "ctypes": ("edges/memory.py", "edges/minisign.py"),
          "subprocess": "edges/commands.py",
          "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
          "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",

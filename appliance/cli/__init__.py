@@ -56,13 +56,15 @@ def _parser() -> argparse.ArgumentParser:
 def serve(settings: Settings, demo_if_empty: bool) -> int:
     """Open the kit, print how to reach it, and run uvicorn until SIGTERM/SIGINT."""
     from appliance.edges.memory import ARENAS, limit_malloc_arenas
-    from appliance.services import auth, demo_library, kit_key
+    from appliance.services.people import auth
+    from appliance.services.library import demo_books
+    from appliance.services.reporting import kit_key
     from appliance.services.kit import open_kit
     from appliance.web.app import create_app
 
-    if demo_if_empty and not demo_library.has_books(settings.content_dir):
+    if demo_if_empty and not demo_books.has_books(settings.content_dir):
         print(f"[i] {settings.content_dir} has no books: building the demo library…")
-        for path in demo_library.build(settings.content_dir):
+        for path in demo_books.build(settings.content_dir):
             print(f"[✓] {path}")
     limit_malloc_arenas()
     os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))  # inherited by worker processes at their start
@@ -145,7 +147,7 @@ def _health_lines(snap: dict) -> list[tuple[str, str]]:
 
 def health(settings: Settings, as_json: bool) -> int:
     """Print the health snapshot (readable, or JSON) with each problem's fix; exit 1 unless status is ok."""
-    from appliance.services import health as health_service
+    from appliance.services.device import health as health_service
     from appliance.services.kit import open_kit
 
     kit = open_kit(settings)
@@ -170,16 +172,16 @@ def health(settings: Settings, as_json: bool) -> int:
 
 def demo(settings: Settings) -> int:
     """Write the demo books into the content folder."""
-    from appliance.services import demo_library
+    from appliance.services.library import demo_books
 
-    for path in demo_library.build(settings.content_dir):
+    for path in demo_books.build(settings.content_dir):
         print(f"[✓] {path}")
     return 0
 
 
 def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
     """Print the kits that answered on the LAN within `timeout_s`; exit 1 when none did."""
-    from appliance.services import lan
+    from appliance.services.device import lan
 
     if not as_json:
         where = settings.mdns_interfaces
@@ -208,7 +210,7 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
 
 def panel(settings: Settings) -> int:
     """Show the kit's health on the lights and act on the button until SIGTERM/SIGINT; pins released on exit."""
-    from appliance.services.panel import start_panel
+    from appliance.services.device.panel import start_panel
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

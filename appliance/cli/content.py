@@ -68,7 +68,7 @@ def _add_channel_commands(channel: argparse.ArgumentParser) -> None:
 
 def channel(settings: Settings, args: argparse.Namespace) -> int:
     """Run `tpkit channel keygen|publish|diff|apply|verify`; exit 1 when verification fails."""
-    from appliance.services import channel as channels
+    from appliance.services.sync import channel as channels
 
     if args.channel_command == "keygen":
         public = channels.keygen(args.out)
@@ -199,7 +199,7 @@ def _print_history(runs) -> None:
 
 def _engine(settings: Settings, **options):
     from appliance.paths import Paths
-    from appliance.services.sync import Engine
+    from appliance.services.sync.engine import Engine
     from appliance.storage.database import Database
 
     paths = Paths.from_settings(settings)
@@ -216,7 +216,7 @@ def _exit_on_signal(signum: int, frame) -> None:
 def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ...] = ()) -> int:
     """`tpkit sync`: run (with a progress bar), `--plan` (print the plan and disk check) or `--history`;
     `full` names books to fetch whole rather than by patch."""
-    from appliance.services import hub_config
+    from appliance.services.reporting import desired_config
 
     engine, db = _engine(settings, on_event=_ProgressBar(), full_ids=frozenset(full))
     # systemd stops a unit with SIGTERM: unwind like Ctrl-C so rsync is stopped and the run recorded 'interrupted'.
@@ -225,7 +225,7 @@ def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ..
         if history:
             _print_history(engine.runs.recent())
             return 0
-        _print_policy(hub_config.status(settings, db), everything=plan_only)
+        _print_policy(desired_config.status(settings, db), everything=plan_only)
         if plan_only:
             plan, check = engine.preview()
             _print_plan(plan, check)

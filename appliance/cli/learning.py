@@ -47,7 +47,7 @@ def add_parsers(commands) -> None:
 def backup(settings: Settings, file: Path, force: bool) -> int:
     """Write a backup of the running kit's data folder."""
     from appliance.paths import Paths
-    from appliance.services.backup import backup as write_backup
+    from appliance.services.device.backup import backup as write_backup
     from appliance.storage.database import Database
 
     paths = Paths.from_settings(settings)
@@ -62,7 +62,7 @@ def backup(settings: Settings, file: Path, force: bool) -> int:
 def restore(settings: Settings, file: Path, force: bool) -> int:
     """Rebuild the data folder from a backup."""
     from appliance.paths import Paths
-    from appliance.services.backup import restore as read_backup
+    from appliance.services.device.backup import restore as read_backup
 
     summary = read_backup(file, Paths.from_settings(settings), force=force)
     print(f"[✓] Restored {summary.files} file(s), {summary.total_bytes / 1e6:.1f} MB, of kit {summary.kit_id or '?'} "
@@ -73,15 +73,15 @@ def restore(settings: Settings, file: Path, force: bool) -> int:
 
 def people_import(settings: Settings, args: argparse.Namespace) -> int:
     """Import a class CSV or a OneRoster set as the console operator; print the PIN sheet once."""
-    from appliance.services import oneroster, roster_simple
+    from appliance.services.people import oneroster, class_roster
     from appliance.services.kit import open_kit
-    from appliance.services.people import CONSOLE
-    from appliance.services.roster_files import read_set
+    from appliance.services.people.access import CONSOLE
+    from appliance.services.people.roster_reading import read_set
 
     kit = open_kit(settings)
     try:
         if args.class_name:
-            result = roster_simple.import_file(kit.people, CONSOLE, args.source.read_bytes(), args.source.name,
+            result = class_roster.import_file(kit.people, CONSOLE, args.source.read_bytes(), args.source.name,
                                                args.class_name, args.teacher, settings.pin_digits)
         elif args.source.suffix.lower() == ".csv":
             print("[✗] A class .csv needs --class NAME.\n    Fix: tpkit people import FILE.csv --class 'Grade 3 A'")
@@ -105,7 +105,7 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
 def records_export(settings: Settings, args: argparse.Namespace) -> int:
     """Print or write the learning records as an xAPI JSON array."""
     from appliance.files import write_atomically
-    from appliance.services import records
+    from appliance.services.learning import records
     from appliance.services.kit import open_kit
 
     kit = open_kit(settings, with_library=False)

@@ -23,7 +23,7 @@ def add_parsers(commands) -> None:
 
 
 def _add_provision_command(commands) -> None:
-    from appliance.services.provisioner import FIELDS
+    from appliance.services.device.provision_batch import FIELDS
 
     provision = commands.add_parser(
         "provision", help="write kit.toml for one kit, or for every school of a CSV (docs/provisioning.md)",
@@ -41,32 +41,32 @@ def _add_provision_command(commands) -> None:
 
 def provision(args: argparse.Namespace) -> int:
     """Write checked kit.toml files for one kit or every CSV row into a boot folder, folders per kit, or an image."""
-    from appliance.services import provisioner
+    from appliance.services.device import provision_batch
 
-    fields = {name: getattr(args, f"field_{name}") for name in provisioner.FIELDS}
+    fields = {name: getattr(args, f"field_{name}") for name in provision_batch.FIELDS}
     if args.csv:
-        kits = provisioner.from_rows(provisioner.read_csv(args.csv), str(args.csv))
+        kits = provision_batch.from_rows(provision_batch.read_csv(args.csv), str(args.csv))
     else:
-        kits = provisioner.from_rows([{k: v for k, v in fields.items() if v is not None}], "the command line",
+        kits = provision_batch.from_rows([{k: v for k, v in fields.items() if v is not None}], "the command line",
                                      from_csv=False)
     if args.out:
-        for path in provisioner.write_out_dir(kits, args.out):
+        for path in provision_batch.write_out_dir(kits, args.out):
             print(f"[✓] {path}")
         print(f"[✓] {len(kits)} kit.toml file(s) written; copy each onto its card's boot partition.")
         return 0
-    kit = provisioner.pick(kits, fields["kit_id"] if args.csv else None)
+    kit = provision_batch.pick(kits, fields["kit_id"] if args.csv else None)
     if args.image:
-        offset = provisioner.write_image(kit, args.image)
+        offset = provision_batch.write_image(kit, args.image)
         print(f"[✓] kit.toml for {kit.kit_id} written into {args.image} (FAT partition at byte {offset})")
     else:
-        print(f"[✓] {provisioner.write_boot_dir(kit, args.boot_dir)} written for {kit.kit_id}")
+        print(f"[✓] {provision_batch.write_boot_dir(kit, args.boot_dir)} written for {kit.kit_id}")
     print("[i] It holds secrets until the kit's first boot removes them: keep the card safe until then.")
     return 0
 
 
 def firstboot(args: argparse.Namespace) -> int:
     """Apply the boot partition's kit.toml; print what was applied and every problem; exit 1 on any problem."""
-    from appliance.services import firstboot as first_boot
+    from appliance.services.device import firstboot as first_boot
 
     overrides = {name: getattr(args, name) for name in ("data_dir", "content_dir") if getattr(args, name) is not None}
     outcome = first_boot.run(args.boot_dir, args.root, overrides)

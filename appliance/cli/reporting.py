@@ -36,7 +36,7 @@ def add_parsers(commands) -> None:
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
     """Run `tpkit report` (one cycle, --show-key, --status or --to PATH); exit 1 when delivery failed."""
-    from appliance.services import kit_key, report_cycle, report_export
+    from appliance.services.reporting import kit_key, cycle as report_cycle, stick_reports
     from appliance.services.kit import open_kit
 
     kit = open_kit(settings, with_library=False)  # the snapshot comes from the web server when it runs
@@ -48,7 +48,7 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
             return _report_status(report_cycle.status(kit), args.json)
         if args.to:  # the stick carries the kit's state as of now: a heartbeat first, no delivery
             report_cycle.run(kit, ask_web=True, deliver=False)
-            count = report_export.export(kit, args.to)
+            count = stick_reports.export(kit, args.to)
             print(f"[✓] {count} report(s) written to {args.to / 'tpkit-reports' / settings.kit_id} and synced to the "
                   "stick.\n    They stay in the outbox until the hub acknowledges them (safe: the hub stores each "
                   "report once). At the hub: tpkit hub import <stick folder>")

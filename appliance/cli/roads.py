@@ -41,7 +41,7 @@ def add_parsers(commands) -> None:
 
 def _open(settings: Settings, **options):
     from appliance.paths import Paths
-    from appliance.services.sync import Engine
+    from appliance.services.sync.engine import Engine
     from appliance.storage.database import Database
 
     paths = Paths.from_settings(settings)
@@ -54,10 +54,10 @@ def _open(settings: Settings, **options):
 def _close(engine, db) -> None:
     """Close the database; when run as root (the import unit mounts; a technician with sudo), hand what was written
     back to the data folder's owner, so the web server and sync (user tpkit) can keep writing."""
-    from appliance.services import usb_import
+    from appliance.services.sync import stick_import
 
     db.close()
-    usb_import.hand_back(engine.paths)
+    stick_import.hand_back(engine.paths)
 
 
 def _print_import(report) -> None:
@@ -87,7 +87,7 @@ def _print_import(report) -> None:
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit import PATH | --device DEV`."""
     from appliance.cli.content import _ProgressBar, _exit_on_signal
-    from appliance.services import usb_import
+    from appliance.services.sync import stick_import
 
     signal.signal(signal.SIGTERM, _exit_on_signal)  # the stick pulled out: systemd stops the unit
     engine, db = _open(settings)
@@ -97,9 +97,9 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
             with stick.mounted(args.device) as folder:
                 print(f"[i] {args.device} mounted read-only at {folder}")
-                report = usb_import.import_folder(settings, db, folder, on_event=_ProgressBar())
+                report = stick_import.import_folder(settings, db, folder, on_event=_ProgressBar())
         else:
-            report = usb_import.import_folder(settings, db, args.path, on_event=_ProgressBar())
+            report = stick_import.import_folder(settings, db, args.path, on_event=_ProgressBar())
     finally:
         _close(engine, db)
     _print_import(report)
@@ -108,7 +108,7 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit export PATH`."""
-    from appliance.services import channel, export
+    from appliance.services.sync import channel, stick_export as export
 
     engine, db = _open(settings)
     try:
@@ -130,7 +130,7 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit mirror refresh|serve`."""
-    from appliance.services import export, peers
+    from appliance.services.sync import stick_export as export, peers
 
     engine, db = _open(settings)
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from appliance.edges.uplink import Uplink
 from appliance.errors import BadRequestError
-from appliance.services import xapi
+from appliance.services.learning import xapi
 
 BATCH = 100  # statements per POST: ~100 KB, well under any LRS's request limit
 FIRST_WAIT_S, MAX_WAIT_S = 60.0, 6 * 3600.0

@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from appliance.errors import SignInError
-from appliance.services import auth
+from appliance.services.people import auth
 
 FIRST_USERNAME = "technician"
 SESSION_LIFETIME_S = 12 * 3600  # one working day; a shared county laptop does not stay signed in overnight

@@ -11,7 +11,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
-from appliance.services import auth, health, hub_config, people, sync
+from appliance.services.people import auth, access as people
+from appliance.services.device import health
+from appliance.services.reporting import desired_config
+from appliance.services.sync import engine as sync
 from appliance.web.forms import checked_form, csrf_token, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, SESSION_COOKIE, client_address, current_account, home_of, open_session
@@ -32,7 +35,7 @@ def status(request: Request) -> Response:
     response = render(request, "admin.html", headers=PRIVATE, account=account, health=snapshot, books=library.books(),
                       damaged=library.damaged(), pending=library.pending(), csrf=csrf_token(request),
                       sync_runs=sync.recent_runs(kit.db), local_books=sync.local_books(kit.db),
-                      sync_config=hub_config.status(kit.settings, kit.db),
+                      sync_config=desired_config.status(kit.settings, kit.db),
                       notice=request.query_params.get("notice"), provisioning=kit.provisioning_runs.latest())
     return remember_csrf(request, response)
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from appliance.content.languages import language_name
 from appliance.errors import BookNotFoundError, EntryNotFoundError
-from appliance.services import catalog
+from appliance.services.library import catalog
 from appliance.web.pages import ENV
 
 NO_STORE = "no-cache, no-store, must-revalidate"

@@ -10,7 +10,7 @@ import gzip
 
 from starlette.datastructures import Headers, MutableHeaders
 
-from appliance.web.delivery import COMPRESS_MAX_PLAIN_BYTES, GZIP_LEVEL, accepts_gzip, is_compressible
+from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, GZIP_LEVEL, accepts_gzip, is_compressible
 
 
 class CompressPages:

@@ -15,8 +15,9 @@ from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
-from appliance.services import auth, records
-from appliance.web.delivery import Entry, EntryCache, entry_response, prepare
+from appliance.services.people import auth
+from appliance.services.learning import records
+from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
 from appliance.web.session import SESSION_COOKIE
 
 

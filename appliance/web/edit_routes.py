@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services import lesson_editing, quiz_authoring
-from appliance.services.quiz_grading import KINDS
+from appliance.services.learning import lesson_edits, quiz_drafts
+from appliance.services.learning.quiz_marking import KINDS
 from appliance.web.forms import checked_form, form_int, form_page
 from appliance.web.people_routes import staff_viewer
 
@@ -21,7 +21,7 @@ from appliance.web.people_routes import staff_viewer
 def edit_lesson_page(request: Request) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
-    klass, lesson = lesson_editing.owned_lesson(kit, viewer, request.path_params["lesson_id"])
+    klass, lesson = lesson_edits.owned_lesson(kit, viewer, request.path_params["lesson_id"])
     return form_page(request, "lesson_edit.html", account=viewer, klass=klass, lesson=lesson,
                      students=kit.people.students_of(klass["id"]), assigned=set(kit.lessons.assigned_to(lesson["id"])),
                      items=kit.lessons.items(lesson["id"]))
@@ -31,7 +31,7 @@ async def save_lesson(request: Request) -> Response:
     form = await checked_form(request)
     viewer = await run_in_threadpool(staff_viewer, request)
     lesson_id = request.path_params["lesson_id"]
-    await run_in_threadpool(lesson_editing.edit_lesson, request.app.state.kit, viewer, lesson_id,
+    await run_in_threadpool(lesson_edits.edit_lesson, request.app.state.kit, viewer, lesson_id,
                             str(form.get("title", "")), str(form.get("instructions", "")), form.get("homework") == "1",
                             str(form.get("due", "")), [form_int(v) for v in form.getlist("students")])
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
@@ -41,14 +41,14 @@ async def remove_item(request: Request) -> Response:
     await checked_form(request)
     viewer = await run_in_threadpool(staff_viewer, request)
     lesson_id = request.path_params["lesson_id"]
-    await run_in_threadpool(lesson_editing.remove_item, request.app.state.kit, viewer, lesson_id,
+    await run_in_threadpool(lesson_edits.remove_item, request.app.state.kit, viewer, lesson_id,
                             request.path_params["item_id"])
     return RedirectResponse(f"/teach/lessons/{lesson_id}/edit", status_code=303)
 
 
 def confirm_delete_lesson(request: Request) -> Response:
     viewer = staff_viewer(request)
-    klass, lesson = lesson_editing.owned_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
+    klass, lesson = lesson_edits.owned_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
     return form_page(request, "confirm_delete.html", account=viewer, klass=klass, what="lesson", title=lesson["title"],
                      action=f"/teach/lessons/{lesson['id']}/delete", back=f"/teach/lessons/{lesson['id']}")
 
@@ -56,7 +56,7 @@ def confirm_delete_lesson(request: Request) -> Response:
 async def delete_lesson(request: Request) -> Response:
     await checked_form(request)
     viewer = await run_in_threadpool(staff_viewer, request)
-    class_id = await run_in_threadpool(lesson_editing.delete_lesson, request.app.state.kit, viewer,
+    class_id = await run_in_threadpool(lesson_edits.delete_lesson, request.app.state.kit, viewer,
                                        request.path_params["lesson_id"])
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
 
@@ -64,13 +64,13 @@ async def delete_lesson(request: Request) -> Response:
 def edit_quiz_page(request: Request) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
-    quiz, klass = lesson_editing.owned_quiz(kit, viewer, request.path_params["quiz_id"])
-    return _quiz_form(request, quiz, klass, lesson_editing.draft_of(kit, quiz))
+    quiz, klass = lesson_edits.owned_quiz(kit, viewer, request.path_params["quiz_id"])
+    return _quiz_form(request, quiz, klass, lesson_edits.draft_of(kit, quiz))
 
 
 def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> Response:
     return form_page(request, "quiz_form.html", status_code=status_code, klass=klass, draft=draft, kinds=KINDS,
-                     quiz=quiz, started=lesson_editing.quiz_started(request.app.state.kit, quiz["id"]))
+                     quiz=quiz, started=lesson_edits.quiz_started(request.app.state.kit, quiz["id"]))
 
 
 async def save_quiz(request: Request) -> Response:
@@ -78,19 +78,19 @@ async def save_quiz(request: Request) -> Response:
     form = await checked_form(request)
     viewer = await run_in_threadpool(staff_viewer, request)
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
-    quiz, klass = await run_in_threadpool(lesson_editing.owned_quiz, kit, viewer, quiz_id)
-    draft, action = quiz_authoring.read(form), str(form.get("action", "save"))
+    quiz, klass = await run_in_threadpool(lesson_edits.owned_quiz, kit, viewer, quiz_id)
+    draft, action = quiz_drafts.read(form), str(form.get("action", "save"))
     if action != "save":
-        quiz_authoring.apply_button(draft, action)
+        quiz_drafts.apply_button(draft, action)
         return await run_in_threadpool(_quiz_form, request, quiz, klass, draft)
-    if not await run_in_threadpool(lesson_editing.edit_quiz, kit, viewer, quiz_id, draft):
+    if not await run_in_threadpool(lesson_edits.edit_quiz, kit, viewer, quiz_id, draft):
         return await run_in_threadpool(_quiz_form, request, quiz, klass, draft, 400)
     return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
 
 
 def confirm_delete_quiz(request: Request) -> Response:
     viewer = staff_viewer(request)
-    quiz, klass = lesson_editing.owned_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
+    quiz, klass = lesson_edits.owned_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
     return form_page(request, "confirm_delete.html", account=viewer, klass=klass, what="quiz", title=quiz["title"],
                      action=f"/teach/quizzes/{quiz['id']}/delete", back=f"/teach/quizzes/{quiz['id']}")
 
@@ -98,7 +98,7 @@ def confirm_delete_quiz(request: Request) -> Response:
 async def delete_quiz(request: Request) -> Response:
     await checked_form(request)
     viewer = await run_in_threadpool(staff_viewer, request)
-    class_id = await run_in_threadpool(lesson_editing.delete_quiz, request.app.state.kit, viewer,
+    class_id = await run_in_threadpool(lesson_edits.delete_quiz, request.app.state.kit, viewer,
                                        request.path_params["quiz_id"])
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
 

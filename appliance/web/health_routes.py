@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from appliance.services import health
+from appliance.services.device import health
 from appliance.web.metrics import CONTENT_TYPE, exposition
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.content.languages import language_name
-from appliance.services import catalog
+from appliance.services.library import catalog
 from appliance.web.content_routes import content_url
 from appliance.web.pages import render
 

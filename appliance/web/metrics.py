@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.services.health import NOT_AVAILABLE
+from appliance.services.device.health import NOT_AVAILABLE
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services import notebook
+from appliance.services.learning import notebook
 from appliance.web.forms import checked_form, csrf_token, form_int, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, current_account

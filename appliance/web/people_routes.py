@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
-from appliance.services import auth, oneroster, people, picture_codes, roster_simple
-from appliance.services.roster_files import MAX_FILE_BYTES, read_zip_bytes
+from appliance.services.people import auth, oneroster, access as people, picture_codes, class_roster
+from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import checked_form, checked_upload, form_int, form_page
 from appliance.web.session import current_account
 
@@ -100,7 +100,7 @@ async def import_class(request: Request) -> Response:
         viewer = await run_in_threadpool(staff_viewer, request)
         data, filename = await _upload(form)
     kit = request.app.state.kit
-    result = await run_in_threadpool(roster_simple.import_file, kit.people, viewer, data, filename,
+    result = await run_in_threadpool(class_roster.import_file, kit.people, viewer, data, filename,
                                      str(form.get("class_name", "")), str(form.get("teacher", "")),
                                      kit.settings.pin_digits)
     klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)

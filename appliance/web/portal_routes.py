@@ -2,7 +2,7 @@
 uplink opens the kit's home page itself instead of reporting a dead network.
 
 Must not import cli. The classroom's dnsmasq sends the checks' host names to the kit
-(services/network_templates/dnsmasq.conf); docs/provisioning.md has the whole picture.
+(services/device/network_templates/dnsmasq.conf); docs/provisioning.md has the whole picture.
 """
 
 from __future__ import annotations

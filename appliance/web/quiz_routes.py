@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services import people, quiz_authoring, quizzes
-from appliance.services.quiz_grading import KINDS
+from appliance.services.people import access as people
+from appliance.services.learning import quiz_drafts, quizzes
+from appliance.services.learning.quiz_marking import KINDS
 from appliance.web.forms import checked_form, form_page
 from appliance.web.people_routes import staff_viewer as _staff
 from appliance.web.session import current_account
@@ -22,7 +23,7 @@ from appliance.web.session import current_account
 def new_quiz(request: Request) -> Response:
     viewer = _staff(request)
     klass = people.staff_class(request.app.state.kit.people, viewer, request.path_params["class_id"])
-    return form_page(request, "quiz_form.html", klass=klass, draft=quiz_authoring.Draft(), kinds=KINDS)
+    return form_page(request, "quiz_form.html", klass=klass, draft=quiz_drafts.Draft(), kinds=KINDS)
 
 
 async def save_quiz(request: Request) -> Response:
@@ -31,9 +32,9 @@ async def save_quiz(request: Request) -> Response:
     viewer = await run_in_threadpool(_staff, request)
     kit = request.app.state.kit
     klass = await run_in_threadpool(people.staff_class, kit.people, viewer, request.path_params["class_id"])
-    draft, action = quiz_authoring.read(form), str(form.get("action", "save"))
+    draft, action = quiz_drafts.read(form), str(form.get("action", "save"))
     if action != "save":
-        quiz_authoring.apply_button(draft, action)
+        quiz_drafts.apply_button(draft, action)
         return form_page(request, "quiz_form.html", klass=klass, draft=draft, kinds=KINDS)
     quiz_id = await run_in_threadpool(quizzes.create, kit, viewer, klass["id"], draft)
     if quiz_id is None:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, BookNotFoundError, TpkitError
-from appliance.services import search as search_service
+from appliance.services.library import search as search_service
 from appliance.web.content_routes import content_url
 from appliance.web.pages import ENV, render
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.services import auth
+from appliance.services.people import auth
 
 SESSION_COOKIE = "tpkit_session"
 PRIVATE = {"Cache-Control": "no-store"}  # pages about people are never cached, by the browser or in between

@@ -10,7 +10,7 @@ import pytest
 
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
-from appliance.services import channel
+from appliance.services.sync import channel
 from tests.conftest import make_book
 
 needs_minisign = pytest.mark.skipif(shutil.which("minisign") is None,

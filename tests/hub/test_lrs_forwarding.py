@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from appliance.hub import ingest, lrs_forwarding
-from appliance.services import xapi
+from appliance.services.learning import xapi
 from tests.hub.conftest import enrol_kit, signed
 
 HOME = "https://county.example.invalid/kits/kit-1"

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from appliance.services import auth
+from appliance.services.people import auth
 from tests.roster_data import two_classes
 
 
@@ -61,9 +61,9 @@ def classroom(root, roster_csv: str, class_name: str):
     """A kit under `root` (books from root/c) with an administrator, the teacher li.wei (TEACHER_PASSWORD, already
     changed) and one class imported from `roster_csv`; (kit, the teacher's id, the import's result)."""
     from appliance.config import load_settings
-    from appliance.services import people, roster_simple
+    from appliance.services.people import access as people, class_roster
     from appliance.services.kit import open_kit
-    from appliance.services.people import CONSOLE
+    from appliance.services.people.access import CONSOLE
 
     settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"),
                                                      "mdns_enabled": False})
@@ -72,5 +72,5 @@ def classroom(root, roster_csv: str, class_name: str):
     teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
     with kit.people.transaction() as conn:
         kit.people.update_person(conn, teacher_id, must_change_password=0)
-    return kit, teacher_id, roster_simple.import_file(kit.people, CONSOLE, roster_csv.encode(), "3a.csv", class_name,
+    return kit, teacher_id, class_roster.import_file(kit.people, CONSOLE, roster_csv.encode(), "3a.csv", class_name,
                                                       "li.wei")

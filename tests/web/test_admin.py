@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from appliance.services import auth
+from appliance.services.people import auth
 
 
 @pytest.fixture
@@ -56,11 +56,11 @@ def test_admin_sign_in_shows_books_and_damaged_files(client, content_dir, one_ti
 
 
 def test_admin_marks_a_teachers_imported_book_as_local_and_unsigned(client, kit, tmp_path, one_time_password):
-    from appliance.services import usb_import
+    from appliance.services.sync import stick_import
     from tests.conftest import make_book
 
     make_book(tmp_path / "stick", "our_village", title="Our village")
-    report = usb_import.import_folder(kit.settings, kit.db, tmp_path / "stick")
+    report = stick_import.import_folder(kit.settings, kit.db, tmp_path / "stick")
     assert report.ok and report.local[0].book_id == "our_village"
     _sign_in(client, one_time_password)
     deadline = time.monotonic() + 5
@@ -132,10 +132,10 @@ def test_admin_page_without_sync_runs_says_so(client, one_time_password):
 
 
 def test_admin_content_updates_say_where_each_sync_setting_comes_from(client, kit, one_time_password):
-    from appliance.services import hub_config
+    from appliance.services.reporting import desired_config
 
-    hub_config.apply(kit, {"version": 7, "sync_channels": ["primary-zh"], "sync_windows": None}, "2026-03-02T08:00:00Z")
-    hub_config.apply(kit, {"version": 8, "sync_windows": "Mon-Fry"}, "2026-03-02T08:15:00Z")  # refused: 7 stays
+    desired_config.apply(kit, {"version": 7, "sync_channels": ["primary-zh"], "sync_windows": None}, "2026-03-02T08:00:00Z")
+    desired_config.apply(kit, {"version": 8, "sync_windows": "Mon-Fry"}, "2026-03-02T08:15:00Z")  # refused: 7 stays
     _sign_in(client, one_time_password)
     page = client.get("/admin").text
     assert re.search(r"<code>sync_channels</code></td><td>primary-zh</td><td>the county hub \(version 7\)", page)

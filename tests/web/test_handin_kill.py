@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from appliance.config import load_settings
-from appliance.services import lessons
+from appliance.services.learning import lessons
 from appliance.services.kit import open_kit
 from tests.conftest import free_port
 from tests.roster_data import two_classes

@@ -8,8 +8,8 @@ import time
 
 import httpx
 
-from appliance.services import people, roster_simple
-from appliance.services.people import CONSOLE
+from appliance.services.people import access as people, class_roster
+from appliance.services.people.access import CONSOLE
 from tests.roster_data import two_classes
 from tests.web.people_clients import csrf, hidden_values, role_clients
 
@@ -75,7 +75,7 @@ def test_learn_script_in_names_is_escaped_everywhere(kit, live):
     try:
         teacher = kit.people.person(ids["a"]["teacher"])
         csv = f'name,student_number,pin\n"{HOSTILE}",{HOSTILE[:20]},8642\n'.encode()
-        result = roster_simple.import_file(kit.people, teacher, csv, "x.csv", f"Class {HOSTILE}")
+        result = class_roster.import_file(kit.people, teacher, csv, "x.csv", f"Class {HOSTILE}")
         people.create_teacher(kit.people, CONSOLE, HOSTILE, "t-hostile", "a long password")
         student_id = kit.people.students_of(result.class_id)[0]["id"]
         pages = [clients["anonymous"].get("/learn"), clients["anonymous"].get(f"/learn/{result.class_id}"),

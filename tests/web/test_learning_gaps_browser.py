@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from appliance.services import lessons, people, picture_codes
+from appliance.services.learning import lessons
+from appliance.services.people import access as people, picture_codes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.people_clients import TEACHER_PASSWORD, classroom

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.services import people
-from appliance.services.people import CONSOLE
+from appliance.services.people import access as people
+from appliance.services.people.access import CONSOLE
 from tests.web.lesson_data import JPEG, hand_in, make_lesson
 from tests.web.people_clients import csrf, role_clients
 from tests.web.quiz_data import HOSTILE, QUESTIONS, answers_form, create_quiz, quiz_form, start

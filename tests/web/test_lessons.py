@@ -8,7 +8,7 @@ import io
 import re
 import time
 
-from appliance.services import lessons
+from appliance.services.learning import lessons
 from tests.web.lesson_data import JPEG, PDF, PNG, hand_in, handin_ids, make_lesson
 from tests.web.people_clients import csrf, role_clients
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.services import lessons
+from appliance.services.learning import lessons
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.lesson_data import PNG

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from appliance.config import load_settings
-from appliance.services import auth, demo_library
+from appliance.services.people import auth
+from appliance.services.library import demo_books
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
@@ -57,7 +58,7 @@ def demo(tmp_path_factory):
     """A kit serving the bilingual demo library, its content folder and the admin's one-time password."""
     root = tmp_path_factory.mktemp("browser-kit")
     content_dir = root / "content"
-    demo_library.build(content_dir)
+    demo_books.build(content_dir)
     settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content_dir),
                                                      "library_scan_interval_s": 0.2, "mdns_enabled": False})
     kit = open_kit(settings)

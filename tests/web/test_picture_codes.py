@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from appliance.services import auth, picture_codes
+from appliance.services.people import auth, picture_codes
 from tests.web.people_clients import csrf, role_clients
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from appliance.services.readings import Readings
+from appliance.services.device.readings import Readings
 from appliance.web.app import create_app
 from appliance.web.portal_routes import CHECKS
 from tests.conftest import LiveServer

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.services import quiz_authoring, quizzes
+from appliance.services.learning import quiz_drafts, quizzes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
@@ -15,9 +15,9 @@ from tests.web.people_clients import TEACHER_PASSWORD, classroom
 pytestmark = [pytest.mark.browser]
 
 
-def _draft() -> quiz_authoring.Draft:
-    q = quiz_authoring.DraftQuestion
-    return quiz_authoring.Draft("Plants 植物", "2", "2026-12-01", "60", [
+def _draft() -> quiz_drafts.Draft:
+    q = quiz_drafts.DraftQuestion
+    return quiz_drafts.Draft("Plants 植物", "2", "2026-12-01", "60", [
         q("single", "Which gas do plants take in?", ["Oxygen", "Carbon dioxide", "Nitrogen"], {1}),
         q("multiple", "Which are parts of a plant?", ["Root", "Wing", "Leaf", "Fin"], {0, 2}),
         q("true_false", "Plants need light to make food.", tf="true"),

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from appliance.services import demo_library
+from appliance.services.library import demo_books
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
@@ -15,7 +15,7 @@ from tests.conftest import LiveServer, make_book
 
 @pytest.fixture
 def library_client(settings, content_dir):
-    demo_library.build(content_dir)
+    demo_books.build(content_dir)
     make_book(content_dir, "no_index", title="Unindexed notes", index=False,
               articles={"index": ("Notes", "<p>notes</p>"), "water_notes": ("Water notes", "<p>rain</p>")})
     kit = open_kit(settings)

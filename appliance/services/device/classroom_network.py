@@ -1,0 +1,68 @@
+"""The classroom network's configuration files, rendered from templates into a root folder for the chosen
+mode: "ap" (hostapd + dnsmasq on the Pi's radio) or "ethernet" (behind the school's access point).
+
+Must not import web or cli. Files only: systemd starts hostapd and dnsmasq when their files exist
+(systemd/hostapd.service.d, systemd/dnsmasq.service.d).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from importlib import resources
+from pathlib import Path
+
+from appliance.services.device.kit_toml import write_atomically
+
+# The kit's address on its own Wi-Fi, and the addresses phones get: a /24 keeps names and
+# numbers simple for a technician; 240 leases is far more than one radio can carry.
+AP_ADDRESS = "192.168.4.1"
+DHCP_FIRST, DHCP_LAST = "192.168.4.10", "192.168.4.250"
+SHORT_NAME = "kit"
+# The built-in radio of a Pi 3/4 handles about 20 phones reliably; a few more may join and idle.
+MAX_CLIENTS = 24
+UPLINK_MATCH = "eth* en* usb* wwan*"
+# Where each file goes under the root, and its mode: the hostapd file holds the passphrase.
+FILES = {"hostapd.conf": ("etc/hostapd/hostapd.conf", 0o600), "dnsmasq.conf": ("etc/dnsmasq.d/tpkit.conf", 0o644),
+         "ap.network": ("etc/systemd/network/10-tpkit-classroom.network", 0o644),
+         "uplink.network": ("etc/systemd/network/20-tpkit-uplink.network", 0o644)}
+AP_ONLY = ("hostapd.conf", "dnsmasq.conf", "ap.network")
+
+
+@dataclasses.dataclass(frozen=True)
+class Classroom:
+    """What the templates need: the mode, the access point's interface and, in "ap" mode, the Wi-Fi."""
+
+    mode: str
+    interface: str
+    kit_id: str
+    ssid: str = ""
+    passphrase: str = ""
+    country: str = ""
+
+
+def _template(name: str) -> string.Template:
+    return string.Template(resources.files("appliance.services.network_templates").joinpath(name).read_text())
+
+
+def _values(classroom: Classroom) -> dict[str, str]:
+    hex_psk = len(classroom.passphrase) == 64
+    return {"interface": classroom.interface, "ssid_hex": classroom.ssid.encode().hex(), "country": classroom.country,
+            "max_clients": str(MAX_CLIENTS),
+            "psk_line": f"wpa_psk={classroom.passphrase}" if hex_psk else f"wpa_passphrase={classroom.passphrase}",
+            "address": AP_ADDRESS, "dhcp_first": DHCP_FIRST, "dhcp_last": DHCP_LAST, "short_name": SHORT_NAME,
+            "kit_id": classroom.kit_id, "uplink_match": UPLINK_MATCH}
+
+
+def apply(classroom: Classroom, root: Path) -> list[Path]:
+    """Write the files of `classroom.mode` under `root` and remove the other mode's; return the files written."""
+    values, written = _values(classroom), []
+    for name, (relative, mode) in FILES.items():
+        target = root / relative
+        if classroom.mode != "ap" and name in AP_ONLY:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, _template(name).substitute(values), mode)
+        written.append(target)
+    return written

@@ -1,0 +1,3 @@
+"""The learning space: lessons, homework and uploads, quizzes, notebooks, learning records (xAPI).
+
+Must not import web, hub or cli."""

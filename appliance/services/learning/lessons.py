@@ -1,0 +1,372 @@
+"""Lessons and homework: who may see, open, hand in and grade what; the student's "My space" and the class
+overview. No HTTP here.
+
+Must not import web or cli. Every function takes the signed-in `viewer` and checks it first: a student sees only
+lessons of their classes assigned to them and only their own hand-ins; a teacher only their classes' lessons.
+Anything not visible is NotVisibleError, exactly like something that does not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import BinaryIO
+
+from appliance.content.zimfile import Redirect
+from appliance.errors import LessonError, NotVisibleError, TpkitError
+from appliance.services.people import access as people
+from appliance.services.learning import records, uploads, xapi
+from appliance.storage.lessons import Lessons
+from appliance.storage.people import People
+
+TITLE_MAX_CHARS = 120
+TEXT_MAX_CHARS = 10_000  # instructions, an answer, a comment: a long page, not a book
+DUE_PATTERN = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?")
+PHOTOS_MAX = 4
+NEW_DAYS = 7  # a lesson is "new" on My space for a week or until opened
+STATES = ("not_opened", "opened", "handed_in", "late", "graded", "returned")
+
+
+def now_local() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_MAX_CHARS) -> str:
+    text = value.replace("\r\n", "\n").strip()
+    if required and not text:
+        raise LessonError(f"The {what} is missing.", fix=f"Type a {what}, then send the form again.")
+    if len(text) > max_chars:
+        raise LessonError(f"The {what} has {len(text)} characters; at most {max_chars} are kept.",
+                          fix=f"Shorten the {what}.")
+    return text
+
+
+def parse_due(value: str) -> str | None:
+    """'YYYY-MM-DD' (due at the end of that day) or 'YYYY-MM-DD HH:MM' → 'YYYY-MM-DD HH:MM'; '' → None."""
+    value = value.strip()
+    if not value:
+        return None
+    found = DUE_PATTERN.fullmatch(value)
+    try:
+        if not found:
+            raise ValueError(value)
+        day = dt.date.fromisoformat(found[1])
+        clock = dt.time.fromisoformat(found[2]) if found[2] else dt.time(23, 59)
+    except ValueError:
+        raise LessonError(f"The due date {value!r} is not a date.", fix="Pick the date from the calendar "
+                          "(year-month-day, e.g. 2026-12-01).") from None
+    return f"{day.isoformat()} {clock.strftime('%H:%M')}"
+
+
+# --- teachers ------------------------------------------------------------------------------------
+
+def create(people_: People, lessons: Lessons, viewer, class_id: int, title: str, instructions: str,
+           homework: bool, due: str, student_ids: list[int]) -> int:
+    """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students."""
+    people.staff_class(people_, viewer, class_id)
+    title, instructions = checked_title(title), checked_text(instructions, "instructions")
+    chosen = checked_students(people_, class_id, student_ids)
+    return lessons.add_lesson(class_id, viewer["id"], title, instructions, homework, parse_due(due), chosen)
+
+
+def checked_title(title: str) -> str:
+    """A lesson's title on one line, required, at most TITLE_MAX_CHARS; LessonError otherwise."""
+    return _text(title, "title", required=True, max_chars=TITLE_MAX_CHARS).replace("\n", " ")
+
+
+def checked_text(value: str, what: str) -> str:
+    """Instructions or an answer with Windows line ends made plain, at most TEXT_MAX_CHARS; LessonError otherwise."""
+    return _text(value, what)
+
+
+def checked_students(people_: People, class_id: int, student_ids: list[int]) -> list[int]:
+    """The chosen students, sorted, when all are in the class; NotVisibleError otherwise."""
+    enrolled = {s["id"] for s in people_.students_of(class_id)}
+    chosen = sorted(set(student_ids))
+    if set(chosen) - enrolled:
+        raise NotVisibleError("A chosen student is not in this class.", fix="Pick students from the class list.")
+    return chosen
+
+
+def staff_lesson(people_: People, lessons: Lessons, viewer, lesson_id: int):
+    """(class, lesson) that an administrator or a teacher of the lesson's class opens; NotVisibleError otherwise."""
+    people.require(viewer, *people.STAFF)
+    lesson = lessons.lesson(lesson_id)
+    if lesson is None or lesson["archived_at"]:  # a deleted lesson is archived: gone from every page
+        raise NotVisibleError(f"There is no lesson {lesson_id} among your classes.", code="lesson.not_found",
+                              fix="Open the lesson from your class's page.")
+    try:
+        klass = people.staff_class(people_, viewer, lesson["class_id"])
+    except NotVisibleError:
+        raise NotVisibleError(f"There is no lesson {lesson_id} among your classes.", code="lesson.not_found",
+                              fix="Open the lesson from your class's page.") from None
+    return klass, lesson
+
+
+def add_library_item(people_: People, lessons: Lessons, library, viewer, lesson_id: int, book_name: str,
+                     path: str = "") -> int:
+    """Add a whole book (no path) or one of its articles; its title is read from the book."""
+    staff_lesson(people_, lessons, viewer, lesson_id)
+    book = library.book(book_name)
+    if not path:
+        return lessons.add_item(lesson_id, kind="book", title=book.title, book=book.name)
+    found = book.zim.lookup(path)  # EntryNotFoundError when the article is not in this book
+    if isinstance(found, Redirect):  # keep the article itself, whatever old name the search found
+        path = found.target_path
+    return lessons.add_item(lesson_id, kind="article", title=book.zim.title_of(path), book=book.name, path=path)
+
+
+def add_upload(kit, viewer, lesson_id: int, source: BinaryIO, filename: str, title: str) -> int:
+    """Store a teacher's file under uploads/lessons (complete on disk first), then add it to the lesson."""
+    staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
+    title = _text(title, "title", max_chars=TITLE_MAX_CHARS).replace("\n", " ")
+    stored = uploads.store(source, filename, kit.paths.uploads_dir / "lessons", uploads.LESSON_KINDS,
+                           kit.settings.lesson_upload_max_mb * 1024 * 1024)
+    try:
+        return kit.lessons.add_item(lesson_id, kind="upload", title=title or stored.original_name,
+                                    stored_name=stored.name, media_type=stored.media_type,
+                                    size_bytes=stored.size_bytes, sha256=stored.sha256)
+    except BaseException:
+        (kit.paths.uploads_dir / "lessons" / stored.name).unlink(missing_ok=True)
+        raise
+
+
+def grade(kit, viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
+    """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
+    handin = kit.lessons.handin(handin_id)
+    if handin is None:
+        raise NotVisibleError(f"There is no hand-in {handin_id}.", code="lesson.not_found", fix="Open it from the lesson.")
+    _, lesson = staff_lesson(kit.people, kit.lessons, viewer, handin["lesson_id"])
+    comment = _text(comment, "comment")
+    if action == "return":
+        kit.lessons.grade(handin_id, "returned", None, None, comment, stamp(now_local()))
+        return dict(kit.lessons.handin(handin_id))
+    points, maximum = _number(score, "score"), _number(out_of or "100", "maximum")
+    if maximum <= 0 or not 0 <= points <= maximum:
+        raise LessonError(f"The score {score} is not between 0 and {out_of or 100}.", fix="Type a score from 0 to the maximum.")
+    kit.lessons.grade(handin_id, "graded", points, maximum, comment, stamp(now_local()))
+    records.record(kit, handin["account_id"], "scored", "homework", str(lesson["id"]), lesson["title"],
+                   result=xapi.score_result(points, maximum))
+    return dict(kit.lessons.handin(handin_id))
+
+
+def _number(value: str, what: str) -> float:
+    try:
+        return float(value.strip().replace(",", "."))
+    except ValueError:
+        raise LessonError(f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8.") from None
+
+
+# --- students ------------------------------------------------------------------------------------
+
+def student_lesson(lessons: Lessons, viewer, lesson_id: int):
+    """A lesson of one of the student's classes assigned to them; NotVisibleError otherwise."""
+    people.require(viewer, "student")
+    found = next((lesson for lesson in lessons.for_student(viewer["id"]) if lesson["id"] == lesson_id), None)
+    if found is None:
+        raise NotVisibleError(f"There is no lesson {lesson_id} for you.", code="lesson.not_found",
+                              fix="Open your lessons from My space.")
+    return found
+
+
+def open_lesson(kit, viewer, lesson_id: int, item_id: int = 0):
+    """A student opens a lesson (item_id 0) or one of its items: recorded for the teacher, and as an xAPI statement
+    unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or None)."""
+    lesson = student_lesson(kit.lessons, viewer, lesson_id)
+    item = None
+    if item_id:
+        item = kit.lessons.item(item_id)
+        if item is None or item["lesson_id"] != lesson_id:
+            raise NotVisibleError(f"The lesson has no item {item_id}.", code="lesson.not_found",
+                                  fix="Open the lesson again from My space.")
+    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id, stamp(now_local()))
+    kind, parts, name = _activity(lesson, item)
+    records.record_open(kit, viewer, kind, "/".join(parts), name)
+    return lesson, item
+
+
+def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
+    if item is None or item["kind"] == "upload":
+        return "lesson", (str(lesson["id"]), *((f"item-{item['id']}",) if item else ())), \
+            (item["title"] if item else lesson["title"])
+    if item["kind"] == "book":
+        return "book", (item["book"],), item["title"]
+    return "article", (item["book"], item["path"]), item["title"]
+
+
+def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
+            when: dt.datetime | None = None) -> int:
+    """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
+    EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
+    lesson = student_lesson(kit.lessons, viewer, lesson_id)
+    if not lesson["homework"]:
+        raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
+    body = _text(body, "answer")
+    if not body and not photos:
+        raise LessonError("The hand-in is empty.", fix="Write your answer or add a photo, then hand in.")
+    if len(photos) > PHOTOS_MAX:
+        raise LessonError(f"{len(photos)} photos were sent; at most {PHOTOS_MAX} are kept.", fix="Hand in fewer photos.")
+    latest = kit.lessons.latest_handins([lesson_id], viewer["id"]).get((lesson_id, viewer["id"]))
+    if latest is not None and latest["state"] == "graded":
+        raise LessonError("This homework is already graded.", code="lesson.already_graded",
+                          fix="Ask your teacher to return it if you want to do it again.")
+    when = when or now_local()
+    late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
+    folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
+    stored = []
+    try:
+        for source, filename in photos:
+            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit,
+                                        shrink_edge_px=kit.settings.handin_photo_max_edge_px))
+        handin_id = kit.lessons.add_handin(lesson_id, viewer["id"], body, stamp(when), late,
+                                           [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored])
+    except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
+        for done in stored:
+            (folder / done.name).unlink(missing_ok=True)
+        raise
+    records.record(kit, viewer["id"], "handed_in", "homework", str(lesson_id), lesson["title"])
+    return handin_id
+
+
+def handin_file(kit, viewer, file_id: int):
+    """(file row, path) for the student who handed it in, or a teacher of the lesson's class."""
+    row = kit.lessons.handin_file(file_id)
+    handin = kit.lessons.handin(row["handin_id"]) if row else None
+    allowed = handin is not None and (
+        (viewer is not None and viewer["role"] == "student" and viewer["id"] == handin["account_id"])
+        or _staff_may(kit, viewer, handin["lesson_id"]))
+    if not allowed:
+        people.require(viewer, "student", *people.STAFF)
+        raise NotVisibleError(f"There is no file {file_id}.", code="lesson.not_found", fix="Open it from the lesson.")
+    return row, kit.paths.uploads_dir / "handins" / row["stored_name"]
+
+
+def lesson_file(kit, viewer, item_id: int):
+    """(item row, path) of a teacher's upload, for a student it is assigned to or a teacher of the class."""
+    item = kit.lessons.item(item_id)
+    if item is None or item["kind"] != "upload":
+        people.require(viewer, "student", *people.STAFF)
+        raise NotVisibleError(f"There is no file {item_id}.", code="lesson.not_found", fix="Open it from the lesson.")
+    if viewer is not None and viewer["role"] == "student":
+        open_lesson(kit, viewer, item["lesson_id"], item_id)
+    elif not _staff_may(kit, viewer, item["lesson_id"]):
+        people.require(viewer, "student", *people.STAFF)
+        raise NotVisibleError(f"There is no file {item_id}.", code="lesson.not_found", fix="Open it from the lesson.")
+    return item, kit.paths.uploads_dir / "lessons" / item["stored_name"]
+
+
+def _staff_may(kit, viewer, lesson_id: int) -> bool:
+    try:
+        staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
+        return True
+    except TpkitError:
+        return False
+
+
+# --- what each side sees -------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Cell:
+    state: str  # one of STATES
+    handin: dict | None
+
+
+def state_of(lesson, opened: bool, handin) -> str:
+    if handin is not None:
+        if handin["state"] in ("graded", "returned"):
+            return handin["state"]
+        return "late" if handin["late"] else "handed_in"
+    return "opened" if opened else "not_opened"
+
+
+def my_space(kit, viewer, when: dt.datetime | None = None) -> dict:
+    """The student's lessons sorted into due, new, came back with feedback, and the rest; and their history."""
+    people.require(viewer, "student")
+    when = when or now_local()
+    found = kit.lessons.for_student(viewer["id"])
+    ids = [lesson["id"] for lesson in found]
+    opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids, viewer["id"])
+    space = {"due": [], "new": [], "feedback": [], "other": []}
+    week_ago = stamp(when - dt.timedelta(days=NEW_DAYS))
+    for lesson in found:
+        handin = handins.get((lesson["id"], viewer["id"]))
+        entry = {"lesson": lesson, "state": state_of(lesson, (lesson["id"], viewer["id"]) in opens, handin),
+                 "handin": handin, "overdue": bool(lesson["due_at"]) and stamp(when)[:16] > lesson["due_at"]}
+        if handin is not None and handin["state"] in ("graded", "returned"):
+            space["feedback"].append(entry)
+        if lesson["homework"] and (handin is None or handin["state"] == "returned"):
+            space["due"].append(entry)
+        elif entry["state"] == "not_opened" and lesson["created_at"] >= week_ago[:16]:
+            space["new"].append(entry)
+        elif not (handin is not None and handin["state"] in ("graded", "returned")):
+            space["other"].append(entry)
+    space["due"].sort(key=lambda e: e["lesson"]["due_at"] or "9999")
+    space["history"] = kit.lessons.history(viewer["id"])
+    return space
+
+
+def overview(kit, viewer, class_id: int) -> dict:
+    """Students × lessons of a class with each cell's state and the newest hand-in (score, late)."""
+    klass = people.staff_class(kit.people, viewer, class_id)
+    students = kit.people.students_of(class_id)
+    found = list(reversed(kit.lessons.of_class(class_id)))
+    ids = [lesson["id"] for lesson in found]
+    opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids)
+    assigned = {lesson["id"]: set(kit.lessons.assigned_to(lesson["id"])) for lesson in found}
+    cells = {}
+    for lesson in found:
+        for student in students:
+            if assigned[lesson["id"]] and student["id"] not in assigned[lesson["id"]]:
+                continue
+            key = (lesson["id"], student["id"])
+            handin = handins.get(key)
+            cells[key] = Cell(state_of(lesson, key in opens, handin), dict(handin) if handin else None)
+    return {"klass": klass, "students": students, "lessons": found, "cells": cells}
+
+
+def progress(table: dict) -> list[dict]:
+    """Per lesson, oldest first: the share of its students who handed in (or opened, for a lesson without
+    homework) and their mean score as a share of the maximum (None before any grade) — the overview's chart."""
+    points = []
+    for lesson in table["lessons"]:
+        cells = [c for (lesson_id, _), c in table["cells"].items() if lesson_id == lesson["id"]]
+        done_states = ("handed_in", "late", "graded", "returned") if lesson["homework"] else STATES[1:]
+        done = sum(1 for c in cells if c.state in done_states)
+        scores = [c.handin["score"] / c.handin["out_of"] for c in cells
+                  if c.handin and c.handin["score"] is not None and c.handin["out_of"]]
+        points.append({"title": lesson["title"], "done": done / len(cells) if cells else 0.0,
+                       "score": sum(scores) / len(scores) if scores else None})
+    return points
+
+
+def overview_rows(table: dict) -> list[list[str]]:
+    """The overview as CSV rows: one per student, a state and a score column per lesson."""
+    header = ["student", "student_number"]
+    for lesson in table["lessons"]:
+        header += [f"{lesson['title']} (state)", f"{lesson['title']} (score)"]
+    rows = [header]
+    for student in table["students"]:
+        row = [student["display_name"], student["student_number"] or ""]
+        for lesson in table["lessons"]:
+            cell = table["cells"].get((lesson["id"], student["id"]))
+            score = cell.handin["score"] if cell and cell.handin and cell.handin["score"] is not None else None
+            row += ["" if cell is None else cell.state,
+                    "" if score is None else f"{score:g}/{cell.handin['out_of']:g}"]
+        rows.append(row)
+    return rows
+
+
+def student_summary(kit, viewer, class_id: int, student_id: int) -> dict:
+    """One student's row of the overview with their lessons, for the printable page for parents."""
+    table = overview(kit, viewer, class_id)
+    student = next((s for s in table["students"] if s["id"] == student_id), None)
+    if student is None:
+        raise NotVisibleError(f"There is no student {student_id} in this class.", fix="Pick a name from the overview.")
+    rows = [(lesson, table["cells"][(lesson["id"], student_id)]) for lesson in table["lessons"]
+            if (lesson["id"], student_id) in table["cells"]]
+    return {"klass": table["klass"], "student": student, "rows": rows}

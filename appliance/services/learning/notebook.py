@@ -1,0 +1,123 @@
+"""A student's bookmarks, notes and reading history on "My space". No HTTP here.
+
+Must not import web or cli. Every function takes the signed-in `viewer` and works only on that student's own rows:
+a student can neither read nor change another's bookmarks or notes (there is no id to name them by). Articles are
+checked against the library (and redirects followed) before they are kept; a lesson must be one the student sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from urllib.parse import unquote
+
+from appliance.content.zimfile import Redirect
+from appliance.errors import LessonError, TpkitError
+from appliance.services.learning import lessons, xapi
+from appliance.services.people import access as people
+
+NOTE_MAX_CHARS = 2000  # a few sentences to remember an article by, not an essay (that is homework)
+HISTORY_SHOWN = 20
+ARTICLE_MARK = "/xapi/activities/article/"
+
+
+@dataclasses.dataclass(frozen=True)
+class Article:
+    book: str
+    path: str
+    title: str
+
+
+def article(kit, viewer, book_name: str, path: str) -> Article:
+    """The article a student names, as the library has it (its own path when `path` was a redirect);
+    BookNotFoundError / EntryNotFoundError (404) when there is no such article."""
+    people.require(viewer, "student")
+    book = kit.load_library().book(book_name)
+    found = book.zim.lookup(path)
+    if isinstance(found, Redirect):
+        path = found.target_path
+    return Article(book.name, path, book.zim.title_of(path))
+
+
+def bookmark(kit, viewer, book_name: str, path: str, keep: bool) -> Article:
+    """Bookmark the article (`keep`) or take the bookmark away; doing either twice changes nothing more."""
+    found = article(kit, viewer, book_name, path)
+    if keep:
+        kit.notebook.add_bookmark(viewer["id"], found.book, found.path, found.title, lessons.stamp(lessons.now_local()))
+    else:
+        kit.notebook.remove_bookmark(viewer["id"], found.book, found.path)
+    return found
+
+
+def _body(text: str) -> str:
+    body = text.replace("\r\n", "\n").strip()
+    if len(body) > NOTE_MAX_CHARS:
+        raise LessonError(f"The note has {len(body)} characters; at most {NOTE_MAX_CHARS} are kept.",
+                          code="note.too_long", fix="Shorten the note, then save it again.")
+    return body
+
+
+def note_article(kit, viewer, book_name: str, path: str, text: str) -> Article:
+    """Write the student's note on an article (an empty note deletes it)."""
+    found = article(kit, viewer, book_name, path)
+    kit.notebook.save_note(viewer["id"], 0, found.book, found.path, found.title, _body(text),
+                           lessons.stamp(lessons.now_local()))
+    return found
+
+
+def note_lesson(kit, viewer, lesson_id: int, text: str) -> None:
+    """Write the student's note on a lesson they see (an empty note deletes it); NotVisibleError otherwise."""
+    lesson = lessons.student_lesson(kit.lessons, viewer, lesson_id)
+    kit.notebook.save_note(viewer["id"], lesson_id, "", "", lesson["title"], _body(text),
+                           lessons.stamp(lessons.now_local()))
+
+
+def article_page(kit, viewer, book_name: str, path: str) -> dict:
+    """What the article's page on My space shows: the article, whether it is bookmarked, the note."""
+    found = article(kit, viewer, book_name, path)
+    note = kit.notebook.note(viewer["id"], 0, found.book, found.path)
+    return {"article": found, "bookmarked": kit.notebook.is_bookmarked(viewer["id"], found.book, found.path),
+            "note": note["body"] if note else ""}
+
+
+def lesson_note(kit, viewer, lesson_id: int) -> str:
+    note = kit.notebook.note(viewer["id"], lesson_id, "", "")
+    return note["body"] if note else ""
+
+
+def library_history(kit, viewer) -> list[dict]:
+    """Articles the student opened (from the library or a lesson), newest first, each once: from their learning
+    records. Titles come from the library; an article whose book is gone keeps its path as the title."""
+    people.require(viewer, "student")
+    rows = kit.learning_records.latest_activities(viewer["id"], xapi.VERBS["opened"][0], xapi.TYPES["article"],
+                                                  HISTORY_SHOWN)
+    found = []
+    for row in rows:
+        book_name, _, path = unquote(str(row["activity"]).partition(ARTICLE_MARK)[2]).partition("/")
+        if not book_name or not path:
+            continue
+        found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path),
+                      "at": _local(row["last_at"])})
+    return found
+
+
+def _local(utc: str) -> str:
+    """A record's UTC timestamp in the kit's local time, as the rest of My space shows times."""
+    try:
+        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return utc[:16]
+
+
+def _title(kit, book_name: str, path: str) -> str:
+    try:
+        return kit.load_library().book(book_name).zim.title_of(path)
+    except TpkitError:  # the book was removed or damaged since: the history still says what was read
+        return path
+
+
+def space(kit, viewer) -> dict:
+    """The notebook part of My space: bookmarks, notes, and the reading history."""
+    people.require(viewer, "student")
+    return {"bookmarks": kit.notebook.bookmarks(viewer["id"]), "notes": kit.notebook.notes(viewer["id"]),
+            "read": library_history(kit, viewer)}

@@ -1,0 +1,196 @@
+"""Quizzes in a class: teachers author them, students take them, teachers read the results. No HTTP here.
+
+Must not import web or cli. Every function takes the signed-in `viewer` and checks it (services/people):
+a student sees only the quizzes of their classes and only their own attempts, a teacher only their classes.
+Grading is services/quiz_grading; each attempt and answer becomes a learning record (services/records).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from appliance.errors import NotVisibleError, QuizError
+from appliance.services.people import access as people
+from appliance.services.learning import quiz_drafts, records, xapi
+from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
+
+
+def as_question(stored: dict[str, Any]) -> Question:
+    """A Question from its stored form (JSON turned tuples into lists)."""
+    answer = stored["answer"]
+    if stored["kind"] in ("multiple", "short"):
+        answer = tuple(answer)
+    return Question(stored["kind"], stored["prompt"], tuple(stored["options"]), answer,
+                    float(stored["tolerance"]), float(stored["points"]))
+
+
+def right_answer(question: Question) -> str:
+    """The right answer as a student reads it on the results page."""
+    if question.kind == "single":
+        return question.options[question.answer]
+    if question.kind == "multiple":
+        return ", ".join(question.options[i] for i in question.answer)
+    if question.kind == "true_false":
+        return str(question.answer).lower()
+    if question.kind == "short":
+        return " / ".join(question.answer)
+    return f"{question.answer:g}" + (f" ± {question.tolerance:g}" if question.tolerance else "")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- teachers -----------------------------------------------------------------------------------------
+
+
+def create(kit, viewer, class_id: int, draft: quiz_drafts.Draft) -> int | None:
+    """Save the draft as a quiz of the class; None (with the problems in the draft) when it has any."""
+    people.staff_class(kit.people, viewer, class_id)
+    checked = quiz_drafts.check(draft)
+    if checked is None:
+        return None
+    with kit.quizzes.transaction() as conn:
+        return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
+
+
+def staff_quiz(kit, viewer, quiz_id: int):
+    """(quiz, class) for one of the viewer's classes; NotVisibleError as if absent otherwise."""
+    quiz = kit.quizzes.quiz(quiz_id)
+    if quiz is None or quiz["archived_at"]:  # a deleted quiz is archived: gone from every page
+        raise NotVisibleError(f"There is no quiz {quiz_id}.", fix="Open the quiz from its class page.")
+    return quiz, people.staff_class(kit.people, viewer, quiz["class_id"])
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionResult:
+    """How a class did on one question: right and answered counts (students' latest attempts), common wrong answers."""
+
+    question: Question
+    right_answer: str
+    right: int
+    answered: int
+    wrong_answers: list[tuple[str, int]]
+
+
+def question_results(kit, viewer, quiz_id: int) -> list[QuestionResult]:
+    """Per question, over each student's latest handed-in attempt."""
+    quiz, _ = staff_quiz(kit, viewer, quiz_id)
+    questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
+    answers = kit.quizzes.latest_answers(quiz_id)
+    found = []
+    for position, question in enumerate(questions):
+        mine = [a for a in answers if a["position"] == position]
+        wrong = Counter(a["understood"] for a in mine if not a["correct"])
+        found.append(QuestionResult(question, right_answer(question), sum(1 for a in mine if a["correct"]), len(mine),
+                                    wrong.most_common(3)))
+    return found
+
+
+def class_scores(kit, viewer, quiz_id: int) -> list[dict[str, Any]]:
+    """One row per student of the class: attempts used, best and latest score, when, and whether late."""
+    quiz, klass = staff_quiz(kit, viewer, quiz_id)
+    attempts = kit.quizzes.handed_in(quiz_id)
+    rows = []
+    for student in kit.people.students_of(klass["id"]):
+        own = [a for a in attempts if a["account_id"] == student["id"]]
+        last = own[-1] if own else None
+        rows.append({"student": student, "attempts": len(own), "out_of": last["out_of"] if last else None,
+                     "best": max(a["score"] for a in own) if own else None, "latest": last["score"] if last else None,
+                     "handed_in_at": last["handed_in_at"] if last else None,
+                     "late": bool(last and quiz["due_at"] and last["handed_in_at"][:10] > quiz["due_at"])})
+    return rows
+
+
+# --- students -----------------------------------------------------------------------------------------
+
+
+def student_quiz(kit, viewer, quiz_id: int):
+    """A quiz of one of the student's classes; NotVisibleError otherwise (another class's quiz looks absent)."""
+    people.require(viewer, "student")
+    quiz = kit.quizzes.quiz(quiz_id)
+    if quiz is None or quiz["archived_at"] or not kit.people.enrolled(viewer["id"], quiz["class_id"]):
+        raise NotVisibleError(f"There is no quiz {quiz_id} in your classes.", fix="Open your quizzes from My space.")
+    return quiz
+
+
+def start(kit, viewer, quiz_id: int) -> int:
+    """The student's open attempt at the quiz, or a new one while attempts are left (QuizError otherwise)."""
+    quiz = student_quiz(kit, viewer, quiz_id)
+    with kit.quizzes.transaction() as conn:
+        attempt_id, new = kit.quizzes.start_attempt(conn, quiz_id, viewer["id"], _now(), quiz["attempts_allowed"])
+    if attempt_id is None:
+        raise QuizError(f"All {quiz['attempts_allowed']} attempts at the quiz {quiz['title']!r} are used.",
+                        fix="Look at your results on the quiz page; ask your teacher if you need another try.")
+    if new:
+        records.record(kit, viewer["id"], "attempted", "quiz", str(quiz_id), quiz["title"])
+    return attempt_id
+
+
+def own_attempt(kit, viewer, quiz_id: int, attempt_id: int):
+    """(quiz, attempt) when the attempt is the student's own at that quiz; NotVisibleError otherwise."""
+    quiz = student_quiz(kit, viewer, quiz_id)
+    attempt = kit.quizzes.attempt(attempt_id)
+    if attempt is None or attempt["account_id"] != viewer["id"] or attempt["quiz_id"] != quiz_id:
+        raise NotVisibleError(f"There is no attempt {attempt_id} of yours at quiz {quiz_id}.",
+                              fix="Open the quiz from My space.")
+    return quiz, attempt
+
+
+def hand_in(kit, viewer, quiz_id: int, attempt_id: int, form) -> bool:
+    """Grade and store the answers of an open attempt (`form.getlist("a<N>")`) and record them; False when the
+    attempt was already handed in (a double submit stores nothing more)."""
+    quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
+    questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
+    given = {n: _given(q, form.getlist(f"a{n}")) for n, q in enumerate(questions)}
+    graded, score, out_of = grade_attempt(questions, given)
+    answers = [(n, given[n], g.understood, g.score, g.correct) for n, g in enumerate(graded)]
+    with kit.quizzes.transaction() as conn:
+        if not kit.quizzes.hand_in(conn, attempt_id, _now(), score, out_of, answers):
+            return False
+    _record_hand_in(kit, viewer, quiz, questions, graded, score, out_of)
+    return True
+
+
+def _given(question: Question, values: list[str]) -> Any:
+    """What the form sent for one question, bounded (a hostile post cannot store megabytes per answer)."""
+    if question.kind == "multiple":
+        return [str(v)[:8] for v in values[:MAX_OPTIONS]]
+    return str(values[0])[:MAX_TEXT] if values else None
+
+
+def _record_hand_in(kit, viewer, quiz, questions, graded, score: float, out_of: float) -> None:
+    account = kit.people.person(viewer["id"])
+    clock = records.clock_trusted(kit)
+    made = [records.make(kit, account, "answered", "question", f"{quiz['id']}/{n}", q.prompt[:200],
+                         {"success": g.correct, "response": g.understood[:500],
+                          "score": {"raw": g.score, "min": 0, "max": q.points}}, clock_synchronised=clock)
+            for n, (q, g) in enumerate(zip(questions, graded))]
+    result = xapi.score_result(score, out_of, passed_at=quiz["pass_mark"])
+    made.append(records.make(kit, account, "scored", "quiz", str(quiz["id"]), quiz["title"], result,
+                             clock_synchronised=clock))
+    made.append(records.make(kit, account, "passed" if result["success"] else "failed", "quiz", str(quiz["id"]),
+                             quiz["title"], result, clock_synchronised=clock))
+    records.store(kit, viewer["id"], made)
+
+
+@dataclasses.dataclass(frozen=True)
+class AttemptView:
+    """An attempt as the student sees it after handing in."""
+
+    attempt: Any
+    rows: list[dict[str, Any]]
+    attempts_left: int
+    reveal: bool  # right answers are shown once no attempts are left (else the next try is a copy)
+
+
+def attempt_view(kit, viewer, quiz_id: int, attempt_id: int) -> AttemptView:
+    quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
+    questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
+    answers = {a["position"]: a for a in kit.quizzes.answers(attempt_id)}
+    left = quiz["attempts_allowed"] - len(kit.quizzes.attempts_of(quiz_id, viewer["id"]))
+    rows = [{"question": q, "answer": answers.get(n), "right_answer": right_answer(q)} for n, q in enumerate(questions)]
+    return AttemptView(attempt, rows, max(0, left), left <= 0)

@@ -1,0 +1,3 @@
+"""The library's logic: cross-book search, the OPDS catalog's selection, the demo books, book counts.
+
+Must not import web, hub or cli."""

@@ -1,0 +1,187 @@
+"""Who may see and change which people and classes: roles, teachers, classes, PINs. No HTTP here.
+
+Must not import web or cli. Every function that shows or changes people takes the signed-in `viewer`
+(an accounts row, or None) and checks its role first: a student sees only themself, a teacher only
+their classes and their students, an administrator everything.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import uuid
+
+from appliance.errors import AccessDeniedError, NotVisibleError, PeopleError, SignInError
+from appliance.services.people import auth, picture_codes
+from appliance.storage.people import People
+from appliance.storage.signin_failures import SigninFailures
+
+NAME_MAX_CHARS = 80
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}")
+PIN_PATTERN = re.compile(r"[0-9]{4,6}")
+MIN_PASSWORD_CHARS = 10
+STAFF = ("admin", "teacher")
+# The operator at the kit's console (`tpkit people import`): may do what an administrator may.
+CONSOLE = {"id": None, "role": "admin", "username": "console"}
+
+
+def require(viewer, *roles: str) -> None:
+    """SignInError when nobody is signed in; AccessDeniedError when the viewer's role is not in `roles`."""
+    if viewer is None:
+        raise SignInError("Sign in first.", fix="Open /admin/signin (staff) or /learn (students).")
+    if viewer["role"] not in roles:
+        raise AccessDeniedError(f"A {viewer['role']} account cannot open this page.",
+                                fix="Go back to your own pages; ask the administrator if you need more.")
+
+
+def clean_name(value: str, what: str) -> str:
+    """A person's or class's name: trimmed, 1 to NAME_MAX_CHARS characters, no control characters."""
+    name = " ".join(value.split())
+    if not name or len(name) > NAME_MAX_CHARS or any(ord(ch) < 32 for ch in name):
+        raise PeopleError(f"The {what} {value!r} cannot be used: it must have 1 to {NAME_MAX_CHARS} characters.",
+                          fix=f"Type the {what} again.")
+    return name
+
+
+def make_pin(digits: int) -> str:
+    """A random PIN of `digits` digits that is not one a child would guess first (1111, 1234, 4321)."""
+    while True:
+        pin = "".join(str(secrets.randbelow(10)) for _ in range(digits))
+        steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+        if len(steps) > 1 or steps.isdisjoint({-1, 0, 1}):
+            return pin
+
+
+def new_pseudonym() -> str:
+    """The id learning records will carry instead of a name (xAPI actor account name, issue 4)."""
+    return str(uuid.uuid4())
+
+
+def create_teacher(people: People, viewer, display_name: str, username: str, password: str) -> int:
+    """An administrator adds a teacher whose first password must be changed at the first sign-in."""
+    require(viewer, "admin")
+    name = clean_name(display_name, "name")
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PeopleError(f"The user name {username!r} cannot be used.",
+                          fix="Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, e.g. li.wei.")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise PeopleError(f"The first password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+                          fix="Choose a longer first password; the teacher replaces it at the first sign-in.")
+    digest = auth.hash_password(password)
+    try:
+        with people.transaction() as conn:
+            return people.add_person(conn, username=username, role="teacher", display_name=name,
+                                     pseudonym=new_pseudonym(), password_hash=digest, must_change_password=True)
+    except sqlite3.IntegrityError:
+        raise PeopleError(f"The user name {username!r} is taken.", fix="Choose another user name.",
+                          code="people.username_taken") from None
+
+
+def reset_staff_password(people: People, viewer, account_id: int, password: str) -> None:
+    """An administrator sets a teacher's one-time password (a new teacher from OneRoster, a forgotten one)."""
+    require(viewer, "admin")
+    person = people.person(account_id)
+    if person is None or person["role"] != "teacher":
+        raise NotVisibleError(f"There is no teacher with id {account_id}.", fix="Pick a teacher from the list.")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise PeopleError(f"The password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+                          fix="Choose a longer one-time password.")
+    digest = auth.hash_password(password)
+    with people.transaction() as conn:
+        people.update_person(conn, account_id, password_hash=digest, must_change_password=1)
+
+
+def create_class(people: People, viewer, name: str, grade: str, teacher_usernames: list[str]) -> int:
+    """A class with its teachers; a teacher who creates one teaches it."""
+    require(viewer, *STAFF)
+    name, grade = clean_name(name, "class name"), " ".join(grade.split())[:20]
+    usernames = [u.strip().lower() for u in teacher_usernames if u.strip()]
+    with people.transaction() as conn:
+        teacher_ids = [viewer["id"]] if viewer["role"] == "teacher" else []
+        for username in usernames:
+            teacher = people.find_account(conn, "username", username)
+            if teacher is None or teacher["role"] != "teacher":
+                raise PeopleError(f"There is no teacher with the user name {username!r}.",
+                                  fix="Create the teacher first, or correct the user name.")
+            teacher_ids.append(teacher["id"])
+        class_id = people.add_class(conn, name, grade)
+        for teacher_id in teacher_ids:
+            people.add_teacher(conn, class_id, teacher_id)
+    return class_id
+
+
+def classes_for(people: People, viewer) -> list:
+    """The classes the viewer may see: all for an administrator, their own for a teacher or a student."""
+    require(viewer, "admin", "teacher", "student")
+    if viewer["role"] == "admin":
+        return people.all_classes()
+    if viewer["role"] == "teacher":
+        return people.classes_taught_by(viewer["id"])
+    return people.classes_of_student(viewer["id"])
+
+
+def staff_class(people: People, viewer, class_id: int):
+    """A class an administrator or one of its teachers opens; NotVisibleError otherwise, as if absent."""
+    require(viewer, *STAFF)
+    found = people.class_by_id(class_id)
+    if found is None or (viewer["role"] == "teacher" and not people.teaches(viewer["id"], class_id)):
+        raise NotVisibleError(f"There is no class {class_id} among your classes.",
+                              fix="Open one of your classes from the list.")
+    return found
+
+
+def give_pins(people: People, viewer, class_id: int, digits: int, student_id: int | None = None,
+              failures: SigninFailures | None = None) -> list[tuple]:
+    """New PINs (or picture codes, in a class that signs in with pictures) for one student of the class, or for
+    every student without one; [(student, pin or code)] for the printable sheet, the only time they are shown.
+    Each one's wrong-PIN count starts again."""
+    klass = staff_class(people, viewer, class_id)
+    students = people.students_of(class_id)
+    if student_id is not None:
+        chosen = [s for s in students if s["id"] == student_id]
+        if not chosen:
+            raise NotVisibleError(f"There is no student {student_id} in this class.", fix="Pick a name from the list.")
+    else:
+        chosen = [s for s in students if not s["has_credential"]]
+    make = picture_codes.make_code if klass["signin_kind"] == "pictures" else lambda: make_pin(digits)
+    pins = [(student, make()) for student in chosen]
+    people.set_credentials({student["id"]: auth.hash_pin(pin) for student, pin in pins})
+    if failures is not None:
+        for student, _ in pins:
+            failures.clear(f"pin:{student['id']}")
+    return pins
+
+
+def set_signin_kind(people: People, viewer, class_id: int, kind: str) -> None:
+    """A teacher of the class (or an administrator) chooses PINs or picture codes for its students. A change clears
+    the students' old PINs or codes: the teacher then gives and prints new ones (the class page offers it)."""
+    staff_class(people, viewer, class_id)
+    if kind not in picture_codes.KINDS:
+        raise PeopleError(f"The sign-in kind {kind!r} is not one of {', '.join(picture_codes.KINDS)}.",
+                          fix="Use the buttons on the class page.")
+    people.set_signin_kind(class_id, kind)
+
+
+def sign_in_classes(people: People) -> list:
+    """Classes offered on the sign-in page (every class with a student in it)."""
+    return [c for c in people.all_classes() if people.students_of(c["id"])]
+
+
+def sign_in_names(people: People, class_id: int) -> tuple:
+    """(class, its students) for the names page; NotVisibleError for an unknown class."""
+    found = people.class_by_id(class_id)
+    if found is None:
+        raise NotVisibleError(f"There is no class {class_id}.", fix="Pick your class from the list.")
+    return found, people.students_of(class_id)
+
+
+def pin_student(people: People, class_id: int, student_id: int) -> tuple:
+    """(class, student) for the PIN page, when that student is enrolled in that class."""
+    found = people.class_by_id(class_id)
+    student = people.person(student_id)
+    if found is None or student is None or student["role"] != "student" or not people.enrolled(student_id, class_id):
+        raise NotVisibleError(f"There is no student {student_id} in class {class_id}.",
+                              fix="Go back and pick your class, then your name.")
+    return found, student

@@ -1,0 +1,219 @@
+"""What the kit can pass on: its channels as it received them (signed index + signature, as kept by sync) and the
+books it installed from them, in a mirror's channel layout — copied onto a USB stick (`tpkit export`) or hard-linked
+into the kit's own peer-mirror tree (docs/sync.md, "Other roads in"). Must not import web.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from appliance.config import Settings
+from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, package_path
+from appliance.edges import minisign, system
+from appliance.errors import StickError, TpkitError
+from appliance.files import CHUNK_BYTES, file_digest, fsync_path, write_atomically
+from appliance.paths import Paths
+from appliance.services.sync import activation, channel
+from appliance.storage.installed_packages import Installed
+
+STICK_FOLDER = "tpkit"  # on a stick, the channel folders live under <stick>/tpkit/
+TEMP_PREFIX = ".tpkit-export-"  # hidden: a county rsyncd.conf and the kit's own exclude `.*`
+MB = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class KeptChannel:
+    """One channel as the kit holds it: the signed pair it accepted and the installed books the index names."""
+
+    name: str
+    index_raw: bytes
+    signature_raw: bytes
+    sequence: int
+    books: tuple[tuple[dict[str, Any], Path], ...]  # (index entry, installed file)
+
+
+@dataclasses.dataclass(frozen=True)
+class Exported:
+    """What `tpkit export` wrote: per channel the books written and those already on the stick, and what it skipped."""
+
+    channels: tuple[KeptChannel, ...]
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    skipped: tuple[str, ...]
+    bytes_written: int
+
+
+def _valid_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and not name.startswith(".")
+
+
+def kept_channels(paths: Paths, channels: Iterable[str], installed: dict[str, Installed],
+                  keys: list[minisign.PublicKey], now: dt.datetime) -> tuple[list[KeptChannel], list[str]]:
+    """The subscribed channels the kit can pass on (signature checked again), and why others are skipped."""
+    kept, skipped = [], []
+    for name in channels:
+        folder = paths.sync_accepted_dir / name
+        if not _valid_name(name) or not (folder / INDEX_NAME).is_file():
+            skipped.append(f"{name}: no index accepted yet (run `tpkit sync` or `tpkit import` first)")
+            continue
+        if not (folder / SIGNATURE_NAME).is_file():
+            skipped.append(f"{name}: its signature was not kept (accepted by an older tpkit); the next `tpkit sync` "
+                           "keeps it")
+            continue
+        try:
+            index = channel.verify_index(folder, keys, None, now=now)
+        except TpkitError as exc:
+            skipped.append(f"{name}: {exc.code}: {exc.message}")
+            continue
+        books = []
+        for package in index.packages:
+            row = installed.get(package["id"])
+            book = activation.book_path(paths, package["id"])
+            if (package.get("kind", "full") == "full" and row is not None and row.channel == name
+                    and row.sha256 == package["sha256"] and row.pending_action is None and book.is_file()):
+                books.append((package, book))
+        kept.append(KeptChannel(name, (folder / INDEX_NAME).read_bytes(), (folder / SIGNATURE_NAME).read_bytes(),
+                                index.sequence, tuple(books)))
+    return kept, skipped
+
+
+def _same_file(path: Path, package: dict[str, Any]) -> bool:
+    """Whether `path` already holds the package (size first: hashing a stick's gigabytes only when it may be equal)."""
+    try:
+        return path.stat().st_size == package["size_bytes"] and file_digest(path)[1] == package["sha256"]
+    except OSError:
+        return False
+
+
+def _copy_checked(source: Path, target: Path, package: dict[str, Any]) -> None:
+    """Copy to a hidden temporary file beside `target`, hashing on the way; fsync and rename only when it matches."""
+    temporary = target.with_name(f"{TEMP_PREFIX}{target.name}")
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as reader, temporary.open("wb") as writer:
+            while chunk := reader.read(CHUNK_BYTES):
+                digest.update(chunk)
+                writer.write(chunk)
+            writer.flush()
+            os.fsync(writer.fileno())
+        if digest.hexdigest() != package["sha256"]:
+            raise StickError(f"The kit's copy of {package['id']} ({source}) no longer matches its signed index; it "
+                             "was not exported.", code="stick.book_changed",
+                             cause="The book in the content folder was changed or damaged after it was installed.",
+                             fix="Run `tpkit sync` (or import it again) to put a good copy back, then export again.")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _stick_root(dest: Path) -> Path:
+    if not dest.is_dir():
+        raise StickError(f"{dest} is not a folder.", code="stick.not_found",
+                         fix="Give the folder where the stick is mounted (e.g. /media/usb), and check it is mounted.")
+    root = dest / STICK_FOLDER
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        raise StickError(f"{root} is a link or a file, not a folder; nothing was written.", code="stick.not_found",
+                         cause="tpkit writes only inside the stick, and a link could lead elsewhere.",
+                         fix=f"Remove or rename {root} on the stick, then export again.")
+    return root
+
+
+def _targets(root: Path, kept: list[KeptChannel]) -> list[tuple[dict[str, Any], Path, Path]]:
+    """(package, installed file, where it goes on the stick) for every book; path checks before anything is written."""
+    return [(package, book, package_path(root / ch.name, package)) for ch in kept for package, book in ch.books]
+
+
+def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: list[str]) -> Exported:
+    """Write the kept channels under `<dest>/tpkit/`, books first and each index last, each file atomically."""
+    root = _stick_root(dest)
+    if not kept:
+        raise StickError("This kit has no channel to export.", code="stick.nothing_to_export",
+                         cause="; ".join(skipped) or "sync_channels is empty.",
+                         fix="Subscribe to channels (sync_channels) and run `tpkit sync` or `tpkit import` first.")
+    targets = _targets(root, kept)
+    todo = [(package, book, target) for package, book, target in targets if not _same_file(target, package)]
+    needed = sum(package["size_bytes"] for package, _, _ in todo) + sum(
+        len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+    use = system.filesystem_use(dest)
+    free = use["free_bytes"] if use else shutil.disk_usage(dest).free
+    if needed > free:
+        raise StickError(f"The stick at {dest} has {free / MB:.1f} MB free; this export needs {needed / MB:.1f} MB "
+                         f"({(needed - free) / MB:.1f} MB more). Nothing was written.", code="stick.no_space",
+                         fix=f"Free {(needed - free) / MB:.1f} MB on the stick or use a larger one; or narrow "
+                             "sync_channels/sync_packages on this kit.")
+    for package, book, target in todo:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _copy_checked(book, target, package)
+    for ch in kept:
+        folder = root / ch.name
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / SIGNATURE_NAME, ch.signature_raw)  # a cut before the index: bad_signature, clearly
+        write_atomically(folder / INDEX_NAME, ch.index_raw)
+    done = {target for _, _, target in todo}
+    return Exported(tuple(kept), tuple(p["id"] for p, _, t in targets if t in done),
+                    tuple(p["id"] for p, _, t in targets if t not in done), tuple(skipped),
+                    sum(p["size_bytes"] for p, _, _ in todo))
+
+
+def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
+    """Make the kit's peer-mirror tree (served read-only by rsyncd) match `kept`: hard links, no copies; files
+    swapped one by one with renames, the index last, then whatever no longer belongs removed. Returns the books."""
+    root = paths.mirror_dir
+    root.mkdir(parents=True, exist_ok=True)
+    wanted: set[Path] = set()
+    for package, book, target in _targets(root, kept):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        wanted.add(target)
+        if target.is_file() and os.path.samefile(target, book):
+            continue
+        temporary = target.with_name(f"{TEMP_PREFIX}{target.name}")
+        temporary.unlink(missing_ok=True)
+        os.link(book, temporary)
+        os.replace(temporary, target)
+    for ch in kept:
+        folder = root / ch.name
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / SIGNATURE_NAME, ch.signature_raw, sync_folder=False)
+        write_atomically(folder / INDEX_NAME, ch.index_raw, sync_folder=False)
+        wanted |= {folder / SIGNATURE_NAME, folder / INDEX_NAME}
+    _prune(root, wanted)
+    fsync_path(root)
+    return sum(len(ch.books) for ch in kept)
+
+
+def _prune(root: Path, wanted: set[Path]) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif path not in wanted:
+            path.unlink()
+
+
+def tree_sequences(paths: Paths) -> dict[str, int]:
+    """Channel -> sequence of what the kit's peer-mirror tree serves (read from its indexes; unverified, for mDNS)."""
+    found = {}
+    for index in sorted(paths.mirror_dir.glob(f"*/{INDEX_NAME}")) if paths.mirror_dir.is_dir() else ():
+        try:
+            found[index.parent.name] = channel.read_index(index.parent).sequence
+        except (TpkitError, OSError):
+            continue  # being replaced, or damaged: not advertised
+    return found
+
+
+
+def refresh_mirror(paths: Paths, settings: Settings, channels: Iterable[str], installed: dict[str, Installed],
+                   now: dt.datetime) -> int:
+    """Bring the kit's peer-mirror tree in line with what it holds (when `mirror_port` is set; else remove it)."""
+    if not settings.mirror_port:
+        shutil.rmtree(paths.mirror_dir, ignore_errors=True)  # hard links would keep old versions' disk space
+        return 0
+    kept, _ = kept_channels(paths, channels, installed, channel.trusted_keys(settings.trusted_channel_keys), now)
+    return refresh_mirror_tree(paths, kept)

@@ -1,0 +1,192 @@
+"""`tpkit import`: books from a USB stick. A `tpkit/` folder of channels is synced like a mirror (same checks, same
+atomic switch); loose `.zim` files (a teacher's own books) join the unsigned local channel after libzim's check.
+
+docs/sync.md, "Other roads in". Must not import web.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.content import zimfile
+from appliance.content.channel_index import INDEX_NAME
+from appliance.errors import DamagedBookError, StickError, TpkitError
+from appliance.files import CHUNK_BYTES
+from appliance.paths import Paths
+from appliance.services.sync import activation
+from appliance.services.sync.stick_export import STICK_FOLDER
+from appliance.services.sync.engine import Engine, Event
+from appliance.services.sync.plan import LOCAL_CHANNEL, MB, Plan
+from appliance.storage.database import Database
+from appliance.storage.sync_runs import RunResult
+
+LOCAL_SUFFIX = "_local"  # a teacher's book whose id a signed book already uses is served as <id>_local
+_ID_CHARACTERS = re.compile(r"[^a-z0-9_.-]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalBook:
+    """What happened to one loose `.zim` on the stick: added, updated, unchanged or refused (with why)."""
+
+    file: str
+    outcome: str
+    book_id: str = ""
+    message: str = ""
+    size_bytes: int = 0  # copied into the library (added or updated)
+
+
+@dataclasses.dataclass
+class ImportReport:
+    """The channel part (plan and run, or the error that stopped it) and each local book."""
+
+    channels: tuple[str, ...] = ()
+    skipped_channels: tuple[str, ...] = ()
+    plan: Plan | None = None
+    result: RunResult | None = None
+    error: TpkitError | None = None
+    local: list[LocalBook] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(book.outcome != "refused" for book in self.local)
+
+
+def _stick_channels(tree: Path, subscribed: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Channel folders on the stick to sync (the subscribed ones; all when the kit subscribes to none) and the rest."""
+    on_stick = sorted(p.name for p in tree.iterdir() if p.is_dir() and not p.is_symlink() and (p / INDEX_NAME).is_file())
+    chosen = tuple(n for n in on_stick if not subscribed or n in subscribed)
+    return chosen, tuple(n for n in on_stick if n not in chosen)
+
+
+def import_folder(settings: Settings, db: Database, root: Path, *, on_event: Callable[[Event], None] = lambda e: None,
+                  clock: Callable[[], dt.datetime] | None = None) -> ImportReport:
+    """Import everything the stick mounted at `root` offers; a StickError when it offers nothing."""
+    if not root.is_dir():
+        raise StickError(f"{root} is not a folder.", code="stick.not_found",
+                         fix="Give the folder where the stick is mounted (e.g. /media/usb), or --device /dev/sdX1.")
+    tree = root / STICK_FOLDER
+    loose = sorted(p for p in root.iterdir() if p.suffix.lower() == ".zim" and (p.is_file() or p.is_symlink()))
+    has_tree = tree.is_dir() and not tree.is_symlink()
+    if not has_tree and not loose:
+        raise StickError(f"The stick at {root} has no {STICK_FOLDER}/ folder and no .zim file at its top.",
+                         code="stick.empty", cause="It is not a tpkit stick, or the books are inside a sub-folder.",
+                         fix=f"Put .zim files at the top of the stick, or a {STICK_FOLDER}/ folder written by "
+                             "`tpkit export`, and insert it again.")
+    options = {"on_event": on_event, **({"clock": clock} if clock else {})}
+    report = ImportReport()
+    engine = Engine(settings, db, **options)
+    if has_tree:
+        report.channels, report.skipped_channels = _stick_channels(tree, engine.subscription.channels)
+        if report.channels:
+            engine = Engine(settings, db, source=str(tree), road="usb", channels=report.channels, **options)
+            try:
+                report.plan, report.result = engine.run()
+            except TpkitError as exc:
+                report.error = exc
+    if loose:
+        report.local = import_local_books(engine, loose)
+    return report
+
+
+def import_local_books(engine: Engine, files: list[Path]) -> list[LocalBook]:
+    """Each file checked by libzim and switched into the library as a local (unsigned) book, under the sync lock."""
+    engine.paths.ensure()
+    results = []
+    with engine.locked():
+        run_id = engine.runs.start(engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        copied = 0
+        for path in files:
+            outcome = _import_one(engine, path, run_id)
+            copied += outcome.size_bytes
+            results.append(outcome)
+        refused = [r for r in results if r.outcome == "refused"]
+        engine.runs.finish(run_id, engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           RunResult("failed" if refused else "ok", "stick.book_refused" if refused else "done",
+                                     f"Local books from a USB stick: {copied / MB:.1f} MB copied; "
+                                     f"{len(refused)} refused.", 0, 0.0,
+                                     sum(r.outcome == "added" for r in results),
+                                     sum(r.outcome == "updated" for r in results), 0))
+    return results
+
+
+def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(CHUNK_BYTES):
+            digest.update(chunk)
+            writer.write(chunk)
+            size += len(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    return size, digest.hexdigest()
+
+
+def _book_id(staged: Path, original: Path) -> str:
+    name = zimfile.ZimFile(staged).metadata_text("Name") or original.stem
+    return _ID_CHARACTERS.sub("_", name.lower()).strip("._-") or "book"
+
+
+def _free_id(engine: Engine, wanted: str) -> tuple[str, str]:
+    """The id a local book is installed under, and a message when a signed (or hand-placed) book already has it."""
+    row = engine.installed.get(wanted)
+    if row is None and not activation.book_path(engine.paths, wanted).exists():
+        return wanted, ""
+    if row is not None and row.channel == LOCAL_CHANNEL:
+        return wanted, ""
+    other = f"the signed book {wanted} ({row.channel})" if row else f"the book {wanted}.zim already in the library"
+    return f"{wanted}{LOCAL_SUFFIX}", f"{other} keeps its name; this unsigned copy is served as {wanted}{LOCAL_SUFFIX}"
+
+
+def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
+    if path.is_symlink():
+        return LocalBook(path.name, "refused", message="it is a link; tpkit imports only files that are on the stick")
+    staged = engine.paths.sync_staging_dir / LOCAL_CHANNEL / f".{path.name}"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        free = engine.free_bytes()
+        size = path.stat().st_size
+        if free - size < engine.settings.disk_reserve_mb * MB:
+            return LocalBook(path.name, "refused", message=f"it needs {size / MB:.1f} MB and the content disk has "
+                             f"{free / MB:.1f} MB free with {engine.settings.disk_reserve_mb} MB kept in reserve")
+        size, sha256 = _copy_hashed(path, staged)
+        zimfile.check_whole(staged)
+        book_id, note = _free_id(engine, _book_id(staged, path))
+        row = engine.installed.get(book_id)
+        if row is not None and row.sha256 == sha256:
+            return LocalBook(path.name, "unchanged", book_id, "already in the library")
+        version = zimfile.ZimFile(staged).metadata_text("Date") or "local"
+        package = {"id": book_id, "version": version, "sha256": sha256, "size_bytes": size}
+        engine.on_event(Event("activate", book_id, text=f"{version} (local, unsigned)"))
+        activation.activate(engine.paths, engine.installed, package, LOCAL_CHANNEL, staged, run_id)
+        return LocalBook(path.name, "updated" if row else "added", book_id, note, size)
+    except DamagedBookError as exc:
+        return LocalBook(path.name, "refused", message=f"libzim's check failed: {exc.message} (not a ZIM, or cut "
+                         "short when the stick was pulled out or the copy onto it stopped)")
+    except OSError as exc:
+        return LocalBook(path.name, "refused", message=f"reading it failed ({exc.strerror}): was the stick pulled out?")
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def hand_back(paths: Paths) -> int:
+    """Give files an import run as root wrote (to mount the stick) back to the owner of the data folder, so the
+    web server and sync (user tpkit) can keep writing the database and switching those books. Returns the count."""
+    owner = paths.data_dir.stat()
+    if os.geteuid() != 0 or owner.st_uid == 0:
+        return 0
+    changed = 0
+    for top in dict.fromkeys((paths.data_dir, paths.content_dir)):
+        for folder, folders, files in os.walk(top):
+            for name in [*folders, *files, ""]:
+                path = os.path.join(folder, name) if name else folder
+                if os.lstat(path).st_uid == 0:
+                    os.lchown(path, owner.st_uid, owner.st_gid)
+                    changed += 1
+    return changed
