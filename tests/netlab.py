@@ -1,7 +1,7 @@
 """A two-host network made of namespaces: a "mirror" and a "kit" joined by a veth pair shaped with `tc`.
 
 Nothing leaves the machine: the namespaces have no route but their /24 (and their own loopback).
-Used by tests/services/test_uplink_yield.py and bench/uplink.py. Needs root, iproute2 and tc.
+Used by tests/services/sync/test_uplink_yield.py and bench/uplink.py. Needs root, iproute2 and tc.
 """
 
 from __future__ import annotations

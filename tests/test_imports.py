@@ -6,8 +6,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "appliance"
-LAYER = {"cli": 7, "__main__": 8, "hub": 6, "web": 5, "services": 4, "storage": 3, "content": 3, "edges": 3,
-         "paths": 2, "files": 0, "config": 1, "errors": 0, "__init__": 0}
+# web and hub are siblings (neither imports the other), as are services and webcore.
+LAYER = {"cli": 8, "__main__": 9, "hub": 7, "web": 6, "services": 5, "webcore": 5, "protocol": 4,
+         "storage": 3, "content": 3, "edges": 3, "paths": 2, "files": 0, "config": 1, "errors": 0, "__init__": 0}
 EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
          "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
          "uvicorn": "cli/common.py", "argon2": "services/people/auth.py", "ctypes": ("edges/memory.py", "edges/minisign.py"),

@@ -20,7 +20,7 @@ from appliance.config import as_environment
 from appliance.files import file_digest
 from appliance.services.sync.engine import Engine
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, session_pids, staged_files
-from tests.services.test_sync_power_cut import _cut_power
+from tests.services.sync.test_sync_power_cut import _cut_power
 
 BOOK_KB = 1500
 CAP_KBPS = 300  # the first run would take ~5 s: it is cut once a third of the book is on the disk
