@@ -46,7 +46,7 @@ def teach(request: Request) -> Response:
                      notice=request.query_params.get("notice"))
 
 
-def class_roster(request: Request) -> Response:
+def class_page(request: Request) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
@@ -156,7 +156,7 @@ routes = [
     Route("/teach", teach),
     Route("/teach/classes", create_class, methods=["POST"]),
     Route("/teach/import", import_class, methods=["POST"]),
-    Route("/teach/{class_id:int}", class_roster),
+    Route("/teach/{class_id:int}", class_page),
     Route("/teach/{class_id:int}/pins", give_pins, methods=["POST"]),
     Route("/teach/{class_id:int}/signin-kind", set_signin_kind, methods=["POST"]),
     Route("/admin/people", people_page),
