@@ -34,7 +34,7 @@ HUB_GUEST_ADDRESS=10.0.2.100
 KIT_ID=image-test-kit
 SCHOOL="Image Test School"
 # The classroom side: a virtio NIC at PCI slot 8 (systemd names it enp0s8 on both machines) on a tap
-# in the namespace; the kit's fixed address there (services/classroom_network.py) and the host's.
+# in the namespace; the kit's fixed address there (services/device/classroom_network.py) and the host's.
 CLASSROOM_IF=enp0s8
 CLASSROOM_TAP=tpkitcls0
 KIT_CLASSROOM_ADDRESS=192.168.4.1
