@@ -42,7 +42,7 @@ class Classroom:
 
 
 def _template(name: str) -> string.Template:
-    return string.Template(resources.files("appliance.services.network_templates").joinpath(name).read_text())
+    return string.Template(resources.files("appliance.services.device.network_templates").joinpath(name).read_text())
 
 
 def _values(classroom: Classroom) -> dict[str, str]:

@@ -295,7 +295,7 @@ def test_panel_gpio_close_releases_pins_after_a_failed_claim(factory):
 
 
 def test_panel_blink_codes_match_the_field_guide():
-    guide = (Path(__file__).parents[2] / "docs" / "field-guide.md").read_text()
+    guide = (Path(__file__).parents[3] / "docs" / "field-guide.md").read_text()
     for code, blinks in blink.BLINK_CODES.items():
         assert any(line.startswith(f"| {blinks} |") and f"`{code}`" in line for line in guide.splitlines()), code
 
