@@ -46,12 +46,11 @@ def add_parsers(commands) -> None:
 
 def backup(settings: Settings, file: Path, force: bool) -> int:
     """Write a backup of the running kit's data folder."""
-    from appliance.paths import Paths
     from appliance.services.device.backup import backup as write_backup
-    from appliance.storage.database import Database
+    from appliance.services.kit import kit_paths, open_database
 
-    paths = Paths.from_settings(settings)
-    db = Database(paths.database) if paths.database.is_file() else None
+    paths = kit_paths(settings)
+    db = open_database(paths, migrate=False) if paths.database.is_file() else None
     summary = write_backup(paths, db, file, settings.kit_id, force=force)
     print(f"[✓] Backup {summary.path}: database (version {summary.schema_version}) and {summary.files - 1} file(s), "
           f"{summary.total_bytes / 1e6:.1f} MB, made {summary.created}")
@@ -61,10 +60,10 @@ def backup(settings: Settings, file: Path, force: bool) -> int:
 
 def restore(settings: Settings, file: Path, force: bool) -> int:
     """Rebuild the data folder from a backup."""
-    from appliance.paths import Paths
     from appliance.services.device.backup import restore as read_backup
+    from appliance.services.kit import kit_paths
 
-    summary = read_backup(file, Paths.from_settings(settings), force=force)
+    summary = read_backup(file, kit_paths(settings), force=force)
     print(f"[✓] Restored {summary.files} file(s), {summary.total_bytes / 1e6:.1f} MB, of kit {summary.kit_id or '?'} "
           f"(backup made {summary.created}) into {summary.path}")
     print("    Start the kit again (systemctl start tpkit-web, or ./build.sh run).")

@@ -1,4 +1,5 @@
-"""The running kit: settings, paths, database and library assembled once at start-up.
+"""The running kit: settings, paths, database and library assembled once at start-up. Every command and process
+opens the kit here: `open_kit` (everything), `open_store` (the database and paths only), `kit_paths`.
 
 Must not import web or cli.
 """
@@ -106,13 +107,45 @@ def claim_once(lock_path: Path) -> int | None:
     return fd
 
 
+def kit_paths(settings: Settings) -> Paths:
+    """The kit's on-device paths for `settings`: the one place they are derived."""
+    return Paths.from_settings(settings)
+
+
+def open_database(paths: Paths, *, migrate: bool = True) -> Database:
+    """The kit's database under `paths`, created and migrated to the current schema unless `migrate` is False (a
+    backup reads the running kit's database as it is)."""
+    db = Database(paths.database)
+    if migrate:
+        db.migrate()
+    return db
+
+
+@dataclasses.dataclass
+class Store:
+    """The light kit, for commands that need only the database (sync, stick import, first boot): no library, no
+    readings, no upload sweep."""
+
+    settings: Settings
+    paths: Paths
+    db: Database
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """Create folders and open the migrated database, nothing else."""
+    paths = kit_paths(settings)
+    paths.ensure()
+    return Store(settings=settings, paths=paths, db=open_database(paths))
+
+
 def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     """Create folders, migrate the database and (unless `with_library` is False) load the library, small
     books checked now."""
-    paths = Paths.from_settings(settings)
-    paths.ensure()
-    db = Database(paths.database)
-    db.migrate()
+    store = open_store(settings)
+    paths, db = store.paths, store.db
     for folder in ("lessons", "handins"):
         uploads.sweep_partial(paths.uploads_dir / folder)
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)

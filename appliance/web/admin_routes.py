@@ -5,21 +5,20 @@ Must not import cli.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
+from appliance.errors import SignInError, TooManyAttemptsError
 from appliance.services.people import auth, access as people
-from appliance.services.device import health
+from appliance.services.device import firstboot, health
 from appliance.services.reporting import desired_config
 from appliance.services.sync import engine as sync
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.web.forms import csrf_token, posted_form, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, SESSION_COOKIE, client_address, current_account, home_of, open_session
 
-MIN_PASSWORD_CHARS = 10
 _account = current_account
 
 
@@ -36,7 +35,7 @@ def status(request: Request) -> Response:
                       damaged=library.damaged(), pending=library.pending(), csrf=csrf_token(request),
                       sync_runs=sync.recent_runs(kit.db), local_books=sync.local_books(kit.db),
                       sync_config=desired_config.status(kit.settings, kit.db),
-                      notice=request.query_params.get("notice"), provisioning=kit.provisioning_runs.latest())
+                      notice=request.query_params.get("notice"), provisioning=firstboot.last_run(kit, account))
     return remember_csrf(request, response)
 
 
@@ -44,39 +43,31 @@ def signin_page(request: Request) -> Response:
     return remember_csrf(request, render(request, "signin.html", headers=PRIVATE, csrf=csrf_token(request)))
 
 
-async def signin(request: Request) -> Response:
-    form = await checked_form(request)
+@posted_form
+def signin(request: Request, form: FormData) -> Response:
     kit = request.app.state.kit
-    client = client_address(request)
     try:
-        token = await run_in_threadpool(auth.sign_in, kit.accounts, str(form.get("username", "")),
-                                        str(form.get("password", "")), kit.signin_failures, client)
+        token = auth.sign_in(kit.accounts, str(form.get("username", "")), str(form.get("password", "")),
+                             kit.signin_failures, client_address(request))
     except TooManyAttemptsError as exc:
         return render(request, "signin.html", status_code=exc.status, error=exc, csrf=csrf_token(request),
                       headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
     except SignInError as exc:
         return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
-    account = await run_in_threadpool(auth.session_account, kit.accounts, token)
+    account = auth.session_account(kit.accounts, token)
     return open_session(RedirectResponse(home_of(account), status_code=303), token, auth.SESSION_LIFETIME_S)
 
 
-async def change_password(request: Request) -> Response:
-    form = await checked_form(request)
+@posted_form
+def change_password(request: Request, form: FormData) -> Response:
     account = _account(request)
-    people.require(account, *people.STAFF)
-    password = str(form.get("password", ""))
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
-                              fix="Go back and choose a longer password (a short sentence works well).")
-    accounts = request.app.state.kit.accounts
-    new_hash = await run_in_threadpool(auth.hash_password, password)
-    await run_in_threadpool(accounts.set_password, account["id"], new_hash)
+    people.change_own_password(request.app.state.kit, account, str(form.get("password", "")))
     return RedirectResponse(home_of(account) + "?notice=ok", status_code=303)
 
 
-async def signout(request: Request) -> Response:
-    await checked_form(request)
-    await run_in_threadpool(auth.sign_out, request.app.state.kit.accounts, request.cookies.get(SESSION_COOKIE))
+@posted_form
+def signout(request: Request, form: FormData) -> Response:
+    auth.sign_out(request.app.state.kit.accounts, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -5,6 +5,7 @@ Must not import cli. libzim reads block, so they run in threads: plain `def` rou
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.background import BackgroundTask
@@ -19,6 +20,9 @@ from appliance.services.people import auth
 from appliance.services.learning import records
 from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
 from appliance.web.session import SESSION_COOKIE
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 
 def _library(request: Request):
@@ -62,7 +66,7 @@ async def content(request: Request) -> Response:
     return response
 
 
-def _record_opened(kit, token: str, book_name: str, path: str) -> None:
+def _record_opened(kit: Kit, token: str, book_name: str, path: str) -> None:
     """A signed-in student opened an article: one learning record (none when they opened it within
     records.OPEN_WINDOW_S), written after the page was sent. Anonymous readers (no session cookie) never get
     here, so the hot path stays as it was for them."""

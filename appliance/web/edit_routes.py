@@ -6,43 +6,39 @@ Must not import cli. Handlers parse, call services/lesson_editing (which checks 
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services.learning import lesson_edits, quiz_drafts
+from appliance.services.learning import lesson_edits, lesson_views, quiz_drafts
 from appliance.services.learning.quiz_marking import KINDS
-from appliance.web.forms import checked_form, form_int, form_page
+from appliance.web.forms import form_int, form_page, posted_form
 from appliance.web.people_routes import staff_viewer
 
 
 
 def edit_lesson_page(request: Request) -> Response:
     viewer = staff_viewer(request)
-    kit = request.app.state.kit
-    klass, lesson = lesson_edits.owned_lesson(kit, viewer, request.path_params["lesson_id"])
-    return form_page(request, "lesson_edit.html", account=viewer, klass=klass, lesson=lesson,
-                     students=kit.people.students_of(klass["id"]), assigned=set(kit.lessons.assigned_to(lesson["id"])),
-                     items=kit.lessons.items(lesson["id"]))
+    found = lesson_views.edit_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
+    return form_page(request, "lesson_edit.html", account=viewer, **found)
 
 
-async def save_lesson(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def save_lesson(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     lesson_id = request.path_params["lesson_id"]
-    await run_in_threadpool(lesson_edits.edit_lesson, request.app.state.kit, viewer, lesson_id,
-                            str(form.get("title", "")), str(form.get("instructions", "")), form.get("homework") == "1",
-                            str(form.get("due", "")), [form_int(v) for v in form.getlist("students")])
+    lesson_edits.edit_lesson(request.app.state.kit, viewer, lesson_id, str(form.get("title", "")),
+                             str(form.get("instructions", "")), form.get("homework") == "1", str(form.get("due", "")),
+                             [form_int(v) for v in form.getlist("students")])
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-async def remove_item(request: Request) -> Response:
-    await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def remove_item(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     lesson_id = request.path_params["lesson_id"]
-    await run_in_threadpool(lesson_edits.remove_item, request.app.state.kit, viewer, lesson_id,
-                            request.path_params["item_id"])
+    lesson_edits.remove_item(request.app.state.kit, viewer, lesson_id, request.path_params["item_id"])
     return RedirectResponse(f"/teach/lessons/{lesson_id}/edit", status_code=303)
 
 
@@ -53,11 +49,10 @@ def confirm_delete_lesson(request: Request) -> Response:
                      action=f"/teach/lessons/{lesson['id']}/delete", back=f"/teach/lessons/{lesson['id']}")
 
 
-async def delete_lesson(request: Request) -> Response:
-    await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
-    class_id = await run_in_threadpool(lesson_edits.delete_lesson, request.app.state.kit, viewer,
-                                       request.path_params["lesson_id"])
+@posted_form
+def delete_lesson(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
+    class_id = lesson_edits.delete_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
 
 
@@ -73,18 +68,18 @@ def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> 
                      quiz=quiz, started=lesson_edits.quiz_started(request.app.state.kit, quiz["id"]))
 
 
-async def save_quiz(request: Request) -> Response:
+@posted_form
+def save_quiz(request: Request, form: FormData) -> Response:
     """As on the new-quiz form: "add"/"remove-N" come back with the form changed, "save" saves it."""
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+    viewer = staff_viewer(request)
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
-    quiz, klass = await run_in_threadpool(lesson_edits.owned_quiz, kit, viewer, quiz_id)
+    quiz, klass = lesson_edits.owned_quiz(kit, viewer, quiz_id)
     draft, action = quiz_drafts.read(form), str(form.get("action", "save"))
     if action != "save":
         quiz_drafts.apply_button(draft, action)
-        return await run_in_threadpool(_quiz_form, request, quiz, klass, draft)
-    if not await run_in_threadpool(lesson_edits.edit_quiz, kit, viewer, quiz_id, draft):
-        return await run_in_threadpool(_quiz_form, request, quiz, klass, draft, 400)
+        return _quiz_form(request, quiz, klass, draft)
+    if not lesson_edits.edit_quiz(kit, viewer, quiz_id, draft):
+        return _quiz_form(request, quiz, klass, draft, 400)
     return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
 
 
@@ -95,11 +90,10 @@ def confirm_delete_quiz(request: Request) -> Response:
                      action=f"/teach/quizzes/{quiz['id']}/delete", back=f"/teach/quizzes/{quiz['id']}")
 
 
-async def delete_quiz(request: Request) -> Response:
-    await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
-    class_id = await run_in_threadpool(lesson_edits.delete_quiz, request.app.state.kit, viewer,
-                                       request.path_params["quiz_id"])
+@posted_form
+def delete_quiz(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
+    class_id = lesson_edits.delete_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
 
 

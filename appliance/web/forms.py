@@ -6,9 +6,13 @@ Must not import cli. Double-submit: a page on another site can neither read the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -91,3 +95,34 @@ def form_int(value, fix: str = "Use the buttons on the page.") -> int:
         return int(str(value))
     except ValueError:
         raise BadRequestError(f"{value!r} is not a number.", fix=fix) from None
+
+
+FormHandler = Callable[[Request, FormData], Response]
+
+
+def posted_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A route for a posted form: the form is read and its CSRF token checked (FormExpiredError otherwise), then
+    `handler(request, form)` runs in the thread pool, so it is plain blocking code: parse, call a service, render."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        form = await checked_form(request)
+        return await run_in_threadpool(handler, request, form)
+
+    return endpoint
+
+
+def posted_upload(max_bytes: Callable[[Request], int], max_files: int = 1
+                  ) -> Callable[[FormHandler], Callable[[Request], Awaitable[Response]]]:
+    """As `posted_form`, for a multipart form with files (`checked_upload`: at most `max_bytes(request)` bytes);
+    the handler reads the files (`upload.file`) while they are open."""
+
+    def decorate(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            async with checked_upload(request, max_bytes(request), max_files) as form:
+                return await run_in_threadpool(handler, request, form)
+
+        return endpoint
+
+    return decorate

@@ -8,18 +8,22 @@ tap posts the PIN typed so far and the page comes back with one more digit; only
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
 from appliance.services.people import auth, access as people, picture_codes
-from appliance.services.learning import lessons, notebook
-from appliance.web.forms import checked_form, checked_upload, form_page
+from appliance.services.learning import lesson_views, lessons
+from appliance.web.forms import form_page, posted_form, posted_upload
 from appliance.web.session import client_address, current_account, home_of, open_session
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 PIN_MAX_DIGITS = 6
 
@@ -49,13 +53,12 @@ def _sign_in_page(request: Request, klass, student, typed: str, status_code: int
     return form_page(request, "learn_pin.html", status_code, klass=klass, student=student, typed=typed, **context)
 
 
-async def press(request: Request) -> Response:
+@posted_form
+def press(request: Request, form: FormData) -> Response:
     """One keypad press: a digit or ⌫ comes back with the PIN so far; OK (or Enter) tries it. On the picture grid
     each picture comes back with one more picked, and the last of the code's pictures tries it."""
-    form = await checked_form(request)
     kit = request.app.state.kit
-    klass, student = await run_in_threadpool(people.pin_student, kit.people, request.path_params["class_id"],
-                                             request.path_params["student_id"])
+    klass, student = people.pin_student(kit.people, request.path_params["class_id"], request.path_params["student_id"])
     key = str(form.get("key", "go"))
     if klass["signin_kind"] == "pictures":
         picked = picture_codes.picked(str(form.get("pin", "")))
@@ -65,21 +68,19 @@ async def press(request: Request) -> Response:
             picked = [*picked, int(key[4:])]
         if len(picked) < picture_codes.CODE_LENGTH:
             return _sign_in_page(request, klass, student, picture_codes.joined(picked))
-        return await _try(request, kit, klass, student, picture_codes.joined(picked))
+        return _try(request, kit, klass, student, picture_codes.joined(picked))
     typed = "".join(ch for ch in str(form.get("pin", "")) if ch.isdigit())[:PIN_MAX_DIGITS]
     if key.isdigit() and len(key) == 1:
         return _sign_in_page(request, klass, student, (typed + key)[:PIN_MAX_DIGITS])
     if key == "back":
         return _sign_in_page(request, klass, student, typed[:-1])
-    return await _try(request, kit, klass, student, typed)
+    return _try(request, kit, klass, student, typed)
 
 
-async def _try(request: Request, kit, klass, student, secret: str) -> Response:
+def _try(request: Request, kit: Kit, klass, student, secret: str) -> Response:
     """Check the PIN or picture code (throttled per account, device and class) and open the session."""
-    credential = {"id": student["id"], "password_hash": await run_in_threadpool(kit.people.credential, student["id"])}
     try:
-        token = await run_in_threadpool(auth.sign_in_pin, kit.accounts, kit.signin_failures, credential, klass["id"],
-                                        secret, client_address(request))
+        token = people.student_sign_in(kit, klass, student, secret, client_address(request))
     except TooManyAttemptsError as exc:
         retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
         return _sign_in_page(request, klass, student, "", exc.status, headers=retry, error=exc)
@@ -94,24 +95,12 @@ def my_space(request: Request) -> Response:
         return RedirectResponse("/learn", status_code=303)
     if viewer["role"] != "student":
         return RedirectResponse(home_of(viewer), status_code=303)
-    kit = request.app.state.kit
-    return form_page(request, "me.html", student=kit.people.person(viewer["id"]),
-                     classes=people.classes_for(kit.people, viewer), space=lessons.my_space(kit, viewer),
-                     quizzes=kit.quizzes.for_student(viewer["id"]), notebook=notebook.space(kit, viewer))
+    return form_page(request, "me.html", **lesson_views.my_space(request.app.state.kit, viewer))
 
 
 def my_lesson(request: Request) -> Response:
-    kit = request.app.state.kit
-    viewer = current_account(request)
-    lesson, _ = lessons.open_lesson(kit, viewer, request.path_params["lesson_id"])
-    handins = kit.lessons.handins_of(lesson["id"], viewer["id"])
-    latest = handins[0] if handins else None
-    return form_page(request, "me_lesson.html", lesson=lesson, items=kit.lessons.items(lesson["id"]),
-                     handins=[(h, kit.lessons.handin_files(h["id"])) for h in handins],
-                     may_hand_in=bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
-                     notice=request.query_params.get("notice"), note=notebook.lesson_note(kit, viewer, lesson["id"]),
-                     note_max=notebook.NOTE_MAX_CHARS,
-                     bookmarked={(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])})
+    found = lesson_views.my_lesson(request.app.state.kit, current_account(request), request.path_params["lesson_id"])
+    return form_page(request, "me_lesson.html", notice=request.query_params.get("notice"), **found)
 
 
 def open_item(request: Request) -> Response:
@@ -126,15 +115,15 @@ def open_item(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def hand_in(request: Request) -> Response:
-    kit = request.app.state.kit
-    photo_bytes = kit.settings.handin_photo_max_mb * 1024 * 1024
-    async with checked_upload(request, lessons.PHOTOS_MAX * photo_bytes, lessons.PHOTOS_MAX) as form:
-        viewer = await run_in_threadpool(current_account, request)
-        photos = [(f.file, f.filename) for f in form.getlist("photos")
-                  if not isinstance(f, str) and f.filename]
-        lesson_id = request.path_params["lesson_id"]
-        await run_in_threadpool(lessons.hand_in, kit, viewer, lesson_id, str(form.get("body", "")), photos)
+def _handin_bytes(request: Request) -> int:
+    return lessons.PHOTOS_MAX * request.app.state.kit.settings.handin_photo_max_mb * 1024 * 1024
+
+
+@posted_upload(_handin_bytes, lessons.PHOTOS_MAX)
+def hand_in(request: Request, form: FormData) -> Response:
+    photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
+    lesson_id = request.path_params["lesson_id"]
+    lessons.hand_in(request.app.state.kit, current_account(request), lesson_id, str(form.get("body", "")), photos)
     return RedirectResponse(f"/me/lessons/{lesson_id}?notice=handed_in", status_code=303)
 
 

@@ -9,90 +9,73 @@ from __future__ import annotations
 import csv
 import io
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError
-from appliance.services.learning import lessons
-from appliance.services.people import access as people
-from appliance.services.library import search
-from appliance.web.forms import checked_form, checked_upload, form_int, form_page
+from appliance.services.learning import lesson_views, lessons
+from appliance.web.forms import form_int, form_page, posted_form, posted_upload
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account
 
 FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
-SEARCH_RESULTS = 10
 
 
 
 def new_lesson(request: Request) -> Response:
     viewer = staff_viewer(request)
-    kit = request.app.state.kit
-    klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
-    return form_page(request, "lesson_new.html", account=viewer, klass=klass,
-                     students=kit.people.students_of(klass["id"]))
+    found = lesson_views.new_lesson(request.app.state.kit, viewer, request.path_params["class_id"])
+    return form_page(request, "lesson_new.html", account=viewer, **found)
 
 
-async def create_lesson(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def create_lesson(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     kit = request.app.state.kit
     chosen = [form_int(v) for v in form.getlist("students")]
-    lesson_id = await run_in_threadpool(
-        lessons.create, kit.people, kit.lessons, viewer, request.path_params["class_id"], str(form.get("title", "")),
-        str(form.get("instructions", "")), form.get("homework") == "1", str(form.get("due", "")), chosen)
+    lesson_id = lessons.create(kit.people, kit.lessons, viewer, request.path_params["class_id"],
+                               str(form.get("title", "")), str(form.get("instructions", "")),
+                               form.get("homework") == "1", str(form.get("due", "")), chosen)
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
 def lesson_page(request: Request) -> Response:
     viewer = staff_viewer(request)
-    kit = request.app.state.kit
-    klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, request.path_params["lesson_id"])
     query = request.query_params.get("q", "").strip()[:100]
-    found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
-    students = {s["id"]: s for s in kit.people.students_of(klass["id"])}
-    handins = kit.lessons.latest_handins([lesson["id"]])
-    rows = [(students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
-            for (_, account_id), h in sorted(handins.items()) if account_id in students]
-    return form_page(request, "lesson_teach.html", account=viewer, klass=klass, lesson=lesson,
-                     items=kit.lessons.items(lesson["id"]), query=query, found=found,
-                     books=kit.load_library().books() if query else [], handins=rows,
-                     assigned=[students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
-                     may_edit=viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"])
+    found = lesson_views.teacher_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"], query)
+    return form_page(request, "lesson_teach.html", account=viewer, **found)
 
 
-async def add_item(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def add_item(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     kit = request.app.state.kit
     lesson_id = request.path_params["lesson_id"]
-    await run_in_threadpool(lessons.add_library_item, kit.people, kit.lessons, kit.load_library(), viewer, lesson_id,
-                            str(form.get("book", "")), str(form.get("path", "")))
+    lessons.add_library_item(kit.people, kit.lessons, kit.load_library(), viewer, lesson_id,
+                             str(form.get("book", "")), str(form.get("path", "")))
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-async def add_upload(request: Request) -> Response:
-    kit = request.app.state.kit
-    async with checked_upload(request, kit.settings.lesson_upload_max_mb * 1024 * 1024) as form:
-        viewer = await run_in_threadpool(staff_viewer, request)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str) or not upload.filename:
-            raise BadRequestError("No file was chosen.", fix="Choose a PDF, image, video or audio file, then send again.")
-        lesson_id = request.path_params["lesson_id"]
-        await run_in_threadpool(lessons.add_upload, kit, viewer, lesson_id, upload.file, upload.filename,
-                                str(form.get("title", "")))
+@posted_upload(lambda request: request.app.state.kit.settings.lesson_upload_max_mb * 1024 * 1024)
+def add_upload(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise BadRequestError("No file was chosen.", fix="Choose a PDF, image, video or audio file, then send again.")
+    lesson_id = request.path_params["lesson_id"]
+    lessons.add_upload(request.app.state.kit, viewer, lesson_id, upload.file, upload.filename,
+                       str(form.get("title", "")))
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-async def grade(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
-    kit = request.app.state.kit
-    handin = await run_in_threadpool(lessons.grade, kit, viewer, request.path_params["handin_id"],
-                                     str(form.get("action", "grade")), str(form.get("score", "")),
-                                     str(form.get("out_of", "")), str(form.get("comment", "")))
+@posted_form
+def grade(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
+    handin = lessons.grade(request.app.state.kit, viewer, request.path_params["handin_id"],
+                           str(form.get("action", "grade")), str(form.get("score", "")),
+                           str(form.get("out_of", "")), str(form.get("comment", "")))
     return RedirectResponse(f"/teach/lessons/{handin['lesson_id']}#handin-{handin['id']}", status_code=303)
 
 

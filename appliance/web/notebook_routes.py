@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.services.learning import notebook
-from appliance.web.forms import checked_form, csrf_token, form_int, remember_csrf
+from appliance.web.forms import csrf_token, form_int, posted_form, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, current_account
 
@@ -36,32 +36,30 @@ def article_page(request: Request) -> Response:
     return remember_csrf(request, response)
 
 
-async def bookmark(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(current_account, request)
+@posted_form
+def bookmark(request: Request, form: FormData) -> Response:
     keep = str(form.get("action", "add")) != "remove"
-    found = await run_in_threadpool(notebook.bookmark, request.app.state.kit, viewer, str(form.get("book", "")),
-                                    str(form.get("path", "")), keep)
+    found = notebook.bookmark(request.app.state.kit, current_account(request), str(form.get("book", "")),
+                              str(form.get("path", "")), keep)
     notice = "bookmarked" if keep else "unbookmarked"
     back = _back(form)
     return RedirectResponse(f"{back}?notice={notice}" if back else article_url(found.book, found.path, notice),
                             status_code=303)
 
 
-async def note(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(current_account, request)
+@posted_form
+def note(request: Request, form: FormData) -> Response:
+    viewer = current_account(request)
     kit, text = request.app.state.kit, str(form.get("body", ""))
     if form.get("lesson"):
         lesson_id = form_int(form.get("lesson"))
-        await run_in_threadpool(notebook.note_lesson, kit, viewer, lesson_id, text)
+        notebook.note_lesson(kit, viewer, lesson_id, text)
         return RedirectResponse(f"/me/lessons/{lesson_id}?notice=note_saved#note", status_code=303)
-    found = await run_in_threadpool(notebook.note_article, kit, viewer, str(form.get("book", "")),
-                                    str(form.get("path", "")), text)
+    found = notebook.note_article(kit, viewer, str(form.get("book", "")), str(form.get("path", "")), text)
     return RedirectResponse(article_url(found.book, found.path, "note_saved"), status_code=303)
 
 
-def _back(form) -> str:
+def _back(form: FormData) -> str:
     """Where to go after a bookmark: the lesson page the form came from, else '' (never another site)."""
     back = str(form.get("back", ""))
     return back if re.fullmatch(r"/me/lessons/[0-9]+", back) else ""

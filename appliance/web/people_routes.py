@@ -6,17 +6,15 @@ Must not import cli. Every handler asks services/people for what the signed-in a
 
 from __future__ import annotations
 
-import time
-
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
-from appliance.services.people import auth, oneroster, access as people, picture_codes, class_roster
+from appliance.services.people import oneroster, access as people, picture_codes, class_roster, class_views
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
-from appliance.web.forms import checked_form, checked_upload, form_int, form_page
+from appliance.web.forms import form_int, form_page, posted_form, posted_upload
 from appliance.web.session import current_account
 
 # The fix for a number a form of the class page never sends (only a hand-made request does).
@@ -46,28 +44,20 @@ def teach(request: Request) -> Response:
                      notice=request.query_params.get("notice"))
 
 
-def class_page(request: Request) -> Response:
+def roster_page(request: Request) -> Response:
     viewer = staff_viewer(request)
-    kit = request.app.state.kit
-    klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
-    students = kit.people.students_of(klass["id"])
-    locked = {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])}
-    wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - 86400)
-    return form_page(request, "teach_class.html", account=viewer, klass=klass,
-                     teachers=kit.people.teachers_of(klass["id"]), students=students, locked=locked,
-                     wrong_today=wrong_today, quizzes=kit.quizzes.of_class(klass["id"]),
-                     lessons=kit.lessons.of_class(klass["id"]), notice=request.query_params.get("notice"))
+    found = class_views.class_page(request.app.state.kit, viewer, request.path_params["class_id"])
+    return form_page(request, "teach_class.html", account=viewer, notice=request.query_params.get("notice"), **found)
 
 
-async def give_pins(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def give_pins(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     kit = request.app.state.kit
     class_id = request.path_params["class_id"]
     student = form_int(form.get("student", ""), fix=CLASS_PAGE_FIX) if form.get("student") else None
-    pins = await run_in_threadpool(people.give_pins, kit.people, viewer, class_id, kit.settings.pin_digits, student,
-                                   kit.signin_failures)
-    klass = await run_in_threadpool(kit.people.class_by_id, class_id)
+    pins = people.give_pins(kit.people, viewer, class_id, kit.settings.pin_digits, student, kit.signin_failures)
+    klass = people.staff_class(kit.people, viewer, class_id)
     return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pictures=_pictures(klass),
                      pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
 
@@ -77,86 +67,82 @@ def _pictures(klass):
     return picture_codes.names if klass["signin_kind"] == "pictures" else None
 
 
-async def set_signin_kind(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def set_signin_kind(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     class_id = request.path_params["class_id"]
-    await run_in_threadpool(people.set_signin_kind, request.app.state.kit.people, viewer, class_id,
-                            str(form.get("kind", "")))
+    people.set_signin_kind(request.app.state.kit.people, viewer, class_id, str(form.get("kind", "")))
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
-async def create_class(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request)
+@posted_form
+def create_class(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
     teachers = str(form.get("teachers", "")).replace("，", ",").split(",")
-    class_id = await run_in_threadpool(people.create_class, request.app.state.kit.people, viewer,
-                                       str(form.get("name", "")), str(form.get("grade", "")), teachers)
+    class_id = people.create_class(request.app.state.kit.people, viewer, str(form.get("name", "")),
+                                   str(form.get("grade", "")), teachers)
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
-async def import_class(request: Request) -> Response:
-    async with checked_upload(request, MAX_FILE_BYTES) as form:
-        viewer = await run_in_threadpool(staff_viewer, request)
-        data, filename = await _upload(form)
+@posted_upload(lambda request: MAX_FILE_BYTES)
+def import_class(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
+    data, filename = _upload(form)
     kit = request.app.state.kit
-    result = await run_in_threadpool(class_roster.import_file, kit.people, viewer, data, filename,
-                                     str(form.get("class_name", "")), str(form.get("teacher", "")),
-                                     kit.settings.pin_digits)
-    klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)
+    result = class_roster.import_file(kit.people, viewer, data, filename, str(form.get("class_name", "")),
+                                      str(form.get("teacher", "")), kit.settings.pin_digits)
+    klass = people.staff_class(kit.people, viewer, result.class_id)
     return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result,
                      pictures=_pictures(klass))
 
 
 def people_page(request: Request) -> Response:
     viewer = staff_viewer(request, "admin")
-    kit = request.app.state.kit
-    return form_page(request, "people.html", account=viewer, staff=kit.people.staff(), classes=kit.people.all_classes(),
-                     notice=request.query_params.get("notice"))
+    return form_page(request, "people.html", account=viewer, notice=request.query_params.get("notice"),
+                     **class_views.people_page(request.app.state.kit, viewer))
 
 
-async def create_teacher(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request, "admin")
-    await run_in_threadpool(people.create_teacher, request.app.state.kit.people, viewer, str(form.get("name", "")),
-                            str(form.get("username", "")), str(form.get("password", "")))
+@posted_form
+def create_teacher(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request, "admin")
+    people.create_teacher(request.app.state.kit.people, viewer, str(form.get("name", "")),
+                          str(form.get("username", "")), str(form.get("password", "")))
     return RedirectResponse("/admin/people?notice=teacher", status_code=303)
 
 
-async def reset_password(request: Request) -> Response:
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(staff_viewer, request, "admin")
-    await run_in_threadpool(people.reset_staff_password, request.app.state.kit.people, viewer,
-                            request.path_params["account_id"], str(form.get("password", "")))
+@posted_form
+def reset_password(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request, "admin")
+    people.reset_staff_password(request.app.state.kit.people, viewer, request.path_params["account_id"],
+                                str(form.get("password", "")))
     return RedirectResponse("/admin/people?notice=password", status_code=303)
 
 
-async def import_oneroster(request: Request) -> Response:
-    async with checked_upload(request, MAX_FILE_BYTES) as form:
-        viewer = await run_in_threadpool(staff_viewer, request, "admin")
-        data, filename = await _upload(form)
-    files = await run_in_threadpool(read_zip_bytes, data, filename, oneroster.FILES)
-    result = await run_in_threadpool(oneroster.import_set, request.app.state.kit.people, viewer, files)
+@posted_upload(lambda request: MAX_FILE_BYTES)
+def import_oneroster(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request, "admin")
+    data, filename = _upload(form)
+    files = read_zip_bytes(data, filename, oneroster.FILES)
+    result = oneroster.import_set(request.app.state.kit.people, viewer, files)
     return form_page(request, "import_done.html", account=viewer, result=result)
 
 
-async def _upload(form) -> tuple[bytes, str]:
+def _upload(form: FormData) -> tuple[bytes, str]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise BadRequestError("No file was chosen.", fix="Choose the roster file, then send the form again.")
-    data = await upload.read(MAX_FILE_BYTES + 1)
+    data = upload.file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise BadRequestError(f"{upload.filename} is larger than {MAX_FILE_BYTES} bytes.",
                               fix="Check that this is the roster file.")
     return data, upload.filename
 
 
-
 routes = [
     Route("/teach", teach),
     Route("/teach/classes", create_class, methods=["POST"]),
     Route("/teach/import", import_class, methods=["POST"]),
-    Route("/teach/{class_id:int}", class_page),
+    Route("/teach/{class_id:int}", roster_page),
     Route("/teach/{class_id:int}/pins", give_pins, methods=["POST"]),
     Route("/teach/{class_id:int}/signin-kind", set_signin_kind, methods=["POST"]),
     Route("/admin/people", people_page),

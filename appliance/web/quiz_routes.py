@@ -6,7 +6,7 @@ Must not import cli. Handlers parse, call services/quizzes (which checks who may
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,7 +14,7 @@ from starlette.routing import Route
 from appliance.services.people import access as people
 from appliance.services.learning import quiz_drafts, quizzes
 from appliance.services.learning.quiz_marking import KINDS
-from appliance.web.forms import checked_form, form_page
+from appliance.web.forms import form_page, posted_form
 from appliance.web.people_routes import staff_viewer as _staff
 from appliance.web.session import current_account
 
@@ -26,17 +26,17 @@ def new_quiz(request: Request) -> Response:
     return form_page(request, "quiz_form.html", klass=klass, draft=quiz_drafts.Draft(), kinds=KINDS)
 
 
-async def save_quiz(request: Request) -> Response:
+@posted_form
+def save_quiz(request: Request, form: FormData) -> Response:
     """Every button posts the whole form: "add"/"remove-N" come back with the form changed, "save" saves it."""
-    form = await checked_form(request)
-    viewer = await run_in_threadpool(_staff, request)
+    viewer = _staff(request)
     kit = request.app.state.kit
-    klass = await run_in_threadpool(people.staff_class, kit.people, viewer, request.path_params["class_id"])
+    klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
     draft, action = quiz_drafts.read(form), str(form.get("action", "save"))
     if action != "save":
         quiz_drafts.apply_button(draft, action)
         return form_page(request, "quiz_form.html", klass=klass, draft=draft, kinds=KINDS)
-    quiz_id = await run_in_threadpool(quizzes.create, kit, viewer, klass["id"], draft)
+    quiz_id = quizzes.create(kit, viewer, klass["id"], draft)
     if quiz_id is None:
         return form_page(request, "quiz_form.html", status_code=400, klass=klass, draft=draft, kinds=KINDS)
     return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
@@ -57,18 +57,13 @@ def quiz_page(request: Request) -> Response:
     if viewer is None:
         return RedirectResponse("/learn", status_code=303)
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
-    quiz = quizzes.student_quiz(kit, viewer, quiz_id)
-    attempts = kit.quizzes.attempts_of(quiz_id, viewer["id"])
-    return form_page(request, "quiz_start.html", quiz=quiz, attempts=attempts,
-                     questions=len(kit.quizzes.questions(quiz_id)),
-                     open_attempt=any(a["handed_in_at"] is None for a in attempts))
+    return form_page(request, "quiz_start.html", **quizzes.start_page(kit, viewer, quiz_id))
 
 
-async def start(request: Request) -> Response:
-    await checked_form(request)
-    kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
-    viewer = await run_in_threadpool(current_account, request)
-    attempt_id = await run_in_threadpool(quizzes.start, kit, viewer, quiz_id)
+@posted_form
+def start(request: Request, form: FormData) -> Response:
+    quiz_id = request.path_params["quiz_id"]
+    attempt_id = quizzes.start(request.app.state.kit, current_account(request), quiz_id)
     return RedirectResponse(f"/me/quizzes/{quiz_id}/attempts/{attempt_id}", status_code=303)
 
 
@@ -78,16 +73,15 @@ def attempt_page(request: Request) -> Response:
     kit, quiz_id, attempt_id = request.app.state.kit, request.path_params["quiz_id"], request.path_params["attempt_id"]
     quiz, attempt = quizzes.own_attempt(kit, viewer, quiz_id, attempt_id)
     if attempt["handed_in_at"] is None:
-        questions = [quizzes.as_question(q) for q in kit.quizzes.questions(quiz_id)]
+        questions = quizzes.questions_to_answer(kit, viewer, quiz_id)
         return form_page(request, "quiz_take.html", quiz=quiz, attempt=attempt, questions=questions)
     return form_page(request, "quiz_done.html", quiz=quiz, view=quizzes.attempt_view(kit, viewer, quiz_id, attempt_id))
 
 
-async def hand_in(request: Request) -> Response:
-    form = await checked_form(request)
+@posted_form
+def hand_in(request: Request, form: FormData) -> Response:
     kit, quiz_id, attempt_id = request.app.state.kit, request.path_params["quiz_id"], request.path_params["attempt_id"]
-    viewer = await run_in_threadpool(current_account, request)
-    await run_in_threadpool(quizzes.hand_in, kit, viewer, quiz_id, attempt_id, form)
+    quizzes.hand_in(kit, current_account(request), quiz_id, attempt_id, form)
     return RedirectResponse(f"/me/quizzes/{quiz_id}/attempts/{attempt_id}", status_code=303)
 
 

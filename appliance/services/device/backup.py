@@ -24,6 +24,7 @@ from appliance import __version__
 from appliance.errors import BackupError
 from appliance.files import file_digest, fsync_path
 from appliance.paths import Paths
+from appliance.services.kit import open_database
 from appliance.storage.database import Database, check_file, latest_version
 
 FORMAT = "tpkit-backup/1"
@@ -158,7 +159,7 @@ def restore(source: Path, paths: Paths, *, force: bool = False, now: dt.datetime
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    Database(paths.database).migrate()
+    open_database(paths).close()  # the restored database brought to this version's schema
     return dataclasses.replace(summary, path=target)
 
 

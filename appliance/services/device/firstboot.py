@@ -14,17 +14,23 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.config import Settings, load_settings
 from appliance.edges import machine_setup
 from appliance.errors import ConfigError, SystemCommandError
 from appliance.paths import Paths
+from appliance.services.kit import kit_paths, open_store
 from appliance.services.device import classroom_network, kit_toml as provisioning
+from appliance.services.people import access
 from appliance.services.people.auth import ADMIN_USERNAME
 from appliance.storage.accounts import Accounts
 from appliance.storage.database import Database
 from appliance.storage.provisioning_runs import ProvisioningRuns
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +58,7 @@ def run(boot_dir: Path, root: Path = Path("/"), overrides: Mapping[str, Any] | N
         outcome.problems += kit.problems
         _write_settings(kit, root, outcome)
     settings = _settings(root, overrides or {}, outcome)
-    db = _open_database(settings)
+    db = open_store(settings).db
     try:
         runs = ProvisioningRuns(db)
         first_boot = runs.count() == 0
@@ -64,8 +70,14 @@ def run(boot_dir: Path, root: Path = Path("/"), overrides: Mapping[str, Any] | N
         runs.record(str(outcome.boot_file), outcome.applied, outcome.problems)
     finally:
         db.close()
-    _hand_to_kit_user(Paths.from_settings(settings))
+    _hand_to_kit_user(kit_paths(settings))
     return outcome
+
+
+def last_run(kit: Kit, viewer: Viewer | None):
+    """The latest first-boot run (when, applied, problems) for the administrator's status page, or None."""
+    access.require(viewer, "admin")
+    return kit.provisioning_runs.latest()
 
 
 def _carry_on(step, outcome: Outcome) -> None:
@@ -100,20 +112,12 @@ def _settings(root: Path, overrides: Mapping[str, Any], outcome: Outcome) -> Set
         return load_settings(None, environ={}, overrides=overrides)
 
 
-def _open_database(settings: Settings) -> Database:
-    paths = Paths.from_settings(settings)
-    paths.ensure()
-    db = Database(paths.database)
-    db.migrate()
-    return db
-
-
 def _apply(kit: provisioning.KitFile, root: Path, settings: Settings, db: Database, outcome: Outcome) -> None:
     if kit.admin_password_hash:
         Accounts(db).provision(ADMIN_USERNAME, "admin", kit.admin_password_hash)
         outcome.applied.append(f"administrator password set for user {ADMIN_USERNAME!r}")
     if kit.enrolment_token:
-        token_file = Paths.from_settings(settings).enrolment_token
+        token_file = kit_paths(settings).enrolment_token
         provisioning.write_atomically(token_file, kit.enrolment_token + "\n", 0o600)
         outcome.applied.append(f"hub enrolment token kept in {token_file} (tpkit report presents it to the hub once)")
     _apply_network(kit, root, settings, outcome)
@@ -169,7 +173,7 @@ def _first_boot_only(root: Path, settings: Settings, outcome: Outcome) -> None:
         outcome.applied.append(machine_setup.make_ssh_host_keys(root))
     except SystemCommandError as exc:
         outcome.problems.append(f"The SSH host keys could not be made: {exc.message} Fix: {exc.fix}")
-    outcome.applied.append(make_report_key(Paths.from_settings(settings)))
+    outcome.applied.append(make_report_key(kit_paths(settings)))
 
 
 def make_report_key(paths: Paths) -> str:

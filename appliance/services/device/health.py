@@ -7,13 +7,16 @@ NOT_AVAILABLE, never a guess. docs/health.md describes every field and problem c
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance import __version__
 from appliance.edges import system
 from appliance.services.library import book_counts
 from appliance.services.reporting import desired_config
 from appliance.storage.book_checks import BookChecks
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 NOT_AVAILABLE = "not available"
 
@@ -40,7 +43,7 @@ def _problem(code: str, severity: str, message: str, fix: str) -> dict[str, str]
     return {"code": code, "severity": severity, "message": message, "fix": fix}
 
 
-def record_boot(kit) -> int | None:
+def record_boot(kit: Kit) -> int | None:
     """Count this boot in the database (once per boot); None when /proc has no boot id."""
     boot = system.boot_id(kit.readings.root)
     return None if boot is None else kit.boots.record(boot)
@@ -65,7 +68,7 @@ def filesystems(folders) -> list[dict[str, Any]]:
     return found
 
 
-def _machine(kit) -> dict[str, Any]:
+def _machine(kit: Kit) -> dict[str, Any]:
     """The machine's readings as snapshot fields."""
     files, commands = kit.readings.files(), kit.readings.commands()
     temperature = commands["firmware_temp_c"] if commands["firmware_temp_c"] is not None else files["thermal_zone_c"]
@@ -80,7 +83,7 @@ def _machine(kit) -> dict[str, Any]:
     }
 
 
-def books(kit, open_library: bool = True) -> dict[str, int]:
+def books(kit: Kit, open_library: bool = True) -> dict[str, int]:
     """How many books are served, damaged and being checked. Without `open_library`, from the results recorded when
     the books were checked (services.book_counts) when every file has one; else from the library, opened."""
     if not open_library:
@@ -91,7 +94,7 @@ def books(kit, open_library: bool = True) -> dict[str, int]:
     return {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())}
 
 
-def snapshot(kit, now: datetime.datetime | None = None, requests_served: int | None = None,
+def snapshot(kit: Kit, now: datetime.datetime | None = None, requests_served: int | None = None,
              open_library: bool = True) -> dict[str, Any]:
     """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app.
     `open_library=False` (the report process) counts books from recorded check results when it can (`books`)."""

@@ -9,15 +9,20 @@ their attempts meaningful: the quiz's own fields, the wording of its questions, 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from appliance.errors import AccessDeniedError, NotVisibleError
 from appliance.services.learning import lessons, quiz_drafts, quizzes
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
 
 # What a question may not change once students have started the quiz: it would re-mark their answers.
 GRADED_PARTS = ("kind", "options", "answer", "tolerance", "points")
 
 
-def _require_owner(viewer, owner_id: int | None, what: str, code: str) -> None:
+def _require_owner(viewer: Viewer, owner_id: int | None, what: str, code: str) -> None:
     if viewer["role"] != "admin" and viewer["id"] != owner_id:
         raise AccessDeniedError(f"Only the teacher who made this {what}, or an administrator, may change it.",
                                 code=code,
@@ -27,7 +32,7 @@ def _require_owner(viewer, owner_id: int | None, what: str, code: str) -> None:
 # --- lessons --------------------------------------------------------------------------------------------------
 
 
-def owned_lesson(kit, viewer, lesson_id: int):
+def owned_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int):
     """(class, lesson) when the viewer made the lesson or is an administrator; NotVisibleError for a lesson of
     another teacher's class, AccessDeniedError for one of a shared class made by a colleague."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
@@ -35,7 +40,7 @@ def owned_lesson(kit, viewer, lesson_id: int):
     return klass, lesson
 
 
-def edit_lesson(kit, viewer, lesson_id: int, title: str, instructions: str, homework: bool, due: str,
+def edit_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, title: str, instructions: str, homework: bool, due: str,
                 student_ids: list[int]) -> None:
     """Change the title, instructions, homework flag, due date and who the lesson is for ([] = whole class)."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
@@ -45,7 +50,7 @@ def edit_lesson(kit, viewer, lesson_id: int, title: str, instructions: str, home
     kit.lessons.update_lesson(lesson_id, title, instructions, homework, lessons.parse_due(due), chosen)
 
 
-def remove_item(kit, viewer, lesson_id: int, item_id: int) -> None:
+def remove_item(kit: Kit, viewer: Viewer | None, lesson_id: int, item_id: int) -> None:
     """Take an item off the lesson; a teacher's uploaded file is deleted after the row is gone."""
     owned_lesson(kit, viewer, lesson_id)
     item = kit.lessons.item(item_id)
@@ -57,7 +62,7 @@ def remove_item(kit, viewer, lesson_id: int, item_id: int) -> None:
         (kit.paths.uploads_dir / "lessons" / item["stored_name"]).unlink(missing_ok=True)
 
 
-def delete_lesson(kit, viewer, lesson_id: int) -> int:
+def delete_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> int:
     """Archive the lesson (hand-ins, their photos and records stay); the class id, to go back to."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
     kit.lessons.archive(lesson_id, lessons.stamp(lessons.now_local()))
@@ -67,14 +72,14 @@ def delete_lesson(kit, viewer, lesson_id: int) -> int:
 # --- quizzes --------------------------------------------------------------------------------------------------
 
 
-def owned_quiz(kit, viewer, quiz_id: int):
+def owned_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int):
     """(quiz, class) when the viewer wrote the quiz or is an administrator (see owned_lesson)."""
     quiz, klass = quizzes.staff_quiz(kit, viewer, quiz_id)
     _require_owner(viewer, quiz["author_id"], "quiz", code="quiz.not_owner")
     return quiz, klass
 
 
-def draft_of(kit, quiz) -> quiz_drafts.Draft:
+def draft_of(kit: Kit, quiz) -> quiz_drafts.Draft:
     """The stored quiz as the form shows it, to edit."""
     percent = round(quiz["pass_mark"] * 100, 2)
     return quiz_drafts.Draft(quiz["title"], str(quiz["attempts_allowed"]), (quiz["due_at"] or "")[:10],
@@ -94,12 +99,12 @@ def _draft_question(stored: dict) -> quiz_drafts.DraftQuestion:
         tolerance=f"{stored['tolerance']:g}" if kind == "numeric" else "", points=f"{stored['points']:g}")
 
 
-def quiz_started(kit, quiz_id: int) -> bool:
+def quiz_started(kit: Kit, quiz_id: int) -> bool:
     """Whether students have started the quiz (then only wording, its own fields and new questions may change)."""
     return kit.quizzes.started(quiz_id)
 
 
-def edit_quiz(kit, viewer, quiz_id: int, draft: quiz_drafts.Draft) -> bool:
+def edit_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int, draft: quiz_drafts.Draft) -> bool:
     """Save the edited draft over the quiz; False (problems written into the draft) when it has any, including a
     change that would re-mark answers already given (see GRADED_PARTS) once any student started an attempt."""
     quiz, _ = owned_quiz(kit, viewer, quiz_id)
@@ -114,7 +119,7 @@ def edit_quiz(kit, viewer, quiz_id: int, draft: quiz_drafts.Draft) -> bool:
     return True
 
 
-def _keeps_attempts(kit, quiz_id: int, draft: quiz_drafts.Draft, checked: dict) -> bool:
+def _keeps_attempts(kit: Kit, quiz_id: int, draft: quiz_drafts.Draft, checked: dict) -> bool:
     before = kit.quizzes.questions(quiz_id)
     if len(checked["questions"]) < len(before):
         draft.errors.append(f"Students have started this quiz: its {len(before)} questions stay (you may add more "
@@ -137,7 +142,7 @@ def _comparable(question: dict, part: str):
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def delete_quiz(kit, viewer, quiz_id: int) -> int:
+def delete_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int) -> int:
     """Archive the quiz (attempts, answers and records stay); the class id, to go back to."""
     _, klass = owned_quiz(kit, viewer, quiz_id)
     kit.quizzes.archive(quiz_id, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))

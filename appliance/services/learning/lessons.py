@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
@@ -19,6 +19,10 @@ from appliance.services.people import access as people
 from appliance.services.learning import records, uploads, xapi
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
 
 TITLE_MAX_CHARS = 120
 TEXT_MAX_CHARS = 10_000  # instructions, an answer, a comment: a long page, not a book
@@ -65,7 +69,7 @@ def parse_due(value: str) -> str | None:
 
 # --- teachers ------------------------------------------------------------------------------------
 
-def create(people_: People, lessons: Lessons, viewer, class_id: int, title: str, instructions: str,
+def create(people_: People, lessons: Lessons, viewer: Viewer | None, class_id: int, title: str, instructions: str,
            homework: bool, due: str, student_ids: list[int]) -> int:
     """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students."""
     people.staff_class(people_, viewer, class_id)
@@ -93,7 +97,7 @@ def checked_students(people_: People, class_id: int, student_ids: list[int]) -> 
     return chosen
 
 
-def staff_lesson(people_: People, lessons: Lessons, viewer, lesson_id: int):
+def staff_lesson(people_: People, lessons: Lessons, viewer: Viewer | None, lesson_id: int):
     """(class, lesson) that an administrator or a teacher of the lesson's class opens; NotVisibleError otherwise."""
     people.require(viewer, *people.STAFF)
     lesson = lessons.lesson(lesson_id)
@@ -108,7 +112,7 @@ def staff_lesson(people_: People, lessons: Lessons, viewer, lesson_id: int):
     return klass, lesson
 
 
-def add_library_item(people_: People, lessons: Lessons, library, viewer, lesson_id: int, book_name: str,
+def add_library_item(people_: People, lessons: Lessons, library, viewer: Viewer | None, lesson_id: int, book_name: str,
                      path: str = "") -> int:
     """Add a whole book (no path) or one of its articles; its title is read from the book."""
     staff_lesson(people_, lessons, viewer, lesson_id)
@@ -121,7 +125,7 @@ def add_library_item(people_: People, lessons: Lessons, library, viewer, lesson_
     return lessons.add_item(lesson_id, kind="article", title=book.zim.title_of(path), book=book.name, path=path)
 
 
-def add_upload(kit, viewer, lesson_id: int, source: BinaryIO, filename: str, title: str) -> int:
+def add_upload(kit: Kit, viewer: Viewer | None, lesson_id: int, source: BinaryIO, filename: str, title: str) -> int:
     """Store a teacher's file under uploads/lessons (complete on disk first), then add it to the lesson."""
     staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     title = _text(title, "title", max_chars=TITLE_MAX_CHARS).replace("\n", " ")
@@ -136,7 +140,7 @@ def add_upload(kit, viewer, lesson_id: int, source: BinaryIO, filename: str, tit
         raise
 
 
-def grade(kit, viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
+def grade(kit: Kit, viewer: Viewer | None, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
     """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
     handin = kit.lessons.handin(handin_id)
     if handin is None:
@@ -164,7 +168,7 @@ def _number(value: str, what: str) -> float:
 
 # --- students ------------------------------------------------------------------------------------
 
-def student_lesson(lessons: Lessons, viewer, lesson_id: int):
+def student_lesson(lessons: Lessons, viewer: Viewer | None, lesson_id: int):
     """A lesson of one of the student's classes assigned to them; NotVisibleError otherwise."""
     people.require(viewer, "student")
     found = next((lesson for lesson in lessons.for_student(viewer["id"]) if lesson["id"] == lesson_id), None)
@@ -174,7 +178,7 @@ def student_lesson(lessons: Lessons, viewer, lesson_id: int):
     return found
 
 
-def open_lesson(kit, viewer, lesson_id: int, item_id: int = 0):
+def open_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, item_id: int = 0):
     """A student opens a lesson (item_id 0) or one of its items: recorded for the teacher, and as an xAPI statement
     unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or None)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
@@ -199,7 +203,7 @@ def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
     return "article", (item["book"], item["path"]), item["title"]
 
 
-def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
+def hand_in(kit: Kit, viewer: Viewer | None, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
             when: dt.datetime | None = None) -> int:
     """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
     EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
@@ -233,7 +237,7 @@ def hand_in(kit, viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO,
     return handin_id
 
 
-def handin_file(kit, viewer, file_id: int):
+def handin_file(kit: Kit, viewer: Viewer | None, file_id: int):
     """(file row, path) for the student who handed it in, or a teacher of the lesson's class."""
     row = kit.lessons.handin_file(file_id)
     handin = kit.lessons.handin(row["handin_id"]) if row else None
@@ -246,7 +250,7 @@ def handin_file(kit, viewer, file_id: int):
     return row, kit.paths.uploads_dir / "handins" / row["stored_name"]
 
 
-def lesson_file(kit, viewer, item_id: int):
+def lesson_file(kit: Kit, viewer: Viewer | None, item_id: int):
     """(item row, path) of a teacher's upload, for a student it is assigned to or a teacher of the class."""
     item = kit.lessons.item(item_id)
     if item is None or item["kind"] != "upload":
@@ -260,7 +264,7 @@ def lesson_file(kit, viewer, item_id: int):
     return item, kit.paths.uploads_dir / "lessons" / item["stored_name"]
 
 
-def _staff_may(kit, viewer, lesson_id: int) -> bool:
+def _staff_may(kit: Kit, viewer: Viewer | None, lesson_id: int) -> bool:
     try:
         staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
         return True
@@ -284,7 +288,7 @@ def state_of(lesson, opened: bool, handin) -> str:
     return "opened" if opened else "not_opened"
 
 
-def my_space(kit, viewer, when: dt.datetime | None = None) -> dict:
+def my_space(kit: Kit, viewer: Viewer | None, when: dt.datetime | None = None) -> dict:
     """The student's lessons sorted into due, new, came back with feedback, and the rest; and their history."""
     people.require(viewer, "student")
     when = when or now_local()
@@ -310,7 +314,7 @@ def my_space(kit, viewer, when: dt.datetime | None = None) -> dict:
     return space
 
 
-def overview(kit, viewer, class_id: int) -> dict:
+def overview(kit: Kit, viewer: Viewer | None, class_id: int) -> dict:
     """Students × lessons of a class with each cell's state and the newest hand-in (score, late)."""
     klass = people.staff_class(kit.people, viewer, class_id)
     students = kit.people.students_of(class_id)
@@ -361,7 +365,7 @@ def overview_rows(table: dict) -> list[list[str]]:
     return rows
 
 
-def student_summary(kit, viewer, class_id: int, student_id: int) -> dict:
+def student_summary(kit: Kit, viewer: Viewer | None, class_id: int, student_id: int) -> dict:
     """One student's row of the overview with their lessons, for the printable page for parents."""
     table = overview(kit, viewer, class_id)
     student = next((s for s in table["students"] if s["id"] == student_id), None)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, TpkitError
 from appliance.services.learning import lessons, xapi
 from appliance.services.people import access as people
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
 
 NOTE_MAX_CHARS = 2000  # a few sentences to remember an article by, not an essay (that is homework)
 HISTORY_SHOWN = 20
@@ -28,7 +33,7 @@ class Article:
     title: str
 
 
-def article(kit, viewer, book_name: str, path: str) -> Article:
+def article(kit: Kit, viewer: Viewer | None, book_name: str, path: str) -> Article:
     """The article a student names, as the library has it (its own path when `path` was a redirect);
     BookNotFoundError / EntryNotFoundError (404) when there is no such article."""
     people.require(viewer, "student")
@@ -39,7 +44,7 @@ def article(kit, viewer, book_name: str, path: str) -> Article:
     return Article(book.name, path, book.zim.title_of(path))
 
 
-def bookmark(kit, viewer, book_name: str, path: str, keep: bool) -> Article:
+def bookmark(kit: Kit, viewer: Viewer | None, book_name: str, path: str, keep: bool) -> Article:
     """Bookmark the article (`keep`) or take the bookmark away; doing either twice changes nothing more."""
     found = article(kit, viewer, book_name, path)
     if keep:
@@ -57,7 +62,7 @@ def _body(text: str) -> str:
     return body
 
 
-def note_article(kit, viewer, book_name: str, path: str, text: str) -> Article:
+def note_article(kit: Kit, viewer: Viewer | None, book_name: str, path: str, text: str) -> Article:
     """Write the student's note on an article (an empty note deletes it)."""
     found = article(kit, viewer, book_name, path)
     kit.notebook.save_note(viewer["id"], 0, found.book, found.path, found.title, _body(text),
@@ -65,14 +70,14 @@ def note_article(kit, viewer, book_name: str, path: str, text: str) -> Article:
     return found
 
 
-def note_lesson(kit, viewer, lesson_id: int, text: str) -> None:
+def note_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, text: str) -> None:
     """Write the student's note on a lesson they see (an empty note deletes it); NotVisibleError otherwise."""
     lesson = lessons.student_lesson(kit.lessons, viewer, lesson_id)
     kit.notebook.save_note(viewer["id"], lesson_id, "", "", lesson["title"], _body(text),
                            lessons.stamp(lessons.now_local()))
 
 
-def article_page(kit, viewer, book_name: str, path: str) -> dict:
+def article_page(kit: Kit, viewer: Viewer | None, book_name: str, path: str) -> dict:
     """What the article's page on My space shows: the article, whether it is bookmarked, the note."""
     found = article(kit, viewer, book_name, path)
     note = kit.notebook.note(viewer["id"], 0, found.book, found.path)
@@ -80,12 +85,12 @@ def article_page(kit, viewer, book_name: str, path: str) -> dict:
             "note": note["body"] if note else ""}
 
 
-def lesson_note(kit, viewer, lesson_id: int) -> str:
+def lesson_note(kit: Kit, viewer: Viewer, lesson_id: int) -> str:
     note = kit.notebook.note(viewer["id"], lesson_id, "", "")
     return note["body"] if note else ""
 
 
-def library_history(kit, viewer) -> list[dict]:
+def library_history(kit: Kit, viewer: Viewer | None) -> list[dict]:
     """Articles the student opened (from the library or a lesson), newest first, each once: from their learning
     records. Titles come from the library; an article whose book is gone keeps its path as the title."""
     people.require(viewer, "student")
@@ -109,14 +114,14 @@ def _local(utc: str) -> str:
         return utc[:16]
 
 
-def _title(kit, book_name: str, path: str) -> str:
+def _title(kit: Kit, book_name: str, path: str) -> str:
     try:
         return kit.load_library().book(book_name).zim.title_of(path)
     except TpkitError:  # the book was removed or damaged since: the history still says what was read
         return path
 
 
-def space(kit, viewer) -> dict:
+def space(kit: Kit, viewer: Viewer | None) -> dict:
     """The notebook part of My space: bookmarks, notes, and the reading history."""
     people.require(viewer, "student")
     return {"bookmarks": kit.notebook.bookmarks(viewer["id"]), "notes": kit.notebook.notes(viewer["id"]),

@@ -10,12 +10,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.errors import NotVisibleError, QuizError
 from appliance.services.people import access as people
 from appliance.services.learning import quiz_drafts, records, xapi
 from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
 
 
 def as_question(stored: dict[str, Any]) -> Question:
@@ -47,7 +51,7 @@ def _now() -> str:
 # --- teachers -----------------------------------------------------------------------------------------
 
 
-def create(kit, viewer, class_id: int, draft: quiz_drafts.Draft) -> int | None:
+def create(kit: Kit, viewer: Viewer | None, class_id: int, draft: quiz_drafts.Draft) -> int | None:
     """Save the draft as a quiz of the class; None (with the problems in the draft) when it has any."""
     people.staff_class(kit.people, viewer, class_id)
     checked = quiz_drafts.check(draft)
@@ -57,7 +61,7 @@ def create(kit, viewer, class_id: int, draft: quiz_drafts.Draft) -> int | None:
         return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
 
 
-def staff_quiz(kit, viewer, quiz_id: int):
+def staff_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int):
     """(quiz, class) for one of the viewer's classes; NotVisibleError as if absent otherwise."""
     quiz = kit.quizzes.quiz(quiz_id)
     if quiz is None or quiz["archived_at"]:  # a deleted quiz is archived: gone from every page
@@ -76,7 +80,7 @@ class QuestionResult:
     wrong_answers: list[tuple[str, int]]
 
 
-def question_results(kit, viewer, quiz_id: int) -> list[QuestionResult]:
+def question_results(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[QuestionResult]:
     """Per question, over each student's latest handed-in attempt."""
     quiz, _ = staff_quiz(kit, viewer, quiz_id)
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
@@ -90,7 +94,7 @@ def question_results(kit, viewer, quiz_id: int) -> list[QuestionResult]:
     return found
 
 
-def class_scores(kit, viewer, quiz_id: int) -> list[dict[str, Any]]:
+def class_scores(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[dict[str, Any]]:
     """One row per student of the class: attempts used, best and latest score, when, and whether late."""
     quiz, klass = staff_quiz(kit, viewer, quiz_id)
     attempts = kit.quizzes.handed_in(quiz_id)
@@ -108,7 +112,7 @@ def class_scores(kit, viewer, quiz_id: int) -> list[dict[str, Any]]:
 # --- students -----------------------------------------------------------------------------------------
 
 
-def student_quiz(kit, viewer, quiz_id: int):
+def student_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int):
     """A quiz of one of the student's classes; NotVisibleError otherwise (another class's quiz looks absent)."""
     people.require(viewer, "student")
     quiz = kit.quizzes.quiz(quiz_id)
@@ -117,7 +121,22 @@ def student_quiz(kit, viewer, quiz_id: int):
     return quiz
 
 
-def start(kit, viewer, quiz_id: int) -> int:
+def start_page(kit: Kit, viewer: Viewer | None, quiz_id: int) -> dict[str, Any]:
+    """A quiz of the student's classes before an attempt: the quiz, their attempts, how many questions it has,
+    and whether an attempt is still open."""
+    quiz = student_quiz(kit, viewer, quiz_id)
+    attempts = kit.quizzes.attempts_of(quiz_id, viewer["id"])
+    return {"quiz": quiz, "attempts": attempts, "questions": len(kit.quizzes.questions(quiz_id)),
+            "open_attempt": any(a["handed_in_at"] is None for a in attempts)}
+
+
+def questions_to_answer(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[Question]:
+    """The questions of a quiz of the student's classes, in order, to answer in an attempt."""
+    student_quiz(kit, viewer, quiz_id)
+    return [as_question(q) for q in kit.quizzes.questions(quiz_id)]
+
+
+def start(kit: Kit, viewer: Viewer | None, quiz_id: int) -> int:
     """The student's open attempt at the quiz, or a new one while attempts are left (QuizError otherwise)."""
     quiz = student_quiz(kit, viewer, quiz_id)
     with kit.quizzes.transaction() as conn:
@@ -130,7 +149,7 @@ def start(kit, viewer, quiz_id: int) -> int:
     return attempt_id
 
 
-def own_attempt(kit, viewer, quiz_id: int, attempt_id: int):
+def own_attempt(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int):
     """(quiz, attempt) when the attempt is the student's own at that quiz; NotVisibleError otherwise."""
     quiz = student_quiz(kit, viewer, quiz_id)
     attempt = kit.quizzes.attempt(attempt_id)
@@ -140,7 +159,7 @@ def own_attempt(kit, viewer, quiz_id: int, attempt_id: int):
     return quiz, attempt
 
 
-def hand_in(kit, viewer, quiz_id: int, attempt_id: int, form) -> bool:
+def hand_in(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int, form) -> bool:
     """Grade and store the answers of an open attempt (`form.getlist("a<N>")`) and record them; False when the
     attempt was already handed in (a double submit stores nothing more)."""
     quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
@@ -162,7 +181,7 @@ def _given(question: Question, values: list[str]) -> Any:
     return str(values[0])[:MAX_TEXT] if values else None
 
 
-def _record_hand_in(kit, viewer, quiz, questions, graded, score: float, out_of: float) -> None:
+def _record_hand_in(kit: Kit, viewer: Viewer, quiz, questions, graded, score: float, out_of: float) -> None:
     account = kit.people.person(viewer["id"])
     clock = records.clock_trusted(kit)
     made = [records.make(kit, account, "answered", "question", f"{quiz['id']}/{n}", q.prompt[:200],
@@ -187,7 +206,7 @@ class AttemptView:
     reveal: bool  # right answers are shown once no attempts are left (else the next try is a copy)
 
 
-def attempt_view(kit, viewer, quiz_id: int, attempt_id: int) -> AttemptView:
+def attempt_view(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int) -> AttemptView:
     quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
     answers = {a["position"]: a for a in kit.quizzes.answers(attempt_id)}

@@ -8,11 +8,14 @@ call; the actor is the account's pseudonymous id unless `records_real_names` is 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.errors import BadRequestError
 from appliance.services.reporting import outbox_reports as reports
 from appliance.services.learning import xapi
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 # Kinds whose ids are only unique on one kit (a quiz number): their activity ids carry the kit id, so a
 # county home page shared by many kits never merges two kits' "quiz 3". Books and articles are the same
@@ -39,12 +42,12 @@ def activity(settings, activity_kind: str, activity_id: str) -> str:
     return xapi.activity_id(home_page(settings), activity_kind, *parts)
 
 
-def clock_trusted(kit) -> bool:
+def clock_trusted(kit: Kit) -> bool:
     """Whether the kit's clock is synchronised now (the reading is cached for `health_cache_s`)."""
     return kit.readings.commands()["clock_synchronized"] is True
 
 
-def make(kit, account, verb: str, activity_kind: str, activity_id: str, name: str,
+def make(kit: Kit, account, verb: str, activity_kind: str, activity_id: str, name: str,
          result: dict[str, Any] | None = None, *, when: dt.datetime | None = None,
          clock_synchronised: bool | None = None) -> dict[str, Any]:
     """One statement for `account` (an accounts row with `pseudonym` and `display_name`), not stored."""
@@ -61,13 +64,13 @@ def make(kit, account, verb: str, activity_kind: str, activity_id: str, name: st
         kit_id=settings.kit_id, result=result, language=settings.default_language)
 
 
-def store(kit, account_id: int | None, statements: list[dict[str, Any]]) -> None:
+def store(kit: Kit, account_id: int | None, statements: list[dict[str, Any]]) -> None:
     """Keep statements made with `make` (one transaction)."""
     if statements:
         kit.learning_records.add(statements, account_id)
 
 
-def record(kit, account_id: int, verb: str, activity_kind: str, activity_id: str, name: str,
+def record(kit: Kit, account_id: int, verb: str, activity_kind: str, activity_id: str, name: str,
            result: dict[str, Any] | None = None) -> dict[str, Any]:
     """Record that account `account_id` did `verb` (a key of xapi.VERBS: opened, completed, attempted, answered,
     scored, passed, failed, handed_in) to an activity of `activity_kind` (book, article, lesson, quiz, question,
@@ -82,7 +85,7 @@ def record(kit, account_id: int, verb: str, activity_kind: str, activity_id: str
     return made
 
 
-def record_open(kit, account, activity_kind: str, activity_id: str, name: str, *,
+def record_open(kit: Kit, account, activity_kind: str, activity_id: str, name: str, *,
                 now: dt.datetime | None = None) -> dict[str, Any] | None:
     """Record that `account` (an accounts row) opened an activity, unless they already did within OPEN_WINDOW_S;
     the stored statement, or None when it was a repeat."""
@@ -95,7 +98,7 @@ def record_open(kit, account, activity_kind: str, activity_id: str, name: str, *
     return made if stored else None
 
 
-def queue_pending(kit, *, now: dt.datetime | None = None, secret=None) -> int:
+def queue_pending(kit: Kit, *, now: dt.datetime | None = None, secret=None) -> int:
     """Hand every statement not yet in the outbox to it (`reports.queue_records`); how many were handed.
     A crash between queueing and marking queues them again next time: the statement id makes that safe."""
     handed = 0
@@ -108,7 +111,7 @@ def queue_pending(kit, *, now: dt.datetime | None = None, secret=None) -> int:
         handed += len(pending)
 
 
-def export(kit, since: dt.date | None = None) -> list[dict[str, Any]]:
+def export(kit: Kit, since: dt.date | None = None) -> list[dict[str, Any]]:
     """Every statement made on or after `since` (UTC day), oldest first, each checked by xapi.check_statement."""
     found = kit.learning_records.since(since.isoformat() if since else None)
     for made in found:

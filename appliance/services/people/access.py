@@ -11,11 +11,15 @@ import re
 import secrets
 import sqlite3
 import uuid
+from typing import TYPE_CHECKING, Any, Protocol
 
-from appliance.errors import AccessDeniedError, NotVisibleError, PeopleError, SignInError
+from appliance.errors import AccessDeniedError, BadRequestError, NotVisibleError, PeopleError, SignInError
 from appliance.services.people import auth, picture_codes
 from appliance.storage.people import People
 from appliance.storage.signin_failures import SigninFailures
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 NAME_MAX_CHARS = 80
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}")
@@ -26,7 +30,14 @@ STAFF = ("admin", "teacher")
 CONSOLE = {"id": None, "role": "admin", "username": "console"}
 
 
-def require(viewer, *roles: str) -> None:
+class Viewer(Protocol):
+    """The signed-in account as services read it, by column name: an accounts row (`id`, `role`, `username`,
+    `display_name`, `must_change_password`…) from storage, or CONSOLE for the operator at the kit's console."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def require(viewer: Viewer | None, *roles: str) -> None:
     """SignInError when nobody is signed in; AccessDeniedError when the viewer's role is not in `roles`."""
     if viewer is None:
         raise SignInError("Sign in first.", fix="Open /admin/signin (staff) or /learn (students).")
@@ -58,7 +69,7 @@ def new_pseudonym() -> str:
     return str(uuid.uuid4())
 
 
-def create_teacher(people: People, viewer, display_name: str, username: str, password: str) -> int:
+def create_teacher(people: People, viewer: Viewer | None, display_name: str, username: str, password: str) -> int:
     """An administrator adds a teacher whose first password must be changed at the first sign-in."""
     require(viewer, "admin")
     name = clean_name(display_name, "name")
@@ -79,7 +90,7 @@ def create_teacher(people: People, viewer, display_name: str, username: str, pas
                           code="people.username_taken") from None
 
 
-def reset_staff_password(people: People, viewer, account_id: int, password: str) -> None:
+def reset_staff_password(people: People, viewer: Viewer | None, account_id: int, password: str) -> None:
     """An administrator sets a teacher's one-time password (a new teacher from OneRoster, a forgotten one)."""
     require(viewer, "admin")
     person = people.person(account_id)
@@ -93,7 +104,7 @@ def reset_staff_password(people: People, viewer, account_id: int, password: str)
         people.update_person(conn, account_id, password_hash=digest, must_change_password=1)
 
 
-def create_class(people: People, viewer, name: str, grade: str, teacher_usernames: list[str]) -> int:
+def create_class(people: People, viewer: Viewer | None, name: str, grade: str, teacher_usernames: list[str]) -> int:
     """A class with its teachers; a teacher who creates one teaches it."""
     require(viewer, *STAFF)
     name, grade = clean_name(name, "class name"), " ".join(grade.split())[:20]
@@ -112,7 +123,7 @@ def create_class(people: People, viewer, name: str, grade: str, teacher_username
     return class_id
 
 
-def classes_for(people: People, viewer) -> list:
+def classes_for(people: People, viewer: Viewer | None) -> list:
     """The classes the viewer may see: all for an administrator, their own for a teacher or a student."""
     require(viewer, "admin", "teacher", "student")
     if viewer["role"] == "admin":
@@ -122,7 +133,7 @@ def classes_for(people: People, viewer) -> list:
     return people.classes_of_student(viewer["id"])
 
 
-def staff_class(people: People, viewer, class_id: int):
+def staff_class(people: People, viewer: Viewer | None, class_id: int):
     """A class an administrator or one of its teachers opens; NotVisibleError otherwise, as if absent."""
     require(viewer, *STAFF)
     found = people.class_by_id(class_id)
@@ -132,7 +143,7 @@ def staff_class(people: People, viewer, class_id: int):
     return found
 
 
-def give_pins(people: People, viewer, class_id: int, digits: int, student_id: int | None = None,
+def give_pins(people: People, viewer: Viewer | None, class_id: int, digits: int, student_id: int | None = None,
               failures: SigninFailures | None = None) -> list[tuple]:
     """New PINs (or picture codes, in a class that signs in with pictures) for one student of the class, or for
     every student without one; [(student, pin or code)] for the printable sheet, the only time they are shown.
@@ -154,7 +165,7 @@ def give_pins(people: People, viewer, class_id: int, digits: int, student_id: in
     return pins
 
 
-def set_signin_kind(people: People, viewer, class_id: int, kind: str) -> None:
+def set_signin_kind(people: People, viewer: Viewer | None, class_id: int, kind: str) -> None:
     """A teacher of the class (or an administrator) chooses PINs or picture codes for its students. A change clears
     the students' old PINs or codes: the teacher then gives and prints new ones (the class page offers it)."""
     staff_class(people, viewer, class_id)
@@ -185,3 +196,21 @@ def pin_student(people: People, class_id: int, student_id: int) -> tuple:
         raise NotVisibleError(f"There is no student {student_id} in class {class_id}.",
                               fix="Go back and pick your class, then your name.")
     return found, student
+
+
+def student_sign_in(kit: Kit, klass, student, secret: str, client: str) -> str:
+    """A session token when `secret` is the student's PIN or picture code (throttled per account, device and
+    class, as auth.sign_in_pin says); SignInError or TooManyAttemptsError otherwise."""
+    credential = {"id": student["id"], "password_hash": kit.people.credential(student["id"])}
+    return auth.sign_in_pin(kit.accounts, kit.signin_failures, credential, klass["id"], secret, client)
+
+
+def change_own_password(kit: Kit, viewer: Viewer | None, password: str) -> None:
+    """A signed-in staff account chooses its own password (at least MIN_PASSWORD_CHARS characters), which also
+    ends the first password's may-only-change-it state."""
+    require(viewer, *STAFF)
+    assert viewer is not None  # require let a signed-in account through
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+                              fix="Go back and choose a longer password (a short sentence works well).")
+    kit.accounts.set_password(viewer["id"], auth.hash_password(password))

@@ -7,12 +7,16 @@ children twice (matched by student number, else by name within the class).
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from appliance.errors import PeopleError, RosterError
 from appliance.services.people import auth, picture_codes
 from appliance.services.people.access import PIN_PATTERN, clean_name, new_pseudonym, make_pin, require
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import NO_CREDENTIAL, People
+
+if TYPE_CHECKING:
+    from appliance.services.people.access import Viewer
 
 COLUMNS = ("name", "student_number", "pin")
 # Headers a Chinese spreadsheet is likely to carry; mapped to the columns above.
@@ -65,7 +69,7 @@ def _same_names(rows: list[Row], problems: Problems) -> None:
         first.setdefault(name, row.line)
 
 
-def import_file(people: People, viewer, data: bytes, file: str, class_name: str, teacher_username: str = "",
+def import_file(people: People, viewer: Viewer | None, data: bytes, file: str, class_name: str, teacher_username: str = "",
                 pin_digits: int = 4) -> ImportResult:
     """Import one class's students into the class named `class_name` (created when the viewer has none of
     that name), in one transaction. A teacher imports only into their own classes."""
@@ -86,7 +90,7 @@ def import_file(people: People, viewer, data: bytes, file: str, class_name: str,
     return _apply(people, viewer, class_name, teacher_username, plans)
 
 
-def _existing(people: People, viewer, class_name: str) -> dict:
+def _existing(people: People, viewer: Viewer, class_name: str) -> dict:
     """Students already in the class of that name, by ("number", n) and ("name", name)."""
     found: dict = {}
     for klass in _classes_named(people, viewer, class_name):
@@ -97,13 +101,13 @@ def _existing(people: People, viewer, class_name: str) -> dict:
     return found
 
 
-def _classes_named(people: People, viewer, class_name: str) -> list:
+def _classes_named(people: People, viewer: Viewer, class_name: str) -> list:
     if viewer["role"] == "teacher":
         return [c for c in people.classes_taught_by(viewer["id"]) if c["name"] == class_name]
     return people.classes_named(class_name)
 
 
-def _apply(people: People, viewer, class_name: str, teacher_username: str, plans: list) -> ImportResult:
+def _apply(people: People, viewer: Viewer, class_name: str, teacher_username: str, plans: list) -> ImportResult:
     result = ImportResult(class_name=class_name)
     with people.transaction() as conn:
         result.class_id = _target_class(people, conn, viewer, class_name, teacher_username)
@@ -126,7 +130,7 @@ def _apply(people: People, viewer, class_name: str, teacher_username: str, plans
     return result
 
 
-def _by_number(people: People, conn, viewer, row: Row, number: str | None) -> int | None:
+def _by_number(people: People, conn, viewer: Viewer, row: Row, number: str | None) -> int | None:
     """A student already on the kit with this student number (moving class, or in two classes). A teacher
     may take in only a student of one of their own classes: else any teacher could reset anyone's PIN."""
     if not number:
@@ -143,7 +147,7 @@ def _by_number(people: People, conn, viewer, row: Row, number: str | None) -> in
     return other["id"]
 
 
-def _target_class(people: People, conn, viewer, class_name: str, teacher_username: str) -> int:
+def _target_class(people: People, conn, viewer: Viewer, class_name: str, teacher_username: str) -> int:
     classes = _classes_named(people, viewer, class_name)
     if len(classes) > 1:
         raise RosterError(f"{len(classes)} classes are named {class_name!r}; the import cannot tell which.",

@@ -9,12 +9,16 @@ skipped, and an enrolment marked `tobedeleted` is removed.
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from appliance.errors import RosterError
 from appliance.services.people.access import NAME_MAX_CHARS, new_pseudonym, require
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.services.people.class_roster import ImportResult
 from appliance.storage.people import People
+
+if TYPE_CHECKING:
+    from appliance.services.people.access import Viewer
 
 # The columns tpkit reads from each file (OneRoster 1.1 names more; extra columns are allowed).
 COLUMNS = {
@@ -116,7 +120,7 @@ def _cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
-def import_set(people: People, viewer, files: dict[str, bytes]) -> ImportResult:
+def import_set(people: People, viewer: Viewer | None, files: dict[str, bytes]) -> ImportResult:
     """Import a OneRoster set in one transaction (administrators only); nothing is kept when any row fails."""
     require(viewer, "admin")
     tables = parse(files)

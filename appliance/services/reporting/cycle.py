@@ -10,12 +10,15 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.edges import health_probe
 from appliance.services.reporting import delivery, desired_config, kit_key, outbox_reports as reports
 from appliance.services.device import health
 from appliance.services.learning import records
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 # Keys every snapshot has: what tells the kit's own /-/health from another server on that port.
 SNAPSHOT_KEYS = {"kit_id", "time", "status", "problems", "clock", "books"}
@@ -33,7 +36,7 @@ class Cycle:
     records: int = 0  # learning records handed to the outbox in this cycle
 
 
-def current_snapshot(kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
+def current_snapshot(kit: Kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
     """The health snapshot: the running web server's (`GET /-/health`, with its request count, and no
     library to open here) when `ask_web` and it answers, else made here, counting books from their recorded
     check results when every file has one (so libzim is not loaded into this short process)."""
@@ -44,7 +47,7 @@ def current_snapshot(kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
     return health.snapshot(kit, now=now, open_library=False)
 
 
-def run(kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web: bool = False,
+def run(kit: Kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web: bool = False,
         rand: Callable[[], float] = random.random, timeout_s: float | None = None, deliver: bool = True) -> Cycle:
     """Queue a heartbeat (and an alert per new problem), fold old heartbeats, and (unless `deliver` is False)
     deliver what the hub can take."""
@@ -60,7 +63,7 @@ def run(kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web
     return Cycle(queued, len(queued) - 1, folded, sent, snapshot["status"], handed)
 
 
-def status(kit, now: dt.datetime | None = None) -> dict[str, Any]:
+def status(kit: Kit, now: dt.datetime | None = None) -> dict[str, Any]:
     """The outbox and the hub link as `tpkit report --status` shows them."""
     now = now or dt.datetime.now(dt.timezone.utc)
     state = kit.uplink.read()

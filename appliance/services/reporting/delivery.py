@@ -15,12 +15,15 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.edges import minisign
 from appliance.edges.uplink import Answer, Uplink
 from appliance.errors import UplinkError
 from appliance.services.reporting import desired_config, report_file
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 ENROL_PATH = "/api/v1/enrol"
 REPORTS_PATH = "/api/v1/reports"
@@ -63,7 +66,7 @@ def _said(answer: Answer) -> str:
     return f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
 
 
-def _unreachable(kit, what: str, now: float, rand) -> UplinkError:
+def _unreachable(kit: Kit, what: str, now: float, rand) -> UplinkError:
     failures = kit.uplink.read().failures + 1
     wait = backoff_s(failures, rand)
     kit.uplink.failed(what, now + wait, _stamp(now))
@@ -76,7 +79,7 @@ def _unreachable(kit, what: str, now: float, rand) -> UplinkError:
                            "tpkit report --to /media/usb.")
 
 
-def _not_enrolled(kit, what: str, now: float, rand) -> UplinkError:
+def _not_enrolled(kit: Kit, what: str, now: float, rand) -> UplinkError:
     kit.uplink.failed(what, now + backoff_s(kit.uplink.read().failures + 1, rand), _stamp(now))
     return UplinkError(f"The hub at {kit.settings.hub_url} does not accept this kit's key: {what}.",
                        code="uplink.not_enrolled",
@@ -87,7 +90,7 @@ def _not_enrolled(kit, what: str, now: float, rand) -> UplinkError:
                            "key the hub should know.")
 
 
-def _enrol(kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> UplinkError | None:
+def _enrol(kit: Kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> UplinkError | None:
     """Present the enrolment token once when it is set and this kit is not enrolled with this hub and key."""
     state, token = kit.uplink.read(), enrolment_token(kit)
     if not token or (state.enrolled_hub_url == kit.settings.hub_url and state.enrolled_key_id == secret.public.id_hex):
@@ -106,7 +109,7 @@ def _enrol(kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> U
     return _unreachable(kit, "enrolment: " + _said(answer), now, rand)
 
 
-def enrolment_token(kit) -> str:
+def enrolment_token(kit: Kit) -> str:
     """The hub_enrol_token setting, or else the token first boot took off the card (Paths.enrolment_token)."""
     if kit.settings.hub_enrol_token:
         return kit.settings.hub_enrol_token
@@ -122,7 +125,7 @@ def enrolment_token(kit) -> str:
                           fix=f"sudo chown tpkit:tpkit {path} && sudo chmod 600 {path}; then run tpkit report") from exc
 
 
-def _accept_reply(kit, body: dict[str, Any] | None, now: float) -> desired_config.Applied | None:
+def _accept_reply(kit: Kit, body: dict[str, Any] | None, now: float) -> desired_config.Applied | None:
     """Keep the desired configuration of an accepted or duplicate reply (a missing key changes nothing) and apply
     it (desired_config.apply: in force for the next sync when it passes the kit's checks)."""
     if isinstance(body, dict) and "desired_config" in body:
@@ -134,14 +137,14 @@ def _accept_reply(kit, body: dict[str, Any] | None, now: float) -> desired_confi
     return None
 
 
-def waiting(kit, now: float) -> float:
+def waiting(kit: Kit, now: float) -> float:
     """Seconds until the back-off allows the next attempt (0: now). A wait longer than the longest back-off means
     the clock went back (a Pi without a battery clock): it is ignored."""
     wait = kit.uplink.read().next_attempt_at - now
     return wait if 0 < wait <= MAX_BACKOFF_S else 0.0
 
 
-def deliver(kit, secret: minisign.SecretKey, *, now: float | None = None, retry_now: bool = False,
+def deliver(kit: Kit, secret: minisign.SecretKey, *, now: float | None = None, retry_now: bool = False,
             rand: Callable[[], float] = random.random, timeout_s: float | None = None) -> Delivery:
     """Send every deliverable report, oldest first, stopping at the first failure; what happened."""
     now = time.time() if now is None else now
@@ -173,7 +176,7 @@ def _refused_for_itself(status: int | None) -> bool:
     return status is not None and 400 <= status < 500 and status not in RETRY_STATUSES | {401}
 
 
-def _send_all(kit, link: Uplink, result: Delivery, now: float, rand) -> UplinkError | None:
+def _send_all(kit: Kit, link: Uplink, result: Delivery, now: float, rand) -> UplinkError | None:
     after = 0
     while (stored := kit.outbox.next_deliverable(after)) is not None:
         after = stored.sequence

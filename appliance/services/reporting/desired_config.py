@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.config import Settings, check_value
 from appliance.errors import ConfigError
 from appliance.services.sync import policy as sync_policy
 from appliance.storage.uplink_state import UplinkRow, UplinkState
 
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+
 FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_month_budget_mb")
 CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def desired_config(kit) -> dict[str, Any] | None:
+def desired_config(kit: Kit) -> dict[str, Any] | None:
     """The hub's last desired configuration ({"version", "sync_channels", "sync_windows", "sync_rate_cap_kbps",
     "sync_rate_cap_percent", "sync_month_budget_mb"} as the hub sent it), or None when the hub set none or never
     answered."""
@@ -83,7 +86,7 @@ class Applied:
     refused: ConfigError | None = None
 
 
-def apply(kit, config: dict[str, Any] | None, when: str) -> Applied:
+def apply(kit: Kit, config: dict[str, Any] | None, when: str) -> Applied:
     """Put the hub's `config` in force when it passes `check` (None: the county set none, kit.toml alone);
     else record the refusal and keep the last good configuration."""
     state = kit.uplink.read()
@@ -122,7 +125,7 @@ def in_force(settings: Settings, db) -> Settings:
     return _effective(settings, UplinkState(db).read())
 
 
-def in_snapshot(kit) -> dict[str, Any]:
+def in_snapshot(kit: Kit) -> dict[str, Any]:
     """The health snapshot's `hub_config`: the version in force and a refusal that stands, so the hub's kit page
     can say why a version is not acknowledged."""
     state = kit.uplink.read()

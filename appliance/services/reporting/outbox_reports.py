@@ -12,12 +12,15 @@ import datetime as dt
 import json
 import sqlite3
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.edges import minisign
 from appliance.errors import ReportError
 from appliance.services.reporting import daily_summary, report_file
 from appliance.storage import outbox, uplink_state
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 # A heartbeat every 15 minutes (the report timer) is 96 a day; more than that today are folded early.
 MAX_HEARTBEATS_TODAY = 96
@@ -40,7 +43,7 @@ class Signer:
     applied_config_version: int | None
 
     @classmethod
-    def for_kit(cls, kit, secret: minisign.SecretKey, now: dt.datetime | None = None,
+    def for_kit(cls, kit: Kit, secret: minisign.SecretKey, now: dt.datetime | None = None,
                 clock_synchronised: bool | None = None) -> Signer:
         """A signer for `kit`: the clock state read from the machine unless given."""
         if clock_synchronised is None:
@@ -72,7 +75,7 @@ def new_problems(snapshot: dict[str, Any], last: dict[str, str]) -> list[dict[st
             if p["code"] not in last or rank.get(p["severity"], 0) > rank.get(last[p["code"]], 0)]
 
 
-def queue_snapshot(kit, signer: Signer, snapshot: dict[str, Any]) -> list[int]:
+def queue_snapshot(kit: Kit, signer: Signer, snapshot: dict[str, Any]) -> list[int]:
     """Queue a heartbeat of `snapshot` and an alert per new problem; their sequences (alerts first)."""
     with kit.db.transaction() as conn:
         last = uplink_state.last_problems(conn)
@@ -112,7 +115,7 @@ def _store_records(conn: sqlite3.Connection, signer: Signer, batch: list[dict[st
     return [sequence]
 
 
-def queue_records(kit, statements: list[dict[str, Any]], *, secret: minisign.SecretKey | None = None,
+def queue_records(kit: Kit, statements: list[dict[str, Any]], *, secret: minisign.SecretKey | None = None,
                   now: dt.datetime | None = None) -> list[int]:
     """Queue xAPI statements as `records` reports, split below the size limit, all or none; their sequences.
 
@@ -132,7 +135,7 @@ def queue_records(kit, statements: list[dict[str, Any]], *, secret: minisign.Sec
         return [s for batch in _batches(statements) for s in _store_records(conn, signer, batch)]
 
 
-def fold(kit, signer: Signer) -> int:
+def fold(kit: Kit, signer: Signer) -> int:
     """Fold heartbeats of other days (and today's beyond MAX_HEARTBEATS_TODAY) into one daily summary per day,
     merging an unsent summary of the same day; drop summaries beyond MAX_SUMMARIES. How many heartbeats folded."""
     today, folded = signer.today, 0

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.errors import StorageError
 from appliance.files import fsync_path, write_atomically
 from appliance.services.reporting import report_file
 from appliance.storage import outbox
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -23,7 +27,7 @@ def _write_synced(path: Path, data: bytes) -> None:
     write_atomically(path, data, sync_folder=False)  # the folders are synced once, after all files
 
 
-def export(kit, folder: Path, now: dt.datetime | None = None) -> int:
+def export(kit: Kit, folder: Path, now: dt.datetime | None = None) -> int:
     """Write every report in the outbox (payload and .minisig) under `folder`, synced; how many."""
     if not folder.is_dir():
         raise StorageError(f"{folder} is not a folder.", cause="The stick is not mounted there, or the path is mistyped.",

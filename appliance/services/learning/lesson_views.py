@@ -1,0 +1,69 @@
+"""What the lesson pages show: the teacher's new-lesson, lesson and edit forms; the student's My space and a
+lesson's page. No HTTP here.
+
+Must not import web or cli. Each function checks the viewer first, as services/learning/lessons does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from appliance.services.learning import lesson_edits, lessons, notebook
+from appliance.services.library import search
+from appliance.services.people import access as people
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
+
+SEARCH_RESULTS = 10  # library suggestions on the teacher's lesson page
+
+
+def new_lesson(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]:
+    """The class (one of the viewer's) and its students, to choose whom a new lesson is for."""
+    klass = people.staff_class(kit.people, viewer, class_id)
+    return {"klass": klass, "students": kit.people.students_of(klass["id"])}
+
+
+def teacher_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, query: str) -> dict[str, Any]:
+    """A lesson of the viewer's classes: its items, library books matching `query` to add, the latest hand-in of
+    each student with its files, whom it is assigned to, and whether the viewer may edit it."""
+    klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
+    found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
+    students = {s["id"]: s for s in kit.people.students_of(klass["id"])}
+    handins = kit.lessons.latest_handins([lesson["id"]])
+    rows = [(students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
+            for (_, account_id), h in sorted(handins.items()) if account_id in students]
+    return {"klass": klass, "lesson": lesson, "items": kit.lessons.items(lesson["id"]), "query": query,
+            "found": found, "books": kit.load_library().books() if query else [], "handins": rows,
+            "assigned": [students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
+            "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"]}
+
+
+def edit_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> dict[str, Any]:
+    """A lesson the viewer may edit, with its class's students, those it is assigned to, and its items."""
+    klass, lesson = lesson_edits.owned_lesson(kit, viewer, lesson_id)
+    return {"klass": klass, "lesson": lesson, "students": kit.people.students_of(klass["id"]),
+            "assigned": set(kit.lessons.assigned_to(lesson["id"])), "items": kit.lessons.items(lesson["id"])}
+
+
+def my_space(kit: Kit, viewer: Viewer | None) -> dict[str, Any]:
+    """A student's own page: who they are, their classes, lessons (lessons.my_space), quizzes and notebook."""
+    people.require(viewer, "student")
+    return {"student": kit.people.person(viewer["id"]), "classes": people.classes_for(kit.people, viewer),
+            "space": lessons.my_space(kit, viewer), "quizzes": kit.quizzes.for_student(viewer["id"]),
+            "notebook": notebook.space(kit, viewer)}
+
+
+def my_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> dict[str, Any]:
+    """A student opens one of their lessons (recorded, as lessons.open_lesson says): its items, their hand-ins
+    with files, whether they may hand in (again), their note on it and which articles they bookmarked."""
+    lesson, _ = lessons.open_lesson(kit, viewer, lesson_id)
+    assert viewer is not None  # open_lesson let a signed-in student through
+    handins = kit.lessons.handins_of(lesson["id"], viewer["id"])
+    latest = handins[0] if handins else None
+    return {"lesson": lesson, "items": kit.lessons.items(lesson["id"]),
+            "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
+            "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
+            "note": notebook.lesson_note(kit, viewer, lesson["id"]), "note_max": notebook.NOTE_MAX_CHARS,
+            "bookmarked": {(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])}}

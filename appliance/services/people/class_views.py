@@ -1,0 +1,36 @@
+"""What the staff's people pages show: a class with its teachers, students, locked PINs, quizzes and lessons;
+every teacher and class for the administrator. No HTTP here.
+
+Must not import web or cli. Each function checks the viewer as services/people/access does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from appliance.services.people import access, auth
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
+
+WRONG_PINS_WINDOW_S = 86400  # the class page counts wrong PINs of the last day
+
+
+def class_page(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]:
+    """A class of the viewer's (any class for an administrator), with its teachers, its students and whose PIN is
+    locked, wrong PINs in the last day, and its quizzes and lessons; NotVisibleError otherwise."""
+    klass = access.staff_class(kit.people, viewer, class_id)
+    students = kit.people.students_of(klass["id"])
+    wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - WRONG_PINS_WINDOW_S)
+    return {"klass": klass, "teachers": kit.people.teachers_of(klass["id"]), "students": students,
+            "locked": {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])},
+            "wrong_today": wrong_today, "quizzes": kit.quizzes.of_class(klass["id"]),
+            "lessons": kit.lessons.of_class(klass["id"])}
+
+
+def people_page(kit: Kit, viewer: Viewer | None) -> dict[str, Any]:
+    """Every staff account and every class, for an administrator only."""
+    access.require(viewer, "admin")
+    return {"staff": kit.people.staff(), "classes": kit.people.all_classes()}
