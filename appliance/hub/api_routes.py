@@ -17,7 +17,7 @@ from starlette.routing import Route
 from appliance.errors import HubError, ReportError
 from appliance.hub import enrolment, fleet, prometheus
 from appliance.hub.report_groups import ReportGroups
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 
 MAX_ENROL_BYTES = 4096  # an enrolment is ~200 bytes of JSON
 REPORTS_PATH = "/api/v1/reports"

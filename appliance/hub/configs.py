@@ -12,10 +12,9 @@ from typing import Any
 
 from appliance.config import check_value
 from appliance.errors import HubError
-from appliance.services.sync import policy as sync_policy
-# The wire contract's fields and channel names, one definition for the hub that sends them and the kit that
-# applies them (docs/reporting.md): a field added on one side only was refused by the other.
-from appliance.services.reporting.desired_config import CHANNEL, FIELDS
+from appliance.protocol.desired_config import FIELDS, is_channel_list, is_whole_number
+from appliance.protocol.sync_windows import parse_windows
+
 # Day ranges and hour ranges as the contract's example: "Mon-Fri 16:00-07:00, Sat-Sun".
 WINDOWS = re.compile(r"^[A-Za-z0-9:, -]{0,200}$")
 
@@ -34,21 +33,20 @@ def checked(changes: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             result[field] = None
         elif field == "sync_channels":
-            if not isinstance(value, list) or not all(isinstance(c, str) and CHANNEL.match(c) for c in value):
+            if not is_channel_list(value):
                 raise _invalid(field, value, "a list of channel names (letters, digits, '.', '_', '-')")
             result[field] = value
         elif field == "sync_windows":
             if not isinstance(value, str) or not WINDOWS.match(value) or check_value(field, value, "the hub")[1]:
                 raise _invalid(field, value, "text like \"Mon-Fri 16:00-07:00, Sat-Sun\"")
-            try:  # the kit's own check (services/hub_config.py): what it would refuse is refused here first
-                sync_policy.parse_windows(value)
+            try:  # the kit's own check (protocol/sync_windows.py): what it would refuse is refused here first
+                parse_windows(value)
             except ValueError as exc:
                 raise _invalid(field, value, f"text like \"Mon-Fri 16:00-07:00, Sat-Sun\" ({exc})") from exc
             result[field] = value
-        elif field == "sync_rate_cap_percent" and (not isinstance(value, int) or isinstance(value, bool)
-                                                   or not 0 <= value <= 100):
+        elif field == "sync_rate_cap_percent" and (not is_whole_number(value) or not 0 <= value <= 100):
             raise _invalid(field, value, "a whole number from 0 to 100 (a share of the kit's measured uplink)")
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        elif not is_whole_number(value) or value < 0:
             raise _invalid(field, value, "a whole number from 0")
         else:
             result[field] = value

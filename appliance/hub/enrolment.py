@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance.edges import minisign
 from appliance.errors import ConfigError, HubError
-from appliance.services.reporting.report_file import KIT_ID
+from appliance.protocol.report_file import KIT_ID
 
 
 def _digest(token: str) -> str:

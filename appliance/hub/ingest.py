@@ -18,7 +18,7 @@ from typing import Any
 from appliance.errors import HubError, HubUnavailableError, ReportError
 from appliance.hub import alerts, configs, enrolment, lrs_forwarding
 from appliance.hub.database import unavailable
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 
 # A kit with a synchronised clock may run this far ahead of the hub (time zones mis-set by hand, a hub
 # clock behind) before its reports are refused; more means a wrong clock that claims to be right.

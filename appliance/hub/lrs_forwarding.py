@@ -19,12 +19,12 @@ from typing import Any
 
 from appliance.edges.uplink import Uplink
 from appliance.errors import BadRequestError
-from appliance.services.learning import xapi
+from appliance.protocol import xapi
 
 BATCH = 100  # statements per POST: ~100 KB, well under any LRS's request limit
 FIRST_WAIT_S, MAX_WAIT_S = 60.0, 6 * 3600.0
 PARKED_S = 10 * 365 * 86400.0  # "never, unless a technician retries": far in the future, still a number
-XAPI_VERSION = "1.0.3"
+XAPI_VERSION = xapi.VERSION
 
 
 def queue(tx, kit_id: str, body: dict[str, Any], now: float) -> int:

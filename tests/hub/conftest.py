@@ -22,7 +22,7 @@ from appliance.hub import enrolment
 from appliance.hub.app import create_app
 from appliance.hub.backend import open_database
 from appliance.hub.database import migrate
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 from tests.conftest import LiveServer
 
 POSTGRES_URL = os.environ.get("TPKIT_TEST_POSTGRES_URL", "")

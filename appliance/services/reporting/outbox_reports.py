@@ -16,7 +16,8 @@ from typing import Any
 
 from appliance.edges import minisign
 from appliance.errors import ReportError
-from appliance.services.reporting import daily_summary, report_file
+from appliance.protocol import report_file
+from appliance.services.reporting import daily_summary
 from appliance.storage import outbox, uplink_state
 
 # A heartbeat every 15 minutes (the report timer) is 96 a day; more than that today are folded early.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance.errors import StorageError
 from appliance.files import fsync_path, write_atomically
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 from appliance.storage import outbox
 
 
