@@ -1,4 +1,4 @@
-"""County technicians: accounts (argon2id via services.auth), the first one printed once, and sign-in sessions.
+"""County technicians: accounts (argon2id via edges/passwords), the first one printed once, and sign-in sessions.
 
 Session tokens are stored as SHA-256 digests. Must not import web or cli.
 """
@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from appliance.errors import SignInError
-from appliance.services.people import auth
+from appliance.edges import passwords
 
 FIRST_USERNAME = "technician"
 SESSION_LIFETIME_S = 12 * 3600  # one working day; a shared county laptop does not stay signed in overnight
@@ -27,13 +27,13 @@ def ensure_first(db, now: float) -> str | None:
         if tx.execute("SELECT username FROM technicians LIMIT 1"):
             return None
         tx.execute("INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
-                   "VALUES (?, ?, 1, ?)", (FIRST_USERNAME, auth.hash_password(password), now))
+                   "VALUES (?, ?, 1, ?)", (FIRST_USERNAME, passwords.hash_password(password), now))
     return password
 
 
 def add(db, username: str, password: str, now: float) -> None:
     """Add a technician (or set an existing one's password)."""
-    digest = auth.hash_password(password)
+    digest = passwords.hash_password(password)
     with db.transaction() as tx:
         tx.execute("INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
                    "VALUES (?, ?, 0, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
@@ -42,7 +42,7 @@ def add(db, username: str, password: str, now: float) -> None:
 
 
 class SigninFailures:
-    """Failed sign-ins in the hub's database, with the interface `services.auth.check_throttle` reads."""
+    """Failed sign-ins in the hub's database, with the interface `edges.passwords.check_throttle` reads."""
 
     def __init__(self, db) -> None:
         self.db = db
@@ -63,10 +63,10 @@ def sign_in(db, username: str, password: str, now: float, client: str = "") -> s
     """Check the password and open a session; the cookie token. SignInError when wrong; TooManyAttemptsError
     after repeated wrong passwords for this account or from this client (then the password is not checked)."""
     failures = SigninFailures(db)
-    auth.check_throttle(failures, username, client, now)
+    passwords.check_throttle(failures, username, client, now)
     rows = db.query("SELECT password_hash FROM technicians WHERE username = ?", (username,))
-    if not rows or not auth.verify_password(rows[0]["password_hash"], password):
-        failures.add([f"account:{username}", f"client:{client}"], now, now - auth.PASSWORD_THROTTLE.window_s)
+    if not rows or not passwords.verify_password(rows[0]["password_hash"], password):
+        failures.add([f"account:{username}", f"client:{client}"], now, now - passwords.PASSWORD_THROTTLE.window_s)
         raise SignInError("The user name or password is wrong.", code="auth.wrong_password",
                           cause="A typo, or the one-time password was already changed.",
                           fix="Type it again; the first password was printed once by `tpkit hub serve`.")
