@@ -1,4 +1,6 @@
-"""The one settings spec: defaults < TOML file < TPKIT_* environment < command-line flags.
+"""The kit's settings spec, and the machinery both programs build their settings with: defaults < TOML file <
+TPKIT_* environment < command-line flags (the county hub's own spec is hub/settings.py; every hub setting is
+named hub_*, and each program ignores the other's names without a warning).
 
 Built once at start-up by the CLI and passed down; nothing reads settings at import time.
 Imports only `errors`.
@@ -37,7 +39,7 @@ class Setting:
     check: Callable[[Any], str | None] | None = None
 
 
-def _port(value: int) -> str | None:
+def check_port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else "must be between 1 and 65535"
 
 
@@ -45,7 +47,7 @@ def _port_or_zero(value: int) -> str | None:
     return None if 0 <= value <= 65535 else "must be 0 (off) or between 1 and 65535"
 
 
-def _positive(value: float) -> str | None:
+def check_positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
@@ -77,16 +79,6 @@ def _interfaces(value: str) -> str | None:
     return None
 
 
-def _database_url(value: str) -> str | None:
-    if value == "" or value.startswith(("postgresql://", "postgres://")):
-        return None
-    return "must be empty (SQLite under hub_data_dir) or a postgresql://user:password@host:port/database URL"
-
-
-def _http_url(value: str) -> str | None:
-    return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
-
-
 def _channel_keys(value: str) -> str | None:
     """Shape only: each entry a minisign base64 key line (56 characters) or a path; the keys are read when used."""
     for part in (p.strip() for p in value.split(",") if p.strip()):
@@ -110,7 +102,7 @@ def _hub_url(value: str) -> str | None:
     return None
 
 
-def _not_negative(value: float) -> str | None:
+def check_not_negative(value: float) -> str | None:
     return None if value >= 0 else "must be 0 or more"
 
 
@@ -153,33 +145,33 @@ SPEC: tuple[Setting, ...] = (
     Setting("data_dir", Path, Path("/var/lib/tpkit"), "Folder for people's data: database, uploads, keys."),
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
     Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
-    Setting("port", int, 8080, "TCP port of the web server.", _port),
+    Setting("port", int, 8080, "TCP port of the web server.", check_port),
     Setting("kit_id", str, "tpkit-dev", "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN).", _kit_id),
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
-    Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
-    Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive),
-    Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
+    Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", check_positive),
+    Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", check_positive),
+    Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", check_positive),
     Setting("pin_digits", int, 4, "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).", _pin_digits),
-    Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", _positive),
-    Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", _positive),
-    Setting("handin_photo_max_edge_px", int, 1600, "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).", _positive),
+    Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", check_positive),
+    Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", check_positive),
+    Setting("handin_photo_max_edge_px", int, 1600, "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).", check_positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
-    Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
-    Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
+    Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", check_positive),
+    Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", check_positive),
     Setting("ap_interface", str, "wlan0", "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`)."),
-    Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", _positive),
+    Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", check_positive),
     Setting("mdns_enabled", bool, True, "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers)."),
     Setting("mdns_interfaces", str, "all", "IPv4 addresses to advertise on, comma-separated, or \"all\" (every address but loopback).",
             _interfaces),
-    Setting("panel_poll_interval_s", float, 2.0, "How often the status panel asks the web server for the kit's health.", _positive),
+    Setting("panel_poll_interval_s", float, 2.0, "How often the status panel asks the web server for the kit's health.", check_positive),
     Setting("panel_led_serving_pin", int, 17, "BCM number of the 'serving' light (header pin 11).", _bcm_pin),
     Setting("panel_led_sync_pin", int, 27, "BCM number of the 'sync' light (header pin 13).", _bcm_pin),
     Setting("panel_led_fault_pin", int, 22, "BCM number of the 'fault' light (header pin 15).", _bcm_pin),
     Setting("panel_button_pin", int, 3, "BCM number of the button (header pin 5; GPIO3 also wakes a halted Pi).", _bcm_pin),
     Setting("panel_buzzer_pin", int, None, "BCM number of an optional active buzzer; unset for none.", _bcm_pin),
-    Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", _positive),
-    Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
+    Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", check_positive),
+    Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", check_positive),
     Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
             "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
     Setting("hub_url", str, "", "The county hub that `tpkit report` delivers to (https://…); empty: reports wait "
@@ -193,49 +185,29 @@ SPEC: tuple[Setting, ...] = (
     Setting("sync_tags", str, "", "Only packages carrying one of these tags, comma-separated key:value "
             "(e.g. grade:3,grade:4); empty: no tag filter.", _sync_tags),
     Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
-            "go below it is refused.", _not_negative),
-    Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
+            "go below it is refused.", check_not_negative),
+    Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", check_not_negative),
     Setting("sync_rate_cap_percent", int, 0, "Download rate cap as a share (%) of the measured uplink speed; 0: no "
             "cap. With sync_rate_cap_kbps too, the lower wins (docs/uplink.md).", _percent),
     Setting("sync_windows", str, "", "When sync may download, in the kit's local time: comma-separated day ranges "
             "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
     Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
-            "0: no budget.", _not_negative),
+            "0: no budget.", check_not_negative),
     Setting("sync_patch_chain_max", int, 4, "Most patches sync applies in a row to update a book; a kit further "
-            "behind (or 0) fetches the full book (docs/sync.md).", _not_negative),
+            "behind (or 0) fetches the full book (docs/sync.md).", check_not_negative),
     Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
-            "--contimeout).", _positive),
+            "--contimeout).", check_positive),
     Setting("sync_yield_kbps", int, 24, "People's traffic on the uplink (KiB/s, beyond sync's own) that makes a "
-            "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).", _not_negative),
+            "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).", check_not_negative),
     Setting("sync_yield_pause_s", float, 1.5, "How long people's traffic must stay above sync_yield_kbps before "
-            "sync stops (a phone's short burst does not).", _not_negative),
-    Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative),
+            "sync stops (a phone's short burst does not).", check_not_negative),
+    Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", check_not_negative),
     Setting("sync_peer_browse_s", float, 3.0, "How long `tpkit sync` listens for peer kits (mDNS) whose mirror has "
-            "a channel's newest sequence, tried before sync_source; 0: never use peers.", _not_negative),
+            "a channel's newest sequence, tried before sync_source; 0: never use peers.", check_not_negative),
     Setting("mirror_port", int, 0, "TCP port of this kit's read-only peer mirror (tpkit-mirror.service, rsync) for "
             "other kits on the LAN, advertised over mDNS; 0: no mirror.", _port_or_zero),
     Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
             "first interface with a default route other than ap_interface."),
-    Setting("hub_data_dir", Path, Path("/var/lib/tpkit-hub"), "County hub: folder of its SQLite database (when "
-            "hub_database_url is empty)."),
-    Setting("hub_database_url", str, "", "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for "
-            "SQLite under hub_data_dir.", _database_url),
-    Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
-    Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", _port),
-    Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", _positive),
-    Setting("hub_threads", int, 16, "County hub: threads per worker for pages, enrolment and metrics (each holds "
-            "one PostgreSQL connection); reports are stored by 2 more, in groups.", _positive),
-    Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
-            _positive),
-    Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",
-            _positive),
-    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
-            "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
-    Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
-    Setting("hub_keep_reports_days", int, 90, "County hub: days raw reports are kept before `tpkit hub prune` folds "
-            "them into one row per kit and day; 0: kept for good (alerts are always kept).", _not_negative),
-    Setting("hub_keep_daily_days", int, 730, "County hub: days the per-day rows (the kit page's daily charts) are "
-            "kept; 0: kept for good.", _not_negative),
     Setting("records_home_page", str, "", "The actor account homePage of learning records (xAPI): the county's "
             "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).", _home_page),
     Setting("records_real_names", bool, False, "Put students' real names, not their pseudonymous ids, into "
@@ -298,18 +270,6 @@ class Settings:
     sync_peer_browse_s: float
     mirror_port: int
     uplink_interface: str
-    hub_data_dir: Path
-    hub_database_url: str
-    hub_host: str
-    hub_port: int
-    hub_workers: int
-    hub_threads: int
-    hub_silent_after_h: float
-    hub_token_lifetime_h: float
-    hub_lrs_url: str
-    hub_lrs_auth: str
-    hub_keep_reports_days: int
-    hub_keep_daily_days: int
     records_home_page: str
     records_real_names: bool
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
@@ -376,23 +336,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Mapping[str, Any]):
-    """Yield (name, raw value, origin) from every source, lowest precedence first; and warnings."""
+def _layers(by_name: Mapping[str, Setting], config_file: Path | None, environ: Mapping[str, str],
+            overrides: Mapping[str, Any], foreign: Callable[[str], bool]):
+    """(name, raw value, origin) from every source, lowest precedence first; and warnings (none for a `foreign`
+    name: the other program's setting, in a file or environment the two share)."""
     warnings: list[str] = []
     layers: list[tuple[str, Any, str]] = []
     if config_file is not None:
         for key, raw in _read_toml(config_file).items():
-            if key in SPEC_BY_NAME:
+            if key in by_name:
                 layers.append((key, raw, f"{config_file} key {key}"))
-            else:
+            elif not foreign(key):
                 warnings.append(f"Unknown key {key!r} in {config_file} is ignored (known: see docs/settings.md).")
     for env_name, raw in environ.items():
         if not env_name.startswith(ENV_PREFIX) or env_name in (CONFIG_ENV, SOURCES_ENV):
             continue
         key = env_name[len(ENV_PREFIX):].lower()
-        if key in SPEC_BY_NAME:
+        if key in by_name:
             layers.append((key, raw, f"environment variable {env_name}"))
-        else:
+        elif not foreign(key):
             warnings.append(f"Unknown environment variable {env_name} is ignored (known: see docs/settings.md).")
     for key, raw in overrides.items():
         if raw is not None:
@@ -400,9 +362,11 @@ def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Map
     return layers, warnings
 
 
-def as_environment(settings: Settings) -> dict[str, str]:
-    """Every effective setting as TPKIT_* variables, so a worker process rebuilds the same settings."""
-    values = {s.name: getattr(settings, s.name) for s in SPEC}
+def as_environment(settings) -> dict[str, str]:
+    """Every effective setting (of the kit's Settings or the hub's) as TPKIT_* variables, so a worker process
+    rebuilds the same settings."""
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
+              if f.name not in ("sources", "warnings")}
     handed = {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items() if value is not None}
     return {**handed, SOURCES_ENV: json.dumps(dict(settings.sources))}
 
@@ -424,40 +388,57 @@ def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> li
     return problems
 
 
-def load_settings(
-    config_file: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Settings:
-    """Build the effective settings; raise one ConfigError listing every problem found."""
+def resolve(spec: tuple[Setting, ...], config_file: Path | None, environ: Mapping[str, str] | None,
+            overrides: Mapping[str, Any] | None, foreign: Callable[[str], bool],
+            cross: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] = lambda values, sources: [],
+            ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    """The values of `spec` from every source, where each came from, and warnings; one ConfigError listing every
+    problem (`cross` adds problems between settings). Paths are made absolute after `finish`."""
     environ = os.environ if environ is None else environ
     if config_file is None and environ.get(CONFIG_ENV):
         config_file = Path(environ[CONFIG_ENV])
-    layers, warnings = _layers(config_file, environ, overrides or {})
-    values = {s.name: s.default for s in SPEC}
-    sources = {s.name: "default" for s in SPEC}
+    by_name = {s.name: s for s in spec}
+    layers, warnings = _layers(by_name, config_file, environ, overrides or {}, foreign)
+    values = {s.name: s.default for s in spec}
+    sources = {s.name: "default" for s in spec}
     problems: list[str] = []
     for name, raw, origin in layers:
-        value, problem = _convert(SPEC_BY_NAME[name], raw, origin)
+        value, problem = _convert(by_name[name], raw, origin)
         if problem:
             problems.append(problem)
         else:
             values[name], sources[name] = value, origin
-    problems += _cross_problems(values, sources)
+    problems += cross(values, sources)
     if problems:
         raise ConfigError(
             f"{len(problems)} setting(s) cannot be used:\n  - " + "\n  - ".join(problems),
             fix="Correct each value where it came from (file key, environment variable or flag); "
             "`tpkit check` lists the effective settings.",
         )
-    if values["content_dir"] is None:
-        values["content_dir"] = values["data_dir"] / "content"
-        sources["content_dir"] = "derived from data_dir"
-    values = {k: (v.absolute() if isinstance(v, Path) else v) for k, v in values.items()}
+    return values, sources, tuple(warnings)
+
+
+def finish(values: dict[str, Any], sources: dict[str, str], environ: Mapping[str, str] | None) -> dict[str, Any]:
+    """Paths made absolute, and the sources a parent process handed down put back (in place for `sources`)."""
+    environ = os.environ if environ is None else environ
     for name, origin in _handed_sources(environ).items():
         if sources.get(name, "").startswith("environment variable"):  # the value came with it from `tpkit serve`
             sources[name] = origin
-    return Settings(**values, sources=sources, warnings=tuple(warnings))
+    return {k: (v.absolute() if isinstance(v, Path) else v) for k, v in values.items()}
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the kit's effective settings; raise one ConfigError listing every problem found."""
+    values, sources, warnings = resolve(SPEC, config_file, environ, overrides, foreign=lambda name: name.startswith("hub_"),
+                                        cross=_cross_problems)
+    if values["content_dir"] is None:
+        values["content_dir"] = values["data_dir"] / "content"
+        sources["content_dir"] = "derived from data_dir"
+    return Settings(**finish(values, sources, environ), sources=sources, warnings=warnings)
 
 
 def _handed_sources(environ: Mapping[str, str]) -> dict[str, str]:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.config import Settings
 from appliance.hub.database import SqliteHub
+from appliance.hub.settings import HubSettings
 
 
-def database_path(settings: Settings) -> Path:
+def database_path(settings: HubSettings) -> Path:
     return settings.hub_data_dir / "hub.sqlite3"
 
 
-def open_database(settings: Settings):
+def open_database(settings: HubSettings):
     """The hub's database (not yet migrated: `database.migrate` does that)."""
     if settings.hub_database_url:
         from appliance.hub.postgres import PostgresHub
