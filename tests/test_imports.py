@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "appliance"
@@ -16,7 +17,7 @@ EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfil
          "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
          "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",
          "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
-         "http.client": ("edges/health_probe.py", "edges/uplink.py"), "psycopg": "hub/postgres.py",
+         "http.client": ("edges/health_probe.py", "edges/uplink.py"), "psycopg": "hub/storage/postgres.py",
          "PIL": "edges/images.py"}
 
 
@@ -55,6 +56,29 @@ def test_imports_point_down_the_layers():
                 continue
             if LAYER[target] >= LAYER[own]:
                 wrong.append(f"{rel} imports {module}")
+    assert wrong == []
+
+
+SQL = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|WITH)\s")  # as the hub writes it: upper case
+HUB_ROUTES = ("hub/app.py", "hub/api_routes.py", "hub/dashboard_routes.py", "hub/pages.py")
+
+
+def test_imports_the_hubs_sql_lives_in_its_storage():
+    """Every SQL statement of the hub is in hub/storage/ (a module per table group); its routes call its services,
+    never storage."""
+    wrong = []
+    for rel, tree in _modules():
+        if rel.parts[0] != "hub":
+            continue
+        if rel.parts[1] == "storage":  # below the hub's services: storage, settings, protocol and base modules only
+            wrong += [f"{rel} imports {m}" for m in _imports(tree) if m.startswith("appliance.hub.")
+                      and not m.startswith(("appliance.hub.storage", "appliance.hub.settings"))]
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value):
+                wrong.append(f"{rel}:{node.lineno} holds SQL: {node.value[:40]!r}")
+        if str(rel) in HUB_ROUTES:
+            wrong += [f"{rel} imports {m}" for m in _imports(tree) if m.startswith("appliance.hub.storage")]
     assert wrong == []
 
 
@@ -129,7 +153,8 @@ def test_imports_the_hub_runs_without_the_kits_packages():
     loaded = _loaded(["appliance.hub.app", "appliance.hub.asgi", "appliance.cli.hub", "appliance.hub.ingest",
                       "appliance.hub.lrs_forwarding", "appliance.hub.retention"], KIT_ONLY)
     assert _top(loaded) & set(KIT_ONLY) == set()
-    assert {m for m in loaded if m.startswith(("appliance.services", "appliance.storage", "appliance.content"))} == set()
+    kit_floors = ("appliance.services", "appliance.storage", "appliance.content")
+    assert {m for m in loaded if m.startswith(kit_floors)} == set()
     assert {m for m in loaded if m.startswith("appliance.web.")} <= {"appliance.web.i18n"}  # MERGE_PENDING
 
 
@@ -141,7 +166,8 @@ def test_imports_the_kit_runs_without_the_hubs_packages():
 
 def test_imports_protocol_stands_on_base_modules_alone():
     """The wire contract loads neither program: no kit or hub package, no web framework."""
-    modules = sorted(f"appliance.protocol.{p.stem}" for p in (PACKAGE / "protocol").glob("*.py") if p.stem != "__init__")
+    modules = sorted(f"appliance.protocol.{p.stem}" for p in (PACKAGE / "protocol").glob("*.py")
+                     if p.stem != "__init__")
     loaded = _loaded(modules, KIT_ONLY + HUB_ONLY)
     assert _top(loaded) & {*KIT_ONLY, *HUB_ONLY, "starlette", "jinja2", "argon2", "uvicorn"} == set()
     assert {m.split(".")[1] for m in loaded if m.startswith("appliance.") and m.count(".")} <= {

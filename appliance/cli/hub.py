@@ -80,8 +80,8 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
 
 
 def _open_hub(settings: HubSettings):
-    from appliance.hub.backend import open_database
-    from appliance.hub.database import migrate
+    from appliance.hub.storage.backend import open_database
+    from appliance.hub.storage.database import migrate
 
     db = open_database(settings)
     migrate(db)

@@ -1,6 +1,6 @@
 """What a kit's latest heartbeat (its `GET /-/health` snapshot) and its silence mean for a technician.
 
-Reads the snapshot fields documented in docs/health.md, with the kit's own thresholds (services.health).
+Reads the snapshot fields documented in docs/health.md, with the kit's own thresholds (protocol.thresholds).
 Must not import web or cli.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from appliance.hub.app import Hub, create_app
-from appliance.hub.backend import open_database
+from appliance.hub.storage.backend import open_database
 from appliance.hub.settings import load_hub_settings
 
 

@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 from appliance.errors import SignInError
+from appliance.hub.storage import technicians as stored
 from appliance.edges import passwords
 
 FIRST_USERNAME = "technician"
@@ -24,10 +25,8 @@ def ensure_first(db, now: float) -> str | None:
     """Create the first technician with a random one-time password if there is none; return it, else None."""
     password = "-".join(secrets.token_hex(2) for _ in range(4))
     with db.transaction() as tx:
-        if tx.execute("SELECT username FROM technicians LIMIT 1"):
+        if not stored.add_first(tx, FIRST_USERNAME, passwords.hash_password(password), now):
             return None
-        tx.execute("INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
-                   "VALUES (?, ?, 1, ?)", (FIRST_USERNAME, passwords.hash_password(password), now))
     return password
 
 
@@ -35,10 +34,7 @@ def add(db, username: str, password: str, now: float) -> None:
     """Add a technician (or set an existing one's password)."""
     digest = passwords.hash_password(password)
     with db.transaction() as tx:
-        tx.execute("INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
-                   "VALUES (?, ?, 0, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
-                   "must_change_password = 0",
-                   (username, digest, now))
+        stored.set_password(tx, username, digest, now)
 
 
 class SigninFailures:
@@ -48,15 +44,10 @@ class SigninFailures:
         self.db = db
 
     def count_since(self, subject: str, since: float) -> tuple[int, float | None]:
-        row = self.db.query("SELECT count(*) AS n, max(failed_at) AS latest FROM signin_failures "
-                            "WHERE subject = ? AND failed_at >= ?", (subject, since))[0]
-        return row["n"], row["latest"]
+        return stored.failures_since(self.db, subject, since)
 
     def add(self, subjects: list[str], now: float, keep_after: float) -> None:
-        with self.db.transaction() as tx:
-            tx.execute("DELETE FROM signin_failures WHERE failed_at < ?", (keep_after,))
-            for subject in subjects:
-                tx.execute("INSERT INTO signin_failures (subject, failed_at) VALUES (?, ?)", (subject, now))
+        stored.add_failures(self.db, subjects, now, keep_after)
 
 
 def sign_in(db, username: str, password: str, now: float, client: str = "") -> str:
@@ -64,17 +55,14 @@ def sign_in(db, username: str, password: str, now: float, client: str = "") -> s
     after repeated wrong passwords for this account or from this client (then the password is not checked)."""
     failures = SigninFailures(db)
     passwords.check_throttle(failures, username, client, now)
-    rows = db.query("SELECT password_hash FROM technicians WHERE username = ?", (username,))
-    if not rows or not passwords.verify_password(rows[0]["password_hash"], password):
+    password_hash = stored.password_hash(db, username)
+    if password_hash is None or not passwords.verify_password(password_hash, password):
         failures.add([f"account:{username}", f"client:{client}"], now, now - passwords.PASSWORD_THROTTLE.window_s)
         raise SignInError("The user name or password is wrong.", code="auth.wrong_password",
                           cause="A typo, or the one-time password was already changed.",
                           fix="Type it again; the first password was printed once by `tpkit hub serve`.")
     token = secrets.token_urlsafe(32)
-    with db.transaction() as tx:
-        tx.execute("DELETE FROM technician_sessions WHERE expires_at < ?", (now,))
-        tx.execute("INSERT INTO technician_sessions (token_sha256, username, expires_at) VALUES (?, ?, ?)",
-                   (_digest(token), username, now + SESSION_LIFETIME_S))
+    stored.open_session(db, _digest(token), username, now, now + SESSION_LIFETIME_S)
     return token
 
 
@@ -82,12 +70,9 @@ def session(db, token: str | None, now: float) -> dict[str, Any] | None:
     """The signed-in technician for a cookie token, or None."""
     if not token:
         return None
-    rows = db.query("SELECT t.username, t.must_change_password FROM technician_sessions s JOIN technicians t "
-                    "ON t.username = s.username WHERE s.token_sha256 = ? AND s.expires_at > ?", (_digest(token), now))
-    return rows[0] if rows else None
+    return stored.session(db, _digest(token), now)
 
 
 def sign_out(db, token: str | None) -> None:
     if token:
-        with db.transaction() as tx:
-            tx.execute("DELETE FROM technician_sessions WHERE token_sha256 = ?", (_digest(token),))
+        stored.close_session(db, _digest(token))
