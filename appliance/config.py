@@ -39,7 +39,7 @@ class Setting:
     check: Callable[[Any], str | None] | None = None
 
 
-def check_port(value: int) -> str | None:
+def _port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else "must be between 1 and 65535"
 
 
@@ -47,7 +47,7 @@ def _port_or_zero(value: int) -> str | None:
     return None if 0 <= value <= 65535 else "must be 0 (off) or between 1 and 65535"
 
 
-def check_positive(value: float) -> str | None:
+def _positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
@@ -102,8 +102,12 @@ def _hub_url(value: str) -> str | None:
     return None
 
 
-def check_not_negative(value: float) -> str | None:
+def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "must be 0 or more"
+
+
+# The checks the hub's own spec (hub/settings.py) shares with the kit's.
+check_port, check_positive, check_not_negative = _port, _positive, _not_negative
 
 
 def _percent(value: int) -> str | None:
@@ -145,33 +149,33 @@ SPEC: tuple[Setting, ...] = (
     Setting("data_dir", Path, Path("/var/lib/tpkit"), "Folder for people's data: database, uploads, keys."),
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
     Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
-    Setting("port", int, 8080, "TCP port of the web server.", check_port),
+    Setting("port", int, 8080, "TCP port of the web server.", _port),
     Setting("kit_id", str, "tpkit-dev", "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN).", _kit_id),
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
-    Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", check_positive),
-    Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", check_positive),
-    Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", check_positive),
+    Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
+    Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive),
+    Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
     Setting("pin_digits", int, 4, "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).", _pin_digits),
-    Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", check_positive),
-    Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", check_positive),
-    Setting("handin_photo_max_edge_px", int, 1600, "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).", check_positive),
+    Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", _positive),
+    Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", _positive),
+    Setting("handin_photo_max_edge_px", int, 1600, "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).", _positive),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
-    Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", check_positive),
-    Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", check_positive),
+    Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
+    Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
     Setting("ap_interface", str, "wlan0", "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`)."),
-    Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", check_positive),
+    Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", _positive),
     Setting("mdns_enabled", bool, True, "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers)."),
     Setting("mdns_interfaces", str, "all", "IPv4 addresses to advertise on, comma-separated, or \"all\" (every address but loopback).",
             _interfaces),
-    Setting("panel_poll_interval_s", float, 2.0, "How often the status panel asks the web server for the kit's health.", check_positive),
+    Setting("panel_poll_interval_s", float, 2.0, "How often the status panel asks the web server for the kit's health.", _positive),
     Setting("panel_led_serving_pin", int, 17, "BCM number of the 'serving' light (header pin 11).", _bcm_pin),
     Setting("panel_led_sync_pin", int, 27, "BCM number of the 'sync' light (header pin 13).", _bcm_pin),
     Setting("panel_led_fault_pin", int, 22, "BCM number of the 'fault' light (header pin 15).", _bcm_pin),
     Setting("panel_button_pin", int, 3, "BCM number of the button (header pin 5; GPIO3 also wakes a halted Pi).", _bcm_pin),
     Setting("panel_buzzer_pin", int, None, "BCM number of an optional active buzzer; unset for none.", _bcm_pin),
-    Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", check_positive),
-    Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", check_positive),
+    Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", _positive),
+    Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
     Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
             "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
     Setting("hub_url", str, "", "The county hub that `tpkit report` delivers to (https://…); empty: reports wait "
@@ -185,25 +189,25 @@ SPEC: tuple[Setting, ...] = (
     Setting("sync_tags", str, "", "Only packages carrying one of these tags, comma-separated key:value "
             "(e.g. grade:3,grade:4); empty: no tag filter.", _sync_tags),
     Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
-            "go below it is refused.", check_not_negative),
-    Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", check_not_negative),
+            "go below it is refused.", _not_negative),
+    Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
     Setting("sync_rate_cap_percent", int, 0, "Download rate cap as a share (%) of the measured uplink speed; 0: no "
             "cap. With sync_rate_cap_kbps too, the lower wins (docs/uplink.md).", _percent),
     Setting("sync_windows", str, "", "When sync may download, in the kit's local time: comma-separated day ranges "
             "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
     Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
-            "0: no budget.", check_not_negative),
+            "0: no budget.", _not_negative),
     Setting("sync_patch_chain_max", int, 4, "Most patches sync applies in a row to update a book; a kit further "
-            "behind (or 0) fetches the full book (docs/sync.md).", check_not_negative),
+            "behind (or 0) fetches the full book (docs/sync.md).", _not_negative),
     Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
-            "--contimeout).", check_positive),
+            "--contimeout).", _positive),
     Setting("sync_yield_kbps", int, 24, "People's traffic on the uplink (KiB/s, beyond sync's own) that makes a "
-            "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).", check_not_negative),
+            "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).", _not_negative),
     Setting("sync_yield_pause_s", float, 1.5, "How long people's traffic must stay above sync_yield_kbps before "
-            "sync stops (a phone's short burst does not).", check_not_negative),
-    Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", check_not_negative),
+            "sync stops (a phone's short burst does not).", _not_negative),
+    Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative),
     Setting("sync_peer_browse_s", float, 3.0, "How long `tpkit sync` listens for peer kits (mDNS) whose mirror has "
-            "a channel's newest sequence, tried before sync_source; 0: never use peers.", check_not_negative),
+            "a channel's newest sequence, tried before sync_source; 0: never use peers.", _not_negative),
     Setting("mirror_port", int, 0, "TCP port of this kit's read-only peer mirror (tpkit-mirror.service, rsync) for "
             "other kits on the LAN, advertised over mDNS; 0: no mirror.", _port_or_zero),
     Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
@@ -391,9 +395,10 @@ def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> li
 def resolve(spec: tuple[Setting, ...], config_file: Path | None, environ: Mapping[str, str] | None,
             overrides: Mapping[str, Any] | None, foreign: Callable[[str], bool],
             cross: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] = lambda values, sources: [],
+            listed_by: str = "`tpkit check` lists the effective settings",
             ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
     """The values of `spec` from every source, where each came from, and warnings; one ConfigError listing every
-    problem (`cross` adds problems between settings). Paths are made absolute after `finish`."""
+    problem (`cross` adds problems between settings; `listed_by` ends its fix). Paths are made absolute by `finish`."""
     environ = os.environ if environ is None else environ
     if config_file is None and environ.get(CONFIG_ENV):
         config_file = Path(environ[CONFIG_ENV])
@@ -412,8 +417,7 @@ def resolve(spec: tuple[Setting, ...], config_file: Path | None, environ: Mappin
     if problems:
         raise ConfigError(
             f"{len(problems)} setting(s) cannot be used:\n  - " + "\n  - ".join(problems),
-            fix="Correct each value where it came from (file key, environment variable or flag); "
-            "`tpkit check` lists the effective settings.",
+            fix=f"Correct each value where it came from (file key, environment variable or flag); {listed_by}.",
         )
     return values, sources, tuple(warnings)
 
@@ -433,8 +437,9 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Build the kit's effective settings; raise one ConfigError listing every problem found."""
-    values, sources, warnings = resolve(SPEC, config_file, environ, overrides, foreign=lambda name: name.startswith("hub_"),
-                                        cross=_cross_problems)
+    # Every hub setting is named hub_* (hub/settings.py): the kit passes over them in a shared file or environment.
+    values, sources, warnings = resolve(SPEC, config_file, environ, overrides,
+                                        foreign=lambda name: name.startswith("hub_"), cross=_cross_problems)
     if values["content_dir"] is None:
         values["content_dir"] = values["data_dir"] / "content"
         sources["content_dir"] = "derived from data_dir"

@@ -155,7 +155,7 @@ wheels() {
         --implementation cp --python-version 3.11 \
         --platform "manylinux_2_36_$PY_PLATFORM" --platform "manylinux_2_28_$PY_PLATFORM" \
         --platform "manylinux_2_17_$PY_PLATFORM" --platform "manylinux2014_$PY_PLATFORM" \
-        "$tpkit_wheel[kit]"
+        "${tpkit_wheel}[kit]"
     ls "$WHEELS"
 }
 

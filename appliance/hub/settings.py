@@ -80,5 +80,6 @@ def load_hub_settings(
 ) -> HubSettings:
     """Build the hub's effective settings; raise one ConfigError listing every problem found."""
     values, sources, warnings = resolve(HUB_SPEC, config_file, environ, overrides,
-                                        foreign=lambda name: name in SPEC_BY_NAME)
+                                        foreign=lambda name: name in SPEC_BY_NAME,
+                                        listed_by="docs/settings.md, \"The county hub's settings\", lists them")
     return HubSettings(**finish(values, sources, environ), sources=sources, warnings=warnings)
