@@ -1,4 +1,6 @@
-"""The one settings spec: defaults < TOML file < TPKIT_* environment < command-line flags.
+"""The kit's settings spec, and the machinery both programs build their settings with: defaults < TOML file <
+TPKIT_* environment < command-line flags (the county hub's own spec is hub/settings.py; every hub setting is
+named hub_*, and each program ignores the other's names without a warning).
 
 Built once at start-up by the CLI and passed down; nothing reads settings at import time.
 Imports only `errors`.
@@ -77,16 +79,6 @@ def _interfaces(value: str) -> str | None:
     return None
 
 
-def _database_url(value: str) -> str | None:
-    if value == "" or value.startswith(("postgresql://", "postgres://")):
-        return None
-    return "must be empty (SQLite under hub_data_dir) or a postgresql://user:password@host:port/database URL"
-
-
-def _http_url(value: str) -> str | None:
-    return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
-
-
 def _channel_keys(value: str) -> str | None:
     """Shape only: each entry a minisign base64 key line (56 characters) or a path; the keys are read when used."""
     for part in (p.strip() for p in value.split(",") if p.strip()):
@@ -112,6 +104,10 @@ def _hub_url(value: str) -> str | None:
 
 def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "must be 0 or more"
+
+
+# The checks the hub's own spec (hub/settings.py) shares with the kit's.
+check_port, check_positive, check_not_negative = _port, _positive, _not_negative
 
 
 def _percent(value: int) -> str | None:
@@ -216,26 +212,6 @@ SPEC: tuple[Setting, ...] = (
             "other kits on the LAN, advertised over mDNS; 0: no mirror.", _port_or_zero),
     Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
             "first interface with a default route other than ap_interface."),
-    Setting("hub_data_dir", Path, Path("/var/lib/tpkit-hub"), "County hub: folder of its SQLite database (when "
-            "hub_database_url is empty)."),
-    Setting("hub_database_url", str, "", "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for "
-            "SQLite under hub_data_dir.", _database_url),
-    Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
-    Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", _port),
-    Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", _positive),
-    Setting("hub_threads", int, 16, "County hub: threads per worker for pages, enrolment and metrics (each holds "
-            "one PostgreSQL connection); reports are stored by 2 more, in groups.", _positive),
-    Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
-            _positive),
-    Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",
-            _positive),
-    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
-            "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
-    Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
-    Setting("hub_keep_reports_days", int, 90, "County hub: days raw reports are kept before `tpkit hub prune` folds "
-            "them into one row per kit and day; 0: kept for good (alerts are always kept).", _not_negative),
-    Setting("hub_keep_daily_days", int, 730, "County hub: days the per-day rows (the kit page's daily charts) are "
-            "kept; 0: kept for good.", _not_negative),
     Setting("records_home_page", str, "", "The actor account homePage of learning records (xAPI): the county's "
             "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).", _home_page),
     Setting("records_real_names", bool, False, "Put students' real names, not their pseudonymous ids, into "
@@ -298,18 +274,6 @@ class Settings:
     sync_peer_browse_s: float
     mirror_port: int
     uplink_interface: str
-    hub_data_dir: Path
-    hub_database_url: str
-    hub_host: str
-    hub_port: int
-    hub_workers: int
-    hub_threads: int
-    hub_silent_after_h: float
-    hub_token_lifetime_h: float
-    hub_lrs_url: str
-    hub_lrs_auth: str
-    hub_keep_reports_days: int
-    hub_keep_daily_days: int
     records_home_page: str
     records_real_names: bool
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
@@ -376,23 +340,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Mapping[str, Any]):
-    """Yield (name, raw value, origin) from every source, lowest precedence first; and warnings."""
+def _layers(by_name: Mapping[str, Setting], config_file: Path | None, environ: Mapping[str, str],
+            overrides: Mapping[str, Any], foreign: Callable[[str], bool]):
+    """(name, raw value, origin) from every source, lowest precedence first; and warnings (none for a `foreign`
+    name: the other program's setting, in a file or environment the two share)."""
     warnings: list[str] = []
     layers: list[tuple[str, Any, str]] = []
     if config_file is not None:
         for key, raw in _read_toml(config_file).items():
-            if key in SPEC_BY_NAME:
+            if key in by_name:
                 layers.append((key, raw, f"{config_file} key {key}"))
-            else:
+            elif not foreign(key):
                 warnings.append(f"Unknown key {key!r} in {config_file} is ignored (known: see docs/settings.md).")
     for env_name, raw in environ.items():
         if not env_name.startswith(ENV_PREFIX) or env_name in (CONFIG_ENV, SOURCES_ENV):
             continue
         key = env_name[len(ENV_PREFIX):].lower()
-        if key in SPEC_BY_NAME:
+        if key in by_name:
             layers.append((key, raw, f"environment variable {env_name}"))
-        else:
+        elif not foreign(key):
             warnings.append(f"Unknown environment variable {env_name} is ignored (known: see docs/settings.md).")
     for key, raw in overrides.items():
         if raw is not None:
@@ -400,9 +366,11 @@ def _layers(config_file: Path | None, environ: Mapping[str, str], overrides: Map
     return layers, warnings
 
 
-def as_environment(settings: Settings) -> dict[str, str]:
-    """Every effective setting as TPKIT_* variables, so a worker process rebuilds the same settings."""
-    values = {s.name: getattr(settings, s.name) for s in SPEC}
+def as_environment(settings) -> dict[str, str]:
+    """Every effective setting (of the kit's Settings or the hub's) as TPKIT_* variables, so a worker process
+    rebuilds the same settings."""
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
+              if f.name not in ("sources", "warnings")}
     handed = {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items() if value is not None}
     return {**handed, SOURCES_ENV: json.dumps(dict(settings.sources))}
 
@@ -424,40 +392,58 @@ def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> li
     return problems
 
 
+def resolve(spec: tuple[Setting, ...], config_file: Path | None, environ: Mapping[str, str] | None,
+            overrides: Mapping[str, Any] | None, foreign: Callable[[str], bool],
+            cross: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] = lambda values, sources: [],
+            listed_by: str = "`tpkit check` lists the effective settings",
+            ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    """The values of `spec` from every source, where each came from, and warnings; one ConfigError listing every
+    problem (`cross` adds problems between settings; `listed_by` ends its fix). Paths are made absolute by `finish`."""
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(CONFIG_ENV):
+        config_file = Path(environ[CONFIG_ENV])
+    by_name = {s.name: s for s in spec}
+    layers, warnings = _layers(by_name, config_file, environ, overrides or {}, foreign)
+    values = {s.name: s.default for s in spec}
+    sources = {s.name: "default" for s in spec}
+    problems: list[str] = []
+    for name, raw, origin in layers:
+        value, problem = _convert(by_name[name], raw, origin)
+        if problem:
+            problems.append(problem)
+        else:
+            values[name], sources[name] = value, origin
+    problems += cross(values, sources)
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} setting(s) cannot be used:\n  - " + "\n  - ".join(problems),
+            fix=f"Correct each value where it came from (file key, environment variable or flag); {listed_by}.",
+        )
+    return values, sources, tuple(warnings)
+
+
+def finish(values: dict[str, Any], sources: dict[str, str], environ: Mapping[str, str] | None) -> dict[str, Any]:
+    """Paths made absolute, and the sources a parent process handed down put back (in place for `sources`)."""
+    environ = os.environ if environ is None else environ
+    for name, origin in _handed_sources(environ).items():
+        if sources.get(name, "").startswith("environment variable"):  # the value came with it from `tpkit serve`
+            sources[name] = origin
+    return {k: (v.absolute() if isinstance(v, Path) else v) for k, v in values.items()}
+
+
 def load_settings(
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Build the effective settings; raise one ConfigError listing every problem found."""
-    environ = os.environ if environ is None else environ
-    if config_file is None and environ.get(CONFIG_ENV):
-        config_file = Path(environ[CONFIG_ENV])
-    layers, warnings = _layers(config_file, environ, overrides or {})
-    values = {s.name: s.default for s in SPEC}
-    sources = {s.name: "default" for s in SPEC}
-    problems: list[str] = []
-    for name, raw, origin in layers:
-        value, problem = _convert(SPEC_BY_NAME[name], raw, origin)
-        if problem:
-            problems.append(problem)
-        else:
-            values[name], sources[name] = value, origin
-    problems += _cross_problems(values, sources)
-    if problems:
-        raise ConfigError(
-            f"{len(problems)} setting(s) cannot be used:\n  - " + "\n  - ".join(problems),
-            fix="Correct each value where it came from (file key, environment variable or flag); "
-            "`tpkit check` lists the effective settings.",
-        )
+    """Build the kit's effective settings; raise one ConfigError listing every problem found."""
+    # Every hub setting is named hub_* (hub/settings.py): the kit passes over them in a shared file or environment.
+    values, sources, warnings = resolve(SPEC, config_file, environ, overrides,
+                                        foreign=lambda name: name.startswith("hub_"), cross=_cross_problems)
     if values["content_dir"] is None:
         values["content_dir"] = values["data_dir"] / "content"
         sources["content_dir"] = "derived from data_dir"
-    values = {k: (v.absolute() if isinstance(v, Path) else v) for k, v in values.items()}
-    for name, origin in _handed_sources(environ).items():
-        if sources.get(name, "").startswith("environment variable"):  # the value came with it from `tpkit serve`
-            sources[name] = origin
-    return Settings(**values, sources=sources, warnings=tuple(warnings))
+    return Settings(**finish(values, sources, environ), sources=sources, warnings=warnings)
 
 
 def _handed_sources(environ: Mapping[str, str]) -> dict[str, str]:

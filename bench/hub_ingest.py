@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance.config import load_settings  # noqa: E402
+from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.edges import minisign  # noqa: E402
-from appliance.hub.backend import open_database  # noqa: E402
-from appliance.hub.database import migrate  # noqa: E402
-from appliance.services.reporting import report_file  # noqa: E402
+from appliance.hub.storage.backend import open_database  # noqa: E402
+from appliance.hub.storage.database import migrate  # noqa: E402
+from appliance.protocol import report_file  # noqa: E402
 from tests.hub.conftest import health_body  # noqa: E402
 
 
@@ -147,7 +147,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(folder), "TPKIT_HUB_DATABASE_URL":
            args.database_url if args.backend == "postgresql" else "", "TPKIT_LOG_LEVEL": "warning"}
-    settings = load_settings(environ={k: v for k, v in env.items() if k.startswith("TPKIT_HUB")})
+    settings = load_hub_settings(environ={k: v for k, v in env.items() if k.startswith("TPKIT_HUB")})
     started = time.perf_counter()
     requests = prepare(settings, args.kits, args.rounds)
     print(f"setup: {args.kits} kits enrolled, {len(requests)} reports signed in {time.perf_counter() - started:.1f} s "

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance.config import load_settings  # noqa: E402
+from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.hub import ingest, retention  # noqa: E402
-from appliance.hub.backend import open_database  # noqa: E402
-from appliance.hub.database import migrate  # noqa: E402
+from appliance.hub.storage.backend import open_database  # noqa: E402
+from appliance.hub.storage.database import migrate  # noqa: E402
 from tests.hub.conftest import enrol_kit, health_body, signed  # noqa: E402
 
 DAY = 86400
@@ -81,7 +81,7 @@ def main() -> int:
         overrides = {"hub_data_dir": str(Path(work) / "hub")}
         if args.backend == "postgresql":
             overrides["hub_database_url"] = args.database_url
-        db = open_database(load_settings(environ={}, overrides=overrides))
+        db = open_database(load_hub_settings(environ={}, overrides=overrides))
         migrate(db)
         now = time.time()
         secrets = _fill(db, args.kits, args.reports, now)

@@ -149,12 +149,13 @@ wheels() {
     cp -R "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/appliance" "$WORK/src/"
     "$pip" wheel --disable-pip-version-check --no-deps -w "$WHEELS" "$WORK/src"
     # Compiled wheels (libzim, argon2, cryptography, uvloop…) must match the image, not this
-    # host: bookworm's Python is 3.11 and its glibc 2.36.
+    # host: bookworm's Python is 3.11 and its glibc 2.36. The kit's extra: libzim, zeroconf, gpiozero, Pillow.
+    tpkit_wheel=$(ls "$WHEELS"/tpkit-*.whl)
     "$pip" download --disable-pip-version-check -d "$WHEELS" --only-binary=:all: \
         --implementation cp --python-version 3.11 \
         --platform "manylinux_2_36_$PY_PLATFORM" --platform "manylinux_2_28_$PY_PLATFORM" \
         --platform "manylinux_2_17_$PY_PLATFORM" --platform "manylinux2014_$PY_PLATFORM" \
-        "$WHEELS"/tpkit-*.whl
+        "${tpkit_wheel}[kit]"
     ls "$WHEELS"
 }
 

@@ -22,13 +22,14 @@ chroot "$ROOT" groupadd --system gpio
 chroot "$ROOT" useradd --system --user-group --groups gpio --home-dir /var/lib/tpkit --no-create-home \
     --shell /usr/sbin/nologin --comment "tpkit kit services" tpkit
 
-# tpkit in a venv made by the image's own Python, from wheels fetched on the build host for this
-# CPU and Python 3.11 (pip cannot verify TLS inside the chroot, and needs no network here).
+# tpkit with the kit's extra (libzim, zeroconf, gpiozero, Pillow) in a venv made by the image's own Python,
+# from wheels fetched on the build host for this CPU and Python 3.11 (pip cannot verify TLS inside the chroot,
+# and needs no network here).
 mkdir -p "$ROOT/tmp/tpkit-wheels"
 cp "$WHEELS"/*.whl "$ROOT/tmp/tpkit-wheels/"
 chroot "$ROOT" python3 -m venv /opt/tpkit
 chroot "$ROOT" /opt/tpkit/bin/pip install --disable-pip-version-check --no-cache-dir --no-index \
-    --find-links /tmp/tpkit-wheels tpkit
+    --find-links /tmp/tpkit-wheels 'tpkit[kit]'
 rm -rf "$ROOT/tmp/tpkit-wheels"
 ln -sf /opt/tpkit/bin/tpkit "$ROOT/usr/bin/tpkit"
 chroot "$ROOT" tpkit --version

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from appliance.edges import minisign
 from appliance.errors import ReportError
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 
 
 class HubDouble:

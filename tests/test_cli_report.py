@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from appliance.edges import minisign
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 from tests.conftest import free_port
 from tests.hub_double import HubDouble
 from tests.machine import HEALTHY_COMMANDS, fake_commands

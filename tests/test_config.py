@@ -68,7 +68,8 @@ def test_config_file_from_environment_variable(tmp_path):
 
 def test_config_every_setting_is_documented():
     doc = (Path(__file__).parents[1] / "docs" / "settings.md").read_text()
-    missing = [s.name for s in SPEC if f"`{s.name}`" not in doc or f"TPKIT_{s.name.upper()}" not in doc]
+    kit_part = doc.split("## The county hub's settings")[0]  # the hub's own table is held by tests/hub/test_settings.py
+    missing = [s.name for s in SPEC if f"`{s.name}`" not in kit_part or f"TPKIT_{s.name.upper()}" not in kit_part]
     assert missing == [], f"document these settings in docs/settings.md: {missing}"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from appliance.hub import ingest
-from appliance.hub.database import SqliteHub, migrate
+from appliance.hub.storage.database import SqliteHub, migrate
 from tests.hub.conftest import enrol_kit, health_body, signed
 
 ROOT = Path(__file__).parents[1]

@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("firstboot", "provision"):
             return provisioning.run(args)
+        if args.command == "hub":  # the county hub builds its own settings (hub/settings.py)
+            return hub.run(args)
         settings = settings_from(args)
         logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
         if args.command == "serve":
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return demo(settings)
         group = {"channel": content, "sync": content, "content": content, "backup": learning, "restore": learning,
-                 "people": learning, "records": learning, "report": reporting, "hub": hub, "import": roads, "export": roads,
+                 "people": learning, "records": learning, "report": reporting, "import": roads, "export": roads,
                  "mirror": roads}[args.command]
         return group.run(settings, args)
     except TpkitError as exc:

@@ -1,14 +1,19 @@
-"""`tpkit hub …`: the county hub (serve, register kits, import sticks, forward records, technicians)."""
+"""`tpkit hub …`: the county hub (serve, register kits, import sticks, forward records, technicians).
+
+Builds the hub's own settings (hub/settings.py: hub.toml, TPKIT_HUB_*, flags), never the kit's.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 from pathlib import Path
 
-from appliance.cli.common import add_setting_flags, run_server
 from appliance import __version__
-from appliance.config import Settings
+from appliance.cli.common import run_server
+from appliance.hub.settings import HUB_SPEC, HubSettings, load_hub_settings
 
 
 def add_parsers(commands) -> None:
@@ -16,6 +21,23 @@ def add_parsers(commands) -> None:
 
 
 HUB_SETTINGS = ("hub_data_dir", "hub_database_url", "log_level")
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """--config and a flag for each named hub setting (as cli.common does for the kit's)."""
+    parser.add_argument("--config", type=Path, help="the hub's TOML settings file (default: $TPKIT_CONFIG, else none; "
+                        "the hub's units set /etc/tpkit/hub.toml)")
+    for setting in HUB_SPEC:
+        if setting.name in names:
+            parser.add_argument(f"--{setting.name.replace('_', '-')}", dest=setting.name, help=setting.help)
+
+
+def settings_from(args: argparse.Namespace) -> HubSettings:
+    overrides = {s.name: getattr(args, s.name, None) for s in HUB_SPEC}
+    settings = load_hub_settings(args.config, overrides=overrides)
+    for warning in settings.warnings:
+        print(f"[i] {warning}", file=sys.stderr)
+    return settings
 
 
 def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
@@ -57,16 +79,16 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     add_setting_flags(forward, HUB_SETTINGS + ("hub_lrs_url", "hub_lrs_auth"))
 
 
-def _open_hub(settings: Settings):
-    from appliance.hub.backend import open_database
-    from appliance.hub.database import migrate
+def _open_hub(settings: HubSettings):
+    from appliance.hub.storage.backend import open_database
+    from appliance.hub.storage.database import migrate
 
     db = open_database(settings)
     migrate(db)
     return db
 
 
-def hub_serve(settings: Settings) -> int:
+def hub_serve(settings: HubSettings) -> int:
     """Migrate the hub's database, print the first technician's password once, and serve until SIGTERM/SIGINT."""
     import time
 
@@ -87,7 +109,7 @@ def hub_serve(settings: Settings) -> int:
     return 0
 
 
-def hub_kit(settings: Settings, args: argparse.Namespace) -> int:
+def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:
     """`tpkit hub kit add|config|list`."""
     import time
 
@@ -121,7 +143,7 @@ def hub_kit(settings: Settings, args: argparse.Namespace) -> int:
         db.close()
 
 
-def hub_prune(settings: Settings) -> int:
+def hub_prune(settings: HubSettings) -> int:
     """`tpkit hub prune`: apply the retention settings once."""
     import time
 
@@ -141,7 +163,7 @@ def hub_prune(settings: Settings) -> int:
     return 0
 
 
-def hub_import(settings: Settings, path: Path) -> int:
+def hub_import(settings: HubSettings, path: Path) -> int:
     """Ingest a USB stick's reports; print each refusal with its fix; exit 1 when any was refused."""
     import time
 
@@ -159,7 +181,7 @@ def hub_import(settings: Settings, path: Path) -> int:
     return 1 if result["refused"] else 0
 
 
-def hub_forward(settings: Settings, only_status: bool) -> int:
+def hub_forward(settings: HubSettings, only_status: bool) -> int:
     """Forward due learning records to the LRS, or count them; exit 1 when the LRS failed or refused any."""
     import time
 
@@ -187,7 +209,7 @@ def hub_forward(settings: Settings, only_status: bool) -> int:
     return 0
 
 
-def hub_technician(settings: Settings, username: str) -> int:
+def hub_technician(settings: HubSettings, username: str) -> int:
     """Add a technician with a password typed twice (or set an existing one's)."""
     import getpass
     import time
@@ -207,7 +229,14 @@ def hub_technician(settings: Settings, username: str) -> int:
     return 0
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Build the hub's settings from the arguments and run the command (cli.main shows a TpkitError's fix)."""
+    settings = settings_from(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return _run(settings, args)
+
+
+def _run(settings: HubSettings, args: argparse.Namespace) -> int:
     if args.hub_command == "serve":
         return hub_serve(settings)
     if args.hub_command == "kit":

@@ -1,4 +1,5 @@
 """The county hub (`tpkit hub`): enrols kits, ingests their signed reports, shows and exports the fleet.
 
-A layer above services (it may use services, storage, content, edges and the kit's web helpers); only cli imports it.
+The kit's neighbour, not a floor above it (sibling of web): it imports protocol, webcore, edges and base modules,
+never the kit's services or web; its SQL is in hub/storage/. Only cli imports it.
 """

@@ -1,6 +1,6 @@
 """What a kit's latest heartbeat (its `GET /-/health` snapshot) and its silence mean for a technician.
 
-Reads the snapshot fields documented in docs/health.md, with the kit's own thresholds (services.health).
+Reads the snapshot fields documented in docs/health.md, with the kit's own thresholds (protocol.thresholds).
 Must not import web or cli.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from appliance.services.device.health import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
+from appliance.protocol.thresholds import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 
 STATUSES = ("ok", "warning", "critical", "silent")
 ALERT_CODES = ("silent", "under_voltage", "disk_full", "hot", "sync_failing", "books_damaged", "clock")

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from appliance.errors import HubError, ReportError
 from appliance.hub import enrolment, fleet, prometheus
 from appliance.hub.report_groups import ReportGroups
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 
 MAX_ENROL_BYTES = 4096  # an enrolment is ~200 bytes of JSON
 REPORTS_PATH = "/api/v1/reports"
@@ -111,13 +111,13 @@ async def reports(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     state = request.app.state
     states = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h)
-    total = state.db.query("SELECT count(*) AS n FROM reports")[0]["n"]
+    total = fleet.reports_total(state.db)
     return PlainTextResponse(prometheus.render(states, total), media_type="text/plain; version=0.0.4")
 
 
 def alive(request: Request) -> Response:
     """Liveness for a load balancer: 200 when this worker can read the database, 503 otherwise."""
-    request.app.state.db.query("SELECT 1 AS one")
+    fleet.check_database(request.app.state.db)
     return JSONResponse({"status": "ok", "backend": request.app.state.db.backend})
 
 

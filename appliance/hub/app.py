@@ -17,10 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from appliance.config import Settings
 from appliance.errors import TpkitError
 from appliance.hub import api_routes, dashboard_routes
 from appliance.hub.pages import render
+from appliance.hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Hub:
         await response(scope, receive, send)
 
 
-def create_app(settings: Settings, db, clock: Callable[[], float] = time.time) -> Hub:
+def create_app(settings: HubSettings, db, clock: Callable[[], float] = time.time) -> Hub:
     """The hub app on an open (and migrated) database; `clock` is Unix seconds (tests pass their own)."""
 
     @contextlib.asynccontextmanager

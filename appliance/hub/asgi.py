@@ -1,6 +1,6 @@
 """Entry point of each hub worker process when `tpkit hub serve` runs several (`hub_workers` > 1).
 
-The parent migrates the database and hands the settings over as TPKIT_* variables. Only uvicorn imports this
+The parent migrates the database and hands the hub's settings over as TPKIT_* variables. Only uvicorn imports this
 module (by name).
 """
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from appliance.config import load_settings
 from appliance.hub.app import Hub, create_app
-from appliance.hub.backend import open_database
+from appliance.hub.storage.backend import open_database
+from appliance.hub.settings import load_hub_settings
 
 
 def app_from_environment() -> Hub:
-    settings = load_settings()
+    settings = load_hub_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     return create_app(settings, open_database(settings))

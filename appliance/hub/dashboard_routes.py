@@ -1,6 +1,6 @@
 """The technicians' dashboard: fleet table, kit pages with charts, alerts, content roll-out, CSV export.
 
-Every page needs a signed-in technician; forms carry the kit's CSRF token (web.forms). No JavaScript.
+Every page needs a signed-in technician; forms carry the CSRF token of webcore.forms, as on the kit. No JavaScript.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.routing import Route
 from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
 from appliance.hub import charts, configs, fleet, i18n, retention, technicians
 from appliance.hub.pages import language, render
-from appliance.web.forms import checked_form, csrf_token, remember_csrf
+from appliance.webcore.forms import checked_form, csrf_token, remember_csrf
 
 SESSION_COOKIE = "tpkit_hub_session"
 PRIVATE = {"Cache-Control": "no-store"}

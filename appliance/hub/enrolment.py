@@ -14,7 +14,8 @@ from typing import Any
 
 from appliance.edges import minisign
 from appliance.errors import ConfigError, HubError
-from appliance.services.reporting.report_file import KIT_ID
+from appliance.hub.storage import kits as stored_kits
+from appliance.protocol.report_file import KIT_ID
 
 
 def _digest(token: str) -> str:
@@ -38,17 +39,13 @@ def register(db, kit_id: str, school: str, district: str, location: str, now: fl
     token = secrets.token_urlsafe(24)
     expires = now + lifetime_h * 3600
     with db.transaction() as tx:
-        tx.execute("INSERT INTO kits (kit_id, school, district, location, registered_at, token_sha256, "
-                   "token_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kit_id) DO NOTHING",
-                   (kit_id, school, district, location, now, _digest(token), expires))
-        if tx.changed == 1:
+        if stored_kits.add(tx, kit_id, school, district, location, now, _digest(token), expires):
             return token
         if not new_token:
             raise HubError(f"The kit {kit_id} is already registered.", code="hub.kit_exists", status=409,
                            fix=f"To re-enrol it (a new SD card or key), run: tpkit hub kit add {kit_id} --school "
                                f"{school!r} --district {district!r} --new-token")
-        tx.execute("UPDATE kits SET school = ?, district = ?, location = ?, token_sha256 = ?, token_expires_at = ? "
-                   "WHERE kit_id = ?", (school, district, location, _digest(token), expires, kit_id))
+        stored_kits.renew(tx, kit_id, school, district, location, _digest(token), expires)
     return token
 
 
@@ -71,32 +68,27 @@ def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dic
     except ConfigError as exc:
         raise HubError(exc.message, code="hub.invalid", fix=exc.fix) from exc
     with db.transaction() as tx:
-        rows = tx.execute("SELECT token_sha256, token_expires_at, public_key, enrolled_at FROM kits WHERE kit_id = ?",
-                          (kit_id,))
-        if not rows or not rows[0]["token_sha256"] or not hmac.compare_digest(rows[0]["token_sha256"], _digest(token)):
+        row = stored_kits.enrolment(tx, kit_id)
+        if not row or not row["token_sha256"] or not hmac.compare_digest(row["token_sha256"], _digest(token)):
             raise _bad_token(kit_id)
-        row = rows[0]
         if row["public_key"] == key.line and row["enrolled_at"] is not None:
             return {"kit_id": kit_id, "enrolled_at": _iso(row["enrolled_at"])}, False
         if row["token_expires_at"] < now or (row["enrolled_at"] is not None and row["token_expires_at"] == 0):
             raise _bad_token(kit_id)
         # The token is spent (expiry set to 0) but its digest stays, so a lost reply can be retried with the same key.
-        tx.execute("UPDATE kits SET public_key = ?, enrolled_at = ?, token_expires_at = 0 WHERE kit_id = ?",
-                   (key.line, now, kit_id))
+        stored_kits.enrol(tx, kit_id, key.line, now)
     return {"kit_id": kit_id, "enrolled_at": _iso(now)}, True
 
 
 def public_line(db, kit_id: str) -> str | None:
     """The base64 line of the key a kit enrolled with, read from the database now, or None for an unknown or not yet
     enrolled kit."""
-    rows = db.query("SELECT public_key FROM kits WHERE kit_id = ?", (kit_id,))
-    return rows[0]["public_key"] or None if rows else None
+    return stored_kits.public_line(db, kit_id)
 
 
 def public_lines(db, limit: int) -> dict[str, str]:
     """kit_id -> the base64 line of its enrolled key, for at most `limit` enrolled kits, in one query."""
-    rows = db.query("SELECT kit_id, public_key FROM kits WHERE public_key <> '' LIMIT ?", (limit,))
-    return {row["kit_id"]: row["public_key"] for row in rows}
+    return stored_kits.public_lines(db, limit)
 
 
 def public_key(db, kit_id: str) -> minisign.PublicKey | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from appliance.hub import alerts
 from appliance.hub.ingest import iso
+from appliance.hub.storage import kits as stored_kits, reports as stored_reports
 
 SORTS = ("kit_id", "school", "district", "status", "last_seen")
 STATUS_ORDER = {"silent": 0, "critical": 1, "warning": 2, "ok": 3}
@@ -53,14 +54,10 @@ def _state(row: dict[str, Any], now: float, silent_after_h: float) -> KitState:
                     snapshot, found, alerts.status(found), alerts.readings(snapshot or {}))
 
 
-KITS_SQL = ("SELECT kits.*, d.desired_version FROM kits LEFT JOIN (SELECT kit_id, max(version) AS desired_version "
-            "FROM desired_configs GROUP BY kit_id) d ON d.kit_id = kits.kit_id")
-
-
 def kits(db, now: float, silent_after_h: float, *, school: str = "", district: str = "", status: str = "",
          sort: str = "status") -> list[KitState]:
     """Every registered kit, filtered by exact school, district and status, sorted by `sort` (see SORTS)."""
-    rows = db.query(KITS_SQL + " ORDER BY kits.kit_id")
+    rows = stored_kits.states(db)
     found = [_state(row, now, silent_after_h) for row in rows
              if (not school or row["school"] == school) and (not district or row["district"] == district)]
     if status:
@@ -72,28 +69,23 @@ def kits(db, now: float, silent_after_h: float, *, school: str = "", district: s
 
 
 def kit(db, kit_id: str, now: float, silent_after_h: float) -> KitState | None:
-    rows = db.query(KITS_SQL + " WHERE kits.kit_id = ?", (kit_id,))
-    return _state(rows[0], now, silent_after_h) if rows else None
+    row = stored_kits.state(db, kit_id)
+    return _state(row, now, silent_after_h) if row else None
 
 
 def history(db, kit_id: str, since: float) -> list[dict[str, Any]]:
     """The charted numbers of a kit's heartbeats since `since` (Unix s), oldest first."""
-    return db.query("SELECT observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes FROM reports "
-                    "WHERE kit_id = ? AND kind = 'heartbeat' AND observed_at >= ? ORDER BY observed_at LIMIT ?",
-                    (kit_id, since, HISTORY_LIMIT))
+    return stored_reports.heartbeat_numbers(db, kit_id, since, HISTORY_LIMIT)
 
 
 def recent_reports(db, kit_id: str, limit: int = 20) -> list[dict[str, Any]]:
-    return db.query("SELECT report_id, sequence, kind, made_at, clock_synchronised, received_at FROM reports "
-                    "WHERE kit_id = ? ORDER BY received_at DESC, sequence DESC LIMIT ?", (kit_id, limit))
+    return stored_reports.recent(db, kit_id, limit)
 
 
 def reported_alerts(db, since: float) -> list[dict[str, Any]]:
     """`alert` reports received since `since` (Unix s), newest first: what the kits themselves raised."""
-    rows = db.query("SELECT kit_id, made_at, received_at, body FROM reports WHERE kind = 'alert' AND received_at >= ? "
-                    "ORDER BY received_at DESC, sequence DESC LIMIT ?", (since, HISTORY_LIMIT))
     found = []
-    for row in rows:
+    for row in stored_reports.alerts_since(db, since, HISTORY_LIMIT):
         body = json.loads(row["body"])
         found.append({"kit_id": row["kit_id"], "made_at": row["made_at"], "received_at": row["received_at"],
                       **{key: str(body.get(key, "")) for key in ("code", "severity", "message")}})
@@ -103,19 +95,29 @@ def reported_alerts(db, since: float) -> list[dict[str, Any]]:
 def rollout(db) -> dict[str, dict[str, list[str]]]:
     """book name -> version -> kit ids that have it (from heartbeats that list `books.installed`)."""
     found: dict[str, dict[str, list[str]]] = {}
-    for row in db.query("SELECT name, version, kit_id FROM kit_books ORDER BY name, version, kit_id"):
+    for row in stored_kits.books(db):
         found.setdefault(row["name"], {}).setdefault(row["version"], []).append(row["kit_id"])
     return found
 
 
 def choices(db) -> dict[str, list[str]]:
     """The schools and districts there are, for the dashboard's filters."""
-    rows = db.query("SELECT DISTINCT district, school FROM kits ORDER BY district, school")
+    rows = stored_kits.schools(db)
     return {"districts": sorted({r["district"] for r in rows}), "schools": sorted({r["school"] for r in rows})}
 
 
 CSV_FIELDS = ("kit_id", "school", "district", "location", "status", "last_seen", "cpu_temp_c", "disk_percent",
               "wifi_clients", "applied_config_version", "desired_config_version", "alerts")
+
+
+def reports_total(db) -> int:
+    """Reports stored on the hub (for /metrics)."""
+    return stored_reports.total(db)
+
+
+def check_database(db) -> None:
+    """Nothing when the database answers a read; HubUnavailableError (503) otherwise (liveness)."""
+    stored_reports.ping(db)
 
 
 def as_csv(states: list[KitState]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import HubError, HubUnavailableError, ReportError
-from appliance.hub import alerts, configs, enrolment, lrs_forwarding
-from appliance.hub.database import unavailable
-from appliance.services.reporting import report_file
+from appliance.hub import alerts, enrolment, lrs_forwarding
+from appliance.hub.storage import configs as stored_configs, kits as stored_kits, lrs_outbox, reports as stored_reports
+from appliance.hub.storage.database import unavailable
+from appliance.hub.storage.reports import KeyChanged, KitChange
+from appliance.protocol import report_file
 
 # A kit with a synchronised clock may run this far ahead of the hub (time zones mis-set by hand, a hub
 # clock behind) before its reports are refused; more means a wrong clock that claims to be right.
@@ -59,10 +62,6 @@ class _KeyMemory:
 
 _keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _keys_lock = threading.Lock()
-
-
-class KeyChanged(Exception):
-    """The kit's enrolled key is no longer the one its report was verified with (re-enrolled meanwhile)."""
 
 
 def _memory(db) -> _KeyMemory:
@@ -169,75 +168,20 @@ def _books(body: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(b["name"]), str(b.get("version", ""))) for b in items or () if isinstance(b, dict) and b.get("name")]
 
 
-# One UPDATE per report (a round trip counts on PostgreSQL). SET expressions all see the row as it was, so the
-# kit's newest report alone sets its configuration version and clock flag, and the newest heartbeat its snapshot.
-NEWEST = "CASE WHEN last_sequence < ? THEN ? ELSE {0} END"
-NEWEST_SNAPSHOT = "CASE WHEN snapshot_sequence < ? THEN ? ELSE {0} END"
-UPDATE_KIT = ("UPDATE kits SET applied_config_version = " + NEWEST.format("applied_config_version") +
-              ", clock_flag = " + NEWEST.format("clock_flag") + ", last_sequence = " + NEWEST.format("last_sequence") +
-              ", last_seen_at = ?, reports_total = reports_total + 1{snapshot} WHERE {where}")
-SNAPSHOT = (", snapshot = " + NEWEST_SNAPSHOT.format("snapshot") + ", snapshot_made_at = " +
-            NEWEST_SNAPSHOT.format("snapshot_made_at") + ", snapshot_sequence = " +
-            NEWEST_SNAPSHOT.format("snapshot_sequence"))
-
-
-def _update_params(report: report_file.Report, snapshot: str, now: float) -> tuple[str, list]:
-    """The SET part's `{snapshot}` and its parameters (without the WHERE's)."""
-    seq = report.sequence
+def _kit_change(report: report_file.Report, body: str, now: float) -> KitChange:
+    """What the report changes in its kit's row: sequence, configuration version, clock flag, a heartbeat's snapshot."""
     clock_flag = int(not report.clock_synchronised and abs(now - report.made_at.timestamp()) > CLOCK_FLAG_S)
-    params = [seq, report.applied_config_version, seq, clock_flag, seq, seq, now]
+    change = KitChange(report.kit_id, report.sequence, report.applied_config_version, clock_flag, now)
     if report.kind != "heartbeat":
-        return "", params
-    made_at = report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return SNAPSHOT, [*params, seq, snapshot, seq, made_at, seq, seq]
-
-
-def _update_kit(tx, report: report_file.Report, snapshot: str, now: float) -> None:
-    seq = report.sequence
-    part, params = _update_params(report, snapshot, now)
-    tx.execute(UPDATE_KIT.format(snapshot=part, where="kit_id = ?"), (*params, report.kit_id))
-    if report.kind != "heartbeat":
-        return
-    books = _books(report.body)
-    if books and tx.execute("SELECT snapshot_sequence FROM kits WHERE kit_id = ?", (report.kit_id,))[0][
-            "snapshot_sequence"] == seq:
-        tx.execute("DELETE FROM kit_books WHERE kit_id = ?", (report.kit_id,))
-        for name, version in books:
-            tx.execute("INSERT INTO kit_books (kit_id, name, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                       (report.kit_id, name, version))
-
-
-COLUMNS = ("kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, observed_at, cpu_temp_c, "
-           "disk_percent, wifi_clients, sync_bytes, body")
-INSERT_REPORT = f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " \
-                "ON CONFLICT (kit_id, report_id) DO NOTHING"
-
-# PostgreSQL: a report without side tables (every heartbeat without a book list, alerts, daily summaries) in ONE
-# statement, so one round trip and one implicit transaction, committed before the reply: the key is still the one
-# the report was verified with, the report is inserted unless its id is known, the kit updated only if it was, and
-# the desired configuration read. All parts see the database as it was when the statement started.
-STORE_ONE_POSTGRES = (
-    "WITH enrolled AS (SELECT public_key = ? AS same FROM kits WHERE kit_id = ?), "
-    f"stored AS (INSERT INTO reports ({COLUMNS}) SELECT ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::integer, "
-    "?::double precision, ?::double precision, ?::double precision, ?::double precision, ?::bigint, ?::bigint, "
-    "?::text FROM enrolled WHERE same ON CONFLICT (kit_id, report_id) DO NOTHING RETURNING kit_id), "
-    "updated AS ({update} RETURNING kit_id) "
-    "SELECT e.same, (SELECT count(*) FROM updated) AS fresh, d.version, d.config FROM enrolled e "
-    "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true")
+        return change
+    return dataclasses.replace(change, snapshot=body, made_at=report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _store_one_postgres(run, report: report_file.Report, body: str, now: float,
                         key_line: str) -> tuple[bool, dict[str, Any] | None]:
     """`run` is `db.statement` (its own transaction) or a transaction's `execute` (a group of reports)."""
-    part, params = _update_params(report, body, now)
-    update = UPDATE_KIT.format(snapshot=part, where="kit_id IN (SELECT kit_id FROM stored)")
-    rows = run(STORE_ONE_POSTGRES.format(update=update),
-               (key_line, report.kit_id, *_report_row(report, body, now), *params, report.kit_id))
-    if not rows or not rows[0]["same"]:
-        raise KeyChanged(report.kit_id)
-    row = rows[0]
-    desired = None if row["version"] is None else {"version": row["version"], **json.loads(row["config"])}
-    return row["fresh"] == 1, desired
+    return stored_reports.store_one_postgres(run, key_line, _report_row(report, body, now),
+                                             _kit_change(report, body, now))
 
 
 def _one_statement(db, report: report_file.Report, key_line: str | None) -> bool:
@@ -250,16 +194,16 @@ def _store_in(tx, report: report_file.Report, body: str, now: float,
               key_line: str | None) -> tuple[bool, dict[str, Any] | None]:
     """The statements that store one report, inside a transaction (KeyChanged before any of them writes)."""
     if key_line is not None:
-        rows = tx.execute("SELECT public_key FROM kits WHERE kit_id = ?", (report.kit_id,))
-        if not rows or rows[0]["public_key"] != key_line:
-            raise KeyChanged(report.kit_id)
-    tx.execute(INSERT_REPORT, _report_row(report, body, now))
-    fresh = tx.changed == 1
+        stored_reports.check_key(tx, report.kit_id, key_line)
+    fresh = stored_reports.insert(tx, _report_row(report, body, now))
     if fresh:
-        _update_kit(tx, report, body, now)
+        stored_reports.update_kit(tx, _kit_change(report, body, now))
+        books = _books(report.body) if report.kind == "heartbeat" else []
+        if books:
+            stored_kits.replace_books(tx, report.kit_id, report.sequence, books)
         if report.kind == "records":
-            lrs_forwarding.queue(tx, report.kit_id, report.body, now)
-    return fresh, configs.desired(tx, report.kit_id)
+            lrs_outbox.queue(tx, report.kit_id, lrs_forwarding.valid_statements(report.body), now)
+    return fresh, stored_configs.newest_in(tx, report.kit_id)
 
 
 def _body(report: report_file.Report) -> str:

@@ -1,7 +1,7 @@
 """Learning records forwarded from the hub to the county's xAPI Learning Record Store (docs/hub.md, "xAPI").
 
-At ingest, every valid statement of a `records` report is queued once by its id. `tpkit hub forward` (a timer)
-posts what is due in batches: `POST <hub_lrs_url>/statements` with `X-Experience-API-Version: 1.0.3`. An
+At ingest, every valid statement of a `records` report is queued once by its id (storage/lrs_outbox.py).
+`tpkit hub forward` (a timer) posts what is due in batches: `POST <hub_lrs_url>/statements` with `X-Experience-API-Version: 1.0.3`. An
 LRS stores a statement id once and answers a resent identical statement without error, so a batch cut by a
 network failure is simply sent again. Statuses: 200/204 forwarded; 409 (the LRS holds a *different*
 statement with one of these ids) → the batch is sent one by one with `PUT ?statementId=` to find it, which is
@@ -13,35 +13,31 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import urllib.parse
 from typing import Any
 
 from appliance.edges.uplink import Uplink
 from appliance.errors import BadRequestError
-from appliance.services.learning import xapi
+from appliance.hub.storage import lrs_outbox
+from appliance.protocol import xapi
 
 BATCH = 100  # statements per POST: ~100 KB, well under any LRS's request limit
 FIRST_WAIT_S, MAX_WAIT_S = 60.0, 6 * 3600.0
 PARKED_S = 10 * 365 * 86400.0  # "never, unless a technician retries": far in the future, still a number
-XAPI_VERSION = "1.0.3"
+XAPI_VERSION = xapi.VERSION
 
 
-def queue(tx, kit_id: str, body: dict[str, Any], now: float) -> int:
-    """Queue the valid statements of a records report (inside the ingest transaction); how many were new."""
+def valid_statements(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements of a records report an LRS would accept (ingest queues them: storage.lrs_outbox.queue)."""
     statements = body.get("statements") if isinstance(body, dict) else None
-    added = 0
+    valid = []
     for statement in statements if isinstance(statements, list) else []:
         try:
             xapi.check_statement(statement)
         except BadRequestError:
             continue  # the report itself is kept; a statement an LRS would refuse is not forwarded
-        tx.execute("INSERT INTO lrs_outbox (statement_id, kit_id, statement, queued_at, next_attempt_at) "
-                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (statement_id) DO NOTHING",
-                   (statement["id"], kit_id, json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
-                    now, now))
-        added += tx.changed
-    return added
+        valid.append(statement)
+    return valid
 
 
 @dataclasses.dataclass
@@ -62,41 +58,30 @@ def _headers(auth: str) -> dict[str, str]:
     return headers
 
 
-def _mark(db, ids: list[str], sql: str, params: tuple) -> None:
-    with db.transaction() as tx:
-        for statement_id in ids:
-            tx.execute(sql, (*params, statement_id))
-
-
 def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH) -> Forwarded:
     """Forward everything due; stops at the first network failure or 5xx (the rest waits for its back-off)."""
     done = Forwarded()
     with Uplink(lrs_url) as lrs:
         while True:
-            rows = db.query("SELECT statement_id, statement, attempts FROM lrs_outbox WHERE forwarded_at IS NULL "
-                            "AND next_attempt_at <= ? ORDER BY queued_at, statement_id LIMIT ?", (now, batch))
+            rows = lrs_outbox.due(db, now, batch)
             if not rows:
                 return done
             ids = [row["statement_id"] for row in rows]
             body = ("[" + ",".join(row["statement"] for row in rows) + "]").encode()
             answer = lrs.post("/statements", content=body, headers=_headers(auth))
             if answer.status in (200, 204):
-                _mark(db, ids, "UPDATE lrs_outbox SET forwarded_at = ?, last_error = NULL WHERE statement_id = ?", (now,))
+                lrs_outbox.forwarded(db, ids, now)
                 done.forwarded += len(ids)
             elif answer.status == 409:
                 _one_by_one(db, lrs, rows, now, auth, done)
             elif answer.status is not None and 400 <= answer.status < 500 and answer.status not in (408, 429):
                 done.error = f"the LRS refused the batch: HTTP {answer.status} {answer.body or ''}".strip()
-                _mark(db, ids, "UPDATE lrs_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-                      "WHERE statement_id = ?", (now + PARKED_S, done.error))
+                lrs_outbox.retry_at(db, ids, now + PARKED_S, done.error)
                 done.parked += len(ids)
             else:
                 done.error = answer.error or f"the LRS answered HTTP {answer.status}"
-                with db.transaction() as tx:
-                    for row in rows:
-                        wait = min(FIRST_WAIT_S * 2 ** row["attempts"], MAX_WAIT_S)
-                        tx.execute("UPDATE lrs_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-                                   "WHERE statement_id = ?", (now + wait, done.error, row["statement_id"]))
+                waits = [min(FIRST_WAIT_S * 2 ** row["attempts"], MAX_WAIT_S) for row in rows]
+                lrs_outbox.back_off(db, [(row["statement_id"], now + wait) for row, wait in zip(rows, waits)], done.error)
                 done.backed_off += len(rows)
                 return done
 
@@ -107,24 +92,20 @@ def _one_by_one(db, lrs: Uplink, rows: list[dict[str, Any]], now: float, auth: s
         path = "/statements?statementId=" + urllib.parse.quote(row["statement_id"])
         answer = lrs.put(path, content=row["statement"].encode(), headers=_headers(auth))
         if answer.status in (200, 204):
-            _mark(db, [row["statement_id"]], "UPDATE lrs_outbox SET forwarded_at = ? WHERE statement_id = ?", (now,))
+            lrs_outbox.forwarded(db, [row["statement_id"]], now, clear_error=False)
             done.forwarded += 1
         elif answer.status == 409:
-            _mark(db, [row["statement_id"]], "UPDATE lrs_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
-                  "last_error = ? WHERE statement_id = ?",
-                  (now + PARKED_S, "conflict: the LRS holds another statement with this id"))
+            lrs_outbox.retry_at(db, [row["statement_id"]], now + PARKED_S,
+                                "conflict: the LRS holds another statement with this id")
             done.conflicts += 1
         else:
             done.error = answer.error or f"the LRS answered HTTP {answer.status}"
-            _mark(db, [row["statement_id"]], "UPDATE lrs_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
-                  "last_error = ? WHERE statement_id = ?", (now + FIRST_WAIT_S, done.error))
+            lrs_outbox.retry_at(db, [row["statement_id"]], now + FIRST_WAIT_S, done.error)
             done.backed_off += 1
 
 
 def status(db) -> dict[str, int]:
     """Statements queued, forwarded, waiting and parked (for `tpkit hub forward --status` and /metrics)."""
-    rows = db.query("SELECT count(*) AS total, count(forwarded_at) AS forwarded, "
-                    "sum(CASE WHEN forwarded_at IS NULL AND last_error IS NOT NULL THEN 1 ELSE 0 END) AS failing "
-                    "FROM lrs_outbox")[0]
+    rows = lrs_outbox.counts(db)
     return {"queued": rows["total"], "forwarded": rows["forwarded"],
             "waiting": rows["total"] - rows["forwarded"], "failing": rows["failing"] or 0}

@@ -1,14 +1,12 @@
-"""CSRF protection for state-changing forms: a random token in a SameSite cookie and in the form.
+"""The kit's forms: pages holding forms, and numbers sent by them. CSRF and checked forms are webcore's
+(webcore/forms.py, shared with the hub's dashboard) and are importable from here as before.
 
-Must not import cli. Double-submit: a page on another site can neither read the cookie nor set it.
+Must not import cli.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hmac
-import secrets
 from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -16,69 +14,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.errors import BadRequestError, TpkitError
+from appliance.errors import BadRequestError
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE
-
-CSRF_COOKIE = "tpkit_csrf"
-
-
-class FormExpiredError(TpkitError, PermissionError):
-    """The form's CSRF token is missing or does not match the cookie."""
-
-    code = "auth.forbidden"
-    status = 403
-
-
-def csrf_token(request: Request) -> str:
-    """The token to put in a form: the cookie's, or a new one that `remember_csrf` will set."""
-    return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(24))
-
-
-def remember_csrf(request: Request, response: Response) -> Response:
-    new = request.state.__dict__.get("new_csrf")
-    if new:
-        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict")
-    return response
-
-
-async def checked_form(request: Request):
-    """The posted form, after checking its CSRF token; FormExpiredError otherwise."""
-    return _checked(request, await request.form())
-
-
-@contextlib.asynccontextmanager
-async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
-    """A posted multipart form with a file, CSRF checked, its spooled files closed at the end of the block.
-    A body announced larger than `max_bytes` (plus room for the other fields) is refused before it is read."""
-    announced = request.headers.get("content-length", "")
-    if announced.isdigit() and int(announced) > max_bytes + UPLOAD_FIELDS_BYTES:
-        raise UploadTooLargeError(f"The upload has {announced} bytes; at most {max_bytes} are accepted.",
-                                  fix="Check that this is the right file.")
-    form = await request.form(max_files=max_files)
-    try:
-        yield _checked(request, form)
-    finally:
-        await form.close()
-
-
-UPLOAD_FIELDS_BYTES = 64 * 1024  # the CSRF token, class name and multipart boundaries around the file
-
-
-class UploadTooLargeError(TpkitError, ValueError):
-    """An upload is larger than the form accepts."""
-
-    code = "request.too_large"
-    status = 413
-
-
-def _checked(request: Request, form):
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf", ""))):
-        raise FormExpiredError("The form could not be accepted: its security token is missing or old.",
-                               cause="The page was open for a long time, or cookies are blocked.",
-                               fix="Go back, reload the page and send the form again.")
-    return form
+from appliance.webcore.forms import (CSRF_COOKIE, UPLOAD_FIELDS_BYTES, FormExpiredError,  # noqa: F401
+                                     UploadTooLargeError, checked_form, checked_upload, csrf_token, remember_csrf)
 
 
 def form_page(request: Request, template: str, status_code: int = 200, headers: dict | None = None,

@@ -16,13 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from appliance.config import load_settings
 from appliance.edges import minisign
 from appliance.hub import enrolment
 from appliance.hub.app import create_app
-from appliance.hub.backend import open_database
-from appliance.hub.database import migrate
-from appliance.services.reporting import report_file
+from appliance.hub.storage.backend import open_database
+from appliance.hub.storage.database import migrate
+from appliance.hub.settings import load_hub_settings
+from appliance.protocol import report_file
 from tests.conftest import LiveServer
 
 POSTGRES_URL = os.environ.get("TPKIT_TEST_POSTGRES_URL", "")
@@ -66,11 +66,11 @@ def restart_postgres() -> None:
 
 @pytest.fixture(params=BACKENDS)
 def hub_settings(request, tmp_path):
-    overrides = {"hub_data_dir": str(tmp_path / "hub"), "data_dir": str(tmp_path / "data")}
+    overrides = {"hub_data_dir": str(tmp_path / "hub")}
     with contextlib.ExitStack() as stack:
         if request.param == "postgresql":
             overrides["hub_database_url"] = stack.enter_context(postgres_database())
-        yield load_settings(environ={}, overrides=overrides)
+        yield load_hub_settings(environ={}, overrides=overrides)
 
 
 @pytest.fixture

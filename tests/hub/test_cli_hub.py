@@ -12,8 +12,8 @@ import httpx
 
 from appliance.edges import minisign
 from appliance.hub import enrolment
-from appliance.hub.backend import open_database
-from appliance.services.reporting import report_file
+from appliance.hub.storage.backend import open_database
+from appliance.protocol import report_file
 from tests.conftest import free_port
 from tests.hub.conftest import enrol_kit, signed, stored_reports
 

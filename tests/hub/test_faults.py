@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from appliance.hub.app import create_app
-from appliance.hub.backend import open_database
-from appliance.hub.postgres import PostgresHub
+from appliance.hub.storage.backend import open_database
+from appliance.hub.storage.postgres import PostgresHub
 from tests.conftest import LiveServer
 from tests.hub.conftest import enrol_kit, restart_postgres, signed, stored_reports
 
@@ -68,7 +68,7 @@ def test_faults_postgresql_restart_during_ingest_loses_nothing_accepted(hub_sett
 
 def test_faults_unmigrated_sqlite_is_a_storage_fault_not_a_retry(tmp_path):
     from appliance.errors import HubUnavailableError, StorageError
-    from appliance.hub.database import SqliteHub
+    from appliance.hub.storage.database import SqliteHub
 
     db = SqliteHub(tmp_path / "hub.sqlite3")
     with pytest.raises(StorageError) as caught:

@@ -11,7 +11,7 @@ import pytest
 
 from appliance.edges import minisign
 from appliance.hub import configs, ingest
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 from tests.hub.conftest import enrol_kit, health_body, signed, stored_reports
 
 REPORTS = "/api/v1/reports"

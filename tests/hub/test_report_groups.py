@@ -13,7 +13,7 @@ import pytest
 from appliance.errors import ReportError, TpkitError
 from appliance.hub import ingest
 from appliance.hub.report_groups import ReportGroups
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 from tests.hub.conftest import enrol_kit, health_body, signed, stored_reports
 
 REPORTS = "/api/v1/reports"

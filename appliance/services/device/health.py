@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance import __version__
 from appliance.edges import system
+from appliance.protocol.thresholds import DISK_CRITICAL_PERCENT, DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 from appliance.services.library import book_counts
 from appliance.services.reporting import desired_config
 from appliance.storage.book_checks import BookChecks
@@ -19,15 +20,6 @@ if TYPE_CHECKING:
     from appliance.services.kit import Kit
 
 NOT_AVAILABLE = "not available"
-
-# The Pi 4 firmware caps the ARM clock from 80 °C (and hard-throttles at 85 °C): at 80 the class
-# already feels it. 70 leaves room to act on a hot afternoon before that happens.
-HOT_WARNING_C = 70.0
-HOT_CRITICAL_C = 80.0
-# Percent of a filesystem used (as `df`). At 90 % one more large book or a month of homework can fill
-# it; at 97 % SQLite may fail to save a student's work and content sync refuses to start.
-DISK_WARNING_PERCENT = 90.0
-DISK_CRITICAL_PERCENT = 97.0
 
 PROBLEM_CODES = ("health.under_voltage", "health.hot", "health.disk_nearly_full", "health.books_damaged",
                  "health.clock_unsynchronised", "health.root_read_only", "health.fs_errors")

@@ -2,20 +2,22 @@
 
 Every meaningful event becomes one statement with an id made on the kit, so sending it twice is safe.
 The actor is an `account` (the kit's or county's home page, and a pseudonymous id), never a real name
-unless the school turned that on. No HTTP, no SQL: the outbox (services/report_file) carries them.
+unless the school turned that on. No HTTP, no SQL: the outbox (protocol/report_file) carries them. The rules a
+statement must keep, which the hub checks too, are in protocol/xapi.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any
 from urllib.parse import quote
 
-from appliance.errors import BadRequestError
+from appliance.protocol.xapi import CLOCK_EXTENSION, IRI, KIT_EXTENSION, VERSION, check_statement
 
-VERSION = "1.0.3"
+__all__ = ["CLOCK_EXTENSION", "IRI", "KIT_EXTENSION", "TYPES", "VERBS", "VERSION", "activity_id", "check_statement",
+           "score_result", "statement"]  # the wire's rules (protocol.xapi) are named here too, beside the making
+
 # ADL's verbs where one fits (http://adlnet.gov/expapi/verbs/), Activity Streams' "submit" for a hand-in.
 VERBS = {
     "opened": ("http://adlnet.gov/expapi/verbs/experienced", "experienced", "浏览了"),
@@ -32,9 +34,6 @@ TYPES = {"book": "http://adlnet.gov/expapi/activities/course", "article": "http:
          "lesson": "http://adlnet.gov/expapi/activities/lesson", "quiz": "http://adlnet.gov/expapi/activities/assessment",
          "question": "http://adlnet.gov/expapi/activities/cmi.interaction",
          "homework": "http://adlnet.gov/expapi/activities/assessment"}
-CLOCK_EXTENSION = "https://tpkit.invalid/xapi/extensions/clock-synchronised"
-KIT_EXTENSION = "https://tpkit.invalid/xapi/extensions/kit-id"
-IRI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
 
 
 def activity_id(home_page: str, kind: str, *parts: str) -> str:
@@ -81,37 +80,3 @@ def score_result(score: float, out_of: float, *, passed_at: float | None = None)
 
 def _tag(language: str) -> str:
     return {"en": "en-US", "zh": "zh-CN"}.get(language, language or "und")
-
-
-def _bad(problem: str) -> BadRequestError:
-    return BadRequestError(f"This learning record is not a valid xAPI {VERSION} statement: {problem}.",
-                           code="records.invalid",
-                           cause="It was changed after it was made, or made by another program.",
-                           fix="Records are made by the kit; report the kit's version with this message.")
-
-
-def check_statement(made: Any) -> None:
-    """Check the parts of a statement tpkit relies on (and an LRS would refuse): a BadRequestError otherwise."""
-    if not isinstance(made, dict):
-        raise _bad("it is not an object")
-    try:
-        if str(uuid.UUID(str(made.get("id")))) != made.get("id"):
-            raise ValueError
-    except ValueError:
-        raise _bad(f"id {made.get('id')!r} is not a lower-case UUID") from None
-    account = (made.get("actor") or {}).get("account") or {}
-    if not IRI.match(str(account.get("homePage", ""))) or not account.get("name"):
-        raise _bad("the actor has no account with an IRI homePage and a name")
-    if not IRI.match(str((made.get("verb") or {}).get("id", ""))):
-        raise _bad("the verb has no IRI id")
-    if not IRI.match(str((made.get("object") or {}).get("id", ""))):
-        raise _bad("the object has no IRI id")
-    try:
-        stamp = dt.datetime.fromisoformat(str(made.get("timestamp")).replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(f"timestamp {made.get('timestamp')!r} is not ISO 8601") from None
-    if stamp.tzinfo is None:
-        raise _bad("the timestamp has no time zone")
-    score = ((made.get("result") or {}).get("score") or {}).get("scaled")
-    if score is not None and not (isinstance(score, (int, float)) and -1 <= score <= 1):
-        raise _bad(f"result.score.scaled = {score!r} is not between -1 and 1")

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from appliance.edges import minisign
 from appliance.edges.uplink import Answer, Uplink
 from appliance.errors import UplinkError
-from appliance.services.reporting import desired_config, report_file
+from appliance.protocol import report_file
+from appliance.services.reporting import desired_config
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit

@@ -12,20 +12,16 @@ a field the hub leaves `null` (or does not send) keeps the kit's own value.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import TYPE_CHECKING, Any
 
 from appliance.config import Settings, check_value
 from appliance.errors import ConfigError
-from appliance.services.sync import policy as sync_policy
+from appliance.protocol.desired_config import FIELDS, is_channel_list, is_whole_number
+from appliance.protocol.sync_windows import parse_windows
 from appliance.storage.uplink_state import UplinkRow, UplinkState
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
-
-FIELDS = ("sync_channels", "sync_windows", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_month_budget_mb")
-CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
 
 def desired_config(kit: Kit) -> dict[str, Any] | None:
     """The hub's last desired configuration ({"version", "sync_channels", "sync_windows", "sync_rate_cap_kbps",
@@ -60,17 +56,17 @@ def check(config: dict[str, Any]) -> dict[str, Any]:
         if raw is None:
             continue
         if name == "sync_channels":
-            if not isinstance(raw, list) or not all(isinstance(c, str) and CHANNEL.match(c) for c in raw):
+            if not is_channel_list(raw):
                 raise _refused(version, f"sync_channels = {raw!r} is not a list of channel names")
             raw = ", ".join(raw)
-        elif name != "sync_windows" and (not isinstance(raw, int) or isinstance(raw, bool)):
+        elif name != "sync_windows" and not is_whole_number(raw):
             raise _refused(version, f"{name} = {raw!r} is not a whole number")
         value, problem = check_value(name, raw, origin(version))
         if problem:
             raise _refused(version, problem)
         if name == "sync_windows":
             try:
-                sync_policy.parse_windows(value)
+                parse_windows(value)
             except ValueError as exc:
                 raise _refused(version, f"sync_windows = {raw!r}: {exc}") from exc
         values[name] = value

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.edges import minisign
 from appliance.errors import ReportError
-from appliance.services.reporting import daily_summary, report_file
+from appliance.protocol import report_file
+from appliance.services.reporting import daily_summary
 from appliance.storage import outbox, uplink_state
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from appliance.errors import StorageError
 from appliance.files import fsync_path, write_atomically
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 from appliance.storage import outbox
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from appliance.edges import passwords
 from appliance.errors import SignInError, TooManyAttemptsError
 from appliance.services.people import auth
 
@@ -45,14 +46,14 @@ def test_password_hashing_runs_at_most_two_at_a_time_in_a_process():
     """Each hash holds 64 MiB: a third sign-in waits for a permit instead of piling memory on a small Pi."""
     stored = auth.hash_password("correct horse")
     result = []
-    assert auth._PASSWORD_HASHING.acquire(timeout=5) and auth._PASSWORD_HASHING.acquire(timeout=5)
+    assert passwords.PASSWORD_HASHING.acquire(timeout=5) and passwords.PASSWORD_HASHING.acquire(timeout=5)
     try:
         worker = threading.Thread(target=lambda: result.append(auth.verify_password(stored, "correct horse")))
         worker.start()
         worker.join(0.5)
         assert worker.is_alive() and result == []  # both permits are taken: the check waits
     finally:
-        auth._PASSWORD_HASHING.release()
-        auth._PASSWORD_HASHING.release()
+        passwords.PASSWORD_HASHING.release()
+        passwords.PASSWORD_HASHING.release()
     worker.join(10)
     assert result == [True]

@@ -12,7 +12,8 @@ import pytest
 from appliance.config import load_settings
 from appliance.edges import minisign
 from appliance.errors import ReportError
-from appliance.services.reporting import delivery, desired_config, kit_key, cycle as report_cycle, report_file, outbox_reports as reports
+from appliance.protocol import report_file
+from appliance.services.reporting import delivery, desired_config, kit_key, cycle as report_cycle, outbox_reports as reports
 from appliance.services.kit import open_kit
 from appliance.services.device.readings import Readings
 from appliance.storage import outbox

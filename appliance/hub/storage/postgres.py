@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from appliance.hub.database import MIGRATION_LOCK, Transaction, unavailable
+from appliance.hub.storage.database import MIGRATION_LOCK, Transaction, unavailable
 
 CONNECT_TIMEOUT_S = 5  # a request waits at most this long for an unreachable server before its 503
 

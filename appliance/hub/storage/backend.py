@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.config import Settings
-from appliance.hub.database import SqliteHub
+from appliance.hub.settings import HubSettings
+from appliance.hub.storage.database import SqliteHub
 
 
-def database_path(settings: Settings) -> Path:
+def database_path(settings: HubSettings) -> Path:
     return settings.hub_data_dir / "hub.sqlite3"
 
 
-def open_database(settings: Settings):
+def open_database(settings: HubSettings):
     """The hub's database (not yet migrated: `database.migrate` does that)."""
     if settings.hub_database_url:
-        from appliance.hub.postgres import PostgresHub
+        from appliance.hub.storage.postgres import PostgresHub
 
         return PostgresHub(settings.hub_database_url)
     return SqliteHub(database_path(settings))

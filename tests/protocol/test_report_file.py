@@ -12,7 +12,7 @@ import pytest
 
 from appliance.edges import minisign
 from appliance.errors import ReportError
-from appliance.services.reporting import report_file
+from appliance.protocol import report_file
 
 NOW = dt.datetime(2026, 11, 28, 16, 0, tzinfo=dt.timezone.utc)
 

@@ -1,7 +1,7 @@
 """The hub's database: SQLite (default, a file under hub_data_dir) or PostgreSQL (hub_database_url), one interface.
 
 Both run the same SQL (written with `?` placeholders, types both accept) and the same numbered migrations in
-`hub/migrations/`. Connections are per thread and hold no state between requests, so any number of worker
+`hub/storage/migrations/`. Connections are per thread and hold no state between requests, so any number of worker
 processes can share one database. Must not import web or cli.
 """
 
@@ -29,7 +29,7 @@ MIGRATION_LOCK = 7_461_746  # PostgreSQL advisory lock id: one process migrates 
 def migrations() -> list[tuple[int, str, list[str]]]:
     """Numbered `NNNN_name.sql` files of the hub, in order, each split into statements (no `;` inside comments)."""
     found = []
-    for item in resources.files("appliance.hub.migrations").iterdir():
+    for item in resources.files("appliance.hub.storage.migrations").iterdir():
         if item.name.endswith(".sql"):
             number, _, rest = item.name.partition("_")
             statements = [s.strip() for s in item.read_text(encoding="utf-8").split(";") if s.strip()]

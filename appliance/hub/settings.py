@@ -1,0 +1,85 @@
+"""The county hub's settings, apart from the kit's: defaults < TOML file (its own, /etc/tpkit/hub.toml, named by
+--config or TPKIT_CONFIG as the hub's units do) < TPKIT_HUB_* environment < command-line flags.
+
+Built once by `tpkit hub …` (and by each worker process, `hub.asgi`) and passed down. Every hub setting is named
+hub_*, so the kit's settings ignore them and the hub ignores the kit's. Imports only config and errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from appliance.config import (SPEC_BY_NAME, Setting, check_not_negative, check_port, check_positive, finish,
+                              resolve)
+
+
+def _database_url(value: str) -> str | None:
+    if value == "" or value.startswith(("postgresql://", "postgres://")):
+        return None
+    return "must be empty (SQLite under hub_data_dir) or a postgresql://user:password@host:port/database URL"
+
+
+def _http_url(value: str) -> str | None:
+    return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
+
+
+HUB_SPEC: tuple[Setting, ...] = (
+    Setting("hub_data_dir", Path, Path("/var/lib/tpkit-hub"), "County hub: folder of its SQLite database (when "
+            "hub_database_url is empty)."),
+    Setting("hub_database_url", str, "", "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for "
+            "SQLite under hub_data_dir.", _database_url),
+    Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
+    Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", check_port),
+    Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", check_positive),
+    Setting("hub_threads", int, 16, "County hub: threads per worker for pages, enrolment and metrics (each holds "
+            "one PostgreSQL connection); reports are stored by 2 more, in groups.", check_positive),
+    Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
+            check_positive),
+    Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",
+            check_positive),
+    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
+            "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
+    Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
+    Setting("hub_keep_reports_days", int, 90, "County hub: days raw reports are kept before `tpkit hub prune` folds "
+            "them into one row per kit and day; 0: kept for good (alerts are always kept).", check_not_negative),
+    Setting("hub_keep_daily_days", int, 730, "County hub: days the per-day rows (the kit page's daily charts) are "
+            "kept; 0: kept for good.", check_not_negative),
+    SPEC_BY_NAME["log_level"],  # the same setting as the kit's (TPKIT_LOG_LEVEL): the hub logs as the kit does
+)
+HUB_SPEC_BY_NAME = {s.name: s for s in HUB_SPEC}
+
+
+@dataclasses.dataclass(frozen=True)
+class HubSettings:
+    """The hub's effective settings and, for each, where its value came from."""
+
+    hub_data_dir: Path
+    hub_database_url: str
+    hub_host: str
+    hub_port: int
+    hub_workers: int
+    hub_threads: int
+    hub_silent_after_h: float
+    hub_token_lifetime_h: float
+    hub_lrs_url: str
+    hub_lrs_auth: str
+    hub_keep_reports_days: int
+    hub_keep_daily_days: int
+    log_level: str
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
+
+
+def load_hub_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> HubSettings:
+    """Build the hub's effective settings; raise one ConfigError listing every problem found."""
+    values, sources, warnings = resolve(HUB_SPEC, config_file, environ, overrides,
+                                        foreign=lambda name: name in SPEC_BY_NAME,
+                                        listed_by="docs/settings.md, \"The county hub's settings\", lists them")
+    return HubSettings(**finish(values, sources, environ), sources=sources, warnings=warnings)
