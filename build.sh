@@ -155,6 +155,14 @@ cmd_messages() {
         "$babel" -q update -D "$domain" -i "$locale/$domain.pot" -d "$locale" --no-wrap --no-fuzzy-matching \
             --ignore-obsolete || fail "Updating the $domain catalogues failed." "Fix: read the error above."
         "$VENV/bin/python" tools/po_placeholders.py "$locale" "$domain"
+    done
+    # A file whose only change is its new POT-Creation-Date goes back to the committed one (fewer merge conflicts).
+    for file in "$locale"/*.pot "$locale"/*/LC_MESSAGES/*.po; do
+        if git diff --quiet -I '^"POT-Creation-Date: ' -- "$file" 2>/dev/null; then
+            git checkout -q -- "$file" 2>/dev/null || true
+        fi
+    done
+    for domain in tpkit hub; do
         "$babel" -q compile -D "$domain" -d "$locale" \
             || fail "Compiling the $domain catalogues failed." "Fix: fill in the empty messages shown above."
     done
