@@ -176,5 +176,5 @@ case "${1:-}" in
     messages) shift; cmd_messages "$@" ;;
     image) shift; exec "$ROOT/images/build-image.sh" "$@" ;;
     image-test) shift; exec "$ROOT/images/image-test.sh" "$@" ;;
-    *) printf 'usage: ./build.sh run|test|messages|image|image-test [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n' >&2; exit 64 ;;
+    *) printf 'usage: ./build.sh run|test|image|image-test|messages [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n' >&2; exit 64 ;;
 esac
