@@ -11,6 +11,7 @@ from appliance.webcore.i18n import Messages, N_
 
 DOMAIN = "tpkit"
 MESSAGES = Messages(DOMAIN)
+translator = MESSAGES.translator  # `t = translator(lang)`, then `t(key, **values)`, for Python that words a message
 
 BUILT_AT_RUN_TIME = (
     # admin.html: health.status, and each problem's sentence and fix (services/device/health.py PROBLEM_CODES)
