@@ -2,6 +2,7 @@
 # tpkit's one entry point. See README.md and docs/build.md for the exit codes.
 #   ./build.sh run    start the kit on http://127.0.0.1:8080 with demo content
 #   ./build.sh test   install what the tests need and run the whole suite
+#   ./build.sh messages   extract the messages, update the .po catalogues, compile them (docs/translating.md)
 #   ./build.sh image --arch amd64|arm64        build a flashable image (images/, docs/image.md)
 #   ./build.sh image-test --arch amd64|arm64   boot it in qemu and wait for the home page
 set -eu
@@ -135,10 +136,45 @@ cmd_test() {
     esac
 }
 
+# The catalogues of both message domains (docs/translating.md): extract the keys used in code and templates into
+# appliance/locale/<domain>.pot, merge them into every language's .po (new keys come in empty, removed ones go),
+# then compile the .mo files the kit and the hub read at start-up. Keys, not English, are the msgids, so no fuzzy
+# guesses; locations name files without line numbers, and output is sorted by key, to keep diffs and merges small.
+cmd_messages() {
+    ensure_venv test
+    locale=appliance/locale
+    babel="$VENV/bin/pybabel"
+    common="--no-wrap --sort-output --add-location=file --project=tpkit --copyright-holder=tpkit"
+    # shellcheck disable=SC2086 # word splitting of the options is intended
+    "$babel" -q extract -F babel.cfg $common -o "$locale/tpkit.pot" appliance \
+        || fail "Extracting the kit's messages failed." "Fix: read the error above (a template that does not parse?)."
+    # shellcheck disable=SC2086
+    "$babel" -q extract -F babel-hub.cfg -k t $common -o "$locale/hub.pot" appliance/hub \
+        || fail "Extracting the hub's messages failed." "Fix: read the error above (a template that does not parse?)."
+    for domain in tpkit hub; do
+        "$babel" -q update -D "$domain" -i "$locale/$domain.pot" -d "$locale" --no-wrap --no-fuzzy-matching \
+            --ignore-obsolete || fail "Updating the $domain catalogues failed." "Fix: read the error above."
+        "$VENV/bin/python" tools/po_placeholders.py "$locale" "$domain"
+    done
+    # A file whose only change is its new POT-Creation-Date goes back to the committed one (fewer merge conflicts).
+    for file in "$locale"/*.pot "$locale"/*/LC_MESSAGES/*.po; do
+        if git diff --quiet -I '^"POT-Creation-Date: ' -- "$file" 2>/dev/null; then
+            git checkout -q -- "$file" 2>/dev/null || true
+        fi
+    done
+    for domain in tpkit hub; do
+        "$babel" -q compile -D "$domain" -d "$locale" \
+            || fail "Compiling the $domain catalogues failed." "Fix: fill in the empty messages shown above."
+    done
+    ok "Messages extracted, merged into $locale/*/LC_MESSAGES/*.po and compiled."
+    info "Fill in every empty msgstr in each language (git diff $locale), then run ./build.sh messages again."
+}
+
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
+    messages) shift; cmd_messages "$@" ;;
     image) shift; exec "$ROOT/images/build-image.sh" "$@" ;;
     image-test) shift; exec "$ROOT/images/image-test.sh" "$@" ;;
-    *) printf 'usage: ./build.sh run|test|image|image-test [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n' >&2; exit 64 ;;
+    *) printf 'usage: ./build.sh run|test|image|image-test|messages [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n' >&2; exit 64 ;;
 esac

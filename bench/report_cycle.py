@@ -31,7 +31,8 @@ from pathlib import Path
 from appliance.config import load_settings
 from appliance.edges import minisign
 from appliance.services.library import demo_books
-from appliance.services.reporting import cycle as report_cycle, report_file
+from appliance.protocol import report_file
+from appliance.services.reporting import cycle as report_cycle
 from appliance.services.kit import open_kit
 
 

@@ -66,11 +66,6 @@ def _part(module: str) -> str:
     return module.split(".")[1] if module.count(".") else "__init__"
 
 
-# Until the merge: the hub's language choice and message tables still come from web/i18n.py, which is moving to
-# webcore/i18n.py in another branch; the integrator points these two imports there. Exactly these, nothing else.
-MERGE_PENDING = {("hub/pages.py", "appliance.web.i18n"), ("hub/i18n.py", "appliance.web.i18n")}
-
-
 def layer_violations(root: Path = PACKAGE, skip: tuple[str, ...] = ()) -> list[str]:
     """Imports that point up or sideways in the layer table (parts in `skip` are not read)."""
     known, wrong = _known(root), []
@@ -82,7 +77,7 @@ def layer_violations(root: Path = PACKAGE, skip: tuple[str, ...] = ()) -> list[s
             if not module.startswith(root.name + "."):
                 continue
             target = _part(module)
-            if target != own and LAYER[target] >= LAYER[own] and (str(rel), module) not in MERGE_PENDING:
+            if target != own and LAYER[target] >= LAYER[own]:
                 wrong.append(f"{rel} imports {module}")
     return sorted(set(wrong))
 
@@ -305,7 +300,7 @@ def test_imports_the_hub_runs_without_the_kits_packages():
     assert _top(loaded) & set(KIT_ONLY) == set()
     kit_floors = ("appliance.services", "appliance.storage", "appliance.content")
     assert {m for m in loaded if m.startswith(kit_floors)} == set()
-    assert {m for m in loaded if m.startswith("appliance.web.")} <= {"appliance.web.i18n"}  # MERGE_PENDING
+    assert {m for m in loaded if m == "appliance.web" or m.startswith("appliance.web.")} == set()
 
 
 def test_imports_the_kit_runs_without_the_hubs_packages():

@@ -1,240 +1,40 @@
-"""The dashboard's words in English and Chinese. The language is chosen exactly as on the kit (web.i18n:
-`?lang=`, remembered in the same cookie, else Accept-Language, else English); error sentences come from the
-kit's table (`error.<code>`), so each error code is translated once.
+"""The dashboard's words: the `hub` message domain (appliance/locale/<lang>/LC_MESSAGES/hub.po), falling back to
+the kit's `tpkit` domain for error sentences (`error.<code>`), so each error code is translated once. The language
+is chosen as on the kit (webcore/i18n.py), else English.
 
-Must not import cli.
+The keys below are built at run time; they are listed so that `./build.sh messages` extracts them.
+Must not import cli or web.
 """
 
 from __future__ import annotations
 
 from appliance.hub.alerts import Alert
-from appliance.web import i18n as kit_i18n
+from appliance.webcore.i18n import Messages, N_, Translator
 
 DEFAULT_LANGUAGE = "en"
+DOMAIN = "hub"
+MESSAGES = Messages(DOMAIN, "tpkit")
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "site": "tpkit county hub",
-        "switch_language": "中文",
-        "nav.fleet": "Fleet",
-        "nav.alerts": "Alerts",
-        "nav.content": "Content",
-        "nav.csv": "CSV",
-        "nav.sign_out": "Sign out {name}",
-        "password.one_time": "You are using the one-time password. New password (at least 10 characters)",
-        "password.change": "Change password",
-        "status.ok": "ok",
-        "status.warning": "warning",
-        "status.critical": "critical",
-        "status.silent": "silent",
-        "severity.critical": "critical",
-        "severity.warning": "warning",
-        "fleet.title": "Fleet",
-        "fleet.heading": "Fleet: {count} kit(s)",
-        "fleet.district": "District",
-        "fleet.school": "School",
-        "fleet.status": "Status",
-        "fleet.sort": "Sort by",
-        "fleet.all": "All",
-        "fleet.show": "Show",
-        "fleet.kit": "Kit",
-        "fleet.last_heard": "Last heard",
-        "fleet.temperature": "°C",
-        "fleet.disk": "Disk %",
-        "fleet.clients": "Clients",
-        "fleet.config": "Config",
-        "fleet.alerts": "Alerts",
-        "fleet.never": "never",
-        "fleet.none_match": "No kit matches. Register one with",
-        "fleet.csv": "Download this table as CSV",
-        "sort.status": "status",
-        "sort.kit_id": "kit",
-        "sort.school": "school",
-        "sort.district": "district",
-        "sort.last_seen": "last heard",
-        "kit.not_enrolled": "Registered, not enrolled yet.",
-        "kit.last_heard": "Last heard {when}, report sequence {sequence}.",
-        "kit.alerts": "Alerts",
-        "kit.none": "None.",
-        "kit.recent": "Over the last two weeks",
-        "kit.daily": "Day by day (each day's highest; kept {days} days)",
-        "kit.config": "Desired configuration",
-        "kit.config_versions": "Version {desired}; the kit applies version {applied}.",
-        "kit.config_unset": "No desired configuration is set: the kit uses its own settings.",
-        "kit.config_not_applied": "Version {desired}; the kit has not applied a version yet.",
-        "kit.config_help": "Empty fields keep the kit's own value (its kit.toml).",
-        "kit.config_refused": "The kit refused version {version} (its latest heartbeat says why):",
-        "kit.channels": "Channels (comma-separated)",
-        "kit.windows": "Sync windows",
-        "kit.rate_cap": "Rate cap (KiB/s)",
-        "kit.rate_cap_percent": "Share of the uplink (%, 1–100)",
-        "kit.budget": "Month budget (MB)",
-        "kit.save": "Save as a new version",
-        "kit.reports": "Latest reports",
-        "kit.sequence": "Sequence",
-        "kit.kind": "Kind",
-        "kit.made": "Made (kit clock)",
-        "kit.received": "Received",
-        "kit.clock_unsynced": "(clock not synchronised)",
-        "kind.heartbeat": "heartbeat",
-        "kind.daily_summary": "daily summary",
-        "kind.alert": "alert",
-        "kind.records": "learning records",
-        "chart.temperature": "Processor temperature",
-        "chart.disk": "Fullest disk",
-        "chart.clients": "Wi-Fi clients",
-        "chart.sync": "Synced this month",
-        "chart.empty": "{title}: no readings yet",
-        "unit.devices": "devices",
-        "unit.bytes": "bytes",
-        "alerts.title": "Alerts",
-        "alerts.heading": "Alerts: {count}",
-        "alerts.severity": "Severity",
-        "alerts.alert": "Alert",
-        "alerts.none": "No alerts.",
-        "alerts.reported": "Alerts the kits reported (last {days} days)",
-        "rollout.title": "Content",
-        "rollout.heading": "Content roll-out",
-        "rollout.intro": "Which kits have which version of each book, from the latest heartbeats that list their books.",
-        "rollout.book": "Book",
-        "rollout.version": "Version",
-        "rollout.kits": "Kits",
-        "rollout.none": "No kit has listed its books yet (heartbeats list them in {field}).",
-        "signin.title": "Sign in",
-        "signin.username": "User name",
-        "signin.password": "Password",
-        "error.title": "Error",
-        "error.cause": "Likely cause:",
-        "error.fix": "Fix:",
-        "alert.silent.never": "The kit has never reported (limit {limit} h).",
-        "alert.silent": "The kit has been silent for {hours} hours (limit {limit} h).",
-        "alert.under_voltage.now": "Under-voltage now: the power supply is too weak.",
-        "alert.under_voltage.since_boot": "Under-voltage since the kit started: the power supply is too weak.",
-        "alert.disk_full": "A disk is {percent} % full.",
-        "alert.hot": "The processor is at {temp} °C.",
-        "alert.sync_failing": "The last content sync failed.",
-        "alert.books_damaged": "{count} book file(s) are damaged.",
-        "alert.clock": "The kit's clock is not synchronised and far off; the hub orders its reports by receive time.",
-    },
-    "zh": {
-        "site": "tpkit 县级管理中心",
-        "switch_language": "English",
-        "nav.fleet": "设备总览",
-        "nav.alerts": "告警",
-        "nav.content": "内容",
-        "nav.csv": "导出表格",
-        "nav.sign_out": "退出登录（{name}）",
-        "password.one_time": "您正在使用一次性密码。请设置新密码（至少 10 个字符）",
-        "password.change": "修改密码",
-        "status.ok": "正常",
-        "status.warning": "注意",
-        "status.critical": "严重",
-        "status.silent": "失联",
-        "severity.critical": "严重",
-        "severity.warning": "注意",
-        "fleet.title": "设备总览",
-        "fleet.heading": "设备总览：{count} 台",
-        "fleet.district": "片区",
-        "fleet.school": "学校",
-        "fleet.status": "状态",
-        "fleet.sort": "排序",
-        "fleet.all": "全部",
-        "fleet.show": "显示",
-        "fleet.kit": "设备",
-        "fleet.last_heard": "最近报告",
-        "fleet.temperature": "温度 °C",
-        "fleet.disk": "磁盘 %",
-        "fleet.clients": "终端数",
-        "fleet.config": "配置版本",
-        "fleet.alerts": "告警",
-        "fleet.never": "从未",
-        "fleet.none_match": "没有符合条件的设备。登记设备：",
-        "fleet.csv": "把这张表下载为 CSV",
-        "sort.status": "状态",
-        "sort.kit_id": "设备",
-        "sort.school": "学校",
-        "sort.district": "片区",
-        "sort.last_seen": "最近报告",
-        "kit.not_enrolled": "已登记，尚未接入。",
-        "kit.last_heard": "最近报告于 {when}，报告序号 {sequence}。",
-        "kit.alerts": "告警",
-        "kit.none": "无。",
-        "kit.recent": "最近两周",
-        "kit.daily": "按天统计（每天的最高值；保留 {days} 天）",
-        "kit.config": "期望配置",
-        "kit.config_versions": "第 {desired} 版；设备正在使用第 {applied} 版。",
-        "kit.config_unset": "尚未设置期望配置：设备使用自己的设置。",
-        "kit.config_not_applied": "第 {desired} 版；设备尚未应用任何版本。",
-        "kit.config_help": "留空的项目沿用设备自己的设置（kit.toml）。",
-        "kit.config_refused": "设备拒绝了第 {version} 版（见它最近的心跳）：",
-        "kit.channels": "频道（用逗号分隔）",
-        "kit.windows": "同步时段",
-        "kit.rate_cap": "速率上限（KiB/s）",
-        "kit.rate_cap_percent": "占上行带宽的比例（%，1–100）",
-        "kit.budget": "每月流量额度（MB）",
-        "kit.save": "保存为新版本",
-        "kit.reports": "最近的报告",
-        "kit.sequence": "序号",
-        "kit.kind": "类型",
-        "kit.made": "生成时间（设备时钟）",
-        "kit.received": "接收时间",
-        "kit.clock_unsynced": "（时钟未同步）",
-        "kind.heartbeat": "心跳",
-        "kind.daily_summary": "每日汇总",
-        "kind.alert": "告警",
-        "kind.records": "学习记录",
-        "chart.temperature": "处理器温度",
-        "chart.disk": "最满的磁盘",
-        "chart.clients": "无线终端",
-        "chart.sync": "本月同步量",
-        "chart.empty": "{title}：暂无数据",
-        "unit.devices": "台",
-        "unit.bytes": "字节",
-        "alerts.title": "告警",
-        "alerts.heading": "告警：{count} 条",
-        "alerts.severity": "级别",
-        "alerts.alert": "告警内容",
-        "alerts.none": "没有告警。",
-        "alerts.reported": "设备自己报告的告警（最近 {days} 天）",
-        "rollout.title": "内容",
-        "rollout.heading": "内容分发情况",
-        "rollout.intro": "根据列出图书的最新心跳，各设备装有每本书的哪个版本。",
-        "rollout.book": "图书",
-        "rollout.version": "版本",
-        "rollout.kits": "设备",
-        "rollout.none": "还没有设备列出它的图书（心跳中的 {field} 字段）。",
-        "signin.title": "登录",
-        "signin.username": "用户名",
-        "signin.password": "密码",
-        "error.title": "出错了",
-        "error.cause": "可能的原因：",
-        "error.fix": "解决办法：",
-        "alert.silent.never": "该设备从未报告（上限 {limit} 小时）。",
-        "alert.silent": "该设备已 {hours} 小时没有报告（上限 {limit} 小时）。",
-        "alert.under_voltage.now": "当前电压不足：电源功率不够。",
-        "alert.under_voltage.since_boot": "开机以来出现过电压不足：电源功率不够。",
-        "alert.disk_full": "有一块磁盘已用 {percent}%。",
-        "alert.hot": "处理器温度为 {temp} °C。",
-        "alert.sync_failing": "上一次内容同步失败。",
-        "alert.books_damaged": "有 {count} 个图书文件损坏。",
-        "alert.clock": "设备时钟未同步且偏差很大；中心按接收时间排列它的报告。",
-    },
-}
+BUILT_AT_RUN_TIME = (
+    # alerts.STATUSES, fleet.SORTS, severities, report kinds (protocol/report_file.py KINDS)
+    N_("status.ok"), N_("status.warning"), N_("status.critical"), N_("status.silent"),
+    N_("sort.kit_id"), N_("sort.school"), N_("sort.district"), N_("sort.status"), N_("sort.last_seen"),
+    N_("severity.critical"), N_("severity.warning"),
+    N_("kind.heartbeat"), N_("kind.daily_summary"), N_("kind.alert"), N_("kind.records"),
+    # charts.SPECS: titles and units
+    N_("chart.temperature"), N_("chart.disk"), N_("chart.clients"), N_("chart.sync"),
+    N_("unit.devices"), N_("unit.bytes"),
+    # alerts.py: each alert's `key`, filled with its `values`
+    N_("alert.silent"), N_("alert.silent.never"), N_("alert.under_voltage.now"), N_("alert.under_voltage.since_boot"),
+    N_("alert.disk_full"), N_("alert.hot"), N_("alert.sync_failing"), N_("alert.books_damaged"), N_("alert.clock"),
+)
 
 
-def translator(lang: str):
-    """`t(key, **values)`: the hub's table, then the kit's (error codes), then English, then the key."""
-    table = MESSAGES.get(lang, MESSAGES["en"])
-    kit_table = kit_i18n.MESSAGES.get(lang, kit_i18n.MESSAGES["en"])
-
-    def t(key: str, **values: object) -> str:
-        text = table.get(key) or kit_table.get(key) or MESSAGES["en"].get(key) or kit_i18n.MESSAGES["en"].get(key) \
-            or key
-        return text.format(**values) if values else text
-
-    return t
+def translator(lang: str) -> Translator:
+    """`t(key, **values)`: the hub's catalogue, then the kit's (error codes), then English, then the key."""
+    return MESSAGES.translator(lang)
 
 
-def alert_text(t, alert: Alert) -> str:
+def alert_text(t: Translator, alert: Alert) -> str:
     """An alert's sentence in the page's language (its English message when it has no key)."""
     return t(alert.key, **dict(alert.values)) if alert.key else alert.message

@@ -14,11 +14,12 @@ from starlette.responses import HTMLResponse
 from appliance import __version__
 from appliance.hub import i18n
 from appliance.hub.ingest import iso
-from appliance.web.i18n import LANG_COOKIE, SUPPORTED, choose_language
+from appliance.webcore.i18n import LANG_COOKIE, SUPPORTED, choose_language, install
 
 ENV = Environment(loader=FileSystemLoader(str(resources.files("appliance.hub") / "templates")),
                   autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
 ENV.filters["iso"] = iso
+install(ENV, i18n.MESSAGES)
 
 
 def _number(value, digits: int = 1) -> str:
@@ -39,7 +40,7 @@ def render(request: Request, template: str, status_code: int = 200, headers: dic
     lang = language(request)
     t = i18n.translator(lang)
     other = next(code for code in SUPPORTED if code != lang)
-    body = ENV.get_template(template).render(version=__version__, request=request, t=t, lang=lang, other_lang=other,
+    body = ENV.get_template(template).render(version=__version__, request=request, lang=lang, other_lang=other,
                                              alert_text=lambda alert: i18n.alert_text(t, alert), **context)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     response.headers["Content-Language"] = lang

@@ -1,4 +1,4 @@
-"""Rendering HTML pages from Jinja templates, in the request's language.
+"""Rendering HTML pages from Jinja templates, in the request's language (`{{ _('key') }}`: web/i18n.py).
 
 Must not import cli.
 """
@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from appliance import __version__
-from appliance.web.i18n import LANG_COOKIE, choose_language, translator
+from appliance.web import i18n
+from appliance.webcore.i18n import LANG_COOKIE, choose_language, install
 
 _templates_dir = str(resources.files("appliance.web") / "templates")
 ENV = Environment(
@@ -21,6 +22,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+install(ENV, i18n.MESSAGES)
 
 
 def human_size(size_bytes: int) -> str:
@@ -39,7 +41,7 @@ def render(request: Request, template: str, status_code: int = 200, headers: dic
     settings = request.app.state.kit.settings
     lang = choose_language(request, settings.default_language)
     body = ENV.get_template(template).render(
-        t=translator(lang), lang=lang, school_name=settings.school_name, version=__version__,
+        lang=lang, school_name=settings.school_name, version=__version__,
         request=request, **context,
     )
     response = HTMLResponse(body, status_code=status_code, headers=headers)

@@ -11,9 +11,10 @@ import re
 import httpx
 import pytest
 
-from appliance.hub import i18n, ingest, retention, technicians
+from appliance.hub import ingest, retention, technicians
 from tests.hub.conftest import enrol_kit, health_body, signed
 from tests.hub.test_dashboard import _save, _signed_in
+from tests.test_messages import texts
 from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS
 
 DAY = 86400
@@ -54,7 +55,7 @@ def _visible(page: str) -> str:
 
 def _english_labels() -> list[str]:
     found = []
-    for key, text in i18n.MESSAGES["en"].items():
+    for key, text in texts("hub", "en").items():
         if key.startswith(MAIN_LABELS):
             found += [part.strip(" .:()") for part in re.split(r"\{[a-z_]+\}", text) if len(part.strip(" .:()")) >= 4]
     return found
