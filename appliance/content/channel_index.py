@@ -184,9 +184,3 @@ def index_bytes(name: str, sequence: int, now: dt.datetime, expires_days: float,
     data = {"channel": name, "sequence": sequence, "created": _utc(now),
             "expires": _utc(now + dt.timedelta(days=expires_days)), "packages": packages}
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
-
-
-def build_index(channel_dir: Path, name: str, sequence: int, now: dt.datetime, expires_days: float,
-                previous: ChannelIndex | None = None) -> bytes:
-    """The bytes of a new index listing every `*.zim` file under `channel_dir`."""
-    return index_bytes(name, sequence, now, expires_days, describe_books(channel_dir, previous))

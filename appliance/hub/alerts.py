@@ -12,7 +12,6 @@ from typing import Any
 from appliance.services.device.health import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 
 STATUSES = ("ok", "warning", "critical", "silent")
-ALERT_CODES = ("silent", "under_voltage", "disk_full", "hot", "sync_failing", "books_damaged", "clock")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -95,10 +95,6 @@ class Lessons:
     def handin_file(self, file_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handin_files WHERE id = ?", (file_id,)).fetchone()
 
-    def all_handin_files(self) -> list[sqlite3.Row]:
-        """Every hand-in file with its hand-in (for checks after a crash)."""
-        return self.db.read().execute("SELECT * FROM handin_files ORDER BY id").fetchall()
-
     # --- writes --------------------------------------------------------------------------------
 
     def add_lesson(self, class_id: int, teacher_id: int | None, title: str, instructions: str, homework: bool,
