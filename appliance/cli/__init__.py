@@ -56,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
 def serve(settings: Settings, demo_if_empty: bool) -> int:
     """Open the kit, print how to reach it, and run uvicorn until SIGTERM/SIGINT."""
     from appliance.edges.memory import ARENAS, limit_malloc_arenas
-    from appliance.services.people import auth
-    from appliance.services.library import demo_books
-    from appliance.services.reporting import kit_key
     from appliance.services.kit import open_kit
+    from appliance.services.library import demo_books
+    from appliance.services.people import auth
+    from appliance.services.reporting import kit_key
     from appliance.web.app import create_app
 
     if demo_if_empty and not demo_books.has_books(settings.content_dir):

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from appliance.cli.common import add_setting_flags, run_server
 from appliance import __version__
+from appliance.cli.common import add_setting_flags, run_server
 from appliance.config import Settings
 
 

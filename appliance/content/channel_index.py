@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from appliance.content.zimfile import ZimFile
-from appliance.files import file_digest
 from appliance.errors import ChannelError
+from appliance.files import file_digest
 
 INDEX_NAME = "index.json"
 SIGNATURE_NAME = "index.json.minisig"
@@ -70,9 +70,8 @@ def _check_delta_fields(package: dict[str, Any], name: str, where: str) -> None:
     kind = package.get("kind", "full")
     if kind not in PACKAGE_KINDS:
         raise _malformed(where, f"{name}.kind = {kind!r} is not one of {', '.join(PACKAGE_KINDS)}")
-    if "result_digest" in package or kind == "patch":
-        if not _is_hex64(package.get("result_digest")):
-            raise _malformed(where, f"{name}.result_digest is missing or not 64 hex digits")
+    if ("result_digest" in package or kind == "patch") and not _is_hex64(package.get("result_digest")):
+        raise _malformed(where, f"{name}.result_digest is missing or not 64 hex digits")
     if "base" in package or kind == "patch":
         base = package.get("base")
         if not isinstance(base, dict) or not all(isinstance(base.get(k), str) for k in ("id", "version")) \

@@ -13,8 +13,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 # A health reading must never hang a web thread: vcgencmd, iw and systemctl answer in milliseconds;
 # journalctl on a slow SD card may take a second. Past this the reading is "not available".

@@ -165,7 +165,7 @@ class Browser:
         self._names: set[str] = set()
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         self._zc = _zeroconf(self.interfaces)
         self._browser = ServiceBrowser(self._zc, self.service_type, handlers=[self._on_change])
         return self

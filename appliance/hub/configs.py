@@ -12,10 +12,12 @@ from typing import Any
 
 from appliance.config import check_value
 from appliance.errors import HubError
-from appliance.services.sync import policy as sync_policy
+
 # The wire contract's fields and channel names, one definition for the hub that sends them and the kit that
 # applies them (docs/reporting.md): a field added on one side only was refused by the other.
 from appliance.services.reporting.desired_config import CHANNEL, FIELDS
+from appliance.services.sync import policy as sync_policy
+
 # Day ranges and hour ranges as the contract's example: "Mon-Fri 16:00-07:00, Sat-Sun".
 WINDOWS = re.compile(r"^[A-Za-z0-9:, -]{0,200}$")
 

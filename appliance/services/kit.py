@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from appliance.config import Settings
 from appliance.paths import Paths
-from appliance.services.learning import uploads
 from appliance.services.device.readings import Readings
+from appliance.services.learning import uploads
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots

@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
-from appliance.services.people import auth
 from appliance.services.learning import records
+from appliance.services.people import auth
 from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
 from appliance.web.session import SESSION_COOKIE
 

@@ -17,7 +17,6 @@ from appliance.web.forms import checked_form, form_int, form_page
 from appliance.web.people_routes import staff_viewer
 
 
-
 def edit_lesson_page(request: Request) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit

@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from appliance.errors import BadRequestError
 from appliance.services.learning import lessons
-from appliance.services.people import access as people
 from appliance.services.library import search
+from appliance.services.people import access as people
 from appliance.web.forms import checked_form, checked_upload, form_int, form_page
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
-from appliance.services.people import auth, oneroster, access as people, picture_codes, class_roster
+from appliance.services.people import access as people, auth, class_roster as rosters, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import checked_form, checked_upload, form_int, form_page
 from appliance.web.session import current_account
@@ -100,7 +100,7 @@ async def import_class(request: Request) -> Response:
         viewer = await run_in_threadpool(staff_viewer, request)
         data, filename = await _upload(form)
     kit = request.app.state.kit
-    result = await run_in_threadpool(class_roster.import_file, kit.people, viewer, data, filename,
+    result = await run_in_threadpool(rosters.import_file, kit.people, viewer, data, filename,
                                      str(form.get("class_name", "")), str(form.get("teacher", "")),
                                      kit.settings.pin_digits)
     klass = await run_in_threadpool(kit.people.class_by_id, result.class_id)

@@ -164,7 +164,7 @@ def restore(source: Path, paths: Paths, *, force: bool = False, now: dt.datetime
 
 def _unpack(source: Path, staging: Path) -> Summary:
     try:
-        tar = tarfile.open(source, mode="r:")
+        tar = tarfile.open(source, mode="r:")  # noqa: SIM115 (closed by `with tar:` below, outside this try)
     except (OSError, tarfile.TarError) as exc:
         raise _invalid(source, f"it is not a readable tar file ({exc})") from exc
     with tar:

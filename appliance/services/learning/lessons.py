@@ -15,8 +15,8 @@ from typing import BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.people import access as people
 from appliance.services.learning import records, uploads, xapi
+from appliance.services.people import access as people
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
 

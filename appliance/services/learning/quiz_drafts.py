@@ -79,7 +79,7 @@ def read(form) -> Draft:
     draft = Draft(str(form.get("title", "")).strip(), str(form.get("attempts", "1")).strip(),
                   str(form.get("due", "")).strip(), str(form.get("pass", "60")).strip(), [])
     for n in range(count):
-        field = lambda name: str(form.get(f"q{n}-{name}", ""))  # noqa: E731
+        field = lambda name: str(form.get(f"q{n}-{name}", ""))  # noqa: E731, B023 (called only in this iteration)
         options = [field(f"option{k}") for k in range(MAX_OPTIONS)]
         shown = min(MAX_OPTIONS, max(OPTION_FIELDS, max((k + 1 for k, o in enumerate(options) if o.strip()),
                                                         default=0) + 2))

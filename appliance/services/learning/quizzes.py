@@ -13,9 +13,9 @@ from collections import Counter
 from typing import Any
 
 from appliance.errors import NotVisibleError, QuizError
-from appliance.services.people import access as people
 from appliance.services.learning import quiz_drafts, records, xapi
 from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
+from appliance.services.people import access as people
 
 
 def as_question(stored: dict[str, Any]) -> Question:

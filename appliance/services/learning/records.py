@@ -11,8 +11,8 @@ import datetime as dt
 from typing import Any
 
 from appliance.errors import BadRequestError
-from appliance.services.reporting import outbox_reports as reports
 from appliance.services.learning import xapi
+from appliance.services.reporting import outbox_reports as reports
 
 # Kinds whose ids are only unique on one kit (a quiz number): their activity ids carry the kit id, so a
 # county home page shared by many kits never merges two kits' "quiz 3". Books and articles are the same

@@ -10,7 +10,7 @@ import dataclasses
 
 from appliance.errors import PeopleError, RosterError
 from appliance.services.people import auth, picture_codes
-from appliance.services.people.access import PIN_PATTERN, clean_name, new_pseudonym, make_pin, require
+from appliance.services.people.access import PIN_PATTERN, clean_name, make_pin, new_pseudonym, require
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import NO_CREDENTIAL, People
 

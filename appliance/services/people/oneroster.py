@@ -12,8 +12,8 @@ import sqlite3
 
 from appliance.errors import RosterError
 from appliance.services.people.access import NAME_MAX_CHARS, new_pseudonym, require
-from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.services.people.class_roster import ImportResult
+from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import People
 
 # The columns tpkit reads from each file (OneRoster 1.1 names more; extra columns are allowed).

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance.edges import health_probe
-from appliance.services.reporting import delivery, desired_config, kit_key, outbox_reports as reports
 from appliance.services.device import health
 from appliance.services.learning import records
+from appliance.services.reporting import delivery, desired_config, kit_key, outbox_reports as reports
 
 # Keys every snapshot has: what tells the kit's own /-/health from another server on that port.
 SNAPSHOT_KEYS = {"kit_id", "time", "status", "problems", "clock", "books"}
@@ -39,7 +39,7 @@ def current_snapshot(kit, now: dt.datetime, ask_web: bool) -> dict[str, Any]:
     check results when every file has one (so libzim is not loaded into this short process)."""
     if ask_web:
         found, _ = health_probe.fetch_health(health_probe.health_url(kit.settings.host, kit.settings.port))
-        if found is not None and SNAPSHOT_KEYS <= set(found) and found["kit_id"] == kit.settings.kit_id:
+        if found is not None and set(found) >= SNAPSHOT_KEYS and found["kit_id"] == kit.settings.kit_id:
             return found
     return health.snapshot(kit, now=now, open_library=False)
 

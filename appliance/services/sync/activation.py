@@ -17,7 +17,6 @@ from appliance.files import file_digest, fsync_path
 from appliance.paths import Paths
 from appliance.storage.installed_packages import Installed, InstalledPackages
 
-
 _NOT_PENDING = dict(pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None,
                     pending_digest=None)
 

@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from appliance.content import zimdelta
-from appliance.content.channel_index import (INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_expiry, check_package_file,
-                                             describe_books, describe_package, describe_patch, index_bytes,
-                                             package_path, parse_index)
+from appliance.content.channel_index import (
+    INDEX_NAME,
+    SIGNATURE_NAME,
+    ChannelIndex,
+    check_expiry,
+    check_package_file,
+    describe_books,
+    describe_package,
+    describe_patch,
+    index_bytes,
+    package_path,
+    parse_index,
+)
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
 from appliance.files import file_digest, write_atomically

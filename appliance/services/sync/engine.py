@@ -24,12 +24,20 @@ from appliance.edges import system, traffic, transfer
 from appliance.errors import ChannelError, ConfigError, DamagedBookError, StorageError, SyncError, TpkitError
 from appliance.files import file_digest, write_atomically
 from appliance.paths import Paths
-from appliance.services.sync import activation, channel, stick_export as export, policy as sync_policy, uplink_rate
-from appliance.services.reporting import desired_config
-from appliance.services.sync.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
-from appliance.services.sync.plan import (LOCAL_CHANNEL, MB, DiskCheck, Plan, Step, Subscription, make_plan,
-                                          refuse_if_short)
+from appliance.services.reporting import desired_config
+from appliance.services.sync import activation, channel, policy as sync_policy, stick_export as export, uplink_rate
+from appliance.services.sync.plan import (
+    LOCAL_CHANNEL,
+    MB,
+    DiskCheck,
+    Plan,
+    Step,
+    Subscription,
+    make_plan,
+    refuse_if_short,
+)
+from appliance.services.sync.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.storage.channel_sequences import ChannelSequences
 from appliance.storage.database import Database
 from appliance.storage.installed_packages import Installed, InstalledPackages

@@ -14,8 +14,8 @@ from appliance.config import Settings
 from appliance.edges import commands
 from appliance.errors import ConfigError, TpkitError
 from appliance.paths import Paths
-from appliance.services.sync import stick_export as export
 from appliance.services.device import lan
+from appliance.services.sync import stick_export as export
 
 log = logging.getLogger(__name__)
 

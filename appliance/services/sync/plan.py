@@ -75,7 +75,7 @@ class Subscription:
     tags: frozenset[str] = frozenset()  # "key:value"
 
     @classmethod
-    def from_settings(cls, channels: str, packages: str, tags: str) -> "Subscription":
+    def from_settings(cls, channels: str, packages: str, tags: str) -> Subscription:
         def words(text: str) -> list[str]:
             return [w.strip() for w in text.split(",") if w.strip()]
         return cls(tuple(dict.fromkeys(words(channels))), frozenset(words(packages)), frozenset(words(tags)))

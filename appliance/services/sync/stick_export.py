@@ -168,7 +168,7 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     root = paths.mirror_dir
     root.mkdir(parents=True, exist_ok=True)
     wanted: set[Path] = set()
-    for package, book, target in _targets(root, kept):
+    for _package, book, target in _targets(root, kept):
         target.parent.mkdir(parents=True, exist_ok=True)
         wanted.add(target)
         if target.is_file() and os.path.samefile(target, book):

@@ -21,9 +21,9 @@ from appliance.errors import DamagedBookError, StickError, TpkitError
 from appliance.files import CHUNK_BYTES
 from appliance.paths import Paths
 from appliance.services.sync import activation
-from appliance.services.sync.stick_export import STICK_FOLDER
 from appliance.services.sync.engine import Engine, Event
 from appliance.services.sync.plan import LOCAL_CHANNEL, MB, Plan
+from appliance.services.sync.stick_export import STICK_FOLDER
 from appliance.storage.database import Database
 from appliance.storage.sync_runs import RunResult
 

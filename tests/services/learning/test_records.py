@@ -11,9 +11,9 @@ import pytest
 
 from appliance import cli
 from appliance.errors import BadRequestError
+from appliance.services.device.readings import Readings
 from appliance.services.learning import records, xapi
 from appliance.services.reporting import cycle as report_cycle, report_file
-from appliance.services.device.readings import Readings
 from tests.machine import HEALTHY_COMMANDS, fake_commands, fake_root
 from tests.roster_data import two_classes
 

@@ -12,9 +12,16 @@ import pytest
 from appliance.config import load_settings
 from appliance.edges import minisign
 from appliance.errors import ReportError
-from appliance.services.reporting import delivery, desired_config, kit_key, cycle as report_cycle, report_file, outbox_reports as reports
-from appliance.services.kit import open_kit
 from appliance.services.device.readings import Readings
+from appliance.services.kit import open_kit
+from appliance.services.reporting import (
+    cycle as report_cycle,
+    delivery,
+    desired_config,
+    kit_key,
+    outbox_reports as reports,
+    report_file,
+)
 from appliance.storage import outbox
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, free_port
