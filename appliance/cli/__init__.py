@@ -103,7 +103,7 @@ def check(settings: Settings) -> int:
     kit = open_kit(settings)
     try:
         _print_library(kit)
-        problems = len(kit.library.damaged())
+        problems = len(kit.load_library().damaged())  # open_kit loaded it: the same object
     finally:
         kit.close()
     print("[✓] No problems found." if not problems else f"[✗] {problems} problem(s) found (see above).")
@@ -206,6 +206,7 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
         if kit.mirror_port:
             served = ", ".join(f"{name} (sequence {seq})" for name, seq in sorted(kit.channels.items())) or "nothing yet"
             print(f"      peer mirror on port {kit.mirror_port}: {served}")
+    return 0
 
 
 def panel(settings: Settings) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from appliance.files import file_digest
 
 INDEX_NAME = "index.json"
 SIGNATURE_NAME = "index.json.minisig"
-PACKAGE_FIELDS = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
+PACKAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
                   "size_bytes": int, "sha256": str, "replaces": list}
 PACKAGE_KINDS = ("full", "patch")
 
@@ -109,7 +110,7 @@ def check_expiry(index: ChannelIndex, now: dt.datetime, where: str) -> None:
                 "(`tpkit channel publish`), which gives it a new expiry.")
 
 
-def package_path(channel_dir: Path, package: dict[str, Any]) -> Path:
+def package_path(channel_dir: Path, package: Mapping[str, Any]) -> Path:
     """The package's file inside `channel_dir`; a ChannelError (path_escape) when it would lead outside it."""
     name, root = package["file"], channel_dir.resolve()
     target = (channel_dir / name).resolve()
@@ -123,7 +124,7 @@ def package_path(channel_dir: Path, package: dict[str, Any]) -> Path:
     return target
 
 
-def check_package_file(channel_dir: Path, package: dict[str, Any]) -> None:
+def check_package_file(channel_dir: Path, package: Mapping[str, Any]) -> None:
     """A ChannelError (package_mismatch) unless the package file exists with the listed size and sha256."""
     path = package_path(channel_dir, package)
     try:

@@ -126,7 +126,7 @@ class Advertiser:
         for index, info in enumerate(self._infos):
             new = fresh[info.type]
             new.name = info.name  # keep a name won in a conflict
-            self._zc.update_service(new)
+            self._zc.update_service(new)  # type: ignore[union-attr]  # registered: _zc is open
             self._infos[index] = new
 
     def stop(self) -> None:

@@ -99,7 +99,8 @@ def prune(db, now: float, keep_reports_days: int, keep_daily_days: int, *, batch
                 nth = tx.execute(f"SELECT received_at FROM reports WHERE {old} ORDER BY received_at LIMIT 1 OFFSET ?",
                                  (cutoff, batch - 1))
                 last = not nth
-                where, params = (old, (cutoff,))
+                params: tuple[Any, ...]
+                where, params = old, (cutoff,)
                 if not last:
                     where, params = old + " AND received_at <= ?", (cutoff, nth[0]["received_at"])
                 rows = tx.execute(f"SELECT kit_id, kind, observed_at, {', '.join(NUMBERS)} FROM reports WHERE {where}",

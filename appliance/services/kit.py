@@ -75,7 +75,8 @@ class Kit:
 
         if self.scanner is None:
             checker = self._claim_large_checks()
-            self.scanner = LibraryScanner(self.library, self.settings.library_scan_interval_s, check_large=checker)
+            self.scanner = LibraryScanner(self.library,  # type: ignore[arg-type]  # the web server loaded it
+                                          self.settings.library_scan_interval_s, check_large=checker)
             self.scanner.start()
 
     def _claim_large_checks(self) -> bool:

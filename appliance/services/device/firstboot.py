@@ -129,7 +129,8 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
     passphrase = kit.wifi_passphrase or _saved_secrets(root).get("wifi_passphrase")
     if kit.wifi_passphrase:
         _save_secrets(root, {**_saved_secrets(root), "wifi_passphrase": kit.wifi_passphrase})
-    classroom = classroom_network.Classroom(mode=kit.network_mode, interface=settings.ap_interface,
+    classroom = classroom_network.Classroom(mode=kit.network_mode,  # type: ignore[arg-type]  # None: returns below
+                                            interface=settings.ap_interface,
                                             kit_id=kit.kit_id or settings.kit_id, ssid=kit.wifi_ssid or "",
                                             passphrase=passphrase or "", country=kit.wifi_country or "")
     if kit.network_mode is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
@@ -291,7 +291,7 @@ def my_space(kit, viewer, when: dt.datetime | None = None) -> dict:
     found = kit.lessons.for_student(viewer["id"])
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids, viewer["id"])
-    space = {"due": [], "new": [], "feedback": [], "other": []}
+    space: dict[str, list[Any]] = {"due": [], "new": [], "feedback": [], "other": []}
     week_ago = stamp(when - dt.timedelta(days=NEW_DAYS))
     for lesson in found:
         handin = handins.get((lesson["id"], viewer["id"]))

@@ -122,7 +122,7 @@ def check(draft: Draft) -> dict[str, Any] | None:
             checked.append(check_question(question.raw(), number))
         except BadRequestError as exc:
             question.error, question.fix = exc.message, exc.fix
-    if draft.has_problems:
+    if draft.has_problems or pass_mark is None:  # a missing pass mark is one of the problems
         return None
     return {"title": title, "attempts_allowed": attempts, "due_at": due, "pass_mark": round(pass_mark / 100, 4),
             "questions": [dataclasses.asdict(q) for q in checked]}

@@ -11,6 +11,7 @@ import math
 import secrets
 import threading
 import time
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +20,13 @@ from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
 from appliance.services.people import picture_codes
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
+
+
+class FailureCounts(Protocol):
+    """Failed sign-ins by subject: the kit's storage.signin_failures and the hub's technicians.SigninFailures."""
+
+    def count_since(self, subject: str, since: float) -> tuple[int, float | None]: ...
+
 
 SESSION_LIFETIME_S = 12 * 3600
 # Students share classroom devices: their sessions end sooner, so the next child does not inherit one.
@@ -61,7 +69,7 @@ _PASSWORD_HASHING = threading.BoundedSemaphore(2)
 # throttle is the guard, and a thief with the database already has what the PINs protect. What the cost does
 # decide is a class signing in at once: at OWASP's minimum, 60 sign-ins were ~2.7 s of the ~6 s of CPU the
 # server spent on a whole lesson (bench/lesson.py), 19 MiB each while they ran. docs/learning-space.md, "Sign-in".
-PIN_HASH = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
+PIN_HASH: dict[str, Any] = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
 _pin_hasher = PasswordHasher(**PIN_HASH)
 
 
@@ -109,7 +117,7 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _wait_s(failures: SigninFailures, subject: str, now: float, throttle: Throttle = PASSWORD_THROTTLE) -> float:
+def _wait_s(failures: FailureCounts, subject: str, now: float, throttle: Throttle = PASSWORD_THROTTLE) -> float:
     """Seconds `subject` must still wait before another try (0 when it may try now; infinite when locked)."""
     count, latest = failures.count_since(subject, now - throttle.window_s)
     if throttle.lock_after is not None and count >= throttle.lock_after:
@@ -120,7 +128,7 @@ def _wait_s(failures: SigninFailures, subject: str, now: float, throttle: Thrott
     return max(0.0, latest + wait - now)
 
 
-def check_throttle(failures: SigninFailures, username: str, client: str, now: float) -> None:
+def check_throttle(failures: FailureCounts, username: str, client: str, now: float) -> None:
     """TooManyAttemptsError when this account or this client has failed too often just now."""
     wait = max(_wait_s(failures, f"account:{username}", now), _wait_s(failures, f"client:{client}", now))
     if wait > 0:

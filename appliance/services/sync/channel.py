@@ -76,7 +76,8 @@ def _changed(old_path: Path, book: dict[str, Any]) -> bool:
 
 def _chain(carried: list[dict[str, Any]], end_digest: str, max_chain: int) -> list[dict[str, Any]]:
     """The previously published patches that lead, one after the other, to `end_digest`; at most `max_chain`."""
-    chain, wanted = [], end_digest
+    chain: list[dict[str, Any]] = []
+    wanted = end_digest
     for package in reversed(carried):
         if len(chain) < max_chain and package["result_digest"] == wanted:
             chain.insert(0, package)

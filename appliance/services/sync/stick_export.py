@@ -202,7 +202,7 @@ def tree_sequences(paths: Paths) -> dict[str, int]:
     found = {}
     for index in sorted(paths.mirror_dir.glob(f"*/{INDEX_NAME}")) if paths.mirror_dir.is_dir() else ():
         try:
-            found[index.parent.name] = channel.read_index(index.parent).sequence
+            found[index.parent.name] = channel.read_index(index.parent).sequence  # type: ignore[union-attr]  # globbed
         except (TpkitError, OSError):
             continue  # being replaced, or damaged: not advertised
     return found
