@@ -149,7 +149,7 @@ cmd_check() {
     ensure_venv test
     failed=""
     check_step "ruff check (lint)" "$VENV/bin/ruff" check "$@"
-    check_step "ruff format --check" "$VENV/bin/ruff" format --check "$@"
+    check_step "ruff format --check" "$VENV/bin/ruff" format --check --output-format concise "$@"
     check_step "mypy appliance" "$VENV/bin/mypy"
     check_step "vulture appliance (no dead code)" "$VENV/bin/vulture" appliance vulture_whitelist.py --min-confidence 60
     [ -z "$failed" ] || fail "Checks failed:$failed" \

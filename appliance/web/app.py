@@ -90,7 +90,9 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
-        presence = LanPresence(kit.settings, kit.library, kit.paths.data_dir,  # type: ignore[arg-type]  # loaded
+        presence = LanPresence(kit.settings,
+                               kit.library,  # type: ignore[arg-type]  # loaded by open_kit
+                               kit.paths.data_dir,
                                channels=lambda: peers.advertised_channels(kit.paths))
         presence.start()
         app.state.lan = presence

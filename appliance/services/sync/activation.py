@@ -101,9 +101,11 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
     if row.previous_sha256 is None:
         return row
     # previous_version and previous_size_bytes are written together with previous_sha256 (activate above)
-    back = dataclasses.replace(row, version=row.previous_version, sha256=row.previous_sha256,  # type: ignore[arg-type]
-                               size_bytes=row.previous_size_bytes, digest=row.previous_digest,  # type: ignore[arg-type]
-                               held_sha256=row.sha256,
+    back = dataclasses.replace(row,
+                               version=row.previous_version,  # type: ignore[arg-type]
+                               sha256=row.previous_sha256,
+                               size_bytes=row.previous_size_bytes,  # type: ignore[arg-type]
+                               digest=row.previous_digest, held_sha256=row.sha256,
                                held_digest=row.digest, previous_file=None, previous_version=None, previous_sha256=None,
                                previous_size_bytes=None, previous_digest=None, **_NOT_PENDING)
     table.put(back)
