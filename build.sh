@@ -3,6 +3,7 @@
 #   ./build.sh run    start the kit on http://127.0.0.1:8080 with demo content
 #   ./build.sh test   install what the tests need and run the whole suite
 #   ./build.sh messages   extract the messages, update the .po catalogues, compile them (docs/translating.md)
+#   ./build.sh check  ruff (lint and format), mypy and vulture: what CI holds the code to
 #   ./build.sh image --arch amd64|arm64        build a flashable image (images/, docs/image.md)
 #   ./build.sh image-test --arch amd64|arm64   boot it in qemu and wait for the home page
 set -eu
@@ -170,11 +171,33 @@ cmd_messages() {
     info "Fill in every empty msgstr in each language (git diff $locale), then run ./build.sh messages again."
 }
 
+# The static checks (as encode/starlette's scripts/check): each one runs and gets its line, then one verdict.
+# Configuration is in pyproject.toml ([tool.ruff], [tool.mypy]) and vulture_whitelist.py.
+check_step() {
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else printf '[✗] %s\n' "$name" >&2; failed="$failed
+    $name"; fi
+}
+
+cmd_check() {
+    ensure_venv test
+    failed=""
+    check_step "ruff check (lint)" "$VENV/bin/ruff" check "$@"
+    check_step "ruff format --check" "$VENV/bin/ruff" format --check --output-format concise "$@"
+    check_step "mypy appliance" "$VENV/bin/mypy"
+    check_step "vulture appliance (no dead code)" "$VENV/bin/vulture" appliance vulture_whitelist.py --min-confidence 60
+    [ -z "$failed" ] || fail "Checks failed:$failed" \
+        "Fix: read the findings above; '.venv/bin/ruff check --fix' and '.venv/bin/ruff format' mend the mechanical ones."
+    ok "All checks passed."
+}
+
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     messages) shift; cmd_messages "$@" ;;
+    check) shift; cmd_check "$@" ;;
     image) shift; exec "$ROOT/images/build-image.sh" "$@" ;;
     image-test) shift; exec "$ROOT/images/image-test.sh" "$@" ;;
-    *) printf 'usage: ./build.sh run|test|image|image-test|messages [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n' >&2; exit 64 ;;
+    *) printf 'usage: ./build.sh run|test|check|messages|image|image-test [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  check       ruff (lint, format), mypy and vulture\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n' >&2; exit 64 ;;
 esac

@@ -377,7 +377,8 @@ def as_environment(settings) -> dict[str, str]:
 
 def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[str]:
     """Problems between settings: two panel parts on one pin, a shutdown hold not longer than the state hold."""
-    problems, seen = [], {}
+    problems: list[str] = []
+    seen: dict[Any, str] = {}
     for name in PANEL_PINS:
         pin = values[name]
         if pin is not None and pin in seen:

@@ -20,7 +20,7 @@ class Paths:
     content_dir: Path
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Paths":
+    def from_settings(cls, settings: Settings) -> Paths:
         return cls(settings.data_dir, settings.content_dir)
 
     @property

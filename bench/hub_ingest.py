@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.edges import minisign  # noqa: E402
+from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.hub.storage.backend import open_database  # noqa: E402
 from appliance.hub.storage.database import migrate  # noqa: E402
 from appliance.protocol import report_file  # noqa: E402

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.hub import ingest, retention  # noqa: E402
+from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.hub.storage.backend import open_database  # noqa: E402
 from appliance.hub.storage.database import migrate  # noqa: E402
 from tests.hub.conftest import enrol_kit, health_body, signed  # noqa: E402

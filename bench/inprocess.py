@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from appliance.config import load_settings
-from appliance.services.library import search
 from appliance.services.kit import open_kit
+from appliance.services.library import search
 from appliance.web.app import create_app
 
 

@@ -112,9 +112,9 @@ def _pixels(data: bytes) -> tuple[int, int] | None:
 def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list[dict]]:
     """Demo books, a teacher and a class of `students` with PINs, through the services; (class id, students)."""
     from appliance.config import load_settings
+    from appliance.services.kit import open_kit
     from appliance.services.library import demo_books
     from appliance.services.people import access as people, class_roster
-    from appliance.services.kit import open_kit
     from appliance.services.people.access import CONSOLE
 
     saved = os.dup(1)  # libzim's writer prints its progress on the process's stdout: keep the table readable
@@ -278,7 +278,7 @@ async def teacher_watches(http: httpx.AsyncClient, rec: Recorder, class_id: int,
                 pass
             try:
                 await asyncio.wait_for(stop.wait(), every_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 

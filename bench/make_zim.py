@@ -27,10 +27,7 @@ from pathlib import Path
 
 from libzim.writer import Creator, Hint, Item, StringProvider
 
-SYLLABLES = (
-    "ka ro mi te sa lu no vi ra en do ba li tor an el is ur pe qua zen mar "
-    "los tin ver gal hum dra fel cor nes pri ost wel yan bru"
-).split()
+SYLLABLES = ["ka", "ro", "mi", "te", "sa", "lu", "no", "vi", "ra", "en", "do", "ba", "li", "tor", "an", "el", "is", "ur", "pe", "qua", "zen", "mar", "los", "tin", "ver", "gal", "hum", "dra", "fel", "cor", "nes", "pri", "ost", "wel", "yan", "bru"]
 VOCAB_SIZE = 6000
 TARGET_ARTICLE_BYTES = 14_000
 REDIRECT_COUNT = 10

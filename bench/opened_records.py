@@ -17,8 +17,8 @@ from pathlib import Path
 
 from appliance.config import load_settings
 from appliance.content.zimwriter import Entry, write_zim
-from appliance.services.people import auth, access as people, class_roster
 from appliance.services.kit import open_kit
+from appliance.services.people import access as people, auth, class_roster
 from appliance.services.people.access import CONSOLE
 from appliance.web.app import create_app
 from bench.inprocess import asgi_cost

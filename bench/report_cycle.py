@@ -30,10 +30,10 @@ from pathlib import Path
 
 from appliance.config import load_settings
 from appliance.edges import minisign
-from appliance.services.library import demo_books
 from appliance.protocol import report_file
-from appliance.services.reporting import cycle as report_cycle
 from appliance.services.kit import open_kit
+from appliance.services.library import demo_books
+from appliance.services.reporting import cycle as report_cycle
 
 
 class Hub(BaseHTTPRequestHandler):
@@ -152,7 +152,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         results = cases(args.runs, Path(folder), f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()
-    print(f"| case | CPU s (median, max) | peak RSS MB (median, max) | exit |\n|---|---|---|---|")
+    print("| case | CPU s (median, max) | peak RSS MB (median, max) | exit |\n|---|---|---|---|")
     summary = {}
     for name, rows in results.items():
         cpu, rss, codes = [r[0] for r in rows], [r[1] for r in rows], sorted({r[2] for r in rows})

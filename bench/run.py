@@ -24,9 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import report  # noqa: E402
 from servers import ManagedServer, ServerDied, http_get  # noqa: E402
+from workload import (  # noqa: E402
+    REFERENCE,
+    Corpus,
+    Endpoint,
+    Layout,
+    build_endpoints,
+    catalog_books,
+    detect_layout,
+    ensure_zim,
+    load_corpus,
+)
 from wrkbench import run_wrk, write_lua  # noqa: E402
-from workload import (REFERENCE, Corpus, Endpoint, Layout, build_endpoints,  # noqa: E402
-                      catalog_books, detect_layout, ensure_zim, load_corpus)
 
 SERVER_NAMES = (REFERENCE, "tpkit")
 ENDPOINT_NAMES = ("hot", "hot-content", "random", "image", "suggest", "search", "search25", "catalog")

@@ -86,7 +86,7 @@ def tree_rss_anon_kb(root: int) -> int:
 class MemorySampler(threading.Thread):
     """Samples a server's tree RssAnon every `interval` seconds, tracking peaks."""
 
-    def __init__(self, server: "ManagedServer", interval: float = 0.5):
+    def __init__(self, server: ManagedServer, interval: float = 0.5):
         super().__init__(daemon=True, name=f"mem-{server.name}")
         self.server, self.interval = server, interval
         self.peak_kb = 0

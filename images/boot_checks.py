@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import struct
 import sys
+from pathlib import Path
 
 DHCP_MAGIC = b"\x63\x82\x53\x63"
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
@@ -38,7 +39,7 @@ def _options(raw: bytes) -> dict[int, bytes]:
 
 def dhcp_offer(iface: str, timeout_s: float = 10.0) -> tuple[str, dict[int, bytes]]:
     """Broadcast a DHCPDISCOVER on `iface` and return the offered address and the offer's options."""
-    mac = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
+    mac = bytes.fromhex(Path(f"/sys/class/net/{iface}/address").read_text().strip().replace(":", ""))
     xid = os.urandom(4)
     packet = (b"\x01\x01\x06\x00" + xid + b"\x00\x00\x80\x00" + b"\x00" * 16 + mac + b"\x00" * 10 + b"\x00" * 192
               + DHCP_MAGIC + b"\x35\x01\x01" + b"\x37\x03\x01\x03\x06" + b"\xff")
@@ -142,7 +143,7 @@ def classroom_packets(pcap_path: str, network: str) -> list[str]:
     """Sources of the IPv4 packets in a pcap file (Ethernet frames, as qemu's filter-dump writes them) whose
     source address lies in `network`."""
     net = ipaddress.ip_network(network)
-    raw = open(pcap_path, "rb").read()
+    raw = Path(pcap_path).read_bytes()
     if len(raw) < 24:
         raise ValueError(f"{pcap_path} is not a pcap file ({len(raw)} bytes)")
     order = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(raw[:4])

@@ -58,12 +58,6 @@ for path in "$SRC"/*; do
     if [ -d "$path" ]; then place_dir "$path"; else place_file "$path"; fi
 done
 
-# Stop-gap until the units branch lands: the boot test needs a web server (docs/image.md).
-if [ ! -f "$SRC/tpkit-web.service" ]; then
-    put "$HERE/stopgap/tpkit-web.service" /usr/lib/systemd/system
-    info "systemd/tpkit-web.service is not in this tree: installed the STOP-GAP images/stopgap/tpkit-web.service"
-fi
-
 unit_exists() {
     for dir in /usr/lib/systemd/system /lib/systemd/system /etc/systemd/system; do
         [ -f "$ROOT$dir/$1" ] && return 0

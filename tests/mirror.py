@@ -81,7 +81,7 @@ class RsyncDaemon:
     def url(self) -> str:
         return f"rsync://127.0.0.1:{self.port}/{MODULE}"
 
-    def start(self) -> "RsyncDaemon":
+    def start(self) -> RsyncDaemon:
         self.process = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={self.config}"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -89,9 +89,9 @@ class RsyncDaemon:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return self
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"rsync daemon did not start: {self.log.read_text() if self.log.exists() else ''}")
+                    raise RuntimeError(f"rsync daemon did not start: {self.log.read_text() if self.log.exists() else ''}") from exc
                 time.sleep(0.05)
 
     def stop(self) -> None:

@@ -172,7 +172,10 @@ class SyncRun:
         code = self.process.wait(timeout=timeout_s)
         self._reader.join(10)
         self.process.stdout.close()
-        digest = (lambda path: hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None)
+
+        def digest(path: Path) -> str | None:
+            return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
         return {"returncode": code, "lines": self.lines, "installed_sha256": digest(self.installed),
                 "published_sha256": digest(self.book)}
 

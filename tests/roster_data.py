@@ -6,9 +6,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from appliance.services.people import access as people
+from appliance.services.people import access as people, class_roster
 from appliance.services.people.access import CONSOLE
-from appliance.services.people import class_roster
 
 MANIFEST = """propertyName,value
 manifest.version,1.0

@@ -1,5 +1,5 @@
-"""The image recipe (images/): unit installation into a root, the stop-gap web unit, the build's
-refusals, the Raspberry Pi Imager entry, and (opt-in, marker `image`) a full build and boot."""
+"""The image recipe (images/): unit installation into a root, the build's refusals, the Raspberry Pi
+Imager entry, and (opt-in, marker `image`) a full build and boot."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from tests.hub.conftest import enrol_kit, health_body, signed
 ROOT = Path(__file__).parents[1]
 IMAGES = ROOT / "images"
 INSTALL_UNITS = IMAGES / "install-units.sh"
-STOPGAP_WEB = IMAGES / "stopgap" / "tpkit-web.service"
 needs_systemctl = pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is not installed")
 
 
@@ -87,23 +86,6 @@ def test_image_install_units_enables_and_masks_the_list(unit_tree: Path):
     assert "tpkit-report.timer is not in this tree yet" in result.stdout
 
 
-@needs_systemctl
-def test_image_install_units_installs_the_stopgap_web_unit_only_when_absent(unit_tree: Path):
-    root = unit_tree.parent / "root"
-    result = _install(root, unit_tree, "enable tpkit-web.service\n")
-    assert result.returncode == 0, result.stderr
-    installed = root / "usr/lib/systemd/system/tpkit-web.service"
-    assert installed.read_text() == STOPGAP_WEB.read_text()
-    assert "STOP-GAP" in result.stdout
-    assert (root / "etc/systemd/system/multi-user.target.wants/tpkit-web.service").is_symlink()
-
-    (unit_tree / "tpkit-web.service").write_text(_unit())
-    again = _install(root, unit_tree, "enable tpkit-web.service\n")
-    assert again.returncode == 0, again.stderr
-    assert installed.read_text() == _unit()
-    assert "STOP-GAP" not in again.stdout
-
-
 def test_image_install_units_refuses_a_file_it_cannot_place(unit_tree: Path):
     (unit_tree / "notes.txt").write_text("where does this go?\n")
     result = _install(unit_tree.parent / "root", unit_tree, "")
@@ -124,26 +106,6 @@ def test_image_units_list_names_only_enable_or_mask():
         if line.strip() and not line.lstrip().startswith("#"):
             verb, unit = line.split()
             assert verb in {"enable", "unmask", "mask"} and "." in unit, line
-
-
-def test_image_stopgap_web_unit_is_mode_644_and_offline_first():
-    assert stat.S_IMODE(STOPGAP_WEB.stat().st_mode) == 0o644
-    text = STOPGAP_WEB.read_text()
-    for directive in ("User=tpkit", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "Restart=on-failure",
-                      "TimeoutStopSec=10", "ExecStart=/usr/bin/tpkit serve"):
-        assert directive in text, directive
-    assert "network-online.target" not in text.replace("No network-online.target", "")
-
-
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-def test_image_stopgap_web_unit_passes_systemd_analyze_verify(tmp_path: Path):
-    # As in test_systemd.py: verify needs ExecStart's binary to exist, so point it at this checkout's.
-    tpkit = Path(sys.executable).with_name("tpkit")
-    copy = tmp_path / STOPGAP_WEB.name
-    copy.write_text(STOPGAP_WEB.read_text().replace("ExecStart=/usr/bin/tpkit", f"ExecStart={tpkit}"))
-    result = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "tpkit-web.service" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("args", [[], ["--arch", "sparc"], ["--arch"], ["--frobnicate"]])
@@ -214,7 +176,6 @@ def test_image_install_units_places_every_file_of_the_real_systemd_folder(tmp_pa
     tpkit_lines = [line for line in (IMAGES / "units.list").read_text().splitlines() if "tpkit" in line]
     result = _install(root, ROOT / "systemd", "\n".join(tpkit_lines) + "\n")  # the base system's are not in an empty root
     assert result.returncode == 0, result.stderr
-    assert "STOP-GAP" not in result.stdout + result.stderr  # the real web unit is in the tree now
     assert (root / "usr/lib/udev/rules.d/90-tpkit-usb-import.rules").exists()
     assert not list(root.rglob("tpkit-hub*")), "the county hub's units are for its server, not a kit"
 

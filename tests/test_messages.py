@@ -92,10 +92,10 @@ def test_messages_template_and_compiled_files_are_current(domain):
 
 def test_messages_keys_built_at_run_time_cover_the_codes_they_are_built_from():
     from appliance.hub import alerts, charts, fleet
+    from appliance.protocol.report_file import KINDS as REPORT_KINDS
     from appliance.services.device.health import PROBLEM_CODES
     from appliance.services.learning import lessons, quiz_marking
     from appliance.services.people import picture_codes
-    from appliance.protocol.report_file import KINDS as REPORT_KINDS
 
     kit = used("tpkit")
     wanted = [f"problem.{code}{end}" for code in PROBLEM_CODES for end in ("", ".fix")]

@@ -56,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
 def serve(settings: Settings, demo_if_empty: bool) -> int:
     """Open the kit, print how to reach it, and run uvicorn until SIGTERM/SIGINT."""
     from appliance.edges.memory import ARENAS, limit_malloc_arenas
-    from appliance.services.people import auth
-    from appliance.services.library import demo_books
-    from appliance.services.reporting import kit_key
     from appliance.services.kit import open_kit
+    from appliance.services.library import demo_books
+    from appliance.services.people import auth
+    from appliance.services.reporting import kit_key
     from appliance.web.app import create_app
 
     if demo_if_empty and not demo_books.has_books(settings.content_dir):
@@ -103,7 +103,7 @@ def check(settings: Settings) -> int:
     kit = open_kit(settings)
     try:
         _print_library(kit)
-        problems = len(kit.library.damaged())
+        problems = len(kit.load_library().damaged())  # open_kit loaded it: the same object
     finally:
         kit.close()
     print("[✓] No problems found." if not problems else f"[✗] {problems} problem(s) found (see above).")
@@ -206,6 +206,7 @@ def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
         if kit.mirror_port:
             served = ", ".join(f"{name} (sequence {seq})" for name, seq in sorted(kit.channels.items())) or "nothing yet"
             print(f"      peer mirror on port {kit.mirror_port}: {served}")
+    return 0
 
 
 def panel(settings: Settings) -> int:

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from appliance.config import SPEC, Settings, as_environment, load_settings
 from appliance.errors import TpkitError
@@ -61,7 +62,7 @@ KEEP_ALIVE_S = 30
 WORKER_HEALTHCHECK_S = 60
 
 
-def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], object],
+def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], Any],
                factory: str, close: Callable[[], None]) -> None:
     """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
     this process; more are processes that each build the app from the settings handed down in their environment
@@ -71,7 +72,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int, make_a
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
     # timeout_keep_alive: uvicorn's 5 s closed a phone's idle connection while a child was still reading the page,
     # and a request sent on it at that moment failed (bench/lesson.py saw 1 in ~1,000 requests); see KEEP_ALIVE_S.
-    options = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
+    options: dict[str, Any] = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
                    timeout_keep_alive=KEEP_ALIVE_S, server_header=False, access_log=settings.log_level == "debug",
                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
     if workers == 1:

@@ -94,12 +94,12 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
         print(f"[✓] Rebuilt {rebuilt.path} ({rebuilt.entry_count} entries): equal entry for entry to the publisher's "
               f"book (digest {rebuilt.digest[:16]}…)")
         return 0
-    keys = channels.trusted_keys(args.pub or settings.trusted_channel_keys)
-    if not keys:
+    trusted = channels.trusted_keys(args.pub or settings.trusted_channel_keys)
+    if not trusted:
         print("[✗] No trusted key to verify with.\n    Fix: pass --pub KEY.pub or set trusted_channel_keys.")
         return 1
     try:
-        index = channels.verify_index(args.dir, keys, args.last_sequence, check_files=True)
+        index = channels.verify_index(args.dir, trusted, args.last_sequence, check_files=True)
     except ChannelError as exc:
         print(f"[✗] {exc.code}: {exc.message}\n    Likely cause: {exc.cause}\n    Fix: {exc.fix}")
         return 1

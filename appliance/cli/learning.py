@@ -72,8 +72,8 @@ def restore(settings: Settings, file: Path, force: bool) -> int:
 
 def people_import(settings: Settings, args: argparse.Namespace) -> int:
     """Import a class CSV or a OneRoster set as the console operator; print the PIN sheet once."""
-    from appliance.services.people import oneroster, class_roster
     from appliance.services.kit import open_kit
+    from appliance.services.people import class_roster, oneroster
     from appliance.services.people.access import CONSOLE
     from appliance.services.people.roster_reading import read_set
 
@@ -104,8 +104,8 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
 def records_export(settings: Settings, args: argparse.Namespace) -> int:
     """Print or write the learning records as an xAPI JSON array."""
     from appliance.files import write_atomically
-    from appliance.services.learning import records
     from appliance.services.kit import open_kit
+    from appliance.services.learning import records
 
     kit = open_kit(settings, with_library=False)
     try:

@@ -36,8 +36,8 @@ def add_parsers(commands) -> None:
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
     """Run `tpkit report` (one cycle, --show-key, --status or --to PATH); exit 1 when delivery failed."""
-    from appliance.services.reporting import kit_key, cycle as report_cycle, stick_reports
     from appliance.services.kit import open_kit
+    from appliance.services.reporting import cycle as report_cycle, kit_key, stick_reports
 
     kit = open_kit(settings, with_library=False)  # the snapshot comes from the web server when it runs
     try:
@@ -73,7 +73,7 @@ def _report_cycle(cycle, settings: Settings) -> int:
         print(f"[✓] Delivered {sent.delivered} report(s) to {settings.hub_url}")
     if sent.config is not None and sent.config.refused is not None:
         print_error(sent.config.refused)  # the journal of tpkit-report says why the county's settings are not used
-        print(f"    In force: " + (f"hub version {sent.config.version}" if sent.config.version is not None
+        print("    In force: " + (f"hub version {sent.config.version}" if sent.config.version is not None
                                    else "this kit's own settings (kit.toml)"))
     elif sent.config is not None and sent.config.changed:
         print(f"[✓] Applied the county's configuration version {sent.config.version}: in force for the next sync "

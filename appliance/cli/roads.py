@@ -86,7 +86,7 @@ def _print_import(report) -> None:
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit import PATH | --device DEV`."""
-    from appliance.cli.content import _ProgressBar, _exit_on_signal
+    from appliance.cli.content import _exit_on_signal, _ProgressBar
     from appliance.services.sync import stick_import
 
     signal.signal(signal.SIGTERM, _exit_on_signal)  # the stick pulled out: systemd stops the unit
@@ -130,7 +130,7 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit mirror refresh|serve`."""
-    from appliance.services.sync import stick_export as export, peers
+    from appliance.services.sync import peers, stick_export as export
 
     engine, db = _open(settings)
     try:

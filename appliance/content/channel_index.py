@@ -8,16 +8,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from appliance.content.zimfile import ZimFile
-from appliance.files import file_digest
 from appliance.errors import ChannelError
+from appliance.files import file_digest
 
 INDEX_NAME = "index.json"
 SIGNATURE_NAME = "index.json.minisig"
-PACKAGE_FIELDS = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
+PACKAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
                   "size_bytes": int, "sha256": str, "replaces": list}
 PACKAGE_KINDS = ("full", "patch")
 
@@ -70,9 +71,8 @@ def _check_delta_fields(package: dict[str, Any], name: str, where: str) -> None:
     kind = package.get("kind", "full")
     if kind not in PACKAGE_KINDS:
         raise _malformed(where, f"{name}.kind = {kind!r} is not one of {', '.join(PACKAGE_KINDS)}")
-    if "result_digest" in package or kind == "patch":
-        if not _is_hex64(package.get("result_digest")):
-            raise _malformed(where, f"{name}.result_digest is missing or not 64 hex digits")
+    if ("result_digest" in package or kind == "patch") and not _is_hex64(package.get("result_digest")):
+        raise _malformed(where, f"{name}.result_digest is missing or not 64 hex digits")
     if "base" in package or kind == "patch":
         base = package.get("base")
         if not isinstance(base, dict) or not all(isinstance(base.get(k), str) for k in ("id", "version")) \
@@ -110,7 +110,7 @@ def check_expiry(index: ChannelIndex, now: dt.datetime, where: str) -> None:
                 "(`tpkit channel publish`), which gives it a new expiry.")
 
 
-def package_path(channel_dir: Path, package: dict[str, Any]) -> Path:
+def package_path(channel_dir: Path, package: Mapping[str, Any]) -> Path:
     """The package's file inside `channel_dir`; a ChannelError (path_escape) when it would lead outside it."""
     name, root = package["file"], channel_dir.resolve()
     target = (channel_dir / name).resolve()
@@ -124,7 +124,7 @@ def package_path(channel_dir: Path, package: dict[str, Any]) -> Path:
     return target
 
 
-def check_package_file(channel_dir: Path, package: dict[str, Any]) -> None:
+def check_package_file(channel_dir: Path, package: Mapping[str, Any]) -> None:
     """A ChannelError (package_mismatch) unless the package file exists with the listed size and sha256."""
     path = package_path(channel_dir, package)
     try:
@@ -184,9 +184,3 @@ def index_bytes(name: str, sequence: int, now: dt.datetime, expires_days: float,
     data = {"channel": name, "sequence": sequence, "created": _utc(now),
             "expires": _utc(now + dt.timedelta(days=expires_days)), "packages": packages}
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
-
-
-def build_index(channel_dir: Path, name: str, sequence: int, now: dt.datetime, expires_days: float,
-                previous: ChannelIndex | None = None) -> bytes:
-    """The bytes of a new index listing every `*.zim` file under `channel_dir`."""
-    return index_bytes(name, sequence, now, expires_days, describe_books(channel_dir, previous))

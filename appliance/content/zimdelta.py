@@ -59,7 +59,7 @@ def book_records(book: ZimFile) -> dict[Key, Record]:
         if entry.redirect_target is not None:
             records[("C", entry.path)] = ("", entry.title, f"redirect:{entry.redirect_target}")
         else:
-            records[("C", entry.path)] = (entry.mimetype, entry.title, _sha(book.lookup(entry.path).data))
+            records[("C", entry.path)] = (entry.mimetype, entry.title, _sha(book.lookup(entry.path).data))  # type: ignore[union-attr]  # no redirect: content
     for name in book.metadata_names:
         item = book.metadata_item(name)
         if name not in DERIVED_METADATA and item is not None:
@@ -114,7 +114,7 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
     wanted = [key for key in diff.added + diff.changed if key[0] != "W"]
     redirects = [[path, new_records[(ns, path)][1], new_records[(ns, path)][2].removeprefix("redirect:")]
                  for ns, path in wanted if ns == "C" and new_records[(ns, path)][2].startswith("redirect:")]
-    old_size, old_sha = file_digest(old_path)
+    _, old_sha = file_digest(old_path)
     manifest = {
         "format": PATCH_FORMAT, "book": book_id(new),
         "base": {"id": book_id(old), "version": old.metadata_text("Date"), "sha256": old_sha,
@@ -129,6 +129,7 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
     metadata: dict[str, MetadataValue] = {}
     for _, name in (key for key in wanted if key[0] == "M"):
         item = new.metadata_item(name)
+        assert item is not None  # a name the book lists
         metadata[name] = (bytes(item.data), item.mimetype)
     metadata[MANIFEST_NAME] = json.dumps(manifest, ensure_ascii=False)
     items = [path for ns, path in wanted if ns == "C" and not new_records[(ns, path)][2].startswith("redirect:")]
@@ -140,7 +141,8 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
 def _entry(source: ZimFile, path: str, record: Record) -> Entry:
     # Front-article flags are not readable per entry through libzim; HTML pages are the articles people search.
     mimetype, title, _ = record
-    return Entry(path, title, mimetype, bytes(source.lookup(path).data), front=mimetype.startswith("text/html"))
+    return Entry(path, title, mimetype, bytes(source.lookup(path).data),  # type: ignore[union-attr]  # no redirect: content
+                 front=mimetype.startswith("text/html"))
 
 
 def _damaged(path: Path, problem: str) -> ChannelError:
@@ -230,6 +232,7 @@ class _Plan:
         values: dict[str, MetadataValue] = {}
         for name, source in self.metadata.items():
             item = source.metadata_item(name)
+            assert item is not None  # a name the book lists
             values[name] = (bytes(item.data), item.mimetype)
         return values
 

@@ -13,8 +13,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 # A health reading must never hang a web thread: vcgencmd, iw and systemctl answer in milliseconds;
 # journalctl on a slow SD card may take a second. Past this the reading is "not available".
@@ -90,7 +90,7 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[
             _stop(process, at_once=isinstance(exc, StopAtOnce))
             raise
         finally:
-            process.stdout.close()
+            process.stdout.close()  # type: ignore[union-attr]  # stdout=PIPE
         errors.seek(0)
         return Finished(returncode, "", errors.read())
 
@@ -99,7 +99,8 @@ def _pump(process: subprocess.Popen, on_line: Callable[[str], None], on_tick: Ca
           tick_s: float) -> None:
     """Read the command's stdout until it closes: whole lines to `on_line`, `on_tick` every `tick_s`. A progress
     line may be a second apart (rsync), so ticks come from a timed wait, not from the lines."""
-    fd, pending, next_tick = process.stdout.fileno(), b"", time.monotonic() + tick_s
+    fd = process.stdout.fileno()  # type: ignore[union-attr]  # stdout=PIPE
+    pending, next_tick = b"", time.monotonic() + tick_s
     while True:
         ready, _, _ = select.select([fd], [], [], max(0.0, next_tick - time.monotonic()))
         if ready:

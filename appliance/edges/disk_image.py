@@ -32,7 +32,7 @@ def _run(argv: list[str], image: Path) -> str:
     if done.returncode != 0:
         raise DiskImageError(f"`{' '.join(argv)}` failed (exit {done.returncode}): {done.stderr.strip() or 'no message'}",
                              cause="The file is not a raw disk image (a compressed .img.xz or .zst?) or is damaged.",
-                             fix=f"Decompress the image first (unxz / unzstd), then run the command on the .img file.")
+                             fix="Decompress the image first (unxz / unzstd), then run the command on the .img file.")
     return done.stdout
 
 

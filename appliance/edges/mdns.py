@@ -126,7 +126,7 @@ class Advertiser:
         for index, info in enumerate(self._infos):
             new = fresh[info.type]
             new.name = info.name  # keep a name won in a conflict
-            self._zc.update_service(new)
+            self._zc.update_service(new)  # type: ignore[union-attr]  # registered: _zc is open
             self._infos[index] = new
 
     def stop(self) -> None:
@@ -165,7 +165,7 @@ class Browser:
         self._names: set[str] = set()
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         self._zc = _zeroconf(self.interfaces)
         self._browser = ServiceBrowser(self._zc, self.service_type, handlers=[self._on_change])
         return self

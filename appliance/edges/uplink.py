@@ -71,7 +71,7 @@ class Uplink:
             try:
                 if self._connection.sock is None:
                     self._connection.connect()
-                    self._connection.sock.settimeout(self._timeout_s)
+                    self._connection.sock.settimeout(self._timeout_s)  # type: ignore[attr-defined]  # connect() set it
                 self._connection.request(method, self._prefix + path, body=body, headers=sent)
                 response = self._connection.getresponse()
                 raw = response.read(MAX_REPLY_BYTES)

@@ -12,7 +12,6 @@ from typing import Any
 from appliance.protocol.thresholds import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 
 STATUSES = ("ok", "warning", "critical", "silent")
-ALERT_CODES = ("silent", "under_voltage", "disk_full", "hot", "sync_failing", "books_damaged", "clock")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +40,8 @@ def reading(value: Any) -> float | None:
 
 def disk_percent(snapshot: dict[str, Any]) -> float | None:
     """The fullest filesystem's use in percent, or None when the snapshot has none."""
-    found = [reading(fs.get("use_percent")) for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
-    found = [value for value in found if value is not None]
+    readings = [reading(fs.get("use_percent")) for fs in snapshot.get("filesystems") or () if isinstance(fs, dict)]
+    found = [value for value in readings if value is not None]
     return max(found) if found else None
 
 

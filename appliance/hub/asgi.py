@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from appliance.hub.app import Hub, create_app
-from appliance.hub.storage.backend import open_database
 from appliance.hub.settings import load_hub_settings
+from appliance.hub.storage.backend import open_database
 
 
 def app_from_environment() -> Hub:

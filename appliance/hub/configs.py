@@ -26,7 +26,7 @@ def _invalid(field: str, value: Any, expected: str) -> HubError:
 
 def checked(changes: dict[str, Any]) -> dict[str, Any]:
     """Only known fields, each of the right type; a HubError naming the first wrong one."""
-    result = {}
+    result: dict[str, Any] = {}
     for field, value in changes.items():
         if field not in FIELDS:
             raise _invalid(field, value, f"one of {', '.join(FIELDS)}")

@@ -5,6 +5,8 @@ Every page needs a signed-in technician; forms carry the CSRF token of webcore.f
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -95,7 +97,8 @@ async def set_config(request: Request) -> Response:
     account = await run_in_threadpool(_technician, request)
     if account is None:
         raise SignInError("Sign in first.", fix="Open /signin.")
-    kit_id, changes = request.path_params["kit_id"], {}
+    kit_id = request.path_params["kit_id"]
+    changes: dict[str, Any] = {}
     for field in configs.FIELDS:
         raw = str(form.get(field, "")).strip()
         if field == "sync_channels":

@@ -9,7 +9,7 @@ Must not import cli or web.
 from __future__ import annotations
 
 from appliance.hub.alerts import Alert
-from appliance.webcore.i18n import Messages, N_, Translator
+from appliance.webcore.i18n import N_, Messages, Translator
 
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "hub"

@@ -147,7 +147,7 @@ def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
 
 def summary_readings(body: dict[str, Any]) -> tuple[dict[str, float | None], float | None]:
     """A daily summary's highest readings, named as a heartbeat's columns, and noon UTC of its day (or None)."""
-    high = body.get("max") if isinstance(body.get("max"), dict) else {}
+    high: dict[str, Any] = body["max"] if isinstance(body.get("max"), dict) else {}
 
     def number(name: str) -> float | None:
         return alerts.reading(high.get(name))
@@ -216,7 +216,7 @@ def store(db, report: report_file.Report, now: float,
     With `key_line` (what `check` verified it with), KeyChanged unless that is still the kit's enrolled key."""
     body = _body(report)
     if _one_statement(db, report, key_line):
-        return _store_one_postgres(db.statement, report, body, now, key_line)
+        return _store_one_postgres(db.statement, report, body, now, key_line)  # type: ignore[arg-type]  # checked
     with db.transaction() as tx:
         return _store_in(tx, report, body, now, key_line)
 
@@ -319,8 +319,8 @@ def receive_group(db, requests: list[Request]) -> list[tuple[int, dict[str, Any]
         if isinstance(result, KeyChanged):  # re-enrolled meanwhile: this one again, alone, with the key read now
             try:
                 where = _where(kit_id)
-                result = _store_with_key_read_now(db, kit_id, payload, signature_text(header, where), now, where)
-                outcomes[index] = _reply(*result)
+                again = _store_with_key_read_now(db, kit_id, payload, signature_text(header, where), now, where)
+                outcomes[index] = _reply(*again)
             except Exception as exc:  # noqa: BLE001
                 outcomes[index] = exc
         elif isinstance(result, Exception):

@@ -41,7 +41,7 @@ def render(states: list[KitState], reports_total: int) -> str:
             ("tpkit_kit_sync_bytes_month", "sync_bytes", "Bytes the kit synced this month"),
             ("tpkit_kit_outbox_depth", "outbox_depth", "Reports waiting in the kit's outbox when it sent this one")):
         _gauge(lines, name, help_text,
-               [(_labels(k), k.reading(reading)) for k in states if k.reading(reading) is not None])
+               [(_labels(k), value) for k in states if (value := k.reading(reading)) is not None])
     _gauge(lines, "tpkit_kit_config_applied", "1 when the kit runs the newest desired configuration",
            [(_labels(k), float(k.applied_config_version == k.desired_config_version))
             for k in states if k.desired_config_version is not None])

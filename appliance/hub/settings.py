@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.config import (SPEC_BY_NAME, Setting, check_not_negative, check_port, check_positive, finish,
-                              resolve)
+from appliance.config import SPEC_BY_NAME, Setting, check_not_negative, check_port, check_positive, finish, resolve
 
 
 def _database_url(value: str) -> str | None:

@@ -9,9 +9,9 @@ import hashlib
 import secrets
 from typing import Any
 
+from appliance.edges import passwords
 from appliance.errors import SignInError
 from appliance.hub.storage import technicians as stored
-from appliance.edges import passwords
 
 FIRST_USERNAME = "technician"
 SESSION_LIFETIME_S = 12 * 3600  # one working day; a shared county laptop does not stay signed in overnight

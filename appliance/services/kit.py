@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from appliance.config import Settings
 from appliance.paths import Paths
-from appliance.services.learning import uploads
 from appliance.services.device.readings import Readings
+from appliance.services.learning import uploads
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
@@ -76,7 +76,8 @@ class Kit:
 
         if self.scanner is None:
             checker = self._claim_large_checks()
-            self.scanner = LibraryScanner(self.library, self.settings.library_scan_interval_s, check_large=checker)
+            self.scanner = LibraryScanner(self.library,  # type: ignore[arg-type]  # the web server loaded it
+                                          self.settings.library_scan_interval_s, check_large=checker)
             self.scanner.start()
 
     def _claim_large_checks(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from appliance.storage.database import Database
+from appliance.storage.database import Database, inserted_id
 
 
 class Accounts:
@@ -27,7 +27,7 @@ class Accounts:
                 "INSERT INTO accounts (username, role, password_hash, must_change_password) VALUES (?, ?, ?, ?)",
                 (username, role, password_hash, int(must_change_password)),
             )
-            return cursor.lastrowid
+            return inserted_id(cursor)
 
     def by_username(self, username: str) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()

@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT through `cursor` just added (typed `int | None` only for cursors with no INSERT)."""
+    assert cursor.lastrowid is not None, "inserted_id() after a statement that inserted nothing"
+    return cursor.lastrowid
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """Numbered `NNNN_name.sql` files shipped in the package, in order."""
     found = []

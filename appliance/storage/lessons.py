@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from appliance.storage.database import Database
+from appliance.storage.database import Database, inserted_id
 
 ITEM_COLUMNS = ("kind", "title", "book", "path", "stored_name", "media_type", "size_bytes", "sha256")
 
@@ -95,18 +95,14 @@ class Lessons:
     def handin_file(self, file_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handin_files WHERE id = ?", (file_id,)).fetchone()
 
-    def all_handin_files(self) -> list[sqlite3.Row]:
-        """Every hand-in file with its hand-in (for checks after a crash)."""
-        return self.db.read().execute("SELECT * FROM handin_files ORDER BY id").fetchall()
-
     # --- writes --------------------------------------------------------------------------------
 
     def add_lesson(self, class_id: int, teacher_id: int | None, title: str, instructions: str, homework: bool,
                    due_at: str | None, students: list[int]) -> int:
         with self.db.transaction() as conn:
-            lesson_id = conn.execute(
+            lesson_id = inserted_id(conn.execute(
                 "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (class_id, teacher_id, title, instructions, int(homework), due_at)).lastrowid
+                "VALUES (?, ?, ?, ?, ?, ?)", (class_id, teacher_id, title, instructions, int(homework), due_at)))
             conn.executemany("INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)",
                              [(lesson_id, s) for s in students])
         return lesson_id
@@ -136,8 +132,9 @@ class Lessons:
             raise ValueError(columns)
         names = ", ".join(["lesson_id", *columns])
         with self.db.transaction() as conn:
-            return conn.execute(f"INSERT INTO lesson_items ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
-                                (lesson_id, *columns.values())).lastrowid
+            return inserted_id(conn.execute(
+                f"INSERT INTO lesson_items ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
+                (lesson_id, *columns.values())))
 
     def mark_opened(self, lesson_id: int, account_id: int, item_id: int, when: str) -> bool:
         """Record an open; True the first time this student opened this lesson page or item."""
@@ -153,8 +150,9 @@ class Lessons:
                    files: list[tuple[str, str, int, str]]) -> int:
         """One hand-in and its files [(stored name, media type, size, sha256)], already complete on disk."""
         with self.db.transaction() as conn:
-            handin_id = conn.execute("INSERT INTO handins (lesson_id, account_id, body, handed_at, late) "
-                                     "VALUES (?, ?, ?, ?, ?)", (lesson_id, account_id, body, handed_at, int(late))).lastrowid
+            handin_id = inserted_id(conn.execute(
+                "INSERT INTO handins (lesson_id, account_id, body, handed_at, late) "
+                "VALUES (?, ?, ?, ?, ?)", (lesson_id, account_id, body, handed_at, int(late))))
             conn.executemany("INSERT INTO handin_files (handin_id, stored_name, media_type, size_bytes, sha256) "
                              "VALUES (?, ?, ?, ?, ?)", [(handin_id, *f) for f in files])
         return handin_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from appliance.storage.database import Database
+from appliance.storage.database import Database, inserted_id
 
 NO_CREDENTIAL = "!"  # a password_hash argon2 cannot verify: no PIN or password set yet
 PERSON = ("SELECT id, username, role, display_name, pseudonym, student_number, source_id, must_change_password, "
@@ -97,11 +97,11 @@ class People:
                    password_hash: str = NO_CREDENTIAL, must_change_password: bool = False,
                    student_number: str | None = None, source_id: str | None = None) -> int:
         """Insert an account; sqlite3.IntegrityError when the username, student number or sourcedId is taken."""
-        return conn.execute(
+        return inserted_id(conn.execute(
             "INSERT INTO accounts (username, role, display_name, pseudonym, password_hash, must_change_password, "
             "student_number, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (username, role, display_name, pseudonym, password_hash, int(must_change_password),
-             student_number, source_id)).lastrowid
+             student_number, source_id)))
 
     @staticmethod
     def update_person(conn: sqlite3.Connection, account_id: int, **columns) -> None:
@@ -122,8 +122,8 @@ class People:
                   course: str = "", term: str = "", source_id: str | None = None) -> int:
         """Insert a class, or update the one with this sourcedId; return its id."""
         if source_id is None:
-            return conn.execute("INSERT INTO classes (name, grade, org_id, course, term) VALUES (?, ?, ?, ?, ?)",
-                                (name, grade, org_id, course, term)).lastrowid
+            return inserted_id(conn.execute("INSERT INTO classes (name, grade, org_id, course, term) VALUES (?, ?, ?, ?, ?)",
+                                            (name, grade, org_id, course, term)))
         conn.execute("INSERT INTO classes (name, grade, org_id, course, term, source_id) VALUES (?, ?, ?, ?, ?, ?) "
                      "ON CONFLICT(source_id) DO UPDATE SET name = excluded.name, grade = excluded.grade, "
                      "org_id = excluded.org_id, course = excluded.course, term = excluded.term",

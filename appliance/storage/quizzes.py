@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from appliance.storage.database import Database
+from appliance.storage.database import Database, inserted_id
 
 
 class Quizzes:
@@ -86,9 +86,9 @@ class Quizzes:
                  attempts_allowed: int, due_at: str | None, pass_mark: float,
                  questions: Sequence[dict[str, Any]]) -> int:
         """Insert a quiz and its questions ({kind, prompt, options, answer, tolerance, points}); its id."""
-        quiz_id = conn.execute(
+        quiz_id = inserted_id(conn.execute(
             "INSERT INTO quizzes (class_id, author_id, title, attempts_allowed, due_at, pass_mark) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (class_id, author_id, title, attempts_allowed, due_at, pass_mark)).lastrowid
+            "VALUES (?, ?, ?, ?, ?, ?)", (class_id, author_id, title, attempts_allowed, due_at, pass_mark)))
         _insert_questions(conn, quiz_id, questions)
         return quiz_id
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from appliance.storage.database import Database
+from appliance.storage.database import Database, inserted_id
 
 INTERRUPTED_REASON = "sync.interrupted"
 
@@ -39,8 +39,8 @@ class SyncRuns:
             conn.execute("UPDATE sync_runs SET outcome = 'interrupted', reason = ?, "
                          "detail = 'The sync process stopped before it finished (power cut or killed).' "
                          "WHERE outcome = 'running'", (INTERRUPTED_REASON,))
-            return conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, 'running')",
-                                (started_at,)).lastrowid
+            return inserted_id(conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, 'running')",
+                                            (started_at,)))
 
     def finish(self, run_id: int, ended_at: str, result: RunResult) -> None:
         """Record how run `run_id` ended; throughput is bytes over duration."""

@@ -11,8 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
-from appliance.services.people import auth, access as people
 from appliance.services.device import firstboot, health
+from appliance.services.people import access as people, auth
 from appliance.services.reporting import desired_config
 from appliance.services.sync import engine as sync
 from appliance.web.forms import csrf_token, posted_form, remember_csrf

@@ -9,21 +9,32 @@ import contextlib
 import sys
 
 import anyio
-
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from appliance.services.device import health
-from appliance.services.sync import peers
-from appliance.services.kit import Kit
 from appliance.services.device.lan import LanPresence
-from appliance.web import (admin_routes, catalog_routes, content_routes, edit_routes, health_routes, home_routes,
-                           learn_routes, lesson_routes, notebook_routes, people_routes, portal_routes, quiz_routes,
-                           search_routes)
-from appliance.web.compression import CompressPages
+from appliance.services.kit import Kit
+from appliance.services.sync import peers
+from appliance.web import (
+    admin_routes,
+    catalog_routes,
+    content_routes,
+    edit_routes,
+    health_routes,
+    home_routes,
+    learn_routes,
+    lesson_routes,
+    notebook_routes,
+    people_routes,
+    portal_routes,
+    quiz_routes,
+    search_routes,
+)
 from appliance.web.byte_serving import EntryCache
+from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
 
 
@@ -79,7 +90,9 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
-        presence = LanPresence(kit.settings, kit.library, kit.paths.data_dir,
+        presence = LanPresence(kit.settings,
+                               kit.library,  # type: ignore[arg-type]  # loaded by open_kit
+                               kit.paths.data_dir,
                                channels=lambda: peers.advertised_channels(kit.paths))
         presence.start()
         app.state.lan = presence

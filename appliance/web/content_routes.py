@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
-from appliance.services.people import auth
 from appliance.services.learning import records
+from appliance.services.people import auth
 from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
 from appliance.web.session import SESSION_COOKIE
 
@@ -55,7 +55,9 @@ async def content(request: Request) -> Response:
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
     cache: EntryCache = request.app.state.entry_cache
-    entry = cache.get((book.uuid, path)) or await run_in_threadpool(_load, book, path, cache)
+    entry = cache.get((book.uuid, path))
+    if entry is None:
+        entry = await run_in_threadpool(_load, book, path, cache)
     if entry.redirect is not None:
         return RedirectResponse(content_url(book_name, entry.redirect), status_code=302)
     response = entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)

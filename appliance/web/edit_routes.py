@@ -17,7 +17,6 @@ from appliance.web.forms import form_int, form_page, posted_form
 from appliance.web.people_routes import staff_viewer
 
 
-
 def edit_lesson_page(request: Request) -> Response:
     viewer = staff_viewer(request)
     found = lesson_views.edit_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])

@@ -17,8 +17,16 @@ from starlette.responses import Response
 from appliance.errors import BadRequestError
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE
-from appliance.webcore.forms import (CSRF_COOKIE, UPLOAD_FIELDS_BYTES, FormExpiredError,  # noqa: F401
-                                     UploadTooLargeError, checked_form, checked_upload, csrf_token, remember_csrf)
+from appliance.webcore.forms import (  # noqa: F401
+    CSRF_COOKIE,
+    UPLOAD_FIELDS_BYTES,
+    FormExpiredError,
+    UploadTooLargeError,
+    checked_form,
+    checked_upload,
+    csrf_token,
+    remember_csrf,
+)
 
 
 def form_page(request: Request, template: str, status_code: int = 200, headers: dict | None = None,

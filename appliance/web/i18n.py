@@ -7,7 +7,7 @@ The keys below are built at run time by templates (`_('state.' ~ e.state)`); the
 
 from __future__ import annotations
 
-from appliance.webcore.i18n import Messages, N_
+from appliance.webcore.i18n import N_, Messages
 
 DOMAIN = "tpkit"
 MESSAGES = Messages(DOMAIN)

@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
-from appliance.services.people import auth, access as people, picture_codes
 from appliance.services.learning import lesson_views, lessons
+from appliance.services.people import access as people, auth, picture_codes
 from appliance.web.forms import form_page, posted_form, posted_upload
 from appliance.web.session import client_address, current_account, home_of, open_session
 

@@ -47,7 +47,7 @@ def _disks(filesystems: list[dict[str, Any]]) -> list[Sample]:
 
 def exposition(snap: dict[str, Any]) -> str:
     """The snapshot as Prometheus text: one HELP and TYPE line per metric family, then its samples."""
-    families = [
+    families: list[tuple[str, str, str, list[Sample]]] = [
         ("tpkit_up", "gauge", "1 when the kit's web server answers.", [({}, 1)]),
         ("tpkit_info", "gauge", "The kit's version and id (always 1).",
          [({"version": snap["version"], "kit_id": snap["kit_id"]}, 1)]),

@@ -25,7 +25,7 @@ ENV = Environment(
 install(ENV, i18n.MESSAGES)
 
 
-def human_size(size_bytes: int) -> str:
+def human_size(size_bytes: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size_bytes < 1024 or unit == "GB":
             return f"{size_bytes:.0f} {unit}" if unit == "B" else f"{size_bytes:.1f} {unit}"

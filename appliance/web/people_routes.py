@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
-from appliance.services.people import oneroster, access as people, picture_codes, class_roster, class_views
+from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload
 from appliance.web.session import current_account

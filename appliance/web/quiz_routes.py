@@ -11,13 +11,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services.people import access as people
 from appliance.services.learning import quiz_drafts, quizzes
 from appliance.services.learning.quiz_marking import KINDS
+from appliance.services.people import access as people
 from appliance.web.forms import form_page, posted_form
 from appliance.web.people_routes import staff_viewer as _staff
 from appliance.web.session import current_account
-
 
 
 def new_quiz(request: Request) -> Response:

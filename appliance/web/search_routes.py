@@ -70,7 +70,7 @@ def suggest(request: Request) -> Response:
 
 
 def _page_url(request: Request, names: list[str], pattern: str, start: int, length: int, fmt: str = "") -> str:
-    query = [("pattern", pattern)] + [("books.name", n) for n in names]
+    query: list[tuple[str, str | int]] = [("pattern", pattern), *[("books.name", n) for n in names]]
     query += [("start", start), ("pageLength", length)] + ([("format", fmt)] if fmt else [])
     return "/search?" + urlencode(query)
 

@@ -24,7 +24,7 @@ def _wait(condition, timeout_s: float = WAIT_S):
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError("condition not met within %s s" % timeout_s)
+    raise AssertionError(f"condition not met within {timeout_s} s")
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ import pytest
 from appliance.edges import minisign
 from appliance.hub import enrolment
 from appliance.hub.app import create_app
+from appliance.hub.settings import load_hub_settings
 from appliance.hub.storage.backend import open_database
 from appliance.hub.storage.database import migrate
-from appliance.hub.settings import load_hub_settings
 from appliance.protocol import report_file
 from tests.conftest import LiveServer
 

@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 
 from appliance.config import load_settings
-from appliance.services.learning import lessons
 from appliance.services.kit import open_kit
+from appliance.services.learning import lessons
 from tests.conftest import free_port
 from tests.roster_data import two_classes
 from tests.web.lesson_data import hand_in
@@ -91,7 +91,7 @@ def _check(data_dir, acked: list) -> dict[int, int]:
     finally:
         conn.close()
     stored = {(student, body): (name, digest, size) for student, body, name, digest, size in rows}
-    for student, body, digest in acked:
+    for student, body, _digest in acked:
         assert (student, body) in stored, f"acknowledged hand-in lost: {body}"
         assert stored[(student, body)][2] > 0  # its photo, re-written on the kit (so another digest than sent)
     for name, digest, size in stored.values():

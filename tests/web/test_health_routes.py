@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from appliance.services.people import auth
 from appliance.services.device.readings import Readings
+from appliance.services.people import auth
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.machine import SICK_COMMANDS, fake_commands, fake_root

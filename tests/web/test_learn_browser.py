@@ -9,8 +9,8 @@ import pytest
 
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
+from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 

@@ -10,8 +10,8 @@ from appliance.services.learning import lessons
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.lesson_data import PNG
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
+from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from appliance.config import load_settings
-from appliance.services.people import auth
-from appliance.services.library import demo_books
 from appliance.services.kit import open_kit
+from appliance.services.library import demo_books
+from appliance.services.people import auth
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from appliance.services.library import demo_books
 from appliance.services.kit import open_kit
+from appliance.services.library import demo_books
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 

@@ -92,7 +92,7 @@ class SqliteHub:
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"Cannot open the hub database {path}: {exc}.",
                                cause="The folder is not writable, or the file is damaged.",
-                               fix=f"Set hub_data_dir to a writable folder, or check the disk (df -h; dmesg).") from exc
+                               fix="Set hub_data_dir to a writable folder, or check the disk (df -h; dmesg).") from exc
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

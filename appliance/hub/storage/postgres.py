@@ -30,7 +30,7 @@ class PostgresHub:
         self._opened: list[psycopg.Connection] = []  # every thread's connection, so close() can close them all
         self._opened_lock = threading.Lock()
 
-    def _connection(self) -> psycopg.Connection:
+    def _connection(self) -> psycopg.Connection[dict[str, Any]]:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
             self._drop()

@@ -46,7 +46,7 @@ class Summary:
     kit_id: str
 
 
-def backup(paths: Paths, db: Database, target: Path, kit_id: str, *, force: bool = False,
+def backup(paths: Paths, db: Database | None, target: Path, kit_id: str, *, force: bool = False,
            now: dt.datetime | None = None) -> Summary:
     """Write a backup of the running kit to `target` (mode 0600: it holds password hashes and the kit's key)."""
     if target.exists() and not force:
@@ -55,7 +55,7 @@ def backup(paths: Paths, db: Database, target: Path, kit_id: str, *, force: bool
     if target.resolve().is_relative_to(paths.data_dir.resolve()):
         raise BackupError(f"{target} is inside the data folder {paths.data_dir}.", code="backup.invalid",
                           fix="Write the backup to a USB stick or another disk: a backup on the same SD card dies with it.")
-    if not paths.database.is_file():
+    if db is None or not paths.database.is_file():
         raise BackupError(f"There is no kit database in {paths.data_dir}.", code="backup.invalid",
                           cause="data_dir points to another folder than the one the kit uses.",
                           fix="Pass the kit's data folder with --data-dir (see `tpkit check`).")
@@ -126,7 +126,7 @@ def _safe_name(name: str) -> bool:
 def _read_manifest(tar: tarfile.TarFile, source: Path) -> dict[str, Any]:
     try:
         member = tar.getmember(MANIFEST)
-        raw = tar.extractfile(member).read(1 << 24) if member.isfile() else b""
+        raw = tar.extractfile(member).read(1 << 24) if member.isfile() else b""  # type: ignore[union-attr]  # a file
         manifest = json.loads(raw)
     except (KeyError, json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
         raise _invalid(source, "its list of files (tpkit-backup.json) is missing or unreadable") from exc
@@ -165,13 +165,13 @@ def restore(source: Path, paths: Paths, *, force: bool = False, now: dt.datetime
 
 def _unpack(source: Path, staging: Path) -> Summary:
     try:
-        tar = tarfile.open(source, mode="r:")
+        tar = tarfile.open(source, mode="r:")  # noqa: SIM115 (closed by `with tar:` below, outside this try)
     except (OSError, tarfile.TarError) as exc:
         raise _invalid(source, f"it is not a readable tar file ({exc})") from exc
     with tar:
         try:
             manifest = _read_manifest(tar, source)
-            expected = {f.get("name"): f for f in manifest["files"] if isinstance(f, dict)}
+            expected: dict[Any, Any] = {f.get("name"): f for f in manifest["files"] if isinstance(f, dict)}
             seen = set()
             for member in tar.getmembers():
                 if member.name == MANIFEST:
@@ -181,7 +181,7 @@ def _unpack(source: Path, staging: Path) -> Summary:
                 out = staging / member.name
                 out.parent.mkdir(parents=True, exist_ok=True)
                 digest, size = hashlib.sha256(), 0
-                with tar.extractfile(member) as data, out.open("wb") as handle:
+                with tar.extractfile(member) as data, out.open("wb") as handle:  # type: ignore[union-attr]  # a file
                     while chunk := data.read(CHUNK):
                         digest.update(chunk)
                         size += len(chunk)

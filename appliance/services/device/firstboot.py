@@ -20,8 +20,8 @@ from appliance.config import Settings, load_settings
 from appliance.edges import machine_setup
 from appliance.errors import ConfigError, SystemCommandError
 from appliance.paths import Paths
-from appliance.services.kit import kit_paths, open_store
 from appliance.services.device import classroom_network, kit_toml as provisioning
+from appliance.services.kit import kit_paths, open_store
 from appliance.services.people import access
 from appliance.services.people.auth import ADMIN_USERNAME
 from appliance.storage.accounts import Accounts
@@ -133,7 +133,8 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
     passphrase = kit.wifi_passphrase or _saved_secrets(root).get("wifi_passphrase")
     if kit.wifi_passphrase:
         _save_secrets(root, {**_saved_secrets(root), "wifi_passphrase": kit.wifi_passphrase})
-    classroom = classroom_network.Classroom(mode=kit.network_mode, interface=settings.ap_interface,
+    classroom = classroom_network.Classroom(mode=kit.network_mode,  # type: ignore[arg-type]  # None: returns below
+                                            interface=settings.ap_interface,
                                             kit_id=kit.kit_id or settings.kit_id, ssid=kit.wifi_ssid or "",
                                             passphrase=passphrase or "", country=kit.wifi_country or "")
     if kit.network_mode is None:

@@ -43,7 +43,8 @@ def record_boot(kit: Kit) -> int | None:
 
 def filesystems(folders) -> list[dict[str, Any]]:
     """Use of the filesystems holding `folders`, one entry per device, in the order given."""
-    found, seen = [], set()
+    found: list[dict[str, Any]] = []
+    seen: set[Any] = set()
     for folder in folders:
         use = system.filesystem_use(folder)
         if use is None:

@@ -25,7 +25,7 @@ NETWORK_MODES = ("ap", "ethernet")
 # (table, key) of the values that must not stay on a card anyone can read in a laptop.
 SECRETS = (("wifi", "passphrase"), ("hub", "enrolment_token"), ("admin", "password_hash"))
 TOP_KEYS = ("kit_id", "school_name", "time_zone", "network_mode", "trusted_content_keys")
-TABLES = {"hub": ("url", "enrolment_token"), "wifi": ("ssid", "passphrase", "country"), "admin": ("password_hash",),
+TABLES: dict[str, tuple[str, ...] | None] = {"hub": ("url", "enrolment_token"), "wifi": ("ssid", "passphrase", "country"), "admin": ("password_hash",),
           "settings": None}
 # Kit ids become host names and mDNS names: lower-case letters, digits and dashes (RFC 1123 labels).
 KIT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -103,7 +103,9 @@ def _check_shape(kit: KitFile, data: Mapping[str, Any]) -> None:
                 kit.problem(key, f"must be a table ([{key}])")
                 continue
             allowed = TABLES[key]
-            for inner in value if allowed is not None else ():
+            if allowed is None:
+                continue
+            for inner in value:
                 if inner not in allowed:
                     kit.problem(f"{key}.{inner}", f"is not a known key (known in [{key}]: {', '.join(allowed)})")
         elif key not in TOP_KEYS:

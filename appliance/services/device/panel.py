@@ -249,8 +249,8 @@ def _log_changes(old: KitState | None, new: KitState, down_polls: int) -> None:
             log.warning("problem %s (%s, blink code %s): %s Fix: %s", problem.code, problem.severity,
                         code if code is not None else "none", problem.message, problem.fix)
     if new.answering:
-        for code in sorted(before - {p.code for p in new.problems}):
-            log.info("problem cleared: %s", code)
+        for cleared in sorted(before - {p.code for p in new.problems}):
+            log.info("problem cleared: %s", cleared)
 
 
 def start_panel(settings: Settings, factory=None, clock: Callable[[], float] = time.monotonic) -> Panel:

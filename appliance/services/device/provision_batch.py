@@ -13,6 +13,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from appliance.edges import disk_image
 from appliance.errors import ProvisioningError
@@ -59,7 +60,7 @@ def from_rows(rows: Iterable[Mapping[str, str]], origin: str, from_csv: bool = T
 
 
 def _values(row: Mapping[str, str]) -> dict:
-    values = {k: (v or "").strip() for k, v in row.items() if k in FIELDS}
+    values: dict[str, Any] = {k: (v or "").strip() for k, v in row.items() if k in FIELDS}
     for name in LISTS:
         values[name] = [part for part in re.split(r"[\s,]+", values.get(name, "")) if part]
     if values.get("admin_password"):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.people import access as people
 from appliance.services.learning import records, uploads, xapi
+from appliance.services.people import access as people
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
 
@@ -295,7 +295,7 @@ def my_space(kit: Kit, viewer: Viewer | None, when: dt.datetime | None = None) -
     found = kit.lessons.for_student(viewer["id"])
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids, viewer["id"])
-    space = {"due": [], "new": [], "feedback": [], "other": []}
+    space: dict[str, list[Any]] = {"due": [], "new": [], "feedback": [], "other": []}
     week_ago = stamp(when - dt.timedelta(days=NEW_DAYS))
     for lesson in found:
         handin = handins.get((lesson["id"], viewer["id"]))

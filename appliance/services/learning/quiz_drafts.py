@@ -79,7 +79,7 @@ def read(form) -> Draft:
     draft = Draft(str(form.get("title", "")).strip(), str(form.get("attempts", "1")).strip(),
                   str(form.get("due", "")).strip(), str(form.get("pass", "60")).strip(), [])
     for n in range(count):
-        field = lambda name: str(form.get(f"q{n}-{name}", ""))  # noqa: E731
+        field = lambda name: str(form.get(f"q{n}-{name}", ""))  # noqa: E731, B023 (called only in this iteration)
         options = [field(f"option{k}") for k in range(MAX_OPTIONS)]
         shown = min(MAX_OPTIONS, max(OPTION_FIELDS, max((k + 1 for k, o in enumerate(options) if o.strip()),
                                                         default=0) + 2))
@@ -122,7 +122,7 @@ def check(draft: Draft) -> dict[str, Any] | None:
             checked.append(check_question(question.raw(), number))
         except BadRequestError as exc:
             question.error, question.fix = exc.message, exc.fix
-    if draft.has_problems:
+    if draft.has_problems or pass_mark is None:  # a missing pass mark is one of the problems
         return None
     return {"title": title, "attempts_allowed": attempts, "due_at": due, "pass_mark": round(pass_mark / 100, 4),
             "questions": [dataclasses.asdict(q) for q in checked]}

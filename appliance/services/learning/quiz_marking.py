@@ -124,9 +124,9 @@ def grade(question: Question, given: Any) -> Graded:
         text = str(given or "")[:MAX_TEXT]
         right = bool(normalise(text)) and normalise(text) in {normalise(a) for a in question.answer}
         return Graded(question.points if right else 0.0, right, text.strip())
-    value = parse_number(str(given or ""))
-    right = value is not None and abs(value - question.answer) <= question.tolerance + 1e-9 * max(1, abs(question.answer))
-    return Graded(question.points if right else 0.0, right, "" if value is None else f"{value:g}")
+    number = parse_number(str(given or ""))
+    right = number is not None and abs(number - question.answer) <= question.tolerance + 1e-9 * max(1, abs(question.answer))
+    return Graded(question.points if right else 0.0, right, "" if number is None else f"{number:g}")
 
 
 def grade_attempt(questions: Sequence[Question], answers: Mapping[int, Any]) -> tuple[list[Graded], float, float]:

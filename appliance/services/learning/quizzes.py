@@ -13,9 +13,9 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import NotVisibleError, QuizError
-from appliance.services.people import access as people
 from appliance.services.learning import quiz_drafts, records, xapi
 from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
+from appliance.services.people import access as people
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit

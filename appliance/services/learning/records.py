@@ -11,8 +11,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import BadRequestError
-from appliance.services.reporting import outbox_reports as reports
 from appliance.services.learning import xapi
+from appliance.services.reporting import outbox_reports as reports
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit

@@ -88,7 +88,7 @@ def build(content_dir: Path) -> list[Path]:
     """Write every demo book into `content_dir`; return their paths."""
     content_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for item in sorted(resources.files("appliance.content.demo").iterdir()):
+    for item in sorted(resources.files("appliance.content.demo").iterdir(), key=lambda item: item.name):
         if item.name.endswith(".toml"):
             written.append(build_book(tomllib.loads(item.read_text(encoding="utf-8")), content_dir))
     return written

@@ -10,15 +10,32 @@ import hashlib
 import math
 import secrets
 import time
+from typing import Protocol
 
 from appliance.edges import passwords
+
 # The kit's callers (web, provisioning, tests) keep finding hashing and the password throttle here.
-from appliance.edges.passwords import (PASSWORD_THROTTLE, PIN_HASH, Throttle, check_throttle,  # noqa: F401
-                                       hash_password, hash_pin, is_argon2id_hash, verify_password)
+from appliance.edges.passwords import (  # noqa: F401
+    PASSWORD_THROTTLE,
+    PIN_HASH,
+    Throttle,
+    check_throttle,
+    hash_password,
+    hash_pin,
+    is_argon2id_hash,
+    verify_password,
+)
 from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
 from appliance.services.people import picture_codes
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
+
+
+class FailureCounts(Protocol):
+    """Failed sign-ins by subject: the kit's storage.signin_failures and the hub's technicians.SigninFailures."""
+
+    def count_since(self, subject: str, since: float) -> tuple[int, float | None]: ...
+
 
 SESSION_LIFETIME_S = 12 * 3600
 # Students share classroom devices: their sessions end sooner, so the next child does not inherit one.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from appliance.errors import PeopleError, RosterError
 from appliance.services.people import auth, picture_codes
-from appliance.services.people.access import PIN_PATTERN, clean_name, new_pseudonym, make_pin, require
+from appliance.services.people.access import PIN_PATTERN, clean_name, make_pin, new_pseudonym, require
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import NO_CREDENTIAL, People
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from appliance.errors import RosterError
 from appliance.services.people.access import NAME_MAX_CHARS, new_pseudonym, require
-from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.services.people.class_roster import ImportResult
+from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import People
 
 if TYPE_CHECKING:

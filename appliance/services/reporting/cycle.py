@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from appliance.edges import health_probe
-from appliance.services.reporting import delivery, desired_config, kit_key, outbox_reports as reports
 from appliance.services.device import health
 from appliance.services.learning import records
+from appliance.services.reporting import delivery, desired_config, kit_key, outbox_reports as reports
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -42,7 +42,7 @@ def current_snapshot(kit: Kit, now: dt.datetime, ask_web: bool) -> dict[str, Any
     check results when every file has one (so libzim is not loaded into this short process)."""
     if ask_web:
         found, _ = health_probe.fetch_health(health_probe.health_url(kit.settings.host, kit.settings.port))
-        if found is not None and SNAPSHOT_KEYS <= set(found) and found["kit_id"] == kit.settings.kit_id:
+        if found is not None and set(found) >= SNAPSHOT_KEYS and found["kit_id"] == kit.settings.kit_id:
             return found
     return health.snapshot(kit, now=now, open_library=False)
 

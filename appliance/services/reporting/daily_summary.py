@@ -28,7 +28,7 @@ def readings(snapshot: dict[str, Any]) -> dict[str, float | int]:
         "boot_count": _number(snapshot.get("boot_count")),
         "outbox_depth": _number(snapshot.get("outbox_depth")),
         "problems": len(snapshot.get("problems") or []),
-        "severity": SEVERITY.get(snapshot.get("status"), None),
+        "severity": SEVERITY.get(str(snapshot.get("status"))),
     }
     return {name: value for name, value in found.items() if value is not None}
 

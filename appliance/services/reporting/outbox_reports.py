@@ -89,7 +89,9 @@ def queue_snapshot(kit: Kit, signer: Signer, snapshot: dict[str, Any]) -> list[i
 
 
 def _batches(statements: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    batches, current, size = [], [], 0
+    batches: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
     for statement in statements:
         length = len(json.dumps(statement, ensure_ascii=False, separators=(",", ":")).encode())
         if current and size + length > RECORDS_BATCH_RAW_BYTES:

@@ -17,8 +17,7 @@ from appliance.files import file_digest, fsync_path
 from appliance.paths import Paths
 from appliance.storage.installed_packages import Installed, InstalledPackages
 
-
-_NOT_PENDING = dict(pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None,
+_NOT_PENDING: dict[str, Any] = dict(pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None,
                     pending_digest=None)
 
 
@@ -60,7 +59,7 @@ def activate(paths: Paths, table: InstalledPackages, package: Mapping[str, Any],
         fsync_path(paths.sync_previous_dir)
     os.replace(staged, target)
     fsync_path(paths.content_dir)
-    kept = dict(previous_file=previous, previous_version=row.version or "local", previous_sha256=row.sha256 or None,
+    kept: dict[str, Any] = dict(previous_file=previous, previous_version=row.version or "local", previous_sha256=row.sha256 or None,
                 previous_size_bytes=row.size_bytes, previous_digest=row.digest) if previous else {}
     table.put(dataclasses.replace(
         row, channel=channel, version=package["version"], sha256=package["sha256"], size_bytes=package["size_bytes"],
@@ -101,8 +100,12 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
     fsync_path(paths.content_dir)
     if row.previous_sha256 is None:
         return row
-    back = dataclasses.replace(row, version=row.previous_version, sha256=row.previous_sha256,
-                               size_bytes=row.previous_size_bytes, digest=row.previous_digest, held_sha256=row.sha256,
+    # previous_version and previous_size_bytes are written together with previous_sha256 (activate above)
+    back = dataclasses.replace(row,
+                               version=row.previous_version,  # type: ignore[arg-type]
+                               sha256=row.previous_sha256,
+                               size_bytes=row.previous_size_bytes,  # type: ignore[arg-type]
+                               digest=row.previous_digest, held_sha256=row.sha256,
                                held_digest=row.digest, previous_file=None, previous_version=None, previous_sha256=None,
                                previous_size_bytes=None, previous_digest=None, **_NOT_PENDING)
     table.put(back)
@@ -118,8 +121,11 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
         target = book_path(paths, row.id)
         sha256 = file_digest(target)[1] if target.is_file() else None
         if row.pending_action == "activate" and sha256 == row.pending_sha256:
-            table.put(dataclasses.replace(row, version=row.pending_version, sha256=row.pending_sha256,
-                                          size_bytes=row.pending_size_bytes, digest=row.pending_digest, **_NOT_PENDING))
+            # a pending activation writes pending_version, _sha256 and _size_bytes together (rollback above)
+            table.put(dataclasses.replace(row, version=row.pending_version,  # type: ignore[arg-type]
+                                          sha256=row.pending_sha256,  # type: ignore[arg-type]
+                                          size_bytes=row.pending_size_bytes,  # type: ignore[arg-type]
+                                          digest=row.pending_digest, **_NOT_PENDING))
         elif sha256 is None or not row.sha256:
             table.delete(row.id)  # nothing of ours is in the content folder
         else:

@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from appliance.content import zimdelta
-from appliance.content.channel_index import (INDEX_NAME, SIGNATURE_NAME, ChannelIndex, check_expiry, check_package_file,
-                                             describe_books, describe_package, describe_patch, index_bytes,
-                                             package_path, parse_index)
+from appliance.content.channel_index import (
+    INDEX_NAME,
+    SIGNATURE_NAME,
+    ChannelIndex,
+    check_expiry,
+    check_package_file,
+    describe_books,
+    describe_package,
+    describe_patch,
+    index_bytes,
+    package_path,
+    parse_index,
+)
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
 from appliance.files import file_digest, write_atomically
@@ -66,7 +76,8 @@ def _changed(old_path: Path, book: dict[str, Any]) -> bool:
 
 def _chain(carried: list[dict[str, Any]], end_digest: str, max_chain: int) -> list[dict[str, Any]]:
     """The previously published patches that lead, one after the other, to `end_digest`; at most `max_chain`."""
-    chain, wanted = [], end_digest
+    chain: list[dict[str, Any]] = []
+    wanted = end_digest
     for package in reversed(carried):
         if len(chain) < max_chain and package["result_digest"] == wanted:
             chain.insert(0, package)

@@ -13,9 +13,10 @@ import os
 import shutil
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from appliance.config import Settings
 from appliance.content import zimfile
@@ -24,12 +25,20 @@ from appliance.edges import system, traffic, transfer
 from appliance.errors import ChannelError, ConfigError, DamagedBookError, StorageError, SyncError, TpkitError
 from appliance.files import file_digest, write_atomically
 from appliance.paths import Paths
-from appliance.services.sync import activation, channel, stick_export as export, policy as sync_policy, uplink_rate
-from appliance.services.reporting import desired_config
-from appliance.services.sync.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.services.kit import claim_once
-from appliance.services.sync.plan import (LOCAL_CHANNEL, MB, DiskCheck, Plan, Step, Subscription, make_plan,
-                                          refuse_if_short)
+from appliance.services.reporting import desired_config
+from appliance.services.sync import activation, channel, policy as sync_policy, stick_export as export, uplink_rate
+from appliance.services.sync.plan import (
+    LOCAL_CHANNEL,
+    MB,
+    DiskCheck,
+    Plan,
+    Step,
+    Subscription,
+    make_plan,
+    refuse_if_short,
+)
+from appliance.services.sync.uplink_yield import UplinkGuard, YieldPolicy, YieldWatch
 from appliance.storage.channel_sequences import ChannelSequences
 from appliance.storage.database import Database
 from appliance.storage.installed_packages import Installed, InstalledPackages
@@ -45,7 +54,7 @@ REBUILT_SUFFIX = ".rebuilt.zim"  # a book rebuilt from patches in staging, befor
 
 def _routes(plan: Plan) -> str:
     """How each update came, for the run history: by patch (and bytes), or whole and why although patches exist."""
-    parts = [f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes:,} of {s.package['size_bytes']:,} bytes"
+    parts = [f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes:,} of {s.offered['size_bytes']:,} bytes"
              if s.by_patch else f"{s.package_id} as the full package: {s.why_full}"
              for s in plan.steps if s.by_patch or s.why_full]
     return "; ".join(parts) + ("." if parts else "")
@@ -112,7 +121,8 @@ class Engine:
         self.installed = InstalledPackages(self.db)
         self.runs = SyncRuns(self.db)
         self.sequences = ChannelSequences(self.db)
-        self.run_id, self.uplink_bps, self._told_unmeasured = 0, None, False
+        self.uplink_bps: float | None = None
+        self.run_id, self._told_unmeasured = 0, False
         self.subscription = Subscription.from_settings(self.settings.sync_channels, self.settings.sync_packages,
                                                        self.settings.sync_tags)
         if self.channels is not None:
@@ -276,9 +286,11 @@ class Engine:
                 break
             except _PeopleNeedTheUplink:  # rsync is gone, what it wrote kept; wait, then resume from there
                 self.on_event(Event("paused", package_id))
+                assert self.guard is not None  # only a guard raises _PeopleNeedTheUplink
                 self.guard.wait_for_quiet(lambda: self._require_window(closed_during=package_id))
                 self.on_event(Event("resume", package_id))
             except _UplinkMeasured:  # rsync is gone, what it wrote kept; go on under the cap
+                assert self.uplink_bps is not None  # tick() measured it before raising
                 self.on_event(Event("cap", package_id, text=f"uplink measured at {self.uplink_bps / 1024:.0f} KiB/s, "
                                     f"{self.settings.sync_rate_cap_percent} % of it: {self._cap_kbps()} KiB/s"))
         if from_lan:
@@ -335,7 +347,7 @@ class Engine:
         raw, accepted = (stage / INDEX_NAME).read_bytes(), self._accepted_copy(name)
         last = self.sequences.last(name)
         same = last is not None and accepted.is_file() and accepted.read_bytes() == raw
-        channel.verify_index(stage, keys, last - 1 if same else last, now=now)  # refuses a replayed index
+        channel.verify_index(stage, keys, last - 1 if same and last is not None else last, now=now)  # refuses a replayed index
         if not same:
             accepted.parent.mkdir(parents=True, exist_ok=True)
             # The signature is kept too (`tpkit export`, the peer mirror); written first, so a cut between the two
@@ -407,13 +419,13 @@ class Engine:
         except TpkitError as exc:
             if exc.code not in PEER_FAULTS:
                 raise  # the kit's own limits (window, disk, budget) stop the run wherever the book comes from
-            staged = channel.package_path(self.paths.sync_staging_dir / step.channel, step.package)
+            staged = channel.package_path(self.paths.sync_staging_dir / step.channel, step.offered)
             staged.unlink(missing_ok=True)
             self._refuse_peer(step.channel, f"{step.package_id}: {exc.code}")
             return self._download_from(program, step)
 
     def _download_from(self, program: Path, step: Step) -> Path:
-        package = step.package
+        package = step.offered
         stage_dir = self.paths.sync_staging_dir / step.channel
         staged = channel.package_path(stage_dir, package)
         current = activation.book_path(self.paths, step.package_id)
@@ -437,7 +449,7 @@ class Engine:
         """Fetch the step's patches, rebuild the book from the installed one into staging and check it: the staged
         book and its entry digest. A patch or rebuild that fails is remembered: the next run fetches the full book."""
         stage_dir = self.paths.sync_staging_dir / step.channel
-        current, target = activation.book_path(self.paths, step.package_id), step.package["result_digest"]
+        current, target = activation.book_path(self.paths, step.package_id), step.offered["result_digest"]
         staged_patches = [channel.package_path(stage_dir, patch) for patch in step.patches]
         out = stage_dir / f"{step.package_id}{REBUILT_SUFFIX}"
         try:
@@ -457,7 +469,7 @@ class Engine:
                             code="sync.patch_failed", cause=exc.cause or "A patch was damaged or changed, or the "
                             "disk filled during the rebuild.",
                             fix=f"Nothing to do: the library still serves {step.installed_version}, and the next "
-                                f"`tpkit sync` fetches the full book ({step.package['size_bytes'] / MB:.1f} MB) instead. "
+                                f"`tpkit sync` fetches the full book ({step.offered['size_bytes'] / MB:.1f} MB) instead. "
                                 "If the disk is full, free space first.") from exc
         return out, rebuilt.digest
 
@@ -486,12 +498,14 @@ class Engine:
                 activation.remove(self.paths, self.installed, step.package_id)
                 continue
             self._require_budget(step)
+            package: Mapping[str, Any]
+            digest: str | None
             if step.by_patch:
                 staged, digest = self._update_by_patch(program, step)
                 size, sha256 = file_digest(staged)  # the rebuilt file's own bytes, not the publisher's
-                package = {**step.package, "size_bytes": size, "sha256": sha256}
+                package = {**step.offered, "size_bytes": size, "sha256": sha256}
             else:
-                staged, package, digest = self._download(program, step), step.package, step.package.get("result_digest")
+                staged, package, digest = self._download(program, step), step.offered, step.offered.get("result_digest")
             self.on_event(Event("activate", step.package_id, text=step.version))
             activation.activate(self.paths, self.installed, package, step.channel, staged, run_id, digest)
 

@@ -14,8 +14,8 @@ from appliance.config import Settings
 from appliance.edges import commands
 from appliance.errors import ConfigError, TpkitError
 from appliance.paths import Paths
-from appliance.services.sync import stick_export as export
 from appliance.services.device import lan
+from appliance.services.sync import stick_export as export
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def find(settings: Settings, channels: Iterable[str], last: Mapping[str, int | N
         if kit.kit_id == settings.kit_id or not kit.mirror_port:
             continue
         for name, sequence in kit.channels.items():
-            if name in channels and (last.get(name) is None or sequence >= last[name]):
+            if name in channels and ((known := last.get(name)) is None or sequence >= known):
                 found.setdefault(name, []).extend(
                     (sequence, f"rsync://{address}:{kit.mirror_port}/{MODULE}") for address in kit.addresses)
     return {name: [url for _, url in sorted(urls, key=lambda pair: -pair[0])] for name, urls in found.items()}

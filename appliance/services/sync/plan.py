@@ -6,7 +6,7 @@ Pure logic on verified indexes and rows; imports no edge. Must not import web.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from appliance.content.channel_index import ChannelIndex
@@ -38,12 +38,18 @@ class Step:
         return bool(self.patches)
 
     @property
+    def offered(self) -> Mapping[str, Any]:
+        """The index entry an add or an update fetches (a removal has none: asking is a bug)."""
+        assert self.package is not None, f"{self.action} {self.package_id} has no index entry"
+        return self.package
+
+    @property
     def disk_bytes(self) -> int:
         """Space the step needs on the content disk: the download, plus the rebuilt book for an update by patch
         (the base is on the disk already and stays as the previous version: a hard link, no copy)."""
         if self.action == "remove":
             return 0
-        return self.size_bytes + (self.package["size_bytes"] if self.by_patch else 0)
+        return self.size_bytes + (self.offered["size_bytes"] if self.by_patch else 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +81,7 @@ class Subscription:
     tags: frozenset[str] = frozenset()  # "key:value"
 
     @classmethod
-    def from_settings(cls, channels: str, packages: str, tags: str) -> "Subscription":
+    def from_settings(cls, channels: str, packages: str, tags: str) -> Subscription:
         def words(text: str) -> list[str]:
             return [w.strip() for w in text.split(",") if w.strip()]
         return cls(tuple(dict.fromkeys(words(channels))), frozenset(words(packages)), frozenset(words(tags)))
@@ -108,7 +114,7 @@ def _is(sha256: str | None, digest: str | None, package: Mapping[str, Any]) -> b
     return sha256 == package["sha256"] or (digest is not None and digest == package.get("result_digest"))
 
 
-def _patch_chain(row: Installed, patches: list[Mapping[str, Any]], target: str) -> list[Mapping[str, Any]]:
+def _patch_chain(row: Installed, patches: Sequence[Mapping[str, Any]], target: str) -> list[Mapping[str, Any]]:
     """The patches leading from the installed book to the entry digest `target`, in order; [] when none does."""
     first = [p for p in patches if p["base"]["sha256"] == row.sha256
              or (row.digest is not None and p["base"]["digest"] == row.digest)]
@@ -125,7 +131,7 @@ def _patch_chain(row: Installed, patches: list[Mapping[str, Any]], target: str) 
     return []
 
 
-def _patch_route(row: Installed, package: Mapping[str, Any], patches: list[Mapping[str, Any]], chain_max: int,
+def _patch_route(row: Installed, package: Mapping[str, Any], patches: Sequence[Mapping[str, Any]], chain_max: int,
                  full_ids: frozenset[str]) -> tuple[tuple[Mapping[str, Any], ...], str]:
     """(patches to apply, "") for an update by patch, else ((), why the full package) — "" when none is offered."""
     if not patches:

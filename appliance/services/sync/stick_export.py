@@ -168,7 +168,7 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     root = paths.mirror_dir
     root.mkdir(parents=True, exist_ok=True)
     wanted: set[Path] = set()
-    for package, book, target in _targets(root, kept):
+    for _package, book, target in _targets(root, kept):
         target.parent.mkdir(parents=True, exist_ok=True)
         wanted.add(target)
         if target.is_file() and os.path.samefile(target, book):
@@ -202,7 +202,7 @@ def tree_sequences(paths: Paths) -> dict[str, int]:
     found = {}
     for index in sorted(paths.mirror_dir.glob(f"*/{INDEX_NAME}")) if paths.mirror_dir.is_dir() else ():
         try:
-            found[index.parent.name] = channel.read_index(index.parent).sequence
+            found[index.parent.name] = channel.read_index(index.parent).sequence  # type: ignore[union-attr]  # globbed
         except (TpkitError, OSError):
             continue  # being replaced, or damaged: not advertised
     return found

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from appliance.config import Settings
 from appliance.content import zimfile
@@ -21,9 +22,9 @@ from appliance.errors import DamagedBookError, StickError, TpkitError
 from appliance.files import CHUNK_BYTES
 from appliance.paths import Paths
 from appliance.services.sync import activation
-from appliance.services.sync.stick_export import STICK_FOLDER
 from appliance.services.sync.engine import Engine, Event
 from appliance.services.sync.plan import LOCAL_CHANNEL, MB, Plan
+from appliance.services.sync.stick_export import STICK_FOLDER
 from appliance.storage.database import Database
 from appliance.storage.sync_runs import RunResult
 
@@ -79,7 +80,7 @@ def import_folder(settings: Settings, db: Database, root: Path, *, on_event: Cal
                          code="stick.empty", cause="It is not a tpkit stick, or the books are inside a sub-folder.",
                          fix=f"Put .zim files at the top of the stick, or a {STICK_FOLDER}/ folder written by "
                              "`tpkit export`, and insert it again.")
-    options = {"on_event": on_event, **({"clock": clock} if clock else {})}
+    options: dict[str, Any] = {"on_event": on_event, **({"clock": clock} if clock else {})}
     report = ImportReport()
     engine = Engine(settings, db, **options)
     if has_tree:

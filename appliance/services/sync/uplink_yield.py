@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from appliance.edges import traffic
 
-
 # Counters are read twice a second: a decision then lands within half a second of people's traffic having been
 # above the threshold for `pause_after_s`. Each sample costs two `ss` runs (~10 ms of CPU).
 SAMPLE_S = 0.5

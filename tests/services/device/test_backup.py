@@ -20,9 +20,9 @@ import pytest
 from appliance.config import load_settings
 from appliance.errors import BackupError
 from appliance.paths import Paths
-from appliance.services.people import auth
 from appliance.services.device.backup import backup, restore
 from appliance.services.kit import open_kit
+from appliance.services.people import auth
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.web.test_admin import _sign_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from appliance.services.device import kit_toml as provisioning
-from appliance.services.device.firstboot import _remove_secrets, Outcome
+from appliance.services.device.firstboot import Outcome, _remove_secrets
 from tests.provisioning_kit import PASSPHRASE, kit_toml
 
 

@@ -11,10 +11,10 @@ import pytest
 
 from appliance import cli
 from appliance.errors import BadRequestError
-from appliance.services.learning import records, xapi
 from appliance.protocol import report_file
-from appliance.services.reporting import cycle as report_cycle
 from appliance.services.device.readings import Readings
+from appliance.services.learning import records, xapi
+from appliance.services.reporting import cycle as report_cycle
 from tests.machine import HEALTHY_COMMANDS, fake_commands, fake_root
 from tests.roster_data import two_classes
 

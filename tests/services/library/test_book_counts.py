@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 
-from appliance.services.library import book_counts
 from appliance.services.device import health
 from appliance.services.kit import open_kit
+from appliance.services.library import book_counts
 from appliance.storage.book_checks import BookChecks
 from tests.conftest import make_book
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.errors import AccessDeniedError, RosterError
-from appliance.services.people import oneroster, access as people
+from appliance.services.people import access as people, oneroster
 from appliance.services.people.access import CONSOLE
 from appliance.services.people.roster_reading import read_set
 from tests.roster_data import ENROLLMENTS, USERS, oneroster_files, write_folder, zipped

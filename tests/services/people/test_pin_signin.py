@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
-from appliance.services.people import auth, access as people
+from appliance.services.people import access as people, auth
 from appliance.services.people.access import CONSOLE
 from tests.roster_data import two_classes
 

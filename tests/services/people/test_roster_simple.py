@@ -40,7 +40,7 @@ def test_roster_simple_accepts_utf8_bom_and_gbk_and_chinese_headers(kit):
 
 
 def test_roster_simple_broken_encoding_names_line_and_column(kit):
-    data = "name\nAnna\n".encode() + b"Bo\xff\xfe\xff\n"
+    data = b"name\nAnna\n" + b"Bo\xff\xfe\xff\n"
     with pytest.raises(RosterError) as caught:
         _import(kit, data)
     assert _problems(caught) == [(3, 3)]

@@ -7,8 +7,8 @@ import pytest
 
 from appliance.config import load_settings
 from appliance.errors import ConfigError
-from appliance.services.reporting import desired_config
 from appliance.services.kit import open_kit
+from appliance.services.reporting import desired_config
 from appliance.services.sync.engine import Engine
 
 

@@ -13,9 +13,15 @@ from appliance.config import load_settings
 from appliance.edges import minisign
 from appliance.errors import ReportError
 from appliance.protocol import report_file
-from appliance.services.reporting import delivery, desired_config, kit_key, cycle as report_cycle, outbox_reports as reports
-from appliance.services.kit import open_kit
 from appliance.services.device.readings import Readings
+from appliance.services.kit import open_kit
+from appliance.services.reporting import (
+    cycle as report_cycle,
+    delivery,
+    desired_config,
+    kit_key,
+    outbox_reports as reports,
+)
 from appliance.storage import outbox
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, free_port

@@ -19,7 +19,7 @@ from appliance.edges import mdns
 from appliance.files import file_digest
 from appliance.paths import Paths
 from appliance.services.device import lan
-from appliance.services.sync import peers, engine as sync_service
+from appliance.services.sync import engine as sync_service, peers
 from tests.conftest import free_port
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database
 
@@ -41,9 +41,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float = 10) -
         try:
             socket.create_connection((LOOPBACK, port), timeout=1).close()
             return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError(f"tpkit mirror serve did not listen: {process.stderr.read() if process.stderr else ''}")
+                raise AssertionError(f"tpkit mirror serve did not listen: {process.stderr.read() if process.stderr else ''}") from exc
             time.sleep(0.05)
 
 

@@ -10,11 +10,11 @@ import threading
 import pytest
 
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME
-from appliance.files import file_digest
 from appliance.content.zimfile import ZimFile
 from appliance.errors import ChannelError, SyncError
-from appliance.services.sync import engine as sync_service
+from appliance.files import file_digest
 from appliance.services.kit import claim_once
+from appliance.services.sync import engine as sync_service
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
 
 

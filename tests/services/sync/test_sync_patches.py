@@ -13,9 +13,9 @@ from appliance.content import zimdelta
 from appliance.content.zimfile import ZimFile
 from appliance.errors import SyncError
 from appliance.files import file_digest
+from appliance.services.kit import open_kit
 from appliance.services.sync import engine as sync_service
 from appliance.services.sync.channel import read_index
-from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from appliance.config import as_environment
-from appliance.files import file_digest
 from appliance.content.zimfile import ZimFile
+from appliance.files import file_digest
 from appliance.services.sync.engine import Engine
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, session_pids, staged_files
 

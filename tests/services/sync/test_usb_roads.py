@@ -13,7 +13,7 @@ import pytest
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME
 from appliance.errors import StickError
 from appliance.files import file_digest
-from appliance.services.sync import channel, stick_export as export, engine as sync_service, stick_import
+from appliance.services.sync import channel, engine as sync_service, stick_export as export, stick_import
 from appliance.services.sync.plan import LOCAL_CHANNEL
 from tests.conftest import make_book
 from tests.mirror import Mirror, kit_settings, open_database
