@@ -40,3 +40,9 @@ app_from_environment
 # Read by tests: the ZIM reader's path listing (Kiwix parity) and the health problem codes (docs check).
 _.entry_paths
 PROBLEM_CODES
+
+# Keys built at run time, read by tests/test_messages.py; the Babel extraction method named in babel.cfg;
+# the Viewer protocol's item access (a sqlite3.Row or the console's dict).
+BUILT_AT_RUN_TIME
+python_and_error_codes
+_.__getitem__

@@ -7,9 +7,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.config import SPEC, Settings, as_environment, load_settings
+
+if TYPE_CHECKING:  # the hub's settings type only: a kit's commands never load the hub
+    from appliance.hub.settings import HubSettings
 from appliance.errors import TpkitError
 
 
@@ -62,7 +65,7 @@ KEEP_ALIVE_S = 30
 WORKER_HEALTHCHECK_S = 60
 
 
-def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], Any],
+def run_server(settings: Settings | HubSettings, *, host: str, port: int, workers: int, make_app: Callable[[], Any],
                factory: str, close: Callable[[], None]) -> None:
     """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
     this process; more are processes that each build the app from the settings handed down in their environment

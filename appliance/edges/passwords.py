@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,7 +26,7 @@ PASSWORD_HASHING = threading.BoundedSemaphore(2)
 # throttle is the guard, and a thief with the database already has what the PINs protect. What the cost does
 # decide is a class signing in at once: at OWASP's minimum, 60 sign-ins were ~2.7 s of the ~6 s of CPU the
 # server spent on a whole lesson (bench/lesson.py), 19 MiB each while they ran. docs/learning-space.md, "Sign-in".
-PIN_HASH = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
+PIN_HASH: dict[str, Any] = {"time_cost": 1, "memory_cost": 8 * 1024, "parallelism": 1}
 _pin_hasher = PasswordHasher(**PIN_HASH)
 
 

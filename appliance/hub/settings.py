@@ -48,7 +48,6 @@ HUB_SPEC: tuple[Setting, ...] = (
             "kept; 0: kept for good.", check_not_negative),
     SPEC_BY_NAME["log_level"],  # the same setting as the kit's (TPKIT_LOG_LEVEL): the hub logs as the kit does
 )
-HUB_SPEC_BY_NAME = {s.name: s for s in HUB_SPEC}
 
 
 @dataclasses.dataclass(frozen=True)

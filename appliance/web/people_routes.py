@@ -91,6 +91,7 @@ def import_class(request: Request, form: FormData) -> Response:
     kit = request.app.state.kit
     result = class_roster.import_file(kit.people, viewer, data, filename, str(form.get("class_name", "")),
                                       str(form.get("teacher", "")), kit.settings.pin_digits)
+    assert result.class_id is not None  # an import that returns has written its class
     klass = people.staff_class(kit.people, viewer, result.class_id)
     return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result,
                      pictures=_pictures(klass))

@@ -36,5 +36,7 @@ def python_and_error_codes(fileobj: IO[bytes], keywords: Collection[str], commen
     from babel.messages.extract import extract_python
 
     source = fileobj.read()
-    yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
+    # Babel's stubs type the keywords as its internal spec mapping and the options as a TypedDict; it accepts
+    # what pybabel hands an extraction method (a collection of names, a plain dict) and yields the same tuples.
+    yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)  # type: ignore[arg-type, misc]
     yield from error_codes(io.BytesIO(source), keywords, comment_tags, options)

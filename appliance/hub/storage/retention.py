@@ -40,7 +40,7 @@ def take_old_reports(tx, cutoff: float, batch: int) -> tuple[list[dict[str, Any]
     nth = tx.execute(f"SELECT received_at FROM reports WHERE {old} ORDER BY received_at LIMIT 1 OFFSET ?",
                      (cutoff, batch - 1))
     last = not nth
-    where, params = (old, (cutoff,))
+    where, params = old, (cutoff,)  # type: tuple[str, tuple[Any, ...]]
     if not last:
         where, params = old + " AND received_at <= ?", (cutoff, nth[0]["received_at"])
     rows = tx.execute(f"SELECT kit_id, kind, observed_at, {', '.join(NUMBERS)} FROM reports WHERE {where}", params)

@@ -32,7 +32,7 @@ def _require_owner(viewer: Viewer, owner_id: int | None, what: str, code: str) -
 # --- lessons --------------------------------------------------------------------------------------------------
 
 
-def owned_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int):
+def owned_lesson(kit: Kit, viewer: Viewer, lesson_id: int):
     """(class, lesson) when the viewer made the lesson or is an administrator; NotVisibleError for a lesson of
     another teacher's class, AccessDeniedError for one of a shared class made by a colleague."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
@@ -40,7 +40,7 @@ def owned_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int):
     return klass, lesson
 
 
-def edit_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, title: str, instructions: str, homework: bool, due: str,
+def edit_lesson(kit: Kit, viewer: Viewer, lesson_id: int, title: str, instructions: str, homework: bool, due: str,
                 student_ids: list[int]) -> None:
     """Change the title, instructions, homework flag, due date and who the lesson is for ([] = whole class)."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
@@ -50,7 +50,7 @@ def edit_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, title: str, ins
     kit.lessons.update_lesson(lesson_id, title, instructions, homework, lessons.parse_due(due), chosen)
 
 
-def remove_item(kit: Kit, viewer: Viewer | None, lesson_id: int, item_id: int) -> None:
+def remove_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int) -> None:
     """Take an item off the lesson; a teacher's uploaded file is deleted after the row is gone."""
     owned_lesson(kit, viewer, lesson_id)
     item = kit.lessons.item(item_id)
@@ -62,7 +62,7 @@ def remove_item(kit: Kit, viewer: Viewer | None, lesson_id: int, item_id: int) -
         (kit.paths.uploads_dir / "lessons" / item["stored_name"]).unlink(missing_ok=True)
 
 
-def delete_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> int:
+def delete_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> int:
     """Archive the lesson (hand-ins, their photos and records stay); the class id, to go back to."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
     kit.lessons.archive(lesson_id, lessons.stamp(lessons.now_local()))
@@ -72,7 +72,7 @@ def delete_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> int:
 # --- quizzes --------------------------------------------------------------------------------------------------
 
 
-def owned_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int):
+def owned_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
     """(quiz, class) when the viewer wrote the quiz or is an administrator (see owned_lesson)."""
     quiz, klass = quizzes.staff_quiz(kit, viewer, quiz_id)
     _require_owner(viewer, quiz["author_id"], "quiz", code="quiz.not_owner")
@@ -104,7 +104,7 @@ def quiz_started(kit: Kit, quiz_id: int) -> bool:
     return kit.quizzes.started(quiz_id)
 
 
-def edit_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int, draft: quiz_drafts.Draft) -> bool:
+def edit_quiz(kit: Kit, viewer: Viewer, quiz_id: int, draft: quiz_drafts.Draft) -> bool:
     """Save the edited draft over the quiz; False (problems written into the draft) when it has any, including a
     change that would re-mark answers already given (see GRADED_PARTS) once any student started an attempt."""
     quiz, _ = owned_quiz(kit, viewer, quiz_id)
@@ -142,7 +142,7 @@ def _comparable(question: dict, part: str):
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def delete_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int) -> int:
+def delete_quiz(kit: Kit, viewer: Viewer, quiz_id: int) -> int:
     """Archive the quiz (attempts, answers and records stay); the class id, to go back to."""
     _, klass = owned_quiz(kit, viewer, quiz_id)
     kit.quizzes.archive(quiz_id, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))

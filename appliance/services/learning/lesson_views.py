@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 SEARCH_RESULTS = 10  # library suggestions on the teacher's lesson page
 
 
-def new_lesson(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]:
+def new_lesson(kit: Kit, viewer: Viewer, class_id: int) -> dict[str, Any]:
     """The class (one of the viewer's) and its students, to choose whom a new lesson is for."""
     klass = people.staff_class(kit.people, viewer, class_id)
     return {"klass": klass, "students": kit.people.students_of(klass["id"])}
 
 
-def teacher_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, query: str) -> dict[str, Any]:
+def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict[str, Any]:
     """A lesson of the viewer's classes: its items, library books matching `query` to add, the latest hand-in of
     each student with its files, whom it is assigned to, and whether the viewer may edit it."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
@@ -40,22 +40,22 @@ def teacher_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, query: str) 
             "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"]}
 
 
-def edit_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> dict[str, Any]:
+def edit_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     """A lesson the viewer may edit, with its class's students, those it is assigned to, and its items."""
     klass, lesson = lesson_edits.owned_lesson(kit, viewer, lesson_id)
     return {"klass": klass, "lesson": lesson, "students": kit.people.students_of(klass["id"]),
             "assigned": set(kit.lessons.assigned_to(lesson["id"])), "items": kit.lessons.items(lesson["id"])}
 
 
-def my_space(kit: Kit, viewer: Viewer | None) -> dict[str, Any]:
+def my_space(kit: Kit, viewer: Viewer) -> dict[str, Any]:
     """A student's own page: who they are, their classes, lessons (lessons.my_space), quizzes and notebook."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     return {"student": kit.people.person(viewer["id"]), "classes": people.classes_for(kit.people, viewer),
             "space": lessons.my_space(kit, viewer), "quizzes": kit.quizzes.for_student(viewer["id"]),
             "notebook": notebook.space(kit, viewer)}
 
 
-def my_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int) -> dict[str, Any]:
+def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     """A student opens one of their lessons (recorded, as lessons.open_lesson says): its items, their hand-ins
     with files, whether they may hand in (again), their note on it and which articles they bookmarked."""
     lesson, _ = lessons.open_lesson(kit, viewer, lesson_id)

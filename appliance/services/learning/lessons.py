@@ -69,7 +69,7 @@ def parse_due(value: str) -> str | None:
 
 # --- teachers ------------------------------------------------------------------------------------
 
-def create(people_: People, lessons: Lessons, viewer: Viewer | None, class_id: int, title: str, instructions: str,
+def create(people_: People, lessons: Lessons, viewer: Viewer, class_id: int, title: str, instructions: str,
            homework: bool, due: str, student_ids: list[int]) -> int:
     """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students."""
     people.staff_class(people_, viewer, class_id)
@@ -99,7 +99,7 @@ def checked_students(people_: People, class_id: int, student_ids: list[int]) -> 
 
 def staff_lesson(people_: People, lessons: Lessons, viewer: Viewer | None, lesson_id: int):
     """(class, lesson) that an administrator or a teacher of the lesson's class opens; NotVisibleError otherwise."""
-    people.require(viewer, *people.STAFF)
+    viewer = people.require(viewer, *people.STAFF)
     lesson = lessons.lesson(lesson_id)
     if lesson is None or lesson["archived_at"]:  # a deleted lesson is archived: gone from every page
         raise NotVisibleError(f"There is no lesson {lesson_id} among your classes.", code="lesson.not_found",
@@ -112,7 +112,7 @@ def staff_lesson(people_: People, lessons: Lessons, viewer: Viewer | None, lesso
     return klass, lesson
 
 
-def add_library_item(people_: People, lessons: Lessons, library, viewer: Viewer | None, lesson_id: int, book_name: str,
+def add_library_item(people_: People, lessons: Lessons, library, viewer: Viewer, lesson_id: int, book_name: str,
                      path: str = "") -> int:
     """Add a whole book (no path) or one of its articles; its title is read from the book."""
     staff_lesson(people_, lessons, viewer, lesson_id)
@@ -125,7 +125,7 @@ def add_library_item(people_: People, lessons: Lessons, library, viewer: Viewer 
     return lessons.add_item(lesson_id, kind="article", title=book.zim.title_of(path), book=book.name, path=path)
 
 
-def add_upload(kit: Kit, viewer: Viewer | None, lesson_id: int, source: BinaryIO, filename: str, title: str) -> int:
+def add_upload(kit: Kit, viewer: Viewer, lesson_id: int, source: BinaryIO, filename: str, title: str) -> int:
     """Store a teacher's file under uploads/lessons (complete on disk first), then add it to the lesson."""
     staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     title = _text(title, "title", max_chars=TITLE_MAX_CHARS).replace("\n", " ")
@@ -140,7 +140,7 @@ def add_upload(kit: Kit, viewer: Viewer | None, lesson_id: int, source: BinaryIO
         raise
 
 
-def grade(kit: Kit, viewer: Viewer | None, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
+def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
     """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
     handin = kit.lessons.handin(handin_id)
     if handin is None:
@@ -149,14 +149,14 @@ def grade(kit: Kit, viewer: Viewer | None, handin_id: int, action: str, score: s
     comment = _text(comment, "comment")
     if action == "return":
         kit.lessons.grade(handin_id, "returned", None, None, comment, stamp(now_local()))
-        return dict(kit.lessons.handin(handin_id))
+        return _handin(kit, handin_id)
     points, maximum = _number(score, "score"), _number(out_of or "100", "maximum")
     if maximum <= 0 or not 0 <= points <= maximum:
         raise LessonError(f"The score {score} is not between 0 and {out_of or 100}.", fix="Type a score from 0 to the maximum.")
     kit.lessons.grade(handin_id, "graded", points, maximum, comment, stamp(now_local()))
     records.record(kit, handin["account_id"], "scored", "homework", str(lesson["id"]), lesson["title"],
                    result=xapi.score_result(points, maximum))
-    return dict(kit.lessons.handin(handin_id))
+    return _handin(kit, handin_id)
 
 
 def _number(value: str, what: str) -> float:
@@ -168,9 +168,9 @@ def _number(value: str, what: str) -> float:
 
 # --- students ------------------------------------------------------------------------------------
 
-def student_lesson(lessons: Lessons, viewer: Viewer | None, lesson_id: int):
+def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int):
     """A lesson of one of the student's classes assigned to them; NotVisibleError otherwise."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     found = next((lesson for lesson in lessons.for_student(viewer["id"]) if lesson["id"] == lesson_id), None)
     if found is None:
         raise NotVisibleError(f"There is no lesson {lesson_id} for you.", code="lesson.not_found",
@@ -178,7 +178,7 @@ def student_lesson(lessons: Lessons, viewer: Viewer | None, lesson_id: int):
     return found
 
 
-def open_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, item_id: int = 0):
+def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int = 0):
     """A student opens a lesson (item_id 0) or one of its items: recorded for the teacher, and as an xAPI statement
     unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or None)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
@@ -203,7 +203,7 @@ def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
     return "article", (item["book"], item["path"]), item["title"]
 
 
-def hand_in(kit: Kit, viewer: Viewer | None, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
+def hand_in(kit: Kit, viewer: Viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
             when: dt.datetime | None = None) -> int:
     """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
     EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
@@ -237,29 +237,36 @@ def hand_in(kit: Kit, viewer: Viewer | None, lesson_id: int, body: str, photos: 
     return handin_id
 
 
+def _handin(kit: Kit, handin_id: int) -> dict:
+    """The hand-in's row as it is now (just graded or returned: it exists)."""
+    row = kit.lessons.handin(handin_id)
+    assert row is not None, handin_id
+    return dict(row)
+
+
 def handin_file(kit: Kit, viewer: Viewer | None, file_id: int):
     """(file row, path) for the student who handed it in, or a teacher of the lesson's class."""
     row = kit.lessons.handin_file(file_id)
     handin = kit.lessons.handin(row["handin_id"]) if row else None
-    allowed = handin is not None and (
+    allowed = row is not None and handin is not None and (
         (viewer is not None and viewer["role"] == "student" and viewer["id"] == handin["account_id"])
         or _staff_may(kit, viewer, handin["lesson_id"]))
-    if not allowed:
+    if not allowed or row is None:
         people.require(viewer, "student", *people.STAFF)
         raise NotVisibleError(f"There is no file {file_id}.", code="lesson.not_found", fix="Open it from the lesson.")
     return row, kit.paths.uploads_dir / "handins" / row["stored_name"]
 
 
-def lesson_file(kit: Kit, viewer: Viewer | None, item_id: int):
+def lesson_file(kit: Kit, viewer: Viewer, item_id: int):
     """(item row, path) of a teacher's upload, for a student it is assigned to or a teacher of the class."""
     item = kit.lessons.item(item_id)
     if item is None or item["kind"] != "upload":
-        people.require(viewer, "student", *people.STAFF)
+        viewer = people.require(viewer, "student", *people.STAFF)
         raise NotVisibleError(f"There is no file {item_id}.", code="lesson.not_found", fix="Open it from the lesson.")
     if viewer is not None and viewer["role"] == "student":
         open_lesson(kit, viewer, item["lesson_id"], item_id)
     elif not _staff_may(kit, viewer, item["lesson_id"]):
-        people.require(viewer, "student", *people.STAFF)
+        viewer = people.require(viewer, "student", *people.STAFF)
         raise NotVisibleError(f"There is no file {item_id}.", code="lesson.not_found", fix="Open it from the lesson.")
     return item, kit.paths.uploads_dir / "lessons" / item["stored_name"]
 
@@ -288,9 +295,9 @@ def state_of(lesson, opened: bool, handin) -> str:
     return "opened" if opened else "not_opened"
 
 
-def my_space(kit: Kit, viewer: Viewer | None, when: dt.datetime | None = None) -> dict:
+def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     """The student's lessons sorted into due, new, came back with feedback, and the rest; and their history."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     when = when or now_local()
     found = kit.lessons.for_student(viewer["id"])
     ids = [lesson["id"] for lesson in found]
@@ -314,7 +321,7 @@ def my_space(kit: Kit, viewer: Viewer | None, when: dt.datetime | None = None) -
     return space
 
 
-def overview(kit: Kit, viewer: Viewer | None, class_id: int) -> dict:
+def overview(kit: Kit, viewer: Viewer, class_id: int) -> dict:
     """Students × lessons of a class with each cell's state and the newest hand-in (score, late)."""
     klass = people.staff_class(kit.people, viewer, class_id)
     students = kit.people.students_of(class_id)
@@ -365,7 +372,7 @@ def overview_rows(table: dict) -> list[list[str]]:
     return rows
 
 
-def student_summary(kit: Kit, viewer: Viewer | None, class_id: int, student_id: int) -> dict:
+def student_summary(kit: Kit, viewer: Viewer, class_id: int, student_id: int) -> dict:
     """One student's row of the overview with their lessons, for the printable page for parents."""
     table = overview(kit, viewer, class_id)
     student = next((s for s in table["students"] if s["id"] == student_id), None)

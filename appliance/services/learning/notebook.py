@@ -33,10 +33,10 @@ class Article:
     title: str
 
 
-def article(kit: Kit, viewer: Viewer | None, book_name: str, path: str) -> Article:
+def article(kit: Kit, viewer: Viewer, book_name: str, path: str) -> Article:
     """The article a student names, as the library has it (its own path when `path` was a redirect);
     BookNotFoundError / EntryNotFoundError (404) when there is no such article."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     book = kit.load_library().book(book_name)
     found = book.zim.lookup(path)
     if isinstance(found, Redirect):
@@ -44,7 +44,7 @@ def article(kit: Kit, viewer: Viewer | None, book_name: str, path: str) -> Artic
     return Article(book.name, path, book.zim.title_of(path))
 
 
-def bookmark(kit: Kit, viewer: Viewer | None, book_name: str, path: str, keep: bool) -> Article:
+def bookmark(kit: Kit, viewer: Viewer, book_name: str, path: str, keep: bool) -> Article:
     """Bookmark the article (`keep`) or take the bookmark away; doing either twice changes nothing more."""
     found = article(kit, viewer, book_name, path)
     if keep:
@@ -62,7 +62,7 @@ def _body(text: str) -> str:
     return body
 
 
-def note_article(kit: Kit, viewer: Viewer | None, book_name: str, path: str, text: str) -> Article:
+def note_article(kit: Kit, viewer: Viewer, book_name: str, path: str, text: str) -> Article:
     """Write the student's note on an article (an empty note deletes it)."""
     found = article(kit, viewer, book_name, path)
     kit.notebook.save_note(viewer["id"], 0, found.book, found.path, found.title, _body(text),
@@ -70,14 +70,14 @@ def note_article(kit: Kit, viewer: Viewer | None, book_name: str, path: str, tex
     return found
 
 
-def note_lesson(kit: Kit, viewer: Viewer | None, lesson_id: int, text: str) -> None:
+def note_lesson(kit: Kit, viewer: Viewer, lesson_id: int, text: str) -> None:
     """Write the student's note on a lesson they see (an empty note deletes it); NotVisibleError otherwise."""
     lesson = lessons.student_lesson(kit.lessons, viewer, lesson_id)
     kit.notebook.save_note(viewer["id"], lesson_id, "", "", lesson["title"], _body(text),
                            lessons.stamp(lessons.now_local()))
 
 
-def article_page(kit: Kit, viewer: Viewer | None, book_name: str, path: str) -> dict:
+def article_page(kit: Kit, viewer: Viewer, book_name: str, path: str) -> dict:
     """What the article's page on My space shows: the article, whether it is bookmarked, the note."""
     found = article(kit, viewer, book_name, path)
     note = kit.notebook.note(viewer["id"], 0, found.book, found.path)
@@ -90,10 +90,10 @@ def lesson_note(kit: Kit, viewer: Viewer, lesson_id: int) -> str:
     return note["body"] if note else ""
 
 
-def library_history(kit: Kit, viewer: Viewer | None) -> list[dict]:
+def library_history(kit: Kit, viewer: Viewer) -> list[dict]:
     """Articles the student opened (from the library or a lesson), newest first, each once: from their learning
     records. Titles come from the library; an article whose book is gone keeps its path as the title."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     rows = kit.learning_records.latest_activities(viewer["id"], xapi.VERBS["opened"][0], xapi.TYPES["article"],
                                                   HISTORY_SHOWN)
     found = []
@@ -121,8 +121,8 @@ def _title(kit: Kit, book_name: str, path: str) -> str:
         return path
 
 
-def space(kit: Kit, viewer: Viewer | None) -> dict:
+def space(kit: Kit, viewer: Viewer) -> dict:
     """The notebook part of My space: bookmarks, notes, and the reading history."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     return {"bookmarks": kit.notebook.bookmarks(viewer["id"]), "notes": kit.notebook.notes(viewer["id"]),
             "read": library_history(kit, viewer)}

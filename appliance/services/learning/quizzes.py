@@ -51,7 +51,7 @@ def _now() -> str:
 # --- teachers -----------------------------------------------------------------------------------------
 
 
-def create(kit: Kit, viewer: Viewer | None, class_id: int, draft: quiz_drafts.Draft) -> int | None:
+def create(kit: Kit, viewer: Viewer, class_id: int, draft: quiz_drafts.Draft) -> int | None:
     """Save the draft as a quiz of the class; None (with the problems in the draft) when it has any."""
     people.staff_class(kit.people, viewer, class_id)
     checked = quiz_drafts.check(draft)
@@ -61,7 +61,7 @@ def create(kit: Kit, viewer: Viewer | None, class_id: int, draft: quiz_drafts.Dr
         return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
 
 
-def staff_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int):
+def staff_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
     """(quiz, class) for one of the viewer's classes; NotVisibleError as if absent otherwise."""
     quiz = kit.quizzes.quiz(quiz_id)
     if quiz is None or quiz["archived_at"]:  # a deleted quiz is archived: gone from every page
@@ -80,7 +80,7 @@ class QuestionResult:
     wrong_answers: list[tuple[str, int]]
 
 
-def question_results(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[QuestionResult]:
+def question_results(kit: Kit, viewer: Viewer, quiz_id: int) -> list[QuestionResult]:
     """Per question, over each student's latest handed-in attempt."""
     quiz, _ = staff_quiz(kit, viewer, quiz_id)
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
@@ -94,7 +94,7 @@ def question_results(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[Ques
     return found
 
 
-def class_scores(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[dict[str, Any]]:
+def class_scores(kit: Kit, viewer: Viewer, quiz_id: int) -> list[dict[str, Any]]:
     """One row per student of the class: attempts used, best and latest score, when, and whether late."""
     quiz, klass = staff_quiz(kit, viewer, quiz_id)
     attempts = kit.quizzes.handed_in(quiz_id)
@@ -112,16 +112,16 @@ def class_scores(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[dict[str
 # --- students -----------------------------------------------------------------------------------------
 
 
-def student_quiz(kit: Kit, viewer: Viewer | None, quiz_id: int):
+def student_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
     """A quiz of one of the student's classes; NotVisibleError otherwise (another class's quiz looks absent)."""
-    people.require(viewer, "student")
+    viewer = people.require(viewer, "student")
     quiz = kit.quizzes.quiz(quiz_id)
     if quiz is None or quiz["archived_at"] or not kit.people.enrolled(viewer["id"], quiz["class_id"]):
         raise NotVisibleError(f"There is no quiz {quiz_id} in your classes.", fix="Open your quizzes from My space.")
     return quiz
 
 
-def start_page(kit: Kit, viewer: Viewer | None, quiz_id: int) -> dict[str, Any]:
+def start_page(kit: Kit, viewer: Viewer, quiz_id: int) -> dict[str, Any]:
     """A quiz of the student's classes before an attempt: the quiz, their attempts, how many questions it has,
     and whether an attempt is still open."""
     quiz = student_quiz(kit, viewer, quiz_id)
@@ -130,13 +130,13 @@ def start_page(kit: Kit, viewer: Viewer | None, quiz_id: int) -> dict[str, Any]:
             "open_attempt": any(a["handed_in_at"] is None for a in attempts)}
 
 
-def questions_to_answer(kit: Kit, viewer: Viewer | None, quiz_id: int) -> list[Question]:
+def questions_to_answer(kit: Kit, viewer: Viewer, quiz_id: int) -> list[Question]:
     """The questions of a quiz of the student's classes, in order, to answer in an attempt."""
     student_quiz(kit, viewer, quiz_id)
     return [as_question(q) for q in kit.quizzes.questions(quiz_id)]
 
 
-def start(kit: Kit, viewer: Viewer | None, quiz_id: int) -> int:
+def start(kit: Kit, viewer: Viewer, quiz_id: int) -> int:
     """The student's open attempt at the quiz, or a new one while attempts are left (QuizError otherwise)."""
     quiz = student_quiz(kit, viewer, quiz_id)
     with kit.quizzes.transaction() as conn:
@@ -149,7 +149,7 @@ def start(kit: Kit, viewer: Viewer | None, quiz_id: int) -> int:
     return attempt_id
 
 
-def own_attempt(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int):
+def own_attempt(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int):
     """(quiz, attempt) when the attempt is the student's own at that quiz; NotVisibleError otherwise."""
     quiz = student_quiz(kit, viewer, quiz_id)
     attempt = kit.quizzes.attempt(attempt_id)
@@ -159,7 +159,7 @@ def own_attempt(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int):
     return quiz, attempt
 
 
-def hand_in(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int, form) -> bool:
+def hand_in(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int, form) -> bool:
     """Grade and store the answers of an open attempt (`form.getlist("a<N>")`) and record them; False when the
     attempt was already handed in (a double submit stores nothing more)."""
     quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
@@ -206,7 +206,7 @@ class AttemptView:
     reveal: bool  # right answers are shown once no attempts are left (else the next try is a copy)
 
 
-def attempt_view(kit: Kit, viewer: Viewer | None, quiz_id: int, attempt_id: int) -> AttemptView:
+def attempt_view(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int) -> AttemptView:
     quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
     answers = {a["position"]: a for a in kit.quizzes.answers(attempt_id)}

@@ -37,13 +37,15 @@ class Viewer(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def require(viewer: Viewer | None, *roles: str) -> None:
-    """SignInError when nobody is signed in; AccessDeniedError when the viewer's role is not in `roles`."""
+def require(viewer: Viewer | None, *roles: str) -> Viewer:
+    """The viewer, checked: SignInError when nobody is signed in; AccessDeniedError when their role is not in
+    `roles`."""
     if viewer is None:
         raise SignInError("Sign in first.", fix="Open /admin/signin (staff) or /learn (students).")
     if viewer["role"] not in roles:
         raise AccessDeniedError(f"A {viewer['role']} account cannot open this page.",
                                 fix="Go back to your own pages; ask the administrator if you need more.")
+    return viewer
 
 
 def clean_name(value: str, what: str) -> str:
@@ -71,7 +73,7 @@ def new_pseudonym() -> str:
 
 def create_teacher(people: People, viewer: Viewer | None, display_name: str, username: str, password: str) -> int:
     """An administrator adds a teacher whose first password must be changed at the first sign-in."""
-    require(viewer, "admin")
+    viewer = require(viewer, "admin")
     name = clean_name(display_name, "name")
     username = username.strip().lower()
     if not USERNAME_PATTERN.fullmatch(username):
@@ -92,7 +94,7 @@ def create_teacher(people: People, viewer: Viewer | None, display_name: str, use
 
 def reset_staff_password(people: People, viewer: Viewer | None, account_id: int, password: str) -> None:
     """An administrator sets a teacher's one-time password (a new teacher from OneRoster, a forgotten one)."""
-    require(viewer, "admin")
+    viewer = require(viewer, "admin")
     person = people.person(account_id)
     if person is None or person["role"] != "teacher":
         raise NotVisibleError(f"There is no teacher with id {account_id}.", fix="Pick a teacher from the list.")
@@ -106,7 +108,7 @@ def reset_staff_password(people: People, viewer: Viewer | None, account_id: int,
 
 def create_class(people: People, viewer: Viewer | None, name: str, grade: str, teacher_usernames: list[str]) -> int:
     """A class with its teachers; a teacher who creates one teaches it."""
-    require(viewer, *STAFF)
+    viewer = require(viewer, *STAFF)
     name, grade = clean_name(name, "class name"), " ".join(grade.split())[:20]
     usernames = [u.strip().lower() for u in teacher_usernames if u.strip()]
     with people.transaction() as conn:
@@ -125,7 +127,7 @@ def create_class(people: People, viewer: Viewer | None, name: str, grade: str, t
 
 def classes_for(people: People, viewer: Viewer | None) -> list:
     """The classes the viewer may see: all for an administrator, their own for a teacher or a student."""
-    require(viewer, "admin", "teacher", "student")
+    viewer = require(viewer, "admin", "teacher", "student")
     if viewer["role"] == "admin":
         return people.all_classes()
     if viewer["role"] == "teacher":
@@ -135,7 +137,7 @@ def classes_for(people: People, viewer: Viewer | None) -> list:
 
 def staff_class(people: People, viewer: Viewer | None, class_id: int):
     """A class an administrator or one of its teachers opens; NotVisibleError otherwise, as if absent."""
-    require(viewer, *STAFF)
+    viewer = require(viewer, *STAFF)
     found = people.class_by_id(class_id)
     if found is None or (viewer["role"] == "teacher" and not people.teaches(viewer["id"], class_id)):
         raise NotVisibleError(f"There is no class {class_id} among your classes.",
@@ -208,7 +210,7 @@ def student_sign_in(kit: Kit, klass, student, secret: str, client: str) -> str:
 def change_own_password(kit: Kit, viewer: Viewer | None, password: str) -> None:
     """A signed-in staff account chooses its own password (at least MIN_PASSWORD_CHARS characters), which also
     ends the first password's may-only-change-it state."""
-    require(viewer, *STAFF)
+    viewer = require(viewer, *STAFF)
     assert viewer is not None  # require let a signed-in account through
     if len(password) < MIN_PASSWORD_CHARS:
         raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",

@@ -10,7 +10,6 @@ import hashlib
 import math
 import secrets
 import time
-from typing import Protocol
 
 from appliance.edges import passwords
 
@@ -29,13 +28,6 @@ from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
 from appliance.services.people import picture_codes
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
-
-
-class FailureCounts(Protocol):
-    """Failed sign-ins by subject: the kit's storage.signin_failures and the hub's technicians.SigninFailures."""
-
-    def count_since(self, subject: str, since: float) -> tuple[int, float | None]: ...
-
 
 SESSION_LIFETIME_S = 12 * 3600
 # Students share classroom devices: their sessions end sooner, so the next child does not inherit one.

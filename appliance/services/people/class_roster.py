@@ -73,7 +73,7 @@ def import_file(people: People, viewer: Viewer | None, data: bytes, file: str, c
                 pin_digits: int = 4) -> ImportResult:
     """Import one class's students into the class named `class_name` (created when the viewer has none of
     that name), in one transaction. A teacher imports only into their own classes."""
-    require(viewer, "admin", "teacher")
+    viewer = require(viewer, "admin", "teacher")
     if viewer["role"] == "teacher":
         teacher_username = ""  # a teacher imports into classes they teach, never on another's behalf
     rows = parse(data, file)

@@ -122,7 +122,7 @@ def _cjk(ch: str) -> bool:
 
 def import_set(people: People, viewer: Viewer | None, files: dict[str, bytes]) -> ImportResult:
     """Import a OneRoster set in one transaction (administrators only); nothing is kept when any row fails."""
-    require(viewer, "admin")
+    viewer = require(viewer, "admin")
     tables = parse(files)
     result = ImportResult(counts=dict.fromkeys(("orgs", "classes", "teachers", "students", "enrolments", "skipped"), 0))
     problems = Problems()
