@@ -20,7 +20,7 @@ from appliance.services.device import lan
 log = logging.getLogger(__name__)
 
 MODULE = "tpkit"  # the module name in content-sync/rsyncd-kit.conf, as on a county mirror
-CHECKOUT_CONFIG = Path(__file__).resolve().parents[2] / "content-sync" / "rsyncd-kit.conf"
+CHECKOUT_CONFIG = Path(__file__).resolve().parents[3] / "content-sync" / "rsyncd-kit.conf"
 
 
 def advertised_channels(paths: Paths) -> str:
