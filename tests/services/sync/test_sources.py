@@ -208,3 +208,27 @@ def test_sources_windows_apply_to_the_uplink_only(roads):
     _, result = sync_service.Engine(closed, roads.db_b, clock=lambda: monday_10, source=stick).run()
     assert result.outcome == "ok" and result.added == 2 and result.bytes_received == 0
     assert "From a USB stick" in result.detail
+
+
+def test_sources_a_new_source_is_one_class(tmp_path, mirror):
+    """What the county's shared lessons (next) will need: a class with its flags; the engine runs it unchanged."""
+    import dataclasses
+
+    from appliance.services.sync.sources.tree import ChannelTree
+
+    @dataclasses.dataclass(frozen=True)
+    class SharedLessons(ChannelTree):
+        kind = "lessons"
+        uplink = False
+
+        def summary(self, received_bytes: int) -> str:
+            return "From the county's shared lessons."
+
+    settings = kit_settings(tmp_path / "c", "", mirror, sync_windows="Sat-Sun")  # not the uplink: no window
+    monday_10 = dt.datetime(2026, 3, 2, 10, 0).astimezone()
+    engine = sync_service.Engine(settings, open_database(settings), clock=lambda: monday_10,
+                                 source=SharedLessons(str(mirror.root)))
+    plan, result = engine.run()
+    assert result.outcome == "ok" and result.added == 2 and result.bytes_received == 0
+    assert result.detail.endswith("From the county's shared lessons.")
+    assert engine.peers == {}  # no stand-ins for it: mDNS is not asked
