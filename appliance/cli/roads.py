@@ -40,14 +40,10 @@ def add_parsers(commands) -> None:
 
 
 def _open(settings: Settings, **options):
-    from appliance.paths import Paths
+    from appliance.services.kit import open_store
     from appliance.services.sync.engine import Engine
-    from appliance.storage.database import Database
 
-    paths = Paths.from_settings(settings)
-    paths.ensure()
-    db = Database(paths.database)
-    db.migrate()
+    db = open_store(settings).db
     return Engine(settings, db, peers={}, **options), db
 
 

@@ -24,6 +24,7 @@ from appliance.paths import Paths
 from appliance.services.sync import activation
 from appliance.services.sync.engine import Engine, Event
 from appliance.services.sync.plan import LOCAL_CHANNEL, MB, Plan
+from appliance.services.sync.sources.stick import StickSource
 from appliance.services.sync.stick_export import STICK_FOLDER
 from appliance.storage.database import Database
 from appliance.storage.sync_runs import RunResult
@@ -86,7 +87,7 @@ def import_folder(settings: Settings, db: Database, root: Path, *, on_event: Cal
     if has_tree:
         report.channels, report.skipped_channels = _stick_channels(tree, engine.subscription.channels)
         if report.channels:
-            engine = Engine(settings, db, source=str(tree), road="usb", channels=report.channels, **options)
+            engine = Engine(settings, db, source=StickSource(str(tree)), channels=report.channels, **options)
             try:
                 report.plan, report.result = engine.run()
             except TpkitError as exc:

@@ -1,0 +1,108 @@
+"""Books and patches fetched into `<data_dir>/sync/staging/<channel>/` and checked before their switch: a full book
+against the signed index and libzim, a book rebuilt from patches, and the clean-up of what no plan needs
+(docs/sync.md, "A run" and "Updates by patch"). Must not import web.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from appliance.content import zimfile
+from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, check_package_file
+from appliance.errors import ChannelError, DamagedBookError, StorageError, SyncError
+from appliance.paths import Paths
+from appliance.services.sync import activation, channel
+from appliance.services.sync.events import Event
+from appliance.services.sync.plan import MB, Plan, Step
+from appliance.services.sync.sources import Fetcher, Source
+from appliance.services.sync.transfers import PARTIAL_DIR
+from appliance.storage.installed_packages import InstalledPackages
+
+REBUILT_SUFFIX = ".rebuilt.zim"  # a book rebuilt from patches in staging, before its switch
+
+
+@dataclasses.dataclass
+class Staging:
+    """The staging folder of one kit's sync."""
+
+    paths: Paths
+    installed: InstalledPackages
+    on_event: Callable[[Event], None]
+
+    def folder(self, name: str) -> Path:
+        return self.paths.sync_staging_dir / name
+
+    def book(self, fetcher: Fetcher, source: Source, step: Step) -> Path:
+        """The step's full book fetched from `source` and verified (size, SHA-256, libzim's check): its staged path."""
+        package, stage_dir = step.offered, self.folder(step.channel)
+        staged = channel.package_path(stage_dir, package)
+        current = activation.book_path(self.paths, step.package_id)
+        source.fetch_package(fetcher, step.channel, package, staged, basis=current if current.is_file() else None,
+                             package_id=step.package_id, total_bytes=step.size_bytes)
+        self.on_event(Event("verify", step.package_id, text=package["version"]))
+        check_package_file(stage_dir, package)
+        try:
+            zimfile.check_whole(staged)
+        except DamagedBookError as exc:
+            staged.unlink(missing_ok=True)
+            raise SyncError(f"Package {step.package_id!r} {package['version']} matches the signed index but is not a "
+                            f"usable ZIM book: {exc.message}", code="sync.package_damaged",
+                            cause="The county published a broken file (signed as it is).",
+                            fix="Tell the county to publish the book again; the current version stays in the "
+                                "library.") from exc
+        return staged
+
+    def discard_book(self, step: Step) -> None:
+        """Delete what a source that failed left of the step's book (another source starts it afresh)."""
+        channel.package_path(self.folder(step.channel), step.offered).unlink(missing_ok=True)
+
+    def rebuilt(self, fetcher: Fetcher, source: Source, step: Step) -> tuple[Path, str]:
+        """Fetch the step's patches, rebuild the book from the installed one into staging and check it: the staged
+        book and its entry digest. A patch or rebuild that fails is remembered: the next run fetches the full book."""
+        stage_dir = self.folder(step.channel)
+        current, target = activation.book_path(self.paths, step.package_id), step.offered["result_digest"]
+        staged_patches = [channel.package_path(stage_dir, patch) for patch in step.patches]
+        out = stage_dir / f"{step.package_id}{REBUILT_SUFFIX}"
+        try:
+            for patch, staged in zip(step.patches, staged_patches):
+                source.fetch_patch(fetcher, step.channel, patch, staged, package_id=step.package_id)
+                self.on_event(Event("verify", step.package_id, text=f"patch to {patch['version']}"))
+                check_package_file(stage_dir, patch)
+            self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es)"))
+            rebuilt = channel.rebuild(current, staged_patches, out)
+            zimfile.check_whole(out)
+        except (ChannelError, StorageError, DamagedBookError) as exc:
+            activation.mark_patch_failed(self.installed, step.package_id, target)
+            for path in (*staged_patches, out):
+                path.unlink(missing_ok=True)
+            raise SyncError(f"Updating {step.package_id} to {step.version} by patch failed: {exc.message}",
+                            code="sync.patch_failed", cause=exc.cause or "A patch was damaged or changed, or the "
+                            "disk filled during the rebuild.",
+                            fix=f"Nothing to do: the library still serves {step.installed_version}, and the next "
+                                f"`tpkit sync` fetches the full book ({step.offered['size_bytes'] / MB:.1f} MB) instead. "
+                                "If the disk is full, free space first.") from exc
+        return out, rebuilt.digest
+
+    def collect(self, plan: Plan, channels: Iterable[str]) -> None:
+        """Delete staging files no planned package needs (cut downloads of planned ones stay, to resume)."""
+        keep = self._needed(plan)
+        for name in channels:
+            keep |= {self.folder(name) / INDEX_NAME, self.folder(name) / SIGNATURE_NAME}
+        for path in sorted(self.paths.sync_staging_dir.rglob("*"), reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif path not in keep:
+                path.unlink()
+
+    def _needed(self, plan: Plan) -> set[Path]:
+        keep = set()
+        for step in plan.steps:
+            packages = step.patches if step.by_patch else (step.package,) if step.package is not None else ()
+            for package in packages:
+                staged = channel.package_path(self.folder(step.channel), package)
+                keep |= {staged, staged.parent / PARTIAL_DIR / staged.name}
+                keep |= set(staged.parent.glob(f".{staged.name}.??????"))  # rsync's temporary file after a kill -9
+        return keep
