@@ -111,7 +111,7 @@ def test_cli_health_exit_codes_follow_status(tmp_path):
     as_json = tpkit("health", "--json", *folders, env={"PATH": fake_commands(tmp_path / "empty", {})})
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout)["throttled"] == "not available"
-def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path, quick_mdns):
+def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path):
     """Multicast on 127.0.0.1 reaches other processes on this machine (IP_MULTICAST_LOOP), so the CLI runs as
     a real subprocess, listening on loopback only."""
     from appliance.edges import mdns
@@ -120,7 +120,9 @@ def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path, q
     advertiser = mdns.Advertiser(["127.0.0.1"])
     advertiser.start(ad)
     try:
-        result = tpkit("discover", "--json", "--timeout-s", "1", "--mdns-interfaces", "127.0.0.1", timeout=30)
+        # --count 1 ends the listening when the kit answers; 15 s is only the deadline
+        result = tpkit("discover", "--json", "--timeout-s", "15", "--count", "1", "--mdns-interfaces", "127.0.0.1",
+                       timeout=60)
     finally:
         advertiser.stop()
     assert result.returncode == 0, result.stderr
