@@ -123,10 +123,12 @@ copy_apt_config() {
 }
 
 # Every absolute path and file:// URL in pip's configuration and PIP_* variables (find-links, local indexes,
-# a constraints file, a CA bundle).
+# a constraints file, a CA bundle). A local index's pages link to files beside its simple/ folder
+# (../../files/NAME.whl), so for DIR/simple it is DIR.
 pip_paths() {
     { pip3 config list 2>/dev/null || python3 -m pip config list 2>/dev/null || true; env | grep '^PIP_' || true; } \
-        | sed -e "s/^[^=]*=//" -e "s/'//g" | tr ' ' '\n' | sed -n -e 's#^file://##p' -e '/^\//p' | sort -u
+        | sed -e "s/^[^=]*=//" -e "s/'//g" | tr ' ' '\n' | sed -n -e 's#^file://##p' -e '/^\//p' \
+        | sed -e 's#/*$##' -e 's#/simple$##' | sort -u
 }
 
 copy_pip_config() {
