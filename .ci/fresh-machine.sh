@@ -119,7 +119,14 @@ copy_apt_config() {
     mkdir -p "$ROOTFS/usr/share/keyrings"
     cp -an /usr/share/keyrings/. "$ROOTFS/usr/share/keyrings/"
     cp -L /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-    ok "apt configuration copied (sources, apt.conf.d, keyrings, resolv.conf)"
+    # This host's own CAs (an HTTPS proxy's), which update-ca-certificates adds to the bundle when the
+    # ca-certificates package is installed inside: without them pip fails on pypi.org with
+    # "self-signed certificate in certificate chain".
+    if [ -d /usr/local/share/ca-certificates ]; then
+        mkdir -p "$ROOTFS/usr/local/share/ca-certificates"
+        cp -a /usr/local/share/ca-certificates/. "$ROOTFS/usr/local/share/ca-certificates/"
+    fi
+    ok "apt configuration copied (sources, apt.conf.d, keyrings, resolv.conf, local CAs)"
 }
 
 # Every absolute path and file:// URL in pip's configuration and PIP_* variables (find-links, local indexes,
