@@ -51,7 +51,8 @@ mirror() {
         | head -n 1
 }
 
-mounted_under_root() { grep -F " $ROOTFS/" /proc/self/mountinfo | cut -d' ' -f5 || true; }
+# The root itself (bound onto itself) and everything mounted under it.
+mounted_under_root() { awk -v root="$ROOTFS" '$5 == root || index($5, root "/") == 1 { print $5 }' /proc/self/mountinfo; }
 
 # Processes still running inside the root (a daemon a test left behind) hold its mounts busy.
 stop_processes_in_root() {
@@ -77,7 +78,7 @@ cleanup() {
     unmount_all
     if [ -n "$(mounted_under_root)" ]; then
         printf '[✗] %s\n    %s\n' "Some mounts under $ROOTFS could not be removed." \
-            "Fix: umount -R $ROOTFS/proc $ROOTFS/sys $ROOTFS/dev $ROOTFS/run $ROOTFS/tmp (after the processes using them end)" >&2
+            "Fix: umount -R $ROOTFS (after the processes using it end)" >&2
     elif [ "$KEEP" = yes ]; then
         info "Kept the fresh root: chroot $ROOTFS /bin/bash   (remove it with: rm -rf $WORK)"
     else
@@ -90,7 +91,7 @@ build_root() {
     # A killed run can leave the host's /dev or /sys mounted inside the old root; removing it would reach them.
     if [ -n "$(mounted_under_root)" ]; then
         EXIT_CODE=2 fail "File systems are still mounted under $ROOTFS (an interrupted run)." \
-            "Fix: umount -R $ROOTFS/proc $ROOTFS/sys $ROOTFS/dev $ROOTFS/run $ROOTFS/tmp, then run ./build.sh fresh-ci again"
+            "Fix: umount -R $ROOTFS, then run ./build.sh fresh-ci again"
     fi
     rm -rf "$ROOTFS"
     mkdir -p "$WORK"
@@ -187,6 +188,14 @@ copy_sources() {
         || info "The working tree has uncommitted changes; the fresh root runs the commit $head without them."
 }
 
+# `ip netns exec` (tests/netlab.py, the image's boot test) makes / a slave mount in its own namespace, which
+# fails with "Invalid argument" unless / is a mount point: the root is bound onto itself first, private, so
+# nothing mounted under it propagates back to the host.
+mount_root() {
+    mount --bind "$ROOTFS" "$ROOTFS"
+    mount --make-private "$ROOTFS"
+}
+
 # The bind mounts are slaves: nothing mounted inside (a tmpfs on /dev/shm) propagates back to the host.
 mount_all() {
     mount -t proc proc "$ROOTFS/proc"
@@ -224,6 +233,7 @@ run_ci() {
 build_root
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+mount_root
 copy_apt_config
 copy_pip_config
 copy_sources
