@@ -120,13 +120,14 @@ def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path):
     advertiser = mdns.Advertiser(["127.0.0.1"])
     advertiser.start(ad)
     try:
-        # --count 1 ends the listening when the kit answers; 15 s is only the deadline
-        result = tpkit("discover", "--json", "--timeout-s", "15", "--count", "1", "--mdns-interfaces", "127.0.0.1",
-                       timeout=60)
+        # --kit-id ends the listening when this kit answers (other test runs on this host may advertise kits on
+        # 127.0.0.1 too, so not --count 1); 15 s is only the deadline
+        result = tpkit("discover", "--json", "--timeout-s", "15", "--kit-id", "kit-pine", "--mdns-interfaces",
+                       "127.0.0.1", timeout=60)
     finally:
         advertiser.stop()
     assert result.returncode == 0, result.stderr
-    pine = [kit for kit in json.loads(result.stdout) if kit["kit_id"] == "kit-pine"]
+    pine = json.loads(result.stdout)
     assert pine == [{"name": "tpkit — Pine School", "school": "Pine School", "kit_id": "kit-pine", "version": "0.1.0",
                      "content": "0123456789ab", "mirror_port": 0, "channels": {}, "addresses": ["127.0.0.1"], "port": 8765,
                      "urls": ["http://127.0.0.1:8765/"]}]

@@ -155,6 +155,11 @@ def at_least(count: int) -> Callable[[list[FoundKit]], bool]:
     return lambda kits: len(kits) >= count
 
 
+def with_kit_id(kit_id: str) -> Callable[[list[FoundKit]], bool]:
+    """For `discover`: enough once the kit with `kit_id` answered (`tpkit discover --kit-id`)."""
+    return lambda kits: any(kit.kit_id == kit_id for kit in kits)
+
+
 def _kits(instances: list[mdns.Found]) -> list[FoundKit]:
     kits = []
     for found in instances:

@@ -112,13 +112,12 @@ def test_peer_mirror_tree_is_hard_links_and_the_kept_signed_index(peer, mirror, 
     assert peers.advertised_channels(peer.paths) == "primary-en:1"
     from appliance.cli import main
 
-    main(["discover", "--timeout-s", "15", "--count", "1", "--mdns-interfaces", LOOPBACK])
+    main(["discover", "--timeout-s", "15", "--kit-id", "kit-a", "--mdns-interfaces", LOOPBACK])
     assert f"peer mirror on port {peer.settings.mirror_port}: primary-en (sequence 1)" in capsys.readouterr().out
 
 
 def test_peer_mirror_kit_b_syncs_from_kit_a_while_the_uplink_is_down(tmp_path, mirror, county, peer):
-    found = lan.discover(second_kit(tmp_path, mirror, county.url, "probe")[0], 15,
-                         lambda kits: any(k.kit_id == "kit-a" for k in kits))
+    found = lan.discover(second_kit(tmp_path, mirror, county.url, "probe")[0], 15, lan.with_kit_id("kit-a"))
     (kit_a,) = [k for k in found if k.kit_id == "kit-a"]
     assert kit_a.mirror_port == peer.settings.mirror_port and kit_a.channels == {"primary-en": 1}
     settings, db = second_kit(tmp_path, mirror, county.url)
