@@ -6,6 +6,7 @@
 #   ./build.sh check  ruff (lint and format), mypy and vulture: what CI holds the code to
 #   ./build.sh image --arch amd64|arm64        build a flashable image (images/, docs/image.md)
 #   ./build.sh image-test --arch amd64|arm64   boot it in qemu and wait for the home page
+#   ./build.sh fresh-ci [--tests-only] [--keep]  run CI (.ci/run) in a fresh Debian 12 root (.ci/fresh-machine.sh)
 set -eu
 
 cd "$(dirname "$0")"
@@ -16,7 +17,12 @@ RUN_DIR="$ROOT/run-data"
 # chromium for page tests, fonts-noto-cjk so Chinese renders in screenshots, shellcheck for scripts;
 # fdisk (sfdisk), mtools and dosfstools (mkfs.vfat) for `tpkit provision --image` on a real small image;
 # postgresql: the county hub's tests run against a throwaway server as well as SQLite.
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql"
+# A fresh Debian 12 (./build.sh fresh-ci) lacks what a workstation has: git (tests/test_scripts.py lists the
+# scripts with `git ls-files`), iproute2 (ip netns and tc for tests/netlab.py), systemd (systemd-analyze verify,
+# sysusers and tmpfiles for tests/test_systemd.py; installing it starts nothing in a chroot or container),
+# libatomic1 (Playwright's bundled node driver links it: without it every browser test fails with "Connection
+# closed while reading from the driver").
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"
@@ -199,5 +205,6 @@ case "${1:-}" in
     check) shift; cmd_check "$@" ;;
     image) shift; exec "$ROOT/images/build-image.sh" "$@" ;;
     image-test) shift; exec "$ROOT/images/image-test.sh" "$@" ;;
-    *) printf 'usage: ./build.sh run|test|check|messages|image|image-test [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  check       ruff (lint, format), mypy and vulture\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n' >&2; exit 64 ;;
+    fresh-ci) shift; [ "$(id -u)" -eq 0 ] && ensure_debs mmdebstrap; exec "$ROOT/.ci/fresh-machine.sh" "$@" ;;
+    *) printf 'usage: ./build.sh run|test|check|messages|image|image-test|fresh-ci [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  check       ruff (lint, format), mypy and vulture\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n  fresh-ci    [--tests-only] [--keep]: run CI (.ci/run) as root in a fresh Debian 12 root from mmdebstrap\n' >&2; exit 64 ;;
 esac

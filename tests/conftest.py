@@ -78,22 +78,6 @@ def loopback_advertisement(school: str = "Hill School", *, port: int = 8123, kit
 
 
 @pytest.fixture
-def quick_mdns() -> Iterator[None]:
-    """Shorten zeroconf's probe/announce/goodbye intervals, as python-zeroconf's own tests do (tests/conftest.py
-    `quick_timing`): RFC 6762 §8.1 spaces probes 250 ms apart against collisions on real networks; on
-    127.0.0.1 they only cost ~2 s per register/unregister. Patched because they are clocks."""
-    from unittest.mock import patch
-
-    from zeroconf import _core
-    from zeroconf._services import browser
-
-    with (patch.object(_core, "_CHECK_TIME", 10), patch.object(_core, "_REGISTER_TIME", 10),
-          patch.object(_core, "_UNREGISTER_TIME", 10), patch.object(_core, "_PROBE_RANDOM_DELAY_INTERVAL", (1, 5)),
-          patch.object(browser, "_FIRST_QUERY_DELAY_RANDOM_INTERVAL", (1, 5))):
-        yield
-
-
-@pytest.fixture
 def content_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "content"
     folder.mkdir()

@@ -111,7 +111,7 @@ def test_cli_health_exit_codes_follow_status(tmp_path):
     as_json = tpkit("health", "--json", *folders, env={"PATH": fake_commands(tmp_path / "empty", {})})
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout)["throttled"] == "not available"
-def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path, quick_mdns):
+def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path):
     """Multicast on 127.0.0.1 reaches other processes on this machine (IP_MULTICAST_LOOP), so the CLI runs as
     a real subprocess, listening on loopback only."""
     from appliance.edges import mdns
@@ -120,18 +120,22 @@ def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path, q
     advertiser = mdns.Advertiser(["127.0.0.1"])
     advertiser.start(ad)
     try:
-        result = tpkit("discover", "--json", "--timeout-s", "1", "--mdns-interfaces", "127.0.0.1", timeout=30)
+        # --kit-id ends the listening when this kit answers (other test runs on this host may advertise kits on
+        # 127.0.0.1 too, so not --count 1); 15 s is only the deadline
+        result = tpkit("discover", "--json", "--timeout-s", "15", "--kit-id", "kit-pine", "--mdns-interfaces",
+                       "127.0.0.1", timeout=60)
     finally:
         advertiser.stop()
     assert result.returncode == 0, result.stderr
-    pine = [kit for kit in json.loads(result.stdout) if kit["kit_id"] == "kit-pine"]
+    pine = json.loads(result.stdout)
     assert pine == [{"name": "tpkit — Pine School", "school": "Pine School", "kit_id": "kit-pine", "version": "0.1.0",
                      "content": "0123456789ab", "mirror_port": 0, "channels": {}, "addresses": ["127.0.0.1"], "port": 8765,
                      "urls": ["http://127.0.0.1:8765/"]}]
 
 
 def test_cli_discover_says_what_to_do_when_no_kit_answers():
-    result = tpkit("discover", "--timeout-s", "0.3", "--mdns-interfaces", "127.0.0.1",
+    # a kit_id no kit has: other test runs on this host may advertise kits on 127.0.0.1 meanwhile
+    result = tpkit("discover", "--timeout-s", "0.3", "--kit-id", "kit-nobody", "--mdns-interfaces", "127.0.0.1",
                    env={"TPKIT_SCHOOL_NAME": "unused"})
     assert result.returncode == 1
     assert "[i] Listening for kits on the LAN for 0.3 s" in result.stdout

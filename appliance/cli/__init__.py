@@ -44,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     discover = commands.add_parser("discover", help="list the kits that answer on this LAN (mDNS)",
                                    epilog="Exit status: 0 when at least one kit answered, 1 when none did.")
     add_setting_flags(discover, ("mdns_interfaces",))
-    discover.add_argument("--timeout-s", type=float, default=3.0, help="how long to listen (default: 3)")
+    discover.add_argument("--timeout-s", type=float, default=3.0, help="how long to listen at most (default: 3)")
+    discover.add_argument("--count", type=int, metavar="N", help="stop listening as soon as N kits answered "
+                          "(default: listen the whole --timeout-s)")
+    discover.add_argument("--kit-id", metavar="ID", help="list only the kit with this kit_id, and stop listening as "
+                          "soon as it answers (is that kit reachable from here?)")
     discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
@@ -179,14 +183,21 @@ def demo(settings: Settings) -> int:
     return 0
 
 
-def discover(settings: Settings, timeout_s: float, as_json: bool) -> int:
-    """Print the kits that answered on the LAN within `timeout_s`; exit 1 when none did."""
+def discover(settings: Settings, timeout_s: float, as_json: bool, count: int | None = None,
+             kit_id: str | None = None) -> int:
+    """Print the kits (or the one with `kit_id`) that answered on the LAN within `timeout_s`, listening no longer
+    than until `count` kits or that one did; exit 1 when none did."""
     from appliance.services.device import lan
 
     if not as_json:
         where = settings.mdns_interfaces
         print(f"[i] Listening for kits on the LAN for {timeout_s:g} s (mdns_interfaces = {where})…")
-    kits = lan.discover(settings, timeout_s)
+    if kit_id:
+        kits = [kit for kit in lan.discover(settings, timeout_s, lan.with_kit_id(kit_id)) if kit.kit_id == kit_id]
+    elif count:
+        kits = lan.discover(settings, timeout_s, lan.at_least(count))
+    else:
+        kits = lan.discover(settings, timeout_s)
     if as_json:
         print(json.dumps([{"name": k.name, "school": k.school, "kit_id": k.kit_id, "version": k.version,
                            "content": k.content, "mirror_port": k.mirror_port, "channels": k.channels,
@@ -243,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "health":
             return health(settings, as_json=args.json)
         if args.command == "discover":
-            return discover(settings, args.timeout_s, args.json)
+            return discover(settings, args.timeout_s, args.json, args.count, args.kit_id)
         if args.command == "panel":
             return panel(settings)
         if args.command == "demo":

@@ -20,7 +20,12 @@ def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -
     parser.add_argument("--config", type=Path, help="TOML settings file (default: $TPKIT_CONFIG, else none)")
     for setting in SPEC:
         if setting.name in names:
-            parser.add_argument(f"--{setting.name.replace('_', '-')}", dest=setting.name, help=setting.help)
+            parser.add_argument(f"--{setting.name.replace('_', '-')}", dest=setting.name, help=_literal(setting.help))
+
+
+def _literal(text: str) -> str:
+    """A help text as argparse prints it: argparse expands %-formats (%(default)s) in help, so a plain "%" doubles."""
+    return text.replace("%", "%%")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

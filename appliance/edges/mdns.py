@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import ifaddr  # zeroconf's own dependency for listing adapters
 from zeroconf import (
@@ -163,7 +163,8 @@ class Browser:
         self.service_type = service_type
         self.interfaces = interfaces
         self._names: set[str] = set()
-        self._lock = threading.Lock()
+        self._changes = 0  # counts added, updated and removed instances, so a waiter misses none
+        self._changed = threading.Condition()
 
     def __enter__(self) -> Browser:
         self._zc = _zeroconf(self.interfaces)
@@ -175,15 +176,17 @@ class Browser:
         self._zc.close()
 
     def _on_change(self, zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
-        with self._lock:
+        with self._changed:
             if state_change is ServiceStateChange.Removed:
                 self._names.discard(name)
             else:
                 self._names.add(name)
+            self._changes += 1
+            self._changed.notify_all()
 
     def names(self) -> set[str]:
         """Full names of the instances present now (added and not yet said goodbye)."""
-        with self._lock:
+        with self._changed:
             return set(self._names)
 
     def found(self) -> list[Found]:
@@ -198,9 +201,28 @@ class Browser:
                                  txt=_decode_txt(info.properties)))
         return results
 
+    def wait(self, enough: Callable[[list[Found]], bool], timeout_s: float) -> list[Found]:
+        """The present instances as soon as `enough(found)` holds, checked after every added, updated or removed
+        instance; what is present when `timeout_s` runs out otherwise (the caller checks `enough` again)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._changed:
+                seen = self._changes
+            found = self.found()
+            remaining = deadline - time.monotonic()
+            if enough(found) or remaining <= 0:
+                return found
+            with self._changed:
+                self._changed.wait_for(lambda: self._changes != seen, timeout=remaining)
 
-def browse(service_type: str, timeout_s: float, interfaces: Sequence[str] | None) -> list[Found]:
-    """Listen for `timeout_s` seconds and return every instance of `service_type` that answered."""
+
+def _never(found: list[Found]) -> bool:
+    return False
+
+
+def browse(service_type: str, timeout_s: float, interfaces: Sequence[str] | None,
+           enough: Callable[[list[Found]], bool] = _never) -> list[Found]:
+    """Every instance of `service_type` that answered: listen until `enough(found)` holds, at most `timeout_s` seconds
+    (the whole `timeout_s` without `enough`: a LAN has no "that was everyone")."""
     with Browser(service_type, interfaces) as browser:
-        time.sleep(timeout_s)
-        return browser.found()
+        return browser.wait(enough, timeout_s)

@@ -97,7 +97,7 @@ def avahi(tmp_path):
         log.close()
 
 
-def test_mdns_avahi_browse_lists_the_kit(avahi, quick_mdns):
+def test_mdns_avahi_browse_lists_the_kit(avahi):
     browse, env = avahi
     ad = loopback_advertisement("Avahi School", port=8321, kit_id="kit-avahi", content="feedfeedfeed")
     advertiser = mdns.Advertiser(["127.0.0.1"])

@@ -141,10 +141,28 @@ class FoundKit:
         return [f"http://{address}:{self.port}/" for address in self.addresses]
 
 
-def discover(settings: Settings, timeout_s: float) -> list[FoundKit]:
-    """Kits that answer on the LAN (on `mdns_interfaces`) within `timeout_s` seconds, sorted by school."""
+def discover(settings: Settings, timeout_s: float,
+             enough: Callable[[list[FoundKit]], bool] = lambda kits: False) -> list[FoundKit]:
+    """Kits that answer on the LAN (on `mdns_interfaces`), sorted by school: as soon as `enough(kits)` holds, else
+    after `timeout_s` seconds."""
+    found = mdns.browse(mdns.KIT_TYPE, timeout_s, interfaces(settings),
+                        enough=lambda instances: enough(_kits(instances)))
+    return _kits(found)
+
+
+def at_least(count: int) -> Callable[[list[FoundKit]], bool]:
+    """For `discover`: enough once `count` kits answered (`tpkit discover --count`)."""
+    return lambda kits: len(kits) >= count
+
+
+def with_kit_id(kit_id: str) -> Callable[[list[FoundKit]], bool]:
+    """For `discover`: enough once the kit with `kit_id` answered (`tpkit discover --kit-id`)."""
+    return lambda kits: any(kit.kit_id == kit_id for kit in kits)
+
+
+def _kits(instances: list[mdns.Found]) -> list[FoundKit]:
     kits = []
-    for found in mdns.browse(mdns.KIT_TYPE, timeout_s, interfaces(settings)):
+    for found in instances:
         txt = found.txt
         mirror = txt.get("mirror", "0")
         kits.append(FoundKit(name=found.name, school=txt.get("school", ""), kit_id=txt.get("kit_id", ""),

@@ -19,6 +19,7 @@ from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 
 LOOPBACK = ["127.0.0.1"]
+WAIT_S = 15  # a deadline: waits end when the kit shows (compiled zeroconf registers in ~1.7 s per service)
 
 
 def _settings(tmp_path, content_dir, **extra):
@@ -27,13 +28,21 @@ def _settings(tmp_path, content_dir, **extra):
         "mdns_interfaces": "127.0.0.1", "school_name": "River School", "kit_id": "kit-river", **extra})
 
 
-def _wait(condition, timeout_s: float = 5):
+def _wait(condition, timeout_s: float = WAIT_S):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if value := condition():
             return value
         time.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def _has(kit_id: str):
+    return lambda kits: any(k.kit_id == kit_id for k in kits)
+
+
+def _river(found) -> bool:
+    return any(f.name == "tpkit — River School" for f in found)
 
 
 def test_lan_content_digest_is_sha256_of_sorted_name_uuid_pairs(kit):
@@ -43,26 +52,27 @@ def test_lan_content_digest_is_sha256_of_sorted_name_uuid_pairs(kit):
     assert lan.content_digest([]) != expected and len(expected) == 12
 
 
-def test_lan_web_app_advertises_updates_on_library_change_and_withdraws(tmp_path, content_dir, book, quick_mdns):
+def test_lan_web_app_advertises_updates_on_library_change_and_withdraws(tmp_path, content_dir, book):
     settings = _settings(tmp_path, content_dir)
     kit = open_kit(settings)
-    full = f"tpkit — River School.{mdns.KIT_TYPE}"
     with mdns.Browser(mdns.KIT_TYPE, LOOPBACK) as browser:
         with LiveServer(create_app(kit)) as server:
             assert httpx.get(server.url + "/").status_code == 200
-            _wait(lambda: full in browser.names())
-            (river,) = [f for f in browser.found() if f.name == "tpkit — River School"]
+            (river,) = [f for f in browser.wait(_river, WAIT_S) if f.name == "tpkit — River School"]
             assert river.port == settings.port and river.addresses == ("127.0.0.1",)
             assert river.txt["content"] == lan.content_digest(kit.library.books())
             assert river.txt["kit_id"] == "kit-river" and river.txt["mirror"] == "0"
             make_book(content_dir, "second_book", title="Second")
             _wait(lambda: len(kit.library.books()) == 2)
             digest = lan.content_digest(kit.library.books())
-            _wait(lambda: any(f.txt.get("content") == digest for f in browser.found() if f.txt.get("kit_id") == "kit-river"))
-        _wait(lambda: full not in browser.names())
+            def new_digest(found):
+                return any(f.txt.get("content") == digest for f in found if f.txt.get("kit_id") == "kit-river")
+
+            assert new_digest(browser.wait(new_digest, WAIT_S))
+        assert not _river(browser.wait(lambda found: not _river(found), WAIT_S))
 
 
-def test_lan_one_web_worker_advertises_when_several_share_a_kit(tmp_path, content_dir, quick_mdns):
+def test_lan_one_web_worker_advertises_when_several_share_a_kit(tmp_path, content_dir):
     settings = _settings(tmp_path, content_dir)
     (tmp_path / "data").mkdir()
     kit = open_kit(settings)
@@ -102,14 +112,14 @@ def test_lan_failure_to_advertise_is_one_warning_and_the_server_keeps_serving(tm
     assert "mdns_interfaces=127.0.0.1" in text and "UDP 5353" in text and "Fix:" in text
 
 
-def test_lan_discover_finds_an_advertised_kit(tmp_path, content_dir, book, quick_mdns):
+def test_lan_discover_finds_an_advertised_kit(tmp_path, content_dir, book):
     settings = _settings(tmp_path, content_dir, school_name="Lake School", kit_id="kit-lake")
     kit = open_kit(settings)
     presence = lan.LanPresence(settings, kit.library, settings.data_dir)
     try:
         presence.start()
-        assert presence.advertising.wait(5)
-        kits = [k for k in lan.discover(settings, 0.5) if k.kit_id == "kit-lake"]
+        assert presence.advertising.wait(WAIT_S)
+        kits = [k for k in lan.discover(settings, WAIT_S, _has("kit-lake")) if k.kit_id == "kit-lake"]
     finally:
         presence.stop()
         kit.close()

@@ -96,7 +96,7 @@ def county(tmp_path, mirror):
 
 
 @pytest.fixture
-def peer(tmp_path, mirror, county, quick_mdns):
+def peer(tmp_path, mirror, county):
     kit = PeerKit(tmp_path, mirror, county.url)
     plan, result = kit.sync()
     assert result.outcome == "ok" and result.added == 2
@@ -112,12 +112,12 @@ def test_peer_mirror_tree_is_hard_links_and_the_kept_signed_index(peer, mirror, 
     assert peers.advertised_channels(peer.paths) == "primary-en:1"
     from appliance.cli import main
 
-    main(["discover", "--timeout-s", "1.5", "--mdns-interfaces", LOOPBACK])
+    main(["discover", "--timeout-s", "15", "--kit-id", "kit-a", "--mdns-interfaces", LOOPBACK])
     assert f"peer mirror on port {peer.settings.mirror_port}: primary-en (sequence 1)" in capsys.readouterr().out
 
 
 def test_peer_mirror_kit_b_syncs_from_kit_a_while_the_uplink_is_down(tmp_path, mirror, county, peer):
-    found = lan.discover(second_kit(tmp_path, mirror, county.url, "probe")[0], 1.5)
+    found = lan.discover(second_kit(tmp_path, mirror, county.url, "probe")[0], 15, lan.with_kit_id("kit-a"))
     (kit_a,) = [k for k in found if k.kit_id == "kit-a"]
     assert kit_a.mirror_port == peer.settings.mirror_port and kit_a.channels == {"primary-en": 1}
     settings, db = second_kit(tmp_path, mirror, county.url)
@@ -158,7 +158,7 @@ def test_peer_mirror_with_an_older_sequence_is_not_used(tmp_path, mirror, county
     assert engine.peers == {} and plan.steps == ()  # A's sequence 1 is older: not a candidate
 
 
-def test_peer_mirror_web_app_advertises_the_mirror_and_its_channels(tmp_path, mirror, county, quick_mdns):
+def test_peer_mirror_web_app_advertises_the_mirror_and_its_channels(tmp_path, mirror, county):
     """The kit's web server (LanPresence) puts mirror=<port> and channels=<name:sequence> in _tpkit._tcp and
     announces a new sequence after a sync."""
     from appliance.services.kit import open_kit
