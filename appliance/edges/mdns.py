@@ -213,7 +213,7 @@ class Browser:
             if enough(found) or remaining <= 0:
                 return found
             with self._changed:
-                self._changed.wait_for(lambda: self._changes != seen, timeout=remaining)
+                self._changed.wait_for(lambda seen=seen: self._changes != seen, timeout=remaining)
 
 
 def _never(found: list[Found]) -> bool:
