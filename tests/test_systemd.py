@@ -64,7 +64,8 @@ def test_systemd_every_file_is_mode_644():
 def test_systemd_panel_unit_is_hardened():
     text = PANEL.read_text()
     for directive in ("Type=simple", "Restart=on-failure", "StartLimitBurst=", "TimeoutStopSec=", "User=tpkit-panel\n",
-                      "Group=tpkit-panel\n", "SupplementaryGroups=gpio", "CapabilityBoundingSet=\n", "ProtectSystem=strict", "NoNewPrivileges=yes",
+                      "Group=tpkit-panel\n", "SupplementaryGroups=gpio", "CapabilityBoundingSet=\n",
+                      "ProtectSystem=strict", "NoNewPrivileges=yes",
                       "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-gpiochip rw",
                       "DeviceAllow=/dev/gpiomem rw", "ExecStart=/usr/bin/tpkit panel", "Environment=TPKIT_PORT=80"):
         assert directive in text, directive

@@ -88,7 +88,8 @@ def keep_peoples_data_private() -> int:
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int, make_app: Callable[[], object],
                factory: str, close: Callable[[], None]) -> None:
-    """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in this process; more are processes that each build the app from the settings handed down in their environment
+    """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
+    this process; more are processes that each build the app from the settings handed down in their environment
     (`factory`, "module:function"), after `close()` has released what this process opened."""
     import uvicorn
 
