@@ -22,7 +22,7 @@ RUN_DIR="$ROOT/run-data"
 # sysusers and tmpfiles for tests/test_systemd.py; installing it starts nothing in a chroot or container),
 # libatomic1 (Playwright's bundled node driver links it: without it every browser test fails with "Connection
 # closed while reading from the driver").
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1"
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1 nftables"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"

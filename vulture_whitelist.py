@@ -46,3 +46,11 @@ PROBLEM_CODES
 BUILT_AT_RUN_TIME
 python_and_error_codes
 _.__getitem__
+
+# cli/common's module __getattr__ (PEP 562) and the protocol class it names for uvicorn's `http=`.
+__getattr__
+_.__module__
+_.__qualname__
+
+# Read by the sync engine's fix for issue 21 (stick and peer roads that carry full books only).
+_.full_books_only

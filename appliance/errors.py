@@ -253,6 +253,13 @@ class UploadRefusedError(TpkitError, ValueError):
     status = 400
 
 
+class UploadBusyError(UploadRefusedError):
+    """An upload was not kept because the worker was busy decoding other photos; sending it again later works."""
+
+    code = "upload.busy"
+    status = 503
+
+
 class LessonError(TpkitError, ValueError):
     """A lesson, hand-in or grade cannot be saved as asked (a title missing, a bad date, a hand-in already graded)."""
 

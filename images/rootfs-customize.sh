@@ -16,11 +16,15 @@ rm -f "$ROOT/usr/sbin/update-initramfs"
 chroot "$ROOT" dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
 chroot "$ROOT" update-initramfs -c -k all
 
-# The kit's own unprivileged user (runs the web server and the panel); gpio owns the GPIO
-# devices (files/common/etc/udev/rules.d/60-tpkit-gpio.rules). No password, no login shell.
+# The kit's own unprivileged users, as systemd/sysusers.d/tpkit.conf names them: tpkit runs the
+# web server, sync and report; tpkit-panel the status panel alone, in gpio, which owns the GPIO
+# devices (files/common/etc/udev/rules.d/60-tpkit-gpio.rules), and the only user polkit lets power
+# the kit off (issue 14). No password, no login shell.
 chroot "$ROOT" groupadd --system gpio
-chroot "$ROOT" useradd --system --user-group --groups gpio --home-dir /var/lib/tpkit --no-create-home \
+chroot "$ROOT" useradd --system --user-group --home-dir /var/lib/tpkit --no-create-home \
     --shell /usr/sbin/nologin --comment "tpkit kit services" tpkit
+chroot "$ROOT" useradd --system --user-group --groups gpio --home-dir / --no-create-home \
+    --shell /usr/sbin/nologin --comment "tpkit status panel" tpkit-panel
 
 # tpkit with the kit's extra (libzim, zeroconf, gpiozero, Pillow) in a venv made by the image's own Python,
 # from wheels fetched on the build host for this CPU and Python 3.11 (pip cannot verify TLS inside the chroot,

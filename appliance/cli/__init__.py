@@ -15,7 +15,7 @@ import threading
 
 from appliance import __version__
 from appliance.cli import content, hub, learning, provisioning, reporting, roads
-from appliance.cli.common import add_setting_flags, print_error, run_server, settings_from
+from appliance.cli.common import add_setting_flags, keep_peoples_data_private, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
 from appliance.errors import TpkitError
 
@@ -238,8 +238,17 @@ def panel(settings: Settings) -> int:
     return 0
 
 
+# Commands that write people's data (accounts, hand-ins, records, backups, reports, the hub's database): their files
+# are the kit user's alone. Content commands (sync, channel, content, demo, import, mirror) keep their units' 0022, and
+# firstboot/provision write /etc files others must read (kit.toml 0644).
+PEOPLES_DATA_COMMANDS = ("serve", "check", "health", "people", "records", "backup", "restore", "export",
+                         "report", "hub")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in PEOPLES_DATA_COMMANDS:
+        keep_peoples_data_private()
     try:
         if args.command in ("firstboot", "provision"):
             return provisioning.run(args)

@@ -1,4 +1,5 @@
-"""What every `tpkit` command shares: setting flags, settings from arguments, errors shown with their fix."""
+"""What every `tpkit` command shares: setting flags, settings from arguments, errors shown with their fix, the
+web server's runner and the umask of commands that keep people's data."""
 
 from __future__ import annotations
 
@@ -68,6 +69,30 @@ KEEP_ALIVE_S = 30
 # tpkit): the amd64 image under emulation, with a second guest beside it, killed every new worker ~5.5 s after
 # its start, forever, and the kit never served (docs/image.md). A hung worker is still replaced, a minute later.
 WORKER_HEALTHCHECK_S = 60
+# Connections a worker holds before it answers every new request 503 (uvicorn counts open connections, idle ones too):
+# a back-stop that keeps a worker from running out of file descriptors mid-request (LimitNOFILE=8192 in
+# tpkit-web.service leaves ~4,000 for ZIM files, SQLite and threads). Not lower: bench/slow_clients.py with 2,200
+# idle connections against 512 a worker had every page refused for the 10 s until REQUEST_HEAD_S dropped them.
+# One address's connections are capped by the firewall (images/files/common/etc/nftables.conf).
+LIMIT_CONCURRENCY = 4000
+# How long a new connection may take to send its whole request head (issue 14: 2,200 idle half-open connections from
+# one client held every file descriptor and the kit answered nobody). A phone sends its head in one packet; 10 s
+# covers a crowded Wi-Fi's retransmissions. uvicorn's keep-alive timeout covers idle time after a response only;
+# nothing in uvicorn covers the time before the first request, or a head sent a byte at a time (Kludex/uvicorn#157).
+REQUEST_HEAD_S = 10.0
+# uvicorn's protocol with that deadline, by name: every worker process imports it itself (see __getattr__ below).
+HTTP_PROTOCOL = "appliance.cli.common:RequestHeadDeadline"
+# Files written by commands that keep people's data (the database, hand-ins, backups, reports) are for the kit's
+# user alone: 0750 folders, 0640 files, as the units' UMask=0027 gives them. Outside systemd (`./build.sh run`,
+# a technician's shell) the umask was 0022 and the database 0644 (issue 14). Never loosens a stricter umask.
+PEOPLES_DATA_UMASK = 0o027
+
+
+def keep_peoples_data_private() -> int:
+    """Tighten this process's umask by PEOPLES_DATA_UMASK before anything is written; the umask now in force."""
+    tighter = os.umask(0) | PEOPLES_DATA_UMASK
+    os.umask(tighter)
+    return tighter
 
 
 def run_server(settings: Settings | HubSettings, *, host: str, port: int, workers: int, make_app: Callable[[], Any],
@@ -82,7 +107,8 @@ def run_server(settings: Settings | HubSettings, *, host: str, port: int, worker
     # and a request sent on it at that moment failed (bench/lesson.py saw 1 in ~1,000 requests); see KEEP_ALIVE_S.
     options: dict[str, Any] = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
                    timeout_keep_alive=KEEP_ALIVE_S, server_header=False, access_log=settings.log_level == "debug",
-                   timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+                   timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, limit_concurrency=LIMIT_CONCURRENCY,
+                   http=HTTP_PROTOCOL)
     if workers == 1:
         uvicorn.run(make_app(), **options)
         return
@@ -90,3 +116,52 @@ def run_server(settings: Settings | HubSettings, *, host: str, port: int, worker
     os.environ.pop("TPKIT_CONFIG", None)
     os.environ.update(as_environment(settings))
     uvicorn.run(factory, factory=True, workers=workers, **options)
+
+
+def __getattr__(name: str) -> type:
+    """`RequestHeadDeadline`, made on first use (PEP 562): uvicorn is imported only by a command that serves, not by
+    every `tpkit` command that imports this module."""
+    if name != "RequestHeadDeadline":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = protocol = _request_head_deadline()
+    return protocol
+
+
+def _request_head_deadline() -> type:
+    import asyncio
+
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    head_end = b"\r\n\r\n"
+
+    class RequestHeadDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        """uvicorn's own protocol (httptools, else h11), closing a connection whose first request head is not
+        complete within REQUEST_HEAD_S of its opening. Uses only the asyncio.Protocol interface, then hands on."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            self._tpkit_transport, self._tpkit_tail = transport, b""
+            self._tpkit_deadline: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+                REQUEST_HEAD_S, self._tpkit_too_slow)
+            super().connection_made(transport)
+
+        def data_received(self, data: bytes) -> None:
+            if self._tpkit_deadline is not None:
+                seen = self._tpkit_tail + data
+                if head_end in seen:
+                    self._tpkit_deadline.cancel()
+                    self._tpkit_deadline = None
+                self._tpkit_tail = seen[-(len(head_end) - 1):]
+            super().data_received(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._tpkit_deadline is not None:
+                self._tpkit_deadline.cancel()
+                self._tpkit_deadline = None
+            super().connection_lost(exc)
+
+        def _tpkit_too_slow(self) -> None:
+            self._tpkit_deadline = None
+            self._tpkit_transport.abort()  # nothing to flush: frees the socket at once
+
+    RequestHeadDeadline.__module__, RequestHeadDeadline.__qualname__ = __name__, "RequestHeadDeadline"
+    return RequestHeadDeadline

@@ -6,25 +6,48 @@ Must not import content, storage or services. Refusals are UploadRefusedError, w
 
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from appliance.errors import UploadRefusedError
+from appliance.edges import memory
+from appliance.errors import UploadBusyError, UploadRefusedError
 
 # A 12 MP phone photo has 12 M pixels, a phone panorama ~40 M. Above this the header is lying or the file is made to
 # exhaust memory (a "decompression bomb": a few KB that decode to gigabytes); refused before any pixel is decoded.
 MAX_PIXELS = 50_000_000
+# What one decode may hold, counted from the header before any pixel is decoded (issue 14): a 2 KB lossless WebP of
+# 16383 × 3051, under MAX_PIXELS, took a worker from 75 MB to 1.06 GB. 48 MiB holds a 12 MP PNG (4000 × 3000 × 4)
+# and a phone's JPEG read at reduced size; a decode's peak is about twice this (Pillow's resize converts RGBA to
+# premultiplied first), ~100 MB: one at a time per worker fits a 1 GB Pi beside the library (tpkit-web's MemoryHigh).
+DECODE_MAX_BYTES = 48 * 2**20
+# Bytes a pixel takes in Pillow's memory by mode: 1 for grey and palette, 2 for 16-bit grey, 4 for the rest (Pillow
+# stores RGB in 4 bytes too). Multiplied for a format whose decoder holds copies of its own: Pillow's WebP decoder
+# returns libwebp's RGBA canvas as bytes and copies it in (bench: 15 bytes a pixel at peak for a 12 MP WebP).
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+DECODER_COPIES = {"WEBP": 4}
+# How long a hand-in waits for another photo's decode in the same worker before it is told to try again: a decode
+# within DECODE_MAX_BYTES takes under a second here and about two on a Pi 4, so a few hand-ins queue; more than that
+# (a class at the bell, or someone sending pictures in a loop) would otherwise hold web threads for minutes.
+DECODE_WAIT_S = 10
 JPEG_QUALITY = 80  # no visible loss on a photo of handwriting, a third of the size of a phone's ~92
-KEPT_AS_SENT = ("GIF",)  # may be animated; carries no EXIF
+KEPT_AS_SENT = ("GIF",)  # may be animated; carries no EXIF; never decoded, so it costs no memory
+
+_decoding = threading.Lock()  # one decode at a time in this process: N at once cost N times the memory
 
 
 def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool:
     """Write the image at `source` to `target` in the same format, at most `max_edge_px` on its longer edge,
     upright (EXIF orientation applied) and with no metadata; False (nothing written) for a kind kept as sent.
-    UploadRefusedError when it cannot be decoded or has more than MAX_PIXELS pixels."""
+    UploadRefusedError when it cannot be decoded, has more than MAX_PIXELS pixels or would take more than
+    DECODE_MAX_BYTES to decode (read from its header); UploadBusyError when another decode held this worker for
+    DECODE_WAIT_S."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -32,7 +55,15 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
                 if image.format in KEPT_AS_SENT:
                     return False
                 _check_size(image, shown)
-                _write(image, target, max_edge_px)
+                if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale: far less memory and work on a Pi
+                    image.draft("RGB", _draft_box(image.size, max_edge_px))
+                _check_cost(image, shown)
+                with _one_decode(shown):
+                    try:
+                        _write(image, target, max_edge_px)
+                    finally:
+                        image.close()  # drops the decoded pixels before they are given back below
+                        memory.give_back()
     except UploadRefusedError:  # a ValueError too: not to be taken for an unreadable file below
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -44,10 +75,46 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
     return True
 
 
+def decode_cost_bytes(image: Image.Image) -> int:
+    """What decoding `image` (opened, not loaded; a JPEG after its draft) will hold in memory, from its header."""
+    width, height = image.size
+    per_pixel = BYTES_PER_PIXEL.get(image.mode, 4) * DECODER_COPIES.get(image.format or "", 1)
+    return width * height * per_pixel
+
+
 def _check_size(image: Image.Image, shown: str) -> None:
     width, height = image.size  # from the header: nothing decoded yet
     if width * height > MAX_PIXELS:
         raise _bomb(shown, f"{width} × {height} pixels")
+
+
+def _check_cost(image: Image.Image, shown: str) -> None:
+    cost = decode_cost_bytes(image)
+    if cost > DECODE_MAX_BYTES:
+        width, height = image.size
+        raise UploadRefusedError(
+            f"{shown} would take {cost // 2**20} MB of memory to open ({image.format} of {width} × {height} pixels; "
+            f"at most {DECODE_MAX_BYTES // 2**20} MB).", code="upload.image_too_costly",
+            cause="a PNG or WebP picture is opened whole; only a JPEG photo can be read at a reduced size",
+            fix="Send the photo as the camera took it (JPEG), or a smaller picture.")
+
+
+def _draft_box(size: tuple[int, int], max_edge_px: int) -> tuple[int, int]:
+    """The size the thumbnail will have, for JPEG's draft: both edges, so a panorama is read at 1/8 too."""
+    ratio = min(1.0, max_edge_px / max(size))
+    return max(1, math.ceil(size[0] * ratio)), max(1, math.ceil(size[1] * ratio))
+
+
+@contextlib.contextmanager
+def _one_decode(shown: str) -> Iterator[None]:
+    if not _decoding.acquire(timeout=DECODE_WAIT_S):
+        raise UploadBusyError(f"The kit is busy opening other photos; {shown} was not kept.", code="upload.busy",
+                              cause="many photos were handed in at the same moment",
+                              fix="Wait a minute and hand in again.")
+    try:
+        yield
+    finally:
+        _decoding.release()
 
 
 def _bomb(shown: str, size: str = "too many pixels") -> UploadRefusedError:
@@ -58,10 +125,11 @@ def _bomb(shown: str, size: str = "too many pixels") -> UploadRefusedError:
 
 def _write(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
     kind = image.format
-    if kind == "JPEG":
-        image.draft("RGB", (max_edge_px, max_edge_px))  # decode at 1/2, 1/4 or 1/8 scale: far less work on a Pi
+    image.load()  # under the lock, after the checks: the only full decode
+    # Scaled down before it is turned upright: the box is square, so the longer edge is the same either way, and
+    # turning the small picture costs a small copy instead of a second full-size one.
+    image.thumbnail((max_edge_px, max_edge_px), Image.Resampling.LANCZOS)
     upright = ImageOps.exif_transpose(image)
-    upright.thumbnail((max_edge_px, max_edge_px), Image.Resampling.LANCZOS)
     if kind == "JPEG":
         if upright.mode not in ("RGB", "L"):
             upright = upright.convert("RGB")

@@ -6,6 +6,7 @@ Must not import storage, content, services or web. IPv4 only: classroom access p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import re
@@ -213,7 +214,10 @@ class Browser:
             if enough(found) or remaining <= 0:
                 return found
             with self._changed:
-                self._changed.wait_for(lambda seen=seen: self._changes != seen, timeout=remaining)
+                self._changed.wait_for(functools.partial(self._changed_since, seen), timeout=remaining)
+
+    def _changed_since(self, seen: int) -> bool:
+        return self._changes != seen
 
 
 def _never(found: list[Found]) -> bool:
