@@ -75,7 +75,7 @@ def _interfaces(value: str) -> str | None:
         try:
             ipaddress.IPv4Address(part.strip())
         except ValueError:
-            return f"must be \"all\" or a comma-separated list of IPv4 addresses ({part.strip()!r} is not one)"
+            return f'must be "all" or a comma-separated list of IPv4 addresses ({part.strip()!r} is not one)'
     return None
 
 
@@ -83,21 +83,28 @@ def _channel_keys(value: str) -> str | None:
     """Shape only: each entry a minisign base64 key line (56 characters) or a path; the keys are read when used."""
     for part in (p.strip() for p in value.split(",") if p.strip()):
         if not ("/" in part or part.endswith(".pub") or (len(part) == 56 and part.startswith("RW"))):
-            return f"must list minisign public keys (base64 lines starting RW…) or .pub file paths ({part!r} is neither)"
+            return (
+                f"must list minisign public keys (base64 lines starting RW…) or .pub file paths ({part!r} is neither)"
+            )
     return None
 
 
 def _kit_id(value: str) -> str | None:
     """The shape the hub accepts in reports (docs/reporting.md): 1–64 letters, digits, '.', '_' or '-'."""
-    ok = 1 <= len(value) <= 64 and value[0].isascii() and value[0].isalnum() and all(
-        c.isascii() and (c.isalnum() or c in "._-") for c in value)
+    ok = (
+        1 <= len(value) <= 64
+        and value[0].isascii()
+        and value[0].isalnum()
+        and all(c.isascii() and (c.isalnum() or c in "._-") for c in value)
+    )
     return None if ok else "must be 1–64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 
 def _hub_url(value: str) -> str | None:
     """Empty (no hub: reports wait in the outbox) or an http(s) address without a query."""
-    if value and (not value.startswith(("http://", "https://")) or "?" in value or "#" in value
-                  or len(value.split("/")[2]) == 0):
+    if value and (
+        not value.startswith(("http://", "https://")) or "?" in value or "#" in value or len(value.split("/")[2]) == 0
+    ):
         return "must be empty or an address like https://hub.county.example (http:// or https://, no ? or #)"
     return None
 
@@ -125,7 +132,7 @@ WINDOW_PART = re.compile(r"[A-Za-z]{3,9}(-[A-Za-z]{3,9})?( +\d{1,2}(:\d\d)?-\d{1
 
 def _sync_windows(value: str) -> str | None:
     bad = [p.strip() for p in value.split(",") if p.strip() and not WINDOW_PART.fullmatch(p.strip())]
-    return f"must list windows like \"Mon-Fri 16:00-07:00, Sat-Sun\" ({bad[0]!r} is not one)" if bad else None
+    return f'must list windows like "Mon-Fri 16:00-07:00, Sat-Sun" ({bad[0]!r} is not one)' if bad else None
 
 
 def _sync_tags(value: str) -> str | None:
@@ -135,8 +142,11 @@ def _sync_tags(value: str) -> str | None:
 
 def _home_page(value: str) -> str | None:
     """Empty (derived from kit_id) or an http(s) address: xAPI wants an IRL for an account's homePage."""
-    if value and (not value.startswith(("http://", "https://")) or len(value.split("/")[2]) == 0
-                  or any(c.isspace() for c in value)):
+    if value and (
+        not value.startswith(("http://", "https://"))
+        or len(value.split("/")[2]) == 0
+        or any(c.isspace() for c in value)
+    ):
         return "must be empty or an address like https://county.example (http:// or https://, no spaces)"
     return None
 
@@ -150,74 +160,267 @@ SPEC: tuple[Setting, ...] = (
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
     Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
     Setting("port", int, 8080, "TCP port of the web server.", _port),
-    Setting("kit_id", str, "tpkit-dev", "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN).", _kit_id),
+    Setting(
+        "kit_id",
+        str,
+        "tpkit-dev",
+        "This kit's id in the county (set at provisioning; shown to technicians, advertised on the LAN).",
+        _kit_id,
+    ),
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
-    Setting("library_scan_interval_s", float, 2.0, "How often the content folder is checked for added or removed books.", _positive),
-    Setting("search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive),
-    Setting("cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive),
-    Setting("pin_digits", int, 4, "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).", _pin_digits),
-    Setting("lesson_upload_max_mb", int, 200, "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.", _positive),
-    Setting("handin_photo_max_mb", int, 15, "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).", _positive),
-    Setting("handin_photo_max_edge_px", int, 1600, "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).", _positive),
+    Setting(
+        "library_scan_interval_s",
+        float,
+        2.0,
+        "How often the content folder is checked for added or removed books.",
+        _positive,
+    ),
+    Setting(
+        "search_page_length", int, 10, "Results per page of the search page when the address does not say.", _positive
+    ),
+    Setting(
+        "cache_max_age_s", int, 3600, "Cache-Control max-age for book content; ETags revalidate after it.", _positive
+    ),
+    Setting(
+        "pin_digits",
+        int,
+        4,
+        "Digits of the PINs the kit makes for students (4 to 6; docs/learning-space.md).",
+        _pin_digits,
+    ),
+    Setting(
+        "lesson_upload_max_mb",
+        int,
+        200,
+        "Largest file a teacher may add to a lesson (PDF, image, video, audio), in MB.",
+        _positive,
+    ),
+    Setting(
+        "handin_photo_max_mb",
+        int,
+        15,
+        "Largest photo a student may hand in, in MB (a phone's camera makes 2 to 8 MB).",
+        _positive,
+    ),
+    Setting(
+        "handin_photo_max_edge_px",
+        int,
+        1600,
+        "Hand-in photos are scaled down to this many pixels on their longer edge (and their EXIF, with any location, removed).",
+        _positive,
+    ),
     Setting("log_level", str, "info", "debug, info, warning or error.", _log_level),
-    Setting("web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive),
-    Setting("web_threads", int, 3, "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).", _positive),
-    Setting("ap_interface", str, "wlan0", "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`)."),
-    Setting("health_cache_s", float, 5.0, "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.", _positive),
-    Setting("mdns_enabled", bool, True, "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers)."),
-    Setting("mdns_interfaces", str, "all", "IPv4 addresses to advertise on, comma-separated, or \"all\" (every address but loopback).",
-            _interfaces),
-    Setting("panel_poll_interval_s", float, 2.0, "How often the status panel asks the web server for the kit's health.", _positive),
+    Setting(
+        "web_workers", int, 2, "Web server processes; one per CPU core uses the whole Pi (each adds ~35 MB).", _positive
+    ),
+    Setting(
+        "web_threads",
+        int,
+        3,
+        "Threads per web worker that read books and the database (libzim holds the GIL, so more add memory, not speed).",
+        _positive,
+    ),
+    Setting(
+        "ap_interface",
+        str,
+        "wlan0",
+        "Wi-Fi interface of the classroom access point (clients counted by `tpkit health`).",
+    ),
+    Setting(
+        "health_cache_s",
+        float,
+        5.0,
+        "How long health readings that run commands (vcgencmd, iw, systemctl…) are reused.",
+        _positive,
+    ),
+    Setting(
+        "mdns_enabled",
+        bool,
+        True,
+        "Advertise the kit on the LAN with mDNS (found by `tpkit discover` and mDNS browsers).",
+    ),
+    Setting(
+        "mdns_interfaces",
+        str,
+        "all",
+        'IPv4 addresses to advertise on, comma-separated, or "all" (every address but loopback).',
+        _interfaces,
+    ),
+    Setting(
+        "panel_poll_interval_s",
+        float,
+        2.0,
+        "How often the status panel asks the web server for the kit's health.",
+        _positive,
+    ),
     Setting("panel_led_serving_pin", int, 17, "BCM number of the 'serving' light (header pin 11).", _bcm_pin),
     Setting("panel_led_sync_pin", int, 27, "BCM number of the 'sync' light (header pin 13).", _bcm_pin),
     Setting("panel_led_fault_pin", int, 22, "BCM number of the 'fault' light (header pin 15).", _bcm_pin),
-    Setting("panel_button_pin", int, 3, "BCM number of the button (header pin 5; GPIO3 also wakes a halted Pi).", _bcm_pin),
+    Setting(
+        "panel_button_pin", int, 3, "BCM number of the button (header pin 5; GPIO3 also wakes a halted Pi).", _bcm_pin
+    ),
     Setting("panel_buzzer_pin", int, None, "BCM number of an optional active buzzer; unset for none.", _bcm_pin),
-    Setting("panel_hold_state_s", float, 3.0, "Holding the button this long, then letting go, shows the kit's state.", _positive),
+    Setting(
+        "panel_hold_state_s",
+        float,
+        3.0,
+        "Holding the button this long, then letting go, shows the kit's state.",
+        _positive,
+    ),
     Setting("panel_hold_shutdown_s", float, 5.0, "Holding the button this long shuts the kit down.", _positive),
-    Setting("trusted_channel_keys", str, "", "Minisign public keys whose channel indexes the kit accepts: base64 "
-            "key lines or paths to .pub files, comma-separated (docs/channels.md).", _channel_keys),
-    Setting("hub_url", str, "", "The county hub that `tpkit report` delivers to (https://…); empty: reports wait "
-            "in the outbox (docs/reporting.md).", _hub_url),
-    Setting("hub_enrol_token", str, "", "One-time enrolment token from the hub; presented once with the kit's "
-            "public key, then not needed."),
-    Setting("sync_source", str, "", "Where `tpkit sync` fetches channels: rsync://host[:port]/module or a local "
-            "folder holding one folder per channel (docs/sync.md).", _sync_source),
-    Setting("sync_channels", str, "", "Channels this kit subscribes to, comma-separated (e.g. primary-zh,county-local)."),
+    Setting(
+        "trusted_channel_keys",
+        str,
+        "",
+        "Minisign public keys whose channel indexes the kit accepts: base64 "
+        "key lines or paths to .pub files, comma-separated (docs/channels.md).",
+        _channel_keys,
+    ),
+    Setting(
+        "hub_url",
+        str,
+        "",
+        "The county hub that `tpkit report` delivers to (https://…); empty: reports wait "
+        "in the outbox (docs/reporting.md).",
+        _hub_url,
+    ),
+    Setting(
+        "hub_enrol_token",
+        str,
+        "",
+        "One-time enrolment token from the hub; presented once with the kit's public key, then not needed.",
+    ),
+    Setting(
+        "sync_source",
+        str,
+        "",
+        "Where `tpkit sync` fetches channels: rsync://host[:port]/module or a local "
+        "folder holding one folder per channel (docs/sync.md).",
+        _sync_source,
+    ),
+    Setting(
+        "sync_channels", str, "", "Channels this kit subscribes to, comma-separated (e.g. primary-zh,county-local)."
+    ),
     Setting("sync_packages", str, "", "Only these package ids, comma-separated; empty: every package of the channels."),
-    Setting("sync_tags", str, "", "Only packages carrying one of these tags, comma-separated key:value "
-            "(e.g. grade:3,grade:4); empty: no tag filter.", _sync_tags),
-    Setting("disk_reserve_mb", int, 1024, "Free space a sync must leave on the content disk; a plan that would "
-            "go below it is refused.", _not_negative),
+    Setting(
+        "sync_tags",
+        str,
+        "",
+        "Only packages carrying one of these tags, comma-separated key:value "
+        "(e.g. grade:3,grade:4); empty: no tag filter.",
+        _sync_tags,
+    ),
+    Setting(
+        "disk_reserve_mb",
+        int,
+        1024,
+        "Free space a sync must leave on the content disk; a plan that would go below it is refused.",
+        _not_negative,
+    ),
     Setting("sync_rate_cap_kbps", int, 0, "Download rate cap in KiB/s (rsync --bwlimit); 0: no cap.", _not_negative),
-    Setting("sync_rate_cap_percent", int, 0, "Download rate cap as a share (%) of the measured uplink speed; 0: no "
-            "cap. With sync_rate_cap_kbps too, the lower wins (docs/uplink.md).", _percent),
-    Setting("sync_windows", str, "", "When sync may download, in the kit's local time: comma-separated day ranges "
-            "with optional times, e.g. \"Mon-Fri 16:00-07:00, Sat-Sun\"; empty: any time.", _sync_windows),
-    Setting("sync_month_budget_mb", int, 0, "Most MiB sync may receive per calendar month (UTC) on a metered link; "
-            "0: no budget.", _not_negative),
-    Setting("sync_patch_chain_max", int, 4, "Most patches sync applies in a row to update a book; a kit further "
-            "behind (or 0) fetches the full book (docs/sync.md).", _not_negative),
-    Setting("sync_timeout_s", int, 60, "A transfer that moves no data for this long fails (rsync --timeout, "
-            "--contimeout).", _positive),
-    Setting("sync_yield_kbps", int, 24, "People's traffic on the uplink (KiB/s, beyond sync's own) that makes a "
-            "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).", _not_negative),
-    Setting("sync_yield_pause_s", float, 1.5, "How long people's traffic must stay above sync_yield_kbps before "
-            "sync stops (a phone's short burst does not).", _not_negative),
-    Setting("sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative),
-    Setting("sync_peer_browse_s", float, 3.0, "How long `tpkit sync` listens for peer kits (mDNS) whose mirror has "
-            "a channel's newest sequence, tried before sync_source; 0: never use peers.", _not_negative),
-    Setting("mirror_port", int, 0, "TCP port of this kit's read-only peer mirror (tpkit-mirror.service, rsync) for "
-            "other kits on the LAN, advertised over mDNS; 0: no mirror.", _port_or_zero),
-    Setting("uplink_interface", str, "", "The interface to the internet whose traffic sync yields to; empty: the "
-            "first interface with a default route other than ap_interface."),
-    Setting("records_home_page", str, "", "The actor account homePage of learning records (xAPI): the county's "
-            "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).", _home_page),
-    Setting("records_real_names", bool, False, "Put students' real names, not their pseudonymous ids, into "
-            "learning records sent upstream (only when the school decides so)."),
+    Setting(
+        "sync_rate_cap_percent",
+        int,
+        0,
+        "Download rate cap as a share (%) of the measured uplink speed; 0: no "
+        "cap. With sync_rate_cap_kbps too, the lower wins (docs/uplink.md).",
+        _percent,
+    ),
+    Setting(
+        "sync_windows",
+        str,
+        "",
+        "When sync may download, in the kit's local time: comma-separated day ranges "
+        'with optional times, e.g. "Mon-Fri 16:00-07:00, Sat-Sun"; empty: any time.',
+        _sync_windows,
+    ),
+    Setting(
+        "sync_month_budget_mb",
+        int,
+        0,
+        "Most MiB sync may receive per calendar month (UTC) on a metered link; 0: no budget.",
+        _not_negative,
+    ),
+    Setting(
+        "sync_patch_chain_max",
+        int,
+        4,
+        "Most patches sync applies in a row to update a book; a kit further "
+        "behind (or 0) fetches the full book (docs/sync.md).",
+        _not_negative,
+    ),
+    Setting(
+        "sync_timeout_s",
+        int,
+        60,
+        "A transfer that moves no data for this long fails (rsync --timeout, --contimeout).",
+        _positive,
+    ),
+    Setting(
+        "sync_yield_kbps",
+        int,
+        24,
+        "People's traffic on the uplink (KiB/s, beyond sync's own) that makes a "
+        "download from an rsync mirror step aside; 0: never yield (docs/uplink.md).",
+        _not_negative,
+    ),
+    Setting(
+        "sync_yield_pause_s",
+        float,
+        1.5,
+        "How long people's traffic must stay above sync_yield_kbps before sync stops (a phone's short burst does not).",
+        _not_negative,
+    ),
+    Setting(
+        "sync_yield_resume_s", float, 60.0, "How long the uplink must be quiet before sync resumes.", _not_negative
+    ),
+    Setting(
+        "sync_peer_browse_s",
+        float,
+        3.0,
+        "How long `tpkit sync` listens for peer kits (mDNS) whose mirror has "
+        "a channel's newest sequence, tried before sync_source; 0: never use peers.",
+        _not_negative,
+    ),
+    Setting(
+        "mirror_port",
+        int,
+        0,
+        "TCP port of this kit's read-only peer mirror (tpkit-mirror.service, rsync) for "
+        "other kits on the LAN, advertised over mDNS; 0: no mirror.",
+        _port_or_zero,
+    ),
+    Setting(
+        "uplink_interface",
+        str,
+        "",
+        "The interface to the internet whose traffic sync yields to; empty: the "
+        "first interface with a default route other than ap_interface.",
+    ),
+    Setting(
+        "records_home_page",
+        str,
+        "",
+        "The actor account homePage of learning records (xAPI): the county's "
+        "address; empty: https://tpkit.invalid/kits/<kit_id> (docs/learning-space.md).",
+        _home_page,
+    ),
+    Setting(
+        "records_real_names",
+        bool,
+        False,
+        "Put students' real names, not their pseudonymous ids, into "
+        "learning records sent upstream (only when the school decides so).",
+    ),
 )
-PANEL_PINS = ("panel_led_serving_pin", "panel_led_sync_pin", "panel_led_fault_pin", "panel_button_pin", "panel_buzzer_pin")
+PANEL_PINS = (
+    "panel_led_serving_pin",
+    "panel_led_sync_pin",
+    "panel_led_fault_pin",
+    "panel_button_pin",
+    "panel_buzzer_pin",
+)
 SPEC_BY_NAME = {s.name: s for s in SPEC}
 
 
@@ -336,12 +539,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"The settings file {path} is not valid TOML: {exc}.",
-            fix=f"Correct the line named above in {path} (TOML: key = \"value\").",
+            fix=f'Correct the line named above in {path} (TOML: key = "value").',
         ) from exc
 
 
-def _layers(by_name: Mapping[str, Setting], config_file: Path | None, environ: Mapping[str, str],
-            overrides: Mapping[str, Any], foreign: Callable[[str], bool]):
+def _layers(
+    by_name: Mapping[str, Setting],
+    config_file: Path | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any],
+    foreign: Callable[[str], bool],
+):
     """(name, raw value, origin) from every source, lowest precedence first; and warnings (none for a `foreign`
     name: the other program's setting, in a file or environment the two share)."""
     warnings: list[str] = []
@@ -355,22 +563,25 @@ def _layers(by_name: Mapping[str, Setting], config_file: Path | None, environ: M
     for env_name, raw in environ.items():
         if not env_name.startswith(ENV_PREFIX) or env_name in (CONFIG_ENV, SOURCES_ENV):
             continue
-        key = env_name[len(ENV_PREFIX):].lower()
+        key = env_name[len(ENV_PREFIX) :].lower()
         if key in by_name:
             layers.append((key, raw, f"environment variable {env_name}"))
         elif not foreign(key):
             warnings.append(f"Unknown environment variable {env_name} is ignored (known: see docs/settings.md).")
     for key, raw in overrides.items():
         if raw is not None:
-            layers.append((key, str(raw) if isinstance(raw, Path) else raw, f"command-line flag --{key.replace('_', '-')}"))
+            layers.append(
+                (key, str(raw) if isinstance(raw, Path) else raw, f"command-line flag --{key.replace('_', '-')}")
+            )
     return layers, warnings
 
 
 def as_environment(settings) -> dict[str, str]:
     """Every effective setting (of the kit's Settings or the hub's) as TPKIT_* variables, so a worker process
     rebuilds the same settings."""
-    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
-              if f.name not in ("sources", "warnings")}
+    values = {
+        f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in ("sources", "warnings")
+    }
     handed = {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items() if value is not None}
     return {**handed, SOURCES_ENV: json.dumps(dict(settings.sources))}
 
@@ -382,22 +593,30 @@ def _cross_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> li
     for name in PANEL_PINS:
         pin = values[name]
         if pin is not None and pin in seen:
-            problems.append(f"{name} = {pin} (from {sources[name]}) is the same pin as {seen[pin]}; "
-                            "each light, the button and the buzzer need their own pin")
+            problems.append(
+                f"{name} = {pin} (from {sources[name]}) is the same pin as {seen[pin]}; "
+                "each light, the button and the buzzer need their own pin"
+            )
         if pin is not None:
             seen.setdefault(pin, name)
     if values["panel_hold_shutdown_s"] <= values["panel_hold_state_s"]:
-        problems.append(f"panel_hold_shutdown_s = {values['panel_hold_shutdown_s']} "
-                        f"(from {sources['panel_hold_shutdown_s']}) must be longer than panel_hold_state_s = "
-                        f"{values['panel_hold_state_s']}")
+        problems.append(
+            f"panel_hold_shutdown_s = {values['panel_hold_shutdown_s']} "
+            f"(from {sources['panel_hold_shutdown_s']}) must be longer than panel_hold_state_s = "
+            f"{values['panel_hold_state_s']}"
+        )
     return problems
 
 
-def resolve(spec: tuple[Setting, ...], config_file: Path | None, environ: Mapping[str, str] | None,
-            overrides: Mapping[str, Any] | None, foreign: Callable[[str], bool],
-            cross: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] = lambda values, sources: [],
-            listed_by: str = "`tpkit check` lists the effective settings",
-            ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+def resolve(
+    spec: tuple[Setting, ...],
+    config_file: Path | None,
+    environ: Mapping[str, str] | None,
+    overrides: Mapping[str, Any] | None,
+    foreign: Callable[[str], bool],
+    cross: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] = lambda values, sources: [],
+    listed_by: str = "`tpkit check` lists the effective settings",
+) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
     """The values of `spec` from every source, where each came from, and warnings; one ConfigError listing every
     problem (`cross` adds problems between settings; `listed_by` ends its fix). Paths are made absolute by `finish`."""
     environ = os.environ if environ is None else environ
@@ -439,8 +658,9 @@ def load_settings(
 ) -> Settings:
     """Build the kit's effective settings; raise one ConfigError listing every problem found."""
     # Every hub setting is named hub_* (hub/settings.py): the kit passes over them in a shared file or environment.
-    values, sources, warnings = resolve(SPEC, config_file, environ, overrides,
-                                        foreign=lambda name: name.startswith("hub_"), cross=_cross_problems)
+    values, sources, warnings = resolve(
+        SPEC, config_file, environ, overrides, foreign=lambda name: name.startswith("hub_"), cross=_cross_problems
+    )
     if values["content_dir"] is None:
         values["content_dir"] = values["data_dir"] / "content"
         sources["content_dir"] = "derived from data_dir"
@@ -453,4 +673,8 @@ def _handed_sources(environ: Mapping[str, str]) -> dict[str, str]:
         handed = json.loads(environ.get(SOURCES_ENV, "{}"))
     except ValueError:
         return {}
-    return {k: v for k, v in handed.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(handed, dict) else {}
+    return (
+        {k: v for k, v in handed.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(handed, dict)
+        else {}
+    )

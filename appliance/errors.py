@@ -199,8 +199,12 @@ class RosterError(TpkitError, ValueError):
 
     def as_dict(self) -> dict:
         """The JSON rendering, with each problem's place."""
-        return {**super().as_dict(), "problems": [
-            {"file": p.file, "line": p.line, "column": p.column, "message": p.message} for p in self.problems]}
+        return {
+            **super().as_dict(),
+            "problems": [
+                {"file": p.file, "line": p.line, "column": p.column, "message": p.message} for p in self.problems
+            ],
+        }
 
     def __str__(self) -> str:
         lines = [self.message, *(f"  - {problem}" for problem in self.problems[:50])]
@@ -225,8 +229,9 @@ class HubError(TpkitError, ValueError):
     code = "hub.invalid"
     status = 400
 
-    def __init__(self, message: str, *, fix: str, cause: str = "", code: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, fix: str, cause: str = "", code: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message, fix=fix, cause=cause, code=code)
         if status is not None:
             self.status = status

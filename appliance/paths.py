@@ -69,8 +69,15 @@ class Paths:
 
     def ensure(self) -> None:
         """Create the folders the kit writes to; a clear error when that is not allowed."""
-        for folder in (self.data_dir, self.uploads_dir, self.keys_dir, self.content_dir, self.sync_staging_dir,
-                       self.sync_previous_dir, self.sync_accepted_dir):
+        for folder in (
+            self.data_dir,
+            self.uploads_dir,
+            self.keys_dir,
+            self.content_dir,
+            self.sync_staging_dir,
+            self.sync_previous_dir,
+            self.sync_accepted_dir,
+        ):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

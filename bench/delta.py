@@ -55,9 +55,16 @@ def build_version(out: Path, n_articles: int, n_images: int, seed: int, version:
     front = {Hint.COMPRESS: True, Hint.FRONT_ARTICLE: True}
     with Creator(str(tmp)).config_indexing(True, "eng").config_nbworkers(2) as creator:
         creator.set_mainpath("mainPage")
-        meta = {"Title": "tpkit delta benchmark wiki", "Description": "Synthetic articles, version " + str(version),
-                "Language": "eng", "Creator": "tpkit bench", "Publisher": "tpkit bench",
-                "Date": f"2026-0{version}-01", "Name": BOOK, "Tags": "_category:other;_ftindex:yes"}
+        meta = {
+            "Title": "tpkit delta benchmark wiki",
+            "Description": "Synthetic articles, version " + str(version),
+            "Language": "eng",
+            "Creator": "tpkit bench",
+            "Publisher": "tpkit bench",
+            "Date": f"2026-0{version}-01",
+            "Name": BOOK,
+            "Tags": "_category:other;_ftindex:yes",
+        }
         for key, value in meta.items():
             creator.add_metadata(key, value)
         creator.add_illustration(48, make_zim.make_illustration())
@@ -71,7 +78,9 @@ def build_version(out: Path, n_articles: int, n_images: int, seed: int, version:
                 html = html.replace("</h1>\n", "</h1>\n" + editor.paragraph(), 1)
             creator.add_item(make_zim.Entry(make_zim.title_to_path(title), title, "text/html", html, front))
         for title in added:
-            creator.add_item(make_zim.Entry(make_zim.title_to_path(title), title, "text/html", editor.html(title), front))
+            creator.add_item(
+                make_zim.Entry(make_zim.title_to_path(title), title, "text/html", editor.html(title), front)
+            )
         make_zim.add_redirects(creator, titles)
     tmp.rename(out)
 
@@ -98,9 +107,11 @@ def cached_version(work: Path, args: argparse.Namespace, version: int) -> Path:
 def rebuild(v1: Path, patch: Path, out: Path) -> dict:
     """Run the kit's rebuild as its own process: wall time and that process's peak RSS."""
     start = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "appliance", "channel", "apply", str(v1), str(patch),
-                                "--out", str(out)], cwd=Path(__file__).resolve().parent.parent,
-                               stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "channel", "apply", str(v1), str(patch), "--out", str(out)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -121,8 +132,9 @@ def rsync_bytes(work: Path, source_dir: Path, name: str, basis: Path | None, com
     port = _free_port()
     conf = conf_dir / "rsyncd.conf"
     conf.write_text(f"use chroot = no\npid file = {conf_dir}/rsyncd.pid\n[src]\npath = {source_dir}\nread only = yes\n")
-    daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={conf}", f"--port={port}",
-                               "--address=127.0.0.1"])
+    daemon = subprocess.Popen(
+        ["rsync", "--daemon", "--no-detach", f"--config={conf}", f"--port={port}", "--address=127.0.0.1"]
+    )
     try:
         _wait_for_port(port)
         dest = work / "rsync-dest"
@@ -131,8 +143,12 @@ def rsync_bytes(work: Path, source_dir: Path, name: str, basis: Path | None, com
         if basis is not None:
             shutil.copy2(basis, dest / name)
         flags = ["-a", "--no-whole-file", "--stats"] + (["-z"] if compress else [])
-        done = subprocess.run(["rsync", *flags, f"rsync://127.0.0.1:{port}/src/{name}", str(dest) + "/"],
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            ["rsync", *flags, f"rsync://127.0.0.1:{port}/src/{name}", str(dest) + "/"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
@@ -170,8 +186,15 @@ def measure(args: argparse.Namespace) -> dict:
     v1, v2 = cached_version(work, args, 1), cached_version(work, args, 2)
     patch, made = cached_patch(work, v1, v2, args.articles)
     v2_bytes, patch_bytes = v2.stat().st_size, patch.stat().st_size
-    results = {"articles": args.articles, "images": args.images, "v1_bytes": v1.stat().st_size, "v2_bytes": v2_bytes,
-               **made, "patch_bytes": patch_bytes, "patch_share": round(patch_bytes / v2_bytes, 4)}
+    results = {
+        "articles": args.articles,
+        "images": args.images,
+        "v1_bytes": v1.stat().st_size,
+        "v2_bytes": v2_bytes,
+        **made,
+        "patch_bytes": patch_bytes,
+        "patch_share": round(patch_bytes / v2_bytes, 4),
+    }
     for label, compress in (("rsync", False), ("rsync_z", True)):
         moved = rsync_bytes(work, v2.parent, v2.name, v1, compress)
         results[label] = {**moved, "share": round((moved["received"] + moved["sent"]) / v2_bytes, 4)}
@@ -185,19 +208,25 @@ def measure(args: argparse.Namespace) -> dict:
 
 def table(r: dict) -> str:
     mb = 1e6
-    return "\n".join([
-        f"v1 {r['v1_bytes'] / mb:.1f} MB, v2 {r['v2_bytes'] / mb:.1f} MB ({r['articles']} articles, {r['images']} images); "
-        f"diff: {r['counts']}",
-        "| update path | bytes on the wire | share of v2 |", "|---|---:|---:|",
-        f"| patch (.zimpatch fetched by rsync) | {r['rsync_patch']['received'] + r['rsync_patch']['sent']:,} | "
-        f"{r['rsync_patch']['share']:.1%} |",
-        f"| plain rsync, v1 as basis | {r['rsync']['received'] + r['rsync']['sent']:,} | {r['rsync']['share']:.1%} |",
-        f"| plain rsync -z, v1 as basis | {r['rsync_z']['received'] + r['rsync_z']['sent']:,} | "
-        f"{r['rsync_z']['share']:.1%} |",
-        f"\npatch file {r['patch_bytes']:,} bytes ({r['patch_share']:.1%} of v2), made in {r['make_patch_s']} s; "
-        + (f"rebuild {r['rebuild_s']} s, peak RSS {r['rebuild_peak_rss_mb']} MB, rebuilt file {r['rebuilt_bytes']:,} bytes"
-           if "rebuild_s" in r else "rebuild not run (--skip-rebuild)"),
-    ])
+    return "\n".join(
+        [
+            f"v1 {r['v1_bytes'] / mb:.1f} MB, v2 {r['v2_bytes'] / mb:.1f} MB ({r['articles']} articles, {r['images']} images); "
+            f"diff: {r['counts']}",
+            "| update path | bytes on the wire | share of v2 |",
+            "|---|---:|---:|",
+            f"| patch (.zimpatch fetched by rsync) | {r['rsync_patch']['received'] + r['rsync_patch']['sent']:,} | "
+            f"{r['rsync_patch']['share']:.1%} |",
+            f"| plain rsync, v1 as basis | {r['rsync']['received'] + r['rsync']['sent']:,} | {r['rsync']['share']:.1%} |",
+            f"| plain rsync -z, v1 as basis | {r['rsync_z']['received'] + r['rsync_z']['sent']:,} | "
+            f"{r['rsync_z']['share']:.1%} |",
+            f"\npatch file {r['patch_bytes']:,} bytes ({r['patch_share']:.1%} of v2), made in {r['make_patch_s']} s; "
+            + (
+                f"rebuild {r['rebuild_s']} s, peak RSS {r['rebuild_peak_rss_mb']} MB, rebuilt file {r['rebuilt_bytes']:,} bytes"
+                if "rebuild_s" in r
+                else "rebuild not run (--skip-rebuild)"
+            ),
+        ]
+    )
 
 
 def main(argv=None) -> int:

@@ -49,20 +49,25 @@ def prepare(settings, kits: int, rounds: int) -> list[bytes]:
     now = time.time()
     with db.transaction() as tx:
         for n, secret in enumerate(secrets_):
-            tx.execute("INSERT INTO kits (kit_id, school, district, location, registered_at, public_key, enrolled_at) "
-                       "VALUES (?, ?, ?, '', ?, ?, ?)", (f"kit-{n:05d}", f"School {n % 2000}", f"District {n % 40}",
-                                                         now, secret.public.line, now))
+            tx.execute(
+                "INSERT INTO kits (kit_id, school, district, location, registered_at, public_key, enrolled_at) "
+                "VALUES (?, ?, ?, '', ?, ?, ?)",
+                (f"kit-{n:05d}", f"School {n % 2000}", f"District {n % 40}", now, secret.public.line, now),
+            )
     db.close()
     requests = []
     for sequence in range(1, rounds + 1):
         for n, secret in enumerate(secrets_):
             kit_id = f"kit-{n:05d}"
-            report = report_file.Report.new(kit_id, sequence, "heartbeat", health_body(kit_id, temp_c=40 + n % 30),
-                                            clock_synchronised=True)
+            report = report_file.Report.new(
+                kit_id, sequence, "heartbeat", health_body(kit_id, temp_c=40 + n % 30), clock_synchronised=True
+            )
             payload = report_file.encode(report)
             signature = base64.b64encode(report_file.sign(secret, report, payload).encode()).decode()
-            head = (f"POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {report_file.MEDIA_TYPE}\r\n"
-                    f"Tpkit-Kit-Id: {kit_id}\r\nTpkit-Signature: {signature}\r\nContent-Length: {len(payload)}\r\n\r\n")
+            head = (
+                f"POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {report_file.MEDIA_TYPE}\r\n"
+                f"Tpkit-Kit-Id: {kit_id}\r\nTpkit-Signature: {signature}\r\nContent-Length: {len(payload)}\r\n\r\n"
+            )
             requests.append(head.encode() + payload)
     return requests
 
@@ -75,7 +80,7 @@ async def _connection(port: int, queue: list[bytes], latencies: list[float], sta
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")  # the hub's replies are small, one read each
         at = head.lower().find(b"content-length:")
-        length = int(head[at + 15:head.index(b"\r\n", at)]) if at >= 0 else 0
+        length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
         await reader.readexactly(length)
         latencies.append(time.perf_counter() - start)
         status = int(head[9:12])
@@ -140,20 +145,44 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=18090)
-    parser.add_argument("--postgres-pid", type=int, default=0,
-                        help="the postmaster's pid (head -1 DATA/postmaster.pid), to count the server's CPU too")
+    parser.add_argument(
+        "--postgres-pid",
+        type=int,
+        default=0,
+        help="the postmaster's pid (head -1 DATA/postmaster.pid), to count the server's CPU too",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(folder), "TPKIT_HUB_DATABASE_URL":
-           args.database_url if args.backend == "postgresql" else "", "TPKIT_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "TPKIT_HUB_DATA_DIR": str(folder),
+        "TPKIT_HUB_DATABASE_URL": args.database_url if args.backend == "postgresql" else "",
+        "TPKIT_LOG_LEVEL": "warning",
+    }
     settings = load_hub_settings(environ={k: v for k, v in env.items() if k.startswith("TPKIT_HUB")})
     started = time.perf_counter()
     requests = prepare(settings, args.kits, args.rounds)
-    print(f"setup: {args.kits} kits enrolled, {len(requests)} reports signed in {time.perf_counter() - started:.1f} s "
-          f"(~{statistics.mean(len(r) for r in requests):.0f} bytes per request)", flush=True)
-    server = subprocess.Popen([sys.executable, "-m", "appliance", "hub", "serve", "--hub-port", str(args.port),
-                               "--hub-workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL)
+    print(
+        f"setup: {args.kits} kits enrolled, {len(requests)} reports signed in {time.perf_counter() - started:.1f} s "
+        f"(~{statistics.mean(len(r) for r in requests):.0f} bytes per request)",
+        flush=True,
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "hub",
+            "serve",
+            "--hub-port",
+            str(args.port),
+            "--hub-workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -182,16 +211,24 @@ def main() -> None:
         server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
     latencies.sort()
-    result = {"backend": args.backend, "kits": args.kits, "reports": len(requests), "workers": args.workers,
-              "connections": args.connections, "seconds": round(elapsed, 2),
-              "reports_per_s": round(len(requests) / elapsed), "statuses": statuses,
-              "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
-              "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
-              "hub_cpu_ms_per_report": round(cpu_used / len(requests) * 1000, 2),
-              "client_cpu_ms_per_report": round(client_used / len(requests) * 1000, 2),
-              "postgres_cpu_ms_per_report": None if db_used is None else round(db_used / len(requests) * 1000, 2),
-              "hub_peak_rss_mb": round(peak[0] / 2**20), "load_average_1min_at_end": os.getloadavg()[0],
-              "load_average_before": load_before}
+    result = {
+        "backend": args.backend,
+        "kits": args.kits,
+        "reports": len(requests),
+        "workers": args.workers,
+        "connections": args.connections,
+        "seconds": round(elapsed, 2),
+        "reports_per_s": round(len(requests) / elapsed),
+        "statuses": statuses,
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+        "hub_cpu_ms_per_report": round(cpu_used / len(requests) * 1000, 2),
+        "client_cpu_ms_per_report": round(client_used / len(requests) * 1000, 2),
+        "postgres_cpu_ms_per_report": None if db_used is None else round(db_used / len(requests) * 1000, 2),
+        "hub_peak_rss_mb": round(peak[0] / 2**20),
+        "load_average_1min_at_end": os.getloadavg()[0],
+        "load_average_before": load_before,
+    }
     print(json.dumps(result))
 
 

@@ -40,10 +40,12 @@ def _fill(db, kits: int, reports: int, now: float) -> dict:
     with db.transaction() as tx:
         for n in range(reports):
             when = now - 200 * DAY + n * 10
-            tx.execute("INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, clock_synchronised, "
-                       "received_at, observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes, body) "
-                       "VALUES (?, ?, ?, 'heartbeat', '2026-01-01T00:00:00Z', 1, ?, ?, 50.0, 40.0, 3, NULL, ?)",
-                       (f"bench-{n % kits}", str(uuid.uuid4()), 10_000_000 + n, when, when, body))
+            tx.execute(
+                "INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, clock_synchronised, "
+                "received_at, observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes, body) "
+                "VALUES (?, ?, ?, 'heartbeat', '2026-01-01T00:00:00Z', 1, ?, ?, 50.0, 40.0, 3, NULL, ?)",
+                (f"bench-{n % kits}", str(uuid.uuid4()), 10_000_000 + n, when, when, body),
+            )
     return secrets
 
 
@@ -51,7 +53,7 @@ def _ingest_while(db, secrets: dict, now: float, busy: threading.Event | None, s
     """Store signed heartbeats until `busy` clears (or for `seconds`); each store's latency in ms."""
     latencies, sequence, kit_ids = [], 20_000_000, list(secrets)
     started = time.monotonic()
-    while (busy.is_set() if busy else time.monotonic() - started < seconds):
+    while busy.is_set() if busy else time.monotonic() - started < seconds:
         kit_id = kit_ids[sequence % len(kit_ids)]
         sequence += 1
         report, _, _ = signed(secrets[kit_id], kit_id, sequence, health_body(kit_id), made_at=now)
@@ -66,8 +68,9 @@ def _summary(latencies: list[float]) -> str:
         return "no reports stored"
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (f"{len(ordered)} stored, median {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, "
-            f"max {ordered[-1]:.1f} ms")
+    return (
+        f"{len(ordered)} stored, median {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms"
+    )
 
 
 def main() -> int:
@@ -102,8 +105,10 @@ def main() -> int:
         during = _ingest_while(db, secrets, now, busy, 0)
         worker.join()
         done = result["done"]
-        print(f"[✓] pruned {done.reports} reports into {done.days_folded} kit-day rows in {result['seconds']:.1f} s "
-              f"({done.reports / result['seconds']:.0f} reports/s, {done.batches} batches)")
+        print(
+            f"[✓] pruned {done.reports} reports into {done.days_folded} kit-day rows in {result['seconds']:.1f} s "
+            f"({done.reports / result['seconds']:.0f} reports/s, {done.batches} batches)"
+        )
         print(f"[i] ingest during the prune: {_summary(during)}")
         db.close()
     return 0

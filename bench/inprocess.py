@@ -34,9 +34,20 @@ def best_of(rounds: int, count: int, call) -> float:
 def asgi_cost(app, path: str, count: int = 3000, cookie: str = "") -> float:
     """Microseconds per request of `path` through the ASGI app (with `cookie` as the Cookie header), best of 5."""
     headers = [(b"host", b"bench")] + ([(b"cookie", cookie.encode())] if cookie else [])
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
 
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}

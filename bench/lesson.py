@@ -52,21 +52,70 @@ BOOK = "tpkit_demo_en"
 
 # The quiz: two questions of each kind, as the teacher's form posts them; per question (fields, right, wrong).
 QUESTIONS = [
-    ({"kind": "single", "prompt": "Which gas do plants take in?", "option0": "Oxygen", "option1": "Carbon dioxide",
-      "option2": "Helium", "right": ["1"]}, ["1"], ["0"]),
-    ({"kind": "single", "prompt": "Where does rain come from?", "option0": "Clouds", "option1": "Rocks",
-      "right": ["0"]}, ["0"], ["1"]),
-    ({"kind": "multiple", "prompt": "Which are mammals?", "option0": "Whale", "option1": "Shark", "option2": "Bat",
-      "right": ["0", "2"]}, ["0", "2"], ["1"]),
-    ({"kind": "multiple", "prompt": "Which are states of water?", "option0": "Ice", "option1": "Steam",
-      "option2": "Sand", "right": ["0", "1"]}, ["0", "1"], ["2"]),
+    (
+        {
+            "kind": "single",
+            "prompt": "Which gas do plants take in?",
+            "option0": "Oxygen",
+            "option1": "Carbon dioxide",
+            "option2": "Helium",
+            "right": ["1"],
+        },
+        ["1"],
+        ["0"],
+    ),
+    (
+        {
+            "kind": "single",
+            "prompt": "Where does rain come from?",
+            "option0": "Clouds",
+            "option1": "Rocks",
+            "right": ["0"],
+        },
+        ["0"],
+        ["1"],
+    ),
+    (
+        {
+            "kind": "multiple",
+            "prompt": "Which are mammals?",
+            "option0": "Whale",
+            "option1": "Shark",
+            "option2": "Bat",
+            "right": ["0", "2"],
+        },
+        ["0", "2"],
+        ["1"],
+    ),
+    (
+        {
+            "kind": "multiple",
+            "prompt": "Which are states of water?",
+            "option0": "Ice",
+            "option1": "Steam",
+            "option2": "Sand",
+            "right": ["0", "1"],
+        },
+        ["0", "1"],
+        ["2"],
+    ),
     ({"kind": "true_false", "prompt": "The sun is a star.", "tf": "true"}, ["true"], ["false"]),
     ({"kind": "true_false", "prompt": "Plants need no light.", "tf": "false"}, ["false"], ["true"]),
-    ({"kind": "short", "prompt": "Name the process plants use to make food.", "accepted": "photosynthesis\n光合作用"},
-     ["Photo-synthesis."], ["breathing"]),
+    (
+        {
+            "kind": "short",
+            "prompt": "Name the process plants use to make food.",
+            "accepted": "photosynthesis\n光合作用",
+        },
+        ["Photo-synthesis."],
+        ["breathing"],
+    ),
     ({"kind": "short", "prompt": "What falls from clouds?", "accepted": "rain\n雨"}, ["Rain"], ["sand"]),
-    ({"kind": "numeric", "prompt": "What is 7 ÷ 2?", "number": "3.5", "tolerance": "0.01", "points": "2"},
-     ["３,5"], ["4"]),
+    (
+        {"kind": "numeric", "prompt": "What is 7 ÷ 2?", "number": "3.5", "tolerance": "0.01", "points": "2"},
+        ["３,5"],
+        ["4"],
+    ),
     ({"kind": "numeric", "prompt": "How many legs has a spider?", "number": "8", "tolerance": "0"}, ["8"], ["6"]),
 ]
 
@@ -109,6 +158,7 @@ def _pixels(data: bytes) -> tuple[int, int] | None:
 
 # --- setup ---------------------------------------------------------------------------------------
 
+
 def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list[dict]]:
     """Demo books, a teacher and a class of `students` with PINs, through the services; (class id, students)."""
     from appliance.config import load_settings
@@ -125,8 +175,11 @@ def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-    kit = open_kit(load_settings(environ={}, overrides={"data_dir": str(data_dir), "content_dir": str(content_dir),
-                                                         "mdns_enabled": False}))
+    kit = open_kit(
+        load_settings(
+            environ={}, overrides={"data_dir": str(data_dir), "content_dir": str(content_dir), "mdns_enabled": False}
+        )
+    )
     try:
         teacher_id = people.create_teacher(kit.people, CONSOLE, "Ms Bench", TEACHER, TEACHER_PASSWORD)
         with kit.people.transaction() as conn:  # as if she had already chosen her own password
@@ -134,8 +187,15 @@ def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list
         roster = "name,student_number\n" + "".join(f"Student {n:02d},B{n:04d}\n" for n in range(students))
         result = class_roster.import_file(kit.people, CONSOLE, roster.encode(), "5b.csv", CLASS_NAME, TEACHER)
         pins = {number: pin for _, number, pin in result.pins}
-        found = [{"index": int(s["student_number"][1:]), "id": s["id"], "pin": pins[s["student_number"]],
-                  "number": s["student_number"]} for s in kit.people.students_of(result.class_id)]
+        found = [
+            {
+                "index": int(s["student_number"][1:]),
+                "id": s["id"],
+                "pin": pins[s["student_number"]],
+                "number": s["student_number"],
+            }
+            for s in kit.people.students_of(result.class_id)
+        ]
         return result.class_id, sorted(found, key=lambda s: s["index"])
     finally:
         kit.close()
@@ -149,18 +209,36 @@ def teacher_sets_up(base_url: str, class_id: int) -> dict:
     """Over HTTP, as the teacher: the homework lesson with two articles, and the quiz."""
     with httpx.Client(base_url=base_url, follow_redirects=False, timeout=60) as http:
         http.get("/admin/signin")
-        signed = http.post("/admin/signin", data={"csrf": csrf(http), "username": TEACHER, "password": TEACHER_PASSWORD})
+        signed = http.post(
+            "/admin/signin", data={"csrf": csrf(http), "username": TEACHER, "password": TEACHER_PASSWORD}
+        )
         assert signed.status_code == 303, signed.text
-        made = http.post(f"/teach/{class_id}/lessons", data={
-            "csrf": csrf(http), "title": "The water cycle and plants", "homework": "1", "due": "",
-            "instructions": "Read both articles, take the quiz, then hand in a photo of your drawing."})
+        made = http.post(
+            f"/teach/{class_id}/lessons",
+            data={
+                "csrf": csrf(http),
+                "title": "The water cycle and plants",
+                "homework": "1",
+                "due": "",
+                "instructions": "Read both articles, take the quiz, then hand in a photo of your drawing.",
+            },
+        )
         assert made.status_code == 303, made.text
         lesson_id = int(made.headers["location"].rsplit("/", 1)[1])
         for path in ARTICLES:
-            added = http.post(f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(http), "book": BOOK, "path": path})
+            added = http.post(
+                f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(http), "book": BOOK, "path": path}
+            )
             assert added.status_code == 303, added.text
-        form = {"csrf": csrf(http), "title": "Water and plants", "attempts": "1", "due": "", "pass": "60",
-                "count": str(len(QUESTIONS)), "action": "save"}
+        form = {
+            "csrf": csrf(http),
+            "title": "Water and plants",
+            "attempts": "1",
+            "due": "",
+            "pass": "60",
+            "count": str(len(QUESTIONS)),
+            "action": "save",
+        }
         for n, (fields, _, _) in enumerate(QUESTIONS):
             form.update({f"q{n}-{name}": value for name, value in fields.items()})
         saved = http.post(f"/teach/{class_id}/quizzes", data=form)
@@ -169,6 +247,7 @@ def teacher_sets_up(base_url: str, class_id: int) -> dict:
 
 
 # --- the timed part ------------------------------------------------------------------------------
+
 
 class Recorder:
     """Latencies per step, errors, and the wall-clock span of the timed part."""
@@ -189,8 +268,9 @@ class Recorder:
         self.latencies.setdefault(step, []).append(time.perf_counter() - start)
         self.timeline.append((start - self.origin, time.perf_counter() - start))
         if response.status_code != expect:
-            self.errors.append(f"{step} {method} {url}: {response.status_code} (expected {expect}) "
-                               f"{response.text[:200]!r}")
+            self.errors.append(
+                f"{step} {method} {url}: {response.status_code} (expected {expect}) {response.text[:200]!r}"
+            )
             raise StepFailed(step)
         return response
 
@@ -211,8 +291,16 @@ def phone(base_url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=60)
 
 
-async def student(http: httpx.AsyncClient, rec: Recorder, class_id: int, who: dict, setup: dict,
-                  think_s: tuple[float, float], ramp_s: float, sent: dict) -> None:
+async def student(
+    http: httpx.AsyncClient,
+    rec: Recorder,
+    class_id: int,
+    who: dict,
+    setup: dict,
+    think_s: tuple[float, float],
+    ramp_s: float,
+    sent: dict,
+) -> None:
     rng = random.Random(1000 + who["index"])
     await asyncio.sleep(rng.uniform(0, ramp_s))
     lesson_id, quiz_id = setup["lesson_id"], setup["quiz_id"]
@@ -224,8 +312,14 @@ async def student(http: httpx.AsyncClient, rec: Recorder, class_id: int, who: di
             await think(rng, think_s)
             await rec.call("sign-in: PIN page", http, "GET", f"/learn/{class_id}/{who['id']}")
             await think(rng, think_s)
-            await rec.call("sign-in: PIN (POST)", http, "POST", f"/learn/{class_id}/{who['id']}", expect=303,
-                           data={"csrf": csrf(http), "pin": who["pin"], "key": "go"})
+            await rec.call(
+                "sign-in: PIN (POST)",
+                http,
+                "POST",
+                f"/learn/{class_id}/{who['id']}",
+                expect=303,
+                data={"csrf": csrf(http), "pin": who["pin"], "key": "go"},
+            )
             await rec.call("my space", http, "GET", "/me")
             await think(rng, think_s)
             page = await rec.call("lesson", http, "GET", f"/me/lessons/{lesson_id}")
@@ -235,39 +329,56 @@ async def student(http: httpx.AsyncClient, rec: Recorder, class_id: int, who: di
                 raise StepFailed("lesson")
             for item in items:
                 await think(rng, think_s)
-                hop = await rec.call("open item (303)", http, "GET", f"/me/lessons/{lesson_id}/items/{item}", expect=303)
+                hop = await rec.call(
+                    "open item (303)", http, "GET", f"/me/lessons/{lesson_id}/items/{item}", expect=303
+                )
                 await rec.call("article", http, "GET", hop.headers["location"])
             await think(rng, think_s)
             await rec.call("quiz page", http, "GET", f"/me/quizzes/{quiz_id}")
             await think(rng, think_s)
-            started = await rec.call("quiz: start (POST)", http, "POST", f"/me/quizzes/{quiz_id}/start", expect=303,
-                                     data={"csrf": csrf(http)})
+            started = await rec.call(
+                "quiz: start (POST)",
+                http,
+                "POST",
+                f"/me/quizzes/{quiz_id}/start",
+                expect=303,
+                data={"csrf": csrf(http)},
+            )
             await rec.call("quiz: questions", http, "GET", started.headers["location"])
             await think(rng, think_s)
             await think(rng, think_s)  # ten questions take longer than one page
             answers = {"csrf": csrf(http)}
             for n, ((_, right, wrong), ok) in enumerate(zip(QUESTIONS, answers_right(who["index"]))):
                 answers[f"a{n}"] = right if ok else wrong
-            done = await rec.call("quiz: answers (POST)", http, "POST", started.headers["location"], expect=303,
-                                  data=answers)
+            done = await rec.call(
+                "quiz: answers (POST)", http, "POST", started.headers["location"], expect=303, data=answers
+            )
             await rec.call("quiz: result", http, "GET", done.headers["location"])
             await think(rng, think_s)
             picture = photo(who["index"])
             sent[who["id"]] = (len(picture), hashlib.sha256(picture).hexdigest())
-            handed = await rec.call("hand-in (POST, 300 KB photo)", http, "POST", f"/me/lessons/{lesson_id}/handin",
-                                    expect=303, data={"csrf": csrf(http), "body": f"My drawing, {who['number']}."},
-                                    files=[("photos", (f"IMG_{who['index']:04d}.jpg", picture, "image/jpeg"))])
+            handed = await rec.call(
+                "hand-in (POST, 300 KB photo)",
+                http,
+                "POST",
+                f"/me/lessons/{lesson_id}/handin",
+                expect=303,
+                data={"csrf": csrf(http), "body": f"My drawing, {who['number']}."},
+                files=[("photos", (f"IMG_{who['index']:04d}.jpg", picture, "image/jpeg"))],
+            )
             await rec.call("lesson after hand-in", http, "GET", handed.headers["location"])
         except (StepFailed, httpx.HTTPError):
             return
 
 
-async def teacher_watches(http: httpx.AsyncClient, rec: Recorder, class_id: int, every_s: float,
-                          stop: asyncio.Event) -> None:
+async def teacher_watches(
+    http: httpx.AsyncClient, rec: Recorder, class_id: int, every_s: float, stop: asyncio.Event
+) -> None:
     async with http:
         await http.get("/admin/signin")
-        signed = await http.post("/admin/signin", data={"csrf": csrf(http), "username": TEACHER,
-                                                        "password": TEACHER_PASSWORD})
+        signed = await http.post(
+            "/admin/signin", data={"csrf": csrf(http), "username": TEACHER, "password": TEACHER_PASSWORD}
+        )
         if signed.status_code != 303:
             rec.errors.append(f"teacher sign-in: {signed.status_code}")
             return
@@ -282,14 +393,22 @@ async def teacher_watches(http: httpx.AsyncClient, rec: Recorder, class_id: int,
                 pass
 
 
-async def lesson(base_url: str, class_id: int, students: list[dict], setup: dict, think_s: tuple[float, float],
-                 ramp_s: float, overview_every_s: float) -> tuple[Recorder, float, dict]:
+async def lesson(
+    base_url: str,
+    class_id: int,
+    students: list[dict],
+    setup: dict,
+    think_s: tuple[float, float],
+    ramp_s: float,
+    overview_every_s: float,
+) -> tuple[Recorder, float, dict]:
     phones, teacher = [phone(base_url) for _ in students], phone(base_url)
     rec, sent, stop = Recorder(), {}, asyncio.Event()
     watcher = asyncio.create_task(teacher_watches(teacher, rec, class_id, overview_every_s, stop))
     start = time.perf_counter()
-    await asyncio.gather(*(student(http, rec, class_id, who, setup, think_s, ramp_s, sent)
-                           for http, who in zip(phones, students)))
+    await asyncio.gather(
+        *(student(http, rec, class_id, who, setup, think_s, ramp_s, sent) for http, who in zip(phones, students))
+    )
     elapsed = time.perf_counter() - start
     stop.set()
     await watcher
@@ -297,6 +416,7 @@ async def lesson(base_url: str, class_id: int, students: list[dict], setup: dict
 
 
 # --- memory --------------------------------------------------------------------------------------
+
 
 def process_tree(pid: int) -> list[int]:
     """The server and its descendants, from /proc/PID/task/*/children (cheap: not a scan of all of /proc, which
@@ -345,11 +465,14 @@ def windows(timeline: list[tuple[float, float]], width_s: float = 10.0) -> list[
     found: dict[int, list[float]] = {}
     for started, latency in timeline:
         found.setdefault(int(started // width_s), []).append(latency)
-    return [{"from_s": n * width_s, "requests": len(v), "p95_ms": round(percentile(v, 0.95) * 1000, 1)}
-            for n, v in sorted(found.items())]
+    return [
+        {"from_s": n * width_s, "requests": len(v), "p95_ms": round(percentile(v, 0.95) * 1000, 1)}
+        for n, v in sorted(found.items())
+    ]
 
 
 # --- afterwards ----------------------------------------------------------------------------------
+
 
 def check_consistency(data_dir: Path, students: list[dict], setup: dict, sent: dict) -> dict:
     """The database and the uploads folder after the lesson: a list of problems (empty when all is right)."""
@@ -359,8 +482,9 @@ def check_consistency(data_dir: Path, students: list[dict], setup: dict, sent: d
     folder = data_dir / "uploads" / "handins"
     handins = files_ok = attempts_ok = records_ok = 0
     for who in students:
-        rows = db.execute("SELECT * FROM handins WHERE lesson_id = ? AND account_id = ?",
-                          (setup["lesson_id"], who["id"])).fetchall()
+        rows = db.execute(
+            "SELECT * FROM handins WHERE lesson_id = ? AND account_id = ?", (setup["lesson_id"], who["id"])
+        ).fetchall()
         if len(rows) != 1:
             problems.append(f"{who['number']}: {len(rows)} hand-ins in the database, expected 1")
         handins += len(rows)
@@ -374,14 +498,21 @@ def check_consistency(data_dir: Path, students: list[dict], setup: dict, sent: d
                 size, digest = sent.get(who["id"], (None, None))
                 # The kit writes a photo again (upright, no metadata): the file must match its row and still be
                 # the picture that was sent, at its size in pixels.
-                if not (len(data) == file["size_bytes"] and hashlib.sha256(data).hexdigest() == file["sha256"]
-                        and size is not None and _pixels(data) == PHOTO_SIZE):
-                    problems.append(f"{who['number']}: {path.name} on disk ({len(data)} bytes) does not match "
-                                    f"its row or is not the {PHOTO_SIZE[0]} × {PHOTO_SIZE[1]} photo sent ({size} bytes)")
+                if not (
+                    len(data) == file["size_bytes"]
+                    and hashlib.sha256(data).hexdigest() == file["sha256"]
+                    and size is not None
+                    and _pixels(data) == PHOTO_SIZE
+                ):
+                    problems.append(
+                        f"{who['number']}: {path.name} on disk ({len(data)} bytes) does not match "
+                        f"its row or is not the {PHOTO_SIZE[0]} × {PHOTO_SIZE[1]} photo sent ({size} bytes)"
+                    )
                 else:
                     files_ok += 1
-        attempts = db.execute("SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ?",
-                              (setup["quiz_id"], who["id"])).fetchall()
+        attempts = db.execute(
+            "SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ?", (setup["quiz_id"], who["id"])
+        ).fetchall()
         want = expected_score(who["index"])
         if len(attempts) != 1 or attempts[0]["handed_in_at"] is None or attempts[0]["score"] != want:
             problems.append(f"{who['number']}: quiz attempts {[dict(a) for a in attempts]}, expected one with {want}")
@@ -401,8 +532,14 @@ def check_consistency(data_dir: Path, students: list[dict], setup: dict, sent: d
         else:
             records_ok += 1
     db.close()
-    return {"handins": handins, "photos_matching": files_ok, "quiz_attempts_scored_right": attempts_ok,
-            "students_with_expected_records": records_ok, "problems": problems, "ok": not problems}
+    return {
+        "handins": handins,
+        "photos_matching": files_ok,
+        "quiz_attempts_scored_right": attempts_ok,
+        "students_with_expected_records": records_ok,
+        "problems": problems,
+        "ok": not problems,
+    }
 
 
 def expected_records(student_index: int) -> dict[str, int]:
@@ -411,11 +548,18 @@ def expected_records(student_index: int) -> dict[str, int]:
     scored, passed or failed, and the hand-in."""
     total = sum(question_points(f) for f, _, _ in QUESTIONS)
     passed = expected_score(student_index) / total >= 0.6
-    return {"experienced": 1 + len(ARTICLES), "attempted": 1, "answered": len(QUESTIONS), "scored": 1,
-            "passed" if passed else "failed": 1, "submit": 1}
+    return {
+        "experienced": 1 + len(ARTICLES),
+        "attempted": 1,
+        "answered": len(QUESTIONS),
+        "scored": 1,
+        "passed" if passed else "failed": 1,
+        "submit": 1,
+    }
 
 
 # --- the report ----------------------------------------------------------------------------------
+
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
@@ -423,20 +567,32 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def summarise(values: list[float]) -> dict:
-    return {"count": len(values), "p50_ms": round(percentile(values, 0.50) * 1000, 1),
-            "p95_ms": round(percentile(values, 0.95) * 1000, 1), "p99_ms": round(percentile(values, 0.99) * 1000, 1),
-            "max_ms": round(max(values) * 1000, 1)}
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
+    }
 
 
-def run(students: int = 60, think_s: tuple[float, float] = (1.0, 5.0), ramp_s: float = 20.0,
-        overview_every_s: float = 3.0, work_dir: Path | None = None, python: str = sys.executable,
-        workers: int | None = None) -> dict:
+def run(
+    students: int = 60,
+    think_s: tuple[float, float] = (1.0, 5.0),
+    ramp_s: float = 20.0,
+    overview_every_s: float = 3.0,
+    work_dir: Path | None = None,
+    python: str = sys.executable,
+    workers: int | None = None,
+) -> dict:
     """Set up, run the lesson, stop the server, check; the results as a dict."""
     work = Path(work_dir or tempfile.mkdtemp(prefix="tpkit-lesson-"))
     data_dir, content_dir = work / "data", work / "content"
     class_id, roster = prepare(data_dir, content_dir, students)
-    command = f"{python} -m appliance serve --host 127.0.0.1 --port {{port}} --data-dir {data_dir} " \
-              f"--content-dir {content_dir}" + (f" --web-workers {workers}" if workers else "")
+    command = (
+        f"{python} -m appliance serve --host 127.0.0.1 --port {{port}} --data-dir {data_dir} "
+        f"--content-dir {content_dir}" + (f" --web-workers {workers}" if workers else "")
+    )
     server = ManagedServer("tpkit", command, {}, work)
     env_before = os.environ.get("TPKIT_LOG_LEVEL")
     os.environ["TPKIT_LOG_LEVEL"] = "warning"
@@ -464,19 +620,32 @@ def run(students: int = 60, think_s: tuple[float, float] = (1.0, 5.0), ramp_s: f
     every = [v for step, values in rec.latencies.items() for v in values]
     student_steps = [v for step, values in rec.latencies.items() if not step.startswith("teacher") for v in values]
     return {
-        "students": students, "think_s": list(think_s), "ramp_s": ramp_s, "overview_every_s": overview_every_s,
-        "web_workers": workers or "default", "seconds": round(elapsed, 1), "requests": len(every),
+        "students": students,
+        "think_s": list(think_s),
+        "ramp_s": ramp_s,
+        "overview_every_s": overview_every_s,
+        "web_workers": workers or "default",
+        "seconds": round(elapsed, 1),
+        "requests": len(every),
         "requests_per_s": round(len(every) / elapsed, 1) if elapsed else None,
-        "errors": len(rec.errors), "error_samples": rec.errors[:10], "server_survived": alive,
+        "errors": len(rec.errors),
+        "error_samples": rec.errors[:10],
+        "server_survived": alive,
         "overall": summarise(every) if every else None,
         "students_overall": summarise(student_steps) if student_steps else None,
         "steps": {step: summarise(values) for step, values in rec.latencies.items()},
-        "server_cpu_s": round(server_cpu, 2), "server_cpu_ms_per_request": round(server_cpu / len(every) * 1000, 2)
-        if every else None, "client_cpu_s": round(client_cpu, 2), "by_10_s": windows(rec.timeline),
-        "peak_rss_mb": round(memory.peak_rss_kb / 1024, 1), "peak_rss_anon_mb": round(memory.peak_anon_kb / 1024, 1),
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_ms_per_request": round(server_cpu / len(every) * 1000, 2) if every else None,
+        "client_cpu_s": round(client_cpu, 2),
+        "by_10_s": windows(rec.timeline),
+        "peak_rss_mb": round(memory.peak_rss_kb / 1024, 1),
+        "peak_rss_anon_mb": round(memory.peak_anon_kb / 1024, 1),
         "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in load_after], "cpus": os.cpu_count(),
-        "consistency": consistency, "work_dir": str(work), "setup": {"class_id": class_id, **setup},
+        "load_average_after": [round(x, 2) for x in load_after],
+        "cpus": os.cpu_count(),
+        "consistency": consistency,
+        "work_dir": str(work),
+        "setup": {"class_id": class_id, **setup},
         "roster": [{k: who[k] for k in ("index", "id", "number")} for who in roster],
         "photos_sent": {str(k): list(v) for k, v in sent.items()},
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -484,22 +653,27 @@ def run(students: int = 60, think_s: tuple[float, float] = (1.0, 5.0), ramp_s: f
 
 
 def table(result: dict) -> str:
-    lines = [f"{result['students']} students, think {result['think_s'][0]:g}–{result['think_s'][1]:g} s, ramp "
-             f"{result['ramp_s']:g} s, {result['requests']} requests in {result['seconds']} s "
-             f"({result['requests_per_s']} req/s), errors {result['errors']}, peak RSS {result['peak_rss_mb']} MB "
-             f"(anon {result['peak_rss_anon_mb']} MB), load {result['load_average_before'][0]} → "
-             f"{result['load_average_after'][0]}; server CPU {result['server_cpu_s']} s "
-             f"({result['server_cpu_ms_per_request']} ms/request), client CPU {result['client_cpu_s']} s",
-             "p95 by 10 s of the run: " + ", ".join(f"{w['from_s']:g}s {w['p95_ms']:g} ms (n={w['requests']})"
-                                                    for w in result["by_10_s"]),
-             "| step | n | p50 ms | p95 ms | p99 ms | max ms |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"{result['students']} students, think {result['think_s'][0]:g}–{result['think_s'][1]:g} s, ramp "
+        f"{result['ramp_s']:g} s, {result['requests']} requests in {result['seconds']} s "
+        f"({result['requests_per_s']} req/s), errors {result['errors']}, peak RSS {result['peak_rss_mb']} MB "
+        f"(anon {result['peak_rss_anon_mb']} MB), load {result['load_average_before'][0]} → "
+        f"{result['load_average_after'][0]}; server CPU {result['server_cpu_s']} s "
+        f"({result['server_cpu_ms_per_request']} ms/request), client CPU {result['client_cpu_s']} s",
+        "p95 by 10 s of the run: "
+        + ", ".join(f"{w['from_s']:g}s {w['p95_ms']:g} ms (n={w['requests']})" for w in result["by_10_s"]),
+        "| step | n | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|---|",
+    ]
     for step, s in [*result["steps"].items(), ("**all requests**", result["overall"])]:
         if s:
             lines.append(f"| {step} | {s['count']} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | {s['max_ms']} |")
     c = result["consistency"]
-    lines.append(f"consistency: {'OK' if c['ok'] else 'PROBLEMS'}: {c['handins']} hand-ins, {c['photos_matching']} "
-                 f"photos matching, {c['quiz_attempts_scored_right']} quiz attempts scored right, "
-                 f"{c['students_with_expected_records']} students with the expected xAPI records")
+    lines.append(
+        f"consistency: {'OK' if c['ok'] else 'PROBLEMS'}: {c['handins']} hand-ins, {c['photos_matching']} "
+        f"photos matching, {c['quiz_attempts_scored_right']} quiz attempts scored right, "
+        f"{c['students_with_expected_records']} students with the expected xAPI records"
+    )
     lines += [f"  {p}" for p in c["problems"][:10]] + [f"  error: {e}" for e in result["error_samples"]]
     return "\n".join(lines)
 

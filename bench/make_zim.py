@@ -27,7 +27,44 @@ from pathlib import Path
 
 from libzim.writer import Creator, Hint, Item, StringProvider
 
-SYLLABLES = ["ka", "ro", "mi", "te", "sa", "lu", "no", "vi", "ra", "en", "do", "ba", "li", "tor", "an", "el", "is", "ur", "pe", "qua", "zen", "mar", "los", "tin", "ver", "gal", "hum", "dra", "fel", "cor", "nes", "pri", "ost", "wel", "yan", "bru"]
+SYLLABLES = [
+    "ka",
+    "ro",
+    "mi",
+    "te",
+    "sa",
+    "lu",
+    "no",
+    "vi",
+    "ra",
+    "en",
+    "do",
+    "ba",
+    "li",
+    "tor",
+    "an",
+    "el",
+    "is",
+    "ur",
+    "pe",
+    "qua",
+    "zen",
+    "mar",
+    "los",
+    "tin",
+    "ver",
+    "gal",
+    "hum",
+    "dra",
+    "fel",
+    "cor",
+    "nes",
+    "pri",
+    "ost",
+    "wel",
+    "yan",
+    "bru",
+]
 VOCAB_SIZE = 6000
 TARGET_ARTICLE_BYTES = 14_000
 REDIRECT_COUNT = 10
@@ -84,10 +121,14 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def make_png(width: int, height: int, pixels: bytes) -> bytes:
     """Encode raw 8-bit RGB pixel bytes (row-major) as a PNG file."""
     stride = width * 3
-    raw = b"".join(b"\x00" + pixels[y * stride:(y + 1) * stride] for y in range(height))
+    raw = b"".join(b"\x00" + pixels[y * stride : (y + 1) * stride] for y in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
-            + png_chunk(b"IDAT", zlib.compress(raw, 6)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(raw, 6))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def make_image(rng: random.Random) -> bytes:
@@ -157,16 +198,17 @@ class ArticleWriter:
         return out
 
     def html(self, title: str) -> str:
-        head = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                f"<title>{title}</title></head><body>\n")
+        head = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>\n'
         return head + "".join(self.body(title)) + "</body></html>\n"
 
 
 def main_page_html(titles: list[str]) -> str:
     links = "".join(f'<li><a href="{title_to_path(t)}">{t}</a></li>\n' for t in titles[:100])
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            "<title>Benchmark Main Page</title></head><body>\n"
-            f"<h1>Benchmark Main Page</h1>\n<ul>\n{links}</ul>\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>Benchmark Main Page</title></head><body>\n"
+        f"<h1>Benchmark Main Page</h1>\n<ul>\n{links}</ul>\n</body></html>\n"
+    )
 
 
 def add_metadata(creator: Creator, name: str) -> None:
@@ -216,8 +258,7 @@ def write_sidecars(out: Path, paths: list[str], vocab: list[str], images: list[s
     first_words = [p.split("_")[0] for p in paths[:500]]
     prefixes = sorted({w[:4].lower() for w in first_words})[:50]
     words = vocab[20:45] + vocab[1000:3000:80]  # 25 common and 25 rarer words
-    terms = {"search_words": words, "suggest_prefixes": prefixes,
-             "image_paths": images[:10], "main_path": "mainPage"}
+    terms = {"search_words": words, "suggest_prefixes": prefixes, "image_paths": images[:10], "main_path": "mainPage"}
     Path(f"{out}.terms.json").write_text(json.dumps(terms, indent=1) + "\n")
 
 
@@ -258,8 +299,7 @@ def main(argv=None) -> int:
     build(args.out, args.articles, args.images, args.seed)
     elapsed = time.monotonic() - start
     size_mb = args.out.stat().st_size / 1e6
-    print(f"wrote {args.out} ({size_mb:.1f} MB, {args.articles} articles, "
-          f"{args.images} images) in {elapsed:.1f} s")
+    print(f"wrote {args.out} ({size_mb:.1f} MB, {args.articles} articles, {args.images} images) in {elapsed:.1f} s")
     return 0
 
 

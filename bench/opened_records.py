@@ -26,11 +26,20 @@ from bench.inprocess import asgi_cost
 
 def _book(folder: Path) -> None:
     body = "<html><head><title>Water</title></head><body>" + "<p>Rivers carry rain back to the sea.</p>" * 40
-    write_zim(folder / "bench_book.zim", metadata={"Title": "Bench", "Description": "bench", "Language": "eng",
-                                                  "Creator": "bench", "Publisher": "tpkit", "Date": "2026-01-02",
-                                                  "Name": "bench_book"},
-              main_path="water", entries=[Entry("water", "Water", "text/html", (body + "</body></html>").encode(),
-                                                front=True)])
+    write_zim(
+        folder / "bench_book.zim",
+        metadata={
+            "Title": "Bench",
+            "Description": "bench",
+            "Language": "eng",
+            "Creator": "bench",
+            "Publisher": "tpkit",
+            "Date": "2026-01-02",
+            "Name": "bench_book",
+        },
+        main_path="water",
+        entries=[Entry("water", "Water", "text/html", (body + "</body></html>").encode(), front=True)],
+    )
 
 
 def main() -> None:
@@ -41,8 +50,11 @@ def main() -> None:
         content = Path(tmp) / "content"
         content.mkdir()
         _book(content)
-        kit = open_kit(load_settings(environ={}, overrides={"data_dir": f"{tmp}/data", "content_dir": str(content),
-                                                             "mdns_enabled": False}))
+        kit = open_kit(
+            load_settings(
+                environ={}, overrides={"data_dir": f"{tmp}/data", "content_dir": str(content), "mdns_enabled": False}
+            )
+        )
         teacher_id = people.create_teacher(kit.people, CONSOLE, "T", "t.bench", "password-123")
         result = class_roster.import_file(kit.people, CONSOLE, b"name,pin\nAnna,2580\n", "a.csv", "A", "t.bench")
         student_id = kit.people.students_of(result.class_id)[0]["id"]
@@ -53,7 +65,9 @@ def main() -> None:
             print(f"{who:10} cached article: {cost:.1f} µs per request")
         written = kit.db.read().execute("SELECT count(*) FROM sqlite_master WHERE name = 'learning_records'")
         if written.fetchone()[0]:
-            print(f"learning_records rows: {kit.db.read().execute('SELECT count(*) FROM learning_records').fetchone()[0]}")
+            print(
+                f"learning_records rows: {kit.db.read().execute('SELECT count(*) FROM learning_records').fetchone()[0]}"
+            )
         kit.close()
 
 

@@ -63,28 +63,38 @@ def ratio(results: dict) -> str:
 def cell_row(cell: dict) -> str:
     res = cell["results"]
     get = lambda name, key: (res.get(name) or {}).get(key)  # noqa: E731
-    cols = [cell["endpoint"], str(cell["concurrency"]),
-            fmt_throughput(res.get("kiwix")), fmt_throughput(res.get("tpkit")),
-            ratio(res),
-            fmt_ms(get("kiwix", "p50_ms")), fmt_ms(get("kiwix", "p99_ms")),
-            fmt_ms(get("tpkit", "p50_ms")), fmt_ms(get("tpkit", "p99_ms")),
-            fmt_errors(res.get("kiwix")), fmt_errors(res.get("tpkit"))]
+    cols = [
+        cell["endpoint"],
+        str(cell["concurrency"]),
+        fmt_throughput(res.get("kiwix")),
+        fmt_throughput(res.get("tpkit")),
+        ratio(res),
+        fmt_ms(get("kiwix", "p50_ms")),
+        fmt_ms(get("kiwix", "p99_ms")),
+        fmt_ms(get("tpkit", "p50_ms")),
+        fmt_ms(get("tpkit", "p99_ms")),
+        fmt_errors(res.get("kiwix")),
+        fmt_errors(res.get("tpkit")),
+    ]
     return "| " + " | ".join(cols) + " |"
 
 
 def throughput_table(cells: list[dict]) -> list[str]:
-    head = ("| endpoint | c | kiwix req/s | tpkit req/s | tpkit÷kiwix | kiwix p50 | kiwix p99 "
-            "| tpkit p50 | tpkit p99 | kiwix errors | tpkit errors |")
+    head = (
+        "| endpoint | c | kiwix req/s | tpkit req/s | tpkit÷kiwix | kiwix p50 | kiwix p99 "
+        "| tpkit p50 | tpkit p99 | kiwix errors | tpkit errors |"
+    )
     return [head, "|" + "---|" * 11] + [cell_row(c) for c in cells]
 
 
 def memory_table(servers: dict) -> list[str]:
-    lines = ["| server | RssAnon after warm-up | RssAnon peak during run | crashes/restarts |",
-             "|---|---|---|---|"]
+    lines = ["| server | RssAnon after warm-up | RssAnon peak during run | crashes/restarts |", "|---|---|---|---|"]
     for name in SERVERS:
         if info := servers.get(name):
-            lines.append(f"| {name} | {fmt_mb(info.get('rss_anon_kb_after_warmup'))} "
-                         f"| {fmt_mb(info.get('rss_anon_kb_peak'))} | {info.get('restarts', 0)} |")
+            lines.append(
+                f"| {name} | {fmt_mb(info.get('rss_anon_kb_after_warmup'))} "
+                f"| {fmt_mb(info.get('rss_anon_kb_peak'))} | {info.get('restarts', 0)} |"
+            )
     return lines
 
 
@@ -93,22 +103,31 @@ def cold_start_table(servers: dict) -> list[str]:
     for name in SERVERS:
         times = [t * 1000 for t in (servers.get(name) or {}).get("cold_start_s", [])]
         if times:
-            lines.append(f"| {name} | {fmt_ms(statistics.median(times))} | {fmt_ms(min(times))} "
-                         f"| {fmt_ms(max(times))} | {len(times)} |")
+            lines.append(
+                f"| {name} | {fmt_ms(statistics.median(times))} | {fmt_ms(min(times))} "
+                f"| {fmt_ms(max(times))} | {len(times)} |"
+            )
     return lines
 
 
 def header(meta: dict) -> list[str]:
-    return [f"# tpkit vs kiwix-serve — {meta['started']}", "",
-            f"ZIM `{meta['zim']}` ({meta['zim_mb']:.1f} MB), book `{meta['book']}`; "
-            f"wrk {meta['duration_s']:g} s per cell, threads = min(c, 2); "
-            f"host: {meta['cpus']} CPUs, {meta['host']}.", ""]
+    return [
+        f"# tpkit vs kiwix-serve — {meta['started']}",
+        "",
+        f"ZIM `{meta['zim']}` ({meta['zim_mb']:.1f} MB), book `{meta['book']}`; "
+        f"wrk {meta['duration_s']:g} s per cell, threads = min(c, 2); "
+        f"host: {meta['cpus']} CPUs, {meta['host']}.",
+        "",
+    ]
 
 
 def render(results: dict) -> str:
     servers = results["servers"]
-    layouts = [f"- {n}: `{s['command']}` — content at `{s['layout']['content_prefix']}…`"
-               for n, s in servers.items() if s.get("layout")]
+    layouts = [
+        f"- {n}: `{s['command']}` — content at `{s['layout']['content_prefix']}…`"
+        for n, s in servers.items()
+        if s.get("layout")
+    ]
     lines = header(results["meta"]) + layouts
     if results.get("aborted"):
         lines += ["", f"**Run aborted:** {results['aborted']}"]

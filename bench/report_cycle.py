@@ -54,8 +54,14 @@ class Hub(BaseHTTPRequestHandler):
             signature = base64.b64decode(self.headers["Tpkit-Signature"]).decode()
             report = report_file.verify(data, signature, Hub.public, "bench")
             Hub.stored.add(report.report_id)
-            status, body = 201, {"status": "accepted", "report_id": report.report_id,
-                                 "desired_config": {"version": 1, "sync_channels": ["primary-zh"]}}
+            status, body = (
+                201,
+                {
+                    "status": "accepted",
+                    "report_id": report.report_id,
+                    "desired_config": {"version": 1, "sync_channels": ["primary-zh"]},
+                },
+            )
         raw = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -86,15 +92,20 @@ print(json.dumps([usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, os.wa
 
 def measure(env: dict[str, str], argv: list[str]) -> tuple[float, float, int]:
     """(CPU seconds, peak RSS in MB, exit status) of one child process."""
-    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True,
-                          check=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
     cpu_s, rss_mb, code = json.loads(done.stdout)
     return cpu_s, rss_mb, code
 
 
 def start_web(env: dict[str, str]) -> subprocess.Popen:
-    web = subprocess.Popen([sys.executable, "-m", "appliance", "serve"], env={**env, "TPKIT_WEB_WORKERS": "1"},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "serve"],
+        env={**env, "TPKIT_WEB_WORKERS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{env['TPKIT_PORT']}/-/health"
     for _ in range(300):
         try:
@@ -109,9 +120,16 @@ def start_web(env: dict[str, str]) -> subprocess.Popen:
 def cases(runs: int, root: Path, hub_url: str) -> dict[str, list[tuple[float, float, int]]]:
     content = root / "content"
     demo_books.build(content)
-    env = {**os.environ, "TPKIT_DATA_DIR": str(root / "data"), "TPKIT_CONTENT_DIR": str(content),
-           "TPKIT_PORT": str(free_port()), "TPKIT_HUB_URL": hub_url, "TPKIT_HUB_ENROL_TOKEN": "bench",
-           "TPKIT_MDNS_ENABLED": "false", "TPKIT_KIT_ID": "kit-bench"}
+    env = {
+        **os.environ,
+        "TPKIT_DATA_DIR": str(root / "data"),
+        "TPKIT_CONTENT_DIR": str(content),
+        "TPKIT_PORT": str(free_port()),
+        "TPKIT_HUB_URL": hub_url,
+        "TPKIT_HUB_ENROL_TOKEN": "bench",
+        "TPKIT_MDNS_ENABLED": "false",
+        "TPKIT_KIT_ID": "kit-bench",
+    }
     report = [sys.executable, "-m", "appliance", "report"]
     results: dict[str, list[tuple[float, float, int]]] = {}
     measure(env, report)  # first run: makes the key and enrols
@@ -129,8 +147,10 @@ def cases(runs: int, root: Path, hub_url: str) -> dict[str, list[tuple[float, fl
 
 def offline_week(env: dict[str, str], data: Path) -> dict[str, str]:
     """A data folder whose outbox holds a week of heartbeats every 15 minutes, folded as the timer would have."""
-    settings = load_settings(environ={}, overrides={"data_dir": str(data), "content_dir": env["TPKIT_CONTENT_DIR"],
-                                                     "kit_id": env["TPKIT_KIT_ID"]})
+    settings = load_settings(
+        environ={},
+        overrides={"data_dir": str(data), "content_dir": env["TPKIT_CONTENT_DIR"], "kit_id": env["TPKIT_KIT_ID"]},
+    )
     kit = open_kit(settings)
     try:
         now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)
@@ -157,10 +177,14 @@ def main() -> None:
     for name, rows in results.items():
         cpu, rss, codes = [r[0] for r in rows], [r[1] for r in rows], sorted({r[2] for r in rows})
         summary[name] = {"cpu_s": cpu, "peak_rss_mb": rss, "exit": codes}
-        print(f"| {name} | {statistics.median(cpu):.2f}, {max(cpu):.2f} | {statistics.median(rss):.1f}, "
-              f"{max(rss):.1f} | {', '.join(map(str, codes))} |")
-    print(f"\n{len(Hub.stored)} reports stored by the loopback hub; {args.runs} runs per case; "
-          f"{os.cpu_count()} CPUs; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
+        print(
+            f"| {name} | {statistics.median(cpu):.2f}, {max(cpu):.2f} | {statistics.median(rss):.1f}, "
+            f"{max(rss):.1f} | {', '.join(map(str, codes))} |"
+        )
+    print(
+        f"\n{len(Hub.stored)} reports stored by the loopback hub; {args.runs} runs per case; "
+        f"{os.cpu_count()} CPUs; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
     if args.out_json:
         args.out_json.write_text(json.dumps(summary, indent=2) + "\n")
 

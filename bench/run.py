@@ -39,8 +39,9 @@ from wrkbench import run_wrk, write_lua  # noqa: E402
 
 SERVER_NAMES = (REFERENCE, "tpkit")
 ENDPOINT_NAMES = ("hot", "hot-content", "random", "image", "suggest", "search", "search25", "catalog")
-DEFAULT_TPKIT = ("{python} -m appliance serve --host 127.0.0.1 --port {port} "
-                 "--content-dir {content_dir} --data-dir {data_dir}")
+DEFAULT_TPKIT = (
+    "{python} -m appliance serve --host 127.0.0.1 --port {port} --content-dir {content_dir} --data-dir {data_dir}"
+)
 # kiwix-serve 3.3.0: -i is the listen address (-a means --attachToProcess there).
 DEFAULT_KIWIX = "kiwix-serve -i 127.0.0.1 -p {port} {zim}"
 WARMUP_REQUESTS = 20
@@ -48,19 +49,26 @@ WARMUP_REQUESTS = 20
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--zim", type=Path, help="ZIM to serve (generated there if missing; "
-                   "default: a cached generated ZIM)")
+    p.add_argument(
+        "--zim", type=Path, help="ZIM to serve (generated there if missing; default: a cached generated ZIM)"
+    )
     p.add_argument("--articles", type=int, default=20000, help="for ZIM generation")
     p.add_argument("--images", type=int, default=2000, help="for ZIM generation")
     p.add_argument("--seed", type=int, default=42, help="ZIM generation and path sample")
-    p.add_argument("--tpkit-cmd", default=DEFAULT_TPKIT, help="command template; fields: "
-                   "{python} {port} {zim} {book} {content_dir} {data_dir}")
+    p.add_argument(
+        "--tpkit-cmd",
+        default=DEFAULT_TPKIT,
+        help="command template; fields: {python} {port} {zim} {book} {content_dir} {data_dir}",
+    )
     p.add_argument("--kiwix-cmd", default=DEFAULT_KIWIX, help="command template (same fields)")
     p.add_argument("--python", default=sys.executable, help="value of {python}")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per wrk cell")
     p.add_argument("--concurrency", default="1,16,64", help="comma-separated connection counts")
-    p.add_argument("--only", default="", help="comma-separated endpoint and/or server names "
-                   f"({', '.join(ENDPOINT_NAMES + SERVER_NAMES)})")
+    p.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated endpoint and/or server names ({', '.join(ENDPOINT_NAMES + SERVER_NAMES)})",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: 3 s cells, concurrency 1,16")
     p.add_argument("--cold-starts", type=int, default=3, help="cold-start trials per server")
     p.add_argument("--wrk-timeout", type=float, default=5.0, help="wrk per-request timeout (s)")
@@ -97,8 +105,13 @@ def make_servers(args, corpus: Corpus, work: Path, names: list[str]) -> list[Man
     for name in names:
         data_dir = work / f"data-{name}"
         data_dir.mkdir(exist_ok=True)
-        fields = dict(python=args.python, zim=str(corpus.zim.resolve()), book=corpus.book,
-                      content_dir=str(content_dir), data_dir=str(data_dir))
+        fields = dict(
+            python=args.python,
+            zim=str(corpus.zim.resolve()),
+            book=corpus.book,
+            content_dir=str(content_dir),
+            data_dir=str(data_dir),
+        )
         servers.append(ManagedServer(name, templates[name], fields, work / "logs"))
     return servers
 
@@ -125,8 +138,7 @@ def probe(server: ManagedServer, corpus: Corpus, info: dict) -> None:
         books = catalog_books(server.port)
         info["catalog_books"] = books
         if corpus.book not in books:
-            print(f"[bench] WARNING: {server.name} catalog lists {books}, "
-                  f"expected book {corpus.book!r}", flush=True)
+            print(f"[bench] WARNING: {server.name} catalog lists {books}, expected book {corpus.book!r}", flush=True)
         info["layout"] = asdict(detect_layout(server.port, corpus))
         print(f"[bench] {server.name}: catalog books {books}, layout {info['layout']}", flush=True)
     finally:
@@ -175,8 +187,7 @@ def write_scripts(endpoints: list[Endpoint], work: Path) -> dict:
     return scripts
 
 
-def run_cell(server: ManagedServer, paths: list[str], script, conc: int, args,
-             server_info: dict) -> dict:
+def run_cell(server: ManagedServer, paths: list[str], script, conc: int, args, server_info: dict) -> dict:
     """One wrk run; detects a crash and restarts the server for the next cell."""
     main_page = server_info["layout"]["main_page"]
     if not server.alive():
@@ -196,9 +207,11 @@ def run_cell(server: ManagedServer, paths: list[str], script, conc: int, args,
 
 def progress_line(endpoint: str, conc: int, name: str, res: dict) -> str:
     status = f" CRASHED ({res['crash_reason']})" if res["crashed"] else ""
-    return (f"[bench] {endpoint:<11} c={conc:<3} {name:<5} {res['requests_per_s']:>10,.1f} req/s"
-            f"  p50 {report.fmt_ms(res['p50_ms'])}  p99 {report.fmt_ms(res['p99_ms'])}"
-            f"  errors {res['errors']}{status}")
+    return (
+        f"[bench] {endpoint:<11} c={conc:<3} {name:<5} {res['requests_per_s']:>10,.1f} req/s"
+        f"  p50 {report.fmt_ms(res['p50_ms'])}  p99 {report.fmt_ms(res['p99_ms'])}"
+        f"  errors {res['errors']}{status}"
+    )
 
 
 def run_matrix(servers, endpoints, scripts, args, results: dict) -> None:
@@ -208,15 +221,19 @@ def run_matrix(servers, endpoints, scripts, args, results: dict) -> None:
         for conc in args.concurrency:
             order = servers if index % 2 == 0 else servers[::-1]
             index += 1
-            cell = {"endpoint": ep.name, "concurrency": conc, "note": ep.note,
-                    "order": [s.name for s in order], "results": {}}
+            cell = {
+                "endpoint": ep.name,
+                "concurrency": conc,
+                "note": ep.note,
+                "order": [s.name for s in order],
+                "results": {},
+            }
             results["cells"].append(cell)
             for server in order:
                 if server.name not in ep.targets:
                     continue
                 info = results["servers"][server.name]
-                res = run_cell(server, ep.targets[server.name],
-                               scripts.get((ep.name, server.name)), conc, args, info)
+                res = run_cell(server, ep.targets[server.name], scripts.get((ep.name, server.name)), conc, args, info)
                 cell["results"][server.name] = res
                 print(progress_line(ep.name, conc, server.name, res), flush=True)
 
@@ -234,8 +251,11 @@ def benchmark(args, corpus: Corpus, servers, endpoint_names, work: Path, results
     layouts = {s.name: Layout(**info[s.name]["layout"]) for s in servers}
     endpoints = [ep for ep in build_endpoints(corpus, layouts) if ep.name in endpoint_names]
     scripts = write_scripts(endpoints, work)
-    print(f"[bench] {len(endpoints)} endpoints x {args.concurrency}: about "
-          f"{estimate_seconds(endpoints, args) / 60:.1f} min of wrk", flush=True)
+    print(
+        f"[bench] {len(endpoints)} endpoints x {args.concurrency}: about "
+        f"{estimate_seconds(endpoints, args) / 60:.1f} min of wrk",
+        flush=True,
+    )
     start_for_benchmark(servers, endpoints, info)
     run_matrix(servers, endpoints, scripts, args, results)
     for server in servers:
@@ -244,13 +264,20 @@ def benchmark(args, corpus: Corpus, servers, endpoint_names, work: Path, results
 
 
 def new_results(args, corpus: Corpus, servers: list[ManagedServer]) -> dict:
-    meta = {"started": dt.datetime.now().isoformat(timespec="seconds"),
-            "zim": str(corpus.zim), "zim_mb": corpus.zim.stat().st_size / 1e6,
-            "book": corpus.book, "duration_s": args.duration, "concurrency": args.concurrency,
-            "wrk_timeout_s": args.wrk_timeout, "cpus": os.cpu_count(),
-            "host": platform.platform()}
-    servers_info = {s.name: {"command": s.template, "log": str(s.log_path), "cold_start_s": [],
-                             "crashes": []} for s in servers}
+    meta = {
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "zim": str(corpus.zim),
+        "zim_mb": corpus.zim.stat().st_size / 1e6,
+        "book": corpus.book,
+        "duration_s": args.duration,
+        "concurrency": args.concurrency,
+        "wrk_timeout_s": args.wrk_timeout,
+        "cpus": os.cpu_count(),
+        "host": platform.platform(),
+    }
+    servers_info = {
+        s.name: {"command": s.template, "log": str(s.log_path), "cold_start_s": [], "crashes": []} for s in servers
+    }
     return {"meta": meta, "servers": servers_info, "cells": []}
 
 

@@ -133,8 +133,9 @@ class ManagedServer:
             log.write(f"\n=== spawn: {shlex.join(self.command())}\n".encode())
             log.flush()
             self.spawned_at = time.monotonic()
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
 
     def wait_ready(self, path: str, timeout: float = 60.0, poll: float = 0.02) -> float:
         """Poll `path` until it answers 200; return seconds since spawn."""

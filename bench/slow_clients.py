@@ -41,11 +41,19 @@ def tpkit_serve(data_dir: Path, workers: int = 2, nofile: int = UNIT_NOFILE) -> 
     port = free_port()
     config = data_dir / "kit.toml"
     config.write_text(f'data_dir = "{data_dir / "data"}"\nweb_workers = {workers}\nmdns_enabled = false\n')
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")},
-           "TPKIT_CONFIG": str(config), "TPKIT_HOST": HOST, "TPKIT_PORT": str(port)}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("tpkit")), "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile)))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")},
+        "TPKIT_CONFIG": str(config),
+        "TPKIT_HOST": HOST,
+        "TPKIT_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("tpkit")), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile)),
+    )
     try:
         deadline = time.monotonic() + 60
         while probe(port, timeout_s=1)[0] != 200:
@@ -109,8 +117,9 @@ def dropped(sockets: list[socket.socket]) -> int:
     return count
 
 
-def run(idle: int, partial: int, hold_s: float, probe_every_s: float = 0.5, workers: int = 2,
-        nofile: int = UNIT_NOFILE) -> dict:
+def run(
+    idle: int, partial: int, hold_s: float, probe_every_s: float = 0.5, workers: int = 2, nofile: int = UNIT_NOFILE
+) -> dict:
     """Hold the attack for `hold_s` while probing; the figures as a dict."""
     want = idle + partial + 256
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -132,10 +141,20 @@ def run(idle: int, partial: int, hold_s: float, probe_every_s: float = 0.5, work
         still_open = len(sockets) - dropped(sockets)
         for sock in sockets:
             sock.close()
-    return {"idle": idle, "partial": partial, "workers": workers, "nofile": nofile, "hold_s": hold_s,
-            "opened_s": round(opened_s, 2), "probes": len(latencies), "probe_failures": failures,
-            "probe_median_s": round(statistics.median(latencies), 3), "probe_max_s": round(max(latencies), 3),
-            "attackers_dropped_after_s": all_dropped_s, "attackers_still_open": still_open}
+    return {
+        "idle": idle,
+        "partial": partial,
+        "workers": workers,
+        "nofile": nofile,
+        "hold_s": hold_s,
+        "opened_s": round(opened_s, 2),
+        "probes": len(latencies),
+        "probe_failures": failures,
+        "probe_median_s": round(statistics.median(latencies), 3),
+        "probe_max_s": round(max(latencies), 3),
+        "attackers_dropped_after_s": all_dropped_s,
+        "attackers_still_open": still_open,
+    }
 
 
 def main() -> int:
@@ -150,8 +169,10 @@ def main() -> int:
     found = run(args.idle, args.partial, args.hold_s, workers=args.workers, nofile=args.nofile)
     print(json.dumps(found, indent=2))
     ok = found["probe_failures"] == 0 and found["probe_max_s"] < args.probe_max_s
-    print(f"[{'✓' if ok else '✗'}] probe: {found['probes']} pages, slowest {found['probe_max_s']} s, "
-          f"{found['probe_failures']} failed")
+    print(
+        f"[{'✓' if ok else '✗'}] probe: {found['probes']} pages, slowest {found['probe_max_s']} s, "
+        f"{found['probe_failures']} failed"
+    )
     return 0 if ok else 1
 
 

@@ -26,12 +26,18 @@ from tests.mirror import RsyncDaemon  # noqa: E402  (the same daemon set-up as t
 WRAPPER = Path(__file__).resolve().parents[1] / "content-sync" / "tpkit-rsync"
 
 
-def fetch(url: str, dest: Path, rate_kbps: int, stop_at_percent: int | None, daemon: RsyncDaemon,
-          cut: str = "mirror") -> int:
+def fetch(
+    url: str, dest: Path, rate_kbps: int, stop_at_percent: int | None, daemon: RsyncDaemon, cut: str = "mirror"
+) -> int:
     """Run the wrapper; once progress passes `stop_at_percent` kill the daemon (or, `cut` = kill-9, the wrapper's
     process group with SIGKILL); the wire bytes it reported."""
-    process = subprocess.Popen([str(WRAPPER), "--bwlimit", str(rate_kbps), url, str(dest)], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [str(WRAPPER), "--bwlimit", str(rate_kbps), url, str(dest)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     received, last_done = 0, 0
     for line in process.stdout:
         parts = line.split()
@@ -74,10 +80,14 @@ def main() -> int:
         second = fetch(f"{daemon.url}/ch/book.zim", dest, args.rate_kbps, None, daemon)
         daemon.stop()
         same = dest.read_bytes() == (root / "mirror" / "ch" / "book.zim").read_bytes()
-        print(f"cut: {args.cut}; file {size} bytes; cut attempt moved ≥ {first} (partial kept: {kept}); resume received {second} "
-              f"in {time.monotonic() - started:.1f} s; identical: {same}")
-        print(f"total on the wire ≥ {(first + second) / size * 100:.1f} % of the file "
-              f"(issue 3 target ≤ 103 %); resume alone {second / size * 100:.1f} %")
+        print(
+            f"cut: {args.cut}; file {size} bytes; cut attempt moved ≥ {first} (partial kept: {kept}); resume received {second} "
+            f"in {time.monotonic() - started:.1f} s; identical: {same}"
+        )
+        print(
+            f"total on the wire ≥ {(first + second) / size * 100:.1f} % of the file "
+            f"(issue 3 target ≤ 103 %); resume alone {second / size * 100:.1f} %"
+        )
     return 0 if same else 1
 
 

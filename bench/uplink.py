@@ -60,41 +60,66 @@ def resume_overhead(lab, url, dest, size, mode):
     _fresh(dest)
     whole, seconds, _ = _transfer(lab, url, dest, extra, wrapper=wrapper)
     _fresh(dest)
-    first, _, _ = _transfer(lab, url, dest, extra, kill_at=size // 2, wrapper=wrapper,
-                            kill_signal=signal.SIGTERM if mode == "SIGTERM" else signal.SIGKILL)
+    first, _, _ = _transfer(
+        lab,
+        url,
+        dest,
+        extra,
+        kill_at=size // 2,
+        wrapper=wrapper,
+        kill_signal=signal.SIGTERM if mode == "SIGTERM" else signal.SIGKILL,
+    )
     # What reached the disk of the cut attempt: the partial file, rsync's leftover temporary file, or the file itself.
     kept = max((p.stat().st_size for p in dest.rglob("*") if p.is_file()), default=0)
     second, _, code = _transfer(lab, url, dest, extra, wrapper=wrapper)
     ok = code == 0 and (dest / "big.bin").read_bytes() == (lab.source_dir / "big.bin").read_bytes()
-    return {"mode": mode, "uninterrupted_bytes": whole, "uninterrupted_s": round(seconds, 2),
-            "first_bytes": first, "kept_bytes": kept, "resumed_bytes": second,
-            "resume_over_rest": round(second / max(1, whole * (size - kept) / size), 4),
-            "total_over_needed": round((first + second) / whole, 4),
-            "identical": ok}
-
+    return {
+        "mode": mode,
+        "uninterrupted_bytes": whole,
+        "uninterrupted_s": round(seconds, 2),
+        "first_bytes": first,
+        "kept_bytes": kept,
+        "resumed_bytes": second,
+        "resume_over_rest": round(second / max(1, whole * (size - kept) / size), 4),
+        "total_over_needed": round((first + second) / whole, 4),
+        "identical": ok,
+    }
 
 
 def rate_cap(lab, url, dest, share):
     cap = lab.link_bytes_per_s * share
     _fresh(dest)
     samples = []
-    process = lab.popen(lab.kit, ["rsync", "--timeout=30", f"--bwlimit={cap / 1024:.0f}", url, f"{dest}/"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = lab.popen(
+        lab.kit,
+        ["rsync", "--timeout=30", f"--bwlimit={cap / 1024:.0f}", url, f"{dest}/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while process.poll() is None:
         samples.append((time.monotonic(), lab.kit_bytes()))
         time.sleep(0.5)
     steady = samples[4:-2]  # skip the first 2 s (handshake, file list) and the tail
     rate = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0])
-    return {"share": share, "cap_bytes_per_s": round(cap), "measured_bytes_per_s": round(rate),
-            "measured_over_cap": round(rate / cap, 3)}
+    return {
+        "share": share,
+        "cap_bytes_per_s": round(cap),
+        "measured_bytes_per_s": round(rate),
+        "measured_over_cap": round(rate / cap, 3),
+    }
 
 
 def sync_rate_cap(lab, percent, book_kb, port):
     """The real `tpkit sync` with sync_rate_cap_percent: wire bytes per second from 2 s after it capped itself."""
     samples = []
     with tempfile.TemporaryDirectory() as work:
-        run = netlab.SyncRun(lab, Path(work), book_kb=book_kb, port=port, settings={
-            "TPKIT_SYNC_RATE_CAP_PERCENT": str(percent), "TPKIT_SYNC_YIELD_KBPS": "0"})
+        run = netlab.SyncRun(
+            lab,
+            Path(work),
+            book_kb=book_kb,
+            port=port,
+            settings={"TPKIT_SYNC_RATE_CAP_PERCENT": str(percent), "TPKIT_SYNC_YIELD_KBPS": "0"},
+        )
         while run.process.poll() is None:
             samples.append((time.time(), lab.kit_bytes()))
             time.sleep(0.5)
@@ -103,11 +128,15 @@ def sync_rate_cap(lab, percent, book_kb, port):
     steady = [s for s in samples if capped is not None and s[0] >= capped + 2][:-2]  # not the verify/switch tail
     target = lab.link_bytes_per_s * percent / 100
     rate = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0]) if len(steady) > 4 else None
-    return {"share": percent / 100, "target_bytes_per_s": round(target),
-            "measured_bytes_per_s": round(rate) if rate else None,
-            "measured_over_target": round(rate / target, 3) if rate else None,
-            "cap_line": next((line for _, line in done["lines"] if "rate cap:" in line), None),
-            "returncode": done["returncode"], "identical": done["installed_sha256"] == done["published_sha256"]}
+    return {
+        "share": percent / 100,
+        "target_bytes_per_s": round(target),
+        "measured_bytes_per_s": round(rate) if rate else None,
+        "measured_over_target": round(rate / target, 3) if rate else None,
+        "cap_line": next((line for _, line in done["lines"] if "rate cap:" in line), None),
+        "returncode": done["returncode"],
+        "identical": done["installed_sha256"] == done["published_sha256"],
+    }
 
 
 def yield_latency(lab, trials):
@@ -118,11 +147,15 @@ def yield_latency(lab, trials):
             run = netlab.sync_while_people_browse(lab, Path(work), book_kb=5000, port=PORT + 1 + trial)
         decided, stopped = netlab.first_after(run["lines"], "stopping"), netlab.first_after(run["lines"], "stopped")
         resumed = netlab.first_after(run["lines"], "resuming")
-        results.append({"decided_after_s": round(decided - run["people_start"], 2) if decided else None,
-                        "stopped_after_s": round(stopped - run["people_start"], 2) if stopped else None,
-                        "resumed_after_people_stop_s": round(resumed - run["people_end"], 2) if resumed else None,
-                        "returncode": run["returncode"],
-                        "identical": run["installed_sha256"] == run["published_sha256"]})
+        results.append(
+            {
+                "decided_after_s": round(decided - run["people_start"], 2) if decided else None,
+                "stopped_after_s": round(stopped - run["people_start"], 2) if stopped else None,
+                "resumed_after_people_stop_s": round(resumed - run["people_end"], 2) if resumed else None,
+                "returncode": run["returncode"],
+                "identical": run["installed_sha256"] == run["published_sha256"],
+            }
+        )
     return results
 
 
@@ -149,8 +182,9 @@ def main() -> int:
         parts = args.parts.split(",")
         results = {"rate_mbit": args.rate_mbit, "size_bytes": size}
         if "resume" in parts:
-            results["resume"] = [resume_overhead(lab, url, dest, size, mode)
-                                 for mode in ("SIGTERM", "SIGKILL", "tpkit-rsync SIGKILL")]
+            results["resume"] = [
+                resume_overhead(lab, url, dest, size, mode) for mode in ("SIGTERM", "SIGKILL", "tpkit-rsync SIGKILL")
+            ]
         if "cap" in parts:
             results["cap"] = [rate_cap(lab, url, dest, share) for share in (0.5, 0.25)]
             results["sync_cap"] = [sync_rate_cap(lab, 50, book_kb=14000, port=PORT + 40)]

@@ -29,6 +29,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 @dataclass
 class Corpus:
     """The ZIM under test plus the request material taken from its sidecars."""
+
     zim: Path
     book: str
     sample: list[str]
@@ -45,6 +46,7 @@ class Corpus:
 @dataclass
 class Layout:
     """Where one server exposes the book."""
+
     content_prefix: str
     main_page: str
     raw_prefix: str | None = None
@@ -57,14 +59,23 @@ class Endpoint:
     targets: dict[str, list[str]] = field(default_factory=dict)  # server -> request paths
 
 
-def ensure_zim(zim: Path | None, articles: int, images: int, seed: int,
-               cache_dir: Path = DEFAULT_CACHE) -> Path:
+def ensure_zim(zim: Path | None, articles: int, images: int, seed: int, cache_dir: Path = DEFAULT_CACHE) -> Path:
     """Return the ZIM path, generating it with make_zim.py if it does not exist."""
     path = zim or cache_dir / f"bench-{articles}-{images}-s{seed}.zim"
     if not path.exists():
         print(f"[bench] generating {path} ...", flush=True)
-        cmd = [sys.executable, str(MAKE_ZIM), "--out", str(path), "--articles", str(articles),
-               "--images", str(images), "--seed", str(seed)]
+        cmd = [
+            sys.executable,
+            str(MAKE_ZIM),
+            "--out",
+            str(path),
+            "--articles",
+            str(articles),
+            "--images",
+            str(images),
+            "--seed",
+            str(seed),
+        ]
         subprocess.run(cmd, check=True)
     return path
 
@@ -77,9 +88,15 @@ def load_corpus(zim: Path, seed: int) -> Corpus:
     paths = paths_file.read_text().split()
     terms = json.loads(terms_file.read_text())
     sample = random.Random(seed).sample(paths, min(SAMPLE_SIZE, len(paths)))
-    return Corpus(zim=zim, book=zim.stem, sample=sample, search_words=terms["search_words"],
-                  suggest_prefixes=terms["suggest_prefixes"],
-                  image_path=terms["image_paths"][0], main_path=terms["main_path"])
+    return Corpus(
+        zim=zim,
+        book=zim.stem,
+        sample=sample,
+        search_words=terms["search_words"],
+        suggest_prefixes=terms["suggest_prefixes"],
+        image_path=terms["image_paths"][0],
+        main_path=terms["main_path"],
+    )
 
 
 def catalog_books(port: int) -> list[str]:
@@ -117,8 +134,7 @@ def detect_layout(port: int, corpus: Corpus) -> Layout:
         raise RuntimeError(f"article {corpus.hot_path} not found under any known prefix")
     raw = f"/raw/{corpus.book}/content/"
     raw_ok = http_get(port, raw + article)[0] == 200
-    return Layout(content_prefix=prefix, main_page=resolve_redirects(port, prefix),
-                  raw_prefix=raw if raw_ok else None)
+    return Layout(content_prefix=prefix, main_page=resolve_redirects(port, prefix), raw_prefix=raw if raw_ok else None)
 
 
 def hot_path(server: str, layout: Layout, article: str) -> str:
@@ -137,20 +153,39 @@ def build_endpoints(corpus: Corpus, layouts: dict[str, Layout]) -> list[Endpoint
         return {name: paths for name in layouts}
 
     endpoints = [
-        Endpoint("hot", "one article; kiwix via /raw/<book>/content/, tpkit via content",
-                 {n: [hot_path(n, lay, hot)] for n, lay in layouts.items()}),
-        Endpoint("hot-content", "same article via kiwix's content URL (reference only)",
-                 {n: [p + quote(hot)] for n, p in content.items() if n == REFERENCE}),
-        Endpoint("random", f"{len(corpus.sample)} fixed random articles via content URL",
-                 {n: [p + quote(a) for a in corpus.sample] for n, p in content.items()}),
-        Endpoint("image", "one PNG image via content URL",
-                 {n: [p + quote(corpus.image_path)] for n, p in content.items()}),
-        Endpoint("suggest", f"{len(prefixes)} rotating title prefixes",
-                 every(f"/suggest?content={book}&term={quote(t)}" for t in prefixes)),
-        Endpoint("search", f"{len(words)} rotating full-text words, each server's default page length",
-                 every(f"/search?content={book}&pattern={quote(w)}" for w in words)),
-        Endpoint("search25", f"{len(words)} rotating full-text words, pageLength=25 on both",
-                 every(f"/search?content={book}&pattern={quote(w)}&pageLength=25" for w in words)),
+        Endpoint(
+            "hot",
+            "one article; kiwix via /raw/<book>/content/, tpkit via content",
+            {n: [hot_path(n, lay, hot)] for n, lay in layouts.items()},
+        ),
+        Endpoint(
+            "hot-content",
+            "same article via kiwix's content URL (reference only)",
+            {n: [p + quote(hot)] for n, p in content.items() if n == REFERENCE},
+        ),
+        Endpoint(
+            "random",
+            f"{len(corpus.sample)} fixed random articles via content URL",
+            {n: [p + quote(a) for a in corpus.sample] for n, p in content.items()},
+        ),
+        Endpoint(
+            "image", "one PNG image via content URL", {n: [p + quote(corpus.image_path)] for n, p in content.items()}
+        ),
+        Endpoint(
+            "suggest",
+            f"{len(prefixes)} rotating title prefixes",
+            every(f"/suggest?content={book}&term={quote(t)}" for t in prefixes),
+        ),
+        Endpoint(
+            "search",
+            f"{len(words)} rotating full-text words, each server's default page length",
+            every(f"/search?content={book}&pattern={quote(w)}" for w in words),
+        ),
+        Endpoint(
+            "search25",
+            f"{len(words)} rotating full-text words, pageLength=25 on both",
+            every(f"/search?content={book}&pattern={quote(w)}&pageLength=25" for w in words),
+        ),
         Endpoint("catalog", "OPDS catalog feed", every(["/catalog/v2/entries"])),
     ]
     return [ep for ep in endpoints if ep.targets]

@@ -40,8 +40,7 @@ class WrkResult:
     p50_ms: float | None = None
     p99_ms: float | None = None
     non_2xx_3xx: int = 0
-    socket_errors: dict = field(default_factory=lambda: dict.fromkeys(
-        ("connect", "read", "write", "timeout"), 0))
+    socket_errors: dict = field(default_factory=lambda: dict.fromkeys(("connect", "read", "write", "timeout"), 0))
     returncode: int = 0
     output: str = ""
 
@@ -72,17 +71,21 @@ def write_lua(path: Path, request_paths: list[str]) -> Path:
     return path
 
 
-def wrk_command(url: str, concurrency: int, duration: float, timeout: float,
-                script: Path | None) -> list[str]:
-    cmd = [WRK, f"-t{min(concurrency, 2)}", f"-c{concurrency}", f"-d{duration:g}s",
-           f"--timeout={timeout:g}s", "--latency"]
+def wrk_command(url: str, concurrency: int, duration: float, timeout: float, script: Path | None) -> list[str]:
+    cmd = [
+        WRK,
+        f"-t{min(concurrency, 2)}",
+        f"-c{concurrency}",
+        f"-d{duration:g}s",
+        f"--timeout={timeout:g}s",
+        "--latency",
+    ]
     if script is not None:
         cmd += ["-s", str(script)]
     return cmd + [url]
 
 
-def run_wrk(url: str, concurrency: int, duration: float, timeout: float = 5.0,
-            script: Path | None = None) -> WrkResult:
+def run_wrk(url: str, concurrency: int, duration: float, timeout: float = 5.0, script: Path | None = None) -> WrkResult:
     cmd = wrk_command(url, concurrency, duration, timeout, script)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
@@ -114,8 +117,7 @@ def parse_wrk(text: str) -> WrkResult:
         result.non_2xx_3xx = int(match.group(1))
     pattern = r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
     if match := re.search(pattern, text):
-        result.socket_errors = dict(zip(("connect", "read", "write", "timeout"),
-                                        map(int, match.groups()), strict=True))
+        result.socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, match.groups()), strict=True))
     if result.requests:
         result.p50_ms = parse_percentile(text, 50)
         result.p99_ms = parse_percentile(text, 99)

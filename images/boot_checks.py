@@ -32,7 +32,7 @@ def _options(raw: bytes) -> dict[int, bytes]:
             i += 1
             continue
         code, length = raw[i], raw[i + 1]
-        found[code] = raw[i + 2:i + 2 + length]
+        found[code] = raw[i + 2 : i + 2 + length]
         i += 2 + length
     return found
 
@@ -41,8 +41,19 @@ def dhcp_offer(iface: str, timeout_s: float = 10.0) -> tuple[str, dict[int, byte
     """Broadcast a DHCPDISCOVER on `iface` and return the offered address and the offer's options."""
     mac = bytes.fromhex(Path(f"/sys/class/net/{iface}/address").read_text().strip().replace(":", ""))
     xid = os.urandom(4)
-    packet = (b"\x01\x01\x06\x00" + xid + b"\x00\x00\x80\x00" + b"\x00" * 16 + mac + b"\x00" * 10 + b"\x00" * 192
-              + DHCP_MAGIC + b"\x35\x01\x01" + b"\x37\x03\x01\x03\x06" + b"\xff")
+    packet = (
+        b"\x01\x01\x06\x00"
+        + xid
+        + b"\x00\x00\x80\x00"
+        + b"\x00" * 16
+        + mac
+        + b"\x00" * 10
+        + b"\x00" * 192
+        + DHCP_MAGIC
+        + b"\x35\x01\x01"
+        + b"\x37\x03\x01\x03\x06"
+        + b"\xff"
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -77,9 +88,9 @@ def resolve(server: str, name: str, timeout_s: float = 5.0) -> list[str]:
     found = []
     for _ in range(answers):
         offset += 2 if reply[offset] & 0xC0 == 0xC0 else reply.index(b"\x00", offset) + 1 - offset
-        kind, _, _, length = struct.unpack("!HHIH", reply[offset:offset + 10])
+        kind, _, _, length = struct.unpack("!HHIH", reply[offset : offset + 10])
         if kind == 1:
-            found.append(socket.inet_ntoa(reply[offset + 10:offset + 14]))
+            found.append(socket.inet_ntoa(reply[offset + 10 : offset + 14]))
         offset += 10 + length
     return found
 
@@ -93,7 +104,13 @@ def classroom(iface: str, kit_address: str, kit_id: str) -> int:
     good = in_net and router == kit_address and dns == kit_address
     failed += not good
     print(f"[{'✓' if good else '✗'}] dnsmasq offered {offered} (router {router}, DNS {dns}) on the classroom side")
-    for name in ("kit", f"{kit_id}.lan", "connectivitycheck.gstatic.com", "captive.apple.com", "www.msftconnecttest.com"):
+    for name in (
+        "kit",
+        f"{kit_id}.lan",
+        "connectivitycheck.gstatic.com",
+        "captive.apple.com",
+        "www.msftconnecttest.com",
+    ):
         try:
             answer = resolve(kit_address, name)
         except (OSError, ValueError) as exc:
@@ -114,8 +131,9 @@ def hub(db_path: str, kit_id: str, min_data_bytes: str) -> int:
         return 3
     try:
         kit = db.execute("SELECT public_key, enrolled_at, snapshot FROM kits WHERE kit_id = ?", (kit_id,)).fetchone()
-        rows = db.execute("SELECT kind, clock_synchronised FROM reports WHERE kit_id = ? ORDER BY sequence",
-                          (kit_id,)).fetchall()
+        rows = db.execute(
+            "SELECT kind, clock_synchronised FROM reports WHERE kit_id = ? ORDER BY sequence", (kit_id,)
+        ).fetchall()
     finally:
         db.close()
     if kit is None:
@@ -123,19 +141,25 @@ def hub(db_path: str, kit_id: str, min_data_bytes: str) -> int:
         return 1
     if not kit[0] or not rows:
         return 3
-    print(f"[✓] the hub has {kit_id} enrolled with key {kit[0].split()[-1][:16]}… and {len(rows)} verified "
-          f"report(s): {', '.join(kind for kind, _ in rows)}")
+    print(
+        f"[✓] the hub has {kit_id} enrolled with key {kit[0].split()[-1][:16]}… and {len(rows)} verified "
+        f"report(s): {', '.join(kind for kind, _ in rows)}"
+    )
     clock = (json.loads(kit[2]) if kit[2] else {}).get("clock", {}).get("synchronized")
     honest = all(synced == 0 for _, synced in rows) and clock is False
-    print(f"[{'✓' if honest else '✗'}] the kit says its clock is not synchronised (no NTP in the test): "
-          f"reports' clock_synchronised {[synced for _, synced in rows]}, health clock.synchronized {clock!r}")
+    print(
+        f"[{'✓' if honest else '✗'}] the kit says its clock is not synchronised (no NTP in the test): "
+        f"reports' clock_synchronised {[synced for _, synced in rows]}, health clock.synchronized {clock!r}"
+    )
     if not kit[2]:
         return 3  # an alert arrived first; the heartbeat (the snapshot) follows
     data = _data_filesystem(json.loads(kit[2]))
     size = data.get("total_bytes")
     grown = isinstance(size, int) and size >= int(min_data_bytes)
-    print(f"[{'✓' if grown else '✗'}] the data file system {data.get('path', '?')} holds {size!r} bytes, at least "
-          f"{int(min_data_bytes)} expected: first boot grew the data partition to fill the card")
+    print(
+        f"[{'✓' if grown else '✗'}] the data file system {data.get('path', '?')} holds {size!r} bytes, at least "
+        f"{int(min_data_bytes)} expected: first boot grew the data partition to fill the card"
+    )
     return 0 if honest and grown else 1
 
 
@@ -151,8 +175,8 @@ def classroom_packets(pcap_path: str, network: str) -> list[str]:
         raise ValueError(f"{pcap_path} is not a pcap file (magic {raw[:4].hex()})")
     found, offset = [], 24
     while offset + 16 <= len(raw):
-        captured = struct.unpack(order + "I", raw[offset + 8:offset + 12])[0]
-        frame = raw[offset + 16:offset + 16 + captured]
+        captured = struct.unpack(order + "I", raw[offset + 8 : offset + 12])[0]
+        frame = raw[offset + 16 : offset + 16 + captured]
         offset += 16 + captured
         if len(frame) >= 34 and frame[12:14] == b"\x08\x00":  # IPv4
             source = ipaddress.ip_address(frame[26:30])
@@ -168,8 +192,10 @@ def forwarded(pcap_path: str, network: str) -> int:
     except (OSError, ValueError) as exc:
         print(f"[✗] the kit's uplink was not recorded: {exc}")
         return 1
-    print(f"[{'✗' if found else '✓'}] {len(found)} packet(s) from the classroom network {network} on the kit's "
-          f"uplink{': from ' + ', '.join(sorted(set(found))) if found else ''}")
+    print(
+        f"[{'✗' if found else '✓'}] {len(found)} packet(s) from the classroom network {network} on the kit's "
+        f"uplink{': from ' + ', '.join(sorted(set(found))) if found else ''}"
+    )
     return 1 if found else 0
 
 
@@ -186,4 +212,6 @@ if __name__ == "__main__":
         sys.exit(hub(*sys.argv[2:]))
     if len(sys.argv) == 4 and sys.argv[1] == "forwarded":
         sys.exit(forwarded(*sys.argv[2:]))
-    sys.exit("usage: boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID | hub HUB_SQLITE KIT_ID MIN_DATA_BYTES | forwarded UPLINK_PCAP CLASSROOM_NET")
+    sys.exit(
+        "usage: boot_checks.py classroom IFACE KIT_ADDRESS KIT_ID | hub HUB_SQLITE KIT_ID MIN_DATA_BYTES | forwarded UPLINK_PCAP CLASSROOM_NET"
+    )

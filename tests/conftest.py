@@ -32,31 +32,59 @@ def shared_zims(kind: str) -> list[Path]:
 
 
 def article(title: str, body: str, lang: str = "en") -> bytes:
-    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head>'
-            f"<body><h1>{title}</h1>{body}</body></html>").encode()
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head>'
+        f"<body><h1>{title}</h1>{body}</body></html>"
+    ).encode()
 
 
-def make_book(folder: Path, name: str, *, title: str = "Test book", language: str = "eng",
-              articles: dict[str, tuple[str, str]] | None = None, index: bool = True,
-              extra: list[Entry] = (), tags: str = "_category:test;grade:3") -> Path:
+def make_book(
+    folder: Path,
+    name: str,
+    *,
+    title: str = "Test book",
+    language: str = "eng",
+    articles: dict[str, tuple[str, str]] | None = None,
+    index: bool = True,
+    extra: list[Entry] = (),
+    tags: str = "_category:test;grade:3",
+) -> Path:
     """Write a small ZIM with libzim: `articles` maps path -> (title, body HTML)."""
     articles = articles or {
         "index": ("Welcome", "<p>Start here. <a href='water'>Water</a></p>"),
-        "water": ("Water cycle", "<p>Evaporation, condensation and precipitation move water around.</p>"
-                  + "<p>Rivers carry rain back to the sea.</p>" * 40),
+        "water": (
+            "Water cycle",
+            "<p>Evaporation, condensation and precipitation move water around.</p>"
+            + "<p>Rivers carry rain back to the sea.</p>" * 40,
+        ),
         "moon": ("The Moon", "<p>The Moon reflects sunlight and causes tides.</p>"),
     }
     entries = [Entry(path, t, "text/html", article(t, body), front=True) for path, (t, body) in articles.items()]
-    entries += [Entry("media/clip.webm", "clip", "video/webm", bytes(range(256)) * 400),
-                Entry("img/dot.png", "dot", "image/png", badge(16, (0, 0, 0), (255, 255, 255)))]
+    entries += [
+        Entry("media/clip.webm", "clip", "video/webm", bytes(range(256)) * 400),
+        Entry("img/dot.png", "dot", "image/png", badge(16, (0, 0, 0), (255, 255, 255))),
+    ]
     entries += list(extra)
-    metadata = {"Title": title, "Description": f"{title} for tests", "Language": language, "Creator": "tests",
-                "Publisher": "tpkit", "Date": "2026-01-02", "Name": name, "Tags": tags}
+    metadata = {
+        "Title": title,
+        "Description": f"{title} for tests",
+        "Language": language,
+        "Creator": "tests",
+        "Publisher": "tpkit",
+        "Date": "2026-01-02",
+        "Name": name,
+        "Tags": tags,
+    }
     folder.mkdir(parents=True, exist_ok=True)
-    return write_zim(folder / f"{name}.zim", metadata=metadata, main_path="index", entries=entries,
-                     illustration_png=badge(48, (10, 20, 30), (200, 100, 50)),
-                     redirects=[("old_water", "Water (old)", "water")],
-                     index_language=language if index else None)
+    return write_zim(
+        folder / f"{name}.zim",
+        metadata=metadata,
+        main_path="index",
+        entries=entries,
+        illustration_png=badge(48, (10, 20, 30), (200, 100, 50)),
+        redirects=[("old_water", "Water (old)", "water")],
+        index_language=language if index else None,
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -67,14 +95,18 @@ def mdns_on_loopback_only() -> Iterator[None]:
         yield
 
 
-def loopback_advertisement(school: str = "Hill School", *, port: int = 8123, kit_id: str = "kit-1",
-                           **txt: str):
+def loopback_advertisement(school: str = "Hill School", *, port: int = 8123, kit_id: str = "kit-1", **txt: str):
     """An advertisement of a pretend kit on 127.0.0.1, as tests register it with real zeroconf."""
     from appliance.edges import mdns
 
     records = {"kit_id": kit_id, "version": "0.1.0", "content": "abc123abc123", "mirror": "0", "school": school}
-    return mdns.Advertisement(name=mdns.instance_name(school), port=port, addresses=("127.0.0.1",),
-                              server=mdns.host_name(kit_id, ["127.0.0.1"]), txt={**records, **txt})
+    return mdns.Advertisement(
+        name=mdns.instance_name(school),
+        port=port,
+        addresses=("127.0.0.1",),
+        server=mdns.host_name(kit_id, ["127.0.0.1"]),
+        txt={**records, **txt},
+    )
 
 
 @pytest.fixture
@@ -86,8 +118,15 @@ def content_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, content_dir: Path):
-    return load_settings(environ={}, overrides={"data_dir": str(tmp_path / "data"), "content_dir": str(content_dir),
-                                                 "library_scan_interval_s": 0.2, "mdns_enabled": False})
+    return load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp_path / "data"),
+            "content_dir": str(content_dir),
+            "library_scan_interval_s": 0.2,
+            "mdns_enabled": False,
+        },
+    )
 
 
 @pytest.fixture
@@ -107,8 +146,9 @@ class LiveServer:
     def __init__(self, app) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
         self.thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)
 
     def __enter__(self) -> LiveServer:

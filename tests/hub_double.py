@@ -110,5 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
             hub.stalled.set()
             hub.release.wait(60)
             return
-        self._answer(200 if duplicate else 201, {"status": "duplicate" if duplicate else "accepted",
-                                                 "report_id": report.report_id, "desired_config": hub.desired_config})
+        self._answer(
+            200 if duplicate else 201,
+            {
+                "status": "duplicate" if duplicate else "accepted",
+                "report_id": report.report_id,
+                "desired_config": hub.desired_config,
+            },
+        )

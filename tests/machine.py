@@ -7,11 +7,11 @@ from pathlib import Path
 
 HEALTHY_COMMANDS = {
     "vcgencmd": 'case "$1" in get_throttled) echo "throttled=0x0";; measure_temp) echo "temp=48.3\'C";; '
-                '*) exit 1;; esac',
+    "*) exit 1;; esac",
     "timedatectl": "echo yes",
     "systemctl": 'for unit in "$@"; do [ "$unit" = is-active ] || echo active; done',
     "iw": 'printf "Station aa:bb:cc:dd:ee:01 (on wlan0)\\n\\tinactive time: 10 ms\\n'
-          'Station aa:bb:cc:dd:ee:02 (on wlan0)\\n"',
+    'Station aa:bb:cc:dd:ee:02 (on wlan0)\\n"',
     "journalctl": 'case "$*" in *"-p err"*) ;; *) echo "Booting Linux on physical CPU 0x0";; esac',
 }
 # What a tired kit in a hot, badly powered classroom says.
@@ -19,10 +19,10 @@ SICK_COMMANDS = {
     **HEALTHY_COMMANDS,
     "vcgencmd": 'case "$1" in get_throttled) echo "throttled=0x50005";; measure_temp) echo "temp=81.5\'C";; esac',
     "timedatectl": "echo no",
-    "systemctl": 'echo active; echo failed; exit 3',
+    "systemctl": "echo active; echo failed; exit 3",
     "journalctl": 'case "$*" in *"-p err"*) echo "EXT4-fs error (device mmcblk0p2): bad block";'
-                  ' echo "blk_update_request: I/O error, dev mmcblk0";'
-                  ' echo "brcmfmac: firmware error";; *) echo "Booting Linux";; esac',
+    ' echo "blk_update_request: I/O error, dev mmcblk0";'
+    ' echo "brcmfmac: firmware error";; *) echo "Booting Linux";; esac',
 }
 
 
@@ -36,8 +36,13 @@ def fake_commands(folder: Path, scripts: dict[str, str]) -> str:
     return str(folder)
 
 
-def fake_root(folder: Path, *, root_mount: str = "rw,noatime", boot_id: str = "3f1c0a4e-0000-4000-8000-000000000001",
-              thermal_millidegrees: int = 52300) -> Path:
+def fake_root(
+    folder: Path,
+    *,
+    root_mount: str = "rw,noatime",
+    boot_id: str = "3f1c0a4e-0000-4000-8000-000000000001",
+    thermal_millidegrees: int = 52300,
+) -> Path:
     """A /proc and /sys tree with the files the health snapshot reads."""
     files = {
         "sys/class/thermal/thermal_zone0/temp": f"{thermal_millidegrees}\n",
@@ -47,7 +52,7 @@ def fake_root(folder: Path, *, root_mount: str = "rw,noatime", boot_id: str = "3
         "proc/mounts": f"/dev/root / ext4 rw,noatime 0 0\nproc /proc proc rw 0 0\n/dev/root / ext4 {root_mount} 0 0\n",
         # A sandboxed service's view (ProtectSystem=strict): "/" bound read-only, the file system itself as root_mount.
         "proc/self/mountinfo": f"22 1 179:2 / / ro,noatime shared:1 - ext4 /dev/root {root_mount},errors=remount-ro\n"
-                               "23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n",
+        "23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n",
         "proc/sys/kernel/random/boot_id": f"{boot_id}\n",
     }
     for relative, text in files.items():

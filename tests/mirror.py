@@ -37,14 +37,24 @@ class Mirror:
     def folder(self, name: str = "primary-en") -> Path:
         return self.root / name
 
-    def book(self, name: str, *, body: str = "", channel_name: str = "primary-en", size_kb: int = 0,
-             noise: bytes | None = None, **options) -> Path:
+    def book(
+        self,
+        name: str,
+        *,
+        body: str = "",
+        channel_name: str = "primary-en",
+        size_kb: int = 0,
+        noise: bytes | None = None,
+        **options,
+    ) -> Path:
         """Write (or rewrite) a book in a channel; `body` changes its bytes; `size_kb` pads it with a random entry
         (random: compressed clusters of a real encyclopaedia do not shrink either)."""
         from appliance.content.zimwriter import Entry
 
-        articles = {"index": ("Welcome", f"<p>Start here. {body}</p>"),
-                    "water": ("Water cycle", "<p>Rivers carry rain back to the sea.</p>" * 40 + body)}
+        articles = {
+            "index": ("Welcome", f"<p>Start here. {body}</p>"),
+            "water": ("Water cycle", "<p>Rivers carry rain back to the sea.</p>" * 40 + body),
+        }
         noise = noise if noise is not None else os.urandom(size_kb * 1024)
         extra = [Entry("media/noise.bin", "noise", "application/octet-stream", noise)] if noise else []
         return make_book(self.folder(channel_name), name, articles=articles, extra=extra, **options)
@@ -82,8 +92,12 @@ class RsyncDaemon:
         return f"rsync://127.0.0.1:{self.port}/{MODULE}"
 
     def start(self) -> RsyncDaemon:
-        self.process = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={self.config}"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            ["rsync", "--daemon", "--no-detach", f"--config={self.config}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
@@ -91,7 +105,9 @@ class RsyncDaemon:
                 return self
             except OSError as exc:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"rsync daemon did not start: {self.log.read_text() if self.log.exists() else ''}") from exc
+                    raise RuntimeError(
+                        f"rsync daemon did not start: {self.log.read_text() if self.log.exists() else ''}"
+                    ) from exc
                 time.sleep(0.05)
 
     def stop(self) -> None:
@@ -106,9 +122,17 @@ class RsyncDaemon:
 
 def kit_settings(tmp_path: Path, source: str, mirror: Mirror, **overrides):
     """Settings of a kit subscribed to primary-en at `source`, trusting the mirror's key."""
-    values = {"data_dir": str(tmp_path / "kit" / "data"), "content_dir": str(tmp_path / "kit" / "data" / "content"),
-              "sync_source": source, "sync_channels": "primary-en", "trusted_channel_keys": str(mirror.pub),
-              "disk_reserve_mb": 1, "sync_timeout_s": 10, "mdns_enabled": False, **overrides}
+    values = {
+        "data_dir": str(tmp_path / "kit" / "data"),
+        "content_dir": str(tmp_path / "kit" / "data" / "content"),
+        "sync_source": source,
+        "sync_channels": "primary-en",
+        "trusted_channel_keys": str(mirror.pub),
+        "disk_reserve_mb": 1,
+        "sync_timeout_s": 10,
+        "mdns_enabled": False,
+        **overrides,
+    }
     return load_settings(environ={}, overrides=values)
 
 

@@ -29,7 +29,7 @@ def kit_toml(**replace: str) -> str:
         "time_zone": 'time_zone = "Asia/Shanghai"',
         "network_mode": 'network_mode = "ap"',
         "trusted_content_keys": "trusted_content_keys = []",
-        "hub": "\n[hub]\nurl = \"https://hub.county.example/\"",
+        "hub": '\n[hub]\nurl = "https://hub.county.example/"',
         "enrolment_token": f'enrolment_token = "{TOKEN}"',
         "wifi": "\n[wifi]\n# the classroom network",
         "ssid": 'ssid = "双溪教学点"',
@@ -49,11 +49,14 @@ def fake_machine(folder: Path, *, source: str = "/dev/mmcblk0p3", growpart_exit:
     calls = folder / "calls"
     log = f'echo "${{0##*/}} $*" >> "{calls}"'
     nochange = 'echo "NOCHANGE: partition 3 is size 100. it cannot be grown"' if growpart_exit else ""
-    path = fake_commands(folder / "bin", {
-        "timedatectl": log,
-        "findmnt": f"{log}\necho {source}",
-        "growpart": f"{log}\n{nochange}\nexit {growpart_exit}",
-        "resize2fs": log,
-        "ssh-keygen": log,
-    })
+    path = fake_commands(
+        folder / "bin",
+        {
+            "timedatectl": log,
+            "findmnt": f"{log}\necho {source}",
+            "growpart": f"{log}\n{nochange}\nexit {growpart_exit}",
+            "resize2fs": log,
+            "ssh-keygen": log,
+        },
+    )
     return path, calls

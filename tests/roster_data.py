@@ -57,8 +57,15 @@ e-4,,,c-1,org-1,s-3,student,false,,
 
 def oneroster_files(**changes: str) -> dict[str, bytes]:
     """The set as {file name: bytes}; `changes` replaces a file's text (users="…")."""
-    texts = {"manifest.csv": MANIFEST, "orgs.csv": ORGS, "users.csv": USERS, "classes.csv": CLASSES,
-             "courses.csv": COURSES, "academicSessions.csv": SESSIONS, "enrollments.csv": ENROLLMENTS}
+    texts = {
+        "manifest.csv": MANIFEST,
+        "orgs.csv": ORGS,
+        "users.csv": USERS,
+        "classes.csv": CLASSES,
+        "courses.csv": COURSES,
+        "academicSessions.csv": SESSIONS,
+        "enrollments.csv": ENROLLMENTS,
+    }
     for key, text in changes.items():
         texts[{"sessions": "academicSessions.csv"}.get(key, f"{key}.csv")] = text
     return {name: text.encode() for name, text in texts.items() if text is not None}
@@ -84,14 +91,20 @@ def two_classes(kit, names_a=("Wang Fang", "李小明"), names_b=("Zhou Bo",)):
     admin = {"id": None, "role": "admin"}
     ids = {}
     for tag, names in (("a", names_a), ("b", names_b)):
-        teacher_id = people.create_teacher(kit.people, admin, f"Teacher {tag.upper()}", f"t-{tag}", f"password-{tag}-123")
+        teacher_id = people.create_teacher(
+            kit.people, admin, f"Teacher {tag.upper()}", f"t-{tag}", f"password-{tag}-123"
+        )
         teacher = kit.people.person(teacher_id)
         csv = ("name,pin\n" + "".join(f"{n},{2468 + 11 * i}\n" for i, n in enumerate(names))).encode()
         result = class_roster.import_file(kit.people, teacher, csv, f"{tag}.csv", f"Class {tag.upper()}")
         students = kit.people.students_of(result.class_id)
         pins = {name: pin for name, _, pin in result.pins}
-        ids[tag] = {"teacher": teacher_id, "class": result.class_id, "students": [s["id"] for s in students],
-                    "pins": {s["id"]: pins[s["display_name"]] for s in students}}
+        ids[tag] = {
+            "teacher": teacher_id,
+            "class": result.class_id,
+            "students": [s["id"] for s in students],
+            "pins": {s["id"]: pins[s["display_name"]] for s in students},
+        }
     return ids
 
 

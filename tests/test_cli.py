@@ -18,8 +18,13 @@ STOP_TIMEOUT_S = 10  # the web unit's TimeoutStopSec; the server must be gone we
 
 
 def tpkit(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_help_lists_commands():
@@ -33,8 +38,9 @@ def test_cli_check_prints_sources_and_damaged_books(tmp_path):
     content = tmp_path / "content"
     make_book(content, "good")
     (content / "broken.zim").write_bytes(b"not a zim")
-    result = tpkit("check", "--data-dir", str(tmp_path / "data"), "--content-dir", str(content),
-                   env={"TPKIT_PORT": "8181"})
+    result = tpkit(
+        "check", "--data-dir", str(tmp_path / "data"), "--content-dir", str(content), env={"TPKIT_PORT": "8181"}
+    )
     assert result.returncode == 1
     assert "port" in result.stdout and "8181" in result.stdout and "environment variable TPKIT_PORT" in result.stdout
     assert "[✗] damaged:" in result.stdout and "broken.zim" in result.stdout
@@ -51,9 +57,23 @@ def test_cli_check_reports_all_bad_settings_and_exits_1(tmp_path):
 
 def _start_serve(tmp_path, port: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "appliance", "serve", "--demo-if-empty", "--port", str(port),
-         "--data-dir", str(tmp_path / "data"), "--content-dir", str(tmp_path / "content")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "serve",
+            "--demo-if-empty",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--content-dir",
+            str(tmp_path / "content"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(url: str, timeout_s: float = 30) -> float:
@@ -111,6 +131,8 @@ def test_cli_health_exit_codes_follow_status(tmp_path):
     as_json = tpkit("health", "--json", *folders, env={"PATH": fake_commands(tmp_path / "empty", {})})
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout)["throttled"] == "not available"
+
+
 def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path):
     """Multicast on 127.0.0.1 reaches other processes on this machine (IP_MULTICAST_LOOP), so the CLI runs as
     a real subprocess, listening on loopback only."""
@@ -122,21 +144,49 @@ def test_cli_discover_json_finds_a_kit_advertised_by_another_process(tmp_path):
     try:
         # --kit-id ends the listening when this kit answers (other test runs on this host may advertise kits on
         # 127.0.0.1 too, so not --count 1); 15 s is only the deadline
-        result = tpkit("discover", "--json", "--timeout-s", "15", "--kit-id", "kit-pine", "--mdns-interfaces",
-                       "127.0.0.1", timeout=60)
+        result = tpkit(
+            "discover",
+            "--json",
+            "--timeout-s",
+            "15",
+            "--kit-id",
+            "kit-pine",
+            "--mdns-interfaces",
+            "127.0.0.1",
+            timeout=60,
+        )
     finally:
         advertiser.stop()
     assert result.returncode == 0, result.stderr
     pine = json.loads(result.stdout)
-    assert pine == [{"name": "tpkit — Pine School", "school": "Pine School", "kit_id": "kit-pine", "version": "0.1.0",
-                     "content": "0123456789ab", "mirror_port": 0, "channels": {}, "addresses": ["127.0.0.1"], "port": 8765,
-                     "urls": ["http://127.0.0.1:8765/"]}]
+    assert pine == [
+        {
+            "name": "tpkit — Pine School",
+            "school": "Pine School",
+            "kit_id": "kit-pine",
+            "version": "0.1.0",
+            "content": "0123456789ab",
+            "mirror_port": 0,
+            "channels": {},
+            "addresses": ["127.0.0.1"],
+            "port": 8765,
+            "urls": ["http://127.0.0.1:8765/"],
+        }
+    ]
 
 
 def test_cli_discover_says_what_to_do_when_no_kit_answers():
     # a kit_id no kit has: other test runs on this host may advertise kits on 127.0.0.1 meanwhile
-    result = tpkit("discover", "--timeout-s", "0.3", "--kit-id", "kit-nobody", "--mdns-interfaces", "127.0.0.1",
-                   env={"TPKIT_SCHOOL_NAME": "unused"})
+    result = tpkit(
+        "discover",
+        "--timeout-s",
+        "0.3",
+        "--kit-id",
+        "kit-nobody",
+        "--mdns-interfaces",
+        "127.0.0.1",
+        env={"TPKIT_SCHOOL_NAME": "unused"},
+    )
     assert result.returncode == 1
     assert "[i] Listening for kits on the LAN for 0.3 s" in result.stdout
     assert "[✗] No kit answered" in result.stdout and "client isolation" in result.stdout

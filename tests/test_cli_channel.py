@@ -14,8 +14,22 @@ def test_cli_channel_keygen_publish_verify(tmp_path, capsys):
     assert main(["channel", "keygen", "--out", str(tmp_path / "county")]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "county.pub").read_text().splitlines()[1] in out
-    assert main(["channel", "publish", str(folder), "--key", str(tmp_path / "county.key"), "--name", "primary-en",
-                 "--expires-days", "7"]) == 0
+    assert (
+        main(
+            [
+                "channel",
+                "publish",
+                str(folder),
+                "--key",
+                str(tmp_path / "county.key"),
+                "--name",
+                "primary-en",
+                "--expires-days",
+                "7",
+            ]
+        )
+        == 0
+    )
     assert "[✓] Channel 'primary-en' sequence 1: 1 book(s) and 0 patch(es)" in capsys.readouterr().out
     assert main(["channel", "verify", str(folder), "--pub", str(tmp_path / "county.pub")]) == 0
     assert "[✓]" in capsys.readouterr().out

@@ -19,9 +19,13 @@ STOP_TIMEOUT_S = 10  # TimeoutStopSec in systemd/tpkit-panel.service
 def _run_panel(env: dict[str, str], wait_for: str) -> tuple[str, float]:
     """Start `tpkit panel`, wait for a line, SIGTERM it; return its output and how long it took to stop."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TPKIT_", "GPIOZERO_"))}, **env}
-    process = subprocess.Popen([sys.executable, "-m", "appliance", "panel", "--port", str(free_port()),
-                                "--panel-poll-interval-s", "0.1"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "panel", "--port", str(free_port()), "--panel-poll-interval-s", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     lines = []
     try:
         deadline = time.monotonic() + 20

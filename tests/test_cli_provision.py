@@ -19,14 +19,35 @@ from tests.conftest import free_port
 from tests.provisioning_kit import ADMIN_PASSWORD, PASSPHRASE, fake_machine, kit_toml
 from tests.test_cli import STOP_TIMEOUT_S, _wait_for
 
-FLAGS = ["--kit-id", "gx-0007", "--school-name", "Hill School", "--wifi-ssid", "Class 1", "--wifi-passphrase",
-         PASSPHRASE, "--wifi-country", "CN", "--admin-password", ADMIN_PASSWORD, "--time-zone", "Asia/Shanghai"]
-CSV_HEADER = "kit_id,school_name,network_mode,wifi_ssid,wifi_passphrase,wifi_country,admin_password,hub_url,enrolment_token\n"
+FLAGS = [
+    "--kit-id",
+    "gx-0007",
+    "--school-name",
+    "Hill School",
+    "--wifi-ssid",
+    "Class 1",
+    "--wifi-passphrase",
+    PASSPHRASE,
+    "--wifi-country",
+    "CN",
+    "--admin-password",
+    ADMIN_PASSWORD,
+    "--time-zone",
+    "Asia/Shanghai",
+]
+CSV_HEADER = (
+    "kit_id,school_name,network_mode,wifi_ssid,wifi_passphrase,wifi_country,admin_password,hub_url,enrolment_token\n"
+)
 
 
 def tpkit(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_provision_boot_dir_writes_a_file_firstboot_accepts(tmp_path):
@@ -37,16 +58,26 @@ def test_cli_provision_boot_dir_writes_a_file_firstboot_accepts(tmp_path):
     assert written["kit_id"] == "gx-0007" and written["wifi"]["passphrase"] == PASSPHRASE
     assert written["admin"]["password_hash"].startswith("$argon2id$") and ADMIN_PASSWORD not in str(written)
     path, _ = fake_machine(tmp_path / "machine")
-    applied = tpkit("firstboot", "--boot-dir", str(tmp_path / "boot"), "--root", str(tmp_path / "root"),
-                    "--data-dir", str(tmp_path / "data"), env={"PATH": path})
+    applied = tpkit(
+        "firstboot",
+        "--boot-dir",
+        str(tmp_path / "boot"),
+        "--root",
+        str(tmp_path / "root"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={"PATH": path},
+    )
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "[✓] secrets removed from" in applied.stdout and "[✗]" not in applied.stdout
 
 
 def test_cli_provision_csv_out_writes_one_checked_file_per_school(tmp_path):
     schools = tmp_path / "schools.csv"
-    schools.write_text(CSV_HEADER + f"gx-0001,Hill School,ap,Hill 1,{PASSPHRASE},CN,{ADMIN_PASSWORD},,\n"
-                       f"gx-0002,River School,ethernet,,,,{ADMIN_PASSWORD},https://hub.example/,tok-0123456789abcdef\n")
+    schools.write_text(
+        CSV_HEADER + f"gx-0001,Hill School,ap,Hill 1,{PASSPHRASE},CN,{ADMIN_PASSWORD},,\n"
+        f"gx-0002,River School,ethernet,,,,{ADMIN_PASSWORD},https://hub.example/,tok-0123456789abcdef\n"
+    )
     result = tpkit("provision", "--csv", str(schools), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["gx-0001", "gx-0002"]
@@ -56,19 +87,31 @@ def test_cli_provision_csv_out_writes_one_checked_file_per_school(tmp_path):
 
 def test_cli_provision_csv_names_every_bad_value_and_writes_nothing(tmp_path):
     schools = tmp_path / "schools.csv"
-    schools.write_text(CSV_HEADER + f"gx-0001,Hill School,ap,Hill 1,short,CN,{ADMIN_PASSWORD},,\n"
-                       "gx-0001,,wifi,,,,,ftp://hub,\n")
+    schools.write_text(
+        CSV_HEADER + f"gx-0001,Hill School,ap,Hill 1,short,CN,{ADMIN_PASSWORD},,\ngx-0001,,wifi,,,,,ftp://hub,\n"
+    )
     result = tpkit("provision", "--csv", str(schools), "--out", str(tmp_path / "out"))
     assert result.returncode == 1
-    for part in ("row 2", "wifi.passphrase", "row 3", "school_name", "network_mode", "hub.url", "admin_password",
-                 "'gx-0001' appears 2 times", "Fix:"):
+    for part in (
+        "row 2",
+        "wifi.passphrase",
+        "row 3",
+        "school_name",
+        "network_mode",
+        "hub.url",
+        "admin_password",
+        "'gx-0001' appears 2 times",
+        "Fix:",
+    ):
         assert part in result.stderr, part
     assert "short" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(not all(shutil.which(t) for t in ("sfdisk", "mkfs.vfat", "mcopy", "mtype")),
-                    reason="needs fdisk, dosfstools and mtools (./build.sh test installs them)")
+@pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("sfdisk", "mkfs.vfat", "mcopy", "mtype")),
+    reason="needs fdisk, dosfstools and mtools (./build.sh test installs them)",
+)
 def test_cli_provision_image_writes_into_the_fat_partition(tmp_path):
     image = tmp_path / "kit.img"
     subprocess.run(["truncate", "-s", "48M", str(image)], check=True)
@@ -78,8 +121,13 @@ def test_cli_provision_image_writes_into_the_fat_partition(tmp_path):
     result = tpkit("provision", "--image", str(image), *FLAGS)
     assert result.returncode == 0, result.stderr
     assert "FAT partition at byte 4194304" in result.stdout
-    copied = subprocess.run(["mtype", "-i", f"{image}@@4194304", "::kit.toml"], capture_output=True, text=True,
-                            env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}, check=True).stdout
+    copied = subprocess.run(
+        ["mtype", "-i", f"{image}@@4194304", "::kit.toml"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+        check=True,
+    ).stdout
     assert tomllib.loads(copied)["school_name"] == "Hill School"
     not_an_image = tmp_path / "kit.img.xz"
     not_an_image.write_bytes(b"\xfd7zXZ\x00" + bytes(4096))
@@ -95,19 +143,31 @@ def test_cli_provision_image_writes_into_the_fat_partition(tmp_path):
 
 def test_cli_web_server_starts_and_shows_the_problems_of_a_broken_kit_toml(tmp_path):
     (tmp_path / "boot").mkdir()
-    (tmp_path / "boot/kit.toml").write_text(kit_toml(time_zone='time_zone = "Mars/Olympus"',
-                                                     default_language='web_workers = "many"'))
+    (tmp_path / "boot/kit.toml").write_text(
+        kit_toml(time_zone='time_zone = "Mars/Olympus"', default_language='web_workers = "many"')
+    )
     path, _ = fake_machine(tmp_path / "machine")
     folders = ["--data-dir", str(tmp_path / "data")]
-    applied = tpkit("firstboot", "--boot-dir", str(tmp_path / "boot"), "--root", str(tmp_path / "root"), *folders,
-                    env={"PATH": path})
+    applied = tpkit(
+        "firstboot",
+        "--boot-dir",
+        str(tmp_path / "boot"),
+        "--root",
+        str(tmp_path / "root"),
+        *folders,
+        env={"PATH": path},
+    )
     assert applied.returncode == 1
     assert "[✗] time_zone in" in applied.stdout and "Mars/Olympus" in applied.stdout
     assert "2 problem(s)" in applied.stdout and "Fix:" in applied.stdout
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "appliance", "serve", "--port", str(port), *folders],
-                              env={**os.environ, "TPKIT_CONFIG": str(tmp_path / "root/etc/tpkit/kit.toml")},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "serve", "--port", str(port), *folders],
+        env={**os.environ, "TPKIT_CONFIG": str(tmp_path / "root/etc/tpkit/kit.toml")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:

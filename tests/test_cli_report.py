@@ -21,13 +21,23 @@ from tests.machine import HEALTHY_COMMANDS, fake_commands
 def report_env(tmp_path):
     """Settings by environment, as the systemd unit gives them; the machine's commands faked on PATH."""
     bin_dir = fake_commands(tmp_path / "bin", HEALTHY_COMMANDS)
-    return {"TPKIT_DATA_DIR": str(tmp_path / "data"), "TPKIT_CONTENT_DIR": str(tmp_path / "content"),
-            "TPKIT_KIT_ID": "kit-cli", "TPKIT_PORT": str(free_port()), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return {
+        "TPKIT_DATA_DIR": str(tmp_path / "data"),
+        "TPKIT_CONTENT_DIR": str(tmp_path / "content"),
+        "TPKIT_KIT_ID": "kit-cli",
+        "TPKIT_PORT": str(free_port()),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
 
 
 def tpkit(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance", "report", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", "report", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+    )
 
 
 def test_cli_report_show_key_status_and_delivery(tmp_path, report_env):
@@ -67,8 +77,12 @@ def test_cli_report_kill_9_during_delivery_loses_nothing_and_resends_the_same_re
         env = {**report_env, "TPKIT_HUB_URL": hub.url, "TPKIT_HUB_ENROL_TOKEN": "tok-1"}
         assert tpkit(env=env).returncode == 0  # enrolled, report 1 stored
         hub.mode = "stall"  # the hub stores report 2, then its reply never comes
-        process = subprocess.Popen([sys.executable, "-m", "appliance", "report"], env={**os.environ, **env},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "report"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             assert hub.stalled.wait(30), "the report never reached the hub"
             os.kill(process.pid, signal.SIGKILL)
@@ -104,8 +118,12 @@ def test_cli_report_to_stick_is_verifiable_and_kept(tmp_path, report_env):
     assert "4 heartbeat" in status.stdout and "4 written to a stick" in status.stdout
     if shutil.which("minisign"):  # what a technician at the hub can do by hand
         _, path, _, _ = found[0]
-        checked = subprocess.run(["minisign", "-V", "-p", str(tmp_path / "data" / "keys" / "kit.pub"), "-m", str(path)],
-                                 capture_output=True, text=True, timeout=30)
+        checked = subprocess.run(
+            ["minisign", "-V", "-p", str(tmp_path / "data" / "keys" / "kit.pub"), "-m", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert checked.returncode == 0 and "kit:kit-cli" in checked.stdout
 
 

@@ -35,8 +35,15 @@ def county(tmp_path):
 
 
 def kit_env(monkeypatch, tmp_path, name, county, **extra):
-    for key, value in {"DATA_DIR": tmp_path / name, "SYNC_CHANNELS": "primary-en", "TRUSTED_CHANNEL_KEYS": county.pub,
-                       "DISK_RESERVE_MB": 1, "LOG_LEVEL": "warning", "SYNC_SOURCE": "", **extra}.items():
+    for key, value in {
+        "DATA_DIR": tmp_path / name,
+        "SYNC_CHANNELS": "primary-en",
+        "TRUSTED_CHANNEL_KEYS": county.pub,
+        "DISK_RESERVE_MB": 1,
+        "LOG_LEVEL": "warning",
+        "SYNC_SOURCE": "",
+        **extra,
+    }.items():
         monkeypatch.setenv(f"TPKIT_{key}", str(value))
 
 

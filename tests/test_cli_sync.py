@@ -13,8 +13,14 @@ def kit_env(tmp_path, monkeypatch):
     mirror = Mirror(tmp_path / "mirror", tmp_path / "keys")
     mirror.book("water_en")
     mirror.publish()
-    for name, value in {"DATA_DIR": tmp_path / "data", "SYNC_SOURCE": mirror.root, "SYNC_CHANNELS": "primary-en",
-                        "TRUSTED_CHANNEL_KEYS": mirror.pub, "DISK_RESERVE_MB": 1, "LOG_LEVEL": "warning"}.items():
+    for name, value in {
+        "DATA_DIR": tmp_path / "data",
+        "SYNC_SOURCE": mirror.root,
+        "SYNC_CHANNELS": "primary-en",
+        "TRUSTED_CHANNEL_KEYS": mirror.pub,
+        "DISK_RESERVE_MB": 1,
+        "LOG_LEVEL": "warning",
+    }.items():
         monkeypatch.setenv(f"TPKIT_{name}", str(value))
     return mirror
 
@@ -63,8 +69,13 @@ def test_cli_sync_sigterm_stops_rsync_and_records_an_interrupted_run(kit_env, tm
     kit_env.book("big_en", size_kb=800)
     kit_env.publish()
     env = {**os.environ, "TPKIT_SYNC_RATE_CAP_KBPS": "100"}
-    process = subprocess.Popen([sys.executable, "-m", "appliance", "sync"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "sync"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     staging = tmp_path / "data" / "sync" / "staging" / "primary-en"
     deadline = time.monotonic() + 60
     while not [p for p in staging.glob(".*.zim.*")] and time.monotonic() < deadline:  # rsync's temporary file

@@ -21,8 +21,9 @@ def test_config_defaults_and_derived_content_dir(tmp_path):
 def test_config_precedence_file_then_environment_then_flags(tmp_path):
     config = tmp_path / "kit.toml"
     config.write_text('port = 9000\nschool_name = "File School"\nhost = "0.0.0.0"\n')
-    settings = load_settings(config, environ={"TPKIT_PORT": "9100", "TPKIT_SCHOOL_NAME": "Env School"},
-                             overrides={"port": "9200"})
+    settings = load_settings(
+        config, environ={"TPKIT_PORT": "9100", "TPKIT_SCHOOL_NAME": "Env School"}, overrides={"port": "9200"}
+    )
     assert (settings.port, settings.school_name, settings.host) == (9200, "Env School", "0.0.0.0")
     assert settings.sources["port"] == "command-line flag --port"
     assert settings.sources["school_name"] == "environment variable TPKIT_SCHOOL_NAME"
@@ -44,7 +45,7 @@ def test_config_reports_every_problem_with_its_source(tmp_path):
 
 def test_config_unknown_keys_and_variables_are_warned_not_fatal(tmp_path):
     config = tmp_path / "kit.toml"
-    config.write_text('prot = 80\n')
+    config.write_text("prot = 80\n")
     settings = load_settings(config, environ={"TPKIT_COLOUR": "blue", "PATH": "/bin"})
     assert any("'prot'" in w for w in settings.warnings)
     assert any("TPKIT_COLOUR" in w for w in settings.warnings)
@@ -75,14 +76,18 @@ def test_config_every_setting_is_documented():
 
 def test_config_booleans_and_mdns_interfaces_are_checked(tmp_path):
     config = tmp_path / "kit.toml"
-    config.write_text('mdns_enabled = false\n')
+    config.write_text("mdns_enabled = false\n")
     assert load_settings(config, environ={}).mdns_enabled is False
     assert load_settings(environ={"TPKIT_MDNS_ENABLED": "Yes"}).mdns_enabled is True
-    assert load_settings(environ={"TPKIT_MDNS_INTERFACES": "10.0.0.1, 127.0.0.1"}).mdns_interfaces == "10.0.0.1, 127.0.0.1"
+    assert (
+        load_settings(environ={"TPKIT_MDNS_INTERFACES": "10.0.0.1, 127.0.0.1"}).mdns_interfaces == "10.0.0.1, 127.0.0.1"
+    )
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={"TPKIT_MDNS_ENABLED": "maybe", "TPKIT_MDNS_INTERFACES": "wlan0", "TPKIT_PORT": "true"})
     text = str(caught.value)
     assert "3 setting(s)" in text and "is not true or false" in text and "'wlan0' is not one" in text
+
+
 def test_config_panel_pins_must_differ_and_shutdown_hold_be_longer(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={"TPKIT_PANEL_LED_SYNC_PIN": "17", "TPKIT_PANEL_HOLD_SHUTDOWN_S": "2"})

@@ -28,8 +28,9 @@ def test_docs_every_error_code_is_documented():
 
 def test_docs_every_error_code_is_translated():
     for lang, table in MESSAGES.items():
-        missing = sorted(code for code in _error_codes() - {"config.invalid", "storage.failed"}
-                         if f"error.{code}" not in table)
+        missing = sorted(
+            code for code in _error_codes() - {"config.invalid", "storage.failed"} if f"error.{code}" not in table
+        )
         assert missing == [], f"add error.<code> messages for {lang}: {missing}"
 
 
@@ -43,5 +44,7 @@ def test_docs_every_health_problem_code_is_documented_and_translated():
     doc = (ROOT / "docs" / "health.md").read_text()
     assert [code for code in PROBLEM_CODES if f"`{code}`" not in doc] == []
     for lang, table in MESSAGES.items():
-        missing = [key for code in PROBLEM_CODES for key in (f"problem.{code}", f"problem.{code}.fix") if key not in table]
+        missing = [
+            key for code in PROBLEM_CODES for key in (f"problem.{code}", f"problem.{code}.fix") if key not in table
+        ]
         assert missing == [], f"add {lang} messages: {missing}"

@@ -30,8 +30,9 @@ needs_systemctl = pytest.mark.skipif(shutil.which("systemctl") is None, reason="
 def _install(root: Path, src: Path, units_list: str) -> subprocess.CompletedProcess:
     listing = root.parent / "units.list"
     listing.write_text(units_list)
-    return subprocess.run([str(INSTALL_UNITS), str(root), str(src), str(listing)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(INSTALL_UNITS), str(root), str(src), str(listing)], capture_output=True, text=True, timeout=60
+    )
 
 
 def _unit(text_install: str = "WantedBy=multi-user.target") -> str:
@@ -65,10 +66,16 @@ def test_image_install_units_places_each_kind_of_file_mode_644(unit_tree: Path):
     root = unit_tree.parent / "root"
     result = _install(root, unit_tree, "enable tpkit-sync.timer\n")
     assert result.returncode == 0, result.stderr
-    expected = ["usr/lib/systemd/system/tpkit-sync.service", "usr/lib/systemd/system/tpkit-sync.timer",
-                "etc/systemd/system/tpkit-sync.service.d/limits.conf", "etc/systemd/journald.conf.d/tpkit.conf",
-                "usr/lib/tmpfiles.d/tpkit.conf", "etc/polkit-1/rules.d/50-tpkit-panel.rules",
-                "usr/lib/udev/rules.d/90-tpkit-usb.rules", "usr/lib/udev/rules.d/91-tpkit-more.rules"]
+    expected = [
+        "usr/lib/systemd/system/tpkit-sync.service",
+        "usr/lib/systemd/system/tpkit-sync.timer",
+        "etc/systemd/system/tpkit-sync.service.d/limits.conf",
+        "etc/systemd/journald.conf.d/tpkit.conf",
+        "usr/lib/tmpfiles.d/tpkit.conf",
+        "etc/polkit-1/rules.d/50-tpkit-panel.rules",
+        "usr/lib/udev/rules.d/90-tpkit-usb.rules",
+        "usr/lib/udev/rules.d/91-tpkit-more.rules",
+    ]
     for rel in expected:
         assert stat.S_IMODE((root / rel).stat().st_mode) == 0o644, rel
     assert not list(root.rglob("README.md"))
@@ -77,8 +84,9 @@ def test_image_install_units_places_each_kind_of_file_mode_644(unit_tree: Path):
 @needs_systemctl
 def test_image_install_units_enables_and_masks_the_list(unit_tree: Path):
     root = unit_tree.parent / "root"
-    result = _install(root, unit_tree, "# comment\n\nenable tpkit-sync.timer\nenable tpkit-report.timer\n"
-                                       "mask apt-daily.timer\n")
+    result = _install(
+        root, unit_tree, "# comment\n\nenable tpkit-sync.timer\nenable tpkit-report.timer\nmask apt-daily.timer\n"
+    )
     assert result.returncode == 0, result.stderr
     wants = root / "etc/systemd/system/timers.target.wants/tpkit-sync.timer"
     assert wants.is_symlink() and os.readlink(wants).endswith("/tpkit-sync.timer")
@@ -119,9 +127,22 @@ def test_image_build_rejects_bad_arguments_with_usage(args: list[str]):
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed")
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
 def test_image_build_as_non_root_says_how_to_run_it():
-    result = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                             str(IMAGES / "build-image.sh"), "--arch", "amd64"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            str(IMAGES / "build-image.sh"),
+            "--arch",
+            "amd64",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2, result.stderr
     assert "needs root" in result.stderr and "Fix: sudo ./build.sh image --arch amd64" in result.stderr
 
@@ -131,8 +152,19 @@ def test_image_imager_json_describes_the_image(tmp_path: Path):
     image.write_bytes(b"\0" * 4096 + b"tpkit")
     packed = tmp_path / "tpkit-0.1.0-arm64.img.zst"
     packed.write_bytes(b"packed bytes")
-    result = subprocess.run([sys.executable, str(IMAGES / "imager_json.py"), str(image), str(packed), "arm64",
-                             "https://mirror.county.example/tpkit/"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(IMAGES / "imager_json.py"),
+            str(image),
+            str(packed),
+            "arm64",
+            "https://mirror.county.example/tpkit/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     (entry,) = json.loads(result.stdout)["os_list"]
     assert entry["url"] == "https://mirror.county.example/tpkit/tpkit-0.1.0-arm64.img.zst"
     assert entry["extract_size"] == 4101 and entry["image_download_size"] == 12
@@ -151,21 +183,32 @@ IMAGE_TOOLS = ("mmdebstrap", "qemu-system-x86_64", "mcopy", "sfdisk", "bmaptool"
 @pytest.mark.timeout(4500)
 def test_image_amd64_builds_and_serves_its_home_page_in_qemu():
     if os.environ.get("TPKIT_IMAGE_TEST") != "1":
-        pytest.skip("the image build and boot take 15-25 min (CI runs them in .ci/run): TPKIT_IMAGE_TEST=1 ./build.sh test -m image")
+        pytest.skip(
+            "the image build and boot take 15-25 min (CI runs them in .ci/run): TPKIT_IMAGE_TEST=1 ./build.sh test -m image"
+        )
     if os.geteuid() != 0:
         pytest.skip("building and boot-testing an image needs root (mmdebstrap, ip netns)")
     missing = [tool for tool in IMAGE_TOOLS if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"missing {', '.join(missing)}: apt-get install mmdebstrap qemu-system-x86 ovmf mtools fdisk bmap-tools")
-    build = subprocess.run([str(ROOT / "build.sh"), "image", "--arch", "amd64"], capture_output=True, text=True,
-                           timeout=2400)
+        pytest.skip(
+            f"missing {', '.join(missing)}: apt-get install mmdebstrap qemu-system-x86 ovmf mtools fdisk bmap-tools"
+        )
+    build = subprocess.run(
+        [str(ROOT / "build.sh"), "image", "--arch", "amd64"], capture_output=True, text=True, timeout=2400
+    )
     assert build.returncode == 0, build.stdout + build.stderr
-    boot = subprocess.run([str(ROOT / "build.sh"), "image-test", "--arch", "amd64"], capture_output=True, text=True,
-                          timeout=1800)
+    boot = subprocess.run(
+        [str(ROOT / "build.sh"), "image-test", "--arch", "amd64"], capture_output=True, text=True, timeout=1800
+    )
     assert boot.returncode == 0, boot.stdout + boot.stderr
-    for step in ("First boot applied the test kit.toml", "dnsmasq offered", "get an honest 404",
-                 "The kit enrolled and its first signed report arrived", "started from the saved clock",
-                 "Boot test passed"):
+    for step in (
+        "First boot applied the test kit.toml",
+        "dnsmasq offered",
+        "get an honest 404",
+        "The kit enrolled and its first signed report arrived",
+        "started from the saved clock",
+        "Boot test passed",
+    ):
         assert step in boot.stdout, step
     print(build.stdout + boot.stdout)
 
@@ -174,23 +217,42 @@ def test_image_amd64_builds_and_serves_its_home_page_in_qemu():
 def test_image_install_units_places_every_file_of_the_real_systemd_folder(tmp_path: Path):
     root = tmp_path / "root"
     tpkit_lines = [line for line in (IMAGES / "units.list").read_text().splitlines() if "tpkit" in line]
-    result = _install(root, ROOT / "systemd", "\n".join(tpkit_lines) + "\n")  # the base system's are not in an empty root
+    result = _install(
+        root, ROOT / "systemd", "\n".join(tpkit_lines) + "\n"
+    )  # the base system's are not in an empty root
     assert result.returncode == 0, result.stderr
     assert (root / "usr/lib/udev/rules.d/90-tpkit-usb-import.rules").exists()
     assert not list(root.rglob("tpkit-hub*")), "the county hub's units are for its server, not a kit"
 
 
 def _boot_check(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(IMAGES / "boot_checks.py"), *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, str(IMAGES / "boot_checks.py"), *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_image_boot_checks_hub_waits_for_an_enrolment_and_refuses_an_unknown_kit(tmp_path: Path):
     # The boot test polls this against the real hub's SQLite: 3 = not yet (registered, no key, no report).
     tpkit = Path(sys.executable).with_name("tpkit")
-    added = subprocess.run([str(tpkit), "hub", "kit", "add", "image-test-kit", "--school", "S", "--district", "D",
-                            "--hub-data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60,
-                           env={k: v for k, v in os.environ.items() if k != "TPKIT_CONFIG"})
+    added = subprocess.run(
+        [
+            str(tpkit),
+            "hub",
+            "kit",
+            "add",
+            "image-test-kit",
+            "--school",
+            "S",
+            "--district",
+            "D",
+            "--hub-data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "TPKIT_CONFIG"},
+    )
     assert added.returncode == 0, added.stdout + added.stderr
     database = str(tmp_path / "hub.sqlite3")
     assert _boot_check("hub", database, "image-test-kit", "1").returncode == 3
@@ -206,8 +268,15 @@ def test_image_boot_checks_hub_wants_the_data_file_system_grown_to_fill_the_card
     secret = enrol_kit(db, "image-test-kit", time.time())
     body = health_body("image-test-kit")
     body["clock"] = {"synchronized": False}
-    body["filesystems"] = [{"path": "/var/lib/tpkit", "total_bytes": 1_200_000_000, "used_bytes": 10**6,
-                            "free_bytes": 1_199_000_000, "use_percent": 0.1}]
+    body["filesystems"] = [
+        {
+            "path": "/var/lib/tpkit",
+            "total_bytes": 1_200_000_000,
+            "used_bytes": 10**6,
+            "free_bytes": 1_199_000_000,
+            "use_percent": 0.1,
+        }
+    ]
     report, _, _ = signed(secret, "image-test-kit", 1, body, synchronised=False)
     ingest.store(db, report, time.time())
     db.close()
@@ -222,7 +291,11 @@ def _pcap(path: Path, sources: list[str]) -> None:
     """A pcap file as qemu's filter-dump writes it: Ethernet frames of IPv4 packets from `sources`."""
     frames = []
     for source in sources:
-        ip = bytes([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0]) + ipaddress.ip_address(source).packed + bytes([10, 0, 2, 100])
+        ip = (
+            bytes([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0])
+            + ipaddress.ip_address(source).packed
+            + bytes([10, 0, 2, 100])
+        )
         frames.append(b"\x52\x55\x0a\x00\x02\x02" + b"\x52\x54\x00\x12\x34\x56" + b"\x08\x00" + ip)
     header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
     path.write_bytes(header + b"".join(struct.pack("<IIII", 0, 0, len(f), len(f)) + f for f in frames))

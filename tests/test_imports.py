@@ -12,18 +12,43 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "appliance"
 # web and hub are siblings (neither imports the other), as are services and webcore.
-LAYER = {"cli": 8, "__main__": 9, "hub": 6, "web": 6, "services": 5, "webcore": 5, "protocol": 4,
-         "storage": 3, "content": 3, "edges": 3, "paths": 2, "files": 0, "config": 1, "errors": 0, "__init__": 0}
+LAYER = {
+    "cli": 8,
+    "__main__": 9,
+    "hub": 6,
+    "web": 6,
+    "services": 5,
+    "webcore": 5,
+    "protocol": 4,
+    "storage": 3,
+    "content": 3,
+    "edges": 3,
+    "paths": 2,
+    "files": 0,
+    "config": 1,
+    "errors": 0,
+    "__init__": 0,
+}
 
-EDGES = {"libzim.reader": "content/zimfile.py", "libzim.search": "content/zimfile.py",
-         "libzim.suggestion": "content/zimfile.py", "libzim.writer": "content/zimwriter.py",
-         "uvicorn": "cli/common.py", "argon2": "edges/passwords.py", "ctypes": ("edges/memory.py", "edges/minisign.py"),
-         "subprocess": "edges/commands.py",
-         "zeroconf": "edges/mdns.py", "ifaddr": "edges/mdns.py",
-         "gpiozero": "edges/panel_gpio.py", "cryptography": "edges/minisign.py",
-         "urllib.request": "edges/health_probe.py", "urllib.error": "edges/health_probe.py",
-         "http.client": ("edges/health_probe.py", "edges/uplink.py"), "psycopg": "hub/storage/postgres.py",
-         "PIL": "edges/images.py"}
+EDGES = {
+    "libzim.reader": "content/zimfile.py",
+    "libzim.search": "content/zimfile.py",
+    "libzim.suggestion": "content/zimfile.py",
+    "libzim.writer": "content/zimwriter.py",
+    "uvicorn": "cli/common.py",
+    "argon2": "edges/passwords.py",
+    "ctypes": ("edges/memory.py", "edges/minisign.py"),
+    "subprocess": "edges/commands.py",
+    "zeroconf": "edges/mdns.py",
+    "ifaddr": "edges/mdns.py",
+    "gpiozero": "edges/panel_gpio.py",
+    "cryptography": "edges/minisign.py",
+    "urllib.request": "edges/health_probe.py",
+    "urllib.error": "edges/health_probe.py",
+    "http.client": ("edges/health_probe.py", "edges/uplink.py"),
+    "psycopg": "hub/storage/postgres.py",
+    "PIL": "edges/images.py",
+}
 
 
 def _modules(root: Path = PACKAGE):
@@ -45,8 +70,17 @@ def _known(root: Path) -> set[str]:
 def _imports(tree, known: set[str], typing_too: bool = True):
     """The modules a file imports, anywhere in it (functions too); `from P import N` is `P.N` when that is a module.
     Without `typing_too`, imports under `if TYPE_CHECKING:` (never run, so never part of a cycle) are left out."""
-    hidden = set() if typing_too else {id(inner) for node in ast.walk(tree) if _is_type_checking(node)
-                                       for stmt in node.body for inner in ast.walk(stmt)}
+    hidden = (
+        set()
+        if typing_too
+        else {
+            id(inner)
+            for node in ast.walk(tree)
+            if _is_type_checking(node)
+            for stmt in node.body
+            for inner in ast.walk(stmt)
+        }
+    )
     for node in ast.walk(tree):
         if id(node) in hidden:
             continue
@@ -89,13 +123,15 @@ def import_cycle(root: Path = PACKAGE, skip: tuple[str, ...] = ()) -> str | None
     for rel, tree in _modules(root):
         if rel.parts[0].removesuffix(".py") in skip:
             continue
-        graph[_module_name(root, rel)] = {m for m in _imports(tree, known, typing_too=False) if m.startswith(root.name + ".")}
+        graph[_module_name(root, rel)] = {
+            m for m in _imports(tree, known, typing_too=False) if m.startswith(root.name + ".")
+        }
     seen: set[str] = set()
     stack: list[str] = []
 
     def visit(node: str) -> str | None:
         if node in stack:
-            return " -> ".join(stack[stack.index(node):] + [node])
+            return " -> ".join(stack[stack.index(node) :] + [node])
         if node in seen:
             return None
         stack.append(node)
@@ -117,11 +153,20 @@ def import_cycle(root: Path = PACKAGE, skip: tuple[str, ...] = ()) -> str | None
 def _storage_tables(root: Path = PACKAGE) -> set[str]:
     """Fields of `Kit` (services/kit.py) whose type comes from the storage floor: the database and its tables."""
     tree = ast.parse((root / "services" / "kit.py").read_text())
-    from_storage = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                    and (node.module or "").startswith(root.name + ".storage") for alias in node.names}
+    from_storage = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(root.name + ".storage")
+        for alias in node.names
+    }
     kit = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Kit")
-    return {field.target.id for field in kit.body if isinstance(field, ast.AnnAssign)
-            and isinstance(field.target, ast.Name) and ast.unparse(field.annotation) in from_storage}
+    return {
+        field.target.id
+        for field in kit.body
+        if isinstance(field, ast.AnnAssign)
+        and isinstance(field.target, ast.Name)
+        and ast.unparse(field.annotation) in from_storage
+    }
 
 
 def storage_reaches(root: Path = PACKAGE, tables: set[str] | None = None) -> list[str]:
@@ -134,8 +179,12 @@ def storage_reaches(root: Path = PACKAGE, tables: set[str] | None = None) -> lis
             if module == f"{root.name}.storage" or module.startswith(f"{root.name}.storage."):
                 wrong.append(f"{where} imports {module}")
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-                    and node.value.attr in tables and _is_kit(node.value.value)):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr in tables
+                and _is_kit(node.value.value)
+            ):
                 wrong.append(f"{where}:{node.lineno} uses {ast.unparse(node)}")
     return sorted(wrong)
 
@@ -160,8 +209,12 @@ def test_imports_the_hubs_sql_lives_in_its_storage():
         if rel.parts[0] != "hub":
             continue
         if rel.parts[1] == "storage":  # below the hub's services: storage, settings, protocol and base modules only
-            wrong += [f"{rel} imports {m}" for m in _imports(tree, known) if m.startswith("appliance.hub.")
-                      and not m.startswith(("appliance.hub.storage", "appliance.hub.settings"))]
+            wrong += [
+                f"{rel} imports {m}"
+                for m in _imports(tree, known)
+                if m.startswith("appliance.hub.")
+                and not m.startswith(("appliance.hub.storage", "appliance.hub.settings"))
+            ]
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value):
@@ -216,44 +269,77 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_imports_guard_sees_an_upward_import_of_a_package_by_name(tmp_path):
-    root = _tree(tmp_path, {"web/__init__.py": "", "services/__init__.py": "", "services/a.py": "from appliance import web\n"})
+    root = _tree(
+        tmp_path, {"web/__init__.py": "", "services/__init__.py": "", "services/a.py": "from appliance import web\n"}
+    )
     assert layer_violations(root) == ["services/a.py imports appliance.web"]
 
 
 def test_imports_guard_keeps_names_that_are_not_modules_on_their_package(tmp_path):
-    root = _tree(tmp_path, {"errors.py": "class E(Exception): ...\n", "services/__init__.py": "",
-                            "services/a.py": "from appliance.errors import E\nfrom appliance import errors\n"})
+    root = _tree(
+        tmp_path,
+        {
+            "errors.py": "class E(Exception): ...\n",
+            "services/__init__.py": "",
+            "services/a.py": "from appliance.errors import E\nfrom appliance import errors\n",
+        },
+    )
     assert layer_violations(root) == []
 
 
 def test_imports_guard_sees_a_cycle_through_from_package_imports(tmp_path):
-    root = _tree(tmp_path, {"services/__init__.py": "", "services/a.py": "from appliance.services import b\n",
-                            "services/b.py": "def f():\n    from appliance.services import a\n"})
+    root = _tree(
+        tmp_path,
+        {
+            "services/__init__.py": "",
+            "services/a.py": "from appliance.services import b\n",
+            "services/b.py": "def f():\n    from appliance.services import a\n",
+        },
+    )
     assert import_cycle(root) == "appliance.services.a -> appliance.services.b -> appliance.services.a"
 
 
 def test_imports_guard_lets_type_checking_imports_close_no_cycle(tmp_path):
-    root = _tree(tmp_path, {"services/__init__.py": "", "services/a.py": "from appliance.services import b\n",
-                            "services/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                                             "    from appliance.services import a\n"})
+    root = _tree(
+        tmp_path,
+        {
+            "services/__init__.py": "",
+            "services/a.py": "from appliance.services import b\n",
+            "services/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from appliance.services import a\n",
+        },
+    )
     assert import_cycle(root) is None
 
 
 def test_imports_guard_sees_a_cycle_in_a_nested_package(tmp_path):
-    root = _tree(tmp_path, {"services/__init__.py": "", "services/sync/__init__.py": "",
-                            "services/sync/engine.py": "from appliance.services.sync import plan\n",
-                            "services/sync/plan.py": "import appliance.services.sync.engine\n"})
+    root = _tree(
+        tmp_path,
+        {
+            "services/__init__.py": "",
+            "services/sync/__init__.py": "",
+            "services/sync/engine.py": "from appliance.services.sync import plan\n",
+            "services/sync/plan.py": "import appliance.services.sync.engine\n",
+        },
+    )
     assert import_cycle(root) is not None
 
 
 def test_imports_guard_sees_routes_reaching_storage(tmp_path):
-    root = _tree(tmp_path, {"web/__init__.py": "", "web/a_routes.py":
-                            "import appliance.storage.people\n"
-                            "def page(request):\n    kit = request.app.state.kit\n    kit.people.staff()\n"
-                            "    request.app.state.kit.lessons.items(1)\n    kit.library.books()\n"})
+    root = _tree(
+        tmp_path,
+        {
+            "web/__init__.py": "",
+            "web/a_routes.py": "import appliance.storage.people\n"
+            "def page(request):\n    kit = request.app.state.kit\n    kit.people.staff()\n"
+            "    request.app.state.kit.lessons.items(1)\n    kit.library.books()\n",
+        },
+    )
     assert storage_reaches(root, {"people", "lessons"}) == [
-        "web/a_routes.py imports appliance.storage.people", "web/a_routes.py:4 uses kit.people.staff",
-        "web/a_routes.py:5 uses request.app.state.kit.lessons.items"]
+        "web/a_routes.py imports appliance.storage.people",
+        "web/a_routes.py:4 uses kit.people.staff",
+        "web/a_routes.py:5 uses request.app.state.kit.lessons.items",
+    ]
 
 
 KIT_ONLY = ("libzim", "gpiozero", "zeroconf", "PIL")  # pyproject's `kit` extra
@@ -291,8 +377,17 @@ def _top(names: set[str]) -> set[str]:
 def test_imports_the_hub_runs_without_the_kits_packages():
     """A county server installs `tpkit[hub]` only: the hub's app, its worker entry point and `tpkit hub` load none
     of libzim, gpiozero, zeroconf or Pillow, nor the kit's services and web."""
-    loaded = _loaded(["appliance.hub.app", "appliance.hub.asgi", "appliance.cli.hub", "appliance.hub.ingest",
-                      "appliance.hub.lrs_forwarding", "appliance.hub.retention"], KIT_ONLY)
+    loaded = _loaded(
+        [
+            "appliance.hub.app",
+            "appliance.hub.asgi",
+            "appliance.cli.hub",
+            "appliance.hub.ingest",
+            "appliance.hub.lrs_forwarding",
+            "appliance.hub.retention",
+        ],
+        KIT_ONLY,
+    )
     assert _top(loaded) & set(KIT_ONLY) == set()
     kit_floors = ("appliance.services", "appliance.storage", "appliance.content")
     assert {m for m in loaded if m.startswith(kit_floors)} == set()
@@ -307,9 +402,14 @@ def test_imports_the_kit_runs_without_the_hubs_packages():
 
 def test_imports_protocol_stands_on_base_modules_alone():
     """The wire contract loads neither program: no kit or hub package, no web framework."""
-    modules = sorted(f"appliance.protocol.{p.stem}" for p in (PACKAGE / "protocol").glob("*.py")
-                     if p.stem != "__init__")
+    modules = sorted(
+        f"appliance.protocol.{p.stem}" for p in (PACKAGE / "protocol").glob("*.py") if p.stem != "__init__"
+    )
     loaded = _loaded(modules, KIT_ONLY + HUB_ONLY)
     assert _top(loaded) & {*KIT_ONLY, *HUB_ONLY, "starlette", "jinja2", "argon2", "uvicorn"} == set()
     assert {m.split(".")[1] for m in loaded if m.startswith("appliance.") and m.count(".")} <= {
-        "protocol", "edges", "config", "errors"}
+        "protocol",
+        "edges",
+        "config",
+        "errors",
+    }

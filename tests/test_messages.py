@@ -60,23 +60,29 @@ def test_messages_every_language_has_the_same_keys_and_placeholders(domain):
     for lang in SUPPORTED:
         other = texts(domain, lang)
         assert set(other) == set(english), f"{domain}.po: {lang} and en differ: {sorted(set(other) ^ set(english))}"
-        wrong = [key for key, text in english.items()
-                 if sorted(PLACEHOLDER.findall(other[key])) != sorted(PLACEHOLDER.findall(text))]
+        wrong = [
+            key
+            for key, text in english.items()
+            if sorted(PLACEHOLDER.findall(other[key])) != sorted(PLACEHOLDER.findall(text))
+        ]
         assert wrong == [], f"{domain}.po ({lang}): placeholders differ from English in {wrong}"
 
 
 def test_messages_the_kit_uses_every_key_of_its_catalogue_and_no_other():
     keys, found = set(texts("tpkit", "en")), used("tpkit")
     assert sorted(found - keys) == [], f"used but not in tpkit.po. {FIX}"
-    assert sorted(keys - found) == [], ("in tpkit.po but used nowhere: delete them, or declare keys built at run "
-                                        "time with N_() in appliance/web/i18n.py")
+    assert sorted(keys - found) == [], (
+        "in tpkit.po but used nowhere: delete them, or declare keys built at run "
+        "time with N_() in appliance/web/i18n.py"
+    )
 
 
 def test_messages_the_hub_uses_every_key_of_its_catalogue_and_finds_the_rest_in_the_kits():
     keys, found = set(texts("hub", "en")), used("hub")
     assert sorted(found - keys - set(texts("tpkit", "en"))) == [], f"used but in neither hub.po nor tpkit.po. {FIX}"
-    assert sorted(keys - found) == [], ("in hub.po but used nowhere: delete them, or declare keys built at run time "
-                                        "with N_() in appliance/hub/i18n.py")
+    assert sorted(keys - found) == [], (
+        "in hub.po but used nowhere: delete them, or declare keys built at run time with N_() in appliance/hub/i18n.py"
+    )
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

@@ -16,7 +16,9 @@ def _shell_scripts() -> list[Path]:
     scripts = []
     for name in tracked.splitlines():
         path = ROOT / name
-        if path.suffix == ".sh" or (path.is_file() and path.read_bytes()[:32].startswith((b"#!/bin/sh", b"#!/bin/bash"))):
+        if path.suffix == ".sh" or (
+            path.is_file() and path.read_bytes()[:32].startswith((b"#!/bin/sh", b"#!/bin/bash"))
+        ):
             scripts.append(path)
     return scripts
 

@@ -30,8 +30,11 @@ UNIT_FILES = sorted(p for p in UNITS.iterdir() if p.suffix in (".service", ".tim
 HUB = UNITS / "hub" / "tpkit-hub.service"
 HUB_UNIT_FILES = sorted(p for p in (UNITS / "hub").iterdir() if p.suffix in (".service", ".timer"))
 # Every file in systemd/ that systemd or udev reads: units, drop-ins, tmpfiles, sysusers, udev rules.
-CONFIG_FILES = sorted(p for p in UNITS.rglob("*") if p.is_file() and p.suffix in (".service", ".timer", ".conf", ".rules")
-                      and p.name != "50-tpkit-panel.rules")
+CONFIG_FILES = sorted(
+    p
+    for p in UNITS.rglob("*")
+    if p.is_file() and p.suffix in (".service", ".timer", ".conf", ".rules") and p.name != "50-tpkit-panel.rules"
+)
 # The issue's bound for the web unit (a plain unit scores ~9.6 on this systemd).
 WEB_EXPOSURE_MAX = 2.5
 needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
@@ -63,11 +66,23 @@ def test_systemd_every_file_is_mode_644():
 
 def test_systemd_panel_unit_is_hardened():
     text = PANEL.read_text()
-    for directive in ("Type=simple", "Restart=on-failure", "StartLimitBurst=", "TimeoutStopSec=", "User=tpkit-panel\n",
-                      "Group=tpkit-panel\n", "SupplementaryGroups=gpio", "CapabilityBoundingSet=\n",
-                      "ProtectSystem=strict", "NoNewPrivileges=yes",
-                      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-gpiochip rw",
-                      "DeviceAllow=/dev/gpiomem rw", "ExecStart=/usr/bin/tpkit panel", "Environment=TPKIT_PORT=80"):
+    for directive in (
+        "Type=simple",
+        "Restart=on-failure",
+        "StartLimitBurst=",
+        "TimeoutStopSec=",
+        "User=tpkit-panel\n",
+        "Group=tpkit-panel\n",
+        "SupplementaryGroups=gpio",
+        "CapabilityBoundingSet=\n",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "DeviceAllow=char-gpiochip rw",
+        "DeviceAllow=/dev/gpiomem rw",
+        "ExecStart=/usr/bin/tpkit panel",
+        "Environment=TPKIT_PORT=80",
+    ):
         assert directive in text, directive
 
 
@@ -91,8 +106,15 @@ def test_systemd_web_unit_binds_port_80_through_a_capability_not_root():
     assert web["CapabilityBoundingSet"] == "CAP_NET_BIND_SERVICE"
     assert "TPKIT_PORT=80" in WEB.read_text() and web["Type"] == "simple"
     assert "WatchdogSec" not in web, "uvicorn does not sd_notify; a watchdog would kill it every period"
-    for directive in ("ProtectSystem=strict", "ReadWritePaths=/var/lib/tpkit", "NoNewPrivileges=yes",
-                      "PrivateTmp=yes", "ProtectHome=yes", "SystemCallFilter=@system-service", "Restart=on-failure"):
+    for directive in (
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/tpkit",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "ProtectHome=yes",
+        "SystemCallFilter=@system-service",
+        "Restart=on-failure",
+    ):
         assert directive in WEB.read_text(), directive
 
 
@@ -120,9 +142,19 @@ def test_systemd_udev_rule_starts_the_usb_import_template():
 
 def test_systemd_mirror_unit_is_hardened_and_serves_as_tpkit():
     text = (UNITS / "tpkit-mirror.service").read_text()
-    for directive in ("Type=simple", "ExecStart=/usr/bin/tpkit mirror serve", "Restart=on-failure", "StartLimitBurst=",
-                      "TimeoutStopSec=", "User=tpkit", "CapabilityBoundingSet=\n", "ProtectSystem=strict",
-                      "NoNewPrivileges=yes", "IPAddressDeny=any", "SystemCallFilter=@system-service"):
+    for directive in (
+        "Type=simple",
+        "ExecStart=/usr/bin/tpkit mirror serve",
+        "Restart=on-failure",
+        "StartLimitBurst=",
+        "TimeoutStopSec=",
+        "User=tpkit",
+        "CapabilityBoundingSet=\n",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "IPAddressDeny=any",
+        "SystemCallFilter=@system-service",
+    ):
         assert directive in text, directive
     assert "enable tpkit-mirror.service" in (UNITS.parent / "images" / "units.list").read_text()
 
@@ -136,8 +168,9 @@ def test_systemd_journald_is_volatile_and_capped_and_the_watchdog_is_on():
 @needs_analyze
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     copies = _verifiable_copies(tmp_path)
-    result = subprocess.run(["systemd-analyze", "verify", *map(str, copies)], capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, copies)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     # verify only warns about unknown keys and bad values, naming the file: any mention is a finding.
     assert not [line for line in result.stderr.splitlines() if "tpkit" in line], result.stderr
@@ -153,8 +186,12 @@ def test_systemd_verify_catches_a_misspelt_directive(tmp_path):
 
 
 def _exposure(unit: Path) -> float:
-    result = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout + result.stderr)
     if found is None:
         pytest.skip(f"systemd-analyze security --offline=true cannot run here: {result.stderr.strip()[:200]}")
@@ -294,23 +331,35 @@ def test_systemd_web_unit_command_stops_within_its_timeout_stop_sec(tmp_path):
     assert server.returncode == 0, output
 
 
-@pytest.mark.skipif(not (shutil.which("systemd-sysusers") and shutil.which("systemd-tmpfiles")),
-                    reason="systemd-sysusers/systemd-tmpfiles are not installed")
+@pytest.mark.skipif(
+    not (shutil.which("systemd-sysusers") and shutil.which("systemd-tmpfiles")),
+    reason="systemd-sysusers/systemd-tmpfiles are not installed",
+)
 @pytest.mark.skipif(os.geteuid() != 0, reason="systemd-tmpfiles --root sets owners, which needs root")
 def test_systemd_sysusers_and_tmpfiles_make_the_user_and_folders_in_a_fresh_root(tmp_path):
     (tmp_path / "etc").mkdir()
-    sysusers = subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNITS / "sysusers.d/tpkit.conf")],
-                              capture_output=True, text=True, timeout=60)
+    sysusers = subprocess.run(
+        ["systemd-sysusers", f"--root={tmp_path}", str(UNITS / "sysusers.d/tpkit.conf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert sysusers.returncode == 0, sysusers.stderr
-    user = next(line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines() if line.startswith("tpkit:"))
+    user = next(
+        line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines() if line.startswith("tpkit:")
+    )
     assert user[6] == "/usr/sbin/nologin"
     groups = {line.split(":")[0]: line.split(":")[3] for line in (tmp_path / "etc/group").read_text().splitlines()}
     assert all("tpkit" in groups[name].split(",") for name in ("video", "systemd-journal"))
     assert groups["gpio"].split(",") == ["tpkit-panel"], "only the panel's user opens the GPIO pins"
     (tmp_path / "etc/tpkit").mkdir()
     (tmp_path / "etc/tpkit/kit.toml").write_text('kit_id = "gx-1"\n')  # what first boot wrote: kept
-    tmpfiles = subprocess.run(["systemd-tmpfiles", "--create", f"--root={tmp_path}", str(UNITS / "tmpfiles.d/tpkit.conf")],
-                              capture_output=True, text=True, timeout=60)
+    tmpfiles = subprocess.run(
+        ["systemd-tmpfiles", "--create", f"--root={tmp_path}", str(UNITS / "tmpfiles.d/tpkit.conf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert tmpfiles.returncode == 0, tmpfiles.stderr
     data = (tmp_path / "var/lib/tpkit").stat()
     assert (data.st_uid, stat.S_IMODE(data.st_mode)) == (int(user[2]), 0o750)
@@ -321,9 +370,14 @@ def test_systemd_sysusers_and_tmpfiles_make_the_user_and_folders_in_a_fresh_root
 @pytest.mark.skipif(not shutil.which("systemd-sysusers"), reason="systemd-sysusers is not installed")
 def test_systemd_hub_sysusers_makes_the_hub_user_without_a_login(tmp_path):
     (tmp_path / "etc").mkdir()
-    made = subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNITS / "hub" / "tpkit-hub.conf")],
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        ["systemd-sysusers", f"--root={tmp_path}", str(UNITS / "hub" / "tpkit-hub.conf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
-    user = next(line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines()
-                if line.startswith("tpkit-hub:"))
+    user = next(
+        line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines() if line.startswith("tpkit-hub:")
+    )
     assert (user[5], user[6]) == ("/var/lib/tpkit-hub", "/usr/sbin/nologin")

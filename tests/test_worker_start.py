@@ -23,13 +23,22 @@ def test_serve_waits_for_worker_processes_that_start_slowly(tmp_path: Path):
     # Every worker process (uvicorn spawns them: `-c "from multiprocessing.spawn import spawn_main..."`) starts
     # SLOW_START_S late, as on a loaded Pi at boot; the parent process does not.
     (slow / "sitecustomize.py").write_text(
-        f"import sys, time\nif 'spawn_main' in ' '.join(sys.orig_argv):\n    time.sleep({SLOW_START_S})\n")
+        f"import sys, time\nif 'spawn_main' in ' '.join(sys.orig_argv):\n    time.sleep({SLOW_START_S})\n"
+    )
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")}, "PYTHONPATH": str(slow),
-           "TPKIT_HUB_DATA_DIR": str(tmp_path / "hub")}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")},
+        "PYTHONPATH": str(slow),
+        "TPKIT_HUB_DATA_DIR": str(tmp_path / "hub"),
+    }
     tpkit = str(Path(sys.executable).with_name("tpkit"))
-    server = subprocess.Popen([tpkit, "hub", "serve", "--hub-port", str(port), "--hub-workers", "2"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [tpkit, "hub", "serve", "--hub-port", str(port), "--hub-workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         answered, deadline = 0, time.monotonic() + 90
         while answered < 10 and time.monotonic() < deadline:

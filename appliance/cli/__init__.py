@@ -32,8 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser("serve", help="run the web server (library, home page, catalog)")
     add_setting_flags(serve, ("data_dir", "content_dir", "host", "port", "school_name", "log_level", "web_workers"))
-    serve.add_argument("--demo-if-empty", action="store_true",
-                       help="build the demo library first when the content folder has no .zim file")
+    serve.add_argument(
+        "--demo-if-empty",
+        action="store_true",
+        help="build the demo library first when the content folder has no .zim file",
+    )
     check = commands.add_parser("check", help="print effective settings and where each came from, and every problem")
     add_setting_flags(check, ("data_dir", "content_dir"))
     health = commands.add_parser("health", help="print the kit's health and every problem with its fix; exit 1 on any")
@@ -41,16 +44,29 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--json", action="store_true", help="print the snapshot as JSON (as GET /-/health)")
     demo = commands.add_parser("demo", help="write the bilingual demo books into the content folder")
     add_setting_flags(demo, ("data_dir", "content_dir"))
-    discover = commands.add_parser("discover", help="list the kits that answer on this LAN (mDNS)",
-                                   epilog="Exit status: 0 when at least one kit answered, 1 when none did.")
+    discover = commands.add_parser(
+        "discover",
+        help="list the kits that answer on this LAN (mDNS)",
+        epilog="Exit status: 0 when at least one kit answered, 1 when none did.",
+    )
     add_setting_flags(discover, ("mdns_interfaces",))
     discover.add_argument("--timeout-s", type=float, default=3.0, help="how long to listen at most (default: 3)")
-    discover.add_argument("--count", type=int, metavar="N", help="stop listening as soon as N kits answered "
-                          "(default: listen the whole --timeout-s)")
-    discover.add_argument("--kit-id", metavar="ID", help="list only the kit with this kit_id, and stop listening as "
-                          "soon as it answers (is that kit reachable from here?)")
+    discover.add_argument(
+        "--count",
+        type=int,
+        metavar="N",
+        help="stop listening as soon as N kits answered (default: listen the whole --timeout-s)",
+    )
+    discover.add_argument(
+        "--kit-id",
+        metavar="ID",
+        help="list only the kit with this kit_id, and stop listening as "
+        "soon as it answers (is that kit reachable from here?)",
+    )
     discover.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    panel = commands.add_parser("panel", help="run the status lights and button (the only process that claims GPIO pins)")
+    panel = commands.add_parser(
+        "panel", help="run the status lights and button (the only process that claims GPIO pins)"
+    )
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
     for group in (content, roads, learning, reporting, provisioning, hub):
         group.add_parsers(commands)
@@ -81,8 +97,15 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     if password:
         print(f"[i] One-time administrator password (user 'admin'): {password}")
         print(f"    It is shown only now; sign in at {url}admin and choose your own.")
-    run_server(settings, host=settings.host, port=settings.port, workers=settings.web_workers,
-               make_app=lambda: create_app(kit), factory="appliance.web.asgi:app_from_environment", close=kit.close)
+    run_server(
+        settings,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_workers,
+        make_app=lambda: create_app(kit),
+        factory="appliance.web.asgi:app_from_environment",
+        close=kit.close,
+    )
     return 0
 
 
@@ -114,9 +137,15 @@ def check(settings: Settings) -> int:
     return 1 if problems else 0
 
 
-PROBLEM_LINE = {"health.under_voltage": "power", "health.hot": "temperature", "health.disk_nearly_full": "disk",
-                "health.books_damaged": "books", "health.clock_unsynchronised": "clock",
-                "health.root_read_only": "sd card", "health.fs_errors": "sd card"}
+PROBLEM_LINE = {
+    "health.under_voltage": "power",
+    "health.hot": "temperature",
+    "health.disk_nearly_full": "disk",
+    "health.books_damaged": "books",
+    "health.clock_unsynchronised": "clock",
+    "health.root_read_only": "sd card",
+    "health.fs_errors": "sd card",
+}
 
 
 def _unit(value, unit: str) -> str:
@@ -132,21 +161,31 @@ def _memory(memory) -> str:
 def _health_lines(snap: dict) -> list[tuple[str, str]]:
     """(line name, text) for each part of the snapshot a technician looks at."""
     power = snap["throttled"]
-    power_text = power if isinstance(power, str) else ", ".join(
-        f"{when.replace('_', ' ')}: " + (", ".join(k.replace("_", " ") for k, v in flags.items() if v) or "fine")
-        for when, flags in power.items())
+    power_text = (
+        power
+        if isinstance(power, str)
+        else ", ".join(
+            f"{when.replace('_', ' ')}: " + (", ".join(k.replace("_", " ") for k, v in flags.items() if v) or "fine")
+            for when, flags in power.items()
+        )
+    )
     disks = "; ".join(f"{fs['path']} {fs['use_percent']} % used" for fs in snap["filesystems"])
     card = snap["sd_card"]
-    return [("uptime", f"{snap['uptime_s']} s, boot number {snap['boot_count']}"),
-            ("clock", f"synchronised: {snap['clock']['synchronized']}"),
-            ("temperature", _unit(snap["cpu_temp_c"], "°C")), ("power", power_text),
-            ("load", _unit(snap["load"], "(1, 5, 15 min)")), ("memory", _memory(snap["memory"])), ("disk", disks),
-            ("sd card", f"root read-only: {card['root_read_only']}, kernel disk errors: {card['fs_errors']}"),
-            ("wi-fi clients", str(snap["wifi_clients"])),
-            ("books", "{served} served, {damaged} damaged, {pending} being checked".format(**snap["books"])),
-            ("services", str(snap["services"])),
-            ("outbox", f"{snap['outbox_depth']} report(s) waiting for the hub (tpkit report --status)"),
-            ("learning, sync", "not available until issues 4 and 3 add them")]
+    return [
+        ("uptime", f"{snap['uptime_s']} s, boot number {snap['boot_count']}"),
+        ("clock", f"synchronised: {snap['clock']['synchronized']}"),
+        ("temperature", _unit(snap["cpu_temp_c"], "°C")),
+        ("power", power_text),
+        ("load", _unit(snap["load"], "(1, 5, 15 min)")),
+        ("memory", _memory(snap["memory"])),
+        ("disk", disks),
+        ("sd card", f"root read-only: {card['root_read_only']}, kernel disk errors: {card['fs_errors']}"),
+        ("wi-fi clients", str(snap["wifi_clients"])),
+        ("books", "{served} served, {damaged} damaged, {pending} being checked".format(**snap["books"])),
+        ("services", str(snap["services"])),
+        ("outbox", f"{snap['outbox_depth']} report(s) waiting for the hub (tpkit report --status)"),
+        ("learning, sync", "not available until issues 4 and 3 add them"),
+    ]
 
 
 def health(settings: Settings, as_json: bool) -> int:
@@ -169,8 +208,12 @@ def health(settings: Settings, as_json: bool) -> int:
         print(f"{mark} {name}: {text}")
         for problem in found:
             print(f"    {problem['severity']}: {problem['message']}\n    Fix: {problem['fix']}")
-    print("[✓] status: ok" if snap["status"] == "ok" else f"[✗] status: {snap['status']} — "
-          f"{len(snap['problems'])} problem(s); each fix is printed under its line above.")
+    print(
+        "[✓] status: ok"
+        if snap["status"] == "ok"
+        else f"[✗] status: {snap['status']} — "
+        f"{len(snap['problems'])} problem(s); each fix is printed under its line above."
+    )
     return 0 if snap["status"] == "ok" else 1
 
 
@@ -183,8 +226,9 @@ def demo(settings: Settings) -> int:
     return 0
 
 
-def discover(settings: Settings, timeout_s: float, as_json: bool, count: int | None = None,
-             kit_id: str | None = None) -> int:
+def discover(
+    settings: Settings, timeout_s: float, as_json: bool, count: int | None = None, kit_id: str | None = None
+) -> int:
     """Print the kits (or the one with `kit_id`) that answered on the LAN within `timeout_s`, listening no longer
     than until `count` kits or that one did; exit 1 when none did."""
     from appliance.services.device import lan
@@ -199,15 +243,34 @@ def discover(settings: Settings, timeout_s: float, as_json: bool, count: int | N
     else:
         kits = lan.discover(settings, timeout_s)
     if as_json:
-        print(json.dumps([{"name": k.name, "school": k.school, "kit_id": k.kit_id, "version": k.version,
-                           "content": k.content, "mirror_port": k.mirror_port, "channels": k.channels,
-                           "addresses": list(k.addresses),
-                           "port": k.port, "urls": k.urls} for k in kits], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": k.name,
+                        "school": k.school,
+                        "kit_id": k.kit_id,
+                        "version": k.version,
+                        "content": k.content,
+                        "mirror_port": k.mirror_port,
+                        "channels": k.channels,
+                        "addresses": list(k.addresses),
+                        "port": k.port,
+                        "urls": k.urls,
+                    }
+                    for k in kits
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0 if kits else 1
     if not kits:
         print(f"[✗] No kit answered within {timeout_s:g} s.")
-        print("    Fix: join the kit's Wi-Fi (or its LAN), turn off client isolation on the access point, "
-              "allow UDP 5353 in the firewall; see docs/field-guide.md, \"Finding a kit on the LAN\".")
+        print(
+            "    Fix: join the kit's Wi-Fi (or its LAN), turn off client isolation on the access point, "
+            'allow UDP 5353 in the firewall; see docs/field-guide.md, "Finding a kit on the LAN".'
+        )
         return 1
     print(f"[✓] {len(kits)} kit(s) found")
     for kit in kits:
@@ -215,7 +278,9 @@ def discover(settings: Settings, timeout_s: float, as_json: bool, count: int | N
         for url in kit.urls:
             print(f"      {url}")
         if kit.mirror_port:
-            served = ", ".join(f"{name} (sequence {seq})" for name, seq in sorted(kit.channels.items())) or "nothing yet"
+            served = (
+                ", ".join(f"{name} (sequence {seq})" for name, seq in sorted(kit.channels.items())) or "nothing yet"
+            )
             print(f"      peer mirror on port {kit.mirror_port}: {served}")
     return 0
 
@@ -229,8 +294,10 @@ def panel(settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     kit_panel = start_panel(settings)
     where = "lights and button on GPIO" if kit_panel.hardware else "no lights (no GPIO), still logging the kit's state"
-    print(f"[✓] tpkit panel {__version__}: {where}; asking {kit_panel.url} every "
-          f"{settings.panel_poll_interval_s:g} s", flush=True)
+    print(
+        f"[✓] tpkit panel {__version__}: {where}; asking {kit_panel.url} every {settings.panel_poll_interval_s:g} s",
+        flush=True,
+    )
     try:
         kit_panel.run(stop)
     finally:
@@ -241,8 +308,18 @@ def panel(settings: Settings) -> int:
 # Commands that write people's data (accounts, hand-ins, records, backups, reports, the hub's database): their files
 # are the kit user's alone. Content commands (sync, channel, content, demo, import, mirror) keep their units' 0022, and
 # firstboot/provision write /etc files others must read (kit.toml 0644).
-PEOPLES_DATA_COMMANDS = ("serve", "check", "health", "people", "records", "backup", "restore", "export",
-                         "report", "hub")
+PEOPLES_DATA_COMMANDS = (
+    "serve",
+    "check",
+    "health",
+    "people",
+    "records",
+    "backup",
+    "restore",
+    "export",
+    "report",
+    "hub",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,9 +345,19 @@ def main(argv: list[str] | None = None) -> int:
             return panel(settings)
         if args.command == "demo":
             return demo(settings)
-        group = {"channel": content, "sync": content, "content": content, "backup": learning, "restore": learning,
-                 "people": learning, "records": learning, "report": reporting, "import": roads, "export": roads,
-                 "mirror": roads}[args.command]
+        group = {
+            "channel": content,
+            "sync": content,
+            "content": content,
+            "backup": learning,
+            "restore": learning,
+            "people": learning,
+            "records": learning,
+            "report": reporting,
+            "import": roads,
+            "export": roads,
+            "mirror": roads,
+        }[args.command]
         return group.run(settings, args)
     except TpkitError as exc:
         print_error(exc, sys.stderr)

@@ -95,8 +95,16 @@ def keep_peoples_data_private() -> int:
     return tighter
 
 
-def run_server(settings: Settings | HubSettings, *, host: str, port: int, workers: int, make_app: Callable[[], Any],
-               factory: str, close: Callable[[], None]) -> None:
+def run_server(
+    settings: Settings | HubSettings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    make_app: Callable[[], Any],
+    factory: str,
+    close: Callable[[], None],
+) -> None:
     """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
     this process; more are processes that each build the app from the settings handed down in their environment
     (`factory`, "module:function"), after `close()` has released what this process opened."""
@@ -105,10 +113,18 @@ def run_server(settings: Settings | HubSettings, *, host: str, port: int, worker
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
     # timeout_keep_alive: uvicorn's 5 s closed a phone's idle connection while a child was still reading the page,
     # and a request sent on it at that moment failed (bench/lesson.py saw 1 in ~1,000 requests); see KEEP_ALIVE_S.
-    options: dict[str, Any] = dict(host=host, port=port, log_level=settings.log_level, timeout_graceful_shutdown=5,
-                   timeout_keep_alive=KEEP_ALIVE_S, server_header=False, access_log=settings.log_level == "debug",
-                   timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, limit_concurrency=LIMIT_CONCURRENCY,
-                   http=HTTP_PROTOCOL)
+    options: dict[str, Any] = dict(
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        server_header=False,
+        access_log=settings.log_level == "debug",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        http=HTTP_PROTOCOL,
+    )
     if workers == 1:
         uvicorn.run(make_app(), **options)
         return
@@ -141,7 +157,8 @@ def _request_head_deadline() -> type:
         def connection_made(self, transport: asyncio.Transport) -> None:
             self._tpkit_transport, self._tpkit_tail = transport, b""
             self._tpkit_deadline: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
-                REQUEST_HEAD_S, self._tpkit_too_slow)
+                REQUEST_HEAD_S, self._tpkit_too_slow
+            )
             super().connection_made(transport)
 
         def data_received(self, data: bytes) -> None:
@@ -150,7 +167,7 @@ def _request_head_deadline() -> type:
                 if head_end in seen:
                     self._tpkit_deadline.cancel()
                     self._tpkit_deadline = None
-                self._tpkit_tail = seen[-(len(head_end) - 1):]
+                self._tpkit_tail = seen[-(len(head_end) - 1) :]
             super().data_received(data)
 
         def connection_lost(self, exc: Exception | None) -> None:

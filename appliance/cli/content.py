@@ -14,24 +14,55 @@ from appliance.errors import ChannelError
 
 def add_parsers(commands) -> None:
     _add_channel_commands(commands.add_parser("channel", help="make keys, publish and verify signed channels"))
-    sync = commands.add_parser("sync", help="fetch the subscribed channels and update the library (docs/sync.md)",
-                               epilog="Exit status: 0 when the run (or plan) succeeded, 1 when it stopped; "
-                                      "the message names the fix.")
-    add_setting_flags(sync, ("data_dir", "content_dir", "sync_source", "sync_channels", "sync_packages", "sync_tags",
-                              "disk_reserve_mb", "sync_rate_cap_kbps", "sync_rate_cap_percent", "sync_windows",
-                              "sync_month_budget_mb", "sync_patch_chain_max",
-                              "sync_yield_kbps", "sync_yield_pause_s", "sync_yield_resume_s", "uplink_interface",
-                              "ap_interface", "trusted_channel_keys", "log_level"))
+    sync = commands.add_parser(
+        "sync",
+        help="fetch the subscribed channels and update the library (docs/sync.md)",
+        epilog="Exit status: 0 when the run (or plan) succeeded, 1 when it stopped; the message names the fix.",
+    )
+    add_setting_flags(
+        sync,
+        (
+            "data_dir",
+            "content_dir",
+            "sync_source",
+            "sync_channels",
+            "sync_packages",
+            "sync_tags",
+            "disk_reserve_mb",
+            "sync_rate_cap_kbps",
+            "sync_rate_cap_percent",
+            "sync_windows",
+            "sync_month_budget_mb",
+            "sync_patch_chain_max",
+            "sync_yield_kbps",
+            "sync_yield_pause_s",
+            "sync_yield_resume_s",
+            "uplink_interface",
+            "ap_interface",
+            "trusted_channel_keys",
+            "log_level",
+        ),
+    )
     mode = sync.add_mutually_exclusive_group()
-    mode.add_argument("--plan", action="store_true", help="show what a run would add, update and remove, with "
-                      "sizes and the disk check; download nothing")
+    mode.add_argument(
+        "--plan",
+        action="store_true",
+        help="show what a run would add, update and remove, with sizes and the disk check; download nothing",
+    )
     mode.add_argument("--history", action="store_true", help="list the last sync runs")
-    sync.add_argument("--full", action="append", default=[], metavar="BOOK", help="update BOOK by fetching its full "
-                      "package even when the channel offers patches (repeatable; with or without --plan)")
+    sync.add_argument(
+        "--full",
+        action="append",
+        default=[],
+        metavar="BOOK",
+        help="update BOOK by fetching its full "
+        "package even when the channel offers patches (repeatable; with or without --plan)",
+    )
     content = commands.add_parser("content", help="manage the books sync installed")
     actions = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
-    rollback = actions.add_parser("rollback", help="put the previous version of BOOK back (kept until the next "
-                                  "successful sync after its update)")
+    rollback = actions.add_parser(
+        "rollback", help="put the previous version of BOOK back (kept until the next successful sync after its update)"
+    )
     rollback.add_argument("book", help="the book's id (its file name without .zim)")
     add_setting_flags(rollback, ("data_dir", "content_dir"))
 
@@ -42,25 +73,45 @@ def _add_channel_commands(channel: argparse.ArgumentParser) -> None:
     keygen.add_argument("--out", type=Path, required=True, help="path without extension, e.g. county-2026")
     publish = actions.add_parser("publish", help="index every .zim in DIR and sign the index")
     publish.add_argument("dir", type=Path, help="the channel folder")
-    publish.add_argument("--key", type=Path, required=True, help="secret key file (tpkit channel keygen, minisign -G -W)")
+    publish.add_argument(
+        "--key", type=Path, required=True, help="secret key file (tpkit channel keygen, minisign -G -W)"
+    )
     publish.add_argument("--name", required=True, help="channel name, e.g. primary-zh")
     publish.add_argument("--sequence", type=int, help="index sequence (default: the current index's + 1, else 1)")
     publish.add_argument("--expires-days", type=float, default=30, help="days until kits refuse it (default: 30)")
-    publish.add_argument("--previous", type=Path, metavar="PREV_DIR", help="folder with the full .zim files published "
-                         "last time: write a patch for each book whose bytes changed since (docs/channels.md)")
-    publish.add_argument("--max-chain", type=int, default=4, metavar="N", help="patches kept per book in a row; a kit "
-                         "further behind fetches the full book (default: 4; 0 publishes no patches)")
+    publish.add_argument(
+        "--previous",
+        type=Path,
+        metavar="PREV_DIR",
+        help="folder with the full .zim files published "
+        "last time: write a patch for each book whose bytes changed since (docs/channels.md)",
+    )
+    publish.add_argument(
+        "--max-chain",
+        type=int,
+        default=4,
+        metavar="N",
+        help="patches kept per book in a row; a kit "
+        "further behind fetches the full book (default: 4; 0 publishes no patches)",
+    )
     diff = actions.add_parser("diff", help="list the entries added, changed and removed from OLD.zim to NEW.zim")
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
-    apply = actions.add_parser("apply", help="rebuild a book from BASE.zim and patches, checked against the publisher's")
+    apply = actions.add_parser(
+        "apply", help="rebuild a book from BASE.zim and patches, checked against the publisher's"
+    )
     apply.add_argument("base", type=Path, help="the book the first patch was made for")
     apply.add_argument("patches", type=Path, nargs="+", help=".zimpatch files, oldest first")
     apply.add_argument("--out", type=Path, required=True, help="where to write the rebuilt book (replaced atomically)")
-    verify = actions.add_parser("verify", help="check a channel's signature, expiry, paths and files; exit 1 on any fault")
+    verify = actions.add_parser(
+        "verify", help="check a channel's signature, expiry, paths and files; exit 1 on any fault"
+    )
     verify.add_argument("dir", type=Path, help="the channel folder")
-    verify.add_argument("--pub", action="append", help="trusted public key: .pub file or base64 line "
-                        "(repeatable; default: the trusted_channel_keys setting)")
+    verify.add_argument(
+        "--pub",
+        action="append",
+        help="trusted public key: .pub file or base64 line (repeatable; default: the trusted_channel_keys setting)",
+    )
     verify.add_argument("--last-sequence", type=int, help="refuse an index whose sequence is not greater")
     for action in (keygen, publish, verify, diff, apply):
         add_setting_flags(action, ("trusted_channel_keys",) if action is verify else ())
@@ -72,15 +123,26 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.channel_command == "keygen":
         public = channels.keygen(args.out)
-        print(f"[✓] Secret key {args.out}.key (mode 0600: keep it offline), public key {args.out}.pub (id {public.id_hex})")
+        print(
+            f"[✓] Secret key {args.out}.key (mode 0600: keep it offline), public key {args.out}.pub (id {public.id_hex})"
+        )
         print(public.line)
         return 0
     if args.channel_command == "publish":
-        index = channels.publish(args.dir, args.key, args.name, args.sequence, args.expires_days,
-                                 previous_dir=args.previous, max_chain=args.max_chain)
+        index = channels.publish(
+            args.dir,
+            args.key,
+            args.name,
+            args.sequence,
+            args.expires_days,
+            previous_dir=args.previous,
+            max_chain=args.max_chain,
+        )
         patches = sum(1 for p in index.packages if p.get("kind") == "patch")
-        print(f"[✓] Channel {index.channel!r} sequence {index.sequence}: {len(index.packages) - patches} book(s) and "
-              f"{patches} patch(es), signed, expires {index.expires.isoformat()}")
+        print(
+            f"[✓] Channel {index.channel!r} sequence {index.sequence}: {len(index.packages) - patches} book(s) and "
+            f"{patches} patch(es), signed, expires {index.expires.isoformat()}"
+        )
         return 0
     if args.channel_command == "diff":
         diff = channels.diff(args.old, args.new)
@@ -91,8 +153,10 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.channel_command == "apply":
         rebuilt = channels.rebuild(args.base, args.patches, args.out)
-        print(f"[✓] Rebuilt {rebuilt.path} ({rebuilt.entry_count} entries): equal entry for entry to the publisher's "
-              f"book (digest {rebuilt.digest[:16]}…)")
+        print(
+            f"[✓] Rebuilt {rebuilt.path} ({rebuilt.entry_count} entries): equal entry for entry to the publisher's "
+            f"book (digest {rebuilt.digest[:16]}…)"
+        )
         return 0
     trusted = channels.trusted_keys(args.pub or settings.trusted_channel_keys)
     if not trusted:
@@ -103,8 +167,10 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
     except ChannelError as exc:
         print(f"[✗] {exc.code}: {exc.message}\n    Likely cause: {exc.cause}\n    Fix: {exc.fix}")
         return 1
-    print(f"[✓] Channel {index.channel!r} sequence {index.sequence}: signature, expiry "
-          f"({index.expires.isoformat()}), paths and {len(index.packages)} package file(s) check out")
+    print(
+        f"[✓] Channel {index.channel!r} sequence {index.sequence}: signature, expiry "
+        f"({index.expires.isoformat()}), paths and {len(index.packages)} package file(s) check out"
+    )
     return 0
 
 
@@ -123,27 +189,38 @@ def _print_policy(status: dict, everything: bool) -> None:
         for field in status["fields"]:
             print(f"[i] {field['name']:<22} = {str(field['value']) or '(empty)':<32} from {field['source']}")
     if status["refused"]:
-        kept = (f"hub version {status['applied_version']}" if status["applied_version"] is not None
-                else "this kit's own settings")
-        print(f"[✗] {status['refused']}\n    In force instead: {kept}. Fix: correct it on the hub; the kit applies "
-              "the next version it receives (tpkit report).")
+        kept = (
+            f"hub version {status['applied_version']}"
+            if status["applied_version"] is not None
+            else "this kit's own settings"
+        )
+        print(
+            f"[✗] {status['refused']}\n    In force instead: {kept}. Fix: correct it on the hub; the kit applies "
+            "the next version it receives (tpkit report)."
+        )
 
 
 def _print_plan(plan, check) -> None:
     print(f"{'action':<8} {'book':<28} {'channel':<16} {'version':<24} {'download':>10}  how")
     for step in plan.steps:
         version = f"{step.installed_version} → {step.version}" if step.action == "update" else step.version
-        print(f"{step.action:<8} {step.package_id:<28} {step.channel:<16} {version:<24} {mb(step.size_bytes):>10}  "
-              f"{_how(step)}".rstrip())
+        print(
+            f"{step.action:<8} {step.package_id:<28} {step.channel:<16} {version:<24} {mb(step.size_bytes):>10}  "
+            f"{_how(step)}".rstrip()
+        )
     if not plan.steps:
         print("(nothing to do: the library matches the channels)")
     for note in plan.notes:
         print(f"[i] skipped: {note}")
-    print(f"[i] {len(plan.unchanged)} book(s) already up to date; {plan.count('add')} to add, {plan.count('update')} to "
-          f"update, {plan.count('remove')} to remove; {mb(plan.download_bytes)} to download")
+    print(
+        f"[i] {len(plan.unchanged)} book(s) already up to date; {plan.count('add')} to add, {plan.count('update')} to "
+        f"update, {plan.count('remove')} to remove; {mb(plan.download_bytes)} to download"
+    )
     mark = "[✓]" if check.ok else "[✗]"
-    print(f"{mark} disk: {mb(check.free_bytes)} free, {mb(check.needed_bytes)} needed, "
-          f"{mb(check.reserve_bytes)} kept in reserve (disk_reserve_mb)")
+    print(
+        f"{mark} disk: {mb(check.free_bytes)} free, {mb(check.needed_bytes)} needed, "
+        f"{mb(check.reserve_bytes)} kept in reserve (disk_reserve_mb)"
+    )
 
 
 class _ProgressBar:
@@ -163,12 +240,21 @@ class _ProgressBar:
             print(f"[i] {event.text}", flush=True)
         elif event.kind in ("activate", "remove", "verify", "rebuild", "index", "yield", "paused", "resume", "cap"):
             self._end_line()
-            words = {"index": "fetching the index of", "verify": "verifying", "rebuild": "rebuilding",
-                     "activate": "switched in",
-                     "remove": "removed", "yield": "people need the uplink: stopping", "paused": "stopped (the part downloaded is kept):",
-                     "resume": "uplink quiet: resuming", "cap": "rate cap:"}
-            print(f"[i] {words[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}"
-                  .rstrip(), flush=True)
+            words = {
+                "index": "fetching the index of",
+                "verify": "verifying",
+                "rebuild": "rebuilding",
+                "activate": "switched in",
+                "remove": "removed",
+                "yield": "people need the uplink: stopping",
+                "paused": "stopped (the part downloaded is kept):",
+                "resume": "uplink quiet: resuming",
+                "cap": "rate cap:",
+            }
+            print(
+                f"[i] {words[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}".rstrip(),
+                flush=True,
+            )
 
     def _bar(self, event) -> None:
         percent = min(100, event.done_bytes * 100 // event.total_bytes)
@@ -177,8 +263,10 @@ class _ProgressBar:
             return
         self.shown = (event.package_id, step)
         filled = self.WIDTH * percent // 100
-        line = (f"{event.package_id:<20} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:3d}% "
-                f"{mb(event.done_bytes)} of {mb(event.total_bytes)} at {event.rate_bps / 1024:.0f} KiB/s")
+        line = (
+            f"{event.package_id:<20} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:3d}% "
+            f"{mb(event.done_bytes)} of {mb(event.total_bytes)} at {event.rate_bps / 1024:.0f} KiB/s"
+        )
         print(f"\r{line}" if self.tty else line, end="" if self.tty else "\n", flush=True)
 
     def _end_line(self) -> None:
@@ -190,9 +278,11 @@ class _ProgressBar:
 def _print_history(runs) -> None:
     print(f"{'run':>4} {'started':<21} {'outcome':<12} {'why':<24} {'bytes':>10} {'duration':>9} {'rate':>11}  +/~/-")
     for run in runs:
-        print(f"{run['id']:>4} {run['started_at']:<21} {run['outcome']:<12} {run['reason']:<24} "
-              f"{mb(run['bytes_received']):>10} {run['duration_s']:>8.1f}s {run['throughput_bps'] / 1024:>7.0f} KiB/s"
-              f"  {run['added']}/{run['updated']}/{run['removed']}")
+        print(
+            f"{run['id']:>4} {run['started_at']:<21} {run['outcome']:<12} {run['reason']:<24} "
+            f"{mb(run['bytes_received']):>10} {run['duration_s']:>8.1f}s {run['throughput_bps'] / 1024:>7.0f} KiB/s"
+            f"  {run['added']}/{run['updated']}/{run['removed']}"
+        )
     if not runs:
         print("(no sync has run on this kit yet)")
 
@@ -227,8 +317,10 @@ def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ..
             _print_plan(plan, check)
             return 0 if check.ok else 1
         plan, result = engine.run()
-        print(f"[✓] Sync done: {result.added} added, {result.updated} updated, {result.removed} removed; "
-              f"{mb(result.bytes_received)} received in {result.duration_s:.1f} s")
+        print(
+            f"[✓] Sync done: {result.added} added, {result.updated} updated, {result.removed} removed; "
+            f"{mb(result.bytes_received)} received in {result.duration_s:.1f} s"
+        )
         if result.detail:
             print(f"[i] {result.detail}")
         for note in plan.notes:
@@ -245,8 +337,10 @@ def content_rollback(settings: Settings, book: str) -> int:
         row = engine.rollback(book)
     finally:
         db.close()
-    print(f"[✓] {book} is back at version {row.version}; the library serves it within "
-          f"{settings.library_scan_interval_s:g} s. Sync will not install the version rolled back from again.")
+    print(
+        f"[✓] {book} is back at version {row.version}; the library serves it within "
+        f"{settings.library_scan_interval_s:g} s. Sync will not install the version rolled back from again."
+    )
     return 0
 
 

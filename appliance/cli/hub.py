@@ -25,8 +25,12 @@ HUB_SETTINGS = ("hub_data_dir", "hub_database_url", "log_level")
 
 def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """--config and a flag for each named hub setting (as cli.common does for the kit's)."""
-    parser.add_argument("--config", type=Path, help="the hub's TOML settings file (default: $TPKIT_CONFIG, else none; "
-                        "the hub's units set /etc/tpkit/hub.toml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="the hub's TOML settings file (default: $TPKIT_CONFIG, else none; "
+        "the hub's units set /etc/tpkit/hub.toml)",
+    )
     for setting in HUB_SPEC:
         if setting.name in names:
             parser.add_argument(f"--{setting.name.replace('_', '-')}", dest=setting.name, help=setting.help)
@@ -56,23 +60,42 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     config.add_argument("kit_id")
     config.add_argument("--sync-channels", help="comma-separated channel names, e.g. primary-zh")
     config.add_argument("--sync-windows", help='e.g. "Mon-Fri 16:00-07:00, Sat-Sun"')
-    config.add_argument("--sync-rate-cap-kbps", type=int, help="the kit's sync rate cap in KiB/s (its sync_rate_cap_kbps, rsync --bwlimit)")
-    config.add_argument("--sync-rate-cap-percent", type=int, help="upper bound on the kit's sync rate as a share "
-                        "(0-100) of its measured uplink; with --sync-rate-cap-kbps the lower wins")
-    config.add_argument("--sync-month-budget-mb", type=int, help="MiB the kit may sync per calendar month (its sync_month_budget_mb)")
+    config.add_argument(
+        "--sync-rate-cap-kbps",
+        type=int,
+        help="the kit's sync rate cap in KiB/s (its sync_rate_cap_kbps, rsync --bwlimit)",
+    )
+    config.add_argument(
+        "--sync-rate-cap-percent",
+        type=int,
+        help="upper bound on the kit's sync rate as a share "
+        "(0-100) of its measured uplink; with --sync-rate-cap-kbps the lower wins",
+    )
+    config.add_argument(
+        "--sync-month-budget-mb", type=int, help="MiB the kit may sync per calendar month (its sync_month_budget_mb)"
+    )
     listing = kit_actions.add_parser("list", help="list registered kits with status and alerts")
-    imports = actions.add_parser("import", help="ingest the reports on a USB stick (tpkit report --to)",
-                                 epilog="Exit status: 0 when no report was refused, 1 otherwise.")
+    imports = actions.add_parser(
+        "import",
+        help="ingest the reports on a USB stick (tpkit report --to)",
+        epilog="Exit status: 0 when no report was refused, 1 otherwise.",
+    )
     imports.add_argument("path", type=Path, help="the folder that contains tpkit-reports/")
     technician = actions.add_parser("technician", help="add a technician (or set a password)")
     technician.add_argument("username")
-    forward = actions.add_parser("forward", help="send queued learning records to the xAPI LRS (hub_lrs_url)",
-                                 epilog="Exit status: 0 when nothing due is left, 1 when the LRS failed or refused.")
+    forward = actions.add_parser(
+        "forward",
+        help="send queued learning records to the xAPI LRS (hub_lrs_url)",
+        epilog="Exit status: 0 when nothing due is left, 1 when the LRS failed or refused.",
+    )
     forward.add_argument("--status", action="store_true", help="only count what is queued, forwarded and failing")
-    prune = actions.add_parser("prune", help="fold reports older than hub_keep_reports_days into daily rows and "
-                               "delete them; delete daily rows older than hub_keep_daily_days (run daily by a timer)",
-                               description="Deletes in batches of short transactions, so the hub keeps accepting "
-                                           "reports meanwhile. Alert reports, kits and enrolment are never pruned.")
+    prune = actions.add_parser(
+        "prune",
+        help="fold reports older than hub_keep_reports_days into daily rows and "
+        "delete them; delete daily rows older than hub_keep_daily_days (run daily by a timer)",
+        description="Deletes in batches of short transactions, so the hub keeps accepting "
+        "reports meanwhile. Alert reports, kits and enrolment are never pruned.",
+    )
     add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days"))
     for action in (add, config, listing, imports, technician):
         add_setting_flags(action, HUB_SETTINGS)
@@ -103,9 +126,15 @@ def hub_serve(settings: HubSettings) -> int:
     if password:
         print(f"[i] One-time technician password (user '{technicians.FIRST_USERNAME}'): {password}")
         print(f"    It is shown only now; sign in at {url}signin and choose your own.", flush=True)
-    run_server(settings, host=settings.hub_host, port=settings.hub_port, workers=settings.hub_workers,
-               make_app=lambda: create_app(settings, db), factory="appliance.hub.asgi:app_from_environment",
-               close=db.close)
+    run_server(
+        settings,
+        host=settings.hub_host,
+        port=settings.hub_port,
+        workers=settings.hub_workers,
+        make_app=lambda: create_app(settings, db),
+        factory="appliance.hub.asgi:app_from_environment",
+        close=db.close,
+    )
     return 0
 
 
@@ -118,26 +147,45 @@ def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:
     db = _open_hub(settings)
     try:
         if args.kit_command == "add":
-            token = enrolment.register(db, args.kit_id, args.school, args.district, args.location, time.time(),
-                                       settings.hub_token_lifetime_h, new_token=args.new_token)
-            print(f"[✓] Kit {args.kit_id} registered ({args.school}, {args.district}). One-time enrolment token "
-                  f"(valid {settings.hub_token_lifetime_h:g} h, shown only now):")
+            token = enrolment.register(
+                db,
+                args.kit_id,
+                args.school,
+                args.district,
+                args.location,
+                time.time(),
+                settings.hub_token_lifetime_h,
+                new_token=args.new_token,
+            )
+            print(
+                f"[✓] Kit {args.kit_id} registered ({args.school}, {args.district}). One-time enrolment token "
+                f"(valid {settings.hub_token_lifetime_h:g} h, shown only now):"
+            )
             print(token)
             return 0
         if args.kit_command == "config":
-            changes = {"sync_windows": args.sync_windows, "sync_rate_cap_kbps": args.sync_rate_cap_kbps,
-                       "sync_rate_cap_percent": args.sync_rate_cap_percent,
-                       "sync_month_budget_mb": args.sync_month_budget_mb,
-                       "sync_channels": None if args.sync_channels is None else
-                       [c.strip() for c in args.sync_channels.split(",") if c.strip()]}
-            config = configs.set_config(db, args.kit_id, {k: v for k, v in changes.items() if v is not None},
-                                        time.time(), "cli")
-            print(f"[✓] Kit {args.kit_id}: desired configuration version {config['version']}: "
-                  + json.dumps({k: v for k, v in config.items() if k != "version"}, ensure_ascii=False))
+            changes = {
+                "sync_windows": args.sync_windows,
+                "sync_rate_cap_kbps": args.sync_rate_cap_kbps,
+                "sync_rate_cap_percent": args.sync_rate_cap_percent,
+                "sync_month_budget_mb": args.sync_month_budget_mb,
+                "sync_channels": None
+                if args.sync_channels is None
+                else [c.strip() for c in args.sync_channels.split(",") if c.strip()],
+            }
+            config = configs.set_config(
+                db, args.kit_id, {k: v for k, v in changes.items() if v is not None}, time.time(), "cli"
+            )
+            print(
+                f"[✓] Kit {args.kit_id}: desired configuration version {config['version']}: "
+                + json.dumps({k: v for k, v in config.items() if k != "version"}, ensure_ascii=False)
+            )
             return 0
         for kit in fleet.kits(db, time.time(), settings.hub_silent_after_h, sort="kit_id"):
-            print(f"{kit.kit_id:<20} {kit.status:<8} {kit.school} / {kit.district}  last heard "
-                  f"{kit.last_seen or 'never'}  {', '.join(a.code for a in kit.alerts)}")
+            print(
+                f"{kit.kit_id:<20} {kit.status:<8} {kit.school} / {kit.district}  last heard "
+                f"{kit.last_seen or 'never'}  {', '.join(a.code for a in kit.alerts)}"
+            )
         return 0
     finally:
         db.close()
@@ -154,12 +202,17 @@ def hub_prune(settings: HubSettings) -> int:
         done = retention.prune(db, time.time(), settings.hub_keep_reports_days, settings.hub_keep_daily_days)
     finally:
         db.close()
-    keep = (f"older than {settings.hub_keep_reports_days} days" if settings.hub_keep_reports_days
-            else "none (hub_keep_reports_days = 0 keeps them)")
-    print(f"[✓] Pruned {done.reports} report(s) {keep}, folded into {done.days_folded} kit-day row(s); deleted "
-          f"{done.days_deleted} kit-day row(s)" + (f" older than {settings.hub_keep_daily_days} days"
-                                                   if settings.hub_keep_daily_days else "")
-          + f" ({done.batches} batch(es)). Alerts and enrolment are kept.")
+    keep = (
+        f"older than {settings.hub_keep_reports_days} days"
+        if settings.hub_keep_reports_days
+        else "none (hub_keep_reports_days = 0 keeps them)"
+    )
+    print(
+        f"[✓] Pruned {done.reports} report(s) {keep}, folded into {done.days_folded} kit-day row(s); deleted "
+        f"{done.days_deleted} kit-day row(s)"
+        + (f" older than {settings.hub_keep_daily_days} days" if settings.hub_keep_daily_days else "")
+        + f" ({done.batches} batch(es)). Alerts and enrolment are kept."
+    )
     return 0
 
 
@@ -176,8 +229,10 @@ def hub_import(settings: HubSettings, path: Path) -> int:
         db.close()
     for report_path, error in result["refused"]:
         print(f"[✗] {report_path}: {error.code}: {error.message}\n    Fix: {error.fix}")
-    print(f"[{'✓' if not result['refused'] else '✗'}] {len(result['accepted'])} accepted, "
-          f"{len(result['duplicate'])} already stored, {len(result['refused'])} refused")
+    print(
+        f"[{'✓' if not result['refused'] else '✗'}] {len(result['accepted'])} accepted, "
+        f"{len(result['duplicate'])} already stored, {len(result['refused'])} refused"
+    )
     return 1 if result["refused"] else 0
 
 
@@ -195,16 +250,24 @@ def hub_forward(settings: HubSettings, only_status: bool) -> int:
     finally:
         db.close()
     if only_status or not settings.hub_lrs_url:
-        print(f"[i] learning records: {counts['queued']} queued, {counts['forwarded']} forwarded, "
-              f"{counts['waiting']} waiting ({counts['failing']} after an error)")
+        print(
+            f"[i] learning records: {counts['queued']} queued, {counts['forwarded']} forwarded, "
+            f"{counts['waiting']} waiting ({counts['failing']} after an error)"
+        )
         if not settings.hub_lrs_url and not only_status:
-            print("[i] hub_lrs_url is not set: records are kept on the hub.\n    Fix: set hub_lrs_url (docs/settings.md).")
+            print(
+                "[i] hub_lrs_url is not set: records are kept on the hub.\n    Fix: set hub_lrs_url (docs/settings.md)."
+            )
         return 0
-    print(f"[{'✓' if not done.error else '✗'}] {done.forwarded} forwarded, {done.conflicts} conflicting, "
-          f"{done.parked} refused, {done.backed_off} to retry later; {counts['waiting']} still waiting")
+    print(
+        f"[{'✓' if not done.error else '✗'}] {done.forwarded} forwarded, {done.conflicts} conflicting, "
+        f"{done.parked} refused, {done.backed_off} to retry later; {counts['waiting']} still waiting"
+    )
     if done.error:
-        print(f"    Last error: {done.error}\n    Fix: check hub_lrs_url and hub_lrs_auth, and that the LRS is up; "
-              "refused batches are kept (see docs/hub.md, \"xAPI\").")
+        print(
+            f"    Last error: {done.error}\n    Fix: check hub_lrs_url and hub_lrs_auth, and that the LRS is up; "
+            'refused batches are kept (see docs/hub.md, "xAPI").'
+        )
         return 1
     return 0
 

@@ -12,23 +12,31 @@ from appliance.config import Settings
 
 
 def add_parsers(commands) -> None:
-    backup = commands.add_parser("backup", help="write the kit's database, uploads and keys to one file (while it runs)",
-                                 epilog="The file holds password hashes and the kit's key: keep it like a key.")
+    backup = commands.add_parser(
+        "backup",
+        help="write the kit's database, uploads and keys to one file (while it runs)",
+        epilog="The file holds password hashes and the kit's key: keep it like a key.",
+    )
     backup.add_argument("file", type=Path, help="where to write, e.g. /media/usb/kit-2026-11-28.tpkit-backup")
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     add_setting_flags(backup, ("data_dir", "content_dir", "kit_id"))
-    restore = commands.add_parser("restore", help="make this kit's data folder from a backup (stop tpkit-web first)",
-                                  epilog="Everything is checked before anything changes; with --force the current "
-                                         "data folder is kept beside it as <data_dir>.replaced-<time>.")
+    restore = commands.add_parser(
+        "restore",
+        help="make this kit's data folder from a backup (stop tpkit-web first)",
+        epilog="Everything is checked before anything changes; with --force the current "
+        "data folder is kept beside it as <data_dir>.replaced-<time>.",
+    )
     restore.add_argument("file", type=Path, help="a file written by `tpkit backup`")
     restore.add_argument("--force", action="store_true", help="replace a data folder that is not empty")
     add_setting_flags(restore, ("data_dir", "content_dir"))
     people = commands.add_parser("people", help="import students, teachers and classes (docs/learning-space.md)")
     people_actions = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
     importer = people_actions.add_parser(
-        "import", help="import a class CSV (with --class) or a OneRoster 1.1 set (a folder or .zip)",
+        "import",
+        help="import a class CSV (with --class) or a OneRoster 1.1 set (a folder or .zip)",
         epilog="A class CSV has a header line with `name` and optionally `student_number` and `pin`; PINs not in "
-               "the file are made and printed once. Nothing is imported when any line is wrong. Exit 1 then.")
+        "the file are made and printed once. Nothing is imported when any line is wrong. Exit 1 then.",
+    )
     importer.add_argument("source", type=Path, metavar="FILE_OR_DIR", help="class .csv, or OneRoster folder or .zip")
     importer.add_argument("--class", dest="class_name", help="class to import a .csv into (created if missing)")
     importer.add_argument("--teacher", default="", help="user name of the class's teacher (with --class)")
@@ -36,11 +44,17 @@ def add_parsers(commands) -> None:
     records = commands.add_parser("records", help="export learning records (xAPI statements; docs/learning-space.md)")
     records_actions = records.add_subparsers(dest="records_command", metavar="ACTION", required=True)
     exporter = records_actions.add_parser(
-        "export", help="write learning records as an xAPI 1.0.3 JSON array (to stdout, or --out FILE)",
+        "export",
+        help="write learning records as an xAPI 1.0.3 JSON array (to stdout, or --out FILE)",
         epilog="Each statement has the kit's id (a UUID), so importing the file into an LRS twice is harmless. "
-               "Actors are pseudonymous ids unless records_real_names is on.")
-    exporter.add_argument("--since", type=day, metavar="DATE", help="only records made on or after DATE (YYYY-MM-DD, UTC)")
-    exporter.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (replaced atomically) instead of stdout")
+        "Actors are pseudonymous ids unless records_real_names is on.",
+    )
+    exporter.add_argument(
+        "--since", type=day, metavar="DATE", help="only records made on or after DATE (YYYY-MM-DD, UTC)"
+    )
+    exporter.add_argument(
+        "--out", type=Path, metavar="FILE", help="write to FILE (replaced atomically) instead of stdout"
+    )
     add_setting_flags(exporter, ("data_dir", "kit_id"))
 
 
@@ -52,8 +66,10 @@ def backup(settings: Settings, file: Path, force: bool) -> int:
     paths = kit_paths(settings)
     db = open_database(paths, migrate=False) if paths.database.is_file() else None
     summary = write_backup(paths, db, file, settings.kit_id, force=force)
-    print(f"[✓] Backup {summary.path}: database (version {summary.schema_version}) and {summary.files - 1} file(s), "
-          f"{summary.total_bytes / 1e6:.1f} MB, made {summary.created}")
+    print(
+        f"[✓] Backup {summary.path}: database (version {summary.schema_version}) and {summary.files - 1} file(s), "
+        f"{summary.total_bytes / 1e6:.1f} MB, made {summary.created}"
+    )
     print("    It holds password hashes and the kit's key: keep it like a key. Restore with `tpkit restore FILE`.")
     return 0
 
@@ -64,8 +80,10 @@ def restore(settings: Settings, file: Path, force: bool) -> int:
     from appliance.services.kit import kit_paths
 
     summary = read_backup(file, kit_paths(settings), force=force)
-    print(f"[✓] Restored {summary.files} file(s), {summary.total_bytes / 1e6:.1f} MB, of kit {summary.kit_id or '?'} "
-          f"(backup made {summary.created}) into {summary.path}")
+    print(
+        f"[✓] Restored {summary.files} file(s), {summary.total_bytes / 1e6:.1f} MB, of kit {summary.kit_id or '?'} "
+        f"(backup made {summary.created}) into {summary.path}"
+    )
     print("    Start the kit again (systemctl start tpkit-web, or ./build.sh run).")
     return 0
 
@@ -80,8 +98,15 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
     kit = open_kit(settings)
     try:
         if args.class_name:
-            result = class_roster.import_file(kit.people, CONSOLE, args.source.read_bytes(), args.source.name,
-                                               args.class_name, args.teacher, settings.pin_digits)
+            result = class_roster.import_file(
+                kit.people,
+                CONSOLE,
+                args.source.read_bytes(),
+                args.source.name,
+                args.class_name,
+                args.teacher,
+                settings.pin_digits,
+            )
         elif args.source.suffix.lower() == ".csv":
             print("[✗] A class .csv needs --class NAME.\n    Fix: tpkit people import FILE.csv --class 'Grade 3 A'")
             return 1

@@ -12,13 +12,23 @@ from appliance.cli.common import add_setting_flags
 def add_parsers(commands) -> None:
     _add_provision_command(commands)
     firstboot = commands.add_parser(
-        "firstboot", help="apply the boot partition's kit.toml to this kit (tpkit-firstboot.service runs it)",
+        "firstboot",
+        help="apply the boot partition's kit.toml to this kit (tpkit-firstboot.service runs it)",
         epilog="Exit status: 0 when every value applied, 1 when any problem was found (the valid values are "
-        "applied all the same, and the problems are shown on the admin page). See docs/provisioning.md.")
-    firstboot.add_argument("--boot-dir", type=Path, default=Path("/boot/firmware"),
-                           help="folder holding kit.toml (default: /boot/firmware)")
-    firstboot.add_argument("--root", type=Path, default=Path("/"),
-                           help="system root to write /etc files under (default: /; tests use a temporary folder)")
+        "applied all the same, and the problems are shown on the admin page). See docs/provisioning.md.",
+    )
+    firstboot.add_argument(
+        "--boot-dir",
+        type=Path,
+        default=Path("/boot/firmware"),
+        help="folder holding kit.toml (default: /boot/firmware)",
+    )
+    firstboot.add_argument(
+        "--root",
+        type=Path,
+        default=Path("/"),
+        help="system root to write /etc files under (default: /; tests use a temporary folder)",
+    )
     add_setting_flags(firstboot, ("data_dir", "content_dir"))
 
 
@@ -26,17 +36,27 @@ def _add_provision_command(commands) -> None:
     from appliance.services.device.provision_batch import FIELDS
 
     provision = commands.add_parser(
-        "provision", help="write kit.toml for one kit, or for every school of a CSV (docs/provisioning.md)",
-        epilog="Every value is checked before anything is written. Exit status: 0 written, 1 on any problem.")
+        "provision",
+        help="write kit.toml for one kit, or for every school of a CSV (docs/provisioning.md)",
+        epilog="Every value is checked before anything is written. Exit status: 0 written, 1 on any problem.",
+    )
     where = provision.add_mutually_exclusive_group(required=True)
     where.add_argument("--boot-dir", type=Path, help="write DIR/kit.toml (a mounted boot partition)")
     where.add_argument("--out", type=Path, help="write DIR/<kit_id>/kit.toml for every kit (with --csv)")
     where.add_argument("--image", type=Path, help="write kit.toml into the FAT boot partition of a raw .img (mtools)")
-    provision.add_argument("--csv", type=Path, help="schools.csv: a header row naming the columns below, a row per kit; "
-                           "with --boot-dir/--image, --kit-id picks the row")
+    provision.add_argument(
+        "--csv",
+        type=Path,
+        help="schools.csv: a header row naming the columns below, a row per kit; "
+        "with --boot-dir/--image, --kit-id picks the row",
+    )
     for name in FIELDS:
-        provision.add_argument(f"--{name.replace('_', '-')}", dest=f"field_{name}", metavar="VALUE",
-                               help=f"the kit's {name} (same as the CSV column)")
+        provision.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"field_{name}",
+            metavar="VALUE",
+            help=f"the kit's {name} (same as the CSV column)",
+        )
 
 
 def provision(args: argparse.Namespace) -> int:
@@ -47,8 +67,9 @@ def provision(args: argparse.Namespace) -> int:
     if args.csv:
         kits = provision_batch.from_rows(provision_batch.read_csv(args.csv), str(args.csv))
     else:
-        kits = provision_batch.from_rows([{k: v for k, v in fields.items() if v is not None}], "the command line",
-                                     from_csv=False)
+        kits = provision_batch.from_rows(
+            [{k: v for k, v in fields.items() if v is not None}], "the command line", from_csv=False
+        )
     if args.out:
         for path in provision_batch.write_out_dir(kits, args.out):
             print(f"[✓] {path}")
@@ -75,9 +96,11 @@ def firstboot(args: argparse.Namespace) -> int:
     for problem in outcome.problems:
         print(f"[✗] {problem}")
     if outcome.problems:
-        print(f"[✗] {len(outcome.problems)} problem(s) in {outcome.boot_file}; the valid values were applied and the "
-              "kit serves. Fix: correct the file on the boot partition (any laptop can edit it) and reboot; the "
-              "admin page shows these problems until then.")
+        print(
+            f"[✗] {len(outcome.problems)} problem(s) in {outcome.boot_file}; the valid values were applied and the "
+            "kit serves. Fix: correct the file on the boot partition (any laptop can edit it) and reboot; the "
+            "admin page shows these problems until then."
+        )
         return 1
     print(f"[✓] {outcome.boot_file} applied.")
     return 0

@@ -9,34 +9,56 @@ from pathlib import Path
 from appliance.cli.common import add_setting_flags, mb
 from appliance.config import Settings
 
-SYNC_FLAGS = ("data_dir", "content_dir", "sync_channels", "sync_packages", "sync_tags", "disk_reserve_mb",
-              "trusted_channel_keys", "mirror_port", "log_level")
+SYNC_FLAGS = (
+    "data_dir",
+    "content_dir",
+    "sync_channels",
+    "sync_packages",
+    "sync_tags",
+    "disk_reserve_mb",
+    "trusted_channel_keys",
+    "mirror_port",
+    "log_level",
+)
 
 
 def add_parsers(commands) -> None:
-    imports = commands.add_parser("import", help="import books from a USB stick: its tpkit/ channels (verified like a "
-                                  "mirror) and loose .zim files (unsigned, into the local channel)",
-                                  epilog="Exit status: 0 when everything on the stick was imported or already there, "
-                                         "1 when something was refused (each refusal names its fix).")
+    imports = commands.add_parser(
+        "import",
+        help="import books from a USB stick: its tpkit/ channels (verified like a "
+        "mirror) and loose .zim files (unsigned, into the local channel)",
+        epilog="Exit status: 0 when everything on the stick was imported or already there, "
+        "1 when something was refused (each refusal names its fix).",
+    )
     where = imports.add_mutually_exclusive_group(required=True)
     where.add_argument("path", nargs="?", type=Path, help="the folder where the stick is mounted")
-    where.add_argument("--device", help="a partition (e.g. /dev/sdb1): mounted read-only, nosuid, nodev, noexec in a "
-                       "private folder for the import (needs root; tpkit-usb-import@.service does this)")
+    where.add_argument(
+        "--device",
+        help="a partition (e.g. /dev/sdb1): mounted read-only, nosuid, nodev, noexec in a "
+        "private folder for the import (needs root; tpkit-usb-import@.service does this)",
+    )
     add_setting_flags(imports, SYNC_FLAGS)
-    export = commands.add_parser("export", help="write this kit's channels (signed indexes and the books it has) to "
-                                 "PATH/tpkit/ for a kit that never gets online",
-                                 epilog="Exit status: 0 when written, 1 when refused (no space: says how much is needed).")
+    export = commands.add_parser(
+        "export",
+        help="write this kit's channels (signed indexes and the books it has) to "
+        "PATH/tpkit/ for a kit that never gets online",
+        epilog="Exit status: 0 when written, 1 when refused (no space: says how much is needed).",
+    )
     export.add_argument("path", type=Path, help="the folder where the stick is mounted")
     add_setting_flags(export, SYNC_FLAGS)
     mirror = commands.add_parser("mirror", help="this kit as a read-only rsync mirror for other kits on the LAN")
     actions = mirror.add_subparsers(dest="mirror_command", metavar="ACTION", required=True)
-    serve = actions.add_parser("serve", help="refresh the mirror tree, then become the rsync daemon on mirror_port "
-                               "(tpkit-mirror.service runs this)")
-    refresh = actions.add_parser("refresh", help="bring the mirror tree in line with the books installed (sync does "
-                                 "this after each run)")
+    serve = actions.add_parser(
+        "serve",
+        help="refresh the mirror tree, then become the rsync daemon on mirror_port (tpkit-mirror.service runs this)",
+    )
+    refresh = actions.add_parser(
+        "refresh", help="bring the mirror tree in line with the books installed (sync does this after each run)"
+    )
     for action in (serve, refresh):
-        add_setting_flags(action, ("data_dir", "content_dir", "sync_channels", "trusted_channel_keys", "mirror_port",
-                                   "host"))
+        add_setting_flags(
+            action, ("data_dir", "content_dir", "sync_channels", "trusted_channel_keys", "mirror_port", "host")
+        )
 
 
 def _open(settings: Settings, **options):
@@ -61,8 +83,10 @@ def _print_import(report) -> None:
         print(f"[i] channel {name} on the stick: not in sync_channels, left alone")
     if report.result is not None:
         r = report.result
-        print(f"[✓] Channels {', '.join(report.channels)}: {r.added} added, {r.updated} updated, {r.removed} removed "
-              f"(signatures, sequences, expiry, SHA-256 and libzim checked)")
+        print(
+            f"[✓] Channels {', '.join(report.channels)}: {r.added} added, {r.updated} updated, {r.removed} removed "
+            f"(signatures, sequences, expiry, SHA-256 and libzim checked)"
+        )
         for note in report.plan.notes:
             print(f"[i] skipped: {note}")
     if report.error is not None:
@@ -73,8 +97,10 @@ def _print_import(report) -> None:
         print(f"    Fix: {exc.fix}\n    The library is as it was before for what was not switched.")
     for book in report.local:
         if book.outcome == "refused":
-            print(f"[✗] {book.file}: refused: {book.message}.\n    Fix: copy the book onto the stick again from its "
-                  "source (the whole file), or leave it out; nothing in the library changed for it.")
+            print(
+                f"[✗] {book.file}: refused: {book.message}.\n    Fix: copy the book onto the stick again from its "
+                "source (the whole file), or leave it out; nothing in the library changed for it."
+            )
         else:
             note = f" — {book.message}" if book.message else ""
             print(f"[✓] {book.file}: {book.outcome} as {book.book_id} (local channel, unsigned){note}")
@@ -109,18 +135,27 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
     engine, db = _open(settings)
     try:
         with engine.locked():
-            kept, skipped = export.kept_channels(engine.paths, engine.settings_channels(), engine.installed.all(),
-                                                 channel.trusted_keys(settings.trusted_channel_keys), engine.clock())
+            kept, skipped = export.kept_channels(
+                engine.paths,
+                engine.settings_channels(),
+                engine.installed.all(),
+                channel.trusted_keys(settings.trusted_channel_keys),
+                engine.clock(),
+            )
             done = export.export_to_stick(engine.paths, args.path, kept, skipped)
     finally:
         _close(engine, db)
     for note in done.skipped:
         print(f"[i] not exported: {note}")
     for ch in done.channels:
-        print(f"[✓] {ch.name} sequence {ch.sequence}: signed index and {len(ch.books)} book(s) in "
-              f"{args.path / export.STICK_FOLDER / ch.name}")
-    print(f"[✓] {len(done.written)} book(s) written ({mb(done.bytes_written)}), {len(done.unchanged)} already on the "
-          f"stick. On the other kit: `tpkit import {args.path}` (or just insert the stick).")
+        print(
+            f"[✓] {ch.name} sequence {ch.sequence}: signed index and {len(ch.books)} book(s) in "
+            f"{args.path / export.STICK_FOLDER / ch.name}"
+        )
+    print(
+        f"[✓] {len(done.written)} book(s) written ({mb(done.bytes_written)}), {len(done.unchanged)} already on the "
+        f"stick. On the other kit: `tpkit import {args.path}` (or just insert the stick)."
+    )
     return 0
 
 
@@ -131,13 +166,16 @@ def run_mirror(settings: Settings, args: argparse.Namespace) -> int:
     engine, db = _open(settings)
     try:
         with engine.locked():
-            books = export.refresh_mirror(engine.paths, settings, engine.settings_channels(), engine.installed.all(),
-                                          engine.clock())
+            books = export.refresh_mirror(
+                engine.paths, settings, engine.settings_channels(), engine.installed.all(), engine.clock()
+            )
     finally:
         _close(engine, db)
     if not settings.mirror_port:  # refresh_mirror removed the tree
-        print("[i] mirror_port is 0: this kit is not a peer mirror (nothing served).\n"
-              "    To serve: set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then systemctl restart tpkit-mirror.")
+        print(
+            "[i] mirror_port is 0: this kit is not a peer mirror (nothing served).\n"
+            "    To serve: set mirror_port (e.g. 8873) in /etc/tpkit/kit.toml, then systemctl restart tpkit-mirror."
+        )
         return 0
     print(f"[✓] Mirror tree {engine.paths.mirror_dir}: {books} book(s)", flush=True)
     if args.mirror_command == "refresh":

@@ -18,8 +18,17 @@ from appliance.files import file_digest
 
 INDEX_NAME = "index.json"
 SIGNATURE_NAME = "index.json.minisig"
-PACKAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "title": str, "language": str, "tags": (dict, list), "version": str, "file": str,
-                  "size_bytes": int, "sha256": str, "replaces": list}
+PACKAGE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "title": str,
+    "language": str,
+    "tags": (dict, list),
+    "version": str,
+    "file": str,
+    "size_bytes": int,
+    "sha256": str,
+    "replaces": list,
+}
 PACKAGE_KINDS = ("full", "patch")
 
 
@@ -35,9 +44,12 @@ class ChannelIndex:
 
 
 def _malformed(where: str, problem: str) -> ChannelError:
-    return ChannelError(f"The channel index {where} cannot be used: {problem}.", code="channel.malformed",
-                        cause="The index was written by hand or by another tool, or cut during a copy.",
-                        fix="Publish the index again with `tpkit channel publish`, then fetch it again.")
+    return ChannelError(
+        f"The channel index {where} cannot be used: {problem}.",
+        code="channel.malformed",
+        cause="The index was written by hand or by another tool, or cut during a copy.",
+        fix="Publish the index again with `tpkit channel publish`, then fetch it again.",
+    )
 
 
 def _timestamp(value: Any, key: str, where: str) -> dt.datetime:
@@ -75,8 +87,12 @@ def _check_delta_fields(package: dict[str, Any], name: str, where: str) -> None:
         raise _malformed(where, f"{name}.result_digest is missing or not 64 hex digits")
     if "base" in package or kind == "patch":
         base = package.get("base")
-        if not isinstance(base, dict) or not all(isinstance(base.get(k), str) for k in ("id", "version")) \
-                or not _is_hex64(base.get("sha256")) or not _is_hex64(base.get("digest")):
+        if (
+            not isinstance(base, dict)
+            or not all(isinstance(base.get(k), str) for k in ("id", "version"))
+            or not _is_hex64(base.get("sha256"))
+            or not _is_hex64(base.get("digest"))
+        ):
             raise _malformed(where, f"{name}.base is missing or not an object with id, version, sha256 and digest")
 
 
@@ -96,8 +112,13 @@ def parse_index(raw: bytes, where: str) -> ChannelIndex:
     if not isinstance(data.get("packages"), list):
         raise _malformed(where, "packages is missing or not a list")
     packages = tuple(_check_package(p, n, where) for n, p in enumerate(data["packages"]))
-    return ChannelIndex(data["channel"], sequence, _timestamp(data.get("created"), "created", where),
-                        _timestamp(data.get("expires"), "expires", where), packages)
+    return ChannelIndex(
+        data["channel"],
+        sequence,
+        _timestamp(data.get("created"), "created", where),
+        _timestamp(data.get("expires"), "expires", where),
+        packages,
+    )
 
 
 def check_expiry(index: ChannelIndex, now: dt.datetime, where: str) -> None:
@@ -105,9 +126,11 @@ def check_expiry(index: ChannelIndex, now: dt.datetime, where: str) -> None:
     if index.expires <= now:
         raise ChannelError(
             f"The channel index {where} expired at {index.expires.isoformat()} (now {now.isoformat()}).",
-            cause="The mirror has not been updated since, or the kit's clock is wrong.", code="channel.expired",
+            cause="The mirror has not been updated since, or the kit's clock is wrong.",
+            code="channel.expired",
             fix="Check the kit's clock (`tpkit health`); ask the county to publish the channel again "
-                "(`tpkit channel publish`), which gives it a new expiry.")
+            "(`tpkit channel publish`), which gives it a new expiry.",
+        )
 
 
 def package_path(channel_dir: Path, package: Mapping[str, Any]) -> Path:
@@ -120,7 +143,8 @@ def package_path(channel_dir: Path, package: Mapping[str, Any]) -> Path:
             cause="A hostile or broken mirror tries to make the kit read or replace files elsewhere.",
             code="channel.path_escape",
             fix="Do not use this channel copy; tell the county. Files must be named relative to the channel "
-                "folder, without '..' and without links leading out of it.")
+            "folder, without '..' and without links leading out of it.",
+        )
     return target
 
 
@@ -136,7 +160,9 @@ def check_package_file(channel_dir: Path, package: Mapping[str, Any]) -> None:
             f"Package {package['id']!r} ({path}) is {size} bytes with sha256 {sha256}; the signed index says "
             f"{package['size_bytes']} bytes with sha256 {package['sha256']}.",
             cause="The file is missing, was cut during the copy, or was changed after publishing.",
-            code="channel.package_mismatch", fix=f"Delete {path} and fetch it again from the mirror.")
+            code="channel.package_mismatch",
+            fix=f"Delete {path} and fetch it again from the mirror.",
+        )
 
 
 def _tags(raw: str) -> dict[str, str]:
@@ -149,10 +175,18 @@ def describe_package(channel_dir: Path, path: Path) -> dict[str, Any]:
     """The index entry of one ZIM file, its metadata read through libzim (`replaces` left empty)."""
     book = ZimFile(path)
     size, sha256 = file_digest(path)
-    return {"id": book.metadata_text("Name") or path.stem, "title": book.metadata_text("Title") or path.stem,
-            "language": book.metadata_text("Language"), "tags": _tags(book.metadata_text("Tags")),
-            "version": book.metadata_text("Date") or "unknown", "file": path.relative_to(channel_dir).as_posix(), "size_bytes": size,
-            "sha256": sha256, "replaces": [], "kind": "full"}
+    return {
+        "id": book.metadata_text("Name") or path.stem,
+        "title": book.metadata_text("Title") or path.stem,
+        "language": book.metadata_text("Language"),
+        "tags": _tags(book.metadata_text("Tags")),
+        "version": book.metadata_text("Date") or "unknown",
+        "file": path.relative_to(channel_dir).as_posix(),
+        "size_bytes": size,
+        "sha256": sha256,
+        "replaces": [],
+        "kind": "full",
+    }
 
 
 def _utc(stamp: dt.datetime) -> str:
@@ -173,14 +207,28 @@ def describe_books(channel_dir: Path, previous: ChannelIndex | None = None) -> l
 def describe_patch(channel_dir: Path, path: Path, manifest: dict[str, Any], book: dict[str, Any]) -> dict[str, Any]:
     """The index entry of a patch file whose manifest turns `manifest["base"]` into the full package `book`."""
     size, sha256 = file_digest(path)
-    return {**book, "kind": "patch", "file": path.relative_to(channel_dir).as_posix(), "size_bytes": size,
-            "sha256": sha256, "replaces": [], "version": manifest["result"]["version"] or book["version"],
-            "base": manifest["base"], "result_digest": manifest["result"]["digest"]}
+    return {
+        **book,
+        "kind": "patch",
+        "file": path.relative_to(channel_dir).as_posix(),
+        "size_bytes": size,
+        "sha256": sha256,
+        "replaces": [],
+        "version": manifest["result"]["version"] or book["version"],
+        "base": manifest["base"],
+        "result_digest": manifest["result"]["digest"],
+    }
 
 
-def index_bytes(name: str, sequence: int, now: dt.datetime, expires_days: float,
-                packages: list[dict[str, Any]]) -> bytes:
+def index_bytes(
+    name: str, sequence: int, now: dt.datetime, expires_days: float, packages: list[dict[str, Any]]
+) -> bytes:
     """The bytes of an index listing `packages`."""
-    data = {"channel": name, "sequence": sequence, "created": _utc(now),
-            "expires": _utc(now + dt.timedelta(days=expires_days)), "packages": packages}
+    data = {
+        "channel": name,
+        "sequence": sequence,
+        "created": _utc(now),
+        "expires": _utc(now + dt.timedelta(days=expires_days)),
+        "packages": packages,
+    }
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()

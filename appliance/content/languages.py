@@ -6,11 +6,30 @@ Imports nothing from the package. Unknown codes are shown as the code itself (ne
 from __future__ import annotations
 
 SELF_NAMES = {
-    "eng": "English", "zho": "中文", "chi": "中文", "en": "English", "zh": "中文",
-    "bod": "བོད་ཡིག", "uig": "ئۇيغۇرچە", "mon": "Монгол", "kor": "한국어", "jpn": "日本語",
-    "fra": "Français", "spa": "Español", "por": "Português", "deu": "Deutsch", "rus": "Русский",
-    "ara": "العربية", "hin": "हिन्दी", "vie": "Tiếng Việt", "tha": "ไทย", "bel": "беларуская",
-    "ita": "Italiano", "swa": "Kiswahili", "ind": "Bahasa Indonesia", "msa": "Bahasa Melayu",
+    "eng": "English",
+    "zho": "中文",
+    "chi": "中文",
+    "en": "English",
+    "zh": "中文",
+    "bod": "བོད་ཡིག",
+    "uig": "ئۇيغۇرچە",
+    "mon": "Монгол",
+    "kor": "한국어",
+    "jpn": "日本語",
+    "fra": "Français",
+    "spa": "Español",
+    "por": "Português",
+    "deu": "Deutsch",
+    "rus": "Русский",
+    "ara": "العربية",
+    "hin": "हिन्दी",
+    "vie": "Tiếng Việt",
+    "tha": "ไทย",
+    "bel": "беларуская",
+    "ita": "Italiano",
+    "swa": "Kiswahili",
+    "ind": "Bahasa Indonesia",
+    "msa": "Bahasa Melayu",
 }
 
 

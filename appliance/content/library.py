@@ -82,13 +82,21 @@ def make_book(name: str, zim: ZimFile, signature: tuple[int, int], checked: str)
     tags = tuple(t for t in zim.metadata_text("Tags").split(";") if t)
     languages = tuple(lang.strip() for lang in zim.metadata_text("Language").split(",") if lang.strip())
     return Book(
-        name=name, zim=zim, signature=signature, checked=checked,
+        name=name,
+        zim=zim,
+        signature=signature,
+        checked=checked,
         title=zim.metadata_text("Title") or name,
         description=zim.metadata_text("Description"),
-        languages=languages, tags=tags, category=_category(zim, tags),
-        creator=zim.metadata_text("Creator"), publisher=zim.metadata_text("Publisher"),
-        date=zim.metadata_text("Date"), flavour=zim.metadata_text("Flavour"),
-        zim_name=zim.metadata_text("Name"), has_illustration=zim.illustration(48) is not None,
+        languages=languages,
+        tags=tags,
+        category=_category(zim, tags),
+        creator=zim.metadata_text("Creator"),
+        publisher=zim.metadata_text("Publisher"),
+        date=zim.metadata_text("Date"),
+        flavour=zim.metadata_text("Flavour"),
+        zim_name=zim.metadata_text("Name"),
+        has_illustration=zim.illustration(48) is not None,
     )
 
 
@@ -199,8 +207,9 @@ class Library:
             if self._checks:
                 self._checks.put(str(path), *signature, *cached)
         if not cached[0]:
-            return DamagedFile(path, f"The file {path.name} fails its checksum: it is corrupt or was altered.",
-                               signature)
+            return DamagedFile(
+                path, f"The file {path.name} fails its checksum: it is corrupt or was altered.", signature
+            )
         return make_book(name, zim, signature, cached[1])
 
 

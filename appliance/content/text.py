@@ -11,8 +11,11 @@ import re
 
 _DROP = re.compile(r"<(script|style|head|nav)\b.*?</\1\s*>", re.S | re.I)
 # Block-level tags separate words; inline tags (<b>, <a>, <span>) do not: "<b>word</b>." stays "word.".
-_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer|"
-                        r"blockquote|figure|figcaption|dd|dt|pre|hr|img)\b[^>]*>", re.I)
+_BLOCK_TAG = re.compile(
+    r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer|"
+    r"blockquote|figure|figcaption|dd|dt|pre|hr|img)\b[^>]*>",
+    re.I,
+)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -53,7 +56,7 @@ def mark(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     parts, last = [], 0
     for match in pattern.finditer(text):
         if match.start() > last:
-            parts.append((text[last:match.start()], False))
+            parts.append((text[last : match.start()], False))
         parts.append((match.group(0), True))
         last = match.end()
     if last < len(text):
@@ -74,7 +77,7 @@ def mark_words(text: str, terms: list[str]) -> list[tuple[str, bool]]:
     for word in _TITLE_WORD.finditer(text):
         folded = word.group(0).casefold()
         if folded in whole or folded.startswith(typed):
-            parts += [(text[last:word.start()], False)] if word.start() > last else []
+            parts += [(text[last : word.start()], False)] if word.start() > last else []
             parts.append((word.group(0), True))
             last = word.end()
     return parts + ([(text[last:], False)] if last < len(text) else [])

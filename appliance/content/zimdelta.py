@@ -84,9 +84,11 @@ def book_digest(path: Path) -> str:
 
 def diff_records(old: dict[Key, Record], new: dict[Key, Record]) -> BookDiff:
     """Added, changed and removed keys from `old` to `new`."""
-    return BookDiff(added=tuple(sorted(new.keys() - old.keys())),
-                    changed=tuple(sorted(k for k in new.keys() & old.keys() if new[k] != old[k])),
-                    removed=tuple(sorted(old.keys() - new.keys())))
+    return BookDiff(
+        added=tuple(sorted(new.keys() - old.keys())),
+        changed=tuple(sorted(k for k in new.keys() & old.keys() if new[k] != old[k])),
+        removed=tuple(sorted(old.keys() - new.keys())),
+    )
 
 
 def diff_books(old_path: Path, new_path: Path) -> BookDiff:
@@ -103,7 +105,7 @@ def _fulltext_language(book: ZimFile) -> str | None:
     # A ZIM does not record the language its Xapian index was built for; its Language metadata is the best guess.
     if not book.has_fulltext_index:
         return None
-    return (book.metadata_text("Language").split(",")[0].strip() or "eng")
+    return book.metadata_text("Language").split(",")[0].strip() or "eng"
 
 
 def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
@@ -112,15 +114,27 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
     old_records, new_records = book_records(old), book_records(new)
     diff = diff_records(old_records, new_records)
     wanted = [key for key in diff.added + diff.changed if key[0] != "W"]
-    redirects = [[path, new_records[(ns, path)][1], new_records[(ns, path)][2].removeprefix("redirect:")]
-                 for ns, path in wanted if ns == "C" and new_records[(ns, path)][2].startswith("redirect:")]
+    redirects = [
+        [path, new_records[(ns, path)][1], new_records[(ns, path)][2].removeprefix("redirect:")]
+        for ns, path in wanted
+        if ns == "C" and new_records[(ns, path)][2].startswith("redirect:")
+    ]
     _, old_sha = file_digest(old_path)
     manifest = {
-        "format": PATCH_FORMAT, "book": book_id(new),
-        "base": {"id": book_id(old), "version": old.metadata_text("Date"), "sha256": old_sha,
-                 "digest": records_digest(old_records)},
-        "result": {"version": new.metadata_text("Date"), "digest": records_digest(new_records),
-                   "main_path": new.main_path, "fulltext_language": _fulltext_language(new)},
+        "format": PATCH_FORMAT,
+        "book": book_id(new),
+        "base": {
+            "id": book_id(old),
+            "version": old.metadata_text("Date"),
+            "sha256": old_sha,
+            "digest": records_digest(old_records),
+        },
+        "result": {
+            "version": new.metadata_text("Date"),
+            "digest": records_digest(new_records),
+            "main_path": new.main_path,
+            "fulltext_language": _fulltext_language(new),
+        },
         "removed_entries": [path for ns, path in diff.removed if ns == "C"],
         "removed_metadata": [name for ns, name in diff.removed if ns == "M"],
         "redirects": redirects,
@@ -141,14 +155,22 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
 def _entry(source: ZimFile, path: str, record: Record) -> Entry:
     # Front-article flags are not readable per entry through libzim; HTML pages are the articles people search.
     mimetype, title, _ = record
-    return Entry(path, title, mimetype, bytes(source.lookup(path).data),  # type: ignore[union-attr]  # no redirect: content
-                 front=mimetype.startswith("text/html"))
+    return Entry(
+        path,
+        title,
+        mimetype,
+        bytes(source.lookup(path).data),  # type: ignore[union-attr]  # no redirect: content
+        front=mimetype.startswith("text/html"),
+    )
 
 
 def _damaged(path: Path, problem: str) -> ChannelError:
-    return ChannelError(f"The patch {path} cannot be used: {problem}.", code="channel.patch_damaged",
-                        cause="The download was cut or changed, or the file is not a tpkit patch.",
-                        fix=f"Delete {path} and fetch it again; if it persists, ask the county to publish again.")
+    return ChannelError(
+        f"The patch {path} cannot be used: {problem}.",
+        code="channel.patch_damaged",
+        cause="The download was cut or changed, or the file is not a tpkit patch.",
+        fix=f"Delete {path} and fetch it again; if it persists, ask the county to publish again.",
+    )
 
 
 def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
@@ -163,8 +185,15 @@ def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
     try:
         manifest = json.loads(raw or b"")
         ok = manifest.get("format") == PATCH_FORMAT and all(
-            isinstance(manifest.get(k), t) for k, t in (("base", dict), ("result", dict), ("removed_entries", list),
-                                                       ("removed_metadata", list), ("redirects", list)))
+            isinstance(manifest.get(k), t)
+            for k, t in (
+                ("base", dict),
+                ("result", dict),
+                ("removed_entries", list),
+                ("removed_metadata", list),
+                ("redirects", list),
+            )
+        )
     except (ValueError, AttributeError):
         ok = False
     if not ok:
@@ -173,23 +202,30 @@ def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
 
 
 def _base_mismatch(what: str, problem: str) -> ChannelError:
-    return ChannelError(f"{what} {problem}.", code="channel.patch_base_mismatch",
-                        cause="The patch was made for another book or another version of it.",
-                        fix="Apply the patches in order starting from the version each one names, or fetch the "
-                            "full book from the channel instead.")
+    return ChannelError(
+        f"{what} {problem}.",
+        code="channel.patch_base_mismatch",
+        cause="The patch was made for another book or another version of it.",
+        fix="Apply the patches in order starting from the version each one names, or fetch the "
+        "full book from the channel instead.",
+    )
 
 
 def check_base(base_path: Path, base: ZimFile, manifest: dict[str, Any], patch_path: Path) -> None:
     """A ChannelError (patch_base_mismatch) unless the base is the book the patch was made for (by file or by entries)."""
     wanted = manifest["base"]
     if book_id(base) != wanted.get("id"):
-        raise _base_mismatch(f"The patch {patch_path.name}", f"is for book {wanted.get('id')!r}, not {book_id(base)!r} "
-                                                             f"({base_path})")
+        raise _base_mismatch(
+            f"The patch {patch_path.name}", f"is for book {wanted.get('id')!r}, not {book_id(base)!r} ({base_path})"
+        )
     # A publisher's file matches by hash; a kit's own rebuilt copy only by its entries.
     if file_digest(base_path)[1] != wanted.get("sha256") and book_digest(base_path) != wanted.get("digest"):
-        raise _base_mismatch(f"The patch {patch_path.name}", f"is for {wanted.get('id')} version "
-                             f"{wanted.get('version')!r}, and {base_path} (version {base.metadata_text('Date')!r}) "
-                             "is not that book entry for entry")
+        raise _base_mismatch(
+            f"The patch {patch_path.name}",
+            f"is for {wanted.get('id')} version "
+            f"{wanted.get('version')!r}, and {base_path} (version {base.metadata_text('Date')!r}) "
+            "is not that book entry for entry",
+        )
 
 
 class _Plan:
@@ -256,8 +292,11 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
     check_base(base_path, base, opened[0][1], patch_paths[0])
     for (_, before), (_, after), path in zip(opened, opened[1:], patch_paths[1:]):
         if after["base"].get("digest") != before["result"].get("digest"):
-            raise _base_mismatch(f"The patch {path.name}", f"starts from version {after['base'].get('version')!r}, "
-                                 f"but the patch before it ends at {before['result'].get('version')!r}")
+            raise _base_mismatch(
+                f"The patch {path.name}",
+                f"starts from version {after['base'].get('version')!r}, "
+                f"but the patch before it ends at {before['result'].get('version')!r}",
+            )
     plan = _Plan(base)
     for patch, manifest in opened:
         plan.apply(patch, manifest)
@@ -271,8 +310,10 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
             raise ChannelError(
                 f"Rebuilding {base_path.name} with {len(patch_paths)} patch(es) gave a book whose entries differ from "
                 f"the publisher's version {result.get('version')!r} (digest {digest}, expected {result.get('digest')}).",
-                code="channel.patch_result_mismatch", cause="A patch was changed after publishing or the base is damaged.",
-                fix="Nothing was replaced. Fetch the patches again, or fetch the full book from the channel.")
+                code="channel.patch_result_mismatch",
+                cause="A patch was changed after publishing or the base is damaged.",
+                fix="Nothing was replaced. Fetch the patches again, or fetch the full book from the channel.",
+            )
         os.replace(temporary, out_path)
         fsync_path(out_path.parent)
     finally:
@@ -283,10 +324,17 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
 def _write(plan: _Plan, result: dict[str, Any], temporary: Path) -> None:
     redirects = [(path, title, target) for path, (title, target) in plan.redirects.items()]
     try:
-        write_zim(temporary, metadata=plan.metadata_values(), main_path=result.get("main_path"),
-                  entries=plan.entries(), redirects=redirects, index_language=result.get("fulltext_language"))
+        write_zim(
+            temporary,
+            metadata=plan.metadata_values(),
+            main_path=result.get("main_path"),
+            entries=plan.entries(),
+            redirects=redirects,
+            index_language=result.get("fulltext_language"),
+        )
     except (RuntimeError, OSError) as exc:
-        raise StorageError(f"The rebuilt book {temporary} cannot be written: {exc}",
-                           cause="The disk is full or read-only.",
-                           fix="Free space in the content folder (the rebuild needs about the book's size again) "
-                               "and run it again.") from exc
+        raise StorageError(
+            f"The rebuilt book {temporary} cannot be written: {exc}",
+            cause="The disk is full or read-only.",
+            fix="Free space in the content folder (the rebuild needs about the book's size again) and run it again.",
+        ) from exc

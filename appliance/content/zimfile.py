@@ -236,6 +236,8 @@ def check_whole(path: Path) -> None:
     """A DamagedBookError unless libzim opens `path` and its embedded checksum, when it has one, matches."""
     book = ZimFile(path)
     if book.verify_checksum() is False:
-        raise DamagedBookError(f"The file {path.name} opens as a ZIM book but its checksum does not match its contents.",
-                               cause="The file was changed or cut after it was written.",
-                               fix=f"Copy {path.name} again from its source.")
+        raise DamagedBookError(
+            f"The file {path.name} opens as a ZIM book but its checksum does not match its contents.",
+            cause="The file was changed or cut after it was written.",
+            fix=f"Copy {path.name} again from its source.",
+        )

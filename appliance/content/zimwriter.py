@@ -55,8 +55,15 @@ XAPIAN_FLUSH_DOCUMENTS = 500
 MetadataValue = str | tuple[bytes, str]
 
 
-def _create(tmp: Path, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
-            illustration_png: bytes | None, redirects: Iterable[tuple[str, str, str]], index_language: str | None) -> None:
+def _create(
+    tmp: Path,
+    metadata: dict[str, MetadataValue],
+    main_path: str | None,
+    entries: Iterable[Entry],
+    illustration_png: bytes | None,
+    redirects: Iterable[tuple[str, str, str]],
+    index_language: str | None,
+) -> None:
     creator = Creator(str(tmp)).config_nbworkers(1)
     if index_language:
         os.environ.setdefault("XAPIAN_FLUSH_THRESHOLD", str(XAPIAN_FLUSH_DOCUMENTS))  # read when libzim opens the index
@@ -78,8 +85,13 @@ def _create(tmp: Path, metadata: dict[str, MetadataValue], main_path: str | None
 
 
 def write_zim(
-    out: Path, *, metadata: dict[str, MetadataValue], main_path: str | None, entries: Iterable[Entry],
-    illustration_png: bytes | None = None, redirects: Iterable[tuple[str, str, str]] = (),
+    out: Path,
+    *,
+    metadata: dict[str, MetadataValue],
+    main_path: str | None,
+    entries: Iterable[Entry],
+    illustration_png: bytes | None = None,
+    redirects: Iterable[tuple[str, str, str]] = (),
     index_language: str | None = "eng",
 ) -> Path:
     """Write a ZIM file atomically; `redirects` are (path, title, target path); no main page when `main_path` is None."""

@@ -21,8 +21,9 @@ from pathlib import Path
 TIMEOUT_S = 3.0
 
 
-def run(argv: Sequence[str], *, path: str | None = None, timeout_s: float = TIMEOUT_S,
-        any_exit: bool = False) -> str | None:
+def run(
+    argv: Sequence[str], *, path: str | None = None, timeout_s: float = TIMEOUT_S, any_exit: bool = False
+) -> str | None:
     """The command's standard output, or None when it is not on `path` (default $PATH), times out or fails.
 
     `any_exit` keeps the output of a non-zero exit (`systemctl is-active` exits 3 when a unit is inactive).
@@ -32,8 +33,14 @@ def run(argv: Sequence[str], *, path: str | None = None, timeout_s: float = TIME
     if program is None:
         return None
     try:
-        done = subprocess.run([program, *argv[1:]], capture_output=True, text=True, timeout=timeout_s,
-                              env={**os.environ, "PATH": search, "LC_ALL": "C"}, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [program, *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env={**os.environ, "PATH": search, "LC_ALL": "C"},
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0 and not any_exit:
@@ -55,8 +62,15 @@ def call(argv: Sequence[str], *, timeout_s: float, env: dict[str, str] | None = 
     `timeout_s` (for callers that must say which went wrong, such as the panel's systemctl).
     `env` adds variables to this process's environment for the command."""
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s, check=False,
-                              stdin=subprocess.DEVNULL, env={**os.environ, **env} if env else None)
+        done = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **env} if env else None,
+        )
     except subprocess.TimeoutExpired as exc:
         raise TimeoutError(f"{argv[0]} did not answer within {timeout_s} s") from exc
     return Finished(done.returncode, done.stdout, done.stderr)
@@ -71,8 +85,14 @@ class StopAtOnce(Exception):
     first (for a caller that must get off the wire now and whose command survives a kill, such as tpkit-rsync)."""
 
 
-def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[str, str] | None = None,
-           on_tick: Callable[[], None] = lambda: None, tick_s: float = 0.5) -> Finished:
+def stream(
+    argv: Sequence[str],
+    on_line: Callable[[str], None],
+    *,
+    env: Mapping[str, str] | None = None,
+    on_tick: Callable[[], None] = lambda: None,
+    tick_s: float = 0.5,
+) -> Finished:
     """Run a command, calling `on_line` with each stdout line as it comes and `on_tick` about every `tick_s`
     seconds whether or not lines come; how it ended (stdout left empty).
 
@@ -81,8 +101,14 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[
     kept in a temporary file so a chatty command can never block on a full pipe.
     """
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
-        process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-                                   process_group=0, env=None if env is None else {**os.environ, **env})
+        process = subprocess.Popen(
+            list(argv),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            env=None if env is None else {**os.environ, **env},
+        )
         try:
             _pump(process, on_line, on_tick, tick_s)
             returncode = process.wait()
@@ -95,8 +121,9 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, env: Mapping[
         return Finished(returncode, "", errors.read())
 
 
-def _pump(process: subprocess.Popen, on_line: Callable[[str], None], on_tick: Callable[[], None],
-          tick_s: float) -> None:
+def _pump(
+    process: subprocess.Popen, on_line: Callable[[str], None], on_tick: Callable[[], None], tick_s: float
+) -> None:
     """Read the command's stdout until it closes: whole lines to `on_line`, `on_tick` every `tick_s`. A progress
     line may be a second apart (rsync), so ticks come from a timed wait, not from the lines."""
     fd = process.stdout.fileno()  # type: ignore[union-attr]  # stdout=PIPE

@@ -14,8 +14,17 @@ from appliance.errors import DiskImageError
 # sfdisk and mcopy touch a few kilobytes of the image; seconds are plenty even on a slow USB disk.
 TIMEOUT_S = 60
 # Partition types of a FAT file system: MBR ids (FAT12/16/32, LBA or not; EFI), GPT's basic data and EFI system.
-FAT_TYPES = {"1", "4", "6", "b", "c", "e", "ef", "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
-             "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"}
+FAT_TYPES = {
+    "1",
+    "4",
+    "6",
+    "b",
+    "c",
+    "e",
+    "ef",
+    "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
+    "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
+}
 # mtools refuses file systems whose geometry does not divide evenly (common in images); the data is fine.
 MTOOLS_ENV = {"MTOOLS_SKIP_CHECK": "1"}
 FIX_TOOLS = "Install them: sudo apt-get install fdisk mtools"
@@ -27,12 +36,16 @@ def _run(argv: list[str], image: Path) -> str:
     except FileNotFoundError as exc:
         raise DiskImageError(f"Cannot write to {image}: {argv[0]} is not installed.", fix=FIX_TOOLS) from exc
     except TimeoutError as exc:
-        raise DiskImageError(f"`{argv[0]}` on {image} did not finish within {TIMEOUT_S} s.",
-                             fix="Copy the image to a local disk and try again.") from exc
+        raise DiskImageError(
+            f"`{argv[0]}` on {image} did not finish within {TIMEOUT_S} s.",
+            fix="Copy the image to a local disk and try again.",
+        ) from exc
     if done.returncode != 0:
-        raise DiskImageError(f"`{' '.join(argv)}` failed (exit {done.returncode}): {done.stderr.strip() or 'no message'}",
-                             cause="The file is not a raw disk image (a compressed .img.xz or .zst?) or is damaged.",
-                             fix="Decompress the image first (unxz / unzstd), then run the command on the .img file.")
+        raise DiskImageError(
+            f"`{' '.join(argv)}` failed (exit {done.returncode}): {done.stderr.strip() or 'no message'}",
+            cause="The file is not a raw disk image (a compressed .img.xz or .zst?) or is damaged.",
+            fix="Decompress the image first (unxz / unzstd), then run the command on the .img file.",
+        )
     return done.stdout
 
 
@@ -43,11 +56,13 @@ def boot_partition_offset(image: Path) -> int:
     for partition in table.get("partitions", []):
         if str(partition.get("type", "")).lower() in FAT_TYPES:
             return int(partition["start"]) * sector_bytes
-    raise DiskImageError(f"{image} has no FAT partition (partition types: "
-                         f"{', '.join(str(p.get('type')) for p in table.get('partitions', [])) or 'none'}).",
-                         cause="This is not a Raspberry Pi or tpkit image, or its boot partition is not FAT.",
-                         fix="Use an image made by ./build.sh image, or write kit.toml onto the card's boot "
-                         "partition from a laptop after flashing (tpkit provision --boot-dir).")
+    raise DiskImageError(
+        f"{image} has no FAT partition (partition types: "
+        f"{', '.join(str(p.get('type')) for p in table.get('partitions', [])) or 'none'}).",
+        cause="This is not a Raspberry Pi or tpkit image, or its boot partition is not FAT.",
+        fix="Use an image made by ./build.sh image, or write kit.toml onto the card's boot "
+        "partition from a laptop after flashing (tpkit provision --boot-dir).",
+    )
 
 
 def copy_into(image: Path, offset: int, source: Path, name: str) -> None:

@@ -69,9 +69,11 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _bomb(shown) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UploadRefusedError(f"{shown} could not be read as a picture ({exc}).", code="upload.image_unreadable",
-                                 fix="Take the photo again; if it was sent from another app, send the photo "
-                                     "itself, not a screenshot of it.") from exc
+        raise UploadRefusedError(
+            f"{shown} could not be read as a picture ({exc}).",
+            code="upload.image_unreadable",
+            fix="Take the photo again; if it was sent from another app, send the photo itself, not a screenshot of it.",
+        ) from exc
     return True
 
 
@@ -94,9 +96,11 @@ def _check_cost(image: Image.Image, shown: str) -> None:
         width, height = image.size
         raise UploadRefusedError(
             f"{shown} would take {cost // 2**20} MB of memory to open ({image.format} of {width} × {height} pixels; "
-            f"at most {DECODE_MAX_BYTES // 2**20} MB).", code="upload.image_too_costly",
+            f"at most {DECODE_MAX_BYTES // 2**20} MB).",
+            code="upload.image_too_costly",
             cause="a PNG or WebP picture is opened whole; only a JPEG photo can be read at a reduced size",
-            fix="Send the photo as the camera took it (JPEG), or a smaller picture.")
+            fix="Send the photo as the camera took it (JPEG), or a smaller picture.",
+        )
 
 
 def _draft_box(size: tuple[int, int], max_edge_px: int) -> tuple[int, int]:
@@ -108,9 +112,12 @@ def _draft_box(size: tuple[int, int], max_edge_px: int) -> tuple[int, int]:
 @contextlib.contextmanager
 def _one_decode(shown: str) -> Iterator[None]:
     if not _decoding.acquire(timeout=DECODE_WAIT_S):
-        raise UploadBusyError(f"The kit is busy opening other photos; {shown} was not kept.", code="upload.busy",
-                              cause="many photos were handed in at the same moment",
-                              fix="Wait a minute and hand in again.")
+        raise UploadBusyError(
+            f"The kit is busy opening other photos; {shown} was not kept.",
+            code="upload.busy",
+            cause="many photos were handed in at the same moment",
+            fix="Wait a minute and hand in again.",
+        )
     try:
         yield
     finally:
@@ -118,9 +125,11 @@ def _one_decode(shown: str) -> Iterator[None]:
 
 
 def _bomb(shown: str, size: str = "too many pixels") -> UploadRefusedError:
-    return UploadRefusedError(f"{shown} is too large a picture to open ({size}; at most {MAX_PIXELS:,} pixels).",
-                              code="upload.image_too_large",
-                              fix="Take the photo with the phone's normal camera setting, not a panorama.")
+    return UploadRefusedError(
+        f"{shown} is too large a picture to open ({size}; at most {MAX_PIXELS:,} pixels).",
+        code="upload.image_too_large",
+        fix="Take the photo with the phone's normal camera setting, not a panorama.",
+    )
 
 
 def _write(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:

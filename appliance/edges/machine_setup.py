@@ -17,8 +17,13 @@ QUICK_TIMEOUT_S = 30
 # resize2fs of a 128 GB card grows the block groups online; minutes on a slow card.
 RESIZE_TIMEOUT_S = 600
 # The Debian package that brings each command, for the fix.
-PACKAGES = {"timedatectl": "systemd", "findmnt": "util-linux", "growpart": "cloud-guest-utils", "resize2fs": "e2fsprogs",
-            "ssh-keygen": "openssh-client"}
+PACKAGES = {
+    "timedatectl": "systemd",
+    "findmnt": "util-linux",
+    "growpart": "cloud-guest-utils",
+    "resize2fs": "e2fsprogs",
+    "ssh-keygen": "openssh-client",
+}
 # /dev/mmcblk0p3 -> (/dev/mmcblk0, 3); /dev/sda2 -> (/dev/sda, 2); /dev/nvme0n1p2 -> (/dev/nvme0n1, 2).
 PARTITION = re.compile(r"^(?P<disk>/dev/(?:\w+\d+(?=p\d+$)|[a-z]+(?=\d+$)))p?(?P<number>\d+)$")
 
@@ -27,16 +32,21 @@ def _call(argv: list[str], timeout_s: float) -> str:
     try:
         done = call(argv, timeout_s=timeout_s)
     except FileNotFoundError as exc:
-        raise SystemCommandError(f"Cannot run `{argv[0]}`: it is not installed.",
-                                 fix=f"Add the package {PACKAGES[argv[0]]} to the image (apt-get install "
-                                 f"{PACKAGES[argv[0]]}).") from exc
+        raise SystemCommandError(
+            f"Cannot run `{argv[0]}`: it is not installed.",
+            fix=f"Add the package {PACKAGES[argv[0]]} to the image (apt-get install {PACKAGES[argv[0]]}).",
+        ) from exc
     except TimeoutError as exc:
-        raise SystemCommandError(f"`{' '.join(argv)}` did not finish within {timeout_s} s.",
-                                 fix="Look at `journalctl -b` for a failing disk or a stuck D-Bus.") from exc
+        raise SystemCommandError(
+            f"`{' '.join(argv)}` did not finish within {timeout_s} s.",
+            fix="Look at `journalctl -b` for a failing disk or a stuck D-Bus.",
+        ) from exc
     if done.returncode != 0:
-        raise SystemCommandError(f"`{' '.join(argv)}` failed (exit {done.returncode}): "
-                                 f"{' '.join((done.stderr + ' ' + done.stdout).split()) or 'no message'}",
-                                 fix="Run the command by hand as root to see why; the kit keeps working meanwhile.")
+        raise SystemCommandError(
+            f"`{' '.join(argv)}` failed (exit {done.returncode}): "
+            f"{' '.join((done.stderr + ' ' + done.stdout).split()) or 'no message'}",
+            fix="Run the command by hand as root to see why; the kit keeps working meanwhile.",
+        )
     return done.stdout
 
 

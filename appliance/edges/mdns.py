@@ -68,22 +68,29 @@ class Advertisement:
 
     def infos(self) -> list[ServiceInfo]:
         kit_txt = {key: _fit(value, TXT_VALUE_MAX_BYTES) for key, value in self.txt.items()}
-        return [ServiceInfo(type_, f"{self.name}.{type_}", port=self.port, properties=props, server=self.server,
-                            parsed_addresses=list(self.addresses))
-                for type_, props in ((HTTP_TYPE, {"path": "/"}), (KIT_TYPE, kit_txt))]
+        return [
+            ServiceInfo(
+                type_,
+                f"{self.name}.{type_}",
+                port=self.port,
+                properties=props,
+                server=self.server,
+                parsed_addresses=list(self.addresses),
+            )
+            for type_, props in ((HTTP_TYPE, {"path": "/"}), (KIT_TYPE, kit_txt))
+        ]
 
 
 def _zeroconf(interfaces: Sequence[str] | None) -> Zeroconf:
     """A zeroconf bound to `interfaces` (IPv4 addresses), or to every interface when None."""
     try:
-        return Zeroconf(interfaces=list(interfaces) if interfaces else InterfaceChoice.All,
-                        ip_version=IPVersion.V4Only)
+        return Zeroconf(interfaces=list(interfaces) if interfaces else InterfaceChoice.All, ip_version=IPVersion.V4Only)
     except (OSError, ZeroconfError) as exc:
         where = ", ".join(interfaces) if interfaces else "all interfaces"
         raise LanError(
             f"Cannot open mDNS (UDP port 5353, group 224.0.0.251) on {where}: {exc}.",
             cause="The address is not this machine's, the interface has no multicast, or a firewall blocks it.",
-            fix="Set mdns_interfaces to an address shown by `ip -4 addr` (or \"all\"), and allow UDP 5353.",
+            fix='Set mdns_interfaces to an address shown by `ip -4 addr` (or "all"), and allow UDP 5353.',
         ) from exc
 
 
@@ -197,9 +204,15 @@ class Browser:
             info = self._zc.get_service_info(self.service_type, name, timeout=RESOLVE_TIMEOUT_MS)
             if info is None:
                 continue  # left between the browse and the question
-            results.append(Found(name=name.removesuffix("." + self.service_type), server=info.server or "",
-                                 addresses=tuple(info.parsed_addresses(IPVersion.V4Only)), port=info.port or 0,
-                                 txt=_decode_txt(info.properties)))
+            results.append(
+                Found(
+                    name=name.removesuffix("." + self.service_type),
+                    server=info.server or "",
+                    addresses=tuple(info.parsed_addresses(IPVersion.V4Only)),
+                    port=info.port or 0,
+                    txt=_decode_txt(info.properties),
+                )
+            )
         return results
 
     def wait(self, enough: Callable[[list[Found]], bool], timeout_s: float) -> list[Found]:
@@ -224,8 +237,12 @@ def _never(found: list[Found]) -> bool:
     return False
 
 
-def browse(service_type: str, timeout_s: float, interfaces: Sequence[str] | None,
-           enough: Callable[[list[Found]], bool] = _never) -> list[Found]:
+def browse(
+    service_type: str,
+    timeout_s: float,
+    interfaces: Sequence[str] | None,
+    enough: Callable[[list[Found]], bool] = _never,
+) -> list[Found]:
     """Every instance of `service_type` that answered: listen until `enough(found)` holds, at most `timeout_s` seconds
     (the whole `timeout_s` without `enough`: a LAN has no "that was everyone")."""
     with Browser(service_type, interfaces) as browser:

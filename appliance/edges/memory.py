@@ -26,8 +26,12 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
         libc = ctypes.CDLL(name)
         return bool(libc.mallopt(M_ARENA_MAX, arenas))
     except (OSError, AttributeError, TypeError):
-        log.warning("could not cap malloc arenas (libc %r has no mallopt); memory per web thread may grow. "
-                    "Set MALLOC_ARENA_MAX=%d in the service environment instead.", name, arenas)
+        log.warning(
+            "could not cap malloc arenas (libc %r has no mallopt); memory per web thread may grow. "
+            "Set MALLOC_ARENA_MAX=%d in the service environment instead.",
+            name,
+            arenas,
+        )
         return False
 
 

@@ -81,10 +81,11 @@ def _checksum(key_id: bytes, sk: bytes) -> bytes:
 def secret_key_file(secret: SecretKey) -> str:
     """The text of an unencrypted minisign secret key file (as `minisign -G -W`), so minisign can sign with it too."""
     sk = secret.seed + secret.public.key
-    raw = (PUBLIC_ALG + KDF_NONE + CHECKSUM_ALG + bytes(32 + 8 + 8)
-           + secret.key_id + sk + _checksum(secret.key_id, sk))
-    return f"untrusted comment: minisign secret key {secret.public.id_hex} (unencrypted)\n" \
-           f"{base64.b64encode(raw).decode()}\n"
+    raw = PUBLIC_ALG + KDF_NONE + CHECKSUM_ALG + bytes(32 + 8 + 8) + secret.key_id + sk + _checksum(secret.key_id, sk)
+    return (
+        f"untrusted comment: minisign secret key {secret.public.id_hex} (unencrypted)\n"
+        f"{base64.b64encode(raw).decode()}\n"
+    )
 
 
 def _b64_line(text: str, where: str, what: str) -> bytes:
@@ -92,8 +93,11 @@ def _b64_line(text: str, where: str, what: str) -> bytes:
     try:
         return base64.b64decode(lines[0].strip(), validate=True)
     except (IndexError, binascii.Error) as exc:
-        raise ConfigError(f"{where} is not a minisign {what}.", cause="The file or text is cut, or of another kind.",
-                          fix=f"Use the {what} file written by `tpkit channel keygen` or `minisign -G`.") from exc
+        raise ConfigError(
+            f"{where} is not a minisign {what}.",
+            cause="The file or text is cut, or of another kind.",
+            fix=f"Use the {what} file written by `tpkit channel keygen` or `minisign -G`.",
+        ) from exc
 
 
 def read_secret_key(path: Path) -> SecretKey:
@@ -101,22 +105,31 @@ def read_secret_key(path: Path) -> SecretKey:
     try:
         text = path.read_text(encoding="ascii", errors="replace")
     except OSError as exc:
-        raise ConfigError(f"The secret key {path} cannot be read: {exc.strerror}.",
-                          fix="Give the .key file written by `tpkit channel keygen` or `minisign -G -W`.") from exc
+        raise ConfigError(
+            f"The secret key {path} cannot be read: {exc.strerror}.",
+            fix="Give the .key file written by `tpkit channel keygen` or `minisign -G -W`.",
+        ) from exc
     raw = _b64_line(text, str(path), "secret key")
     if len(raw) != SECRET_KEY_BYTES or raw[:2] != PUBLIC_ALG or raw[4:6] != CHECKSUM_ALG:
-        raise ConfigError(f"{path} is not a minisign Ed25519 secret key.", cause="It is a public key or another file.",
-                          fix="Pass the .key file written by `tpkit channel keygen` (not the .pub).")
+        raise ConfigError(
+            f"{path} is not a minisign Ed25519 secret key.",
+            cause="It is a public key or another file.",
+            fix="Pass the .key file written by `tpkit channel keygen` (not the .pub).",
+        )
     if raw[2:4] != KDF_NONE:
-        raise ConfigError(f"The secret key {path} is protected by a password.",
-                          cause="minisign encrypts secret keys unless made with -W.",
-                          fix=f"Make an unencrypted copy kept offline: minisign -C -s {path} -W (or sign with minisign).")
+        raise ConfigError(
+            f"The secret key {path} is protected by a password.",
+            cause="minisign encrypts secret keys unless made with -W.",
+            fix=f"Make an unencrypted copy kept offline: minisign -C -s {path} -W (or sign with minisign).",
+        )
     key_id, sk, check = raw[54:62], raw[62:126], raw[126:158]
     secret = SecretKey(key_id, sk[:32])
     # minisign 0.11 leaves the checksum of an unencrypted (-W) key all zeros; the public half still must match.
     if check not in (bytes(32), _checksum(key_id, sk)) or secret.public.key != sk[32:]:
-        raise ConfigError(f"The secret key {path} is damaged (its checksum does not match).",
-                          fix="Restore the key from its offline backup.")
+        raise ConfigError(
+            f"The secret key {path} is damaged (its checksum does not match).",
+            fix="Restore the key from its offline backup.",
+        )
     return secret
 
 
@@ -124,8 +137,11 @@ def parse_public_key(text: str, where: str) -> PublicKey:
     """A public key from the text of a `.pub` file or its base64 line; `where` names its source in errors."""
     raw = _b64_line(text, where, "public key")
     if len(raw) != 42 or raw[:2] != PUBLIC_ALG:
-        raise ConfigError(f"{where} is not a minisign Ed25519 public key.", cause="The text is cut or of another kind.",
-                          fix="Copy the second line of the .pub file (it starts with RWQ or RWR…), or give the file's path.")
+        raise ConfigError(
+            f"{where} is not a minisign Ed25519 public key.",
+            cause="The text is cut or of another kind.",
+            fix="Copy the second line of the .pub file (it starts with RWQ or RWR…), or give the file's path.",
+        )
     return PublicKey(raw[2:10], raw[10:42])
 
 
@@ -134,9 +150,11 @@ def sign(secret: SecretKey, message: bytes, trusted_comment: str) -> str:
     private = Ed25519PrivateKey.from_private_bytes(secret.seed)
     signature = private.sign(hashlib.blake2b(message, digest_size=64).digest())
     global_signature = private.sign(signature + trusted_comment.encode())
-    return (f"untrusted comment: signature from tpkit secret key {secret.public.id_hex}\n"
-            f"{base64.b64encode(PREHASHED_ALG + secret.key_id + signature).decode()}\n"
-            f"trusted comment: {trusted_comment}\n{base64.b64encode(global_signature).decode()}\n")
+    return (
+        f"untrusted comment: signature from tpkit secret key {secret.public.id_hex}\n"
+        f"{base64.b64encode(PREHASHED_ALG + secret.key_id + signature).decode()}\n"
+        f"trusted comment: {trusted_comment}\n{base64.b64encode(global_signature).decode()}\n"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,10 +173,13 @@ class Signature:
 
 
 def _bad(where: str, cause: str) -> ChannelError:
-    return ChannelError(f"The signature {where} does not match the file it signs.", cause=cause,
-                        code="channel.bad_signature",
-                        fix="Fetch the channel again from its mirror; if it stays wrong, tell the county: "
-                            "the index or its signature was changed after signing.")
+    return ChannelError(
+        f"The signature {where} does not match the file it signs.",
+        cause=cause,
+        code="channel.bad_signature",
+        fix="Fetch the channel again from its mirror; if it stays wrong, tell the county: "
+        "the index or its signature was changed after signing.",
+    )
 
 
 def parse_signature(text: str, where: str) -> Signature:
@@ -168,10 +189,14 @@ def parse_signature(text: str, where: str) -> Signature:
         raw, global_signature = base64.b64decode(lines[1], validate=True), base64.b64decode(lines[3], validate=True)
     except (IndexError, binascii.Error) as exc:
         raise _bad(where, "The signature file is cut or is not in minisign's format.") from exc
-    if (len(raw) != 74 or raw[:2] not in (PUBLIC_ALG, PREHASHED_ALG) or len(global_signature) != 64
-            or not lines[2].startswith("trusted comment: ")):
+    if (
+        len(raw) != 74
+        or raw[:2] not in (PUBLIC_ALG, PREHASHED_ALG)
+        or len(global_signature) != 64
+        or not lines[2].startswith("trusted comment: ")
+    ):
         raise _bad(where, "The signature file is cut or is not in minisign's format.")
-    return Signature(raw[:2], raw[2:10], raw[10:], lines[2][len("trusted comment: "):], global_signature)
+    return Signature(raw[:2], raw[2:10], raw[10:], lines[2][len("trusted comment: ") :], global_signature)
 
 
 @functools.lru_cache(maxsize=32768)

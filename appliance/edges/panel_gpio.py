@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 # A real button bounces for a few milliseconds; without this one press would read as several.
 BOUNCE_S = 0.05
-HOW_TO_GET_GPIO = ("on a Raspberry Pi install python3-lgpio (sudo apt install python3-lgpio) and run the panel "
-                   "as a member of the gpio group, or set GPIOZERO_PIN_FACTORY (lgpio, rpigpio, pigpio, native)")
+HOW_TO_GET_GPIO = (
+    "on a Raspberry Pi install python3-lgpio (sudo apt install python3-lgpio) and run the panel "
+    "as a member of the gpio group, or set GPIOZERO_PIN_FACTORY (lgpio, rpigpio, pigpio, native)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,10 +116,18 @@ def open_panel(pins: PanelPins, on_button: Callable[[bool], None], factory=None)
     except (GPIOZeroError, OSError) as exc:
         if owns:
             factory.close()
-        log.warning("running without a panel: the GPIO pins could not be claimed with %s (%s); %s.",
-                    type(factory).__name__, exc, HOW_TO_GET_GPIO)
+        log.warning(
+            "running without a panel: the GPIO pins could not be claimed with %s (%s); %s.",
+            type(factory).__name__,
+            exc,
+            HOW_TO_GET_GPIO,
+        )
         return None
     if tried:
-        log.warning("panel GPIO through %s, a slower fallback (tried: %s); %s.",
-                    type(factory).__name__, "; ".join(tried), HOW_TO_GET_GPIO)
+        log.warning(
+            "panel GPIO through %s, a slower fallback (tried: %s); %s.",
+            type(factory).__name__,
+            "; ".join(tried),
+            HOW_TO_GET_GPIO,
+        )
     return PanelHardware(outputs, button, factory, owns)

@@ -114,8 +114,12 @@ def filesystem_use(folder: Path) -> dict[str, int] | None:
         return None
     total = stat.f_blocks * stat.f_frsize
     free = stat.f_bavail * stat.f_frsize  # what an unprivileged writer (the tpkit user) can still use
-    return {"device": device, "total_bytes": total, "used_bytes": total - stat.f_bfree * stat.f_frsize,
-            "free_bytes": free}
+    return {
+        "device": device,
+        "total_bytes": total,
+        "used_bytes": total - stat.f_bfree * stat.f_frsize,
+        "free_bytes": free,
+    }
 
 
 def _kernel_errors(errors_argv: list[str], any_argv: list[str], path: str | None) -> str | None:
@@ -129,8 +133,11 @@ def _kernel_errors(errors_argv: list[str], any_argv: list[str], path: str | None
 
 def kernel_fs_errors(path: str | None = None) -> int | None:
     """Kernel error lines of this boot about ext4, I/O or the SD host (journalctl, else dmesg), or None."""
-    text = _kernel_errors(["journalctl", "-k", "-b", "-p", "err", "-o", "cat", "--no-pager", "-q"],
-                          ["journalctl", "-k", "-b", "-n", "1", "-o", "cat", "--no-pager", "-q"], path)
+    text = _kernel_errors(
+        ["journalctl", "-k", "-b", "-p", "err", "-o", "cat", "--no-pager", "-q"],
+        ["journalctl", "-k", "-b", "-n", "1", "-o", "cat", "--no-pager", "-q"],
+        path,
+    )
     if text is None:
         text = _kernel_errors(["dmesg", "--level=emerg,alert,crit,err"], ["dmesg"], path)
     return None if text is None else sum(1 for line in text.splitlines() if FS_ERROR.search(line))

@@ -49,17 +49,36 @@ def wrapper() -> Path | None:
 StopAtOnce = commands.StopAtOnce
 
 
-def fetch(program: Path, source: str, dest: Path, *, partial_dir: Path, timeout_s: int, bwlimit_kbps: int = 0,
-          basis: Path | None = None, on_progress: Callable[[Progress], None] = lambda p: None,
-          on_tick: Callable[[], None] = lambda: None, tick_s: float = 0.5) -> Fetched:
+def fetch(
+    program: Path,
+    source: str,
+    dest: Path,
+    *,
+    partial_dir: Path,
+    timeout_s: int,
+    bwlimit_kbps: int = 0,
+    basis: Path | None = None,
+    on_progress: Callable[[Progress], None] = lambda p: None,
+    on_tick: Callable[[], None] = lambda: None,
+    tick_s: float = 0.5,
+) -> Fetched:
     """Fetch `source` (rsync URL or local path) to `dest`; resumes from `partial_dir` or from rsync's own temporary
     file left by a kill -9; `basis` seeds the delta. `on_tick` is called about every `tick_s` seconds.
 
     Exceptions raised by `on_progress` or `on_tick` stop the transfer and propagate (what was written stays for a
     resume); a `StopAtOnce` kills it without waiting for rsync to save its partial file.
     """
-    argv = [str(program), "--partial-dir", str(partial_dir), "--timeout", str(timeout_s),
-            "--contimeout", str(timeout_s), "--bwlimit", str(bwlimit_kbps)]
+    argv = [
+        str(program),
+        "--partial-dir",
+        str(partial_dir),
+        "--timeout",
+        str(timeout_s),
+        "--contimeout",
+        str(timeout_s),
+        "--bwlimit",
+        str(bwlimit_kbps),
+    ]
     if basis is not None:
         argv += ["--basis", str(basis)]
     received = 0
@@ -72,8 +91,7 @@ def fetch(program: Path, source: str, dest: Path, *, partial_dir: Path, timeout_
         elif len(parts) == 2 and parts[0] == "received" and parts[1].isdigit():
             received += int(parts[1])
 
-    done = commands.stream([*argv, "--", source, str(dest)], line, env={"LC_ALL": "C"}, on_tick=on_tick,
-                           tick_s=tick_s)
+    done = commands.stream([*argv, "--", source, str(dest)], line, env={"LC_ALL": "C"}, on_tick=on_tick, tick_s=tick_s)
     said = [t.strip() for t in done.stderr.splitlines() if t.startswith("rsync") and "error" in t][:1]
     sentence = [t.strip() for t in done.stderr.splitlines() if t.startswith(("[✗]", "    Fix:"))]
     return Fetched(done.returncode, received, " ".join(said + sentence) or done.stderr.strip()[-400:])

@@ -41,11 +41,15 @@ class Uplink:
         if parts.scheme == "https":
             # The system's CA store, loaded only for an https hub (~130 ms of CPU on a desktop, more on a Pi).
             self._connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.hostname or "", parts.port, timeout=min(CONNECT_TIMEOUT_S, timeout_s),
-                context=ssl.create_default_context())
+                parts.hostname or "",
+                parts.port,
+                timeout=min(CONNECT_TIMEOUT_S, timeout_s),
+                context=ssl.create_default_context(),
+            )
         else:
-            self._connection = http.client.HTTPConnection(parts.hostname or "", parts.port,
-                                                          timeout=min(CONNECT_TIMEOUT_S, timeout_s))
+            self._connection = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=min(CONNECT_TIMEOUT_S, timeout_s)
+            )
 
     def __enter__(self) -> Uplink:
         return self
@@ -53,8 +57,14 @@ class Uplink:
     def __exit__(self, *exc: object) -> None:
         self._connection.close()
 
-    def post(self, path: str, *, content: bytes | None = None, json: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> Answer:
+    def post(
+        self,
+        path: str,
+        *,
+        content: bytes | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         """POST to `<hub_url><path>`; the status and the reply's JSON object (None when it is not one)."""
         return self._send("POST", path, content, json, headers)
 
@@ -62,11 +72,15 @@ class Uplink:
         """PUT to `<hub_url><path>` (an xAPI statement by its id); the status and the reply's JSON object."""
         return self._send("PUT", path, content, None, headers)
 
-    def _send(self, method: str, path: str, content: bytes | None, json: dict[str, Any] | None,
-              headers: dict[str, str] | None) -> Answer:
+    def _send(
+        self, method: str, path: str, content: bytes | None, json: dict[str, Any] | None, headers: dict[str, str] | None
+    ) -> Answer:
         body = content if json is None else jsonlib.dumps(json).encode()
-        sent = {"User-Agent": "tpkit-report", **({"Content-Type": "application/json"} if json is not None else {}),
-                **(headers or {})}
+        sent = {
+            "User-Agent": "tpkit-report",
+            **({"Content-Type": "application/json"} if json is not None else {}),
+            **(headers or {}),
+        }
         for attempt in (1, 2):  # a kept-alive connection the hub closed meanwhile is opened again, once
             try:
                 if self._connection.sock is None:

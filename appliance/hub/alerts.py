@@ -48,10 +48,13 @@ def disk_percent(snapshot: dict[str, Any]) -> float | None:
 def readings(snapshot: dict[str, Any]) -> dict[str, float | None]:
     """The numbers charted over time (temperature, fullest disk, Wi-Fi clients, bytes synced this month) and the
     kit's outbox depth (reports waiting on the kit: a link that delivers slowly)."""
-    return {"cpu_temp_c": reading(snapshot.get("cpu_temp_c")), "disk_percent": disk_percent(snapshot),
-            "wifi_clients": reading(snapshot.get("wifi_clients")),
-            "sync_bytes": reading(snapshot.get("bytes_this_month")),
-            "outbox_depth": reading(snapshot.get("outbox_depth"))}
+    return {
+        "cpu_temp_c": reading(snapshot.get("cpu_temp_c")),
+        "disk_percent": disk_percent(snapshot),
+        "wifi_clients": reading(snapshot.get("wifi_clients")),
+        "sync_bytes": reading(snapshot.get("bytes_this_month")),
+        "outbox_depth": reading(snapshot.get("outbox_depth")),
+    }
 
 
 def _under_voltage(snapshot: dict[str, Any]) -> str | None:
@@ -77,23 +80,54 @@ def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
     power = _under_voltage(snapshot)
     if power:
         when = "now" if power == "critical" else "since the kit started"
-        found.append(Alert(kit_id, "under_voltage", power, f"Under-voltage {when}: the power supply is too weak.",
-                           "alert.under_voltage." + ("now" if power == "critical" else "since_boot")))
+        found.append(
+            Alert(
+                kit_id,
+                "under_voltage",
+                power,
+                f"Under-voltage {when}: the power supply is too weak.",
+                "alert.under_voltage." + ("now" if power == "critical" else "since_boot"),
+            )
+        )
     percent = disk_percent(snapshot)
     if percent is not None and percent > DISK_WARNING_PERCENT:
-        found.append(Alert(kit_id, "disk_full", "critical" if percent >= 97 else "warning",
-                           f"A disk is {percent:.1f} % full.", "alert.disk_full", (("percent", f"{percent:.1f}"),)))
+        found.append(
+            Alert(
+                kit_id,
+                "disk_full",
+                "critical" if percent >= 97 else "warning",
+                f"A disk is {percent:.1f} % full.",
+                "alert.disk_full",
+                (("percent", f"{percent:.1f}"),),
+            )
+        )
     temperature = reading(snapshot.get("cpu_temp_c"))
     if temperature is not None and temperature >= HOT_WARNING_C:
-        found.append(Alert(kit_id, "hot", "critical" if temperature >= HOT_CRITICAL_C else "warning",
-                           f"The processor is at {temperature:.1f} °C.", "alert.hot", (("temp", f"{temperature:.1f}"),)))
+        found.append(
+            Alert(
+                kit_id,
+                "hot",
+                "critical" if temperature >= HOT_CRITICAL_C else "warning",
+                f"The processor is at {temperature:.1f} °C.",
+                "alert.hot",
+                (("temp", f"{temperature:.1f}"),),
+            )
+        )
     if _sync_failing(snapshot):
         found.append(Alert(kit_id, "sync_failing", "warning", "The last content sync failed.", "alert.sync_failing"))
     books = snapshot.get("books")
     damaged = reading(books.get("damaged")) if isinstance(books, dict) else None
     if damaged:
-        found.append(Alert(kit_id, "books_damaged", "warning", f"{int(damaged)} book file(s) are damaged.",
-                           "alert.books_damaged", (("count", str(int(damaged))),)))
+        found.append(
+            Alert(
+                kit_id,
+                "books_damaged",
+                "warning",
+                f"{int(damaged)} book file(s) are damaged.",
+                "alert.books_damaged",
+                (("count", str(int(damaged))),),
+            )
+        )
     return found
 
 
@@ -103,14 +137,31 @@ def kit_alerts(kit: dict[str, Any], snapshot: dict[str, Any] | None, now: float,
     last = kit.get("last_seen_at")
     if last is None or now - last > silent_after_h * 3600:
         heard = "never reported" if last is None else f"been silent for {(now - last) / 3600:.0f} hours"
-        values = (("limit", f"{silent_after_h:g}"),) + (() if last is None else (("hours", f"{(now - last) / 3600:.0f}"),))
-        found.append(Alert(kit["kit_id"], "silent", "critical", f"The kit has {heard} (limit {silent_after_h:g} h).",
-                           "alert.silent.never" if last is None else "alert.silent", values))
+        values = (("limit", f"{silent_after_h:g}"),) + (
+            () if last is None else (("hours", f"{(now - last) / 3600:.0f}"),)
+        )
+        found.append(
+            Alert(
+                kit["kit_id"],
+                "silent",
+                "critical",
+                f"The kit has {heard} (limit {silent_after_h:g} h).",
+                "alert.silent.never" if last is None else "alert.silent",
+                values,
+            )
+        )
     if snapshot:
         found += snapshot_alerts(kit["kit_id"], snapshot)
     if kit.get("clock_flag"):
-        found.append(Alert(kit["kit_id"], "clock", "warning", "The kit's clock is not synchronised and far off; "
-                           "the hub orders its reports by receive time.", "alert.clock"))
+        found.append(
+            Alert(
+                kit["kit_id"],
+                "clock",
+                "warning",
+                "The kit's clock is not synchronised and far off; the hub orders its reports by receive time.",
+                "alert.clock",
+            )
+        )
     return found
 
 
@@ -118,5 +169,6 @@ def status(alerts: list[Alert]) -> str:
     """silent, else critical, else warning, else ok."""
     codes = {a.code for a in alerts}
     severities = {a.severity for a in alerts}
-    return "silent" if "silent" in codes else "critical" if "critical" in severities else \
-        "warning" if severities else "ok"
+    return (
+        "silent" if "silent" in codes else "critical" if "critical" in severities else "warning" if severities else "ok"
+    )

@@ -25,8 +25,11 @@ _KIT_HEADER, _SIGNATURE_HEADER = report_file.KIT_HEADER.lower().encode(), report
 
 
 def _too_large(size: str, limit: int) -> ReportError:
-    error = ReportError(f"The request body is {size} bytes, over the limit of {limit}.", code="report.too_large",
-                        fix="Kits split their reports below this size; do not send this file.")
+    error = ReportError(
+        f"The request body is {size} bytes, over the limit of {limit}.",
+        code="report.too_large",
+        fix="Kits split their reports below this size; do not send this file.",
+    )
     error.status = 413
     return error
 
@@ -85,7 +88,8 @@ async def reports_asgi(scope, receive, state) -> Response:
     """`POST /api/v1/reports` (docs/reporting.md): the reply, or a TpkitError for the app's error handler."""
     payload = await _asgi_body(scope, receive, report_file.MAX_COMPRESSED_BYTES)
     status, reply = await report_groups(state).receive(
-        (_header(scope, _KIT_HEADER), payload, _header(scope, _SIGNATURE_HEADER), state.clock()))
+        (_header(scope, _KIT_HEADER), payload, _header(scope, _SIGNATURE_HEADER), state.clock())
+    )
     return JSONResponse(reply, status_code=status)
 
 
@@ -94,12 +98,16 @@ async def enrol(request: Request) -> Response:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HubError(f"The enrolment is not JSON ({exc}).", code="hub.invalid",
-                       fix="Send {\"kit_id\", \"token\", \"public_key\"} as JSON.") from exc
+        raise HubError(
+            f"The enrolment is not JSON ({exc}).",
+            code="hub.invalid",
+            fix='Send {"kit_id", "token", "public_key"} as JSON.',
+        ) from exc
     data = data if isinstance(data, dict) else {}
     state = request.app.state
-    reply, created = await run_in_threadpool(enrolment.enrol, state.db, data.get("kit_id"), data.get("token"),
-                                             data.get("public_key"), state.clock())
+    reply, created = await run_in_threadpool(
+        enrolment.enrol, state.db, data.get("kit_id"), data.get("token"), data.get("public_key"), state.clock()
+    )
     return JSONResponse(reply, status_code=201 if created else 200)
 
 

@@ -29,11 +29,16 @@ def _as_error(exc: Exception) -> TpkitError:
     if isinstance(exc, TpkitError):
         return exc
     if isinstance(exc, HTTPException):
-        error = TpkitError(str(exc.detail), fix="Check the address and the method.",
-                           code="request.not_found" if exc.status_code == 404 else "request.bad")
+        error = TpkitError(
+            str(exc.detail),
+            fix="Check the address and the method.",
+            code="request.not_found" if exc.status_code == 404 else "request.bad",
+        )
         error.status = exc.status_code
         return error
-    return TpkitError("The hub had an internal problem.", fix="Try again; if it persists, see `journalctl -u tpkit-hub`.")
+    return TpkitError(
+        "The hub had an internal problem.", fix="Try again; if it persists, see `journalctl -u tpkit-hub`."
+    )
 
 
 def handle_error(request: Request, exc: Exception) -> Response:
@@ -87,7 +92,10 @@ def create_app(settings: HubSettings, db, clock: Callable[[], float] = time.time
             groups.close()
         db.close()
 
-    app = Starlette(routes=[*api_routes.routes, *dashboard_routes.routes], lifespan=lifespan,
-                    exception_handlers={TpkitError: handle_error, HTTPException: handle_error, Exception: handle_error})
+    app = Starlette(
+        routes=[*api_routes.routes, *dashboard_routes.routes],
+        lifespan=lifespan,
+        exception_handlers={TpkitError: handle_error, HTTPException: handle_error, Exception: handle_error},
+    )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
     return Hub(app)

@@ -20,8 +20,11 @@ WINDOWS = re.compile(r"^[A-Za-z0-9:, -]{0,200}$")
 
 
 def _invalid(field: str, value: Any, expected: str) -> HubError:
-    return HubError(f"The desired configuration's {field} = {value!r} cannot be used: {expected}.",
-                    code="hub.invalid", fix=f"Give {field} as {expected}.")
+    return HubError(
+        f"The desired configuration's {field} = {value!r} cannot be used: {expected}.",
+        code="hub.invalid",
+        fix=f"Give {field} as {expected}.",
+    )
 
 
 def checked(changes: dict[str, Any]) -> dict[str, Any]:
@@ -38,11 +41,11 @@ def checked(changes: dict[str, Any]) -> dict[str, Any]:
             result[field] = value
         elif field == "sync_windows":
             if not isinstance(value, str) or not WINDOWS.match(value) or check_value(field, value, "the hub")[1]:
-                raise _invalid(field, value, "text like \"Mon-Fri 16:00-07:00, Sat-Sun\"")
+                raise _invalid(field, value, 'text like "Mon-Fri 16:00-07:00, Sat-Sun"')
             try:  # the kit's own check (protocol/sync_windows.py): what it would refuse is refused here first
                 parse_windows(value)
             except ValueError as exc:
-                raise _invalid(field, value, f"text like \"Mon-Fri 16:00-07:00, Sat-Sun\" ({exc})") from exc
+                raise _invalid(field, value, f'text like "Mon-Fri 16:00-07:00, Sat-Sun" ({exc})') from exc
             result[field] = value
         elif field == "sync_rate_cap_percent" and (not is_whole_number(value) or not 0 <= value <= 100):
             raise _invalid(field, value, "a whole number from 0 to 100 (a share of the kit's measured uplink)")
@@ -68,8 +71,12 @@ def set_config(db, kit_id: str, changes: dict[str, Any], now: float, set_by: str
     changes = checked(changes)
     with db.transaction() as tx:
         if not stored_kits.is_registered(tx, kit_id):
-            raise HubError(f"No kit {kit_id} is registered on this hub.", code="hub.kit_not_found", status=404,
-                           fix="List the kits with `tpkit hub kit list`, or register it with `tpkit hub kit add`.")
+            raise HubError(
+                f"No kit {kit_id} is registered on this hub.",
+                code="hub.kit_not_found",
+                status=404,
+                fix="List the kits with `tpkit hub kit list`, or register it with `tpkit hub kit add`.",
+            )
         current = desired(tx, kit_id) or {"version": 0, **dict.fromkeys(FIELDS)}
         config = {field: changes.get(field, current.get(field)) for field in FIELDS}
         version = current["version"] + 1

@@ -40,15 +40,25 @@ def _page(request: Request, template: str, **context) -> Response:
 
 def _filters(request: Request) -> dict[str, str]:
     q = request.query_params
-    return {"school": q.get("school", ""), "district": q.get("district", ""), "status": q.get("status", ""),
-            "sort": q.get("sort", "status") if q.get("sort") in fleet.SORTS else "status"}
+    return {
+        "school": q.get("school", ""),
+        "district": q.get("district", ""),
+        "status": q.get("status", ""),
+        "sort": q.get("sort", "status") if q.get("sort") in fleet.SORTS else "status",
+    }
 
 
 def fleet_page(request: Request) -> Response:
     state, filters = request.app.state, _filters(request)
     kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **filters)
-    return _page(request, "fleet.html", kits=kits, filters=filters, choices=fleet.choices(state.db),
-                 statuses=("ok", "warning", "critical", "silent"))
+    return _page(
+        request,
+        "fleet.html",
+        kits=kits,
+        filters=filters,
+        choices=fleet.choices(state.db),
+        statuses=("ok", "warning", "critical", "silent"),
+    )
 
 
 def fleet_csv(request: Request) -> Response:
@@ -56,8 +66,11 @@ def fleet_csv(request: Request) -> Response:
         return RedirectResponse("/signin", status_code=303)
     state = request.app.state
     kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **_filters(request))
-    return Response(fleet.as_csv(kits), media_type="text/csv; charset=utf-8",
-                    headers={**PRIVATE, "Content-Disposition": 'attachment; filename="tpkit-fleet.csv"'})
+    return Response(
+        fleet.as_csv(kits),
+        media_type="text/csv; charset=utf-8",
+        headers={**PRIVATE, "Content-Disposition": 'attachment; filename="tpkit-fleet.csv"'},
+    )
 
 
 def kit_page(request: Request) -> Response:
@@ -67,16 +80,27 @@ def kit_page(request: Request) -> Response:
     now = state.clock()
     kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h)
     if kit is None:
-        raise HubError(f"No kit {kit_id} is registered on this hub.", code="hub.kit_not_found", status=404,
-                       fix="Go back to the fleet table.")
+        raise HubError(
+            f"No kit {kit_id} is registered on this hub.",
+            code="hub.kit_not_found",
+            status=404,
+            fix="Go back to the fleet table.",
+        )
     history = fleet.history(state.db, kit_id, now - CHART_DAYS * 86400)
     keep_days = state.settings.hub_keep_daily_days or DAILY_CHART_DAYS
     days = retention.daily(state.db, kit_id, now - min(keep_days, DAILY_CHART_DAYS) * 86400)
     t = i18n.translator(language(request))
-    return _page(request, "kit.html", kit=kit, charts=charts.kit_charts(history, t),
-                 daily_charts=charts.daily_charts(days, t), daily_days=min(keep_days, DAILY_CHART_DAYS),
-                 reports=fleet.recent_reports(state.db, kit_id), fields=configs.FIELDS,
-                 desired=configs.current(state.db, kit_id))
+    return _page(
+        request,
+        "kit.html",
+        kit=kit,
+        charts=charts.kit_charts(history, t),
+        daily_charts=charts.daily_charts(days, t),
+        daily_days=min(keep_days, DAILY_CHART_DAYS),
+        reports=fleet.recent_reports(state.db, kit_id),
+        fields=configs.FIELDS,
+        desired=configs.current(state.db, kit_id),
+    )
 
 
 def alerts_page(request: Request) -> Response:
@@ -125,11 +149,23 @@ async def signin(request: Request) -> Response:
     state = request.app.state
     client = request.client.host if request.client else ""
     try:
-        token = await run_in_threadpool(technicians.sign_in, state.db, str(form.get("username", "")),
-                                        str(form.get("password", "")), state.clock(), client)
+        token = await run_in_threadpool(
+            technicians.sign_in,
+            state.db,
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            state.clock(),
+            client,
+        )
     except TooManyAttemptsError as exc:
-        return render(request, "signin.html", status_code=exc.status, error=exc, csrf=csrf_token(request),
-                      headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
+        return render(
+            request,
+            "signin.html",
+            status_code=exc.status,
+            error=exc,
+            csrf=csrf_token(request),
+            headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)},
+        )
     except SignInError as exc:
         return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
     response = RedirectResponse("/", status_code=303)
@@ -144,8 +180,10 @@ async def change_password(request: Request) -> Response:
         raise SignInError("Sign in first.", fix="Open /signin.")
     password = str(form.get("password", ""))
     if len(password) < MIN_PASSWORD_CHARS:
-        raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
-                              fix="Go back and choose a longer password (a short sentence works well).")
+        raise BadRequestError(
+            f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+            fix="Go back and choose a longer password (a short sentence works well).",
+        )
     state = request.app.state
     await run_in_threadpool(technicians.add, state.db, account["username"], password, state.clock())
     return RedirectResponse("/", status_code=303)
@@ -160,9 +198,14 @@ async def signout(request: Request) -> Response:
 
 
 routes = [
-    Route("/", fleet_page), Route("/fleet.csv", fleet_csv), Route("/alerts", alerts_page),
-    Route("/rollout", rollout_page), Route("/kits/{kit_id}", kit_page),
+    Route("/", fleet_page),
+    Route("/fleet.csv", fleet_csv),
+    Route("/alerts", alerts_page),
+    Route("/rollout", rollout_page),
+    Route("/kits/{kit_id}", kit_page),
     Route("/kits/{kit_id}/config", set_config, methods=["POST"]),
-    Route("/signin", signin_page, methods=["GET"]), Route("/signin", signin, methods=["POST"]),
-    Route("/password", change_password, methods=["POST"]), Route("/signout", signout, methods=["POST"]),
+    Route("/signin", signin_page, methods=["GET"]),
+    Route("/signin", signin, methods=["POST"]),
+    Route("/password", change_password, methods=["POST"]),
+    Route("/signout", signout, methods=["POST"]),
 ]

@@ -24,44 +24,61 @@ def _digest(token: str) -> str:
 
 def check_kit_id(kit_id: str) -> str:
     if not isinstance(kit_id, str) or not KIT_ID.match(kit_id):
-        raise HubError(f"The kit id {kit_id!r} cannot be used.", code="hub.invalid",
-                       fix="Use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. gs-0042).")
+        raise HubError(
+            f"The kit id {kit_id!r} cannot be used.",
+            code="hub.invalid",
+            fix="Use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. gs-0042).",
+        )
     return kit_id
 
 
-def register(db, kit_id: str, school: str, district: str, location: str, now: float, lifetime_h: float,
-             new_token: bool = False) -> str:
+def register(
+    db, kit_id: str, school: str, district: str, location: str, now: float, lifetime_h: float, new_token: bool = False
+) -> str:
     """Register a kit (or, with `new_token`, issue a fresh token for a registered one); return the one-time token."""
     check_kit_id(kit_id)
     if not school.strip() or not district.strip():
-        raise HubError("A kit needs a school and a district.", code="hub.invalid",
-                       fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).")
+        raise HubError(
+            "A kit needs a school and a district.",
+            code="hub.invalid",
+            fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).",
+        )
     token = secrets.token_urlsafe(24)
     expires = now + lifetime_h * 3600
     with db.transaction() as tx:
         if stored_kits.add(tx, kit_id, school, district, location, now, _digest(token), expires):
             return token
         if not new_token:
-            raise HubError(f"The kit {kit_id} is already registered.", code="hub.kit_exists", status=409,
-                           fix=f"To re-enrol it (a new SD card or key), run: tpkit hub kit add {kit_id} --school "
-                               f"{school!r} --district {district!r} --new-token")
+            raise HubError(
+                f"The kit {kit_id} is already registered.",
+                code="hub.kit_exists",
+                status=409,
+                fix=f"To re-enrol it (a new SD card or key), run: tpkit hub kit add {kit_id} --school "
+                f"{school!r} --district {district!r} --new-token",
+            )
         stored_kits.renew(tx, kit_id, school, district, location, _digest(token), expires)
     return token
 
 
 def _bad_token(kit_id: str) -> HubError:
-    return HubError(f"The enrolment token for kit {kit_id} is unknown, used by another key, or expired.",
-                    code="hub.bad_token", status=403,
-                    cause="The token was mistyped, is for another kit, or is older than hub_token_lifetime_h.",
-                    fix=f"Ask the county for a new token: tpkit hub kit add {kit_id} ... --new-token")
+    return HubError(
+        f"The enrolment token for kit {kit_id} is unknown, used by another key, or expired.",
+        code="hub.bad_token",
+        status=403,
+        cause="The token was mistyped, is for another kit, or is older than hub_token_lifetime_h.",
+        fix=f"Ask the county for a new token: tpkit hub kit add {kit_id} ... --new-token",
+    )
 
 
 def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dict[str, Any], bool]:
     """Trust `public_key` for `kit_id` if `token` is its valid one-time token; (reply, True when newly enrolled).
     Repeating it with the same key is safe (False); another key with a used token is refused."""
     if not all(isinstance(v, str) for v in (kit_id, token, public_key)):
-        raise HubError("The enrolment must be a JSON object with the strings kit_id, token and public_key.",
-                       code="hub.invalid", fix="Send {\"kit_id\": ..., \"token\": ..., \"public_key\": ...}.")
+        raise HubError(
+            "The enrolment must be a JSON object with the strings kit_id, token and public_key.",
+            code="hub.invalid",
+            fix='Send {"kit_id": ..., "token": ..., "public_key": ...}.',
+        )
     check_kit_id(kit_id)
     try:
         key = minisign.parse_public_key(public_key, "the enrolment's public_key")

@@ -49,22 +49,49 @@ class KitState:
 def _state(row: dict[str, Any], now: float, silent_after_h: float) -> KitState:
     snapshot = json.loads(row["snapshot"]) if row["snapshot"] else None
     found = alerts.kit_alerts(row, snapshot, now, silent_after_h)
-    return KitState(row["kit_id"], row["school"], row["district"], row["location"], row["public_key"] is not None,
-                    row["last_seen_at"], row["last_sequence"], row["applied_config_version"], row["desired_version"],
-                    snapshot, found, alerts.status(found), alerts.readings(snapshot or {}))
+    return KitState(
+        row["kit_id"],
+        row["school"],
+        row["district"],
+        row["location"],
+        row["public_key"] is not None,
+        row["last_seen_at"],
+        row["last_sequence"],
+        row["applied_config_version"],
+        row["desired_version"],
+        snapshot,
+        found,
+        alerts.status(found),
+        alerts.readings(snapshot or {}),
+    )
 
 
-def kits(db, now: float, silent_after_h: float, *, school: str = "", district: str = "", status: str = "",
-         sort: str = "status") -> list[KitState]:
+def kits(
+    db,
+    now: float,
+    silent_after_h: float,
+    *,
+    school: str = "",
+    district: str = "",
+    status: str = "",
+    sort: str = "status",
+) -> list[KitState]:
     """Every registered kit, filtered by exact school, district and status, sorted by `sort` (see SORTS)."""
     rows = stored_kits.states(db)
-    found = [_state(row, now, silent_after_h) for row in rows
-             if (not school or row["school"] == school) and (not district or row["district"] == district)]
+    found = [
+        _state(row, now, silent_after_h)
+        for row in rows
+        if (not school or row["school"] == school) and (not district or row["district"] == district)
+    ]
     if status:
         found = [kit for kit in found if kit.status == status]
-    keys = {"kit_id": lambda k: k.kit_id, "school": lambda k: (k.school, k.kit_id),
-            "district": lambda k: (k.district, k.school, k.kit_id), "last_seen": lambda k: -(k.last_seen_at or 0),
-            "status": lambda k: (STATUS_ORDER[k.status], k.kit_id)}
+    keys = {
+        "kit_id": lambda k: k.kit_id,
+        "school": lambda k: (k.school, k.kit_id),
+        "district": lambda k: (k.district, k.school, k.kit_id),
+        "last_seen": lambda k: -(k.last_seen_at or 0),
+        "status": lambda k: (STATUS_ORDER[k.status], k.kit_id),
+    }
     return sorted(found, key=keys.get(sort, keys["status"]))
 
 
@@ -87,8 +114,14 @@ def reported_alerts(db, since: float) -> list[dict[str, Any]]:
     found = []
     for row in stored_reports.alerts_since(db, since, HISTORY_LIMIT):
         body = json.loads(row["body"])
-        found.append({"kit_id": row["kit_id"], "made_at": row["made_at"], "received_at": row["received_at"],
-                      **{key: str(body.get(key, "")) for key in ("code", "severity", "message")}})
+        found.append(
+            {
+                "kit_id": row["kit_id"],
+                "made_at": row["made_at"],
+                "received_at": row["received_at"],
+                **{key: str(body.get(key, "")) for key in ("code", "severity", "message")},
+            }
+        )
     return found
 
 
@@ -106,8 +139,20 @@ def choices(db) -> dict[str, list[str]]:
     return {"districts": sorted({r["district"] for r in rows}), "schools": sorted({r["school"] for r in rows})}
 
 
-CSV_FIELDS = ("kit_id", "school", "district", "location", "status", "last_seen", "cpu_temp_c", "disk_percent",
-              "wifi_clients", "applied_config_version", "desired_config_version", "alerts")
+CSV_FIELDS = (
+    "kit_id",
+    "school",
+    "district",
+    "location",
+    "status",
+    "last_seen",
+    "cpu_temp_c",
+    "disk_percent",
+    "wifi_clients",
+    "applied_config_version",
+    "desired_config_version",
+    "alerts",
+)
 
 
 def reports_total(db) -> int:
@@ -126,10 +171,22 @@ def as_csv(states: list[KitState]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for k in states:
-        writer.writerow([k.kit_id, k.school, k.district, k.location, k.status, k.last_seen,
-                         _cell(k.reading("cpu_temp_c")), _cell(k.reading("disk_percent")),
-                         _cell(k.reading("wifi_clients")), _cell(k.applied_config_version),
-                         _cell(k.desired_config_version), "; ".join(f"{a.code}: {a.message}" for a in k.alerts)])
+        writer.writerow(
+            [
+                k.kit_id,
+                k.school,
+                k.district,
+                k.location,
+                k.status,
+                k.last_seen,
+                _cell(k.reading("cpu_temp_c")),
+                _cell(k.reading("disk_percent")),
+                _cell(k.reading("wifi_clients")),
+                _cell(k.applied_config_version),
+                _cell(k.desired_config_version),
+                "; ".join(f"{a.code}: {a.message}" for a in k.alerts),
+            ]
+        )
     return out.getvalue()
 
 

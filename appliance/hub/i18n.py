@@ -17,16 +17,38 @@ MESSAGES = Messages(DOMAIN, "tpkit")
 
 BUILT_AT_RUN_TIME = (
     # alerts.STATUSES, fleet.SORTS, severities, report kinds (protocol/report_file.py KINDS)
-    N_("status.ok"), N_("status.warning"), N_("status.critical"), N_("status.silent"),
-    N_("sort.kit_id"), N_("sort.school"), N_("sort.district"), N_("sort.status"), N_("sort.last_seen"),
-    N_("severity.critical"), N_("severity.warning"),
-    N_("kind.heartbeat"), N_("kind.daily_summary"), N_("kind.alert"), N_("kind.records"),
+    N_("status.ok"),
+    N_("status.warning"),
+    N_("status.critical"),
+    N_("status.silent"),
+    N_("sort.kit_id"),
+    N_("sort.school"),
+    N_("sort.district"),
+    N_("sort.status"),
+    N_("sort.last_seen"),
+    N_("severity.critical"),
+    N_("severity.warning"),
+    N_("kind.heartbeat"),
+    N_("kind.daily_summary"),
+    N_("kind.alert"),
+    N_("kind.records"),
     # charts.SPECS: titles and units
-    N_("chart.temperature"), N_("chart.disk"), N_("chart.clients"), N_("chart.sync"),
-    N_("unit.devices"), N_("unit.bytes"),
+    N_("chart.temperature"),
+    N_("chart.disk"),
+    N_("chart.clients"),
+    N_("chart.sync"),
+    N_("unit.devices"),
+    N_("unit.bytes"),
     # alerts.py: each alert's `key`, filled with its `values`
-    N_("alert.silent"), N_("alert.silent.never"), N_("alert.under_voltage.now"), N_("alert.under_voltage.since_boot"),
-    N_("alert.disk_full"), N_("alert.hot"), N_("alert.sync_failing"), N_("alert.books_damaged"), N_("alert.clock"),
+    N_("alert.silent"),
+    N_("alert.silent.never"),
+    N_("alert.under_voltage.now"),
+    N_("alert.under_voltage.since_boot"),
+    N_("alert.disk_full"),
+    N_("alert.hot"),
+    N_("alert.sync_failing"),
+    N_("alert.books_damaged"),
+    N_("alert.clock"),
 )
 
 

@@ -31,9 +31,13 @@ CLOCK_FLAG_S = 3600
 
 
 def _unknown_kit(kit_id: str) -> HubError:
-    return HubError(f"The kit {kit_id} is not enrolled on this hub.", code="hub.unknown_kit", status=401,
-                    cause="It was never registered, or it has not yet presented its enrolment token.",
-                    fix=f"Register it (tpkit hub kit add {kit_id} --school S --district D) and enrol it with the token.")
+    return HubError(
+        f"The kit {kit_id} is not enrolled on this hub.",
+        code="hub.unknown_kit",
+        status=401,
+        cause="It was never registered, or it has not yet presented its enrolment token.",
+        fix=f"Register it (tpkit hub kit add {kit_id} --school S --district D) and enrol it with the token.",
+    )
 
 
 def signature_text(header: str | None, where: str) -> str:
@@ -93,13 +97,17 @@ def _enrolled_line(db, kit_id: str, remembered: bool) -> tuple[str | None, bool]
     return line, False
 
 
-def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: str,
-          remembered: bool = True) -> tuple[report_file.Report, str]:
+def check(
+    db, kit_id: str, payload: bytes, signature: str, now: float, where: str, remembered: bool = True
+) -> tuple[report_file.Report, str]:
     """The report once it is shown to come from the enrolled kit it names and is not dated in the future, and the
     key line it was verified with (`store` confirms it is still the kit's)."""
     if not isinstance(kit_id, str) or not report_file.KIT_ID.match(kit_id):
-        raise ReportError(f"The report {where} names no usable kit ({report_file.KIT_HEADER}: {kit_id!r}).",
-                          code="report.malformed", fix=f"Send the {report_file.KIT_HEADER} header with the kit's id.")
+        raise ReportError(
+            f"The report {where} names no usable kit ({report_file.KIT_HEADER}: {kit_id!r}).",
+            code="report.malformed",
+            fix=f"Send the {report_file.KIT_HEADER} header with the kit's id.",
+        )
     line, from_memory = _enrolled_line(db, kit_id, remembered)
     while True:
         if line is None:
@@ -118,14 +126,21 @@ def check(db, kit_id: str, payload: bytes, signature: str, now: float, where: st
                 raise
             line = fresh
     if report.kit_id != kit_id:
-        raise ReportError(f"The report {where} says kit_id = {report.kit_id!r}, sent as {kit_id!r}.",
-                          code="report.malformed", fix="Send each report with its own kit's id.")
+        raise ReportError(
+            f"The report {where} says kit_id = {report.kit_id!r}, sent as {kit_id!r}.",
+            code="report.malformed",
+            fix="Send each report with its own kit's id.",
+        )
     made_at = report.made_at.timestamp()
     if report.clock_synchronised and made_at > now + FUTURE_LIMIT_S:
-        raise HubError(f"The report {where} is dated {report.made_at:%Y-%m-%dT%H:%M:%SZ}, more than a day ahead of "
-                       "the hub, by a clock that says it is synchronised.", code="hub.future_report", status=422,
-                       cause="The kit's or the hub's clock is wrong.",
-                       fix="Check both clocks (timedatectl) and their NTP servers.")
+        raise HubError(
+            f"The report {where} is dated {report.made_at:%Y-%m-%dT%H:%M:%SZ}, more than a day ahead of "
+            "the hub, by a clock that says it is synchronised.",
+            code="hub.future_report",
+            status=422,
+            cause="The kit's or the hub's clock is wrong.",
+            fix="Check both clocks (timedatectl) and their NTP servers.",
+        )
     return report, line
 
 
@@ -139,10 +154,21 @@ def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
         observed = noon if noon is not None and noon <= now + FUTURE_LIMIT_S else observed
     else:
         values = dict.fromkeys(("cpu_temp_c", "disk_percent", "wifi_clients", "sync_bytes"))
-    return (report.kit_id, report.report_id, report.sequence, report.kind, report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            int(report.clock_synchronised), now, observed, values["cpu_temp_c"], values["disk_percent"],
-            None if values["wifi_clients"] is None else int(values["wifi_clients"]),
-            None if values["sync_bytes"] is None else int(values["sync_bytes"]), body)
+    return (
+        report.kit_id,
+        report.report_id,
+        report.sequence,
+        report.kind,
+        report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        int(report.clock_synchronised),
+        now,
+        observed,
+        values["cpu_temp_c"],
+        values["disk_percent"],
+        None if values["wifi_clients"] is None else int(values["wifi_clients"]),
+        None if values["sync_bytes"] is None else int(values["sync_bytes"]),
+        body,
+    )
 
 
 def summary_readings(body: dict[str, Any]) -> tuple[dict[str, float | None], float | None]:
@@ -153,12 +179,17 @@ def summary_readings(body: dict[str, Any]) -> tuple[dict[str, float | None], flo
         return alerts.reading(high.get(name))
 
     try:
-        noon = dt.datetime.strptime(str(body.get("day")), "%Y-%m-%d").replace(
-            hour=12, tzinfo=dt.timezone.utc).timestamp()
+        noon = (
+            dt.datetime.strptime(str(body.get("day")), "%Y-%m-%d").replace(hour=12, tzinfo=dt.timezone.utc).timestamp()
+        )
     except ValueError:
         noon = None
-    return {"cpu_temp_c": number("cpu_temp_c"), "disk_percent": number("disk_use_percent"),
-            "wifi_clients": number("wifi_clients"), "sync_bytes": number("bytes_this_month")}, noon
+    return {
+        "cpu_temp_c": number("cpu_temp_c"),
+        "disk_percent": number("disk_use_percent"),
+        "wifi_clients": number("wifi_clients"),
+        "sync_bytes": number("bytes_this_month"),
+    }, noon
 
 
 def _books(body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -177,21 +208,28 @@ def _kit_change(report: report_file.Report, body: str, now: float) -> KitChange:
     return dataclasses.replace(change, snapshot=body, made_at=report.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-def _store_one_postgres(run, report: report_file.Report, body: str, now: float,
-                        key_line: str) -> tuple[bool, dict[str, Any] | None]:
+def _store_one_postgres(
+    run, report: report_file.Report, body: str, now: float, key_line: str
+) -> tuple[bool, dict[str, Any] | None]:
     """`run` is `db.statement` (its own transaction) or a transaction's `execute` (a group of reports)."""
-    return stored_reports.store_one_postgres(run, key_line, _report_row(report, body, now),
-                                             _kit_change(report, body, now))
+    return stored_reports.store_one_postgres(
+        run, key_line, _report_row(report, body, now), _kit_change(report, body, now)
+    )
 
 
 def _one_statement(db, report: report_file.Report, key_line: str | None) -> bool:
     """Whether the report takes PostgreSQL's one statement (no side tables to write)."""
-    return (db.backend == "postgresql" and key_line is not None and report.kind != "records"
-            and not (report.kind == "heartbeat" and _books(report.body)))
+    return (
+        db.backend == "postgresql"
+        and key_line is not None
+        and report.kind != "records"
+        and not (report.kind == "heartbeat" and _books(report.body))
+    )
 
 
-def _store_in(tx, report: report_file.Report, body: str, now: float,
-              key_line: str | None) -> tuple[bool, dict[str, Any] | None]:
+def _store_in(
+    tx, report: report_file.Report, body: str, now: float, key_line: str | None
+) -> tuple[bool, dict[str, Any] | None]:
     """The statements that store one report, inside a transaction (KeyChanged before any of them writes)."""
     if key_line is not None:
         stored_reports.check_key(tx, report.kit_id, key_line)
@@ -210,8 +248,9 @@ def _body(report: report_file.Report) -> str:
     return json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def store(db, report: report_file.Report, now: float,
-          key_line: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+def store(
+    db, report: report_file.Report, now: float, key_line: str | None = None
+) -> tuple[bool, dict[str, Any] | None]:
     """Store a verified report unless its id was stored before; (newly stored, the kit's desired configuration).
     With `key_line` (what `check` verified it with), KeyChanged unless that is still the kit's enrolled key."""
     body = _body(report)
@@ -267,8 +306,9 @@ def _outcome(function, *args, every: bool = False) -> Stored | Exception:
         return exc
 
 
-def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float,
-                     where: str) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
+def _check_and_store(
+    db, kit_id: str, payload: bytes, signature: str, now: float, where: str
+) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
     """Check, then store with the key it was checked with; once more with the key read now if that changed."""
     report, line = check(db, kit_id, payload, signature, now, where)
     try:
@@ -278,8 +318,9 @@ def _check_and_store(db, kit_id: str, payload: bytes, signature: str, now: float
     return _store_with_key_read_now(db, kit_id, payload, signature, now, where)
 
 
-def _store_with_key_read_now(db, kit_id: str, payload: bytes, signature: str, now: float,
-                             where: str) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
+def _store_with_key_read_now(
+    db, kit_id: str, payload: bytes, signature: str, now: float, where: str
+) -> tuple[bool, dict[str, Any] | None, report_file.Report]:
     report, line = check(db, kit_id, payload, signature, now, where, remembered=False)
     try:
         return (*store(db, report, now, line), report)
@@ -292,8 +333,11 @@ def _where(kit_id) -> str:
 
 
 def _reply(fresh: bool, desired: dict[str, Any] | None, report: report_file.Report) -> tuple[int, dict[str, Any]]:
-    return (201 if fresh else 200), {"status": "accepted" if fresh else "duplicate", "report_id": report.report_id,
-                                     "desired_config": desired}
+    return (201 if fresh else 200), {
+        "status": "accepted" if fresh else "duplicate",
+        "report_id": report.report_id,
+        "desired_config": desired,
+    }
 
 
 Request = tuple[Any, bytes, "str | None", float]  # (kit id header, payload, signature header, now)

@@ -81,7 +81,9 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
             else:
                 done.error = answer.error or f"the LRS answered HTTP {answer.status}"
                 waits = [min(FIRST_WAIT_S * 2 ** row["attempts"], MAX_WAIT_S) for row in rows]
-                lrs_outbox.back_off(db, [(row["statement_id"], now + wait) for row, wait in zip(rows, waits)], done.error)
+                lrs_outbox.back_off(
+                    db, [(row["statement_id"], now + wait) for row, wait in zip(rows, waits)], done.error
+                )
                 done.backed_off += len(rows)
                 return done
 
@@ -95,8 +97,9 @@ def _one_by_one(db, lrs: Uplink, rows: list[dict[str, Any]], now: float, auth: s
             lrs_outbox.forwarded(db, [row["statement_id"]], now, clear_error=False)
             done.forwarded += 1
         elif answer.status == 409:
-            lrs_outbox.retry_at(db, [row["statement_id"]], now + PARKED_S,
-                                "conflict: the LRS holds another statement with this id")
+            lrs_outbox.retry_at(
+                db, [row["statement_id"]], now + PARKED_S, "conflict: the LRS holds another statement with this id"
+            )
             done.conflicts += 1
         else:
             done.error = answer.error or f"the LRS answered HTTP {answer.status}"
@@ -107,5 +110,9 @@ def _one_by_one(db, lrs: Uplink, rows: list[dict[str, Any]], now: float, auth: s
 def status(db) -> dict[str, int]:
     """Statements queued, forwarded, waiting and parked (for `tpkit hub forward --status` and /metrics)."""
     rows = lrs_outbox.counts(db)
-    return {"queued": rows["total"], "forwarded": rows["forwarded"],
-            "waiting": rows["total"] - rows["forwarded"], "failing": rows["failing"] or 0}
+    return {
+        "queued": rows["total"],
+        "forwarded": rows["forwarded"],
+        "waiting": rows["total"] - rows["forwarded"],
+        "failing": rows["failing"] or 0,
+    }

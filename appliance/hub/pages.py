@@ -16,8 +16,12 @@ from appliance.hub import i18n
 from appliance.hub.ingest import iso
 from appliance.webcore.i18n import LANG_COOKIE, SUPPORTED, choose_language, install
 
-ENV = Environment(loader=FileSystemLoader(str(resources.files("appliance.hub") / "templates")),
-                  autoescape=select_autoescape(["html"], default=True), trim_blocks=True, lstrip_blocks=True)
+ENV = Environment(
+    loader=FileSystemLoader(str(resources.files("appliance.hub") / "templates")),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 ENV.filters["iso"] = iso
 install(ENV, i18n.MESSAGES)
 
@@ -34,14 +38,21 @@ def language(request: Request) -> str:
     return choose_language(request, i18n.DEFAULT_LANGUAGE)
 
 
-def render(request: Request, template: str, status_code: int = 200, headers: dict | None = None,
-           **context) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context
+) -> HTMLResponse:
     """A dashboard page in the request's language; `?lang=` is remembered in a cookie."""
     lang = language(request)
     t = i18n.translator(lang)
     other = next(code for code in SUPPORTED if code != lang)
-    body = ENV.get_template(template).render(version=__version__, request=request, lang=lang, other_lang=other,
-                                             alert_text=lambda alert: i18n.alert_text(t, alert), **context)
+    body = ENV.get_template(template).render(
+        version=__version__,
+        request=request,
+        lang=lang,
+        other_lang=other,
+        alert_text=lambda alert: i18n.alert_text(t, alert),
+        **context,
+    )
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     response.headers["Content-Language"] = lang
     if request.query_params.get("lang") == lang:

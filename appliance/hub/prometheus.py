@@ -13,8 +13,10 @@ STATUS_HELP = "1 for the kit's current status (ok, warning, critical, silent)"
 
 def _labels(kit: KitState, **extra: str) -> str:
     pairs = {"kit_id": kit.kit_id, "school": kit.school, "district": kit.district, **extra}
-    escaped = (f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), " ")}"'
-               for k, v in pairs.items())
+    escaped = (
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), " ")}"'
+        for k, v in pairs.items()
+    )
     return "{" + ",".join(escaped) + "}"
 
 
@@ -28,21 +30,37 @@ def render(states: list[KitState], reports_total: int) -> str:
     lines: list[str] = []
     _gauge(lines, "tpkit_hub_kits", "Kits registered on this hub", [("", len(states))])
     _gauge(lines, "tpkit_hub_reports_stored", "Reports stored on this hub", [("", reports_total)])
-    _gauge(lines, "tpkit_kit_status", STATUS_HELP,
-           [(_labels(k, status=s), 1.0 if k.status == s else 0.0) for k in states for s in alerts.STATUSES])
-    _gauge(lines, "tpkit_kit_last_seen_timestamp_seconds", "When the hub last received a report from the kit",
-           [(_labels(k), k.last_seen_at) for k in states if k.last_seen_at is not None])
-    _gauge(lines, "tpkit_kit_alerts", "Alerts the kit raises now",
-           [(_labels(k), float(len(k.alerts))) for k in states])
+    _gauge(
+        lines,
+        "tpkit_kit_status",
+        STATUS_HELP,
+        [(_labels(k, status=s), 1.0 if k.status == s else 0.0) for k in states for s in alerts.STATUSES],
+    )
+    _gauge(
+        lines,
+        "tpkit_kit_last_seen_timestamp_seconds",
+        "When the hub last received a report from the kit",
+        [(_labels(k), k.last_seen_at) for k in states if k.last_seen_at is not None],
+    )
+    _gauge(lines, "tpkit_kit_alerts", "Alerts the kit raises now", [(_labels(k), float(len(k.alerts))) for k in states])
     for name, reading, help_text in (
-            ("tpkit_kit_cpu_temperature_celsius", "cpu_temp_c", "Processor temperature in the latest heartbeat"),
-            ("tpkit_kit_disk_use_percent", "disk_percent", "Use of the kit's fullest filesystem"),
-            ("tpkit_kit_wifi_clients", "wifi_clients", "Devices on the classroom access point"),
-            ("tpkit_kit_sync_bytes_month", "sync_bytes", "Bytes the kit synced this month"),
-            ("tpkit_kit_outbox_depth", "outbox_depth", "Reports waiting in the kit's outbox when it sent this one")):
-        _gauge(lines, name, help_text,
-               [(_labels(k), value) for k in states if (value := k.reading(reading)) is not None])
-    _gauge(lines, "tpkit_kit_config_applied", "1 when the kit runs the newest desired configuration",
-           [(_labels(k), float(k.applied_config_version == k.desired_config_version))
-            for k in states if k.desired_config_version is not None])
+        ("tpkit_kit_cpu_temperature_celsius", "cpu_temp_c", "Processor temperature in the latest heartbeat"),
+        ("tpkit_kit_disk_use_percent", "disk_percent", "Use of the kit's fullest filesystem"),
+        ("tpkit_kit_wifi_clients", "wifi_clients", "Devices on the classroom access point"),
+        ("tpkit_kit_sync_bytes_month", "sync_bytes", "Bytes the kit synced this month"),
+        ("tpkit_kit_outbox_depth", "outbox_depth", "Reports waiting in the kit's outbox when it sent this one"),
+    ):
+        _gauge(
+            lines, name, help_text, [(_labels(k), value) for k in states if (value := k.reading(reading)) is not None]
+        )
+    _gauge(
+        lines,
+        "tpkit_kit_config_applied",
+        "1 when the kit runs the newest desired configuration",
+        [
+            (_labels(k), float(k.applied_config_version == k.desired_config_version))
+            for k in states
+            if k.desired_config_version is not None
+        ],
+    )
     return "\n".join(lines) + "\n"

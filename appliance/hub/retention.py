@@ -26,8 +26,9 @@ def day_of(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d")
 
 
-def _fold(days: dict[tuple[str, str], dict[str, Any]], kit_id: str, day: str, row: dict[str, Any],
-          reports: int = 1) -> None:
+def _fold(
+    days: dict[tuple[str, str], dict[str, Any]], kit_id: str, day: str, row: dict[str, Any], reports: int = 1
+) -> None:
     slot = days.setdefault((kit_id, day), {"reports": 0, **dict.fromkeys(NUMBERS)})
     slot["reports"] += reports
     for name in NUMBERS:
@@ -59,8 +60,16 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def prune(db, now: float, keep_reports_days: int, keep_daily_days: int, *, batch: int = BATCH,
-          pause_s: float = 0.01, between: Callable[[], None] = lambda: None) -> Pruned:
+def prune(
+    db,
+    now: float,
+    keep_reports_days: int,
+    keep_daily_days: int,
+    *,
+    batch: int = BATCH,
+    pause_s: float = 0.01,
+    between: Callable[[], None] = lambda: None,
+) -> Pruned:
     """Fold raw reports received more than `keep_reports_days` ago into `kit_days` and delete them, then delete
     days older than `keep_daily_days`; 0 keeps that kind for good. Batches of `batch` rows, one transaction each,
     `pause_s` apart (`between` is called there too: tests ingest during a prune)."""
@@ -75,8 +84,10 @@ def prune(db, now: float, keep_reports_days: int, keep_daily_days: int, *, batch
                     if row["kind"] != "records":
                         _fold(days, row["kit_id"], day_of(row["observed_at"]), row)
                 for values in days.values():
-                    values["wifi_clients"], values["sync_bytes"] = (_int(values["wifi_clients"]),
-                                                                   _int(values["sync_bytes"]))
+                    values["wifi_clients"], values["sync_bytes"] = (
+                        _int(values["wifi_clients"]),
+                        _int(values["sync_bytes"]),
+                    )
                 stored.merge_days(tx, days)
             done.reports += len(rows)
             folded |= set(days)

@@ -26,26 +26,68 @@ def _http_url(value: str) -> str | None:
 
 
 HUB_SPEC: tuple[Setting, ...] = (
-    Setting("hub_data_dir", Path, Path("/var/lib/tpkit-hub"), "County hub: folder of its SQLite database (when "
-            "hub_database_url is empty)."),
-    Setting("hub_database_url", str, "", "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for "
-            "SQLite under hub_data_dir.", _database_url),
+    Setting(
+        "hub_data_dir",
+        Path,
+        Path("/var/lib/tpkit-hub"),
+        "County hub: folder of its SQLite database (when hub_database_url is empty).",
+    ),
+    Setting(
+        "hub_database_url",
+        str,
+        "",
+        "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for SQLite under hub_data_dir.",
+        _database_url,
+    ),
     Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
     Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", check_port),
     Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", check_positive),
-    Setting("hub_threads", int, 16, "County hub: threads per worker for pages, enrolment and metrics (each holds "
-            "one PostgreSQL connection); reports are stored by 2 more, in groups.", check_positive),
-    Setting("hub_silent_after_h", float, 6.0, "County hub: a kit not heard from for this many hours is 'silent'.",
-            check_positive),
-    Setting("hub_token_lifetime_h", float, 336.0, "County hub: how long a kit's one-time enrolment token stays valid.",
-            check_positive),
-    Setting("hub_lrs_url", str, "", "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
-            "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.", _http_url),
+    Setting(
+        "hub_threads",
+        int,
+        16,
+        "County hub: threads per worker for pages, enrolment and metrics (each holds "
+        "one PostgreSQL connection); reports are stored by 2 more, in groups.",
+        check_positive,
+    ),
+    Setting(
+        "hub_silent_after_h",
+        float,
+        6.0,
+        "County hub: a kit not heard from for this many hours is 'silent'.",
+        check_positive,
+    ),
+    Setting(
+        "hub_token_lifetime_h",
+        float,
+        336.0,
+        "County hub: how long a kit's one-time enrolment token stays valid.",
+        check_positive,
+    ),
+    Setting(
+        "hub_lrs_url",
+        str,
+        "",
+        "County hub: xAPI Learning Record Store (its endpoint, without /statements) "
+        "that `tpkit hub forward` sends learning records to; empty: records are kept, not forwarded.",
+        _http_url,
+    ),
     Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
-    Setting("hub_keep_reports_days", int, 90, "County hub: days raw reports are kept before `tpkit hub prune` folds "
-            "them into one row per kit and day; 0: kept for good (alerts are always kept).", check_not_negative),
-    Setting("hub_keep_daily_days", int, 730, "County hub: days the per-day rows (the kit page's daily charts) are "
-            "kept; 0: kept for good.", check_not_negative),
+    Setting(
+        "hub_keep_reports_days",
+        int,
+        90,
+        "County hub: days raw reports are kept before `tpkit hub prune` folds "
+        "them into one row per kit and day; 0: kept for good (alerts are always kept).",
+        check_not_negative,
+    ),
+    Setting(
+        "hub_keep_daily_days",
+        int,
+        730,
+        "County hub: days the per-day rows (the kit page's daily charts) are kept; 0: kept for good.",
+        check_not_negative,
+    ),
     SPEC_BY_NAME["log_level"],  # the same setting as the kit's (TPKIT_LOG_LEVEL): the hub logs as the kit does
 )
 
@@ -77,7 +119,12 @@ def load_hub_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> HubSettings:
     """Build the hub's effective settings; raise one ConfigError listing every problem found."""
-    values, sources, warnings = resolve(HUB_SPEC, config_file, environ, overrides,
-                                        foreign=lambda name: name in SPEC_BY_NAME,
-                                        listed_by="docs/settings.md, \"The county hub's settings\", lists them")
+    values, sources, warnings = resolve(
+        HUB_SPEC,
+        config_file,
+        environ,
+        overrides,
+        foreign=lambda name: name in SPEC_BY_NAME,
+        listed_by='docs/settings.md, "The county hub\'s settings", lists them',
+    )
     return HubSettings(**finish(values, sources, environ), sources=sources, warnings=warnings)

@@ -58,9 +58,12 @@ def sign_in(db, username: str, password: str, now: float, client: str = "") -> s
     password_hash = stored.password_hash(db, username)
     if password_hash is None or not passwords.verify_password(password_hash, password):
         failures.add([f"account:{username}", f"client:{client}"], now, now - passwords.PASSWORD_THROTTLE.window_s)
-        raise SignInError("The user name or password is wrong.", code="auth.wrong_password",
-                          cause="A typo, or the one-time password was already changed.",
-                          fix="Type it again; the first password was printed once by `tpkit hub serve`.")
+        raise SignInError(
+            "The user name or password is wrong.",
+            code="auth.wrong_password",
+            cause="A typo, or the one-time password was already changed.",
+            fix="Type it again; the first password was printed once by `tpkit hub serve`.",
+        )
     token = secrets.token_urlsafe(32)
     stored.open_session(db, _digest(token), username, now, now + SESSION_LIFETIME_S)
     return token

@@ -50,20 +50,37 @@ class Report:
     applied_config_version: int | None = None
 
     @classmethod
-    def new(cls, kit_id: str, sequence: int, kind: str, body: dict[str, Any], *, clock_synchronised: bool,
-            now: dt.datetime | None = None, applied_config_version: int | None = None) -> Report:
+    def new(
+        cls,
+        kit_id: str,
+        sequence: int,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        clock_synchronised: bool,
+        now: dt.datetime | None = None,
+        applied_config_version: int | None = None,
+    ) -> Report:
         """A report with a fresh id, made now (UTC)."""
         made_at = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(microsecond=0)
-        report = cls(kit_id, str(uuid.uuid4()), sequence, kind, made_at, clock_synchronised, body,
-                     applied_config_version)
+        report = cls(
+            kit_id, str(uuid.uuid4()), sequence, kind, made_at, clock_synchronised, body, applied_config_version
+        )
         _check(report.as_dict(), "a new report")
         return report
 
     def as_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "kit_id": self.kit_id, "report_id": self.report_id, "sequence": self.sequence,
-                "kind": self.kind, "made_at": self.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "clock_synchronised": self.clock_synchronised,
-                "applied_config_version": self.applied_config_version, "body": self.body}
+        return {
+            "format": FORMAT,
+            "kit_id": self.kit_id,
+            "report_id": self.report_id,
+            "sequence": self.sequence,
+            "kind": self.kind,
+            "made_at": self.made_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "clock_synchronised": self.clock_synchronised,
+            "applied_config_version": self.applied_config_version,
+            "body": self.body,
+        }
 
     @property
     def trusted_comment(self) -> str:
@@ -72,9 +89,12 @@ class Report:
 
 
 def _malformed(where: str, problem: str) -> ReportError:
-    return ReportError(f"The report {where} cannot be used: {problem}.", code="report.malformed",
-                       cause="It was written by another version of tpkit, by hand, or cut during a copy.",
-                       fix="Upgrade the kit's tpkit to the hub's version; if it was copied, copy it again.")
+    return ReportError(
+        f"The report {where} cannot be used: {problem}.",
+        code="report.malformed",
+        cause="It was written by another version of tpkit, by hand, or cut during a copy.",
+        fix="Upgrade the kit's tpkit to the hub's version; if it was copied, copy it again.",
+    )
 
 
 def _check(data: Any, where: str) -> Report:
@@ -97,7 +117,9 @@ def _check(data: Any, where: str) -> Report:
     try:
         made_at = dt.datetime.strptime(str(data.get("made_at")), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
     except ValueError as exc:
-        raise _malformed(where, f"made_at = {data.get('made_at')!r} is not a UTC time like 2026-11-28T16:00:00Z") from exc
+        raise _malformed(
+            where, f"made_at = {data.get('made_at')!r} is not a UTC time like 2026-11-28T16:00:00Z"
+        ) from exc
     if not isinstance(data.get("clock_synchronised"), bool):
         raise _malformed(where, "clock_synchronised is not true or false")
     applied = data.get("applied_config_version")
@@ -114,9 +136,12 @@ def encode(report: Report) -> bytes:
     raw = _NUL.sub(rb"\1\\ufffd", raw)
     payload = gzip.compress(raw, compresslevel=9, mtime=0)
     if len(payload) > MAX_COMPRESSED_BYTES or len(raw) > MAX_PAYLOAD_BYTES:
-        raise ReportError(f"The report {report.report_id} is {len(payload)} bytes compressed ({len(raw)} plain), over "
-                          f"the limit of {MAX_COMPRESSED_BYTES} ({MAX_PAYLOAD_BYTES}).", code="report.too_large",
-                          fix="Split the body into smaller reports (records batches are split by the outbox).")
+        raise ReportError(
+            f"The report {report.report_id} is {len(payload)} bytes compressed ({len(raw)} plain), over "
+            f"the limit of {MAX_COMPRESSED_BYTES} ({MAX_PAYLOAD_BYTES}).",
+            code="report.too_large",
+            fix="Split the body into smaller reports (records batches are split by the outbox).",
+        )
     return payload
 
 
@@ -128,17 +153,23 @@ def sign(secret: minisign.SecretKey, report: Report, payload: bytes) -> str:
 def decode(payload: bytes, where: str) -> Report:
     """Decompress (bounded) and check a payload; a ReportError naming the first problem. Does NOT check a signature."""
     if len(payload) > MAX_COMPRESSED_BYTES:
-        raise ReportError(f"The report {where} is {len(payload)} bytes, over the limit of {MAX_COMPRESSED_BYTES}.",
-                          code="report.too_large", cause="A hand-made or hostile report.",
-                          fix="Kits split their reports below this size; do not send this file.")
+        raise ReportError(
+            f"The report {where} is {len(payload)} bytes, over the limit of {MAX_COMPRESSED_BYTES}.",
+            code="report.too_large",
+            cause="A hand-made or hostile report.",
+            fix="Kits split their reports below this size; do not send this file.",
+        )
     inflater = zlib.decompressobj(wbits=31)  # gzip only
     try:
         raw = inflater.decompress(payload, MAX_PAYLOAD_BYTES + 1)
         if not inflater.eof or inflater.unused_data:
             if len(raw) > MAX_PAYLOAD_BYTES:
-                raise ReportError(f"The report {where} unpacks to more than {MAX_PAYLOAD_BYTES} bytes.",
-                                  code="report.too_large", cause="A compression bomb, or a hand-made report.",
-                                  fix="Kits split their reports below this size; do not send this file.")
+                raise ReportError(
+                    f"The report {where} unpacks to more than {MAX_PAYLOAD_BYTES} bytes.",
+                    code="report.too_large",
+                    cause="A compression bomb, or a hand-made report.",
+                    fix="Kits split their reports below this size; do not send this file.",
+                )
             raise _malformed(where, "the gzip stream is cut or has data after its end")
     except zlib.error as exc:
         raise _malformed(where, f"it is not gzip ({exc})") from exc
@@ -167,11 +198,13 @@ def verify(payload: bytes, signature_text: str, public: minisign.PublicKey, wher
 
 
 def _bad_signature(where: str) -> ReportError:
-    error = ReportError(f"The report {where} is not signed by the key registered for its kit.",
-                        code="report.bad_signature",
-                        cause="The report or its signature was changed, or it comes from another kit or key.",
-                        fix="Check that the kit's keys/kit.pub is the key registered at enrolment; re-enrol a kit "
-                            "whose SD card was replaced.")
+    error = ReportError(
+        f"The report {where} is not signed by the key registered for its kit.",
+        code="report.bad_signature",
+        cause="The report or its signature was changed, or it comes from another kit or key.",
+        fix="Check that the kit's keys/kit.pub is the key registered at enrolment; re-enrol a kit "
+        "whose SD card was replaced.",
+    )
     error.status = 401
     return error
 
@@ -186,9 +219,12 @@ def read_bundle(folder: Path) -> Iterator[tuple[str, Path, bytes, str]]:
     """Every report on a stick, in sequence order per kit: (kit_id claimed by the folder, path, payload, signature)."""
     root = folder / BUNDLE_FOLDER
     if not root.is_dir():
-        raise ReportError(f"{folder} holds no {BUNDLE_FOLDER}/ folder.", code="report.malformed",
-                          cause="The stick was not written by `tpkit report --to`, or another folder was given.",
-                          fix=f"Give the folder that contains {BUNDLE_FOLDER}/ (usually the stick's top folder).")
+        raise ReportError(
+            f"{folder} holds no {BUNDLE_FOLDER}/ folder.",
+            code="report.malformed",
+            cause="The stick was not written by `tpkit report --to`, or another folder was given.",
+            fix=f"Give the folder that contains {BUNDLE_FOLDER}/ (usually the stick's top folder).",
+        )
     for kit_folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for path in sorted(kit_folder.glob("*.json.gz")):
             signature = path.with_name(path.name + ".minisig")

@@ -21,10 +21,12 @@ IRI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
 
 
 def _bad(problem: str) -> BadRequestError:
-    return BadRequestError(f"This learning record is not a valid xAPI {VERSION} statement: {problem}.",
-                           code="records.invalid",
-                           cause="It was changed after it was made, or made by another program.",
-                           fix="Records are made by the kit; report the kit's version with this message.")
+    return BadRequestError(
+        f"This learning record is not a valid xAPI {VERSION} statement: {problem}.",
+        code="records.invalid",
+        cause="It was changed after it was made, or made by another program.",
+        fix="Records are made by the kit; report the kit's version with this message.",
+    )
 
 
 def check_statement(made: Any) -> None:

@@ -76,8 +76,11 @@ class Kit:
 
         if self.scanner is None:
             checker = self._claim_large_checks()
-            self.scanner = LibraryScanner(self.library,  # type: ignore[arg-type]  # the web server loaded it
-                                          self.settings.library_scan_interval_s, check_large=checker)
+            self.scanner = LibraryScanner(
+                self.library,  # type: ignore[arg-type]  # the web server loaded it
+                self.settings.library_scan_interval_s,
+                check_large=checker,
+            )
             self.scanner.start()
 
     def _claim_large_checks(self) -> bool:
@@ -150,11 +153,24 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     for folder in ("lessons", "handins"):
         uploads.sweep_partial(paths.uploads_dir / folder)
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
-    kit = Kit(settings=settings, paths=paths, db=db, accounts=Accounts(db), library=None, boots=Boots(db),
-              readings=readings, signin_failures=SigninFailures(db), outbox=Outbox(db), uplink=UplinkState(db),
-              people=People(db), provisioning_runs=ProvisioningRuns(db),
-              quizzes=Quizzes(db), learning_records=LearningRecords(db),
-              lessons=Lessons(db), notebook=Notebook(db))
+    kit = Kit(
+        settings=settings,
+        paths=paths,
+        db=db,
+        accounts=Accounts(db),
+        library=None,
+        boots=Boots(db),
+        readings=readings,
+        signin_failures=SigninFailures(db),
+        outbox=Outbox(db),
+        uplink=UplinkState(db),
+        people=People(db),
+        provisioning_runs=ProvisioningRuns(db),
+        quizzes=Quizzes(db),
+        learning_records=LearningRecords(db),
+        lessons=Lessons(db),
+        notebook=Notebook(db),
+    )
     if with_library:
         kit.load_library()
     return kit

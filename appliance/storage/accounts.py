@@ -48,8 +48,9 @@ class Accounts:
                 "ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, must_change_password = 0",
                 (username, role, password_hash),
             )
-            conn.execute("DELETE FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE username = ?)",
-                         (username,))
+            conn.execute(
+                "DELETE FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE username = ?)", (username,)
+            )
 
     def add_session(self, token_sha256: str, account_id: int, expires_at: float) -> None:
         with self.db.transaction() as conn:
@@ -61,11 +62,15 @@ class Accounts:
 
     def session_account(self, token_sha256: str, now: float) -> sqlite3.Row | None:
         """The account of an unexpired session, or None."""
-        return self.db.read().execute(
-            "SELECT accounts.* FROM sessions JOIN accounts ON accounts.id = sessions.account_id "
-            "WHERE token_sha256 = ? AND expires_at > ?",
-            (token_sha256, now),
-        ).fetchone()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT accounts.* FROM sessions JOIN accounts ON accounts.id = sessions.account_id "
+                "WHERE token_sha256 = ? AND expires_at > ?",
+                (token_sha256, now),
+            )
+            .fetchone()
+        )
 
     def drop_session(self, token_sha256: str) -> None:
         with self.db.transaction() as conn:

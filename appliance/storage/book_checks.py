@@ -16,10 +16,14 @@ class BookChecks:
 
     def get(self, path: str, size_bytes: int, mtime_ns: int) -> tuple[bool, str] | None:
         """The stored result for exactly this file version, or None."""
-        row = self.db.read().execute(
-            "SELECT ok, reason FROM book_checks WHERE path = ? AND size_bytes = ? AND mtime_ns = ?",
-            (path, size_bytes, mtime_ns),
-        ).fetchone()
+        row = (
+            self.db.read()
+            .execute(
+                "SELECT ok, reason FROM book_checks WHERE path = ? AND size_bytes = ? AND mtime_ns = ?",
+                (path, size_bytes, mtime_ns),
+            )
+            .fetchone()
+        )
         return None if row is None else (bool(row["ok"]), row["reason"])
 
     def put(self, path: str, size_bytes: int, mtime_ns: int, ok: bool, reason: str) -> None:

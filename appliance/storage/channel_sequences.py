@@ -27,9 +27,12 @@ class ChannelSequences:
                 "INSERT INTO channel_sequences (channel, sequence) VALUES (?, ?) "
                 "ON CONFLICT (channel) DO UPDATE SET sequence = excluded.sequence, "
                 "accepted_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE excluded.sequence > sequence",
-                (channel, sequence)).rowcount
+                (channel, sequence),
+            ).rowcount
         if not done:
             raise ChannelError(
                 f"Channel {channel!r}: index sequence {sequence} is not newer than the one already accepted.",
-                cause="Another update of this channel was accepted meanwhile.", code="channel.replayed",
-                fix="Run the sync again: it will fetch the newest index.")
+                cause="Another update of this channel was accepted meanwhile.",
+                code="channel.replayed",
+                fix="Run the sync again: it will fetch the newest index.",
+            )

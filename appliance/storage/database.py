@@ -112,9 +112,11 @@ class Database:
             finally:
                 copy.close()
         except sqlite3.Error as exc:
-            raise StorageError(f"Cannot copy the database {self.path} to {target}: {exc}.",
-                               cause="The target disk is full or not writable, or the database is damaged.",
-                               fix=f"Free space where {target} goes (df -h), then try again.") from exc
+            raise StorageError(
+                f"Cannot copy the database {self.path} to {target}: {exc}.",
+                cause="The target disk is full or not writable, or the database is damaged.",
+                fix=f"Free space where {target} goes (df -h), then try again.",
+            ) from exc
         finally:
             source.close()
 

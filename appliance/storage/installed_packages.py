@@ -60,8 +60,11 @@ class InstalledPackages:
         """Insert or replace the row of `row.id` in one transaction."""
         values = dataclasses.astuple(row)
         with self.db.transaction() as conn:
-            conn.execute(f"INSERT OR REPLACE INTO installed_packages ({', '.join(FIELDS)}) "
-                         f"VALUES ({', '.join('?' * len(FIELDS))})", values)
+            conn.execute(
+                f"INSERT OR REPLACE INTO installed_packages ({', '.join(FIELDS)}) "
+                f"VALUES ({', '.join('?' * len(FIELDS))})",
+                values,
+            )
 
     def delete(self, package_id: str) -> None:
         """Forget the package (after its file left the content folder)."""

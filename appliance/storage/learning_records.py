@@ -21,15 +21,21 @@ class LearningRecords:
     def add(self, statements: list[dict[str, Any]], account_id: int | None) -> None:
         """Store statements of one account in one transaction (one INSERT each)."""
         with self.db.transaction() as conn:
-            conn.executemany("INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
-                             [(s["id"], account_id, json.dumps(s, ensure_ascii=False), s["timestamp"])
-                              for s in statements])
+            conn.executemany(
+                "INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
+                [(s["id"], account_id, json.dumps(s, ensure_ascii=False), s["timestamp"]) for s in statements],
+            )
 
     def opened_within(self, account_id: int, activity: str, now: float, window_s: float) -> bool:
         """Whether this account's last "opened" of `activity` was recorded within `window_s` before `now` (Unix
         time). A read: a repeated open costs no write transaction."""
-        last = self.db.read().execute("SELECT recorded_at FROM record_opens WHERE account_id = ? AND activity = ?",
-                                      (account_id, activity)).fetchone()
+        last = (
+            self.db.read()
+            .execute(
+                "SELECT recorded_at FROM record_opens WHERE account_id = ? AND activity = ?", (account_id, activity)
+            )
+            .fetchone()
+        )
         return last is not None and now - window_s < last[0] <= now
 
     def add_open(self, statement: dict[str, Any], account_id: int, activity: str, now: float, window_s: float) -> bool:
@@ -41,24 +47,38 @@ class LearningRecords:
             due = conn.execute(
                 "INSERT INTO record_opens (account_id, activity, recorded_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (account_id, activity) DO UPDATE SET recorded_at = excluded.recorded_at "
-                "WHERE recorded_at <= ? OR recorded_at > ?", (account_id, activity, now, now - window_s, now)).rowcount
+                "WHERE recorded_at <= ? OR recorded_at > ?",
+                (account_id, activity, now, now - window_s, now),
+            ).rowcount
             if due:
-                conn.execute("INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
-                             (statement["id"], account_id, json.dumps(statement, ensure_ascii=False),
-                              statement["timestamp"]))
+                conn.execute(
+                    "INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
+                    (statement["id"], account_id, json.dumps(statement, ensure_ascii=False), statement["timestamp"]),
+                )
         return bool(due)
 
     def since(self, since: str | None = None, account_id: int | None = None) -> list[dict[str, Any]]:
         """Statements made at or after `since` (ISO 8601 UTC text), oldest first; optionally one account's."""
-        rows = self.db.read().execute(
-            "SELECT statement FROM learning_records WHERE created_at >= ? AND (? IS NULL OR account_id = ?) "
-            "ORDER BY created_at, rowid", (since or "", account_id, account_id)).fetchall()
+        rows = (
+            self.db.read()
+            .execute(
+                "SELECT statement FROM learning_records WHERE created_at >= ? AND (? IS NULL OR account_id = ?) "
+                "ORDER BY created_at, rowid",
+                (since or "", account_id, account_id),
+            )
+            .fetchall()
+        )
         return [json.loads(row[0]) for row in rows]
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` statements not yet handed to the outbox, oldest first."""
-        rows = self.db.read().execute("SELECT statement FROM learning_records WHERE queued = 0 "
-                                      "ORDER BY created_at, rowid LIMIT ?", (limit,)).fetchall()
+        rows = (
+            self.db.read()
+            .execute(
+                "SELECT statement FROM learning_records WHERE queued = 0 ORDER BY created_at, rowid LIMIT ?", (limit,)
+            )
+            .fetchall()
+        )
         return [json.loads(row[0]) for row in rows]
 
     def mark_queued(self, statement_ids: list[str]) -> None:
@@ -67,14 +87,21 @@ class LearningRecords:
 
     def counts(self) -> dict[str, int]:
         """{"total": n, "pending": m}."""
-        total, pending = self.db.read().execute(
-            "SELECT count(*), coalesce(sum(queued = 0), 0) FROM learning_records").fetchone()
+        total, pending = (
+            self.db.read().execute("SELECT count(*), coalesce(sum(queued = 0), 0) FROM learning_records").fetchone()
+        )
         return {"total": total, "pending": pending}
 
     def latest_activities(self, account_id: int, verb_id: str, activity_type: str, limit: int) -> list[sqlite3.Row]:
         """The account's most recent distinct activities (object id, last time) for one verb and activity type."""
-        return self.db.read().execute(
-            "SELECT json_extract(statement, '$.object.id') AS activity, max(created_at) AS last_at "
-            "FROM learning_records WHERE account_id = ? AND json_extract(statement, '$.verb.id') = ? "
-            "AND json_extract(statement, '$.object.definition.type') = ? GROUP BY activity "
-            "ORDER BY last_at DESC LIMIT ?", (account_id, verb_id, activity_type, limit)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT json_extract(statement, '$.object.id') AS activity, max(created_at) AS last_at "
+                "FROM learning_records WHERE account_id = ? AND json_extract(statement, '$.verb.id') = ? "
+                "AND json_extract(statement, '$.object.definition.type') = ? GROUP BY activity "
+                "ORDER BY last_at DESC LIMIT ?",
+                (account_id, verb_id, activity_type, limit),
+            )
+            .fetchall()
+        )

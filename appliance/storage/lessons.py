@@ -26,27 +26,40 @@ class Lessons:
 
     def of_class(self, class_id: int) -> list[sqlite3.Row]:
         """The class's lessons, newest first."""
-        return self.db.read().execute("SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL "
-                                      "ORDER BY id DESC",
-                                      (class_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute("SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL ORDER BY id DESC", (class_id,))
+            .fetchall()
+        )
 
     def for_student(self, account_id: int) -> list[sqlite3.Row]:
         """Lessons of the student's classes assigned to the whole class or to them, newest first."""
-        return self.db.read().execute(
-            "SELECT lessons.*, classes.name AS class_name FROM lessons JOIN classes ON classes.id = lessons.class_id "
-            "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = ?) AND archived_at IS NULL "
-            "AND (NOT EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id) "
-            "     OR EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id AND s.account_id = ?)) "
-            "ORDER BY lessons.id DESC", (account_id, account_id)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT lessons.*, classes.name AS class_name FROM lessons JOIN classes ON classes.id = lessons.class_id "
+                "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = ?) AND archived_at IS NULL "
+                "AND (NOT EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id) "
+                "     OR EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id AND s.account_id = ?)) "
+                "ORDER BY lessons.id DESC",
+                (account_id, account_id),
+            )
+            .fetchall()
+        )
 
     def assigned_to(self, lesson_id: int) -> list[int]:
         """The chosen students' ids; [] when the lesson is for the whole class."""
-        return [r[0] for r in self.db.read().execute(
-            "SELECT account_id FROM lesson_students WHERE lesson_id = ?", (lesson_id,))]
+        return [
+            r[0]
+            for r in self.db.read().execute("SELECT account_id FROM lesson_students WHERE lesson_id = ?", (lesson_id,))
+        ]
 
     def items(self, lesson_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute("SELECT * FROM lesson_items WHERE lesson_id = ? ORDER BY id",
-                                      (lesson_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute("SELECT * FROM lesson_items WHERE lesson_id = ? ORDER BY id", (lesson_id,))
+            .fetchall()
+        )
 
     def item(self, item_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM lesson_items WHERE id = ?", (item_id,)).fetchone()
@@ -58,64 +71,105 @@ class Lessons:
         marks = ",".join("?" * len(lesson_ids))
         rows = self.db.read().execute(
             f"SELECT lesson_id, account_id, min(first_at) FROM lesson_opens WHERE lesson_id IN ({marks}) "
-            "GROUP BY lesson_id, account_id", lesson_ids)
+            "GROUP BY lesson_id, account_id",
+            lesson_ids,
+        )
         return {(r[0], r[1]): r[2] for r in rows}
 
     def history(self, account_id: int, limit: int = 50) -> list[sqlite3.Row]:
         """What the student opened, newest first: lesson title and the item's title (NULL for the lesson page)."""
-        return self.db.read().execute(
-            "SELECT o.lesson_id, o.item_id, o.first_at, o.last_at, lessons.title AS lesson_title, "
-            "lesson_items.title AS item_title FROM lesson_opens o JOIN lessons ON lessons.id = o.lesson_id "
-            "LEFT JOIN lesson_items ON lesson_items.id = o.item_id WHERE o.account_id = ? "
-            "ORDER BY o.last_at DESC LIMIT ?", (account_id, limit)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT o.lesson_id, o.item_id, o.first_at, o.last_at, lessons.title AS lesson_title, "
+                "lesson_items.title AS item_title FROM lesson_opens o JOIN lessons ON lessons.id = o.lesson_id "
+                "LEFT JOIN lesson_items ON lesson_items.id = o.item_id WHERE o.account_id = ? "
+                "ORDER BY o.last_at DESC LIMIT ?",
+                (account_id, limit),
+            )
+            .fetchall()
+        )
 
-    def latest_handins(self, lesson_ids: list[int], account_id: int | None = None) -> dict[tuple[int, int], sqlite3.Row]:
+    def latest_handins(
+        self, lesson_ids: list[int], account_id: int | None = None
+    ) -> dict[tuple[int, int], sqlite3.Row]:
         """{(lesson id, student id): the newest hand-in}, for some lessons (and one student when given)."""
         if not lesson_ids:
             return {}
         marks = ",".join("?" * len(lesson_ids))
         extra, args = ("AND account_id = ?", [account_id]) if account_id is not None else ("", [])
-        rows = self.db.read().execute(
-            f"SELECT * FROM handins WHERE id IN (SELECT max(id) FROM handins WHERE lesson_id IN ({marks}) {extra} "
-            "GROUP BY lesson_id, account_id)", [*lesson_ids, *args]).fetchall()
+        rows = (
+            self.db.read()
+            .execute(
+                f"SELECT * FROM handins WHERE id IN (SELECT max(id) FROM handins WHERE lesson_id IN ({marks}) {extra} "
+                "GROUP BY lesson_id, account_id)",
+                [*lesson_ids, *args],
+            )
+            .fetchall()
+        )
         return {(r["lesson_id"], r["account_id"]): r for r in rows}
 
     def handins_of(self, lesson_id: int, account_id: int) -> list[sqlite3.Row]:
         """One student's hand-ins for a lesson, newest first."""
-        return self.db.read().execute("SELECT * FROM handins WHERE lesson_id = ? AND account_id = ? ORDER BY id DESC",
-                                      (lesson_id, account_id)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT * FROM handins WHERE lesson_id = ? AND account_id = ? ORDER BY id DESC", (lesson_id, account_id)
+            )
+            .fetchall()
+        )
 
     def handin(self, handin_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handins WHERE id = ?", (handin_id,)).fetchone()
 
     def handin_files(self, handin_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute("SELECT * FROM handin_files WHERE handin_id = ? ORDER BY id",
-                                      (handin_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute("SELECT * FROM handin_files WHERE handin_id = ? ORDER BY id", (handin_id,))
+            .fetchall()
+        )
 
     def handin_file(self, file_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handin_files WHERE id = ?", (file_id,)).fetchone()
 
     # --- writes --------------------------------------------------------------------------------
 
-    def add_lesson(self, class_id: int, teacher_id: int | None, title: str, instructions: str, homework: bool,
-                   due_at: str | None, students: list[int]) -> int:
+    def add_lesson(
+        self,
+        class_id: int,
+        teacher_id: int | None,
+        title: str,
+        instructions: str,
+        homework: bool,
+        due_at: str | None,
+        students: list[int],
+    ) -> int:
         with self.db.transaction() as conn:
-            lesson_id = inserted_id(conn.execute(
-                "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (class_id, teacher_id, title, instructions, int(homework), due_at)))
-            conn.executemany("INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)",
-                             [(lesson_id, s) for s in students])
+            lesson_id = inserted_id(
+                conn.execute(
+                    "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (class_id, teacher_id, title, instructions, int(homework), due_at),
+                )
+            )
+            conn.executemany(
+                "INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)", [(lesson_id, s) for s in students]
+            )
         return lesson_id
 
-    def update_lesson(self, lesson_id: int, title: str, instructions: str, homework: bool, due_at: str | None,
-                      students: list[int]) -> None:
+    def update_lesson(
+        self, lesson_id: int, title: str, instructions: str, homework: bool, due_at: str | None, students: list[int]
+    ) -> None:
         """Change a lesson's own fields and who it is for ([] = the whole class), in one transaction."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE lessons SET title = ?, instructions = ?, homework = ?, due_at = ? WHERE id = ?",
-                         (title, instructions, int(homework), due_at, lesson_id))
+            conn.execute(
+                "UPDATE lessons SET title = ?, instructions = ?, homework = ?, due_at = ? WHERE id = ?",
+                (title, instructions, int(homework), due_at, lesson_id),
+            )
             conn.execute("DELETE FROM lesson_students WHERE lesson_id = ?", (lesson_id,))
-            conn.executemany("INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)",
-                             [(lesson_id, s) for s in students])
+            conn.executemany(
+                "INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)", [(lesson_id, s) for s in students]
+            )
 
     def remove_item(self, item_id: int) -> None:
         with self.db.transaction() as conn:
@@ -132,33 +186,60 @@ class Lessons:
             raise ValueError(columns)
         names = ", ".join(["lesson_id", *columns])
         with self.db.transaction() as conn:
-            return inserted_id(conn.execute(
-                f"INSERT INTO lesson_items ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
-                (lesson_id, *columns.values())))
+            return inserted_id(
+                conn.execute(
+                    f"INSERT INTO lesson_items ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
+                    (lesson_id, *columns.values()),
+                )
+            )
 
     def mark_opened(self, lesson_id: int, account_id: int, item_id: int, when: str) -> bool:
         """Record an open; True the first time this student opened this lesson page or item."""
         with self.db.transaction() as conn:
-            first = conn.execute("INSERT OR IGNORE INTO lesson_opens (lesson_id, account_id, item_id, first_at, last_at) "
-                                 "VALUES (?, ?, ?, ?, ?)", (lesson_id, account_id, item_id, when, when)).rowcount == 1
+            first = (
+                conn.execute(
+                    "INSERT OR IGNORE INTO lesson_opens (lesson_id, account_id, item_id, first_at, last_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (lesson_id, account_id, item_id, when, when),
+                ).rowcount
+                == 1
+            )
             if not first:
-                conn.execute("UPDATE lesson_opens SET last_at = ? WHERE lesson_id = ? AND account_id = ? AND item_id = ?",
-                             (when, lesson_id, account_id, item_id))
+                conn.execute(
+                    "UPDATE lesson_opens SET last_at = ? WHERE lesson_id = ? AND account_id = ? AND item_id = ?",
+                    (when, lesson_id, account_id, item_id),
+                )
         return first
 
-    def add_handin(self, lesson_id: int, account_id: int, body: str, handed_at: str, late: bool,
-                   files: list[tuple[str, str, int, str]]) -> int:
+    def add_handin(
+        self,
+        lesson_id: int,
+        account_id: int,
+        body: str,
+        handed_at: str,
+        late: bool,
+        files: list[tuple[str, str, int, str]],
+    ) -> int:
         """One hand-in and its files [(stored name, media type, size, sha256)], already complete on disk."""
         with self.db.transaction() as conn:
-            handin_id = inserted_id(conn.execute(
-                "INSERT INTO handins (lesson_id, account_id, body, handed_at, late) "
-                "VALUES (?, ?, ?, ?, ?)", (lesson_id, account_id, body, handed_at, int(late))))
-            conn.executemany("INSERT INTO handin_files (handin_id, stored_name, media_type, size_bytes, sha256) "
-                             "VALUES (?, ?, ?, ?, ?)", [(handin_id, *f) for f in files])
+            handin_id = inserted_id(
+                conn.execute(
+                    "INSERT INTO handins (lesson_id, account_id, body, handed_at, late) VALUES (?, ?, ?, ?, ?)",
+                    (lesson_id, account_id, body, handed_at, int(late)),
+                )
+            )
+            conn.executemany(
+                "INSERT INTO handin_files (handin_id, stored_name, media_type, size_bytes, sha256) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(handin_id, *f) for f in files],
+            )
         return handin_id
 
-    def grade(self, handin_id: int, state: str, score: float | None, out_of: float | None, comment: str,
-              when: str) -> None:
+    def grade(
+        self, handin_id: int, state: str, score: float | None, out_of: float | None, comment: str, when: str
+    ) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE handins SET state = ?, score = ?, out_of = ?, comment = ?, graded_at = ? WHERE id = ?",
-                         (state, score, out_of, comment, when, handin_id))
+            conn.execute(
+                "UPDATE handins SET state = ?, score = ?, out_of = ?, comment = ?, graded_at = ? WHERE id = ?",
+                (state, score, out_of, comment, when, handin_id),
+            )

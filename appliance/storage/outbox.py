@@ -42,14 +42,26 @@ def next_sequence(conn: sqlite3.Connection, kit_id: str) -> int:
     return conn.execute(
         "INSERT INTO report_sequences (kit_id, last_sequence) VALUES (?, 1) "
         "ON CONFLICT (kit_id) DO UPDATE SET last_sequence = last_sequence + 1 RETURNING last_sequence",
-        (kit_id,)).fetchone()[0]
+        (kit_id,),
+    ).fetchone()[0]
 
 
 def add(conn: sqlite3.Connection, report: Stored) -> None:
     """Store a signed report (inside the transaction that allocated its sequence)."""
-    conn.execute("INSERT INTO outbox (sequence, kit_id, report_id, kind, made_at, day, payload, signature) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (report.sequence, report.kit_id, report.report_id, report.kind,
-                                                     report.made_at, report.day, report.payload, report.signature))
+    conn.execute(
+        "INSERT INTO outbox (sequence, kit_id, report_id, kind, made_at, day, payload, signature) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            report.sequence,
+            report.kit_id,
+            report.report_id,
+            report.kind,
+            report.made_at,
+            report.day,
+            report.payload,
+            report.signature,
+        ),
+    )
 
 
 def delete(conn: sqlite3.Connection, sequences: list[int]) -> None:
@@ -59,30 +71,31 @@ def delete(conn: sqlite3.Connection, sequences: list[int]) -> None:
 
 def heartbeats_not_of(conn: sqlite3.Connection, day: str) -> list[Stored]:
     """Heartbeats made on any other day than `day` (before or after: a Pi's clock may jump), oldest first."""
-    rows = conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE kind = 'heartbeat' AND day != ? "
-                        "ORDER BY sequence", (day,))
+    rows = conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE kind = 'heartbeat' AND day != ? ORDER BY sequence", (day,))
     return [_stored(r) for r in rows]
 
 
 def heartbeats_of(conn: sqlite3.Connection, day: str) -> list[Stored]:
     """Heartbeats made on `day`, oldest first."""
-    rows = conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE kind = 'heartbeat' AND day = ? "
-                        "ORDER BY sequence", (day,))
+    rows = conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE kind = 'heartbeat' AND day = ? ORDER BY sequence", (day,))
     return [_stored(r) for r in rows]
 
 
 def open_summary(conn: sqlite3.Connection, day: str) -> Stored | None:
     """The undelivered, never exported daily summary of `day`, which a later fold may replace by a merged one."""
-    row = conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE kind = 'daily_summary' AND day = ? "
-                       "AND exported_at IS NULL AND parked_reason IS NULL ORDER BY sequence DESC LIMIT 1",
-                       (day,)).fetchone()
+    row = conn.execute(
+        f"SELECT {COLUMNS} FROM outbox WHERE kind = 'daily_summary' AND day = ? "
+        "AND exported_at IS NULL AND parked_reason IS NULL ORDER BY sequence DESC LIMIT 1",
+        (day,),
+    ).fetchone()
     return _stored(row) if row else None
 
 
 def summaries_beyond(conn: sqlite3.Connection, keep: int) -> list[int]:
     """Sequences of the daily summaries older than the newest `keep` ones."""
-    rows = conn.execute("SELECT sequence FROM outbox WHERE kind = 'daily_summary' ORDER BY sequence DESC "
-                        "LIMIT -1 OFFSET ?", (keep,))
+    rows = conn.execute(
+        "SELECT sequence FROM outbox WHERE kind = 'daily_summary' ORDER BY sequence DESC LIMIT -1 OFFSET ?", (keep,)
+    )
     return [r[0] for r in rows]
 
 
@@ -93,8 +106,10 @@ def record_attempt(conn: sqlite3.Connection, sequence: int, error: str) -> None:
 
 def park(conn: sqlite3.Connection, sequence: int, reason: str) -> None:
     """Stop sending a report the hub refused as such (a 4xx): kept, shown by `--status`, never retried by itself."""
-    conn.execute("UPDATE outbox SET attempts = attempts + 1, parked_reason = ?, last_error = ? WHERE sequence = ?",
-                 (reason, reason, sequence))
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, parked_reason = ?, last_error = ? WHERE sequence = ?",
+        (reason, reason, sequence),
+    )
 
 
 def mark_exported(conn: sqlite3.Connection, sequences: list[int], when: str) -> None:
@@ -110,16 +125,25 @@ class Outbox:
 
     def next_deliverable(self, after: int) -> Stored | None:
         """The oldest report not parked with a sequence above `after` (one at a time: payloads stay on disk)."""
-        row = self.db.read().execute(f"SELECT {COLUMNS} FROM outbox WHERE parked_reason IS NULL AND sequence > ? "
-                                     "ORDER BY sequence LIMIT 1", (after,)).fetchone()
+        row = (
+            self.db.read()
+            .execute(
+                f"SELECT {COLUMNS} FROM outbox WHERE parked_reason IS NULL AND sequence > ? ORDER BY sequence LIMIT 1",
+                (after,),
+            )
+            .fetchone()
+        )
         return _stored(row) if row else None
 
     def all(self) -> Iterator[Stored]:
         """Every report, oldest first (parked ones too)."""
         last = 0
         while True:
-            row = self.db.read().execute(f"SELECT {COLUMNS} FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT 1",
-                                         (last,)).fetchone()
+            row = (
+                self.db.read()
+                .execute(f"SELECT {COLUMNS} FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT 1", (last,))
+                .fetchone()
+            )
             if row is None:
                 return
             stored = _stored(row)
@@ -137,8 +161,9 @@ class Outbox:
 
     def parked(self) -> list[tuple[int, str, str]]:
         """(sequence, kind, reason) of every parked report, oldest first."""
-        rows = self.db.read().execute("SELECT sequence, kind, parked_reason FROM outbox "
-                                      "WHERE parked_reason IS NOT NULL ORDER BY sequence")
+        rows = self.db.read().execute(
+            "SELECT sequence, kind, parked_reason FROM outbox WHERE parked_reason IS NOT NULL ORDER BY sequence"
+        )
         return [tuple(r) for r in rows]
 
     def exported_count(self) -> int:

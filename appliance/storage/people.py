@@ -11,8 +11,10 @@ import sqlite3
 from appliance.storage.database import Database, inserted_id
 
 NO_CREDENTIAL = "!"  # a password_hash argon2 cannot verify: no PIN or password set yet
-PERSON = ("SELECT id, username, role, display_name, pseudonym, student_number, source_id, must_change_password, "
-          "password_hash != '!' AS has_credential FROM accounts")
+PERSON = (
+    "SELECT id, username, role, display_name, pseudonym, student_number, source_id, must_change_password, "
+    "password_hash != '!' AS has_credential FROM accounts"
+)
 
 
 class People:
@@ -33,22 +35,36 @@ class People:
 
     def staff(self) -> list[sqlite3.Row]:
         """Administrators and teachers, by name."""
-        return self.db.read().execute(
-            f"{PERSON} WHERE role IN ('admin', 'teacher') ORDER BY role, display_name, username").fetchall()
+        return (
+            self.db.read()
+            .execute(f"{PERSON} WHERE role IN ('admin', 'teacher') ORDER BY role, display_name, username")
+            .fetchall()
+        )
 
     def all_classes(self) -> list[sqlite3.Row]:
-        return self.db.read().execute(
-            "SELECT * FROM classes ORDER BY grade, name COLLATE NOCASE, id").fetchall()
+        return self.db.read().execute("SELECT * FROM classes ORDER BY grade, name COLLATE NOCASE, id").fetchall()
 
     def classes_taught_by(self, account_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute(
-            "SELECT classes.* FROM classes JOIN class_teachers ON class_teachers.class_id = classes.id "
-            "WHERE class_teachers.account_id = ? ORDER BY grade, name COLLATE NOCASE, id", (account_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT classes.* FROM classes JOIN class_teachers ON class_teachers.class_id = classes.id "
+                "WHERE class_teachers.account_id = ? ORDER BY grade, name COLLATE NOCASE, id",
+                (account_id,),
+            )
+            .fetchall()
+        )
 
     def classes_of_student(self, account_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute(
-            "SELECT classes.* FROM classes JOIN enrolments ON enrolments.class_id = classes.id "
-            "WHERE enrolments.account_id = ? ORDER BY grade, name COLLATE NOCASE, id", (account_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT classes.* FROM classes JOIN enrolments ON enrolments.class_id = classes.id "
+                "WHERE enrolments.account_id = ? ORDER BY grade, name COLLATE NOCASE, id",
+                (account_id,),
+            )
+            .fetchall()
+        )
 
     def class_by_id(self, class_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM classes WHERE id = ?", (class_id,)).fetchone()
@@ -57,22 +73,42 @@ class People:
         return self.db.read().execute("SELECT * FROM classes WHERE name = ? ORDER BY id", (name,)).fetchall()
 
     def teachers_of(self, class_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute(
-            f"{PERSON} WHERE id IN (SELECT account_id FROM class_teachers WHERE class_id = ?) "
-            "ORDER BY display_name, username", (class_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                f"{PERSON} WHERE id IN (SELECT account_id FROM class_teachers WHERE class_id = ?) "
+                "ORDER BY display_name, username",
+                (class_id,),
+            )
+            .fetchall()
+        )
 
     def students_of(self, class_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute(
-            f"{PERSON} WHERE role = 'student' AND id IN (SELECT account_id FROM enrolments WHERE class_id = ?) "
-            "ORDER BY display_name COLLATE NOCASE, id", (class_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                f"{PERSON} WHERE role = 'student' AND id IN (SELECT account_id FROM enrolments WHERE class_id = ?) "
+                "ORDER BY display_name COLLATE NOCASE, id",
+                (class_id,),
+            )
+            .fetchall()
+        )
 
     def teaches(self, account_id: int, class_id: int) -> bool:
-        return self.db.read().execute("SELECT 1 FROM class_teachers WHERE account_id = ? AND class_id = ?",
-                                      (account_id, class_id)).fetchone() is not None
+        return (
+            self.db.read()
+            .execute("SELECT 1 FROM class_teachers WHERE account_id = ? AND class_id = ?", (account_id, class_id))
+            .fetchone()
+            is not None
+        )
 
     def enrolled(self, account_id: int, class_id: int) -> bool:
-        return self.db.read().execute("SELECT 1 FROM enrolments WHERE account_id = ? AND class_id = ?",
-                                      (account_id, class_id)).fetchone() is not None
+        return (
+            self.db.read()
+            .execute("SELECT 1 FROM enrolments WHERE account_id = ? AND class_id = ?", (account_id, class_id))
+            .fetchone()
+            is not None
+        )
 
     def count(self, table: str) -> int:
         """Rows of one of this module's tables (for import summaries and tests)."""
@@ -93,15 +129,35 @@ class People:
         return conn.execute(f"{PERSON} WHERE {column} = ?", (value,)).fetchone()
 
     @staticmethod
-    def add_person(conn: sqlite3.Connection, *, username: str, role: str, display_name: str, pseudonym: str,
-                   password_hash: str = NO_CREDENTIAL, must_change_password: bool = False,
-                   student_number: str | None = None, source_id: str | None = None) -> int:
+    def add_person(
+        conn: sqlite3.Connection,
+        *,
+        username: str,
+        role: str,
+        display_name: str,
+        pseudonym: str,
+        password_hash: str = NO_CREDENTIAL,
+        must_change_password: bool = False,
+        student_number: str | None = None,
+        source_id: str | None = None,
+    ) -> int:
         """Insert an account; sqlite3.IntegrityError when the username, student number or sourcedId is taken."""
-        return inserted_id(conn.execute(
-            "INSERT INTO accounts (username, role, display_name, pseudonym, password_hash, must_change_password, "
-            "student_number, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (username, role, display_name, pseudonym, password_hash, int(must_change_password),
-             student_number, source_id)))
+        return inserted_id(
+            conn.execute(
+                "INSERT INTO accounts (username, role, display_name, pseudonym, password_hash, must_change_password, "
+                "student_number, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    username,
+                    role,
+                    display_name,
+                    pseudonym,
+                    password_hash,
+                    int(must_change_password),
+                    student_number,
+                    source_id,
+                ),
+            )
+        )
 
     @staticmethod
     def update_person(conn: sqlite3.Connection, account_id: int, **columns) -> None:
@@ -113,33 +169,54 @@ class People:
 
     @staticmethod
     def upsert_org(conn: sqlite3.Connection, source_id: str, name: str, org_type: str) -> int:
-        conn.execute("INSERT INTO orgs (source_id, name, type) VALUES (?, ?, ?) ON CONFLICT(source_id) "
-                     "DO UPDATE SET name = excluded.name, type = excluded.type", (source_id, name, org_type))
+        conn.execute(
+            "INSERT INTO orgs (source_id, name, type) VALUES (?, ?, ?) ON CONFLICT(source_id) "
+            "DO UPDATE SET name = excluded.name, type = excluded.type",
+            (source_id, name, org_type),
+        )
         return conn.execute("SELECT id FROM orgs WHERE source_id = ?", (source_id,)).fetchone()[0]
 
     @staticmethod
-    def add_class(conn: sqlite3.Connection, name: str, grade: str = "", *, org_id: int | None = None,
-                  course: str = "", term: str = "", source_id: str | None = None) -> int:
+    def add_class(
+        conn: sqlite3.Connection,
+        name: str,
+        grade: str = "",
+        *,
+        org_id: int | None = None,
+        course: str = "",
+        term: str = "",
+        source_id: str | None = None,
+    ) -> int:
         """Insert a class, or update the one with this sourcedId; return its id."""
         if source_id is None:
-            return inserted_id(conn.execute("INSERT INTO classes (name, grade, org_id, course, term) VALUES (?, ?, ?, ?, ?)",
-                                            (name, grade, org_id, course, term)))
-        conn.execute("INSERT INTO classes (name, grade, org_id, course, term, source_id) VALUES (?, ?, ?, ?, ?, ?) "
-                     "ON CONFLICT(source_id) DO UPDATE SET name = excluded.name, grade = excluded.grade, "
-                     "org_id = excluded.org_id, course = excluded.course, term = excluded.term",
-                     (name, grade, org_id, course, term, source_id))
+            return inserted_id(
+                conn.execute(
+                    "INSERT INTO classes (name, grade, org_id, course, term) VALUES (?, ?, ?, ?, ?)",
+                    (name, grade, org_id, course, term),
+                )
+            )
+        conn.execute(
+            "INSERT INTO classes (name, grade, org_id, course, term, source_id) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(source_id) DO UPDATE SET name = excluded.name, grade = excluded.grade, "
+            "org_id = excluded.org_id, course = excluded.course, term = excluded.term",
+            (name, grade, org_id, course, term, source_id),
+        )
         return conn.execute("SELECT id FROM classes WHERE source_id = ?", (source_id,)).fetchone()[0]
 
     @staticmethod
     def add_teacher(conn: sqlite3.Connection, class_id: int, account_id: int) -> None:
-        conn.execute("INSERT OR IGNORE INTO class_teachers (class_id, account_id) VALUES (?, ?)",
-                     (class_id, account_id))
+        conn.execute(
+            "INSERT OR IGNORE INTO class_teachers (class_id, account_id) VALUES (?, ?)", (class_id, account_id)
+        )
 
     @staticmethod
     def enrol(conn: sqlite3.Connection, class_id: int, account_id: int, source_id: str | None = None) -> None:
-        conn.execute("INSERT INTO enrolments (class_id, account_id, source_id) VALUES (?, ?, ?) "
-                     "ON CONFLICT(class_id, account_id) DO UPDATE SET source_id = coalesce(excluded.source_id, "
-                     "enrolments.source_id)", (class_id, account_id, source_id))
+        conn.execute(
+            "INSERT INTO enrolments (class_id, account_id, source_id) VALUES (?, ?, ?) "
+            "ON CONFLICT(class_id, account_id) DO UPDATE SET source_id = coalesce(excluded.source_id, "
+            "enrolments.source_id)",
+            (class_id, account_id, source_id),
+        )
 
     @staticmethod
     def drop_enrolment(conn: sqlite3.Connection, source_id: str) -> None:
@@ -149,15 +226,24 @@ class People:
         """'pin' or 'pictures': how the class's students sign in. When it changes, their credentials are cleared
         ('!'), since a PIN cannot be typed on the pictures page nor the reverse; True when it changed."""
         with self.db.transaction() as conn:
-            changed = conn.execute("UPDATE classes SET signin_kind = ? WHERE id = ? AND signin_kind != ?",
-                                   (kind, class_id, kind)).rowcount == 1
+            changed = (
+                conn.execute(
+                    "UPDATE classes SET signin_kind = ? WHERE id = ? AND signin_kind != ?", (kind, class_id, kind)
+                ).rowcount
+                == 1
+            )
             if changed:
-                conn.execute("UPDATE accounts SET password_hash = '!' WHERE role = 'student' AND id IN "
-                             "(SELECT account_id FROM enrolments WHERE class_id = ?)", (class_id,))
+                conn.execute(
+                    "UPDATE accounts SET password_hash = '!' WHERE role = 'student' AND id IN "
+                    "(SELECT account_id FROM enrolments WHERE class_id = ?)",
+                    (class_id,),
+                )
         return changed
 
     def set_credentials(self, hashes: dict[int, str]) -> None:
         """Replace the PIN or password hash of each account, in one transaction."""
         with self.db.transaction() as conn:
-            conn.executemany("UPDATE accounts SET password_hash = ? WHERE id = ?",
-                             [(digest, account_id) for account_id, digest in hashes.items()])
+            conn.executemany(
+                "UPDATE accounts SET password_hash = ? WHERE id = ?",
+                [(digest, account_id) for account_id, digest in hashes.items()],
+            )

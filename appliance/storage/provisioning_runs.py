@@ -29,8 +29,10 @@ class ProvisioningRuns:
 
     def record(self, boot_file: str, applied: list[str], problems: list[str]) -> None:
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO provisioning_runs (boot_file, applied_json, problems_json) VALUES (?, ?, ?)",
-                         (boot_file, json.dumps(applied, ensure_ascii=False), json.dumps(problems, ensure_ascii=False)))
+            conn.execute(
+                "INSERT INTO provisioning_runs (boot_file, applied_json, problems_json) VALUES (?, ?, ?)",
+                (boot_file, json.dumps(applied, ensure_ascii=False), json.dumps(problems, ensure_ascii=False)),
+            )
 
     def count(self) -> int:
         return self.db.read().execute("SELECT count(*) FROM provisioning_runs").fetchone()[0]
@@ -40,5 +42,9 @@ class ProvisioningRuns:
         row = self.db.read().execute("SELECT * FROM provisioning_runs ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
             return None
-        return ProvisioningRun(row["ran_at"], row["boot_file"], tuple(json.loads(row["applied_json"])),
-                               tuple(json.loads(row["problems_json"])))
+        return ProvisioningRun(
+            row["ran_at"],
+            row["boot_file"],
+            tuple(json.loads(row["applied_json"])),
+            tuple(json.loads(row["problems_json"])),
+        )

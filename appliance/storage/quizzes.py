@@ -25,56 +25,92 @@ class Quizzes:
         return self.db.read().execute("SELECT * FROM quizzes WHERE id = ?", (quiz_id,)).fetchone()
 
     def of_class(self, class_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute(
-            "SELECT quizzes.*, (SELECT count(*) FROM quiz_questions WHERE quiz_id = quizzes.id) AS questions "
-            "FROM quizzes WHERE class_id = ? AND archived_at IS NULL ORDER BY coalesce(due_at, created_at), id", (class_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT quizzes.*, (SELECT count(*) FROM quiz_questions WHERE quiz_id = quizzes.id) AS questions "
+                "FROM quizzes WHERE class_id = ? AND archived_at IS NULL ORDER BY coalesce(due_at, created_at), id",
+                (class_id,),
+            )
+            .fetchall()
+        )
 
     def for_student(self, account_id: int) -> list[sqlite3.Row]:
         """Quizzes of the student's classes, with their attempts used and best score."""
-        return self.db.read().execute(
-            "SELECT quizzes.*, classes.name AS class_name, "
-            "(SELECT count(*) FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me) AS used, "
-            "(SELECT max(score) FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me "
-            " AND handed_in_at IS NOT NULL) AS best, "
-            "(SELECT out_of FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me "
-            " AND handed_in_at IS NOT NULL LIMIT 1) AS out_of "
-            "FROM quizzes JOIN classes ON classes.id = quizzes.class_id "
-            "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) AND archived_at IS NULL "
-            "ORDER BY coalesce(due_at, quizzes.created_at), quizzes.id", {"me": account_id}).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT quizzes.*, classes.name AS class_name, "
+                "(SELECT count(*) FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me) AS used, "
+                "(SELECT max(score) FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me "
+                " AND handed_in_at IS NOT NULL) AS best, "
+                "(SELECT out_of FROM quiz_attempts a WHERE a.quiz_id = quizzes.id AND a.account_id = :me "
+                " AND handed_in_at IS NOT NULL LIMIT 1) AS out_of "
+                "FROM quizzes JOIN classes ON classes.id = quizzes.class_id "
+                "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) AND archived_at IS NULL "
+                "ORDER BY coalesce(due_at, quizzes.created_at), quizzes.id",
+                {"me": account_id},
+            )
+            .fetchall()
+        )
 
     def questions(self, quiz_id: int) -> list[dict[str, Any]]:
         """The questions in order, each {kind, prompt, options, answer, tolerance, points}."""
-        rows = self.db.read().execute("SELECT kind, prompt, body FROM quiz_questions WHERE quiz_id = ? "
-                                      "ORDER BY position", (quiz_id,)).fetchall()
+        rows = (
+            self.db.read()
+            .execute("SELECT kind, prompt, body FROM quiz_questions WHERE quiz_id = ? ORDER BY position", (quiz_id,))
+            .fetchall()
+        )
         return [{"kind": r["kind"], "prompt": r["prompt"], **json.loads(r["body"])} for r in rows]
 
     def attempt(self, attempt_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM quiz_attempts WHERE id = ?", (attempt_id,)).fetchone()
 
     def attempts_of(self, quiz_id: int, account_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute("SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? "
-                                      "ORDER BY number", (quiz_id, account_id)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT * FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? ORDER BY number",
+                (quiz_id, account_id),
+            )
+            .fetchall()
+        )
 
     def started(self, quiz_id: int) -> bool:
         """Whether any student started an attempt (open or handed in)."""
         return self.has_attempts(self.db.read(), quiz_id)
 
     def answers(self, attempt_id: int) -> list[sqlite3.Row]:
-        return self.db.read().execute("SELECT * FROM quiz_answers WHERE attempt_id = ? ORDER BY position",
-                                      (attempt_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute("SELECT * FROM quiz_answers WHERE attempt_id = ? ORDER BY position", (attempt_id,))
+            .fetchall()
+        )
 
     def handed_in(self, quiz_id: int) -> list[sqlite3.Row]:
         """Every handed-in attempt of the quiz, oldest first."""
-        return self.db.read().execute("SELECT * FROM quiz_attempts WHERE quiz_id = ? AND handed_in_at IS NOT NULL "
-                                      "ORDER BY handed_in_at, id", (quiz_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT * FROM quiz_attempts WHERE quiz_id = ? AND handed_in_at IS NOT NULL ORDER BY handed_in_at, id",
+                (quiz_id,),
+            )
+            .fetchall()
+        )
 
     def latest_answers(self, quiz_id: int) -> list[sqlite3.Row]:
         """The answers of each student's latest handed-in attempt."""
-        return self.db.read().execute(
-            "SELECT quiz_answers.* FROM quiz_answers JOIN quiz_attempts a ON a.id = quiz_answers.attempt_id "
-            "WHERE a.quiz_id = ? AND a.handed_in_at IS NOT NULL AND a.number = (SELECT max(number) FROM "
-            "quiz_attempts b WHERE b.quiz_id = a.quiz_id AND b.account_id = a.account_id AND b.handed_in_at "
-            "IS NOT NULL)", (quiz_id,)).fetchall()
+        return (
+            self.db.read()
+            .execute(
+                "SELECT quiz_answers.* FROM quiz_answers JOIN quiz_attempts a ON a.id = quiz_answers.attempt_id "
+                "WHERE a.quiz_id = ? AND a.handed_in_at IS NOT NULL AND a.number = (SELECT max(number) FROM "
+                "quiz_attempts b WHERE b.quiz_id = a.quiz_id AND b.account_id = a.account_id AND b.handed_in_at "
+                "IS NOT NULL)",
+                (quiz_id,),
+            )
+            .fetchall()
+        )
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -82,22 +118,45 @@ class Quizzes:
         return self.db.transaction()
 
     @staticmethod
-    def add_quiz(conn: sqlite3.Connection, *, class_id: int, author_id: int | None, title: str,
-                 attempts_allowed: int, due_at: str | None, pass_mark: float,
-                 questions: Sequence[dict[str, Any]]) -> int:
+    def add_quiz(
+        conn: sqlite3.Connection,
+        *,
+        class_id: int,
+        author_id: int | None,
+        title: str,
+        attempts_allowed: int,
+        due_at: str | None,
+        pass_mark: float,
+        questions: Sequence[dict[str, Any]],
+    ) -> int:
         """Insert a quiz and its questions ({kind, prompt, options, answer, tolerance, points}); its id."""
-        quiz_id = inserted_id(conn.execute(
-            "INSERT INTO quizzes (class_id, author_id, title, attempts_allowed, due_at, pass_mark) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (class_id, author_id, title, attempts_allowed, due_at, pass_mark)))
+        quiz_id = inserted_id(
+            conn.execute(
+                "INSERT INTO quizzes (class_id, author_id, title, attempts_allowed, due_at, pass_mark) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (class_id, author_id, title, attempts_allowed, due_at, pass_mark),
+            )
+        )
         _insert_questions(conn, quiz_id, questions)
         return quiz_id
 
     @staticmethod
-    def update_quiz(conn: sqlite3.Connection, quiz_id: int, *, title: str, attempts_allowed: int, due_at: str | None,
-                    pass_mark: float, questions: Sequence[dict[str, Any]], edited_at: str) -> None:
+    def update_quiz(
+        conn: sqlite3.Connection,
+        quiz_id: int,
+        *,
+        title: str,
+        attempts_allowed: int,
+        due_at: str | None,
+        pass_mark: float,
+        questions: Sequence[dict[str, Any]],
+        edited_at: str,
+    ) -> None:
         """Replace a quiz's own fields and all its questions (answers refer to questions by position)."""
-        conn.execute("UPDATE quizzes SET title = ?, attempts_allowed = ?, due_at = ?, pass_mark = ?, edited_at = ? "
-                     "WHERE id = ?", (title, attempts_allowed, due_at, pass_mark, edited_at, quiz_id))
+        conn.execute(
+            "UPDATE quizzes SET title = ?, attempts_allowed = ?, due_at = ?, pass_mark = ?, edited_at = ? WHERE id = ?",
+            (title, attempts_allowed, due_at, pass_mark, edited_at, quiz_id),
+        )
         conn.execute("DELETE FROM quiz_questions WHERE quiz_id = ?", (quiz_id,))
         _insert_questions(conn, quiz_id, questions)
 
@@ -112,39 +171,63 @@ class Quizzes:
             conn.execute("UPDATE quizzes SET archived_at = ? WHERE id = ? AND archived_at IS NULL", (when, quiz_id))
 
     @staticmethod
-    def start_attempt(conn: sqlite3.Connection, quiz_id: int, account_id: int, now: str,
-                      limit: int) -> tuple[int | None, bool]:
+    def start_attempt(
+        conn: sqlite3.Connection, quiz_id: int, account_id: int, now: str, limit: int
+    ) -> tuple[int | None, bool]:
         """(attempt id, whether it is new): the student's open attempt, else a new one while fewer than `limit`
         were made, else (None, False). Checked and inserted in `conn`'s transaction, so two taps cannot race."""
-        open_attempt = conn.execute("SELECT id FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? AND "
-                                    "handed_in_at IS NULL", (quiz_id, account_id)).fetchone()
+        open_attempt = conn.execute(
+            "SELECT id FROM quiz_attempts WHERE quiz_id = ? AND account_id = ? AND handed_in_at IS NULL",
+            (quiz_id, account_id),
+        ).fetchone()
         if open_attempt is not None:
             return open_attempt[0], False
-        used = conn.execute("SELECT count(*) FROM quiz_attempts WHERE quiz_id = ? AND account_id = ?",
-                            (quiz_id, account_id)).fetchone()[0]
+        used = conn.execute(
+            "SELECT count(*) FROM quiz_attempts WHERE quiz_id = ? AND account_id = ?", (quiz_id, account_id)
+        ).fetchone()[0]
         if used >= limit:
             return None, False
-        return conn.execute("INSERT INTO quiz_attempts (quiz_id, account_id, number, started_at) VALUES (?, ?, ?, ?)",
-                            (quiz_id, account_id, used + 1, now)).lastrowid, True
+        return conn.execute(
+            "INSERT INTO quiz_attempts (quiz_id, account_id, number, started_at) VALUES (?, ?, ?, ?)",
+            (quiz_id, account_id, used + 1, now),
+        ).lastrowid, True
 
     @staticmethod
-    def hand_in(conn: sqlite3.Connection, attempt_id: int, now: str, score: float, out_of: float,
-                answers: Sequence[tuple[int, Any, str, float, bool]]) -> bool:
+    def hand_in(
+        conn: sqlite3.Connection,
+        attempt_id: int,
+        now: str,
+        score: float,
+        out_of: float,
+        answers: Sequence[tuple[int, Any, str, float, bool]],
+    ) -> bool:
         """Close an open attempt with its graded answers [(position, given, understood, score, correct)];
         False (and nothing written) when it was already handed in."""
-        closed = conn.execute("UPDATE quiz_attempts SET handed_in_at = ?, score = ?, out_of = ? "
-                              "WHERE id = ? AND handed_in_at IS NULL", (now, score, out_of, attempt_id)).rowcount
+        closed = conn.execute(
+            "UPDATE quiz_attempts SET handed_in_at = ?, score = ?, out_of = ? WHERE id = ? AND handed_in_at IS NULL",
+            (now, score, out_of, attempt_id),
+        ).rowcount
         if not closed:
             return False
-        conn.executemany("INSERT INTO quiz_answers (attempt_id, position, given, understood, score, correct) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         [(attempt_id, p, json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers])
+        conn.executemany(
+            "INSERT INTO quiz_answers (attempt_id, position, given, understood, score, correct) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(attempt_id, p, json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers],
+        )
         return True
 
 
 def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequence[dict[str, Any]]) -> None:
     conn.executemany(
         "INSERT INTO quiz_questions (quiz_id, position, kind, prompt, body) VALUES (?, ?, ?, ?, ?)",
-        [(quiz_id, position, q["kind"], q["prompt"],
-          json.dumps({k: v for k, v in q.items() if k not in ("kind", "prompt")}, ensure_ascii=False))
-         for position, q in enumerate(questions)])
+        [
+            (
+                quiz_id,
+                position,
+                q["kind"],
+                q["prompt"],
+                json.dumps({k: v for k, v in q.items() if k not in ("kind", "prompt")}, ensure_ascii=False),
+            )
+            for position, q in enumerate(questions)
+        ],
+    )

@@ -18,7 +18,7 @@ class RunResult:
     """How a run ended, as recorded."""
 
     outcome: str  # ok, failed, interrupted
-    reason: str   # an error code (sync.*, channel.*) or "done"
+    reason: str  # an error code (sync.*, channel.*) or "done"
     detail: str = ""
     bytes_received: int = 0
     duration_s: float = 0.0
@@ -36,20 +36,37 @@ class SyncRuns:
     def start(self, started_at: str) -> int:
         """Record a run as running; its id. Runs left 'running' by a killed process become 'interrupted'."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE sync_runs SET outcome = 'interrupted', reason = ?, "
-                         "detail = 'The sync process stopped before it finished (power cut or killed).' "
-                         "WHERE outcome = 'running'", (INTERRUPTED_REASON,))
-            return inserted_id(conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, 'running')",
-                                            (started_at,)))
+            conn.execute(
+                "UPDATE sync_runs SET outcome = 'interrupted', reason = ?, "
+                "detail = 'The sync process stopped before it finished (power cut or killed).' "
+                "WHERE outcome = 'running'",
+                (INTERRUPTED_REASON,),
+            )
+            return inserted_id(
+                conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, 'running')", (started_at,))
+            )
 
     def finish(self, run_id: int, ended_at: str, result: RunResult) -> None:
         """Record how run `run_id` ended; throughput is bytes over duration."""
         throughput = result.bytes_received / result.duration_s if result.duration_s > 0 else 0.0
         with self.db.transaction() as conn:
-            conn.execute("UPDATE sync_runs SET ended_at = ?, outcome = ?, reason = ?, detail = ?, bytes_received = ?, "
-                         "duration_s = ?, throughput_bps = ?, added = ?, updated = ?, removed = ? WHERE id = ?",
-                         (ended_at, result.outcome, result.reason, result.detail, result.bytes_received,
-                          result.duration_s, throughput, result.added, result.updated, result.removed, run_id))
+            conn.execute(
+                "UPDATE sync_runs SET ended_at = ?, outcome = ?, reason = ?, detail = ?, bytes_received = ?, "
+                "duration_s = ?, throughput_bps = ?, added = ?, updated = ?, removed = ? WHERE id = ?",
+                (
+                    ended_at,
+                    result.outcome,
+                    result.reason,
+                    result.detail,
+                    result.bytes_received,
+                    result.duration_s,
+                    throughput,
+                    result.added,
+                    result.updated,
+                    result.removed,
+                    run_id,
+                ),
+            )
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         """The last `limit` runs, newest first."""
@@ -58,8 +75,11 @@ class SyncRuns:
 
     def bytes_since(self, since: str) -> int:
         """Bytes received by the runs started at or after `since` (an ISO UTC time as stored)."""
-        row = self.db.read().execute("SELECT coalesce(sum(bytes_received), 0) FROM sync_runs WHERE started_at >= ?",
-                                     (since,)).fetchone()
+        row = (
+            self.db.read()
+            .execute("SELECT coalesce(sum(bytes_received), 0) FROM sync_runs WHERE started_at >= ?", (since,))
+            .fetchone()
+        )
         return row[0]
 
     def record_uplink(self, run_id: int, bytes_per_s: float) -> None:
@@ -69,8 +89,14 @@ class SyncRuns:
 
     def last_uplink(self) -> tuple[float, str] | None:
         """The newest measured uplink speed (bytes per second) and when its run started, or None."""
-        row = self.db.read().execute("SELECT uplink_bytes_per_s, started_at FROM sync_runs WHERE uplink_bytes_per_s "
-                                     "IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        row = (
+            self.db.read()
+            .execute(
+                "SELECT uplink_bytes_per_s, started_at FROM sync_runs WHERE uplink_bytes_per_s "
+                "IS NOT NULL ORDER BY id DESC LIMIT 1"
+            )
+            .fetchone()
+        )
         return (row[0], row[1]) if row else None
 
     def last_ok_id(self) -> int | None:

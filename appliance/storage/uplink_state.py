@@ -76,15 +76,20 @@ class UplinkState:
     def failed(self, error: str, next_attempt_at: float, when: str) -> None:
         """A failed attempt: one more consecutive failure, and no attempt before `next_attempt_at`."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE uplink SET failures = failures + 1, next_attempt_at = ?, last_error = ?, "
-                         "last_attempt_at = ? WHERE id = 1", (next_attempt_at, error, when))
+            conn.execute(
+                "UPDATE uplink SET failures = failures + 1, next_attempt_at = ?, last_error = ?, "
+                "last_attempt_at = ? WHERE id = 1",
+                (next_attempt_at, error, when),
+            )
 
     def succeeded(self, when: str, delivered: bool) -> None:
         """The hub answered: back-off over."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE uplink SET failures = 0, next_attempt_at = 0, last_error = '', last_attempt_at = ?, "
-                         "last_delivered_at = CASE WHEN ? THEN ? ELSE last_delivered_at END WHERE id = 1",
-                         (when, delivered, when))
+            conn.execute(
+                "UPDATE uplink SET failures = 0, next_attempt_at = 0, last_error = '', last_attempt_at = ?, "
+                "last_delivered_at = CASE WHEN ? THEN ? ELSE last_delivered_at END WHERE id = 1",
+                (when, delivered, when),
+            )
 
     def store_desired_config(self, config: dict[str, Any] | None, when: str) -> None:
         """Keep the hub's desired configuration (None: the county set none)."""

@@ -31,11 +31,22 @@ def status(request: Request) -> Response:
     people.require(account, "admin")
     kit = request.app.state.kit
     library, snapshot = kit.library, health.snapshot(kit, requests_served=request.app.state.requests.total)
-    response = render(request, "admin.html", headers=PRIVATE, account=account, health=snapshot, books=library.books(),
-                      damaged=library.damaged(), pending=library.pending(), csrf=csrf_token(request),
-                      sync_runs=sync.recent_runs(kit.db), local_books=sync.local_books(kit.db),
-                      sync_config=desired_config.status(kit.settings, kit.db),
-                      notice=request.query_params.get("notice"), provisioning=firstboot.last_run(kit, account))
+    response = render(
+        request,
+        "admin.html",
+        headers=PRIVATE,
+        account=account,
+        health=snapshot,
+        books=library.books(),
+        damaged=library.damaged(),
+        pending=library.pending(),
+        csrf=csrf_token(request),
+        sync_runs=sync.recent_runs(kit.db),
+        local_books=sync.local_books(kit.db),
+        sync_config=desired_config.status(kit.settings, kit.db),
+        notice=request.query_params.get("notice"),
+        provisioning=firstboot.last_run(kit, account),
+    )
     return remember_csrf(request, response)
 
 
@@ -47,11 +58,22 @@ def signin_page(request: Request) -> Response:
 def signin(request: Request, form: FormData) -> Response:
     kit = request.app.state.kit
     try:
-        token = auth.sign_in(kit.accounts, str(form.get("username", "")), str(form.get("password", "")),
-                             kit.signin_failures, client_address(request))
+        token = auth.sign_in(
+            kit.accounts,
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            kit.signin_failures,
+            client_address(request),
+        )
     except TooManyAttemptsError as exc:
-        return render(request, "signin.html", status_code=exc.status, error=exc, csrf=csrf_token(request),
-                      headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)})
+        return render(
+            request,
+            "signin.html",
+            status_code=exc.status,
+            error=exc,
+            csrf=csrf_token(request),
+            headers={**PRIVATE, "Retry-After": str(exc.retry_after_s)},
+        )
     except SignInError as exc:
         return render(request, "signin.html", status_code=401, headers=PRIVATE, error=exc, csrf=csrf_token(request))
     account = auth.session_account(kit.accounts, token)

@@ -90,10 +90,12 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
-        presence = LanPresence(kit.settings,
-                               kit.library,  # type: ignore[arg-type]  # loaded by open_kit
-                               kit.paths.data_dir,
-                               channels=lambda: peers.advertised_channels(kit.paths))
+        presence = LanPresence(
+            kit.settings,
+            kit.library,  # type: ignore[arg-type]  # loaded by open_kit
+            kit.paths.data_dir,
+            channels=lambda: peers.advertised_channels(kit.paths),
+        )
         presence.start()
         app.state.lan = presence
         yield
@@ -101,17 +103,33 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         kit.close()
 
     routes = [
-        *home_routes.routes, *content_routes.routes, *search_routes.routes,
-        *catalog_routes.routes, *admin_routes.routes, *health_routes.routes, *portal_routes.routes,
-        *learn_routes.routes, *people_routes.routes, *quiz_routes.routes, *lesson_routes.routes, *edit_routes.routes,
+        *home_routes.routes,
+        *content_routes.routes,
+        *search_routes.routes,
+        *catalog_routes.routes,
+        *admin_routes.routes,
+        *health_routes.routes,
+        *portal_routes.routes,
+        *learn_routes.routes,
+        *people_routes.routes,
+        *quiz_routes.routes,
+        *lesson_routes.routes,
+        *edit_routes.routes,
         *notebook_routes.routes,
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
     ]
     requests = RequestCounter()
-    app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan,
-                    middleware=[Middleware(CountRequests, counter=requests), Middleware(OpenToKiwixClients),
-                                Middleware(CompressPages)])
+    app = Starlette(
+        routes=routes,
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+        middleware=[
+            Middleware(CountRequests, counter=requests),
+            Middleware(OpenToKiwixClients),
+            Middleware(CompressPages),
+        ],
+    )
     app.state.kit = kit
     app.state.requests = requests
     app.state.entry_cache = EntryCache()

@@ -90,8 +90,10 @@ def is_compressible(content_type: str) -> bool:
 
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether an Accept-Encoding header value accepts gzip (`gzip;q=0` refuses it, RFC 9110 12.5.3)."""
-    return any(part.split(";")[0].strip() == "gzip" and "q=0" not in part.replace(" ", "")
-               for part in accept_encoding.split(","))
+    return any(
+        part.split(";")[0].strip() == "gzip" and "q=0" not in part.replace(" ", "")
+        for part in accept_encoding.split(",")
+    )
 
 
 def wants_gzip(request: Request) -> bool:
@@ -136,8 +138,12 @@ def entry_response(request: Request, entry: Entry, etag_base: str, max_age_s: in
     compress = range_header is None and entry.gz is not None and wants_gzip(request)
     etag = f'"{etag_base}{"/gz" if compress else ""}"'
     # The ZIM's own MIME type, exactly: no charset added (kiwix-serve sends it unchanged too).
-    headers = {"Content-Type": entry.mimetype, "ETag": etag, "Cache-Control": f"max-age={max_age_s}, public",
-               "Accept-Ranges": "bytes"}
+    headers = {
+        "Content-Type": entry.mimetype,
+        "ETag": etag,
+        "Cache-Control": f"max-age={max_age_s}, public",
+        "Accept-Ranges": "bytes",
+    }
     if entry.gz is not None:
         headers["Vary"] = "Accept-Encoding"
     if _etag_matches(request, etag):
@@ -150,7 +156,8 @@ def entry_response(request: Request, entry: Entry, etag_base: str, max_age_s: in
     try:
         start, end = parse_range(range_header, size)
     except RangeNotSatisfiableError:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}",
-                                                  "Cache-Control": headers["Cache-Control"]})
+        return Response(
+            status_code=416, headers={"Content-Range": f"bytes */{size}", "Cache-Control": headers["Cache-Control"]}
+        )
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return Response(bytes(data[start:end + 1]), status_code=206, headers=headers)
+    return Response(bytes(data[start : end + 1]), status_code=206, headers=headers)

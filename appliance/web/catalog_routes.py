@@ -36,27 +36,57 @@ def _books(request: Request):
 
 def root(request: Request) -> Response:
     items = [
-        {"title": "All entries", "href": "/catalog/v2/entries", "kind": "acquisition",
-         "content": "All entries from this catalog."},
-        {"title": "All entries (partial)", "href": "/catalog/v2/partial_entries", "kind": "acquisition",
-         "content": "All entries from this catalog in partial format."},
-        {"title": "List of categories", "href": "/catalog/v2/categories", "kind": "navigation",
-         "content": "List of all categories in this catalog."},
-        {"title": "List of languages", "href": "/catalog/v2/languages", "kind": "navigation",
-         "content": "List of all languages in this catalog."},
+        {
+            "title": "All entries",
+            "href": "/catalog/v2/entries",
+            "kind": "acquisition",
+            "content": "All entries from this catalog.",
+        },
+        {
+            "title": "All entries (partial)",
+            "href": "/catalog/v2/partial_entries",
+            "kind": "acquisition",
+            "content": "All entries from this catalog in partial format.",
+        },
+        {
+            "title": "List of categories",
+            "href": "/catalog/v2/categories",
+            "kind": "navigation",
+            "content": "List of all categories in this catalog.",
+        },
+        {
+            "title": "List of languages",
+            "href": "/catalog/v2/languages",
+            "kind": "navigation",
+            "content": "List of all languages in this catalog.",
+        },
     ]
     for item in items:
         item["id"] = catalog.feed_id(item["href"])
-    return _xml("opds_navigation.xml", NAVIGATION, feed_id=catalog.feed_id("root"), self_href="/catalog/v2/root.xml",
-                title="OPDS Catalog Root", items=items, search_link=True)
+    return _xml(
+        "opds_navigation.xml",
+        NAVIGATION,
+        feed_id=catalog.feed_id("root"),
+        self_href="/catalog/v2/root.xml",
+        title="OPDS Catalog Root",
+        items=items,
+        search_link=True,
+    )
 
 
 def _entries(request: Request, partial: bool) -> Response:
     query = request.url.query
     path = request.url.path
     selection = catalog.select(_books(request), request.query_params)
-    return _xml("opds_entries.xml", ACQUISITION, feed_id=catalog.feed_id(f"{path}?{query}"),
-                self_href=f"{path}?{query}" if query else path, query=query, selection=selection, partial=partial)
+    return _xml(
+        "opds_entries.xml",
+        ACQUISITION,
+        feed_id=catalog.feed_id(f"{path}?{query}"),
+        self_href=f"{path}?{query}" if query else path,
+        query=query,
+        selection=selection,
+        partial=partial,
+    )
 
 
 def entries(request: Request) -> Response:
@@ -88,25 +118,54 @@ def illustration(request: Request) -> Response:
         size = 0
     data = book.zim.illustration(size)
     if data is None:
-        raise EntryNotFoundError(f"The book {book.name!r} has no {size}×{size} illustration.",
-                                 fix="Ask for ?size=48, the size every Kiwix book should have.")
+        raise EntryNotFoundError(
+            f"The book {book.name!r} has no {size}×{size} illustration.",
+            fix="Ask for ?size=48, the size every Kiwix book should have.",
+        )
     return Response(data, headers={"Content-Type": "image/png", "Cache-Control": "max-age=86400, public"})
 
 
 def categories(request: Request) -> Response:
-    items = [{"title": name, "href": f"/catalog/v2/entries?category={name}", "kind": "acquisition",
-              "id": catalog.feed_id(f"category:{name}"), "content": f"All entries with category of '{name}'."}
-             for name in catalog.categories(_books(request))]
-    return _xml("opds_navigation.xml", NAVIGATION, feed_id=catalog.feed_id("categories"),
-                self_href="/catalog/v2/categories", title="List of categories", items=items)
+    items = [
+        {
+            "title": name,
+            "href": f"/catalog/v2/entries?category={name}",
+            "kind": "acquisition",
+            "id": catalog.feed_id(f"category:{name}"),
+            "content": f"All entries with category of '{name}'.",
+        }
+        for name in catalog.categories(_books(request))
+    ]
+    return _xml(
+        "opds_navigation.xml",
+        NAVIGATION,
+        feed_id=catalog.feed_id("categories"),
+        self_href="/catalog/v2/categories",
+        title="List of categories",
+        items=items,
+    )
 
 
 def languages(request: Request) -> Response:
-    items = [{"title": language_name(code), "language": code, "count": count, "kind": "acquisition",
-              "href": f"/catalog/v2/entries?lang={code}", "id": catalog.feed_id(f"lang:{code}")}
-             for code, count in catalog.languages(_books(request))]
-    return _xml("opds_navigation.xml", NAVIGATION, feed_id=catalog.feed_id("languages"),
-                self_href="/catalog/v2/languages", title="List of languages", items=items)
+    items = [
+        {
+            "title": language_name(code),
+            "language": code,
+            "count": count,
+            "kind": "acquisition",
+            "href": f"/catalog/v2/entries?lang={code}",
+            "id": catalog.feed_id(f"lang:{code}"),
+        }
+        for code, count in catalog.languages(_books(request))
+    ]
+    return _xml(
+        "opds_navigation.xml",
+        NAVIGATION,
+        feed_id=catalog.feed_id("languages"),
+        self_href="/catalog/v2/languages",
+        title="List of languages",
+        items=items,
+    )
 
 
 def search_description(request: Request) -> Response:

@@ -29,8 +29,11 @@ class CompressPages:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = Headers(raw=message["headers"])
-                worth_it = (message["status"] == 200 and "content-encoding" not in headers
-                            and is_compressible(headers.get("content-type", "")))
+                worth_it = (
+                    message["status"] == 200
+                    and "content-encoding" not in headers
+                    and is_compressible(headers.get("content-type", ""))
+                )
                 if not worth_it:
                     await send(message)
                     return

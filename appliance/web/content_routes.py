@@ -63,8 +63,9 @@ async def content(request: Request) -> Response:
     response = entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)
     token = request.cookies.get(SESSION_COOKIE)
     if token and entry.mimetype.startswith("text/html") and request.url.path.startswith("/content/"):
-        response.background = BackgroundTask(run_in_threadpool, _record_opened, request.app.state.kit, token,
-                                             book_name, path)
+        response.background = BackgroundTask(
+            run_in_threadpool, _record_opened, request.app.state.kit, token, book_name, path
+        )
     return response
 
 
@@ -81,8 +82,9 @@ def main_page(request: Request) -> Response:
     book_name = request.path_params["book"]
     main = _library(request).book(book_name).zim.main_path
     if main is None:
-        raise EntryNotFoundError(f"The book {book_name!r} has no main page.",
-                                 fix="Use the search box to find an article in this book.")
+        raise EntryNotFoundError(
+            f"The book {book_name!r} has no main page.", fix="Use the search box to find an article in this book."
+        )
     return RedirectResponse(content_url(book_name, main), status_code=302)
 
 
@@ -95,17 +97,24 @@ def raw_meta(request: Request) -> Response:
     book_name, name = request.path_params["book"], request.path_params["name"]
     found = _library(request).book(book_name).zim.metadata_item(name)
     if found is None:
-        raise EntryNotFoundError(f"The book {book_name!r} has no metadata {name!r}.",
-                                 fix="See /catalog/v2/entries for the metadata each book has.")
+        raise EntryNotFoundError(
+            f"The book {book_name!r} has no metadata {name!r}.",
+            fix="See /catalog/v2/entries for the metadata each book has.",
+        )
     # The metadata item's own MIME type, as kiwix-serve sends it (Illustration_48x48@1 is image/png).
-    return Response(bytes(found.data), headers={"Content-Type": found.mimetype, "Cache-Control": "max-age=3600, public"})
+    return Response(
+        bytes(found.data), headers={"Content-Type": found.mimetype, "Cache-Control": "max-age=3600, public"}
+    )
 
 
 def random(request: Request) -> Response:
     book_name = request.query_params.get("content") or request.query_params.get("books.name")
     if not book_name:
-        raise BookNotFoundError("No such book: ", cause="/random was asked without ?content=<book name>.",
-                                fix="Add ?content=<book name> to the address.")
+        raise BookNotFoundError(
+            "No such book: ",
+            cause="/random was asked without ?content=<book name>.",
+            fix="Add ?content=<book name> to the address.",
+        )
     book = _library(request).book(book_name)
     return RedirectResponse(content_url(book_name, book.zim.random_path()), status_code=302)
 

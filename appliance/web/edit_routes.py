@@ -27,9 +27,16 @@ def edit_lesson_page(request: Request) -> Response:
 def save_lesson(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     lesson_id = request.path_params["lesson_id"]
-    lesson_edits.edit_lesson(request.app.state.kit, viewer, lesson_id, str(form.get("title", "")),
-                             str(form.get("instructions", "")), form.get("homework") == "1", str(form.get("due", "")),
-                             [form_int(v) for v in form.getlist("students")])
+    lesson_edits.edit_lesson(
+        request.app.state.kit,
+        viewer,
+        lesson_id,
+        str(form.get("title", "")),
+        str(form.get("instructions", "")),
+        form.get("homework") == "1",
+        str(form.get("due", "")),
+        [form_int(v) for v in form.getlist("students")],
+    )
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
@@ -44,8 +51,16 @@ def remove_item(request: Request, form: FormData) -> Response:
 def confirm_delete_lesson(request: Request) -> Response:
     viewer = staff_viewer(request)
     klass, lesson = lesson_edits.owned_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
-    return form_page(request, "confirm_delete.html", account=viewer, klass=klass, what="lesson", title=lesson["title"],
-                     action=f"/teach/lessons/{lesson['id']}/delete", back=f"/teach/lessons/{lesson['id']}")
+    return form_page(
+        request,
+        "confirm_delete.html",
+        account=viewer,
+        klass=klass,
+        what="lesson",
+        title=lesson["title"],
+        action=f"/teach/lessons/{lesson['id']}/delete",
+        back=f"/teach/lessons/{lesson['id']}",
+    )
 
 
 @posted_form
@@ -63,8 +78,16 @@ def edit_quiz_page(request: Request) -> Response:
 
 
 def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> Response:
-    return form_page(request, "quiz_form.html", status_code=status_code, klass=klass, draft=draft, kinds=KINDS,
-                     quiz=quiz, started=lesson_edits.quiz_started(request.app.state.kit, quiz["id"]))
+    return form_page(
+        request,
+        "quiz_form.html",
+        status_code=status_code,
+        klass=klass,
+        draft=draft,
+        kinds=KINDS,
+        quiz=quiz,
+        started=lesson_edits.quiz_started(request.app.state.kit, quiz["id"]),
+    )
 
 
 @posted_form
@@ -85,8 +108,16 @@ def save_quiz(request: Request, form: FormData) -> Response:
 def confirm_delete_quiz(request: Request) -> Response:
     viewer = staff_viewer(request)
     quiz, klass = lesson_edits.owned_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
-    return form_page(request, "confirm_delete.html", account=viewer, klass=klass, what="quiz", title=quiz["title"],
-                     action=f"/teach/quizzes/{quiz['id']}/delete", back=f"/teach/quizzes/{quiz['id']}")
+    return form_page(
+        request,
+        "confirm_delete.html",
+        account=viewer,
+        klass=klass,
+        what="quiz",
+        title=quiz["title"],
+        action=f"/teach/quizzes/{quiz['id']}/delete",
+        back=f"/teach/quizzes/{quiz['id']}",
+    )
 
 
 @posted_form
@@ -94,7 +125,6 @@ def delete_quiz(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     class_id = lesson_edits.delete_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
-
 
 
 routes = [

@@ -26,15 +26,20 @@ def _as_tpkit_error(exc: Exception) -> TpkitError:
     if isinstance(exc, TpkitError):
         return exc
     if isinstance(exc, HTTPException) and exc.status_code == 404:
-        error = TpkitError("There is no page at this address.", fix="Check the address, or start from the home page.",
-                           code="request.not_found")
+        error = TpkitError(
+            "There is no page at this address.",
+            fix="Check the address, or start from the home page.",
+            code="request.not_found",
+        )
         error.status = 404
         return error
     if isinstance(exc, HTTPException):
         error = TpkitError(str(exc.detail), fix="Check the request.", code="request.bad")
         error.status = exc.status_code
         return error
-    return TpkitError("The kit had an internal problem.", fix="Try again; if it persists, see `journalctl -u tpkit-web`.")
+    return TpkitError(
+        "The kit had an internal problem.", fix="Try again; if it persists, see `journalctl -u tpkit-web`."
+    )
 
 
 def render_error(request: Request, exc: Exception) -> Response:

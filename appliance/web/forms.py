@@ -29,11 +29,18 @@ from appliance.webcore.forms import (  # noqa: F401
 )
 
 
-def form_page(request: Request, template: str, status_code: int = 200, headers: dict | None = None,
-              **context) -> Response:
+def form_page(
+    request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context
+) -> Response:
     """A private page (never cached) holding forms: rendered with this client's CSRF token, which it remembers."""
-    response = render(request, template, status_code=status_code, headers={**PRIVATE, **(headers or {})},
-                      csrf=csrf_token(request), **context)
+    response = render(
+        request,
+        template,
+        status_code=status_code,
+        headers={**PRIVATE, **(headers or {})},
+        csrf=csrf_token(request),
+        **context,
+    )
     return remember_csrf(request, response)
 
 
@@ -60,8 +67,9 @@ def posted_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]
     return endpoint
 
 
-def posted_upload(max_bytes: Callable[[Request], int], max_files: int = 1
-                  ) -> Callable[[FormHandler], Callable[[Request], Awaitable[Response]]]:
+def posted_upload(
+    max_bytes: Callable[[Request], int], max_files: int = 1
+) -> Callable[[FormHandler], Callable[[Request], Awaitable[Response]]]:
     """As `posted_form`, for a multipart form with files (`checked_upload`: at most `max_bytes(request)` bytes);
     the handler reads the files (`upload.file`) while they are open."""
 

@@ -16,9 +16,16 @@ from appliance.web.pages import render
 
 
 def _card(book) -> dict:
-    return {"name": book.name, "uuid": book.uuid, "title": book.title, "description": book.description,
-            "category": book.category, "language_label": ", ".join(language_name(c) for c in book.languages) or "—",
-            "article_count": book.zim.article_count, "size_bytes": book.zim.size_bytes}
+    return {
+        "name": book.name,
+        "uuid": book.uuid,
+        "title": book.title,
+        "description": book.description,
+        "category": book.category,
+        "language_label": ", ".join(language_name(c) for c in book.languages) or "—",
+        "article_count": book.zim.article_count,
+        "size_bytes": book.zim.size_bytes,
+    }
 
 
 def home(request: Request) -> Response:
@@ -31,8 +38,16 @@ def home(request: Request) -> Response:
     for book in shown:
         groups.setdefault(language_name(book.language) if book.language else "—", []).append(_card(book))
     languages = [(code, language_name(code)) for code, _ in catalog.languages(books)]
-    return render(request, "home.html", headers={"Cache-Control": "no-cache"}, groups=sorted(groups.items()),
-                  languages=languages, categories=catalog.categories(books), language=language, category=category)
+    return render(
+        request,
+        "home.html",
+        headers={"Cache-Control": "no-cache"},
+        groups=sorted(groups.items()),
+        languages=languages,
+        categories=catalog.categories(books),
+        language=language,
+        category=category,
+    )
 
 
 def legacy_book_url(request: Request) -> Response:

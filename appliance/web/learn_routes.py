@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 PIN_MAX_DIGITS = 6
 
 
-
 def choose_class(request: Request) -> Response:
     return form_page(request, "learn_classes.html", classes=people.sign_in_classes(request.app.state.kit.people))
 
@@ -39,17 +38,27 @@ def choose_name(request: Request) -> Response:
 
 
 def keypad(request: Request) -> Response:
-    klass, student = people.pin_student(request.app.state.kit.people, request.path_params["class_id"],
-                                        request.path_params["student_id"])
+    klass, student = people.pin_student(
+        request.app.state.kit.people, request.path_params["class_id"], request.path_params["student_id"]
+    )
     return _sign_in_page(request, klass, student, "")
 
 
 def _sign_in_page(request: Request, klass, student, typed: str, status_code: int = 200, **context) -> Response:
     """The keypad, or the picture grid when the class signs in with pictures."""
     if klass["signin_kind"] == "pictures":
-        return form_page(request, "learn_pictures.html", status_code, klass=klass, student=student, typed=typed,
-                         picked=len(picture_codes.picked(typed)), pictures=picture_codes.PICTURES,
-                         code_length=picture_codes.CODE_LENGTH, **context)
+        return form_page(
+            request,
+            "learn_pictures.html",
+            status_code,
+            klass=klass,
+            student=student,
+            typed=typed,
+            picked=len(picture_codes.picked(typed)),
+            pictures=picture_codes.PICTURES,
+            code_length=picture_codes.CODE_LENGTH,
+            **context,
+        )
     return form_page(request, "learn_pin.html", status_code, klass=klass, student=student, typed=typed, **context)
 
 
@@ -106,8 +115,9 @@ def my_lesson(request: Request) -> Response:
 def open_item(request: Request) -> Response:
     """Record that the student opened the item, then send them to it (the book, the article, the file)."""
     kit = request.app.state.kit
-    _, item = lessons.open_lesson(kit, current_account(request), request.path_params["lesson_id"],
-                                  request.path_params["item_id"])
+    _, item = lessons.open_lesson(
+        kit, current_account(request), request.path_params["lesson_id"], request.path_params["item_id"]
+    )
     if item["kind"] == "upload":
         target = f"/files/lesson/{item['id']}"
     else:

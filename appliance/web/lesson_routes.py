@@ -23,7 +23,6 @@ from appliance.web.session import PRIVATE, current_account
 FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 
 
-
 def new_lesson(request: Request) -> Response:
     viewer = staff_viewer(request)
     found = lesson_views.new_lesson(request.app.state.kit, viewer, request.path_params["class_id"])
@@ -35,9 +34,17 @@ def create_lesson(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     chosen = [form_int(v) for v in form.getlist("students")]
-    lesson_id = lessons.create(kit.people, kit.lessons, viewer, request.path_params["class_id"],
-                               str(form.get("title", "")), str(form.get("instructions", "")),
-                               form.get("homework") == "1", str(form.get("due", "")), chosen)
+    lesson_id = lessons.create(
+        kit.people,
+        kit.lessons,
+        viewer,
+        request.path_params["class_id"],
+        str(form.get("title", "")),
+        str(form.get("instructions", "")),
+        form.get("homework") == "1",
+        str(form.get("due", "")),
+        chosen,
+    )
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
@@ -53,8 +60,15 @@ def add_item(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     lesson_id = request.path_params["lesson_id"]
-    lessons.add_library_item(kit.people, kit.lessons, kit.load_library(), viewer, lesson_id,
-                             str(form.get("book", "")), str(form.get("path", "")))
+    lessons.add_library_item(
+        kit.people,
+        kit.lessons,
+        kit.load_library(),
+        viewer,
+        lesson_id,
+        str(form.get("book", "")),
+        str(form.get("path", "")),
+    )
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
@@ -65,17 +79,24 @@ def add_upload(request: Request, form: FormData) -> Response:
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise BadRequestError("No file was chosen.", fix="Choose a PDF, image, video or audio file, then send again.")
     lesson_id = request.path_params["lesson_id"]
-    lessons.add_upload(request.app.state.kit, viewer, lesson_id, upload.file, upload.filename,
-                       str(form.get("title", "")))
+    lessons.add_upload(
+        request.app.state.kit, viewer, lesson_id, upload.file, upload.filename, str(form.get("title", ""))
+    )
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
 @posted_form
 def grade(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
-    handin = lessons.grade(request.app.state.kit, viewer, request.path_params["handin_id"],
-                           str(form.get("action", "grade")), str(form.get("score", "")),
-                           str(form.get("out_of", "")), str(form.get("comment", "")))
+    handin = lessons.grade(
+        request.app.state.kit,
+        viewer,
+        request.path_params["handin_id"],
+        str(form.get("action", "grade")),
+        str(form.get("score", "")),
+        str(form.get("out_of", "")),
+        str(form.get("comment", "")),
+    )
     return RedirectResponse(f"/teach/lessons/{handin['lesson_id']}#handin-{handin['id']}", status_code=303)
 
 
@@ -99,9 +120,14 @@ def chart(points: list[dict]) -> dict | None:
 
     done = [xy(n, p["done"]) for n, p in enumerate(points)]
     scores = [xy(n, p["score"]) for n, p in enumerate(points) if p["score"] is not None]
-    return {"width": CHART_W, "height": CHART_H, "done": " ".join(done), "scores": " ".join(scores),
-            "dots": [(xy(n, p["done"]).split(","), p) for n, p in enumerate(points)],
-            "score_dots": [(xy(n, p["score"]).split(","), p) for n, p in enumerate(points) if p["score"] is not None]}
+    return {
+        "width": CHART_W,
+        "height": CHART_H,
+        "done": " ".join(done),
+        "scores": " ".join(scores),
+        "dots": [(xy(n, p["done"]).split(","), p) for n, p in enumerate(points)],
+        "score_dots": [(xy(n, p["score"]).split(","), p) for n, p in enumerate(points) if p["score"] is not None],
+    }
 
 
 def overview_csv(request: Request) -> Response:
@@ -113,8 +139,11 @@ def overview_csv(request: Request) -> Response:
         writer.writerow([_spreadsheet_safe(value) for value in row])
     name = f"class-{table['klass']['id']}-overview.csv"
     # UTF-8 with a BOM so Excel and WPS on Chinese Windows read the names right
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _spreadsheet_safe(value: str) -> str:
@@ -124,8 +153,9 @@ def _spreadsheet_safe(value: str) -> str:
 
 def summary(request: Request) -> Response:
     viewer = staff_viewer(request)
-    found = lessons.student_summary(request.app.state.kit, viewer, request.path_params["class_id"],
-                                    request.path_params["student_id"])
+    found = lessons.student_summary(
+        request.app.state.kit, viewer, request.path_params["class_id"], request.path_params["student_id"]
+    )
     return form_page(request, "summary.html", account=viewer, **found)
 
 
@@ -137,7 +167,6 @@ def lesson_file(request: Request) -> Response:
 def handin_file(request: Request) -> Response:
     row, path = lessons.handin_file(request.app.state.kit, current_account(request), request.path_params["file_id"])
     return FileResponse(path, media_type=row["media_type"], headers=FILE_HEADERS)
-
 
 
 routes = [

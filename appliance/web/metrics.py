@@ -41,25 +41,44 @@ def _power(throttled: Any) -> list[Sample]:
 
 
 def _disks(filesystems: list[dict[str, Any]]) -> list[Sample]:
-    return [({"path": fs["path"]}, fs["used_bytes"] / (fs["used_bytes"] + fs["free_bytes"]))
-            for fs in filesystems if fs["used_bytes"] != NOT_AVAILABLE and fs["used_bytes"] + fs["free_bytes"]]
+    return [
+        ({"path": fs["path"]}, fs["used_bytes"] / (fs["used_bytes"] + fs["free_bytes"]))
+        for fs in filesystems
+        if fs["used_bytes"] != NOT_AVAILABLE and fs["used_bytes"] + fs["free_bytes"]
+    ]
 
 
 def exposition(snap: dict[str, Any]) -> str:
     """The snapshot as Prometheus text: one HELP and TYPE line per metric family, then its samples."""
     families: list[tuple[str, str, str, list[Sample]]] = [
         ("tpkit_up", "gauge", "1 when the kit's web server answers.", [({}, 1)]),
-        ("tpkit_info", "gauge", "The kit's version and id (always 1).",
-         [({"version": snap["version"], "kit_id": snap["kit_id"]}, 1)]),
+        (
+            "tpkit_info",
+            "gauge",
+            "The kit's version and id (always 1).",
+            [({"version": snap["version"], "kit_id": snap["kit_id"]}, 1)],
+        ),
         ("tpkit_uptime_seconds", "gauge", "Seconds since the kit booted.", _one(snap["uptime_s"])),
         ("tpkit_cpu_temperature_celsius", "gauge", "Processor temperature.", _one(snap["cpu_temp_c"])),
-        ("tpkit_under_voltage", "gauge", "1 when the power supply is too weak (now, or at any time since boot).",
-         _power(snap["throttled"])),
-        ("tpkit_filesystem_used_ratio", "gauge", "Used share (0-1) of the disk holding each folder.",
-         _disks(snap["filesystems"])),
+        (
+            "tpkit_under_voltage",
+            "gauge",
+            "1 when the power supply is too weak (now, or at any time since boot).",
+            _power(snap["throttled"]),
+        ),
+        (
+            "tpkit_filesystem_used_ratio",
+            "gauge",
+            "Used share (0-1) of the disk holding each folder.",
+            _disks(snap["filesystems"]),
+        ),
         ("tpkit_books", "gauge", "Book files by state.", [({"state": s}, n) for s, n in snap["books"].items()]),
-        ("tpkit_requests_total", "counter", "HTTP requests answered by this web server process since it started.",
-         _one(snap["requests_served"])),
+        (
+            "tpkit_requests_total",
+            "counter",
+            "HTTP requests answered by this web server process since it started.",
+            _one(snap["requests_served"]),
+        ),
         ("tpkit_wifi_clients", "gauge", "Devices connected to the classroom access point.", _one(snap["wifi_clients"])),
     ]
     return "\n".join(line for family in families for line in _family(*family)) + "\n"

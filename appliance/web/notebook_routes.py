@@ -29,22 +29,32 @@ def article_page(request: Request) -> Response:
     viewer = current_account(request)
     if viewer is None:
         return RedirectResponse("/learn", status_code=303)
-    found = notebook.article_page(request.app.state.kit, viewer, request.query_params.get("book", ""),
-                                  request.query_params.get("path", ""))
-    response = render(request, "me_article.html", headers=PRIVATE, csrf=csrf_token(request),
-                      notice=request.query_params.get("notice"), max_chars=notebook.NOTE_MAX_CHARS, **found)
+    found = notebook.article_page(
+        request.app.state.kit, viewer, request.query_params.get("book", ""), request.query_params.get("path", "")
+    )
+    response = render(
+        request,
+        "me_article.html",
+        headers=PRIVATE,
+        csrf=csrf_token(request),
+        notice=request.query_params.get("notice"),
+        max_chars=notebook.NOTE_MAX_CHARS,
+        **found,
+    )
     return remember_csrf(request, response)
 
 
 @posted_form
 def bookmark(request: Request, form: FormData) -> Response:
     keep = str(form.get("action", "add")) != "remove"
-    found = notebook.bookmark(request.app.state.kit, current_account(request), str(form.get("book", "")),
-                              str(form.get("path", "")), keep)
+    found = notebook.bookmark(
+        request.app.state.kit, current_account(request), str(form.get("book", "")), str(form.get("path", "")), keep
+    )
     notice = "bookmarked" if keep else "unbookmarked"
     back = _back(form)
-    return RedirectResponse(f"{back}?notice={notice}" if back else article_url(found.book, found.path, notice),
-                            status_code=303)
+    return RedirectResponse(
+        f"{back}?notice={notice}" if back else article_url(found.book, found.path, notice), status_code=303
+    )
 
 
 @posted_form
@@ -63,7 +73,6 @@ def _back(form: FormData) -> str:
     """Where to go after a bookmark: the lesson page the form came from, else '' (never another site)."""
     back = str(form.get("back", ""))
     return back if re.fullmatch(r"/me/lessons/[0-9]+", back) else ""
-
 
 
 routes = [

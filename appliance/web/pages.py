@@ -36,13 +36,18 @@ def human_size(size_bytes: float) -> str:
 ENV.filters["human_size"] = human_size
 
 
-def render(request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context
+) -> HTMLResponse:
     """A page in the request's language; `?lang=` is remembered in a cookie."""
     settings = request.app.state.kit.settings
     lang = choose_language(request, settings.default_language)
     body = ENV.get_template(template).render(
-        lang=lang, school_name=settings.school_name, version=__version__,
-        request=request, **context,
+        lang=lang,
+        school_name=settings.school_name,
+        version=__version__,
+        request=request,
+        **context,
     )
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     response.headers["Content-Language"] = lang

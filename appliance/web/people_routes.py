@@ -26,10 +26,12 @@ def staff_viewer(request: Request, *roles: str):
     viewer = current_account(request)
     people.require(viewer, *(roles or people.STAFF))
     if viewer["must_change_password"] and request.url.path != "/teach":
-        raise AccessDeniedError("Choose your own password before anything else.",
-                                fix="Open /teach and change the first password.", code="auth.must_change_password")
+        raise AccessDeniedError(
+            "Choose your own password before anything else.",
+            fix="Open /teach and change the first password.",
+            code="auth.must_change_password",
+        )
     return viewer
-
 
 
 def teach(request: Request) -> Response:
@@ -40,8 +42,13 @@ def teach(request: Request) -> Response:
     if viewer["must_change_password"]:
         return form_page(request, "password.html", account=viewer)
     kit = request.app.state.kit
-    return form_page(request, "teach.html", account=viewer, classes=people.classes_for(kit.people, viewer),
-                     notice=request.query_params.get("notice"))
+    return form_page(
+        request,
+        "teach.html",
+        account=viewer,
+        classes=people.classes_for(kit.people, viewer),
+        notice=request.query_params.get("notice"),
+    )
 
 
 def roster_page(request: Request) -> Response:
@@ -58,8 +65,14 @@ def give_pins(request: Request, form: FormData) -> Response:
     student = form_int(form.get("student", ""), fix=CLASS_PAGE_FIX) if form.get("student") else None
     pins = people.give_pins(kit.people, viewer, class_id, kit.settings.pin_digits, student, kit.signin_failures)
     klass = people.staff_class(kit.people, viewer, class_id)
-    return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pictures=_pictures(klass),
-                     pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins])
+    return form_page(
+        request,
+        "pin_sheet.html",
+        account=viewer,
+        klass=klass,
+        pictures=_pictures(klass),
+        pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins],
+    )
 
 
 def _pictures(klass):
@@ -79,8 +92,9 @@ def set_signin_kind(request: Request, form: FormData) -> Response:
 def create_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     teachers = str(form.get("teachers", "")).replace("，", ",").split(",")
-    class_id = people.create_class(request.app.state.kit.people, viewer, str(form.get("name", "")),
-                                   str(form.get("grade", "")), teachers)
+    class_id = people.create_class(
+        request.app.state.kit.people, viewer, str(form.get("name", "")), str(form.get("grade", "")), teachers
+    )
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
@@ -89,33 +103,58 @@ def import_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     data, filename = _upload(form)
     kit = request.app.state.kit
-    result = class_roster.import_file(kit.people, viewer, data, filename, str(form.get("class_name", "")),
-                                      str(form.get("teacher", "")), kit.settings.pin_digits)
+    result = class_roster.import_file(
+        kit.people,
+        viewer,
+        data,
+        filename,
+        str(form.get("class_name", "")),
+        str(form.get("teacher", "")),
+        kit.settings.pin_digits,
+    )
     assert result.class_id is not None  # an import that returns has written its class
     klass = people.staff_class(kit.people, viewer, result.class_id)
-    return form_page(request, "pin_sheet.html", account=viewer, klass=klass, pins=result.pins, result=result,
-                     pictures=_pictures(klass))
+    return form_page(
+        request,
+        "pin_sheet.html",
+        account=viewer,
+        klass=klass,
+        pins=result.pins,
+        result=result,
+        pictures=_pictures(klass),
+    )
 
 
 def people_page(request: Request) -> Response:
     viewer = staff_viewer(request, "admin")
-    return form_page(request, "people.html", account=viewer, notice=request.query_params.get("notice"),
-                     **class_views.people_page(request.app.state.kit, viewer))
+    return form_page(
+        request,
+        "people.html",
+        account=viewer,
+        notice=request.query_params.get("notice"),
+        **class_views.people_page(request.app.state.kit, viewer),
+    )
 
 
 @posted_form
 def create_teacher(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request, "admin")
-    people.create_teacher(request.app.state.kit.people, viewer, str(form.get("name", "")),
-                          str(form.get("username", "")), str(form.get("password", "")))
+    people.create_teacher(
+        request.app.state.kit.people,
+        viewer,
+        str(form.get("name", "")),
+        str(form.get("username", "")),
+        str(form.get("password", "")),
+    )
     return RedirectResponse("/admin/people?notice=teacher", status_code=303)
 
 
 @posted_form
 def reset_password(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request, "admin")
-    people.reset_staff_password(request.app.state.kit.people, viewer, request.path_params["account_id"],
-                                str(form.get("password", "")))
+    people.reset_staff_password(
+        request.app.state.kit.people, viewer, request.path_params["account_id"], str(form.get("password", ""))
+    )
     return RedirectResponse("/admin/people?notice=password", status_code=303)
 
 
@@ -134,8 +173,9 @@ def _upload(form: FormData) -> tuple[bytes, str]:
         raise BadRequestError("No file was chosen.", fix="Choose the roster file, then send the form again.")
     data = upload.file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise BadRequestError(f"{upload.filename} is larger than {MAX_FILE_BYTES} bytes.",
-                              fix="Check that this is the roster file.")
+        raise BadRequestError(
+            f"{upload.filename} is larger than {MAX_FILE_BYTES} bytes.", fix="Check that this is the roster file."
+        )
     return data, upload.filename
 
 

@@ -15,9 +15,15 @@ from starlette.routing import Route
 # Paths each system probes over plain HTTP; an answer other than the expected one (204, "Success",
 # "Microsoft Connect Test"/"Microsoft NCSI") makes it show a "sign in to network" page, which we fill
 # with a redirect to the kit. Windows then opens www.msftconnecttest.com/redirect, answered the same way.
-CHECKS = ("/generate_204", "/gen_204",  # Android, ChromeOS
-          "/hotspot-detect.html", "/library/test/success.html",  # iOS and macOS
-          "/connecttest.txt", "/ncsi.txt", "/redirect")  # Windows 10+, older Windows, Windows' follow-up
+CHECKS = (
+    "/generate_204",
+    "/gen_204",  # Android, ChromeOS
+    "/hotspot-detect.html",
+    "/library/test/success.html",  # iOS and macOS
+    "/connecttest.txt",
+    "/ncsi.txt",
+    "/redirect",
+)  # Windows 10+, older Windows, Windows' follow-up
 
 
 def connectivity_check(request: Request) -> Response:

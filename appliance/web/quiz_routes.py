@@ -45,10 +45,15 @@ def quiz_results(request: Request) -> Response:
     viewer = _staff(request)
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
     quiz, klass = quizzes.staff_quiz(kit, viewer, quiz_id)
-    return form_page(request, "quiz_results.html", quiz=quiz, klass=klass,
-                     questions=quizzes.question_results(kit, viewer, quiz_id),
-                     scores=quizzes.class_scores(kit, viewer, quiz_id),
-                     may_edit=viewer["role"] == "admin" or viewer["id"] == quiz["author_id"])
+    return form_page(
+        request,
+        "quiz_results.html",
+        quiz=quiz,
+        klass=klass,
+        questions=quizzes.question_results(kit, viewer, quiz_id),
+        scores=quizzes.class_scores(kit, viewer, quiz_id),
+        may_edit=viewer["role"] == "admin" or viewer["id"] == quiz["author_id"],
+    )
 
 
 def quiz_page(request: Request) -> Response:

@@ -61,11 +61,19 @@ def suggest(request: Request) -> Response:
     term = request.query_params.get("term", "")
     count = _int(request, "count", search_service.DEFAULT_SUGGESTIONS) or search_service.DEFAULT_SUGGESTIONS
     found = search_service.suggest(books, term, count, max(_int(request, "start", 0), 0))
-    items = [{"value": _escape(s.title), "label": _escape(_label_html(s.label)), "kind": "path",
-              "path": s.path, "book": s.book.name, "book_title": s.book.title} for s in found]
+    items = [
+        {
+            "value": _escape(s.title),
+            "label": _escape(_label_html(s.label)),
+            "kind": "path",
+            "path": s.path,
+            "book": s.book.name,
+            "book_title": s.book.title,
+        }
+        for s in found
+    ]
     if len(books) == 1 and books[0].zim.has_fulltext_index:
-        items.append({"value": _escape(term + " "), "label": _escape(f"containing '{term}'..."),
-                      "kind": "pattern"})
+        items.append({"value": _escape(term + " "), "label": _escape(f"containing '{term}'..."), "kind": "pattern"})
     return JSONResponse(items, headers={**NO_STORE, "Content-Type": "application/json; charset=utf-8"})
 
 
@@ -97,8 +105,9 @@ def _search_or_xml_error(request: Request) -> Response:
     except TpkitError as exc:
         # kiwix-serve answers a format=xml request's errors in XML, so feed readers get no HTML page.
         body = ENV.get_template("search_error.xml").render(error=exc)
-        return Response(body, status_code=exc.status,
-                        headers={**NO_STORE, "Content-Type": "application/xml; charset=utf-8"})
+        return Response(
+            body, status_code=exc.status, headers={**NO_STORE, "Content-Type": "application/xml; charset=utf-8"}
+        )
 
 
 def _search(request: Request) -> Response:
@@ -113,12 +122,22 @@ def _search(request: Request) -> Response:
     page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
     if as_xml:
         body = ENV.get_template("search.xml").render(
-            page=page, content_url=content_url, self_url=_page_url(request, names, page.pattern, start, length, "xml"))
+            page=page, content_url=content_url, self_url=_page_url(request, names, page.pattern, start, length, "xml")
+        )
         return Response(body, headers={**NO_STORE, "Content-Type": "application/rss+xml; charset=utf-8"})
     previous_url = _page_url(request, names, page.pattern, max(start - length, 0), length) if start > 0 else None
     next_url = _page_url(request, names, page.pattern, start + length, length) if start + length < page.total else None
-    return render(request, "search.html", headers=NO_STORE, page=page, pattern=page.pattern, selected_books=names,
-                  content_url=content_url, previous_url=previous_url, next_url=next_url)
+    return render(
+        request,
+        "search.html",
+        headers=NO_STORE,
+        page=page,
+        pattern=page.pattern,
+        selected_books=names,
+        content_url=content_url,
+        previous_url=previous_url,
+        next_url=next_url,
+    )
 
 
 routes = [Route("/suggest", suggest), Route("/search", search)]

@@ -19,8 +19,9 @@ CODE = re.compile(r'\bcode(?:\s*=\s*|=)"([a-z_.]+)"')
 Found = tuple[int, str | None, str, list[str]]
 
 
-def error_codes(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str],
-                options: dict[str, Any]) -> Iterator[Found]:
+def error_codes(
+    fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str], options: dict[str, Any]
+) -> Iterator[Found]:
     """`error.<code>` for each error code in a Python file, except the `technician_only` ones (space-separated in
     the mapping's options: errors only a technician reads, in the journal or the CLI)."""
     skipped = set(options.get("technician_only", "").split())
@@ -30,8 +31,9 @@ def error_codes(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Col
             yield text.count("\n", 0, match.start()) + 1, None, f"error.{match.group(1)}", []
 
 
-def python_and_error_codes(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str],
-                           options: dict[str, Any]) -> Iterator[Found]:
+def python_and_error_codes(
+    fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str], options: dict[str, Any]
+) -> Iterator[Found]:
     """Babel's Python extractor (`_()`, `N_()`…), then the file's error codes."""
     from babel.messages.extract import extract_python
 

@@ -57,8 +57,10 @@ async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
     A body announced larger than `max_bytes` (plus room for the other fields) is refused before it is read."""
     announced = request.headers.get("content-length", "")
     if announced.isdigit() and int(announced) > max_bytes + UPLOAD_FIELDS_BYTES:
-        raise UploadTooLargeError(f"The upload has {announced} bytes; at most {max_bytes} are accepted.",
-                                  fix="Check that this is the right file.")
+        raise UploadTooLargeError(
+            f"The upload has {announced} bytes; at most {max_bytes} are accepted.",
+            fix="Check that this is the right file.",
+        )
     form = await request.form(max_files=max_files)
     try:
         yield _checked(request, form)
@@ -69,7 +71,9 @@ async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
 def _checked(request: Request, form):
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf", ""))):
-        raise FormExpiredError("The form could not be accepted: its security token is missing or old.",
-                               cause="The page was open for a long time, or cookies are blocked.",
-                               fix="Go back, reload the page and send the form again.")
+        raise FormExpiredError(
+            "The form could not be accepted: its security token is missing or old.",
+            cause="The page was open for a long time, or cookies are blocked.",
+            fix="Go back, reload the page and send the form again.",
+        )
     return form

@@ -43,9 +43,11 @@ def _compiled(domain: str, lang: str) -> gettext.GNUTranslations:
         with path.open("rb") as file:
             return gettext.GNUTranslations(file)
     except OSError as exc:
-        raise TpkitError(f"The {lang} messages of {domain} are missing: cannot read {path}.",
-                         cause="the catalogues were not compiled, or the package was installed without them",
-                         fix="In a checkout run `./build.sh messages`; otherwise reinstall tpkit.") from exc
+        raise TpkitError(
+            f"The {lang} messages of {domain} are missing: cannot read {path}.",
+            cause="the catalogues were not compiled, or the package was installed without them",
+            fix="In a checkout run `./build.sh messages`; otherwise reinstall tpkit.",
+        ) from exc
 
 
 class Messages:

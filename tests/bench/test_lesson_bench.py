@@ -15,14 +15,19 @@ def test_lesson_bench_three_students_do_the_whole_lesson_and_the_checks_pass(tmp
     assert result["server_survived"]
     checks = result["consistency"]
     assert checks["problems"] == [] and checks["ok"]
-    assert (checks["handins"], checks["photos_matching"], checks["quiz_attempts_scored_right"],
-            checks["students_with_expected_records"]) == (3, 3, 3, 3)
+    assert (
+        checks["handins"],
+        checks["photos_matching"],
+        checks["quiz_attempts_scored_right"],
+        checks["students_with_expected_records"],
+    ) == (3, 3, 3, 3)
     steps = result["steps"]
     assert steps["article"]["count"] == 6 and steps["hand-in (POST, 300 KB photo)"]["count"] == 3
     assert steps["teacher: class overview"]["count"] >= 1 and result["peak_rss_mb"] > 0
     assert result["requests"] == 3 * 17 + steps["teacher: class overview"]["count"]
-    assert {lesson.expected_score(n) for n in range(3)} != {sum(lesson.question_points(q) for q, _, _ in
-                                                               lesson.QUESTIONS)}  # not every answer is right
+    assert {lesson.expected_score(n) for n in range(3)} != {
+        sum(lesson.question_points(q) for q, _, _ in lesson.QUESTIONS)
+    }  # not every answer is right
 
     # the checks can fail: a photo cut short on disk, as a crash before its fsync would leave it
     photo = sorted((tmp_path / "data" / "uploads" / "handins").glob("*.jpg"))[0]

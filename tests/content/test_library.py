@@ -49,7 +49,7 @@ def test_library_lists_damaged_files_and_keeps_serving_others(content_dir, damag
         bad.write_bytes(data[: len(data) // 2])
     elif damage == "flip":
         middle = len(data) // 2
-        bad.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:])
+        bad.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :])
     elif damage == "not_zim":
         bad.write_text("<html>this is a web page saved with the wrong name</html>")
     else:

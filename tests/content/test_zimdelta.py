@@ -27,20 +27,38 @@ V1_ARTICLES = {
 V1_REDIRECTS = [("old_water", "Water (old)", "water"), ("luna", "Luna", "moon"), ("stone", "Stone", "rock")]
 
 
-def _book(folder: Path, *, articles: dict, redirects: list, title: str = "Nature", date: str = "2026-01-02",
-          icon=(10, 20, 30), extra_metadata: dict | None = None, name: str = "nature_en") -> Path:
+def _book(
+    folder: Path,
+    *,
+    articles: dict,
+    redirects: list,
+    title: str = "Nature",
+    date: str = "2026-01-02",
+    icon=(10, 20, 30),
+    extra_metadata: dict | None = None,
+    name: str = "nature_en",
+) -> Path:
     entries = [Entry(path, t, "text/html", article(t, body), front=True) for path, (t, body) in articles.items()]
     entries.append(Entry("img/dot.png", "dot", "image/png", badge(16, (0, 0, 0), (255, 255, 255))))
     metadata = {"Title": title, "Language": "eng", "Name": name, "Date": date, **(extra_metadata or {})}
     folder.mkdir(parents=True, exist_ok=True)
-    return write_zim(folder / f"{name}.zim", metadata=metadata, main_path="index", entries=entries,
-                     illustration_png=badge(48, icon, (200, 100, 50)), redirects=redirects)
+    return write_zim(
+        folder / f"{name}.zim",
+        metadata=metadata,
+        main_path="index",
+        entries=entries,
+        illustration_png=badge(48, icon, (200, 100, 50)),
+        redirects=redirects,
+    )
 
 
 def _v2_articles() -> dict:
-    articles = {**V1_ARTICLES, "sun": ("The Sun", "<p>The Sun is a quillofray star.</p>"),
-                "water": ("Water cycle", "<p>Rain, rivers and the sea.</p>" * 20),
-                "rock": ("Rocks and stones", V1_ARTICLES["rock"][1])}
+    articles = {
+        **V1_ARTICLES,
+        "sun": ("The Sun", "<p>The Sun is a quillofray star.</p>"),
+        "water": ("Water cycle", "<p>Rain, rivers and the sea.</p>" * 20),
+        "rock": ("Rocks and stones", V1_ARTICLES["rock"][1]),
+    }
     del articles["moon"]
     return articles
 
@@ -53,8 +71,15 @@ V2_REDIRECTS = [("old_water", "Water (old)", "water"), ("luna", "Luna", "sun"), 
 @pytest.fixture()
 def books(tmp_path) -> tuple[Path, Path]:
     v1 = _book(tmp_path / "v1", articles=V1_ARTICLES, redirects=V1_REDIRECTS, extra_metadata={"Creator": "tests"})
-    v2 = _book(tmp_path / "v2", articles=_v2_articles(), redirects=V2_REDIRECTS, title="Nature and sky",
-               date="2026-02-01", icon=(90, 20, 30), extra_metadata={"Publisher": "county"})
+    v2 = _book(
+        tmp_path / "v2",
+        articles=_v2_articles(),
+        redirects=V2_REDIRECTS,
+        title="Nature and sky",
+        date="2026-02-01",
+        icon=(90, 20, 30),
+        extra_metadata={"Publisher": "county"},
+    )
     return v1, v2
 
 
@@ -76,8 +101,14 @@ def test_zimdelta_diff_finds_added_changed_removed_entries_redirects_and_metadat
     v1, v2 = books
     diff = zimdelta.diff_books(v1, v2)
     assert diff.added == (("C", "star"), ("C", "sun"), ("M", "Publisher"))
-    assert diff.changed == (("C", "luna"), ("C", "rock"), ("C", "water"), ("M", "Date"),
-                            ("M", "Illustration_48x48@1"), ("M", "Title"))
+    assert diff.changed == (
+        ("C", "luna"),
+        ("C", "rock"),
+        ("C", "water"),
+        ("M", "Date"),
+        ("M", "Illustration_48x48@1"),
+        ("M", "Title"),
+    )
     assert diff.removed == (("C", "moon"), ("C", "stone"), ("M", "Creator"))
     assert zimdelta.diff_books(v1, v1) == zimdelta.BookDiff((), (), ())
 
@@ -87,8 +118,9 @@ def test_zimdelta_patch_holds_only_what_changed(books, tmp_path):
     manifest = zimdelta.write_patch(v1, v2, tmp_path / "p.zimpatch")
     patch = ZimFile(tmp_path / "p.zimpatch")
     assert sorted(e.path for e in patch.stored_entries()) == ["rock", "sun", "water"]
-    assert sorted(patch.metadata_names) == sorted(["Counter", "Date", "Illustration_48x48@1", "Publisher", "Title",
-                                                   zimdelta.MANIFEST_NAME])
+    assert sorted(patch.metadata_names) == sorted(
+        ["Counter", "Date", "Illustration_48x48@1", "Publisher", "Title", zimdelta.MANIFEST_NAME]
+    )
     assert manifest["removed_entries"] == ["moon", "stone"] and manifest["removed_metadata"] == ["Creator"]
     assert sorted(manifest["redirects"]) == [["luna", "Luna", "sun"], ["star", "Star", "sun"]]
     assert manifest["base"]["sha256"] == hashlib.sha256(v1.read_bytes()).hexdigest()
@@ -155,8 +187,13 @@ def test_zimdelta_patch_whose_content_was_changed_and_checksummed_again_fails_th
     manifest = zimdelta.write_patch(v1, v2, patch)
     # A forger rewrites the patch with other article text and a valid libzim checksum: only the digest catches it.
     forged = {zimdelta.MANIFEST_NAME: zimdelta.json.dumps(manifest)}
-    write_zim(patch, metadata=forged, main_path=None, index_language=None,
-              entries=[Entry("sun", "The Sun", "text/html", article("The Sun", "<p>Forged.</p>"), front=True)])
+    write_zim(
+        patch,
+        metadata=forged,
+        main_path=None,
+        index_language=None,
+        entries=[Entry("sun", "The Sun", "text/html", article("The Sun", "<p>Forged.</p>"), front=True)],
+    )
     (tmp_path / "out.zim").write_bytes(b"the kit's current copy")
     with pytest.raises(ChannelError) as caught:
         zimdelta.apply_patches(v1, [patch], tmp_path / "out.zim")
@@ -178,9 +215,19 @@ def test_zimdelta_not_a_patch_is_refused(books, tmp_path):
 def test_zimdelta_chain_applies_in_order_from_the_publisher_or_a_rebuilt_base(books, tmp_path):
     v1, v2 = books
     v3_articles = {**_v2_articles(), "comet": ("Comets", "<p>Comets have tails.</p>")}
-    v3 = _book(tmp_path / "v3", articles=v3_articles, redirects=V2_REDIRECTS, title="Nature and sky",
-               date="2026-03-01", icon=(90, 20, 30), extra_metadata={"Publisher": "county"})
-    p1, p2 = zimdelta.write_patch(v1, v2, tmp_path / "p1.zimpatch"), zimdelta.write_patch(v2, v3, tmp_path / "p2.zimpatch")
+    v3 = _book(
+        tmp_path / "v3",
+        articles=v3_articles,
+        redirects=V2_REDIRECTS,
+        title="Nature and sky",
+        date="2026-03-01",
+        icon=(90, 20, 30),
+        extra_metadata={"Publisher": "county"},
+    )
+    p1, p2 = (
+        zimdelta.write_patch(v1, v2, tmp_path / "p1.zimpatch"),
+        zimdelta.write_patch(v2, v3, tmp_path / "p2.zimpatch"),
+    )
     assert p2["base"]["digest"] == p1["result"]["digest"]
     rebuilt = zimdelta.apply_patches(v1, [tmp_path / "p1.zimpatch", tmp_path / "p2.zimpatch"], tmp_path / "v3.zim")
     assert rebuilt.digest == zimdelta.book_digest(v3) and _everything(rebuilt.path) == _everything(v3)
@@ -206,9 +253,23 @@ def test_zimdelta_rebuild_that_cannot_be_written_says_so_and_leaves_nothing(book
     zimdelta.write_patch(v1, v2, tmp_path / "p.zimpatch")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "nature_en.zim").write_bytes(b"the kit's current copy")
-    done = subprocess.run([sys.executable, "-m", "appliance", "channel", "apply", str(v1), str(tmp_path / "p.zimpatch"),
-                           "--out", str(tmp_path / "out" / "nature_en.zim")], preexec_fn=_small_file_limit,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "channel",
+            "apply",
+            str(v1),
+            str(tmp_path / "p.zimpatch"),
+            "--out",
+            str(tmp_path / "out" / "nature_en.zim"),
+        ],
+        preexec_fn=_small_file_limit,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "cannot be written" in done.stderr and "Fix: Free space in the content folder" in done.stderr
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["nature_en.zim"]

@@ -56,11 +56,14 @@ def test_tpkit_rsync_uses_a_basis_of_another_name_and_never_changes_it(served, t
     assert hashlib.sha256(basis.read_bytes()).digest() == hashlib.sha256(old).digest()
 
 
-@pytest.mark.parametrize(("where", "code", "words"), [
-    ("rsync://127.0.0.1:{free}/tpkit/primary-en/x.zim", 10, "cannot be reached"),
-    ("{url}/primary-en/missing.zim", 23, "not on the mirror"),
-    ("rsync://127.0.0.1:{port}/nomodule/x.zim", 5, "refused the session"),
-])
+@pytest.mark.parametrize(
+    ("where", "code", "words"),
+    [
+        ("rsync://127.0.0.1:{free}/tpkit/primary-en/x.zim", 10, "cannot be reached"),
+        ("{url}/primary-en/missing.zim", 23, "not on the mirror"),
+        ("rsync://127.0.0.1:{port}/nomodule/x.zim", 5, "refused the session"),
+    ],
+)
 def test_tpkit_rsync_keeps_rsyncs_exit_code_and_says_the_fix(served, tmp_path, where, code, words):
     daemon = served[0]
     source = where.format(free=free_port(), url=daemon.url, port=daemon.port)

@@ -11,8 +11,12 @@ from tests.machine import SICK_COMMANDS, fake_commands
 def test_firmware_decodes_every_throttled_bit():
     decoded = firmware.decode_throttled(0x50005)
     assert decoded["now"] == {"under_voltage": True, "freq_capped": False, "throttled": True, "soft_temp_limit": False}
-    assert decoded["since_boot"] == {"under_voltage": True, "freq_capped": False, "throttled": True,
-                                     "soft_temp_limit": False}
+    assert decoded["since_boot"] == {
+        "under_voltage": True,
+        "freq_capped": False,
+        "throttled": True,
+        "soft_temp_limit": False,
+    }
     everything = firmware.decode_throttled(0xF000F)
     assert all(everything["now"].values()) and all(everything["since_boot"].values())
     assert not any(firmware.decode_throttled(0)["since_boot"].values())

@@ -50,8 +50,13 @@ def test_images_gif_kept_as_sent(tmp_path):
     assert _shrunk(tmp_path, gif.getvalue(), name="a.gif") == (False, b"")
 
 
-@pytest.mark.parametrize("side_px, said", [(8000, "8000 × 8000 pixels"),  # over MAX_PIXELS, under Pillow's own
-                                           (100_000, "too many pixels")])  # Pillow's DecompressionBombError
+@pytest.mark.parametrize(
+    "side_px, said",
+    [
+        (8000, "8000 × 8000 pixels"),  # over MAX_PIXELS, under Pillow's own
+        (100_000, "too many pixels"),
+    ],
+)  # Pillow's DecompressionBombError
 def test_images_refuses_bomb_before_decoding(tmp_path, side_px, said):
     with pytest.raises(UploadRefusedError) as caught:
         _shrunk(tmp_path, bomb_png(side_px), name="bomb.png")

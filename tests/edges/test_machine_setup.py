@@ -9,8 +9,10 @@ from appliance.errors import SystemCommandError
 from tests.provisioning_kit import fake_machine
 
 
-@pytest.mark.parametrize("source, disk, number", [("/dev/mmcblk0p3", "/dev/mmcblk0", "3"), ("/dev/sda2", "/dev/sda", "2"),
-                                                   ("/dev/nvme0n1p2", "/dev/nvme0n1", "2")])
+@pytest.mark.parametrize(
+    "source, disk, number",
+    [("/dev/mmcblk0p3", "/dev/mmcblk0", "3"), ("/dev/sda2", "/dev/sda", "2"), ("/dev/nvme0n1p2", "/dev/nvme0n1", "2")],
+)
 def test_machine_setup_grows_the_partition_holding_the_folder(tmp_path, monkeypatch, source, disk, number):
     path, calls = fake_machine(tmp_path, source=source)
     monkeypatch.setenv("PATH", path)

@@ -45,12 +45,19 @@ def test_mdns_instance_name_fits_63_bytes_with_room_for_a_suffix():
 def test_mdns_advertiser_is_found_by_the_browser_with_its_txt(advertiser):
     advertiser.start(_ad(school="Hill School 学校"))
     with mdns.Browser(mdns.KIT_TYPE, LOOPBACK) as browser:
-        found = [f for f in browser.wait(_named("tpkit — Hill School 学校"), WAIT_S) if f.name == "tpkit — Hill School 学校"]
+        found = [
+            f for f in browser.wait(_named("tpkit — Hill School 学校"), WAIT_S) if f.name == "tpkit — Hill School 学校"
+        ]
     assert len(found) == 1
     kit = found[0]
     assert (kit.addresses, kit.port) == (("127.0.0.1",), 8123)
-    assert kit.txt == {"kit_id": "kit-1", "version": "0.1.0", "content": "abc123abc123", "mirror": "0",
-                       "school": "Hill School 学校"}
+    assert kit.txt == {
+        "kit_id": "kit-1",
+        "version": "0.1.0",
+        "content": "abc123abc123",
+        "mirror": "0",
+        "school": "Hill School 学校",
+    }
     http = mdns.browse(mdns.HTTP_TYPE, WAIT_S, LOOPBACK, enough=_named("tpkit — Hill School 学校"))
     assert any(f.name == "tpkit — Hill School 学校" and f.txt == {"path": "/"} for f in http)
 

@@ -54,7 +54,9 @@ def _avahi_binaries() -> tuple[Path, Path, dict[str, str]]:
         browse, env = Path(shutil.which("avahi-browse") or "/usr/bin/avahi-browse"), {}
     missing = [str(p) for p in (daemon, browse) if not p.exists()]
     if missing:
-        pytest.skip(f"avahi not found ({', '.join(missing)}); install avahi-daemon avahi-utils or set TPKIT_TEST_AVAHI_ROOT")
+        pytest.skip(
+            f"avahi not found ({', '.join(missing)}); install avahi-daemon avahi-utils or set TPKIT_TEST_AVAHI_ROOT"
+        )
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("dbus-daemon"):
         pytest.skip("a private avahi-daemon needs root, unshare and dbus-daemon")
     return daemon, browse, env
@@ -66,9 +68,11 @@ def _namespace_script(folder: Path, daemon: Path) -> str:
     passwd.write_text(Path("/etc/passwd").read_text() + "avahi:x:0:0:avahi:/nonexistent:/usr/sbin/nologin\n")
     group.write_text(Path("/etc/group").read_text() + "avahi:x:0:\n")
     (folder / "avahi.conf").write_text(AVAHI_CONFIG)
-    return (f"mount --bind {passwd} /etc/passwd && mount --bind {group} /etc/group && "
-            "mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && "
-            f"exec {daemon} -f {folder / 'avahi.conf'} --no-drop-root --no-chroot --no-rlimits --no-proc-title")
+    return (
+        f"mount --bind {passwd} /etc/passwd && mount --bind {group} /etc/group && "
+        "mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && "
+        f"exec {daemon} -f {folder / 'avahi.conf'} --no-drop-root --no-chroot --no-rlimits --no-proc-title"
+    )
 
 
 @pytest.fixture
@@ -77,12 +81,17 @@ def avahi(tmp_path):
     daemon, browse, env = _avahi_binaries()
     socket = tmp_path / "bus"
     (tmp_path / "bus.conf").write_text(BUS_CONFIG.format(socket=socket))
-    bus = subprocess.Popen(["dbus-daemon", "--nofork", f"--config-file={tmp_path / 'bus.conf'}"],
-                           stderr=subprocess.DEVNULL)  # it warns that it may not raise its fd limit
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--nofork", f"--config-file={tmp_path / 'bus.conf'}"], stderr=subprocess.DEVNULL
+    )  # it warns that it may not raise its fd limit
     env = {**os.environ, **env, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={socket}"}
     log = (tmp_path / "avahi.log").open("w")
-    server = subprocess.Popen(["unshare", "-m", "sh", "-c", _namespace_script(tmp_path, daemon)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        ["unshare", "-m", "sh", "-c", _namespace_script(tmp_path, daemon)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while "Server startup complete" not in (tmp_path / "avahi.log").read_text():
@@ -103,8 +112,13 @@ def test_mdns_avahi_browse_lists_the_kit(avahi):
     advertiser = mdns.Advertiser(["127.0.0.1"])
     advertiser.start(ad)
     try:
-        result = subprocess.run([str(browse), "--resolve", "--terminate", "--parsable", "_tpkit._tcp"],
-                                capture_output=True, text=True, env=env, timeout=15)
+        result = subprocess.run(
+            [str(browse), "--resolve", "--terminate", "--parsable", "_tpkit._tcp"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=15,
+        )
     finally:
         advertiser.stop()
     resolved = [line.split(";") for line in result.stdout.splitlines() if line.startswith("=;lo;IPv4;")]

@@ -13,8 +13,9 @@ from appliance.errors import ChannelError, ConfigError
 from appliance.services.sync import channel
 from tests.conftest import make_book
 
-needs_minisign = pytest.mark.skipif(shutil.which("minisign") is None,
-                                    reason="minisign missing: apt-get install minisign (in build.sh TEST_DEBS)")
+needs_minisign = pytest.mark.skipif(
+    shutil.which("minisign") is None, reason="minisign missing: apt-get install minisign (in build.sh TEST_DEBS)"
+)
 
 
 def _run(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -72,8 +73,7 @@ def test_minisign_real_tool_signs_and_tpkit_verifies(tmp_path):
     signed = _run("minisign", "-S", "-s", str(tmp_path / "minisign.key"), "-m", "index.json", cwd=folder)
     assert signed.returncode == 0, signed.stderr
     keys = channel.trusted_keys(str(tmp_path / "minisign.pub"))
-    index = channel.verify_index(folder, keys, None, check_files=True,
-                                 now=dt.datetime.now(dt.timezone.utc))
+    index = channel.verify_index(folder, keys, None, check_files=True, now=dt.datetime.now(dt.timezone.utc))
     assert index.channel == "primary-en"
 
 
@@ -100,11 +100,17 @@ def test_minisign_libsodium_and_openssl_agree_on_every_signature():
         sig = minisign.parse_signature(good, "test").signature
         prehashed = __import__("hashlib").blake2b(message, digest_size=64).digest()
         flipped = bytes([sig[0] ^ 1]) + sig[1:]
-        cases = [(key, sig, prehashed, True), (key, flipped, prehashed, False),
-                 (key, sig, prehashed[:-1] + bytes([prehashed[-1] ^ 0x80]), False),
-                 (other.public.key, sig, prehashed, False), (key, sig[:63], prehashed, False),
-                 (key[:31], sig, prehashed, False), (key, bytes(64), prehashed, False),
-                 (bytes(32), sig, prehashed, False), (key, sig + b"x", prehashed, False)]
+        cases = [
+            (key, sig, prehashed, True),
+            (key, flipped, prehashed, False),
+            (key, sig, prehashed[:-1] + bytes([prehashed[-1] ^ 0x80]), False),
+            (other.public.key, sig, prehashed, False),
+            (key, sig[:63], prehashed, False),
+            (key[:31], sig, prehashed, False),
+            (key, bytes(64), prehashed, False),
+            (bytes(32), sig, prehashed, False),
+            (key, sig + b"x", prehashed, False),
+        ]
         for k, s, m, expected in cases:
             assert minisign.valid(k, s, m, backend="sodium") is expected
             assert minisign.valid(k, s, m, backend="openssl") is expected

@@ -21,8 +21,14 @@ def test_system_root_remounted_read_only_is_seen(tmp_path):
 
 
 def test_system_missing_files_are_none(tmp_path):
-    for read in (system.cpu_temperature_c, system.uptime_s, system.load_average, system.memory,
-                 system.root_read_only, system.boot_id):
+    for read in (
+        system.cpu_temperature_c,
+        system.uptime_s,
+        system.load_average,
+        system.memory,
+        system.root_read_only,
+        system.boot_id,
+    ):
         assert read(tmp_path) is None
 
 
@@ -55,8 +61,13 @@ def test_system_missing_commands_are_none(tmp_path):
 def test_system_unreadable_kernel_log_is_none_and_dmesg_is_the_fallback(tmp_path):
     silent = fake_commands(tmp_path / "silent", {"journalctl": "exit 0"})
     assert system.kernel_fs_errors(silent) is None  # no line at all: this user may not read the kernel log
-    with_dmesg = fake_commands(tmp_path / "dmesg", {"journalctl": "exit 0", "dmesg": 'case "$*" in *level*) '
-                               'echo "mmc0: Timeout waiting for hardware interrupt.";; *) echo boot;; esac'})
+    with_dmesg = fake_commands(
+        tmp_path / "dmesg",
+        {
+            "journalctl": "exit 0",
+            "dmesg": 'case "$*" in *level*) echo "mmc0: Timeout waiting for hardware interrupt.";; *) echo boot;; esac',
+        },
+    )
     assert system.kernel_fs_errors(with_dmesg) == 1
 
 
@@ -74,7 +85,8 @@ def test_system_uplink_interfaces_from_the_routing_tables(tmp_path):
         "Iface\tDestination\tGateway\tFlags\n"
         "eth0\t00000000\t0102A8C0\t0003\n"  # default route, up
         "usb0\t00000000\t0102A8C0\t0002\n"  # default route, down
-        "wlan0\t00000000\t0104A8C0\t0003\n")  # the classroom's own
+        "wlan0\t00000000\t0104A8C0\t0003\n"
+    )  # the classroom's own
     assert uplink_interfaces("wlan0", tmp_path) == ["eth0"]
 
 

@@ -29,9 +29,11 @@ def test_traffic_connection_bytes_per_local_address_with_headers(tmp_path):
     path = fake_commands(tmp_path / "bin", {"ss": f"printf '%s' '{SS_OUTPUT}'"})  # PATH holds only this folder
     # payload (received + acknowledged) and 66 header bytes for each segment in or out
     # 51436: 20 full segments arrived, only 10 in order (a gap): the 10 behind the gap were on the wire too
-    assert traffic.connection_bytes("10.231.77.1", 8873, path=path) == {"10.231.77.2:51424": 200701 + 9 * 66,
-                                                                         "10.231.77.2:51430": 6 + 2 * 66,
-                                                                         "10.231.77.2:51436": 20 * 1448 + 1 + 25 * 66}
+    assert traffic.connection_bytes("10.231.77.1", 8873, path=path) == {
+        "10.231.77.2:51424": 200701 + 9 * 66,
+        "10.231.77.2:51430": 6 + 2 * 66,
+        "10.231.77.2:51436": 20 * 1448 + 1 + 25 * 66,
+    }
     assert traffic.connection_bytes("10.231.77.1", 8873, path=str(tmp_path / "nothing")) is None
     empty = fake_commands(tmp_path / "bin2", {"ss": "true"})
     assert traffic.connection_bytes("10.231.77.1", 8873, path=empty) == {}

@@ -57,8 +57,16 @@ def postgres_database() -> Iterator[str]:
 
 def restart_postgres() -> None:
     """Restart the test PostgreSQL (fast shutdown: open connections are cut, as in a real restart)."""
-    command = [os.environ["TPKIT_TEST_POSTGRES_CTL"], "-D", os.environ["TPKIT_TEST_POSTGRES_DATA"], "-w", "-s",
-               "-m", "fast", "restart"]
+    command = [
+        os.environ["TPKIT_TEST_POSTGRES_CTL"],
+        "-D",
+        os.environ["TPKIT_TEST_POSTGRES_DATA"],
+        "-w",
+        "-s",
+        "-m",
+        "fast",
+        "restart",
+    ]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
     subprocess.run(command, check=True, timeout=60, stdout=subprocess.DEVNULL)
@@ -106,35 +114,76 @@ def enrol_kit(db, kit_id: str, now: float, school: str = "Hill School", district
     return secret
 
 
-def health_body(kit_id: str = "kit-1", *, temp_c=51.5, disk_percent=40.0, clients=4, damaged=0,
-                under_voltage_now=False, books=None) -> dict:
+def health_body(
+    kit_id: str = "kit-1", *, temp_c=51.5, disk_percent=40.0, clients=4, damaged=0, under_voltage_now=False, books=None
+) -> dict:
     """A heartbeat body shaped like `GET /-/health` (services/health.py)."""
     flags = {"under_voltage": False, "frequency_capped": False, "throttled": False, "soft_temp_limit": False}
-    body = {"version": "0.1.0", "kit_id": kit_id, "school_name": "Hill School", "time": "2026-11-28T16:00:00Z",
-            "uptime_s": 3600, "boot_count": 3, "clock": {"synchronized": True}, "cpu_temp_c": temp_c,
-            "throttled": {"now": {**flags, "under_voltage": under_voltage_now}, "since_boot": dict(flags)},
-            "load": [0.2, 0.3, 0.1], "memory": {"total_bytes": 2**31, "available_bytes": 2**30},
-            "filesystems": [{"path": "/var/lib/tpkit", "total_bytes": 10**10, "used_bytes": int(disk_percent * 10**8),
-                             "free_bytes": int((100 - disk_percent) * 10**8), "use_percent": disk_percent}],
-            "sd_card": {"root_read_only": False, "fs_errors": 0}, "wifi_clients": clients,
-            "services": {"tpkit-web": "active"},
-            "books": {"served": 3, "damaged": damaged, "pending": 0, **({"installed": books} if books else {})},
-            "requests_served": 10, "students_active_today": "not available", "last_sync": "not available",
-            "bytes_this_month": "not available", "outbox_depth": "not available", "problems": [], "status": "ok"}
+    body = {
+        "version": "0.1.0",
+        "kit_id": kit_id,
+        "school_name": "Hill School",
+        "time": "2026-11-28T16:00:00Z",
+        "uptime_s": 3600,
+        "boot_count": 3,
+        "clock": {"synchronized": True},
+        "cpu_temp_c": temp_c,
+        "throttled": {"now": {**flags, "under_voltage": under_voltage_now}, "since_boot": dict(flags)},
+        "load": [0.2, 0.3, 0.1],
+        "memory": {"total_bytes": 2**31, "available_bytes": 2**30},
+        "filesystems": [
+            {
+                "path": "/var/lib/tpkit",
+                "total_bytes": 10**10,
+                "used_bytes": int(disk_percent * 10**8),
+                "free_bytes": int((100 - disk_percent) * 10**8),
+                "use_percent": disk_percent,
+            }
+        ],
+        "sd_card": {"root_read_only": False, "fs_errors": 0},
+        "wifi_clients": clients,
+        "services": {"tpkit-web": "active"},
+        "books": {"served": 3, "damaged": damaged, "pending": 0, **({"installed": books} if books else {})},
+        "requests_served": 10,
+        "students_active_today": "not available",
+        "last_sync": "not available",
+        "bytes_this_month": "not available",
+        "outbox_depth": "not available",
+        "problems": [],
+        "status": "ok",
+    }
     return body
 
 
-def signed(secret: minisign.SecretKey, kit_id: str, sequence: int, body: dict | None = None, *,
-           kind: str = "heartbeat", made_at: float | None = None, synchronised: bool = True,
-           applied: int | None = None) -> tuple[report_file.Report, bytes, dict[str, str]]:
+def signed(
+    secret: minisign.SecretKey,
+    kit_id: str,
+    sequence: int,
+    body: dict | None = None,
+    *,
+    kind: str = "heartbeat",
+    made_at: float | None = None,
+    synchronised: bool = True,
+    applied: int | None = None,
+) -> tuple[report_file.Report, bytes, dict[str, str]]:
     """A report, its payload and the HTTP headers a kit sends it with."""
     now = dt.datetime.fromtimestamp(made_at if made_at is not None else time.time(), dt.timezone.utc)
-    report = report_file.Report.new(kit_id, sequence, kind, body if body is not None else health_body(kit_id),
-                                    clock_synchronised=synchronised, now=now, applied_config_version=applied)
+    report = report_file.Report.new(
+        kit_id,
+        sequence,
+        kind,
+        body if body is not None else health_body(kit_id),
+        clock_synchronised=synchronised,
+        now=now,
+        applied_config_version=applied,
+    )
     payload = report_file.encode(report)
     signature = report_file.sign(secret, report, payload)
-    headers = {"Content-Type": report_file.MEDIA_TYPE, report_file.KIT_HEADER: kit_id,
-               report_file.SIGNATURE_HEADER: base64.b64encode(signature.encode()).decode()}
+    headers = {
+        "Content-Type": report_file.MEDIA_TYPE,
+        report_file.KIT_HEADER: kit_id,
+        report_file.SIGNATURE_HEADER: base64.b64encode(signature.encode()).decode(),
+    }
     return report, payload, headers
 
 

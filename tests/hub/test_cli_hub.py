@@ -19,10 +19,14 @@ from tests.hub.conftest import enrol_kit, signed, stored_reports
 
 
 def tpkit(*args: str, settings, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(settings.hub_data_dir),
-           "TPKIT_HUB_DATABASE_URL": settings.hub_database_url}
-    return subprocess.run([sys.executable, "-m", "appliance", "hub", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    env = {
+        **os.environ,
+        "TPKIT_HUB_DATA_DIR": str(settings.hub_data_dir),
+        "TPKIT_HUB_DATABASE_URL": settings.hub_database_url,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", "hub", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def test_cli_hub_kit_add_prints_a_token_that_enrols(hub_settings, hub_db, clock):
@@ -36,8 +40,16 @@ def test_cli_hub_kit_add_prints_a_token_that_enrols(hub_settings, hub_db, clock)
 
 def test_cli_hub_kit_config_makes_versions(hub_settings, hub_db, clock):
     enrol_kit(hub_db, "kit-1", clock.now)
-    first = tpkit("kit", "config", "kit-1", "--sync-windows", "Mon-Fri 16:00-07:00", "--sync-channels",
-                  "primary-zh", settings=hub_settings)
+    first = tpkit(
+        "kit",
+        "config",
+        "kit-1",
+        "--sync-windows",
+        "Mon-Fri 16:00-07:00",
+        "--sync-channels",
+        "primary-zh",
+        settings=hub_settings,
+    )
     assert first.returncode == 0 and "version 1" in first.stdout
     second = tpkit("kit", "config", "kit-1", "--sync-rate-cap-kbps", "2000", settings=hub_settings)
     assert '"sync_windows": "Mon-Fri 16:00-07:00"' in second.stdout and "version 2" in second.stdout
@@ -69,10 +81,18 @@ def test_cli_hub_import_reads_a_stick_with_the_same_checks(hub_settings, hub_db,
 def test_cli_hub_serve_with_two_workers_ingests_and_stops_on_sigterm(hub_settings, hub_db, clock):
     secret = enrol_kit(hub_db, "kit-1", time.time())
     port = free_port()
-    env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(hub_settings.hub_data_dir),
-           "TPKIT_HUB_DATABASE_URL": hub_settings.hub_database_url}
-    server = subprocess.Popen([sys.executable, "-m", "appliance", "hub", "serve", "--hub-port", str(port),
-                               "--hub-workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "TPKIT_HUB_DATA_DIR": str(hub_settings.hub_data_dir),
+        "TPKIT_HUB_DATABASE_URL": hub_settings.hub_database_url,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "hub", "serve", "--hub-port", str(port), "--hub-workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -84,7 +104,9 @@ def test_cli_hub_serve_with_two_workers_ingests_and_stops_on_sigterm(hub_setting
             assert time.monotonic() < deadline and server.poll() is None, "hub did not start"
             time.sleep(0.2)
         _, payload, headers = signed(secret, "kit-1", 1)
-        assert httpx.post(f"http://127.0.0.1:{port}/api/v1/reports", content=payload, headers=headers).status_code == 201
+        assert (
+            httpx.post(f"http://127.0.0.1:{port}/api/v1/reports", content=payload, headers=headers).status_code == 201
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=20)

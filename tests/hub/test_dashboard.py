@@ -18,13 +18,19 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _fleet(db, clock) -> None:
-    for n, (school, district, temp) in enumerate((("Hill School", "North", 48.0), ("River School", "South", 83.0),
-                                                  ("五一小学", "North", 55.0)), start=1):
+    for n, (school, district, temp) in enumerate(
+        (("Hill School", "North", 48.0), ("River School", "South", 83.0), ("五一小学", "North", 55.0)), start=1
+    ):
         secret = enrol_kit(db, f"kit-{n}", clock.now - 86400, school=school, district=district)
         for hour in range(24):
             when = clock.now - (24 - hour) * 3600
-            report, _, _ = signed(secret, f"kit-{n}", hour + 1, health_body(f"kit-{n}", temp_c=temp + hour % 5,
-                                                                            clients=hour % 9), made_at=when)
+            report, _, _ = signed(
+                secret,
+                f"kit-{n}",
+                hour + 1,
+                health_body(f"kit-{n}", temp_c=temp + hour % 5, clients=hour % 9),
+                made_at=when,
+            )
             ingest.store(db, report, when)
 
 
@@ -67,9 +73,17 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
     csrf = re.search(r'name="csrf" value="([^"]+)"', kit.text).group(1)
     # Every field of the desired configuration is on the form: saving it keeps what was not changed.
     assert set(re.findall(r'<input name="(sync_[a-z_]+)"', kit.text)) == set(configs.FIELDS)
-    saved = hub_client.post("/kits/kit-2/config", data={"csrf": csrf, "sync_windows": "Sat-Sun",
-                                                        "sync_channels": "primary-zh", "sync_rate_cap_kbps": "500",
-                                                        "sync_rate_cap_percent": "40", "sync_month_budget_mb": ""})
+    saved = hub_client.post(
+        "/kits/kit-2/config",
+        data={
+            "csrf": csrf,
+            "sync_windows": "Sat-Sun",
+            "sync_channels": "primary-zh",
+            "sync_rate_cap_kbps": "500",
+            "sync_rate_cap_percent": "40",
+            "sync_month_budget_mb": "",
+        },
+    )
     assert saved.status_code == 303
     page = hub_client.get("/kits/kit-2").text
     assert "Version 1;" in page and 'name="sync_rate_cap_percent" inputmode="numeric" value="40"' in page
@@ -78,9 +92,19 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
     no_csrf = hub_client.post("/kits/kit-2/config", data={"sync_windows": "Sat"})
     assert no_csrf.status_code == 403
     secret = enrol_kit(hub_db, "kit-9", clock.now)
-    report, _, _ = signed(secret, "kit-9", 1, {"code": "health.root_read_only", "severity": "critical",
-                                               "message": "The system disk is read-only.", "snapshot": {}},
-                          kind="alert", made_at=clock.now)
+    report, _, _ = signed(
+        secret,
+        "kit-9",
+        1,
+        {
+            "code": "health.root_read_only",
+            "severity": "critical",
+            "message": "The system disk is read-only.",
+            "snapshot": {},
+        },
+        kind="alert",
+        made_at=clock.now,
+    )
     ingest.store(hub_db, report, clock.now)
     alerts = hub_client.get("/alerts")
     assert "kit-2" in alerts.text and "hot" in alerts.text

@@ -33,14 +33,20 @@ def _county(db, now: float) -> None:
             for hour in (9, 15):
                 sequence += 1
                 when = midnight - day * DAY + hour * 3600
-                report, _, _ = signed(secret, kit_id, sequence, health_body(kit_id, temp_c=temp + day % 7,
-                                                                            clients=day % 11), made_at=when)
+                report, _, _ = signed(
+                    secret, kit_id, sequence, health_body(kit_id, temp_c=temp + day % 7, clients=day % 11), made_at=when
+                )
                 ingest.store(db, report, when)
         sequence += 1
         summary_day = dt.datetime.fromtimestamp(now - 70 * DAY, dt.timezone.utc).strftime("%Y-%m-%d")
-        report, _, _ = signed(secret, kit_id, sequence, {"day": summary_day, "heartbeats": 96, "first": "", "last": "",
-                                                         "min": {}, "max": {"cpu_temp_c": temp + 9}},
-                              kind="daily_summary", made_at=now - 69 * DAY)
+        report, _, _ = signed(
+            secret,
+            kit_id,
+            sequence,
+            {"day": summary_day, "heartbeats": 96, "first": "", "last": "", "min": {}, "max": {"cpu_temp_c": temp + 9}},
+            kind="daily_summary",
+            made_at=now - 69 * DAY,
+        )
         ingest.store(db, report, now - 69 * DAY)
         sequence += 1
         report, _, _ = signed(secret, kit_id, sequence, health_body(kit_id, temp_c=temp), made_at=now - 1)
@@ -81,8 +87,9 @@ def test_dashboard_in_chinese_and_english(hub_db, hub_client, clock):
     for status in ("ok", "warning", "critical", "silent"):
         assert f">{status}<" not in fleet.text
     assert hub_client.get("/?lang=en").headers["content-language"] == "en"
-    with httpx.Client(base_url=str(hub_client.base_url), timeout=20, headers={"Accept-Language": "zh-CN,zh;q=0.9"}) \
-            as browser_like:
+    with httpx.Client(
+        base_url=str(hub_client.base_url), timeout=20, headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    ) as browser_like:
         signin = browser_like.get("/signin")
         assert signin.headers["content-language"] == "zh" and "用户名" in signin.text and "User name" not in signin.text
         missing = browser_like.get("/kits/nope", headers={"Accept": "text/html"})
@@ -114,8 +121,9 @@ def test_kit_page_in_chinese_on_a_laptop(hub_settings, hub_db, hub_live, clock):
     technicians.add(hub_db, "technician", password + "-changed", clock.now)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                      java_script_enabled=False)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="zh-CN", java_script_enabled=False
+        )
         page = context.new_page()
         page.goto(hub_live.url + "/signin")
         assert page.locator("h1").inner_text() == "登录"  # Accept-Language from the browser's locale

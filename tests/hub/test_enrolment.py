@@ -40,10 +40,15 @@ def test_enrolment_refuses_unknown_expired_and_malformed(hub_db, hub_client, clo
 def test_enrolment_new_token_replaces_the_key_of_a_rebuilt_kit(hub_db, hub_client, clock):
     old, new = minisign.generate(), minisign.generate()
     token = enrolment.register(hub_db, "kit-1", "Hill School", "North", "", clock.now, 24)
-    assert hub_client.post(ENROL, json={"kit_id": "kit-1", "token": token, "public_key": old.public.line}).status_code == 201
+    assert (
+        hub_client.post(ENROL, json={"kit_id": "kit-1", "token": token, "public_key": old.public.line}).status_code
+        == 201
+    )
     renewed = enrolment.register(hub_db, "kit-1", "Hill School", "North", "", clock.now, 24, new_token=True)
-    assert hub_client.post(ENROL, json={"kit_id": "kit-1", "token": renewed,
-                                        "public_key": new.public.line}).status_code == 201
+    assert (
+        hub_client.post(ENROL, json={"kit_id": "kit-1", "token": renewed, "public_key": new.public.line}).status_code
+        == 201
+    )
     _, payload, headers = signed(old, "kit-1", 1, made_at=clock.now)
     assert hub_client.post("/api/v1/reports", content=payload, headers=headers).status_code == 401
     _, payload, headers = signed(new, "kit-1", 1, made_at=clock.now)

@@ -19,8 +19,14 @@ def test_fleet_status_and_alerts_follow_the_latest_heartbeat(hub_db, clock):
     sick = enrol_kit(hub_db, "kit-sick", clock.now, school="River School", district="South")
     enrol_kit(hub_db, "kit-new", clock.now)
     _send(hub_db, fine, "kit-ok", 1, health_body("kit-ok"), clock.now)
-    _send(hub_db, sick, "kit-sick", 1, health_body("kit-sick", temp_c=82.0, disk_percent=93.5, damaged=2,
-                                                   under_voltage_now=True), clock.now)
+    _send(
+        hub_db,
+        sick,
+        "kit-sick",
+        1,
+        health_body("kit-sick", temp_c=82.0, disk_percent=93.5, damaged=2, under_voltage_now=True),
+        clock.now,
+    )
     states = {k.kit_id: k for k in fleet.kits(hub_db, clock.now, 6)}
     assert states["kit-ok"].status == "ok" and states["kit-ok"].alerts == []
     assert states["kit-sick"].status == "critical"
@@ -65,6 +71,7 @@ def test_fleet_csv_has_a_row_per_kit(hub_db, clock):
 def test_fleet_rollout_lists_book_versions_per_kit(hub_db, clock):
     for n, version in ((1, "2026-01"), (2, "2026-03")):
         secret = enrol_kit(hub_db, f"kit-{n}", clock.now)
-        _send(hub_db, secret, f"kit-{n}", 1, health_body(books=[{"name": "wikipedia_zh", "version": version}]),
-              clock.now)
+        _send(
+            hub_db, secret, f"kit-{n}", 1, health_body(books=[{"name": "wikipedia_zh", "version": version}]), clock.now
+        )
     assert fleet.rollout(hub_db) == {"wikipedia_zh": {"2026-01": ["kit-1"], "2026-03": ["kit-2"]}}

@@ -19,8 +19,9 @@ REPORTS = "/api/v1/reports"
 
 def test_ingest_accepts_a_signed_report_once_and_replies_the_desired_config(hub_db, hub_client, clock):
     secret = enrol_kit(hub_db, "kit-1", clock.now)
-    configs.set_config(hub_db, "kit-1", {"sync_windows": "Mon-Fri 16:00-07:00", "sync_rate_cap_kbps": 2000},
-                       clock.now, "test")
+    configs.set_config(
+        hub_db, "kit-1", {"sync_windows": "Mon-Fri 16:00-07:00", "sync_rate_cap_kbps": 2000}, clock.now, "test"
+    )
     report, payload, headers = signed(secret, "kit-1", 1, made_at=clock.now)
     first = hub_client.post(REPORTS, content=payload, headers=headers)
     assert first.status_code == 201, first.text
@@ -51,8 +52,14 @@ def test_ingest_refuses_unsigned_mis_signed_and_unknown_kits(hub_db, hub_client,
     _, payload, headers = signed(secret, "kit-1", 1, made_at=clock.now)
     unsigned = {k: v for k, v in headers.items() if k != report_file.SIGNATURE_HEADER}
     _refused(hub_client, hub_db, payload, unsigned, 401, "report.bad_signature")
-    _refused(hub_client, hub_db, payload, {**headers, report_file.SIGNATURE_HEADER: "not base64!"}, 401,
-             "report.bad_signature")
+    _refused(
+        hub_client,
+        hub_db,
+        payload,
+        {**headers, report_file.SIGNATURE_HEADER: "not base64!"},
+        401,
+        "report.bad_signature",
+    )
     _, _, other_headers = signed(minisign.generate(), "kit-1", 1, made_at=clock.now)
     _refused(hub_client, hub_db, payload, other_headers, 401, "report.bad_signature")
     tampered = gzip.compress(gzip.decompress(payload).replace(b'"uptime_s":3600', b'"uptime_s":3601'), mtime=0)
@@ -84,8 +91,10 @@ def test_ingest_refuses_malformed_payloads(hub_db, hub_client, clock):
     secret = enrol_kit(hub_db, "kit-1", clock.now)
     for payload in (b"not gzip", gzip.compress(b"not json"), gzip.compress(b'{"format":"tpkit.report/1"}')):
         signature = minisign.sign(secret, payload, "tpkit-report\tkit:kit-1\treport:x\tsequence:1")
-        headers = {report_file.KIT_HEADER: "kit-1",
-                   report_file.SIGNATURE_HEADER: base64.b64encode(signature.encode()).decode()}
+        headers = {
+            report_file.KIT_HEADER: "kit-1",
+            report_file.SIGNATURE_HEADER: base64.b64encode(signature.encode()).decode(),
+        }
         _refused(hub_client, hub_db, payload, headers, 400, "report.malformed")
 
 
@@ -102,8 +111,14 @@ def test_ingest_refuses_oversized_bodies_before_reading_them(hub_db, hub_client,
     _refused(hub_client, hub_db, endless(), headers, 413, "report.too_large")
     bomb = gzip.compress(b" " * (report_file.MAX_PAYLOAD_BYTES + 10), mtime=0)
     signature = minisign.sign(secret, bomb, "tpkit-report\tkit:kit-1\treport:x\tsequence:1")
-    _refused(hub_client, hub_db, bomb, {**headers, report_file.SIGNATURE_HEADER:
-                                        base64.b64encode(signature.encode()).decode()}, 413, "report.too_large")
+    _refused(
+        hub_client,
+        hub_db,
+        bomb,
+        {**headers, report_file.SIGNATURE_HEADER: base64.b64encode(signature.encode()).decode()},
+        413,
+        "report.too_large",
+    )
 
 
 def test_ingest_refuses_future_reports_from_a_synchronised_clock(hub_db, hub_client, clock):
@@ -147,8 +162,9 @@ def test_ingest_is_idempotent_under_concurrent_resends(hub_db, hub_live, clock):
 def test_ingest_keeps_the_newest_snapshot_when_reports_arrive_out_of_order(hub_db, hub_client, clock):
     secret = enrol_kit(hub_db, "kit-1", clock.now)
     for sequence, temp in ((2, 66.0), (1, 40.0)):
-        _, payload, headers = signed(secret, "kit-1", sequence, health_body(temp_c=temp), made_at=clock.now,
-                                     applied=sequence)
+        _, payload, headers = signed(
+            secret, "kit-1", sequence, health_body(temp_c=temp), made_at=clock.now, applied=sequence
+        )
         assert hub_client.post(REPORTS, content=payload, headers=headers).status_code == 201
     row = hub_db.query("SELECT snapshot_sequence, applied_config_version FROM kits")[0]
     assert row == {"snapshot_sequence": 2, "applied_config_version": 2}

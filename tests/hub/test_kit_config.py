@@ -26,8 +26,13 @@ DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def tpkit(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+    )
 
 
 def _applied_on_hub(db, kit_id: str):
@@ -43,14 +48,24 @@ def test_the_kit_applies_the_hubs_configuration_and_acknowledges_it(tmp_path, hu
     token = enrolment.register(hub_db, "kit-e2e", "Hill School", "North", "", clock.now, 24)
     # a window that cannot be open while this test runs: the day after tomorrow, in the kit's local time
     closed_day = DAYS[(dt.datetime.now().astimezone().weekday() + 2) % 7]
-    configs.set_config(hub_db, "kit-e2e", {"sync_channels": ["primary-zh"], "sync_windows": closed_day}, clock.now,
-                       "test")
+    configs.set_config(
+        hub_db, "kit-e2e", {"sync_channels": ["primary-zh"], "sync_windows": closed_day}, clock.now, "test"
+    )
     bin_dir = fake_commands(tmp_path / "bin", HEALTHY_COMMANDS)
-    env = {"TPKIT_DATA_DIR": str(tmp_path / "data"), "TPKIT_KIT_ID": "kit-e2e", "TPKIT_PORT": str(free_port()),
-           "TPKIT_HUB_URL": hub_live.url, "TPKIT_HUB_ENROL_TOKEN": token, "TPKIT_SYNC_SOURCE": str(mirror.root),
-           "TPKIT_SYNC_CHANNELS": "primary-en", "TPKIT_TRUSTED_CHANNEL_KEYS": str(mirror.pub),
-           "TPKIT_DISK_RESERVE_MB": "1", "TPKIT_SYNC_RATE_CAP_KBPS": "300", "TPKIT_LOG_LEVEL": "warning",
-           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {
+        "TPKIT_DATA_DIR": str(tmp_path / "data"),
+        "TPKIT_KIT_ID": "kit-e2e",
+        "TPKIT_PORT": str(free_port()),
+        "TPKIT_HUB_URL": hub_live.url,
+        "TPKIT_HUB_ENROL_TOKEN": token,
+        "TPKIT_SYNC_SOURCE": str(mirror.root),
+        "TPKIT_SYNC_CHANNELS": "primary-en",
+        "TPKIT_TRUSTED_CHANNEL_KEYS": str(mirror.pub),
+        "TPKIT_DISK_RESERVE_MB": "1",
+        "TPKIT_SYNC_RATE_CAP_KBPS": "300",
+        "TPKIT_LOG_LEVEL": "warning",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
 
     first = tpkit("report", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -84,8 +99,10 @@ def test_the_kit_applies_the_hubs_configuration_and_acknowledges_it(tmp_path, hu
     bad = {**configs.current(hub_db, "kit-e2e"), "sync_windows": "Mon-Fry 16:00-07:00"}
     bad.pop("version")
     with hub_db.transaction() as tx:
-        tx.execute("INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, 2, ?, ?, ?)",
-                   ("kit-e2e", json.dumps(bad), clock.now, "an older hub"))
+        tx.execute(
+            "INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, 2, ?, ?, ?)",
+            ("kit-e2e", json.dumps(bad), clock.now, "an older hub"),
+        )
     third = tpkit("report", env=env)
     assert third.returncode == 0
     assert "The county's configuration version 2 was refused" in third.stdout and "Mon-Fry" in third.stdout

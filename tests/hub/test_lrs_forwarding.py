@@ -79,10 +79,21 @@ class LoopbackLrs:
 
 
 def _statements(count: int, name: str = "quiz") -> list[dict]:
-    return [xapi.statement(home_page=HOME, learner=f"5b0c2f9e-8d55-4a8e-9d5e-{n:012d}", verb="scored",
-                           activity=xapi.activity_id(HOME, "quiz", str(n)), activity_kind="quiz", activity_name=name,
-                           when=dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc), clock_synchronised=True,
-                           kit_id="kit-1", result=xapi.score_result(n % 10, 10)) for n in range(count)]
+    return [
+        xapi.statement(
+            home_page=HOME,
+            learner=f"5b0c2f9e-8d55-4a8e-9d5e-{n:012d}",
+            verb="scored",
+            activity=xapi.activity_id(HOME, "quiz", str(n)),
+            activity_kind="quiz",
+            activity_name=name,
+            when=dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc),
+            clock_synchronised=True,
+            kit_id="kit-1",
+            result=xapi.score_result(n % 10, 10),
+        )
+        for n in range(count)
+    ]
 
 
 def _ingest_records(hub_db, clock, secret, sequence: int, statements: list) -> None:

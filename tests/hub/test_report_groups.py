@@ -42,12 +42,15 @@ def test_a_group_answers_each_report_as_if_it_came_alone(hub_db, clock):
 
 
 REFUSE_KIT_BAD = {
-    "sqlite": ["CREATE TRIGGER refuse_kit_bad BEFORE INSERT ON reports WHEN NEW.kit_id = 'kit-bad' "
-               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
-    "postgresql": ["CREATE FUNCTION refuse_kit_bad() RETURNS trigger AS $$ BEGIN IF NEW.kit_id = 'kit-bad' THEN "
-                   "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
-                   "CREATE TRIGGER refuse_kit_bad BEFORE INSERT ON reports FOR EACH ROW "
-                   "EXECUTE FUNCTION refuse_kit_bad()"],
+    "sqlite": [
+        "CREATE TRIGGER refuse_kit_bad BEFORE INSERT ON reports WHEN NEW.kit_id = 'kit-bad' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_kit_bad() RETURNS trigger AS $$ BEGIN IF NEW.kit_id = 'kit-bad' THEN "
+        "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_kit_bad BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION refuse_kit_bad()",
+    ],
 }
 
 
@@ -69,8 +72,10 @@ def test_reports_waiting_while_a_group_is_stored_go_together(hub_db, clock):
     groups = ReportGroups(hub_db, threads=1)
 
     async def all_at_once():
-        return await asyncio.gather(*(groups.receive(_request(secret, kit, 1, clock.now)[1])
-                                      for kit, secret in secrets.items()), return_exceptions=True)
+        return await asyncio.gather(
+            *(groups.receive(_request(secret, kit, 1, clock.now)[1]) for kit, secret in secrets.items()),
+            return_exceptions=True,
+        )
 
     try:
         answers = asyncio.run(all_at_once())
@@ -104,8 +109,12 @@ def test_a_refused_report_in_a_group_is_raised_to_its_own_sender_only(hub_db, cl
     _, wrong_key = _request(good, "kit-2", 1, clock.now)
 
     async def together():
-        return await asyncio.gather(groups.receive(_request(good, "kit-1", 1, clock.now)[1]), groups.receive(wrong_key),
-                                    groups.receive(_request(bad, "kit-2", 2, clock.now)[1]), return_exceptions=True)
+        return await asyncio.gather(
+            groups.receive(_request(good, "kit-1", 1, clock.now)[1]),
+            groups.receive(wrong_key),
+            groups.receive(_request(bad, "kit-2", 2, clock.now)[1]),
+            return_exceptions=True,
+        )
 
     try:
         first, refused, third = asyncio.run(together())
@@ -128,8 +137,9 @@ def test_readings_no_kit_can_measure_are_stored_as_not_available(hub_db, hub_cli
 
 def test_a_report_holding_a_nul_character_is_refused_and_nothing_stored(hub_db, hub_client, clock):
     secret = enrol_kit(hub_db, "kit-1", clock.now)
-    report, payload, headers = signed(secret, "kit-1", 1, {**health_body("kit-1"), "school_name": "Hill\x00"},
-                                      made_at=clock.now)
+    report, payload, headers = signed(
+        secret, "kit-1", 1, {**health_body("kit-1"), "school_name": "Hill\x00"}, made_at=clock.now
+    )
     # A kit writes U+FFFD for a NUL (report_file.encode); a hand-made report with one is refused, not a 500.
     assert b"\\ufffd" in gzip.decompress(payload)
     hand_made = gzip.compress(gzip.decompress(payload).replace(b"\\ufffd", b"\\u0000"))

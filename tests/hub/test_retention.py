@@ -35,22 +35,38 @@ def _old_fleet(db, now: float):
         for n in range(10):
             sequence += 1
             when = now - (200 - day) * DAY + n * 600
-            report, _, _ = signed(secret, "kit-1", sequence, health_body("kit-1", temp_c=50.0 + day * 5 + n,
-                                                                         clients=n, disk_percent=40.0 + day),
-                                  made_at=when)
+            report, _, _ = signed(
+                secret,
+                "kit-1",
+                sequence,
+                health_body("kit-1", temp_c=50.0 + day * 5 + n, clients=n, disk_percent=40.0 + day),
+                made_at=when,
+            )
             ingest.store(db, report, when)
-    for kind, body, age in (("alert", {"code": "hot", "severity": "critical", "message": "Hot.", "snapshot": {}}, 200),
-                            ("records", {"statements": []}, 199)):
+    for kind, body, age in (
+        ("alert", {"code": "hot", "severity": "critical", "message": "Hot.", "snapshot": {}}, 200),
+        ("records", {"statements": []}, 199),
+    ):
         sequence += 1
         report, _, _ = signed(secret, "kit-1", sequence, body, kind=kind, made_at=now - age * DAY)
         ingest.store(db, report, now - age * DAY)
     summary_day = dt.datetime.fromtimestamp(now - 150 * DAY, dt.timezone.utc).strftime("%Y-%m-%d")
     sequence += 1
-    report, _, _ = signed(secret, "kit-1", sequence, {"day": summary_day, "heartbeats": 96, "first": "", "last": "",
-                                                      "min": {"cpu_temp_c": 40.0}, "max": {"cpu_temp_c": 77.5,
-                                                                                           "disk_use_percent": 61.0,
-                                                                                           "wifi_clients": 12}},
-                          kind="daily_summary", made_at=now - 149 * DAY)
+    report, _, _ = signed(
+        secret,
+        "kit-1",
+        sequence,
+        {
+            "day": summary_day,
+            "heartbeats": 96,
+            "first": "",
+            "last": "",
+            "min": {"cpu_temp_c": 40.0},
+            "max": {"cpu_temp_c": 77.5, "disk_use_percent": 61.0, "wifi_clients": 12},
+        },
+        kind="daily_summary",
+        made_at=now - 149 * DAY,
+    )
     ingest.store(db, report, now - 149 * DAY)
     for n in range(5):
         sequence += 1

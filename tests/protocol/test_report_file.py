@@ -37,8 +37,12 @@ def test_report_file_refuses_tampering_other_keys_and_swapped_comments():
     payload = report_file.encode(report)
     signature = report_file.sign(secret, report, payload)
     forged = report_file.encode(_report(body={"uptime_s": 99}))
-    for data, sig, key in ((forged, signature, secret.public), (payload, signature, other.public),
-                           (payload, "", secret.public), (payload, signature[:40], secret.public)):
+    for data, sig, key in (
+        (forged, signature, secret.public),
+        (payload, signature, other.public),
+        (payload, "", secret.public),
+        (payload, signature[:40], secret.public),
+    ):
         with pytest.raises(ReportError) as caught:
             report_file.verify(data, sig, key, "test")
         assert caught.value.code == "report.bad_signature" and caught.value.status == 401
@@ -52,12 +56,21 @@ def test_report_file_refuses_tampering_other_keys_and_swapped_comments():
     assert report_file.verify(second_payload, report_file.sign(secret, second, second_payload), secret.public, "t")
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"format": "tpkit.report/9"}, "format"), ({"kit_id": "../etc"}, "kit_id"), ({"report_id": "nope"}, "report_id"),
-    ({"sequence": 0}, "sequence"), ({"sequence": True}, "sequence"), ({"kind": "selfie"}, "kind"),
-    ({"made_at": "yesterday"}, "made_at"), ({"clock_synchronised": "yes"}, "clock_synchronised"),
-    ({"applied_config_version": -1}, "applied_config_version"), ({"body": []}, "body"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"format": "tpkit.report/9"}, "format"),
+        ({"kit_id": "../etc"}, "kit_id"),
+        ({"report_id": "nope"}, "report_id"),
+        ({"sequence": 0}, "sequence"),
+        ({"sequence": True}, "sequence"),
+        ({"kind": "selfie"}, "kind"),
+        ({"made_at": "yesterday"}, "made_at"),
+        ({"clock_synchronised": "yes"}, "clock_synchronised"),
+        ({"applied_config_version": -1}, "applied_config_version"),
+        ({"body": []}, "body"),
+    ],
+)
 def test_report_file_names_the_malformed_field(change, problem):
     data = _report().as_dict() | change
     payload = gzip.compress(json.dumps(data).encode())
@@ -106,7 +119,11 @@ def test_report_file_is_checkable_with_the_real_minisign(tmp_path):
     (tmp_path / "r.json.gz").write_bytes(payload)
     (tmp_path / "r.json.gz.minisig").write_text(report_file.sign(secret, report, payload))
     (tmp_path / "kit.pub").write_text(minisign.public_key_file(secret.public))
-    done = subprocess.run(["minisign", "-V", "-p", str(tmp_path / "kit.pub"), "-m", str(tmp_path / "r.json.gz")],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["minisign", "-V", "-p", str(tmp_path / "kit.pub"), "-m", str(tmp_path / "r.json.gz")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     assert "kit:kit-0042" in done.stdout

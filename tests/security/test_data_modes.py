@@ -32,10 +32,18 @@ def test_security_serve_and_backup_started_with_umask_0022_keep_data_private(tmp
     assert _mode(data) == 0o750
     assert _mode(data / "tpkit.sqlite3") == 0o640
     assert not [p for p in data.rglob("*") if _mode(p) & 0o007], "nothing of people's data is for others"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")},
-           "TPKIT_CONFIG": str(tmp_path / "kit.toml")}
-    done = subprocess.run([str(Path(sys.executable).with_name("tpkit")), "backup", str(tmp_path / "kit.tpkit-backup")],
-                          env=env, capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TPKIT_")},
+        "TPKIT_CONFIG": str(tmp_path / "kit.toml"),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("tpkit")), "backup", str(tmp_path / "kit.tpkit-backup")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.umask(0o022),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert _mode(tmp_path / "kit.tpkit-backup") & 0o007 == 0 and "backup" in PEOPLES_DATA_COMMANDS
 

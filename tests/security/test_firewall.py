@@ -53,8 +53,12 @@ def test_security_firewall_ruleset_is_valid_nftables():
 @needs_nft
 @pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("ip") is None, reason="needs unshare and ip")
 def test_security_firewall_resets_an_address_beyond_its_connections():
-    done = subprocess.run(["unshare", "--net", sys.executable, "-c", CONNECT, str(RULESET), str(PER_ADDRESS + 6)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", CONNECT, str(RULESET), str(PER_ADDRESS + 6)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if done.returncode != 0 and ("Operation not permitted" in done.stderr or "unshare failed" in done.stderr):
         pytest.skip(f"no private network namespace here: {done.stderr.strip()[:200]}")
     assert done.returncode == 0, done.stderr

@@ -9,8 +9,16 @@ from appliance.storage.database import Database
 
 
 def _stored(sequence: int, kind: str = "heartbeat", day: str = "2026-03-02") -> outbox.Stored:
-    return outbox.Stored(sequence, "kit-1", f"00000000-0000-4000-8000-{sequence:012d}", kind, f"{day}T08:00:00Z", day,
-                         b"payload", "signature")
+    return outbox.Stored(
+        sequence,
+        "kit-1",
+        f"00000000-0000-4000-8000-{sequence:012d}",
+        kind,
+        f"{day}T08:00:00Z",
+        day,
+        b"payload",
+        "signature",
+    )
 
 
 @pytest.fixture

@@ -16,10 +16,24 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
 
 
-def make_lesson(http: httpx.Client, class_id: int, title: str, *, homework: bool = True, due: str = "",
-                instructions: str = "Read and answer.", students: tuple[int, ...] = ()) -> int:
-    data = {"csrf": csrf(http), "title": title, "instructions": instructions, "due": due,
-            "homework": "1" if homework else "", "students": [str(s) for s in students]}
+def make_lesson(
+    http: httpx.Client,
+    class_id: int,
+    title: str,
+    *,
+    homework: bool = True,
+    due: str = "",
+    instructions: str = "Read and answer.",
+    students: tuple[int, ...] = (),
+) -> int:
+    data = {
+        "csrf": csrf(http),
+        "title": title,
+        "instructions": instructions,
+        "due": due,
+        "homework": "1" if homework else "",
+        "students": [str(s) for s in students],
+    }
     response = http.post(f"/teach/{class_id}/lessons", data=data)
     assert response.status_code == 303, response.text
     return int(re.search(r"/teach/lessons/(\d+)$", response.headers["location"])[1])

@@ -65,12 +65,16 @@ def classroom(root, roster_csv: str, class_name: str):
     from appliance.services.people import access as people, class_roster
     from appliance.services.people.access import CONSOLE
 
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"),
-                                                     "mdns_enabled": False})
+    settings = load_settings(
+        environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"), "mdns_enabled": False}
+    )
     kit = open_kit(settings)
     auth.ensure_first_admin(kit.accounts)
     teacher_id = people.create_teacher(kit.people, CONSOLE, "李老师 Ms Li", "li.wei", TEACHER_PASSWORD)
     with kit.people.transaction() as conn:
         kit.people.update_person(conn, teacher_id, must_change_password=0)
-    return kit, teacher_id, class_roster.import_file(kit.people, CONSOLE, roster_csv.encode(), "3a.csv", class_name,
-                                                      "li.wei")
+    return (
+        kit,
+        teacher_id,
+        class_roster.import_file(kit.people, CONSOLE, roster_csv.encode(), "3a.csv", class_name, "li.wei"),
+    )

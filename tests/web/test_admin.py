@@ -134,7 +134,9 @@ def test_admin_page_without_sync_runs_says_so(client, one_time_password):
 def test_admin_content_updates_say_where_each_sync_setting_comes_from(client, kit, one_time_password):
     from appliance.services.reporting import desired_config
 
-    desired_config.apply(kit, {"version": 7, "sync_channels": ["primary-zh"], "sync_windows": None}, "2026-03-02T08:00:00Z")
+    desired_config.apply(
+        kit, {"version": 7, "sync_channels": ["primary-zh"], "sync_windows": None}, "2026-03-02T08:00:00Z"
+    )
     desired_config.apply(kit, {"version": 8, "sync_windows": "Mon-Fry"}, "2026-03-02T08:15:00Z")  # refused: 7 stays
     _sign_in(client, one_time_password)
     page = client.get("/admin").text

@@ -73,13 +73,17 @@ def test_content_media_is_never_gzipped(client):
 def test_content_range_requests_give_206(client):
     full = client.get("/content/test_book/media/clip.webm").content
     size = len(full)
-    cases = {"bytes=0-99": (0, 99), "bytes=100-": (100, size - 1), "bytes=-50": (size - 50, size - 1),
-             f"bytes={size - 10}-{size + 1000}": (size - 10, size - 1)}
+    cases = {
+        "bytes=0-99": (0, 99),
+        "bytes=100-": (100, size - 1),
+        "bytes=-50": (size - 50, size - 1),
+        f"bytes={size - 10}-{size + 1000}": (size - 10, size - 1),
+    }
     for header, (first, last) in cases.items():
         response = client.get("/content/test_book/media/clip.webm", headers={"Range": header})
         assert response.status_code == 206, header
         assert response.headers["content-range"] == f"bytes {first}-{last}/{size}"
-        assert response.content == full[first:last + 1]
+        assert response.content == full[first : last + 1]
 
 
 def test_content_unsatisfiable_range_is_416(client):

@@ -19,8 +19,10 @@ def _app(seen: list) -> Starlette:
         seen.append((threading.current_thread().name, str(form.get("name", ""))))
         return PlainTextResponse("done", status_code=201)
 
-    return Starlette(routes=[Route("/form", handler, methods=["POST"])],
-                     exception_handlers={FormExpiredError: lambda request, exc: PlainTextResponse("expired", 403)})
+    return Starlette(
+        routes=[Route("/form", handler, methods=["POST"])],
+        exception_handlers={FormExpiredError: lambda request, exc: PlainTextResponse("expired", 403)},
+    )
 
 
 def test_posted_form_runs_the_handler_in_a_worker_thread_with_the_form():

@@ -37,9 +37,23 @@ START_TIMEOUT_S = 60
 def _serve(data_dir, content_dir, port: int) -> subprocess.Popen:
     env = {**os.environ, "TPKIT_WEB_WORKERS": "2", "TPKIT_MDNS_ENABLED": "false", "TPKIT_LOG_LEVEL": "warning"}
     return subprocess.Popen(
-        [sys.executable, "-m", "appliance", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--content-dir", str(content_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)  # its own process group: SIGKILL reaches the workers too, as a power cut would
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--content-dir",
+            str(content_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # its own process group: SIGKILL reaches the workers too, as a power cut would
 
 
 def _wait_ready(url: str, server: subprocess.Popen) -> None:
@@ -86,8 +100,10 @@ def _check(data_dir, acked: list) -> dict[int, int]:
     uploads = data_dir / "uploads" / "handins"
     conn = sqlite3.connect(f"file:{data_dir / 'tpkit.sqlite3'}?mode=ro", uri=True)
     try:
-        rows = conn.execute("SELECT h.account_id, h.body, f.stored_name, f.sha256, f.size_bytes FROM handins h "
-                            "JOIN handin_files f ON f.handin_id = h.id").fetchall()
+        rows = conn.execute(
+            "SELECT h.account_id, h.body, f.stored_name, f.sha256, f.size_bytes FROM handins h "
+            "JOIN handin_files f ON f.handin_id = h.id"
+        ).fetchall()
     finally:
         conn.close()
     stored = {(student, body): (name, digest, size) for student, body, name, digest, size in rows}
@@ -108,8 +124,9 @@ def _check(data_dir, acked: list) -> dict[int, int]:
 def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
     data_dir, content_dir = tmp_path / "data", tmp_path / "content"
     content_dir.mkdir()
-    settings = load_settings(environ={}, overrides={"data_dir": str(data_dir), "content_dir": str(content_dir),
-                                                     "mdns_enabled": False})
+    settings = load_settings(
+        environ={}, overrides={"data_dir": str(data_dir), "content_dir": str(content_dir), "mdns_enabled": False}
+    )
     kit = open_kit(settings)
     ids = two_classes(kit, names_a=tuple(f"Pupil {n}" for n in range(STUDENTS)))["a"]
     teacher = kit.people.person(ids["teacher"])
@@ -126,8 +143,10 @@ def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
         rng = random.Random(4)
         for kill in range(KILLS):
             stop = threading.Event()
-            threads = [threading.Thread(target=_post_until, args=(stop, http, lesson_id, s, acked, kill * 100 + n))
-                       for n, (s, http) in enumerate(clients.items())]
+            threads = [
+                threading.Thread(target=_post_until, args=(stop, http, lesson_id, s, acked, kill * 100 + n))
+                for n, (s, http) in enumerate(clients.items())
+            ]
             for thread in threads:
                 thread.start()
             time.sleep(rng.uniform(0.5, 2.0))

@@ -45,15 +45,22 @@ def test_handin_photo_scaled_down_without_exif(kit, roles):
     assert [p.name for p in (kit.paths.uploads_dir / "handins").iterdir()] == [row["stored_name"]]
 
 
-@pytest.mark.parametrize("name, data, code, said", [
-    ("bomb.png", bomb_png(), "upload.image_too_large", "too large a picture"),
-    ("cut.jpg", phone_jpeg(400, 300)[:2000], "upload.image_unreadable", "could not be read as a picture"),
-])
+@pytest.mark.parametrize(
+    "name, data, code, said",
+    [
+        ("bomb.png", bomb_png(), "upload.image_too_large", "too large a picture"),
+        ("cut.jpg", phone_jpeg(400, 300)[:2000], "upload.image_unreadable", "could not be read as a picture"),
+    ],
+)
 def test_handin_photo_refused_leaves_nothing(kit, roles, name, data, code, said):
     clients, ids = roles
     lesson_id = make_lesson(clients["teacher_a"], ids["a"]["class"], "Photos")
     refused = hand_in(clients["student_a"], lesson_id, "see photo", [(name, data, "image/png")])
-    assert refused.status_code == 400 and said in refused.text and MESSAGES.translator("en")(f"error.{code}") in refused.text
+    assert (
+        refused.status_code == 400
+        and said in refused.text
+        and MESSAGES.translator("en")(f"error.{code}") in refused.text
+    )
     assert kit.lessons.handins_of(lesson_id, ids["a"]["students"][0]) == []
     folder = kit.paths.uploads_dir / "handins"
     assert not folder.exists() or list(folder.iterdir()) == []

@@ -14,8 +14,10 @@ from tests.conftest import LiveServer
 from tests.machine import SICK_COMMANDS, fake_commands, fake_root
 
 # One sample line of the text exposition format 0.0.4: name, optional {labels}, a number.
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
-                    r'(-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
+SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
+    r"(-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$"
+)
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -81,8 +83,13 @@ def test_health_metrics_escape_label_values():
     assert _family("x", "gauge", "h", [({"path": 'a"b\\c\nd'}, 1)])[2] == 'x{path="a\\"b\\\\c\\nd"} 1'
 
 
-@pytest.mark.parametrize(("lang", "words"), [("en", ["Health", "Needs attention now", "81.5 °C", "5.1 V 3 A"]),
-                                              ("zh", ["运行状况", "需要立即处理", "电源供电不足", "官方 5.1 V 3 A"])])
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["Health", "Needs attention now", "81.5 °C", "5.1 V 3 A"]),
+        ("zh", ["运行状况", "需要立即处理", "电源供电不足", "官方 5.1 V 3 A"]),
+    ],
+)
 def test_health_admin_page_shows_status_and_fixes(sick, kit, lang, words):
     password = auth.ensure_first_admin(kit.accounts)
     token = re.search(r'name="csrf" value="([^"]+)"', sick.get("/admin/signin").text).group(1)

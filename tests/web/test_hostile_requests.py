@@ -5,11 +5,20 @@ from __future__ import annotations
 import pytest
 
 HOSTILE = [
-    "/content/test_book/%ff%fe", "/content/%ff/x", "/raw/test_book/meta/%00", "/raw/test_book/content/%00",
-    "/search?pattern=%ff", "/suggest?term=%ff%ff&content=test_book", "/catalog/v2/entries?count=-5&start=abc",
-    "/catalog/v2/entry/..%2F..%2Fetc", "/catalog/v2/illustration/test_book/?size=abc", "/random?content=%ff",
-    "/content/test_book/" + "a" * 5000, "/search?content=test_book&pattern=" + "a%20" * 2000,
-    "/?lang=xx&language=%ff&category=%00", "/search?pattern=x&books.id=not-a-uuid",
+    "/content/test_book/%ff%fe",
+    "/content/%ff/x",
+    "/raw/test_book/meta/%00",
+    "/raw/test_book/content/%00",
+    "/search?pattern=%ff",
+    "/suggest?term=%ff%ff&content=test_book",
+    "/catalog/v2/entries?count=-5&start=abc",
+    "/catalog/v2/entry/..%2F..%2Fetc",
+    "/catalog/v2/illustration/test_book/?size=abc",
+    "/random?content=%ff",
+    "/content/test_book/" + "a" * 5000,
+    "/search?content=test_book&pattern=" + "a%20" * 2000,
+    "/?lang=xx&language=%ff&category=%00",
+    "/search?pattern=x&books.id=not-a-uuid",
     "/content/test_book/media/clip.webm?x=" + "%" * 100,
 ]
 

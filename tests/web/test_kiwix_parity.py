@@ -76,7 +76,9 @@ def _generated_extras() -> list[Entry]:
     return [
         Entry("style/site.css", "site.css", "text/css", css),
         Entry("js/app.js", "app.js", "application/javascript", b"console.log('tpkit');\n"),
-        Entry("notes/Straße und Fluss", "Straße und Fluss", "text/html", b"<html><body>Fluss</body></html>", front=True),
+        Entry(
+            "notes/Straße und Fluss", "Straße und Fluss", "text/html", b"<html><body>Fluss</body></html>", front=True
+        ),
         Entry("notes/A+B's (draft), v1=2:ok!", "A+B's draft", "text/plain", b"draft"),
         Entry("text/just_under.txt", "just under", "text/plain", b"x" * 1400),
         Entry("text/just_over.txt", "just over", "text/plain", b"y" * 1401),
@@ -85,8 +87,9 @@ def _generated_extras() -> list[Entry]:
 
 @pytest.fixture(scope="module")
 def zim_files(tmp_path_factory) -> list[Path]:
-    generated = make_book(tmp_path_factory.mktemp("parity-zim"), GENERATED, title="Parity book",
-                          extra=_generated_extras())
+    generated = make_book(
+        tmp_path_factory.mktemp("parity-zim"), GENERATED, title="Parity book", extra=_generated_extras()
+    )
     return [*REAL_ZIMS, generated]
 
 
@@ -111,8 +114,11 @@ def _wait_for_port(proc: subprocess.Popen, port: int) -> None:
 @pytest.fixture(scope="module")
 def kiwix(zim_files) -> Iterator[httpx.Client]:
     port = free_port()
-    proc = subprocess.Popen([str(KIWIX_SERVE), "-i", "127.0.0.1", "-p", str(port), *map(str, zim_files)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(KIWIX_SERVE), "-i", "127.0.0.1", "-p", str(port), *map(str, zim_files)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for_port(proc, port)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False, timeout=10) as client:
@@ -129,8 +135,9 @@ def tpkit(zim_files, tmp_path_factory) -> Iterator[httpx.Client]:
     content.mkdir()
     for path in zim_files:
         (content / path.name).symlink_to(path)  # the library follows symlinks; nothing is copied
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content),
-                                                     "mdns_enabled": False})
+    settings = load_settings(
+        environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content), "mdns_enabled": False}
+    )
     kit = open_kit(settings)
     assert sorted(book.name for book in kit.library.books()) == BOOKS
     with LiveServer(create_app(kit, watch_library=False)) as live:
@@ -194,8 +201,10 @@ def test_parity_every_entry_gzip_when_accepted(kiwix, tpkit, zims, book):
 
 def test_parity_gzip_bound_is_kiwix_1400_bytes(kiwix, tpkit):
     for path, expected in (("text/just_under.txt", None), ("text/just_over.txt", "gzip")):
-        for response in (kiwix.get(f"/raw/{GENERATED}/content/{path}", headers={"Accept-Encoding": "gzip"}),
-                         tpkit.get(f"/content/{GENERATED}/{path}", headers={"Accept-Encoding": "gzip"})):
+        for response in (
+            kiwix.get(f"/raw/{GENERATED}/content/{path}", headers={"Accept-Encoding": "gzip"}),
+            tpkit.get(f"/content/{GENERATED}/{path}", headers={"Accept-Encoding": "gzip"}),
+        ):
             assert response.headers.get("content-encoding") == expected, (path, str(response.url))
             assert response.headers.get("vary") == "Accept-Encoding" or expected is None
 
@@ -235,10 +244,12 @@ def test_parity_raw_meta_bytes_and_types(kiwix, tpkit, zims, book):
     problems = []
     for name in sorted(names):
         k, t = kiwix.get(f"/raw/{book}/meta/{quote(name)}"), tpkit.get(f"/raw/{book}/meta/{quote(name)}")
-        if k.status_code != t.status_code or (k.status_code == 200 and (
-                k.content != t.content or k.headers["content-type"] != t.headers["content-type"])):
-            problems.append((name, k.status_code, t.status_code, k.headers.get("content-type"),
-                             t.headers.get("content-type")))
+        if k.status_code != t.status_code or (
+            k.status_code == 200 and (k.content != t.content or k.headers["content-type"] != t.headers["content-type"])
+        ):
+            problems.append(
+                (name, k.status_code, t.status_code, k.headers.get("content-type"), t.headers.get("content-type"))
+            )
     assert not problems, _first(problems)
 
 
@@ -331,14 +342,17 @@ def test_parity_search_xml_totals_and_links(kiwix, tpkit, query, book):
         assert t_links == [_as_tpkit(link) for link in k_links]
 
 
-@pytest.mark.parametrize(("query", "status"), [
-    ("content=no_such_book&pattern=jazz", 400),
-    (f"books.name=no_such_book&books.name={GENERATED}&pattern=water", 400),
-    (f"content={GENERATED}", 400),
-    (f"content={GENERATED}&pattern=", 400),
-    ("content=small&pattern=test", 404),
-    ("books.name=small&pattern=test", 404),
-])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("content=no_such_book&pattern=jazz", 400),
+        (f"books.name=no_such_book&books.name={GENERATED}&pattern=water", 400),
+        (f"content={GENERATED}", 400),
+        (f"content={GENERATED}&pattern=", 400),
+        ("content=small&pattern=test", 404),
+        ("books.name=small&pattern=test", 404),
+    ],
+)
 def test_parity_search_errors(kiwix, tpkit, query, status):
     _skip_without_real_books(query)
     for fmt in ("", "&format=xml"):
@@ -348,8 +362,19 @@ def test_parity_search_errors(kiwix, tpkit, query, status):
     ET.fromstring(t.content)  # tpkit's XML error is well-formed (kiwix 11's is not)
 
 
-RANGES = ["bytes=0-99", "bytes=100-", "bytes=-50", "bytes=3000-99999", "bytes=0-0", "bytes=-99999",
-          "bytes=5000000-6000000", "bytes=0-9,20-29", "bytes=abc", "bytes=-0", "bytes=50-10"]
+RANGES = [
+    "bytes=0-99",
+    "bytes=100-",
+    "bytes=-50",
+    "bytes=3000-99999",
+    "bytes=0-0",
+    "bytes=-99999",
+    "bytes=5000000-6000000",
+    "bytes=0-9,20-29",
+    "bytes=abc",
+    "bytes=-0",
+    "bytes=50-10",
+]
 
 
 @pytest.mark.parametrize("path", ["media/clip.webm", "img/dot.png", "index"])
@@ -357,7 +382,9 @@ def test_parity_range_requests(kiwix, tpkit, path):
     for header in RANGES:
         k = kiwix.get(f"/raw/{GENERATED}/content/{path}", headers={"Range": header})
         t = tpkit.get(f"/content/{GENERATED}/{path}", headers={"Range": header})
-        assert (t.status_code, t.headers.get("content-range")) == (k.status_code, k.headers.get("content-range")), header
+        assert (t.status_code, t.headers.get("content-range")) == (k.status_code, k.headers.get("content-range")), (
+            header
+        )
         assert t.content == k.content, header
         if k.status_code == 206:
             assert t.headers["content-type"] == k.headers["content-type"]
@@ -368,18 +395,32 @@ def _xml(response: httpx.Response) -> ET.Element:
     # kiwix 11 leaves `&` raw in the self link's query; escape bare ampersands so it parses.
     body = re.sub(rb"&(?!(amp|lt|gt|quot|apos|#\d+);)", b"&amp;", response.content)
     if b"xmlns=" not in body:  # /catalog/v2/entry/<uuid> is a bare <entry> using the feed's prefixes
-        body = body.replace(b"<entry>", f'<entry xmlns="{ATOM[1:-1]}" xmlns:dc="http://purl.org/dc/terms/">'.encode(), 1)
+        body = body.replace(
+            b"<entry>", f'<entry xmlns="{ATOM[1:-1]}" xmlns:dc="http://purl.org/dc/terms/">'.encode(), 1
+        )
     return ET.fromstring(body)
 
 
-BOOK_FIELDS = ("id", "title", "summary", "language", "name", "flavour", "category", "tags", "articleCount",
-               "mediaCount", "updated")
+BOOK_FIELDS = (
+    "id",
+    "title",
+    "summary",
+    "language",
+    "name",
+    "flavour",
+    "category",
+    "tags",
+    "articleCount",
+    "mediaCount",
+    "updated",
+)
 
 
 def _book(entry: ET.Element) -> dict:
     fields = {field: entry.findtext(ATOM + field) for field in BOOK_FIELDS}
-    fields["thumbnail"] = any(link.get("rel") == "http://opds-spec.org/image/thumbnail"
-                              for link in entry.findall(ATOM + "link"))
+    fields["thumbnail"] = any(
+        link.get("rel") == "http://opds-spec.org/image/thumbnail" for link in entry.findall(ATOM + "link")
+    )
     return fields
 
 
@@ -392,9 +433,25 @@ def _feed(client, query: str) -> tuple[dict, list[dict]]:
     return header, [_book(entry) for entry in root.findall(ATOM + "entry")]
 
 
-@pytest.mark.parametrize("query", ["", "?count=2", "?count=2&start=1", "?start=3", "?count=0", "?lang=eng", "?lang=en",
-                                   "?lang=bel", "?category=wikipedia", "?tag=_pictures:no", "?tag=_ftindex:no",
-                                   "?notag=_ftindex:yes", "?q=ray", "?name=wikipedia_en_ray_charles"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?count=2",
+        "?count=2&start=1",
+        "?start=3",
+        "?count=0",
+        "?lang=eng",
+        "?lang=en",
+        "?lang=bel",
+        "?category=wikipedia",
+        "?tag=_pictures:no",
+        "?tag=_ftindex:no",
+        "?notag=_ftindex:yes",
+        "?q=ray",
+        "?name=wikipedia_en_ray_charles",
+    ],
+)
 def test_parity_catalog_entries(kiwix, tpkit, query):
     k_header, k_books = _feed(kiwix, query)
     t_header, t_books = _feed(tpkit, query)
@@ -409,16 +466,27 @@ def test_parity_catalog_one_entry_by_uuid(kiwix, tpkit, zims):
     for zim in zims.values():
         k, t = kiwix.get(f"/catalog/v2/entry/{zim.uuid}"), tpkit.get(f"/catalog/v2/entry/{zim.uuid}")
         assert (k.status_code, t.status_code) == (200, 200)
-        assert k.headers["content-type"] == t.headers["content-type"] == "application/atom+xml;type=entry;profile=opds-catalog"
+        assert (
+            k.headers["content-type"]
+            == t.headers["content-type"]
+            == "application/atom+xml;type=entry;profile=opds-catalog"
+        )
         assert _book(_xml(t)) == _book(_xml(k))
     for bad in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
-        assert kiwix.get(f"/catalog/v2/entry/{bad}").status_code == tpkit.get(f"/catalog/v2/entry/{bad}").status_code == 404
+        assert (
+            kiwix.get(f"/catalog/v2/entry/{bad}").status_code
+            == tpkit.get(f"/catalog/v2/entry/{bad}").status_code
+            == 404
+        )
 
 
 def _thumbnail_href(client, uuid: str) -> str | None:
     entry = _xml(client.get(f"/catalog/v2/entry/{uuid}"))
-    hrefs = [link.get("href") for link in entry.findall(ATOM + "link")
-             if link.get("rel") == "http://opds-spec.org/image/thumbnail"]
+    hrefs = [
+        link.get("href")
+        for link in entry.findall(ATOM + "link")
+        if link.get("rel") == "http://opds-spec.org/image/thumbnail"
+    ]
     return hrefs[0] if hrefs else None
 
 
@@ -439,8 +507,16 @@ def test_parity_catalog_illustrations(kiwix, tpkit, zims):
         assert kiwix.get(no_size).status_code == tpkit.get(no_size).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/catalog/v2/root.xml", "/catalog/v2/partial_entries", "/catalog/v2/categories",
-                                  "/catalog/v2/languages", "/catalog/v2/searchdescription.xml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/catalog/v2/root.xml",
+        "/catalog/v2/partial_entries",
+        "/catalog/v2/categories",
+        "/catalog/v2/languages",
+        "/catalog/v2/searchdescription.xml",
+    ],
+)
 def test_parity_catalog_feed_types(kiwix, tpkit, path):
     k, t = kiwix.get(path), tpkit.get(path)
     assert (k.status_code, t.status_code) == (200, 200)

@@ -16,8 +16,7 @@ from tests.web.people_clients import TEACHER_PASSWORD, classroom
 from tests.web.test_pages_browser import browser, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
-PHONE_412 = {"viewport": {"width": 412, "height": 915}, "device_scale_factor": 2, "is_mobile": True,
-             "has_touch": True}
+PHONE_412 = {"viewport": {"width": 412, "height": 915}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,17 @@ STAFF_POST = (401, 403, 403, 303, 404, 303)
 @pytest.fixture
 def settings(tmp_path, content_dir):
     """Small upload limits (1 MB) so "too large" needs no large files."""
-    return load_settings(environ={}, overrides={
-        "data_dir": str(tmp_path / "data"), "content_dir": str(content_dir), "library_scan_interval_s": 0.2,
-        "mdns_enabled": False, "lesson_upload_max_mb": 1, "handin_photo_max_mb": 1})
+    return load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp_path / "data"),
+            "content_dir": str(content_dir),
+            "library_scan_interval_s": 0.2,
+            "mdns_enabled": False,
+            "lesson_upload_max_mb": 1,
+            "handin_photo_max_mb": 1,
+        },
+    )
 
 
 def _expected():
@@ -72,8 +80,11 @@ def _setup(kit, live):
     teacher = clients["teacher_a"]
     lesson = make_lesson(teacher, a["class"], "For all")
     only_other = make_lesson(teacher, a["class"], "For the other", students=(a["students"][1],))
-    teacher.post(f"/teach/lessons/{only_other}/uploads", data={"csrf": csrf(teacher)},
-                 files={"file": ("sheet.pdf", PDF, "application/pdf")})
+    teacher.post(
+        f"/teach/lessons/{only_other}/uploads",
+        data={"csrf": csrf(teacher)},
+        files={"file": ("sheet.pdf", PDF, "application/pdf")},
+    )
     item = kit.lessons.items(only_other)[0]["id"]
     with kit.db.transaction() as conn:  # the same file in the lesson for all, so {I} is visible to student_a
         conn.execute("UPDATE lesson_items SET lesson_id = ? WHERE id = ?", (lesson, item))
@@ -81,8 +92,7 @@ def _setup(kit, live):
     assert hand_in(clients["student_a"], lesson, "mine", [("p.png", PNG, "image/png")]).status_code == 303
     [handin] = handin_ids(teacher.get(f"/teach/lessons/{lesson}").text)
     photo = kit.lessons.handin_files(handin)[0]["id"]
-    names = {"A": a["class"], "L": lesson, "LS": only_other, "I": item, "H": handin, "F": photo,
-             "sA": a["students"][0]}
+    names = {"A": a["class"], "L": lesson, "LS": only_other, "I": item, "H": handin, "F": photo, "sA": a["students"][0]}
     return clients, ids, names
 
 
@@ -136,15 +146,26 @@ def test_lesson_bad_uploads_refused_with_nothing_stored(kit, live):
         response = hand_in(student, lesson, "with a bad photo", photos)
         assert response.status_code == 400, (code, response.text)
         assert words in response.text, code
-        json = student.post(f"/me/lessons/{lesson}/handin", data={"csrf": csrf(student), "body": "x"},
-                            files=[("photos", p) for p in photos], headers={"Accept": "application/json"})
+        json = student.post(
+            f"/me/lessons/{lesson}/handin",
+            data={"csrf": csrf(student), "body": "x"},
+            files=[("photos", p) for p in photos],
+            headers={"Accept": "application/json"},
+        )
         assert json.json()["code"] == code
     assert _files(handins) == [] and kit.lessons.handins_of(lesson, ids["a"]["students"][0]) == []
-    for name, data, code in (("sheet.pdf", ELF, "upload.type_not_allowed"), ("sheet.pdf", PNG, "upload.type_mismatch"),
-                             ("film.mp4", b"", "upload.empty"), ("big.pdf", b"%PDF-" + b"0" * (1024 * 1024), "upload.too_large")):
-        response = teacher.post(f"/teach/lessons/{lesson}/uploads", data={"csrf": csrf(teacher)},
-                                files={"file": (name, data, "application/octet-stream")},
-                                headers={"Accept": "application/json"})
+    for name, data, code in (
+        ("sheet.pdf", ELF, "upload.type_not_allowed"),
+        ("sheet.pdf", PNG, "upload.type_mismatch"),
+        ("film.mp4", b"", "upload.empty"),
+        ("big.pdf", b"%PDF-" + b"0" * (1024 * 1024), "upload.too_large"),
+    ):
+        response = teacher.post(
+            f"/teach/lessons/{lesson}/uploads",
+            data={"csrf": csrf(teacher)},
+            files={"file": (name, data, "application/octet-stream")},
+            headers={"Accept": "application/json"},
+        )
         assert (response.status_code, response.json()["code"]) == (400, code)
     assert _files(lesson_files) == [] and kit.lessons.items(lesson) == []
     for http in clients.values():
@@ -157,15 +178,25 @@ def test_lesson_text_fields_escaped_everywhere(kit, live):
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     a = ids["a"]
     lesson = make_lesson(teacher, a["class"], evil, instructions=evil)
-    teacher.post(f"/teach/lessons/{lesson}/uploads", data={"csrf": csrf(teacher), "title": evil},
-                 files={"file": ("sheet.pdf", PDF, "application/pdf")})
+    teacher.post(
+        f"/teach/lessons/{lesson}/uploads",
+        data={"csrf": csrf(teacher), "title": evil},
+        files={"file": ("sheet.pdf", PDF, "application/pdf")},
+    )
     hand_in(student, lesson, evil)
     [handin] = handin_ids(teacher.get(f"/teach/lessons/{lesson}").text)
-    teacher.post(f"/teach/handins/{handin}/grade", data={"csrf": csrf(teacher), "action": "grade", "score": "1",
-                                                          "out_of": "2", "comment": evil})
-    pages = [teacher.get(f"/teach/lessons/{lesson}"), teacher.get(f"/teach/{a['class']}"),
-             teacher.get(f"/teach/{a['class']}/overview"), teacher.get(f"/teach/{a['class']}/students/{a['students'][0]}/summary"),
-             student.get("/me"), student.get(f"/me/lessons/{lesson}")]
+    teacher.post(
+        f"/teach/handins/{handin}/grade",
+        data={"csrf": csrf(teacher), "action": "grade", "score": "1", "out_of": "2", "comment": evil},
+    )
+    pages = [
+        teacher.get(f"/teach/lessons/{lesson}"),
+        teacher.get(f"/teach/{a['class']}"),
+        teacher.get(f"/teach/{a['class']}/overview"),
+        teacher.get(f"/teach/{a['class']}/students/{a['students'][0]}/summary"),
+        student.get("/me"),
+        student.get(f"/me/lessons/{lesson}"),
+    ]
     for page in pages:
         assert page.status_code == 200
         assert "<script>alert" not in page.text and "<img src=x" not in page.text, page.url
@@ -180,8 +211,11 @@ def test_lesson_stale_forms_refused(kit, live):
     teacher, student = clients["teacher_a"], clients["student_a"]
     lesson = make_lesson(teacher, ids["a"]["class"], "Stale")
     refused = [
-        student.post(f"/me/lessons/{lesson}/handin", data={"csrf": "old-token", "body": "x"},
-                     files=[("photos", ("p.jpg", JPEG, "image/jpeg"))]),
+        student.post(
+            f"/me/lessons/{lesson}/handin",
+            data={"csrf": "old-token", "body": "x"},
+            files=[("photos", ("p.jpg", JPEG, "image/jpeg"))],
+        ),
         student.post(f"/me/lessons/{lesson}/handin", data={"body": "x"}),
         teacher.post(f"/teach/{ids['a']['class']}/lessons", data={"csrf": "", "title": "x"}),
         teacher.post(f"/teach/lessons/{lesson}/items", data={"csrf": "nope", "book": "test_book"}),
@@ -197,8 +231,10 @@ def test_lesson_stale_forms_refused(kit, live):
 def test_lesson_choosing_a_student_of_another_class_is_refused(kit, live):
     clients, ids = role_clients(kit, live.url)
     teacher = clients["teacher_a"]
-    response = teacher.post(f"/teach/{ids['a']['class']}/lessons",
-                            data={"csrf": csrf(teacher), "title": "x", "students": [str(ids["b"]["students"][0])]})
+    response = teacher.post(
+        f"/teach/{ids['a']['class']}/lessons",
+        data={"csrf": csrf(teacher), "title": "x", "students": [str(ids["b"]["students"][0])]},
+    )
     assert response.status_code == 404 and kit.lessons.of_class(ids["a"]["class"]) == []
     assert re.search("not in this class", response.text)
     for http in clients.values():

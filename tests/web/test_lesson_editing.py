@@ -21,9 +21,14 @@ def roles(kit, live):
 
 
 def _lesson_form(client, title: str, **fields) -> dict:
-    return {"csrf": csrf(client), "title": title, "instructions": fields.get("instructions", ""),
-            "homework": fields.get("homework", "1"), "due": fields.get("due", ""),
-            "students": [str(s) for s in fields.get("students", ())]}
+    return {
+        "csrf": csrf(client),
+        "title": title,
+        "instructions": fields.get("instructions", ""),
+        "homework": fields.get("homework", "1"),
+        "due": fields.get("due", ""),
+        "students": [str(s) for s in fields.get("students", ())],
+    }
 
 
 def test_lesson_edit_changes_fields_and_assignees_escaped(kit, roles):
@@ -32,8 +37,12 @@ def test_lesson_edit_changes_fields_and_assignees_escaped(kit, roles):
     lesson_id = make_lesson(teacher, a["class"], "Rivers")
     form = teacher.get(f"/teach/lessons/{lesson_id}/edit")
     assert form.status_code == 200 and 'value="Rivers"' in form.text
-    saved = teacher.post(f"/teach/lessons/{lesson_id}/edit", data=_lesson_form(
-        teacher, f"Rivers {HOSTILE}", instructions="Read p. 3", due="2099-02-01", students=[a["students"][1]]))
+    saved = teacher.post(
+        f"/teach/lessons/{lesson_id}/edit",
+        data=_lesson_form(
+            teacher, f"Rivers {HOSTILE}", instructions="Read p. 3", due="2099-02-01", students=[a["students"][1]]
+        ),
+    )
     assert saved.status_code == 303 and saved.headers["location"] == f"/teach/lessons/{lesson_id}"
     page = teacher.get(f"/teach/lessons/{lesson_id}").text
     assert HOSTILE not in page and "Rivers &lt;script&gt;" in page and "2099-02-01 23:59" in page
@@ -42,8 +51,9 @@ def test_lesson_edit_changes_fields_and_assignees_escaped(kit, roles):
     assert clients["student_a"].get(f"/me/lessons/{lesson_id}").status_code == 404
     too_long = teacher.post(f"/teach/lessons/{lesson_id}/edit", data=_lesson_form(teacher, "x" * 121))
     assert too_long.status_code == 400 and kit.lessons.lesson(lesson_id)["title"] == f"Rivers {HOSTILE}"
-    outsider = teacher.post(f"/teach/lessons/{lesson_id}/edit", data=_lesson_form(
-        teacher, "Rivers", students=[ids["b"]["students"][0]]))
+    outsider = teacher.post(
+        f"/teach/lessons/{lesson_id}/edit", data=_lesson_form(teacher, "Rivers", students=[ids["b"]["students"][0]])
+    )
     assert outsider.status_code == 404
 
 
@@ -53,8 +63,9 @@ def test_lesson_edit_and_delete_refused_request_by_request(kit, roles):
     for name, status in (("anonymous", 401), ("student_a", 403), ("student_b", 403), ("teacher_b", 404)):
         http = clients[name]
         assert http.get(f"/teach/lessons/{lesson_id}/edit").status_code == status, name
-        assert http.post(f"/teach/lessons/{lesson_id}/edit",
-                         data=_lesson_form(http, "Stolen")).status_code == status, name
+        assert http.post(f"/teach/lessons/{lesson_id}/edit", data=_lesson_form(http, "Stolen")).status_code == status, (
+            name
+        )
         assert http.get(f"/teach/lessons/{lesson_id}/delete").status_code == status, name
         assert http.post(f"/teach/lessons/{lesson_id}/delete", data={"csrf": csrf(http)}).status_code == status, name
     stale = clients["teacher_a"].post(f"/teach/lessons/{lesson_id}/delete", data={"csrf": "old"})
@@ -104,13 +115,20 @@ def test_lesson_remove_item_deletes_upload_file(kit, roles):
     clients, ids = roles
     teacher = clients["teacher_a"]
     lesson_id = make_lesson(teacher, ids["a"]["class"], "Files")
-    teacher.post(f"/teach/lessons/{lesson_id}/uploads", data={"csrf": csrf(teacher), "title": "Sheet"},
-                 files={"file": ("s.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")})
+    teacher.post(
+        f"/teach/lessons/{lesson_id}/uploads",
+        data={"csrf": csrf(teacher), "title": "Sheet"},
+        files={"file": ("s.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+    )
     [item] = kit.lessons.items(lesson_id)
     stored = kit.paths.uploads_dir / "lessons" / item["stored_name"]
     assert stored.exists()
-    assert clients["teacher_b"].post(f"/teach/lessons/{lesson_id}/items/{item['id']}/remove",
-                                     data={"csrf": csrf(clients["teacher_b"])}).status_code == 404
+    assert (
+        clients["teacher_b"]
+        .post(f"/teach/lessons/{lesson_id}/items/{item['id']}/remove", data={"csrf": csrf(clients["teacher_b"])})
+        .status_code
+        == 404
+    )
     removed = teacher.post(f"/teach/lessons/{lesson_id}/items/{item['id']}/remove", data={"csrf": csrf(teacher)})
     assert removed.status_code == 303 and kit.lessons.items(lesson_id) == [] and not stored.exists()
 
@@ -143,8 +161,11 @@ def test_quiz_edit_after_attempts_keeps_answers_meaningful(kit, roles):
     shorter = teacher.post(f"/teach/quizzes/{quiz_id}/edit", data=quiz_form(teacher, "Plants", QUESTIONS[:4]))
     assert shorter.status_code == 400 and "its 5 questions stay" in shorter.text
     assert kit.quizzes.questions(quiz_id)[0]["answer"] == 1
-    reworded = [({**QUESTIONS[0][0], "prompt": "Which gas do leaves take in?"}, None, None), *QUESTIONS[1:],
-                ({"kind": "true_false", "prompt": "Roots drink water.", "tf": "true"}, None, None)]
+    reworded = [
+        ({**QUESTIONS[0][0], "prompt": "Which gas do leaves take in?"}, None, None),
+        *QUESTIONS[1:],
+        ({"kind": "true_false", "prompt": "Roots drink water.", "tf": "true"}, None, None),
+    ]
     saved = teacher.post(f"/teach/quizzes/{quiz_id}/edit", data=quiz_form(teacher, "Plants (v2)", reworded))
     assert saved.status_code == 303, saved.text
     questions = kit.quizzes.questions(quiz_id)

@@ -21,9 +21,14 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     page = teacher.get(f"/teach/lessons/{lesson_id}?q=Water")
     assert page.status_code == 200 and 'name="path" value="old_water"' in page.text
     for data in ({"book": "test_book", "path": "old_water"}, {"book": "test_book"}):
-        assert teacher.post(f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), **data}).status_code == 303
-    upload = teacher.post(f"/teach/lessons/{lesson_id}/uploads", data={"csrf": csrf(teacher), "title": "Worksheet"},
-                          files={"file": ("sheet.pdf", PDF, "application/pdf")})
+        assert (
+            teacher.post(f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), **data}).status_code == 303
+        )
+    upload = teacher.post(
+        f"/teach/lessons/{lesson_id}/uploads",
+        data={"csrf": csrf(teacher), "title": "Worksheet"},
+        files={"file": ("sheet.pdf", PDF, "application/pdf")},
+    )
     assert upload.status_code == 303, upload.text
     stored = list((kit.paths.uploads_dir / "lessons").iterdir())
     assert [p.read_bytes() for p in stored] == [PDF]
@@ -39,8 +44,12 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     assert pdf.content == PDF and pdf.headers["content-type"] == "application/pdf"
     assert "What I opened" in student.get("/me").text
 
-    done = hand_in(student, lesson_id, "Evaporation <b>then</b> rain", [("page1.jpg", JPEG, "image/jpeg"),
-                                                                          ("page2.png", PNG, "image/png")])
+    done = hand_in(
+        student,
+        lesson_id,
+        "Evaporation <b>then</b> rain",
+        [("page1.jpg", JPEG, "image/jpeg"), ("page2.png", PNG, "image/png")],
+    )
     assert done.status_code == 303 and done.headers["location"].endswith("notice=handed_in")
     mine = student.get(done.headers["location"]).text
     assert "Evaporation &lt;b&gt;then&lt;/b&gt; rain" in mine and "Handed in" in mine
@@ -51,8 +60,10 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
 
     graded_page = teacher.get(f"/teach/lessons/{lesson_id}").text
     [handin_id] = handin_ids(graded_page)
-    response = teacher.post(f"/teach/handins/{handin_id}/grade", data={
-        "csrf": csrf(teacher), "action": "grade", "score": "8", "out_of": "10", "comment": "Good, add clouds."})
+    response = teacher.post(
+        f"/teach/handins/{handin_id}/grade",
+        data={"csrf": csrf(teacher), "action": "grade", "score": "8", "out_of": "10", "comment": "Good, add clouds."},
+    )
     assert response.status_code == 303
     me = student.get("/me").text
     assert "Came back with feedback" in me and "8/10" in me and "Good, add clouds." in me
@@ -79,8 +90,10 @@ def test_lessons_return_for_redo_then_late_hand_in(kit, live):
     lesson_id = make_lesson(teacher, ids["a"]["class"], "Past due", due="2020-01-01")
     assert hand_in(student, lesson_id, "first try").status_code == 303
     [handin_id] = handin_ids(teacher.get(f"/teach/lessons/{lesson_id}").text)
-    teacher.post(f"/teach/handins/{handin_id}/grade", data={"csrf": csrf(teacher), "action": "return",
-                                                            "comment": "Show your working."})
+    teacher.post(
+        f"/teach/handins/{handin_id}/grade",
+        data={"csrf": csrf(teacher), "action": "return", "comment": "Show your working."},
+    )
     me = student.get("/me").text
     assert "returned for redo" in me and "Show your working." in me
     assert hand_in(student, lesson_id, "second try").status_code == 303
@@ -137,9 +150,13 @@ def test_lessons_an_article_opened_through_its_item_and_reloaded_is_one_record(k
     clients, ids = role_clients(kit, live.url)
     teacher, student = clients["teacher_a"], clients["student_a"]
     lesson_id = make_lesson(teacher, ids["a"]["class"], "Read this", homework=False)
-    assert teacher.post(f"/teach/lessons/{lesson_id}/items",
-                        data={"csrf": csrf(teacher), "book": "test_book", "path": "water"}).status_code == 303
-    [item] = re.findall(rf'/me/lessons/{lesson_id}/items/(\d+)', student.get(f"/me/lessons/{lesson_id}").text)
+    assert (
+        teacher.post(
+            f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), "book": "test_book", "path": "water"}
+        ).status_code
+        == 303
+    )
+    [item] = re.findall(rf"/me/lessons/{lesson_id}/items/(\d+)", student.get(f"/me/lessons/{lesson_id}").text)
     for _ in range(2):  # the item link (recorded), the article it forwards to (recorded after the page), a reload
         hop = student.get(f"/me/lessons/{lesson_id}/items/{item}")
         assert student.get(hop.headers["location"]).status_code == 200

@@ -23,9 +23,17 @@ def school(tmp_path_factory):
     make_book(root / "c", "test_book")
     kit, teacher_id, result = classroom(root, "name,pin\n王小明,2580\nAnna,2587\n", "三年级一班")
     teacher = kit.people.person(teacher_id)
-    lesson_id = lessons.create(kit.people, kit.lessons, teacher, result.class_id, "The water cycle",
-                               "Read the article. Draw the water cycle on paper and send a photo.", True,
-                               "2099-06-30", [])
+    lesson_id = lessons.create(
+        kit.people,
+        kit.lessons,
+        teacher,
+        result.class_id,
+        "The water cycle",
+        "Read the article. Draw the water cycle on paper and send a photo.",
+        True,
+        "2099-06-30",
+        [],
+    )
     lessons.add_library_item(kit.people, kit.lessons, kit.load_library(), teacher, lesson_id, "test_book", "water")
     lessons.create(kit.people, kit.lessons, teacher, result.class_id, "Moon reading", "", False, "", [])
     students = {s["display_name"]: s["id"] for s in kit.people.students_of(result.class_id)}

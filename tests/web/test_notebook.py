@@ -54,7 +54,9 @@ def test_notebook_refuses_missing_articles_other_roles_and_stale_forms(kit, role
     student = clients["student_a"]
     assert _bookmark(student, "test_book", "no_such_page").status_code == 404
     assert _bookmark(student, "no_such_book", "water").status_code == 404
-    assert student.post("/me/bookmarks", data={"csrf": "stale", "book": "test_book", "path": "water"}).status_code == 403
+    assert (
+        student.post("/me/bookmarks", data={"csrf": "stale", "book": "test_book", "path": "water"}).status_code == 403
+    )
     assert _bookmark(clients["anonymous"], "test_book", "water").status_code == 401
     assert _bookmark(clients["teacher_a"], "test_book", "water").status_code == 403
     assert clients["anonymous"].get("/me/article?book=test_book&path=water").status_code == 303
@@ -77,8 +79,9 @@ def test_notebook_notes_are_private_limited_and_escaped(kit, roles):
     assert "Clouds are water" not in theirs and 'value="add"' in theirs
     other_me = other.get("/me").text
     assert "Clouds are water" not in other_me and "My bookmarks" not in other_me and "My notes" not in other_me
-    too_long = mine.post("/me/notes", data={"csrf": csrf(mine), "book": "test_book", "path": "water",
-                                            "body": "x" * 2001})
+    too_long = mine.post(
+        "/me/notes", data={"csrf": csrf(mine), "book": "test_book", "path": "water", "body": "x" * 2001}
+    )
     assert too_long.status_code == 400 and "at most 2000" in too_long.text
     emptied = mine.post("/me/notes", data={"csrf": csrf(mine), "book": "test_book", "path": "water", "body": " "})
     assert emptied.status_code == 303 and "My notes" not in mine.get("/me").text
@@ -88,8 +91,9 @@ def test_notebook_lesson_note_and_bookmark_from_lesson_page(kit, roles):
     clients, ids = roles
     teacher, student = clients["teacher_a"], clients["student_a"]
     lesson_id = make_lesson(teacher, ids["a"]["class"], "Water")
-    teacher.post(f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), "book": "test_book",
-                                                            "path": "water"})
+    teacher.post(
+        f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), "book": "test_book", "path": "water"}
+    )
     page = student.get(f"/me/lessons/{lesson_id}").text
     assert 'action="/me/bookmarks"' in page and f'name="back" value="/me/lessons/{lesson_id}"' in page
     done = _bookmark(student, "test_book", "water", back=f"/me/lessons/{lesson_id}")

@@ -25,8 +25,16 @@ pytestmark = [pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a sandbox-less CI box with no network: no GPU, no QUIC, no phoning home for updates.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # A cheap Android phone: 360 CSS px wide, 2x screen.
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 PHONE_WIDTH_PX = 360
@@ -59,8 +67,15 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-kit")
     content_dir = root / "content"
     demo_books.build(content_dir)
-    settings = load_settings(environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(content_dir),
-                                                     "library_scan_interval_s": 0.2, "mdns_enabled": False})
+    settings = load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(root / "data"),
+            "content_dir": str(content_dir),
+            "library_scan_interval_s": 0.2,
+            "mdns_enabled": False,
+        },
+    )
     kit = open_kit(settings)
     password = auth.ensure_first_admin(kit.accounts)
     with LiveServer(create_app(kit)) as server:  # the app's lifespan closes the kit
@@ -136,6 +151,7 @@ def wait_for(condition, what: str) -> None:
 
 # --- home page ------------------------------------------------------------------------------
 
+
 def test_home_lists_demo_books_as_cards(page):
     page.goto("/")
     assert page.locator("h1").inner_text() == "Library"
@@ -190,11 +206,14 @@ def test_home_page_weight_is_small(page):
             response.finished()
             sent = response.request.sizes()
             sizes[response.url] = sent["responseBodySize"] + sent["responseHeadersSize"]
-    assert any(url.endswith("/static/kit.css") for url in sizes) and any(url.endswith("/static/suggest.js") for url in sizes)
+    assert any(url.endswith("/static/kit.css") for url in sizes) and any(
+        url.endswith("/static/suggest.js") for url in sizes
+    )
     assert sum(sizes.values()) < HOME_PAGE_MAX_BYTES, sizes
 
 
 # --- UI language ----------------------------------------------------------------------------
+
 
 def test_ui_language_follows_accept_language_and_switch_is_remembered(page_zh):
     page_zh.goto("/")
@@ -219,6 +238,7 @@ def test_ui_language_follows_accept_language_and_switch_is_remembered(page_zh):
 
 # --- suggestions (JavaScript) ---------------------------------------------------------------
 
+
 def test_suggestions_come_from_all_books_and_open_the_article(page_zh):
     page_zh.goto("/")
     page_zh.locator("#q").press_sequentially("水")
@@ -237,6 +257,7 @@ def test_suggestions_come_from_all_books_and_open_the_article(page_zh):
 
 
 # --- full-text search without JavaScript ----------------------------------------------------
+
 
 def search_and_open(page, words: str, title: str, shot: str) -> None:
     page.goto("/")
@@ -265,9 +286,17 @@ def test_search_in_chinese_works_without_javascript(page_zh_nojs):
     search_and_open(page_zh_nojs, "光合作用", "植物和阳光", "search-zh.png")
 
 
-@pytest.mark.parametrize("path", ["/", "/search?pattern=water", "/search?pattern=%E6%B0%B4",
-                                  "/content/tpkit_demo_en/water_cycle", "/content/tpkit_demo_zh/zhiwu",
-                                  "/admin/signin"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search?pattern=water",
+        "/search?pattern=%E6%B0%B4",
+        "/content/tpkit_demo_en/water_cycle",
+        "/content/tpkit_demo_zh/zhiwu",
+        "/admin/signin",
+    ],
+)
 def test_page_has_no_horizontal_scroll_on_a_phone(page_zh, path):
     page_zh.goto(path)
     page_zh.wait_for_load_state("load")
@@ -275,6 +304,7 @@ def test_page_has_no_horizontal_scroll_on_a_phone(page_zh, path):
 
 
 # --- admin ----------------------------------------------------------------------------------
+
 
 def test_admin_sign_in_shows_status_with_damaged_files(page, demo):
     _, kit, content_dir, password = demo
@@ -309,8 +339,10 @@ def test_admin_sign_in_shows_status_with_damaged_files(page, demo):
 
 def test_admin_shows_provisioning_problems_in_both_languages_at_phone_width(page, demo):
     _, kit, _, password = demo
-    problem = ("time_zone in /boot/firmware/kit.toml = 'Mars/Olympus' is not a time zone name; use one like "
-               "\"Asia/Shanghai\" (timedatectl list-timezones) /a/very/long/path/without/any/spaces/in/it/at/all/kit.toml")
+    problem = (
+        "time_zone in /boot/firmware/kit.toml = 'Mars/Olympus' is not a time zone name; use one like "
+        '"Asia/Shanghai" (timedatectl list-timezones) /a/very/long/path/without/any/spaces/in/it/at/all/kit.toml'
+    )
     kit.provisioning_runs.record("/boot/firmware/kit.toml", ["settings written"], [problem])
     page.goto("/admin/signin")
     page.fill("input[name=username]", "admin")
@@ -321,6 +353,8 @@ def test_admin_shows_provisioning_problems_in_both_languages_at_phone_width(page
     assert page.locator(".provisioning li").all_inner_texts() == [problem]
     assert scroll_width(page) <= PHONE_WIDTH_PX
     page.goto("/admin?lang=zh")
-    assert "设备配置（kit.toml）" in page.locator("main").inner_text() and "启动分区" in page.locator("main").inner_text()
+    assert (
+        "设备配置（kit.toml）" in page.locator("main").inner_text() and "启动分区" in page.locator("main").inner_text()
+    )
     assert scroll_width(page) <= PHONE_WIDTH_PX
     screenshot(page, "admin-provisioning-zh.png")

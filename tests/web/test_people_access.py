@@ -102,8 +102,9 @@ def test_people_access_forms_refuse_a_missing_or_foreign_csrf(kit, live):
         teacher = clients["teacher_a"]
         forged = teacher.post(f"/teach/{ids['a']['class']}/pins", data={"csrf": "forged"})
         assert forged.status_code == 403
-        pin_try = clients["anonymous"].post(f"/learn/{ids['a']['class']}/{ids['a']['students'][0]}",
-                                            data={"pin": "2468", "key": "go"})
+        pin_try = clients["anonymous"].post(
+            f"/learn/{ids['a']['class']}/{ids['a']['students'][0]}", data={"pin": "2468", "key": "go"}
+        )
         assert pin_try.status_code == 403 and "tpkit_session" not in pin_try.cookies
     finally:
         for http in clients.values():

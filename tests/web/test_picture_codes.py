@@ -38,8 +38,9 @@ def _tap(http, class_id: int, student_id: int, numbers: list[int]) -> httpx.Resp
     """Tap pictures one by one as a browser without JavaScript does: each tap posts what was picked so far."""
     typed, response = "", None
     for n in numbers:
-        response = http.post(f"/learn/{class_id}/{student_id}", data={"csrf": csrf(http), "pin": typed,
-                                                                      "key": f"pic-{n}"})
+        response = http.post(
+            f"/learn/{class_id}/{student_id}", data={"csrf": csrf(http), "pin": typed, "key": f"pic-{n}"}
+        )
         found = re.search(r'name="pin" value="([^"]*)"', response.text) if response.status_code == 200 else None
         typed = found[1] if found else ""
     return response
@@ -69,8 +70,10 @@ def test_picture_codes_switch_print_and_sign_in(kit, roles, live):
     code = codes[student["display_name"]]
     halfway = _tap(child, a["class"], student["id"], code[:2])
     assert halfway.status_code == 200 and halfway.text.count('class="dot on"') == 2
-    back = child.post(f"/learn/{a['class']}/{student['id']}", data={"csrf": csrf(child),
-                                                                    "pin": picture_codes.joined(code[:2]), "key": "back"})
+    back = child.post(
+        f"/learn/{a['class']}/{student['id']}",
+        data={"csrf": csrf(child), "pin": picture_codes.joined(code[:2]), "key": "back"},
+    )
     assert back.text.count('class="dot on"') == 1
     signed_in = _tap(child, a["class"], student["id"], code)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/me"
@@ -89,8 +92,7 @@ def test_picture_codes_wrong_taps_throttled_like_pins(kit, roles, live):
     code = codes[student["display_name"]]
     wrong = [n for n in range(12) if n not in code][:3]
     child = httpx.Client(base_url=live.url, follow_redirects=False, timeout=20)
-    digits = child.post(f"/learn/{a['class']}/{student['id']}", data={"csrf": csrf(child), "pin": "2468",
-                                                                      "key": "go"})
+    digits = child.post(f"/learn/{a['class']}/{student['id']}", data={"csrf": csrf(child), "pin": "2468", "key": "go"})
     assert digits.status_code == 200 and 'class="dot on"' not in digits.text  # a PIN is no code here
     for _ in range(auth.PIN_THROTTLE.free):
         missed = _tap(child, a["class"], student["id"], wrong)

@@ -17,13 +17,19 @@ pytestmark = [pytest.mark.browser]
 
 def _draft() -> quiz_drafts.Draft:
     q = quiz_drafts.DraftQuestion
-    return quiz_drafts.Draft("Plants 植物", "2", "2026-12-01", "60", [
-        q("single", "Which gas do plants take in?", ["Oxygen", "Carbon dioxide", "Nitrogen"], {1}),
-        q("multiple", "Which are parts of a plant?", ["Root", "Wing", "Leaf", "Fin"], {0, 2}),
-        q("true_false", "Plants need light to make food.", tf="true"),
-        q("short", "Name the process plants use to make food.", accepted="photosynthesis\n光合作用"),
-        q("numeric", "A plant grew 3 cm a week for 4 weeks. How many cm?", number="12", points="2"),
-    ])
+    return quiz_drafts.Draft(
+        "Plants 植物",
+        "2",
+        "2026-12-01",
+        "60",
+        [
+            q("single", "Which gas do plants take in?", ["Oxygen", "Carbon dioxide", "Nitrogen"], {1}),
+            q("multiple", "Which are parts of a plant?", ["Root", "Wing", "Leaf", "Fin"], {0, 2}),
+            q("true_false", "Plants need light to make food.", tf="true"),
+            q("short", "Name the process plants use to make food.", accepted="photosynthesis\n光合作用"),
+            q("numeric", "A plant grew 3 cm a week for 4 weeks. How many cm?", number="12", points="2"),
+        ],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,10 @@ def test_quiz_form_grows_without_javascript_and_shows_errors_by_question(kit, ro
     assert HOSTILE not in grown.text and "&lt;script&gt;" in grown.text
     no_tick = dict(QUESTIONS[0][0], right=[])
     bad_number = dict(QUESTIONS[4][0], number="three")
-    refused = teacher.post(f"/teach/{class_id}/quizzes", data=quiz_form(
-        teacher, "", [(no_tick, None, None), QUESTIONS[2], (bad_number, None, None)], attempts=0))
+    refused = teacher.post(
+        f"/teach/{class_id}/quizzes",
+        data=quiz_form(teacher, "", [(no_tick, None, None), QUESTIONS[2], (bad_number, None, None)], attempts=0),
+    )
     assert refused.status_code == 400
     sections = refused.text.split('<fieldset class="question')
     assert "Question 1: the right option(s) are not marked" in sections[1] and "has-error" in sections[1]
@@ -74,20 +76,25 @@ def test_quiz_taken_graded_limited_and_recorded(kit, roles):
 
     results = teacher.get(f"/teach/quizzes/{quiz_id}")
     assert results.status_code == 200 and HOSTILE not in results.text
-    assert results.text.count("<td class=\"fit\">1 / 1</td>") == len(QUESTIONS)  # latest attempt: all right
+    assert results.text.count('<td class="fit">1 / 1</td>') == len(QUESTIONS)  # latest attempt: all right
     scores = results.text.split("Scores in the class")[1]
     assert "Wang Fang" in scores and "6 / 6" in scores and "李小明" in scores
 
-    statements = [json.loads(r[0]) for r in kit.db.read().execute(
-        "SELECT statement FROM learning_records ORDER BY rowid")]
+    statements = [
+        json.loads(r[0]) for r in kit.db.read().execute("SELECT statement FROM learning_records ORDER BY rowid")
+    ]
     verbs = [s["verb"]["display"]["en-US"] for s in statements]
     assert verbs.count("attempted") == 2 and verbs.count("answered") == 2 * len(QUESTIONS)
     assert verbs.count("scored") == 2 and verbs.count("failed") == 1 and verbs.count("passed") == 1
     pseudonym = kit.people.person(ids["a"]["students"][0])["pseudonym"]
     assert {s["actor"]["account"]["name"] for s in statements} == {pseudonym}
     assert "Wang Fang" not in json.dumps(statements, ensure_ascii=False)
-    short = next(s for s in statements if s["object"]["id"].endswith(f"/quiz/{quiz_id}/3") or
-                 s["object"]["id"].endswith(f"question/tpkit-dev/{quiz_id}/3"))
+    short = next(
+        s
+        for s in statements
+        if s["object"]["id"].endswith(f"/quiz/{quiz_id}/3")
+        or s["object"]["id"].endswith(f"question/tpkit-dev/{quiz_id}/3")
+    )
     assert short["result"]["response"] == HOSTILE and short["result"]["success"] is False
 
 
@@ -115,23 +122,38 @@ def test_quiz_refused_across_students_classes_roles_and_stale_forms(kit, roles):
     student_b = clients["student_b"]
     assert student_b.get(f"/me/quizzes/{quiz_a}").status_code == 404
     assert student_b.post(f"/me/quizzes/{quiz_a}/start", data={"csrf": csrf(student_b)}).status_code == 404
-    for path in (f"/me/quizzes/{quiz_a}/attempts/{attempt_a}", f"/me/quizzes/{quiz_b}/attempts/{attempt_a}",
-                 f"/me/quizzes/{quiz_a}/attempts/{attempt_b}"):
+    for path in (
+        f"/me/quizzes/{quiz_a}/attempts/{attempt_a}",
+        f"/me/quizzes/{quiz_b}/attempts/{attempt_a}",
+        f"/me/quizzes/{quiz_a}/attempts/{attempt_b}",
+    ):
         assert student_b.get(path).status_code == 404, path
         assert student_b.post(path, data=answers_form(student_b, 1)).status_code == 404, path
-    assert clients["student_a"].post(f"/me/quizzes/{quiz_b}/attempts/{attempt_a}",
-                                     data=answers_form(clients["student_a"], 1)).status_code == 404
+    assert (
+        clients["student_a"]
+        .post(f"/me/quizzes/{quiz_b}/attempts/{attempt_a}", data=answers_form(clients["student_a"], 1))
+        .status_code
+        == 404
+    )
     assert clients["teacher_b"].get(f"/teach/quizzes/{quiz_a}").status_code == 404
-    assert clients["teacher_b"].post(f"/teach/{ids['a']['class']}/quizzes",
-                                     data=quiz_form(clients["teacher_b"], "Sneaky")).status_code == 404
-    assert clients["teacher_a"].post(f"/me/quizzes/{quiz_a}/start",
-                                     data={"csrf": csrf(clients["teacher_a"])}).status_code == 403
+    assert (
+        clients["teacher_b"]
+        .post(f"/teach/{ids['a']['class']}/quizzes", data=quiz_form(clients["teacher_b"], "Sneaky"))
+        .status_code
+        == 404
+    )
+    assert (
+        clients["teacher_a"].post(f"/me/quizzes/{quiz_a}/start", data={"csrf": csrf(clients["teacher_a"])}).status_code
+        == 403
+    )
     assert clients["student_a"].get(f"/teach/quizzes/{quiz_a}").status_code == 403
     assert clients["anonymous"].get(f"/teach/quizzes/{quiz_a}").status_code == 401
     assert clients["anonymous"].get(f"/me/quizzes/{quiz_a}").status_code == 303
     assert clients["admin"].get(f"/teach/quizzes/{quiz_a}").status_code == 200
-    stale = clients["student_a"].post(f"/me/quizzes/{quiz_a}/attempts/{attempt_a}",
-                                      data={**answers_form(clients["student_a"], 1), "csrf": "old-token"})
+    stale = clients["student_a"].post(
+        f"/me/quizzes/{quiz_a}/attempts/{attempt_a}",
+        data={**answers_form(clients["student_a"], 1), "csrf": "old-token"},
+    )
     assert stale.status_code == 403
     assert kit.db.read().execute("SELECT count(*) FROM quiz_answers").fetchone()[0] == 0
     assert kit.db.read().execute("SELECT count(*) FROM quizzes").fetchone()[0] == 2

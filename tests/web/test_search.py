@@ -16,8 +16,13 @@ from tests.conftest import LiveServer, make_book
 @pytest.fixture
 def library_client(settings, content_dir):
     demo_books.build(content_dir)
-    make_book(content_dir, "no_index", title="Unindexed notes", index=False,
-              articles={"index": ("Notes", "<p>notes</p>"), "water_notes": ("Water notes", "<p>rain</p>")})
+    make_book(
+        content_dir,
+        "no_index",
+        title="Unindexed notes",
+        index=False,
+        articles={"index": ("Notes", "<p>notes</p>"), "water_notes": ("Water notes", "<p>rain</p>")},
+    )
     kit = open_kit(settings)
     try:
         with LiveServer(create_app(kit)) as live, httpx.Client(base_url=live.url, timeout=10) as http:
@@ -28,8 +33,14 @@ def library_client(settings, content_dir):
 
 def test_suggest_one_book_matches_kiwix_shape(library_client):
     items = library_client.get("/suggest", params={"content": "tpkit_demo_en", "term": "wat"}).json()
-    assert items[0] == {"value": "The water cycle", "label": "The &lt;b&gt;water&lt;/b&gt; cycle", "kind": "path",
-                        "path": "water_cycle", "book": "tpkit_demo_en", "book_title": "Our World: a first encyclopedia"}
+    assert items[0] == {
+        "value": "The water cycle",
+        "label": "The &lt;b&gt;water&lt;/b&gt; cycle",
+        "kind": "path",
+        "path": "water_cycle",
+        "book": "tpkit_demo_en",
+        "book_title": "Our World: a first encyclopedia",
+    }
     assert items[-1] == {"value": "wat ", "label": "containing &apos;wat&apos;...", "kind": "pattern"}
 
 
@@ -61,8 +72,9 @@ def test_search_books_without_index_fall_back_to_titles_honestly(library_client)
 
 
 def test_search_xml_is_opensearch_rss_with_paging(library_client):
-    response = library_client.get("/search", params={"books.name": "tpkit_demo_en", "pattern": "water",
-                                                     "format": "xml", "pageLength": 2})
+    response = library_client.get(
+        "/search", params={"books.name": "tpkit_demo_en", "pattern": "water", "format": "xml", "pageLength": 2}
+    )
     assert response.headers["content-type"] == "application/rss+xml; charset=utf-8"
     root = ET.fromstring(response.content)
     ns = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
@@ -70,8 +82,10 @@ def test_search_xml_is_opensearch_rss_with_paging(library_client):
     items = root.findall("channel/item")
     assert total >= 3 and len(items) == 2
     assert all(item.find("link").text.startswith("/content/tpkit_demo_en/") for item in items)
-    second = library_client.get("/search", params={"books.name": "tpkit_demo_en", "pattern": "water",
-                                                   "format": "xml", "pageLength": 2, "start": 2})
+    second = library_client.get(
+        "/search",
+        params={"books.name": "tpkit_demo_en", "pattern": "water", "format": "xml", "pageLength": 2, "start": 2},
+    )
     later = {i.find("link").text for i in ET.fromstring(second.content).findall("channel/item")}
     assert later and later.isdisjoint({i.find("link").text for i in items})
 
@@ -94,8 +108,9 @@ def test_search_and_suggest_bound_hostile_paging(library_client):
     huge = str(10**12)
     suggest = library_client.get("/suggest", params={"term": "w", "count": huge, "start": huge})
     assert suggest.status_code == 200
-    page = library_client.get("/search", params={"pattern": "water", "start": huge, "pageLength": huge,
-                                                 "format": "xml"})
+    page = library_client.get(
+        "/search", params={"pattern": "water", "start": huge, "pageLength": huge, "format": "xml"}
+    )
     assert page.status_code == 200
     assert "<opensearch:itemsPerPage>140</opensearch:itemsPerPage>" in page.text
     assert library_client.get("/search", params={"pattern": "x" * 5000}).status_code == 200
@@ -117,8 +132,19 @@ def test_search_skips_work_for_a_reader_who_left(kit):
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": "/search", "raw_path": b"/search", "query_string": b"pattern=water", "root_path": "",
-             "headers": [(b"host", b"kit")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/search",
+        "raw_path": b"/search",
+        "query_string": b"pattern=water",
+        "root_path": "",
+        "headers": [(b"host", b"kit")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
     anyio.run(app, scope, receive, send)
     assert sent[0]["status"] == 499

@@ -18,16 +18,21 @@ def _env(source: str) -> Environment:
 
 
 def _request(query: str = "", cookie: str = "", accept: str = "") -> Request:
-    headers = [(b"accept-language", accept.encode())] + ([(b"cookie", f"{LANG_COOKIE}={cookie}".encode())]
-                                                          if cookie else [])
+    headers = [(b"accept-language", accept.encode())] + (
+        [(b"cookie", f"{LANG_COOKIE}={cookie}".encode())] if cookie else []
+    )
     return Request({"type": "http", "method": "GET", "path": "/", "query_string": query.encode(), "headers": headers})
 
 
 def test_i18n_templates_speak_the_pages_language_with_values_escaped():
-    page = _env("{{ _('fleet.heading', count=n) }}|{{ gettext('fleet.disk') }}|{{ _('error.sync.busy') }}|"
-                "{{ _('no.such.key') }}|{{ _('chart.empty', title=t) }}")
-    assert page.get_template("page.html").render(lang="zh", n=2, t="<b>") == \
-        "设备总览：2 台|磁盘 %|已有一项内容更新正在进行。|no.such.key|&lt;b&gt;：暂无数据"
+    page = _env(
+        "{{ _('fleet.heading', count=n) }}|{{ gettext('fleet.disk') }}|{{ _('error.sync.busy') }}|"
+        "{{ _('no.such.key') }}|{{ _('chart.empty', title=t) }}"
+    )
+    assert (
+        page.get_template("page.html").render(lang="zh", n=2, t="<b>")
+        == "设备总览：2 台|磁盘 %|已有一项内容更新正在进行。|no.such.key|&lt;b&gt;：暂无数据"
+    )
     english = page.get_template("page.html").render(lang="en", n=2, t="x")
     assert english.startswith("Fleet: 2 kit(s)|Disk %|A content update is already running.|no.such.key|")
     assert page.get_template("page.html").render(lang="fr", n=1, t="x").startswith("Fleet: 1 kit(s)")
@@ -52,4 +57,3 @@ def test_i18n_language_from_query_then_cookie_then_accept_language_then_default(
     assert choose_language(_request("lang=fr", cookie="zh", accept="en"), "en") == "zh"
     assert choose_language(_request(accept="fr;q=1, zh-CN;q=0.8, en;q=0.5"), "en") == "zh"
     assert choose_language(_request(accept="fr, de;q=x"), "zh") == "zh"
-

@@ -26,5 +26,7 @@ def newest(db, kit_id: str) -> dict[str, Any] | None:
 
 
 def add(tx, kit_id: str, version: int, config: dict[str, Any], now: float, set_by: str) -> None:
-    tx.execute("INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, ?, ?, ?, ?)",
-               (kit_id, version, json.dumps(config, sort_keys=True), now, set_by))
+    tx.execute(
+        "INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, ?, ?, ?, ?)",
+        (kit_id, version, json.dumps(config, sort_keys=True), now, set_by),
+    )

@@ -38,20 +38,24 @@ def migrations() -> list[tuple[int, str, list[str]]]:
 
 
 def unavailable(exc: Exception, what: str) -> HubUnavailableError:
-    return HubUnavailableError(f"The hub's database cannot be used right now ({what}: {exc}).",
-                               cause="The database server is restarting or unreachable, or another process "
-                                     "holds the SQLite file locked for too long.",
-                               fix="Kits retry by themselves. If it lasts, check the database (systemctl status "
-                                   "postgresql; df -h) and hub_database_url.")
+    return HubUnavailableError(
+        f"The hub's database cannot be used right now ({what}: {exc}).",
+        cause="The database server is restarting or unreachable, or another process "
+        "holds the SQLite file locked for too long.",
+        fix="Kits retry by themselves. If it lasts, check the database (systemctl status "
+        "postgresql; df -h) and hub_database_url.",
+    )
 
 
 def _sqlite_error(exc: sqlite3.Error, path: Path) -> Exception:
     """Locked or busy: the 503 a sender retries; anything else (no such table, a damaged file): a storage fault."""
     if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in ("locked", "busy")):
         return unavailable(exc, "SQLite")
-    return StorageError(f"The hub database {path} cannot be used: {exc}.",
-                        cause="It was not migrated (an older tpkit, or another file), or it is damaged.",
-                        fix="Run `tpkit hub kit list` once (it migrates); check the disk (df -h; dmesg).")
+    return StorageError(
+        f"The hub database {path} cannot be used: {exc}.",
+        cause="It was not migrated (an older tpkit, or another file), or it is damaged.",
+        fix="Run `tpkit hub kit list` once (it migrates); check the disk (df -h; dmesg).",
+    )
 
 
 class Transaction:
@@ -90,9 +94,11 @@ class SqliteHub:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._connection().execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"Cannot open the hub database {path}: {exc}.",
-                               cause="The folder is not writable, or the file is damaged.",
-                               fix="Set hub_data_dir to a writable folder, or check the disk (df -h; dmesg).") from exc
+            raise StorageError(
+                f"Cannot open the hub database {path}: {exc}.",
+                cause="The folder is not writable, or the file is damaged.",
+                fix="Set hub_data_dir to a writable folder, or check the disk (df -h; dmesg).",
+            ) from exc
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -159,16 +165,18 @@ def migrate(db) -> int:
     for number, name, statements in migrations():
         with db.transaction() as tx:
             db.lock_for_migration(tx)
-            tx.execute("CREATE TABLE IF NOT EXISTS hub_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                       "applied_at DOUBLE PRECISION NOT NULL)")
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS hub_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "applied_at DOUBLE PRECISION NOT NULL)"
+            )
             if tx.execute("SELECT version FROM hub_migrations WHERE version = ?", (number,)):
                 version = number
                 continue
             log.info("hub database (%s): migration %04d %s", db.backend, number, name)
             for statement in statements:
                 tx.execute(statement)
-            tx.execute("INSERT INTO hub_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                       (number, name, time.time()))
+            tx.execute(
+                "INSERT INTO hub_migrations (version, name, applied_at) VALUES (?, ?, ?)", (number, name, time.time())
+            )
             version = number
     return version
-

@@ -7,36 +7,47 @@ from __future__ import annotations
 
 from typing import Any
 
-KITS_SQL = ("SELECT kits.*, d.desired_version FROM kits LEFT JOIN (SELECT kit_id, max(version) AS desired_version "
-            "FROM desired_configs GROUP BY kit_id) d ON d.kit_id = kits.kit_id")
+KITS_SQL = (
+    "SELECT kits.*, d.desired_version FROM kits LEFT JOIN (SELECT kit_id, max(version) AS desired_version "
+    "FROM desired_configs GROUP BY kit_id) d ON d.kit_id = kits.kit_id"
+)
 
 
-def add(tx, kit_id: str, school: str, district: str, location: str, now: float, token_sha256: str,
-        expires_at: float) -> bool:
+def add(
+    tx, kit_id: str, school: str, district: str, location: str, now: float, token_sha256: str, expires_at: float
+) -> bool:
     """Register a kit with its token's digest; False (nothing changed) when the kit is registered already."""
-    tx.execute("INSERT INTO kits (kit_id, school, district, location, registered_at, token_sha256, "
-               "token_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kit_id) DO NOTHING",
-               (kit_id, school, district, location, now, token_sha256, expires_at))
+    tx.execute(
+        "INSERT INTO kits (kit_id, school, district, location, registered_at, token_sha256, "
+        "token_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kit_id) DO NOTHING",
+        (kit_id, school, district, location, now, token_sha256, expires_at),
+    )
     return tx.changed == 1
 
 
 def renew(tx, kit_id: str, school: str, district: str, location: str, token_sha256: str, expires_at: float) -> None:
     """New labels and a new token for a registered kit (re-enrolment)."""
-    tx.execute("UPDATE kits SET school = ?, district = ?, location = ?, token_sha256 = ?, token_expires_at = ? "
-               "WHERE kit_id = ?", (school, district, location, token_sha256, expires_at, kit_id))
+    tx.execute(
+        "UPDATE kits SET school = ?, district = ?, location = ?, token_sha256 = ?, token_expires_at = ? "
+        "WHERE kit_id = ?",
+        (school, district, location, token_sha256, expires_at, kit_id),
+    )
 
 
 def enrolment(tx, kit_id: str) -> dict[str, Any] | None:
     """The kit's token digest, its expiry, its key and when it enrolled, or None for an unknown kit."""
-    rows = tx.execute("SELECT token_sha256, token_expires_at, public_key, enrolled_at FROM kits WHERE kit_id = ?",
-                      (kit_id,))
+    rows = tx.execute(
+        "SELECT token_sha256, token_expires_at, public_key, enrolled_at FROM kits WHERE kit_id = ?", (kit_id,)
+    )
     return rows[0] if rows else None
 
 
 def enrol(tx, kit_id: str, key_line: str, now: float) -> None:
     """Trust `key_line` for the kit and spend its token (expiry 0; the digest stays, so a lost reply can be retried)."""
-    tx.execute("UPDATE kits SET public_key = ?, enrolled_at = ?, token_expires_at = 0 WHERE kit_id = ?",
-               (key_line, now, kit_id))
+    tx.execute(
+        "UPDATE kits SET public_key = ?, enrolled_at = ?, token_expires_at = 0 WHERE kit_id = ?",
+        (key_line, now, kit_id),
+    )
 
 
 def is_registered(tx, kit_id: str) -> bool:
@@ -67,8 +78,10 @@ def replace_books(tx, kit_id: str, sequence: int, books: list[tuple[str, str]]) 
         return
     tx.execute("DELETE FROM kit_books WHERE kit_id = ?", (kit_id,))
     for name, version in books:
-        tx.execute("INSERT INTO kit_books (kit_id, name, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                   (kit_id, name, version))
+        tx.execute(
+            "INSERT INTO kit_books (kit_id, name, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (kit_id, name, version),
+        )
 
 
 def states(db) -> list[dict[str, Any]]:

@@ -12,21 +12,36 @@ from typing import Any
 
 from appliance.hub.storage import configs, kits
 
-COLUMNS = ("kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, observed_at, cpu_temp_c, "
-           "disk_percent, wifi_clients, sync_bytes, body")
-INSERT_REPORT = f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " \
-                "ON CONFLICT (kit_id, report_id) DO NOTHING"
+COLUMNS = (
+    "kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, observed_at, cpu_temp_c, "
+    "disk_percent, wifi_clients, sync_bytes, body"
+)
+INSERT_REPORT = (
+    f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (kit_id, report_id) DO NOTHING"
+)
 
 # One UPDATE per report (a round trip counts on PostgreSQL). SET expressions all see the row as it was, so the
 # kit's newest report alone sets its configuration version and clock flag, and the newest heartbeat its snapshot.
 NEWEST = "CASE WHEN last_sequence < ? THEN ? ELSE {0} END"
 NEWEST_SNAPSHOT = "CASE WHEN snapshot_sequence < ? THEN ? ELSE {0} END"
-UPDATE_KIT = ("UPDATE kits SET applied_config_version = " + NEWEST.format("applied_config_version") +
-              ", clock_flag = " + NEWEST.format("clock_flag") + ", last_sequence = " + NEWEST.format("last_sequence") +
-              ", last_seen_at = ?, reports_total = reports_total + 1{snapshot} WHERE {where}")
-SNAPSHOT = (", snapshot = " + NEWEST_SNAPSHOT.format("snapshot") + ", snapshot_made_at = " +
-            NEWEST_SNAPSHOT.format("snapshot_made_at") + ", snapshot_sequence = " +
-            NEWEST_SNAPSHOT.format("snapshot_sequence"))
+UPDATE_KIT = (
+    "UPDATE kits SET applied_config_version = "
+    + NEWEST.format("applied_config_version")
+    + ", clock_flag = "
+    + NEWEST.format("clock_flag")
+    + ", last_sequence = "
+    + NEWEST.format("last_sequence")
+    + ", last_seen_at = ?, reports_total = reports_total + 1{snapshot} WHERE {where}"
+)
+SNAPSHOT = (
+    ", snapshot = "
+    + NEWEST_SNAPSHOT.format("snapshot")
+    + ", snapshot_made_at = "
+    + NEWEST_SNAPSHOT.format("snapshot_made_at")
+    + ", snapshot_sequence = "
+    + NEWEST_SNAPSHOT.format("snapshot_sequence")
+)
 
 # PostgreSQL: a report without side tables (every heartbeat without a book list, alerts, daily summaries) in ONE
 # statement, so one round trip and one implicit transaction, committed before the reply: the key is still the one
@@ -39,7 +54,8 @@ STORE_ONE_POSTGRES = (
     "?::text FROM enrolled WHERE same ON CONFLICT (kit_id, report_id) DO NOTHING RETURNING kit_id), "
     "updated AS ({update} RETURNING kit_id) "
     "SELECT e.same, (SELECT count(*) FROM updated) AS fresh, d.version, d.config FROM enrolled e "
-    "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true")
+    "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true"
+)
 
 
 class KeyChanged(Exception):
@@ -105,20 +121,28 @@ def total(db) -> int:
 
 def heartbeat_numbers(db, kit_id: str, since: float, limit: int) -> list[dict[str, Any]]:
     """The charted numbers of a kit's heartbeats observed since `since` (Unix s), oldest first."""
-    return db.query("SELECT observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes FROM reports "
-                    "WHERE kit_id = ? AND kind = 'heartbeat' AND observed_at >= ? ORDER BY observed_at LIMIT ?",
-                    (kit_id, since, limit))
+    return db.query(
+        "SELECT observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes FROM reports "
+        "WHERE kit_id = ? AND kind = 'heartbeat' AND observed_at >= ? ORDER BY observed_at LIMIT ?",
+        (kit_id, since, limit),
+    )
 
 
 def recent(db, kit_id: str, limit: int) -> list[dict[str, Any]]:
-    return db.query("SELECT report_id, sequence, kind, made_at, clock_synchronised, received_at FROM reports "
-                    "WHERE kit_id = ? ORDER BY received_at DESC, sequence DESC LIMIT ?", (kit_id, limit))
+    return db.query(
+        "SELECT report_id, sequence, kind, made_at, clock_synchronised, received_at FROM reports "
+        "WHERE kit_id = ? ORDER BY received_at DESC, sequence DESC LIMIT ?",
+        (kit_id, limit),
+    )
 
 
 def alerts_since(db, since: float, limit: int) -> list[dict[str, Any]]:
     """`alert` reports received since `since` (Unix s), newest first, with their bodies (JSON text)."""
-    return db.query("SELECT kit_id, made_at, received_at, body FROM reports WHERE kind = 'alert' AND received_at >= ? "
-                    "ORDER BY received_at DESC, sequence DESC LIMIT ?", (since, limit))
+    return db.query(
+        "SELECT kit_id, made_at, received_at, body FROM reports WHERE kind = 'alert' AND received_at >= ? "
+        "ORDER BY received_at DESC, sequence DESC LIMIT ?",
+        (since, limit),
+    )
 
 
 def ping(db) -> None:

@@ -13,17 +13,21 @@ def add_first(tx, username: str, password_hash: str, now: float) -> bool:
     """Add the first technician (who must change the password) unless there is one; whether it was added."""
     if tx.execute("SELECT username FROM technicians LIMIT 1"):
         return False
-    tx.execute("INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
-               "VALUES (?, ?, 1, ?)", (username, password_hash, now))
+    tx.execute(
+        "INSERT INTO technicians (username, password_hash, must_change_password, created_at) VALUES (?, ?, 1, ?)",
+        (username, password_hash, now),
+    )
     return True
 
 
 def set_password(tx, username: str, password_hash: str, now: float) -> None:
     """Add a technician, or set an existing one's password (no change required afterwards)."""
-    tx.execute("INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
-               "VALUES (?, ?, 0, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
-               "must_change_password = 0",
-               (username, password_hash, now))
+    tx.execute(
+        "INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
+        "VALUES (?, ?, 0, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
+        "must_change_password = 0",
+        (username, password_hash, now),
+    )
 
 
 def password_hash(db, username: str) -> str | None:
@@ -33,8 +37,10 @@ def password_hash(db, username: str) -> str | None:
 
 def failures_since(db, subject: str, since: float) -> tuple[int, float | None]:
     """Failed sign-ins of `subject` since `since`, and the latest one's time."""
-    row = db.query("SELECT count(*) AS n, max(failed_at) AS latest FROM signin_failures "
-                   "WHERE subject = ? AND failed_at >= ?", (subject, since))[0]
+    row = db.query(
+        "SELECT count(*) AS n, max(failed_at) AS latest FROM signin_failures WHERE subject = ? AND failed_at >= ?",
+        (subject, since),
+    )[0]
     return row["n"], row["latest"]
 
 
@@ -50,14 +56,19 @@ def open_session(db, token_sha256: str, username: str, now: float, expires_at: f
     """Store a session by its token's digest (and drop the sessions expired by `now`)."""
     with db.transaction() as tx:
         tx.execute("DELETE FROM technician_sessions WHERE expires_at < ?", (now,))
-        tx.execute("INSERT INTO technician_sessions (token_sha256, username, expires_at) VALUES (?, ?, ?)",
-                   (token_sha256, username, expires_at))
+        tx.execute(
+            "INSERT INTO technician_sessions (token_sha256, username, expires_at) VALUES (?, ?, ?)",
+            (token_sha256, username, expires_at),
+        )
 
 
 def session(db, token_sha256: str, now: float) -> dict[str, Any] | None:
     """The technician (username, must_change_password) of a session not expired by `now`, or None."""
-    rows = db.query("SELECT t.username, t.must_change_password FROM technician_sessions s JOIN technicians t "
-                    "ON t.username = s.username WHERE s.token_sha256 = ? AND s.expires_at > ?", (token_sha256, now))
+    rows = db.query(
+        "SELECT t.username, t.must_change_password FROM technician_sessions s JOIN technicians t "
+        "ON t.username = s.username WHERE s.token_sha256 = ? AND s.expires_at > ?",
+        (token_sha256, now),
+    )
     return rows[0] if rows else None
 
 

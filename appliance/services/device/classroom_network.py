@@ -23,9 +23,12 @@ SHORT_NAME = "kit"
 MAX_CLIENTS = 24
 UPLINK_MATCH = "eth* en* usb* wwan*"
 # Where each file goes under the root, and its mode: the hostapd file holds the passphrase.
-FILES = {"hostapd.conf": ("etc/hostapd/hostapd.conf", 0o600), "dnsmasq.conf": ("etc/dnsmasq.d/tpkit.conf", 0o644),
-         "ap.network": ("etc/systemd/network/10-tpkit-classroom.network", 0o644),
-         "uplink.network": ("etc/systemd/network/20-tpkit-uplink.network", 0o644)}
+FILES = {
+    "hostapd.conf": ("etc/hostapd/hostapd.conf", 0o600),
+    "dnsmasq.conf": ("etc/dnsmasq.d/tpkit.conf", 0o644),
+    "ap.network": ("etc/systemd/network/10-tpkit-classroom.network", 0o644),
+    "uplink.network": ("etc/systemd/network/20-tpkit-uplink.network", 0o644),
+}
 AP_ONLY = ("hostapd.conf", "dnsmasq.conf", "ap.network")
 
 
@@ -47,11 +50,19 @@ def _template(name: str) -> string.Template:
 
 def _values(classroom: Classroom) -> dict[str, str]:
     hex_psk = len(classroom.passphrase) == 64
-    return {"interface": classroom.interface, "ssid_hex": classroom.ssid.encode().hex(), "country": classroom.country,
-            "max_clients": str(MAX_CLIENTS),
-            "psk_line": f"wpa_psk={classroom.passphrase}" if hex_psk else f"wpa_passphrase={classroom.passphrase}",
-            "address": AP_ADDRESS, "dhcp_first": DHCP_FIRST, "dhcp_last": DHCP_LAST, "short_name": SHORT_NAME,
-            "kit_id": classroom.kit_id, "uplink_match": UPLINK_MATCH}
+    return {
+        "interface": classroom.interface,
+        "ssid_hex": classroom.ssid.encode().hex(),
+        "country": classroom.country,
+        "max_clients": str(MAX_CLIENTS),
+        "psk_line": f"wpa_psk={classroom.passphrase}" if hex_psk else f"wpa_passphrase={classroom.passphrase}",
+        "address": AP_ADDRESS,
+        "dhcp_first": DHCP_FIRST,
+        "dhcp_last": DHCP_LAST,
+        "short_name": SHORT_NAME,
+        "kit_id": classroom.kit_id,
+        "uplink_match": UPLINK_MATCH,
+    }
 
 
 def apply(classroom: Classroom, root: Path) -> list[Path]:

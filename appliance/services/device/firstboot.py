@@ -85,15 +85,24 @@ def _carry_on(step, outcome: Outcome) -> None:
     try:
         step()
     except OSError as exc:
-        outcome.problems.append(f"{exc.filename or 'A file'} could not be written: {exc.strerror or exc}. "
-                                "Fix: check the disk (df -h; dmesg) and that the kit runs first boot as root.")
+        outcome.problems.append(
+            f"{exc.filename or 'A file'} could not be written: {exc.strerror or exc}. "
+            "Fix: check the disk (df -h; dmesg) and that the kit runs first boot as root."
+        )
 
 
 def _write_settings(kit: provisioning.KitFile, root: Path, outcome: Outcome) -> None:
-    values: dict[str, Any] = {"kit_id": kit.kit_id, "school_name": kit.school_name, "hub_url": kit.hub_url,
-                              "trusted_channel_keys": ",".join(kit.trusted_content_keys) or None, **kit.settings}
-    lines = [f"# Written by tpkit firstboot from {kit.source}; edit that file instead (applied at every boot).",
-             "# Settings: docs/settings.md. Address and port are set by tpkit-web.service."]
+    values: dict[str, Any] = {
+        "kit_id": kit.kit_id,
+        "school_name": kit.school_name,
+        "hub_url": kit.hub_url,
+        "trusted_channel_keys": ",".join(kit.trusted_content_keys) or None,
+        **kit.settings,
+    }
+    lines = [
+        f"# Written by tpkit firstboot from {kit.source}; edit that file instead (applied at every boot).",
+        "# Settings: docs/settings.md. Address and port are set by tpkit-web.service.",
+    ]
     lines += [f"{name} = {provisioning.toml_value(value)}" for name, value in values.items() if value is not None]
     target = root / SETTINGS_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,17 +142,23 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
     passphrase = kit.wifi_passphrase or _saved_secrets(root).get("wifi_passphrase")
     if kit.wifi_passphrase:
         _save_secrets(root, {**_saved_secrets(root), "wifi_passphrase": kit.wifi_passphrase})
-    classroom = classroom_network.Classroom(mode=kit.network_mode,  # type: ignore[arg-type]  # None: returns below
-                                            interface=settings.ap_interface,
-                                            kit_id=kit.kit_id or settings.kit_id, ssid=kit.wifi_ssid or "",
-                                            passphrase=passphrase or "", country=kit.wifi_country or "")
+    classroom = classroom_network.Classroom(
+        mode=kit.network_mode,  # type: ignore[arg-type]  # None: returns below
+        interface=settings.ap_interface,
+        kit_id=kit.kit_id or settings.kit_id,
+        ssid=kit.wifi_ssid or "",
+        passphrase=passphrase or "",
+        country=kit.wifi_country or "",
+    )
     if kit.network_mode is None:
         outcome.applied.append("classroom network left as it was (network_mode above needs fixing first)")
         return
     if kit.network_mode == "ap" and not (kit.wifi_ssid and passphrase and kit.wifi_country):
         if not passphrase and not any("wifi.passphrase" in p for p in outcome.problems):
-            outcome.problems.append(f"wifi.passphrase in {kit.source} is missing and none was provisioned before; "
-                                    "network_mode = \"ap\" needs [wifi] ssid, passphrase and country")
+            outcome.problems.append(
+                f"wifi.passphrase in {kit.source} is missing and none was provisioned before; "
+                'network_mode = "ap" needs [wifi] ssid, passphrase and country'
+            )
         outcome.applied.append("classroom network left as it was (the Wi-Fi values above need fixing first)")
         return
     written = classroom_network.apply(classroom, root)
@@ -193,8 +208,10 @@ def _remove_secrets(boot_file: Path, data: Mapping[str, Any] | None, outcome: Ou
         if provisioning.has_secrets(tomllib.loads(text)):
             raise ValueError("a secret spans several lines")
     except (tomllib.TOMLDecodeError, ValueError):
-        plain = {t: {k: v for k, v in (data.get(t) or {}).items() if (t, k) not in provisioning.SECRETS}
-                 for t in provisioning.TABLES}
+        plain = {
+            t: {k: v for k, v in (data.get(t) or {}).items() if (t, k) not in provisioning.SECRETS}
+            for t in provisioning.TABLES
+        }
         text = provisioning.dump({**{k: v for k, v in data.items() if k not in provisioning.TABLES}, **plain})
     provisioning.write_atomically(boot_file, text, 0o644)
     outcome.applied.append(f"secrets removed from {boot_file}")

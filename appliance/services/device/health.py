@@ -21,10 +21,19 @@ if TYPE_CHECKING:
 
 NOT_AVAILABLE = "not available"
 
-PROBLEM_CODES = ("health.under_voltage", "health.hot", "health.disk_nearly_full", "health.books_damaged",
-                 "health.clock_unsynchronised", "health.root_read_only", "health.fs_errors")
-POWER_FIX = ("Use the official 5.1 V 3 A USB-C supply and a short, thick cable; power USB disks from a "
-             "powered hub, not from the Pi.")
+PROBLEM_CODES = (
+    "health.under_voltage",
+    "health.hot",
+    "health.disk_nearly_full",
+    "health.books_damaged",
+    "health.clock_unsynchronised",
+    "health.root_read_only",
+    "health.fs_errors",
+)
+POWER_FIX = (
+    "Use the official 5.1 V 3 A USB-C supply and a short, thick cable; power USB disks from a "
+    "powered hub, not from the Pi."
+)
 
 
 def _or_na(value: Any) -> Any:
@@ -48,16 +57,21 @@ def filesystems(folders) -> list[dict[str, Any]]:
     for folder in folders:
         use = system.filesystem_use(folder)
         if use is None:
-            found.append({"path": str(folder), **dict.fromkeys(
-                ("total_bytes", "used_bytes", "free_bytes", "use_percent"), NOT_AVAILABLE)})
+            found.append(
+                {
+                    "path": str(folder),
+                    **dict.fromkeys(("total_bytes", "used_bytes", "free_bytes", "use_percent"), NOT_AVAILABLE),
+                }
+            )
             continue
         device = use.pop("device")
         if device in seen:
             continue
         seen.add(device)
         usable = use["used_bytes"] + use["free_bytes"]
-        found.append({"path": str(folder), **use,
-                      "use_percent": round(100 * use["used_bytes"] / usable, 1) if usable else 0.0})
+        found.append(
+            {"path": str(folder), **use, "use_percent": round(100 * use["used_bytes"] / usable, 1) if usable else 0.0}
+        )
     return found
 
 
@@ -66,13 +80,17 @@ def _machine(kit: Kit) -> dict[str, Any]:
     files, commands = kit.readings.files(), kit.readings.commands()
     temperature = commands["firmware_temp_c"] if commands["firmware_temp_c"] is not None else files["thermal_zone_c"]
     return {
-        "uptime_s": _or_na(files["uptime_s"]), "boot_count": _or_na(record_boot(kit)),
+        "uptime_s": _or_na(files["uptime_s"]),
+        "boot_count": _or_na(record_boot(kit)),
         "clock": {"synchronized": _or_na(commands["clock_synchronized"])},
-        "cpu_temp_c": _or_na(temperature), "throttled": _or_na(commands["throttled"]),
-        "load": _or_na(files["load"]), "memory": _or_na(files["memory"]),
+        "cpu_temp_c": _or_na(temperature),
+        "throttled": _or_na(commands["throttled"]),
+        "load": _or_na(files["load"]),
+        "memory": _or_na(files["memory"]),
         "filesystems": filesystems((kit.paths.data_dir, kit.paths.content_dir)),
         "sd_card": {"root_read_only": _or_na(files["root_read_only"]), "fs_errors": _or_na(commands["fs_errors"])},
-        "wifi_clients": _or_na(commands["wifi_clients"]), "services": _or_na(commands["services"]),
+        "wifi_clients": _or_na(commands["wifi_clients"]),
+        "services": _or_na(commands["services"]),
     }
 
 
@@ -87,20 +105,25 @@ def books(kit: Kit, open_library: bool = True) -> dict[str, int]:
     return {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())}
 
 
-def snapshot(kit: Kit, now: datetime.datetime | None = None, requests_served: int | None = None,
-             open_library: bool = True) -> dict[str, Any]:
+def snapshot(
+    kit: Kit, now: datetime.datetime | None = None, requests_served: int | None = None, open_library: bool = True
+) -> dict[str, Any]:
     """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app.
     `open_library=False` (the report process) counts books from recorded check results when it can (`books`)."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     data = {
-        "version": __version__, "kit_id": kit.settings.kit_id, "school_name": kit.settings.school_name,
+        "version": __version__,
+        "kit_id": kit.settings.kit_id,
+        "school_name": kit.settings.school_name,
         "time": now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **_machine(kit),
         "books": books(kit, open_library),
         "requests_served": _or_na(requests_served),
         # Filled by the learning space (issue 4) and content sync (issue 3).
-        "students_active_today": NOT_AVAILABLE, "last_sync": NOT_AVAILABLE,
-        "bytes_this_month": NOT_AVAILABLE, "outbox_depth": kit.outbox.depth(),
+        "students_active_today": NOT_AVAILABLE,
+        "last_sync": NOT_AVAILABLE,
+        "bytes_this_month": NOT_AVAILABLE,
+        "outbox_depth": kit.outbox.depth(),
         "hub_config": desired_config.in_snapshot(kit),
     }
     data["problems"] = problems(data)
@@ -109,26 +132,44 @@ def snapshot(kit: Kit, now: datetime.datetime | None = None, requests_served: in
 
 
 def status(found: list[dict[str, str]]) -> str:
-    """"critical" if any problem is critical, else "warning" if there is any, else "ok"."""
+    """ "critical" if any problem is critical, else "warning" if there is any, else "ok"."""
     severities = {p["severity"] for p in found}
     return "critical" if "critical" in severities else "warning" if severities else "ok"
 
 
 def problems(data: dict[str, Any]) -> list[dict[str, str]]:
     """Every problem the snapshot shows, most urgent kinds first, each with the fix."""
-    return [*_power(data["throttled"]), *_heat(data["cpu_temp_c"]), *_disks(data["filesystems"]),
-            *_sd_card(data["sd_card"]), *_books(data["books"]), *_clock(data["clock"])]
+    return [
+        *_power(data["throttled"]),
+        *_heat(data["cpu_temp_c"]),
+        *_disks(data["filesystems"]),
+        *_sd_card(data["sd_card"]),
+        *_books(data["books"]),
+        *_clock(data["clock"]),
+    ]
 
 
 def _power(throttled) -> list[dict[str, str]]:
     if throttled == NOT_AVAILABLE:
         return []
     if throttled["now"]["under_voltage"]:
-        return [_problem("health.under_voltage", "critical", "The power supply is too weak right now "
-                         "(under-voltage): the kit may reboot or damage its SD card.", POWER_FIX)]
+        return [
+            _problem(
+                "health.under_voltage",
+                "critical",
+                "The power supply is too weak right now (under-voltage): the kit may reboot or damage its SD card.",
+                POWER_FIX,
+            )
+        ]
     if throttled["since_boot"]["under_voltage"]:
-        return [_problem("health.under_voltage", "warning", "The power supply dipped too low "
-                         "(under-voltage) since the kit started.", POWER_FIX)]
+        return [
+            _problem(
+                "health.under_voltage",
+                "warning",
+                "The power supply dipped too low (under-voltage) since the kit started.",
+                POWER_FIX,
+            )
+        ]
     return []
 
 
@@ -136,10 +177,15 @@ def _heat(temperature_c) -> list[dict[str, str]]:
     if temperature_c == NOT_AVAILABLE or temperature_c < HOT_WARNING_C:
         return []
     severity = "critical" if temperature_c >= HOT_CRITICAL_C else "warning"
-    return [_problem("health.hot", severity, f"The processor is at {temperature_c:.1f} °C "
-                     f"(warning from {HOT_WARNING_C:.0f} °C; it slows down from {HOT_CRITICAL_C:.0f} °C).",
-                     "Move the kit out of the sun and away from heaters, keep the case's vents free, "
-                     "or fit a heatsink or fan.")]
+    return [
+        _problem(
+            "health.hot",
+            severity,
+            f"The processor is at {temperature_c:.1f} °C "
+            f"(warning from {HOT_WARNING_C:.0f} °C; it slows down from {HOT_CRITICAL_C:.0f} °C).",
+            "Move the kit out of the sun and away from heaters, keep the case's vents free, or fit a heatsink or fan.",
+        )
+    ]
 
 
 def _disks(found: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -149,41 +195,67 @@ def _disks(found: list[dict[str, Any]]) -> list[dict[str, str]]:
         if percent == NOT_AVAILABLE or percent < DISK_WARNING_PERCENT:
             continue
         severity = "critical" if percent >= DISK_CRITICAL_PERCENT else "warning"
-        result.append(_problem("health.disk_nearly_full", severity,
-                               f"The disk holding {fs['path']} is {percent:.1f} % full "
-                               f"({fs['free_bytes'] // 2**20} MB free).",
-                               "Remove books no longer needed from the content folder, or move content_dir to "
-                               "a larger USB disk. Never delete files in data_dir: they are people's work."))
+        result.append(
+            _problem(
+                "health.disk_nearly_full",
+                severity,
+                f"The disk holding {fs['path']} is {percent:.1f} % full ({fs['free_bytes'] // 2**20} MB free).",
+                "Remove books no longer needed from the content folder, or move content_dir to "
+                "a larger USB disk. Never delete files in data_dir: they are people's work.",
+            )
+        )
     return result
 
 
 def _sd_card(card: dict[str, Any]) -> list[dict[str, str]]:
     result = []
     if card["root_read_only"] is True:
-        result.append(_problem("health.root_read_only", "critical", "The system disk (/) is mounted read-only: "
-                               "Linux stopped writing to it, usually after SD card errors.",
-                               "Back up data_dir now, then replace the SD card and flash the kit image again "
-                               "(`journalctl -k -p err` shows the errors)."))
+        result.append(
+            _problem(
+                "health.root_read_only",
+                "critical",
+                "The system disk (/) is mounted read-only: Linux stopped writing to it, usually after SD card errors.",
+                "Back up data_dir now, then replace the SD card and flash the kit image again "
+                "(`journalctl -k -p err` shows the errors).",
+            )
+        )
     errors = card["fs_errors"]
     if errors != NOT_AVAILABLE and errors > 0:
-        result.append(_problem("health.fs_errors", "warning", f"Linux logged {errors} disk error(s) since the "
-                               "kit started.", "Run `journalctl -k -p err` to see them; back up data_dir and "
-                               "plan to replace the SD card or USB disk they name."))
+        result.append(
+            _problem(
+                "health.fs_errors",
+                "warning",
+                f"Linux logged {errors} disk error(s) since the kit started.",
+                "Run `journalctl -k -p err` to see them; back up data_dir and "
+                "plan to replace the SD card or USB disk they name.",
+            )
+        )
     return result
 
 
 def _books(books: dict[str, int]) -> list[dict[str, str]]:
     if not books["damaged"]:
         return []
-    return [_problem("health.books_damaged", "warning", f"{books['damaged']} book file(s) are damaged "
-                     "and not served.", "Open /admin or run `tpkit check` for their names; copy each "
-                     "again from its source, or remove it.")]
+    return [
+        _problem(
+            "health.books_damaged",
+            "warning",
+            f"{books['damaged']} book file(s) are damaged and not served.",
+            "Open /admin or run `tpkit check` for their names; copy each again from its source, or remove it.",
+        )
+    ]
 
 
 def _clock(clock: dict[str, Any]) -> list[dict[str, str]]:
     if clock["synchronized"] is not False:
         return []
-    return [_problem("health.clock_unsynchronised", "warning", "The clock is not synchronised: dates of "
-                     "homework and reports may be wrong.", "Connect the kit to the internet for a minute "
-                     "(it sets the time by NTP), or set it by hand: sudo timedatectl set-time "
-                     "'YYYY-MM-DD HH:MM:SS'.")]
+    return [
+        _problem(
+            "health.clock_unsynchronised",
+            "warning",
+            "The clock is not synchronised: dates of homework and reports may be wrong.",
+            "Connect the kit to the internet for a minute "
+            "(it sets the time by NTP), or set it by hand: sudo timedatectl set-time "
+            "'YYYY-MM-DD HH:MM:SS'.",
+        )
+    ]

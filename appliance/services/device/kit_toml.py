@@ -25,8 +25,12 @@ NETWORK_MODES = ("ap", "ethernet")
 # (table, key) of the values that must not stay on a card anyone can read in a laptop.
 SECRETS = (("wifi", "passphrase"), ("hub", "enrolment_token"), ("admin", "password_hash"))
 TOP_KEYS = ("kit_id", "school_name", "time_zone", "network_mode", "trusted_content_keys")
-TABLES: dict[str, tuple[str, ...] | None] = {"hub": ("url", "enrolment_token"), "wifi": ("ssid", "passphrase", "country"), "admin": ("password_hash",),
-          "settings": None}
+TABLES: dict[str, tuple[str, ...] | None] = {
+    "hub": ("url", "enrolment_token"),
+    "wifi": ("ssid", "passphrase", "country"),
+    "admin": ("password_hash",),
+    "settings": None,
+}
 # Kit ids become host names and mDNS names: lower-case letters, digits and dashes (RFC 1123 labels).
 KIT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 # WPA2-Personal: 8-63 printable ASCII characters, or exactly 64 hex digits (IEEE 802.11i H.4).
@@ -68,7 +72,7 @@ def read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"{path} cannot be read: {exc}"
     except tomllib.TOMLDecodeError as exc:
-        return None, f"{path} is not valid TOML: {exc} (write key = \"value\", one per line)"
+        return None, f'{path} is not valid TOML: {exc} (write key = "value", one per line)'
 
 
 def check(data: Mapping[str, Any], source: str) -> KitFile:
@@ -84,8 +88,10 @@ def check(data: Mapping[str, Any], source: str) -> KitFile:
         if isinstance(admin["password_hash"], str) and is_argon2id_hash(admin["password_hash"]):
             kit.admin_password_hash = admin["password_hash"]
         else:
-            kit.problem("admin.password_hash", "is not an argon2id hash ($argon2id$v=19$…); make one with "
-                        "`tpkit provision --admin-password …`")
+            kit.problem(
+                "admin.password_hash",
+                "is not an argon2id hash ($argon2id$v=19$…); make one with `tpkit provision --admin-password …`",
+            )
     _check_settings(kit, _table(data, "settings"))
     return kit
 
@@ -109,8 +115,11 @@ def _check_shape(kit: KitFile, data: Mapping[str, Any]) -> None:
                 if inner not in allowed:
                     kit.problem(f"{key}.{inner}", f"is not a known key (known in [{key}]: {', '.join(allowed)})")
         elif key not in TOP_KEYS:
-            kit.problem(key, f"is not a known key (known: {', '.join(TOP_KEYS)} and the tables "
-                        f"{', '.join('[' + t + ']' for t in TABLES)})")
+            kit.problem(
+                key,
+                f"is not a known key (known: {', '.join(TOP_KEYS)} and the tables "
+                f"{', '.join('[' + t + ']' for t in TABLES)})",
+            )
 
 
 def _text(kit: KitFile, data: Mapping[str, Any], key: str, label: str | None = None) -> str | None:
@@ -126,29 +135,36 @@ def _text(kit: KitFile, data: Mapping[str, Any], key: str, label: str | None = N
 def _check_kit(kit: KitFile, data: Mapping[str, Any]) -> None:
     kit_id = _text(kit, data, "kit_id")
     if kit_id is None and "kit_id" not in data:
-        kit.problem("kit_id", "is missing; every kit needs its county id, e.g. kit_id = \"gx-0042\"")
+        kit.problem("kit_id", 'is missing; every kit needs its county id, e.g. kit_id = "gx-0042"')
     elif kit_id is not None and not KIT_ID.match(kit_id):
-        kit.problem("kit_id", f"= {kit_id!r} must be 1-32 lower-case letters, digits and dashes, e.g. \"gx-0042\"")
+        kit.problem("kit_id", f'= {kit_id!r} must be 1-32 lower-case letters, digits and dashes, e.g. "gx-0042"')
     else:
         kit.kit_id = kit_id
     kit.school_name = _text(kit, data, "school_name")
     if "school_name" not in data:
-        kit.problem("school_name", "is missing; it is shown on every page, e.g. school_name = \"Shuangxi Teaching Point\"")
+        kit.problem(
+            "school_name", 'is missing; it is shown on every page, e.g. school_name = "Shuangxi Teaching Point"'
+        )
     zone = _text(kit, data, "time_zone")
     if zone is not None:
         if _known_zone(zone):
             kit.time_zone = zone
         else:
-            kit.problem("time_zone", f"= {zone!r} is not a time zone name; use one like \"Asia/Shanghai\" "
-                        "(timedatectl list-timezones)")
+            kit.problem(
+                "time_zone",
+                f'= {zone!r} is not a time zone name; use one like "Asia/Shanghai" (timedatectl list-timezones)',
+            )
     mode = data.get("network_mode", "ap")
     kit.network_mode = mode if mode in NETWORK_MODES else None
     if kit.network_mode is None:
-        kit.problem("network_mode", f"= {mode!r} must be \"ap\" (the kit is the classroom Wi-Fi) or \"ethernet\" "
-                    "(the kit sits behind the school's access point)")
+        kit.problem(
+            "network_mode",
+            f'= {mode!r} must be "ap" (the kit is the classroom Wi-Fi) or "ethernet" '
+            "(the kit sits behind the school's access point)",
+        )
     keys = data.get("trusted_content_keys", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        kit.problem("trusted_content_keys", "must be a list of minisign public keys: [\"RWQ…\", …]")
+        kit.problem("trusted_content_keys", 'must be a list of minisign public keys: ["RWQ…", …]')
         return
     _, problem = check_value("trusted_channel_keys", ",".join(keys), f"{kit.source} key trusted_content_keys")
     if problem:
@@ -172,8 +188,10 @@ def _known_zone(zone: str) -> bool:
 def _check_wifi(kit: KitFile, wifi: Mapping[str, Any]) -> None:
     ssid = _text(kit, wifi, "ssid", "wifi.ssid")
     if ssid is not None and not 1 <= len(ssid.encode()) <= 32:
-        kit.problem("wifi.ssid", f"= {ssid!r} is {len(ssid.encode())} bytes long; a Wi-Fi name has at most 32 "
-                    "(a Chinese character takes 3)")
+        kit.problem(
+            "wifi.ssid",
+            f"= {ssid!r} is {len(ssid.encode())} bytes long; a Wi-Fi name has at most 32 (a Chinese character takes 3)",
+        )
     else:
         kit.wifi_ssid = ssid
     passphrase = wifi.get("passphrase")
@@ -182,19 +200,25 @@ def _check_wifi(kit: KitFile, wifi: Mapping[str, Any]) -> None:
             kit.wifi_passphrase = passphrase
         else:
             length = len(passphrase) if isinstance(passphrase, str) else "no"
-            kit.problem("wifi.passphrase", f"has {length} characters; WPA2 needs 8 to 63 ASCII letters, digits "
-                        "and signs (it is not quoted here: it is a secret)")
+            kit.problem(
+                "wifi.passphrase",
+                f"has {length} characters; WPA2 needs 8 to 63 ASCII letters, digits "
+                "and signs (it is not quoted here: it is a secret)",
+            )
     country = wifi.get("country")
     if country is not None:
         if isinstance(country, str) and COUNTRY.match(country):
             kit.wifi_country = country
         else:
-            kit.problem("wifi.country", f"= {country!r} must be two capital letters (ISO 3166), e.g. \"CN\"; "
-                        "it sets the radio channels allowed by law")
+            kit.problem(
+                "wifi.country",
+                f'= {country!r} must be two capital letters (ISO 3166), e.g. "CN"; '
+                "it sets the radio channels allowed by law",
+            )
     if kit.network_mode == "ap":
         for key, value in (("ssid", ssid), ("country", country)):
             if value is None and key not in wifi:
-                kit.problem(f"wifi.{key}", "is missing; network_mode = \"ap\" needs [wifi] ssid, passphrase and country")
+                kit.problem(f"wifi.{key}", 'is missing; network_mode = "ap" needs [wifi] ssid, passphrase and country')
 
 
 def _check_hub(kit: KitFile, hub: Mapping[str, Any]) -> None:
@@ -204,19 +228,26 @@ def _check_hub(kit: KitFile, hub: Mapping[str, Any]) -> None:
         if parsed.scheme in ("http", "https") and parsed.hostname:
             kit.hub_url = url
         else:
-            kit.problem("hub.url", f"= {url!r} must be an https:// address, e.g. \"https://hub.county.example/\"")
+            kit.problem("hub.url", f'= {url!r} must be an https:// address, e.g. "https://hub.county.example/"')
     token = hub.get("enrolment_token")
     if token is not None:
         if isinstance(token, str) and len(token.strip()) >= MIN_TOKEN_CHARS:
             kit.enrolment_token = token.strip()
         else:
-            kit.problem("hub.enrolment_token", f"must be the one-time token the hub gave for this kit "
-                        f"(at least {MIN_TOKEN_CHARS} characters; not quoted here: it is a secret)")
+            kit.problem(
+                "hub.enrolment_token",
+                f"must be the one-time token the hub gave for this kit "
+                f"(at least {MIN_TOKEN_CHARS} characters; not quoted here: it is a secret)",
+            )
 
 
 def _check_settings(kit: KitFile, settings: Mapping[str, Any]) -> None:
-    owned = {"kit_id": "kit_id", "school_name": "school_name", "hub_url": "[hub] url",
-             "trusted_channel_keys": "trusted_content_keys"}
+    owned = {
+        "kit_id": "kit_id",
+        "school_name": "school_name",
+        "hub_url": "[hub] url",
+        "trusted_channel_keys": "trusted_content_keys",
+    }
     for name, raw in settings.items():
         if name in owned:
             kit.problem(f"settings.{name}", f"is set by {owned[name]} in the same file; remove it from [settings]")
@@ -241,16 +272,21 @@ def toml_value(value: Any) -> str:
 
 def render(values: Mapping[str, Any]) -> str:
     """A kit.toml for the boot partition from flat values (the names of `tpkit provision`'s options)."""
-    lines = ["# tpkit provisioning file: the kit applies it at every boot (docs/provisioning.md).",
-             "# First boot moves the secrets (Wi-Fi passphrase, enrolment token, password hash) onto the kit",
-             "# and removes them from this file. Edit the rest at any time; it is applied at the next boot.", ""]
+    lines = [
+        "# tpkit provisioning file: the kit applies it at every boot (docs/provisioning.md).",
+        "# First boot moves the secrets (Wi-Fi passphrase, enrolment token, password hash) onto the kit",
+        "# and removes them from this file. Edit the rest at any time; it is applied at the next boot.",
+        "",
+    ]
     for key in TOP_KEYS:
         if values.get(key) not in (None, "", (), []):
             lines.append(f"{key} = {toml_value(values[key])}")
-    for table, pairs in (("hub", (("url", "hub_url"), ("enrolment_token", "enrolment_token"))),
-                         ("wifi", (("ssid", "wifi_ssid"), ("passphrase", "wifi_passphrase"), ("country", "wifi_country"))),
-                         ("admin", (("password_hash", "admin_password_hash"),)),
-                         ("settings", tuple((k, k) for k in values.get("settings", {})))):
+    for table, pairs in (
+        ("hub", (("url", "hub_url"), ("enrolment_token", "enrolment_token"))),
+        ("wifi", (("ssid", "wifi_ssid"), ("passphrase", "wifi_passphrase"), ("country", "wifi_country"))),
+        ("admin", (("password_hash", "admin_password_hash"),)),
+        ("settings", tuple((k, k) for k in values.get("settings", {}))),
+    ):
         source = values.get("settings", {}) if table == "settings" else values
         present = [(key, source[name]) for key, name in pairs if source.get(name) not in (None, "")]
         if present:

@@ -58,20 +58,31 @@ def advertisement(settings: Settings, digest: str, channels: str = "") -> mdns.A
             cause="The Wi-Fi access point or the network cable is not up yet.",
             fix="Check `ip -4 addr`; restart tpkit-web once the access point has its address.",
         )
-    txt = {"kit_id": settings.kit_id, "version": __version__, "content": digest,
-           "mirror": str(settings.mirror_port), "school": settings.school_name}
+    txt = {
+        "kit_id": settings.kit_id,
+        "version": __version__,
+        "content": digest,
+        "mirror": str(settings.mirror_port),
+        "school": settings.school_name,
+    }
     if settings.mirror_port:
         txt["channels"] = channels
-    return mdns.Advertisement(name=mdns.instance_name(settings.school_name), port=settings.port,
-                              addresses=addresses, server=mdns.host_name(settings.kit_id, addresses), txt=txt)
+    return mdns.Advertisement(
+        name=mdns.instance_name(settings.school_name),
+        port=settings.port,
+        addresses=addresses,
+        server=mdns.host_name(settings.kit_id, addresses),
+        txt=txt,
+    )
 
 
 class LanPresence:
     """Advertises the kit from a daemon thread while the web server runs, re-announcing when the library's
     digest changes; failure to advertise is one warning, never a stopped server."""
 
-    def __init__(self, settings: Settings, library: Library, lock_dir: Path,
-                 channels: Callable[[], str] = lambda: "") -> None:
+    def __init__(
+        self, settings: Settings, library: Library, lock_dir: Path, channels: Callable[[], str] = lambda: ""
+    ) -> None:
         self.settings = settings
         self.channels = channels  # what the mirror tree serves, read again at every rescan
         self.library = library
@@ -98,9 +109,13 @@ class LanPresence:
         try:
             self.advertiser.start(advertisement(self.settings, *state))
         except LanError as exc:
-            log.warning("mdns: tried to advertise port %d with mDNS (UDP 5353) on mdns_interfaces=%s and could not; "
-                        "the kit still serves, but `tpkit discover` and mDNS browsers will not list it. %s",
-                        self.settings.port, self.settings.mdns_interfaces, exc)
+            log.warning(
+                "mdns: tried to advertise port %d with mDNS (UDP 5353) on mdns_interfaces=%s and could not; "
+                "the kit still serves, but `tpkit discover` and mDNS browsers will not list it. %s",
+                self.settings.port,
+                self.settings.mdns_interfaces,
+                exc,
+            )
             return
         self.advertising.set()
         log.info("mdns: advertised as %s", ", ".join(self.advertiser.names))
@@ -141,12 +156,14 @@ class FoundKit:
         return [f"http://{address}:{self.port}/" for address in self.addresses]
 
 
-def discover(settings: Settings, timeout_s: float,
-             enough: Callable[[list[FoundKit]], bool] = lambda kits: False) -> list[FoundKit]:
+def discover(
+    settings: Settings, timeout_s: float, enough: Callable[[list[FoundKit]], bool] = lambda kits: False
+) -> list[FoundKit]:
     """Kits that answer on the LAN (on `mdns_interfaces`), sorted by school: as soon as `enough(kits)` holds, else
     after `timeout_s` seconds."""
-    found = mdns.browse(mdns.KIT_TYPE, timeout_s, interfaces(settings),
-                        enough=lambda instances: enough(_kits(instances)))
+    found = mdns.browse(
+        mdns.KIT_TYPE, timeout_s, interfaces(settings), enough=lambda instances: enough(_kits(instances))
+    )
     return _kits(found)
 
 
@@ -165,11 +182,19 @@ def _kits(instances: list[mdns.Found]) -> list[FoundKit]:
     for found in instances:
         txt = found.txt
         mirror = txt.get("mirror", "0")
-        kits.append(FoundKit(name=found.name, school=txt.get("school", ""), kit_id=txt.get("kit_id", ""),
-                             version=txt.get("version", ""), content=txt.get("content", ""),
-                             mirror_port=int(mirror) if mirror.isdigit() else 0,
-                             addresses=found.addresses, port=found.port,
-                             channels=_channels(txt.get("channels", ""))))
+        kits.append(
+            FoundKit(
+                name=found.name,
+                school=txt.get("school", ""),
+                kit_id=txt.get("kit_id", ""),
+                version=txt.get("version", ""),
+                content=txt.get("content", ""),
+                mirror_port=int(mirror) if mirror.isdigit() else 0,
+                addresses=found.addresses,
+                port=found.port,
+                channels=_channels(txt.get("channels", "")),
+            )
+        )
     return sorted(kits, key=lambda kit: (kit.school.casefold(), kit.name))
 
 

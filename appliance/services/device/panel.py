@@ -51,17 +51,23 @@ class KitState:
     @property
     def codes(self) -> list[int]:
         """Blink codes of the current problems, most severe first, then by number."""
-        ranked = sorted((SEVERITY_ORDER.get(p.severity, 1), blink.BLINK_CODES[p.code])
-                        for p in self.problems if p.code in blink.BLINK_CODES)
+        ranked = sorted(
+            (SEVERITY_ORDER.get(p.severity, 1), blink.BLINK_CODES[p.code])
+            for p in self.problems
+            if p.code in blink.BLINK_CODES
+        )
         return list(dict.fromkeys(code for _, code in ranked))
 
 
 def read_state(report: dict[str, Any]) -> KitState:
     """The kit's state from a /-/health answer, ignoring fields that do not fit the contract."""
     problems = tuple(
-        Problem(item["code"], str(item.get("severity", "warning")), str(item.get("message", "")),
-                str(item.get("fix", "")))
-        for item in report.get("problems") or () if isinstance(item, dict) and isinstance(item.get("code"), str))
+        Problem(
+            item["code"], str(item.get("severity", "warning")), str(item.get("message", "")), str(item.get("fix", ""))
+        )
+        for item in report.get("problems") or ()
+        if isinstance(item, dict) and isinstance(item.get("code"), str)
+    )
     last_sync = report.get("last_sync")
     sync = last_sync.get("state") if isinstance(last_sync, dict) else "none"
     return KitState(True, "", sync if sync in ("idle", "running", "failed") else "none", problems)
@@ -178,8 +184,11 @@ class Panel:
         else:
             overlay = blink.chase(LIGHTS)
         self._set_overlay({**overlay, "buzzer": blink.PRESS_ACK}, now)
-        log.info("button held %.1f s: showing the kit's state on all lights (codes %s)", held_s,
-                 state.codes if state.answering else "none: web server not answering")
+        log.info(
+            "button held %.1f s: showing the kit's state on all lights (codes %s)",
+            held_s,
+            state.codes if state.answering else "none: web server not answering",
+        )
 
     def _begin_shutdown(self, held_s: float, now: float) -> None:
         if self._shutdown_at is None:
@@ -195,8 +204,9 @@ class Panel:
             log.error("the kit could not shut down: %s", exc)
             self._shutdown_at, self._shutdown_asked = None, False
             return
-        log.warning("shutdown asked of systemd: unplug when every light is dark and the Pi's green light "
-                    "has stopped flickering")
+        log.warning(
+            "shutdown asked of systemd: unplug when every light is dark and the Pi's green light has stopped flickering"
+        )
 
     def _set_overlay(self, overlay: dict[str, Pattern], now: float) -> None:
         self._overlay = overlay
@@ -218,8 +228,12 @@ class Panel:
     def _normal_patterns(self) -> dict[str, Pattern]:
         state = self.state
         fault = ON if self._down_polls >= DOWN_AFTER_POLLS else blink.code_pattern(state.codes)
-        return {"serving": ON if state.answering else OFF, "sync": SYNC_PATTERNS.get(state.sync, OFF),
-                "fault": fault, "buzzer": OFF}
+        return {
+            "serving": ON if state.answering else OFF,
+            "sync": SYNC_PATTERNS.get(state.sync, OFF),
+            "fault": fault,
+            "buzzer": OFF,
+        }
 
     def _render(self, patterns: dict[str, Pattern], now: float) -> None:
         for name, pattern in patterns.items():
@@ -238,16 +252,25 @@ def _log_changes(old: KitState | None, new: KitState, down_polls: int) -> None:
         else:
             log.warning("web server not answering at /-/health: %s; serving light off", new.reason)
     if down_polls == DOWN_AFTER_POLLS:
-        log.warning("fault light steady: the web server has not answered %d polls in a row. "
-                    "Fix: systemctl status tpkit-web; journalctl -u tpkit-web", down_polls)
+        log.warning(
+            "fault light steady: the web server has not answered %d polls in a row. "
+            "Fix: systemctl status tpkit-web; journalctl -u tpkit-web",
+            down_polls,
+        )
     if new.answering and (old is None or old.sync != new.sync):
         log.info("last sync: %s", new.sync)
     before = {p.code for p in old.problems} if old else set()
     for problem in new.problems:
         if problem.code not in before:
             code = blink.BLINK_CODES.get(problem.code)
-            log.warning("problem %s (%s, blink code %s): %s Fix: %s", problem.code, problem.severity,
-                        code if code is not None else "none", problem.message, problem.fix)
+            log.warning(
+                "problem %s (%s, blink code %s): %s Fix: %s",
+                problem.code,
+                problem.severity,
+                code if code is not None else "none",
+                problem.message,
+                problem.fix,
+            )
     if new.answering:
         for cleared in sorted(before - {p.code for p in new.problems}):
             log.info("problem cleared: %s", cleared)
@@ -256,7 +279,12 @@ def _log_changes(old: KitState | None, new: KitState, down_polls: int) -> None:
 def start_panel(settings: Settings, factory=None, clock: Callable[[], float] = time.monotonic) -> Panel:
     """A panel with its pins claimed (gpiozero's default factory unless given); no pins without GPIO."""
     panel = Panel(settings, clock)
-    pins = panel_gpio.PanelPins(settings.panel_led_serving_pin, settings.panel_led_sync_pin,
-                                settings.panel_led_fault_pin, settings.panel_button_pin, settings.panel_buzzer_pin)
+    pins = panel_gpio.PanelPins(
+        settings.panel_led_serving_pin,
+        settings.panel_led_sync_pin,
+        settings.panel_led_fault_pin,
+        settings.panel_button_pin,
+        settings.panel_buzzer_pin,
+    )
     panel.hardware = panel_gpio.open_panel(pins, panel.on_button, factory)
     return panel

@@ -21,9 +21,21 @@ from appliance.services.device import kit_toml as provisioning
 from appliance.services.people.auth import hash_password
 
 # The columns of schools.csv and the options of `tpkit provision` (dashes for underscores): one name each.
-FIELDS = ("kit_id", "school_name", "time_zone", "network_mode", "wifi_ssid", "wifi_passphrase", "wifi_country",
-          "hub_url", "enrolment_token", "admin_password", "admin_password_hash", "trusted_content_keys",
-          "default_language")
+FIELDS = (
+    "kit_id",
+    "school_name",
+    "time_zone",
+    "network_mode",
+    "wifi_ssid",
+    "wifi_passphrase",
+    "wifi_country",
+    "hub_url",
+    "enrolment_token",
+    "admin_password",
+    "admin_password_hash",
+    "trusted_content_keys",
+    "default_language",
+)
 LISTS = ("trusted_content_keys",)
 
 
@@ -46,16 +58,23 @@ def from_rows(rows: Iterable[Mapping[str, str]], origin: str, from_csv: bool = T
         text = provisioning.render(_values(row))
         checked = provisioning.check(tomllib.loads(text), where)
         if not row.get("admin_password") and not row.get("admin_password_hash"):
-            checked.problems.append(f"admin_password in {where} is missing: a kit has no default password, "
-                                    "so give one (it is stored only as an argon2id hash)")
+            checked.problems.append(
+                f"admin_password in {where} is missing: a kit has no default password, "
+                "so give one (it is stored only as an argon2id hash)"
+            )
         problems += checked.problems
         kits.append(KitToml(checked.kit_id or "", text))
     ids = [k.kit_id for k in kits if k.kit_id]
-    problems += [f"kit_id {kit_id!r} appears {ids.count(kit_id)} times in {origin}" for kit_id in sorted(set(ids))
-                 if ids.count(kit_id) > 1]
+    problems += [
+        f"kit_id {kit_id!r} appears {ids.count(kit_id)} times in {origin}"
+        for kit_id in sorted(set(ids))
+        if ids.count(kit_id) > 1
+    ]
     if problems:
-        raise ProvisioningError(f"{len(problems)} problem(s); no kit.toml was written:\n  - " + "\n  - ".join(problems),
-                                fix="Correct each value named above, then run the same command again.")
+        raise ProvisioningError(
+            f"{len(problems)} problem(s); no kit.toml was written:\n  - " + "\n  - ".join(problems),
+            fix="Correct each value named above, then run the same command again.",
+        )
     return kits
 
 
@@ -76,8 +95,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ProvisioningError(f"Cannot read {path}: {exc}.", fix="Save the sheet as CSV UTF-8 with a header row "
-                                f"naming the columns ({', '.join(FIELDS)}).") from exc
+        raise ProvisioningError(
+            f"Cannot read {path}: {exc}.",
+            fix=f"Save the sheet as CSV UTF-8 with a header row naming the columns ({', '.join(FIELDS)}).",
+        ) from exc
     if not rows:
         raise ProvisioningError(f"{path} has no rows below its header.", fix="Add one row per kit.")
     return rows
@@ -87,17 +108,22 @@ def pick(kits: list[KitToml], kit_id: str | None) -> KitToml:
     """The one kit to write to a boot folder or an image: the only one, or the one named `kit_id`."""
     chosen = [k for k in kits if kit_id is None or k.kit_id == kit_id]
     if len(chosen) != 1:
-        raise ProvisioningError(f"{len(chosen)} kits match where one is needed "
-                                f"({'kit_id ' + repr(kit_id) if kit_id else 'the CSV has several rows'}).",
-                                fix="Name one with --kit-id, or use --out DIR to write one folder per kit.")
+        raise ProvisioningError(
+            f"{len(chosen)} kits match where one is needed "
+            f"({'kit_id ' + repr(kit_id) if kit_id else 'the CSV has several rows'}).",
+            fix="Name one with --kit-id, or use --out DIR to write one folder per kit.",
+        )
     return chosen[0]
 
 
 def write_boot_dir(kit: KitToml, boot_dir: Path) -> Path:
     """Write kit.toml into a mounted boot partition (or any folder); return its path."""
     if not boot_dir.is_dir():
-        raise ProvisioningError(f"{boot_dir} is not a folder.", fix="Mount the card's boot partition and name "
-                                "its folder (on a laptop it is the drive called bootfs or firmware).")
+        raise ProvisioningError(
+            f"{boot_dir} is not a folder.",
+            fix="Mount the card's boot partition and name "
+            "its folder (on a laptop it is the drive called bootfs or firmware).",
+        )
     target = boot_dir / provisioning.BOOT_FILE_NAME
     provisioning.write_atomically(target, kit.text, 0o644)
     return target

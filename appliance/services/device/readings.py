@@ -21,8 +21,14 @@ UNITS = ("tpkit-web", "tpkit-panel")
 class Readings:
     """Where to read: `root` (a fake /proc and /sys tree in tests), `path` (PATH for the commands)."""
 
-    def __init__(self, root: Path = system.ROOT, path: str | None = None, ap_interface: str = "wlan0",
-                 cache_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        root: Path = system.ROOT,
+        path: str | None = None,
+        ap_interface: str = "wlan0",
+        cache_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root, self.path, self.ap_interface, self.cache_s = root, path, ap_interface, cache_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -31,9 +37,14 @@ class Readings:
 
     def files(self) -> dict[str, Any]:
         """Readings of /proc and /sys (cheap: read on every call); None where the file is missing."""
-        return {"uptime_s": system.uptime_s(self.root), "load": system.load_average(self.root),
-                "memory": system.memory(self.root), "root_read_only": system.root_read_only(self.root),
-                "thermal_zone_c": system.cpu_temperature_c(self.root), "boot_id": system.boot_id(self.root)}
+        return {
+            "uptime_s": system.uptime_s(self.root),
+            "load": system.load_average(self.root),
+            "memory": system.memory(self.root),
+            "root_read_only": system.root_read_only(self.root),
+            "thermal_zone_c": system.cpu_temperature_c(self.root),
+            "boot_id": system.boot_id(self.root),
+        }
 
     def has_uplink(self) -> bool:
         """True when a way to the internet other than the classroom's Wi-Fi has a default route; False also
@@ -50,7 +61,11 @@ class Readings:
 
     def _run_commands(self) -> dict[str, Any]:
         path = self.path
-        return {"throttled": firmware.read_throttled(path), "firmware_temp_c": firmware.read_temperature_c(path),
-                "clock_synchronized": system.clock_synchronized(path, self.root),
-                "wifi_clients": system.wifi_clients(self.ap_interface, path),
-                "fs_errors": system.kernel_fs_errors(path), "services": system.unit_states(UNITS, path)}
+        return {
+            "throttled": firmware.read_throttled(path),
+            "firmware_temp_c": firmware.read_temperature_c(path),
+            "clock_synchronized": system.clock_synchronized(path, self.root),
+            "wifi_clients": system.wifi_clients(self.ap_interface, path),
+            "fs_errors": system.kernel_fs_errors(path),
+            "services": system.unit_states(UNITS, path),
+        }

@@ -24,9 +24,11 @@ GRADED_PARTS = ("kind", "options", "answer", "tolerance", "points")
 
 def _require_owner(viewer: Viewer, owner_id: int | None, what: str, code: str) -> None:
     if viewer["role"] != "admin" and viewer["id"] != owner_id:
-        raise AccessDeniedError(f"Only the teacher who made this {what}, or an administrator, may change it.",
-                                code=code,
-                                fix=f"Ask that teacher or the administrator; you can still open the {what}.")
+        raise AccessDeniedError(
+            f"Only the teacher who made this {what}, or an administrator, may change it.",
+            code=code,
+            fix=f"Ask that teacher or the administrator; you can still open the {what}.",
+        )
 
 
 # --- lessons --------------------------------------------------------------------------------------------------
@@ -40,8 +42,16 @@ def owned_lesson(kit: Kit, viewer: Viewer, lesson_id: int):
     return klass, lesson
 
 
-def edit_lesson(kit: Kit, viewer: Viewer, lesson_id: int, title: str, instructions: str, homework: bool, due: str,
-                student_ids: list[int]) -> None:
+def edit_lesson(
+    kit: Kit,
+    viewer: Viewer,
+    lesson_id: int,
+    title: str,
+    instructions: str,
+    homework: bool,
+    due: str,
+    student_ids: list[int],
+) -> None:
     """Change the title, instructions, homework flag, due date and who the lesson is for ([] = whole class)."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
     title = lessons.checked_title(title)
@@ -55,8 +65,9 @@ def remove_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int) -> None:
     owned_lesson(kit, viewer, lesson_id)
     item = kit.lessons.item(item_id)
     if item is None or item["lesson_id"] != lesson_id:
-        raise NotVisibleError(f"The lesson has no item {item_id}.", code="lesson.not_found",
-                              fix="Open the lesson's edit page again.")
+        raise NotVisibleError(
+            f"The lesson has no item {item_id}.", code="lesson.not_found", fix="Open the lesson's edit page again."
+        )
     kit.lessons.remove_item(item_id)
     if item["kind"] == "upload" and item["stored_name"]:
         (kit.paths.uploads_dir / "lessons" / item["stored_name"]).unlink(missing_ok=True)
@@ -82,8 +93,13 @@ def owned_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
 def draft_of(kit: Kit, quiz) -> quiz_drafts.Draft:
     """The stored quiz as the form shows it, to edit."""
     percent = round(quiz["pass_mark"] * 100, 2)
-    return quiz_drafts.Draft(quiz["title"], str(quiz["attempts_allowed"]), (quiz["due_at"] or "")[:10],
-                                f"{percent:g}", [_draft_question(q) for q in kit.quizzes.questions(quiz["id"])])
+    return quiz_drafts.Draft(
+        quiz["title"],
+        str(quiz["attempts_allowed"]),
+        (quiz["due_at"] or "")[:10],
+        f"{percent:g}",
+        [_draft_question(q) for q in kit.quizzes.questions(quiz["id"])],
+    )
 
 
 def _draft_question(stored: dict) -> quiz_drafts.DraftQuestion:
@@ -92,11 +108,16 @@ def _draft_question(stored: dict) -> quiz_drafts.DraftQuestion:
     options = list(stored["options"]) + [""] * max(0, quiz_drafts.OPTION_FIELDS - len(stored["options"]))
     right = set(answer if kind == "multiple" else [answer] if kind == "single" else [])
     return quiz_drafts.DraftQuestion(
-        kind, stored["prompt"], options, right,
+        kind,
+        stored["prompt"],
+        options,
+        right,
         tf=("true" if answer else "false") if kind == "true_false" else "",
         accepted="\n".join(answer) if kind == "short" else "",
         number=f"{answer:g}" if kind == "numeric" else "",
-        tolerance=f"{stored['tolerance']:g}" if kind == "numeric" else "", points=f"{stored['points']:g}")
+        tolerance=f"{stored['tolerance']:g}" if kind == "numeric" else "",
+        points=f"{stored['points']:g}",
+    )
 
 
 def quiz_started(kit: Kit, quiz_id: int) -> bool:
@@ -122,16 +143,19 @@ def edit_quiz(kit: Kit, viewer: Viewer, quiz_id: int, draft: quiz_drafts.Draft) 
 def _keeps_attempts(kit: Kit, quiz_id: int, draft: quiz_drafts.Draft, checked: dict) -> bool:
     before = kit.quizzes.questions(quiz_id)
     if len(checked["questions"]) < len(before):
-        draft.errors.append(f"Students have started this quiz: its {len(before)} questions stay (you may add more "
-                            "at the end). Delete the quiz and make a new one to start again.")
+        draft.errors.append(
+            f"Students have started this quiz: its {len(before)} questions stay (you may add more "
+            "at the end). Delete the quiz and make a new one to start again."
+        )
         return False
     ok = True
     for number, (old, new) in enumerate(zip(before, checked["questions"]), start=1):
         changed = [part for part in GRADED_PARTS if _comparable(old, part) != _comparable(new, part)]
         if changed:
             question = draft.questions[number - 1]
-            question.error = (f"Students have already answered question {number}: its "
-                              f"{', '.join(changed)} cannot change now.")
+            question.error = (
+                f"Students have already answered question {number}: its {', '.join(changed)} cannot change now."
+            )
             question.fix = "Change only its wording, or add a new question at the end."
             ok = False
     return ok

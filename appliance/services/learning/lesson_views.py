@@ -32,27 +32,46 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
     found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
     students = {s["id"]: s for s in kit.people.students_of(klass["id"])}
     handins = kit.lessons.latest_handins([lesson["id"]])
-    rows = [(students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
-            for (_, account_id), h in sorted(handins.items()) if account_id in students]
-    return {"klass": klass, "lesson": lesson, "items": kit.lessons.items(lesson["id"]), "query": query,
-            "found": found, "books": kit.load_library().books() if query else [], "handins": rows,
-            "assigned": [students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
-            "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"]}
+    rows = [
+        (students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
+        for (_, account_id), h in sorted(handins.items())
+        if account_id in students
+    ]
+    return {
+        "klass": klass,
+        "lesson": lesson,
+        "items": kit.lessons.items(lesson["id"]),
+        "query": query,
+        "found": found,
+        "books": kit.load_library().books() if query else [],
+        "handins": rows,
+        "assigned": [students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
+        "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
+    }
 
 
 def edit_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     """A lesson the viewer may edit, with its class's students, those it is assigned to, and its items."""
     klass, lesson = lesson_edits.owned_lesson(kit, viewer, lesson_id)
-    return {"klass": klass, "lesson": lesson, "students": kit.people.students_of(klass["id"]),
-            "assigned": set(kit.lessons.assigned_to(lesson["id"])), "items": kit.lessons.items(lesson["id"])}
+    return {
+        "klass": klass,
+        "lesson": lesson,
+        "students": kit.people.students_of(klass["id"]),
+        "assigned": set(kit.lessons.assigned_to(lesson["id"])),
+        "items": kit.lessons.items(lesson["id"]),
+    }
 
 
 def my_space(kit: Kit, viewer: Viewer) -> dict[str, Any]:
     """A student's own page: who they are, their classes, lessons (lessons.my_space), quizzes and notebook."""
     viewer = people.require(viewer, "student")
-    return {"student": kit.people.person(viewer["id"]), "classes": people.classes_for(kit.people, viewer),
-            "space": lessons.my_space(kit, viewer), "quizzes": kit.quizzes.for_student(viewer["id"]),
-            "notebook": notebook.space(kit, viewer)}
+    return {
+        "student": kit.people.person(viewer["id"]),
+        "classes": people.classes_for(kit.people, viewer),
+        "space": lessons.my_space(kit, viewer),
+        "quizzes": kit.quizzes.for_student(viewer["id"]),
+        "notebook": notebook.space(kit, viewer),
+    }
 
 
 def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
@@ -62,8 +81,12 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     assert viewer is not None  # open_lesson let a signed-in student through
     handins = kit.lessons.handins_of(lesson["id"], viewer["id"])
     latest = handins[0] if handins else None
-    return {"lesson": lesson, "items": kit.lessons.items(lesson["id"]),
-            "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
-            "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
-            "note": notebook.lesson_note(kit, viewer, lesson["id"]), "note_max": notebook.NOTE_MAX_CHARS,
-            "bookmarked": {(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])}}
+    return {
+        "lesson": lesson,
+        "items": kit.lessons.items(lesson["id"]),
+        "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
+        "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
+        "note": notebook.lesson_note(kit, viewer, lesson["id"]),
+        "note_max": notebook.NOTE_MAX_CHARS,
+        "bookmarked": {(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])},
+    }

@@ -45,8 +45,9 @@ def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_M
     if required and not text:
         raise LessonError(f"The {what} is missing.", fix=f"Type a {what}, then send the form again.")
     if len(text) > max_chars:
-        raise LessonError(f"The {what} has {len(text)} characters; at most {max_chars} are kept.",
-                          fix=f"Shorten the {what}.")
+        raise LessonError(
+            f"The {what} has {len(text)} characters; at most {max_chars} are kept.", fix=f"Shorten the {what}."
+        )
     return text
 
 
@@ -62,15 +63,27 @@ def parse_due(value: str) -> str | None:
         day = dt.date.fromisoformat(found[1])
         clock = dt.time.fromisoformat(found[2]) if found[2] else dt.time(23, 59)
     except ValueError:
-        raise LessonError(f"The due date {value!r} is not a date.", fix="Pick the date from the calendar "
-                          "(year-month-day, e.g. 2026-12-01).") from None
+        raise LessonError(
+            f"The due date {value!r} is not a date.",
+            fix="Pick the date from the calendar (year-month-day, e.g. 2026-12-01).",
+        ) from None
     return f"{day.isoformat()} {clock.strftime('%H:%M')}"
 
 
 # --- teachers ------------------------------------------------------------------------------------
 
-def create(people_: People, lessons: Lessons, viewer: Viewer, class_id: int, title: str, instructions: str,
-           homework: bool, due: str, student_ids: list[int]) -> int:
+
+def create(
+    people_: People,
+    lessons: Lessons,
+    viewer: Viewer,
+    class_id: int,
+    title: str,
+    instructions: str,
+    homework: bool,
+    due: str,
+    student_ids: list[int],
+) -> int:
     """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students."""
     people.staff_class(people_, viewer, class_id)
     title, instructions = checked_title(title), checked_text(instructions, "instructions")
@@ -102,18 +115,25 @@ def staff_lesson(people_: People, lessons: Lessons, viewer: Viewer | None, lesso
     viewer = people.require(viewer, *people.STAFF)
     lesson = lessons.lesson(lesson_id)
     if lesson is None or lesson["archived_at"]:  # a deleted lesson is archived: gone from every page
-        raise NotVisibleError(f"There is no lesson {lesson_id} among your classes.", code="lesson.not_found",
-                              fix="Open the lesson from your class's page.")
+        raise NotVisibleError(
+            f"There is no lesson {lesson_id} among your classes.",
+            code="lesson.not_found",
+            fix="Open the lesson from your class's page.",
+        )
     try:
         klass = people.staff_class(people_, viewer, lesson["class_id"])
     except NotVisibleError:
-        raise NotVisibleError(f"There is no lesson {lesson_id} among your classes.", code="lesson.not_found",
-                              fix="Open the lesson from your class's page.") from None
+        raise NotVisibleError(
+            f"There is no lesson {lesson_id} among your classes.",
+            code="lesson.not_found",
+            fix="Open the lesson from your class's page.",
+        ) from None
     return klass, lesson
 
 
-def add_library_item(people_: People, lessons: Lessons, library, viewer: Viewer, lesson_id: int, book_name: str,
-                     path: str = "") -> int:
+def add_library_item(
+    people_: People, lessons: Lessons, library, viewer: Viewer, lesson_id: int, book_name: str, path: str = ""
+) -> int:
     """Add a whole book (no path) or one of its articles; its title is read from the book."""
     staff_lesson(people_, lessons, viewer, lesson_id)
     book = library.book(book_name)
@@ -129,12 +149,23 @@ def add_upload(kit: Kit, viewer: Viewer, lesson_id: int, source: BinaryIO, filen
     """Store a teacher's file under uploads/lessons (complete on disk first), then add it to the lesson."""
     staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     title = _text(title, "title", max_chars=TITLE_MAX_CHARS).replace("\n", " ")
-    stored = uploads.store(source, filename, kit.paths.uploads_dir / "lessons", uploads.LESSON_KINDS,
-                           kit.settings.lesson_upload_max_mb * 1024 * 1024)
+    stored = uploads.store(
+        source,
+        filename,
+        kit.paths.uploads_dir / "lessons",
+        uploads.LESSON_KINDS,
+        kit.settings.lesson_upload_max_mb * 1024 * 1024,
+    )
     try:
-        return kit.lessons.add_item(lesson_id, kind="upload", title=title or stored.original_name,
-                                    stored_name=stored.name, media_type=stored.media_type,
-                                    size_bytes=stored.size_bytes, sha256=stored.sha256)
+        return kit.lessons.add_item(
+            lesson_id,
+            kind="upload",
+            title=title or stored.original_name,
+            stored_name=stored.name,
+            media_type=stored.media_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+        )
     except BaseException:
         (kit.paths.uploads_dir / "lessons" / stored.name).unlink(missing_ok=True)
         raise
@@ -144,7 +175,9 @@ def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out
     """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
     handin = kit.lessons.handin(handin_id)
     if handin is None:
-        raise NotVisibleError(f"There is no hand-in {handin_id}.", code="lesson.not_found", fix="Open it from the lesson.")
+        raise NotVisibleError(
+            f"There is no hand-in {handin_id}.", code="lesson.not_found", fix="Open it from the lesson."
+        )
     _, lesson = staff_lesson(kit.people, kit.lessons, viewer, handin["lesson_id"])
     comment = _text(comment, "comment")
     if action == "return":
@@ -152,10 +185,19 @@ def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out
         return _handin(kit, handin_id)
     points, maximum = _number(score, "score"), _number(out_of or "100", "maximum")
     if maximum <= 0 or not 0 <= points <= maximum:
-        raise LessonError(f"The score {score} is not between 0 and {out_of or 100}.", fix="Type a score from 0 to the maximum.")
+        raise LessonError(
+            f"The score {score} is not between 0 and {out_of or 100}.", fix="Type a score from 0 to the maximum."
+        )
     kit.lessons.grade(handin_id, "graded", points, maximum, comment, stamp(now_local()))
-    records.record(kit, handin["account_id"], "scored", "homework", str(lesson["id"]), lesson["title"],
-                   result=xapi.score_result(points, maximum))
+    records.record(
+        kit,
+        handin["account_id"],
+        "scored",
+        "homework",
+        str(lesson["id"]),
+        lesson["title"],
+        result=xapi.score_result(points, maximum),
+    )
     return _handin(kit, handin_id)
 
 
@@ -163,18 +205,22 @@ def _number(value: str, what: str) -> float:
     try:
         return float(value.strip().replace(",", "."))
     except ValueError:
-        raise LessonError(f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8.") from None
+        raise LessonError(
+            f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8."
+        ) from None
 
 
 # --- students ------------------------------------------------------------------------------------
+
 
 def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int):
     """A lesson of one of the student's classes assigned to them; NotVisibleError otherwise."""
     viewer = people.require(viewer, "student")
     found = next((lesson for lesson in lessons.for_student(viewer["id"]) if lesson["id"] == lesson_id), None)
     if found is None:
-        raise NotVisibleError(f"There is no lesson {lesson_id} for you.", code="lesson.not_found",
-                              fix="Open your lessons from My space.")
+        raise NotVisibleError(
+            f"There is no lesson {lesson_id} for you.", code="lesson.not_found", fix="Open your lessons from My space."
+        )
     return found
 
 
@@ -186,8 +232,11 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int = 0):
     if item_id:
         item = kit.lessons.item(item_id)
         if item is None or item["lesson_id"] != lesson_id:
-            raise NotVisibleError(f"The lesson has no item {item_id}.", code="lesson.not_found",
-                                  fix="Open the lesson again from My space.")
+            raise NotVisibleError(
+                f"The lesson has no item {item_id}.",
+                code="lesson.not_found",
+                fix="Open the lesson again from My space.",
+            )
     kit.lessons.mark_opened(lesson_id, viewer["id"], item_id, stamp(now_local()))
     kind, parts, name = _activity(lesson, item)
     records.record_open(kit, viewer, kind, "/".join(parts), name)
@@ -196,15 +245,24 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int = 0):
 
 def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
     if item is None or item["kind"] == "upload":
-        return "lesson", (str(lesson["id"]), *((f"item-{item['id']}",) if item else ())), \
-            (item["title"] if item else lesson["title"])
+        return (
+            "lesson",
+            (str(lesson["id"]), *((f"item-{item['id']}",) if item else ())),
+            (item["title"] if item else lesson["title"]),
+        )
     if item["kind"] == "book":
         return "book", (item["book"],), item["title"]
     return "article", (item["book"], item["path"]), item["title"]
 
 
-def hand_in(kit: Kit, viewer: Viewer, lesson_id: int, body: str, photos: list[tuple[BinaryIO, str]],
-            when: dt.datetime | None = None) -> int:
+def hand_in(
+    kit: Kit,
+    viewer: Viewer,
+    lesson_id: int,
+    body: str,
+    photos: list[tuple[BinaryIO, str]],
+    when: dt.datetime | None = None,
+) -> int:
     """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
     EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
@@ -214,21 +272,40 @@ def hand_in(kit: Kit, viewer: Viewer, lesson_id: int, body: str, photos: list[tu
     if not body and not photos:
         raise LessonError("The hand-in is empty.", fix="Write your answer or add a photo, then hand in.")
     if len(photos) > PHOTOS_MAX:
-        raise LessonError(f"{len(photos)} photos were sent; at most {PHOTOS_MAX} are kept.", fix="Hand in fewer photos.")
+        raise LessonError(
+            f"{len(photos)} photos were sent; at most {PHOTOS_MAX} are kept.", fix="Hand in fewer photos."
+        )
     latest = kit.lessons.latest_handins([lesson_id], viewer["id"]).get((lesson_id, viewer["id"]))
     if latest is not None and latest["state"] == "graded":
-        raise LessonError("This homework is already graded.", code="lesson.already_graded",
-                          fix="Ask your teacher to return it if you want to do it again.")
+        raise LessonError(
+            "This homework is already graded.",
+            code="lesson.already_graded",
+            fix="Ask your teacher to return it if you want to do it again.",
+        )
     when = when or now_local()
     late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
     folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
     stored = []
     try:
         for source, filename in photos:
-            stored.append(uploads.store(source, filename, folder, uploads.PHOTO_KINDS, limit,
-                                        shrink_edge_px=kit.settings.handin_photo_max_edge_px))
-        handin_id = kit.lessons.add_handin(lesson_id, viewer["id"], body, stamp(when), late,
-                                           [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored])
+            stored.append(
+                uploads.store(
+                    source,
+                    filename,
+                    folder,
+                    uploads.PHOTO_KINDS,
+                    limit,
+                    shrink_edge_px=kit.settings.handin_photo_max_edge_px,
+                )
+            )
+        handin_id = kit.lessons.add_handin(
+            lesson_id,
+            viewer["id"],
+            body,
+            stamp(when),
+            late,
+            [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored],
+        )
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
         for done in stored:
             (folder / done.name).unlink(missing_ok=True)
@@ -248,9 +325,14 @@ def handin_file(kit: Kit, viewer: Viewer | None, file_id: int):
     """(file row, path) for the student who handed it in, or a teacher of the lesson's class."""
     row = kit.lessons.handin_file(file_id)
     handin = kit.lessons.handin(row["handin_id"]) if row else None
-    allowed = row is not None and handin is not None and (
-        (viewer is not None and viewer["role"] == "student" and viewer["id"] == handin["account_id"])
-        or _staff_may(kit, viewer, handin["lesson_id"]))
+    allowed = (
+        row is not None
+        and handin is not None
+        and (
+            (viewer is not None and viewer["role"] == "student" and viewer["id"] == handin["account_id"])
+            or _staff_may(kit, viewer, handin["lesson_id"])
+        )
+    )
     if not allowed or row is None:
         people.require(viewer, "student", *people.STAFF)
         raise NotVisibleError(f"There is no file {file_id}.", code="lesson.not_found", fix="Open it from the lesson.")
@@ -281,6 +363,7 @@ def _staff_may(kit: Kit, viewer: Viewer | None, lesson_id: int) -> bool:
 
 # --- what each side sees -------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Cell:
     state: str  # one of STATES
@@ -306,8 +389,12 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     week_ago = stamp(when - dt.timedelta(days=NEW_DAYS))
     for lesson in found:
         handin = handins.get((lesson["id"], viewer["id"]))
-        entry = {"lesson": lesson, "state": state_of(lesson, (lesson["id"], viewer["id"]) in opens, handin),
-                 "handin": handin, "overdue": bool(lesson["due_at"]) and stamp(when)[:16] > lesson["due_at"]}
+        entry = {
+            "lesson": lesson,
+            "state": state_of(lesson, (lesson["id"], viewer["id"]) in opens, handin),
+            "handin": handin,
+            "overdue": bool(lesson["due_at"]) and stamp(when)[:16] > lesson["due_at"],
+        }
         if handin is not None and handin["state"] in ("graded", "returned"):
             space["feedback"].append(entry)
         if lesson["homework"] and (handin is None or handin["state"] == "returned"):
@@ -348,10 +435,18 @@ def progress(table: dict) -> list[dict]:
         cells = [c for (lesson_id, _), c in table["cells"].items() if lesson_id == lesson["id"]]
         done_states = ("handed_in", "late", "graded", "returned") if lesson["homework"] else STATES[1:]
         done = sum(1 for c in cells if c.state in done_states)
-        scores = [c.handin["score"] / c.handin["out_of"] for c in cells
-                  if c.handin and c.handin["score"] is not None and c.handin["out_of"]]
-        points.append({"title": lesson["title"], "done": done / len(cells) if cells else 0.0,
-                       "score": sum(scores) / len(scores) if scores else None})
+        scores = [
+            c.handin["score"] / c.handin["out_of"]
+            for c in cells
+            if c.handin and c.handin["score"] is not None and c.handin["out_of"]
+        ]
+        points.append(
+            {
+                "title": lesson["title"],
+                "done": done / len(cells) if cells else 0.0,
+                "score": sum(scores) / len(scores) if scores else None,
+            }
+        )
     return points
 
 
@@ -366,8 +461,7 @@ def overview_rows(table: dict) -> list[list[str]]:
         for lesson in table["lessons"]:
             cell = table["cells"].get((lesson["id"], student["id"]))
             score = cell.handin["score"] if cell and cell.handin and cell.handin["score"] is not None else None
-            row += ["" if cell is None else cell.state,
-                    "" if score is None else f"{score:g}/{cell.handin['out_of']:g}"]
+            row += ["" if cell is None else cell.state, "" if score is None else f"{score:g}/{cell.handin['out_of']:g}"]
         rows.append(row)
     return rows
 
@@ -378,6 +472,9 @@ def student_summary(kit: Kit, viewer: Viewer, class_id: int, student_id: int) ->
     student = next((s for s in table["students"] if s["id"] == student_id), None)
     if student is None:
         raise NotVisibleError(f"There is no student {student_id} in this class.", fix="Pick a name from the overview.")
-    rows = [(lesson, table["cells"][(lesson["id"], student_id)]) for lesson in table["lessons"]
-            if (lesson["id"], student_id) in table["cells"]]
+    rows = [
+        (lesson, table["cells"][(lesson["id"], student_id)])
+        for lesson in table["lessons"]
+        if (lesson["id"], student_id) in table["cells"]
+    ]
     return {"klass": table["klass"], "student": student, "rows": rows}

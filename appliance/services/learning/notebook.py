@@ -57,32 +57,40 @@ def bookmark(kit: Kit, viewer: Viewer, book_name: str, path: str, keep: bool) ->
 def _body(text: str) -> str:
     body = text.replace("\r\n", "\n").strip()
     if len(body) > NOTE_MAX_CHARS:
-        raise LessonError(f"The note has {len(body)} characters; at most {NOTE_MAX_CHARS} are kept.",
-                          code="note.too_long", fix="Shorten the note, then save it again.")
+        raise LessonError(
+            f"The note has {len(body)} characters; at most {NOTE_MAX_CHARS} are kept.",
+            code="note.too_long",
+            fix="Shorten the note, then save it again.",
+        )
     return body
 
 
 def note_article(kit: Kit, viewer: Viewer, book_name: str, path: str, text: str) -> Article:
     """Write the student's note on an article (an empty note deletes it)."""
     found = article(kit, viewer, book_name, path)
-    kit.notebook.save_note(viewer["id"], 0, found.book, found.path, found.title, _body(text),
-                           lessons.stamp(lessons.now_local()))
+    kit.notebook.save_note(
+        viewer["id"], 0, found.book, found.path, found.title, _body(text), lessons.stamp(lessons.now_local())
+    )
     return found
 
 
 def note_lesson(kit: Kit, viewer: Viewer, lesson_id: int, text: str) -> None:
     """Write the student's note on a lesson they see (an empty note deletes it); NotVisibleError otherwise."""
     lesson = lessons.student_lesson(kit.lessons, viewer, lesson_id)
-    kit.notebook.save_note(viewer["id"], lesson_id, "", "", lesson["title"], _body(text),
-                           lessons.stamp(lessons.now_local()))
+    kit.notebook.save_note(
+        viewer["id"], lesson_id, "", "", lesson["title"], _body(text), lessons.stamp(lessons.now_local())
+    )
 
 
 def article_page(kit: Kit, viewer: Viewer, book_name: str, path: str) -> dict:
     """What the article's page on My space shows: the article, whether it is bookmarked, the note."""
     found = article(kit, viewer, book_name, path)
     note = kit.notebook.note(viewer["id"], 0, found.book, found.path)
-    return {"article": found, "bookmarked": kit.notebook.is_bookmarked(viewer["id"], found.book, found.path),
-            "note": note["body"] if note else ""}
+    return {
+        "article": found,
+        "bookmarked": kit.notebook.is_bookmarked(viewer["id"], found.book, found.path),
+        "note": note["body"] if note else "",
+    }
 
 
 def lesson_note(kit: Kit, viewer: Viewer, lesson_id: int) -> str:
@@ -94,15 +102,17 @@ def library_history(kit: Kit, viewer: Viewer) -> list[dict]:
     """Articles the student opened (from the library or a lesson), newest first, each once: from their learning
     records. Titles come from the library; an article whose book is gone keeps its path as the title."""
     viewer = people.require(viewer, "student")
-    rows = kit.learning_records.latest_activities(viewer["id"], xapi.VERBS["opened"][0], xapi.TYPES["article"],
-                                                  HISTORY_SHOWN)
+    rows = kit.learning_records.latest_activities(
+        viewer["id"], xapi.VERBS["opened"][0], xapi.TYPES["article"], HISTORY_SHOWN
+    )
     found = []
     for row in rows:
         book_name, _, path = unquote(str(row["activity"]).partition(ARTICLE_MARK)[2]).partition("/")
         if not book_name or not path:
             continue
-        found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path),
-                      "at": _local(row["last_at"])})
+        found.append(
+            {"book": book_name, "path": path, "title": _title(kit, book_name, path), "at": _local(row["last_at"])}
+        )
     return found
 
 
@@ -124,5 +134,8 @@ def _title(kit: Kit, book_name: str, path: str) -> str:
 def space(kit: Kit, viewer: Viewer) -> dict:
     """The notebook part of My space: bookmarks, notes, and the reading history."""
     viewer = people.require(viewer, "student")
-    return {"bookmarks": kit.notebook.bookmarks(viewer["id"]), "notes": kit.notebook.notes(viewer["id"]),
-            "read": library_history(kit, viewer)}
+    return {
+        "bookmarks": kit.notebook.bookmarks(viewer["id"]),
+        "notes": kit.notebook.notes(viewer["id"]),
+        "read": library_history(kit, viewer),
+    }

@@ -41,13 +41,21 @@ class DraftQuestion:
         """The dict check_question takes; blank options are dropped and the ticks follow their options."""
         filled = [(i, o.strip()) for i, o in enumerate(self.options) if o.strip()]
         ticks = [n for n, (i, _) in enumerate(filled) if i in self.right]
-        answer: Any = {"single": ticks[0] if len(ticks) == 1 else None, "multiple": ticks,
-                       "true_false": {"true": True, "false": False}.get(self.tf),
-                       "short": [a for a in self.accepted.splitlines() if a.strip()],
-                       "numeric": self.number}.get(self.kind)
-        return {"kind": self.kind, "prompt": self.prompt, "options": [o for _, o in filled] if self.kind in
-                ("single", "multiple") else [], "answer": answer,
-                "tolerance": _number_or(self.tolerance, 0), "points": _number_or(self.points, 1)}
+        answer: Any = {
+            "single": ticks[0] if len(ticks) == 1 else None,
+            "multiple": ticks,
+            "true_false": {"true": True, "false": False}.get(self.tf),
+            "short": [a for a in self.accepted.splitlines() if a.strip()],
+            "numeric": self.number,
+        }.get(self.kind)
+        return {
+            "kind": self.kind,
+            "prompt": self.prompt,
+            "options": [o for _, o in filled] if self.kind in ("single", "multiple") else [],
+            "answer": answer,
+            "tolerance": _number_or(self.tolerance, 0),
+            "points": _number_or(self.points, 1),
+        }
 
 
 @dataclasses.dataclass
@@ -76,24 +84,38 @@ def _number_or(text: str, blank: Any) -> Any:
 def read(form) -> Draft:
     """A draft from posted fields (`form.get`, `form.getlist`)."""
     count = min(MAX_QUESTIONS, _int(form.get("count"), 1))
-    draft = Draft(str(form.get("title", "")).strip(), str(form.get("attempts", "1")).strip(),
-                  str(form.get("due", "")).strip(), str(form.get("pass", "60")).strip(), [])
+    draft = Draft(
+        str(form.get("title", "")).strip(),
+        str(form.get("attempts", "1")).strip(),
+        str(form.get("due", "")).strip(),
+        str(form.get("pass", "60")).strip(),
+        [],
+    )
     for n in range(count):
         field = lambda name: str(form.get(f"q{n}-{name}", ""))  # noqa: E731, B023 (called only in this iteration)
         options = [field(f"option{k}") for k in range(MAX_OPTIONS)]
-        shown = min(MAX_OPTIONS, max(OPTION_FIELDS, max((k + 1 for k, o in enumerate(options) if o.strip()),
-                                                        default=0) + 2))
+        shown = min(
+            MAX_OPTIONS, max(OPTION_FIELDS, max((k + 1 for k, o in enumerate(options) if o.strip()), default=0) + 2)
+        )
         kind = field("kind")
-        draft.questions.append(DraftQuestion(
-            kind if kind in KINDS else "single", field("prompt").strip(), options[:shown],
-            {r for r in (_int(v, -1) for v in form.getlist(f"q{n}-right")) if 0 <= r < MAX_OPTIONS},
-            field("tf"), field("accepted"), field("number").strip(), field("tolerance").strip(),
-            field("points").strip() or "1"))
+        draft.questions.append(
+            DraftQuestion(
+                kind if kind in KINDS else "single",
+                field("prompt").strip(),
+                options[:shown],
+                {r for r in (_int(v, -1) for v in form.getlist(f"q{n}-right")) if 0 <= r < MAX_OPTIONS},
+                field("tf"),
+                field("accepted"),
+                field("number").strip(),
+                field("tolerance").strip(),
+                field("points").strip() or "1",
+            )
+        )
     return draft
 
 
 def apply_button(draft: Draft, action: str) -> None:
-    """"add" appends a question; "remove-N" removes question N (never the last one)."""
+    """ "add" appends a question; "remove-N" removes question N (never the last one)."""
     if action == "add" and len(draft.questions) < MAX_QUESTIONS:
         draft.questions.append(DraftQuestion())
     elif action.startswith("remove-") and len(draft.questions) > 1:
@@ -124,8 +146,13 @@ def check(draft: Draft) -> dict[str, Any] | None:
             question.error, question.fix = exc.message, exc.fix
     if draft.has_problems or pass_mark is None:  # a missing pass mark is one of the problems
         return None
-    return {"title": title, "attempts_allowed": attempts, "due_at": due, "pass_mark": round(pass_mark / 100, 4),
-            "questions": [dataclasses.asdict(q) for q in checked]}
+    return {
+        "title": title,
+        "attempts_allowed": attempts,
+        "due_at": due,
+        "pass_mark": round(pass_mark / 100, 4),
+        "questions": [dataclasses.asdict(q) for q in checked],
+    }
 
 
 def _due(text: str):

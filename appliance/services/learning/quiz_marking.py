@@ -75,11 +75,17 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
     answer, tolerance = raw.get("answer"), 0.0
     if kind in ("single", "multiple"):
         if not 2 <= len(options) <= MAX_OPTIONS or any(not o for o in options) or len(set(options)) != len(options):
-            raise _invalid(number, f"a choice question needs 2 to {MAX_OPTIONS} different, non-empty options",
-                           "Fill in every option once; remove empty ones.")
+            raise _invalid(
+                number,
+                f"a choice question needs 2 to {MAX_OPTIONS} different, non-empty options",
+                "Fill in every option once; remove empty ones.",
+            )
         chosen = [answer] if kind == "single" else list(answer or [])
-        if (not chosen or any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(options) for i in chosen)
-                or len(set(chosen)) != len(chosen)):
+        if (
+            not chosen
+            or any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(options) for i in chosen)
+            or len(set(chosen)) != len(chosen)
+        ):
             raise _invalid(number, "the right option(s) are not marked", "Tick the right answer(s).")
         answer = chosen[0] if kind == "single" else tuple(sorted(chosen))
     elif kind == "true_false":
@@ -88,15 +94,21 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
     elif kind == "short":
         accepted = tuple(a for a in (str(x).strip() for x in (answer or ())) if a)
         if not accepted or any(not normalise(a) for a in accepted):
-            raise _invalid(number, "no accepted answer is given (or one is only punctuation)",
-                           "Write each accepted answer, e.g. 'photosynthesis' and '光合作用'.")
+            raise _invalid(
+                number,
+                "no accepted answer is given (or one is only punctuation)",
+                "Write each accepted answer, e.g. 'photosynthesis' and '光合作用'.",
+            )
         answer = accepted
     else:
         value, given_tolerance = parse_number(str(answer)), raw.get("tolerance", 0)
         if value is None:
             raise _invalid(number, f"the right answer {answer!r} is not a number", "Write the number, e.g. 3.14.")
-        if (not isinstance(given_tolerance, (int, float)) or isinstance(given_tolerance, bool)
-                or not 0 <= given_tolerance < 1e12):
+        if (
+            not isinstance(given_tolerance, (int, float))
+            or isinstance(given_tolerance, bool)
+            or not 0 <= given_tolerance < 1e12
+        ):
             raise _invalid(number, f"the tolerance {given_tolerance!r} is not a number from 0", "Write 0 for exact.")
         answer, tolerance = value, float(given_tolerance)
     return Question(kind, prompt, options, answer, tolerance, float(points))
@@ -114,8 +126,11 @@ def grade(question: Question, given: Any) -> Graded:
         wrong = len(picked) - hits
         # Partial credit: each right tick earns its share, each wrong tick takes one back; never below 0.
         share = max(0.0, (hits - wrong) / len(question.answer))
-        return Graded(round(question.points * share, 4), tuple(picked) == question.answer,
-                      ", ".join(question.options[i] for i in picked))
+        return Graded(
+            round(question.points * share, 4),
+            tuple(picked) == question.answer,
+            ", ".join(question.options[i] for i in picked),
+        )
     if question.kind == "true_false":
         value = {"true": True, "false": False}.get(str(given).strip().lower())
         right = value is question.answer
@@ -125,7 +140,9 @@ def grade(question: Question, given: Any) -> Graded:
         right = bool(normalise(text)) and normalise(text) in {normalise(a) for a in question.answer}
         return Graded(question.points if right else 0.0, right, text.strip())
     number = parse_number(str(given or ""))
-    right = number is not None and abs(number - question.answer) <= question.tolerance + 1e-9 * max(1, abs(question.answer))
+    right = number is not None and abs(number - question.answer) <= question.tolerance + 1e-9 * max(
+        1, abs(question.answer)
+    )
     return Graded(question.points if right else 0.0, right, "" if number is None else f"{number:g}")
 
 

@@ -27,8 +27,14 @@ def as_question(stored: dict[str, Any]) -> Question:
     answer = stored["answer"]
     if stored["kind"] in ("multiple", "short"):
         answer = tuple(answer)
-    return Question(stored["kind"], stored["prompt"], tuple(stored["options"]), answer,
-                    float(stored["tolerance"]), float(stored["points"]))
+    return Question(
+        stored["kind"],
+        stored["prompt"],
+        tuple(stored["options"]),
+        answer,
+        float(stored["tolerance"]),
+        float(stored["points"]),
+    )
 
 
 def right_answer(question: Question) -> str:
@@ -89,8 +95,11 @@ def question_results(kit: Kit, viewer: Viewer, quiz_id: int) -> list[QuestionRes
     for position, question in enumerate(questions):
         mine = [a for a in answers if a["position"] == position]
         wrong = Counter(a["understood"] for a in mine if not a["correct"])
-        found.append(QuestionResult(question, right_answer(question), sum(1 for a in mine if a["correct"]), len(mine),
-                                    wrong.most_common(3)))
+        found.append(
+            QuestionResult(
+                question, right_answer(question), sum(1 for a in mine if a["correct"]), len(mine), wrong.most_common(3)
+            )
+        )
     return found
 
 
@@ -102,10 +111,17 @@ def class_scores(kit: Kit, viewer: Viewer, quiz_id: int) -> list[dict[str, Any]]
     for student in kit.people.students_of(klass["id"]):
         own = [a for a in attempts if a["account_id"] == student["id"]]
         last = own[-1] if own else None
-        rows.append({"student": student, "attempts": len(own), "out_of": last["out_of"] if last else None,
-                     "best": max(a["score"] for a in own) if own else None, "latest": last["score"] if last else None,
-                     "handed_in_at": last["handed_in_at"] if last else None,
-                     "late": bool(last and quiz["due_at"] and last["handed_in_at"][:10] > quiz["due_at"])})
+        rows.append(
+            {
+                "student": student,
+                "attempts": len(own),
+                "out_of": last["out_of"] if last else None,
+                "best": max(a["score"] for a in own) if own else None,
+                "latest": last["score"] if last else None,
+                "handed_in_at": last["handed_in_at"] if last else None,
+                "late": bool(last and quiz["due_at"] and last["handed_in_at"][:10] > quiz["due_at"]),
+            }
+        )
     return rows
 
 
@@ -126,8 +142,12 @@ def start_page(kit: Kit, viewer: Viewer, quiz_id: int) -> dict[str, Any]:
     and whether an attempt is still open."""
     quiz = student_quiz(kit, viewer, quiz_id)
     attempts = kit.quizzes.attempts_of(quiz_id, viewer["id"])
-    return {"quiz": quiz, "attempts": attempts, "questions": len(kit.quizzes.questions(quiz_id)),
-            "open_attempt": any(a["handed_in_at"] is None for a in attempts)}
+    return {
+        "quiz": quiz,
+        "attempts": attempts,
+        "questions": len(kit.quizzes.questions(quiz_id)),
+        "open_attempt": any(a["handed_in_at"] is None for a in attempts),
+    }
 
 
 def questions_to_answer(kit: Kit, viewer: Viewer, quiz_id: int) -> list[Question]:
@@ -142,8 +162,10 @@ def start(kit: Kit, viewer: Viewer, quiz_id: int) -> int:
     with kit.quizzes.transaction() as conn:
         attempt_id, new = kit.quizzes.start_attempt(conn, quiz_id, viewer["id"], _now(), quiz["attempts_allowed"])
     if attempt_id is None:
-        raise QuizError(f"All {quiz['attempts_allowed']} attempts at the quiz {quiz['title']!r} are used.",
-                        fix="Look at your results on the quiz page; ask your teacher if you need another try.")
+        raise QuizError(
+            f"All {quiz['attempts_allowed']} attempts at the quiz {quiz['title']!r} are used.",
+            fix="Look at your results on the quiz page; ask your teacher if you need another try.",
+        )
     if new:
         records.record(kit, viewer["id"], "attempted", "quiz", str(quiz_id), quiz["title"])
     return attempt_id
@@ -154,8 +176,9 @@ def own_attempt(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int):
     quiz = student_quiz(kit, viewer, quiz_id)
     attempt = kit.quizzes.attempt(attempt_id)
     if attempt is None or attempt["account_id"] != viewer["id"] or attempt["quiz_id"] != quiz_id:
-        raise NotVisibleError(f"There is no attempt {attempt_id} of yours at quiz {quiz_id}.",
-                              fix="Open the quiz from My space.")
+        raise NotVisibleError(
+            f"There is no attempt {attempt_id} of yours at quiz {quiz_id}.", fix="Open the quiz from My space."
+        )
     return quiz, attempt
 
 
@@ -184,15 +207,39 @@ def _given(question: Question, values: list[str]) -> Any:
 def _record_hand_in(kit: Kit, viewer: Viewer, quiz, questions, graded, score: float, out_of: float) -> None:
     account = kit.people.person(viewer["id"])
     clock = records.clock_trusted(kit)
-    made = [records.make(kit, account, "answered", "question", f"{quiz['id']}/{n}", q.prompt[:200],
-                         {"success": g.correct, "response": g.understood[:500],
-                          "score": {"raw": g.score, "min": 0, "max": q.points}}, clock_synchronised=clock)
-            for n, (q, g) in enumerate(zip(questions, graded))]
+    made = [
+        records.make(
+            kit,
+            account,
+            "answered",
+            "question",
+            f"{quiz['id']}/{n}",
+            q.prompt[:200],
+            {
+                "success": g.correct,
+                "response": g.understood[:500],
+                "score": {"raw": g.score, "min": 0, "max": q.points},
+            },
+            clock_synchronised=clock,
+        )
+        for n, (q, g) in enumerate(zip(questions, graded))
+    ]
     result = xapi.score_result(score, out_of, passed_at=quiz["pass_mark"])
-    made.append(records.make(kit, account, "scored", "quiz", str(quiz["id"]), quiz["title"], result,
-                             clock_synchronised=clock))
-    made.append(records.make(kit, account, "passed" if result["success"] else "failed", "quiz", str(quiz["id"]),
-                             quiz["title"], result, clock_synchronised=clock))
+    made.append(
+        records.make(kit, account, "scored", "quiz", str(quiz["id"]), quiz["title"], result, clock_synchronised=clock)
+    )
+    made.append(
+        records.make(
+            kit,
+            account,
+            "passed" if result["success"] else "failed",
+            "quiz",
+            str(quiz["id"]),
+            quiz["title"],
+            result,
+            clock_synchronised=clock,
+        )
+    )
     records.store(kit, viewer["id"], made)
 
 

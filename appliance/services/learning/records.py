@@ -47,21 +47,42 @@ def clock_trusted(kit: Kit) -> bool:
     return kit.readings.commands()["clock_synchronized"] is True
 
 
-def make(kit: Kit, account, verb: str, activity_kind: str, activity_id: str, name: str,
-         result: dict[str, Any] | None = None, *, when: dt.datetime | None = None,
-         clock_synchronised: bool | None = None) -> dict[str, Any]:
+def make(
+    kit: Kit,
+    account,
+    verb: str,
+    activity_kind: str,
+    activity_id: str,
+    name: str,
+    result: dict[str, Any] | None = None,
+    *,
+    when: dt.datetime | None = None,
+    clock_synchronised: bool | None = None,
+) -> dict[str, Any]:
     """One statement for `account` (an accounts row with `pseudonym` and `display_name`), not stored."""
     settings = kit.settings
-    learner = account["display_name"] if settings.records_real_names and account["display_name"] else account["pseudonym"]
+    learner = (
+        account["display_name"] if settings.records_real_names and account["display_name"] else account["pseudonym"]
+    )
     if not learner:
-        raise BadRequestError(f"Account {account['id']} has no pseudonymous id, so no learning record can be made.",
-                              code="records.invalid", fix="Run `tpkit serve` once so the database is migrated.")
+        raise BadRequestError(
+            f"Account {account['id']} has no pseudonymous id, so no learning record can be made.",
+            code="records.invalid",
+            fix="Run `tpkit serve` once so the database is migrated.",
+        )
     return xapi.statement(
-        home_page=home_page(settings), learner=learner, verb=verb,
-        activity=activity(settings, activity_kind, activity_id), activity_kind=activity_kind, activity_name=name,
+        home_page=home_page(settings),
+        learner=learner,
+        verb=verb,
+        activity=activity(settings, activity_kind, activity_id),
+        activity_kind=activity_kind,
+        activity_name=name,
         when=when or dt.datetime.now(dt.timezone.utc),
         clock_synchronised=clock_trusted(kit) if clock_synchronised is None else clock_synchronised,
-        kit_id=settings.kit_id, result=result, language=settings.default_language)
+        kit_id=settings.kit_id,
+        result=result,
+        language=settings.default_language,
+    )
 
 
 def store(kit: Kit, account_id: int | None, statements: list[dict[str, Any]]) -> None:
@@ -70,23 +91,34 @@ def store(kit: Kit, account_id: int | None, statements: list[dict[str, Any]]) ->
         kit.learning_records.add(statements, account_id)
 
 
-def record(kit: Kit, account_id: int, verb: str, activity_kind: str, activity_id: str, name: str,
-           result: dict[str, Any] | None = None) -> dict[str, Any]:
+def record(
+    kit: Kit,
+    account_id: int,
+    verb: str,
+    activity_kind: str,
+    activity_id: str,
+    name: str,
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Record that account `account_id` did `verb` (a key of xapi.VERBS: opened, completed, attempted, answered,
     scored, passed, failed, handed_in) to an activity of `activity_kind` (book, article, lesson, quiz, question,
     homework) with the kit's own `activity_id` and display `name`; `result` as from xapi.score_result.
     The stored statement. Stable: lessons, homework and the library call this."""
     account = kit.people.person(account_id)
     if account is None:
-        raise BadRequestError(f"There is no account {account_id} to record learning for.", code="records.invalid",
-                              fix="Record only for signed-in accounts.")
+        raise BadRequestError(
+            f"There is no account {account_id} to record learning for.",
+            code="records.invalid",
+            fix="Record only for signed-in accounts.",
+        )
     made = make(kit, account, verb, activity_kind, activity_id, name, result)
     store(kit, account_id, [made])
     return made
 
 
-def record_open(kit: Kit, account, activity_kind: str, activity_id: str, name: str, *,
-                now: dt.datetime | None = None) -> dict[str, Any] | None:
+def record_open(
+    kit: Kit, account, activity_kind: str, activity_id: str, name: str, *, now: dt.datetime | None = None
+) -> dict[str, Any] | None:
     """Record that `account` (an accounts row) opened an activity, unless they already did within OPEN_WINDOW_S;
     the stored statement, or None when it was a repeat."""
     when = now or dt.datetime.now(dt.timezone.utc)

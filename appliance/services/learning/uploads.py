@@ -31,7 +31,11 @@ KINDS = {
     "mp4": ("video/mp4", (".mp4", ".m4v", ".mov"), lambda b: b[4:8] == b"ftyp" and b[8:11] != b"M4A"),
     "m4a": ("audio/mp4", (".m4a",), lambda b: b[4:8] == b"ftyp" and b[8:11] == b"M4A"),
     "webm": ("video/webm", (".webm", ".mkv"), lambda b: b.startswith(b"\x1a\x45\xdf\xa3")),
-    "mp3": ("audio/mpeg", (".mp3",), lambda b: b.startswith(b"ID3") or (len(b) > 1 and b[0] == 0xFF and b[1] & 0xE0 == 0xE0)),
+    "mp3": (
+        "audio/mpeg",
+        (".mp3",),
+        lambda b: b.startswith(b"ID3") or (len(b) > 1 and b[0] == 0xFF and b[1] & 0xE0 == 0xE0),
+    ),
     "ogg": ("audio/ogg", (".ogg", ".oga", ".opus"), lambda b: b.startswith(b"OggS")),
     "wav": ("audio/wav", (".wav",), lambda b: b[:4] == b"RIFF" and b[8:12] == b"WAVE"),
 }
@@ -54,16 +58,25 @@ def detect(head: bytes) -> str | None:
     return next((kind for kind, (_, _, test) in KINDS.items() if test(head)), None)
 
 
-def store(source: BinaryIO, filename: str, folder: Path, allowed: tuple[str, ...], max_bytes: int,
-          shrink_edge_px: int | None = None) -> StoredFile:
+def store(
+    source: BinaryIO,
+    filename: str,
+    folder: Path,
+    allowed: tuple[str, ...],
+    max_bytes: int,
+    shrink_edge_px: int | None = None,
+) -> StoredFile:
     """Copy `source` into `folder` under a new name; UploadRefusedError (and nothing left behind) when it is empty,
     larger than `max_bytes` (as sent), of a kind not `allowed`, or its name's ending does not match its bytes.
     With `shrink_edge_px`, a picture is kept scaled down to that edge and without metadata (edges/images)."""
     head = source.read(HEAD_BYTES)
     shown = os.path.basename(filename or "") or "the file"
     if not head:
-        raise UploadRefusedError(f"{shown} is empty (0 bytes).", code="upload.empty",
-                                 fix="Choose the file again; if it was a photo, take it again.")
+        raise UploadRefusedError(
+            f"{shown} is empty (0 bytes).",
+            code="upload.empty",
+            fix="Choose the file again; if it was a photo, take it again.",
+        )
     kind = _checked_kind(head, shown, allowed)
     media_type, endings, _ = KINDS[kind]
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,13 +99,17 @@ def _checked_kind(head: bytes, shown: str, allowed: tuple[str, ...]) -> str:
     ending = os.path.splitext(shown)[1].lower()
     accepted = ", ".join(e for k in allowed for e in KINDS[k][1])
     if kind is None or kind not in allowed:
-        raise UploadRefusedError(f"{shown} is not a file the kit keeps here (its contents are not {accepted}).",
-                                 code="upload.type_not_allowed",
-                                 fix=f"Choose a file of one of these kinds: {accepted}.")
+        raise UploadRefusedError(
+            f"{shown} is not a file the kit keeps here (its contents are not {accepted}).",
+            code="upload.type_not_allowed",
+            fix=f"Choose a file of one of these kinds: {accepted}.",
+        )
     if ending and ending not in KINDS[kind][1]:
-        raise UploadRefusedError(f"{shown} is named {ending} but its contents are {KINDS[kind][1][0]}.",
-                                 code="upload.type_mismatch",
-                                 fix="Check that this is the right file; rename it to what it really is.")
+        raise UploadRefusedError(
+            f"{shown} is named {ending} but its contents are {KINDS[kind][1][0]}.",
+            code="upload.type_mismatch",
+            fix="Check that this is the right file; rename it to what it really is.",
+        )
     return kind
 
 
@@ -103,15 +120,20 @@ def _copy(head: bytes, source: BinaryIO, target: Path, max_bytes: int, shown: st
         while chunk := source.read(CHUNK_BYTES):
             size += len(chunk)
             if size > max_bytes:
-                raise UploadRefusedError(f"{shown} is larger than {max_bytes // (1024 * 1024)} MB.",
-                                         code="upload.too_large",
-                                         fix="Make it smaller (a shorter video, a smaller photo), or ask the "
-                                             "technician to raise the limit in the settings.")
+                raise UploadRefusedError(
+                    f"{shown} is larger than {max_bytes // (1024 * 1024)} MB.",
+                    code="upload.too_large",
+                    fix="Make it smaller (a shorter video, a smaller photo), or ask the "
+                    "technician to raise the limit in the settings.",
+                )
             digest.update(chunk)
             handle.write(chunk)
         if size > max_bytes:
-            raise UploadRefusedError(f"{shown} is larger than {max_bytes // (1024 * 1024)} MB.", code="upload.too_large",
-                                     fix="Make it smaller, or ask the technician to raise the limit in the settings.")
+            raise UploadRefusedError(
+                f"{shown} is larger than {max_bytes // (1024 * 1024)} MB.",
+                code="upload.too_large",
+                fix="Make it smaller, or ask the technician to raise the limit in the settings.",
+            )
         handle.flush()
         os.fsync(handle.fileno())
     return size, digest.hexdigest()

@@ -15,8 +15,18 @@ from urllib.parse import quote
 
 from appliance.protocol.xapi import CLOCK_EXTENSION, IRI, KIT_EXTENSION, VERSION, check_statement
 
-__all__ = ["CLOCK_EXTENSION", "IRI", "KIT_EXTENSION", "TYPES", "VERBS", "VERSION", "activity_id", "check_statement",
-           "score_result", "statement"]  # the wire's rules (protocol.xapi) are named here too, beside the making
+__all__ = [
+    "CLOCK_EXTENSION",
+    "IRI",
+    "KIT_EXTENSION",
+    "TYPES",
+    "VERBS",
+    "VERSION",
+    "activity_id",
+    "check_statement",
+    "score_result",
+    "statement",
+]  # the wire's rules (protocol.xapi) are named here too, beside the making
 
 # ADL's verbs where one fits (http://adlnet.gov/expapi/verbs/), Activity Streams' "submit" for a hand-in.
 VERBS = {
@@ -30,10 +40,14 @@ VERBS = {
     "handed_in": ("http://activitystrea.ms/schema/1.0/submit", "submitted", "提交了"),
 }
 # Activity types of ADL's vocabulary (http://adlnet.gov/expapi/activities/).
-TYPES = {"book": "http://adlnet.gov/expapi/activities/course", "article": "http://adlnet.gov/expapi/activities/module",
-         "lesson": "http://adlnet.gov/expapi/activities/lesson", "quiz": "http://adlnet.gov/expapi/activities/assessment",
-         "question": "http://adlnet.gov/expapi/activities/cmi.interaction",
-         "homework": "http://adlnet.gov/expapi/activities/assessment"}
+TYPES = {
+    "book": "http://adlnet.gov/expapi/activities/course",
+    "article": "http://adlnet.gov/expapi/activities/module",
+    "lesson": "http://adlnet.gov/expapi/activities/lesson",
+    "quiz": "http://adlnet.gov/expapi/activities/assessment",
+    "question": "http://adlnet.gov/expapi/activities/cmi.interaction",
+    "homework": "http://adlnet.gov/expapi/activities/assessment",
+}
 
 
 def activity_id(home_page: str, kind: str, *parts: str) -> str:
@@ -46,9 +60,21 @@ def activity_id(home_page: str, kind: str, *parts: str) -> str:
     return "/".join([home_page.rstrip("/"), "xapi", "activities", kind, *(quote(p, safe="/") for p in parts)])
 
 
-def statement(*, home_page: str, learner: str, verb: str, activity: str, activity_kind: str, activity_name: str,
-              when: dt.datetime, clock_synchronised: bool, kit_id: str, result: dict[str, Any] | None = None,
-              language: str = "en", statement_id: str | None = None) -> dict[str, Any]:
+def statement(
+    *,
+    home_page: str,
+    learner: str,
+    verb: str,
+    activity: str,
+    activity_kind: str,
+    activity_name: str,
+    when: dt.datetime,
+    clock_synchronised: bool,
+    kit_id: str,
+    result: dict[str, Any] | None = None,
+    language: str = "en",
+    statement_id: str | None = None,
+) -> dict[str, Any]:
     """One statement. `learner` is the pseudonymous id (a UUID) unless the school turned real names on."""
     iri, display_en, display_zh = VERBS[verb]
     made = {
@@ -56,11 +82,17 @@ def statement(*, home_page: str, learner: str, verb: str, activity: str, activit
         "version": VERSION,
         "actor": {"objectType": "Agent", "account": {"homePage": home_page, "name": learner}},
         "verb": {"id": iri, "display": {"en-US": display_en, "zh-CN": display_zh}},
-        "object": {"objectType": "Activity", "id": activity,
-                   "definition": {"type": TYPES[activity_kind], "name": {_tag(language): activity_name}}},
+        "object": {
+            "objectType": "Activity",
+            "id": activity,
+            "definition": {"type": TYPES[activity_kind], "name": {_tag(language): activity_name}},
+        },
         "timestamp": when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "context": {"platform": "tpkit", "language": _tag(language),
-                    "extensions": {CLOCK_EXTENSION: clock_synchronised, KIT_EXTENSION: kit_id}},
+        "context": {
+            "platform": "tpkit",
+            "language": _tag(language),
+            "extensions": {CLOCK_EXTENSION: clock_synchronised, KIT_EXTENSION: kit_id},
+        },
     }
     if result:
         made["result"] = result
@@ -71,8 +103,10 @@ def statement(*, home_page: str, learner: str, verb: str, activity: str, activit
 def score_result(score: float, out_of: float, *, passed_at: float | None = None) -> dict[str, Any]:
     """xAPI `result` for a graded quiz or homework: raw, max, scaled and (with a pass mark) success."""
     scaled = 0.0 if out_of <= 0 else max(0.0, min(1.0, score / out_of))
-    result: dict[str, Any] = {"score": {"raw": score, "min": 0, "max": out_of, "scaled": round(scaled, 4)},
-                              "completion": True}
+    result: dict[str, Any] = {
+        "score": {"raw": score, "min": 0, "max": out_of, "scaled": round(scaled, 4)},
+        "completion": True,
+    }
     if passed_at is not None:
         result["success"] = scaled >= passed_at
     return result

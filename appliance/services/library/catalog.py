@@ -29,8 +29,12 @@ def feed_id(key: str) -> str:
 
 
 _TAG_ALIASES = {"nopic": "_pictures:no", "novid": "_videos:no", "nodet": "_details:no", "_ftindex": "_ftindex:yes"}
-_TAG_DEFAULTS = (("_ftindex", "_ftindex:no"), ("_pictures:", "_pictures:yes"), ("_videos:", "_videos:yes"),
-                 ("_details:", "_details:yes"))
+_TAG_DEFAULTS = (
+    ("_ftindex", "_ftindex:no"),
+    ("_pictures:", "_pictures:yes"),
+    ("_videos:", "_videos:yes"),
+    ("_details:", "_details:yes"),
+)
 
 
 def kiwix_tags(tags: tuple[str, ...]) -> list[str]:
@@ -71,7 +75,7 @@ def select(books: list[Book], filters: Mapping[str, str]) -> Selection:
     matching = sorted((b for b in books if _matches(b, filters)), key=lambda b: b.uuid)
     start = _int(filters.get("start"), 0)
     count = _int(filters.get("count"), 0) or len(matching)
-    return Selection(matching[start:start + count], len(matching), start, count)
+    return Selection(matching[start : start + count], len(matching), start, count)
 
 
 def languages(books: list[Book]) -> list[tuple[str, int]]:

@@ -17,16 +17,16 @@ from appliance.content.zimwriter import Entry, write_zim
 _SHAPES = {
     "drop": '<path d="M60 10 C60 10 25 55 25 75 a35 35 0 0 0 70 0 C95 55 60 10 60 10z" fill="#2b7bd6"/>',
     "leaf": '<path d="M20 100 C20 40 60 15 105 15 C105 60 80 100 20 100z" fill="#3a9d3a"/>'
-            '<path d="M20 100 L90 30" stroke="#1f5f1f" stroke-width="4"/>',
+    '<path d="M20 100 L90 30" stroke="#1f5f1f" stroke-width="4"/>',
     "moon": '<circle cx="60" cy="60" r="45" fill="#f4d35e"/><circle cx="80" cy="50" r="40" fill="#1d2951"/>',
     "pie": '<circle cx="60" cy="60" r="45" fill="#eee" stroke="#444" stroke-width="3"/>'
-           '<path d="M60 60 L60 15 A45 45 0 0 1 105 60z" fill="#e07a1f"/>',
+    '<path d="M60 60 L60 15 A45 45 0 0 1 105 60z" fill="#e07a1f"/>',
     "rice": '<path d="M60 110 L60 40" stroke="#6b8e23" stroke-width="5"/>'
-            + "".join(f'<ellipse cx="{48 + 24 * (i % 2)}" cy="{30 + 12 * i}" rx="8" ry="5" fill="#d9b44a"/>' for i in range(5)),
+    + "".join(f'<ellipse cx="{48 + 24 * (i % 2)}" cy="{30 + 12 * i}" rx="8" ry="5" fill="#d9b44a"/>' for i in range(5)),
     "heart": '<path d="M60 105 L20 60 A22 22 0 0 1 60 30 A22 22 0 0 1 100 60z" fill="#d62839"/>',
     "cloud": '<circle cx="45" cy="60" r="25" fill="#9aa5b1"/><circle cx="75" cy="55" r="30" fill="#9aa5b1"/>'
-             '<rect x="30" y="60" width="70" height="25" fill="#9aa5b1"/>'
-             '<path d="M45 95 l-6 14 M65 95 l-6 14 M85 95 l-6 14" stroke="#2b7bd6" stroke-width="4"/>',
+    '<rect x="30" y="60" width="70" height="25" fill="#9aa5b1"/>'
+    '<path d="M45 95 l-6 14 M65 95 l-6 14 M85 95 l-6 14" stroke="#2b7bd6" stroke-width="4"/>',
     "lever": '<path d="M10 70 L110 40" stroke="#7a4f2a" stroke-width="8"/><path d="M60 58 L45 100 L75 100z" fill="#555"/>',
 }
 _PAGE = """<!DOCTYPE html>
@@ -62,8 +62,15 @@ def _entries(spec: dict, lang: str) -> list[Entry]:
     for shape in {a["picture"] for a in spec["article"]}:
         entries.append(Entry(f"img/{shape}.svg", shape, "image/svg+xml", _svg(shape)))
     index = f'<p>{html.escape(spec["welcome"])}</p><ul class="articles">{"".join(items)}</ul>'
-    entries.append(Entry("index", spec["title"], "text/html",
-                         _PAGE.format(lang=lang, title=html.escape(spec["title"]), body=index).encode(), front=True))
+    entries.append(
+        Entry(
+            "index",
+            spec["title"],
+            "text/html",
+            _PAGE.format(lang=lang, title=html.escape(spec["title"]), body=index).encode(),
+            front=True,
+        )
+    )
     return entries
 
 
@@ -72,15 +79,25 @@ def build_book(spec: dict, out_dir: Path) -> Path:
     lang = spec["language"]
     html_lang = {"eng": "en", "zho": "zh"}.get(lang, "en")
     metadata = {
-        "Name": spec["name"], "Title": spec["title"], "Description": spec["description"],
-        "Language": lang, "Creator": "tpkit", "Publisher": "tpkit", "Date": "2026-11-28",
-        "Tags": spec["tags"], "Category": spec["category"],
+        "Name": spec["name"],
+        "Title": spec["title"],
+        "Description": spec["description"],
+        "Language": lang,
+        "Creator": "tpkit",
+        "Publisher": "tpkit",
+        "Date": "2026-11-28",
+        "Tags": spec["tags"],
+        "Category": spec["category"],
     }
     background, foreground = _ICON_COLOURS.get(lang, _ICON_COLOURS["eng"])
     return write_zim(
-        out_dir / f"{spec['name']}.zim", metadata=metadata, main_path="index",
-        entries=_entries(spec, html_lang), illustration_png=badge(48, background, foreground),
-        redirects=[("home", spec["title"], "index")], index_language=lang,
+        out_dir / f"{spec['name']}.zim",
+        metadata=metadata,
+        main_path="index",
+        entries=_entries(spec, html_lang),
+        illustration_png=badge(48, background, foreground),
+        redirects=[("home", spec["title"], "index")],
+        index_language=lang,
     )
 
 

@@ -83,7 +83,7 @@ def suggest(books: list[Book], term: str, count: int = DEFAULT_SUGGESTIONS, star
             log.warning("suggest: %s failed for %r; skipping that book", book.name, term)
             continue
         per_book.append([Suggestion(book, path, title, mark_words(title, terms)) for path, title in found])
-    return _interleave(per_book)[start:start + count]
+    return _interleave(per_book)[start : start + count]
 
 
 def clamp_page_length(raw: int | None, default: int = DEFAULT_PAGE_LENGTH) -> int:
@@ -115,15 +115,14 @@ def _ranked(books: list[Book], pattern: str, start: int, page_length: int) -> tu
         estimated, paths = book.zim.search(pattern, 0, start + page_length)
         total += estimated
         per_book.append([(book, path) for path in paths])
-    return total, _interleave(per_book)[start:start + page_length]
+    return total, _interleave(per_book)[start : start + page_length]
 
 
 def search(books: list[Book], pattern: str, start: int, page_length: int) -> SearchPage:
     """Full-text search over the books that have an index; title matches for those that do not."""
     start = min(max(start, 0), MAX_SEARCH_START)
     if not pattern.strip():
-        raise BadRequestError("No query provided.", fix="Type some words into the search box.",
-                              code="search.no_query")
+        raise BadRequestError("No query provided.", fix="Type some words into the search box.", code="search.no_query")
     indexed = [b for b in books if b.zim.has_fulltext_index]
     unindexed = [b for b in books if not b.zim.has_fulltext_index]
     if len(books) == 1 and not indexed:

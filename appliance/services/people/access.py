@@ -43,8 +43,10 @@ def require(viewer: Viewer | None, *roles: str) -> Viewer:
     if viewer is None:
         raise SignInError("Sign in first.", fix="Open /admin/signin (staff) or /learn (students).")
     if viewer["role"] not in roles:
-        raise AccessDeniedError(f"A {viewer['role']} account cannot open this page.",
-                                fix="Go back to your own pages; ask the administrator if you need more.")
+        raise AccessDeniedError(
+            f"A {viewer['role']} account cannot open this page.",
+            fix="Go back to your own pages; ask the administrator if you need more.",
+        )
     return viewer
 
 
@@ -52,8 +54,10 @@ def clean_name(value: str, what: str) -> str:
     """A person's or class's name: trimmed, 1 to NAME_MAX_CHARS characters, no control characters."""
     name = " ".join(value.split())
     if not name or len(name) > NAME_MAX_CHARS or any(ord(ch) < 32 for ch in name):
-        raise PeopleError(f"The {what} {value!r} cannot be used: it must have 1 to {NAME_MAX_CHARS} characters.",
-                          fix=f"Type the {what} again.")
+        raise PeopleError(
+            f"The {what} {value!r} cannot be used: it must have 1 to {NAME_MAX_CHARS} characters.",
+            fix=f"Type the {what} again.",
+        )
     return name
 
 
@@ -77,19 +81,31 @@ def create_teacher(people: People, viewer: Viewer | None, display_name: str, use
     name = clean_name(display_name, "name")
     username = username.strip().lower()
     if not USERNAME_PATTERN.fullmatch(username):
-        raise PeopleError(f"The user name {username!r} cannot be used.",
-                          fix="Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, e.g. li.wei.")
+        raise PeopleError(
+            f"The user name {username!r} cannot be used.",
+            fix="Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, e.g. li.wei.",
+        )
     if len(password) < MIN_PASSWORD_CHARS:
-        raise PeopleError(f"The first password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
-                          fix="Choose a longer first password; the teacher replaces it at the first sign-in.")
+        raise PeopleError(
+            f"The first password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+            fix="Choose a longer first password; the teacher replaces it at the first sign-in.",
+        )
     digest = auth.hash_password(password)
     try:
         with people.transaction() as conn:
-            return people.add_person(conn, username=username, role="teacher", display_name=name,
-                                     pseudonym=new_pseudonym(), password_hash=digest, must_change_password=True)
+            return people.add_person(
+                conn,
+                username=username,
+                role="teacher",
+                display_name=name,
+                pseudonym=new_pseudonym(),
+                password_hash=digest,
+                must_change_password=True,
+            )
     except sqlite3.IntegrityError:
-        raise PeopleError(f"The user name {username!r} is taken.", fix="Choose another user name.",
-                          code="people.username_taken") from None
+        raise PeopleError(
+            f"The user name {username!r} is taken.", fix="Choose another user name.", code="people.username_taken"
+        ) from None
 
 
 def reset_staff_password(people: People, viewer: Viewer | None, account_id: int, password: str) -> None:
@@ -99,8 +115,10 @@ def reset_staff_password(people: People, viewer: Viewer | None, account_id: int,
     if person is None or person["role"] != "teacher":
         raise NotVisibleError(f"There is no teacher with id {account_id}.", fix="Pick a teacher from the list.")
     if len(password) < MIN_PASSWORD_CHARS:
-        raise PeopleError(f"The password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
-                          fix="Choose a longer one-time password.")
+        raise PeopleError(
+            f"The password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+            fix="Choose a longer one-time password.",
+        )
     digest = auth.hash_password(password)
     with people.transaction() as conn:
         people.update_person(conn, account_id, password_hash=digest, must_change_password=1)
@@ -116,8 +134,10 @@ def create_class(people: People, viewer: Viewer | None, name: str, grade: str, t
         for username in usernames:
             teacher = people.find_account(conn, "username", username)
             if teacher is None or teacher["role"] != "teacher":
-                raise PeopleError(f"There is no teacher with the user name {username!r}.",
-                                  fix="Create the teacher first, or correct the user name.")
+                raise PeopleError(
+                    f"There is no teacher with the user name {username!r}.",
+                    fix="Create the teacher first, or correct the user name.",
+                )
             teacher_ids.append(teacher["id"])
         class_id = people.add_class(conn, name, grade)
         for teacher_id in teacher_ids:
@@ -140,13 +160,20 @@ def staff_class(people: People, viewer: Viewer | None, class_id: int):
     viewer = require(viewer, *STAFF)
     found = people.class_by_id(class_id)
     if found is None or (viewer["role"] == "teacher" and not people.teaches(viewer["id"], class_id)):
-        raise NotVisibleError(f"There is no class {class_id} among your classes.",
-                              fix="Open one of your classes from the list.")
+        raise NotVisibleError(
+            f"There is no class {class_id} among your classes.", fix="Open one of your classes from the list."
+        )
     return found
 
 
-def give_pins(people: People, viewer: Viewer | None, class_id: int, digits: int, student_id: int | None = None,
-              failures: SigninFailures | None = None) -> list[tuple]:
+def give_pins(
+    people: People,
+    viewer: Viewer | None,
+    class_id: int,
+    digits: int,
+    student_id: int | None = None,
+    failures: SigninFailures | None = None,
+) -> list[tuple]:
     """New PINs (or picture codes, in a class that signs in with pictures) for one student of the class, or for
     every student without one; [(student, pin or code)] for the printable sheet, the only time they are shown.
     Each one's wrong-PIN count starts again."""
@@ -172,8 +199,10 @@ def set_signin_kind(people: People, viewer: Viewer | None, class_id: int, kind: 
     the students' old PINs or codes: the teacher then gives and prints new ones (the class page offers it)."""
     staff_class(people, viewer, class_id)
     if kind not in picture_codes.KINDS:
-        raise PeopleError(f"The sign-in kind {kind!r} is not one of {', '.join(picture_codes.KINDS)}.",
-                          fix="Use the buttons on the class page.")
+        raise PeopleError(
+            f"The sign-in kind {kind!r} is not one of {', '.join(picture_codes.KINDS)}.",
+            fix="Use the buttons on the class page.",
+        )
     people.set_signin_kind(class_id, kind)
 
 
@@ -195,8 +224,9 @@ def pin_student(people: People, class_id: int, student_id: int) -> tuple:
     found = people.class_by_id(class_id)
     student = people.person(student_id)
     if found is None or student is None or student["role"] != "student" or not people.enrolled(student_id, class_id):
-        raise NotVisibleError(f"There is no student {student_id} in class {class_id}.",
-                              fix="Go back and pick your class, then your name.")
+        raise NotVisibleError(
+            f"There is no student {student_id} in class {class_id}.", fix="Go back and pick your class, then your name."
+        )
     return found, student
 
 
@@ -213,6 +243,8 @@ def change_own_password(kit: Kit, viewer: Viewer | None, password: str) -> None:
     viewer = require(viewer, *STAFF)
     assert viewer is not None  # require let a signed-in account through
     if len(password) < MIN_PASSWORD_CHARS:
-        raise BadRequestError(f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
-                              fix="Go back and choose a longer password (a short sentence works well).")
+        raise BadRequestError(
+            f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
+            fix="Go back and choose a longer password (a short sentence works well).",
+        )
     kit.accounts.set_password(viewer["id"], auth.hash_password(password))

@@ -58,8 +58,14 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(accounts: Accounts, username: str, password: str, failures: SigninFailures | None = None,
-            client: str = "", now: float | None = None) -> str:
+def sign_in(
+    accounts: Accounts,
+    username: str,
+    password: str,
+    failures: SigninFailures | None = None,
+    client: str = "",
+    now: float | None = None,
+) -> str:
     """Check the password and open a session; return the cookie token. SignInError when wrong,
     TooManyAttemptsError while throttled (then the password is not even checked)."""
     now = time.time() if now is None else now
@@ -94,8 +100,11 @@ def _open_session(accounts: Accounts, account_id: int, lifetime_s: float) -> str
 
 def pin_subjects(account_id: int, class_id: int, client: str) -> list[tuple[str, Throttle]]:
     """The failure counters a PIN try is checked against and, when wrong, added to."""
-    return [(f"pin:{account_id}", PIN_THROTTLE), (f"pin-client:{client}", PIN_DEVICE_THROTTLE),
-            (f"pin-class:{class_id}", PIN_CLASS_THROTTLE)]
+    return [
+        (f"pin:{account_id}", PIN_THROTTLE),
+        (f"pin-client:{client}", PIN_DEVICE_THROTTLE),
+        (f"pin-class:{class_id}", PIN_CLASS_THROTTLE),
+    ]
 
 
 def pin_locked(failures: SigninFailures, account_id: int, now: float | None = None) -> bool:
@@ -104,8 +113,15 @@ def pin_locked(failures: SigninFailures, account_id: int, now: float | None = No
     return passwords.wait_s(failures, f"pin:{account_id}", now, PIN_THROTTLE) == math.inf
 
 
-def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, class_id: int, pin: str,
-                client: str, now: float | None = None) -> str:
+def sign_in_pin(
+    accounts: Accounts,
+    failures: SigninFailures,
+    student: dict,
+    class_id: int,
+    pin: str,
+    client: str,
+    now: float | None = None,
+) -> str:
     """Check a student's PIN or picture code (the caller has checked that `student` is enrolled in `class_id`) and open a
     session; return the cookie token. SignInError when wrong, TooManyAttemptsError while throttled."""
     now = time.time() if now is None else now
@@ -115,17 +131,23 @@ def sign_in_pin(accounts: Accounts, failures: SigninFailures, student: dict, cla
         raise PinLockedError(
             "This PIN is locked after too many wrong tries.",
             cause=f"{PIN_THROTTLE.lock_after} wrong PINs were typed for this name within a week.",
-            fix="Ask your teacher for a new PIN (class page, 'New PIN').")
+            fix="Ask your teacher for a new PIN (class page, 'New PIN').",
+        )
     if wait > 0:
         raise TooManyAttemptsError(
             f"Too many wrong PINs: try again in {int(wait) + 1} seconds.",
             cause="Several wrong PINs were typed for this name, on this device or in this class.",
-            fix="Wait, or ask your teacher for a new PIN.", retry_after_s=int(wait) + 1)
+            fix="Wait, or ask your teacher for a new PIN.",
+            retry_after_s=int(wait) + 1,
+        )
     # the form sends digits or a picture code and nothing else; junk is a miss
     if not (pin.isdigit() or picture_codes.is_code(pin)) or not passwords.verify_pin(student["password_hash"], pin):
         failures.add([subject for subject, _ in subjects], now, now - FAILURES_KEPT_S)
-        raise SignInError("That PIN is not right.", fix="Check that you picked your own name, then type your PIN again.",
-                          code="auth.wrong_pin")
+        raise SignInError(
+            "That PIN is not right.",
+            fix="Check that you picked your own name, then type your PIN again.",
+            code="auth.wrong_pin",
+        )
     failures.clear(f"pin:{student['id']}")
     if passwords.pin_needs_rehash(student["password_hash"]):  # made with older parameters: once, now
         accounts.set_password(student["id"], hash_pin(pin))

@@ -64,13 +64,25 @@ def _same_names(rows: list[Row], problems: Problems) -> None:
     for row in rows:
         name = " ".join(row.get("name").split())
         if name and name in first:
-            problems.append(row.problem("name", f"{name!r} is also on line {first[name]}; add something to tell "
-                                                "them apart, e.g. {name} A / {name} B".replace("{name}", name)))
+            problems.append(
+                row.problem(
+                    "name",
+                    f"{name!r} is also on line {first[name]}; add something to tell "
+                    "them apart, e.g. {name} A / {name} B".replace("{name}", name),
+                )
+            )
         first.setdefault(name, row.line)
 
 
-def import_file(people: People, viewer: Viewer | None, data: bytes, file: str, class_name: str, teacher_username: str = "",
-                pin_digits: int = 4) -> ImportResult:
+def import_file(
+    people: People,
+    viewer: Viewer | None,
+    data: bytes,
+    file: str,
+    class_name: str,
+    teacher_username: str = "",
+    pin_digits: int = 4,
+) -> ImportResult:
     """Import one class's students into the class named `class_name` (created when the viewer has none of
     that name), in one transaction. A teacher imports only into their own classes."""
     viewer = require(viewer, "admin", "teacher")
@@ -83,7 +95,9 @@ def import_file(people: People, viewer: Viewer | None, data: bytes, file: str, c
     pictures = any(c["signin_kind"] == "pictures" for c in _classes_named(people, viewer, class_name))
     plans = []
     for row in rows:
-        known = existing.get(("number", row.get("student_number"))) or existing.get(("name", clean_name(row.get("name"), "name")))
+        known = existing.get(("number", row.get("student_number"))) or existing.get(
+            ("name", clean_name(row.get("name"), "name"))
+        )
         fresh = picture_codes.make_code() if pictures else make_pin(pin_digits)
         pin = row.get("pin") or ("" if known and known["has_credential"] else fresh)
         plans.append((row, known, pin, auth.hash_pin(pin) if pin else None))
@@ -115,13 +129,22 @@ def _apply(people: People, viewer: Viewer, class_name: str, teacher_username: st
             name, number = clean_name(row.get("name"), "name"), row.get("student_number") or None
             account_id = known["id"] if known else _by_number(people, conn, viewer, row, number)
             if account_id is None:
-                account_id = people.add_person(conn, username=f"s-{new_pseudonym()[:13]}", role="student",
-                                               display_name=name, pseudonym=new_pseudonym(),
-                                               password_hash=digest or NO_CREDENTIAL, student_number=number)
+                account_id = people.add_person(
+                    conn,
+                    username=f"s-{new_pseudonym()[:13]}",
+                    role="student",
+                    display_name=name,
+                    pseudonym=new_pseudonym(),
+                    password_hash=digest or NO_CREDENTIAL,
+                    student_number=number,
+                )
                 result.added += 1
             else:
-                columns = {"display_name": name, **({"student_number": number} if number else {}),
-                           **({"password_hash": digest} if digest else {})}
+                columns = {
+                    "display_name": name,
+                    **({"student_number": number} if number else {}),
+                    **({"password_hash": digest} if digest else {}),
+                }
                 people.update_person(conn, account_id, **columns)
                 result.updated += 1
             people.enrol(conn, result.class_id, account_id)
@@ -138,27 +161,34 @@ def _by_number(people: People, conn, viewer: Viewer, row: Row, number: str | Non
     other = people.find_account(conn, "student_number", number)
     if other is None:
         return None
-    mine = viewer["role"] == "admin" or any(people.teaches(viewer["id"], c["id"])
-                                             for c in people.classes_of_student(other["id"]))
+    mine = viewer["role"] == "admin" or any(
+        people.teaches(viewer["id"], c["id"]) for c in people.classes_of_student(other["id"])
+    )
     if other["role"] != "student" or not mine:
-        raise RosterError(f"{row.file} cannot be imported: student number {number!r} belongs to someone outside "
-                          "your classes.", problems=[row.problem("student_number", "used by another class")],
-                          fix="Check the student number, or ask the administrator to enrol this student.")
+        raise RosterError(
+            f"{row.file} cannot be imported: student number {number!r} belongs to someone outside your classes.",
+            problems=[row.problem("student_number", "used by another class")],
+            fix="Check the student number, or ask the administrator to enrol this student.",
+        )
     return other["id"]
 
 
 def _target_class(people: People, conn, viewer: Viewer, class_name: str, teacher_username: str) -> int:
     classes = _classes_named(people, viewer, class_name)
     if len(classes) > 1:
-        raise RosterError(f"{len(classes)} classes are named {class_name!r}; the import cannot tell which.",
-                          fix="Rename one of them, or import into a class with a unique name.")
+        raise RosterError(
+            f"{len(classes)} classes are named {class_name!r}; the import cannot tell which.",
+            fix="Rename one of them, or import into a class with a unique name.",
+        )
     class_id = classes[0]["id"] if classes else people.add_class(conn, class_name)
     teachers = [viewer["id"]] if viewer["role"] == "teacher" else []
     if teacher_username:
         teacher = people.find_account(conn, "username", teacher_username.strip().lower())
         if teacher is None or teacher["role"] != "teacher":
-            raise RosterError(f"There is no teacher with the user name {teacher_username!r}.",
-                              fix="Create the teacher on /admin/people first, or correct --teacher.")
+            raise RosterError(
+                f"There is no teacher with the user name {teacher_username!r}.",
+                fix="Create the teacher on /admin/people first, or correct --teacher.",
+            )
         teachers.append(teacher["id"])
     for teacher_id in teachers:
         people.add_teacher(conn, class_id, teacher_id)

@@ -24,10 +24,15 @@ def class_page(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]
     klass = access.staff_class(kit.people, viewer, class_id)
     students = kit.people.students_of(klass["id"])
     wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - WRONG_PINS_WINDOW_S)
-    return {"klass": klass, "teachers": kit.people.teachers_of(klass["id"]), "students": students,
-            "locked": {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])},
-            "wrong_today": wrong_today, "quizzes": kit.quizzes.of_class(klass["id"]),
-            "lessons": kit.lessons.of_class(klass["id"])}
+    return {
+        "klass": klass,
+        "teachers": kit.people.teachers_of(klass["id"]),
+        "students": students,
+        "locked": {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])},
+        "wrong_today": wrong_today,
+        "quizzes": kit.quizzes.of_class(klass["id"]),
+        "lessons": kit.lessons.of_class(klass["id"]),
+    }
 
 
 def people_page(kit: Kit, viewer: Viewer | None) -> dict[str, Any]:

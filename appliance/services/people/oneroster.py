@@ -41,8 +41,11 @@ def parse(files: dict[str, bytes]) -> dict[str, list[Row]]:
     for name in NEEDED:
         if name not in files:
             problems.append(_nowhere(name, "missing from the set (a OneRoster 1.1 bulk export has it)"))
-    tables = {name: read_rows(decode(files[name], name), name, COLUMNS[name], None, problems)
-              for name in FILES if name in files}
+    tables = {
+        name: read_rows(decode(files[name], name), name, COLUMNS[name], None, problems)
+        for name in FILES
+        if name in files
+    }
     problems.raise_if_any("The OneRoster set cannot be imported")  # rows make no sense under wrong headers
     _check_manifest(tables.get("manifest.csv", []), problems)
     for name, rows in tables.items():
@@ -65,8 +68,11 @@ def _nowhere(file: str, message: str):
 def _check_manifest(rows: list[Row], problems: Problems) -> None:
     version = {row.get("propertyName"): row for row in rows}.get("oneroster.version")
     if rows and (version is None or version.get("value") != "1.1"):
-        where = version.problem("value", f"oneroster.version is {version.get('value')!r}") if version else \
-            _nowhere("manifest.csv", "no oneroster.version row")
+        where = (
+            version.problem("value", f"oneroster.version is {version.get('value')!r}")
+            if version
+            else _nowhere("manifest.csv", "no oneroster.version row")
+        )
         problems.append(type(where)(where.file, where.line, where.column, where.message + "; tpkit reads version 1.1"))
 
 
@@ -87,9 +93,13 @@ def _check_users(rows: list[Row], problems: Problems) -> None:
 
 def _check_references(tables: dict[str, list[Row]], problems: Problems) -> None:
     ids = {name: {row.get("sourcedId") for row in rows} for name, rows in tables.items()}
-    refs = [("classes.csv", "schoolSourcedId", "orgs.csv"), ("classes.csv", "courseSourcedId", "courses.csv"),
-            ("classes.csv", "termSourcedIds", "academicSessions.csv"), ("enrollments.csv", "classSourcedId", "classes.csv"),
-            ("enrollments.csv", "userSourcedId", "users.csv")]
+    refs = [
+        ("classes.csv", "schoolSourcedId", "orgs.csv"),
+        ("classes.csv", "courseSourcedId", "courses.csv"),
+        ("classes.csv", "termSourcedIds", "academicSessions.csv"),
+        ("enrollments.csv", "classSourcedId", "classes.csv"),
+        ("enrollments.csv", "userSourcedId", "users.csv"),
+    ]
     for file, column, target in refs:
         if target not in ids:
             continue  # a file the manifest marks absent: nothing to check against
@@ -134,8 +144,10 @@ def import_set(people: People, viewer: Viewer | None, files: dict[str, bytes]) -
             _enrolments(people, conn, tables["enrollments.csv"], users, classes, result)
             problems.raise_if_any("The OneRoster set cannot be imported")
     except sqlite3.IntegrityError as exc:
-        raise RosterError(f"The OneRoster set clashes with people already on the kit: {exc}.",
-                          fix="Check usernames and identifiers against the kit's people; nothing was imported.") from exc
+        raise RosterError(
+            f"The OneRoster set clashes with people already on the kit: {exc}.",
+            fix="Check usernames and identifiers against the kit's people; nothing was imported.",
+        ) from exc
     return result
 
 
@@ -143,7 +155,9 @@ def _orgs(people: People, conn, tables, result: ImportResult) -> dict[str, int]:
     found = {}
     for row in tables["orgs.csv"]:
         if _active(row):
-            found[row.get("sourcedId")] = people.upsert_org(conn, row.get("sourcedId"), row.get("name"), row.get("type"))
+            found[row.get("sourcedId")] = people.upsert_org(
+                conn, row.get("sourcedId"), row.get("name"), row.get("type")
+            )
             result.counts["orgs"] += 1
     return found
 
@@ -161,16 +175,32 @@ def _users(people: People, conn, rows: list[Row], result: ImportResult, problems
         for column, value in (("username", username), ("student_number", number)):
             other = people.find_account(conn, column, value) if value else None
             if other is not None and (known is None or other["id"] != known["id"]):
-                problems.append(row.problem("identifier" if column == "student_number" else column,
-                                            f"{value!r} is already used by another account on the kit"))
+                problems.append(
+                    row.problem(
+                        "identifier" if column == "student_number" else column,
+                        f"{value!r} is already used by another account on the kit",
+                    )
+                )
         if problems:
             continue
         if known is None:
-            found[source_id] = people.add_person(conn, username=username, role=role, display_name=display_name(row),
-                                                 pseudonym=new_pseudonym(), student_number=number, source_id=source_id)
+            found[source_id] = people.add_person(
+                conn,
+                username=username,
+                role=role,
+                display_name=display_name(row),
+                pseudonym=new_pseudonym(),
+                student_number=number,
+                source_id=source_id,
+            )
         else:
-            people.update_person(conn, known["id"], display_name=display_name(row), username=username,
-                                 **({"student_number": number} if number else {}))
+            people.update_person(
+                conn,
+                known["id"],
+                display_name=display_name(row),
+                username=username,
+                **({"student_number": number} if number else {}),
+            )
             found[source_id] = known["id"]
         result.counts["teachers" if role == "teacher" else "students"] += 1
     return found
@@ -187,8 +217,14 @@ def _classes(people: People, conn, tables, orgs: dict[str, int], result: ImportR
         grade = row.get("grades") or (course.get("grades") if course else "")
         term = ", ".join(terms.get(t.strip(), "") for t in row.get("termSourcedIds").split(",") if t.strip())
         found[row.get("sourcedId")] = people.add_class(
-            conn, row.get("title"), grade, org_id=orgs.get(row.get("schoolSourcedId")),
-            course=course.get("title") if course else "", term=term, source_id=row.get("sourcedId"))
+            conn,
+            row.get("title"),
+            grade,
+            org_id=orgs.get(row.get("schoolSourcedId")),
+            course=course.get("title") if course else "",
+            term=term,
+            source_id=row.get("sourcedId"),
+        )
         result.counts["classes"] += 1
     return found
 

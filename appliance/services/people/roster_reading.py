@@ -28,7 +28,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file + (f", line {self.line}" if self.line else "") + (f", column {self.column}" if self.column else "")
+        where = (
+            self.file
+            + (f", line {self.line}" if self.line else "")
+            + (f", column {self.column}" if self.column else "")
+        )
         return f"{where}: {self.message}"
 
 
@@ -53,8 +57,11 @@ class Problems(list):
 
     def raise_if_any(self, what: str) -> None:
         if self:
-            raise RosterError(f"{what}: {len(self)} problem(s), nothing was imported.", problems=self[:MAX_PROBLEMS],
-                              fix="Correct each place listed (file, line, column) and import the file again.")
+            raise RosterError(
+                f"{what}: {len(self)} problem(s), nothing was imported.",
+                problems=self[:MAX_PROBLEMS],
+                fix="Correct each place listed (file, line, column) and import the file again.",
+            )
 
 
 def decode(data: bytes, file: str) -> str:
@@ -83,20 +90,31 @@ def _encoding_error(data: bytes, offset: int, file: str) -> RosterError:
     line_start = data.rfind(b"\n", 0, offset) + 1
     column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
     problem = Problem(file, line, column, f"byte 0x{data[offset]:02x} is neither UTF-8 nor GBK")
-    return RosterError(f"{file} is not UTF-8 or GBK text: nothing was imported.", problems=[problem],
-                       cause="The file was saved in another encoding, or it is not a CSV file at all.",
-                       fix="Save the sheet as 'CSV UTF-8' (Excel, WPS: Save As… > CSV UTF-8) and import it again.")
+    return RosterError(
+        f"{file} is not UTF-8 or GBK text: nothing was imported.",
+        problems=[problem],
+        cause="The file was saved in another encoding, or it is not a CSV file at all.",
+        fix="Save the sheet as 'CSV UTF-8' (Excel, WPS: Save As… > CSV UTF-8) and import it again.",
+    )
 
 
-def read_rows(text: str, file: str, required: tuple[str, ...], known: tuple[str, ...] | None,
-              problems: Problems, aliases: dict[str, str] | None = None) -> list[Row]:
+def read_rows(
+    text: str,
+    file: str,
+    required: tuple[str, ...],
+    known: tuple[str, ...] | None,
+    problems: Problems,
+    aliases: dict[str, str] | None = None,
+) -> list[Row]:
     """Records of a CSV text after checking its header: every `required` column present, none twice,
     and (when `known` is given) no column outside `known`. Header problems are added to `problems`."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [(aliases or {}).get(name.strip(), name.strip()) for name in next(reader)]
     except StopIteration:
-        problems.append(Problem(file, 1, 0, f"the file is empty; the first line must name the columns: {', '.join(required)}"))
+        problems.append(
+            Problem(file, 1, 0, f"the file is empty; the first line must name the columns: {', '.join(required)}")
+        )
         return []
     except csv.Error as exc:
         problems.append(Problem(file, 1, 0, f"not CSV: {exc}"))
@@ -109,8 +127,14 @@ def read_rows(text: str, file: str, required: tuple[str, ...], known: tuple[str,
             if not any(value.strip() for value in values):
                 continue  # blank lines, often left at the end by spreadsheets
             if len(values) > len(header):
-                problems.append(Problem(file, reader.line_num, len(header) + 1,
-                                        f"{len(values)} values but the header names {len(header)} columns"))
+                problems.append(
+                    Problem(
+                        file,
+                        reader.line_num,
+                        len(header) + 1,
+                        f"{len(values)} values but the header names {len(header)} columns",
+                    )
+                )
             rows.append(Row(file, reader.line_num, dict(zip(header, values)), columns))
     except csv.Error as exc:
         problems.append(Problem(file, reader.line_num, 0, f"not CSV: {exc}"))
@@ -125,7 +149,9 @@ def _check_header(header: list[str], file: str, required, known, problems: Probl
             problems.append(Problem(file, 1, number, f"unknown column {name!r} (known: {', '.join(known)})"))
     missing = [name for name in required if name not in header]
     if missing:
-        problems.append(Problem(file, 1, 0, f"missing column(s) {', '.join(missing)}; the header is {', '.join(header)}"))
+        problems.append(
+            Problem(file, 1, 0, f"missing column(s) {', '.join(missing)}; the header is {', '.join(header)}")
+        )
 
 
 def duplicates(rows: list[Row], column: str, problems: Problems, what: str) -> None:
@@ -148,8 +174,10 @@ def read_set(source: Path, names: tuple[str, ...]) -> dict[str, bytes]:
     if zipfile.is_zipfile(source):
         with source.open("rb") as handle:
             return _read_zip(handle, source.name, names)
-    raise RosterError(f"{source} is neither a folder nor a .zip of OneRoster CSV files.",
-                      fix="Give the folder holding manifest.csv, users.csv…, or the .zip the county sent.")
+    raise RosterError(
+        f"{source} is neither a folder nor a .zip of OneRoster CSV files.",
+        fix="Give the folder holding manifest.csv, users.csv…, or the .zip the county sent.",
+    )
 
 
 def read_zip_bytes(data: bytes, label: str, names: tuple[str, ...]) -> dict[str, bytes]:
@@ -169,8 +197,9 @@ def _read_zip(handle, label: str, names: tuple[str, ...]) -> dict[str, bytes]:
                     found[name] = archive.read(info)
             return found
     except (zipfile.BadZipFile, OSError) as exc:
-        raise RosterError(f"{label} cannot be read as a .zip: {exc}.",
-                          fix="Download or copy the file again; it may be incomplete.") from exc
+        raise RosterError(
+            f"{label} cannot be read as a .zip: {exc}.", fix="Download or copy the file again; it may be incomplete."
+        ) from exc
 
 
 def _read_limited(path: Path) -> bytes:
@@ -181,5 +210,7 @@ def _read_limited(path: Path) -> bytes:
 
 
 def _too_large(label: str, size: int) -> RosterError:
-    return RosterError(f"{label} is {size} bytes; a roster file may have at most {MAX_FILE_BYTES} bytes.",
-                       fix="Check that this is the right file; split a very large county into schools.")
+    return RosterError(
+        f"{label} is {size} bytes; a roster file may have at most {MAX_FILE_BYTES} bytes.",
+        fix="Check that this is the right file; split a very large county into schools.",
+    )

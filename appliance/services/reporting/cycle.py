@@ -47,8 +47,16 @@ def current_snapshot(kit: Kit, now: dt.datetime, ask_web: bool) -> dict[str, Any
     return health.snapshot(kit, now=now, open_library=False)
 
 
-def run(kit: Kit, *, now: dt.datetime | None = None, retry_now: bool = False, ask_web: bool = False,
-        rand: Callable[[], float] = random.random, timeout_s: float | None = None, deliver: bool = True) -> Cycle:
+def run(
+    kit: Kit,
+    *,
+    now: dt.datetime | None = None,
+    retry_now: bool = False,
+    ask_web: bool = False,
+    rand: Callable[[], float] = random.random,
+    timeout_s: float | None = None,
+    deliver: bool = True,
+) -> Cycle:
     """Queue a heartbeat (and an alert per new problem), fold old heartbeats, and (unless `deliver` is False)
     deliver what the hub can take."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -58,8 +66,11 @@ def run(kit: Kit, *, now: dt.datetime | None = None, retry_now: bool = False, as
     queued = reports.queue_snapshot(kit, signer, snapshot)
     handed = records.queue_pending(kit, now=now, secret=secret)
     folded = reports.fold(kit, signer)
-    sent = delivery.deliver(kit, secret, now=now.timestamp(), retry_now=retry_now, rand=rand,
-                            timeout_s=timeout_s) if deliver else delivery.Delivery()
+    sent = (
+        delivery.deliver(kit, secret, now=now.timestamp(), retry_now=retry_now, rand=rand, timeout_s=timeout_s)
+        if deliver
+        else delivery.Delivery()
+    )
     return Cycle(queued, len(queued) - 1, folded, sent, snapshot["status"], handed)
 
 
@@ -69,12 +80,20 @@ def status(kit: Kit, now: dt.datetime | None = None) -> dict[str, Any]:
     state = kit.uplink.read()
     wait = delivery.waiting(kit, now.timestamp())
     enrolled = state.enrolled_hub_url is not None and state.enrolled_hub_url == kit.settings.hub_url
-    return {"kit_id": kit.settings.kit_id, "hub_url": kit.settings.hub_url or None, "enrolled": enrolled,
-            "enrolled_at": state.enrolled_at if enrolled else None, "outbox": kit.outbox.depth_by_kind(),
-            "exported": kit.outbox.exported_count(),
-            "parked": [{"sequence": s, "kind": k, "reason": r} for s, k, r in kit.outbox.parked()],
-            "failures": state.failures, "last_error": state.last_error or None,
-            "last_attempt_at": state.last_attempt_at, "last_delivered_at": state.last_delivered_at,
-            "next_attempt_at": (now + dt.timedelta(seconds=wait)).strftime("%Y-%m-%dT%H:%M:%SZ") if wait else "now",
-            "desired_config": state.desired_config, "desired_config_received_at": state.desired_config_received_at,
-            "config": desired_config.status(kit.settings, kit.db)}
+    return {
+        "kit_id": kit.settings.kit_id,
+        "hub_url": kit.settings.hub_url or None,
+        "enrolled": enrolled,
+        "enrolled_at": state.enrolled_at if enrolled else None,
+        "outbox": kit.outbox.depth_by_kind(),
+        "exported": kit.outbox.exported_count(),
+        "parked": [{"sequence": s, "kind": k, "reason": r} for s, k, r in kit.outbox.parked()],
+        "failures": state.failures,
+        "last_error": state.last_error or None,
+        "last_attempt_at": state.last_attempt_at,
+        "last_delivered_at": state.last_delivered_at,
+        "next_attempt_at": (now + dt.timedelta(seconds=wait)).strftime("%Y-%m-%dT%H:%M:%SZ") if wait else "now",
+        "desired_config": state.desired_config,
+        "desired_config_received_at": state.desired_config_received_at,
+        "config": desired_config.status(kit.settings, kit.db),
+    }

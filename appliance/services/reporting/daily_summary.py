@@ -48,6 +48,11 @@ def merge(day: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
             low[name] = min(low.get(name, value), value)
         for name, value in part["max"].items():
             high[name] = max(high.get(name, value), value)
-    return {"day": day, "heartbeats": sum(p["heartbeats"] for p in parts),
-            "first": min(p["first"] for p in parts), "last": max(p["last"] for p in parts),
-            "min": dict(sorted(low.items())), "max": dict(sorted(high.items()))}
+    return {
+        "day": day,
+        "heartbeats": sum(p["heartbeats"] for p in parts),
+        "first": min(p["first"] for p in parts),
+        "last": max(p["last"] for p in parts),
+        "min": dict(sorted(low.items())),
+        "max": dict(sorted(high.items())),
+    }

@@ -72,23 +72,28 @@ def _unreachable(kit: Kit, what: str, now: float, rand) -> UplinkError:
     wait = backoff_s(failures, rand)
     kit.uplink.failed(what, now + wait, _stamp(now))
     hint = " (check hub_url: the hub has no such address)" if " 404" in what or " 405" in what else ""
-    return UplinkError(f"The hub at {kit.settings.hub_url} could not take reports: {what}{hint}. "
-                       f"Next attempt in {wait / 60:.0f} min (after {failures} failure(s) in a row).",
-                       code="uplink.unreachable", cause="No uplink right now, or the hub or its database is down.",
-                       fix="Nothing to do: reports wait in the outbox and are sent when the hub answers. To send now "
-                           "once the link is back: tpkit report --retry-now; for a kit that never gets online: "
-                           "tpkit report --to /media/usb.")
+    return UplinkError(
+        f"The hub at {kit.settings.hub_url} could not take reports: {what}{hint}. "
+        f"Next attempt in {wait / 60:.0f} min (after {failures} failure(s) in a row).",
+        code="uplink.unreachable",
+        cause="No uplink right now, or the hub or its database is down.",
+        fix="Nothing to do: reports wait in the outbox and are sent when the hub answers. To send now "
+        "once the link is back: tpkit report --retry-now; for a kit that never gets online: "
+        "tpkit report --to /media/usb.",
+    )
 
 
 def _not_enrolled(kit: Kit, what: str, now: float, rand) -> UplinkError:
     kit.uplink.failed(what, now + backoff_s(kit.uplink.read().failures + 1, rand), _stamp(now))
-    return UplinkError(f"The hub at {kit.settings.hub_url} does not accept this kit's key: {what}.",
-                       code="uplink.not_enrolled",
-                       cause="The kit is not registered at the hub, its token was already used or expired, or its "
-                             "data folder (and key) is new since it enrolled.",
-                       fix="Register the kit at the hub, set the new one-time token as hub_enrol_token "
-                           "(/etc/tpkit/kit.toml), then run tpkit report; `tpkit report --show-key` prints the "
-                           "key the hub should know.")
+    return UplinkError(
+        f"The hub at {kit.settings.hub_url} does not accept this kit's key: {what}.",
+        code="uplink.not_enrolled",
+        cause="The kit is not registered at the hub, its token was already used or expired, or its "
+        "data folder (and key) is new since it enrolled.",
+        fix="Register the kit at the hub, set the new one-time token as hub_enrol_token "
+        "(/etc/tpkit/kit.toml), then run tpkit report; `tpkit report --show-key` prints the "
+        "key the hub should know.",
+    )
 
 
 def _enrol(kit: Kit, link: Uplink, secret: minisign.SecretKey, now: float, rand) -> UplinkError | None:
@@ -99,8 +104,9 @@ def _enrol(kit: Kit, link: Uplink, secret: minisign.SecretKey, now: float, rand)
     token_sha256 = hashlib.sha256(token.encode()).hexdigest()
     if state.refused_token_sha256 == token_sha256:
         return _not_enrolled(kit, "the hub refused this hub_enrol_token before", now, rand)
-    answer = link.post(ENROL_PATH, json={"kit_id": kit.settings.kit_id, "token": token,
-                                         "public_key": secret.public.line})
+    answer = link.post(
+        ENROL_PATH, json={"kit_id": kit.settings.kit_id, "token": token, "public_key": secret.public.line}
+    )
     if answer.status in (200, 201):
         kit.uplink.enrolled(kit.settings.hub_url, secret.public.id_hex, _stamp(now))
         return None
@@ -120,10 +126,13 @@ def enrolment_token(kit: Kit) -> str:
     except FileNotFoundError:
         return ""
     except OSError as exc:
-        raise UplinkError(f"The enrolment token in {path} cannot be read: {exc.strerror or exc}.",
-                          code="uplink.not_enrolled", cause="First boot wrote it as root and could not hand it to "
-                          "the kit's user, or the data partition is damaged.",
-                          fix=f"sudo chown tpkit:tpkit {path} && sudo chmod 600 {path}; then run tpkit report") from exc
+        raise UplinkError(
+            f"The enrolment token in {path} cannot be read: {exc.strerror or exc}.",
+            code="uplink.not_enrolled",
+            cause="First boot wrote it as root and could not hand it to "
+            "the kit's user, or the data partition is damaged.",
+            fix=f"sudo chown tpkit:tpkit {path} && sudo chmod 600 {path}; then run tpkit report",
+        ) from exc
 
 
 def _accept_reply(kit: Kit, body: dict[str, Any] | None, now: float) -> desired_config.Applied | None:
@@ -145,8 +154,15 @@ def waiting(kit: Kit, now: float) -> float:
     return wait if 0 < wait <= MAX_BACKOFF_S else 0.0
 
 
-def deliver(kit: Kit, secret: minisign.SecretKey, *, now: float | None = None, retry_now: bool = False,
-            rand: Callable[[], float] = random.random, timeout_s: float | None = None) -> Delivery:
+def deliver(
+    kit: Kit,
+    secret: minisign.SecretKey,
+    *,
+    now: float | None = None,
+    retry_now: bool = False,
+    rand: Callable[[], float] = random.random,
+    timeout_s: float | None = None,
+) -> Delivery:
     """Send every deliverable report, oldest first, stopping at the first failure; what happened."""
     now = time.time() if now is None else now
     result = Delivery()
@@ -158,9 +174,11 @@ def deliver(kit: Kit, secret: minisign.SecretKey, *, now: float | None = None, r
         state = kit.uplink.read()
         result.error = UplinkError(
             f"Not sending yet: the hub did not answer at {state.last_attempt_at} ({state.last_error}); "
-            f"next attempt in {wait / 60:.0f} min.", code="uplink.waiting",
+            f"next attempt in {wait / 60:.0f} min.",
+            code="uplink.waiting",
             cause=f"Back-off after {state.failures} failure(s) in a row, so a dead link is not hammered.",
-            fix="Wait for the timer, or once the link is back run: tpkit report --retry-now")
+            fix="Wait for the timer, or once the link is back run: tpkit report --retry-now",
+        )
         return result
     with Uplink(kit.settings.hub_url, **({"timeout_s": timeout_s} if timeout_s else {})) as link:
         result.error = _enrol(kit, link, secret, now, rand)
@@ -181,9 +199,15 @@ def _send_all(kit: Kit, link: Uplink, result: Delivery, now: float, rand) -> Upl
     after = 0
     while (stored := kit.outbox.next_deliverable(after)) is not None:
         after = stored.sequence
-        answer = link.post(REPORTS_PATH, content=stored.payload, headers={
-            "Content-Type": report_file.MEDIA_TYPE, report_file.KIT_HEADER: stored.kit_id,
-            report_file.SIGNATURE_HEADER: base64.b64encode(stored.signature.encode()).decode()})
+        answer = link.post(
+            REPORTS_PATH,
+            content=stored.payload,
+            headers={
+                "Content-Type": report_file.MEDIA_TYPE,
+                report_file.KIT_HEADER: stored.kit_id,
+                report_file.SIGNATURE_HEADER: base64.b64encode(stored.signature.encode()).decode(),
+            },
+        )
         if answer.status in (200, 201):
             kit.outbox.delivered(stored.sequence)
             result.config = _accept_reply(kit, answer.body, now) or result.config

@@ -23,6 +23,7 @@ from appliance.storage.uplink_state import UplinkRow, UplinkState
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
 
+
 def desired_config(kit: Kit) -> dict[str, Any] | None:
     """The hub's last desired configuration ({"version", "sync_channels", "sync_windows", "sync_rate_cap_kbps",
     "sync_rate_cap_percent", "sync_month_budget_mb"} as the hub sent it), or None when the hub set none or never
@@ -36,11 +37,13 @@ def origin(version: int) -> str:
 
 
 def _refused(version: Any, problem: str) -> ConfigError:
-    return ConfigError(f"The county's configuration version {version} was refused: {problem}.",
-                       code="config.hub_refused",
-                       cause="The hub sent a value this kit cannot use (a newer hub, or a typing slip on the hub).",
-                       fix="Correct it on the hub (the kit's page, or `tpkit hub kit config KIT …`); the kit applies "
-                           "the next version it receives and meanwhile keeps the last configuration it accepted.")
+    return ConfigError(
+        f"The county's configuration version {version} was refused: {problem}.",
+        code="config.hub_refused",
+        cause="The hub sent a value this kit cannot use (a newer hub, or a typing slip on the hub).",
+        fix="Correct it on the hub (the kit's page, or `tpkit hub kit config KIT …`); the kit applies "
+        "the next version it receives and meanwhile keeps the last configuration it accepted.",
+    )
 
 
 def check(config: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +128,11 @@ def in_snapshot(kit: Kit) -> dict[str, Any]:
     """The health snapshot's `hub_config`: the version in force and a refusal that stands, so the hub's kit page
     can say why a version is not acknowledged."""
     state = kit.uplink.read()
-    return {"applied_version": state.applied_config_version, "refused_version": state.config_refused_version,
-            "refused": state.config_refused or None}
+    return {
+        "applied_version": state.applied_config_version,
+        "refused_version": state.config_refused_version,
+        "refused": state.config_refused or None,
+    }
 
 
 def status(settings: Settings, db) -> dict[str, Any]:
@@ -134,7 +140,13 @@ def status(settings: Settings, db) -> dict[str, Any]:
     from, the version in force and the refusal standing (or None)."""
     state = UplinkState(db).read()
     effective = _effective(settings, state)
-    return {"applied_version": state.applied_config_version, "applied_at": state.applied_config_at,
-            "refused_version": state.config_refused_version, "refused": state.config_refused or None,
-            "fields": [{"name": name, "value": getattr(effective, name),
-                        "source": effective.sources.get(name, "default")} for name in FIELDS]}
+    return {
+        "applied_version": state.applied_config_version,
+        "applied_at": state.applied_config_at,
+        "refused_version": state.config_refused_version,
+        "refused": state.config_refused or None,
+        "fields": [
+            {"name": name, "value": getattr(effective, name), "source": effective.sources.get(name, "default")}
+            for name in FIELDS
+        ],
+    }

@@ -44,14 +44,24 @@ class Signer:
     applied_config_version: int | None
 
     @classmethod
-    def for_kit(cls, kit: Kit, secret: minisign.SecretKey, now: dt.datetime | None = None,
-                clock_synchronised: bool | None = None) -> Signer:
+    def for_kit(
+        cls,
+        kit: Kit,
+        secret: minisign.SecretKey,
+        now: dt.datetime | None = None,
+        clock_synchronised: bool | None = None,
+    ) -> Signer:
         """A signer for `kit`: the clock state read from the machine unless given."""
         if clock_synchronised is None:
             clock_synchronised = kit.readings.commands()["clock_synchronized"] is True
         # the version in force (hub_config.apply checked it), not merely the one received
-        return cls(kit.settings.kit_id, secret, now or dt.datetime.now(dt.timezone.utc), clock_synchronised,
-                   kit.uplink.read().applied_config_version)
+        return cls(
+            kit.settings.kit_id,
+            secret,
+            now or dt.datetime.now(dt.timezone.utc),
+            clock_synchronised,
+            kit.uplink.read().applied_config_version,
+        )
 
     @property
     def today(self) -> str:
@@ -60,29 +70,55 @@ class Signer:
     def store(self, conn: sqlite3.Connection, kind: str, body: dict[str, Any], day: str | None = None) -> int:
         """Sign `body` as the next report of this kit and store it (inside `conn`'s transaction); its sequence."""
         sequence = outbox.next_sequence(conn, self.kit_id)
-        report = report_file.Report.new(self.kit_id, sequence, kind, body, clock_synchronised=self.clock_synchronised,
-                                        now=self.now, applied_config_version=self.applied_config_version)
+        report = report_file.Report.new(
+            self.kit_id,
+            sequence,
+            kind,
+            body,
+            clock_synchronised=self.clock_synchronised,
+            now=self.now,
+            applied_config_version=self.applied_config_version,
+        )
         payload = report_file.encode(report)
         made_at = report.as_dict()["made_at"]
-        outbox.add(conn, outbox.Stored(sequence, self.kit_id, report.report_id, kind, made_at, day or made_at[:10],
-                                       payload, report_file.sign(self.secret, report, payload)))
+        outbox.add(
+            conn,
+            outbox.Stored(
+                sequence,
+                self.kit_id,
+                report.report_id,
+                kind,
+                made_at,
+                day or made_at[:10],
+                payload,
+                report_file.sign(self.secret, report, payload),
+            ),
+        )
         return sequence
 
 
 def new_problems(snapshot: dict[str, Any], last: dict[str, str]) -> list[dict[str, str]]:
     """Problems of `snapshot` that the previous heartbeat did not have, or had less severe."""
     rank = daily_summary.SEVERITY
-    return [p for p in snapshot["problems"]
-            if p["code"] not in last or rank.get(p["severity"], 0) > rank.get(last[p["code"]], 0)]
+    return [
+        p
+        for p in snapshot["problems"]
+        if p["code"] not in last or rank.get(p["severity"], 0) > rank.get(last[p["code"]], 0)
+    ]
 
 
 def queue_snapshot(kit: Kit, signer: Signer, snapshot: dict[str, Any]) -> list[int]:
     """Queue a heartbeat of `snapshot` and an alert per new problem; their sequences (alerts first)."""
     with kit.db.transaction() as conn:
         last = uplink_state.last_problems(conn)
-        sequences = [signer.store(conn, "alert", {"code": p["code"], "severity": p["severity"],
-                                                  "message": p["message"], "snapshot": snapshot})
-                     for p in new_problems(snapshot, last)]
+        sequences = [
+            signer.store(
+                conn,
+                "alert",
+                {"code": p["code"], "severity": p["severity"], "message": p["message"], "snapshot": snapshot},
+            )
+            for p in new_problems(snapshot, last)
+        ]
         sequences.append(signer.store(conn, "heartbeat", snapshot))
         uplink_state.set_last_problems(conn, {p["code"]: p["severity"] for p in snapshot["problems"]})
     return sequences
@@ -118,15 +154,23 @@ def _store_records(conn: sqlite3.Connection, signer: Signer, batch: list[dict[st
     return [sequence]
 
 
-def queue_records(kit: Kit, statements: list[dict[str, Any]], *, secret: minisign.SecretKey | None = None,
-                  now: dt.datetime | None = None) -> list[int]:
+def queue_records(
+    kit: Kit,
+    statements: list[dict[str, Any]],
+    *,
+    secret: minisign.SecretKey | None = None,
+    now: dt.datetime | None = None,
+) -> list[int]:
     """Queue xAPI statements as `records` reports, split below the size limit, all or none; their sequences.
 
     The learning space (issue 4) calls this; a statement too large on its own is a ReportError (report.too_large).
     """
     if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
-        raise ReportError("Learning records must be a list of xAPI statements (JSON objects).",
-                          code="report.malformed", fix="Pass each statement as a dict.")
+        raise ReportError(
+            "Learning records must be a list of xAPI statements (JSON objects).",
+            code="report.malformed",
+            fix="Pass each statement as a dict.",
+        )
     if not statements:
         return []
     if secret is None:
@@ -147,7 +191,7 @@ def fold(kit: Kit, signer: Signer) -> int:
         for beat in outbox.heartbeats_not_of(conn, today):
             groups[beat.day].append(beat)
         todays = outbox.heartbeats_of(conn, today)
-        groups[today].extend(todays[:max(0, len(todays) - MAX_HEARTBEATS_TODAY)])
+        groups[today].extend(todays[: max(0, len(todays) - MAX_HEARTBEATS_TODAY)])
         for day, beats in sorted((d, b) for d, b in groups.items() if b):
             parts = [daily_summary.of_heartbeat(day, b.made_at, _body(b)) for b in beats]
             previous = outbox.open_summary(conn, day)

@@ -30,8 +30,11 @@ def _write_synced(path: Path, data: bytes) -> None:
 def export(kit: Kit, folder: Path, now: dt.datetime | None = None) -> int:
     """Write every report in the outbox (payload and .minisig) under `folder`, synced; how many."""
     if not folder.is_dir():
-        raise StorageError(f"{folder} is not a folder.", cause="The stick is not mounted there, or the path is mistyped.",
-                           fix="Mount the stick (lsblk shows it) and give its folder, e.g. tpkit report --to /media/usb")
+        raise StorageError(
+            f"{folder} is not a folder.",
+            cause="The stick is not mounted there, or the path is mistyped.",
+            fix="Mount the stick (lsblk shows it) and give its folder, e.g. tpkit report --to /media/usb",
+        )
     sequences, folders = [], set()
     try:
         for stored in kit.outbox.all():
@@ -45,10 +48,12 @@ def export(kit: Kit, folder: Path, now: dt.datetime | None = None) -> int:
         for written in sorted(folders) + ([folder / report_file.BUNDLE_FOLDER] if folders else []):
             fsync_path(written)
     except OSError as exc:
-        raise StorageError(f"Writing the reports to {folder} failed: {exc.strerror or exc}.",
-                           cause="The stick is full, read-only, or was pulled out.",
-                           fix="Free space on the stick or use another, then run tpkit report --to again; "
-                               "the outbox keeps every report.") from exc
+        raise StorageError(
+            f"Writing the reports to {folder} failed: {exc.strerror or exc}.",
+            cause="The stick is full, read-only, or was pulled out.",
+            fix="Free space on the stick or use another, then run tpkit report --to again; "
+            "the outbox keeps every report.",
+        ) from exc
     when = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with kit.db.transaction() as conn:
         outbox.mark_exported(conn, sequences, when)

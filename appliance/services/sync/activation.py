@@ -17,8 +17,9 @@ from appliance.files import file_digest, fsync_path
 from appliance.paths import Paths
 from appliance.storage.installed_packages import Installed, InstalledPackages
 
-_NOT_PENDING: dict[str, Any] = dict(pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None,
-                    pending_digest=None)
+_NOT_PENDING: dict[str, Any] = dict(
+    pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None, pending_digest=None
+)
 
 
 def mark_patch_failed(table: InstalledPackages, package_id: str, result_digest: str) -> None:
@@ -41,17 +42,31 @@ def _link_previous(paths: Paths, current: Path, name: str) -> str:
     return name
 
 
-def activate(paths: Paths, table: InstalledPackages, package: Mapping[str, Any], channel: str, staged: Path,
-             run_id: int, digest: str | None = None) -> None:
+def activate(
+    paths: Paths,
+    table: InstalledPackages,
+    package: Mapping[str, Any],
+    channel: str,
+    staged: Path,
+    run_id: int,
+    digest: str | None = None,
+) -> None:
     """Put the verified `staged` file in place of the package's book; the old one is kept in previous/.
 
     `package` gives id, version, and the staged file's sha256 and size; `digest` its entry digest when known (a book
     rebuilt from patches is recognised by it: its file hash is its own, not the publisher's)."""
     target = book_path(paths, package["id"])
     row = table.get(package["id"]) or Installed(package["id"], channel, "", "", 0, target.name)
-    table.put(dataclasses.replace(row, pending_action="activate", pending_version=package["version"],
-                                  pending_sha256=package["sha256"], pending_size_bytes=package["size_bytes"],
-                                  pending_digest=digest))
+    table.put(
+        dataclasses.replace(
+            row,
+            pending_action="activate",
+            pending_version=package["version"],
+            pending_sha256=package["sha256"],
+            pending_size_bytes=package["size_bytes"],
+            pending_digest=digest,
+        )
+    )
     fsync_path(staged)
     previous = None
     if target.exists():
@@ -59,11 +74,32 @@ def activate(paths: Paths, table: InstalledPackages, package: Mapping[str, Any],
         fsync_path(paths.sync_previous_dir)
     os.replace(staged, target)
     fsync_path(paths.content_dir)
-    kept: dict[str, Any] = dict(previous_file=previous, previous_version=row.version or "local", previous_sha256=row.sha256 or None,
-                previous_size_bytes=row.size_bytes, previous_digest=row.digest) if previous else {}
-    table.put(dataclasses.replace(
-        row, channel=channel, version=package["version"], sha256=package["sha256"], size_bytes=package["size_bytes"],
-        file=target.name, run_id=run_id, digest=digest, patch_failed_digest=None, **_NOT_PENDING, **kept))
+    kept: dict[str, Any] = (
+        dict(
+            previous_file=previous,
+            previous_version=row.version or "local",
+            previous_sha256=row.sha256 or None,
+            previous_size_bytes=row.size_bytes,
+            previous_digest=row.digest,
+        )
+        if previous
+        else {}
+    )
+    table.put(
+        dataclasses.replace(
+            row,
+            channel=channel,
+            version=package["version"],
+            sha256=package["sha256"],
+            size_bytes=package["size_bytes"],
+            file=target.name,
+            run_id=run_id,
+            digest=digest,
+            patch_failed_digest=None,
+            **_NOT_PENDING,
+            **kept,
+        )
+    )
     if row.previous_file and row.previous_file != previous:
         (paths.sync_previous_dir / row.previous_file).unlink(missing_ok=True)  # one previous version per book
 
@@ -85,29 +121,47 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
     kept = paths.sync_previous_dir / row.previous_file if row and row.previous_file else None
     if row is None or kept is None or not kept.is_file():
         known = ", ".join(r.id for r in table.all().values() if r.previous_file) or "none"
-        raise SyncError(f"There is no previous version of {package_id!r} to go back to (books with one: {known}).",
-                        code="sync.no_previous", cause="The book was not updated by a sync, or its previous "
-                        "version was cleaned up after a later successful sync.",
-                        fix="Check the name with `tpkit sync --history` or `ls` of the content folder; otherwise "
-                            "copy the old .zim back by hand into the content folder.")
+        raise SyncError(
+            f"There is no previous version of {package_id!r} to go back to (books with one: {known}).",
+            code="sync.no_previous",
+            cause="The book was not updated by a sync, or its previous "
+            "version was cleaned up after a later successful sync.",
+            fix="Check the name with `tpkit sync --history` or `ls` of the content folder; otherwise "
+            "copy the old .zim back by hand into the content folder.",
+        )
     if row.previous_sha256 is None:
         table.delete(package_id)  # the previous file was a book put there by hand: it is no longer managed
     else:
-        table.put(dataclasses.replace(row, pending_action="activate", pending_version=row.previous_version,
-                                      pending_sha256=row.previous_sha256, pending_size_bytes=row.previous_size_bytes,
-                                      pending_digest=row.previous_digest))
+        table.put(
+            dataclasses.replace(
+                row,
+                pending_action="activate",
+                pending_version=row.previous_version,
+                pending_sha256=row.previous_sha256,
+                pending_size_bytes=row.previous_size_bytes,
+                pending_digest=row.previous_digest,
+            )
+        )
     os.replace(kept, book_path(paths, package_id))
     fsync_path(paths.content_dir)
     if row.previous_sha256 is None:
         return row
     # previous_version and previous_size_bytes are written together with previous_sha256 (activate above)
-    back = dataclasses.replace(row,
-                               version=row.previous_version,  # type: ignore[arg-type]
-                               sha256=row.previous_sha256,
-                               size_bytes=row.previous_size_bytes,  # type: ignore[arg-type]
-                               digest=row.previous_digest, held_sha256=row.sha256,
-                               held_digest=row.digest, previous_file=None, previous_version=None, previous_sha256=None,
-                               previous_size_bytes=None, previous_digest=None, **_NOT_PENDING)
+    back = dataclasses.replace(
+        row,
+        version=row.previous_version,  # type: ignore[arg-type]
+        sha256=row.previous_sha256,
+        size_bytes=row.previous_size_bytes,  # type: ignore[arg-type]
+        digest=row.previous_digest,
+        held_sha256=row.sha256,
+        held_digest=row.digest,
+        previous_file=None,
+        previous_version=None,
+        previous_sha256=None,
+        previous_size_bytes=None,
+        previous_digest=None,
+        **_NOT_PENDING,
+    )
     table.put(back)
     return back
 
@@ -122,10 +176,16 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
         sha256 = file_digest(target)[1] if target.is_file() else None
         if row.pending_action == "activate" and sha256 == row.pending_sha256:
             # a pending activation writes pending_version, _sha256 and _size_bytes together (rollback above)
-            table.put(dataclasses.replace(row, version=row.pending_version,  # type: ignore[arg-type]
-                                          sha256=row.pending_sha256,  # type: ignore[arg-type]
-                                          size_bytes=row.pending_size_bytes,  # type: ignore[arg-type]
-                                          digest=row.pending_digest, **_NOT_PENDING))
+            table.put(
+                dataclasses.replace(
+                    row,
+                    version=row.pending_version,  # type: ignore[arg-type]
+                    sha256=row.pending_sha256,  # type: ignore[arg-type]
+                    size_bytes=row.pending_size_bytes,  # type: ignore[arg-type]
+                    digest=row.pending_digest,
+                    **_NOT_PENDING,
+                )
+            )
         elif sha256 is None or not row.sha256:
             table.delete(row.id)  # nothing of ours is in the content folder
         else:
@@ -141,8 +201,16 @@ def collect_previous(paths: Paths, table: InstalledPackages, last_ok_run: int | 
         if not row.previous_file:
             continue
         if last_ok_run is not None and row.run_id is not None and row.run_id < last_ok_run:
-            table.put(dataclasses.replace(row, previous_file=None, previous_version=None, previous_sha256=None,
-                                          previous_size_bytes=None, previous_digest=None))
+            table.put(
+                dataclasses.replace(
+                    row,
+                    previous_file=None,
+                    previous_version=None,
+                    previous_sha256=None,
+                    previous_size_bytes=None,
+                    previous_digest=None,
+                )
+            )
         else:
             keep.add(row.previous_file)
     for path in paths.sync_previous_dir.iterdir() if paths.sync_previous_dir.is_dir() else ():

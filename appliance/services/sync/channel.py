@@ -47,9 +47,11 @@ def keygen(out: Path) -> minisign.PublicKey:
     try:
         fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
-        raise ConfigError(f"The secret key {secret_path} already exists; it is not overwritten.",
-                          cause="A key was made here before: kits may already trust it.",
-                          fix=f"Choose another --out, or move {secret_path} away first if you really mean to replace it.") from exc
+        raise ConfigError(
+            f"The secret key {secret_path} already exists; it is not overwritten.",
+            cause="A key was made here before: kits may already trust it.",
+            fix=f"Choose another --out, or move {secret_path} away first if you really mean to replace it.",
+        ) from exc
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(minisign.secret_key_file(secret))
     public_path.write_text(minisign.public_key_file(secret.public), encoding="ascii")
@@ -64,8 +66,10 @@ def read_index(channel_dir: Path) -> ChannelIndex | None:
 
 def _previous_books(previous_dir: Path) -> dict[str, Path]:
     if not previous_dir.is_dir():
-        raise ConfigError(f"The previous-version folder {previous_dir} does not exist.",
-                          fix="Give --previous the folder holding the full .zim files published last time.")
+        raise ConfigError(
+            f"The previous-version folder {previous_dir} does not exist.",
+            fix="Give --previous the folder holding the full .zim files published last time.",
+        )
     return {describe_package(previous_dir, path)["id"]: path for path in sorted(previous_dir.rglob("*.zim"))}
 
 
@@ -85,8 +89,9 @@ def _chain(carried: list[dict[str, Any]], end_digest: str, max_chain: int) -> li
     return chain
 
 
-def _with_patches(channel_dir: Path, books: list[dict[str, Any]], previous_dir: Path,
-                  previous: ChannelIndex | None, max_chain: int) -> list[dict[str, Any]]:
+def _with_patches(
+    channel_dir: Path, books: list[dict[str, Any]], previous_dir: Path, previous: ChannelIndex | None, max_chain: int
+) -> list[dict[str, Any]]:
     """`books` (given their entry digest) plus, per book, the chain of patches (at most `max_chain`) up to it."""
     old_books = _previous_books(previous_dir)
     old_patches = [p for p in (previous.packages if previous else ()) if p.get("kind") == "patch"]
@@ -96,7 +101,12 @@ def _with_patches(channel_dir: Path, books: list[dict[str, Any]], previous_dir: 
         carried = [p for p in old_patches if p["id"] == book["id"] and (channel_dir / p["file"]).is_file()]
         old_path = old_books.get(book["id"])
         if old_path is not None and max_chain > 0 and _changed(old_path, book):
-            out = channel_dir / PATCH_FOLDER / book["id"] / f"{book['id']}_{book['result_digest'][:16]}{zimdelta.PATCH_SUFFIX}"
+            out = (
+                channel_dir
+                / PATCH_FOLDER
+                / book["id"]
+                / f"{book['id']}_{book['result_digest'][:16]}{zimdelta.PATCH_SUFFIX}"
+            )
             out.parent.mkdir(parents=True, exist_ok=True)
             manifest = zimdelta.write_patch(old_path, channel_dir / book["file"], out)
             carried.append(describe_patch(channel_dir, out, manifest, book))
@@ -112,12 +122,22 @@ def _prune_patches(channel_dir: Path, packages: tuple[dict[str, Any], ...]) -> N
             stale.unlink()
 
 
-def publish(channel_dir: Path, key_path: Path, name: str, sequence: int | None = None,
-            expires_days: float = 30, now: dt.datetime | None = None, *, previous_dir: Path | None = None,
-            max_chain: int = DEFAULT_MAX_CHAIN) -> ChannelIndex:
+def publish(
+    channel_dir: Path,
+    key_path: Path,
+    name: str,
+    sequence: int | None = None,
+    expires_days: float = 30,
+    now: dt.datetime | None = None,
+    *,
+    previous_dir: Path | None = None,
+    max_chain: int = DEFAULT_MAX_CHAIN,
+) -> ChannelIndex:
     """Index every ZIM in `channel_dir` (with patches from the books in `previous_dir`), sign, and write atomically."""
     if not channel_dir.is_dir():
-        raise ConfigError(f"The channel folder {channel_dir} does not exist.", fix="Give the folder holding the .zim files.")
+        raise ConfigError(
+            f"The channel folder {channel_dir} does not exist.", fix="Give the folder holding the .zim files."
+        )
     secret = minisign.read_secret_key(key_path)
     previous = read_index(channel_dir)
     sequence = sequence if sequence is not None else (previous.sequence + 1 if previous else 1)
@@ -157,8 +177,10 @@ def trusted_keys(entries: str | Iterable[str]) -> list[minisign.PublicKey]:
             try:
                 text = path.read_text(encoding="ascii", errors="replace")
             except OSError as exc:
-                raise ConfigError(f"The trusted channel key file {path} cannot be read: {exc.strerror}.",
-                                  fix="Correct the path in trusted_channel_keys, or paste the key's base64 line.") from exc
+                raise ConfigError(
+                    f"The trusted channel key file {path} cannot be read: {exc.strerror}.",
+                    fix="Correct the path in trusted_channel_keys, or paste the key's base64 line.",
+                ) from exc
             keys.append(minisign.parse_public_key(text, str(path)))
         else:
             keys.append(minisign.parse_public_key(part, f"trusted_channel_keys entry {part!r}"))
@@ -170,38 +192,56 @@ def _check_signature(channel_dir: Path, raw: bytes, keys: list[minisign.PublicKe
     try:
         text = (channel_dir / SIGNATURE_NAME).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise ChannelError(f"The channel {channel_dir} has no signature ({where}: {exc.strerror}).",
-                           code="channel.bad_signature", cause="The copy is incomplete or was never signed.",
-                           fix="Fetch the channel again; the county signs it with `tpkit channel publish`.") from exc
+        raise ChannelError(
+            f"The channel {channel_dir} has no signature ({where}: {exc.strerror}).",
+            code="channel.bad_signature",
+            cause="The copy is incomplete or was never signed.",
+            fix="Fetch the channel again; the county signs it with `tpkit channel publish`.",
+        ) from exc
     signature = minisign.parse_signature(text, where)
     key = next((k for k in keys if k.key_id == signature.key_id), None)
     if key is None:
         known = ", ".join(k.id_hex for k in keys) or "none"
-        raise ChannelError(f"The channel index {channel_dir / INDEX_NAME} is signed by key {signature.id_hex}, "
-                           f"which this kit does not trust (trusted: {known}).", code="channel.unknown_key",
-                           cause="The channel comes from another county, or the county changed its key.",
-                           fix="If the county confirms the key, add its .pub file to trusted_channel_keys "
-                               "(docs/settings.md); otherwise do not use this channel.")
+        raise ChannelError(
+            f"The channel index {channel_dir / INDEX_NAME} is signed by key {signature.id_hex}, "
+            f"which this kit does not trust (trusted: {known}).",
+            code="channel.unknown_key",
+            cause="The channel comes from another county, or the county changed its key.",
+            fix="If the county confirms the key, add its .pub file to trusted_channel_keys "
+            "(docs/settings.md); otherwise do not use this channel.",
+        )
     minisign.verify(signature, key, raw, where)
 
 
 def _check_sequence(index: ChannelIndex, last_sequence: int | None) -> None:
     if last_sequence is not None and index.sequence <= last_sequence:
-        raise ChannelError(f"Channel {index.channel!r}: index sequence {index.sequence} is not newer than "
-                           f"{last_sequence}, the last one this kit accepted.", code="channel.replayed",
-                           cause="The mirror serves an old copy (stale, or rolling the kit back on purpose).",
-                           fix="Keep the current content; try another mirror or ask the county to check this one.")
+        raise ChannelError(
+            f"Channel {index.channel!r}: index sequence {index.sequence} is not newer than "
+            f"{last_sequence}, the last one this kit accepted.",
+            code="channel.replayed",
+            cause="The mirror serves an old copy (stale, or rolling the kit back on purpose).",
+            fix="Keep the current content; try another mirror or ask the county to check this one.",
+        )
 
 
-def verify_index(channel_dir: Path, trusted_public_keys: list[minisign.PublicKey], last_sequence: int | None,
-                 *, now: dt.datetime | None = None, check_files: bool = False) -> ChannelIndex:
+def verify_index(
+    channel_dir: Path,
+    trusted_public_keys: list[minisign.PublicKey],
+    last_sequence: int | None,
+    *,
+    now: dt.datetime | None = None,
+    check_files: bool = False,
+) -> ChannelIndex:
     """The channel's index once signature, expiry, sequence, paths (and with `check_files` each file) check out."""
     try:
         raw = (channel_dir / INDEX_NAME).read_bytes()
     except OSError as exc:
-        raise ChannelError(f"The channel {channel_dir} has no index ({exc.strerror}).", code="channel.malformed",
-                           cause="The folder is not a channel, or the copy is incomplete.",
-                           fix="Check the folder; the county writes the index with `tpkit channel publish`.") from exc
+        raise ChannelError(
+            f"The channel {channel_dir} has no index ({exc.strerror}).",
+            code="channel.malformed",
+            cause="The folder is not a channel, or the copy is incomplete.",
+            fix="Check the folder; the county writes the index with `tpkit channel publish`.",
+        ) from exc
     _check_signature(channel_dir, raw, trusted_public_keys)
     index = parse_index(raw, str(channel_dir / INDEX_NAME))
     check_expiry(index, _now(now), str(channel_dir / INDEX_NAME))
@@ -213,11 +253,16 @@ def verify_index(channel_dir: Path, trusted_public_keys: list[minisign.PublicKey
     return index
 
 
-def accept(channel_dir: Path, trusted_public_keys: list[minisign.PublicKey], sequences: ChannelSequences,
-           *, now: dt.datetime | None = None, check_files: bool = True) -> ChannelIndex:
+def accept(
+    channel_dir: Path,
+    trusted_public_keys: list[minisign.PublicKey],
+    sequences: ChannelSequences,
+    *,
+    now: dt.datetime | None = None,
+    check_files: bool = True,
+) -> ChannelIndex:
     """Verify the channel against the last accepted sequence of its name, then record its sequence as accepted."""
     index = verify_index(channel_dir, trusted_public_keys, None, now=now, check_files=check_files)
     _check_sequence(index, sequences.last(index.channel))
     sequences.accept(index.channel, index.sequence)
     return index
-

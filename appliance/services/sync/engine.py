@@ -56,9 +56,13 @@ log = logging.getLogger(__name__)
 
 def _routes(plan: Plan) -> str:
     """How each update came, for the run history: by patch (and bytes), or whole and why although patches exist."""
-    parts = [f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes:,} of {s.offered['size_bytes']:,} bytes"
-             if s.by_patch else f"{s.package_id} as the full package: {s.why_full}"
-             for s in plan.steps if s.by_patch or s.why_full]
+    parts = [
+        f"{s.package_id} by {len(s.patches)} patch(es), {s.size_bytes:,} of {s.offered['size_bytes']:,} bytes"
+        if s.by_patch
+        else f"{s.package_id} as the full package: {s.why_full}"
+        for s in plan.steps
+        if s.by_patch or s.why_full
+    ]
     return "; ".join(parts) + ("." if parts else "")
 
 
@@ -100,8 +104,9 @@ class Engine:
         self.installed = InstalledPackages(self.db)
         self.runs = SyncRuns(self.db)
         self.sequences = ChannelSequences(self.db)
-        self.subscription = Subscription.from_settings(self.settings.sync_channels, self.settings.sync_packages,
-                                                       self.settings.sync_tags)
+        self.subscription = Subscription.from_settings(
+            self.settings.sync_channels, self.settings.sync_packages, self.settings.sync_tags
+        )
         if self.channels is not None:
             self.subscription = dataclasses.replace(self.subscription, channels=self.channels)
         self.source = self.source or MirrorSource(self.settings.sync_source)
@@ -119,24 +124,36 @@ class Engine:
     # --- checks before anything moves ------------------------------------------------------
     def _require_setup(self) -> Path:
         if LOCAL_CHANNEL in self.subscription.channels:
-            raise SyncError(f"sync_channels names the channel {LOCAL_CHANNEL!r}, the name of the kit's own unsigned books.",
-                            code="sync.not_configured", fix=f"Remove {LOCAL_CHANNEL!r} from sync_channels; ask the "
-                            "county to publish that channel under another name.")
+            raise SyncError(
+                f"sync_channels names the channel {LOCAL_CHANNEL!r}, the name of the kit's own unsigned books.",
+                code="sync.not_configured",
+                fix=f"Remove {LOCAL_CHANNEL!r} from sync_channels; ask the "
+                "county to publish that channel under another name.",
+            )
         if not self._source.where or not self.subscription.channels:
             missing = "sync_source" if not self._source.where else "sync_channels"
-            raise SyncError(f"Nothing to sync: {missing} is not set.", code="sync.not_configured",
-                            fix="Set sync_source (rsync://mirror:873/module or a folder) and sync_channels in the "
-                                "kit's settings (docs/settings.md), then run `tpkit sync --plan`.")
+            raise SyncError(
+                f"Nothing to sync: {missing} is not set.",
+                code="sync.not_configured",
+                fix="Set sync_source (rsync://mirror:873/module or a folder) and sync_channels in the "
+                "kit's settings (docs/settings.md), then run `tpkit sync --plan`.",
+            )
         program = transfer.wrapper()
         if program is None:
-            raise SyncError("The transfer program tpkit-rsync is not installed.", code="sync.no_transport",
-                            fix="Install content-sync/tpkit-rsync on PATH (e.g. /usr/local/bin/tpkit-rsync) and "
-                                "rsync (sudo apt-get install rsync).")
+            raise SyncError(
+                "The transfer program tpkit-rsync is not installed.",
+                code="sync.no_transport",
+                fix="Install content-sync/tpkit-rsync on PATH (e.g. /usr/local/bin/tpkit-rsync) and "
+                "rsync (sudo apt-get install rsync).",
+            )
         self.paths.ensure()
         if self.paths.sync_dir.stat().st_dev != self.paths.content_dir.stat().st_dev:
-            raise SyncError(f"The content folder {self.paths.content_dir} is on another disk than {self.paths.sync_dir}.",
-                            code="sync.cross_device", cause="Books are switched with a rename, which cannot cross disks.",
-                            fix="Put data_dir and content_dir on the same disk (e.g. both on the USB disk).")
+            raise SyncError(
+                f"The content folder {self.paths.content_dir} is on another disk than {self.paths.sync_dir}.",
+                code="sync.cross_device",
+                cause="Books are switched with a rename, which cannot cross disks.",
+                fix="Put data_dir and content_dir on the same disk (e.g. both on the USB disk).",
+            )
         return program
 
     @property
@@ -156,10 +173,16 @@ class Engine:
     def _begin(self, program: Path, *, guard: bool, uplink_bps: float | None) -> Transfers:
         """A new route and new transfers (a run's, or `--plan`'s: no guard, no probe for index files)."""
         self.route = Route(self._source, self.on_event)
-        self.transfers = Transfers(program, self.settings, self.limits, free_bytes=self.free_bytes,
-                                   on_event=self.on_event, record_uplink=self._record_uplink,
-                                   guard=self.limits.guard(self._source.where) if guard else None,
-                                   uplink_bps=uplink_bps)
+        self.transfers = Transfers(
+            program,
+            self.settings,
+            self.limits,
+            free_bytes=self.free_bytes,
+            on_event=self.on_event,
+            record_uplink=self._record_uplink,
+            guard=self.limits.guard(self._source.where) if guard else None,
+            uplink_bps=uplink_bps,
+        )
         return self.transfers
 
     def _record_uplink(self, bytes_per_s: float) -> None:
@@ -208,8 +231,14 @@ class Engine:
         self._look_for_peers()
         fetched = [self.fetch_index(name) for name in self.subscription.channels]
         # TODO(issue 21): a source with full_books_only (a stick, a peer) should be planned without patches.
-        plan = make_plan(fetched, self.installed.all(), self.subscription, remove_unfetched=self._source.carries_all,
-                         chain_max=self.settings.sync_patch_chain_max, full_ids=self.full_ids)
+        plan = make_plan(
+            fetched,
+            self.installed.all(),
+            self.subscription,
+            remove_unfetched=self._source.carries_all,
+            chain_max=self.settings.sync_patch_chain_max,
+            full_ids=self.full_ids,
+        )
         plan = self._carried_only(plan)
         return plan, self.disk_check(plan), fetched
 
@@ -229,9 +258,12 @@ class Engine:
         """Fetch and verify one book; a stand-in that serves it badly is dropped and the source asked instead."""
         transfers = self.transfers
         assert transfers is not None  # made by _begin
-        return self.route.package(step.channel, step.package_id,
-                                  lambda source: self.staging.book(transfers, source, step),
-                                  clean=lambda: self.staging.discard_book(step))
+        return self.route.package(
+            step.channel,
+            step.package_id,
+            lambda source: self.staging.book(transfers, source, step),
+            clean=lambda: self.staging.discard_book(step),
+        )
 
     def _apply(self, plan: Plan, run_id: int) -> None:
         assert self.transfers is not None  # made by _begin
@@ -255,11 +287,16 @@ class Engine:
     def _refresh_mirror_tree(self) -> None:
         """After a good run the kit's own peer mirror serves what it now holds; a failure there never fails the run."""
         try:
-            export.refresh_mirror(self.paths, self.settings, self.settings_channels(), self.installed.all(),
-                                  self.clock())
+            export.refresh_mirror(
+                self.paths, self.settings, self.settings_channels(), self.installed.all(), self.clock()
+            )
         except (TpkitError, OSError) as exc:
-            log.warning("sync: the peer mirror tree %s was not refreshed (%s); other kits keep getting the previous "
-                        "one until the next sync", self.paths.mirror_dir, exc)
+            log.warning(
+                "sync: the peer mirror tree %s was not refreshed (%s); other kits keep getting the previous "
+                "one until the next sync",
+                self.paths.mirror_dir,
+                exc,
+            )
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> tuple[Plan, RunResult]:
@@ -268,8 +305,11 @@ class Engine:
         with self.locked():
             started, last_ok = time.monotonic(), self.runs.last_ok_id()
             self.run_id = run_id = self.runs.start(_utc(self.clock))
-            reused = (uplink_rate.reusable(self.runs.last_uplink(), self.clock())
-                      if self.settings.sync_rate_cap_percent else None)
+            reused = (
+                uplink_rate.reusable(self.runs.last_uplink(), self.clock())
+                if self.settings.sync_rate_cap_percent
+                else None
+            )
             self._begin(program, guard=True, uplink_bps=reused)
             plan = None
             try:
@@ -279,8 +319,9 @@ class Engine:
                 self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
                 raise
             except BaseException as exc:  # Ctrl-C, SIGTERM (the CLI exits): recorded, re-raised; a SIGKILL: next run
-                self.runs.finish(run_id, _utc(self.clock),
-                                 self._result("interrupted", "sync.interrupted", repr(exc), started, plan))
+                self.runs.finish(
+                    run_id, _utc(self.clock), self._result("interrupted", "sync.interrupted", repr(exc), started, plan)
+                )
                 raise
             self.runs.finish(run_id, _utc(self.clock), result)
             return plan, result
@@ -310,10 +351,19 @@ class Engine:
         detail = " ".join(part for part in (detail, *said, *self.route.notes) if part)
         guard = transfers.guard
         if guard is not None and guard.pauses:
-            detail = (detail + " " if detail else "") + (f"Stepped aside for people {guard.pauses} time(s), "
-                                                         f"{guard.yielded_s:.0f} s in all.")
-        return RunResult(outcome, reason, detail, transfers.uplink_bytes, time.monotonic() - started,
-                         counts.get("add", 0), counts.get("update", 0), counts.get("remove", 0))
+            detail = (detail + " " if detail else "") + (
+                f"Stepped aside for people {guard.pauses} time(s), {guard.yielded_s:.0f} s in all."
+            )
+        return RunResult(
+            outcome,
+            reason,
+            detail,
+            transfers.uplink_bytes,
+            time.monotonic() - started,
+            counts.get("add", 0),
+            counts.get("update", 0),
+            counts.get("remove", 0),
+        )
 
     def preview(self) -> tuple[Plan, DiskCheck]:
         """`tpkit sync --plan`: fetch and verify the indexes and say what a run would do; nothing is downloaded."""
@@ -335,9 +385,11 @@ class Engine:
         self.paths.sync_dir.mkdir(parents=True, exist_ok=True)
         fd = claim_once(self.paths.sync_lock)
         if fd is None:
-            raise SyncError("Another sync is running on this kit.", code="sync.busy",
-                            fix="Wait for it to finish (`tpkit sync --history`, or journalctl -u tpkit-sync), "
-                                "then run again.")
+            raise SyncError(
+                "Another sync is running on this kit.",
+                code="sync.busy",
+                fix="Wait for it to finish (`tpkit sync --history`, or journalctl -u tpkit-sync), then run again.",
+            )
         try:
             yield
         finally:

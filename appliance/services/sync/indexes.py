@@ -16,19 +16,25 @@ from appliance.services.sync import channel
 from appliance.storage.channel_sequences import ChannelSequences
 
 
-def accept(stage: Path, name: str, settings: Settings, sequences: ChannelSequences, accepted: Path,
-           now: dt.datetime) -> ChannelIndex:
+def accept(
+    stage: Path, name: str, settings: Settings, sequences: ChannelSequences, accepted: Path, now: dt.datetime
+) -> ChannelIndex:
     """The verified index staged in `stage` for channel `name`; its sequence is recorded and a copy kept at
     `accepted` (index.json, its signature beside it). A TpkitError says why it is refused."""
     keys = channel.trusted_keys(settings.trusted_channel_keys)
     index = channel.verify_index(stage, keys, None, now=now)
     if index.channel != name:
-        raise SyncError(f"The index served as channel {name!r} names itself {index.channel!r}.",
-                        code="sync.wrong_channel", cause="The mirror's folders are mixed up, or it is hostile.",
-                        fix="Tell the county; check the channel names in sync_channels.")
+        raise SyncError(
+            f"The index served as channel {name!r} names itself {index.channel!r}.",
+            code="sync.wrong_channel",
+            cause="The mirror's folders are mixed up, or it is hostile.",
+            fix="Tell the county; check the channel names in sync_channels.",
+        )
     raw, last = (stage / INDEX_NAME).read_bytes(), sequences.last(name)
     same = last is not None and accepted.is_file() and accepted.read_bytes() == raw
-    channel.verify_index(stage, keys, last - 1 if same and last is not None else last, now=now)  # refuses a replayed index
+    channel.verify_index(
+        stage, keys, last - 1 if same and last is not None else last, now=now
+    )  # refuses a replayed index
     signature = (stage / SIGNATURE_NAME).read_bytes()
     if not same:
         accepted.parent.mkdir(parents=True, exist_ok=True)

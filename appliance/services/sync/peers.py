@@ -35,8 +35,11 @@ def find(settings: Settings, channels: Iterable[str], last: Mapping[str, int | N
     try:
         kits = lan.discover(settings, settings.sync_peer_browse_s)
     except TpkitError as exc:
-        log.warning("peers: tried to look for peer kits with mDNS and could not (%s); syncing from %s",
-                    exc.message, settings.sync_source)
+        log.warning(
+            "peers: tried to look for peer kits with mDNS and could not (%s); syncing from %s",
+            exc.message,
+            settings.sync_source,
+        )
         return {}
     found: dict[str, list[tuple[int, str]]] = {}
     for kit in kits:
@@ -45,7 +48,8 @@ def find(settings: Settings, channels: Iterable[str], last: Mapping[str, int | N
         for name, sequence in kit.channels.items():
             if name in channels and ((known := last.get(name)) is None or sequence >= known):
                 found.setdefault(name, []).extend(
-                    (sequence, f"rsync://{address}:{kit.mirror_port}/{MODULE}") for address in kit.addresses)
+                    (sequence, f"rsync://{address}:{kit.mirror_port}/{MODULE}") for address in kit.addresses
+                )
     return {name: [url for _, url in sorted(urls, key=lambda pair: -pair[0])] for name, urls in found.items()}
 
 
@@ -59,12 +63,20 @@ def serve(paths: Paths, settings: Settings) -> None:
     """Become the read-only rsync daemon over the mirror tree on `host`:`mirror_port` (does not return)."""
     # Serve as whoever runs this (tpkit-mirror.service: the tpkit user, who owns the tree); rsyncd run by root would
     # otherwise switch to "nobody", who may not read <data_dir>.
-    argv = ["rsync", "--daemon", "--no-detach", f"--config={rsyncd_config()}", f"--port={settings.mirror_port}",
-            f"--dparam=uid={os.getuid()}", f"--dparam=gid={os.getgid()}"]
+    argv = [
+        "rsync",
+        "--daemon",
+        "--no-detach",
+        f"--config={rsyncd_config()}",
+        f"--port={settings.mirror_port}",
+        f"--dparam=uid={os.getuid()}",
+        f"--dparam=gid={os.getgid()}",
+    ]
     if settings.host not in ("", "0.0.0.0"):
         argv.append(f"--address={settings.host}")
     try:
         commands.become(argv, env={"TPKIT_MIRROR_DIR": str(paths.mirror_dir)})
     except FileNotFoundError as exc:
-        raise ConfigError("rsync is not installed, so this kit cannot be a peer mirror.",
-                          fix="sudo apt-get install rsync") from exc
+        raise ConfigError(
+            "rsync is not installed, so this kit cannot be a peer mirror.", fix="sudo apt-get install rsync"
+        ) from exc

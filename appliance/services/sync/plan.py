@@ -84,6 +84,7 @@ class Subscription:
     def from_settings(cls, channels: str, packages: str, tags: str) -> Subscription:
         def words(text: str) -> list[str]:
             return [w.strip() for w in text.split(",") if w.strip()]
+
         return cls(tuple(dict.fromkeys(words(channels))), frozenset(words(packages)), frozenset(words(tags)))
 
     def wants(self, package: Mapping[str, Any]) -> bool:
@@ -103,7 +104,9 @@ def _wanted(indexes: Iterable[ChannelIndex], subscription: Subscription, notes: 
             if not subscription.wants(package) or package.get("kind", "full") == "patch":
                 continue  # patches are looked up per book by _patch_route
             if package["id"] in chosen:
-                notes.append(f"{package['id']} is also in {index.channel}; the copy in {chosen[package['id']][0]} is used")
+                notes.append(
+                    f"{package['id']} is also in {index.channel}; the copy in {chosen[package['id']][0]} is used"
+                )
             else:
                 chosen[package["id"]] = (index.channel, package)
     return chosen
@@ -116,8 +119,11 @@ def _is(sha256: str | None, digest: str | None, package: Mapping[str, Any]) -> b
 
 def _patch_chain(row: Installed, patches: Sequence[Mapping[str, Any]], target: str) -> list[Mapping[str, Any]]:
     """The patches leading from the installed book to the entry digest `target`, in order; [] when none does."""
-    first = [p for p in patches if p["base"]["sha256"] == row.sha256
-             or (row.digest is not None and p["base"]["digest"] == row.digest)]
+    first = [
+        p
+        for p in patches
+        if p["base"]["sha256"] == row.sha256 or (row.digest is not None and p["base"]["digest"] == row.digest)
+    ]
     by_base = {p["base"]["digest"]: p for p in patches}
     for start in first:
         chain = [start]
@@ -131,8 +137,13 @@ def _patch_chain(row: Installed, patches: Sequence[Mapping[str, Any]], target: s
     return []
 
 
-def _patch_route(row: Installed, package: Mapping[str, Any], patches: Sequence[Mapping[str, Any]], chain_max: int,
-                 full_ids: frozenset[str]) -> tuple[tuple[Mapping[str, Any], ...], str]:
+def _patch_route(
+    row: Installed,
+    package: Mapping[str, Any],
+    patches: Sequence[Mapping[str, Any]],
+    chain_max: int,
+    full_ids: frozenset[str],
+) -> tuple[tuple[Mapping[str, Any], ...], str]:
     """(patches to apply, "") for an update by patch, else ((), why the full package) — "" when none is offered."""
     if not patches:
         return (), ""
@@ -149,8 +160,15 @@ def _patch_route(row: Installed, package: Mapping[str, Any], patches: Sequence[M
     return tuple(chain), ""
 
 
-def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed], subscription: Subscription,
-              *, remove_unfetched: bool = True, chain_max: int = 4, full_ids: frozenset[str] = frozenset()) -> Plan:
+def make_plan(
+    indexes: Iterable[ChannelIndex],
+    installed: Mapping[str, Installed],
+    subscription: Subscription,
+    *,
+    remove_unfetched: bool = True,
+    chain_max: int = 4,
+    full_ids: frozenset[str] = frozenset(),
+) -> Plan:
     """Compare the verified indexes of the subscribed channels with the installed packages; an update goes by
     patch when the channel offers a chain of at most `chain_max` patches from the installed book (docs/sync.md).
 
@@ -159,8 +177,11 @@ def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed
     indexes = list(indexes)
     notes: list[str] = []
     chosen = _wanted(indexes, subscription, notes)
-    patches = {(index.channel, p["id"]): [q for q in index.packages if q.get("kind") == "patch" and q["id"] == p["id"]]
-               for index in indexes for p in index.packages}
+    patches = {
+        (index.channel, p["id"]): [q for q in index.packages if q.get("kind") == "patch" and q["id"] == p["id"]]
+        for index in indexes
+        for p in index.packages
+    }
     steps, unchanged = [], []
     for package_id, (channel, package) in sorted(chosen.items()):
         row = installed.get(package_id)
@@ -172,12 +193,15 @@ def make_plan(indexes: Iterable[ChannelIndex], installed: Mapping[str, Installed
             steps.append(Step("add", package_id, channel, package["size_bytes"], package["version"], None, package))
         else:
             if row.channel == LOCAL_CHANNEL:
-                notes.append(f"{package_id} {package['version']} ({channel}) replaces the unsigned local book of the "
-                             "same id; the local one is kept as its previous version (`tpkit content rollback`)")
+                notes.append(
+                    f"{package_id} {package['version']} ({channel}) replaces the unsigned local book of the "
+                    "same id; the local one is kept as its previous version (`tpkit content rollback`)"
+                )
             chain, why_full = _patch_route(row, package, patches.get((channel, package_id), []), chain_max, full_ids)
             size = sum(p["size_bytes"] for p in chain) if chain else package["size_bytes"]
-            steps.append(Step("update", package_id, channel, size, package["version"], row.version, package,
-                              chain, why_full))
+            steps.append(
+                Step("update", package_id, channel, size, package["version"], row.version, package, chain, why_full)
+            )
     fetched = {index.channel for index in indexes}
     for package_id, row in sorted(installed.items()):
         # Only what a verified index no longer lists (or an unsubscribed channel) leaves the library.
@@ -219,7 +243,9 @@ def refuse_if_short(check: DiskCheck, plan: Plan, installed: Mapping[str, Instal
     raise SyncError(
         f"This sync needs {_mb(check.needed_bytes)} but the content disk has {_mb(check.free_bytes)} free and must "
         f"keep {_mb(check.reserve_bytes)} (disk_reserve_mb): {_mb(check.short_bytes)} short. Nothing was downloaded.",
-        code="sync.disk_reserve", cause=f"The plan adds or updates {plan.count('add') + plan.count('update')} "
+        code="sync.disk_reserve",
+        cause=f"The plan adds or updates {plan.count('add') + plan.count('update')} "
         f"package(s); the largest books now: {candidates}.",
         fix=f"Free at least {_mb(check.short_bytes)}: narrow sync_packages or sync_tags to fewer books, delete books "
-            "you no longer need from the content folder, or put the content folder on a larger disk.")
+        "you no longer need from the content folder, or put the content folder on a larger disk.",
+    )

@@ -39,19 +39,26 @@ class Route:
 
     def index(self, channel: str, attempt: Callable[[Source], T]) -> T:
         """`attempt` (fetch and verify the index) on the stand-ins in turn, then on the primary: the first result."""
-        return self._first_good(channel, "index", "its index", [*self.stand_ins.get(channel, []), self.primary],
-                                attempt)
+        return self._first_good(
+            channel, "index", "its index", [*self.stand_ins.get(channel, []), self.primary], attempt
+        )
 
-    def package(self, channel: str, package_id: str, attempt: Callable[[Source], T],
-                clean: Callable[[], None]) -> T:
+    def package(self, channel: str, package_id: str, attempt: Callable[[Source], T], clean: Callable[[], None]) -> T:
         """`attempt` (fetch and verify a book) on the source of the channel's index; when that source falls back,
         `clean` and the primary, against the same signed index."""
         serving = self.source(channel)
         candidates = [serving] if serving is self.primary else [serving, self.primary]
         return self._first_good(channel, "package", package_id, candidates, attempt, clean)
 
-    def _first_good(self, channel: str, what: str, label: str, candidates: list[Source],
-                    attempt: Callable[[Source], T], clean: Callable[[], None] = lambda: None) -> T:
+    def _first_good(
+        self,
+        channel: str,
+        what: str,
+        label: str,
+        candidates: list[Source],
+        attempt: Callable[[Source], T],
+        clean: Callable[[], None] = lambda: None,
+    ) -> T:
         for source in candidates[:-1]:
             self.serving[channel] = source
             try:

@@ -39,19 +39,28 @@ class Staging:
         package, stage_dir = step.offered, self.folder(step.channel)
         staged = channel.package_path(stage_dir, package)
         current = activation.book_path(self.paths, step.package_id)
-        source.fetch_package(fetcher, step.channel, package, staged, basis=current if current.is_file() else None,
-                             package_id=step.package_id, total_bytes=step.size_bytes)
+        source.fetch_package(
+            fetcher,
+            step.channel,
+            package,
+            staged,
+            basis=current if current.is_file() else None,
+            package_id=step.package_id,
+            total_bytes=step.size_bytes,
+        )
         self.on_event(Event("verify", step.package_id, text=package["version"]))
         check_package_file(stage_dir, package)
         try:
             zimfile.check_whole(staged)
         except DamagedBookError as exc:
             staged.unlink(missing_ok=True)
-            raise SyncError(f"Package {step.package_id!r} {package['version']} matches the signed index but is not a "
-                            f"usable ZIM book: {exc.message}", code="sync.package_damaged",
-                            cause="The county published a broken file (signed as it is).",
-                            fix="Tell the county to publish the book again; the current version stays in the "
-                                "library.") from exc
+            raise SyncError(
+                f"Package {step.package_id!r} {package['version']} matches the signed index but is not a "
+                f"usable ZIM book: {exc.message}",
+                code="sync.package_damaged",
+                cause="The county published a broken file (signed as it is).",
+                fix="Tell the county to publish the book again; the current version stays in the library.",
+            ) from exc
         return staged
 
     def discard_book(self, step: Step) -> None:
@@ -77,12 +86,14 @@ class Staging:
             activation.mark_patch_failed(self.installed, step.package_id, target)
             for path in (*staged_patches, out):
                 path.unlink(missing_ok=True)
-            raise SyncError(f"Updating {step.package_id} to {step.version} by patch failed: {exc.message}",
-                            code="sync.patch_failed", cause=exc.cause or "A patch was damaged or changed, or the "
-                            "disk filled during the rebuild.",
-                            fix=f"Nothing to do: the library still serves {step.installed_version}, and the next "
-                                f"`tpkit sync` fetches the full book ({step.offered['size_bytes'] / MB:.1f} MB) instead. "
-                                "If the disk is full, free space first.") from exc
+            raise SyncError(
+                f"Updating {step.package_id} to {step.version} by patch failed: {exc.message}",
+                code="sync.patch_failed",
+                cause=exc.cause or "A patch was damaged or changed, or the disk filled during the rebuild.",
+                fix=f"Nothing to do: the library still serves {step.installed_version}, and the next "
+                f"`tpkit sync` fetches the full book ({step.offered['size_bytes'] / MB:.1f} MB) instead. "
+                "If the disk is full, free space first.",
+            ) from exc
         return out, rebuilt.digest
 
     def collect(self, plan: Plan, channels: Iterable[str]) -> None:

@@ -54,8 +54,13 @@ def _valid_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and not name.startswith(".")
 
 
-def kept_channels(paths: Paths, channels: Iterable[str], installed: dict[str, Installed],
-                  keys: list[minisign.PublicKey], now: dt.datetime) -> tuple[list[KeptChannel], list[str]]:
+def kept_channels(
+    paths: Paths,
+    channels: Iterable[str],
+    installed: dict[str, Installed],
+    keys: list[minisign.PublicKey],
+    now: dt.datetime,
+) -> tuple[list[KeptChannel], list[str]]:
     """The subscribed channels the kit can pass on (signature checked again), and why others are skipped."""
     kept, skipped = [], []
     for name in channels:
@@ -64,8 +69,9 @@ def kept_channels(paths: Paths, channels: Iterable[str], installed: dict[str, In
             skipped.append(f"{name}: no index accepted yet (run `tpkit sync` or `tpkit import` first)")
             continue
         if not (folder / SIGNATURE_NAME).is_file():
-            skipped.append(f"{name}: its signature was not kept (accepted by an older tpkit); the next `tpkit sync` "
-                           "keeps it")
+            skipped.append(
+                f"{name}: its signature was not kept (accepted by an older tpkit); the next `tpkit sync` keeps it"
+            )
             continue
         try:
             index = channel.verify_index(folder, keys, None, now=now)
@@ -76,11 +82,24 @@ def kept_channels(paths: Paths, channels: Iterable[str], installed: dict[str, In
         for package in index.packages:
             row = installed.get(package["id"])
             book = activation.book_path(paths, package["id"])
-            if (package.get("kind", "full") == "full" and row is not None and row.channel == name
-                    and row.sha256 == package["sha256"] and row.pending_action is None and book.is_file()):
+            if (
+                package.get("kind", "full") == "full"
+                and row is not None
+                and row.channel == name
+                and row.sha256 == package["sha256"]
+                and row.pending_action is None
+                and book.is_file()
+            ):
                 books.append((package, book))
-        kept.append(KeptChannel(name, (folder / INDEX_NAME).read_bytes(), (folder / SIGNATURE_NAME).read_bytes(),
-                                index.sequence, tuple(books)))
+        kept.append(
+            KeptChannel(
+                name,
+                (folder / INDEX_NAME).read_bytes(),
+                (folder / SIGNATURE_NAME).read_bytes(),
+                index.sequence,
+                tuple(books),
+            )
+        )
     return kept, skipped
 
 
@@ -104,10 +123,13 @@ def _copy_checked(source: Path, target: Path, package: dict[str, Any]) -> None:
             writer.flush()
             os.fsync(writer.fileno())
         if digest.hexdigest() != package["sha256"]:
-            raise StickError(f"The kit's copy of {package['id']} ({source}) no longer matches its signed index; it "
-                             "was not exported.", code="stick.book_changed",
-                             cause="The book in the content folder was changed or damaged after it was installed.",
-                             fix="Run `tpkit sync` (or import it again) to put a good copy back, then export again.")
+            raise StickError(
+                f"The kit's copy of {package['id']} ({source}) no longer matches its signed index; it "
+                "was not exported.",
+                code="stick.book_changed",
+                cause="The book in the content folder was changed or damaged after it was installed.",
+                fix="Run `tpkit sync` (or import it again) to put a good copy back, then export again.",
+            )
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -115,13 +137,19 @@ def _copy_checked(source: Path, target: Path, package: dict[str, Any]) -> None:
 
 def _stick_root(dest: Path) -> Path:
     if not dest.is_dir():
-        raise StickError(f"{dest} is not a folder.", code="stick.not_found",
-                         fix="Give the folder where the stick is mounted (e.g. /media/usb), and check it is mounted.")
+        raise StickError(
+            f"{dest} is not a folder.",
+            code="stick.not_found",
+            fix="Give the folder where the stick is mounted (e.g. /media/usb), and check it is mounted.",
+        )
     root = dest / STICK_FOLDER
     if root.is_symlink() or (root.exists() and not root.is_dir()):
-        raise StickError(f"{root} is a link or a file, not a folder; nothing was written.", code="stick.not_found",
-                         cause="tpkit writes only inside the stick, and a link could lead elsewhere.",
-                         fix=f"Remove or rename {root} on the stick, then export again.")
+        raise StickError(
+            f"{root} is a link or a file, not a folder; nothing was written.",
+            code="stick.not_found",
+            cause="tpkit writes only inside the stick, and a link could lead elsewhere.",
+            fix=f"Remove or rename {root} on the stick, then export again.",
+        )
     return root
 
 
@@ -134,20 +162,27 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
     """Write the kept channels under `<dest>/tpkit/`, books first and each index last, each file atomically."""
     root = _stick_root(dest)
     if not kept:
-        raise StickError("This kit has no channel to export.", code="stick.nothing_to_export",
-                         cause="; ".join(skipped) or "sync_channels is empty.",
-                         fix="Subscribe to channels (sync_channels) and run `tpkit sync` or `tpkit import` first.")
+        raise StickError(
+            "This kit has no channel to export.",
+            code="stick.nothing_to_export",
+            cause="; ".join(skipped) or "sync_channels is empty.",
+            fix="Subscribe to channels (sync_channels) and run `tpkit sync` or `tpkit import` first.",
+        )
     targets = _targets(root, kept)
     todo = [(package, book, target) for package, book, target in targets if not _same_file(target, package)]
     needed = sum(package["size_bytes"] for package, _, _ in todo) + sum(
-        len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+        len(ch.index_raw) + len(ch.signature_raw) for ch in kept
+    )
     use = system.filesystem_use(dest)
     free = use["free_bytes"] if use else shutil.disk_usage(dest).free
     if needed > free:
-        raise StickError(f"The stick at {dest} has {free / MB:.1f} MB free; this export needs {needed / MB:.1f} MB "
-                         f"({(needed - free) / MB:.1f} MB more). Nothing was written.", code="stick.no_space",
-                         fix=f"Free {(needed - free) / MB:.1f} MB on the stick or use a larger one; or narrow "
-                             "sync_channels/sync_packages on this kit.")
+        raise StickError(
+            f"The stick at {dest} has {free / MB:.1f} MB free; this export needs {needed / MB:.1f} MB "
+            f"({(needed - free) / MB:.1f} MB more). Nothing was written.",
+            code="stick.no_space",
+            fix=f"Free {(needed - free) / MB:.1f} MB on the stick or use a larger one; or narrow "
+            "sync_channels/sync_packages on this kit.",
+        )
     for package, book, target in todo:
         target.parent.mkdir(parents=True, exist_ok=True)
         _copy_checked(book, target, package)
@@ -157,9 +192,13 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
         write_atomically(folder / SIGNATURE_NAME, ch.signature_raw)  # a cut before the index: bad_signature, clearly
         write_atomically(folder / INDEX_NAME, ch.index_raw)
     done = {target for _, _, target in todo}
-    return Exported(tuple(kept), tuple(p["id"] for p, _, t in targets if t in done),
-                    tuple(p["id"] for p, _, t in targets if t not in done), tuple(skipped),
-                    sum(p["size_bytes"] for p, _, _ in todo))
+    return Exported(
+        tuple(kept),
+        tuple(p["id"] for p, _, t in targets if t in done),
+        tuple(p["id"] for p, _, t in targets if t not in done),
+        tuple(skipped),
+        sum(p["size_bytes"] for p, _, _ in todo),
+    )
 
 
 def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
@@ -208,9 +247,9 @@ def tree_sequences(paths: Paths) -> dict[str, int]:
     return found
 
 
-
-def refresh_mirror(paths: Paths, settings: Settings, channels: Iterable[str], installed: dict[str, Installed],
-                   now: dt.datetime) -> int:
+def refresh_mirror(
+    paths: Paths, settings: Settings, channels: Iterable[str], installed: dict[str, Installed], now: dt.datetime
+) -> int:
     """Bring the kit's peer-mirror tree in line with what it holds (when `mirror_port` is set; else remove it)."""
     if not settings.mirror_port:
         shutil.rmtree(paths.mirror_dir, ignore_errors=True)  # hard links would keep old versions' disk space

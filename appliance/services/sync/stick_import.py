@@ -62,25 +62,39 @@ class ImportReport:
 
 def _stick_channels(tree: Path, subscribed: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Channel folders on the stick to sync (the subscribed ones; all when the kit subscribes to none) and the rest."""
-    on_stick = sorted(p.name for p in tree.iterdir() if p.is_dir() and not p.is_symlink() and (p / INDEX_NAME).is_file())
+    on_stick = sorted(
+        p.name for p in tree.iterdir() if p.is_dir() and not p.is_symlink() and (p / INDEX_NAME).is_file()
+    )
     chosen = tuple(n for n in on_stick if not subscribed or n in subscribed)
     return chosen, tuple(n for n in on_stick if n not in chosen)
 
 
-def import_folder(settings: Settings, db: Database, root: Path, *, on_event: Callable[[Event], None] = lambda e: None,
-                  clock: Callable[[], dt.datetime] | None = None) -> ImportReport:
+def import_folder(
+    settings: Settings,
+    db: Database,
+    root: Path,
+    *,
+    on_event: Callable[[Event], None] = lambda e: None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> ImportReport:
     """Import everything the stick mounted at `root` offers; a StickError when it offers nothing."""
     if not root.is_dir():
-        raise StickError(f"{root} is not a folder.", code="stick.not_found",
-                         fix="Give the folder where the stick is mounted (e.g. /media/usb), or --device /dev/sdX1.")
+        raise StickError(
+            f"{root} is not a folder.",
+            code="stick.not_found",
+            fix="Give the folder where the stick is mounted (e.g. /media/usb), or --device /dev/sdX1.",
+        )
     tree = root / STICK_FOLDER
     loose = sorted(p for p in root.iterdir() if p.suffix.lower() == ".zim" and (p.is_file() or p.is_symlink()))
     has_tree = tree.is_dir() and not tree.is_symlink()
     if not has_tree and not loose:
-        raise StickError(f"The stick at {root} has no {STICK_FOLDER}/ folder and no .zim file at its top.",
-                         code="stick.empty", cause="It is not a tpkit stick, or the books are inside a sub-folder.",
-                         fix=f"Put .zim files at the top of the stick, or a {STICK_FOLDER}/ folder written by "
-                             "`tpkit export`, and insert it again.")
+        raise StickError(
+            f"The stick at {root} has no {STICK_FOLDER}/ folder and no .zim file at its top.",
+            code="stick.empty",
+            cause="It is not a tpkit stick, or the books are inside a sub-folder.",
+            fix=f"Put .zim files at the top of the stick, or a {STICK_FOLDER}/ folder written by "
+            "`tpkit export`, and insert it again.",
+        )
     options: dict[str, Any] = {"on_event": on_event, **({"clock": clock} if clock else {})}
     report = ImportReport()
     engine = Engine(settings, db, **options)
@@ -109,12 +123,20 @@ def import_local_books(engine: Engine, files: list[Path]) -> list[LocalBook]:
             copied += outcome.size_bytes
             results.append(outcome)
         refused = [r for r in results if r.outcome == "refused"]
-        engine.runs.finish(run_id, engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                           RunResult("failed" if refused else "ok", "stick.book_refused" if refused else "done",
-                                     f"Local books from a USB stick: {copied / MB:.1f} MB copied; "
-                                     f"{len(refused)} refused.", 0, 0.0,
-                                     sum(r.outcome == "added" for r in results),
-                                     sum(r.outcome == "updated" for r in results), 0))
+        engine.runs.finish(
+            run_id,
+            engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            RunResult(
+                "failed" if refused else "ok",
+                "stick.book_refused" if refused else "done",
+                f"Local books from a USB stick: {copied / MB:.1f} MB copied; {len(refused)} refused.",
+                0,
+                0.0,
+                sum(r.outcome == "added" for r in results),
+                sum(r.outcome == "updated" for r in results),
+                0,
+            ),
+        )
     return results
 
 
@@ -155,8 +177,12 @@ def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
         free = engine.free_bytes()
         size = path.stat().st_size
         if free - size < engine.settings.disk_reserve_mb * MB:
-            return LocalBook(path.name, "refused", message=f"it needs {size / MB:.1f} MB and the content disk has "
-                             f"{free / MB:.1f} MB free with {engine.settings.disk_reserve_mb} MB kept in reserve")
+            return LocalBook(
+                path.name,
+                "refused",
+                message=f"it needs {size / MB:.1f} MB and the content disk has "
+                f"{free / MB:.1f} MB free with {engine.settings.disk_reserve_mb} MB kept in reserve",
+            )
         size, sha256 = _copy_hashed(path, staged)
         zimfile.check_whole(staged)
         book_id, note = _free_id(engine, _book_id(staged, path))
@@ -169,8 +195,12 @@ def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
         activation.activate(engine.paths, engine.installed, package, LOCAL_CHANNEL, staged, run_id)
         return LocalBook(path.name, "updated" if row else "added", book_id, note, size)
     except DamagedBookError as exc:
-        return LocalBook(path.name, "refused", message=f"libzim's check failed: {exc.message} (not a ZIM, or cut "
-                         "short when the stick was pulled out or the copy onto it stopped)")
+        return LocalBook(
+            path.name,
+            "refused",
+            message=f"libzim's check failed: {exc.message} (not a ZIM, or cut "
+            "short when the stick was pulled out or the copy onto it stopped)",
+        )
     except OSError as exc:
         return LocalBook(path.name, "refused", message=f"reading it failed ({exc.strerror}): was the stick pulled out?")
     finally:

@@ -36,9 +36,18 @@ class Transfers:
     """The transfers of one run (or one `--plan`): `uplink_bytes` crossed the uplink (the run's bytes_received, the
     budget's count), `received` counts every source's bytes by its kind (the run history's notes)."""
 
-    def __init__(self, program: Path, settings: Settings, limits: Limits, *, free_bytes: Callable[[], int],
-                 on_event: Callable[[Event], None], record_uplink: Callable[[float], None],
-                 guard: UplinkGuard | None = None, uplink_bps: float | None = None) -> None:
+    def __init__(
+        self,
+        program: Path,
+        settings: Settings,
+        limits: Limits,
+        *,
+        free_bytes: Callable[[], int],
+        on_event: Callable[[Event], None],
+        record_uplink: Callable[[float], None],
+        guard: UplinkGuard | None = None,
+        uplink_bps: float | None = None,
+    ) -> None:
         self.program, self.settings, self.limits = program, settings, limits
         self.guard, self.uplink_bps = guard, uplink_bps
         self.free_bytes, self.on_event, self.record_uplink = free_bytes, on_event, record_uplink
@@ -46,8 +55,16 @@ class Transfers:
         self.received: Counter[str] = Counter()
         self._told_unmeasured = False
 
-    def fetch(self, source: Source, location: str, dest: Path, *, basis: Path | None = None, package_id: str = "",
-              total_bytes: int = 0) -> None:
+    def fetch(
+        self,
+        source: Source,
+        location: str,
+        dest: Path,
+        *,
+        basis: Path | None = None,
+        package_id: str = "",
+        total_bytes: int = 0,
+    ) -> None:
         """Fetch one file of `source` to `dest` (resumable); a SyncError when the transfer fails or a limit stops it.
         `package_id` marks a book or patch: the window, the disk reserve, yielding and the probe apply to those."""
         while True:
@@ -55,25 +72,40 @@ class Transfers:
             # is not the uplink (a stick, a peer kit) is not measured.
             probe = self._probe(location, package_id) if package_id and source.uplink else None
             try:
-                done = transfer.fetch(self.program, location, dest, partial_dir=dest.parent / PARTIAL_DIR,
-                                      timeout_s=self.settings.sync_timeout_s,
-                                      bwlimit_kbps=self.settings.sync_rate_cap_kbps if probe else self.cap_kbps(),
-                                      basis=basis, on_progress=self._progress(package_id, location, total_bytes),
-                                      on_tick=self._tick(probe, location, package_id),
-                                      tick_s=self.guard.sample_s if self.guard else TICK_S)
+                done = transfer.fetch(
+                    self.program,
+                    location,
+                    dest,
+                    partial_dir=dest.parent / PARTIAL_DIR,
+                    timeout_s=self.settings.sync_timeout_s,
+                    bwlimit_kbps=self.settings.sync_rate_cap_kbps if probe else self.cap_kbps(),
+                    basis=basis,
+                    on_progress=self._progress(package_id, location, total_bytes),
+                    on_tick=self._tick(probe, location, package_id),
+                    tick_s=self.guard.sample_s if self.guard else TICK_S,
+                )
                 break
             except _PeopleNeedTheUplink:  # rsync is gone, what it wrote kept; wait, then resume from there
                 self._wait_for_people(package_id)
             except _UplinkMeasured:  # rsync is gone, what it wrote kept; go on under the cap
                 assert self.uplink_bps is not None  # the tick measured it before raising
-                self.on_event(Event("cap", package_id, text=f"uplink measured at {self.uplink_bps / 1024:.0f} KiB/s, "
-                                    f"{self.settings.sync_rate_cap_percent} % of it: {self.cap_kbps()} KiB/s"))
+                self.on_event(
+                    Event(
+                        "cap",
+                        package_id,
+                        text=f"uplink measured at {self.uplink_bps / 1024:.0f} KiB/s, "
+                        f"{self.settings.sync_rate_cap_percent} % of it: {self.cap_kbps()} KiB/s",
+                    )
+                )
         self._count(source, done.received_bytes)
         if done.returncode != 0:
-            raise SyncError(f"Downloading {location} failed: {done.message}", code="sync.transfer_failed",
-                            cause=f"rsync exit {done.returncode} (content-sync/README.md lists them).",
-                            fix="Run `tpkit sync` again once the mirror and uplink are back: finished books are "
-                                "kept and a cut download resumes.")
+            raise SyncError(
+                f"Downloading {location} failed: {done.message}",
+                code="sync.transfer_failed",
+                cause=f"rsync exit {done.returncode} (content-sync/README.md lists them).",
+                fix="Run `tpkit sync` again once the mirror and uplink are back: finished books are "
+                "kept and a cut download resumes.",
+            )
 
     def cap_kbps(self) -> int:
         """rsync's --bwlimit now (the uplink's measured speed, once known, sets the share cap)."""
@@ -91,11 +123,13 @@ class Transfers:
             if package_id:  # index files are a few KB: neither the window nor the disk is checked for them
                 self.limits.require_window(closed_during=package_id)
                 if self.free_bytes() < reserve_mb * MB:
-                    raise SyncError(f"The content disk fell below the {reserve_mb} MB reserve while downloading "
-                                    f"{package_id}; the download was stopped.", code="sync.disk_reserve",
-                                    cause="Something else is filling the disk during the sync.",
-                                    fix="Free space on the content disk (df -h), then run `tpkit sync` again: it "
-                                        "resumes.")
+                    raise SyncError(
+                        f"The content disk fell below the {reserve_mb} MB reserve while downloading "
+                        f"{package_id}; the download was stopped.",
+                        code="sync.disk_reserve",
+                        cause="Something else is filling the disk during the sync.",
+                        fix="Free space on the content disk (df -h), then run `tpkit sync` again: it resumes.",
+                    )
             self.on_event(Event("download", package_id, p.done_bytes, total_bytes, p.rate_bps))
 
         return progress
@@ -109,8 +143,13 @@ class Transfers:
                 self.uplink_bytes += _attempt_bytes(location)
                 raise _UplinkMeasured
             if package_id and self.guard is not None and not self.guard.running_ok():
-                self.on_event(Event("yield", package_id,
-                                    text=f"{self.guard.watch.other_bytes_per_s / 1024:.0f} KiB/s of other traffic"))
+                self.on_event(
+                    Event(
+                        "yield",
+                        package_id,
+                        text=f"{self.guard.watch.other_bytes_per_s / 1024:.0f} KiB/s of other traffic",
+                    )
+                )
                 self.uplink_bytes += _attempt_bytes(location)
                 raise _PeopleNeedTheUplink
 
@@ -133,8 +172,14 @@ class Transfers:
             return probe
         if not self._told_unmeasured:
             self._told_unmeasured = True
-            self.on_event(Event("cap", package_id, text="the uplink's speed cannot be measured (not an rsync:// "
-                                "mirror, or no uplink interface): sync_rate_cap_percent is not applied"))
+            self.on_event(
+                Event(
+                    "cap",
+                    package_id,
+                    text="the uplink's speed cannot be measured (not an rsync:// "
+                    "mirror, or no uplink interface): sync_rate_cap_percent is not applied",
+                )
+            )
         return None
 
 
@@ -144,4 +189,3 @@ def _attempt_bytes(location: str) -> int:
     source = urllib.parse.urlsplit(location)
     seen = traffic.connection_bytes(source.hostname, source.port or 873) if source.hostname else None
     return sum((seen or {}).values())
-

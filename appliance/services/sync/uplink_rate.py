@@ -26,8 +26,13 @@ class Probe:
     """Fed by `sample()` while an uncapped download runs: the received bytes per second on `interface` between
     RAMP_S and PROBE_S after the first sample (everyone's traffic: on a full link, that is the link's speed)."""
 
-    def __init__(self, interface: str, *, clock: Callable[[], float] = time.monotonic,
-                 read_received: Callable[[str], int | None] = traffic.interface_received_bytes) -> None:
+    def __init__(
+        self,
+        interface: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        read_received: Callable[[str], int | None] = traffic.interface_received_bytes,
+    ) -> None:
         self.interface, self._clock, self._read = interface, clock, read_received
         self._began: float | None = None
         self._from: tuple[float, int] | None = None

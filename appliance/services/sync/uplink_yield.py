@@ -44,7 +44,9 @@ class YieldWatch:
         if last is None or now <= last[0]:
             return not self.yielding
         then, interface_then, own_then = last
-        own_delta = sum(value - own_then.get(local, 0) for local, value in own.items() if value >= own_then.get(local, 0))
+        own_delta = sum(
+            value - own_then.get(local, 0) for local, value in own.items() if value >= own_then.get(local, 0)
+        )
         self.other_bytes_per_s = max(0, interface_total - interface_then - own_delta) / (now - then)
         busy = self.other_bytes_per_s > self.policy.threshold_bytes_per_s
         if busy != self.yielding:  # the condition that would change our mind holds
@@ -63,10 +65,18 @@ class UplinkGuard:
     """The watch fed from the real counters: `running_ok()` between progress lines of a transfer, and
     `wait_for_quiet()` while it is stopped. Without counters (no such interface, no `ss`) it never yields."""
 
-    def __init__(self, watch: YieldWatch, interface: str, peer: tuple[str, int], *, sample_s: float = SAMPLE_S,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 read_interface: Callable[[str], int | None] = traffic.interface_bytes,
-                 read_connections: Callable[[str, int], dict[str, int] | None] = traffic.connection_bytes) -> None:
+    def __init__(
+        self,
+        watch: YieldWatch,
+        interface: str,
+        peer: tuple[str, int],
+        *,
+        sample_s: float = SAMPLE_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        read_interface: Callable[[str], int | None] = traffic.interface_bytes,
+        read_connections: Callable[[str, int], dict[str, int] | None] = traffic.connection_bytes,
+    ) -> None:
         self.watch, self.interface, self.peer, self.sample_s = watch, interface, peer, sample_s
         self._clock, self._sleep = clock, sleep
         self._read_interface, self._read_connections = read_interface, read_connections

@@ -43,8 +43,10 @@ def _hand_in(kit, number: int) -> None:
         os.fsync(handle.fileno())
     temporary.rename(folder / f"photo-{number}.jpg")
     with kit.db.transaction() as conn:
-        conn.execute("INSERT INTO accounts (username, role, password_hash) VALUES (?, 'student', 'x')",
-                     (f"homework/photo-{number}.jpg",))
+        conn.execute(
+            "INSERT INTO accounts (username, role, password_hash) VALUES (?, 'student', 'x')",
+            (f"homework/photo-{number}.jpg",),
+        )
 
 
 def test_backup_of_a_busy_kit_restores_into_a_kit_that_signs_in(kit, live, tmp_path):
@@ -61,8 +63,16 @@ def test_backup_of_a_busy_kit_restores_into_a_kit_that_signs_in(kit, live, tmp_p
     try:
         while count[0] < 20:
             time.sleep(0.01)
-        made = _tpkit("backup", str(tmp_path / "kit.tpkit-backup"), "--data-dir", str(kit.paths.data_dir),
-                      "--content-dir", str(kit.paths.content_dir), "--kit-id", "kit-0042")
+        made = _tpkit(
+            "backup",
+            str(tmp_path / "kit.tpkit-backup"),
+            "--data-dir",
+            str(kit.paths.data_dir),
+            "--content-dir",
+            str(kit.paths.content_dir),
+            "--kit-id",
+            "kit-0042",
+        )
         with httpx.Client(base_url=live.url) as http:  # the kit kept serving during the backup
             assert http.get("/").status_code == 200
     finally:
@@ -72,8 +82,14 @@ def test_backup_of_a_busy_kit_restores_into_a_kit_that_signs_in(kit, live, tmp_p
     assert oct((tmp_path / "kit.tpkit-backup").stat().st_mode & 0o777) == "0o600"
 
     new_data = tmp_path / "replacement"
-    done = _tpkit("restore", str(tmp_path / "kit.tpkit-backup"), "--data-dir", str(new_data),
-                  "--content-dir", str(kit.paths.content_dir))
+    done = _tpkit(
+        "restore",
+        str(tmp_path / "kit.tpkit-backup"),
+        "--data-dir",
+        str(new_data),
+        "--content-dir",
+        str(kit.paths.content_dir),
+    )
     assert done.returncode == 0, done.stderr
     assert "kit-0042" in done.stdout
     restored = sqlite3.connect(new_data / "tpkit.sqlite3")
@@ -81,8 +97,10 @@ def test_backup_of_a_busy_kit_restores_into_a_kit_that_signs_in(kit, live, tmp_p
     assert 20 <= len(names) <= count[0]
     for name in names:  # every hand-in the database knows is there, whole
         assert (new_data / "uploads" / name).read_bytes() == (kit.paths.uploads_dir / name).read_bytes()
-    settings = load_settings(environ={}, overrides={"data_dir": str(new_data), "content_dir": str(kit.paths.content_dir),
-                                                    "mdns_enabled": False})
+    settings = load_settings(
+        environ={},
+        overrides={"data_dir": str(new_data), "content_dir": str(kit.paths.content_dir), "mdns_enabled": False},
+    )
     replacement = open_kit(settings)
     try:
         with LiveServer(create_app(replacement)) as server, httpx.Client(base_url=server.url) as http:
@@ -124,8 +142,9 @@ def _rewrite(source: Path, out: Path, extra: dict[str, bytes], manifest_change=N
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
     manifest = json.loads(members.pop("tpkit-backup.json"))
     members.update(extra)
-    manifest["files"] += [{"name": n, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()}
-                          for n, b in extra.items()]
+    manifest["files"] += [
+        {"name": n, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()} for n, b in extra.items()
+    ]
     if manifest_change:
         manifest_change(manifest, members)
     with tarfile.open(out, "w") as tar:

@@ -42,7 +42,11 @@ def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine)
     outcome = _run(tmp_path, kit_toml())
     assert outcome.problems == []
     settings = load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={})
-    assert (settings.kit_id, settings.school_name, settings.default_language) == ("gx-0042", "Shuangxi Teaching Point", "zh")
+    assert (settings.kit_id, settings.school_name, settings.default_language) == (
+        "gx-0042",
+        "Shuangxi Teaching Point",
+        "zh",
+    )
     assert settings.hub_url == "https://hub.county.example/"
     hostapd = tmp_path / "root/etc/hostapd/hostapd.conf"
     assert f"wpa_passphrase={PASSPHRASE}\n" in hostapd.read_text() and "country_code=CN" in hostapd.read_text()
@@ -52,8 +56,12 @@ def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine)
     assert "address=/kit/192.168.4.1" in dnsmasq and "/captive.apple.com/" in dnsmasq
     assert (tmp_path / "data/keys/enrolment-token").read_text() == TOKEN + "\n"
     assert machine.read_text().splitlines() == [
-        "timedatectl set-timezone Asia/Shanghai", f"findmnt --noheadings --output SOURCE --target {tmp_path / 'data'}",
-        "growpart /dev/mmcblk0 3", "resize2fs /dev/mmcblk0p3", f"ssh-keygen -A -f {tmp_path / 'root'}"]
+        "timedatectl set-timezone Asia/Shanghai",
+        f"findmnt --noheadings --output SOURCE --target {tmp_path / 'data'}",
+        "growpart /dev/mmcblk0 3",
+        "resize2fs /dev/mmcblk0p3",
+        f"ssh-keygen -A -f {tmp_path / 'root'}",
+    ]
     db = _database(tmp_path)
     try:
         assert sign_in(Accounts(db), "admin", ADMIN_PASSWORD)
@@ -86,14 +94,30 @@ def test_firstboot_later_boots_reapply_non_secret_changes_and_keep_the_passphras
 
 
 def test_firstboot_reports_every_bad_value_applies_the_rest_and_stores_them(tmp_path, machine):
-    broken = kit_toml(kit_id='kit_id = "GX 42"', time_zone='time_zone = "Mars/Olympus"', passphrase='passphrase = "short"',
-                      country='country = "china"', default_language='default_language = "fr"\nport = "eighty"',
-                      password_hash='password_hash = "hunter2"')
+    broken = kit_toml(
+        kit_id='kit_id = "GX 42"',
+        time_zone='time_zone = "Mars/Olympus"',
+        passphrase='passphrase = "short"',
+        country='country = "china"',
+        default_language='default_language = "fr"\nport = "eighty"',
+        password_hash='password_hash = "hunter2"',
+    )
     outcome = _run(tmp_path, broken)
     text = "\n".join(outcome.problems)
     assert len(outcome.problems) == 7, text
-    for part in ("kit_id in", "'GX 42'", "Mars/Olympus", "wifi.passphrase in", "8 to 63", "wifi.country", "'china'",
-                 "default_language = 'fr'", "port = 'eighty'", "admin.password_hash", "not an argon2id hash"):
+    for part in (
+        "kit_id in",
+        "'GX 42'",
+        "Mars/Olympus",
+        "wifi.passphrase in",
+        "8 to 63",
+        "wifi.country",
+        "'china'",
+        "default_language = 'fr'",
+        "port = 'eighty'",
+        "admin.password_hash",
+        "not an argon2id hash",
+    ):
         assert part in text, part
     assert "short" not in text, "a secret is never quoted"
     settings = load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={})
@@ -120,8 +144,9 @@ def test_firstboot_unreadable_file_keeps_the_old_settings(tmp_path, machine):
 
 def test_firstboot_ethernet_mode_removes_the_access_point(tmp_path, machine):
     _run(tmp_path, kit_toml())
-    outcome = _run(tmp_path, kit_toml(network_mode='network_mode = "ethernet"', wifi="", ssid="", passphrase="",
-                                      country=""))
+    outcome = _run(
+        tmp_path, kit_toml(network_mode='network_mode = "ethernet"', wifi="", ssid="", passphrase="", country="")
+    )
     assert outcome.problems == []
     assert not (tmp_path / "root/etc/hostapd/hostapd.conf").exists()
     assert not (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").exists()

@@ -34,14 +34,24 @@ def test_health_healthy_kit_is_ok(kit, tmp_path):
 def test_health_sick_kit_lists_every_problem_with_a_fix(kit, tmp_path, content_dir):
     (content_dir / "broken.zim").write_bytes(b"not a zim")
     kit.library.refresh()
-    kit.readings = Readings(root=fake_root(tmp_path / "root", root_mount="ro"),
-                            path=fake_commands(tmp_path / "bin", SICK_COMMANDS))
+    kit.readings = Readings(
+        root=fake_root(tmp_path / "root", root_mount="ro"), path=fake_commands(tmp_path / "bin", SICK_COMMANDS)
+    )
     snap = health.snapshot(kit, now=NOON)
-    assert snap["throttled"]["now"] == {"under_voltage": True, "freq_capped": False, "throttled": True,
-                                        "soft_temp_limit": False}
-    assert _codes(snap) == {"health.under_voltage": "critical", "health.hot": "critical",
-                            "health.root_read_only": "critical", "health.fs_errors": "warning",
-                            "health.books_damaged": "warning", "health.clock_unsynchronised": "warning"}
+    assert snap["throttled"]["now"] == {
+        "under_voltage": True,
+        "freq_capped": False,
+        "throttled": True,
+        "soft_temp_limit": False,
+    }
+    assert _codes(snap) == {
+        "health.under_voltage": "critical",
+        "health.hot": "critical",
+        "health.root_read_only": "critical",
+        "health.fs_errors": "warning",
+        "health.books_damaged": "warning",
+        "health.clock_unsynchronised": "warning",
+    }
     assert snap["status"] == "critical"
     assert all(p["message"] and p["fix"] for p in snap["problems"])
     assert snap["services"]["tpkit-panel"] == "failed"
@@ -50,8 +60,20 @@ def test_health_sick_kit_lists_every_problem_with_a_fix(kit, tmp_path, content_d
 def test_health_missing_sources_are_not_available_never_invented(kit, tmp_path):
     kit.readings = Readings(root=tmp_path / "no-proc", path=fake_commands(tmp_path / "empty", {}))
     snap = health.snapshot(kit, now=NOON)
-    for key in ("uptime_s", "boot_count", "cpu_temp_c", "throttled", "load", "memory", "wifi_clients", "services",
-                "requests_served", "students_active_today", "last_sync", "bytes_this_month"):
+    for key in (
+        "uptime_s",
+        "boot_count",
+        "cpu_temp_c",
+        "throttled",
+        "load",
+        "memory",
+        "wifi_clients",
+        "services",
+        "requests_served",
+        "students_active_today",
+        "last_sync",
+        "bytes_this_month",
+    ):
         assert snap[key] == "not available", key
     assert snap["outbox_depth"] == 0  # the outbox table always exists
     assert snap["clock"] == {"synchronized": "not available"}
@@ -60,30 +82,35 @@ def test_health_missing_sources_are_not_available_never_invented(kit, tmp_path):
 
 
 def test_health_thermal_zone_is_the_fallback_without_vcgencmd(kit, tmp_path):
-    kit.readings = Readings(root=fake_root(tmp_path / "root", thermal_millidegrees=71000),
-                            path=fake_commands(tmp_path / "bin", {}))
+    kit.readings = Readings(
+        root=fake_root(tmp_path / "root", thermal_millidegrees=71000), path=fake_commands(tmp_path / "bin", {})
+    )
     snap = health.snapshot(kit)
     assert snap["cpu_temp_c"] == 71.0
     assert _codes(snap) == {"health.hot": "warning"} and snap["status"] == "warning"
 
 
-@pytest.mark.parametrize(("temperature_c", "expected"), [(69.9, None), (70.0, "warning"), (79.9, "warning"),
-                                                          (80.0, "critical")])
+@pytest.mark.parametrize(
+    ("temperature_c", "expected"), [(69.9, None), (70.0, "warning"), (79.9, "warning"), (80.0, "critical")]
+)
 def test_health_hot_thresholds(temperature_c, expected):
     found = health._heat(temperature_c)
     assert (found[0]["severity"] if found else None) == expected
 
 
-@pytest.mark.parametrize(("percent", "expected"), [(89.9, None), (90.0, "warning"), (96.9, "warning"),
-                                                   (97.0, "critical")])
+@pytest.mark.parametrize(
+    ("percent", "expected"), [(89.9, None), (90.0, "warning"), (96.9, "warning"), (97.0, "critical")]
+)
 def test_health_disk_thresholds(percent, expected):
     found = health._disks([{"path": "/srv", "use_percent": percent, "free_bytes": 2**30}])
     assert (found[0]["severity"] if found else None) == expected
 
 
 def test_health_under_voltage_since_boot_only_is_a_warning():
-    assert health._power({"now": {"under_voltage": False}, "since_boot": {"under_voltage": True}})[0]["severity"] \
+    assert (
+        health._power({"now": {"under_voltage": False}, "since_boot": {"under_voltage": True}})[0]["severity"]
         == "warning"
+    )
 
 
 def test_health_boot_count_grows_once_per_new_boot_id(kit, tmp_path):

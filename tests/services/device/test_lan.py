@@ -23,9 +23,18 @@ WAIT_S = 15  # a deadline: waits end when the kit shows (compiled zeroconf regis
 
 
 def _settings(tmp_path, content_dir, **extra):
-    return load_settings(environ={}, overrides={
-        "data_dir": str(tmp_path / "data"), "content_dir": str(content_dir), "library_scan_interval_s": 0.1,
-        "mdns_interfaces": "127.0.0.1", "school_name": "River School", "kit_id": "kit-river", **extra})
+    return load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp_path / "data"),
+            "content_dir": str(content_dir),
+            "library_scan_interval_s": 0.1,
+            "mdns_interfaces": "127.0.0.1",
+            "school_name": "River School",
+            "kit_id": "kit-river",
+            **extra,
+        },
+    )
 
 
 def _wait(condition, timeout_s: float = WAIT_S):
@@ -65,6 +74,7 @@ def test_lan_web_app_advertises_updates_on_library_change_and_withdraws(tmp_path
             make_book(content_dir, "second_book", title="Second")
             _wait(lambda: len(kit.library.books()) == 2)
             digest = lan.content_digest(kit.library.books())
+
             def new_digest(found):
                 return any(f.txt.get("content") == digest for f in found if f.txt.get("kit_id") == "kit-river")
 
@@ -101,8 +111,10 @@ def test_lan_failure_to_advertise_is_one_warning_and_the_server_keeps_serving(tm
     # No real way to make multicast fail on loopback without touching the host's network: patched, as
     # zeroconf raises when the interface cannot join 224.0.0.251.
     no_multicast = OSError(errno.ENODEV, "No such device")
-    with caplog.at_level(logging.WARNING, logger="appliance"), \
-            mock.patch.object(mdns, "Zeroconf", side_effect=no_multicast):
+    with (
+        caplog.at_level(logging.WARNING, logger="appliance"),
+        mock.patch.object(mdns, "Zeroconf", side_effect=no_multicast),
+    ):
         with LiveServer(create_app(kit)) as server:
             _wait(lambda: [r for r in caplog.records if r.name == "appliance.services.device.lan"])
             assert httpx.get(server.url + "/").status_code == 200

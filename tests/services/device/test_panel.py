@@ -53,7 +53,9 @@ class HealthServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-health", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-health", daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:
@@ -86,8 +88,10 @@ def systemctl_log(tmp_path, monkeypatch) -> Path:
     bin_dir, record = tmp_path / "bin", tmp_path / "systemctl.log"
     bin_dir.mkdir()
     script = bin_dir / "systemctl"
-    script.write_text(f'#!/bin/sh\necho "$*" >> "{record}"\n'
-                      'if [ -n "$FAKE_SYSTEMCTL_FAIL" ]; then echo "$FAKE_SYSTEMCTL_FAIL" >&2; exit 5; fi\n')
+    script.write_text(
+        f'#!/bin/sh\necho "$*" >> "{record}"\n'
+        'if [ -n "$FAKE_SYSTEMCTL_FAIL" ]; then echo "$FAKE_SYSTEMCTL_FAIL" >&2; exit 5; fi\n'
+    )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return record
@@ -177,9 +181,18 @@ def test_panel_sync_light_blinks_while_running_double_blinks_after_failure(rig, 
 
 def test_panel_fault_light_blinks_codes_most_severe_first(rig, health):
     panel, clock, factory = rig
-    health.answer = (200, {"status": "critical", "last_sync": "not available",
-                           "problems": [problem("health.disk_nearly_full"), problem("health.hot", "critical"),
-                                        problem("health.something_new")]})
+    health.answer = (
+        200,
+        {
+            "status": "critical",
+            "last_sync": "not available",
+            "problems": [
+                problem("health.disk_nearly_full"),
+                problem("health.hot", "critical"),
+                problem("health.something_new"),
+            ],
+        },
+    )
     panel.poll()
     assert panel.state.codes == [2, 3]
     cycle_s = blink.code_pattern([2, 3]).length_s

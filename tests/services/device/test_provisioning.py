@@ -16,7 +16,12 @@ def _check(text: str) -> provisioning.KitFile:
 def test_provisioning_complete_file_has_no_problems():
     kit = _check(kit_toml())
     assert kit.problems == []
-    assert (kit.kit_id, kit.wifi_ssid, kit.wifi_passphrase, kit.network_mode) == ("gx-0042", "双溪教学点", PASSPHRASE, "ap")
+    assert (kit.kit_id, kit.wifi_ssid, kit.wifi_passphrase, kit.network_mode) == (
+        "gx-0042",
+        "双溪教学点",
+        PASSPHRASE,
+        "ap",
+    )
     assert kit.settings == {"default_language": "zh"}
 
 
@@ -40,12 +45,20 @@ def test_provisioning_unknown_keys_and_owned_settings_are_problems():
     kit = _check(kit_toml(head='colour = "blue"\n[wifi2]\nx = 1', default_language='kit_id = "other"\nprot = 80'))
     text = "\n".join(kit.problems)
     assert "colour in" in text and "wifi2 in" in text
-    assert "settings.kit_id" in text and "prot (from /boot/firmware/kit.toml key settings.prot) is not a tpkit setting" in text
+    assert (
+        "settings.kit_id" in text
+        and "prot (from /boot/firmware/kit.toml key settings.prot) is not a tpkit setting" in text
+    )
 
 
 def test_provisioning_render_round_trips_and_quotes_safely():
-    values = {"kit_id": "gx-1", "school_name": 'The "Hill" School\\', "network_mode": "ethernet",
-              "trusted_content_keys": ["RWQ" + "A" * 53], "settings": {"default_language": "zh"}}
+    values = {
+        "kit_id": "gx-1",
+        "school_name": 'The "Hill" School\\',
+        "network_mode": "ethernet",
+        "trusted_content_keys": ["RWQ" + "A" * 53],
+        "settings": {"default_language": "zh"},
+    }
     data = tomllib.loads(provisioning.render(values))
     assert data["school_name"] == 'The "Hill" School\\' and data["settings"] == {"default_language": "zh"}
     assert provisioning.check(data, "x").problems == []

@@ -15,8 +15,13 @@ from tests.roster_data import two_classes
 
 def _draft(attempts: str = "2") -> quiz_drafts.Draft:
     q = quiz_drafts.DraftQuestion
-    return quiz_drafts.Draft("Sums", attempts, "", "50", [
-        q("numeric", "1 + 1", number="2"), q("short", "Capital of France", accepted="Paris\n巴黎")])
+    return quiz_drafts.Draft(
+        "Sums",
+        attempts,
+        "",
+        "50",
+        [q("numeric", "1 + 1", number="2"), q("short", "Capital of France", accepted="Paris\n巴黎")],
+    )
 
 
 def test_quizzes_taps_at_once_keep_one_attempt_one_hand_in_and_the_limit(kit):
@@ -48,11 +53,25 @@ def test_quizzes_taps_at_once_keep_one_attempt_one_hand_in_and_the_limit(kit):
 
 
 def test_quizzes_draft_keeps_what_was_typed_and_names_each_problem():
-    form = FormData([("title", "Mixed"), ("count", "3"), ("attempts", "21"), ("due", "1 Dec"),
-                     ("q0-kind", "multiple"), ("q0-prompt", "Even numbers?"), ("q0-option0", "2"), ("q0-option3", "4"),
-                     ("q0-right", "0"), ("q0-right", "3"),
-                     ("q1-kind", "true_false"), ("q1-prompt", "2 is odd"),
-                     ("q2-kind", "short"), ("q2-prompt", "Say hi"), ("q2-accepted", "!!!\n")])
+    form = FormData(
+        [
+            ("title", "Mixed"),
+            ("count", "3"),
+            ("attempts", "21"),
+            ("due", "1 Dec"),
+            ("q0-kind", "multiple"),
+            ("q0-prompt", "Even numbers?"),
+            ("q0-option0", "2"),
+            ("q0-option3", "4"),
+            ("q0-right", "0"),
+            ("q0-right", "3"),
+            ("q1-kind", "true_false"),
+            ("q1-prompt", "2 is odd"),
+            ("q2-kind", "short"),
+            ("q2-prompt", "Say hi"),
+            ("q2-accepted", "!!!\n"),
+        ]
+    )
     draft = quiz_drafts.read(form)
     assert quiz_drafts.check(draft) is None
     assert draft.questions[0].error == "" and draft.questions[0].raw()["answer"] == [0, 1]

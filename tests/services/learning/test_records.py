@@ -31,11 +31,15 @@ def test_records_record_is_valid_xapi_with_a_pseudonymous_actor(learning_kit):
     student = kit.people.person(ids["a"]["students"][0])
     made = records.record(kit, student["id"], "opened", "article", "test_book/A/光合作用", "光合作用")
     xapi.check_statement(made)
-    assert made["actor"]["account"] == {"homePage": "https://tpkit.invalid/kits/tpkit-dev", "name": student["pseudonym"]}
+    assert made["actor"]["account"] == {
+        "homePage": "https://tpkit.invalid/kits/tpkit-dev",
+        "name": student["pseudonym"],
+    }
     assert student["display_name"] not in json.dumps(made, ensure_ascii=False)
     assert made["verb"]["id"] == "http://adlnet.gov/expapi/verbs/experienced"
-    assert made["object"]["id"] == ("https://tpkit.invalid/kits/tpkit-dev/xapi/activities/article/test_book/A/"
-                                    "%E5%85%89%E5%90%88%E4%BD%9C%E7%94%A8")
+    assert made["object"]["id"] == (
+        "https://tpkit.invalid/kits/tpkit-dev/xapi/activities/article/test_book/A/%E5%85%89%E5%90%88%E4%BD%9C%E7%94%A8"
+    )
     assert made["context"]["extensions"][xapi.CLOCK_EXTENSION] is True
     quiz = records.record(kit, student["id"], "scored", "quiz", "7", "Plants", xapi.score_result(3, 4, passed_at=0.6))
     assert quiz["object"]["id"].endswith("/xapi/activities/quiz/tpkit-dev/7")  # kit-local ids carry the kit id
@@ -45,8 +49,9 @@ def test_records_record_is_valid_xapi_with_a_pseudonymous_actor(learning_kit):
 
 def test_records_real_names_and_county_home_page_only_when_set(learning_kit):
     kit, ids = learning_kit
-    kit.settings = dataclasses.replace(kit.settings, records_real_names=True,
-                                       records_home_page="https://county.example/lrs")
+    kit.settings = dataclasses.replace(
+        kit.settings, records_real_names=True, records_home_page="https://county.example/lrs"
+    )
     made = records.record(kit, ids["a"]["students"][0], "opened", "book", "test_book", "Test book")
     assert made["actor"]["account"] == {"homePage": "https://county.example/lrs", "name": "Wang Fang"}
     with pytest.raises(BadRequestError) as refused:
@@ -56,12 +61,19 @@ def test_records_real_names_and_county_home_page_only_when_set(learning_kit):
 
 def test_records_queue_pending_into_the_outbox_once(learning_kit):
     kit, ids = learning_kit
-    made = [records.record(kit, ids[tag]["students"][0], "opened", "article", f"test_book/A/{n}", f"A {n}")
-            for tag in ("a", "b") for n in range(30)]
+    made = [
+        records.record(kit, ids[tag]["students"][0], "opened", "article", f"test_book/A/{n}", f"A {n}")
+        for tag in ("a", "b")
+        for n in range(30)
+    ]
     assert records.queue_pending(kit) == 60 and kit.learning_records.counts() == {"total": 60, "pending": 0}
     assert records.queue_pending(kit) == 0
-    shipped = [s for stored in kit.outbox.all() if stored.kind == "records"
-               for s in report_file.decode(stored.payload, "outbox").body["statements"]]
+    shipped = [
+        s
+        for stored in kit.outbox.all()
+        if stored.kind == "records"
+        for s in report_file.decode(stored.payload, "outbox").body["statements"]
+    ]
     assert shipped == made
 
 
@@ -101,8 +113,9 @@ def test_records_opened_once_per_student_and_activity_within_the_window(learning
     start = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc)
 
     def opened(account, path: str, minutes: float):
-        return records.record_open(kit, account, "article", f"test_book/{path}", path,
-                                   now=start + dt.timedelta(minutes=minutes))
+        return records.record_open(
+            kit, account, "article", f"test_book/{path}", path, now=start + dt.timedelta(minutes=minutes)
+        )
 
     first = opened(anna, "water", 0)
     assert first is not None and first["verb"]["id"] == "http://adlnet.gov/expapi/verbs/experienced"
@@ -116,5 +129,6 @@ def test_records_opened_once_per_student_and_activity_within_the_window(learning
     stored = [s for s in kit.learning_records.since(None) if s["object"]["id"].endswith("/article/test_book/water")]
     assert len(stored) == 4 and records.OPEN_WINDOW_S == 30 * 60
     # record() itself never de-duplicates: quiz answers, hand-ins and scores are each an event
-    assert records.record(kit, anna["id"], "opened", "article", "test_book/water", "water")["id"] not in \
-        {s["id"] for s in stored}
+    assert records.record(kit, anna["id"], "opened", "article", "test_book/water", "water")["id"] not in {
+        s["id"] for s in stored
+    }

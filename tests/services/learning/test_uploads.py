@@ -12,12 +12,25 @@ from appliance.errors import UploadRefusedError
 from appliance.services.learning import uploads
 
 
-@pytest.mark.parametrize("head, kind", [
-    (b"%PDF-1.7\n", "pdf"), (b"\x89PNG\r\n\x1a\n\x00", "png"), (b"\xff\xd8\xff\xdb", "jpeg"), (b"GIF89a..", "gif"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"), (b"\x00\x00\x00\x18ftypmp42", "mp4"), (b"\x00\x00\x00\x20ftypM4A ", "m4a"),
-    (b"\x1a\x45\xdf\xa3\x01", "webm"), (b"ID3\x04\x00", "mp3"), (b"OggS\x00\x02", "ogg"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "wav"), (b"MZ\x90\x00", None), (b"\x7fELF\x02", None), (b"#!/bin/sh\n", None),
-])
+@pytest.mark.parametrize(
+    "head, kind",
+    [
+        (b"%PDF-1.7\n", "pdf"),
+        (b"\x89PNG\r\n\x1a\n\x00", "png"),
+        (b"\xff\xd8\xff\xdb", "jpeg"),
+        (b"GIF89a..", "gif"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"\x00\x00\x00\x18ftypmp42", "mp4"),
+        (b"\x00\x00\x00\x20ftypM4A ", "m4a"),
+        (b"\x1a\x45\xdf\xa3\x01", "webm"),
+        (b"ID3\x04\x00", "mp3"),
+        (b"OggS\x00\x02", "ogg"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "wav"),
+        (b"MZ\x90\x00", None),
+        (b"\x7fELF\x02", None),
+        (b"#!/bin/sh\n", None),
+    ],
+)
 def test_uploads_detect_kind_by_first_bytes(head, kind):
     assert uploads.detect(head) == kind
 
@@ -30,12 +43,15 @@ def test_uploads_store_writes_complete_file_and_digest(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [stored.name]
 
 
-@pytest.mark.parametrize("data, name, code", [
-    (b"", "a.jpg", "upload.empty"),
-    (b"\xff\xd8\xff" + b"0" * 100, "a.jpg", "upload.too_large"),
-    (b"%PDF-1.4", "a.pdf", "upload.type_not_allowed"),  # a PDF is not a photo
-    (b"\x89PNG\r\n\x1a\n", "a.jpg", "upload.type_mismatch"),
-])
+@pytest.mark.parametrize(
+    "data, name, code",
+    [
+        (b"", "a.jpg", "upload.empty"),
+        (b"\xff\xd8\xff" + b"0" * 100, "a.jpg", "upload.too_large"),
+        (b"%PDF-1.4", "a.pdf", "upload.type_not_allowed"),  # a PDF is not a photo
+        (b"\x89PNG\r\n\x1a\n", "a.jpg", "upload.type_mismatch"),
+    ],
+)
 def test_uploads_store_refuses_and_leaves_nothing(tmp_path, data, name, code):
     with pytest.raises(UploadRefusedError) as caught:
         uploads.store(io.BytesIO(data), name, tmp_path, uploads.PHOTO_KINDS, 50)

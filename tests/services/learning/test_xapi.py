@@ -15,16 +15,28 @@ WHEN = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)
 
 
 def _quiz_statement(**extra):
-    return xapi.statement(home_page=HOME, learner="5b0c2f9e-8d55-4a8e-9d5e-1f6c7d2a0b11", verb="scored",
-                          activity=xapi.activity_id(HOME, "quiz", "17"), activity_kind="quiz",
-                          activity_name="水循环小测验", when=WHEN, clock_synchronised=False, kit_id="kit-0042",
-                          result=xapi.score_result(7, 10, passed_at=0.6), language="zh", **extra)
+    return xapi.statement(
+        home_page=HOME,
+        learner="5b0c2f9e-8d55-4a8e-9d5e-1f6c7d2a0b11",
+        verb="scored",
+        activity=xapi.activity_id(HOME, "quiz", "17"),
+        activity_kind="quiz",
+        activity_name="水循环小测验",
+        when=WHEN,
+        clock_synchronised=False,
+        kit_id="kit-0042",
+        result=xapi.score_result(7, 10, passed_at=0.6),
+        language="zh",
+        **extra,
+    )
 
 
 def test_xapi_statement_has_what_an_lrs_needs_and_no_real_name():
     made = _quiz_statement()
-    assert made["actor"] == {"objectType": "Agent", "account": {"homePage": HOME,
-                                                                "name": "5b0c2f9e-8d55-4a8e-9d5e-1f6c7d2a0b11"}}
+    assert made["actor"] == {
+        "objectType": "Agent",
+        "account": {"homePage": HOME, "name": "5b0c2f9e-8d55-4a8e-9d5e-1f6c7d2a0b11"},
+    }
     assert made["verb"]["id"] == "http://adlnet.gov/expapi/verbs/scored"
     assert made["object"]["definition"]["type"] == "http://adlnet.gov/expapi/activities/assessment"
     assert made["timestamp"] == "2026-11-28T01:30:00.000Z"  # UTC, milliseconds
@@ -37,18 +49,28 @@ def test_xapi_statement_has_what_an_lrs_needs_and_no_real_name():
 
 def test_xapi_activity_ids_are_stable_iris_even_for_chinese_paths():
     article = xapi.activity_id(HOME, "article", "wikipedia_zh_all", "A/光合作用 (植物)")
-    assert article == HOME + "/xapi/activities/article/wikipedia_zh_all/A/%E5%85%89%E5%90%88%E4%BD%9C%E7%94%A8%20%28%E6%A4%8D%E7%89%A9%29"
+    assert (
+        article
+        == HOME
+        + "/xapi/activities/article/wikipedia_zh_all/A/%E5%85%89%E5%90%88%E4%BD%9C%E7%94%A8%20%28%E6%A4%8D%E7%89%A9%29"
+    )
     assert " " not in article and xapi.IRI.match(article)
     with pytest.raises(ValueError):
         xapi.activity_id(HOME, "video")
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"id": "not-a-uuid"}, "id"), ({"actor": {"name": "王小明"}}, "account"),
-    ({"verb": {"id": "scored"}}, "verb"), ({"object": {"id": ""}}, "object"),
-    ({"timestamp": "2026-11-28T09:30:00"}, "time zone"), ({"timestamp": "today"}, "timestamp"),
-    ({"result": {"score": {"scaled": 7}}}, "scaled"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"id": "not-a-uuid"}, "id"),
+        ({"actor": {"name": "王小明"}}, "account"),
+        ({"verb": {"id": "scored"}}, "verb"),
+        ({"object": {"id": ""}}, "object"),
+        ({"timestamp": "2026-11-28T09:30:00"}, "time zone"),
+        ({"timestamp": "today"}, "timestamp"),
+        ({"result": {"score": {"scaled": 7}}}, "scaled"),
+    ],
+)
 def test_xapi_check_refuses_what_an_lrs_would(change, problem):
     with pytest.raises(BadRequestError, match=problem) as caught:
         xapi.check_statement(_quiz_statement() | change)

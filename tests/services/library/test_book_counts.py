@@ -69,7 +69,8 @@ def test_book_counts_keep_libzim_out_of_a_process_that_only_reports(settings, bo
         f"kit = open_kit(load_settings(environ={{}}, overrides={json.dumps(folders)}), with_library=False)\n"
         "books = health.snapshot(kit, open_library=False)['books']\n"
         "print(json.dumps([books, sorted(m for m in sys.modules if m.startswith('libzim'))]))\n"
-        "kit.close()\n")
+        "kit.close()\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     books, loaded = json.loads(done.stdout.splitlines()[-1])
     assert books == {"served": 1, "damaged": 0, "pending": 0}

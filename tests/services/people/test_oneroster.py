@@ -13,7 +13,9 @@ from tests.roster_data import ENROLLMENTS, USERS, oneroster_files, write_folder,
 
 def _tables(kit) -> dict[str, int]:
     return {name: kit.people.count(name) for name in ("orgs", "classes", "class_teachers", "enrolments")} | {
-        "students": kit.accounts.count("student"), "teachers": kit.accounts.count("teacher")}
+        "students": kit.accounts.count("student"),
+        "teachers": kit.accounts.count("teacher"),
+    }
 
 
 def _locations(caught) -> list[tuple[str, int, int]]:
@@ -25,10 +27,17 @@ def test_oneroster_imports_a_folder_set(kit, tmp_path):
     result = oneroster.import_set(kit.people, CONSOLE, read_set(folder, oneroster.FILES))
     assert result.counts == {"orgs": 1, "classes": 1, "teachers": 1, "students": 2, "enrolments": 3, "skipped": 3}
     klass = kit.people.all_classes()[0]
-    assert (klass["name"], klass["grade"], klass["course"], klass["term"]) == ("三年级一班", "03", "Grade 3", "2026 autumn")
+    assert (klass["name"], klass["grade"], klass["course"], klass["term"]) == (
+        "三年级一班",
+        "03",
+        "Grade 3",
+        "2026 autumn",
+    )
     students = kit.people.students_of(klass["id"])
     assert [(s["display_name"], s["student_number"], s["has_credential"]) for s in students] == [
-        ("Anna Li", "2026002", 0), ("王小明", "2026001", 0)]  # no PIN until the teacher gives them
+        ("Anna Li", "2026002", 0),
+        ("王小明", "2026001", 0),
+    ]  # no PIN until the teacher gives them
     teacher = kit.accounts.by_username("zhang.li")
     assert teacher["role"] == "teacher" and kit.people.teaches(teacher["id"], klass["id"])
     assert kit.accounts.by_username("county.admin") is None  # a county administrator is not the kit's

@@ -120,8 +120,9 @@ def test_pin_signin_teacher_new_pin_clears_the_students_count(kit, ids):
 def test_pin_signin_no_pin_yet_never_opens(kit, ids):
     result_class = people.create_class(kit.people, CONSOLE, "Empty PINs", "3", [])
     with kit.people.transaction() as conn:
-        sid = kit.people.add_person(conn, username="s-nopin", role="student", display_name="No Pin",
-                                    pseudonym=people.new_pseudonym())
+        sid = kit.people.add_person(
+            conn, username="s-nopin", role="student", display_name="No Pin", pseudonym=people.new_pseudonym()
+        )
         kit.people.enrol(conn, result_class, sid)
     credential = {"id": sid, "password_hash": kit.people.credential(sid)}
     with pytest.raises(SignInError):

@@ -52,7 +52,11 @@ def test_roster_simple_wrong_columns_are_refused(kit):
         _import(kit, "full_name,pin,pin\nAnna,1234,1234\n")
     messages = [p.message for p in caught.value.problems]
     assert _problems(caught) == [(1, 1), (1, 3), (1, 0)]
-    assert "unknown column 'full_name'" in messages[0] and "twice" in messages[1] and "missing column(s) name" in messages[2]
+    assert (
+        "unknown column 'full_name'" in messages[0]
+        and "twice" in messages[1]
+        and "missing column(s) name" in messages[2]
+    )
 
 
 def test_roster_simple_reports_every_bad_row_and_imports_nothing(kit):

@@ -37,11 +37,20 @@ def open_reporting_kit(tmp_path, content_dir):
     """A kit on a fake healthy machine, reporting to `hub_url`; closed at the end."""
     opened = []
 
-    def make(hub_url: str = "", token: str = "tok-1", commands=HEALTHY_COMMANDS, port: int = 8080,
-             with_library: bool = True):
-        settings = load_settings(environ={}, overrides={
-            "data_dir": str(tmp_path / "data"), "content_dir": str(content_dir), "kit_id": "kit-0042",
-            "hub_url": hub_url, "hub_enrol_token": token, "port": port})
+    def make(
+        hub_url: str = "", token: str = "tok-1", commands=HEALTHY_COMMANDS, port: int = 8080, with_library: bool = True
+    ):
+        settings = load_settings(
+            environ={},
+            overrides={
+                "data_dir": str(tmp_path / "data"),
+                "content_dir": str(content_dir),
+                "kit_id": "kit-0042",
+                "hub_url": hub_url,
+                "hub_enrol_token": token,
+                "port": port,
+            },
+        )
         kit = open_kit(settings, with_library=with_library)
         kit.readings = Readings(root=fake_root(tmp_path / "root"), path=fake_commands(tmp_path / "bin", commands))
         opened.append(kit)
@@ -57,8 +66,13 @@ def _public(kit) -> minisign.PublicKey:
 
 
 def test_report_cycle_enrols_then_delivers_signed_reports(open_reporting_kit):
-    config = {"version": 4, "sync_channels": ["primary-zh"], "sync_windows": "Mon-Fri 16:00-07:00",
-              "sync_rate_cap_kbps": 2000, "sync_month_budget_mb": 20000}
+    config = {
+        "version": 4,
+        "sync_channels": ["primary-zh"],
+        "sync_windows": "Mon-Fri 16:00-07:00",
+        "sync_rate_cap_kbps": 2000,
+        "sync_month_budget_mb": 20000,
+    }
     with HubDouble(desired_config=config) as hub:
         kit = open_reporting_kit(hub.url)
         first = report_cycle.run(kit, now=MONDAY, rand=NO_JITTER)
@@ -96,8 +110,13 @@ def test_report_cycle_hub_down_for_days_stays_bounded_then_delivers_everything_o
     for cycle in range(12 * 20):  # every 2 hours for 20 days
         sick_now = cycle % 30 == 5  # a sick spell now and then: each raises alerts once
         if sick_now != sick:
-            kit.readings = Readings(root=fake_root(kit.paths.data_dir.parent / "root"), path=fake_commands(
-                kit.paths.data_dir.parent / ("sick" if sick_now else "bin"), SICK_COMMANDS if sick_now else HEALTHY_COMMANDS))
+            kit.readings = Readings(
+                root=fake_root(kit.paths.data_dir.parent / "root"),
+                path=fake_commands(
+                    kit.paths.data_dir.parent / ("sick" if sick_now else "bin"),
+                    SICK_COMMANDS if sick_now else HEALTHY_COMMANDS,
+                ),
+            )
             sick = sick_now
         result = report_cycle.run(kit, now=now, rand=NO_JITTER)
         assert result.delivery.delivered == 0
@@ -191,7 +210,9 @@ def test_report_cycle_backoff_doubles_is_capped_and_jittered_down():
 def test_report_cycle_clock_going_back_does_not_block_delivery(open_reporting_kit):
     with HubDouble() as hub:
         kit = open_reporting_kit(hub.url)
-        kit.uplink.failed("no answer", MONDAY.timestamp() + 365 * 86400, "2027-03-02T08:00:00Z")  # clock was a year ahead
+        kit.uplink.failed(
+            "no answer", MONDAY.timestamp() + 365 * 86400, "2027-03-02T08:00:00Z"
+        )  # clock was a year ahead
         assert delivery.waiting(kit, MONDAY.timestamp()) == 0
         assert report_cycle.run(kit, now=MONDAY, rand=NO_JITTER).delivery.delivered == 1
 
@@ -251,8 +272,12 @@ def test_report_cycle_alert_once_per_new_problem(open_reporting_kit, tmp_path):
     kit = open_reporting_kit("", commands=SICK_COMMANDS)
     first = report_cycle.run(kit, now=MONDAY)
     codes = {report_file.decode(s.payload, "t").body["code"] for s in kit.outbox.all() if s.kind == "alert"}
-    assert first.alerts == 4 and codes == {"health.under_voltage", "health.hot", "health.fs_errors",
-                                           "health.clock_unsynchronised"}
+    assert first.alerts == 4 and codes == {
+        "health.under_voltage",
+        "health.hot",
+        "health.fs_errors",
+        "health.clock_unsynchronised",
+    }
     assert report_cycle.run(kit, now=MONDAY + dt.timedelta(minutes=15)).alerts == 0  # same problems: no new alert
     alert = report_file.decode(next(s for s in kit.outbox.all() if s.kind == "alert").payload, "t")
     assert alert.clock_synchronised is False and set(alert.body) == {"code", "severity", "message", "snapshot"}
@@ -275,10 +300,16 @@ def test_report_cycle_caps_todays_heartbeats(open_reporting_kit):
 def test_report_cycle_records_are_split_below_the_limit_all_or_none(open_reporting_kit):
     kit = open_reporting_kit("")
     # Incompressible statements (random result text) force the halving; plain ones batch by size.
-    statements = [{"id": f"00000000-0000-4000-8000-{i:012d}", "actor": {"mbox": f"mailto:s{i}@school.example"},
-                   "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-                   "object": {"id": f"https://kit.local/quiz/{i}"},
-                   "result": {"response": os.urandom(3000).hex()}} for i in range(400)]
+    statements = [
+        {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "actor": {"mbox": f"mailto:s{i}@school.example"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+            "object": {"id": f"https://kit.local/quiz/{i}"},
+            "result": {"response": os.urandom(3000).hex()},
+        }
+        for i in range(400)
+    ]
     sequences = reports.queue_records(kit, statements, now=MONDAY)
     assert len(sequences) >= 3 and sequences == sorted(sequences)
     batches = [report_file.decode(s.payload, "t") for s in kit.outbox.all()]

@@ -156,15 +156,18 @@ def test_channel_symlink_leading_out_is_path_escape(county, tmp_path):
     assert _code(folder, keys) == "channel.path_escape"
 
 
-@pytest.mark.parametrize("change", [
-    lambda data: data.pop("sequence"),
-    lambda data: data.update(sequence="2"),
-    lambda data: data.update(expires="next week"),
-    lambda data: data.update(expires="2027-01-01T00:00:00"),
-    lambda data: data["packages"][0].pop("sha256"),
-    lambda data: data["packages"][0].update(size_bytes=True),
-    lambda data: data.update(packages={}),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data.pop("sequence"),
+        lambda data: data.update(sequence="2"),
+        lambda data: data.update(expires="next week"),
+        lambda data: data.update(expires="2027-01-01T00:00:00"),
+        lambda data: data["packages"][0].pop("sha256"),
+        lambda data: data["packages"][0].update(size_bytes=True),
+        lambda data: data.update(packages={}),
+    ],
+)
 def test_channel_missing_or_wrong_fields_are_malformed(county, change):
     folder, key, keys = county
     _resign(folder, key, change)

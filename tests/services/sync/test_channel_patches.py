@@ -23,8 +23,10 @@ NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
 
 def _version(folder: Path, number: int) -> Path:
     """Version `number` of the water_en book: each adds an article and edits the main page."""
-    articles = {"index": ("Welcome", f"<p>Edition {number}.</p>"),
-                "water": ("Water cycle", "<p>Evaporation, condensation and precipitation.</p>" * 30)}
+    articles = {
+        "index": ("Welcome", f"<p>Edition {number}.</p>"),
+        "water": ("Water cycle", "<p>Evaporation, condensation and precipitation.</p>" * 30),
+    }
     articles.update({f"topic{n}": (f"Topic {n}", f"<p>About topic {n}.</p>") for n in range(2, number + 1)})
     return make_book(folder, "water_en", articles=articles)
 
@@ -97,15 +99,18 @@ def _last_patch(data: dict) -> dict:
     return next(p for p in data["packages"] if p.get("kind") == "patch")
 
 
-@pytest.mark.parametrize("change", [
-    lambda data: data["packages"][0].update(kind="delta"),
-    lambda data: _last_patch(data).pop("base"),
-    lambda data: _last_patch(data).update(base=["water_en"]),
-    lambda data: _last_patch(data)["base"].update(sha256=42),
-    lambda data: _last_patch(data)["base"].pop("digest"),
-    lambda data: _last_patch(data).update(result_digest="abc"),
-    lambda data: data["packages"][0].update(result_digest=None),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data["packages"][0].update(kind="delta"),
+        lambda data: _last_patch(data).pop("base"),
+        lambda data: _last_patch(data).update(base=["water_en"]),
+        lambda data: _last_patch(data)["base"].update(sha256=42),
+        lambda data: _last_patch(data)["base"].pop("digest"),
+        lambda data: _last_patch(data).update(result_digest="abc"),
+        lambda data: data["packages"][0].update(result_digest=None),
+    ],
+)
 def test_channel_patch_fields_with_wrong_types_are_malformed(county, tmp_path, change):
     folder, key, keys = county
     _next(folder, key, 2, tmp_path)
@@ -139,8 +144,12 @@ def test_cli_channel_publish_previous_diff_and_apply(county, tmp_path, capsys):
     previous = tmp_path / "previous"
     shutil.copytree(folder, previous, ignore=shutil.ignore_patterns("index.json*"))
     _version(folder, 3)
-    assert main(["channel", "publish", str(folder), "--key", str(key), "--name", "primary-en",
-                 "--previous", str(previous)]) == 0
+    assert (
+        main(
+            ["channel", "publish", str(folder), "--key", str(key), "--name", "primary-en", "--previous", str(previous)]
+        )
+        == 0
+    )
     assert "2 book(s) and 1 patch(es)" in capsys.readouterr().out
     assert main(["channel", "diff", str(previous / "water_en.zim"), str(folder / "water_en.zim")]) == 0
     out = capsys.readouterr().out

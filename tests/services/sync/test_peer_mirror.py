@@ -43,7 +43,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float = 10) -
             return
         except OSError as exc:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError(f"tpkit mirror serve did not listen: {process.stderr.read() if process.stderr else ''}") from exc
+                raise AssertionError(
+                    f"tpkit mirror serve did not listen: {process.stderr.read() if process.stderr else ''}"
+                ) from exc
             time.sleep(0.05)
 
 
@@ -51,8 +53,16 @@ class PeerKit:
     """Kit A: synced from the county, serving its tree through `tpkit mirror serve`, advertised on 127.0.0.1."""
 
     def __init__(self, tmp_path, mirror, uplink_url):
-        self.settings = kit_settings(tmp_path / "a", uplink_url, mirror, kit_id="kit-a", school_name="Hill School",
-                                     mirror_port=free_port(), host=LOOPBACK, mdns_interfaces=LOOPBACK)
+        self.settings = kit_settings(
+            tmp_path / "a",
+            uplink_url,
+            mirror,
+            kit_id="kit-a",
+            school_name="Hill School",
+            mirror_port=free_port(),
+            host=LOOPBACK,
+            mdns_interfaces=LOOPBACK,
+        )
         self.db = open_database(self.settings)
         self.paths = Paths.from_settings(self.settings)
         self.process = None
@@ -63,9 +73,14 @@ class PeerKit:
 
     def serve(self):
         env = {**os.environ, **as_environment(self.settings), "TPKIT_LOG_LEVEL": "error"}
-        self.process = subprocess.Popen([sys.executable, "-m", "appliance", "mirror", "serve"], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "mirror", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         wait_for_port(self.settings.mirror_port, self.process)
         ad = lan.advertisement(self.settings, "digest", peers.advertised_channels(self.paths))
         self.advertiser.start(ad)
@@ -80,8 +95,15 @@ class PeerKit:
 
 
 def second_kit(tmp_path, mirror, uplink_url, name="b"):
-    settings = kit_settings(tmp_path / name, uplink_url, mirror, kit_id=f"kit-{name}", mdns_enabled=True,
-                            mdns_interfaces=LOOPBACK, sync_peer_browse_s=1.5)
+    settings = kit_settings(
+        tmp_path / name,
+        uplink_url,
+        mirror,
+        kit_id=f"kit-{name}",
+        mdns_enabled=True,
+        mdns_interfaces=LOOPBACK,
+        sync_peer_browse_s=1.5,
+    )
     return settings, open_database(settings)
 
 
@@ -170,8 +192,10 @@ def test_peer_mirror_web_app_advertises_the_mirror_and_its_channels(tmp_path, mi
     settings = dataclasses.replace(kit_a.settings, mdns_enabled=True, library_scan_interval_s=0.1)  # quick re-announce
     kit = open_kit(settings)
     with mdns.Browser(mdns.KIT_TYPE, [LOOPBACK]) as browser, LiveServer(create_app(kit)):
+
         def txt():
             return next((f.txt for f in browser.found() if f.txt.get("kit_id") == "kit-a"), {})
+
         deadline = time.monotonic() + 10
         while txt().get("channels") != "primary-en:1" and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -52,8 +52,13 @@ class Roads:
         self.stick = tmp_path / "stick"
         self.stick.mkdir()
         engine = sync_service.Engine(self.a, self.db_a, peers={})
-        kept, _ = export.kept_channels(engine.paths, engine.settings_channels(), engine.installed.all(),
-                                       channel.trusted_keys(self.a.trusted_channel_keys), engine.clock())
+        kept, _ = export.kept_channels(
+            engine.paths,
+            engine.settings_channels(),
+            engine.installed.all(),
+            channel.trusted_keys(self.a.trusted_channel_keys),
+            engine.clock(),
+        )
         export.export_to_stick(engine.paths, self.stick, kept, [])
         self.peer_process = _serve_tree(engine.paths.mirror_dir, self.a.mirror_port)
         self.b = kit_settings(tmp_path / "b", self.county.url, mirror)
@@ -61,15 +66,24 @@ class Roads:
         self.events: list[Event] = []
 
     def sources(self) -> dict[str, Source]:
-        return {"mirror": MirrorSource(self.county.url), "stick": StickSource(str(self.stick / "tpkit")),
-                "peer": PeerSource(f"rsync://{LOOPBACK}:{self.a.mirror_port}/{peers.MODULE}")}
+        return {
+            "mirror": MirrorSource(self.county.url),
+            "stick": StickSource(str(self.stick / "tpkit")),
+            "peer": PeerSource(f"rsync://{LOOPBACK}:{self.a.mirror_port}/{peers.MODULE}"),
+        }
 
     def transfers(self) -> Transfers:
         limits = Limits(self.b, lambda: dt.datetime.now(dt.timezone.utc), SyncRuns(self.db_b), windows_apply=True)
         program = transfer.wrapper()
         assert program is not None
-        return Transfers(program, self.b, limits, free_bytes=lambda: 2**40, on_event=self.events.append,
-                         record_uplink=lambda bytes_per_s: None)
+        return Transfers(
+            program,
+            self.b,
+            limits,
+            free_bytes=lambda: 2**40,
+            on_event=self.events.append,
+            record_uplink=lambda bytes_per_s: None,
+        )
 
     def staging(self) -> Staging:
         return Staging(Paths.from_settings(self.b), InstalledPackages(self.db_b), self.events.append)
@@ -82,10 +96,23 @@ class Roads:
 
 def _serve_tree(tree: Path, port: int) -> subprocess.Popen:
     """What `tpkit mirror serve` becomes: rsync --daemon with rsyncd-kit.conf over the tree, on loopback."""
-    argv = ["rsync", "--daemon", "--no-detach", f"--config={peers.rsyncd_config()}", f"--port={port}",
-            f"--address={LOOPBACK}", f"--dparam=uid={os.getuid()}", f"--dparam=gid={os.getgid()}"]
-    process = subprocess.Popen(argv, env={**os.environ, "TPKIT_MIRROR_DIR": str(tree)}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    argv = [
+        "rsync",
+        "--daemon",
+        "--no-detach",
+        f"--config={peers.rsyncd_config()}",
+        f"--port={port}",
+        f"--address={LOOPBACK}",
+        f"--dparam=uid={os.getuid()}",
+        f"--dparam=gid={os.getgid()}",
+    ]
+    process = subprocess.Popen(
+        argv,
+        env={**os.environ, "TPKIT_MIRROR_DIR": str(tree)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
@@ -135,8 +162,9 @@ def test_sources_each_fetch_a_book_that_matches_the_signed_index(roads, mirror):
         transfers, stage = roads.transfers(), roads.tmp_path / "books" / kind
         package = water(index)
         dest = channel.package_path(stage, package)
-        source.fetch_package(transfers, "primary-en", package, dest, basis=None, package_id="water_en",
-                             total_bytes=package["size_bytes"])
+        source.fetch_package(
+            transfers, "primary-en", package, dest, basis=None, package_id="water_en", total_bytes=package["size_bytes"]
+        )
         check_package_file(stage, package)  # size and SHA-256 as signed
         assert transfers.received[kind] > 0, kind  # as rsync counts them (a local copy: its protocol bytes only)
         assert transfers.uplink_bytes == (transfers.received[kind] if source.uplink else 0), kind
@@ -190,8 +218,12 @@ def test_sources_route_refuses_a_bad_stand_in_and_falls_back_to_the_primary(road
     os.replace(served.with_name("tampered"), served)  # a new file: kit A's own library keeps its good copy
     step = make_plan([index], {}, Subscription(("primary-en",))).steps
     step = next(s for s in step if s.package_id == "water_en")
-    staged = route.package("primary-en", "water_en", lambda source: staging.book(transfers, source, step),
-                           clean=lambda: staging.discard_book(step))
+    staged = route.package(
+        "primary-en",
+        "water_en",
+        lambda source: staging.book(transfers, source, step),
+        clean=lambda: staging.discard_book(step),
+    )
     assert file_digest(staged)[1] == water(index)["sha256"]
     assert route.source("primary-en") == sources["mirror"] and "water_en: channel.package_mismatch" in route.notes[1]
     assert transfers.uplink_bytes > 0 and transfers.received["peer"] > 0  # the book came again over the uplink
@@ -226,8 +258,9 @@ def test_sources_a_new_source_is_one_class(tmp_path, mirror):
 
     settings = kit_settings(tmp_path / "c", "", mirror, sync_windows="Sat-Sun")  # not the uplink: no window
     monday_10 = dt.datetime(2026, 3, 2, 10, 0).astimezone()
-    engine = sync_service.Engine(settings, open_database(settings), clock=lambda: monday_10,
-                                 source=SharedLessons(str(mirror.root)))
+    engine = sync_service.Engine(
+        settings, open_database(settings), clock=lambda: monday_10, source=SharedLessons(str(mirror.root))
+    )
     plan, result = engine.run()
     assert result.outcome == "ok" and result.added == 2 and result.bytes_received == 0
     assert result.detail.endswith("From the county's shared lessons.")

@@ -60,8 +60,11 @@ def test_sync_plan_then_add_update_remove_over_the_daemon(tmp_path, mirror, daem
     mirror.book("sun_en", title="Sun")
     mirror.publish()
     plan, _ = engine.preview()
-    assert [(s.action, s.package_id) for s in plan.steps] == [("add", "sun_en"), ("update", "water_en"),
-                                                               ("remove", "moon_en")]
+    assert [(s.action, s.package_id) for s in plan.steps] == [
+        ("add", "sun_en"),
+        ("update", "water_en"),
+        ("remove", "moon_en"),
+    ]
     plan, result = engine.run()
     assert (result.added, result.updated, result.removed) == (1, 1, 1)
     assert sha(settings.content_dir / "water_en.zim") == sha(mirror.folder() / "water_en.zim") != first_sha
@@ -126,7 +129,7 @@ def test_sync_tampered_or_truncated_package_is_refused_and_the_library_kept(tmp_
     if damage == "flip":
         data[len(data) // 2] ^= 0xFF
     else:
-        del data[len(data) // 2:]
+        del data[len(data) // 2 :]
     path.write_bytes(bytes(data))
     with pytest.raises(ChannelError) as caught:
         engine.run()
@@ -143,8 +146,10 @@ def test_sync_package_that_is_not_a_zim_is_refused_even_when_signed(tmp_path, mi
 
     def point_at_junk(data):
         import hashlib
+
         data["packages"][0].update(size_bytes=len(junk), sha256=hashlib.sha256(junk).hexdigest())
         data["sequence"] += 1
+
     mirror.resign(point_at_junk)
     settings = kit_settings(tmp_path, daemon.url, mirror)
     with pytest.raises(SyncError) as caught:
@@ -209,8 +214,9 @@ def test_sync_index_path_escaping_the_channel_is_refused(tmp_path, mirror, daemo
     with pytest.raises(ChannelError) as caught:
         engine_for(settings).run()
     assert caught.value.code == "channel.path_escape"
-    assert staged_files(settings) == [settings.data_dir / "sync" / "staging" / "primary-en" / n
-                                      for n in (INDEX_NAME, SIGNATURE_NAME)]
+    assert staged_files(settings) == [
+        settings.data_dir / "sync" / "staging" / "primary-en" / n for n in (INDEX_NAME, SIGNATURE_NAME)
+    ]
 
 
 def test_sync_plan_over_the_disk_reserve_is_refused_before_any_download(tmp_path, mirror, daemon):
@@ -236,6 +242,7 @@ def test_sync_mirror_that_goes_away_mid_transfer_fails_then_resumes(tmp_path, mi
     def watch(event):
         if event.kind == "download" and event.done_bytes > 100_000:
             seen.set()
+
     engine = engine_for(settings, on_event=watch)
     killer = threading.Thread(target=lambda: seen.wait(30) and daemon.stop())
     killer.start()
@@ -253,7 +260,9 @@ def test_sync_mirror_that_goes_away_mid_transfer_fails_then_resumes(tmp_path, mi
         _, result = engine_for(settings).run()
     finally:
         restarted.stop()
-    assert result.outcome == "ok" and sha(settings.content_dir / "water_en.zim") == sha(mirror.folder() / "water_en.zim")
+    assert result.outcome == "ok" and sha(settings.content_dir / "water_en.zim") == sha(
+        mirror.folder() / "water_en.zim"
+    )
     assert result.bytes_received < (mirror.folder() / "water_en.zim").stat().st_size  # resumed, not started over
 
 
@@ -292,8 +301,13 @@ def test_sync_filters_leave_packages_out_and_a_patch_alone_installs_nothing(tmp_
     mirror.book("moon_en", tags="grade:3")
     mirror.publish()
     # moon_en (sorted first) becomes a patch with no full book beside it: nothing to install it on, nothing to add
-    mirror.resign(lambda d: d["packages"][0].update(kind="patch", result_digest="0" * 64, base={
-        "id": "moon_en", "version": "2026-01-01", "sha256": "1" * 64, "digest": "2" * 64}))
+    mirror.resign(
+        lambda d: d["packages"][0].update(
+            kind="patch",
+            result_digest="0" * 64,
+            base={"id": "moon_en", "version": "2026-01-01", "sha256": "1" * 64, "digest": "2" * 64},
+        )
+    )
     settings = kit_settings(tmp_path, daemon.url, mirror, sync_tags="grade:3")
     plan, _ = engine_for(settings).preview()
     assert [s.package_id for s in plan.steps] == ["water_en"] and not plan.steps[0].by_patch

@@ -46,8 +46,11 @@ class Publisher:
         self.mirror, self.previous_dir = mirror, previous_dir
 
     def release(self, body: str = "", **options):
-        articles = {**ARTICLES, "index": ("Welcome", "<p>Start here.</p>"),
-                    "water": ("Water cycle", "<p>Rivers carry rain back to the sea.</p>" + body)}
+        articles = {
+            **ARTICLES,
+            "index": ("Welcome", "<p>Start here.</p>"),
+            "water": ("Water cycle", "<p>Rivers carry rain back to the sea.</p>" + body),
+        }
         path = make_book(self.mirror.folder(), "water_en", articles=articles)
         index = self.mirror.publish(previous_dir=self.previous_dir if self.previous_dir.exists() else None, **options)
         self.previous_dir.mkdir(exist_ok=True)
@@ -156,7 +159,8 @@ def test_sync_chain_longer_than_the_setting_fetches_the_full_book(tmp_path, mirr
 
 @pytest.mark.parametrize("signed", [False, True], ids=["patch-changed-on-the-mirror", "broken-patch-signed"])
 def test_sync_bad_patch_is_refused_the_old_book_serves_and_the_next_run_fetches_it_whole(
-        tmp_path, mirror, daemon, county, signed):
+    tmp_path, mirror, daemon, county, signed
+):
     county.release()
     settings = kit_settings(tmp_path, daemon.url, mirror)
     engine = engine_for(settings)
@@ -170,8 +174,9 @@ def test_sync_bad_patch_is_refused_the_old_book_serves_and_the_next_run_fetches_
     patch_file.write_bytes(bytes(data))
     if signed:  # the county signed a broken file: size and sha256 match, libzim's checksum does not
         size, sha256 = file_digest(patch_file)
-        mirror.resign(lambda d: next(p for p in d["packages"] if p.get("kind") == "patch").update(
-            size_bytes=size, sha256=sha256))
+        mirror.resign(
+            lambda d: next(p for p in d["packages"] if p.get("kind") == "patch").update(size_bytes=size, sha256=sha256)
+        )
     with pytest.raises(SyncError) as caught:
         engine.run()
     error = caught.value
@@ -201,4 +206,3 @@ def test_sync_full_on_request_ignores_the_offered_patch(tmp_path, mirror, daemon
     full = county.full()
     assert file_digest(settings.content_dir / "water_en.zim")[1] == full["sha256"]
     assert engine.installed.get("water_en").digest == full["result_digest"]
-

@@ -15,8 +15,18 @@ NOW = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
 
 def package(pid: str, sha: str, size: int = 10 * MB, **extra) -> dict:
-    return {"id": pid, "title": pid, "language": "eng", "tags": {"grade": "3"}, "version": "v-" + sha,
-            "file": f"{pid}.zim", "size_bytes": size, "sha256": sha * 64, "replaces": [], **extra}
+    return {
+        "id": pid,
+        "title": pid,
+        "language": "eng",
+        "tags": {"grade": "3"},
+        "version": "v-" + sha,
+        "file": f"{pid}.zim",
+        "size_bytes": size,
+        "sha256": sha * 64,
+        "replaces": [],
+        **extra,
+    }
 
 
 def index(name: str, *packages: dict) -> ChannelIndex:
@@ -29,10 +39,15 @@ def row(pid: str, sha: str, channel: str = "primary-en", **extra) -> Installed:
 
 def test_sync_plan_first_channel_wins_and_unsubscribed_channels_are_removed():
     subscription = Subscription.from_settings("primary-en, county", "", "")
-    plan = make_plan([index("primary-en", package("water", "a")), index("county", package("water", "b"))],
-                     {"old": row("old", "c", channel="gone-channel")}, subscription)
-    assert [(s.action, s.package_id, s.channel) for s in plan.steps] == [("add", "water", "primary-en"),
-                                                                          ("remove", "old", "gone-channel")]
+    plan = make_plan(
+        [index("primary-en", package("water", "a")), index("county", package("water", "b"))],
+        {"old": row("old", "c", channel="gone-channel")},
+        subscription,
+    )
+    assert [(s.action, s.package_id, s.channel) for s in plan.steps] == [
+        ("add", "water", "primary-en"),
+        ("remove", "old", "gone-channel"),
+    ]
     assert any("also in county" in note for note in plan.notes)
 
 
@@ -55,14 +70,22 @@ def test_sync_disk_check_counts_downloads_against_the_reserve():
 
 
 def patch(pid: str, base_sha: str, base_digest: str, result_digest: str, size: int = MB) -> dict:
-    return {**package(pid, "p" + result_digest[0], size), "kind": "patch", "file": f"patches/{pid}_{result_digest[0]}",
-            "base": {"id": pid, "version": "v", "sha256": base_sha * 64, "digest": base_digest * 64},
-            "result_digest": result_digest * 64}
+    return {
+        **package(pid, "p" + result_digest[0], size),
+        "kind": "patch",
+        "file": f"patches/{pid}_{result_digest[0]}",
+        "base": {"id": pid, "version": "v", "sha256": base_sha * 64, "digest": base_digest * 64},
+        "result_digest": result_digest * 64,
+    }
 
 
 def _update(packages, installed_row, **options):
-    plan = make_plan([index("primary-en", *packages)], {"water": installed_row},
-                     Subscription.from_settings("primary-en", "", ""), **options)
+    plan = make_plan(
+        [index("primary-en", *packages)],
+        {"water": installed_row},
+        Subscription.from_settings("primary-en", "", ""),
+        **options,
+    )
     (step,) = plan.steps
     return step
 
@@ -75,17 +98,23 @@ def test_sync_plan_updates_by_a_chain_of_patches_from_the_installed_file_or_its_
     assert by_file.size_bytes == 3 * MB and by_file.disk_bytes == 3 * MB + 10 * MB  # patches + the rebuilt book
     rebuilt = row("water", "e", digest="2" * 64)  # rebuilt here earlier: its own file hash, the publisher's entries
     assert [p["result_digest"][0] for p in _update([full, *chain], rebuilt).patches] == ["3"]
-    current = make_plan([index("primary-en", full, *chain)], {"water": row("water", "f", digest="3" * 64)},
-                        Subscription.from_settings("primary-en", "", ""))
+    current = make_plan(
+        [index("primary-en", full, *chain)],
+        {"water": row("water", "f", digest="3" * 64)},
+        Subscription.from_settings("primary-en", "", ""),
+    )
     assert current.steps == () and current.unchanged == ("water",)
 
 
-@pytest.mark.parametrize("case, why", [
-    ("too_long", "2 patches in a row, more than sync_patch_chain_max = 1"),
-    ("asked", "full package asked for (--full)"),
-    ("failed", "the update by patch failed on the last run"),
-    ("broken", "no chain of patches from the installed version v-a"),
-])
+@pytest.mark.parametrize(
+    "case, why",
+    [
+        ("too_long", "2 patches in a row, more than sync_patch_chain_max = 1"),
+        ("asked", "full package asked for (--full)"),
+        ("failed", "the update by patch failed on the last run"),
+        ("broken", "no chain of patches from the installed version v-a"),
+    ],
+)
 def test_sync_plan_fetches_the_full_package_and_says_why(case, why):
     full = package("water", "c", size=10 * MB, result_digest="3" * 64)
     chain = [patch("water", "a", "1", "2"), patch("water", "b", "2", "3")]

@@ -19,11 +19,21 @@ def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return (dt.datetime(2026, 3, 2, hour, minute) + dt.timedelta(days=day)).astimezone()
 
 
-@pytest.mark.parametrize(("when", "inside"), [
-    (local(0, 17), True), (local(1, 6, 59), True), (local(1, 7), False), (local(1, 12), False),
-    (local(4, 23), True), (local(5, 3), True), (local(5, 12), True), (local(6, 23, 59), True),
-    (local(7, 6), False), (local(0, 15, 59), False),
-])
+@pytest.mark.parametrize(
+    ("when", "inside"),
+    [
+        (local(0, 17), True),
+        (local(1, 6, 59), True),
+        (local(1, 7), False),
+        (local(1, 12), False),
+        (local(4, 23), True),
+        (local(5, 3), True),
+        (local(5, 12), True),
+        (local(6, 23, 59), True),
+        (local(7, 6), False),
+        (local(0, 15, 59), False),
+    ],
+)
 def test_sync_policy_windows_cover_evenings_nights_and_weekends(when, inside):
     assert in_window(parse_windows(WINDOWS), when) is inside
 
@@ -76,6 +86,7 @@ def test_sync_window_closing_mid_download_stops_it_and_the_next_window_resumes(t
     def lessons_start(event):
         if event.kind == "download" and event.done_bytes > 50_000:
             clock.now = local(1, 7, 1)
+
     engine = sync_service.Engine(settings, open_database(settings), clock=clock, on_event=lessons_start)
     with pytest.raises(SyncError) as caught:
         engine.run()

@@ -78,8 +78,13 @@ def test_sync_power_cut_at_random_moments_leaves_old_or_new_whole(tmp_path):
         for trial in range(TRIALS):
             target = "b" if trial % 2 == 0 else "a"
             _publish(mirror, versions[target])
-            process = subprocess.Popen([sys.executable, "-m", "appliance", "sync"], env=environment,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "appliance", "sync"],
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             time.sleep(rng.uniform(*CUT_AFTER_S))
             interrupted += process.poll() is None
             _cut_power(process)

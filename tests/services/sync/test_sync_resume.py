@@ -51,8 +51,13 @@ def test_sync_resume_after_kill_9_mid_file_fetches_only_the_rest_and_installs_th
     try:
         slow = kit_settings(tmp_path, daemon.url, mirror, sync_rate_cap_kbps=CAP_KBPS)
         environment = {**os.environ, **as_environment(slow), "TPKIT_LOG_LEVEL": "error"}
-        process = subprocess.Popen([sys.executable, "-m", "appliance", "sync"], env=environment,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "sync"],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while not any(p.stat().st_size > size // 3 for p in _leftovers(slow) if p.exists()):
             assert process.poll() is None and time.monotonic() < deadline, "the sync ended before it could be cut"

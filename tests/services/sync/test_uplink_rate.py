@@ -46,8 +46,15 @@ def test_uplink_rate_sync_measures_then_caps_and_reuses_the_measurement_for_a_da
     events = []
     try:
         # Loopback as the "uplink": sync_rate_cap_kbps stands in for the link's speed during the probe.
-        settings = kit_settings(tmp_path, daemon.url, mirror, sync_rate_cap_kbps=200, sync_rate_cap_percent=50,
-                                uplink_interface="lo", sync_yield_kbps=0)
+        settings = kit_settings(
+            tmp_path,
+            daemon.url,
+            mirror,
+            sync_rate_cap_kbps=200,
+            sync_rate_cap_percent=50,
+            uplink_interface="lo",
+            sync_yield_kbps=0,
+        )
         engine = Engine(settings, open_database(settings), clock=lambda: now[0], on_event=events.append)
         _, result = engine.run()
         measured = engine.runs.recent(1)[0]["uplink_bytes_per_s"]
@@ -56,8 +63,10 @@ def test_uplink_rate_sync_measures_then_caps_and_reuses_the_measurement_for_a_da
         # the probe's attempt (killed, no totals from rsync) is counted: the run received at least the whole book
         assert result.bytes_received >= (mirror.folder() / "big_en.zim").stat().st_size
         assert file_digest(settings.content_dir / "big_en.zim")[1] == file_digest(mirror.folder() / "big_en.zim")[1]
-        assert measured > 0 and caps == [f"uplink measured at {measured / 1024:.0f} KiB/s, 50 % of it: "
-                                         f"{combined_cap_kbps(200, share_kbps(50, measured))} KiB/s"]
+        assert measured > 0 and caps == [
+            f"uplink measured at {measured / 1024:.0f} KiB/s, 50 % of it: "
+            f"{combined_cap_kbps(200, share_kbps(50, measured))} KiB/s"
+        ]
 
         mirror.book("big_en", body="v2", size_kb=100)
         mirror.publish()
@@ -83,8 +92,9 @@ def test_uplink_rate_without_an_uplink_interface_says_the_share_is_not_applied(t
     daemon = RsyncDaemon(mirror.root, tmp_path).start()
     events = []
     try:
-        settings = kit_settings(tmp_path, daemon.url, mirror, sync_rate_cap_percent=50, uplink_interface="nosuch0",
-                                sync_yield_kbps=0)
+        settings = kit_settings(
+            tmp_path, daemon.url, mirror, sync_rate_cap_percent=50, uplink_interface="nosuch0", sync_yield_kbps=0
+        )
         engine = Engine(settings, open_database(settings), on_event=events.append)
         _, result = engine.run()
     finally:
@@ -92,4 +102,5 @@ def test_uplink_rate_without_an_uplink_interface_says_the_share_is_not_applied(t
     assert result.outcome == "ok"
     assert [e.text for e in events if e.kind == "cap"] == [
         "the uplink's speed cannot be measured (not an rsync:// mirror, or no uplink interface): "
-        "sync_rate_cap_percent is not applied"]
+        "sync_rate_cap_percent is not applied"
+    ]

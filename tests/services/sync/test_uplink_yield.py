@@ -30,13 +30,14 @@ def test_uplink_yield_ignores_its_own_traffic_and_short_bursts():
 
 def test_uplink_yield_pauses_after_busy_seconds_and_resumes_after_quiet():
     watch = YieldWatch(POLICY)
-    verdicts = _feed(watch, [(0, 0, 0), (1, 0, 500_000), (2, 300_000, 200_000), (3, 300_000, 200_000),
-                             (4, 300_000, 200_000)])
+    verdicts = _feed(
+        watch, [(0, 0, 0), (1, 0, 500_000), (2, 300_000, 200_000), (3, 300_000, 200_000), (4, 300_000, 200_000)]
+    )
     assert verdicts == [True, True, True, False, False]  # busy from second 1 (the sample at 2), 2 s later it yields
     quiet = _feed(watch, [(t, 400_000 if t < 8 else 10_000, 0) for t in range(5, 25)])
     resumed_at = 5 + quiet.index(True)
     assert resumed_at == 17  # quiet from second 7 (the sample at 8 covers 7-8), 10 s of quiet needed
-    assert all(quiet[quiet.index(True):])
+    assert all(quiet[quiet.index(True) :])
 
 
 def test_uplink_yield_counts_a_new_connection_from_zero_and_a_closed_one_not_at_all():

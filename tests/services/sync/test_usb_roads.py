@@ -42,8 +42,13 @@ def offline_kit(tmp_path, mirror, **overrides):
 
 def export_from(settings, db, stick):
     engine = sync_service.Engine(settings, db, peers={})
-    kept, skipped = export.kept_channels(engine.paths, engine.settings_channels(), engine.installed.all(),
-                                         channel.trusted_keys(settings.trusted_channel_keys), engine.clock())
+    kept, skipped = export.kept_channels(
+        engine.paths,
+        engine.settings_channels(),
+        engine.installed.all(),
+        channel.trusted_keys(settings.trusted_channel_keys),
+        engine.clock(),
+    )
     return export.export_to_stick(engine.paths, stick, kept, skipped)
 
 
@@ -97,8 +102,11 @@ def test_export_only_the_books_the_kit_has_and_import_skips_the_missing(tmp_path
     stick = tmp_path / "stick"
     stick.mkdir()
     export_from(a, db_a, stick)
-    assert sorted(p.name for p in (stick / "tpkit" / "primary-en").iterdir()) == [INDEX_NAME, SIGNATURE_NAME,
-                                                                                  "water_en.zim"]
+    assert sorted(p.name for p in (stick / "tpkit" / "primary-en").iterdir()) == [
+        INDEX_NAME,
+        SIGNATURE_NAME,
+        "water_en.zim",
+    ]
     b, db_b = offline_kit(tmp_path, mirror)
     report = stick_import.import_folder(b, db_b, stick)
     assert report.ok and report.result.added == 1
@@ -134,6 +142,7 @@ def test_export_never_writes_through_a_link_out_of_the_stick(tmp_path, mirror):
 
 # --- importing: bad input leaves the library as it was ------------------------------------------
 
+
 def stick_from_mirror(tmp_path, mirror) -> Path:
     """A stick whose tpkit/ folder is a copy of the county's channel folders (what `tpkit export` writes)."""
     stick = tmp_path / "stick"
@@ -163,7 +172,7 @@ def test_import_tampered_or_truncated_package_is_refused_library_intact(tmp_path
     if damage == "flip":
         data[len(data) // 2] ^= 0xFF
     else:  # the stick was pulled out while the file was being copied onto it
-        del data[len(data) // 3:]
+        del data[len(data) // 3 :]
     book.write_bytes(bytes(data))
     report = stick_import.import_folder(b, db_b, stick)
     assert not report.ok and report.error.code == "channel.package_mismatch"
@@ -204,6 +213,7 @@ def test_import_path_escape_in_the_index_is_refused(tmp_path, mirror):
 
 
 # --- loose .zim files: the local channel ------------------------------------------------------------
+
 
 def test_import_loose_zim_joins_the_local_channel_marked_unsigned(tmp_path, mirror):
     b, db_b = offline_kit(tmp_path, mirror, sync_channels="")

@@ -17,8 +17,16 @@ class Fetcher(Protocol):
     """The run's transfers (services/sync/transfers.py): one file from `location` into `dest`, under the kit's limits
     and counted for `source` (its bytes against the uplink or not)."""
 
-    def fetch(self, source: Source, location: str, dest: Path, *, basis: Path | None = None, package_id: str = "",
-              total_bytes: int = 0) -> None: ...
+    def fetch(
+        self,
+        source: Source,
+        location: str,
+        dest: Path,
+        *,
+        basis: Path | None = None,
+        package_id: str = "",
+        total_bytes: int = 0,
+    ) -> None: ...
 
 
 class Source(Protocol):
@@ -57,11 +65,22 @@ class Source(Protocol):
     def fetch_index(self, fetcher: Fetcher, channel: str, stage: Path) -> None:
         """Fetch the channel's `index.json` and `index.json.minisig` into `stage` (unverified)."""
 
-    def fetch_package(self, fetcher: Fetcher, channel: str, package: Mapping[str, Any], dest: Path, *, basis: Path | None,
-                      package_id: str, total_bytes: int) -> None:
+    def fetch_package(
+        self,
+        fetcher: Fetcher,
+        channel: str,
+        package: Mapping[str, Any],
+        dest: Path,
+        *,
+        basis: Path | None,
+        package_id: str,
+        total_bytes: int,
+    ) -> None:
         """Fetch a full book listed in the channel's index to `dest` (`basis`: the installed version, for a delta)."""
 
-    def fetch_patch(self, fetcher: Fetcher, channel: str, patch: Mapping[str, Any], dest: Path, *, package_id: str) -> None:
+    def fetch_patch(
+        self, fetcher: Fetcher, channel: str, patch: Mapping[str, Any], dest: Path, *, package_id: str
+    ) -> None:
         """Fetch one patch listed in the channel's index to `dest`."""
 
     def has(self, channel: str, package: Mapping[str, Any]) -> bool:

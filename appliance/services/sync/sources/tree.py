@@ -37,14 +37,32 @@ class ChannelTree:
         for relative in (INDEX_NAME, SIGNATURE_NAME):
             fetcher.fetch(self, self.location(channel, relative), stage / relative)
 
-    def fetch_package(self, fetcher: Fetcher, channel: str, package: Mapping[str, Any], dest: Path, *, basis: Path | None,
-                      package_id: str, total_bytes: int) -> None:
-        fetcher.fetch(self, self.location(channel, package["file"]), dest, basis=basis, package_id=package_id,
-                      total_bytes=total_bytes)
+    def fetch_package(
+        self,
+        fetcher: Fetcher,
+        channel: str,
+        package: Mapping[str, Any],
+        dest: Path,
+        *,
+        basis: Path | None,
+        package_id: str,
+        total_bytes: int,
+    ) -> None:
+        fetcher.fetch(
+            self,
+            self.location(channel, package["file"]),
+            dest,
+            basis=basis,
+            package_id=package_id,
+            total_bytes=total_bytes,
+        )
 
-    def fetch_patch(self, fetcher: Fetcher, channel: str, patch: Mapping[str, Any], dest: Path, *, package_id: str) -> None:
-        fetcher.fetch(self, self.location(channel, patch["file"]), dest, package_id=package_id,
-                      total_bytes=patch["size_bytes"])
+    def fetch_patch(
+        self, fetcher: Fetcher, channel: str, patch: Mapping[str, Any], dest: Path, *, package_id: str
+    ) -> None:
+        fetcher.fetch(
+            self, self.location(channel, patch["file"]), dest, package_id=package_id, total_bytes=patch["size_bytes"]
+        )
 
     def has(self, channel: str, package: Mapping[str, Any]) -> bool:
         return True
