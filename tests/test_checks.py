@@ -1,6 +1,5 @@
 """The static checks of `./build.sh check` held by the test suite too, so CI's `./build.sh test` fails on a lint
-finding, a type error or dead code. The format check stays in `./build.sh check` alone (the tree is formatted in
-one commit of its own). Configuration: pyproject.toml ([tool.ruff], [tool.mypy]) and vulture_whitelist.py."""
+finding, a format drift, a type error or dead code. Configuration: pyproject.toml ([tool.ruff], [tool.mypy]) and vulture_whitelist.py."""
 
 from __future__ import annotations
 
@@ -23,6 +22,11 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_checks_ruff_finds_nothing():
     result = _run("ruff", "check", "--no-cache", "--output-format", "concise")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_checks_ruff_format_changes_nothing():
+    result = _run("ruff", "format", "--check", "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
