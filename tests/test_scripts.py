@@ -36,4 +36,6 @@ def test_scripts_pass_shellcheck():
 def test_scripts_build_sh_rejects_unknown_commands_with_usage():
     result = subprocess.run([str(ROOT / "build.sh"), "frobnicate"], capture_output=True, text=True)
     assert result.returncode == 64
-    assert "usage: ./build.sh run|test|image" in result.stderr
+    assert "usage: ./build.sh run|test|" in result.stderr
+    for command in ("run", "test", "check", "messages", "image", "image-test", "fresh-ci"):
+        assert f"\n  {command} " in result.stderr
