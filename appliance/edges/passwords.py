@@ -6,6 +6,7 @@ Used by the kit's accounts (services/people/auth.py) and the hub's technicians a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 from typing import Any, Protocol
@@ -43,6 +44,21 @@ def verify_password(password_hash: str, password: str) -> bool:
             return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("no such account")
+
+
+def verify_password_or_dummy(password_hash: str | None, password: str) -> bool:
+    """Like verify_password, but for an account that does not exist (`password_hash` None) it checks a dummy hash
+    and answers False: a wrong user name then costs as long as a wrong password, so timing does not tell which
+    user names exist."""
+    if password_hash is None:
+        verify_password(_dummy_hash(), password)
+        return False
+    return verify_password(password_hash, password)
 
 
 def hash_pin(pin: str) -> str:
@@ -83,34 +99,62 @@ class Throttle:
     lock_after: int | None = None
 
 
-# Passwords: throttle rather than lock (OWASP's advice), so a child cannot lock the teacher out for the day.
+# Passwords: throttle rather than lock (OWASP's advice), so a child cannot lock the teacher out for the day. Counted
+# per account and device (5 free), so a child guessing at the teacher's name on a classroom PC slows only that PC
+# for that name; per device whatever the name (20 free), so one device cannot sweep user names; and per account
+# from any device with a far higher ceiling (50 free), so many devices together stay slow without a prank from
+# one device locking the teacher's own laptop out.
 PASSWORD_THROTTLE = Throttle(free=5, window_s=15 * 60, first_wait_s=30, max_wait_s=15 * 60)
+PASSWORD_DEVICE_THROTTLE = Throttle(free=20, window_s=15 * 60, first_wait_s=30, max_wait_s=15 * 60)
+PASSWORD_ACCOUNT_THROTTLE = Throttle(free=50, window_s=15 * 60, first_wait_s=30, max_wait_s=15 * 60)
+
+# (failures within a throttle's window, time of the latest one or None)
+Count = tuple[int, float | None]
 
 
 class Failures(Protocol):
     """Where failed tries are counted (the kit's and the hub's `signin_failures` tables)."""
 
-    def count_since(self, subject: str, since: float) -> tuple[int, float | None]: ...
+    def count_since(self, subject: str, since: float) -> Count: ...
+
+
+def wait_after(count: Count, now: float, throttle: Throttle) -> float:
+    """Seconds to wait before another try after `count` failures (0 when it may try now; infinite when locked)."""
+    failed, latest = count
+    if throttle.lock_after is not None and failed >= throttle.lock_after:
+        return math.inf
+    if failed < throttle.free or latest is None:
+        return 0.0
+    wait = min(throttle.first_wait_s * 2 ** (failed - throttle.free), throttle.max_wait_s)
+    return max(0.0, latest + wait - now)
 
 
 def wait_s(failures: Failures, subject: str, now: float, throttle: Throttle = PASSWORD_THROTTLE) -> float:
     """Seconds `subject` must still wait before another try (0 when it may try now; infinite when locked)."""
-    count, latest = failures.count_since(subject, now - throttle.window_s)
-    if throttle.lock_after is not None and count >= throttle.lock_after:
-        return math.inf
-    if count < throttle.free or latest is None:
-        return 0.0
-    wait = min(throttle.first_wait_s * 2 ** (count - throttle.free), throttle.max_wait_s)
-    return max(0.0, latest + wait - now)
+    return wait_after(failures.count_since(subject, now - throttle.window_s), now, throttle)
+
+
+def password_subjects(username: str, client: str) -> list[tuple[str, Throttle]]:
+    """The failure counters a password try is checked against and, when wrong, added to."""
+    return [
+        (f"account-client:{username} {client}", PASSWORD_THROTTLE),
+        (f"client:{client}", PASSWORD_DEVICE_THROTTLE),
+        (f"account:{username}", PASSWORD_ACCOUNT_THROTTLE),
+    ]
+
+
+def too_many_passwords(wait: float) -> TooManyAttemptsError:
+    return TooManyAttemptsError(
+        f"Too many wrong passwords: try again in {int(wait) + 1} seconds.",
+        cause="Several wrong passwords were typed for this account from this device, or from this device.",
+        fix="Wait, then type the password carefully. Forgotten? See docs/field-guide.md, 'Starting the kit'.",
+        retry_after_s=int(wait) + 1,
+    )
 
 
 def check_throttle(failures: Failures, username: str, client: str, now: float) -> None:
-    """TooManyAttemptsError when this account or this client has failed too often just now."""
-    wait = max(wait_s(failures, f"account:{username}", now), wait_s(failures, f"client:{client}", now))
+    """TooManyAttemptsError when this account from this client, this client, or this account from anywhere has
+    failed too often just now."""
+    wait = max(wait_s(failures, subject, now, throttle) for subject, throttle in password_subjects(username, client))
     if wait > 0:
-        raise TooManyAttemptsError(
-            f"Too many wrong passwords: try again in {int(wait) + 1} seconds.",
-            cause="Several wrong passwords were typed for this account or from this device.",
-            fix="Wait, then type the password carefully. Forgotten? See docs/field-guide.md, 'Starting the kit'.",
-            retry_after_s=int(wait) + 1,
-        )
+        raise too_many_passwords(wait)

@@ -185,7 +185,17 @@ async def change_password(request: Request) -> Response:
             fix="Go back and choose a longer password (a short sentence works well).",
         )
     state = request.app.state
-    await run_in_threadpool(technicians.add, state.db, account["username"], password, state.clock())
+    client = request.client.host if request.client else ""
+    await run_in_threadpool(
+        technicians.change_own_password,
+        state.db,
+        account["username"],
+        str(form.get("current", "")),
+        password,
+        request.cookies.get(SESSION_COOKIE),
+        state.clock(),
+        client,
+    )
     return RedirectResponse("/", status_code=303)
 
 

@@ -31,10 +31,11 @@ def ensure_first(db, now: float) -> str | None:
 
 
 def add(db, username: str, password: str, now: float) -> None:
-    """Add a technician (or set an existing one's password)."""
+    """Add a technician (or set an existing one's password: then every session of it ends)."""
     digest = passwords.hash_password(password)
     with db.transaction() as tx:
         stored.set_password(tx, username, digest, now)
+        stored.close_other_sessions(tx, username, "")
 
 
 class SigninFailures:
@@ -53,20 +54,38 @@ class SigninFailures:
 def sign_in(db, username: str, password: str, now: float, client: str = "") -> str:
     """Check the password and open a session; the cookie token. SignInError when wrong; TooManyAttemptsError
     after repeated wrong passwords for this account or from this client (then the password is not checked)."""
+    _check(db, username, password, now, client)
+    token = secrets.token_urlsafe(32)
+    stored.open_session(db, _digest(token), username, now, now + SESSION_LIFETIME_S)
+    return token
+
+
+def _check(db, username: str, password: str, now: float, client: str) -> None:
+    """SignInError unless `password` is `username`'s (an unknown name costs as long as a wrong password);
+    TooManyAttemptsError while this name from this client, this client, or this name is throttled."""
     failures = SigninFailures(db)
     passwords.check_throttle(failures, username, client, now)
-    password_hash = stored.password_hash(db, username)
-    if password_hash is None or not passwords.verify_password(password_hash, password):
-        failures.add([f"account:{username}", f"client:{client}"], now, now - passwords.PASSWORD_THROTTLE.window_s)
+    if not passwords.verify_password_or_dummy(stored.password_hash(db, username), password):
+        subjects = [subject for subject, _ in passwords.password_subjects(username, client)]
+        failures.add(subjects, now, now - passwords.PASSWORD_THROTTLE.window_s)
         raise SignInError(
             "The user name or password is wrong.",
             code="auth.wrong_password",
             cause="A typo, or the one-time password was already changed.",
             fix="Type it again; the first password was printed once by `tpkit hub serve`.",
         )
-    token = secrets.token_urlsafe(32)
-    stored.open_session(db, _digest(token), username, now, now + SESSION_LIFETIME_S)
-    return token
+
+
+def change_own_password(
+    db, username: str, current: str, password: str, token: str | None, now: float, client: str = ""
+) -> None:
+    """A technician's new password when `current` is the password now (SignInError otherwise, throttled as a
+    sign-in); every other session of the technician ends, the one with `token` stays."""
+    _check(db, username, current, now, client)
+    digest = passwords.hash_password(password)
+    with db.transaction() as tx:
+        stored.set_password(tx, username, digest, now)
+        stored.close_other_sessions(tx, username, _digest(token) if token else "")
 
 
 def session(db, token: str | None, now: float) -> dict[str, Any] | None:

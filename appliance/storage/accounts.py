@@ -39,6 +39,17 @@ class Accounts:
                 (password_hash, account_id),
             )
 
+    def change_password(self, account_id: int, password_hash: str, keep_token_sha256: str | None) -> None:
+        """The account's new password, chosen by its owner; every session of it ends but the one that changed it."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE accounts SET password_hash = ?, must_change_password = 0 WHERE id = ?",
+                (password_hash, account_id),
+            )
+            conn.execute(
+                "DELETE FROM sessions WHERE account_id = ? AND token_sha256 IS NOT ?", (account_id, keep_token_sha256)
+            )
+
     def provision(self, username: str, role: str, password_hash: str) -> None:
         """Set `username`'s password hash (creating the account if needed) as chosen by its owner: no forced
         change at the next sign-in. Its sessions end, so an old password's sign-ins do not outlive it."""

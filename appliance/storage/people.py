@@ -166,6 +166,8 @@ class People:
             raise ValueError(columns)
         assignments = ", ".join(f"{name} = ?" for name in columns)
         conn.execute(f"UPDATE accounts SET {assignments} WHERE id = ?", (*columns.values(), account_id))
+        if "password_hash" in columns:  # a new password or PIN ends the sessions the old one opened
+            conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,))
 
     @staticmethod
     def upsert_org(conn: sqlite3.Connection, source_id: str, name: str, org_type: str) -> int:
@@ -241,9 +243,10 @@ class People:
         return changed
 
     def set_credentials(self, hashes: dict[int, str]) -> None:
-        """Replace the PIN or password hash of each account, in one transaction."""
+        """Replace the PIN or password hash of each account, in one transaction; their sessions end."""
         with self.db.transaction() as conn:
             conn.executemany(
                 "UPDATE accounts SET password_hash = ? WHERE id = ?",
                 [(digest, account_id) for account_id, digest in hashes.items()],
             )
+            conn.executemany("DELETE FROM sessions WHERE account_id = ?", [(account_id,) for account_id in hashes])

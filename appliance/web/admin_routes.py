@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import SignInError, TooManyAttemptsError
+from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
 from appliance.services.device import firstboot, health
 from appliance.services.people import access as people, auth
 from appliance.services.reporting import desired_config
 from appliance.services.sync import engine as sync
-from appliance.web.forms import csrf_token, posted_form, remember_csrf
+from appliance.web.forms import csrf_token, form_page, posted_form, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, SESSION_COOKIE, client_address, current_account, home_of, open_session
 
@@ -82,8 +82,23 @@ def signin(request: Request, form: FormData) -> Response:
 
 @posted_form
 def change_password(request: Request, form: FormData) -> Response:
-    account = _account(request)
-    people.change_own_password(request.app.state.kit, account, str(form.get("password", "")))
+    account = people.require(_account(request), *people.STAFF)
+    try:
+        people.change_own_password(
+            request.app.state.kit,
+            account,
+            str(form.get("current", "")),
+            str(form.get("password", "")),
+            request.cookies.get(SESSION_COOKIE),
+            client_address(request),
+        )
+    except (SignInError, TooManyAttemptsError, BadRequestError) as exc:
+        # the same form again, the message beside the field it is about (passwords are never sent back)
+        retry = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttemptsError) else {}
+        field = "password" if exc.code == "auth.short_password" else "current"
+        return form_page(
+            request, "password.html", status_code=exc.status, headers=retry, account=account, error=exc, field=field
+        )
     return RedirectResponse(home_of(account) + "?notice=ok", status_code=303)
 
 

@@ -81,6 +81,14 @@ def _pictures(klass):
 
 
 @posted_form
+def resume_signin(request: Request, form: FormData) -> Response:
+    viewer = staff_viewer(request)
+    class_id = request.path_params["class_id"]
+    people.resume_class_signin(request.app.state.kit, viewer, class_id)
+    return RedirectResponse(f"/teach/{class_id}?notice=resumed", status_code=303)
+
+
+@posted_form
 def set_signin_kind(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     class_id = request.path_params["class_id"]
@@ -186,6 +194,7 @@ routes = [
     Route("/teach/{class_id:int}", roster_page),
     Route("/teach/{class_id:int}/pins", give_pins, methods=["POST"]),
     Route("/teach/{class_id:int}/signin-kind", set_signin_kind, methods=["POST"]),
+    Route("/teach/{class_id:int}/signin-resume", resume_signin, methods=["POST"]),
     Route("/admin/people", people_page),
     Route("/admin/people/teachers", create_teacher, methods=["POST"]),
     Route("/admin/people/import", import_oneroster, methods=["POST"]),

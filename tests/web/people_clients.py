@@ -47,6 +47,7 @@ def role_clients(kit, base_url: str) -> tuple[dict[str, httpx.Client], dict]:
         "teacher_b": staff_client(base_url, "t-b", "password-b-123"),
         "admin": staff_client(base_url, "admin", admin_password),
     }
+    ids["passwords"] = {"teacher_a": "password-a-123", "teacher_b": "password-b-123", "admin": admin_password}
     return clients, ids
 
 

@@ -88,9 +88,11 @@ def test_admin_forms_refuse_missing_or_foreign_csrf(client, one_time_password):
 def test_admin_changes_password_and_old_one_stops_working(client, one_time_password):
     _sign_in(client, one_time_password)
     token = _csrf(client, "/admin")
-    short = client.post("/admin/password", data={"csrf": token, "password": "short"})
+    short = client.post("/admin/password", data={"csrf": token, "current": one_time_password, "password": "short"})
     assert short.status_code == 400
-    changed = client.post("/admin/password", data={"csrf": token, "password": "a long new passphrase"})
+    changed = client.post(
+        "/admin/password", data={"csrf": token, "current": one_time_password, "password": "a long new passphrase"}
+    )
     assert changed.status_code == 303
     assert "one-time password" not in client.get("/admin").text
     client.cookies.clear()

@@ -146,7 +146,9 @@ def test_learn_teacher_must_change_first_password(kit, live):
         assert "Choose your own password" in first.text and 'action="/admin/password"' in first.text
         assert http.get("/teach/1").status_code == 403
         token = hidden_values(first.text, "csrf")[0]
-        assert http.post("/admin/password", data={"csrf": token, "password": "my own password"}).status_code == 303
+        data = {"csrf": token, "password": "my own password"}
+        assert http.post("/admin/password", data=data | {"current": "nope"}).status_code == 401
+        assert http.post("/admin/password", data=data | {"current": "first password 1"}).status_code == 303
         assert "Create a class" in http.get("/teach").text
 
 

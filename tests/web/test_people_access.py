@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.services.people import auth
 from tests.roster_data import oneroster_files, zipped
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf, role_clients, staff_client, student_client
 
 ROLES = ("anonymous", "student_a", "student_b", "teacher_a", "teacher_b", "admin")
 
@@ -35,7 +36,7 @@ def _expected() -> list[tuple[str, str, tuple[int, ...]]]:
     ]
 
 
-def _request(http, method: str, path: str, role: str, n: int):
+def _request(http, method: str, path: str, role: str, n: int, current: str = ""):
     if method == "GET":
         return http.get(path)
     path, _, query = path.partition("?")
@@ -53,7 +54,7 @@ def _request(http, method: str, path: str, role: str, n: int):
     elif path == "/admin/people/teachers":
         data |= {"name": "New Teacher", "username": f"new-{role}-{n}", "password": "a first password"}
     elif path.endswith("/password"):
-        data["password"] = "a new long password"
+        data |= {"current": current, "password": "a new long password"}
     elif path == "/admin/people/import":
         files = {"file": ("county.zip", zipped(oneroster_files()), "application/zip")}
     return http.post(path, data=data, files=files)
@@ -68,16 +69,34 @@ def test_people_access_matrix_every_route_every_role(kit, live):
         for n, (method, template, statuses) in enumerate(_expected()):
             path = template.format(**names)
             for role, status in zip(ROLES, statuses):
-                response = _request(clients[role], method, path, role, n)
+                current = ids["passwords"].get(role, "")
+                response = _request(clients[role], method, path, role, n, current)
                 actual[(method, template, role)] = response.status_code
                 expected[(method, template, role)] = status
                 if response.status_code == 200:  # pages about people are never cached anywhere
                     assert response.headers["cache-control"] == "no-store", (method, path, role)
+            _sign_in_again_after_credential_changes(kit, live.url, clients, ids, template)
     finally:
         for http in clients.values():
             http.close()
     wrong = {key: (actual[key], want) for key, want in expected.items() if actual[key] != want}
     assert wrong == {}, "(method, route, role): (got, expected)"
+
+
+def _sign_in_again_after_credential_changes(kit, base_url: str, clients: dict, ids: dict, template: str) -> None:
+    """A new PIN or an administrator's reset ends the account's sessions (tests/security/test_signin_holes.py):
+    the old client is signed out; the matrix goes on with a client signed in with the new credential."""
+    a = ids["a"]
+    if template == "/teach/{A}/pins?student={sA}":
+        assert clients["student_a"].get("/me").status_code == 303  # back to the sign-in page
+        clients["student_a"].close()
+        kit.people.set_credentials({a["students"][0]: auth.hash_pin("4321")})
+        clients["student_a"] = student_client(base_url, a["class"], a["students"][0], "4321")
+    if template == "/admin/people/{tA}/password":
+        assert clients["teacher_a"].get("/teach").status_code == 303
+        clients["teacher_a"].close()
+        clients["teacher_a"] = staff_client(base_url, "t-a", "a new long password")
+        ids["passwords"]["teacher_a"] = "a new long password"
 
 
 def test_people_access_teacher_sees_only_own_classes_and_students(kit, live):

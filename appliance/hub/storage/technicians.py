@@ -62,6 +62,13 @@ def open_session(db, token_sha256: str, username: str, now: float, expires_at: f
         )
 
 
+def close_other_sessions(tx, username: str, keep_token_sha256: str) -> None:
+    """End every session of `username` but the one with `keep_token_sha256` (after a password change)."""
+    tx.execute(
+        "DELETE FROM technician_sessions WHERE username = ? AND token_sha256 <> ?", (username, keep_token_sha256)
+    )
+
+
 def session(db, token_sha256: str, now: float) -> dict[str, Any] | None:
     """The technician (username, must_change_password) of a session not expired by `now`, or None."""
     rows = db.query(

@@ -237,14 +237,24 @@ def student_sign_in(kit: Kit, klass, student, secret: str, client: str) -> str:
     return auth.sign_in_pin(kit.accounts, kit.signin_failures, credential, klass["id"], secret, client)
 
 
-def change_own_password(kit: Kit, viewer: Viewer | None, password: str) -> None:
+def change_own_password(
+    kit: Kit, viewer: Viewer | None, current: str, password: str, token: str | None = None, client: str = ""
+) -> None:
     """A signed-in staff account chooses its own password (at least MIN_PASSWORD_CHARS characters), which also
-    ends the first password's may-only-change-it state."""
+    ends the first password's may-only-change-it state. It must give its current (or one-time) password; every
+    other session of the account ends, the one with `token` (the one changing it) stays."""
     viewer = require(viewer, *STAFF)
     assert viewer is not None  # require let a signed-in account through
     if len(password) < MIN_PASSWORD_CHARS:
         raise BadRequestError(
             f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
             fix="Go back and choose a longer password (a short sentence works well).",
+            code="auth.short_password",
         )
-    kit.accounts.set_password(viewer["id"], auth.hash_password(password))
+    auth.change_own_password(kit.accounts, kit.signin_failures, viewer, current, password, token, client)
+
+
+def resume_class_signin(kit: Kit, viewer: Viewer | None, class_id: int) -> None:
+    """A teacher of the class (or an administrator) clears the class's wrong-PIN count that pauses sign-in."""
+    staff_class(kit.people, viewer, class_id)
+    auth.clear_class_pause(kit.signin_failures, class_id)

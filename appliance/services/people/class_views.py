@@ -20,7 +20,7 @@ WRONG_PINS_WINDOW_S = 86400  # the class page counts wrong PINs of the last day
 
 def class_page(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]:
     """A class of the viewer's (any class for an administrator), with its teachers, its students and whose PIN is
-    locked, wrong PINs in the last day, and its quizzes and lessons; NotVisibleError otherwise."""
+    locked, wrong PINs in the last day (and how many pause sign-in for devices that typed one), and its quizzes and lessons; NotVisibleError otherwise."""
     klass = access.staff_class(kit.people, viewer, class_id)
     students = kit.people.students_of(klass["id"])
     wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - WRONG_PINS_WINDOW_S)
@@ -30,6 +30,7 @@ def class_page(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]
         "students": students,
         "locked": {s["id"] for s in students if auth.pin_locked(kit.signin_failures, s["id"])},
         "wrong_today": wrong_today,
+        "paused_by": auth.class_pause(kit.signin_failures, klass["id"]),
         "quizzes": kit.quizzes.of_class(klass["id"]),
         "lessons": kit.lessons.of_class(klass["id"]),
     }

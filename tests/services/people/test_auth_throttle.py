@@ -36,9 +36,16 @@ def test_auth_throttle_counts_each_client_and_account_separately_and_forgets(kit
         _fail(kit, now=1000.0 + second, client="10.0.0.9", username="teacher-x")
     # another account from another device is not slowed by someone else's guessing
     assert auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.10", now=1006.0)
-    with pytest.raises(TooManyAttemptsError):  # the guessing device is slowed for every account
-        auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=1006.0)
-    later = 1004.0 + auth.PASSWORD_THROTTLE.window_s + 1
+    # nor is another account from the guessing device: only that name from that device waits…
+    assert auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=1006.0)
+    with pytest.raises(TooManyAttemptsError):
+        auth.sign_in(kit.accounts, "teacher-x", "anything", kit.signin_failures, "10.0.0.9", now=1006.0)
+    # …until the device has swept enough names: then it waits for every name
+    for second in range(auth.PASSWORD_DEVICE_THROTTLE.free - auth.PASSWORD_THROTTLE.free):
+        _fail(kit, now=1007.0 + second, client="10.0.0.9", username=f"name-{second}")
+    with pytest.raises(TooManyAttemptsError):
+        auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=1030.0)
+    later = 1030.0 + auth.PASSWORD_THROTTLE.window_s + 1
     assert auth.sign_in(kit.accounts, "admin", password, kit.signin_failures, "10.0.0.9", now=later)
 
 

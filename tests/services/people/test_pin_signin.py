@@ -74,8 +74,14 @@ def test_pin_signin_throttles_the_class_across_devices_and_names(kit):
     for n in range(auth.PIN_CLASS_THROTTLE.free):  # one wrong try per child, each from its own address
         with pytest.raises(SignInError):
             _try(kit, ids, n, _wrong(pins[students[n]]), client=f"10.0.3.{n}", now=T0 + n)
-    with pytest.raises(TooManyAttemptsError):
-        _try(kit, ids, 21, pins[students[21]], client="10.0.4.1", now=T0 + 30)
+    with pytest.raises(TooManyAttemptsError):  # a device that guessed wrong now waits, whoever's name it picks
+        _try(kit, ids, 21, pins[students[21]], client="10.0.3.0", now=T0 + 30)
+    with pytest.raises(SignInError):  # a fresh device gets its one try…
+        _try(kit, ids, 22, _wrong(pins[students[22]]), client="10.0.4.2", now=T0 + 30)
+    with pytest.raises(TooManyAttemptsError):  # …and then waits too
+        _try(kit, ids, 22, _wrong(pins[students[22]]), client="10.0.4.2", now=T0 + 31)
+    # the class's count never refuses a right PIN from a device with no wrong PIN of its own
+    assert _try(kit, ids, 21, pins[students[21]], client="10.0.4.1", now=T0 + 32)
     other = ids["b"]["students"][0]  # another class is not slowed
     assert _try(kit, ids, 0, ids["b"]["pins"][other], client="10.0.4.1", now=T0 + 30, tag="b")
 
