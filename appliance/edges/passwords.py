@@ -143,6 +143,11 @@ def password_subjects(username: str, client: str) -> list[tuple[str, Throttle]]:
     ]
 
 
+def password_wait(counts: list[Count], subjects: list[tuple[str, Throttle]], now: float) -> float:
+    """The wait before a password try, from the counts of `password_subjects` (in that order)."""
+    return max(wait_after(count, now, throttle) for count, (_, throttle) in zip(counts, subjects, strict=True))
+
+
 def too_many_passwords(wait: float) -> TooManyAttemptsError:
     return TooManyAttemptsError(
         f"Too many wrong passwords: try again in {int(wait) + 1} seconds.",
@@ -150,11 +155,3 @@ def too_many_passwords(wait: float) -> TooManyAttemptsError:
         fix="Wait, then type the password carefully. Forgotten? See docs/field-guide.md, 'Starting the kit'.",
         retry_after_s=int(wait) + 1,
     )
-
-
-def check_throttle(failures: Failures, username: str, client: str, now: float) -> None:
-    """TooManyAttemptsError when this account from this client, this client, or this account from anywhere has
-    failed too often just now."""
-    wait = max(wait_s(failures, subject, now, throttle) for subject, throttle in password_subjects(username, client))
-    if wait > 0:
-        raise too_many_passwords(wait)

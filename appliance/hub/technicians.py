@@ -38,19 +38,6 @@ def add(db, username: str, password: str, now: float) -> None:
         stored.close_other_sessions(tx, username, "")
 
 
-class SigninFailures:
-    """Failed sign-ins in the hub's database, with the interface `edges.passwords.check_throttle` reads."""
-
-    def __init__(self, db) -> None:
-        self.db = db
-
-    def count_since(self, subject: str, since: float) -> tuple[int, float | None]:
-        return stored.failures_since(self.db, subject, since)
-
-    def add(self, subjects: list[str], now: float, keep_after: float) -> None:
-        stored.add_failures(self.db, subjects, now, keep_after)
-
-
 def sign_in(db, username: str, password: str, now: float, client: str = "") -> str:
     """Check the password and open a session; the cookie token. SignInError when wrong; TooManyAttemptsError
     after repeated wrong passwords for this account or from this client (then the password is not checked)."""
@@ -62,18 +49,29 @@ def sign_in(db, username: str, password: str, now: float, client: str = "") -> s
 
 def _check(db, username: str, password: str, now: float, client: str) -> None:
     """SignInError unless `password` is `username`'s (an unknown name costs as long as a wrong password);
-    TooManyAttemptsError while this name from this client, this client, or this name is throttled."""
-    failures = SigninFailures(db)
-    passwords.check_throttle(failures, username, client, now)
+    TooManyAttemptsError while this name from this client, this client, or this name is throttled. The try is
+    counted before the check, in the transaction that reads the counters; a right password takes it back."""
+    subjects = passwords.password_subjects(username, client)
+    attempt = secrets.token_hex(8)
+    wait = stored.begin_try(
+        db,
+        username,
+        [(subject, now - throttle.window_s) for subject, throttle in subjects],
+        now,
+        now - passwords.PASSWORD_THROTTLE.window_s,
+        lambda counts: passwords.password_wait(counts, subjects, now),
+        attempt,
+    )
+    if wait > 0:
+        raise passwords.too_many_passwords(wait)
     if not passwords.verify_password_or_dummy(stored.password_hash(db, username), password):
-        subjects = [subject for subject, _ in passwords.password_subjects(username, client)]
-        failures.add(subjects, now, now - passwords.PASSWORD_THROTTLE.window_s)
         raise SignInError(
             "The user name or password is wrong.",
             code="auth.wrong_password",
             cause="A typo, or the one-time password was already changed.",
             fix="Type it again; the first password was printed once by `tpkit hub serve`.",
         )
+    stored.forget_try(db, attempt)
 
 
 def change_own_password(

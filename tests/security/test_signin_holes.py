@@ -182,6 +182,14 @@ def test_security_simultaneous_wrong_passwords_cannot_race_past_the_throttle(kit
     assert outcomes.get("checked", 0) == auth.PASSWORD_THROTTLE.free, outcomes
 
 
+def test_security_simultaneous_wrong_technician_passwords_cannot_race_past_the_throttle(hub_db, clock):  # noqa: F811
+    """On the hub's SQLite file and on PostgreSQL alike (there the technician's row is locked for the count)."""
+    password = technicians.ensure_first(hub_db, clock.now)
+    outcomes = _race(30, lambda n: technicians.sign_in(hub_db, "technician", f"guess {n}", clock.now, "10.9.0.1"))
+    assert outcomes.get("checked", 0) == technicians.passwords.PASSWORD_THROTTLE.free, outcomes
+    assert technicians.sign_in(hub_db, "technician", password, clock.now, "10.9.0.2")  # another device: in
+
+
 def test_security_a_new_password_or_pin_ends_the_old_sessions(kit, live):
     clients, ids = role_clients(kit, live.url)
     extra: list[httpx.Client] = []

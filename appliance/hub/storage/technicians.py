@@ -6,6 +6,7 @@ Must not import the hub's services.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -35,21 +36,44 @@ def password_hash(db, username: str) -> str | None:
     return rows[0]["password_hash"] if rows else None
 
 
-def failures_since(db, subject: str, since: float) -> tuple[int, float | None]:
-    """Failed sign-ins of `subject` since `since`, and the latest one's time."""
-    row = db.query(
-        "SELECT count(*) AS n, max(failed_at) AS latest FROM signin_failures WHERE subject = ? AND failed_at >= ?",
-        (subject, since),
-    )[0]
-    return row["n"], row["latest"]
-
-
-def add_failures(db, subjects: list[str], now: float, keep_after: float) -> None:
-    """Count a failed sign-in for each subject; forget those older than `keep_after`."""
+def begin_try(
+    db,
+    username: str,
+    checks: list[tuple[str, float]],
+    now: float,
+    keep_after: float,
+    wait: Callable[[list[tuple[int, float | None]]], float],
+    attempt: str,
+) -> float:
+    """Check and count one sign-in try in one transaction: `wait` gets the failures of each (subject, since) in
+    `checks`; when it answers 0 the try is counted for each subject under the key `attempt` (until
+    `forget_try`), else nothing is counted. Returns the wait. SQLite's `BEGIN IMMEDIATE` serialises the
+    transactions; on PostgreSQL the technician's row is locked first, so tries for one name queue here."""
     with db.transaction() as tx:
+        tx.execute("UPDATE technicians SET username = username WHERE username = ?", (username,))
+        counts: list[tuple[int, float | None]] = []
+        for subject, since in checks:
+            row = tx.execute(
+                "SELECT count(*) AS n, max(failed_at) AS latest FROM signin_failures "
+                "WHERE subject = ? AND failed_at >= ?",
+                (subject, since),
+            )[0]
+            counts.append((row["n"], row["latest"]))
+        waiting = wait(counts)
+        if waiting > 0:
+            return waiting
         tx.execute("DELETE FROM signin_failures WHERE failed_at < ?", (keep_after,))
-        for subject in subjects:
-            tx.execute("INSERT INTO signin_failures (subject, failed_at) VALUES (?, ?)", (subject, now))
+        for subject, _ in checks:
+            tx.execute(
+                "INSERT INTO signin_failures (subject, failed_at, attempt) VALUES (?, ?, ?)", (subject, now, attempt)
+            )
+        return 0.0
+
+
+def forget_try(db, attempt: str) -> None:
+    """Take back the failures `begin_try` counted for a try that turned out right."""
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM signin_failures WHERE attempt = ?", (attempt,))
 
 
 def open_session(db, token_sha256: str, username: str, now: float, expires_at: float) -> None:

@@ -22,7 +22,6 @@ from appliance.edges.passwords import (  # noqa: F401
     PASSWORD_THROTTLE,
     PIN_HASH,
     Throttle,
-    check_throttle,
     hash_password,
     hash_pin,
     is_argon2id_hash,
@@ -93,7 +92,7 @@ def _password_try(
             [(subject, now - throttle.window_s) for subject, throttle in subjects],
             now,
             now - FAILURES_KEPT_S,
-            lambda counts: max(passwords.wait_after(c, now, t) for c, (_, t) in zip(counts, subjects, strict=True)),
+            lambda counts: passwords.password_wait(counts, subjects, now),
         )
         if wait > 0:
             raise passwords.too_many_passwords(wait)
