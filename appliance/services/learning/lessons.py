@@ -19,6 +19,7 @@ from appliance.services.learning import records, uploads, xapi
 from appliance.services.people import access as people
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
+from appliance.typed_numbers import parse_number
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -202,12 +203,10 @@ def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out
 
 
 def _number(value: str, what: str) -> float:
-    try:
-        return float(value.strip().replace(",", "."))
-    except ValueError:
-        raise LessonError(
-            f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8."
-        ) from None
+    number = parse_number(value)
+    if number is None:
+        raise LessonError(f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8.")
+    return number
 
 
 # --- students ------------------------------------------------------------------------------------
