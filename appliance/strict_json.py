@@ -26,6 +26,18 @@ def dumps(value: Any, **options: Any) -> str:
     return json.dumps(value, allow_nan=False, **options)
 
 
+def finite(value: Any) -> Any:
+    """`value` with every non-finite float inside it (in dicts, lists, tuples) replaced by None: for readings that
+    may fail to measure (a heartbeat's), where null means "not available" to whoever reads them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """The JSON value of `raw` (UTF-8 if bytes); ValueError if it is not JSON, holds `NaN`/`Infinity` or a number
     too large for a float (`1e999`), or nests deeper than `max_depth`."""

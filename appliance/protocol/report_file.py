@@ -132,7 +132,10 @@ def _check(data: Any, where: str) -> Report:
 
 def encode(report: Report) -> bytes:
     """The payload: the report as compact UTF-8 JSON, gzip-compressed with no file name or time (same bytes each call)."""
-    raw = strict_json.dumps(report.as_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    # A reading a kit could not measure (NaN, infinity) goes as null, "not available": never as `NaN`, which is not
+    # JSON and which the hub refuses (issue 14).
+    data = strict_json.finite(report.as_dict())
+    raw = strict_json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     raw = _NUL.sub(rb"\1\\ufffd", raw)
     payload = gzip.compress(raw, compresslevel=9, mtime=0)
     if len(payload) > MAX_COMPRESSED_BYTES or len(raw) > MAX_PAYLOAD_BYTES:
