@@ -54,3 +54,6 @@ _.__qualname__
 
 # Read by the sync engine's fix for issue 21 (stick and peer roads that carry full books only).
 _.full_books_only
+
+# Starlette reads a convertor's pattern from its class attribute (webcore/bounded_ids.py).
+_.regex

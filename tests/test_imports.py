@@ -27,6 +27,8 @@ LAYER = {
     "files": 0,
     "config": 1,
     "errors": 0,
+    "strict_json": 0,
+    "typed_numbers": 0,
     "__init__": 0,
 }
 
@@ -412,4 +414,6 @@ def test_imports_protocol_stands_on_base_modules_alone():
         "edges",
         "config",
         "errors",
+        "strict_json",
+        "typed_numbers",
     }

@@ -6,14 +6,13 @@ Builds the settings once and passes them down; every TpkitError is shown with it
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
 import sys
 import threading
 
-from appliance import __version__
+from appliance import __version__, strict_json
 from appliance.cli import content, hub, learning, provisioning, reporting, roads
 from appliance.cli.common import add_setting_flags, keep_peoples_data_private, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
@@ -199,7 +198,7 @@ def health(settings: Settings, as_json: bool) -> int:
     finally:
         kit.close()
     if as_json:
-        print(json.dumps(snap, ensure_ascii=False, indent=2))
+        print(strict_json.dumps(snap, ensure_ascii=False, indent=2))
         return 0 if snap["status"] == "ok" else 1
     print(f"tpkit {snap['version']} — health of {snap['kit_id']} ({snap['school_name']}) at {snap['time']}")
     for name, text in _health_lines(snap):
@@ -244,7 +243,7 @@ def discover(
         kits = lan.discover(settings, timeout_s)
     if as_json:
         print(
-            json.dumps(
+            strict_json.dumps(
                 [
                     {
                         "name": k.name,

@@ -6,12 +6,11 @@ Builds the hub's own settings (hub/settings.py: hub.toml, TPKIT_HUB_*, flags), n
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
-from appliance import __version__
+from appliance import __version__, strict_json
 from appliance.cli.common import run_server
 from appliance.hub.settings import HUB_SPEC, HubSettings, load_hub_settings
 
@@ -178,7 +177,7 @@ def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:
             )
             print(
                 f"[✓] Kit {args.kit_id}: desired configuration version {config['version']}: "
-                + json.dumps({k: v for k, v in config.items() if k != "version"}, ensure_ascii=False)
+                + strict_json.dumps({k: v for k, v in config.items() if k != "version"}, ensure_ascii=False)
             )
             return 0
         for kit in fleet.kits(db, time.time(), settings.hub_silent_after_h, sort="kit_id"):

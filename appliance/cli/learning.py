@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from appliance import strict_json
 from appliance.cli.common import add_setting_flags, day
 from appliance.config import Settings
 
@@ -137,7 +137,7 @@ def records_export(settings: Settings, args: argparse.Namespace) -> int:
         found = records.export(kit, args.since)
     finally:
         kit.close()
-    text = json.dumps(found, ensure_ascii=False, indent=1) + "\n"
+    text = strict_json.dumps(found, ensure_ascii=False, indent=1) + "\n"
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from appliance import strict_json
 from appliance.cli.common import add_setting_flags, print_error
 from appliance.config import Settings
 
@@ -124,7 +124,7 @@ def _report_cycle(cycle, settings: Settings) -> int:
 
 def _report_status(state: dict, as_json: bool) -> int:
     if as_json:
-        print(json.dumps(state, ensure_ascii=False, indent=2))
+        print(strict_json.dumps(state, ensure_ascii=False, indent=2))
         return 0
     depth = ", ".join(f"{count} {kind}" for kind, count in state["outbox"].items()) or "empty"
     print(f"tpkit report status of {state['kit_id']}")
@@ -148,7 +148,7 @@ def _report_status(state: dict, as_json: bool) -> int:
     print(
         "[i] desired configuration from the hub: "
         + (
-            json.dumps(config, ensure_ascii=False, sort_keys=True)
+            strict_json.dumps(config, ensure_ascii=False, sort_keys=True)
             + f" (received {state['desired_config_received_at']})"
             if config
             else "none"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from appliance import strict_json
 from appliance.content.zimfile import ZimFile
 from appliance.errors import ChannelError
 from appliance.files import file_digest
@@ -231,4 +232,4 @@ def index_bytes(
         "expires": _utc(now + dt.timedelta(days=expires_days)),
         "packages": packages,
     }
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+    return (strict_json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()

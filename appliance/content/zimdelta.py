@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from appliance import strict_json
 from appliance.content.zimfile import ZimFile
 from appliance.content.zimwriter import Entry, MetadataValue, write_zim
 from appliance.errors import ChannelError, DamagedBookError, StorageError
@@ -73,7 +74,7 @@ def records_digest(records: dict[Key, Record]) -> str:
     """SHA-256 (hex) over the sorted records, one JSON line each: equal for two books equal entry for entry."""
     digest = hashlib.sha256()
     for key in sorted(records):
-        digest.update(json.dumps([*key, *records[key]], ensure_ascii=False).encode() + b"\n")
+        digest.update(strict_json.dumps([*key, *records[key]], ensure_ascii=False).encode() + b"\n")
     return digest.hexdigest()
 
 
@@ -145,7 +146,7 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
         item = new.metadata_item(name)
         assert item is not None  # a name the book lists
         metadata[name] = (bytes(item.data), item.mimetype)
-    metadata[MANIFEST_NAME] = json.dumps(manifest, ensure_ascii=False)
+    metadata[MANIFEST_NAME] = strict_json.dumps(manifest, ensure_ascii=False)
     items = [path for ns, path in wanted if ns == "C" and not new_records[(ns, path)][2].startswith("redirect:")]
     entries = (_entry(new, path, new_records[("C", path)]) for path in items)
     write_zim(out, metadata=metadata, main_path=None, entries=entries, index_language=None)

@@ -7,13 +7,12 @@ middleware, routing and Request objects); the other routes are Starlette's.
 
 from __future__ import annotations
 
-import json
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from appliance import strict_json
 from appliance.errors import HubError, ReportError
 from appliance.hub import enrolment, fleet, prometheus
 from appliance.hub.report_groups import ReportGroups
@@ -96,8 +95,8 @@ async def reports_asgi(scope, receive, state) -> Response:
 async def enrol(request: Request) -> Response:
     raw = await bounded_body(request, MAX_ENROL_BYTES)
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = strict_json.loads(raw)
+    except ValueError as exc:  # not UTF-8, not JSON, NaN/Infinity, or nested deeper than an enrolment (issue 14)
         raise HubError(
             f"The enrolment is not JSON ({exc}).",
             code="hub.invalid",

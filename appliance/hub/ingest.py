@@ -10,12 +10,12 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
-import json
 import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
+from appliance import strict_json
 from appliance.errors import HubError, HubUnavailableError, ReportError
 from appliance.hub import alerts, enrolment, lrs_forwarding
 from appliance.hub.storage import configs as stored_configs, kits as stored_kits, lrs_outbox, reports as stored_reports
@@ -240,12 +240,12 @@ def _store_in(
         if books:
             stored_kits.replace_books(tx, report.kit_id, report.sequence, books)
         if report.kind == "records":
-            lrs_outbox.queue(tx, report.kit_id, lrs_forwarding.valid_statements(report.body), now)
+            lrs_outbox.queue(tx, report.kit_id, lrs_forwarding.valid_statements(report.body, report.kit_id), now)
     return fresh, stored_configs.newest_in(tx, report.kit_id)
 
 
 def _body(report: report_file.Report) -> str:
-    return json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return strict_json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def store(

@@ -4,9 +4,14 @@ At ingest, every valid statement of a `records` report is queued once by its id 
 `tpkit hub forward` (a timer) posts what is due in batches: `POST <hub_lrs_url>/statements` with `X-Experience-API-Version: 1.0.3`. An
 LRS stores a statement id once and answers a resent identical statement without error, so a batch cut by a
 network failure is simply sent again. Statuses: 200/204 forwarded; 409 (the LRS holds a *different*
-statement with one of these ids) → the batch is sent one by one with `PUT ?statementId=` to find it, which is
-then kept with its error and never resent; any other 4xx parks the batch (an error that retrying cannot fix);
-5xx and network failures back off per statement, doubling from 1 min up to 6 h.
+statement with one of these ids) or 400 (one statement the LRS refuses refuses the whole batch) → the batch is
+sent one by one with `PUT ?statementId=` to find the statement at fault, which alone is then parked with its
+error and never resent (issue 14: one bad statement parked 38 good ones); any other 4xx (401, 403, 413: the
+hub's settings, not a statement) parks the batch; 5xx and network failures back off per statement, doubling from
+1 min up to 6 h.
+
+Only statements that name the kit that sent them are queued (issue 14): a kit's records report could otherwise
+carry statements in another kit's name.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ BATCH = 100  # statements per POST: ~100 KB, well under any LRS's request limit
 FIRST_WAIT_S, MAX_WAIT_S = 60.0, 6 * 3600.0
 PARKED_S = 10 * 365 * 86400.0  # "never, unless a technician retries": far in the future, still a number
 XAPI_VERSION = xapi.VERSION
+KIT_HOME = "https://tpkit.invalid/kits/"  # services/learning/records.home_page without records_home_page
 
 
-def valid_statements(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The statements of a records report an LRS would accept (ingest queues them: storage.lrs_outbox.queue)."""
+def valid_statements(body: dict[str, Any], kit_id: str) -> list[dict[str, Any]]:
+    """The statements of kit `kit_id`'s records report an LRS would accept and that name that kit (ingest queues
+    them: storage.lrs_outbox.queue)."""
     statements = body.get("statements") if isinstance(body, dict) else None
     valid = []
     for statement in statements if isinstance(statements, list) else []:
@@ -36,8 +43,21 @@ def valid_statements(body: dict[str, Any]) -> list[dict[str, Any]]:
             xapi.check_statement(statement)
         except BadRequestError:
             continue  # the report itself is kept; a statement an LRS would refuse is not forwarded
-        valid.append(statement)
+        if names_kit(statement, kit_id):
+            valid.append(statement)
     return valid
+
+
+def names_kit(statement: dict[str, Any], kit_id: str) -> bool:
+    """Whether a checked statement was made by kit `kit_id`: its kit extension names it, and every kit-derived
+    IRI in it (actor homePage, activity id: `https://tpkit.invalid/kits/<kit id>`, services/learning/records.py)
+    names it too. A county-chosen homePage (`records_home_page`) cannot be told apart by the hub."""
+    extensions = (statement.get("context") or {}).get("extensions") or {}
+    if extensions.get(xapi.KIT_EXTENSION) != kit_id:
+        return False
+    iris = (statement["actor"]["account"]["homePage"], statement["object"]["id"])
+    own = KIT_HOME + kit_id
+    return all(iri == own or iri.startswith(own + "/") for iri in iris if iri.startswith(KIT_HOME))
 
 
 @dataclasses.dataclass
@@ -72,9 +92,9 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
             if answer.status in (200, 204):
                 lrs_outbox.forwarded(db, ids, now)
                 done.forwarded += len(ids)
-            elif answer.status == 409:
+            elif answer.status == 409 or (answer.status == 400 and len(rows) > 1):
                 _one_by_one(db, lrs, rows, now, auth, done)
-            elif answer.status is not None and 400 <= answer.status < 500 and answer.status not in (408, 429):
+            elif _refused(answer.status):
                 done.error = f"the LRS refused the batch: HTTP {answer.status} {answer.body or ''}".strip()
                 lrs_outbox.retry_at(db, ids, now + PARKED_S, done.error)
                 done.parked += len(ids)
@@ -88,8 +108,14 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
                 return done
 
 
+def _refused(status: int | None) -> bool:
+    """A 4xx that retrying cannot fix (408 and 429 can)."""
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+
 def _one_by_one(db, lrs: Uplink, rows: list[dict[str, Any]], now: float, auth: str, done: Forwarded) -> None:
-    """After a 409: PUT each statement by its id, so only the conflicting one is kept back."""
+    """After a batch was refused (409 or another 4xx): PUT each statement by its id, so only the conflicting or
+    refused one is kept back."""
     for row in rows:
         path = "/statements?statementId=" + urllib.parse.quote(row["statement_id"])
         answer = lrs.put(path, content=row["statement"].encode(), headers=_headers(auth))
@@ -101,6 +127,10 @@ def _one_by_one(db, lrs: Uplink, rows: list[dict[str, Any]], now: float, auth: s
                 db, [row["statement_id"]], now + PARKED_S, "conflict: the LRS holds another statement with this id"
             )
             done.conflicts += 1
+        elif _refused(answer.status):
+            done.error = f"the LRS refused statement {row['statement_id']}: HTTP {answer.status} {answer.body or ''}"
+            lrs_outbox.retry_at(db, [row["statement_id"]], now + PARKED_S, done.error.strip())
+            done.parked += 1
         else:
             done.error = answer.error or f"the LRS answered HTTP {answer.status}"
             lrs_outbox.retry_at(db, [row["statement_id"]], now + FIRST_WAIT_S, done.error)

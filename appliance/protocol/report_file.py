@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gzip
-import json
 import re
 import uuid
 import zlib
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from appliance import strict_json
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ReportError
 
@@ -132,7 +132,10 @@ def _check(data: Any, where: str) -> Report:
 
 def encode(report: Report) -> bytes:
     """The payload: the report as compact UTF-8 JSON, gzip-compressed with no file name or time (same bytes each call)."""
-    raw = json.dumps(report.as_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    # A reading a kit could not measure (NaN, infinity) goes as null, "not available": never as `NaN`, which is not
+    # JSON and which the hub refuses (issue 14).
+    data = strict_json.finite(report.as_dict())
+    raw = strict_json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     raw = _NUL.sub(rb"\1\\ufffd", raw)
     payload = gzip.compress(raw, compresslevel=9, mtime=0)
     if len(payload) > MAX_COMPRESSED_BYTES or len(raw) > MAX_PAYLOAD_BYTES:
@@ -174,9 +177,9 @@ def decode(payload: bytes, where: str) -> Report:
     except zlib.error as exc:
         raise _malformed(where, f"it is not gzip ({exc})") from exc
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _malformed(where, f"it is not JSON ({exc})") from exc
+        data = strict_json.loads(raw)
+    except ValueError as exc:  # not UTF-8, not JSON, NaN/Infinity/1e999, or nested deeper than any kit writes
+        raise _malformed(where, f"it is not JSON a kit writes ({exc})") from exc
     if _NUL.search(raw):
         raise _malformed(where, "it holds a NUL character (\\u0000), which no kit writes")
     return _check(data, where)

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from appliance.errors import BadRequestError
+from appliance.typed_numbers import is_finite_number
 
 VERSION = "1.0.3"
 # tpkit's own context extensions: whether the kit's clock was synchronised, and which kit made the statement.
@@ -51,6 +52,10 @@ def check_statement(made: Any) -> None:
         raise _bad(f"timestamp {made.get('timestamp')!r} is not ISO 8601") from None
     if stamp.tzinfo is None:
         raise _bad("the timestamp has no time zone")
-    score = ((made.get("result") or {}).get("score") or {}).get("scaled")
+    scores = (made.get("result") or {}).get("score") or {}
+    for name in ("raw", "min", "max", "scaled"):
+        if name in scores and not is_finite_number(scores[name]):
+            raise _bad(f"result.score.{name} = {scores[name]!r} is not a finite number")
+    score = scores.get("scaled")
     if score is not None and not (isinstance(score, (int, float)) and -1 <= score <= 1):
         raise _bad(f"result.score.scaled = {score!r} is not between -1 and 1")

@@ -9,6 +9,7 @@ import json
 import sqlite3
 from typing import Any
 
+from appliance import strict_json
 from appliance.storage.database import Database
 
 
@@ -23,7 +24,7 @@ class LearningRecords:
         with self.db.transaction() as conn:
             conn.executemany(
                 "INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
-                [(s["id"], account_id, json.dumps(s, ensure_ascii=False), s["timestamp"]) for s in statements],
+                [(s["id"], account_id, strict_json.dumps(s, ensure_ascii=False), s["timestamp"]) for s in statements],
             )
 
     def opened_within(self, account_id: int, activity: str, now: float, window_s: float) -> bool:
@@ -53,7 +54,12 @@ class LearningRecords:
             if due:
                 conn.execute(
                     "INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
-                    (statement["id"], account_id, json.dumps(statement, ensure_ascii=False), statement["timestamp"]),
+                    (
+                        statement["id"],
+                        account_id,
+                        strict_json.dumps(statement, ensure_ascii=False),
+                        statement["timestamp"],
+                    ),
                 )
         return bool(due)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from appliance import strict_json
 from appliance.storage.database import Database
 
 
@@ -31,7 +32,11 @@ class ProvisioningRuns:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO provisioning_runs (boot_file, applied_json, problems_json) VALUES (?, ?, ?)",
-                (boot_file, json.dumps(applied, ensure_ascii=False), json.dumps(problems, ensure_ascii=False)),
+                (
+                    boot_file,
+                    strict_json.dumps(applied, ensure_ascii=False),
+                    strict_json.dumps(problems, ensure_ascii=False),
+                ),
             )
 
     def count(self) -> int:

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from appliance import strict_json
 from appliance.storage.database import Database, inserted_id
 
 
@@ -212,7 +213,7 @@ class Quizzes:
         conn.executemany(
             "INSERT INTO quiz_answers (attempt_id, position, given, understood, score, correct) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(attempt_id, p, json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers],
+            [(attempt_id, p, strict_json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers],
         )
         return True
 
@@ -226,7 +227,7 @@ def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequenc
                 position,
                 q["kind"],
                 q["prompt"],
-                json.dumps({k: v for k, v in q.items() if k not in ("kind", "prompt")}, ensure_ascii=False),
+                strict_json.dumps({k: v for k, v in q.items() if k not in ("kind", "prompt")}, ensure_ascii=False),
             )
             for position, q in enumerate(questions)
         ],

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
+from appliance import strict_json
 from appliance.storage.database import Database
 
 
@@ -93,12 +94,12 @@ class UplinkState:
 
     def store_desired_config(self, config: dict[str, Any] | None, when: str) -> None:
         """Keep the hub's desired configuration (None: the county set none)."""
-        text = None if config is None else json.dumps(config, ensure_ascii=False, sort_keys=True)
+        text = None if config is None else strict_json.dumps(config, ensure_ascii=False, sort_keys=True)
         self._update(desired_config=text, desired_config_received_at=when)
 
     def config_applied(self, config: dict[str, Any] | None, when: str) -> None:
         """`config` (checked) is in force from now on (None: kit.toml alone); any earlier refusal is over."""
-        text = None if config is None else json.dumps(config, ensure_ascii=False, sort_keys=True)
+        text = None if config is None else strict_json.dumps(config, ensure_ascii=False, sort_keys=True)
         self._update(applied_config=text, applied_config_at=when, config_refused_version=None, config_refused="")
 
     def config_refused_now(self, version: int | None, why: str) -> None:
@@ -113,4 +114,4 @@ def last_problems(conn: sqlite3.Connection) -> dict[str, str]:
 
 def set_last_problems(conn: sqlite3.Connection, problems: dict[str, str]) -> None:
     """Remember {code: severity} of the heartbeat being stored (inside its transaction)."""
-    conn.execute("UPDATE uplink SET last_problems = ? WHERE id = 1", (json.dumps(problems, sort_keys=True),))
+    conn.execute("UPDATE uplink SET last_problems = ? WHERE id = 1", (strict_json.dumps(problems, sort_keys=True),))

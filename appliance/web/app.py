@@ -37,15 +37,20 @@ from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
 
+# The library as kiwix-serve serves it, which Kiwix web clients read from another origin. Nothing else: people's
+# pages (/me, /teach, /admin, /learn) must not be readable by a page of another origin (issue 14).
+KIWIX_PREFIXES = ("/catalog/", "/content/", "/raw/", "/search", "/suggest", "/random")
+
 
 class OpenToKiwixClients:
-    """Adds `Access-Control-Allow-Origin: *` as kiwix-serve does, so Kiwix web clients can read the library."""
+    """Adds `Access-Control-Allow-Origin: *` as kiwix-serve does to the library's endpoints (KIWIX_PREFIXES), so
+    Kiwix web clients can read the library; no other answer carries it."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith(KIWIX_PREFIXES):
             return await self.app(scope, receive, send)
 
         async def send_with_header(message) -> None:

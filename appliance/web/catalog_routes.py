@@ -112,10 +112,8 @@ def _book_by_uuid_or_name(request: Request, key: str):
 
 def illustration(request: Request) -> Response:
     book = _book_by_uuid_or_name(request, request.path_params["key"])
-    try:
-        size = int(request.query_params["size"])  # required, as kiwix-serve requires it
-    except (KeyError, ValueError):
-        size = 0
+    given = request.query_params.get("size", "")  # required, as kiwix-serve requires it
+    size = int(given) if given.isascii() and given.isdigit() and len(given) <= 4 else 0  # 1e30, 10^30: none
     data = book.zim.illustration(size)
     if data is None:
         raise EntryNotFoundError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from appliance.errors import TpkitError
@@ -44,6 +44,11 @@ def _as_tpkit_error(exc: Exception) -> TpkitError:
 
 def render_error(request: Request, exc: Exception) -> Response:
     """The response for any error raised by a route."""
+    if isinstance(exc, ClientDisconnect):
+        # The client hung up before its body was read (a phone left the Wi-Fi mid-upload): nobody to answer, and
+        # not the kit's fault, so no 500 and no traceback in the log (issue 14).
+        log.info("%s %s: the client hung up before its request body was read", request.method, request.url.path)
+        return Response(status_code=400)
     error = _as_tpkit_error(exc)
     if error.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, error, exc_info=exc)
@@ -53,4 +58,11 @@ def render_error(request: Request, exc: Exception) -> Response:
 
 
 def exception_handlers() -> dict:
-    return {TpkitError: render_error, HTTPException: render_error, Exception: render_error}
+    # ClientDisconnect by name: the `Exception` handler runs in Starlette's ServerErrorMiddleware, which logs and
+    # re-raises after answering; a named class is answered by the ExceptionMiddleware alone.
+    return {
+        TpkitError: render_error,
+        HTTPException: render_error,
+        ClientDisconnect: render_error,
+        Exception: render_error,
+    }

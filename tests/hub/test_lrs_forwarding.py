@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -24,6 +25,7 @@ class LoopbackLrs:
         self.stored: dict[str, dict] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.fail_with: list[int] = []
+        self.refuse: set[str] = set()  # statement ids this LRS answers 400 for (alone or in a batch)
         lrs = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +48,8 @@ class LoopbackLrs:
                 statements = self._receive()
                 if statements is None:
                     return None
+                if any(s["id"] in lrs.refuse for s in statements):
+                    return self._answer(400, b"invalid statement")
                 if any(s["id"] in lrs.stored and lrs.stored[s["id"]] != s for s in statements):
                     return self._answer(409, b"conflict")
                 for statement in statements:
@@ -57,6 +61,8 @@ class LoopbackLrs:
                 if statement is None:
                     return None
                 statement_id = self.path.split("statementId=")[1]
+                if statement_id in lrs.refuse:
+                    return self._answer(400, b"invalid statement")
                 if statement_id in lrs.stored and lrs.stored[statement_id] != statement:
                     return self._answer(409, b"conflict")
                 lrs.stored.setdefault(statement_id, statement)
@@ -143,7 +149,7 @@ def test_lrs_forwarding_keeps_back_only_a_conflicting_statement(hub_db, clock):
     assert "conflict" in row["last_error"]
 
 
-@pytest.mark.parametrize("status", [400, 401, 413])
+@pytest.mark.parametrize("status", [401, 403, 413])
 def test_lrs_forwarding_parks_a_refused_batch_instead_of_retrying_forever(hub_db, clock, status):
     secret = enrol_kit(hub_db, "kit-1", clock.now)
     _ingest_records(hub_db, clock, secret, 1, _statements(3))
@@ -153,3 +159,54 @@ def test_lrs_forwarding_parks_a_refused_batch_instead_of_retrying_forever(hub_db
         next_day = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 86400)
     assert refused.parked == 3 and str(status) in refused.error and next_day.forwarded == 0
     assert len(lrs.requests) == 1 and lrs_forwarding.status(hub_db)["failing"] == 3
+
+
+def test_lrs_forwarding_parks_only_the_statement_the_lrs_refuses(hub_db, clock):
+    """Issue 14: one statement the LRS answers 400 for parked the whole batch (38 good ones with it)."""
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    statements = _statements(39)
+    _ingest_records(hub_db, clock, secret, 1, statements)
+    with LoopbackLrs() as lrs:
+        lrs.refuse = {statements[17]["id"]}
+        done = lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+    assert (done.forwarded, done.parked) == (38, 1) and "400" in done.error
+    assert set(lrs.stored) == {s["id"] for s in statements} - lrs.refuse
+    assert lrs_forwarding.status(hub_db) == {"queued": 39, "forwarded": 38, "waiting": 1, "failing": 1}
+
+
+def test_lrs_forwarding_a_single_refused_statement_is_parked_without_a_second_try(hub_db, clock):
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    statements = _statements(1)
+    _ingest_records(hub_db, clock, secret, 1, statements)
+    with LoopbackLrs() as lrs:
+        lrs.refuse = {statements[0]["id"]}
+        done = lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+    assert done.parked == 1 and len(lrs.requests) == 1
+
+
+def test_records_of_another_kit_are_not_queued_for_the_lrs(hub_db, clock):
+    """Issue 14: kit 1's records report carried statements in kit 2's name (homePage, activity ids, kit id)."""
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    own = _statements(2)
+    other_home = "https://tpkit.invalid/kits/kit-2"
+    forged = [
+        {
+            **own[0],
+            "id": str(uuid.uuid4()),
+            "actor": {**own[0]["actor"], "account": {"homePage": other_home, "name": "x"}},
+        },
+        {
+            **own[0],
+            "id": str(uuid.uuid4()),
+            "object": {**own[0]["object"], "id": other_home + "/xapi/activities/quiz/1"},
+        },
+        {
+            **own[0],
+            "id": str(uuid.uuid4()),
+            "context": {**own[0]["context"], "extensions": {xapi.KIT_EXTENSION: "kit-2"}},
+        },
+        {**own[0], "id": str(uuid.uuid4()), "context": {"platform": "tpkit"}},
+    ]
+    _ingest_records(hub_db, clock, secret, 1, own + forged)
+    queued = {row["statement_id"] for row in hub_db.query("SELECT statement_id FROM lrs_outbox")}
+    assert queued == {s["id"] for s in own}

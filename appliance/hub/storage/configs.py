@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from appliance import strict_json
+
 NEWEST = "SELECT version, config FROM desired_configs WHERE kit_id = ? ORDER BY version DESC LIMIT 1"
 
 
@@ -28,5 +30,5 @@ def newest(db, kit_id: str) -> dict[str, Any] | None:
 def add(tx, kit_id: str, version: int, config: dict[str, Any], now: float, set_by: str) -> None:
     tx.execute(
         "INSERT INTO desired_configs (kit_id, version, config, set_at, set_by) VALUES (?, ?, ?, ?, ?)",
-        (kit_id, version, json.dumps(config, sort_keys=True), now, set_by),
+        (kit_id, version, strict_json.dumps(config, sort_keys=True), now, set_by),
     )

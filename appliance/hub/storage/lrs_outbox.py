@@ -6,8 +6,9 @@ Must not import the hub's services.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from appliance import strict_json
 
 
 def queue(tx, kit_id: str, statements: list[dict[str, Any]], now: float) -> int:
@@ -17,7 +18,13 @@ def queue(tx, kit_id: str, statements: list[dict[str, Any]], now: float) -> int:
         tx.execute(
             "INSERT INTO lrs_outbox (statement_id, kit_id, statement, queued_at, next_attempt_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (statement_id) DO NOTHING",
-            (statement["id"], kit_id, json.dumps(statement, ensure_ascii=False, separators=(",", ":")), now, now),
+            (
+                statement["id"],
+                kit_id,
+                strict_json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+                now,
+                now,
+            ),
         )
         added += tx.changed
     return added

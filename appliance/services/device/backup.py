@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from appliance import __version__
+from appliance import __version__, strict_json
 from appliance.errors import BackupError
 from appliance.files import file_digest, fsync_path
 from appliance.paths import Paths
@@ -119,7 +119,7 @@ def _write(paths: Paths, db: Database, target: Path, partial: Path, kit_id: str,
                         info.size, info.mode, info.mtime = size, 0o600, int(os.fstat(data.fileno()).st_mtime)
                         tar.addfile(info, data)
                     listed.append({"name": name, "size": size, "sha256": sha256})
-                manifest = json.dumps(
+                manifest = strict_json.dumps(
                     {
                         "format": FORMAT,
                         "created": created,

@@ -19,6 +19,7 @@ from appliance.services.learning import records, uploads, xapi
 from appliance.services.people import access as people
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
+from appliance.typed_numbers import parse_number
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -202,12 +203,10 @@ def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out
 
 
 def _number(value: str, what: str) -> float:
-    try:
-        return float(value.strip().replace(",", "."))
-    except ValueError:
-        raise LessonError(
-            f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8."
-        ) from None
+    number = parse_number(value)
+    if number is None:
+        raise LessonError(f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8.")
+    return number
 
 
 # --- students ------------------------------------------------------------------------------------
@@ -224,12 +223,13 @@ def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int):
     return found
 
 
-def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int = 0):
-    """A student opens a lesson (item_id 0) or one of its items: recorded for the teacher, and as an xAPI statement
-    unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or None)."""
+def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = None):
+    """A student opens a lesson (item_id None) or one of its items: recorded for the teacher, and as an xAPI
+    statement unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or
+    None). Item 0, like any item the lesson does not have, is lesson.not_found (issue 14: it was a 500)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     item = None
-    if item_id:
+    if item_id is not None:
         item = kit.lessons.item(item_id)
         if item is None or item["lesson_id"] != lesson_id:
             raise NotVisibleError(
@@ -237,7 +237,7 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int = 0):
                 code="lesson.not_found",
                 fix="Open the lesson again from My space.",
             )
-    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id, stamp(now_local()))
+    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, stamp(now_local()))
     kind, parts, name = _activity(lesson, item)
     records.record_open(kit, viewer, kind, "/".join(parts), name)
     return lesson, item

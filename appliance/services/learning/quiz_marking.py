@@ -7,13 +7,13 @@ Kinds: single choice, multiple choice, true/false, short answer (accepted answer
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from appliance.errors import BadRequestError
+from appliance.typed_numbers import is_finite_number, parse_number
 
 KINDS = ("single", "multiple", "true_false", "short", "numeric")
 MAX_OPTIONS = 10
@@ -52,15 +52,6 @@ def normalise(text: str) -> str:
     return PUNCTUATION.sub("", unicodedata.normalize("NFKC", text).casefold().replace("-", ""))
 
 
-def parse_number(text: str) -> float | None:
-    """A number as children type it: full-width digits, a decimal comma, a leading +, spaces; None otherwise."""
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "").replace(",", ".").lstrip("+")
-    if not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", cleaned):
-        return None
-    value = float(cleaned)
-    return value if math.isfinite(value) else None
-
-
 def check_question(raw: Mapping[str, Any], number: int) -> Question:
     """A Question from a teacher's form or an import; a BadRequestError (quiz.invalid) naming the problem."""
     kind, prompt = raw.get("kind"), str(raw.get("prompt") or "").strip()
@@ -69,7 +60,7 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
     if not prompt or len(prompt) > MAX_TEXT:
         raise _invalid(number, "the question text is empty or longer than 2,000 characters", "Write the question.")
     points = raw.get("points", 1)
-    if not isinstance(points, (int, float)) or isinstance(points, bool) or not 0 < points <= 100:
+    if not is_finite_number(points) or not 0 < points <= 100:
         raise _invalid(number, f"points = {points!r} is not a number from 0 to 100", "Give 1 point, or up to 100.")
     options = tuple(str(o).strip() for o in raw.get("options") or ())
     answer, tolerance = raw.get("answer"), 0.0
@@ -104,11 +95,7 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
         value, given_tolerance = parse_number(str(answer)), raw.get("tolerance", 0)
         if value is None:
             raise _invalid(number, f"the right answer {answer!r} is not a number", "Write the number, e.g. 3.14.")
-        if (
-            not isinstance(given_tolerance, (int, float))
-            or isinstance(given_tolerance, bool)
-            or not 0 <= given_tolerance < 1e12
-        ):
+        if not is_finite_number(given_tolerance) or not 0 <= given_tolerance < 1e12:
             raise _invalid(number, f"the tolerance {given_tolerance!r} is not a number from 0", "Write 0 for exact.")
         answer, tolerance = value, float(given_tolerance)
     return Question(kind, prompt, options, answer, tolerance, float(points))

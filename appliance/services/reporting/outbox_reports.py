@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import sqlite3
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from appliance import strict_json
 from appliance.edges import minisign
 from appliance.errors import ReportError
 from appliance.protocol import report_file
@@ -129,7 +129,7 @@ def _batches(statements: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     current: list[dict[str, Any]] = []
     size = 0
     for statement in statements:
-        length = len(json.dumps(statement, ensure_ascii=False, separators=(",", ":")).encode())
+        length = len(strict_json.dumps(statement, ensure_ascii=False, separators=(",", ":")).encode())
         if current and size + length > RECORDS_BATCH_RAW_BYTES:
             batches.append(current)
             current, size = [], 0

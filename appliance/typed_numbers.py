@@ -1,0 +1,28 @@
+"""Numbers as people type them into forms (scores, points, answers): finite, or refused (issue 14).
+
+`float("inf")`, `float("nan")` and `float("1e999")` all succeed in Python, and a stored infinity later breaks
+JSON (strict_json.py). Every form number goes through `parse_number`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+_NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+
+
+def parse_number(text: object) -> float | None:
+    """A finite number as children type it: full-width digits, a decimal comma, a leading +, spaces; None otherwise
+    (words such as "inf" or "nan", exponents, anything too large for a float)."""
+    cleaned = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "").replace(",", ".").lstrip("+")
+    if len(cleaned) > 40 or not _NUMBER.fullmatch(cleaned):
+        return None
+    value = float(cleaned)
+    return value if math.isfinite(value) else None
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an int or float (not a bool) that is finite: what a number read from JSON must be to be kept."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
