@@ -26,8 +26,9 @@ class Alert:
     values: tuple[tuple[str, str], ...] = ()
 
 
-# A reading beyond this (or NaN, or infinite: Python's JSON reads both) is no measurement: charted and judged as
-# "not available", never stored as a number no column can hold.
+# A reading beyond this is no measurement: charted and judged as "not available", never stored as a number no
+# column can hold. (Reports are read with strict_json, which refuses NaN and infinities; snapshots stored before
+# it could still hold them, and the comparison refuses those too.)
 READING_LIMIT = 2.0**53
 
 

@@ -52,9 +52,7 @@ BUILT_AT_RUN_TIME = (
 )
 
 
-def translator(lang: str) -> Translator:
-    """`t(key, **values)`: the hub's catalogue, then the kit's (error codes), then English, then the key."""
-    return MESSAGES.translator(lang)
+translator = MESSAGES.translator  # `t(key, **values)`: the hub's catalogue, then the kit's, then English, then the key
 
 
 def alert_text(t: Translator, alert: Alert) -> str:

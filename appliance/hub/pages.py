@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 from appliance import __version__
 from appliance.hub import i18n
 from appliance.hub.ingest import iso
-from appliance.webcore.i18n import LANG_COOKIE, SUPPORTED, choose_language, install
+from appliance.webcore.i18n import SUPPORTED, choose_language, install, speak
 
 ENV = Environment(
     loader=FileSystemLoader(str(resources.files("appliance.hub") / "templates")),
@@ -53,8 +53,4 @@ def render(
         alert_text=lambda alert: i18n.alert_text(t, alert),
         **context,
     )
-    response = HTMLResponse(body, status_code=status_code, headers=headers)
-    response.headers["Content-Language"] = lang
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-    return response
+    return speak(request, HTMLResponse(body, status_code=status_code, headers=headers), lang)

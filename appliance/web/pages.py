@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 
 from appliance import __version__
 from appliance.web import i18n
-from appliance.webcore.i18n import LANG_COOKIE, choose_language, install
+from appliance.webcore.i18n import choose_language, install, speak
 
 _templates_dir = str(resources.files("appliance.web") / "templates")
 ENV = Environment(
@@ -49,8 +49,4 @@ def render(
         request=request,
         **context,
     )
-    response = HTMLResponse(body, status_code=status_code, headers=headers)
-    response.headers["Content-Language"] = lang
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-    return response
+    return speak(request, HTMLResponse(body, status_code=status_code, headers=headers), lang)

@@ -9,14 +9,17 @@ Never imports services, web, hub or cli.
 
 from __future__ import annotations
 
+import functools
 import gettext
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from starlette.requests import Request
+from starlette.responses import Response
 
 from appliance.errors import TpkitError
 
@@ -25,6 +28,7 @@ SUPPORTED = ("en", "zh")
 FALLBACK = "en"  # a message missing in a language is shown in English, then as its key
 
 Translator = Callable[..., str]
+R = TypeVar("R", bound=Response)
 
 
 def N_(key: str) -> str:
@@ -68,15 +72,14 @@ class Messages:
             self._read[lang] = chain[0]
         return self._read[lang]
 
+    def text(self, lang: str, key: str, **values: object) -> str:
+        """The message for `key` in `lang`, its `{name}` placeholders filled from `values`."""
+        found = self.translations(lang).gettext(key)
+        return found.format(**values) if values else found
+
     def translator(self, lang: str) -> Translator:
-        """`t(key, **values)`: the message for `key` in `lang`, its `{name}` placeholders filled from `values`."""
-        lookup = self.translations(lang).gettext
-
-        def t(key: str, **values: object) -> str:
-            text = lookup(key)
-            return text.format(**values) if values else text
-
-        return t
+        """`t(key, **values)`: `text` in `lang`, for Python that words several messages."""
+        return functools.partial(self.text, lang)
 
 
 def install(env: Environment, messages: Messages) -> None:
@@ -89,7 +92,7 @@ def install(env: Environment, messages: Messages) -> None:
 
     @pass_context
     def gettext_(context: Context, key: str, **values: object) -> str:
-        return messages.translator(context.get("lang", FALLBACK))(key, **values)
+        return messages.text(context.get("lang", FALLBACK), key, **values)
 
     @pass_context
     def ngettext_(context: Context, singular: str, plural: str, n: int, **values: object) -> str:
@@ -116,6 +119,14 @@ def _from_accept_language(header: str) -> str | None:
         if primary in SUPPORTED and q > best_q:
             best, best_q = primary, q
     return best
+
+
+def speak(request: Request, response: R, lang: str) -> R:
+    """`response` marked as being in `lang`; a language asked for with `?lang=` is remembered in a cookie."""
+    response.headers["Content-Language"] = lang
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
 
 
 def choose_language(request: Request, default: str) -> str:

@@ -13,7 +13,8 @@ import datetime as dt
 from typing import Any
 
 from appliance.errors import BadRequestError
-from appliance.services.learning.quiz_marking import KINDS, MAX_OPTIONS, check_question, parse_number
+from appliance.services.learning.quiz_marking import KINDS, MAX_OPTIONS, check_question
+from appliance.typed_numbers import parse_number
 
 MAX_QUESTIONS = 50
 MAX_ATTEMPTS = 20

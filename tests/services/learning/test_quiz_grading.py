@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from appliance.errors import BadRequestError
-from appliance.services.learning.quiz_marking import check_question, grade, grade_attempt, normalise, parse_number
+from appliance.services.learning.quiz_marking import check_question, grade, grade_attempt, normalise
+from appliance.typed_numbers import parse_number
 
 QUIZ = [
     {"kind": "single", "prompt": "水在多少度沸腾?", "options": ["50", "100", "150"], "answer": 1},
