@@ -64,6 +64,13 @@ class Paths:
         return self.data_dir / "mirror"
 
     @property
+    def books_waiting_dir(self) -> Path:
+        """Unsigned books (loose .zim files from a USB stick) checked and kept here, never served, until a teacher or
+        an administrator enables them (docs/sync.md, "Other roads in"). Beside the content folder's books on the
+        same disk, so enabling one is a rename."""
+        return self.data_dir / "books-waiting"
+
+    @property
     def sync_lock(self) -> Path:
         return self.sync_dir / "sync.lock"
 
@@ -77,6 +84,7 @@ class Paths:
             self.sync_staging_dir,
             self.sync_previous_dir,
             self.sync_accepted_dir,
+            self.books_waiting_dir,
         ):
             try:
                 folder.mkdir(parents=True, exist_ok=True)

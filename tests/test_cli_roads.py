@@ -60,9 +60,18 @@ def test_cli_export_then_import_on_an_offline_kit(county, tmp_path, monkeypatch,
     assert main(["import", str(stick)]) == 0
     out = capsys.readouterr().out
     assert "[✓] Channels primary-en: 1 added" in out
-    assert "[✓] Our Village.zim: added as our_village (local channel, unsigned)" in out
+    assert "[✓] Our Village.zim: waiting for approval as our_village (unsigned)" in out
+    assert "/admin/books" in out and "tpkit books enable ID" in out
     content = tmp_path / "b" / "content"
+    assert sorted(p.name for p in content.iterdir()) == ["water_en.zim"]  # the unsigned book waits
+    assert main(["books", "waiting"]) == 0
+    out = capsys.readouterr().out
+    assert "[i] 1: Our village (eng," in out and f"from the USB stick {stick} (Our Village.zim)" in out
+    assert main(["books", "enable", "1"]) == 0
+    assert "[✓] Our village is served as /content/our_village/ (local channel, unsigned)" in capsys.readouterr().out
     assert sorted(p.name for p in content.iterdir()) == ["our_village.zim", "water_en.zim"]
+    assert main(["books", "reject", "1"]) == 1
+    assert "No book with number 1 is waiting for approval" in capsys.readouterr().err
 
 
 def test_cli_import_refusals_exit_1_with_the_fix(county, tmp_path, monkeypatch, capsys):
@@ -100,11 +109,14 @@ def test_cli_import_device_mounts_read_only_nosuid_nodev_noexec_then_unmounts(co
     monkeypatch.setenv("FAKE_MOUNT_LOG", str(log))
     kit_env(monkeypatch, tmp_path, "b", county)
     assert main(["import", "--device", "/dev/sdz1"]) == 0
-    assert "[✓] maps.zim: added as maps" in capsys.readouterr().out
+    assert "[✓] maps.zim: waiting for approval as maps" in capsys.readouterr().out
     mount_line, umount_line = log.read_text().splitlines()
     words = mount_line.split()
     assert words[:4] == ["mount", "-o", "ro,nosuid,nodev,noexec", "/dev/sdz1"]
     assert umount_line == f"umount {words[4]}" and not os.path.exists(words[4])  # private folder removed after
+    assert main(["books", "waiting"]) == 0
+    assert "from the USB stick /dev/sdz1 (maps.zim)" in capsys.readouterr().out
+    assert main(["books", "enable", "1"]) == 0
     assert file_digest(tmp_path / "b" / "content" / "maps.zim") == file_digest(book)
     assert main(["import", "--device", "/dev/../etc/passwd"]) == 1
     assert "not a device path under /dev" in capsys.readouterr().err
@@ -125,6 +137,7 @@ def test_cli_import_as_root_hands_what_it_wrote_back_to_the_data_folders_owner(c
     stick = tmp_path / "stick"
     make_book(stick, "maps", title="Maps")
     assert main(["import", str(stick)]) == 0
+    assert main(["books", "enable", "1"]) == 0
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in data.rglob("*")}
     assert owners == {(65534, 65534)} and (data / "content" / "maps.zim").is_file()
     assert (data / "tpkit.sqlite3").is_file()
@@ -151,9 +164,12 @@ def test_cli_import_device_mounts_a_real_ext4_stick_on_a_loop_device(county, tmp
         assert main(["import", "--device", device]) == 0
         out = capsys.readouterr().out
         assert f"[i] {device} mounted read-only at" in out and "[✓] Channels primary-en: 1 added" in out
-        assert "[✓] our_village.zim: added as our_village (local channel, unsigned)" in out
+        assert "[✓] our_village.zim: waiting for approval as our_village (unsigned)" in out
         mount_point = out.split("mounted read-only at ", 1)[1].split()[0]
         assert not os.path.exists(mount_point) and mount_point not in Path("/proc/mounts").read_text()
-        assert sorted(p.name for p in (tmp_path / "b" / "content").iterdir()) == ["our_village.zim", "water_en.zim"]
+        assert sorted(p.name for p in (tmp_path / "b" / "content").iterdir()) == ["water_en.zim"]
+        assert (tmp_path / "b" / "books-waiting").is_dir() and len(
+            list((tmp_path / "b" / "books-waiting").iterdir())
+        ) == 1
     finally:
         subprocess.run(["losetup", "-d", device], check=True)

@@ -13,7 +13,7 @@ import sys
 import threading
 
 from appliance import __version__, strict_json
-from appliance.cli import content, hub, learning, provisioning, reporting, roads
+from appliance.cli import books, content, hub, learning, provisioning, reporting, roads
 from appliance.cli.common import add_setting_flags, keep_peoples_data_private, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
 from appliance.errors import TpkitError
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         "panel", help="run the status lights and button (the only process that claims GPIO pins)"
     )
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
-    for group in (content, roads, learning, reporting, provisioning, hub):
+    for group in (content, roads, books, learning, reporting, provisioning, hub):
         group.add_parsers(commands)
     return parser
 
@@ -180,7 +180,11 @@ def _health_lines(snap: dict) -> list[tuple[str, str]]:
         ("disk", disks),
         ("sd card", f"root read-only: {card['root_read_only']}, kernel disk errors: {card['fs_errors']}"),
         ("wi-fi clients", str(snap["wifi_clients"])),
-        ("books", "{served} served, {damaged} damaged, {pending} being checked".format(**snap["books"])),
+        (
+            "books",
+            "{served} served, {damaged} damaged, {pending} being checked, {waiting} waiting for approval "
+            "(tpkit books waiting)".format(**snap["books"]),
+        ),
         ("services", str(snap["services"])),
         ("outbox", f"{snap['outbox_depth']} report(s) waiting for the hub (tpkit report --status)"),
         ("learning, sync", "not available until issues 4 and 3 add them"),
@@ -356,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             "import": roads,
             "export": roads,
             "mirror": roads,
+            "books": books,
         }[args.command]
         return group.run(settings, args)
     except TpkitError as exc:

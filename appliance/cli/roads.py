@@ -26,7 +26,7 @@ def add_parsers(commands) -> None:
     imports = commands.add_parser(
         "import",
         help="import books from a USB stick: its tpkit/ channels (verified like a "
-        "mirror) and loose .zim files (unsigned, into the local channel)",
+        "mirror) and loose .zim files (unsigned: they wait for approval, `tpkit books waiting`)",
         epilog="Exit status: 0 when everything on the stick was imported or already there, "
         "1 when something was refused (each refusal names its fix).",
     )
@@ -103,7 +103,13 @@ def _print_import(report) -> None:
             )
         else:
             note = f" — {book.message}" if book.message else ""
-            print(f"[✓] {book.file}: {book.outcome} as {book.book_id} (local channel, unsigned){note}")
+            what = "waiting for approval" if book.outcome == "waiting" else book.outcome
+            print(f"[✓] {book.file}: {what} as {book.book_id} (unsigned){note}")
+    if any(book.outcome == "waiting" for book in report.local):
+        print(
+            "[i] Unsigned books are not served until a teacher or the administrator enables them: "
+            "/admin/books on the kit's page, or `tpkit books waiting` and `tpkit books enable ID`."
+        )
 
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -119,9 +125,9 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
             with stick.mounted(args.device) as folder:
                 print(f"[i] {args.device} mounted read-only at {folder}")
-                report = stick_import.import_folder(settings, db, folder, on_event=_ProgressBar())
+                report = stick_import.import_folder(settings, db, folder, on_event=_ProgressBar(), source=args.device)
         else:
-            report = stick_import.import_folder(settings, db, args.path, on_event=_ProgressBar())
+            report = stick_import.import_folder(settings, db, args.path, on_event=_ProgressBar(), source=str(args.path))
     finally:
         _close(engine, db)
     _print_import(report)

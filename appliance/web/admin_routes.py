@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
 from appliance.services.device import firstboot, health
+from appliance.services.library import approval
 from appliance.services.people import access as people, auth
 from appliance.services.reporting import desired_config
 from appliance.services.sync import engine as sync
@@ -43,6 +44,7 @@ def status(request: Request) -> Response:
         csrf=csrf_token(request),
         sync_runs=sync.recent_runs(kit.db),
         local_books=sync.local_books(kit.db),
+        waiting=approval.waiting_books(kit.db, kit.paths),
         sync_config=desired_config.status(kit.settings, kit.db),
         notice=request.query_params.get("notice"),
         provisioning=firstboot.last_run(kit, account),

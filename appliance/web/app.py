@@ -20,6 +20,7 @@ from appliance.services.kit import Kit
 from appliance.services.sync import peers
 from appliance.web import (
     admin_routes,
+    approval_routes,
     catalog_routes,
     content_routes,
     edit_routes,
@@ -113,6 +114,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *search_routes.routes,
         *catalog_routes.routes,
         *admin_routes.routes,
+        *approval_routes.routes,
         *health_routes.routes,
         *portal_routes.routes,
         *learn_routes.routes,

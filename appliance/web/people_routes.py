@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, BadRequestError
+from appliance.services.device import health
 from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload
@@ -48,6 +49,7 @@ def teach(request: Request) -> Response:
         account=viewer,
         classes=people.classes_for(kit.people, viewer),
         notice=request.query_params.get("notice"),
+        books_waiting=health.books(kit, open_library=False)["waiting"],
     )
 
 

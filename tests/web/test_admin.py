@@ -56,12 +56,15 @@ def test_admin_sign_in_shows_books_and_damaged_files(client, content_dir, one_ti
 
 
 def test_admin_marks_a_teachers_imported_book_as_local_and_unsigned(client, kit, tmp_path, one_time_password):
+    from appliance.services.library import approval
+    from appliance.services.people.access import CONSOLE
     from appliance.services.sync import stick_import
     from tests.conftest import make_book
 
     make_book(tmp_path / "stick", "our_village", title="Our village")
     report = stick_import.import_folder(kit.settings, kit.db, tmp_path / "stick")
     assert report.ok and report.local[0].book_id == "our_village"
+    approval.enable(kit.settings, kit.db, CONSOLE, approval.waiting_books(kit.db, kit.paths)[0].id)
     _sign_in(client, one_time_password)
     deadline = time.monotonic() + 5
     while "Our village" not in (page := client.get("/admin").text) and time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from appliance.protocol.thresholds import DISK_CRITICAL_PERCENT, DISK_WARNING_PE
 from appliance.services.library import book_counts
 from appliance.services.reporting import desired_config
 from appliance.storage.book_checks import BookChecks
+from appliance.storage.waiting_books import WaitingBooks
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -95,14 +96,21 @@ def _machine(kit: Kit) -> dict[str, Any]:
 
 
 def books(kit: Kit, open_library: bool = True) -> dict[str, int]:
-    """How many books are served, damaged and being checked. Without `open_library`, from the results recorded when
+    """How many books are served, damaged, being checked and waiting for approval. Without `open_library`, from the results recorded when
     the books were checked (services.book_counts) when every file has one; else from the library, opened."""
+    # unsigned books from USB sticks that no one has enabled yet (services/library/approval.py)
+    waiting = {"waiting": book_counts.waiting(kit.paths.books_waiting_dir, WaitingBooks(kit.db))}
     if not open_library:
         counts = book_counts.recorded(kit.paths.content_dir, BookChecks(kit.db))
         if counts is not None:
-            return counts
+            return {**counts, **waiting}
     library = kit.load_library()
-    return {"served": len(library.books()), "damaged": len(library.damaged()), "pending": len(library.pending())}
+    return {
+        "served": len(library.books()),
+        "damaged": len(library.damaged()),
+        "pending": len(library.pending()),
+        **waiting,
+    }
 
 
 def snapshot(

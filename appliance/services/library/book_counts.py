@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from appliance.storage.book_checks import BookChecks
+from appliance.storage.waiting_books import WaitingBooks
 
 
 def _zim_files(content_dir: Path) -> list[Path]:
@@ -37,3 +38,8 @@ def recorded(content_dir: Path, checks: BookChecks) -> dict[str, int] | None:
             return None
         served, damaged = served + result[0], damaged + (not result[0])
     return {"served": served, "damaged": damaged, "pending": 0}
+
+
+def waiting(books_waiting_dir: Path, table: WaitingBooks) -> int:
+    """How many unsigned books wait for approval (services/library/approval.py): rows whose file is there."""
+    return sum((books_waiting_dir / row.file).is_file() for row in table.all())

@@ -1,5 +1,6 @@
 """`tpkit import`: books from a USB stick. A `tpkit/` folder of channels is synced like a mirror (same checks, same
-atomic switch); loose `.zim` files (a teacher's own books) join the unsigned local channel after libzim's check.
+atomic switch); loose `.zim` files (unsigned) are checked by libzim and wait for approval, unserved
+(services/library/approval.py), until a teacher or an administrator enables them into the local channel.
 
 docs/sync.md, "Other roads in". Must not import web.
 """
@@ -10,7 +11,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from appliance.content.channel_index import INDEX_NAME
 from appliance.errors import DamagedBookError, StickError, TpkitError
 from appliance.files import CHUNK_BYTES
 from appliance.paths import Paths
-from appliance.services.sync import activation
+from appliance.services.library import approval
 from appliance.services.sync.engine import Engine, Event
 from appliance.services.sync.plan import LOCAL_CHANNEL, MB, Plan
 from appliance.services.sync.sources.stick import StickSource
@@ -29,19 +29,16 @@ from appliance.services.sync.stick_export import STICK_FOLDER
 from appliance.storage.database import Database
 from appliance.storage.sync_runs import RunResult
 
-LOCAL_SUFFIX = "_local"  # a teacher's book whose id a signed book already uses is served as <id>_local
-_ID_CHARACTERS = re.compile(r"[^a-z0-9_.-]+")
-
 
 @dataclasses.dataclass(frozen=True)
 class LocalBook:
-    """What happened to one loose `.zim` on the stick: added, updated, unchanged or refused (with why)."""
+    """What happened to one loose `.zim` on the stick: waiting (for approval), unchanged or refused (with why)."""
 
     file: str
     outcome: str
-    book_id: str = ""
+    book_id: str = ""  # the id it would be served under once enabled
     message: str = ""
-    size_bytes: int = 0  # copied into the library (added or updated)
+    size_bytes: int = 0  # copied into the waiting folder
 
 
 @dataclasses.dataclass
@@ -76,8 +73,10 @@ def import_folder(
     *,
     on_event: Callable[[Event], None] = lambda e: None,
     clock: Callable[[], dt.datetime] | None = None,
+    source: str = "",
 ) -> ImportReport:
-    """Import everything the stick mounted at `root` offers; a StickError when it offers nothing."""
+    """Import everything the stick mounted at `root` offers; a StickError when it offers nothing. `source` names
+    the stick on the waiting list (its device); the folder when empty."""
     if not root.is_dir():
         raise StickError(
             f"{root} is not a folder.",
@@ -107,34 +106,33 @@ def import_folder(
             except TpkitError as exc:
                 report.error = exc
     if loose:
-        report.local = import_local_books(engine, loose)
+        report.local = import_local_books(engine, loose, source=source or str(root))
     return report
 
 
-def import_local_books(engine: Engine, files: list[Path]) -> list[LocalBook]:
-    """Each file checked by libzim and switched into the library as a local (unsigned) book, under the sync lock."""
+def import_local_books(engine: Engine, files: list[Path], source: str) -> list[LocalBook]:
+    """Each file checked by libzim and kept, unserved, in the waiting folder for approval, under the sync lock;
+    `source` names the stick (device or folder) for the waiting list."""
     engine.paths.ensure()
     results = []
     with engine.locked():
+        approval.settle(engine.db, engine.paths)
         run_id = engine.runs.start(engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
         copied = 0
         for path in files:
-            outcome = _import_one(engine, path, run_id)
+            outcome = _import_one(engine, path, source)
             copied += outcome.size_bytes
             results.append(outcome)
         refused = [r for r in results if r.outcome == "refused"]
+        waiting = sum(r.outcome == "waiting" for r in results)
         engine.runs.finish(
             run_id,
             engine.clock().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             RunResult(
                 "failed" if refused else "ok",
                 "stick.book_refused" if refused else "done",
-                f"Local books from a USB stick: {copied / MB:.1f} MB copied; {len(refused)} refused.",
-                0,
-                0.0,
-                sum(r.outcome == "added" for r in results),
-                sum(r.outcome == "updated" for r in results),
-                0,
+                f"Unsigned books from a USB stick: {copied / MB:.1f} MB copied; {waiting} waiting for approval; "
+                f"{len(refused)} refused.",
             ),
         )
     return results
@@ -152,23 +150,7 @@ def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _book_id(staged: Path, original: Path) -> str:
-    name = zimfile.ZimFile(staged).metadata_text("Name") or original.stem
-    return _ID_CHARACTERS.sub("_", name.lower()).strip("._-") or "book"
-
-
-def _free_id(engine: Engine, wanted: str) -> tuple[str, str]:
-    """The id a local book is installed under, and a message when a signed (or hand-placed) book already has it."""
-    row = engine.installed.get(wanted)
-    if row is None and not activation.book_path(engine.paths, wanted).exists():
-        return wanted, ""
-    if row is not None and row.channel == LOCAL_CHANNEL:
-        return wanted, ""
-    other = f"the signed book {wanted} ({row.channel})" if row else f"the book {wanted}.zim already in the library"
-    return f"{wanted}{LOCAL_SUFFIX}", f"{other} keeps its name; this unsigned copy is served as {wanted}{LOCAL_SUFFIX}"
-
-
-def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
+def _import_one(engine: Engine, path: Path, source: str) -> LocalBook:
     if path.is_symlink():
         return LocalBook(path.name, "refused", message="it is a link; tpkit imports only files that are on the stick")
     staged = engine.paths.sync_staging_dir / LOCAL_CHANNEL / f".{path.name}"
@@ -185,15 +167,8 @@ def _import_one(engine: Engine, path: Path, run_id: int) -> LocalBook:
             )
         size, sha256 = _copy_hashed(path, staged)
         zimfile.check_whole(staged)
-        book_id, note = _free_id(engine, _book_id(staged, path))
-        row = engine.installed.get(book_id)
-        if row is not None and row.sha256 == sha256:
-            return LocalBook(path.name, "unchanged", book_id, "already in the library")
-        version = zimfile.ZimFile(staged).metadata_text("Date") or "local"
-        package = {"id": book_id, "version": version, "sha256": sha256, "size_bytes": size}
-        engine.on_event(Event("activate", book_id, text=f"{version} (local, unsigned)"))
-        activation.activate(engine.paths, engine.installed, package, LOCAL_CHANNEL, staged, run_id)
-        return LocalBook(path.name, "updated" if row else "added", book_id, note, size)
+        held = approval.hold(engine, staged, path, sha256, source)
+        return LocalBook(path.name, held.outcome, held.book_id, held.message, size if held.outcome == "waiting" else 0)
     except DamagedBookError as exc:
         return LocalBook(
             path.name,

@@ -27,7 +27,7 @@ def test_health_healthy_kit_is_ok(kit, tmp_path):
     assert snap["clock"] == {"synchronized": True} and snap["wifi_clients"] == 2
     assert snap["services"] == {"tpkit-web": "active", "tpkit-panel": "active"}
     assert snap["sd_card"] == {"root_read_only": False, "fs_errors": 0}
-    assert snap["books"] == {"served": 1, "damaged": 0, "pending": 0}
+    assert snap["books"] == {"served": 1, "damaged": 0, "pending": 0, "waiting": 0}
     assert len(snap["filesystems"]) == 1  # data_dir and content_dir share the temp disk: one entry
 
 

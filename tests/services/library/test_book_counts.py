@@ -25,10 +25,10 @@ def test_book_counts_match_the_library_once_every_file_was_checked(settings, boo
     (content_dir / "broken.zim").write_bytes(b"not a zim file at all" * 100)
     make_book(content_dir, "second_book")
     expected = _library_counts(settings)
-    assert expected == {"served": 2, "damaged": 1, "pending": 0}
+    assert expected == {"served": 2, "damaged": 1, "pending": 0, "waiting": 0}
     kit = open_kit(settings, with_library=False)  # as `tpkit report` opens it
     try:
-        assert book_counts.recorded(content_dir, BookChecks(kit.db)) == expected
+        assert {**book_counts.recorded(content_dir, BookChecks(kit.db)), "waiting": 0} == expected
         assert health.books(kit, open_library=False) == expected
         assert kit.library is None  # counted without opening a book
     finally:
@@ -41,7 +41,7 @@ def test_book_counts_say_nothing_for_a_file_never_checked_and_the_library_is_ope
     kit = open_kit(settings, with_library=False)  # as `tpkit report` opens it
     try:
         assert book_counts.recorded(content_dir, BookChecks(kit.db)) is None
-        assert health.books(kit, open_library=False) == {"served": 2, "damaged": 0, "pending": 0}
+        assert health.books(kit, open_library=False) == {"served": 2, "damaged": 0, "pending": 0, "waiting": 0}
         assert kit.library is not None
     finally:
         kit.close()
@@ -53,7 +53,7 @@ def test_book_counts_ignore_a_result_recorded_for_an_older_version_of_the_file(s
     kit = open_kit(settings, with_library=False)  # as `tpkit report` opens it
     try:
         assert book_counts.recorded(content_dir, BookChecks(kit.db)) is None
-        assert health.books(kit, open_library=False) == {"served": 0, "damaged": 1, "pending": 0}
+        assert health.books(kit, open_library=False) == {"served": 0, "damaged": 1, "pending": 0, "waiting": 0}
     finally:
         kit.close()
 
@@ -73,5 +73,5 @@ def test_book_counts_keep_libzim_out_of_a_process_that_only_reports(settings, bo
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     books, loaded = json.loads(done.stdout.splitlines()[-1])
-    assert books == {"served": 1, "damaged": 0, "pending": 0}
+    assert books == {"served": 1, "damaged": 0, "pending": 0, "waiting": 0}
     assert loaded == []

@@ -1,5 +1,5 @@
 """`tpkit export` and `tpkit import`: a kit writes its channels to a stick, another kit that never gets online
-imports them with the same checks as a sync; a teacher's loose .zim files join the local channel. Real ZIMs,
+imports them with the same checks as a sync; loose .zim files (unsigned) wait for approval, unserved. Real ZIMs,
 real rsync on local paths, a real small tmpfs as a full stick."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import pytest
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME
 from appliance.errors import StickError
 from appliance.files import file_digest
+from appliance.services.library import approval
+from appliance.services.people.access import CONSOLE
 from appliance.services.sync import channel, engine as sync_service, stick_export as export, stick_import
 from appliance.services.sync.plan import LOCAL_CHANNEL
 from tests.conftest import make_book
@@ -212,22 +214,29 @@ def test_import_path_escape_in_the_index_is_refused(tmp_path, mirror):
     assert sha(b.content_dir / "water_en.zim") == before
 
 
-# --- loose .zim files: the local channel ------------------------------------------------------------
+# --- loose .zim files: waiting for approval, then the local channel ---------------------------------
 
 
-def test_import_loose_zim_joins_the_local_channel_marked_unsigned(tmp_path, mirror):
+def test_import_loose_zim_waits_unserved_then_enabled_joins_the_local_channel(tmp_path, mirror):
     b, db_b = offline_kit(tmp_path, mirror, sync_channels="")
     stick = tmp_path / "stick"
     make_book(stick, "Our Village", title="Our village")
-    report = stick_import.import_folder(b, db_b, stick)
-    assert report.ok and [(r.outcome, r.book_id) for r in report.local] == [("added", "our_village")]
+    report = stick_import.import_folder(b, db_b, stick, source="/dev/sdz1")
+    assert report.ok and [(r.outcome, r.book_id) for r in report.local] == [("waiting", "our_village")]
+    assert list(b.content_dir.iterdir()) == []  # not served
     engine = sync_service.Engine(b, db_b, peers={})
+    assert engine.installed.get("our_village") is None
+    assert "1 waiting for approval" in engine.runs.recent()[0]["detail"]
+    (waiting,) = approval.waiting_books(db_b, engine.paths)
+    assert (waiting.title, waiting.source, waiting.original_name) == ("Our village", "/dev/sdz1", "Our Village.zim")
+    again = stick_import.import_folder(b, db_b, stick)
+    assert [(r.outcome, r.message) for r in again.local] == [("unchanged", "already waiting for approval")]
+    approval.enable(b, db_b, CONSOLE, waiting.id)
     row = engine.installed.get("our_village")
     assert row.channel == LOCAL_CHANNEL and row.sha256 == sha(stick / "Our Village.zim")
     assert sync_service.local_books(db_b) == {"our_village.zim"}
-    assert "Local books from a USB stick" in engine.runs.recent()[0]["detail"]
-    again = stick_import.import_folder(b, db_b, stick)
-    assert [r.outcome for r in again.local] == ["unchanged"]
+    assert approval.waiting_books(db_b, engine.paths) == [] and list(engine.paths.books_waiting_dir.iterdir()) == []
+    assert [r.outcome for r in stick_import.import_folder(b, db_b, stick).local] == ["unchanged"]
 
 
 def test_import_loose_zim_never_shadows_a_signed_book_of_the_same_name(tmp_path, mirror):
@@ -236,8 +245,11 @@ def test_import_loose_zim_never_shadows_a_signed_book_of_the_same_name(tmp_path,
     make_book(stick, "water_en", title="My own water book")  # Name metadata water_en, like the county's
     report = stick_import.import_folder(b, db_b, stick)
     (book,) = report.local
-    assert (book.outcome, book.book_id) == ("added", "water_en_local")
+    assert (book.outcome, book.book_id) == ("waiting", "water_en_local")
     assert "signed book water_en (primary-en) keeps its name" in book.message
+    (waiting,) = approval.waiting_books(db_b, sync_service.Engine(b, db_b, peers={}).paths)
+    assert waiting.replaces is None and not waiting.needs_admin
+    approval.enable(b, db_b, CONSOLE, waiting.id)
     assert sha(b.content_dir / "water_en.zim") == signed
     assert (b.content_dir / "water_en_local.zim").is_file()
 
@@ -255,10 +267,13 @@ def test_import_local_books_survive_a_sync_and_bad_files_are_refused(tmp_path, m
     (stick / "link.zim").symlink_to(outside)
     report = stick_import.import_folder(b, db_b, stick)
     outcomes = {r.file: r.outcome for r in report.local}
-    assert outcomes == {"maps.zim": "added", "notes.zim": "refused", "rivers.zim": "refused", "link.zim": "refused"}
+    assert outcomes == {"maps.zim": "waiting", "notes.zim": "refused", "rivers.zim": "refused", "link.zim": "refused"}
     assert not report.ok and all("libzim" in r.message for r in report.local if r.file in ("notes.zim", "rivers.zim"))
-    assert sorted(p.name for p in b.content_dir.iterdir()) == ["maps.zim", "water_en.zim"]
+    assert sorted(p.name for p in b.content_dir.iterdir()) == ["water_en.zim"]
     assert not [p for p in (b.data_dir / "sync" / "staging").rglob("*") if p.is_file()]
+    assert [p.name for p in (b.data_dir / "books-waiting").iterdir()] == [f"{sha(stick / 'maps.zim')}.zim"]
+    (waiting,) = approval.waiting_books(db_b, sync_service.Engine(b, db_b, peers={}).paths)
+    approval.enable(b, db_b, CONSOLE, waiting.id)
     # A later import from the county's channels keeps the teacher's book (the local channel is never removed).
     mirror.book("water_en", body="<p>v2</p>")
     mirror.publish()
