@@ -9,12 +9,14 @@ approval forms are posted with CSRF and refuse pupils (403). docs/security.md, t
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
 import httpx
 import pytest
 
+from appliance.services.kit import claim_once
 from appliance.services.library import approval
 from appliance.services.people.access import CONSOLE
 from appliance.services.sync import stick_import
@@ -80,7 +82,9 @@ def test_stick_books_role_matrix_pupils_403_teachers_add_admins_replace(kit_with
         assert "Would replace Maps of the county (2026-01-02," in row and "only the administrator" in row
         assert f"/admin/books/{maps}/enable" not in row
         refused = teacher.post(f"/admin/books/{maps}/enable", data={"csrf": csrf(teacher)})
-        assert refused.status_code == 403
+        assert refused.status_code == 403  # the list again, the message beside the book
+        row = next(r for r in refused.text.split("</tr>") if "maps.zim" in r)
+        assert "would replace a book every class may be using" in row
         assert "<script>" not in teacher.get("/content/maps/index").text
         assert teacher.post(f"/admin/books/{games}/enable", data={}).status_code == 403  # no CSRF token
         enabled = teacher.post(f"/admin/books/{games}/enable", data={"csrf": csrf(teacher)})
@@ -108,6 +112,27 @@ def test_stick_books_an_admin_enabling_a_same_name_book_replaces_it_whole(kit_wi
         assert "待批准的图书" in page and "这本书现在可以阅读了" not in page  # the notice is only after a redirect
         words = re.sub(r"<[^>]*>", " ", page)  # what a reader sees, not the markup
         assert re.search(r"\b(Enable|Remove|Would|replace|waiting|approval|stick)\b", words) is None, words
+    finally:
+        for http in clients.values():
+            http.close()
+
+
+def test_stick_books_refusals_come_back_as_the_list_with_the_message(kit_with_maps, live):
+    clients, _ = role_clients(kit_with_maps, live.url)
+    try:
+        teacher = clients["teacher_a"]
+        games = next(b for b in approval.waiting_books(kit_with_maps.db, kit_with_maps.paths) if b.book_id == "games")
+        lock = claim_once(kit_with_maps.paths.sync_lock)  # a sync run is going on
+        try:
+            busy = teacher.post(f"/admin/books/{games.id}/enable", data={"csrf": csrf(teacher)})
+        finally:
+            os.close(lock)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "60"
+        assert "A content update is already running" in next(r for r in busy.text.split("</tr>") if "games.zim" in r)
+        assert teacher.post(f"/admin/books/{games.id}/remove", data={"csrf": csrf(teacher)}).status_code == 303
+        again = teacher.post(f"/admin/books/{games.id}/remove", data={"csrf": csrf(teacher)})  # a second click
+        assert again.status_code == 404 and "no longer waiting for approval" in again.text
+        assert "maps.zim" in again.text  # the rest of the list is still there
     finally:
         for http in clients.values():
             http.close()
