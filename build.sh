@@ -22,8 +22,9 @@ RUN_DIR="$ROOT/run-data"
 # scripts with `git ls-files`), iproute2 (ip netns and tc for tests/netlab.py), systemd (systemd-analyze verify,
 # sysusers and tmpfiles for tests/test_systemd.py; installing it starts nothing in a chroot or container),
 # libatomic1 (Playwright's bundled node driver links it: without it every browser test fails with "Connection
-# closed while reading from the driver").
-TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1 nftables"
+# closed while reading from the driver"). g++ builds the Kiwix OPDS client test's program against trixie's
+# libkiwix (scripts/kiwix-reference.sh --opds-client).
+TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1 nftables g++"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"

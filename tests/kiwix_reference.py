@@ -42,3 +42,28 @@ def require_kiwix_serve_3_7() -> tuple[str, ...]:
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@cache
+def opds_client() -> tuple[str, ...] | None:
+    """The command that runs tests/kiwix_opds_client.cpp (libkiwix 14's OPDS reading), built on first use."""
+    done = subprocess.run([str(SCRIPT), "--opds-client"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    return tuple(done.stdout.splitlines())
+
+
+def require_opds_client() -> tuple[str, ...]:
+    """opds_client() for a test: skips with the fix when it cannot be built, fails instead on CI."""
+    import pytest
+
+    command = opds_client()
+    if command is not None:
+        return command
+    reason = (
+        "the Kiwix OPDS client could not be built (needs trixie's libkiwix-dev and g++). "
+        f"Fix: run {SCRIPT.relative_to(ROOT)} --opds-client and read its message."
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
