@@ -15,11 +15,16 @@ passes, strict xfail turns that into a failure, and the mark is removed.
 Deliberate differences (docs/kiwix-compatibility.md), asserted as differences where a test touches them:
 - tpkit's own HTML pages for errors (what, cause, fix) and for /search without format=xml; kiwix 3.7 sends its
   templated page. Status and Content-Type are the same; for format=xml errors tpkit sends well-formed XML;
-- `Content-Security-Policy: sandbox ...` on book bytes (tpkit isolates ZIM HTML from the kit's own pages);
-  kiwix 3.7 sends none;
+- `Content-Security-Policy` on book pages: both sandbox them, kiwix 3.7 with `allow-same-origin`, tpkit (branch
+  book-sandbox) without, since the kit's own pages share the origin;
 - `Access-Control-Allow-Origin: *` only on the library's prefixes (/content, /raw, /catalog, /search, /suggest,
   /random); kiwix 3.7 sends it on every response, including its errors;
 - ETag values (tpkit's are per book) and the max-age of ZIM content (tpkit's `cache_max_age_s` setting);
+- /raw/<book>/meta/<name>: media types are compared without parameters (branch book-sandbox serves metadata
+  text as `text/plain; charset=utf-8`, kiwix 3.7 as `text/plain`);
+- search across books of different languages: kiwix 3.7 refuses it (400), tpkit answers;
+- `/catalog/v2/illustration/<book>/?size=48` (libkiwix 11's form) still answers in tpkit, 404 in kiwix 3.7;
+- /catalog/v2/languages: a two-letter code's name is the code in kiwix 3.7, the language's name in tpkit;
 - `Vary: Accept-Encoding` on uncompressed text and `Accept-Ranges` on every entry;
 - tpkit also gzips image/svg+xml; tpkit honours `gzip;q=0` (kiwix matches the substring), so plain `gzip` here;
 - /suggest: tpkit adds `book` and `book_title`, answers all books when no `content=` is given and takes
@@ -142,8 +147,9 @@ def tpkit(zim_files, tmp_path_factory) -> Iterator[httpx.Client]:
             yield client
 
 
-def _skip_without_real_books(query: str) -> None:
-    if not REAL_ZIMS and any(name in query for name in REAL_NAMES):
+def _skip_without_real_books(query: str = "") -> None:
+    """Skip when the shared real ZIMs are absent and the question needs them (all of them when no query)."""
+    if not REAL_ZIMS and (not query or any(name in query for name in REAL_NAMES)):
         pytest.skip(f"needs the shared real ZIMs in {SHARED_ZIM / 'real'}")
 
 
@@ -349,7 +355,7 @@ def test_parity_search_xml_totals_and_links(kiwix, tpkit, query, book):
 
 @pytest.mark.parametrize("query", MIXED_LANGUAGE_SEARCHES)
 def test_difference_search_across_languages_kiwix_refuses_tpkit_answers(kiwix, tpkit, query):
-    _skip_without_real_books(query)
+    _skip_without_real_books()  # the generated book alone has one language
     k = kiwix.get(f"/search?format=xml&{query}")
     assert k.status_code == 400
     assert b"confusion-of-tongues" in kiwix.get(f"/search?{query}").content
@@ -490,6 +496,8 @@ def _xfail(defect: str) -> pytest.MarkDecorator:
     ],
 )
 def test_parity_catalog_entries(kiwix, tpkit, query):
+    if "," in query or "%20" in query:  # lists and phrases need more than the generated book to mean anything
+        _skip_without_real_books()
     k_header, k_books = _feed(kiwix, query)
     t_header, t_books = _feed(tpkit, query)
     assert t_header == k_header
@@ -650,7 +658,7 @@ def test_parity_catalog_without_a_feed_is_404(kiwix, tpkit):
     ],
 )
 def test_parity_search_book_selectors(kiwix, tpkit, query):
-    _skip_without_real_books(query)
+    _skip_without_real_books()
     assert _rss(tpkit, query) == _rss(kiwix, query)
 
 
@@ -831,6 +839,8 @@ def test_client_kiwix_desktop_reads_tpkits_catalog_as_kiwix_serves(kiwix, tpkit,
     if query == "?count=-1":
         assert set(t_books) == {zim.uuid for zim in zims.values()}
     assert t_books == k_books
+    if "category" in query:
+        _skip_without_real_books()  # the generated book is in no category
     assert any("illustrationHash" in book for book in t_books.values())  # thumbnails were fetched from tpkit
     assert not any("illustrationError" in book for book in t_books.values())
 
