@@ -41,7 +41,8 @@ fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %
 
 arch=$(dpkg --print-architecture)
 # The glibc loader's name differs per architecture; trixie's libc6 (merged /usr) ships it in the triplet's
-# directory and links it from /usr/lib64 (amd64) or /usr/lib (arm64). Only amd64 is tested here.
+# directory and links it from /usr/lib64 (amd64) or /usr/lib (arm64). amd64 is run here; for arm64 the path was
+# read from trixie's libc6:arm64 package and kiwix-tools 3.7.0-1.1 exists there, but it has not been run.
 case "$arch" in
     amd64) LOADER="usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"; TRIPLET="x86_64-linux-gnu" ;;
     arm64) LOADER="usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1"; TRIPLET="aarch64-linux-gnu" ;;
