@@ -6,7 +6,8 @@ One kiwix-serve and one tpkit (real uvicorn) per module serve the four shared re
 ../shared/testdata/zim/real is present) and one book generated here with libzim's writer, and the tests ask both
 the same questions: every entry of every book, metadata, random, suggestions, full-text search, errors, ranges,
 gzip, caching headers, redirects and the OPDS catalogs. libkiwix 14 serves books at `/content/<book>/<path>`
-like tpkit, so URLs and `Location` headers are compared as they are.
+like tpkit, so URLs and `Location` headers are compared as they are. The test_client_* tests at the end run a
+real Kiwix client's catalog reading (libkiwix 14's, tests/kiwix_opds_client.cpp) on both servers' feeds.
 
 Where tpkit differs from 3.7 in a way issue 15 lists as a defect, the test asserts kiwix-serve 3.7's behaviour and
 is marked `xfail(strict=True, reason="issue 15: ...; fixed on branch kiwix-port")`: when the fix lands the test
