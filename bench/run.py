@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.kiwix_reference: where kiwix-serve 3.7 is
 
 import report  # noqa: E402
 from servers import ManagedServer, ServerDied, http_get  # noqa: E402
@@ -37,13 +39,18 @@ from workload import (  # noqa: E402
 )
 from wrkbench import run_wrk, write_lua  # noqa: E402
 
+from tests.kiwix_reference import INSTALL_FIX, kiwix_serve_3_7  # noqa: E402
+
 SERVER_NAMES = (REFERENCE, "tpkit")
 ENDPOINT_NAMES = ("hot", "hot-content", "random", "image", "suggest", "search", "search25", "catalog")
 DEFAULT_TPKIT = (
     "{python} -m appliance serve --host 127.0.0.1 --port {port} --content-dir {content_dir} --data-dir {data_dir}"
 )
-# kiwix-serve 3.3.0: -i is the listen address (-a means --attachToProcess there).
-DEFAULT_KIWIX = "kiwix-serve -i 127.0.0.1 -p {port} {zim}"
+# The reference is kiwix-serve 3.7.0 (Debian 13's, unpacked by scripts/kiwix-reference.sh and run through its own
+# loader); --kiwix 3.3.0 names Debian 12's /usr/bin/kiwix-serve. In both, -i is the listen address
+# (-a means --attachToProcess in 3.3.0).
+KIWIX_ARGS = "-i 127.0.0.1 -p {port} {zim}"
+KIWIX_VERSIONS = ("3.7.0", "3.3.0")
 WARMUP_REQUESTS = 20
 
 
@@ -60,7 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=DEFAULT_TPKIT,
         help="command template; fields: {python} {port} {zim} {book} {content_dir} {data_dir}",
     )
-    p.add_argument("--kiwix-cmd", default=DEFAULT_KIWIX, help="command template (same fields)")
+    p.add_argument(
+        "--kiwix", choices=KIWIX_VERSIONS, default="3.7.0", help="which kiwix-serve is the reference (default 3.7.0)"
+    )
+    p.add_argument("--kiwix-cmd", help="command template (same fields); default: the --kiwix version's")
     p.add_argument("--python", default=sys.executable, help="value of {python}")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per wrk cell")
     p.add_argument("--concurrency", default="1,16,64", help="comma-separated connection counts")
@@ -79,7 +89,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.quick:
         args.duration, args.concurrency = 3.0, "1,16"
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    if args.kiwix_cmd is None:
+        args.kiwix_cmd = kiwix_command(args.kiwix)
     return args
+
+
+def kiwix_command(version: str) -> str:
+    """The command template of a named kiwix-serve; exits with the fix when 3.7.0 is not unpacked."""
+    if version == "3.3.0":
+        return f"/usr/bin/kiwix-serve {KIWIX_ARGS}"
+    prefix = kiwix_serve_3_7()
+    if prefix is None:
+        sys.exit(f"kiwix-serve 3.7.0 is not unpacked in .cache/kiwix-3.7. {INSTALL_FIX}")
+    return f"{shlex.join(prefix)} {KIWIX_ARGS}"
 
 
 def split_only(only: str) -> tuple[list[str], list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -18,7 +19,10 @@ from appliance.content.zimwriter import Entry, write_zim
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 
-SHARED_ZIM = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "zim"
+# The shared test ZIMs sit beside the checkout (CI checks them out there); a worktree elsewhere names them.
+SHARED_ZIM = Path(
+    os.environ.get("TPKIT_SHARED_ZIM") or Path(__file__).resolve().parents[2] / "shared" / "testdata" / "zim"
+)
 START_TIMEOUT_S = 10
 
 

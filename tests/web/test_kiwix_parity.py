@@ -1,35 +1,40 @@
-"""tpkit against Debian's kiwix-serve 3.3.0 (libkiwix 11), both live on loopback over the same ZIM files.
+"""tpkit against kiwix-serve 3.7.0 (libkiwix 14, libzim 9.2), both live on loopback over the same ZIM files.
 
+The reference is Debian 13's kiwix-serve 3.7.0, unpacked by scripts/kiwix-reference.sh into .cache/kiwix-3.7 and
+run through its own loader (tests/kiwix_reference.py); without it these tests skip with the fix, on CI they fail.
 One kiwix-serve and one tpkit (real uvicorn) per module serve the four shared real ZIMs (when
-../shared/testdata/zim/real is present) and one book generated here with libzim's writer, and the
-tests ask both the same questions: every entry of every book, metadata, random, suggestions,
-full-text search, errors, ranges, gzip and the OPDS catalog.
+../shared/testdata/zim/real is present) and one book generated here with libzim's writer, and the tests ask both
+the same questions: every entry of every book, metadata, random, suggestions, full-text search, errors, ranges,
+gzip, caching headers, redirects and the OPDS catalogs. libkiwix 14 serves books at `/content/<book>/<path>`
+like tpkit, so URLs and `Location` headers are compared as they are. The test_client_* tests at the end run a
+real Kiwix client's catalog reading (libkiwix 14's, tests/kiwix_opds_client.cpp) on both servers' feeds.
 
-URL mapping: kiwix-serve 11 serves books at `/<book>/<path>`; tpkit uses libkiwix 12's
-`/content/<book>/<path>`, so kiwix `Location: /<book>/X` must be tpkit `Location: /content/<book>/X`
-(exactly, same percent-encoding). Bytes are compared between tpkit `/content/...` and kiwix
-`/raw/<book>/content/...`, because kiwix 11 injects its taskbar into HTML under `/<book>/`.
+Where tpkit differs from 3.7 in a way issue 15 lists as a defect, the test asserts kiwix-serve 3.7's behaviour and
+is marked `xfail(strict=True, reason="issue 15: ...; fixed on branch kiwix-port")`: when the fix lands the test
+passes, strict xfail turns that into a failure, and the mark is removed.
 
-Deliberate differences, not asserted:
-- the content URL prefix (above) and the catalog's `<link type="text/html">` and thumbnail hrefs:
-  tpkit links `/content/<book>` and `/catalog/v2/illustration/<uuid>?size=48` (libkiwix 12), and
-  still answers kiwix 11's `/catalog/v2/illustration/<book>/?size=48` (checked below);
-- ETag format and Cache-Control max-age (tpkit: per-book ETags, `cache_max_age_s` setting);
-- tpkit's own HTML pages for errors (what, cause, fix) and for /search without format=xml;
-  for format=xml errors tpkit sends well-formed XML with the same status and Content-Type;
+Deliberate differences (docs/kiwix-compatibility.md), asserted as differences where a test touches them:
+- tpkit's own HTML pages for errors (what, cause, fix) and for /search without format=xml; kiwix 3.7 sends its
+  templated page. Status and Content-Type are the same; for format=xml errors tpkit sends well-formed XML;
+- `Content-Security-Policy` on book pages: both sandbox them, kiwix 3.7 with `allow-same-origin`, tpkit (branch
+  book-sandbox) without, since the kit's own pages share the origin;
+- `Access-Control-Allow-Origin: *` only on the library's prefixes (/content, /raw, /catalog, /search, /suggest,
+  /random); kiwix 3.7 sends it on every response, including its errors;
+- ETag values (tpkit's are per book) and the max-age of ZIM content (tpkit's `cache_max_age_s` setting);
+- /raw/<book>/meta/<name>: media types are compared without parameters (branch book-sandbox serves metadata
+  text as `text/plain; charset=utf-8`, kiwix 3.7 as `text/plain`);
+- search across books of different languages: kiwix 3.7 refuses it (400), tpkit answers;
+- `/catalog/v2/illustration/<book>/?size=48` (libkiwix 11's form) still answers in tpkit, 404 in kiwix 3.7;
+- /catalog/v2/languages: a two-letter code's name is the code in kiwix 3.7, the language's name in tpkit;
 - `Vary: Accept-Encoding` on uncompressed text and `Accept-Ranges` on every entry;
-- tpkit also gzips image/svg+xml (kiwix 11 only compresses text/*, JS, JSON, Atom, OpenSearch);
-- tpkit honours `gzip;q=0` (kiwix matches the substring `gzip`), so only plain `gzip` is sent here;
-- /suggest: tpkit adds `book` and `book_title`, answers all books when no `content=` is given
-  and takes `books.name=` (its own search box uses both), and sends `path` as plain JSON where
-  kiwix 11 HTML-escapes it (`A/Driftin&apos;_Blues`), so paths and titles are compared unescaped.
-  Labels are tpkit's approximation of Xapian's highlighting (no stemming), so they are not compared;
-- /random also takes `books.name=`; full-text search over several books interleaves each book's
-  own ranking (python-libzim searches one archive at a time), so only totals and the set of links
-  are compared there;
-- /search `start` is 0-based in tpkit (page 2 of 25 starts at start=25 with result 26); kiwix 11
-  reads it as 1-based, so its page 2 repeats result 25. Windows are compared with kiwix's start+1;
-- kiwix 11 writes a raw `&` in OPDS `self` hrefs (not well-formed XML); the parser here repairs it.
+- tpkit also gzips image/svg+xml; tpkit honours `gzip;q=0` (kiwix matches the substring), so plain `gzip` here;
+- /suggest: tpkit adds `book` and `book_title`, answers all books when no `content=` is given and takes
+  `books.name=` (its own search box uses both). Labels are tpkit's approximation of Xapian's highlighting (no
+  stemming, no accent folding), so they are not compared;
+- /random also takes `books.name=`; full-text search over several books interleaves each book's own ranking
+  (python-libzim searches one archive at a time), so only totals and the set of links are compared there;
+- /search `start` is 0-based in tpkit (page 2 of 25 starts at start=25 with result 26); kiwix 3.7 still reads it
+  as 1-based (start=0 and start=1 both give the first page), so windows are compared with kiwix's start+1.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -53,8 +58,8 @@ from appliance.content.zimwriter import Entry
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 from tests.conftest import SHARED_ZIM, START_TIMEOUT_S, LiveServer, free_port, make_book
+from tests.kiwix_reference import require_kiwix_serve_3_7, require_opds_client
 
-KIWIX_SERVE = Path("/usr/bin/kiwix-serve")
 REAL_ZIMS = sorted((SHARED_ZIM / "real").glob("*.zim")) if (SHARED_ZIM / "real").is_dir() else []
 GENERATED = "parity_book"
 REAL_NAMES = ("wikipedia_en_ray_charles", "example", "small", "wikibooks_be_all_nopic_2017-02")
@@ -64,10 +69,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 NOT_COMPRESSED_BY_KIWIX = {"image/svg+xml"}
 
-pytestmark = [
-    pytest.mark.kiwix,
-    pytest.mark.skipif(not KIWIX_SERVE.exists(), reason=f"{KIWIX_SERVE} is absent: apt-get install kiwix-tools"),
-]
+pytestmark = [pytest.mark.kiwix]
 
 
 def _generated_extras() -> list[Entry]:
@@ -113,9 +115,10 @@ def _wait_for_port(proc: subprocess.Popen, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def kiwix(zim_files) -> Iterator[httpx.Client]:
+    kiwix_serve = require_kiwix_serve_3_7()
     port = free_port()
     proc = subprocess.Popen(
-        [str(KIWIX_SERVE), "-i", "127.0.0.1", "-p", str(port), *map(str, zim_files)],
+        [*kiwix_serve, "-i", "127.0.0.1", "-p", str(port), *map(str, zim_files)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -145,8 +148,9 @@ def tpkit(zim_files, tmp_path_factory) -> Iterator[httpx.Client]:
             yield client
 
 
-def _skip_without_real_books(query: str) -> None:
-    if not REAL_ZIMS and any(name in query for name in REAL_NAMES):
+def _skip_without_real_books(query: str = "") -> None:
+    """Skip when the shared real ZIMs are absent and the question needs them (all of them when no query)."""
+    if not REAL_ZIMS and (not query or any(name in query for name in REAL_NAMES)):
         pytest.skip(f"needs the shared real ZIMs in {SHARED_ZIM / 'real'}")
 
 
@@ -154,24 +158,19 @@ def _q(path: str) -> str:
     return quote(path, safe=PATH_SAFE)
 
 
-def _as_tpkit(location: str) -> str:
-    """kiwix 11's `/<book>/X` as libkiwix 12's `/content/<book>/X`."""
-    return "/content" + location
-
-
 def _first(problems: list) -> str:
     return f"{len(problems)} difference(s), first ones: {problems[:8]}"
 
 
 def _entry_difference(kiwix, tpkit, book: str, path: str, encoding: str) -> tuple | None:
-    """None when kiwix /raw and tpkit /content answer the same for one entry, else what differs."""
+    """None when both servers' /content answer the same for one entry, else what differs."""
     headers = {"Accept-Encoding": encoding}
-    k = kiwix.get(f"/raw/{book}/content/{_q(path)}", headers=headers)
+    k = kiwix.get(f"/content/{book}/{_q(path)}", headers=headers)
     t = tpkit.get(f"/content/{book}/{_q(path)}", headers=headers)
     if k.status_code != t.status_code:
         return path, "status", k.status_code, t.status_code
-    if k.status_code == 302:
-        same = _as_tpkit(k.headers["location"]) == t.headers["location"]
+    if k.status_code == 302:  # the same target; its exact percent-encoding is the redirect test's business
+        same = unquote(k.headers["location"]) == unquote(t.headers["location"])
         return None if same else (path, "location", k.headers["location"], t.headers["location"])
     mimetype = k.headers.get("content-type")
     if mimetype != t.headers.get("content-type"):
@@ -202,21 +201,31 @@ def test_parity_every_entry_gzip_when_accepted(kiwix, tpkit, zims, book):
 def test_parity_gzip_bound_is_kiwix_1400_bytes(kiwix, tpkit):
     for path, expected in (("text/just_under.txt", None), ("text/just_over.txt", "gzip")):
         for response in (
-            kiwix.get(f"/raw/{GENERATED}/content/{path}", headers={"Accept-Encoding": "gzip"}),
+            kiwix.get(f"/content/{GENERATED}/{path}", headers={"Accept-Encoding": "gzip"}),
             tpkit.get(f"/content/{GENERATED}/{path}", headers={"Accept-Encoding": "gzip"}),
         ):
             assert response.headers.get("content-encoding") == expected, (path, str(response.url))
             assert response.headers.get("vary") == "Accept-Encoding" or expected is None
 
 
-@pytest.mark.parametrize("book", BOOKS)
+LOCATION_ENCODING = pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: paths in Location and links are percent-encoded like kiwix 3.7 (`:`, `+`, `=`, `&`, `,` and a "
+    "`%` re-encoded); fixed on branch kiwix-port",
+)
+
+
+@pytest.mark.parametrize(
+    "book",
+    [pytest.param(b, marks=LOCATION_ENCODING) if b == "wikipedia_en_ray_charles" else b for b in BOOKS],
+)
 def test_parity_redirect_entries_and_main_page_locations(kiwix, tpkit, zims, book):
-    """Under /<book>/ kiwix follows redirect chains to the final item; tpkit's /content/ must land on the same one."""
+    """kiwix follows redirect chains to the final item; tpkit must land on the same one, with the same encoding."""
     redirects = [p for p in zims[book].entry_paths() if isinstance(zims[book].lookup(p), Redirect)]
     problems = []
     for path in [*redirects, ""]:
-        k, t = kiwix.get(f"/{book}/{_q(path)}"), tpkit.get(f"/content/{book}/{_q(path)}")
-        if (k.status_code, _as_tpkit(k.headers.get("location", ""))) != (t.status_code, t.headers.get("location")):
+        k, t = kiwix.get(f"/content/{book}/{_q(path)}"), tpkit.get(f"/content/{book}/{_q(path)}")
+        if (k.status_code, k.headers.get("location")) != (t.status_code, t.headers.get("location")):
             problems.append((path, k.status_code, k.headers.get("location"), t.status_code, t.headers.get("location")))
     assert not problems, _first(problems)
 
@@ -224,11 +233,11 @@ def test_parity_redirect_entries_and_main_page_locations(kiwix, tpkit, zims, boo
 @pytest.mark.parametrize("book", BOOKS)
 def test_parity_missing_entry_and_book_are_404(kiwix, tpkit, book):
     pairs = [
-        (f"/{book}/no/such/entry.html", f"/content/{book}/no/such/entry.html"),
+        (f"/content/{book}/no/such/entry.html", None),
         (f"/raw/{book}/content/no_such_entry", None),
         (f"/raw/{book}/meta/NoSuchMetadata", None),
         (f"/raw/{book}/foo/x", None),
-        ("/no_such_book/x", "/content/no_such_book/x"),
+        ("/content/no_such_book/x", None),
         ("/raw/no_such_book/content/x", None),
         ("/raw/no_such_book/meta/Title", None),
     ]
@@ -244,9 +253,8 @@ def test_parity_raw_meta_bytes_and_types(kiwix, tpkit, zims, book):
     problems = []
     for name in sorted(names):
         k, t = kiwix.get(f"/raw/{book}/meta/{quote(name)}"), tpkit.get(f"/raw/{book}/meta/{quote(name)}")
-        if k.status_code != t.status_code or (
-            k.status_code == 200 and (k.content != t.content or k.headers["content-type"] != t.headers["content-type"])
-        ):
+        k_type, t_type = (r.headers.get("content-type", "").split(";")[0] for r in (k, t))
+        if k.status_code != t.status_code or (k.status_code == 200 and (k.content != t.content or k_type != t_type)):
             problems.append(
                 (name, k.status_code, t.status_code, k.headers.get("content-type"), t.headers.get("content-type"))
             )
@@ -261,8 +269,8 @@ def test_parity_random_stays_in_the_book(kiwix, tpkit, book):
         return
     prefix = f"/content/{quote(book)}/"
     assert t.headers["location"].startswith(prefix)
-    # tpkit's pick must be an article kiwix serves too (under kiwix 11's URL).
-    target = kiwix.get(t.headers["location"].removeprefix("/content"))
+    # tpkit's pick must be an article kiwix serves too.
+    target = kiwix.get(t.headers["location"])
     assert target.status_code == 200, t.headers["location"]
 
 
@@ -306,7 +314,7 @@ def _rss(client, query: str) -> tuple[int, str, str | None, list[str]]:
     if response.status_code != 200:
         return response.status_code, response.headers["content-type"], None, []
     channel = ET.fromstring(response.content).find("channel")
-    links = [item.findtext("link") for item in channel.findall("item")]
+    links = [unquote(item.findtext("link") or "") for item in channel.findall("item")]
     return 200, response.headers["content-type"], channel.findtext(f"{OPENSEARCH}totalResults"), links
 
 
@@ -319,15 +327,19 @@ SEARCHES = [
     (f"content={GENERATED}&pattern=water", GENERATED),
     (f"content={GENERATED}&pattern=moon%20tides", GENERATED),
     (f"books.name=wikipedia_en_ray_charles&books.name={GENERATED}&pattern=water&pageLength=140", None),
-    ("books.name=wikipedia_en_ray_charles&books.name=example&pattern=wikipedia&pageLength=140", None),
     ("books.name=small&books.name=example&pattern=wikipedia", None),
-    ("pattern=jazz&pageLength=140", None),
-    ("pattern=water&pageLength=140", None),
+]
+# Books in different languages (ray_charles says `eng`, example `en`, the generated book `eng`): kiwix 3.7 refuses
+# to search them together (400, "confusion-of-tongues"); tpkit searches them, its search box spans the library.
+MIXED_LANGUAGE_SEARCHES = [
+    "books.name=wikipedia_en_ray_charles&books.name=example&pattern=wikipedia&pageLength=140",
+    "pattern=jazz&pageLength=140",
+    "pattern=water&pageLength=140",
 ]
 
 
 def _kiwix_start(query: str) -> str:
-    """kiwix 11 reads `start` as 1-based (start=10 begins at the 10th result); tpkit's is 0-based."""
+    """kiwix 3.7 reads `start` as 1-based (start=10 begins at the 10th result); tpkit's is 0-based."""
     return re.sub(r"start=(\d+)", lambda m: f"start={int(m.group(1)) + 1}", query)
 
 
@@ -337,9 +349,36 @@ def test_parity_search_xml_totals_and_links(kiwix, tpkit, query, book):
     k_status, k_type, k_total, k_links = _rss(kiwix, _kiwix_start(query))
     t_status, t_type, t_total, t_links = _rss(tpkit, query)
     assert (t_status, t_type, t_total) == (k_status, k_type, k_total)
-    assert sorted(t_links) == sorted(_as_tpkit(link) for link in k_links)
+    assert sorted(t_links) == sorted(k_links)
     if book is not None:  # one book: Xapian pages it for both servers, so the order is the same too
-        assert t_links == [_as_tpkit(link) for link in k_links]
+        assert t_links == k_links
+
+
+@pytest.mark.parametrize("query", MIXED_LANGUAGE_SEARCHES)
+def test_difference_search_across_languages_kiwix_refuses_tpkit_answers(kiwix, tpkit, query):
+    _skip_without_real_books()  # the generated book alone has one language
+    k = kiwix.get(f"/search?format=xml&{query}")
+    assert k.status_code == 400
+    assert b"confusion-of-tongues" in kiwix.get(f"/search?{query}").content
+    t_status, _, t_total, t_links = _rss(tpkit, query)
+    assert t_status == 200
+    assert t_total is not None and int(t_total) == len(t_links) > 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("content=wikipedia_en_ray_charles&pattern=jazz&pageLength=50", marks=LOCATION_ENCODING),
+        pytest.param("content=example&pattern=wikipedia&pageLength=50", marks=LOCATION_ENCODING),
+        f"content={GENERATED}&pattern=water",
+    ],
+)
+def test_parity_search_xml_links_are_encoded_alike(kiwix, tpkit, query):
+    _skip_without_real_books(query)
+    k, t = kiwix.get(f"/search?format=xml&{query}"), tpkit.get(f"/search?format=xml&{query}")
+    k_links = [item.findtext("link") for item in ET.fromstring(k.content).iter("item")]
+    t_links = [item.findtext("link") for item in ET.fromstring(t.content).iter("item")]
+    assert t_links == k_links
 
 
 @pytest.mark.parametrize(
@@ -359,7 +398,7 @@ def test_parity_search_errors(kiwix, tpkit, query, status):
         k, t = kiwix.get(f"/search?{query}{fmt}"), tpkit.get(f"/search?{query}{fmt}")
         assert (k.status_code, t.status_code) == (status, status), fmt
         assert k.headers["content-type"] == t.headers["content-type"], fmt
-    ET.fromstring(t.content)  # tpkit's XML error is well-formed (kiwix 11's is not)
+    ET.fromstring(t.content)  # tpkit's XML error is well-formed
 
 
 RANGES = [
@@ -380,7 +419,7 @@ RANGES = [
 @pytest.mark.parametrize("path", ["media/clip.webm", "img/dot.png", "index"])
 def test_parity_range_requests(kiwix, tpkit, path):
     for header in RANGES:
-        k = kiwix.get(f"/raw/{GENERATED}/content/{path}", headers={"Range": header})
+        k = kiwix.get(f"/content/{GENERATED}/{path}", headers={"Range": header})
         t = tpkit.get(f"/content/{GENERATED}/{path}", headers={"Range": header})
         assert (t.status_code, t.headers.get("content-range")) == (k.status_code, k.headers.get("content-range")), (
             header
@@ -392,7 +431,7 @@ def test_parity_range_requests(kiwix, tpkit, path):
 
 
 def _xml(response: httpx.Response) -> ET.Element:
-    # kiwix 11 leaves `&` raw in the self link's query; escape bare ampersands so it parses.
+    # Escape any bare ampersand (kiwix 3.3 left them in self links) so a slip in either server still parses.
     body = re.sub(rb"&(?!(amp|lt|gt|quot|apos|#\d+);)", b"&amp;", response.content)
     if b"xmlns=" not in body:  # /catalog/v2/entry/<uuid> is a bare <entry> using the feed's prefixes
         body = body.replace(
@@ -427,10 +466,13 @@ def _book(entry: ET.Element) -> dict:
 def _feed(client, query: str) -> tuple[dict, list[dict]]:
     response = client.get(f"/catalog/v2/entries{query}")
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/atom+xml;profile=opds-catalog;kind=acquisition"
     root = _xml(response)
-    header = {field: root.findtext(ATOM + field) for field in ("title", "totalResults", "startIndex", "itemsPerPage")}
+    header = {field: root.findtext(ATOM + field) for field in ("totalResults", "startIndex", "itemsPerPage")}
     return header, [_book(entry) for entry in root.findall(ATOM + "entry")]
+
+
+def _xfail(defect: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"issue 15: {defect}; fixed on branch kiwix-port")
 
 
 @pytest.mark.parametrize(
@@ -440,19 +482,23 @@ def _feed(client, query: str) -> tuple[dict, list[dict]]:
         "?count=2",
         "?count=2&start=1",
         "?start=3",
-        "?count=0",
+        pytest.param("?count=0", marks=_xfail("count=0 returns every entry (kiwix 3.7: none)")),
         "?lang=eng",
         "?lang=en",
         "?lang=bel",
         "?category=wikipedia",
+        pytest.param("?category=wikipedia,wikibooks", marks=_xfail("category=a,b lists give 0 entries")),
         "?tag=_pictures:no",
         "?tag=_ftindex:no",
         "?notag=_ftindex:yes",
         "?q=ray",
+        pytest.param('?q="ray%20charles"', marks=_xfail('a quoted phrase q="ray charles" finds nothing')),
         "?name=wikipedia_en_ray_charles",
     ],
 )
 def test_parity_catalog_entries(kiwix, tpkit, query):
+    if "," in query or "%20" in query:  # lists and phrases need more than the generated book to mean anything
+        _skip_without_real_books()
     k_header, k_books = _feed(kiwix, query)
     t_header, t_books = _feed(tpkit, query)
     assert t_header == k_header
@@ -462,15 +508,21 @@ def test_parity_catalog_entries(kiwix, tpkit, query):
     assert sorted(t_books, key=lambda b: b["id"]) == sorted(k_books, key=lambda b: b["id"])
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15, found by the switch to 3.7 and not in its list: kiwix 3.7 echoes the query percent-encoded "
+    "in the feed title (`tag=_pictures%3Ano`); not known to be fixed on kiwix-port",
+)
+def test_parity_catalog_feed_title_echoes_the_query_encoded(kiwix, tpkit):
+    for query in ("?count=2", "?tag=_pictures:no", "?lang=eng"):
+        k, t = kiwix.get(f"/catalog/v2/entries{query}"), tpkit.get(f"/catalog/v2/entries{query}")
+        assert _xml(t).findtext(ATOM + "title") == _xml(k).findtext(ATOM + "title"), query
+
+
 def test_parity_catalog_one_entry_by_uuid(kiwix, tpkit, zims):
     for zim in zims.values():
         k, t = kiwix.get(f"/catalog/v2/entry/{zim.uuid}"), tpkit.get(f"/catalog/v2/entry/{zim.uuid}")
         assert (k.status_code, t.status_code) == (200, 200)
-        assert (
-            k.headers["content-type"]
-            == t.headers["content-type"]
-            == "application/atom+xml;type=entry;profile=opds-catalog"
-        )
         assert _book(_xml(t)) == _book(_xml(k))
     for bad in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
         assert (
@@ -478,6 +530,41 @@ def test_parity_catalog_one_entry_by_uuid(kiwix, tpkit, zims):
             == tpkit.get(f"/catalog/v2/entry/{bad}").status_code
             == 404
         )
+
+
+CATALOG_URLS = [
+    "/catalog/v2/root.xml",
+    "/catalog/v2/entries",
+    "/catalog/v2/partial_entries",
+    "/catalog/v2/categories",
+    "/catalog/v2/languages",
+    "/catalog/v2/searchdescription.xml",
+]
+
+
+@pytest.mark.parametrize("path", CATALOG_URLS)
+def test_parity_catalog_feeds_entry_counts(kiwix, tpkit, path):
+    k, t = kiwix.get(path), tpkit.get(path)
+    assert (k.status_code, t.status_code) == (200, 200)
+    assert len(_xml(t).findall(ATOM + "entry")) == len(_xml(k).findall(ATOM + "entry"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=_xfail("OPDS MIME types lack ;charset=utf-8"))
+        if p != "/catalog/v2/searchdescription.xml"
+        else p
+        for p in CATALOG_URLS
+    ]
+    + ["/catalog/v2/entry/{uuid}"],
+)
+def test_parity_catalog_content_types(kiwix, tpkit, zims, path):
+    """kiwix 3.7: `application/atom+xml;profile=opds-catalog;kind=acquisition;charset=utf-8` and so on."""
+    if "{uuid}" in path:
+        path = path.format(uuid=zims[GENERATED].uuid)
+        pytest.xfail("issue 15: OPDS MIME types lack ;charset=utf-8; fixed on branch kiwix-port")
+    assert tpkit.get(path).headers["content-type"] == kiwix.get(path).headers["content-type"]
 
 
 def _thumbnail_href(client, uuid: str) -> str | None:
@@ -490,35 +577,293 @@ def _thumbnail_href(client, uuid: str) -> str | None:
     return hrefs[0] if hrefs else None
 
 
-def test_parity_catalog_illustrations(kiwix, tpkit, zims):
+def test_parity_catalog_illustration_bytes(kiwix, tpkit, zims):
     for name, zim in zims.items():
         k_href, t_href = _thumbnail_href(kiwix, zim.uuid), _thumbnail_href(tpkit, zim.uuid)
         assert (k_href is None) == (t_href is None), name
-        kiwix_form = f"/catalog/v2/illustration/{name}/?size=48"
-        k, t_same_url = kiwix.get(kiwix_form), tpkit.get(kiwix_form)
-        assert k.status_code == t_same_url.status_code, name
-        if k_href is None:
+        if k_href is None or t_href is None:
             continue
-        t = tpkit.get(t_href)
-        for response in (t, t_same_url):
+        k, t = kiwix.get(k_href), tpkit.get(t_href)
+        for response in (k, t):
             assert (response.status_code, response.headers["content-type"]) == (200, "image/png"), name
-            assert response.content == k.content, name
-        no_size = f"/catalog/v2/illustration/{name}/"
+        assert t.content == k.content, name
+        no_size = f"/catalog/v2/illustration/{zim.uuid}/"
         assert kiwix.get(no_size).status_code == tpkit.get(no_size).status_code == 404
 
 
+@_xfail("the thumbnail link form differs (kiwix 3.7: /catalog/v2/illustration/<uuid>/?size=48)")
+def test_parity_catalog_thumbnail_href_form(kiwix, tpkit, zims):
+    for zim in zims.values():
+        assert _thumbnail_href(tpkit, zim.uuid) == _thumbnail_href(kiwix, zim.uuid)
+
+
+def test_difference_catalog_illustration_by_book_name_kept_for_kiwix_11_clients(kiwix, tpkit, zims):
+    """tpkit still answers libkiwix 11's `/catalog/v2/illustration/<book>/?size=48`; kiwix 3.7 no longer does."""
+    with_icon = [name for name, zim in zims.items() if _thumbnail_href(kiwix, zim.uuid)]
+    assert with_icon
+    for name in with_icon:
+        old_form = f"/catalog/v2/illustration/{name}/?size=48"
+        assert kiwix.get(old_form).status_code == 404
+        assert tpkit.get(old_form).status_code == 200
+
+
+# Issue 15's other defects, asserted as kiwix-serve 3.7 behaves (each xfail until branch kiwix-port's fix lands).
+
+
+def _atom_v1(response: httpx.Response) -> tuple[str | None, str | None, int]:
+    root = _xml(response)
+    return root.findtext(ATOM + "totalResults"), root.findtext(ATOM + "startIndex"), len(root.findall(ATOM + "entry"))
+
+
 @pytest.mark.parametrize(
-    "path",
+    "query",
+    ["", "?q=ray", "?count=1", "?count=2&start=1", "?lang=eng", "?tag=_ftindex:yes", "?notag=_ftindex:yes"],
+)
+@_xfail("OPDS v1 catalog missing (/catalog/search answers 404)")
+def test_parity_opds_v1_catalog_search(kiwix, tpkit, query):
+    k, t = kiwix.get(f"/catalog/search{query}"), tpkit.get(f"/catalog/search{query}")
+    assert (t.status_code, t.headers["content-type"]) == (k.status_code, k.headers["content-type"])
+    assert _atom_v1(t) == _atom_v1(k)
+
+
+@pytest.mark.parametrize("path", ["/catalog/root.xml", "/catalog/searchdescription.xml"])
+@_xfail("OPDS v1 catalog missing (/catalog/root.xml, /catalog/searchdescription.xml answer 404)")
+def test_parity_opds_v1_catalog_root_and_description(kiwix, tpkit, path):
+    k, t = kiwix.get(path), tpkit.get(path)
+    assert (
+        (t.status_code, t.headers["content-type"])
+        == (k.status_code, k.headers["content-type"])
+        == (
+            200,
+            k.headers["content-type"],
+        )
+    )
+
+
+@_xfail("/catalog answers 307 instead of 404")
+def test_parity_catalog_without_a_feed_is_404(kiwix, tpkit):
+    assert tpkit.get("/catalog").status_code == kiwix.get("/catalog").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
     [
-        "/catalog/v2/root.xml",
-        "/catalog/v2/partial_entries",
-        "/catalog/v2/categories",
-        "/catalog/v2/languages",
-        "/catalog/v2/searchdescription.xml",
+        pytest.param(
+            "books.filter.name=wikipedia_en_ray_charles&pattern=water&pageLength=140",
+            marks=_xfail("books.filter.name is ignored, so the search runs over every book"),
+        ),
+        pytest.param(
+            "books.filter.lang=eng&pattern=wikipedia&pageLength=140",
+            marks=_xfail("books.filter.lang is ignored (search over every book)"),
+        ),
     ],
 )
-def test_parity_catalog_feed_types(kiwix, tpkit, path):
-    k, t = kiwix.get(path), tpkit.get(path)
+def test_parity_search_book_selectors(kiwix, tpkit, query):
+    _skip_without_real_books()
+    assert _rss(tpkit, query) == _rss(kiwix, query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(
+            "books.filter.name=no_such_book&pattern=water", marks=_xfail("an empty book selection is not 400")
+        ),
+        pytest.param(
+            "books.id=00000000-0000-0000-0000-000000000000&pattern=water", marks=_xfail("unknown books.id 404")
+        ),
+    ],
+)
+def test_parity_search_selection_errors_are_400(kiwix, tpkit, query):
+    k, t = kiwix.get(f"/search?format=xml&{query}"), tpkit.get(f"/search?format=xml&{query}")
+    assert t.status_code == k.status_code == 400
+
+
+def _word_counts(client, query: str) -> list[str | None]:
+    channel = ET.fromstring(client.get(f"/search?format=xml&{query}").content).find("channel")
+    return [item.findtext("wordCount") for item in channel.findall("item")]
+
+
+@_xfail("wordCount is counted by tpkit instead of taken from the index")
+def test_parity_search_word_count_from_the_index(kiwix, tpkit):
+    query = "content=wikipedia_en_ray_charles&pattern=jazz"
+    _skip_without_real_books(query)
+    assert _word_counts(tpkit, query) == _word_counts(kiwix, query)
+
+
+def _start_indexes(client, query: str) -> tuple[str | None, str | None]:
+    channel = ET.fromstring(client.get(f"/search?format=xml&{query}").content).find("channel")
+    return channel.findtext(f"{OPENSEARCH}startIndex"), channel.find(f"{OPENSEARCH}Query").get("startIndex")
+
+
+def test_parity_search_start_index_of_the_first_page(kiwix, tpkit):
+    """kiwix 3.7 says 1 on the first page, in <opensearch:startIndex> and in <opensearch:Query> alike."""
+    query = f"content={GENERATED}&pattern=water"
+    assert _start_indexes(tpkit, query) == _start_indexes(kiwix, query) == ("1", "1")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(
+            "content=wikipedia_en_ray_charles&term=what%27d", marks=_xfail("suggestion `path` not HTML-escaped")
+        ),
+        pytest.param(
+            f"content={GENERATED}&term=water&start=-2&count=-1",
+            marks=_xfail("start=-2&count=-1 returns one suggestion instead of none"),
+        ),
+    ],
+)
+def test_parity_suggest_raw_json(kiwix, tpkit, query):
+    _skip_without_real_books(query)
+    k, t = kiwix.get(f"/suggest?{query}"), tpkit.get(f"/suggest?{query}")
+    assert t.status_code == k.status_code
+    assert [(s["kind"], s.get("path")) for s in t.json()] == [(s["kind"], s.get("path")) for s in k.json()]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("/no_such_endpoint", marks=_xfail("unknown non-endpoint URLs get 307, kiwix 302 to /content/")),
+        pytest.param("/100%25_guarantee", marks=_xfail("`%` not re-encoded in the Location of /100%25_guarantee")),
+    ],
+)
+def test_parity_old_urls_redirect_to_content(kiwix, tpkit, url):
+    k, t = kiwix.get(url), tpkit.get(url)
+    assert (t.status_code, t.headers.get("location")) == (k.status_code, k.headers.get("location"))
+
+
+DYNAMIC = [
+    f"/search?content={GENERATED}&pattern=water&format=xml",
+    f"/suggest?content={GENERATED}&term=wat",
+    "/catalog/v2/entries",
+    "/catalog/v2/root.xml",
+]
+
+
+@pytest.mark.parametrize("url", DYNAMIC)
+@_xfail("dynamic responses say `no-cache, no-store` where kiwix says `max-age=0, must-revalidate`")
+def test_parity_dynamic_responses_cache_control(kiwix, tpkit, url):
+    assert tpkit.get(url).headers.get("cache-control") == kiwix.get(url).headers.get("cache-control")
+
+
+@pytest.mark.parametrize("url", [*DYNAMIC, f"/raw/{GENERATED}/meta/Title"])
+@_xfail("no ETag (so never a 304) on /search, /suggest, /catalog/v2/*, /raw/<book>/meta/*")
+def test_parity_dynamic_responses_revalidate_to_304(kiwix, tpkit, url):
+    for client in (kiwix, tpkit):
+        etag = client.get(url).headers.get("etag")
+        assert etag, (str(client.base_url), url)
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304, (str(client.base_url), url)
+
+
+@_xfail("ZIM content says `public` where kiwix says `must-revalidate`")
+def test_parity_book_content_must_revalidate(kiwix, tpkit):
+    url = f"/content/{GENERATED}/water"
+    for client in (kiwix, tpkit):
+        assert "must-revalidate" in client.get(url).headers.get("cache-control", ""), str(client.base_url)
+
+
+@pytest.mark.parametrize("url", [f"/random?content={GENERATED}", f"/content/{GENERATED}/"])
+@_xfail("redirects (/random, in-book redirects) carry no Cache-Control")
+def test_parity_redirects_cache_control(kiwix, tpkit, url):
+    k, t = kiwix.get(url), tpkit.get(url)
+    assert k.status_code == t.status_code == 302
+    assert t.headers.get("cache-control") == k.headers.get("cache-control") == "max-age=0, must-revalidate"
+
+
+# Deliberate differences (docs/kiwix-compatibility.md), asserted as such.
+
+
+def test_difference_error_pages_are_tpkits_own(kiwix, tpkit):
+    url = f"/content/{GENERATED}/no/such/entry"
+    k, t = kiwix.get(url), tpkit.get(url)
+    assert k.status_code == t.status_code == 404
+    assert b"KIWIX_RESPONSE_TEMPLATE" in k.content
+    assert b"KIWIX_RESPONSE_TEMPLATE" not in t.content
+
+
+def test_difference_cross_origin_only_on_library_prefixes(kiwix, tpkit):
+    for url in (f"/content/{GENERATED}/water", "/catalog/v2/entries", f"/suggest?content={GENERATED}&term=wat"):
+        assert kiwix.get(url).headers.get("access-control-allow-origin") == "*", url
+        assert tpkit.get(url).headers.get("access-control-allow-origin") == "*", url
+    assert kiwix.get("/").headers.get("access-control-allow-origin") == "*"
+    assert "access-control-allow-origin" not in tpkit.get("/").headers  # the kit's own pages are not shared
+
+
+def test_difference_book_sandbox_keeps_no_same_origin(kiwix, tpkit):
+    """Both sandbox a book's pages; kiwix 3.7 allows the same origin, tpkit must not (its own pages share it).
+
+    tpkit's policy comes from branch book-sandbox (issue 14); until it is merged tpkit sends none here.
+    """
+    url = f"/content/{GENERATED}/water"
+    kiwix_policy = kiwix.get(url).headers["content-security-policy"]
+    assert "sandbox" in kiwix_policy and "allow-same-origin" in kiwix_policy
+    policy = tpkit.get(url).headers.get("content-security-policy")
+    assert policy is None or ("sandbox" in policy and "allow-same-origin" not in policy)
+
+
+# A real Kiwix client on tpkit's catalog: libkiwix 14's own OPDS reading (tests/kiwix_opds_client.cpp), which
+# kiwix-desktop runs on a custom catalog (KIWIX_CATALOG_HOST/PORT) and Kiwix Android on its online library. It
+# must understand tpkit's feeds exactly as it understands kiwix-serve 3.7's, thumbnails fetched included.
+
+
+def _client(mode: str, body: bytes, *args: str) -> list[tuple[str, str]]:
+    done = subprocess.run(
+        [*require_opds_client(), mode, *args], input=body, capture_output=True, check=False, timeout=START_TIMEOUT_S
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    lines = done.stdout.decode().splitlines()
+    return [(key, value) for key, _, value in (line.partition("\t") for line in lines)]
+
+
+def _client_books(client: httpx.Client, query: str) -> dict[str, dict[str, list[str]]]:
+    """What the client holds after reading `/catalog/v2/entries<query>`, per book id (illustration URLs left out)."""
+    response = client.get(f"/catalog/v2/entries{query}")
+    assert response.status_code == 200
+    host = str(client.base_url).rstrip("/")
+    books: dict[str, dict[str, list[str]]] = {}
+    fields: dict[str, list[str]] = {}
+    for key, value in _client("entries", response.content, host):
+        if key == "book":
+            fields = books.setdefault(value, {})
+            continue
+        if key == "illustration":  # "48x48 image/png;... <url>": the URL's form is a known defect (above)
+            value = value.rsplit(" ", 1)[0]
+        fields.setdefault(key, []).append(value)
+    return books
+
+
+@pytest.mark.parametrize("query", ["?count=-1", "?count=-1&lang=eng", "?count=-1&category=wikipedia"])
+def test_client_kiwix_desktop_reads_tpkits_catalog_as_kiwix_serves(kiwix, tpkit, zims, query):
+    """kiwix-desktop's request (`count=-1`, its language and category filters) through kiwix::Manager::readOpds."""
+    k_books, t_books = _client_books(kiwix, query), _client_books(tpkit, query)
+    if query == "?count=-1":
+        assert set(t_books) == {zim.uuid for zim in zims.values()}
+    assert t_books == k_books
+    if "category" in query:
+        _skip_without_real_books()  # the generated book is in no category
+    assert any("illustrationHash" in book for book in t_books.values())  # thumbnails were fetched from tpkit
+    assert not any("illustrationError" in book for book in t_books.values())
+
+
+def test_client_kiwix_desktop_reads_tpkits_category_menu(kiwix, tpkit):
+    k, t = kiwix.get("/catalog/v2/categories"), tpkit.get("/catalog/v2/categories")
     assert (k.status_code, t.status_code) == (200, 200)
-    assert t.headers["content-type"] == k.headers["content-type"]
-    assert len(_xml(t).findall(ATOM + "entry")) == len(_xml(k).findall(ATOM + "entry"))
+    assert sorted(_client("categories", t.content)) == sorted(_client("categories", k.content))
+
+
+def _language_menu(client: httpx.Client) -> dict[str, str]:
+    response = client.get("/catalog/v2/languages")
+    assert response.status_code == 200
+    return dict(reversed(value.rsplit(" ", 1)) for _, value in _client("languages", response.content))
+
+
+def test_client_kiwix_desktop_reads_tpkits_language_menu(kiwix, tpkit):
+    """Same codes and names; where kiwix 3.7 knows no name (a two-letter code such as `en`) it shows the code,
+    tpkit names it (`English`): a deliberate difference."""
+    k_menu, t_menu = _language_menu(kiwix), _language_menu(tpkit)
+    assert sorted(t_menu) == sorted(k_menu)
+    assert {code: name for code, name in t_menu.items() if k_menu[code] != code} == {
+        code: name for code, name in k_menu.items() if name != code
+    }
+    assert all(t_menu[code] != code for code in k_menu if k_menu[code] == code and len(code) == 2)
