@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,26 @@ def test_cli_audit_json_and_exit_0_once_the_administrator_chose_a_password(kit_e
     assert all(f["fix"] and f["level"] in ("ok", "warning") for f in report["findings"])
     plain = tpkit("audit", env=env)
     assert plain.returncode == 0 and plain.stdout.splitlines()[-1].startswith("[✓] No problem found")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="`sudo tpkit audit` as on a kit: takes root")
+def test_cli_audit_under_sudo_leaves_nothing_owned_by_root_in_the_kits_folder(kit_env):
+    """On a kit the data folder is tpkit's; a technician runs `sudo tpkit audit`. A folder the kit makes on start
+    (here keys/, removed) must not be left owned by root, or the web server cannot write in it."""
+    kit, env = kit_env
+    kit.close()
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own temp root is 0700: no other user reaches in
+    top.chmod(0o755)
+    data = Path(shutil.copytree(env["TPKIT_DATA_DIR"], top / "data"))
+    shutil.rmtree(data / "keys")
+    (top / "content").mkdir()
+    for path in (top / "content", data, *data.rglob("*")):
+        os.chown(path, 65534, 65534)  # nobody: the kit's own user in this test
+    try:
+        done = tpkit("audit", env={"TPKIT_DATA_DIR": str(data), "TPKIT_CONTENT_DIR": str(top / "content")})
+        assert done.returncode == 1, done.stdout + done.stderr  # the first password: a problem, as above
+        assert (data / "keys").is_dir()
+        assert [p for p in (data, *data.rglob("*")) if p.stat().st_uid != 65534] == []
+        assert "[✓] files: People's data" in done.stdout and "owner nobody" in done.stdout
+    finally:
+        shutil.rmtree(top)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
 from appliance import strict_json
 from appliance.cli.common import add_setting_flags
@@ -28,11 +32,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from appliance.services.security import audit
     from appliance.web.i18n import MESSAGES
 
-    kit = open_kit(settings, with_library=False)
+    with keeping_owner(settings.data_dir):  # given back before the files are checked
+        kit = open_kit(settings, with_library=False)
     try:
-        result = audit.run(kit)
+        result = audit.run(kit)  # as whoever ran it: root may read the firewall and the Wi-Fi passphrase
     finally:
-        kit.close()
+        with keeping_owner(settings.data_dir):
+            kit.close()
     if args.json:
         summary = {"kit_id": settings.kit_id, "level": result.level, "problems": result.problems}
         findings = [_as_json(finding, MESSAGES.text) for finding in result.findings]
@@ -66,3 +72,30 @@ def _as_json(finding, text) -> dict:
         "values": dict(finding.values),
         "rows": [list(row) for row in finding.rows],
     }
+
+
+@contextlib.contextmanager
+def keeping_owner(folder: Path) -> Iterator[None]:
+    """Under `sudo`, give what the block made in the data folder to the folder's owner (tpkit on a kit): a database
+    or a folder the kit makes on start, left to root, could not be written by the web server, which runs as tpkit.
+    Unchanged when not root, or when the folder is root's or not there yet."""
+    try:
+        owner = folder.stat()
+    except OSError:
+        owner = None
+    if os.geteuid() != 0 or owner is None or owner.st_uid == 0:
+        yield
+        return
+    before = set(_entries(folder))
+    try:
+        yield
+    finally:
+        for path in set(_entries(folder)) - before:
+            with contextlib.suppress(FileNotFoundError):  # a database's -wal, gone when the kit closed it
+                os.lchown(path, owner.st_uid, owner.st_gid)
+
+
+def _entries(folder: Path) -> Iterator[str]:
+    for parent, names, files in os.walk(folder):
+        for name in names + files:
+            yield os.path.join(parent, name)
