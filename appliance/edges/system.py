@@ -170,3 +170,33 @@ def unit_states(units: Sequence[str], path: str | None = None) -> dict[str, str]
     """{unit: "active" | "inactive" | "failed" | …} from `systemctl is-active`, or None without systemd."""
     states = (run(["systemctl", "is-active", *units], path=path, any_exit=True) or "").split()
     return dict(zip(units, states)) if len(states) == len(units) else None
+
+
+def systemd_booted(root: Path = ROOT) -> bool:
+    """Whether the machine was booted with systemd as init (sd_booted(3): /run/systemd/system exists)."""
+    return (root / "run/systemd/system").is_dir()
+
+
+# systemd-analyze security reads each unit over D-Bus (or from its file, offline) and scores ~80 directives:
+# a few hundred milliseconds a unit on a Pi, so a kit's seven units in one call.
+ANALYZE_TIMEOUT_S = 30.0
+EXPOSURE = re.compile(r"Overall exposure level for (\S+): (\d+(?:\.\d+)?)")
+
+
+def unit_exposure(units: Sequence[str], path: str | None = None, offline: bool = False) -> dict[str, float] | None:
+    """{unit: exposure score, 0–10} from `systemd-analyze security --no-pager` (loaded units, or unit files with
+    `offline`), or None when it is not installed, fails or scores none of them. Units it could not score are
+    left out."""
+    argv = ["systemd-analyze", "security", "--no-pager", *(["--offline=true"] if offline else []), *units]
+    text = run(argv, path=path, timeout_s=ANALYZE_TIMEOUT_S, any_exit=True)
+    scores = {name: float(score) for name, score in EXPOSURE.findall(text or "")}
+    return scores or None
+
+
+def nft_tables(path: str | None = None) -> list[str] | None:
+    """The nftables tables loaded in the kernel, as "inet tpkit", from `nft list tables`; None when nft is not
+    installed or may not read them (it needs CAP_NET_ADMIN: root)."""
+    text = run(["nft", "list", "tables"], path=path)
+    if text is None:
+        return None
+    return [line.removeprefix("table ").strip() for line in text.splitlines() if line.startswith("table ")]

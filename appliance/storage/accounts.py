@@ -86,3 +86,9 @@ class Accounts:
     def drop_session(self, token_sha256: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
+
+    def newest_session_ends(self) -> dict[int, float]:
+        """{account id: when its newest stored session ends}; sessions are forgotten after they expire, so an
+        account missing here has not signed in recently (or never)."""
+        rows = self.db.read().execute("SELECT account_id, max(expires_at) FROM sessions GROUP BY account_id")
+        return {account_id: ends for account_id, ends in rows}

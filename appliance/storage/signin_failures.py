@@ -79,3 +79,11 @@ class SigninFailures:
     def clear(self, subject: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM signin_failures WHERE subject = ?", (subject,))
+
+    def subjects_since(self, since: float) -> dict[str, tuple[int, float]]:
+        """{subject: (failures at or after `since`, time of the latest)} of every subject that failed since then."""
+        rows = self.db.read().execute(
+            "SELECT subject, count(*), max(failed_at) FROM signin_failures WHERE failed_at >= ? GROUP BY subject",
+            (since,),
+        )
+        return {subject: (count, latest) for subject, count, latest in rows}

@@ -33,6 +33,7 @@ from appliance.web import (
     portal_routes,
     quiz_routes,
     search_routes,
+    security_routes,
 )
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
@@ -119,6 +120,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *portal_routes.routes,
         *learn_routes.routes,
         *people_routes.routes,
+        *security_routes.routes,
         *quiz_routes.routes,
         *lesson_routes.routes,
         *edit_routes.routes,
