@@ -3,7 +3,6 @@ problem), a sentence and a fix for people (gettext keys `audit.<…>` and `audit
 
 Must not import web, hub or cli. The checks are a tuple of functions (`CHECKS`): another side of the kit is one
 more function, and `run` takes any tuple.
-# issue 14: books waiting for approval (services/library/approval.py)
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from appliance.services.security import file_modes, roles, units, wifi
+from appliance.services.security import books, file_modes, roles, units, wifi
 from appliance.services.security.findings import Finding, Machine, worst
 
 if TYPE_CHECKING:
@@ -26,6 +25,7 @@ CHECKS: tuple[Check, ...] = (
     roles.check,
     roles.throttles,
     wifi.check,
+    books.check,
 )
 
 

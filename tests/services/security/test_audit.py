@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from appliance.services.kit import open_kit
+from appliance.services.library import approval
 from appliance.services.people import access as people, auth
 from appliance.services.reporting import kit_key
-from appliance.services.security import audit, file_modes, roles, units, wifi
+from appliance.services.security import audit, books, file_modes, roles, units, wifi
 from appliance.services.security.findings import Finding, Machine
+from appliance.services.sync import stick_import
+from tests.conftest import make_book
 from tests.machine import fake_commands
 from tests.roster_data import CONSOLE, two_classes
 
@@ -231,10 +234,10 @@ def test_audit_wifi(kit, tmp_path, text, mode, expected):
 
 
 def test_audit_run_takes_any_tuple_of_checks_and_reports_the_gravest_level(kit, tmp_path):
-    """The books check (issue 14, services/library/approval.py) is wired in by adding a function like these."""
+    """Any tuple of check functions; the kit's own is audit.CHECKS."""
 
     def books_waiting(kit, machine):
-        return [Finding("books", "audit.books.waiting", "warning", {"count": 2})]
+        return [Finding("books", "audit.books.waiting", "warning", {"count": 2, "replacing": 0})]
 
     result = audit.run(kit, _machine(tmp_path), checks=(books_waiting, roles.throttles))
     assert (_keys(result.findings), result.level, result.problems) == (
@@ -252,4 +255,25 @@ def test_audit_run_takes_any_tuple_of_checks_and_reports_the_gravest_level(kit, 
         "roles",
         "roles",
         "wifi",
+        "books",
     ]
+
+
+def test_audit_books_waiting_for_approval_are_a_warning_until_someone_decides(kit, settings, tmp_path):
+    """A stick's loose book waits (services/library/approval.py): the audit names it, and what it would replace;
+    enabled, the finding is ok again."""
+    assert _keys(books.check(kit, _machine(tmp_path))) == [("audit.books.none_waiting", "ok")]
+    stick = tmp_path / "stick"
+    make_book(stick, "pupil_book")
+    report = stick_import.import_folder(settings, kit.db, stick, source="/dev/sdz1")
+    assert report.ok, report.local
+    [finding] = books.check(kit, _machine(tmp_path))
+    assert (finding.key, finding.level, finding.values) == (
+        "audit.books.waiting",
+        "warning",
+        {"count": 1, "replacing": 0},
+    )
+    assert finding.rows[0][2] == "/dev/sdz1"
+    [waiting] = approval.waiting_books(kit.db, kit.paths)
+    approval.enable(settings, kit.db, CONSOLE, waiting.id)
+    assert _keys(books.check(kit, _machine(tmp_path))) == [("audit.books.none_waiting", "ok")]
