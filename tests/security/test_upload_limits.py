@@ -6,7 +6,8 @@ What stops them: web/forms.posted_upload checks the session (a signed-in account
 the body is read, so a stranger or a pupil at a teacher's form is refused unread; webcore/forms.checked_upload then
 counts the body as the multipart parser pulls it and answers 413 at the form's limit (the hand-in: four photos of
 handin_photo_max_mb), whatever Content-Length says, so at most that much is spooled; the spooled files are closed at
-once. Measured here against a real uvicorn with the temporary folder pointed at a test folder and watched."""
+once. A form without files (checked_form: every other form, the hub's too) is read at most FORM_MAX_BYTES and takes
+no file at all. Measured here against a real uvicorn with the temporary folder pointed at a test folder and watched."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.webcore.forms import UPLOAD_FIELDS_BYTES
+from appliance.webcore.forms import FORM_MAX_BYTES, UPLOAD_FIELDS_BYTES
 from tests.web.lesson_data import make_lesson
 from tests.web.people_clients import csrf, role_clients
 
@@ -68,13 +69,13 @@ class SpoolWatch:
         self._thread.join()
 
 
-def endless_upload(port: int, path: str, cookies: dict[str, str], field: str = "photos") -> dict:
-    """POST `path` a chunked multipart body of one file that goes on for BODY_BYTES, stopping when the server
-    answers; {"status", "sent_bytes"}."""
+def endless_upload(port: int, path: str, cookies: dict[str, str], field: str = "photos", plain: bool = False) -> dict:
+    """POST `path` a chunked multipart body of one file that goes on for BODY_BYTES (with `plain`, an urlencoded
+    form that does), stopping when the server answers; {"status", "sent_bytes"}."""
     cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    kind = "application/x-www-form-urlencoded" if plain else f"multipart/form-data; boundary={BOUNDARY}"
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\nContent-Type: {kind}\r\n"
         + (f"Cookie: {cookie}\r\n" if cookie else "")
         + "\r\n"
     ).encode()
@@ -83,7 +84,10 @@ def endless_upload(port: int, path: str, cookies: dict[str, str], field: str = "
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="big.jpg"\r\n'
         "Content-Type: image/jpeg\r\n\r\n"
     ).encode() + b"\xff\xd8\xff"
-    filler = b"\x00" * CHUNK_BYTES
+    if plain:
+        part = f"csrf={cookies.get('tpkit_csrf', '')}&{field}=".encode()
+    # urlencoded: many fields of 64 KB each (Starlette refuses one field over 1 MB, or over 1,000 fields, by itself)
+    filler = b"&x=" + b"1" * (CHUNK_BYTES - 3) if plain else b"\x00" * CHUNK_BYTES
     sent = 0
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(head)
@@ -179,3 +183,16 @@ def test_upload_announced_length_over_the_limit_refused_unread(kit, live, roles,
         )
         answer = sock.recv(256)
     assert answer.startswith(b"HTTP/1.1 413") and watch.files_seen == 0
+
+
+@pytest.mark.parametrize("plain, status", [(True, 413), (False, 400)])
+def test_upload_plain_form_bounded_and_takes_no_file(live, roles, spool, plain, status):
+    """A form without files (here the pupils' sign-in keypad, open to anyone) is read into memory whole: at most
+    webcore/forms.FORM_MAX_BYTES (413 after), and a multipart body with a file is refused at the file (400), unspooled."""
+    clients, ids = roles
+    path = f"/learn/{ids['a']['class']}/{ids['a']['students'][0]}"
+    with SpoolWatch(spool) as watch:
+        found = endless_upload(live.port, path, dict(clients["anonymous"].cookies), field="pin", plain=plain)
+    print(f"anonymous keypad, {'urlencoded' if plain else 'multipart'}: {found}, spooled {watch.peak_bytes} bytes")
+    assert found["status"] == status and watch.files_seen == 0, found
+    assert found["sent_bytes"] < FORM_MAX_BYTES + SENT_WHEN_REFUSED_MAX, found
