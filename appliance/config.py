@@ -204,6 +204,28 @@ SPEC: tuple[Setting, ...] = (
         _positive,
     ),
     Setting(
+        "handin_lesson_quota_mb",
+        int,
+        20,
+        "What one student's hand-ins for one lesson may hold on the kit, in MB (~50 photos as the kit keeps them).",
+        _positive,
+    ),
+    Setting(
+        "handin_student_quota_mb",
+        int,
+        150,
+        "What one student's hand-ins for all lessons may hold on the kit, in MB (a school year's homework; 30 "
+        "students × 150 MB = 4.5 GB of a 32 GB SD card).",
+        _positive,
+    ),
+    Setting(
+        "handin_free_reserve_mb",
+        int,
+        512,
+        "Free space (MiB) hand-ins must leave on the data disk, for the database, the journal and backups.",
+        _positive,
+    ),
+    Setting(
         "handin_photo_max_edge_px",
         int,
         1600,
@@ -441,6 +463,9 @@ class Settings:
     pin_digits: int
     lesson_upload_max_mb: int
     handin_photo_max_mb: int
+    handin_lesson_quota_mb: int
+    handin_student_quota_mb: int
+    handin_free_reserve_mb: int
     handin_photo_max_edge_px: int
     log_level: str
     web_workers: int

@@ -265,6 +265,29 @@ class UploadBusyError(UploadRefusedError):
     status = 503
 
 
+class HandinRoomError(UploadRefusedError):
+    """A hand-in does not fit: the student's quota for the lesson or for all lessons is full, or the data disk would
+    go under its reserve. `values` fill the student's sentence (`error.<code>`, e.g. the quota in MB)."""
+
+    code = "upload.lesson_full"
+    status = 413
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str,
+        code: str,
+        cause: str = "",
+        values: dict[str, object] | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, fix=fix, cause=cause, code=code)
+        self.values = dict(values or {})
+        if status is not None:
+            self.status = status
+
+
 class LessonError(TpkitError, ValueError):
     """A lesson, hand-in or grade cannot be saved as asked (a title missing, a bad date, a hand-in already graded)."""
 

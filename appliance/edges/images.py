@@ -7,6 +7,7 @@ Must not import content, storage or services. Refusals are UploadRefusedError, w
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import warnings
@@ -37,14 +38,19 @@ DECODER_COPIES = {"WEBP": 4}
 # (a class at the bell, or someone sending pictures in a loop) would otherwise hold web threads for minutes.
 DECODE_WAIT_S = 10
 JPEG_QUALITY = 80  # no visible loss on a photo of handwriting, a third of the size of a phone's ~92
-KEPT_AS_SENT = ("GIF",)  # may be animated; carries no EXIF; never decoded, so it costs no memory
+# Of what Pillow read beside the pixels (`Image.info`), only what the picture needs to look the same is written again:
+# a GIF's or PNG's transparent colour. EXIF, XMP, a JPEG's comment (COM), ICC profiles and PNG text chunks go; Pillow
+# writes a JPEG's comment and XMP from `info` unless asked not to (issue 14: a hand-in kept its COM segment).
+KEPT_INFO = ("transparency",)
 
+log = logging.getLogger(__name__)
 _decoding = threading.Lock()  # one decode at a time in this process: N at once cost N times the memory
 
 
 def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool:
     """Write the image at `source` to `target` in the same format, at most `max_edge_px` on its longer edge,
-    upright (EXIF orientation applied) and with no metadata; False (nothing written) for a kind kept as sent.
+    upright (EXIF orientation applied) and with no metadata; True once written. A GIF keeps its first frame only, as a still GIF: the
+    other frames of an animation are never decoded, so they cost neither memory nor space on the SD card.
     UploadRefusedError when it cannot be decoded, has more than MAX_PIXELS pixels or would take more than
     DECODE_MAX_BYTES to decode (read from its header); UploadBusyError when another decode held this worker for
     DECODE_WAIT_S."""
@@ -52,8 +58,6 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as image:
-                if image.format in KEPT_AS_SENT:
-                    return False
                 _check_size(image, shown)
                 if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale: far less memory and work on a Pi
                     image.draft("RGB", _draft_box(image.size, max_edge_px))
@@ -69,8 +73,10 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _bomb(shown) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        # Pillow's message names the file by its path in the data folder: logged for the technician, never shown.
+        log.info("%s could not be read as a picture: %s", shown, exc)
         raise UploadRefusedError(
-            f"{shown} could not be read as a picture ({exc}).",
+            f"{shown} could not be read as a picture.",
             code="upload.image_unreadable",
             fix="Take the photo again; if it was sent from another app, send the photo itself, not a screenshot of it.",
         ) from exc
@@ -138,12 +144,13 @@ def _write(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
     # Scaled down before it is turned upright: the box is square, so the longer edge is the same either way, and
     # turning the small picture costs a small copy instead of a second full-size one.
     image.thumbnail((max_edge_px, max_edge_px), Image.Resampling.LANCZOS)
-    upright = ImageOps.exif_transpose(image)
+    upright = ImageOps.exif_transpose(image)  # a copy, with `info` copied
+    upright.info = {key: upright.info[key] for key in KEPT_INFO if key in upright.info}
     if kind == "JPEG":
         if upright.mode not in ("RGB", "L"):
             upright = upright.convert("RGB")
         upright.save(target, "JPEG", quality=JPEG_QUALITY, optimize=True)
     elif kind == "WEBP":
         upright.save(target, "WEBP", quality=JPEG_QUALITY)
-    else:
+    else:  # PNG, and a GIF's first frame (saved without save_all: one frame)
         upright.save(target, kind, optimize=True)

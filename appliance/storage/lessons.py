@@ -132,6 +132,20 @@ class Lessons:
     def handin_file(self, file_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handin_files WHERE id = ?", (file_id,)).fetchone()
 
+    def handin_bytes(self, account_id: int) -> tuple[int, dict[int, int]]:
+        """What one student's hand-in files hold on disk: (all lessons, {lesson id: bytes})."""
+        rows = (
+            self.db.read()
+            .execute(
+                "SELECT h.lesson_id, sum(f.size_bytes) FROM handin_files f JOIN handins h ON h.id = f.handin_id "
+                "WHERE h.account_id = ? GROUP BY h.lesson_id",
+                (account_id,),
+            )
+            .fetchall()
+        )
+        per_lesson = {lesson_id: int(size) for lesson_id, size in rows}
+        return sum(per_lesson.values()), per_lesson
+
     # --- writes --------------------------------------------------------------------------------
 
     def add_lesson(

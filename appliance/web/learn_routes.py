@@ -129,7 +129,7 @@ def _handin_bytes(request: Request) -> int:
     return lessons.PHOTOS_MAX * request.app.state.kit.settings.handin_photo_max_mb * 1024 * 1024
 
 
-@posted_upload(_handin_bytes, lessons.PHOTOS_MAX)
+@posted_upload(_handin_bytes, "student", max_files=lessons.PHOTOS_MAX)
 def hand_in(request: Request, form: FormData) -> Response:
     photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
     lesson_id = request.path_params["lesson_id"]

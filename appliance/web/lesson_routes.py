@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from appliance.errors import BadRequestError
 from appliance.services.learning import lesson_views, lessons
+from appliance.services.people.access import STAFF
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account
@@ -72,7 +73,7 @@ def add_item(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-@posted_upload(lambda request: request.app.state.kit.settings.lesson_upload_max_mb * 1024 * 1024)
+@posted_upload(lambda request: request.app.state.kit.settings.lesson_upload_max_mb * 1024 * 1024, *STAFF)
 def add_upload(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     upload = form.get("file")

@@ -108,7 +108,7 @@ def create_class(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
-@posted_upload(lambda request: MAX_FILE_BYTES)
+@posted_upload(lambda request: MAX_FILE_BYTES, *people.STAFF)
 def import_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     data, filename = _upload(form)
@@ -168,7 +168,7 @@ def reset_password(request: Request, form: FormData) -> Response:
     return RedirectResponse("/admin/people?notice=password", status_code=303)
 
 
-@posted_upload(lambda request: MAX_FILE_BYTES)
+@posted_upload(lambda request: MAX_FILE_BYTES, "admin")
 def import_oneroster(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request, "admin")
     data, filename = _upload(form)

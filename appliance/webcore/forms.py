@@ -12,11 +12,16 @@ import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message
 
 from appliance.errors import TpkitError
 
 CSRF_COOKIE = "tpkit_csrf"
 UPLOAD_FIELDS_BYTES = 64 * 1024  # the CSRF token, class name and multipart boundaries around the file
+# A form without files is held in memory whole by Starlette's parser, and is read before anything else is checked.
+# The largest real one, a quiz of 50 questions, is under 100 KB; 4 MiB leaves room for long Chinese text
+# percent-encoded (9 bytes a character) while a stranger's endless body costs a worker at most that (issue 14).
+FORM_MAX_BYTES = 4 * 2**20
 
 
 class FormExpiredError(TpkitError, PermissionError):
@@ -47,25 +52,49 @@ def remember_csrf(request: Request, response: Response) -> Response:
 
 
 async def checked_form(request: Request):
-    """The posted form, after checking its CSRF token; FormExpiredError otherwise."""
-    return _checked(request, await request.form())
+    """The posted form, after checking its CSRF token; FormExpiredError otherwise. At most FORM_MAX_BYTES are read
+    (UploadTooLargeError, 413), and a file in it is refused (400), not spooled: forms with files use `checked_upload`."""
+    return _checked(request, await _counted(request, FORM_MAX_BYTES, FORM_MAX_BYTES).form(max_files=0))
 
 
 @contextlib.asynccontextmanager
 async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
     """A posted multipart form with a file, CSRF checked, its spooled files closed at the end of the block.
-    A body announced larger than `max_bytes` (plus room for the other fields) is refused before it is read."""
+    The caller checks first that the sender may post here at all (a session): nothing of the body is read before.
+    The body is counted as it arrives (a chunked body announces no length, and an announced one may lie) and
+    UploadTooLargeError stops it at `max_bytes` plus room for the other fields, so at most that much is spooled."""
+    limit = max_bytes + UPLOAD_FIELDS_BYTES
     announced = request.headers.get("content-length", "")
-    if announced.isdigit() and int(announced) > max_bytes + UPLOAD_FIELDS_BYTES:
-        raise UploadTooLargeError(
-            f"The upload has {announced} bytes; at most {max_bytes} are accepted.",
-            fix="Check that this is the right file.",
-        )
-    form = await request.form(max_files=max_files)
+    if announced.isdigit() and int(announced) > limit:
+        raise _too_large(max_bytes)
+    form = await _counted(request, limit, max_bytes).form(max_files=max_files)
     try:
         yield _checked(request, form)
     finally:
         await form.close()
+
+
+def _counted(request: Request, limit: int, max_bytes: int) -> Request:
+    """The same request, its body counted chunk by chunk as the multipart parser pulls it: UploadTooLargeError once
+    more than `limit` bytes arrived, before the parser spools them."""
+    receive, seen = request.receive, 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _too_large(max_bytes)
+        return message
+
+    return Request(request.scope, counted)
+
+
+def _too_large(max_bytes: int) -> UploadTooLargeError:
+    return UploadTooLargeError(
+        f"What was sent is larger than {max_bytes // 2**20} MB, the most this form accepts.",
+        fix="Send a smaller file, or fewer files at once.",
+    )
 
 
 def _checked(request: Request, form):

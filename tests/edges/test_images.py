@@ -44,10 +44,36 @@ def test_images_small_photo_kept_small_and_png_rewritten(tmp_path):
         assert image.format == "PNG" and image.size == (900, 300)
 
 
-def test_images_gif_kept_as_sent(tmp_path):
+def test_images_animated_gif_kept_as_its_first_frame_scaled_down(tmp_path):
+    """A GIF is no longer kept as sent (issue 14: a pupil stored 180 MB of GIFs in three requests): its first frame
+    is decoded within the same budget and written again as a still GIF, scaled down, without its comment."""
+    frames = [Image.new("P", (3200, 1600), colour) for colour in (1, 2, 3)]
     gif = io.BytesIO()
-    Image.new("P", (10, 10)).save(gif, "GIF")
-    assert _shrunk(tmp_path, gif.getvalue(), name="a.gif") == (False, b"")
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=100, comment=b"made by Wei Wang")
+    written, kept = _shrunk(tmp_path, gif.getvalue(), edge=800, name="a.gif")
+    with Image.open(io.BytesIO(kept)) as image:
+        assert written and image.format == "GIF" and image.size == (800, 400)
+        assert getattr(image, "n_frames", 1) == 1 and "comment" not in image.info
+    assert b"Wei Wang" not in kept
+
+
+def test_images_jpeg_comment_and_app_segments_removed(tmp_path):
+    """Pillow writes a JPEG's comment (COM) and XMP again from what it read unless told otherwise (issue 14)."""
+    sent = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 30)).save(sent, "JPEG", comment=b"Wei Wang, class 3", exif=b"Exif\0\0MM")
+    assert _markers(sent.getvalue()) >= {0xFE, 0xE1}
+    written, kept = _shrunk(tmp_path, sent.getvalue())
+    assert written and b"Wei Wang" not in kept
+    assert _markers(kept) & ({0xFE} | set(range(0xE1, 0xF0))) == set()  # no COM, no APPn but JFIF's APP0
+
+
+def _markers(jpeg: bytes) -> set[int]:
+    """The segment markers of a JPEG up to its image data (start of scan)."""
+    found, at = set(), 2
+    while at + 4 <= len(jpeg) and jpeg[at] == 0xFF and jpeg[at + 1] != 0xDA:
+        found.add(jpeg[at + 1])
+        at += 2 + int.from_bytes(jpeg[at + 2 : at + 4], "big")
+    return found
 
 
 @pytest.mark.parametrize(

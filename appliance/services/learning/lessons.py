@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.learning import records, uploads, xapi
+from appliance.services.learning import quotas, records, uploads, xapi
 from appliance.services.people import access as people
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
@@ -264,7 +264,9 @@ def hand_in(
     when: dt.datetime | None = None,
 ) -> int:
     """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
-    EXIF), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once graded (until returned)."""
+    metadata), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once
+    graded (until returned), and with HandinRoomError when the student's quotas or the disk's reserve would not hold
+    it (services/learning/quotas)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     if not lesson["homework"]:
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
@@ -282,6 +284,10 @@ def hand_in(
             code="lesson.already_graded",
             fix="Ask your teacher to return it if you want to do it again.",
         )
+    space = quotas.room(kit, viewer["id"], lesson_id)
+    if photos:  # an answer alone takes no room on the disk; photos are refused before any is written
+        space.check()
+        quotas.check_free_space(kit, photos)
     when = when or now_local()
     late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
     folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
@@ -298,6 +304,8 @@ def hand_in(
                     shrink_edge_px=kit.settings.handin_photo_max_edge_px,
                 )
             )
+        if stored:
+            space.check(sum(s.size_bytes for s in stored))
         handin_id = kit.lessons.add_handin(
             lesson_id,
             viewer["id"],

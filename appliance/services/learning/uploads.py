@@ -85,7 +85,7 @@ def store(
     try:
         size, digest = _copy(head, source, partial, max_bytes, shown)
         if shrink_edge_px:
-            size, digest = _shrink(partial, shrink_edge_px, shown) or (size, digest)
+            size, digest = _shrink(partial, shrink_edge_px, shown)
         os.replace(partial, folder / name)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -139,14 +139,13 @@ def _copy(head: bytes, source: BinaryIO, target: Path, max_bytes: int, shown: st
     return size, digest.hexdigest()
 
 
-def _shrink(partial: Path, edge_px: int, shown: str) -> tuple[int, str] | None:
+def _shrink(partial: Path, edge_px: int, shown: str) -> tuple[int, str]:
     """Replace the complete partial file by its scaled-down copy (written and fsynced beside it); its new
-    (size, sha256), or None when the kind is kept as sent."""
+    (size, sha256)."""
     smaller = partial.with_name(f"{partial.name.removesuffix(PARTIAL_SUFFIX)}.small{PARTIAL_SUFFIX}")
     try:
         with smaller.open("wb") as handle:
-            if not images.shrink(partial, handle, edge_px, shown):
-                return None
+            images.shrink(partial, handle, edge_px, shown)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(smaller, partial)
