@@ -18,7 +18,11 @@ from appliance.content.zimwriter import Entry, write_zim
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 
-SHARED_ZIM = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "zim"
+# ../shared next to the checkout (/work/main), or further up for a worktree (/work/wt/<name>).
+SHARED_ZIM = next(
+    (up / "shared" / "testdata" / "zim" for up in Path(__file__).resolve().parents[2:] if (up / "shared").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "testdata" / "zim",
+)
 START_TIMEOUT_S = 10
 
 

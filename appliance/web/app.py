@@ -33,6 +33,7 @@ from appliance.web import (
     quiz_routes,
     search_routes,
 )
+from appliance.web.book_origin import SandboxBooks
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
@@ -132,6 +133,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         middleware=[
             Middleware(CountRequests, counter=requests),
             Middleware(OpenToKiwixClients),
+            Middleware(SandboxBooks),
             Middleware(CompressPages),
         ],
     )
