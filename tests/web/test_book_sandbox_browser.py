@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 
 from appliance.config import load_settings
 from appliance.content.zimwriter import Entry, write_zim
 from appliance.services.kit import open_kit
+from appliance.services.learning import records
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book, shared_zims
+from tests.web.people_clients import classroom
 from tests.web.test_pages_browser import browser  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
 SANDBOX_PREFIX = "sandbox allow-scripts"
-REAL = ("wikipedia_en_ray_charles.zim", "example.zim", "small.zim")
+REAL = ("wikipedia_en_ray_charles.zim", "example.zim", "small.zim", "wikibooks_be_all_nopic_2017-02.zim")
 LOAD_WAIT_MS = 15_000
 
 # Made in Chromium itself (MediaRecorder of a canvas, VP8 in WebM): no ffmpeg on the box, no binary in the repo.
@@ -126,7 +129,38 @@ def reading(browser, tmp_path_factory):  # noqa: F811
     )
     kit = open_kit(settings)
     with LiveServer(create_app(kit, watch_library=False)) as server:
-        yield server, kit
+        yield server, kit, root
+    kit.close()
+
+
+class WithoutSandbox:
+    """The kit as it answered before issue 14: the same app with the book headers taken off again."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def unsandboxed(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [(k, v) for k, v in message["headers"] if k.lower() not in UNSANDBOX]
+            await send(message)
+
+        await self.app(scope, receive, unsandboxed)
+
+
+UNSANDBOX = (b"content-security-policy", b"x-content-type-options")
+
+
+@pytest.fixture(scope="module")
+def unsandboxed(reading):
+    """A second kit on the same books, answering without the sandbox: what the books did before."""
+    root = reading[2]
+    settings = load_settings(
+        environ={}, overrides={"data_dir": str(root / "data-2"), "content_dir": str(root / "c"), "mdns_enabled": False}
+    )
+    kit = open_kit(settings)
+    with LiveServer(WithoutSandbox(create_app(kit, watch_library=False))) as server:
+        yield server
     kit.close()
 
 
@@ -199,6 +233,75 @@ def test_other_real_books_render(page, reading, file_name):
     assert not [e for e in page.errors if "Content Security Policy" in e or "SecurityError" in e], page.errors
 
 
+FINGERPRINT_JS = """() => ({
+  sheets: Array.from(document.querySelectorAll('link[rel=stylesheet]')).map(l => !!l.sheet),
+  styleSheets: document.styleSheets.length,
+  font: getComputedStyle(document.body).fontFamily,
+  background: getComputedStyle(document.body).backgroundColor,
+  bodyClass: document.body.className,
+  images: Array.from(document.images).map(i => i.naturalWidth),
+  text: document.body.innerText.length,
+})"""
+
+
+def _fingerprint(browser, base_url: str, path: str) -> dict:  # noqa: F811
+    """What a reader gets from a page: its styles, pictures, text and the script errors the book itself causes."""
+    context = browser.new_context(base_url=base_url, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text.replace(base_url, ""))
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    # Loads that failed, by path: a 404, or (from the opaque origin) the same 404 that Chromium's ORB then blocks.
+    # Chromium asks for /favicon.ico (no such page on the kit) only for a non-opaque origin.
+    failed: set[str] = set()
+    page.on("response", lambda r: failed.add(r.url.replace(base_url, "")) if r.status >= 400 else None)
+    page.on("requestfailed", lambda r: failed.add(r.url.replace(base_url, "")))
+    page.goto(path)
+    page.wait_for_load_state("load")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=LOAD_WAIT_MS)
+    page.wait_for_timeout(300)  # scripts run on load handlers and timers
+    found = page.evaluate(FINGERPRINT_JS)
+    context.close()
+    return {**found, "errors": sorted(errors), "failed": sorted(failed - {"/favicon.ico"})}
+
+
+@pytest.mark.parametrize(
+    ("file_name", "path"),
+    [
+        ("wikipedia_en_ray_charles.zim", "A/Ray_Charles"),
+        ("wikipedia_en_ray_charles.zim", "A/index"),
+        ("example.zim", "Wikibooks.html"),
+        ("small.zim", ""),
+        ("wikibooks_be_all_nopic_2017-02.zim", ""),
+    ],
+)
+def test_the_sandbox_changes_nothing_a_real_book_shows(browser, reading, unsandboxed, file_name, path):  # noqa: F811
+    """The same page with and without the book headers: same styles, pictures, text, failed loads and script errors
+    (these ZIMs have some of their own: missing MediaWiki modules, a 404 or two)."""
+    book = _real(reading, file_name)
+    sandboxed = _fingerprint(browser, reading[0].url, f"/content/{book}/{path}")
+    before = _fingerprint(browser, unsandboxed.url, f"/content/{book}/{path}")
+    assert sandboxed["text"] > 0
+    if file_name == "example.zim":
+        # A saved web page whose scripts and styles are entries labelled text/plain: `nosniff` refuses them (before,
+        # the scripts ran and failed, "$ is not defined", asking for more that was not there); it shows the same.
+        assert all("strict MIME" in e for e in sandboxed["errors"]), sandboxed["errors"]
+        assert before["errors"] and not [e for e in before["errors"] if "strict MIME" in e], before["errors"]
+        refused = {path for path in sandboxed["failed"] if path.startswith(f"/content/{book}/") and ".php" in path}
+        assert refused and set(sandboxed["failed"]) - refused <= set(before["failed"]), sandboxed["failed"]
+        for kept in (sandboxed, before):
+            kept["errors"] = kept["failed"] = []
+    assert sandboxed == before
+
+
 def test_a_video_loads_over_range_requests(page, reading):
     ranges = []
     page.on(
@@ -240,3 +343,45 @@ def test_kit_pages_open_books(page, reading):
     with page.expect_navigation():
         page.click("a[href='/content/test_book/moon']")
     assert page.inner_text("h1") == "The Moon"
+
+
+@pytest.fixture(scope="module")
+def pupils(tmp_path_factory):
+    """A kit with the test book and one class whose pupil Anna has the PIN 2587."""
+    root = tmp_path_factory.mktemp("sandbox-pupils")
+    make_book(root / "c", "test_book")
+    kit, _, result = classroom(root, "name,pin\nAnna,2587\n", "三年级一班")
+    [anna] = kit.people.students_of(result.class_id)
+    with LiveServer(create_app(kit, watch_library=False)) as server:
+        yield server, kit, result.class_id, anna["id"]
+    kit.close()
+
+
+def _opened(kit, account_id: int, path: str) -> bool:
+    iri = records.activity(kit.settings, "article", f"test_book/{path}")
+    return kit.learning_records.opened_within(account_id, iri, time.time(), records.OPEN_WINDOW_S)
+
+
+def test_which_article_opens_a_pupil_records(browser, pupils):  # noqa: F811
+    """An article opened from a kit page (home, search, a lesson) is recorded; one reached by a link inside a book is
+    not: that navigation starts in the book's opaque origin, so the SameSite=Strict session cookie stays home."""
+    server, kit, class_id, anna = pupils
+    context = browser.new_context(base_url=server.url, locale="en-US", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"/learn/{class_id}/{anna}")
+    page.fill("input.pin", "2587")
+    page.press("input.pin", "Enter")
+    page.wait_for_url("**/me")
+    page.goto("/search?pattern=moon&content=test_book")
+    with page.expect_navigation():
+        page.click("a[href='/content/test_book/moon']")
+    page.goto("/content/test_book/index")
+    with page.expect_navigation():
+        page.click("a[href='water']")
+    assert page.inner_text("h1") == "Water cycle"  # the book reads on without the cookie
+    time.sleep(0.5)  # the record is written after the page was sent
+    assert _opened(kit, anna, "moon") and _opened(kit, anna, "index")
+    assert not _opened(kit, anna, "water")
+    page.goto("/me")
+    assert page.url.endswith("/me")  # still signed in
+    context.close()
