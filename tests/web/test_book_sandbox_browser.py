@@ -16,7 +16,7 @@ import pytest
 from appliance.config import load_settings
 from appliance.content.zimwriter import Entry, write_zim
 from appliance.services.kit import open_kit
-from appliance.services.learning import records
+from appliance.services.learning import lessons, records
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book, shared_zims
 from tests.web.people_clients import classroom
@@ -347,13 +347,16 @@ def test_kit_pages_open_books(page, reading):
 
 @pytest.fixture(scope="module")
 def pupils(tmp_path_factory):
-    """A kit with the test book and one class whose pupil Anna has the PIN 2587."""
+    """A kit with the test book, one class whose pupil Anna has the PIN 2587, and a lesson with the Moon article."""
     root = tmp_path_factory.mktemp("sandbox-pupils")
     make_book(root / "c", "test_book")
-    kit, _, result = classroom(root, "name,pin\nAnna,2587\n", "三年级一班")
+    kit, teacher_id, result = classroom(root, "name,pin\nAnna,2587\n", "三年级一班")
     [anna] = kit.people.students_of(result.class_id)
+    teacher = kit.people.person(teacher_id)
+    lesson_id = lessons.create(kit.people, kit.lessons, teacher, result.class_id, "The Moon", "", False, "", [])
+    lessons.add_library_item(kit.people, kit.lessons, kit.load_library(), teacher, lesson_id, "test_book", "moon")
     with LiveServer(create_app(kit, watch_library=False)) as server:
-        yield server, kit, result.class_id, anna["id"]
+        yield server, kit, result.class_id, anna["id"], lesson_id
     kit.close()
 
 
@@ -363,19 +366,23 @@ def _opened(kit, account_id: int, path: str) -> bool:
 
 
 def test_which_article_opens_a_pupil_records(browser, pupils):  # noqa: F811
-    """An article opened from a kit page (home, search, a lesson) is recorded; one reached by a link inside a book is
-    not: that navigation starts in the book's opaque origin, so the SameSite=Strict session cookie stays home."""
-    server, kit, class_id, anna = pupils
+    """An article opened from a kit page (a lesson's item, the home page) is recorded; one reached by a link inside a
+    book is not: that navigation starts in the book's opaque origin, so the SameSite=Strict session cookie stays
+    home."""
+    server, kit, class_id, anna, lesson_id = pupils
     context = browser.new_context(base_url=server.url, locale="en-US", java_script_enabled=False)
     page = context.new_page()
     page.goto(f"/learn/{class_id}/{anna}")
     page.fill("input.pin", "2587")
     page.press("input.pin", "Enter")
     page.wait_for_url("**/me")
-    page.goto("/search?pattern=moon&content=test_book")
+    page.goto(f"/me/lessons/{lesson_id}")
     with page.expect_navigation():
-        page.click("a[href='/content/test_book/moon']")
-    page.goto("/content/test_book/index")
+        page.click(f"a[href^='/me/lessons/{lesson_id}/items/']")
+    assert page.url.endswith("/content/test_book/moon") and page.inner_text("h1") == "The Moon"
+    page.goto("/")
+    with page.expect_navigation():
+        page.click("a[href='/content/test_book/']")
     with page.expect_navigation():
         page.click("a[href='water']")
     assert page.inner_text("h1") == "Water cycle"  # the book reads on without the cookie
