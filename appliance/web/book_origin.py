@@ -21,8 +21,8 @@ from __future__ import annotations
 BOOK_PREFIXES = ("/content/", "/raw/", "/catalog/v2/illustration/")
 
 # No allow-same-origin (the opaque origin is the point), no allow-top-navigation (a framed book cannot move the
-# page around it). allow-popups-to-escape-sandbox: a link opened in a new tab is a normal page (kiwix-serve does
-# the same since libkiwix PR #1208); a book page opened that way still gets this header, so it stays sandboxed.
+# page around it). allow-popups-to-escape-sandbox: a window a book opens (a link with target=_blank) does not inherit
+# the sandbox, as on kiwix-serve since libkiwix PR #1208; a book page opened that way gets this header again.
 SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads"
 
 BOOK_HEADERS = [
@@ -34,6 +34,7 @@ BOOK_HEADERS = [
 META_TEXT_TYPE = "text/plain; charset=utf-8"
 ILLUSTRATION_PREFIX = "Illustration_"
 ILLUSTRATION_TYPE = "image/png"  # the only format the ZIM specification allows for Illustration_<w>x<h>@<scale>
+_PLAIN_TEXT = ("text/plain", "text/plain;charset=utf-8")  # spelled without spaces, in lower case
 
 
 def meta_type(name: str, given: str) -> str:
@@ -45,9 +46,6 @@ def meta_type(name: str, given: str) -> str:
     if name.startswith(ILLUSTRATION_PREFIX):
         return given if spelling == ILLUSTRATION_TYPE else ILLUSTRATION_TYPE
     return given if spelling in _PLAIN_TEXT else META_TEXT_TYPE
-
-
-_PLAIN_TEXT = ("text/plain", "text/plain;charset=utf-8")
 
 
 def is_book_path(path: str) -> bool:

@@ -166,6 +166,7 @@ def book_answers(kit, client):
         ("no slash", "/content/test_book", {}),
         ("missing entry", "/content/test_book/no/such/entry", {}),
         ("missing book", "/content/no_such_book/x", {}),
+        ("encoded prefix", "/%63ontent/test_book/moon", {}),  # routed on the decoded path, as the middleware
         ("raw entry", "/raw/test_book/content/moon", {}),
         ("raw redirect", "/raw/test_book/content/old_water", {}),
         ("raw meta", "/raw/test_book/meta/Title", {}),
@@ -182,6 +183,7 @@ def test_every_book_answer_is_sandboxed(book_answers):
     statuses = {label: response.status_code for label, response in book_answers}
     assert statuses["304"] == 304 and statuses["206 range"] == 206 and statuses["416 range"] == 416, statuses
     assert statuses["redirect entry"] == statuses["main page"] == 302 and statuses["missing entry"] == 404, statuses
+    assert statuses["encoded prefix"] == statuses["raw entry"] == 200, statuses
     assert statuses["svg"] == statuses["raw html meta"] == statuses["catalog illustration"] == 200, statuses
     for label, response in book_answers:
         assert response.headers.get("content-security-policy") == SANDBOX, (label, response.status_code)
