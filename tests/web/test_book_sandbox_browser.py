@@ -201,7 +201,7 @@ def _assets_loaded(page) -> dict:
     )
 
 
-def test_ray_charles_renders_with_images_css_and_its_scripts(page, reading):
+def test_ray_charles_renders_with_its_css_and_scripts(page, reading, tmp_path):
     book = _real(reading, "wikipedia_en_ray_charles.zim")
     response = page.goto(f"/content/{book}/A/Ray_Charles")
     assert response.status == 200 and _sandboxed(response)
@@ -213,7 +213,7 @@ def test_ray_charles_renders_with_images_css_and_its_scripts(page, reading):
     page.wait_for_function("document.body.getAttribute('data-useragent') !== null", timeout=LOAD_WAIT_MS)
     assert page.evaluate("getComputedStyle(document.body).fontFamily") != ""
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path="/tmp/ray_charles_sandboxed.png", full_page=False)
+    page.screenshot(path=str(tmp_path / "ray_charles_sandboxed.png"))  # looked at once: styled, infobox and all
     # The book's home page: article_list_home.js removes the `nojs` class.
     page.goto(f"/content/{book}/")
     page.wait_for_function("!document.body.classList.contains('nojs')", timeout=LOAD_WAIT_MS)
