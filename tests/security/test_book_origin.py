@@ -45,7 +45,7 @@ ATTACK_WAIT_MS = 15_000
 ATTACK_JS = (
     """
 async function attack() {
-  const out = {};
+  const out = {}, tokens = {};
   try { out.cookie = 'read ' + document.cookie; } catch (e) { out.cookie = 'threw ' + e.name; }
   try { out.storage = 'read ' + localStorage.getItem('kit-secret'); } catch (e) { out.storage = 'threw ' + e.name; }
   for (const path of ['/teach', '/admin', '/admin/people', '/me']) {
@@ -54,9 +54,11 @@ async function attack() {
       const text = await r.text();
       const token = (text.match(/name="csrf" value="([^"]*)"/) || [])[1];
       out[path] = 'read ' + r.status + ' token=' + token;
+      if (token) tokens[path] = token;
     } catch (e) { out[path] = 'threw ' + e.name; }
   }
-  const teacher = new URLSearchParams({csrf: 'guessed', name: 'Evil', username: 'EVIL_TEACHER',
+  // A stolen CSRF token when a page could be read, a guess otherwise.
+  const teacher = new URLSearchParams({csrf: tokens['/admin/people'] || 'guessed', name: 'Evil', username: 'EVIL_TEACHER',
                                        password: 'evil password 123'});
   try {
     await fetch('/admin/people/teachers', {method: 'POST', body: teacher, credentials: 'include', mode: 'no-cors'});
@@ -68,7 +70,7 @@ async function attack() {
   const loaded = new Promise(resolve => sink.addEventListener('load', resolve));
   const form = document.createElement('form');
   form.method = 'post'; form.action = '/teach/classes'; form.target = 'sink';
-  for (const [k, v] of [['csrf', 'guessed'], ['name', 'EVIL_CLASS'], ['grade', '3'], ['teachers', 'OWN_TEACHER']]) {
+  for (const [k, v] of [['csrf', tokens['/teach'] || 'guessed'], ['name', 'EVIL_CLASS'], ['grade', '3'], ['teachers', 'OWN_TEACHER']]) {
     const input = document.createElement('input'); input.name = k; input.value = v; form.appendChild(input);
   }
   document.body.appendChild(form);
@@ -240,10 +242,26 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def school(tmp_path_factory):
+class WithoutSandbox:
+    """The kit as it answered before issue 14: the same app with the book headers taken off again (the control)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def unsandboxed(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [(k, v) for k, v in message["headers"] if k.lower() not in UNSANDBOX]
+            await send(message)
+
+        await self.app(scope, receive, unsandboxed)
+
+
+UNSANDBOX = (b"content-security-policy", b"x-content-type-options")
+
+
+def _school(root: Path, wrap=lambda app: app):
     """A kit with the hostile book, an ordinary book, a teacher with a class and the administrator."""
-    root = tmp_path_factory.mktemp("book-origin")
     hostile_book(root / "c")
     make_book(root / "c", "test_book")
     settings = load_settings(
@@ -256,7 +274,22 @@ def school(tmp_path_factory):
         for account_id in (teacher_id, kit.accounts.by_username("admin")["id"]):
             kit.people.update_person(conn, account_id, must_change_password=0)
     people.create_class(kit.people, CONSOLE, "三年级一班", "3", [TEACHER])
-    with LiveServer(create_app(kit, watch_library=False)) as server:
+    return kit, admin_password, wrap(create_app(kit, watch_library=False))
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory):
+    kit, admin_password, app = _school(tmp_path_factory.mktemp("book-origin"))
+    with LiveServer(app) as server:
+        yield server, kit, admin_password
+    kit.close()
+
+
+@pytest.fixture(scope="module")
+def unguarded(tmp_path_factory):
+    """The same school served without the book headers: what the attack did before."""
+    kit, admin_password, app = _school(tmp_path_factory.mktemp("book-origin-before"), WithoutSandbox)
+    with LiveServer(app) as server:
         yield server, kit, admin_password
     kit.close()
 
@@ -321,6 +354,26 @@ def test_a_hostile_book_reads_and_changes_nothing(chromium, school, who):
     # The reader is still signed in and the page that opened the book still works.
     page.goto(home)
     assert page.url.endswith(home)
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("who", ["teacher", "admin"])
+def test_without_the_sandbox_the_same_book_acts_as_its_reader(chromium, unguarded, who):
+    """The control, so that the test above cannot pass for a wrong reason: served as before issue 14, the same book
+    reads the CSRF token and posts the kit's forms as whoever opened it."""
+    server, kit, admin_password = unguarded
+    username, password, home = (
+        (TEACHER, TEACHER_PASSWORD, "/teach") if who == "teacher" else ("admin", admin_password, "/admin")
+    )
+    context, page = _signed_in(chromium, unguarded, username, password, home)
+    out = _run_attack(page)
+    assert out["/teach"].startswith("read 200 token=") and "undefined" not in out["/teach"], out
+    assert out["storage"] == "read the kit origin keeps this", out
+    if who == "teacher":
+        assert kit.people.classes_named(EVIL_CLASS), "the book created a class as the teacher"
+    else:
+        assert kit.accounts.by_username(EVIL_TEACHER) is not None, "the book created a teacher as the administrator"
     context.close()
 
 

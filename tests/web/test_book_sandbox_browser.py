@@ -19,6 +19,7 @@ from appliance.services.kit import open_kit
 from appliance.services.learning import lessons, records
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book, shared_zims
+from tests.security.test_book_origin import WithoutSandbox
 from tests.web.people_clients import classroom
 from tests.web.test_pages_browser import browser  # noqa: F401
 
@@ -131,24 +132,6 @@ def reading(browser, tmp_path_factory):  # noqa: F811
     with LiveServer(create_app(kit, watch_library=False)) as server:
         yield server, kit, root
     kit.close()
-
-
-class WithoutSandbox:
-    """The kit as it answered before issue 14: the same app with the book headers taken off again."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        async def unsandboxed(message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [(k, v) for k, v in message["headers"] if k.lower() not in UNSANDBOX]
-            await send(message)
-
-        await self.app(scope, receive, unsandboxed)
-
-
-UNSANDBOX = (b"content-security-policy", b"x-content-type-options")
 
 
 @pytest.fixture(scope="module")
