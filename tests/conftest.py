@@ -19,9 +19,15 @@ from appliance.content.zimwriter import Entry, write_zim
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 
-# The shared test ZIMs sit beside the checkout (CI checks them out there); a worktree elsewhere names them.
-SHARED_ZIM = Path(
-    os.environ.get("TPKIT_SHARED_ZIM") or Path(__file__).resolve().parents[2] / "shared" / "testdata" / "zim"
+# The shared test ZIMs: TPKIT_SHARED_ZIM when set, else ../shared next to the checkout (/work/main; CI checks them
+# out there), or further up for a worktree (/work/wt/<name>).
+SHARED_ZIM = (
+    Path(os.environ.get("TPKIT_SHARED_ZIM", ""))
+    if os.environ.get("TPKIT_SHARED_ZIM")
+    else next(
+        (up / "shared" / "testdata" / "zim" for up in Path(__file__).resolve().parents[2:] if (up / "shared").is_dir()),
+        Path(__file__).resolve().parents[2] / "shared" / "testdata" / "zim",
+    )
 )
 START_TIMEOUT_S = 10
 

@@ -35,6 +35,7 @@ from appliance.web import (
     search_routes,
     security_routes,
 )
+from appliance.web.book_origin import SandboxBooks
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
@@ -136,6 +137,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         middleware=[
             Middleware(CountRequests, counter=requests),
             Middleware(OpenToKiwixClients),
+            Middleware(SandboxBooks),
             Middleware(CompressPages),
         ],
     )

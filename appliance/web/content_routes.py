@@ -18,6 +18,7 @@ from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.learning import records
 from appliance.services.people import auth
+from appliance.web import book_origin
 from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
 from appliance.web.session import SESSION_COOKIE
 
@@ -101,10 +102,9 @@ def raw_meta(request: Request) -> Response:
             f"The book {book_name!r} has no metadata {name!r}.",
             fix="See /catalog/v2/entries for the metadata each book has.",
         )
-    # The metadata item's own MIME type, as kiwix-serve sends it (Illustration_48x48@1 is image/png).
-    return Response(
-        bytes(found.data), headers={"Content-Type": found.mimetype, "Cache-Control": "max-age=3600, public"}
-    )
+    # Plain text or PNG whatever MIME type the item claims: a book could make it text/html (issue 14).
+    content_type = book_origin.meta_type(name, found.mimetype)
+    return Response(bytes(found.data), headers={"Content-Type": content_type, "Cache-Control": "max-age=3600, public"})
 
 
 def random(request: Request) -> Response:
