@@ -82,7 +82,7 @@ def root(request: Request) -> Response:
 def _entries(request: Request, partial: bool) -> Response:
     query = request.url.query
     path = request.url.path
-    selection = catalog.select(_books(request), request.query_params)
+    selection = catalog.select(_books(request), _paged(request))
     return _xml(
         request,
         "opds_entries.xml",
@@ -93,6 +93,15 @@ def _entries(request: Request, partial: bool) -> Response:
         selection=selection,
         partial=partial,
     )
+
+
+# libkiwix's search_catalog: without `count`, a catalog query returns the first 10 books (totalResults says how many
+# match); count=-1 asks for all. The kit's own pages call catalog.select directly and are not paged.
+DEFAULT_FEED_COUNT = "10"
+
+
+def _paged(request: Request) -> dict[str, str]:
+    return {"count": DEFAULT_FEED_COUNT, **request.query_params}
 
 
 def entries(request: Request) -> Response:
@@ -183,6 +192,7 @@ def search_description(request: Request) -> Response:
 
 
 def _v1_feed(request: Request, filtered: bool) -> Response:
+    """/catalog/search pages and filters as the v2 entries do; /catalog/root.xml lists every book, whatever is asked."""
     query = request.url.query
     return _xml(
         request,
@@ -191,7 +201,7 @@ def _v1_feed(request: Request, filtered: bool) -> Response:
         feed_id=catalog.feed_id(f"v1:{request.url.path}?{query}"),
         filtered=filtered,
         query=query,
-        selection=catalog.select(_books(request), request.query_params),
+        selection=catalog.select(_books(request), _paged(request) if filtered else {}),
     )
 
 

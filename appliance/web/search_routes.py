@@ -145,7 +145,10 @@ def _search(request: Request) -> Response:
     page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
     if as_xml:
         body = ENV.get_template("search.xml").render(
-            page=page, content_url=content_url, self_url=_page_url(request, names, page.pattern, start, length, "xml")
+            page=page,
+            content_url=content_url,
+            self_url=_page_url(request, names, page.pattern, start, length, "xml"),
+            language=request.query_params.get(FILTER_PREFIX + "lang", ""),
         )
         return caching.revalidated(
             request, Response(body, headers={"Content-Type": "application/rss+xml; charset=utf-8"})

@@ -248,3 +248,26 @@ def test_library_catalog_search_public_tags_only(zfs):
     assert _titles(_search(zfs, "q=ikipedia")) == []  # …never by any substring
     assert _titles(_search(zfs, "q=category")) == []  # _category:… is a hidden tag
     assert _titles(_search(zfs, "q=ftindex")) == []
+
+
+# libkiwix src/server/internalServer.cpp search_catalog (no TEST_F: libkiwix's test library has 3 books): without
+# `count` a catalog query gives the first 10 books; /catalog/root.xml gives every book.
+def test_library_catalog_default_count_is_10(settings, content_dir):
+    import httpx
+
+    from appliance.services.kit import open_kit
+    from appliance.web.app import create_app
+    from tests.conftest import LiveServer, make_book
+
+    for number in range(11):
+        make_book(content_dir, f"book_{number:02}", title=f"Book {number}", index=False)
+    kit = open_kit(settings)
+    try:
+        with LiveServer(create_app(kit, watch_library=False)) as live, httpx.Client(base_url=live.url) as http:
+            assert len(_titles(_feed(http.get("/catalog/v2/entries")))) == 10
+            assert _paging(_feed(http.get("/catalog/search?lang=eng"))) == ("11", "0", "10")
+            assert len(_titles(_feed(http.get("/catalog/v2/entries?count=-1")))) == 11
+            assert len(_titles(_feed(http.get("/catalog/root.xml?count=1")))) == 11
+            assert len(_titles(_feed(http.get("/catalog/v2/partial_entries")))) == 10
+    finally:
+        kit.close()

@@ -105,6 +105,8 @@ def test_search_results_book_selection(zfs):
     assert {link for link, _, _ in _results(_rss(zfs, "pattern=travel&books.filter.lang=en&pageLength=10"))} == {
         "/content/example/Wikibooks.html"
     }
+    # libkiwix's search_result.xml names the language filter in <opensearch:Query language="…">.
+    assert _header(_rss(zfs, "pattern=travel&books.filter.lang=eng"))[3]["language"] == "eng"
     tagged = _rss(zfs, "pattern=jazz&books.filter.tag=wikipedia&pageLength=5")
     assert _header(tagged)[0] == "44"
     named = _rss(zfs, "pattern=travel&books.filter.name=wikipedia_en_ray_charles")
