@@ -175,12 +175,18 @@ def test_server_404_difference_suggest_without_book(zfs):
     assert zfs.get("/suggest?term=ray").json()[0]["book"] == "zimfile"
 
 
-# libkiwix test/server.cpp TEST_F(ServerTest, MimeTypes) — the endpoints tpkit serves
+# libkiwix test/server.cpp TEST_F(ServerTest, MimeTypes) — the endpoints tpkit serves, with the OPDS types of the
+# revision that added `;charset=utf-8` (kiwix 3.7's)
 def test_server_mime_types(zfs):
     expected = {
         "/": "text/html; charset=utf-8",
         "/catalog/v2/searchdescription.xml": "application/opensearchdescription+xml",
+        "/catalog/root.xml": "application/atom+xml;profile=opds-catalog;kind=acquisition;charset=utf-8",
         "/catalog/v2/root.xml": "application/atom+xml;profile=opds-catalog;kind=navigation;charset=utf-8",
+        "/catalog/v2/languages": "application/atom+xml;profile=opds-catalog;kind=navigation;charset=utf-8",
+        "/catalog/v2/categories": "application/atom+xml;profile=opds-catalog;kind=navigation;charset=utf-8",
+        "/catalog/v2/entries": "application/atom+xml;profile=opds-catalog;kind=acquisition;charset=utf-8",
+        f"/catalog/v2/entry/{RAY_CHARLES_UUID}": "application/atom+xml;type=entry;profile=opds-catalog;charset=utf-8",
         "/suggest?content=zimfile&term=ray": "application/json; charset=utf-8",
     }
     for url, mime in expected.items():
