@@ -7,6 +7,8 @@ last two are written here with libzim's writer. Without the shared ZIMs the test
 
 from __future__ import annotations
 
+import hashlib
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,14 +27,32 @@ EXAMPLE_UUID = "5dc0b3af-5df2-0925-f0ca-d2bf75e78af6"
 
 
 def _poor(folder: Path) -> None:
-    """libkiwix's poor.zim: no full-text index, no illustration, hardly any metadata."""
-    write_zim(
+    """libkiwix's poor.zim: no full-text index, no illustration, hardly any metadata, and A/redirect_loop.html, a
+    redirect whose chain never ends. libzim's writer refuses loops, so the chain is closed afterwards: the last
+    redirect's target index (a u32 after the dirent's mimetype 0xffff, parameter length, namespace and revision) is
+    set to its own, and the file's MD5 checksum (its last 16 bytes) written again."""
+    path = write_zim(
         folder / "poor.zim",
         metadata={"Title": "poor", "Language": "eng", "Name": "poor", "Tags": "_ftindex:no"},
         main_path="A/index.html",
         entries=[Entry("A/index.html", "poor", "text/html", article("poor", "<p>A poor book.</p>"), front=True)],
+        redirects=[
+            ("A/redirect_loop.html", "redirect_loop", "A/redirect_step.html"),
+            ("A/redirect_step.html", "redirect_step", "A/index.html"),
+        ],
         index_language=None,
     )
+    data = bytearray(path.read_bytes())
+
+    def target_field(entry_path: str) -> int:
+        dirent = re.escape(b"\xff\xff\x00C\x00\x00\x00\x00") + b"(....)" + re.escape(entry_path.encode() + b"\x00")
+        (found,) = list(re.finditer(dirent, data, re.S))
+        return found.start(1)
+
+    loop, step = target_field("A/redirect_loop.html"), target_field("A/redirect_step.html")
+    data[step : step + 4] = data[loop : loop + 4]  # the step now redirects to itself
+    data[-16:] = hashlib.md5(bytes(data[:-16])).digest()
+    path.write_bytes(bytes(data))
 
 
 def _corner_cases(folder: Path) -> None:
