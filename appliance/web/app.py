@@ -6,6 +6,7 @@ Only `cli` imports this module.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sys
 
 import anyio
@@ -144,5 +145,6 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     app.state.kit = kit
     app.state.requests = requests
     app.state.entry_cache = EntryCache()
+    app.state.etag_salt = secrets.token_hex(4)  # web.caching: dynamic ETags of this start
     app.state.search_slots = anyio.Semaphore(kit.settings.web_threads)
     return app

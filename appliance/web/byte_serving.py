@@ -123,15 +123,17 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     return start, end
 
 
-def _etag_matches(request: Request, etag: str) -> bool:
+def etag_matches(request: Request, etag: str) -> bool:
+    """Whether If-None-Match names `etag` (or is `*`)."""
     header = request.headers.get("if-none-match")
     if not header:
         return False
     return header.strip() == "*" or etag in [tag.strip() for tag in header.split(",")]
 
 
-def entry_response(request: Request, entry: Entry, etag_base: str, max_age_s: int) -> Response:
-    """The response for one entry's bytes, honouring If-None-Match, Range and Accept-Encoding."""
+def entry_response(request: Request, entry: Entry, etag_base: str, cache_control: str) -> Response:
+    """The response for one entry's bytes, honouring If-None-Match, Range and Accept-Encoding; `cache_control` comes
+    from web.caching."""
     data = entry.data
     size = len(data)
     range_header = request.headers.get("range")
@@ -141,12 +143,12 @@ def entry_response(request: Request, entry: Entry, etag_base: str, max_age_s: in
     headers = {
         "Content-Type": entry.mimetype,
         "ETag": etag,
-        "Cache-Control": f"max-age={max_age_s}, public",
+        "Cache-Control": cache_control,
         "Accept-Ranges": "bytes",
     }
     if entry.gz is not None:
         headers["Vary"] = "Accept-Encoding"
-    if _etag_matches(request, etag):
+    if etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
     if compress:
         headers["Content-Encoding"] = "gzip"

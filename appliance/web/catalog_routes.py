@@ -1,5 +1,6 @@
-"""The OPDS catalog v2 of kiwix-serve: root, entries, partial entries, one entry, illustrations,
-categories, languages and the OpenSearch description. Must not import cli.
+"""The OPDS catalogs of kiwix-serve: v2 (root, entries, partial entries, one entry, illustrations, categories,
+languages, OpenSearch description) and the older v1 (/catalog/root.xml, /catalog/search) that older Kiwix clients
+and OPDS readers use. Must not import cli.
 """
 
 from __future__ import annotations
@@ -13,21 +14,24 @@ from starlette.routing import Route
 from appliance.content.languages import language_name
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.library import catalog
+from appliance.web import caching
 from appliance.web.pages import ENV
 
-NO_STORE = "no-cache, no-store, must-revalidate"
-ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
-NAVIGATION = "application/atom+xml;profile=opds-catalog;kind=navigation"
-ENTRY = "application/atom+xml;type=entry;profile=opds-catalog"
+# The Content-Types kiwix-serve 3.7 sends; the charset spares readers a guess at non-ASCII titles.
+ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition;charset=utf-8"
+NAVIGATION = "application/atom+xml;profile=opds-catalog;kind=navigation;charset=utf-8"
+ENTRY = "application/atom+xml;type=entry;profile=opds-catalog;charset=utf-8"
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _xml(template: str, content_type: str, **context) -> Response:
+def _xml(request: Request, template: str, content_type: str, **context) -> Response:
+    """A feed, validated by the library's state and the URL (its <updated> clock is not part of its ETag)."""
     body = ENV.get_template(template).render(now=_now(), kiwix_tags=catalog.kiwix_tags, **context)
-    return Response(body, headers={"Content-Type": content_type, "Cache-Control": NO_STORE})
+    key = f"{catalog.fingerprint(_books(request))} {request.url.path}?{request.url.query}"
+    return caching.revalidated(request, Response(body, headers={"Content-Type": content_type}), key=key)
 
 
 def _books(request: Request):
@@ -64,6 +68,7 @@ def root(request: Request) -> Response:
     for item in items:
         item["id"] = catalog.feed_id(item["href"])
     return _xml(
+        request,
         "opds_navigation.xml",
         NAVIGATION,
         feed_id=catalog.feed_id("root"),
@@ -77,8 +82,9 @@ def root(request: Request) -> Response:
 def _entries(request: Request, partial: bool) -> Response:
     query = request.url.query
     path = request.url.path
-    selection = catalog.select(_books(request), request.query_params)
+    selection = catalog.select(_books(request), _paged(request))
     return _xml(
+        request,
         "opds_entries.xml",
         ACQUISITION,
         feed_id=catalog.feed_id(f"{path}?{query}"),
@@ -87,6 +93,15 @@ def _entries(request: Request, partial: bool) -> Response:
         selection=selection,
         partial=partial,
     )
+
+
+# libkiwix's search_catalog: without `count`, a catalog query returns the first 10 books (totalResults says how many
+# match); count=-1 asks for all. The kit's own pages call catalog.select directly and are not paged.
+DEFAULT_FEED_COUNT = "10"
+
+
+def _paged(request: Request) -> dict[str, str]:
+    return {"count": DEFAULT_FEED_COUNT, **request.query_params}
 
 
 def entries(request: Request) -> Response:
@@ -99,7 +114,7 @@ def partial_entries(request: Request) -> Response:
 
 def entry(request: Request) -> Response:
     book = request.app.state.kit.library.by_uuid(request.path_params["uuid"])
-    return _xml("opds_one_entry.xml", ENTRY, book=book)
+    return _xml(request, "opds_one_entry.xml", ENTRY, book=book)
 
 
 def _book_by_uuid_or_name(request: Request, key: str):
@@ -107,7 +122,9 @@ def _book_by_uuid_or_name(request: Request, key: str):
     try:
         return library.by_uuid(key)
     except BookNotFoundError:
-        return library.book(key)  # libkiwix 11 links illustrations by book name
+        if not request.url.path.endswith("/"):
+            raise  # as kiwix 3.7: /catalog/v2/illustration/<name>?size=48 is a 404
+        return library.book(key)  # libkiwix 11 linked /catalog/v2/illustration/<name>/?size=48
 
 
 def illustration(request: Request) -> Response:
@@ -120,7 +137,9 @@ def illustration(request: Request) -> Response:
             f"The book {book.name!r} has no {size}×{size} illustration.",
             fix="Ask for ?size=48, the size every Kiwix book should have.",
         )
-    return Response(data, headers={"Content-Type": "image/png", "Cache-Control": "max-age=86400, public"})
+    return caching.revalidated(
+        request, Response(data, headers={"Content-Type": "image/png"}), key=f"{book.uuid}/{size}"
+    )
 
 
 def categories(request: Request) -> Response:
@@ -135,6 +154,7 @@ def categories(request: Request) -> Response:
         for name in catalog.categories(_books(request))
     ]
     return _xml(
+        request,
         "opds_navigation.xml",
         NAVIGATION,
         feed_id=catalog.feed_id("categories"),
@@ -157,6 +177,7 @@ def languages(request: Request) -> Response:
         for code, count in catalog.languages(_books(request))
     ]
     return _xml(
+        request,
         "opds_navigation.xml",
         NAVIGATION,
         feed_id=catalog.feed_id("languages"),
@@ -167,10 +188,41 @@ def languages(request: Request) -> Response:
 
 
 def search_description(request: Request) -> Response:
-    return _xml("searchdescription.xml", "application/opensearchdescription+xml")
+    return _xml(request, "searchdescription.xml", "application/opensearchdescription+xml")
+
+
+def _v1_feed(request: Request, filtered: bool) -> Response:
+    """/catalog/search pages and filters as the v2 entries do; /catalog/root.xml lists every book, whatever is asked."""
+    query = request.url.query
+    return _xml(
+        request,
+        "opds_v1.xml",
+        ACQUISITION,
+        feed_id=catalog.feed_id(f"v1:{request.url.path}?{query}"),
+        filtered=filtered,
+        query=query,
+        selection=catalog.select(_books(request), _paged(request) if filtered else {}),
+    )
+
+
+def v1_root(request: Request) -> Response:
+    """OPDS v1 (libkiwix before 12): every book in one acquisition feed."""
+    return _v1_feed(request, filtered=False)
+
+
+def v1_search(request: Request) -> Response:
+    """OPDS v1 search: the v2 filters (q, lang, category, tag, notag, name, maxsize, count, start)."""
+    return _v1_feed(request, filtered=True)
+
+
+def v1_search_description(request: Request) -> Response:
+    return _xml(request, "searchdescription_v1.xml", "application/opensearchdescription+xml")
 
 
 routes = [
+    Route("/catalog/root.xml", v1_root),
+    Route("/catalog/search", v1_search),
+    Route("/catalog/searchdescription.xml", v1_search_description),
     Route("/catalog/v2/root.xml", root),
     Route("/catalog/v2/entries", entries),
     Route("/catalog/v2/partial_entries", partial_entries),

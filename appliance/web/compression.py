@@ -56,6 +56,7 @@ async def _send_whole(send, start: dict, body: bytes) -> None:
         body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         headers["Content-Encoding"] = "gzip"
         headers["Content-Length"] = str(len(body))
-        headers.add_vary_header("Accept-Encoding")
+        if "accept-encoding" not in headers.get("vary", "").lower():  # web.caching may have said it already
+            headers.add_vary_header("Accept-Encoding")
     await send(start)
     await send({"type": "http.response.body", "body": body})

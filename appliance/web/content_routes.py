@@ -11,14 +11,14 @@ from urllib.parse import quote
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.learning import records
 from appliance.services.people import auth
-from appliance.web import book_origin
+from appliance.web import book_origin, caching
 from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
 from appliance.web.session import SESSION_COOKIE
 
@@ -60,8 +60,9 @@ async def content(request: Request) -> Response:
     if entry is None:
         entry = await run_in_threadpool(_load, book, path, cache)
     if entry.redirect is not None:
-        return RedirectResponse(content_url(book_name, entry.redirect), status_code=302)
-    response = entry_response(request, entry, book.uuid, request.app.state.kit.settings.cache_max_age_s)
+        return caching.redirect(content_url(book_name, entry.redirect))
+    max_age_s = request.app.state.kit.settings.cache_max_age_s
+    response = entry_response(request, entry, book.uuid, caching.zim_content(max_age_s))
     token = request.cookies.get(SESSION_COOKIE)
     if token and entry.mimetype.startswith("text/html") and request.url.path.startswith("/content/"):
         response.background = BackgroundTask(
@@ -86,12 +87,7 @@ def main_page(request: Request) -> Response:
         raise EntryNotFoundError(
             f"The book {book_name!r} has no main page.", fix="Use the search box to find an article in this book."
         )
-    return RedirectResponse(content_url(book_name, main), status_code=302)
-
-
-def content_without_slash(request: Request) -> Response:
-    _library(request).book(request.path_params["book"])
-    return RedirectResponse(f"/content/{quote(request.path_params['book'], safe=NAME_SAFE)}/", status_code=302)
+    return caching.redirect(content_url(book_name, main))
 
 
 def raw_meta(request: Request) -> Response:
@@ -102,9 +98,14 @@ def raw_meta(request: Request) -> Response:
             f"The book {book_name!r} has no metadata {name!r}.",
             fix="See /catalog/v2/entries for the metadata each book has.",
         )
-    # Plain text or PNG whatever MIME type the item claims: a book could make it text/html (issue 14).
-    content_type = book_origin.meta_type(name, found.mimetype)
-    return Response(bytes(found.data), headers={"Content-Type": content_type, "Cache-Control": "max-age=3600, public"})
+    # Plain text or PNG whatever MIME type the item claims: a book could make it text/html (issue 14). A book's
+    # metadata never changes under its uuid, so its ETag survives restarts, as kiwix's ZIM content ETags do.
+    book = _library(request).book(book_name)
+    response = Response(bytes(found.data), headers={"Content-Type": book_origin.meta_type(name, found.mimetype)})
+    cache_control = caching.zim_content(request.app.state.kit.settings.cache_max_age_s)
+    return caching.revalidated(
+        request, response, key=f"{book.uuid}/meta/{name}", cache_control=cache_control, per_instance=False
+    )
 
 
 def random(request: Request) -> Response:
@@ -116,11 +117,11 @@ def random(request: Request) -> Response:
             fix="Add ?content=<book name> to the address.",
         )
     book = _library(request).book(book_name)
-    return RedirectResponse(content_url(book_name, book.zim.random_path()), status_code=302)
+    return caching.redirect(content_url(book_name, book.zim.random_path()))
 
 
 routes = [
-    Route("/content/{book}", content_without_slash),
+    Route("/content/{book}", main_page),  # one hop to the main page, as kiwix 3.7
     Route("/content/{book}/", main_page),
     Route("/content/{book}/{path:path}", content),
     Route("/raw/{book}/content/{path:path}", content),

@@ -5,13 +5,14 @@ Must not import cli.
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from appliance.content.languages import language_name
 from appliance.services.library import catalog
-from appliance.web.content_routes import content_url
+from appliance.web import caching
 from appliance.web.pages import render
 
 
@@ -50,12 +51,43 @@ def home(request: Request) -> Response:
     )
 
 
-def legacy_book_url(request: Request) -> Response:
-    """libkiwix 11 served books at /<book>/<path>; keep those bookmarks working with a redirect."""
-    book = request.path_params["book"]
-    request.app.state.kit.library.book(book)
-    return RedirectResponse(content_url(book, request.path_params["path"]), status_code=302)
+# kiwix-serve's endpoint names: an unknown URL under them is a 404, never a redirect into a book.
+KIWIX_ENDPOINTS = frozenset({"catalog", "catch", "content", "random", "raw", "search", "skin", "suggest", "viewer"})
+
+
+def _slash_toggled(request: Request) -> str | None:
+    """The path with its trailing slash added or dropped, when a route of the kit's own answers it (what Starlette's
+    redirect_slashes did before this catch-all route existed)."""
+    path = request.url.path
+    other = path[:-1] if path.endswith("/") else path + "/"
+    for route in request.app.router.routes:
+        if getattr(route, "endpoint", None) is not_an_endpoint:
+            continue
+        match, _ = route.matches({**request.scope, "path": other})
+        if match == Match.FULL:
+            return other
+    return None
+
+
+def not_an_endpoint(request: Request) -> Response:
+    """kiwix-serve redirects any URL that names none of its endpoints to /content/<same path> (so libkiwix 11's
+    /<book>/<path> bookmarks keep working), query kept and percent-escapes as sent (/100%25_guarantee)."""
+    path = request.scope["path"]  # decoded (request.url.path would show a backslash as %5C)
+    first = path.strip("/").split("/")[0]
+    # //host and /\host look like another site to some clients: never echoed into a Location (issue 14).
+    if first in KIWIX_ENDPOINTS or request.method not in ("GET", "HEAD") or path.startswith("//") or "\\" in path:
+        raise HTTPException(404)
+    own = {str(getattr(r, "path", "")).strip("/").split("/")[0] for r in request.app.router.routes}
+    if first in own:
+        toggled = _slash_toggled(request)
+        if toggled is not None:
+            return RedirectResponse(toggled + (f"?{request.url.query}" if request.url.query else ""), 307)
+        raise HTTPException(404)
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    return caching.redirect("/content" + raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else ""))
 
 
 routes = [Route("/", home)]
-legacy_routes = [Route("/{book}/{path:path}", legacy_book_url)]
+# Every method, so an unknown URL is a 404 whatever the method (a GET-only route would make it a 405).
+legacy_routes = [Route("/{rest:path}", not_an_endpoint, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])]

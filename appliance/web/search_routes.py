@@ -1,6 +1,7 @@
 """/suggest (JSON, as kiwix-serve) and /search (HTML for people, OpenSearch RSS with format=xml).
 
-Must not import cli. Book selection follows kiwix-serve: content=, else books.id=, else books.name=, else all.
+Must not import cli. Book selection follows kiwix-serve: content=, else books.id=, else books.name=, else the books
+the books.filter.* parameters select (catalog filters), else all.
 """
 
 from __future__ import annotations
@@ -14,23 +15,42 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, BookNotFoundError, TpkitError
-from appliance.services.library import search as search_service
+from appliance.services.library import catalog, search as search_service
+from appliance.web import caching
 from appliance.web.content_routes import content_url
 from appliance.web.pages import ENV, render
 
 CLIENT_GONE = 499  # nginx's code for "client closed the request"; nobody reads it, the log does
-NO_STORE = {"Cache-Control": "no-cache, no-store, must-revalidate"}
+FILTER_PREFIX = "books.filter."
 
 
 def _selected_names(request: Request) -> list[str]:
+    """The names of the books a request selects; [] for all. BadRequestError (400, as kiwix-serve) for an unknown
+    books.id, or filters that match no book."""
     params = request.query_params
     if params.get("content"):
         return [params["content"]]
     library = request.app.state.kit.library
     ids = params.getlist("books.id")
     if ids:
-        return [library.by_uuid(uuid).name for uuid in ids]
-    return params.getlist("books.name")
+        try:
+            return [library.by_uuid(uuid).name for uuid in ids]
+        except BookNotFoundError as exc:
+            raise BadRequestError(exc.message, fix=exc.fix, code="library.book_not_found") from exc
+    if params.getlist("books.name"):
+        return params.getlist("books.name")
+    filters = {key.removeprefix(FILTER_PREFIX): value for key, value in params.items() if key.startswith(FILTER_PREFIX)}
+    if not filters:
+        return []
+    selected = catalog.select(library.books(), {**filters, "start": "0", "count": "-1"}).books
+    if not selected:
+        raise BadRequestError(
+            "No book matches selection criteria.",
+            cause=f"No book has {', '.join(f'{k}={v}' for k, v in filters.items())}.",
+            fix="See /catalog/v2/entries for the books and their names, languages and categories.",
+            code="library.book_not_found",
+        )
+    return sorted(book.name for book in selected)
 
 
 def _int(request: Request, name: str, default: int) -> int:
@@ -60,13 +80,16 @@ def suggest(request: Request) -> Response:
         raise BookNotFoundError(exc.message, fix=exc.fix) from exc
     term = request.query_params.get("term", "")
     count = _int(request, "count", search_service.DEFAULT_SUGGESTIONS) or search_service.DEFAULT_SUGGESTIONS
-    found = search_service.suggest(books, term, count, max(_int(request, "start", 0), 0))
+    start = _int(request, "start", 0)
+    # kiwix-serve reads start and count as unsigned: -2 is past every title (none), -1 is no limit.
+    count = search_service.MAX_SUGGESTIONS if count < 0 else count
+    found = search_service.suggest(books, term, count, start) if start >= 0 else []
     items = [
         {
             "value": _escape(s.title),
             "label": _escape(_label_html(s.label)),
             "kind": "path",
-            "path": s.path,
+            "path": _escape(s.path),
             "book": s.book.name,
             "book_title": s.book.title,
         }
@@ -74,7 +97,8 @@ def suggest(request: Request) -> Response:
     ]
     if len(books) == 1 and books[0].zim.has_fulltext_index:
         items.append({"value": _escape(term + " "), "label": _escape(f"containing '{term}'..."), "kind": "pattern"})
-    return JSONResponse(items, headers={**NO_STORE, "Content-Type": "application/json; charset=utf-8"})
+    response = JSONResponse(items, headers={"Content-Type": "application/json; charset=utf-8"})
+    return caching.revalidated(request, response)
 
 
 def _page_url(request: Request, names: list[str], pattern: str, start: int, length: int, fmt: str = "") -> str:
@@ -105,9 +129,8 @@ def _search_or_xml_error(request: Request) -> Response:
     except TpkitError as exc:
         # kiwix-serve answers a format=xml request's errors in XML, so feed readers get no HTML page.
         body = ENV.get_template("search_error.xml").render(error=exc)
-        return Response(
-            body, status_code=exc.status, headers={**NO_STORE, "Content-Type": "application/xml; charset=utf-8"}
-        )
+        headers = {"Cache-Control": caching.DYNAMIC, "Content-Type": "application/xml; charset=utf-8"}
+        return Response(body, status_code=exc.status, headers=headers)
 
 
 def _search(request: Request) -> Response:
@@ -122,15 +145,19 @@ def _search(request: Request) -> Response:
     page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
     if as_xml:
         body = ENV.get_template("search.xml").render(
-            page=page, content_url=content_url, self_url=_page_url(request, names, page.pattern, start, length, "xml")
+            page=page,
+            content_url=content_url,
+            self_url=_page_url(request, names, page.pattern, start, length, "xml"),
+            language=request.query_params.get(FILTER_PREFIX + "lang", ""),
         )
-        return Response(body, headers={**NO_STORE, "Content-Type": "application/rss+xml; charset=utf-8"})
+        return caching.revalidated(
+            request, Response(body, headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+        )
     previous_url = _page_url(request, names, page.pattern, max(start - length, 0), length) if start > 0 else None
     next_url = _page_url(request, names, page.pattern, start + length, length) if start + length < page.total else None
-    return render(
+    html = render(
         request,
         "search.html",
-        headers=NO_STORE,
         page=page,
         pattern=page.pattern,
         selected_books=names,
@@ -138,6 +165,7 @@ def _search(request: Request) -> Response:
         previous_url=previous_url,
         next_url=next_url,
     )
+    return caching.revalidated(request, html)
 
 
 routes = [Route("/suggest", suggest), Route("/search", search)]

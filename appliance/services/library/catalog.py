@@ -6,6 +6,9 @@ Must not import web or cli. XML is rendered by web templates; this module decide
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
+import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -44,11 +47,53 @@ def kiwix_tags(tags: tuple[str, ...]) -> list[str]:
     return shown + [default for prefix, default in _TAG_DEFAULTS if not any(t.startswith(prefix) for t in shown)]
 
 
+# One part of a catalog query, as libkiwix's Xapian query parser reads it: an optional `-` (exclude), an optional
+# `title:` or `description:` field, then a "quoted phrase" or a word.
+_QUERY_PART = re.compile(r'(-?)(?:(title|description):)?(?:"([^"]*)"?|(\S+))')
+
+
+def _words(text: str) -> list[str]:
+    """Lower-cased words without accents, as libkiwix indexes a book's title and description."""
+    return re.findall(r"\w+", _fold(text))
+
+
+def _has_phrase(words: list[str], phrase: list[str]) -> bool:
+    return any(words[i : i + len(phrase)] == phrase for i in range(len(words) - len(phrase) + 1))
+
+
+def _tag_words(tags: tuple[str, ...]) -> set[str]:
+    """The public tags (not `_…`) as libkiwix indexes them: `name` and `value` of `name:value`, searched by prefix."""
+    return {_fold(part) for tag in tags if not tag.startswith("_") for part in tag.split(":", 1)}
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def query_matches(title: str, description: str, query: str, tags: tuple[str, ...] = ()) -> bool:
+    """Whether a book satisfies a catalog `q`: every word or "phrase" in its title or description (or a word
+    starting a public tag), every -excluded one absent, `title:`/`description:` looking in that field only (no
+    stemming, unlike Xapian)."""
+    fields = {"title": _words(title), "description": _words(description)}
+    both = [*fields["title"], "", *fields["description"]]  # "" is never a word: a phrase cannot span two fields
+    tag_words = _tag_words(tags)
+    for exclude, field, quoted, bare in _QUERY_PART.findall(query):
+        phrase = _words(quoted or bare)
+        if not phrase:
+            continue
+        found = _has_phrase(fields[field] if field else both, phrase)
+        if not found and not field and len(phrase) == 1:
+            found = any(word.startswith(phrase[0]) for word in tag_words)
+        if found == bool(exclude):
+            return False
+    return True
+
+
 def _matches(book: Book, filters: Mapping[str, str]) -> bool:
     lang = filters.get("lang")
     if lang and not set(lang.split(",")) & set(book.languages):
         return False
-    if filters.get("category") and book.category != filters["category"]:
+    if filters.get("category") and book.category not in filters["category"].split(","):
         return False
     if filters.get("name") and book.name != filters["name"] and book.zim_name != filters["name"]:
         return False
@@ -59,23 +104,32 @@ def _matches(book: Book, filters: Mapping[str, str]) -> bool:
         return False
     if filters.get("maxsize", "").isdigit() and book.zim.size_bytes > int(filters["maxsize"]):
         return False
-    query = filters.get("q", "").casefold()
-    return not query or all(word in f"{book.title} {book.description}".casefold() for word in query.split())
+    return query_matches(book.title, book.description, filters.get("q", ""), book.tags)
 
 
 def _int(raw: str | None, default: int) -> int:
     try:
-        return max(int(raw), 0) if raw else default
+        return int(raw) if raw else default
     except ValueError:
         return default
 
 
 def select(books: list[Book], filters: Mapping[str, str]) -> Selection:
-    """Books matching every filter given, then `start`/`count` paging (count 0 or absent: all)."""
+    """Books matching every filter given, then `start`/`count` paging as libkiwix pages: count absent or negative
+    means all, count=0 none (a client asking only for totalResults)."""
     matching = sorted((b for b in books if _matches(b, filters)), key=lambda b: b.uuid)
-    start = _int(filters.get("start"), 0)
-    count = _int(filters.get("count"), 0) or len(matching)
+    start = max(_int(filters.get("start"), 0), 0)
+    count = _int(filters.get("count"), -1)
+    count = len(matching) if count < 0 else count
     return Selection(matching[start : start + count], len(matching), start, count)
+
+
+def fingerprint(books: list[Book]) -> str:
+    """A digest of which books are served and which file each is; it changes when the library does."""
+    digest = hashlib.blake2b(digest_size=12)
+    for book in sorted(books, key=lambda b: b.name):
+        digest.update(f"{book.name}\0{book.uuid}\0{book.signature}\n".encode())
+    return digest.hexdigest()
 
 
 def languages(books: list[Book]) -> list[tuple[str, int]]:

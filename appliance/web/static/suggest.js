@@ -3,7 +3,7 @@
   var input = document.getElementById("q"), list = document.getElementById("suggest-list");
   if (!input || !list || !window.fetch) return;
   var timer = null, last = "";
-  // /suggest escapes HTML in value and label as kiwix-serve does; decode before showing as text.
+  // /suggest escapes HTML in value, label and path as kiwix-serve 3.7 does; decode before use.
   function decode(s) { var t = document.createElement("textarea"); t.innerHTML = s || ""; return t.value; }
   function show(items) {
     list.innerHTML = "";
@@ -27,7 +27,7 @@
       if (input.value.trim() !== term) return;
       show(data.filter(function (s) { return s.kind === "path"; }).map(function (s) {
         return {title: decode(s.value), book: s.book_title || "",
-                url: "/content/" + encodeURIComponent(s.book || "") + "/" + s.path.split("/").map(encodeURIComponent).join("/")};
+                url: "/content/" + encodeURIComponent(s.book || "") + "/" + decode(s.path).split("/").map(encodeURIComponent).join("/")};
       }));
     }).catch(function () { show([]); });
   }

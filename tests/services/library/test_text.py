@@ -10,8 +10,14 @@ def test_text_inline_tags_do_not_split_words_block_tags_do():
     assert html_to_text(html.encode()) == "This is evaporation. Next&more"
 
 
-def test_text_word_count_counts_cjk_characters():
-    assert word_count("water cycle 水循环") == 5
+def test_text_word_count_is_libzims():
+    # libzim's countWords (what kiwix-serve's wordCount reports): space-separated runs plus one.
+    assert word_count("water cycle 水循环") == 4
+
+
+def test_text_html_to_text_skips_what_indexers_skip():
+    page = b"<body><p>Jazz album</p><!--htdig_noindex--><div>This article is issued from Wikipedia.</div>"
+    assert html_to_text(page + b"<!--/htdig_noindex--></body>") == "Jazz album"
 
 
 def test_text_mark_highlights_whole_latin_words_and_cjk_substrings():

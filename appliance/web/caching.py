@@ -1,0 +1,58 @@
+"""Cache validation of the library's answers as kiwix-serve 3.7 does it: ETag, 304, and Cache-Control.
+
+Must not import cli. The one place that decides the caching headers of book entries, redirects and dynamic answers
+(search, suggestions, catalog, illustrations, metadata), so other response headers can be added beside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, etag_matches, is_compressible, wants_gzip
+
+# What kiwix-serve sends on answers computed per request, and on every redirect: keep a copy, ask before using it.
+DYNAMIC = "max-age=0, must-revalidate"
+
+
+def zim_content(max_age_s: int) -> str:
+    """Cache-Control of a book's own bytes (entries, metadata): kiwix 3.7 says `max-age=3600, must-revalidate`."""
+    return f"max-age={max_age_s}, must-revalidate"
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A 302 with the Cache-Control kiwix-serve gives its redirects (no ETag)."""
+    return RedirectResponse(url, status_code=302, headers={"Cache-Control": DYNAMIC})
+
+
+def _compressed_later(request: Request, response: Response) -> bool:
+    """Whether web.compression will gzip this response: its ETag must then differ (RFC 9110 8.8.3)."""
+    content_type = response.headers.get("content-type", "")
+    return is_compressible(content_type) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES and wants_gzip(request)
+
+
+def revalidated(
+    request: Request, response: Response, *, key: str | None = None, cache_control: str = DYNAMIC, per_instance=True
+) -> Response:
+    """`response` with an ETag and `cache_control`, or a bodiless 304 when the client's copy is current.
+
+    The ETag is a digest of `key` (what the answer depends on, when its body carries a clock, as OPDS feeds do)
+    or else of the body; `per_instance` mixes in the app's start so dynamic ETags change across restarts."""
+    if response.status_code != 200:
+        return response
+    digest = hashlib.blake2b(digest_size=12)
+    # Dynamic ETags change at each start (as kiwix-serve's do): a restarted kit may serve other books under a URL.
+    digest.update((request.app.state.etag_salt if per_instance else "").encode())
+    digest.update(key.encode() if key is not None else bytes(response.body))
+    compressed = _compressed_later(request, response)
+    etag = f'"{digest.hexdigest()}{"/gz" if compressed else ""}"'
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = cache_control
+    if is_compressible(response.headers.get("content-type", "")) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES:
+        response.headers["Vary"] = "Accept-Encoding"
+    if not etag_matches(request, etag):
+        return response
+    kept = {name: response.headers[name] for name in ("ETag", "Cache-Control", "Vary") if name in response.headers}
+    return Response(status_code=304, headers=kept)
