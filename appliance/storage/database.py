@@ -64,11 +64,12 @@ class Database:
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
-    def migrate(self) -> int:
-        """Apply every migration newer than `PRAGMA user_version`, one transaction each; return the version."""
+    def migrate(self, upto: int | None = None) -> int:
+        """Apply every migration newer than `PRAGMA user_version` (up to `upto`, for tests that build an older
+        database), one transaction each; return the version."""
         version = self._writer.execute("PRAGMA user_version").fetchone()[0]
         for number, name, sql in _migrations():
-            if number <= version:
+            if number <= version or (upto is not None and number > upto):
                 continue
             log.info("database %s: migration %04d %s", self.path.name, number, name)
             with self.write() as conn:

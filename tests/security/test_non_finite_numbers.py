@@ -77,7 +77,7 @@ def test_strict_json_writes_and_reads_only_finite_numbers():
 def test_migration_0019_repairs_scores_and_records_stored_before(tmp_path):
     path = tmp_path / "kit.sqlite3"
     db = Database(path)
-    db.migrate()
+    db.migrate(upto=18)
     db.close()
     good = {"id": "a", "result": {"score": {"raw": 8, "max": 10}, "completion": True}}
     bad = {"id": "b", "verb": {"id": "v"}, "result": {"score": {"raw": math.inf, "max": math.inf}, "completion": True}}
@@ -98,7 +98,6 @@ def test_migration_0019_repairs_scores_and_records_stored_before(tmp_path):
         (-math.inf,),
     )
     raw.execute("INSERT INTO quiz_answers VALUES (1, 0, '\"x\"', 'x', ?, 0)", (math.inf,))
-    raw.execute("PRAGMA user_version=18")
     raw.commit()
     raw.close()
 
