@@ -25,7 +25,7 @@ UPLOAD_FIELDS_BYTES = 64 * 1024  # the CSRF token, class name and multipart boun
 
 
 class FormExpiredError(TpkitError, PermissionError):
-    """The form's CSRF token is missing or does not match the cookie."""
+    """The form's CSRF token is missing, or is not the one its sign-in (or pre-session) cookie makes."""
 
     code = "auth.forbidden"
     status = 403
