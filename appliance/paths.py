@@ -42,6 +42,11 @@ class Paths:
         return self.keys_dir / "enrolment-token"
 
     @property
+    def form_key(self) -> Path:
+        """The key the web pages' CSRF tokens are made with, mode 0600, made at the web server's first start."""
+        return self.keys_dir / "form-key"
+
+    @property
     def sync_dir(self) -> Path:
         """The sync engine's own folder: lock, staging, previous versions, accepted indexes (docs/sync.md)."""
         return self.data_dir / "sync"

@@ -201,22 +201,28 @@ def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list
         kit.close()
 
 
-def csrf(http: httpx.Client | httpx.AsyncClient) -> str:
-    return http.cookies["tpkit_csrf"]
+def csrf(page: httpx.Response) -> str:
+    """The CSRF token of a page's forms: bound to the client's sign-in cookie (the same on every page until it signs
+    out), or before sign-in to its pre-session cookie."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    if found is None:
+        raise StepFailed(f"no form on {page.url}")
+    return found.group(1)
 
 
 def teacher_sets_up(base_url: str, class_id: int) -> dict:
     """Over HTTP, as the teacher: the homework lesson with two articles, and the quiz."""
     with httpx.Client(base_url=base_url, follow_redirects=False, timeout=60) as http:
-        http.get("/admin/signin")
         signed = http.post(
-            "/admin/signin", data={"csrf": csrf(http), "username": TEACHER, "password": TEACHER_PASSWORD}
+            "/admin/signin",
+            data={"csrf": csrf(http.get("/admin/signin")), "username": TEACHER, "password": TEACHER_PASSWORD},
         )
         assert signed.status_code == 303, signed.text
+        token = csrf(http.get("/teach"))
         made = http.post(
             f"/teach/{class_id}/lessons",
             data={
-                "csrf": csrf(http),
+                "csrf": token,
                 "title": "The water cycle and plants",
                 "homework": "1",
                 "due": "",
@@ -226,12 +232,10 @@ def teacher_sets_up(base_url: str, class_id: int) -> dict:
         assert made.status_code == 303, made.text
         lesson_id = int(made.headers["location"].rsplit("/", 1)[1])
         for path in ARTICLES:
-            added = http.post(
-                f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(http), "book": BOOK, "path": path}
-            )
+            added = http.post(f"/teach/lessons/{lesson_id}/items", data={"csrf": token, "book": BOOK, "path": path})
             assert added.status_code == 303, added.text
         form = {
-            "csrf": csrf(http),
+            "csrf": token,
             "title": "Water and plants",
             "attempts": "1",
             "due": "",
@@ -310,7 +314,7 @@ async def student(
             await think(rng, think_s)
             await rec.call("sign-in: names", http, "GET", f"/learn/{class_id}")
             await think(rng, think_s)
-            await rec.call("sign-in: PIN page", http, "GET", f"/learn/{class_id}/{who['id']}")
+            pin_page = await rec.call("sign-in: PIN page", http, "GET", f"/learn/{class_id}/{who['id']}")
             await think(rng, think_s)
             await rec.call(
                 "sign-in: PIN (POST)",
@@ -318,9 +322,9 @@ async def student(
                 "POST",
                 f"/learn/{class_id}/{who['id']}",
                 expect=303,
-                data={"csrf": csrf(http), "pin": who["pin"], "key": "go"},
+                data={"csrf": csrf(pin_page), "pin": who["pin"], "key": "go"},
             )
-            await rec.call("my space", http, "GET", "/me")
+            token = csrf(await rec.call("my space", http, "GET", "/me"))
             await think(rng, think_s)
             page = await rec.call("lesson", http, "GET", f"/me/lessons/{lesson_id}")
             items = sorted(set(re.findall(rf"/me/lessons/{lesson_id}/items/(\d+)", page.text)), key=int)
@@ -342,12 +346,12 @@ async def student(
                 "POST",
                 f"/me/quizzes/{quiz_id}/start",
                 expect=303,
-                data={"csrf": csrf(http)},
+                data={"csrf": token},
             )
             await rec.call("quiz: questions", http, "GET", started.headers["location"])
             await think(rng, think_s)
             await think(rng, think_s)  # ten questions take longer than one page
-            answers = {"csrf": csrf(http)}
+            answers = {"csrf": token}
             for n, ((_, right, wrong), ok) in enumerate(zip(QUESTIONS, answers_right(who["index"]))):
                 answers[f"a{n}"] = right if ok else wrong
             done = await rec.call(
@@ -363,7 +367,7 @@ async def student(
                 "POST",
                 f"/me/lessons/{lesson_id}/handin",
                 expect=303,
-                data={"csrf": csrf(http), "body": f"My drawing, {who['number']}."},
+                data={"csrf": token, "body": f"My drawing, {who['number']}."},
                 files=[("photos", (f"IMG_{who['index']:04d}.jpg", picture, "image/jpeg"))],
             )
             await rec.call("lesson after hand-in", http, "GET", handed.headers["location"])
@@ -375,9 +379,9 @@ async def teacher_watches(
     http: httpx.AsyncClient, rec: Recorder, class_id: int, every_s: float, stop: asyncio.Event
 ) -> None:
     async with http:
-        await http.get("/admin/signin")
         signed = await http.post(
-            "/admin/signin", data={"csrf": csrf(http), "username": TEACHER, "password": TEACHER_PASSWORD}
+            "/admin/signin",
+            data={"csrf": csrf(await http.get("/admin/signin")), "username": TEACHER, "password": TEACHER_PASSWORD},
         )
         if signed.status_code != 303:
             rec.errors.append(f"teacher sign-in: {signed.status_code}")

@@ -21,6 +21,8 @@ from appliance.errors import TpkitError
 from appliance.hub import api_routes, dashboard_routes
 from appliance.hub.pages import render
 from appliance.hub.settings import HubSettings
+from appliance.webcore import form_key
+from appliance.webcore.forms import FormBinding
 
 log = logging.getLogger(__name__)
 
@@ -98,4 +100,7 @@ def create_app(settings: HubSettings, db, clock: Callable[[], float] = time.time
         exception_handlers={TpkitError: handle_error, HTTPException: handle_error, Exception: handle_error},
     )
     app.state.settings, app.state.db, app.state.clock = settings, db, clock
+    app.state.form_binding = FormBinding(
+        form_key.load_or_create(settings.hub_data_dir / "form-key"), dashboard_routes.SESSION_COOKIE
+    )
     return Hub(app)

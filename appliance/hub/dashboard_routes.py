@@ -1,6 +1,7 @@
 """The technicians' dashboard: fleet table, kit pages with charts, alerts, content roll-out, CSV export.
 
-Every page needs a signed-in technician; forms carry the CSRF token of webcore.forms, as on the kit. No JavaScript.
+Every page needs a signed-in technician, and one still holding the one-time password sees only /password until it is
+changed (as the kit's /teach); forms carry the CSRF token of webcore.forms, as on the kit. No JavaScript.
 """
 
 from __future__ import annotations
@@ -30,11 +31,34 @@ def _technician(request: Request):
     return technicians.session(state.db, request.cookies.get(SESSION_COOKIE), state.clock())
 
 
-def _page(request: Request, template: str, **context) -> Response:
-    account = _technician(request)
+def _turned_away(account) -> Response | None:
+    """Where a request goes instead of its page: /signin without a technician, /password while the one-time password
+    is still in use (the only page and form it opens, with signing out). None: the page may be shown."""
     if account is None:
         return RedirectResponse("/signin", status_code=303)
-    response = render(request, template, headers=PRIVATE, account=account, csrf=csrf_token(request), **context)
+    if account["must_change_password"]:
+        return RedirectResponse("/password", status_code=303)
+    return None
+
+
+def _page(request: Request, template: str, **context) -> Response:
+    account = _technician(request)
+    away = _turned_away(account)
+    if away is not None:
+        return away
+    return _render(request, template, account, **context)
+
+
+def _render(request: Request, template: str, account, status_code: int = 200, **context) -> Response:
+    response = render(
+        request,
+        template,
+        status_code=status_code,
+        headers=PRIVATE,
+        account=account,
+        csrf=csrf_token(request),
+        **context,
+    )
     return remember_csrf(request, response)
 
 
@@ -62,8 +86,9 @@ def fleet_page(request: Request) -> Response:
 
 
 def fleet_csv(request: Request) -> Response:
-    if _technician(request) is None:
-        return RedirectResponse("/signin", status_code=303)
+    away = _turned_away(_technician(request))
+    if away is not None:
+        return away
     state = request.app.state
     kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **_filters(request))
     return Response(
@@ -74,8 +99,9 @@ def fleet_csv(request: Request) -> Response:
 
 
 def kit_page(request: Request) -> Response:
-    if _technician(request) is None:  # before looking the kit up: strangers learn nothing about the fleet
-        return RedirectResponse("/signin", status_code=303)
+    away = _turned_away(_technician(request))  # before looking the kit up: strangers learn nothing about the fleet
+    if away is not None:
+        return away
     state, kit_id = request.app.state, request.path_params["kit_id"]
     now = state.clock()
     kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h)
@@ -121,6 +147,8 @@ async def set_config(request: Request) -> Response:
     account = await run_in_threadpool(_technician, request)
     if account is None:
         raise SignInError("Sign in first.", fix="Open /signin.")
+    if account["must_change_password"]:  # nothing is saved with the one-time password
+        return RedirectResponse("/password", status_code=303)
     kit_id = request.path_params["kit_id"]
     changes: dict[str, Any] = {}
     for field in configs.FIELDS:
@@ -173,30 +201,48 @@ async def signin(request: Request) -> Response:
     return response
 
 
+def password_page(request: Request) -> Response:
+    account = _technician(request)
+    if account is None:
+        return RedirectResponse("/signin", status_code=303)
+    return _render(request, "password.html", account)
+
+
 async def change_password(request: Request) -> Response:
     form = await checked_form(request)
     account = await run_in_threadpool(_technician, request)
     if account is None:
         raise SignInError("Sign in first.", fix="Open /signin.")
+    try:
+        await run_in_threadpool(_change_password, request, account, form)
+    except (SignInError, TooManyAttemptsError, BadRequestError) as exc:
+        # the same form again, the message beside the field it is about (passwords are never sent back)
+        retry = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttemptsError) else {}
+        field = "password" if exc.code == "auth.short_password" else "current"
+        response = _render(request, "password.html", account, status_code=exc.status, error=exc, field=field)
+        response.headers.update(retry)
+        return response
+    return RedirectResponse("/", status_code=303)
+
+
+def _change_password(request: Request, account, form) -> None:
     password = str(form.get("password", ""))
     if len(password) < MIN_PASSWORD_CHARS:
         raise BadRequestError(
             f"The new password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
-            fix="Go back and choose a longer password (a short sentence works well).",
+            fix="Choose a longer password (a short sentence works well).",
+            code="auth.short_password",
         )
     state = request.app.state
-    client = request.client.host if request.client else ""
-    await run_in_threadpool(
-        technicians.change_own_password,
+    technicians.change_own_password(
         state.db,
         account["username"],
         str(form.get("current", "")),
         password,
         request.cookies.get(SESSION_COOKIE),
         state.clock(),
-        client,
+        request.client.host if request.client else "",
     )
-    return RedirectResponse("/", status_code=303)
 
 
 async def signout(request: Request) -> Response:
@@ -216,6 +262,7 @@ routes = [
     Route("/kits/{kit_id}/config", set_config, methods=["POST"]),
     Route("/signin", signin_page, methods=["GET"]),
     Route("/signin", signin, methods=["POST"]),
+    Route("/password", password_page, methods=["GET"]),
     Route("/password", change_password, methods=["POST"]),
     Route("/signout", signout, methods=["POST"]),
 ]

@@ -79,7 +79,17 @@ def change_own_password(
 ) -> None:
     """A technician's new password when `current` is the password now (SignInError otherwise, throttled as a
     sign-in); every other session of the technician ends, the one with `token` stays."""
-    _check(db, username, current, now, client)
+    try:
+        _check(db, username, current, now, client)
+    except SignInError as exc:
+        if exc.code != "auth.wrong_password":
+            raise
+        raise SignInError(
+            "The current password is wrong.",
+            code="auth.wrong_current_password",
+            cause="A typo, or it was changed since you signed in.",
+            fix="Type the password you signed in with (the one-time password, the first time).",
+        ) from None
     digest = passwords.hash_password(password)
     with db.transaction() as tx:
         stored.set_password(tx, username, digest, now)

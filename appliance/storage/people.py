@@ -69,8 +69,10 @@ class People:
     def class_by_id(self, class_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM classes WHERE id = ?", (class_id,)).fetchone()
 
-    def classes_named(self, name: str) -> list[sqlite3.Row]:
-        return self.db.read().execute("SELECT * FROM classes WHERE name = ? ORDER BY id", (name,)).fetchall()
+    @staticmethod
+    def class_names(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+        """Every class's id, name and sourcedId, read in the caller's transaction (names are checked as written)."""
+        return conn.execute("SELECT id, name, source_id FROM classes ORDER BY id").fetchall()
 
     def teachers_of(self, class_id: int) -> list[sqlite3.Row]:
         return (

@@ -40,6 +40,9 @@ from appliance.web.book_origin import SandboxBooks
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
+from appliance.web.session import SESSION_COOKIE
+from appliance.webcore import form_key
+from appliance.webcore.forms import FormBinding
 
 # The library as kiwix-serve serves it, which Kiwix web clients read from another origin. Nothing else: people's
 # pages (/me, /teach, /admin, /learn) must not be readable by a page of another origin (issue 14).
@@ -143,6 +146,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         ],
     )
     app.state.kit = kit
+    app.state.form_binding = FormBinding(form_key.load_or_create(kit.paths.form_key), SESSION_COOKIE)
     app.state.requests = requests
     app.state.entry_cache = EntryCache()
     app.state.etag_salt = secrets.token_hex(4)  # web.caching: dynamic ETags of this start

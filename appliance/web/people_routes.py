@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import AccessDeniedError, BadRequestError
+from appliance.errors import AccessDeniedError, BadRequestError, PeopleError
 from appliance.services.device import health
 from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
@@ -42,14 +42,22 @@ def teach(request: Request) -> Response:
     viewer = staff_viewer(request)
     if viewer["must_change_password"]:
         return form_page(request, "password.html", account=viewer)
+    return _teach_page(request, viewer, notice=request.query_params.get("notice"))
+
+
+def _teach_page(request: Request, viewer, status_code: int = 200, **context) -> Response:
+    """/teach; again with a refused form's `typed` values, its `error` and the `field` the message goes beside."""
     kit = request.app.state.kit
+    classes = people.classes_for(kit.people, viewer)
+    waiting = health.books(kit, open_library=False)["waiting"]
     return form_page(
         request,
         "teach.html",
+        status_code=status_code,
         account=viewer,
-        classes=people.classes_for(kit.people, viewer),
-        notice=request.query_params.get("notice"),
-        books_waiting=health.books(kit, open_library=False)["waiting"],
+        classes=classes,
+        books_waiting=waiting,
+        **context,
     )
 
 
@@ -101,10 +109,13 @@ def set_signin_kind(request: Request, form: FormData) -> Response:
 @posted_form
 def create_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
-    teachers = str(form.get("teachers", "")).replace("，", ",").split(",")
-    class_id = people.create_class(
-        request.app.state.kit.people, viewer, str(form.get("name", "")), str(form.get("grade", "")), teachers
-    )
+    typed = {key: str(form.get(key, "")) for key in ("name", "grade", "teachers")}
+    teachers = typed["teachers"].replace("，", ",").split(",")
+    try:
+        class_id = people.create_class(request.app.state.kit.people, viewer, typed["name"], typed["grade"], teachers)
+    except PeopleError as exc:
+        field = "teachers" if exc.code == "people.no_such_teacher" else "name"
+        return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field=field)
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
@@ -113,15 +124,15 @@ def import_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     data, filename = _upload(form)
     kit = request.app.state.kit
-    result = class_roster.import_file(
-        kit.people,
-        viewer,
-        data,
-        filename,
-        str(form.get("class_name", "")),
-        str(form.get("teacher", "")),
-        kit.settings.pin_digits,
-    )
+    typed = {key: str(form.get(key, "")) for key in ("class_name", "teacher")}
+    try:
+        result = class_roster.import_file(
+            kit.people, viewer, data, filename, typed["class_name"], typed["teacher"], kit.settings.pin_digits
+        )
+    except PeopleError as exc:
+        if exc.code != "people.class_name_taken":
+            raise
+        return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field="class_name")
     assert result.class_id is not None  # an import that returns has written its class
     klass = people.staff_class(kit.people, viewer, result.class_id)
     return form_page(

@@ -1,12 +1,17 @@
-"""CSRF protection for state-changing forms: a random token in a SameSite cookie and in the form; the form read
-after its token is checked. Used by the kit's pages (web/forms.py) and the hub's dashboard.
+"""CSRF protection for state-changing forms: the form's token is an HMAC, under the program's secret key
+(webcore/form_key.py), of the sign-in cookie, or before sign-in of a random nonce in a pre-session cookie; the form is
+read after its token is checked. Used by the kit's pages (web/forms.py) and the hub's dashboard.
 
-Never imports services, web, hub or cli. Double-submit: a page on another site can neither read the cookie nor set it.
+Never imports services, web, hub or cli. Cookies ignore ports, so a page on another port of the same host can write
+any cookie: a token is therefore never compared with a cookie, only recomputed from one with a key no page has.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
+import hashlib
 import hmac
 import secrets
 
@@ -16,7 +21,7 @@ from starlette.types import Message
 
 from appliance.errors import TpkitError
 
-CSRF_COOKIE = "tpkit_csrf"
+CSRF_COOKIE = "tpkit_csrf"  # the pre-session nonce: what binds the forms posted before sign-in
 UPLOAD_FIELDS_BYTES = 64 * 1024  # the CSRF token, class name and multipart boundaries around the file
 # A form without files is held in memory whole by Starlette's parser, and is read before anything else is checked.
 # The largest real one, a quiz of 50 questions, is under 100 KB; 4 MiB leaves room for long Chinese text
@@ -25,7 +30,7 @@ FORM_MAX_BYTES = 4 * 2**20
 
 
 class FormExpiredError(TpkitError, PermissionError):
-    """The form's CSRF token is missing or does not match the cookie."""
+    """The form's CSRF token is missing, or is not the one its sign-in (or pre-session) cookie makes."""
 
     code = "auth.forbidden"
     status = 403
@@ -38,13 +43,27 @@ class UploadTooLargeError(TpkitError, ValueError):
     status = 413
 
 
+@dataclasses.dataclass(frozen=True)
+class FormBinding:
+    """What a program's CSRF tokens are bound to: its secret key and the name of its sign-in cookie. The program
+    puts one in `app.state.form_binding` when it builds its app."""
+
+    key: bytes
+    session_cookie: str
+
+
 def csrf_token(request: Request) -> str:
-    """The token to put in a form: the cookie's, or a new one that `remember_csrf` will set."""
-    return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(24))
+    """The token to put in a form: bound to this request's sign-in cookie, or to its pre-session nonce (a new one
+    that `remember_csrf` will set when there is none)."""
+    token = _expected(request)
+    if token:
+        return token
+    nonce = request.state.__dict__.setdefault("new_csrf", secrets.token_urlsafe(24))
+    return _mac(_binding(request).key, "pre-session", nonce)
 
 
 def remember_csrf(request: Request, response: Response) -> Response:
-    """Set the cookie of a token `csrf_token` made for this response's forms."""
+    """Set the pre-session cookie of a nonce `csrf_token` made for this response's forms."""
     new = request.state.__dict__.get("new_csrf")
     if new:
         response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict")
@@ -98,11 +117,34 @@ def _too_large(max_bytes: int) -> UploadTooLargeError:
 
 
 def _checked(request: Request, form):
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf", ""))):
+    expected = _expected(request)
+    if not expected or not hmac.compare_digest(expected, str(form.get("csrf", ""))):
         raise FormExpiredError(
             "The form could not be accepted: its security token is missing or old.",
-            cause="The page was open for a long time, or cookies are blocked.",
+            cause="The page was open for a long time, you signed in or out since, or cookies are blocked.",
             fix="Go back, reload the page and send the form again.",
         )
     return form
+
+
+def _expected(request: Request) -> str:
+    """The token a form posted with this request's cookies must carry; empty when it has neither cookie. A signed-in
+    request's token comes from its sign-in cookie alone, so a planted pre-session cookie changes nothing."""
+    binding = _binding(request)
+    session = request.cookies.get(binding.session_cookie)
+    if session:
+        return _mac(binding.key, "session", session)
+    nonce = request.cookies.get(CSRF_COOKIE)
+    return _mac(binding.key, "pre-session", nonce) if nonce else ""
+
+
+def _mac(key: bytes, purpose: str, value: str) -> str:
+    digest = hmac.new(key, f"{purpose}\n{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _binding(request: Request) -> FormBinding:
+    binding = getattr(request.app.state, "form_binding", None)
+    if not isinstance(binding, FormBinding):
+        raise TypeError("app.state.form_binding is not set: the program must bind its forms when it builds its app")
+    return binding

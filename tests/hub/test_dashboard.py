@@ -35,11 +35,15 @@ def _fleet(db, clock) -> None:
 
 
 def _signed_in(client: httpx.Client, db, clock) -> None:
+    """Signed in as the first technician, the one-time password changed (until then only /password opens)."""
     password = technicians.ensure_first(db, clock.now)
     page = client.get("/signin")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     response = client.post("/signin", data={"csrf": csrf, "username": "technician", "password": password})
     assert response.status_code == 303, response.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/password").text).group(1)
+    changed = client.post("/password", data={"csrf": csrf, "current": password, "password": "a county password"})
+    assert changed.status_code == 303, changed.text
 
 
 def test_dashboard_needs_sign_in(hub_db, hub_client, clock):
@@ -132,6 +136,10 @@ def test_dashboard_in_a_phone_browser(hub_settings, hub_db, hub_live, clock):
         page.fill("input[name=username]", "technician")
         page.fill("input[name=password]", password)
         page.click("button")
+        assert page.url == hub_live.url + "/password"  # the one-time password opens nothing else
+        page.fill("input[name=current]", password)
+        page.fill("input[name=password]", "a county password")
+        page.click("main button")
         assert page.url == hub_live.url + "/"
         assert page.locator("tbody tr").count() == 3
         assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1  # no sideways scrolling at phone width

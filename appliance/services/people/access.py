@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.errors import AccessDeniedError, BadRequestError, NotVisibleError, PeopleError, SignInError
-from appliance.services.people import auth, picture_codes
+from appliance.services.people import auth, class_names, picture_codes
 from appliance.storage.people import People
 from appliance.storage.signin_failures import SigninFailures
 
@@ -125,11 +125,18 @@ def reset_staff_password(people: People, viewer: Viewer | None, account_id: int,
 
 
 def create_class(people: People, viewer: Viewer | None, name: str, grade: str, teacher_usernames: list[str]) -> int:
-    """A class with its teachers; a teacher who creates one teaches it."""
+    """A class with its teachers: a teacher who creates one teaches it and may name no other teacher (an
+    administrator names any). PeopleError (people.class_name_taken) when another class's name reads the same."""
     viewer = require(viewer, *STAFF)
     name, grade = clean_name(name, "class name"), " ".join(grade.split())[:20]
     usernames = [u.strip().lower() for u in teacher_usernames if u.strip()]
+    if viewer["role"] == "teacher" and set(usernames) - {viewer["username"]}:
+        raise AccessDeniedError(
+            "A teacher's new class has that teacher alone as its teacher.",
+            fix="Create the class, then ask the administrator to add other teachers to it.",
+        )
     with people.transaction() as conn:
+        class_names.check_free(conn, name)
         teacher_ids = [viewer["id"]] if viewer["role"] == "teacher" else []
         for username in usernames:
             teacher = people.find_account(conn, "username", username)
@@ -137,6 +144,7 @@ def create_class(people: People, viewer: Viewer | None, name: str, grade: str, t
                 raise PeopleError(
                     f"There is no teacher with the user name {username!r}.",
                     fix="Create the teacher first, or correct the user name.",
+                    code="people.no_such_teacher",
                 )
             teacher_ids.append(teacher["id"])
         class_id = people.add_class(conn, name, grade)

@@ -10,7 +10,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from appliance.errors import PeopleError, RosterError
-from appliance.services.people import auth, picture_codes
+from appliance.services.people import auth, class_names, picture_codes
 from appliance.services.people.access import PIN_PATTERN, clean_name, make_pin, new_pseudonym, require
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
 from appliance.storage.people import NO_CREDENTIAL, People
@@ -84,7 +84,8 @@ def import_file(
     pin_digits: int = 4,
 ) -> ImportResult:
     """Import one class's students into the class named `class_name` (created when the viewer has none of
-    that name), in one transaction. A teacher imports only into their own classes."""
+    that name), in one transaction. A teacher imports only into their own classes; PeopleError
+    (people.class_name_taken) when a new class's name reads as another teacher's class's."""
     viewer = require(viewer, "admin", "teacher")
     if viewer["role"] == "teacher":
         teacher_username = ""  # a teacher imports into classes they teach, never on another's behalf
@@ -116,9 +117,10 @@ def _existing(people: People, viewer: Viewer, class_name: str) -> dict:
 
 
 def _classes_named(people: People, viewer: Viewer, class_name: str) -> list:
-    if viewer["role"] == "teacher":
-        return [c for c in people.classes_taught_by(viewer["id"]) if c["name"] == class_name]
-    return people.classes_named(class_name)
+    """The viewer's classes (a teacher's own, an administrator's all) whose name reads as `class_name`."""
+    key = class_names.name_key(class_name)
+    classes = people.classes_taught_by(viewer["id"]) if viewer["role"] == "teacher" else people.all_classes()
+    return [c for c in classes if class_names.name_key(c["name"]) == key]
 
 
 def _apply(people: People, viewer: Viewer, class_name: str, teacher_username: str, plans: list) -> ImportResult:
@@ -180,6 +182,8 @@ def _target_class(people: People, conn, viewer: Viewer, class_name: str, teacher
             f"{len(classes)} classes are named {class_name!r}; the import cannot tell which.",
             fix="Rename one of them, or import into a class with a unique name.",
         )
+    if not classes:  # a new class: its name must not read as another teacher's class's
+        class_names.check_free(conn, class_name)
     class_id = classes[0]["id"] if classes else people.add_class(conn, class_name)
     teachers = [viewer["id"]] if viewer["role"] == "teacher" else []
     if teacher_username:

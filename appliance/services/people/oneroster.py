@@ -12,6 +12,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from appliance.errors import RosterError
+from appliance.services.people import class_names
 from appliance.services.people.access import NAME_MAX_CHARS, new_pseudonym, require
 from appliance.services.people.class_roster import ImportResult
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
@@ -218,7 +219,7 @@ def _classes(people: People, conn, tables, orgs: dict[str, int], result: ImportR
         term = ", ".join(terms.get(t.strip(), "") for t in row.get("termSourcedIds").split(",") if t.strip())
         found[row.get("sourcedId")] = people.add_class(
             conn,
-            row.get("title"),
+            _unique_title(conn, row),
             grade,
             org_id=orgs.get(row.get("schoolSourcedId")),
             course=course.get("title") if course else "",
@@ -227,6 +228,12 @@ def _classes(people: People, conn, tables, orgs: dict[str, int], result: ImportR
         )
         result.counts["classes"] += 1
     return found
+
+
+def _unique_title(conn, row: Row) -> str:
+    """The class's title, or `title (2)`… when another class's name reads the same: a school's system may repeat
+    titles across schools or terms, and the kit keeps its /learn buttons distinct rather than refuse the set."""
+    return class_names.free_name(conn, row.get("title"), row.get("sourcedId"))
 
 
 def _enrolments(people: People, conn, rows: list[Row], users, classes, result: ImportResult) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.errors import AccessDeniedError, RosterError
+from appliance.errors import AccessDeniedError, PeopleError, RosterError
 from appliance.services.people import access as people, class_roster
 from appliance.services.people.access import CONSOLE
 
@@ -81,13 +81,16 @@ def test_roster_simple_teacher_imports_only_into_own_classes(kit):
     teacher_a = kit.people.person(people.create_teacher(kit.people, CONSOLE, "A", "teacher-a", "long password a"))
     teacher_b = kit.people.person(people.create_teacher(kit.people, CONSOLE, "B", "teacher-b", "long password b"))
     a = _import(kit, "name,student_number\nAnna,S9\n", "Shared name", viewer=teacher_a)
-    b = _import(kit, "name\nBo\n", "Shared name", viewer=teacher_b)  # same name, but a class of B's own
+    with pytest.raises(PeopleError) as taken:  # A's class's name: B gets no second class of it (nor A's class)
+        _import(kit, "name\nBo\n", "shared NAME", viewer=teacher_b)
+    assert taken.value.code == "people.class_name_taken"
+    b = _import(kit, "name\nBo\n", "B's class", viewer=teacher_b)
     assert a.class_id != b.class_id
     assert kit.people.teaches(teacher_b["id"], b.class_id) and not kit.people.teaches(teacher_b["id"], a.class_id)
     with pytest.raises(RosterError) as caught:  # taking A's student (and setting her PIN) by student number
         _import(kit, "name,student_number,pin\nAnna,S9,1111\n", "B's other class", viewer=teacher_b)
     assert _problems(caught) == [(2, 2)]
-    assert [c["name"] for c in kit.people.classes_taught_by(teacher_b["id"])] == ["Shared name"]
+    assert [c["name"] for c in kit.people.classes_taught_by(teacher_b["id"])] == ["B's class"]
 
 
 def test_roster_simple_students_cannot_import(kit):
