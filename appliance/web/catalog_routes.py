@@ -212,7 +212,7 @@ def v1_root(request: Request) -> Response:
 
 def v1_search(request: Request) -> Response:
     """OPDS v1 search: the v2 filters (q, lang, category, tag, notag, name, maxsize, count, start)."""
-    return _v1_feed(request, filtered=True)
+    return _v1_feed(request, filtered=bool(request.query_params))  # no query: kiwix 3.7 answers as root.xml
 
 
 def v1_search_description(request: Request) -> Response:

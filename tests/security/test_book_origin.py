@@ -371,7 +371,9 @@ def test_without_the_sandbox_the_same_book_acts_as_its_reader(chromium, unguarde
     assert out["/teach"].startswith("read 200 token=") and "undefined" not in out["/teach"], out
     assert out["storage"] == "read the kit origin keeps this", out
     if who == "teacher":
-        assert kit.people.classes_named(EVIL_CLASS), "the book created a class as the teacher"
+        assert any(row["name"] == EVIL_CLASS for row in kit.people.all_classes()), (
+            "the book created a class as the teacher"
+        )
     else:
         assert kit.accounts.by_username(EVIL_TEACHER) is not None, "the book created a teacher as the administrator"
     context.close()

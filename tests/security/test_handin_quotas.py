@@ -21,7 +21,7 @@ from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.photo_data import bomb_png, phone_jpeg
 from tests.web.lesson_data import hand_in, make_lesson
-from tests.web.people_clients import role_clients
+from tests.web.people_clients import csrf, role_clients
 
 MB = 1024 * 1024
 
@@ -93,7 +93,7 @@ def test_handin_lesson_quota_refuses_and_keeps_nothing_of_the_hand_in(tight):
     assert _kept_bytes(kit) == before and len(kit.lessons.handins_of(ids["lesson"], student)) == 1
     zh = pupil.post(
         f"/me/lessons/{ids['lesson']}/handin?lang=zh",
-        data={"csrf": pupil.cookies["tpkit_csrf"], "body": ""},
+        data={"csrf": csrf(pupil), "body": ""},
         files=[("photos", ("p3.png", noise_png(500, 3), "image/png"))],
     )
     assert zh.status_code == 413 and "你这一课交的作业已经满了（1 兆字节）" in zh.text
@@ -143,7 +143,7 @@ def test_handin_refusal_names_no_folder_of_the_kit(tight, name, data, lang):
     pupil = clients["student_a"]
     refused = pupil.post(
         f"/me/lessons/{ids['lesson']}/handin?lang={lang}",
-        data={"csrf": pupil.cookies["tpkit_csrf"], "body": ""},
+        data={"csrf": csrf(pupil), "body": ""},
         files=[("photos", (name, data, "image/jpeg"))],
     )
     assert refused.status_code in (400, 413), refused.text
@@ -151,7 +151,7 @@ def test_handin_refusal_names_no_folder_of_the_kit(tight, name, data, lang):
         assert str(folder) not in refused.text, (name, folder)
     json_answer = pupil.post(
         f"/me/lessons/{ids['lesson']}/handin",
-        data={"csrf": pupil.cookies["tpkit_csrf"], "body": ""},
+        data={"csrf": csrf(pupil), "body": ""},
         files=[("photos", (name, data, "image/jpeg"))],
         headers={"Accept": "application/json"},
     )

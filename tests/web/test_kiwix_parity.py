@@ -9,9 +9,8 @@ gzip, caching headers, redirects and the OPDS catalogs. libkiwix 14 serves books
 like tpkit, so URLs and `Location` headers are compared as they are. The test_client_* tests at the end run a
 real Kiwix client's catalog reading (libkiwix 14's, tests/kiwix_opds_client.cpp) on both servers' feeds.
 
-Where tpkit differs from 3.7 in a way issue 15 lists as a defect, the test asserts kiwix-serve 3.7's behaviour and
-is marked `xfail(strict=True, reason="issue 15: ...; fixed on branch kiwix-port")`: when the fix lands the test
-passes, strict xfail turns that into a failure, and the mark is removed.
+Issue 15's defects (OPDS v1, search selectors, wordCount, catalog queries, caching, redirects, suggestions) are
+asserted as kiwix-serve 3.7 behaves; the one difference still open is marked `xfail(strict=True)` with its reason.
 
 Deliberate differences (docs/kiwix-compatibility.md), asserted as differences where a test touches them:
 - tpkit's own HTML pages for errors (what, cause, fix) and for /search without format=xml; kiwix 3.7 sends its
@@ -471,10 +470,6 @@ def _feed(client, query: str) -> tuple[dict, list[dict]]:
     return header, [_book(entry) for entry in root.findall(ATOM + "entry")]
 
 
-def _xfail(defect: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"issue 15: {defect}; fixed on branch kiwix-port")
-
-
 @pytest.mark.parametrize(
     "query",
     [
@@ -482,17 +477,17 @@ def _xfail(defect: str) -> pytest.MarkDecorator:
         "?count=2",
         "?count=2&start=1",
         "?start=3",
-        pytest.param("?count=0", marks=_xfail("count=0 returns every entry (kiwix 3.7: none)")),
+        "?count=0",
         "?lang=eng",
         "?lang=en",
         "?lang=bel",
         "?category=wikipedia",
-        pytest.param("?category=wikipedia,wikibooks", marks=_xfail("category=a,b lists give 0 entries")),
+        "?category=wikipedia,wikibooks",
         "?tag=_pictures:no",
         "?tag=_ftindex:no",
         "?notag=_ftindex:yes",
         "?q=ray",
-        pytest.param('?q="ray%20charles"', marks=_xfail('a quoted phrase q="ray charles" finds nothing')),
+        '?q="ray%20charles"',
         "?name=wikipedia_en_ray_charles",
     ],
 )
@@ -551,19 +546,12 @@ def test_parity_catalog_feeds_entry_counts(kiwix, tpkit, path):
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(p, marks=_xfail("OPDS MIME types lack ;charset=utf-8"))
-        if p != "/catalog/v2/searchdescription.xml"
-        else p
-        for p in CATALOG_URLS
-    ]
-    + ["/catalog/v2/entry/{uuid}"],
+    [p if p != "/catalog/v2/searchdescription.xml" else p for p in CATALOG_URLS] + ["/catalog/v2/entry/{uuid}"],
 )
 def test_parity_catalog_content_types(kiwix, tpkit, zims, path):
     """kiwix 3.7: `application/atom+xml;profile=opds-catalog;kind=acquisition;charset=utf-8` and so on."""
     if "{uuid}" in path:
         path = path.format(uuid=zims[GENERATED].uuid)
-        pytest.xfail("issue 15: OPDS MIME types lack ;charset=utf-8; fixed on branch kiwix-port")
     assert tpkit.get(path).headers["content-type"] == kiwix.get(path).headers["content-type"]
 
 
@@ -591,7 +579,6 @@ def test_parity_catalog_illustration_bytes(kiwix, tpkit, zims):
         assert kiwix.get(no_size).status_code == tpkit.get(no_size).status_code == 404
 
 
-@_xfail("the thumbnail link form differs (kiwix 3.7: /catalog/v2/illustration/<uuid>/?size=48)")
 def test_parity_catalog_thumbnail_href_form(kiwix, tpkit, zims):
     for zim in zims.values():
         assert _thumbnail_href(tpkit, zim.uuid) == _thumbnail_href(kiwix, zim.uuid)
@@ -607,7 +594,7 @@ def test_difference_catalog_illustration_by_book_name_kept_for_kiwix_11_clients(
         assert tpkit.get(old_form).status_code == 200
 
 
-# Issue 15's other defects, asserted as kiwix-serve 3.7 behaves (each xfail until branch kiwix-port's fix lands).
+# Issue 15's other defects, asserted as kiwix-serve 3.7 behaves.
 
 
 def _atom_v1(response: httpx.Response) -> tuple[str | None, str | None, int]:
@@ -619,7 +606,6 @@ def _atom_v1(response: httpx.Response) -> tuple[str | None, str | None, int]:
     "query",
     ["", "?q=ray", "?count=1", "?count=2&start=1", "?lang=eng", "?tag=_ftindex:yes", "?notag=_ftindex:yes"],
 )
-@_xfail("OPDS v1 catalog missing (/catalog/search answers 404)")
 def test_parity_opds_v1_catalog_search(kiwix, tpkit, query):
     k, t = kiwix.get(f"/catalog/search{query}"), tpkit.get(f"/catalog/search{query}")
     assert (t.status_code, t.headers["content-type"]) == (k.status_code, k.headers["content-type"])
@@ -627,7 +613,6 @@ def test_parity_opds_v1_catalog_search(kiwix, tpkit, query):
 
 
 @pytest.mark.parametrize("path", ["/catalog/root.xml", "/catalog/searchdescription.xml"])
-@_xfail("OPDS v1 catalog missing (/catalog/root.xml, /catalog/searchdescription.xml answer 404)")
 def test_parity_opds_v1_catalog_root_and_description(kiwix, tpkit, path):
     k, t = kiwix.get(path), tpkit.get(path)
     assert (
@@ -640,7 +625,6 @@ def test_parity_opds_v1_catalog_root_and_description(kiwix, tpkit, path):
     )
 
 
-@_xfail("/catalog answers 307 instead of 404")
 def test_parity_catalog_without_a_feed_is_404(kiwix, tpkit):
     assert tpkit.get("/catalog").status_code == kiwix.get("/catalog").status_code == 404
 
@@ -648,14 +632,8 @@ def test_parity_catalog_without_a_feed_is_404(kiwix, tpkit):
 @pytest.mark.parametrize(
     "query",
     [
-        pytest.param(
-            "books.filter.name=wikipedia_en_ray_charles&pattern=water&pageLength=140",
-            marks=_xfail("books.filter.name is ignored, so the search runs over every book"),
-        ),
-        pytest.param(
-            "books.filter.lang=eng&pattern=wikipedia&pageLength=140",
-            marks=_xfail("books.filter.lang is ignored (search over every book)"),
-        ),
+        "books.filter.name=wikipedia_en_ray_charles&pattern=water&pageLength=140",
+        "books.filter.lang=eng&pattern=wikipedia&pageLength=140",
     ],
 )
 def test_parity_search_book_selectors(kiwix, tpkit, query):
@@ -666,12 +644,8 @@ def test_parity_search_book_selectors(kiwix, tpkit, query):
 @pytest.mark.parametrize(
     "query",
     [
-        pytest.param(
-            "books.filter.name=no_such_book&pattern=water", marks=_xfail("an empty book selection is not 400")
-        ),
-        pytest.param(
-            "books.id=00000000-0000-0000-0000-000000000000&pattern=water", marks=_xfail("unknown books.id 404")
-        ),
+        "books.filter.name=no_such_book&pattern=water",
+        "books.id=00000000-0000-0000-0000-000000000000&pattern=water",
     ],
 )
 def test_parity_search_selection_errors_are_400(kiwix, tpkit, query):
@@ -684,7 +658,6 @@ def _word_counts(client, query: str) -> list[str | None]:
     return [item.findtext("wordCount") for item in channel.findall("item")]
 
 
-@_xfail("wordCount is counted by tpkit instead of taken from the index")
 def test_parity_search_word_count_from_the_index(kiwix, tpkit):
     query = "content=wikipedia_en_ray_charles&pattern=jazz"
     _skip_without_real_books(query)
@@ -705,13 +678,8 @@ def test_parity_search_start_index_of_the_first_page(kiwix, tpkit):
 @pytest.mark.parametrize(
     "query",
     [
-        pytest.param(
-            "content=wikipedia_en_ray_charles&term=what%27d", marks=_xfail("suggestion `path` not HTML-escaped")
-        ),
-        pytest.param(
-            f"content={GENERATED}&term=water&start=-2&count=-1",
-            marks=_xfail("start=-2&count=-1 returns one suggestion instead of none"),
-        ),
+        "content=wikipedia_en_ray_charles&term=what%27d",
+        f"content={GENERATED}&term=water&start=-2&count=-1",
     ],
 )
 def test_parity_suggest_raw_json(kiwix, tpkit, query):
@@ -724,8 +692,8 @@ def test_parity_suggest_raw_json(kiwix, tpkit, query):
 @pytest.mark.parametrize(
     "url",
     [
-        pytest.param("/no_such_endpoint", marks=_xfail("unknown non-endpoint URLs get 307, kiwix 302 to /content/")),
-        pytest.param("/100%25_guarantee", marks=_xfail("`%` not re-encoded in the Location of /100%25_guarantee")),
+        "/no_such_endpoint",
+        "/100%25_guarantee",
     ],
 )
 def test_parity_old_urls_redirect_to_content(kiwix, tpkit, url):
@@ -742,13 +710,11 @@ DYNAMIC = [
 
 
 @pytest.mark.parametrize("url", DYNAMIC)
-@_xfail("dynamic responses say `no-cache, no-store` where kiwix says `max-age=0, must-revalidate`")
 def test_parity_dynamic_responses_cache_control(kiwix, tpkit, url):
     assert tpkit.get(url).headers.get("cache-control") == kiwix.get(url).headers.get("cache-control")
 
 
 @pytest.mark.parametrize("url", [*DYNAMIC, f"/raw/{GENERATED}/meta/Title"])
-@_xfail("no ETag (so never a 304) on /search, /suggest, /catalog/v2/*, /raw/<book>/meta/*")
 def test_parity_dynamic_responses_revalidate_to_304(kiwix, tpkit, url):
     for client in (kiwix, tpkit):
         etag = client.get(url).headers.get("etag")
@@ -756,7 +722,6 @@ def test_parity_dynamic_responses_revalidate_to_304(kiwix, tpkit, url):
         assert client.get(url, headers={"If-None-Match": etag}).status_code == 304, (str(client.base_url), url)
 
 
-@_xfail("ZIM content says `public` where kiwix says `must-revalidate`")
 def test_parity_book_content_must_revalidate(kiwix, tpkit):
     url = f"/content/{GENERATED}/water"
     for client in (kiwix, tpkit):
@@ -764,7 +729,6 @@ def test_parity_book_content_must_revalidate(kiwix, tpkit):
 
 
 @pytest.mark.parametrize("url", [f"/random?content={GENERATED}", f"/content/{GENERATED}/"])
-@_xfail("redirects (/random, in-book redirects) carry no Cache-Control")
 def test_parity_redirects_cache_control(kiwix, tpkit, url):
     k, t = kiwix.get(url), tpkit.get(url)
     assert k.status_code == t.status_code == 302
