@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
+import uuid
 from urllib.parse import quote, quote_from_bytes
 
 from hypothesis import strategies as st
 from starlette.convertors import IntegerConvertor, PathConvertor
 from starlette.routing import Mount, Route
+
+from appliance.protocol import report_file
+from tests.hub.conftest import health_body
 
 # Numbers and texts that broke parsers somewhere: non-finite, beyond int64, other scripts' digits, NUL, markup.
 SPECIAL_TEXTS = [
@@ -272,3 +277,40 @@ RAW_JSON = [
 
 def quoted(path: str) -> str:
     return quote(path, safe="/%:@!$&'()*+,;=-._~")
+
+
+def enrolment_shaped(known: dict) -> st.SearchStrategy[bytes]:
+    """An enrolment with the waiting kit's id, token and a real key, some replaced by hostile JSON."""
+    field = lambda name: st.one_of(st.sampled_from(known[name]), json_values(5))  # noqa: E731
+    return st.fixed_dictionaries(
+        {"kit_id": field("kit_id"), "token": field("token"), "public_key": field("public_key")}
+    ).map(lambda data: json.dumps(data).encode())
+
+
+def report_shaped() -> st.SearchStrategy[bytes]:
+    """A report as kit-1 would write it, its body or one field replaced by hostile JSON or a non-finite number."""
+
+    def build(kind: str, body, field: str, replacement) -> bytes:
+        report = {
+            "format": report_file.FORMAT,
+            "kit_id": "kit-1",
+            "report_id": str(uuid.uuid4()),
+            "sequence": 1,
+            "kind": kind,
+            "made_at": "2026-11-28T16:00:00Z",
+            "clock_synchronised": True,
+            "applied_config_version": None,
+            "body": body if isinstance(body, dict) else {"value": body},
+        }
+        if field in report["body"]:
+            report["body"][field] = replacement
+        return json.dumps(report).encode()
+
+    heartbeat = health_body("kit-1")
+    return st.builds(
+        build,
+        st.sampled_from(report_file.KINDS),
+        st.one_of(st.just(heartbeat), json_values(60)),
+        st.sampled_from(sorted(heartbeat)),
+        st.one_of(json_values(10), st.sampled_from([float("nan"), float("inf"), -float("inf"), 2**64, -0.0])),
+    )
