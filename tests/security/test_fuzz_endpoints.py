@@ -94,6 +94,8 @@ EXTRA_NAMES = {
 # a form that takes no file was spooled to a temporary file nobody closed (checked_form now refuses it, 400).
 FILE_IN_A_PLAIN_FORM = ((b"body", b"x", b"a.jpg"),)
 SUPERSCRIPT = "²".encode()  # str.isdigit() is true for it; int() refuses it
+GOOD_REPORT = report_file.Report.new("kit-1", 1, "heartbeat", health_body("kit-1"), clock_synchronised=True)
+SURROGATE_REPORT = json.dumps({**GOOD_REPORT.as_dict(), "body": {"school_name": "\ud800"}}).encode()  # half a pair
 REGRESSIONS: dict[tuple[str, str, str], list[Sent]] = {
     ("kit", "POST", "/me/notes"): [Sent("pupil", "/me/notes", fields=FILE_IN_A_PLAIN_FORM, encoding="multipart")],
     ("kit", "GET", "/catalog/v2/entries"): [
@@ -116,6 +118,9 @@ REGRESSIONS: dict[tuple[str, str, str], list[Sent]] = {
             encoding="raw",
             raw=b'{"kit_id": "kit-2", "token": "t", "public_key": "\\u216b"}',
         )
+    ],
+    ("hub", "POST", "/api/v1/reports"): [
+        Sent("anonymous", api_routes.REPORTS_PATH, encoding="raw", sign=True, raw=SURROGATE_REPORT)
     ],
     ("hub", "POST", "/signout"): [Sent("technician", "/signout", fields=FILE_IN_A_PLAIN_FORM, encoding="multipart")],
     ("hub", "POST", "/signin"): [
@@ -272,7 +277,6 @@ def assert_hub_intact(hub_world: HubWorld) -> None:
     if hub_world.db.backend == "sqlite":
         assert hub_world.db.query("PRAGMA integrity_check")[0]["integrity_check"] == "ok"
     assert hub_world.client("technician").get("/").status_code == 200
-    good = report_file.Report.new("kit-1", 1, "heartbeat", health_body("kit-1"), clock_synchronised=True)
-    payload, headers = hub_world.signed_report(json.dumps(good.as_dict()).encode())
+    payload, headers = hub_world.signed_report(json.dumps(GOOD_REPORT.as_dict()).encode())
     response = hub_world.client("anonymous").post(api_routes.REPORTS_PATH, content=payload, headers=headers)
     assert response.status_code in (200, 201, 202), response.text
