@@ -1,8 +1,8 @@
 """Numbers as people type them into forms (scores, points, answers): finite, or refused (issue 14).
 
 `float("inf")`, `float("nan")` and `float("1e999")` all succeed in Python, and a stored infinity later breaks
-JSON (strict_json.py). Every form number goes through `parse_number`, every whole number (an id, a count) that is
-not a path parameter through `whole_number`.
+JSON (strict_json.py). Every form number goes through `parse_number`; a whole number read from text (a size, a
+rate, a picture's number) through `whole_number`, never `isdigit()` then `int()`.
 """
 
 from __future__ import annotations
