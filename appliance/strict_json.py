@@ -19,6 +19,7 @@ MAX_DEPTH = 32  # no kit document nests deeper than about 6; the interpreter's o
 
 _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \ud800-\udfff: only a pair of them is a character
 
 
 def dumps(value: Any, **options: Any) -> str:
@@ -40,11 +41,23 @@ def finite(value: Any) -> Any:
 
 def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """The JSON value of `raw` (UTF-8 if bytes); ValueError if it is not JSON, holds `NaN`/`Infinity` or a number
-    too large for a float (`1e999`), or nests deeper than `max_depth`."""
+    too large for a float (`1e999`), nests deeper than `max_depth`, or escapes a lone surrogate (`"\\ud800"`)."""
     text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw
     if depth(text) > max_depth:
         raise ValueError(f"it nests deeper than {max_depth} levels")
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """ValueError when a string of `value` holds half a surrogate pair: it is no character, so it cannot be written
+    as UTF-8 (a signed report holding one stopped the hub's store with UnicodeEncodeError, a 500; RFC 7493 2.1)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("it holds a lone surrogate (\\ud800-\\udfff), which is not a character") from exc
 
 
 def depth(text: str) -> int:

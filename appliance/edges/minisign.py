@@ -10,7 +10,6 @@ Formats: https://jedisct1.github.io/minisign/ (docs/channels.md).
 from __future__ import annotations
 
 import base64
-import binascii
 import ctypes
 import ctypes.util
 import dataclasses
@@ -92,7 +91,7 @@ def _b64_line(text: str, where: str, what: str) -> bytes:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("untrusted comment:")]
     try:
         return base64.b64decode(lines[0].strip(), validate=True)
-    except (IndexError, binascii.Error) as exc:
+    except (IndexError, ValueError) as exc:  # binascii.Error is a ValueError; a non-ASCII str raises the latter
         raise ConfigError(
             f"{where} is not a minisign {what}.",
             cause="The file or text is cut, or of another kind.",
@@ -187,7 +186,7 @@ def parse_signature(text: str, where: str) -> Signature:
     lines = text.splitlines()
     try:
         raw, global_signature = base64.b64decode(lines[1], validate=True), base64.b64decode(lines[3], validate=True)
-    except (IndexError, binascii.Error) as exc:
+    except (IndexError, ValueError) as exc:  # binascii.Error, or ValueError for a non-ASCII str (found by fuzzing)
         raise _bad(where, "The signature file is cut or is not in minisign's format.") from exc
     if (
         len(raw) != 74

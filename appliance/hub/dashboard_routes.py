@@ -16,6 +16,8 @@ from starlette.routing import Route
 from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
 from appliance.hub import charts, configs, fleet, i18n, retention, technicians
 from appliance.hub.pages import language, render
+from appliance.protocol.report_file import KIT_ID
+from appliance.typed_numbers import whole_number
 from appliance.webcore.forms import checked_form, csrf_token, remember_csrf
 
 SESSION_COOKIE = "tpkit_hub_session"
@@ -98,11 +100,24 @@ def fleet_csv(request: Request) -> Response:
     )
 
 
+def _kit_id(request: Request) -> str:
+    """The kit id in the address; 404 for one no kit can have (PostgreSQL cannot even look up one holding NUL)."""
+    kit_id = request.path_params["kit_id"]
+    if not KIT_ID.match(kit_id):
+        raise HubError(
+            f"No kit {kit_id!r} is registered on this hub.",
+            code="hub.kit_not_found",
+            status=404,
+            fix="Go back to the fleet table.",
+        )
+    return kit_id
+
+
 def kit_page(request: Request) -> Response:
     away = _turned_away(_technician(request))  # before looking the kit up: strangers learn nothing about the fleet
     if away is not None:
         return away
-    state, kit_id = request.app.state, request.path_params["kit_id"]
+    state, kit_id = request.app.state, _kit_id(request)
     now = state.clock()
     kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h)
     if kit is None:
@@ -149,7 +164,7 @@ async def set_config(request: Request) -> Response:
         raise SignInError("Sign in first.", fix="Open /signin.")
     if account["must_change_password"]:  # nothing is saved with the one-time password
         return RedirectResponse("/password", status_code=303)
-    kit_id = request.path_params["kit_id"]
+    kit_id = _kit_id(request)
     changes: dict[str, Any] = {}
     for field in configs.FIELDS:
         raw = str(form.get(field, "")).strip()
@@ -158,9 +173,9 @@ async def set_config(request: Request) -> Response:
         elif field == "sync_windows":
             changes[field] = raw or None
         elif raw:
-            if not raw.isdigit():
+            if (number := whole_number(raw)) is None:
                 raise BadRequestError(f"{field} = {raw!r} is not a whole number.", fix="Go back and type digits only.")
-            changes[field] = int(raw)
+            changes[field] = number
         else:
             changes[field] = None
     state = request.app.state

@@ -73,8 +73,8 @@ def press(request: Request, form: FormData) -> Response:
         picked = picture_codes.picked(str(form.get("pin", "")))
         if key == "back":
             picked = picked[:-1]
-        elif key.startswith("pic-") and key[4:].isdigit() and int(key[4:]) < len(picture_codes.PICTURES):
-            picked = [*picked, int(key[4:])]
+        elif key.startswith("pic-") and (picture := picture_codes.number(key[4:])) is not None:
+            picked = [*picked, picture]
         if len(picked) < picture_codes.CODE_LENGTH:
             return _sign_in_page(request, klass, student, picture_codes.joined(picked))
         return _try(request, kit, klass, student, picture_codes.joined(picked))

@@ -19,6 +19,7 @@ from appliance.content.library import Book, Library
 from appliance.edges import mdns
 from appliance.errors import LanError
 from appliance.services.kit import claim_once
+from appliance.typed_numbers import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def _kits(instances: list[mdns.Found]) -> list[FoundKit]:
                 kit_id=txt.get("kit_id", ""),
                 version=txt.get("version", ""),
                 content=txt.get("content", ""),
-                mirror_port=int(mirror) if mirror.isdigit() else 0,
+                mirror_port=whole_number(mirror, max_digits=5) or 0,  # isdigit() then int() failed on "²"
                 addresses=found.addresses,
                 port=found.port,
                 channels=_channels(txt.get("channels", "")),
@@ -208,6 +209,6 @@ def _channels(text: str) -> dict[str, int]:
     found = {}
     for part in text.split(","):
         name, _, sequence = part.strip().rpartition(":")
-        if name and sequence.isdigit():
-            found[name] = int(sequence)
+        if name and (number := whole_number(sequence)) is not None:
+            found[name] = number
     return found

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from appliance.content.library import Book
+from appliance.typed_numbers import whole_number
 
 FEED_ID_NAMESPACE = uuid.UUID("6f0d8a52-5d0e-4c51-9c0e-2f7a2b0f6b3e")  # stable feed ids per query
 
@@ -102,7 +103,8 @@ def _matches(book: Book, filters: Mapping[str, str]) -> bool:
         return False
     if filters.get("notag") and set(filters["notag"].split(";")) & tags:
         return False
-    if filters.get("maxsize", "").isdigit() and book.zim.size_bytes > int(filters["maxsize"]):
+    maxsize = whole_number(filters.get("maxsize", ""))  # isdigit() took "²", which int() refused (a 500)
+    if maxsize is not None and book.zim.size_bytes > maxsize:
         return False
     return query_matches(book.title, book.description, filters.get("q", ""), book.tags)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from appliance.typed_numbers import whole_number
+
 # The files are static/pictures/<name>.svg; the order is the grid's, and a code's numbers index this tuple.
 PICTURES = ("sun", "moon", "star", "tree", "flower", "fish", "house", "heart", "cloud", "boat", "apple", "key")
 CODE_LENGTH = 3
@@ -26,9 +28,15 @@ def make_code() -> str:
     return "-".join(str(n) for n in chosen)
 
 
+def number(text: str) -> int | None:
+    """The picture that `text` numbers (ASCII digits below len(PICTURES)), or None."""
+    value = whole_number(text, max_digits=2)
+    return value if value is not None and value < len(PICTURES) else None
+
+
 def picked(typed: str) -> list[int]:
     """The picture numbers picked so far from the form's field, at most CODE_LENGTH, junk dropped."""
-    found = [int(part) for part in typed.split("-") if part.isdigit() and int(part) < len(PICTURES)]
+    found = [n for n in map(number, typed.split("-")) if n is not None]
     return found[:CODE_LENGTH]
 
 

@@ -158,3 +158,20 @@ def test_lan_advertises_only_where_the_web_server_listens():
     assert advertise_interfaces(everywhere) is None
     chosen = load_settings(environ={"TPKIT_HOST": "0.0.0.0", "TPKIT_MDNS_INTERFACES": "192.168.4.1"})
     assert advertise_interfaces(chosen) == ["192.168.4.1"]
+
+
+def test_lan_discover_reads_hostile_numbers_as_none(tmp_path, content_dir):
+    """A device on the LAN advertising `mirror=²` (str.isdigit() is true for it, int() refuses it) and a channel
+    sequence of 30 digits: before, discovering it raised ValueError (the class of fault the endpoint fuzzer found,
+    issue 14); now the kit is listed with no mirror and those channels left out (typed_numbers.whole_number)."""
+    from tests.conftest import loopback_advertisement
+
+    settings = _settings(tmp_path, content_dir)
+    ad = loopback_advertisement("Odd School", kit_id="kit-odd", mirror="²", channels=f"a:²,b:{'9' * 30},c:3")
+    advertiser = mdns.Advertiser(["127.0.0.1"])
+    advertiser.start(ad)
+    try:
+        kits = [k for k in lan.discover(settings, WAIT_S, _has("kit-odd")) if k.kit_id == "kit-odd"]
+    finally:
+        advertiser.stop()
+    assert len(kits) == 1 and kits[0].mirror_port == 0 and kits[0].channels == {"c": 3}
