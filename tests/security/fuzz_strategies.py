@@ -83,7 +83,7 @@ class Endpoint:
     path: str
     params: dict[str, str]
     names: tuple[str, ...]
-    kind: str  # "page" (GET, query fuzzed), "form" (POST, CSRF-checked), "json" (a JSON API), "static"
+    kind: str  # "page" (GET, query fuzzed), "bodyless" (another method to a handler that reads no body), "form" (POST, CSRF-checked), "json" (a JSON API), "static"
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -144,6 +144,13 @@ def handles_forms(endpoint) -> bool:
     return bool(re.search(r"\bchecked_(form|upload)\(", inspect.getsource(endpoint)))
 
 
+def reads_body(endpoint) -> bool:
+    """Whether a handler reads the request's body at all (a form, JSON or the raw bytes)."""
+    if hasattr(endpoint, "__wrapped__"):
+        return True
+    return bool(re.search(r"\b(checked_(form|upload)|request\.(form|body|json|stream))\(", inspect.getsource(endpoint)))
+
+
 def endpoints(program: str, routes, json_routes: set[str], extra_names: dict) -> list[Endpoint]:
     """Every (method, route) of an app's route table, classified; an unclassifiable one has kind "unknown"."""
     found = []
@@ -164,6 +171,8 @@ def endpoints(program: str, routes, json_routes: set[str], extra_names: dict) ->
                 kind = "json"
             elif method == "POST" and handles_forms(route.endpoint):
                 kind = "form"
+            elif not reads_body(route.endpoint):  # e.g. the kiwix catch-all: any method, answered from the URL
+                kind = "bodyless"
             else:
                 kind = "unknown"
             found.append(Endpoint(program, method, route.path, params, names, kind))

@@ -35,7 +35,7 @@ from tests.conftest import LiveServer, make_book
 from tests.hub.conftest import Clock, enrol_kit
 from tests.security.fuzz_strategies import Endpoint, Sent
 from tests.web.lesson_data import JPEG, hand_in, make_lesson
-from tests.web.people_clients import role_clients
+from tests.web.people_clients import csrf, role_clients
 from tests.web.quiz_data import create_quiz, start
 
 HUB_ROLES = ("anonymous", "technician")
@@ -89,7 +89,7 @@ class KitWorld:
         }
         a, b = ids["a"], ids["b"]
         # class b signs in with picture codes, so both keypads are fuzzed
-        pictures = {"csrf": clients["teacher_b"].cookies["tpkit_csrf"], "kind": "pictures"}
+        pictures = {"csrf": csrf(clients["teacher_b"]), "kind": "pictures"}
         assert clients["teacher_b"].post(f"/teach/{b['class']}/signin-kind", data=pictures).status_code == 303
         for name in ("student_b", "teacher_b"):
             clients[name].close()

@@ -229,7 +229,7 @@ def fuzz(world, endpoint: Endpoint, roles: tuple[str, ...]) -> None:
 
 
 def fuzzable(found: list[Endpoint]) -> list[Endpoint]:
-    return [e for e in found if e.kind in ("page", "form", "json", "static")]
+    return [e for e in found if e.kind in ("page", "bodyless", "form", "json", "static")]
 
 
 def test_every_route_has_a_fuzzing_strategy(kit_world, hub_world):
