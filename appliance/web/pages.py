@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from appliance import __version__
+from appliance.content.languages import language_name
 from appliance.web import i18n
 from appliance.webcore.i18n import choose_language, install, speak
 
@@ -34,6 +35,7 @@ def human_size(size_bytes: float) -> str:
 
 
 ENV.filters["human_size"] = human_size
+ENV.filters["language_name"] = language_name  # a book's language as the home page names it
 
 
 def render(
