@@ -86,6 +86,6 @@ def test_cli_audit_under_sudo_leaves_nothing_owned_by_root_in_the_kits_folder(ki
         assert done.returncode == 1, done.stdout + done.stderr  # the first password: a problem, as above
         assert (data / "keys").is_dir()
         assert [p for p in (data, *data.rglob("*")) if p.stat().st_uid != 65534] == []
-        assert "[✓] files: People's data" in done.stdout and "owner nobody" in done.stdout
+        assert "[✓] files: People's data" in done.stdout and "owner `nobody`" in done.stdout
     finally:
         shutil.rmtree(top)
