@@ -106,6 +106,8 @@ def test_partial_credit_shown_as_partly_right_and_rounded(kit, handed):
     assert zh.count('<li class="wrong">') == 5 and "✗ 不正确" in zh
     assert "正确答案: 错" in zh  # the true/false question answered "true": its right answer in words
     assert visible_words(zh, DATA) == []
+    me = student.get("/me", headers=ZH).text
+    assert "最高分 6.3 / 13" in me and visible_words(me, DATA) == []
     en = student.get(f"/me/quizzes/{quiz_id}/attempts/{attempt}", headers=EN).text
     assert "<b>6.3 / 13</b>" in en and "◐ Partly right 2/3" in en and "Right answer: False" in en
 
