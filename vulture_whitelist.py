@@ -12,6 +12,7 @@ flavour
 has_illustration
 answered
 wrong_answers
+partly  # quiz_results.html: how many were partly right
 attempts_left
 reveal
 ran_at

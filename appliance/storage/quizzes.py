@@ -88,6 +88,17 @@ class Quizzes:
             .fetchall()
         )
 
+    def attempts_of_quizzes(self, quiz_ids: list[int]) -> list[sqlite3.Row]:
+        """Every attempt (open or handed in) at any of the quizzes, oldest first: the class overview in one query."""
+        if not quiz_ids:
+            return []
+        marks = ", ".join("?" * len(quiz_ids))
+        return (
+            self.db.read()
+            .execute(f"SELECT * FROM quiz_attempts WHERE quiz_id IN ({marks}) ORDER BY number, id", quiz_ids)
+            .fetchall()
+        )
+
     def handed_in(self, quiz_id: int) -> list[sqlite3.Row]:
         """Every handed-in attempt of the quiz, oldest first."""
         return (

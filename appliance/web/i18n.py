@@ -48,6 +48,23 @@ BUILT_AT_RUN_TIME = (
     N_("state.not_opened"),
     N_("state.opened"),
     N_("state.graded"),
+    # the class overview, its CSV and the parent summary: a quiz's state (services/learning/quiz_overview.py),
+    # the CSV's headers (services/learning/lessons.py overview_rows)
+    N_("quiz_state.not_started"),
+    N_("quiz_state.in_progress"),
+    N_("quiz_state.handed_in"),
+    N_("overview.csv_name"),
+    N_("overview.csv_number"),
+    N_("overview.csv_state"),
+    N_("overview.csv_score"),
+    N_("overview.csv_out_of"),
+    # quiz results: how a question went (services/learning/scores.py MARKS)
+    N_("quiz.mark.right"),
+    N_("quiz.mark.partly"),
+    N_("quiz.mark.wrong"),
+    # quiz_results.html: "1 attempt allowed" / "{count} attempts allowed" (English has two forms)
+    N_("quiz.attempts_allowed"),
+    N_("quiz.attempts_allowed_one"),
     N_("notebook.bookmarked"),
     N_("notebook.unbookmarked"),
     N_("notebook.note_saved"),

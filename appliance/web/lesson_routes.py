@@ -17,9 +17,11 @@ from starlette.routing import Route
 from appliance.errors import BadRequestError
 from appliance.services.learning import lesson_views, lessons
 from appliance.services.people.access import STAFF
+from appliance.web import i18n
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account
+from appliance.webcore.i18n import choose_language, speak
 
 FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 
@@ -136,15 +138,17 @@ def overview_csv(request: Request) -> Response:
     table = lessons.overview(request.app.state.kit, viewer, request.path_params["class_id"])
     out = io.StringIO()
     writer = csv.writer(out)
-    for row in lessons.overview_rows(table):
-        writer.writerow([_spreadsheet_safe(value) for value in row])
+    lang = choose_language(request, request.app.state.kit.settings.default_language)
+    for row in lessons.overview_rows(table, i18n.MESSAGES.translator(lang)):
+        writer.writerow([_spreadsheet_safe(str(value)) for value in row])
     name = f"class-{table['klass']['id']}-overview.csv"
     # UTF-8 with a BOM so Excel and WPS on Chinese Windows read the names right
-    return Response(
+    response = Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'},
     )
+    return speak(request, response, lang)
 
 
 def _spreadsheet_safe(value: str) -> str:

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from appliance import __version__
 from appliance.content.languages import language_name
+from appliance.services.learning import scores
 from appliance.web import i18n
 from appliance.webcore.i18n import choose_language, install, speak
 
@@ -36,6 +37,8 @@ def human_size(size_bytes: float) -> str:
 
 ENV.filters["human_size"] = human_size
 ENV.filters["language_name"] = language_name  # a book's language as the home page names it
+ENV.filters["score"] = scores.shown  # 4.6667 → 4.7 (services/learning/scores.py)
+ENV.filters["percent"] = scores.percent  # 0.4667 → 47
 
 
 def render(

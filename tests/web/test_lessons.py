@@ -76,8 +76,15 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     assert '<polyline class="done" fill="none" points="10.0,60.0"/>' in overview
     assert '<polyline class="scores" fill="none" points="10.0,30.0"/>' in overview
     rows = list(csv.reader(io.StringIO(teacher.get(f"/teach/{a['class']}/overview.csv").text.lstrip("\ufeff"))))
-    assert rows[0] == ["student", "student_number", "Water homework (state)", "Water homework (score)"]
-    assert sorted(r[2:] for r in rows[1:]) == [["graded", "8/10"], ["not_opened", ""]]
+    assert rows[0] == [
+        "Name",
+        "Student number",
+        "Not done",
+        "Water homework (state)",
+        "Water homework (score)",
+        "Water homework (out of)",
+    ]
+    assert sorted(r[2:] for r in rows[1:]) == [["0", "graded", "8", "10"], ["1", "not opened", "", ""]]
     summary = teacher.get(f"/teach/{a['class']}/students/{a['students'][0]}/summary").text
     assert "Water homework" in summary and "Good, add clouds." in summary
     for http in clients.values():

@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.learning import quotas, records, uploads, xapi
+from appliance.services.learning import quiz_overview, quotas, records, scores, uploads, xapi
 from appliance.services.people import access as people
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
@@ -417,7 +418,8 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
 
 
 def overview(kit: Kit, viewer: Viewer, class_id: int) -> dict:
-    """Students × lessons of a class with each cell's state and the newest hand-in (score, late)."""
+    """Students × lessons of a class with each cell's state and the newest hand-in (score, late); students ×
+    quizzes (services/learning/quiz_overview); and per student how many homework and quizzes are not handed in."""
     klass = people.staff_class(kit.people, viewer, class_id)
     students = kit.people.students_of(class_id)
     found = list(reversed(kit.lessons.of_class(class_id)))
@@ -432,7 +434,17 @@ def overview(kit: Kit, viewer: Viewer, class_id: int) -> dict:
             key = (lesson["id"], student["id"])
             handin = handins.get(key)
             cells[key] = Cell(state_of(lesson, key in opens, handin), dict(handin) if handin else None)
-    return {"klass": klass, "students": students, "lessons": found, "cells": cells}
+    quizzes = kit.quizzes.of_class(class_id)
+    table = {
+        "klass": klass,
+        "students": students,
+        "lessons": found,
+        "cells": cells,
+        "quizzes": quizzes,
+        "quiz_cells": quiz_overview.quiz_cells(kit, quizzes, students),
+    }
+    table["behind"] = quiz_overview.behind(table)
+    return table
 
 
 def progress(table: dict) -> list[dict]:
@@ -458,24 +470,37 @@ def progress(table: dict) -> list[dict]:
     return points
 
 
-def overview_rows(table: dict) -> list[list[str]]:
-    """The overview as CSV rows: one per student, a state and a score column per lesson."""
-    header = ["student", "student_number"]
-    for lesson in table["lessons"]:
-        header += [f"{lesson['title']} (state)", f"{lesson['title']} (score)"]
+def overview_rows(table: dict, t: Callable[..., str]) -> list[list[Any]]:
+    """The overview as CSV rows in the language of `t` (a translator: key → text): one per student with its
+    name, student number and how much is not done, then per lesson and per quiz a state, a score and an out-of
+    column. Scores are plain numbers rounded for people (services/learning/scores), never "4/5" in one cell."""
+    header = [t("overview.csv_name"), t("overview.csv_number"), t("overview.behind")]
+    for title in [lesson["title"] for lesson in table["lessons"]] + [quiz["title"] for quiz in table["quizzes"]]:
+        header += [
+            t("overview.csv_state", title=title),
+            t("overview.csv_score", title=title),
+            t("overview.csv_out_of", title=title),
+        ]
     rows = [header]
     for student in table["students"]:
-        row = [student["display_name"], student["student_number"] or ""]
+        row = [student["display_name"], student["student_number"] or "", table["behind"][student["id"]]]
         for lesson in table["lessons"]:
             cell = table["cells"].get((lesson["id"], student["id"]))
-            score = cell.handin["score"] if cell and cell.handin and cell.handin["score"] is not None else None
-            row += ["" if cell is None else cell.state, "" if score is None else f"{score:g}/{cell.handin['out_of']:g}"]
+            graded = cell is not None and cell.handin is not None and cell.handin["score"] is not None
+            row += [
+                "" if cell is None else t("state." + cell.state),
+                scores.shown(cell.handin["score"]) if graded else "",
+                scores.shown(cell.handin["out_of"]) if graded else "",
+            ]
+        for quiz in table["quizzes"]:
+            quiz_cell = table["quiz_cells"][(quiz["id"], student["id"])]
+            row += [t("quiz_state." + quiz_cell.state), scores.shown(quiz_cell.best), scores.shown(quiz_cell.out_of)]
         rows.append(row)
     return rows
 
 
 def student_summary(kit: Kit, viewer: Viewer, class_id: int, student_id: int) -> dict:
-    """One student's row of the overview with their lessons, for the printable page for parents."""
+    """One student's row of the overview with their lessons and quizzes, for the printable page for parents."""
     table = overview(kit, viewer, class_id)
     student = next((s for s in table["students"] if s["id"] == student_id), None)
     if student is None:
@@ -485,4 +510,5 @@ def student_summary(kit: Kit, viewer: Viewer, class_id: int, student_id: int) ->
         for lesson in table["lessons"]
         if (lesson["id"], student_id) in table["cells"]
     ]
-    return {"klass": table["klass"], "student": student, "rows": rows}
+    quiz_rows = [(quiz, table["quiz_cells"][(quiz["id"], student_id)]) for quiz in table["quizzes"]]
+    return {"klass": table["klass"], "student": student, "rows": rows, "quiz_rows": quiz_rows}

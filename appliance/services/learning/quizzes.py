@@ -13,7 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import NotVisibleError, QuizError
-from appliance.services.learning import quiz_drafts, records, xapi
+from appliance.services.learning import quiz_drafts, records, scores, xapi
 from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
 from appliance.services.people import access as people
 
@@ -82,6 +82,7 @@ class QuestionResult:
     question: Question
     right_answer: str
     right: int
+    partly: int  # partial credit: more than 0, less than the question's points
     answered: int
     wrong_answers: list[tuple[str, int]]
 
@@ -97,7 +98,12 @@ def question_results(kit: Kit, viewer: Viewer, quiz_id: int) -> list[QuestionRes
         wrong = Counter(a["understood"] for a in mine if not a["correct"])
         found.append(
             QuestionResult(
-                question, right_answer(question), sum(1 for a in mine if a["correct"]), len(mine), wrong.most_common(3)
+                question,
+                right_answer(question),
+                sum(1 for a in mine if a["correct"]),
+                sum(1 for a in mine if scores.mark(a["score"], question.points) == "partly"),
+                len(mine),
+                wrong.most_common(3),
             )
         )
     return found
@@ -258,5 +264,13 @@ def attempt_view(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int) -> Att
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
     answers = {a["position"]: a for a in kit.quizzes.answers(attempt_id)}
     left = quiz["attempts_allowed"] - len(kit.quizzes.attempts_of(quiz_id, viewer["id"]))
-    rows = [{"question": q, "answer": answers.get(n), "right_answer": right_answer(q)} for n, q in enumerate(questions)]
+    rows = [
+        {
+            "question": q,
+            "answer": answers.get(n),
+            "right_answer": right_answer(q),
+            "mark": scores.mark(answers[n]["score"] if n in answers else None, q.points),
+        }
+        for n, q in enumerate(questions)
+    ]
     return AttemptView(attempt, rows, max(0, left), left <= 0)
