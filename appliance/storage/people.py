@@ -86,11 +86,12 @@ class People:
         )
 
     def students_of(self, class_id: int) -> list[sqlite3.Row]:
+        """The students of a class by id: pages and files list them through services/people/name_order.py."""
         return (
             self.db.read()
             .execute(
                 f"{PERSON} WHERE role = 'student' AND id IN (SELECT account_id FROM enrolments WHERE class_id = ?) "
-                "ORDER BY display_name COLLATE NOCASE, id",
+                "ORDER BY id",
                 (class_id,),
             )
             .fetchall()

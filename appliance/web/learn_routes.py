@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from appliance.errors import SignInError, TooManyAttemptsError
 from appliance.services.learning import lesson_views, lessons
-from appliance.services.people import access as people, auth, picture_codes
+from appliance.services.people import access as people, auth, name_order, picture_codes
 from appliance.web.forms import form_page, posted_form, posted_upload
 from appliance.web.session import client_address, current_account, home_of, open_session
 
@@ -34,7 +34,9 @@ def choose_class(request: Request) -> Response:
 
 def choose_name(request: Request) -> Response:
     klass, students = people.sign_in_names(request.app.state.kit.people, request.path_params["class_id"])
-    return form_page(request, "learn_names.html", klass=klass, students=students)
+    return form_page(
+        request, "learn_names.html", klass=klass, students=students, letters=name_order.letter_bar(students)
+    )
 
 
 def keypad(request: Request) -> Response:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.services.learning import lesson_edits, lessons, notebook
 from appliance.services.library import search
-from appliance.services.people import access as people
+from appliance.services.people import access as people, name_order
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -22,7 +22,7 @@ SEARCH_RESULTS = 10  # library suggestions on the teacher's lesson page
 def new_lesson(kit: Kit, viewer: Viewer, class_id: int) -> dict[str, Any]:
     """The class (one of the viewer's) and its students, to choose whom a new lesson is for."""
     klass = people.staff_class(kit.people, viewer, class_id)
-    return {"klass": klass, "students": kit.people.students_of(klass["id"])}
+    return {"klass": klass, "students": name_order.students_of(kit.people, klass["id"])}
 
 
 def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict[str, Any]:
@@ -30,12 +30,12 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
     each student with its files, whom it is assigned to, and whether the viewer may edit it."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
-    students = {s["id"]: s for s in kit.people.students_of(klass["id"])}
-    handins = kit.lessons.latest_handins([lesson["id"]])
+    students = {s["id"]: s for s in name_order.students_of(kit.people, klass["id"])}
+    handins = {account_id: h for (_, account_id), h in kit.lessons.latest_handins([lesson["id"]]).items()}
     rows = [
-        (students[account_id], dict(h), kit.lessons.handin_files(h["id"]))
-        for (_, account_id), h in sorted(handins.items())
-        if account_id in students
+        (student, dict(handins[account_id]), kit.lessons.handin_files(handins[account_id]["id"]))
+        for account_id, student in students.items()
+        if account_id in handins
     ]
     return {
         "klass": klass,
@@ -45,7 +45,7 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
         "found": found,
         "books": kit.load_library().books() if query else [],
         "handins": rows,
-        "assigned": [students[s] for s in kit.lessons.assigned_to(lesson["id"]) if s in students],
+        "assigned": [s for s in students.values() if s["id"] in set(kit.lessons.assigned_to(lesson["id"]))],
         "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
     }
 
@@ -56,7 +56,7 @@ def edit_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     return {
         "klass": klass,
         "lesson": lesson,
-        "students": kit.people.students_of(klass["id"]),
+        "students": name_order.students_of(kit.people, klass["id"]),
         "assigned": set(kit.lessons.assigned_to(lesson["id"])),
         "items": kit.lessons.items(lesson["id"]),
     }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
 from appliance.services.learning import quiz_overview, quotas, records, scores, uploads, xapi
-from appliance.services.people import access as people
+from appliance.services.people import access as people, name_order
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
 from appliance.typed_numbers import parse_number
@@ -421,7 +421,7 @@ def overview(kit: Kit, viewer: Viewer, class_id: int) -> dict:
     """Students × lessons of a class with each cell's state and the newest hand-in (score, late); students ×
     quizzes (services/learning/quiz_overview); and per student how many homework and quizzes are not handed in."""
     klass = people.staff_class(kit.people, viewer, class_id)
-    students = kit.people.students_of(class_id)
+    students = name_order.students_of(kit.people, class_id)
     found = list(reversed(kit.lessons.of_class(class_id)))
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids)

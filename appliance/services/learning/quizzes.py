@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.errors import NotVisibleError, QuizError
 from appliance.services.learning import quiz_drafts, records, scores, xapi
 from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
-from appliance.services.people import access as people
+from appliance.services.people import access as people, name_order
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -114,7 +114,7 @@ def class_scores(kit: Kit, viewer: Viewer, quiz_id: int) -> list[dict[str, Any]]
     quiz, klass = staff_quiz(kit, viewer, quiz_id)
     attempts = kit.quizzes.handed_in(quiz_id)
     rows = []
-    for student in kit.people.students_of(klass["id"]):
+    for student in name_order.students_of(kit.people, klass["id"]):
         own = [a for a in attempts if a["account_id"] == student["id"]]
         last = own[-1] if own else None
         rows.append(

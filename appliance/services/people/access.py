@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.errors import AccessDeniedError, BadRequestError, NotVisibleError, PeopleError, SignInError
-from appliance.services.people import auth, class_names, picture_codes
+from appliance.services.people import auth, class_names, name_order, picture_codes
 from appliance.storage.people import People
 from appliance.storage.signin_failures import SigninFailures
 
@@ -186,7 +186,7 @@ def give_pins(
     every student without one; [(student, pin or code)] for the printable sheet, the only time they are shown.
     Each one's wrong-PIN count starts again."""
     klass = staff_class(people, viewer, class_id)
-    students = people.students_of(class_id)
+    students = name_order.students_of(people, class_id)
     if student_id is not None:
         chosen = [s for s in students if s["id"] == student_id]
         if not chosen:
@@ -224,7 +224,7 @@ def sign_in_names(people: People, class_id: int) -> tuple:
     found = people.class_by_id(class_id)
     if found is None:
         raise NotVisibleError(f"There is no class {class_id}.", fix="Pick your class from the list.")
-    return found, people.students_of(class_id)
+    return found, name_order.students_of(people, class_id)
 
 
 def pin_student(people: People, class_id: int, student_id: int) -> tuple:

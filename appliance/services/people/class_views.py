@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.people import access, auth
+from appliance.services.people import access, auth, name_order
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -22,7 +22,7 @@ def class_page(kit: Kit, viewer: Viewer | None, class_id: int) -> dict[str, Any]
     """A class of the viewer's (any class for an administrator), with its teachers, its students and whose PIN is
     locked, wrong PINs in the last day (and how many pause sign-in for devices that typed one), and its quizzes and lessons; NotVisibleError otherwise."""
     klass = access.staff_class(kit.people, viewer, class_id)
-    students = kit.people.students_of(klass["id"])
+    students = name_order.students_of(kit.people, klass["id"])
     wrong_today, _ = kit.signin_failures.count_since(f"pin-class:{klass['id']}", time.time() - WRONG_PINS_WINDOW_S)
     return {
         "klass": klass,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.errors import AccessDeniedError, RosterError
-from appliance.services.people import access as people, oneroster
+from appliance.services.people import access as people, name_order, oneroster
 from appliance.services.people.access import CONSOLE
 from appliance.services.people.roster_reading import read_set
 from tests.roster_data import ENROLLMENTS, USERS, oneroster_files, write_folder, zipped
@@ -33,11 +33,11 @@ def test_oneroster_imports_a_folder_set(kit, tmp_path):
         "Grade 3",
         "2026 autumn",
     )
-    students = kit.people.students_of(klass["id"])
+    students = name_order.students_of(kit.people, klass["id"])
     assert [(s["display_name"], s["student_number"], s["has_credential"]) for s in students] == [
-        ("Anna Li", "2026002", 0),
         ("王小明", "2026001", 0),
-    ]  # no PIN until the teacher gives them
+        ("Anna Li", "2026002", 0),
+    ]  # no PIN until the teacher gives them; by 学号 (OneRoster's identifier)
     teacher = kit.accounts.by_username("zhang.li")
     assert teacher["role"] == "teacher" and kit.people.teaches(teacher["id"], klass["id"])
     assert kit.accounts.by_username("county.admin") is None  # a county administrator is not the kit's

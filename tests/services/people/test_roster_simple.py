@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.errors import AccessDeniedError, PeopleError, RosterError
-from appliance.services.people import access as people, class_roster
+from appliance.services.people import access as people, class_roster, name_order
 from appliance.services.people.access import CONSOLE
 
 
@@ -23,7 +23,7 @@ def test_roster_simple_imports_names_and_makes_pins_shown_once(kit):
     assert (result.added, result.updated) == (2, 0)
     assert [(n, s) for n, s, _ in result.pins] == [("Wang Fang", "S1"), ("李小明", "S2")]
     assert all(len(pin) == 4 and pin.isdigit() for _, _, pin in result.pins)
-    students = kit.people.students_of(result.class_id)
+    students = name_order.students_of(kit.people, result.class_id)
     assert [s["display_name"] for s in students] == ["Wang Fang", "李小明"]
     for student, (_, _, pin) in zip(students, result.pins):
         stored = kit.people.credential(student["id"])
@@ -73,8 +73,8 @@ def test_roster_simple_reimport_updates_instead_of_duplicating(kit):
     assert again.class_id == first.class_id
     assert (again.added, again.updated) == (1, 2)
     assert [n for n, _, _ in again.pins] == ["Bo", "Cai"]  # Wang Fang keeps the PIN she has
-    names = [s["display_name"] for s in kit.people.students_of(first.class_id)]
-    assert names == ["Bo", "Cai", "Wang Fang (3A)"]
+    names = [s["display_name"] for s in name_order.students_of(kit.people, first.class_id)]
+    assert names == ["Wang Fang (3A)", "Bo", "Cai"]  # by 学号, then those without one by name
 
 
 def test_roster_simple_teacher_imports_only_into_own_classes(kit):
