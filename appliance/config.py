@@ -168,6 +168,7 @@ SPEC: tuple[Setting, ...] = (
         _kit_id,
     ),
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
+    Setting("wifi_name", str, "", "The classroom Wi-Fi's name, printed on the sign-in cards (first boot writes it)."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
     Setting(
         "library_scan_interval_s",
@@ -456,6 +457,7 @@ class Settings:
     port: int
     kit_id: str
     school_name: str
+    wifi_name: str
     default_language: str
     library_scan_interval_s: float
     search_page_length: int

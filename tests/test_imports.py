@@ -51,6 +51,7 @@ EDGES = {
     "psycopg": "hub/storage/postgres.py",
     "PIL": "edges/images.py",
     "pypinyin": "edges/pinyin.py",
+    "segno": "edges/qr_codes.py",
 }
 
 

@@ -13,7 +13,7 @@ from appliance.storage.database import Database, inserted_id
 NO_CREDENTIAL = "!"  # a password_hash argon2 cannot verify: no PIN or password set yet
 PERSON = (
     "SELECT id, username, role, display_name, pseudonym, student_number, source_id, must_change_password, "
-    "password_hash != '!' AS has_credential FROM accounts"
+    "password_hash != '!' AS has_credential, printed_pin FROM accounts"
 )
 
 
@@ -143,12 +143,13 @@ class People:
         must_change_password: bool = False,
         student_number: str | None = None,
         source_id: str | None = None,
+        printed_pin: str | None = None,
     ) -> int:
         """Insert an account; sqlite3.IntegrityError when the username, student number or sourcedId is taken."""
         return inserted_id(
             conn.execute(
                 "INSERT INTO accounts (username, role, display_name, pseudonym, password_hash, must_change_password, "
-                "student_number, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "student_number, source_id, printed_pin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     username,
                     role,
@@ -158,18 +159,21 @@ class People:
                     int(must_change_password),
                     student_number,
                     source_id,
+                    printed_pin,
                 ),
             )
         )
 
     @staticmethod
     def update_person(conn: sqlite3.Connection, account_id: int, **columns) -> None:
-        allowed = {"display_name", "username", "student_number", "password_hash", "must_change_password"}
+        allowed = {"display_name", "username", "student_number", "password_hash", "must_change_password", "printed_pin"}
         if not columns or set(columns) - allowed:
             raise ValueError(columns)
         assignments = ", ".join(f"{name} = ?" for name in columns)
         conn.execute(f"UPDATE accounts SET {assignments} WHERE id = ?", (*columns.values(), account_id))
         if "password_hash" in columns:  # a new password or PIN ends the sessions the old one opened
+            if "printed_pin" not in columns:  # a PIN set without its printed copy: the old copy is wrong now
+                conn.execute("UPDATE accounts SET printed_pin = NULL WHERE id = ?", (account_id,))
             conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,))
 
     @staticmethod
@@ -239,17 +243,19 @@ class People:
             )
             if changed:
                 conn.execute(
-                    "UPDATE accounts SET password_hash = '!' WHERE role = 'student' AND id IN "
+                    "UPDATE accounts SET password_hash = '!', printed_pin = NULL WHERE role = 'student' AND id IN "
                     "(SELECT account_id FROM enrolments WHERE class_id = ?)",
                     (class_id,),
                 )
         return changed
 
-    def set_credentials(self, hashes: dict[int, str]) -> None:
-        """Replace the PIN or password hash of each account, in one transaction; their sessions end."""
+    def set_credentials(self, hashes: dict[int, str], printed: dict[int, str] | None = None) -> None:
+        """Replace the PIN or password hash of each account, in one transaction, with the PIN as printed on its card
+        (`printed`, students only; none kept when absent); their sessions end."""
+        printed = printed or {}
         with self.db.transaction() as conn:
             conn.executemany(
-                "UPDATE accounts SET password_hash = ? WHERE id = ?",
-                [(digest, account_id) for account_id, digest in hashes.items()],
+                "UPDATE accounts SET password_hash = ?, printed_pin = ? WHERE id = ?",
+                [(digest, printed.get(account_id), account_id) for account_id, digest in hashes.items()],
             )
             conn.executemany("DELETE FROM sessions WHERE account_id = ?", [(account_id,) for account_id in hashes])

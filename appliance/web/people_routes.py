@@ -1,5 +1,5 @@
 """Staff pages about people: teachers and classes (/admin/people), a teacher's classes and rosters (/teach),
-roster uploads, PINs or picture codes per class, and the printable sheet of them.
+roster uploads, PINs or picture codes per class, and the sign-in cards that print them (again, without new PINs).
 
 Must not import cli. Every handler asks services/people for what the signed-in account may see.
 """
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from appliance.edges import qr_codes
 from appliance.errors import AccessDeniedError, BadRequestError, PeopleError
 from appliance.services.device import health
 from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
@@ -69,25 +70,55 @@ def roster_page(request: Request) -> Response:
 
 @posted_form
 def give_pins(request: Request, form: FormData) -> Response:
+    """New PINs for every child without one, or, once the teacher has confirmed, a new PIN for one child (the old one
+    stops working, so one tap must not do it); the cards of the PINs just given."""
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     class_id = request.path_params["class_id"]
     student = form_int(form.get("student", ""), fix=CLASS_PAGE_FIX) if form.get("student") else None
+    if student is not None and form.get("confirm") != "yes":
+        klass, chosen = people.class_student(kit.people, viewer, class_id, student)
+        return form_page(request, "pin_confirm.html", account=viewer, klass=klass, student=chosen)
     pins = people.give_pins(kit.people, viewer, class_id, kit.settings.pin_digits, student, kit.signin_failures)
     klass = people.staff_class(kit.people, viewer, class_id)
+    return _cards_page(request, viewer, klass, [(s["display_name"], pin) for s, pin in pins], given=True)
+
+
+def cards(request: Request) -> Response:
+    """Every child's sign-in card, printed again as often as the teacher likes (the PINs stay as they are)."""
+    viewer = staff_viewer(request)
+    kit = request.app.state.kit
+    klass, children = people.sign_in_cards(kit.people, viewer, request.path_params["class_id"])
+    return _cards_page(request, viewer, klass, children)
+
+
+def _cards_page(request: Request, viewer, klass, children: list, given: bool = False, result=None) -> Response:
+    """The cards page: `children` [(name, PIN or code or None when not kept[, student id])]."""
+    address = class_address(request, klass["id"])
     return form_page(
         request,
         "pin_sheet.html",
         account=viewer,
         klass=klass,
         pictures=_pictures(klass),
-        pins=[(s["display_name"], s["student_number"] or "", pin) for s, pin in pins],
+        cards=[(child[0], child[1], child[2] if len(child) > 2 else None) for child in children],
+        given=given,
+        result=result,
+        address=address,
+        qr=qr_codes.svg(address),  # SVG markup made by segno (it escapes the address): the template inserts it as is
+        wifi_name=request.app.state.kit.settings.wifi_name,
     )
 
 
 def _pictures(klass):
-    """For the printed sheet of a class that signs in with pictures: a code's picture names."""
+    """For the cards of a class that signs in with pictures: a code's picture names."""
     return picture_codes.names if klass["signin_kind"] == "pictures" else None
+
+
+def class_address(request: Request, class_id: int) -> str:
+    """The class's sign-in page as the teacher's browser reached the kit (its host name or IP address, and port):
+    a child's phone on the same Wi-Fi reaches it the same way."""
+    return f"{request.url.scheme}://{request.url.netloc}/learn/{class_id}"
 
 
 @posted_form
@@ -135,15 +166,7 @@ def import_class(request: Request, form: FormData) -> Response:
         return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field="class_name")
     assert result.class_id is not None  # an import that returns has written its class
     klass = people.staff_class(kit.people, viewer, result.class_id)
-    return form_page(
-        request,
-        "pin_sheet.html",
-        account=viewer,
-        klass=klass,
-        pins=result.pins,
-        result=result,
-        pictures=_pictures(klass),
-    )
+    return _cards_page(request, viewer, klass, [(name, pin) for name, _, pin in result.pins], True, result)
 
 
 def people_page(request: Request) -> Response:
@@ -206,6 +229,7 @@ routes = [
     Route("/teach/import", import_class, methods=["POST"]),
     Route("/teach/{class_id:int}", roster_page),
     Route("/teach/{class_id:int}/pins", give_pins, methods=["POST"]),
+    Route("/teach/{class_id:int}/cards", cards),
     Route("/teach/{class_id:int}/signin-kind", set_signin_kind, methods=["POST"]),
     Route("/teach/{class_id:int}/signin-resume", resume_signin, methods=["POST"]),
     Route("/admin/people", people_page),

@@ -230,7 +230,8 @@ def test_security_a_new_password_or_pin_ends_the_old_sessions(kit, live):
         own = {"csrf": csrf(teacher_a), "current": "one time password", "password": "chalk and blackboard"}
         assert teacher_a.post("/admin/password", data=own).status_code == 303
         given = teacher_a.post(
-            f"/teach/{ids['a']['class']}/pins", data={"csrf": csrf(teacher_a), "student": ids["a"]["students"][0]}
+            f"/teach/{ids['a']['class']}/pins",
+            data={"csrf": csrf(teacher_a), "student": ids["a"]["students"][0], "confirm": "yes"},
         )
         assert given.status_code == 200
         assert student.get("/me").status_code == 303

@@ -92,7 +92,8 @@ def test_learn_script_in_names_is_escaped_everywhere(kit, live):
             clients["teacher_a"].get("/teach"),
             clients["teacher_a"].get(f"/teach/{result.class_id}"),
             clients["teacher_a"].post(
-                f"/teach/{result.class_id}/pins", data={"csrf": csrf(clients["teacher_a"]), "student": str(student_id)}
+                f"/teach/{result.class_id}/pins",
+                data={"csrf": csrf(clients["teacher_a"]), "student": str(student_id), "confirm": "yes"},
             ),
             clients["admin"].get("/admin/people"),
         ]
@@ -168,7 +169,12 @@ def test_learn_locked_pin_shows_on_class_page_and_a_new_pin_opens(kit, live):
         teacher = clients["teacher_a"]
         roster = teacher.get(f"/teach/{class_id}").text
         assert roster.count("locked: give a new PIN") == 1
-        sheet = teacher.post(f"/teach/{class_id}/pins", data={"csrf": csrf(teacher), "student": str(student_id)})
+        asked = teacher.post(f"/teach/{class_id}/pins", data={"csrf": csrf(teacher), "student": str(student_id)})
+        assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.text  # one tap resets nothing
+        assert not re.search(r'class="pin">\d', asked.text)
+        sheet = teacher.post(
+            f"/teach/{class_id}/pins", data={"csrf": csrf(teacher), "student": str(student_id), "confirm": "yes"}
+        )
         new_pin = re.search(r'class="pin">(\d{4})<', sheet.text).group(1)
         opened = child.post(f"/learn/{class_id}/{student_id}", data={"csrf": csrf(child), "pin": new_pin, "key": "go"})
         assert opened.status_code == 303

@@ -114,8 +114,10 @@ def test_learn_browser_teacher_gives_a_new_pin_on_a_printable_sheet(page, school
     assert scroll_width(page) <= PHONE_WIDTH_PX
     screenshot(page, "teach-class.png")
     page.locator(".roster tr", has_text="Anna").locator("button").click()
-    assert page.locator("h1").inner_text().startswith("PIN sheet")
-    [pin] = page.locator(".sheet .pin").all_inner_texts()
+    assert page.locator("h1").inner_text() == "New PIN"  # one tap resets nothing: the teacher confirms
+    page.click("button[name=confirm]")
+    assert page.locator("h1").inner_text().startswith("Sign-in cards")
+    [pin] = page.locator(".card .pin").all_inner_texts()
     assert len(pin) == 4 and pin.isdigit()
     screenshot(page, "pin-sheet.png")
 

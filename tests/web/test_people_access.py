@@ -24,7 +24,9 @@ def _expected() -> list[tuple[str, str, tuple[int, ...]]]:
         ("GET", "/teach", (303, 403, 403, 200, 200, 200)),
         ("GET", "/teach/{A}", (401, 403, 403, 200, 404, 200)),
         ("POST", "/teach/{A}/pins", (401, 403, 403, 200, 404, 200)),
+        ("POST", "/teach/{A}/pins?ask={sA}", (401, 403, 403, 200, 404, 200)),  # the confirmation page
         ("POST", "/teach/{A}/pins?student={sA}", (401, 403, 403, 200, 404, 200)),
+        ("GET", "/teach/{A}/cards", (401, 403, 403, 200, 404, 200)),
         ("POST", "/teach/classes", (401, 403, 403, 303, 303, 303)),
         ("POST", "/teach/import", (401, 403, 403, 200, 200, 200)),
         ("GET", "/admin", (303, 403, 403, 303, 303, 200)),
@@ -46,6 +48,8 @@ def _request(http, method: str, path: str, role: str, n: int, current: str = "")
     if query == "digit":
         data |= {"pin": "12", "key": "3"}
     elif query.startswith("student="):
+        data |= {"student": query.split("=")[1], "confirm": "yes"}
+    elif query.startswith("ask="):
         data["student"] = query.split("=")[1]
     if path == "/teach/classes":
         data |= {"name": f"New class {role} {n}", "grade": "4"}

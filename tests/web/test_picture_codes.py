@@ -26,9 +26,9 @@ def _switch(http, class_id: int, kind: str):
 
 
 def _codes_from_sheet(html: str) -> dict[str, list[int]]:
-    """{student name: picture numbers} from the printed sheet."""
+    """{student name: picture numbers} from the sign-in cards."""
     found = {}
-    for name, cell in re.findall(r"<tr><td>([^<]+)</td><td>[^<]*</td><td class=\"pin\">(.*?)</td></tr>", html):
+    for name, cell in re.findall(r'<p class="card-name">([^<]+)</p>\n<p class="card-pictures">(.*?)</p>', html):
         pictures = re.findall(r'src="/static/pictures/(\w+)\.svg"', cell)
         found[name] = [picture_codes.PICTURES.index(p) for p in pictures]
     return found
@@ -114,4 +114,4 @@ def test_picture_codes_switch_back_to_pins(kit, roles):
     assert _switch(teacher, a["class"], "pictures").status_code == 303  # no change: nothing cleared again
     _switch(teacher, a["class"], "pin")
     sheet = teacher.post(f"/teach/{a['class']}/pins", data={"csrf": csrf(teacher)}).text
-    assert re.findall(r'<td class="pin">(\d{4,6})</td>', sheet) and "/static/pictures/" not in sheet
+    assert re.findall(r'class="pin">(\d{4,6})<', sheet) and "/static/pictures/" not in sheet

@@ -174,6 +174,22 @@ def staff_class(people: People, viewer: Viewer | None, class_id: int):
     return found
 
 
+def class_student(people: People, viewer: Viewer | None, class_id: int, student_id: int):
+    """(class, student) for a teacher of the class or an administrator; NotVisibleError when not in the class."""
+    klass = staff_class(people, viewer, class_id)
+    for student in people.students_of(class_id):
+        if student["id"] == student_id:
+            return klass, student
+    raise NotVisibleError(f"There is no student {student_id} in this class.", fix="Pick a name from the list.")
+
+
+def sign_in_cards(people: People, viewer: Viewer | None, class_id: int) -> tuple:
+    """(class, [(name, PIN or picture code or None when not kept, student id)]): the class's sign-in cards, for its
+    teachers and administrators only (docs/security.md, "PINs kept for the cards")."""
+    klass = staff_class(people, viewer, class_id)
+    return klass, [(s["display_name"], s["printed_pin"], s["id"]) for s in people.students_of(class_id)]
+
+
 def give_pins(
     people: People,
     viewer: Viewer | None,
@@ -183,8 +199,8 @@ def give_pins(
     failures: SigninFailures | None = None,
 ) -> list[tuple]:
     """New PINs (or picture codes, in a class that signs in with pictures) for one student of the class, or for
-    every student without one; [(student, pin or code)] for the printable sheet, the only time they are shown.
-    Each one's wrong-PIN count starts again."""
+    every student without one; [(student, pin or code)]. Each is kept beside its hash for the sign-in cards, which
+    print it again (docs/security.md); each one's wrong-PIN count starts again."""
     klass = staff_class(people, viewer, class_id)
     students = name_order.students_of(people, class_id)
     if student_id is not None:
@@ -195,7 +211,9 @@ def give_pins(
         chosen = [s for s in students if not s["has_credential"]]
     make = picture_codes.make_code if klass["signin_kind"] == "pictures" else lambda: make_pin(digits)
     pins = [(student, make()) for student in chosen]
-    people.set_credentials({student["id"]: auth.hash_pin(pin) for student, pin in pins})
+    people.set_credentials(
+        {student["id"]: auth.hash_pin(pin) for student, pin in pins}, {student["id"]: pin for student, pin in pins}
+    )
     if failures is not None:
         for student, _ in pins:
             failures.clear(f"pin:{student['id']}")

@@ -26,7 +26,7 @@ STUDENT_NUMBER_MAX_CHARS = 32
 
 @dataclasses.dataclass
 class ImportResult:
-    """What an import did; `pins` [(name, student number, PIN)] are shown once, on the printable sheet."""
+    """What an import did; `pins` [(name, student number, PIN)] given or changed (all are on the class's cards)."""
 
     class_id: int | None = None
     class_name: str = ""
@@ -139,13 +139,14 @@ def _apply(people: People, viewer: Viewer, class_name: str, teacher_username: st
                     pseudonym=new_pseudonym(),
                     password_hash=digest or NO_CREDENTIAL,
                     student_number=number,
+                    printed_pin=pin or None,
                 )
                 result.added += 1
             else:
                 columns = {
                     "display_name": name,
                     **({"student_number": number} if number else {}),
-                    **({"password_hash": digest} if digest else {}),
+                    **({"password_hash": digest, "printed_pin": pin} if digest else {}),
                 }
                 people.update_person(conn, account_id, **columns)
                 result.updated += 1

@@ -48,6 +48,7 @@ def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine)
         "zh",
     )
     assert settings.hub_url == "https://hub.county.example/"
+    assert settings.wifi_name == "双溪教学点"  # printed on the sign-in cards
     hostapd = tmp_path / "root/etc/hostapd/hostapd.conf"
     assert f"wpa_passphrase={PASSPHRASE}\n" in hostapd.read_text() and "country_code=CN" in hostapd.read_text()
     assert f"ssid2={'双溪教学点'.encode().hex()}" in hostapd.read_text()
@@ -151,6 +152,7 @@ def test_firstboot_ethernet_mode_removes_the_access_point(tmp_path, machine):
     assert not (tmp_path / "root/etc/hostapd/hostapd.conf").exists()
     assert not (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").exists()
     assert "DHCP=yes" in (tmp_path / "root/etc/systemd/network/20-tpkit-uplink.network").read_text()
+    assert load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={}).wifi_name == ""  # no Wi-Fi of its own
 
 
 def test_firstboot_failing_tools_are_problems_not_crashes(tmp_path, monkeypatch):
