@@ -131,6 +131,9 @@ def test_refused_new_lesson_and_file_keep_what_was_typed(people_):
     assert no_title.status_code == 400 and "Please fill this in" in beside(no_title.text, "title")
 
     lesson_id = make_lesson(teacher, class_id, "月亮", instructions="读一读。")
+    edit = teacher.post(f"/teach/lessons/{lesson_id}/edit", data={**data, "csrf": csrf(teacher)}, headers=ZH)
+    page = assert_refused(edit, "编辑课程", "due", "这不是日期")
+    assert ">读一读，画一画。</textarea>" in page and f'value="{student_id}" checked' in page
     no_file = teacher.post(
         f"/teach/lessons/{lesson_id}/uploads", data={"csrf": csrf(teacher), "title": "练习纸"}, headers=ZH
     )
