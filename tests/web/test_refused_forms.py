@@ -11,6 +11,7 @@ import pytest
 
 from tests.web.lesson_data import PDF, hand_in, make_lesson
 from tests.web.people_clients import csrf, role_clients
+from tests.web.quiz_data import QUESTIONS, quiz_form
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US"}
@@ -171,3 +172,16 @@ def test_refused_class_import_keeps_the_class_chosen(people_):
     refused = teacher.post("/teach/import", data={"csrf": csrf(teacher), "class_name": "四年级二班"}, headers=ZH)
     page = assert_refused(refused, "我的班级", "file", "没有选择文件")
     assert 'value="四年级二班"' in page and english_words(form_of(page, "/teach/import")) == []
+
+
+def test_refused_quiz_keeps_every_question_and_says_why_in_chinese(people_):
+    clients, ids = people_
+    teacher, class_id = clients["teacher_a"], ids["a"]["class"]
+    no_tick = dict(QUESTIONS[0][0], right=[])
+    data = quiz_form(teacher, "植物", [(no_tick, None, None), QUESTIONS[2]], attempts=0)
+    refused = teacher.post(f"/teach/{class_id}/quizzes", data=data, headers=ZH)
+    page = refused.text
+    assert refused.status_code == 400 and 'value="植物"' in page
+    assert "请勾选正确答案" in beside(page, "q0") and "整数" in beside(page, "attempts")
+    assert page.count('<fieldset class="question') == 2 and TECHNICIAN_DETAIL not in page
+    assert "Question 1" not in page and "not marked" not in page  # no technician English
