@@ -11,14 +11,19 @@ class TpkitError(Exception):
 
     code = "error"
     status = 500
+    field = ""  # the form field the error is about ('' for the form as a whole): a refused form shows it there
 
-    def __init__(self, message: str, *, fix: str, cause: str = "", code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, fix: str, cause: str = "", code: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.cause = cause
         self.fix = fix
         if code is not None:
             self.code = code
+        if field is not None:
+            self.field = field
 
     def __str__(self) -> str:
         parts = [self.message]

@@ -11,19 +11,24 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from appliance.errors import TpkitError
 from appliance.services.learning import lesson_edits, lesson_views, quiz_drafts
 from appliance.services.learning.quiz_marking import KINDS
-from appliance.web.forms import form_int, form_page, posted_form
+from appliance.web.forms import form_int, form_page, posted_form, refused
 from appliance.web.people_routes import staff_viewer
 
 
-def edit_lesson_page(request: Request) -> Response:
+def edit_lesson_page(request: Request, **refusal) -> Response:
     viewer = staff_viewer(request)
     found = lesson_views.edit_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"])
-    return form_page(request, "lesson_edit.html", account=viewer, **found)
+    return form_page(request, "lesson_edit.html", account=viewer, **found, **refusal)
 
 
-@posted_form
+def _refused_lesson_edit(request: Request, form: FormData, error: TpkitError) -> Response:
+    return edit_lesson_page(request, **refused(form, error))
+
+
+@posted_form(page=_refused_lesson_edit)
 def save_lesson(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     lesson_id = request.path_params["lesson_id"]

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from typing import overload
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.errors import BadRequestError
+from appliance.errors import BadRequestError, TpkitError
 from appliance.services.people import access as people
+from appliance.web.errors import wants_json
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, current_account
 from appliance.webcore.forms import (  # noqa: F401
@@ -54,33 +56,94 @@ def form_int(value, fix: str = "Use the buttons on the page.") -> int:
 
 
 FormHandler = Callable[[Request, FormData], Response]
+RefusedPage = Callable[[Request, FormData, TpkitError], Response]
+"""Renders a refused form again: the page that holds it, given `refused(form, error)` as its context."""
+
+REFUSED_STATUSES = (400, 403, 409, 413, 422)  # what a person typed or chose was refused: the form comes back
 
 
-def posted_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+def refused(form: FormData, error: TpkitError) -> dict:
+    """The context of a form page shown again after `error`: its status, the error, the field it names ('' for the
+    form as a whole), and what was typed (`typed`: text fields, the last value of each; `typed_lists`: every value,
+    for repeated fields and checkboxes). A browser cannot be given files back: `files_again` says they must be
+    chosen again. Templates show the message with the `beside` macro of refused.html."""
+    items = form.multi_items()
+    typed = {key: value for key, value in items if isinstance(value, str) and key != "csrf"}
+    lists: dict[str, list[str]] = {}
+    for key, value in items:
+        if isinstance(value, str):
+            lists.setdefault(key, []).append(value)
+    return {
+        "status_code": error.status,
+        "error": error,
+        "field": error.field,
+        "typed": typed,
+        "typed_lists": lists,
+        "files_again": any(not isinstance(value, str) and value.filename for _, value in items) or error.status == 413,
+    }
+
+
+def _refusable(request: Request, error: TpkitError) -> bool:
+    """A person's form refused for what they sent; not an expired form, nor a client that asked for JSON."""
+    return error.status in REFUSED_STATUSES and error.code != "auth.forbidden" and not wants_json(request)
+
+
+def _answer(handler: FormHandler, page: RefusedPage | None, request: Request, form: FormData) -> Response:
+    try:
+        return handler(request, form)
+    except TpkitError as error:
+        if page is None or not _refusable(request, error):
+            raise
+        return page(request, form, error)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@overload
+def posted_form(handler: FormHandler) -> Endpoint: ...
+@overload
+def posted_form(*, page: RefusedPage) -> Callable[[FormHandler], Endpoint]: ...
+def posted_form(
+    handler: FormHandler | None = None, *, page: RefusedPage | None = None
+) -> Endpoint | Callable[[FormHandler], Endpoint]:
     """A route for a posted form: the form is read and its CSRF token checked (FormExpiredError otherwise), then
-    `handler(request, form)` runs in the thread pool, so it is plain blocking code: parse, call a service, render."""
+    `handler(request, form)` runs in the thread pool, so it is plain blocking code: parse, call a service, render.
+    With `page`, a TpkitError the handler raises about what was sent (a 4xx) comes back as the same form:
+    `page(request, form, error)` renders it with `refused(form, error)` (what was typed, the message beside the
+    field named by `error.field`); other errors go to web/errors as before. `@posted_form` or
+    `@posted_form(page=...)`."""
 
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        form = await checked_form(request)
-        return await run_in_threadpool(handler, request, form)
+    def decorate(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            form = await checked_form(request)
+            return await run_in_threadpool(_answer, handler, page, request, form)
 
-    return endpoint
+        return endpoint
+
+    return decorate(handler) if handler is not None else decorate
 
 
 def posted_upload(
-    max_bytes: Callable[[Request], int], *roles: str, max_files: int = 1
+    max_bytes: Callable[[Request], int], *roles: str, max_files: int = 1, page: RefusedPage | None = None
 ) -> Callable[[FormHandler], Callable[[Request], Awaitable[Response]]]:
     """As `posted_form`, for a multipart form with files (`checked_upload`: at most `max_bytes(request)` bytes);
     the handler reads the files (`upload.file`) while they are open. Only a signed-in account of one of `roles` may
-    send one: anyone else is refused before a byte of the body is read or spooled (issue 14)."""
+    send one: anyone else is refused before a byte of the body is read or spooled (issue 14). With `page`, as
+    `posted_form`; a body too large is refused before it is read, so its form comes back without what was typed."""
 
     def decorate(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             await run_in_threadpool(_may_post, request, roles)
-            async with checked_upload(request, max_bytes(request), max_files) as form:
-                return await run_in_threadpool(handler, request, form)
+            try:
+                async with checked_upload(request, max_bytes(request), max_files) as form:
+                    return await run_in_threadpool(_answer, handler, page, request, form)
+            except UploadTooLargeError as error:
+                if page is None or not _refusable(request, error):
+                    raise
+                return await run_in_threadpool(page, request, FormData(), error)
 
         return endpoint
 

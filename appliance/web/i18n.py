@@ -14,6 +14,21 @@ MESSAGES = Messages(DOMAIN)
 translator = MESSAGES.translator  # `t = translator(lang)`, then `t(key, **values)`, for Python that words a message
 
 BUILT_AT_RUN_TIME = (
+    # quiz_form.html: a quiz's problem beside its field (services/learning/quiz_drafts, quiz_marking `field`)
+    N_("quiz.problem.title"),
+    N_("quiz.problem.attempts"),
+    N_("quiz.problem.pass"),
+    N_("quiz.problem.due"),
+    N_("quiz.problem.question"),
+    N_("quiz.problem.kind"),
+    N_("quiz.problem.prompt"),
+    N_("quiz.problem.points"),
+    N_("quiz.problem.options"),
+    N_("quiz.problem.right"),
+    N_("quiz.problem.tf"),
+    N_("quiz.problem.accepted"),
+    N_("quiz.problem.number"),
+    N_("quiz.problem.tolerance"),
     # admin.html: health.status, and each problem's sentence and fix (services/device/health.py PROBLEM_CODES)
     N_("admin.status.ok"),
     N_("admin.status.warning"),

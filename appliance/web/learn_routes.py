@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import SignInError, TooManyAttemptsError
+from appliance.errors import SignInError, TooManyAttemptsError, TpkitError
 from appliance.services.learning import lesson_views, lessons
 from appliance.services.people import access as people, auth, name_order, picture_codes
-from appliance.web.forms import form_page, posted_form, posted_upload
+from appliance.web.forms import form_page, posted_form, posted_upload, refused
 from appliance.web.session import client_address, current_account, home_of, open_session
 
 if TYPE_CHECKING:
@@ -131,7 +131,16 @@ def _handin_bytes(request: Request) -> int:
     return lessons.PHOTOS_MAX * request.app.state.kit.settings.handin_photo_max_mb * 1024 * 1024
 
 
-@posted_upload(_handin_bytes, "student", max_files=lessons.PHOTOS_MAX)
+def _refused_hand_in(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The lesson page again, the answer as typed and the message beside the answer or the photos."""
+    found = lesson_views.my_lesson(request.app.state.kit, current_account(request), request.path_params["lesson_id"])
+    context = refused(form, error)
+    if not context["field"] and (error.code.startswith("upload.") or error.status == 413):
+        context["field"] = "photos"
+    return form_page(request, "me_lesson.html", **found, **context)
+
+
+@posted_upload(_handin_bytes, "student", max_files=lessons.PHOTOS_MAX, page=_refused_hand_in)
 def hand_in(request: Request, form: FormData) -> Response:
     photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
     lesson_id = request.path_params["lesson_id"]

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import BadRequestError
+from appliance.errors import BadRequestError, TpkitError
 from appliance.services.learning import lesson_views, lessons
 from appliance.services.people.access import STAFF
 from appliance.web import i18n
-from appliance.web.forms import form_int, form_page, posted_form, posted_upload
+from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account
 from appliance.webcore.i18n import choose_language, speak
@@ -26,13 +26,17 @@ from appliance.webcore.i18n import choose_language, speak
 FILE_HEADERS = {**PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 
 
-def new_lesson(request: Request) -> Response:
+def new_lesson(request: Request, **refusal) -> Response:
     viewer = staff_viewer(request)
     found = lesson_views.new_lesson(request.app.state.kit, viewer, request.path_params["class_id"])
-    return form_page(request, "lesson_new.html", account=viewer, **found)
+    return form_page(request, "lesson_new.html", account=viewer, **found, **refusal)
 
 
-@posted_form
+def _refused_new_lesson(request: Request, form: FormData, error: TpkitError) -> Response:
+    return new_lesson(request, **refused(form, error))
+
+
+@posted_form(page=_refused_new_lesson)
 def create_lesson(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
@@ -51,11 +55,27 @@ def create_lesson(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-def lesson_page(request: Request) -> Response:
+def lesson_page(request: Request, lesson_id: int | None = None, **refusal) -> Response:
     viewer = staff_viewer(request)
     query = request.query_params.get("q", "").strip()[:100]
-    found = lesson_views.teacher_lesson(request.app.state.kit, viewer, request.path_params["lesson_id"], query)
-    return form_page(request, "lesson_teach.html", account=viewer, **found)
+    lesson_id = request.path_params["lesson_id"] if lesson_id is None else lesson_id
+    found = lesson_views.teacher_lesson(request.app.state.kit, viewer, lesson_id, query)
+    return form_page(request, "lesson_teach.html", account=viewer, **found, **refusal)
+
+
+def _refused_upload(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The lesson page again: the file form with the title as typed, the message beside the file."""
+    context = refused(form, error)
+    context["field"] = context["field"] or "file"
+    return lesson_page(request, refused_form="upload", **context)
+
+
+def _refused_grade(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The lesson page again, unchanged but for the refused hand-in's form: what was typed, the message beside the
+    score (or the comment)."""
+    handin_id = request.path_params["handin_id"]
+    _, lesson = lessons.graded_lesson(request.app.state.kit, staff_viewer(request), handin_id)
+    return lesson_page(request, lesson["id"], refused_form=f"handin-{handin_id}", **refused(form, error))
 
 
 @posted_form
@@ -75,12 +95,19 @@ def add_item(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-@posted_upload(lambda request: request.app.state.kit.settings.lesson_upload_max_mb * 1024 * 1024, *STAFF)
+@posted_upload(
+    lambda request: request.app.state.kit.settings.lesson_upload_max_mb * 1024 * 1024, *STAFF, page=_refused_upload
+)
 def add_upload(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
-        raise BadRequestError("No file was chosen.", fix="Choose a PDF, image, video or audio file, then send again.")
+        raise BadRequestError(
+            "No file was chosen.",
+            fix="Choose a PDF, image, video or audio file, then send again.",
+            code="upload.none_chosen",
+            field="file",
+        )
     lesson_id = request.path_params["lesson_id"]
     lessons.add_upload(
         request.app.state.kit, viewer, lesson_id, upload.file, upload.filename, str(form.get("title", ""))
@@ -88,7 +115,7 @@ def add_upload(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
-@posted_form
+@posted_form(page=_refused_grade)
 def grade(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     handin = lessons.grade(

@@ -6,17 +6,19 @@ Must not import cli. Every handler asks services/people for what the signed-in a
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.edges import qr_codes
-from appliance.errors import AccessDeniedError, BadRequestError, PeopleError
+from appliance.errors import AccessDeniedError, BadRequestError, PeopleError, TpkitError
 from appliance.services.device import health
 from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
-from appliance.web.forms import form_int, form_page, posted_form, posted_upload
+from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.session import current_account
 
 # The fix for a number a form of the class page never sends (only a hand-made request does).
@@ -145,12 +147,19 @@ def create_class(request: Request, form: FormData) -> Response:
     try:
         class_id = people.create_class(request.app.state.kit.people, viewer, typed["name"], typed["grade"], teachers)
     except PeopleError as exc:
-        field = "teachers" if exc.code == "people.no_such_teacher" else "name"
+        field = "teachers" if exc.code == "people.no_such_teacher" else "name"  # the class's name, on this form
         return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field=field)
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
-@posted_upload(lambda request: MAX_FILE_BYTES, *people.STAFF)
+def _refused_import(request: Request, form: FormData, error: TpkitError) -> Response:
+    """/teach again: the class-list form with the class chosen and the message (beside the class or the file)."""
+    context = refused(form, error)
+    context["field"] = context["field"] if context["field"] == "class_name" else "file"
+    return _teach_page(request, staff_viewer(request), **context)
+
+
+@posted_upload(lambda request: MAX_FILE_BYTES, *people.STAFF, page=_refused_import)
 def import_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     data, filename = _upload(form)
@@ -170,30 +179,45 @@ def import_class(request: Request, form: FormData) -> Response:
 
 
 def people_page(request: Request) -> Response:
+    return _people_page(
+        request, notice=request.query_params.get("notice"), username=request.query_params.get("username")
+    )
+
+
+def _people_page(request: Request, status_code: int = 200, **context) -> Response:
     viewer = staff_viewer(request, "admin")
     return form_page(
         request,
         "people.html",
+        status_code=status_code,
         account=viewer,
-        notice=request.query_params.get("notice"),
         **class_views.people_page(request.app.state.kit, viewer),
+        **context,
     )
 
 
-@posted_form
+def people_page_refused(request: Request, form: FormData, error: TpkitError) -> Response:
+    """/admin/people again: the new-teacher form as typed (never the password), the message beside the field; a
+    refused one-time password beside that teacher's row."""
+    context = refused(form, error)
+    context["typed"].pop("password", None)
+    account_id = request.path_params.get("account_id")
+    return _people_page(request, refused_form=f"password-{account_id}" if account_id else "teacher", **context)
+
+
+@posted_form(page=people_page_refused)
 def create_teacher(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request, "admin")
+    typed = str(form.get("username", "")).strip()
     people.create_teacher(
-        request.app.state.kit.people,
-        viewer,
-        str(form.get("name", "")),
-        str(form.get("username", "")),
-        str(form.get("password", "")),
+        request.app.state.kit.people, viewer, str(form.get("name", "")), typed, str(form.get("password", ""))
     )
+    if typed != typed.lower():  # the user name was kept in lower case: say so (issue 16, defect 10)
+        return RedirectResponse(f"/admin/people?{urlencode({'notice': 'lowercased', 'username': typed.lower()})}", 303)
     return RedirectResponse("/admin/people?notice=teacher", status_code=303)
 
 
-@posted_form
+@posted_form(page=people_page_refused)
 def reset_password(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request, "admin")
     people.reset_staff_password(
@@ -214,11 +238,19 @@ def import_oneroster(request: Request, form: FormData) -> Response:
 def _upload(form: FormData) -> tuple[bytes, str]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
-        raise BadRequestError("No file was chosen.", fix="Choose the roster file, then send the form again.")
+        raise BadRequestError(
+            "No file was chosen.",
+            fix="Choose the roster file, then send the form again.",
+            code="upload.none_chosen",
+            field="file",
+        )
     data = upload.file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise BadRequestError(
-            f"{upload.filename} is larger than {MAX_FILE_BYTES} bytes.", fix="Check that this is the roster file."
+            f"{upload.filename} is larger than {MAX_FILE_BYTES} bytes.",
+            fix="Check that this is the roster file.",
+            code="upload.too_large",
+            field="file",
         )
     return data, upload.filename
 

@@ -68,7 +68,7 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     me = student.get("/me").text
     assert "Came back with feedback" in me and "8/10" in me and "Good, add clouds." in me
     again = hand_in(student, lesson_id, "again")
-    assert again.status_code == 400 and "already graded" in again.text
+    assert again.status_code == 400 and "This homework is already graded" in again.text  # beside the form
 
     overview = teacher.get(f"/teach/{a['class']}/overview").text
     assert "graded 8/10" in overview and "not opened" in overview
@@ -148,7 +148,7 @@ def test_lessons_due_dates_parse_or_are_refused():
         try:
             lessons.parse_due(bad)
         except lessons.LessonError as exc:
-            assert exc.code == "lesson.invalid"
+            assert exc.code == "lesson.due_not_date"
         else:
             raise AssertionError(bad)
 

@@ -36,10 +36,11 @@ def test_quiz_form_grows_without_javascript_and_shows_errors_by_question(kit, ro
     )
     assert refused.status_code == 400
     sections = refused.text.split('<fieldset class="question')
-    assert "Question 1: the right option(s) are not marked" in sections[1] and "has-error" in sections[1]
-    assert 'class="error"' not in sections[2] and "Question 2:" not in refused.text
-    assert "Question 3: the right answer &#39;three&#39; is not a number" in sections[3]
-    assert "The title is empty" in refused.text and "Attempts = &#39;0&#39;" in refused.text
+    # each problem beside its field in the page's language (issue 16); the question as typed stays
+    assert 'id="q0-error"' in sections[1] and "Tick the right answer." in sections[1] and "has-error" in sections[1]
+    assert 'class="error"' not in sections[2]
+    assert "Write the right answer as a number" in sections[3] and 'value="three"' in sections[3]
+    assert 'id="title-error"' in refused.text and 'id="attempts-error"' in refused.text
     removed = teacher.post(f"/teach/{class_id}/quizzes", data=quiz_form(teacher, "P", QUESTIONS[:3], action="remove-1"))
     assert 'name="count" value="2"' in removed.text and "Which are mammals?" not in removed.text
     assert kit.db.read().execute("SELECT count(*) FROM quizzes").fetchone()[0] == 0

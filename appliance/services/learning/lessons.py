@@ -32,6 +32,7 @@ DUE_PATTERN = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?")
 PHOTOS_MAX = 4
 NEW_DAYS = 7  # a lesson is "new" on My space for a week or until opened
 STATES = ("not_opened", "opened", "handed_in", "late", "graded", "returned")
+FIELDS = {"answer": "body", "maximum": "out_of"}  # what a message calls a field → the form's field name
 
 
 def now_local() -> dt.datetime:
@@ -45,10 +46,18 @@ def stamp(when: dt.datetime) -> str:
 def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_MAX_CHARS) -> str:
     text = value.replace("\r\n", "\n").strip()
     if required and not text:
-        raise LessonError(f"The {what} is missing.", fix=f"Type a {what}, then send the form again.")
+        raise LessonError(
+            f"The {what} is missing.",
+            fix=f"Type a {what}, then send the form again.",
+            code="lesson.text_missing",
+            field=FIELDS.get(what, what),
+        )
     if len(text) > max_chars:
         raise LessonError(
-            f"The {what} has {len(text)} characters; at most {max_chars} are kept.", fix=f"Shorten the {what}."
+            f"The {what} has {len(text)} characters; at most {max_chars} are kept.",
+            fix=f"Shorten the {what}.",
+            code="lesson.text_too_long",
+            field=FIELDS.get(what, what),
         )
     return text
 
@@ -68,6 +77,8 @@ def parse_due(value: str) -> str | None:
         raise LessonError(
             f"The due date {value!r} is not a date.",
             fix="Pick the date from the calendar (year-month-day, e.g. 2026-12-01).",
+            code="lesson.due_not_date",
+            field="due",
         ) from None
     return f"{day.isoformat()} {clock.strftime('%H:%M')}"
 
@@ -173,14 +184,20 @@ def add_upload(kit: Kit, viewer: Viewer, lesson_id: int, source: BinaryIO, filen
         raise
 
 
-def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
-    """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
+def graded_lesson(kit: Kit, viewer: Viewer, handin_id: int):
+    """A hand-in and its lesson, of one of the viewer's classes (NotVisibleError otherwise)."""
     handin = kit.lessons.handin(handin_id)
     if handin is None:
         raise NotVisibleError(
             f"There is no hand-in {handin_id}.", code="lesson.not_found", fix="Open it from the lesson."
         )
     _, lesson = staff_lesson(kit.people, kit.lessons, viewer, handin["lesson_id"])
+    return handin, lesson
+
+
+def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
+    """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
+    handin, lesson = graded_lesson(kit, viewer, handin_id)
     comment = _text(comment, "comment")
     if action == "return":
         kit.lessons.grade(handin_id, "returned", None, None, comment, stamp(now_local()))
@@ -188,7 +205,10 @@ def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out
     points, maximum = _number(score, "score"), _number(out_of or "100", "maximum")
     if maximum <= 0 or not 0 <= points <= maximum:
         raise LessonError(
-            f"The score {score} is not between 0 and {out_of or 100}.", fix="Type a score from 0 to the maximum."
+            f"The score {score} is not between 0 and {out_of or 100}.",
+            fix="Type a score from 0 to the maximum.",
+            code="lesson.score_out_of_range",
+            field="score" if maximum > 0 else "out_of",
         )
     kit.lessons.grade(handin_id, "graded", points, maximum, comment, stamp(now_local()))
     records.record(
@@ -206,7 +226,12 @@ def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out
 def _number(value: str, what: str) -> float:
     number = parse_number(value)
     if number is None:
-        raise LessonError(f"The {what} {value!r} is not a number.", fix=f"Type the {what} as a number, e.g. 8.")
+        raise LessonError(
+            f"The {what} {value!r} is not a number.",
+            fix=f"Type the {what} as a number, e.g. 8.",
+            code="lesson.not_a_number",
+            field=FIELDS.get(what, what),
+        )
     return number
 
 
@@ -273,10 +298,18 @@ def hand_in(
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
     body = _text(body, "answer")
     if not body and not photos:
-        raise LessonError("The hand-in is empty.", fix="Write your answer or add a photo, then hand in.")
+        raise LessonError(
+            "The hand-in is empty.",
+            fix="Write your answer or add a photo, then hand in.",
+            code="lesson.handin_empty",
+            field="body",
+        )
     if len(photos) > PHOTOS_MAX:
         raise LessonError(
-            f"{len(photos)} photos were sent; at most {PHOTOS_MAX} are kept.", fix="Hand in fewer photos."
+            f"{len(photos)} photos were sent; at most {PHOTOS_MAX} are kept.",
+            fix="Hand in fewer photos.",
+            code="lesson.too_many_photos",
+            field="photos",
         )
     latest = kit.lessons.latest_handins([lesson_id], viewer["id"]).get((lesson_id, viewer["id"]))
     if latest is not None and latest["state"] == "graded":

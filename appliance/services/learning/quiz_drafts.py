@@ -37,6 +37,7 @@ class DraftQuestion:
     points: str = "1"
     error: str = ""
     fix: str = ""
+    field: str = ""  # the field at fault, for the form's message in the page's language (quiz.problem.<field>)
 
     def raw(self) -> dict[str, Any]:
         """The dict check_question takes; blank options are dropped and the ticks follow their options."""
@@ -69,6 +70,7 @@ class Draft:
     pass_percent: str = "60"
     questions: list[DraftQuestion] = dataclasses.field(default_factory=lambda: [DraftQuestion()])
     errors: list[str] = dataclasses.field(default_factory=list)
+    fields: list[str] = dataclasses.field(default_factory=list)  # the quiz's own fields at fault, as `errors`
 
     @property
     def has_problems(self) -> bool:
@@ -127,24 +129,29 @@ def apply_button(draft: Draft, action: str) -> None:
 
 def check(draft: Draft) -> dict[str, Any] | None:
     """The quiz's columns and checked questions, or None with every problem written into the draft."""
-    draft.errors = []
+    draft.errors, draft.fields = [], []
     title, attempts, pass_mark = draft.title, _int(draft.attempts, 0), parse_number(draft.pass_percent)
+
+    def problem(field: str, sentence: str) -> None:
+        draft.fields.append(field)
+        draft.errors.append(sentence)
+
     if not title or len(title) > MAX_TITLE_CHARS:
-        draft.errors.append(f"The title is empty or longer than {MAX_TITLE_CHARS} characters: write a short title.")
+        problem("title", f"The title is empty or longer than {MAX_TITLE_CHARS} characters: write a short title.")
     if not 1 <= attempts <= MAX_ATTEMPTS:
-        draft.errors.append(f"Attempts = {draft.attempts!r} is not a whole number from 1 to {MAX_ATTEMPTS}.")
+        problem("attempts", f"Attempts = {draft.attempts!r} is not a whole number from 1 to {MAX_ATTEMPTS}.")
     if pass_mark is None or not 0 <= pass_mark <= 100:
-        draft.errors.append(f"The pass mark {draft.pass_percent!r} is not a percentage from 0 to 100.")
+        problem("pass", f"The pass mark {draft.pass_percent!r} is not a percentage from 0 to 100.")
     due = _due(draft.due)
     if due is False:
-        draft.errors.append(f"The due date {draft.due!r} is not a date like 2026-12-01.")
+        problem("due", f"The due date {draft.due!r} is not a date like 2026-12-01.")
     checked = []
     for number, question in enumerate(draft.questions, start=1):
-        question.error = question.fix = ""
+        question.error = question.fix = question.field = ""
         try:
             checked.append(check_question(question.raw(), number))
         except BadRequestError as exc:
-            question.error, question.fix = exc.message, exc.fix
+            question.error, question.fix, question.field = exc.message, exc.fix, exc.field
     if draft.has_problems or pass_mark is None:  # a missing pass mark is one of the problems
         return None
     return {

@@ -42,8 +42,10 @@ class Graded:
     understood: str
 
 
-def _invalid(number: int, problem: str, fix: str) -> BadRequestError:
-    return BadRequestError(f"Question {number}: {problem}.", code="quiz.invalid", fix=fix)
+def _invalid(number: int, problem: str, fix: str, field: str) -> BadRequestError:
+    """`field`: the question's field at fault (kind, prompt, points, options, right, tf, accepted, number,
+    tolerance), which the quiz form shows the problem beside, in the page's language (`quiz.problem.<field>`)."""
+    return BadRequestError(f"Question {number}: {problem}.", code="quiz.invalid", fix=fix, field=field)
 
 
 def normalise(text: str) -> str:
@@ -56,12 +58,16 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
     """A Question from a teacher's form or an import; a BadRequestError (quiz.invalid) naming the problem."""
     kind, prompt = raw.get("kind"), str(raw.get("prompt") or "").strip()
     if kind not in KINDS:
-        raise _invalid(number, f"the kind {kind!r} is not one of {', '.join(KINDS)}", "Choose a question kind.")
+        raise _invalid(number, f"the kind {kind!r} is not one of {', '.join(KINDS)}", "Choose a question kind.", "kind")
     if not prompt or len(prompt) > MAX_TEXT:
-        raise _invalid(number, "the question text is empty or longer than 2,000 characters", "Write the question.")
+        raise _invalid(
+            number, "the question text is empty or longer than 2,000 characters", "Write the question.", "prompt"
+        )
     points = raw.get("points", 1)
     if not is_finite_number(points) or not 0 < points <= 100:
-        raise _invalid(number, f"points = {points!r} is not a number from 0 to 100", "Give 1 point, or up to 100.")
+        raise _invalid(
+            number, f"points = {points!r} is not a number from 0 to 100", "Give 1 point, or up to 100.", "points"
+        )
     options = tuple(str(o).strip() for o in raw.get("options") or ())
     answer, tolerance = raw.get("answer"), 0.0
     if kind in ("single", "multiple"):
@@ -70,6 +76,7 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
                 number,
                 f"a choice question needs 2 to {MAX_OPTIONS} different, non-empty options",
                 "Fill in every option once; remove empty ones.",
+                "options",
             )
         chosen = [answer] if kind == "single" else list(answer or [])
         if (
@@ -77,11 +84,11 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
             or any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(options) for i in chosen)
             or len(set(chosen)) != len(chosen)
         ):
-            raise _invalid(number, "the right option(s) are not marked", "Tick the right answer(s).")
+            raise _invalid(number, "the right option(s) are not marked", "Tick the right answer(s).", "right")
         answer = chosen[0] if kind == "single" else tuple(sorted(chosen))
     elif kind == "true_false":
         if not isinstance(answer, bool):
-            raise _invalid(number, "true or false is not chosen as the right answer", "Choose True or False.")
+            raise _invalid(number, "true or false is not chosen as the right answer", "Choose True or False.", "tf")
     elif kind == "short":
         accepted = tuple(a for a in (str(x).strip() for x in (answer or ())) if a)
         if not accepted or any(not normalise(a) for a in accepted):
@@ -89,14 +96,19 @@ def check_question(raw: Mapping[str, Any], number: int) -> Question:
                 number,
                 "no accepted answer is given (or one is only punctuation)",
                 "Write each accepted answer, e.g. 'photosynthesis' and '光合作用'.",
+                "accepted",
             )
         answer = accepted
     else:
         value, given_tolerance = parse_number(str(answer)), raw.get("tolerance", 0)
         if value is None:
-            raise _invalid(number, f"the right answer {answer!r} is not a number", "Write the number, e.g. 3.14.")
+            raise _invalid(
+                number, f"the right answer {answer!r} is not a number", "Write the number, e.g. 3.14.", "number"
+            )
         if not is_finite_number(given_tolerance) or not 0 <= given_tolerance < 1e12:
-            raise _invalid(number, f"the tolerance {given_tolerance!r} is not a number from 0", "Write 0 for exact.")
+            raise _invalid(
+                number, f"the tolerance {given_tolerance!r} is not a number from 0", "Write 0 for exact.", "tolerance"
+            )
         answer, tolerance = value, float(given_tolerance)
     return Question(kind, prompt, options, answer, tolerance, float(points))
 

@@ -57,6 +57,8 @@ def clean_name(value: str, what: str) -> str:
         raise PeopleError(
             f"The {what} {value!r} cannot be used: it must have 1 to {NAME_MAX_CHARS} characters.",
             fix=f"Type the {what} again.",
+            code="people.name_invalid",
+            field="class_name" if what == "class name" else "name",
         )
     return name
 
@@ -84,11 +86,15 @@ def create_teacher(people: People, viewer: Viewer | None, display_name: str, use
         raise PeopleError(
             f"The user name {username!r} cannot be used.",
             fix="Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, e.g. li.wei.",
+            code="people.username_invalid",
+            field="username",
         )
     if len(password) < MIN_PASSWORD_CHARS:
         raise PeopleError(
             f"The first password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
             fix="Choose a longer first password; the teacher replaces it at the first sign-in.",
+            code="people.password_too_short",
+            field="password",
         )
     digest = auth.hash_password(password)
     try:
@@ -104,7 +110,10 @@ def create_teacher(people: People, viewer: Viewer | None, display_name: str, use
             )
     except sqlite3.IntegrityError:
         raise PeopleError(
-            f"The user name {username!r} is taken.", fix="Choose another user name.", code="people.username_taken"
+            f"The user name {username!r} is taken.",
+            fix="Choose another user name.",
+            code="people.username_taken",
+            field="username",
         ) from None
 
 
@@ -118,6 +127,8 @@ def reset_staff_password(people: People, viewer: Viewer | None, account_id: int,
         raise PeopleError(
             f"The password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
             fix="Choose a longer one-time password.",
+            code="people.password_too_short",
+            field="password",
         )
     digest = auth.hash_password(password)
     with people.transaction() as conn:
