@@ -50,6 +50,7 @@ EDGES = {
     "http.client": ("edges/health_probe.py", "edges/uplink.py"),
     "psycopg": "hub/storage/postgres.py",
     "PIL": "edges/images.py",
+    "openpyxl": "edges/spreadsheets.py",
 }
 
 

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import AccessDeniedError, BadRequestError, PeopleError
+from appliance.errors import AccessDeniedError, BadRequestError, PeopleError, RosterError
 from appliance.services.device import health
 from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
+from appliance.web.errors import wants_json
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload
 from appliance.web.session import current_account
 
@@ -129,6 +130,10 @@ def import_class(request: Request, form: FormData) -> Response:
         result = class_roster.import_file(
             kit.people, viewer, data, filename, typed["class_name"], typed["teacher"], kit.settings.pin_digits
         )
+    except RosterError as exc:  # the form again, with the class typed and each problem beside the file
+        if wants_json(request):
+            raise
+        return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field="file")
     except PeopleError as exc:
         if exc.code != "people.class_name_taken":
             raise
