@@ -4,7 +4,9 @@ openpyxl.
 Must not import content, storage or services. A .xlsx is a zip of XML: the sizes its directory declares are checked
 before openpyxl opens it (a few KB can declare gigabytes of XML, a "zip bomb"), and rows are counted as they are
 read, so a hostile file costs milliseconds. Old binary Excel (.xls) is recognised and refused: no reader here.
-Refusals are RosterError, with a stable code each (roster.xls, roster.sheet_too_large, roster.not_xlsx).
+XML entities and DTDs are refused (openpyxl parses through defusedxml when it is installed, as the kit extra does:
+no "billion laughs", no external entities). Refusals are RosterError, with a stable code each (roster.xls,
+roster.sheet_too_large, roster.not_xlsx).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import warnings
 import zipfile
 
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from appliance.errors import RosterError
 
@@ -64,9 +65,9 @@ def first_sheet_rows(data: bytes, file: str) -> list[list[str]]:
             return rows
         finally:
             workbook.close()
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OSError) as exc:
-        if isinstance(exc, RosterError):
-            raise
+    except RosterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse a hostile or broken file is "not a workbook"
         raise RosterError(
             f"{file} cannot be read as an Excel workbook (.xlsx): {exc}. Nothing was imported.",
             cause="The file is damaged, or it is another kind of file with the name of a workbook.",

@@ -205,14 +205,14 @@ def records(data: bytes, file: str) -> list[tuple[int, list[str]]]:
     if spreadsheets.is_zip(data):  # .xlsx is a zip; any other zip is refused as a damaged workbook
         return list(enumerate(spreadsheets.first_sheet_rows(data, file), start=1))
     reader = csv.reader(io.StringIO(decode(data, file), newline=""))
-    found = []
+    found: list[tuple[int, list[str]]] = []
     try:
-        for values in reader:
-            found.append((reader.line_num, values))
+        for values in reader:  # numbered by record, as Excel or WPS numbers the rows of an opened CSV
+            found.append((len(found) + 1, values))
     except csv.Error as exc:
         raise RosterError(
-            f"{file} cannot be imported: line {reader.line_num + 1} is not CSV ({exc}).",
-            problems=[Problem(file, reader.line_num + 1, 0, f"not CSV: {exc}", "not_csv")],
+            f"{file} cannot be imported: row {len(found) + 1} is not CSV ({exc}).",
+            problems=[Problem(file, len(found) + 1, 0, f"not CSV: {exc}", "not_csv")],
             fix="Open the file in Excel or WPS, save it again as CSV or .xlsx and import that file.",
         ) from exc
     return found
