@@ -39,7 +39,7 @@ SYNONYMS = {
         ),
         "student_number",
     ),
-    **dict.fromkeys(("pin", "密码", "登录密码", "pin码", "PIN"), "pin"),
+    **dict.fromkeys(("pin", "密码", "登录密码", "PIN码"), "pin"),
 }
 STUDENT_NUMBER_MAX_CHARS = 32
 
