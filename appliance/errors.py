@@ -198,8 +198,10 @@ class RosterError(TpkitError, ValueError):
     code = "roster.invalid"
     status = 400
 
-    def __init__(self, message: str, *, fix: str, problems: list | None = None, cause: str = "") -> None:
-        super().__init__(message, fix=fix, cause=cause)
+    def __init__(
+        self, message: str, *, fix: str, problems: list | None = None, cause: str = "", code: str | None = None
+    ) -> None:
+        super().__init__(message, fix=fix, cause=cause, code=code)
         self.problems = list(problems or [])
 
     def as_dict(self) -> dict:

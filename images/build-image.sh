@@ -149,7 +149,7 @@ wheels() {
     cp -R "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/appliance" "$WORK/src/"
     "$pip" wheel --disable-pip-version-check --no-deps -w "$WHEELS" "$WORK/src"
     # Compiled wheels (libzim, argon2, cryptography, uvloop…) must match the image, not this
-    # host: bookworm's Python is 3.11 and its glibc 2.36. The kit's extra: libzim, zeroconf, gpiozero, Pillow.
+    # host: bookworm's Python is 3.11 and its glibc 2.36. The kit's extra: libzim, zeroconf, gpiozero, Pillow, openpyxl, defusedxml.
     tpkit_wheel=$(ls "$WHEELS"/tpkit-*.whl)
     "$pip" download --disable-pip-version-check -d "$WHEELS" --only-binary=:all: \
         --implementation cp --python-version 3.11 \

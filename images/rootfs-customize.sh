@@ -26,9 +26,9 @@ chroot "$ROOT" useradd --system --user-group --home-dir /var/lib/tpkit --no-crea
 chroot "$ROOT" useradd --system --user-group --groups gpio --home-dir / --no-create-home \
     --shell /usr/sbin/nologin --comment "tpkit status panel" tpkit-panel
 
-# tpkit with the kit's extra (libzim, zeroconf, gpiozero, Pillow) in a venv made by the image's own Python,
-# from wheels fetched on the build host for this CPU and Python 3.11 (pip cannot verify TLS inside the chroot,
-# and needs no network here).
+# tpkit with the kit's extra (libzim, zeroconf, gpiozero, Pillow, openpyxl, defusedxml) in a venv made by the
+# image's own Python, from wheels fetched on the build host for this CPU and Python 3.11 (pip cannot verify TLS
+# inside the chroot, and needs no network here).
 mkdir -p "$ROOT/tmp/tpkit-wheels"
 cp "$WHEELS"/*.whl "$ROOT/tmp/tpkit-wheels/"
 chroot "$ROOT" python3 -m venv /opt/tpkit

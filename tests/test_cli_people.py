@@ -44,3 +44,18 @@ def test_cli_people_import_bad_csv_lists_places_and_exits_1(tmp_path, capsys):
     assert code == 1 and "needs --class" in out
     code, _, err = _run(capsys, "people", "import", str(tmp_path / "absent.zip"), "--data-dir", str(tmp_path / "d"))
     assert code == 1 and "neither a folder nor a .zip" in err
+
+
+def test_cli_people_import_wps_xlsx_lists_columns_left_out(tmp_path, capsys):
+    from tests.roster_files import XLS_HEADER, wps_class_list
+
+    roster = tmp_path / "三年级一班.xlsx"
+    roster.write_bytes(wps_class_list())
+    data = str(tmp_path / "data")
+    code, out, _ = _run(capsys, "people", "import", str(roster), "--class", "三年级一班", "--data-dir", data)
+    assert code == 0 and "2 student(s) added" in out and "王芳  (20140001)" in out and "李小明  (00123)" in out
+    assert "Columns not imported (not kept): 序号, 性别, 出生日期, 家长电话" in out
+    old = tmp_path / "名单.xls"
+    old.write_bytes(XLS_HEADER)
+    code, _, err = _run(capsys, "people", "import", str(old), "--class", "三年级一班", "--data-dir", data)
+    assert code == 1 and "old Excel file (.xls)" in err and "save it as .xlsx" in err

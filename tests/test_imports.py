@@ -52,6 +52,7 @@ EDGES = {
     "PIL": "edges/images.py",
     "pypinyin": "edges/pinyin.py",
     "segno": "edges/qr_codes.py",
+    "openpyxl": "edges/spreadsheets.py",
 }
 
 

@@ -107,8 +107,8 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
                 args.teacher,
                 settings.pin_digits,
             )
-        elif args.source.suffix.lower() == ".csv":
-            print("[✗] A class .csv needs --class NAME.\n    Fix: tpkit people import FILE.csv --class 'Grade 3 A'")
+        elif args.source.suffix.lower() in (".csv", ".xlsx", ".xls"):
+            print("[✗] A class list needs --class NAME.\n    Fix: tpkit people import FILE.csv --class 'Grade 3 A'")
             return 1
         else:
             result = oneroster.import_set(kit.people, CONSOLE, read_set(args.source, oneroster.FILES))
@@ -116,6 +116,8 @@ def people_import(settings: Settings, args: argparse.Namespace) -> int:
         kit.close()
     if args.class_name:
         print(f"[✓] Class {result.class_name!r}: {result.added} student(s) added, {result.updated} updated")
+        if result.ignored:
+            print("[i] Columns not imported (not kept): " + ", ".join(result.ignored))
         if result.pins:
             print("[i] PINs (shown only now; hand each child their own):")
             for name, number, pin in result.pins:

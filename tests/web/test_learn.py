@@ -117,7 +117,8 @@ def test_learn_upload_errors_list_file_line_and_column(kit, live):
             files={"file": ("3a.csv", bad, "text/csv")},
         )
         assert response.status_code == 400
-        assert "3a.csv · line 2 · column 2" in response.text and "must be 4 to 6 digits" in response.text
+        assert "Row 2 · column 2" in response.text and "The PIN 12 must be 4 to 6 digits." in response.text
+        assert 'value="Class A"' in response.text  # the form again, with the class typed
         good = "姓名,学号\n张伟,G1\n".encode("gbk")
         sheet = teacher.post(
             "/teach/import",

@@ -1,4 +1,5 @@
-"""The teachers' roster: one class per CSV file, a `name` column, optional `student_number` and `pin`.
+"""The teachers' roster: one class per CSV or .xlsx file, a `name` column, optional `student_number` and `pin`,
+each known by its Chinese and English headings (SYNONYMS); other columns (性别, 出生日期…) are left out and listed.
 
 Must not import web or cli. Importing the same file again updates names and PINs instead of adding
 children twice (matched by student number, else by name within the class).
@@ -12,15 +13,34 @@ from typing import TYPE_CHECKING
 from appliance.errors import PeopleError, RosterError
 from appliance.services.people import auth, class_names, picture_codes
 from appliance.services.people.access import PIN_PATTERN, clean_name, make_pin, new_pseudonym, require
-from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
+from appliance.services.people.roster_reading import ClassTable, Problems, Row, duplicates, read_class_table
 from appliance.storage.people import NO_CREDENTIAL, People
 
 if TYPE_CHECKING:
     from appliance.services.people.access import Viewer
 
-COLUMNS = ("name", "student_number", "pin")
-# Headers a Chinese spreadsheet is likely to carry; mapped to the columns above.
-ALIASES = {"姓名": "name", "学号": "student_number", "密码": "pin", "PIN": "pin", "Name": "name"}
+# The headings each column is known by (compared after roster_reading.header_key: NFKC, no spaces, any case).
+# 序号 is not among them: in a Chinese list it counts rows (1, 2, 3…) and is renumbered when a row is added, so
+# it would match a child to another child's account; it is left out and listed like any other column.
+SYNONYMS = {
+    **dict.fromkeys(("name", "姓名", "学生姓名", "学生", "名字", "student", "student name", "full name"), "name"),
+    **dict.fromkeys(
+        (
+            "student_number",
+            "学号",
+            "学籍号",
+            "全国学籍号",
+            "学生学号",
+            "学生编号",
+            "编号",
+            "student number",
+            "student id",
+            "student no",
+        ),
+        "student_number",
+    ),
+    **dict.fromkeys(("pin", "密码", "登录密码", "PIN码"), "pin"),
+}
 STUDENT_NUMBER_MAX_CHARS = 32
 
 
@@ -33,29 +53,43 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     pins: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    ignored: list[str] = dataclasses.field(default_factory=list)  # headings of the columns left out
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def parse(data: bytes, file: str) -> list[Row]:
-    """Checked rows of a simple roster; RosterError listing every problem with its line and column."""
+def parse(data: bytes, file: str) -> ClassTable:
+    """Checked rows of a class list (CSV or .xlsx) and the columns left out; RosterError listing every problem
+    with its row (as numbered in the sheet) and column."""
     problems = Problems()
-    rows = read_rows(decode(data, file), file, ("name",), COLUMNS, problems, ALIASES)
+    table = read_class_table(data, file, SYNONYMS, "name", problems)
     problems.raise_if_any(f"{file} cannot be imported")  # rows make no sense under a wrong header
+    rows = table.rows
     for row in rows:
         try:
             clean_name(row.get("name"), "name")
         except PeopleError:
-            problems.append(row.problem("name", f"the name {row.get('name')!r} is empty or longer than 80 characters"))
+            problems.append(
+                row.problem("name", f"the name {row.get('name')!r} is empty or longer than 80 characters", "bad_name")
+            )
         if len(row.get("student_number")) > STUDENT_NUMBER_MAX_CHARS:
-            problems.append(row.problem("student_number", f"longer than {STUDENT_NUMBER_MAX_CHARS} characters"))
+            problems.append(
+                row.problem(
+                    "student_number",
+                    f"longer than {STUDENT_NUMBER_MAX_CHARS} characters",
+                    "long_number",
+                    most=STUDENT_NUMBER_MAX_CHARS,
+                )
+            )
         if row.get("pin") and not PIN_PATTERN.fullmatch(row.get("pin")):
-            problems.append(row.problem("pin", f"the PIN {row.get('pin')!r} must be 4 to 6 digits"))
+            problems.append(
+                row.problem("pin", f"the PIN {row.get('pin')!r} must be 4 to 6 digits", "bad_pin", pin=row.get("pin"))
+            )
     duplicates(rows, "student_number", problems, "student number")
     _same_names(rows, problems)
     if not rows and not problems:
-        problems.append(Row(file, 1, {}, {}).problem("name", "no students below the header"))
+        problems.append(Row(file, 1, {}, {}).problem("name", "no students below the header", "no_students"))
     problems.raise_if_any(f"{file} cannot be imported")
-    return rows
+    return table
 
 
 def _same_names(rows: list[Row], problems: Problems) -> None:
@@ -69,6 +103,9 @@ def _same_names(rows: list[Row], problems: Problems) -> None:
                     "name",
                     f"{name!r} is also on line {first[name]}; add something to tell "
                     "them apart, e.g. {name} A / {name} B".replace("{name}", name),
+                    "same_name",
+                    name=name,
+                    other=first[name],
                 )
             )
         first.setdefault(name, row.line)
@@ -89,7 +126,8 @@ def import_file(
     viewer = require(viewer, "admin", "teacher")
     if viewer["role"] == "teacher":
         teacher_username = ""  # a teacher imports into classes they teach, never on another's behalf
-    rows = parse(data, file)
+    table = parse(data, file)
+    rows = table.rows
     class_name = clean_name(class_name, "class name")
     existing = _existing(people, viewer, class_name)
     # a class whose teacher chose picture codes gets codes for new students (a `pin` column still sets PINs)
@@ -102,7 +140,9 @@ def import_file(
         fresh = picture_codes.make_code() if pictures else make_pin(pin_digits)
         pin = row.get("pin") or ("" if known and known["has_credential"] else fresh)
         plans.append((row, known, pin, auth.hash_pin(pin) if pin else None))
-    return _apply(people, viewer, class_name, teacher_username, plans)
+    result = _apply(people, viewer, class_name, teacher_username, plans)
+    result.ignored = table.ignored
+    return result
 
 
 def _existing(people: People, viewer: Viewer, class_name: str) -> dict:
@@ -170,7 +210,7 @@ def _by_number(people: People, conn, viewer: Viewer, row: Row, number: str | Non
     if other["role"] != "student" or not mine:
         raise RosterError(
             f"{row.file} cannot be imported: student number {number!r} belongs to someone outside your classes.",
-            problems=[row.problem("student_number", "used by another class")],
+            problems=[row.problem("student_number", "used by another class", "number_elsewhere", value=number)],
             fix="Check the student number, or ask the administrator to enrol this student.",
         )
     return other["id"]

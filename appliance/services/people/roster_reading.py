@@ -1,5 +1,7 @@
 """Reading roster files: bytes in UTF-8 (with or without BOM) or GBK, CSV rows that know their line and
-column, OneRoster sets from a folder or a .zip. Every problem names file, line and column.
+column, OneRoster sets from a folder or a .zip, and a teacher's class list (CSV or .xlsx, its header found among
+the first rows, known columns by any of their names, other columns left out and listed). Every problem names file,
+line and column.
 
 Must not import web or cli. Nothing here touches the database.
 """
@@ -9,13 +11,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import unicodedata
 import zipfile
 from pathlib import Path
 
+from appliance.edges import spreadsheets
 from appliance.errors import RosterError
 
 MAX_FILE_BYTES = 20 * 2**20  # a county of 20,000 pupils is ~3 MB of users.csv; more is not a roster
 MAX_PROBLEMS = 200  # enough to fix a file in one go, few enough to read
+HEADER_SEARCH_ROWS = 5  # a title line ("三年级一班名单") or two may stand above a class list's header
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +31,9 @@ class Problem:
     line: int
     column: int
     message: str
+    # A gettext key under roster.problem. (and its values) for the pages; the English `message` stays for the CLI
+    key: str = ""
+    values: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         where = (
@@ -48,8 +56,8 @@ class Row:
     def get(self, name: str) -> str:
         return self.values.get(name, "").strip()
 
-    def problem(self, column: str, message: str) -> Problem:
-        return Problem(self.file, self.line, self.columns.get(column, 0), message)
+    def problem(self, column: str, message: str, key: str = "", **values: object) -> Problem:
+        return Problem(self.file, self.line, self.columns.get(column, 0), message, key, values)
 
 
 class Problems(list):
@@ -89,7 +97,7 @@ def _encoding_error(data: bytes, offset: int, file: str) -> RosterError:
     line = data.count(b"\n", 0, offset) + 1
     line_start = data.rfind(b"\n", 0, offset) + 1
     column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
-    problem = Problem(file, line, column, f"byte 0x{data[offset]:02x} is neither UTF-8 nor GBK")
+    problem = Problem(file, line, column, f"byte 0x{data[offset]:02x} is neither UTF-8 nor GBK", "encoding")
     return RosterError(
         f"{file} is not UTF-8 or GBK text: nothing was imported.",
         problems=[problem],
@@ -104,13 +112,12 @@ def read_rows(
     required: tuple[str, ...],
     known: tuple[str, ...] | None,
     problems: Problems,
-    aliases: dict[str, str] | None = None,
 ) -> list[Row]:
     """Records of a CSV text after checking its header: every `required` column present, none twice,
     and (when `known` is given) no column outside `known`. Header problems are added to `problems`."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [(aliases or {}).get(name.strip(), name.strip()) for name in next(reader)]
+        header = [name.strip() for name in next(reader)]
     except StopIteration:
         problems.append(
             Problem(file, 1, 0, f"the file is empty; the first line must name the columns: {', '.join(required)}")
@@ -162,9 +169,99 @@ def duplicates(rows: list[Row], column: str, problems: Problems, what: str) -> N
         if not value:
             continue
         if value in first:
-            problems.append(row.problem(column, f"{what} {value!r} is also on line {first[value]}"))
+            problems.append(
+                row.problem(
+                    column,
+                    f"{what} {value!r} is also on line {first[value]}",
+                    "duplicate",
+                    value=value,
+                    other=first[value],
+                )
+            )
         else:
             first[value] = row.line
+
+
+@dataclasses.dataclass
+class ClassTable:
+    """A class list read: its rows (known columns only), and the headings of the columns left out."""
+
+    rows: list[Row]
+    ignored: list[str]
+
+
+def header_key(heading: str) -> str:
+    """A heading as compared: NFKC (full-width letters, ideographic spaces), no BOM, no spaces, `_` or `-`,
+    case-folded: "学 号", "Student_Number" and "ＰＩＮ" read as 学号, studentnumber and pin."""
+    text = unicodedata.normalize("NFKC", heading).replace("\ufeff", "").casefold()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "_-")
+
+
+def records(data: bytes, file: str) -> list[tuple[int, list[str]]]:
+    """(row number as Excel, WPS or a text editor shows it, cells) of a CSV file (UTF-8 or GBK) or an .xlsx's first
+    sheet; RosterError for an old .xls, a damaged or oversized workbook, or text in another encoding."""
+    if spreadsheets.is_xls(data):
+        raise spreadsheets.xls_refused(file)
+    if spreadsheets.is_zip(data):  # .xlsx is a zip; any other zip is refused as a damaged workbook
+        return list(enumerate(spreadsheets.first_sheet_rows(data, file), start=1))
+    reader = csv.reader(io.StringIO(decode(data, file), newline=""))
+    found: list[tuple[int, list[str]]] = []
+    try:
+        for values in reader:  # numbered by record, as Excel or WPS numbers the rows of an opened CSV
+            found.append((len(found) + 1, values))
+    except csv.Error as exc:
+        raise RosterError(
+            f"{file} cannot be imported: row {len(found) + 1} is not CSV ({exc}).",
+            problems=[Problem(file, len(found) + 1, 0, f"not CSV: {exc}", "not_csv")],
+            fix="Open the file in Excel or WPS, save it again as CSV or .xlsx and import that file.",
+        ) from exc
+    return found
+
+
+def read_class_table(data: bytes, file: str, synonyms: dict[str, str], required: str, problems: Problems) -> ClassTable:
+    """A class list's rows under its header: the first of the first HEADER_SEARCH_ROWS rows that names the
+    `required` column by one of its `synonyms` (header_key → column). A column named twice is read from its first
+    place; every other heading is left out and listed, and its cells are never kept (pupils' data the kit does not
+    need). Rows number as the teacher sees them in the sheet."""
+    table = records(data, file)
+    names = {header_key(heading): column for heading, column in synonyms.items()}
+    start = next(
+        (
+            number
+            for number, (_, cells) in enumerate(table[:HEADER_SEARCH_ROWS], start=1)
+            if any(names.get(header_key(cell)) == required for cell in cells)
+        ),
+        0,
+    )
+    if not start:
+        headings = [h for h, c in synonyms.items() if c == required]
+        problems.append(
+            Problem(
+                file,
+                1,
+                0,
+                f"no header row with a {required} column ({', '.join(headings)}) in the first "
+                f"{HEADER_SEARCH_ROWS} rows",
+                "no_header",
+            )
+        )
+        return ClassTable([], [])
+    cells = table[start - 1][1]
+    columns: dict[str, int] = {}
+    ignored = []
+    for number, heading in enumerate(cells, start=1):
+        column = names.get(header_key(heading))
+        if column and column not in columns:
+            columns[column] = number
+        elif heading.strip():
+            ignored.append(unicodedata.normalize("NFKC", heading).replace("\ufeff", "").strip())
+    rows = []
+    for row_line, values in table[start:]:
+        if not any(value.strip() for value in values):
+            continue  # blank rows, often left at the end by spreadsheets
+        kept = {column: values[number - 1] for column, number in columns.items() if number <= len(values)}
+        rows.append(Row(file, row_line, kept, columns))
+    return ClassTable(rows, ignored)
 
 
 def read_set(source: Path, names: tuple[str, ...]) -> dict[str, bytes]:
