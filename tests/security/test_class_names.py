@@ -13,6 +13,7 @@ from __future__ import annotations
 from appliance.services.people import access as people, oneroster
 from appliance.services.people.access import CONSOLE
 from appliance.services.people.class_names import name_key
+from appliance.storage.database import Database
 from tests.roster_data import CLASSES, oneroster_files
 from tests.web.people_clients import csrf, role_clients
 
@@ -101,13 +102,15 @@ def test_security_a_oneroster_title_that_reads_as_another_class_gets_a_number(ki
     assert sorted(c["name"] for c in kit.people.all_classes()) == names
 
 
-def test_security_migration_0021_renames_classes_stored_with_the_same_name(kit):
-    db = kit.people.db
+def test_security_migration_0021_renames_classes_stored_with_the_same_name(tmp_path):
+    db = Database(tmp_path / "before-0021.sqlite3")
+    db.migrate(upto=20)
     with db.write() as conn:  # as a kit before 0021 could hold them
         for name in ("Class 3", "Class 3", "class 3", "Class 4"):
             conn.execute("INSERT INTO classes (name) VALUES (?)", (name,))
-        conn.execute("PRAGMA user_version = 20")
     db.migrate()
-    names = [c["name"] for c in sorted(kit.people.all_classes(), key=lambda c: c["id"])]
+    rows = db.read().execute("SELECT id, name FROM classes").fetchall()
+    names = [c["name"] for c in sorted(rows, key=lambda c: c["id"])]
     assert names == ["Class 3", "Class 3 (2)", "class 3 (3)", "Class 4"]
     assert db.read().execute("PRAGMA user_version").fetchone()[0] >= 21
+    db.close()
