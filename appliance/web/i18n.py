@@ -16,6 +16,8 @@ translator = MESSAGES.translator  # `t = translator(lang)`, then `t(key, **value
 BUILT_AT_RUN_TIME = (
     # quiz_form.html: a quiz's problem beside its field (services/learning/quiz_drafts, quiz_marking `field`)
     N_("quiz.problem.title"),
+    N_("quiz.problem.questions_stay"),
+    N_("quiz.problem.answered"),
     N_("quiz.problem.attempts"),
     N_("quiz.problem.pass"),
     N_("quiz.problem.due"),

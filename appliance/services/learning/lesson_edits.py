@@ -147,6 +147,7 @@ def _keeps_attempts(kit: Kit, quiz_id: int, draft: quiz_drafts.Draft, checked: d
             f"Students have started this quiz: its {len(before)} questions stay (you may add more "
             "at the end). Delete the quiz and make a new one to start again."
         )
+        draft.fields.append("questions_stay")  # quiz.problem.questions_stay, in the page's language
         return False
     ok = True
     for number, (old, new) in enumerate(zip(before, checked["questions"]), start=1):
@@ -157,6 +158,7 @@ def _keeps_attempts(kit: Kit, quiz_id: int, draft: quiz_drafts.Draft, checked: d
                 f"Students have already answered question {number}: its {', '.join(changed)} cannot change now."
             )
             question.fix = "Change only its wording, or add a new question at the end."
+            question.field = "answered"  # quiz.problem.answered, in the page's language
             ok = False
     return ok
 
