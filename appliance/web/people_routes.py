@@ -155,7 +155,8 @@ def create_class(request: Request, form: FormData) -> Response:
 def _refused_import(request: Request, form: FormData, error: TpkitError) -> Response:
     """/teach again: the class-list form with the class chosen and the message (beside the class or the file)."""
     context = refused(form, error)
-    context["field"] = context["field"] if context["field"] == "class_name" else "file"
+    about_the_class = context["field"] == "class_name" or error.code == "people.class_name_taken"
+    context["field"] = "class_name" if about_the_class else "file"
     return _teach_page(request, staff_viewer(request), **context)
 
 
@@ -165,14 +166,9 @@ def import_class(request: Request, form: FormData) -> Response:
     data, filename = _upload(form)
     kit = request.app.state.kit
     typed = {key: str(form.get(key, "")) for key in ("class_name", "teacher")}
-    try:
-        result = class_roster.import_file(
-            kit.people, viewer, data, filename, typed["class_name"], typed["teacher"], kit.settings.pin_digits
-        )
-    except PeopleError as exc:
-        if exc.code != "people.class_name_taken":
-            raise
-        return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field="class_name")
+    result = class_roster.import_file(
+        kit.people, viewer, data, filename, typed["class_name"], typed["teacher"], kit.settings.pin_digits
+    )
     assert result.class_id is not None  # an import that returns has written its class
     klass = people.staff_class(kit.people, viewer, result.class_id)
     return _cards_page(request, viewer, klass, [(name, pin) for name, _, pin in result.pins], True, result)

@@ -108,26 +108,26 @@ def _start(tmp_path_factory, library: Path):
     return open_kit(settings)
 
 
-@pytest.fixture(scope="package")
-def kiwix_server(tmp_path_factory, kiwix_library) -> Iterator[LiveServer]:
-    """tpkit serving libkiwix's test ZIMs (ServerTest's zfs1_)."""
+def _serve(tmp_path_factory, kiwix_library) -> Iterator[LiveServer]:
+    """A kit over `kiwix_library` on a real uvicorn, closed after its fixture's last test."""
     kit = _start(tmp_path_factory, kiwix_library)
     try:
         with LiveServer(create_app(kit, watch_library=False)) as server:
             yield server
     finally:
         kit.close()
+
+
+@pytest.fixture(scope="package")
+def kiwix_server(tmp_path_factory, kiwix_library) -> Iterator[LiveServer]:
+    """tpkit serving libkiwix's test ZIMs (ServerTest's zfs1_)."""
+    yield from _serve(tmp_path_factory, kiwix_library)
 
 
 @pytest.fixture(scope="package")
 def second_server(tmp_path_factory, kiwix_library) -> Iterator[LiveServer]:
     """Another server over the same ZIMs (DifferentServerInstances… tests)."""
-    kit = _start(tmp_path_factory, kiwix_library)
-    try:
-        with LiveServer(create_app(kit, watch_library=False)) as server:
-            yield server
-    finally:
-        kit.close()
+    yield from _serve(tmp_path_factory, kiwix_library)
 
 
 @pytest.fixture

@@ -61,32 +61,13 @@ QUIZ_FIELDS = ("title", "attempts", "due", "pass", "count", "action") + tuple(
     for n in range(3)
     for f in ("kind", "prompt", "option0", "option1", "right", "tf", "accepted", "number", "tolerance", "points")
 )
+CATALOG_FILTERS = ("lang", "name", "category", "tag", "notag", "maxsize", "q", "start", "count")
 EXTRA_NAMES = {
     ("kit", "POST", "/teach/{class_id:int}/quizzes"): QUIZ_FIELDS,
     ("kit", "POST", "/teach/quizzes/{quiz_id:int}/edit"): QUIZ_FIELDS,
     ("kit", "POST", "/me/quizzes/{quiz_id:int}/attempts/{attempt_id:int}"): ("a0", "a1", "a2", "a3", "a4"),
-    ("kit", "GET", "/catalog/v2/entries"): (
-        "lang",
-        "name",
-        "category",
-        "tag",
-        "notag",
-        "maxsize",
-        "q",
-        "start",
-        "count",
-    ),
-    ("kit", "GET", "/catalog/v2/partial_entries"): (
-        "lang",
-        "name",
-        "category",
-        "tag",
-        "notag",
-        "maxsize",
-        "q",
-        "start",
-        "count",
-    ),
+    ("kit", "GET", "/catalog/v2/entries"): CATALOG_FILTERS,
+    ("kit", "GET", "/catalog/v2/partial_entries"): CATALOG_FILTERS,
     ("hub", "POST", "/kits/{kit_id}/config"): desired_config.FIELDS,
 }
 
