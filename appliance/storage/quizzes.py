@@ -15,7 +15,9 @@ from appliance.storage.database import Database, inserted_id
 
 
 class Quizzes:
-    """The `quizzes`, `quiz_questions`, `quiz_attempts` and `quiz_answers` tables."""
+    """The `quizzes`, `quiz_questions`, `quiz_attempts` and `quiz_answers` tables; who a quiz is for
+    (`quiz_students`) and its marking changed after the fact (`quiz_accepted`, `quiz_answer_credit`,
+    `quiz_marking_changes`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -37,7 +39,8 @@ class Quizzes:
         )
 
     def for_student(self, account_id: int) -> list[sqlite3.Row]:
-        """Quizzes of the student's classes, with their attempts used and best score."""
+        """Quizzes of the student's classes for the whole class or for them, with their attempts used and best
+        score."""
         return (
             self.db.read()
             .execute(
@@ -49,6 +52,8 @@ class Quizzes:
                 " AND handed_in_at IS NOT NULL LIMIT 1) AS out_of "
                 "FROM quizzes JOIN classes ON classes.id = quizzes.class_id "
                 "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) AND archived_at IS NULL "
+                "AND (NOT EXISTS (SELECT 1 FROM quiz_students s WHERE s.quiz_id = quizzes.id) "
+                "     OR EXISTS (SELECT 1 FROM quiz_students s WHERE s.quiz_id = quizzes.id AND s.account_id = :me)) "
                 "ORDER BY coalesce(due_at, quizzes.created_at), quizzes.id",
                 {"me": account_id},
             )
@@ -119,6 +124,65 @@ class Quizzes:
                 "WHERE a.quiz_id = ? AND a.handed_in_at IS NOT NULL AND a.number = (SELECT max(number) FROM "
                 "quiz_attempts b WHERE b.quiz_id = a.quiz_id AND b.account_id = a.account_id AND b.handed_in_at "
                 "IS NOT NULL)",
+                (quiz_id,),
+            )
+            .fetchall()
+        )
+
+    def assigned_to(self, quiz_id: int) -> list[int]:
+        """The chosen students' ids; [] when the quiz is for the whole class."""
+        return list(self.assigned_to_quizzes([quiz_id]).get(quiz_id, ()))
+
+    def assigned_to_quizzes(self, quiz_ids: list[int]) -> dict[int, set[int]]:
+        """Quiz id → its chosen students, for the quizzes given that are for some students only (one query)."""
+        marks = ", ".join("?" * len(quiz_ids))
+        chosen: dict[int, set[int]] = {}
+        for row in self.db.read().execute(
+            f"SELECT quiz_id, account_id FROM quiz_students WHERE quiz_id IN ({marks})", quiz_ids
+        ):
+            chosen.setdefault(row[0], set()).add(row[1])
+        return chosen
+
+    def accepted(self, quiz_id: int) -> dict[int, dict[str, str]]:
+        """Position → {answer key: the answer as people read it} of the answers accepted besides the key."""
+        return self.accepted_in(self.db.read(), quiz_id)
+
+    @staticmethod
+    def accepted_in(conn: sqlite3.Connection, quiz_id: int) -> dict[int, dict[str, str]]:
+        """As `accepted`, inside the caller's transaction."""
+        found: dict[int, dict[str, str]] = {}
+        for row in conn.execute(
+            "SELECT position, answer_key, shown FROM quiz_accepted WHERE quiz_id = ? ORDER BY rowid", (quiz_id,)
+        ):
+            found.setdefault(row[0], {})[row[1]] = row[2]
+        return found
+
+    def credits(self, quiz_id: int) -> dict[tuple[int, int], int]:
+        """(attempt id, position) → 1 (full credit) or 0 (none) for the answers a teacher marked by hand."""
+        return self.credits_in(self.db.read(), quiz_id)
+
+    @staticmethod
+    def credits_in(conn: sqlite3.Connection, quiz_id: int) -> dict[tuple[int, int], int]:
+        """As `credits`, inside the caller's transaction."""
+        return {
+            (row[0], row[1]): row[2]
+            for row in conn.execute(
+                "SELECT c.attempt_id, c.position, c.credit FROM quiz_answer_credit c "
+                "JOIN quiz_attempts a ON a.id = c.attempt_id WHERE a.quiz_id = ?",
+                (quiz_id,),
+            )
+        }
+
+    def marking_changes(self, quiz_id: int) -> list[sqlite3.Row]:
+        """The quiz's marking changes, newest first, with the teacher's and (for one child's answer) the child's
+        display names."""
+        return (
+            self.db.read()
+            .execute(
+                "SELECT c.*, t.display_name AS teacher_name, t.username AS teacher_username, "
+                "s.display_name AS student_name, a.number AS attempt_number FROM quiz_marking_changes c "
+                "LEFT JOIN accounts t ON t.id = c.teacher_id LEFT JOIN quiz_attempts a ON a.id = c.attempt_id "
+                "LEFT JOIN accounts s ON s.id = a.account_id WHERE c.quiz_id = ? ORDER BY c.id DESC",
                 (quiz_id,),
             )
             .fetchall()
@@ -227,6 +291,85 @@ class Quizzes:
             [(attempt_id, p, strict_json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers],
         )
         return True
+
+    @staticmethod
+    def assign(conn: sqlite3.Connection, quiz_id: int, students: Sequence[int]) -> None:
+        """Make the quiz for these students only ([] = the whole class again)."""
+        conn.execute("DELETE FROM quiz_students WHERE quiz_id = ?", (quiz_id,))
+        conn.executemany(
+            "INSERT INTO quiz_students (quiz_id, account_id) VALUES (?, ?)", [(quiz_id, s) for s in students]
+        )
+
+    @staticmethod
+    def accept(conn: sqlite3.Connection, quiz_id: int, position: int, key: str, shown: str) -> bool:
+        """Accept an answer besides the question's key; False when it already was."""
+        return bool(
+            conn.execute(
+                "INSERT OR IGNORE INTO quiz_accepted (quiz_id, position, answer_key, shown) VALUES (?, ?, ?, ?)",
+                (quiz_id, position, key, shown),
+            ).rowcount
+        )
+
+    @staticmethod
+    def unaccept(conn: sqlite3.Connection, quiz_id: int, position: int, key: str) -> str | None:
+        """Stop accepting an answer: how people read it, or None when it was not accepted."""
+        row = conn.execute(
+            "DELETE FROM quiz_accepted WHERE quiz_id = ? AND position = ? AND answer_key = ? RETURNING shown",
+            (quiz_id, position, key),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    @staticmethod
+    def set_credit(conn: sqlite3.Connection, attempt_id: int, position: int, credit: int | None) -> None:
+        """Give one answer full credit (1) or none (0) whatever grading says, or mark it as graded again (None)."""
+        conn.execute("DELETE FROM quiz_answer_credit WHERE attempt_id = ? AND position = ?", (attempt_id, position))
+        if credit is not None:
+            conn.execute(
+                "INSERT INTO quiz_answer_credit (attempt_id, position, credit) VALUES (?, ?, ?)",
+                (attempt_id, position, credit),
+            )
+
+    @staticmethod
+    def handed_in_answers(conn: sqlite3.Connection, quiz_id: int) -> list[sqlite3.Row]:
+        """Every answer of every handed-in attempt at the quiz (what was sent, its score), in the transaction."""
+        return conn.execute(
+            "SELECT quiz_answers.* FROM quiz_answers JOIN quiz_attempts a ON a.id = quiz_answers.attempt_id "
+            "WHERE a.quiz_id = ? AND a.handed_in_at IS NOT NULL ORDER BY quiz_answers.attempt_id, position",
+            (quiz_id,),
+        ).fetchall()
+
+    @staticmethod
+    def remark(conn: sqlite3.Connection, changed: Sequence[tuple[int, int, float, bool]], when: str) -> None:
+        """Store answers marked again [(attempt id, position, score, correct)], stamped `when`, and each of their
+        attempts' score again as the sum of its answers."""
+        conn.executemany(
+            "UPDATE quiz_answers SET score = ?, correct = ?, remarked_at = ? WHERE attempt_id = ? AND position = ?",
+            [(score, int(correct), when, attempt_id, position) for attempt_id, position, score, correct in changed],
+        )
+        conn.executemany(
+            "UPDATE quiz_attempts SET score = (SELECT round(sum(score), 4) FROM quiz_answers "
+            "WHERE attempt_id = quiz_attempts.id) WHERE id = ?",
+            [(attempt_id,) for attempt_id in sorted({c[0] for c in changed})],
+        )
+
+    @staticmethod
+    def log_change(
+        conn: sqlite3.Connection,
+        quiz_id: int,
+        position: int,
+        change: str,
+        *,
+        teacher_id: int,
+        when: str,
+        attempt_id: int | None = None,
+        answer: str = "",
+    ) -> None:
+        """Record who changed the marking of a question (of one attempt, or of all), when and how."""
+        conn.execute(
+            "INSERT INTO quiz_marking_changes (quiz_id, position, attempt_id, change, answer, teacher_id, changed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (quiz_id, position, attempt_id, change, answer, teacher_id, when),
+        )
 
 
 def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequence[dict[str, Any]]) -> None:

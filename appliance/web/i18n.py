@@ -75,6 +75,12 @@ BUILT_AT_RUN_TIME = (
     N_("overview.csv_state"),
     N_("overview.csv_score"),
     N_("overview.csv_out_of"),
+    # quiz results: a marking change (quiz_marking_changes.change, services/learning/quiz_remarking.py CHANGES)
+    N_("quiz.change.accept"),
+    N_("quiz.change.unaccept"),
+    N_("quiz.change.credit"),
+    N_("quiz.change.no_credit"),
+    N_("quiz.change.as_graded"),
     # quiz results: how a question went (services/learning/scores.py MARKS)
     N_("quiz.mark.right"),
     N_("quiz.mark.partly"),

@@ -90,6 +90,15 @@ def owned_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
     return quiz, klass
 
 
+def assign_quiz(kit: Kit, viewer: Viewer, quiz_id: int, student_ids: list[int]) -> None:
+    """Make the quiz for the chosen students of its class only ([] = the whole class), as a lesson can be; the
+    others no longer see it (their attempts stay). NotVisibleError for a student not in the class."""
+    _, klass = owned_quiz(kit, viewer, quiz_id)
+    chosen = lessons.checked_students(kit.people, klass["id"], student_ids)
+    with kit.quizzes.transaction() as conn:
+        kit.quizzes.assign(conn, quiz_id, chosen)
+
+
 def draft_of(kit: Kit, quiz) -> quiz_drafts.Draft:
     """The stored quiz as the form shows it, to edit."""
     percent = round(quiz["pass_mark"] * 100, 2)

@@ -526,8 +526,12 @@ def overview_rows(table: dict, t: Callable[..., str]) -> list[list[Any]]:
                 scores.shown(cell.handin["out_of"]) if graded else "",
             ]
         for quiz in table["quizzes"]:
-            quiz_cell = table["quiz_cells"][(quiz["id"], student["id"])]
-            row += [t("quiz_state." + quiz_cell.state), scores.shown(quiz_cell.best), scores.shown(quiz_cell.out_of)]
+            quiz_cell = table["quiz_cells"].get((quiz["id"], student["id"]))  # None: the quiz is for others
+            row += (
+                ["", "", ""]
+                if quiz_cell is None
+                else [t("quiz_state." + quiz_cell.state), scores.shown(quiz_cell.best), scores.shown(quiz_cell.out_of)]
+            )
         rows.append(row)
     return rows
 
@@ -543,5 +547,9 @@ def student_summary(kit: Kit, viewer: Viewer, class_id: int, student_id: int) ->
         for lesson in table["lessons"]
         if (lesson["id"], student_id) in table["cells"]
     ]
-    quiz_rows = [(quiz, table["quiz_cells"][(quiz["id"], student_id)]) for quiz in table["quizzes"]]
+    quiz_rows = [
+        (quiz, table["quiz_cells"][(quiz["id"], student_id)])
+        for quiz in table["quizzes"]
+        if (quiz["id"], student_id) in table["quiz_cells"]
+    ]
     return {"klass": table["klass"], "student": student, "rows": rows, "quiz_rows": quiz_rows}

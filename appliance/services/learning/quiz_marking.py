@@ -1,6 +1,7 @@
 """Quizzes a teacher writes on the kit, and how answers are graded (docs/learning-space.md, "Quizzes").
 
-Pure logic: questions are checked when authored, answers graded when handed in. No HTTP, no SQL.
+Pure logic: questions are checked when authored, answers graded when handed in, and marked again when a teacher
+accepts another answer or gives one child's answer credit by hand (services/learning/quiz_remarking). No HTTP, no SQL.
 Kinds: single choice, multiple choice, true/false, short answer (accepted answers), numeric (tolerance).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from appliance.errors import BadRequestError
@@ -145,10 +146,49 @@ def grade(question: Question, given: Any) -> Graded:
     return Graded(question.points if right else 0.0, right, "" if number is None else f"{number:g}")
 
 
-def grade_attempt(questions: Sequence[Question], answers: Mapping[int, Any]) -> tuple[list[Graded], float, float]:
-    """Every question graded (unanswered ones score 0): (per question, score, out of)."""
-    graded = [grade(q, answers.get(number)) for number, q in enumerate(questions)]
+def answer_key(question: Question, given: Any) -> str | None:
+    """What a child sent, as grading understands it, in the form a teacher's accepted answer is stored under: an
+    option's index ("1"), the ticked indexes ("0,2"), "true"/"false", a short answer normalised, a number ("3.5");
+    None for no answer (an unanswered question is never accepted)."""
+    if question.kind == "single":
+        choice = _index(given, len(question.options))
+        return None if choice is None else str(choice)
+    if question.kind == "multiple":
+        picked = sorted({i for i in (_index(g, len(question.options)) for g in _as_list(given)) if i is not None})
+        return ",".join(map(str, picked)) or None
+    if question.kind == "true_false":
+        value = str(given).strip().lower()
+        return value if given is not None and value in ("true", "false") else None
+    if question.kind == "short":
+        return normalise(str(given or "")[:MAX_TEXT]) or None
+    number = parse_number(str(given or ""))
+    return None if number is None else repr(float(number))
+
+
+def marked(question: Question, given: Any, accepted: Container[str] = (), credit: int | None = None) -> Graded:
+    """`grade`, then the teacher's marking: a `credit` given by hand (1 full points, 0 none) wins; else an answer
+    whose `answer_key` is in `accepted` scores full points."""
+    graded = grade(question, given)
+    if credit is not None:
+        return Graded(question.points if credit else 0.0, bool(credit), graded.understood)
+    if not graded.correct and answer_key(question, given) in accepted:
+        return Graded(question.points, True, graded.understood)
+    return graded
+
+
+def grade_attempt(
+    questions: Sequence[Question], answers: Mapping[int, Any], accepted: Mapping[int, Container[str]] | None = None
+) -> tuple[list[Graded], float, float]:
+    """Every question graded (unanswered ones score 0), with the answers a teacher accepted (position → keys):
+    (per question, score, out of)."""
+    accepted = accepted or {}
+    graded = [marked(q, answers.get(number), accepted.get(number, ())) for number, q in enumerate(questions)]
     return graded, round(sum(g.score for g in graded), 4), sum(q.points for q in questions)
+
+
+def unanswered(given: Any) -> bool:
+    """Whether the form sent nothing for the question (no option chosen, no tick, an empty box)."""
+    return not any(str(g).strip() for g in _as_list(given))
 
 
 def _as_list(given: Any) -> list[Any]:

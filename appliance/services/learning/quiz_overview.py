@@ -28,13 +28,17 @@ class QuizCell:
 
 
 def quiz_cells(kit: Kit, quizzes: Sequence[Any], students: Sequence[Any]) -> dict[tuple[int, int], QuizCell]:
-    """(quiz id, student id) → QuizCell for every quiz and student of the class, from one query."""
+    """(quiz id, student id) → QuizCell for every quiz and each student of the class it is for (a quiz for some
+    students only has no cell for the others, as a lesson for some has none), from two queries."""
     attempts: dict[tuple[int, int], list[Any]] = {}
     for attempt in kit.quizzes.attempts_of_quizzes([q["id"] for q in quizzes]):
         attempts.setdefault((attempt["quiz_id"], attempt["account_id"]), []).append(attempt)
+    chosen = kit.quizzes.assigned_to_quizzes([q["id"] for q in quizzes])
     cells = {}
     for quiz in quizzes:
         for student in students:
+            if quiz["id"] in chosen and student["id"] not in chosen[quiz["id"]]:
+                continue
             own = attempts.get((quiz["id"], student["id"]), [])
             handed = [a for a in own if a["handed_in_at"] is not None]
             best = max(handed, key=lambda a: a["score"]) if handed else None
@@ -47,7 +51,7 @@ def quiz_cells(kit: Kit, quizzes: Sequence[Any], students: Sequence[Any]) -> dic
 
 def behind(table: dict) -> dict[int, int]:
     """Per student, how much is not done: homework not handed in plus quizzes not handed in (lessons without
-    homework ask nothing to hand in, so they do not count)."""
+    homework ask nothing to hand in, so they do not count; nor do lessons and quizzes for other students)."""
     missing = {student["id"]: 0 for student in table["students"]}
     homework = {lesson["id"] for lesson in table["lessons"] if lesson["homework"]}
     for (lesson_id, student_id), cell in table["cells"].items():

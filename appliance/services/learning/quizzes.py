@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from appliance.errors import NotVisibleError, QuizError
+from appliance.errors import AccessDeniedError, NotVisibleError, QuizError
 from appliance.services.learning import quiz_drafts, records, scores, xapi
-from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, grade_attempt
+from appliance.services.learning.quiz_marking import (
+    MAX_OPTIONS,
+    MAX_TEXT,
+    Question,
+    answer_key,
+    grade_attempt,
+    unanswered,
+)
 from appliance.services.people import access as people, name_order
 
 if TYPE_CHECKING:
@@ -76,15 +84,27 @@ def staff_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
 
 
 @dataclasses.dataclass(frozen=True)
+class WrongAnswer:
+    """A wrong answer several students gave: as grading understood it, how many, and what the form sent (`given`,
+    the values a teacher's "accept" button posts again; [] for no answer, which cannot be accepted)."""
+
+    understood: str
+    count: int
+    given: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
 class QuestionResult:
-    """How a class did on one question: right and answered counts (students' latest attempts), common wrong answers."""
+    """How a class did on one question: right and answered counts (students' latest attempts), common wrong answers,
+    and the answers the teacher accepted besides the key after the fact ([(answer key, as people read it)])."""
 
     question: Question
     right_answer: str
     right: int
     partly: int  # partial credit: more than 0, less than the question's points
     answered: int
-    wrong_answers: list[tuple[str, int]]
+    wrong_answers: list[WrongAnswer]
+    accepted: list[tuple[str, str]]
 
 
 def question_results(kit: Kit, viewer: Viewer, quiz_id: int) -> list[QuestionResult]:
@@ -92,10 +112,10 @@ def question_results(kit: Kit, viewer: Viewer, quiz_id: int) -> list[QuestionRes
     quiz, _ = staff_quiz(kit, viewer, quiz_id)
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
     answers = kit.quizzes.latest_answers(quiz_id)
+    accepted = kit.quizzes.accepted(quiz_id)
     found = []
     for position, question in enumerate(questions):
         mine = [a for a in answers if a["position"] == position]
-        wrong = Counter(a["understood"] for a in mine if not a["correct"])
         found.append(
             QuestionResult(
                 question,
@@ -103,24 +123,49 @@ def question_results(kit: Kit, viewer: Viewer, quiz_id: int) -> list[QuestionRes
                 sum(1 for a in mine if a["correct"]),
                 sum(1 for a in mine if scores.mark(a["score"], question.points) == "partly"),
                 len(mine),
-                wrong.most_common(3),
+                _common_wrong(question, [a for a in mine if not a["correct"]]),
+                list(accepted.get(position, {}).items()),
             )
         )
     return found
 
 
+def _common_wrong(question: Question, wrong: list[Any]) -> list[WrongAnswer]:
+    """The three wrong answers given most, the same answer counted once however it was written ("降雨。", "降雨")."""
+    counts: Counter[str | None] = Counter()
+    first: dict[str | None, Any] = {}
+    for answer in wrong:
+        given = json.loads(answer["given"])
+        key = answer_key(question, given)
+        counts[key] += 1
+        first.setdefault(key, (answer["understood"], given))
+    return [
+        WrongAnswer(first[key][0], count, [] if key is None else [str(g) for g in _listed(first[key][1])])
+        for key, count in counts.most_common(3)
+    ]
+
+
+def _listed(given: Any) -> list[Any]:
+    return list(given) if isinstance(given, list) else [] if given is None else [given]
+
+
 def class_scores(kit: Kit, viewer: Viewer, quiz_id: int) -> list[dict[str, Any]]:
-    """One row per student of the class: attempts used, best and latest score, when, and whether late."""
+    """One row per student the quiz is for: attempts used (and the handed-in ones), best and latest score, when,
+    and whether late."""
     quiz, klass = staff_quiz(kit, viewer, quiz_id)
     attempts = kit.quizzes.handed_in(quiz_id)
+    chosen = set(kit.quizzes.assigned_to(quiz_id))
     rows = []
     for student in name_order.students_of(kit.people, klass["id"]):
+        if chosen and student["id"] not in chosen:
+            continue
         own = [a for a in attempts if a["account_id"] == student["id"]]
         last = own[-1] if own else None
         rows.append(
             {
                 "student": student,
                 "attempts": len(own),
+                "handed": own,
                 "out_of": last["out_of"] if last else None,
                 "best": max(a["score"] for a in own) if own else None,
                 "latest": last["score"] if last else None,
@@ -131,15 +176,45 @@ def class_scores(kit: Kit, viewer: Viewer, quiz_id: int) -> list[dict[str, Any]]
     return rows
 
 
+def may_change(viewer: Viewer, quiz) -> bool:
+    """Whether the viewer may edit the quiz, mark it again and choose whom it is for: its author or an admin."""
+    return viewer["role"] == "admin" or viewer["id"] == quiz["author_id"]
+
+
+def results(kit: Kit, viewer: Viewer, quiz_id: int) -> dict[str, Any]:
+    """Everything the quiz's results page shows: per question and per student, the class's students and those the
+    quiz is for (an empty set: the whole class), whether students started it, and its marking changes."""
+    quiz, klass = staff_quiz(kit, viewer, quiz_id)
+    return {
+        "quiz": quiz,
+        "klass": klass,
+        "questions": question_results(kit, viewer, quiz_id),
+        "scores": class_scores(kit, viewer, quiz_id),
+        "students": name_order.students_of(kit.people, klass["id"]),
+        "assigned": set(kit.quizzes.assigned_to(quiz_id)),
+        "started": kit.quizzes.started(quiz_id),
+        "changes": kit.quizzes.marking_changes(quiz_id),
+        "may_edit": may_change(viewer, quiz),
+    }
+
+
 # --- students -----------------------------------------------------------------------------------------
 
 
 def student_quiz(kit: Kit, viewer: Viewer, quiz_id: int):
-    """A quiz of one of the student's classes; NotVisibleError otherwise (another class's quiz looks absent)."""
+    """A quiz of one of the student's classes that is for them; NotVisibleError otherwise (another class's quiz
+    looks absent), AccessDeniedError (quiz.not_assigned) for one of their class the teacher gave to others only."""
     viewer = people.require(viewer, "student")
     quiz = kit.quizzes.quiz(quiz_id)
     if quiz is None or quiz["archived_at"] or not kit.people.enrolled(viewer["id"], quiz["class_id"]):
         raise NotVisibleError(f"There is no quiz {quiz_id} in your classes.", fix="Open your quizzes from My space.")
+    chosen = kit.quizzes.assigned_to(quiz_id)
+    if chosen and viewer["id"] not in chosen:
+        raise AccessDeniedError(
+            f"The quiz {quiz['title']!r} is for some students of the class only.",
+            code="quiz.not_assigned",
+            fix="Do the quizzes listed in My space; ask your teacher if you think this one is for you.",
+        )
     return quiz
 
 
@@ -194,13 +269,24 @@ def hand_in(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int, form) -> bo
     quiz, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
     given = {n: _given(q, form.getlist(f"a{n}")) for n, q in enumerate(questions)}
-    graded, score, out_of = grade_attempt(questions, given)
-    answers = [(n, given[n], g.understood, g.score, g.correct) for n, g in enumerate(graded)]
     with kit.quizzes.transaction() as conn:
+        # graded in the transaction that stores it, so an answer a teacher accepts meanwhile is not missed
+        graded, score, out_of = grade_attempt(questions, given, kit.quizzes.accepted_in(conn, quiz_id))
+        answers = [(n, given[n], g.understood, g.score, g.correct) for n, g in enumerate(graded)]
         if not kit.quizzes.hand_in(conn, attempt_id, _now(), score, out_of, answers):
             return False
     _record_hand_in(kit, viewer, quiz, questions, graded, score, out_of)
     return True
+
+
+def blanks(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int, form) -> list[int]:
+    """The numbers (from 1) of the questions the form leaves unanswered, for an open attempt of the student's; []
+    once it is handed in (a second post then stores nothing, as `hand_in` says)."""
+    _, attempt = own_attempt(kit, viewer, quiz_id, attempt_id)
+    if attempt["handed_in_at"] is not None:
+        return []
+    questions = kit.quizzes.questions(quiz_id)
+    return [n + 1 for n in range(len(questions)) if unanswered(form.getlist(f"a{n}"))]
 
 
 def _given(question: Question, values: list[str]) -> Any:
@@ -270,6 +356,7 @@ def attempt_view(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int) -> Att
             "answer": answers.get(n),
             "right_answer": right_answer(q),
             "mark": scores.mark(answers[n]["score"] if n in answers else None, q.points),
+            "remarked": bool(n in answers and answers[n]["remarked_at"]),
         }
         for n, q in enumerate(questions)
     ]
