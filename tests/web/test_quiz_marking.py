@@ -169,7 +169,7 @@ def test_after_a_hand_in_pages_say_what_a_second_one_does(kit, roles):
     attempt = start(child, quiz_id)
     _hand_in(child, quiz_id, attempt, a0="下雨", a1="0", a2="true", a3="0", a4="7")
     done = child.get(f"/me/quizzes/{quiz_id}/attempts/{attempt}", headers=ZH).text
-    assert ">再做一次</button>" in done and "这次的成绩会留着" in done and visible_words(done, DATA) == []
+    assert ">再做一次</button>" in done and "这次的成绩不会删掉" in done and visible_words(done, DATA) == []
     assert ">再做一次</button>" in child.get(f"/me/quizzes/{quiz_id}", headers=ZH).text
 
     lesson_id = make_lesson(teacher, ids["a"]["class"], "作文", instructions="写一写。")
