@@ -55,7 +55,7 @@ KIT_ROLES = ("anonymous", "pupil", "teacher", "admin")
 HUB_JSON = {"/api/v1/enrol", api_routes.REPORTS_PATH}
 
 # Names a handler's module does not spell out: read by a service (quiz drafts, catalog filters, quiz answers, the
-# hub's config fields) or built in a loop.
+# answers a teacher accepts, the hub's config fields) or built in a loop.
 QUIZ_FIELDS = ("title", "attempts", "due", "pass", "count", "action") + tuple(
     f"q{n}-{f}"
     for n in range(3)
@@ -66,6 +66,7 @@ EXTRA_NAMES = {
     ("kit", "POST", "/teach/{class_id:int}/quizzes"): QUIZ_FIELDS,
     ("kit", "POST", "/teach/quizzes/{quiz_id:int}/edit"): QUIZ_FIELDS,
     ("kit", "POST", "/me/quizzes/{quiz_id:int}/attempts/{attempt_id:int}"): ("a0", "a1", "a2", "a3", "a4"),
+    ("kit", "POST", "/teach/quizzes/{quiz_id:int}/marking"): ("accept0", "accept1", "accept2"),
     ("kit", "GET", "/catalog/v2/entries"): CATALOG_FILTERS,
     ("kit", "GET", "/catalog/v2/partial_entries"): CATALOG_FILTERS,
     ("hub", "POST", "/kits/{kit_id}/config"): desired_config.FIELDS,
