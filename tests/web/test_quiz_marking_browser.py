@@ -113,5 +113,10 @@ def test_quiz_marking_browser_teacher_counts_an_answer_as_right(browser, school)
         assert visible_words(page.content(), DATA) == []
         page.screenshot(path="/tmp/quizmark-results-zh-1280.png", full_page=True)
         screenshot(page, "quiz-marking.png")
+        page.click("text=第 1 次作答")  # one child's attempt: give the half-right ticks full marks
+        page.locator("#q3 button[value='1']").click()
+        assert "老师改的分" in page.locator("#q3").inner_text() and page.locator(".score b").inner_text() == "5 / 5"
+        assert visible_words(page.content(), DATA) == []
+        page.screenshot(path="/tmp/quizmark-attempt-zh-1280.png", full_page=True)
     finally:
         context.close()
