@@ -175,7 +175,7 @@ def overview(request: Request) -> Response:
 # one row per lesson, oldest first — its name, a bar for the share who did it and one for the mean score, each
 # with its value — over an axis 0–100 %. Rows, not a line over lesson names: names stay readable on a phone.
 CHART_W, CHART_LEFT, CHART_RIGHT = 320, 6, 270  # bars run LEFT..RIGHT for 0–100 %; values are written after them
-CHART_ROW_H, CHART_TOP, CHART_AXIS_H = 42, 4, 22
+CHART_ROW_H, CHART_TOP, CHART_AXIS_H = 42, 8, 22
 CHART_NAME_CHARS = 22  # a longer lesson name is cut with "…" (the full name is the row's tooltip)
 CHART_TICKS = (0, 25, 50, 75, 100)
 

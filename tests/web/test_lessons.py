@@ -75,8 +75,8 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     overview = teacher.get(f"/teach/{a['class']}/overview").text
     assert "graded 8/10" in overview and "not opened" in overview
     # one of the two students handed in, graded 8/10: the lesson's bars are 50 % and 80 % long, values written
-    assert '<rect x="6" y="20" width="132.0" height="10" class="done"/>' in overview
-    assert '<rect x="6" y="32" width="211.2" height="10" class="scores"/>' in overview
+    assert '<rect x="6" y="24" width="132.0" height="10" class="done"/>' in overview
+    assert '<rect x="6" y="36" width="211.2" height="10" class="scores"/>' in overview
     assert ">50%</text>" in overview and ">80%</text>" in overview and ">Water homework</text>" in overview
     rows = list(csv.reader(io.StringIO(teacher.get(f"/teach/{a['class']}/overview.csv").text.lstrip("\ufeff"))))
     assert rows[0] == [
@@ -141,11 +141,11 @@ def test_lessons_progress_chart_coordinates():
     long_name = "植物的光合作用与呼吸作用的比较实验报告（第二课时）"
     drawn = chart([{"title": "a", "done": 0.0, "score": None}, {"title": long_name, "done": 1.0, "score": 0.5}])
     assert [(r["y"], r["done"], r["done_w"], r["score"], r["score_w"]) for r in drawn["rows"]] == [
-        (4, 0, 0.0, None, 0.0),
-        (46, 100, 264.0, 50, 132.0),
+        (8, 0, 0.0, None, 0.0),
+        (50, 100, 264.0, 50, 132.0),
     ]
     assert drawn["rows"][1]["name"] == long_name[:21] + "…" and drawn["rows"][1]["title"] == long_name
-    assert drawn["height"] == 4 + 2 * 42 + 22 and [t for _, t in drawn["ticks"]] == [0, 25, 50, 75, 100]
+    assert drawn["height"] == 8 + 2 * 42 + 22 and [t for _, t in drawn["ticks"]] == [0, 25, 50, 75, 100]
     assert drawn["ticks"][0][0] == 6 and drawn["ticks"][-1][0] == 270
     assert chart([]) is None
 
