@@ -78,10 +78,13 @@ def test_lesson_planning_a_scheduled_lesson_appears_at_its_time_in_the_kit_zone(
     for now, count, behind in ((before, 0, 0), (after, 1, 1)):
         table = lessons.overview(kit, teacher_row, class_id, now=now)
         assert len(table["lessons"]) == count and table["behind"][student_id] == behind
-    space = lessons.my_space(
-        kit, student, when=dt.datetime(2030, 1, 8, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    reading = lessons.create(
+        kit.people, kit.lessons, teacher_row, class_id, "Read", "", False, "", [], publish_at="2030-01-08T00:00:00Z"
     )
+    at_eight = dt.datetime(2030, 1, 8, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    space = lessons.my_space(kit, student, when=at_eight)
     assert [e["lesson"]["id"] for e in space["due"]] == [lesson_id]
+    assert [e["lesson"]["id"] for e in space["new"]] == [reading]  # new from its publish time, not when drafted
     assert clients["student_a"].get(f"/me/lessons/{lesson_id}").status_code == 404  # not yet, today
 
     refused = teacher.post(

@@ -468,13 +468,22 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
             space["feedback"].append(entry)
         if lesson["homework"] and (handin is None or handin["state"] == "returned"):
             space["due"].append(entry)
-        elif entry["state"] == "not_opened" and lesson["created_at"] >= week_ago[:16]:
+        elif entry["state"] == "not_opened" and _seen_since(lesson) >= week_ago[:16]:
             space["new"].append(entry)
         elif not (handin is not None and handin["state"] in ("graded", "returned")):
             space["other"].append(entry)
     space["due"].sort(key=lambda e: e["lesson"]["due_at"] or "9999")
     space["history"] = kit.lessons.history(viewer["id"])
     return space
+
+
+def _seen_since(lesson) -> str:
+    """When children could first see the lesson, in created_at's form (local 'YYYY-MM-DD HH:MM'): a lesson
+    published a week after it was drafted is new from its publish time."""
+    if not lesson["publish_at"]:
+        return lesson["created_at"]
+    published = dt.datetime.strptime(lesson["publish_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return max(lesson["created_at"], published.astimezone().strftime("%Y-%m-%d %H:%M"))
 
 
 def overview(kit: Kit, viewer: Viewer, class_id: int, now: str | None = None) -> dict:
