@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.services.learning import lessons
+from appliance.services.library import demo_books
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.chinese_pages import visible_words
@@ -28,6 +29,7 @@ def school(tmp_path_factory):
     """A class of six, three published homework lessons; four children handed in the first, two were graded."""
     root = tmp_path_factory.mktemp("planning-kit")
     make_book(root / "c", "test_book")
+    demo_books.build(root / "c")
     kit, teacher_id, result = classroom(root, ROSTER, "三年级一班")
     teacher = kit.people.person(teacher_id)
     ids = [lessons.create(kit.people, kit.lessons, teacher, result.class_id, t, "", True, "", []) for t in LESSONS]
@@ -38,12 +40,15 @@ def school(tmp_path_factory):
             lessons.grade(kit, teacher, handin_id, "grade", str(7 + n), "10", "")
     lessons.hand_in(kit, students[0], ids[1], "叶子", [])
     with LiveServer(create_app(kit, watch_library=False)) as server:
-        yield server, result.class_id
+        yield server, result.class_id, ids
     kit.close()
 
 
-def _teacher_zh(browser, live):
-    context = phone(browser, live, locale="zh-CN")
+def _teacher_zh(browser, live, width_px: int = PHONE_WIDTH_PX):
+    if width_px == PHONE_WIDTH_PX:
+        context = phone(browser, live, locale="zh-CN")
+    else:
+        context = browser.new_context(base_url=live.url, locale="zh-CN", viewport={"width": width_px, "height": 900})
     page = context.new_page()
     page.goto("/admin/signin")
     page.fill("input[name=username]", "li.wei")
@@ -59,7 +64,7 @@ def _shot(page, name: str) -> None:
 
 
 def test_lesson_planning_browser_new_lesson_form_zh_360(browser, school):
-    live, class_id = school
+    live, class_id, _ = school
     context, page = _teacher_zh(browser, live)
     page.goto(f"/teach/{class_id}/lessons/new")
     assert visible_words(page.content(), DATA) == []
@@ -93,7 +98,7 @@ def test_lesson_planning_browser_new_lesson_form_zh_360(browser, school):
 
 
 def test_lesson_planning_browser_overview_chart_zh_360(browser, school):
-    live, class_id = school
+    live, class_id, _ = school
     context, page = _teacher_zh(browser, live)
     page.goto(f"/teach/{class_id}/overview")
     assert visible_words(page.content(), DATA) == []
@@ -109,4 +114,28 @@ def test_lesson_planning_browser_overview_chart_zh_360(browser, school):
     chart = page.locator(".chart svg").bounding_box()
     assert chart["width"] <= PHONE_WIDTH_PX and chart["x"] >= 0
     _shot(page, "overview-chart-zh-360.png")
+    context.close()
+
+
+def test_lesson_planning_browser_lesson_page_search_and_copy_zh_1280(browser, school):
+    live, class_id, ids = school
+    context, page = _teacher_zh(browser, live, 1280)
+    page.goto(f"/teach/lessons/{ids[1]}?q=光合作用")
+    found = page.locator("ul.results li")
+    assert found.filter(has_text="植物和阳光").count() == 1  # the word is in its text, not in its title
+    assert "光合作用" in found.filter(has_text="植物和阳光").locator("p b").first.inner_text()
+    assert visible_words(page.content(), DATA + ("PDF",)) == []
+    _shot(page, "lesson-search-zh-1280.png")
+    found.filter(has_text="植物和阳光").locator("button").click()
+    page.wait_for_url(f"**/teach/lessons/{ids[1]}")
+    assert "植物和阳光" in page.locator("ul.lessons").inner_text()
+    page.click("text=把这节课复制到班级")
+    page.wait_for_url("**/copy")
+    assert page.is_checked("input[name=class]")  # the teacher's one class, chosen already
+    assert visible_words(page.content(), DATA + (LESSONS[1],)) == []
+    _shot(page, "lesson-copy-zh-1280.png")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**notice=copied")
+    assert "已复制" in page.locator(".notice").inner_text()
+    assert "草稿" in page.locator("main p.count").first.inner_text()
     context.close()
