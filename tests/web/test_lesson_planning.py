@@ -260,3 +260,19 @@ def test_lesson_planning_library_search_on_the_lesson_page(kit, zh_library, live
     assert "<b>光合作用</b>" in page
     for http in clients.values():
         http.close()
+
+
+def test_lesson_planning_a_refused_new_lesson_keeps_its_publish_choice(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    teacher, class_id = clients["teacher_a"], ids["a"]["class"]
+    later = {"publish": "later", "publish_day": "2030-02-30", "publish_time": "07:30"}
+    data = {"csrf": csrf(teacher), "title": "Bees", "instructions": "Read", "due": "", **later}
+    refused = teacher.post(f"/teach/{class_id}/lessons", data=data, headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 400 and 'id="publish_day-error"' in refused.text and "这不是日期" in refused.text
+    assert 'value="later" checked' in refused.text and 'value="2030-02-30"' in refused.text
+    assert 'value="07:30"' in refused.text and 'value="Bees"' in refused.text
+    assert kit.lessons.of_class(class_id) == []
+    fresh = teacher.get(f"/teach/{class_id}/lessons/new").text
+    assert 'value="draft" checked' in fresh  # a new lesson starts as a draft
+    for http in clients.values():
+        http.close()
