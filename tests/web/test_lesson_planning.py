@@ -209,6 +209,10 @@ def test_lesson_planning_a_quiz_inside_a_lesson(kit, live):
     assert refused.status_code == 404 and [i["kind"] for i in kit.lessons.items(lesson_id)] == ["quiz"]
     teacher.post(f"/teach/quizzes/{quiz_id}/delete", data={"csrf": csrf(teacher)})
     assert "Rain quiz" not in student.get(f"/me/lessons/{lesson_id}").text  # a deleted quiz leaves the lesson's page
+    assert (
+        '<s>Rain quiz</s> <span class="count">deleted: children no longer see it'
+        in teacher.get(f"/teach/lessons/{lesson_id}").text
+    )
     for http in clients.values():
         http.close()
 
