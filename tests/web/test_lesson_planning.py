@@ -280,3 +280,17 @@ def test_lesson_planning_a_refused_new_lesson_keeps_its_publish_choice(kit, live
     assert 'value="draft" checked' in fresh  # a new lesson starts as a draft
     for http in clients.values():
         http.close()
+
+
+def test_lesson_planning_only_the_lessons_teacher_publishes_it(kit, live):
+    clients, ids = role_clients(kit, live.url)
+    teacher, colleague = clients["teacher_a"], clients["teacher_b"]
+    with kit.people.transaction() as conn:  # teacher B also teaches class A
+        kit.people.add_teacher(conn, ids["a"]["class"], ids["b"]["teacher"])
+    lesson_id = _make(teacher, ids["a"]["class"], "Mine", publish="draft")
+    refused = colleague.post(f"/teach/lessons/{lesson_id}/publish", data={"csrf": csrf(colleague), "publish": "now"})
+    assert refused.status_code == 403 and 'class="error" role="alert"' in refused.text
+    assert "teacher who made" in refused.text
+    assert kit.lessons.lesson(lesson_id)["publish_at"] is None
+    for http in clients.values():
+        http.close()
