@@ -173,6 +173,14 @@ class ZimFile:
                 fix=f"Replace {self.path.name} with a fresh copy.",
             ) from exc
 
+    def final_path(self, path: str) -> str:
+        """Where the entry at `path` ends when its redirects are followed (libzim's redirect entries): the article a
+        title or an old name points to; `path` itself for an item, an unknown path or a broken chain."""
+        try:
+            return self._final_entry(self._archive.get_entry_by_path(path)).path
+        except (KeyError, RuntimeError, EntryNotFoundError):
+            return path
+
     def title_of(self, path: str) -> str:
         try:
             return self._archive.get_entry_by_path(path).title

@@ -7,10 +7,15 @@ caller before the row that names them is committed (services/lessons).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from appliance.storage.database import Database, inserted_id
 
-ITEM_COLUMNS = ("kind", "title", "book", "path", "stored_name", "media_type", "size_bytes", "sha256")
+ITEM_COLUMNS = ("kind", "title", "book", "path", "stored_name", "media_type", "size_bytes", "sha256", "quiz_id")
+# A lesson children see: published (publish_at set, ISO UTC) and its time come. `?` is now, as ISO UTC.
+PUBLISHED = (
+    "lessons.publish_at IS NOT NULL AND lessons.publish_at <= coalesce(?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+)
 
 
 class Lessons:
@@ -25,24 +30,37 @@ class Lessons:
         return self.db.read().execute("SELECT * FROM lessons WHERE id = ?", (lesson_id,)).fetchone()
 
     def of_class(self, class_id: int) -> list[sqlite3.Row]:
-        """The class's lessons, newest first."""
+        """The class's lessons, drafts included, newest first."""
         return (
             self.db.read()
             .execute("SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL ORDER BY id DESC", (class_id,))
             .fetchall()
         )
 
-    def for_student(self, account_id: int) -> list[sqlite3.Row]:
-        """Lessons of the student's classes assigned to the whole class or to them, newest first."""
+    def published_of_class(self, class_id: int, now: str | None = None) -> list[sqlite3.Row]:
+        """The class's lessons its children see at `now` (ISO UTC; None: the clock), newest first."""
+        return (
+            self.db.read()
+            .execute(
+                f"SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL AND {PUBLISHED} ORDER BY id DESC",
+                (class_id, now),
+            )
+            .fetchall()
+        )
+
+    def for_student(self, account_id: int, now: str | None = None) -> list[sqlite3.Row]:
+        """Lessons of the student's classes assigned to the whole class or to them and published at `now` (ISO UTC;
+        None: the clock), newest first."""
         return (
             self.db.read()
             .execute(
                 "SELECT lessons.*, classes.name AS class_name FROM lessons JOIN classes ON classes.id = lessons.class_id "
                 "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = ?) AND archived_at IS NULL "
+                f"AND {PUBLISHED} "
                 "AND (NOT EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id) "
                 "     OR EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id AND s.account_id = ?)) "
                 "ORDER BY lessons.id DESC",
-                (account_id, account_id),
+                (account_id, now, account_id),
             )
             .fetchall()
         )
@@ -55,9 +73,14 @@ class Lessons:
         ]
 
     def items(self, lesson_id: int) -> list[sqlite3.Row]:
+        """The lesson's items in the order added; a quiz item also has `quiz_archived_at` (its quiz was deleted)."""
         return (
             self.db.read()
-            .execute("SELECT * FROM lesson_items WHERE lesson_id = ? ORDER BY id", (lesson_id,))
+            .execute(
+                "SELECT lesson_items.*, quizzes.archived_at AS quiz_archived_at FROM lesson_items "
+                "LEFT JOIN quizzes ON quizzes.id = lesson_items.quiz_id WHERE lesson_id = ? ORDER BY lesson_items.id",
+                (lesson_id,),
+            )
             .fetchall()
         )
 
@@ -157,19 +180,30 @@ class Lessons:
         homework: bool,
         due_at: str | None,
         students: list[int],
+        publish_at: str | None = None,
+        items: Sequence[dict] = (),
     ) -> int:
+        """A lesson (a draft while `publish_at` is None), whom it is for ([] = the whole class) and its `items`
+        (ITEM_COLUMNS; uploads already complete on disk), in one transaction."""
         with self.db.transaction() as conn:
             lesson_id = inserted_id(
                 conn.execute(
-                    "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (class_id, teacher_id, title, instructions, int(homework), due_at),
+                    "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at, publish_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (class_id, teacher_id, title, instructions, int(homework), due_at, publish_at),
                 )
             )
             conn.executemany(
                 "INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)", [(lesson_id, s) for s in students]
             )
+            for columns in items:
+                _insert_item(conn, lesson_id, columns)
         return lesson_id
+
+    def set_publish_at(self, lesson_id: int, publish_at: str | None) -> None:
+        """Publish at `publish_at` (ISO UTC), or make the lesson a draft again (None)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE lessons SET publish_at = ? WHERE id = ?", (publish_at, lesson_id))
 
     def update_lesson(
         self, lesson_id: int, title: str, instructions: str, homework: bool, due_at: str | None, students: list[int]
@@ -196,16 +230,8 @@ class Lessons:
 
     def add_item(self, lesson_id: int, **columns) -> int:
         """Add an item; an upload's file must already be complete on disk."""
-        if set(columns) - set(ITEM_COLUMNS):
-            raise ValueError(columns)
-        names = ", ".join(["lesson_id", *columns])
         with self.db.transaction() as conn:
-            return inserted_id(
-                conn.execute(
-                    f"INSERT INTO lesson_items ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
-                    (lesson_id, *columns.values()),
-                )
-            )
+            return _insert_item(conn, lesson_id, columns)
 
     def mark_opened(self, lesson_id: int, account_id: int, item_id: int, when: str) -> bool:
         """Record an open; True the first time this student opened this lesson page or item."""
@@ -257,3 +283,15 @@ class Lessons:
                 "UPDATE handins SET state = ?, score = ?, out_of = ?, comment = ?, graded_at = ? WHERE id = ?",
                 (state, score, out_of, comment, when, handin_id),
             )
+
+
+def _insert_item(conn: sqlite3.Connection, lesson_id: int, columns: dict) -> int:
+    if set(columns) - set(ITEM_COLUMNS):
+        raise ValueError(columns)
+    names = ", ".join(["lesson_id", *columns])
+    return inserted_id(
+        conn.execute(
+            f"INSERT INTO lesson_items ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
+            (lesson_id, *columns.values()),
+        )
+    )

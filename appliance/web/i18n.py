@@ -62,6 +62,14 @@ BUILT_AT_RUN_TIME = (
     # lesson pages: item kinds, a student's state (services/learning/lessons.py STATES), notebook notices
     N_("item.article"),
     N_("item.upload"),
+    N_("item.quiz"),
+    # lesson pages and the class page: whether children see a lesson yet (services/learning/publishing.py STATES;
+    # a scheduled one shows lesson.publish.scheduled_at with its time)
+    N_("lesson.publish.draft"),
+    N_("lesson.publish.published"),
+    # copy.html: copying a lesson or a quiz (web/copy_routes.py)
+    N_("copy.help_lesson"),
+    N_("copy.help_quiz"),
     N_("state.not_opened"),
     N_("state.opened"),
     N_("state.graded"),

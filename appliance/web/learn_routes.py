@@ -122,6 +122,8 @@ def open_item(request: Request) -> Response:
     )
     if item["kind"] == "upload":
         target = f"/files/lesson/{item['id']}"
+    elif item["kind"] == "quiz":
+        target = f"/me/quizzes/{item['quiz_id']}"
     else:
         target = f"/content/{quote(item['book'])}/{quote(item['path'])}"
     return RedirectResponse(target, status_code=303)

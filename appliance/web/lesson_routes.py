@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, TpkitError
-from appliance.services.learning import lesson_views, lessons
+from appliance.services.learning import lesson_views, lessons, publishing
 from appliance.services.people.access import STAFF
 from appliance.web import i18n
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
@@ -41,6 +41,12 @@ def create_lesson(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     chosen = [form_int(v) for v in form.getlist("students")]
+    publish_at = publishing.chosen(
+        kit.settings,
+        str(form.get("publish", "now")),
+        str(form.get("publish_day", "")),
+        str(form.get("publish_time", "")),
+    )
     lesson_id = lessons.create(
         kit.people,
         kit.lessons,
@@ -51,6 +57,7 @@ def create_lesson(request: Request, form: FormData) -> Response:
         form.get("homework") == "1",
         str(form.get("due", "")),
         chosen,
+        publish_at=publish_at,
     )
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
@@ -60,7 +67,35 @@ def lesson_page(request: Request, lesson_id: int | None = None, **refusal) -> Re
     query = request.query_params.get("q", "").strip()[:100]
     lesson_id = request.path_params["lesson_id"] if lesson_id is None else lesson_id
     found = lesson_views.teacher_lesson(request.app.state.kit, viewer, lesson_id, query)
-    return form_page(request, "lesson_teach.html", account=viewer, **found, **refusal)
+    notice = request.query_params.get("notice", "")
+    return form_page(request, "lesson_teach.html", account=viewer, notice=notice, **found, **refusal)
+
+
+def _refused_publish(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The lesson page again: the publish form with the day and time as typed, the message beside them."""
+    return lesson_page(request, refused_form="publish", **refused(form, error))
+
+
+@posted_form(page=_refused_publish)
+def publish(request: Request, form: FormData) -> Response:
+    """Publish the lesson now or at a time, or make it a draft again (services/learning/publishing)."""
+    lesson_id = request.path_params["lesson_id"]
+    publishing.publish(
+        request.app.state.kit,
+        staff_viewer(request),
+        lesson_id,
+        str(form.get("publish", "")),
+        str(form.get("publish_day", "")),
+        str(form.get("publish_time", "")),
+    )
+    return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
+
+
+@posted_form
+def add_quiz(request: Request, form: FormData) -> Response:
+    lesson_id = request.path_params["lesson_id"]
+    lessons.add_quiz_item(request.app.state.kit, staff_viewer(request), lesson_id, form_int(form.get("quiz", "")))
+    return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
 
 
 def _refused_upload(request: Request, form: FormData, error: TpkitError) -> Response:
@@ -136,27 +171,42 @@ def overview(request: Request) -> Response:
     return form_page(request, "overview.html", account=viewer, chart=chart(lessons.progress(table)), **table)
 
 
-CHART_W, CHART_H, CHART_PAD = 320, 120, 10  # SVG user units; the chart scales to the phone's width
+# The overview's chart (SVG user units; it scales to the page's width, so at 360 px one unit is about one pixel):
+# one row per lesson, oldest first — its name, a bar for the share who did it and one for the mean score, each
+# with its value — over an axis 0–100 %. Rows, not a line over lesson names: names stay readable on a phone.
+CHART_W, CHART_LEFT, CHART_RIGHT = 320, 6, 270  # bars run LEFT..RIGHT for 0–100 %; values are written after them
+CHART_ROW_H, CHART_TOP, CHART_AXIS_H = 42, 8, 22
+CHART_NAME_CHARS = 22  # a longer lesson name is cut with "…" (the full name is the row's tooltip)
+CHART_TICKS = (0, 25, 50, 75, 100)
 
 
 def chart(points: list[dict]) -> dict | None:
-    """Polyline coordinates for the overview's SVG: x = lessons oldest to newest, y = 0–100 %."""
+    """Rows and axis of the overview's SVG bar chart (see CHART_W); None when the class has no lesson yet."""
     if not points:
         return None
-    step = (CHART_W - 2 * CHART_PAD) / max(len(points) - 1, 1)
-
-    def xy(n: int, share: float) -> str:
-        return f"{CHART_PAD + n * step:.1f},{CHART_H - CHART_PAD - share * (CHART_H - 2 * CHART_PAD):.1f}"
-
-    done = [xy(n, p["done"]) for n, p in enumerate(points)]
-    scores = [xy(n, p["score"]) for n, p in enumerate(points) if p["score"] is not None]
+    span = CHART_RIGHT - CHART_LEFT
+    rows = []
+    for n, point in enumerate(points):
+        title = point["title"]
+        rows.append(
+            {
+                "title": title,
+                "name": title if len(title) <= CHART_NAME_CHARS else title[: CHART_NAME_CHARS - 1] + "…",
+                "y": CHART_TOP + n * CHART_ROW_H,
+                "done": round(point["done"] * 100),
+                "done_w": round(point["done"] * span, 1),
+                "score": None if point["score"] is None else round(point["score"] * 100),
+                "score_w": 0.0 if point["score"] is None else round(point["score"] * span, 1),
+            }
+        )
+    bottom = CHART_TOP + len(points) * CHART_ROW_H
     return {
         "width": CHART_W,
-        "height": CHART_H,
-        "done": " ".join(done),
-        "scores": " ".join(scores),
-        "dots": [(xy(n, p["done"]).split(","), p) for n, p in enumerate(points)],
-        "score_dots": [(xy(n, p["score"]).split(","), p) for n, p in enumerate(points) if p["score"] is not None],
+        "height": bottom + CHART_AXIS_H,
+        "left": CHART_LEFT,
+        "bottom": bottom,
+        "rows": rows,
+        "ticks": [(round(CHART_LEFT + span * tick / 100, 1), tick) for tick in CHART_TICKS],
     }
 
 
@@ -209,6 +259,8 @@ routes = [
     Route("/teach/{class_id:int}/students/{student_id:int}/summary", summary),
     Route("/teach/lessons/{lesson_id:int}", lesson_page),
     Route("/teach/lessons/{lesson_id:int}/items", add_item, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/quizzes", add_quiz, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/publish", publish, methods=["POST"]),
     Route("/teach/lessons/{lesson_id:int}/uploads", add_upload, methods=["POST"]),
     Route("/teach/handins/{handin_id:int}/grade", grade, methods=["POST"]),
     Route("/files/lesson/{item_id:int}", lesson_file),

@@ -11,6 +11,7 @@ import pytest
 from appliance.config import load_settings
 from tests.web.lesson_data import ELF, JPEG, PDF, PNG, hand_in, handin_ids, make_lesson
 from tests.web.people_clients import csrf, role_clients
+from tests.web.quiz_data import create_quiz
 
 ROLES = ("anonymous", "student_a", "student_b", "teacher_a", "teacher_b", "admin")
 STUDENT_PAGE = (401, 200, 404, 403, 403, 403)
@@ -36,7 +37,8 @@ def settings(tmp_path, content_dir):
 
 def _expected():
     """(method, path template, statuses in ROLES order). {L} homework of class A for everyone, {LS} one for the
-    other student of A only, {I} its uploaded file, {H} student_a's hand-in, {F} its photo; {A} the class."""
+    other student of A only, {I} its uploaded file, {H} student_a's hand-in, {F} its photo; {A} the class, {Q} a quiz
+    of it."""
     return [
         ("GET", "/me/lessons/{L}", STUDENT_PAGE),
         ("GET", "/me/lessons/{LS}", (401, 404, 404, 403, 403, 403)),
@@ -54,10 +56,16 @@ def _expected():
         ("GET", "/teach/{A}/overview.csv", STAFF_PAGE),
         ("GET", "/teach/{A}/students/{sA}/summary", STAFF_PAGE),
         ("POST", "/teach/handins/{H}/grade", STAFF_POST),
+        ("POST", "/teach/lessons/{L}/publish", STAFF_POST),
+        ("POST", "/teach/lessons/{L}/quizzes", STAFF_POST),
+        ("GET", "/teach/lessons/{L}/copy", STAFF_PAGE),
+        ("POST", "/teach/lessons/{L}/copy", STAFF_POST),
+        ("GET", "/teach/quizzes/{Q}/copy", STAFF_PAGE),
+        ("POST", "/teach/quizzes/{Q}/copy", STAFF_POST),
     ]
 
 
-def _request(http, method: str, path: str, n: int):
+def _request(http, method: str, path: str, n: int, names: dict | None = None):
     if method == "GET":
         return http.get(path)
     data, files = {"csrf": csrf(http)}, None
@@ -71,6 +79,12 @@ def _request(http, method: str, path: str, n: int):
         files = {"file": ("sheet.pdf", PDF, "application/pdf")}
     elif path.endswith("/grade"):
         data |= {"action": "grade", "score": "5", "out_of": "10"}
+    elif path.endswith("/publish"):
+        data["publish"] = "now"
+    elif path.endswith("/quizzes") and names:
+        data["quiz"] = str(names["Q"])
+    elif path.endswith("/copy") and names:
+        data["class"] = str(names["A"])  # a copy into the same class
     return http.post(path, data=data, files=files)
 
 
@@ -92,7 +106,9 @@ def _setup(kit, live):
     assert hand_in(clients["student_a"], lesson, "mine", [("p.png", PNG, "image/png")]).status_code == 303
     [handin] = handin_ids(teacher.get(f"/teach/lessons/{lesson}").text)
     photo = kit.lessons.handin_files(handin)[0]["id"]
+    quiz = create_quiz(teacher, a["class"], "Quiz of A")
     names = {"A": a["class"], "L": lesson, "LS": only_other, "I": item, "H": handin, "F": photo, "sA": a["students"][0]}
+    names["Q"] = quiz
     return clients, ids, names
 
 
@@ -104,7 +120,7 @@ def test_lesson_access_matrix_every_route_every_role(kit, live):
         for n, (method, template, statuses) in enumerate(_expected()):
             path = template.format(**names)
             for role, status in zip(ROLES, statuses):
-                response = _request(clients[role], method, path, n)
+                response = _request(clients[role], method, path, n, names)
                 if response.status_code != status:
                     wrong[(method, template, role)] = (response.status_code, status)
                 if response.status_code == 200:

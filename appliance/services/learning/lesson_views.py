@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.learning import lesson_edits, lessons, notebook
-from appliance.services.library import search
+from appliance.services.learning import lesson_edits, lesson_library, lessons, notebook, publishing
 from appliance.services.people import access as people, name_order
 
 if TYPE_CHECKING:
@@ -26,10 +25,14 @@ def new_lesson(kit: Kit, viewer: Viewer, class_id: int) -> dict[str, Any]:
 
 
 def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict[str, Any]:
-    """A lesson of the viewer's classes: its items, library books matching `query` to add, the latest hand-in of
-    each student with its files, whom it is assigned to, and whether the viewer may edit it."""
+    """A lesson of the viewer's classes: its items, whether children see it yet (publishing.state) and the publish
+    form's day and time, books and articles matching `query` to add (services/learning/lesson_library), the class's
+    quizzes not in it yet, the latest hand-in of each student with its files, whom it is assigned to, and whether
+    the viewer may edit it."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
-    found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
+    books, found = lesson_library.find(kit.load_library(), query, SEARCH_RESULTS) if query else ([], [])
+    items = kit.lessons.items(lesson["id"])
+    in_lesson = {i["quiz_id"] for i in items if i["kind"] == "quiz"}
     students = {s["id"]: s for s in name_order.students_of(kit.people, klass["id"])}
     handins = {account_id: h for (_, account_id), h in kit.lessons.latest_handins([lesson["id"]]).items()}
     rows = [
@@ -40,10 +43,13 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
     return {
         "klass": klass,
         "lesson": lesson,
-        "items": kit.lessons.items(lesson["id"]),
+        "items": items,
+        "publish_state": publishing.state(lesson),
+        "publish_parts": publishing.local_parts(kit.settings, lesson["publish_at"]),
+        "quizzes": [q for q in kit.quizzes.of_class(klass["id"]) if q["id"] not in in_lesson],
         "query": query,
         "found": found,
-        "books": kit.load_library().books() if query else [],
+        "books": books,
         "handins": rows,
         "assigned": [s for s in students.values() if s["id"] in set(kit.lessons.assigned_to(lesson["id"]))],
         "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
@@ -83,7 +89,7 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     latest = handins[0] if handins else None
     return {
         "lesson": lesson,
-        "items": kit.lessons.items(lesson["id"]),
+        "items": [i for i in kit.lessons.items(lesson["id"]) if not i["quiz_archived_at"]],
         "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
         "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
         "note": notebook.lesson_note(kit, viewer, lesson["id"]),

@@ -33,6 +33,7 @@ PHOTOS_MAX = 4
 NEW_DAYS = 7  # a lesson is "new" on My space for a week or until opened
 STATES = ("not_opened", "opened", "handed_in", "late", "graded", "returned")
 FIELDS = {"answer": "body", "maximum": "out_of"}  # what a message calls a field → the form's field name
+NOW = "now"  # create()'s publish_at for lessons made in code (bench, tests, imports): published at once, as before
 
 
 def now_local() -> dt.datetime:
@@ -41,6 +42,11 @@ def now_local() -> dt.datetime:
 
 def stamp(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def utc_stamp(when: dt.datetime | None = None) -> str:
+    """`when` (naive: the machine's local time; None: now) as storage compares publish times: ISO 8601 UTC."""
+    return (when or dt.datetime.now()).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_MAX_CHARS) -> str:
@@ -96,12 +102,17 @@ def create(
     homework: bool,
     due: str,
     student_ids: list[int],
+    publish_at: str | None = NOW,
 ) -> int:
-    """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students."""
+    """A teacher's new lesson (or homework) for one of their classes, for the whole class or the chosen students;
+    a draft children do not see while `publish_at` is None, else seen from then on (ISO UTC; NOW: at once)."""
     people.staff_class(people_, viewer, class_id)
     title, instructions = checked_title(title), checked_text(instructions, "instructions")
     chosen = checked_students(people_, class_id, student_ids)
-    return lessons.add_lesson(class_id, viewer["id"], title, instructions, homework, parse_due(due), chosen)
+    publish_at = utc_stamp() if publish_at == NOW else publish_at
+    return lessons.add_lesson(
+        class_id, viewer["id"], title, instructions, homework, parse_due(due), chosen, publish_at=publish_at
+    )
 
 
 def checked_title(title: str) -> str:
@@ -156,6 +167,19 @@ def add_library_item(
     if isinstance(found, Redirect):  # keep the article itself, whatever old name the search found
         path = found.target_path
     return lessons.add_item(lesson_id, kind="article", title=book.zim.title_of(path), book=book.name, path=path)
+
+
+def add_quiz_item(kit: Kit, viewer: Viewer, lesson_id: int, quiz_id: int) -> int:
+    """Add one of the class's quizzes to the lesson (children open it from the lesson's page)."""
+    _, lesson = staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
+    quiz = kit.quizzes.quiz(quiz_id)
+    if quiz is None or quiz["archived_at"] or quiz["class_id"] != lesson["class_id"]:
+        raise NotVisibleError(
+            f"There is no quiz {quiz_id} in this lesson's class.",
+            code="lesson.quiz_not_in_class",
+            fix="Pick a quiz of this class from the list on the lesson's page.",
+        )
+    return kit.lessons.add_item(lesson_id, kind="quiz", title=quiz["title"], quiz_id=quiz_id)
 
 
 def add_upload(kit: Kit, viewer: Viewer, lesson_id: int, source: BinaryIO, filename: str, title: str) -> int:
@@ -238,10 +262,11 @@ def _number(value: str, what: str) -> float:
 # --- students ------------------------------------------------------------------------------------
 
 
-def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int):
-    """A lesson of one of the student's classes assigned to them; NotVisibleError otherwise."""
+def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int, now: str | None = None):
+    """A published lesson of one of the student's classes assigned to them (at `now`, ISO UTC; None: the clock);
+    NotVisibleError otherwise, a draft exactly like a lesson that does not exist."""
     viewer = people.require(viewer, "student")
-    found = next((lesson for lesson in lessons.for_student(viewer["id"]) if lesson["id"] == lesson_id), None)
+    found = next((lesson for lesson in lessons.for_student(viewer["id"], now) if lesson["id"] == lesson_id), None)
     if found is None:
         raise NotVisibleError(
             f"There is no lesson {lesson_id} for you.", code="lesson.not_found", fix="Open your lessons from My space."
@@ -270,6 +295,8 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = 
 
 
 def _activity(lesson, item) -> tuple[str, tuple[str, ...], str]:
+    if item is not None and item["kind"] == "quiz":
+        return "quiz", (str(item["quiz_id"]),), item["title"]
     if item is None or item["kind"] == "upload":
         return (
             "lesson",
@@ -423,8 +450,8 @@ def state_of(lesson, opened: bool, handin) -> str:
 def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     """The student's lessons sorted into due, new, came back with feedback, and the rest; and their history."""
     viewer = people.require(viewer, "student")
+    found = kit.lessons.for_student(viewer["id"], utc_stamp(when) if when else None)
     when = when or now_local()
-    found = kit.lessons.for_student(viewer["id"])
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids, viewer["id"])
     space: dict[str, list[Any]] = {"due": [], "new": [], "feedback": [], "other": []}
@@ -441,7 +468,7 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
             space["feedback"].append(entry)
         if lesson["homework"] and (handin is None or handin["state"] == "returned"):
             space["due"].append(entry)
-        elif entry["state"] == "not_opened" and lesson["created_at"] >= week_ago[:16]:
+        elif entry["state"] == "not_opened" and _seen_since(lesson) >= week_ago[:16]:
             space["new"].append(entry)
         elif not (handin is not None and handin["state"] in ("graded", "returned")):
             space["other"].append(entry)
@@ -450,12 +477,22 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     return space
 
 
-def overview(kit: Kit, viewer: Viewer, class_id: int) -> dict:
-    """Students × lessons of a class with each cell's state and the newest hand-in (score, late); students ×
-    quizzes (services/learning/quiz_overview); and per student how many homework and quizzes are not handed in."""
+def _seen_since(lesson) -> str:
+    """When children could first see the lesson, in created_at's form (local 'YYYY-MM-DD HH:MM'): a lesson
+    published a week after it was drafted is new from its publish time."""
+    if not lesson["publish_at"]:
+        return lesson["created_at"]
+    published = dt.datetime.strptime(lesson["publish_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return max(lesson["created_at"], published.astimezone().strftime("%Y-%m-%d %H:%M"))
+
+
+def overview(kit: Kit, viewer: Viewer, class_id: int, now: str | None = None) -> dict:
+    """Students × published lessons of a class (at `now`, ISO UTC; None: the clock; drafts ask children nothing yet)
+    with each cell's state and the newest hand-in (score, late); students × quizzes (services/learning/quiz_overview);
+    and per student how many homework and quizzes are not handed in."""
     klass = people.staff_class(kit.people, viewer, class_id)
     students = name_order.students_of(kit.people, class_id)
-    found = list(reversed(kit.lessons.of_class(class_id)))
+    found = list(reversed(kit.lessons.published_of_class(class_id, now)))
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids)
     assigned = {lesson["id"]: set(kit.lessons.assigned_to(lesson["id"])) for lesson in found}
