@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services.learning import quiz_drafts, quizzes
+from appliance.errors import TpkitError
+from appliance.services.learning import quiz_drafts, quiz_paste, quizzes
 from appliance.services.learning.quiz_marking import KINDS
 from appliance.services.people import access as people
-from appliance.web.forms import form_page, posted_form
+from appliance.web.forms import UploadTooLargeError, form_page, posted_form, refused
 from appliance.web.people_routes import staff_viewer as _staff
 from appliance.web.session import current_account
 
@@ -39,6 +40,34 @@ def save_quiz(request: Request, form: FormData) -> Response:
     if quiz_id is None:
         return form_page(request, "quiz_form.html", status_code=400, klass=klass, draft=draft, kinds=KINDS)
     return RedirectResponse(f"/teach/quizzes/{quiz_id}", status_code=303)
+
+
+def paste_page(request: Request, **refusal) -> Response:
+    """A whole quiz pasted as text (plain or GIFT): services/learning/quiz_paste reads it."""
+    viewer = _staff(request)
+    klass = people.staff_class(request.app.state.kit.people, viewer, request.path_params["class_id"])
+    return form_page(request, "quiz_paste.html", klass=klass, **refusal)
+
+
+def _refused_paste(request: Request, form: FormData, error: TpkitError) -> Response:
+    if isinstance(error, UploadTooLargeError):  # a body over the form limit was not read: far too long for a quiz
+        error = quiz_paste.too_long(str(error))
+    return paste_page(request, **refused(form, error))
+
+
+@posted_form(page=_refused_paste)
+def paste(request: Request, form: FormData) -> Response:
+    """The quiz made from the text, then its edit page (attempts, due date, pictures): three page loads in all."""
+    viewer = _staff(request)
+    quiz_id = quizzes.paste(
+        request.app.state.kit,
+        viewer,
+        request.path_params["class_id"],
+        str(form.get("title", "")),
+        str(form.get("text", "")),
+        "gift" if form.get("format") == "gift" else "plain",
+    )
+    return RedirectResponse(f"/teach/quizzes/{quiz_id}/edit", status_code=303)
 
 
 def quiz_results(request: Request) -> Response:
@@ -92,6 +121,8 @@ def hand_in(request: Request, form: FormData) -> Response:
 routes = [
     Route("/teach/{class_id:int}/quizzes/new", new_quiz),
     Route("/teach/{class_id:int}/quizzes", save_quiz, methods=["POST"]),
+    Route("/teach/{class_id:int}/quizzes/paste", paste_page, methods=["GET"]),
+    Route("/teach/{class_id:int}/quizzes/paste", paste, methods=["POST"]),
     Route("/teach/quizzes/{quiz_id:int}", quiz_results),
     Route("/me/quizzes/{quiz_id:int}", quiz_page),
     Route("/me/quizzes/{quiz_id:int}/start", start, methods=["POST"]),

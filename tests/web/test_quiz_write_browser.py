@@ -13,6 +13,7 @@ from tests.conftest import LiveServer
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
 from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
+from tests.web.test_quiz_paste import TEN
 
 pytestmark = [pytest.mark.browser]
 
@@ -74,3 +75,28 @@ def test_quiz_form_shows_only_the_chosen_kinds_fields(teacher_zh, school):
     assert height <= FORM_HEIGHT_MAX_PX
     assert scroll_width(page) <= PHONE_WIDTH_PX
     assert visible_words(page.content(), ("li.wei",)) == []
+
+
+def test_quiz_pasted_in_three_page_loads_and_refused_with_its_line(teacher_zh, school):
+    page, class_id = teacher_zh, school[1]
+    loads: list[str] = []
+    page.on("load", lambda p: loads.append(p.url))
+    page.goto(f"/teach/{class_id}/quizzes/paste")
+    page.fill("input[name=title]", "第二单元")
+    page.fill("textarea[name=text]", TEN.replace("B. 二氧化碳 *", "B. 二氧化碳"))
+    page.click("form.paste-form button[type=submit]")
+    error = page.locator("#text-error").inner_text()
+    assert error.startswith("第 1 行（“1. 植物从空气中吸收哪种气体？”）：这道题没有答案")
+    assert page.input_value("textarea[name=text]").startswith("1. 植物从空气中吸收哪种气体？\nA. 氧气\nB. 二氧化碳\n")
+    assert scroll_width(page) <= PHONE_WIDTH_PX and visible_words(page.content(), ("li.wei", "GIFT")) == []
+    page.screenshot(path="/tmp/quiz-paste-refused-zh.png", full_page=True)
+    screenshot(page, "quiz-paste-refused.png")
+    loads.clear()
+    page.goto(f"/teach/{class_id}/quizzes/paste")
+    page.fill("input[name=title]", "第二单元")
+    page.fill("textarea[name=text]", TEN)
+    page.click("form.paste-form button[type=submit]")
+    assert page.url.endswith("/edit") and page.locator("fieldset.question").count() == 10
+    assert len(loads) == 2  # the form, then the POST answered by a 303 to the edit page: two loads, three requests
+    assert page.locator("input[name=q3-kind][value=short]").is_checked()
+    assert page.input_value("textarea[name=q3-accepted]") == "降雨\n雨"
