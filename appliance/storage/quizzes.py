@@ -15,7 +15,7 @@ from appliance.storage.database import Database, inserted_id
 
 
 class Quizzes:
-    """The `quizzes`, `quiz_questions`, `quiz_attempts` and `quiz_answers` tables."""
+    """The `quizzes`, `quiz_questions`, `quiz_attempts`, `quiz_answers` and `quiz_pictures` tables."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -227,6 +227,24 @@ class Quizzes:
             [(attempt_id, p, strict_json.dumps(g, ensure_ascii=False), u, s, int(c)) for p, g, u, s, c in answers],
         )
         return True
+
+    # --- pictures in questions (0024) ---------------------------------------------------------------------
+
+    def picture(self, picture_id: int) -> sqlite3.Row | None:
+        return self.db.read().execute("SELECT * FROM quiz_pictures WHERE id = ?", (picture_id,)).fetchone()
+
+    def add_picture(
+        self, *, class_id: int, author_id: int, stored_name: str, media_type: str, size_bytes: int, sha256: str
+    ) -> int:
+        """Record a question's picture (its file already complete under uploads/quiz_pictures/); its id."""
+        with self.db.transaction() as conn:
+            return inserted_id(
+                conn.execute(
+                    "INSERT INTO quiz_pictures (class_id, author_id, stored_name, media_type, size_bytes, sha256) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (class_id, author_id, stored_name, media_type, size_bytes, sha256),
+                )
+            )
 
 
 def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequence[dict[str, Any]]) -> None:

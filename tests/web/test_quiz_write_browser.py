@@ -12,14 +12,21 @@ from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
+from tests.web.test_pages_browser import (  # noqa: F401
+    PHONE_WIDTH_PX,
+    browser,
+    images_loaded,
+    phone,
+    screenshot,
+    scroll_width,
+)
 from tests.web.test_quiz_paste import TEN
 
 pytestmark = [pytest.mark.browser]
 
 # Issue 16 (defect 10) measured 11,227 px for a 10-question form when every question showed the fields of all five
-# kinds; the 10-question form below measured 11,491 px that way (360 px, zh-CN) and 6,285 px with only the chosen
-# kind's fields and one empty option box shown (docs/learning-space.md, "Quizzes").
+# kinds; the 10-question form below measured 11,491 px that way (360 px, zh-CN) and 6,677 px with only the chosen
+# kind's fields, one empty option box and the picture folded away (docs/learning-space.md, "Quizzes").
 FORM_HEIGHT_BEFORE_PX = 11_491
 FORM_HEIGHT_MAX_PX = 7_000
 
@@ -100,3 +107,32 @@ def test_quiz_pasted_in_three_page_loads_and_refused_with_its_line(teacher_zh, s
     assert len(loads) == 2  # the form, then the POST answered by a 303 to the edit page: two loads, three requests
     assert page.locator("input[name=q3-kind][value=short]").is_checked()
     assert page.input_value("textarea[name=q3-accepted]") == "降雨\n雨"
+
+
+def test_quiz_picture_chosen_by_the_teacher_seen_by_the_child(teacher_zh, browser, school):
+    page, (server, class_id, students, quiz_id, _) = teacher_zh, school
+    page.goto(f"/teach/quizzes/{quiz_id}/edit")
+    page.click("#q2 details.picture summary")
+    page.set_input_files("input[name=q2-picture-file]", files=[_sun_picture()])
+    page.click("p button[value=save]")
+    assert f"/teach/quizzes/{quiz_id}" in page.url and "/edit" not in page.url
+    page.goto(f"/teach/quizzes/{quiz_id}/edit")
+    assert page.locator("#q2 img.question-picture").count() == 1 and images_loaded(page, "#q2 img.question-picture")[0]
+    context = phone(browser, server, locale="zh-CN", java_script_enabled=False)
+    child = context.new_page()
+    child.goto(f"/learn/{class_id}/{students['王芳']}")
+    child.fill("input.pin", "2580")
+    child.press("input.pin", "Enter")
+    child.goto(f"/me/quizzes/{quiz_id}")
+    child.click("form[action$='/start'] button")
+    assert child.locator("fieldset.question img.question-picture").count() == 1
+    assert images_loaded(child, "#q2 img.question-picture") == [1024]
+    assert scroll_width(child) <= PHONE_WIDTH_PX
+    child.locator("#q2").screenshot(path="/tmp/quiz-picture-take-zh.png")
+    context.close()
+
+
+def _sun_picture() -> dict:
+    from tests.photo_data import phone_jpeg
+
+    return {"name": "太阳.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg(1600, 1200)}
