@@ -31,6 +31,8 @@ MAX_PASTE_CHARS = 100_000
 
 NUMBERED = re.compile(r"^\s*(?:第\s*)?[(（]?\s*[0-9０-９]{1,3}\s*(?:[)）]|[.．。、:：](?![0-9０-９])|题)\s*")
 OPTION = re.compile(r"^\s*([*＊]\s*)?[(（]?\s*([A-Ja-jＡ-Ｊａ-ｊ])\s*(?:[)）]|[.．。、:：])\s*(.*?)\s*$")
+# Where a line of options holds the next one: spaces, then a capital B–J and its mark ("  B. ", " （C）").
+INLINE_OPTIONS = re.compile(r"\s+(?=[(（]?[B-JＢ-Ｊ]\s*(?:[)）]|[.．、:：])\s*\S)")
 RIGHT_MARK = re.compile(r"\s*[*＊√✓✔]\s*$")
 ANSWER = re.compile(r"^\s*[【\[]?\s*(?:正确答案|参考答案|答案|answer)\s*(?:[】\]]\s*[:：]?|[:：])\s*(.*?)\s*$", re.I)
 POINTS = re.compile(r"^\s*[【\[]?\s*(?:分值|分数|points?)\s*(?:[】\]]\s*[:：]?|[:：])\s*(.*?)\s*(?:分)?\s*$", re.I)
@@ -112,10 +114,7 @@ def _read_line(block: _Block, number: int, line: str) -> None:
     elif points:
         block.points = (number, points.group(1))
     elif option and (option.group(3) or block.options):
-        text, right = option.group(3), bool(option.group(1))
-        if RIGHT_MARK.search(text):
-            text, right = RIGHT_MARK.sub("", text), True
-        block.options.append((number, text, right))
+        _read_options(block, number, line)
     elif block.options or block.answer is not None:
         raise QuizPasteError.at(
             number,
@@ -127,6 +126,18 @@ def _read_line(block: _Block, number: int, line: str) -> None:
         )
     else:
         block.prompt.append(NUMBERED.sub("", line, count=1).strip() if not block.prompt else line.strip())
+
+
+def _read_options(block: _Block, number: int, line: str) -> None:
+    """One option, or several on one line as exam papers print them ("A. 氧气  B. 二氧化碳 *  C. 氮气")."""
+    for piece in INLINE_OPTIONS.split(line):
+        option = OPTION.match(piece)
+        if option is None:
+            continue
+        text, right = option.group(3), bool(option.group(1))
+        if RIGHT_MARK.search(text):
+            text, right = RIGHT_MARK.sub("", text), True
+        block.options.append((number, text, right))
 
 
 def _question(block: _Block, lines: list[str]) -> Pasted:

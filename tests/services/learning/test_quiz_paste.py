@@ -92,6 +92,12 @@ def test_quiz_paste_plain_marks_and_answer_lines_in_many_hands():
     assert kinds == [("single", 0), ("single", 1), ("multiple", (0, 1)), ("true_false", True)]
 
 
+def test_quiz_paste_plain_options_on_one_line_as_exam_papers_print_them():
+    text = "1. 植物吸收哪种气体？\nA. 氧气  B. 二氧化碳 *  C．氮气\n\n2. 选两个\nA、甲 B、乙 *\nC、丙 * D、丁"
+    found = [(q.kind, q.options, q.answer) for _, q in _questions(text, "plain")]
+    assert found == [("single", ("氧气", "二氧化碳", "氮气"), 1), ("multiple", ("甲", "乙", "丙", "丁"), (1, 2))]
+
+
 def test_quiz_paste_gift_reads_the_kinds_the_kit_grades():
     found = _questions(GIFT, "gift")
     assert [line for line, _ in found] == [3, 5, 11, 13, 15, 17, 19, 21]
