@@ -1,5 +1,6 @@
-"""Quizzes on the web: teachers write them for a class and read the results (/teach/...), students take them
-on a phone with JavaScript off (/me/quizzes/...).
+"""Quizzes on the web: teachers write them for a class (the form, with a picture per question, or a whole quiz
+pasted as text) and read the results (/teach/...), students take them on a phone with JavaScript off
+(/me/quizzes/...); the questions' pictures for both (/files/quiz-picture/...).
 
 Must not import cli. Handlers parse, call services/quizzes (which checks who may see what), and render.
 """
@@ -135,6 +136,15 @@ def hand_in(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/me/quizzes/{quiz_id}/attempts/{attempt_id}", status_code=303)
 
 
+# A picture's id is never reused for other bytes, so a phone keeps it for a week (never a shared cache: it is about
+# a class); sandboxed and not sniffed like every file people send.
+PICTURE_HEADERS = {
+    "Cache-Control": "private, max-age=604800, immutable",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox",
+}
+
+
 def picture(request: Request) -> Response:
     """A question's picture: a new id for every new picture, so a browser may keep it (never a shared cache)."""
     row, path = quiz_pictures.picture_file(
@@ -142,12 +152,6 @@ def picture(request: Request) -> Response:
     )
     return FileResponse(path, media_type=row["media_type"], headers=PICTURE_HEADERS)
 
-
-PICTURE_HEADERS = {
-    "Cache-Control": "private, max-age=604800, immutable",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "sandbox",
-}
 
 routes = [
     Route("/teach/{class_id:int}/quizzes/new", new_quiz),

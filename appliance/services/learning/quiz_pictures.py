@@ -94,12 +94,13 @@ def _picture_id(stored: dict[str, Any]) -> int | None:
 
 def picture_file(kit: Kit, viewer: Viewer | None, picture_id: int) -> tuple[Any, Path]:
     """(row, path) of a question's picture, for a teacher of its class or a student in it; NotVisibleError (as if
-    absent) for anyone else signed in."""
+    absent) for anyone else signed in, and when its file is gone (a card restored without its uploads)."""
     viewer = people.require(viewer, "student", *people.STAFF)
     row = kit.quizzes.picture(picture_id)
-    if row is None or not _may_see(kit, viewer, row["class_id"]):
+    path = kit.paths.uploads_dir / FOLDER / (row["stored_name"] if row else "")
+    if row is None or not _may_see(kit, viewer, row["class_id"]) or not path.is_file():
         raise NotVisibleError(f"There is no picture {picture_id}.", fix="Open the quiz from its class page.")
-    return row, kit.paths.uploads_dir / FOLDER / row["stored_name"]
+    return row, path
 
 
 def _may_see(kit: Kit, viewer: Viewer, class_id: int) -> bool:
