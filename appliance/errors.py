@@ -300,3 +300,38 @@ class LessonError(TpkitError, ValueError):
 
     code = "lesson.invalid"
     status = 400
+
+
+class QuizPasteError(BadRequestError):
+    """A pasted quiz (plain text or GIFT) cannot be read: the first problem found, at its line. `values` fill the
+    teacher's sentence (`error.<code>`): `line` (1-based) and `quoted` (the start of that line), and for a question
+    that reads but cannot be graded its `number` and the `field` at fault (`quiz.problem.<field>`)."""
+
+    code = "quiz.paste_unreadable"
+    field = "text"
+
+    def __init__(
+        self, message: str, *, fix: str, code: str, values: dict[str, object] | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message, fix=fix, code=code, field=field)
+        self.values = dict(values or {})
+
+    @classmethod
+    def at(cls, line: int, text: str, message: str, *, fix: str, code: str, **values: object) -> QuizPasteError:
+        """The error for a problem at `line` (1-based) whose text is `text`, quoting the start of that line."""
+        quoted = text.strip()[:40]
+        return cls(
+            f"Line {line} ({quoted!r}): {message}",
+            fix=fix,
+            code=code,
+            values={"line": line, "quoted": quoted, **values},
+        )
+
+    @classmethod
+    def too_many(cls, count: int, most: int) -> QuizPasteError:
+        return cls(
+            f"The pasted text has {count} questions; a quiz may have at most {most}.",
+            fix=f"Paste at most {most} questions; make a second quiz for the rest.",
+            code="quiz.paste_too_many",
+            values={"count": count, "max": most},
+        )

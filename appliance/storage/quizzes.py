@@ -15,8 +15,8 @@ from appliance.storage.database import Database, inserted_id
 
 
 class Quizzes:
-    """The `quizzes`, `quiz_questions`, `quiz_attempts` and `quiz_answers` tables; who a quiz is for
-    (`quiz_students`) and its marking changed after the fact (`quiz_accepted`, `quiz_answer_credit`,
+    """The `quizzes`, `quiz_questions`, `quiz_attempts`, `quiz_answers` and `quiz_pictures` tables; who a quiz is
+    for (`quiz_students`) and its marking changed after the fact (`quiz_accepted`, `quiz_answer_credit`,
     `quiz_marking_changes`)."""
 
     def __init__(self, db: Database) -> None:
@@ -370,6 +370,24 @@ class Quizzes:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (quiz_id, position, attempt_id, change, answer, teacher_id, when),
         )
+
+    # --- pictures in questions (0024) ---------------------------------------------------------------------
+
+    def picture(self, picture_id: int) -> sqlite3.Row | None:
+        return self.db.read().execute("SELECT * FROM quiz_pictures WHERE id = ?", (picture_id,)).fetchone()
+
+    def add_picture(
+        self, *, class_id: int, author_id: int, stored_name: str, media_type: str, size_bytes: int, sha256: str
+    ) -> int:
+        """Record a question's picture (its file already complete under uploads/quiz_pictures/); its id."""
+        with self.db.transaction() as conn:
+            return inserted_id(
+                conn.execute(
+                    "INSERT INTO quiz_pictures (class_id, author_id, stored_name, media_type, size_bytes, sha256) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (class_id, author_id, stored_name, media_type, size_bytes, sha256),
+                )
+            )
 
 
 def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequence[dict[str, Any]]) -> None:

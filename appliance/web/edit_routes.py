@@ -12,9 +12,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import lesson_edits, lesson_views, quiz_drafts
+from appliance.services.learning import lesson_edits, lesson_views, quiz_drafts, quiz_pictures
 from appliance.services.learning.quiz_marking import KINDS
-from appliance.web.forms import form_int, form_page, posted_form, refused
+from appliance.services.people.access import STAFF
+from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.people_routes import staff_viewer
 
 
@@ -75,14 +76,14 @@ def delete_lesson(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/{class_id}?notice=deleted", status_code=303)
 
 
-def edit_quiz_page(request: Request) -> Response:
+def edit_quiz_page(request: Request, **refusal) -> Response:
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     quiz, klass = lesson_edits.owned_quiz(kit, viewer, request.path_params["quiz_id"])
-    return _quiz_form(request, quiz, klass, lesson_edits.draft_of(kit, quiz))
+    return _quiz_form(request, quiz, klass, lesson_edits.draft_of(kit, quiz), **refusal)
 
 
-def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> Response:
+def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200, **refusal) -> Response:
     return form_page(
         request,
         "quiz_form.html",
@@ -92,16 +93,30 @@ def _quiz_form(request: Request, quiz, klass, draft, status_code: int = 200) -> 
         kinds=KINDS,
         quiz=quiz,
         started=lesson_edits.quiz_started(request.app.state.kit, quiz["id"]),
+        **refusal,
     )
 
 
-@posted_form
+def _refused_quiz_edit(request: Request, form: FormData, error: TpkitError) -> Response:
+    """A form the upload limit refused unread: the quiz as stored, the message at the top."""
+    return edit_quiz_page(request, **refused(form, error))
+
+
+@posted_upload(
+    lambda request: quiz_pictures.post_limit_bytes(request.app.state.kit),
+    *STAFF,
+    max_files=quiz_drafts.MAX_QUESTIONS,
+    page=_refused_quiz_edit,
+)
 def save_quiz(request: Request, form: FormData) -> Response:
     """As on the new-quiz form: "add"/"remove-N" come back with the form changed, "save" saves it."""
     viewer = staff_viewer(request)
     kit, quiz_id = request.app.state.kit, request.path_params["quiz_id"]
     quiz, klass = lesson_edits.owned_quiz(kit, viewer, quiz_id)
     draft, action = quiz_drafts.read(form), str(form.get("action", "save"))
+    quiz_pictures.take(kit, viewer, klass["id"], draft, form)
+    if draft.has_problems:
+        return _quiz_form(request, quiz, klass, draft, 400)
     if action != "save":
         quiz_drafts.apply_button(draft, action)
         return _quiz_form(request, quiz, klass, draft)

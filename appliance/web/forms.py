@@ -111,13 +111,18 @@ def posted_form(
     `handler(request, form)` runs in the thread pool, so it is plain blocking code: parse, call a service, render.
     With `page`, a TpkitError the handler raises about what was sent (a 4xx) comes back as the same form:
     `page(request, form, error)` renders it with `refused(form, error)` (what was typed, the message beside the
-    field named by `error.field`); other errors go to web/errors as before. `@posted_form` or
-    `@posted_form(page=...)`."""
+    field named by `error.field`), and so does a body over FORM_MAX_BYTES, without what was typed (it was not read);
+    other errors go to web/errors as before. `@posted_form` or `@posted_form(page=...)`."""
 
     def decorate(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            form = await checked_form(request)
+            try:
+                form = await checked_form(request)
+            except UploadTooLargeError as error:  # over FORM_MAX_BYTES: the form again, nothing of it was read
+                if page is None or not _refusable(request, error):
+                    raise
+                return await run_in_threadpool(page, request, FormData(), error)
             return await run_in_threadpool(_answer, handler, page, request, form)
 
         return endpoint

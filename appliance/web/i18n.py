@@ -25,6 +25,7 @@ BUILT_AT_RUN_TIME = (
     N_("quiz.problem.kind"),
     N_("quiz.problem.prompt"),
     N_("quiz.problem.points"),
+    N_("quiz.problem.picture"),  # services/learning/quiz_pictures: a refused file
     N_("quiz.problem.options"),
     N_("quiz.problem.right"),
     N_("quiz.problem.tf"),

@@ -1,5 +1,6 @@
-"""Quizzes on the web: teachers write them for a class, read the results, mark them again and choose whom they
-are for (/teach/...); students take them on a phone with JavaScript off (/me/quizzes/...).
+"""Quizzes on the web: teachers write them for a class (the form, with a picture per question, or a whole quiz
+pasted as text), read the results, mark them again and choose whom they are for (/teach/...); students take them
+on a phone with JavaScript off (/me/quizzes/...); the questions' pictures for both (/files/quiz-picture/...).
 
 Must not import cli. Handlers parse, call services/quizzes (which checks who may see what), and render.
 """
@@ -8,31 +9,47 @@ from __future__ import annotations
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import lesson_edits, quiz_drafts, quiz_remarking, quizzes
+from appliance.services.learning import lesson_edits, quiz_drafts, quiz_paste, quiz_pictures, quiz_remarking, quizzes
 from appliance.services.learning.quiz_marking import KINDS
 from appliance.services.people import access as people
-from appliance.web.forms import form_int, form_page, posted_form, refused
+from appliance.services.people.access import STAFF
+from appliance.web.forms import UploadTooLargeError, form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.people_routes import staff_viewer as _staff
 from appliance.web.session import current_account
 
 
-def new_quiz(request: Request) -> Response:
+def new_quiz(request: Request, **refusal) -> Response:
     viewer = _staff(request)
     klass = people.staff_class(request.app.state.kit.people, viewer, request.path_params["class_id"])
-    return form_page(request, "quiz_form.html", klass=klass, draft=quiz_drafts.Draft(), kinds=KINDS)
+    return form_page(request, "quiz_form.html", klass=klass, draft=quiz_drafts.Draft(), kinds=KINDS, **refusal)
 
 
-@posted_form
+def _refused_quiz(request: Request, form: FormData, error: TpkitError) -> Response:
+    """A form the upload limit refused unread (pictures over quiz_pictures.post_limit_bytes): a new form, the
+    message at its top."""
+    return new_quiz(request, **refused(form, error))
+
+
+@posted_upload(
+    lambda request: quiz_pictures.post_limit_bytes(request.app.state.kit),
+    *STAFF,
+    max_files=quiz_drafts.MAX_QUESTIONS,
+    page=_refused_quiz,
+)
 def save_quiz(request: Request, form: FormData) -> Response:
-    """Every button posts the whole form: "add"/"remove-N" come back with the form changed, "save" saves it."""
+    """Every button posts the whole form (pictures too): "add"/"remove-N" come back with the form changed, "save"
+    saves it. A refused picture is its question's problem; the rest stays as typed."""
     viewer = _staff(request)
     kit = request.app.state.kit
     klass = people.staff_class(kit.people, viewer, request.path_params["class_id"])
     draft, action = quiz_drafts.read(form), str(form.get("action", "save"))
+    quiz_pictures.take(kit, viewer, klass["id"], draft, form)
+    if draft.has_problems:
+        return form_page(request, "quiz_form.html", status_code=400, klass=klass, draft=draft, kinds=KINDS)
     if action != "save":
         quiz_drafts.apply_button(draft, action)
         return form_page(request, "quiz_form.html", klass=klass, draft=draft, kinds=KINDS)
@@ -93,6 +110,34 @@ def choose_students(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/quizzes/{quiz_id}#students", status_code=303)
 
 
+def paste_page(request: Request, **refusal) -> Response:
+    """A whole quiz pasted as text (plain or GIFT): services/learning/quiz_paste reads it."""
+    viewer = _staff(request)
+    klass = people.staff_class(request.app.state.kit.people, viewer, request.path_params["class_id"])
+    return form_page(request, "quiz_paste.html", klass=klass, **refusal)
+
+
+def _refused_paste(request: Request, form: FormData, error: TpkitError) -> Response:
+    if isinstance(error, UploadTooLargeError):  # a body over the form limit was not read: far too long for a quiz
+        error = quiz_paste.too_long(str(error))
+    return paste_page(request, **refused(form, error))
+
+
+@posted_form(page=_refused_paste)
+def paste(request: Request, form: FormData) -> Response:
+    """The quiz made from the text, then its edit page (attempts, due date, pictures): three page loads in all."""
+    viewer = _staff(request)
+    quiz_id = quizzes.paste(
+        request.app.state.kit,
+        viewer,
+        request.path_params["class_id"],
+        str(form.get("title", "")),
+        str(form.get("text", "")),
+        "gift" if form.get("format") == "gift" else "plain",
+    )
+    return RedirectResponse(f"/teach/quizzes/{quiz_id}/edit", status_code=303)
+
+
 def quiz_page(request: Request) -> Response:
     viewer = current_account(request)
     if viewer is None:
@@ -116,8 +161,16 @@ def attempt_page(request: Request, sent: FormData | None = None, blanks: list[in
     quiz, attempt = quizzes.own_attempt(kit, viewer, quiz_id, attempt_id)
     if attempt["handed_in_at"] is None:
         questions = quizzes.questions_to_answer(kit, viewer, quiz_id)
+        pictures = quiz_pictures.question_pictures(kit, viewer, quiz_id)
         return form_page(
-            request, "quiz_take.html", quiz=quiz, attempt=attempt, questions=questions, sent=sent, blanks=blanks or []
+            request,
+            "quiz_take.html",
+            quiz=quiz,
+            attempt=attempt,
+            questions=questions,
+            sent=sent,
+            blanks=blanks or [],
+            pictures=pictures,
         )
     return form_page(request, "quiz_done.html", quiz=quiz, view=quizzes.attempt_view(kit, viewer, quiz_id, attempt_id))
 
@@ -136,14 +189,34 @@ def hand_in(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/me/quizzes/{quiz_id}/attempts/{attempt_id}", status_code=303)
 
 
+# A picture's id is never reused for other bytes, so a phone keeps it for a week (never a shared cache: it is about
+# a class); sandboxed and not sniffed like every file people send.
+PICTURE_HEADERS = {
+    "Cache-Control": "private, max-age=604800, immutable",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox",
+}
+
+
+def picture(request: Request) -> Response:
+    """A question's picture: a new id for every new picture, so a browser may keep it (never a shared cache)."""
+    row, path = quiz_pictures.picture_file(
+        request.app.state.kit, current_account(request), request.path_params["picture_id"]
+    )
+    return FileResponse(path, media_type=row["media_type"], headers=PICTURE_HEADERS)
+
+
 routes = [
     Route("/teach/{class_id:int}/quizzes/new", new_quiz),
     Route("/teach/{class_id:int}/quizzes", save_quiz, methods=["POST"]),
+    Route("/teach/{class_id:int}/quizzes/paste", paste_page, methods=["GET"]),
+    Route("/teach/{class_id:int}/quizzes/paste", paste, methods=["POST"]),
     Route("/teach/quizzes/{quiz_id:int}", quiz_results),
     Route("/teach/quizzes/{quiz_id:int}/marking", change_marking, methods=["POST"]),
     Route("/teach/quizzes/{quiz_id:int}/students", choose_students, methods=["POST"]),
     Route("/teach/quizzes/{quiz_id:int}/attempts/{attempt_id:int}", staff_attempt, methods=["GET"]),
     Route("/teach/quizzes/{quiz_id:int}/attempts/{attempt_id:int}/credit", credit_answer, methods=["POST"]),
+    Route("/files/quiz-picture/{picture_id:int}", picture),
     Route("/me/quizzes/{quiz_id:int}", quiz_page),
     Route("/me/quizzes/{quiz_id:int}/start", start, methods=["POST"]),
     Route("/me/quizzes/{quiz_id:int}/attempts/{attempt_id:int}", attempt_page, methods=["GET"]),

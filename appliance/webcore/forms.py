@@ -73,7 +73,10 @@ def remember_csrf(request: Request, response: Response) -> Response:
 async def checked_form(request: Request):
     """The posted form, after checking its CSRF token; FormExpiredError otherwise. At most FORM_MAX_BYTES are read
     (UploadTooLargeError, 413), and a file in it is refused (400), not spooled: forms with files use `checked_upload`."""
-    return _checked(request, await _counted(request, FORM_MAX_BYTES, FORM_MAX_BYTES).form(max_files=0))
+    # One field may fill the whole body: Starlette's own cap of 1 MB a field would refuse a long pasted quiz (100,000
+    # Chinese characters percent-encoded) with its English sentence, under FORM_MAX_BYTES, which bounds it already.
+    form = await _counted(request, FORM_MAX_BYTES, FORM_MAX_BYTES).form(max_files=0, max_part_size=FORM_MAX_BYTES)
+    return _checked(request, form)
 
 
 @contextlib.asynccontextmanager

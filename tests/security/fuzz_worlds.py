@@ -109,6 +109,7 @@ class KitWorld:
             "account_id": [str(self.accounts["teacher"]), str(a["students"][0])],
             "lesson_id": [str(lesson)],
             "quiz_id": [str(quiz)],
+            "picture_id": ["1"],
             "attempt_id": [str(attempt)],
             "handin_id": re.findall(r'id="handin-(\d+)"', page) or ["1"],
             "item_id": ["1", "2"],

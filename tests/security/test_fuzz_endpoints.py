@@ -59,7 +59,20 @@ HUB_JSON = {"/api/v1/enrol", api_routes.REPORTS_PATH}
 QUIZ_FIELDS = ("title", "attempts", "due", "pass", "count", "action") + tuple(
     f"q{n}-{f}"
     for n in range(3)
-    for f in ("kind", "prompt", "option0", "option1", "right", "tf", "accepted", "number", "tolerance", "points")
+    for f in (
+        "kind",
+        "prompt",
+        "option0",
+        "option1",
+        "right",
+        "tf",
+        "accepted",
+        "number",
+        "tolerance",
+        "points",
+        "picture",
+        "picture-remove",
+    )
 )
 CATALOG_FILTERS = ("lang", "name", "category", "tag", "notag", "maxsize", "q", "start", "count")
 EXTRA_NAMES = {

@@ -126,6 +126,7 @@ def _draft_question(stored: dict) -> quiz_drafts.DraftQuestion:
         number=f"{answer:g}" if kind == "numeric" else "",
         tolerance=f"{stored['tolerance']:g}" if kind == "numeric" else "",
         points=f"{stored['points']:g}",
+        picture=str(stored.get("picture") or ""),
     )
 
 

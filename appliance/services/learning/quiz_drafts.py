@@ -3,7 +3,7 @@ without JavaScript), and checked question by question with quiz_grading.check_qu
 
 Must not import web or cli. Fields: title, attempts, due (YYYY-MM-DD), pass (percent); per question N:
 qN-kind, qN-prompt, qN-optionK, qN-right (ticked option numbers), qN-tf, qN-accepted (one per line),
-qN-number, qN-tolerance, qN-points.
+qN-number, qN-tolerance, qN-points, qN-picture (the id of its picture, kept across the form's buttons).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import datetime as dt
 from typing import Any
 
 from appliance.errors import BadRequestError
-from appliance.services.learning.quiz_marking import KINDS, MAX_OPTIONS, check_question
-from appliance.typed_numbers import parse_number
+from appliance.services.learning.quiz_marking import KINDS, MAX_OPTIONS, Question, check_question
+from appliance.typed_numbers import parse_number, whole_number
 
 MAX_QUESTIONS = 50
 MAX_ATTEMPTS = 20
@@ -38,6 +38,7 @@ class DraftQuestion:
     error: str = ""
     fix: str = ""
     field: str = ""  # the field at fault, for the form's message in the page's language (quiz.problem.<field>)
+    picture: str = ""  # the id of its picture (services/learning/quiz_pictures), '' for none
 
     def raw(self) -> dict[str, Any]:
         """The dict check_question takes; blank options are dropped and the ticks follow their options."""
@@ -112,6 +113,7 @@ def read(form) -> Draft:
                 field("number").strip(),
                 field("tolerance").strip(),
                 field("points").strip() or "1",
+                picture=field("picture").strip()[:12],  # an id; services/learning/quiz_pictures checks whose
             )
         )
     return draft
@@ -159,8 +161,17 @@ def check(draft: Draft) -> dict[str, Any] | None:
         "attempts_allowed": attempts,
         "due_at": due,
         "pass_mark": round(pass_mark / 100, 4),
-        "questions": [dataclasses.asdict(q) for q in checked],
+        "questions": [_stored(q, d) for q, d in zip(checked, draft.questions)],
     }
+
+
+def _stored(question: Question, drafted: DraftQuestion) -> dict[str, Any]:
+    """A checked question as storage keeps it, with its picture's id when it has one."""
+    stored = dataclasses.asdict(question)
+    picture = whole_number(drafted.picture)
+    if picture is not None:
+        stored["picture"] = picture
+    return stored
 
 
 def _due(text: str):

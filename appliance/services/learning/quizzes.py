@@ -13,8 +13,8 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from appliance.errors import AccessDeniedError, NotVisibleError, QuizError
-from appliance.services.learning import quiz_drafts, records, scores, xapi
+from appliance.errors import AccessDeniedError, NotVisibleError, QuizError, QuizPasteError
+from appliance.services.learning import quiz_drafts, quiz_paste, records, scores, xapi
 from appliance.services.learning.quiz_marking import (
     MAX_OPTIONS,
     MAX_TEXT,
@@ -73,6 +73,36 @@ def create(kit: Kit, viewer: Viewer, class_id: int, draft: quiz_drafts.Draft) ->
         return None
     with kit.quizzes.transaction() as conn:
         return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
+
+
+def paste(kit: Kit, viewer: Viewer, class_id: int, title: str, text: str, fmt: str) -> int:
+    """Save a quiz of the class from pasted text (`fmt` "plain" or "gift", services/learning/quiz_paste), one attempt
+    and a 60 % pass mark (changed on its edit page); its id. QuizPasteError names the first line at fault."""
+    people.staff_class(kit.people, viewer, class_id)
+    found = quiz_paste.parse(text, fmt)
+    draft = quiz_drafts.Draft(title.strip(), questions=[question for _, question in found])
+    checked = quiz_drafts.check(draft)
+    if checked is None:
+        raise _paste_problem(draft, found, text)
+    with kit.quizzes.transaction() as conn:
+        return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
+
+
+def _paste_problem(draft: quiz_drafts.Draft, found: list[quiz_paste.Pasted], text: str) -> QuizPasteError:
+    """The first problem quiz_drafts.check found: the title, or a question, at the line it starts on."""
+    if draft.fields:
+        return QuizPasteError(draft.errors[0], fix="Write a short title.", code="quiz.paste_title", field="title")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    number, (line, question) = next((n, p) for n, p in enumerate(found, start=1) if p[1].error)
+    return QuizPasteError.at(
+        line,
+        lines[line - 1],
+        question.error,
+        fix=question.fix,
+        code="quiz.paste_question",
+        number=number,
+        problem=question.field or "question",
+    )
 
 
 def staff_quiz(kit: Kit, viewer: Viewer, quiz_id: int):

@@ -1,0 +1,113 @@
+"""A picture in a quiz question (issue 16, "Quizzes in minutes"): chosen on the quiz form, stored through the kit's
+upload checks (kind by its first bytes, size as sent, free space on the data disk) and scaled down by Pillow
+(edges/images: upright, no EXIF location); shown to the class's teachers on the form and to its students on the quiz.
+
+Must not import web or cli. A question's picture is an id in the draft (`qN-picture`); `take` stores new files and
+drops any id that is not a picture of the quiz's class, so a hand-made form cannot show another class's picture.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from appliance.errors import NotVisibleError, UploadRefusedError
+from appliance.services.learning import quiz_drafts, quizzes, quotas, uploads
+from appliance.services.people import access as people
+from appliance.typed_numbers import whole_number
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from appliance.services.kit import Kit
+    from appliance.services.people.access import Viewer
+
+# A question's picture fills a phone's width (360–412 CSS px at 2–3 device pixels each) and a projector's half:
+# 1024 px on the longer edge is sharp on both and ~100–200 KB as JPEG for 40 phones on one access point.
+PICTURE_EDGE_PX = 1024
+FOLDER = "quiz_pictures"
+PICTURES_PER_POST = 10  # pictures chosen at once before "save": the form's body limit is this many photos
+
+
+def post_limit_bytes(kit: Kit) -> int:
+    """The most a quiz form may send: PICTURES_PER_POST photos of handin_photo_max_mb (what a phone's camera makes)."""
+    return PICTURES_PER_POST * kit.settings.handin_photo_max_mb * 1024 * 1024
+
+
+def take(kit: Kit, viewer: Viewer, class_id: int, draft: quiz_drafts.Draft, form) -> None:
+    """Apply the form's pictures to the draft: each question's new file (`qN-picture-file`) stored, a ticked
+    `qN-picture-remove` dropped, an id that is not a picture of the class forgotten. A file the upload checks refuse
+    becomes that question's problem (field "picture"); the rest of the draft stays as typed."""
+    for n, question in enumerate(draft.questions):
+        if form.get(f"q{n}-picture-remove"):
+            question.picture = ""
+        upload = form.get(f"q{n}-picture-file")
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            try:
+                question.picture = str(_store(kit, viewer, class_id, upload.file, upload.filename))
+            except UploadRefusedError as exc:
+                question.error, question.fix, question.field = exc.message, exc.fix, "picture"
+        elif question.picture and not _of_class(kit, question.picture, class_id):
+            question.picture = ""
+
+
+def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str) -> int:
+    quotas.check_free_space(kit, [(source, filename)])
+    folder = kit.paths.uploads_dir / FOLDER
+    stored = uploads.store(
+        source,
+        filename,
+        folder,
+        uploads.PHOTO_KINDS,
+        kit.settings.handin_photo_max_mb * 1024 * 1024,
+        shrink_edge_px=PICTURE_EDGE_PX,
+    )
+    try:
+        return kit.quizzes.add_picture(
+            class_id=class_id,
+            author_id=viewer["id"],
+            stored_name=stored.name,
+            media_type=stored.media_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+        )
+    except BaseException:
+        (folder / stored.name).unlink(missing_ok=True)
+        raise
+
+
+def _of_class(kit: Kit, picture: str, class_id: int) -> bool:
+    number = whole_number(picture)
+    row = kit.quizzes.picture(number) if number is not None else None
+    return row is not None and row["class_id"] == class_id
+
+
+def question_pictures(kit: Kit, viewer: Viewer, quiz_id: int) -> list[int | None]:
+    """The picture id of each question of a quiz of the student's classes, in order (None: no picture)."""
+    quizzes.student_quiz(kit, viewer, quiz_id)
+    return [_picture_id(q) for q in kit.quizzes.questions(quiz_id)]
+
+
+def _picture_id(stored: dict[str, Any]) -> int | None:
+    picture = stored.get("picture")
+    return picture if isinstance(picture, int) and not isinstance(picture, bool) else None
+
+
+def picture_file(kit: Kit, viewer: Viewer | None, picture_id: int) -> tuple[Any, Path]:
+    """(row, path) of a question's picture, for a teacher of its class or a student in it; NotVisibleError (as if
+    absent) for anyone else signed in, and when its file is gone (a card restored without its uploads)."""
+    viewer = people.require(viewer, "student", *people.STAFF)
+    row = kit.quizzes.picture(picture_id)
+    path = kit.paths.uploads_dir / FOLDER / (row["stored_name"] if row else "")
+    if row is None or not _may_see(kit, viewer, row["class_id"]) or not path.is_file():
+        raise NotVisibleError(f"There is no picture {picture_id}.", fix="Open the quiz from its class page.")
+    return row, path
+
+
+def _may_see(kit: Kit, viewer: Viewer, class_id: int) -> bool:
+    if viewer["role"] == "student":
+        return kit.people.enrolled(viewer["id"], class_id)
+    try:
+        people.staff_class(kit.people, viewer, class_id)
+    except NotVisibleError:
+        return False
+    return True
