@@ -250,10 +250,19 @@ class Lessons:
         return handin_id
 
     def grade(
-        self, handin_id: int, state: str, score: float | None, out_of: float | None, comment: str, when: str
+        self,
+        handin_id: int,
+        state: str,
+        score: float | None,
+        out_of: float | None,
+        comment: str,
+        when: str,
+        level: str | None = None,
     ) -> None:
+        """Set a hand-in's state, score and maximum, level (one of grading.LEVELS or None) and comment."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE handins SET state = ?, score = ?, out_of = ?, comment = ?, graded_at = ? WHERE id = ?",
-                (state, score, out_of, comment, when, handin_id),
+                "UPDATE handins SET state = ?, score = ?, out_of = ?, level = ?, comment = ?, graded_at = ? "
+                "WHERE id = ?",
+                (state, score, out_of, level, comment, when, handin_id),
             )

@@ -54,6 +54,10 @@ def _expected():
         ("GET", "/teach/{A}/overview.csv", STAFF_PAGE),
         ("GET", "/teach/{A}/students/{sA}/summary", STAFF_PAGE),
         ("POST", "/teach/handins/{H}/grade", STAFF_POST),
+        ("GET", "/teach/handins/{H}", STAFF_PAGE),
+        ("GET", "/files/handin/{F}/thumb", (401, 200, 404, 200, 404, 200)),
+        ("GET", "/teach/comments", (401, 403, 403, 200, 200, 200)),  # each teacher's own bank
+        ("POST", "/teach/comments", (401, 403, 403, 303, 303, 303)),
     ]
 
 
@@ -71,6 +75,8 @@ def _request(http, method: str, path: str, n: int):
         files = {"file": ("sheet.pdf", PDF, "application/pdf")}
     elif path.endswith("/grade"):
         data |= {"action": "grade", "score": "5", "out_of": "10"}
+    elif path.endswith("/comments"):
+        data |= {"action": "add", "text": f"Comment {n}"}
     return http.post(path, data=data, files=files)
 
 
@@ -107,8 +113,9 @@ def test_lesson_access_matrix_every_route_every_role(kit, live):
                 response = _request(clients[role], method, path, n)
                 if response.status_code != status:
                     wrong[(method, template, role)] = (response.status_code, status)
-                if response.status_code == 200:
-                    assert response.headers["cache-control"] == "no-store", (method, path, role)
+                if response.status_code == 200:  # a photo or its thumbnail kept by its viewer's browser only
+                    private = "private, max-age=86400" if path.startswith("/files/handin/") else "no-store"
+                    assert response.headers["cache-control"] == private, (method, path, role)
     finally:
         for http in clients.values():
             http.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.learning import lesson_edits, lessons, notebook
+from appliance.services.learning import grading, lesson_edits, lessons, notebook
 from appliance.services.library import search
 from appliance.services.people import access as people, name_order
 
@@ -26,17 +26,12 @@ def new_lesson(kit: Kit, viewer: Viewer, class_id: int) -> dict[str, Any]:
 
 
 def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict[str, Any]:
-    """A lesson of the viewer's classes: its items, library books matching `query` to add, the latest hand-in of
-    each student with its files, whom it is assigned to, and whether the viewer may edit it."""
+    """A lesson of the viewer's classes: its items, library books matching `query` to add, its hand-ins (counts,
+    the newest of each student, who has not handed in: services/learning/grading), whom it is assigned to, and
+    whether the viewer may edit it."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     found = search.suggest(kit.load_library().books(), query, SEARCH_RESULTS) if query else []
     students = {s["id"]: s for s in name_order.students_of(kit.people, klass["id"])}
-    handins = {account_id: h for (_, account_id), h in kit.lessons.latest_handins([lesson["id"]]).items()}
-    rows = [
-        (student, dict(handins[account_id]), kit.lessons.handin_files(handins[account_id]["id"]))
-        for account_id, student in students.items()
-        if account_id in handins
-    ]
     return {
         "klass": klass,
         "lesson": lesson,
@@ -44,7 +39,7 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
         "query": query,
         "found": found,
         "books": kit.load_library().books() if query else [],
-        "handins": rows,
+        "handins": grading.lesson_handins(kit, klass, lesson),
         "assigned": [s for s in students.values() if s["id"] in set(kit.lessons.assigned_to(lesson["id"]))],
         "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
     }
