@@ -259,6 +259,8 @@ def test_grading_comment_bank_defaults_add_use_remove(school):
     )
     assert kept.status_code == 200 and "评语已存为常用评语" in kept.text
     assert 'name="comment_add" value="画得很用心。"' in kept.text
+    nothing = teacher.post(f"/teach/handins/{handin_id}/grade", data={**data, "comment": " ", "comment_keep": "1"})
+    assert nothing.status_code == 400 and nothing.text.count('class="error"') == 1 and 'id="text-error"' in nothing.text
     bank = teacher.get(f"/teach/comments?back=/teach/handins/{handin_id}").text
     assert "画得很用心。" in bank and f'href="/teach/handins/{handin_id}"' in bank
     for comment_id in re.findall(r'name="comment" value="(\d+)"', bank):  # remove every one
