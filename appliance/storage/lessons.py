@@ -258,11 +258,18 @@ class Lessons:
         comment: str,
         when: str,
         level: str | None = None,
+        rubric_levels: str = "[]",
     ) -> None:
-        """Set a hand-in's state, score and maximum, level (one of grading.LEVELS or None) and comment."""
+        """Set a hand-in's state, score and maximum, level (one of grading.LEVELS or None), the levels on its
+        lesson's rubric (a JSON list) and comment."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE handins SET state = ?, score = ?, out_of = ?, level = ?, comment = ?, graded_at = ? "
-                "WHERE id = ?",
-                (state, score, out_of, level, comment, when, handin_id),
+                "UPDATE handins SET state = ?, score = ?, out_of = ?, level = ?, rubric_levels = ?, comment = ?, "
+                "graded_at = ? WHERE id = ?",
+                (state, score, out_of, level, rubric_levels, comment, when, handin_id),
             )
+
+    def set_rubric(self, lesson_id: int, rubric: str) -> None:
+        """A homework's rubric: its criteria, one per line ('' for none)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE lessons SET rubric = ? WHERE id = ?", (rubric, lesson_id))

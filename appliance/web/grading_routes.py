@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import comment_bank, grading
+from appliance.services.learning import comment_bank, grading, rubrics
 from appliance.web import caching, i18n
 from appliance.web.forms import form_int, form_page, posted_form, refused
 from appliance.web.people_routes import staff_viewer
@@ -83,6 +83,7 @@ def grade(request: Request, form: FormData) -> Response:
         str(form.get("out_of", "")),
         str(form.get("level", "")),
         str(form.get("comment", "")),
+        [str(form.get(f"rubric_{n}", "")) for n in range(rubrics.CRITERIA_MAX)],
     )
     if form.get("next") != "1":
         return RedirectResponse(f"/teach/handins/{handin_id}?notice=saved", status_code=303)

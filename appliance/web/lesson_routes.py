@@ -1,6 +1,6 @@
-"""Teachers' pages for lessons and homework: create, add library items and files, the class overview (HTML, CSV)
-and the printable summary per student; and the files of lessons and hand-ins for both sides. Grading hand-ins is
-web/grading_routes.
+"""Teachers' pages for lessons and homework: create, add library items and files, a homework's rubric, the class
+overview (HTML, CSV) and the printable summary per student; and the files of lessons and hand-ins for both sides.
+Grading hand-ins is web/grading_routes.
 
 Must not import cli. Each handler parses, calls one service in services/lessons (which checks who may), renders.
 """
@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, TpkitError
-from appliance.services.learning import lesson_views, lessons
+from appliance.services.learning import lesson_views, lessons, rubrics
 from appliance.services.people.access import STAFF
 from appliance.web import caching, grading_routes, i18n
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
@@ -73,6 +73,18 @@ def _refused_upload(request: Request, form: FormData, error: TpkitError) -> Resp
     context = refused(form, error)
     context["field"] = context["field"] or "file"
     return lesson_page(request, refused_form="upload", **context)
+
+
+def _refused_rubric(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The lesson's page again, the criteria as typed, the message beside them."""
+    return lesson_page(request, refused_form="rubric", **refused(form, error))
+
+
+@posted_form(page=_refused_rubric)
+def set_rubric(request: Request, form: FormData) -> Response:
+    lesson_id = request.path_params["lesson_id"]
+    rubrics.set_rubric(request.app.state.kit, staff_viewer(request), lesson_id, str(form.get("rubric", "")))
+    return RedirectResponse(f"/teach/lessons/{lesson_id}#handins", status_code=303)
 
 
 @posted_form
@@ -196,6 +208,7 @@ routes = [
     Route("/teach/lessons/{lesson_id:int}", lesson_page),
     Route("/teach/lessons/{lesson_id:int}/items", add_item, methods=["POST"]),
     Route("/teach/lessons/{lesson_id:int}/uploads", add_upload, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/rubric", set_rubric, methods=["POST"]),
     Route("/files/lesson/{item_id:int}", lesson_file),
     Route("/files/handin/{file_id:int}", handin_file),
 ]

@@ -279,3 +279,29 @@ def test_grading_comment_bank_defaults_add_use_remove(school):
     other.headers.update(ZH)
     assert "很有创意" not in other.get("/teach/comments").text and "做得很好" in other.get("/teach/comments").text
     other.close()
+
+
+def test_grading_rubric_criteria_levels_shown_to_the_child(school):
+    kit, teacher, children, class_id = school
+    lesson_id = make_lesson(teacher, class_id, "看图写话")
+    assert hand_in(children["张伟"], lesson_id, "小猫在睡觉。").status_code == 303
+    too_long = teacher.post(
+        f"/teach/lessons/{lesson_id}/rubric", data={"csrf": csrf(teacher), "rubric": "\n".join("一二三四五六七")}
+    )
+    assert too_long.status_code == 400 and 'id="rubric-error"' in too_long.text and "最多 6 条" in too_long.text
+    assert ">一\n二\n三" in too_long.text  # the criteria as typed
+    saved = teacher.post(
+        f"/teach/lessons/{lesson_id}/rubric", data={"csrf": csrf(teacher), "rubric": " 书写工整 \n\n句子通顺\n"}
+    )
+    assert saved.status_code == 303 and kit.lessons.lesson(lesson_id)["rubric"] == "书写工整\n句子通顺"
+    [handin_id] = handin_ids(teacher.get(f"/teach/lessons/{lesson_id}").text)
+    page = teacher.get(f"/teach/handins/{handin_id}").text
+    assert "<legend>书写工整</legend>" in page and 'name="rubric_1" value="good"' in page
+    data = {"csrf": csrf(teacher), "level": "good", "rubric_0": "excellent", "rubric_1": "pass", "comment": ""}
+    refused = teacher.post(f"/teach/handins/{handin_id}/grade", data={**data, "score": "优"})
+    assert refused.status_code == 400 and 'name="rubric_0" value="excellent" checked' in refused.text
+    assert teacher.post(f"/teach/handins/{handin_id}/grade", data=data).status_code == 303
+    mine = children["张伟"].get(f"/me/lessons/{lesson_id}", headers=ZH).text
+    assert "<li>书写工整 · <b>优</b></li>" in mine and "<li>句子通顺 · <b>合格</b></li>" in mine
+    made_up = teacher.post(f"/teach/handins/{handin_id}/grade", data={**data, "rubric_0": "perfect"})
+    assert made_up.status_code == 400 and kit.lessons.handin(handin_id)["rubric_levels"] == '["excellent", "pass"]'

@@ -38,6 +38,7 @@ def school(tmp_path_factory):
     lesson_id = lessons.create(
         kit.people, kit.lessons, teacher, result.class_id, "画水的循环", "画出来，拍照交。", True, "", []
     )
+    kit.lessons.set_rubric(lesson_id, "书写工整\n画图清楚")  # a simple rubric: a level on each criterion
     for n, student in enumerate(kit.people.students_of(result.class_id)):
         photo = io.BytesIO(phone_jpeg(1600, 1200, quality=85))
         lessons.hand_in(
@@ -85,12 +86,14 @@ def test_grading_browser_zh_levels_comments_and_next(browser, school, width):
         level = page.locator(".levels label").first.bounding_box()
         assert level and level["height"] >= 36  # a finger's size, not a 13-px radio button
     page.check("input[name=level][value=excellent]")
+    page.check("input[name=rubric_0][value=good]")
     page.fill("input[name=score]", "9")
     page.fill("input[name=out_of]", "10")
     page.fill("textarea[name=comment]", "画得很清楚。")
     page.click("button[name=comment_add] >> nth=0")  # a common comment, added without JavaScript
     assert page.input_value("textarea[name=comment]") == "画得很清楚。做得很好，继续加油！"
     assert page.is_checked("input[name=level][value=excellent]") and page.input_value("input[name=score]") == "9"
+    assert page.is_checked("input[name=rubric_0][value=good]") and page.is_checked("input[name=rubric_1][value='']")
     _shot(page, f"handin-zh-{width}.png")
     if width == 1280:
         screenshot(page, "teach-handin-zh.png")

@@ -55,6 +55,7 @@ def _expected():
         ("GET", "/teach/{A}/students/{sA}/summary", STAFF_PAGE),
         ("POST", "/teach/handins/{H}/grade", STAFF_POST),
         ("GET", "/teach/handins/{H}", STAFF_PAGE),
+        ("POST", "/teach/lessons/{L}/rubric", STAFF_POST),
         ("GET", "/files/handin/{F}/thumb", (401, 200, 404, 200, 404, 200)),
         ("GET", "/teach/comments", (401, 403, 403, 200, 200, 200)),  # each teacher's own bank
         ("POST", "/teach/comments", (401, 403, 403, 303, 303, 303)),
@@ -75,6 +76,8 @@ def _request(http, method: str, path: str, n: int):
         files = {"file": ("sheet.pdf", PDF, "application/pdf")}
     elif path.endswith("/grade"):
         data |= {"action": "grade", "score": "5", "out_of": "10"}
+    elif path.endswith("/rubric"):
+        data["rubric"] = f"Criterion {n}"
     elif path.endswith("/comments"):
         data |= {"action": "add", "text": f"Comment {n}"}
     return http.post(path, data=data, files=files)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import BadRequestError, LessonError, NotVisibleError
-from appliance.services.learning import lessons, records, scores, thumbnails, xapi
+from appliance.services.learning import lessons, records, rubrics, scores, thumbnails, xapi
 from appliance.services.people import name_order
 from appliance.typed_numbers import parse_number
 
@@ -35,19 +35,29 @@ def graded_lesson(kit: Kit, viewer: Viewer, handin_id: int):
 
 
 def grade(
-    kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out_of: str, level: str, comment: str
+    kit: Kit,
+    viewer: Viewer,
+    handin_id: int,
+    action: str,
+    score: str,
+    out_of: str,
+    level: str,
+    comment: str,
+    rubric: list[str] | None = None,
 ) -> dict:
-    """Grade a hand-in with a level, a score out of a maximum, or both, and a comment; or return it for redo (with
-    a comment). The hand-in row as saved. LessonError (naming the field) when neither a level nor a score is given,
-    the score is not a number (a level typed there included) or not between 0 and the maximum."""
+    """Grade a hand-in with a level, a score out of a maximum, or both, a comment and the levels on its lesson's
+    rubric (`rubric`: in the criteria's order, '' for none); or return it for redo (with a comment). The hand-in
+    row as saved. LessonError (naming the field) when neither a level nor a score is given, the score is not a
+    number (a level typed there included) or not between 0 and the maximum."""
     _, handin, lesson = graded_lesson(kit, viewer, handin_id)
     comment = lessons.checked_text(comment, "comment")
     if action == "return":
         kit.lessons.grade(handin_id, "returned", None, None, comment, lessons.stamp(lessons.now_local()))
         return dict(kit.lessons.handin(handin_id) or {})
-    chosen = _level(level)
+    chosen, on_rubric = _level(level), rubrics.checked_levels(lesson, rubric or [])
     points, maximum = _points(score, out_of, required=chosen is None)
-    kit.lessons.grade(handin_id, "graded", points, maximum, comment, lessons.stamp(lessons.now_local()), chosen)
+    when = lessons.stamp(lessons.now_local())
+    kit.lessons.grade(handin_id, "graded", points, maximum, comment, when, chosen, on_rubric)
     result = xapi.score_result(points, maximum) if points is not None and maximum is not None else None
     records.record(kit, handin["account_id"], "scored", "homework", str(lesson["id"]), lesson["title"], result=result)
     return dict(kit.lessons.handin(handin_id) or {})
@@ -108,6 +118,7 @@ def lesson_handins(kit: Kit, klass, lesson) -> dict[str, Any]:
     missing = [s for s in assigned if s["id"] not in latest]
     to_grade = [h for _, h in rows if h["state"] == TO_GRADE]
     return {
+        "criteria": rubrics.criteria(lesson),
         "rows": rows,
         "missing": missing,
         "handed_in": len(assigned) - len(missing),
@@ -137,6 +148,7 @@ def handin_page(kit: Kit, viewer: Viewer, handin_id: int) -> dict[str, Any]:
         "following": order[place + 1] if place is not None and place + 1 < len(order) else None,
         "to_grade": found["to_grade"],
         "levels": LEVELS,
+        "rubric": rubrics.levels_of(handin, lesson),
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.learning import grading, lesson_edits, lessons, notebook
+from appliance.services.learning import grading, lesson_edits, lessons, notebook, rubrics
 from appliance.services.library import search
 from appliance.services.people import access as people, name_order
 
@@ -80,6 +80,7 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
         "lesson": lesson,
         "items": kit.lessons.items(lesson["id"]),
         "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
+        "rubric": {h["id"]: rubrics.levels_of(h, lesson) for h in handins},
         "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
         "note": notebook.lesson_note(kit, viewer, lesson["id"]),
         "note_max": notebook.NOTE_MAX_CHARS,

@@ -16,3 +16,8 @@ CREATE TABLE bank_comments (
     text TEXT NOT NULL,
     UNIQUE (teacher_id, text)
 );
+
+-- A simple rubric (评分标准), optional: a homework's criteria, one per line ('' for none), and for each hand-in the
+-- level given on each criterion, as a JSON list in the criteria's order (null where none was given).
+ALTER TABLE lessons ADD COLUMN rubric TEXT NOT NULL DEFAULT '';
+ALTER TABLE handins ADD COLUMN rubric_levels TEXT NOT NULL DEFAULT '[]';
