@@ -1,5 +1,5 @@
 """Photos through Pillow: scale a photo down, turn it upright, and write it again without its metadata (a phone's
-EXIF carries the GPS location where the child took it). The only module that imports PIL.
+EXIF carries the GPS location where the child took it); a small JPEG thumbnail of it. The only module that imports PIL.
 
 Must not import content, storage or services. Refusals are UploadRefusedError, with a stable code each.
 """
@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,6 +38,9 @@ DECODER_COPIES = {"WEBP": 4}
 # (a class at the bell, or someone sending pictures in a loop) would otherwise hold web threads for minutes.
 DECODE_WAIT_S = 10
 JPEG_QUALITY = 80  # no visible loss on a photo of handwriting, a third of the size of a phone's ~92
+# A thumbnail is looked at, not read: handwriting stays legible at 320 px and quality 70, ~10–25 KB a photo.
+THUMB_QUALITY = 70
+THUMB_BACKGROUND = (255, 255, 255)  # a transparent PNG's or GIF's see-through parts, on the page's white
 # Of what Pillow read beside the pixels (`Image.info`), only what the picture needs to look the same is written again:
 # a GIF's or PNG's transparent colour. EXIF, XMP, a JPEG's comment (COM), ICC profiles and PNG text chunks go; Pillow
 # writes a JPEG's comment and XMP from `info` unless asked not to (issue 14: a hand-in kept its COM segment).
@@ -54,6 +57,19 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
     UploadRefusedError when it cannot be decoded, has more than MAX_PIXELS pixels or would take more than
     DECODE_MAX_BYTES to decode (read from its header); UploadBusyError when another decode held this worker for
     DECODE_WAIT_S."""
+    _decode_once(source, shown, max_edge_px, lambda image: _write(image, target, max_edge_px))
+    return True
+
+
+def thumbnail(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> None:
+    """Write a JPEG thumbnail of the picture at `source` to `target`: at most `max_edge_px` on its longer edge,
+    upright, transparency on white, no metadata. The same refusals as `shrink`."""
+    _decode_once(source, shown, max_edge_px, lambda image: _write_thumbnail(image, target, max_edge_px))
+
+
+def _decode_once(source: Path, shown: str, max_edge_px: int, write: Callable[[Image.Image], None]) -> None:
+    """Open the picture, check its size and decoding cost from its header, then `write(image)` under the one-decode
+    lock; every failure of Pillow's becomes the UploadRefusedError a person can act on."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -64,7 +80,7 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
                 _check_cost(image, shown)
                 with _one_decode(shown):
                     try:
-                        _write(image, target, max_edge_px)
+                        write(image)
                     finally:
                         image.close()  # drops the decoded pixels before they are given back below
                         memory.give_back()
@@ -80,7 +96,6 @@ def shrink(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> bool
             code="upload.image_unreadable",
             fix="Take the photo again; if it was sent from another app, send the photo itself, not a screenshot of it.",
         ) from exc
-    return True
 
 
 def decode_cost_bytes(image: Image.Image) -> int:
@@ -154,3 +169,17 @@ def _write(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
         upright.save(target, "WEBP", quality=JPEG_QUALITY)
     else:  # PNG, and a GIF's first frame (saved without save_all: one frame)
         upright.save(target, kind, optimize=True)
+
+
+def _write_thumbnail(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
+    image.load()
+    image.thumbnail((max_edge_px, max_edge_px), Image.Resampling.LANCZOS)
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode in ("RGBA", "LA", "P", "PA"):  # a palette may hold a transparent colour: on white
+        rgba = upright.convert("RGBA")
+        upright = Image.new("RGB", rgba.size, THUMB_BACKGROUND)
+        upright.paste(rgba, mask=rgba.getchannel("A"))
+    elif upright.mode not in ("RGB", "L"):
+        upright = upright.convert("RGB")
+    upright.info = {}
+    upright.save(target, "JPEG", quality=THUMB_QUALITY, optimize=True)

@@ -20,6 +20,7 @@ from appliance.services.learning import uploads
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
+from appliance.storage.comment_bank import CommentBank
 from appliance.storage.database import Database
 from appliance.storage.learning_records import LearningRecords
 from appliance.storage.lessons import Lessons
@@ -57,6 +58,7 @@ class Kit:
     learning_records: LearningRecords
     lessons: Lessons
     notebook: Notebook
+    comment_bank: CommentBank
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -150,7 +152,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     books checked now."""
     store = open_store(settings)
     paths, db = store.paths, store.db
-    for folder in ("lessons", "handins"):
+    for folder in ("lessons", "handins", "handin_thumbs"):
         uploads.sweep_partial(paths.uploads_dir / folder)
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     kit = Kit(
@@ -170,6 +172,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
         learning_records=LearningRecords(db),
         lessons=Lessons(db),
         notebook=Notebook(db),
+        comment_bank=CommentBank(db),
     )
     if with_library:
         kit.load_library()

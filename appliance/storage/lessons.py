@@ -276,13 +276,29 @@ class Lessons:
         return handin_id
 
     def grade(
-        self, handin_id: int, state: str, score: float | None, out_of: float | None, comment: str, when: str
+        self,
+        handin_id: int,
+        state: str,
+        score: float | None,
+        out_of: float | None,
+        comment: str,
+        when: str,
+        level: str | None = None,
+        rubric_levels: str = "[]",
     ) -> None:
+        """Set a hand-in's state, score and maximum, level (one of grading.LEVELS or None), the levels on its
+        lesson's rubric (a JSON list) and comment."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE handins SET state = ?, score = ?, out_of = ?, comment = ?, graded_at = ? WHERE id = ?",
-                (state, score, out_of, comment, when, handin_id),
+                "UPDATE handins SET state = ?, score = ?, out_of = ?, level = ?, rubric_levels = ?, comment = ?, "
+                "graded_at = ? WHERE id = ?",
+                (state, score, out_of, level, rubric_levels, comment, when, handin_id),
             )
+
+    def set_rubric(self, lesson_id: int, rubric: str) -> None:
+        """A homework's rubric: its criteria, one per line ('' for none)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE lessons SET rubric = ? WHERE id = ?", (rubric, lesson_id))
 
 
 def _insert_item(conn: sqlite3.Connection, lesson_id: int, columns: dict) -> int:

@@ -7,9 +7,10 @@ Must not import cli. The one place that decides the caching headers of book entr
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, etag_matches, is_compressible, wants_gzip
 
@@ -20,6 +21,24 @@ DYNAMIC = "max-age=0, must-revalidate"
 def zim_content(max_age_s: int) -> str:
     """Cache-Control of a book's own bytes (entries, metadata): kiwix 3.7 says `max-age=3600, must-revalidate`."""
     return f"max-age={max_age_s}, must-revalidate"
+
+
+def private_file(max_age_s: int) -> str:
+    """Cache-Control of a person's file whose URL never changes content (a hand-in photo, its thumbnail): kept by
+    that person's browser only (`private`: no cache in between), used without asking for `max_age_s`."""
+    return f"private, max-age={max_age_s}"
+
+
+def file_revalidated(
+    request: Request, path: Path, media_type: str, key: str, cache_control: str, headers: dict[str, str]
+) -> Response:
+    """The file at `path` with an ETag made of `key` (what its bytes depend on, e.g. their SHA-256) and
+    `cache_control`, or a bodiless 304 when the client's copy is current: the file is then not even opened."""
+    etag = f'"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
+    kept = {**headers, "ETag": etag, "Cache-Control": cache_control}
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers=kept)
+    return FileResponse(path, media_type=media_type, headers=kept)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -14,6 +14,21 @@ MESSAGES = Messages(DOMAIN)
 translator = MESSAGES.translator  # `t = translator(lang)`, then `t(key, **values)`, for Python that words a message
 
 BUILT_AT_RUN_TIME = (
+    # grades.html, handin_grade.html, overview CSV: a hand-in's level (services/learning/scores.LEVELS)
+    N_("level.excellent"),
+    N_("level.good"),
+    N_("level.pass"),
+    N_("level.not_yet"),
+    N_("overview.csv_level"),
+    # handin_grade.html: what was just done (web/grading_routes.NOTICES)
+    N_("grading.notice_saved"),
+    N_("grading.notice_kept"),
+    # a teacher's first common comments, in their language (services/learning/comment_bank.DEFAULT_KEYS)
+    N_("comments.default_1"),
+    N_("comments.default_2"),
+    N_("comments.default_3"),
+    N_("comments.default_4"),
+    N_("comments.default_5"),
     # quiz_form.html: a quiz's problem beside its field (services/learning/quiz_drafts, quiz_marking `field`)
     N_("quiz.problem.title"),
     N_("quiz.problem.questions_stay"),

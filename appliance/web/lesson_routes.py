@@ -1,5 +1,6 @@
-"""Teachers' pages for lessons and homework: create, add library items and files, grade hand-ins, the class
+"""Teachers' pages for lessons and homework: create, add library items and files, a homework's rubric, the class
 overview (HTML, CSV) and the printable summary per student; and the files of lessons and hand-ins for both sides.
+Grading hand-ins is web/grading_routes.
 
 Must not import cli. Each handler parses, calls one service in services/lessons (which checks who may), renders.
 """
@@ -15,9 +16,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, TpkitError
-from appliance.services.learning import lesson_views, lessons, publishing
+from appliance.services.learning import lesson_views, lessons, publishing, rubrics
 from appliance.services.people.access import STAFF
-from appliance.web import i18n
+from appliance.web import caching, grading_routes, i18n
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, current_account
@@ -68,7 +69,10 @@ def lesson_page(request: Request, lesson_id: int | None = None, **refusal) -> Re
     lesson_id = request.path_params["lesson_id"] if lesson_id is None else lesson_id
     found = lesson_views.teacher_lesson(request.app.state.kit, viewer, lesson_id, query)
     notice = request.query_params.get("notice", "")
-    return form_page(request, "lesson_teach.html", account=viewer, notice=notice, **found, **refusal)
+    only_missing = request.query_params.get("show") == "missing"
+    return form_page(
+        request, "lesson_teach.html", account=viewer, notice=notice, only_missing=only_missing, **found, **refusal
+    )
 
 
 def _refused_publish(request: Request, form: FormData, error: TpkitError) -> Response:
@@ -105,12 +109,16 @@ def _refused_upload(request: Request, form: FormData, error: TpkitError) -> Resp
     return lesson_page(request, refused_form="upload", **context)
 
 
-def _refused_grade(request: Request, form: FormData, error: TpkitError) -> Response:
-    """The lesson page again, unchanged but for the refused hand-in's form: what was typed, the message beside the
-    score (or the comment)."""
-    handin_id = request.path_params["handin_id"]
-    _, lesson = lessons.graded_lesson(request.app.state.kit, staff_viewer(request), handin_id)
-    return lesson_page(request, lesson["id"], refused_form=f"handin-{handin_id}", **refused(form, error))
+def _refused_rubric(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The lesson's page again, the criteria as typed, the message beside them."""
+    return lesson_page(request, refused_form="rubric", **refused(form, error))
+
+
+@posted_form(page=_refused_rubric)
+def set_rubric(request: Request, form: FormData) -> Response:
+    lesson_id = request.path_params["lesson_id"]
+    rubrics.set_rubric(request.app.state.kit, staff_viewer(request), lesson_id, str(form.get("rubric", "")))
+    return RedirectResponse(f"/teach/lessons/{lesson_id}#handins", status_code=303)
 
 
 @posted_form
@@ -148,21 +156,6 @@ def add_upload(request: Request, form: FormData) -> Response:
         request.app.state.kit, viewer, lesson_id, upload.file, upload.filename, str(form.get("title", ""))
     )
     return RedirectResponse(f"/teach/lessons/{lesson_id}", status_code=303)
-
-
-@posted_form(page=_refused_grade)
-def grade(request: Request, form: FormData) -> Response:
-    viewer = staff_viewer(request)
-    handin = lessons.grade(
-        request.app.state.kit,
-        viewer,
-        request.path_params["handin_id"],
-        str(form.get("action", "grade")),
-        str(form.get("score", "")),
-        str(form.get("out_of", "")),
-        str(form.get("comment", "")),
-    )
-    return RedirectResponse(f"/teach/lessons/{handin['lesson_id']}#handin-{handin['id']}", status_code=303)
 
 
 def overview(request: Request) -> Response:
@@ -247,8 +240,12 @@ def lesson_file(request: Request) -> Response:
 
 
 def handin_file(request: Request) -> Response:
+    """A hand-in photo, cached by its viewer's browser only (as its thumbnail: web/grading_routes)."""
     row, path = lessons.handin_file(request.app.state.kit, current_account(request), request.path_params["file_id"])
-    return FileResponse(path, media_type=row["media_type"], headers=FILE_HEADERS)
+    cache_control = caching.private_file(grading_routes.PHOTO_MAX_AGE_S)
+    return caching.file_revalidated(
+        request, path, row["media_type"], f"photo-{row['sha256']}", cache_control, grading_routes.PHOTO_HEADERS
+    )
 
 
 routes = [
@@ -262,7 +259,7 @@ routes = [
     Route("/teach/lessons/{lesson_id:int}/quizzes", add_quiz, methods=["POST"]),
     Route("/teach/lessons/{lesson_id:int}/publish", publish, methods=["POST"]),
     Route("/teach/lessons/{lesson_id:int}/uploads", add_upload, methods=["POST"]),
-    Route("/teach/handins/{handin_id:int}/grade", grade, methods=["POST"]),
+    Route("/teach/lessons/{lesson_id:int}/rubric", set_rubric, methods=["POST"]),
     Route("/files/lesson/{item_id:int}", lesson_file),
     Route("/files/handin/{file_id:int}", handin_file),
 ]

@@ -62,6 +62,11 @@ def _expected():
         ("POST", "/teach/lessons/{L}/copy", STAFF_POST),
         ("GET", "/teach/quizzes/{Q}/copy", STAFF_PAGE),
         ("POST", "/teach/quizzes/{Q}/copy", STAFF_POST),
+        ("GET", "/teach/handins/{H}", STAFF_PAGE),
+        ("POST", "/teach/lessons/{L}/rubric", STAFF_POST),
+        ("GET", "/files/handin/{F}/thumb", (401, 200, 404, 200, 404, 200)),
+        ("GET", "/teach/comments", (401, 403, 403, 200, 200, 200)),  # each teacher's own bank
+        ("POST", "/teach/comments", (401, 403, 403, 303, 303, 303)),
     ]
 
 
@@ -85,6 +90,10 @@ def _request(http, method: str, path: str, n: int, names: dict | None = None):
         data["quiz"] = str(names["Q"])
     elif path.endswith("/copy") and names:
         data["class"] = str(names["A"])  # a copy into the same class
+    elif path.endswith("/rubric"):
+        data["rubric"] = f"Criterion {n}"
+    elif path.endswith("/comments"):
+        data |= {"action": "add", "text": f"Comment {n}"}
     return http.post(path, data=data, files=files)
 
 
@@ -123,8 +132,9 @@ def test_lesson_access_matrix_every_route_every_role(kit, live):
                 response = _request(clients[role], method, path, n, names)
                 if response.status_code != status:
                     wrong[(method, template, role)] = (response.status_code, status)
-                if response.status_code == 200:
-                    assert response.headers["cache-control"] == "no-store", (method, path, role)
+                if response.status_code == 200:  # a photo or its thumbnail kept by its viewer's browser only
+                    private = "private, max-age=86400" if path.startswith("/files/handin/") else "no-store"
+                    assert response.headers["cache-control"] == private, (method, path, role)
     finally:
         for http in clients.values():
             http.close()

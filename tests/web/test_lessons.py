@@ -55,10 +55,12 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     assert done.status_code == 303 and done.headers["location"].endswith("notice=handed_in")
     mine = student.get(done.headers["location"]).text
     assert "Evaporation &lt;b&gt;then&lt;/b&gt; rain" in mine and "Handed in" in mine
-    photos = re.findall(r'src="(/files/handin/\d+)"', mine)
+    photos = re.findall(r'href="(/files/handin/\d+)"', mine)
     served = [student.get(p) for p in photos]  # re-written on the kit without metadata (edges/images)
     assert [r.headers["content-type"] for r in served] == ["image/jpeg", "image/png"]
     assert served[0].content[:3] == JPEG[:3] and served[1].content[:8] == PNG[:8]
+    thumbs = [student.get(p) for p in re.findall(r'src="(/files/handin/\d+/thumb)"', mine)]
+    assert [r.headers["content-type"] for r in thumbs] == ["image/jpeg", "image/jpeg"]  # the child sees thumbnails
 
     graded_page = teacher.get(f"/teach/lessons/{lesson_id}").text
     [handin_id] = handin_ids(graded_page)
@@ -86,8 +88,9 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
         "Water homework (state)",
         "Water homework (score)",
         "Water homework (out of)",
+        "Water homework (level)",
     ]
-    assert sorted(r[2:] for r in rows[1:]) == [["0", "graded", "8", "10"], ["1", "not opened", "", ""]]
+    assert sorted(r[2:] for r in rows[1:]) == [["0", "graded", "8", "10", ""], ["1", "not opened", "", "", ""]]
     summary = teacher.get(f"/teach/{a['class']}/students/{a['students'][0]}/summary").text
     assert "Water homework" in summary and "Good, add clouds." in summary
     for http in clients.values():

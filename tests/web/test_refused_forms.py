@@ -95,19 +95,24 @@ def test_refused_grade_keeps_the_score_beside_its_field_the_page_otherwise_uncha
     lesson_id = make_lesson(teacher, ids["a"]["class"], "水的循环", instructions="读一读。")
     assert hand_in(student, lesson_id, "下雨了").status_code == 303
     handin_id = int(re.search(r'id="handin-(\d+)"', teacher.get(f"/teach/lessons/{lesson_id}").text)[1])
-    for score, out_of, message in (("优", "100", "请写数字"), ("120", "100", "0 和满分之间")):
-        data = {"csrf": csrf(teacher), "score": score, "out_of": out_of, "comment": "写得好", "action": "grade"}
-        refused = teacher.post(f"/teach/handins/{handin_id}/grade", data=data, headers=ZH)
-        page = assert_refused(refused, "水的循环", "score", message)
+    for score, out_of, message in (("优", "100", "请点上面的等级按钮"), ("120", "100", "0 和满分之间")):
+        data = {"csrf": csrf(teacher), "score": score, "out_of": out_of, "comment": "写得好", "level": "good"}
+        refused = teacher.post(f"/teach/handins/{handin_id}/grade", data={**data, "next": "1"}, headers=ZH)
+        page = assert_refused(refused, "Wang Fang", "score", message)  # the hand-in's own page, the child's name
         assert f'name="score" inputmode="decimal" size="4" value="{score}"' in page
+        assert 'name="level" value="good" checked' in page  # the level chosen stays chosen
         assert ">写得好</textarea>" in page and "下雨了" in page  # the hand-in itself still shown
         assert english_words(page, "水的循环", "Wang Fang", "李小明") == []
+    neither = teacher.post(
+        f"/teach/handins/{handin_id}/grade", data={"csrf": csrf(teacher), "comment": "再想想"}, headers=ZH
+    )
+    assert ">再想想</textarea>" in assert_refused(neither, "Wang Fang", "score", "请选一个等级，或者写一个分数")
     en = teacher.post(
         f"/teach/handins/{handin_id}/grade",
         data={"csrf": csrf(teacher), "score": "A+", "out_of": "100", "action": "grade"},
         headers=EN,
     )
-    assert en.status_code == 400 and "Type a number" in beside(en.text, "score")
+    assert en.status_code == 400 and "tap the level buttons" in beside(en.text, "score")
     assert "handed in" in teacher.get(f"/teach/lessons/{lesson_id}", headers=EN).text.lower()  # not graded
 
 

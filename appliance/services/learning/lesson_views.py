@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.learning import lesson_edits, lesson_library, lessons, notebook, publishing
+from appliance.services.learning import grading, lesson_edits, lesson_library, lessons, notebook, publishing, rubrics
 from appliance.services.people import access as people, name_order
 
 if TYPE_CHECKING:
@@ -27,19 +27,13 @@ def new_lesson(kit: Kit, viewer: Viewer, class_id: int) -> dict[str, Any]:
 def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict[str, Any]:
     """A lesson of the viewer's classes: its items, whether children see it yet (publishing.state) and the publish
     form's day and time, books and articles matching `query` to add (services/learning/lesson_library), the class's
-    quizzes not in it yet, the latest hand-in of each student with its files, whom it is assigned to, and whether
-    the viewer may edit it."""
+    quizzes not in it yet, its hand-ins (counts, the newest of each student, who has not handed in:
+    services/learning/grading), whom it is assigned to, and whether the viewer may edit it."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     books, found = lesson_library.find(kit.load_library(), query, SEARCH_RESULTS) if query else ([], [])
     items = kit.lessons.items(lesson["id"])
     in_lesson = {i["quiz_id"] for i in items if i["kind"] == "quiz"}
     students = {s["id"]: s for s in name_order.students_of(kit.people, klass["id"])}
-    handins = {account_id: h for (_, account_id), h in kit.lessons.latest_handins([lesson["id"]]).items()}
-    rows = [
-        (student, dict(handins[account_id]), kit.lessons.handin_files(handins[account_id]["id"]))
-        for account_id, student in students.items()
-        if account_id in handins
-    ]
     return {
         "klass": klass,
         "lesson": lesson,
@@ -50,7 +44,7 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
         "query": query,
         "found": found,
         "books": books,
-        "handins": rows,
+        "handins": grading.lesson_handins(kit, klass, lesson),
         "assigned": [s for s in students.values() if s["id"] in set(kit.lessons.assigned_to(lesson["id"]))],
         "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
     }
@@ -91,6 +85,7 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
         "lesson": lesson,
         "items": [i for i in kit.lessons.items(lesson["id"]) if not i["quiz_archived_at"]],
         "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
+        "rubric": {h["id"]: rubrics.levels_of(h, lesson) for h in handins},
         "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
         "note": notebook.lesson_note(kit, viewer, lesson["id"]),
         "note_max": notebook.NOTE_MAX_CHARS,

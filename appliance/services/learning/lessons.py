@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.learning import quiz_overview, quotas, records, scores, uploads, xapi
+from appliance.services.learning import quiz_overview, quotas, records, scores, thumbnails, uploads
 from appliance.services.people import access as people, name_order
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
-from appliance.typed_numbers import parse_number
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -208,57 +207,6 @@ def add_upload(kit: Kit, viewer: Viewer, lesson_id: int, source: BinaryIO, filen
         raise
 
 
-def graded_lesson(kit: Kit, viewer: Viewer, handin_id: int):
-    """A hand-in and its lesson, of one of the viewer's classes (NotVisibleError otherwise)."""
-    handin = kit.lessons.handin(handin_id)
-    if handin is None:
-        raise NotVisibleError(
-            f"There is no hand-in {handin_id}.", code="lesson.not_found", fix="Open it from the lesson."
-        )
-    _, lesson = staff_lesson(kit.people, kit.lessons, viewer, handin["lesson_id"])
-    return handin, lesson
-
-
-def grade(kit: Kit, viewer: Viewer, handin_id: int, action: str, score: str, out_of: str, comment: str) -> dict:
-    """Grade the newest hand-in (score out of a maximum, a comment) or return it for redo; the hand-in row."""
-    handin, lesson = graded_lesson(kit, viewer, handin_id)
-    comment = _text(comment, "comment")
-    if action == "return":
-        kit.lessons.grade(handin_id, "returned", None, None, comment, stamp(now_local()))
-        return _handin(kit, handin_id)
-    points, maximum = _number(score, "score"), _number(out_of or "100", "maximum")
-    if maximum <= 0 or not 0 <= points <= maximum:
-        raise LessonError(
-            f"The score {score} is not between 0 and {out_of or 100}.",
-            fix="Type a score from 0 to the maximum.",
-            code="lesson.score_out_of_range",
-            field="score" if maximum > 0 else "out_of",
-        )
-    kit.lessons.grade(handin_id, "graded", points, maximum, comment, stamp(now_local()))
-    records.record(
-        kit,
-        handin["account_id"],
-        "scored",
-        "homework",
-        str(lesson["id"]),
-        lesson["title"],
-        result=xapi.score_result(points, maximum),
-    )
-    return _handin(kit, handin_id)
-
-
-def _number(value: str, what: str) -> float:
-    number = parse_number(value)
-    if number is None:
-        raise LessonError(
-            f"The {what} {value!r} is not a number.",
-            fix=f"Type the {what} as a number, e.g. 8.",
-            code="lesson.not_a_number",
-            field=FIELDS.get(what, what),
-        )
-    return number
-
-
 # --- students ------------------------------------------------------------------------------------
 
 
@@ -367,6 +315,8 @@ def hand_in(
             )
         if stored:
             space.check(sum(s.size_bytes for s in stored))
+        for done in stored:  # grading pages show these; one that cannot be made now is made when first asked for
+            thumbnails.ensure(folder / done.name, thumbnails.folder(kit))
         handin_id = kit.lessons.add_handin(
             lesson_id,
             viewer["id"],
@@ -378,16 +328,10 @@ def hand_in(
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
         for done in stored:
             (folder / done.name).unlink(missing_ok=True)
+            thumbnails.remove(folder / done.name, thumbnails.folder(kit))
         raise
     records.record(kit, viewer["id"], "handed_in", "homework", str(lesson_id), lesson["title"])
     return handin_id
-
-
-def _handin(kit: Kit, handin_id: int) -> dict:
-    """The hand-in's row as it is now (just graded or returned: it exists)."""
-    row = kit.lessons.handin(handin_id)
-    assert row is not None, handin_id
-    return dict(row)
 
 
 def handin_file(kit: Kit, viewer: Viewer | None, file_id: int):
@@ -543,13 +487,17 @@ def progress(table: dict) -> list[dict]:
 def overview_rows(table: dict, t: Callable[..., str]) -> list[list[Any]]:
     """The overview as CSV rows in the language of `t` (a translator: key → text): one per student with its
     name, student number and how much is not done, then per lesson and per quiz a state, a score and an out-of
-    column. Scores are plain numbers rounded for people (services/learning/scores), never "4/5" in one cell."""
+    column, and per lesson its level (优/良/合格/待合格). Scores are plain numbers rounded for people
+    (services/learning/scores), never "4/5" in one cell."""
     header = [t("overview.csv_name"), t("overview.csv_number"), t("overview.behind")]
-    for title in [lesson["title"] for lesson in table["lessons"]] + [quiz["title"] for quiz in table["quizzes"]]:
+    for title, levelled in [(lesson["title"], True) for lesson in table["lessons"]] + [
+        (quiz["title"], False) for quiz in table["quizzes"]
+    ]:
         header += [
             t("overview.csv_state", title=title),
             t("overview.csv_score", title=title),
             t("overview.csv_out_of", title=title),
+            *([t("overview.csv_level", title=title)] if levelled else []),
         ]
     rows = [header]
     for student in table["students"]:
@@ -557,10 +505,12 @@ def overview_rows(table: dict, t: Callable[..., str]) -> list[list[Any]]:
         for lesson in table["lessons"]:
             cell = table["cells"].get((lesson["id"], student["id"]))
             graded = cell is not None and cell.handin is not None and cell.handin["score"] is not None
+            level = scores.level_key(cell.handin["level"]) if cell is not None and cell.handin is not None else ""
             row += [
                 "" if cell is None else t("state." + cell.state),
                 scores.shown(cell.handin["score"]) if graded else "",
                 scores.shown(cell.handin["out_of"]) if graded else "",
+                t(level) if level else "",
             ]
         for quiz in table["quizzes"]:
             quiz_cell = table["quiz_cells"].get((quiz["id"], student["id"]))  # None: the quiz is for others

@@ -1,5 +1,5 @@
 """Scores as people read them (docs/learning-space.md, "Scores"): stored values stay exact (4.6667), pages and
-exports show them rounded (4.7), and a question is right, partly right or wrong.
+exports show them rounded (4.7), a question is right, partly right or wrong, and a hand-in may have a level.
 
 Pure logic: no HTTP, no SQL.
 """
@@ -7,6 +7,7 @@ Pure logic: no HTTP, no SQL.
 from __future__ import annotations
 
 MARKS = ("right", "partly", "wrong")
+LEVELS = ("excellent", "good", "pass", "not_yet")  # 优, 良, 合格, 待合格: a primary school's grades beside points
 
 
 def shown(value: float | None) -> str:
@@ -27,3 +28,8 @@ def mark(score: float | None, points: float) -> str:
     if score is None or score <= 0:
         return "wrong"
     return "right" if score >= points - 1e-9 else "partly"
+
+
+def level_key(level: str | None) -> str:
+    """The message key of a hand-in's level ("level.excellent" → 优 / Excellent); "" for none."""
+    return f"level.{level}" if level in LEVELS else ""
