@@ -24,6 +24,7 @@ from appliance.storage.database import Database
 from appliance.storage.learning_records import LearningRecords
 from appliance.storage.lessons import Lessons
 from appliance.storage.notebook import Notebook
+from appliance.storage.notices import Notices
 from appliance.storage.outbox import Outbox
 from appliance.storage.people import People
 from appliance.storage.provisioning_runs import ProvisioningRuns
@@ -57,6 +58,7 @@ class Kit:
     learning_records: LearningRecords
     lessons: Lessons
     notebook: Notebook
+    notices: Notices
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -170,6 +172,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
         learning_records=LearningRecords(db),
         lessons=Lessons(db),
         notebook=Notebook(db),
+        notices=Notices(db),
     )
     if with_library:
         kit.load_library()
