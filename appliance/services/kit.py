@@ -25,6 +25,7 @@ from appliance.storage.database import Database
 from appliance.storage.learning_records import LearningRecords
 from appliance.storage.lessons import Lessons
 from appliance.storage.notebook import Notebook
+from appliance.storage.notices import Notices
 from appliance.storage.outbox import Outbox
 from appliance.storage.people import People
 from appliance.storage.provisioning_runs import ProvisioningRuns
@@ -59,6 +60,7 @@ class Kit:
     lessons: Lessons
     notebook: Notebook
     comment_bank: CommentBank
+    notices: Notices
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -173,6 +175,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
         lessons=Lessons(db),
         notebook=Notebook(db),
         comment_bank=CommentBank(db),
+        notices=Notices(db),
     )
     if with_library:
         kit.load_library()

@@ -105,13 +105,27 @@ class Lessons:
             self.db.read()
             .execute(
                 "SELECT o.lesson_id, o.item_id, o.first_at, o.last_at, lessons.title AS lesson_title, "
-                "lesson_items.title AS item_title FROM lesson_opens o JOIN lessons ON lessons.id = o.lesson_id "
+                "lesson_items.title AS item_title, lesson_items.kind AS item_kind, lesson_items.book AS item_book, "
+                "lesson_items.path AS item_path FROM lesson_opens o JOIN lessons ON lessons.id = o.lesson_id "
                 "LEFT JOIN lesson_items ON lesson_items.id = o.item_id WHERE o.account_id = ? "
                 "ORDER BY o.last_at DESC LIMIT ?",
                 (account_id, limit),
             )
             .fetchall()
         )
+
+    def item_progress(self, lesson_ids: list[int], account_id: int) -> dict[int, tuple[int, int]]:
+        """{lesson id: (items the student opened, items)} for lessons that have items."""
+        if not lesson_ids:
+            return {}
+        marks = ",".join("?" * len(lesson_ids))
+        rows = self.db.read().execute(
+            "SELECT i.lesson_id, count(o.item_id), count(*) FROM lesson_items i LEFT JOIN lesson_opens o "
+            f"ON o.lesson_id = i.lesson_id AND o.item_id = i.id AND o.account_id = ? WHERE i.lesson_id IN ({marks}) "
+            "GROUP BY i.lesson_id",
+            [account_id, *lesson_ids],
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def latest_handins(
         self, lesson_ids: list[int], account_id: int | None = None

@@ -32,6 +32,7 @@ from appliance.web import (
     learn_routes,
     lesson_routes,
     notebook_routes,
+    notice_routes,
     people_routes,
     portal_routes,
     quiz_routes,
@@ -134,6 +135,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *edit_routes.routes,
         *copy_routes.routes,
         *notebook_routes.routes,
+        *notice_routes.routes,
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
     ]

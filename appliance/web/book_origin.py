@@ -25,6 +25,10 @@ BOOK_PREFIXES = ("/content/", "/raw/", "/catalog/v2/illustration/")
 # the sandbox, as on kiwix-serve since libkiwix PR #1208; a book page opened that way gets this header again.
 SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads"
 
+# The same rights for a book page the kit frames itself (a lesson's article under the kit bar, me_read.html): the
+# iframe's `sandbox` attribute, so the frame is opaque even before the framed answer's own header is read.
+FRAME_SANDBOX = SANDBOX.removeprefix("sandbox ")
+
 BOOK_HEADERS = [
     (b"content-security-policy", SANDBOX.encode()),
     (b"x-content-type-options", b"nosniff"),

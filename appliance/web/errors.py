@@ -54,7 +54,8 @@ def render_error(request: Request, exc: Exception) -> Response:
         log.error("%s %s failed: %s", request.method, request.url.path, error, exc_info=exc)
     if wants_json(request):
         return JSONResponse(error.as_dict(), status_code=error.status)
-    return render(request, "error.html", status_code=error.status, error=error)
+    header = {"viewer": None} if error.status >= 500 else {}  # a broken database must not break its error page
+    return render(request, "error.html", status_code=error.status, error=error, **header)
 
 
 def exception_handlers() -> dict:

@@ -89,6 +89,7 @@ BUILT_AT_RUN_TIME = (
     N_("state.not_opened"),
     N_("state.opened"),
     N_("state.graded"),
+    N_("state.returned"),
     # the class overview, its CSV and the parent summary: a quiz's state (services/learning/quiz_overview.py),
     # the CSV's headers (services/learning/lessons.py overview_rows)
     N_("quiz_state.not_started"),

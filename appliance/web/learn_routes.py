@@ -19,6 +19,7 @@ from starlette.routing import Route
 from appliance.errors import SignInError, TooManyAttemptsError, TpkitError
 from appliance.services.learning import lesson_views, lessons
 from appliance.services.people import access as people, auth, name_order, picture_codes
+from appliance.web import book_origin
 from appliance.web.forms import form_page, posted_form, posted_upload, refused
 from appliance.web.session import client_address, current_account, home_of, open_session
 
@@ -115,18 +116,23 @@ def my_lesson(request: Request) -> Response:
 
 
 def open_item(request: Request) -> Response:
-    """Record that the student opened the item, then send them to it (the book, the article, the file)."""
-    kit = request.app.state.kit
-    _, item = lessons.open_lesson(
-        kit, current_account(request), request.path_params["lesson_id"], request.path_params["item_id"]
-    )
+    """Record that the student opened the item, then show it: a file is sent to; a book or an article is shown under
+    the kit bar (back to the lesson, bookmark), framed in the book sandbox (me_read.html, docs/learning-space.md)."""
+    kit, viewer = request.app.state.kit, current_account(request)
+    found = lesson_views.read_item(kit, viewer, request.path_params["lesson_id"], request.path_params["item_id"])
+    item = found["item"]
     if item["kind"] == "upload":
-        target = f"/files/lesson/{item['id']}"
-    elif item["kind"] == "quiz":
-        target = f"/me/quizzes/{item['quiz_id']}"
-    else:
-        target = f"/content/{quote(item['book'])}/{quote(item['path'])}"
-    return RedirectResponse(target, status_code=303)
+        return RedirectResponse(f"/files/lesson/{item['id']}", status_code=303)
+    if item["kind"] == "quiz":
+        return RedirectResponse(f"/me/quizzes/{item['quiz_id']}", status_code=303)
+    return form_page(
+        request,
+        "me_read.html",
+        src=f"/content/{quote(item['book'])}/{quote(item['path'])}",
+        frame_sandbox=book_origin.FRAME_SANDBOX,
+        notice=request.query_params.get("notice"),
+        **found,
+    )
 
 
 def _handin_bytes(request: Request) -> int:

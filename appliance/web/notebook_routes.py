@@ -70,9 +70,10 @@ def note(request: Request, form: FormData) -> Response:
 
 
 def _back(form: FormData) -> str:
-    """Where to go after a bookmark: the lesson page the form came from, else '' (never another site)."""
+    """Where to go after a bookmark: the lesson page or the lesson's article the form came from, else '' (never
+    another site)."""
     back = str(form.get("back", ""))
-    return back if re.fullmatch(r"/me/lessons/[0-9]+", back) else ""
+    return back if re.fullmatch(r"/me/lessons/[0-9]+(/items/[0-9]+)?", back) else ""
 
 
 routes = [

@@ -15,7 +15,9 @@ from starlette.responses import HTMLResponse
 from appliance import __version__
 from appliance.content.languages import language_name
 from appliance.services.learning import publishing, scores
-from appliance.web import i18n
+from appliance.web import book_origin, i18n
+from appliance.web.session import current_account
+from appliance.webcore.forms import csrf_token
 from appliance.webcore.i18n import choose_language, install, speak
 
 _templates_dir = str(resources.files("appliance.web") / "templates")
@@ -64,14 +66,23 @@ ENV.filters.setdefault("when", _when)
 def render(
     request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context
 ) -> HTMLResponse:
-    """A page in the request's language; `?lang=` is remembered in a cookie."""
+    """A page in the request's language, its header naming who is signed in; `?lang=` is remembered in a cookie."""
     settings = request.app.state.kit.settings
     lang = choose_language(request, settings.default_language)
+    # The header of every page names who is signed in and offers sign-out (base.html); an error page whose cause
+    # may be the database itself passes viewer=None rather than ask it again. A page at a book's address (an error
+    # there) runs in the books' opaque origin, where the session's links and forms could not work: no header.
+    if "viewer" in context:
+        viewer = context.pop("viewer")
+    else:
+        viewer = None if book_origin.is_book_path(request.url.path) else current_account(request)
     body = ENV.get_template(template).render(
         lang=lang,
         school_name=settings.school_name,
         version=__version__,
         request=request,
+        viewer=viewer,
+        signout_csrf=csrf_token(request) if viewer is not None else "",
         **context,
     )
     return speak(request, HTMLResponse(body, status_code=status_code, headers=headers), lang)

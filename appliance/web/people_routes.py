@@ -16,6 +16,7 @@ from starlette.routing import Route
 from appliance.edges import qr_codes
 from appliance.errors import AccessDeniedError, BadRequestError, PeopleError, TpkitError
 from appliance.services.device import health
+from appliance.services.learning import notices
 from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
@@ -65,9 +66,22 @@ def _teach_page(request: Request, viewer, status_code: int = 200, **context) -> 
 
 
 def roster_page(request: Request) -> Response:
-    viewer = staff_viewer(request)
-    found = class_views.class_page(request.app.state.kit, viewer, request.path_params["class_id"])
-    return form_page(request, "teach_class.html", account=viewer, notice=request.query_params.get("notice"), **found)
+    return class_page(request, staff_viewer(request), notice=request.query_params.get("notice"))
+
+
+def class_page(request: Request, viewer, status_code: int = 200, **context) -> Response:
+    """/teach/<class>, with its notices (notices_teach.html); again with a refused form's context."""
+    kit, class_id = request.app.state.kit, request.path_params["class_id"]
+    found = class_views.class_page(kit, viewer, class_id)
+    return form_page(
+        request,
+        "teach_class.html",
+        status_code,
+        account=viewer,
+        notices=notices.of_class(kit, viewer, class_id),
+        **found,
+        **context,
+    )
 
 
 @posted_form

@@ -100,7 +100,7 @@ def test_gaps_browser_bookmark_note_and_my_space_js_off(browser, school):
             break
         page.wait_for_timeout(100)
         page.reload()
-    assert "What I read" in page.locator("main").inner_text()
+    assert "What I opened" in page.locator("main").inner_text()  # one history: lessons and the library
     screenshot(page, "me-notebook.png")
     context.close()
 

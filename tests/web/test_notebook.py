@@ -121,9 +121,54 @@ def test_notebook_history_lists_articles_opened_from_the_library(kit, roles):
     assert clients["anonymous"].get("/content/test_book/water").status_code == 200
     _wait_for_records(kit, 3)  # each record is written after its page went out (content_routes)
     me = student.get("/me").text
-    read = me.split('id="read"')[1].split("</ul>")[0]
+    read = me.split('id="history"')[1].split("</ul>")[0]
     assert 'href="/content/test_book/water">Water cycle</a>' in read and ">Welcome</a>" in read
     assert read.index("Welcome") < read.index("Water cycle")  # newest first
     assert read.count("Water cycle") == 1
-    b_read = clients["student_b"].get("/me").text.split('id="read"')[1].split("</ul>")[0]
+    b_read = clients["student_b"].get("/me").text.split('id="history"')[1].split("</ul>")[0]
     assert "Welcome" in b_read and "Water cycle" not in b_read
+
+
+def test_notebook_one_history_newest_first_each_article_once(kit, roles):
+    """My space's one history (issue 16): lessons, their items and library reads in one list, newest first; an article
+    opened from a lesson is listed once, with its lesson."""
+    clients, ids = roles
+    teacher, student = clients["teacher_a"], clients["student_a"]
+    lesson_id = make_lesson(teacher, ids["a"]["class"], "Clouds")
+    teacher.post(
+        f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), "book": "test_book", "path": "water"}
+    )
+    item_id = kit.lessons.items(lesson_id)[0]["id"]
+    assert student.get(f"/me/lessons/{lesson_id}/items/{item_id}").status_code == 200
+    assert student.get("/content/test_book/water").status_code == 200  # what the kit bar's frame loads
+    _wait_for_records(kit, 1)
+    time.sleep(0.3)  # any late record of the framed article
+    with kit.db.transaction() as conn:  # what was opened so far, years ago: the library read below is surely newer
+        conn.execute("UPDATE lesson_opens SET last_at = '2000-01-01 00:00:00'")
+        conn.execute("UPDATE learning_records SET created_at = '2000-01-01T00:00:00Z'")
+    assert student.get("/content/test_book/index").status_code == 200
+    _wait_for_records(kit, 2)
+    me = student.get("/me").text
+    assert 'id="read"' not in me  # no second list
+    history = me.split('id="history"')[1].split("</ul>")[0]
+    assert (
+        history.count("Water cycle") == 1 and f'href="/me/lessons/{lesson_id}/items/{item_id}">Water cycle' in history
+    )
+    assert history.index(">Welcome</a>") < history.index("Water cycle")  # newest first
+    assert "Clouds" in history.split("Water cycle")[1]  # listed with its lesson
+
+
+def test_notebook_lesson_cards_show_progress(kit, roles):
+    clients, ids = roles
+    teacher, student = clients["teacher_a"], clients["student_a"]
+    lesson_id = make_lesson(teacher, ids["a"]["class"], "Rain")
+    for path in ("water", "index"):
+        teacher.post(
+            f"/teach/lessons/{lesson_id}/items", data={"csrf": csrf(teacher), "book": "test_book", "path": path}
+        )
+    card = lambda: student.get("/me?lang=zh").text.split('<li class="lesson-card">')[1].split("</li>")[0]  # noqa: E731
+    assert "看了 0/2" in card() and "作业还没交" in card()
+    student.get(f"/me/lessons/{lesson_id}/items/{kit.lessons.items(lesson_id)[0]['id']}")
+    assert "看了 1/2" in card()
+    student.post(f"/me/lessons/{lesson_id}/handin", data={"csrf": csrf(student), "body": "done"})
+    assert "看了 1/2" in card() and "作业已交" in card()

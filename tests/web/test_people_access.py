@@ -27,6 +27,7 @@ def _expected() -> list[tuple[str, str, tuple[int, ...]]]:
         ("POST", "/teach/{A}/pins?ask={sA}", (401, 403, 403, 200, 404, 200)),  # the confirmation page
         ("POST", "/teach/{A}/pins?student={sA}", (401, 403, 403, 200, 404, 200)),
         ("GET", "/teach/{A}/cards", (401, 403, 403, 200, 404, 200)),
+        ("POST", "/teach/{A}/notices", (401, 403, 403, 303, 404, 303)),
         ("POST", "/teach/classes", (401, 403, 403, 303, 303, 303)),
         ("POST", "/teach/import", (401, 403, 403, 200, 200, 200)),
         ("GET", "/admin", (303, 403, 403, 303, 303, 200)),
@@ -60,6 +61,8 @@ def _request(http, method: str, path: str, role: str, n: int, current: str = "")
         data |= {"name": "New Teacher", "username": f"new-{role}-{n}", "password": "a first password"}
     elif path.endswith("/password"):
         data |= {"current": current, "password": "a new long password"}
+    elif path.endswith("/notices"):
+        data["body"] = f"Notice {role} {n}"
     elif path == "/admin/people/import":
         files = {"file": ("county.zip", zipped(oneroster_files()), "application/zip")}
     return http.post(path, data=data, files=files)

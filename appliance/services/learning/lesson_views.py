@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.learning import grading, lesson_edits, lesson_library, lessons, notebook, publishing, rubrics
+from appliance.services.learning import (
+    grading,
+    lesson_edits,
+    lesson_library,
+    lessons,
+    notebook,
+    notices,
+    publishing,
+    rubrics,
+)
 from appliance.services.people import access as people, name_order
 
 if TYPE_CHECKING:
@@ -63,12 +72,19 @@ def edit_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
 
 
 def my_space(kit: Kit, viewer: Viewer) -> dict[str, Any]:
-    """A student's own page: who they are, their classes, lessons (lessons.my_space), quizzes and notebook."""
+    """A student's own page: their notices, who they are, their classes, lessons (lessons.my_space, each entry with
+    `seen` of `item_count` opened), quizzes, notebook and one history (notebook.history)."""
     viewer = people.require(viewer, "student")
+    space = lessons.my_space(kit, viewer)
+    entries = [entry for part in ("due", "new", "feedback", "other") for entry in space[part]]
+    progress = kit.lessons.item_progress(list({e["lesson"]["id"] for e in entries}), viewer["id"])
+    for entry in entries:
+        entry["seen"], entry["item_count"] = progress.get(entry["lesson"]["id"], (0, 0))
     return {
+        "notices": notices.for_student(kit, viewer),
         "student": kit.people.person(viewer["id"]),
         "classes": people.classes_for(kit.people, viewer),
-        "space": lessons.my_space(kit, viewer),
+        "space": space,
         "quizzes": kit.quizzes.for_student(viewer["id"]),
         "notebook": notebook.space(kit, viewer),
     }
@@ -91,3 +107,12 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
         "note_max": notebook.NOTE_MAX_CHARS,
         "bookmarked": {(b["book"], b["path"]) for b in kit.notebook.bookmarks(viewer["id"])},
     }
+
+
+def read_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int) -> dict[str, Any]:
+    """A student opens an item of one of their lessons (recorded, as lessons.open_lesson says): the lesson, the item,
+    and whether the article is among their bookmarks."""
+    lesson, item = lessons.open_lesson(kit, viewer, lesson_id, item_id)
+    assert viewer is not None and item is not None  # open_lesson let a student through to an item of the lesson
+    bookmarked = item["kind"] == "article" and kit.notebook.is_bookmarked(viewer["id"], item["book"], item["path"])
+    return {"lesson": lesson, "item": item, "bookmarked": bookmarked}

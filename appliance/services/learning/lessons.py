@@ -392,7 +392,8 @@ def state_of(lesson, opened: bool, handin) -> str:
 
 
 def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
-    """The student's lessons sorted into due, new, came back with feedback, and the rest; and their history."""
+    """The student's lessons sorted into due, new, came back with feedback, and the rest (My space's history is
+    services/learning/notebook.history)."""
     viewer = people.require(viewer, "student")
     found = kit.lessons.for_student(viewer["id"], utc_stamp(when) if when else None)
     when = when or now_local()
@@ -417,7 +418,6 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
         elif not (handin is not None and handin["state"] in ("graded", "returned")):
             space["other"].append(entry)
     space["due"].sort(key=lambda e: e["lesson"]["due_at"] or "9999")
-    space["history"] = kit.lessons.history(viewer["id"])
     return space
 
 

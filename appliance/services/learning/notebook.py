@@ -110,18 +110,17 @@ def library_history(kit: Kit, viewer: Viewer) -> list[dict]:
         book_name, _, path = unquote(str(row["activity"]).partition(ARTICLE_MARK)[2]).partition("/")
         if not book_name or not path:
             continue
-        found.append(
-            {"book": book_name, "path": path, "title": _title(kit, book_name, path), "at": _local(row["last_at"])}
-        )
+        when = _local(row["last_at"])
+        found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path), "when": when})
     return found
 
 
 def _local(utc: str) -> str:
-    """A record's UTC timestamp in the kit's local time, as the rest of My space shows times."""
+    """A record's UTC timestamp in the kit's local time, as lessons store theirs (`YYYY-MM-DD HH:MM:SS`)."""
     try:
-        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
-        return utc[:16]
+        return utc[:19].replace("T", " ")
 
 
 def _title(kit: Kit, book_name: str, path: str) -> str:
@@ -131,11 +130,48 @@ def _title(kit: Kit, book_name: str, path: str) -> str:
         return path
 
 
+def history(kit: Kit, viewer: Viewer) -> list[dict]:
+    """My space's one history, newest first: the lessons and lesson items the student opened and the articles they
+    read in the library, each once (an article opened from a lesson is listed with its lesson, at its latest open).
+    Each entry has `at` (local time), `title`, and `lesson_id`, `lesson_title`, `item_id` for lessons or `book`,
+    `path` for articles."""
+    viewer = people.require(viewer, "student")
+    found = [_lesson_entry(row) for row in kit.lessons.history(viewer["id"], HISTORY_SHOWN)]
+    found += [
+        {**read, "lesson_id": 0, "lesson_title": "", "item_id": 0, "kind": "library"}
+        for read in library_history(kit, viewer)
+    ]
+    kept: dict[tuple, dict] = {}
+    for entry in found:
+        key = (entry["book"], entry["path"]) if entry["book"] else (entry["lesson_id"], entry["item_id"])
+        other = kept.get(key)
+        if other is not None:
+            named = other if other["kind"] != "library" else entry  # the lesson's entry names its lesson
+            entry = {**named, "when": max(other["when"], entry["when"])}
+        kept[key] = entry
+    merged = sorted(kept.values(), key=lambda entry: entry["when"], reverse=True)[:HISTORY_SHOWN]
+    return [{**entry, "at": entry["when"][:16]} for entry in merged]
+
+
+def _lesson_entry(row) -> dict:
+    item = bool(row["item_id"] and row["item_title"])  # an item since removed leaves its lesson
+    return {
+        "when": row["last_at"],
+        "title": row["item_title"] if item else row["lesson_title"],
+        "lesson_id": row["lesson_id"],
+        "lesson_title": row["lesson_title"] if item else "",
+        "item_id": row["item_id"] if item else 0,
+        "book": (row["item_book"] or "") if item else "",
+        "path": (row["item_path"] or "") if item else "",
+        "kind": row["item_kind"] if item else "lesson",
+    }
+
+
 def space(kit: Kit, viewer: Viewer) -> dict:
-    """The notebook part of My space: bookmarks, notes, and the reading history."""
+    """The notebook part of My space: bookmarks, notes, and the one history (`history`)."""
     viewer = people.require(viewer, "student")
     return {
         "bookmarks": kit.notebook.bookmarks(viewer["id"]),
         "notes": kit.notebook.notes(viewer["id"]),
-        "read": library_history(kit, viewer),
+        "history": history(kit, viewer),
     }
