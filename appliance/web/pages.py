@@ -50,6 +50,7 @@ def render(
     body = ENV.get_template(template).render(
         lang=lang,
         school_name=settings.school_name,
+        time_zone=settings.time_zone,  # the `when` filter's zone (webcore/times.py)
         version=__version__,
         request=request,
         **context,

@@ -8,7 +8,6 @@ checked against the library (and redirects followed) before they are kept; a les
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -110,18 +109,8 @@ def library_history(kit: Kit, viewer: Viewer) -> list[dict]:
         book_name, _, path = unquote(str(row["activity"]).partition(ARTICLE_MARK)[2]).partition("/")
         if not book_name or not path:
             continue
-        found.append(
-            {"book": book_name, "path": path, "title": _title(kit, book_name, path), "at": _local(row["last_at"])}
-        )
+        found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path), "at": row["last_at"]})
     return found
-
-
-def _local(utc: str) -> str:
-    """A record's UTC timestamp in the kit's local time, as the rest of My space shows times."""
-    try:
-        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return utc[:16]
 
 
 def _title(kit: Kit, book_name: str, path: str) -> str:
