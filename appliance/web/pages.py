@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from importlib import resources
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from appliance import __version__
-from appliance.content.languages import language_name
+from appliance.content.languages import language_name, same_as
 from appliance.services.learning import scores
 from appliance.web import i18n
 from appliance.webcore.i18n import choose_language, install, speak
@@ -36,7 +37,18 @@ def human_size(size_bytes: float) -> str:
 
 
 ENV.filters["human_size"] = human_size
-ENV.filters["language_name"] = language_name  # a book's language as the home page names it
+
+
+@pass_context
+def _language_name(context: Context, code: str) -> str:
+    """A book's language named in the page's language (`language.<code>`: 英语 on a Chinese page, English on an
+    English one), else its self-name, else the code as the book says it."""
+    key = f"language.{same_as(code)}"
+    said = i18n.MESSAGES.text(context.get("lang", "en"), key)
+    return said if said != key else language_name(code)
+
+
+ENV.filters["language_name"] = _language_name
 ENV.filters["score"] = scores.shown  # 4.6667 → 4.7 (services/learning/scores.py)
 ENV.filters["percent"] = scores.percent  # 0.4667 → 47
 

@@ -74,8 +74,12 @@ class Messages:
         return self._read[lang]
 
     def text(self, lang: str, key: str, **values: object) -> str:
-        """The message for `key` in `lang`, its `{name}` placeholders filled from `values`."""
+        """The message for `key` in `lang`, its `{name}` placeholders filled from `values`; with `count=1`, the
+        message `<key>_one` where there is one ("1 article", not "1 articles": docs/translating.md)."""
         found = self.translations(lang).gettext(key)
+        if values.get("count") == 1:
+            one = self.translations(lang).gettext(f"{key}_one")
+            found = found if one == f"{key}_one" else one
         return found.format(**values) if values else found
 
     def translator(self, lang: str) -> Translator:
