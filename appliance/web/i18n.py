@@ -100,6 +100,21 @@ BUILT_AT_RUN_TIME = (
     N_("language.swa"),
     N_("language.ind"),
     N_("language.msa"),
+    # admin.html: where a setting came from, a served book's check, why a file is damaged (content/library.py
+    # DamagedFile.why), the county's sync settings by name (services/reporting/desired_config.py FIELDS)
+    N_("admin.source.default"),
+    N_("admin.source.flag"),
+    N_("admin.source.file"),
+    N_("admin.checked.verified"),
+    N_("admin.checked.no_checksum"),
+    N_("admin.damage.unreadable"),
+    N_("admin.damage.checksum"),
+    N_("admin.setting.sync_channels"),
+    N_("admin.setting.sync_windows"),
+    N_("admin.setting.sync_rate_cap_kbps"),
+    N_("admin.setting.sync_rate_cap_percent"),
+    N_("admin.setting.sync_month_budget_mb"),
+    N_("admin.sync.no_reason"),
     # confirm_delete.html: what is deleted
     N_("edit.delete_help_lesson"),
     N_("edit.delete_help_quiz"),
