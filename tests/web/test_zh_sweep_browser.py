@@ -11,12 +11,14 @@ kit is one more row. With TPKIT_SCREENSHOTS=1 the Chinese pages are saved as sma
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -298,3 +300,15 @@ def test_zh_sweep_english_page_has_no_chinese(browser, school, name, who, addres
     assert page.evaluate("document.documentElement.lang") == "en"
     assert _chinese(page.content()) == [], f"Chinese words on the English page {name}"
     context.close()
+
+
+def test_zh_sweep_overview_csv_scores_stay_numbers(school):
+    """The graded hand-in (4 of 5) and the quiz (2 of 5) as two number cells each, never "4/5", which a spreadsheet
+    reads as a date; headers and states in Chinese."""
+    live, _, ids = school
+    with httpx.Client(base_url=live.url, cookies=ids["cookies"]["teacher"], timeout=20) as http:
+        raw = http.get(f"/teach/{ids['class_id']}/overview.csv", headers={"Accept-Language": "zh-CN"})
+    rows = list(csv.reader(io.StringIO(raw.content.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["姓名", "学号", "未完成", "水的旅行 状态", "水的旅行 得分", "水的旅行 满分"]
+    graded = next(row for row in rows[1:] if row[3] == "已评分")
+    assert graded[4:6] == ["4", "5"] and not any("/" in cell for row in rows for cell in row)
