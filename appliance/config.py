@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,18 @@ def _positive(value: float) -> str | None:
 
 def _language(value: str) -> str | None:
     return None if value in LANGUAGES else f"must be one of {', '.join(LANGUAGES)}"
+
+
+def _time_zone(value: str) -> str | None:
+    """An IANA zone the time zone database has (Debian's tzdata package; the image installs it)."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return (
+            'is not a time zone name: use one like "Asia/Shanghai" (`timedatectl list-timezones` lists them; '
+            "a machine without any needs the tzdata package)"
+        )
+    return None
 
 
 def _pin_digits(value: int) -> str | None:
@@ -170,6 +183,13 @@ SPEC: tuple[Setting, ...] = (
     Setting("school_name", str, "tpkit", "Shown on the home page and advertised on the LAN."),
     Setting("wifi_name", str, "", "The classroom Wi-Fi's name, printed on the sign-in cards (first boot writes it)."),
     Setting("default_language", str, "en", "Page language when the browser asks for none we have (en, zh).", _language),
+    Setting(
+        "time_zone",
+        str,
+        "Asia/Shanghai",
+        "The time zone pages, printouts and exports show times in (an IANA name, e.g. Asia/Shanghai).",
+        _time_zone,
+    ),
     Setting(
         "library_scan_interval_s",
         float,
@@ -459,6 +479,7 @@ class Settings:
     school_name: str
     wifi_name: str
     default_language: str
+    time_zone: str
     library_scan_interval_s: float
     search_page_length: int
     cache_max_age_s: int
@@ -570,6 +591,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
+def _file_keys(data: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """(setting name, key as written, value) of a settings file: its top-level keys, and those of a `[kit]` table,
+    which reads the same (`[kit] time_zone = "Asia/Shanghai"` is `time_zone = "Asia/Shanghai"`)."""
+    table = data.get("kit")
+    found = [(key, key, raw) for key, raw in data.items() if not (key == "kit" and isinstance(table, dict))]
+    if isinstance(table, dict):
+        found += [(key, f"kit.{key}", raw) for key, raw in table.items()]
+    return found
+
+
 def _layers(
     by_name: Mapping[str, Setting],
     config_file: Path | None,
@@ -582,11 +613,11 @@ def _layers(
     warnings: list[str] = []
     layers: list[tuple[str, Any, str]] = []
     if config_file is not None:
-        for key, raw in _read_toml(config_file).items():
+        for key, label, raw in _file_keys(_read_toml(config_file)):
             if key in by_name:
-                layers.append((key, raw, f"{config_file} key {key}"))
+                layers.append((key, raw, f"{config_file} key {label}"))
             elif not foreign(key):
-                warnings.append(f"Unknown key {key!r} in {config_file} is ignored (known: see docs/settings.md).")
+                warnings.append(f"Unknown key {label!r} in {config_file} is ignored (known: see docs/settings.md).")
     for env_name, raw in environ.items():
         if not env_name.startswith(ENV_PREFIX) or env_name in (CONFIG_ENV, SOURCES_ENV):
             continue

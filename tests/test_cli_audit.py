@@ -62,7 +62,9 @@ def test_cli_audit_json_and_exit_0_once_the_administrator_chose_a_password(kit_e
     topics = [finding["topic"] for finding in report["findings"]]
     assert topics[:2] == ["units", "firewall"] and {"files", "roles", "signin", "wifi"} <= set(topics)
     admins = next(f for f in report["findings"] if f["key"] == "audit.roles.admins")
-    assert admins["message"].startswith("1 administrator account(s)") and admins["rows"] == [["admin", "", "—"]]
+    assert admins["message"].startswith("1 administrator account (at most 2 advised)") and admins["rows"] == [
+        ["admin", "", "—"]
+    ]
     assert all(f["fix"] and f["level"] in ("ok", "warning") for f in report["findings"])
     plain = tpkit("audit", env=env)
     assert plain.returncode == 0 and plain.stdout.splitlines()[-1].startswith("[✓] No problem found")

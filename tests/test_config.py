@@ -118,3 +118,22 @@ def test_config_worker_processes_keep_where_each_setting_came_from(tmp_path):
     assert worker.sources["sync_windows"] == f"{kit_toml} key sync_windows"
     assert worker.sources["sync_rate_cap_kbps"] == "command-line flag --sync-rate-cap-kbps"
     assert worker.sources["sync_channels"] == "default" and worker.warnings == ()
+
+
+def test_config_time_zone_default_file_and_kit_table(tmp_path):
+    assert load_settings(environ={}, overrides={"data_dir": str(tmp_path)}).time_zone == "Asia/Shanghai"
+    config = tmp_path / "kit.toml"
+    config.write_text('school_name = "Hill School"\n[kit]\ntime_zone = "Asia/Urumqi"\n')
+    settings = load_settings(config, environ={})
+    assert settings.time_zone == "Asia/Urumqi" and settings.school_name == "Hill School"
+    assert settings.sources["time_zone"] == f"{config} key kit.time_zone"
+    assert settings.warnings == ()
+
+
+def test_config_time_zone_unknown_is_refused_with_the_fix(tmp_path):
+    config = tmp_path / "kit.toml"
+    config.write_text('time_zone = "Beijing"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert f"time_zone = 'Beijing' (from {config} key time_zone) is not a time zone name" in caught.value.message
+    assert "Asia/Shanghai" in caught.value.message and "timedatectl list-timezones" in caught.value.message

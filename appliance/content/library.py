@@ -68,6 +68,7 @@ class DamagedFile:
     path: Path
     reason: str
     signature: tuple[int, int] = (0, 0)  # the file version judged; a new copy is judged again
+    why: str = "unreadable"  # or "checksum": what pages say in the reader's language (admin.damage.<why>)
 
 
 def _category(zim: ZimFile, tags: tuple[str, ...]) -> str:
@@ -208,7 +209,7 @@ class Library:
                 self._checks.put(str(path), *signature, *cached)
         if not cached[0]:
             return DamagedFile(
-                path, f"The file {path.name} fails its checksum: it is corrupt or was altered.", signature
+                path, f"The file {path.name} fails its checksum: it is corrupt or was altered.", signature, "checksum"
             )
         return make_book(name, zim, signature, cached[1])
 

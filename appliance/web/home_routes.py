@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Route
 
-from appliance.content.languages import language_name
+from appliance.content.languages import same_as
 from appliance.services.library import catalog
 from appliance.web import caching
 from appliance.web.pages import render
+from appliance.webcore.i18n import choose_language
 
 
 def _card(book) -> dict:
@@ -23,7 +24,8 @@ def _card(book) -> dict:
         "title": book.title,
         "description": book.description,
         "category": book.category,
-        "language_label": ", ".join(language_name(c) for c in book.languages) or "—",
+        "has_illustration": book.has_illustration,
+        "languages": list(dict.fromkeys(same_as(code) for code in book.languages)),  # named by the page
         "article_count": book.zim.article_count,
         "size_bytes": book.zim.size_bytes,
     }
@@ -33,20 +35,16 @@ def home(request: Request) -> Response:
     books = request.app.state.kit.library.books()
     language = request.query_params.get("language", "")
     category = request.query_params.get("category", "")
-    shown = catalog.select(books, {"lang": language, "category": category}).books
-    shown.sort(key=lambda b: (b.title.casefold(), b.name))
-    groups: dict[str, list] = {}
-    for book in shown:
-        groups.setdefault(language_name(book.language) if book.language else "—", []).append(_card(book))
-    languages = [(code, language_name(code)) for code, _ in catalog.languages(books)]
+    reader = choose_language(request, request.app.state.kit.settings.default_language)
+    shown = catalog.on_shelf(books, language, category)
     return render(
         request,
         "home.html",
         headers={"Cache-Control": "no-cache"},
-        groups=sorted(groups.items()),
-        languages=languages,
+        groups=[(code, [_card(book) for book in group]) for code, group in catalog.shelves(shown, reader)],
+        languages=catalog.shelf_languages(books),
         categories=catalog.categories(books),
-        language=language,
+        language=same_as(language) if language else "",
         category=category,
     )
 

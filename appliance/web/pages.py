@@ -5,15 +5,15 @@ Must not import cli.
 
 from __future__ import annotations
 
-import datetime as dt
 from importlib import resources
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from appliance import __version__
-from appliance.content.languages import language_name
+from appliance.content.languages import language_name, same_as
 from appliance.services.learning import publishing, scores
 from appliance.web import book_origin, i18n
 from appliance.web.session import current_account
@@ -39,28 +39,21 @@ def human_size(size_bytes: float) -> str:
 
 
 ENV.filters["human_size"] = human_size
-ENV.filters["language_name"] = language_name  # a book's language as the home page names it
-ENV.filters["score"] = scores.shown  # 4.6667 → 4.7 (services/learning/scores.py)
-ENV.filters["percent"] = scores.percent  # 0.4667 → 47
-ENV.filters["publish_state"] = publishing.state  # a lesson: draft, scheduled or published
 
 
 @pass_context
-def _when(context, value: str | None) -> str:
-    """An ISO UTC time in the kit's zone, in the page's language ("12月8日 08:00", "8 Dec 08:00"; the year when not
-    this year). Registered only when the zh-sweep's `when` filter (issue 16) is not: theirs is the kit's one."""
-    if not value:
-        return ""
-    when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    zone = publishing.kit_zone(context["request"].app.state.kit.settings)
-    local, today = when.astimezone(zone), dt.datetime.now(zone)
-    year = local.year != today.year
-    if context.get("lang") == "zh":
-        return f"{f'{local.year}年' if year else ''}{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local.day} {local:%b}{f' {local.year}' if year else ''} {local:%H:%M}"
+def _language_name(context: Context, code: str) -> str:
+    """A book's language named in the page's language (`language.<code>`: 英语 on a Chinese page, English on an
+    English one), else its self-name, else the code as the book says it."""
+    key = f"language.{same_as(code)}"
+    said = i18n.MESSAGES.text(context.get("lang", "en"), key)
+    return said if said != key else language_name(code)
 
 
-ENV.filters.setdefault("when", _when)
+ENV.filters["language_name"] = _language_name
+ENV.filters["score"] = scores.shown  # 4.6667 → 4.7 (services/learning/scores.py)
+ENV.filters["percent"] = scores.percent  # 0.4667 → 47
+ENV.filters["publish_state"] = publishing.state  # a lesson: draft, scheduled or published
 
 
 def render(
@@ -79,6 +72,7 @@ def render(
     body = ENV.get_template(template).render(
         lang=lang,
         school_name=settings.school_name,
+        time_zone=settings.time_zone,  # the `when` filter's zone (webcore/times.py)
         version=__version__,
         request=request,
         viewer=viewer,

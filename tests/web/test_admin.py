@@ -123,7 +123,8 @@ def test_admin_page_lists_the_last_sync_runs(client, kit, one_time_password):
     runs.finish(second, "2026-03-03T16:00:05Z", RunResult("failed", "sync.transfer_failed", duration_s=5.2))
     _sign_in(client, one_time_password)
     page = client.get("/admin").text
-    assert page.index("2026-03-03T16:00:00Z") < page.index("2026-03-02T16:00:00Z")  # newest first
+    # newest first, in the kit's zone (Asia/Shanghai: 16:00 UTC is midnight of the next day)
+    assert page.index("4 Mar") < page.index("3 Mar") and "2026-03-03T16:00:00Z" not in page
     assert "Done" in page and "Stopped" in page and "sync.transfer_failed" in page
     assert "The download stopped; it will continue next time." in page and "60.0 s" in page
     assert "5.0 MB" in page and "0 B" in page
@@ -145,8 +146,12 @@ def test_admin_content_updates_say_where_each_sync_setting_comes_from(client, ki
     desired_config.apply(kit, {"version": 8, "sync_windows": "Mon-Fry"}, "2026-03-02T08:15:00Z")  # refused: 7 stays
     _sign_in(client, one_time_password)
     page = client.get("/admin").text
-    assert re.search(r"<code>sync_channels</code></td><td>primary-zh</td><td>the county hub \(version 7\)", page)
-    assert re.search(r"<code>sync_windows</code></td><td>—</td><td>default", page)
+    # each setting by its name for people (the setting's own name in the title), its source in words
+    assert re.search(
+        r'<td title="sync_channels">Channels</td><td><code>primary-zh</code></td><td>the county hub \(version 7\)', page
+    )
+    assert re.search(r'<td title="sync_windows">When downloads may run</td><td>—</td><td>Default', page)
     assert "The county&#39;s new settings could not be used" in page and "version 8 was refused" in page
     zh = client.get("/admin?lang=zh").text
     assert "县中心（第 7 版）" in zh and "县中心发来的新设置无法使用" in zh
+    assert "订阅的频道" in zh and "默认值" in zh and ">default<" not in zh and "sync_channels</" not in zh

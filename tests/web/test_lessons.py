@@ -36,7 +36,7 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
     assert [p.read_bytes() for p in stored] == [PDF]
 
     me = student.get("/me")
-    assert "Water homework" in me.text and "2099-01-31 23:59" in me.text and "Opened 0/3" in me.text
+    assert "Water homework" in me.text and "31 Jan 2099 23:59" in me.text and "Opened 0/3" in me.text
     assert "Homework not handed in yet" in me.text
     lesson_page = student.get(f"/me/lessons/{lesson_id}")
     items = re.findall(rf'href="/me/lessons/{lesson_id}/items/(\d+)">([^<]+)<', lesson_page.text)

@@ -57,3 +57,12 @@ def test_i18n_language_from_query_then_cookie_then_accept_language_then_default(
     assert choose_language(_request("lang=fr", cookie="zh", accept="en"), "en") == "zh"
     assert choose_language(_request(accept="fr;q=1, zh-CN;q=0.8, en;q=0.5"), "en") == "zh"
     assert choose_language(_request(accept="fr, de;q=x"), "zh") == "zh"
+
+
+def test_i18n_count_of_one_takes_the_one_message_where_there_is_one():
+    messages = Messages("tpkit")
+    assert messages.text("en", "home.articles", count=1) == "1 article"
+    assert messages.text("en", "home.articles", count=2) == "2 articles"
+    assert messages.text("en", "home.articles", count=0) == "0 articles"
+    assert messages.text("zh", "home.articles", count=1) == "1 篇文章"
+    assert messages.text("en", "quiz.attempts_left", count=1) == "attempts left: 1"  # no _one: the one message

@@ -95,6 +95,7 @@ def _write_settings(kit: provisioning.KitFile, root: Path, outcome: Outcome) -> 
     values: dict[str, Any] = {
         "kit_id": kit.kit_id,
         "school_name": kit.school_name,
+        "time_zone": kit.time_zone,  # the zone pages show times in, as the system clock's (set in _apply)
         "wifi_name": kit.wifi_ssid if kit.network_mode == "ap" else None,  # for the sign-in cards
         "hub_url": kit.hub_url,
         "trusted_channel_keys": ",".join(kit.trusted_content_keys) or None,

@@ -151,6 +151,8 @@ def hold(engine: Engine, staged: Path, original: Path, sha256: str, source: str)
     already has these bytes. Call under the sync lock; `staged` is moved (a rename on the same disk)."""
     zim = zimfile.ZimFile(staged)
     wanted = wanted_id(zim, original)
+    if _served_copy(engine.paths, wanted, zim.uuid):  # else it waited, and was served twice as <id>_local
+        return Held("unchanged", wanted, "already in the library")
     book_id, note = served_as(engine.paths, engine.installed, wanted)
     row = engine.installed.get(book_id)
     if row is not None and row.sha256 == sha256:
@@ -181,6 +183,17 @@ def hold(engine: Engine, staged: Path, original: Path, sha256: str, source: str)
     )
     would = f"would replace {replaced.title} ({replaced.date}, {replaced.size_bytes:,} bytes)" if replaced else ""
     return Held("waiting", book_id, "; ".join(part for part in (would, note) if part))
+
+
+def _served_copy(paths: Paths, book_id: str, uuid: str) -> bool:
+    """Whether the book served as `book_id` is this very ZIM (the same UUID: a copy of it, signed or placed by hand)."""
+    target = activation.book_path(paths, book_id)
+    if not target.is_file():
+        return False
+    try:
+        return zimfile.ZimFile(target).uuid == uuid
+    except DamagedBookError:
+        return False
 
 
 def _utc(engine: Engine) -> str:

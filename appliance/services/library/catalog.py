@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 
+from appliance.content.languages import language_name, same_as
 from appliance.content.library import Book
 from appliance.typed_numbers import whole_number
 
@@ -142,3 +143,32 @@ def languages(books: list[Book]) -> list[tuple[str, int]]:
 
 def categories(books: list[Book]) -> list[str]:
     return sorted({book.category for book in books if book.category})
+
+
+# --- the home page's shelves (the OPDS filters above keep kiwix-serve's exact codes) ---------------------------
+
+
+def shelf_languages(books: list[Book]) -> list[str]:
+    """The languages of `books`, each once whatever code its books use (`en` and `eng` are one), by name."""
+    return sorted({same_as(code) for book in books for code in book.languages}, key=language_name)
+
+
+def on_shelf(books: list[Book], language: str, category: str) -> list[Book]:
+    """The books in `language` (any code of it) and of `category`; "" for either means all."""
+    wanted = same_as(language) if language else ""
+    return [
+        book
+        for book in books
+        if (not wanted or wanted in {same_as(code) for code in book.languages})
+        and (not category or book.category == category)
+    ]
+
+
+def shelves(books: list[Book], reader: str) -> list[tuple[str, list[Book]]]:
+    """Books grouped by their first language (one code per language), by title in each: the reader's language
+    first (a Chinese reader sees Chinese books first), then the others by name, books that name none last ("")."""
+    groups: dict[str, list[Book]] = {}
+    for book in sorted(books, key=lambda b: (b.title.casefold(), b.name)):
+        groups.setdefault(same_as(book.language) if book.language else "", []).append(book)
+    mine = same_as(reader)
+    return sorted(groups.items(), key=lambda item: (item[0] == "", item[0] != mine, language_name(item[0])))

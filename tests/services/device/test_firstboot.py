@@ -49,6 +49,7 @@ def test_firstboot_applies_everything_and_removes_the_secrets(tmp_path, machine)
     )
     assert settings.hub_url == "https://hub.county.example/"
     assert settings.wifi_name == "双溪教学点"  # printed on the sign-in cards
+    assert settings.sources["time_zone"].endswith("kit.toml key time_zone")  # pages show times in the system's zone
     hostapd = tmp_path / "root/etc/hostapd/hostapd.conf"
     assert f"wpa_passphrase={PASSPHRASE}\n" in hostapd.read_text() and "country_code=CN" in hostapd.read_text()
     assert f"ssid2={'双溪教学点'.encode().hex()}" in hostapd.read_text()

@@ -254,6 +254,25 @@ def test_import_loose_zim_never_shadows_a_signed_book_of_the_same_name(tmp_path,
     assert (b.content_dir / "water_en_local.zim").is_file()
 
 
+def test_import_loose_copy_of_a_served_book_is_not_served_twice(tmp_path, mirror):
+    """Issue 16: a teacher's stick with a copy of a book the kit serves (signed, or placed by hand) waited for
+    approval and, enabled, was served a second time as <id>_local: listed twice on the home page."""
+    b, db_b, signed = imported_kit(tmp_path, mirror)
+    stick = tmp_path / "teacher"
+    stick.mkdir()
+    shutil.copyfile(b.content_dir / "water_en.zim", stick / "Water (copy).zim")
+    placed = make_book(b.content_dir, "maps", title="Maps")  # placed by hand: no installed row
+    shutil.copyfile(placed, stick / "maps.zim")
+    report = stick_import.import_folder(b, db_b, stick)
+    assert report.ok and sorted((r.file, r.outcome, r.book_id, r.message) for r in report.local) == [
+        ("Water (copy).zim", "unchanged", "water_en", "already in the library"),
+        ("maps.zim", "unchanged", "maps", "already in the library"),
+    ]
+    assert approval.waiting_books(db_b, sync_service.Engine(b, db_b, peers={}).paths) == []
+    assert sorted(p.name for p in b.content_dir.iterdir()) == ["maps.zim", "water_en.zim"]
+    assert sha(b.content_dir / "water_en.zim") == signed
+
+
 def test_import_local_books_survive_a_sync_and_bad_files_are_refused(tmp_path, mirror):
     b, db_b, _ = imported_kit(tmp_path, mirror)
     stick = tmp_path / "teacher"
