@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.lesson import percentile, summarise  # noqa: E402
+from bench.lesson import percentile, summarise, tree_cpu_s  # noqa: E402
 from bench.servers import ManagedServer  # noqa: E402
 from bench.teachers_day_browser import Browser, Fetch, PageLoad, StepFailed  # noqa: E402
 
@@ -297,6 +297,7 @@ class Day:
         self.pages: list[PageLoad] = []
         self.notes: dict[str, str] = {}
         self.wall_s: dict[str, float] = {}
+        self.cpu_s: dict[str, tuple[float, float]] = {}  # per step: the server's CPU seconds, this client's
         self.class_id = self.lesson_id = self.quiz_id = 0
         self.pins: dict[str, str] = {}
         self.handins_graded = 0
@@ -515,27 +516,28 @@ async def export(day: Day, t: Browser) -> None:
     day.csv_rows = sheet.text.lstrip("\ufeff").splitlines()
 
 
-async def the_day(base_url: str, children: int) -> tuple[Day, list[str]]:
+async def the_day(base_url: str, server_pid: int, children: int) -> tuple[Day, list[str]]:
     day, errors = Day(children), []
     pictures = [photo(n) for n in range(children)]  # made before: encoding takes this process's CPU
     teacher, phones = Browser(base_url), [Browser(base_url) for _ in range(children)]
+
+    async def everyone(day: Day, _: Browser) -> None:
+        await asyncio.gather(*(child(day, b, n, pictures[n], errors) for n, b in enumerate(phones)))
+
     try:
         for step, work in (
             (SIGN_IN, teacher_signs_in),
             (IMPORT, import_class),
             (LESSON, make_lesson),
             (QUIZ, make_quiz),
+            (CHILDREN, everyone),
+            (GRADING, grade_all),
+            (EXPORT, export),
         ):
-            start = time.perf_counter()
+            start, server_cpu, client_cpu = time.perf_counter(), tree_cpu_s(server_pid), time.process_time()
             await work(day, teacher)
             day.wall_s[step] = time.perf_counter() - start
-        start = time.perf_counter()
-        await asyncio.gather(*(child(day, b, n, pictures[n], errors) for n, b in enumerate(phones)))
-        day.wall_s[CHILDREN] = time.perf_counter() - start
-        for step, work in ((GRADING, grade_all), (EXPORT, export)):
-            start = time.perf_counter()
-            await work(day, teacher)
-            day.wall_s[step] = time.perf_counter() - start
+            day.cpu_s[step] = (tree_cpu_s(server_pid) - server_cpu, time.process_time() - client_cpu)
     except (StepFailed, KeyError, ValueError) as exc:
         errors.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -562,6 +564,8 @@ def step_row(day: Day, step: str) -> dict:
         "server_time_sum_s": round(sum(times), 3),
         "server_time_p95_ms": round(percentile(times, 0.95) * 1000, 1) if times else None,
         "wall_s": round(day.wall_s.get(step, 0.0), 2),
+        "server_cpu_s": round(day.cpu_s.get(step, (0.0, 0.0))[0], 2),
+        "client_cpu_s": round(day.cpu_s.get(step, (0.0, 0.0))[1], 2),
     }
 
 
@@ -595,6 +599,7 @@ def verdict(ok: bool) -> str:
 def targets(day: Day, rows: dict[str, dict], pages: list[dict], children_p95_s: float | None) -> list[dict]:
     grading = rows[GRADING]["bytes_in"] + rows[GRADING]["bytes_out"]
     heaviest = max(pages, key=lambda p: p["bytes_before_pictures"]) if pages else None
+    biggest = max(pages, key=lambda p: p["html_bytes"]) if pages else None
     quiz_loads = rows[QUIZ]["page_loads"]
     how_quiz = day.notes.get("quiz", "")
     return [
@@ -613,7 +618,8 @@ def targets(day: Day, rows: dict[str, dict], pages: list[dict], children_p95_s: 
             "measured": (
                 f"largest {heaviest['bytes_before_pictures'] / 1024:.1f} KB: {heaviest['kind']} ({heaviest['url']}; "
                 f"{heaviest['html_bytes'] / 1024:.1f} KB of HTML unpacked); "
-                f"{sum(p['bytes_before_pictures'] > TEACHER_PAGE_MAX_BYTES for p in pages)} of {len(pages)} over"
+                f"{sum(p['bytes_before_pictures'] > TEACHER_PAGE_MAX_BYTES for p in pages)} of {len(pages)} over; "
+                f"unpacked, the largest HTML is {biggest['html_bytes'] / 1024:.1f} KB ({biggest['kind']})"
                 if heaviest
                 else "no pages"
             ),
@@ -677,7 +683,8 @@ def run(
             os.environ["TPKIT_LOG_LEVEL"] = level
     load_before = os.getloadavg()
     try:
-        day, errors = asyncio.run(the_day(f"http://127.0.0.1:{server.port}", children))
+        assert server.proc is not None  # started above
+        day, errors = asyncio.run(the_day(f"http://127.0.0.1:{server.port}", server.proc.pid, children))
         alive = server.alive()
     finally:
         server.stop()
@@ -716,14 +723,16 @@ def markdown(result: dict) -> str:
         f"{result['load_average_before'][0]} before → {result['load_average_after'][0]} after (a busy machine "
         "inflates the times).",
         "",
-        "| step | page loads | requests | bytes received | of them pictures | bytes sent | server time sum | p95 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| step | page loads | requests | bytes received | of them pictures | bytes sent | server time sum | p95 "
+        "| wall | CPU: server / client |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["steps"]:
         p95 = f"{row['server_time_p95_ms']:g} ms" if row["server_time_p95_ms"] is not None else "–"
         lines.append(
             f"| {row['step']} | {row['page_loads']} | {row['requests']} | {_size(row['bytes_in'])} | "
-            f"{_size(row['picture_bytes_in'])} | {_size(row['bytes_out'])} | {row['server_time_sum_s']:.2f} s | {p95} |"
+            f"{_size(row['picture_bytes_in'])} | {_size(row['bytes_out'])} | {row['server_time_sum_s']:.2f} s | {p95} "
+            f"| {row['wall_s']:g} s | {row['server_cpu_s']:g} s / {row['client_cpu_s']:g} s |"
         )
     lines += ["", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t['target']} | {t['measured']} | **{t['verdict']}** |" for t in result["targets"]]
