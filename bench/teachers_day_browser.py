@@ -137,9 +137,13 @@ def wire_bytes_out(request: httpx.Request) -> int:
 class Browser:
     """One person's browser: one httpx client with its cookies, a cache, and the record of every request."""
 
-    def __init__(self, base_url: str, timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, base_url: str, timeout_s: float = 120.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.base_url = base_url
-        self.http = httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=timeout_s, headers=HEADERS)
+        self.http = httpx.AsyncClient(
+            base_url=base_url, follow_redirects=False, timeout=timeout_s, headers=HEADERS, transport=transport
+        )
         self.cache: dict[str, _Kept] = {}
         self.fetches: list[Fetch] = []
 

@@ -59,3 +59,107 @@ def test_a_page_names_its_pictures_stylesheets_and_scripts_once_each():
         ("script", "/static/keypad.js"),
         ("image", "/files/handin/1/thumb"),
     ]
+
+
+# --- the two ways that are being built on other branches, against a stand-in that speaks the agreed interface --------
+# (the common brief of issue 16: the paste form, and one hand-in per page with its grade form, next=1 and cacheable
+# thumbnails). It checks the harness, not the kit: the integrator runs the benchmark on the kit after merging.
+
+
+def _stand_in(posted: list):
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, RedirectResponse, Response
+    from starlette.routing import Route
+
+    form = '<form method="post" action="{action}"><input type="hidden" name="csrf" value="t0ken">{fields}</form>'
+    thumb = {"Cache-Control": "private, max-age=86400", "ETag": '"th"'}
+
+    def paste_form(request: Request):
+        return HTMLResponse(form.format(action=request.url.path, fields='<textarea name="text"></textarea>'))
+
+    async def paste(request: Request):
+        posted.append(("paste", dict(await request.form())))
+        return RedirectResponse("/teach/quizzes/9/edit", 303)
+
+    def edit(request: Request):
+        return HTMLResponse("<p>edit</p>")
+
+    def lesson(request: Request):
+        links = "".join(f'<a href="/teach/handins/{n}"><img src="/files/handin/{n}/thumb"></a>' for n in (11, 12, 13))
+        return HTMLResponse(f'<link rel="stylesheet" href="/static/kit.css">{links}')
+
+    def handin(request: Request):
+        n = request.path_params["n"]
+        fields = (
+            '<input name="score" value=""><input name="out_of" value="10">'
+            '<select name="level"><option value="">-</option><option value="good" selected>good</option></select>'
+            '<textarea name="comment"></textarea><button name="action" value="grade">grade</button>'
+        )
+        return HTMLResponse(
+            f'<img src="/files/handin/{n}/thumb"><a href="/files/handin/{n}">full</a>'
+            + form.format(action=f"/teach/handins/{n}/grade", fields=fields)
+        )
+
+    async def grade(request: Request):
+        n = request.path_params["n"]
+        posted.append((n, dict(await request.form())))
+        return RedirectResponse(f"/teach/handins/{n + 1}" if n < 13 else "/teach/lessons/1#handins", 303)
+
+    def picture(request: Request):
+        if request.headers.get("if-none-match") == '"th"':
+            return Response(status_code=304, headers=thumb)
+        return Response(b"\xff\xd8" + b"x" * 5000, media_type="image/jpeg", headers=thumb)
+
+    def css(request: Request):
+        return Response("body{}", media_type="text/css", headers={"ETag": '"css"'})
+
+    return Starlette(
+        routes=[
+            Route("/teach/5/quizzes/paste", paste_form),
+            Route("/teach/5/quizzes/paste", paste, methods=["POST"]),
+            Route("/teach/quizzes/9/edit", edit),
+            Route("/teach/lessons/1", lesson),
+            Route("/teach/handins/{n:int}", handin),
+            Route("/teach/handins/{n:int}/grade", grade, methods=["POST"]),
+            Route("/files/handin/{n:int}/thumb", picture),
+            Route("/static/kit.css", css),
+        ]
+    )
+
+
+def test_the_paste_and_the_hand_in_page_are_used_when_they_answer():
+    import asyncio
+
+    import httpx
+
+    from bench.teachers_day_browser import Browser
+
+    posted: list = []
+
+    async def day():
+        found = teachers_day.Day(children=3)
+        found.class_id, found.lesson_id = 5, 1
+        browser = Browser("http://kit.test", transport=httpx.ASGITransport(app=_stand_in(posted)))
+        try:
+            await teachers_day.make_quiz(found, browser)
+            await teachers_day.grade_all(found, browser)
+        finally:
+            await browser.close()
+        return found, browser
+
+    found, browser = asyncio.run(day())
+    assert found.notes == {"quiz": "paste", "grading": "the hand-in page (/teach/handins/<id>, next=1)"}
+    assert found.quiz_id == 9 and found.handins_graded == 3
+    pasted = posted[0][1]
+    assert (pasted["format"], pasted["csrf"]) == ("gift", "t0ken")
+    assert pasted["text"].count("::第") == 10 and "{=光合作用 =photosynthesis}" in pasted["text"]
+    grades = [(n, f["next"], f["action"], f["level"], f["out_of"]) for n, f in posted[1:]]
+    assert grades == [(n, "1", "grade", "good", "10") for n in (11, 12, 13)]  # the form as filled in, and next=1
+    rows = {row["step"]: row for row in (teachers_day.step_row(found, step) for step in teachers_day.STEPS)}
+    assert rows[teachers_day.QUIZ]["page_loads"] == 2  # the paste form, then the POST with the edit page
+    # the lesson page, the first hand-in opened from it, then one per grade (the POST and the page its 303 leads to:
+    # the next hand-in, or after the last one the lesson)
+    assert rows[teachers_day.GRADING]["page_loads"] == 2 + 3
+    pictures = [f for f in browser.fetches if f.subresource == "image"]
+    assert len(pictures) == 3 and not any(f.from_cache for f in pictures)  # fresh thumbnails: one request each
