@@ -9,7 +9,7 @@ a homework lesson with two articles of the library and a 10-question quiz with t
 
 Timed: every student, concurrently (asyncio + httpx, one client and cookie jar per student), starting at a random
 moment within `--ramp` seconds and waiting a random `--think` seconds between pages (0 for a stress run):
-/learn → class → name → PIN (POST, CSRF) → /me → the lesson → each of the two items (→ 303 → the article) →
+/learn → class → name → PIN (POST, CSRF) → /me → the lesson → each of the two items (the kit bar's page → the article framed in it) →
 the quiz page → start (POST) → the questions → answers (POST) → the result → the homework hand-in with a ~300 KB
 JPEG (multipart POST) → the lesson page again. Meanwhile the teacher reloads the class overview every
 `--overview-every` seconds. Any status other than the expected one (a 2xx, or the expected 303) is an error.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import html
 import io
 import json
 import os
@@ -333,10 +334,12 @@ async def student(
                 raise StepFailed("lesson")
             for item in items:
                 await think(rng, think_s)
-                hop = await rec.call(
-                    "open item (303)", http, "GET", f"/me/lessons/{lesson_id}/items/{item}", expect=303
-                )
-                await rec.call("article", http, "GET", hop.headers["location"])
+                framing = await rec.call("open item", http, "GET", f"/me/lessons/{lesson_id}/items/{item}")
+                framed = re.search(r'<iframe[^>]* src="([^"]+)"', framing.text)
+                if framed is None:
+                    rec.errors.append(f"item {item}: no article framed under the kit bar")
+                    raise StepFailed("open item")
+                await rec.call("article", http, "GET", html.unescape(framed.group(1)))
             await think(rng, think_s)
             await rec.call("quiz page", http, "GET", f"/me/quizzes/{quiz_id}")
             await think(rng, think_s)

@@ -38,6 +38,9 @@ DECODER_COPIES = {"WEBP": 4}
 # (a class at the bell, or someone sending pictures in a loop) would otherwise hold web threads for minutes.
 DECODE_WAIT_S = 10
 JPEG_QUALITY = 80  # no visible loss on a photo of handwriting, a third of the size of a phone's ~92
+# What a photo takes once shrunk, at most, per pixel (JPEG at JPEG_QUALITY: ~0.1–0.3 for a photo of a page, ~0.45
+# for pure noise): what the quotas count for a photo still waiting to be shrunk (services/learning/handin_photos).
+EXPECTED_BYTES_PER_PIXEL = 0.5
 # A thumbnail is looked at, not read: handwriting stays legible at 320 px and quality 70, ~10–25 KB a photo.
 THUMB_QUALITY = 70
 THUMB_BACKGROUND = (255, 255, 255)  # a transparent PNG's or GIF's see-through parts, on the page's white
@@ -70,20 +73,43 @@ def thumbnail(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> N
 def _decode_once(source: Path, shown: str, max_edge_px: int, write: Callable[[Image.Image], None]) -> None:
     """Open the picture, check its size and decoding cost from its header, then `write(image)` under the one-decode
     lock; every failure of Pillow's becomes the UploadRefusedError a person can act on."""
+    with _refusals(shown), Image.open(source) as image:
+        _check_size(image, shown)
+        if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale: far less memory and work on a Pi
+            image.draft("RGB", _draft_box(image.size, max_edge_px))
+        _check_cost(image, shown)
+        with _one_decode(shown):
+            try:
+                write(image)
+            finally:
+                image.close()  # drops the decoded pixels before they are given back below
+                memory.give_back()
+
+
+def check_jpeg(source: Path, max_edge_px: int, shown: str) -> int | None:
+    """Prove the camera JPEG at `source` whole without decoding it in full: its header checked as `shrink` checks it,
+    then its data read at 1/8 scale (the DCT's own scaling: every block is read, few pixels made), a few per cent of
+    a full decode and never more than ~3 MB. The bytes it will take once `shrink` has made it `max_edge_px` (an
+    upper estimate), or None when it is no JPEG (such a picture is shrunk at once). The same refusals as `shrink`,
+    without waiting for another decode."""
+    with _refusals(shown), Image.open(source) as image:
+        if image.format != "JPEG":
+            return None
+        _check_size(image, shown)
+        width, height = image.size
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+        image.load()
+    small_w, small_h = _draft_box((width, height), max_edge_px)
+    return math.ceil(small_w * small_h * EXPECTED_BYTES_PER_PIXEL)
+
+
+@contextlib.contextmanager
+def _refusals(shown: str) -> Iterator[None]:
+    """Pillow's failures as the UploadRefusedError a person can act on; a decompression bomb's warning as an error."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                _check_size(image, shown)
-                if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale: far less memory and work on a Pi
-                    image.draft("RGB", _draft_box(image.size, max_edge_px))
-                _check_cost(image, shown)
-                with _one_decode(shown):
-                    try:
-                        write(image)
-                    finally:
-                        image.close()  # drops the decoded pixels before they are given back below
-                        memory.give_back()
+            yield
     except UploadRefusedError:  # a ValueError too: not to be taken for an unreadable file below
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -154,7 +154,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     books checked now."""
     store = open_store(settings)
     paths, db = store.paths, store.db
-    for folder in ("lessons", "handins", "handin_thumbs"):
+    for folder in ("lessons", "handins", "handin_thumbs", "handin_waiting"):
         uploads.sweep_partial(paths.uploads_dir / folder)
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
     kit = Kit(

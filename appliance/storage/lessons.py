@@ -169,6 +169,17 @@ class Lessons:
     def handin_file(self, file_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handin_files WHERE id = ?", (file_id,)).fetchone()
 
+    def photo_made(self, stored_name: str, size_bytes: int, sha256: str) -> bool:
+        """A waiting hand-in photo made small (services/learning/handin_photos): its size and digest as kept; False
+        when no hand-in names it any more."""
+        with self.db.transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE handin_files SET size_bytes = ?, sha256 = ? WHERE stored_name = ?",
+                    (size_bytes, sha256, stored_name),
+                ).rowcount
+            )
+
     def handin_bytes(self, account_id: int) -> tuple[int, dict[int, int]]:
         """What one student's hand-in files hold on disk: (all lessons, {lesson id: bytes})."""
         rows = (

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from appliance.services.device import health
 from appliance.services.device.lan import LanPresence
 from appliance.services.kit import Kit
+from appliance.services.learning import handin_photos
 from appliance.services.sync import peers
 from appliance.web import (
     admin_routes,
@@ -50,6 +51,9 @@ from appliance.webcore.forms import FormBinding
 # The library as kiwix-serve serves it, which Kiwix web clients read from another origin. Nothing else: people's
 # pages (/me, /teach, /admin, /learn) must not be readable by a page of another origin (issue 14).
 KIWIX_PREFIXES = ("/catalog/", "/content/", "/raw/", "/search", "/suggest", "/random")
+
+
+PHOTOS_STOP_WAIT_S = 30  # a stop lets the photos just handed in be made small (a second or two each on a Pi)
 
 
 class OpenToKiwixClients:
@@ -105,6 +109,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
+        await anyio.to_thread.run_sync(handin_photos.resume, kit)  # photos left waiting by a restart or power cut
         presence = LanPresence(
             kit.settings,
             kit.library,  # type: ignore[arg-type]  # loaded by open_kit
@@ -115,6 +120,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         app.state.lan = presence
         yield
         await anyio.to_thread.run_sync(presence.stop)  # goodbye packets take ~0.4 s
+        await anyio.to_thread.run_sync(handin_photos.wait_idle, PHOTOS_STOP_WAIT_S)  # else made at the next start
         kit.close()
 
     routes = [

@@ -11,7 +11,7 @@ import re
 import httpx
 import pytest
 
-from appliance.services.learning import thumbnails
+from appliance.services.learning import handin_photos, thumbnails
 from appliance.services.people import access as people
 from appliance.services.people.access import CONSOLE
 from tests.photo_data import phone_jpeg
@@ -132,9 +132,10 @@ def test_grading_thumbnail_made_on_first_request_for_an_older_photo(school, phot
     lesson_id = make_lesson(teacher, class_id, "以前的照片")
     assert hand_in(children["王芳"], lesson_id, "", [("a.jpg", photos[1], "image/jpeg")]).status_code == 303
     [handin] = kit.lessons.handins_of(lesson_id, children_ids(kit, class_id)["王芳"])
+    assert handin_photos.wait_idle(30)  # the photo made small after the answer, its thumbnail with it
     [row] = kit.lessons.handin_files(handin["id"])
     made = thumbnails.path_of(kit.paths.uploads_dir / "handins" / row["stored_name"], thumbnails.folder(kit))
-    assert made.is_file()  # written at hand-in
+    assert made.is_file()  # written with the photo
     made.unlink()  # as a photo handed in before thumbnails existed
     thumb = teacher.get(f"/files/handin/{row['id']}/thumb")
     assert thumb.status_code == 200 and made.read_bytes() == thumb.content

@@ -95,9 +95,11 @@ def _post_until(stop: threading.Event, http: httpx.Client, lesson_id: int, stude
             acked.append((student, body, hashlib.sha256(photo).hexdigest()))
 
 
-def _check(data_dir, acked: list) -> dict[int, int]:
-    """Every acknowledged hand-in present with its photo; every row's file complete. {student: hand-ins}."""
-    uploads = data_dir / "uploads" / "handins"
+def _check(data_dir, acked: list, *, waiting_allowed: bool = False) -> dict[int, int]:
+    """Every acknowledged hand-in present with its photo; every row's file complete. {student: hand-ins}. With
+    `waiting_allowed` (the kit just killed), a photo may still wait as sent in uploads/handin_waiting/, its row
+    holding the digest of the bytes as sent (services/learning/handin_photos)."""
+    uploads, waiting = data_dir / "uploads" / "handins", data_dir / "uploads" / "handin_waiting"
     conn = sqlite3.connect(f"file:{data_dir / 'tpkit.sqlite3'}?mode=ro", uri=True)
     try:
         rows = conn.execute(
@@ -112,12 +114,23 @@ def _check(data_dir, acked: list) -> dict[int, int]:
         assert stored[(student, body)][2] > 0  # its photo, re-written on the kit (so another digest than sent)
     for name, digest, size in stored.values():
         assert not name.startswith("."), name
+        if waiting_allowed and (waiting / name).exists() and not (uploads / name).exists():
+            assert hashlib.sha256((waiting / name).read_bytes()).hexdigest() == digest, name
+            continue
         data = (uploads / name).read_bytes()
         assert len(data) == size and hashlib.sha256(data).hexdigest() == digest, name
     counts: dict[int, int] = {}
     for student, _ in stored:
         counts[student] = counts.get(student, 0) + 1
     return counts
+
+
+def _wait_made(data_dir) -> None:
+    waiting = data_dir / "uploads" / "handin_waiting"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while waiting.is_dir() and any(not p.name.startswith(".") for p in waiting.iterdir()):
+        assert time.monotonic() < deadline, f"photos still waiting: {sorted(p.name for p in waiting.iterdir())}"
+        time.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -154,8 +167,10 @@ def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
+            _check(data_dir, acked, waiting_allowed=True)  # as the power cut left it
             server = _serve(data_dir, content_dir, port)
             _wait_ready(url, server)
+            _wait_made(data_dir)  # the photos left waiting are made small when the kit starts again
             counts = _check(data_dir, acked)
             assert sum(counts.values()) >= len(acked)
             for student, http in clients.items():  # the student sees exactly the committed hand-ins, no partial file

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.learning import quiz_overview, quotas, records, scores, thumbnails, uploads
+from appliance.services.learning import handin_photos, quiz_overview, quotas, records, scores, thumbnails, uploads
 from appliance.services.people import access as people, name_order
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
@@ -264,8 +264,9 @@ def hand_in(
     photos: list[tuple[BinaryIO, str]],
     when: dt.datetime | None = None,
 ) -> int:
-    """A student hands in homework: each photo written completely to uploads/handins first (scaled down, without
-    metadata), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once
+    """A student hands in homework: each photo written completely first (a camera's JPEG checked whole and kept as
+    sent until it is made small after the answer, services/learning/handin_photos; another picture scaled down and
+    without metadata in uploads/handins at once), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once
     graded (until returned), and with HandinRoomError when the student's quotas or the disk's reserve would not hold
     it (services/learning/quotas)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
@@ -300,7 +301,8 @@ def hand_in(
     when = when or now_local()
     late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
     folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
-    stored = []
+    waiting = handin_photos.folder(kit)
+    stored: list[uploads.StoredFile] = []
     try:
         for source, filename in photos:
             stored.append(
@@ -311,12 +313,14 @@ def hand_in(
                     uploads.PHOTO_KINDS,
                     limit,
                     shrink_edge_px=kit.settings.handin_photo_max_edge_px,
+                    waiting_folder=waiting,
                 )
             )
         if stored:
             space.check(sum(s.size_bytes for s in stored))
         for done in stored:  # grading pages show these; one that cannot be made now is made when first asked for
-            thumbnails.ensure(folder / done.name, thumbnails.folder(kit))
+            if not done.waiting:
+                thumbnails.ensure(folder / done.name, thumbnails.folder(kit))
         handin_id = kit.lessons.add_handin(
             lesson_id,
             viewer["id"],
@@ -327,9 +331,10 @@ def hand_in(
         )
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
         for done in stored:
-            (folder / done.name).unlink(missing_ok=True)
+            (waiting / done.name if done.waiting else folder / done.name).unlink(missing_ok=True)
             thumbnails.remove(folder / done.name, thumbnails.folder(kit))
         raise
+    handin_photos.submit(kit, [s.name for s in stored if s.waiting])
     records.record(kit, viewer["id"], "handed_in", "homework", str(lesson_id), lesson["title"])
     return handin_id
 
@@ -349,6 +354,15 @@ def handin_file(kit: Kit, viewer: Viewer | None, file_id: int):
     if not allowed or row is None:
         people.require(viewer, "student", *people.STAFF)
         raise NotVisibleError(f"There is no file {file_id}.", code="lesson.not_found", fix="Open it from the lesson.")
+    if not handin_photos.ready(kit, row["stored_name"]):  # made small now if it still waits (a moment after a hand-in)
+        raise NotVisibleError(
+            f"Photo {file_id} could not be opened after it was handed in.",
+            code="lesson.photo_unreadable",
+            cause="the photo's data was damaged on its way (a phone's upload cut short)",
+            fix="Return the homework so that the student can hand in the photo again.",
+        )
+    row = kit.lessons.handin_file(file_id)  # its size and digest as made small (the ETag's key)
+    assert row is not None, file_id
     return row, kit.paths.uploads_dir / "handins" / row["stored_name"]
 
 

@@ -51,6 +51,9 @@ class StoredFile:
     size_bytes: int
     sha256: str
     original_name: str
+    # A camera's JPEG kept as sent in `waiting_folder` until it is shrunk (services/learning/handin_photos); its
+    # size_bytes is then what it is expected to take once shrunk, its sha256 that of the bytes as sent.
+    waiting: bool = False
 
 
 def detect(head: bytes) -> str | None:
@@ -65,10 +68,13 @@ def store(
     allowed: tuple[str, ...],
     max_bytes: int,
     shrink_edge_px: int | None = None,
+    waiting_folder: Path | None = None,
 ) -> StoredFile:
     """Copy `source` into `folder` under a new name; UploadRefusedError (and nothing left behind) when it is empty,
     larger than `max_bytes` (as sent), of a kind not `allowed`, or its name's ending does not match its bytes.
-    With `shrink_edge_px`, a picture is kept scaled down to that edge and without metadata (edges/images)."""
+    With `shrink_edge_px`, a picture is kept scaled down to that edge and without metadata (edges/images); with
+    `waiting_folder` too, a JPEG is only checked whole now (edges/images.check_jpeg) and moved there as sent, to be
+    shrunk after the answer (`shrink_into`, services/learning/handin_photos)."""
     head = source.read(HEAD_BYTES)
     shown = os.path.basename(filename or "") or "the file"
     if not head:
@@ -84,6 +90,14 @@ def store(
     partial = folder / f".{name}{PARTIAL_SUFFIX}"
     try:
         size, digest = _copy(head, source, partial, max_bytes, shown)
+        expected = None
+        if shrink_edge_px and waiting_folder is not None and kind == "jpeg":
+            expected = images.check_jpeg(partial, shrink_edge_px, shown)
+        if expected is not None and waiting_folder is not None:
+            waiting_folder.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, waiting_folder / name)
+            fsync_path(waiting_folder)
+            return StoredFile(name, media_type, min(size, expected), digest, shown, waiting=True)
         if shrink_edge_px:
             size, digest = _shrink(partial, shrink_edge_px, shown)
         os.replace(partial, folder / name)
@@ -152,6 +166,23 @@ def _shrink(partial: Path, edge_px: int, shown: str) -> tuple[int, str]:
     finally:
         smaller.unlink(missing_ok=True)
     data = partial.read_bytes()  # a few hundred KB once scaled down
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def shrink_into(source: Path, target: Path, edge_px: int, shown: str) -> tuple[int, str]:
+    """Write the picture at `source` to `target` scaled down and without metadata (a hidden partial file beside
+    `target`, fsynced, renamed: never a torn one); its (size, sha256). The refusals of edges/images.shrink."""
+    partial = target.with_name(f".{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
+    try:
+        with partial.open("wb") as handle:
+            images.shrink(source, handle, edge_px, shown)
+            handle.flush()
+            os.fsync(handle.fileno())
+        data = partial.read_bytes()  # a few hundred KB once scaled down
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    fsync_path(target.parent)
     return len(data), hashlib.sha256(data).hexdigest()
 
 
