@@ -49,6 +49,7 @@ class Quizzes:
                 " AND handed_in_at IS NOT NULL LIMIT 1) AS out_of "
                 "FROM quizzes JOIN classes ON classes.id = quizzes.class_id "
                 "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) AND archived_at IS NULL "
+                "AND classes.removed_at IS NULL "
                 "ORDER BY coalesce(due_at, quizzes.created_at), quizzes.id",
                 {"me": account_id},
             )
