@@ -82,7 +82,7 @@ def reset_password(settings: Settings, username: str) -> int:
     kit = open_kit(settings, with_library=False)
     try:
         password = auth.reset_at_console(kit.accounts, kit.signin_failures, username)
-        account = kit.accounts.by_username(username) or kit.accounts.by_username(auth.normal_username(username))
+        account = kit.accounts.by_username(auth.normal_username(username))
     finally:
         kit.close()
     assert account is not None  # reset_at_console found it

@@ -126,12 +126,12 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *portal_routes.routes,
         *learn_routes.routes,
         *people_routes.routes,
-        *class_routes.routes,
         *security_routes.routes,
         *quiz_routes.routes,
         *lesson_routes.routes,
         *edit_routes.routes,
         *notebook_routes.routes,
+        *class_routes.routes,  # last of the pages: it removes classes (the fuzzer walks routes in this order)
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
     ]

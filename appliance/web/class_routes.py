@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.errors import TpkitError
+from appliance.errors import AccessDeniedError, BadRequestError, TpkitError
 from appliance.services.people import access as people, attendance, housekeeping
+from appliance.typed_numbers import whole_number
 from appliance.web import i18n
 from appliance.web.forms import form_int, form_page, posted_form, refused
 from appliance.web.people_routes import CLASS_PAGE_FIX, staff_viewer
@@ -88,6 +89,8 @@ def _student_page(request: Request, status_code: int = 200, **context) -> Respon
 
 
 def _student_refused(request: Request, form: FormData, error: TpkitError) -> Response:
+    if isinstance(error, AccessDeniedError):  # about who sent it, not what was typed: the error page says so
+        raise error
     return _student_page(request, **refused(form, error), refused_form=request.url.path.rsplit("/", 1)[-1])
 
 
@@ -110,7 +113,9 @@ def rename_student(request: Request, form: FormData) -> Response:
 def move_student(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     class_id, student_id = _ids(request)
-    to = form_int(form.get("to", ""), fix=CLASS_PAGE_FIX)
+    to = whole_number(form.get("to", ""))  # at most 18 digits: it is looked up in SQLite
+    if to is None:
+        raise BadRequestError(f"{form.get('to')!r} is not a class.", fix=CLASS_PAGE_FIX, field="to")
     target = housekeeping.move_student(request.app.state.kit.people, viewer, class_id, student_id, to)
     return RedirectResponse(f"/teach/{class_id}?notice=moved&to={target['id']}", status_code=303)
 
@@ -146,6 +151,8 @@ def _class_page(request: Request, status_code: int = 200, **context) -> Response
 
 
 def _class_refused(request: Request, form: FormData, error: TpkitError) -> Response:
+    if isinstance(error, AccessDeniedError):  # about who sent it, not what was typed: the error page says so
+        raise error
     return _class_page(request, **refused(form, error), refused_form=request.url.path.rsplit("/", 1)[-1])
 
 

@@ -24,6 +24,8 @@ DEFAULT_ZONE = "Asia/Shanghai"
 # China's time all year, for a system without the zone database (a trimmed image): the same days as Asia/Shanghai.
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), DEFAULT_ZONE)
 CSV_DAYS = 31  # the attendance CSV covers the month that ends with the day shown
+# No kit signed anyone in before this day; earlier dates (0001-01-01) would fall off the calendar in UTC
+FIRST_DAY = dt.date(2020, 1, 1)
 
 
 def kit_zone(settings: Settings) -> dt.tzinfo:
@@ -51,17 +53,17 @@ def day_bounds(day: dt.date, zone: dt.tzinfo) -> tuple[str, str]:
 
 
 def parse_day(text: str | None, today: dt.date) -> dt.date:
-    """The day a page or form names (YYYY-MM-DD; today when none); BadRequestError for another text or a day
-    after today (nobody has come yet)."""
+    """The day a page or form names (YYYY-MM-DD; today when none); BadRequestError for another text, a day after
+    today (nobody has come yet) or before FIRST_DAY."""
     if not text:
         return today
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
         day = None
-    if day is None or day > today:
+    if day is None or not FIRST_DAY <= day <= today:
         raise BadRequestError(
-            f"The day {text!r} cannot be shown: it is not a date like 2026-12-06, or it is after today.",
+            f"The day {text!r} cannot be shown: it is not a date like 2026-12-06 between {FIRST_DAY} and today.",
             fix="Pick a day from the calendar, today or before.",
             code="attendance.bad_day",
             field="day",

@@ -76,7 +76,7 @@ def reset_at_console(accounts: Accounts, failures: SigninFailures, username: str
     console: the way back in when the administrator's password is lost); it must be changed at the next sign-in.
     The account's sessions end and its wrong-password count is forgotten. PeopleError when no staff account has
     that user name."""
-    account = accounts.by_username(username) or accounts.by_username(normal_username(username))
+    account = accounts.by_username(normal_username(username))
     if account is None or account["role"] not in ("admin", "teacher"):
         raise PeopleError(
             f"There is no teacher or administrator with the user name {username!r}.",
@@ -109,6 +109,7 @@ def sign_in(
     """Check the password and open a session; return the cookie token. SignInError when wrong,
     TooManyAttemptsError while throttled (then the password is not even checked). The try is counted before the
     check, in the transaction that reads the counters, so simultaneous guesses cannot pass the throttle together."""
+    username = normal_username(username)  # LiLi is lili, for the check and for the throttle's counters alike
     return _password_try(failures, username, client, now, lambda: _check_and_open(accounts, username, password))
 
 
@@ -143,7 +144,7 @@ def check_password(account, password: str) -> bool:
 
 
 def _check_and_open(accounts: Accounts, username: str, password: str) -> str:
-    row = accounts.by_username(username) or accounts.by_username(normal_username(username))
+    row = accounts.by_username(username)
     # students sign in at /learn with a throttled PIN only
     if not check_password(row, password):
         raise SignInError(

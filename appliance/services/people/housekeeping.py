@@ -40,9 +40,9 @@ def rename_student(
     _, student = access.class_student(people, viewer, class_id, student_id)
     name = clean_name(display_name, "name")
     number = " ".join(student_number.split()) or None
-    if number is not None and len(number) > STUDENT_NUMBER_MAX_CHARS:
+    if number is not None and (len(number) > STUDENT_NUMBER_MAX_CHARS or any(ord(ch) < 32 for ch in number)):
         raise PeopleError(
-            f"The student number {number!r} has more than {STUDENT_NUMBER_MAX_CHARS} characters.",
+            f"The student number {number!r} has more than {STUDENT_NUMBER_MAX_CHARS} characters, or control ones.",
             fix="Type the 学号 as the school writes it.",
             code="people.student_number_invalid",
             field="student_number",

@@ -150,3 +150,11 @@ def test_attendance_csv_has_a_column_per_school_day(school):
         "李小明": [present, absent, "1"],
         "张伟": [absent, present, "1"],
     }
+
+
+def test_attendance_refuses_days_before_any_kit(school):
+    kit, ids, teacher, _ = school
+    for day in ("0001-01-01", "2019-12-31"):
+        with pytest.raises(BadRequestError):
+            attendance.class_day(kit, teacher, ids["a"]["class"], day, now=at("2026-12-06T02:00"))
+    assert attendance.class_day(kit, teacher, ids["a"]["class"], "2020-01-01", now=at("2026-12-06T02:00"))["rows"]
