@@ -53,13 +53,9 @@ def school(tmp_path_factory):
 @pytest.mark.parametrize("width", [1280, PHONE_WIDTH_PX])
 def test_class_page_in_chinese_at_laptop_and_phone_width(browser, school, width):
     server, class_id = school
-    context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": width, "height": 900})
-    page = context.new_page()
+    context = _teacher(browser, server, "zh-CN", width)
+    page = context.pages[0]
     try:
-        page.goto("/admin/signin")
-        page.fill("input[name=username]", "li.wei")
-        page.fill("input[name=password]", TEACHER_PASSWORD)
-        page.click("form.box button[type=submit]")
         page.goto(f"/teach/{class_id}")
         assert page.locator("#attendance").inner_text().startswith("今天谁来了")
         assert page.locator(".attendance tr.present").count() == 3
@@ -82,6 +78,31 @@ def test_class_page_in_chinese_at_laptop_and_phone_width(browser, school, width)
         _shot(page, f"class-remove-zh-{width}.png")
     finally:
         context.close()
+
+
+def test_class_page_in_english_at_phone_width(browser, school):
+    server, class_id = school
+    context = _teacher(browser, server, "en-US", PHONE_WIDTH_PX)
+    page = context.pages[0]
+    try:
+        page.goto(f"/teach/{class_id}")
+        assert page.locator("#attendance").inner_text().startswith("Who came today")
+        assert page.locator("text=Last sign-in: never").count() == len(NAMES) - 3
+        assert scroll_width(page) <= PHONE_WIDTH_PX
+        _shot(page, f"class-page-en-{PHONE_WIDTH_PX}.png")
+    finally:
+        context.close()
+
+
+def _teacher(browser, server, locale: str, width: int):
+    """A browser context signed in as the class's teacher, its one page open."""
+    context = browser.new_context(base_url=server.url, locale=locale, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto("/admin/signin")
+    page.fill("input[name=username]", "li.wei")
+    page.fill("input[name=password]", TEACHER_PASSWORD)
+    page.click("form.box button[type=submit]")
+    return context
 
 
 def _first_student(page, class_id: int) -> str:
