@@ -13,7 +13,7 @@ import sys
 import threading
 
 from appliance import __version__, strict_json
-from appliance.cli import audit, books, content, hub, learning, provisioning, reporting, roads
+from appliance.cli import audit, books, content, hub, learning, people, provisioning, reporting, roads
 from appliance.cli.common import add_setting_flags, keep_peoples_data_private, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
 from appliance.errors import TpkitError
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         "panel", help="run the status lights and button (the only process that claims GPIO pins)"
     )
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
-    for group in (content, roads, books, learning, reporting, audit, provisioning, hub):
+    for group in (content, roads, books, learning, people, reporting, audit, provisioning, hub):
         group.add_parsers(commands)
     return parser
 
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             "content": content,
             "backup": learning,
             "restore": learning,
-            "people": learning,
+            "people": people,
             "records": learning,
             "report": reporting,
             "audit": audit,

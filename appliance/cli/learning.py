@@ -1,4 +1,4 @@
-"""`tpkit people import`, `tpkit records export`, `tpkit backup`, `tpkit restore`: people and their work."""
+"""`tpkit records export`, `tpkit backup`, `tpkit restore`: people's work (`tpkit people` is cli/people.py)."""
 
 from __future__ import annotations
 
@@ -29,18 +29,6 @@ def add_parsers(commands) -> None:
     restore.add_argument("file", type=Path, help="a file written by `tpkit backup`")
     restore.add_argument("--force", action="store_true", help="replace a data folder that is not empty")
     add_setting_flags(restore, ("data_dir", "content_dir"))
-    people = commands.add_parser("people", help="import students, teachers and classes (docs/learning-space.md)")
-    people_actions = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
-    importer = people_actions.add_parser(
-        "import",
-        help="import a class CSV (with --class) or a OneRoster 1.1 set (a folder or .zip)",
-        epilog="A class CSV has a header line with `name` and optionally `student_number` and `pin`; PINs not in "
-        "the file are made and printed once. Nothing is imported when any line is wrong. Exit 1 then.",
-    )
-    importer.add_argument("source", type=Path, metavar="FILE_OR_DIR", help="class .csv, or OneRoster folder or .zip")
-    importer.add_argument("--class", dest="class_name", help="class to import a .csv into (created if missing)")
-    importer.add_argument("--teacher", default="", help="user name of the class's teacher (with --class)")
-    add_setting_flags(importer, ("data_dir", "pin_digits"))
     records = commands.add_parser("records", help="export learning records (xAPI statements; docs/learning-space.md)")
     records_actions = records.add_subparsers(dest="records_command", metavar="ACTION", required=True)
     exporter = records_actions.add_parser(
@@ -88,46 +76,6 @@ def restore(settings: Settings, file: Path, force: bool) -> int:
     return 0
 
 
-def people_import(settings: Settings, args: argparse.Namespace) -> int:
-    """Import a class CSV or a OneRoster set as the console operator; print the PIN sheet once."""
-    from appliance.services.kit import open_kit
-    from appliance.services.people import class_roster, oneroster
-    from appliance.services.people.access import CONSOLE
-    from appliance.services.people.roster_reading import read_set
-
-    kit = open_kit(settings)
-    try:
-        if args.class_name:
-            result = class_roster.import_file(
-                kit.people,
-                CONSOLE,
-                args.source.read_bytes(),
-                args.source.name,
-                args.class_name,
-                args.teacher,
-                settings.pin_digits,
-            )
-        elif args.source.suffix.lower() in (".csv", ".xlsx", ".xls"):
-            print("[✗] A class list needs --class NAME.\n    Fix: tpkit people import FILE.csv --class 'Grade 3 A'")
-            return 1
-        else:
-            result = oneroster.import_set(kit.people, CONSOLE, read_set(args.source, oneroster.FILES))
-    finally:
-        kit.close()
-    if args.class_name:
-        print(f"[✓] Class {result.class_name!r}: {result.added} student(s) added, {result.updated} updated")
-        if result.ignored:
-            print("[i] Columns not imported (not kept): " + ", ".join(result.ignored))
-        if result.pins:
-            print("[i] PINs (shown only now; hand each child their own):")
-            for name, number, pin in result.pins:
-                print(f"    {pin}  {name}" + (f"  ({number})" if number else ""))
-    else:
-        print("[✓] OneRoster set imported: " + ", ".join(f"{count} {what}" for what, count in result.counts.items()))
-        print("    Students have no PIN yet: each teacher gives PINs on their class page (/teach).")
-    return 0
-
-
 def records_export(settings: Settings, args: argparse.Namespace) -> int:
     """Print or write the learning records as an xAPI JSON array."""
     from appliance.files import write_atomically
@@ -153,6 +101,4 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return backup(settings, args.file, args.force)
     if args.command == "restore":
         return restore(settings, args.file, args.force)
-    if args.command == "people":
-        return people_import(settings, args)
     return records_export(settings, args)

@@ -39,6 +39,16 @@ class Accounts:
                 (password_hash, account_id),
             )
 
+    def reset_password(self, account_id: int, password_hash: str) -> None:
+        """A one-time password set for the account (not by its owner): changed at the next sign-in; its sessions
+        end."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE accounts SET password_hash = ?, must_change_password = 1 WHERE id = ?",
+                (password_hash, account_id),
+            )
+            conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,))
+
     def change_password(self, account_id: int, password_hash: str, keep_token_sha256: str | None) -> None:
         """The account's new password, chosen by its owner; every session of it ends but the one that changed it."""
         with self.db.transaction() as conn:

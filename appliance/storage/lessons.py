@@ -57,6 +57,7 @@ class Lessons:
                 "SELECT lessons.*, classes.name AS class_name FROM lessons JOIN classes ON classes.id = lessons.class_id "
                 "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = ?) AND archived_at IS NULL "
                 f"AND {PUBLISHED} "
+                "AND classes.removed_at IS NULL "
                 "AND (NOT EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id) "
                 "     OR EXISTS (SELECT 1 FROM lesson_students s WHERE s.lesson_id = lessons.id AND s.account_id = ?)) "
                 "ORDER BY lessons.id DESC",

@@ -42,14 +42,19 @@ class People:
         )
 
     def all_classes(self) -> list[sqlite3.Row]:
-        return self.db.read().execute("SELECT * FROM classes ORDER BY grade, name COLLATE NOCASE, id").fetchall()
+        """Every class but the removed (archived) ones."""
+        return (
+            self.db.read()
+            .execute("SELECT * FROM classes WHERE removed_at IS NULL ORDER BY grade, name COLLATE NOCASE, id")
+            .fetchall()
+        )
 
     def classes_taught_by(self, account_id: int) -> list[sqlite3.Row]:
         return (
             self.db.read()
             .execute(
                 "SELECT classes.* FROM classes JOIN class_teachers ON class_teachers.class_id = classes.id "
-                "WHERE class_teachers.account_id = ? ORDER BY grade, name COLLATE NOCASE, id",
+                "WHERE class_teachers.account_id = ? AND removed_at IS NULL ORDER BY grade, name COLLATE NOCASE, id",
                 (account_id,),
             )
             .fetchall()
@@ -60,19 +65,23 @@ class People:
             self.db.read()
             .execute(
                 "SELECT classes.* FROM classes JOIN enrolments ON enrolments.class_id = classes.id "
-                "WHERE enrolments.account_id = ? ORDER BY grade, name COLLATE NOCASE, id",
+                "WHERE enrolments.account_id = ? AND removed_at IS NULL ORDER BY grade, name COLLATE NOCASE, id",
                 (account_id,),
             )
             .fetchall()
         )
 
     def class_by_id(self, class_id: int) -> sqlite3.Row | None:
-        return self.db.read().execute("SELECT * FROM classes WHERE id = ?", (class_id,)).fetchone()
+        """The class, or None when there is none or it was removed (archived)."""
+        return (
+            self.db.read().execute("SELECT * FROM classes WHERE id = ? AND removed_at IS NULL", (class_id,)).fetchone()
+        )
 
     @staticmethod
     def class_names(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-        """Every class's id, name and sourcedId, read in the caller's transaction (names are checked as written)."""
-        return conn.execute("SELECT id, name, source_id FROM classes ORDER BY id").fetchall()
+        """Every class's id, name and sourcedId, read in the caller's transaction (names are checked as written). A
+        removed (archived) class's name is free again: only a OneRoster import (by sourcedId) can bring it back."""
+        return conn.execute("SELECT id, name, source_id FROM classes WHERE removed_at IS NULL ORDER BY id").fetchall()
 
     def teachers_of(self, class_id: int) -> list[sqlite3.Row]:
         return (
@@ -112,6 +121,23 @@ class People:
             .fetchone()
             is not None
         )
+
+    def records_in_class(self, class_id: int, account_id: int | None = None) -> dict[str, int]:
+        """What a class holds (or, with `account_id`, one student's part of it): its students, lessons, quizzes,
+        hand-ins and quiz attempts; what its removal page says stays on the kit."""
+        student = "" if account_id is None else " AND account_id = :student"
+        counts = {
+            "students": "SELECT count(*) FROM enrolments WHERE class_id = :class" + student,
+            "lessons": "SELECT count(*) FROM lessons WHERE class_id = :class",
+            "quizzes": "SELECT count(*) FROM quizzes WHERE class_id = :class",
+            "handins": "SELECT count(*) FROM handins WHERE lesson_id IN (SELECT id FROM lessons WHERE class_id = :class)"
+            + student,
+            "attempts": "SELECT count(*) FROM quiz_attempts WHERE quiz_id IN "
+            "(SELECT id FROM quizzes WHERE class_id = :class)" + student,
+        }
+        conn = self.db.read()
+        values = {"class": class_id, "student": account_id}
+        return {what: conn.execute(sql, values).fetchone()[0] for what, sql in counts.items()}
 
     def count(self, table: str) -> int:
         """Rows of one of this module's tables (for import summaries and tests)."""
@@ -230,6 +256,40 @@ class People:
     @staticmethod
     def drop_enrolment(conn: sqlite3.Connection, source_id: str) -> None:
         conn.execute("DELETE FROM enrolments WHERE source_id = ?", (source_id,))
+
+    @staticmethod
+    def leave_class(conn: sqlite3.Connection, class_id: int, account_id: int) -> bool:
+        """The student is no longer in the class (their hand-ins, attempts and records stay); True when they are
+        still in another class."""
+        conn.execute("DELETE FROM enrolments WHERE class_id = ? AND account_id = ?", (class_id, account_id))
+        return conn.execute("SELECT 1 FROM enrolments WHERE account_id = ?", (account_id,)).fetchone() is not None
+
+    @staticmethod
+    def end_sessions(conn: sqlite3.Connection, account_id: int) -> None:
+        conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,))
+
+    @staticmethod
+    def clear_credential(conn: sqlite3.Connection, account_id: int) -> None:
+        """No PIN or picture code (and no printed copy) until the teacher gives one; the account's sessions end."""
+        conn.execute("UPDATE accounts SET password_hash = '!', printed_pin = NULL WHERE id = ?", (account_id,))
+        conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,))
+
+    @staticmethod
+    def rename_class(conn: sqlite3.Connection, class_id: int, name: str, grade: str) -> None:
+        conn.execute("UPDATE classes SET name = ?, grade = ? WHERE id = ?", (name, grade, class_id))
+
+    @staticmethod
+    def archive_class(conn: sqlite3.Connection, class_id: int, at: str) -> None:
+        """The class leaves every list and the sign-in page; its lessons, quizzes, hand-ins and enrolments stay."""
+        conn.execute("UPDATE classes SET removed_at = ? WHERE id = ? AND removed_at IS NULL", (at, class_id))
+
+    @staticmethod
+    def set_teachers(conn: sqlite3.Connection, class_id: int, account_ids: list[int]) -> None:
+        """The class's teachers are exactly `account_ids`."""
+        conn.execute("DELETE FROM class_teachers WHERE class_id = ?", (class_id,))
+        conn.executemany(
+            "INSERT INTO class_teachers (class_id, account_id) VALUES (?, ?)", [(class_id, a) for a in account_ids]
+        )
 
     def set_signin_kind(self, class_id: int, kind: str) -> bool:
         """'pin' or 'pictures': how the class's students sign in. When it changes, their credentials are cleared

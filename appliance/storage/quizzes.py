@@ -54,6 +54,7 @@ class Quizzes:
                 "WHERE class_id IN (SELECT class_id FROM enrolments WHERE account_id = :me) AND archived_at IS NULL "
                 "AND (NOT EXISTS (SELECT 1 FROM quiz_students s WHERE s.quiz_id = quizzes.id) "
                 "     OR EXISTS (SELECT 1 FROM quiz_students s WHERE s.quiz_id = quizzes.id AND s.account_id = :me)) "
+                "AND classes.removed_at IS NULL "
                 "ORDER BY coalesce(due_at, quizzes.created_at), quizzes.id",
                 {"me": account_id},
             )

@@ -24,6 +24,7 @@ from appliance.web import (
     admin_routes,
     approval_routes,
     catalog_routes,
+    class_routes,
     content_routes,
     copy_routes,
     edit_routes,
@@ -142,6 +143,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *copy_routes.routes,
         *notebook_routes.routes,
         *notice_routes.routes,
+        *class_routes.routes,  # last of the pages: it removes classes (the fuzzer walks routes in this order)
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
     ]

@@ -200,6 +200,18 @@ BUILT_AT_RUN_TIME = (
     N_("people.count.students"),
     N_("people.count.enrolments"),
     N_("people.count.skipped"),
+    # the class page's notices after housekeeping (web/class_routes.py), and the attendance CSV's headings and
+    # marks (services/people/attendance.py csv_rows)
+    N_("housekeeping.done.renamed"),
+    N_("housekeeping.done.moved"),
+    N_("housekeeping.done.student_removed"),
+    N_("housekeeping.done.class_renamed"),
+    N_("housekeeping.done.teachers"),
+    N_("attendance.csv_number"),
+    N_("attendance.csv_name"),
+    N_("attendance.csv_total"),
+    N_("attendance.csv_present"),
+    N_("attendance.csv_absent"),
     # picture sign-in (services/people/picture_codes.py PICTURES and KINDS)
     N_("picture.sun"),
     N_("picture.moon"),

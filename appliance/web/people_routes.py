@@ -14,10 +14,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.edges import qr_codes
-from appliance.errors import AccessDeniedError, BadRequestError, PeopleError, TpkitError
+from appliance.errors import AccessDeniedError, BadRequestError, TpkitError
 from appliance.services.device import health
 from appliance.services.learning import notices
-from appliance.services.people import access as people, class_roster, class_views, oneroster, picture_codes
+from appliance.services.people import access as people, auth, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.session import current_account
@@ -66,13 +66,15 @@ def _teach_page(request: Request, viewer, status_code: int = 200, **context) -> 
 
 
 def roster_page(request: Request) -> Response:
+    """The class page; `?day=` shows that day's attendance instead of today's."""
     return class_page(request, staff_viewer(request), notice=request.query_params.get("notice"))
 
 
 def class_page(request: Request, viewer, status_code: int = 200, **context) -> Response:
-    """/teach/<class>, with its notices (notices_teach.html); again with a refused form's context."""
+    """/teach/<class>, with its notices (notices_teach.html) and a day's attendance (`?day=`, else today); again
+    with a refused form's context."""
     kit, class_id = request.app.state.kit, request.path_params["class_id"]
-    found = class_views.class_page(kit, viewer, class_id)
+    found = class_views.class_page(kit, viewer, class_id, request.query_params.get("day"))
     return form_page(
         request,
         "teach_class.html",
@@ -153,16 +155,19 @@ def set_signin_kind(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
-@posted_form
+def _refused_new_class(request: Request, form: FormData, error: TpkitError) -> Response:
+    """/teach again: the new-class form as typed, the message beside the teachers or (else) the class's name."""
+    context = refused(form, error)
+    context["field"] = "teachers" if error.code == "people.no_such_teacher" else "name"  # `name` on this form
+    return _teach_page(request, staff_viewer(request), **context)
+
+
+@posted_form(page=_refused_new_class)
 def create_class(request: Request, form: FormData) -> Response:
     viewer = staff_viewer(request)
     typed = {key: str(form.get(key, "")) for key in ("name", "grade", "teachers")}
     teachers = typed["teachers"].replace("，", ",").split(",")
-    try:
-        class_id = people.create_class(request.app.state.kit.people, viewer, typed["name"], typed["grade"], teachers)
-    except PeopleError as exc:
-        field = "teachers" if exc.code == "people.no_such_teacher" else "name"  # the class's name, on this form
-        return _teach_page(request, viewer, status_code=exc.status, typed=typed, error=exc, field=field)
+    class_id = people.create_class(request.app.state.kit.people, viewer, typed["name"], typed["grade"], teachers)
     return RedirectResponse(f"/teach/{class_id}", status_code=303)
 
 
@@ -222,8 +227,9 @@ def create_teacher(request: Request, form: FormData) -> Response:
     people.create_teacher(
         request.app.state.kit.people, viewer, str(form.get("name", "")), typed, str(form.get("password", ""))
     )
-    if typed != typed.lower():  # the user name was kept in lower case: say so (issue 16, defect 10)
-        return RedirectResponse(f"/admin/people?{urlencode({'notice': 'lowercased', 'username': typed.lower()})}", 303)
+    stored = auth.normal_username(typed)
+    if typed != stored:  # the user name was kept in lower case (or full-width letters made plain): say so
+        return RedirectResponse(f"/admin/people?{urlencode({'notice': 'lowercased', 'username': stored})}", 303)
     return RedirectResponse("/admin/people?notice=teacher", status_code=303)
 
 

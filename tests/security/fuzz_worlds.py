@@ -134,6 +134,7 @@ class KitWorld:
             if not token or self.kit.accounts.session_account(session_digest(token), time.time()) is None:
                 token = secrets.token_urlsafe(32)
                 self.kit.accounts.add_session(session_digest(token), self.accounts[role], time.time() + 3600)
+                http.cookies.delete("tpkit_session")  # the one the server set at sign-in, ended (a child removed)
                 http.cookies.set("tpkit_session", token)
                 self.csrf.pop(role, None)
         return http

@@ -156,12 +156,14 @@ def test_refused_teacher_and_password_keep_what_was_typed_and_state_the_rule(peo
     assert beside(page, "username") and 'value="李丽"' in page and 'value="t-a"' in page
     assert "a long first password" not in page  # a password is never sent back
     assert "用户名由 2 到 32 个" in page and english_words(form_of(page, "/admin/people/teachers")) == []
-    bad = admin.post("/admin/people/teachers", data={**data, "username": "李丽"}, headers=ZH)
-    assert "规则" in beside(bad.text, "username")
+    bad = admin.post("/admin/people/teachers", data={**data, "username": "li li!"}, headers=ZH)
+    assert "规则" in beside(bad.text, "username") and 'value="li li!"' in bad.text
+    chinese = admin.post("/admin/people/teachers", data={**data, "username": "李丽"}, headers=ZH)
+    assert chinese.status_code == 303 and chinese.headers["location"] == "/admin/people?notice=teacher"
     short = admin.post("/admin/people/teachers", data={**data, "username": "li.li", "password": "short"}, headers=EN)
     assert short.status_code == 400 and "at least 10" in beside(short.text, "password")
 
-    made = admin.post("/admin/people/teachers", data={**data, "username": "LiLi"})
+    made = admin.post("/admin/people/teachers", data={**data, "name": "李丽 Li", "username": "LiLi"})
     assert made.status_code == 303 and "lowercased" in made.headers["location"]
     shown = admin.get(made.headers["location"], headers=ZH).text
     assert "用户名已改成小写" in shown and "<code>lili</code>" in shown

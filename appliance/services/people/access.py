@@ -7,6 +7,7 @@ their classes and their students, an administrator everything.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import sqlite3
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.errors import AccessDeniedError, BadRequestError, NotVisibleError, PeopleError, SignInError
 from appliance.services.people import auth, class_names, name_order, picture_codes
+from appliance.storage.attendance import Attendance, utc_text
 from appliance.storage.people import People
 from appliance.storage.signin_failures import SigninFailures
 
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
     from appliance.services.kit import Kit
 
 NAME_MAX_CHARS = 80
-USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}")
+# 2 to 32 letters (Chinese characters too: 李丽), digits, dots, dashes or underscores, beginning with a letter or
+# digit; compared and stored in lower case (auth.normal_username), and the form says so beside the field.
+USERNAME_PATTERN = re.compile(r"[^\W_][\w.-]{1,31}")
 PIN_PATTERN = re.compile(r"[0-9]{4,6}")
 MIN_PASSWORD_CHARS = 10
 STAFF = ("admin", "teacher")
@@ -81,14 +85,7 @@ def create_teacher(people: People, viewer: Viewer | None, display_name: str, use
     """An administrator adds a teacher whose first password must be changed at the first sign-in."""
     viewer = require(viewer, "admin")
     name = clean_name(display_name, "name")
-    username = username.strip().lower()
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise PeopleError(
-            f"The user name {username!r} cannot be used.",
-            fix="Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, e.g. li.wei.",
-            code="people.username_invalid",
-            field="username",
-        )
+    username = check_username(username)
     if len(password) < MIN_PASSWORD_CHARS:
         raise PeopleError(
             f"The first password has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed.",
@@ -117,6 +114,20 @@ def create_teacher(people: People, viewer: Viewer | None, display_name: str, use
         ) from None
 
 
+def check_username(typed: str) -> str:
+    """The user name as stored (auth.normal_username: NFKC, lower case); PeopleError stating the rule otherwise."""
+    username = auth.normal_username(typed)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise PeopleError(
+            f"The user name {typed.strip()!r} cannot be used.",
+            fix="Use 2 to 32 letters (Chinese characters too), digits, dots, dashes or underscores, beginning with a "
+            "letter or digit, e.g. li.wei or 李丽.",
+            code="people.username_invalid",
+            field="username",
+        )
+    return username
+
+
 def reset_staff_password(people: People, viewer: Viewer | None, account_id: int, password: str) -> None:
     """An administrator sets a teacher's one-time password (a new teacher from OneRoster, a forgotten one)."""
     viewer = require(viewer, "admin")
@@ -140,7 +151,7 @@ def create_class(people: People, viewer: Viewer | None, name: str, grade: str, t
     administrator names any). PeopleError (people.class_name_taken) when another class's name reads the same."""
     viewer = require(viewer, *STAFF)
     name, grade = clean_name(name, "class name"), " ".join(grade.split())[:20]
-    usernames = [u.strip().lower() for u in teacher_usernames if u.strip()]
+    usernames = [auth.normal_username(u) for u in teacher_usernames if u.strip()]
     if viewer["role"] == "teacher" and set(usernames) - {viewer["username"]}:
         raise AccessDeniedError(
             "A teacher's new class has that teacher alone as its teacher.",
@@ -267,11 +278,17 @@ def pin_student(people: People, class_id: int, student_id: int) -> tuple:
     return found, student
 
 
-def student_sign_in(kit: Kit, klass, student, secret: str, client: str) -> str:
+def student_sign_in(kit: Kit, klass, student, secret: str, client: str, now: dt.datetime | None = None) -> str:
     """A session token when `secret` is the student's PIN or picture code (throttled per account, device and
-    class, as auth.sign_in_pin says); SignInError or TooManyAttemptsError otherwise."""
+    class, as auth.sign_in_pin says); SignInError or TooManyAttemptsError otherwise. The sign-in is kept for the
+    class page (last sign-in, who came today: services/people/attendance.py)."""
+    moment = now or dt.datetime.now(dt.UTC)
     credential = {"id": student["id"], "password_hash": kit.people.credential(student["id"])}
-    return auth.sign_in_pin(kit.accounts, kit.signin_failures, credential, klass["id"], secret, client)
+    token = auth.sign_in_pin(
+        kit.accounts, kit.signin_failures, credential, klass["id"], secret, client, moment.timestamp()
+    )
+    Attendance(kit.db).add_signin(student["id"], klass["id"], utc_text(moment))
+    return token
 
 
 def change_own_password(

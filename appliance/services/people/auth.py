@@ -10,6 +10,7 @@ import hashlib
 import math
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -27,7 +28,7 @@ from appliance.edges.passwords import (  # noqa: F401
     is_argon2id_hash,
     verify_password,
 )
-from appliance.errors import PinLockedError, SignInError, TooManyAttemptsError
+from appliance.errors import PeopleError, PinLockedError, SignInError, TooManyAttemptsError
 from appliance.services.people import picture_codes
 from appliance.storage.accounts import Accounts
 from appliance.storage.signin_failures import SigninFailures
@@ -51,12 +52,45 @@ ADMIN_USERNAME = "admin"
 T = TypeVar("T")
 
 
+def normal_username(typed: str) -> str:
+    """A user name as stored and compared: trimmed, NFKC (full-width Ａ is A) and lower case (LiLi is lili)."""
+    return unicodedata.normalize("NFKC", typed.strip()).lower()
+
+
+def one_time_password() -> str:
+    """A random first password (4 groups of 4 hex digits, 64 bits): printed once, changed at the first sign-in."""
+    return "-".join(secrets.token_hex(2) for _ in range(4))
+
+
 def ensure_first_admin(accounts: Accounts) -> str | None:
     """Create the administrator with a random one-time password if none exists; return it, else None."""
     if accounts.count("admin"):
         return None
-    password = "-".join(secrets.token_hex(2) for _ in range(4))
+    password = one_time_password()
     accounts.create(ADMIN_USERNAME, "admin", hash_password(password), must_change_password=True)
+    return password
+
+
+def reset_at_console(accounts: Accounts, failures: SigninFailures, username: str) -> str:
+    """A new one-time password for a teacher or administrator (`tpkit people reset-password`, at the kit's
+    console: the way back in when the administrator's password is lost); it must be changed at the next sign-in.
+    The account's sessions end and its wrong-password count is forgotten. PeopleError when no staff account has
+    that user name."""
+    account = accounts.by_username(normal_username(username))
+    if account is None or account["role"] not in ("admin", "teacher"):
+        raise PeopleError(
+            f"There is no teacher or administrator with the user name {username!r}.",
+            cause="A typo, or it is a student's account (students get a new PIN on their class page).",
+            fix="List the staff on /admin/people, or run `tpkit people add-teacher NAME` to add one.",
+            code="people.no_such_staff",
+        )
+    password = one_time_password()
+    accounts.reset_password(account["id"], hash_password(password))
+    # the account's own counters (from every device); a device's count for all names waits out its window
+    own = (f"account:{account['username']}", f"account-client:{account['username']} ")
+    for subject in failures.subjects_since(0):
+        if subject == own[0] or subject.startswith(own[1]):
+            failures.clear(subject)
     return password
 
 
@@ -75,6 +109,7 @@ def sign_in(
     """Check the password and open a session; return the cookie token. SignInError when wrong,
     TooManyAttemptsError while throttled (then the password is not even checked). The try is counted before the
     check, in the transaction that reads the counters, so simultaneous guesses cannot pass the throttle together."""
+    username = normal_username(username)  # LiLi is lili, for the check and for the throttle's counters alike
     return _password_try(failures, username, client, now, lambda: _check_and_open(accounts, username, password))
 
 

@@ -19,15 +19,17 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
-def check_free(conn, name: str) -> None:
-    """PeopleError (people.class_name_taken) when a class has a name that reads as `name`."""
-    taken = _taken(conn)
+def check_free(conn, name: str, class_id: int | None = None, field: str | None = None) -> None:
+    """PeopleError (people.class_name_taken, about the form's `field`) when a class (other than `class_id`, which is
+    being renamed) has a name that reads as `name`."""
+    taken = _taken(conn, except_id=class_id)
     if name_key(name) in taken:
         raise PeopleError(
             f"The class name {name!r} is taken: the class {taken[name_key(name)]!r} reads the same.",
             cause="Another teacher (or you) already has a class of this name; pupils could not tell them apart.",
             fix="Choose another name, for example with the teacher's name or the room in it.",
             code="people.class_name_taken",
+            field=field,
         )
 
 
@@ -41,7 +43,11 @@ def free_name(conn, name: str, source_id: str) -> str:
     return candidate
 
 
-def _taken(conn, source_id: str | None = None) -> dict[str, str]:
-    """{name key: name} of every class but the one with `source_id` (itself, when re-imported)."""
+def _taken(conn, source_id: str | None = None, except_id: int | None = None) -> dict[str, str]:
+    """{name key: name} of every class but the one with `source_id` (itself, when re-imported) or `except_id`."""
     rows = People.class_names(conn)
-    return {name_key(row["name"]): row["name"] for row in rows if source_id is None or row["source_id"] != source_id}
+    return {
+        name_key(row["name"]): row["name"]
+        for row in rows
+        if (source_id is None or row["source_id"] != source_id) and row["id"] != except_id
+    }

@@ -228,7 +228,7 @@ def _target_class(people: People, conn, viewer: Viewer, class_name: str, teacher
     class_id = classes[0]["id"] if classes else people.add_class(conn, class_name)
     teachers = [viewer["id"]] if viewer["role"] == "teacher" else []
     if teacher_username:
-        teacher = people.find_account(conn, "username", teacher_username.strip().lower())
+        teacher = people.find_account(conn, "username", auth.normal_username(teacher_username))
         if teacher is None or teacher["role"] != "teacher":
             raise RosterError(
                 f"There is no teacher with the user name {teacher_username!r}.",

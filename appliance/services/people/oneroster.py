@@ -12,7 +12,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from appliance.errors import RosterError
-from appliance.services.people import class_names
+from appliance.services.people import auth, class_names
 from appliance.services.people.access import NAME_MAX_CHARS, new_pseudonym, require
 from appliance.services.people.class_roster import ImportResult
 from appliance.services.people.roster_reading import Problems, Row, decode, duplicates, read_rows
@@ -170,7 +170,7 @@ def _users(people: People, conn, rows: list[Row], result: ImportResult, problems
         if role not in ROLES or not _active(row) or row.get("enabledUser").lower() == "false":
             result.counts["skipped"] += 1
             continue
-        username = (row.get("username") or f"or-{source_id}").lower()
+        username = auth.normal_username(row.get("username") or f"or-{source_id}")  # as sign-in compares it
         number = row.get("identifier") or None if role == "student" else None
         known = people.find_account(conn, "source_id", source_id)
         for column, value in (("username", username), ("student_number", number)):

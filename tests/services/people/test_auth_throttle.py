@@ -64,3 +64,12 @@ def test_password_hashing_runs_at_most_two_at_a_time_in_a_process():
         passwords.PASSWORD_HASHING.release()
     worker.join(10)
     assert result == [True]
+
+
+def test_auth_reset_at_console_forgets_the_accounts_counts(kit):
+    auth.ensure_first_admin(kit.accounts)
+    for second in range(auth.PASSWORD_ACCOUNT_THROTTLE.free):  # guessed from many devices: every device waits
+        _fail(kit, now=1000.0 + second, client=f"10.0.1.{second}")
+    new = auth.reset_at_console(kit.accounts, kit.signin_failures, "Admin")
+    assert auth.sign_in(kit.accounts, "admin", new, kit.signin_failures, "10.0.0.9", now=1060.0)
+    assert kit.accounts.by_username("admin")["must_change_password"] == 1
