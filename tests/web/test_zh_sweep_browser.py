@@ -379,6 +379,14 @@ def _seen(html: str, who: str) -> str:
     return html if who == "admin" else re.sub(r"</?code>", " ", html)
 
 
+def _colons(html: str) -> list[str]:
+    """An ASCII colon right after a Chinese character in `<main>`, outside code: a label joined to its value with
+    English punctuation ("正确答案: 光合作用"); pages write `punctuation.colon` (docs/translating.md)."""
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    text = re.sub(r"<[^>]+>", "", re.sub(r"<code>.*?</code>", " ", main, flags=re.DOTALL))
+    return re.findall(r"\S{0,8}[\u4e00-\u9fff）]:", text)
+
+
 def _chinese(html: str) -> list[str]:
     """Han characters in `<main>` outside the test's data: a Chinese word in an English page."""
     main = html.split("<main", 1)[1].split("</main>", 1)[0]
@@ -394,7 +402,8 @@ def test_zh_sweep_page_has_no_english(browser, school, name, who, address, wide)
     for width in (False, True) if wide else (False,):
         context = _context(browser, school, who, width, "zh-CN")
         page = _open(context, name, address, ids)
-        found[1280 if width else 360] = visible_words(_seen(page.content(), who), DATA + NAMES_OF_THINGS)
+        html = page.content()
+        found[1280 if width else 360] = visible_words(_seen(html, who), DATA + NAMES_OF_THINGS) + _colons(html)
         if not width:
             assert scroll_width(page) <= 360 or wide, f"{name} is wider than a phone"
         _shot(page, f"{name}-{1280 if width else 360}")
