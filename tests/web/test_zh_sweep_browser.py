@@ -433,3 +433,17 @@ def test_zh_sweep_overview_csv_scores_stay_numbers(school):
     assert rows[0][:6] == ["姓名", "学号", "未完成", "水的旅行 状态", "水的旅行 得分", "水的旅行 满分"]
     graded = next(row for row in rows[1:] if row[3] == "已评分")
     assert graded[4:6] == ["4", "5"] and not any("/" in cell for row in rows for cell in row)
+
+
+def test_zh_sweep_chinese_punctuation_in_answers_and_attempts(school):
+    """A multiple-choice answer's options joined with 、 (the stored answer says "鲸, 蝙蝠"), and the attempt on the
+    take page as 第 2 次作答（共 2 次）, not "第 2 次作答 / 2" (English: "Attempt 2 of 2")."""
+    live, _, ids = school
+    zh = {"Accept-Language": "zh-CN"}
+    with httpx.Client(base_url=live.url, cookies=ids["cookies"]["teacher"], timeout=20) as http:
+        results = http.get(f"/teach/quizzes/{ids['quiz_id']}", headers=zh).text
+    assert "正确答案：鲸、蝙蝠" in results and "鲸, 蝙蝠" not in results
+    with httpx.Client(base_url=live.url, cookies=ids["cookies"]["student"], timeout=20) as http:
+        address = f"/me/quizzes/{ids['quiz_id']}/attempts/{ids['open_attempt_id']}"
+        assert "第 2 次作答（共 2 次）" in http.get(address, headers=zh).text
+        assert "Attempt 2 of 2" in http.get(address, headers={"Accept-Language": "en"}).text
