@@ -127,6 +127,7 @@ PAGES = [
     ("teach", "teacher", "/teach", True),
     ("teach-class", "teacher", "/teach/{class_id}", True),
     ("teach-cards", "teacher", "/teach/{class_id}/cards", True),
+    ("pin-confirm", "teacher", "/teach/{class_id}", True),  # SENT: "new PIN" for one child asks first
     ("lesson-new", "teacher", "/teach/{class_id}/lessons/new", True),
     ("lesson", "teacher", "/teach/lessons/{lesson_id}", True),
     ("lesson-missing", "teacher", "/teach/lessons/{lesson_id}?show=missing", True),
@@ -144,6 +145,7 @@ PAGES = [
     ("quiz-attempt", "teacher", "/teach/quizzes/{quiz_id}/attempts/{attempt_id}", True),
     ("quiz-edit", "teacher", "/teach/quizzes/{quiz_id}/edit", True),
     ("quiz-copy", "teacher", "/teach/quizzes/{quiz_id}/copy", True),
+    ("quiz-delete", "teacher", "/teach/quizzes/{quiz_id}/delete", True),
     ("overview", "teacher", "/teach/{class_id}/overview", True),
     ("summary", "teacher", "/teach/{class_id}/students/{student_id}/summary", True),
     ("admin", "admin", "/admin", True),
@@ -188,8 +190,15 @@ def _blanks_warning(page) -> None:
     assert page.locator("#blanks").count() == 1
 
 
+def _new_pin_asked(page) -> None:
+    """The "new PIN" button beside one child: the page that asks before the old PIN stops working (nothing changed yet)."""
+    with page.expect_navigation():
+        page.click("form[action$='/pins']:has(input[name=student]) button[type=submit]>> nth=0")
+    assert page.locator("button[name=confirm]").count() == 1
+
+
 # What the browser does on a page before it is read: a form sent whose answer is a page (not a redirect).
-SENT = {"quiz-paste-refused": _paste_refused, "me-quiz-blanks": _blanks_warning}
+SENT = {"quiz-paste-refused": _paste_refused, "me-quiz-blanks": _blanks_warning, "pin-confirm": _new_pin_asked}
 
 
 def _chinese_book(folder: Path) -> None:
