@@ -382,14 +382,16 @@ def _shot(page, name: str) -> None:
 
 
 def _seen(html: str, who: str) -> str:
-    """The page as the sweep reads it: addresses and file names left out; `<code>` and what a tooltip, a placeholder,
-    a screen reader or a missing picture shows (title, placeholder, aria-label, alt) read as text, except on the
-    administrator's pages, the only ones that show a technician's code (paths, devices, settings' names)."""
+    """The page as the sweep reads it: addresses and file names left out, the tab's title added; `<code>` and what a
+    tooltip, a placeholder, a screen reader or a missing picture shows (title, placeholder, aria-label, alt) read as
+    text, except on the administrator's pages, the only ones that show a technician's code (paths, devices, settings'
+    names)."""
     html = _NOT_WORDS.sub(" ", html)
+    tab = re.findall(r"<title>(.*?)</title>", html, flags=re.DOTALL)  # the browser tab's title, every page's
     if who == "admin":
-        return html
+        return html.replace("</main>", " ".join(tab) + " </main>", 1)
     main = html.split("<main", 1)[1].split("</main>", 1)[0]
-    said = re.findall(r'\s(?:title|placeholder|aria-label|alt)="([^"]*)"', main)
+    said = tab + re.findall(r'\s(?:title|placeholder|aria-label|alt)="([^"]*)"', main)
     html = html.replace("</main>", " ".join(said) + " </main>", 1)
     return re.sub(r"</?code>", " ", html)
 
