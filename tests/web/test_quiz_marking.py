@@ -72,7 +72,7 @@ def test_quiz_marking_accept_an_answer_from_the_results_page(kit, roles):
     scores = [a["score"] for a in kit.quizzes.handed_in(quiz_id)]
     assert scores == [4, 4.5]  # 3 + 1 and 3.5 + 1: both spellings of 降雨 now right
     page = teacher.get(f"/teach/quizzes/{quiz_id}", headers=ZH).text
-    assert "也算对: 降雨" in page and "第 1 题：“降雨”也算对" in page and "Teacher A" in page
+    assert "也算对：降雨" in page and "第 1 题：“降雨”也算对" in page and "Teacher A" in page
     done = child.get(f"/me/quizzes/{quiz_id}/attempts/{first}", headers=ZH).text
     assert "<b>4 / 5</b>" in done and "老师改过评分" in done and visible_words(done, DATA) == []
 
@@ -192,7 +192,7 @@ def test_quiz_for_some_students_is_invisible_and_403_to_the_others(kit, roles):
     )
     assert assigned.status_code == 303
     results = teacher.get(f"/teach/quizzes/{quiz_id}", headers=ZH).text
-    assert f'name="students" value="{chosen_id}" checked' in results and "布置给: " in results
+    assert f'name="students" value="{chosen_id}" checked' in results and "布置给：" in results
     assert f"/me/quizzes/{quiz_id}" in chosen.get("/me").text
     assert f"/me/quizzes/{quiz_id}" not in other.get("/me").text
     refused = other.get(f"/me/quizzes/{quiz_id}", headers=ZH)

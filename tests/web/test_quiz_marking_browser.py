@@ -108,7 +108,7 @@ def test_quiz_marking_browser_teacher_counts_an_answer_as_right(browser, school)
         if "降雨" not in page.content():
             pytest.skip("runs after the phone test, which hands in 降雨")
         page.locator("#mark1 button[value=accept]").click()
-        assert "也算对: 降雨" in page.locator("#mark1").inner_text()
+        assert "也算对：降雨" in page.locator("#mark1").inner_text()
         assert "第 2 题：“降雨”也算对" in page.locator("ul.changes").inner_text()
         assert visible_words(page.content(), DATA) == []
         page.screenshot(path="/tmp/quizmark-results-zh-1280.png", full_page=True)

@@ -104,7 +104,7 @@ def test_partial_credit_shown_as_partly_right_and_rounded(kit, handed):
     assert "◐ 部分正确 2/3" in zh and "◐ 部分正确 1.3/2" in zh
     assert zh.count('<li class="partly">') == 2 and zh.count('<li class="right">') == 4 - 1
     assert zh.count('<li class="wrong">') == 5 and "✗ 不正确" in zh
-    assert "正确答案: 错" in zh  # the true/false question answered "true": its right answer in words
+    assert "正确答案：错" in zh  # the true/false question answered "true": its right answer in words
     assert visible_words(zh, DATA) == []
     me = student.get("/me", headers=ZH).text
     assert "最高分 6.3 / 13" in me and visible_words(me, DATA) == []
@@ -113,7 +113,7 @@ def test_partial_credit_shown_as_partly_right_and_rounded(kit, handed):
 
     teacher = clients["teacher_a"]
     results = teacher.get(f"/teach/quizzes/{quiz_id}", headers=ZH).text
-    assert "正确答案: 对" in results and "正确答案: 错" in results and ">6.3 / 13<" in results
+    assert "正确答案：对" in results and "正确答案：错" in results and ">6.3 / 13<" in results
     seen = visible_words(results)  # the teacher's "count as right" forms send true/false in hidden fields
     assert "部分正确 1" in results and "true" not in seen and "false" not in seen
     assert "允许作答 1 次" in results
@@ -127,7 +127,7 @@ def test_quizzes_in_overview_csv_and_summary(kit, handed):
     clients, ids, quiz_id, _ = handed
     teacher, class_id = clients["teacher_a"], ids["a"]["class"]
     overview = teacher.get(f"/teach/{class_id}/overview", headers=ZH).text
-    assert "测验: 植物测验" in overview and "已交 6.3/13" in overview
+    assert "测验：植物测验" in overview and "已交 6.3/13" in overview
     assert "进行中" in overview and overview.count("未开始") == 2  # 李小明 started neither quiz
     assert visible_words(overview, DATA) == []
 
@@ -157,6 +157,6 @@ def test_quizzes_in_overview_csv_and_summary(kit, handed):
 
     student_id = ids["a"]["students"][0]
     summary = teacher.get(f"/teach/{class_id}/students/{student_id}/summary", headers=ZH).text
-    assert "测验: 植物测验" in summary and "6.3/13" in summary and "进行中" in summary
+    assert "测验：植物测验" in summary and "6.3/13" in summary and "进行中" in summary
     # the kit's school name (a setting, "tpkit" unless set) heads the summary as typed
     assert visible_words(summary, (*DATA, kit.settings.school_name)) == []

@@ -5,13 +5,15 @@ laptop): no English word outside book content, names and what was typed (tests/w
 then each page once in English with no Chinese outside the same data.
 
 PAGES is the list: one row per page (name, who opens it, address, whether a teacher's screen). A page added to the
-kit is one more row. With TPKIT_SCREENSHOTS=1 the Chinese pages are saved as small PNGs in docs/screenshots/zh/
-(docs/pages.md shows a handful).
+kit is one more row; a page that answers a form (a refused form, a warning) is a row and a function in SENT that
+fills and sends the form in the browser. With TPKIT_SCREENSHOTS=1 the Chinese pages are saved as small PNGs in
+docs/screenshots/zh/ (docs/pages.md shows a handful).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import re
@@ -24,10 +26,12 @@ from PIL import Image
 
 from appliance.content.zimwriter import Entry, write_zim
 from appliance.edges import passwords
+from appliance.services.learning import comment_bank
 from appliance.services.library import approval
 from appliance.services.people.access import CONSOLE
 from appliance.services.sync import stick_import
 from appliance.storage.sync_runs import RunResult, SyncRuns
+from appliance.web import i18n
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book
 from tests.web.chinese_pages import visible_words
@@ -44,6 +48,8 @@ LAPTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 ADMIN_PASSWORD = "a long admin sentence"
 CLASS = "三年级一班"
 NAMES = ("王小明", "李华", "张伟", "陈静")
+# The teacher's common comments as their bank started (a Chinese teacher's): stored words, in English pages too.
+BANK = tuple(i18n.translator("zh")(key) for key in comment_bank.DEFAULT_KEYS)
 # What the test itself put there, shown as typed: names, the class, titles, the books' own words, the teacher's
 # user name, a typed answer. The sweep fails on any other Latin word in a Chinese page.
 DATA = (
@@ -82,6 +88,19 @@ DATA = (
     "水的旅行",
     "水",  # the placeholder of a book without a picture: its title's first letter
     "root",  # the owner of the data files on this machine (the security check names it)
+    "画面",  # the homework's rubric, as the teacher typed it
+    "文字说明",
+    "颜色用得真好",  # a comment the teacher keeps in their bank
+    "光和作用",  # a child's answer (a slip of the pen) the teacher accepted as right
+    "明天带彩笔来上课。",  # the teacher's notices
+    "王小明，记得交作业本。",
+    "植物的一生",  # a draft lesson, a scheduled one
+    "月亮的变化",
+    "水的变化",  # the refused paste as typed (PASTED)
+    "水在零度会怎样？",
+    "结冰",
+    "沸腾",
+    *BANK,
 )
 # Names of things a teacher sees written so on their own screen (a program, a file type, a standard), and PIN, the
 # word Chinese uses for a PIN code (PIN码): not words to translate.
@@ -99,20 +118,34 @@ PAGES = [
     ("learn-pin", "anyone", "/learn/{class_id}/{student_id}", False),
     ("me", "student", "/me", False),
     ("me-lesson", "student", "/me/lessons/{lesson_id}", False),
+    ("me-item", "student", "/me/lessons/{lesson_id}/items/{item_id}", False),  # the kit bar (the frame is the book's)
     ("me-quiz", "student", "/me/quizzes/{quiz_id}", False),
-    ("me-attempt", "student", "/me/quizzes/{quiz_id}/attempts/{attempt_id}", False),
+    ("me-quiz-blanks", "student", "/me/quizzes/{quiz_id}/attempts/{open_attempt_id}", False),  # SENT: the warning
+    ("me-attempt", "student", "/me/quizzes/{quiz_id}/attempts/{attempt_id}", False),  # the quiz done page
     ("me-article", "student", "/me/article?book=water_zh&path=index", False),
     ("signin", "anyone", "/admin/signin", True),
     ("teach", "teacher", "/teach", True),
     ("teach-class", "teacher", "/teach/{class_id}", True),
     ("teach-cards", "teacher", "/teach/{class_id}/cards", True),
+    ("pin-confirm", "teacher", "/teach/{class_id}", True),  # SENT: "new PIN" for one child asks first
     ("lesson-new", "teacher", "/teach/{class_id}/lessons/new", True),
     ("lesson", "teacher", "/teach/lessons/{lesson_id}", True),
+    ("lesson-missing", "teacher", "/teach/lessons/{lesson_id}?show=missing", True),
+    ("lesson-draft", "teacher", "/teach/lessons/{draft_id}", True),
+    ("lesson-scheduled", "teacher", "/teach/lessons/{scheduled_id}", True),
     ("lesson-edit", "teacher", "/teach/lessons/{lesson_id}/edit", True),
     ("lesson-delete", "teacher", "/teach/lessons/{lesson_id}/delete", True),
+    ("lesson-copy", "teacher", "/teach/lessons/{lesson_id}/copy", True),
+    ("handin", "teacher", "/teach/handins/{handin_id}", True),
+    ("comments", "teacher", "/teach/comments", True),
     ("quiz-new", "teacher", "/teach/{class_id}/quizzes/new", True),
+    ("quiz-paste", "teacher", "/teach/{class_id}/quizzes/paste", True),
+    ("quiz-paste-refused", "teacher", "/teach/{class_id}/quizzes/paste", True),  # SENT: the same form back
     ("quiz-results", "teacher", "/teach/quizzes/{quiz_id}", True),
+    ("quiz-attempt", "teacher", "/teach/quizzes/{quiz_id}/attempts/{attempt_id}", True),
     ("quiz-edit", "teacher", "/teach/quizzes/{quiz_id}/edit", True),
+    ("quiz-copy", "teacher", "/teach/quizzes/{quiz_id}/copy", True),
+    ("quiz-delete", "teacher", "/teach/quizzes/{quiz_id}/delete", True),
     ("overview", "teacher", "/teach/{class_id}/overview", True),
     ("summary", "teacher", "/teach/{class_id}/students/{student_id}/summary", True),
     ("admin", "admin", "/admin", True),
@@ -136,6 +169,36 @@ QUIZ = [
     },
 ]
 ANSWERS = {"a0": ["0"], "a1": ["true"], "a2": ["降雨"], "a3": ["0"]}  # one right, one partly, two wrong
+SECOND = {"a0": ["1"], "a1": ["true"], "a2": ["光和作用"], "a3": ["0", "2"]}  # a slip of the pen, then accepted
+PASTED_TITLE = "水的变化"
+PASTED = "1. 水在零度会怎样？\nA. 结冰\nB. 沸腾\n"  # no option marked right: refused at line 1
+
+
+def _paste_refused(page) -> None:
+    """A pasted quiz with no right answer: the same form back with the text as typed and the line at fault."""
+    page.fill("input[name=title]", PASTED_TITLE)
+    page.fill("textarea[name=text]", PASTED)
+    with page.expect_navigation():
+        page.click("form.paste-form button[type=submit]")
+    assert page.locator("textarea[name=text]").input_value() == PASTED
+
+
+def _blanks_warning(page) -> None:
+    """The open attempt handed in with nothing answered: the warning and the questions again (nothing handed in)."""
+    with page.expect_navigation():
+        page.click("form.take > p > button[type=submit]")
+    assert page.locator("#blanks").count() == 1
+
+
+def _new_pin_asked(page) -> None:
+    """The "new PIN" button beside one child: the page that asks before the old PIN stops working (nothing changed yet)."""
+    with page.expect_navigation():
+        page.click("form[action$='/pins']:has(input[name=student]) button[type=submit]>> nth=0")
+    assert page.locator("button[name=confirm]").count() == 1
+
+
+# What the browser does on a page before it is read: a form sent whose answer is a page (not a redirect).
+SENT = {"quiz-paste-refused": _paste_refused, "me-quiz-blanks": _blanks_warning, "pin-confirm": _new_pin_asked}
 
 
 def _chinese_book(folder: Path) -> None:
@@ -191,8 +254,10 @@ def _second_stick(stick: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def school(tmp_path_factory):
-    """A kit with books, a class of four with PINs, a lesson with two hand-ins (one graded), a quiz with two
-    attempts; signed-in cookies for a student, the teacher and the administrator."""
+    """A kit with books, a class of four with PINs, a lesson with an article, a quiz, a rubric and two hand-ins (one
+    graded with a level), a draft and a scheduled lesson, two notices (one read), a quiz with two attempts handed in
+    (one answer accepted, one credited by hand) and one open; signed-in cookies for a student, the teacher and the
+    administrator."""
     root = tmp_path_factory.mktemp("zh-sweep")
     stick = _library(root)
     roster = "姓名\n" + "\n".join(NAMES) + "\n"
@@ -221,7 +286,10 @@ def _classwork(url: str, class_id: int, pins: dict) -> dict:
         assert hand_in(http, lesson_id, "我画了水的旅行。", [("water.jpg", JPEG, "image/jpeg")]).status_code == 303
     lesson_page = teacher.get(f"/teach/lessons/{lesson_id}").text
     first = int(re.findall(r'id="handin-(\d+)"', lesson_page)[0])
+    rubric = {"csrf": csrf(teacher), "rubric": "画面\n文字说明"}
+    assert teacher.post(f"/teach/lessons/{lesson_id}/rubric", data=rubric).status_code == 303
     grade = {"csrf": csrf(teacher), "action": "grade", "score": "4", "out_of": "5", "comment": "画得很好"}
+    grade |= {"level": "good", "rubric_0": "excellent", "rubric_1": "good"}
     teacher.post(f"/teach/handins/{first}/grade", data=grade)
     questions = [(fields, None, None) for fields in QUIZ]
     quiz_id = create_quiz(teacher, class_id, "植物小测验", questions=questions, attempts=2, due="2026-12-10")
@@ -235,6 +303,8 @@ def _classwork(url: str, class_id: int, pins: dict) -> dict:
         "lesson_id": lesson_id,
         "quiz_id": quiz_id,
         "attempt_id": attempt_id,
+        "handin_id": first,
+        **_more_classwork(teacher, students, class_id, pins[NAMES[0]][0], lesson_id, quiz_id, attempt_id),
         "cookies": {
             who: dict(http.cookies) for who, http in (("student", child), ("teacher", teacher), ("admin", admin))
         },
@@ -242,6 +312,47 @@ def _classwork(url: str, class_id: int, pins: dict) -> dict:
     for http in (teacher, admin, *students.values()):
         http.close()
     return ids
+
+
+def _more_classwork(
+    teacher, students: dict, class_id: int, student_id: int, lesson_id: int, quiz_id: int, attempt_id: int
+) -> dict:
+    """What this round's pages show: the quiz in the lesson, the teacher's comment bank (started in Chinese), a
+    draft and a scheduled lesson, two notices (the child read one), the child's visit to the lesson's article, the
+    second child's attempt with an answer accepted, a credit given by hand, and the first child's open attempt."""
+    zh = {"Accept-Language": "zh-CN"}
+    add = {"csrf": csrf(teacher), "quiz": str(quiz_id)}
+    assert teacher.post(f"/teach/lessons/{lesson_id}/quizzes", data=add).status_code == 303
+    assert teacher.get("/teach/comments", headers=zh).status_code == 200  # the bank starts in the teacher's language
+    kept = {"csrf": csrf(teacher), "action": "add", "text": "颜色用得真好"}
+    assert teacher.post("/teach/comments", data=kept).status_code == 303
+    later = (dt.date.today() + dt.timedelta(days=7)).isoformat()  # scheduled whatever day the test runs
+    made = {}
+    for key, title, publish in (("draft_id", "植物的一生", "draft"), ("scheduled_id", "月亮的变化", "later")):
+        form = {"csrf": csrf(teacher), "title": title, "instructions": "", "homework": "1", "publish": publish}
+        form |= {"publish_day": later, "publish_time": "08:00"}
+        response = teacher.post(f"/teach/{class_id}/lessons", data=form)
+        assert response.status_code == 303, response.text
+        made[key] = int(response.headers["location"].rsplit("/", 1)[1])
+    first, second = (students[name] for name in NAMES[:2])
+    for body, student in (("明天带彩笔来上课。", ""), ("王小明，记得交作业本。", str(student_id))):
+        sent = {"csrf": csrf(teacher), "body": body, "student": student}
+        assert teacher.post(f"/teach/{class_id}/notices", data=sent).status_code == 303
+    (read, *_) = re.findall(r"/me/notices/(\d+)/read", first.get("/me").text)
+    assert first.post(f"/me/notices/{read}/read", data={"csrf": csrf(first)}).status_code == 303
+    made["item_id"] = int(
+        re.findall(rf"/me/lessons/{lesson_id}/items/(\d+)", first.get(f"/me/lessons/{lesson_id}").text)[0]
+    )
+    assert first.get(f"/me/lessons/{lesson_id}/items/{made['item_id']}").status_code == 200
+    other = start(second, quiz_id)
+    answers = {"csrf": csrf(second), **SECOND}
+    assert second.post(f"/me/quizzes/{quiz_id}/attempts/{other}", data=answers).status_code == 303
+    accept = {"csrf": csrf(teacher), "action": "accept", "position": "2", "accept2": "光和作用"}
+    assert teacher.post(f"/teach/quizzes/{quiz_id}/marking", data=accept).status_code == 303
+    credit = {"csrf": csrf(teacher), "position": "3", "credit": "1"}
+    assert teacher.post(f"/teach/quizzes/{quiz_id}/attempts/{attempt_id}/credit", data=credit).status_code == 303
+    made["open_attempt_id"] = start(first, quiz_id)
+    return made
 
 
 def _context(browser, school, who: str, wide: bool, locale: str):  # noqa: F811
@@ -252,10 +363,13 @@ def _context(browser, school, who: str, wide: bool, locale: str):  # noqa: F811
     return context
 
 
-def _open(context, address: str, ids: dict):
+def _open(context, name: str, address: str, ids: dict):
+    """The page at `address`, then what SENT does on it (a form sent) when it names the page."""
     page = context.new_page()
     response = page.goto(address.format(**ids))
     assert response is not None and response.status == 200, (address, response and response.status)
+    if name in SENT:
+        SENT[name](page)
     return page
 
 
@@ -265,6 +379,29 @@ def _shot(page, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         picture = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB").quantize(colors=64)
         picture.save(SCREENSHOTS / f"{name}.png", optimize=True)
+
+
+def _seen(html: str, who: str) -> str:
+    """The page as the sweep reads it: addresses and file names left out, the tab's title added; `<code>` and what a
+    tooltip, a placeholder, a screen reader or a missing picture shows (title, placeholder, aria-label, alt) read as
+    text, except on the administrator's pages, the only ones that show a technician's code (paths, devices, settings'
+    names)."""
+    html = _NOT_WORDS.sub(" ", html)
+    tab = re.findall(r"<title>(.*?)</title>", html, flags=re.DOTALL)  # the browser tab's title, every page's
+    if who == "admin":
+        return html.replace("</main>", " ".join(tab) + " </main>", 1)
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    said = tab + re.findall(r'\s(?:title|placeholder|aria-label|alt)="([^"]*)"', main)
+    html = html.replace("</main>", " ".join(said) + " </main>", 1)
+    return re.sub(r"</?code>", " ", html)
+
+
+def _colons(html: str) -> list[str]:
+    """An ASCII colon right after a Chinese character in `<main>`, outside code: a label joined to its value with
+    English punctuation ("正确答案: 光合作用"); pages write `punctuation.colon` (docs/translating.md)."""
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    text = re.sub(r"<[^>]+>", "", re.sub(r"<code>.*?</code>", " ", main, flags=re.DOTALL))
+    return re.findall(r"\S{0,8}[\u4e00-\u9fff）]:", text)
 
 
 def _chinese(html: str) -> list[str]:
@@ -281,8 +418,9 @@ def test_zh_sweep_page_has_no_english(browser, school, name, who, address, wide)
     found = {}
     for width in (False, True) if wide else (False,):
         context = _context(browser, school, who, width, "zh-CN")
-        page = _open(context, address, ids)
-        found[1280 if width else 360] = visible_words(_NOT_WORDS.sub(" ", page.content()), DATA + NAMES_OF_THINGS)
+        page = _open(context, name, address, ids)
+        html = page.content()
+        found[1280 if width else 360] = visible_words(_seen(html, who), DATA + NAMES_OF_THINGS) + _colons(html)
         if not width:
             assert scroll_width(page) <= 360 or wide, f"{name} is wider than a phone"
         _shot(page, f"{name}-{1280 if width else 360}")
@@ -296,7 +434,7 @@ def test_zh_sweep_english_page_has_no_chinese(browser, school, name, who, addres
         pytest.skip("the results are the Chinese book's own words")
     _, _, ids = school
     context = _context(browser, school, who, wide, "en-US")
-    page = _open(context, address, ids)
+    page = _open(context, name, address, ids)
     assert page.evaluate("document.documentElement.lang") == "en"
     assert _chinese(page.content()) == [], f"Chinese words on the English page {name}"
     context.close()
@@ -312,3 +450,17 @@ def test_zh_sweep_overview_csv_scores_stay_numbers(school):
     assert rows[0][:6] == ["姓名", "学号", "未完成", "水的旅行 状态", "水的旅行 得分", "水的旅行 满分"]
     graded = next(row for row in rows[1:] if row[3] == "已评分")
     assert graded[4:6] == ["4", "5"] and not any("/" in cell for row in rows for cell in row)
+
+
+def test_zh_sweep_chinese_punctuation_in_answers_and_attempts(school):
+    """A multiple-choice answer's options joined with 、 (the stored answer says "鲸, 蝙蝠"), and the attempt on the
+    take page as 第 2 次作答（共 2 次）, not "第 2 次作答 / 2" (English: "Attempt 2 of 2")."""
+    live, _, ids = school
+    zh = {"Accept-Language": "zh-CN"}
+    with httpx.Client(base_url=live.url, cookies=ids["cookies"]["teacher"], timeout=20) as http:
+        results = http.get(f"/teach/quizzes/{ids['quiz_id']}", headers=zh).text
+    assert "正确答案：鲸、蝙蝠" in results and "鲸, 蝙蝠" not in results
+    with httpx.Client(base_url=live.url, cookies=ids["cookies"]["student"], timeout=20) as http:
+        address = f"/me/quizzes/{ids['quiz_id']}/attempts/{ids['open_attempt_id']}"
+        assert "第 2 次作答（共 2 次）" in http.get(address, headers=zh).text
+        assert "Attempt 2 of 2" in http.get(address, headers={"Accept-Language": "en"}).text
