@@ -127,6 +127,10 @@ PAGES = [
     ("teach", "teacher", "/teach", True),
     ("teach-class", "teacher", "/teach/{class_id}", True),
     ("teach-cards", "teacher", "/teach/{class_id}/cards", True),
+    ("class-edit", "teacher", "/teach/{class_id}/edit", True),  # name, grade, teachers (housekeeping)
+    ("student-edit", "teacher", "/teach/{class_id}/students/{student_id}", True),  # rename, 学号, move
+    ("student-remove", "teacher", "/teach/{class_id}/students/{student_id}/remove", True),
+    ("class-remove", "teacher", "/teach/{class_id}/remove", True),
     ("pin-confirm", "teacher", "/teach/{class_id}", True),  # SENT: "new PIN" for one child asks first
     ("lesson-new", "teacher", "/teach/{class_id}/lessons/new", True),
     ("lesson", "teacher", "/teach/lessons/{lesson_id}", True),
