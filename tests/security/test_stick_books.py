@@ -75,7 +75,7 @@ def test_stick_books_role_matrix_pupils_403_teachers_add_admins_replace(kit_with
                 assert posted.status_code == 403
         teacher = clients["teacher_a"]
         assert "1 book(s) from a USB stick" not in teacher.get("/teach").text  # two wait
-        assert "2 book(s) from a USB stick are waiting for approval" in teacher.get("/teach").text
+        assert "2 books from a USB stick are waiting for approval" in teacher.get("/teach").text
         page = teacher.get("/admin/books").text
         assert "Fun games" in page and "/dev/sdc1" in page and "games.zim" in page
         row = next(r for r in page.split("</tr>") if "maps.zim" in r)

@@ -114,7 +114,7 @@ def _check(data_dir, acked: list, *, waiting_allowed: bool = False) -> dict[int,
         assert stored[(student, body)][2] > 0  # its photo, re-written on the kit (so another digest than sent)
     for name, digest, size in stored.values():
         assert not name.startswith("."), name
-        if waiting_allowed and (waiting / name).exists() and not (uploads / name).exists():
+        if waiting_allowed and (waiting / name).exists():  # still waiting: its row holds the digest as sent
             assert hashlib.sha256((waiting / name).read_bytes()).hexdigest() == digest, name
             continue
         data = (uploads / name).read_bytes()

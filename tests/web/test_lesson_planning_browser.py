@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.services.learning import lessons
+from appliance.services.learning import grading, lessons
 from appliance.services.library import demo_books
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
@@ -37,7 +37,7 @@ def school(tmp_path_factory):
     for n, student in enumerate(students[:4]):
         handin_id = lessons.hand_in(kit, student, ids[0], "蒸发、凝结、降水", [])
         if n < 2:
-            lessons.grade(kit, teacher, handin_id, "grade", str(7 + n), "10", "")
+            grading.grade(kit, teacher, handin_id, "grade", str(7 + n), "10", "", "")
     lessons.hand_in(kit, students[0], ids[1], "叶子", [])
     with LiveServer(create_app(kit, watch_library=False)) as server:
         yield server, result.class_id, ids
