@@ -94,6 +94,9 @@ def test_photo_still_waiting_is_made_when_first_asked_for(kit, roles):
     clients, _ = roles
     sent = phone_jpeg(3000, 2000, orientation=6)
     row = _left_waiting(kit, roles, sent)
+    lesson_id = kit.lessons.handin(row["handin_id"])["lesson_id"]
+    mine = clients["student_a"].get(f"/me/lessons/{lesson_id}", headers={"Accept-Language": "en"}).text
+    assert "Photo received; getting it ready" in mine and f"/files/handin/{row['id']}/thumb" not in mine
     served = clients["teacher_a"].get(f"/files/handin/{row['id']}")
     assert served.status_code == 200 and b"Exif" not in served.content and len(served.content) < len(sent) / 3
     with Image.open(io.BytesIO(served.content)) as image:

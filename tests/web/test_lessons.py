@@ -8,7 +8,7 @@ import io
 import re
 import time
 
-from appliance.services.learning import lessons
+from appliance.services.learning import handin_photos, lessons
 from tests.web.lesson_data import JPEG, PDF, PNG, hand_in, handin_ids, make_lesson
 from tests.web.people_clients import csrf, role_clients
 
@@ -54,6 +54,7 @@ def test_lessons_teacher_builds_student_hands_in_teacher_grades(kit, live):
         [("page1.jpg", JPEG, "image/jpeg"), ("page2.png", PNG, "image/png")],
     )
     assert done.status_code == 303 and done.headers["location"].endswith("notice=handed_in")
+    assert handin_photos.wait_idle(30)  # the JPEG made small after the answer (until then: "getting it ready")
     mine = student.get(done.headers["location"]).text
     assert "Evaporation &lt;b&gt;then&lt;/b&gt; rain" in mine and "Handed in" in mine
     photos = re.findall(r'href="(/files/handin/\d+)"', mine)

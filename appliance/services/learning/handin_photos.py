@@ -70,6 +70,12 @@ def resume(kit: Kit) -> int:
     return len(waiting)
 
 
+def waiting(kit: Kit) -> set[str]:
+    """The names of the photos waiting to be made small now (a handful at most, for a few seconds after the bell)."""
+    found = folder(kit)
+    return {p.name for p in found.iterdir() if not p.name.startswith(".")} if found.is_dir() else set()
+
+
 def wait_idle(timeout_s: float) -> bool:
     """Wait until every photo submitted in this process is made (or given up); False at the deadline."""
     with _settled:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.services.learning import (
     grading,
+    handin_photos,
     lesson_edits,
     lesson_library,
     lessons,
@@ -101,6 +102,9 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
         "lesson": lesson,
         "items": [i for i in kit.lessons.items(lesson["id"]) if not i["quiz_archived_at"]],
         "handins": [(h, kit.lessons.handin_files(h["id"])) for h in handins],
+        # photos handed in a moment ago, still being made small: said so, not made now for this page (at the bell,
+        # forty children's pages would each wait for the photo thread: services/learning/handin_photos)
+        "waiting": handin_photos.waiting(kit),
         "rubric": {h["id"]: rubrics.levels_of(h, lesson) for h in handins},
         "may_hand_in": bool(lesson["homework"]) and (latest is None or latest["state"] != "graded"),
         "note": notebook.lesson_note(kit, viewer, lesson["id"]),
