@@ -1,13 +1,14 @@
 """The zh-CN sweep (issue 16): every page a child, a teacher or the administrator uses, opened in headless Chromium with
-realistic data (a class of Chinese names, a lesson with hand-ins, a quiz with attempts, a book from a USB stick, a
-damaged book, sync runs), in Chinese at 360 px (children's phones) and, for staff pages, at 1280 px (the teacher's
-laptop): no English word outside book content, names and what was typed (tests/web/chinese_pages.visible_words);
-then each page once in English with no Chinese outside the same data.
+realistic data (a class of Chinese names, a second class that signs in with pictures, a lesson with hand-ins, a quiz
+with attempts, a book from a USB stick, a damaged book, sync runs), in Chinese at 360 px (children's phones) and, for
+staff pages, at 1280 px (the teacher's laptop): no English word outside book content, names and what was typed
+(tests/web/chinese_pages.visible_words); then each page once in English with no Chinese outside the same data.
 
 PAGES is the list: one row per page (name, who opens it, address, whether a teacher's screen). A page added to the
 kit is one more row; a page that answers a form (a refused form, a warning) is a row and a function in SENT that
-fills and sends the form in the browser. With TPKIT_SCREENSHOTS=1 the Chinese pages are saved as small PNGs in
-docs/screenshots/zh/ (docs/pages.md shows a handful).
+fills and sends the form in the browser; a page answered with another status than 200 (an error page) names it in
+STATUS. With TPKIT_SCREENSHOTS=1 the Chinese pages are saved as small PNGs in docs/screenshots/zh/ (docs/pages.md
+shows a handful).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ LAPTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 ADMIN_PASSWORD = "a long admin sentence"
 CLASS = "三年级一班"
 NAMES = ("王小明", "李华", "张伟", "陈静")
+# A second class, imported by the teacher and switched to picture codes (the first class's rows stay as they are),
+# and a third the import row sends from the browser.
+PICTURE_CLASS, PICTURE_NAMES = "三年级二班", ("赵敏", "刘洋")
+IMPORTED_CLASS, IMPORTED_NAMES = "三年级三班", ("孙丽", "周强")
 # The teacher's common comments as their bank started (a Chinese teacher's): stored words, in English pages too.
 BANK = tuple(i18n.translator("zh")(key) for key in comment_bank.DEFAULT_KEYS)
 # What the test itself put there, shown as typed: names, the class, titles, the books' own words, the teacher's
@@ -55,6 +60,10 @@ BANK = tuple(i18n.translator("zh")(key) for key in comment_bank.DEFAULT_KEYS)
 DATA = (
     *NAMES,
     CLASS,
+    *PICTURE_NAMES,
+    PICTURE_CLASS,
+    *IMPORTED_NAMES,
+    IMPORTED_CLASS,
     "李老师 Ms Li",
     "li.wei",
     "admin",
@@ -116,6 +125,7 @@ PAGES = [
     ("learn-classes", "anyone", "/learn", False),
     ("learn-names", "anyone", "/learn/{class_id}", False),
     ("learn-pin", "anyone", "/learn/{class_id}/{student_id}", False),
+    ("learn-pictures", "anyone", "/learn/{picture_class_id}/{picture_student_id}", False),  # the picture grid
     ("me", "student", "/me", False),
     ("me-lesson", "student", "/me/lessons/{lesson_id}", False),
     ("me-item", "student", "/me/lessons/{lesson_id}/items/{item_id}", False),  # the kit bar (the frame is the book's)
@@ -123,10 +133,13 @@ PAGES = [
     ("me-quiz-blanks", "student", "/me/quizzes/{quiz_id}/attempts/{open_attempt_id}", False),  # SENT: the warning
     ("me-attempt", "student", "/me/quizzes/{quiz_id}/attempts/{attempt_id}", False),  # the quiz done page
     ("me-article", "student", "/me/article?book=water_zh&path=index", False),
+    ("me-lesson-gone", "student", "/me/lessons/999999", False),  # 404: the error page a child can meet
     ("signin", "anyone", "/admin/signin", True),
     ("teach", "teacher", "/teach", True),
     ("teach-class", "teacher", "/teach/{class_id}", True),
     ("teach-cards", "teacher", "/teach/{class_id}/cards", True),
+    ("class-imported", "teacher", "/teach", True),  # SENT: a class list imported, its cards with the new PINs
+    ("codes-given", "teacher", "/teach/{picture_class_id}", True),  # SENT: "give codes" for the whole class
     ("class-edit", "teacher", "/teach/{class_id}/edit", True),  # name, grade, teachers (housekeeping)
     ("student-edit", "teacher", "/teach/{class_id}/students/{student_id}", True),  # rename, 学号, move
     ("student-remove", "teacher", "/teach/{class_id}/students/{student_id}/remove", True),
@@ -194,6 +207,28 @@ def _blanks_warning(page) -> None:
     assert page.locator("#blanks").count() == 1
 
 
+def _class_imported(page) -> None:
+    """The teacher's class-list form sent with a small CSV: the import's result above the new class's cards (the
+    first time with their new PINs, then as updated with none given)."""
+    page.fill("input[name=class_name]", IMPORTED_CLASS)
+    roster = "姓名\n" + "\n".join(IMPORTED_NAMES) + "\n"
+    page.set_input_files("input[name=file]", {"name": "3c.csv", "mimeType": "text/csv", "buffer": roster.encode()})
+    with page.expect_navigation():
+        page.click("form[action='/teach/import'] button[type=submit]")
+    assert page.locator("p.notice").count() >= 1
+
+
+def _codes_given(page) -> None:
+    """The picture class switched to PINs and back (each switch clears the old codes), then "give codes" for the
+    whole class: the sheet of the codes just given, with their pictures (every run the same page)."""
+    for _ in range(2):
+        with page.expect_navigation():
+            page.click("form[action$='/signin-kind'] button[name=kind]")
+    with page.expect_navigation():
+        page.click("form[action$='/pins']:not(:has(input[name=student])) button[type=submit]")
+    assert page.locator(".card-pictures").count() == len(PICTURE_NAMES)
+
+
 def _new_pin_asked(page) -> None:
     """The "new PIN" button beside one child: the page that asks before the old PIN stops working (nothing changed yet)."""
     with page.expect_navigation():
@@ -202,7 +237,15 @@ def _new_pin_asked(page) -> None:
 
 
 # What the browser does on a page before it is read: a form sent whose answer is a page (not a redirect).
-SENT = {"quiz-paste-refused": _paste_refused, "me-quiz-blanks": _blanks_warning, "pin-confirm": _new_pin_asked}
+SENT = {
+    "quiz-paste-refused": _paste_refused,
+    "me-quiz-blanks": _blanks_warning,
+    "pin-confirm": _new_pin_asked,
+    "class-imported": _class_imported,
+    "codes-given": _codes_given,
+}
+# Pages that answer with another status than 200 (an error page).
+STATUS = {"me-lesson-gone": 404}
 
 
 def _chinese_book(folder: Path) -> None:
@@ -260,8 +303,8 @@ def _second_stick(stick: Path) -> Path:
 def school(tmp_path_factory):
     """A kit with books, a class of four with PINs, a lesson with an article, a quiz, a rubric and two hand-ins (one
     graded with a level), a draft and a scheduled lesson, two notices (one read), a quiz with two attempts handed in
-    (one answer accepted, one credited by hand) and one open; signed-in cookies for a student, the teacher and the
-    administrator."""
+    (one answer accepted, one credited by hand) and one open; a second class of two with picture codes; signed-in
+    cookies for a student, the teacher and the administrator."""
     root = tmp_path_factory.mktemp("zh-sweep")
     stick = _library(root)
     roster = "姓名\n" + "\n".join(NAMES) + "\n"
@@ -356,7 +399,21 @@ def _more_classwork(
     credit = {"csrf": csrf(teacher), "position": "3", "credit": "1"}
     assert teacher.post(f"/teach/quizzes/{quiz_id}/attempts/{attempt_id}/credit", data=credit).status_code == 303
     made["open_attempt_id"] = start(first, quiz_id)
-    return made
+    return made | _picture_class(teacher)
+
+
+def _picture_class(teacher) -> dict:
+    """A second class: its list imported by the teacher (two names), then switched to picture codes and given them."""
+    roster = ("姓名\n" + "\n".join(PICTURE_NAMES) + "\n").encode()
+    sent = {"csrf": csrf(teacher), "class_name": PICTURE_CLASS}
+    response = teacher.post("/teach/import", data=sent, files={"file": ("3b.csv", roster, "text/csv")})
+    assert response.status_code == 200, response.text
+    class_id = int(re.findall(r"/teach/(\d+)/cards", response.text)[0])
+    kind = {"csrf": csrf(teacher), "kind": "pictures"}
+    assert teacher.post(f"/teach/{class_id}/signin-kind", data=kind).status_code == 303
+    assert "card-pictures" in teacher.post(f"/teach/{class_id}/pins", data={"csrf": csrf(teacher)}).text  # codes
+    student_id = int(re.findall(rf"/teach/{class_id}/students/(\d+)", teacher.get(f"/teach/{class_id}").text)[0])
+    return {"picture_class_id": class_id, "picture_student_id": student_id}
 
 
 def _context(browser, school, who: str, wide: bool, locale: str):  # noqa: F811
@@ -371,7 +428,8 @@ def _open(context, name: str, address: str, ids: dict):
     """The page at `address`, then what SENT does on it (a form sent) when it names the page."""
     page = context.new_page()
     response = page.goto(address.format(**ids))
-    assert response is not None and response.status == 200, (address, response and response.status)
+    expected = STATUS.get(name, 200)
+    assert response is not None and response.status == expected, (address, response and response.status)
     if name in SENT:
         SENT[name](page)
     return page
@@ -400,6 +458,15 @@ def _seen(html: str, who: str) -> str:
     return re.sub(r"</?code>", " ", html)
 
 
+def _unfolded(html: str) -> str:
+    """The page without the error page's technician's details (what error.html's `<details class="detail">` folds
+    away in every language but English: the message and fix are written for technicians in English, by design).
+    Only what follows its `<summary>` is left out; the error's title, the summary's label and the buttons are read."""
+    return re.sub(
+        r'(<details class="detail"[^>]*>\s*<summary>.*?</summary>).*?(</details>)', r"\1\2", html, flags=re.DOTALL
+    )
+
+
 def _colons(html: str) -> list[str]:
     """An ASCII colon right after a Chinese character in `<main>`, outside code: a label joined to its value with
     English punctuation ("正确答案: 光合作用"); pages write `punctuation.colon` (docs/translating.md)."""
@@ -423,7 +490,7 @@ def test_zh_sweep_page_has_no_english(browser, school, name, who, address, wide)
     for width in (False, True) if wide else (False,):
         context = _context(browser, school, who, width, "zh-CN")
         page = _open(context, name, address, ids)
-        html = page.content()
+        html = _unfolded(page.content())
         found[1280 if width else 360] = visible_words(_seen(html, who), DATA + NAMES_OF_THINGS) + _colons(html)
         if not width:
             assert scroll_width(page) <= 360 or wide, f"{name} is wider than a phone"
