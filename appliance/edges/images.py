@@ -88,7 +88,7 @@ def _decode_once(source: Path, shown: str, max_edge_px: int, write: Callable[[Im
 
 def check_jpeg(source: Path, max_edge_px: int, shown: str) -> int | None:
     """Prove the camera JPEG at `source` whole without decoding it in full: its header checked as `shrink` checks it,
-    then its data read at 1/8 scale (the DCT's own scaling: every block is read, few pixels made), a few per cent of
+    then its data read at 1/8 scale (the DCT's own scaling: every block is read, few pixels made), about a tenth of
     a full decode and never more than ~3 MB. The bytes it will take once `shrink` has made it `max_edge_px` (an
     upper estimate), or None when it is no JPEG (such a picture is shrunk at once). The same refusals as `shrink`,
     without waiting for another decode."""

@@ -2,7 +2,7 @@
 up to 13 s each while one worker decoded their 5 MP photos one after another).
 
 A camera's JPEG is checked while the child waits (its header, and its data read whole at 1/8 scale:
-edges/images.check_jpeg, a few per cent of a full decode) and kept as sent in uploads/handin_waiting/ (0600, like
+edges/images.check_jpeg, about a tenth of a full decode) and kept as sent in uploads/handin_waiting/ (0600, like
 every upload). One thread per web process then scales it down, strips its metadata, writes its thumbnail and
 records its final size and digest, at low CPU priority so that pages stay quick. A waiting photo is never served:
 whoever asks for it first has it made then (`ready`). After a power cut or a restart the photos still waiting are
@@ -60,14 +60,16 @@ def submit(kit: Kit, names: list[str]) -> None:
 
 def resume(kit: Kit) -> int:
     """Submit every photo still waiting (left by a restart or a power cut); how many."""
-    waiting = sorted(
-        (p for p in folder(kit).iterdir() if p.is_file() and not p.name.startswith("."))
-        if folder(kit).is_dir()
-        else [],
-        key=lambda p: p.stat().st_mtime,
-    )
-    submit(kit, [p.name for p in waiting])
-    return len(waiting)
+    found: list[tuple[float, str]] = []
+    for path in folder(kit).iterdir() if folder(kit).is_dir() else []:
+        if path.name.startswith("."):
+            continue
+        try:
+            found.append((path.stat().st_mtime, path.name))
+        except FileNotFoundError:  # made meanwhile by another web process's photo thread
+            continue
+    submit(kit, [name for _, name in sorted(found)])
+    return len(found)
 
 
 def waiting(kit: Kit) -> set[str]:
@@ -95,6 +97,8 @@ def ready(kit: Kit, name: str) -> bool:
         except UploadBusyError:
             raise
         except UploadRefusedError as exc:
+            if not waiting.exists():  # made (and taken away) by another web process's photo thread meanwhile
+                return made.exists()
             log.warning("Hand-in photo %s could not be made small and is dropped: %s", name, exc)
             waiting.unlink(missing_ok=True)
             return False
