@@ -59,15 +59,19 @@ def submit(kit: Kit, names: list[str]) -> None:
 
 
 def resume(kit: Kit) -> int:
-    """Submit every photo still waiting (left by a restart or a power cut); how many."""
+    """Submit every photo still waiting (left by a restart or a power cut); how many. Never raises: it runs in the
+    web service's start-up, and a worker that fails to start stops the whole server (uvicorn's supervisor)."""
     found: list[tuple[float, str]] = []
-    for path in folder(kit).iterdir() if folder(kit).is_dir() else []:
-        if path.name.startswith("."):
-            continue
-        try:
-            found.append((path.stat().st_mtime, path.name))
-        except FileNotFoundError:  # made meanwhile by another web process's photo thread
-            continue
+    try:
+        for path in folder(kit).iterdir() if folder(kit).is_dir() else []:
+            if path.name.startswith("."):
+                continue
+            try:
+                found.append((path.stat().st_mtime, path.name))
+            except FileNotFoundError:  # made meanwhile by another web process's photo thread
+                continue
+    except OSError:
+        log.exception("The waiting hand-in photos could not be listed; each is made when first asked for.")
     submit(kit, [name for _, name in sorted(found)])
     return len(found)
 
