@@ -160,12 +160,14 @@ def _pixels(data: bytes) -> tuple[int, int] | None:
 # --- setup ---------------------------------------------------------------------------------------
 
 
-def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list[dict]]:
-    """Demo books, a teacher and a class of `students` with PINs, through the services; (class id, students)."""
+def kit_with_teacher(data_dir: Path, content_dir: Path, display_name: str, username: str, password: str):
+    """The demo books written into `content_dir`, the kit opened on `data_dir`, and a teacher who has already chosen
+    her own password, through the services; the open kit (the caller closes it). Shared by the benches that drive a
+    real `tpkit serve` afterwards (this one, bench/teachers_day.py)."""
     from appliance.config import load_settings
     from appliance.services.kit import open_kit
     from appliance.services.library import demo_books
-    from appliance.services.people import access as people, class_roster
+    from appliance.services.people import access as people
     from appliance.services.people.access import CONSOLE
 
     saved = os.dup(1)  # libzim's writer prints its progress on the process's stdout: keep the table readable
@@ -182,9 +184,22 @@ def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list
         )
     )
     try:
-        teacher_id = people.create_teacher(kit.people, CONSOLE, "Ms Bench", TEACHER, TEACHER_PASSWORD)
+        teacher_id = people.create_teacher(kit.people, CONSOLE, display_name, username, password)
         with kit.people.transaction() as conn:  # as if she had already chosen her own password
             kit.people.update_person(conn, teacher_id, must_change_password=0)
+    except BaseException:
+        kit.close()
+        raise
+    return kit
+
+
+def prepare(data_dir: Path, content_dir: Path, students: int) -> tuple[int, list[dict]]:
+    """Demo books, a teacher and a class of `students` with PINs, through the services; (class id, students)."""
+    from appliance.services.people import class_roster
+    from appliance.services.people.access import CONSOLE
+
+    kit = kit_with_teacher(data_dir, content_dir, "Ms Bench", TEACHER, TEACHER_PASSWORD)
+    try:
         roster = "name,student_number\n" + "".join(f"Student {n:02d},B{n:04d}\n" for n in range(students))
         result = class_roster.import_file(kit.people, CONSOLE, roster.encode(), "5b.csv", CLASS_NAME, TEACHER)
         pins = {number: pin for _, number, pin in result.pins}

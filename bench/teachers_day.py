@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.lesson import percentile, summarise, tree_cpu_s  # noqa: E402
+from bench.lesson import kit_with_teacher, percentile, summarise, tree_cpu_s  # noqa: E402
 from bench.servers import ManagedServer  # noqa: E402
 from bench.teachers_day_browser import Browser, Fetch, PageLoad, StepFailed  # noqa: E402
 
@@ -259,31 +259,7 @@ def quiz_answers(page_html: str, child: int) -> dict:
 
 def prepare(data_dir: Path, content_dir: Path) -> None:
     """The demo books and one teacher who has chosen her own password, through the services."""
-    from appliance.config import load_settings
-    from appliance.services.kit import open_kit
-    from appliance.services.library import demo_books
-    from appliance.services.people import access as people
-    from appliance.services.people.access import CONSOLE
-
-    saved = os.dup(1)  # libzim's writer prints its progress on the process's stdout: keep the table readable
-    try:
-        with open(os.devnull, "wb") as quiet:
-            os.dup2(quiet.fileno(), 1)
-            demo_books.build(content_dir)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    kit = open_kit(
-        load_settings(
-            environ={}, overrides={"data_dir": str(data_dir), "content_dir": str(content_dir), "mdns_enabled": False}
-        )
-    )
-    try:
-        teacher_id = people.create_teacher(kit.people, CONSOLE, "王老师", TEACHER, TEACHER_PASSWORD)
-        with kit.people.transaction() as conn:
-            kit.people.update_person(conn, teacher_id, must_change_password=0)
-    finally:
-        kit.close()
+    kit_with_teacher(data_dir, content_dir, "王老师", TEACHER, TEACHER_PASSWORD).close()
 
 
 # --- the day -----------------------------------------------------------------------------------------------------------
