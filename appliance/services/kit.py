@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from appliance.config import Settings
 from appliance.paths import Paths
 from appliance.services.device.readings import Readings
-from appliance.services.learning import uploads
+from appliance.services.learning import clock, uploads
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
@@ -172,7 +172,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
         provisioning_runs=ProvisioningRuns(db),
         quizzes=Quizzes(db),
         learning_records=LearningRecords(db),
-        lessons=Lessons(db),
+        lessons=Lessons(db, wall_clock=lambda: clock.stamp(settings)[:16]),  # the kit's wall time, not the system's
         notebook=Notebook(db),
         comment_bank=CommentBank(db),
         notices=Notices(db),

@@ -7,7 +7,7 @@ caller before the row that names them is committed (services/lessons).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from appliance.storage.database import Database, inserted_id
 
@@ -21,8 +21,11 @@ PUBLISHED = (
 class Lessons:
     """The `lessons`, `lesson_students`, `lesson_items`, `lesson_opens`, `handins`, `handin_files` tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, wall_clock: Callable[[], str] | None = None) -> None:
+        """`wall_clock`: now as a lesson's `created_at` ('YYYY-MM-DD HH:MM', the kit's wall time: services/kit.py
+        passes services/learning/clock.py's); None: the column's default, SQLite's idea of local time."""
         self.db = db
+        self.wall_clock = wall_clock
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -211,12 +214,14 @@ class Lessons:
     ) -> int:
         """A lesson (a draft while `publish_at` is None), whom it is for ([] = the whole class) and its `items`
         (ITEM_COLUMNS; uploads already complete on disk), in one transaction."""
+        created_at = self.wall_clock() if self.wall_clock is not None else None
         with self.db.transaction() as conn:
             lesson_id = inserted_id(
                 conn.execute(
-                    "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at, publish_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (class_id, teacher_id, title, instructions, int(homework), due_at, publish_at),
+                    "INSERT INTO lessons (class_id, teacher_id, title, instructions, homework, due_at, publish_at, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                    "coalesce(?, strftime('%Y-%m-%d %H:%M', 'now', 'localtime')))",
+                    (class_id, teacher_id, title, instructions, int(homework), due_at, publish_at, created_at),
                 )
             )
             conn.executemany(

@@ -76,7 +76,7 @@ def remove_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int) -> None:
 def delete_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> int:
     """Archive the lesson (hand-ins, their photos and records stay); the class id, to go back to."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
-    kit.lessons.archive(lesson_id, lessons.stamp(lessons.now_local()))
+    kit.lessons.archive(lesson_id, lessons.stamp(lessons.now_local(kit.settings)))
     return klass["id"]
 
 

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, NotVisibleError, TpkitError
-from appliance.services.learning import handin_photos, quiz_overview, quotas, records, scores, thumbnails, uploads
+from appliance.services.learning import (
+    clock,
+    handin_photos,
+    quiz_overview,
+    quotas,
+    records,
+    scores,
+    thumbnails,
+    uploads,
+)
 from appliance.services.people import access as people, name_order
 from appliance.storage.lessons import Lessons
 from appliance.storage.people import People
@@ -35,17 +44,15 @@ FIELDS = {"answer": "body", "maximum": "out_of"}  # what a message calls a field
 NOW = "now"  # create()'s publish_at for lessons made in code (bench, tests, imports): published at once, as before
 
 
-def now_local() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+def now_local(settings: Any, when: dt.datetime | None = None) -> dt.datetime:
+    """Now (or `when`: aware, or naive as the kit's wall time) as naive wall time in the kit's `time_zone`, whatever
+    the system's zone is: the learning space's one clock (services/learning/clock.py)."""
+    return clock.wall(settings, when)
 
 
 def stamp(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def utc_stamp(when: dt.datetime | None = None) -> str:
-    """`when` (naive: the machine's local time; None: now) as storage compares publish times: ISO 8601 UTC."""
-    return (when or dt.datetime.now()).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A wall time from `now_local` as the learning space stores it: 'YYYY-MM-DD HH:MM:SS'."""
+    return when.strftime(clock.WALL_FORMAT)
 
 
 def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_MAX_CHARS) -> str:
@@ -68,7 +75,8 @@ def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_M
 
 
 def parse_due(value: str) -> str | None:
-    """'YYYY-MM-DD' (due at the end of that day) or 'YYYY-MM-DD HH:MM' → 'YYYY-MM-DD HH:MM'; '' → None."""
+    """'YYYY-MM-DD' (due at the end of that day) or 'YYYY-MM-DD HH:MM' → 'YYYY-MM-DD HH:MM'; '' → None. A due time
+    is the kit's wall time (services/learning/clock.py), compared with `now_local`."""
     value = value.strip()
     if not value:
         return None
@@ -77,7 +85,7 @@ def parse_due(value: str) -> str | None:
         if not found:
             raise ValueError(value)
         day = dt.date.fromisoformat(found[1])
-        clock = dt.time.fromisoformat(found[2]) if found[2] else dt.time(23, 59)
+        time_of_day = dt.time.fromisoformat(found[2]) if found[2] else dt.time(23, 59)
     except ValueError:
         raise LessonError(
             f"The due date {value!r} is not a date.",
@@ -85,7 +93,7 @@ def parse_due(value: str) -> str | None:
             code="lesson.due_not_date",
             field="due",
         ) from None
-    return f"{day.isoformat()} {clock.strftime('%H:%M')}"
+    return f"{day.isoformat()} {time_of_day.strftime('%H:%M')}"
 
 
 # --- teachers ------------------------------------------------------------------------------------
@@ -108,7 +116,7 @@ def create(
     people.staff_class(people_, viewer, class_id)
     title, instructions = checked_title(title), checked_text(instructions, "instructions")
     chosen = checked_students(people_, class_id, student_ids)
-    publish_at = utc_stamp() if publish_at == NOW else publish_at
+    publish_at = clock.utc_text(None) if publish_at == NOW else publish_at
     return lessons.add_lesson(
         class_id, viewer["id"], title, instructions, homework, parse_due(due), chosen, publish_at=publish_at
     )
@@ -236,7 +244,7 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = 
                 code="lesson.not_found",
                 fix="Open the lesson again from My space.",
             )
-    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, stamp(now_local()))
+    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, stamp(now_local(kit.settings)))
     kind, parts, name = _activity(lesson, item)
     records.record_open(kit, viewer, kind, "/".join(parts), name)
     return lesson, item
@@ -266,9 +274,10 @@ def hand_in(
 ) -> int:
     """A student hands in homework: each photo written completely first (a camera's JPEG checked whole and kept as
     sent until it is made small after the answer, services/learning/handin_photos; another picture scaled down and
-    without metadata in uploads/handins at once), then one committed row (synchronous=FULL) naming them. Late when after the due time. Refused once
-    graded (until returned), and with HandinRoomError when the student's quotas or the disk's reserve would not hold
-    it (services/learning/quotas)."""
+    without metadata in uploads/handins at once), then one committed row (synchronous=FULL) naming them. Late when
+    after the due time, both on the kit's clock (`when`: aware, or naive as the kit's wall time; None: now). Refused
+    once graded (until returned), and with HandinRoomError when the student's quotas or the disk's reserve would not
+    hold it (services/learning/quotas)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     if not lesson["homework"]:
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
@@ -298,7 +307,7 @@ def hand_in(
     if photos:  # an answer alone takes no room on the disk; photos are refused before any is written
         space.check()
         quotas.check_free_space(kit, photos)
-    when = when or now_local()
+    when = now_local(kit.settings, when)
     late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
     folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
     waiting = handin_photos.folder(kit)
@@ -407,10 +416,10 @@ def state_of(lesson, opened: bool, handin) -> str:
 
 def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     """The student's lessons sorted into due, new, came back with feedback, and the rest (My space's history is
-    services/learning/notebook.history)."""
+    services/learning/notebook.history), at `when` (aware, or naive as the kit's wall time; None: now)."""
     viewer = people.require(viewer, "student")
-    found = kit.lessons.for_student(viewer["id"], utc_stamp(when) if when else None)
-    when = when or now_local()
+    found = kit.lessons.for_student(viewer["id"], clock.utc_text(kit.settings, when) if when else None)
+    when = now_local(kit.settings, when)
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids, viewer["id"])
     space: dict[str, list[Any]] = {"due": [], "new": [], "feedback": [], "other": []}
@@ -427,7 +436,7 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
             space["feedback"].append(entry)
         if lesson["homework"] and (handin is None or handin["state"] == "returned"):
             space["due"].append(entry)
-        elif entry["state"] == "not_opened" and _seen_since(lesson) >= week_ago[:16]:
+        elif entry["state"] == "not_opened" and _seen_since(kit.settings, lesson) >= week_ago[:16]:
             space["new"].append(entry)
         elif not (handin is not None and handin["state"] in ("graded", "returned")):
             space["other"].append(entry)
@@ -435,13 +444,12 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     return space
 
 
-def _seen_since(lesson) -> str:
-    """When children could first see the lesson, in created_at's form (local 'YYYY-MM-DD HH:MM'): a lesson
-    published a week after it was drafted is new from its publish time."""
+def _seen_since(settings: Any, lesson) -> str:
+    """When children could first see the lesson, in created_at's form (the kit's wall time 'YYYY-MM-DD HH:MM'): a
+    lesson published a week after it was drafted is new from its publish time."""
     if not lesson["publish_at"]:
         return lesson["created_at"]
-    published = dt.datetime.strptime(lesson["publish_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    return max(lesson["created_at"], published.astimezone().strftime("%Y-%m-%d %H:%M"))
+    return max(lesson["created_at"], clock.wall_of_utc(settings, lesson["publish_at"])[:16])
 
 
 def overview(kit: Kit, viewer: Viewer, class_id: int, now: str | None = None) -> dict:

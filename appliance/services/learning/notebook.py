@@ -8,13 +8,12 @@ checked against the library (and redirects followed) before they are kept; a les
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from appliance.content.zimfile import Redirect
 from appliance.errors import LessonError, TpkitError
-from appliance.services.learning import lessons, xapi
+from appliance.services.learning import clock, lessons, xapi
 from appliance.services.people import access as people
 
 if TYPE_CHECKING:
@@ -48,7 +47,9 @@ def bookmark(kit: Kit, viewer: Viewer, book_name: str, path: str, keep: bool) ->
     """Bookmark the article (`keep`) or take the bookmark away; doing either twice changes nothing more."""
     found = article(kit, viewer, book_name, path)
     if keep:
-        kit.notebook.add_bookmark(viewer["id"], found.book, found.path, found.title, lessons.stamp(lessons.now_local()))
+        kit.notebook.add_bookmark(
+            viewer["id"], found.book, found.path, found.title, lessons.stamp(lessons.now_local(kit.settings))
+        )
     else:
         kit.notebook.remove_bookmark(viewer["id"], found.book, found.path)
     return found
@@ -69,7 +70,13 @@ def note_article(kit: Kit, viewer: Viewer, book_name: str, path: str, text: str)
     """Write the student's note on an article (an empty note deletes it)."""
     found = article(kit, viewer, book_name, path)
     kit.notebook.save_note(
-        viewer["id"], 0, found.book, found.path, found.title, _body(text), lessons.stamp(lessons.now_local())
+        viewer["id"],
+        0,
+        found.book,
+        found.path,
+        found.title,
+        _body(text),
+        lessons.stamp(lessons.now_local(kit.settings)),
     )
     return found
 
@@ -78,7 +85,7 @@ def note_lesson(kit: Kit, viewer: Viewer, lesson_id: int, text: str) -> None:
     """Write the student's note on a lesson they see (an empty note deletes it); NotVisibleError otherwise."""
     lesson = lessons.student_lesson(kit.lessons, viewer, lesson_id)
     kit.notebook.save_note(
-        viewer["id"], lesson_id, "", "", lesson["title"], _body(text), lessons.stamp(lessons.now_local())
+        viewer["id"], lesson_id, "", "", lesson["title"], _body(text), lessons.stamp(lessons.now_local(kit.settings))
     )
 
 
@@ -110,17 +117,9 @@ def library_history(kit: Kit, viewer: Viewer) -> list[dict]:
         book_name, _, path = unquote(str(row["activity"]).partition(ARTICLE_MARK)[2]).partition("/")
         if not book_name or not path:
             continue
-        when = _local(row["last_at"])
+        when = clock.wall_of_utc(kit.settings, row["last_at"])
         found.append({"book": book_name, "path": path, "title": _title(kit, book_name, path), "when": when})
     return found
-
-
-def _local(utc: str) -> str:
-    """A record's UTC timestamp in the kit's local time, as lessons store theirs (`YYYY-MM-DD HH:MM:SS`)."""
-    try:
-        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return utc[:19].replace("T", " ")
 
 
 def _title(kit: Kit, book_name: str, path: str) -> str:

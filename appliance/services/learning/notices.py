@@ -8,7 +8,6 @@ whole class or for them, and another class's notice is not found, as if it did n
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import LessonError, NotVisibleError
@@ -50,16 +49,9 @@ def post(kit: Kit, viewer: Viewer | None, class_id: int, body: str, student_id: 
     return kit.notices.add(klass["id"], student_id, viewer["id"], _body(body))
 
 
-def _local(utc: str) -> str:
-    """A stored UTC time in the kit's local time, as the rest of the learning space shows times."""
-    try:
-        return dt.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return utc[:16]
-
-
 def _shown(row) -> dict[str, Any]:
-    return {**dict(row), "at": _local(row["created_at"]), "teacher": row["teacher_name"] or row["teacher_username"]}
+    """A notice as pages show it: `at` is its stored UTC time, which the `when` filter shows in the kit's zone."""
+    return {**dict(row), "at": row["created_at"], "teacher": row["teacher_name"] or row["teacher_username"]}
 
 
 def of_class(kit: Kit, viewer: Viewer | None, class_id: int) -> list[dict[str, Any]]:

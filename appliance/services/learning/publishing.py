@@ -9,27 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import LessonError
-from appliance.services.learning import lesson_edits
+from appliance.services.learning import clock, lesson_edits
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
     from appliance.services.people.access import Viewer
 
-# The kit's zone when kit.toml names none: `[kit] time_zone` (config field `time_zone`, docs/settings.md) is read
-# when the kit's settings have it, else every teaching point this kit is made for is on China Standard Time.
-DEFAULT_ZONE = "Asia/Shanghai"
 STATES = ("draft", "scheduled", "published")  # messages lesson.publish.<state>
 DEFAULT_CLOCK = "08:00"  # a publish day without a time: the start of the school day
 CLOCK_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
 
 
 def kit_zone(settings: Any) -> dt.tzinfo:
-    """The kit's time zone: settings' `time_zone` when it has one, else DEFAULT_ZONE."""
-    return zoneinfo.ZoneInfo(getattr(settings, "time_zone", None) or DEFAULT_ZONE)
+    """The kit's time zone: settings' `time_zone` when it has one, else Asia/Shanghai (services/learning/clock.py)."""
+    return clock.zone(settings)
 
 
 def utc_now() -> dt.datetime:

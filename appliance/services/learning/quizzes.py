@@ -14,7 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import AccessDeniedError, NotVisibleError, QuizError, QuizPasteError
-from appliance.services.learning import quiz_drafts, quiz_paste, records, scores, xapi
+from appliance.services.learning import clock, quiz_drafts, quiz_paste, records, scores, xapi
 from appliance.services.learning.quiz_marking import (
     MAX_OPTIONS,
     MAX_TEXT,
@@ -200,7 +200,12 @@ def class_scores(kit: Kit, viewer: Viewer, quiz_id: int) -> list[dict[str, Any]]
                 "best": max(a["score"] for a in own) if own else None,
                 "latest": last["score"] if last else None,
                 "handed_in_at": last["handed_in_at"] if last else None,
-                "late": bool(last and quiz["due_at"] and last["handed_in_at"][:10] > quiz["due_at"]),
+                # handed in (UTC) after the due day ended in the kit's zone
+                "late": bool(
+                    last
+                    and quiz["due_at"]
+                    and clock.wall_of_utc(kit.settings, last["handed_in_at"])[:10] > quiz["due_at"]
+                ),
             }
         )
     return rows
