@@ -128,6 +128,7 @@ def _not_negative(value: float) -> str | None:
 
 # The checks the hub's own spec (hub/settings.py) shares with the kit's.
 check_port, check_positive, check_not_negative = _port, _positive, _not_negative
+check_time_zone = _time_zone
 
 
 def _percent(value: int) -> str | None:

@@ -6,6 +6,7 @@ Must not import web or cli.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from html import escape
 
 from appliance.hub.i18n import translator
@@ -14,10 +15,16 @@ WIDTH, HEIGHT, PAD = 600, 160, 36  # viewBox units; the SVG scales to the phone 
 
 
 def line_chart(
-    title: str, unit: str, points: list[tuple[float, float]], *, empty: str = "", time_format: str = "%Y-%m-%d %H:%M"
+    title: str,
+    unit: str,
+    points: list[tuple[float, float]],
+    *,
+    empty: str = "",
+    time_format: str = "%Y-%m-%d %H:%M",
+    shown: Callable[[float], str] | None = None,
 ) -> str:
-    """An SVG chart of (unix time, value) points, with its range labelled; `empty` (or an English note) when there
-    are none."""
+    """An SVG chart of (unix time, value) points, with its range labelled (by `shown`, else in UTC as
+    `time_format`); `empty` (or an English note) when there are none."""
     head = (
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>"
@@ -38,14 +45,14 @@ def line_chart(
         return HEIGHT - PAD + (low - v) / (high - low) * (HEIGHT - 2 * PAD)
 
     path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-    day = time_format
+    label = shown or (lambda seconds: _when(seconds, time_format))
     return (
         head + f'<text x="4" y="14" class="chart-title">{escape(title)} ({escape(unit)})</text>'
         f'<text x="4" y="{y(high) + 4:.0f}">{high:g}</text><text x="4" y="{y(low) + 4:.0f}">{low:g}</text>'
         f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
         f'<polyline points="{path}" fill="none" stroke="currentColor" stroke-width="2"/>'
-        f'<text x="{PAD}" y="{HEIGHT - 8}">{_when(t0, day)}</text>'
-        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" text-anchor="end">{_when(t1, day)}</text></svg>'
+        f'<text x="{PAD}" y="{HEIGHT - 8}">{escape(label(t0))}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" text-anchor="end">{escape(label(t1))}</text></svg>'
     )
 
 
@@ -64,14 +71,16 @@ SPECS = (
 _english = translator("en")
 
 
-def kit_charts(history: list[dict], t=_english) -> list[str]:
-    """The four charts of a kit's page from `fleet.history` rows, titled with `t` (hub/i18n.py)."""
+def kit_charts(history: list[dict], t=_english, shown: Callable[[float], str] | None = None) -> list[str]:
+    """The four charts of a kit's page from `fleet.history` rows, titled with `t` (hub/i18n.py), their times
+    labelled by `shown` (the page's zone and language; None: UTC)."""
     return [
         line_chart(
             t(title),
             t(unit),
             [(row["observed_at"], float(row[key])) for row in history if row[key] is not None],
             empty=t("chart.empty", title=t(title)),
+            shown=shown,
         )
         for title, unit, key in SPECS
     ]

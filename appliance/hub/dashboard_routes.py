@@ -15,9 +15,11 @@ from starlette.routing import Route
 
 from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
 from appliance.hub import charts, configs, fleet, i18n, retention, technicians
-from appliance.hub.pages import language, render
+from appliance.hub.ingest import iso
+from appliance.hub.pages import language, render, time_zone
 from appliance.protocol.report_file import KIT_ID
 from appliance.typed_numbers import whole_number
+from appliance.webcore import times
 from appliance.webcore.forms import checked_form, csrf_token, remember_csrf
 
 SESSION_COOKIE = "tpkit_hub_session"
@@ -130,12 +132,13 @@ def kit_page(request: Request) -> Response:
     history = fleet.history(state.db, kit_id, now - CHART_DAYS * 86400)
     keep_days = state.settings.hub_keep_daily_days or DAILY_CHART_DAYS
     days = retention.daily(state.db, kit_id, now - min(keep_days, DAILY_CHART_DAYS) * 86400)
-    t = i18n.translator(language(request))
+    lang, zone = language(request), time_zone(request)
+    t = i18n.translator(lang)
     return _page(
         request,
         "kit.html",
         kit=kit,
-        charts=charts.kit_charts(history, t),
+        charts=charts.kit_charts(history, t, lambda seconds: times.shown(iso(seconds), lang, zone)),
         daily_charts=charts.daily_charts(days, t),
         daily_days=min(keep_days, DAILY_CHART_DAYS),
         reports=fleet.recent_reports(state.db, kit_id),

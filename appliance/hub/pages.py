@@ -1,4 +1,5 @@
-"""Rendering the dashboard's pages from the hub's Jinja templates, in English or Chinese (hub/i18n.py).
+"""Rendering the dashboard's pages from the hub's Jinja templates, in English or Chinese (hub/i18n.py), with times
+in the hub's `hub_time_zone` (`{{ value|when }}`, webcore/times.py; CSV and JSON keep UTC).
 
 Must not import cli.
 """
@@ -14,6 +15,7 @@ from starlette.responses import HTMLResponse
 from appliance import __version__
 from appliance.hub import i18n
 from appliance.hub.ingest import iso
+from appliance.hub.settings import DEFAULT_TIME_ZONE
 from appliance.webcore.i18n import SUPPORTED, choose_language, install, speak
 
 ENV = Environment(
@@ -22,7 +24,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-ENV.filters["iso"] = iso
+ENV.filters["iso"] = iso  # Unix seconds as UTC ISO 8601; `|iso|when` shows them in the hub's zone
 install(ENV, i18n.MESSAGES)
 
 
@@ -31,6 +33,12 @@ def _number(value, digits: int = 1) -> str:
 
 
 ENV.filters["number"] = _number
+
+
+def time_zone(request: Request) -> str:
+    """The zone pages show times in (the `when` filter, webcore/times.py): the hub's `hub_time_zone` setting."""
+    settings = getattr(getattr(request.scope.get("app"), "state", None), "settings", None)
+    return getattr(settings, "hub_time_zone", None) or DEFAULT_TIME_ZONE
 
 
 def language(request: Request) -> str:
@@ -50,6 +58,7 @@ def render(
         request=request,
         lang=lang,
         other_lang=other,
+        time_zone=time_zone(request),
         alert_text=lambda alert: i18n.alert_text(t, alert),
         **context,
     )

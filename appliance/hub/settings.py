@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.config import SPEC_BY_NAME, Setting, check_not_negative, check_port, check_positive, finish, resolve
+from appliance.config import (
+    SPEC_BY_NAME,
+    Setting,
+    check_not_negative,
+    check_port,
+    check_positive,
+    check_time_zone,
+    finish,
+    resolve,
+)
 
 
 def _database_url(value: str) -> str | None:
@@ -24,6 +33,8 @@ def _database_url(value: str) -> str | None:
 def _http_url(value: str) -> str | None:
     return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
 
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"  # the counties this hub is made for are on China Standard Time
 
 HUB_SPEC: tuple[Setting, ...] = (
     Setting(
@@ -88,6 +99,13 @@ HUB_SPEC: tuple[Setting, ...] = (
         "County hub: days the per-day rows (the kit page's daily charts) are kept; 0: kept for good.",
         check_not_negative,
     ),
+    Setting(
+        "hub_time_zone",
+        str,
+        DEFAULT_TIME_ZONE,
+        "County hub: the time zone its pages show times in (an IANA name); CSV and JSON keep UTC.",
+        check_time_zone,
+    ),
     SPEC_BY_NAME["log_level"],  # the same setting as the kit's (TPKIT_LOG_LEVEL): the hub logs as the kit does
 )
 
@@ -108,6 +126,7 @@ class HubSettings:
     hub_lrs_auth: str
     hub_keep_reports_days: int
     hub_keep_daily_days: int
+    hub_time_zone: str
     log_level: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()

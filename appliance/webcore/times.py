@@ -1,10 +1,11 @@
-"""Times as people read them (issue 16): a stored timestamp shown in the kit's time zone (setting `time_zone`), in
-the page's language: zh `12月6日 08:33`, en `6 Dec 08:33`, with the year when it is not this year. Templates use the `when` filter (webcore/i18n.py installs it).
+"""Times as people read them (issue 16): a stored timestamp shown in the page's time zone (the kit's setting
+`time_zone`, the hub's `hub_time_zone`), in the page's language: zh `12月6日 08:33`, en `6 Dec 08:33`, with the
+year when it is not this year. Templates use the `when` filter (webcore/i18n.py installs it).
 
 What is stored: UTC with a `Z` or `+00:00` (quizzes, syncs, records), `… UTC` (older audit rows), or a naive
 `YYYY-MM-DD HH:MM[:SS]` the kit wrote from its own clock (lessons, hand-ins, due dates), which is already the kit's
-wall time (provisioning sets the system zone to `time_zone`) and is shown as it is. Never imports services, web,
-hub or cli.
+wall time (services/learning/clock.py writes it in `time_zone`, whatever the system's zone) and is shown as it is.
+The hub's pages use the same filter with its `hub_time_zone`. Never imports services, web, hub or cli.
 """
 
 from __future__ import annotations
