@@ -14,7 +14,7 @@ import zoneinfo
 
 import pytest
 
-from appliance.services.learning import clock, lessons, notices
+from appliance.services.learning import clock, lessons, notebook, notices, quizzes, records
 from tests.web.lesson_data import hand_in, make_lesson
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, staff_client, student_client
 
@@ -138,6 +138,47 @@ def test_a_notice_shows_the_shanghai_time_it_was_posted(live_school):
     assert any(f"· {when}" in mine for when in shown), re.findall(r"明天带水彩笔.{0,300}", mine, re.S)
     theirs = teacher.get(f"/teach/{class_id}").text
     assert any(f"{when} ·" in theirs for when in shown)
+
+
+def test_a_quiz_handed_in_after_its_due_day_in_shanghai_is_late(school):
+    """Quizzes keep UTC: 23:30 UTC on the due day is 07:30 the next morning in Shanghai, so late; 15:30 UTC on the
+    due day (23:30 there) is not. (The UTC day was compared with the due date before.)"""
+    kit, teacher_id, class_id, ids = school
+    with kit.quizzes.transaction() as conn:
+        quiz = kit.quizzes.add_quiz(
+            conn,
+            class_id=class_id,
+            author_id=teacher_id,
+            title="口算",
+            attempts_allowed=1,
+            due_at="2026-12-06",
+            pass_mark=0.6,
+            questions=[{"kind": "number", "prompt": "1+1", "answer": 2, "tolerance": 0, "points": 1}],
+        )
+        for name, at in (("张伟", "2026-12-06T23:30:00Z"), ("李娜", "2026-12-06T15:30:00Z")):
+            attempt, _ = kit.quizzes.start_attempt(conn, quiz, ids[name], at, 1)
+            kit.quizzes.hand_in(conn, attempt, at, 1, 1, [(0, "2", "2", 1, True)])
+    rows = quizzes.class_scores(kit, kit.people.person(teacher_id), quiz)
+    assert {row["student"]["display_name"]: row["late"] for row in rows} == {"张伟": True, "李娜": False}
+
+
+def test_my_history_is_in_shanghai_time(school):
+    """My space's history mixes lesson opens (the kit's wall time) and library reads (learning records, UTC): both
+    are Shanghai wall time, and ordered on that one clock."""
+    kit, teacher_id, class_id, ids = school
+    child = kit.people.person(ids["张伟"])
+    lesson_id = lessons.create(
+        kit.people, kit.lessons, kit.people.person(teacher_id), class_id, "水", "", False, "", []
+    )
+    before = dt.datetime.now(UTC)
+    lessons.open_lesson(kit, child, lesson_id)
+    after = dt.datetime.now(UTC)
+    read_at = before - dt.timedelta(hours=1)  # an hour before the lesson was opened
+    records.record_open(kit, child, "article", "demo/A/Water_cycle", "Water cycle", now=read_at)
+    history = notebook.history(kit, child)
+    assert [(entry["kind"], entry["title"]) for entry in history] == [("lesson", "水"), ("library", "A/Water_cycle")]
+    assert history[0]["at"] in _shanghai_minutes(before, after)
+    assert history[1]["at"] == f"{read_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
 
 
 def test_the_clock_helpers():
