@@ -58,3 +58,5 @@ _.full_books_only
 
 # Starlette reads a convertor's pattern from its class attribute (webcore/bounded_ids.py).
 _.regex
+_.bytecode_cache  # jinja2.Environment reads it (web/pages.use_bytecode_cache)
+_.spool_max_size  # starlette's MultiPartParser reads it (webcore/forms._FilesInMemory)

@@ -79,6 +79,11 @@ class Paths:
     def sync_lock(self) -> Path:
         return self.sync_dir / "sync.lock"
 
+    @property
+    def template_cache_dir(self) -> Path:
+        """Compiled page templates (web/pages.py): made again from the templates when missing; never backed up."""
+        return self.data_dir / "cache" / "templates"
+
     def ensure(self) -> None:
         """Create the folders the kit writes to; a clear error when that is not allowed."""
         for folder in (

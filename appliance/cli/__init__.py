@@ -79,6 +79,7 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     from appliance.services.library import demo_books
     from appliance.services.people import auth
     from appliance.services.reporting import kit_key
+    from appliance.web import pages
     from appliance.web.app import create_app
 
     if demo_if_empty and not demo_books.has_books(settings.content_dir):
@@ -88,6 +89,7 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     limit_malloc_arenas()
     os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))  # inherited by worker processes at their start
     kit = open_kit(settings)
+    pages.compile_in_background(kit.paths.template_cache_dir)  # the workers load them compiled (web/pages.py)
     kit_key.ensure(kit.paths)  # made at first start, so a technician can register it before the first report
     password = auth.ensure_first_admin(kit.accounts)
     _print_library(kit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -87,20 +88,60 @@ def _decode_once(source: Path, shown: str, max_edge_px: int, write: Callable[[Im
 
 
 def check_jpeg(source: Path, max_edge_px: int, shown: str) -> int | None:
-    """Prove the camera JPEG at `source` whole without decoding it in full: its header checked as `shrink` checks it,
-    then its data read at 1/8 scale (the DCT's own scaling: every block is read, few pixels made), about a tenth of
-    a full decode and never more than ~3 MB. The bytes it will take once `shrink` has made it `max_edge_px` (an
-    upper estimate), or None when it is no JPEG (such a picture is shrunk at once). The same refusals as `shrink`,
-    without waiting for another decode."""
+    """Prove the camera JPEG at `source` whole without decoding it: its header checked as `shrink` checks it, then its
+    segments walked from the start through every scan to the end-of-image marker (what an upload cut short, or a file
+    that only starts like a JPEG, lacks). About a millisecond for a 5 MP photo, against ~15 ms for reading its data at
+    1/8 scale and ~130 ms for a full decode: forty children hand in at the bell. Damage inside a scan's data is found
+    when the photo is made small (services/learning/handin_photos); libjpeg reads most such damage as grey blocks
+    anyway. The bytes it will take once `shrink` has made it `max_edge_px` (an upper estimate), or None when it is no
+    JPEG (such a picture is shrunk at once). The same refusals as `shrink`, without waiting for another decode."""
     with _refusals(shown), Image.open(source) as image:
         if image.format != "JPEG":
             return None
         _check_size(image, shown)
         width, height = image.size
-        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-        image.load()
+        if not jpeg_complete(source.read_bytes()):
+            raise OSError("the JPEG's segments end before its end-of-image marker")
     small_w, small_h = _draft_box((width, height), max_edge_px)
     return math.ceil(small_w * small_h * EXPECTED_BYTES_PER_PIXEL)
+
+
+# In a scan's entropy-coded data a 0xFF byte of the data is followed by 0x00, a restart marker is 0xFFD0-0xFFD7 and
+# 0xFF may be repeated as fill: the first other 0xFFxx after a scan is the marker that follows it (ITU T.81, B.1.1).
+_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # markers without a length: RSTn, TEM
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether `data` is a JPEG whose marker segments run from its start-of-image through at least one scan to its
+    end-of-image marker (bytes after it, as some phones append, are allowed)."""
+    if data[:2] != b"\xff\xd8":
+        return False
+    pos, end, scans = 2, len(data), 0
+    while pos < end:
+        if data[pos] != 0xFF:
+            return False
+        while pos < end and data[pos] == 0xFF:  # fill bytes before a marker
+            pos += 1
+        if pos >= end:
+            return False
+        code = data[pos]
+        pos += 1
+        if code == 0xD9:
+            return scans > 0
+        if code in _STANDALONE:
+            continue
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2 or pos + length > end:
+            return False
+        pos += length
+        if code == 0xDA:  # start of scan: its entropy-coded data runs to the next marker
+            scans += 1
+            after = _MARKER_AFTER_SCAN.search(data, pos)
+            if after is None:
+                return False
+            pos = after.start()
+    return False
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from appliance.web import (
     lesson_routes,
     notebook_routes,
     notice_routes,
+    pages,
     people_routes,
     portal_routes,
     quiz_routes,
@@ -100,6 +101,8 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     """The web app for a kit that `services.kit.open_kit` built; it advertises the kit on the LAN while it runs
     and closes the kit on shutdown."""
 
+    pages.use_bytecode_cache(kit.paths.template_cache_dir)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         # Each worker thread keeps its own libzim searchers; a bounded pool bounds memory on a 1 GB Pi.
@@ -110,6 +113,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         if watch_library:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
+        handin_photos.set_activity(lambda: app.state.requests.total)  # photos are made when the class pauses
         await anyio.to_thread.run_sync(handin_photos.resume, kit)  # photos left waiting by a restart or power cut
         presence = LanPresence(
             kit.settings,
@@ -121,6 +125,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         app.state.lan = presence
         yield
         await anyio.to_thread.run_sync(presence.stop)  # goodbye packets take ~0.4 s
+        handin_photos.set_activity(None)  # no pause to wait for: the server stops
         await anyio.to_thread.run_sync(handin_photos.wait_idle, PHOTOS_STOP_WAIT_S)  # else made at the next start
         kit.close()
 

@@ -15,6 +15,9 @@ import hashlib
 import hmac
 import secrets
 
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
@@ -27,6 +30,14 @@ UPLOAD_FIELDS_BYTES = 64 * 1024  # the CSRF token, class name and multipart boun
 # The largest real one, a quiz of 50 questions, is under 100 KB; 4 MiB leaves room for long Chinese text
 # percent-encoded (9 bytes a character) while a stranger's endless body costs a worker at most that (issue 14).
 FORM_MAX_BYTES = 4 * 2**20
+# Starlette's parser keeps a file in memory up to 1 MB, then writes it to a temporary file on disk, each 64 KB chunk
+# handed to a worker thread: twenty photos at once then queue for the kit's few threads behind the hand-ins being
+# saved (bench/teachers_day.py: half of a hand-in's time). A phone's photo (12 MP, ~3-4 MB) is kept in memory while
+# this process holds less than UPLOAD_MEMORY_BYTES of such bodies (24 MB: two web workers add at most 48 MB on a 1 GB
+# Pi, under tpkit-web's MemoryHigh beside one photo decode each); beyond that, or for a body that does not say its
+# length, as before.
+UPLOAD_IN_MEMORY_FILE_BYTES = 4 * 2**20
+UPLOAD_MEMORY_BYTES = 24 * 2**20
 
 
 class FormExpiredError(TpkitError, PermissionError):
@@ -89,11 +100,52 @@ async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
     announced = request.headers.get("content-length", "")
     if announced.isdigit() and int(announced) > limit:
         raise _too_large(max_bytes)
-    form = await _counted(request, limit, max_bytes).form(max_files=max_files)
+    held = int(announced) if announced.isdigit() and _in_memory.take(int(announced)) else 0
     try:
-        yield _checked(request, form)
+        form = await _parsed(_counted(request, limit, max_bytes), max_files, held > 0)
+        try:
+            yield _checked(request, form)
+        finally:
+            await form.close()
     finally:
-        await form.close()
+        _in_memory.give(held)
+
+
+class _MemoryHeld:
+    """Bytes of upload bodies this process keeps in memory; only the event loop changes it, so it needs no lock."""
+
+    def __init__(self, most: int) -> None:
+        self.most, self.now = most, 0
+
+    def take(self, size: int) -> bool:
+        if self.now + size > self.most:
+            return False
+        self.now += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.now -= size
+
+
+_in_memory = _MemoryHeld(UPLOAD_MEMORY_BYTES)
+
+
+class _FilesInMemory(MultiPartParser):
+    """Starlette's multipart parser, keeping each file in memory up to UPLOAD_IN_MEMORY_FILE_BYTES."""
+
+    spool_max_size = UPLOAD_IN_MEMORY_FILE_BYTES
+
+
+async def _parsed(request: Request, max_files: int, in_memory: bool) -> FormData:
+    """The multipart form of `request` (as `Request.form` reads it: a 400 for a malformed body), its files kept in
+    memory when `in_memory`; any other body through `Request.form`."""
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not in_memory or kind != "multipart/form-data":
+        return await request.form(max_files=max_files)
+    try:
+        return await _FilesInMemory(request.headers, request.stream(), max_files=max_files).parse()
+    except MultiPartException as exc:
+        raise HTTPException(status_code=400, detail=exc.message) from exc
 
 
 def _counted(request: Request, limit: int, max_bytes: int) -> Request:

@@ -94,3 +94,37 @@ def test_images_refuses_unreadable(tmp_path, data):
     with pytest.raises(UploadRefusedError) as caught:
         _shrunk(tmp_path, data)
     assert caught.value.code == "upload.image_unreadable"
+
+
+def _progressive(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(data)) as image:
+        image.save(out, "JPEG", progressive=True, quality=85)
+    return out.getvalue()
+
+
+def test_images_jpeg_complete_walks_every_scan_to_its_end():
+    """A camera's JPEG is checked whole while the child waits by walking its segments (edges/images.check_jpeg):
+    whole, progressive (many scans), with bytes after its end (some phones append their own), with fill bytes before
+    a marker; and refused when cut anywhere, however little."""
+    whole = phone_jpeg(640, 480)
+    progressive = _progressive(whole)
+    assert progressive.count(b"\xff\xda") > 1  # several scans, each with its own data
+    for data in (whole, progressive, whole + b"SEFT trailer", whole[:-2] + b"\xff\xff\xff\xd9"):
+        assert images.jpeg_complete(data)
+    for data in (whole, progressive):
+        for cut in (len(data) - 1, len(data) - 2, len(data) // 2, data.index(b"\xff\xda") + 8, 600, 4, 2):
+            assert not images.jpeg_complete(data[:cut]), cut
+    assert not images.jpeg_complete(small_jpeg().replace(b"\xff\xda", b"\xff\xfe"))  # no scan at all
+    assert not images.jpeg_complete(b"\x89PNG\r\n\x1a\n" + whole[8:])
+
+
+def test_images_check_jpeg_refuses_a_cut_photo_and_estimates_a_whole_one(tmp_path):
+    whole = tmp_path / "whole.jpg"
+    whole.write_bytes(phone_jpeg(2000, 1500))
+    assert 0 < images.check_jpeg(whole, 1600, "whole.jpg") <= 1600 * 1200 * images.EXPECTED_BYTES_PER_PIXEL + 1
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:-5000])
+    with pytest.raises(UploadRefusedError) as caught:
+        images.check_jpeg(cut, 1600, "IMG_1.jpg")
+    assert caught.value.code == "upload.image_unreadable" and "IMG_1.jpg" in caught.value.message

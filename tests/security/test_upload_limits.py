@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.webcore.forms import FORM_MAX_BYTES, UPLOAD_FIELDS_BYTES
+from appliance.webcore.forms import FORM_MAX_BYTES, UPLOAD_FIELDS_BYTES, UPLOAD_MEMORY_BYTES
 from tests.web.lesson_data import make_lesson
 from tests.web.people_clients import csrf, role_clients
 
@@ -198,3 +198,43 @@ def test_upload_plain_form_bounded_and_takes_no_file(live, roles, spool, plain, 
     print(f"anonymous keypad, {'urlencoded' if plain else 'multipart'}: {found}, spooled {watch.peak_bytes} bytes")
     assert found["status"] == status and watch.files_seen == 0, found
     assert found["sent_bytes"] < FORM_MAX_BYTES + SENT_WHEN_REFUSED_MAX, found
+
+
+def test_upload_photos_in_memory_only_up_to_the_process_budget(kit, live, roles, spool):
+    """Photos are kept in memory while they arrive (no thread hop a chunk) only while this process holds less than
+    UPLOAD_MEMORY_BYTES of such bodies: a room of slow phones, or someone opening many uploads and never finishing
+    them, makes the others go to the temporary folder as before, and memory stays bounded on a 1 GB Pi."""
+    clients, ids = roles
+    announced = 4 * MB - 100 * 1024  # a phone's photo, under the in-memory size of a file
+    in_memory = UPLOAD_MEMORY_BYTES // announced
+    uploads = in_memory + 2
+    cookie = "; ".join(f"{k}={v}" for k, v in clients["student_a"].cookies.items())
+    part = (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="photos"; filename="IMG.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + b"\xff\xd8\xff"
+        + bytes(2 * MB)
+    )  # half of it sent, then the phone goes quiet
+    socks = []
+    with SpoolWatch(spool) as watch:
+        try:
+            for _ in range(uploads):
+                sock = socket.create_connection(("127.0.0.1", live.port), timeout=30)
+                socks.append(sock)
+                sock.sendall(
+                    f"POST /me/lessons/{ids['lesson']}/handin HTTP/1.1\r\nHost: x\r\nContent-Length: {announced}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nCookie: {cookie}\r\n\r\n".encode()
+                    + part
+                )
+            deadline = time.monotonic() + 15
+            while len(watch.open_now()) < uploads - in_memory and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # none more comes
+            spooled = watch.open_now()
+        finally:
+            for sock in socks:
+                sock.close()
+    print(f"{uploads} photos arriving at once, {announced} bytes each: {len(spooled)} spooled to disk")
+    assert len(spooled) == uploads - in_memory, spooled

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 
 import pytest
 from PIL import Image
@@ -125,3 +126,23 @@ def test_photo_that_cannot_be_made_after_all_is_said_to_be_so(kit, roles):
     assert refused.status_code == 404
     assert MESSAGES.translator("en")("error.lesson.photo_unreadable") in refused.text
     assert list(handin_photos.folder(kit).iterdir()) == []  # dropped, not tried at every start
+
+
+def test_photos_wait_while_the_class_keeps_the_kit_busy(kit, roles):
+    """Forty children hand in at the bell and go straight on to the quiz: the photos are made once the web process
+    has had no new request for QUIET_S, not while the class is still asking for pages (at most DEFER_MAX_S later)."""
+    clients, ids = roles
+    lesson_id = make_lesson(clients["teacher_a"], ids["a"]["class"], "Bell")
+    sent = [("bell.jpg", phone_jpeg(800, 600), "image/jpeg")]
+    assert hand_in(clients["student_a"], lesson_id, "", sent).status_code == 303
+    [handin] = kit.lessons.handins_of(lesson_id, ids["a"]["students"][0])
+    [row] = kit.lessons.handin_files(handin["id"])
+    busy_until = time.monotonic() + 4 * handin_photos.QUIET_S
+    while time.monotonic() < busy_until:  # the class keeps asking for pages, back to back
+        assert clients["student_a"].get("/me").status_code == 200
+        assert row["stored_name"] in handin_photos.waiting(kit)
+    started = time.monotonic()
+    assert handin_photos.wait_idle(30)  # then a pause: made
+    assert time.monotonic() - started >= handin_photos.QUIET_S / 2
+    assert row["stored_name"] not in handin_photos.waiting(kit)
+    assert (kit.paths.uploads_dir / "handins" / row["stored_name"]).exists()

@@ -1,10 +1,12 @@
 """Hand-in photos made small after the hand-in is answered (issue 16: forty children handing in at the bell waited
 up to 13 s each while one worker decoded their 5 MP photos one after another).
 
-A camera's JPEG is checked while the child waits (its header, and its data read whole at 1/8 scale:
-edges/images.check_jpeg, about a tenth of a full decode) and kept as sent in uploads/handin_waiting/ (0600, like
+A camera's JPEG is checked while the child waits (its header, and its segments complete to the end-of-image marker:
+edges/images.check_jpeg, about 1 ms) and kept as sent in uploads/handin_waiting/ (0600, like
 every upload). One thread per web process then scales it down, strips its metadata, writes its thumbnail and
-records its final size and digest, at low CPU priority so that pages stay quick. A waiting photo is never served:
+records its final size and digest, at low CPU priority so that pages stay quick, and only once its web process
+has had no new request for QUIET_S (`set_activity`; at most DEFER_MAX_S later): a class handing in at the bell
+goes on to the quiz while forty full decodes (~130 ms each here) wait for a pause. A waiting photo is never served:
 whoever asks for it first has it made then (`ready`). After a power cut or a restart the photos still waiting are
 made when the web service starts again (`resume`). PNG, WebP and GIF pictures (screenshots, rare) are still shrunk
 while the child waits (services/learning/uploads).
@@ -19,6 +21,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 FOLDER = "handin_waiting"
 NICENESS = 10  # the photo thread's CPU priority below the web threads' (Linux: per thread)
 BUSY_RETRY_S = 1.0  # another decode held this process's one-decode lock (edges/images): try that photo again later
+QUIET_S = 0.5  # no new request in the web process for this long: the class has paused, photos are made
+DEFER_MAX_S = 30.0  # a photo is made after this long even if requests never pause (a busy kit all lesson long)
+QUIET_POLL_S = 0.1
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,30 @@ _thread: threading.Thread | None = None
 _settled = threading.Condition()
 _open = 0  # photos submitted in this process and not made (or given up) yet
 _making = threading.Lock()  # one photo made at a time in this process: by the thread, or by a page asking first
+_activity: Callable[[], int] | None = None  # requests this process has answered so far (web/app.py), or nothing
+
+
+def set_activity(requests_so_far: Callable[[], int] | None) -> None:
+    """Make photos only when `requests_so_far()` (a count that grows with each request to this process) has stood
+    still for QUIET_S; None (the default: the command line, tests of the service alone): make them at once."""
+    global _activity
+    _activity = requests_so_far
+
+
+def _wait_for_a_pause(clock: Callable[[], float] = time.monotonic) -> None:
+    """Return once the process's requests have paused for QUIET_S, or after DEFER_MAX_S."""
+    count = _activity
+    if count is None:
+        return
+    start = still_since = clock()
+    seen = count()
+    while clock() - start < DEFER_MAX_S:
+        time.sleep(QUIET_POLL_S)
+        now, latest = clock(), count()
+        if latest != seen:
+            seen, still_since = latest, now
+        elif now - still_since >= QUIET_S:
+            return
 
 
 def folder(kit: Kit) -> Path:
@@ -90,7 +120,7 @@ def wait_idle(timeout_s: float) -> bool:
 
 def ready(kit: Kit, name: str) -> bool:
     """Make the photo `name` now if it still waits. True when it is in uploads/handins/, False when it could not be
-    read after all (the data was checked whole at 1/8 scale; a full decode can still fail) or its hand-in is gone.
+    read after all (only its segments were checked when handed in; a full decode can still fail) or its hand-in is gone.
     UploadBusyError when another decode held this process for edges/images.DECODE_WAIT_S."""
     made, waiting = kit.paths.uploads_dir / "handins" / name, folder(kit) / name
     with _making:
@@ -131,6 +161,7 @@ def _run() -> None:
         log.info("The hand-in photo thread keeps its priority.")
     while True:
         kit, name = _jobs.get()
+        _wait_for_a_pause()
         try:
             ready(kit, name)
         except UploadBusyError:
