@@ -4,6 +4,9 @@ what the child sent, every attempt's score recomputed in the same transaction, a
 
 Must not import web or cli. A question's key itself cannot change once answered (services/learning/lesson_edits):
 this is the one path by which marks change afterwards. Only the quiz's author or an administrator changes marks.
+Learning records are never changed (an xAPI statement is immutable, and may already be at the county): each attempt
+whose score changed gets new "scored" and "passed"/"failed" statements with its new score, which the LRS and the
+county's figures take as the latest.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import BadRequestError, NotVisibleError
-from appliance.services.learning import lesson_edits, scores
+from appliance.services.learning import lesson_edits, records, scores, xapi
 from appliance.services.learning.quiz_marking import MAX_OPTIONS, MAX_TEXT, Question, answer_key, grade, marked
 from appliance.services.learning.quizzes import as_question, may_change, right_answer, staff_quiz
 
@@ -78,7 +81,8 @@ def accept(kit: Kit, viewer: Viewer, quiz_id: int, position: int, given: list[st
         kit.quizzes.log_change(
             conn, quiz_id, position, "accept", teacher_id=viewer["id"], when=when, answer=graded.understood
         )
-        return _remark(kit, conn, quiz_id, when)
+        changed = _remark(kit, conn, quiz_id, when)
+    return _record_new_scores(kit, quiz_id, changed)
 
 
 def unaccept(kit: Kit, viewer: Viewer, quiz_id: int, position: int, key: str) -> int:
@@ -91,7 +95,8 @@ def unaccept(kit: Kit, viewer: Viewer, quiz_id: int, position: int, key: str) ->
         if shown is None:
             return 0
         kit.quizzes.log_change(conn, quiz_id, position, "unaccept", teacher_id=viewer["id"], when=when, answer=shown)
-        return _remark(kit, conn, quiz_id, when)
+        changed = _remark(kit, conn, quiz_id, when)
+    return _record_new_scores(kit, quiz_id, changed)
 
 
 def credit(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int, position: int, given_credit: str) -> int:
@@ -118,12 +123,14 @@ def credit(kit: Kit, viewer: Viewer, quiz_id: int, attempt_id: int, position: in
             when=when,
             attempt_id=attempt_id,
         )
-        return _remark(kit, conn, quiz_id, when)
+        changed = _remark(kit, conn, quiz_id, when)
+    return _record_new_scores(kit, quiz_id, changed)
 
 
-def _remark(kit: Kit, conn, quiz_id: int, when: str) -> int:
+def _remark(kit: Kit, conn, quiz_id: int, when: str) -> list[tuple[int, int, float, bool]]:
     """Mark every handed-in answer again from what was sent, with the accepted answers and credits given by hand;
-    store those whose mark changed and their attempts' scores. How many changed."""
+    store those whose mark changed and their attempts' scores. Those that changed: (attempt, position, score,
+    correct)."""
     questions = [as_question(q) for q in kit.quizzes.questions(quiz_id)]
     accepted, credits = kit.quizzes.accepted_in(conn, quiz_id), kit.quizzes.credits_in(conn, quiz_id)
     changed = []
@@ -140,6 +147,27 @@ def _remark(kit: Kit, conn, quiz_id: int, when: str) -> int:
         if abs(now.score - answer["score"]) > 1e-9 or now.correct != bool(answer["correct"]):
             changed.append((attempt_id, position, now.score, now.correct))
     kit.quizzes.remark(conn, changed, when)
+    return changed
+
+
+def _record_new_scores(kit: Kit, quiz_id: int, changed: list[tuple[int, int, float, bool]]) -> int:
+    """New "scored" and "passed"/"failed" statements for each attempt with an answer in `changed`, at its score now;
+    how many answers changed."""
+    quiz = kit.quizzes.quiz(quiz_id)
+    if quiz is None or not changed:
+        return len(changed)
+    trusted = records.clock_trusted(kit)
+    for attempt_id in sorted({c[0] for c in changed}):
+        attempt = kit.quizzes.attempt(attempt_id)
+        account = kit.people.person(attempt["account_id"]) if attempt is not None else None
+        if attempt is None or account is None:  # the child was removed meanwhile: nothing to say of them
+            continue
+        result = xapi.score_result(attempt["score"], attempt["out_of"], passed_at=quiz["pass_mark"])
+        made = [
+            records.make(kit, account, verb, "quiz", str(quiz_id), quiz["title"], result, clock_synchronised=trusted)
+            for verb in ("scored", "passed" if result["success"] else "failed")
+        ]
+        records.store(kit, account["id"], made)
     return len(changed)
 
 

@@ -8,7 +8,15 @@ import pytest
 from starlette.datastructures import FormData
 
 from appliance.errors import AccessDeniedError, BadRequestError, NotVisibleError
-from appliance.services.learning import lesson_edits, lessons, quiz_drafts, quiz_marking, quiz_remarking, quizzes
+from appliance.services.learning import (
+    lesson_edits,
+    lessons,
+    quiz_drafts,
+    quiz_marking,
+    quiz_remarking,
+    quizzes,
+    records,
+)
 from tests.roster_data import two_classes
 
 NAMES = ("Wang Fang", "李小明", "张伟")
@@ -149,3 +157,28 @@ def test_quiz_for_some_students_leaves_the_others_lists_pages_and_behind_counts(
     assert [r["student"]["id"] for r in quizzes.class_scores(kit, teacher, quiz_id)] == [chosen["id"]]
     lesson_edits.assign_quiz(kit, teacher, quiz_id, [])  # the whole class again
     assert [q["id"] for q in kit.quizzes.for_student(other["id"])] == [quiz_id]
+
+
+def test_quiz_remarking_says_each_new_score_in_the_learning_records(kit, quiz):
+    """Statements are never changed (they may be at the county already): an attempt whose score changed gets new
+    "scored" and "passed"/"failed" statements with its score now; the others get none."""
+    _, teacher, students, quiz_id = quiz
+    wang = _take(kit, students["Wang Fang"], quiz_id, "降雨", "0", "7")  # 3 of 4: 75 %, above the pass mark of 60 %
+    _take(kit, students["张伟"], quiz_id, "下雨", "2", "6")  # 1 of 4, and accepting 降雨 changes nothing for him
+
+    the_quiz = records.activity(kit.settings, "quiz", str(quiz_id))
+
+    def scored(student) -> list[tuple[str, float]]:
+        said = kit.learning_records.since(account_id=student["id"])
+        return [
+            (s["verb"]["id"].rsplit("/", 1)[-1], s["result"]["score"]["raw"])
+            for s in said
+            if s["object"]["id"] == the_quiz and s["verb"]["id"].endswith(("scored", "passed", "failed"))
+        ]
+
+    before = {name: scored(s) for name, s in students.items()}
+    assert quiz_remarking.accept(kit, teacher, quiz_id, 0, ["降雨"]) == 1
+    assert scored(students["Wang Fang"]) == [*before["Wang Fang"], ("scored", 4), ("passed", 4)]
+    assert scored(students["张伟"]) == before["张伟"] and scored(students["李小明"]) == []
+    assert quiz_remarking.credit(kit, teacher, quiz_id, wang, 2, "0") == 1  # 7 given no credit: 2 of 4, 50 %
+    assert scored(students["Wang Fang"])[-2:] == [("scored", 2), ("failed", 2)]
