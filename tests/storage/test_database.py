@@ -77,3 +77,15 @@ def test_book_checks_remember_results_per_file_version(tmp_path):
     assert checks.get("/c/a.zim", 10, 111) == (False, "checksum mismatch")
     assert checks.get("/c/a.zim", 10, 222) is None
     db.close()
+
+
+def test_database_a_made_photo_is_found_by_its_name_through_an_index(tmp_path):
+    """storage/lessons.photo_made runs with the writer's lock held, once per hand-in photo: never a scan of every
+    hand-in file the kit has kept."""
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate()
+    plan = db.read().execute(
+        "EXPLAIN QUERY PLAN UPDATE handin_files SET size_bytes = 1, sha256 = '' WHERE stored_name = ?", ("a.jpg",)
+    )
+    assert any("USING INDEX handin_files_stored_name" in row[-1] for row in plan.fetchall())
+    db.close()
