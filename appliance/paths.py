@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from appliance import __version__
 from appliance.config import Settings
 from appliance.errors import StorageError
 
@@ -84,6 +85,11 @@ class Paths:
         """Compiled page templates (web/pages.py): made again from the templates when missing; never backed up."""
         return self.data_dir / "cache" / "templates"
 
+    @property
+    def templates_compiled(self) -> Path:
+        """Says that every page template of this version of tpkit is in template_cache_dir (web/precompile.py)."""
+        return compiled_mark(self.template_cache_dir)
+
     def ensure(self) -> None:
         """Create the folders the kit writes to; a clear error when that is not allowed."""
         for folder in (
@@ -104,3 +110,8 @@ class Paths:
                     cause="The data or content folder is on a read-only disk or owned by another user.",
                     fix=f"Set data_dir/content_dir to a writable folder, or run: sudo chown -R $USER {folder.parent}",
                 ) from exc
+
+
+def compiled_mark(template_cache_dir: Path) -> Path:
+    """The file that says every page template of this version of tpkit was compiled into `template_cache_dir`."""
+    return template_cache_dir / f".compiled-{__version__}"

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -79,7 +80,6 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     from appliance.services.library import demo_books
     from appliance.services.people import auth
     from appliance.services.reporting import kit_key
-    from appliance.web import pages
     from appliance.web.app import create_app
 
     if demo_if_empty and not demo_books.has_books(settings.content_dir):
@@ -89,7 +89,7 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     limit_malloc_arenas()
     os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))  # inherited by worker processes at their start
     kit = open_kit(settings)
-    pages.compile_in_background(kit.paths.template_cache_dir)  # the workers load them compiled (web/pages.py)
+    _compile_templates(kit.paths)  # the workers then load them compiled (web/precompile.py)
     kit_key.ensure(kit.paths)  # made at first start, so a technician can register it before the first report
     password = auth.ensure_first_admin(kit.accounts)
     _print_library(kit)
@@ -108,6 +108,17 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
         close=kit.close,
     )
     return 0
+
+
+def _compile_templates(paths) -> None:
+    """Start `python -m appliance.web.precompile` unless this version's templates are compiled already; it runs
+    beside the server at the lowest CPU priority, and is waited for by a thread (no zombie left). This process never
+    imports the web pages itself."""
+    if paths.templates_compiled.exists():
+        return
+    command = [sys.executable, "-m", "appliance.web.precompile", str(paths.template_cache_dir)]
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    threading.Thread(target=child.wait, name="tpkit-templates", daemon=True).start()
 
 
 def _print_library(kit) -> None:

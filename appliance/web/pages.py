@@ -6,8 +6,6 @@ Must not import cli.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from importlib import resources
 from pathlib import Path
 
@@ -35,7 +33,6 @@ install(ENV, i18n.MESSAGES)
 # Compiling a template costs ~5-20 ms of a worker's CPU, with the GIL held: every page is compiled again in each
 # worker after each restart (a power cut a day), and the first ones a class opens together all at once (bench/
 # teachers_day.py: 40 children's first pages). Kept compiled in the data folder, a template loads in ~1 ms.
-PRECOMPILE_NICENESS = 19
 
 log = logging.getLogger(__name__)
 
@@ -60,25 +57,6 @@ def compile_all(folder: Path) -> int:
     for name in names:
         ENV.get_template(name)
     return len(names)
-
-
-def compile_in_background(folder: Path) -> threading.Thread:
-    """`compile_all` in a thread at the lowest CPU priority, for the web service's supervising process: its workers
-    then load compiled templates instead of compiling them while a class waits (once per update of the software)."""
-
-    def run() -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PRECOMPILE_NICENESS)
-        except OSError:
-            pass  # not allowed here: it runs once, a few hundred ms
-        try:
-            compile_all(folder)
-        except Exception:  # a template that does not compile fails in the worker too, with its page
-            log.exception("Templates were not compiled ahead; each worker compiles them when first asked.")
-
-    thread = threading.Thread(target=run, name="tpkit-templates", daemon=True)
-    thread.start()
-    return thread
 
 
 def human_size(size_bytes: float) -> str:
