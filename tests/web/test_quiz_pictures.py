@@ -117,3 +117,34 @@ def test_quiz_picture_route_refuses_strangers_before_reading(kit, roles):
     )
     assert response.status_code == 403
     assert not (kit.paths.uploads_dir / "quiz_pictures").exists()
+
+
+def test_quiz_picture_copied_with_its_quiz_to_another_class(kit, roles):
+    """A quiz copied to another class takes its pictures with it, as that class's own (before: the copy named the
+    first class's picture, which the other class's children could not open, and an edit of the copy dropped it)."""
+    clients, ids = roles
+    teacher, a, b = clients["teacher_a"], ids["a"]["class"], ids["b"]["class"]
+    with kit.people.transaction() as conn:
+        kit.people.add_teacher(conn, b, ids["a"]["teacher"])
+    fields = quiz_form(teacher, "看图", [QUESTION], attempts=1, action="add")
+    grown = _post(
+        teacher, f"/teach/{a}/quizzes", fields, {"q0-picture-file": ("猫.jpg", phone_jpeg(800, 600), "image/jpeg")}
+    )
+    picture_id = int(grown.text.split('name="q0-picture" value="')[1].split('"')[0])
+    fields = quiz_form(teacher, "看图", [QUESTION], attempts=1)
+    fields["q0-picture"] = str(picture_id)
+    quiz_id = int(teacher.post(f"/teach/{a}/quizzes", data=fields).headers["location"].rsplit("/", 1)[1])
+
+    copied = teacher.post(f"/teach/quizzes/{quiz_id}/copy", data={"csrf": csrf(teacher), "class": str(b)})
+    assert copied.status_code == 303
+    new_id = int(copied.headers["location"].rsplit("/", 1)[1])
+    new_picture = kit.quizzes.questions(new_id)[0]["picture"]
+    assert new_picture != picture_id and kit.quizzes.picture(new_picture)["class_id"] == b
+    assert kit.quizzes.questions(quiz_id)[0]["picture"] == picture_id  # the original keeps its own
+    student_b = clients["student_b"]
+    attempt = start(student_b, new_id)
+    page = student_b.get(f"/me/quizzes/{new_id}/attempts/{attempt}")
+    assert f'src="/files/quiz-picture/{new_picture}"' in page.text
+    theirs = student_b.get(f"/files/quiz-picture/{new_picture}")
+    assert theirs.status_code == 200 and theirs.content == teacher.get(f"/files/quiz-picture/{picture_id}").content
+    assert f'name="q0-picture" value="{new_picture}"' in teacher.get(f"/teach/quizzes/{new_id}/edit").text

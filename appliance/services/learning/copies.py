@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import LessonError
-from appliance.services.learning import lessons, quizzes, uploads
+from appliance.services.learning import lessons, quiz_pictures, quizzes, uploads
 from appliance.services.people import access as people
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def copy_quiz(kit: Kit, viewer: Viewer, quiz_id: int, class_id: int) -> int:
     """A new quiz in `class_id` (one of the viewer's) with the quiz's fields and questions; its id. Attempts stay."""
     quiz, _ = quizzes.staff_quiz(kit, viewer, quiz_id)
     people.staff_class(kit.people, viewer, class_id)
+    questions = quiz_pictures.for_class(kit, viewer, kit.quizzes.questions(quiz_id), class_id)
     with kit.quizzes.transaction() as conn:
         return kit.quizzes.add_quiz(
             conn,
@@ -40,7 +41,7 @@ def copy_quiz(kit: Kit, viewer: Viewer, quiz_id: int, class_id: int) -> int:
             attempts_allowed=quiz["attempts_allowed"],
             due_at=quiz["due_at"],
             pass_mark=quiz["pass_mark"],
-            questions=kit.quizzes.questions(quiz_id),
+            questions=questions,
         )
 
 

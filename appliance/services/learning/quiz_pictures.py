@@ -50,7 +50,7 @@ def take(kit: Kit, viewer: Viewer, class_id: int, draft: quiz_drafts.Draft, form
             question.picture = ""
 
 
-def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str) -> int:
+def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str, shrink: bool = True) -> int:
     quotas.check_free_space(kit, [(source, filename)])
     folder = kit.paths.uploads_dir / FOLDER
     stored = uploads.store(
@@ -59,7 +59,7 @@ def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str) -> in
         folder,
         uploads.PHOTO_KINDS,
         kit.settings.handin_photo_max_mb * 1024 * 1024,
-        shrink_edge_px=PICTURE_EDGE_PX,
+        shrink_edge_px=PICTURE_EDGE_PX if shrink else None,
     )
     try:
         return kit.quizzes.add_picture(
@@ -73,6 +73,40 @@ def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str) -> in
     except BaseException:
         (folder / stored.name).unlink(missing_ok=True)
         raise
+
+
+def for_class(kit: Kit, viewer: Viewer, questions: list[dict[str, Any]], class_id: int) -> list[dict[str, Any]]:
+    """`questions` (as storage reads them) for a copy of their quiz in `class_id`: each picture of another class
+    stored again as one of `class_id` (its own file, the same bytes: a picture is seen by the class it belongs to),
+    its id changed in the question. A picture whose row or file is gone is left out of the copy."""
+    copied: dict[int, int | None] = {}
+    result = []
+    for question in questions:
+        picture = _picture_id(question)
+        if picture is None:
+            result.append(question)
+            continue
+        if picture not in copied:
+            copied[picture] = _copy(kit, viewer, picture, class_id)
+        changed = {k: v for k, v in question.items() if k != "picture"}
+        if copied[picture] is not None:
+            changed["picture"] = copied[picture]
+        result.append(changed)
+    return result
+
+
+def _copy(kit: Kit, viewer: Viewer, picture_id: int, class_id: int) -> int | None:
+    row = kit.quizzes.picture(picture_id)
+    if row is None:
+        return None
+    if row["class_id"] == class_id:
+        return picture_id
+    path = kit.paths.uploads_dir / FOLDER / row["stored_name"]
+    try:
+        with open(path, "rb") as handle:
+            return _store(kit, viewer, class_id, handle, row["stored_name"], shrink=False)  # made small already
+    except FileNotFoundError:  # a card restored without its uploads: the copy has no picture, as the quiz shows none
+        return None
 
 
 def _of_class(kit: Kit, picture: str, class_id: int) -> bool:
