@@ -390,6 +390,27 @@ class Quizzes:
                 )
             )
 
+    def unused_pictures(self, class_id: int, made_before: str) -> list[sqlite3.Row]:
+        """The class's pictures made before `made_before` (UTC 'YYYY-MM-DDTHH:MM:SSZ') that no question of any of its
+        quizzes names (archived quizzes' included: their attempts are still shown)."""
+        conn = self.db.read()
+        used = {
+            picture
+            for (body,) in conn.execute(
+                "SELECT q.body FROM quiz_questions q JOIN quizzes z ON z.id = q.quiz_id WHERE z.class_id = ?",
+                (class_id,),
+            )
+            if isinstance(picture := json.loads(body).get("picture"), int)
+        }
+        rows = conn.execute(
+            "SELECT * FROM quiz_pictures WHERE class_id = ? AND created_at < ? ORDER BY id", (class_id, made_before)
+        ).fetchall()
+        return [row for row in rows if row["id"] not in used]
+
+    def remove_pictures(self, picture_ids: Sequence[int]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM quiz_pictures WHERE id = ?", [(i,) for i in picture_ids])
+
 
 def _insert_questions(conn: sqlite3.Connection, quiz_id: int, questions: Sequence[dict[str, Any]]) -> None:
     conn.executemany(

@@ -4,11 +4,13 @@ the class's students on the quiz and by nobody else; a refused file is its quest
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from PIL import Image
 
+from appliance.services.learning import lesson_edits, quiz_pictures
 from tests.photo_data import exif_of, phone_jpeg
 from tests.web.people_clients import csrf, role_clients
 from tests.web.quiz_data import quiz_form, start
@@ -148,3 +150,42 @@ def test_quiz_picture_copied_with_its_quiz_to_another_class(kit, roles):
     theirs = student_b.get(f"/files/quiz-picture/{new_picture}")
     assert theirs.status_code == 200 and theirs.content == teacher.get(f"/files/quiz-picture/{picture_id}").content
     assert f'name="q0-picture" value="{new_picture}"' in teacher.get(f"/teach/quizzes/{new_id}/edit").text
+
+
+def test_quiz_pictures_no_question_names_are_removed_after_a_day(kit, roles):
+    """A picture chosen on a form that was never saved, or taken off its question, is removed (row and file) when the
+    class's quiz form is next sent, once a day old; the pictures questions name stay, archived quizzes' too."""
+    clients, ids = roles
+    teacher, class_id = clients["teacher_a"], ids["a"]["class"]
+
+    def chosen() -> int:
+        fields = quiz_form(teacher, "看图", [QUESTION], attempts=1, action="add")
+        grown = _post(
+            teacher, f"/teach/{class_id}/quizzes", fields, {"q0-picture-file": ("a.jpg", phone_jpeg(), "image/jpeg")}
+        )
+        return int(grown.text.split('name="q0-picture" value="')[1].split('"')[0])
+
+    abandoned, kept, taken_off = chosen(), chosen(), chosen()
+    made = []
+    for picture in (kept, taken_off):
+        fields = quiz_form(teacher, "看图", [QUESTION], attempts=1)
+        fields["q0-picture"] = str(picture)
+        saved = teacher.post(f"/teach/{class_id}/quizzes", data=fields)
+        assert saved.status_code == 303
+        made.append(int(saved.headers["location"].rsplit("/", 1)[1]))
+    with_kept, with_taken_off = made
+    fields = quiz_form(teacher, "看图", [QUESTION], attempts=1)
+    fields.update({"q0-picture": str(taken_off), "q0-picture-remove": "1"})
+    assert teacher.post(f"/teach/quizzes/{with_taken_off}/edit", data=fields).status_code == 303
+    files = {
+        p: kit.paths.uploads_dir / quiz_pictures.FOLDER / kit.quizzes.picture(p)["stored_name"]
+        for p in (abandoned, kept, taken_off)
+    }
+
+    assert quiz_pictures.forget_unused(kit, class_id) == 0  # the day not over yet: a form may still name them
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=quiz_pictures.UNUSED_KEPT_S + 60)
+    lesson_edits.delete_quiz(kit, kit.people.person(ids["a"]["teacher"]), with_kept)  # its attempts still shown
+    assert quiz_pictures.forget_unused(kit, class_id, now=later) == 2
+    assert kit.quizzes.picture(kept) is not None and files[kept].is_file()
+    for gone in (abandoned, taken_off):
+        assert kit.quizzes.picture(gone) is None and not files[gone].exists()

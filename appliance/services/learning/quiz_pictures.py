@@ -8,6 +8,7 @@ drops any id that is not a picture of the quiz's class, so a hand-made form cann
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import NotVisibleError, UploadRefusedError
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 PICTURE_EDGE_PX = 1024
 FOLDER = "quiz_pictures"
 PICTURES_PER_POST = 10  # pictures chosen at once before "save": the form's body limit is this many photos
+# A picture chosen on a quiz form that was never saved, or taken off its question, is removed when the class's quiz
+# form is next sent, once it is this old: a teacher may still be on a form she opened earlier that names it.
+UNUSED_KEPT_S = 24 * 3600
 
 
 def post_limit_bytes(kit: Kit) -> int:
@@ -36,7 +40,9 @@ def post_limit_bytes(kit: Kit) -> int:
 def take(kit: Kit, viewer: Viewer, class_id: int, draft: quiz_drafts.Draft, form) -> None:
     """Apply the form's pictures to the draft: each question's new file (`qN-picture-file`) stored, a ticked
     `qN-picture-remove` dropped, an id that is not a picture of the class forgotten. A file the upload checks refuse
-    becomes that question's problem (field "picture"); the rest of the draft stays as typed."""
+    becomes that question's problem (field "picture"); the rest of the draft stays as typed. The class's pictures
+    no question names and older than UNUSED_KEPT_S are removed first."""
+    forget_unused(kit, class_id)
     for n, question in enumerate(draft.questions):
         if form.get(f"q{n}-picture-remove"):
             question.picture = ""
@@ -73,6 +79,17 @@ def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str, shrin
     except BaseException:
         (folder / stored.name).unlink(missing_ok=True)
         raise
+
+
+def forget_unused(kit: Kit, class_id: int, now: dt.datetime | None = None) -> int:
+    """Remove the class's pictures that no question names and that are older than UNUSED_KEPT_S (rows, then files);
+    how many."""
+    before = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(seconds=UNUSED_KEPT_S)
+    unused = kit.quizzes.unused_pictures(class_id, before.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    kit.quizzes.remove_pictures([row["id"] for row in unused])
+    for row in unused:
+        (kit.paths.uploads_dir / FOLDER / row["stored_name"]).unlink(missing_ok=True)
+    return len(unused)
 
 
 def for_class(kit: Kit, viewer: Viewer, questions: list[dict[str, Any]], class_id: int) -> list[dict[str, Any]]:
