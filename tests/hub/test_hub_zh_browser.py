@@ -22,13 +22,11 @@ from appliance.hub.storage.backend import open_database
 from appliance.hub.storage.database import migrate
 from tests.conftest import LiveServer
 from tests.hub.conftest import Clock, enrol_kit, health_body, signed
+from tests.web.browsers import LAPTOP, PHONE_1X, browser, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
-from tests.web.test_pages_browser import browser  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 PASSWORD = "a county password"
 FIRST = "first county password"  # a second technician's password, not yet changed (only /password opens)
 # What the test put there, shown as typed: kit ids, schools, districts, user names, book names and versions, the
@@ -162,8 +160,11 @@ def hub(tmp_path_factory):
 
 def _open(browser, hub, name: str, who: str, address: str, locale: str, wide: bool):  # noqa: F811
     server, cookies, clock = hub
-    context = browser.new_context(base_url=server.url, locale=locale, **(LAPTOP if wide else PHONE))
-    context.add_cookies([{"name": k, "value": v, "url": server.url} for k, v in cookies.get(who, {}).items()])
+    context = with_cookies(
+        browser.new_context(base_url=server.url, locale=locale, **(LAPTOP if wide else PHONE_1X)),
+        server.url,
+        cookies.get(who, {}),
+    )
     page = context.new_page()
     response = page.goto(address)
     assert response is not None and response.status == STATUS.get(name, 200), (address, response and response.status)

@@ -35,17 +35,15 @@ from appliance.storage.sync_runs import RunResult, SyncRuns
 from appliance.web import i18n
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book
+from tests.web.browsers import LAPTOP, PHONE_1X, browser, scroll_width, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.lesson_data import JPEG, hand_in, make_lesson
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, csrf, staff_client, student_client
 from tests.web.quiz_data import create_quiz, start
-from tests.web.test_pages_browser import browser, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "zh"
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 ADMIN_PASSWORD = "a long admin sentence"
 FIRST_PASSWORD = "first password 1"  # the one-time password of a second administrator and a second teacher
 CLASS = "三年级一班"
@@ -457,10 +455,8 @@ def _picture_class(teacher) -> dict:
 
 def _context(browser, school, who: str, wide: bool, locale: str):  # noqa: F811
     live, _, ids = school
-    context = browser.new_context(base_url=live.url, locale=locale, **(LAPTOP if wide else PHONE))
-    cookies = ids["cookies"].get(who, {})
-    context.add_cookies([{"name": name, "value": value, "url": live.url} for name, value in cookies.items()])
-    return context
+    context = browser.new_context(base_url=live.url, locale=locale, **(LAPTOP if wide else PHONE_1X))
+    return with_cookies(context, live.url, ids["cookies"].get(who, {}))
 
 
 def _open(context, name: str, address: str, ids: dict):
