@@ -115,7 +115,8 @@ def _county(db, now: float) -> None:
         secret = enrol_kit(db, kit_id, now - 86400, school=f"第{n}小学", district="城北")
         body = health_body(kit_id, temp_c=temp, books=[{"name": "water_zh", "version": "2026-11"}] if n == 2 else None)
         if n == 2:
-            body["hub_config"] = {"applied_version": 1, "refused_version": 2, "refused": refused}
+            said = {"key": "config.refused.windows", "name": "sync_windows", "value": "Mon-Fry"}
+            body["hub_config"] = {"applied_version": 1, "refused_version": 2, "refused": refused, "refused_said": said}
         report, _, _ = signed(secret, kit_id, 1, body, made_at=now - 60, applied=1 if n == 2 else None)
         ingest.store(db, report, now - 60)
         if n == 2:
@@ -202,6 +203,8 @@ def test_hub_page_in_chinese_has_no_english(browser, hub, name, who, address):  
         context, page = _open(browser, hub, name, who, address, "zh-CN", wide)
         assert page.evaluate("document.documentElement.lang") == "zh"
         html = _unfolded(page.content())
+        if name == "kit":  # why the kit refused the county's settings, in Chinese (the kit's English folded)
+            assert "设备看不懂“允许下载的时间”的这个写法： <code>Mon-Fry</code>" in html
         found[1280 if wide else 360] = visible_words(_seen(html), DATA) + _colons(html)
         context.close()
     assert found == {360: [], 1280: []}, f"English words on the Chinese hub page {name}: {found}"

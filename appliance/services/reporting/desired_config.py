@@ -143,12 +143,13 @@ def in_force(settings: Settings, db) -> Settings:
 
 def in_snapshot(kit: Kit) -> dict[str, Any]:
     """The health snapshot's `hub_config`: the version in force and a refusal that stands, so the hub's kit page
-    can say why a version is not acknowledged."""
+    can say why a version is not acknowledged (`refused_said`: why in words the hub's pages translate)."""
     state = kit.uplink.read()
     return {
         "applied_version": state.applied_config_version,
         "refused_version": state.config_refused_version,
         "refused": state.config_refused or None,
+        "refused_said": _said(state),
     }
 
 
