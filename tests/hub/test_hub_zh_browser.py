@@ -205,6 +205,7 @@ def test_hub_page_in_chinese_has_no_english(browser, hub, name, who, address):  
         html = _unfolded(page.content())
         if name == "kit":  # why the kit refused the county's settings, in Chinese (the kit's English folded)
             assert "设备看不懂“允许下载的时间”的这个写法： <code>Mon-Fry</code>" in html
+            assert "第2小学，城北。" in html  # Chinese punctuation between the school and its district
         found[1280 if wide else 360] = visible_words(_seen(html), DATA) + _colons(html)
         context.close()
     assert found == {360: [], 1280: []}, f"English words on the Chinese hub page {name}: {found}"
