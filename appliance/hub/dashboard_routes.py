@@ -177,7 +177,11 @@ async def set_config(request: Request) -> Response:
             changes[field] = raw or None
         elif raw:
             if (number := whole_number(raw)) is None:
-                raise BadRequestError(f"{field} = {raw!r} is not a whole number.", fix="Go back and type digits only.")
+                raise BadRequestError(
+                    f"{field} = {raw!r} is not a whole number.",
+                    fix="Go back and type digits only.",
+                    code="hub.config_not_whole",
+                )
             changes[field] = number
         else:
             changes[field] = None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from appliance import strict_json
 from appliance.storage.database import Database
@@ -14,12 +16,15 @@ from appliance.storage.database import Database
 
 @dataclasses.dataclass(frozen=True)
 class ProvisioningRun:
-    """One run: when (UTC, ISO 8601), the file it read, what it applied and the problems it found."""
+    """One run: when (UTC, ISO 8601), the file it read, what it applied and the problems it found (English lines);
+    `said` has, for each problem, its message key, values and what it is about ({"key", "values", "about"}), or None for a line
+    kept as text alone (services/device/setup_problems.py)."""
 
     ran_at: str
     boot_file: str
     applied: tuple[str, ...]
     problems: tuple[str, ...]
+    said: tuple[dict[str, Any] | None, ...] = ()
 
 
 class ProvisioningRuns:
@@ -28,7 +33,8 @@ class ProvisioningRuns:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(self, boot_file: str, applied: list[str], problems: list[str]) -> None:
+    def record(self, boot_file: str, applied: list[str], problems: Sequence[str | Mapping[str, Any]]) -> None:
+        """A run; each problem its English line, or {"text", "key", "values", "about"} (kept as given)."""
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO provisioning_runs (boot_file, applied_json, problems_json) VALUES (?, ?, ?)",
@@ -47,9 +53,11 @@ class ProvisioningRuns:
         row = self.db.read().execute("SELECT * FROM provisioning_runs ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
             return None
+        problems = json.loads(row["problems_json"])
         return ProvisioningRun(
             row["ran_at"],
             row["boot_file"],
             tuple(json.loads(row["applied_json"])),
-            tuple(json.loads(row["problems_json"])),
+            tuple(p["text"] if isinstance(p, dict) else p for p in problems),
+            tuple({k: v for k, v in p.items() if k != "text"} if isinstance(p, dict) else None for p in problems),
         )

@@ -14,6 +14,22 @@ MESSAGES = Messages(DOMAIN)
 translator = MESSAGES.translator  # `t = translator(lang)`, then `t(key, **values)`, for Python that words a message
 
 BUILT_AT_RUN_TIME = (
+    # admin.html: a first-boot problem in the page's language (services/device/setup_problems.Problem `key`)
+    N_("firstboot.unreadable"),
+    N_("firstboot.setting"),
+    N_("firstboot.not_written"),
+    N_("firstboot.settings_refused"),
+    N_("firstboot.time_zone"),
+    N_("firstboot.wifi_passphrase"),
+    N_("firstboot.grow_partition"),
+    N_("firstboot.ssh_keys"),
+    N_("firstboot.problem"),  # a line stored before problems had keys
+    # admin.html: why the hub's settings were refused (services/reporting/desired_config.HubConfigRefused `said`)
+    N_("config.refused.no_version"),
+    N_("config.refused.not_channels"),
+    N_("config.refused.not_whole"),
+    N_("config.refused.value"),
+    N_("config.refused.windows"),
     # grades.html, handin_grade.html, overview CSV: a hand-in's level (services/learning/scores.LEVELS)
     N_("level.excellent"),
     N_("level.good"),

@@ -94,12 +94,16 @@ def give_pins(request: Request, form: FormData) -> Response:
     kit = request.app.state.kit
     class_id = request.path_params["class_id"]
     student = form_int(form.get("student", ""), fix=CLASS_PAGE_FIX) if form.get("student") else None
-    if student is not None and form.get("confirm") != "yes":
+    replaced = False  # whether an old PIN or code stops working (only a child who had one; "all" gives the rest)
+    if student is not None:
         klass, chosen = people.class_student(kit.people, viewer, class_id, student)
-        return form_page(request, "pin_confirm.html", account=viewer, klass=klass, student=chosen)
+        if form.get("confirm") != "yes":
+            return form_page(request, "pin_confirm.html", account=viewer, klass=klass, student=chosen)
+        replaced = bool(chosen["has_credential"])
     pins = people.give_pins(kit.people, viewer, class_id, kit.settings.pin_digits, student, kit.signin_failures)
     klass = people.staff_class(kit.people, viewer, class_id)
-    return _cards_page(request, viewer, klass, [(s["display_name"], pin) for s, pin in pins], given=True)
+    cards = [(s["display_name"], pin) for s, pin in pins]
+    return _cards_page(request, viewer, klass, cards, given=True, replaced=replaced)
 
 
 def cards(request: Request) -> Response:
@@ -110,8 +114,11 @@ def cards(request: Request) -> Response:
     return _cards_page(request, viewer, klass, children)
 
 
-def _cards_page(request: Request, viewer, klass, children: list, given: bool = False, result=None) -> Response:
-    """The cards page: `children` [(name, PIN or code or None when not kept[, student id])]."""
+def _cards_page(
+    request: Request, viewer, klass, children: list, given: bool = False, result=None, replaced: bool = False
+) -> Response:
+    """The cards page: `children` [(name, PIN or code or None when not kept[, student id])]; `given` when they were
+    just given, `replaced` when one of them had a PIN or code before (which no longer works: said only then)."""
     address = class_address(request, klass["id"])
     return form_page(
         request,
@@ -121,6 +128,7 @@ def _cards_page(request: Request, viewer, klass, children: list, given: bool = F
         pictures=_pictures(klass),
         cards=[(child[0], child[1], child[2] if len(child) > 2 else None) for child in children],
         given=given,
+        replaced=replaced,
         result=result,
         address=address,
         qr=qr_codes.svg(address),  # SVG markup made by segno (it escapes the address): the template inserts it as is

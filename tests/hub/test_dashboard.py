@@ -12,7 +12,7 @@ import pytest
 
 from appliance.hub import configs, ingest, technicians
 from tests.hub.conftest import enrol_kit, health_body, signed
-from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.web.browsers import PHONE, chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -122,14 +122,10 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
 def test_dashboard_in_a_phone_browser(hub_settings, hub_db, hub_live, clock):
     if hub_db.backend != "sqlite":
         pytest.skip("the pages are the same on both backends; one browser run is enough")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser tests")
-    from playwright.sync_api import sync_playwright
 
     _fleet(hub_db, clock)
     password = technicians.ensure_first(hub_db, clock.now)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(**PHONE, java_script_enabled=False)
         page = context.new_page()
         page.goto(hub_live.url + "/")
@@ -147,7 +143,6 @@ def test_dashboard_in_a_phone_browser(hub_settings, hub_db, hub_live, clock):
         page.click("text=kit-2")
         assert page.locator("svg.chart").count() == 8
         _save(page, "hub-kit.png")
-        browser.close()
 
 
 def _save(page, name: str) -> None:

@@ -15,7 +15,7 @@ from appliance.hub import ingest, retention, technicians
 from tests.hub.conftest import enrol_kit, health_body, signed
 from tests.hub.test_dashboard import _save, _signed_in
 from tests.test_messages import texts
-from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browsers import chromium
 
 DAY = 86400
 # The labels a technician reads on the fleet and kit pages; none may stay English on a Chinese page.
@@ -112,15 +112,11 @@ def test_kit_page_charts_days_from_heartbeats_summaries_and_pruned_days(hub_db, 
 def test_kit_page_in_chinese_on_a_laptop(hub_settings, hub_db, hub_live, clock):
     if hub_db.backend != "sqlite":
         pytest.skip("the pages are the same on both backends; one browser run is enough")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser tests")
-    from playwright.sync_api import sync_playwright
 
     _county(hub_db, clock.now)
     password = technicians.ensure_first(hub_db, clock.now)
     technicians.add(hub_db, "technician", password + "-changed", clock.now)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(
             viewport={"width": 1280, "height": 900}, locale="zh-CN", java_script_enabled=False
         )
@@ -135,4 +131,3 @@ def test_kit_page_in_chinese_on_a_laptop(hub_settings, hub_db, hub_live, clock):
         assert "按天统计" in page.locator("main").first.inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
         _save(page, "hub-kit-zh.png")
-        browser.close()

@@ -33,7 +33,7 @@ from appliance.services.people.access import CONSOLE
 from appliance.web import book_origin
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book
-from tests.web import test_pages_browser as pages
+from tests.web import browsers
 
 SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads"
 TEACHER, TEACHER_PASSWORD = "li.wei", "chalk and blackboard"
@@ -230,16 +230,8 @@ def test_meta_type_keeps_only_the_safe_spelling():
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not pages.CHROMIUM.exists():
-        pytest.skip(f"no {pages.CHROMIUM}: `apt-get install chromium` to run the browser tests")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is missing: `pip install -e '.[test]'` and `apt-get install chromium`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(pages.CHROMIUM), args=pages.CHROMIUM_ARGS)
+    with browsers.chromium() as browser:
         yield browser
-        browser.close()
 
 
 class WithoutSandbox:

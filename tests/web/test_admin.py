@@ -155,3 +155,41 @@ def test_admin_content_updates_say_where_each_sync_setting_comes_from(client, ki
     zh = client.get("/admin?lang=zh").text
     assert "县中心（第 7 版）" in zh and "县中心发来的新设置无法使用" in zh
     assert "订阅的频道" in zh and "默认值" in zh and ">default<" not in zh and "sync_channels</" not in zh
+
+
+def test_admin_page_in_chinese_words_first_boot_problems_and_the_hubs_refusal(client, kit, one_time_password):
+    """First-boot problems (a kit.toml with bad values, checked by first boot's own checks, and a disk it could not
+    write) and the hub's refused settings, on the Chinese admin page: each a Chinese sentence with the key or value
+    it is about as code, the technician's English folded into details; the English page keeps the English lines."""
+    from appliance.services.device import kit_toml
+    from appliance.services.device.setup_problems import Problem, stored
+    from appliance.services.reporting import desired_config
+    from tests.web.chinese_pages import visible_words
+
+    checked = kit_toml.check(
+        {"kit_id": "GX 42", "school_name": "双溪教学点", "time_zone": "Mars/Olympus", "wifi": {"country": "china"}},
+        "/boot/firmware/kit.toml",
+    )
+    written = Problem(
+        "/etc/hostapd/hostapd.conf could not be written: Read-only file system. Fix: check the disk (df -h; dmesg).",
+        "firstboot.not_written",
+        about="/etc/hostapd/hostapd.conf",
+    )
+    problems = [*checked.problems, written]
+    assert len(problems) == 5, problems  # kit_id, time_zone, wifi.country, wifi.ssid missing, the file
+    kit.provisioning_runs.record("/boot/firmware/kit.toml", ["settings written"], [stored(p) for p in problems])
+    refused = {"version": 8, "sync_windows": "Mon-Fry"}
+    kit.uplink.store_desired_config(refused, "2026-03-02T08:15:00Z")  # as delivery does: kept, then applied
+    assert desired_config.apply(kit, refused, "2026-03-02T08:15:00Z").refused is not None
+    _sign_in(client, one_time_password)
+    zh = client.get("/admin?lang=zh").text
+    section = zh.split('class="problems provisioning"', 1)[1].split("</ul>", 1)[0]
+    assert section.count("这一项需要改正：") == 4 and "有文件写不进去（存储卡可能只读或已满）：" in section
+    assert "<code>time_zone</code>" in section and "<code>/etc/hostapd/hostapd.conf</code>" in section
+    assert "设备看不懂“允许下载的时间”的这个写法： <code>Mon-Fry</code>" in zh
+    folded = re.sub(r'(<details class="detail"[^>]*>\s*<summary>.*?</summary>).*?(</details>)', r"\1\2", zh, flags=re.S)
+    page = re.sub(r"[\w./-]*kit\.toml\b", " ", folded)  # the file's name, as the page's heading writes it
+    assert visible_words(page, ("tpkit", "Test book", "test_book", "admin", "Mon-Fry")) == []  # books, names
+    english = client.get("/admin?lang=en").text
+    assert "wifi.country in /boot/firmware/kit.toml = &#39;china&#39; must be two capital letters" in english
+    assert "was refused: sync_windows = &#39;Mon-Fry&#39;" in english and "这一项" not in english

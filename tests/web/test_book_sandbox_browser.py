@@ -21,8 +21,8 @@ from appliance.services.learning import lessons, records
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book, shared_zims
 from tests.security.test_book_origin import WithoutSandbox
+from tests.web.browsers import browser  # noqa: F401
 from tests.web.people_clients import classroom
-from tests.web.test_pages_browser import browser  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 

@@ -14,9 +14,9 @@ import pytest
 from appliance.services.learning import lessons, notices
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
+from tests.web.browsers import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width, sign_in, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, student_client
-from tests.web.test_pages_browser import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -50,8 +50,7 @@ def school(tmp_path_factory):
 def _child(browser, school, name: str, pin: str, locale: str = "zh-CN"):  # noqa: F811
     server, _, class_id, students, _ = school
     http = student_client(server.url, class_id, students[name], pin)
-    context = browser.new_context(base_url=server.url, locale=locale, **PHONE)
-    context.add_cookies([{"name": k, "value": v, "url": server.url} for k, v in http.cookies.items()])
+    context = with_cookies(browser.new_context(base_url=server.url, locale=locale, **PHONE), server.url, http.cookies)
     http.close()
     return context, context.new_page()
 
@@ -161,10 +160,7 @@ def test_children_browser_teacher_posts_a_notice_at_1280(browser, school):  # no
     server, kit, class_id, students, _ = school
     context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     page.wait_for_url("**/teach")
     assert page.locator("nav.who a[href='/teach']").inner_text() == "我的班级"
     page.goto(f"/teach/{class_id}")

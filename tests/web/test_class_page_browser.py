@@ -15,9 +15,9 @@ from appliance.services.people import access, auth, class_roster
 from appliance.services.people.access import CONSOLE
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
+from tests.web.browsers import PHONE_WIDTH_PX, browser, scroll_width, sign_in  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -98,10 +98,7 @@ def _teacher(browser, server, locale: str, width: int):
     """A browser context signed in as the class's teacher, its one page open."""
     context = browser.new_context(base_url=server.url, locale=locale, viewport={"width": width, "height": 900})
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     return context
 
 

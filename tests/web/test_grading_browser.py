@@ -15,9 +15,9 @@ from appliance.services.learning import lessons
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.photo_data import phone_jpeg
+from tests.web.browsers import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -52,10 +52,7 @@ def school(tmp_path_factory):
 def _teacher(browser, live, viewport: dict):
     context = browser.new_context(base_url=live.url, locale="zh-CN", java_script_enabled=False, **viewport)
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     page.wait_for_url("**/teach")
     return context, page
 

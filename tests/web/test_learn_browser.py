@@ -9,8 +9,8 @@ import pytest
 
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -104,10 +104,7 @@ def test_learn_browser_wrong_pin_in_chinese_with_phone_keyboard(page_zh, school)
 
 
 def test_learn_browser_teacher_gives_a_new_pin_on_a_printable_sheet(page, school):
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     assert page.url.endswith("/teach") and page.locator("h1").inner_text() == "My classes"
     page.click(".picks a")
     assert page.locator(".roster tr").count() == len(NAMES) + 1

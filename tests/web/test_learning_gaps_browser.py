@@ -12,8 +12,8 @@ from appliance.services.learning import lessons
 from appliance.services.people import access as people, picture_codes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
+from tests.web.browsers import browser, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import browser, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 PHONE_412 = {"viewport": {"width": 412, "height": 915}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -109,10 +109,7 @@ def test_gaps_browser_teacher_edits_and_deletes_lesson(browser, school):
     live, class_id, _, _, _ = school
     context = _context(browser, live, locale="en-US")
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     page.wait_for_url("**/teach")
     page.goto(f"/teach/{class_id}/lessons/new")
     page.fill("input[name=title]", "Draft to delete")

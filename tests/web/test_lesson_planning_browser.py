@@ -12,9 +12,9 @@ from appliance.services.learning import grading, lessons
 from appliance.services.library import demo_books
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -50,10 +50,7 @@ def _teacher_zh(browser, live, width_px: int = PHONE_WIDTH_PX):
     else:
         context = browser.new_context(base_url=live.url, locale="zh-CN", viewport={"width": width_px, "height": 900})
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     page.wait_for_url("**/teach")
     return context, page
 

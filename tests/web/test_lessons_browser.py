@@ -9,9 +9,9 @@ import pytest
 from appliance.services.learning import lessons
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.lesson_data import PNG
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -55,10 +55,7 @@ def _student(browser, school, name: str, pin: str, **options):
 def _teacher(browser, school):
     context = phone(browser, school[0], locale="en-US")
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     page.wait_for_url("**/teach")
     return context, page
 

@@ -15,8 +15,8 @@ from appliance.services.people import class_roster
 from appliance.services.people.access import CONSOLE
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, staff_client
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 # A real class as its list came: in code-point order these are 于娜, 何强, 冯刚, 单丽, 吕明, 张伟, 曾晓…
 ROSTER = [

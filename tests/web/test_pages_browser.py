@@ -10,7 +10,6 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,44 +20,29 @@ from appliance.services.people import auth
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 
+# The set-up shared by every browser test (tests/web/browsers.py); its names stay importable from here too.
+from tests.web.browsers import (  # noqa: F401
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    PHONE_WIDTH_PX,
+    SCREENSHOTS,
+    browser,
+    images_loaded,
+    phone,
+    screenshot,
+    scroll_width,
+    sign_in,
+)
+
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a sandbox-less CI box with no network: no GPU, no QUIC, no phoning home for updates.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# A cheap Android phone: 360 CSS px wide, 2x screen.
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-PHONE_WIDTH_PX = 360
 # Home page HTML + CSS + JS as sent over the Wi-Fi, illustrations excluded: a classroom of
 # old phones on one access point should get the library on screen in one or two round trips.
 HOME_PAGE_MAX_BYTES = 30 * 1024
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCAN_WAIT_S = 10  # the scanner runs every 0.2 s here; checksumming a small ZIM takes milliseconds
 
 EN_BOOK, ZH_BOOK = "Our World: a first encyclopedia", "我们的世界：小百科"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser tests")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is missing: `pip install -e '.[test]'` and `apt-get install chromium`")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +69,6 @@ def demo(tmp_path_factory):
 @pytest.fixture
 def live(demo) -> LiveServer:
     return demo[0]
-
-
-def phone(browser, live, **options):
-    """A fresh phone-sized browser context (own cookies) whose relative URLs go to the kit."""
-    return browser.new_context(base_url=live.url, **PHONE, **options)
 
 
 @pytest.fixture
@@ -120,25 +99,8 @@ def page_zh_nojs(browser, live) -> Iterator:
     context.close()
 
 
-def screenshot(page, name: str) -> None:
-    """Save a docs screenshot, only when asked: normal runs must not dirty the tree."""
-    if os.environ.get("TPKIT_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
-
-
 def card_titles(page) -> list[str]:
     return page.locator(".card .title").all_inner_texts()
-
-
-def images_loaded(page, selector: str) -> list[int]:
-    """naturalWidth of every image matching `selector`, after the page's images have loaded."""
-    page.wait_for_load_state("load")
-    return page.eval_on_selector_all(selector, "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
-
-
-def scroll_width(page) -> int:
-    return page.evaluate("document.scrollingElement.scrollWidth")
 
 
 def wait_for(condition, what: str) -> None:
@@ -344,10 +306,7 @@ def test_admin_shows_provisioning_problems_in_both_languages_at_phone_width(page
         '"Asia/Shanghai" (timedatectl list-timezones) /a/very/long/path/without/any/spaces/in/it/at/all/kit.toml'
     )
     kit.provisioning_runs.record("/boot/firmware/kit.toml", ["settings written"], [problem])
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", password)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "admin", password)
     page.wait_for_url("**/admin")
     assert page.locator("h2", has_text="Provisioning (kit.toml)").is_visible()
     assert page.locator(".provisioning li").all_inner_texts() == [problem]

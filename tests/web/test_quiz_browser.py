@@ -9,8 +9,8 @@ import pytest
 from appliance.services.learning import quiz_drafts, quizzes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -76,10 +76,7 @@ def test_quiz_browser_student_takes_a_quiz_on_a_phone_without_javascript(page_no
 
 def test_quiz_browser_teacher_writes_a_quiz_without_javascript(page_nojs, school):
     page, (_, class_id, _, _) = page_nojs, school
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     page.goto(f"/teach/{class_id}")
     page.click("text=New quiz")
     page.fill("input[name=title]", "Numbers")

@@ -9,9 +9,9 @@ import pytest
 from appliance.services.learning import lessons, quiz_drafts, quizzes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 DATA = ("天气 Weather", "李老师 Ms Li", "Wang Fang", "李小明", "Grade 3 A")  # what the test typed
@@ -100,10 +100,7 @@ def test_quiz_marking_browser_teacher_counts_an_answer_as_right(browser, school)
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto("/admin/signin")
-        page.fill("input[name=username]", "li.wei")
-        page.fill("input[name=password]", TEACHER_PASSWORD)
-        page.click("form.box button[type=submit]")
+        sign_in(page, "li.wei", TEACHER_PASSWORD)
         page.goto(f"/teach/quizzes/{quiz_id}")
         if "降雨" not in page.content():
             pytest.skip("runs after the phone test, which hands in 降雨")

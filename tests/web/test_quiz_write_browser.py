@@ -10,16 +10,17 @@ import pytest
 from appliance.services.learning import quiz_drafts, quizzes
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
-from tests.web.chinese_pages import visible_words
-from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import (  # noqa: F401
+from tests.web.browsers import (  # noqa: F401
     PHONE_WIDTH_PX,
     browser,
     images_loaded,
     phone,
     screenshot,
     scroll_width,
+    sign_in,
 )
+from tests.web.chinese_pages import visible_words
+from tests.web.people_clients import TEACHER_PASSWORD, classroom
 from tests.web.test_quiz_paste import TEN
 
 pytestmark = [pytest.mark.browser]
@@ -60,10 +61,7 @@ def school(tmp_path_factory):
 def teacher_zh(browser, school):
     context = phone(browser, school[0], locale="zh-CN", java_script_enabled=False)
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     yield page
     context.close()
 

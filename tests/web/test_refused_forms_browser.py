@@ -8,9 +8,9 @@ import os
 
 import pytest
 
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, scroll_width  # noqa: F401
 from tests.web.lesson_data import PDF
 from tests.web.test_lessons_browser import school  # noqa: F401
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, browser, phone, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 

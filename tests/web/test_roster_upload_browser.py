@@ -9,8 +9,8 @@ import pytest
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.roster_files import workbook_bytes, wps_class_list
+from tests.web.browsers import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width, sign_in  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
-from tests.web.test_pages_browser import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -30,10 +30,7 @@ def test_roster_upload_browser_wps_list_in_chinese(browser, school, tmp_path, wi
     context = browser.new_context(base_url=school.url, locale="zh-CN", **(PHONE if width == "phone" else DESK))
     page = context.new_page()
     try:
-        page.goto("/admin/signin")
-        page.fill("input[name=username]", "li.wei")
-        page.fill("input[name=password]", TEACHER_PASSWORD)
-        page.click("form.box button[type=submit]")
+        sign_in(page, "li.wei", TEACHER_PASSWORD)
         bad = tmp_path / "三年级二班.xlsx"
         bad.write_bytes(workbook_bytes([["三年级二班名单"], ["学生姓名", "密码", "性别"], ["王芳", "12", "女"]]))
         page.fill("input[name=class_name]", CLASS[width])

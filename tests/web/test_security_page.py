@@ -75,25 +75,16 @@ def test_security_page_lists_every_key_the_checks_return():
 
 @pytest.mark.browser
 def test_security_page_fits_a_phone_in_chinese(kit, live, tmp_path):
-    from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, PHONE_WIDTH_PX
-
-    if not CHROMIUM.exists():
-        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser tests")
-    from playwright.sync_api import sync_playwright
+    from tests.web.browsers import PHONE, PHONE_WIDTH_PX, chromium, sign_in
 
     two = role_clients(kit, live.url)
     for http in two[0].values():
         http.close()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = chromium.new_context(base_url=live.url, locale="zh-CN", **PHONE)
+    with chromium() as launched:
+        context = launched.new_context(base_url=live.url, locale="zh-CN", **PHONE)
         page = context.new_page()
-        page.goto("/admin/signin")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", two[1]["passwords"]["admin"])
-        page.click("button[type=submit]")
+        sign_in(page, "admin", two[1]["passwords"]["admin"])
         page.goto("/admin/security")
         assert page.locator("h1").inner_text().startswith("安全检查")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH_PX
         page.screenshot(path=str(tmp_path / "security-zh-360.png"), full_page=True)
-        chromium.close()

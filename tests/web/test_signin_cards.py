@@ -144,3 +144,26 @@ def test_picture_codes_print_again_as_pictures(kit, roles):
         )
         assert shown == picture_codes.names(student["printed_pin"])
     assert teacher.get(f"/teach/{a['class']}/cards").text == page  # printed again: the same codes
+
+
+def test_old_pins_are_said_to_stop_working_only_when_one_was_replaced(kit, roles):
+    """The cards after a class's first import, and after "give codes" to a class whose codes were cleared, replace
+    nothing: no sentence about old PINs; a new PIN for one child who had one says that child's old one is gone."""
+    clients, ids = roles
+    teacher, a = clients["teacher_a"], ids["a"]
+    gone = {"zh": "这个孩子原来的密码已经失效。", "en": "The child's old one no longer works."}
+    roster = "姓名\n孙丽\n周强\n".encode()
+    for lang in ("zh", "en"):
+        sent = {"csrf": csrf(teacher), "class_name": f"三年级三班 {lang}"}
+        imported = teacher.post(f"/teach/import?lang={lang}", data=sent, files={"file": ("3c.csv", roster, "text/csv")})
+        assert imported.status_code == 200 and len(cards_of(imported.text)) == 2
+        assert gone[lang] not in html.unescape(imported.text)
+    assert "These cards are for the children just given a PIN or picture code." in imported.text
+    switched = teacher.post(f"/teach/{a['class']}/signin-kind", data={"csrf": csrf(teacher), "kind": "pictures"})
+    assert switched.status_code == 303  # the old PINs cleared: "give codes" replaces none
+    given = teacher.post(f"/teach/{a['class']}/pins?lang=zh", data={"csrf": csrf(teacher)})
+    assert "下面是刚生成 PIN 码或图片密码的孩子的卡片。" in given.text and gone["zh"] not in given.text
+    for lang in ("zh", "en"):
+        one = {"csrf": csrf(teacher), "student": str(a["students"][0]), "confirm": "yes"}
+        replaced = teacher.post(f"/teach/{a['class']}/pins?lang={lang}", data=one)
+        assert replaced.status_code == 200 and gone[lang] in html.unescape(replaced.text)

@@ -16,8 +16,8 @@ from appliance.services.people import access as people, auth, class_roster
 from appliance.services.people.access import CONSOLE
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
+from tests.web.browsers import PHONE_WIDTH_PX, SCREENSHOTS, browser, scroll_width, sign_in  # noqa: F401
 from tests.web.people_clients import TEACHER_PASSWORD
-from tests.web.test_pages_browser import PHONE_WIDTH_PX, SCREENSHOTS, browser, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,10 +55,7 @@ def school(tmp_path_factory):
 def _teacher_page(browser, school, locale: str, width: int):
     context = browser.new_context(base_url=school[0].url, locale=locale, viewport={"width": width, "height": 900})
     page = context.new_page()
-    page.goto("/admin/signin")
-    page.fill("input[name=username]", "li.wei")
-    page.fill("input[name=password]", TEACHER_PASSWORD)
-    page.click("form.box button[type=submit]")
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
     assert page.url.endswith("/teach")
     return context, page
 

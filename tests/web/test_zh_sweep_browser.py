@@ -35,18 +35,17 @@ from appliance.storage.sync_runs import RunResult, SyncRuns
 from appliance.web import i18n
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book
+from tests.web.browsers import LAPTOP, PHONE_1X, browser, scroll_width, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.lesson_data import JPEG, hand_in, make_lesson
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, csrf, staff_client, student_client
 from tests.web.quiz_data import create_quiz, start
-from tests.web.test_pages_browser import browser, scroll_width  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "zh"
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 ADMIN_PASSWORD = "a long admin sentence"
+FIRST_PASSWORD = "first password 1"  # the one-time password of a second administrator and a second teacher
 CLASS = "三年级一班"
 NAMES = ("王小明", "李华", "张伟", "陈静")
 # A second class, imported by the teacher and switched to picture codes (the first class's rows stay as they are),
@@ -66,6 +65,8 @@ DATA = (
     IMPORTED_CLASS,
     "李老师 Ms Li",
     "li.wei",
+    "zhao.admin",
+    "wang.fang",
     "admin",
     "水的循环",
     "我们的河流",
@@ -135,6 +136,10 @@ PAGES = [
     ("me-article", "student", "/me/article?book=water_zh&path=index", False),
     ("me-lesson-gone", "student", "/me/lessons/999999", False),  # 404: the error page a child can meet
     ("signin", "anyone", "/admin/signin", True),
+    ("admin-first", "first_admin", "/admin", True),  # the first sign-in: the status page opens with the password form
+    ("password-first", "first_teacher", "/teach", True),  # a teacher's first sign-in: only the password form
+    ("password-short", "first_admin", "/admin", True),  # SENT: too short a new password, the same form back
+    ("password-wrong", "first_teacher", "/teach", True),  # SENT: a wrong current password, the same form back
     ("teach", "teacher", "/teach", True),
     ("teach-class", "teacher", "/teach/{class_id}", True),
     ("teach-cards", "teacher", "/teach/{class_id}/cards", True),
@@ -236,6 +241,26 @@ def _new_pin_asked(page) -> None:
     assert page.locator("button[name=confirm]").count() == 1
 
 
+def _password_short(page) -> None:
+    """The first-sign-in form sent with a new password of five letters (past the browser's own minlength check, as an
+    old browser sends it): the same form back, the message beside the new password."""
+    page.fill("input[name=current]", FIRST_PASSWORD)
+    page.eval_on_selector("input[name=password]", "field => field.removeAttribute('minlength')")
+    page.fill("input[name=password]", "short")
+    with page.expect_navigation():
+        page.click("form[action='/admin/password'] button[type=submit]")
+    assert page.locator("#password-error").count() == 1
+
+
+def _password_wrong(page) -> None:
+    """The first-sign-in form sent with a wrong current password: the same form back, the message beside it."""
+    page.fill("input[name=current]", "not the first password")
+    page.fill("input[name=password]", "a long new sentence")
+    with page.expect_navigation():
+        page.click("form[action='/admin/password'] button[type=submit]")
+    assert page.locator("#current-error").count() == 1
+
+
 # What the browser does on a page before it is read: a form sent whose answer is a page (not a redirect).
 SENT = {
     "quiz-paste-refused": _paste_refused,
@@ -243,6 +268,8 @@ SENT = {
     "pin-confirm": _new_pin_asked,
     "class-imported": _class_imported,
     "codes-given": _codes_given,
+    "password-short": _password_short,
+    "password-wrong": _password_wrong,
 }
 # Pages that answer with another status than 200 (an error page).
 STATUS = {"me-lesson-gone": 404}
@@ -310,6 +337,8 @@ def school(tmp_path_factory):
     roster = "姓名\n" + "\n".join(NAMES) + "\n"
     kit, _, result = classroom(root, roster, CLASS)
     kit.accounts.provision("admin", "admin", passwords.hash_password(ADMIN_PASSWORD))  # as if chosen already
+    for username, role in (("zhao.admin", "admin"), ("wang.fang", "teacher")):  # not yet signed in: must change it
+        kit.accounts.create(username, role, passwords.hash_password(FIRST_PASSWORD), must_change_password=True)
     kit.library.refresh()
     _stick_books(kit, stick)
     kit.library.refresh()
@@ -325,6 +354,7 @@ def school(tmp_path_factory):
 def _classwork(url: str, class_id: int, pins: dict) -> dict:
     teacher = staff_client(url, "li.wei", TEACHER_PASSWORD)
     admin = staff_client(url, "admin", ADMIN_PASSWORD)
+    first_admin, first_teacher = (staff_client(url, name, FIRST_PASSWORD) for name in ("zhao.admin", "wang.fang"))
     lesson_id = make_lesson(teacher, class_id, "水的旅行", due="2026-12-08", instructions="读一读，再画一画水的旅行。")
     add = {"csrf": csrf(teacher), "book": "water_zh", "path": "index"}
     assert teacher.post(f"/teach/lessons/{lesson_id}/items", data=add).status_code in (303, 200)
@@ -353,10 +383,17 @@ def _classwork(url: str, class_id: int, pins: dict) -> dict:
         "handin_id": first,
         **_more_classwork(teacher, students, class_id, pins[NAMES[0]][0], lesson_id, quiz_id, attempt_id),
         "cookies": {
-            who: dict(http.cookies) for who, http in (("student", child), ("teacher", teacher), ("admin", admin))
+            who: dict(http.cookies)
+            for who, http in (
+                ("student", child),
+                ("teacher", teacher),
+                ("admin", admin),
+                ("first_admin", first_admin),
+                ("first_teacher", first_teacher),
+            )
         },
     }
-    for http in (teacher, admin, *students.values()):
+    for http in (teacher, admin, first_admin, first_teacher, *students.values()):
         http.close()
     return ids
 
@@ -418,10 +455,8 @@ def _picture_class(teacher) -> dict:
 
 def _context(browser, school, who: str, wide: bool, locale: str):  # noqa: F811
     live, _, ids = school
-    context = browser.new_context(base_url=live.url, locale=locale, **(LAPTOP if wide else PHONE))
-    cookies = ids["cookies"].get(who, {})
-    context.add_cookies([{"name": name, "value": value, "url": live.url} for name, value in cookies.items()])
-    return context
+    context = browser.new_context(base_url=live.url, locale=locale, **(LAPTOP if wide else PHONE_1X))
+    return with_cookies(context, live.url, ids["cookies"].get(who, {}))
 
 
 def _open(context, name: str, address: str, ids: dict):
@@ -450,7 +485,7 @@ def _seen(html: str, who: str) -> str:
     names)."""
     html = _NOT_WORDS.sub(" ", html)
     tab = re.findall(r"<title>(.*?)</title>", html, flags=re.DOTALL)  # the browser tab's title, every page's
-    if who == "admin":
+    if who in ("admin", "first_admin"):
         return html.replace("</main>", " ".join(tab) + " </main>", 1)
     main = html.split("<main", 1)[1].split("</main>", 1)[0]
     said = tab + re.findall(r'\s(?:title|placeholder|aria-label|alt)="([^"]*)"', main)

@@ -21,6 +21,7 @@ from appliance.edges import machine_setup
 from appliance.errors import ConfigError, SystemCommandError
 from appliance.paths import Paths
 from appliance.services.device import classroom_network, kit_toml as provisioning
+from appliance.services.device.setup_problems import Problem, stored
 from appliance.services.kit import kit_paths, open_store
 from appliance.services.people import access
 from appliance.services.people.auth import ADMIN_USERNAME
@@ -40,7 +41,8 @@ SECRETS_FILE = Path("etc/tpkit/secrets.toml")  # under the root, mode 0600: secr
 
 @dataclasses.dataclass
 class Outcome:
-    """What one run applied (one line each) and the problems it found, each with what to do."""
+    """What one run applied (one line each) and the problems it found, each with what to do (setup_problems.Problem
+    lines: English text, with the key the admin page words them with in another language)."""
 
     boot_file: Path
     applied: list[str] = dataclasses.field(default_factory=list)
@@ -53,7 +55,7 @@ def run(boot_dir: Path, root: Path = Path("/"), overrides: Mapping[str, Any] | N
     data, problem = provisioning.read(outcome.boot_file)
     kit = provisioning.check(data or {}, str(outcome.boot_file)) if data is not None else None
     if problem:
-        outcome.problems.append(problem)
+        outcome.problems.append(Problem(problem, "firstboot.unreadable"))
     if kit is not None:
         outcome.problems += kit.problems
         _write_settings(kit, root, outcome)
@@ -67,7 +69,7 @@ def run(boot_dir: Path, root: Path = Path("/"), overrides: Mapping[str, Any] | N
             if first_boot:
                 _carry_on(lambda: _first_boot_only(root, settings, outcome), outcome)
             _carry_on(lambda: _remove_secrets(outcome.boot_file, data, outcome), outcome)
-        runs.record(str(outcome.boot_file), outcome.applied, outcome.problems)
+        runs.record(str(outcome.boot_file), outcome.applied, [stored(line) for line in outcome.problems])
     finally:
         db.close()
     _hand_to_kit_user(kit_paths(settings))
@@ -86,8 +88,12 @@ def _carry_on(step, outcome: Outcome) -> None:
         step()
     except OSError as exc:
         outcome.problems.append(
-            f"{exc.filename or 'A file'} could not be written: {exc.strerror or exc}. "
-            "Fix: check the disk (df -h; dmesg) and that the kit runs first boot as root."
+            Problem(
+                f"{exc.filename or 'A file'} could not be written: {exc.strerror or exc}. "
+                "Fix: check the disk (df -h; dmesg) and that the kit runs first boot as root.",
+                "firstboot.not_written",
+                about=str(exc.filename or ""),
+            )
         )
 
 
@@ -119,7 +125,7 @@ def _settings(root: Path, overrides: Mapping[str, Any], outcome: Outcome) -> Set
     try:
         return load_settings(path if path.exists() else None, environ={}, overrides=overrides)
     except ConfigError as exc:
-        outcome.problems.append(f"{exc.message} Fix: {exc.fix}")
+        outcome.problems.append(Problem(f"{exc.message} Fix: {exc.fix}", "firstboot.settings_refused"))
         return load_settings(None, environ={}, overrides=overrides)
 
 
@@ -137,7 +143,13 @@ def _apply(kit: provisioning.KitFile, root: Path, settings: Settings, db: Databa
             machine_setup.set_time_zone(kit.time_zone)
             outcome.applied.append(f"time zone {kit.time_zone}")
         except SystemCommandError as exc:
-            outcome.problems.append(f"time_zone {kit.time_zone!r} could not be set: {exc.message} Fix: {exc.fix}")
+            outcome.problems.append(
+                Problem(
+                    f"time_zone {kit.time_zone!r} could not be set: {exc.message} Fix: {exc.fix}",
+                    "firstboot.time_zone",
+                    about=kit.time_zone,
+                )
+            )
 
 
 def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, outcome: Outcome) -> None:
@@ -158,8 +170,11 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
     if kit.network_mode == "ap" and not (kit.wifi_ssid and passphrase and kit.wifi_country):
         if not passphrase and not any("wifi.passphrase" in p for p in outcome.problems):
             outcome.problems.append(
-                f"wifi.passphrase in {kit.source} is missing and none was provisioned before; "
-                'network_mode = "ap" needs [wifi] ssid, passphrase and country'
+                Problem(
+                    f"wifi.passphrase in {kit.source} is missing and none was provisioned before; "
+                    'network_mode = "ap" needs [wifi] ssid, passphrase and country',
+                    "firstboot.wifi_passphrase",
+                )
             )
         outcome.applied.append("classroom network left as it was (the Wi-Fi values above need fixing first)")
         return
@@ -186,11 +201,15 @@ def _first_boot_only(root: Path, settings: Settings, outcome: Outcome) -> None:
     try:
         outcome.applied.append(machine_setup.grow_partition_of(settings.data_dir))
     except SystemCommandError as exc:
-        outcome.problems.append(f"The data partition could not be grown: {exc.message} Fix: {exc.fix}")
+        outcome.problems.append(
+            Problem(f"The data partition could not be grown: {exc.message} Fix: {exc.fix}", "firstboot.grow_partition")
+        )
     try:
         outcome.applied.append(machine_setup.make_ssh_host_keys(root))
     except SystemCommandError as exc:
-        outcome.problems.append(f"The SSH host keys could not be made: {exc.message} Fix: {exc.fix}")
+        outcome.problems.append(
+            Problem(f"The SSH host keys could not be made: {exc.message} Fix: {exc.fix}", "firstboot.ssh_keys")
+        )
     outcome.applied.append(make_report_key(kit_paths(settings)))
 
 

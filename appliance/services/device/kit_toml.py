@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import check_value
+from appliance.services.device.setup_problems import Problem
 from appliance.services.people.auth import is_argon2id_hash
 
 BOOT_FILE_NAME = "kit.toml"
@@ -56,10 +57,10 @@ class KitFile:
     wifi_country: str | None = None
     admin_password_hash: str | None = None
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
-    problems: list[str] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)  # setup_problems.Problem lines
 
     def problem(self, key: str, text: str) -> None:
-        self.problems.append(f"{key} in {self.source} {text}")
+        self.problems.append(Problem(f"{key} in {self.source} {text}", "firstboot.setting", about=key))
 
 
 def read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -168,7 +169,7 @@ def _check_kit(kit: KitFile, data: Mapping[str, Any]) -> None:
         return
     _, problem = check_value("trusted_channel_keys", ",".join(keys), f"{kit.source} key trusted_content_keys")
     if problem:
-        kit.problems.append(problem)
+        kit.problems.append(Problem(problem, "firstboot.setting", about="trusted_content_keys"))
     else:
         kit.trusted_content_keys = tuple(keys)
 
@@ -254,7 +255,7 @@ def _check_settings(kit: KitFile, settings: Mapping[str, Any]) -> None:
             continue
         value, problem = check_value(name, raw, f"{kit.source} key settings.{name}")
         if problem:
-            kit.problems.append(problem)
+            kit.problems.append(Problem(problem, "firstboot.setting", about=f"settings.{name}"))
         else:
             kit.settings[name] = raw if not isinstance(value, Path) else str(value)
 

@@ -12,6 +12,7 @@ a field the hub leaves `null` (or does not send) keeps the kit's own value.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import TYPE_CHECKING, Any
 
 from appliance.config import Settings, check_value
@@ -36,14 +37,24 @@ def origin(version: int) -> str:
     return f"hub version {version}"
 
 
-def _refused(version: Any, problem: str) -> ConfigError:
-    return ConfigError(
-        f"The county's configuration version {version} was refused: {problem}.",
-        code="config.hub_refused",
-        cause="The hub sent a value this kit cannot use (a newer hub, or a typing slip on the hub).",
-        fix="Correct it on the hub (the kit's page, or `tpkit hub kit config KIT …`); the kit applies "
-        "the next version it receives and meanwhile keeps the last configuration it accepted.",
-    )
+class HubConfigRefused(ConfigError):
+    """A desired configuration this kit refused; `said` words why in a page's language: {"key": a `config.refused.*`
+    message key, "name": the setting (its label is `admin.setting.<name>`), "value": the value as the hub sent it}."""
+
+    def __init__(self, version: Any, problem: str, key: str, name: str = "", raw: Any = None) -> None:
+        super().__init__(
+            f"The county's configuration version {version} was refused: {problem}.",
+            code="config.hub_refused",
+            cause="The hub sent a value this kit cannot use (a newer hub, or a typing slip on the hub).",
+            fix="Correct it on the hub (the kit's page, or `tpkit hub kit config KIT …`); the kit applies "
+            "the next version it receives and meanwhile keeps the last configuration it accepted.",
+        )
+        shown = "" if raw is None else raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        self.said = {"key": key, "name": name, "value": shown}
+
+
+def _refused(version: Any, problem: str, key: str = "config.refused.no_version", name: str = "", raw: Any = None):
+    return HubConfigRefused(version, problem, key, name, raw)
 
 
 def check(config: dict[str, Any]) -> dict[str, Any]:
@@ -60,18 +71,24 @@ def check(config: dict[str, Any]) -> dict[str, Any]:
             continue
         if name == "sync_channels":
             if not is_channel_list(raw):
-                raise _refused(version, f"sync_channels = {raw!r} is not a list of channel names")
+                raise _refused(
+                    version,
+                    f"sync_channels = {raw!r} is not a list of channel names",
+                    "config.refused.not_channels",
+                    name,
+                    raw,
+                )
             raw = ", ".join(raw)
         elif name != "sync_windows" and not is_whole_number(raw):
-            raise _refused(version, f"{name} = {raw!r} is not a whole number")
+            raise _refused(version, f"{name} = {raw!r} is not a whole number", "config.refused.not_whole", name, raw)
         value, problem = check_value(name, raw, origin(version))
         if problem:
-            raise _refused(version, problem)
+            raise _refused(version, problem, "config.refused.value", name, raw)
         if name == "sync_windows":
             try:
                 parse_windows(value)
             except ValueError as exc:
-                raise _refused(version, f"sync_windows = {raw!r}: {exc}") from exc
+                raise _refused(version, f"sync_windows = {raw!r}: {exc}", "config.refused.windows", name, raw) from exc
         values[name] = value
     return values
 
@@ -126,13 +143,31 @@ def in_force(settings: Settings, db) -> Settings:
 
 def in_snapshot(kit: Kit) -> dict[str, Any]:
     """The health snapshot's `hub_config`: the version in force and a refusal that stands, so the hub's kit page
-    can say why a version is not acknowledged."""
+    can say why a version is not acknowledged (`refused_said`: why in words the hub's pages translate)."""
     state = kit.uplink.read()
     return {
         "applied_version": state.applied_config_version,
         "refused_version": state.config_refused_version,
         "refused": state.config_refused or None,
+        "refused_said": _said(state),
     }
+
+
+def _said(state: UplinkRow) -> dict[str, str] | None:
+    """Why the standing refusal was made, as HubConfigRefused.said words it: found again by checking the
+    configuration the hub last sent (the one refused: a good one clears the refusal). None without a refusal."""
+    config = state.desired_config
+    if (
+        not state.config_refused
+        or not isinstance(config, dict)
+        or config.get("version") != state.config_refused_version
+    ):
+        return None
+    try:
+        check(config)
+    except HubConfigRefused as exc:
+        return exc.said
+    return None
 
 
 def status(settings: Settings, db) -> dict[str, Any]:
@@ -141,6 +176,7 @@ def status(settings: Settings, db) -> dict[str, Any]:
     state = UplinkState(db).read()
     effective = _effective(settings, state)
     return {
+        "refused_said": _said(state),
         "applied_version": state.applied_config_version,
         "applied_at": state.applied_config_at,
         "refused_version": state.config_refused_version,
