@@ -9,7 +9,6 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 
@@ -111,14 +110,12 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
 
 
 def _compile_templates(paths) -> None:
-    """Start `python -m appliance.web.precompile` unless this version's templates are compiled already; it runs
-    beside the server at the lowest CPU priority, and is waited for by a thread (no zombie left). This process never
-    imports the web pages itself."""
-    if paths.templates_compiled.exists():
-        return
-    command = [sys.executable, "-m", "appliance.web.precompile", str(paths.template_cache_dir)]
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-    threading.Thread(target=child.wait, name="tpkit-templates", daemon=True).start()
+    """Start `python -m appliance.web.precompile` beside the server unless this version's templates are compiled
+    already (edges/commands.start_beside: not waited for). This process never imports the web pages itself."""
+    from appliance.edges import commands
+
+    if not paths.templates_compiled.exists():
+        commands.start_beside([sys.executable, "-m", "appliance.web.precompile", str(paths.template_cache_dir)])
 
 
 def _print_library(kit) -> None:

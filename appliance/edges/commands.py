@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -176,6 +177,13 @@ def _group_alive(process: subprocess.Popen) -> bool:
         if int(state_and_group[2]) == process.pid and state_and_group[0] != "Z":
             return True
     return False
+
+
+def start_beside(argv: Sequence[str]) -> None:
+    """Start the command and go on without waiting for it; a thread waits for its end so that it leaves no zombie.
+    Its output goes where this process's goes (the journal under systemd)."""
+    child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL)
+    threading.Thread(target=child.wait, name=f"wait-{os.path.basename(argv[0])}", daemon=True).start()
 
 
 def become(argv: Sequence[str], *, env: Mapping[str, str]) -> None:
