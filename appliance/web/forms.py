@@ -10,6 +10,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import overload
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -144,7 +145,9 @@ def posted_upload(
             await run_in_threadpool(_may_post, request, roles)
             try:
                 async with checked_upload(request, max_bytes(request), max_files) as form:
-                    return await run_in_threadpool(_answer, handler, page, request, form)
+                    return await anyio.to_thread.run_sync(
+                        _answer, handler, page, request, form, limiter=_upload_threads()
+                    )
             except UploadTooLargeError as error:
                 if page is None or not _refusable(request, error):
                     raise
@@ -153,6 +156,20 @@ def posted_upload(
         return endpoint
 
     return decorate
+
+
+# A form with files spends most of its time waiting for the disk (the file written and fsynced, the database's commit):
+# forty children handing in at the bell would otherwise queue for the web_threads (3) that pages and book search
+# share, one fsync after another. Its own threads, made lazily (a limiter belongs to the worker's event loop).
+UPLOAD_THREADS = 8
+_upload_limiter: anyio.CapacityLimiter | None = None
+
+
+def _upload_threads() -> anyio.CapacityLimiter:
+    global _upload_limiter
+    if _upload_limiter is None:
+        _upload_limiter = anyio.CapacityLimiter(UPLOAD_THREADS)
+    return _upload_limiter
 
 
 def _may_post(request: Request, roles: tuple[str, ...]) -> None:
