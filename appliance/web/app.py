@@ -41,11 +41,11 @@ from appliance.web import (
     search_routes,
     security_routes,
 )
+from appliance.web.answer_cache import AnswerCache
 from appliance.web.book_origin import SandboxBooks
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
-from appliance.web.feed_cache import FeedCache
 from appliance.web.session import SESSION_COOKIE
 from appliance.webcore import form_key
 from appliance.webcore.forms import FormBinding
@@ -164,7 +164,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     app.state.form_binding = FormBinding(form_key.load_or_create(kit.paths.form_key), SESSION_COOKIE)
     app.state.requests = requests
     app.state.entry_cache = EntryCache()
-    app.state.feed_cache = FeedCache()  # web.catalog_routes: rendered OPDS feeds
+    app.state.answer_cache = AnswerCache()  # web.answer_cache: OPDS feeds and suggestions
     app.state.etag_salt = secrets.token_hex(4)  # web.caching: dynamic ETags of this start
     app.state.search_slots = anyio.Semaphore(kit.settings.web_threads)
     return app

@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +17,7 @@ from appliance.content.languages import language_name
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.library import catalog
 from appliance.web import caching
-from appliance.web.feed_cache import Feed, FeedCache, feed_response, make_feed
+from appliance.web.answer_cache import Answer, kept_or_made, make_answer
 from appliance.web.pages import ENV
 
 # The Content-Types kiwix-serve 3.7 sends; the charset spares readers a guess at non-ASCII titles.
@@ -39,29 +38,22 @@ def _xml(template: str, content_type: str, **context) -> FeedPage:
     return template, content_type, context
 
 
-def _render(request: Request, handler: Callable[[Request], FeedPage], generation: int, now: str) -> Feed:
+def _render(request: Request, handler: Callable[[Request], FeedPage], generation: int, now: str) -> Answer:
     """A feed rendered (in a worker thread), validated by the library's state and the URL (its <updated> clock is
     not part of its ETag)."""
     template, content_type, context = handler(request)
     body = ENV.get_template(template).render(now=now, kiwix_tags=catalog.kiwix_tags, **context)
     key = f"{catalog.fingerprint(_books(request))} {request.url.path}?{request.url.query}"
-    return make_feed(generation, now, content_type, body.encode(), caching.etag_value(request, key.encode()))
+    return make_answer(generation, now, content_type, body.encode(), caching.etag_value(request, key.encode()))
 
 
 def _feed(handler: Callable[[Request], FeedPage]) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint answering from the app's FeedCache on the event loop; a miss (the first request of a second, or
+    """An endpoint answering from the app's AnswerCache on the event loop; a miss (the first request of a second, or
     after the library changed) renders in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
-        generation = request.app.state.kit.library.generation  # before the books are read: see Library.generation
         now = _now()
-        cache: FeedCache = request.app.state.feed_cache
-        key = (request.scope["path"], request.scope["query_string"])
-        feed = cache.get(key, generation, now)
-        if feed is None:
-            feed = await run_in_threadpool(_render, request, handler, generation, now)
-            cache.put(key, feed)
-        return feed_response(request, feed)
+        return await kept_or_made(request, lambda req, generation: _render(req, handler, generation, now), now)
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__

@@ -1,5 +1,5 @@
-"""The OPDS feeds kept by web.feed_cache never outlive the books they list: a book added, removed or replaced shows
-at once in every catalog answer (a real library on disk, a real uvicorn), though feeds are kept per second."""
+"""The answers kept by web.answer_cache (OPDS feeds, suggestions) never outlive the books they list: a book added,
+removed or replaced shows at once (a real library on disk, a real uvicorn), though feeds are kept per second."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from appliance.web.feed_cache import FeedCache, make_feed
+from appliance.web.answer_cache import AnswerCache, make_answer
 from tests.conftest import make_book
 
 ENTRIES = "/catalog/v2/entries"
@@ -55,7 +55,7 @@ class RemoveBook(AddBook):
         self.kit.library.refresh()
 
 
-def test_feed_cache_a_book_added_is_in_every_feed_at_once(kit, content_dir, client):
+def test_answer_cache_a_book_added_is_in_every_feed_at_once(kit, content_dir, client):
     for path in (ENTRIES, "/catalog/v2/partial_entries", "/catalog/v2/languages", "/catalog/root.xml"):
         before, after = _same_second(client, path, AddBook(kit, content_dir))
         shown = r"\bfra\b" if path.endswith("languages") else "Second book"
@@ -66,7 +66,7 @@ def test_feed_cache_a_book_added_is_in_every_feed_at_once(kit, content_dir, clie
         AddBook(kit, content_dir).undo()
 
 
-def test_feed_cache_a_book_removed_leaves_every_feed_at_once(kit, content_dir, client):
+def test_answer_cache_a_book_removed_leaves_every_feed_at_once(kit, content_dir, client):
     uuid = kit.library.book("test_book").uuid
     before, after = _same_second(client, ENTRIES, RemoveBook(kit, content_dir))
     assert uuid in before.text and "Test book" in before.text
@@ -75,7 +75,7 @@ def test_feed_cache_a_book_removed_leaves_every_feed_at_once(kit, content_dir, c
     assert entry.status_code == 404
 
 
-def test_feed_cache_a_book_replaced_under_its_name_shows_its_new_title(kit, content_dir, client):
+def test_answer_cache_a_book_replaced_under_its_name_shows_its_new_title(kit, content_dir, client):
     class Replace(AddBook):
         def __call__(self) -> None:
             self._swap_in(make_book(self.content_dir / "next", "test_book", title="Test book, second edition"))
@@ -92,7 +92,7 @@ def test_feed_cache_a_book_replaced_under_its_name_shows_its_new_title(kit, cont
     assert "Test book, second edition" in after.text
 
 
-def test_feed_cache_answers_gzip_and_plain_as_the_compressing_middleware_did(client):
+def test_answer_cache_answers_gzip_and_plain_as_the_compressing_middleware_did(client):
     plain = client.get(ENTRIES, headers={"Accept-Encoding": "identity"})
     zipped = client.get(ENTRIES, headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
@@ -103,13 +103,29 @@ def test_feed_cache_answers_gzip_and_plain_as_the_compressing_middleware_did(cli
     assert zipped.text == plain.text or _updated(zipped) != _updated(plain)
 
 
-def test_feed_cache_is_bounded_in_feeds_and_bytes():
-    cache = FeedCache(max_feeds=3, max_bytes=10_000)
+def test_answer_cache_is_bounded_in_feeds_and_bytes():
+    cache = AnswerCache(max_items=3, max_bytes=10_000)
     for n in range(5):
-        cache.put((f"/f{n}", b""), make_feed(1, "now", "text/plain", b"x" * 100, "tag"))
+        cache.put((f"/f{n}", b""), make_answer(1, "now", "text/plain", b"x" * 100, "tag"))
     assert [cache.get((f"/f{n}", b""), 1, "now") is not None for n in range(5)] == [False, False, True, True, True]
-    cache.put(("/big", b""), make_feed(1, "now", "text/plain", b"y" * 9_950, "tag"))
+    cache.put(("/big", b""), make_answer(1, "now", "text/plain", b"y" * 9_950, "tag"))
     assert cache.get(("/big", b""), 1, "now") is not None
     assert cache.get(("/f4", b""), 1, "now") is None  # pushed out by bytes
     assert cache.get(("/big", b""), 2, "now") is None  # another library generation
     assert cache.get(("/big", b""), 1, "later") is None  # another second
+
+
+def test_answer_cache_suggestions_follow_a_book_replaced_or_removed(kit, content_dir, client):
+    path = "/suggest?content=test_book&term=wat"
+    first = client.get(path)
+    assert '"book_title":"Test book"' in first.text
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    written = make_book(content_dir / "next", "test_book", title="Test book, second edition")
+    written.replace(content_dir / "test_book.zim")
+    kit.library.refresh()
+    second = client.get(path)
+    assert '"book_title":"Test book, second edition"' in second.text
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+    (content_dir / "test_book.zim").unlink()
+    kit.library.refresh()
+    assert client.get(path).status_code == 404
