@@ -19,6 +19,7 @@ from appliance.services.device import health
 from appliance.services.device.lan import LanPresence
 from appliance.services.kit import Kit
 from appliance.services.learning import handin_photos
+from appliance.services.library import search
 from appliance.services.sync import peers
 from appliance.web import (
     admin_routes,
@@ -167,4 +168,5 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     app.state.answer_cache = AnswerCache()  # web.answer_cache: OPDS feeds and suggestions
     app.state.etag_salt = secrets.token_hex(4)  # web.caching: dynamic ETags of this start
     app.state.search_slots = anyio.Semaphore(kit.settings.web_threads)
+    app.state.search_pages = search.PageCache()  # web.search_routes: pages searched again are not read again
     return app

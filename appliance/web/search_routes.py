@@ -148,7 +148,8 @@ def _search(request: Request) -> Response:
     # Kiwix clients (format=xml) get kiwix-serve's default page; people on phones get the kit's shorter one.
     default = search_service.DEFAULT_PAGE_LENGTH if as_xml else request.app.state.kit.settings.search_page_length
     length = search_service.clamp_page_length(_int(request, "pageLength", 0), default)
-    page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
+    pattern = request.query_params.get("pattern", "")
+    page = search_service.search(books, pattern, start, length, kept=request.app.state.search_pages)
     if as_xml:
         body = ENV.get_template("search.xml").render(
             page=page,

@@ -129,3 +129,18 @@ def test_answer_cache_suggestions_follow_a_book_replaced_or_removed(kit, content
     (content_dir / "test_book.zim").unlink()
     kit.library.refresh()
     assert client.get(path).status_code == 404
+
+
+def test_search_pages_kept_follow_a_book_replaced_or_removed(kit, content_dir, client):
+    path = "/search?content=test_book&pattern=rivers&format=xml"
+    first = client.get(path)
+    assert "Water cycle" in first.text and "Tides and rivers" not in first.text
+    assert client.get(path).text == first.text  # kept
+    articles = {"index": ("Welcome", "<p>Hello</p>"), "tides": ("Tides and rivers", "<p>Rivers meet the sea.</p>")}
+    make_book(content_dir / "next", "test_book", articles=articles).replace(content_dir / "test_book.zim")
+    kit.library.refresh()
+    second = client.get(path)
+    assert "Tides and rivers" in second.text and "Water cycle" not in second.text
+    (content_dir / "test_book.zim").unlink()
+    kit.library.refresh()
+    assert client.get(path).status_code == 400  # no such book, as kiwix-serve says on /search
