@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+import anyio
 import httpx
 
+from appliance.errors import BookNotFoundError
 from appliance.web.answer_cache import AnswerCache, make_answer
 from tests.conftest import make_book
 
@@ -144,3 +146,42 @@ def test_search_pages_kept_follow_a_book_replaced_or_removed(kit, content_dir, c
     (content_dir / "test_book.zim").unlink()
     kit.library.refresh()
     assert client.get(path).status_code == 400  # no such book, as kiwix-serve says on /search
+
+
+def test_answer_cache_concurrent_misses_make_one_answer_and_a_failure_is_nobody_elses():
+    cache = AnswerCache()
+    made: list[str] = []
+
+    async def make(label: str, fail: bool = False):
+        made.append(label)
+        await anyio.sleep(0.05)
+        if fail:
+            raise BookNotFoundError("gone", fix="none")
+        return make_answer(1, "", "text/plain", label.encode(), label)
+
+    async def main() -> dict[str, object]:
+        got: dict[str, object] = {}
+
+        async def ask(label: str, fail: bool = False) -> None:
+            try:
+                got[label] = (await cache.made_once(("k",), lambda: make(label, fail))).body
+            except BookNotFoundError as exc:
+                got[label] = exc
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask, "first")
+            await anyio.sleep(0.01)
+            for label in ("second", "third"):
+                group.start_soon(ask, label)
+        assert made == ["first"] and got == {"first": b"first", "second": b"first", "third": b"first"}
+        made.clear()
+        got.clear()
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask, "failing", True)
+            await anyio.sleep(0.01)
+            group.start_soon(ask, "waiting")
+        assert isinstance(got["failing"], BookNotFoundError) and got["waiting"] == b"waiting"
+        assert made == ["failing", "waiting"]
+        return got
+
+    anyio.run(main)
