@@ -141,6 +141,7 @@ def _search_or_xml_error(request: Request) -> Response:
 
 def _search(request: Request) -> Response:
     library = request.app.state.kit.library
+    kept = request.app.state.search_pages.current(library.generation)  # before the books are read
     names = _selected_names(request)
     books = search_service.select_books(library, names)
     start = max(_int(request, "start", 0), 0)
@@ -149,7 +150,7 @@ def _search(request: Request) -> Response:
     default = search_service.DEFAULT_PAGE_LENGTH if as_xml else request.app.state.kit.settings.search_page_length
     length = search_service.clamp_page_length(_int(request, "pageLength", 0), default)
     pattern = request.query_params.get("pattern", "")
-    page = search_service.search(books, pattern, start, length, kept=request.app.state.search_pages)
+    page = search_service.search(books, pattern, start, length, kept=kept)
     if as_xml:
         body = ENV.get_template("search.xml").render(
             page=page,

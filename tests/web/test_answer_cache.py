@@ -133,7 +133,7 @@ def test_answer_cache_suggestions_follow_a_book_replaced_or_removed(kit, content
     assert client.get(path).status_code == 404
 
 
-def test_search_pages_kept_follow_a_book_replaced_or_removed(kit, content_dir, client):
+def test_search_pages_kept_follow_a_book_replaced_or_removed(kit, content_dir, client, live):
     path = "/search?content=test_book&pattern=rivers&format=xml"
     first = client.get(path)
     assert "Water cycle" in first.text and "Tides and rivers" not in first.text
@@ -146,6 +146,9 @@ def test_search_pages_kept_follow_a_book_replaced_or_removed(kit, content_dir, c
     (content_dir / "test_book.zim").unlink()
     kit.library.refresh()
     assert client.get(path).status_code == 400  # no such book, as kiwix-serve says on /search
+    assert (
+        len(live.server.config.app.state.search_pages) == 0
+    )  # the removed book's file is not held open by a kept page
 
 
 def test_answer_cache_concurrent_misses_make_one_answer_and_a_failure_is_nobody_elses():

@@ -131,6 +131,19 @@ class PageCache:
         self.max_pages = max_pages
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._lock = threading.Lock()
+        self._generation = 0
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def current(self, generation: int) -> PageCache:
+        """This cache, emptied first when the library's generation changed since it was last used: pages hold their
+        books, and a removed or replaced book's file must not stay open for them."""
+        with self._lock:
+            if generation != self._generation:
+                self._pages.clear()
+                self._generation = generation
+        return self
 
     @staticmethod
     def key(books: list[Book], pattern: str, start: int, page_length: int) -> tuple:
