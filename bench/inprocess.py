@@ -34,6 +34,7 @@ def best_of(rounds: int, count: int, call) -> float:
 def asgi_cost(app, path: str, count: int = 3000, cookie: str = "") -> float:
     """Microseconds per request of `path` through the ASGI app (with `cookie` as the Cookie header), best of 5."""
     headers = [(b"host", b"bench")] + ([(b"cookie", cookie.encode())] if cookie else [])
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -42,7 +43,7 @@ def asgi_cost(app, path: str, count: int = 3000, cookie: str = "") -> float:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 1),
@@ -81,7 +82,10 @@ def main() -> None:
         app = create_app(kit, watch_library=False)
         main_path = book.zim.main_path
         print(f"cached article through the ASGI app: {asgi_cost(app, f'/content/{book.name}/{main_path}'):.1f} µs")
+        print(f"OPDS catalog through the ASGI app: {asgi_cost(app, '/catalog/v2/entries'):.1f} µs")
         prefix = terms["suggest_prefixes"][0]
+        suggest_url = f"/suggest?content={book.name}&term={prefix}"
+        print(f"suggestion asked again through the ASGI app: {asgi_cost(app, suggest_url):.1f} µs")
         print(f"suggest service, 10 titles: {best_of(5, 300, lambda: search.suggest([book], prefix, 10)):.0f} µs")
         words = terms["search_words"][:10]
         cost = best_of(1, 1, lambda: [search.search([book], w, 0, 25) for w in words]) / len(words) / 1000

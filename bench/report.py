@@ -87,6 +87,18 @@ def throughput_table(cells: list[dict]) -> list[str]:
     return [head, "|" + "---|" * 11] + [cell_row(c) for c in cells]
 
 
+def cpu_table(cells: list[dict]) -> list[str]:
+    """Server CPU (process tree, user + system) per answered request: a figure a busy machine disturbs little."""
+    lines = ["| endpoint | c | kiwix µs/req | tpkit µs/req | tpkit÷kiwix |", "|---|---|---|---|---|"]
+    for cell in cells:
+        kiwix, tpkit = (cell["results"].get(name, {}).get("cpu_us_per_request") for name in ("kiwix", "tpkit"))
+        if kiwix is None and tpkit is None:
+            continue
+        share = f"{tpkit / kiwix:.2f}" if kiwix and tpkit else DASH
+        lines.append(f"| {cell['endpoint']} | {cell['concurrency']} | {kiwix or DASH} | {tpkit or DASH} | {share} |")
+    return lines
+
+
 def memory_table(servers: dict) -> list[str]:
     lines = ["| server | RssAnon after warm-up | RssAnon peak during run | crashes/restarts |", "|---|---|---|---|"]
     for name in SERVERS:
@@ -133,6 +145,7 @@ def render(results: dict) -> str:
         lines += ["", f"**Run aborted:** {results['aborted']}"]
     lines += ["", "## Throughput and latency", ""]
     lines += throughput_table(results["cells"])
+    lines += ["", "## Server CPU per request (lower is better)", "", *cpu_table(results["cells"])]
     lines += ["", "## Memory (RssAnon, process + children)", "", *memory_table(servers)]
     lines += ["", "## Cold start (spawn → first 200 of the main page)", ""]
     lines += cold_start_table(servers) + [""]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.kiwix_reference: where kiwix-serve 3.7 is
 
 import report  # noqa: E402
-from servers import ManagedServer, ServerDied, http_get  # noqa: E402
+from servers import ManagedServer, ServerDied, http_get, tree_cpu_s  # noqa: E402
 from workload import (  # noqa: E402
     REFERENCE,
     Corpus,
@@ -216,8 +216,13 @@ def run_cell(server: ManagedServer, paths: list[str], script, conc: int, args, s
         server.restart(main_page)
     server.sampler.take_window_peak()
     url = f"http://127.0.0.1:{server.port}" + (paths[0] if script is None else "/")
+    pid = server.pid()
+    cpu_before = tree_cpu_s(pid) if pid else 0.0
     res = run_wrk(url, conc, args.duration, args.wrk_timeout, script).to_json()
     time.sleep(0.3)  # let a dying process finish dying before we look
+    # The server's CPU per answered request: unlike req/s, it hardly moves when other work shares the machine.
+    spent = tree_cpu_s(pid) - cpu_before if pid and server.pid() == pid else 0.0
+    res["cpu_us_per_request"] = round(spent / res["requests"] * 1e6) if res["requests"] and spent > 0 else None
     res["rss_anon_kb_peak"] = server.sampler.take_window_peak()
     res["crashed"] = not server.alive()
     if res["crashed"]:
@@ -232,7 +237,7 @@ def progress_line(endpoint: str, conc: int, name: str, res: dict) -> str:
     return (
         f"[bench] {endpoint:<11} c={conc:<3} {name:<5} {res['requests_per_s']:>10,.1f} req/s"
         f"  p50 {report.fmt_ms(res['p50_ms'])}  p99 {report.fmt_ms(res['p99_ms'])}"
-        f"  errors {res['errors']}{status}"
+        f"  errors {res['errors']}  CPU {res.get('cpu_us_per_request') or '—'} µs/req{status}"
     )
 
 

@@ -83,6 +83,22 @@ def tree_rss_anon_kb(root: int) -> int:
     return sum(read_status_kb(pid, "RssAnon") for pid in process_tree(root))
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(root: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (/proc/PID/stat utime, stime)."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue  # gone between listing and reading
+    return total / CLOCK_TICKS
+
+
 class MemorySampler(threading.Thread):
     """Samples a server's tree RssAnon every `interval` seconds, tracking peaks."""
 

@@ -106,6 +106,7 @@ class Snapshot:
     books: dict[str, Book]
     damaged: tuple[DamagedFile, ...]
     pending: tuple[Path, ...]
+    generation: int = 0  # one more each time the served books change (Library.generation)
 
 
 class Library:
@@ -118,6 +119,13 @@ class Library:
         self._refresh_lock = threading.Lock()
 
     # --- reading (lock-free: one attribute read) ----------------------------------------
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever the served books do (one added, removed, replaced or newly checked).
+        What is derived from the books may be kept under it: read it BEFORE reading the books, so a rescan in
+        between leaves newer books under an older number (a miss later), never older books under a newer one."""
+        return self._snapshot.generation
+
     def books(self) -> list[Book]:
         """Served books, sorted by title."""
         return sorted(self._snapshot.books.values(), key=lambda b: (b.title.casefold(), b.name))
@@ -184,8 +192,8 @@ class Library:
                     damaged.append(outcome)
                 else:
                     pending.append(path)
-            self._snapshot = Snapshot(books, tuple(damaged), tuple(pending))
             changed = books.keys() != old.books.keys() or any(books[n] is not old.books[n] for n in books)
+            self._snapshot = Snapshot(books, tuple(damaged), tuple(pending), old.generation + changed)
             if changed or damaged != list(old.damaged):
                 log.info("library: %d book(s), %d damaged, %d being checked", len(books), len(damaged), len(pending))
             return changed

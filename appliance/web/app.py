@@ -19,6 +19,7 @@ from appliance.services.device import health
 from appliance.services.device.lan import LanPresence
 from appliance.services.kit import Kit
 from appliance.services.learning import handin_photos
+from appliance.services.library import search
 from appliance.services.sync import peers
 from appliance.web import (
     admin_routes,
@@ -42,6 +43,7 @@ from appliance.web import (
     search_routes,
     security_routes,
 )
+from appliance.web.answer_cache import AnswerCache
 from appliance.web.book_origin import SandboxBooks
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
@@ -168,6 +170,8 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     app.state.form_binding = FormBinding(form_key.load_or_create(kit.paths.form_key), SESSION_COOKIE)
     app.state.requests = requests
     app.state.entry_cache = EntryCache()
+    app.state.answer_cache = AnswerCache()  # web.answer_cache: OPDS feeds and suggestions
     app.state.etag_salt = secrets.token_hex(4)  # web.caching: dynamic ETags of this start
     app.state.search_slots = anyio.Semaphore(kit.settings.web_threads)
+    app.state.search_pages = search.PageCache()  # web.search_routes: pages searched again are not read again
     return app

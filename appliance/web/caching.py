@@ -52,6 +52,15 @@ def _compressed_later(request: Request, response: Response) -> bool:
     return is_compressible(content_type) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES and wants_gzip(request)
 
 
+def etag_value(request: Request, key: bytes, per_instance: bool = True) -> str:
+    """The ETag (unquoted, without the `/gz` of a gzipped body) of an answer that depends on `key`."""
+    digest = hashlib.blake2b(digest_size=12)
+    # Dynamic ETags change at each start (as kiwix-serve's do): a restarted kit may serve other books under a URL.
+    digest.update((request.app.state.etag_salt if per_instance else "").encode())
+    digest.update(key)
+    return digest.hexdigest()
+
+
 def revalidated(
     request: Request, response: Response, *, key: str | None = None, cache_control: str = DYNAMIC, per_instance=True
 ) -> Response:
@@ -61,12 +70,9 @@ def revalidated(
     or else of the body; `per_instance` mixes in the app's start so dynamic ETags change across restarts."""
     if response.status_code != 200:
         return response
-    digest = hashlib.blake2b(digest_size=12)
-    # Dynamic ETags change at each start (as kiwix-serve's do): a restarted kit may serve other books under a URL.
-    digest.update((request.app.state.etag_salt if per_instance else "").encode())
-    digest.update(key.encode() if key is not None else bytes(response.body))
+    tag = etag_value(request, key.encode() if key is not None else bytes(response.body), per_instance)
     compressed = _compressed_later(request, response)
-    etag = f'"{digest.hexdigest()}{"/gz" if compressed else ""}"'
+    etag = f'"{tag}{"/gz" if compressed else ""}"'
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = cache_control
     if is_compressible(response.headers.get("content-type", "")) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES:

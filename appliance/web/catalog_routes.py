@@ -6,6 +6,8 @@ and OPDS readers use. Must not import cli.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +17,7 @@ from appliance.content.languages import language_name
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.library import catalog
 from appliance.web import caching
+from appliance.web.answer_cache import Answer, kept_or_made, make_answer
 from appliance.web.pages import ENV
 
 # The Content-Types kiwix-serve 3.7 sends; the charset spares readers a guess at non-ASCII titles.
@@ -27,18 +30,41 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _xml(request: Request, template: str, content_type: str, **context) -> Response:
-    """A feed, validated by the library's state and the URL (its <updated> clock is not part of its ETag)."""
-    body = ENV.get_template(template).render(now=_now(), kiwix_tags=catalog.kiwix_tags, **context)
+# What a feed handler returns: its template, Content-Type and the template's context (`now` is added).
+FeedPage = tuple[str, str, dict[str, Any]]
+
+
+def _xml(template: str, content_type: str, **context) -> FeedPage:
+    return template, content_type, context
+
+
+def _render(request: Request, handler: Callable[[Request], FeedPage], generation: int, now: str) -> Answer:
+    """A feed rendered (in a worker thread), validated by the library's state and the URL (its <updated> clock is
+    not part of its ETag)."""
+    template, content_type, context = handler(request)
+    body = ENV.get_template(template).render(now=now, kiwix_tags=catalog.kiwix_tags, **context)
     key = f"{catalog.fingerprint(_books(request))} {request.url.path}?{request.url.query}"
-    return caching.revalidated(request, Response(body, headers={"Content-Type": content_type}), key=key)
+    return make_answer(generation, now, content_type, body.encode(), caching.etag_value(request, key.encode()))
+
+
+def _feed(handler: Callable[[Request], FeedPage]) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint answering from the app's AnswerCache on the event loop; a miss (the first request of a second, or
+    after the library changed) renders in a worker thread."""
+
+    async def endpoint(request: Request) -> Response:
+        now = _now()
+        return await kept_or_made(request, lambda req, generation: _render(req, handler, generation, now), now)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
 
 
 def _books(request: Request):
     return request.app.state.kit.library.books()
 
 
-def root(request: Request) -> Response:
+def root(request: Request) -> FeedPage:
     items = [
         {
             "title": "All entries",
@@ -68,7 +94,6 @@ def root(request: Request) -> Response:
     for item in items:
         item["id"] = catalog.feed_id(item["href"])
     return _xml(
-        request,
         "opds_navigation.xml",
         NAVIGATION,
         feed_id=catalog.feed_id("root"),
@@ -79,12 +104,11 @@ def root(request: Request) -> Response:
     )
 
 
-def _entries(request: Request, partial: bool) -> Response:
+def _entries(request: Request, partial: bool) -> FeedPage:
     query = request.url.query
     path = request.url.path
     selection = catalog.select(_books(request), _paged(request))
     return _xml(
-        request,
         "opds_entries.xml",
         ACQUISITION,
         feed_id=catalog.feed_id(f"{path}?{query}"),
@@ -104,17 +128,17 @@ def _paged(request: Request) -> dict[str, str]:
     return {"count": DEFAULT_FEED_COUNT, **request.query_params}
 
 
-def entries(request: Request) -> Response:
+def entries(request: Request) -> FeedPage:
     return _entries(request, partial=False)
 
 
-def partial_entries(request: Request) -> Response:
+def partial_entries(request: Request) -> FeedPage:
     return _entries(request, partial=True)
 
 
-def entry(request: Request) -> Response:
+def entry(request: Request) -> FeedPage:
     book = request.app.state.kit.library.by_uuid(request.path_params["uuid"])
-    return _xml(request, "opds_one_entry.xml", ENTRY, book=book)
+    return _xml("opds_one_entry.xml", ENTRY, book=book)
 
 
 def _book_by_uuid_or_name(request: Request, key: str):
@@ -142,7 +166,7 @@ def illustration(request: Request) -> Response:
     )
 
 
-def categories(request: Request) -> Response:
+def categories(request: Request) -> FeedPage:
     items = [
         {
             "title": name,
@@ -154,7 +178,6 @@ def categories(request: Request) -> Response:
         for name in catalog.categories(_books(request))
     ]
     return _xml(
-        request,
         "opds_navigation.xml",
         NAVIGATION,
         feed_id=catalog.feed_id("categories"),
@@ -164,7 +187,7 @@ def categories(request: Request) -> Response:
     )
 
 
-def languages(request: Request) -> Response:
+def languages(request: Request) -> FeedPage:
     items = [
         {
             "title": language_name(code),
@@ -177,7 +200,6 @@ def languages(request: Request) -> Response:
         for code, count in catalog.languages(_books(request))
     ]
     return _xml(
-        request,
         "opds_navigation.xml",
         NAVIGATION,
         feed_id=catalog.feed_id("languages"),
@@ -187,15 +209,14 @@ def languages(request: Request) -> Response:
     )
 
 
-def search_description(request: Request) -> Response:
-    return _xml(request, "searchdescription.xml", "application/opensearchdescription+xml")
+def search_description(request: Request) -> FeedPage:
+    return _xml("searchdescription.xml", "application/opensearchdescription+xml")
 
 
-def _v1_feed(request: Request, filtered: bool) -> Response:
+def _v1_feed(request: Request, filtered: bool) -> FeedPage:
     """/catalog/search pages and filters as the v2 entries do; /catalog/root.xml lists every book, whatever is asked."""
     query = request.url.query
     return _xml(
-        request,
         "opds_v1.xml",
         ACQUISITION,
         feed_id=catalog.feed_id(f"v1:{request.url.path}?{query}"),
@@ -205,31 +226,31 @@ def _v1_feed(request: Request, filtered: bool) -> Response:
     )
 
 
-def v1_root(request: Request) -> Response:
+def v1_root(request: Request) -> FeedPage:
     """OPDS v1 (libkiwix before 12): every book in one acquisition feed."""
     return _v1_feed(request, filtered=False)
 
 
-def v1_search(request: Request) -> Response:
+def v1_search(request: Request) -> FeedPage:
     """OPDS v1 search: the v2 filters (q, lang, category, tag, notag, name, maxsize, count, start)."""
     return _v1_feed(request, filtered=bool(request.query_params))  # no query: kiwix 3.7 answers as root.xml
 
 
-def v1_search_description(request: Request) -> Response:
-    return _xml(request, "searchdescription_v1.xml", "application/opensearchdescription+xml")
+def v1_search_description(request: Request) -> FeedPage:
+    return _xml("searchdescription_v1.xml", "application/opensearchdescription+xml")
 
 
 routes = [
-    Route("/catalog/root.xml", v1_root),
-    Route("/catalog/search", v1_search),
-    Route("/catalog/searchdescription.xml", v1_search_description),
-    Route("/catalog/v2/root.xml", root),
-    Route("/catalog/v2/entries", entries),
-    Route("/catalog/v2/partial_entries", partial_entries),
-    Route("/catalog/v2/entry/{uuid}", entry),
+    Route("/catalog/root.xml", _feed(v1_root)),
+    Route("/catalog/search", _feed(v1_search)),
+    Route("/catalog/searchdescription.xml", _feed(v1_search_description)),
+    Route("/catalog/v2/root.xml", _feed(root)),
+    Route("/catalog/v2/entries", _feed(entries)),
+    Route("/catalog/v2/partial_entries", _feed(partial_entries)),
+    Route("/catalog/v2/entry/{uuid}", _feed(entry)),
     Route("/catalog/v2/illustration/{key}", illustration),
     Route("/catalog/v2/illustration/{key}/", illustration),
-    Route("/catalog/v2/categories", categories),
-    Route("/catalog/v2/languages", languages),
-    Route("/catalog/v2/searchdescription.xml", search_description),
+    Route("/catalog/v2/categories", _feed(categories)),
+    Route("/catalog/v2/languages", _feed(languages)),
+    Route("/catalog/v2/searchdescription.xml", _feed(search_description)),
 ]

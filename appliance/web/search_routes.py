@@ -17,6 +17,7 @@ from starlette.routing import Route
 from appliance.errors import BadRequestError, BookNotFoundError, TpkitError
 from appliance.services.library import catalog, search as search_service
 from appliance.web import caching
+from appliance.web.answer_cache import Answer, kept_or_made, make_answer
 from appliance.web.content_routes import content_url
 from appliance.web.pages import ENV, render
 
@@ -72,8 +73,13 @@ def _label_html(parts: list[tuple[str, bool]]) -> str:
     return "".join(f"<b>{text}</b>" if hit else text for text, hit in parts)
 
 
-def suggest(request: Request) -> Response:
-    """kiwix-serve's JSON items (value, label, kind, path) plus `book`; all books when none is named."""
+async def suggest(request: Request) -> Response:
+    """kiwix-serve's JSON items (value, label, kind, path) plus `book`; all books when none is named. Kept per
+    library generation and URL (web.answer_cache): a class typing the same words costs one libzim lookup."""
+    return await kept_or_made(request, _suggestions)
+
+
+def _suggestions(request: Request, generation: int) -> Answer:
     try:
         books = search_service.select_books(request.app.state.kit.library, _selected_names(request))
     except BadRequestError as exc:  # kiwix-serve answers an unknown book with 404 here, 400 on /search
@@ -97,8 +103,8 @@ def suggest(request: Request) -> Response:
     ]
     if len(books) == 1 and books[0].zim.has_fulltext_index:
         items.append({"value": _escape(term + " "), "label": _escape(f"containing '{term}'..."), "kind": "pattern"})
-    response = JSONResponse(items, headers={"Content-Type": "application/json; charset=utf-8"})
-    return caching.revalidated(request, response)
+    body = bytes(JSONResponse(items).body)  # JSONResponse's own rendering, as before
+    return make_answer(generation, "", "application/json; charset=utf-8", body, caching.etag_value(request, body))
 
 
 def _page_url(request: Request, names: list[str], pattern: str, start: int, length: int, fmt: str = "") -> str:
@@ -135,6 +141,7 @@ def _search_or_xml_error(request: Request) -> Response:
 
 def _search(request: Request) -> Response:
     library = request.app.state.kit.library
+    kept = request.app.state.search_pages.current(library.generation)  # before the books are read
     names = _selected_names(request)
     books = search_service.select_books(library, names)
     start = max(_int(request, "start", 0), 0)
@@ -142,7 +149,8 @@ def _search(request: Request) -> Response:
     # Kiwix clients (format=xml) get kiwix-serve's default page; people on phones get the kit's shorter one.
     default = search_service.DEFAULT_PAGE_LENGTH if as_xml else request.app.state.kit.settings.search_page_length
     length = search_service.clamp_page_length(_int(request, "pageLength", 0), default)
-    page = search_service.search(books, request.query_params.get("pattern", ""), start, length)
+    pattern = request.query_params.get("pattern", "")
+    page = search_service.search(books, pattern, start, length, kept=kept)
     if as_xml:
         body = ENV.get_template("search.xml").render(
             page=page,
