@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -104,8 +105,21 @@ def root(request: Request) -> FeedPage:
     )
 
 
+# What kiwix-serve 3.7 leaves unescaped when it writes a query back into a feed (its urlEncode; a space is %20).
+QUERY_SAFE = "-_.~!*'()/"
+
+
+def echoed_query(request: Request) -> str:
+    """The request's query as kiwix-serve 3.7 writes it into a feed's title and self link: each name and value
+    decoded, then percent-encoded again, in the order sent (`tag=_pictures:no` is `tag=_pictures%3Ano`)."""
+    return "&".join(
+        f"{quote(name, safe=QUERY_SAFE)}={quote(value, safe=QUERY_SAFE)}"
+        for name, value in request.query_params.multi_items()
+    )
+
+
 def _entries(request: Request, partial: bool) -> FeedPage:
-    query = request.url.query
+    query = echoed_query(request)
     path = request.url.path
     selection = catalog.select(_books(request), _paged(request))
     return _xml(
@@ -215,7 +229,7 @@ def search_description(request: Request) -> FeedPage:
 
 def _v1_feed(request: Request, filtered: bool) -> FeedPage:
     """/catalog/search pages and filters as the v2 entries do; /catalog/root.xml lists every book, whatever is asked."""
-    query = request.url.query
+    query = echoed_query(request)
     return _xml(
         "opds_v1.xml",
         ACQUISITION,

@@ -30,8 +30,10 @@ def _library(request: Request):
     return request.app.state.kit.library
 
 
-# The characters kiwix-serve leaves unescaped in entry paths (A/Genius_+_Soul_=_Jazz stays readable).
-PATH_SAFE = "/-_.~!$&'()*+,;=:@"
+# The characters kiwix-serve 3.7 leaves unescaped in entry paths (its urlEncode: letters, digits and `-_.!~*'()`,
+# and `/` between path segments): A/Genius_+_Soul_=_Jazz is /content/<book>/A/Genius_%2B_Soul_%3D_Jazz in a Location
+# and in search results' links (3.3 left `+=:&,;$@` as they were).
+PATH_SAFE = "/-_.~!*'()"
 NAME_SAFE = "-_.~()!*'"
 
 

@@ -98,10 +98,13 @@ def test_library_catalog_search_with_word_exclusion(zfs):
     assert _titles(_search(zfs, "q=ray%20-wikibooks")) == ["Ray Charles"]
 
 
-# libkiwix test/library_server.cpp TEST_F(LibraryServerTest, catalog_search_by_tag)
+# libkiwix test/library_server.cpp TEST_F(LibraryServerTest, catalog_search_by_tag). Its sources expect the title
+# "Filtered zims (tag=_category:wikipedia)"; the running kiwix-serve 3.7.0 (libkiwix 14.0.0) writes the query back
+# percent-encoded, `%3A` (tests/web/test_kiwix_parity.py asserts it against the binary), and tpkit follows the running
+# server, as for startIndex (docs/kiwix-compatibility.md).
 def test_library_catalog_search_by_tag(zfs):
     feed = _search(zfs, "tag=_category:wikipedia")
-    assert _titles(feed) == ["Ray Charles"] and feed_title(feed) == "Filtered zims (tag=_category:wikipedia)"
+    assert _titles(feed) == ["Ray Charles"] and feed_title(feed) == "Filtered zims (tag=_category%3Awikipedia)"
 
 
 # libkiwix test/library_server.cpp TEST_F(LibraryServerTest, catalog_search_by_category),
