@@ -9,6 +9,7 @@ Imports only `errors`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import json
 import os
@@ -54,6 +55,20 @@ def _positive(value: float) -> str | None:
 
 def _language(value: str) -> str | None:
     return None if value in LANGUAGES else f"must be one of {', '.join(LANGUAGES)}"
+
+
+# Every teaching point tpkit is made for is on China Standard Time; the zone of a kit or hub that names none.
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), DEFAULT_TIME_ZONE)  # the same days, for a system without tzdata
+
+
+def zone_of(name: str | None) -> dt.tzinfo:
+    """The time zone a `time_zone` setting names: DEFAULT_TIME_ZONE when it names none, China's time when the system
+    does not know the name (a trimmed image without tzdata; settings are checked by `_time_zone` when read)."""
+    try:
+        return zoneinfo.ZoneInfo(name or DEFAULT_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return CHINA_TIME
 
 
 def _time_zone(value: str) -> str | None:

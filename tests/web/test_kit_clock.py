@@ -14,6 +14,7 @@ import zoneinfo
 
 import pytest
 
+from appliance.config import CHINA_TIME
 from appliance.services.learning import clock, lessons, notebook, notices, quizzes, records
 from tests.web.lesson_data import hand_in, make_lesson
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, staff_client, student_client
@@ -192,7 +193,7 @@ def test_the_clock_helpers():
     assert clock.wall_of_utc(settings, "2026-12-06T16:30:05Z") == "2026-12-07 00:30:05"
     assert clock.wall_of_utc(settings, "2026-12-06T16:30:05+00:00") == "2026-12-07 00:30:05"
     assert clock.wall_of_utc(settings, "not a time") == "not a time"
-    assert clock.zone(type("Settings", (), {"time_zone": "Nowhere/Atlantis"})()) is clock.CHINA_TIME
+    assert clock.zone(type("Settings", (), {"time_zone": "Nowhere/Atlantis"})()) is CHINA_TIME
     assert clock.zone(None) == zoneinfo.ZoneInfo("Asia/Shanghai")
 
 

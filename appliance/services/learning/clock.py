@@ -16,24 +16,17 @@ Must not import web or cli.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
-# The kit's zone when its settings name none: every teaching point this kit is made for is on China Standard Time.
-DEFAULT_ZONE = "Asia/Shanghai"
-# China's time all year, for a system without the zone database (a trimmed image): the same days as Asia/Shanghai.
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), DEFAULT_ZONE)
+from appliance.config import zone_of
+
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def zone(settings: Any) -> dt.tzinfo:
-    """The kit's time zone: settings' `time_zone` when it has one, else DEFAULT_ZONE."""
-    name = getattr(settings, "time_zone", None) or DEFAULT_ZONE
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return CHINA_TIME
+    """The kit's time zone: settings' `time_zone` (config.zone_of)."""
+    return zone_of(getattr(settings, "time_zone", None))
 
 
 def wall(settings: Any, moment: dt.datetime | None = None) -> dt.datetime:

@@ -8,9 +8,9 @@ Asia/Shanghai, the time of every teaching point in China (no daylight saving). M
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import TYPE_CHECKING, Any
 
+from appliance.config import zone_of
 from appliance.errors import BadRequestError
 from appliance.services.people import access, name_order
 from appliance.storage.attendance import Attendance, utc_text
@@ -20,21 +20,14 @@ if TYPE_CHECKING:
     from appliance.services.kit import Kit
     from appliance.services.people.access import Viewer
 
-DEFAULT_ZONE = "Asia/Shanghai"
-# China's time all year, for a system without the zone database (a trimmed image): the same days as Asia/Shanghai.
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), DEFAULT_ZONE)
 CSV_DAYS = 31  # the attendance CSV covers the month that ends with the day shown
 # No kit signed anyone in before this day; earlier dates (0001-01-01) would fall off the calendar in UTC
 FIRST_DAY = dt.date(2020, 1, 1)
 
 
 def kit_zone(settings: Settings) -> dt.tzinfo:
-    """The kit's time zone: the `time_zone` setting when there is one, else Asia/Shanghai."""
-    name = getattr(settings, "time_zone", None) or DEFAULT_ZONE
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return CHINA_TIME
+    """The kit's time zone: the `time_zone` setting (config.zone_of)."""
+    return zone_of(getattr(settings, "time_zone", None))
 
 
 def _from_utc_text(text: str) -> dt.datetime:

@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from appliance.config import CHINA_TIME
 from appliance.errors import BadRequestError, NotVisibleError
 from appliance.services.people import access, attendance
 from tests.roster_data import two_classes
@@ -65,7 +66,7 @@ def test_attendance_zone_comes_from_the_setting_when_there_is_one():
     for settings in (types.SimpleNamespace(), types.SimpleNamespace(time_zone="")):  # no such setting: China time
         zone = attendance.kit_zone(settings)
         assert dt.datetime(2026, 12, 5, 16, 30, tzinfo=UTC).astimezone(zone).date() == dt.date(2026, 12, 6)
-    assert attendance.kit_zone(types.SimpleNamespace(time_zone="Nowhere/Atlantis")) is attendance.CHINA_TIME
+    assert attendance.kit_zone(types.SimpleNamespace(time_zone="Nowhere/Atlantis")) is CHINA_TIME
 
 
 def test_attendance_teacher_corrections_win_over_sign_ins(school):
