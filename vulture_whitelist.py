@@ -58,3 +58,7 @@ _.full_books_only
 
 # Starlette reads a convertor's pattern from its class attribute (webcore/bounded_ids.py).
 _.regex
+
+# What libzim was told, read back by tests/services/library/test_cache_sizes.py (issue 15).
+_.cluster_cache_bytes
+_.dirent_cache_size
