@@ -18,11 +18,13 @@ from appliance.edges import system
 MIB = 2**20
 # When /proc/meminfo cannot be read: the smallest kit we support.
 FALLBACK_RAM_BYTES = 1024 * MIB
-# All web workers' cluster caches together may hold 1/32 of the RAM: ~28 MB of a 1 GB Pi, 14 MB a worker.
-CLUSTER_SHARE = 32
-# Never more than libzim's own default (16 MiB, what kiwix-serve 3.7.0 runs with in one process): tpkit's counts once
-# per worker. Never less than a few clusters: a page and its images are read from the same few.
-CLUSTER_MAX_BYTES = 16 * MIB
+# All web workers' cluster caches together hold at most what kiwix-serve's one process holds (libzim's default,
+# 16 MiB), and at most 1/64 of the RAM: 8 MB a worker on a 1 GB Pi with two workers. libzim's own 16 MiB in each of
+# two workers had the bench's RssAnon peak at 314 MB (random, image, search at 16 and 64 clients); 8 MiB each (and 256
+# directory entries a book), 229 MB, random reads no slower (docs/performance.md, "Cold start and memory"). Never less than a few clusters a worker: a
+# page and its images are read from the same few.
+CLUSTER_TOTAL_MAX_BYTES = 16 * MIB
+CLUSTER_SHARE = 64
 CLUSTER_MIN_BYTES = 4 * MIB
 # libzim's default per book; half of it below 512 MB of RAM (the few KB matter little, the rule keeps them bounded).
 DIRENTS_PER_BOOK = 512
@@ -49,8 +51,8 @@ class CacheSizes:
 
 def for_ram(ram_bytes: int, workers: int) -> CacheSizes:
     """The sizes for a machine with `ram_bytes` of RAM serving with `workers` web worker processes."""
-    share = ram_bytes // CLUSTER_SHARE // max(1, workers)
-    cluster = max(CLUSTER_MIN_BYTES, min(CLUSTER_MAX_BYTES, share))
+    total = min(CLUSTER_TOTAL_MAX_BYTES, ram_bytes // CLUSTER_SHARE)
+    cluster = max(CLUSTER_MIN_BYTES, total // max(1, workers))
     dirents = DIRENTS_PER_BOOK if ram_bytes > SMALL_RAM_BYTES else DIRENTS_PER_BOOK_SMALL
     return CacheSizes(ram_bytes=ram_bytes, workers=max(1, workers), cluster_bytes=cluster, dirents_per_book=dirents)
 

@@ -25,19 +25,20 @@ def restored_caches() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("ram_mb", "workers", "cluster_mb", "dirents"),
     [
-        (906, 2, 14, 512),  # a 1 GB Pi as /proc/meminfo shows it (the GPU keeps the rest), two workers (the default)
-        (1024, 2, 16, 512),
-        (1024, 4, 8, 512),  # one worker per core of a Pi 4: the caches together stay at 1/32 of the RAM
-        (512, 2, 8, 256),
-        (256, 4, 4, 256),  # never below a few clusters
-        (4096, 2, 16, 512),  # never above libzim's default, what kiwix-serve runs with
+        (906, 2, 7, 512),  # a 1 GB Pi as /proc/meminfo shows it (the GPU keeps the rest), two workers (the default)
+        (1024, 2, 8, 512),
+        (1024, 4, 4, 512),  # one worker per core of a Pi 4: together still what kiwix-serve's one process holds
+        (512, 2, 4, 256),
+        (256, 4, 4, 256),  # never below a few clusters a worker
+        (4096, 2, 8, 512),  # never above libzim's default (16 MiB) for all workers together
         (24 * 1024, 1, 16, 512),
     ],
 )
 def test_cache_sizes_follow_the_ram_and_the_workers(ram_mb, workers, cluster_mb, dirents):
     sizes = cache_sizes.for_ram(ram_mb * MIB, workers)
     assert (sizes.cluster_bytes // MIB, sizes.dirents_per_book) == (cluster_mb, dirents)
-    assert sizes.cluster_bytes * workers <= max(ram_mb * MIB // 32, cache_sizes.CLUSTER_MIN_BYTES * workers)
+    together = min(cache_sizes.CLUSTER_TOTAL_MAX_BYTES, ram_mb * MIB // 64)
+    assert sizes.cluster_bytes * workers <= max(together, cache_sizes.CLUSTER_MIN_BYTES * workers)
 
 
 def test_cache_sizes_read_the_machines_ram_unless_memory_mb_is_set(settings):
@@ -59,7 +60,7 @@ def test_cache_sizes_are_applied_when_the_kit_opens_its_books(tmp_path, content_
     )
     kit = open_kit(small)
     try:
-        assert zimfile.cluster_cache_bytes() == 8 * MIB
+        assert zimfile.cluster_cache_bytes() == 4 * MIB
         assert [b.zim.dirent_cache_size for b in kit.load_library().books()] == [256]
     finally:
         kit.close()
