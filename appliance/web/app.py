@@ -103,7 +103,7 @@ async def _after_start(kit: Kit, app: Starlette) -> None:
     of a worker's start)."""
     await anyio.to_thread.run_sync(handin_photos.resume, kit)  # never raises
     try:
-        app.state.lan = await anyio.to_thread.run_sync(_advertise, kit)
+        await anyio.to_thread.run_sync(_advertise, kit, app)
     except Exception:  # noqa: BLE001 - the library serves without mDNS; the log says why it is missing
         log.exception(
             "mdns: the kit is not advertised on the LAN (it still serves by its address). "
@@ -111,7 +111,7 @@ async def _after_start(kit: Kit, app: Starlette) -> None:
         )
 
 
-def _advertise(kit: Kit):
+def _advertise(kit: Kit, app: Starlette) -> None:
     from appliance.services.device.lan import LanPresence
     from appliance.services.sync import peers
 
@@ -121,8 +121,8 @@ def _advertise(kit: Kit):
         kit.paths.data_dir,
         channels=lambda: peers.advertised_channels(kit.paths),
     )
+    app.state.lan = presence  # set in this thread: a shutdown that cancels the await still finds it and withdraws it
     presence.start()
-    return presence
 
 
 def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
