@@ -60,3 +60,7 @@ _.full_books_only
 _.regex
 _.bytecode_cache  # jinja2.Environment reads it (web/pages.use_bytecode_cache)
 _.spool_max_size  # starlette's MultiPartParser reads it (webcore/forms._FilesInMemory)
+
+# What libzim was told, read back by tests/services/library/test_cache_sizes.py (issue 15).
+_.cluster_cache_bytes
+_.dirent_cache_size

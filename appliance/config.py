@@ -281,6 +281,13 @@ SPEC: tuple[Setting, ...] = (
         _positive,
     ),
     Setting(
+        "memory_mb",
+        int,
+        0,
+        "RAM the book caches are sized for, in MB; 0: the machine's own (MemTotal). 1024 shows a 1 GB Pi's sizes.",
+        _not_negative,
+    ),
+    Setting(
         "ap_interface",
         str,
         "wlan0",
@@ -509,6 +516,7 @@ class Settings:
     log_level: str
     web_workers: int
     web_threads: int
+    memory_mb: int
     ap_interface: str
     health_cache_s: float
     mdns_enabled: bool

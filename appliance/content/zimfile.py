@@ -11,11 +11,28 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from libzim.reader import Archive
+from libzim.reader import Archive, get_cluster_cache_max_size, set_cluster_cache_max_size
 from libzim.search import Query, Searcher
 from libzim.suggestion import SuggestionSearcher
 
 from appliance.errors import DamagedBookError, EntryNotFoundError, NoFullTextIndexError
+
+# Directory entries (path, title, where the bytes are) libzim keeps per book; None: libzim's own default (512).
+_dirents_per_book: int | None = None
+
+
+def set_cache_sizes(cluster_bytes: int, dirents_per_book: int) -> None:
+    """Size libzim's caches in this process: decompressed clusters (one cache for every book, in bytes) and directory
+    entries (one cache per book, for the books opened from now on)."""
+    global _dirents_per_book
+    set_cluster_cache_max_size(cluster_bytes)
+    _dirents_per_book = dirents_per_book
+
+
+def cluster_cache_bytes() -> int:
+    """The size libzim's cluster cache may reach in this process."""
+    return get_cluster_cache_max_size()
+
 
 # Redirect chains longer than this are treated as broken (a loop in a damaged ZIM must not spin a worker).
 MAX_REDIRECTS = 20
@@ -54,6 +71,8 @@ class ZimFile:
         self.path = path
         try:
             self._archive = Archive(path)
+            if _dirents_per_book is not None:
+                self._archive.dirent_cache_max_size = _dirents_per_book
             self.uuid = str(self._archive.uuid)
             self.size_bytes = self._archive.filesize
         except (RuntimeError, OSError, ValueError) as exc:
@@ -63,6 +82,11 @@ class ZimFile:
                 fix=f"Copy {path.name} again from its source or remove it from the content folder.",
             ) from exc
         self._local = threading.local()
+
+    @property
+    def dirent_cache_size(self) -> int:
+        """How many directory entries libzim keeps for this book."""
+        return self._archive.dirent_cache_max_size
 
     # --- metadata -------------------------------------------------------------------------
     def metadata(self, name: str) -> bytes | None:

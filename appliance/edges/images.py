@@ -14,12 +14,13 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, BinaryIO
 
 from appliance.edges import memory
 from appliance.errors import UploadBusyError, UploadRefusedError
+
+if TYPE_CHECKING:  # Pillow is imported where a picture is opened: a web worker starts without it
+    from PIL import Image
 
 # A 12 MP phone photo has 12 M pixels, a phone panorama ~40 M. Above this the header is lying or the file is made to
 # exhaust memory (a "decompression bomb": a few KB that decode to gigabytes); refused before any pixel is decoded.
@@ -74,6 +75,8 @@ def thumbnail(source: Path, target: BinaryIO, max_edge_px: int, shown: str) -> N
 def _decode_once(source: Path, shown: str, max_edge_px: int, write: Callable[[Image.Image], None]) -> None:
     """Open the picture, check its size and decoding cost from its header, then `write(image)` under the one-decode
     lock; every failure of Pillow's becomes the UploadRefusedError a person can act on."""
+    from PIL import Image
+
     with _refusals(shown), Image.open(source) as image:
         _check_size(image, shown)
         if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale: far less memory and work on a Pi
@@ -95,6 +98,8 @@ def check_jpeg(source: Path, max_edge_px: int, shown: str) -> int | None:
     when the photo is made small (services/learning/handin_photos); libjpeg reads most such damage as grey blocks
     anyway. The bytes it will take once `shrink` has made it `max_edge_px` (an upper estimate), or None when it is no
     JPEG (such a picture is shrunk at once). The same refusals as `shrink`, without waiting for another decode."""
+    from PIL import Image
+
     with _refusals(shown), Image.open(source) as image:
         if image.format != "JPEG":
             return None
@@ -147,6 +152,8 @@ def jpeg_complete(data: bytes) -> bool:
 @contextlib.contextmanager
 def _refusals(shown: str) -> Iterator[None]:
     """Pillow's failures as the UploadRefusedError a person can act on; a decompression bomb's warning as an error."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -221,6 +228,8 @@ def _bomb(shown: str, size: str = "too many pixels") -> UploadRefusedError:
 
 
 def _write(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
+    from PIL import Image, ImageOps
+
     kind = image.format
     image.load()  # under the lock, after the checks: the only full decode
     # Scaled down before it is turned upright: the box is square, so the longer edge is the same either way, and
@@ -239,6 +248,8 @@ def _write(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
 
 
 def _write_thumbnail(image: Image.Image, target: BinaryIO, max_edge_px: int) -> None:
+    from PIL import Image, ImageOps
+
     image.load()
     image.thumbnail((max_edge_px, max_edge_px), Image.Resampling.LANCZOS)
     upright = ImageOps.exif_transpose(image)

@@ -17,12 +17,13 @@ import functools
 import hashlib
 import os
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING
 
 from appliance.errors import ChannelError, ConfigError
+
+# `cryptography` is imported where a key is used, not at the top: a web worker starts without it (~50 ms on a Pi).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 PUBLIC_ALG = b"Ed"  # a public key (and the legacy, non-prehashed signature)
 PREHASHED_ALG = b"ED"  # signature over BLAKE2b-512 of the file: what minisign ≥ 0.8 writes by default
@@ -58,12 +59,17 @@ class SecretKey:
 
     @property
     def public(self) -> PublicKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         raw = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
         return PublicKey(self.key_id, raw.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 def generate() -> SecretKey:
     """A new random key pair."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     seed = Ed25519PrivateKey.generate().private_bytes_raw()
     return SecretKey(os.urandom(8), seed)
 
@@ -146,6 +152,8 @@ def parse_public_key(text: str, where: str) -> PublicKey:
 
 def sign(secret: SecretKey, message: bytes, trusted_comment: str) -> str:
     """The text of a prehashed ("ED") minisign signature file for `message`."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Ed25519PrivateKey.from_private_bytes(secret.seed)
     signature = private.sign(hashlib.blake2b(message, digest_size=64).digest())
     global_signature = private.sign(signature + trusted_comment.encode())
@@ -201,10 +209,14 @@ def parse_signature(text: str, where: str) -> Signature:
 @functools.lru_cache(maxsize=32768)
 def _verifier(key: bytes) -> Ed25519PublicKey:
     """The loaded key (a pure function of its 32 bytes, so cached: a hub verifies the same kits' keys all day)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(key)
 
 
 def _openssl_valid(key: bytes, signature: bytes, message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     try:
         _verifier(key).verify(signature, message)
         return True

@@ -6,10 +6,10 @@ Must not import anything of tpkit's but errors.
 
 from __future__ import annotations
 
-import segno
-
 
 def svg(text: str, title: str = "") -> str:
     """An <svg> element of `text` as a QR code (error correction M: a crumpled or smudged card still scans)."""
+    import segno  # here, not at the top: a web worker starts without it (only the sign-in cards draw codes)
+
     code = segno.make_qr(text, error="m", boost_error=False)
     return code.svg_inline(scale=1, border=2, title=title or None, omitsize=True, svgclass="qr", lineclass=None)

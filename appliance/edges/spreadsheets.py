@@ -16,8 +16,6 @@ import io
 import warnings
 import zipfile
 
-from openpyxl import load_workbook
-
 from appliance.errors import RosterError
 
 # A class list of 60 pupils with ten columns is ~20 KB of sheet XML, a school of 3,000 about 1 MB; 32 MiB of XML
@@ -49,6 +47,8 @@ def xls_refused(file: str) -> RosterError:
 def first_sheet_rows(data: bytes, file: str) -> list[list[str]]:
     """The cells of the workbook's first sheet as text, one list per row from row 1 (blank rows kept, so a row's
     index + 1 is its number in Excel or WPS). Numbers read as typed (123.0 → "123"), dates as 2014-09-01."""
+    from openpyxl import load_workbook  # here, not at the top: ~0.1 s of a web worker's start for a rare import
+
     _check_sizes(data, file)
     try:
         with warnings.catch_warnings():

@@ -68,8 +68,13 @@ class Kit:
     def load_library(self) -> Library:
         """The library, opened (and its small books checked) on first need."""
         if self.library is None:
+            from appliance.content import zimfile
             from appliance.content.library import Library
+            from appliance.services.library import cache_sizes
 
+            sizes = cache_sizes.for_kit(self.settings)
+            zimfile.set_cache_sizes(sizes.cluster_bytes, sizes.dirents_per_book)  # before the books are opened
+            log.info("%s", sizes.describe())
             self.library = Library(self.paths.content_dir, BookChecks(self.db))
             self.library.refresh()
         return self.library

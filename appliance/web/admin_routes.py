@@ -15,7 +15,6 @@ from appliance.services.device import firstboot, health
 from appliance.services.library import approval
 from appliance.services.people import access as people, auth
 from appliance.services.reporting import desired_config
-from appliance.services.sync import engine as sync
 from appliance.web.forms import csrf_token, form_page, posted_form, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, SESSION_COOKIE, client_address, current_account, home_of, open_session
@@ -24,6 +23,8 @@ _account = current_account
 
 
 def status(request: Request) -> Response:
+    from appliance.services.sync import engine as sync  # here: a web worker starts without the sync (issue 15)
+
     account = _account(request)
     if account is None:
         return RedirectResponse("/admin/signin", status_code=303)

@@ -6,6 +6,7 @@ Only `cli` imports this module.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import sys
 
@@ -16,11 +17,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from appliance.services.device import health
-from appliance.services.device.lan import LanPresence
 from appliance.services.kit import Kit
 from appliance.services.learning import handin_photos
 from appliance.services.library import search
-from appliance.services.sync import peers
 from appliance.web import (
     admin_routes,
     approval_routes,
@@ -54,6 +53,8 @@ from appliance.webcore.forms import FormBinding
 
 # The library as kiwix-serve serves it, which Kiwix web clients read from another origin. Nothing else: people's
 # pages (/me, /teach, /admin, /learn) must not be readable by a page of another origin (issue 14).
+log = logging.getLogger(__name__)
+
 KIWIX_PREFIXES = ("/catalog/", "/content/", "/raw/", "/search", "/suggest", "/random")
 
 
@@ -99,6 +100,34 @@ class CountRequests:
         await self.app(scope, receive, send)
 
 
+async def _after_start(kit: Kit, app: Starlette) -> None:
+    """Start-up work that need not hold back the first page, in a thread while the worker serves: photos left waiting
+    by a restart or power cut, then the LAN advertisement (its imports, zeroconf and the sync mirror's, are a tenth
+    of a worker's start)."""
+    await anyio.to_thread.run_sync(handin_photos.resume, kit)  # never raises
+    try:
+        await anyio.to_thread.run_sync(_advertise, kit, app)
+    except Exception:  # noqa: BLE001 - the library serves without mDNS; the log says why it is missing
+        log.exception(
+            "mdns: the kit is not advertised on the LAN (it still serves by its address). "
+            "Fix: check that the data folder is writable (mdns.lock), then restart tpkit-web."
+        )
+
+
+def _advertise(kit: Kit, app: Starlette) -> None:
+    from appliance.services.device.lan import LanPresence
+    from appliance.services.sync import peers
+
+    presence = LanPresence(
+        kit.settings,
+        kit.library,  # type: ignore[arg-type]  # loaded by open_kit
+        kit.paths.data_dir,
+        channels=lambda: peers.advertised_channels(kit.paths),
+    )
+    app.state.lan = presence  # set in this thread: a shutdown that cancels the await still finds it and withdraws it
+    presence.start()
+
+
 def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
     """The web app for a kit that `services.kit.open_kit` built; it advertises the kit on the LAN while it runs
     and closes the kit on shutdown."""
@@ -116,17 +145,15 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
             kit.start_scanner()
         await anyio.to_thread.run_sync(health.record_boot, kit)
         handin_photos.set_activity(lambda: app.state.requests.total)  # photos are made when the class pauses
-        await anyio.to_thread.run_sync(handin_photos.resume, kit)  # photos left waiting by a restart or power cut
-        presence = LanPresence(
-            kit.settings,
-            kit.library,  # type: ignore[arg-type]  # loaded by open_kit
-            kit.paths.data_dir,
-            channels=lambda: peers.advertised_channels(kit.paths),
-        )
-        presence.start()
-        app.state.lan = presence
-        yield
-        await anyio.to_thread.run_sync(presence.stop)  # goodbye packets take ~0.4 s
+        app.state.lan = None
+        # What can wait runs once this worker serves: a kit restarts after every power cut, and the first page
+        # should not wait for the LAN advertisement (zeroconf) or photos left waiting (issue 15).
+        async with anyio.create_task_group() as later:
+            later.start_soon(_after_start, kit, app)
+            yield
+            later.cancel_scope.cancel()  # a step already in its thread finishes first (to_thread waits for it)
+        if app.state.lan is not None:
+            await anyio.to_thread.run_sync(app.state.lan.stop)  # goodbye packets take ~0.4 s
         handin_photos.set_activity(None)  # no pause to wait for: the server stops
         await anyio.to_thread.run_sync(handin_photos.wait_idle, PHOTOS_STOP_WAIT_S)  # else made at the next start
         kit.close()

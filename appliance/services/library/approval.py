@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.config import Settings
 from appliance.content import zimfile
@@ -21,12 +22,14 @@ from appliance.files import fsync_path
 from appliance.paths import Paths
 from appliance.services.people import access
 from appliance.services.sync import activation
-from appliance.services.sync.engine import Engine
 from appliance.services.sync.plan import LOCAL_CHANNEL
 from appliance.storage.database import Database
 from appliance.storage.installed_packages import InstalledPackages
 from appliance.storage.sync_runs import RunResult
 from appliance.storage.waiting_books import Waiting, WaitingBooks
+
+if TYPE_CHECKING:  # the sync engine is imported by `enable` and `reject`: a web worker starts without it (issue 15)
+    from appliance.services.sync.engine import Engine
 
 LOCAL_SUFFIX = "_local"  # an unsigned book whose id a signed book already uses is served as <id>_local
 _ID_CHARACTERS = re.compile(r"[^a-z0-9_.-]+")
@@ -215,6 +218,8 @@ def _waiting(table: WaitingBooks, paths: Paths, waiting_id: int) -> Waiting:
 def enable(settings: Settings, db: Database, viewer: access.Viewer | None, waiting_id: int) -> WaitingBook:
     """Serve a waiting book, under the sync lock, with the sync's atomic switch: the library serves the old book or
     the new one whole, never neither (a power cut is settled by the next sync or enable). The book as it was listed."""
+    from appliance.services.sync.engine import Engine
+
     viewer = access.require(viewer, *access.STAFF)
     engine = Engine(settings, db, peers={})
     engine.paths.ensure()
@@ -252,6 +257,8 @@ def enable(settings: Settings, db: Database, viewer: access.Viewer | None, waiti
 
 def reject(settings: Settings, db: Database, viewer: access.Viewer | None, waiting_id: int) -> Waiting:
     """Delete a waiting book (the row first: a power cut leaves a stray file that `settle` deletes). The row."""
+    from appliance.services.sync.engine import Engine
+
     access.require(viewer, *access.STAFF)
     engine = Engine(settings, db, peers={})
     engine.paths.ensure()
