@@ -56,20 +56,26 @@ def set_activity(requests_so_far: Callable[[], int] | None) -> None:
     _activity = requests_so_far
 
 
-def _wait_for_a_pause(clock: Callable[[], float] = time.monotonic) -> None:
-    """Return once the process's requests have paused for QUIET_S, or after DEFER_MAX_S."""
-    count = _activity
-    if count is None:
-        return
-    start = still_since = clock()
-    seen = count()
-    while clock() - start < DEFER_MAX_S:
-        time.sleep(QUIET_POLL_S)
-        now, latest = clock(), count()
-        if latest != seen:
-            seen, still_since = latest, now
-        elif now - still_since >= QUIET_S:
-            return
+class _Pause:
+    """What the photo thread saw of its process's requests: their count, and since when it has not changed. Kept
+    from one photo to the next, so that once the class has paused the photos follow each other without waiting."""
+
+    def __init__(self) -> None:
+        self.counted_by: Callable[[], int] | None = None
+        self.seen: int | None = None
+        self.still_since = 0.0
+
+    def wait(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """Return once the requests have stood still for QUIET_S (at once if they have already), or after
+        DEFER_MAX_S; at once when nothing counts them (`set_activity(None)`)."""
+        start = clock()
+        while (count := _activity) is not None:
+            now, latest = clock(), count()
+            if latest != self.seen or count is not self.counted_by:  # another app's count (tests) is new too
+                self.counted_by, self.seen, self.still_since = count, latest, now
+            elif now - self.still_since >= QUIET_S or now - start >= DEFER_MAX_S:
+                return
+            time.sleep(QUIET_POLL_S)
 
 
 def folder(kit: Kit) -> Path:
@@ -159,9 +165,10 @@ def _run() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
     except OSError:  # not allowed here: the photos are made at the web threads' priority
         log.info("The hand-in photo thread keeps its priority.")
+    pause = _Pause()
     while True:
         kit, name = _jobs.get()
-        _wait_for_a_pause()
+        pause.wait()
         try:
             ready(kit, name)
         except UploadBusyError:
