@@ -51,10 +51,10 @@ from appliance.web.session import SESSION_COOKIE
 from appliance.webcore import form_key
 from appliance.webcore.forms import FormBinding
 
-# The library as kiwix-serve serves it, which Kiwix web clients read from another origin. Nothing else: people's
-# pages (/me, /teach, /admin, /learn) must not be readable by a page of another origin (issue 14).
 log = logging.getLogger(__name__)
 
+# The library as kiwix-serve serves it, which Kiwix web clients read from another origin. Nothing else: people's
+# pages (/me, /teach, /admin, /learn) must not be readable by a page of another origin (issue 14).
 KIWIX_PREFIXES = ("/catalog/", "/content/", "/raw/", "/search", "/suggest", "/random")
 
 
