@@ -202,7 +202,7 @@ SPEC: tuple[Setting, ...] = (
     Setting(
         "time_zone",
         str,
-        "Asia/Shanghai",
+        DEFAULT_TIME_ZONE,
         "The time zone pages, printouts and exports show times in (an IANA name, e.g. Asia/Shanghai).",
         _time_zone,
     ),

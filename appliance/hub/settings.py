@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import (
+    DEFAULT_TIME_ZONE,
     SPEC_BY_NAME,
     Setting,
     check_not_negative,
@@ -33,8 +34,6 @@ def _database_url(value: str) -> str | None:
 def _http_url(value: str) -> str | None:
     return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
 
-
-DEFAULT_TIME_ZONE = "Asia/Shanghai"  # the counties this hub is made for are on China Standard Time
 
 HUB_SPEC: tuple[Setting, ...] = (
     Setting(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import BadRequestError, LessonError, NotVisibleError
-from appliance.services.learning import lessons, records, rubrics, scores, thumbnails, xapi
+from appliance.services.learning import clock, lessons, records, rubrics, scores, thumbnails, xapi
 from appliance.services.people import name_order
 from appliance.typed_numbers import parse_number
 
@@ -52,11 +52,11 @@ def grade(
     _, handin, lesson = graded_lesson(kit, viewer, handin_id)
     comment = lessons.checked_text(comment, "comment")
     if action == "return":
-        kit.lessons.grade(handin_id, "returned", None, None, comment, lessons.stamp(lessons.now_local(kit.settings)))
+        kit.lessons.grade(handin_id, "returned", None, None, comment, clock.stamp(kit.settings))
         return dict(kit.lessons.handin(handin_id) or {})
     chosen, on_rubric = _level(level), rubrics.checked_levels(lesson, rubric or [])
     points, maximum = _points(score, out_of, required=chosen is None)
-    when = lessons.stamp(lessons.now_local(kit.settings))
+    when = clock.stamp(kit.settings)
     kit.lessons.grade(handin_id, "graded", points, maximum, comment, when, chosen, on_rubric)
     result = xapi.score_result(points, maximum) if points is not None and maximum is not None else None
     records.record(kit, handin["account_id"], "scored", "homework", str(lesson["id"]), lesson["title"], result=result)

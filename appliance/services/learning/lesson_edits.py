@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from appliance.errors import AccessDeniedError, NotVisibleError
-from appliance.services.learning import lessons, quiz_drafts, quizzes
+from appliance.services.learning import clock, lessons, quiz_drafts, quizzes
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -76,7 +76,7 @@ def remove_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int) -> None:
 def delete_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> int:
     """Archive the lesson (hand-ins, their photos and records stay); the class id, to go back to."""
     klass, _ = owned_lesson(kit, viewer, lesson_id)
-    kit.lessons.archive(lesson_id, lessons.stamp(lessons.now_local(kit.settings)))
+    kit.lessons.archive(lesson_id, clock.stamp(kit.settings))
     return klass["id"]
 
 

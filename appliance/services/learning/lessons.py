@@ -44,17 +44,6 @@ FIELDS = {"answer": "body", "maximum": "out_of"}  # what a message calls a field
 NOW = "now"  # create()'s publish_at for lessons made in code (bench, tests, imports): published at once, as before
 
 
-def now_local(settings: Any, when: dt.datetime | None = None) -> dt.datetime:
-    """Now (or `when`: aware, or naive as the kit's wall time) as naive wall time in the kit's `time_zone`, whatever
-    the system's zone is: the learning space's one clock (services/learning/clock.py)."""
-    return clock.wall(settings, when)
-
-
-def stamp(when: dt.datetime) -> str:
-    """A wall time from `now_local` as the learning space stores it: 'YYYY-MM-DD HH:MM:SS'."""
-    return when.strftime(clock.WALL_FORMAT)
-
-
 def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_MAX_CHARS) -> str:
     text = value.replace("\r\n", "\n").strip()
     if required and not text:
@@ -76,7 +65,7 @@ def _text(value: str, what: str, required: bool = False, max_chars: int = TEXT_M
 
 def parse_due(value: str) -> str | None:
     """'YYYY-MM-DD' (due at the end of that day) or 'YYYY-MM-DD HH:MM' → 'YYYY-MM-DD HH:MM'; '' → None. A due time
-    is the kit's wall time (services/learning/clock.py), compared with `now_local`."""
+    is the kit's wall time, compared with `clock.wall` (services/learning/clock.py)."""
     value = value.strip()
     if not value:
         return None
@@ -244,7 +233,7 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = 
                 code="lesson.not_found",
                 fix="Open the lesson again from My space.",
             )
-    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, stamp(now_local(kit.settings)))
+    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, clock.stamp(kit.settings))
     kind, parts, name = _activity(lesson, item)
     records.record_open(kit, viewer, kind, "/".join(parts), name)
     return lesson, item
@@ -307,7 +296,7 @@ def hand_in(
     if photos:  # an answer alone takes no room on the disk; photos are refused before any is written
         space.check()
         quotas.check_free_space(kit, photos)
-    when = now_local(kit.settings, when)
+    when = clock.wall(kit.settings, when)
     late = bool(lesson["due_at"]) and when.strftime("%Y-%m-%d %H:%M") > lesson["due_at"]
     folder, limit = kit.paths.uploads_dir / "handins", kit.settings.handin_photo_max_mb * 1024 * 1024
     waiting = handin_photos.folder(kit)
@@ -334,7 +323,7 @@ def hand_in(
             lesson_id,
             viewer["id"],
             body,
-            stamp(when),
+            clock.stamp(kit.settings, when),
             late,
             [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored],
         )
@@ -419,18 +408,18 @@ def my_space(kit: Kit, viewer: Viewer, when: dt.datetime | None = None) -> dict:
     services/learning/notebook.history), at `when` (aware, or naive as the kit's wall time; None: now)."""
     viewer = people.require(viewer, "student")
     found = kit.lessons.for_student(viewer["id"], clock.utc_text(kit.settings, when) if when else None)
-    when = now_local(kit.settings, when)
+    when = clock.wall(kit.settings, when)
     ids = [lesson["id"] for lesson in found]
     opens, handins = kit.lessons.opens(ids), kit.lessons.latest_handins(ids, viewer["id"])
     space: dict[str, list[Any]] = {"due": [], "new": [], "feedback": [], "other": []}
-    week_ago = stamp(when - dt.timedelta(days=NEW_DAYS))
+    week_ago = clock.stamp(kit.settings, when - dt.timedelta(days=NEW_DAYS))
     for lesson in found:
         handin = handins.get((lesson["id"], viewer["id"]))
         entry = {
             "lesson": lesson,
             "state": state_of(lesson, (lesson["id"], viewer["id"]) in opens, handin),
             "handin": handin,
-            "overdue": bool(lesson["due_at"]) and stamp(when)[:16] > lesson["due_at"],
+            "overdue": bool(lesson["due_at"]) and clock.stamp(kit.settings, when)[:16] > lesson["due_at"],
         }
         if handin is not None and handin["state"] in ("graded", "returned"):
             space["feedback"].append(entry)

@@ -47,9 +47,7 @@ def bookmark(kit: Kit, viewer: Viewer, book_name: str, path: str, keep: bool) ->
     """Bookmark the article (`keep`) or take the bookmark away; doing either twice changes nothing more."""
     found = article(kit, viewer, book_name, path)
     if keep:
-        kit.notebook.add_bookmark(
-            viewer["id"], found.book, found.path, found.title, lessons.stamp(lessons.now_local(kit.settings))
-        )
+        kit.notebook.add_bookmark(viewer["id"], found.book, found.path, found.title, clock.stamp(kit.settings))
     else:
         kit.notebook.remove_bookmark(viewer["id"], found.book, found.path)
     return found
@@ -76,7 +74,7 @@ def note_article(kit: Kit, viewer: Viewer, book_name: str, path: str, text: str)
         found.path,
         found.title,
         _body(text),
-        lessons.stamp(lessons.now_local(kit.settings)),
+        clock.stamp(kit.settings),
     )
     return found
 
@@ -84,9 +82,7 @@ def note_article(kit: Kit, viewer: Viewer, book_name: str, path: str, text: str)
 def note_lesson(kit: Kit, viewer: Viewer, lesson_id: int, text: str) -> None:
     """Write the student's note on a lesson they see (an empty note deletes it); NotVisibleError otherwise."""
     lesson = lessons.student_lesson(kit.lessons, viewer, lesson_id)
-    kit.notebook.save_note(
-        viewer["id"], lesson_id, "", "", lesson["title"], _body(text), lessons.stamp(lessons.now_local(kit.settings))
-    )
+    kit.notebook.save_note(viewer["id"], lesson_id, "", "", lesson["title"], _body(text), clock.stamp(kit.settings))
 
 
 def article_page(kit: Kit, viewer: Viewer, book_name: str, path: str) -> dict:

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import LessonError
-from appliance.services.learning import clock, lesson_edits
+from appliance.services.learning import clock as kit_clock, lesson_edits
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 STATES = ("draft", "scheduled", "published")  # messages lesson.publish.<state>
 DEFAULT_CLOCK = "08:00"  # a publish day without a time: the start of the school day
 CLOCK_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
-
-
-def kit_zone(settings: Any) -> dt.tzinfo:
-    """The kit's time zone: settings' `time_zone` when it has one, else Asia/Shanghai (services/learning/clock.py)."""
-    return clock.zone(settings)
 
 
 def utc_now() -> dt.datetime:
@@ -61,7 +56,7 @@ def chosen(settings: Any, choice: str, day: str, clock: str, now: dt.datetime | 
             code="lesson.publish_time",
             field="publish_time",
         )
-    local = dt.datetime.combine(date, dt.time(int(found[1]), int(found[2])), tzinfo=kit_zone(settings))
+    local = dt.datetime.combine(date, dt.time(int(found[1]), int(found[2])), tzinfo=kit_clock.zone(settings))
     return iso(local)
 
 
@@ -77,7 +72,7 @@ def local_parts(settings: Any, publish_at: str | None) -> tuple[str, str]:
     if not publish_at:
         return "", ""
     when = dt.datetime.strptime(publish_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    local = when.astimezone(kit_zone(settings))
+    local = when.astimezone(kit_clock.zone(settings))
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
 
 
