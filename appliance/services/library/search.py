@@ -168,12 +168,13 @@ def search(books: list[Book], pattern: str, start: int, page_length: int, kept: 
     """Full-text search over the books that have an index; title matches for those that do not. With `kept`, a page
     asked for again is taken from it."""
     start = min(max(start, 0), MAX_SEARCH_START)
+    if kept is None:
+        return _search(books, pattern, start, page_length)
     key = PageCache.key(books, pattern, start, page_length)
-    page = kept.get(key) if kept is not None else None
+    page = kept.get(key)
     if page is None:
         page = _search(books, pattern, start, page_length)
-        if kept is not None:
-            kept.put(key, page)
+        kept.put(key, page)
     return page
 
 
