@@ -146,7 +146,7 @@ def posted_upload(
             try:
                 async with checked_upload(request, max_bytes(request), max_files) as form:
                     return await anyio.to_thread.run_sync(
-                        _answer, handler, page, request, form, limiter=_upload_threads()
+                        _answer, handler, page, request, form, limiter=_upload_threads(request)
                     )
             except UploadTooLargeError as error:
                 if page is None or not _refusable(request, error):
@@ -160,16 +160,17 @@ def posted_upload(
 
 # A form with files spends most of its time waiting for the disk (the file written and fsynced, the database's commit):
 # forty children handing in at the bell would otherwise queue for the web_threads (3) that pages and book search
-# share, one fsync after another. Its own threads, made lazily (a limiter belongs to the worker's event loop).
+# share, one fsync after another. Its own threads, one limiter per app, made on its first upload (a limiter belongs to
+# the event loop it is made in, the app's).
 UPLOAD_THREADS = 8
-_upload_limiter: anyio.CapacityLimiter | None = None
 
 
-def _upload_threads() -> anyio.CapacityLimiter:
-    global _upload_limiter
-    if _upload_limiter is None:
-        _upload_limiter = anyio.CapacityLimiter(UPLOAD_THREADS)
-    return _upload_limiter
+def _upload_threads(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    limiter = getattr(state, "upload_threads", None)
+    if limiter is None:
+        limiter = state.upload_threads = anyio.CapacityLimiter(UPLOAD_THREADS)
+    return limiter
 
 
 def _may_post(request: Request, roles: tuple[str, ...]) -> None:
