@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from appliance.cli import _parser, main
+from appliance.cli.entry import _parser, main
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -104,10 +104,13 @@ def run_server(
     make_app: Callable[[], Any],
     factory: str,
     close: Callable[[], None],
+    beside: Callable[[], None] | None = None,
 ) -> None:
     """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
     this process; more are processes that each build the app from the settings handed down in their environment
-    (`factory`, "module:function"), after `close()` has released what this process opened."""
+    (`factory`, "module:function"), after `close()` has released what this process opened. `beside` (several
+    workers only) is called once uvicorn is imported, just before it spawns the workers: it must return at once
+    (start a thread), so that what it starts overlaps the workers' start."""
     import uvicorn
 
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
@@ -131,6 +134,8 @@ def run_server(
     close()
     os.environ.pop("TPKIT_CONFIG", None)
     os.environ.update(as_environment(settings))
+    if beside is not None:
+        beside()
     uvicorn.run(factory, factory=True, workers=workers, **options)
 
 

@@ -33,7 +33,7 @@ def add_parsers(commands) -> None:
 
 
 def _add_provision_command(commands) -> None:
-    from appliance.services.device.provision_batch import FIELDS
+    from appliance.services.device.provision_fields import FIELDS
 
     provision = commands.add_parser(
         "provision",

@@ -11,6 +11,7 @@ import logging
 from starlette.applications import Starlette
 
 from appliance.config import load_settings
+from appliance.services import start_gate
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 
@@ -19,4 +20,5 @@ def app_from_environment() -> Starlette:
     """Build this worker's kit and app from the environment `tpkit serve` prepared."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    start_gate.pass_gate(settings.data_dir)  # the parent prepares the kit while this process imports
     return create_app(open_kit(settings))

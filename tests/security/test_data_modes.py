@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.cli import PEOPLES_DATA_COMMANDS
 from appliance.cli.common import keep_peoples_data_private
+from appliance.cli.entry import PEOPLES_DATA_COMMANDS
 from bench import slow_clients
 
 

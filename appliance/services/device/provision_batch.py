@@ -18,25 +18,8 @@ from typing import Any
 from appliance.edges import disk_image
 from appliance.errors import ProvisioningError
 from appliance.services.device import kit_toml as provisioning
+from appliance.services.device.provision_fields import FIELDS, LISTS
 from appliance.services.people.auth import hash_password
-
-# The columns of schools.csv and the options of `tpkit provision` (dashes for underscores): one name each.
-FIELDS = (
-    "kit_id",
-    "school_name",
-    "time_zone",
-    "network_mode",
-    "wifi_ssid",
-    "wifi_passphrase",
-    "wifi_country",
-    "hub_url",
-    "enrolment_token",
-    "admin_password",
-    "admin_password_hash",
-    "trusted_content_keys",
-    "default_language",
-)
-LISTS = ("trusted_content_keys",)
 
 
 @dataclasses.dataclass(frozen=True)

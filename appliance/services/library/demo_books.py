@@ -10,9 +10,12 @@ import html
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.content.icons import badge
-from appliance.content.zimwriter import Entry, write_zim
+
+if TYPE_CHECKING:  # the writer (libzim.writer) is loaded only to build books, not by `tpkit serve`'s check
+    from appliance.content.zimwriter import Entry
 
 _SHAPES = {
     "drop": '<path d="M60 10 C60 10 25 55 25 75 a35 35 0 0 0 70 0 C95 55 60 10 60 10z" fill="#2b7bd6"/>',
@@ -51,6 +54,8 @@ def _svg(shape: str) -> bytes:
 
 
 def _entries(spec: dict, lang: str) -> list[Entry]:
+    from appliance.content.zimwriter import Entry
+
     entries = [Entry("style.css", "style", "text/css", _CSS)]
     items = []
     for article in spec["article"]:
@@ -76,6 +81,8 @@ def _entries(spec: dict, lang: str) -> list[Entry]:
 
 def build_book(spec: dict, out_dir: Path) -> Path:
     """Write one demo book described by a parsed `content/demo/*.toml`."""
+    from appliance.content.zimwriter import write_zim
+
     lang = spec["language"]
     html_lang = {"eng": "en", "zho": "zh"}.get(lang, "en")
     metadata = {

@@ -1,0 +1,86 @@
+"""The gate between `tpkit serve` and its web workers at start, so that the two overlap (issue 15: cold start).
+
+A web worker is a fresh interpreter that spends most of a kit's cold start importing the web pages (~0.25 s of
+CPU on this machine, more on a Pi); the parent meanwhile migrates the database, sweeps half-written uploads,
+makes the kit's key and the first password. They used to run one after the other. Now the parent shuts the gate
+(an exclusive flock on `<data_dir>/start.lock`) before uvicorn spawns the workers, prepares the kit beside them,
+and opens it; a worker, once imported, passes the gate (a shared flock) before it opens the kit. On a quiet start
+the gate is open long before a worker reaches it, and no worker ever sees a database the parent is migrating or
+sweeps an upload another worker has begun.
+
+When the parent's preparation fails it writes why into the gate before opening it: each worker then ends with
+uvicorn's start-failure code, which makes uvicorn's supervising parent stop instead of replacing workers forever,
+and `tpkit serve` prints the parent's error with its fix.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+from appliance.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+# uvicorn's STARTUP_FAILURE (uvicorn.config): a worker process that ends with it makes uvicorn's parent stop
+# (tests/test_start_gate.py checks the two stay equal).
+PARENT_FAILED_EXIT = 3
+GATE_NAME = "start.lock"
+
+
+class Gate:
+    """The parent's hold on the gate: shut from `shut_gate()` until `open()`."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    def open(self, failure: str = "") -> None:
+        """Let the workers through; with `failure`, tell them the parent could not prepare the kit. Safe to call
+        twice (the second call does nothing)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if failure:
+                os.write(fd, failure.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)  # releases the flock
+
+
+def shut_gate(data_dir: Path) -> Gate:
+    """Shut the gate in `data_dir` (created if missing) and clear what an earlier, failed start wrote into it."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(data_dir / GATE_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot write in the data folder {data_dir}: {exc.strerror}.",
+            cause="The data folder is on a read-only disk or owned by another user.",
+            fix=f"Set data_dir to a writable folder, or run: sudo chown -R $USER {data_dir}",
+        ) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Gate(fd)
+
+
+def pass_gate(data_dir: Path) -> None:
+    """Wait until the parent has prepared the kit. If it failed, end this worker process with PARENT_FAILED_EXIT.
+    Without a gate file (a worker started by hand, or by a test) there is nothing to wait for."""
+    try:
+        fd = os.open(data_dir / GATE_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        failure = os.read(fd, 64 * 1024).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+    if failure:
+        log.error("tpkit serve could not prepare the kit, so this web worker stops: %s", failure)
+        raise SystemExit(PARENT_FAILED_EXIT)
