@@ -43,7 +43,7 @@ from wrkbench import run_wrk, write_lua  # noqa: E402
 from tests.kiwix_reference import INSTALL_FIX, kiwix_serve_3_7  # noqa: E402
 
 SERVER_NAMES = (REFERENCE, "tpkit")
-ENDPOINT_NAMES = ("hot", "hot-content", "random", "image", "suggest", "search", "search25", "catalog")
+ENDPOINT_NAMES = ("hot", "hot-content", "random", "first-reads", "image", "suggest", "search", "search25", "catalog")
 DEFAULT_TPKIT = (
     "{python} -m appliance serve --host 127.0.0.1 --port {port} --content-dir {content_dir} --data-dir {data_dir}"
 )

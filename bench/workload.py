@@ -33,6 +33,7 @@ class Corpus:
     zim: Path
     book: str
     sample: list[str]
+    every_article: list[str]  # the whole book, shuffled: "first-reads" never asks for the same article twice a cell
     search_words: list[str]
     suggest_prefixes: list[str]
     image_path: str
@@ -88,10 +89,12 @@ def load_corpus(zim: Path, seed: int) -> Corpus:
     paths = paths_file.read_text().split()
     terms = json.loads(terms_file.read_text())
     sample = random.Random(seed).sample(paths, min(SAMPLE_SIZE, len(paths)))
+    every_article = random.Random(seed + 1).sample(paths, len(paths))
     return Corpus(
         zim=zim,
         book=zim.stem,
         sample=sample,
+        every_article=every_article,
         search_words=terms["search_words"],
         suggest_prefixes=terms["suggest_prefixes"],
         image_path=terms["image_paths"][0],
@@ -167,6 +170,11 @@ def build_endpoints(corpus: Corpus, layouts: dict[str, Layout]) -> list[Endpoint
             "random",
             f"{len(corpus.sample)} fixed random articles via content URL",
             {n: [p + quote(a) for a in corpus.sample] for n, p in content.items()},
+        ),
+        Endpoint(
+            "first-reads",
+            f"all {len(corpus.every_article)} articles, shuffled: each read once a cell (until a fast cell wraps)",
+            {n: [p + quote(a) for a in corpus.every_article] for n, p in content.items()},
         ),
         Endpoint(
             "image", "one PNG image via content URL", {n: [p + quote(corpus.image_path)] for n, p in content.items()}

@@ -32,12 +32,14 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """What a book URL resolves to: bytes to send (with their gzip form when worth it), or a redirect."""
+    """What a book URL resolves to: bytes to send (with their gzip form once a client that accepts gzip asked for
+    them, when worth it), or a redirect."""
 
     mimetype: str = ""
     data: bytes | memoryview = b""
     gz: bytes | None = None
     redirect: str | None = None
+    compressible: bool = False  # text large enough to gain: sent gzipped to clients that accept it
 
     @property
     def size_bytes(self) -> int:
@@ -45,12 +47,24 @@ class Entry:
 
 
 def prepare(mimetype: str, data: memoryview) -> Entry:
-    """An Entry for these bytes, gzip-compressed now when the type is text and large enough to gain."""
+    """An Entry for these bytes. Its gzip form is made by `with_gzip`, only once a client that accepts gzip asks
+    for it (~0.5 ms for a 15 KB article here: a reader that does not accept gzip never pays it)."""
     small = len(data) <= ENTRY_CACHE_ITEM_MAX_BYTES
     body = bytes(data) if small else data
-    if small and len(data) > COMPRESS_MAX_PLAIN_BYTES and _COMPRESSIBLE.match(mimetype):
-        return Entry(mimetype, body, gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
-    return Entry(mimetype, body)
+    compressible = small and len(data) > COMPRESS_MAX_PLAIN_BYTES and _COMPRESSIBLE.match(mimetype) is not None
+    return Entry(mimetype, body, compressible=compressible)
+
+
+def with_gzip(entry: Entry) -> Entry:
+    """`entry` with its gzip form, made now if it is compressible and has none yet."""
+    if not entry.compressible or entry.gz is not None:
+        return entry
+    return dataclasses.replace(entry, gz=gzip.compress(entry.data, compresslevel=GZIP_LEVEL, mtime=0))
+
+
+def needs_gzip(request: Request, entry: Entry) -> bool:
+    """Whether answering `request` with `entry` needs the gzip form it does not have yet."""
+    return entry.compressible and entry.gz is None and "range" not in request.headers and wants_gzip(request)
 
 
 class EntryCache:
@@ -146,7 +160,7 @@ def entry_response(request: Request, entry: Entry, etag_base: str, cache_control
         "Cache-Control": cache_control,
         "Accept-Ranges": "bytes",
     }
-    if entry.gz is not None:
+    if entry.compressible:
         headers["Vary"] = "Accept-Encoding"
     if etag_matches(request, etag):
         return Response(status_code=304, headers=headers)

@@ -19,7 +19,15 @@ from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.learning import records
 from appliance.services.people import auth
 from appliance.web import book_origin, caching
-from appliance.web.byte_serving import Entry, EntryCache, entry_response, prepare
+from appliance.web.byte_serving import (
+    Entry,
+    EntryCache,
+    entry_response,
+    needs_gzip,
+    prepare,
+    wants_gzip,
+    with_gzip,
+)
 from appliance.web.session import SESSION_COOKIE
 
 if TYPE_CHECKING:
@@ -41,11 +49,21 @@ def content_url(book: str, path: str) -> str:
     return f"/content/{quote(book, safe=NAME_SAFE)}/{quote(path, safe=PATH_SAFE)}"
 
 
-def _load(book, path: str, cache: EntryCache) -> Entry:
-    """Read an entry from its ZIM (in a worker thread) and remember it if it is small."""
+def _load(book, path: str, cache: EntryCache, gzip_too: bool) -> Entry:
+    """Read an entry from its ZIM (in a worker thread), with its gzip form if `gzip_too`, and remember it if it is
+    small."""
     found = book.zim.lookup(path)
     entry = Entry(redirect=found.target_path) if isinstance(found, Redirect) else prepare(found.mimetype, found.data)
+    if gzip_too:
+        entry = with_gzip(entry)
     cache.put((book.uuid, path), entry)
+    return entry
+
+
+def _compress(entry: Entry, key: tuple[str, str], cache: EntryCache) -> Entry:
+    """A cached entry's gzip form, made (in a worker thread) the first time a client that accepts gzip asks."""
+    entry = with_gzip(entry)
+    cache.put(key, entry)
     return entry
 
 
@@ -58,9 +76,13 @@ async def content(request: Request) -> Response:
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
     cache: EntryCache = request.app.state.entry_cache
-    entry = cache.get((book.uuid, path))
+    key = (book.uuid, path)
+    entry = cache.get(key)
     if entry is None:
-        entry = await run_in_threadpool(_load, book, path, cache)
+        gzip_too = "range" not in request.headers and wants_gzip(request)
+        entry = await run_in_threadpool(_load, book, path, cache, gzip_too)
+    elif needs_gzip(request, entry):
+        entry = await run_in_threadpool(_compress, entry, key, cache)
     if entry.redirect is not None:
         return caching.redirect(content_url(book_name, entry.redirect))
     max_age_s = request.app.state.kit.settings.cache_max_age_s
