@@ -272,3 +272,19 @@ def test_a_failing_patch_never_stops_the_books_after_it(tmp_path, mirror, county
     assert "zz_en by 1 patch(es)" in run["detail"]
     assert engine.installed.get("water_en").patch_failed_digest == water_patch["result_digest"]
     assert staged_files(a)  # what failed stays staged for the next run (a cut download resumes)
+
+
+def test_an_index_published_again_without_previous_keeps_an_unchanged_books_entry_digest(tmp_path, mirror, county):
+    """A kit's rebuild stays recognised (nothing to fetch again, still exported) when the county republishes without
+    --previous: the entry digest of a book whose file did not change is carried over from the previous index."""
+    county.release(water_en="spring")
+    a, db_a = kit(tmp_path, "a", str(mirror.root), mirror)
+    sync(a, db_a)
+    county.release(water_en="summer rain")
+    sync(a, db_a)  # by patch: kit A's own rebuild
+    signed = county.package("water_en")["result_digest"]
+    mirror.publish()  # sequence 3, no --previous: the book's file is the same
+    assert county.package("water_en")["result_digest"] == signed
+    plan, result = sync(a, db_a)
+    assert plan.steps == () and plan.unchanged == ("water_en",) and result.bytes_received < 20_000
+    assert export_from(a, db_a, tmp_path / "stick").written == ("water_en",)
