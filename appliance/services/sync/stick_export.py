@@ -115,8 +115,11 @@ def _why_not(row: Installed | None, name: str, package: dict[str, Any], book: Pa
     if row.pending_action is not None:
         return "its switch was cut (power cut); the next `tpkit sync` settles it"
     if row.sha256 != package["sha256"] and (row.digest is None or row.digest != package.get("result_digest")):
-        unsigned = "" if package.get("result_digest") else "; a copy rebuilt from patches needs an index that signs "
-        unsigned += "" if package.get("result_digest") else "its entry digest (published with --previous)"
+        unsigned = (
+            ""
+            if package.get("result_digest")
+            else "; a copy rebuilt from patches is passed on only when the index signs its entry digest"
+        )
         return (
             f"this kit's copy is not the version the index names (it holds {row.version}: its update has not come "
             f"yet or failed; `tpkit sync` or `tpkit import` brings it){unsigned}"
