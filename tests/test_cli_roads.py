@@ -95,6 +95,35 @@ def test_cli_export_without_channels_says_what_to_do(county, tmp_path, monkeypat
     assert "no channel to export" in err and "run `tpkit sync` or `tpkit import` first" in err
 
 
+def test_cli_a_book_updated_by_patch_goes_on_by_stick_and_comes_in_whole(county, tmp_path, monkeypatch, capsys):
+    """Issue 21: kit A updates water_en by patch; its export writes its rebuild; kit B imports it whole, saying why."""
+    import shutil
+
+    previous = tmp_path / "published-before"
+    shutil.copytree(county.folder(), previous, ignore=shutil.ignore_patterns("index*"))
+    kit_env(monkeypatch, tmp_path, "a", county, SYNC_SOURCE=county.root)
+    assert main(["sync"]) == 0
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    assert main(["export", str(stick)]) == 0
+    kit_env(monkeypatch, tmp_path, "b", county)
+    assert main(["import", str(stick)]) == 0
+    county.book("water_en", body="<p>The new edition.</p>")
+    county.publish(previous_dir=previous)
+    kit_env(monkeypatch, tmp_path, "a", county, SYNC_SOURCE=county.root)
+    capsys.readouterr()
+    assert main(["sync"]) == 0
+    assert "water_en by 1 patch(es)" in capsys.readouterr().out
+    assert main(["export", str(stick)]) == 0
+    out = capsys.readouterr().out
+    assert "[✓] primary-en sequence 2: signed index and 1 book(s)" in out and "not exported" not in out
+    kit_env(monkeypatch, tmp_path, "b", county)
+    assert main(["import", str(stick)]) == 0
+    out = capsys.readouterr().out
+    assert "[✓] Channels primary-en: 0 added, 1 updated" in out
+    assert "[i] water_en as the full package: the stick carries full books only." in out
+
+
 def test_cli_import_device_mounts_read_only_nosuid_nodev_noexec_then_unmounts(county, tmp_path, monkeypatch, capsys):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -223,6 +223,22 @@ def _print_plan(plan, check) -> None:
     )
 
 
+# What the progress display says for each event of the engine (services/sync/events.py)
+_WORDS = {
+    "index": "fetching the index of",
+    "verify": "verifying",
+    "rebuild": "rebuilding",
+    "whole": "the update by patch failed; fetching the full book of",
+    "activate": "switched in",
+    "failed": "not updated (the run goes on with the next book):",
+    "remove": "removed",
+    "yield": "people need the uplink: stopping",
+    "paused": "stopped (the part downloaded is kept):",
+    "resume": "uplink quiet: resuming",
+    "cap": "rate cap:",
+}
+
+
 class _ProgressBar:
     """A plain-text progress bar: redrawn in place on a terminal, one line per 10 % step in a log."""
 
@@ -238,21 +254,10 @@ class _ProgressBar:
         elif event.kind == "peer":  # peer kits found on the LAN, or one refused (docs/sync.md, "Other roads in")
             self._end_line()
             print(f"[i] {event.text}", flush=True)
-        elif event.kind in ("activate", "remove", "verify", "rebuild", "index", "yield", "paused", "resume", "cap"):
+        elif event.kind in _WORDS:
             self._end_line()
-            words = {
-                "index": "fetching the index of",
-                "verify": "verifying",
-                "rebuild": "rebuilding",
-                "activate": "switched in",
-                "remove": "removed",
-                "yield": "people need the uplink: stopping",
-                "paused": "stopped (the part downloaded is kept):",
-                "resume": "uplink quiet: resuming",
-                "cap": "rate cap:",
-            }
             print(
-                f"[i] {words[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}".rstrip(),
+                f"[i] {_WORDS[event.kind]} {event.package_id or event.text} {event.text if event.package_id else ''}".rstrip(),
                 flush=True,
             )
 

@@ -87,6 +87,8 @@ def _print_import(report) -> None:
             f"[✓] Channels {', '.join(report.channels)}: {r.added} added, {r.updated} updated, {r.removed} removed "
             f"(signatures, sequences, expiry, SHA-256 and libzim checked)"
         )
+        if r.detail:  # how each update came (whole: the stick carries full books only), and the bytes copied
+            print(f"[i] {r.detail}")
         for note in report.plan.notes:
             print(f"[i] skipped: {note}")
     if report.error is not None:

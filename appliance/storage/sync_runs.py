@@ -17,7 +17,7 @@ INTERRUPTED_REASON = "sync.interrupted"
 class RunResult:
     """How a run ended, as recorded."""
 
-    outcome: str  # ok, failed, interrupted
+    outcome: str  # ok, partial (some books not updated), failed, interrupted
     reason: str  # an error code (sync.*, channel.*) or "done"
     detail: str = ""
     bytes_received: int = 0

@@ -84,6 +84,7 @@ BUILT_AT_RUN_TIME = (
     # admin.html: a sync run's outcome, and the reasons that are no error code raised in code
     N_("admin.sync.ok"),
     N_("admin.sync.failed"),
+    N_("admin.sync.partial"),
     N_("admin.sync.interrupted"),
     N_("admin.sync.running"),
     N_("error.sync.interrupted"),

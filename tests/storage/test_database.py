@@ -89,3 +89,22 @@ def test_database_a_made_photo_is_found_by_its_name_through_an_index(tmp_path):
     )
     assert any("USING INDEX handin_files_stored_name" in row[-1] for row in plan.fetchall())
     db.close()
+
+
+def test_database_migration_30_lets_a_sync_run_end_partial_and_keeps_the_runs(tmp_path):
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate(upto=29)
+    with db.transaction() as conn:
+        for outcome in ("ok", "failed", "interrupted"):
+            conn.execute(
+                "INSERT INTO sync_runs (started_at, outcome, uplink_bytes_per_s) VALUES ('t', ?, 5)", (outcome,)
+            )
+        conn.execute("DELETE FROM sync_runs WHERE id = 3")  # the counter, not the highest row, gives the next id
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES ('t', 'partial')")
+    db.migrate()
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES ('t', 'partial')")
+    rows = db.read().execute("SELECT id, outcome, uplink_bytes_per_s FROM sync_runs ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(1, "ok", 5.0), (2, "failed", 5.0), (4, "partial", None)]
+    db.close()

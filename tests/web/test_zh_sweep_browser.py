@@ -304,7 +304,7 @@ def _library(root: Path) -> Path:
 
 def _stick_books(kit, stick: Path) -> None:
     """The stick imported: one book enabled (served, unsigned), the copy recognised, the cut file refused; a sync
-    run that stopped."""
+    run that stopped and one that ended partial."""
     report = stick_import.import_folder(kit.settings, kit.db, stick, source="/dev/sda1")
     assert {r.file: r.outcome for r in report.local} == {
         "our_rivers.zim": "waiting",
@@ -318,6 +318,8 @@ def _stick_books(kit, stick: Path) -> None:
     runs = SyncRuns(kit.db)
     run = runs.start("2026-12-05T23:10:00Z")
     runs.finish(run, "2026-12-05T23:12:00Z", RunResult("failed", "sync.transfer_failed", duration_s=120))
+    run = runs.start("2026-12-05T23:20:00Z")  # issue 21: one book not updated, the others were
+    runs.finish(run, "2026-12-05T23:21:00Z", RunResult("partial", "channel.package_mismatch", updated=2, duration_s=60))
 
 
 def _second_stick(stick: Path) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 from appliance.config import Settings
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, ChannelIndex
 from appliance.edges import system, transfer
-from appliance.errors import SyncError, TpkitError
+from appliance.errors import ChannelError, SyncError, TpkitError
 from appliance.files import file_digest
 from appliance.services.kit import claim_once, kit_paths
 from appliance.services.reporting import desired_config
@@ -42,7 +42,7 @@ from appliance.services.sync.route import Route
 from appliance.services.sync.sources import Source
 from appliance.services.sync.sources.mirror import MirrorSource
 from appliance.services.sync.sources.peer import stand_ins
-from appliance.services.sync.staging import Staging
+from appliance.services.sync.staging import Staged, Staging
 from appliance.services.sync.transfers import Transfers
 from appliance.storage.channel_sequences import ChannelSequences
 from appliance.storage.database import Database
@@ -64,6 +64,35 @@ def _routes(plan: Plan) -> str:
         if s.by_patch or s.why_full
     ]
     return "; ".join(parts) + ("." if parts else "")
+
+
+# A book's own faults: the run records them and goes on to the next book (a channel's files are checked one by one).
+BOOK_FAULTS = ("sync.transfer_failed", "sync.package_damaged", "sync.patch_failed")
+
+
+def _book_fault(exc: TpkitError) -> bool:
+    return isinstance(exc, ChannelError) or exc.code in BOOK_FAULTS
+
+
+def _not_updated(failed: list[tuple[Step, TpkitError]]) -> str:
+    """The books a run could not update, each with its error code and message, for the run history."""
+    return " ".join(f"{s.package_id} {s.version} not updated: {exc.code}: {exc.message}" for s, exc in failed)
+
+
+def _not_all_updated(failed: list[tuple[Step, TpkitError]], done: Plan) -> TpkitError:
+    """What a run with failed books raises: the one book's own error when nothing else was to be done, else one
+    naming every book (its code, cause and fix the first failure's)."""
+    first = failed[0][1]
+    if len(failed) == 1 and not done.steps:
+        return first
+    error = SyncError(
+        f"{len(failed)} book(s) were not updated; {len(done.steps)} other step(s) were done. {_not_updated(failed)}",
+        code=first.code,
+        cause=first.cause,
+        fix=f"{first.fix} The books that were switched stay; the others are tried again on the next run.",
+    )
+    error.__cause__ = first
+    return error
 
 
 def recent_runs(db: Database, limit: int = 5) -> list[dict]:
@@ -230,7 +259,6 @@ class Engine:
         """Fetch and verify every subscribed index; the plan against what is installed and the disk check."""
         self._look_for_peers()
         fetched = [self.fetch_index(name) for name in self.subscription.channels]
-        # TODO(issue 21): a source with full_books_only (a stick, a peer) should be planned without patches.
         plan = make_plan(
             fetched,
             self.installed.all(),
@@ -238,9 +266,19 @@ class Engine:
             remove_unfetched=self._source.carries_all,
             chain_max=self.settings.sync_patch_chain_max,
             full_ids=self.full_ids,
+            whole_only=self._whole_only(),
         )
         plan = self._carried_only(plan)
         return plan, self.disk_check(plan), fetched
+
+    def _whole_only(self) -> dict[str, str]:
+        """Channel -> why its updates come whole: the source that served its index carries full books only."""
+        whole = {}
+        for name in self.subscription.channels:
+            source = self.route.source(name)
+            if source.full_books_only:
+                whole[name] = f"{source.name} carries full books only"
+        return whole
 
     def _carried_only(self, plan: Plan) -> Plan:
         """A source that does not carry all (a stick: only the books its kit had) skips a listed book it lacks."""
@@ -254,7 +292,7 @@ class Engine:
         return dataclasses.replace(plan, steps=tuple(steps), notes=tuple(notes))
 
     # --- applying ----------------------------------------------------------------------------------
-    def _download(self, step: Step) -> Path:
+    def _download(self, step: Step) -> Staged:
         """Fetch and verify one book; a stand-in that serves it badly is dropped and the source asked instead."""
         transfers = self.transfers
         assert transfers is not None  # made by _begin
@@ -265,24 +303,58 @@ class Engine:
             clean=lambda: self.staging.discard_book(step),
         )
 
-    def _apply(self, plan: Plan, run_id: int) -> None:
+    def _apply(self, plan: Plan, run_id: int) -> tuple[list[Step], list[tuple[Step, TpkitError]]]:
+        """Each step in turn: the steps done (an update by patch that fell back to the full book as such) and the
+        books that failed with a fault of their own (the run goes on to the next book); the kit's own limits
+        (window, disk, budget) stop the run."""
         assert self.transfers is not None  # made by _begin
+        done: list[Step] = []
+        failed: list[tuple[Step, TpkitError]] = []
         for step in plan.steps:
             if step.action == "remove":
                 self.on_event(Event("remove", step.package_id, text=step.version))
                 activation.remove(self.paths, self.installed, step.package_id)
+                done.append(step)
                 continue
-            source = self.route.source(step.channel)
-            self.limits.require_budget(step, source, self.transfers.uplink_bytes)
-            digest: str | None
-            if step.by_patch:
-                staged, digest = self.staging.rebuilt(self.transfers, source, step)
-                size, sha256 = file_digest(staged)  # the rebuilt file's own bytes, not the publisher's
-                package: Mapping[str, Any] = {**step.offered, "size_bytes": size, "sha256": sha256}
-            else:
-                staged, package, digest = self._download(step), step.offered, step.offered.get("result_digest")
+            try:
+                step, staged, package, digest = self._fetched(step)
+            except TpkitError as exc:
+                if not _book_fault(exc):
+                    raise
+                self.on_event(Event("failed", step.package_id, text=f"{step.version}: {exc.code}"))
+                failed.append((step, exc))
+                continue
             self.on_event(Event("activate", step.package_id, text=step.version))
             activation.activate(self.paths, self.installed, package, step.channel, staged, run_id, digest)
+            done.append(step)
+        return done, failed
+
+    def _fetched(self, step: Step) -> tuple[Step, Path, Mapping[str, Any], str | None]:
+        """The step's book staged and verified (by patch, falling back to the full book when the patch fails): the
+        step as done, the staged file, the package to record (the file's own size and SHA-256) and its entry digest."""
+        assert self.transfers is not None  # made by _begin
+        source = self.route.source(step.channel)
+        self.limits.require_budget(step, source, self.transfers.uplink_bytes)
+        if step.by_patch:
+            try:
+                staged, digest = self.staging.rebuilt(self.transfers, source, step)
+            except SyncError as exc:
+                if exc.code != "sync.patch_failed":
+                    raise
+                why = getattr(exc.__cause__, "code", exc.code)
+                step = dataclasses.replace(
+                    step,
+                    patches=(),
+                    size_bytes=step.offered["size_bytes"],
+                    why_full=f"the update by patch failed ({why}), so the full package instead",
+                )
+                self.on_event(Event("whole", step.package_id, text=f"{step.version}: {why}"))
+                self.limits.require_budget(step, source, self.transfers.uplink_bytes)
+            else:
+                size, sha256 = file_digest(staged)  # the rebuilt file's own bytes, not the publisher's
+                return step, staged, {**step.offered, "size_bytes": size, "sha256": sha256}, digest
+        book = self._download(step)
+        return step, book.path, book.package, book.digest
 
     def _refresh_mirror_tree(self) -> None:
         """After a good run the kit's own peer mirror serves what it now holds; a failure there never fails the run."""
@@ -313,7 +385,7 @@ class Engine:
             self._begin(program, guard=True, uplink_bps=reused)
             plan = None
             try:
-                plan = self._steps(last_ok)
+                plan, failed = self._steps(last_ok)
                 result = self._result("ok", "done", _routes(plan), started, plan)
             except TpkitError as exc:
                 self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
@@ -323,11 +395,18 @@ class Engine:
                     run_id, _utc(self.clock), self._result("interrupted", "sync.interrupted", repr(exc), started, plan)
                 )
                 raise
+            if failed:  # some books were not updated: recorded per book, the run is partial (or failed: none done)
+                outcome = "partial" if plan.steps else "failed"
+                detail = " ".join(part for part in (_not_updated(failed), _routes(plan)) if part)
+                result = self._result(outcome, failed[0][1].code, detail, started, plan)
+                self.runs.finish(run_id, _utc(self.clock), result)
+                raise _not_all_updated(failed, plan)
             self.runs.finish(run_id, _utc(self.clock), result)
             return plan, result
 
-    def _steps(self, last_ok: int | None) -> Plan:
-        """A run's steps once its history row exists: window, recovery, plan, disk guard, apply, clean up."""
+    def _steps(self, last_ok: int | None) -> tuple[Plan, list[tuple[Step, TpkitError]]]:
+        """A run's steps once its history row exists: window, recovery, plan, disk guard, apply, clean up. The plan
+        as done (the steps that were) and the books that failed."""
         self.limits.require_window()
         activation.recover(self.paths, self.installed)
         activation.collect_previous(self.paths, self.installed, last_ok)
@@ -335,15 +414,19 @@ class Engine:
         self.on_event(Event("plan", total_bytes=plan.download_bytes))
         refuse_if_short(check, plan, self.installed.all())
         self.staging.collect(plan, self.subscription.channels)
-        self._apply(plan, self.run_id)
-        shutil.rmtree(self.paths.sync_staging_dir, ignore_errors=True)
-        self._refresh_mirror_tree()
-        return plan
+        done, failed = self._apply(plan, self.run_id)
+        if not failed:
+            shutil.rmtree(self.paths.sync_staging_dir, ignore_errors=True)  # else a cut download stays, to resume
+        if done or not failed:
+            self._refresh_mirror_tree()
+        return dataclasses.replace(plan, steps=tuple(done)), failed
 
     def _result(self, outcome: str, reason: str, detail: str, started: float, plan: Plan | None) -> RunResult:
         transfers = self.transfers
         assert transfers is not None  # made by _begin
-        counts = {a: plan.count(a) for a in ("add", "update", "remove")} if plan and outcome == "ok" else {}
+        counts = (
+            {a: plan.count(a) for a in ("add", "update", "remove")} if plan and outcome in ("ok", "partial") else {}
+        )
         first_of_kind: dict[str, Source] = {}
         for source in self.route.sources():
             first_of_kind.setdefault(source.kind, source)

@@ -10,8 +10,9 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Event:
-    """What the engine is doing, for a progress display: `kind` is index, plan, download, verify, rebuild, activate,
-    remove (and yield, paused, resume, cap, peer)."""
+    """What the engine is doing, for a progress display: `kind` is index, plan, download, verify, rebuild, whole (a
+    patch failed: the full book instead), activate, failed (a book not updated; the run goes on), remove (and yield,
+    paused, resume, cap, peer)."""
 
     kind: str
     package_id: str = ""

@@ -143,12 +143,15 @@ def _patch_route(
     patches: Sequence[Mapping[str, Any]],
     chain_max: int,
     full_ids: frozenset[str],
+    whole_because: str = "",
 ) -> tuple[tuple[Mapping[str, Any], ...], str]:
     """(patches to apply, "") for an update by patch, else ((), why the full package) — "" when none is offered."""
     if not patches:
         return (), ""
     target = package.get("result_digest")
     chain = _patch_chain(row, patches, target) if target else []
+    if whole_because:
+        return (), whole_because
     if package["id"] in full_ids:
         return (), "full package asked for (--full)"
     if target is not None and row.patch_failed_digest == target:
@@ -168,9 +171,12 @@ def make_plan(
     remove_unfetched: bool = True,
     chain_max: int = 4,
     full_ids: frozenset[str] = frozenset(),
+    whole_only: Mapping[str, str] | None = None,
 ) -> Plan:
     """Compare the verified indexes of the subscribed channels with the installed packages; an update goes by
     patch when the channel offers a chain of at most `chain_max` patches from the installed book (docs/sync.md).
+    `whole_only` maps a channel whose source carries full books only (a stick, a peer kit) to why: its updates are
+    planned whole, with that reason.
 
     Books of the local channel are never removed; with `remove_unfetched` False (a USB stick), only books of the
     channels fetched are."""
@@ -197,7 +203,14 @@ def make_plan(
                     f"{package_id} {package['version']} ({channel}) replaces the unsigned local book of the "
                     "same id; the local one is kept as its previous version (`tpkit content rollback`)"
                 )
-            chain, why_full = _patch_route(row, package, patches.get((channel, package_id), []), chain_max, full_ids)
+            chain, why_full = _patch_route(
+                row,
+                package,
+                patches.get((channel, package_id), []),
+                chain_max,
+                full_ids,
+                (whole_only or {}).get(channel, ""),
+            )
             size = sum(p["size_bytes"] for p in chain) if chain else package["size_bytes"]
             steps.append(
                 Step("update", package_id, channel, size, package["version"], row.version, package, chain, why_full)

@@ -6,12 +6,14 @@ against the signed index and libzim, a book rebuilt from patches, and the clean-
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from appliance.content import zimfile
+from appliance.content import zimdelta, zimfile
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, check_package_file
 from appliance.errors import ChannelError, DamagedBookError, StorageError, SyncError
+from appliance.files import file_digest
 from appliance.paths import Paths
 from appliance.services.sync import activation, channel
 from appliance.services.sync.events import Event
@@ -21,6 +23,35 @@ from appliance.services.sync.transfers import PARTIAL_DIR
 from appliance.storage.installed_packages import InstalledPackages
 
 REBUILT_SUFFIX = ".rebuilt.zim"  # a book rebuilt from patches in staging, before its switch
+
+
+@dataclasses.dataclass(frozen=True)
+class Staged:
+    """A verified book in staging: its file, the index entry to record (with the file's own size and SHA-256) and
+    its entry digest when the signed index gives one."""
+
+    path: Path
+    package: Mapping[str, Any]
+    digest: str | None
+
+
+def _rebuilt_copy(staged: Path, step: Step, mismatch: ChannelError) -> Staged:
+    """A book whose bytes are not the publisher's, accepted only when its entries are: its entry digest is the one
+    the signed index gives for this version (a kit that updated the book by patch passes on its own rebuild)."""
+    signed = step.offered["result_digest"]
+    try:
+        digest = zimdelta.book_digest(staged)
+    except (DamagedBookError, RuntimeError) as exc:
+        raise mismatch from exc
+    if digest != signed:
+        raise ChannelError(
+            f"{mismatch.message} Its entries differ from that version's too (entry digest {digest}, signed {signed}).",
+            code="channel.package_mismatch",
+            cause=mismatch.cause,
+            fix=mismatch.fix,
+        )
+    size, sha256 = file_digest(staged)
+    return Staged(staged, {**step.offered, "size_bytes": size, "sha256": sha256}, digest)
 
 
 @dataclasses.dataclass
@@ -34,8 +65,9 @@ class Staging:
     def folder(self, name: str) -> Path:
         return self.paths.sync_staging_dir / name
 
-    def book(self, fetcher: Fetcher, source: Source, step: Step) -> Path:
-        """The step's full book fetched from `source` and verified (size, SHA-256, libzim's check): its staged path."""
+    def book(self, fetcher: Fetcher, source: Source, step: Step) -> Staged:
+        """The step's full book fetched from `source` and verified (size and SHA-256 as signed, or, for a kit's own
+        rebuild of it, the signed entry digest; then libzim's check): where it is staged and what to record."""
         package, stage_dir = step.offered, self.folder(step.channel)
         staged = channel.package_path(stage_dir, package)
         current = activation.book_path(self.paths, step.package_id)
@@ -49,11 +81,19 @@ class Staging:
             total_bytes=step.size_bytes,
         )
         self.on_event(Event("verify", step.package_id, text=package["version"]))
-        check_package_file(stage_dir, package)
+        try:
+            check_package_file(stage_dir, package)
+            mismatch = None
+        except ChannelError as exc:
+            if exc.code != "channel.package_mismatch" or not package.get("result_digest") or not staged.is_file():
+                raise
+            mismatch = exc  # perhaps a kit's own rebuild of the book (a stick, a peer): its entries decide below
         try:
             zimfile.check_whole(staged)
         except DamagedBookError as exc:
             staged.unlink(missing_ok=True)
+            if mismatch is not None:
+                raise mismatch from exc
             raise SyncError(
                 f"Package {step.package_id!r} {package['version']} matches the signed index but is not a "
                 f"usable ZIM book: {exc.message}",
@@ -61,7 +101,9 @@ class Staging:
                 cause="The county published a broken file (signed as it is).",
                 fix="Tell the county to publish the book again; the current version stays in the library.",
             ) from exc
-        return staged
+        if mismatch is not None:
+            return _rebuilt_copy(staged, step, mismatch)
+        return Staged(staged, package, package.get("result_digest"))
 
     def discard_book(self, step: Step) -> None:
         """Delete what a source that failed left of the step's book (another source starts it afresh)."""
@@ -82,17 +124,19 @@ class Staging:
             self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es)"))
             rebuilt = channel.rebuild(current, staged_patches, out)
             zimfile.check_whole(out)
-        except (ChannelError, StorageError, DamagedBookError) as exc:
+        except (ChannelError, StorageError, DamagedBookError, SyncError) as exc:
+            if isinstance(exc, SyncError) and exc.code != "sync.transfer_failed":
+                raise  # the kit's own limits (window, disk reserve): the patches are fine, the run stops
             activation.mark_patch_failed(self.installed, step.package_id, target)
             for path in (*staged_patches, out):
                 path.unlink(missing_ok=True)
             raise SyncError(
                 f"Updating {step.package_id} to {step.version} by patch failed: {exc.message}",
                 code="sync.patch_failed",
-                cause=exc.cause or "A patch was damaged or changed, or the disk filled during the rebuild.",
-                fix=f"Nothing to do: the library still serves {step.installed_version}, and the next "
-                f"`tpkit sync` fetches the full book ({step.offered['size_bytes'] / MB:.1f} MB) instead. "
-                "If the disk is full, free space first.",
+                cause=exc.cause or "A patch was damaged, changed or missing, or the disk filled during the rebuild.",
+                fix=f"Nothing to do: the library still serves {step.installed_version}; the run fetches the full "
+                f"book ({step.offered['size_bytes'] / MB:.1f} MB) instead, and if that fails too, the next "
+                "`tpkit sync` fetches the full book. If the disk is full, free space first.",
             ) from exc
         return out, rebuilt.digest
 

@@ -36,7 +36,10 @@ class KeptChannel:
     index_raw: bytes
     signature_raw: bytes
     sequence: int
-    books: tuple[tuple[dict[str, Any], Path], ...]  # (index entry, installed file)
+    # (index entry with the installed file's own size and sha256, installed file): the publisher's file, or the kit's
+    # rebuild of it from patches, whose entry digest is the one the signed index gives for that version
+    books: tuple[tuple[dict[str, Any], Path], ...]
+    left_out: tuple[tuple[dict[str, Any], str], ...] = ()  # (index entry, why) of the books the index names but not
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,19 +81,17 @@ def kept_channels(
         except TpkitError as exc:
             skipped.append(f"{name}: {exc.code}: {exc.message}")
             continue
-        books = []
-        for package in index.packages:
+        books, left_out = [], []
+        for package in (p for p in index.packages if p.get("kind", "full") == "full"):
             row = installed.get(package["id"])
             book = activation.book_path(paths, package["id"])
-            if (
-                package.get("kind", "full") == "full"
-                and row is not None
-                and row.channel == name
-                and row.sha256 == package["sha256"]
-                and row.pending_action is None
-                and book.is_file()
-            ):
-                books.append((package, book))
+            why = _why_not(row, name, package, book)
+            if why:
+                left_out.append((package, why))
+                skipped.append(f"{name}: {package['id']} {package['version']}: {why}")
+            else:
+                assert row is not None  # _why_not said so
+                books.append(({**package, "size_bytes": row.size_bytes, "sha256": row.sha256}, book))
         kept.append(
             KeptChannel(
                 name,
@@ -98,9 +99,34 @@ def kept_channels(
                 (folder / SIGNATURE_NAME).read_bytes(),
                 index.sequence,
                 tuple(books),
+                tuple(left_out),
             )
         )
     return kept, skipped
+
+
+def _why_not(row: Installed | None, name: str, package: dict[str, Any], book: Path) -> str:
+    """Why the kit cannot pass on the book the index names ("" when it can): it must hold that version, whole, as
+    the publisher's file or as its own rebuild whose entry digest is the signed one."""
+    if row is None:
+        return "not on this kit (not in sync_packages or sync_tags, or not synced yet)"
+    if row.channel != name:
+        return f"this kit's copy came from the channel {row.channel!r}"
+    if row.pending_action is not None:
+        return "its switch was cut (power cut); the next `tpkit sync` settles it"
+    if row.sha256 != package["sha256"] and (row.digest is None or row.digest != package.get("result_digest")):
+        unsigned = (
+            ""
+            if package.get("result_digest")
+            else "; a copy rebuilt from patches is passed on only when the index signs its entry digest"
+        )
+        return (
+            f"this kit's copy is not the version the index names (it holds {row.version}: its update has not come "
+            f"yet or failed; `tpkit sync` or `tpkit import` brings it){unsigned}"
+        )
+    if not book.is_file():
+        return f"its file {book} is missing from the content folder"
+    return ""
 
 
 def _same_file(path: Path, package: dict[str, Any]) -> bool:
@@ -124,7 +150,7 @@ def _copy_checked(source: Path, target: Path, package: dict[str, Any]) -> None:
             os.fsync(writer.fileno())
         if digest.hexdigest() != package["sha256"]:
             raise StickError(
-                f"The kit's copy of {package['id']} ({source}) no longer matches its signed index; it "
+                f"The kit's copy of {package['id']} ({source}) no longer matches what was installed; it "
                 "was not exported.",
                 code="stick.book_changed",
                 cause="The book in the content folder was changed or damaged after it was installed.",
@@ -189,6 +215,7 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
     for ch in kept:
         folder = root / ch.name
         folder.mkdir(parents=True, exist_ok=True)
+        _drop_stale(folder, ch)
         write_atomically(folder / SIGNATURE_NAME, ch.signature_raw)  # a cut before the index: bad_signature, clearly
         write_atomically(folder / INDEX_NAME, ch.index_raw)
     done = {target for _, _, target in todo}
@@ -199,6 +226,16 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
         tuple(skipped),
         sum(p["size_bytes"] for p, _, _ in todo),
     )
+
+
+def _drop_stale(folder: Path, ch: KeptChannel) -> None:
+    """Before a new index goes beside them: delete the files of the books it names that the kit could not pass on
+    (an earlier version from an earlier export), so the index never names a book the folder holds in another
+    version; the other kit then says the book is not there instead of refusing it."""
+    for package, _ in ch.left_out:
+        stale = package_path(folder, package)
+        if stale.is_file() and not _same_file(stale, package):
+            stale.unlink()
 
 
 def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
@@ -219,6 +256,7 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     for ch in kept:
         folder = root / ch.name
         folder.mkdir(parents=True, exist_ok=True)
+        _drop_stale(folder, ch)
         write_atomically(folder / SIGNATURE_NAME, ch.signature_raw, sync_folder=False)
         write_atomically(folder / INDEX_NAME, ch.index_raw, sync_folder=False)
         wanted |= {folder / SIGNATURE_NAME, folder / INDEX_NAME}

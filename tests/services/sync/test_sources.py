@@ -224,7 +224,7 @@ def test_sources_route_refuses_a_bad_stand_in_and_falls_back_to_the_primary(road
         lambda source: staging.book(transfers, source, step),
         clean=lambda: staging.discard_book(step),
     )
-    assert file_digest(staged)[1] == water(index)["sha256"]
+    assert file_digest(staged.path)[1] == water(index)["sha256"]
     assert route.source("primary-en") == sources["mirror"] and "water_en: channel.package_mismatch" in route.notes[1]
     assert transfers.uplink_bytes > 0 and transfers.received["peer"] > 0  # the book came again over the uplink
     assert [e.kind for e in roads.events].count("peer") == 2

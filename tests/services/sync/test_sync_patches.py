@@ -11,7 +11,7 @@ import pytest
 
 from appliance.content import zimdelta
 from appliance.content.zimfile import ZimFile
-from appliance.errors import SyncError
+from appliance.errors import TpkitError
 from appliance.files import file_digest
 from appliance.services.kit import open_kit
 from appliance.services.sync import engine as sync_service
@@ -158,14 +158,11 @@ def test_sync_chain_longer_than_the_setting_fetches_the_full_book(tmp_path, mirr
 
 
 @pytest.mark.parametrize("signed", [False, True], ids=["patch-changed-on-the-mirror", "broken-patch-signed"])
-def test_sync_bad_patch_is_refused_the_old_book_serves_and_the_next_run_fetches_it_whole(
-    tmp_path, mirror, daemon, county, signed
-):
+def test_sync_bad_patch_is_refused_and_the_same_run_fetches_the_full_book(tmp_path, mirror, daemon, county, signed):
     county.release()
     settings = kit_settings(tmp_path, daemon.url, mirror)
     engine = engine_for(settings)
     engine.run()
-    before = file_digest(settings.content_dir / "water_en.zim")[1]
     county.release("<p>clouds</p>")
     (patch,) = county.packages("patch")
     patch_file = mirror.folder() / patch["file"]
@@ -177,17 +174,46 @@ def test_sync_bad_patch_is_refused_the_old_book_serves_and_the_next_run_fetches_
         mirror.resign(
             lambda d: next(p for p in d["packages"] if p.get("kind") == "patch").update(size_bytes=size, sha256=sha256)
         )
-    with pytest.raises(SyncError) as caught:
+    events = []
+    engine.on_event = events.append
+    engine.staging.on_event = events.append
+    _, result = engine.run()  # issue 21: the patch fails, the same run falls back to the full book
+    assert result.outcome == "ok" and "clouds" in book_text(settings)
+    assert file_digest(settings.content_dir / "water_en.zim")[1] == county.full()["sha256"]  # the publisher's file
+    assert [e.kind for e in events if e.kind in ("whole", "activate")] == ["whole", "activate"]
+    code = "patch_damaged" if signed else "package_mismatch"
+    detail = engine.runs.recent(1)[0]["detail"]
+    assert f"water_en as the full package: the update by patch failed (channel.{code})" in detail, detail
+    assert not [p for p in staged_files(settings) if p.suffix == zimdelta.PATCH_SUFFIX or "rebuilt" in p.name]
+
+
+def test_sync_bad_patch_and_bad_full_book_keep_the_old_book_and_the_next_run_goes_whole(
+    tmp_path, mirror, daemon, county
+):
+    county.release()
+    settings = kit_settings(tmp_path, daemon.url, mirror)
+    engine = engine_for(settings)
+    engine.run()
+    before = file_digest(settings.content_dir / "water_en.zim")[1]
+    county.release("<p>clouds</p>")
+    (patch,) = county.packages("patch")
+    full = mirror.folder() / county.full()["file"]
+    good_full = full.read_bytes()
+    for path in (mirror.folder() / patch["file"], full):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    with pytest.raises(TpkitError) as caught:
         engine.run()
-    error = caught.value
-    assert error.code == "sync.patch_failed" and "next `tpkit sync` fetches the full book" in error.fix
-    assert ("patch_damaged" if signed else "package_mismatch") in repr(error.__cause__.code)
+    assert caught.value.code == "channel.package_mismatch"  # the full book's fault, after the patch's
     assert file_digest(settings.content_dir / "water_en.zim")[1] == before  # still the old book
     assert ZimFile(settings.content_dir / "water_en.zim").verify_checksum() is True
-    assert not [p for p in staged_files(settings) if p.suffix == zimdelta.PATCH_SUFFIX or "rebuilt" in p.name]
-    assert engine.runs.recent(1)[0]["reason"] == "sync.patch_failed"
-    (step,) = engine.preview()[0].steps
+    run = engine.runs.recent(1)[0]
+    assert run["outcome"] == "failed" and run["reason"] == "channel.package_mismatch"
+    assert "water_en" in run["detail"] and "not updated: channel.package_mismatch" in run["detail"]
+    (step,) = engine.preview()[0].steps  # the failed patch is remembered: not tried first again
     assert not step.by_patch and step.why_full == "the update by patch failed on the last run"
+    full.write_bytes(good_full)
     _, result = engine.run()
     assert result.outcome == "ok" and "clouds" in book_text(settings)
     assert staged_files(settings) == []

@@ -56,7 +56,9 @@ class Source(Protocol):
 
     @property
     def full_books_only(self) -> bool:
-        """It carries no patches (a kit keeps none). TODO(issue 21): plan full books for such a source."""
+        """It carries no patches (a kit keeps none): the plan fetches every update of a channel whose index it served
+        as the full package, saying so ("<name> carries full books only"); a book it serves may be a kit's own rebuild,
+        verified by the entry digest the index signs."""
 
     @property
     def lan_stand_ins(self) -> bool:
