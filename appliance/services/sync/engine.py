@@ -115,6 +115,7 @@ class Engine:
         self.route = Route(self.source, self.on_event)
         self.transfers: Transfers | None = None
         self.run_id = 0
+        self.lock_fd: int | None = None  # the run lock's descriptor while `locked` holds it
 
     @property
     def uplink_bps(self) -> float | None:
@@ -182,6 +183,7 @@ class Engine:
             record_uplink=self._record_uplink,
             guard=self.limits.guard(self._source.where) if guard else None,
             uplink_bps=uplink_bps,
+            run_lock=self.lock_fd,
         )
         return self.transfers
 
@@ -386,11 +388,13 @@ class Engine:
         fd = claim_once(self.paths.sync_lock)
         if fd is None:
             raise SyncError(
-                "Another sync is running on this kit.",
+                "Another sync is running on this kit, or the download of one that was stopped is still ending.",
                 code="sync.busy",
                 fix="Wait for it to finish (`tpkit sync --history`, or journalctl -u tpkit-sync), then run again.",
             )
+        self.lock_fd = fd  # rsync inherits it (Transfers): a download that outlives its run still holds the lock
         try:
             yield
         finally:
+            self.lock_fd = None
             os.close(fd)

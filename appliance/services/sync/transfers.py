@@ -47,8 +47,12 @@ class Transfers:
         record_uplink: Callable[[float], None],
         guard: UplinkGuard | None = None,
         uplink_bps: float | None = None,
+        run_lock: int | None = None,
     ) -> None:
         self.program, self.settings, self.limits = program, settings, limits
+        # The run lock's descriptor, inherited by every rsync: a transfer that outlives its `tpkit sync` (killed)
+        # keeps the lock until it has ended, so no new run writes the same staging file meanwhile.
+        self.hold_fds = () if run_lock is None else (run_lock,)
         self.guard, self.uplink_bps = guard, uplink_bps
         self.free_bytes, self.on_event, self.record_uplink = free_bytes, on_event, record_uplink
         self.uplink_bytes = 0
@@ -83,6 +87,7 @@ class Transfers:
                     on_progress=self._progress(package_id, location, total_bytes),
                     on_tick=self._tick(probe, location, package_id),
                     tick_s=self.guard.sample_s if self.guard else TICK_S,
+                    hold_fds=self.hold_fds,
                 )
                 break
             except _PeopleNeedTheUplink:  # rsync is gone, what it wrote kept; wait, then resume from there
