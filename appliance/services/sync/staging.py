@@ -84,6 +84,10 @@ class Staging:
             self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es)"))
             rebuilt = channel.rebuild(current, staged_patches, out)
             zimfile.check_whole(out)
+        except DiskFullError:  # a patch's download filled the disk (Transfers removed it): the patch is not at fault
+            for path in (*staged_patches, out):
+                path.unlink(missing_ok=True)
+            raise
         except (ChannelError, StorageError, DamagedBookError, OSError) as exc:
             if isinstance(exc, OSError) and not isinstance(exc, TpkitError) and exc.errno != errno.ENOSPC:
                 raise

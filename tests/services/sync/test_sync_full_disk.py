@@ -177,3 +177,37 @@ def test_a_rebuild_that_outgrows_the_disk_is_undone_marked_and_the_old_book_kept
     done = disk.tpkit(settings, "sync")
     assert done.returncode == 0, done.stderr
     assert file_digest(book)[1] == file_digest(mirror.folder() / "big_en.zim")[1]  # whole, not by patch again
+
+
+@pytest.mark.timeout(180)
+def test_a_download_that_outgrows_the_disk_is_removed_and_the_kit_keeps_working(disk, mirror):
+    mirror.book("water_en")
+    mirror.publish()
+    settings = small_kit(mirror, disk_reserve_mb=0)
+    assert disk.tpkit(settings, "sync").returncode == 0
+    mirror.book("big_en", noise=NOISE)
+    mirror.publish()
+
+    def understate(data: dict) -> None:  # the disk check then lets through a download that cannot fit
+        for package in data["packages"]:
+            if package["id"] == "big_en":
+                package["size_bytes"] = 4096
+
+    mirror.resign(understate)
+    filler = disk.fill(leave_bytes=700 * 1024)  # the 1.5 MB book does not fit
+
+    text = said_plainly(disk.tpkit(settings, "sync"))
+    assert "filled while downloading big_en" in text and "Free space" in text, text
+    staging = disk.seen(settings.data_dir / "sync" / "staging")
+    assert not [p for p in staging.rglob("*") if p.is_file() and "big_en" in p.name]  # its room given back
+    history = disk.tpkit(settings, "sync", "--history")  # the database took the run's end: it has room again
+    assert history.returncode == 0 and "disk.full" in history.stdout, history.stdout
+    assert disk.seen(settings.content_dir / "water_en.zim").is_file()
+
+    filler.unlink()
+    mirror.publish()  # the sizes as they are again
+    done = disk.tpkit(settings, "sync")
+    assert done.returncode == 0, done.stderr
+    assert (
+        file_digest(disk.seen(settings.content_dir / "big_en.zim"))[1] == file_digest(mirror.folder() / "big_en.zim")[1]
+    )
