@@ -1,7 +1,7 @@
 """rsync lives no longer than the `tpkit sync` or `tpkit import` that started it (issue 21, item 7).
 
-A real `tpkit sync` (from a rate-limited rsync daemon on loopback) or `tpkit import` (from a stick's tree: rsync on
-local paths) is killed with SIGKILL alone, mid-book. Its tpkit-rsync and rsync must be gone within a deadline (the
+A real `tpkit sync` (from a rate-limited rsync daemon on loopback, or from a peer kit's `tpkit mirror serve` found
+with mDNS) or `tpkit import` (from a stick's tree: rsync on local paths) is killed with SIGKILL alone, mid-book. Its tpkit-rsync and rsync must be gone within a deadline (the
 kernel's PR_SET_PDEATHSIG, passed on to their process group), the staging file must stop growing, and the run lock
 must stay held while any of them could still write: a new run is refused until then, never racing an orphan for the
 same staging file. SIGTERM (systemd stopping the unit) stops the transfer's group before `tpkit sync` exits.
@@ -35,7 +35,28 @@ def _staged_bytes(settings) -> int:
 
 def _mirror_road(tmp_path: Path, mirror: Mirror, daemon: RsyncDaemon):
     """A kit syncing from the county's rsync daemon: `tpkit sync`."""
-    return kit_settings(tmp_path / "kit", daemon.url, mirror, sync_rate_cap_kbps=CAP_KBPS), ["sync"]
+    return kit_settings(tmp_path / "kit", daemon.url, mirror, sync_rate_cap_kbps=CAP_KBPS), ["sync"], lambda: None
+
+
+def _peer_road(tmp_path: Path, mirror: Mirror, daemon: RsyncDaemon):
+    """A kit syncing from a peer kit on the LAN (its `tpkit mirror serve`, found with mDNS) while the county's
+    mirror is down: `tpkit sync`."""
+    from tests.services.sync.test_peer_mirror import LOOPBACK, PeerKit
+
+    peer = PeerKit(tmp_path, mirror, daemon.url)
+    assert peer.sync()[1].outcome == "ok"
+    peer.serve()
+    daemon.stop()  # everything must come from the peer
+    settings = kit_settings(
+        tmp_path / "kit",
+        daemon.url,
+        mirror,
+        sync_rate_cap_kbps=CAP_KBPS,
+        mdns_enabled=True,
+        mdns_interfaces=LOOPBACK,
+        sync_peer_browse_s=4.0,
+    )
+    return settings, ["sync"], peer.stop
 
 
 def _stick_road(tmp_path: Path, mirror: Mirror, daemon: RsyncDaemon):
@@ -57,7 +78,7 @@ def _stick_road(tmp_path: Path, mirror: Mirror, daemon: RsyncDaemon):
     stick.mkdir()
     export.export_to_stick(engine.paths, stick, kept, skipped)
     db.close()
-    return kit_settings(tmp_path / "kit", "", mirror, sync_rate_cap_kbps=CAP_KBPS), ["import", str(stick)]
+    return kit_settings(tmp_path / "kit", "", mirror, sync_rate_cap_kbps=CAP_KBPS), ["import", str(stick)], lambda: None
 
 
 def _start(settings, command: list[str]) -> subprocess.Popen:
@@ -96,14 +117,15 @@ def _commands(pids: list[int]) -> list[str]:
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("road", [_mirror_road, _stick_road], ids=["mirror", "stick"])
+@pytest.mark.parametrize("road", [_mirror_road, _peer_road, _stick_road], ids=["mirror", "peer", "stick"])
 def test_kill_9_of_tpkit_alone_stops_its_rsync_and_holds_the_lock_until_it_is_gone(tmp_path, road):
     mirror = Mirror(tmp_path / "mirror", tmp_path / "keys")
     mirror.book("big_en", size_kb=BOOK_KB)
     mirror.publish()
     daemon = RsyncDaemon(mirror.root, tmp_path).start()
+    stop_road = lambda: None  # noqa: E731
     try:
-        settings, command = road(tmp_path, mirror, daemon)
+        settings, command, stop_road = road(tmp_path, mirror, daemon)
         process = _start(settings, command)
         _wait_mid_book(process, settings)
         lock = settings.data_dir / "sync" / "sync.lock"
@@ -129,6 +151,7 @@ def test_kill_9_of_tpkit_alone_stops_its_rsync_and_holds_the_lock_until_it_is_go
         again = _start(settings, command)  # a new run resumes and finishes the book
         assert again.wait(timeout=60) == 0
     finally:
+        stop_road()
         daemon.stop()
     assert (settings.content_dir / "big_en.zim").is_file()
 
@@ -140,7 +163,7 @@ def test_sigterm_of_tpkit_sync_stops_its_rsync_before_it_exits(tmp_path):
     mirror.publish()
     daemon = RsyncDaemon(mirror.root, tmp_path).start()
     try:
-        settings, command = _mirror_road(tmp_path, mirror, daemon)
+        settings, command, _ = _mirror_road(tmp_path, mirror, daemon)
         process = _start(settings, command)
         _wait_mid_book(process, settings)
         os.kill(process.pid, signal.SIGTERM)
