@@ -49,6 +49,14 @@ class StorageError(TpkitError, OSError):
     code = "storage.failed"
 
 
+class DiskFullError(StorageError):
+    """A disk the kit writes to is full: SQLite answered "database or disk is full", or a write got ENOSPC. The
+    message says which disk, how much is free and how much is needed; what was being written is not kept."""
+
+    code = "disk.full"
+    status = 507
+
+
 class BadRequestError(TpkitError, ValueError):
     """A request is missing a parameter or has one that cannot be used."""
 

@@ -39,7 +39,7 @@ EDGES = {
     "libzim.writer": "content/zimwriter.py",
     "uvicorn": "cli/common.py",
     "argon2": "edges/passwords.py",
-    "ctypes": ("edges/memory.py", "edges/minisign.py"),
+    "ctypes": ("edges/commands.py", "edges/memory.py", "edges/minisign.py"),
     "subprocess": "edges/commands.py",
     "zeroconf": "edges/mdns.py",
     "ifaddr": "edges/mdns.py",

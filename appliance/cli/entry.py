@@ -7,17 +7,20 @@ Builds the settings once and passes them down; every TpkitError is shown with it
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from appliance import __version__, strict_json
 from appliance.cli import audit, books, content, hub, learning, people, provisioning, reporting, roads
 from appliance.cli.common import add_setting_flags, keep_peoples_data_private, print_error, run_server, settings_from
 from appliance.config import SPEC, Settings
-from appliance.errors import TpkitError
+from appliance.errors import DiskFullError, TpkitError
 
 log = logging.getLogger("tpkit")
 
@@ -401,6 +404,18 @@ PEOPLES_DATA_COMMANDS = (
 )
 
 
+def _disk_full(exc: OSError) -> DiskFullError:
+    """A write that found its disk full (ENOSPC) outside the places that say more (sync, the database)."""
+    where = Path(exc.filename or ".").parent
+    usage = shutil.disk_usage(where) if where.exists() else None
+    free = f"{usage.free / 2**20:.1f} MB free" if usage else "free space unknown"
+    return DiskFullError(
+        f"The disk is full: writing {exc.filename or 'a file'} failed ({free}); nothing of it was kept.",
+        fix=f"Free space on that disk (df -h {where}): delete books the kit no longer needs or old backups, "
+        "then run the command again.",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in PEOPLES_DATA_COMMANDS:
@@ -444,7 +459,10 @@ def main(argv: list[str] | None = None) -> int:
         print_error(exc, sys.stderr)
         return 1
     except OSError as exc:  # a roster file that cannot be read: name it, never a traceback
-        print(f"[✗] Cannot read {exc.filename}: {exc.strerror}.\n    Fix: check the path.", file=sys.stderr)
+        if exc.errno == errno.ENOSPC:
+            print_error(_disk_full(exc), sys.stderr)
+        else:
+            print(f"[✗] Cannot read {exc.filename}: {exc.strerror}.\n    Fix: check the path.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

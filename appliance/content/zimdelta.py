@@ -318,7 +318,7 @@ def apply_patches(base_path: Path, patch_paths: list[Path], out_path: Path) -> R
         os.replace(temporary, out_path)
         fsync_path(out_path.parent)
     finally:
-        temporary.unlink(missing_ok=True)
+        _remove_leftovers(temporary)  # a failed write (a full disk) leaves libzim's own temporaries too
     return Rebuilt(out_path, digest, len(plan.items) + len(plan.redirects))
 
 

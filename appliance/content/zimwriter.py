@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -99,7 +100,10 @@ def write_zim(
     tmp.unlink(missing_ok=True)
     try:
         _create(tmp, metadata, main_path, entries, illustration_png, redirects, index_language)
-    except BaseException:
+    except BaseException as exc:
+        # The traceback's frames hold libzim's creator and so its open file: on a full disk the unlinked file's
+        # blocks would stay taken as long as the error lives. Clearing them lets the creator go now.
+        traceback.clear_frames(exc.__traceback__)
         tmp.unlink(missing_ok=True)  # an entry that cannot be read, a full disk: leave no half-written file
         raise
     with open(tmp, "rb+") as handle:

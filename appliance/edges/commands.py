@@ -5,6 +5,7 @@ Must not import storage, content, services or web.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import os
 import select
@@ -86,6 +87,29 @@ class StopAtOnce(Exception):
     first (for a caller that must get off the wire now and whose command survives a kill, such as tpkit-rsync)."""
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _dies_with_this_process() -> Callable[[], None]:
+    """A `preexec_fn` that has the kernel send the child SIGTERM when this process ends, however it ends (kill -9
+    too): PR_SET_PDEATHSIG. prctl is looked up here, before the fork, so the child only calls it.
+
+    The kernel sends it when the *thread* that forked the child ends, not the process: `stream` starts the child
+    and waits for it in the same thread, so that thread lives as long as the child (from the main thread for
+    `tpkit sync`, `import`). A child whose parent died before prctl took effect ends at once."""
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+    arguments = (ctypes.c_int(_PR_SET_PDEATHSIG), *(ctypes.c_ulong(n) for n in (signal.SIGTERM, 0, 0, 0)))
+    parent = os.getpid()
+
+    def in_child() -> None:  # between fork and exec: nothing here may take a lock another thread could hold
+        if prctl is not None:
+            prctl(*arguments)
+        if os.getppid() != parent:
+            os._exit(128 + signal.SIGTERM)
+
+    return in_child
+
+
 def stream(
     argv: Sequence[str],
     on_line: Callable[[str], None],
@@ -93,6 +117,7 @@ def stream(
     env: Mapping[str, str] | None = None,
     on_tick: Callable[[], None] = lambda: None,
     tick_s: float = 0.5,
+    hold_fds: Sequence[int] = (),
 ) -> Finished:
     """Run a command, calling `on_line` with each stdout line as it comes and `on_tick` about every `tick_s`
     seconds whether or not lines come; how it ended (stdout left empty).
@@ -100,6 +125,11 @@ def stream(
     FileNotFoundError if the program does not exist. When a callback raises, the command is stopped (SIGTERM,
     then SIGKILL after STOP_GRACE_S; SIGKILL at once for `StopAtOnce`) and the exception propagates. stderr is
     kept in a temporary file so a chatty command can never block on a full pipe.
+
+    The command runs in a process group of its own and gets SIGTERM when this process dies (even by kill -9); a
+    command that starts children of its own passes that signal on to its group (content-sync/tpkit-rsync does).
+    `hold_fds` are inherited by the command: a lock (flock) among them stays held until the last process of the
+    command has ended, even one that outlives this process.
     """
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
         process = subprocess.Popen(
@@ -108,6 +138,8 @@ def stream(
             stderr=errors,
             stdin=subprocess.DEVNULL,
             process_group=0,
+            preexec_fn=_dies_with_this_process(),  # noqa: PLW1509  # only prctl and getppid run in the child
+            pass_fds=tuple(hold_fds),
             env=None if env is None else {**os.environ, **env},
         )
         try:

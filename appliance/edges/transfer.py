@@ -61,12 +61,14 @@ def fetch(
     on_progress: Callable[[Progress], None] = lambda p: None,
     on_tick: Callable[[], None] = lambda: None,
     tick_s: float = 0.5,
+    hold_fds: tuple[int, ...] = (),
 ) -> Fetched:
     """Fetch `source` (rsync URL or local path) to `dest`; resumes from `partial_dir` or from rsync's own temporary
     file left by a kill -9; `basis` seeds the delta. `on_tick` is called about every `tick_s` seconds.
 
     Exceptions raised by `on_progress` or `on_tick` stop the transfer and propagate (what was written stays for a
-    resume); a `StopAtOnce` kills it without waiting for rsync to save its partial file.
+    resume); a `StopAtOnce` kills it without waiting for rsync to save its partial file. The wrapper and rsync die
+    with this process and inherit `hold_fds` (the sync's run lock: held until the last of them has ended).
     """
     argv = [
         str(program),
@@ -91,7 +93,9 @@ def fetch(
         elif len(parts) == 2 and parts[0] == "received" and parts[1].isdigit():
             received += int(parts[1])
 
-    done = commands.stream([*argv, "--", source, str(dest)], line, env={"LC_ALL": "C"}, on_tick=on_tick, tick_s=tick_s)
+    done = commands.stream(
+        [*argv, "--", source, str(dest)], line, env={"LC_ALL": "C"}, on_tick=on_tick, tick_s=tick_s, hold_fds=hold_fds
+    )
     said = [t.strip() for t in done.stderr.splitlines() if t.startswith("rsync") and "error" in t][:1]
     sentence = [t.strip() for t in done.stderr.splitlines() if t.startswith(("[✗]", "    Fix:"))]
     return Fetched(done.returncode, received, " ".join(said + sentence) or done.stderr.strip()[-400:])

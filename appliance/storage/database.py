@@ -7,18 +7,42 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from appliance.errors import StorageError
+from appliance.errors import DiskFullError, StorageError
 
 log = logging.getLogger(__name__)
 
 # Readers wait this long for the writer's lock before failing; a class hammering the kit should queue, not error.
 BUSY_TIMEOUT_MS = 5000
+# What a disk must have free for the database to take changes again: the write-ahead log grows by up to ~4 MB
+# (1000 pages) between checkpoints, plus the change itself.
+DATABASE_ROOM_MB = 10
+
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed because the disk (or the file system's quota) is full."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+
+
+def disk_full(path: Path, exc: BaseException) -> DiskFullError:
+    """The error for a database at `path` whose disk is full: how much is free, how much to free."""
+    try:
+        free = f"{shutil.disk_usage(path.parent).free / 2**20:.1f} MB free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFullError(
+        f"The disk holding the kit's database {path} is full ({free}): SQLite could not save a change ({exc}); "
+        "nothing of that change was kept.",
+        cause="Books, backups or logs filled the disk.",
+        fix=f"Free at least {DATABASE_ROOM_MB} MB on that disk (df -h {path.parent}): delete books the kit no longer "
+        "needs or old backups, then run the command again.",
+    )
 
 
 def inserted_id(cursor: sqlite3.Cursor) -> int:
@@ -48,6 +72,8 @@ class Database:
             self._writer = self._connect(readonly=False)
             self._writer.execute("PRAGMA journal_mode=WAL")
         except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                raise disk_full(path, exc) from exc
             raise StorageError(
                 f"Cannot open the database {path}: {exc}.",
                 cause="The file is damaged, or the folder is not writable.",
@@ -79,21 +105,29 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """The writer connection, held alone by this thread for the block (use `transaction()` for DML)."""
+        """The writer connection, held alone by this thread for the block (use `transaction()` for DML). A full
+        disk ends the block with a DiskFullError."""
         with self._write_lock:
-            yield self._writer
+            try:
+                yield self._writer
+            except sqlite3.OperationalError as exc:
+                if is_disk_full(exc):
+                    raise disk_full(self.path, exc) from exc
+                raise
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A `BEGIN IMMEDIATE` transaction on the writer: committed on success, rolled back on error."""
+        """A `BEGIN IMMEDIATE` transaction on the writer: committed on success, rolled back on error (a COMMIT that
+        fails, on a full disk, too: SQLite may leave the transaction open, and the next BEGIN would fail)."""
         with self.write() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def read(self) -> sqlite3.Connection:
         """This thread's read-only connection."""

@@ -1,6 +1,15 @@
-"""Streaming a command: lines as they come, ticks while no line comes, and the two ways of stopping it."""
+"""Streaming a command: lines as they come, ticks while no line comes, the two ways of stopping it, and its life
+tied to this process (PR_SET_PDEATHSIG, a lock handed down)."""
 
 from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +76,42 @@ def test_commands_stream_passes_a_last_line_without_newline():
     seen: list[str] = []
     done = commands.stream(["printf", "one\\ntwo"], seen.append)
     assert done.returncode == 0 and seen == ["one", "two"]
+
+
+# A parent that streams a long command (holding a lock it hands down) and is then killed with SIGKILL.
+PARENT = """
+import fcntl, os, sys
+from appliance.edges import commands
+lock = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(lock, fcntl.LOCK_EX)
+commands.stream(["sh", "-c", "echo $$ > " + sys.argv[2] + "; exec sleep 60"], print, hold_fds=(lock,))
+"""
+
+
+def test_commands_stream_child_gets_sigterm_when_its_parent_is_killed_and_holds_the_lock_until_gone(tmp_path):
+    lock, said = tmp_path / "lock", tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(lock), str(said)])
+    deadline = time.monotonic() + 30
+    while not said.exists() or not said.read_text().strip():
+        assert parent.poll() is None and time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.02)
+    child = int(said.read_text())
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):  # the child holds the lock its parent handed down
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10  # generous: a loaded CI box; without the signal it would live 60 s
+        while True:  # PR_SET_PDEATHSIG: the kernel sends the orphan SIGTERM; `sleep` dies of it
+            try:
+                state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                break
+            if state == "Z":
+                break
+            assert time.monotonic() < deadline, "the child outlived its parent by 10 s"
+            time.sleep(0.02)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once the child is gone
+    finally:
+        os.close(fd)

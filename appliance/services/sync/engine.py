@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import logging
 import os
 import shutil
@@ -21,7 +22,7 @@ from typing import Any
 from appliance.config import Settings
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, ChannelIndex
 from appliance.edges import system, transfer
-from appliance.errors import ChannelError, SyncError, TpkitError
+from appliance.errors import ChannelError, DiskFullError, SyncError, TpkitError
 from appliance.files import file_digest
 from appliance.services.kit import claim_once, kit_paths
 from appliance.services.reporting import desired_config
@@ -140,10 +141,12 @@ class Engine:
             self.subscription = dataclasses.replace(self.subscription, channels=self.channels)
         self.source = self.source or MirrorSource(self.settings.sync_source)
         self.limits = Limits(self.settings, self.clock, self.runs, windows_apply=self.source.uplink)
-        self.staging = Staging(self.paths, self.installed, self.on_event)
+        self.staging = Staging(self.paths, self.installed, self.on_event, self.free_bytes)
         self.route = Route(self.source, self.on_event)
         self.transfers: Transfers | None = None
         self.run_id = 0
+        self.lock_fd: int | None = None  # the run lock's descriptor while `locked` holds it
+        self.planned: Plan | None = None  # the plan the run is carrying out (for a full disk's message)
 
     @property
     def uplink_bps(self) -> float | None:
@@ -211,6 +214,7 @@ class Engine:
             record_uplink=self._record_uplink,
             guard=self.limits.guard(self._source.where) if guard else None,
             uplink_bps=uplink_bps,
+            run_lock=self.lock_fd,
         )
         return self.transfers
 
@@ -385,15 +389,18 @@ class Engine:
             self._begin(program, guard=True, uplink_bps=reused)
             plan = None
             try:
-                plan, failed = self._steps(last_ok)
+                try:
+                    plan, failed = self._steps(last_ok)
+                except OSError as exc:
+                    if isinstance(exc, TpkitError) or exc.errno != errno.ENOSPC:
+                        raise
+                    raise self._disk_full(exc) from exc
                 result = self._result("ok", "done", _routes(plan), started, plan)
             except TpkitError as exc:
-                self.runs.finish(run_id, _utc(self.clock), self._result("failed", exc.code, exc.message, started, plan))
+                self._finish(run_id, self._result("failed", exc.code, exc.message, started, plan))
                 raise
             except BaseException as exc:  # Ctrl-C, SIGTERM (the CLI exits): recorded, re-raised; a SIGKILL: next run
-                self.runs.finish(
-                    run_id, _utc(self.clock), self._result("interrupted", "sync.interrupted", repr(exc), started, plan)
-                )
+                self._finish(run_id, self._result("interrupted", "sync.interrupted", repr(exc), started, plan))
                 raise
             if failed:  # some books were not updated: recorded per book, the run is partial (or failed: none done)
                 outcome = "partial" if plan.steps else "failed"
@@ -404,6 +411,27 @@ class Engine:
             self.runs.finish(run_id, _utc(self.clock), result)
             return plan, result
 
+    def _finish(self, run_id: int, result: RunResult) -> None:
+        """Record how a run that stopped ended. On a full disk the database may refuse even that: the journal says
+        so, and the error that stopped the run is the one shown (the history keeps the run without its end)."""
+        try:
+            self.runs.finish(run_id, _utc(self.clock), result)
+        except DiskFullError as exc:
+            log.warning("sync: run %s (%s) could not be recorded: %s", run_id, result.reason, exc.message)
+
+    def _disk_full(self, exc: OSError) -> DiskFullError:
+        """A write of the run that found the disk full (ENOSPC): what was being written, what is free, what to free."""
+        free, reserve = self.free_bytes(), self.settings.disk_reserve_mb * MB
+        needed = (self.planned.disk_bytes if self.planned else 0) + reserve
+        return DiskFullError(
+            f"The content disk is full ({free / MB:.1f} MB free): writing {exc.filename or 'a file'} failed "
+            f"({exc.strerror}). The sync stopped; the library still serves the books it had.",
+            cause="Something else filled the disk during the sync, or the kit's books leave too little room.",
+            fix=f"Free space on the content disk (df -h {self.paths.content_dir}) until at least {needed / MB:.1f} MB "
+            "are free (this run's downloads and disk_reserve_mb), then run `tpkit sync` again: finished books are "
+            "kept.",
+        )
+
     def _steps(self, last_ok: int | None) -> tuple[Plan, list[tuple[Step, TpkitError]]]:
         """A run's steps once its history row exists: window, recovery, plan, disk guard, apply, clean up. The plan
         as done (the steps that were) and the books that failed."""
@@ -411,6 +439,7 @@ class Engine:
         activation.recover(self.paths, self.installed)
         activation.collect_previous(self.paths, self.installed, last_ok)
         plan, check, _ = self.plan()
+        self.planned = plan
         self.on_event(Event("plan", total_bytes=plan.download_bytes))
         refuse_if_short(check, plan, self.installed.all())
         self.staging.collect(plan, self.subscription.channels)
@@ -469,11 +498,13 @@ class Engine:
         fd = claim_once(self.paths.sync_lock)
         if fd is None:
             raise SyncError(
-                "Another sync is running on this kit.",
+                "Another sync is running on this kit, or the download of one that was stopped is still ending.",
                 code="sync.busy",
                 fix="Wait for it to finish (`tpkit sync --history`, or journalctl -u tpkit-sync), then run again.",
             )
+        self.lock_fd = fd  # rsync inherits it (Transfers): a download that outlives its run still holds the lock
         try:
             yield
         finally:
+            self.lock_fd = None
             os.close(fd)

@@ -6,13 +6,14 @@ against the signed index and libzim, a book rebuilt from patches, and the clean-
 from __future__ import annotations
 
 import dataclasses
+import errno
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from appliance.content import zimdelta, zimfile
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, check_package_file
-from appliance.errors import ChannelError, DamagedBookError, StorageError, SyncError
+from appliance.errors import ChannelError, DamagedBookError, DiskFullError, StorageError, SyncError, TpkitError
 from appliance.files import file_digest
 from appliance.paths import Paths
 from appliance.services.sync import activation, channel
@@ -56,11 +57,12 @@ def _rebuilt_copy(staged: Path, step: Step, mismatch: ChannelError) -> Staged:
 
 @dataclasses.dataclass
 class Staging:
-    """The staging folder of one kit's sync."""
+    """The staging folder of one kit's sync; `free_bytes` is what the content disk (staging's too) has free."""
 
     paths: Paths
     installed: InstalledPackages
     on_event: Callable[[Event], None]
+    free_bytes: Callable[[], int] = lambda: 0
 
     def folder(self, name: str) -> Path:
         return self.paths.sync_staging_dir / name
@@ -124,21 +126,53 @@ class Staging:
             self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es)"))
             rebuilt = channel.rebuild(current, staged_patches, out)
             zimfile.check_whole(out)
-        except (ChannelError, StorageError, DamagedBookError, SyncError) as exc:
-            if isinstance(exc, SyncError) and exc.code != "sync.transfer_failed":
-                raise  # the kit's own limits (window, disk reserve): the patches are fine, the run stops
-            activation.mark_patch_failed(self.installed, step.package_id, target)
+        except DiskFullError:  # a patch's download filled the disk (Transfers removed it): the patch is not at fault
             for path in (*staged_patches, out):
                 path.unlink(missing_ok=True)
+            raise
+        except (ChannelError, StorageError, DamagedBookError, SyncError, OSError) as exc:
+            if isinstance(exc, SyncError) and exc.code != "sync.transfer_failed":
+                raise  # the kit's own limits (window, disk reserve): the patches are fine, the run stops
+            if isinstance(exc, OSError) and not isinstance(exc, TpkitError) and exc.errno != errno.ENOSPC:
+                raise
+            for path in (*staged_patches, out):  # first: on a full disk the database needs that room to mark it
+                path.unlink(missing_ok=True)
+            activation.mark_patch_failed(self.installed, step.package_id, target)
+            if isinstance(exc, OSError) and self._outgrew(step, current):
+                raise self._disk_full(step, current) from exc
+            said, cause = (exc.message, exc.cause) if isinstance(exc, TpkitError) else (f"{exc}", "")
             raise SyncError(
-                f"Updating {step.package_id} to {step.version} by patch failed: {exc.message}",
+                f"Updating {step.package_id} to {step.version} by patch failed: {said}",
                 code="sync.patch_failed",
-                cause=exc.cause or "A patch was damaged, changed or missing, or the disk filled during the rebuild.",
+                cause=cause or "A patch was damaged, changed or missing, or the disk filled during the rebuild.",
                 fix=f"Nothing to do: the library still serves {step.installed_version}; the run fetches the full "
                 f"book ({step.offered['size_bytes'] / MB:.1f} MB) instead, and if that fails too, the next "
                 "`tpkit sync` fetches the full book. If the disk is full, free space first.",
             ) from exc
         return out, rebuilt.digest
+
+    def _outgrew(self, step: Step, current: Path) -> bool:
+        """Whether a rebuild that failed writing ran out of disk: the rebuilt book (about as big as the installed
+        one, or the publisher's) does not fit in what is free now that its temporaries are gone."""
+        return self.free_bytes() < self._rebuild_bytes(step, current)
+
+    @staticmethod
+    def _rebuild_bytes(step: Step, current: Path) -> int:
+        return max(step.offered["size_bytes"], current.stat().st_size if current.is_file() else 0)
+
+    def _disk_full(self, step: Step, current: Path) -> DiskFullError:
+        needed, free = self._rebuild_bytes(step, current), self.free_bytes()
+        full_book = step.offered["size_bytes"]
+        return DiskFullError(
+            f"The content disk filled while rebuilding {step.package_id} {step.version} from its patch: the rebuilt "
+            f"book needs about {needed / MB:.1f} MB and the disk has {free / MB:.1f} MB free. The patch and the "
+            f"unfinished book were removed; the library still serves {step.installed_version}.",
+            cause="The disk check before the run counted less than the rebuild wrote, or something else filled the "
+            "disk during the rebuild.",
+            fix=f"Free space on the content disk (df -h {self.paths.content_dir}) until at least "
+            f"{max(needed, full_book) / MB:.1f} MB are free, then run `tpkit sync` again: it fetches the full book "
+            f"({full_book / MB:.1f} MB) instead of rebuilding it.",
+        )
 
     def collect(self, plan: Plan, channels: Iterable[str]) -> None:
         """Delete staging files no planned package needs (cut downloads of planned ones stay, to resume)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance.config import Settings
 from appliance.edges import traffic, transfer
-from appliance.errors import SyncError
+from appliance.errors import DiskFullError, SyncError
 from appliance.services.sync import uplink_rate
 from appliance.services.sync.events import Event
 from appliance.services.sync.limits import Limits
@@ -21,6 +21,8 @@ from appliance.services.sync.sources import Source
 from appliance.services.sync.uplink_yield import UplinkGuard
 
 PARTIAL_DIR = ".partial"
+RSYNC_FILE_IO = 11  # rsync's exit code for "error in file I/O": among others, a write that found the disk full
+FULL_BELOW_BYTES = 1024 * 1024  # a disk with less than this free after such an exit is taken to be full
 TICK_S = 0.5  # how often a transfer without a guard is looked at between rsync's progress lines
 
 
@@ -47,8 +49,12 @@ class Transfers:
         record_uplink: Callable[[float], None],
         guard: UplinkGuard | None = None,
         uplink_bps: float | None = None,
+        run_lock: int | None = None,
     ) -> None:
         self.program, self.settings, self.limits = program, settings, limits
+        # The run lock's descriptor, inherited by every rsync: a transfer that outlives its `tpkit sync` (killed)
+        # keeps the lock until it has ended, so no new run writes the same staging file meanwhile.
+        self.hold_fds = () if run_lock is None else (run_lock,)
         self.guard, self.uplink_bps = guard, uplink_bps
         self.free_bytes, self.on_event, self.record_uplink = free_bytes, on_event, record_uplink
         self.uplink_bytes = 0
@@ -83,6 +89,7 @@ class Transfers:
                     on_progress=self._progress(package_id, location, total_bytes),
                     on_tick=self._tick(probe, location, package_id),
                     tick_s=self.guard.sample_s if self.guard else TICK_S,
+                    hold_fds=self.hold_fds,
                 )
                 break
             except _PeopleNeedTheUplink:  # rsync is gone, what it wrote kept; wait, then resume from there
@@ -98,6 +105,8 @@ class Transfers:
                     )
                 )
         self._count(source, done.received_bytes)
+        if done.returncode == RSYNC_FILE_IO and package_id and self.free_bytes() < FULL_BELOW_BYTES:
+            raise self._disk_full(dest, package_id, total_bytes)
         if done.returncode != 0:
             raise SyncError(
                 f"Downloading {location} failed: {done.message}",
@@ -106,6 +115,24 @@ class Transfers:
                 fix="Run `tpkit sync` again once the mirror and uplink are back: finished books are "
                 "kept and a cut download resumes.",
             )
+
+    def _disk_full(self, dest: Path, package_id: str, total_bytes: int) -> DiskFullError:
+        """rsync could not write `dest` because the disk filled (the up-front check counted less than it wrote, or
+        something else filled the disk): what it wrote is removed, so the database and the library keep working."""
+        left = [dest, dest.parent / PARTIAL_DIR / dest.name, *dest.parent.glob(f".{dest.name}.??????")]
+        written = sum(path.stat().st_size for path in left if path.is_file())
+        for path in left:
+            path.unlink(missing_ok=True)
+        needed = total_bytes + self.settings.disk_reserve_mb * MB
+        return DiskFullError(
+            f"The content disk filled while downloading {package_id} ({written / MB:.1f} of {total_bytes / MB:.1f} "
+            f"MB written): {self.free_bytes() / MB:.1f} MB are free now that the unfinished download was removed, so "
+            "that the kit's database and library keep working.",
+            cause="The disk check before the run counted less than the download wrote, or something else filled the "
+            "disk during the sync.",
+            fix=f"Free space on the content disk (df -h {dest.parent}) until at least {needed / MB:.1f} MB are free "
+            "(the book and disk_reserve_mb), then run `tpkit sync` again.",
+        )
 
     def cap_kbps(self) -> int:
         """rsync's --bwlimit now (the uplink's measured speed, once known, sets the share cap)."""
