@@ -25,6 +25,7 @@ NOT_AT_WORKER_START = (
     "appliance.cli.entry",  # every command's parser: the `tpkit` script a worker re-runs imports appliance.cli only
     "appliance.services.device.provision_batch",  # `tpkit provision` (and argon2 through it)
     "libzim.writer",  # building books (the demo library, channels)
+    "appliance.services.device.firstboot",  # /admin: the last provisioning run (kit.toml, the classroom network)
 )
 # Never imported by `tpkit serve`'s parent process when it only supervises web workers (web_workers > 1). (It does
 # import cryptography at the first start: it makes the kit's report key then.)

@@ -11,8 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
-from appliance.services.device import firstboot, health
-from appliance.services.library import approval
+from appliance.services.device import health
 from appliance.services.people import access as people, auth
 from appliance.services.reporting import desired_config
 from appliance.web.forms import csrf_token, form_page, posted_form, remember_csrf
@@ -23,7 +22,11 @@ _account = current_account
 
 
 def status(request: Request) -> Response:
-    from appliance.services.sync import engine as sync  # here: a web worker starts without the sync (issue 15)
+    # Here, not at the top: a web worker starts without the sync, the approval of waiting books and provisioning
+    # (issue 15: cold start).
+    from appliance.services.device import firstboot
+    from appliance.services.library import approval
+    from appliance.services.sync import engine as sync
 
     account = _account(request)
     if account is None:

@@ -47,6 +47,7 @@ from appliance.web.book_origin import SandboxBooks
 from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
+from appliance.web.hot_entries import ServeHotEntries
 from appliance.web.session import SESSION_COOKIE
 from appliance.webcore import form_key
 from appliance.webcore.forms import FormBinding
@@ -85,6 +86,7 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.total = 0
+        self.hot_entries = 0  # of them, book entries answered from the entry cache the short way (web.hot_entries)
 
 
 class CountRequests:
@@ -188,6 +190,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(CountRequests, counter=requests),
+            Middleware(ServeHotEntries),  # web.hot_entries: a cached book entry the short way
             Middleware(OpenToKiwixClients),
             Middleware(SandboxBooks),
             Middleware(CompressPages),

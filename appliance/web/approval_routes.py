@@ -10,7 +10,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import AccessDeniedError, NotVisibleError, SyncError
-from appliance.services.library import approval
 from appliance.web.forms import form_page, posted_form
 from appliance.web.people_routes import staff_viewer
 
@@ -18,6 +17,8 @@ BUSY_RETRY_S = 60  # a sync holds the lock; most runs with nothing to fetch end 
 
 
 def waiting_page(request: Request, status_code: int = 200, **refused) -> Response:
+    from appliance.services.library import approval  # here: a web worker starts without it (issue 15)
+
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     return form_page(
@@ -44,6 +45,8 @@ def _refused(request: Request, exc: AccessDeniedError | NotVisibleError | SyncEr
 
 @posted_form
 def enable(request: Request, form: FormData) -> Response:
+    from appliance.services.library import approval  # here: a web worker starts without it (issue 15)
+
     kit = request.app.state.kit
     viewer = staff_viewer(request)  # a pupil's 403 is the error page, not the list
     try:
@@ -57,6 +60,8 @@ def enable(request: Request, form: FormData) -> Response:
 
 @posted_form
 def remove(request: Request, form: FormData) -> Response:
+    from appliance.services.library import approval  # here: a web worker starts without it (issue 15)
+
     kit = request.app.state.kit
     viewer = staff_viewer(request)
     try:
