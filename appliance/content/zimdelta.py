@@ -27,6 +27,10 @@ MANIFEST_NAME = "TpkitPatch"  # the patch's metadata entry holding its manifest 
 PATCH_FORMAT = 1
 # libzim writes Counter itself from the entries' MIME types; copying it would make the writer refuse a duplicate.
 DERIVED_METADATA = frozenset({"Counter"})
+# While libzim writes a rebuilt book, the clusters written so far sit beside its full-text index twice (Xapian's
+# working database and the compacted copy it embeds): peaks of 1.39x (a 263 KB book) and 1.91x (33.4 MB, 5,000
+# articles) the finished book were measured (docs/performance.md, "Sync (issue 21): publishing").
+REBUILD_DISK_FACTOR = 2
 
 Key = tuple[str, str]  # (namespace, name): "C" entries by path, "M" metadata by name, "W" the main page
 Record = tuple[str, str, str]  # (mimetype, title, "sha256:<hex>" | "redirect:<target path>")
@@ -48,6 +52,12 @@ class Rebuilt:
     path: Path
     digest: str
     entry_count: int
+
+
+def rebuild_disk_bytes(book_bytes: int) -> int:
+    """A bound of the content-disk space rebuilding a book takes while it runs, given the publisher's file size (a
+    rebuild compresses what the publisher compresses, so the finished book is that size)."""
+    return REBUILD_DISK_FACTOR * book_bytes
 
 
 def _sha(data) -> str:
@@ -378,5 +388,6 @@ def _write(plan: _Plan, result: dict[str, Any], temporary: Path) -> None:
         raise StorageError(
             f"The rebuilt book {temporary} cannot be written: {exc}",
             cause="The disk is full or read-only.",
-            fix="Free space in the content folder (the rebuild needs about the book's size again) and run it again.",
+            fix="Free space in the content folder (a rebuild needs about twice the book's size while it runs) and run "
+            "it again.",
         ) from exc

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -170,3 +173,35 @@ def test_zimfile_reads_entries_in_the_order_their_bytes_are_stored(tmp_path):
     )
     stored = [entry.path for entry in ZimFile(book).stored_entries()]
     assert stored == [*paths, "alias"]
+
+
+def _disk_use(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):  # libzim creates and deletes files and folders meanwhile
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def test_zimdelta_rebuild_stays_within_the_disk_space_the_sync_counts(published, tmp_path):
+    v1, v2, patch, _ = published
+    (tmp_path / "content").mkdir()
+    peak, done = [0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _disk_use(tmp_path / "content"))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        zimdelta.apply_patches(v1, [patch], tmp_path / "content" / "ray_en.zim")
+    finally:
+        done.set()
+        watcher.join()
+    # The clusters written so far, Xapian's working index and its compacted copy: ~1.4x the book here.
+    assert peak[0] <= zimdelta.rebuild_disk_bytes(v2.stat().st_size)
