@@ -84,6 +84,7 @@ class ZimFile:
                 fix=f"Copy {path.name} again from its source or remove it from the content folder.",
             ) from exc
         self._local = threading.local()
+        self._storage_order: list[int] | None = None
 
     @property
     def dirent_cache_size(self) -> int:
@@ -192,15 +193,19 @@ class ZimFile:
         compressed cluster is decompressed once. In path order (libzim's numbering) a book's clusters, which hold
         entries in the order they were added, are visited again and again, and past libzim's cluster cache nearly
         every entry decompressed a whole cluster again (issue 21, item 5). Path order when the directory cannot be
-        read as the ZIM format says (then reading is only slower)."""
-        count = self._archive.entry_count
-        try:
-            found = _storage_order(self.path, count)
-        except (OSError, ValueError, struct.error):
-            found = None
-        if found is None or self._archive._get_entry_by_id(found[0][0]).path != found[1]:
-            return list(range(count))
-        return found[0]
+        read as the ZIM format says (then reading is only slower). Always every number once: only the speed of a
+        pass depends on it, never what it reads."""
+        if self._storage_order is None:
+            count = self._archive.entry_count
+            try:
+                found = _storage_order(self.path, count)
+            except (OSError, ValueError, struct.error):
+                found = None
+            if found is None or self._archive._get_entry_by_id(found[0][0]).path != found[1]:
+                self._storage_order = list(range(count))
+            else:
+                self._storage_order = found[0]
+        return self._storage_order
 
     def lookup(self, path: str) -> Redirect | Content:
         """The entry at `path`: a Redirect to the end of its chain, or its Content; EntryNotFoundError if absent."""

@@ -173,6 +173,12 @@ def test_zimfile_reads_entries_in_the_order_their_bytes_are_stored(tmp_path):
     )
     stored = [entry.path for entry in ZimFile(book).stored_entries()]
     assert stored == [*paths, "alias"]
+    # A directory that does not read as the format says (here the magic number, which libzim read at opening): path
+    # order, every entry still once.
+    opened = ZimFile(book)
+    with open(book, "r+b") as handle:
+        handle.write(b"\0\0\0\0")
+    assert [entry.path for entry in opened.stored_entries()] == sorted([*paths, "alias"])
 
 
 def _disk_use(folder: Path) -> int:
