@@ -6,6 +6,9 @@
 #   scripts/kiwix-reference.sh --prefix       print the command that runs kiwix-serve 3.7, one word a line
 #   scripts/kiwix-reference.sh --opds-client  also build tests/kiwix_opds_client.cpp (a Kiwix client's OPDS
 #                                             reading, libkiwix's own) and print the command that runs it
+#   scripts/kiwix-reference.sh --zimdiff      unpack trixie's zim-tools 3.5.0 (openZIM's zimdiff, the peer
+#                                             bench/publish.py measures patch publishing against) into
+#                                             .cache/zim-tools-3.5/ and print the command that runs zimdiff
 #
 # How: `kiwix-tools` and its whole library closure are resolved against an EMPTY dpkg status (so every library,
 # glibc included, comes from trixie) and downloaded by apt with a private state under .cache/kiwix-apt/: its own
@@ -18,6 +21,9 @@
 # state) and the machine's g++; it links against the unpacked libkiwix.so.14 and runs through the same loader.
 # Nothing is written under /etc/apt, /var/lib/apt, /var/lib/dpkg or /var/cache/apt; nothing comes from outside
 # Debian's archive. docs/kiwix-compatibility.md has the measured download size, unpack time and version.
+#
+# zim-tools is resolved the same way (its own closure against an empty status, its own archive folder
+# .cache/kiwix-apt/cache/zim-tools/) and unpacked into its own tree; it runs through that tree's loader.
 #
 # Exit codes: 0 ready; 3 the archive could not be reached or the packages not verified; 4 no C++ compiler for
 # the OPDS client (each message says the fix).
@@ -32,6 +38,8 @@ PACKAGES="kiwix-tools"
 DEV_PACKAGES="libkiwix-dev libzim-dev"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 STAMP="$DEST/.complete"
+ZIM_TOOLS_DEST="$ROOT/.cache/zim-tools-3.5"
+ZIM_TOOLS_ARCHIVES="$STATE/cache/zim-tools"
 CLIENT_SOURCE="$ROOT/tests/kiwix_opds_client.cpp"
 CLIENT="$DEST/opds-client"
 
@@ -49,14 +57,16 @@ case "$arch" in
     *) fail "No kiwix-serve 3.7 reference for architecture $arch." "Fix: run the Kiwix parity tests on amd64 or arm64." ;;
 esac
 
-# The unpacked tree's library directories, in the order the trixie loader should search them.
+# An unpacked tree's library directories (kiwix-serve's unless named), in the order the trixie loader should search them.
 library_path() {
-    printf '%s' "$DEST/usr/lib/$TRIPLET:$DEST/lib/$TRIPLET:$DEST/usr/lib"
+    tree=${1:-$DEST}
+    printf '%s' "$tree/usr/lib/$TRIPLET:$tree/lib/$TRIPLET:$tree/usr/lib"
 }
 
-# The command that runs one unpacked program through the trixie loader, one word a line.
+# The command that runs one unpacked program (of kiwix-serve's tree unless named) through its trixie loader, one word a line.
 print_prefix() {
-    printf '%s\n' "$DEST/$LOADER" --library-path "$(library_path)" "$1"
+    tree=${2:-$DEST}
+    printf '%s\n' "$tree/$LOADER" --library-path "$(library_path "$tree")" "$1"
 }
 
 works() {
@@ -131,6 +141,39 @@ install_reference() {
     head -n 3 "$DEST/version.txt" >&2
 }
 
+zimdiff_works() {
+    [ -f "$ZIM_TOOLS_DEST/.complete" ] && [ -x "$ZIM_TOOLS_DEST/usr/bin/zimdiff" ]
+}
+
+install_zim_tools() {
+    prepare_apt
+    mkdir -p "$ZIM_TOOLS_ARCHIVES/partial"
+    if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
+        chown _apt "$ZIM_TOOLS_ARCHIVES/partial"
+    fi
+    info "Downloading zim-tools and its library closure (resolved against an empty dpkg status)"
+    fetch_zim_tools() {
+        private_apt -o Dir::Cache::Archives="$ZIM_TOOLS_ARCHIVES" install --download-only --no-install-recommends -y \
+            zim-tools >"$STATE/zim-tools.log" 2>&1
+    }
+    fetch_zim_tools || { prepare_apt fresh && fetch_zim_tools; } \
+        || fail "apt could not download zim-tools from trixie (see $STATE/zim-tools.log)." \
+            "Fix: read its last lines; run scripts/kiwix-reference.sh --zimdiff again once $mirror answers."
+    rm -rf "$ZIM_TOOLS_DEST"
+    mkdir -p "$ZIM_TOOLS_DEST"
+    for deb in "$ZIM_TOOLS_ARCHIVES"/*.deb; do
+        dpkg -x "$deb" "$ZIM_TOOLS_DEST"
+    done
+    "$ZIM_TOOLS_DEST/$LOADER" --library-path "$(library_path "$ZIM_TOOLS_DEST")" "$ZIM_TOOLS_DEST/usr/bin/zimdiff" \
+        --version >"$ZIM_TOOLS_DEST/version.txt" 2>&1 \
+        || fail "The unpacked zimdiff does not run (see $ZIM_TOOLS_DEST/version.txt)." \
+            "Fix: delete $ZIM_TOOLS_DEST and run scripts/kiwix-reference.sh --zimdiff again."
+    touch "$ZIM_TOOLS_DEST/.complete"
+    count=$(find "$ZIM_TOOLS_ARCHIVES" -maxdepth 1 -name '*.deb' | wc -l)
+    ok "zim-tools (zimdiff) in $ZIM_TOOLS_DEST: $count packages"
+    head -n 3 "$ZIM_TOOLS_DEST/version.txt" >&2
+}
+
 build_client() {
     source_sum=$(cksum <"$CLIENT_SOURCE")
     [ -x "$CLIENT" ] && [ "$(cat "$CLIENT.source" 2>/dev/null)" = "$source_sum" ] && return 0
@@ -165,6 +208,10 @@ case "${1:-}" in
         works || fail "kiwix-serve 3.7 is not unpacked in $DEST." "Fix: run scripts/kiwix-reference.sh"
         print_prefix "$DEST/usr/bin/kiwix-serve"
         ;;
+    --zimdiff)
+        zimdiff_works || install_zim_tools
+        print_prefix "$ZIM_TOOLS_DEST/usr/bin/zimdiff" "$ZIM_TOOLS_DEST"
+        ;;
     --opds-client)
         works || install_reference
         build_client
@@ -177,5 +224,5 @@ case "${1:-}" in
             install_reference
         fi
         ;;
-    *) printf 'usage: scripts/kiwix-reference.sh [--prefix | --opds-client]\n' >&2; exit 64 ;;
+    *) printf 'usage: scripts/kiwix-reference.sh [--prefix | --opds-client | --zimdiff]\n' >&2; exit 64 ;;
 esac

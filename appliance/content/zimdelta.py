@@ -7,6 +7,7 @@ The design and its measurements are in docs/channels.md ("Patches") and docs/per
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -26,6 +27,10 @@ MANIFEST_NAME = "TpkitPatch"  # the patch's metadata entry holding its manifest 
 PATCH_FORMAT = 1
 # libzim writes Counter itself from the entries' MIME types; copying it would make the writer refuse a duplicate.
 DERIVED_METADATA = frozenset({"Counter"})
+# While libzim writes a rebuilt book, the clusters written so far sit beside its full-text index twice (Xapian's
+# working database and the compacted copy it embeds): peaks of 1.39x (a 263 KB book) and 1.91x (33.4 MB, 5,000
+# articles) the finished book were measured (docs/performance.md, "Sync (issue 21): publishing").
+REBUILD_DISK_FACTOR = 2
 
 Key = tuple[str, str]  # (namespace, name): "C" entries by path, "M" metadata by name, "W" the main page
 Record = tuple[str, str, str]  # (mimetype, title, "sha256:<hex>" | "redirect:<target path>")
@@ -49,18 +54,25 @@ class Rebuilt:
     entry_count: int
 
 
+def rebuild_disk_bytes(book_bytes: int) -> int:
+    """A bound of the content-disk space rebuilding a book takes while it runs, given the publisher's file size (a
+    rebuild compresses what the publisher compresses, so the finished book is that size)."""
+    return REBUILD_DISK_FACTOR * book_bytes
+
+
 def _sha(data) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def book_records(book: ZimFile) -> dict[Key, Record]:
-    """Every entry, metadata (but Counter) and the main page of a book, each as the record the digest covers."""
+    """Every entry, metadata (but Counter) and the main page of a book, each as the record the digest covers; the
+    entries in the order their bytes are stored (ZimFile.storage_order), which a patch's writer reads them in too."""
     records: dict[Key, Record] = {}
-    for entry in book.stored_entries():
-        if entry.redirect_target is not None:
+    for entry, data in book.stored_contents():
+        if data is None:
             records[("C", entry.path)] = ("", entry.title, f"redirect:{entry.redirect_target}")
         else:
-            records[("C", entry.path)] = (entry.mimetype, entry.title, _sha(book.lookup(entry.path).data))  # type: ignore[union-attr]  # no redirect: content
+            records[("C", entry.path)] = (entry.mimetype, entry.title, _sha(data))
     for name in book.metadata_names:
         item = book.metadata_item(name)
         if name not in DERIVED_METADATA and item is not None:
@@ -81,6 +93,27 @@ def records_digest(records: dict[Key, Record]) -> str:
 def book_digest(path: Path) -> str:
     """The entry digest of the ZIM at `path` (not its file hash: libzim never writes the same bytes twice)."""
     return records_digest(book_records(ZimFile(path)))
+
+
+class ReadBook:
+    """A book opened once for publishing: its records, entry digest and file hash each computed on first use, so
+    `channel publish --previous` reads every book's entries once (issue 21, item 5)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zim = ZimFile(path)
+
+    @functools.cached_property
+    def records(self) -> dict[Key, Record]:
+        return book_records(self.zim)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        return records_digest(self.records)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        return file_digest(self.path)[1]
 
 
 def diff_records(old: dict[Key, Record], new: dict[Key, Record]) -> BookDiff:
@@ -109,10 +142,13 @@ def _fulltext_language(book: ZimFile) -> str | None:
     return book.metadata_text("Language").split(",")[0].strip() or "eng"
 
 
-def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
-    """Write the patch turning the book at `old_path` into the one at `new_path` as a ZIM at `out`; its manifest."""
-    old, new = ZimFile(old_path), ZimFile(new_path)
-    old_records, new_records = book_records(old), book_records(new)
+def write_patch(old_book: Path | ReadBook, new_book: Path | ReadBook, out: Path) -> dict[str, Any]:
+    """Write the patch turning the old book (a path, or a ReadBook already read) into the new one as a ZIM at `out`;
+    its manifest."""
+    old_read = old_book if isinstance(old_book, ReadBook) else ReadBook(old_book)
+    new_read = new_book if isinstance(new_book, ReadBook) else ReadBook(new_book)
+    old, new = old_read.zim, new_read.zim
+    old_records, new_records = old_read.records, new_read.records
     diff = diff_records(old_records, new_records)
     wanted = [key for key in diff.added + diff.changed if key[0] != "W"]
     redirects = [
@@ -120,19 +156,18 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
         for ns, path in wanted
         if ns == "C" and new_records[(ns, path)][2].startswith("redirect:")
     ]
-    _, old_sha = file_digest(old_path)
     manifest = {
         "format": PATCH_FORMAT,
         "book": book_id(new),
         "base": {
             "id": book_id(old),
             "version": old.metadata_text("Date"),
-            "sha256": old_sha,
-            "digest": records_digest(old_records),
+            "sha256": old_read.sha256,
+            "digest": old_read.digest,
         },
         "result": {
             "version": new.metadata_text("Date"),
-            "digest": records_digest(new_records),
+            "digest": new_read.digest,
             "main_path": new.main_path,
             "fulltext_language": _fulltext_language(new),
         },
@@ -147,21 +182,33 @@ def write_patch(old_path: Path, new_path: Path, out: Path) -> dict[str, Any]:
         assert item is not None  # a name the book lists
         metadata[name] = (bytes(item.data), item.mimetype)
     metadata[MANIFEST_NAME] = strict_json.dumps(manifest, ensure_ascii=False)
-    items = [path for ns, path in wanted if ns == "C" and not new_records[(ns, path)][2].startswith("redirect:")]
-    entries = (_entry(new, path, new_records[("C", path)]) for path in items)
+    # In the new book's storage order (its records' order), not by path: each of its clusters is decompressed once.
+    written = set(wanted)
+    items = [
+        path
+        for ns, path in new_records
+        if (ns, path) in written and ns == "C" and not _is_redirect(new_records[(ns, path)])
+    ]
+    entries = (_entry(new, path, new_records[("C", path)], in_book=False) for path in items)
     write_zim(out, metadata=metadata, main_path=None, entries=entries, index_language=None)
     return manifest
 
 
-def _entry(source: ZimFile, path: str, record: Record) -> Entry:
+def _is_redirect(record: Record) -> bool:
+    return record[2].startswith("redirect:")
+
+
+def _entry(source: ZimFile, path: str, record: Record, *, in_book: bool) -> Entry:
     # Front-article flags are not readable per entry through libzim; HTML pages are the articles people search.
+    # A patch marks none: libzim then writes no title index (nor title listing) into it, which the kit never reads
+    # there (the rebuild indexes the whole book); that index was most of a small patch (issue 21, item 8).
     mimetype, title, _ = record
     return Entry(
         path,
         title,
         mimetype,
         bytes(source.lookup(path).data),  # type: ignore[union-attr]  # no redirect: content
-        front=mimetype.startswith("text/html"),
+        front=in_book and mimetype.startswith("text/html"),
     )
 
 
@@ -233,9 +280,10 @@ class _Plan:
     """The rebuilt book as a map from each key to where its bytes come from; patches applied in order."""
 
     def __init__(self, base: ZimFile) -> None:
-        self.items: dict[str, tuple[ZimFile, str, str]] = {}  # path -> (source, title, mimetype)
+        self.items: dict[str, tuple[ZimFile, str, str, int]] = {}  # path -> (source, title, mimetype, rank)
         self.redirects: dict[str, tuple[str, str]] = {}  # path -> (title, target)
         self.metadata: dict[str, ZimFile] = {}
+        self._taken = 0
         self._take(base, {"redirects": []})
         for entry in base.stored_entries():
             if entry.redirect_target is not None:
@@ -245,7 +293,8 @@ class _Plan:
         for entry in source.stored_entries():
             if entry.redirect_target is None:
                 self.redirects.pop(entry.path, None)
-                self.items[entry.path] = (source, entry.title, entry.mimetype)
+                self._taken += 1
+                self.items[entry.path] = (source, entry.title, entry.mimetype, self._taken)
         for name in source.metadata_names:
             if name not in DERIVED_METADATA and name != MANIFEST_NAME:
                 self.metadata[name] = source
@@ -262,8 +311,10 @@ class _Plan:
         self._take(patch, manifest)
 
     def entries(self) -> Iterator[Entry]:
-        for path, (source, title, mimetype) in self.items.items():
-            yield _entry(source, path, (mimetype, title, ""))
+        # In the order they were taken: the base's entries in its storage order, then each patch's in its own, so
+        # every cluster of every source is decompressed once, and the rebuilt book keeps the base's grouping.
+        for path, (source, title, mimetype, _) in sorted(self.items.items(), key=lambda item: item[1][3]):
+            yield _entry(source, path, (mimetype, title, ""), in_book=True)
 
     def metadata_values(self) -> dict[str, MetadataValue]:
         values: dict[str, MetadataValue] = {}
@@ -337,5 +388,6 @@ def _write(plan: _Plan, result: dict[str, Any], temporary: Path) -> None:
         raise StorageError(
             f"The rebuilt book {temporary} cannot be written: {exc}",
             cause="The disk is full or read-only.",
-            fix="Free space in the content folder (the rebuild needs about the book's size again) and run it again.",
+            fix="Free space in the content folder (a rebuild needs about twice the book's size while it runs) and run "
+            "it again.",
         ) from exc

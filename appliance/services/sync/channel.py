@@ -27,7 +27,7 @@ from appliance.content.channel_index import (
 )
 from appliance.edges import minisign
 from appliance.errors import ChannelError, ConfigError
-from appliance.files import file_digest, write_atomically
+from appliance.files import write_atomically
 from appliance.storage.channel_sequences import ChannelSequences
 
 PATCH_FOLDER = "patches"
@@ -73,9 +73,9 @@ def _previous_books(previous_dir: Path) -> dict[str, Path]:
     return {describe_package(previous_dir, path)["id"]: path for path in sorted(previous_dir.rglob("*.zim"))}
 
 
-def _changed(old_path: Path, book: dict[str, Any]) -> bool:
+def _changed(old: zimdelta.ReadBook, book: dict[str, Any]) -> bool:
     """Whether the book differs from its previous version entry for entry (same bytes: surely not)."""
-    return file_digest(old_path)[1] != book["sha256"] and zimdelta.book_digest(old_path) != book["result_digest"]
+    return old.sha256 != book["sha256"] and old.digest != book["result_digest"]
 
 
 def _chain(carried: list[dict[str, Any]], end_digest: str, max_chain: int) -> list[dict[str, Any]]:
@@ -97,10 +97,13 @@ def _with_patches(
     old_patches = [p for p in (previous.packages if previous else ()) if p.get("kind") == "patch"]
     patches: list[dict[str, Any]] = []
     for book in books:
-        book["result_digest"] = zimdelta.book_digest(channel_dir / book["file"])
+        # Each book's entries are read once (its digest, then the diff), the previous version's at most once.
+        new = zimdelta.ReadBook(channel_dir / book["file"])
+        book["result_digest"] = new.digest
         carried = [p for p in old_patches if p["id"] == book["id"] and (channel_dir / p["file"]).is_file()]
         old_path = old_books.get(book["id"])
-        if old_path is not None and max_chain > 0 and _changed(old_path, book):
+        old = zimdelta.ReadBook(old_path) if old_path is not None and max_chain > 0 else None
+        if old is not None and _changed(old, book):
             out = (
                 channel_dir
                 / PATCH_FOLDER
@@ -108,7 +111,7 @@ def _with_patches(
                 / f"{book['id']}_{book['result_digest'][:16]}{zimdelta.PATCH_SUFFIX}"
             )
             out.parent.mkdir(parents=True, exist_ok=True)
-            manifest = zimdelta.write_patch(old_path, channel_dir / book["file"], out)
+            manifest = zimdelta.write_patch(old, new, out)
             carried.append(describe_patch(channel_dir, out, manifest, book))
         patches += _chain(carried, book["result_digest"], max_chain)
     return books + patches

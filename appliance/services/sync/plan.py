@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from appliance.content import zimdelta
 from appliance.content.channel_index import ChannelIndex
 from appliance.errors import SyncError
 from appliance.storage.installed_packages import Installed
@@ -45,11 +46,12 @@ class Step:
 
     @property
     def disk_bytes(self) -> int:
-        """Space the step needs on the content disk: the download, plus the rebuilt book for an update by patch
-        (the base is on the disk already and stays as the previous version: a hard link, no copy)."""
+        """Space the step needs on the content disk: the download, plus what rebuilding the book takes while it
+        runs for an update by patch (zimdelta.rebuild_disk_bytes; the base is on the disk already and stays as the
+        previous version: a hard link, no copy)."""
         if self.action == "remove":
             return 0
-        return self.size_bytes + (self.offered["size_bytes"] if self.by_patch else 0)
+        return self.size_bytes + (zimdelta.rebuild_disk_bytes(self.offered["size_bytes"]) if self.by_patch else 0)
 
 
 @dataclasses.dataclass(frozen=True)

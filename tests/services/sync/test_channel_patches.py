@@ -160,3 +160,15 @@ def test_cli_channel_publish_previous_diff_and_apply(county, tmp_path, capsys):
     assert main(["channel", "apply", str(previous / "sums_en.zim"), str(patch), "--out", str(tmp_path / "s.zim")]) == 1
     err = capsys.readouterr().err
     assert "is for book 'water_en', not 'sums_en'" in err and "Fix: Apply the patches in order" in err
+
+
+def test_channel_publish_previous_reads_each_book_once(county, tmp_path, monkeypatch):
+    # Each read of a book's entries decompresses all of it: the new version's digest and the diff share one read,
+    # the previous version's is read once, and an unchanged book (same bytes) is not read for a diff (issue 21, 5).
+    folder, key, _ = county
+    read = []
+    real = zimdelta.book_records
+    monkeypatch.setattr(zimdelta, "book_records", lambda book: read.append(book.path.parent.name) or real(book))
+    index, _ = _next(folder, key, 2, tmp_path)
+    assert len(_patches(index)) == 1
+    assert sorted(read) == ["previous-2", "primary-en", "primary-en"]  # water_en old and new, sums_en's digest
