@@ -64,3 +64,6 @@ _.spool_max_size  # starlette's MultiPartParser reads it (webcore/forms._FilesIn
 # What libzim was told, read back by tests/services/library/test_cache_sizes.py (issue 15).
 _.cluster_cache_bytes
 _.dirent_cache_size
+
+# How many book entries went the short way (web/hot_entries.py), read by tests/web/test_hot_entries.py (issue 15).
+_.hot_entries
