@@ -80,21 +80,23 @@ def _shown_en(minute: str) -> str:
 
 def test_due_today_2359_in_shanghai_is_decided_on_the_kit_clock(school):
     """A lesson due "today 23:59" Shanghai time is not overdue at 15:30 UTC (23:30 in Shanghai) and is at 16:30 UTC
-    (00:30 the next day there); a hand-in at 16:30 UTC is late and stored as Shanghai wall time."""
+    (00:30 the next day there); a hand-in at 16:30 UTC is late and stored as Shanghai wall time. The day is in the
+    future: the lesson is created at the real time, and a `when` before its creation would not list it (with the
+    day of writing, 2026-12-06, the test failed from 15:30 UTC that day on)."""
     kit, teacher_id, class_id, ids = school
     teacher = kit.people.person(teacher_id)
     child = kit.people.person(ids["张伟"])
-    lesson_id = lessons.create(kit.people, kit.lessons, teacher, class_id, "画水的循环", "", True, "2026-12-06", [])
-    assert kit.lessons.lesson(lesson_id)["due_at"] == "2026-12-06 23:59"
-    evening = lessons.my_space(kit, child, when=dt.datetime(2026, 12, 6, 15, 30, tzinfo=UTC))
+    lesson_id = lessons.create(kit.people, kit.lessons, teacher, class_id, "画水的循环", "", True, "2030-12-06", [])
+    assert kit.lessons.lesson(lesson_id)["due_at"] == "2030-12-06 23:59"
+    evening = lessons.my_space(kit, child, when=dt.datetime(2030, 12, 6, 15, 30, tzinfo=UTC))
     assert [(e["lesson"]["id"], e["overdue"]) for e in evening["due"]] == [(lesson_id, False)]
-    midnight = lessons.my_space(kit, child, when=dt.datetime(2026, 12, 6, 16, 30, tzinfo=UTC))
+    midnight = lessons.my_space(kit, child, when=dt.datetime(2030, 12, 6, 16, 30, tzinfo=UTC))
     assert [(e["lesson"]["id"], e["overdue"]) for e in midnight["due"]] == [(lesson_id, True)]
     handin_id = lessons.hand_in(
-        kit, child, lesson_id, "水的旅行", [], when=dt.datetime(2026, 12, 6, 16, 30, tzinfo=UTC)
+        kit, child, lesson_id, "水的旅行", [], when=dt.datetime(2030, 12, 6, 16, 30, tzinfo=UTC)
     )
     handin = kit.lessons.handin(handin_id)
-    assert handin["handed_at"] == "2026-12-07 00:30:00" and handin["late"]
+    assert handin["handed_at"] == "2030-12-07 00:30:00" and handin["late"]
 
 
 def test_times_of_the_learning_space_are_shanghai_wall_time(live_school):

@@ -9,7 +9,6 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from appliance.content import zimdelta
 from appliance.content.channel_index import ChannelIndex
 from appliance.errors import SyncError
 from appliance.storage.installed_packages import Installed
@@ -51,7 +50,11 @@ class Step:
         previous version: a hard link, no copy)."""
         if self.action == "remove":
             return 0
-        return self.size_bytes + (zimdelta.rebuild_disk_bytes(self.offered["size_bytes"]) if self.by_patch else 0)
+        if not self.by_patch:
+            return self.size_bytes
+        from appliance.content import zimdelta  # here: a web worker plans (approval) without libzim's writer
+
+        return self.size_bytes + zimdelta.rebuild_disk_bytes(self.offered["size_bytes"])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -67,7 +67,9 @@ class SmallDisk:
     def run(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """A command run inside the namespace."""
         return subprocess.run(
-            ["nsenter", f"--target={self.keeper.pid}", "--mount", "--", *argv],
+            # --root --wd: the keeper's root and folder, not the mount namespace's own root (CI runs the suite
+            # chrooted in a fresh Debian root, where the namespace's root is the host's and has no .venv)
+            ["nsenter", f"--target={self.keeper.pid}", "--mount", "--root", "--wd", "--", *argv],
             env=env,
             capture_output=True,
             text=True,
