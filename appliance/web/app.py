@@ -190,9 +190,10 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(CountRequests, counter=requests),
-            Middleware(ServeHotEntries),  # web.hot_entries: a cached book entry the short way
             Middleware(OpenToKiwixClients),
             Middleware(SandboxBooks),
+            # web.hot_entries: a cached book entry the short way, inside the two above (they add its headers)
+            Middleware(ServeHotEntries),
             Middleware(CompressPages),
         ],
     )

@@ -2,9 +2,10 @@
 
 Must not import cli. A `/content/<book>/<path>` request that the entry cache answers as it is (GET, no Range, no
 session cookie, the gzip form there when the client wants it) is answered here, before Starlette's routing and the
-middlewares below it: the same bytes and the same headers as the route, its ETag/304 included, with the two headers
-those middlewares add to a book's answer (Kiwix clients' `Access-Control-Allow-Origin`, the books' sandbox). Anything
-else — a miss, a redirect, a range, a signed-in reader whose opening is recorded — goes the long way, unchanged.
+middlewares below it: the same bytes and the same headers as the route, its ETag/304 included. It sits inside the
+middlewares that add a book answer's own headers (Kiwix clients' `Access-Control-Allow-Origin`, the books' sandbox:
+web/app.py), so they add them to this answer too. Anything else — a miss, a redirect, a range, a signed-in reader
+whose opening is recorded — goes the long way, unchanged.
 `tests/web/test_hot_entries.py` compares the two ways' answers header by header.
 """
 
@@ -13,13 +14,12 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from appliance.errors import BookNotFoundError
-from appliance.web import book_origin, caching
+from appliance.web import caching
 from appliance.web.byte_serving import EntryCache, entry_response, needs_gzip
 from appliance.web.session import SESSION_COOKIE
 
 PREFIX = "/content/"
 _SESSION = SESSION_COOKIE.encode()
-KIWIX_OPEN = (b"access-control-allow-origin", b"*")  # web.app.OpenToKiwixClients
 
 
 class ServeHotEntries:
@@ -55,11 +55,4 @@ class ServeHotEntries:
         request = Request(scope)
         if needs_gzip(request, entry):
             return None
-        response = entry_response(request, entry, book.uuid, caching.zim_content(state.kit.settings.cache_max_age_s))
-        kept = [
-            (name, value)
-            for name, value in response.raw_headers
-            if name not in (b"content-security-policy", b"x-content-type-options")
-        ]
-        response.raw_headers = [*kept, *book_origin.BOOK_HEADERS, KIWIX_OPEN]  # in the order the middlewares add them
-        return response
+        return entry_response(request, entry, book.uuid, caching.zim_content(state.kit.settings.cache_max_age_s))
