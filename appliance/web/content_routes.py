@@ -23,9 +23,9 @@ from appliance.web.byte_serving import (
     Entry,
     EntryCache,
     entry_response,
+    gzip_wanted,
     needs_gzip,
     prepare,
-    wants_gzip,
     with_gzip,
 )
 from appliance.web.session import SESSION_COOKIE
@@ -79,8 +79,7 @@ async def content(request: Request) -> Response:
     key = (book.uuid, path)
     entry = cache.get(key)
     if entry is None:
-        gzip_too = "range" not in request.headers and wants_gzip(request)
-        entry = await run_in_threadpool(_load, book, path, cache, gzip_too)
+        entry = await run_in_threadpool(_load, book, path, cache, gzip_wanted(request))
     elif needs_gzip(request, entry):
         entry = await run_in_threadpool(_compress, entry, key, cache)
     if entry.redirect is not None:
