@@ -153,14 +153,14 @@ def _patch_route(
     """(patches to apply, "") for an update by patch, else ((), why the full package) — "" when none is offered."""
     if not patches:
         return (), ""
-    target = package.get("result_digest")
-    chain = _patch_chain(row, patches, target) if target else []
     if whole_because:
         return (), whole_because
     if package["id"] in full_ids:
         return (), "full package asked for (--full)"
+    target = package.get("result_digest")
     if target is not None and row.patch_failed_digest == target:
         return (), "the update by patch failed on the last run"
+    chain = _patch_chain(row, patches, target) if target else []  # searched only when it may be used
     if not chain:
         return (), f"no chain of patches from the installed version {row.version}"
     if len(chain) > chain_max:
