@@ -138,18 +138,12 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
     """`tpkit export PATH`."""
-    from appliance.services.sync import channel, stick_export as export
+    from appliance.services.sync import stick_export as export
 
     engine, db = _open(settings)
     try:
         with engine.locked():
-            kept, skipped = export.kept_channels(
-                engine.paths,
-                engine.settings_channels(),
-                engine.installed.all(),
-                channel.trusted_keys(settings.trusted_channel_keys),
-                engine.clock(),
-            )
+            kept, skipped = engine.kept_channels()
             done = export.export_to_stick(engine.paths, args.path, kept, skipped)
     finally:
         _close(engine, db)

@@ -26,7 +26,7 @@ from appliance.errors import ChannelError, DiskFullError, SyncError, TpkitError
 from appliance.files import file_digest
 from appliance.services.kit import claim_once, kit_paths
 from appliance.services.reporting import desired_config
-from appliance.services.sync import activation, indexes, stick_export as export, uplink_rate
+from appliance.services.sync import activation, channel, indexes, stick_export as export, uplink_rate
 from appliance.services.sync.events import Event
 from appliance.services.sync.limits import Limits
 from appliance.services.sync.plan import (
@@ -359,6 +359,17 @@ class Engine:
                 return step, staged, {**step.offered, "size_bytes": size, "sha256": sha256}, digest
         book = self._download(step)
         return step, book.path, book.package, book.digest
+
+    def kept_channels(self) -> tuple[list[export.KeptChannel], list[str]]:
+        """What this kit can pass on (`tpkit export`, a test's stick): each subscribed channel's verified index with
+        the books it holds of it, and what was left out and why (stick_export.kept_channels)."""
+        return export.kept_channels(
+            self.paths,
+            self.settings_channels(),
+            self.installed.all(),
+            channel.trusted_keys(self.settings.trusted_channel_keys),
+            self.clock(),
+        )
 
     def _refresh_mirror_tree(self) -> None:
         """After a good run the kit's own peer mirror serves what it now holds; a failure there never fails the run."""

@@ -52,13 +52,7 @@ class Roads:
         self.stick = tmp_path / "stick"
         self.stick.mkdir()
         engine = sync_service.Engine(self.a, self.db_a, peers={})
-        kept, _ = export.kept_channels(
-            engine.paths,
-            engine.settings_channels(),
-            engine.installed.all(),
-            channel.trusted_keys(self.a.trusted_channel_keys),
-            engine.clock(),
-        )
+        kept, _ = engine.kept_channels()
         export.export_to_stick(engine.paths, self.stick, kept, [])
         self.peer_process = _serve_tree(engine.paths.mirror_dir, self.a.mirror_port)
         self.b = kit_settings(tmp_path / "b", self.county.url, mirror)

@@ -64,19 +64,13 @@ def _peer_road(tmp_path: Path, mirror: Mirror, daemon: RsyncDaemon):
 
 def _stick_road(tmp_path: Path, mirror: Mirror, daemon: RsyncDaemon):
     """A kit that never gets online importing a stick another kit exported: `tpkit import STICK`."""
-    from appliance.services.sync import channel, engine as sync_service, stick_export as export
+    from appliance.services.sync import engine as sync_service, stick_export as export
 
     online = kit_settings(tmp_path / "a", str(mirror.root), mirror)
     db = open_database(online)
     engine = sync_service.Engine(online, db, peers={})
     engine.run()
-    kept, skipped = export.kept_channels(
-        engine.paths,
-        engine.settings_channels(),
-        engine.installed.all(),
-        channel.trusted_keys(online.trusted_channel_keys),
-        engine.clock(),
-    )
+    kept, skipped = engine.kept_channels()
     stick = tmp_path / "stick"
     stick.mkdir()
     export.export_to_stick(engine.paths, stick, kept, skipped)

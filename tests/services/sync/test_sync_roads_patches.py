@@ -14,7 +14,7 @@ from appliance.content import zimdelta
 from appliance.content.channel_index import INDEX_NAME
 from appliance.errors import TpkitError
 from appliance.files import file_digest
-from appliance.services.sync import channel, engine as sync_service, stick_export as export, stick_import
+from appliance.services.sync import engine as sync_service, stick_export as export, stick_import
 from appliance.services.sync.channel import read_index
 from appliance.services.sync.sources.stick import StickSource
 from tests.conftest import make_book
@@ -68,13 +68,7 @@ def sync(settings, db, **options):
 
 def export_from(settings, db, stick):
     engine = sync_service.Engine(settings, db, peers={})
-    kept, skipped = export.kept_channels(
-        engine.paths,
-        engine.settings_channels(),
-        engine.installed.all(),
-        channel.trusted_keys(settings.trusted_channel_keys),
-        engine.clock(),
-    )
+    kept, skipped = engine.kept_channels()
     stick.mkdir(exist_ok=True)
     return export.export_to_stick(engine.paths, stick, kept, skipped)
 

@@ -44,13 +44,7 @@ def offline_kit(tmp_path, mirror, **overrides):
 
 def export_from(settings, db, stick):
     engine = sync_service.Engine(settings, db, peers={})
-    kept, skipped = export.kept_channels(
-        engine.paths,
-        engine.settings_channels(),
-        engine.installed.all(),
-        channel.trusted_keys(settings.trusted_channel_keys),
-        engine.clock(),
-    )
+    kept, skipped = engine.kept_channels()
     return export.export_to_stick(engine.paths, stick, kept, skipped)
 
 
