@@ -67,3 +67,9 @@ _.dirent_cache_size
 
 # How many book entries went the short way (web/hot_entries.py), read by tests/web/test_hot_entries.py (issue 15).
 _.hot_entries
+
+# The layer interface of issue 21 ("apply ∝ edit"), called by the sync side that installs a patch as a layer.
+_.write_stack
+_.remove_layers
+_.write_layer
+_.read_stack

@@ -170,6 +170,11 @@ def write_patch(old_book: Path | ReadBook, new_book: Path | ReadBook, out: Path)
             "digest": new_read.digest,
             "main_path": new.main_path,
             "fulltext_language": _fulltext_language(new),
+            # What a kit serving the base plus this patch as layers says of the book (content.zimlayers), without a
+            # pass over the base; patches from before these keys derive them (LayeredZim says how).
+            "uuid": new.uuid,
+            "article_count": new.article_count,
+            "media_count": new.media_count,
         },
         "removed_entries": [path for ns, path in diff.removed if ns == "C"],
         "removed_metadata": [name for ns, name in diff.removed if ns == "M"],
