@@ -9,86 +9,23 @@ from pathlib import Path
 import pytest
 
 from appliance.content import zimdelta, zimlayers
-from appliance.content.icons import badge
 from appliance.content.layeredzim import LayeredZim
 from appliance.content.library import Library
 from appliance.content.zimfile import Content, Redirect, ZimFile
 from appliance.content.zimwriter import Entry, write_zim
 from appliance.errors import DamagedBookError, EntryNotFoundError
 from tests.conftest import article
-
-V1 = {
-    "index": ("Welcome", "<p>Start here. <a href='water'>Water</a></p>"),
-    "water": ("Water cycle", "<p>Evaporation and condensation move water.</p>" * 20),
-    "moon": ("The Moon", "<p>The Moon causes tides and glimmerfrost nights.</p>"),
-    "rock": ("Rocks", "<p>Granite and basalt.</p>"),
-    "tree": ("Trees", "<p>Oak and pine grow slowly.</p>"),
-}
-V1_REDIRECTS = [("old_water", "Water (old)", "water"), ("luna", "Luna", "moon"), ("stone", "Stone", "rock")]
-# v2: sun added; water's text and rock's title changed; moon removed; luna now leads to the sun, stone removed, star
-# added; Title and the illustration changed, Publisher added, Creator removed.
-V2 = {
-    **{k: v for k, v in V1.items() if k != "moon"},
-    "sun": ("The Sun", "<p>The Sun is a quillofray star.</p>"),
-    "water": ("Water cycle", "<p>Rain, rivers and the sea.</p>" * 20),
-    "rock": ("Rocks and stones", V1["rock"][1]),
-}
-V2_REDIRECTS = [("old_water", "Water (old)", "water"), ("luna", "Luna", "sun"), ("star", "Star", "sun")]
-# v3: the sun's text changed again, water removed (old_water now leads home), a comet added with a redirect to it,
-# the main page is the sun; Title changed again, Publisher removed.
-V3 = {
-    **{k: v for k, v in V2.items() if k != "water"},
-    "sun": ("The Sun", "<p>The Sun is a zephyrine star.</p>"),
-    "comet": ("Comet", "<p>A comet has a tail of vexillary dust.</p>"),
-}
-V3_REDIRECTS = [("old_water", "Water (old)", "index"), ("luna", "Luna", "sun"), ("kometa", "Kometa", "comet")]
-
-
-def _book(folder: Path, articles: dict, redirects: list, *, main: str = "index", **metadata: str) -> Path:
-    entries = [Entry(path, t, "text/html", article(t, body), front=True) for path, (t, body) in articles.items()]
-    entries.append(Entry("img/dot.png", "dot", "image/png", badge(16, (0, 0, 0), (255, 255, 255))))
-    folder.mkdir(parents=True)
-    return write_zim(
-        folder / "nature_en.zim",
-        metadata={"Language": "eng", "Name": "nature_en", **metadata},
-        main_path=main,
-        entries=entries,
-        illustration_png=badge(48, (len(metadata), 20, 30), (200, 100, 50)),
-        redirects=redirects,
-    )
+from tests.content.layered_books import V1, V2, V3, install, make_patches, make_versions
 
 
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("versions")
-    return [
-        _book(folder / "v1", V1, V1_REDIRECTS, Title="Nature", Date="2026-01-02", Creator="tests"),
-        _book(folder / "v2", V2, V2_REDIRECTS, Title="Nature and sky", Date="2026-02-01", Publisher="county"),
-        _book(folder / "v3", V3, V3_REDIRECTS, main="sun", Title="Nature, sky and space", Date="2026-03-01"),
-    ]
+    return make_versions(tmp_path_factory.mktemp("versions"))
 
 
 @pytest.fixture(scope="module")
 def patches(versions, tmp_path_factory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("patches")
-    made = []
-    for number, (old, new) in enumerate(zip(versions, versions[1:]), start=1):
-        zimdelta.write_patch(old, new, folder / f"{number}.zimpatch")
-        made.append(folder / f"{number}.zimpatch")
-    return made
-
-
-def _install(content: Path, base: Path, patches: list[Path]) -> Path:
-    """The base copied in as content/nature_en.zim, each patch written as a layer, and their stack."""
-    content.mkdir(exist_ok=True)
-    book = content / "nature_en.zim"
-    shutil.copy2(base, book)
-    names, manifest = [], {}
-    for number, patch in enumerate(patches, start=1):
-        manifest = zimlayers.write_layer(patch, zimlayers.layers_dir(book) / f"{number}.zimlayer")
-        names.append(f"{number}.zimlayer")
-    zimlayers.write_stack(book, names, manifest["result"]["version"], manifest["result"]["digest"])
-    return book
+    return make_patches(versions, tmp_path_factory.mktemp("patches"))
 
 
 def _paths(versions: list[Path]) -> list[str]:
@@ -144,7 +81,7 @@ def _suggested(book, terms) -> dict:
 def test_layeredzim_answers_as_the_publishers_version_for_every_path_word_and_title(
     versions, patches, tmp_path, version
 ):
-    book = zimlayers.open_book(_install(tmp_path / "content", versions[0], patches[: version - 1]))
+    book = zimlayers.open_book(install(tmp_path / "content", versions[0], patches[: version - 1]))
     real = ZimFile(versions[version - 1])
     assert isinstance(book, LayeredZim)
     paths = _paths(versions)
@@ -157,7 +94,7 @@ def test_layeredzim_answers_as_the_publishers_version_for_every_path_word_and_ti
 
 
 def test_layeredzim_edited_text_is_found_and_the_replaced_never(versions, patches, tmp_path):
-    book = zimlayers.open_book(_install(tmp_path / "content", versions[0], patches[:1]))
+    book = zimlayers.open_book(install(tmp_path / "content", versions[0], patches[:1]))
     assert book.search("quillofray", 0, 10) == (1, ["sun"])  # added
     assert book.search("rivers", 0, 10) == (1, ["water"])  # changed: v2's text
     assert book.search("evaporation", 0, 10) == (0, [])  # v1's replaced text
@@ -174,14 +111,14 @@ def test_layeredzim_edited_text_is_found_and_the_replaced_never(versions, patche
 
 
 def test_layeredzim_search_pages_skip_hidden_results(versions, patches, tmp_path):
-    book = zimlayers.open_book(_install(tmp_path / "content", versions[0], patches[:1]))
+    book = zimlayers.open_book(install(tmp_path / "content", versions[0], patches[:1]))
     every = book.search("the", 0, 50)[1]
     assert "moon" not in every and len(every) == len(set(every))
     assert [path for start in range(len(every)) for path in book.search("the", start, 1)[1]] == every
 
 
 def test_layeredzim_random_never_gives_a_hidden_path(versions, patches, tmp_path):
-    book = zimlayers.open_book(_install(tmp_path / "content", versions[0], patches))
+    book = zimlayers.open_book(install(tmp_path / "content", versions[0], patches))
     real = ZimFile(versions[2])
     picked = Counter(book.random_path() for _ in range(300))
     assert all(isinstance(real.lookup(path), Content) for path in picked)
@@ -190,7 +127,7 @@ def test_layeredzim_random_never_gives_a_hidden_path(versions, patches, tmp_path
 
 
 def test_layeredzim_opening_reads_no_entry_of_the_base(versions, patches, tmp_path, monkeypatch):
-    book_path = _install(tmp_path / "content", versions[0], patches)
+    book_path = install(tmp_path / "content", versions[0], patches)
     base_passes = []
     original = ZimFile.storage_order
 
@@ -207,7 +144,7 @@ def test_layeredzim_opening_reads_no_entry_of_the_base(versions, patches, tmp_pa
 
 
 def test_layeredzim_stale_stack_is_ignored_when_the_base_is_replaced(versions, patches, tmp_path):
-    book = _install(tmp_path / "content", versions[0], patches[:1])
+    book = install(tmp_path / "content", versions[0], patches[:1])
     shutil.copy(versions[1], book)  # a full v2 copied over the base (new mtime): the layers no longer apply
     opened = zimlayers.open_book(book)
     assert isinstance(opened, ZimFile) and opened.uuid == ZimFile(versions[1]).uuid
@@ -215,7 +152,7 @@ def test_layeredzim_stale_stack_is_ignored_when_the_base_is_replaced(versions, p
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "missing", "not-a-layer"])
 def test_layeredzim_damaged_layer_makes_the_book_damaged_never_half_served(versions, patches, tmp_path, damage):
-    book = _install(tmp_path / "content", versions[0], patches)
+    book = install(tmp_path / "content", versions[0], patches)
     layer = zimlayers.layers_dir(book) / "2.zimlayer"
     data = bytearray(layer.read_bytes())
     if damage == "flip":
@@ -235,7 +172,7 @@ def test_layeredzim_damaged_layer_makes_the_book_damaged_never_half_served(versi
 
 
 def test_layeredzim_stack_that_the_layers_do_not_make_is_damaged(versions, patches, tmp_path):
-    book = _install(tmp_path / "content", versions[0], patches)
+    book = install(tmp_path / "content", versions[0], patches)
     zimlayers.write_stack(book, ["1.zimlayer"], "2026-03-01", zimdelta.book_digest(versions[2]))
     with pytest.raises(DamagedBookError):
         zimlayers.open_book(book)
@@ -243,9 +180,7 @@ def test_layeredzim_stack_that_the_layers_do_not_make_is_damaged(versions, patch
 
 def test_layeredzim_library_picks_a_new_layer_up_and_serves_the_result(versions, patches, tmp_path):
     content = tmp_path / "content"
-    content.mkdir()
-    book = content / "nature_en.zim"
-    shutil.copy2(versions[0], book)  # no stack yet: the plain v1
+    book = install(content, versions[0], [])  # no stack yet: the plain v1
     library = Library(content)
     library.refresh()
     [served] = library.books()
@@ -279,8 +214,8 @@ def test_layeredzim_patches_from_before_the_result_counts_still_serve(versions, 
         for e in patched.stored_entries()
     ]
     write_zim(patch, metadata=metadata, main_path=None, entries=entries, index_language=None)
-    book = zimlayers.open_book(_install(tmp_path / "content", versions[0], [patch]))
+    book = zimlayers.open_book(install(tmp_path / "content", versions[0], [patch]))
     real = ZimFile(versions[1])
-    assert book.uuid == zimlayers.open_book(_install(tmp_path / "again", versions[0], [patch])).uuid != real.uuid
+    assert book.uuid == zimlayers.open_book(install(tmp_path / "again", versions[0], [patch])).uuid != real.uuid
     assert abs(book.article_count - real.article_count) <= 2 and book.media_count == real.media_count
     assert bytes(book.lookup("sun").data) == bytes(real.lookup("sun").data)  # type: ignore[union-attr]
