@@ -14,7 +14,7 @@ from appliance.content.library import Library
 from appliance.content.zimfile import Content, Redirect, ZimFile
 from appliance.content.zimwriter import Entry, write_zim
 from appliance.errors import DamagedBookError, EntryNotFoundError
-from tests.conftest import article
+from tests.conftest import article, shared_zims
 from tests.content.layered_books import V1, V2, V3, install, make_patches, make_versions
 
 
@@ -73,8 +73,8 @@ def _searched(book, words) -> dict:
     return {word: (book.search(word, 0, 50)[0], sorted(book.search(word, 0, 50)[1])) for word in words}
 
 
-def _suggested(book, terms) -> dict:
-    return {term: sorted({book.final_path(path) for path, _ in book.suggest(term, 20)}) for term in terms}
+def _suggested(book, terms, count: int = 20) -> dict:
+    return {term: sorted({book.final_path(path) for path, _ in book.suggest(term, count)}) for term in terms}
 
 
 @pytest.mark.parametrize("version", [2, 3])
@@ -219,3 +219,64 @@ def test_layeredzim_patches_from_before_the_result_counts_still_serve(versions, 
     assert book.uuid == zimlayers.open_book(install(tmp_path / "again", versions[0], [patch])).uuid != real.uuid
     assert abs(book.article_count - real.article_count) <= 2 and book.media_count == real.media_count
     assert bytes(book.lookup("sun").data) == bytes(real.lookup("sun").data)  # type: ignore[union-attr]
+
+
+def _edited_copy(source: Path, out: Path) -> tuple[list[str], list[str]]:
+    """The publisher's next version of a real book: three articles edited, two removed (with the redirects to them),
+    one added, a redirect moved; (edited paths, removed paths)."""
+    book = ZimFile(source)
+    items = [(entry, bytes(data)) for entry, data in book.stored_contents() if data is not None]
+    html = [entry.path for entry, _ in items if entry.mimetype.startswith("text/html") and entry.path != book.main_path]
+    edited, removed = html[10:13], html[20:22]
+    entries = [
+        Entry(
+            entry.path,
+            entry.title,
+            entry.mimetype,
+            data.replace(b"</body>", b"<p>Zorblaxian flumquist.</p></body>") if entry.path in edited else data,
+            front=entry.mimetype.startswith("text/html"),
+        )
+        for entry, data in items
+        if entry.path not in removed
+    ]
+    entries.append(Entry("A/Layer_test", "Layer test", "text/html", article("Layer test", "<p>Quibbleton.</p>"), True))
+    redirects = [
+        (e.path, e.title, e.redirect_target)
+        for e in book.stored_entries()
+        if e.redirect_target is not None and e.redirect_target not in removed
+    ]
+    redirects[0] = (redirects[0][0], redirects[0][1], "A/Layer_test")
+    metadata = {name: book.metadata_text(name) for name in book.metadata_names if name != "Counter"}
+    out.parent.mkdir(parents=True)
+    write_zim(
+        out, metadata={**metadata, "Date": "2030-01-01"}, main_path=book.main_path, entries=entries, redirects=redirects
+    )
+    return edited, removed
+
+
+def test_layeredzim_real_book_answers_as_its_next_version_for_every_path(tmp_path):
+    [v1] = [path for path in shared_zims("real") if path.name == "wikipedia_en_ray_charles.zim"]
+    v2 = tmp_path / "v2" / "wikipedia_en_ray_charles.zim"
+    edited, removed = _edited_copy(v1, v2)
+    zimdelta.write_patch(v1, v2, tmp_path / "p.zimpatch")
+    book = zimlayers.open_book(install(tmp_path / "content", v1, [tmp_path / "p.zimpatch"]))
+    real = ZimFile(v2)
+    paths = _paths([v1, v2])
+    assert _entries(book, paths) == _entries(real, paths)
+    assert _described(book) == _described(real)
+    assert sorted(book.search("zorblaxian", 0, 10)[1]) == sorted(real.search("zorblaxian", 0, 10)[1]) == sorted(edited)
+    assert book.search("quibbleton", 0, 10) == (1, ["A/Layer_test"])
+    # The publisher's v1 index does not hold its main page as v2's does: the base's own index answers for what no
+    # layer touched, the layer's for the rest.
+    touched = {*edited, *removed, "A/Layer_test"}
+    for word in ("ray", "charles", "album", "song", "soul", "records"):
+        base_found, real_found = ZimFile(v1).search(word, 0, 500)[1], real.search(word, 0, 500)[1]
+        expected = {p for p in base_found if p not in touched} | {p for p in real_found if p in touched}
+        assert set(book.search(word, 0, 500)[1]) == expected and not expected & set(removed), word
+    for term in ("Ray", "Geor", "Hit the", "Layer", "Moon", "Bein"):
+        [base_found], [real_found] = (
+            _suggested(ZimFile(v1), [term], 500).values(),
+            _suggested(real, [term], 500).values(),
+        )
+        expected = {p for p in base_found if p not in touched} | {p for p in real_found if p in touched}
+        assert set(_suggested(book, [term], 500)[term]) == expected and not expected & set(removed), term
