@@ -119,6 +119,11 @@ class LayeredZim:
         return int(self._result.get("media_count", self._base.media_count))
 
     @property
+    def dirent_cache_size(self) -> int:
+        """How many directory entries libzim keeps for the base (each layer has its own cache)."""
+        return self._base.dirent_cache_size
+
+    @property
     def has_fulltext_index(self) -> bool:
         return self._base.has_fulltext_index
 

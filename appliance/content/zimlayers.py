@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,8 @@ def _stack_path(book: Path) -> Path:
 
 
 def read_stack(book: Path) -> Stack | None:
-    """The book's stack; None when there is none, it cannot be read, or it was made for another base file (the base
-    was replaced by a full book since: its layers no longer apply)."""
+    """The book's stack; None when there is none, it cannot be read, it names no layer, or it was made for another
+    base file (the base was replaced by a full book since: its layers no longer apply)."""
     try:
         raw = json.loads(_stack_path(book).read_bytes())
         stack = Stack(
@@ -59,7 +60,7 @@ def read_stack(book: Path) -> Stack | None:
             version=str(raw["version"]),
             digest=str(raw["digest"]),
         )
-        if raw.get("format") != STACK_FORMAT or not stack.layers:
+        if raw.get("format") != STACK_FORMAT or not isinstance(raw["layers"], list) or not stack.layers:
             return None
         if any(Path(name).name != name or name in ("", ".", "..") for name in stack.layers):
             return None  # a layer is a file name inside the layers folder, never a path elsewhere
@@ -77,7 +78,7 @@ def _make_dir(folder: Path) -> None:
         fsync_path(folder.parent)  # the new folder's name survives a power cut
 
 
-def write_stack(book: Path, layers, version: str, digest: str) -> Stack:
+def write_stack(book: Path, layers: Sequence[str], version: str, digest: str) -> Stack:
     """Record `layers` (file names in layers_dir, oldest first) as served over the base file `book` as it is now,
     making the publisher's `version` with entry `digest`; atomic (temporary file, fsync, rename, fsync folder)."""
     size, mtime_ns = file_signature(book)
