@@ -1,7 +1,8 @@
 """Layered books: a book served as its base file plus one indexed layer ZIM per patch, so applying an update costs the
 edit, never the book (issue 21, "apply ∝ edit"). The layers and their stack live in content/<id>.layers/.
 
-Must not import storage, edges, services or web: reads through content.zimfile, writes through content.zimwriter.
+Must not import storage, edges, services or web, nor at module level libzim's writer (content.zimwriter, zimdelta):
+the library imports this module in every web worker. Reads through content.zimfile, writes through content.zimwriter.
 The rules (which entry wins, search across layers, what is not covered) are in docs/channels.md ("Layers").
 """
 
@@ -15,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from appliance import strict_json
-from appliance.content import zimdelta
+from appliance.content import patch_manifest
 from appliance.content.layeredzim import LayeredZim
 from appliance.content.zimfile import ZimFile, file_signature
-from appliance.content.zimwriter import Entry, MetadataValue, write_zim
 from appliance.errors import DamagedBookError, StorageError
 from appliance.files import fsync_path, write_atomically
 
@@ -106,11 +106,16 @@ def write_layer(patch: Path, out: Path) -> dict[str, Any]:
     a full-text index of them when the manifest's result has a fulltext_language, its metadata and its TpkitPatch
     manifest (the manifest's redirects stay there: their targets may be in the base). Reads the patch only, never the
     base. The layer is itself a valid patch for zimdelta.apply_patches. Returns the manifest."""
+    # Imported here: the library opens books through this module in every web worker, which starts without libzim's
+    # writer (tests/test_start_imports.py); only the sync writes layers.
+    from appliance.content import zimdelta
+    from appliance.content.zimwriter import Entry, MetadataValue, write_zim
+
     source, manifest = zimdelta.read_manifest(patch)
     metadata: dict[str, MetadataValue] = {}
     for name in source.metadata_names:
         item = source.metadata_item(name)
-        if name not in zimdelta.DERIVED_METADATA and item is not None:
+        if name not in patch_manifest.DERIVED_METADATA and item is not None:
             metadata[name] = (bytes(item.data), item.mimetype)
     entries = (
         Entry(entry.path, entry.title, entry.mimetype, bytes(data), front=entry.mimetype.startswith("text/html"))
