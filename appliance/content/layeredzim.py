@@ -206,8 +206,9 @@ class LayeredZim:
             return self._layers[owner - 1].lookup(path)
         if owner == _BASE:
             found = self._base.lookup(path)
-            if isinstance(found, Content):
-                return found
+            if isinstance(found, Content) or found.target_path not in self._owner:
+                return found  # an item, or a redirect within the base to a page no layer touched
+            path = found.target_path
         final = self._walk(path)
         if final is None:
             raise self._not_found(path)
