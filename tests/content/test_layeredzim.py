@@ -17,7 +17,7 @@ from appliance.content.zimfile import Content, Redirect, ZimFile
 from appliance.content.zimwriter import Entry, write_zim
 from appliance.errors import DamagedBookError, EntryNotFoundError
 from tests.conftest import article, shared_zims
-from tests.content.layered_books import V1, V2, V3, install, make_patches, make_versions
+from tests.content.layered_books import V1, V2, V3, book_version, install, make_patches, make_versions
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +291,25 @@ def test_layeredzim_real_book_answers_as_its_next_version_for_every_path(tmp_pat
         )
         expected = {p for p in base_found if p not in touched} | {p for p in real_found if p in touched}
         assert set(_suggested(book, [term], 500)[term]) == expected and not expected & set(removed), term
+
+
+def test_layeredzim_search_pages_through_many_hidden_results_as_the_real_book(tmp_path):
+    # 120 articles with one shared word; v2 edits half of them and removes a sixth: most of the base's results are
+    # hidden, so each page needs further base pages.
+    v1_articles = {f"a{n:03}": (f"Article {n}", f"<p>Common ground number {n}.</p>") for n in range(120)}
+    v2_articles = {
+        path: (title, body.replace("ground", "edited ground") if n % 2 == 0 else body)
+        for n, (path, (title, body)) in enumerate(v1_articles.items())
+        if n % 6 != 1
+    }
+    v1 = book_version(tmp_path / "v1", v1_articles, [], main="a000", Title="Many", Date="1")
+    v2 = book_version(tmp_path / "v2", v2_articles, [], main="a000", Title="Many", Date="2")
+    zimdelta.write_patch(v1, v2, tmp_path / "p.zimpatch")
+    book = zimlayers.open_book(install(tmp_path / "content", v1, [tmp_path / "p.zimpatch"]))
+    real = ZimFile(v2)
+    pages = [book.search("common", start, 7) for start in range(0, 140, 7)]
+    found = [path for _, paths in pages for path in paths]
+    assert len(found) == len(set(found)) == len(v2_articles)
+    assert set(found) == set(real.search("common", 0, 200)[1])
+    assert pages[-1][0] == real.search("common", 0, 200)[0] == len(v2_articles)
+    assert book.search("edited", 0, 200)[0] == len(real.search("edited", 0, 200)[1]) == 60
