@@ -6,6 +6,7 @@ import json
 import shutil
 import struct
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,15 @@ def test_layeredzim_search_pages_through_many_hidden_results_as_the_real_book(tm
     assert set(found) == set(real.search("common", 0, 200)[1])
     assert pages[-1][0] == real.search("common", 0, 200)[0] == len(v2_articles)
     assert book.search("edited", 0, 200)[0] == len(real.search("edited", 0, 200)[1]) == 60
+
+
+def test_layeredzim_shared_between_threads_answers_each_the_same(versions, patches, tmp_path):
+    book = zimlayers.open_book(install(tmp_path / "content", versions[0], patches))
+    paths, words = _paths(versions), sorted(_words(V1, V2, V3))
+    expected = (_entries(book, paths), _searched(book, words), _suggested(book, words))
+
+    def answers(_: int) -> tuple:
+        return _entries(book, paths), _searched(book, words), _suggested(book, words)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(answer == expected for answer in pool.map(answers, range(16)))
