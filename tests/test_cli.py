@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -122,6 +123,29 @@ def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_pat
     assert "One-time administrator password" not in output
     assert "building the demo library" not in output
     assert key.read_bytes() == first_key  # never replaced
+
+
+def test_cli_serve_on_a_taken_port_says_so_before_printing_a_password(tmp_path):
+    """Another server on the port: `tpkit serve` refuses with the port and its fix, and neither builds the demo nor
+    prints "serving on" or a one-time password (which a teacher would copy for a kit that never started)."""
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        server = _start_serve(tmp_path, port)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 1, output
+    assert f"Cannot serve on 127.0.0.1:{port}" in output and "choose another port: --port" in output
+    assert "serving on" not in output and "One-time" not in output and "building the demo" not in output
+    assert not (tmp_path / "content").exists()
+    hub_taken = socket.socket()
+    try:
+        hub_taken.bind(("127.0.0.1", port))
+        hub_taken.listen()
+        refused = tpkit("hub", "serve", "--hub-port", str(port), "--hub-data-dir", str(tmp_path / "hub"))
+    finally:
+        hub_taken.close()
+    assert refused.returncode == 1 and "--hub-port" in refused.stderr and "One-time" not in refused.stdout
 
 
 def test_cli_health_exit_codes_follow_status(tmp_path):
