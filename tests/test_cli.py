@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 
 from appliance.paths import compiled_mark
 from appliance.web import pages
@@ -146,6 +148,63 @@ def test_cli_serve_on_a_taken_port_says_so_before_printing_a_password(tmp_path):
     finally:
         hub_taken.close()
     assert refused.returncode == 1 and "--hub-port" in refused.stderr and "One-time" not in refused.stdout
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The processes uvicorn's supervisor `pid` spawned (spawn_main in their command line)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_cli_serve_workers_end_when_the_server_is_killed_9(tmp_path):
+    """kill -9 of `tpkit serve` (several workers): its workers end too (PR_SET_PDEATHSIG), and the port is free for
+    the next start instead of held by orphans that still serve."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "serve",
+            "--demo-if-empty",
+            "--web-workers",
+            "2",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--content-dir",
+            str(tmp_path / "content"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/")
+        workers = _workers_of(server.pid)
+        assert len(workers) == 2, workers
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [
+        pid
+        for pid in workers
+        if Path(f"/proc/{pid}/stat").exists() and ") Z" not in Path(f"/proc/{pid}/stat").read_text()
+    ]
+    assert not alive, f"workers {alive} still run after their server was killed"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
 
 
 def test_cli_health_exit_codes_follow_status(tmp_path):
