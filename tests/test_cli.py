@@ -6,11 +6,14 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 
 from appliance.paths import compiled_mark
 from appliance.web import pages
@@ -122,6 +125,86 @@ def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_pat
     assert "One-time administrator password" not in output
     assert "building the demo library" not in output
     assert key.read_bytes() == first_key  # never replaced
+
+
+def test_cli_serve_on_a_taken_port_says_so_before_printing_a_password(tmp_path):
+    """Another server on the port: `tpkit serve` refuses with the port and its fix, and neither builds the demo nor
+    prints "serving on" or a one-time password (which a teacher would copy for a kit that never started)."""
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        server = _start_serve(tmp_path, port)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 1, output
+    assert f"Cannot serve on 127.0.0.1:{port}" in output and "choose another port: --port" in output
+    assert "serving on" not in output and "One-time" not in output and "building the demo" not in output
+    assert not (tmp_path / "content").exists()
+    hub_taken = socket.socket()
+    try:
+        hub_taken.bind(("127.0.0.1", port))
+        hub_taken.listen()
+        refused = tpkit("hub", "serve", "--hub-port", str(port), "--hub-data-dir", str(tmp_path / "hub"))
+    finally:
+        hub_taken.close()
+    assert refused.returncode == 1 and "--hub-port" in refused.stderr and "One-time" not in refused.stdout
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The processes uvicorn's supervisor `pid` spawned (spawn_main in their command line)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_cli_serve_workers_end_when_the_server_is_killed_9(tmp_path):
+    """kill -9 of `tpkit serve` (several workers): its workers end too (PR_SET_PDEATHSIG), and the port is free for
+    the next start instead of held by orphans that still serve."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "serve",
+            "--demo-if-empty",
+            "--web-workers",
+            "2",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--content-dir",
+            str(tmp_path / "content"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/")
+        workers = _workers_of(server.pid)
+        assert len(workers) == 2, workers
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [
+        pid
+        for pid in workers
+        if Path(f"/proc/{pid}/stat").exists() and ") Z" not in Path(f"/proc/{pid}/stat").read_text()
+    ]
+    assert not alive, f"workers {alive} still run after their server was killed"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
 
 
 def test_cli_health_exit_codes_follow_status(tmp_path):

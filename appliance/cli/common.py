@@ -14,7 +14,7 @@ from appliance.config import SPEC, Settings, as_environment, load_settings
 
 if TYPE_CHECKING:  # the hub's settings type only: a kit's commands never load the hub
     from appliance.hub.settings import HubSettings
-from appliance.errors import TpkitError
+from appliance.errors import ConfigError, TpkitError
 
 
 def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
@@ -93,6 +93,34 @@ def keep_peoples_data_private() -> int:
     tighter = os.umask(0) | PEOPLES_DATA_UMASK
     os.umask(tighter)
     return tighter
+
+
+def require_free_port(host: str, port: int, flag: str = "--port") -> None:
+    """A ConfigError naming the port when this process could not listen there (another server holds it, it needs
+    root, the address is not this machine's): asked before a server prints that it serves or a one-time password."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as uvicorn binds: a closed port's TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.EACCES:
+                cause, fix = "Ports below 1024 need root.", f"Run it as the kit's service, or choose {flag} 8080."
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                cause, fix = f"{host} is not an address of this machine.", "Use --host 0.0.0.0 (every address)."
+            else:
+                cause = (
+                    "Another server is using it: the kit's own service (tpkit.service) or a `tpkit serve` left open."
+                )
+                fix = f"Stop the other one (sudo systemctl stop tpkit) or choose another port: {flag} {port + 1}."
+            raise ConfigError(
+                f"Cannot serve on {host}:{port}: {reason}.", code="config.port_unavailable", cause=cause, fix=fix
+            ) from None
 
 
 def run_server(

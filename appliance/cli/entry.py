@@ -18,7 +18,14 @@ from pathlib import Path
 
 from appliance import __version__, strict_json
 from appliance.cli import audit, books, content, hub, learning, people, provisioning, reporting, roads
-from appliance.cli.common import add_setting_flags, keep_peoples_data_private, print_error, run_server, settings_from
+from appliance.cli.common import (
+    add_setting_flags,
+    keep_peoples_data_private,
+    print_error,
+    require_free_port,
+    run_server,
+    settings_from,
+)
 from appliance.config import SPEC, Settings
 from appliance.errors import DiskFullError, TpkitError
 
@@ -82,6 +89,7 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     from appliance.edges.memory import ARENAS, limit_malloc_arenas
     from appliance.services.library import demo_books
 
+    require_free_port(settings.host, settings.port)  # before the demo, "serving on" and a one-time password
     if demo_if_empty and not demo_books.has_books(settings.content_dir):
         print(f"[i] {settings.content_dir} has no books: building the demo library…")
         for path in demo_books.build(settings.content_dir):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from appliance import __version__, strict_json
-from appliance.cli.common import run_server
+from appliance.cli.common import require_free_port, run_server
 from appliance.hub.settings import HUB_SPEC, HubSettings, load_hub_settings
 
 
@@ -117,6 +117,7 @@ def hub_serve(settings: HubSettings) -> int:
     from appliance.hub import technicians
     from appliance.hub.app import create_app
 
+    require_free_port(settings.hub_host, settings.hub_port, "--hub-port")  # before a one-time password is printed
     db = _open_hub(settings)
     password = technicians.ensure_first(db, time.time())
     where = "PostgreSQL" if settings.hub_database_url else f"SQLite {settings.hub_data_dir / 'hub.sqlite3'}"

@@ -8,29 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from libzim.writer import Creator, Hint, Item, StringProvider
 
-# MIME types whose bytes libzim should put in a compressed (zstd) cluster: text and text-like formats (markup, code,
-# data, vector images, uncompressed fonts). PNG, JPEG, WebP, audio, video, WOFF/WOFF2 and archives are compressed
-# already: libzim stores them in plain clusters, so a reader gets them without decompressing their neighbours.
-_COMPRESSIBLE = re.compile(
-    r"^(text/"
-    r"|image/(svg\+xml|bmp|x-icon|vnd\.microsoft\.icon)"
-    r"|application/(javascript|x-javascript|ecmascript|json|xml|xhtml\+xml|[a-z0-9.+-]*\+(xml|json)"
-    r"|x-subrip|vnd\.ms-fontobject|x-font-ttf|x-font-otf|font-sfnt|x-tex|rtf|x-sh|sql|wasm)"
-    r"|font/(ttf|otf|sfnt|collection)"
-    r")"
-)
-
-
-def compressible(mimetype: str) -> bool:
-    """Whether an entry of this MIME type gets libzim's compression hint (the publishers' tools give it to the same)."""
-    return _COMPRESSIBLE.match(mimetype.split(";")[0].strip().lower()) is not None
+from appliance.content import compression
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +46,7 @@ class _Item(Item):
         return StringProvider(self.entry.data)
 
     def get_hints(self) -> dict:
-        return {Hint.FRONT_ARTICLE: self.entry.front, Hint.COMPRESS: compressible(self.entry.mimetype)}
+        return {Hint.FRONT_ARTICLE: self.entry.front, Hint.COMPRESS: compression.compressible(self.entry.mimetype)}
 
 
 # Xapian keeps this many documents of a full-text index in memory before it writes them out. Its default (10,000)

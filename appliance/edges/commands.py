@@ -90,6 +90,23 @@ class StopAtOnce(Exception):
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+def end_with_parent() -> None:
+    """In a process started by multiprocessing (uvicorn's web workers): have the kernel send it SIGTERM when the
+    process that started it ends, however it ends (PR_SET_PDEATHSIG), and end it at once if that has happened
+    already. A worker whose `tpkit serve` was killed -9 would otherwise keep serving, orphaned, and hold the port
+    against the next start. Does nothing in a process multiprocessing did not start."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+    if prctl is not None:
+        prctl(ctypes.c_int(_PR_SET_PDEATHSIG), *(ctypes.c_ulong(n) for n in (signal.SIGTERM, 0, 0, 0)))
+    if os.getppid() != parent.pid:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _dies_with_this_process() -> Callable[[], None]:
     """A `preexec_fn` that has the kernel send the child SIGTERM when this process ends, however it ends (kill -9
     too): PR_SET_PDEATHSIG. prctl is looked up here, before the fork, so the child only calls it.

@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from appliance.content.compression import compressible
 from appliance.web.byte_serving import (
     COMPRESS_MAX_PLAIN_BYTES,
     GZIP_LEVEL,
     etag_matches,
-    is_compressible,
     wants_gzip,
 )
 from appliance.web.caching import DYNAMIC
@@ -57,7 +57,7 @@ class Answer:
 
 def make_answer(generation: int, now: str, content_type: str, body: bytes, etag: str) -> Answer:
     """An Answer, gzipped once now when web.compression would gzip it per request."""
-    worth_gzip = len(body) > COMPRESS_MAX_PLAIN_BYTES and is_compressible(content_type)
+    worth_gzip = len(body) > COMPRESS_MAX_PLAIN_BYTES and compressible(content_type)
     gz = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if worth_gzip else None
     return Answer(generation, now, content_type, body, gz, etag)
 

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from starlette.requests import Request
 from starlette.responses import Response
 
+from appliance.content.compression import compressible
 from appliance.errors import RangeNotSatisfiableError
 
 # Text up to this size fits one TCP segment anyway, so gzip gains nothing; kiwix-serve uses the same
@@ -26,7 +27,6 @@ GZIP_LEVEL = 6
 ENTRY_CACHE_MAX_BYTES = 16 * 1024 * 1024
 # Larger entries (videos, big PDFs) are never cached: they are read per request and served in ranges.
 ENTRY_CACHE_ITEM_MAX_BYTES = 512 * 1024
-_COMPRESSIBLE = re.compile(r"^(text/|application/(javascript|json|xml|[a-z.+-]*\+xml)|image/svg\+xml)")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -51,8 +51,8 @@ def prepare(mimetype: str, data: memoryview) -> Entry:
     for it (~0.5 ms for a 15 KB article here: a reader that does not accept gzip never pays it)."""
     small = len(data) <= ENTRY_CACHE_ITEM_MAX_BYTES
     body = bytes(data) if small else data
-    compressible = small and len(data) > COMPRESS_MAX_PLAIN_BYTES and is_compressible(mimetype)
-    return Entry(mimetype, body, compressible=compressible)
+    worth_gzip = small and len(data) > COMPRESS_MAX_PLAIN_BYTES and compressible(mimetype)
+    return Entry(mimetype, body, compressible=worth_gzip)
 
 
 def with_gzip(entry: Entry) -> Entry:
@@ -101,11 +101,6 @@ class EntryCache:
             while self._size > self.max_bytes:
                 _, evicted = self._items.popitem(last=False)
                 self._size -= evicted.size_bytes
-
-
-def is_compressible(content_type: str) -> bool:
-    """Whether gzip shrinks this type (text, JSON, XML, SVG) rather than wasting CPU (images, video)."""
-    return _COMPRESSIBLE.match(content_type) is not None
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

@@ -12,7 +12,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, etag_matches, is_compressible, wants_gzip
+from appliance.content.compression import compressible
+from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, etag_matches, wants_gzip
 
 # What kiwix-serve sends on answers computed per request, and on every redirect: keep a copy, ask before using it.
 DYNAMIC = "max-age=0, must-revalidate"
@@ -49,7 +50,7 @@ def redirect(url: str) -> RedirectResponse:
 def _compressed_later(request: Request, response: Response) -> bool:
     """Whether web.compression will gzip this response: its ETag must then differ (RFC 9110 8.8.3)."""
     content_type = response.headers.get("content-type", "")
-    return is_compressible(content_type) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES and wants_gzip(request)
+    return compressible(content_type) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES and wants_gzip(request)
 
 
 def etag_value(request: Request, key: bytes, per_instance: bool = True) -> str:
@@ -75,7 +76,7 @@ def revalidated(
     etag = f'"{tag}{"/gz" if compressed else ""}"'
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = cache_control
-    if is_compressible(response.headers.get("content-type", "")) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES:
+    if compressible(response.headers.get("content-type", "")) and len(response.body) > COMPRESS_MAX_PLAIN_BYTES:
         response.headers["Vary"] = "Accept-Encoding"
     if not etag_matches(request, etag):
         return response

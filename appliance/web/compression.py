@@ -10,7 +10,8 @@ import gzip
 
 from starlette.datastructures import Headers, MutableHeaders
 
-from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, GZIP_LEVEL, accepts_gzip, is_compressible
+from appliance.content.compression import compressible
+from appliance.web.byte_serving import COMPRESS_MAX_PLAIN_BYTES, GZIP_LEVEL, accepts_gzip
 
 
 class CompressPages:
@@ -32,7 +33,7 @@ class CompressPages:
                 worth_it = (
                     message["status"] == 200
                     and "content-encoding" not in headers
-                    and is_compressible(headers.get("content-type", ""))
+                    and compressible(headers.get("content-type", ""))
                 )
                 if not worth_it:
                     await send(message)

@@ -15,9 +15,10 @@ from libzim.reader import Archive
 from libzim.writer import Creator, Hint, Item, StringProvider
 
 from appliance.content import zimdelta
+from appliance.content.compression import compressible
 from appliance.content.library import Library
 from appliance.content.zimfile import ZimFile
-from appliance.content.zimwriter import Entry, compressible, write_zim
+from appliance.content.zimwriter import Entry, write_zim
 from appliance.services.library import search
 
 WORDS = ["river", "piano", "soul", "rhythm", "blues", "record", "album", "singer", "Georgia", "band", "chart"]

@@ -10,24 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from appliance.config import zone_of
 from appliance.errors import BadRequestError
+from appliance.services.learning import clock as kit_clock
 from appliance.services.people import access, name_order
 from appliance.storage.attendance import Attendance, utc_text
 
 if TYPE_CHECKING:
-    from appliance.config import Settings
     from appliance.services.kit import Kit
     from appliance.services.people.access import Viewer
 
 CSV_DAYS = 31  # the attendance CSV covers the month that ends with the day shown
 # No kit signed anyone in before this day; earlier dates (0001-01-01) would fall off the calendar in UTC
 FIRST_DAY = dt.date(2020, 1, 1)
-
-
-def kit_zone(settings: Settings) -> dt.tzinfo:
-    """The kit's time zone: the `time_zone` setting (config.zone_of)."""
-    return zone_of(getattr(settings, "time_zone", None))
 
 
 def _from_utc_text(text: str) -> dt.datetime:
@@ -67,7 +61,7 @@ def parse_day(text: str | None, today: dt.date) -> dt.date:
 def last_signins(kit: Kit, class_id: int, now: dt.datetime | None = None) -> dict[int, dict[str, Any]]:
     """{student id: how long ago they last signed in to the class}: {"days": 0, "time": "08:12"} today, {"days": n}
     n kit days ago; a child who never signed in is not in it."""
-    zone = kit_zone(kit.settings)
+    zone = kit_clock.zone(kit.settings)
     today = _now(now).astimezone(zone).date()
     found = {}
     for student_id, at in Attendance(kit.db).last_signins(class_id).items():
@@ -83,7 +77,7 @@ def class_day(
     with their first sign-in that day and whether they were there (the teacher's correction wins); the days before
     and after for the page's ‹ › links. For the class's teachers and administrators (NotVisibleError otherwise)."""
     klass = access.staff_class(kit.people, viewer, class_id)
-    zone = kit_zone(kit.settings)
+    zone = kit_clock.zone(kit.settings)
     today = _now(now).astimezone(zone).date()
     day = parse_day(day_text, today)
     start, end = day_bounds(day, zone)
@@ -124,7 +118,7 @@ def mark(
     before); the day (YYYY-MM-DD). NotVisibleError for a child not in the class."""
     klass, student = access.class_student(kit.people, viewer, class_id, student_id)
     moment = _now(now)
-    day = parse_day(day_text, moment.astimezone(kit_zone(kit.settings)).date())
+    day = parse_day(day_text, moment.astimezone(kit_clock.zone(kit.settings)).date())
     assert viewer is not None  # class_student let a staff account through
     Attendance(kit.db).mark(klass["id"], student["id"], day.isoformat(), present, viewer["id"], utc_text(moment))
     return day.isoformat()
@@ -137,7 +131,7 @@ def csv_rows(
     asked for on which anyone signed in or was marked (school days), then the days each child was there. `t`
     words the headings and marks in the page's language."""
     klass = access.staff_class(kit.people, viewer, class_id)
-    zone = kit_zone(kit.settings)
+    zone = kit_clock.zone(kit.settings)
     last = parse_day(day_text, _now(now).astimezone(zone).date())
     days = [last - dt.timedelta(days=n) for n in range(CSV_DAYS - 1, -1, -1)]
     store = Attendance(kit.db)

@@ -10,6 +10,7 @@ import pytest
 
 from appliance.config import CHINA_TIME
 from appliance.errors import BadRequestError, NotVisibleError
+from appliance.services.learning import clock as kit_clock
 from appliance.services.people import access, attendance
 from tests.roster_data import two_classes
 
@@ -61,12 +62,12 @@ def test_attendance_day_is_the_kit_day_in_china_time(school):
 
 
 def test_attendance_zone_comes_from_the_setting_when_there_is_one():
-    london = attendance.kit_zone(types.SimpleNamespace(time_zone="Europe/London"))
+    london = kit_clock.zone(types.SimpleNamespace(time_zone="Europe/London"))
     assert dt.datetime(2026, 12, 5, 16, 30, tzinfo=UTC).astimezone(london).date() == dt.date(2026, 12, 5)
     for settings in (types.SimpleNamespace(), types.SimpleNamespace(time_zone="")):  # no such setting: China time
-        zone = attendance.kit_zone(settings)
+        zone = kit_clock.zone(settings)
         assert dt.datetime(2026, 12, 5, 16, 30, tzinfo=UTC).astimezone(zone).date() == dt.date(2026, 12, 6)
-    assert attendance.kit_zone(types.SimpleNamespace(time_zone="Nowhere/Atlantis")) is CHINA_TIME
+    assert kit_clock.zone(types.SimpleNamespace(time_zone="Nowhere/Atlantis")) is CHINA_TIME
 
 
 def test_attendance_teacher_corrections_win_over_sign_ins(school):
