@@ -72,4 +72,3 @@ _.hot_entries
 _.write_stack
 _.remove_layers
 _.write_layer
-_.read_stack

@@ -13,8 +13,10 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+from appliance.content.layeredzim import LayeredZim
 from appliance.content.naming import unique_names
 from appliance.content.zimfile import ZimFile, file_signature
+from appliance.content.zimlayers import book_signature, open_book
 from appliance.errors import BookNotFoundError, DamagedBookError
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ class Book:
     """A served book: its URL name, its file, and the metadata pages and the catalog show."""
 
     name: str
-    zim: ZimFile
-    signature: tuple[int, int]
+    zim: ZimFile | LayeredZim  # LayeredZim: the base file plus its layers (content.zimlayers)
+    signature: tuple[int, ...]  # zimlayers.book_signature: the base file's and its stack's (size, mtime_ns)
     title: str
     description: str
     languages: tuple[str, ...]
@@ -67,18 +69,18 @@ class DamagedFile:
 
     path: Path
     reason: str
-    signature: tuple[int, int] = (0, 0)  # the file version judged; a new copy is judged again
+    signature: tuple[int, ...] = (0, 0)  # the file version (and stack) judged; a new copy is judged again
     why: str = "unreadable"  # or "checksum": what pages say in the reader's language (admin.damage.<why>)
 
 
-def _category(zim: ZimFile, tags: tuple[str, ...]) -> str:
+def _category(zim: ZimFile | LayeredZim, tags: tuple[str, ...]) -> str:
     for tag in tags:
         if tag.startswith("_category:"):
             return tag.split(":", 1)[1]
     return zim.metadata_text("Category")
 
 
-def make_book(name: str, zim: ZimFile, signature: tuple[int, int], checked: str) -> Book:
+def make_book(name: str, zim: ZimFile | LayeredZim, signature: tuple[int, ...], checked: str) -> Book:
     """Read a book's metadata once, when it is opened."""
     tags = tuple(t for t in zim.metadata_text("Tags").split(";") if t)
     languages = tuple(lang.strip() for lang in zim.metadata_text("Language").split(",") if lang.strip())
@@ -174,7 +176,7 @@ class Library:
             pending: list[Path] = []
             for name, path in unique_names(self._zim_files()).items():
                 try:
-                    signature = file_signature(path)
+                    signature = book_signature(path)
                 except FileNotFoundError:
                     continue
                 book = known.get(path)
@@ -198,28 +200,53 @@ class Library:
                 log.info("library: %d book(s), %d damaged, %d being checked", len(books), len(damaged), len(pending))
             return changed
 
-    def _open(self, name: str, path: Path, signature: tuple[int, int], check_large: bool):
-        """Open and check one file: a Book, a DamagedFile, or None when its check must wait."""
+    def _open(self, name: str, path: Path, signature: tuple[int, ...], check_large: bool):
+        """Open and check one file (with its layers): a Book, a DamagedFile, or None when its check must wait."""
+        base_signature = (signature[0], signature[1])
         try:
-            zim = ZimFile(path)
+            zim = open_book(path)
+            layers_ok = isinstance(zim, ZimFile) or self._layers_pass(zim)
         except DamagedBookError as exc:
-            if self._checks:  # recorded too, so the report process can count it without opening it
-                self._checks.put(str(path), *signature, False, exc.message)
+            # Recorded too, so the report process can count it without opening it; for a plain file only: a layer's
+            # fault must not mark the base itself damaged once its layers are gone.
+            if self._checks and signature[2:] == (0, 0):
+                self._checks.put(str(path), *base_signature, False, exc.message)
             return DamagedFile(path, exc.message, signature)
-        cached = self._checks.get(str(path), *signature) if self._checks else None
+        if not layers_ok:
+            return DamagedFile(
+                path,
+                f"An update layer of {path.name} fails its checksum: it is corrupt or was altered.",
+                signature,
+                "checksum",
+            )
+        # A layered book is as checked as its base file.
+        cached = self._checks.get(str(path), *base_signature) if self._checks else None
         if cached is None:
             if signature[0] > INLINE_CHECK_MAX_BYTES and not check_large:
                 return None
-            verified = zim.verify_checksum()
+            verified = (zim.base if isinstance(zim, LayeredZim) else zim).verify_checksum()
             labels = {True: "verified", None: "no checksum", False: "checksum mismatch"}
             cached = (verified is not False, labels[verified])
             if self._checks:
-                self._checks.put(str(path), *signature, *cached)
+                self._checks.put(str(path), *base_signature, *cached)
         if not cached[0]:
             return DamagedFile(
                 path, f"The file {path.name} fails its checksum: it is corrupt or was altered.", signature, "checksum"
             )
         return make_book(name, zim, signature, cached[1])
+
+    def _layers_pass(self, zim: LayeredZim) -> bool:
+        """Whether every layer passes libzim's checksum, checked inline (layers are small), remembered per layer file."""
+        for layer in zim.layers:
+            signature = file_signature(layer.path)
+            cached = self._checks.get(str(layer.path), *signature) if self._checks else None
+            if cached is None:
+                cached = (layer.verify_checksum() is not False, "layer")
+                if self._checks:
+                    self._checks.put(str(layer.path), *signature, *cached)
+            if not cached[0]:
+                return False
+        return True
 
 
 class LibraryScanner:

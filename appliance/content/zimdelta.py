@@ -175,6 +175,7 @@ def write_patch(old_book: Path | ReadBook, new_book: Path | ReadBook, out: Path)
             "uuid": new.uuid,
             "article_count": new.article_count,
             "media_count": new.media_count,
+            "counter": new.metadata_text("Counter"),
         },
         "removed_entries": [path for ns, path in diff.removed if ns == "C"],
         "removed_metadata": [name for ns, name in diff.removed if ns == "M"],
@@ -234,6 +235,12 @@ def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
         raise _damaged(path, "it is not a readable ZIM file") from exc
     if patch.verify_checksum() is not True:
         raise _damaged(path, "libzim's checksum of the file does not match its content")
+    return patch, patch_manifest(patch)
+
+
+def patch_manifest(patch: ZimFile) -> dict[str, Any]:
+    """The manifest of an opened patch (or layer), checksum not checked; ChannelError (patch_damaged) if it has none."""
+    path = patch.path
     raw = patch.metadata(MANIFEST_NAME)
     try:
         manifest = json.loads(raw or b"")
@@ -251,7 +258,7 @@ def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
         ok = False
     if not ok:
         raise _damaged(path, f"it has no valid {MANIFEST_NAME} manifest of format {PATCH_FORMAT}")
-    return patch, manifest
+    return manifest
 
 
 def _base_mismatch(what: str, problem: str) -> ChannelError:

@@ -15,9 +15,10 @@ from typing import Any
 
 from appliance import strict_json
 from appliance.content import zimdelta
-from appliance.content.zimfile import file_signature
+from appliance.content.layeredzim import LayeredZim
+from appliance.content.zimfile import ZimFile, file_signature
 from appliance.content.zimwriter import Entry, MetadataValue, write_zim
-from appliance.errors import StorageError
+from appliance.errors import DamagedBookError, StorageError
 from appliance.files import fsync_path, write_atomically
 
 LAYERS_SUFFIX = ".layers"  # not ".zim": no library scan or `*.zim` glob picks the folder up
@@ -144,3 +145,30 @@ def _remove_leftovers(out: Path) -> None:
             shutil.rmtree(stale)
         else:
             stale.unlink(missing_ok=True)
+
+
+def book_signature(book: Path) -> tuple[int, ...]:
+    """What changes when the book served from `book` does: the base file's (size, mtime_ns) and its stack file's
+    ((0, 0) without one), so a rescan picks up a new layer."""
+    try:
+        stack = file_signature(_stack_path(book))
+    except OSError:
+        stack = (0, 0)
+    return (*file_signature(book), *stack)
+
+
+def open_book(path: Path) -> ZimFile | LayeredZim:
+    """The book served from `path`: its layers over it when read_stack finds a stack for this base, else the plain
+    file. DamagedBookError when the base or a layer cannot be opened, or the layers do not make the stack's version."""
+    stack = read_stack(path)
+    if stack is None:
+        return ZimFile(path)
+    book = LayeredZim(path, [layers_dir(path) / name for name in stack.layers])
+    if book.result_digest != stack.digest:
+        raise DamagedBookError(
+            f"The layers of {path.name} make version digest {book.result_digest}, not the {stack.digest} of its stack.",
+            cause="The layers folder was changed by hand or a layer was replaced.",
+            fix=f"Remove the folder {layers_dir(path)} (the book is then served at its older version) and run "
+            "`tpkit sync` to update it again.",
+        )
+    return book
