@@ -218,6 +218,7 @@ def remove(paths: Paths, table: InstalledPackages, package_id: str) -> None:
         return
     table.put(dataclasses.replace(row, pending_action="remove"))
     book_path(paths, package_id).unlink(missing_ok=True)
+    zimlayers.remove_layers(book_path(paths, package_id))  # its layers, if any, go with it
     fsync_path(paths.content_dir)
     table.delete(package_id)
 

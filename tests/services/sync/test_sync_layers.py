@@ -5,6 +5,7 @@ aside, rollback goes back one stack, an export writes the book whole for another
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -16,7 +17,7 @@ from appliance.content import zimdelta, zimlayers
 from appliance.content.zimfile import ZimFile
 from appliance.files import file_digest
 from appliance.services.kit import open_kit
-from appliance.services.sync import engine as sync_service, stick_export as export, stick_import
+from appliance.services.sync import activation, engine as sync_service, stick_export as export, stick_import
 from appliance.services.sync.channel import read_index
 from appliance.services.sync.plan import LAYER_DISK_FACTOR, LAYER_DISK_MARGIN, DiskCheck, Plan, Step, keep_layering
 from appliance.web.app import create_app
@@ -248,3 +249,56 @@ def test_export_writes_a_layered_book_whole_and_another_kit_imports_it(tmp_path,
     # the peer tree leaves it out, saying why (it would serve the older file)
     tree = export.refresh_mirror_tree(engine.paths, kept)
     assert tree == 0 and not (engine.paths.mirror_dir / "primary-en" / "water_en.zim").exists()
+
+
+def test_sync_removing_a_layered_book_takes_its_layers_too(tmp_path, mirror, daemon, county):
+    county.release("v1 rain")
+    engine = layered_kit(tmp_path, daemon, mirror)
+    engine.run()
+    county.release("v2 clouds")
+    engine.run()
+    assert layer_files(engine)
+    (mirror.folder() / "water_en.zim").unlink()
+    shutil.rmtree(mirror.folder() / "patches")
+    mirror.publish()
+    _, result = engine.run()
+    assert result.removed == 1 and not book_of(engine).exists()
+    assert not zimlayers.layers_dir(book_of(engine)).exists()
+
+
+def test_recover_settles_a_cut_stack_switch_from_the_stack_alone(tmp_path, mirror, daemon, county):
+    county.release("v1 rain")
+    engine = layered_kit(tmp_path, daemon, mirror)
+    engine.run()
+    v1_row = engine.installed.get("water_en")
+    county.release("v2 clouds")
+    engine.run()
+    v2_row = engine.installed.get("water_en")
+    book = book_of(engine)
+    pending = dict(pending_action="layer", pending_version=v2_row.version, pending_digest=v2_row.digest)
+    # cut after the stack's rename, before the row's commit: the stack names the pending digest → committed
+    engine.installed.put(dataclasses.replace(v1_row, **pending))
+    activation.recover(engine.paths, engine.installed)
+    row = engine.installed.get("water_en")
+    assert (row.version, row.digest, row.layers, row.pending_action) == (v2_row.version, v2_row.digest, 1, None)
+    # cut before the stack's rename: the layer file is there, no stack names it → the old version stays, the file goes
+    stray = zimlayers.layers_dir(book) / "water_en_0123456789abcdef.zimlayer"
+    shutil.copy(zimlayers.layers_dir(book) / layer_files(engine)[0], stray)
+    engine.installed.put(
+        dataclasses.replace(v2_row, pending_action="layer", pending_version="v3", pending_digest="f" * 64)
+    )
+    activation.recover(engine.paths, engine.installed)
+    activation.collect_layers(engine.paths, engine.installed)
+    row = engine.installed.get("water_en")
+    assert (row.version, row.layers, row.pending_action) == (v2_row.version, 1, None) and not stray.exists()
+    # a rollback to the plain file cut after the stack was removed: no stack where the row had layers → committed
+    engine.installed.put(
+        dataclasses.replace(
+            v2_row, pending_action="layer", pending_version=v1_row.version, pending_digest=v1_row.digest
+        )
+    )
+    zimlayers.remove_layers(book)
+    activation.recover(engine.paths, engine.installed)
+    row = engine.installed.get("water_en")
+    assert (row.version, row.digest, row.layers) == (v1_row.version, v1_row.digest, 0)
+    assert "v1 rain" in served_text(engine)

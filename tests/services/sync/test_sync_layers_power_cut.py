@@ -8,6 +8,7 @@ that no stack names. With sync_layers_max = 8 the cuts also land in the rebuild 
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -26,8 +27,22 @@ from tests.services.sync.test_sync_layers import County
 from tests.services.sync.test_sync_power_cut import _cut_power
 
 TRIALS = 30
-# A run takes ~1.5-2 s here (interpreter start, the index, a throttled patch, its layer): cuts land anywhere in it.
-CUT_AFTER_S = (0.3, 2.5)
+# Each cut lands after the patch is staged (the run's "verifying … patch" line), a random share of the time an uncut
+# run takes from there to its end (the layer's writing, the stack's switch, the history), up to a bit after it.
+CUT_SHARE = (0.0, 1.1)
+
+
+def _phase(engine: Engine, settings) -> str:
+    """Where a cut landed, from what it left: a pending stack switch, a layer being written, a patch, else outside."""
+    row = engine.installed.get("water_en")
+    if row is not None and row.pending_action is not None:
+        return "switch"
+    staged = [p.name for p in settings.data_dir.joinpath("sync", "staging").rglob("*")]
+    if any(".zimlayer" in name for name in staged):
+        return "layer"
+    if any(".zimpatch" in name for name in staged):
+        return "patch"
+    return "outside"
 
 
 def _served(book) -> str:
@@ -47,24 +62,43 @@ def test_sync_by_layer_killed_at_random_moments_serves_old_or_new_whole(tmp_path
     daemon = RsyncDaemon(mirror.root, tmp_path).start()
     rng = random.Random(7)  # fixed seed: a failure can be replayed
     try:
-        throttled = kit_settings(tmp_path, daemon.url, mirror, sync_layer_min_bytes=0, sync_rate_cap_kbps=40)
+        throttled = kit_settings(tmp_path, daemon.url, mirror, sync_layer_min_bytes=0)
         engine = Engine(kit_settings(tmp_path, daemon.url, mirror, sync_layer_min_bytes=0), open_database(throttled))
         engine.run()
         book = throttled.content_dir / "water_en.zim"
         environment = {**os.environ, **as_environment(throttled), "TPKIT_LOG_LEVEL": "error"}
-        interrupted = 0
-        for trial in range(1, TRIALS + 1):
-            county.release(f"version {trial}")
+
+        def start_until_staged() -> subprocess.Popen:
+            """`tpkit sync`, once it says the patch is staged (or has ended)."""
             process = subprocess.Popen(
                 [sys.executable, "-m", "appliance", "sync"],
                 env=environment,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                text=True,
                 start_new_session=True,
             )
-            time.sleep(rng.uniform(*CUT_AFTER_S))
+            assert process.stdout is not None
+            for line in process.stdout:
+                if "verifying" in line and "patch" in line:
+                    break
+            return process
+
+        county.release("version 1")  # an uncut run first: how long applying takes here
+        process = start_until_staged()
+        staged = time.monotonic()
+        assert process.wait() == 0
+        apply_s = time.monotonic() - staged
+        process.stdout.close()
+        interrupted, phases = 0, collections.Counter()
+        for trial in range(2, TRIALS + 2):
+            county.release(f"version {trial}")
+            process = start_until_staged()
+            time.sleep(rng.uniform(*CUT_SHARE) * apply_s)
             interrupted += process.poll() is None
             _cut_power(process)
+            process.stdout.close()
+            phases[_phase(engine, throttled)] += 1
             text = _served(book)
             assert f"version {trial - 1}<" in text or f"version {trial}<" in text, f"trial {trial}: {text[-80:]}"
             _, result = engine.run()
@@ -82,5 +116,7 @@ def test_sync_by_layer_killed_at_random_moments_serves_old_or_new_whole(tmp_path
             assert on_disk <= named, f"trial {trial}: layer files no stack names: {on_disk - named}"
             assert staged_files(throttled) == [], f"trial {trial}: staging garbage"
         assert interrupted >= TRIALS // 2  # most cuts landed while the sync was running
+        print(f"where the cuts landed: {dict(phases)}")
+        assert phases["layer"] + phases["switch"] >= TRIALS // 3, phases  # in the layer's writing, the stack's switch
     finally:
         daemon.stop()
