@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.content import zimdelta
+from appliance.content import patch_manifest
 from appliance.content.zimfile import MAX_REDIRECTS, Content, Redirect, ZimFile
 from appliance.errors import ChannelError, DamagedBookError, EntryNotFoundError, NoFullTextIndexError
 
@@ -40,7 +40,7 @@ class LayeredZim:
         for layer_path in layers:
             layer = ZimFile(layer_path)  # DamagedBookError names the file when it is not a readable ZIM
             try:
-                manifest = zimdelta.patch_manifest(layer)
+                manifest = patch_manifest.read(layer)
             except ChannelError as exc:
                 raise _damaged(base, layer_path, exc.message) from exc
             if self._manifests and manifest["base"].get("digest") != self._manifests[-1]["result"].get("digest"):
@@ -83,7 +83,7 @@ class LayeredZim:
             for name in manifest["removed_metadata"]:
                 owners[name] = _GONE
             for name in layer.metadata_names:
-                if name not in zimdelta.DERIVED_METADATA and name != zimdelta.MANIFEST_NAME:
+                if name not in patch_manifest.DERIVED_METADATA and name != patch_manifest.MANIFEST_NAME:
                     owners[name] = number
         return owners
 
@@ -119,6 +119,11 @@ class LayeredZim:
         return int(self._result.get("media_count", self._base.media_count))
 
     @property
+    def dirent_cache_size(self) -> int:
+        """How many directory entries libzim keeps for the base (each layer has its own cache)."""
+        return self._base.dirent_cache_size
+
+    @property
     def has_fulltext_index(self) -> bool:
         return self._base.has_fulltext_index
 
@@ -145,9 +150,9 @@ class LayeredZim:
     def metadata_item(self, name: str) -> Content | None:
         """A metadata entry of the result with its MIME type; the newest layer that has or removes it decides.
         Counter (which libzim derives) is the result's as the manifest keeps it, else the base's."""
-        if name == zimdelta.MANIFEST_NAME:
+        if name == patch_manifest.MANIFEST_NAME:
             return None
-        if name in zimdelta.DERIVED_METADATA and self._result.get("counter"):
+        if name in patch_manifest.DERIVED_METADATA and self._result.get("counter"):
             return Content(name, "text/plain", memoryview(str(self._result["counter"]).encode()))
         owner = self._metadata.get(name, _BASE)
         return None if owner == _GONE else self._archive(owner).metadata_item(name)
@@ -201,8 +206,9 @@ class LayeredZim:
             return self._layers[owner - 1].lookup(path)
         if owner == _BASE:
             found = self._base.lookup(path)
-            if isinstance(found, Content):
-                return found
+            if isinstance(found, Content) or found.target_path not in self._owner:
+                return found  # an item, or a redirect within the base to a page no layer touched
+            path = found.target_path
         final = self._walk(path)
         if final is None:
             raise self._not_found(path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,16 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from appliance import strict_json
+from appliance.content import patch_manifest
+from appliance.content.patch_manifest import DERIVED_METADATA, MANIFEST_NAME, PATCH_FORMAT, damaged as _damaged
 from appliance.content.zimfile import ZimFile
 from appliance.content.zimwriter import Entry, MetadataValue, write_zim
 from appliance.errors import ChannelError, DamagedBookError, StorageError
 from appliance.files import file_digest, fsync_path
 
 PATCH_SUFFIX = ".zimpatch"  # not ".zim": a patch is not a book, so no library scan or `*.zim` glob picks it up
-MANIFEST_NAME = "TpkitPatch"  # the patch's metadata entry holding its manifest (JSON, below)
-PATCH_FORMAT = 1
-# libzim writes Counter itself from the entries' MIME types; copying it would make the writer refuse a duplicate.
-DERIVED_METADATA = frozenset({"Counter"})
 # While libzim writes a rebuilt book, the clusters written so far sit beside its full-text index twice (Xapian's
 # working database and the compacted copy it embeds): peaks of 1.39x (a 263 KB book) and 1.91x (33.4 MB, 5,000
 # articles) the finished book were measured (docs/performance.md, "Sync (issue 21): publishing").
@@ -218,15 +215,6 @@ def _entry(source: ZimFile, path: str, record: Record, *, in_book: bool) -> Entr
     )
 
 
-def _damaged(path: Path, problem: str) -> ChannelError:
-    return ChannelError(
-        f"The patch {path} cannot be used: {problem}.",
-        code="channel.patch_damaged",
-        cause="The download was cut or changed, or the file is not a tpkit patch.",
-        fix=f"Delete {path} and fetch it again; if it persists, ask the county to publish again.",
-    )
-
-
 def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
     """Open a patch, check libzim's checksum, and return it with its manifest; ChannelError (patch_damaged) if unusable."""
     try:
@@ -235,30 +223,7 @@ def read_manifest(path: Path) -> tuple[ZimFile, dict[str, Any]]:
         raise _damaged(path, "it is not a readable ZIM file") from exc
     if patch.verify_checksum() is not True:
         raise _damaged(path, "libzim's checksum of the file does not match its content")
-    return patch, patch_manifest(patch)
-
-
-def patch_manifest(patch: ZimFile) -> dict[str, Any]:
-    """The manifest of an opened patch (or layer), checksum not checked; ChannelError (patch_damaged) if it has none."""
-    path = patch.path
-    raw = patch.metadata(MANIFEST_NAME)
-    try:
-        manifest = json.loads(raw or b"")
-        ok = manifest.get("format") == PATCH_FORMAT and all(
-            isinstance(manifest.get(k), t)
-            for k, t in (
-                ("base", dict),
-                ("result", dict),
-                ("removed_entries", list),
-                ("removed_metadata", list),
-                ("redirects", list),
-            )
-        )
-    except (ValueError, AttributeError):
-        ok = False
-    if not ok:
-        raise _damaged(path, f"it has no valid {MANIFEST_NAME} manifest of format {PATCH_FORMAT}")
-    return manifest
+    return patch, patch_manifest.read(patch)
 
 
 def _base_mismatch(what: str, problem: str) -> ChannelError:

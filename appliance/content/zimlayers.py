@@ -1,7 +1,8 @@
 """Layered books: a book served as its base file plus one indexed layer ZIM per patch, so applying an update costs the
 edit, never the book (issue 21, "apply ∝ edit"). The layers and their stack live in content/<id>.layers/.
 
-Must not import storage, edges, services or web: reads through content.zimfile, writes through content.zimwriter.
+Must not import storage, edges, services or web, nor at module level libzim's writer (content.zimwriter, zimdelta):
+the library imports this module in every web worker. Reads through content.zimfile, writes through content.zimwriter.
 The rules (which entry wins, search across layers, what is not covered) are in docs/channels.md ("Layers").
 """
 
@@ -10,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from appliance import strict_json
-from appliance.content import zimdelta
+from appliance.content import patch_manifest
 from appliance.content.layeredzim import LayeredZim
 from appliance.content.zimfile import ZimFile, file_signature
-from appliance.content.zimwriter import Entry, MetadataValue, write_zim
 from appliance.errors import DamagedBookError, StorageError
 from appliance.files import fsync_path, write_atomically
 
@@ -48,8 +49,8 @@ def _stack_path(book: Path) -> Path:
 
 
 def read_stack(book: Path) -> Stack | None:
-    """The book's stack; None when there is none, it cannot be read, or it was made for another base file (the base
-    was replaced by a full book since: its layers no longer apply)."""
+    """The book's stack; None when there is none, it cannot be read, it names no layer, or it was made for another
+    base file (the base was replaced by a full book since: its layers no longer apply)."""
     try:
         raw = json.loads(_stack_path(book).read_bytes())
         stack = Stack(
@@ -59,7 +60,7 @@ def read_stack(book: Path) -> Stack | None:
             version=str(raw["version"]),
             digest=str(raw["digest"]),
         )
-        if raw.get("format") != STACK_FORMAT or not stack.layers:
+        if raw.get("format") != STACK_FORMAT or not isinstance(raw["layers"], list) or not stack.layers:
             return None
         if any(Path(name).name != name or name in ("", ".", "..") for name in stack.layers):
             return None  # a layer is a file name inside the layers folder, never a path elsewhere
@@ -77,7 +78,7 @@ def _make_dir(folder: Path) -> None:
         fsync_path(folder.parent)  # the new folder's name survives a power cut
 
 
-def write_stack(book: Path, layers, version: str, digest: str) -> Stack:
+def write_stack(book: Path, layers: Sequence[str], version: str, digest: str) -> Stack:
     """Record `layers` (file names in layers_dir, oldest first) as served over the base file `book` as it is now,
     making the publisher's `version` with entry `digest`; atomic (temporary file, fsync, rename, fsync folder)."""
     size, mtime_ns = file_signature(book)
@@ -105,11 +106,16 @@ def write_layer(patch: Path, out: Path) -> dict[str, Any]:
     a full-text index of them when the manifest's result has a fulltext_language, its metadata and its TpkitPatch
     manifest (the manifest's redirects stay there: their targets may be in the base). Reads the patch only, never the
     base. The layer is itself a valid patch for zimdelta.apply_patches. Returns the manifest."""
+    # Imported here: the library opens books through this module in every web worker, which starts without libzim's
+    # writer (tests/test_start_imports.py); only the sync writes layers.
+    from appliance.content import zimdelta
+    from appliance.content.zimwriter import Entry, MetadataValue, write_zim
+
     source, manifest = zimdelta.read_manifest(patch)
     metadata: dict[str, MetadataValue] = {}
     for name in source.metadata_names:
         item = source.metadata_item(name)
-        if name not in zimdelta.DERIVED_METADATA and item is not None:
+        if name not in patch_manifest.DERIVED_METADATA and item is not None:
             metadata[name] = (bytes(item.data), item.mimetype)
     entries = (
         Entry(entry.path, entry.title, entry.mimetype, bytes(data), front=entry.mimetype.startswith("text/html"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import resource
 import signal
 import subprocess
@@ -186,7 +187,7 @@ def test_zimdelta_patch_whose_content_was_changed_and_checksummed_again_fails_th
     patch = tmp_path / "p.zimpatch"
     manifest = zimdelta.write_patch(v1, v2, patch)
     # A forger rewrites the patch with other article text and a valid libzim checksum: only the digest catches it.
-    forged = {zimdelta.MANIFEST_NAME: zimdelta.json.dumps(manifest)}
+    forged = {zimdelta.MANIFEST_NAME: json.dumps(manifest)}
     write_zim(
         patch,
         metadata=forged,

@@ -47,12 +47,23 @@ def test_zimlayers_stack_round_trip_and_stale_when_the_base_is_replaced(books):
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"{not json", b'{"format": 1}', b"[]", b'{"format": 2, "base_size": 1}'],
-    ids=["empty", "not-json", "no-keys", "a-list", "other-format"],
+    [
+        b"",
+        b"{not json",
+        b'{"format": 1}',
+        b"[]",
+        b'{"format": 2, "base_size": 1}',
+        b'{"format": 1, "base_size": SIZE, "base_mtime_ns": MTIME, "layers": "1.zimlayer", "version": "v", "digest": "d"}',
+        b'{"format": 1, "base_size": SIZE, "base_mtime_ns": MTIME, "layers": [], "version": "v", "digest": "d"}',
+        b'{"format": 2, "base_size": SIZE, "base_mtime_ns": MTIME, "layers": ["1"], "version": "v", "digest": "d"}',
+    ],
+    ids=["empty", "not-json", "no-keys", "a-list", "other-format", "layers-not-a-list", "no-layer", "format-2"],
 )
 def test_zimlayers_unreadable_stack_is_no_stack(books, content):
     v1, _ = books
     zimlayers.write_stack(v1, ["1.zimlayer"], "v", "d")
+    stat = v1.stat()
+    content = content.replace(b"SIZE", str(stat.st_size).encode()).replace(b"MTIME", str(stat.st_mtime_ns).encode())
     (zimlayers.layers_dir(v1) / zimlayers.STACK_NAME).write_bytes(content)
     assert zimlayers.read_stack(v1) is None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.config import Settings
-from appliance.content import zimfile
+from appliance.content import zimfile, zimlayers
 from appliance.errors import AccessDeniedError, DamagedBookError, NotVisibleError
 from appliance.files import fsync_path
 from appliance.paths import Paths
@@ -103,7 +103,7 @@ def _replaced(paths: Paths, installed: InstalledPackages, book_id: str) -> Repla
         return None
     row = installed.get(book_id)
     try:
-        zim = zimfile.ZimFile(target)
+        zim = zimlayers.open_book(target)  # as served: with its layers, the version they make
         title, date = zim.metadata_text("Title") or book_id, zim.metadata_text("Date")
     except DamagedBookError:
         title, date = book_id, ""
@@ -194,7 +194,7 @@ def _served_copy(paths: Paths, book_id: str, uuid: str) -> bool:
     if not target.is_file():
         return False
     try:
-        return zimfile.ZimFile(target).uuid == uuid
+        return zimlayers.open_book(target).uuid == uuid  # a layered book is served under its result's uuid
     except DamagedBookError:
         return False
 

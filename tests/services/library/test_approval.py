@@ -4,6 +4,7 @@ leaves the library serving the old book or the new one, never neither. Real ZIMs
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ from appliance.services.sync import stick_import
 from appliance.services.sync.plan import LOCAL_CHANNEL
 from appliance.storage.installed_packages import InstalledPackages
 from tests.conftest import make_book
+from tests.content.layered_books import install, make_patches, make_versions
 
 TEACHER = {"id": 2, "role": "teacher", "username": "li.wei"}
 STUDENT = {"id": 3, "role": "student", "username": "pupil"}
@@ -92,6 +94,17 @@ def test_approval_a_same_name_book_waits_says_what_it_replaces_and_only_an_admin
     assert sha(served(store, "maps")) == sha(second)
     row = InstalledPackages(store.db).get("maps")
     assert row.sha256 == sha(second) and row.previous_sha256 == sha(first)  # `tpkit content rollback maps` works
+
+
+def test_approval_a_copy_of_a_layered_book_as_served_does_not_wait(store, tmp_path):
+    # The library serves v1 + a layer, under v2's uuid; a stick brings the publisher's v2 file itself (that uuid).
+    versions = make_versions(tmp_path / "versions")
+    install(store.paths.content_dir, versions[0], make_patches(versions, tmp_path / "patches")[:1])
+    (tmp_path / "stick").mkdir()
+    shutil.copy(versions[1], tmp_path / "stick" / "nature_en.zim")
+    report = stick_import.import_folder(store.settings, store.db, tmp_path / "stick", source="/dev/sdz1")
+    assert report.ok, report.local
+    assert approval.waiting_books(store.db, store.paths) == []  # not held to be served twice as nature_en_local
 
 
 def test_approval_needs_a_signed_in_teacher_or_admin(store, tmp_path):
