@@ -80,6 +80,23 @@ def _check_chain(step: Step, manifests: list[dict[str, Any]], row: Installed | N
         )
 
 
+def _check_installed(book: Path, row: Installed | None) -> None:
+    """A ChannelError (patch_base_mismatch) unless the content folder holds what the row says, as far as a stat and
+    the stack tell without reading the book: the file's size, and its stack's digest (or no stack when the row has
+    no layers). A file replaced by hand gets the full book, never layers over the wrong base."""
+    stack = zimlayers.read_stack(book)
+    size = book.stat().st_size if book.is_file() else None
+    fits = row is not None and size == row.size_bytes and (stack.digest == row.digest if stack else not row.layers)
+    if not fits:
+        raise ChannelError(
+            f"The book {book} is not the version its install recorded (file size {size}, stack "
+            f"{stack.version if stack else 'none'}); no layer is put over it.",
+            code="channel.patch_base_mismatch",
+            cause="The book's file or its layers were changed by hand since the last sync.",
+            fix="Nothing to do: the run fetches the full book instead.",
+        )
+
+
 @dataclasses.dataclass
 class Staging:
     """The staging folder of one kit's sync; `free_bytes` is what the content disk (staging's too) has free."""
@@ -175,6 +192,7 @@ class Staging:
         staged_patches = [channel.package_path(stage_dir, patch) for patch in step.patches]
         layers = [stage_dir / f"{staged.stem}{LAYER_SUFFIX}" for staged in staged_patches]
         try:
+            _check_installed(current, self.installed.get(step.package_id))
             self._fetch_patches(fetcher, source, step, staged_patches)
             self.on_event(Event("layer", step.package_id, text=f"{len(step.patches)} patch(es) as layer(s)"))
             manifests = []

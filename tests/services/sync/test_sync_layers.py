@@ -302,3 +302,19 @@ def test_recover_settles_a_cut_stack_switch_from_the_stack_alone(tmp_path, mirro
     row = engine.installed.get("water_en")
     assert (row.version, row.digest, row.layers) == (v1_row.version, v1_row.digest, 0)
     assert "v1 rain" in served_text(engine)
+
+
+def test_sync_puts_no_layer_over_a_book_replaced_by_hand(tmp_path, mirror, daemon, county):
+    county.release("v1 rain")
+    engine = layered_kit(tmp_path, daemon, mirror)
+    engine.run()
+    county.release("v2 clouds")
+    engine.run()
+    book = book_of(engine)
+    make_book(tmp_path / "by-hand", "water_en", articles={"water": ("Water", "<p>a teacher's own copy</p>")})
+    os.replace(tmp_path / "by-hand" / "water_en.zim", book)  # the stack is stale now: the library serves the file
+    county.release("v3 snow")
+    _, result = engine.run()  # no layer over the wrong base: the full book instead
+    assert result.outcome == "ok" and file_digest(book)[1] == county.full()["sha256"]
+    assert "v3 snow" in served_text(engine) and engine.installed.get("water_en").layers == 0
+    assert "the update by patch failed (channel.patch_base_mismatch)" in engine.runs.recent(1)[0]["detail"]
