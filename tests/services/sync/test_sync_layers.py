@@ -126,6 +126,9 @@ def test_sync_by_patch_installs_a_layer_without_rebuilding_and_the_kit_serves_it
     assert (row.sha256, row.size_bytes) == (v1["sha256"], book.stat().st_size)  # the base file's own
     assert staged_files(engine.settings) == []
     assert engine.preview()[0].steps == ()  # known by its digest: current
+    back = engine.rollback("water_en")  # to v1: the plain file again, its layers gone
+    assert (back.version, back.layers) == (v1["version"], 0) and "clouds" not in served_text(engine)
+    assert not zimlayers.layers_dir(book).exists() and book.stat().st_ino == inode
 
 
 def test_sync_stacks_layers_rolls_back_one_stack_and_a_full_book_puts_them_aside(tmp_path, mirror, daemon, county):
