@@ -417,6 +417,22 @@ SPEC: tuple[Setting, ...] = (
         _not_negative,
     ),
     Setting(
+        "sync_layer_min_bytes",
+        int,
+        64 * 1024 * 1024,
+        "A book whose installed file is at least this many bytes is updated by patch as a layer over it "
+        "(applying costs the edit); a smaller one is rebuilt (docs/sync.md).",
+        _not_negative,
+    ),
+    Setting(
+        "sync_layers_max",
+        int,
+        8,
+        "Layers a book may carry: an update by patch of a book with this many is rebuilt into one file "
+        "(when the disk allows) instead of adding one more (docs/sync.md).",
+        _positive,
+    ),
+    Setting(
         "sync_timeout_s",
         int,
         60,
@@ -542,6 +558,8 @@ class Settings:
     sync_windows: str
     sync_month_budget_mb: int
     sync_patch_chain_max: int
+    sync_layer_min_bytes: int
+    sync_layers_max: int
     sync_timeout_s: int
     sync_yield_kbps: int
     sync_yield_pause_s: float

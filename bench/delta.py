@@ -41,8 +41,10 @@ ADD_SHARE = 0.01
 BOOK = "bench_delta"
 
 
-def build_version(out: Path, n_articles: int, n_images: int, seed: int, version: int) -> None:
-    """Write v1 (version 1) or v2 (edits and additions) of the wiki; v2's other entries are byte-identical to v1's."""
+def build_version(out: Path, n_articles: int, n_images: int, seed: int, version: int, image_kb: int = 0) -> None:
+    """Write v1 (version 1) or v2 (edits and additions) of the wiki; v2's other entries are byte-identical to v1's.
+
+    `image_kb`: images of about that size instead of 5-20 KB (make_zim.make_image), for a large book."""
     rng = random.Random(seed)
     vocab = make_zim.make_vocabulary(rng)
     titles = make_zim.make_titles(rng, vocab, n_articles)
@@ -68,7 +70,7 @@ def build_version(out: Path, n_articles: int, n_images: int, seed: int, version:
         for key, value in meta.items():
             creator.add_metadata(key, value)
         creator.add_illustration(48, make_zim.make_illustration())
-        image_paths = make_zim.add_images(creator, rng, n_images)
+        image_paths = make_zim.add_images(creator, rng, n_images, image_kb)
         writer = make_zim.ArticleWriter(rng, vocab, titles, image_paths)
         editor = make_zim.ArticleWriter(changes, vocab, titles, image_paths)
         creator.add_item(make_zim.Entry("mainPage", "Main Page", "text/html", make_zim.main_page_html(titles), front))

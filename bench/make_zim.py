@@ -9,7 +9,7 @@ Besides the ZIM, two sidecar files are written next to it:
   PATH.terms.json  words known to occur in the text and title prefixes
                    (used by the search and suggest tests)
 
-Usage: python make_zim.py --out bench.zim [--articles 20000] [--images 2000] [--seed 42]
+Usage: python make_zim.py --out bench.zim [--articles 20000] [--images 2000] [--seed 42] [--image-kb 220]
 """
 
 from __future__ import annotations
@@ -118,21 +118,27 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
-def make_png(width: int, height: int, pixels: bytes) -> bytes:
-    """Encode raw 8-bit RGB pixel bytes (row-major) as a PNG file."""
+def make_png(width: int, height: int, pixels: bytes, level: int = 6) -> bytes:
+    """Encode raw 8-bit RGB pixel bytes (row-major) as a PNG file (zlib `level`)."""
     stride = width * 3
     raw = b"".join(b"\x00" + pixels[y * stride : (y + 1) * stride] for y in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", zlib.compress(raw, 6))
+        + png_chunk(b"IDAT", zlib.compress(raw, level))
         + png_chunk(b"IEND", b"")
     )
 
 
-def make_image(rng: random.Random) -> bytes:
-    """A noisy PNG of roughly 5-20 KB (4 random bits per channel)."""
+def make_image(rng: random.Random, image_kb: int = 0) -> bytes:
+    """A noisy PNG of roughly 5-20 KB (4 random bits per channel), or of about `image_kb` KB of full noise.
+
+    The large kind stands for a book's photos (JPEG/WebP: incompressible) and is stored, not deflated, so a
+    ~1 GB book is quick to write (bench/layer_apply.py)."""
+    if image_kb:
+        side = int((image_kb * 1024 / 3) ** 0.5)
+        return make_png(side, side, rng.randbytes(side * side * 3), level=0)
     side = rng.randint(60, 110)
     pixels = rng.randbytes(side * side * 3).translate(NOISE_MASK)
     return make_png(side, side, pixels)
@@ -227,11 +233,11 @@ def add_metadata(creator: Creator, name: str) -> None:
     creator.add_illustration(48, make_illustration())
 
 
-def add_images(creator: Creator, rng: random.Random, count: int) -> list[str]:
+def add_images(creator: Creator, rng: random.Random, count: int, image_kb: int = 0) -> list[str]:
     paths = []
     for i in range(count):
         path = f"images/img_{i:05d}.png"
-        creator.add_item(Entry(path, "", "image/png", make_image(rng), {Hint.COMPRESS: False}))
+        creator.add_item(Entry(path, "", "image/png", make_image(rng, image_kb), {Hint.COMPRESS: False}))
         paths.append(path)
     return paths
 
@@ -262,7 +268,7 @@ def write_sidecars(out: Path, paths: list[str], vocab: list[str], images: list[s
     Path(f"{out}.terms.json").write_text(json.dumps(terms, indent=1) + "\n")
 
 
-def build(out: Path, n_articles: int, n_images: int, seed: int) -> None:
+def build(out: Path, n_articles: int, n_images: int, seed: int, image_kb: int = 0) -> None:
     rng = random.Random(seed)
     vocab = make_vocabulary(rng)
     titles = make_titles(rng, vocab, n_articles)
@@ -273,7 +279,7 @@ def build(out: Path, n_articles: int, n_images: int, seed: int) -> None:
     with creator:
         creator.set_mainpath("mainPage")
         add_metadata(creator, out.stem)
-        image_paths = add_images(creator, rng, n_images)
+        image_paths = add_images(creator, rng, n_images, image_kb)
         writer = ArticleWriter(rng, vocab, titles, image_paths)
         main = main_page_html(titles)
         front = {Hint.COMPRESS: True, Hint.FRONT_ARTICLE: True}
@@ -290,13 +296,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=Path("bench.zim"))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--image-kb", type=int, default=0, help="images of about this size, incompressible (0: 5-20 KB)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.monotonic()
-    build(args.out, args.articles, args.images, args.seed)
+    build(args.out, args.articles, args.images, args.seed, args.image_kb)
     elapsed = time.monotonic() - start
     size_mb = args.out.stat().st_size / 1e6
     print(f"wrote {args.out} ({size_mb:.1f} MB, {args.articles} articles, {args.images} images) in {elapsed:.1f} s")

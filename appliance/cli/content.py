@@ -34,6 +34,8 @@ def add_parsers(commands) -> None:
             "sync_windows",
             "sync_month_budget_mb",
             "sync_patch_chain_max",
+            "sync_layer_min_bytes",
+            "sync_layers_max",
             "sync_yield_kbps",
             "sync_yield_pause_s",
             "sync_yield_resume_s",
@@ -175,6 +177,10 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _how(step) -> str:
+    if step.by_layer:
+        return f"by {len(step.patches)} patch(es) as layer(s) over the book's file ({step.layers} now)"
+    if step.materialises:
+        return f"by {len(step.patches)} patch(es), rebuilt with its {step.layers} layers into one file"
     if step.by_patch:
         return f"by {len(step.patches)} patch(es), full book {mb(step.package['size_bytes'])}"
     if step.action == "remove":
@@ -228,6 +234,7 @@ _WORDS = {
     "index": "fetching the index of",
     "verify": "verifying",
     "rebuild": "rebuilding",
+    "layer": "writing layers (no rebuild) for",
     "whole": "the update by patch failed; fetching the full book of",
     "activate": "switched in",
     "failed": "not updated (the run goes on with the next book):",

@@ -36,6 +36,9 @@ class Installed:
     previous_digest: str | None = None
     held_digest: str | None = None
     patch_failed_digest: str | None = None  # a patch update to this result failed: fetch it as the full package
+    # Layers over the book's file (migration 0031, docs/sync.md "Layers"): when above 0, sha256 and size_bytes are
+    # the base file's own and `digest` is the book's (the last layer's result); the book is known by digest only.
+    layers: int = 0
 
 
 FIELDS = [f.name for f in dataclasses.fields(Installed)]

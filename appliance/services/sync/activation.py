@@ -1,25 +1,42 @@
 """Switching books in the content folder atomically, keeping the previous version, rollback, and recovery.
 
 A book is always `<content_dir>/<id>.zim`, replaced with os.replace, so a reader (and a power cut) sees the
-old file or the new one whole. Each switch is written to SQLite as pending first (docs/sync.md). Must not import web.
+old file or the new one whole; a large book updated by patch gets layers over that file instead, switched by
+rewriting its stack (content/<id>.layers/stack.json) atomically. Each switch is written to SQLite as pending first
+(docs/sync.md). Must not import web.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from collections.abc import Mapping
+import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from appliance import strict_json
+from appliance.content import zimlayers
 from appliance.errors import SyncError
-from appliance.files import file_digest, fsync_path
+from appliance.files import file_digest, fsync_path, write_atomically
 from appliance.paths import Paths
 from appliance.storage.installed_packages import Installed, InstalledPackages
 
 _NOT_PENDING: dict[str, Any] = dict(
     pending_action=None, pending_version=None, pending_sha256=None, pending_size_bytes=None, pending_digest=None
 )
+_NO_PREVIOUS: dict[str, Any] = dict(
+    previous_file=None, previous_version=None, previous_sha256=None, previous_size_bytes=None, previous_digest=None
+)
+# A layered update keeps the stack it replaced in previous/ as "<id>.run<N>.stack.json" (rollback writes it back); a
+# full book's previous version is "<id>.run<N>.zim", with the layers it carried beside it as "<id>.run<N>.layers/".
+STACK_KEPT_SUFFIX = ".stack.json"
+
+
+def _layer_count(book: Path) -> int:
+    stack = zimlayers.read_stack(book)
+    return len(stack.layers) if stack else 0
 
 
 def mark_patch_failed(table: InstalledPackages, package_id: str, result_digest: str) -> None:
@@ -74,6 +91,7 @@ def activate(
         fsync_path(paths.sync_previous_dir)
     os.replace(staged, target)
     fsync_path(paths.content_dir)
+    _put_layers_aside(paths, target, previous)
     kept: dict[str, Any] = (
         dict(
             previous_file=previous,
@@ -96,12 +114,101 @@ def activate(
             run_id=run_id,
             digest=digest,
             patch_failed_digest=None,
+            layers=0,
             **_NOT_PENDING,
             **kept,
         )
     )
     if row.previous_file and row.previous_file != previous:
-        (paths.sync_previous_dir / row.previous_file).unlink(missing_ok=True)  # one previous version per book
+        _drop_previous(paths, row.previous_file)  # one previous version per book
+
+
+def _put_layers_aside(paths: Paths, book: Path, previous: str | None) -> None:
+    """After a full book replaced `book`, the layers it carried (stale now: their stack names the old base) go with
+    the old file into previous/ for a rollback, or are removed when no previous version is kept."""
+    folder = zimlayers.layers_dir(book)
+    if not folder.is_dir():
+        return
+    if previous is None:
+        zimlayers.remove_layers(book)
+        return
+    aside = zimlayers.layers_dir(paths.sync_previous_dir / previous)
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(folder, aside)
+    fsync_path(paths.content_dir)
+
+
+def _drop_previous(paths: Paths, name: str) -> None:
+    """Delete a kept previous version: its file (a book or a kept stack) and the layers kept with a book."""
+    kept = paths.sync_previous_dir / name
+    kept.unlink(missing_ok=True)
+    shutil.rmtree(zimlayers.layers_dir(kept), ignore_errors=True)
+
+
+def install_layers(
+    paths: Paths,
+    table: InstalledPackages,
+    package: Mapping[str, Any],
+    channel: str,
+    layers: Sequence[Path],
+    run_id: int,
+    digest: str,
+) -> None:
+    """Serve the verified staged `layers` (oldest first) over the installed book's file as `package`'s version with
+    entry `digest`: the row pending 'layer', the layer files moved into the book's layers folder, the stack rewritten
+    (the switch: atomic), the row committed. The book's file is never read; its stack before is kept in previous/."""
+    target = book_path(paths, package["id"])
+    row = table.get(package["id"])
+    assert row is not None, f"{package['id']} is installed: an update by patch starts from it"
+    table.put(
+        dataclasses.replace(
+            row,
+            pending_action="layer",
+            pending_version=package["version"],
+            pending_sha256=row.sha256,
+            pending_size_bytes=row.size_bytes,
+            pending_digest=digest,
+        )
+    )
+    before = zimlayers.read_stack(target)
+    names = (before.layers if before else ()) + tuple(layer.name for layer in layers)
+    previous = f"{package['id']}.run{run_id}{STACK_KEPT_SUFFIX}"
+    paths.sync_previous_dir.mkdir(parents=True, exist_ok=True)
+    kept = {"layers": list(before.layers) if before else [], "version": row.version, "digest": row.digest}
+    write_atomically(paths.sync_previous_dir / previous, strict_json.dumps(kept).encode())
+    folder = zimlayers.layers_dir(target)
+    if not folder.is_dir():
+        folder.mkdir()
+        fsync_path(paths.content_dir)
+    for layer in layers:
+        fsync_path(layer)
+        os.replace(layer, folder / layer.name)  # named by no stack yet: nothing serves it
+    fsync_path(folder)
+    zimlayers.write_stack(target, names, package["version"], digest)
+    table.put(
+        dataclasses.replace(
+            row,
+            channel=channel,
+            version=package["version"],
+            run_id=run_id,
+            digest=digest,
+            patch_failed_digest=None,
+            layers=len(names),
+            previous_file=previous,
+            previous_version=row.version,
+            previous_sha256=row.sha256,
+            previous_size_bytes=row.size_bytes,
+            previous_digest=row.digest,
+            **_NOT_PENDING,
+        )
+    )
+    if row.previous_file and row.previous_file != previous:
+        _drop_previous(paths, row.previous_file)
+
+
+def _kept_stack(kept: Path) -> dict[str, Any]:
+    """A stack kept in previous/ by install_layers: its layers (none: the plain file), version and digest."""
+    return json.loads(kept.read_bytes())
 
 
 def remove(paths: Paths, table: InstalledPackages, package_id: str) -> None:
@@ -111,6 +218,7 @@ def remove(paths: Paths, table: InstalledPackages, package_id: str) -> None:
         return
     table.put(dataclasses.replace(row, pending_action="remove"))
     book_path(paths, package_id).unlink(missing_ok=True)
+    zimlayers.remove_layers(book_path(paths, package_id))  # its layers, if any, go with it
     fsync_path(paths.content_dir)
     table.delete(package_id)
 
@@ -129,6 +237,8 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
             fix="Check the name with `tpkit sync --history` or `ls` of the content folder; otherwise "
             "copy the old .zim back by hand into the content folder.",
         )
+    if kept.name.endswith(STACK_KEPT_SUFFIX):
+        return _rollback_layers(paths, table, row, kept)
     if row.previous_sha256 is None:
         table.delete(package_id)  # the previous file was a book put there by hand: it is no longer managed
     else:
@@ -142,7 +252,11 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
                 pending_digest=row.previous_digest,
             )
         )
-    os.replace(kept, book_path(paths, package_id))
+    target = book_path(paths, package_id)
+    if zimlayers.layers_dir(kept).is_dir():  # its layers go back first: stale (another base) until the rename below
+        zimlayers.remove_layers(target)
+        os.replace(zimlayers.layers_dir(kept), zimlayers.layers_dir(target))
+    os.replace(kept, target)
     fsync_path(paths.content_dir)
     if row.previous_sha256 is None:
         return row
@@ -155,14 +269,46 @@ def rollback(paths: Paths, table: InstalledPackages, package_id: str) -> Install
         digest=row.previous_digest,
         held_sha256=row.sha256,
         held_digest=row.digest,
-        previous_file=None,
-        previous_version=None,
-        previous_sha256=None,
-        previous_size_bytes=None,
-        previous_digest=None,
+        layers=_layer_count(target),
+        **_NO_PREVIOUS,
         **_NOT_PENDING,
     )
     table.put(back)
+    return back
+
+
+def _rollback_layers(paths: Paths, table: InstalledPackages, row: Installed, kept: Path) -> Installed:
+    """Undo a layered update: the stack kept in previous/ written back (or the layers removed when the book was its
+    plain file), pending 'layer' meanwhile; the layers no stack names any more are deleted."""
+    target = book_path(paths, row.id)
+    stack = _kept_stack(kept)
+    table.put(
+        dataclasses.replace(
+            row,
+            pending_action="layer",
+            pending_version=row.previous_version,
+            pending_sha256=row.sha256,
+            pending_size_bytes=row.size_bytes,
+            pending_digest=row.previous_digest,
+        )
+    )
+    if stack["layers"]:
+        zimlayers.write_stack(target, stack["layers"], stack["version"], stack["digest"])
+    else:
+        zimlayers.remove_layers(target)
+    back = dataclasses.replace(
+        row,
+        version=row.previous_version,  # type: ignore[arg-type]  # written with previous_file by install_layers
+        digest=row.previous_digest,
+        held_sha256=None,  # the file is the base, not the version rolled back from
+        held_digest=row.digest,
+        layers=len(stack["layers"]),
+        **_NO_PREVIOUS,
+        **_NOT_PENDING,
+    )
+    table.put(back)
+    kept.unlink()
+    collect_layers(paths, table)
     return back
 
 
@@ -173,6 +319,10 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
         if row.pending_action is None:
             continue
         target = book_path(paths, row.id)
+        if row.pending_action == "layer":
+            table.put(_settled_layers(row, zimlayers.read_stack(target)))
+            settled.append(row.id)
+            continue
         sha256 = file_digest(target)[1] if target.is_file() else None
         if row.pending_action == "activate" and sha256 == row.pending_sha256:
             # a pending activation writes pending_version, _sha256 and _size_bytes together (rollback above)
@@ -183,6 +333,7 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
                     sha256=row.pending_sha256,  # type: ignore[arg-type]
                     size_bytes=row.pending_size_bytes,  # type: ignore[arg-type]
                     digest=row.pending_digest,
+                    layers=_layer_count(target),
                     **_NOT_PENDING,
                 )
             )
@@ -194,6 +345,47 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
     return settled
 
 
+def _settled_layers(row: Installed, stack: zimlayers.Stack | None) -> Installed:
+    """A cut 'layer' switch, settled from the stack alone (the base is never hashed): the stack the switch wrote is
+    there (or, for a rollback to the plain file, no stack is left where the row had layers) → the new version;
+    else the old one stays."""
+    done = stack.digest == row.pending_digest if stack else row.layers > 0
+    if not done:
+        return dataclasses.replace(row, **_NOT_PENDING)  # its layer files, named by no stack, go at the clean-up
+    return dataclasses.replace(
+        row,
+        version=row.pending_version,  # type: ignore[arg-type]  # written together with pending_action
+        digest=row.pending_digest,
+        layers=len(stack.layers) if stack else 0,
+        **_NOT_PENDING,
+    )
+
+
+def collect_layers(paths: Paths, table: InstalledPackages) -> list[Path]:
+    """Delete layer files no stack names (a switch cut before its stack, a rollback), keeping those the kept
+    previous stack names; a layers folder whose stack is stale (its base was replaced) goes whole."""
+    deleted: list[Path] = []
+    for row in table.all().values():
+        book = book_path(paths, row.id)
+        folder = zimlayers.layers_dir(book)
+        if not folder.is_dir():
+            continue
+        stack = zimlayers.read_stack(book)
+        if stack is None:
+            zimlayers.remove_layers(book)
+            deleted.append(folder)
+            continue
+        named = {zimlayers.STACK_NAME, *stack.layers}
+        if row.previous_file and row.previous_file.endswith(STACK_KEPT_SUFFIX):
+            kept = paths.sync_previous_dir / row.previous_file
+            named |= set(_kept_stack(kept)["layers"]) if kept.is_file() else set()
+        for path in folder.iterdir():
+            if path.name not in named:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                deleted.append(path)
+    return deleted
+
+
 def collect_previous(paths: Paths, table: InstalledPackages, last_ok_run: int | None) -> list[Path]:
     """Delete previous versions that have outlived one successful run after their switch, and stray files."""
     keep, deleted = set(), []
@@ -201,20 +393,11 @@ def collect_previous(paths: Paths, table: InstalledPackages, last_ok_run: int | 
         if not row.previous_file:
             continue
         if last_ok_run is not None and row.run_id is not None and row.run_id < last_ok_run:
-            table.put(
-                dataclasses.replace(
-                    row,
-                    previous_file=None,
-                    previous_version=None,
-                    previous_sha256=None,
-                    previous_size_bytes=None,
-                    previous_digest=None,
-                )
-            )
+            table.put(dataclasses.replace(row, **_NO_PREVIOUS))
         else:
-            keep.add(row.previous_file)
+            keep |= {row.previous_file, zimlayers.layers_dir(Path(row.previous_file)).name}
     for path in paths.sync_previous_dir.iterdir() if paths.sync_previous_dir.is_dir() else ():
         if path.name not in keep:
-            path.unlink()
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
             deleted.append(path)
     return deleted

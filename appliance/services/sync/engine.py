@@ -36,6 +36,7 @@ from appliance.services.sync.plan import (
     Plan,
     Step,
     Subscription,
+    keep_layering,
     make_plan,
     refuse_if_short,
 )
@@ -271,8 +272,11 @@ class Engine:
             chain_max=self.settings.sync_patch_chain_max,
             full_ids=self.full_ids,
             whole_only=self._whole_only(),
+            layer_min_bytes=self.settings.sync_layer_min_bytes,
+            layers_max=self.settings.sync_layers_max,
         )
         plan = self._carried_only(plan)
+        plan = keep_layering(plan, self.disk_check(plan))
         return plan, self.disk_check(plan), fetched
 
     def _whole_only(self) -> dict[str, str]:
@@ -329,18 +333,26 @@ class Engine:
                 failed.append((step, exc))
                 continue
             self.on_event(Event("activate", step.package_id, text=step.version))
-            activation.activate(self.paths, self.installed, package, step.channel, staged, run_id, digest)
+            if isinstance(staged, list):
+                assert digest is not None  # layers are checked against the signed result digest
+                activation.install_layers(self.paths, self.installed, package, step.channel, staged, run_id, digest)
+            else:
+                activation.activate(self.paths, self.installed, package, step.channel, staged, run_id, digest)
             done.append(step)
         return done, failed
 
-    def _fetched(self, step: Step) -> tuple[Step, Path, Mapping[str, Any], str | None]:
+    def _fetched(self, step: Step) -> tuple[Step, Path | list[Path], Mapping[str, Any], str | None]:
         """The step's book staged and verified (by patch, falling back to the full book when the patch fails): the
-        step as done, the staged file, the package to record (the file's own size and SHA-256) and its entry digest."""
+        step as done, the staged file (or the staged layers of an update by layer), the package to record (the
+        file's own size and SHA-256) and its entry digest."""
         assert self.transfers is not None  # made by _begin
         source = self.route.source(step.channel)
         self.limits.require_budget(step, source, self.transfers.uplink_bytes)
         if step.by_patch:
             try:
+                if step.by_layer:
+                    layers, digest = self.staging.layered(self.transfers, source, step)
+                    return step, layers, step.offered, digest
                 staged, digest = self.staging.rebuilt(self.transfers, source, step)
             except SyncError as exc:
                 if exc.code != "sync.patch_failed":
@@ -449,6 +461,7 @@ class Engine:
         self.limits.require_window()
         activation.recover(self.paths, self.installed)
         activation.collect_previous(self.paths, self.installed, last_ok)
+        activation.collect_layers(self.paths, self.installed)
         plan, check, _ = self.plan()
         self.planned = plan
         self.on_event(Event("plan", total_bytes=plan.download_bytes))

@@ -10,8 +10,8 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Event:
-    """What the engine is doing, for a progress display: `kind` is index, plan, download, verify, rebuild, whole (a
-    patch failed: the full book instead), activate, failed (a book not updated; the run goes on), remove (and yield,
+    """What the engine is doing, for a progress display: `kind` is index, plan, download, verify, rebuild, layer (patches
+    written as layers over a large book), whole (a patch failed: the full book instead), activate, failed (a book not updated; the run goes on), remove (and yield,
     paused, resume, cap, peer)."""
 
     kind: str

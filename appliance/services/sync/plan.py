@@ -15,6 +15,11 @@ from appliance.storage.installed_packages import Installed
 
 MB = 1 << 20
 HELD_NOTE = "held back: rolled back from this version (`tpkit content rollback`)"
+# A layer takes the patch it is written from plus its title and full-text index, and libzim's working copy of that
+# index while it writes: a bound of 4x the patch (docs/performance.md, "Sync (issue 21): apply ∝ edit"), and 1 MiB
+# for the stack and the smallest index. The base is not read or copied.
+LAYER_DISK_FACTOR = 4
+LAYER_DISK_MARGIN = 1 << 20
 # The channel name of books a teacher brought on a USB stick (`tpkit import`): unsigned, never removed by a sync.
 LOCAL_CHANNEL = "local"
 
@@ -32,10 +37,23 @@ class Step:
     package: Mapping[str, Any] | None = None
     patches: tuple[Mapping[str, Any], ...] = ()  # an update by patch: the chain from the installed book, in order
     why_full: str = ""  # an update fetched whole although the channel offers patches for the book: why
+    # An update by patch of a book at least sync_layer_min_bytes big is installed as layers over its file ("layer");
+    # else (and a book with sync_layers_max layers, when the disk allows) rebuilt into one file ("rebuild").
+    patch_as: str = ""
+    layers: int = 0  # the layers the installed book carries now (a rebuild includes them: "materialised")
 
     @property
     def by_patch(self) -> bool:
         return bool(self.patches)
+
+    @property
+    def by_layer(self) -> bool:
+        return self.by_patch and self.patch_as == "layer"
+
+    @property
+    def materialises(self) -> bool:
+        """A rebuild of a book that carries layers: base + layers + the new patches into one file."""
+        return self.by_patch and self.patch_as == "rebuild" and self.layers > 0
 
     @property
     def offered(self) -> Mapping[str, Any]:
@@ -52,6 +70,8 @@ class Step:
             return 0
         if not self.by_patch:
             return self.size_bytes
+        if self.by_layer:
+            return self.size_bytes * LAYER_DISK_FACTOR + LAYER_DISK_MARGIN
         from appliance.content import zimdelta  # here: a web worker plans (approval) without libzim's writer
 
         return self.size_bytes + zimdelta.rebuild_disk_bytes(self.offered["size_bytes"])
@@ -122,12 +142,18 @@ def _is(sha256: str | None, digest: str | None, package: Mapping[str, Any]) -> b
     return sha256 == package["sha256"] or (digest is not None and digest == package.get("result_digest"))
 
 
+def file_sha256(row: Installed) -> str | None:
+    """The SHA-256 that names the installed book's version: its file's, unless layers are served over that file (the
+    file is then the base, an older version: the book is known by its entry digest only)."""
+    return None if row.layers else row.sha256
+
+
 def _patch_chain(row: Installed, patches: Sequence[Mapping[str, Any]], target: str) -> list[Mapping[str, Any]]:
     """The patches leading from the installed book to the entry digest `target`, in order; [] when none does."""
     first = [
         p
         for p in patches
-        if p["base"]["sha256"] == row.sha256 or (row.digest is not None and p["base"]["digest"] == row.digest)
+        if p["base"]["sha256"] == file_sha256(row) or (row.digest is not None and p["base"]["digest"] == row.digest)
     ]
     by_base = {p["base"]["digest"]: p for p in patches}
     for start in first:
@@ -168,6 +194,31 @@ def _patch_route(
     return tuple(chain), ""
 
 
+def _patch_as(row: Installed, layer_min_bytes: int | None, layers_max: int) -> str:
+    """How an update by patch of the installed book is applied: as layers over its file, or rebuilt into one."""
+    if layer_min_bytes is None or row.size_bytes < layer_min_bytes:
+        return "rebuild"
+    return "rebuild" if row.layers >= layers_max else "layer"
+
+
+def keep_layering(plan: Plan, check: DiskCheck) -> Plan:
+    """When the disk check fails and the plan rebuilds a book that carries layers (it reached sync_layers_max), that
+    book gets one more layer instead (needing about its patch, not twice the book), and a note says so."""
+    if check.ok or not any(s.materialises for s in plan.steps):
+        return plan
+    notes = list(plan.notes)
+    steps = []
+    for step in plan.steps:
+        if step.materialises:
+            notes.append(
+                f"{step.package_id} {step.version}: one more layer (it has {step.layers}): rebuilding it into one file "
+                f"needs {_mb(step.disk_bytes)} and the disk has {_mb(check.free_bytes)} free"
+            )
+            step = dataclasses.replace(step, patch_as="layer")
+        steps.append(step)
+    return dataclasses.replace(plan, steps=tuple(steps), notes=tuple(notes))
+
+
 def make_plan(
     indexes: Iterable[ChannelIndex],
     installed: Mapping[str, Installed],
@@ -177,11 +228,15 @@ def make_plan(
     chain_max: int = 4,
     full_ids: frozenset[str] = frozenset(),
     whole_only: Mapping[str, str] | None = None,
+    layer_min_bytes: int | None = None,
+    layers_max: int = 8,
 ) -> Plan:
     """Compare the verified indexes of the subscribed channels with the installed packages; an update goes by
     patch when the channel offers a chain of at most `chain_max` patches from the installed book (docs/sync.md).
     `whole_only` maps a channel whose source carries full books only (a stick, a peer kit) to why: its updates are
-    planned whole, with that reason.
+    planned whole, with that reason. An update by patch of a book whose installed file is at least `layer_min_bytes`
+    (None: never) goes as layers, unless the book has `layers_max` layers already: then it is rebuilt (docs/sync.md,
+    "Layers").
 
     Books of the local channel are never removed; with `remove_unfetched` False (a USB stick), only books of the
     channels fetched are."""
@@ -196,7 +251,7 @@ def make_plan(
     steps, unchanged = [], []
     for package_id, (channel, package) in sorted(chosen.items()):
         row = installed.get(package_id)
-        if row is not None and _is(row.sha256, row.digest, package):
+        if row is not None and _is(file_sha256(row), row.digest, package):
             unchanged.append(package_id)
         elif row is not None and _is(row.held_sha256, row.held_digest, package):
             notes.append(f"{package_id} {package['version']}: {HELD_NOTE}")
@@ -218,7 +273,19 @@ def make_plan(
             )
             size = sum(p["size_bytes"] for p in chain) if chain else package["size_bytes"]
             steps.append(
-                Step("update", package_id, channel, size, package["version"], row.version, package, chain, why_full)
+                Step(
+                    "update",
+                    package_id,
+                    channel,
+                    size,
+                    package["version"],
+                    row.version,
+                    package,
+                    chain,
+                    why_full,
+                    _patch_as(row, layer_min_bytes, layers_max) if chain else "",
+                    row.layers,
+                )
             )
     fetched = {index.channel for index in indexes}
     for package_id, row in sorted(installed.items()):

@@ -11,19 +11,22 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.content import zimdelta, zimfile
+from appliance.content import zimdelta, zimfile, zimlayers
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, check_package_file
 from appliance.errors import ChannelError, DamagedBookError, DiskFullError, StorageError, SyncError, TpkitError
 from appliance.files import file_digest
 from appliance.paths import Paths
 from appliance.services.sync import activation, channel
 from appliance.services.sync.events import Event
-from appliance.services.sync.plan import MB, Plan, Step
+from appliance.services.sync.plan import MB, Plan, Step, file_sha256
 from appliance.services.sync.sources import Fetcher, Source
 from appliance.services.sync.transfers import PARTIAL_DIR
-from appliance.storage.installed_packages import InstalledPackages
+from appliance.storage.installed_packages import Installed, InstalledPackages
 
 REBUILT_SUFFIX = ".rebuilt.zim"  # a book rebuilt from patches in staging, before its switch
+LAYER_SUFFIX = (
+    ".zimlayer"  # a patch re-written as a layer (zimlayers.write_layer), staged, then in content/<id>.layers/
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +56,45 @@ def _rebuilt_copy(staged: Path, step: Step, mismatch: ChannelError) -> Staged:
         )
     size, sha256 = file_digest(staged)
     return Staged(staged, {**step.offered, "size_bytes": size, "sha256": sha256}, digest)
+
+
+def _check_chain(step: Step, manifests: list[dict[str, Any]], row: Installed | None) -> None:
+    """A ChannelError (patch_base_mismatch) unless the patches' manifests lead, one after the other, from the
+    installed book (by the row's digest, or its file's SHA-256 when it carries no layers) to the signed result."""
+    first = manifests[0]["base"]
+    starts = row is not None and (
+        (row.digest is not None and first.get("digest") == row.digest)
+        or (file_sha256(row) is not None and first.get("sha256") == file_sha256(row))
+    )
+    linked = all(
+        after["base"].get("digest") == before["result"].get("digest") for before, after in zip(manifests, manifests[1:])
+    )
+    ends = manifests[-1]["result"].get("digest") == step.offered["result_digest"]
+    if not (starts and linked and ends):
+        raise ChannelError(
+            f"The patches for {step.package_id} {step.version} do not lead from the installed version "
+            f"{step.installed_version} to the signed one (starts there: {starts}, linked: {linked}, ends there: {ends}).",
+            code="channel.patch_base_mismatch",
+            cause="The patch was made for another book or another version of it.",
+            fix="Nothing to do: the run fetches the full book instead.",
+        )
+
+
+def _check_installed(book: Path, row: Installed | None) -> None:
+    """A ChannelError (patch_base_mismatch) unless the content folder holds what the row says, as far as a stat and
+    the stack tell without reading the book: the file's size, and its stack's digest (or no stack when the row has
+    no layers). A file replaced by hand gets the full book, never layers over the wrong base."""
+    stack = zimlayers.read_stack(book)
+    size = book.stat().st_size if book.is_file() else None
+    fits = row is not None and size == row.size_bytes and (stack.digest == row.digest if stack else not row.layers)
+    if not fits:
+        raise ChannelError(
+            f"The book {book} is not the version its install recorded (file size {size}, stack "
+            f"{stack.version if stack else 'none'}); no layer is put over it.",
+            code="channel.patch_base_mismatch",
+            cause="The book's file or its layers were changed by hand since the last sync.",
+            fix="Nothing to do: the run fetches the full book instead.",
+        )
 
 
 @dataclasses.dataclass
@@ -111,45 +153,87 @@ class Staging:
         """Delete what a source that failed left of the step's book (another source starts it afresh)."""
         channel.package_path(self.folder(step.channel), step.offered).unlink(missing_ok=True)
 
+    def _fetch_patches(self, fetcher: Fetcher, source: Source, step: Step, staged_patches: list[Path]) -> None:
+        stage_dir = self.folder(step.channel)
+        for patch, staged in zip(step.patches, staged_patches):
+            source.fetch_patch(fetcher, step.channel, patch, staged, package_id=step.package_id)
+            self.on_event(Event("verify", step.package_id, text=f"patch to {patch['version']}"))
+            check_package_file(stage_dir, patch)
+
     def rebuilt(self, fetcher: Fetcher, source: Source, step: Step) -> tuple[Path, str]:
-        """Fetch the step's patches, rebuild the book from the installed one into staging and check it: the staged
-        book and its entry digest. A patch or rebuild that fails is remembered: the next run fetches the full book."""
+        """Fetch the step's patches, rebuild the book from the installed one (its file and the layers it carries, if
+        any) into staging and check it: the staged book and its entry digest. A patch or rebuild that fails is
+        remembered: the next run fetches the full book."""
+        stage_dir = self.folder(step.channel)
+        current = activation.book_path(self.paths, step.package_id)
+        staged_patches = [channel.package_path(stage_dir, patch) for patch in step.patches]
+        out = stage_dir / f"{step.package_id}{REBUILT_SUFFIX}"
+        stack = zimlayers.read_stack(current)
+        carried = [zimlayers.layers_dir(current) / name for name in stack.layers] if stack else []
+        try:
+            self._fetch_patches(fetcher, source, step, staged_patches)
+            said = f" and its {len(carried)} layer(s)" if carried else ""
+            self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es){said}"))
+            rebuilt = channel.rebuild(current, [*carried, *staged_patches], out)
+            zimfile.check_whole(out)
+        except Exception as exc:
+            self._patch_failure(step, exc, [*staged_patches, out], current)
+            raise  # _patch_failure raised unless the kit's own limits stopped the run
+        return out, rebuilt.digest
+
+    def layered(self, fetcher: Fetcher, source: Source, step: Step) -> tuple[list[Path], str]:
+        """Fetch the step's patches and re-write each as an indexed layer in staging (zimlayers.write_layer: reads the
+        patch, never the book): the staged layers, oldest first, and the entry digest they make. The chain must start
+        at the installed book as its row names it (its entry digest, or its file's SHA-256 when no layers are served
+        over it: never hashed again) and end at the signed result. A failure is remembered like a rebuild's: the next
+        run fetches the full book."""
         stage_dir = self.folder(step.channel)
         current, target = activation.book_path(self.paths, step.package_id), step.offered["result_digest"]
         staged_patches = [channel.package_path(stage_dir, patch) for patch in step.patches]
-        out = stage_dir / f"{step.package_id}{REBUILT_SUFFIX}"
+        layers = [stage_dir / f"{staged.stem}{LAYER_SUFFIX}" for staged in staged_patches]
         try:
-            for patch, staged in zip(step.patches, staged_patches):
-                source.fetch_patch(fetcher, step.channel, patch, staged, package_id=step.package_id)
-                self.on_event(Event("verify", step.package_id, text=f"patch to {patch['version']}"))
-                check_package_file(stage_dir, patch)
-            self.on_event(Event("rebuild", step.package_id, text=f"from {len(step.patches)} patch(es)"))
-            rebuilt = channel.rebuild(current, staged_patches, out)
-            zimfile.check_whole(out)
-        except DiskFullError:  # a patch's download filled the disk (Transfers removed it): the patch is not at fault
-            for path in (*staged_patches, out):
-                path.unlink(missing_ok=True)
+            _check_installed(current, self.installed.get(step.package_id))
+            self._fetch_patches(fetcher, source, step, staged_patches)
+            self.on_event(Event("layer", step.package_id, text=f"{len(step.patches)} patch(es) as layer(s)"))
+            manifests = []
+            for staged, layer in zip(staged_patches, layers):
+                manifests.append(zimlayers.write_layer(staged, layer))
+                staged.unlink()  # the layer holds all the patch did: staging keeps one copy
+                zimfile.check_whole(layer)
+            _check_chain(step, manifests, self.installed.get(step.package_id))
+        except Exception as exc:
+            self._patch_failure(step, exc, [*staged_patches, *layers], current)
             raise
-        except (ChannelError, StorageError, DamagedBookError, SyncError, OSError) as exc:
-            if isinstance(exc, SyncError) and exc.code != "sync.transfer_failed":
-                raise  # the kit's own limits (window, disk reserve): the patches are fine, the run stops
-            if isinstance(exc, OSError) and not isinstance(exc, TpkitError) and exc.errno != errno.ENOSPC:
-                raise
-            for path in (*staged_patches, out):  # first: on a full disk the database needs that room to mark it
+        return layers, target
+
+    def _patch_failure(self, step: Step, exc: Exception, leftovers: list[Path], current: Path) -> None:
+        """What an update by patch that failed leaves: nothing in staging. Raises sync.patch_failed (the patch
+        remembered as failed) unless the kit's own limits stopped it (then the caller re-raises the error as is)."""
+        target = step.offered["result_digest"]
+        if isinstance(exc, DiskFullError):  # a patch's download filled the disk: the patch is not at fault
+            for path in leftovers:
                 path.unlink(missing_ok=True)
-            activation.mark_patch_failed(self.installed, step.package_id, target)
-            if isinstance(exc, OSError) and self._outgrew(step, current):
-                raise self._disk_full(step, current) from exc
-            said, cause = (exc.message, exc.cause) if isinstance(exc, TpkitError) else (f"{exc}", "")
-            raise SyncError(
-                f"Updating {step.package_id} to {step.version} by patch failed: {said}",
-                code="sync.patch_failed",
-                cause=cause or "A patch was damaged, changed or missing, or the disk filled during the rebuild.",
-                fix=f"Nothing to do: the library still serves {step.installed_version}; the run fetches the full "
-                f"book ({step.offered['size_bytes'] / MB:.1f} MB) instead, and if that fails too, the next "
-                "`tpkit sync` fetches the full book. If the disk is full, free space first.",
-            ) from exc
-        return out, rebuilt.digest
+            return
+        if not isinstance(exc, (ChannelError, StorageError, DamagedBookError, SyncError, OSError)):
+            return
+        if isinstance(exc, SyncError) and exc.code != "sync.transfer_failed":
+            return  # the kit's own limits (window, disk reserve): the patches are fine, the run stops
+        if isinstance(exc, OSError) and not isinstance(exc, TpkitError) and exc.errno != errno.ENOSPC:
+            return
+        for path in leftovers:  # first: on a full disk the database needs that room to mark it
+            path.unlink(missing_ok=True)
+        activation.mark_patch_failed(self.installed, step.package_id, target)
+        if isinstance(exc, OSError) and not step.by_layer and self._outgrew(step, current):
+            raise self._disk_full(step, current) from exc
+        said, cause = (exc.message, exc.cause) if isinstance(exc, TpkitError) else (f"{exc}", "")
+        raise SyncError(
+            f"Updating {step.package_id} to {step.version} by patch failed: {said}",
+            code="sync.patch_failed",
+            cause=cause or "A patch was damaged, changed or missing, or the disk filled during the rebuild.",
+            fix=f"Nothing to do: the library still serves {step.installed_version}; the run fetches the full "
+            f"book ({step.offered['size_bytes'] / MB:.1f} MB) instead, and if that fails too, the next "
+            "`tpkit sync` fetches the full book. If the disk is full, free space first.",
+        ) from exc
 
     def _outgrew(self, step: Step, current: Path) -> bool:
         """Whether a rebuild that failed writing ran out of disk: the rebuilt book (about as big as the installed

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import Settings
+from appliance.content import zimdelta, zimlayers
 from appliance.content.channel_index import INDEX_NAME, SIGNATURE_NAME, package_path
 from appliance.edges import minisign, system
 from appliance.errors import StickError, TpkitError
@@ -40,6 +41,9 @@ class KeptChannel:
     # rebuild of it from patches, whose entry digest is the one the signed index gives for that version
     books: tuple[tuple[dict[str, Any], Path], ...]
     left_out: tuple[tuple[dict[str, Any], str], ...] = ()  # (index entry, why) of the books the index names but not
+    # ids of the books served as layers over an older file (docs/sync.md, "Layers"): their entry in `books` is the
+    # index's own (the publisher's size and SHA-256); an export writes them materialised, a peer tree leaves them out
+    layered: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +85,7 @@ def kept_channels(
         except TpkitError as exc:
             skipped.append(f"{name}: {exc.code}: {exc.message}")
             continue
-        books, left_out = [], []
+        books, left_out, layered = [], [], set()
         for package in (p for p in index.packages if p.get("kind", "full") == "full"):
             row = installed.get(package["id"])
             book = activation.book_path(paths, package["id"])
@@ -89,6 +93,9 @@ def kept_channels(
             if why:
                 left_out.append((package, why))
                 skipped.append(f"{name}: {package['id']} {package['version']}: {why}")
+            elif row is not None and row.layers:
+                books.append((dict(package), book))
+                layered.add(package["id"])
             else:
                 assert row is not None  # _why_not said so
                 books.append(({**package, "size_bytes": row.size_bytes, "sha256": row.sha256}, book))
@@ -100,6 +107,7 @@ def kept_channels(
                 index.sequence,
                 tuple(books),
                 tuple(left_out),
+                frozenset(layered),
             )
         )
     return kept, skipped
@@ -161,6 +169,45 @@ def _copy_checked(source: Path, target: Path, package: dict[str, Any]) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def _materialise(book: Path, target: Path, package: dict[str, Any]) -> None:
+    """Write a book served as layers as one whole file at `target`: rebuilt from its file and layers
+    (zimdelta.apply_patches, a layer being a patch) into a hidden temporary file beside it, its entry digest checked
+    against the signed one, then renamed. The importing kit accepts it by that digest."""
+    stack = zimlayers.read_stack(book)
+    if stack is None or stack.digest != package.get("result_digest"):
+        raise StickError(
+            f"The kit's copy of {package['id']} ({book} and its layers) no longer makes the version its index names; "
+            "it was not exported.",
+            code="stick.book_changed",
+            cause="The book's file or its layers were changed or removed after they were installed.",
+            fix="Run `tpkit sync` (or import it again) to put a good copy back, then export again.",
+        )
+    temporary = target.with_name(f"{TEMP_PREFIX}{target.name}")
+    try:
+        layers = [zimlayers.layers_dir(book) / name for name in stack.layers]
+        rebuilt = zimdelta.apply_patches(book, layers, temporary)
+        if rebuilt.digest != package["result_digest"]:  # apply_patches checked the last layer's result: the same
+            raise StickError(
+                f"The book rebuilt from {book} and its layers is not {package['id']} {package['version']}.",
+                code="stick.book_changed",
+                fix="Run `tpkit sync` to put a good copy back, then export again.",
+            )
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _needed_bytes(kept: list[KeptChannel], todo: list[tuple[dict[str, Any], Path, Path]]) -> int:
+    """Bytes an export writes: each book (a layered one rebuilt beside its place: up to twice its size while libzim
+    writes it, zimdelta.rebuild_disk_bytes) and each index pair."""
+    layered = {package_id for ch in kept for package_id in ch.layered}
+    books = sum(
+        zimdelta.rebuild_disk_bytes(package["size_bytes"]) if package["id"] in layered else package["size_bytes"]
+        for package, _, _ in todo
+    )
+    return books + sum(len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+
+
 def _stick_root(dest: Path) -> Path:
     if not dest.is_dir():
         raise StickError(
@@ -196,9 +243,7 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
         )
     targets = _targets(root, kept)
     todo = [(package, book, target) for package, book, target in targets if not _same_file(target, package)]
-    needed = sum(package["size_bytes"] for package, _, _ in todo) + sum(
-        len(ch.index_raw) + len(ch.signature_raw) for ch in kept
-    )
+    needed = _needed_bytes(kept, todo)
     use = system.filesystem_use(dest)
     free = use["free_bytes"] if use else shutil.disk_usage(dest).free
     if needed > free:
@@ -209,9 +254,13 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
             fix=f"Free {(needed - free) / MB:.1f} MB on the stick or use a larger one; or narrow "
             "sync_channels/sync_packages on this kit.",
         )
+    layered = {package_id for ch in kept for package_id in ch.layered}
     for package, book, target in todo:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _copy_checked(book, target, package)
+        if package["id"] in layered:
+            _materialise(book, target, package)
+        else:
+            _copy_checked(book, target, package)
     for ch in kept:
         folder = root / ch.name
         folder.mkdir(parents=True, exist_ok=True)
@@ -243,6 +292,7 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     swapped one by one with renames, the index last, then whatever no longer belongs removed. Returns the books."""
     root = paths.mirror_dir
     root.mkdir(parents=True, exist_ok=True)
+    kept = [_whole_files_only(ch) for ch in kept]
     wanted: set[Path] = set()
     for _package, book, target in _targets(root, kept):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -263,6 +313,23 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     _prune(root, wanted)
     fsync_path(root)
     return sum(len(ch.books) for ch in kept)
+
+
+# Why a peer tree leaves a layered book out (issue 21): it serves files by hard link, and a layered book is an older
+# file plus layers; materialising it for peers would cost the rebuild layering avoids. Peers take it from the county.
+LAYERED_WHY = (
+    'served as layers over an older file on this kit (docs/sync.md, "Layers"): the peer tree serves whole files '
+    "only; other kits take it from the county mirror, or from a stick (`tpkit export` writes it whole)"
+)
+
+
+def _whole_files_only(ch: KeptChannel) -> KeptChannel:
+    """The channel as a peer tree serves it: its layered books left out, with why."""
+    if not ch.layered:
+        return ch
+    books = tuple((package, book) for package, book in ch.books if package["id"] not in ch.layered)
+    left = tuple((package, LAYERED_WHY) for package, _ in ch.books if package["id"] in ch.layered)
+    return dataclasses.replace(ch, books=books, left_out=ch.left_out + left, layered=frozenset())
 
 
 def _prune(root: Path, wanted: set[Path]) -> None:

@@ -135,3 +135,20 @@ def test_sync_plan_fetches_the_full_package_and_says_why(case, why):
 def test_sync_plan_full_book_without_patches_needs_no_reason():
     step = _update([package("water", "c")], row("water", "a"))
     assert (step.by_patch, step.why_full) == (False, "")
+
+
+def test_sync_plan_layers_a_large_book_and_rebuilds_one_with_layers_max():
+    full = package("water", "c", size=10 * MB, result_digest="3" * 64)
+    chain = [patch("water", "a", "1", "2"), patch("water", "b", "2", "3", size=2 * MB)]
+    small = _update([full, *chain], row("water", "a"), layer_min_bytes=11 * MB)  # the installed file is 10 MB
+    assert small.by_patch and small.patch_as == "rebuild" and not small.by_layer
+    large = _update([full, *chain], row("water", "a"), layer_min_bytes=10 * MB)
+    assert large.by_layer and large.disk_bytes == 4 * 3 * MB + MB  # the patches and their layers, not the book
+    # a layered book: its file is v1 (sha "a") under a layer making v2 (digest 2): known by its digest only
+    layered = row("water", "a", digest="2" * 64, layers=1)
+    step = _update([full, *chain], layered, layer_min_bytes=0)
+    assert [p["result_digest"][0] for p in step.patches] == ["3"] and step.by_layer and step.layers == 1
+    full_at_v1 = package("water", "a", size=10 * MB, result_digest="1" * 64)  # the channel went back to v1
+    assert _update([full_at_v1], layered, layer_min_bytes=0).action == "update"  # the base's hash is not the book's
+    at_max = _update([full, *chain], row("water", "a", digest="2" * 64, layers=8), layer_min_bytes=0, layers_max=8)
+    assert at_max.materialises and at_max.disk_bytes == 2 * MB + 2 * 10 * MB
