@@ -18,7 +18,8 @@ from typing import Any
 
 from appliance import strict_json
 from appliance.content import zimlayers
-from appliance.errors import SyncError
+from appliance.content.zimfile import ZimFile
+from appliance.errors import DamagedBookError, SyncError
 from appliance.files import file_digest, fsync_path, write_atomically
 from appliance.paths import Paths
 from appliance.storage.installed_packages import Installed, InstalledPackages
@@ -313,12 +314,17 @@ def _rollback_layers(paths: Paths, table: InstalledPackages, row: Installed, kep
 
 
 def recover(paths: Paths, table: InstalledPackages) -> list[str]:
-    """Settle switches a power cut interrupted: hash the one book each touched and record what is really there."""
+    """Settle switches a power cut interrupted: hash the one book each touched and record what is really there; and a
+    layered book whose layers no longer apply to its file (_lost_layers)."""
     settled = []
     for row in table.all().values():
-        if row.pending_action is None:
-            continue
         target = book_path(paths, row.id)
+        if row.pending_action is None:
+            lost = _lost_layers(row, target)
+            if lost is not None:
+                table.put(lost)
+                settled.append(row.id)
+            continue
         if row.pending_action == "layer":
             table.put(_settled_layers(row, zimlayers.read_stack(target)))
             settled.append(row.id)
@@ -343,6 +349,24 @@ def recover(paths: Paths, table: InstalledPackages) -> list[str]:
             table.put(dataclasses.replace(row, **_NOT_PENDING))
         settled.append(row.id)
     return settled
+
+
+def _lost_layers(row: Installed, target: Path) -> Installed | None:
+    """A layered book whose stack is gone or no longer its file's (the file touched, copied or replaced by hand, the
+    folder removed): the library serves the file alone, so the row is made to say that (the file's own hash, size and
+    Date, no layers, no entry digest) and the next plan updates it again, by patch when the file is the publisher's
+    base. None when the row's layers are in place (or it has none). Hashes the file: a rare repair, not a switch."""
+    if not row.layers or not target.is_file():
+        return None
+    stack = zimlayers.read_stack(target)
+    if stack is not None and stack.digest == row.digest:
+        return None
+    size, sha256 = file_digest(target)
+    try:
+        version = ZimFile(target).metadata_text("Date") or row.version
+    except DamagedBookError:
+        version = row.version
+    return dataclasses.replace(row, version=version, sha256=sha256, size_bytes=size, digest=None, layers=0)
 
 
 def _settled_layers(row: Installed, stack: zimlayers.Stack | None) -> Installed:

@@ -321,3 +321,26 @@ def test_sync_puts_no_layer_over_a_book_replaced_by_hand(tmp_path, mirror, daemo
     assert result.outcome == "ok" and file_digest(book)[1] == county.full()["sha256"]
     assert "v3 snow" in served_text(engine) and engine.installed.get("water_en").layers == 0
     assert "the update by patch failed (channel.patch_base_mismatch)" in engine.runs.recent(1)[0]["detail"]
+
+
+def test_sync_a_layered_book_whose_file_was_touched_is_updated_again(tmp_path, mirror, daemon, county):
+    """The file's mtime changed (a copy without its times, `touch`): its stack no longer applies, the library serves
+    the file alone (v1), and the next run, with nothing new published, puts v2 back as a layer instead of believing
+    the row."""
+    county.release("v1 rain")
+    engine = layered_kit(tmp_path, daemon, mirror)
+    engine.run()
+    county.release("v2 clouds")
+    engine.run()
+    book = book_of(engine)
+    assert "v2 clouds" in served_text(engine)
+    stat = book.stat()
+    os.utime(book, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert zimlayers.read_stack(book) is None and "v1 rain" in served_text(engine)
+    _, result = engine.run()
+    assert (result.outcome, result.updated) == ("ok", 1), result
+    assert "v2 clouds" in served_text(engine)
+    row = engine.installed.get("water_en")
+    (patch,) = county.patches()
+    assert (row.layers, row.digest, row.version) == (1, patch["result_digest"], county.full()["version"])
+    assert book.stat().st_ino == stat.st_ino  # by patch again, over the same file: not the full book
