@@ -12,6 +12,7 @@ import shutil
 
 import pytest
 
+from appliance.cli import content as content_cli
 from appliance.content import zimlayers
 from appliance.content.channel_index import package_path
 from appliance.files import file_digest
@@ -200,6 +201,7 @@ def test_a_layered_peer_updates_a_neighbour_by_patch_and_sends_a_fresh_one_to_th
     plan = engine.preview()[0]
     (step,) = plan.steps
     assert step.action == "add" and step.primary
+    assert content_cli._how(step) == "full package, from sync_source (not on the peer)"  # `tpkit sync --plan`
     (note,) = plan.notes
     assert note == f"water_en {v2['version']} ({CHANNEL}): not on peer {peer_url}; it comes whole from {daemon.url}"
     _, result = engine.run()
