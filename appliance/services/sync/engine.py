@@ -345,8 +345,8 @@ class Engine:
 
     def _fetched(self, step: Step) -> tuple[Step, Path | StagedLayers, Mapping[str, Any], str | None]:
         """The step's book staged and verified (by patch, falling back to the full book when the patch fails): the
-        step as done, the staged file (or the staged layers and patches of an update by layer), the package to record (the
-        file's own size and SHA-256) and its entry digest."""
+        step as done, the staged file (or the staged layers and patches of an update by layer), the package to record
+        (the file's own size and SHA-256) and its entry digest. A step the peer lacks comes from the run's own source."""
         assert self.transfers is not None  # made by _begin
         source = self.route.primary if step.primary else self.route.source(step.channel)
         self.limits.require_budget(step, source, self.transfers.uplink_bytes)

@@ -285,9 +285,9 @@ def make_plan(
     `carried` maps a channel whose source carries only some of its files (a stick, a peer kit) to what it carries: an
     update takes the chain only when every patch of it is carried, else the full book (if carried) with a reason
     naming the road, else the run's own source behind it (a peer's) or, with none, the book is left out with a note
-    (_from_carrier; docs/sync.md, "Roads and patches"). An update by patch of a book whose installed file is at least `layer_min_bytes`
-    (None: never) goes as layers, unless the book has `layers_max` layers already: then it is rebuilt (docs/sync.md,
-    "Layers").
+    (_from_carrier; docs/sync.md, "Roads and patches"). An update by patch of a book whose installed file is at least
+    `layer_min_bytes` (None: never) goes as layers, unless the book has `layers_max` layers already: then it is
+    rebuilt (docs/sync.md, "Layers").
 
     Books of the local channel are never removed; with `remove_unfetched` False (a USB stick), only books of the
     channels fetched are."""

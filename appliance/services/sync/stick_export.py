@@ -42,7 +42,8 @@ class KeptChannel:
     books: tuple[tuple[dict[str, Any], Path], ...]
     left_out: tuple[tuple[dict[str, Any], str], ...] = ()  # (index entry, why) of the books the index names but not
     # ids of the books served as layers over an older file (docs/sync.md, "Layers"): their entry in `books` is the
-    # index's own (the publisher's size and SHA-256); an export writes them materialised, a peer tree leaves them out
+    # index's own (the publisher's size and SHA-256); an export writes them materialised, a peer tree has no full file
+    # of them (it serves their kept patches, below)
     layered: frozenset[str] = frozenset()
     # (index entry of a patch, the kept patch file): the patches the index lists that the kit applied as layers and
     # kept beside them (zimlayers.kept_patches); an export and the peer tree pass them on at their index paths
@@ -217,16 +218,23 @@ def _materialise(book: Path, target: Path, package: dict[str, Any]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _needed_bytes(kept: list[KeptChannel], todo: list[tuple[dict[str, Any], Path, Path]]) -> int:
+def _needed_bytes(
+    kept: list[KeptChannel],
+    todo: list[tuple[dict[str, Any], Path, Path]],
+    patches: list[tuple[dict[str, Any], Path, Path]],
+) -> int:
     """Bytes an export writes: each book (a layered one rebuilt beside its place: up to twice its size while libzim
-    writes it, zimdelta.rebuild_disk_bytes) and each index pair."""
+    writes it, zimdelta.rebuild_disk_bytes), each kept patch not on the stick yet and each index pair."""
     layered = {package_id for ch in kept for package_id in ch.layered}
     books = sum(
         zimdelta.rebuild_disk_bytes(package["size_bytes"]) if package["id"] in layered else package["size_bytes"]
         for package, _, _ in todo
     )
-    patches = sum(patch["size_bytes"] for ch in kept for patch, _ in ch.patches)
-    return books + patches + sum(len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+    return (
+        books
+        + sum(patch["size_bytes"] for patch, _, _ in patches)
+        + sum(len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+    )
 
 
 def _stick_root(dest: Path) -> Path:
@@ -272,7 +280,7 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
     patches = [
         (patch, path, target) for patch, path, target in _patch_targets(root, kept) if not _same_file(target, patch)
     ]
-    needed = _needed_bytes(kept, todo)
+    needed = _needed_bytes(kept, todo, patches)
     use = system.filesystem_use(dest)
     free = use["free_bytes"] if use else shutil.disk_usage(dest).free
     if needed > free:
