@@ -149,6 +149,7 @@ class Engine:
         self.run_id = 0
         self.lock_fd: int | None = None  # the run lock's descriptor while `locked` holds it
         self.planned: Plan | None = None  # the plan the run is carrying out (for a full disk's message)
+        self.carried: dict[str, Carried] = {}  # what the source of each channel carries (plan time)
 
     @property
     def uplink_bps(self) -> float | None:
@@ -272,7 +273,7 @@ class Engine:
             remove_unfetched=self._source.carries_all,
             chain_max=self.settings.sync_patch_chain_max,
             full_ids=self.full_ids,
-            carried=self._carried(),
+            carried=self._carried(),  # sets self.carried
             layer_min_bytes=self.settings.sync_layer_min_bytes,
             layers_max=self.settings.sync_layers_max,
         )
@@ -289,6 +290,7 @@ class Engine:
             if files is not None:
                 behind = self.route.primary.name if source is not self.route.primary else ""
                 carried[name] = Carried(source.name, files, behind)
+        self.carried = carried
         return carried
 
     # --- applying ----------------------------------------------------------------------------------
@@ -366,8 +368,12 @@ class Engine:
                     size_bytes=step.offered["size_bytes"],
                     why_full=f"the update by patch failed ({why}), so the full package instead",
                 )
+                carrier = self.carried.get(step.channel)
+                if carrier is not None and carrier.behind and not carrier.has(step.offered):
+                    step = dataclasses.replace(step, primary=True)  # the peer has no full file of it: the county has
                 self.on_event(Event("whole", step.package_id, text=f"{step.version}: {why}"))
-                self.limits.require_budget(step, source, self.transfers.uplink_bytes)
+                whole_from = self.route.primary if step.primary else source
+                self.limits.require_budget(step, whole_from, self.transfers.uplink_bytes)
             else:
                 size, sha256 = file_digest(staged)  # the rebuilt file's own bytes, not the publisher's
                 return step, staged, {**step.offered, "size_bytes": size, "sha256": sha256}, digest

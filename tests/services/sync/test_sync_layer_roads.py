@@ -207,3 +207,28 @@ def test_a_layered_peer_updates_a_neighbour_by_patch_and_sends_a_fresh_one_to_th
     _, result = engine.run()
     assert result.outcome == "ok" and "v2 clouds" in served_text(d) and "refused" not in result.detail
     assert file_digest(book_of(d))[1] == v2["sha256"] and result.bytes_received >= v2["size_bytes"] // 2
+
+
+def test_a_tampered_patch_on_a_layered_peer_sends_the_book_to_the_county_whole(
+    tmp_path, mirror, daemon, county, layered_peer
+):
+    county.release("v1 rain")
+    layered_peer.sync()
+    b = engine_of(tmp_path, "b", daemon.url, mirror)
+    b.run()
+    county.release("v2 clouds")
+    (patch,) = county.patches()
+    layered_peer.sync()
+    served = package_path(layered_peer.paths.mirror_dir / CHANNEL, patch)
+    data = bytearray(served.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    served.write_bytes(bytes(data))
+    layered_peer.serve()
+    peer_url = f"rsync://127.0.0.1:{layered_peer.settings.mirror_port}/tpkit"
+    engine = sync_service.Engine(b.settings, b.db, peers={CHANNEL: [peer_url]})
+    _, result = engine.run()
+    # refused by its SHA-256; the peer has no full file of the book, so the full book comes from the county at once
+    assert result.outcome == "ok" and "v2 clouds" in served_text(b) and layer_files(b) == []
+    assert "the update by patch failed (channel.package_mismatch)" in result.detail
+    assert "refused" not in result.detail  # no attempt at a full file the peer does not have
+    assert file_digest(book_of(b))[1] == county.full()["sha256"]
