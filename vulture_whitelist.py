@@ -53,9 +53,6 @@ __getattr__
 _.__module__
 _.__qualname__
 
-# Read by the sync engine's fix for issue 21 (stick and peer roads that carry full books only).
-_.full_books_only
-
 # Starlette reads a convertor's pattern from its class attribute (webcore/bounded_ids.py).
 _.regex
 _.bytecode_cache  # jinja2.Environment reads it (web/pages.use_bytecode_cache)

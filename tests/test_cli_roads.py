@@ -121,7 +121,7 @@ def test_cli_a_book_updated_by_patch_goes_on_by_stick_and_comes_in_whole(county,
     assert main(["import", str(stick)]) == 0
     out = capsys.readouterr().out
     assert "[✓] Channels primary-en: 0 added, 1 updated" in out
-    assert "[i] water_en as the full package: the stick carries full books only." in out
+    assert "[i] water_en as the full package: the stick does not carry the patch from " in out
 
 
 def test_cli_import_device_mounts_read_only_nosuid_nodev_noexec_then_unmounts(county, tmp_path, monkeypatch, capsys):

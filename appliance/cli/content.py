@@ -177,6 +177,12 @@ def channel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _how(step) -> str:
+    how = _road(step)
+    # the peer kit that served the index carries neither the patches nor the book: the plan's note says so
+    return f"{how}, from sync_source (not on the peer)" if step.primary and how else how
+
+
+def _road(step) -> str:
     if step.by_layer:
         return f"by {len(step.patches)} patch(es) as layer(s) over the book's file ({step.layers} now)"
     if step.materialises:
@@ -216,8 +222,8 @@ def _print_plan(plan, check) -> None:
         )
     if not plan.steps:
         print("(nothing to do: the library matches the channels)")
-    for note in plan.notes:
-        print(f"[i] skipped: {note}")
+    for note in plan.notes:  # skipped books, and where a book comes from when not from the road asked
+        print(f"[i] {note}")
     print(
         f"[i] {len(plan.unchanged)} book(s) already up to date; {plan.count('add')} to add, {plan.count('update')} to "
         f"update, {plan.count('remove')} to remove; {mb(plan.download_bytes)} to download"
@@ -336,7 +342,7 @@ def sync(settings: Settings, plan_only: bool, history: bool, full: tuple[str, ..
         if result.detail:
             print(f"[i] {result.detail}")
         for note in plan.notes:
-            print(f"[i] skipped: {note}")
+            print(f"[i] {note}")
         return 0
     finally:
         db.close()

@@ -87,7 +87,7 @@ def _print_import(report) -> None:
             f"[✓] Channels {', '.join(report.channels)}: {r.added} added, {r.updated} updated, {r.removed} removed "
             f"(signatures, sequences, expiry, SHA-256 and libzim checked)"
         )
-        if r.detail:  # how each update came (whole: the stick carries full books only), and the bytes copied
+        if r.detail:  # how each update came (by patch, or whole and why: the stick lacks the patch), the bytes copied
             print(f"[i] {r.detail}")
         for note in report.plan.notes:
             print(f"[i] skipped: {note}")
@@ -150,8 +150,10 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
     for note in done.skipped:
         print(f"[i] not exported: {note}")
     for ch in done.channels:
+        # the patches this kit applied as layers: a kit at the version before imports by patch (docs/sync.md)
+        patches = f" and {len(ch.patches)} patch(es) for kits at an older version" if ch.patches else ""
         print(
-            f"[✓] {ch.name} sequence {ch.sequence}: signed index and {len(ch.books)} book(s) in "
+            f"[✓] {ch.name} sequence {ch.sequence}: signed index and {len(ch.books)} book(s){patches} in "
             f"{args.path / export.STICK_FOLDER / ch.name}"
         )
     print(

@@ -24,6 +24,9 @@ from appliance.files import fsync_path, write_atomically
 
 LAYERS_SUFFIX = ".layers"  # not ".zim": no library scan or `*.zim` glob picks the folder up
 STACK_NAME = "stack.json"
+# The patch a layer was written from is kept beside it (the bytes the signed index names), so a stick or a peer tree
+# can pass the update on by patch: "<id>_<digest>.zimlayer" keeps "<id>_<digest>.zimpatch", the patch's own name.
+KEPT_PATCH_SUFFIX = ".zimpatch"  # zimdelta.PATCH_SUFFIX (not imported: zimdelta loads libzim's writer)
 STACK_FORMAT = 1
 
 
@@ -42,6 +45,18 @@ class Stack:
 def layers_dir(book: Path) -> Path:
     """The folder of a book's layers and stack: content/<id>.layers/ beside content/<id>.zim."""
     return book.with_name(book.stem + LAYERS_SUFFIX)
+
+
+def kept_patch_name(layer: str) -> str:
+    """The name of the patch kept beside the layer named `layer` (in the same layers folder)."""
+    return Path(layer).stem + KEPT_PATCH_SUFFIX
+
+
+def kept_patches(book: Path, stack: Stack) -> list[Path]:
+    """The patches kept beside the stack's layers that are there, oldest first (a layer installed by an older tpkit,
+    or a layer a rebuild wrote, has none)."""
+    found = [layers_dir(book) / kept_patch_name(name) for name in stack.layers]
+    return [path for path in found if path.is_file()]
 
 
 def _stack_path(book: Path) -> Path:

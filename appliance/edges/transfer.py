@@ -99,3 +99,21 @@ def fetch(
     said = [t.strip() for t in done.stderr.splitlines() if t.startswith("rsync") and "error" in t][:1]
     sentence = [t.strip() for t in done.stderr.splitlines() if t.startswith(("[✗]", "    Fix:"))]
     return Fetched(done.returncode, received, " ".join(said + sentence) or done.stderr.strip()[-400:])
+
+
+def list_files(location: str, *, timeout_s: int) -> frozenset[str] | None:
+    """The files under the folder `location` (an rsync:// URL or a local path), as paths relative to it: one
+    `rsync --list-only --recursive` (names and sizes only, no file is read). None when rsync cannot list it (not
+    installed, the folder missing, the server gone or slow past `timeout_s`)."""
+    argv = ["rsync", "--list-only", "--recursive", "--timeout", str(timeout_s)]
+    if location.startswith("rsync://"):
+        argv += ["--contimeout", str(timeout_s)]
+    try:
+        done = commands.call([*argv, "--", location.rstrip("/") + "/"], timeout_s=timeout_s * 2, env={"LC_ALL": "C"})
+    except (FileNotFoundError, TimeoutError):
+        return None
+    if done.returncode != 0:
+        return None
+    # "-rw-r--r--          1,234 2026/01/02 03:04:05 patches/water_en/water_en_0123.zimpatch": files start with "-"
+    lines = (line.split(None, 4) for line in done.stdout.splitlines() if line.startswith("-"))
+    return frozenset(parts[4] for parts in lines if len(parts) == 5)

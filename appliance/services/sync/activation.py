@@ -154,10 +154,14 @@ def install_layers(
     layers: Sequence[Path],
     run_id: int,
     digest: str,
+    patches: Sequence[Path] = (),
 ) -> None:
     """Serve the verified staged `layers` (oldest first) over the installed book's file as `package`'s version with
-    entry `digest`: the row pending 'layer', the layer files moved into the book's layers folder, the stack rewritten
-    (the switch: atomic), the row committed. The book's file is never read; its stack before is kept in previous/."""
+    entry `digest`: the row pending 'layer', the layer files moved into the book's layers folder (with the verified
+    `patches` they were written from, one per layer, each kept beside its layer: zimlayers.kept_patch_name), the
+    stack rewritten (the switch: atomic), the row committed. The book's file is never read; its stack before is kept
+    in previous/."""
+    assert not patches or len(patches) == len(layers), "one kept patch per layer"
     target = book_path(paths, package["id"])
     row = table.get(package["id"])
     assert row is not None, f"{package['id']} is installed: an update by patch starts from it"
@@ -184,6 +188,9 @@ def install_layers(
     for layer in layers:
         fsync_path(layer)
         os.replace(layer, folder / layer.name)  # named by no stack yet: nothing serves it
+    for layer, patch in zip(layers, patches):
+        fsync_path(patch)
+        os.replace(patch, folder / zimlayers.kept_patch_name(layer.name))
     fsync_path(folder)
     zimlayers.write_stack(target, names, package["version"], digest)
     table.put(
@@ -386,8 +393,9 @@ def _settled_layers(row: Installed, stack: zimlayers.Stack | None) -> Installed:
 
 
 def collect_layers(paths: Paths, table: InstalledPackages) -> list[Path]:
-    """Delete layer files no stack names (a switch cut before its stack, a rollback), keeping those the kept
-    previous stack names; a layers folder whose stack is stale (its base was replaced) goes whole."""
+    """Delete layer files (and the patches kept beside them) no stack names (a switch cut before its stack, a
+    rollback), keeping those the kept previous stack names; a layers folder whose stack is stale (its base was
+    replaced) goes whole."""
     deleted: list[Path] = []
     for row in table.all().values():
         book = book_path(paths, row.id)
@@ -399,10 +407,11 @@ def collect_layers(paths: Paths, table: InstalledPackages) -> list[Path]:
             zimlayers.remove_layers(book)
             deleted.append(folder)
             continue
-        named = {zimlayers.STACK_NAME, *stack.layers}
+        layers = set(stack.layers)
         if row.previous_file and row.previous_file.endswith(STACK_KEPT_SUFFIX):
             kept = paths.sync_previous_dir / row.previous_file
-            named |= set(_kept_stack(kept)["layers"]) if kept.is_file() else set()
+            layers |= set(_kept_stack(kept)["layers"]) if kept.is_file() else set()
+        named = {zimlayers.STACK_NAME, *layers, *(zimlayers.kept_patch_name(name) for name in layers)}
         for path in folder.iterdir():
             if path.name not in named:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -32,6 +32,7 @@ from appliance.services.sync.limits import Limits
 from appliance.services.sync.plan import (
     LOCAL_CHANNEL,
     MB,
+    Carried,
     DiskCheck,
     Plan,
     Step,
@@ -44,7 +45,7 @@ from appliance.services.sync.route import Route
 from appliance.services.sync.sources import Source
 from appliance.services.sync.sources.mirror import MirrorSource
 from appliance.services.sync.sources.peer import stand_ins
-from appliance.services.sync.staging import Staged, Staging
+from appliance.services.sync.staging import Staged, StagedLayers, Staging
 from appliance.services.sync.transfers import Transfers
 from appliance.storage.channel_sequences import ChannelSequences
 from appliance.storage.database import Database
@@ -148,6 +149,7 @@ class Engine:
         self.run_id = 0
         self.lock_fd: int | None = None  # the run lock's descriptor while `locked` holds it
         self.planned: Plan | None = None  # the plan the run is carrying out (for a full disk's message)
+        self.carried: dict[str, Carried] = {}  # what the source of each channel carries (plan time)
 
     @property
     def uplink_bps(self) -> float | None:
@@ -271,39 +273,33 @@ class Engine:
             remove_unfetched=self._source.carries_all,
             chain_max=self.settings.sync_patch_chain_max,
             full_ids=self.full_ids,
-            whole_only=self._whole_only(),
+            carried=self._carried(),  # sets self.carried
             layer_min_bytes=self.settings.sync_layer_min_bytes,
             layers_max=self.settings.sync_layers_max,
         )
-        plan = self._carried_only(plan)
         plan = keep_layering(plan, self.disk_check(plan))
         return plan, self.disk_check(plan), fetched
 
-    def _whole_only(self) -> dict[str, str]:
-        """Channel -> why its updates come whole: the source that served its index carries full books only."""
-        whole = {}
+    def _carried(self) -> dict[str, Carried]:
+        """Channel -> what the source that served its index carries of it, when that is not everything (a stick, a
+        peer kit: asked once here); for a peer, the run's own source stands behind it."""
+        carried = {}
         for name in self.subscription.channels:
             source = self.route.source(name)
-            if source.full_books_only:
-                whole[name] = f"{source.name} carries full books only"
-        return whole
-
-    def _carried_only(self, plan: Plan) -> Plan:
-        """A source that does not carry all (a stick: only the books its kit had) skips a listed book it lacks."""
-        steps, notes = [], list(plan.notes)
-        for step in plan.steps:
-            source = self.route.source(step.channel)
-            if step.package is not None and not source.has(step.channel, step.package):
-                notes.append(f"{step.package_id} {step.version} ({step.channel}): not on {source.name}")
-            else:
-                steps.append(step)
-        return dataclasses.replace(plan, steps=tuple(steps), notes=tuple(notes))
+            files = source.carried(name)
+            if files is not None:
+                behind = self.route.primary.name if source is not self.route.primary else ""
+                carried[name] = Carried(source.name, files, behind)
+        self.carried = carried
+        return carried
 
     # --- applying ----------------------------------------------------------------------------------
     def _download(self, step: Step) -> Staged:
         """Fetch and verify one book; a stand-in that serves it badly is dropped and the source asked instead."""
         transfers = self.transfers
         assert transfers is not None  # made by _begin
+        if step.primary:  # the peer that served the index does not carry it (the plan's notes say so)
+            return self.staging.book(transfers, self.route.primary, step)
         return self.route.package(
             step.channel,
             step.package_id,
@@ -333,26 +329,34 @@ class Engine:
                 failed.append((step, exc))
                 continue
             self.on_event(Event("activate", step.package_id, text=step.version))
-            if isinstance(staged, list):
-                assert digest is not None  # layers are checked against the signed result digest
-                activation.install_layers(self.paths, self.installed, package, step.channel, staged, run_id, digest)
+            if isinstance(staged, StagedLayers):
+                activation.install_layers(
+                    self.paths,
+                    self.installed,
+                    package,
+                    step.channel,
+                    staged.layers,
+                    run_id,
+                    staged.digest,
+                    staged.patches,
+                )
             else:
                 activation.activate(self.paths, self.installed, package, step.channel, staged, run_id, digest)
             done.append(step)
         return done, failed
 
-    def _fetched(self, step: Step) -> tuple[Step, Path | list[Path], Mapping[str, Any], str | None]:
+    def _fetched(self, step: Step) -> tuple[Step, Path | StagedLayers, Mapping[str, Any], str | None]:
         """The step's book staged and verified (by patch, falling back to the full book when the patch fails): the
-        step as done, the staged file (or the staged layers of an update by layer), the package to record (the
-        file's own size and SHA-256) and its entry digest."""
+        step as done, the staged file (or the staged layers and patches of an update by layer), the package to record
+        (the file's own size and SHA-256) and its entry digest. A step the peer lacks comes from the run's own source."""
         assert self.transfers is not None  # made by _begin
-        source = self.route.source(step.channel)
+        source = self.route.primary if step.primary else self.route.source(step.channel)
         self.limits.require_budget(step, source, self.transfers.uplink_bytes)
         if step.by_patch:
             try:
                 if step.by_layer:
-                    layers, digest = self.staging.layered(self.transfers, source, step)
-                    return step, layers, step.offered, digest
+                    layers = self.staging.layered(self.transfers, source, step)
+                    return step, layers, step.offered, layers.digest
                 staged, digest = self.staging.rebuilt(self.transfers, source, step)
             except SyncError as exc:
                 if exc.code != "sync.patch_failed":
@@ -364,8 +368,12 @@ class Engine:
                     size_bytes=step.offered["size_bytes"],
                     why_full=f"the update by patch failed ({why}), so the full package instead",
                 )
+                carrier = self.carried.get(step.channel)
+                if carrier is not None and carrier.behind and not carrier.has(step.offered):
+                    step = dataclasses.replace(step, primary=True)  # the peer has no full file of it: the county has
                 self.on_event(Event("whole", step.package_id, text=f"{step.version}: {why}"))
-                self.limits.require_budget(step, source, self.transfers.uplink_bytes)
+                whole_from = self.route.primary if step.primary else source
+                self.limits.require_budget(step, whole_from, self.transfers.uplink_bytes)
             else:
                 size, sha256 = file_digest(staged)  # the rebuilt file's own bytes, not the publisher's
                 return step, staged, {**step.offered, "size_bytes": size, "sha256": sha256}, digest

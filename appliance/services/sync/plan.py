@@ -41,6 +41,9 @@ class Step:
     # else (and a book with sync_layers_max layers, when the disk allows) rebuilt into one file ("rebuild").
     patch_as: str = ""
     layers: int = 0  # the layers the installed book carries now (a rebuild includes them: "materialised")
+    # Fetched from the run's own source: the peer kit that served the channel's index carries neither its chain of
+    # patches nor its full book (docs/sync.md, "Roads and patches").
+    primary: bool = False
 
     @property
     def by_patch(self) -> bool:
@@ -95,6 +98,28 @@ class Plan:
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.steps if s.action == action)
+
+
+@dataclasses.dataclass(frozen=True)
+class Carried:
+    """What the source that served a channel's index carries of that channel: `files` (paths relative to the
+    channel's folder; None: every file its index lists, a mirror), how notes name it, and `behind`, the run's own
+    source when that gives what this one lacks (a peer kit stands in for the county mirror; "" for a stick)."""
+
+    name: str
+    files: frozenset[str] | None = None
+    behind: str = ""
+
+    def has(self, package: Mapping[str, Any]) -> bool:
+        return self.files is None or package["file"] in self.files
+
+    def missing_patch(self, chain: Sequence[Mapping[str, Any]]) -> str:
+        """Why the chain cannot come from here ("" when every patch of it is carried), naming the road."""
+        for patch in chain:
+            if not self.has(patch):
+                base = patch["base"].get("version") or "the installed version"
+                return f"{self.name} does not carry the patch from {base} to {patch['version']}"
+        return ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,13 +199,10 @@ def _patch_route(
     patches: Sequence[Mapping[str, Any]],
     chain_max: int,
     full_ids: frozenset[str],
-    whole_because: str = "",
 ) -> tuple[tuple[Mapping[str, Any], ...], str]:
     """(patches to apply, "") for an update by patch, else ((), why the full package) — "" when none is offered."""
     if not patches:
         return (), ""
-    if whole_because:
-        return (), whole_because
     if package["id"] in full_ids:
         return (), "full package asked for (--full)"
     target = package.get("result_digest")
@@ -192,6 +214,33 @@ def _patch_route(
     if len(chain) > chain_max:
         return (), f"{len(chain)} patches in a row, more than sync_patch_chain_max = {chain_max}"
     return tuple(chain), ""
+
+
+def _from_carrier(step: Step, carried: Carried | None, notes: list[str]) -> list[Step]:
+    """The step as the source serving its channel can give it (docs/sync.md, "Roads and patches"): its chain when
+    every patch of it is carried; else the full book when carried, saying why not by patch; else from the run's own
+    source behind it (a peer's), by patch when the index offers a chain; else none, with a note."""
+    if carried is None or step.action == "remove":
+        return [step]
+    missing = carried.missing_patch(step.patches)
+    if step.by_patch and not missing:
+        return [step]
+    whole = dataclasses.replace(
+        step,
+        patches=(),
+        size_bytes=step.offered["size_bytes"],
+        why_full=missing or step.why_full,
+        patch_as="",
+    )
+    if carried.has(step.offered):
+        return [whole]
+    label = f"{step.package_id} {step.version} ({step.channel})"
+    if carried.behind:
+        road = f"by {len(step.patches)} patch(es)" if step.by_patch else "whole"
+        notes.append(f"{label}: not on {carried.name}; it comes {road} from {carried.behind}")
+        return [dataclasses.replace(step, primary=True)]
+    notes.append(f"{label}: not on {carried.name}" + (f" (nor is the patch: {missing})" if missing else ""))
+    return []
 
 
 def _patch_as(row: Installed, layer_min_bytes: int | None, layers_max: int) -> str:
@@ -227,16 +276,18 @@ def make_plan(
     remove_unfetched: bool = True,
     chain_max: int = 4,
     full_ids: frozenset[str] = frozenset(),
-    whole_only: Mapping[str, str] | None = None,
+    carried: Mapping[str, Carried] | None = None,
     layer_min_bytes: int | None = None,
     layers_max: int = 8,
 ) -> Plan:
     """Compare the verified indexes of the subscribed channels with the installed packages; an update goes by
     patch when the channel offers a chain of at most `chain_max` patches from the installed book (docs/sync.md).
-    `whole_only` maps a channel whose source carries full books only (a stick, a peer kit) to why: its updates are
-    planned whole, with that reason. An update by patch of a book whose installed file is at least `layer_min_bytes`
-    (None: never) goes as layers, unless the book has `layers_max` layers already: then it is rebuilt (docs/sync.md,
-    "Layers").
+    `carried` maps a channel whose source carries only some of its files (a stick, a peer kit) to what it carries: an
+    update takes the chain only when every patch of it is carried, else the full book (if carried) with a reason
+    naming the road, else the run's own source behind it (a peer's) or, with none, the book is left out with a note
+    (_from_carrier; docs/sync.md, "Roads and patches"). An update by patch of a book whose installed file is at least
+    `layer_min_bytes` (None: never) goes as layers, unless the book has `layers_max` layers already: then it is
+    rebuilt (docs/sync.md, "Layers").
 
     Books of the local channel are never removed; with `remove_unfetched` False (a USB stick), only books of the
     channels fetched are."""
@@ -256,7 +307,8 @@ def make_plan(
         elif row is not None and _is(row.held_sha256, row.held_digest, package):
             notes.append(f"{package_id} {package['version']}: {HELD_NOTE}")
         elif row is None:
-            steps.append(Step("add", package_id, channel, package["size_bytes"], package["version"], None, package))
+            step = Step("add", package_id, channel, package["size_bytes"], package["version"], None, package)
+            steps += _from_carrier(step, (carried or {}).get(channel), notes)
         else:
             if row.channel == LOCAL_CHANNEL:
                 notes.append(
@@ -269,24 +321,22 @@ def make_plan(
                 patches.get((channel, package_id), []),
                 chain_max,
                 full_ids,
-                (whole_only or {}).get(channel, ""),
             )
             size = sum(p["size_bytes"] for p in chain) if chain else package["size_bytes"]
-            steps.append(
-                Step(
-                    "update",
-                    package_id,
-                    channel,
-                    size,
-                    package["version"],
-                    row.version,
-                    package,
-                    chain,
-                    why_full,
-                    _patch_as(row, layer_min_bytes, layers_max) if chain else "",
-                    row.layers,
-                )
+            step = Step(
+                "update",
+                package_id,
+                channel,
+                size,
+                package["version"],
+                row.version,
+                package,
+                chain,
+                why_full,
+                _patch_as(row, layer_min_bytes, layers_max) if chain else "",
+                row.layers,
             )
+            steps += _from_carrier(step, (carried or {}).get(channel), notes)
     fetched = {index.channel for index in indexes}
     for package_id, row in sorted(installed.items()):
         # Only what a verified index no longer lists (or an unsubscribed channel) leaves the library.

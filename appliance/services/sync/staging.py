@@ -30,6 +30,16 @@ LAYER_SUFFIX = (
 
 
 @dataclasses.dataclass(frozen=True)
+class StagedLayers:
+    """An update by layer, verified in staging: the layers (oldest first), the patch each was written from (the bytes
+    the signed index names, kept beside its layer: docs/sync.md, "Roads and patches") and the entry digest they make."""
+
+    layers: list[Path]
+    patches: list[Path]
+    digest: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Staged:
     """A verified book in staging: its file, the index entry to record (with the file's own size and SHA-256) and
     its entry digest when the signed index gives one."""
@@ -181,9 +191,10 @@ class Staging:
             raise  # _patch_failure raised unless the kit's own limits stopped the run
         return out, rebuilt.digest
 
-    def layered(self, fetcher: Fetcher, source: Source, step: Step) -> tuple[list[Path], str]:
+    def layered(self, fetcher: Fetcher, source: Source, step: Step) -> StagedLayers:
         """Fetch the step's patches and re-write each as an indexed layer in staging (zimlayers.write_layer: reads the
-        patch, never the book): the staged layers, oldest first, and the entry digest they make. The chain must start
+        patch, never the book): the staged layers, oldest first, the verified patches (kept beside them once
+        installed) and the entry digest they make. The chain must start
         at the installed book as its row names it (its entry digest, or its file's SHA-256 when no layers are served
         over it: never hashed again) and end at the signed result. A failure is remembered like a rebuild's: the next
         run fetches the full book."""
@@ -198,13 +209,12 @@ class Staging:
             manifests = []
             for staged, layer in zip(staged_patches, layers):
                 manifests.append(zimlayers.write_layer(staged, layer))
-                staged.unlink()  # the layer holds all the patch did: staging keeps one copy
                 zimfile.check_whole(layer)
             _check_chain(step, manifests, self.installed.get(step.package_id))
         except Exception as exc:
             self._patch_failure(step, exc, [*staged_patches, *layers], current)
             raise
-        return layers, target
+        return StagedLayers(layers, staged_patches, target)
 
     def _patch_failure(self, step: Step, exc: Exception, leftovers: list[Path], current: Path) -> None:
         """What an update by patch that failed leaves: nothing in staging. Raises sync.patch_failed (the patch

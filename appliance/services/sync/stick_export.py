@@ -42,8 +42,12 @@ class KeptChannel:
     books: tuple[tuple[dict[str, Any], Path], ...]
     left_out: tuple[tuple[dict[str, Any], str], ...] = ()  # (index entry, why) of the books the index names but not
     # ids of the books served as layers over an older file (docs/sync.md, "Layers"): their entry in `books` is the
-    # index's own (the publisher's size and SHA-256); an export writes them materialised, a peer tree leaves them out
+    # index's own (the publisher's size and SHA-256); an export writes them materialised, a peer tree has no full file
+    # of them (it serves their kept patches, below)
     layered: frozenset[str] = frozenset()
+    # (index entry of a patch, the kept patch file): the patches the index lists that the kit applied as layers and
+    # kept beside them (zimlayers.kept_patches); an export and the peer tree pass them on at their index paths
+    patches: tuple[tuple[dict[str, Any], Path], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Exported:
     unchanged: tuple[str, ...]
     skipped: tuple[str, ...]
     bytes_written: int
+    patches: tuple[str, ...] = ()  # the kept patches written (their index paths)
 
 
 def _valid_name(name: str) -> bool:
@@ -85,7 +90,8 @@ def kept_channels(
         except TpkitError as exc:
             skipped.append(f"{name}: {exc.code}: {exc.message}")
             continue
-        books, left_out, layered = [], [], set()
+        books, left_out, layered, patches = [], [], set(), []
+        listed = [p for p in index.packages if p.get("kind") == "patch"]
         for package in (p for p in index.packages if p.get("kind", "full") == "full"):
             row = installed.get(package["id"])
             book = activation.book_path(paths, package["id"])
@@ -96,6 +102,7 @@ def kept_channels(
             elif row is not None and row.layers:
                 books.append((dict(package), book))
                 layered.add(package["id"])
+                patches += _kept_patches(book, [p for p in listed if p["id"] == package["id"]])
             else:
                 assert row is not None  # _why_not said so
                 books.append(({**package, "size_bytes": row.size_bytes, "sha256": row.sha256}, book))
@@ -108,9 +115,23 @@ def kept_channels(
                 tuple(books),
                 tuple(left_out),
                 frozenset(layered),
+                tuple(patches),
             )
         )
     return kept, skipped
+
+
+def _kept_patches(book: Path, listed: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Path]]:
+    """(index entry, kept file) of each patch the index lists for the book that the kit kept beside one of the
+    layers it serves (same file name, same size: the SHA-256 is checked as it is copied)."""
+    stack = zimlayers.read_stack(book)
+    kept = {path.name: path for path in zimlayers.kept_patches(book, stack)} if stack else {}
+    found = []
+    for patch in listed:
+        path = kept.get(Path(patch["file"]).name)
+        if path is not None and path.stat().st_size == patch["size_bytes"]:
+            found.append((dict(patch), path))
+    return found
 
 
 def _why_not(row: Installed | None, name: str, package: dict[str, Any], book: Path) -> str:
@@ -197,15 +218,23 @@ def _materialise(book: Path, target: Path, package: dict[str, Any]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _needed_bytes(kept: list[KeptChannel], todo: list[tuple[dict[str, Any], Path, Path]]) -> int:
+def _needed_bytes(
+    kept: list[KeptChannel],
+    todo: list[tuple[dict[str, Any], Path, Path]],
+    patches: list[tuple[dict[str, Any], Path, Path]],
+) -> int:
     """Bytes an export writes: each book (a layered one rebuilt beside its place: up to twice its size while libzim
-    writes it, zimdelta.rebuild_disk_bytes) and each index pair."""
+    writes it, zimdelta.rebuild_disk_bytes), each kept patch not on the stick yet and each index pair."""
     layered = {package_id for ch in kept for package_id in ch.layered}
     books = sum(
         zimdelta.rebuild_disk_bytes(package["size_bytes"]) if package["id"] in layered else package["size_bytes"]
         for package, _, _ in todo
     )
-    return books + sum(len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+    return (
+        books
+        + sum(patch["size_bytes"] for patch, _, _ in patches)
+        + sum(len(ch.index_raw) + len(ch.signature_raw) for ch in kept)
+    )
 
 
 def _stick_root(dest: Path) -> Path:
@@ -231,6 +260,11 @@ def _targets(root: Path, kept: list[KeptChannel]) -> list[tuple[dict[str, Any], 
     return [(package, book, package_path(root / ch.name, package)) for ch in kept for package, book in ch.books]
 
 
+def _patch_targets(root: Path, kept: list[KeptChannel]) -> list[tuple[dict[str, Any], Path, Path]]:
+    """(patch entry, kept file, where it goes: its index path) for every kept patch a channel passes on."""
+    return [(patch, path, package_path(root / ch.name, patch)) for ch in kept for patch, path in ch.patches]
+
+
 def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: list[str]) -> Exported:
     """Write the kept channels under `<dest>/tpkit/`, books first and each index last, each file atomically."""
     root = _stick_root(dest)
@@ -243,7 +277,10 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
         )
     targets = _targets(root, kept)
     todo = [(package, book, target) for package, book, target in targets if not _same_file(target, package)]
-    needed = _needed_bytes(kept, todo)
+    patches = [
+        (patch, path, target) for patch, path, target in _patch_targets(root, kept) if not _same_file(target, patch)
+    ]
+    needed = _needed_bytes(kept, todo, patches)
     use = system.filesystem_use(dest)
     free = use["free_bytes"] if use else shutil.disk_usage(dest).free
     if needed > free:
@@ -261,6 +298,15 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
             _materialise(book, target, package)
         else:
             _copy_checked(book, target, package)
+    written_patches = []
+    for patch, path, target in patches:  # a kit at the base version imports by patch (docs/sync.md)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _copy_checked(path, target, patch)
+        except StickError as exc:
+            skipped.append(f"{patch['id']} patch to {patch['version']}: {exc.message}")
+            continue
+        written_patches.append(patch)
     for ch in kept:
         folder = root / ch.name
         folder.mkdir(parents=True, exist_ok=True)
@@ -273,7 +319,8 @@ def export_to_stick(paths: Paths, dest: Path, kept: list[KeptChannel], skipped: 
         tuple(p["id"] for p, _, t in targets if t in done),
         tuple(p["id"] for p, _, t in targets if t not in done),
         tuple(skipped),
-        sum(p["size_bytes"] for p, _, _ in todo),
+        sum(p["size_bytes"] for p, _, _ in todo) + sum(p["size_bytes"] for p in written_patches),
+        tuple(p["file"] for p in written_patches),
     )
 
 
@@ -294,7 +341,7 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     root.mkdir(parents=True, exist_ok=True)
     kept = [_whole_files_only(ch) for ch in kept]
     wanted: set[Path] = set()
-    for _package, book, target in _targets(root, kept):
+    for _package, book, target in [*_targets(root, kept), *_patch_targets(root, kept)]:
         target.parent.mkdir(parents=True, exist_ok=True)
         wanted.add(target)
         if target.is_file() and os.path.samefile(target, book):
@@ -315,16 +362,20 @@ def refresh_mirror_tree(paths: Paths, kept: list[KeptChannel]) -> int:
     return sum(len(ch.books) for ch in kept)
 
 
-# Why a peer tree leaves a layered book out (issue 21): it serves files by hard link, and a layered book is an older
-# file plus layers; materialising it for peers would cost the rebuild layering avoids. Peers take it from the county.
+# Why a peer tree has no full file of a layered book (issue 21): it serves files by hard link, and a layered book is an
+# older file plus layers; materialising it for peers would cost the rebuild layering avoids. The tree serves the
+# patches the kit kept instead (a neighbour at the base version updates by patch); a fresh neighbour takes the full
+# book from the county mirror, its plan saying the book is not on this peer.
 LAYERED_WHY = (
-    'served as layers over an older file on this kit (docs/sync.md, "Layers"): the peer tree serves whole files '
-    "only; other kits take it from the county mirror, or from a stick (`tpkit export` writes it whole)"
+    'served as layers over an older file on this kit (docs/sync.md, "Layers"): the peer tree serves its kept patches '
+    "but no full file; other kits without the base take it from the county mirror, or from a stick (`tpkit export` "
+    "writes it whole)"
 )
 
 
 def _whole_files_only(ch: KeptChannel) -> KeptChannel:
-    """The channel as a peer tree serves it: its layered books left out, with why."""
+    """The channel as a peer tree serves it: its layered books' full files left out, with why (their kept patches
+    stay)."""
     if not ch.layered:
         return ch
     books = tuple((package, book) for package, book in ch.books if package["id"] not in ch.layered)

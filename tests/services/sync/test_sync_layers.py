@@ -83,9 +83,14 @@ def served_text(engine, path="water") -> str:
     return bytes(opened.lookup(path).data).decode()
 
 
-def layer_files(engine) -> list[str]:
+def layer_files(engine, suffix=".zimlayer") -> list[str]:
     folder = zimlayers.layers_dir(book_of(engine))
-    return sorted(p.name for p in folder.iterdir() if p.name != zimlayers.STACK_NAME) if folder.is_dir() else []
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(suffix)) if folder.is_dir() else []
+
+
+def kept_patches(engine) -> list[str]:
+    """The patches kept beside the layers (docs/sync.md, "Roads and patches")."""
+    return layer_files(engine, zimlayers.KEPT_PATCH_SUFFIX)
 
 
 def test_sync_by_patch_installs_a_layer_without_rebuilding_and_the_kit_serves_it(tmp_path, mirror, daemon, county):
@@ -121,6 +126,11 @@ def test_sync_by_patch_installs_a_layer_without_rebuilding_and_the_kit_serves_it
     assert (book.stat().st_ino, book.stat().st_mtime_ns) == (inode, mtime_ns)
     assert file_digest(book)[1] == v1["sha256"]
     assert len(layer_files(engine)) == 1 and layer_files(engine)[0].endswith(".zimlayer")
+    # the verified patch is kept beside its layer, under the name the layer implies: the signed index's bytes
+    (patch,) = county.patches()
+    assert kept_patches(engine) == [zimlayers.kept_patch_name(layer_files(engine)[0])] == [patch["file"].split("/")[-1]]
+    kept = zimlayers.layers_dir(book) / kept_patches(engine)[0]
+    assert file_digest(kept)[1] == patch["sha256"]
     row = engine.installed.get("water_en")
     assert (row.version, row.digest, row.layers) == (v2["version"], v2["result_digest"], 1)
     assert (row.sha256, row.size_bytes) == (v1["sha256"], book.stat().st_size)  # the base file's own
@@ -144,8 +154,10 @@ def test_sync_stacks_layers_rolls_back_one_stack_and_a_full_book_puts_them_aside
     assert "v3 snow" in served_text(engine) and len(layer_files(engine)) == 2
     assert engine.installed.get("water_en").layers == 2
 
-    back = engine.rollback("water_en")  # to v2's stack: one layer, the v3 layer file deleted
+    assert len(kept_patches(engine)) == 2
+    back = engine.rollback("water_en")  # to v2's stack: one layer, the v3 layer file and its kept patch deleted
     assert back.layers == 1 and "v2 clouds" in served_text(engine) and len(layer_files(engine)) == 1
+    assert kept_patches(engine) == [zimlayers.kept_patch_name(layer_files(engine)[0])]
     assert engine.preview()[0].notes and "held back" in engine.preview()[0].notes[0]
 
     county.release("v4 hail")  # a full book this time (--full): the layers go aside with the old file

@@ -108,9 +108,11 @@ def test_sync_by_layer_killed_at_random_moments_serves_old_or_new_whole(tmp_path
             assert row.digest == county.full()["result_digest"] and row.pending_action is None
             stack = zimlayers.read_stack(book)
             assert row.layers == (len(stack.layers) if stack else 0), f"trial {trial}"
-            named = {zimlayers.STACK_NAME, *(stack.layers if stack else ())}
+            layers = set(stack.layers if stack else ())
             if row.previous_file and row.previous_file.endswith(".stack.json"):  # a rollback's layers stay
-                named |= set(json.loads((engine.paths.sync_previous_dir / row.previous_file).read_text())["layers"])
+                layers |= set(json.loads((engine.paths.sync_previous_dir / row.previous_file).read_text())["layers"])
+            # each layer with the patch kept beside it (docs/sync.md, "Roads and patches")
+            named = {zimlayers.STACK_NAME, *layers, *(zimlayers.kept_patch_name(name) for name in layers)}
             folder = zimlayers.layers_dir(book)
             on_disk = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
             assert on_disk <= named, f"trial {trial}: layer files no stack names: {on_disk - named}"

@@ -1,5 +1,6 @@
-"""Every road in when the channel publishes patches (issue 21, items 1–3): a stick and a peer kit carry full books
-only, so a kit updates from them whole; a failed patch falls back to the full book and never stops the books after
+"""Every road in when the channel publishes patches (issue 21, items 1–3): a stick or a peer kit that does not carry
+the patch (a kit that got the book whole, or rebuilt it, keeps none) gives the update whole, saying which patch it
+lacks; a failed patch falls back to the full book and never stops the books after
 it; a book a kit updated by patch leaves it again (export, peer tree) and is verified on the other side by the entry
 digest the county signed. Real libzim books, real rsync (local folders, a daemon, `tpkit mirror serve`)."""
 
@@ -23,7 +24,11 @@ from tests.services.sync.test_peer_mirror import PeerKit
 
 # Articles no release edits (random text, so a patch is much smaller than the book)
 ARTICLES = {f"a{n}": (f"Article {n}", f"<p>{os.urandom(600).hex()}</p>") for n in range(60)}
-STICK_WHY = "the stick carries full books only"
+
+
+def not_carried(road: str, patch: dict) -> str:
+    """The plan's reason for a whole update from a road that lacks the patch (plan.Carried.missing_patch)."""
+    return f"{road} does not carry the patch from {patch['base']['version']} to {patch['version']}"
 
 
 @pytest.fixture
@@ -104,14 +109,15 @@ def test_stick_updates_a_book_whose_channel_publishes_patches_by_full_book(tmp_p
     stick_tree = StickSource(str(tmp_path / "stick2" / "tpkit"))
     preview = sync_service.Engine(b, db_b, source=stick_tree, channels=("primary-en",), peers={}).preview()[0]
     (step,) = preview.steps
-    assert step.action == "update" and not step.by_patch and step.why_full == STICK_WHY
+    stick_why = not_carried("the stick", county.package("water_en", "patch"))
+    assert step.action == "update" and not step.by_patch and step.why_full == stick_why
     for _ in range(2):  # on main this failed every time (rsync exit 23 on the patch the stick never had)
         report = stick_import.import_folder(b, db_b, tmp_path / "stick2")
         assert report.ok and report.error is None, report.error
     assert sha(b.content_dir / "water_en.zim") == county.package("water_en")["sha256"]
     assert "summer rain" in text(b)
     runs = sync_service.recent_runs(db_b, 2)
-    assert f"water_en as the full package: {STICK_WHY}" in runs[1]["detail"]
+    assert f"water_en as the full package: {stick_why}" in runs[1]["detail"]
     assert runs[0]["updated"] == 0  # the second import found it unchanged
 
 
@@ -140,13 +146,14 @@ def test_peer_kit_serves_neighbours_of_a_channel_with_patches_whole(tmp_path, mi
     peer_url = f"rsync://127.0.0.1:{peer_kit.settings.mirror_port}/tpkit"
     engine = sync_service.Engine(b, db_b, peers={"primary-en": [peer_url]})
     (step,) = engine.preview()[0].steps
-    assert not step.by_patch and step.why_full == f"peer {peer_url} carries full books only"
+    peer_why = not_carried(f"peer {peer_url}", county.package("water_en", "patch"))
+    assert not step.by_patch and step.why_full == peer_why
     plan, result = engine.run()
     assert result.outcome == "ok" and "summer rain" in text(b)
     assert sha(b.content_dir / "water_en.zim") == county.package("water_en")["sha256"]
     assert engine.transfers is not None and engine.transfers.received["peer"] > 0
     assert result.bytes_received < county.package("water_en")["size_bytes"] // 2  # the book did not cross the uplink
-    assert f"water_en as the full package: peer {peer_url} carries full books only" in result.detail
+    assert f"water_en as the full package: {peer_why}" in result.detail
 
 
 def test_a_book_updated_by_patch_leaves_its_kit_by_stick_and_as_a_peer(

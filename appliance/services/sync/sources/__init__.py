@@ -54,11 +54,11 @@ class Source(Protocol):
         """It carries every subscribed channel and every listed book; False: a missing book is skipped, and only
         the channels it carries can lose books."""
 
-    @property
-    def full_books_only(self) -> bool:
-        """It carries no patches (a kit keeps none): the plan fetches every update of a channel whose index it served
-        as the full package, saying so ("<name> carries full books only"); a book it serves may be a kit's own rebuild,
-        verified by the entry digest the index signs."""
+    def carried(self, channel: str) -> frozenset[str] | None:
+        """The channel's files it carries, as paths relative to the channel's folder (full books and patches); None:
+        every file the channel's index lists (a mirror, asked without looking). Asked once per run and channel, after
+        its index: the plan takes a chain of patches only when it carries all of them (docs/sync.md, "Roads and
+        patches"). A book it serves may be a kit's own rebuild, verified by the entry digest the index signs."""
 
     @property
     def lan_stand_ins(self) -> bool:
@@ -84,9 +84,6 @@ class Source(Protocol):
         self, fetcher: Fetcher, channel: str, patch: Mapping[str, Any], dest: Path, *, package_id: str
     ) -> None:
         """Fetch one patch listed in the channel's index to `dest`."""
-
-    def has(self, channel: str, package: Mapping[str, Any]) -> bool:
-        """Whether it carries this listed book (asked before the run; a mirror says yes without looking)."""
 
     def falls_back(self, exc: TpkitError, what: str) -> bool:
         """Whether `exc`, met fetching `what` ("index" or "package") from here, means: ask the next source instead."""

@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from appliance.edges import transfer
 from appliance.errors import TpkitError
 from appliance.services.sync.plan import MB
 from appliance.services.sync.sources.tree import ChannelTree
 
 # What a peer kit can get wrong with a book; the book is then fetched from sync_source against the same index.
 PEER_FAULTS = ("channel.package_mismatch", "sync.package_damaged", "sync.transfer_failed")
+LIST_TIMEOUT_S = 20  # listing a peer's channel folder (names and sizes) on the LAN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,11 +24,17 @@ class PeerSource(ChannelTree):
 
     kind = "peer"
     uplink = False
-    full_books_only = True  # a kit keeps no patches, so its mirror tree serves none
 
     @property
     def name(self) -> str:
         return f"peer {self.where}"
+
+    def carried(self, channel: str) -> frozenset[str] | None:
+        """What the peer's tree holds of the channel (its books, and the patches it kept beside a book's layers): one
+        `rsync --list-only` of the channel's folder; nothing when it cannot be listed (its books then come from the
+        run's own source)."""
+        listed = transfer.list_files(self.location(channel, ""), timeout_s=LIST_TIMEOUT_S)
+        return listed if listed is not None else frozenset()
 
     def falls_back(self, exc: TpkitError, what: str) -> bool:
         # the kit's own limits (window, disk, budget) stop the run wherever a book comes from

@@ -5,9 +5,8 @@ services/sync/stick_import.py). Must not import the engine or web.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import os
 from pathlib import Path
-from typing import Any
 
 from appliance.services.sync.plan import MB
 from appliance.services.sync.sources.tree import ChannelTree
@@ -21,14 +20,21 @@ class StickSource(ChannelTree):
     kind = "stick"
     uplink = False
     carries_all = False
-    full_books_only = True  # `tpkit export` writes full books only
 
     @property
     def name(self) -> str:
         return "the stick"
 
-    def has(self, channel: str, package: Mapping[str, Any]) -> bool:
-        return (Path(self.where) / channel / package["file"]).is_file()
+    def carried(self, channel: str) -> frozenset[str] | None:
+        """The files on the stick under the channel's folder (`tpkit export` writes the books it could pass on, and
+        the patches a kit kept beside a book's layers): names only, nothing is read."""
+        folder = Path(self.where) / channel
+        return frozenset(
+            (Path(top) / name).relative_to(folder).as_posix()
+            for top, _, names in os.walk(folder)
+            for name in names
+            if not name.startswith(".")  # an export's temporary file
+        )
 
     def summary(self, received_bytes: int) -> str:
         return f"From a USB stick: {received_bytes / MB:.1f} MB copied."

@@ -22,7 +22,6 @@ class ChannelTree:
     kind = "tree"
     uplink = True
     carries_all = True
-    full_books_only = False
     lan_stand_ins = False
 
     @property
@@ -64,8 +63,8 @@ class ChannelTree:
             self, self.location(channel, patch["file"]), dest, package_id=package_id, total_bytes=patch["size_bytes"]
         )
 
-    def has(self, channel: str, package: Mapping[str, Any]) -> bool:
-        return True
+    def carried(self, channel: str) -> frozenset[str] | None:
+        return None  # a county mirror carries what its index lists
 
     def falls_back(self, exc: TpkitError, what: str) -> bool:
         return False
