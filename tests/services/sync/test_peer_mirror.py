@@ -24,6 +24,9 @@ from tests.conftest import free_port
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database
 
 LOOPBACK = "127.0.0.1"
+# Unique to this test process: another run on the same machine (a second checkout's tests, a chroot CI sharing the
+# network) advertises its own kit A on 127.0.0.1 too, and must not be taken for this one.
+KIT_A = f"kit-a-{os.getpid()}"
 
 
 @pytest.fixture
@@ -57,7 +60,7 @@ class PeerKit:
             tmp_path / "a",
             uplink_url,
             mirror,
-            kit_id="kit-a",
+            kit_id=KIT_A,
             school_name="Hill School",
             mirror_port=free_port(),
             host=LOOPBACK,
@@ -135,13 +138,13 @@ def test_peer_mirror_tree_is_hard_links_and_the_kept_signed_index(peer, mirror, 
     assert peers.advertised_channels(peer.paths) == "primary-en:1"
     from appliance.cli import main
 
-    main(["discover", "--timeout-s", "15", "--kit-id", "kit-a", "--mdns-interfaces", LOOPBACK])
+    main(["discover", "--timeout-s", "15", "--kit-id", KIT_A, "--mdns-interfaces", LOOPBACK])
     assert f"peer mirror on port {peer.settings.mirror_port}: primary-en (sequence 1)" in capsys.readouterr().out
 
 
 def test_peer_mirror_kit_b_syncs_from_kit_a_while_the_uplink_is_down(tmp_path, mirror, county, peer):
-    found = lan.discover(second_kit(tmp_path, mirror, county.url, "probe")[0], 15, lan.with_kit_id("kit-a"))
-    (kit_a,) = [k for k in found if k.kit_id == "kit-a"]
+    found = lan.discover(second_kit(tmp_path, mirror, county.url, "probe")[0], 15, lan.with_kit_id(KIT_A))
+    (kit_a,) = [k for k in found if k.kit_id == KIT_A]
     assert kit_a.mirror_port == peer.settings.mirror_port and kit_a.channels == {"primary-en": 1}
     settings, db = second_kit(tmp_path, mirror, county.url)
     county.stop()  # the uplink is gone: everything must come from the peer
@@ -195,7 +198,7 @@ def test_peer_mirror_web_app_advertises_the_mirror_and_its_channels(tmp_path, mi
     with mdns.Browser(mdns.KIT_TYPE, [LOOPBACK]) as browser, LiveServer(create_app(kit)):
 
         def txt():
-            return next((f.txt for f in browser.found() if f.txt.get("kit_id") == "kit-a"), {})
+            return next((f.txt for f in browser.found() if f.txt.get("kit_id") == KIT_A), {})
 
         deadline = time.monotonic() + 10
         while txt().get("channels") != "primary-en:1" and time.monotonic() < deadline:
