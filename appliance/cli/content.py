@@ -184,7 +184,7 @@ def _how(step) -> str:
 
 def _road(step) -> str:
     if step.by_layer:
-        return f"by {len(step.patches)} patch(es) as layer(s) over the book's file ({step.layers} now)"
+        return f"by {len(step.patches)} patch(es), each a layer over the book's file (it has {step.layers})"
     if step.materialises:
         return f"by {len(step.patches)} patch(es), rebuilt with its {step.layers} layers into one file"
     if step.by_patch:
@@ -240,7 +240,7 @@ _WORDS = {
     "index": "fetching the index of",
     "verify": "verifying",
     "rebuild": "rebuilding",
-    "layer": "writing layers (no rebuild) for",
+    "layer": "writing the update as layers (no rebuild) of",
     "whole": "the update by patch failed; fetching the full book of",
     "activate": "switched in",
     "failed": "not updated (the run goes on with the next book):",

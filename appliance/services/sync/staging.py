@@ -205,7 +205,7 @@ class Staging:
         try:
             _check_installed(current, self.installed.get(step.package_id))
             self._fetch_patches(fetcher, source, step, staged_patches)
-            self.on_event(Event("layer", step.package_id, text=f"{len(step.patches)} patch(es) as layer(s)"))
+            self.on_event(Event("layer", step.package_id, text=f"{step.version}: {len(step.patches)} patch(es)"))
             manifests = []
             for staged, layer in zip(staged_patches, layers):
                 manifests.append(zimlayers.write_layer(staged, layer))
