@@ -21,17 +21,12 @@ from appliance.paths import Paths
 from appliance.services.device import lan
 from appliance.services.sync import engine as sync_service, peers
 from tests.conftest import free_port
-from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database
+from tests.mirror import RsyncDaemon, kit_settings, open_database
 
 LOOPBACK = "127.0.0.1"
 # Unique to this test process: another run on the same machine (a second checkout's tests, a chroot CI sharing the
 # network) advertises its own kit A on 127.0.0.1 too, and must not be taken for this one.
 KIT_A = f"kit-a-{os.getpid()}"
-
-
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
 
 
 def sha(path):

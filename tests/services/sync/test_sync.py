@@ -18,19 +18,6 @@ from appliance.services.sync import engine as sync_service
 from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
-@pytest.fixture
-def daemon(tmp_path, mirror):
-    mirror.root.mkdir(parents=True, exist_ok=True)
-    server = RsyncDaemon(mirror.root, tmp_path).start()
-    yield server
-    server.stop()
-
-
 def engine_for(settings, **options):
     return sync_service.Engine(settings, open_database(settings), **options)
 

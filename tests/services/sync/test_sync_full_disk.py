@@ -92,11 +92,6 @@ def disk():
     small.close()
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
 def small_kit(mirror: Mirror, **overrides):
     """A kit whose data and content folders are on the small disk, syncing from the mirror's folder."""
     settings = kit_settings(MOUNT, str(mirror.root), mirror, **overrides)

@@ -18,24 +18,11 @@ from appliance.content.channel_index import package_path
 from appliance.files import file_digest
 from appliance.services.sync import engine as sync_service, stick_export as export, stick_import
 from appliance.services.sync.sources.stick import StickSource
-from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
+from tests.mirror import kit_settings, open_database, staged_files
 from tests.services.sync.test_peer_mirror import PeerKit
 from tests.services.sync.test_sync_layers import County, book_of, kept_patches, layer_files, served_text
 
 CHANNEL = "primary-en"
-
-
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
-@pytest.fixture
-def daemon(tmp_path, mirror):
-    mirror.root.mkdir(parents=True, exist_ok=True)
-    server = RsyncDaemon(mirror.root, tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -22,23 +22,10 @@ from appliance.services.sync.channel import read_index
 from appliance.services.sync.plan import LAYER_DISK_FACTOR, LAYER_DISK_MARGIN, DiskCheck, Plan, Step, keep_layering
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
-from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
+from tests.mirror import Mirror, kit_settings, open_database, staged_files
 
 ARTICLES = {f"a{n}": (f"Article {n}", f"<p>{os.urandom(800).hex()}</p>") for n in range(80)}
 SERVE_TIMEOUT_S = 20
-
-
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
-@pytest.fixture
-def daemon(tmp_path, mirror):
-    mirror.root.mkdir(parents=True, exist_ok=True)
-    server = RsyncDaemon(mirror.root, tmp_path).start()
-    yield server
-    server.stop()
 
 
 class County:

@@ -18,25 +18,12 @@ from appliance.services.sync import engine as sync_service
 from appliance.services.sync.channel import read_index
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
-from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
+from tests.mirror import Mirror, kit_settings, open_database, staged_files
 
 # 150 articles no release edits: what a patch leaves out and a full package carries again. (Random hex text, so the
 # book is not tiny once compressed; rsync with the old book as basis reuses part of it: not what is tested here.)
 ARTICLES = {f"a{n}": (f"Article {n}", f"<p>{os.urandom(1200).hex()}</p>") for n in range(150)}
 SERVE_TIMEOUT_S = 20
-
-
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
-@pytest.fixture
-def daemon(tmp_path, mirror):
-    mirror.root.mkdir(parents=True, exist_ok=True)
-    server = RsyncDaemon(mirror.root, tmp_path).start()
-    yield server
-    server.stop()
 
 
 class Publisher:

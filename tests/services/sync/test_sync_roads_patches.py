@@ -31,11 +31,6 @@ def not_carried(road: str, patch: dict) -> str:
     return f"{road} does not carry the patch from {patch['base']['version']} to {patch['version']}"
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
 class County:
     """The county: each release rewrites the books it names and publishes the channel with patches from the last."""
 

@@ -21,11 +21,6 @@ from tests.conftest import make_book
 from tests.mirror import Mirror, kit_settings, open_database
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    return Mirror(tmp_path / "mirror", tmp_path / "keys")
-
-
 def sha(path):
     return file_digest(path)[1]
 
