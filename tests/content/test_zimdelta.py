@@ -71,6 +71,11 @@ V2_REDIRECTS = [("old_water", "Water (old)", "water"), ("luna", "Luna", "sun"), 
 
 @pytest.fixture()
 def books(tmp_path) -> tuple[Path, Path]:
+    return two_versions(tmp_path)
+
+
+def two_versions(tmp_path) -> tuple[Path, Path]:
+    """v1 and v2 of the test book (above), written in `tmp_path`."""
     v1 = _book(tmp_path / "v1", articles=V1_ARTICLES, redirects=V1_REDIRECTS, extra_metadata={"Creator": "tests"})
     v2 = _book(
         tmp_path / "v2",

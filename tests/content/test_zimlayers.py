@@ -10,22 +10,12 @@ import pytest
 from appliance.content import zimdelta, zimlayers
 from appliance.content.zimfile import ZimFile
 from appliance.errors import ChannelError
-from tests.content.test_zimdelta import V1_ARTICLES, V1_REDIRECTS, V2_REDIRECTS, _book, _everything, _v2_articles
+from tests.content.test_zimdelta import _everything, two_versions
 
 
 @pytest.fixture()
 def books(tmp_path) -> tuple[Path, Path]:
-    v1 = _book(tmp_path / "v1", articles=V1_ARTICLES, redirects=V1_REDIRECTS, extra_metadata={"Creator": "tests"})
-    v2 = _book(
-        tmp_path / "v2",
-        articles=_v2_articles(),
-        redirects=V2_REDIRECTS,
-        title="Nature and sky",
-        date="2026-02-01",
-        icon=(90, 20, 30),
-        extra_metadata={"Publisher": "county"},
-    )
-    return v1, v2
+    return two_versions(tmp_path)
 
 
 def test_zimlayers_layers_dir_sits_beside_the_book_and_is_not_a_zim(tmp_path):

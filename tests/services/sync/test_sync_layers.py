@@ -60,6 +60,16 @@ def layered_kit(tmp_path, daemon, mirror, name="kit", **overrides):
     return sync_service.Engine(settings, open_database(settings), peers={})
 
 
+def layered_at_v2(tmp_path, daemon, mirror, county):
+    """A kit that synced v1 ("v1 rain") whole and then v2 ("v2 clouds") by patch, as a layer."""
+    county.release("v1 rain")
+    engine = layered_kit(tmp_path, daemon, mirror)
+    engine.run()
+    county.release("v2 clouds")
+    engine.run()
+    return engine
+
+
 def book_of(engine):
     return engine.paths.content_dir / "water_en.zim"
 
@@ -129,11 +139,7 @@ def test_sync_by_patch_installs_a_layer_without_rebuilding_and_the_kit_serves_it
 
 
 def test_sync_stacks_layers_rolls_back_one_stack_and_a_full_book_puts_them_aside(tmp_path, mirror, daemon, county):
-    county.release("v1 rain")
-    engine = layered_kit(tmp_path, daemon, mirror)
-    engine.run()
-    county.release("v2 clouds")
-    engine.run()
+    engine = layered_at_v2(tmp_path, daemon, mirror, county)
     county.release("v3 snow")
     (step,) = engine.preview()[0].steps
     assert step.by_layer and step.layers == 1
@@ -224,11 +230,7 @@ def test_sync_a_tampered_patch_installs_no_layer_and_the_run_takes_the_full_book
 
 
 def test_export_writes_a_layered_book_whole_and_another_kit_imports_it(tmp_path, mirror, daemon, county):
-    county.release("v1 rain")
-    engine = layered_kit(tmp_path, daemon, mirror)
-    engine.run()
-    county.release("v2 clouds")
-    engine.run()
+    engine = layered_at_v2(tmp_path, daemon, mirror, county)
     v2 = county.full()
     kept, skipped = engine.kept_channels()
     assert kept[0].layered == {"water_en"} and not skipped
@@ -254,11 +256,7 @@ def test_export_writes_a_layered_book_whole_and_another_kit_imports_it(tmp_path,
 
 
 def test_sync_removing_a_layered_book_takes_its_layers_too(tmp_path, mirror, daemon, county):
-    county.release("v1 rain")
-    engine = layered_kit(tmp_path, daemon, mirror)
-    engine.run()
-    county.release("v2 clouds")
-    engine.run()
+    engine = layered_at_v2(tmp_path, daemon, mirror, county)
     assert layer_files(engine)
     (mirror.folder() / "water_en.zim").unlink()
     shutil.rmtree(mirror.folder() / "patches")
@@ -307,11 +305,7 @@ def test_recover_settles_a_cut_stack_switch_from_the_stack_alone(tmp_path, mirro
 
 
 def test_sync_puts_no_layer_over_a_book_replaced_by_hand(tmp_path, mirror, daemon, county):
-    county.release("v1 rain")
-    engine = layered_kit(tmp_path, daemon, mirror)
-    engine.run()
-    county.release("v2 clouds")
-    engine.run()
+    engine = layered_at_v2(tmp_path, daemon, mirror, county)
     book = book_of(engine)
     make_book(tmp_path / "by-hand", "water_en", articles={"water": ("Water", "<p>a teacher's own copy</p>")})
     os.replace(tmp_path / "by-hand" / "water_en.zim", book)  # the stack is stale now: the library serves the file
@@ -328,11 +322,7 @@ def test_sync_a_layered_book_whose_file_was_touched_is_updated_again(tmp_path, m
     """The file's mtime changed (a copy without its times, `touch`): its stack no longer applies, the library serves
     the file alone (v1), and the next run, with nothing new published, puts v2 back as a layer instead of believing
     the row."""
-    county.release("v1 rain")
-    engine = layered_kit(tmp_path, daemon, mirror)
-    engine.run()
-    county.release("v2 clouds")
-    engine.run()
+    engine = layered_at_v2(tmp_path, daemon, mirror, county)
     book = book_of(engine)
     assert "v2 clouds" in served_text(engine)
     stat = book.stat()
