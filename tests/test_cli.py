@@ -60,7 +60,7 @@ def test_cli_check_reports_all_bad_settings_and_exits_1(tmp_path):
     assert "Fix:" in result.stderr
 
 
-def _start_serve(tmp_path, port: int) -> subprocess.Popen:
+def _start_serve(tmp_path, port: int, *flags: str) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -74,6 +74,7 @@ def _start_serve(tmp_path, port: int) -> subprocess.Popen:
             str(tmp_path / "data"),
             "--content-dir",
             str(tmp_path / "content"),
+            *flags,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -168,32 +169,14 @@ def test_cli_serve_workers_end_when_the_server_is_killed_9(tmp_path):
     """kill -9 of `tpkit serve` (several workers): its workers end too (PR_SET_PDEATHSIG), and the port is free for
     the next start instead of held by orphans that still serve."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "appliance",
-            "serve",
-            "--demo-if-empty",
-            "--web-workers",
-            "2",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--content-dir",
-            str(tmp_path / "content"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = _start_serve(tmp_path, port, "--web-workers", "2")
     try:
         _wait_for(f"http://127.0.0.1:{port}/")
         workers = _workers_of(server.pid)
         assert len(workers) == 2, workers
     finally:
         server.kill()
-        server.wait(timeout=10)
+        server.communicate(timeout=10)
     deadline = time.monotonic() + 20
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
