@@ -46,6 +46,21 @@ def export_to(engine, stick):
     return export.export_to_stick(engine.paths, stick, kept, skipped)
 
 
+def kit_at_v1_and_a_stick_from_v2(tmp_path, mirror, daemon, county):
+    """Kit A (took v2 by layer), kit B at v1 ("v1 rain"), the patch to v2 ("v2 clouds"), and the stick A exported."""
+    county.release("v1 rain")
+    a = engine_of(tmp_path, "a", daemon.url, mirror)
+    b = engine_of(tmp_path, "b", daemon.url, mirror)
+    a.run()
+    b.run()
+    county.release("v2 clouds")
+    (patch,) = county.patches()
+    a.run()
+    stick = tmp_path / "stick"
+    export_to(a, stick)
+    return a, b, patch, stick
+
+
 def base_of(engine):
     stat = book_of(engine).stat()
     return stat.st_ino, stat.st_mtime_ns
@@ -91,16 +106,7 @@ def test_a_stick_from_a_layered_kit_updates_a_kit_at_the_base_by_patch(tmp_path,
 
 
 def test_a_tampered_kept_patch_on_a_stick_is_refused_and_the_book_comes_whole(tmp_path, mirror, daemon, county):
-    county.release("v1 rain")
-    a = engine_of(tmp_path, "a", daemon.url, mirror)
-    b = engine_of(tmp_path, "b", daemon.url, mirror)
-    a.run()
-    b.run()
-    county.release("v2 clouds")
-    (patch,) = county.patches()
-    a.run()
-    stick = tmp_path / "stick"
-    export_to(a, stick)
+    a, b, patch, stick = kit_at_v1_and_a_stick_from_v2(tmp_path, mirror, daemon, county)
     on_stick = package_path(stick / "tpkit" / CHANNEL, patch)
     data = bytearray(on_stick.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -115,16 +121,7 @@ def test_a_tampered_kept_patch_on_a_stick_is_refused_and_the_book_comes_whole(tm
 
 
 def test_a_stick_without_the_patch_gives_the_book_whole_naming_the_patch(tmp_path, mirror, daemon, county):
-    county.release("v1 rain")
-    a = engine_of(tmp_path, "a", daemon.url, mirror)
-    b = engine_of(tmp_path, "b", daemon.url, mirror)
-    a.run()
-    b.run()
-    county.release("v2 clouds")
-    (patch,) = county.patches()
-    a.run()
-    stick = tmp_path / "stick"
-    export_to(a, stick)
+    a, b, patch, stick = kit_at_v1_and_a_stick_from_v2(tmp_path, mirror, daemon, county)
     package_path(stick / "tpkit" / CHANNEL, patch).unlink()
     (step,) = stick_preview(b, stick).steps
     why = f"the stick does not carry the patch from {patch['base']['version']} to {patch['version']}"
