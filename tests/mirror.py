@@ -160,3 +160,26 @@ def session_pids(session: int) -> list[int]:
         if int(fields[3]) == session and fields[0] != "Z":  # a zombie is dead already, waiting to be reaped
             pids.append(int(stat.parent.name))
     return pids
+
+
+def run_while_serving(engine, path: str, before_absent: str, after: str, timeout_s: float = 20):
+    """Run `engine` while a real uvicorn serves its kit; the run's result once `path` (absent `before_absent` before
+    the run) carries `after`: the library picked the updated book up within `timeout_s`."""
+    import httpx
+
+    from appliance.services.kit import open_kit
+    from appliance.web.app import create_app
+    from tests.conftest import LiveServer
+
+    kit = open_kit(engine.settings)
+    try:
+        with LiveServer(create_app(kit)) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+            assert before_absent not in http.get(path).text
+            _, result = engine.run()
+            deadline = time.monotonic() + timeout_s
+            while after not in http.get(path).text:
+                assert time.monotonic() < deadline, f"the library did not pick the update of {path} up"
+                time.sleep(0.1)
+    finally:
+        kit.close()
+    return result

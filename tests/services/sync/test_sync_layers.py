@@ -8,21 +8,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import time
 
-import httpx
 import pytest
 
 from appliance.content import zimdelta, zimlayers
 from appliance.content.zimfile import ZimFile
 from appliance.files import file_digest
-from appliance.services.kit import open_kit
 from appliance.services.sync import activation, engine as sync_service, stick_export as export, stick_import
 from appliance.services.sync.channel import read_index
 from appliance.services.sync.plan import LAYER_DISK_FACTOR, LAYER_DISK_MARGIN, DiskCheck, Plan, Step, keep_layering
-from appliance.web.app import create_app
-from tests.conftest import LiveServer, make_book
-from tests.mirror import Mirror, kit_settings, open_database, staged_files
+from tests.conftest import make_book
+from tests.mirror import Mirror, kit_settings, open_database, run_while_serving, staged_files
 
 ARTICLES = {f"a{n}": (f"Article {n}", f"<p>{os.urandom(800).hex()}</p>") for n in range(80)}
 SERVE_TIMEOUT_S = 20
@@ -106,17 +102,7 @@ def test_sync_by_patch_installs_a_layer_without_rebuilding_and_the_kit_serves_it
     assert check.needed_bytes == step.size_bytes * LAYER_DISK_FACTOR + LAYER_DISK_MARGIN
     events = []
     engine.on_event = engine.staging.on_event = events.append
-    kit = open_kit(engine.settings)
-    try:
-        with LiveServer(create_app(kit)) as server, httpx.Client(base_url=server.url, timeout=10) as http:
-            assert "clouds" not in http.get("/content/water_en/water").text
-            _, result = engine.run()
-            deadline = time.monotonic() + SERVE_TIMEOUT_S
-            while "Now with clouds." not in http.get("/content/water_en/water").text:
-                assert time.monotonic() < deadline, "the library did not pick up the layer"
-                time.sleep(0.1)
-    finally:
-        kit.close()
+    result = run_while_serving(engine, "/content/water_en/water", "clouds", "Now with clouds.", SERVE_TIMEOUT_S)
     assert (result.outcome, result.updated) == ("ok", 1)
     assert "rebuild" not in [e.kind for e in events] and "layer" in [e.kind for e in events]
     # the base file was not rewritten: the same inode and bytes (v1's publisher file), one layer over it

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 
-import httpx
 import pytest
 
 from appliance.content import zimdelta
 from appliance.content.zimfile import ZimFile
 from appliance.errors import TpkitError
 from appliance.files import file_digest
-from appliance.services.kit import open_kit
 from appliance.services.sync import engine as sync_service
 from appliance.services.sync.channel import read_index
-from appliance.web.app import create_app
-from tests.conftest import LiveServer, make_book
-from tests.mirror import Mirror, kit_settings, open_database, staged_files
+from tests.conftest import make_book
+from tests.mirror import Mirror, kit_settings, open_database, run_while_serving, staged_files
 
 # 150 articles no release edits: what a patch leaves out and a full package carries again. (Random hex text, so the
 # book is not tiny once compressed; rsync with the old book as basis reuses part of it: not what is tested here.)
@@ -78,17 +74,7 @@ def test_sync_updates_a_book_by_patch_and_the_library_serves_the_edit(tmp_path, 
     assert step.size_bytes == step.patches[0]["size_bytes"] < full["size_bytes"] // 5
     # The patch, and the rebuild while it runs (the book and its full-text index twice: zimdelta.rebuild_disk_bytes).
     assert check.needed_bytes == step.size_bytes + 2 * full["size_bytes"]
-    kit = open_kit(settings)
-    try:
-        with LiveServer(create_app(kit)) as server, httpx.Client(base_url=server.url, timeout=10) as http:
-            assert "clouds" not in http.get("/content/water_en/water").text
-            _, result = engine.run()
-            deadline = time.monotonic() + SERVE_TIMEOUT_S
-            while "Now with clouds." not in http.get("/content/water_en/water").text:
-                assert time.monotonic() < deadline, "the library did not pick up the book rebuilt from the patch"
-                time.sleep(0.1)
-    finally:
-        kit.close()
+    result = run_while_serving(engine, "/content/water_en/water", "clouds", "Now with clouds.", SERVE_TIMEOUT_S)
     assert (result.outcome, result.updated) == ("ok", 1)
     history = engine.runs.recent(1)[0]
     assert 0 < history["bytes_received"] < full["size_bytes"] // 5  # the wire carried the patch, not the book
