@@ -152,15 +152,16 @@ def test_cli_serve_on_a_taken_port_says_so_before_printing_a_password(tmp_path):
 
 
 def _workers_of(pid: int) -> list[int]:
-    """The processes uvicorn's supervisor `pid` spawned (spawn_main in their command line)."""
-    found = []
+    """The web workers `tpkit serve` (`pid`) forked: its children with its own command line (not the template
+    compiler it starts beside them)."""
+    found, own = [], Path(f"/proc/{pid}/cmdline").read_bytes()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
             command = (stat.parent / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
-        if parent == pid and b"spawn_main" in command:
+        if parent == pid and command == own:
             found.append(int(stat.parent.name))
     return found
 

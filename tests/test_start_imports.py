@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests.conftest import free_port
+
 # Never imported by a web worker before it serves (each: who needs it, and when).
 NOT_AT_WORKER_START = (
     "openpyxl",  # class lists from .xlsx (edges/spreadsheets)
@@ -22,14 +24,11 @@ NOT_AT_WORKER_START = (
     "appliance.services.sync.engine",  # the admin page's sync runs, a waiting book's approval
     "appliance.hub",
     "psycopg",
-    "appliance.cli.entry",  # every command's parser: the `tpkit` script a worker re-runs imports appliance.cli only
+    "appliance.cli.entry",  # every command's parser: in the serving parent only (the command), never in the app
     "appliance.services.device.provision_batch",  # `tpkit provision` (and argon2 through it)
     "libzim.writer",  # building books (the demo library, channels)
     "appliance.services.device.firstboot",  # /admin: the last provisioning run (kit.toml, the classroom network)
 )
-# Never imported by `tpkit serve`'s parent process when it only supervises web workers (web_workers > 1). (It does
-# import cryptography at the first start: it makes the kit's report key then.)
-NOT_IN_SUPERVISOR = ("appliance.web", "jinja2", "starlette", "openpyxl", "PIL", "segno", "zeroconf")
 
 
 def _loaded(code: str) -> set[str]:
@@ -40,8 +39,8 @@ def _loaded(code: str) -> set[str]:
 
 
 def test_start_a_web_worker_imports_no_heavy_module():
-    # What a worker that uvicorn spawns imports: the `tpkit` script again (as __mp_main__: appliance.cli), the request
-    # head deadline's protocol (appliance.cli.common), and the app factory (appliance.web.asgi).
+    # What a web worker's app needs: the request head deadline's protocol (appliance.cli.common) and the app factory
+    # (appliance.web.asgi), imported by `tpkit serve` before it forks the workers (or by its one worker).
     loaded = _loaded(
         "import json, sys\nimport appliance.cli, appliance.cli.common, appliance.web.asgi\n"
         "print(json.dumps(sorted(sys.modules)))"
@@ -49,24 +48,26 @@ def test_start_a_web_worker_imports_no_heavy_module():
     assert sorted(loaded & set(NOT_AT_WORKER_START)) == []
 
 
-def test_start_the_supervising_process_imports_no_web_page(tmp_path):
-    # `tpkit serve` with two workers (the default), up to the moment it hands over to uvicorn's supervisor.
+def test_start_the_serving_process_imports_no_heavy_module_before_it_forks_its_workers(tmp_path):
+    # `tpkit serve` with two workers (the default) imports the web pages once, then forks the workers
+    # (edges/forked_workers.py): what it holds at that moment is in every worker, and delays the first page.
     code = f"""
-        import json, sys, threading
+        import json, os, sys
         import appliance.cli.entry as cli
+        from appliance.edges import forked_workers
 
-        def hand_over(settings, **kwargs):
-            kwargs["beside"]()  # the kit is prepared in a thread beside the starting workers
-            for thread in threading.enumerate():
-                if thread.name == "tpkit-start":
-                    thread.join()
-            print(json.dumps(sorted(sys.modules)))
+        def report_instead_of_forking(self):
+            print(json.dumps(sorted(sys.modules)), flush=True)
+            os._exit(0)
 
-        cli.run_server = hand_over
+        forked_workers.ForkedWorkers.start = report_instead_of_forking
         cli.main(["serve", "--data-dir", {str(tmp_path / "data")!r}, "--content-dir", {str(tmp_path / "content")!r},
-                  "--web-workers", "2"])
+                  "--web-workers", "2", "--port", "{free_port()}"])
     """
     (tmp_path / "content").mkdir()
     loaded = _loaded(code)
-    assert "appliance.services.kit" in loaded  # it did open the kit (migrations, first password) beside the workers
-    assert sorted(m for m in loaded if m.split(".")[0] in NOT_IN_SUPERVISOR or m in NOT_IN_SUPERVISOR) == []
+    assert "appliance.web.app" in loaded  # the workers start with the web pages imported
+    assert "appliance.cli.common" in loaded and "httptools" in loaded  # and the protocol's parser
+    # The command itself: its parsers, the hub's setting flags among them (appliance.hub.settings, ~1 ms).
+    command = {"appliance.cli.entry", "appliance.hub"}
+    assert sorted(loaded & set(NOT_AT_WORKER_START) - command) == []

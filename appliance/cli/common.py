@@ -64,11 +64,14 @@ def day(text: str):
 # (so the next page reuses it, without a new TCP handshake over the Wi-Fi), short enough that 60 idle phones hold
 # only 60 idle sockets for a little while.
 KEEP_ALIVE_S = 30
-# How long uvicorn's parent waits for a worker process to answer its health check before it kills and replaces
-# it. uvicorn's 5 s is shorter than a worker's start on a loaded slow machine (spawning Python and importing
-# tpkit): the amd64 image under emulation, with a second guest beside it, killed every new worker ~5.5 s after
-# its start, forever, and the kit never served (docs/image.md). A hung worker is still replaced, a minute later.
+# How long the serving parent waits for a worker process to answer its health check before it kills and replaces
+# it (edges/forked_workers.py). uvicorn's own 5 s, when uvicorn spawned the workers, was shorter than a worker's start
+# on a loaded slow machine: the amd64 image under emulation, with a second guest beside it, killed every new worker
+# ~5.5 s after its start, forever, and the kit never served (docs/image.md). A hung worker is replaced a minute later.
 WORKER_HEALTHCHECK_S = 60
+# How long a worker finishes its in-flight pages after SIGTERM before it closes them (uvicorn's
+# timeout_graceful_shutdown), well inside systemd's TimeoutStopSec.
+GRACEFUL_S = 5
 # Connections a worker holds before it answers every new request 503 (uvicorn counts open connections, idle ones too):
 # a back-stop that keeps a worker from running out of file descriptors mid-request (LimitNOFILE=8192 in
 # tpkit-web.service leaves ~4,000 for ZIM files, SQLite and threads). Not lower: bench/slow_clients.py with 2,200
@@ -133,12 +136,13 @@ def run_server(
     factory: str,
     close: Callable[[], None],
     beside: Callable[[], None] | None = None,
-) -> None:
-    """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn): one worker runs `make_app()` in
-    this process; more are processes that each build the app from the settings handed down in their environment
-    (`factory`, "module:function"), after `close()` has released what this process opened. `beside` (several
-    workers only) is called once uvicorn is imported, just before it spawns the workers: it must return at once
-    (start a thread), so that what it starts overlaps the workers' start."""
+) -> int:
+    """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn); the exit code. One worker runs
+    `make_app()` in this process. More are forks of this process (edges/forked_workers.py), made once it has
+    imported `factory` ("module:function") and `close()` has released what it opened; each builds its app with
+    `factory()` from the settings handed down in the environment. `beside` (several workers only) runs in this
+    process while the workers start (they wait for what it prepares at the start gate); no other thread may run in
+    this process then, nor later (it forks replacements)."""
     import uvicorn
 
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
@@ -148,23 +152,50 @@ def run_server(
         host=host,
         port=port,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_S,
         timeout_keep_alive=KEEP_ALIVE_S,
         server_header=False,
         access_log=settings.log_level == "debug",
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         limit_concurrency=LIMIT_CONCURRENCY,
         http=HTTP_PROTOCOL,
+        ws="none",  # no page uses WebSockets: no worker loads their library
     )
     if workers == 1:
         uvicorn.run(make_app(), **options)
-        return
+        return 0
+    from importlib import import_module
+
+    from appliance.edges.forked_workers import ForkedWorkers
+
     close()
     os.environ.pop("TPKIT_CONFIG", None)
     os.environ.update(as_environment(settings))
-    if beside is not None:
-        beside()
-    uvicorn.run(factory, factory=True, workers=workers, **options)
+    module, _, function = factory.partition(":")
+    # Imported here, once, so that every fork has them: the app factory (with the web pages) and the protocols.
+    options.update(http=__getattr__("RequestHeadDeadline"))
+    config = uvicorn.Config(getattr(import_module(module), function), factory=True, **options)
+    listening = config.bind_socket()
+
+    def serve_one() -> int:
+        server = uvicorn.Server(config)
+        server.run(sockets=[listening])
+        return 0 if server.started else uvicorn.config.STARTUP_FAILURE
+
+    forks = ForkedWorkers(
+        workers,
+        serve_one,
+        stop_all_exit=uvicorn.config.STARTUP_FAILURE,
+        health_timeout_s=WORKER_HEALTHCHECK_S,
+        stop_grace_s=GRACEFUL_S + 5,
+    )
+    forks.start()
+    try:
+        if beside is not None:
+            beside()
+    except BaseException:
+        forks.stop()
+        raise
+    return forks.supervise()
 
 
 def __getattr__(name: str) -> type:

@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve(settings: Settings, demo_if_empty: bool) -> int:
     """Open the kit, print how to reach it, and run uvicorn until SIGTERM/SIGINT. With several web workers the
-    kit is prepared in a thread while uvicorn starts them (services/start_gate.py), not before."""
+    kit is prepared while they start (services/start_gate.py), not before."""
     from appliance.edges.memory import ARENAS, limit_malloc_arenas
     from appliance.services.library import demo_books
 
@@ -112,8 +112,9 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
 
 
 def _serve_beside_workers(settings: Settings) -> int:
-    """Shut the start gate, let uvicorn spawn the workers (they spend ~0.25 s importing), prepare the kit in a
-    thread meanwhile and open the gate; re-raise the preparation's error once uvicorn has stopped."""
+    """Shut the start gate, fork the web workers from this process (which has imported the web pages once for
+    all of them), prepare the kit while they wait at the gate, open it; re-raise the preparation's error once the
+    workers have stopped."""
     from appliance.services import start_gate
 
     gate = start_gate.shut_gate(settings.data_dir)
@@ -122,31 +123,28 @@ def _serve_beside_workers(settings: Settings) -> int:
     def prepare() -> None:
         try:
             _prepare(settings).close()
-        except BaseException as exc:  # re-raised in the main thread below, shown with its fix by main()
+        except Exception as exc:  # re-raised below once the workers have stopped, shown with its fix by main()
             failures.append(exc)
             gate.open(failure=str(exc) or type(exc).__name__)
         else:
             gate.open()
 
-    preparing = threading.Thread(target=prepare, name="tpkit-start")
     try:
-        run_server(
+        code = run_server(
             settings,
             host=settings.host,
             port=settings.port,
             workers=settings.web_workers,
             make_app=_no_app_in_supervisor,
             factory="appliance.web.asgi:app_from_environment",
-            close=lambda: None,  # the thread opens and closes its own kit
-            beside=preparing.start,
+            close=lambda: None,  # prepare() opens and closes its own kit
+            beside=prepare,
         )
     finally:
-        if preparing.ident is not None:
-            preparing.join()
-        gate.open()  # uvicorn never started the thread (it failed to bind): workers must not wait for it
+        gate.open()  # the server never forked (it failed to bind): nothing waits, but leave the gate open
     if failures:
         raise failures[0]
-    return 0
+    return code
 
 
 def _no_app_in_supervisor():
@@ -179,7 +177,7 @@ def _prepare(settings: Settings):
 
 def _compile_templates(paths) -> None:
     """Start `python -m appliance.web.precompile` beside the server unless this version's templates are compiled
-    already (edges/commands.start_beside: not waited for). This process never imports the web pages itself."""
+    already (edges/commands.start_beside: not waited for), so that no worker compiles them at its first pages."""
     from appliance.edges import commands
 
     if not paths.templates_compiled.exists():
@@ -187,8 +185,8 @@ def _compile_templates(paths) -> None:
 
 
 def _web_app(kit):
-    """The app of a single web worker, made in this process. With several, this process only supervises them and
-    never imports the web package (~0.4 s of a Pi's start, and memory held for nothing; issue 15)."""
+    """The app of a single web worker, made in this process. With several, each forked worker makes its own
+    (web/asgi.py)."""
     from appliance.web.app import create_app
 
     return create_app(kit)

@@ -126,7 +126,7 @@ def hub_serve(settings: HubSettings) -> int:
     if password:
         print(f"[i] One-time technician password (user '{technicians.FIRST_USERNAME}'): {password}")
         print(f"    It is shown only now; sign in at {url}signin and choose your own.", flush=True)
-    run_server(
+    return run_server(
         settings,
         host=settings.hub_host,
         port=settings.hub_port,
@@ -135,7 +135,6 @@ def hub_serve(settings: HubSettings) -> int:
         factory="appliance.hub.asgi:app_from_environment",
         close=db.close,
     )
-    return 0
 
 
 def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:

@@ -90,20 +90,14 @@ class StopAtOnce(Exception):
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def end_with_parent() -> None:
-    """In a process started by multiprocessing (uvicorn's web workers): have the kernel send it SIGTERM when the
-    process that started it ends, however it ends (PR_SET_PDEATHSIG), and end it at once if that has happened
-    already. A worker whose `tpkit serve` was killed -9 would otherwise keep serving, orphaned, and hold the port
-    against the next start. Does nothing in a process multiprocessing did not start."""
-    import multiprocessing
-
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
+def end_with_parent(parent_pid: int) -> None:
+    """In a forked worker (edges/forked_workers.py): have the kernel send it SIGTERM when the process that forked it
+    ends, however it ends (PR_SET_PDEATHSIG), and end it at once if that has happened already. A worker whose
+    `tpkit serve` was killed -9 would otherwise keep serving, orphaned, and hold the port against the next start."""
     prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
     if prctl is not None:
         prctl(ctypes.c_int(_PR_SET_PDEATHSIG), *(ctypes.c_ulong(n) for n in (signal.SIGTERM, 0, 0, 0)))
-    if os.getppid() != parent.pid:
+    if os.getppid() != parent_pid:
         os.kill(os.getpid(), signal.SIGTERM)
 
 

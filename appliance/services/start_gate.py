@@ -1,16 +1,15 @@
 """The gate between `tpkit serve` and its web workers at start, so that the two overlap (issue 15: cold start).
 
-A web worker is a fresh interpreter that spends most of a kit's cold start importing the web pages (~0.25 s of
-CPU on this machine, more on a Pi); the parent meanwhile migrates the database, sweeps half-written uploads,
-makes the kit's key and the first password. They used to run one after the other. Now the parent shuts the gate
-(an exclusive flock on `<data_dir>/start.lock`) before uvicorn spawns the workers, prepares the kit beside them,
-and opens it; a worker, once imported, passes the gate (a shared flock) before it opens the kit. On a quiet start
-the gate is open long before a worker reaches it, and no worker ever sees a database the parent is migrating or
-sweeps an upload another worker has begun.
+`tpkit serve` forks its web workers (edges/forked_workers.py) as soon as it has imported the web pages; meanwhile
+the parent migrates the database, sweeps half-written uploads, makes the kit's key and the first password. The
+parent shuts the gate (an exclusive flock on `<data_dir>/start.lock`) before it forks, prepares the kit while the
+workers start, and opens it; a worker passes the gate (a shared flock) before it opens the kit. No worker ever sees a
+database the parent is migrating, or sweeps an upload another worker has begun. A fork inherits the parent's
+descriptor of the shut gate, and drops it at once (`Gate._forget`).
 
 When the parent's preparation fails it writes why into the gate before opening it: each worker then ends with
-uvicorn's start-failure code, which makes uvicorn's supervising parent stop instead of replacing workers forever,
-and `tpkit serve` prints the parent's error with its fix.
+uvicorn's start-failure code, which makes the serving parent stop instead of replacing workers forever, and `tpkit
+serve` prints the parent's error with its fix.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from appliance.errors import StorageError
 
 log = logging.getLogger(__name__)
 
-# uvicorn's STARTUP_FAILURE (uvicorn.config): a worker process that ends with it makes uvicorn's parent stop
+# uvicorn's STARTUP_FAILURE (uvicorn.config): a worker process that ends with it makes the serving parent stop
 # (tests/test_start_gate.py checks the two stay equal).
 PARENT_FAILED_EXIT = 3
 GATE_NAME = "start.lock"
@@ -35,6 +34,14 @@ class Gate:
 
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
+        # A worker forked while the gate is shut inherits this descriptor, and with it the parent's exclusive lock:
+        # it must drop it (without unlocking: the parent still holds it) or it would wait at the gate for itself.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
     def open(self, failure: str = "") -> None:
         """Let the workers through; with `failure`, tell them the parent could not prepare the kit. Safe to call

@@ -96,7 +96,7 @@ def submit(kit: Kit, names: list[str]) -> None:
 
 def resume(kit: Kit) -> int:
     """Submit every photo still waiting (left by a restart or a power cut); how many. Never raises: it runs in the
-    web service's start-up, and a worker that fails to start stops the whole server (uvicorn's supervisor)."""
+    web service's start-up, and a worker that fails to start stops the whole server (edges/forked_workers.py)."""
     found: list[tuple[float, str]] = []
     try:
         for path in folder(kit).iterdir() if folder(kit).is_dir() else []:
