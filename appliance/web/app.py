@@ -87,19 +87,25 @@ class RequestCounter:
     def __init__(self) -> None:
         self.total = 0
         self.hot_entries = 0  # of them, book entries answered from the entry cache the short way (web.hot_entries)
+        self.in_flight = 0  # being answered now (web.content_routes reads a book alone on the event loop)
 
 
 class CountRequests:
-    """Counts every HTTP request for the health snapshot: one integer add on the hot path."""
+    """Counts every HTTP request for the health snapshot, and those being answered: two integer adds."""
 
     def __init__(self, app, counter: RequestCounter) -> None:
         self.app = app
         self.counter = counter
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            self.counter.total += 1
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        self.counter.total += 1
+        self.counter.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.counter.in_flight -= 1
 
 
 async def _after_start(kit: Kit, app: Starlette) -> None:

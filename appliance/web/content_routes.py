@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from appliance.content.zimfile import Redirect
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.learning import records
 from appliance.services.people import auth
@@ -25,9 +24,9 @@ from appliance.web.byte_serving import (
     entry_response,
     gzip_wanted,
     needs_gzip,
-    prepare,
     with_gzip,
 )
+from appliance.web.hot_entries import READ_ALONE, load_entry
 from appliance.web.session import SESSION_COOKIE
 
 if TYPE_CHECKING:
@@ -49,17 +48,6 @@ def content_url(book: str, path: str) -> str:
     return f"/content/{quote(book, safe=NAME_SAFE)}/{quote(path, safe=PATH_SAFE)}"
 
 
-def _load(book, path: str, cache: EntryCache, gzip_too: bool) -> Entry:
-    """Read an entry from its ZIM (in a worker thread), with its gzip form if `gzip_too`, and remember it if it is
-    small."""
-    found = book.zim.lookup(path)
-    entry = Entry(redirect=found.target_path) if isinstance(found, Redirect) else prepare(found.mimetype, found.data)
-    if gzip_too:
-        entry = with_gzip(entry)
-    cache.put((book.uuid, path), entry)
-    return entry
-
-
 def _compress(entry: Entry, key: tuple[str, str], cache: EntryCache) -> Entry:
     """A cached entry's gzip form, made (in a worker thread) the first time a client that accepts gzip asks."""
     entry = with_gzip(entry)
@@ -72,14 +60,17 @@ async def content(request: Request) -> Response:
 
     Also serves /raw/<book>/content/<path>: like kiwix-serve, a redirect entry there points to
     the /content/ URL of its final target. Async on purpose: a cached entry is answered on the
-    event loop; only a miss reads libzim, in a worker thread."""
+    event loop; a miss reads libzim in a worker thread, or on the event loop when this worker
+    answers nothing else (see READ_ALONE)."""
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
     cache: EntryCache = request.app.state.entry_cache
     key = (book.uuid, path)
     entry = cache.get(key)
-    if entry is None:
-        entry = await run_in_threadpool(_load, book, path, cache, gzip_wanted(request))
+    if entry is None and request.app.state.requests.in_flight <= READ_ALONE:
+        entry = load_entry(book, path, cache, gzip_wanted(request))
+    elif entry is None:
+        entry = await run_in_threadpool(load_entry, book, path, cache, gzip_wanted(request))
     elif needs_gzip(request, entry):
         entry = await run_in_threadpool(_compress, entry, key, cache)
     if entry.redirect is not None:

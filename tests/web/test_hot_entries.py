@@ -1,8 +1,12 @@
-"""A cached book entry answered the short way (web/hot_entries.py) is the same answer as the route's: status, body and
-every header but Date, in the same order. The first request of each pair misses the entry cache and goes the long
-way; the second is answered from memory (the worker's count says so). Real uvicorn, real libzim book."""
+"""A book entry answered the short way (web/hot_entries.py) is the same answer as the route's: status, body and every
+header but Date, in the same order, whether the entry is read then (the worker answers nothing else: READ_ALONE) or
+held already. The route's answer is asked for with a session cookie, which always goes the long way; the worker's
+count says which way each went. Real uvicorn, real libzim book."""
 
 from __future__ import annotations
+
+import socket
+import time
 
 import pytest
 
@@ -28,16 +32,21 @@ def _short_way_count(live) -> int:
     ],
 )
 def test_the_short_way_answers_as_the_route_does(live, client, path, headers):
-    long_way = client.get(path, headers=headers)
     before = _short_way_count(live)
-    short_way = client.get(path, headers=headers)
+    read_now = client.get(path, headers=headers)  # not held yet: read alone, on the event loop
     assert _short_way_count(live) == before + 1
-    assert _answer(short_way) == _answer(long_way)
+    client.cookies.set(SESSION_COOKIE, "a-reader-whose-opening-is-recorded")
+    long_way = client.get(path, headers=headers)
+    client.cookies.clear()
+    assert _short_way_count(live) == before + 1
+    short_way = client.get(path, headers=headers)  # held now
+    assert _short_way_count(live) == before + 2
+    assert _answer(read_now) == _answer(long_way) == _answer(short_way)
     assert short_way.headers["access-control-allow-origin"] == "*"
     assert short_way.headers["content-security-policy"].startswith("sandbox")
     revalidated = client.get(path, headers={**headers, "If-None-Match": long_way.headers["etag"]})
     assert revalidated.status_code == 304
-    assert _short_way_count(live) == before + 2
+    assert _short_way_count(live) == before + 3
 
 
 def test_what_the_short_way_leaves_to_the_route(live, client):
@@ -55,3 +64,23 @@ def test_what_the_short_way_leaves_to_the_route(live, client):
     client.cookies.clear()
     assert client.get("/content/no_such_book/water").status_code == 404
     assert _short_way_count(live) == before
+
+
+def test_an_entry_not_held_while_another_request_is_in_flight_is_read_the_long_way(live, client):
+    # A request whose body has not come yet stays in flight; meanwhile a first read goes to a worker thread (the
+    # event loop keeps answering), and the answer is the same.
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as waiting:
+        waiting.sendall(
+            b"POST /admin/signin HTTP/1.1\r\nHost: kit\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 100\r\n\r\n"
+        )
+        deadline = time.monotonic() + 10
+        while live.server.config.app.state.requests.in_flight < 1:
+            assert time.monotonic() < deadline, "the waiting request never reached the app"
+            time.sleep(0.01)
+        before = _short_way_count(live)
+        in_a_thread = client.get("/content/test_book/water", headers={"Accept-Encoding": "identity"})
+        assert _short_way_count(live) == before
+    held = client.get("/content/test_book/water", headers={"Accept-Encoding": "identity"})
+    assert _short_way_count(live) == before + 1
+    assert _answer(in_a_thread) == _answer(held)
