@@ -206,6 +206,7 @@ def start_for_benchmark(servers, endpoints, info: dict) -> None:
             server.restart(info[server.name]["layout"]["main_page"])
         time.sleep(0.5)
         info[server.name]["rss_anon_kb_after_warmup"] = server.rss_anon_kb()
+        info[server.name]["pss_anon_kb_after_warmup"] = server.pss_anon_kb()
         server.sampler.start()
 
 
@@ -298,6 +299,7 @@ def benchmark(args, corpus: Corpus, servers, endpoint_names, work: Path, results
     run_matrix(servers, endpoints, scripts, args, results)
     for server in servers:
         info[server.name]["rss_anon_kb_peak"] = server.sampler.peak_kb
+        info[server.name]["pss_anon_kb_peak"] = server.sampler.pss_peak_kb
         info[server.name]["restarts"] = server.restarts
 
 

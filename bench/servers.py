@@ -83,6 +83,24 @@ def tree_rss_anon_kb(root: int) -> int:
     return sum(read_status_kb(pid, "RssAnon") for pid in process_tree(root))
 
 
+def read_pss_anon_kb(pid: int) -> int:
+    """Pss_Anon from /proc/PID/smaps_rollup: the process's anonymous memory, a page shared by n processes counted
+    1/n (forked workers share their parent's pages until they write them; RssAnon counts such a page in each)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss_Anon:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    return 0
+
+
+def tree_pss_anon_kb(root: int) -> int:
+    """Pss_Anon summed over a process and all its descendants, in kB: what their anonymous memory holds of the RAM."""
+    return sum(read_pss_anon_kb(pid) for pid in process_tree(root))
+
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -100,12 +118,13 @@ def tree_cpu_s(root: int) -> float:
 
 
 class MemorySampler(threading.Thread):
-    """Samples a server's tree RssAnon every `interval` seconds, tracking peaks."""
+    """Samples a server's tree RssAnon (and Pss_Anon) every `interval` seconds, tracking peaks."""
 
     def __init__(self, server: ManagedServer, interval: float = 0.5):
         super().__init__(daemon=True, name=f"mem-{server.name}")
         self.server, self.interval = server, interval
         self.peak_kb = 0
+        self.pss_peak_kb = 0
         self.window_peak_kb = 0
         self._stop_event = threading.Event()
 
@@ -115,6 +134,7 @@ class MemorySampler(threading.Thread):
             if pid is not None:
                 value = tree_rss_anon_kb(pid)
                 self.peak_kb = max(self.peak_kb, value)
+                self.pss_peak_kb = max(self.pss_peak_kb, tree_pss_anon_kb(pid))
                 self.window_peak_kb = max(self.window_peak_kb, value)
             self._stop_event.wait(self.interval)
 
@@ -194,6 +214,10 @@ class ManagedServer:
     def rss_anon_kb(self) -> int:
         pid = self.pid()
         return tree_rss_anon_kb(pid) if pid else 0
+
+    def pss_anon_kb(self) -> int:
+        pid = self.pid()
+        return tree_pss_anon_kb(pid) if pid else 0
 
     def stop(self) -> None:
         """Terminate our own process group (pgid == our child's pid)."""

@@ -26,7 +26,7 @@ from appliance.web.byte_serving import (
     needs_gzip,
     with_gzip,
 )
-from appliance.web.hot_entries import READ_ALONE, load_entry
+from appliance.web.hot_entries import load_entry, reading_alone
 from appliance.web.session import SESSION_COOKIE
 
 if TYPE_CHECKING:
@@ -61,13 +61,13 @@ async def content(request: Request) -> Response:
     Also serves /raw/<book>/content/<path>: like kiwix-serve, a redirect entry there points to
     the /content/ URL of its final target. Async on purpose: a cached entry is answered on the
     event loop; a miss reads libzim in a worker thread, or on the event loop when this worker
-    answers nothing else (see READ_ALONE)."""
+    answers nothing else (hot_entries.READ_ALONE)."""
     book_name, path = request.path_params["book"], request.path_params["path"]
     book = _library(request).book(book_name)
     cache: EntryCache = request.app.state.entry_cache
     key = (book.uuid, path)
     entry = cache.get(key)
-    if entry is None and request.app.state.requests.in_flight <= READ_ALONE:
+    if entry is None and await reading_alone(request.app.state.requests):
         entry = load_entry(book, path, cache, gzip_wanted(request))
     elif entry is None:
         entry = await run_in_threadpool(load_entry, book, path, cache, gzip_wanted(request))
