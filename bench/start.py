@@ -1,5 +1,6 @@
 """A kit's start, measured steadily on a shared machine (issue 15): spawn `tpkit serve`, poll a page until it answers
-200, then read each process's CPU seconds (/proc/PID/stat) at that moment and its RssAnon once the kit has rested.
+200, then read each process's CPU seconds (/proc/PID/stat) at that moment and its RssAnon and Pss_Anon once the kit has
+rested.
 
 Wall-clock cold start on a loaded machine swings by seconds; the CPU that the parent and the first worker spent before
 the first page does not. Usage (docs/performance.md, "Cold start and memory"):
@@ -22,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import DEFAULT_TPKIT, compile_tpkit  # noqa: E402
-from servers import ManagedServer, process_tree, read_status_kb  # noqa: E402
+from servers import ManagedServer, process_tree, read_pss_anon_kb, read_status_kb  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -43,7 +44,9 @@ def one_start(server: ManagedServer, path: str, rest_s: float) -> dict:
     tree = process_tree(root)
     cpu = {pid: cpu_seconds(pid) for pid in tree}
     time.sleep(rest_s)
-    rss = {pid: read_status_kb(pid, "RssAnon") / 1024 for pid in process_tree(root)}
+    resting = process_tree(root)
+    rss = {pid: read_status_kb(pid, "RssAnon") / 1024 for pid in resting}
+    pss = {pid: read_pss_anon_kb(pid) / 1024 for pid in resting}
     server.stop()
     workers = sorted((cpu[pid] for pid in tree if pid != root), reverse=True)
     return {
@@ -51,6 +54,7 @@ def one_start(server: ManagedServer, path: str, rest_s: float) -> dict:
         "parent_cpu_ms": cpu[root] * 1000,
         "first_worker_cpu_ms": (workers[0] if workers else 0.0) * 1000,
         "rss_mb": sorted(rss.values(), reverse=True),
+        "pss_mb": sorted(pss.values(), reverse=True),
     }
 
 
@@ -73,12 +77,14 @@ def main(argv=None) -> int:
         print(
             f"wall {run['wall_ms']:.0f} ms, CPU before the first page: parent {run['parent_cpu_ms']:.0f} ms + "
             f"first worker {run['first_worker_cpu_ms']:.0f} ms; RssAnon at rest {sum(run['rss_mb']):.1f} MB "
-            f"({', '.join(f'{mb:.1f}' for mb in run['rss_mb'])})",
+            f"({', '.join(f'{mb:.1f}' for mb in run['rss_mb'])}), Pss_Anon {sum(run['pss_mb']):.1f} MB "
+            f"({', '.join(f'{mb:.1f}' for mb in run['pss_mb'])})",
             flush=True,
         )
     for key in ("wall_ms", "parent_cpu_ms", "first_worker_cpu_ms"):
         print(f"median {key}: {statistics.median(r[key] for r in runs):.0f}")
     print(f"median RssAnon at rest: {statistics.median(sum(r['rss_mb']) for r in runs):.1f} MB")
+    print(f"median Pss_Anon at rest: {statistics.median(sum(r['pss_mb']) for r in runs):.1f} MB")
     return 0
 
 
