@@ -93,20 +93,33 @@ class ForkedWorkers:
         self.stop_grace_s = stop_grace_s
         self.workers: list[_Worker] = []
         self._stopping = False
+        self._asked_to_stop: list[int] = []
+        self._handlers: dict[int, object] = {}
 
     def start(self) -> None:
-        """Fork the workers. Signals that stop the parent wait (blocked) until `supervise()` takes them, so that what
-        the caller does between the two (preparing the kit while the workers wait for it) is not cut in half."""
-        signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
+        """Fork the workers. A SIGTERM or SIGINT from now on is noted and taken by `supervise()`, so that what the
+        caller does between the two (preparing the kit while the workers wait for it) is not cut in half. Signals are
+        blocked only while forking (a new worker resets them before it takes any), so that commands this process
+        starts meanwhile get them as usual."""
+        for sig in STOP_SIGNALS:
+            self._handlers[sig] = signal.signal(sig, lambda signo, _frame: self._asked_to_stop.append(signo))
         gc.collect()
         gc.freeze()  # the parent's objects stay out of the workers' collections: their pages stay shared
-        for _ in range(self.count):
-            self.workers.append(self._fork())
+        signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
+        try:
+            for _ in range(self.count):
+                self.workers.append(self._fork())
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, WATCHED)
 
     def supervise(self) -> int:
         """Keep the workers alive until SIGTERM/SIGINT or a worker's `stop_all_exit`; 0, or that exit code."""
         code = 0
+        signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)  # from now on taken by sigtimedwait, one at a time
         try:
+            if self._asked_to_stop:
+                log.info("received %s: stopping the web workers", signal.Signals(self._asked_to_stop[0]).name)
+                return code
             while not self._stopping:
                 taken = signal.sigtimedwait(WATCHED, TICK_S)
                 if taken is not None and taken.si_signo in STOP_SIGNALS:
@@ -160,7 +173,8 @@ class ForkedWorkers:
         return worker
 
     def stop(self) -> None:
-        """SIGTERM to every worker, SIGKILL to those still running `stop_grace_s` later; signals unblocked again."""
+        """SIGTERM to every worker, SIGKILL to those still running `stop_grace_s` later; this process's signals as
+        they were before `start()`."""
         self._stopping = True
         for worker in self.workers:
             _kill(worker.pid, signal.SIGTERM)
@@ -174,6 +188,8 @@ class ForkedWorkers:
                 _reap(worker.pid, wait=True)
             worker.channel.close()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, WATCHED)
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 def _run_worker(serve: Callable[[], int | None], channel: socket.socket) -> None:

@@ -18,7 +18,7 @@ import pytest
 # `<folder>/behaviour` says (read at each start, so a test can change what the next workers do).
 PROGRAM = textwrap.dedent(
     """
-    import os, signal, sys, time
+    import os, signal, subprocess, sys, time
     from pathlib import Path
     from appliance.edges.forked_workers import ForkedWorkers
 
@@ -38,9 +38,13 @@ PROGRAM = textwrap.dedent(
             time.sleep(0.1)
 
     def beside():
+        started = subprocess.Popen(["sleep", "30"])  # a command the parent starts while it prepares the kit
+        (folder / "command").write_text(str(started.pid))
         (folder / "preparing").write_text(str(os.getpid()))
         while not (folder / "prepared").exists():
             time.sleep(0.02)
+        started.kill()
+        started.wait()
 
     forks = ForkedWorkers(2, serve, stop_all_exit=3, health_timeout_s=health_timeout_s, stop_grace_s=stop_grace_s)
     forks.start()
@@ -165,6 +169,11 @@ def test_a_stop_signal_while_the_kit_is_prepared_waits_for_the_preparation(paren
     kit = parent()
     (kit.folder / "prepared").unlink()
     kit.wait_for(lambda: (kit.folder / "preparing").exists(), "the preparation")
+    command = int((kit.folder / "command").read_text())
+    blocked = next(
+        line for line in Path(f"/proc/{command}/status").read_text().splitlines() if line.startswith("SigBlk")
+    )
+    assert int(blocked.split()[1], 16) == 0  # it gets SIGTERM as any command does
     kit.proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     assert kit.proc.poll() is None  # blocked, not lost: preparing is not cut in half
