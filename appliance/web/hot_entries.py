@@ -26,7 +26,8 @@ from appliance.web.session import SESSION_COOKIE
 # worker thread and back cost ~0.15-0.25 ms of CPU per first read (bench/inprocess.py; a libzim first read is
 # ~2.5 ms), and with nothing else in flight there is nobody for the event loop to serve meanwhile. A request that
 # arrives during the read waits for it (~2.5 ms here, tens on a Pi), as it would for the GIL. With two or more in
-# flight, the read goes to a thread: libzim lets go of the GIL while it decompresses, and cached answers go on.
+# flight, the read goes to a thread: libzim lets go of the GIL while it reads (a Python thread kept 91 % of its speed
+# beside a loop of first reads), so cached answers go on; it reads one entry at a time in a process all the same.
 READ_ALONE = 1
 # Turns of the event loop a request lets pass before it reads alone: a request whose bytes arrive in the turn this one
 # starts is started itself one turn later.
