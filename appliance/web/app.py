@@ -87,7 +87,7 @@ class RequestCounter:
     def __init__(self) -> None:
         self.total = 0
         self.hot_entries = 0  # of them, book entries answered from the entry cache the short way (web.hot_entries)
-        self.in_flight = 0  # being answered now (web.content_routes reads a book alone on the event loop)
+        self.in_flight = 0  # being answered now (web.hot_entries.reading_alone: read a book entry on the event loop)
 
 
 class CountRequests:
