@@ -19,7 +19,7 @@ from appliance.services.sync import engine as sync_service, stick_export as expo
 from appliance.services.sync.channel import read_index
 from appliance.services.sync.sources.stick import StickSource
 from tests.conftest import make_book
-from tests.mirror import Mirror, RsyncDaemon, kit_settings, open_database, staged_files
+from tests.mirror import Mirror, kit_settings, open_database, staged_files
 from tests.services.sync.test_peer_mirror import PeerKit
 
 # Articles no release edits (random text, so a patch is much smaller than the book)
@@ -117,23 +117,15 @@ def test_stick_updates_a_book_whose_channel_publishes_patches_by_full_book(tmp_p
 
 
 @pytest.fixture
-def county_daemon(tmp_path, mirror):
-    mirror.root.mkdir(parents=True, exist_ok=True)
-    daemon = RsyncDaemon(mirror.root, tmp_path).start()
-    yield daemon
-    daemon.stop()
-
-
-@pytest.fixture
-def peer_kit(tmp_path, mirror, county_daemon):
-    peer = PeerKit(tmp_path, mirror, county_daemon.url)
+def peer_kit(tmp_path, mirror, daemon):
+    peer = PeerKit(tmp_path, mirror, daemon.url)
     yield peer
     peer.stop()
 
 
-def test_peer_kit_serves_neighbours_of_a_channel_with_patches_whole(tmp_path, mirror, county, county_daemon, peer_kit):
+def test_peer_kit_serves_neighbours_of_a_channel_with_patches_whole(tmp_path, mirror, county, daemon, peer_kit):
     county.release(water_en="spring")
-    b, db_b = kit(tmp_path, "b", county_daemon.url, mirror)
+    b, db_b = kit(tmp_path, "b", daemon.url, mirror)
     sync(b, db_b)
     county.release(water_en="summer rain")
     peer_kit.sync()  # a fresh kit: the publisher's file, whole
@@ -151,13 +143,11 @@ def test_peer_kit_serves_neighbours_of_a_channel_with_patches_whole(tmp_path, mi
     assert f"water_en as the full package: {peer_why}" in result.detail
 
 
-def test_a_book_updated_by_patch_leaves_its_kit_by_stick_and_as_a_peer(
-    tmp_path, mirror, county, county_daemon, peer_kit
-):
+def test_a_book_updated_by_patch_leaves_its_kit_by_stick_and_as_a_peer(tmp_path, mirror, county, daemon, peer_kit):
     county.release(water_en="spring")
     a, db_a = peer_kit.settings, peer_kit.db
     peer_kit.sync()
-    b, db_b = kit(tmp_path, "b", county_daemon.url, mirror)
+    b, db_b = kit(tmp_path, "b", daemon.url, mirror)
     sync(b, db_b)
     c, db_c = kit(tmp_path, "c", "", mirror)
     export_from(a, db_a, tmp_path / "stick1")
