@@ -42,10 +42,10 @@ def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, dict, byt
         conn.close()
 
 
-def read_status_kb(pid: int, field: str) -> int:
-    """A '<field>: N kB' value from /proc/PID/status, 0 if gone or absent."""
+def read_status_kb(pid: int, field: str, source: str = "status") -> int:
+    """A '<field>: N kB' value from /proc/PID/<source> (status, or smaps_rollup), 0 if gone or absent."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(f"/proc/{pid}/{source}") as fh:
             for line in fh:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
@@ -86,14 +86,7 @@ def tree_rss_anon_kb(root: int) -> int:
 def read_pss_anon_kb(pid: int) -> int:
     """Pss_Anon from /proc/PID/smaps_rollup: the process's anonymous memory, a page shared by n processes counted
     1/n (forked workers share their parent's pages until they write them; RssAnon counts such a page in each)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss_Anon:"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return 0
-    return 0
+    return read_status_kb(pid, "Pss_Anon", source="smaps_rollup")
 
 
 def tree_pss_anon_kb(root: int) -> int:
@@ -132,9 +125,10 @@ class MemorySampler(threading.Thread):
         while not self._stop_event.is_set():
             pid = self.server.pid()
             if pid is not None:
-                value = tree_rss_anon_kb(pid)
+                tree = process_tree(pid)  # one walk of /proc for both figures
+                value = sum(read_status_kb(one, "RssAnon") for one in tree)
                 self.peak_kb = max(self.peak_kb, value)
-                self.pss_peak_kb = max(self.pss_peak_kb, tree_pss_anon_kb(pid))
+                self.pss_peak_kb = max(self.pss_peak_kb, sum(read_pss_anon_kb(one) for one in tree))
                 self.window_peak_kb = max(self.window_peak_kb, value)
             self._stop_event.wait(self.interval)
 

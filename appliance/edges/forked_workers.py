@@ -61,10 +61,8 @@ class _Worker:
         try:
             while self.channel.recv(64):
                 self.last_answer = time.monotonic()
-        except (BlockingIOError, InterruptedError):
-            pass
         except OSError:
-            pass  # the worker has gone: waitpid says so
+            pass  # nothing more to read now (BlockingIOError), or the worker has gone: waitpid says so
 
     def ask(self) -> None:
         """A new health check, answered by the worker's own thread (see `collect`)."""
@@ -140,8 +138,7 @@ class ForkedWorkers:
                     continue
                 log.error("web worker %d did not answer for %.0f s: killing it", worker.pid, self.health_timeout_s)
                 _kill(worker.pid, signal.SIGKILL)
-                os.waitpid(worker.pid, 0)
-                ended = -signal.SIGKILL
+                ended = _wait(worker.pid)
             worker.channel.close()
             if ended == self.stop_all_exit:
                 log.error("web worker %d could not start (exit %d): stopping", worker.pid, ended)
@@ -180,12 +177,14 @@ class ForkedWorkers:
             _kill(worker.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_grace_s
         for worker in self.workers:
-            while _reap(worker.pid) is None and time.monotonic() < deadline:
+            ended = _reap(worker.pid)
+            while ended is None and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _reap(worker.pid) is None:
+                ended = _reap(worker.pid)
+            if ended is None:
                 log.error("web worker %d still ran %.0f s after SIGTERM: killing it", worker.pid, self.stop_grace_s)
                 _kill(worker.pid, signal.SIGKILL)
-                _reap(worker.pid, wait=True)
+                _wait(worker.pid)
             worker.channel.close()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, WATCHED)
         for sig, handler in self._handlers.items():
@@ -220,15 +219,21 @@ def _answer_health_checks(channel: socket.socket) -> None:
         pass
 
 
-def _reap(pid: int, wait: bool = False) -> int | None:
+def _reap(pid: int) -> int | None:
     """The exit code of worker `pid` if it has ended (minus the signal that ended it), else None."""
     try:
-        done, status = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         return 0  # already reaped
-    if done == 0:
-        return None
-    return os.waitstatus_to_exitcode(status)
+    return None if done == 0 else os.waitstatus_to_exitcode(status)
+
+
+def _wait(pid: int) -> int:
+    """The exit code of worker `pid` once it has ended (blocks; see `_reap`)."""
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    except ChildProcessError:
+        return 0
 
 
 def _kill(pid: int, sig: int) -> None:
