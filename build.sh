@@ -29,6 +29,10 @@ TEST_DEBS="python3-venv rsync kiwix-tools chromium fonts-noto-cjk shellcheck wrk
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"
 AVAHI_ROOT="$ROOT/.cache/avahi-root"
+# promtool (Prometheus' rule and exposition checker, tests/hub/test_alert_rules.py) is a static program in Debian's
+# prometheus package: unpacked, never installed (an installed prometheus would start a server).
+PROMTOOL_DEB="prometheus"
+PROMTOOL_ROOT="$ROOT/.cache/promtool-root"
 RUN_DEBS="python3-venv"
 
 ok() { printf '[✓] %s\n' "$*"; }
@@ -93,6 +97,21 @@ unpack_avahi() {
     fi
 }
 
+unpack_promtool() {
+    [ -x "$PROMTOOL_ROOT/usr/bin/promtool" ] && return 0
+    debs="$ROOT/.cache/debs-promtool"
+    mkdir -p "$debs" "$PROMTOOL_ROOT"
+    if (cd "$debs" && apt-get download -qq $PROMTOOL_DEB >/dev/null 2>&1); then
+        dpkg -x "$debs"/prometheus_*.deb "$PROMTOOL_ROOT"
+        ok "Unpacked promtool for the hub's Prometheus tests into $PROMTOOL_ROOT"
+    elif [ "${CI:-}" = "true" ]; then
+        EXIT_CODE=2 fail "CI cannot run the hub's Prometheus tests without promtool." \
+            "Fix: make Debian's archive reachable (apt-get download $PROMTOOL_DEB), then run ./build.sh test again."
+    else
+        info "Could not download $PROMTOOL_DEB; the hub's Prometheus tests will be skipped (needs: apt-get download $PROMTOOL_DEB)."
+    fi
+}
+
 # Run a PostgreSQL command as the postgres user when we are root (initdb refuses root; CI runs as root).
 as_postgres() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -143,6 +162,8 @@ cmd_test() {
     [ "$(id -u)" -eq 0 ] && unpack_avahi
     [ -x "$AVAHI_ROOT/usr/sbin/avahi-daemon" ] && export TPKIT_TEST_AVAHI_ROOT="$AVAHI_ROOT"
     ensure_kiwix_reference
+    unpack_promtool
+    [ -x "$PROMTOOL_ROOT/usr/bin/promtool" ] && export TPKIT_TEST_PROMTOOL="$PROMTOOL_ROOT/usr/bin/promtool"
     ensure_venv test
     start_postgres
     info "Running the test suite"

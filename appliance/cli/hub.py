@@ -12,6 +12,7 @@ from pathlib import Path
 
 from appliance import __version__, strict_json
 from appliance.cli.common import require_free_port, run_server
+from appliance.hub import alert_rules
 from appliance.hub.settings import HUB_SPEC, HubSettings, load_hub_settings
 
 
@@ -96,6 +97,14 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         "reports meanwhile. Alert reports, kits and enrolment are never pruned.",
     )
     add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days"))
+    rules = actions.add_parser(
+        "alert-rules",
+        help="print Prometheus alerting rules for the kits' alerts, with this hub's thresholds",
+        description="The rules read /metrics and fire for the same kits as the dashboard's alerts "
+        "(hub_silent_after_h, hub_old_content_days); save them where Prometheus' rule_files point, "
+        "e.g. tpkit hub alert-rules > /etc/prometheus/tpkit-hub.rules.yml",
+    )
+    add_setting_flags(rules, ("hub_silent_after_h", "hub_old_content_days", "log_level"))
     for action in (add, config, listing, imports, technician):
         add_setting_flags(action, HUB_SETTINGS)
     add_setting_flags(forward, HUB_SETTINGS + ("hub_lrs_url", "hub_lrs_auth"))
@@ -180,7 +189,13 @@ def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:
                 + strict_json.dumps({k: v for k, v in config.items() if k != "version"}, ensure_ascii=False)
             )
             return 0
-        for kit in fleet.kits(db, time.time(), settings.hub_silent_after_h, sort="kit_id"):
+        for kit in fleet.kits(
+            db,
+            time.time(),
+            settings.hub_silent_after_h,
+            sort="kit_id",
+            old_content_days=settings.hub_old_content_days,
+        ):
             print(
                 f"{kit.kit_id:<20} {kit.status:<8} {kit.school} / {kit.district}  last heard "
                 f"{kit.last_seen or 'never'}  {', '.join(a.code for a in kit.alerts)}"
@@ -309,4 +324,7 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
         return hub_forward(settings, args.status)
     if args.hub_command == "prune":
         return hub_prune(settings)
+    if args.hub_command == "alert-rules":
+        sys.stdout.write(alert_rules.render(settings.hub_silent_after_h, settings.hub_old_content_days))
+        return 0
     return hub_technician(settings, args.username)

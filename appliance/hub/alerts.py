@@ -7,11 +7,13 @@ Must not import web or cli.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Any
 
 from appliance.protocol.thresholds import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 
 STATUSES = ("ok", "warning", "critical", "silent")
+OLD_CONTENT_DAYS = 30.0  # hub_old_content_days' default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,24 +61,44 @@ def readings(snapshot: dict[str, Any]) -> dict[str, float | None]:
 
 
 def _under_voltage(snapshot: dict[str, Any]) -> str | None:
+    flags = under_voltage_flags(snapshot) or {}
+    return "critical" if flags.get("now") else "warning" if flags.get("since_boot") else None
+
+
+def under_voltage_flags(snapshot: dict[str, Any]) -> dict[str, bool] | None:
+    """`{"now": …, "since_boot": …}` from the snapshot's `throttled`, or None when the kit could not read it."""
     throttled = snapshot.get("throttled")
     if not isinstance(throttled, dict):
         return None
-    for when, severity in (("now", "critical"), ("since_boot", "warning")):
-        flags = throttled.get(when)
-        if isinstance(flags, dict) and flags.get("under_voltage") is True:
-            return severity
-    return None
+    return {
+        when: isinstance(flags := throttled.get(when), dict) and flags.get("under_voltage") is True
+        for when in ("now", "since_boot")
+    }
 
 
 def _sync_failing(snapshot: dict[str, Any]) -> bool:
-    """The kit's last content sync failed (content sync, issue 3, fills `last_sync`; until then it is never set)."""
+    """The kit's newest content sync failed or left books not updated (`last_sync.ok` false, docs/health.md)."""
     last = snapshot.get("last_sync")
     return isinstance(last, dict) and (last.get("ok") is False or last.get("result") in ("failed", "error"))
 
 
-def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
-    """The alerts one heartbeat raises, most urgent kinds first."""
+def last_sync_ok_at(snapshot: dict[str, Any]) -> float | None:
+    """When the kit's newest successful content sync ended (Unix seconds), or None (never, or not said)."""
+    last = snapshot.get("last_sync")
+    when = last.get("last_ok_at") if isinstance(last, dict) else None
+    if not isinstance(when, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.timestamp() if parsed.tzinfo else None
+
+
+def snapshot_alerts(
+    kit_id: str, snapshot: dict[str, Any], now: float | None = None, old_content_days: float = OLD_CONTENT_DAYS
+) -> list[Alert]:
+    """The alerts one heartbeat raises, most urgent kinds first (`old_content` only when `now` is given)."""
     found = []
     power = _under_voltage(snapshot)
     if power:
@@ -116,6 +138,19 @@ def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
         )
     if _sync_failing(snapshot):
         found.append(Alert(kit_id, "sync_failing", "warning", "The last content sync failed.", "alert.sync_failing"))
+    synced_at = last_sync_ok_at(snapshot)
+    if now is not None and synced_at is not None and now - synced_at > old_content_days * 86400:
+        days = f"{(now - synced_at) / 86400:.0f}"
+        found.append(
+            Alert(
+                kit_id,
+                "old_content",
+                "warning",
+                f"No content sync has succeeded for {days} days (limit {old_content_days:g}).",
+                "alert.old_content",
+                (("days", days), ("limit", f"{old_content_days:g}")),
+            )
+        )
     books = snapshot.get("books")
     damaged = reading(books.get("damaged")) if isinstance(books, dict) else None
     if damaged:
@@ -132,7 +167,13 @@ def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
     return found
 
 
-def kit_alerts(kit: dict[str, Any], snapshot: dict[str, Any] | None, now: float, silent_after_h: float) -> list[Alert]:
+def kit_alerts(
+    kit: dict[str, Any],
+    snapshot: dict[str, Any] | None,
+    now: float,
+    silent_after_h: float,
+    old_content_days: float = OLD_CONTENT_DAYS,
+) -> list[Alert]:
     """Every alert for one kit row: silence first, then what its latest heartbeat shows, then its clock."""
     found = []
     last = kit.get("last_seen_at")
@@ -152,7 +193,7 @@ def kit_alerts(kit: dict[str, Any], snapshot: dict[str, Any] | None, now: float,
             )
         )
     if snapshot:
-        found += snapshot_alerts(kit["kit_id"], snapshot)
+        found += snapshot_alerts(kit["kit_id"], snapshot, now, old_content_days)
     if kit.get("clock_flag"):
         found.append(
             Alert(

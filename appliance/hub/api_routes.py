@@ -117,7 +117,12 @@ async def reports(request: Request) -> Response:
 
 def metrics(request: Request) -> Response:
     state = request.app.state
-    states = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h)
+    states = fleet.kits(
+        state.db,
+        state.clock(),
+        state.settings.hub_silent_after_h,
+        old_content_days=state.settings.hub_old_content_days,
+    )
     total = fleet.reports_total(state.db)
     return PlainTextResponse(prometheus.render(states, total), media_type="text/plain; version=0.0.4")
 

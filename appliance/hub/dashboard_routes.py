@@ -78,7 +78,13 @@ def _filters(request: Request) -> dict[str, str]:
 
 def fleet_page(request: Request) -> Response:
     state, filters = request.app.state, _filters(request)
-    kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **filters)
+    kits = fleet.kits(
+        state.db,
+        state.clock(),
+        state.settings.hub_silent_after_h,
+        old_content_days=state.settings.hub_old_content_days,
+        **filters,
+    )
     return _page(
         request,
         "fleet.html",
@@ -94,7 +100,13 @@ def fleet_csv(request: Request) -> Response:
     if away is not None:
         return away
     state = request.app.state
-    kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h, **_filters(request))
+    kits = fleet.kits(
+        state.db,
+        state.clock(),
+        state.settings.hub_silent_after_h,
+        old_content_days=state.settings.hub_old_content_days,
+        **_filters(request),
+    )
     return Response(
         fleet.as_csv(kits),
         media_type="text/csv; charset=utf-8",
@@ -121,7 +133,7 @@ def kit_page(request: Request) -> Response:
         return away
     state, kit_id = request.app.state, _kit_id(request)
     now = state.clock()
-    kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h)
+    kit = fleet.kit(state.db, kit_id, now, state.settings.hub_silent_after_h, state.settings.hub_old_content_days)
     if kit is None:
         raise HubError(
             f"No kit {kit_id} is registered on this hub.",
@@ -149,7 +161,12 @@ def kit_page(request: Request) -> Response:
 
 def alerts_page(request: Request) -> Response:
     state = request.app.state
-    kits = fleet.kits(state.db, state.clock(), state.settings.hub_silent_after_h)
+    kits = fleet.kits(
+        state.db,
+        state.clock(),
+        state.settings.hub_silent_after_h,
+        old_content_days=state.settings.hub_old_content_days,
+    )
     found = [(kit, alert) for kit in kits for alert in kit.alerts]
     found.sort(key=lambda pair: (pair[1].severity != "critical", pair[0].district, pair[0].school, pair[0].kit_id))
     reported = fleet.reported_alerts(state.db, state.clock() - REPORTED_ALERT_DAYS * 86400)

@@ -46,9 +46,9 @@ class KitState:
         return self.readings[name]
 
 
-def _state(row: dict[str, Any], now: float, silent_after_h: float) -> KitState:
+def _state(row: dict[str, Any], now: float, silent_after_h: float, old_content_days: float) -> KitState:
     snapshot = json.loads(row["snapshot"]) if row["snapshot"] else None
-    found = alerts.kit_alerts(row, snapshot, now, silent_after_h)
+    found = alerts.kit_alerts(row, snapshot, now, silent_after_h, old_content_days)
     return KitState(
         row["kit_id"],
         row["school"],
@@ -75,11 +75,12 @@ def kits(
     district: str = "",
     status: str = "",
     sort: str = "status",
+    old_content_days: float = alerts.OLD_CONTENT_DAYS,
 ) -> list[KitState]:
     """Every registered kit, filtered by exact school, district and status, sorted by `sort` (see SORTS)."""
     rows = stored_kits.states(db)
     found = [
-        _state(row, now, silent_after_h)
+        _state(row, now, silent_after_h, old_content_days)
         for row in rows
         if (not school or row["school"] == school) and (not district or row["district"] == district)
     ]
@@ -95,9 +96,11 @@ def kits(
     return sorted(found, key=keys.get(sort, keys["status"]))
 
 
-def kit(db, kit_id: str, now: float, silent_after_h: float) -> KitState | None:
+def kit(
+    db, kit_id: str, now: float, silent_after_h: float, old_content_days: float = alerts.OLD_CONTENT_DAYS
+) -> KitState | None:
     row = stored_kits.state(db, kit_id)
-    return _state(row, now, silent_after_h) if row else None
+    return _state(row, now, silent_after_h, old_content_days) if row else None
 
 
 def history(db, kit_id: str, since: float) -> list[dict[str, Any]]:

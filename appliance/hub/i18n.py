@@ -48,6 +48,7 @@ BUILT_AT_RUN_TIME = (
     N_("alert.hot"),
     N_("alert.sync_failing"),
     N_("alert.books_damaged"),
+    N_("alert.old_content"),
     N_("alert.clock"),
 )
 

@@ -1,9 +1,14 @@
 """The whole fleet in the Prometheus text format (one scrape per county), each series labelled per kit.
 
+Values are written in full: a Unix time or a byte counter keeps every digit (Prometheus reads float64, so a
+shortened `%g` would move a last-seen time by hours and make 10,000 kits look alike). The alerting rules that
+read these series are `prometheus/tpkit-hub.rules.yml` (docs/hub.md, "Metrics").
 Must not import web or cli.
 """
 
 from __future__ import annotations
+
+import math
 
 from appliance.hub import alerts
 from appliance.hub.fleet import KitState
@@ -20,9 +25,25 @@ def _labels(kit: KitState, **extra: str) -> str:
     return "{" + ",".join(escaped) + "}"
 
 
+def number(value: float) -> str:
+    """A sample's value with every digit: whole numbers as integers, others as Python's shortest round-trip form."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer() and abs(value) < 2**63:
+        return str(int(value))
+    return repr(float(value))
+
+
 def _gauge(lines: list[str], name: str, help_text: str, samples: list[tuple[str, float]]) -> None:
     lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
+    lines += [f"{name}{labels} {number(value)}" for labels, value in samples]
+
+
+def _damaged_books(kit: KitState) -> float | None:
+    books = (kit.snapshot or {}).get("books")
+    return alerts.reading(books.get("damaged")) if isinstance(books, dict) else None
 
 
 def render(states: list[KitState], reports_total: int) -> str:
@@ -53,6 +74,29 @@ def render(states: list[KitState], reports_total: int) -> str:
         _gauge(
             lines, name, help_text, [(_labels(k), value) for k in states if (value := k.reading(reading)) is not None]
         )
+    _gauge(
+        lines,
+        "tpkit_kit_under_voltage",
+        "1 when the kit's power supply is too weak (when: now, or at any time since the kit started)",
+        [
+            (_labels(k, when=when), float(flag))
+            for k in states
+            if (flags := alerts.under_voltage_flags(k.snapshot or {})) is not None
+            for when, flag in flags.items()
+        ],
+    )
+    _gauge(
+        lines,
+        "tpkit_kit_books_damaged",
+        "Book files the kit found damaged",
+        [(_labels(k), value) for k in states if (value := _damaged_books(k)) is not None],
+    )
+    _gauge(
+        lines,
+        "tpkit_kit_last_sync_success_timestamp_seconds",
+        "When the kit's newest successful content sync ended",
+        [(_labels(k), value) for k in states if (value := alerts.last_sync_ok_at(k.snapshot or {})) is not None],
+    )
     _gauge(
         lines,
         "tpkit_kit_config_applied",

@@ -68,6 +68,14 @@ HUB_SPEC: tuple[Setting, ...] = (
         check_positive,
     ),
     Setting(
+        "hub_old_content_days",
+        float,
+        30.0,
+        "County hub: a kit whose newest successful content sync ended longer ago than this "
+        "many days raises old_content.",
+        check_positive,
+    ),
+    Setting(
         "hub_token_lifetime_h",
         float,
         336.0,
@@ -120,6 +128,7 @@ class HubSettings:
     hub_workers: int
     hub_threads: int
     hub_silent_after_h: float
+    hub_old_content_days: float
     hub_token_lifetime_h: float
     hub_lrs_url: str
     hub_lrs_auth: str

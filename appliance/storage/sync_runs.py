@@ -99,6 +99,13 @@ class SyncRuns:
         )
         return (row[0], row[1]) if row else None
 
+    def latest(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The newest run (None before the first) and when the newest run that ended ok ended (None if none did)."""
+        read = self.db.read()
+        newest = read.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
+        ok = read.execute("SELECT ended_at FROM sync_runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1").fetchone()
+        return (dict(newest) if newest else None), (ok[0] if ok else None)
+
     def last_ok_id(self) -> int | None:
         """The id of the newest run that ended ok, or None."""
         row = self.db.read().execute("SELECT max(id) FROM sync_runs WHERE outcome = 'ok'").fetchone()

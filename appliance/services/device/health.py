@@ -14,7 +14,9 @@ from appliance.edges import system
 from appliance.protocol.thresholds import DISK_CRITICAL_PERCENT, DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 from appliance.services.library import book_counts
 from appliance.services.reporting import desired_config
+from appliance.services.sync import policy as sync_policy
 from appliance.storage.book_checks import BookChecks
+from appliance.storage.sync_runs import SyncRuns
 from appliance.storage.waiting_books import WaitingBooks
 
 if TYPE_CHECKING:
@@ -113,12 +115,38 @@ def books(kit: Kit, open_library: bool = True) -> dict[str, int]:
     }
 
 
+# A run's outcome as the status panel reads it (`state`: idle, running, failed) and as the hub judges it (`ok`).
+PANEL_STATES = {"running": "running", "failed": "failed", "partial": "failed"}
+RUN_OK = {"ok": True, "failed": False, "partial": False}
+
+
+def sync_state(kit: Kit, now: datetime.datetime) -> tuple[dict[str, Any] | str, int]:
+    """`last_sync` (the newest run, and when the newest ok run ended: the age of the kit's content) and the bytes
+    received by runs started this calendar month (UTC, as the month's budget counts them)."""
+    runs = SyncRuns(kit.db)
+    newest, last_ok_at = runs.latest()
+    month = runs.bytes_since(sync_policy.month_start(now).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if newest is None:
+        return NOT_AVAILABLE, month
+    outcome = newest["outcome"]
+    return {
+        "state": PANEL_STATES.get(outcome, "idle"),
+        "outcome": outcome,
+        "ok": RUN_OK.get(outcome),  # null while running or after a run cut by a power cut
+        "reason": newest["reason"],
+        "started_at": newest["started_at"],
+        "ended_at": newest["ended_at"],
+        "last_ok_at": last_ok_at,
+    }, month
+
+
 def snapshot(
     kit: Kit, now: datetime.datetime | None = None, requests_served: int | None = None, open_library: bool = True
 ) -> dict[str, Any]:
     """The kit's health now, with a derived `status` and its `problems`; `requests_served` comes from the web app.
     `open_library=False` (the report process) counts books from recorded check results when it can (`books`)."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
+    last_sync, bytes_this_month = sync_state(kit, now)
     data = {
         "version": __version__,
         "kit_id": kit.settings.kit_id,
@@ -127,10 +155,9 @@ def snapshot(
         **_machine(kit),
         "books": books(kit, open_library),
         "requests_served": _or_na(requests_served),
-        # Filled by the learning space (issue 4) and content sync (issue 3).
-        "students_active_today": NOT_AVAILABLE,
-        "last_sync": NOT_AVAILABLE,
-        "bytes_this_month": NOT_AVAILABLE,
+        "students_active_today": NOT_AVAILABLE,  # not counted yet
+        "last_sync": last_sync,
+        "bytes_this_month": bytes_this_month,
         "outbox_depth": kit.outbox.depth(),
         "hub_config": desired_config.in_snapshot(kit),
     }

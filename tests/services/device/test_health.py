@@ -8,6 +8,7 @@ import pytest
 
 from appliance.services.device import health
 from appliance.services.device.readings import Readings
+from appliance.storage.sync_runs import RunResult, SyncRuns
 from tests.machine import HEALTHY_COMMANDS, SICK_COMMANDS, fake_commands, fake_root
 
 NOON = datetime.datetime(2026, 3, 2, 12, 0, tzinfo=datetime.timezone.utc)
@@ -71,14 +72,38 @@ def test_health_missing_sources_are_not_available_never_invented(kit, tmp_path):
         "services",
         "requests_served",
         "students_active_today",
-        "last_sync",
-        "bytes_this_month",
+        "last_sync",  # no sync has run yet
     ):
         assert snap[key] == "not available", key
     assert snap["outbox_depth"] == 0  # the outbox table always exists
+    assert snap["bytes_this_month"] == 0  # and so does sync_runs: nothing received this month
     assert snap["clock"] == {"synchronized": "not available"}
     assert snap["sd_card"] == {"root_read_only": "not available", "fs_errors": "not available"}
     assert snap["status"] == "ok"
+
+
+def test_health_last_sync_and_bytes_this_month_come_from_the_recorded_runs(kit):
+    runs = SyncRuns(kit.db)
+    last_month = runs.start("2026-02-27T01:00:00Z")
+    runs.finish(last_month, "2026-02-27T01:10:00Z", RunResult("ok", "done", bytes_received=7_000_000))
+    ok = runs.start("2026-03-01T01:00:00Z")
+    runs.finish(ok, "2026-03-01T01:20:00Z", RunResult("ok", "done", bytes_received=3_000_000))
+    partial = runs.start("2026-03-02T01:00:00Z")
+    runs.finish(partial, "2026-03-02T01:05:00Z", RunResult("partial", "sync.verify", bytes_received=500))
+    snap = health.snapshot(kit, now=NOON)
+    assert snap["last_sync"] == {
+        "state": "failed",  # what the status panel shows for a run whose books did not all update
+        "outcome": "partial",
+        "ok": False,
+        "reason": "sync.verify",
+        "started_at": "2026-03-02T01:00:00Z",
+        "ended_at": "2026-03-02T01:05:00Z",
+        "last_ok_at": "2026-03-01T01:20:00Z",  # the age of the kit's content, for the hub's old_content alert
+    }
+    assert snap["bytes_this_month"] == 3_000_500  # February's run is not counted
+    runs.start("2026-03-02T11:00:00Z")  # a run still going (or cut by a power cut): neither ok nor failed
+    running = health.snapshot(kit, now=NOON)["last_sync"]
+    assert (running["state"], running["ok"], running["last_ok_at"]) == ("running", None, "2026-03-01T01:20:00Z")
 
 
 def test_health_thermal_zone_is_the_fallback_without_vcgencmd(kit, tmp_path):
