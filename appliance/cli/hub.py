@@ -111,11 +111,13 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
 
 
 def _open_hub(settings: HubSettings):
+    from appliance.hub import ingest
     from appliance.hub.storage.backend import open_database
     from appliance.hub.storage.database import migrate
 
     db = open_database(settings)
     migrate(db)
+    ingest.refresh_latest(db)
     return db
 
 

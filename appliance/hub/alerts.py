@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 from typing import Any
 
 from appliance.protocol.thresholds import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
@@ -95,10 +96,8 @@ def last_sync_ok_at(snapshot: dict[str, Any]) -> float | None:
     return parsed.timestamp() if parsed.tzinfo else None
 
 
-def snapshot_alerts(
-    kit_id: str, snapshot: dict[str, Any], now: float | None = None, old_content_days: float = OLD_CONTENT_DAYS
-) -> list[Alert]:
-    """The alerts one heartbeat raises, most urgent kinds first (`old_content` only when `now` is given)."""
+def snapshot_alerts(kit_id: str, snapshot: dict[str, Any]) -> list[Alert]:
+    """The alerts one heartbeat raises whatever the time, most urgent kinds first."""
     found = []
     power = _under_voltage(snapshot)
     if power:
@@ -138,19 +137,6 @@ def snapshot_alerts(
         )
     if _sync_failing(snapshot):
         found.append(Alert(kit_id, "sync_failing", "warning", "The last content sync failed.", "alert.sync_failing"))
-    synced_at = last_sync_ok_at(snapshot)
-    if now is not None and synced_at is not None and now - synced_at > old_content_days * 86400:
-        days = f"{(now - synced_at) / 86400:.0f}"
-        found.append(
-            Alert(
-                kit_id,
-                "old_content",
-                "warning",
-                f"No content sync has succeeded for {days} days (limit {old_content_days:g}).",
-                "alert.old_content",
-                (("days", days), ("limit", f"{old_content_days:g}")),
-            )
-        )
     books = snapshot.get("books")
     damaged = reading(books.get("damaged")) if isinstance(books, dict) else None
     if damaged:
@@ -167,14 +153,16 @@ def snapshot_alerts(
     return found
 
 
-def kit_alerts(
+def judged(
     kit: dict[str, Any],
-    snapshot: dict[str, Any] | None,
+    from_snapshot: list[Alert],
+    synced_at: float | None,
     now: float,
     silent_after_h: float,
-    old_content_days: float = OLD_CONTENT_DAYS,
+    old_content_days: float,
 ) -> list[Alert]:
-    """Every alert for one kit row: silence first, then what its latest heartbeat shows, then its clock."""
+    """Every alert for one kit: silence first, then what its latest heartbeat shows (`from_snapshot`), then the age
+    of its content (`synced_at`: when its newest successful sync ended), then its clock."""
     found = []
     last = kit.get("last_seen_at")
     if last is None or now - last > silent_after_h * 3600:
@@ -192,8 +180,19 @@ def kit_alerts(
                 values,
             )
         )
-    if snapshot:
-        found += snapshot_alerts(kit["kit_id"], snapshot, now, old_content_days)
+    found += from_snapshot
+    if synced_at is not None and now - synced_at > old_content_days * 86400:
+        days = f"{(now - synced_at) / 86400:.0f}"
+        found.append(
+            Alert(
+                kit["kit_id"],
+                "old_content",
+                "warning",
+                f"No content sync has succeeded for {days} days (limit {old_content_days:g}).",
+                "alert.old_content",
+                (("days", days), ("limit", f"{old_content_days:g}")),
+            )
+        )
     if kit.get("clock_flag"):
         found.append(
             Alert(
@@ -205,6 +204,37 @@ def kit_alerts(
             )
         )
     return found
+
+
+RANK = {"warning": 1, "critical": 2}  # snapshot_rank: the worst severity among a heartbeat's alerts (0: none)
+
+
+def latest(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What the kit's row keeps of its newest heartbeat (hub/storage/kits.py LATEST): its readings, under-voltage
+    (0 none, 1 since the kit started, 2 now), damaged books, when its newest successful sync ended, and the alerts
+    the heartbeat raises whatever the time, as JSON, with the worst one's rank."""
+    flags = under_voltage_flags(snapshot)
+    books = snapshot.get("books")
+    found = snapshot_alerts("", snapshot)
+    return {
+        **readings(snapshot),
+        "under_voltage": None if flags is None else 2 if flags["now"] else 1 if flags["since_boot"] else 0,
+        "books_damaged": reading(books.get("damaged")) if isinstance(books, dict) else None,
+        "last_sync_ok_at": last_sync_ok_at(snapshot),
+        "snapshot_rank": max((RANK[a.severity] for a in found), default=0),
+        "snapshot_alerts": json.dumps(
+            [[a.code, a.severity, a.message, a.key, [list(pair) for pair in a.values]] for a in found],
+            ensure_ascii=False,
+        ),
+    }
+
+
+def stored(kit_id: str, text: str | None) -> list[Alert]:
+    """The alerts `latest` kept as JSON, for kit `kit_id`."""
+    return [
+        Alert(kit_id, code, severity, message, key, tuple((str(k), str(v)) for k, v in values))
+        for code, severity, message, key, values in json.loads(text or "[]")
+    ]
 
 
 def status(alerts: list[Alert]) -> str:

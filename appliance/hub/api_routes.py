@@ -123,8 +123,8 @@ def metrics(request: Request) -> Response:
         state.settings.hub_silent_after_h,
         old_content_days=state.settings.hub_old_content_days,
     )
-    total = fleet.reports_total(state.db)
-    return PlainTextResponse(prometheus.render(states, total), media_type="text/plain; version=0.0.4")
+    received = fleet.reports_received(state.db)
+    return PlainTextResponse(prometheus.render(states, received), media_type="text/plain; version=0.0.4")
 
 
 def alive(request: Request) -> Response:

@@ -6,6 +6,7 @@ changed (as the kit's /teach); forms carry the CSRF token of webcore.forms, as o
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,7 @@ MIN_PASSWORD_CHARS = 10
 CHART_DAYS = 14
 DAILY_CHART_DAYS = 730  # at most two years of days on a kit's page (hub_keep_daily_days may keep more)
 REPORTED_ALERT_DAYS = 7
+FLEET_PAGE_SIZE = 100  # kits a fleet page shows; the counts at its top are of every kit the search matches
 
 
 def _technician(request: Request):
@@ -69,29 +71,56 @@ def _render(request: Request, template: str, account, status_code: int = 200, **
 def _filters(request: Request) -> dict[str, str]:
     q = request.query_params
     return {
+        "search": q.get("q", "").strip()[:100],
         "school": q.get("school", ""),
         "district": q.get("district", ""),
-        "status": q.get("status", ""),
+        "status": q.get("status", "") if q.get("status") in fleet.STATUS_ORDER else "",
         "sort": q.get("sort", "status") if q.get("sort") in fleet.SORTS else "status",
     }
 
 
+def _link(request: Request):
+    """`link(**changes)`: this page's address with some query parameters changed ("" removes one)."""
+    base = dict(request.query_params)
+
+    def link(**changes: Any) -> str:
+        query = {key: str(value) for key, value in {**base, **changes}.items() if value not in ("", None)}
+        return "/?" + urllib.parse.urlencode(query) if query else "/"
+
+    return link
+
+
+def _page_number(request: Request) -> int:
+    found = request.query_params.get("page", "1")
+    return int(found) if found.isdigit() and 0 < int(found) <= 1_000_000 else 1
+
+
 def fleet_page(request: Request) -> Response:
-    state, filters = request.app.state, _filters(request)
-    kits = fleet.kits(
+    away = _turned_away(_technician(request))
+    if away is not None:
+        return away
+    state, filters, number = request.app.state, _filters(request), _page_number(request)
+    found = fleet.page(
         state.db,
         state.clock(),
         state.settings.hub_silent_after_h,
-        old_content_days=state.settings.hub_old_content_days,
+        state.settings.hub_old_content_days,
+        offset=(number - 1) * FLEET_PAGE_SIZE,
+        limit=FLEET_PAGE_SIZE,
         **filters,
     )
+    pages = max(1, -(-found.total // FLEET_PAGE_SIZE))
     return _page(
         request,
         "fleet.html",
-        kits=kits,
+        page=found,
+        kits=found.kits,
+        number=number,
+        pages=pages,
         filters=filters,
-        choices=fleet.choices(state.db),
-        statuses=("ok", "warning", "critical", "silent"),
+        link=_link(request),
+        districts=fleet.districts(state.db),
+        statuses=("silent", "critical", "warning", "ok"),
     )
 
 
@@ -99,13 +128,17 @@ def fleet_csv(request: Request) -> Response:
     away = _turned_away(_technician(request))
     if away is not None:
         return away
-    state = request.app.state
+    state, filters = request.app.state, _filters(request)
     kits = fleet.kits(
         state.db,
         state.clock(),
         state.settings.hub_silent_after_h,
+        school=filters["school"],
+        district=filters["district"],
+        status=filters["status"],
+        sort=filters["sort"],
+        search=filters["search"],
         old_content_days=state.settings.hub_old_content_days,
-        **_filters(request),
     )
     return Response(
         fleet.as_csv(kits),
@@ -165,6 +198,7 @@ def alerts_page(request: Request) -> Response:
         state.db,
         state.clock(),
         state.settings.hub_silent_after_h,
+        alerting=True,
         old_content_days=state.settings.hub_old_content_days,
     )
     found = [(kit, alert) for kit in kits for alert in kit.alerts]

@@ -22,7 +22,9 @@ HISTORY_LIMIT = 2000  # points per chart: two weeks of 15-minute heartbeats, and
 
 @dataclasses.dataclass(frozen=True)
 class KitState:
-    """One kit's row on the dashboard and in the metrics."""
+    """One kit's row on the dashboard and in the metrics; `latest` holds what its row keeps of its newest heartbeat
+    (storage/kits.py LATEST: readings, under_voltage, books_damaged, last_sync_ok_at); `snapshot` that heartbeat
+    whole, on a kit's own page only."""
 
     kit_id: str
     school: str
@@ -36,25 +38,46 @@ class KitState:
     snapshot: dict[str, Any] | None
     alerts: list[alerts.Alert]
     status: str
-    readings: dict[str, float | None]
+    latest: dict[str, Any]
 
     @property
     def last_seen(self) -> str:
         return iso(self.last_seen_at)
 
     def reading(self, name: str) -> float | None:
-        return self.readings[name]
+        return self.latest.get(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of the fleet table: its kits, how many match in all, and how many of those have each status."""
+
+    kits: list[KitState]
+    total: int
+    counts: dict[str, int]
+    offset: int
+    limit: int
 
 
 def _state(row: dict[str, Any], now: float, silent_after_h: float, old_content_days: float) -> KitState:
-    snapshot = json.loads(row["snapshot"]) if row["snapshot"] else None
-    found = alerts.kit_alerts(row, snapshot, now, silent_after_h, old_content_days)
+    snapshot = json.loads(row["snapshot"]) if row.get("snapshot") else None
+    latest = {column: row.get(column) for column in stored_kits.LATEST}
+    if latest["snapshot_rank"] is None and snapshot is not None:
+        latest = alerts.latest(snapshot)  # a row stored before migration 0007 and not refreshed yet
+    found = alerts.judged(
+        row,
+        alerts.stored(row["kit_id"], latest["snapshot_alerts"]),
+        latest["last_sync_ok_at"],
+        now,
+        silent_after_h,
+        old_content_days,
+    )
     return KitState(
         row["kit_id"],
         row["school"],
         row["district"],
         row["location"],
-        row["public_key"] is not None,
+        bool(row["enrolled"]) if "enrolled" in row else row["public_key"] is not None,
         row["last_seen_at"],
         row["last_sequence"],
         row["applied_config_version"],
@@ -62,8 +85,12 @@ def _state(row: dict[str, Any], now: float, silent_after_h: float, old_content_d
         snapshot,
         found,
         alerts.status(found),
-        alerts.readings(snapshot or {}),
+        latest,
     )
+
+
+def _since(now: float, silent_after_h: float, old_content_days: float) -> tuple[float, float]:
+    return now - silent_after_h * 3600, now - old_content_days * 86400
 
 
 def kits(
@@ -75,25 +102,59 @@ def kits(
     district: str = "",
     status: str = "",
     sort: str = "status",
+    search: str = "",
+    alerting: bool = False,
     old_content_days: float = alerts.OLD_CONTENT_DAYS,
 ) -> list[KitState]:
-    """Every registered kit, filtered by exact school, district and status, sorted by `sort` (see SORTS)."""
-    rows = stored_kits.states(db)
-    found = [
-        _state(row, now, silent_after_h, old_content_days)
-        for row in rows
-        if (not school or row["school"] == school) and (not district or row["district"] == district)
-    ]
-    if status:
-        found = [kit for kit in found if kit.status == status]
-    keys = {
-        "kit_id": lambda k: k.kit_id,
-        "school": lambda k: (k.school, k.kit_id),
-        "district": lambda k: (k.district, k.school, k.kit_id),
-        "last_seen": lambda k: -(k.last_seen_at or 0),
-        "status": lambda k: (STATUS_ORDER[k.status], k.kit_id),
-    }
-    return sorted(found, key=keys.get(sort, keys["status"]))
+    """Every registered kit matching (`search` in kit id, school and district; exact school, district and status;
+    with `alerting`, only kits that are not ok), sorted by `sort` (see SORTS); filtered and sorted by the database
+    from the columns ingest keeps."""
+    rows = stored_kits.listed(
+        db,
+        _since(now, silent_after_h, old_content_days),
+        search=search,
+        district=district,
+        school=school,
+        status_rank=STATUS_ORDER.get(status),
+        alerting=alerting,
+        sort=sort,
+    )
+    return [_state(row, now, silent_after_h, old_content_days) for row in rows]
+
+
+def page(
+    db,
+    now: float,
+    silent_after_h: float,
+    old_content_days: float,
+    *,
+    search: str = "",
+    district: str = "",
+    school: str = "",
+    status: str = "",
+    sort: str = "status",
+    offset: int = 0,
+    limit: int = 100,
+) -> Page:
+    """A page of the fleet table (`kits` with `offset` and `limit`), with the counts per status of every kit the
+    search, district and school match (whatever the status filter)."""
+    since = _since(now, silent_after_h, old_content_days)
+    ranked = stored_kits.counts(db, since, search=search, district=district, school=school)
+    counts = {name: ranked.get(rank, 0) for name, rank in STATUS_ORDER.items()}
+    total = counts[status] if status in counts else sum(counts.values())
+    rows = stored_kits.listed(
+        db,
+        since,
+        search=search,
+        district=district,
+        school=school,
+        status_rank=STATUS_ORDER.get(status),
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    found = [_state(row, now, silent_after_h, old_content_days) for row in rows]
+    return Page(found, total, counts, offset, limit)
 
 
 def kit(
@@ -136,10 +197,9 @@ def rollout(db) -> dict[str, dict[str, list[str]]]:
     return found
 
 
-def choices(db) -> dict[str, list[str]]:
-    """The schools and districts there are, for the dashboard's filters."""
-    rows = stored_kits.schools(db)
-    return {"districts": sorted({r["district"] for r in rows}), "schools": sorted({r["school"] for r in rows})}
+def districts(db) -> list[str]:
+    """The districts there are, for the fleet table's filter (schools are found by searching)."""
+    return stored_kits.districts(db)
 
 
 CSV_FIELDS = (
@@ -158,9 +218,10 @@ CSV_FIELDS = (
 )
 
 
-def reports_total(db) -> int:
-    """Reports stored on the hub (for /metrics)."""
-    return stored_reports.total(db)
+def reports_received(db) -> int:
+    """Reports the hub has received and stored since it began, pruned ones included (for /metrics; the sum of each
+    kit's counter, not a count of the reports table)."""
+    return stored_kits.reports_received(db)
 
 
 def check_database(db) -> None:

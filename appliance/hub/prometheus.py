@@ -41,16 +41,27 @@ def _gauge(lines: list[str], name: str, help_text: str, samples: list[tuple[str,
     lines += [f"{name}{labels} {number(value)}" for labels, value in samples]
 
 
-def _damaged_books(kit: KitState) -> float | None:
-    books = (kit.snapshot or {}).get("books")
-    return alerts.reading(books.get("damaged")) if isinstance(books, dict) else None
+def _counter(lines: list[str], name: str, help_text: str, value: float) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {number(value)}"]
 
 
-def render(states: list[KitState], reports_total: int) -> str:
+def _under_voltage(kit: KitState) -> list[tuple[str, float]]:
+    found = kit.reading("under_voltage")
+    if found is None:
+        return []
+    return [(_labels(kit, when="now"), float(found == 2)), (_labels(kit, when="since_boot"), float(found >= 1))]
+
+
+def render(states: list[KitState], reports_received: int) -> str:
     """The exposition text for `GET /metrics`."""
     lines: list[str] = []
     _gauge(lines, "tpkit_hub_kits", "Kits registered on this hub", [("", len(states))])
-    _gauge(lines, "tpkit_hub_reports_stored", "Reports stored on this hub", [("", reports_total)])
+    _counter(
+        lines,
+        "tpkit_hub_reports_received_total",
+        "Reports received and stored since the hub began (pruned ones included)",
+        reports_received,
+    )
     _gauge(
         lines,
         "tpkit_kit_status",
@@ -78,24 +89,19 @@ def render(states: list[KitState], reports_total: int) -> str:
         lines,
         "tpkit_kit_under_voltage",
         "1 when the kit's power supply is too weak (when: now, or at any time since the kit started)",
-        [
-            (_labels(k, when=when), float(flag))
-            for k in states
-            if (flags := alerts.under_voltage_flags(k.snapshot or {})) is not None
-            for when, flag in flags.items()
-        ],
+        [sample for k in states for sample in _under_voltage(k)],
     )
     _gauge(
         lines,
         "tpkit_kit_books_damaged",
         "Book files the kit found damaged",
-        [(_labels(k), value) for k in states if (value := _damaged_books(k)) is not None],
+        [(_labels(k), value) for k in states if (value := k.reading("books_damaged")) is not None],
     )
     _gauge(
         lines,
         "tpkit_kit_last_sync_success_timestamp_seconds",
         "When the kit's newest successful content sync ended",
-        [(_labels(k), value) for k in states if (value := alerts.last_sync_ok_at(k.snapshot or {})) is not None],
+        [(_labels(k), value) for k in states if (value := k.reading("last_sync_ok_at")) is not None],
     )
     _gauge(
         lines,

@@ -163,7 +163,7 @@ def _promtool_test(tmp_path: Path, rules: str, text: str, now: float, expected: 
 def test_alert_rules_fire_for_the_kits_the_dashboard_flags(hub_db, hub_client, clock, promtool, tmp_path):
     _fleet_of_every_alert(hub_db, clock)
     expected = _expected(hub_db, clock)
-    assert all(expected.values()), {name: len(found) for name, found in expected.items()}  # each rule is exercised
+    assert all(expected.values()), str({name: len(found) for name, found in expected.items()})  # each rule is exercised
     scrape = hub_client.get("/metrics")
     assert scrape.status_code == 200
     lint = subprocess.run([promtool, "check", "metrics"], input=scrape.content, capture_output=True, timeout=60)

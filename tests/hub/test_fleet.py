@@ -57,7 +57,7 @@ def test_fleet_metrics_label_every_kit(hub_db, hub_client, clock):
     assert f"tpkit_kit_outbox_depth{{{labels}}} 12" in text
     assert f'tpkit_kit_status{{{labels},status="warning"}} 1' in text
     assert f'tpkit_kit_status{{{labels},status="ok"}} 0' in text
-    assert "tpkit_hub_reports_stored 1" in text
+    assert "tpkit_hub_reports_received_total 1\n" in text
 
 
 def test_fleet_csv_has_a_row_per_kit(hub_db, clock):

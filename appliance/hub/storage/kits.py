@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
+# What the kit's row keeps of its newest heartbeat (migration 0007; hub/alerts.py `latest` makes the values).
+LATEST = (
+    "cpu_temp_c",
+    "disk_percent",
+    "wifi_clients",
+    "sync_bytes",
+    "outbox_depth",
+    "under_voltage",
+    "books_damaged",
+    "last_sync_ok_at",
+    "snapshot_rank",
+    "snapshot_alerts",
+)
+
 KITS_SQL = (
     "SELECT kits.*, d.desired_version FROM kits LEFT JOIN (SELECT kit_id, max(version) AS desired_version "
     "FROM desired_configs GROUP BY kit_id) d ON d.kit_id = kits.kit_id"
@@ -84,9 +98,104 @@ def replace_books(tx, kit_id: str, sequence: int, books: list[tuple[str, str]]) 
         )
 
 
-def states(db) -> list[dict[str, Any]]:
-    """Every registered kit's row with the newest desired configuration's version, by kit id."""
-    return db.query(KITS_SQL + " ORDER BY kits.kit_id")
+# A kit's status as a rank (alerts.STATUSES by urgency: 0 silent, 1 critical, 2 warning, 3 ok), judged in SQL from
+# the row as hub/alerts.py `judged` and `status` judge it: parameters are when silence and old content begin.
+STATUS_RANK = (
+    "CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN 0 WHEN snapshot_rank = 2 THEN 1 "
+    "WHEN snapshot_rank = 1 OR clock_flag = 1 OR last_sync_ok_at < ? THEN 2 ELSE 3 END"
+)
+LISTED = (
+    "kit_id, school, district, location, public_key IS NOT NULL AS enrolled, last_seen_at, last_sequence, "
+    "applied_config_version, clock_flag, " + ", ".join(LATEST) + ", (SELECT max(version) FROM desired_configs dc "
+    "WHERE dc.kit_id = kits.kit_id) AS desired_version"
+)
+ORDER = {
+    "status": "status_rank, kit_id",
+    "kit_id": "kit_id",
+    "school": "school, kit_id",
+    "district": "district, school, kit_id",
+    "last_seen": "coalesce(last_seen_at, 0) DESC, kit_id",
+}
+
+
+def _matching(search: str, district: str, school: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (or "") for a search in kit id, school and district, and an exact district and school."""
+    parts, params = [], []
+    if search:
+        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        parts.append(
+            "(lower(kit_id) LIKE ? ESCAPE '\\' OR lower(school) LIKE ? ESCAPE '\\' OR lower(district) LIKE ? ESCAPE '\\')"
+        )
+        params += [pattern] * 3
+    for column, value in (("district", district), ("school", school)):
+        if value:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+def listed(
+    db,
+    since: tuple[float, float],
+    *,
+    search: str = "",
+    district: str = "",
+    school: str = "",
+    status_rank: int | None = None,
+    alerting: bool = False,
+    sort: str = "status",
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The kits matching (with `alerting`, only those not ok), sorted (ORDER), a page of them when `limit` is given,
+    each with its `status_rank`; `since` is (silence begins, old content begins) in Unix seconds."""
+    where, params = _matching(search, district, school)
+    sql = f"SELECT * FROM (SELECT {LISTED}, {STATUS_RANK} AS status_rank FROM kits{where}) k"
+    params = [*since, *params]
+    if status_rank is not None:
+        sql += " WHERE status_rank = ?"
+        params.append(status_rank)
+    elif alerting:
+        sql += " WHERE status_rank < 3"
+    sql += f" ORDER BY {ORDER.get(sort, ORDER['status'])}"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return db.query(sql, params)
+
+
+def counts(db, since: tuple[float, float], *, search: str = "", district: str = "", school: str = "") -> dict[int, int]:
+    """status rank -> how many of the kits matching have it."""
+    where, params = _matching(search, district, school)
+    rows = db.query(
+        f"SELECT status_rank, count(*) AS n FROM (SELECT {STATUS_RANK} AS status_rank FROM kits{where}) k "
+        "GROUP BY status_rank",
+        [*since, *params],
+    )
+    return {row["status_rank"]: row["n"] for row in rows}
+
+
+def without_latest(db, limit: int) -> list[dict[str, Any]]:
+    """Kits with a snapshot stored before migration 0007 filled LATEST (snapshot_rank still NULL)."""
+    return db.query(
+        "SELECT kit_id, snapshot_sequence, snapshot FROM kits WHERE snapshot IS NOT NULL AND snapshot_rank IS NULL "
+        "LIMIT ?",
+        (limit,),
+    )
+
+
+def set_latest(tx, kit_id: str, sequence: int, values: tuple) -> None:
+    """LATEST's values for the kit's snapshot `sequence` (unless a newer heartbeat replaced it meanwhile)."""
+    tx.execute(
+        "UPDATE kits SET " + ", ".join(f"{column} = ?" for column in LATEST) + " WHERE kit_id = ? "
+        "AND snapshot_sequence = ?",
+        (*values, kit_id, sequence),
+    )
+
+
+def reports_received(db) -> int:
+    """The sum of every kit's reports_total (reports stored, pruned ones included)."""
+    return int(db.query("SELECT coalesce(sum(reports_total), 0) AS n FROM kits")[0]["n"])
 
 
 def state(db, kit_id: str) -> dict[str, Any] | None:
@@ -99,6 +208,6 @@ def books(db) -> list[dict[str, Any]]:
     return db.query("SELECT name, version, kit_id FROM kit_books ORDER BY name, version, kit_id")
 
 
-def schools(db) -> list[dict[str, Any]]:
-    """The (district, school) pairs there are."""
-    return db.query("SELECT DISTINCT district, school FROM kits ORDER BY district, school")
+def districts(db) -> list[str]:
+    """The districts there are, in order."""
+    return [row["district"] for row in db.query("SELECT DISTINCT district FROM kits ORDER BY district")]

@@ -39,6 +39,7 @@ SNAPSHOT = (
     + NEWEST_SNAPSHOT.format("snapshot")
     + ", snapshot_made_at = "
     + NEWEST_SNAPSHOT.format("snapshot_made_at")
+    + "".join(f", {column} = " + NEWEST_SNAPSHOT.format(column) for column in kits.LATEST)
     + ", snapshot_sequence = "
     + NEWEST_SNAPSHOT.format("snapshot_sequence")
 )
@@ -64,7 +65,8 @@ class KeyChanged(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class KitChange:
-    """What a newly stored report changes in its kit's row; `snapshot` (a heartbeat's body) with its `made_at`."""
+    """What a newly stored report changes in its kit's row; `snapshot` (a heartbeat's body) with its `made_at` and
+    `latest`, the values of kits.LATEST in order."""
 
     kit_id: str
     sequence: int
@@ -73,6 +75,7 @@ class KitChange:
     now: float
     snapshot: str | None = None
     made_at: str = ""
+    latest: tuple = ()
 
 
 def _update_params(change: KitChange) -> tuple[str, list]:
@@ -81,7 +84,8 @@ def _update_params(change: KitChange) -> tuple[str, list]:
     params = [seq, change.applied_config_version, seq, change.clock_flag, seq, seq, change.now]
     if change.snapshot is None:
         return "", params
-    return SNAPSHOT, [*params, seq, change.snapshot, seq, change.made_at, seq, seq]
+    latest = [item for value in change.latest for item in (seq, value)]
+    return SNAPSHOT, [*params, seq, change.snapshot, seq, change.made_at, *latest, seq, seq]
 
 
 def insert(tx, row: tuple) -> bool:
@@ -112,11 +116,6 @@ def check_key(tx, kit_id: str, key_line: str) -> None:
     """KeyChanged unless `key_line` is still the kit's enrolled key in this transaction."""
     if kits.key_line_in(tx, kit_id) != key_line:
         raise KeyChanged(kit_id)
-
-
-def total(db) -> int:
-    """Reports stored (for /metrics)."""
-    return db.query("SELECT count(*) AS n FROM reports")[0]["n"]
 
 
 def heartbeat_numbers(db, kit_id: str, since: float, limit: int) -> list[dict[str, Any]]:
