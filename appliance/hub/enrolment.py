@@ -15,21 +15,39 @@ from typing import Any
 from appliance.edges import minisign
 from appliance.errors import ConfigError, HubError
 from appliance.hub.storage import kits as stored_kits
-from appliance.protocol.report_file import KIT_ID
+from appliance.services.device.provision_fields import kit_id_problem
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def issue_token() -> tuple[str, str]:
+    """A one-time enrolment token (32 characters) and the digest the hub keeps of it."""
+    token = secrets.token_urlsafe(24)
+    return token, _digest(token)
+
+
 def check_kit_id(kit_id: str) -> str:
-    if not isinstance(kit_id, str) or not KIT_ID.match(kit_id):
+    """The id of a kit being registered or enrolling, by the rule `tpkit provision` applies (one rule, in
+    services/device/provision_fields.py): a kit whose card could not be provisioned cannot be registered either."""
+    problem = kit_id_problem(kit_id)
+    if problem:
         raise HubError(
-            f"The kit id {kit_id!r} cannot be used.",
+            f"The kit id {kit_id!r} cannot be used: kit_id = {problem}.",
             code="hub.invalid",
-            fix="Use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. gs-0042).",
+            fix="Use the kit_id that tpkit provision wrote to the kit's card (it becomes the kit's host name).",
         )
     return kit_id
+
+
+def check_labels(school: str, district: str) -> None:
+    if not school.strip() or not district.strip():
+        raise HubError(
+            "A kit needs a school and a district.",
+            code="hub.invalid",
+            fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).",
+        )
 
 
 def register(
@@ -37,16 +55,11 @@ def register(
 ) -> str:
     """Register a kit (or, with `new_token`, issue a fresh token for a registered one); return the one-time token."""
     check_kit_id(kit_id)
-    if not school.strip() or not district.strip():
-        raise HubError(
-            "A kit needs a school and a district.",
-            code="hub.invalid",
-            fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).",
-        )
-    token = secrets.token_urlsafe(24)
+    check_labels(school, district)
+    token, digest = issue_token()
     expires = now + lifetime_h * 3600
     with db.transaction() as tx:
-        if stored_kits.add(tx, kit_id, school, district, location, now, _digest(token), expires):
+        if stored_kits.add(tx, kit_id, school, district, location, now, digest, expires):
             return token
         if not new_token:
             raise HubError(
@@ -56,7 +69,7 @@ def register(
                 fix=f"To re-enrol it (a new SD card or key), run: tpkit hub kit add {kit_id} --school "
                 f"{school!r} --district {district!r} --new-token",
             )
-        stored_kits.renew(tx, kit_id, school, district, location, _digest(token), expires)
+        stored_kits.renew(tx, kit_id, school, district, location, digest, expires)
     return token
 
 
