@@ -166,8 +166,10 @@ def check_database(db) -> None:
 
 
 def as_csv(states: list[KitState]) -> str:
-    """The fleet table as CSV (UTF-8, one row per kit), for a spreadsheet."""
+    """The fleet table as CSV (one row per kit), for a spreadsheet: it starts with a byte-order mark, without which
+    Excel on Chinese Windows reads UTF-8 as the local code page and garbles school names (encode it as UTF-8)."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for k in states:
