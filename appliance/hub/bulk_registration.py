@@ -16,7 +16,8 @@ from pathlib import Path
 from appliance.errors import HubError
 from appliance.hub import enrolment
 from appliance.hub.storage import kits as stored_kits
-from appliance.services.device.provision_fields import FIELDS, HUB_FIELDS, kit_id_problem
+from appliance.protocol.kit_ids import kit_id_problem
+from appliance.services.device.provision_fields import FIELDS, HUB_FIELDS
 
 TOKEN_COLUMN = "enrolment_token"  # the column `tpkit provision` writes into kit.toml's [hub] enrolment_token
 REQUIRED = ("kit_id", "school_name", "district")

@@ -15,7 +15,7 @@ from typing import Any
 from appliance.edges import minisign
 from appliance.errors import ConfigError, HubError
 from appliance.hub.storage import kits as stored_kits
-from appliance.services.device.provision_fields import kit_id_problem
+from appliance.protocol.kit_ids import kit_id_problem
 
 
 def _digest(token: str) -> str:
@@ -30,7 +30,7 @@ def issue_token() -> tuple[str, str]:
 
 def check_kit_id(kit_id: str) -> str:
     """The id of a kit being registered or enrolling, by the rule `tpkit provision` applies (one rule, in
-    services/device/provision_fields.py): a kit whose card could not be provisioned cannot be registered either."""
+    protocol/kit_ids.py): a kit whose card could not be provisioned cannot be registered either."""
     problem = kit_id_problem(kit_id)
     if problem:
         raise HubError(
@@ -85,7 +85,7 @@ def _bad_token(kit_id: str) -> HubError:
 
 def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dict[str, Any], bool]:
     """Trust `public_key` for `kit_id` if `token` is its valid one-time token; (reply, True when newly enrolled).
-    Repeating it with the same key is safe (False); another key with a used token is refused."""
+    Repeating it with the same key is safe (False, whatever the token); another key with a used token is refused."""
     if not all(isinstance(v, str) for v in (kit_id, token, public_key)):
         raise HubError(
             "The enrolment must be a JSON object with the strings kit_id, token and public_key.",
@@ -99,10 +99,13 @@ def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dic
         raise HubError(exc.message, code="hub.invalid", fix=exc.fix) from exc
     with db.transaction() as tx:
         row = stored_kits.enrolment(tx, kit_id)
+        # Enrolled with this very key already (also by hand, from a USB stick: then the kit may hold a token the
+        # hub never issued, or one spent by the key given by hand): nothing to change, whatever the token says,
+        # so a kit registered from its stick that later gets a network is not refused for its card's token.
+        if row and row["public_key"] == key.line and row["enrolled_at"] is not None:
+            return {"kit_id": kit_id, "enrolled_at": _iso(row["enrolled_at"])}, False
         if not row or not row["token_sha256"] or not hmac.compare_digest(row["token_sha256"], _digest(token)):
             raise _bad_token(kit_id)
-        if row["public_key"] == key.line and row["enrolled_at"] is not None:
-            return {"kit_id": kit_id, "enrolled_at": _iso(row["enrolled_at"])}, False
         if row["token_expires_at"] < now or (row["enrolled_at"] is not None and row["token_expires_at"] == 0):
             raise _bad_token(kit_id)
         # The token is spent (expiry set to 0) but its digest stays, so a lost reply can be retried with the same key.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import check_value
-from appliance.services.device.provision_fields import kit_id_problem
+from appliance.protocol.kit_ids import kit_id_problem
 from appliance.services.device.setup_problems import Problem
 from appliance.services.people.auth import is_argon2id_hash
 
