@@ -155,3 +155,15 @@ def test_register_with_key_replaces_a_key_only_when_told(hub_db, hub_settings, c
     assert offline_kits.register_with_key(hub_db, "gx-3", "Hill School", "North", "", new.public.line, clock.now, "k")
     with pytest.raises(HubError):
         enrolment.enrol(hub_db, "gx-3", token, old.public.line, clock.now)
+
+
+def test_a_kit_registered_from_its_stick_that_gets_online_later_is_not_refused(hub_db, hub_client, clock):
+    secret = minisign.generate()
+    offline_kits.register_with_key(hub_db, "gx-5", "Hill School", "North", "", secret.public.line, clock.now, "k")
+    # Its card still holds a token (from add-many, spent by the key given by hand, or never issued by this hub).
+    same = {"kit_id": "gx-5", "token": "a-token-from-the-card-0000", "public_key": secret.public.line}
+    assert hub_client.post("/api/v1/enrol", json=same).status_code == 200
+    other = {**same, "public_key": minisign.generate().public.line}
+    assert hub_client.post("/api/v1/enrol", json=other).status_code == 403
+    _, payload, headers = signed(secret, "gx-5", 1, made_at=clock.now)
+    assert hub_client.post("/api/v1/reports", content=payload, headers=headers).status_code == 201
