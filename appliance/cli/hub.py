@@ -335,7 +335,7 @@ def hub_import(settings: HubSettings, args: argparse.Namespace) -> int:
         print(f"[✗] {report_path}: {error.code}: {error.message}\n    Fix: {error.fix}")
     # The printed command must reach the same hub: the flags that chose it (never the database URL: a password)
     same_hub = "".join(
-        f" --{name.replace('_', '-')} {shlex.quote(str(getattr(args, name)))}"
+        f" --{name.replace('_', '-')} {shlex.quote(str(Path(getattr(args, name)).absolute()))}"
         for name in ("config", "hub_data_dir")
         if getattr(args, name, None)
     )
@@ -352,7 +352,7 @@ def hub_import(settings: HubSettings, args: argparse.Namespace) -> int:
             )
             + ("" if kit.school is not None else "; put the kit's school and district in place of SCHOOL and DISTRICT")
             + f".\n    Fix: {kit.command(same_hub)}\n    then import again: tpkit hub import "
-            f"{shlex.quote(str(args.path))}{same_hub}"
+            f"{shlex.quote(str(args.path.absolute()))}{same_hub}"
         )
     waiting = sum(kit.reports for kit in unregistered)
     print(

@@ -94,7 +94,7 @@ class Unregistered:
 
     kit_id: str
     reports: int
-    key_file: Path | None  # its kit.pub on the stick, when there is one
+    key_file: Path | None  # its kit.pub on the stick (an absolute path: the command works from anywhere), if any
     school: str | None  # the labels the hub has for it, when it is registered
     district: str | None
 
@@ -127,7 +127,7 @@ def import_stick(db, folder: Path, now: float) -> tuple[dict[str, list], list[Un
     result["refused"] = refused
     unregistered = []
     for kit_id, count in sorted(waiting.items()):
-        key_file = folder / report_file.BUNDLE_FOLDER / kit_id / report_file.BUNDLE_KEY_FILE
+        key_file = folder.absolute() / report_file.BUNDLE_FOLDER / kit_id / report_file.BUNDLE_KEY_FILE
         known = stored_kits.labels(db, kit_id)
         unregistered.append(
             Unregistered(
