@@ -55,7 +55,48 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     add.add_argument("--school", required=True, help="school name, as the dashboard shows it")
     add.add_argument("--district", required=True, help="district, for filters and metrics labels")
     add.add_argument("--location", default="", help="where the kit is (free text)")
-    add.add_argument("--new-token", action="store_true", help="issue a new token for a registered kit (re-enrolment)")
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--new-token", action="store_true", help="issue a new token for a registered kit (re-enrolment)")
+    how.add_argument(
+        "--public-key",
+        metavar="LINE",
+        help="register the kit already enrolled with this key (no token): the line `tpkit report --show-key` "
+        "prints on the kit; for a kit that never gets online",
+    )
+    how.add_argument(
+        "--public-key-file",
+        type=Path,
+        metavar="FILE",
+        help="the same from a file: the kit.pub that `tpkit report --to` writes beside the kit's reports "
+        "(tpkit-reports/<kit_id>/kit.pub on the stick)",
+    )
+    add.add_argument(
+        "--replace-key",
+        action="store_true",
+        help="with --public-key(-file): replace the key of a kit registered with another one (its SD card was "
+        "replaced)",
+    )
+    many = kit_actions.add_parser(
+        "add-many",
+        help="register every kit of the county's schools CSV and write the provisioning CSV with their tokens",
+        description="Reads SCHOOLS.csv (UTF-8, with or without a byte-order mark; the columns of `tpkit provision "
+        "--csv` plus district and location; kit_id, school_name and district required), checks every row "
+        "(nothing is stored if any is bad), registers every kit in one transaction and writes OUT.csv: the same "
+        "rows with enrolment_token filled in, for `tpkit provision --csv OUT.csv` (docs/provisioning.md).",
+    )
+    many.add_argument("schools_csv", type=Path, metavar="SCHOOLS.csv", help="the county's schools sheet")
+    many.add_argument(
+        "--provisioning-csv",
+        type=Path,
+        required=True,
+        metavar="OUT.csv",
+        help="where to write the sheet with the tokens (mode 600: it holds secrets)",
+    )
+    many.add_argument(
+        "--new-tokens",
+        action="store_true",
+        help="give kits that are registered already a new token (the old one stops working) instead of refusing",
+    )
     config = kit_actions.add_parser("config", help="set a kit's desired configuration (a new version each time)")
     config.add_argument("kit_id")
     config.add_argument("--sync-channels", help="comma-separated channel names, e.g. primary-zh")
@@ -105,8 +146,10 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         "e.g. tpkit hub alert-rules > /etc/prometheus/tpkit-hub.rules.yml",
     )
     add_setting_flags(rules, ("hub_silent_after_h", "hub_old_content_days", "log_level"))
-    for action in (add, config, listing, imports, technician):
+    for action in (config, listing, imports, technician):
         add_setting_flags(action, HUB_SETTINGS)
+    for action in (add, many):
+        add_setting_flags(action, HUB_SETTINGS + ("hub_token_lifetime_h",))
     add_setting_flags(forward, HUB_SETTINGS + ("hub_lrs_url", "hub_lrs_auth"))
 
 
@@ -149,14 +192,21 @@ def hub_serve(settings: HubSettings) -> int:
 
 
 def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:
-    """`tpkit hub kit add|config|list`."""
+    """`tpkit hub kit add|add-many|config|list`."""
     import time
 
     from appliance.hub import configs, enrolment, fleet
 
     db = _open_hub(settings)
     try:
+        if args.kit_command == "add-many":
+            return _add_many(db, settings, args)
+        if args.kit_command == "add" and (args.public_key is not None or args.public_key_file is not None):
+            return _add_with_key(db, args)
         if args.kit_command == "add":
+            if args.replace_key:
+                print("[✗] --replace-key goes with --public-key or --public-key-file.\n    Fix: add one of them.")
+                return 1
             token = enrolment.register(
                 db,
                 args.kit_id,
@@ -207,6 +257,59 @@ def hub_kit(settings: HubSettings, args: argparse.Namespace) -> int:
         db.close()
 
 
+def _add_with_key(db, args: argparse.Namespace) -> int:
+    """`tpkit hub kit add KIT --public-key LINE | --public-key-file FILE [--replace-key]`."""
+    import time
+
+    from appliance.hub import offline_kits
+
+    if args.public_key_file is not None:
+        text, where = offline_kits.read_key_file(args.public_key_file), str(args.public_key_file)
+    else:
+        text, where = args.public_key, "The --public-key value"
+    done = offline_kits.register_with_key(
+        db, args.kit_id, args.school, args.district, args.location, text, time.time(), where, replace=args.replace_key
+    )
+    said = {
+        "registered": f"registered ({args.school}, {args.district}) and enrolled with its key",
+        "key set": f"enrolled with its key ({args.school}, {args.district})",
+        "unchanged": "is enrolled with this key already; nothing changed",
+        "key replaced": f"now enrolled with the new key ({args.school}, {args.district}); reports signed with the "
+        "old key are no longer accepted",
+    }[done]
+    print(f"[✓] Kit {args.kit_id} {said}. Import its stick: tpkit hub import <stick folder>")
+    return 0
+
+
+def _add_many(db, settings: HubSettings, args: argparse.Namespace) -> int:
+    """`tpkit hub kit add-many SCHOOLS.csv --provisioning-csv OUT.csv [--new-tokens]`."""
+    import datetime as dt
+    import time
+
+    from appliance.hub import bulk_registration
+
+    started, now = time.monotonic(), time.time()
+    expires = dt.datetime.fromtimestamp(now + settings.hub_token_lifetime_h * 3600, dt.timezone.utc)
+    done = bulk_registration.add_many(
+        db,
+        args.schools_csv,
+        args.provisioning_csv,
+        now,
+        settings.hub_token_lifetime_h,
+        new_tokens=args.new_tokens,
+    )
+    print(
+        f"[✓] {done.registered} kit(s) registered"
+        + (f", {done.renewed} given a new token" if done.renewed else "")
+        + f" in {time.monotonic() - started:.2f} s. Their tokens are in {args.provisioning_csv}, valid "
+        f"{settings.hub_token_lifetime_h:g} h (until {expires:%Y-%m-%d %H:%M} UTC): a kit must first reach the "
+        "hub before then (else: --new-tokens; a kit that never gets online is registered from its stick).\n"
+        f"    Next: tpkit provision --csv {args.provisioning_csv} --out <folder> (the sheet holds secrets: delete "
+        "it once the cards are written)."
+    )
+    return 0
+
+
 def hub_prune(settings: HubSettings) -> int:
     """`tpkit hub prune`: apply the retention settings once."""
     import time
@@ -232,24 +335,49 @@ def hub_prune(settings: HubSettings) -> int:
     return 0
 
 
-def hub_import(settings: HubSettings, path: Path) -> int:
-    """Ingest a USB stick's reports; print each refusal with its fix; exit 1 when any was refused."""
+def hub_import(settings: HubSettings, args: argparse.Namespace) -> int:
+    """Ingest a USB stick's reports; print each refusal with its fix, and for each kit the hub has no key for, the
+    command that registers it with the key on the stick; exit 1 when any was refused or not imported."""
+    import shlex
     import time
 
-    from appliance.hub import ingest
+    from appliance.hub import offline_kits
 
     db = _open_hub(settings)
     try:
-        result = ingest.import_bundle(db, path, time.time())
+        result, unregistered = offline_kits.import_stick(db, args.path, time.time())
     finally:
         db.close()
     for report_path, error in result["refused"]:
         print(f"[✗] {report_path}: {error.code}: {error.message}\n    Fix: {error.fix}")
-    print(
-        f"[{'✓' if not result['refused'] else '✗'}] {len(result['accepted'])} accepted, "
-        f"{len(result['duplicate'])} already stored, {len(result['refused'])} refused"
+    # The printed command must reach the same hub: the flags that chose it (never the database URL: a password)
+    same_hub = "".join(
+        f" --{name.replace('_', '-')} {shlex.quote(str(Path(getattr(args, name)).absolute()))}"
+        for name in ("config", "hub_data_dir")
+        if getattr(args, name, None)
     )
-    return 1 if result["refused"] else 0
+    for kit in unregistered:
+        print(
+            f"[✗] Kit {kit.kit_id} is not "
+            + ("enrolled (the hub has no key for it)" if kit.school is not None else "registered on this hub")
+            + f": its {kit.reports} report(s) were not imported.\n"
+            + (
+                f"    Its key is on the stick: {kit.key_file}"
+                if kit.key_file is not None
+                else "    The stick has no kit.pub for it (an older tpkit wrote the stick): run "
+                "`tpkit report --show-key` on the kit for its key line"
+            )
+            + ("" if kit.school is not None else "; put the kit's school and district in place of SCHOOL and DISTRICT")
+            + f".\n    Fix: {kit.command(same_hub)}\n    then import again: tpkit hub import "
+            f"{shlex.quote(str(args.path.absolute()))}{same_hub}"
+        )
+    waiting = sum(kit.reports for kit in unregistered)
+    print(
+        f"[{'✓' if not result['refused'] and not waiting else '✗'}] {len(result['accepted'])} accepted, "
+        f"{len(result['duplicate'])} already stored, {len(result['refused'])} refused"
+        + (f", {waiting} not imported (their kit has no key on this hub)" if waiting else "")
+    )
+    return 1 if result["refused"] or waiting else 0
 
 
 def hub_forward(settings: HubSettings, only_status: bool) -> int:
@@ -321,7 +449,7 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
     if args.hub_command == "kit":
         return hub_kit(settings, args)
     if args.hub_command == "import":
-        return hub_import(settings, args.path)
+        return hub_import(settings, args)
     if args.hub_command == "forward":
         return hub_forward(settings, args.status)
     if args.hub_command == "prune":

@@ -65,8 +65,9 @@ def report(settings: Settings, args: argparse.Namespace) -> int:
             count = stick_reports.export(kit, args.to)
             print(
                 f"[✓] {count} report(s) written to {args.to / 'tpkit-reports' / settings.kit_id} and synced to the "
-                "stick.\n    They stay in the outbox until the hub acknowledges them (safe: the hub stores each "
-                "report once). At the hub: tpkit hub import <stick folder>"
+                "stick, with the kit's key (kit.pub).\n    They stay in the outbox until the hub acknowledges them "
+                "(safe: the hub stores each report once). At the hub: tpkit hub import <stick folder>; a hub that "
+                "does not know this kit yet prints the command that registers it with kit.pub."
             )
             return 0
         if args.retry_parked:

@@ -15,21 +15,39 @@ from typing import Any
 from appliance.edges import minisign
 from appliance.errors import ConfigError, HubError
 from appliance.hub.storage import kits as stored_kits
-from appliance.protocol.report_file import KIT_ID
+from appliance.protocol.kit_ids import kit_id_problem
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def issue_token() -> tuple[str, str]:
+    """A one-time enrolment token (32 characters) and the digest the hub keeps of it."""
+    token = secrets.token_urlsafe(24)
+    return token, _digest(token)
+
+
 def check_kit_id(kit_id: str) -> str:
-    if not isinstance(kit_id, str) or not KIT_ID.match(kit_id):
+    """The id of a kit being registered or enrolling, by the rule `tpkit provision` applies (one rule, in
+    protocol/kit_ids.py): a kit whose card could not be provisioned cannot be registered either."""
+    problem = kit_id_problem(kit_id)
+    if problem:
         raise HubError(
-            f"The kit id {kit_id!r} cannot be used.",
+            f"The kit id {kit_id!r} cannot be used: kit_id = {problem}.",
             code="hub.invalid",
-            fix="Use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. gs-0042).",
+            fix="Use the kit_id that tpkit provision wrote to the kit's card (it becomes the kit's host name).",
         )
     return kit_id
+
+
+def check_labels(school: str, district: str) -> None:
+    if not school.strip() or not district.strip():
+        raise HubError(
+            "A kit needs a school and a district.",
+            code="hub.invalid",
+            fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).",
+        )
 
 
 def register(
@@ -37,16 +55,11 @@ def register(
 ) -> str:
     """Register a kit (or, with `new_token`, issue a fresh token for a registered one); return the one-time token."""
     check_kit_id(kit_id)
-    if not school.strip() or not district.strip():
-        raise HubError(
-            "A kit needs a school and a district.",
-            code="hub.invalid",
-            fix="Pass --school NAME and --district NAME (they label the dashboard and the metrics).",
-        )
-    token = secrets.token_urlsafe(24)
+    check_labels(school, district)
+    token, digest = issue_token()
     expires = now + lifetime_h * 3600
     with db.transaction() as tx:
-        if stored_kits.add(tx, kit_id, school, district, location, now, _digest(token), expires):
+        if stored_kits.add(tx, kit_id, school, district, location, now, digest, expires):
             return token
         if not new_token:
             raise HubError(
@@ -56,7 +69,7 @@ def register(
                 fix=f"To re-enrol it (a new SD card or key), run: tpkit hub kit add {kit_id} --school "
                 f"{school!r} --district {district!r} --new-token",
             )
-        stored_kits.renew(tx, kit_id, school, district, location, _digest(token), expires)
+        stored_kits.renew(tx, kit_id, school, district, location, digest, expires)
     return token
 
 
@@ -72,7 +85,7 @@ def _bad_token(kit_id: str) -> HubError:
 
 def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dict[str, Any], bool]:
     """Trust `public_key` for `kit_id` if `token` is its valid one-time token; (reply, True when newly enrolled).
-    Repeating it with the same key is safe (False); another key with a used token is refused."""
+    Repeating it with the same key is safe (False, whatever the token); another key with a used token is refused."""
     if not all(isinstance(v, str) for v in (kit_id, token, public_key)):
         raise HubError(
             "The enrolment must be a JSON object with the strings kit_id, token and public_key.",
@@ -86,10 +99,13 @@ def enrol(db, kit_id: Any, token: Any, public_key: Any, now: float) -> tuple[dic
         raise HubError(exc.message, code="hub.invalid", fix=exc.fix) from exc
     with db.transaction() as tx:
         row = stored_kits.enrolment(tx, kit_id)
+        # Enrolled with this very key already (also by hand, from a USB stick: then the kit may hold a token the
+        # hub never issued, or one spent by the key given by hand): nothing to change, whatever the token says,
+        # so a kit registered from its stick that later gets a network is not refused for its card's token.
+        if row and row["public_key"] == key.line and row["enrolled_at"] is not None:
+            return {"kit_id": kit_id, "enrolled_at": _iso(row["enrolled_at"])}, False
         if not row or not row["token_sha256"] or not hmac.compare_digest(row["token_sha256"], _digest(token)):
             raise _bad_token(kit_id)
-        if row["public_key"] == key.line and row["enrolled_at"] is not None:
-            return {"kit_id": kit_id, "enrolled_at": _iso(row["enrolled_at"])}, False
         if row["token_expires_at"] < now or (row["enrolled_at"] is not None and row["token_expires_at"] == 0):
             raise _bad_token(kit_id)
         # The token is spent (expiry set to 0) but its digest stays, so a lost reply can be retried with the same key.

@@ -63,7 +63,7 @@ def _state(row: dict[str, Any], now: float, silent_after_h: float, old_content_d
     snapshot = json.loads(row["snapshot"]) if row.get("snapshot") else None
     latest = {column: row.get(column) for column in stored_kits.LATEST}
     if latest["snapshot_rank"] is None and snapshot is not None:
-        latest = alerts.latest(snapshot)  # a row stored before migration 0007 and not refreshed yet
+        latest = alerts.latest(snapshot)  # a row stored before migration 0006 and not refreshed yet
     found = alerts.judged(
         row,
         alerts.stored(row["kit_id"], latest["snapshot_alerts"]),
@@ -230,8 +230,10 @@ def check_database(db) -> None:
 
 
 def as_csv(states: list[KitState]) -> str:
-    """The fleet table as CSV (UTF-8, one row per kit), for a spreadsheet."""
+    """The fleet table as CSV (one row per kit), for a spreadsheet: it starts with a byte-order mark, without which
+    Excel on Chinese Windows reads UTF-8 as the local code page and garbles school names (encode it as UTF-8)."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for k in states:

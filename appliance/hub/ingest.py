@@ -396,7 +396,7 @@ def import_bundle(db, folder: Path, now: float) -> dict[str, list]:
 
 def refresh_latest(db, batch: int = 500) -> int:
     """Fill the columns ingest keeps of each kit's newest heartbeat (storage/kits.py LATEST) for kits whose snapshot
-    was stored before they existed (hub migration 0007); how many kits. Nothing to do costs one query."""
+    was stored before they existed (hub migration 0006); how many kits. Nothing to do costs one query."""
     done = 0
     while rows := stored_kits.without_latest(db, batch):
         with db.transaction() as tx:

@@ -34,6 +34,7 @@ MEDIA_TYPE = "application/vnd.tpkit.report+gzip"
 KIT_HEADER = "Tpkit-Kit-Id"  # HTTP: which kit claims to have sent the body (checked against the signature)
 SIGNATURE_HEADER = "Tpkit-Signature"  # HTTP: base64 of the .minisig text (headers hold one line)
 BUNDLE_FOLDER = "tpkit-reports"  # on a USB stick: tpkit-reports/<kit_id>/<sequence>-<report_id>.json.gz(.minisig)
+BUNDLE_KEY_FILE = "kit.pub"  # beside them: the kit's key line, as `tpkit report --show-key` prints it
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,8 @@ and in headless Chromium at phone width (with TPKIT_SCREENSHOTS=1 it saves docs/
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from pathlib import Path
@@ -115,6 +117,10 @@ def test_dashboard_fleet_kit_page_config_and_csv(hub_db, hub_client, clock):
     assert "health.root_read_only: The system disk is read-only." in alerts.text
     exported = hub_client.get("/fleet.csv")
     assert exported.headers["content-type"].startswith("text/csv") and exported.text.count("\n") == 5
+    # A byte-order mark first, or Excel on Chinese Windows garbles the school names (issue 20).
+    assert exported.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert {row["kit_id"]: row["school"] for row in rows}["kit-3"] == "五一小学"
     assert hub_client.get("/kits/nope").status_code == 404
 
 

@@ -64,3 +64,21 @@ def test_enrolment_register_twice_needs_new_token(hub_db, clock):
     with pytest.raises(HubError) as caught:
         enrolment.register(hub_db, "kit-1", "Hill School", "North", "", clock.now, 24)
     assert caught.value.code == "hub.kit_exists" and "--new-token" in caught.value.fix
+
+
+def test_the_hub_refuses_kit_ids_that_tpkit_provision_refuses(hub_db, hub_client, clock):
+    import pytest
+
+    from appliance.errors import HubError
+    from appliance.services.device import kit_toml
+
+    for kit_id in ("GX-0042", "gx_0042", "gx.0042", "-gx", "gx-", "g" * 33, ""):
+        assert kit_toml.check({"kit_id": kit_id, "school_name": "S"}, "kit.toml").kit_id is None  # provision refuses
+        with pytest.raises(HubError) as caught:
+            enrolment.register(hub_db, kit_id, "Hill School", "North", "", clock.now, 24)
+        assert caught.value.code == "hub.invalid" and "lower-case letters, digits and dashes" in caught.value.message
+        key = minisign.generate().public.line
+        refused = hub_client.post(ENROL, json={"kit_id": kit_id, "token": "x" * 32, "public_key": key})
+        assert refused.status_code == 400 and refused.json()["code"] == "hub.invalid"
+    assert enrolment.register(hub_db, "g" * 32, "Hill School", "North", "", clock.now, 24)
+    assert kit_toml.check({"kit_id": "g" * 32, "school_name": "S"}, "kit.toml").kit_id == "g" * 32

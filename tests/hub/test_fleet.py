@@ -63,8 +63,15 @@ def test_fleet_metrics_label_every_kit(hub_db, hub_client, clock):
 def test_fleet_csv_has_a_row_per_kit(hub_db, clock):
     secret = enrol_kit(hub_db, "kit-1", clock.now, school="五一小学")
     _send(hub_db, secret, "kit-1", 1, health_body(disk_percent=95.0), clock.now)
-    rows = list(csv.DictReader(io.StringIO(fleet.as_csv(fleet.kits(hub_db, clock.now, 6)))))
-    assert rows[0]["school"] == "五一小学" and rows[0]["status"] == "warning" and rows[0]["disk_percent"] == "95"
+    exported = fleet.as_csv(fleet.kits(hub_db, clock.now, 6))
+    assert exported.encode("utf-8").startswith(b"\xef\xbb\xbf")  # Excel on Chinese Windows needs it
+    rows = list(csv.DictReader(io.StringIO(exported.encode("utf-8").decode("utf-8-sig"))))
+    assert (
+        rows[0]["kit_id"] == "kit-1"
+        and rows[0]["school"] == "五一小学"
+        and rows[0]["status"] == "warning"
+        and rows[0]["disk_percent"] == "95"
+    )
     assert "disk_full" in rows[0]["alerts"]
 
 

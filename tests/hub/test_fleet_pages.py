@@ -100,7 +100,7 @@ def test_fleet_pages_search_and_sort(hub_db, clock):
 def test_fleet_rows_from_before_the_columns_are_filled_in_when_the_hub_starts(hub_db, clock):
     _mixed_fleet(hub_db, clock, 16)
     before = {k.kit_id: (k.status, [a.code for a in k.alerts]) for k in fleet.kits(hub_db, clock.now, 6)}
-    with hub_db.transaction() as tx:  # what a hub migrated to 0007 holds for kits that reported before it
+    with hub_db.transaction() as tx:  # what a hub migrated to 0006 holds for kits that reported before it
         tx.execute(
             "UPDATE kits SET cpu_temp_c = NULL, disk_percent = NULL, snapshot_rank = NULL, snapshot_alerts = NULL, "
             "last_sync_ok_at = NULL, under_voltage = NULL"

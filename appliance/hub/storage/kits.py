@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# What the kit's row keeps of its newest heartbeat (migration 0007; hub/alerts.py `latest` makes the values).
+# What the kit's row keeps of its newest heartbeat (migration 0006; hub/alerts.py `latest` makes the values).
 LATEST = (
     "cpu_temp_c",
     "disk_percent",
@@ -62,6 +62,42 @@ def enrol(tx, kit_id: str, key_line: str, now: float) -> None:
         "UPDATE kits SET public_key = ?, enrolled_at = ?, token_expires_at = 0 WHERE kit_id = ?",
         (key_line, now, kit_id),
     )
+
+
+def add_enrolled(tx, kit_id: str, school: str, district: str, location: str, now: float, key_line: str) -> bool:
+    """Register a kit already enrolled with `key_line` (no token: it came by USB); False when it is registered."""
+    tx.execute(
+        "INSERT INTO kits (kit_id, school, district, location, registered_at, token_sha256, token_expires_at, "
+        "public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, NULL, 0, ?, ?) ON CONFLICT (kit_id) DO NOTHING",
+        (kit_id, school, district, location, now, key_line, now),
+    )
+    return tx.changed == 1
+
+
+def set_key(tx, kit_id: str, school: str, district: str, location: str, key_line: str, now: float) -> None:
+    """Trust `key_line` for a registered kit (given by hand, not by a token), with new labels; any token it had is
+    spent (expiry 0)."""
+    tx.execute(
+        "UPDATE kits SET school = ?, district = ?, location = ?, public_key = ?, enrolled_at = ?, "
+        "token_expires_at = 0 WHERE kit_id = ?",
+        (school, district, location, key_line, now, kit_id),
+    )
+
+
+def registered_among(db, kit_ids: list[str]) -> set[str]:
+    """Which of `kit_ids` are registered (asked 500 at a time)."""
+    found: set[str] = set()
+    for start in range(0, len(kit_ids), 500):
+        chunk = kit_ids[start : start + 500]
+        rows = db.query(f"SELECT kit_id FROM kits WHERE kit_id IN ({', '.join('?' * len(chunk))})", chunk)
+        found.update(row["kit_id"] for row in rows)
+    return found
+
+
+def labels(db, kit_id: str) -> dict[str, Any] | None:
+    """The kit's school, district, location and key line, or None for an unknown kit."""
+    rows = db.query("SELECT school, district, location, public_key FROM kits WHERE kit_id = ?", (kit_id,))
+    return rows[0] if rows else None
 
 
 def is_registered(tx, kit_id: str) -> bool:
@@ -176,7 +212,7 @@ def counts(db, since: tuple[float, float], *, search: str = "", district: str = 
 
 
 def without_latest(db, limit: int) -> list[dict[str, Any]]:
-    """Kits with a snapshot stored before migration 0007 filled LATEST (snapshot_rank still NULL)."""
+    """Kits with a snapshot stored before migration 0006 filled LATEST (snapshot_rank still NULL)."""
     return db.query(
         "SELECT kit_id, snapshot_sequence, snapshot FROM kits WHERE snapshot IS NOT NULL AND snapshot_rank IS NULL "
         "LIMIT ?",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import check_value
+from appliance.protocol.kit_ids import kit_id_problem
 from appliance.services.device.setup_problems import Problem
 from appliance.services.people.auth import is_argon2id_hash
 
@@ -32,8 +33,6 @@ TABLES: dict[str, tuple[str, ...] | None] = {
     "admin": ("password_hash",),
     "settings": None,
 }
-# Kit ids become host names and mDNS names: lower-case letters, digits and dashes (RFC 1123 labels).
-KIT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 # WPA2-Personal: 8-63 printable ASCII characters, or exactly 64 hex digits (IEEE 802.11i H.4).
 PASSPHRASE = re.compile(r"^[\x20-\x7e]{8,63}$|^[0-9a-fA-F]{64}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, as hostapd's country_code and the regulatory database
@@ -137,8 +136,8 @@ def _check_kit(kit: KitFile, data: Mapping[str, Any]) -> None:
     kit_id = _text(kit, data, "kit_id")
     if kit_id is None and "kit_id" not in data:
         kit.problem("kit_id", 'is missing; every kit needs its county id, e.g. kit_id = "gx-0042"')
-    elif kit_id is not None and not KIT_ID.match(kit_id):
-        kit.problem("kit_id", f'= {kit_id!r} must be 1-32 lower-case letters, digits and dashes, e.g. "gx-0042"')
+    elif kit_id is not None and kit_id_problem(kit_id):
+        kit.problem("kit_id", f"= {kit_id_problem(kit_id)}")
     else:
         kit.kit_id = kit_id
     kit.school_name = _text(kit, data, "school_name")

@@ -18,7 +18,7 @@ from typing import Any
 from appliance.edges import disk_image
 from appliance.errors import ProvisioningError
 from appliance.services.device import kit_toml as provisioning
-from appliance.services.device.provision_fields import FIELDS, LISTS
+from appliance.services.device.provision_fields import FIELDS, HUB_FIELDS, LISTS
 from appliance.services.people.auth import hash_password
 
 
@@ -35,9 +35,11 @@ def from_rows(rows: Iterable[Mapping[str, str]], origin: str, from_csv: bool = T
     kits, problems = [], []
     for number, row in enumerate(rows, start=2):  # row 1 of a CSV is its header
         where = f"{origin} row {number}" if from_csv else origin
-        unknown = sorted(set(row) - set(FIELDS) - {None})
+        unknown = sorted(set(row) - set(FIELDS) - set(HUB_FIELDS) - {None})  # the hub's columns are left alone
         if unknown:
-            problems.append(f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+            problems.append(
+                f"{where}: unknown column(s) {', '.join(unknown)} (known: {', '.join(FIELDS + HUB_FIELDS)})"
+            )
         text = provisioning.render(_values(row))
         checked = provisioning.check(tomllib.loads(text), where)
         if not row.get("admin_password") and not row.get("admin_password_hash"):

@@ -21,3 +21,6 @@ FIELDS = (
     "default_language",
 )
 LISTS = ("trusted_content_keys",)
+# Columns of the county's schools.csv that only the hub reads (`tpkit hub kit add-many`): a kit.toml has no place
+# for them, and `tpkit provision` accepts and leaves them, so one sheet serves both (docs/provisioning.md).
+HUB_FIELDS = ("district", "location")

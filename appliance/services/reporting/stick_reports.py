@@ -3,6 +3,8 @@
 Must not import web or cli. Layout from report_file.bundle_paths (docs/reporting.md). Every report in the
 outbox is written each time (a lost stick costs nothing) and stays in the outbox, marked exported, until the
 hub acknowledges it over HTTP: `tpkit hub import` is idempotent, so a report arriving twice is stored once.
+Beside them goes the kit's key line (`kit.pub`, what `tpkit report --show-key` prints), so a hub that never heard
+of the kit can register it from the stick (`tpkit hub kit add … --public-key-file`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 from appliance.errors import StorageError
 from appliance.files import fsync_path, write_atomically
 from appliance.protocol import report_file
+from appliance.services.reporting import kit_key
 from appliance.storage import outbox
 
 if TYPE_CHECKING:
@@ -27,8 +30,13 @@ def _write_synced(path: Path, data: bytes) -> None:
     write_atomically(path, data, sync_folder=False)  # the folders are synced once, after all files
 
 
+def key_path(folder: Path, kit_id: str) -> Path:
+    return folder / report_file.BUNDLE_FOLDER / kit_id / report_file.BUNDLE_KEY_FILE
+
+
 def export(kit: Kit, folder: Path, now: dt.datetime | None = None) -> int:
-    """Write every report in the outbox (payload and .minisig) under `folder`, synced; how many."""
+    """Write every report in the outbox (payload and .minisig) and the kit's key line under `folder`, synced; how
+    many reports."""
     if not folder.is_dir():
         raise StorageError(
             f"{folder} is not a folder.",
@@ -36,7 +44,11 @@ def export(kit: Kit, folder: Path, now: dt.datetime | None = None) -> int:
             fix="Mount the stick (lsblk shows it) and give its folder, e.g. tpkit report --to /media/usb",
         )
     sequences, folders = [], set()
+    key = key_path(folder, kit.settings.kit_id)
     try:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        _write_synced(key, (kit_key.ensure(kit.paths).public.line + "\n").encode("ascii"))
+        folders.add(key.parent)
         for stored in kit.outbox.all():
             report = report_file.decode(stored.payload, f"outbox sequence {stored.sequence}")
             payload_path, signature_path = report_file.bundle_paths(folder, report)
@@ -45,7 +57,7 @@ def export(kit: Kit, folder: Path, now: dt.datetime | None = None) -> int:
             _write_synced(signature_path, stored.signature.encode())
             folders.add(payload_path.parent)
             sequences.append(stored.sequence)
-        for written in sorted(folders) + ([folder / report_file.BUNDLE_FOLDER] if folders else []):
+        for written in sorted(folders) + [folder / report_file.BUNDLE_FOLDER]:
             fsync_path(written)
     except OSError as exc:
         raise StorageError(
