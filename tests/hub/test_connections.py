@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 from appliance.hub.storage.backend import database_path
+from appliance.hub.storage.database import POOL_SIZE  # hub_database_pool_size's default: the bound a worker
 from tests.conftest import free_port
 from tests.hub.conftest import POSTGRES_URL
 
 WORKERS = 2  # `tpkit hub serve`'s default
-POOL_SIZE = 8  # hub_database_pool_size's default: each worker keeps at most this many
 BURSTS = 4
 REQUESTS = 60  # concurrent pages a burst
 GAP_S = 11.5  # longer than anyio's 10 s idle retirement of a worker thread: the point of the test
@@ -187,6 +187,12 @@ def test_connections_postgresql_all_in_use_answers_503_then_serves(hub_settings)
         holder.join(timeout=30)
     assert db.query("SELECT 1 AS one") == [{"one": 1}]
     db.close()
+
+
+def test_connections_pool_size_default_is_the_storage_default():
+    from appliance.hub.settings import load_hub_settings
+
+    assert load_hub_settings(environ={}).hub_database_pool_size == POOL_SIZE
 
 
 def _backend_pid(db) -> int | None:
