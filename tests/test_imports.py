@@ -49,6 +49,7 @@ EDGES = {
     "urllib.error": "edges/health_probe.py",
     "http.client": ("edges/health_probe.py", "edges/uplink.py"),
     "psycopg": "hub/storage/postgres.py",
+    "psycopg_pool": "hub/storage/postgres.py",
     "PIL": "edges/images.py",
     "pypinyin": "edges/pinyin.py",
     "segno": "edges/qr_codes.py",
@@ -348,7 +349,7 @@ def test_imports_guard_sees_routes_reaching_storage(tmp_path):
 
 
 KIT_ONLY = ("libzim", "gpiozero", "zeroconf", "PIL")  # pyproject's `kit` extra
-HUB_ONLY = ("psycopg",)  # pyproject's `hub` extra
+HUB_ONLY = ("psycopg", "psycopg_pool")  # pyproject's `hub` extra
 # Run in a fresh interpreter: the packages of the other program's extra are made unimportable (as on a machine
 # that installed only this program's extra), then the modules are imported and what got loaded is printed.
 _PROBE = """

@@ -24,6 +24,7 @@ NOT_AT_WORKER_START = (
     "appliance.services.sync.engine",  # the admin page's sync runs, a waiting book's approval
     "appliance.hub",
     "psycopg",
+    "psycopg_pool",
     "appliance.cli.entry",  # every command's parser: in the serving parent only (the command), never in the app
     "appliance.services.device.provision_batch",  # `tpkit provision` (and argon2 through it)
     "libzim.writer",  # building books (the demo library, channels)

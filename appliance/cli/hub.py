@@ -47,7 +47,9 @@ def settings_from(args: argparse.Namespace) -> HubSettings:
 def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
     actions = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
     serve = actions.add_parser("serve", help="run the hub: kits' API, /metrics and the technicians' dashboard")
-    add_setting_flags(serve, HUB_SETTINGS + ("hub_host", "hub_port", "hub_workers", "hub_threads"))
+    add_setting_flags(
+        serve, HUB_SETTINGS + ("hub_host", "hub_port", "hub_workers", "hub_threads", "hub_database_pool_size")
+    )
     kit = actions.add_parser("kit", help="register kits and set their desired configuration")
     kit_actions = kit.add_subparsers(dest="kit_command", metavar="KIT_ACTION", required=True)
     add = kit_actions.add_parser("add", help="register a kit and print its one-time enrolment token")

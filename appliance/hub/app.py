@@ -84,8 +84,8 @@ def create_app(settings: HubSettings, db, clock: Callable[[], float] = time.time
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        # Bounds this worker's threads and so its database connections (one per thread) for every request but
-        # reports, which have their own (report_groups.IN_FLIGHT).
+        # Bounds this worker's threads for every request but reports, which have their own
+        # (report_groups.IN_FLIGHT); database connections are bounded apart (hub_database_pool_size).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.hub_threads
         yield
         groups = getattr(app.state, "report_groups", None)

@@ -49,6 +49,14 @@ HUB_SPEC: tuple[Setting, ...] = (
         "County hub: a postgresql:// URL to keep the fleet in PostgreSQL; empty for SQLite under hub_data_dir.",
         _database_url,
     ),
+    Setting(
+        "hub_database_pool_size",
+        int,
+        8,  # storage/database.POOL_SIZE
+        "County hub: database connections each worker process holds at most (PostgreSQL; "
+        "SQLite keeps this many open while idle); a request waits up to 5 s for a free one, then gets 503.",
+        check_positive,
+    ),
     Setting("hub_host", str, "127.0.0.1", "County hub: address `tpkit hub serve` listens on."),
     Setting("hub_port", int, 8090, "County hub: TCP port of `tpkit hub serve`.", check_port),
     Setting("hub_workers", int, 2, "County hub: web worker processes (stateless; one per core).", check_positive),
@@ -56,8 +64,8 @@ HUB_SPEC: tuple[Setting, ...] = (
         "hub_threads",
         int,
         16,
-        "County hub: threads per worker for pages, enrolment and metrics (each holds "
-        "one PostgreSQL connection); reports are stored by 2 more, in groups.",
+        "County hub: threads per worker for pages, enrolment and metrics; reports are stored by 2 more, in "
+        "groups. Threads borrow database connections (hub_database_pool_size) only for each call.",
         check_positive,
     ),
     Setting(
@@ -123,6 +131,7 @@ class HubSettings:
 
     hub_data_dir: Path
     hub_database_url: str
+    hub_database_pool_size: int
     hub_host: str
     hub_port: int
     hub_workers: int

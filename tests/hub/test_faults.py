@@ -34,7 +34,8 @@ def test_faults_hub_restart_loses_nothing(hub_settings, hub_db, clock):
 def test_faults_unreachable_postgresql_answers_503_with_retry_after(hub_settings, clock):
     down = PostgresHub("postgresql://postgres@/hub?host=/nonexistent-socket-dir")
     with LiveServer(create_app(hub_settings, down, clock)) as server:
-        response = httpx.post(server.url + REPORTS, content=b"x", headers={"Tpkit-Kit-Id": "kit-1"})
+        # A kit waits 30 s (edges/uplink.TIMEOUT_S); the hub answers once its pool gave up (postgres.POOL_TIMEOUT_S).
+        response = httpx.post(server.url + REPORTS, content=b"x", headers={"Tpkit-Kit-Id": "kit-1"}, timeout=30)
     assert response.status_code == 503 and response.headers["retry-after"] == "60"
     assert response.json()["code"] == "hub.database_unavailable"
 

@@ -20,5 +20,5 @@ def open_database(settings: HubSettings):
     if settings.hub_database_url:
         from appliance.hub.storage.postgres import PostgresHub
 
-        return PostgresHub(settings.hub_database_url)
-    return SqliteHub(database_path(settings))
+        return PostgresHub(settings.hub_database_url, settings.hub_database_pool_size)
+    return SqliteHub(database_path(settings), settings.hub_database_pool_size)

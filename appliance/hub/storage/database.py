@@ -1,14 +1,15 @@
 """The hub's database: SQLite (default, a file under hub_data_dir) or PostgreSQL (hub_database_url), one interface.
 
 Both run the same SQL (written with `?` placeholders, types both accept) and the same numbered migrations in
-`hub/storage/migrations/`. Connections are per thread and hold no state between requests, so any number of worker
-processes can share one database. Must not import web or cli.
+`hub/storage/migrations/`. A connection is lent for one call and given back, never kept by a thread, and holds no
+state between calls, so any number of worker processes can share one database. Must not import web or cli.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # A writer waits this long for SQLite's file lock (other workers writing) before the request gets a 503.
 BUSY_TIMEOUT_MS = 10_000
+# Connections a worker process keeps (hub_database_pool_size's default): PostgreSQL's at most, SQLite's while idle.
+POOL_SIZE = 8
 MIGRATION_LOCK = 7_461_746  # PostgreSQL advisory lock id: one process migrates at a time ("tpkit" on a keypad)
 
 
@@ -40,10 +43,10 @@ def migrations() -> list[tuple[int, str, list[str]]]:
 def unavailable(exc: Exception, what: str) -> HubUnavailableError:
     return HubUnavailableError(
         f"The hub's database cannot be used right now ({what}: {exc}).",
-        cause="The database server is restarting or unreachable, or another process "
-        "holds the SQLite file locked for too long.",
+        cause="The database server is restarting or unreachable, every connection of this worker "
+        "(hub_database_pool_size) stayed in use, or another process holds the SQLite file locked for too long.",
         fix="Kits retry by themselves. If it lasts, check the database (systemctl status "
-        "postgresql; df -h) and hub_database_url.",
+        "postgresql; df -h) and hub_database_url; under load with the database up, raise hub_database_pool_size.",
     )
 
 
@@ -77,22 +80,31 @@ class Transaction:
 
 
 class SqliteHub:
-    """The hub in one SQLite file, WAL mode; writers serialise with `BEGIN IMMEDIATE` across processes."""
+    """The hub in one SQLite file, WAL mode; writers serialise with `BEGIN IMMEDIATE` across processes.
+
+    A call borrows an idle connection of this process (the one given back last: its cache is warmest) or opens one,
+    and gives it back after; at most `pool_size` are kept idle, any more are closed, so threads that come and go
+    leave no file handle behind (issue 20). A forked child never uses its parent's connections (SQLite forbids
+    carrying one across fork()): it opens its own and leaves those alone, not even closed.
+    """
 
     backend = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, pool_size: int = POOL_SIZE) -> None:
         self.path = path
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []  # every thread's connection, so close() can close them all
-        self._opened_lock = threading.Lock()
+        self.pool_size = pool_size
+        self._idle: list[sqlite3.Connection] = []  # a stack: the last given back is lent first
+        self._idle_pid = os.getpid()  # the process that opened the idle connections
+        self._inherited: list[sqlite3.Connection] = []  # a parent's: kept, never used nor closed
+        self._idle_lock = threading.Lock()
         # Threads of one process queue here for their turn to write, instead of all polling SQLite's file lock
         # (its busy handler sleeps and retries, so under load some writers starve past the busy timeout);
         # only the processes then contend for the file.
         self._write_lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection().execute("PRAGMA journal_mode=WAL")
+            with self._borrowed() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"Cannot open the hub database {path}: {exc}.",
@@ -100,50 +112,69 @@ class SqliteHub:
                 fix="Set hub_data_dir to a writable folder, or check the disk (df -h; dmesg).",
             ) from exc
 
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=FULL")  # an accepted report (201) survives a power cut
-            self._local.conn = conn
-            with self._opened_lock:
-                self._opened.append(conn)
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=FULL")  # an accepted report (201) survives a power cut
         return conn
+
+    @contextlib.contextmanager
+    def _borrowed(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one call, kept for the next unless `pool_size` are idle already. sqlite3's errors pass."""
+        with self._idle_lock:
+            if self._idle_pid != os.getpid():  # a fork's copy of the parent's: see the class docstring
+                self._inherited += self._idle
+                self._idle, self._idle_pid = [], os.getpid()
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:  # else a ROLLBACK failed: closing the connection rolls it back
+            with self._idle_lock:
+                if self._idle_pid == os.getpid() and len(self._idle) < self.pool_size:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction, committed on success and rolled back on error; 503 while the file stays locked."""
-        conn = self._connection()
         if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
             raise unavailable(TimeoutError("other requests of this worker hold the write turn"), "SQLite")
         try:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise _sqlite_error(exc, self.path) from exc
-            try:
-                yield Transaction(conn.cursor(), "?")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise _sqlite_error(exc, self.path) from exc
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                conn.execute("ROLLBACK")
-                raise _sqlite_error(exc, self.path) from exc
+            with self._borrowed() as conn:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise _sqlite_error(exc, self.path) from exc
+                try:
+                    yield Transaction(conn.cursor(), "?")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise _sqlite_error(exc, self.path) from exc
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    conn.execute("ROLLBACK")
+                    raise _sqlite_error(exc, self.path) from exc
         finally:
             self._write_lock.release()
 
     def query(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         """Rows of one read, as dicts."""
         try:
-            return [dict(row) for row in self._connection().execute(sql, tuple(params)).fetchall()]
+            with self._borrowed() as conn:
+                return [dict(row) for row in conn.execute(sql, tuple(params)).fetchall()]
         except sqlite3.Error as exc:
             raise _sqlite_error(exc, self.path) from exc
 
@@ -151,12 +182,14 @@ class SqliteHub:
         """Nothing to do: `BEGIN IMMEDIATE` already keeps other processes out."""
 
     def close(self) -> None:
-        """Close every thread's connection (at shutdown)."""
-        with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
+        """Close this process's idle connections (at shutdown, and before forking workers); the next call opens one."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+            if self._idle_pid != os.getpid():
+                self._inherited += idle
+                idle, self._idle_pid = [], os.getpid()
+        for conn in idle:
             conn.close()
-        self._local = threading.local()
 
 
 def migrate(db) -> int:
