@@ -69,9 +69,7 @@ def build(settings, kits: int) -> None:
         if n % 16 == 15:
             continue  # never heard
         kind = n % 8
-        body = health_body(
-            f"kit-{n:06d}", temp_c=75.0 if kind == 1 else 50.0, disk_percent=98.0 if kind == 2 else 40.0
-        )
+        body = health_body(f"kit-{n:06d}", temp_c=75.0 if kind == 1 else 50.0, disk_percent=98.0 if kind == 2 else 40.0)
         when = now - 7 * 3600 if kind == 3 else now - 60
         made = report_file.Report.new(
             f"kit-{n:06d}",
