@@ -159,17 +159,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="requests per page")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database (--backend postgresql)")
+    parser.add_argument("--metrics-kits", default="all", help="hub_metrics_kits: all or alerting")
     args = parser.parse_args()
     for kits in (int(k) for k in args.kits.split(",")):
         folder = Path(tempfile.mkdtemp(prefix="hub-fleet-"))
         env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(folder)}
+        if args.metrics_kits != "all":  # (older hubs do not know the setting)
+            env["TPKIT_HUB_METRICS_KITS"] = args.metrics_kits
         overrides = {"hub_data_dir": str(folder)}
         if args.backend == "postgresql":
             env["TPKIT_HUB_DATABASE_URL"] = overrides["hub_database_url"] = args.database_url
         settings = load_hub_settings(environ={}, overrides=overrides)
         started = time.perf_counter()
         build(settings, kits)
-        print(f"{kits} kits ({args.backend}): built in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"{kits} kits ({args.backend}, hub_metrics_kits={args.metrics_kits}): built in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         found = measure(settings, env, args.requests)
         for name, _ in PAGES:
             row = found[name]

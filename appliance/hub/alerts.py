@@ -14,6 +14,7 @@ from typing import Any
 from appliance.protocol.thresholds import DISK_WARNING_PERCENT, HOT_CRITICAL_C, HOT_WARNING_C
 
 STATUSES = ("ok", "warning", "critical", "silent")
+STATUSES_BY_RANK = ("silent", "critical", "warning", "ok")  # storage/kits.py STATUS_RANK: 0 is the most urgent
 OLD_CONTENT_DAYS = 30.0  # hub_old_content_days' default
 
 
@@ -231,6 +232,8 @@ def latest(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 def stored(kit_id: str, text: str | None) -> list[Alert]:
     """The alerts `latest` kept as JSON, for kit `kit_id`."""
+    if not text or text == "[]":  # most kits: nothing to parse
+        return []
     return [
         Alert(kit_id, code, severity, message, key, tuple((str(k), str(v)) for k, v in values))
         for code, severity, message, key, values in json.loads(text or "[]")

@@ -117,14 +117,17 @@ async def reports(request: Request) -> Response:
 
 def metrics(request: Request) -> Response:
     state = request.app.state
+    settings, now = state.settings, state.clock()
     states = fleet.kits(
         state.db,
-        state.clock(),
-        state.settings.hub_silent_after_h,
-        old_content_days=state.settings.hub_old_content_days,
+        now,
+        settings.hub_silent_after_h,
+        alerting=settings.hub_metrics_kits == "alerting",
+        old_content_days=settings.hub_old_content_days,
     )
+    districts = fleet.district_counts(state.db, now, settings.hub_silent_after_h, settings.hub_old_content_days)
     received = fleet.reports_received(state.db)
-    return PlainTextResponse(prometheus.render(states, received), media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(prometheus.render(states, districts, received), media_type="text/plain; version=0.0.4")
 
 
 def alive(request: Request) -> Response:

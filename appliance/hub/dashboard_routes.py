@@ -81,11 +81,11 @@ def _filters(request: Request) -> dict[str, str]:
 
 def _link(request: Request):
     """`link(**changes)`: this page's address with some query parameters changed ("" removes one)."""
-    base = dict(request.query_params)
+    base, path = dict(request.query_params), request.url.path
 
     def link(**changes: Any) -> str:
         query = {key: str(value) for key, value in {**base, **changes}.items() if value not in ("", None)}
-        return "/?" + urllib.parse.urlencode(query) if query else "/"
+        return f"{path}?{urllib.parse.urlencode(query)}" if query else path
 
     return link
 
@@ -105,9 +105,13 @@ def fleet_page(request: Request) -> Response:
         state.clock(),
         state.settings.hub_silent_after_h,
         state.settings.hub_old_content_days,
+        search=filters["search"],
+        district=filters["district"],
+        school=filters["school"],
+        status=filters["status"],
+        sort=filters["sort"],
         offset=(number - 1) * FLEET_PAGE_SIZE,
         limit=FLEET_PAGE_SIZE,
-        **filters,
     )
     pages = max(1, -(-found.total // FLEET_PAGE_SIZE))
     return _page(
@@ -193,18 +197,35 @@ def kit_page(request: Request) -> Response:
 
 
 def alerts_page(request: Request) -> Response:
-    state = request.app.state
-    kits = fleet.kits(
+    """Every kit that is not ok, the most urgent first, 100 kits a page, each with its alerts; below, the alert
+    reports the kits sent this week."""
+    away = _turned_away(_technician(request))
+    if away is not None:
+        return away
+    state, number = request.app.state, _page_number(request)
+    found = fleet.page(
         state.db,
         state.clock(),
         state.settings.hub_silent_after_h,
+        state.settings.hub_old_content_days,
         alerting=True,
-        old_content_days=state.settings.hub_old_content_days,
+        offset=(number - 1) * FLEET_PAGE_SIZE,
+        limit=FLEET_PAGE_SIZE,
     )
-    found = [(kit, alert) for kit in kits for alert in kit.alerts]
-    found.sort(key=lambda pair: (pair[1].severity != "critical", pair[0].district, pair[0].school, pair[0].kit_id))
+    pairs = [(kit, alert) for kit in found.kits for alert in kit.alerts]
+    pairs.sort(key=lambda pair: (pair[1].severity != "critical", pair[0].district, pair[0].school, pair[0].kit_id))
     reported = fleet.reported_alerts(state.db, state.clock() - REPORTED_ALERT_DAYS * 86400)
-    return _page(request, "alerts.html", found=found, reported=reported, days=REPORTED_ALERT_DAYS)
+    return _page(
+        request,
+        "alerts.html",
+        found=pairs,
+        page=found,
+        number=number,
+        pages=max(1, -(-found.total // FLEET_PAGE_SIZE)),
+        link=_link(request),
+        reported=reported,
+        days=REPORTED_ALERT_DAYS,
+    )
 
 
 def rollout_page(request: Request) -> Response:

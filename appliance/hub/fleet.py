@@ -132,16 +132,18 @@ def page(
     district: str = "",
     school: str = "",
     status: str = "",
+    alerting: bool = False,
     sort: str = "status",
     offset: int = 0,
     limit: int = 100,
 ) -> Page:
     """A page of the fleet table (`kits` with `offset` and `limit`), with the counts per status of every kit the
-    search, district and school match (whatever the status filter)."""
+    search, district and school match (whatever the status filter); `total` counts the kits the page is one of."""
     since = _since(now, silent_after_h, old_content_days)
     ranked = stored_kits.counts(db, since, search=search, district=district, school=school)
     counts = {name: ranked.get(rank, 0) for name, rank in STATUS_ORDER.items()}
-    total = counts[status] if status in counts else sum(counts.values())
+    listed = [status] if status in counts else [name for name in counts if not alerting or name != "ok"]
+    total = sum(counts[name] for name in listed)
     rows = stored_kits.listed(
         db,
         since,
@@ -149,12 +151,22 @@ def page(
         district=district,
         school=school,
         status_rank=STATUS_ORDER.get(status),
+        alerting=alerting,
         sort=sort,
         limit=limit,
         offset=offset,
     )
     found = [_state(row, now, silent_after_h, old_content_days) for row in rows]
     return Page(found, total, counts, offset, limit)
+
+
+def district_counts(db, now: float, silent_after_h: float, old_content_days: float) -> dict[str, dict[str, int]]:
+    """district -> status -> how many of its kits have it (every status present, 0 when none)."""
+    found: dict[str, dict[str, int]] = {}
+    for row in stored_kits.counts_by_district(db, _since(now, silent_after_h, old_content_days)):
+        counts = found.setdefault(row["district"], dict.fromkeys(STATUS_ORDER, 0))
+        counts[alerts.STATUSES_BY_RANK[row["status_rank"]]] = row["n"]
+    return found
 
 
 def kit(

@@ -16,13 +16,22 @@ from appliance.hub.fleet import KitState
 STATUS_HELP = "1 for the kit's current status (ok, warning, critical, silent)"
 
 
-def _labels(kit: KitState, **extra: str) -> str:
-    pairs = {"kit_id": kit.kit_id, "school": kit.school, "district": kit.district, **extra}
-    escaped = (
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), " ")}"'
-        for k, v in pairs.items()
-    )
-    return "{" + ",".join(escaped) + "}"
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+class _Labels:
+    """Each kit's label set, escaped once per scrape (a scrape writes ~12 series a kit)."""
+
+    def __init__(self, states: list[KitState]) -> None:
+        self._base = {
+            k.kit_id: f'kit_id="{_escaped(k.kit_id)}",school="{_escaped(k.school)}",district="{_escaped(k.district)}"'
+            for k in states
+        }
+
+    def __call__(self, kit: KitState, **extra: str) -> str:
+        more = "".join(f',{name}="{_escaped(value)}"' for name, value in extra.items())
+        return "{" + self._base[kit.kit_id] + more + "}"
 
 
 def number(value: float) -> str:
@@ -45,17 +54,34 @@ def _counter(lines: list[str], name: str, help_text: str, value: float) -> None:
     lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {number(value)}"]
 
 
-def _under_voltage(kit: KitState) -> list[tuple[str, float]]:
+def _under_voltage(kit: KitState, _labels: _Labels) -> list[tuple[str, float]]:
     found = kit.reading("under_voltage")
     if found is None:
         return []
     return [(_labels(kit, when="now"), float(found == 2)), (_labels(kit, when="since_boot"), float(found >= 1))]
 
 
-def render(states: list[KitState], reports_received: int) -> str:
-    """The exposition text for `GET /metrics`."""
+def render(states: list[KitState], districts: dict[str, dict[str, int]], reports_received: int) -> str:
+    """The exposition text for `GET /metrics`: the hub's and each district's series, then each kit's of `states`
+    (every kit, or with hub_metrics_kits = alerting only those that are not ok)."""
     lines: list[str] = []
-    _gauge(lines, "tpkit_hub_kits", "Kits registered on this hub", [("", len(states))])
+    _labels = _Labels(states)
+    _gauge(
+        lines,
+        "tpkit_hub_kits",
+        "Kits registered on this hub",
+        [("", sum(sum(counts.values()) for counts in districts.values()))],
+    )
+    _gauge(
+        lines,
+        "tpkit_district_kits",
+        "Kits of the district with this status (ok, warning, critical, silent)",
+        [
+            (f'{{district="{_escaped(district)}",status="{status}"}}', float(count))
+            for district, counts in districts.items()
+            for status, count in counts.items()
+        ],
+    )
     _counter(
         lines,
         "tpkit_hub_reports_received_total",
@@ -89,7 +115,7 @@ def render(states: list[KitState], reports_received: int) -> str:
         lines,
         "tpkit_kit_under_voltage",
         "1 when the kit's power supply is too weak (when: now, or at any time since the kit started)",
-        [sample for k in states for sample in _under_voltage(k)],
+        [sample for k in states for sample in _under_voltage(k, _labels)],
     )
     _gauge(
         lines,

@@ -35,6 +35,13 @@ def _http_url(value: str) -> str | None:
     return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
 
 
+METRICS_KITS = ("all", "alerting")
+
+
+def _metrics_kits(value: str) -> str | None:
+    return None if value in METRICS_KITS else "must be all (every kit's series) or alerting (only kits not ok)"
+
+
 HUB_SPEC: tuple[Setting, ...] = (
     Setting(
         "hub_data_dir",
@@ -82,6 +89,14 @@ HUB_SPEC: tuple[Setting, ...] = (
         "County hub: a kit whose newest successful content sync ended longer ago than this "
         "many days raises old_content.",
         check_positive,
+    ),
+    Setting(
+        "hub_metrics_kits",
+        str,
+        "all",
+        "County hub: which kits /metrics gives series of their own: all, or alerting (only kits that are "
+        "not ok, for a province); every district's counts per status are always there.",
+        _metrics_kits,
     ),
     Setting(
         "hub_token_lifetime_h",
@@ -138,6 +153,7 @@ class HubSettings:
     hub_threads: int
     hub_silent_after_h: float
     hub_old_content_days: float
+    hub_metrics_kits: str
     hub_token_lifetime_h: float
     hub_lrs_url: str
     hub_lrs_auth: str

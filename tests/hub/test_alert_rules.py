@@ -8,6 +8,7 @@ installed); without it these tests skip with the fix, except on CI, where they f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -17,9 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from appliance.hub import alert_rules, fleet, ingest
+from appliance.hub.app import create_app
+from tests.conftest import LiveServer
 from tests.hub.conftest import enrol_kit, health_body, signed
 
 RULE_FILE = Path(__file__).resolve().parents[2] / "prometheus" / "tpkit-hub.rules.yml"
@@ -160,12 +164,25 @@ def _promtool_test(tmp_path: Path, rules: str, text: str, now: float, expected: 
     return path
 
 
-def test_alert_rules_fire_for_the_kits_the_dashboard_flags(hub_db, hub_client, clock, promtool, tmp_path):
+@pytest.mark.parametrize("kits", ["all", "alerting"])
+def test_alert_rules_fire_for_the_kits_the_dashboard_flags(hub_settings, hub_db, clock, promtool, tmp_path, kits):
     _fleet_of_every_alert(hub_db, clock)
     expected = _expected(hub_db, clock)
     assert all(expected.values()), str({name: len(found) for name, found in expected.items()})  # each rule is exercised
-    scrape = hub_client.get("/metrics")
+    settings = dataclasses.replace(hub_settings, hub_metrics_kits=kits)
+    with LiveServer(create_app(settings, hub_db, clock)) as server:
+        scrape = httpx.get(server.url + "/metrics", timeout=30)
     assert scrape.status_code == 200
+    listed = {
+        labels["kit_id"] for name, labels, _ in _samples(scrape.text) if name == "tpkit_kit_last_seen_timestamp_seconds"
+    }
+    assert ("kit-ok" in listed) == (kits == "all") and "kit-silent" in listed  # alerting: only kits not ok
+    districts = {
+        (labels["district"], labels["status"]): value
+        for name, labels, value in _samples(scrape.text)
+        if name == "tpkit_district_kits"
+    }
+    assert districts["南区", "silent"] + districts["North", "silent"] == 2 and sum(districts.values()) == 15
     lint = subprocess.run([promtool, "check", "metrics"], input=scrape.content, capture_output=True, timeout=60)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     test_file = _promtool_test(tmp_path, RULE_FILE.read_text(encoding="utf-8"), scrape.text, clock.now, expected)

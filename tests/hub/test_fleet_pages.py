@@ -130,3 +130,8 @@ def test_dashboard_fleet_page_counts_pages_and_searches_in_chinese(hub_db, hub_c
     assert hub_client.get("/", params={"page": "x' OR 1=1"}).status_code == 200  # a bad page number: the first
     csv_text = hub_client.get("/fleet.csv", params={"q": "第10小学"}).text
     assert len(csv_text.strip().splitlines()) == 2
+    alerts = hub_client.get("/alerts", params={"lang": "zh"}).text  # 113 kits are not ok (kind 0 of 8 is)
+    assert "有告警的设备：113 台" in alerts and "第 1 页，共 2 页" in alerts
+    assert 'href="/alerts?lang=zh&amp;page=2" rel="next"' in alerts
+    rows = re.findall(r'<tr><td><span class="status (\w+)">', alerts.split("<h2>")[0])
+    assert len(rows) >= 100 and rows[0] == "critical"  # every alert of the page's 100 kits, critical first

@@ -211,6 +211,15 @@ def counts(db, since: tuple[float, float], *, search: str = "", district: str = 
     return {row["status_rank"]: row["n"] for row in rows}
 
 
+def counts_by_district(db, since: tuple[float, float]) -> list[dict[str, Any]]:
+    """(district, status_rank, n) for every district and status its kits have."""
+    return db.query(
+        f"SELECT district, status_rank, count(*) AS n FROM (SELECT district, {STATUS_RANK} AS status_rank FROM kits) k "
+        "GROUP BY district, status_rank ORDER BY district, status_rank",
+        list(since),
+    )
+
+
 def without_latest(db, limit: int) -> list[dict[str, Any]]:
     """Kits with a snapshot stored before migration 0006 filled LATEST (snapshot_rank still NULL)."""
     return db.query(
