@@ -6,7 +6,7 @@
 
 Setup (not timed): N kits are registered straight into the database and each gets one heartbeat through the hub's
 own ingest (`ingest.store_group`, 1,000 a transaction): one kit in 8 hot, one in 8 with a full disk, one in 8 silent
-for 7 hours, one in 16 never heard. Timed: `--requests` sequential requests per page by one signed-in technician
+for 7 hours, one in 16 never heard (43 % of the fleet not ok; `--sick-every 40`: 8.7 %). Timed: `--requests` sequential requests per page by one signed-in technician
 (client-side times on loopback: the server's time plus a loopback round trip), p50 and p95; the size of each
 answer; the hub's peak RSS (parent and workers) while they run. Run from a worktree of an older commit (with this
 file copied in) to compare with that code in the same hour.
@@ -52,8 +52,9 @@ PAGES = (
 )
 
 
-def build(settings, kits: int) -> None:
-    """Register `kits` kits and store one heartbeat for each (most of them) through the hub's ingest."""
+def build(settings, kits: int, sick_every: int = 8) -> None:
+    """Register `kits` kits and store one heartbeat for each (most of them) through the hub's ingest: of every
+    `sick_every` kits one is hot, one has a full disk and one is silent; one in 2 × `sick_every` never reported."""
     db = open_database(settings)
     migrate(db)
     now = time.time()
@@ -66,9 +67,9 @@ def build(settings, kits: int) -> None:
             )
     batch: list = []
     for n in range(kits):
-        if n % 16 == 15:
+        if n % (2 * sick_every) == 2 * sick_every - 1:
             continue  # never heard
-        kind = n % 8
+        kind = n % sick_every
         body = health_body(f"kit-{n:06d}", temp_c=75.0 if kind == 1 else 50.0, disk_percent=98.0 if kind == 2 else 40.0)
         when = now - 7 * 3600 if kind == 3 else now - 60
         made = report_file.Report.new(
@@ -160,6 +161,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database (--backend postgresql)")
     parser.add_argument("--metrics-kits", default="all", help="hub_metrics_kits: all or alerting")
+    parser.add_argument(
+        "--sick-every", type=int, default=8, help="of every N kits one is hot, one full, one silent (8: 43 %% not ok)"
+    )
     args = parser.parse_args()
     for kits in (int(k) for k in args.kits.split(",")):
         folder = Path(tempfile.mkdtemp(prefix="hub-fleet-"))
@@ -171,7 +175,7 @@ def main() -> None:
             env["TPKIT_HUB_DATABASE_URL"] = overrides["hub_database_url"] = args.database_url
         settings = load_hub_settings(environ={}, overrides=overrides)
         started = time.perf_counter()
-        build(settings, kits)
+        build(settings, kits, args.sick_every)
         print(
             f"{kits} kits ({args.backend}, hub_metrics_kits={args.metrics_kits}): built in {time.perf_counter() - started:.0f} s",
             flush=True,
