@@ -8,6 +8,7 @@ hub_*, so the kit's settings ignore them and the hub ignores the kit's. Imports 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ def _http_url(value: str) -> str | None:
 
 METRICS_KITS = ("all", "alerting")
 NOTIFY_LANGUAGES = ("zh", "en")
+_ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
 def _notify_language(value: str) -> str | None:
@@ -53,7 +55,7 @@ def _host_port(value: str) -> str | None:
 
 
 def _addresses(value: str) -> str | None:
-    if all("@" in part.strip() for part in value.split(",") if part.strip()):
+    if all(_ADDRESS.fullmatch(part.strip()) for part in value.split(",") if part.strip()):
         return None
     return "must be e-mail addresses (name@example.cn), separated by commas"
 

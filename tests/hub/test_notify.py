@@ -16,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
+from appliance.errors import ConfigError
 from appliance.hub import enrolment, ingest, notify
+from appliance.hub.settings import load_hub_settings
 from appliance.hub.storage import alert_states
 from tests.conftest import free_port
 from tests.hub.conftest import enrol_kit, health_body, signed
@@ -280,3 +282,23 @@ def test_notify_command_runs_as_a_process(hub_db, hub_settings, clock, robot):
     assert len(robot.received) == 1 and "有一块磁盘已用 93.0%" in robot.texts()[0]
     again = tpkit("notify", "--hub-notify-webhook-url", robot.url, settings=hub_settings)
     assert again.returncode == 0 and "0 opened" in again.stdout and len(robot.received) == 1
+
+
+def test_notify_settings_refuse_what_cannot_work(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_hub_settings(
+            environ={
+                "TPKIT_HUB_NOTIFY_WEBHOOK_URL": "qyapi.weixin.qq.com/cgi-bin/webhook/send",
+                "TPKIT_HUB_NOTIFY_SMTP": "smtp.example.cn",
+                "TPKIT_HUB_NOTIFY_MAIL_TO": "it@county.example.cn; head",
+                "TPKIT_HUB_NOTIFY_LANGUAGE": "fr",
+            },
+            overrides={"hub_data_dir": str(tmp_path)},
+        )
+    for name in ("hub_notify_webhook_url", "hub_notify_smtp", "hub_notify_mail_to", "hub_notify_language"):
+        assert name in str(caught.value)
+    good = load_hub_settings(
+        environ={"TPKIT_HUB_NOTIFY_SMTP": "smtp.example.cn:587", "TPKIT_HUB_NOTIFY_MAIL_TO": "a@x.cn, b@x.cn"},
+        overrides={"hub_data_dir": str(tmp_path)},
+    )
+    assert notify.channels(good) == ["mail"] and good.hub_notify_language == "zh"
