@@ -459,7 +459,9 @@ def hub_notify(settings: HubSettings) -> int:
             'hub_notify_mail_to (docs/hub.md, "Alerts that tell people").'
         )
     for channel in sent:
-        if channel.error:
+        if channel.busy:
+            print(f"[i] {channel.channel}: another tpkit hub notify is sending (another hub machine?): left to it.")
+        elif channel.error:
             print(
                 f"[✗] {channel.channel}: not sent, retried at the next sweep: {channel.error}\n    Fix: "
                 + (

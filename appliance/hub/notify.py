@@ -140,6 +140,7 @@ class Sent:
     openings: int = 0
     resolutions: int = 0
     error: str = ""
+    busy: bool = False  # another `tpkit hub notify` was sending (PostgreSQL): left to it
 
 
 def channels(settings) -> list[str]:
@@ -170,6 +171,13 @@ def _deliver(settings, channel: str, message: Message) -> str:
 
 def tell(db, settings, current: dict[tuple[str, str], Any], now: float) -> list[Sent]:
     """Send each channel its message (nothing when it has nothing to tell); mark what each receiver accepted."""
+    with alert_states.sending(db) as mine:
+        if not mine:
+            return [Sent(channel, busy=True) for channel in channels(settings)]
+        return _tell(db, settings, current, now)
+
+
+def _tell(db, settings, current: dict[tuple[str, str], Any], now: float) -> list[Sent]:
     done = []
     for channel in channels(settings):
         openings = alert_states.openings_due(db, channel)

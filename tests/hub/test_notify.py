@@ -302,3 +302,20 @@ def test_notify_settings_refuse_what_cannot_work(tmp_path):
         overrides={"hub_data_dir": str(tmp_path)},
     )
     assert notify.channels(good) == ["mail"] and good.hub_notify_language == "zh"
+
+
+def test_notify_one_sender_at_a_time_on_postgresql(hub_db, hub_settings, clock, robot):
+    if hub_db.backend != "postgresql":
+        pytest.skip("SQLite: one machine, and the timer never overlaps two runs")
+    import psycopg
+
+    settings = _settings(hub_settings, hub_notify_webhook_url=robot.url)
+    secret = enrol_kit(hub_db, "kit-a", clock.now)
+    _heartbeat(hub_db, secret, "kit-a", 1, clock.now, disk_percent=93.0)
+    with psycopg.connect(hub_settings.hub_database_url, autocommit=True) as other:  # another hub machine sending
+        other.execute("SELECT pg_advisory_lock(%s)", (alert_states.SENDING_LOCK,))
+        swept, [sent] = notify.run(hub_db, settings, clock.now)
+        assert swept.opened == 1 and sent.busy and robot.received == []
+        other.execute("SELECT pg_advisory_unlock(%s)", (alert_states.SENDING_LOCK,))
+    _, [sent] = notify.run(hub_db, settings, clock.now + 60)
+    assert not sent.busy and sent.openings == 1 and len(robot.received) == 1

@@ -6,9 +6,12 @@ Functions take the database (`db`) and open their own short transactions. Must n
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 CHANNELS = ("webhook", "mail")
+SENDING_LOCK = 7_461_747  # PostgreSQL advisory lock id: one `tpkit hub notify` sends at a time (migrations: …746)
 BATCH = 500  # rows changed per transaction: a sweep of a province never holds a long write lock
 
 
@@ -122,3 +125,15 @@ def mark_sent(db, channel: str, openings: list[dict[str, Any]], resolutions: lis
             "WHERE kit_id = ? AND code = ? AND opened_at = ?",
             [(now, now, row["kit_id"], row["code"], row["opened_at"]) for row in rows],
         )
+
+
+@contextlib.contextmanager
+def sending(db) -> Iterator[bool]:
+    """Whether this process may send now: on PostgreSQL, True when it took the senders' advisory lock, held until the
+    block ends (in a transaction left open meanwhile, so a `tpkit hub notify` on another hub machine sends nothing
+    twice); on SQLite always True (one machine, and its timer never overlaps two runs)."""
+    if db.backend != "postgresql":
+        yield True
+        return
+    with db.transaction() as tx:
+        yield bool(tx.execute("SELECT pg_try_advisory_xact_lock(?) AS got", (SENDING_LOCK,))[0]["got"])
