@@ -79,9 +79,12 @@ class Mailbox:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
+        self.over_tls: list[bool] = []
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler interface
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.over_tls.append(session.ssl is not None)
         return "250 Message accepted for delivery"
 
 
@@ -319,3 +322,77 @@ def test_notify_one_sender_at_a_time_on_postgresql(hub_db, hub_settings, clock, 
         other.execute("SELECT pg_advisory_unlock(%s)", (alert_states.SENDING_LOCK,))
     _, [sent] = notify.run(hub_db, settings, clock.now + 60)
     assert not sent.busy and sent.openings == 1 and len(robot.received) == 1
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key (PEM files): the relay's, trusted only where SSL_CERT_FILE names it."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "relay.pem", tmp_path / "relay.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_notify_mail_uses_starttls_and_signs_in_when_the_relay_offers_it(
+    hub_db, hub_settings, clock, tmp_path, monkeypatch
+):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert_file, key_file = _self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+    box, logins = Mailbox(), []
+
+    def authenticator(server, session, envelope, mechanism, data):
+        logins.append((mechanism, data.login, data.password))
+        return AuthResult(success=(data.login, data.password) == (b"hub", b"app password"))
+
+    relay = Controller(
+        box, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True, authenticator=authenticator
+    )
+    relay.start()
+    try:
+        settings = _settings(
+            hub_settings,
+            hub_notify_smtp=f"127.0.0.1:{relay.port}",
+            hub_notify_mail_from="hub@county.example.cn",
+            hub_notify_mail_to="tech@county.example.cn",
+            hub_notify_smtp_user="hub",
+            hub_notify_smtp_password="app password",
+        )
+        enrolment.register(hub_db, "kit-a", "五一小学", "城关镇", "", clock.now, 24)
+        _, [untrusted] = notify.run(hub_db, settings, clock.now)  # the relay's certificate is not trusted
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error and box.messages == [] and logins == []
+        monkeypatch.setenv("SSL_CERT_FILE", cert_file)  # now it is (as a county's own CA in the system's store)
+        _, [sent] = notify.run(hub_db, settings, clock.now + 60)
+        assert (sent.openings, sent.error) == (1, "") and box.over_tls == [True]
+        assert [login[1:] for login in logins] == [(b"hub", b"app password")]
+        assert "该设备从未报告" in box.messages[0].get_content()
+    finally:
+        relay.stop()
