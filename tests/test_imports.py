@@ -54,6 +54,7 @@ EDGES = {
     "pypinyin": "edges/pinyin.py",
     "segno": "edges/qr_codes.py",
     "openpyxl": "edges/spreadsheets.py",
+    "smtplib": "edges/mail.py",
 }
 
 

@@ -241,15 +241,23 @@ def test_systemd_hub_units_are_as_locked_down_as_the_web_unit():
         assert _exposure(unit) <= WEB_EXPOSURE_MAX, unit.name
 
 
-def test_systemd_hub_timers_prune_nightly_and_forward_often():
+def test_systemd_hub_timers_prune_nightly_forward_often_and_notify_every_minute():
     prune = _unit(UNITS / "hub" / "tpkit-hub-prune.timer")["Timer"]
     assert prune["OnCalendar"] and prune["Persistent"] == "true" and prune["Unit"] == "tpkit-hub-prune.service"
     forward = _unit(UNITS / "hub" / "tpkit-hub-forward.timer")["Timer"]
     assert forward["OnUnitInactiveSec"] == "5min" and forward["Unit"] == "tpkit-hub-forward.service"
-    for name in ("tpkit-hub.service", "tpkit-hub-prune.service", "tpkit-hub-forward.service"):
+    notify = _unit(UNITS / "hub" / "tpkit-hub-notify.timer")["Timer"]
+    assert notify["OnUnitInactiveSec"] == "1min" and notify["Unit"] == "tpkit-hub-notify.service"
+    for name in (
+        "tpkit-hub.service",
+        "tpkit-hub-prune.service",
+        "tpkit-hub-forward.service",
+        "tpkit-hub-notify.service",
+    ):
         service = _unit(UNITS / "hub" / name)["Service"]
         assert (service["User"], service["StateDirectory"]) == ("tpkit-hub", "tpkit-hub"), name
     assert "ExecStart=/usr/bin/tpkit hub prune\n" in (UNITS / "hub" / "tpkit-hub-prune.service").read_text()
+    assert "ExecStart=/usr/bin/tpkit hub notify\n" in (UNITS / "hub" / "tpkit-hub-notify.service").read_text()
 
 
 @needs_analyze

@@ -140,6 +140,29 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         "reports meanwhile. Alert reports, kits and enrolment are never pruned.",
     )
     add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days"))
+    notify = actions.add_parser(
+        "notify",
+        help="one alert sweep: open, raise and close alert episodes, then send what opened and what was resolved "
+        "by webhook and e-mail (run every minute by a timer)",
+        description="Reads the kits that are not ok now, keeps each alert as an episode (alert_states) and tells the "
+        "county's group robot (hub_notify_webhook_url) and mailbox (hub_notify_smtp) what opened and what was "
+        "resolved since the last sweep; what a channel could not send is sent at the next sweep.",
+        epilog="Exit status: 0 when every channel sent what it had, 1 when one failed (it is retried next time).",
+    )
+    add_setting_flags(
+        notify,
+        HUB_SETTINGS
+        + (
+            "hub_silent_after_h",
+            "hub_old_content_days",
+            "hub_time_zone",
+            "hub_notify_webhook_url",
+            "hub_notify_language",
+            "hub_notify_smtp",
+            "hub_notify_mail_from",
+            "hub_notify_mail_to",
+        ),
+    )
     rules = actions.add_parser(
         "alert-rules",
         help="print Prometheus alerting rules for the kits' alerts, with this hub's thresholds",
@@ -418,6 +441,41 @@ def hub_forward(settings: HubSettings, only_status: bool) -> int:
     return 0
 
 
+def hub_notify(settings: HubSettings) -> int:
+    """`tpkit hub notify`: one sweep and its messages; exit 1 when a channel failed (it is retried next time)."""
+    import time
+
+    from appliance.hub import notify
+
+    db = _open_hub(settings)
+    try:
+        swept, sent = notify.run(db, settings, time.time())
+    finally:
+        db.close()
+    print(f"[✓] Alerts: {swept.opened} opened, {swept.raised} worse, {swept.closed} resolved.")
+    if not sent:
+        print(
+            "[i] No channel is set: nobody is told.\n    Fix: set hub_notify_webhook_url or hub_notify_smtp and "
+            'hub_notify_mail_to (docs/hub.md, "Alerts that tell people").'
+        )
+    for channel in sent:
+        if channel.busy:
+            print(f"[i] {channel.channel}: another tpkit hub notify is sending (another hub machine?): left to it.")
+        elif channel.error:
+            print(
+                f"[✗] {channel.channel}: not sent, retried at the next sweep: {channel.error}\n    Fix: "
+                + (
+                    "check hub_notify_webhook_url (the robot's URL with its key) and that the hub reaches it."
+                    if channel.channel == "webhook"
+                    else "check hub_notify_smtp, hub_notify_smtp_user and hub_notify_smtp_password, and that the "
+                    "relay is up."
+                )
+            )
+        else:
+            print(f"[✓] {channel.channel}: {channel.openings} new and {channel.resolutions} resolved alert(s) sent.")
+    return 1 if any(channel.error for channel in sent) else 0
+
+
 def hub_technician(settings: HubSettings, username: str) -> int:
     """Add a technician with a password typed twice (or set an existing one's)."""
     import getpass
@@ -456,6 +514,8 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
         return hub_forward(settings, args.status)
     if args.hub_command == "prune":
         return hub_prune(settings)
+    if args.hub_command == "notify":
+        return hub_notify(settings)
     if args.hub_command == "alert-rules":
         sys.stdout.write(alert_rules.render(settings.hub_silent_after_h, settings.hub_old_content_days))
         return 0

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import BadRequestError, HubError, SignInError, TooManyAttemptsError
-from appliance.hub import charts, configs, fleet, i18n, retention, technicians
+from appliance.hub import charts, configs, fleet, i18n, notify, retention, technicians
 from appliance.hub.ingest import iso
 from appliance.hub.pages import language, render, time_zone
 from appliance.protocol.report_file import KIT_ID
@@ -219,6 +219,7 @@ def alerts_page(request: Request) -> Response:
         request,
         "alerts.html",
         found=pairs,
+        episodes=notify.open_for(state.db, [kit.kit_id for kit in found.kits]),
         page=found,
         number=number,
         pages=max(1, -(-found.total // FLEET_PAGE_SIZE)),
@@ -226,6 +227,22 @@ def alerts_page(request: Request) -> Response:
         reported=reported,
         days=REPORTED_ALERT_DAYS,
     )
+
+
+async def acknowledge_alert(request: Request) -> Response:
+    """A technician has seen an open alert: it stays listed, with who acknowledged it, and is not sent by
+    `tpkit hub notify` (an alert closed meanwhile, or acknowledged already, is left as it is)."""
+    form = await checked_form(request)
+    account = await run_in_threadpool(_technician, request)
+    if account is None:
+        raise SignInError("Sign in first.", fix="Open /signin.")
+    if account["must_change_password"]:
+        return RedirectResponse("/password", status_code=303)
+    state = request.app.state
+    kit_id, code = str(form.get("kit_id", "")), str(form.get("code", ""))
+    await run_in_threadpool(notify.acknowledge, state.db, kit_id, code, account["username"], state.clock())
+    number = whole_number(str(form.get("page", "1"))) or 1
+    return RedirectResponse(f"/alerts?page={number}" if number > 1 else "/alerts", status_code=303)
 
 
 def rollout_page(request: Request) -> Response:
@@ -351,6 +368,7 @@ routes = [
     Route("/", fleet_page),
     Route("/fleet.csv", fleet_csv),
     Route("/alerts", alerts_page),
+    Route("/alerts/acknowledge", acknowledge_alert, methods=["POST"]),
     Route("/rollout", rollout_page),
     Route("/kits/{kit_id}", kit_page),
     Route("/kits/{kit_id}/config", set_config, methods=["POST"]),

@@ -50,6 +50,20 @@ BUILT_AT_RUN_TIME = (
     N_("alert.books_damaged"),
     N_("alert.old_content"),
     N_("alert.clock"),
+    # notify.py: an alert's name in a "resolved" line (alerts.py's codes)
+    N_("alert_code.silent"),
+    N_("alert_code.under_voltage"),
+    N_("alert_code.disk_full"),
+    N_("alert_code.hot"),
+    N_("alert_code.sync_failing"),
+    N_("alert_code.books_damaged"),
+    N_("alert_code.old_content"),
+    N_("alert_code.clock"),
+    # notify.py: the parts of a message
+    N_("notify.opened"),
+    N_("notify.resolved"),
+    N_("notify.line"),
+    N_("notify.line_resolved"),
 )
 
 

@@ -8,6 +8,7 @@ hub_*, so the kit's settings ignore them and the hub ignores the kit's. Imports 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,27 @@ def _http_url(value: str) -> str | None:
 
 
 METRICS_KITS = ("all", "alerting")
+NOTIFY_LANGUAGES = ("zh", "en")
+_ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
+
+
+def _notify_language(value: str) -> str | None:
+    return None if value in NOTIFY_LANGUAGES else "must be zh (Chinese) or en (English)"
+
+
+def _host_port(value: str) -> str | None:
+    if value == "":
+        return None
+    host, _, port = value.rpartition(":")
+    if host and port.isdigit() and 0 < int(port) < 65536:
+        return None
+    return "must be empty (no mail) or the mail relay as host:port, e.g. smtp.example.cn:587"
+
+
+def _addresses(value: str) -> str | None:
+    if all(_ADDRESS.fullmatch(part.strip()) for part in value.split(",") if part.strip()):
+        return None
+    return "must be e-mail addresses (name@example.cn), separated by commas"
 
 
 def _metrics_kits(value: str) -> str | None:
@@ -130,6 +152,45 @@ HUB_SPEC: tuple[Setting, ...] = (
         check_not_negative,
     ),
     Setting(
+        "hub_notify_webhook_url",
+        str,
+        "",
+        "County hub: a WeCom (企业微信) or DingTalk (钉钉) group robot's webhook URL that `tpkit hub notify` posts "
+        "new and resolved alerts to; empty: no webhook.",
+        _http_url,
+    ),
+    Setting(
+        "hub_notify_language",
+        str,
+        "zh",
+        "County hub: the language of the alert messages `tpkit hub notify` sends: zh or en.",
+        _notify_language,
+    ),
+    Setting(
+        "hub_notify_smtp",
+        str,
+        "",
+        "County hub: the mail relay `tpkit hub notify` sends alert mails through, as host:port (STARTTLS when it "
+        "offers it); empty: no mail.",
+        _host_port,
+    ),
+    Setting(
+        "hub_notify_mail_from",
+        str,
+        "",
+        "County hub: the sender address of alert mails (with hub_notify_smtp).",
+        _addresses,
+    ),
+    Setting(
+        "hub_notify_mail_to",
+        str,
+        "",
+        "County hub: who gets alert mails: addresses separated by commas (with hub_notify_smtp).",
+        _addresses,
+    ),
+    Setting("hub_notify_smtp_user", str, "", "County hub: the mail relay's user name; empty: no sign-in."),
+    Setting("hub_notify_smtp_password", str, "", "County hub: the mail relay's password (with hub_notify_smtp_user)."),
+    Setting(
         "hub_time_zone",
         str,
         DEFAULT_TIME_ZONE,
@@ -159,6 +220,13 @@ class HubSettings:
     hub_lrs_auth: str
     hub_keep_reports_days: int
     hub_keep_daily_days: int
+    hub_notify_webhook_url: str
+    hub_notify_language: str
+    hub_notify_smtp: str
+    hub_notify_mail_from: str
+    hub_notify_mail_to: str
+    hub_notify_smtp_user: str
+    hub_notify_smtp_password: str
     hub_time_zone: str
     log_level: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
