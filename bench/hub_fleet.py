@@ -96,7 +96,56 @@ def signed_in(client: httpx.Client, password: str) -> None:
     client.post("/password", data={"csrf": csrf, "current": password, "password": "a county password"})
 
 
-def measure(settings, env: dict[str, str], requests: int) -> dict:
+def _timed(rows: list[float]) -> dict:
+    rows.sort()
+    return {"p50_ms": statistics.median(rows) * 1000, "p95_ms": rows[max(0, round(0.95 * len(rows)) - 1)] * 1000}
+
+
+def together(base: str, technicians_: int, requests: int) -> dict:
+    """`technicians_` signed-in technicians (one session each) reading every page `requests` times at once."""
+    times: dict[str, list[float]] = {name: [] for name, _ in PAGES}
+
+    def technician() -> None:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            form = client.get("/signin").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+            client.post("/signin", data={"csrf": csrf, "username": "technician", "password": "a county password"})
+            for _ in range(requests):
+                for name, path in PAGES:
+                    started = time.perf_counter()
+                    assert client.get(path).status_code == 200, path
+                    times[name].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=technician) for _ in range(technicians_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {name: _timed(rows) for name, rows in times.items()}
+
+
+def in_chromium(base: str, requests: int) -> dict:
+    """Headless Chromium (no JavaScript, as the pages need none): navigation to the page's load event."""
+    from playwright.sync_api import sync_playwright
+
+    found: dict[str, list[float]] = {"/": [], "/alerts": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = browser.new_context(java_script_enabled=False).new_page()
+        page.goto(base + "/signin")
+        page.fill("input[name=username]", "technician")
+        page.fill("input[name=password]", "a county password")
+        page.click("main button")
+        for _ in range(requests):
+            for path, rows in found.items():
+                started = time.perf_counter()
+                page.goto(base + path, wait_until="load")
+                rows.append(time.perf_counter() - started)
+        browser.close()
+    return {f"Chromium {path}": _timed(rows) for path, rows in found.items()}
+
+
+def measure(settings, env: dict[str, str], requests: int, technicians_: int = 1, browser: bool = False) -> dict:
     db = open_database(settings)
     password = technicians.ensure_first(db, time.time())
     db.close()
@@ -147,6 +196,12 @@ def measure(settings, env: dict[str, str], requests: int) -> dict:
                     "bytes": size,
                 }
         result["peak_rss_mb"] = peak[0] / 2**20
+        if technicians_ > 1:
+            peak[0] = 0
+            result["together"] = together(base, technicians_, requests)
+            result["peak_rss_together_mb"] = peak[0] / 2**20
+        if browser:
+            result["browser"] = in_chromium(base, requests)
     finally:
         running[0] = False
         server.terminate()
@@ -161,6 +216,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database (--backend postgresql)")
     parser.add_argument("--metrics-kits", default="all", help="hub_metrics_kits: all or alerting")
+    parser.add_argument("--technicians", type=int, default=1, help="then this many technicians at once")
+    parser.add_argument("--browser", action="store_true", help="then the fleet and alerts pages in headless Chromium")
     parser.add_argument(
         "--sick-every", type=int, default=8, help="of every N kits one is hot, one full, one silent (8: 43 %% not ok)"
     )
@@ -180,7 +237,7 @@ def main() -> None:
             f"{kits} kits ({args.backend}, hub_metrics_kits={args.metrics_kits}): built in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
-        found = measure(settings, env, args.requests)
+        found = measure(settings, env, args.requests, args.technicians, args.browser)
         for name, _ in PAGES:
             row = found[name]
             print(
@@ -188,6 +245,13 @@ def main() -> None:
                 flush=True,
             )
         print(f"  hub peak RSS (parent + workers): {found['peak_rss_mb']:.0f} MB", flush=True)
+        if "together" in found:
+            print(f"  {args.technicians} technicians at once:", flush=True)
+            for name, row in found["together"].items():
+                print(f"    {name:24} p50 {row['p50_ms']:8.1f} ms  p95 {row['p95_ms']:8.1f} ms", flush=True)
+            print(f"    hub peak RSS: {found['peak_rss_together_mb']:.0f} MB", flush=True)
+        for name, row in found.get("browser", {}).items():
+            print(f"  {name:26} p50 {row['p50_ms']:8.1f} ms  p95 {row['p95_ms']:8.1f} ms", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
         if args.backend == "postgresql":
             print("  (drop and recreate the database before the next size)", flush=True)

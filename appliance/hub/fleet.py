@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from appliance.hub import alerts
@@ -241,13 +242,52 @@ def check_database(db) -> None:
     stored_reports.ping(db)
 
 
-def as_csv(states: list[KitState]) -> str:
-    """The fleet table as CSV (one row per kit), for a spreadsheet: it starts with a byte-order mark, without which
-    Excel on Chinese Windows reads UTF-8 as the local code page and garbles school names (encode it as UTF-8)."""
+CSV_BATCH = 2000  # kits a CSV export reads and writes at a time: its memory, whatever the fleet's size
+
+
+def csv_chunks(
+    db,
+    now: float,
+    silent_after_h: float,
+    old_content_days: float,
+    *,
+    search: str = "",
+    district: str = "",
+    school: str = "",
+    status: str = "",
+    batch: int = CSV_BATCH,
+) -> Iterator[str]:
+    """The fleet table as CSV text in pieces, every kit matching once, by kit id (`as_csv`), read `batch` kits at a
+    time (keyset: after the last kit id written), so an export of 100,000 kits holds 2,000 at once."""
+    yield as_csv([])
+    since, after = _since(now, silent_after_h, old_content_days), ""
+    while True:
+        rows = stored_kits.listed(
+            db,
+            since,
+            search=search,
+            district=district,
+            school=school,
+            status_rank=STATUS_ORDER.get(status),
+            after=after,
+            sort="kit_id",
+            limit=batch,
+        )
+        if not rows:
+            return
+        yield as_csv([_state(row, now, silent_after_h, old_content_days) for row in rows], header=False)
+        after = rows[-1]["kit_id"]
+
+
+def as_csv(states: list[KitState], header: bool = True) -> str:
+    """The fleet table as CSV (one row per kit), for a spreadsheet: with its `header`, it starts with a byte-order
+    mark, without which Excel on Chinese Windows reads UTF-8 as the local code page and garbles school names
+    (encode it as UTF-8)."""
     out = io.StringIO()
-    out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    if header:
+        out.write("\ufeff")
+        writer.writerow(CSV_FIELDS)
     for k in states:
         writer.writerow(
             [

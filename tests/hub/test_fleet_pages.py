@@ -4,7 +4,9 @@ id, school and district; rows stored before those columns existed are filled in 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
 from appliance.hub import alerts, fleet, ingest
@@ -135,3 +137,14 @@ def test_dashboard_fleet_page_counts_pages_and_searches_in_chinese(hub_db, hub_c
     assert 'href="/alerts?lang=zh&amp;page=2" rel="next"' in alerts
     rows = re.findall(r'<tr><td><span class="status (\w+)">', alerts.split("<h2>")[0])
     assert len(rows) >= 100 and rows[0] == "critical"  # every alert of the page's 100 kits, critical first
+
+
+def test_fleet_csv_is_written_in_batches_every_kit_once_by_kit_id(hub_db, clock):
+    _mixed_fleet(hub_db, clock, 45)
+    chunks = list(fleet.csv_chunks(hub_db, clock.now, 6, 30, batch=7))
+    assert len(chunks) == 1 + 7  # the header, then 45 kits 7 at a time
+    rows = list(csv.DictReader(io.StringIO("".join(chunks).removeprefix("\ufeff"))))
+    assert [row["kit_id"] for row in rows] == [f"gs-{n:04d}" for n in range(45)]
+    assert chunks[0].startswith("\ufeffkit_id,") and all("kit_id" not in chunk for chunk in chunks[1:])
+    silent = list(csv.DictReader(io.StringIO("".join(fleet.csv_chunks(hub_db, clock.now, 6, 30, status="silent")))))
+    assert {row["status"] for row in silent} == {"silent"} and len(silent) == 12  # kinds 3 and 4 of every 8

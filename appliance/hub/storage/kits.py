@@ -179,20 +179,28 @@ def listed(
     school: str = "",
     status_rank: int | None = None,
     alerting: bool = False,
+    after: str | None = None,
     sort: str = "status",
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The kits matching (with `alerting`, only those not ok), sorted (ORDER), a page of them when `limit` is given,
-    each with its `status_rank`; `since` is (silence begins, old content begins) in Unix seconds."""
+    """The kits matching (with `alerting`, only those not ok; with `after`, only kit ids after it), sorted (ORDER),
+    a page of them when `limit` is given, each with its `status_rank`; `since` is (silence begins, old content
+    begins) in Unix seconds."""
     where, params = _matching(search, district, school)
     sql = f"SELECT * FROM (SELECT {LISTED}, {STATUS_RANK} AS status_rank FROM kits{where}) k"
     params = [*since, *params]
+    outer = []
     if status_rank is not None:
-        sql += " WHERE status_rank = ?"
+        outer.append("status_rank = ?")
         params.append(status_rank)
     elif alerting:
-        sql += " WHERE status_rank < 3"
+        outer.append("status_rank < 3")
+    if after is not None:
+        outer.append("kit_id > ?")
+        params.append(after)
+    if outer:
+        sql += " WHERE " + " AND ".join(outer)
     sql += f" ORDER BY {ORDER.get(sort, ORDER['status'])}"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
