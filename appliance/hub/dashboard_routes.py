@@ -68,15 +68,16 @@ def _render(request: Request, template: str, account, status_code: int = 200, **
     return remember_csrf(request, response)
 
 
-def _filters(request: Request) -> dict[str, str]:
+def _filters(request: Request) -> tuple[fleet.Match, str]:
+    """The fleet table's search and filters, and its sort, from the address."""
     q = request.query_params
-    return {
-        "search": q.get("q", "").strip()[:100],
-        "school": q.get("school", ""),
-        "district": q.get("district", ""),
-        "status": q.get("status", "") if q.get("status") in fleet.STATUS_ORDER else "",
-        "sort": q.get("sort", "status") if q.get("sort") in fleet.SORTS else "status",
-    }
+    match = fleet.Match(
+        search=q.get("q", "").strip()[:100],
+        school=q.get("school", ""),
+        district=q.get("district", ""),
+        status=q.get("status", "") if q.get("status") in fleet.STATUS_ORDER else "",
+    )
+    return match, q.get("sort", "status") if q.get("sort") in fleet.SORTS else "status"
 
 
 def _link(request: Request):
@@ -99,29 +100,26 @@ def fleet_page(request: Request) -> Response:
     away = _turned_away(_technician(request))
     if away is not None:
         return away
-    state, filters, number = request.app.state, _filters(request), _page_number(request)
+    state, number = request.app.state, _page_number(request)
+    match, sort = _filters(request)
     found = fleet.page(
         state.db,
         state.clock(),
         state.settings.hub_silent_after_h,
         state.settings.hub_old_content_days,
-        search=filters["search"],
-        district=filters["district"],
-        school=filters["school"],
-        status=filters["status"],
-        sort=filters["sort"],
+        **match,
+        sort=sort,
         offset=(number - 1) * FLEET_PAGE_SIZE,
         limit=FLEET_PAGE_SIZE,
     )
-    pages = max(1, -(-found.total // FLEET_PAGE_SIZE))
     return _page(
         request,
         "fleet.html",
         page=found,
         kits=found.kits,
         number=number,
-        pages=pages,
-        filters=filters,
+        pages=found.pages,
+        filters={**match, "sort": sort},
         link=_link(request),
         districts=fleet.districts(state.db),
         statuses=("silent", "critical", "warning", "ok"),
@@ -134,16 +132,13 @@ def fleet_csv(request: Request) -> Response:
     away = _turned_away(_technician(request))
     if away is not None:
         return away
-    state, filters = request.app.state, _filters(request)
+    state, (match, _) = request.app.state, _filters(request)
     chunks = fleet.csv_chunks(
         state.db,
         state.clock(),
         state.settings.hub_silent_after_h,
         state.settings.hub_old_content_days,
-        search=filters["search"],
-        district=filters["district"],
-        school=filters["school"],
-        status=filters["status"],
+        **match,
     )
     return StreamingResponse(
         (chunk.encode("utf-8") for chunk in chunks),
@@ -223,7 +218,7 @@ def alerts_page(request: Request) -> Response:
         episodes=notify.open_for(state.db, [kit.kit_id for kit in found.kits]),
         page=found,
         number=number,
-        pages=max(1, -(-found.total // FLEET_PAGE_SIZE)),
+        pages=found.pages,
         link=_link(request),
         reported=reported,
         days=REPORTED_ALERT_DAYS,

@@ -10,7 +10,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from appliance.hub import alerts
 from appliance.hub.ingest import iso
@@ -59,6 +59,11 @@ class Page:
     offset: int
     limit: int
 
+    @property
+    def pages(self) -> int:
+        """How many pages of `limit` kits the `total` fills (at least one, empty or not)."""
+        return max(1, -(-self.total // self.limit))
+
 
 def _state(row: dict[str, Any], now: float, silent_after_h: float, old_content_days: float) -> KitState:
     snapshot = json.loads(row["snapshot"]) if row.get("snapshot") else None
@@ -94,6 +99,29 @@ def _since(now: float, silent_after_h: float, old_content_days: float) -> tuple[
     return now - silent_after_h * 3600, now - old_content_days * 86400
 
 
+class Match(TypedDict):
+    """What the fleet table's search and filters pick: `search` in kit id, school and district; an exact district,
+    school and status ("" for any)."""
+
+    search: str
+    district: str
+    school: str
+    status: str
+
+
+def _rows(db, since: tuple[float, float], search: str, district: str, school: str, status: str, **listing: Any):
+    """storage/kits.py `listed` for these filters, the status by name; `listing` its other arguments."""
+    return stored_kits.listed(
+        db,
+        since,
+        search=search,
+        district=district,
+        school=school,
+        status_rank=STATUS_ORDER.get(status),
+        **listing,
+    )
+
+
 def kits(
     db,
     now: float,
@@ -110,16 +138,8 @@ def kits(
     """Every registered kit matching (`search` in kit id, school and district; exact school, district and status;
     with `alerting`, only kits that are not ok), sorted by `sort` (see SORTS); filtered and sorted by the database
     from the columns ingest keeps."""
-    rows = stored_kits.listed(
-        db,
-        _since(now, silent_after_h, old_content_days),
-        search=search,
-        district=district,
-        school=school,
-        status_rank=STATUS_ORDER.get(status),
-        alerting=alerting,
-        sort=sort,
-    )
+    since = _since(now, silent_after_h, old_content_days)
+    rows = _rows(db, since, search, district, school, status, alerting=alerting, sort=sort)
     return [_state(row, now, silent_after_h, old_content_days) for row in rows]
 
 
@@ -145,18 +165,7 @@ def page(
     counts = {name: ranked.get(rank, 0) for name, rank in STATUS_ORDER.items()}
     listed = [status] if status in counts else [name for name in counts if not alerting or name != "ok"]
     total = sum(counts[name] for name in listed)
-    rows = stored_kits.listed(
-        db,
-        since,
-        search=search,
-        district=district,
-        school=school,
-        status_rank=STATUS_ORDER.get(status),
-        alerting=alerting,
-        sort=sort,
-        limit=limit,
-        offset=offset,
-    )
+    rows = _rows(db, since, search, district, school, status, alerting=alerting, sort=sort, limit=limit, offset=offset)
     found = [_state(row, now, silent_after_h, old_content_days) for row in rows]
     return Page(found, total, counts, offset, limit)
 
@@ -262,17 +271,7 @@ def csv_chunks(
     yield as_csv([])
     since, after = _since(now, silent_after_h, old_content_days), ""
     while True:
-        rows = stored_kits.listed(
-            db,
-            since,
-            search=search,
-            district=district,
-            school=school,
-            status_rank=STATUS_ORDER.get(status),
-            after=after,
-            sort="kit_id",
-            limit=batch,
-        )
+        rows = _rows(db, since, search, district, school, status, after=after, sort="kit_id", limit=batch)
         if not rows:
             return
         yield as_csv([_state(row, now, silent_after_h, old_content_days) for row in rows], header=False)
