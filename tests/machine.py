@@ -3,6 +3,7 @@ and journalctl, and a /proc + /sys tree, all under a temp folder (after pi-hole/
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 HEALTHY_COMMANDS = {
@@ -59,3 +60,16 @@ def fake_root(
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         (folder / relative).write_text(text)
     return folder
+
+
+def kit_environ(folder: Path, kit_id: str, port: int) -> dict[str, str]:
+    """A kit's settings by environment, as its systemd unit gives them (data and content under `folder`, no
+    hub_url), with this machine's commands faked healthy on PATH."""
+    bin_dir = fake_commands(folder / "bin", HEALTHY_COMMANDS)
+    return {
+        "TPKIT_DATA_DIR": str(folder / "data"),
+        "TPKIT_CONTENT_DIR": str(folder / "content"),
+        "TPKIT_KIT_ID": kit_id,
+        "TPKIT_PORT": str(port),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }

@@ -14,20 +14,13 @@ from appliance.edges import minisign
 from appliance.protocol import report_file
 from tests.conftest import free_port
 from tests.hub_double import HubDouble
-from tests.machine import HEALTHY_COMMANDS, fake_commands
+from tests.machine import kit_environ
 
 
 @pytest.fixture
 def report_env(tmp_path):
     """Settings by environment, as the systemd unit gives them; the machine's commands faked on PATH."""
-    bin_dir = fake_commands(tmp_path / "bin", HEALTHY_COMMANDS)
-    return {
-        "TPKIT_DATA_DIR": str(tmp_path / "data"),
-        "TPKIT_CONTENT_DIR": str(tmp_path / "content"),
-        "TPKIT_KIT_ID": "kit-cli",
-        "TPKIT_PORT": str(free_port()),
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-    }
+    return kit_environ(tmp_path, "kit-cli", free_port())
 
 
 def tpkit(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ from appliance.protocol import report_file
 from tests.conftest import free_port
 from tests.hub.conftest import enrol_kit, signed, stored_reports
 from tests.hub.test_cli_hub import tpkit as hub
-from tests.machine import HEALTHY_COMMANDS, fake_commands
+from tests.machine import kit_environ
 
 
 def kit_report(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -34,14 +34,7 @@ def kit_report(*args: str, env: dict) -> subprocess.CompletedProcess:
 @pytest.fixture
 def kit_env(tmp_path):
     """A kit's data folder and settings as its systemd unit gives them, with no hub_url: it never gets online."""
-    bin_dir = fake_commands(tmp_path / "bin", HEALTHY_COMMANDS)
-    return {
-        "TPKIT_DATA_DIR": str(tmp_path / "kit-data"),
-        "TPKIT_CONTENT_DIR": str(tmp_path / "content"),
-        "TPKIT_KIT_ID": "gx-0042",
-        "TPKIT_PORT": str(free_port()),
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-    }
+    return kit_environ(tmp_path, "gx-0042", free_port())
 
 
 def _run_printed(command: str, settings, **replace: str) -> subprocess.CompletedProcess:
