@@ -118,14 +118,15 @@ async def reports(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     state = request.app.state
     settings, now = state.settings, state.clock()
+    districts = fleet.district_counts(state.db, now, settings.hub_silent_after_h, settings.hub_old_content_days)
+    kits = sum(sum(counts.values()) for counts in districts.values())
     states = fleet.kits(
         state.db,
         now,
         settings.hub_silent_after_h,
-        alerting=settings.hub_metrics_kits == "alerting",
+        alerting=prometheus.only_alerting(settings.hub_metrics_kits, kits),
         old_content_days=settings.hub_old_content_days,
     )
-    districts = fleet.district_counts(state.db, now, settings.hub_silent_after_h, settings.hub_old_content_days)
     received = fleet.reports_received(state.db)
     return PlainTextResponse(prometheus.render(states, districts, received), media_type="text/plain; version=0.0.4")
 

@@ -8,12 +8,19 @@ Must not import web or cli.
 
 from __future__ import annotations
 
-import math
-
 from appliance.hub import alerts
 from appliance.hub.fleet import KitState
 
 STATUS_HELP = "1 for the kit's current status (ok, warning, critical, silent)"
+# hub_metrics_kits = auto gives every kit its series up to this many kits (0.4–0.5 s a scrape on 2 cores, 12 MB);
+# beyond, only the kits that are not ok (a scrape of every kit is 4–5 s and 118 MB at 100,000: docs/hub.md).
+ALL_KITS_UP_TO = 10_000
+
+
+def only_alerting(mode: str, kits: int) -> bool:
+    """Whether /metrics gives series only to kits that are not ok: `mode` is hub_metrics_kits, `kits` how many the
+    hub has."""
+    return mode == "alerting" or (mode == "auto" and kits > ALL_KITS_UP_TO)
 
 
 def _escaped(value: str) -> str:
@@ -21,27 +28,34 @@ def _escaped(value: str) -> str:
 
 
 class _Labels:
-    """Each kit's label set, escaped once per scrape (a scrape writes ~12 series a kit)."""
+    """Each kit's label set, escaped and joined once per scrape (a scrape writes ~12 series a kit, 1.2 million
+    lines at 100,000 kits: per-line work is what a scrape's time is made of)."""
 
     def __init__(self, states: list[KitState]) -> None:
-        self._base = {
-            k.kit_id: f'kit_id="{_escaped(k.kit_id)}",school="{_escaped(k.school)}",district="{_escaped(k.district)}"'
+        self._open = {
+            k.kit_id: f'{{kit_id="{_escaped(k.kit_id)}",school="{_escaped(k.school)}",district="{_escaped(k.district)}"'
             for k in states
         }
+        self._closed = {kit_id: labels + "}" for kit_id, labels in self._open.items()}
 
-    def __call__(self, kit: KitState, **extra: str) -> str:
-        more = "".join(f',{name}="{_escaped(value)}"' for name, value in extra.items())
-        return "{" + self._base[kit.kit_id] + more + "}"
+    def __call__(self, kit: KitState) -> str:
+        return self._closed[kit.kit_id]
+
+    def extra(self, kit: KitState, name: str, value: str) -> str:
+        """The kit's labels and one more (`value` is not escaped: the callers' values are fixed words)."""
+        return f'{self._open[kit.kit_id]},{name}="{value}"}}'
 
 
 def number(value: float) -> str:
     """A sample's value with every digit: whole numbers as integers, others as Python's shortest round-trip form."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
+    try:
+        whole = int(value)
+    except OverflowError:
         return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 2**63:
-        return str(int(value))
+    except ValueError:
+        return "NaN"
+    if whole == value and -(2**63) < whole < 2**63:
+        return str(whole)
     return repr(float(value))
 
 
@@ -58,12 +72,15 @@ def _under_voltage(kit: KitState, _labels: _Labels) -> list[tuple[str, float]]:
     found = kit.reading("under_voltage")
     if found is None:
         return []
-    return [(_labels(kit, when="now"), float(found == 2)), (_labels(kit, when="since_boot"), float(found >= 1))]
+    return [
+        (_labels.extra(kit, "when", "now"), float(found == 2)),
+        (_labels.extra(kit, "when", "since_boot"), float(found >= 1)),
+    ]
 
 
 def render(states: list[KitState], districts: dict[str, dict[str, int]], reports_received: int) -> str:
     """The exposition text for `GET /metrics`: the hub's and each district's series, then each kit's of `states`
-    (every kit, or with hub_metrics_kits = alerting only those that are not ok)."""
+    (every kit, or only those that are not ok: `only_alerting`)."""
     lines: list[str] = []
     _labels = _Labels(states)
     _gauge(
@@ -92,7 +109,7 @@ def render(states: list[KitState], districts: dict[str, dict[str, int]], reports
         lines,
         "tpkit_kit_status",
         STATUS_HELP,
-        [(_labels(k, status=s), 1.0 if k.status == s else 0.0) for k in states for s in alerts.STATUSES],
+        [(_labels.extra(k, "status", s), 1.0 if k.status == s else 0.0) for k in states for s in alerts.STATUSES],
     )
     _gauge(
         lines,

@@ -36,7 +36,7 @@ def _http_url(value: str) -> str | None:
     return None if value == "" or value.startswith(("http://", "https://")) else "must be empty or an http(s):// URL"
 
 
-METRICS_KITS = ("all", "alerting")
+METRICS_KITS = ("auto", "all", "alerting")
 NOTIFY_LANGUAGES = ("zh", "en")
 _ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
@@ -61,7 +61,12 @@ def _addresses(value: str) -> str | None:
 
 
 def _metrics_kits(value: str) -> str | None:
-    return None if value in METRICS_KITS else "must be all (every kit's series) or alerting (only kits not ok)"
+    return (
+        None
+        if value in METRICS_KITS
+        else "must be auto (all up to 10,000 kits, else alerting), all (every kit's series) or alerting (only kits "
+        "not ok)"
+    )
 
 
 HUB_SPEC: tuple[Setting, ...] = (
@@ -115,9 +120,10 @@ HUB_SPEC: tuple[Setting, ...] = (
     Setting(
         "hub_metrics_kits",
         str,
-        "all",
-        "County hub: which kits /metrics gives series of their own: all, or alerting (only kits that are "
-        "not ok, for a province); every district's counts per status are always there.",
+        "auto",
+        "County hub: which kits /metrics gives series of their own: all, alerting (only kits that are not ok), "
+        "or auto (all while the hub has at most 10,000 kits, else alerting); every district's counts per status "
+        "are always there.",
         _metrics_kits,
     ),
     Setting(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from appliance.hub import fleet, ingest
+from appliance.hub import fleet, ingest, prometheus
 from tests.hub.conftest import enrol_kit, health_body, signed
 
 
@@ -82,3 +82,20 @@ def test_fleet_rollout_lists_book_versions_per_kit(hub_db, clock):
             hub_db, secret, f"kit-{n}", 1, health_body(books=[{"name": "wikipedia_zh", "version": version}]), clock.now
         )
     assert fleet.rollout(hub_db) == {"wikipedia_zh": {"2026-01": ["kit-1"], "2026-03": ["kit-2"]}}
+
+
+def test_metrics_auto_gives_every_kit_series_up_to_ten_thousand_kits():
+    assert not prometheus.only_alerting("auto", prometheus.ALL_KITS_UP_TO)
+    assert prometheus.only_alerting("auto", prometheus.ALL_KITS_UP_TO + 1)
+    assert prometheus.only_alerting("alerting", 1) and not prometheus.only_alerting("all", 10**6)
+
+
+def test_metrics_numbers_keep_every_digit_and_name_what_is_not_a_number():
+    assert [prometheus.number(v) for v in (6560671.0, 1765432123.25, 0.1, -3)] == [
+        "6560671",
+        "1765432123.25",
+        "0.1",
+        "-3",
+    ]
+    assert [prometheus.number(v) for v in (float("nan"), float("inf"), -float("inf"))] == ["NaN", "+Inf", "-Inf"]
+    assert prometheus.number(2.0**63) == "9.223372036854776e+18"  # beyond int64: Python's float form

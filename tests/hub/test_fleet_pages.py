@@ -10,6 +10,7 @@ import io
 import re
 
 from appliance.hub import alerts, fleet, ingest
+from appliance.hub.storage.kits import ORDER
 from tests.hub.conftest import enrol_kit, health_body, signed
 from tests.hub.test_dashboard import _signed_in
 
@@ -97,6 +98,19 @@ def test_fleet_pages_search_and_sort(hub_db, clock):
         (k.last_seen_at for k in newest if k.last_seen_at), reverse=True
     )
     assert all(k.last_seen_at is None for k in newest[-31:])  # never heard: last
+
+
+def test_fleet_pages_and_alerting_kits_are_slices_of_the_whole_sorted_table(hub_db, clock):
+    # a page (and /metrics' kits that are not ok) chooses its kit ids from index kits_status first, then reads
+    # their rows: the same kits in the same order as reading every row
+    _mixed_fleet(hub_db, clock, 120)
+    for sort in ORDER:
+        whole = fleet.kits(hub_db, clock.now, 6, sort=sort)
+        for offset in (0, 50, 100):
+            page = fleet.page(hub_db, clock.now, 6, 30, sort=sort, offset=offset, limit=50)
+            assert [k.kit_id for k in page.kits] == [k.kit_id for k in whole[offset : offset + 50]], (sort, offset)
+        alerting = fleet.kits(hub_db, clock.now, 6, sort=sort, alerting=True)
+        assert alerting == [k for k in whole if k.status != "ok"] and 0 < len(alerting) < len(whole)
 
 
 def test_fleet_rows_from_before_the_columns_are_filled_in_when_the_hub_starts(hub_db, clock):
