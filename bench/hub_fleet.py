@@ -215,7 +215,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="requests per page")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database (--backend postgresql)")
-    parser.add_argument("--metrics-kits", default="all", help="hub_metrics_kits: all or alerting")
+    parser.add_argument(
+        "--metrics-kits", default="", help="hub_metrics_kits: auto, all or alerting (default: the hub's own default)"
+    )
     parser.add_argument("--technicians", type=int, default=1, help="then this many technicians at once")
     parser.add_argument("--browser", action="store_true", help="then the fleet and alerts pages in headless Chromium")
     parser.add_argument(
@@ -225,7 +227,7 @@ def main() -> None:
     for kits in (int(k) for k in args.kits.split(",")):
         folder = Path(tempfile.mkdtemp(prefix="hub-fleet-"))
         env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(folder)}
-        if args.metrics_kits != "all":  # (older hubs do not know the setting)
+        if args.metrics_kits:  # (older hubs do not know the setting)
             env["TPKIT_HUB_METRICS_KITS"] = args.metrics_kits
         overrides = {"hub_data_dir": str(folder)}
         if args.backend == "postgresql":
@@ -234,7 +236,7 @@ def main() -> None:
         started = time.perf_counter()
         build(settings, kits, args.sick_every)
         print(
-            f"{kits} kits ({args.backend}, hub_metrics_kits={args.metrics_kits}): built in {time.perf_counter() - started:.0f} s",
+            f"{kits} kits ({args.backend}, hub_metrics_kits={args.metrics_kits or 'default'}): built in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
         found = measure(settings, env, args.requests, args.technicians, args.browser)
