@@ -49,10 +49,11 @@ PAGES = (
     ("alerts", "/alerts"),
     ("fleet.csv", "/fleet.csv"),
     ("/metrics", "/metrics"),
+    ("kit page (its history)", "/kits/kit-000000"),
 )
 
 
-def build(settings, kits: int, sick_every: int = 8) -> None:
+def build(settings, kits: int, sick_every: int = 8, history_kits: int = 0, history_days: int = 0) -> None:
     """Register `kits` kits and store one heartbeat for each (most of them) through the hub's ingest: of every
     `sick_every` kits one is hot, one has a full disk and one is silent; one in 2 × `sick_every` never reported."""
     db = open_database(settings)
@@ -85,7 +86,28 @@ def build(settings, kits: int, sick_every: int = 8) -> None:
             ingest.store_group(db, batch)
             batch = []
     ingest.store_group(db, batch)
+    history(db, history_kits, history_days, now)
     db.close()
+
+
+def history(db, kits: int, days: int, now: float) -> None:
+    """`days` of 15-minute heartbeats (and a daily summary a day) before the newest one, for the first `kits` kits
+    (healthy ones: kit-000000 is one), through the hub's own ingest, 1,000 a transaction."""
+    batch: list = []
+    for n in range(kits):
+        kit_id = f"kit-{n:06d}"
+        for k in range(days * 96, 0, -1):
+            when = now - 60 - k * 900
+            stamp = dt.datetime.fromtimestamp(when, dt.timezone.utc)
+            body = health_body(kit_id, temp_c=45.0 + k % 20, disk_percent=40.0 + k / (days * 96))
+            made = report_file.Report.new(
+                kit_id, 2 + days * 96 - k, "heartbeat", body, clock_synchronised=True, now=stamp
+            )
+            batch.append((made, KEY, when))
+            if len(batch) == 1000:
+                ingest.store_group(db, batch)
+                batch = []
+    ingest.store_group(db, batch)
 
 
 def signed_in(client: httpx.Client, password: str) -> None:
@@ -220,6 +242,8 @@ def main() -> None:
     )
     parser.add_argument("--technicians", type=int, default=1, help="then this many technicians at once")
     parser.add_argument("--browser", action="store_true", help="then the fleet and alerts pages in headless Chromium")
+    parser.add_argument("--history-kits", type=int, default=0, help="kits given --history-days of heartbeats")
+    parser.add_argument("--history-days", type=int, default=0, help="days of 15-minute heartbeats for those kits")
     parser.add_argument(
         "--sick-every", type=int, default=8, help="of every N kits one is hot, one full, one silent (8: 43 %% not ok)"
     )
@@ -234,7 +258,7 @@ def main() -> None:
             env["TPKIT_HUB_DATABASE_URL"] = overrides["hub_database_url"] = args.database_url
         settings = load_hub_settings(environ={}, overrides=overrides)
         started = time.perf_counter()
-        build(settings, kits, args.sick_every)
+        build(settings, kits, args.sick_every, args.history_kits, args.history_days)
         print(
             f"{kits} kits ({args.backend}, hub_metrics_kits={args.metrics_kits or 'default'}): built in {time.perf_counter() - started:.0f} s",
             flush=True,
