@@ -61,6 +61,8 @@ BUILT_AT_RUN_TIME = (
     N_("alert_code.clock"),
     # notify.py: the parts of a message
     N_("notify.opened"),
+    N_("notify.worse"),
+    N_("notify.still_open"),
     N_("notify.resolved"),
     N_("notify.line"),
     N_("notify.line_resolved"),

@@ -3,8 +3,10 @@
 `tpkit hub notify` (a timer, every minute) runs `run`: one sweep (`sweep`) turns what `alerts.judged` says of the
 kits that are not ok now into episodes (storage/alert_states.py): an alert not open yet opens one, a worse severity
 raises it, an alert gone closes it. Then each channel (a WeCom/DingTalk group robot's webhook, e-mail) gets one
-message listing the openings it has not sent (unless a technician acknowledged them) and the resolutions of what it
-did send; what the receiver accepted is marked sent for that channel only, the rest waits for the next sweep.
+message listing the openings it has not sent (unless a technician acknowledged them), the episodes that got worse
+since it sent them (acknowledged or not), those still open and unacknowledged hub_notify_repeat_h after it last sent
+them (a reminder), and the resolutions of what it did send; what the receiver accepted is marked sent for that
+channel only, the rest waits for the next sweep.
 Must not import web or cli.
 """
 
@@ -60,7 +62,7 @@ def sweep(db, now: float, silent_after_h: float, old_content_days: float) -> tup
     gone = [key for key in open_now if key not in current]
     swept = Swept(
         alert_states.open_episodes(db, new, now),
-        alert_states.raise_severity(db, worse),
+        alert_states.raise_severity(db, worse, now),
         alert_states.close(db, gone, now),
     )
     return swept, current
@@ -76,6 +78,16 @@ class Message:
     resolutions: list[dict[str, Any]]
 
 
+def _kind(row: dict[str, Any]) -> str:
+    """An opening a channel tells of: new (never sent on it), worse (raised since it was), or a reminder."""
+    if row.get("told") is None:
+        return "new"
+    return "worse" if (row.get("raised_at") or 0) > row["told"] else "still"
+
+
+SECTIONS = (("notify.opened", "new"), ("notify.worse", "worse"), ("notify.still_open", "still"))
+
+
 def compose(
     openings: list[dict[str, Any]],
     resolutions: list[dict[str, Any]],
@@ -83,12 +95,14 @@ def compose(
     lang: str,
     zone: str,
 ) -> Message:
-    """The message telling of `openings` and `resolutions` (episode rows) in `lang`, times in `zone`: at most LISTED
-    alerts, then how many more."""
+    """The message telling of `openings` (new, worse, or still open: a reminder) and `resolutions` (episode rows) in
+    `lang`, times in `zone`: at most LISTED alerts, then how many more."""
     t = i18n.translator(lang)
-    lines = [t("notify.heading", opened=len(openings), resolved=len(resolutions))]
+    new = [row for row in openings if _kind(row) == "new"]
+    lines = [t("notify.heading", opened=len(new), resolved=len(resolutions))]
     listed = 0
-    for title, rows, opening in (("notify.opened", openings, True), ("notify.resolved", resolutions, False)):
+    sections = [(title, [row for row in openings if _kind(row) == kind], True) for title, kind in SECTIONS]
+    for title, rows, opening in (*sections, ("notify.resolved", resolutions, False)):
         if not rows:
             continue
         lines += ["", t(title)]
@@ -110,7 +124,7 @@ def compose(
             listed += 1
     if len(openings) + len(resolutions) > listed:
         lines += ["", t("notify.more", count=len(openings) + len(resolutions) - listed)]
-    subject = t("notify.subject", opened=len(openings), resolved=len(resolutions))
+    subject = t("notify.subject", opened=len(new), resolved=len(resolutions))
     return Message(subject, "\n".join(lines), openings, resolutions)
 
 
@@ -180,7 +194,8 @@ def tell(db, settings, current: dict[tuple[str, str], Any], now: float) -> list[
 def _tell(db, settings, current: dict[tuple[str, str], Any], now: float) -> list[Sent]:
     done = []
     for channel in channels(settings):
-        openings = alert_states.openings_due(db, channel)
+        repeat_s = settings.hub_notify_repeat_h * 3600
+        openings = alert_states.openings_due(db, channel, now - repeat_s if repeat_s > 0 else None)
         resolutions = alert_states.resolutions_due(db, channel)
         sent = Sent(channel)
         done.append(sent)

@@ -194,6 +194,13 @@ HUB_SPEC: tuple[Setting, ...] = (
         "County hub: who gets alert mails: addresses separated by commas (with hub_notify_smtp).",
         _addresses,
     ),
+    Setting(
+        "hub_notify_repeat_h",
+        float,
+        24.0,
+        "County hub: an open alert nobody acknowledged is told again after this many hours; 0: told once.",
+        check_not_negative,
+    ),
     Setting("hub_notify_smtp_user", str, "", "County hub: the mail relay's user name; empty: no sign-in."),
     Setting("hub_notify_smtp_password", str, "", "County hub: the mail relay's password (with hub_notify_smtp_user)."),
     Setting(
@@ -231,6 +238,7 @@ class HubSettings:
     hub_notify_smtp: str
     hub_notify_mail_from: str
     hub_notify_mail_to: str
+    hub_notify_repeat_h: float
     hub_notify_smtp_user: str
     hub_notify_smtp_password: str
     hub_time_zone: str

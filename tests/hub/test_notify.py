@@ -202,6 +202,57 @@ def test_notify_webhook_tells_a_wecom_robot_once_and_again_after_a_failure(hub_d
     assert len(robot.received) == 3
 
 
+def test_notify_tells_again_what_got_worse_and_what_nobody_acknowledged_for_a_day(hub_db, hub_settings, clock, robot):
+    settings = _settings(hub_settings, hub_notify_webhook_url=robot.url, hub_notify_repeat_h=24)
+    kits = {
+        "kit-a": enrol_kit(hub_db, "kit-a", clock.now, school="五一小学", district="城关镇"),
+        "kit-b": enrol_kit(hub_db, "kit-b", clock.now, school="北山小学", district="北山乡"),
+    }
+    sequence = iter(range(1, 100))
+
+    def heartbeats(a: float, b: float) -> None:  # each kit's disk use; both kits keep reporting (never silent)
+        number = next(sequence)
+        for kit_id, disk in (("kit-a", a), ("kit-b", b)):
+            _heartbeat(hub_db, kits[kit_id], kit_id, number, clock.now, disk_percent=disk)
+
+    def sweep_and_send() -> str:
+        told = len(robot.received)
+        notify.run(hub_db, settings, clock.now)
+        return robot.texts()[-1] if len(robot.received) > told else ""
+
+    heartbeats(93.0, 92.0)  # two warnings
+    assert "新告警 2 条" in sweep_and_send()
+    assert notify.acknowledge(hub_db, "kit-b", "disk_full", "technician", clock.now)
+
+    clock.now += 600
+    heartbeats(98.0, 92.0)  # kit-a's gets worse: told again, under its own heading
+    text = sweep_and_send()
+    assert "新告警 0 条" in text and "告警加重：\nkit-a（城关镇 五一小学）：严重" in text and "kit-b" not in text, text
+    assert sweep_and_send() == ""  # and once only
+
+    clock.now += 600
+    heartbeats(98.0, 98.0)  # kit-b's gets worse too: acknowledged as a warning, told as critical
+    assert "告警加重：\nkit-b（北山乡 北山小学）：严重" in sweep_and_send()
+
+    clock.now += 23 * 3600
+    heartbeats(98.0, 98.0)
+    assert sweep_and_send() == ""  # not a day since each was last told
+    clock.now += 55 * 60  # 24 h 15 min after the start: kit-a was last told at 10 min, kit-b at 20 min
+    heartbeats(98.0, 98.0)
+    text = sweep_and_send()
+    assert "仍未处理（无人确认）：\nkit-a（城关镇 五一小学）：严重" in text and "新告警 0 条" in text, text
+    assert "kit-b" not in text and sweep_and_send() == ""
+
+    clock.now += 25 * 3600
+    heartbeats(98.0, 98.0)
+    assert notify.acknowledge(hub_db, "kit-a", "disk_full", "technician", clock.now)
+    settings = dataclasses.replace(settings, hub_notify_repeat_h=0.0)  # 0: an alert is told once (and when worse)
+    assert sweep_and_send() == ""
+    settings = dataclasses.replace(settings, hub_notify_repeat_h=24.0)
+    text = sweep_and_send()  # kit-b was acknowledged as a warning only: its critical alert is reminded of
+    assert "仍未处理" in text and "kit-b" in text and "kit-a" not in text, text
+
+
 def test_notify_acknowledged_alerts_are_not_sent_and_many_are_summed_up(hub_db, hub_settings, clock, robot):
     for number in range(25):  # registered, never heard from: silent
         enrolment.register(hub_db, f"kit-{number:02}", "Hill School", "North", "", clock.now, 24)

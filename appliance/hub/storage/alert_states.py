@@ -58,12 +58,13 @@ def open_episodes(db, found: list[tuple[str, str, str]], now: float) -> int:
     )
 
 
-def raise_severity(db, found: list[tuple[str, str, str]]) -> int:
-    """Set the severity of open episodes (kit_id, code, severity) that got worse."""
+def raise_severity(db, found: list[tuple[str, str, str]], now: float) -> int:
+    """Set the severity of open episodes (kit_id, code, severity) that got worse, and when (`raised_at`): each
+    channel tells it again, acknowledged or not."""
     return _batched(
         db,
-        "UPDATE alert_states SET severity = ? WHERE kit_id = ? AND code = ? AND closed_at IS NULL",
-        [(severity, kit_id, code) for kit_id, code, severity in found],
+        "UPDATE alert_states SET severity = ?, raised_at = ? WHERE kit_id = ? AND code = ? AND closed_at IS NULL",
+        [(severity, now, kit_id, code) for kit_id, code, severity in found],
     )
 
 
@@ -94,11 +95,19 @@ EPISODE = (
 )
 
 
-def openings_due(db, channel: str) -> list[dict[str, Any]]:
-    """Open, unacknowledged episodes whose opening `channel` has not sent, the most urgent first."""
+def openings_due(db, channel: str, remind_before: float | None = None) -> list[dict[str, Any]]:
+    """Open episodes `channel` has to tell of, the most urgent first, each with `told` (when the channel last sent it,
+    None: never) and `raised_at`: never sent and not acknowledged; worse since it was sent or acknowledged; and with
+    `remind_before`, not acknowledged (or only while it was milder) and last sent before that time (a reminder)."""
+    column = f"a.{_column(channel, 'opened')}"
+    unacknowledged = "(a.acknowledged_at IS NULL OR a.acknowledged_at < a.raised_at)"  # or acknowledged when milder
+    remind = f" OR ({unacknowledged} AND {column} < ?)" if remind_before is not None else ""
     return db.query(
-        EPISODE + f"WHERE a.closed_at IS NULL AND a.acknowledged_at IS NULL AND a.{_column(channel, 'opened')} IS NULL "
-        "ORDER BY CASE WHEN a.severity = 'critical' THEN 0 ELSE 1 END, k.district, k.school, a.kit_id, a.code"
+        EPISODE.replace("SELECT ", f"SELECT {column} AS told, a.raised_at, ", 1)
+        + f"WHERE a.closed_at IS NULL AND (({column} IS NULL AND a.acknowledged_at IS NULL) "
+        f"OR (a.raised_at > coalesce({column}, 0) AND a.raised_at > coalesce(a.acknowledged_at, 0)){remind}) "
+        "ORDER BY CASE WHEN a.severity = 'critical' THEN 0 ELSE 1 END, k.district, k.school, a.kit_id, a.code",
+        () if remind_before is None else (remind_before,),
     )
 
 
