@@ -168,6 +168,26 @@ def test_notify_an_episode_opens_once_when_two_sweeps_race(hub_db, clock):
     assert len(_episodes(hub_db, "kit-b")) == 1
 
 
+def test_notify_opens_marks_and_closes_a_province_in_statements_of_many_rows(hub_db, clock):
+    count = 2 * alert_states.BATCH + 3  # three statements of many rows each, the last of three
+    with hub_db.transaction() as tx:
+        for n in range(count):
+            tx.execute(
+                "INSERT INTO kits (kit_id, school, district, location, registered_at) VALUES (?, ?, ?, '', ?)",
+                (f"kit-{n:04d}", "学校", "乡镇", clock.now),
+            )
+    found = [(f"kit-{n:04d}", "silent", "critical") for n in range(count)]
+    assert alert_states.open_episodes(hub_db, found, clock.now) == count
+    assert alert_states.open_episodes(hub_db, found, clock.now + 1) == 0
+    due = alert_states.openings_due(hub_db, "mail")
+    assert len(due) == count
+    alert_states.mark_sent(hub_db, "mail", due[1:], [], clock.now + 2)  # all but one
+    assert [row["kit_id"] for row in alert_states.openings_due(hub_db, "mail")] == [due[0]["kit_id"]]
+    assert alert_states.close(hub_db, [(kit_id, code) for kit_id, code, _ in found[:-1]], clock.now + 3) == count - 1
+    assert [(r["kit_id"], r["code"]) for r in alert_states.open_rows(hub_db)] == [(f"kit-{count - 1:04d}", "silent")]
+    assert len(alert_states.resolutions_due(hub_db, "mail")) == count - 2  # sent and closed; kit-0000 was never sent
+
+
 def test_notify_webhook_tells_a_wecom_robot_once_and_again_after_a_failure(hub_db, hub_settings, clock, robot):
     settings = _settings(hub_settings, hub_notify_webhook_url=robot.url)
     secret = enrol_kit(hub_db, "kit-a", clock.now, school="五一小学", district="城关镇")

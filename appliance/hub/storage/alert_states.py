@@ -48,12 +48,29 @@ def _batched(db, sql: str, rows: list[tuple]) -> int:
     return changed
 
 
+def _in_one(db, sql: str, row: str, rows: list[tuple], *head: Any) -> int:
+    """Run `sql` once for each BATCH of `rows`, its `{rows}` replaced by that many `row`s joined by commas (a VALUES
+    list: one round trip for BATCH rows) and its `{ids}` (if any) by the rows' first values (kit ids: SQLite finds
+    the rows of a multi-row `(kit_id, code) IN (VALUES …)` by scanning, of `kit_id IN (…)` through an index); `head`
+    are its parameters before those. How many rows changed."""
+    changed = 0
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        ids = [r[0] for r in chunk] if "{ids}" in sql else []
+        statement = sql.format(rows=", ".join([row] * len(chunk)), ids=", ".join("?" * len(ids)))
+        with db.transaction() as tx:
+            tx.execute(statement, (*head, *ids, *(v for r in chunk for v in r)))
+            changed += tx.changed
+    return changed
+
+
 def open_episodes(db, found: list[tuple[str, str, str]], now: float) -> int:
     """Open an episode for each (kit_id, code, severity) not open yet; one open already (another sweep at the same
     time) is left as it is. How many were opened."""
-    return _batched(
+    return _in_one(
         db,
-        "INSERT INTO alert_states (kit_id, code, opened_at, severity) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO alert_states (kit_id, code, opened_at, severity) VALUES {rows} ON CONFLICT DO NOTHING",
+        "(?, ?, ?, ?)",
         [(kit_id, code, now, severity) for kit_id, code, severity in found],
     )
 
@@ -70,10 +87,13 @@ def raise_severity(db, found: list[tuple[str, str, str]], now: float) -> int:
 
 def close(db, gone: list[tuple[str, str]], now: float) -> int:
     """Close the open episodes (kit_id, code) whose alert is gone."""
-    return _batched(
+    return _in_one(
         db,
-        "UPDATE alert_states SET closed_at = ? WHERE kit_id = ? AND code = ? AND closed_at IS NULL",
-        [(now, kit_id, code) for kit_id, code in gone],
+        "UPDATE alert_states SET closed_at = ? WHERE closed_at IS NULL AND kit_id IN ({ids}) "
+        "AND (kit_id, code) IN (VALUES {rows})",
+        "(?, ?)",
+        gone,
+        now,
     )
 
 
@@ -128,11 +148,14 @@ def _column(channel: str, event: str) -> str:
 def mark_sent(db, channel: str, openings: list[dict[str, Any]], resolutions: list[dict[str, Any]], now: float) -> None:
     """Mark what `channel` sent (episode rows as openings_due and resolutions_due return them)."""
     for rows, event, first in ((openings, "opened", "notified_at"), (resolutions, "closed", "closed_notified_at")):
-        _batched(
+        _in_one(
             db,
             f"UPDATE alert_states SET {_column(channel, event)} = ?, {first} = coalesce({first}, ?) "
-            "WHERE kit_id = ? AND code = ? AND opened_at = ?",
-            [(now, now, row["kit_id"], row["code"], row["opened_at"]) for row in rows],
+            "WHERE kit_id IN ({ids}) AND (kit_id, code, opened_at) IN (VALUES {rows})",
+            "(?, ?, CAST(? AS DOUBLE PRECISION))",
+            [(row["kit_id"], row["code"], row["opened_at"]) for row in rows],
+            now,
+            now,
         )
 
 
