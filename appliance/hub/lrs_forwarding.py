@@ -95,7 +95,7 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
             elif answer.status == 409 or (answer.status == 400 and len(rows) > 1):
                 _one_by_one(db, lrs, rows, now, auth, done)
             elif _refused(answer.status):
-                done.error = f"the LRS refused the batch: HTTP {answer.status} {answer.body or ''}".strip()
+                done.error = _refusal(answer.status, answer.body)
                 lrs_outbox.retry_at(db, ids, now + PARKED_S, done.error)
                 done.parked += len(ids)
             else:
@@ -106,6 +106,16 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
                 )
                 done.backed_off += len(rows)
                 return done
+
+
+def _refusal(status: int | None, body: dict[str, Any] | None) -> str:
+    """Why the LRS refused a whole batch, and for 401/403 that it is the hub's credentials."""
+    if status in (401, 403):
+        return (
+            f"the LRS refused the hub's credentials (HTTP {status}): hub_lrs_auth is wrong or lacks write access "
+            f"{body or ''}"
+        ).strip()
+    return f"the LRS refused the batch: HTTP {status} {body or ''}".strip()
 
 
 def _refused(status: int | None) -> bool:
