@@ -14,13 +14,11 @@ Ralph's statement handling (validation, duplicates, conflicts, auth) is untouche
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +30,7 @@ from appliance.hub import ingest, lrs_forwarding
 from appliance.services.learning import xapi
 from tests.conftest import free_port
 from tests.hub.conftest import enrol_kit, signed
+from tests.hub.test_lrs_forwarding import _statements
 
 START_TIMEOUT_S = 60.0
 RALPH_SERVER = """
@@ -43,7 +42,6 @@ FSLRSBackend.default_operation_type = BaseOperationType.APPEND
 uvicorn.run("ralph.api:app", host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 USER, PASSWORD = "county-hub", "s3cret-for-tests"
-HOME = "https://tpkit.invalid/kits/kit-1"
 
 
 class Ralph:
@@ -143,25 +141,6 @@ def ralph(tmp_path_factory) -> Iterator[Ralph]:
     lrs.stop()
 
 
-def _statements(count: int, name: str = "quiz") -> list[dict]:
-    """Statements as a kit makes them (services/learning/xapi.py), each with a new id."""
-    return [
-        xapi.statement(
-            home_page=HOME,
-            learner=str(uuid.uuid4()),
-            verb="scored",
-            activity=xapi.activity_id(HOME, "quiz", str(n)),
-            activity_kind="quiz",
-            activity_name=name,
-            when=dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.timezone.utc),
-            clock_synchronised=True,
-            kit_id="kit-1",
-            result=xapi.score_result(n % 10, 10),
-        )
-        for n in range(count)
-    ]
-
-
 class Kit:
     """kit-1, enrolled on the hub, sending signed records reports."""
 
@@ -213,8 +192,12 @@ def test_ralph_takes_a_resent_identical_statement_without_error(hub_db, clock, r
     statements = _statements(6)
     with ralph.client() as http:
         answer = http.post("/statements", json=statements[:3])
-    assert answer.status_code == 200, answer.text
-    kit.send(statements)  # three Ralph holds, three new
+        assert answer.status_code == 200 and answer.json() == [s["id"] for s in statements[:3]], answer.text
+        known = http.post("/statements", json=statements[:3])
+        assert known.status_code == 204, known.text  # what forward meets for a batch of only such
+        mixed_answer = http.post("/statements", json=statements[2:4])
+        assert mixed_answer.status_code == 200 and mixed_answer.json() == [statements[3]["id"]]
+    kit.send(statements)  # four Ralph holds, two new
     mixed = lrs_forwarding.forward(hub_db, ralph.url, clock.now, auth=f"{USER}:{PASSWORD}")
     assert (mixed.forwarded, mixed.conflicts, mixed.parked, mixed.error) == (6, 0, 0, "")
     later = clock.now + 31 * 86400
