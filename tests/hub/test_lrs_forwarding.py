@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from appliance.hub import ingest, lrs_forwarding
+from appliance.hub.storage import lrs_outbox
 from appliance.services.learning import xapi
 from tests.hub.conftest import enrol_kit, signed
 from tests.hub.test_cli_hub import tpkit
@@ -281,3 +282,30 @@ def test_cli_hub_prune_deletes_forwarded_learning_records(hub_settings, hub_db, 
     assert _forwarded_ids(hub_db) == {statements[0]["id"]}
     status = tpkit("forward", "--status", settings=hub_settings)
     assert "1 queued, 0 forwarded, 1 waiting (1 after an error)" in status.stdout
+
+
+def test_due_statements_are_read_through_the_waiting_index_without_sorting_the_queue(hub_db, clock):
+    """Issue 20: with 500,000 waiting, each batch sorted every waiting row (308 statements/s). The query must walk
+    lrs_outbox_waiting in its order and stop after a batch, on both backends (bench/hub_lrs.py measures it)."""
+    with hub_db.transaction() as tx:
+        for n in range(3000):
+            forwarded = clock.now if n % 3 == 0 else None
+            tx.execute(
+                "INSERT INTO lrs_outbox (statement_id, kit_id, statement, queued_at, next_attempt_at, forwarded_at) "
+                "VALUES (?, 'kit-1', '{}', ?, ?, ?)",
+                (str(uuid.uuid4()), clock.now + n, clock.now + n, forwarded),
+            )
+    sql = (
+        "SELECT statement_id, statement, attempts FROM lrs_outbox WHERE forwarded_at IS NULL "
+        "AND next_attempt_at <= ? ORDER BY next_attempt_at, queued_at, statement_id LIMIT ?"
+    )
+    if hub_db.backend == "sqlite":
+        plan = " ".join(row["detail"] for row in hub_db.query("EXPLAIN QUERY PLAN " + sql, (clock.now + 5000, 100)))
+        assert "lrs_outbox_waiting" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        with hub_db.transaction() as tx:
+            tx.execute("ANALYZE lrs_outbox")
+        plan = " ".join(row["QUERY PLAN"] for row in hub_db.query("EXPLAIN " + sql, (clock.now + 5000, 100)))
+        assert "lrs_outbox_waiting" in plan and "Sort" not in plan, plan
+    due = lrs_outbox.due(hub_db, clock.now + 5000, 100)
+    assert len(due) == 100 and [row["statement"] for row in due] == ["{}"] * 100
