@@ -33,6 +33,11 @@ AVAHI_ROOT="$ROOT/.cache/avahi-root"
 # prometheus package: unpacked, never installed (an installed prometheus would start a server).
 PROMTOOL_DEB="prometheus"
 PROMTOOL_ROOT="$ROOT/.cache/promtool-root"
+# Ralph (openfun's xAPI LRS, tests/hub/test_lrs_ralph.py) pins its own FastAPI, uvicorn and pydantic: it lives in
+# a venv of its own, never in .venv. Its LRS stores statements in files (the fs backend): no database to start.
+# requests: Ralph's LRS imports it (its OIDC login) without any of its extras asking for it.
+RALPH_PIP="ralph-malph[cli,lrs]==5.1.0 requests"
+RALPH_VENV="$ROOT/.cache/ralph-venv"
 RUN_DEBS="python3-venv"
 
 ok() { printf '[✓] %s\n' "$*"; }
@@ -112,6 +117,22 @@ unpack_promtool() {
     fi
 }
 
+ensure_ralph() {
+    stamp="$RALPH_VENV/.installed-$(printf '%s' "$RALPH_PIP" | cksum | cut -d' ' -f1)"
+    [ -f "$stamp" ] && [ -x "$RALPH_VENV/bin/ralph" ] && return 0
+    # shellcheck disable=SC2086 # word splitting of the package list is intended
+    if python3 -m venv "$RALPH_VENV" >/dev/null 2>&1 \
+        && "$RALPH_VENV/bin/pip" install -q --disable-pip-version-check $RALPH_PIP >/dev/null 2>&1; then
+        touch "$stamp"
+        ok "Installed Ralph (xAPI LRS) for the hub's LRS tests into $RALPH_VENV"
+    elif [ "${CI:-}" = "true" ]; then
+        EXIT_CODE=2 fail "CI cannot run the hub's Ralph LRS tests without Ralph." \
+            "Fix: make PyPI reachable ($RALPH_VENV/bin/pip install $RALPH_PIP), then run ./build.sh test again."
+    else
+        info "Could not install $RALPH_PIP; the hub's Ralph LRS tests will be skipped (needs PyPI)."
+    fi
+}
+
 # Run a PostgreSQL command as the postgres user when we are root (initdb refuses root; CI runs as root).
 as_postgres() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -164,6 +185,8 @@ cmd_test() {
     ensure_kiwix_reference
     unpack_promtool
     [ -x "$PROMTOOL_ROOT/usr/bin/promtool" ] && export TPKIT_TEST_PROMTOOL="$PROMTOOL_ROOT/usr/bin/promtool"
+    ensure_ralph
+    [ -x "$RALPH_VENV/bin/ralph" ] && export TPKIT_TEST_RALPH="$RALPH_VENV/bin/ralph"
     ensure_venv test
     start_postgres
     info "Running the test suite"

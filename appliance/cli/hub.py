@@ -139,7 +139,7 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         description="Deletes in batches of short transactions, so the hub keeps accepting "
         "reports meanwhile. Alert reports, kits and enrolment are never pruned.",
     )
-    add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days"))
+    add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days", "hub_keep_forwarded_days"))
     notify = actions.add_parser(
         "notify",
         help="one alert sweep: open, raise and close alert episodes, then send what opened and what was resolved "
@@ -339,11 +339,12 @@ def hub_prune(settings: HubSettings) -> int:
     """`tpkit hub prune`: apply the retention settings once."""
     import time
 
-    from appliance.hub import retention
+    from appliance.hub import lrs_forwarding, retention
 
     db = _open_hub(settings)
     try:
         done = retention.prune(db, time.time(), settings.hub_keep_reports_days, settings.hub_keep_daily_days)
+        forwarded = lrs_forwarding.prune_forwarded(db, time.time(), settings.hub_keep_forwarded_days)
     finally:
         db.close()
     keep = (
@@ -357,6 +358,7 @@ def hub_prune(settings: HubSettings) -> int:
         + (f" older than {settings.hub_keep_daily_days} days" if settings.hub_keep_daily_days else "")
         + f" ({done.batches} batch(es)). Alerts and enrolment are kept."
     )
+    print(lrs_forwarding.pruned_line(forwarded, settings.hub_keep_forwarded_days))
     return 0
 
 

@@ -10,6 +10,10 @@ error and never resent (issue 14: one bad statement parked 38 good ones); any ot
 hub's settings, not a statement) parks the batch; 5xx and network failures back off per statement, doubling from
 1 min up to 6 h.
 
+`tpkit hub prune` deletes statements forwarded more than `hub_keep_forwarded_days` ago (`prune_forwarded`), in
+small transactions; waiting and parked ones are never deleted. A kit resending a records report older than that
+queues them again, and the LRS answers identical statements without error.
+
 Only statements that name the kit that sent them are queued (issue 14): a kit's records report could otherwise
 carry statements in another kit's name.
 """
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import time
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from appliance.edges.uplink import Uplink
@@ -28,6 +34,7 @@ from appliance.protocol import xapi
 
 BATCH = 100  # statements per POST: ~100 KB, well under any LRS's request limit
 FIRST_WAIT_S, MAX_WAIT_S = 60.0, 6 * 3600.0
+PRUNE_BATCH = 500  # forwarded statements deleted per transaction by `tpkit hub prune`
 PARKED_S = 10 * 365 * 86400.0  # "never, unless a technician retries": far in the future, still a number
 XAPI_VERSION = xapi.VERSION
 KIT_HOME = "https://tpkit.invalid/kits/"  # services/learning/records.home_page without records_home_page
@@ -95,7 +102,7 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
             elif answer.status == 409 or (answer.status == 400 and len(rows) > 1):
                 _one_by_one(db, lrs, rows, now, auth, done)
             elif _refused(answer.status):
-                done.error = f"the LRS refused the batch: HTTP {answer.status} {answer.body or ''}".strip()
+                done.error = _refusal(answer.status, answer.body)
                 lrs_outbox.retry_at(db, ids, now + PARKED_S, done.error)
                 done.parked += len(ids)
             else:
@@ -106,6 +113,16 @@ def forward(db, lrs_url: str, now: float, *, auth: str = "", batch: int = BATCH)
                 )
                 done.backed_off += len(rows)
                 return done
+
+
+def _refusal(status: int | None, body: dict[str, Any] | None) -> str:
+    """Why the LRS refused a whole batch, and for 401/403 that it is the hub's credentials."""
+    if status in (401, 403):
+        return (
+            f"the LRS refused the hub's credentials (HTTP {status}): hub_lrs_auth is wrong or lacks write access "
+            f"{body or ''}"
+        ).strip()
+    return f"the LRS refused the batch: HTTP {status} {body or ''}".strip()
 
 
 def _refused(status: int | None) -> bool:
@@ -135,6 +152,42 @@ def _one_by_one(db, lrs: Uplink, rows: list[dict[str, Any]], now: float, auth: s
             done.error = answer.error or f"the LRS answered HTTP {answer.status}"
             lrs_outbox.retry_at(db, [row["statement_id"]], now + FIRST_WAIT_S, done.error)
             done.backed_off += 1
+
+
+def prune_forwarded(
+    db,
+    now: float,
+    keep_days: int,
+    *,
+    batch: int = PRUNE_BATCH,
+    pause_s: float = 0.01,
+    between: Callable[[], None] = lambda: None,
+) -> int:
+    """Delete statements forwarded more than `keep_days` ago (0 keeps them); how many. Waiting and parked ones are
+    kept. Batches of `batch` rows, one short transaction each, `pause_s` apart (ingest queues statements meanwhile;
+    `between` is called there too: tests ingest during a prune). A kit that resends a records report after this
+    queues its statements again: the LRS answers identical ones without error (tests/hub/test_lrs_ralph.py)."""
+    if keep_days <= 0:
+        return 0
+    cutoff, deleted = now - keep_days * 86400, 0
+    while True:
+        with db.transaction() as tx:
+            count = lrs_outbox.delete_forwarded_before(tx, cutoff, batch)
+        deleted += count
+        if count < batch:
+            return deleted
+        between()
+        time.sleep(pause_s)
+
+
+def pruned_line(deleted: int, keep_days: int) -> str:
+    """What `tpkit hub prune` says about the outbox."""
+    if keep_days <= 0:
+        return "[✓] Learning records forwarded to the LRS: all kept (hub_keep_forwarded_days = 0)."
+    return (
+        f"[✓] Deleted {deleted} learning record(s) forwarded to the LRS more than {keep_days} days ago; "
+        "waiting and refused ones are kept."
+    )
 
 
 def status(db) -> dict[str, int]:

@@ -143,6 +143,14 @@ HUB_SPEC: tuple[Setting, ...] = (
     ),
     Setting("hub_lrs_auth", str, "", "County hub: the LRS's Basic credentials as key:secret; empty: none."),
     Setting(
+        "hub_keep_forwarded_days",
+        int,
+        30,
+        "County hub: days learning records already forwarded to the LRS are kept in the outbox before "
+        "`tpkit hub prune` deletes them; 0: kept for good (waiting and refused ones are always kept).",
+        check_not_negative,
+    ),
+    Setting(
         "hub_keep_reports_days",
         int,
         90,
@@ -231,6 +239,7 @@ class HubSettings:
     hub_token_lifetime_h: float
     hub_lrs_url: str
     hub_lrs_auth: str
+    hub_keep_forwarded_days: int
     hub_keep_reports_days: int
     hub_keep_daily_days: int
     hub_notify_webhook_url: str

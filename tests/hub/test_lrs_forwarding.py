@@ -1,4 +1,5 @@
-"""Learning records forwarded to an xAPI LRS: a real loopback LRS that checks what a conformant one checks."""
+"""Learning records forwarded to an xAPI LRS: a real loopback LRS that checks what a conformant one checks; and the
+outbox pruned of what was forwarded long ago (tests/hub/test_lrs_ralph.py: the same against Ralph)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from appliance.hub import ingest, lrs_forwarding
+from appliance.hub.storage import lrs_outbox
 from appliance.services.learning import xapi
 from tests.hub.conftest import enrol_kit, signed
+from tests.hub.test_cli_hub import tpkit
 
+DAY = 86400
 HOME = "https://county.example.invalid/kits/kit-1"
 
 
@@ -210,3 +214,98 @@ def test_records_of_another_kit_are_not_queued_for_the_lrs(hub_db, clock):
     _ingest_records(hub_db, clock, secret, 1, own + forged)
     queued = {row["statement_id"] for row in hub_db.query("SELECT statement_id FROM lrs_outbox")}
     assert queued == {s["id"] for s in own}
+
+
+def _forwarded_ids(db) -> set[str]:
+    return {row["statement_id"] for row in db.query("SELECT statement_id FROM lrs_outbox")}
+
+
+def test_prune_deletes_only_statements_forwarded_before_the_window_in_batches(hub_db, clock):
+    """Issue 20 (item 6): the outbox was never pruned. Forwarded statements older than hub_keep_forwarded_days go,
+    a batch at a time while the kit's reports keep being queued; waiting and parked statements stay."""
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    old, refused, recent, late = _statements(1050), _statements(1), _statements(3), _statements(4)
+    _ingest_records(hub_db, clock, secret, 1, old + refused)
+    with LoopbackLrs() as lrs:
+        lrs.refuse = {refused[0]["id"]}
+        first = lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+        _ingest_records(hub_db, clock, secret, 2, recent)
+        second = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 20 * DAY)
+        lrs.fail_with = [503]
+        _ingest_records(hub_db, clock, secret, 3, late)
+        waiting = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 20 * DAY)
+    assert (first.forwarded, first.parked, second.forwarded, waiting.backed_off) == (1050, 1, 3, 4)
+    assert lrs_forwarding.prune_forwarded(hub_db, clock.now + 400 * DAY, 0) == 0  # 0 keeps them for good
+    assert lrs_forwarding.prune_forwarded(hub_db, clock.now + 29 * DAY, 30) == 0  # not 30 days old yet
+    meanwhile = _statements(2)
+    batches = []
+
+    def ingest_between() -> None:  # a kit's report arrives between two batches of the prune
+        batches.append(len(_forwarded_ids(hub_db)))
+        if len(batches) == 1:
+            _ingest_records(hub_db, clock, secret, 4, meanwhile)
+
+    deleted = lrs_forwarding.prune_forwarded(hub_db, clock.now + 31 * DAY, 30, batch=500, between=ingest_between)
+    assert deleted == 1050 and len(batches) == 2  # three transactions: 500, 500, 50
+    assert batches[0] == len(old) + 1 + 3 + 4 - 500
+    kept = {s["id"] for s in refused + recent + late + meanwhile}
+    assert _forwarded_ids(hub_db) == kept
+    assert lrs_forwarding.status(hub_db) == {"queued": 10, "forwarded": 3, "waiting": 7, "failing": 5}
+    assert lrs_forwarding.prune_forwarded(hub_db, clock.now + 400 * DAY, 30) == 3  # the recent ones in their turn
+    assert _forwarded_ids(hub_db) == {s["id"] for s in refused + late + meanwhile}
+
+
+def test_a_records_report_resent_after_its_statements_were_pruned_queues_them_again(hub_db, clock):
+    """The documented consequence: the statements are forwarded again; the LRS holds each once."""
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    statements = _statements(5)
+    _ingest_records(hub_db, clock, secret, 1, statements)
+    with LoopbackLrs() as lrs:
+        assert lrs_forwarding.forward(hub_db, lrs.url, clock.now).forwarded == 5
+        assert lrs_forwarding.prune_forwarded(hub_db, clock.now + 31 * DAY, 30) == 5
+        _ingest_records(hub_db, clock, secret, 2, statements)
+        again = lrs_forwarding.forward(hub_db, lrs.url, clock.now + 31 * DAY)
+    assert (again.forwarded, again.error) == (5, "") and len(lrs.stored) == 5
+
+
+def test_cli_hub_prune_deletes_forwarded_learning_records(hub_settings, hub_db, clock):
+    clock.now -= 40 * DAY  # the records came in and were forwarded 40 days ago
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    statements = _statements(3)
+    _ingest_records(hub_db, clock, secret, 1, statements)
+    with LoopbackLrs() as lrs:
+        lrs.refuse = {statements[0]["id"]}
+        lrs_forwarding.forward(hub_db, lrs.url, clock.now)
+    result = tpkit("prune", "--hub-keep-forwarded-days", "30", settings=hub_settings)
+    assert result.returncode == 0, result.stderr
+    assert "Deleted 2 learning record(s) forwarded to the LRS more than 30 days ago" in result.stdout
+    assert _forwarded_ids(hub_db) == {statements[0]["id"]}
+    status = tpkit("forward", "--status", settings=hub_settings)
+    assert "1 queued, 0 forwarded, 1 waiting (1 after an error)" in status.stdout
+
+
+def test_due_statements_are_read_through_the_waiting_index_without_sorting_the_queue(hub_db, clock):
+    """Issue 20: with 500,000 waiting, each batch sorted every waiting row (308 statements/s). The query must walk
+    lrs_outbox_waiting in its order and stop after a batch, on both backends (bench/hub_lrs.py measures it)."""
+    with hub_db.transaction() as tx:
+        for n in range(3000):
+            forwarded = clock.now if n % 3 == 0 else None
+            tx.execute(
+                "INSERT INTO lrs_outbox (statement_id, kit_id, statement, queued_at, next_attempt_at, forwarded_at) "
+                "VALUES (?, 'kit-1', '{}', ?, ?, ?)",
+                (str(uuid.uuid4()), clock.now + n, clock.now + n, forwarded),
+            )
+    sql = (
+        "SELECT statement_id, statement, attempts FROM lrs_outbox WHERE forwarded_at IS NULL "
+        "AND next_attempt_at <= ? ORDER BY next_attempt_at, queued_at, statement_id LIMIT ?"
+    )
+    if hub_db.backend == "sqlite":
+        plan = " ".join(row["detail"] for row in hub_db.query("EXPLAIN QUERY PLAN " + sql, (clock.now + 5000, 100)))
+        assert "lrs_outbox_waiting" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        with hub_db.transaction() as tx:
+            tx.execute("ANALYZE lrs_outbox")
+        plan = " ".join(row["QUERY PLAN"] for row in hub_db.query("EXPLAIN " + sql, (clock.now + 5000, 100)))
+        assert "lrs_outbox_waiting" in plan and "Sort" not in plan, plan
+    due = lrs_outbox.due(hub_db, clock.now + 5000, 100)
+    assert len(due) == 100 and [row["statement"] for row in due] == ["{}"] * 100
