@@ -41,9 +41,9 @@ def _fill(db, kits: int, reports: int, now: float) -> dict:
         for n in range(reports):
             when = now - 200 * DAY + n * 10
             tx.execute(
-                "INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, clock_synchronised, "
+                "INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, made_unix, clock_synchronised, "
                 "received_at, observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes, body) "
-                "VALUES (?, ?, ?, 'heartbeat', '2026-01-01T00:00:00Z', 1, ?, ?, 50.0, 40.0, 3, NULL, ?)",
+                "VALUES (?, ?, ?, 'heartbeat', '2026-01-01T00:00:00Z', 1767225600, 1, ?, ?, 50.0, 40.0, 3, NULL, ?)",
                 (f"bench-{n % kits}", str(uuid.uuid4()), 10_000_000 + n, when, when, body),
             )
     return secrets

@@ -11,7 +11,8 @@ daily_summary.merge of that day's heartbeats), written straight into the databas
 one transaction per kit and day. Measured: bytes of `reports` (table + indexes + TOAST: PostgreSQL's
 pg_total_relation_size summed over every partition, SQLite's dbstat pages); then `retention.prune` as if 30 days
 later with 30 days kept, so it folds every filled report into `kit_days`, timed; then the bytes of `kit_days`. `--batched` makes PostgreSQL prune row by row in batches (the SQLite way and
-main's) instead of dropping partitions, for the side-by-side figure.
+main's) instead of dropping partitions, for the side-by-side figure. `--upgrade` times hub migration 0009 instead:
+the database is migrated up to 0008 only and filled as an older hub's, then `migrate` converts it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 from appliance.hub import retention  # noqa: E402
 from appliance.hub.settings import load_hub_settings  # noqa: E402
-from appliance.hub.storage import reports as stored_reports  # noqa: E402
+from appliance.hub.storage import reports as stored_reports, retention as stored_retention  # noqa: E402
 from appliance.hub.storage.backend import open_database  # noqa: E402
-from appliance.hub.storage.database import migrate  # noqa: E402
+from appliance.hub.storage.database import migrate, migrations  # noqa: E402
 from appliance.services.reporting import daily_summary  # noqa: E402
 from tests.hub.conftest import enrol_kit, health_body  # noqa: E402
 
 DAY = 86400
+COLUMNS = stored_reports.COLUMNS.split(", ")  # whatever columns this checkout's table has (main's: no made_unix)
+INSERT = stored_reports.INSERT_REPORT
 BEATS = 96  # a heartbeat every 15 minutes
 
 
@@ -45,7 +48,7 @@ def _iso(seconds: float) -> str:
 
 
 def _row(kit_id: str, sequence: int, kind: str, when: float, numbers: tuple, body: dict) -> tuple:
-    """A report row in stored_reports.COLUMNS' order (whatever columns this checkout's table has)."""
+    """A report row in COLUMNS' order."""
     values = {
         "kit_id": kit_id,
         "report_id": str(uuid.uuid4()),
@@ -62,7 +65,7 @@ def _row(kit_id: str, sequence: int, kind: str, when: float, numbers: tuple, bod
         "sync_bytes": numbers[3],
         "body": json.dumps(body, separators=(",", ":")),
     }
-    return tuple(values[name] for name in stored_reports.COLUMNS.split(", "))
+    return tuple(values[name] for name in COLUMNS)
 
 
 def _fill(db, kits: int, days: int, first_day: float) -> int:
@@ -77,20 +80,21 @@ def _fill(db, kits: int, days: int, first_day: float) -> int:
             parts = []
             with db.transaction() as tx:
                 for b in range(BEATS):
-                    when = day + b * 900 + k % 900
+                    when = day + b * 900 + k % 600
                     temp, clients = 45.0 + (b % 20) / 2, b % 9
                     body = health_body(kit_id, temp_c=temp, disk_percent=40.0 + d / 10, clients=clients)
                     body["time"], body["uptime_s"] = _iso(when), 3600 + b * 900
                     parts.append(daily_summary.of_heartbeat(day_name, _iso(when), body))
                     sequence += 1
-                    stored_reports.insert(
-                        tx, _row(kit_id, sequence, "heartbeat", when, (temp, 40.0 + d / 10, clients, None), body)
+                    tx.execute(
+                        INSERT, _row(kit_id, sequence, "heartbeat", when, (temp, 40.0 + d / 10, clients, None), body)
                     )
                 summary = daily_summary.merge(day_name, parts)
                 sequence += 1
-                stored_reports.insert(
-                    tx, _row(kit_id, sequence, "daily_summary", day + DAY - 60, (54.5, 40.0 + d / 10, 8, None), summary)
+                summary_row = _row(
+                    kit_id, sequence, "daily_summary", day + DAY - 60, (54.5, 40.0 + d / 10, 8, None), summary
                 )
+                tx.execute(INSERT, summary_row)
                 stored += BEATS + 1
     return stored
 
@@ -106,6 +110,29 @@ def _relation_bytes(db, table: str) -> int:
     return int(db.query(f"SELECT coalesce(sum(pgsize), 0) AS n FROM dbstat WHERE name IN ({marks})", names)[0]["n"])
 
 
+def _upgrade(db, kits: int, days: int) -> int:
+    """Migration 0009 timed on `kits` kits' `days` days of reports stored by an older hub (up to 0008)."""
+    global COLUMNS, INSERT
+    with db.transaction() as tx:
+        tx.execute(
+            "CREATE TABLE hub_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+        )
+        for number, name, statements in migrations(db.backend):
+            if number < 9:
+                for statement in statements:
+                    tx.execute(statement)
+                tx.execute("INSERT INTO hub_migrations (version, name, applied_at) VALUES (?, ?, 0)", (number, name))
+    COLUMNS = [c for c in COLUMNS if c != "made_unix"]
+    INSERT = f"INSERT INTO reports ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+    stored = _fill(db, kits, days, time.time() // DAY * DAY - days * DAY)
+    t0 = time.perf_counter()
+    migrate(db)
+    took = time.perf_counter() - t0
+    print(f"[✓] {db.backend}: migration 0009 converted {stored} reports in {took:.1f} s ({stored / took:,.0f} rows/s)")
+    db.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
@@ -115,22 +142,30 @@ def main() -> int:
     parser.add_argument(
         "--batched", action="store_true", help="PostgreSQL: prune in batched deletes, not by dropping partitions"
     )
+    parser.add_argument("--upgrade", action="store_true", help="time migration 0009 on an older hub's reports instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         overrides = {"hub_data_dir": str(Path(work) / "hub")}
         if args.backend == "postgresql":
             overrides["hub_database_url"] = args.database_url
         db = open_database(load_hub_settings(environ={}, overrides=overrides))
+        if args.upgrade:
+            return _upgrade(db, args.kits, args.days)
         migrate(db)
         today = time.time() // DAY * DAY
         first_day = today - args.days * DAY
+        ensure_days = getattr(stored_retention, "ensure_days", None)  # main has no partitions
+        if ensure_days:  # the partitions the hub made on those days (ahead of them, at its nightly prune)
+            ensure_days(db, first_day, args.days)
         t0 = time.perf_counter()
         stored = _fill(db, args.kits, args.days, first_day)
         fill_s = time.perf_counter() - t0
         kit_days = args.kits * args.days
         raw = _relation_bytes(db, "reports")
         body = db.query("SELECT avg(length(body)) AS n FROM reports WHERE kind = 'heartbeat'")[0]["n"]
-        print(f"[i] {args.backend}: {stored} reports of {args.kits} kits over {args.days} days, filled in {fill_s:.0f} s")
+        print(
+            f"[i] {args.backend}: {stored} reports of {args.kits} kits over {args.days} days, filled in {fill_s:.0f} s"
+        )
         # everything filled is older than `keep` days at `now`: the prune folds all of it
         now, keep = today + 30 * DAY, 30
         options = {"partitions": False} if args.batched else {}
@@ -141,7 +176,9 @@ def main() -> int:
         left = db.query("SELECT count(*) AS n FROM reports")[0]["n"]
         print("| rows | rows per kit per day | bytes | bytes per kit per day |")
         print("|---|---:|---:|---:|")
-        print(f"| raw reports (heartbeat body {float(body):.0f} B of JSON) | {stored / kit_days:.0f} | {raw:,} | {raw / kit_days:,.0f} |")
+        print(
+            f"| raw reports (heartbeat body {float(body):.0f} B of JSON) | {stored / kit_days:.0f} | {raw:,} | {raw / kit_days:,.0f} |"
+        )
         print(f"| kit_days | {done.days_folded / kit_days:.0f} | {folded:,} | {folded / kit_days:,.0f} |")
         how = "dropping partitions" if getattr(done, "partitions", 0) else f"{done.batches} batches"
         print(
