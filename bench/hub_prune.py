@@ -49,6 +49,14 @@ def _fill(db, kits: int, reports: int, now: float) -> dict:
     return secrets
 
 
+def open_bench_database(work: Path, backend: str, database_url: str):
+    """The hub's database for a bench: a SQLite file under `work`, or the PostgreSQL database at `database_url`."""
+    overrides = {"hub_data_dir": str(work / "hub")}
+    if backend == "postgresql":
+        overrides["hub_database_url"] = database_url
+    return open_database(load_hub_settings(environ={}, overrides=overrides))
+
+
 def _ingest_while(db, secrets: dict, now: float, busy: threading.Event | None, seconds: float) -> list[float]:
     """Store signed heartbeats until `busy` clears (or for `seconds`); each store's latency in ms."""
     latencies, sequence, kit_ids = [], 20_000_000, list(secrets)
@@ -81,10 +89,7 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        overrides = {"hub_data_dir": str(Path(work) / "hub")}
-        if args.backend == "postgresql":
-            overrides["hub_database_url"] = args.database_url
-        db = open_database(load_hub_settings(environ={}, overrides=overrides))
+        db = open_bench_database(Path(work), args.backend, args.database_url)
         migrate(db)
         now = time.time()
         secrets = _fill(db, args.kits, args.reports, now)

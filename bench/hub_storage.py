@@ -30,11 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from appliance.hub import retention  # noqa: E402
-from appliance.hub.settings import load_hub_settings  # noqa: E402
 from appliance.hub.storage import reports as stored_reports, retention as stored_retention  # noqa: E402
-from appliance.hub.storage.backend import open_database  # noqa: E402
-from appliance.hub.storage.database import migrate, migrations  # noqa: E402
+from appliance.hub.storage.database import migrate  # noqa: E402
 from appliance.services.reporting import daily_summary  # noqa: E402
+from bench.hub_prune import open_bench_database  # noqa: E402
 from tests.hub.conftest import enrol_kit, health_body  # noqa: E402
 
 DAY = 86400
@@ -113,15 +112,7 @@ def _relation_bytes(db, table: str) -> int:
 def _upgrade(db, kits: int, days: int) -> int:
     """Migration 0009 timed on `kits` kits' `days` days of reports stored by an older hub (up to 0008)."""
     global COLUMNS, INSERT
-    with db.transaction() as tx:
-        tx.execute(
-            "CREATE TABLE hub_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-        )
-        for number, name, statements in migrations(db.backend):
-            if number < 9:
-                for statement in statements:
-                    tx.execute(statement)
-                tx.execute("INSERT INTO hub_migrations (version, name, applied_at) VALUES (?, ?, 0)", (number, name))
+    migrate(db, upto=8)
     COLUMNS = [c for c in COLUMNS if c != "made_unix"]
     INSERT = f"INSERT INTO reports ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
     stored = _fill(db, kits, days, time.time() // DAY * DAY - days * DAY)
@@ -145,10 +136,7 @@ def main() -> int:
     parser.add_argument("--upgrade", action="store_true", help="time migration 0009 on an older hub's reports instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        overrides = {"hub_data_dir": str(Path(work) / "hub")}
-        if args.backend == "postgresql":
-            overrides["hub_database_url"] = args.database_url
-        db = open_database(load_hub_settings(environ={}, overrides=overrides))
+        db = open_bench_database(Path(work), args.backend, args.database_url)
         if args.upgrade:
             return _upgrade(db, args.kits, args.days)
         migrate(db)

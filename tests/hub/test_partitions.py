@@ -167,19 +167,6 @@ def test_a_day_detached_by_a_stopped_prune_is_folded_and_dropped_by_the_next(pg)
     assert stored_reports(pg) == 2 * (12 + 2 + 1)  # the other two days, the alert and records, today's
 
 
-def _migrate_before_0009(db) -> None:
-    """The hub as an older tpkit left it: every migration before 0009 applied and recorded, as `migrate` does."""
-    with db.transaction() as tx:
-        tx.execute(
-            "CREATE TABLE hub_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-        )
-        for number, name, statements in migrations(db.backend):
-            if number < 9:
-                for statement in statements:
-                    tx.execute(statement)
-                tx.execute("INSERT INTO hub_migrations (version, name, applied_at) VALUES (?, ?, 0)", (number, name))
-
-
 OLD_COLUMNS = (
     "kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, observed_at, cpu_temp_c, "
     "disk_percent, wifi_clients, sync_bytes, body"
@@ -202,7 +189,7 @@ def _old_rows(db, today: float) -> None:
 def test_migration_0009_converts_an_existing_reports_table(tmp_path):
     today = _today()
     with _postgres(tmp_path, migrated=False) as db:
-        _migrate_before_0009(db)
+        migrate(db, upto=8)  # the hub as an older tpkit left it
         _old_rows(db, today)
         assert migrate(db) >= 9
         rows = db.query("SELECT report_id, made_unix, tableoid::regclass::text AS part FROM reports ORDER BY report_id")
@@ -222,7 +209,7 @@ def test_migration_0009_converts_an_existing_reports_table(tmp_path):
 def test_sqlite_keeps_one_table_and_gets_the_column_filled(tmp_path):
     db = open_database(load_hub_settings(environ={}, overrides={"hub_data_dir": str(tmp_path)}))
     try:
-        _migrate_before_0009(db)
+        migrate(db, upto=8)  # the hub as an older tpkit left it
         _old_rows(db, _today())
         migrate(db)
         assert [r["made_unix"] for r in db.query("SELECT made_unix FROM reports ORDER BY report_id")] == [
@@ -238,3 +225,22 @@ def test_sqlite_keeps_one_table_and_gets_the_column_filled(tmp_path):
         assert retention.prune(db, _today() + 400 * DAY, 14, 0).partitions == 0
     finally:
         db.close()
+
+
+def test_cli_hub_prune_says_how_many_days_it_dropped(tmp_path):
+    from tests.hub.test_cli_hub import tpkit
+
+    today = _today()
+    with postgres_database() as url:
+        settings = load_hub_settings(environ={}, overrides={"hub_data_dir": str(tmp_path), "hub_database_url": url})
+        db = open_database(settings)
+        try:
+            migrate(db)
+            _old_days(db, today)
+            result = tpkit("prune", settings=settings)  # the default window: 14 days
+            assert result.returncode == 0, result.stderr
+            assert "Pruned 38 report(s) older than 14 days, folded into 6 kit-day row(s)" in result.stdout
+            assert "3 whole day(s) dropped" in result.stdout
+            assert not {n for n in stored.day_partitions(db) if stored.partition_start(n) < today - 14 * DAY}
+        finally:
+            db.close()

@@ -21,8 +21,7 @@ COLUMNS = (
     "disk_percent, wifi_clients, sync_bytes, body, made_unix"
 )
 INSERT_REPORT = (
-    f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
+    f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 # One UPDATE per report (a round trip counts on PostgreSQL). SET expressions all see the row as it was, so the
