@@ -8,6 +8,7 @@ migration converts an existing table. SQLite: the same migration number adds the
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 
 import pytest
@@ -204,6 +205,10 @@ def test_migration_0009_converts_an_existing_reports_table(tmp_path):
             "reports_received",
             "reports_alert_time",
         }
+        refs = db.query(
+            "SELECT confrelid::regclass::text AS ref FROM pg_constraint WHERE conrelid = 'reports'::regclass AND contype = 'f'"
+        )
+        assert [r["ref"] for r in refs] == ["kits"]
 
 
 def test_sqlite_keeps_one_table_and_gets_the_column_filled(tmp_path):
@@ -244,3 +249,49 @@ def test_cli_hub_prune_says_how_many_days_it_dropped(tmp_path):
             assert not {n for n in stored.day_partitions(db) if stored.partition_start(n) < today - 14 * DAY}
         finally:
             db.close()
+
+
+def test_reports_keep_being_stored_while_prune_creates_and_drops_days(pg):
+    # A kit stores reports all along (one transaction each, as the HTTP route does) made today, on an old day being
+    # dropped, and on a day ahead that has no partition yet; each is stored, then either still in `reports` (in its
+    # day, or in reports_default) or counted once in kit_days, never lost or counted twice.
+    today = _today()
+    _old_days(pg, today)
+    secret = enrol_kit(pg, "kit-3", today - 60 * DAY)
+    ahead = today + (stored.AHEAD_DAYS + 2) * DAY
+    made = (today + 3600, today - 30 * DAY + 7200, ahead + 600)
+    stop, started, stored_fresh, failures = threading.Event(), threading.Event(), [], []
+
+    def kit() -> None:
+        sequence = 0
+        while not stop.is_set() and sequence < 2000:
+            sequence += 1
+            report, _, _ = signed(secret, "kit-3", sequence, made_at=made[sequence % 3], synchronised=False)
+            try:
+                stored_fresh.append(ingest.store(pg, report, today + 60)[0])
+            except Exception as exc:  # noqa: BLE001  # the test reports any failure below
+                failures.append(exc)
+            if sequence == 6:
+                started.set()
+
+    worker = threading.Thread(target=kit)
+    worker.start()
+    try:
+        assert started.wait(30)
+        done = retention.prune(pg, today + 2 * DAY + 3600, 14, 0, between=lambda: time.sleep(0.05))
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive() and failures == [] and all(stored_fresh)
+    assert done.partitions == 3 and stored.partition_name(ahead) in stored.day_partitions(pg)
+    left = stored_reports(pg, "kit-3")
+    folded = pg.query("SELECT coalesce(sum(reports), 0) AS n FROM kit_days WHERE kit_id = 'kit-3'")[0]["n"]
+    assert left + folded == len(stored_fresh)
+    places = {
+        row["part"]
+        for row in pg.query(
+            "SELECT tableoid::regclass::text AS part FROM reports WHERE kit_id = 'kit-3' AND made_unix = ?",
+            (ahead + 600,),
+        )
+    }
+    assert places == {stored.partition_name(ahead)}  # those stored before its day existed moved in with it

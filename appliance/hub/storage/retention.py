@@ -1,7 +1,9 @@
 """Retention's tables: raw reports taken out in batches, and `kit_days` (one row per kit and day, each number's
-daily highest) that they are folded into.
+daily highest) that they are folded into; and PostgreSQL's day partitions of `reports` (migration 0009): created
+ahead, taken out a whole day at a time.
 
-Must not import the hub's services. The same SQL on SQLite and PostgreSQL.
+Must not import the hub's services. The batched SQL is the same on SQLite and PostgreSQL; the partitions' is
+PostgreSQL's own (its functions say so, and `ensure_days` does nothing on SQLite).
 """
 
 from __future__ import annotations

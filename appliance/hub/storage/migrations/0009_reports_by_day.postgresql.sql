@@ -7,20 +7,9 @@
 -- ahead), a report made on a day without one (an absurd kit clock, or a day already pruned) lands in
 -- reports_default. Existing rows are copied into reports_default here, and today's are moved into their day when it
 -- is created, so an old hub's reports keep being pruned by the batched delete until none are left.
+-- The same columns as before (LIKE copies them with NOT NULL), and the key.
 CREATE TABLE reports_by_day (
-    kit_id TEXT NOT NULL REFERENCES kits (kit_id),
-    report_id TEXT NOT NULL,
-    sequence BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    made_at TEXT NOT NULL,
-    clock_synchronised INTEGER NOT NULL,
-    received_at DOUBLE PRECISION NOT NULL,
-    observed_at DOUBLE PRECISION NOT NULL,
-    cpu_temp_c DOUBLE PRECISION,
-    disk_percent DOUBLE PRECISION,
-    wifi_clients BIGINT,
-    sync_bytes BIGINT,
-    body TEXT NOT NULL,
+    LIKE reports,
     made_unix DOUBLE PRECISION NOT NULL
 ) PARTITION BY RANGE (made_unix);
 
@@ -36,8 +25,11 @@ DROP TABLE reports;
 
 ALTER TABLE reports_by_day RENAME TO reports;
 
--- The indexes of 0001, 0004 and 0006, built once the rows are in (faster than row by row), on every partition.
+-- The key, the reference to kits and the indexes of 0001, 0004 and 0006, made once the rows are in (faster than
+-- row by row), on every partition.
 ALTER TABLE reports ADD PRIMARY KEY (kit_id, report_id, made_unix);
+
+ALTER TABLE reports ADD FOREIGN KEY (kit_id) REFERENCES kits (kit_id);
 
 CREATE INDEX reports_kit_time ON reports (kit_id, observed_at);
 
