@@ -41,12 +41,20 @@ def _fill(db, kits: int, reports: int, now: float) -> dict:
         for n in range(reports):
             when = now - 200 * DAY + n * 10
             tx.execute(
-                "INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, clock_synchronised, "
+                "INSERT INTO reports (kit_id, report_id, sequence, kind, made_at, made_unix, clock_synchronised, "
                 "received_at, observed_at, cpu_temp_c, disk_percent, wifi_clients, sync_bytes, body) "
-                "VALUES (?, ?, ?, 'heartbeat', '2026-01-01T00:00:00Z', 1, ?, ?, 50.0, 40.0, 3, NULL, ?)",
+                "VALUES (?, ?, ?, 'heartbeat', '2026-01-01T00:00:00Z', 1767225600, 1, ?, ?, 50.0, 40.0, 3, NULL, ?)",
                 (f"bench-{n % kits}", str(uuid.uuid4()), 10_000_000 + n, when, when, body),
             )
     return secrets
+
+
+def open_bench_database(work: Path, backend: str, database_url: str):
+    """The hub's database for a bench: a SQLite file under `work`, or the PostgreSQL database at `database_url`."""
+    overrides = {"hub_data_dir": str(work / "hub")}
+    if backend == "postgresql":
+        overrides["hub_database_url"] = database_url
+    return open_database(load_hub_settings(environ={}, overrides=overrides))
 
 
 def _ingest_while(db, secrets: dict, now: float, busy: threading.Event | None, seconds: float) -> list[float]:
@@ -81,10 +89,7 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        overrides = {"hub_data_dir": str(Path(work) / "hub")}
-        if args.backend == "postgresql":
-            overrides["hub_database_url"] = args.database_url
-        db = open_database(load_hub_settings(environ={}, overrides=overrides))
+        db = open_bench_database(Path(work), args.backend, args.database_url)
         migrate(db)
         now = time.time()
         secrets = _fill(db, args.kits, args.reports, now)

@@ -137,7 +137,8 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         help="fold reports older than hub_keep_reports_days into daily rows and "
         "delete them; delete daily rows older than hub_keep_daily_days (run daily by a timer)",
         description="Deletes in batches of short transactions, so the hub keeps accepting "
-        "reports meanwhile. Alert reports, kits and enrolment are never pruned.",
+        "reports meanwhile; on PostgreSQL it first creates the days ahead and drops each whole old day "
+        "(docs/hub.md, Retention). Alert reports, kits and enrolment are never pruned.",
     )
     add_setting_flags(prune, HUB_SETTINGS + ("hub_keep_reports_days", "hub_keep_daily_days", "hub_keep_forwarded_days"))
     notify = actions.add_parser(
@@ -356,7 +357,9 @@ def hub_prune(settings: HubSettings) -> int:
         f"[✓] Pruned {done.reports} report(s) {keep}, folded into {done.days_folded} kit-day row(s); deleted "
         f"{done.days_deleted} kit-day row(s)"
         + (f" older than {settings.hub_keep_daily_days} days" if settings.hub_keep_daily_days else "")
-        + f" ({done.batches} batch(es)). Alerts and enrolment are kept."
+        + f" ({done.batches} batch(es)"
+        + (f", {done.partitions} whole day(s) dropped" if done.partitions else "")
+        + "). Alerts and enrolment are kept."
     )
     print(lrs_forwarding.pruned_line(forwarded, settings.hub_keep_forwarded_days))
     return 0

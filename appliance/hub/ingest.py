@@ -169,6 +169,7 @@ def _report_row(report: report_file.Report, body: str, now: float) -> tuple:
         None if values["wifi_clients"] is None else int(values["wifi_clients"]),
         None if values["sync_bytes"] is None else int(values["sync_bytes"]),
         body,
+        made_at,  # made_unix: PostgreSQL's partition key, the same every time this report arrives
     )
 
 

@@ -3,7 +3,11 @@
 page charts, from both.
 
 `prune` works in small batches, each its own short transaction, so reports keep being accepted while it runs
-(on SQLite a writer waits for at most one batch; on PostgreSQL rows of other kits are not touched at all).
+(on SQLite a writer waits for at most one batch; on PostgreSQL rows of other kits are not touched at all). On
+PostgreSQL, where `reports` is partitioned by the day a report was made (migration 0009), it first creates the
+partitions of the days ahead and takes out each whole old day at once: detached (a moment's lock), folded into
+kit_days by one statement, its alerts moved to reports_default, dropped. The batched delete then handles what is
+left (reports_default: reports made on a day without a partition).
 Must not import web or cli.
 """
 
@@ -54,6 +58,7 @@ class Pruned:
     days_folded: int = 0  # distinct (kit, day) rows written
     days_deleted: int = 0
     batches: int = 0
+    partitions: int = 0  # PostgreSQL's whole days dropped
 
 
 def _int(value: float | None) -> int | None:
@@ -69,11 +74,17 @@ def prune(
     batch: int = BATCH,
     pause_s: float = 0.01,
     between: Callable[[], None] = lambda: None,
+    partitions: bool | None = None,
 ) -> Pruned:
     """Fold raw reports received more than `keep_reports_days` ago into `kit_days` and delete them, then delete
     days older than `keep_daily_days`; 0 keeps that kind for good. Batches of `batch` rows, one transaction each,
-    `pause_s` apart (`between` is called there too: tests ingest during a prune)."""
+    `pause_s` apart (`between` is called there too: tests ingest during a prune). `partitions` (PostgreSQL's
+    default): first drop whole days made more than `keep_reports_days` ago; False: batches only (bench/hub_storage)."""
     done, folded = Pruned(), set()
+    if db.backend == "postgresql" if partitions is None else partitions:
+        stored.ensure_days(db, now, stored.AHEAD_DAYS)
+        _drop_days(db, done, now - keep_reports_days * DAY_S if keep_reports_days > 0 else None, between)
+    days_in_partitions = done.days_folded
     if keep_reports_days > 0:
         cutoff = now - keep_reports_days * DAY_S
         while True:
@@ -91,7 +102,7 @@ def prune(
                 stored.merge_days(tx, days)
             done.reports += len(rows)
             folded |= set(days)
-            done.days_folded = len(folded)
+            done.days_folded = days_in_partitions + len(folded)
             done.batches += 1
             if last:
                 break
@@ -109,3 +120,21 @@ def prune(
             between()
             time.sleep(pause_s)
     return done
+
+
+def _drop_days(db, done: Pruned, cutoff: float | None, between: Callable[[], None]) -> None:
+    """PostgreSQL: take out every day partition that ended by `cutoff` (None: none), and finish any a stopped prune
+    detached (counted into `done`). Detaching is its own transaction, so ingest waits only for that: from then on
+    a report made that day goes to reports_default, and the fold reads a table nobody writes."""
+    for name, attached in sorted(stored.day_partitions(db).items()):
+        if attached and (cutoff is None or stored.partition_start(name) + DAY_S > cutoff):
+            continue
+        if attached:
+            with db.transaction() as tx:
+                stored.detach_partition(tx, name)
+        with db.transaction() as tx:
+            pruned, rows = stored.fold_and_drop(tx, name)
+        done.reports += pruned
+        done.partitions += 1
+        done.days_folded += rows
+        between()

@@ -153,7 +153,7 @@ HUB_SPEC: tuple[Setting, ...] = (
     Setting(
         "hub_keep_reports_days",
         int,
-        90,
+        14,
         "County hub: days raw reports are kept before `tpkit hub prune` folds "
         "them into one row per kit and day; 0: kept for good (alerts are always kept).",
         check_not_negative,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import HubUnavailableError, StorageError
+from appliance.hub.storage import retention
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,21 @@ POOL_SIZE = 8
 MIGRATION_LOCK = 7_461_746  # PostgreSQL advisory lock id: one process migrates at a time ("tpkit" on a keypad)
 
 
-def migrations() -> list[tuple[int, str, list[str]]]:
-    """Numbered `NNNN_name.sql` files of the hub, in order, each split into statements (no `;` inside comments)."""
+def migrations(backend: str) -> list[tuple[int, str, list[str]]]:
+    """Numbered `NNNN_name.sql` files of the hub, in order, each split into statements (no `;` inside comments).
+
+    A migration one backend needs in its own SQL comes as two files, `NNNN_name.sqlite.sql` and
+    `NNNN_name.postgresql.sql`: each backend runs its own (one number, one name, either way)."""
     found = []
     for item in resources.files("appliance.hub.storage.migrations").iterdir():
-        if item.name.endswith(".sql"):
-            number, _, rest = item.name.partition("_")
-            statements = [s.strip() for s in item.read_text(encoding="utf-8").split(";") if s.strip()]
-            found.append((int(number), rest.removesuffix(".sql"), statements))
+        if not item.name.endswith(".sql"):
+            continue
+        number, _, rest = item.name.partition("_")
+        name, _, variant = rest.removesuffix(".sql").partition(".")
+        if variant and variant != backend:
+            continue
+        statements = [s.strip() for s in item.read_text(encoding="utf-8").split(";") if s.strip()]
+        found.append((int(number), name, statements))
     return sorted(found)
 
 
@@ -192,10 +200,13 @@ class SqliteHub:
             conn.close()
 
 
-def migrate(db) -> int:
-    """Apply every hub migration not yet applied, one transaction each (one process at a time); return the version."""
+def migrate(db, upto: int | None = None) -> int:
+    """Apply every hub migration not yet applied, one transaction each (one process at a time); return the version.
+    `upto`: only those numbered up to it (tests and bench/hub_storage.py make an older hub's database so)."""
     version = 0
-    for number, name, statements in migrations():
+    for number, name, statements in migrations(db.backend):
+        if upto is not None and number > upto:
+            break
         with db.transaction() as tx:
             db.lock_for_migration(tx)
             tx.execute(
@@ -212,4 +223,6 @@ def migrate(db) -> int:
                 "INSERT INTO hub_migrations (version, name, applied_at) VALUES (?, ?, ?)", (number, name, time.time())
             )
             version = number
+    if upto is None:  # PostgreSQL's day partitions (migration 0009): a fresh hub works
+        retention.ensure_days(db, time.time(), retention.AHEAD_DAYS)
     return version

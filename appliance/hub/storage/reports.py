@@ -1,6 +1,10 @@
 """The `reports` table: each stored report once (unique kit_id, report_id), with its charted numbers; and the
 change a newly stored report makes to its kit's row.
 
+On PostgreSQL the table is partitioned by made_unix (migration 0009): its primary key is (kit_id, report_id,
+made_unix), and made_unix comes from the report itself, so that still means once per report. The INSERTs say
+`ON CONFLICT DO NOTHING` without naming the key, which both backends' keys satisfy.
+
 Must not import the hub's services. Statements are written for both backends (`?` placeholders).
 """
 
@@ -14,11 +18,10 @@ from appliance.hub.storage import configs, kits
 
 COLUMNS = (
     "kit_id, report_id, sequence, kind, made_at, clock_synchronised, received_at, observed_at, cpu_temp_c, "
-    "disk_percent, wifi_clients, sync_bytes, body"
+    "disk_percent, wifi_clients, sync_bytes, body, made_unix"
 )
 INSERT_REPORT = (
-    f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (kit_id, report_id) DO NOTHING"
+    f"INSERT INTO reports ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 # One UPDATE per report (a round trip counts on PostgreSQL). SET expressions all see the row as it was, so the
@@ -52,7 +55,7 @@ STORE_ONE_POSTGRES = (
     "WITH enrolled AS (SELECT public_key = ? AS same FROM kits WHERE kit_id = ?), "
     f"stored AS (INSERT INTO reports ({COLUMNS}) SELECT ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::integer, "
     "?::double precision, ?::double precision, ?::double precision, ?::double precision, ?::bigint, ?::bigint, "
-    "?::text FROM enrolled WHERE same ON CONFLICT (kit_id, report_id) DO NOTHING RETURNING kit_id), "
+    "?::text, ?::double precision FROM enrolled WHERE same ON CONFLICT DO NOTHING RETURNING kit_id), "
     "updated AS ({update} RETURNING kit_id) "
     "SELECT e.same, (SELECT count(*) FROM updated) AS fresh, d.version, d.config FROM enrolled e "
     "LEFT JOIN LATERAL (" + configs.NEWEST + ") d ON true"
