@@ -33,33 +33,16 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance.edges import minisign  # noqa: E402
 from appliance.hub.settings import load_hub_settings  # noqa: E402
-from appliance.hub.storage.backend import database_path, open_database  # noqa: E402
-from appliance.hub.storage.database import POOL_SIZE, migrate  # noqa: E402
+from appliance.hub.storage.backend import database_path  # noqa: E402
+from appliance.hub.storage.database import POOL_SIZE  # noqa: E402
 from appliance.protocol import report_file  # noqa: E402
+from bench.hub_ingest import enrol  # noqa: E402
 from tests.hub.conftest import health_body  # noqa: E402
 from tests.hub.test_connections import PAGES, WORKERS, _descriptors_of, _workers, hub_serving, signed_in  # noqa: E402
 
 WINDOW_S = 300
 SAMPLE_S = 5
-
-
-def enrol(settings, kits: int) -> list:
-    """`kits` kits with fresh keys, written as enrolled; their secret keys."""
-    db = open_database(settings)
-    migrate(db)
-    secrets_ = [minisign.generate() for _ in range(kits)]
-    now = time.time()
-    with db.transaction() as tx:
-        for n, secret in enumerate(secrets_):
-            tx.execute(
-                "INSERT INTO kits (kit_id, school, district, location, registered_at, public_key, enrolled_at) "
-                "VALUES (?, ?, ?, '', ?, ?, ?)",
-                (f"kit-{n:05d}", f"School {n % 500}", f"District {n % 20}", now, secret.public.line, now),
-            )
-    db.close()
-    return secrets_
 
 
 class Log:

@@ -41,8 +41,8 @@ from appliance.protocol import report_file  # noqa: E402
 from tests.hub.conftest import health_body  # noqa: E402
 
 
-def prepare(settings, kits: int, rounds: int) -> list[bytes]:
-    """Enrol `kits` kits with fresh keys; return every request (headers + signed body), round by round."""
+def enrol(settings, kits: int) -> list:
+    """`kits` kits (kit-00000…) with fresh keys, written straight into the database as enrolled; their secret keys."""
     db = open_database(settings)
     migrate(db)
     secrets_ = [minisign.generate() for _ in range(kits)]
@@ -55,6 +55,12 @@ def prepare(settings, kits: int, rounds: int) -> list[bytes]:
                 (f"kit-{n:05d}", f"School {n % 2000}", f"District {n % 40}", now, secret.public.line, now),
             )
     db.close()
+    return secrets_
+
+
+def prepare(settings, kits: int, rounds: int) -> list[bytes]:
+    """Enrol `kits` kits with fresh keys; return every request (headers + signed body), round by round."""
+    secrets_ = enrol(settings, kits)
     requests = []
     for sequence in range(1, rounds + 1):
         for n, secret in enumerate(secrets_):

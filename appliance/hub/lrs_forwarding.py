@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from appliance.edges.uplink import Uplink
 from appliance.errors import BadRequestError
+from appliance.hub import retention
 from appliance.hub.storage import lrs_outbox
 from appliance.protocol import xapi
 
@@ -169,15 +169,11 @@ def prune_forwarded(
     queues its statements again: the LRS answers identical ones without error (tests/hub/test_lrs_ralph.py)."""
     if keep_days <= 0:
         return 0
-    cutoff, deleted = now - keep_days * 86400, 0
-    while True:
-        with db.transaction() as tx:
-            count = lrs_outbox.delete_forwarded_before(tx, cutoff, batch)
-        deleted += count
-        if count < batch:
-            return deleted
-        between()
-        time.sleep(pause_s)
+    cutoff = now - keep_days * 86400
+    deleted, _ = retention.in_batches(
+        db, lambda tx: lrs_outbox.delete_forwarded_before(tx, cutoff, batch), batch, pause_s=pause_s, between=between
+    )
+    return deleted
 
 
 def pruned_line(deleted: int, keep_days: int) -> str:

@@ -110,16 +110,34 @@ def prune(
             time.sleep(pause_s)  # other writers (ingest) take their turn between batches
     if keep_daily_days > 0:
         oldest = day_of(now - keep_daily_days * DAY_S)
-        while True:
-            with db.transaction() as tx:
-                deleted = stored.delete_days_before(tx, oldest, batch)
-            done.days_deleted += deleted
-            done.batches += 1
-            if deleted < batch:
-                break
-            between()
-            time.sleep(pause_s)
+        deleted, batches = in_batches(
+            db, lambda tx: stored.delete_days_before(tx, oldest, batch), batch, pause_s=pause_s, between=between
+        )
+        done.days_deleted += deleted
+        done.batches += batches
     return done
+
+
+def in_batches(
+    db,
+    step: Callable[[Any], int],
+    batch: int,
+    *,
+    pause_s: float = 0.01,
+    between: Callable[[], None] = lambda: None,
+) -> tuple[int, int]:
+    """Run `step(tx)` (it deletes at most `batch` rows and says how many) in a transaction of its own, `pause_s`
+    apart so other writers (ingest) take their turn, until it deletes fewer than `batch`; (rows, batches).
+    `between` is called between two batches (tests ingest there)."""
+    rows = batches = 0
+    while True:
+        with db.transaction() as tx:
+            count = step(tx)
+        rows, batches = rows + count, batches + 1
+        if count < batch:
+            return rows, batches
+        between()
+        time.sleep(pause_s)
 
 
 def _drop_days(db, done: Pruned, cutoff: float | None, between: Callable[[], None]) -> None:
