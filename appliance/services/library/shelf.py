@@ -15,8 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from appliance.config import Settings
-from appliance.content import library as content_library
-from appliance.content import zimlayers
+from appliance.content import library as content_library, zimlayers
 from appliance.errors import AccessDeniedError, BookNotFoundError
 from appliance.files import fsync_path, write_atomically
 from appliance.paths import Paths
