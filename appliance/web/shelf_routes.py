@@ -16,18 +16,25 @@ from appliance.errors import TpkitError
 from appliance.web.forms import form_page, posted_form
 from appliance.web.people_routes import staff_viewer
 
+REFRESH_S = 3  # while a stick is being imported
+
 
 def shelf_page(request: Request, status_code: int = 200, **refused) -> Response:
     from appliance.services.library import approval, shelf  # here: a web worker starts without them (issue 15)
+    from appliance.services.sync import stick_status
 
     viewer = staff_viewer(request)
     kit = request.app.state.kit
     library = kit.load_library()
+    stick = stick_status.latest(kit.paths)
+    importing = stick is not None and stick["state"] == stick_status.IMPORTING
     return form_page(
         request,
         "books.html",
         status_code=status_code,
+        headers={"Refresh": str(REFRESH_S)} if importing else None,  # the progress bar moves without JavaScript
         account=viewer,
+        stick=stick,
         books=shelf.listing(kit.db, library),
         damaged=library.damaged(),
         checking=library.pending(),
