@@ -79,7 +79,7 @@ class StickStatus:
         self._write()
 
     def _write(self) -> None:
-        self.data["updated"] = self._written = self.clock()
+        self.data["written_at"] = self._written = self.clock()
         write_atomically(self.file, json.dumps(self.data, ensure_ascii=False).encode(), sync_folder=False)
 
 
@@ -89,7 +89,10 @@ def latest(paths: Paths, now: float | None = None) -> dict[str, Any] | None:
         data = json.loads(status_file(paths).read_bytes())
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or (now if now is not None else time.time()) - data.get("updated", 0) > SHOWN_FOR_S:
+    if (
+        not isinstance(data, dict)
+        or (now if now is not None else time.time()) - data.get("written_at", 0) > SHOWN_FOR_S
+    ):
         return None
     total = data.get("total_bytes") or 0
     data["percent"] = min(100, (data.get("done_bytes", 0) * 100) // total) if total else 0
