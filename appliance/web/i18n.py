@@ -133,6 +133,10 @@ BUILT_AT_RUN_TIME = (
     N_("language.swa"),
     N_("language.ind"),
     N_("language.msa"),
+    # books.html: what became of a book sent from a laptop (services/library/approval.py Held.outcome), or a sync's lock
+    N_("upload_book.waiting"),
+    N_("upload_book.unchanged"),
+    N_("upload_book.busy"),
     # books.html: what a USB stick's import did with each loose book (services/sync/stick_import.py LocalBook)
     N_("stick.outcome_waiting"),
     N_("stick.outcome_unchanged"),
