@@ -53,7 +53,7 @@ class StickStatus:
                 return
             self._write()
 
-    def finished(self, report, channels_added: int = 0) -> None:
+    def finished(self, report) -> None:
         """The import ended (the stick still mounted): each book's outcome."""
         books = [{"file": b.file, "outcome": b.outcome, "why": b.why, "size_bytes": b.size_bytes} for b in report.local]
         result = report.result
