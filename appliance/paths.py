@@ -77,6 +77,12 @@ class Paths:
         return self.data_dir / "books-waiting"
 
     @property
+    def shelf_file(self) -> Path:
+        """The names of the books a teacher took off the shelf (a JSON list): kept in the content folder, not served
+        (services/library/shelf.py). Every web worker reads it at its next library scan."""
+        return self.data_dir / "off-shelf.json"
+
+    @property
     def sync_lock(self) -> Path:
         return self.sync_dir / "sync.lock"
 

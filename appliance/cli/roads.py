@@ -115,21 +115,39 @@ def _print_import(report) -> None:
 
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
-    """`tpkit import PATH | --device DEV`."""
+    """`tpkit import PATH | --device DEV`; what it does is also written for the 内容 page (services/sync/stick_status)."""
     from appliance.cli.content import _exit_on_signal, _ProgressBar
+    from appliance.errors import TpkitError
     from appliance.services.sync import stick_import
+    from appliance.services.sync.stick_status import StickStatus
 
     signal.signal(signal.SIGTERM, _exit_on_signal)  # the stick pulled out: systemd stops the unit
     engine, db = _open(settings)
+    status = StickStatus(engine.paths, args.device or str(args.path))
+    bar = _ProgressBar()
+
+    def on_event(event) -> None:
+        bar(event)
+        status.on_event(event)
+
     try:
         if args.device:
             from appliance.edges import stick
 
             with stick.mounted(args.device) as folder:
                 print(f"[i] {args.device} mounted read-only at {folder}")
-                report = stick_import.import_folder(settings, db, folder, on_event=_ProgressBar(), source=args.device)
+                report = stick_import.import_folder(settings, db, folder, on_event=on_event, source=args.device)
+                status.finished(report)
         else:
-            report = stick_import.import_folder(settings, db, args.path, on_event=_ProgressBar(), source=str(args.path))
+            report = stick_import.import_folder(settings, db, args.path, on_event=on_event, source=str(args.path))
+            status.finished(report)
+        status.unplugged_safely()
+    except TpkitError as exc:
+        status.failed(exc.code)
+        raise
+    except SystemExit:
+        status.failed("stick.stopped")
+        raise
     finally:
         _close(engine, db)
     _print_import(report)

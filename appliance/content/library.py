@@ -1,4 +1,5 @@
-"""The library: every `.zim` in the content folder is a book; damaged files are listed, never served.
+"""The library: every `.zim` in the content folder is a book; damaged files are listed, never served, and books a
+teacher took off the shelf (their names in the shelf file, services/library/shelf.py) are kept but not served.
 
 Must not import storage, edges, services or web: the check-result store is handed in.
 Readers get an immutable snapshot; a rescan builds a new one and swaps it, so requests in
@@ -8,6 +9,7 @@ flight keep the books they started with.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 from pathlib import Path
@@ -109,14 +111,34 @@ class Snapshot:
     damaged: tuple[DamagedFile, ...]
     pending: tuple[Path, ...]
     generation: int = 0  # one more each time the served books change (Library.generation)
+    off_shelf: tuple[Book, ...] = ()  # good books a teacher took off the shelf: kept, not served
+
+
+def shelf_names(path: Path | None) -> frozenset[str]:
+    """The names in the shelf file (a JSON list of book names taken off the shelf); none when it is missing.
+    A damaged file takes nothing off the shelf: serving a book a teacher withdrew beats serving none."""
+    if path is None:
+        return frozenset()
+    try:
+        names = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return frozenset()
+    except (OSError, ValueError) as exc:
+        log.warning("library: cannot read %s (%s); every book stays on the shelf", path, exc)
+        return frozenset()
+    if not isinstance(names, list):
+        log.warning("library: %s is not a list of book names; every book stays on the shelf", path)
+        return frozenset()
+    return frozenset(name for name in names if isinstance(name, str))
 
 
 class Library:
     """The books of one content folder; `refresh()` picks up added, changed and removed files."""
 
-    def __init__(self, content_dir: Path, checks: CheckStore | None = None) -> None:
+    def __init__(self, content_dir: Path, checks: CheckStore | None = None, shelf_file: Path | None = None) -> None:
         self.content_dir = content_dir
         self._checks = checks
+        self._shelf_file = shelf_file
         self._snapshot = Snapshot({}, (), ())
         self._refresh_lock = threading.Lock()
 
@@ -158,6 +180,10 @@ class Library:
     def pending(self) -> list[Path]:
         return list(self._snapshot.pending)
 
+    def off_shelf(self) -> list[Book]:
+        """Good books a teacher took off the shelf, sorted by title: kept on the kit, not served."""
+        return sorted(self._snapshot.off_shelf, key=lambda b: (b.title.casefold(), b.name))
+
     # --- scanning ---------------------------------------------------------------------------
     def _zim_files(self) -> list[Path]:
         try:
@@ -169,7 +195,8 @@ class Library:
         """Rescan the content folder; return True when the served set changed."""
         with self._refresh_lock:
             old = self._snapshot
-            known = {book.zim.path: book for book in old.books.values()}
+            withdrawn = shelf_names(self._shelf_file)
+            known = {book.zim.path: book for book in (*old.books.values(), *old.off_shelf)}
             known_damaged = {file.path: file for file in old.damaged}
             books: dict[str, Book] = {}
             damaged: list[DamagedFile] = []
@@ -194,8 +221,9 @@ class Library:
                     damaged.append(outcome)
                 else:
                     pending.append(path)
+            off_shelf = tuple(books.pop(name) for name in sorted(withdrawn & books.keys()))
             changed = books.keys() != old.books.keys() or any(books[n] is not old.books[n] for n in books)
-            self._snapshot = Snapshot(books, tuple(damaged), tuple(pending), old.generation + changed)
+            self._snapshot = Snapshot(books, tuple(damaged), tuple(pending), old.generation + changed, off_shelf)
             if changed or damaged != list(old.damaged):
                 log.info("library: %d book(s), %d damaged, %d being checked", len(books), len(damaged), len(pending))
             return changed

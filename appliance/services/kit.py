@@ -75,7 +75,7 @@ class Kit:
             sizes = cache_sizes.for_kit(self.settings)
             zimfile.set_cache_sizes(sizes.cluster_bytes, sizes.dirents_per_book)  # before the books are opened
             log.info("%s", sizes.describe())
-            self.library = Library(self.paths.content_dir, BookChecks(self.db))
+            self.library = Library(self.paths.content_dir, BookChecks(self.db), self.paths.shelf_file)
             self.library.refresh()
         return self.library
 

@@ -41,6 +41,7 @@ from appliance.web import (
     quiz_routes,
     search_routes,
     security_routes,
+    shelf_routes,
 )
 from appliance.web.answer_cache import AnswerCache
 from appliance.web.book_origin import SandboxBooks
@@ -173,6 +174,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *catalog_routes.routes,
         *admin_routes.routes,
         *approval_routes.routes,
+        *shelf_routes.routes,
         *health_routes.routes,
         *portal_routes.routes,
         *learn_routes.routes,

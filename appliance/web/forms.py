@@ -146,7 +146,7 @@ def posted_upload(
             try:
                 async with checked_upload(request, max_bytes(request), max_files) as form:
                     return await anyio.to_thread.run_sync(
-                        _answer, handler, page, request, form, limiter=_upload_threads(request)
+                        _answer, handler, page, request, form, limiter=upload_threads(request)
                     )
             except UploadTooLargeError as error:
                 if page is None or not _refusable(request, error):
@@ -165,7 +165,7 @@ def posted_upload(
 UPLOAD_THREADS = 8
 
 
-def _upload_threads(request: Request) -> anyio.CapacityLimiter:
+def upload_threads(request: Request) -> anyio.CapacityLimiter:
     state = request.app.state
     limiter = getattr(state, "upload_threads", None)
     if limiter is None:

@@ -133,6 +133,18 @@ BUILT_AT_RUN_TIME = (
     N_("language.swa"),
     N_("language.ind"),
     N_("language.msa"),
+    # books.html: what became of a book sent from a laptop (services/library/approval.py Held.outcome), or a sync's lock
+    N_("upload_book.waiting"),
+    N_("upload_book.unchanged"),
+    N_("upload_book.busy"),
+    # books.html: what a USB stick's import did with each loose book (services/sync/stick_import.py LocalBook)
+    N_("stick.outcome_waiting"),
+    N_("stick.outcome_unchanged"),
+    N_("stick.outcome_refused"),
+    N_("stick.why_link"),
+    N_("stick.why_no_space"),
+    N_("stick.why_damaged"),
+    N_("stick.why_read_failed"),
     # admin.html: where a setting came from, a served book's check, why a file is damaged (content/library.py
     # DamagedFile.why), the county's sync settings by name (services/reporting/desired_config.py FIELDS)
     N_("admin.source.default"),

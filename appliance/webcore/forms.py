@@ -186,6 +186,18 @@ def _checked(request: Request, form):
     return form
 
 
+def check_header_token(request: Request) -> None:
+    """A request a page's script sends (a chunk of a file, not a form) carries the form's token in `X-CSRF-Token`: a
+    header another site's page cannot set without the kit's consent (CORS). FormExpiredError otherwise."""
+    expected = _expected(request)
+    if not expected or not hmac.compare_digest(expected, request.headers.get("x-csrf-token", "")):
+        raise FormExpiredError(
+            "The request could not be accepted: its security token is missing or old.",
+            cause="The page was open for a long time, or you signed in or out since.",
+            fix="Reload the page and send the file again.",
+        )
+
+
 def _expected(request: Request) -> str:
     """The token a form posted with this request's cookies must carry; empty when it has neither cookie. A signed-in
     request's token comes from its sign-in cookie alone, so a planted pre-session cookie changes nothing."""

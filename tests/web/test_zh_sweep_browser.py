@@ -172,6 +172,7 @@ PAGES = [
     ("summary", "teacher", "/teach/{class_id}/students/{student_id}/summary", True),
     ("admin", "admin", "/admin", True),
     ("admin-books", "admin", "/admin/books", True),
+    ("books", "teacher", "/books", True),
     ("admin-people", "admin", "/admin/people", True),
     ("admin-security", "admin", "/admin/security", True),
 ]

@@ -31,6 +31,7 @@ from appliance.storage.waiting_books import Waiting, WaitingBooks
 if TYPE_CHECKING:  # the sync engine is imported by `enable` and `reject`: a web worker starts without it (issue 15)
     from appliance.services.sync.engine import Engine
 
+UPLOADED_BY = "upload:"  # a waiting book's source when a teacher sent it from a laptop: upload:<username>
 LOCAL_SUFFIX = "_local"  # an unsigned book whose id a signed book already uses is served as <id>_local
 _ID_CHARACTERS = re.compile(r"[^a-z0-9_.-]+")
 

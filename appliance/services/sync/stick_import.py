@@ -39,6 +39,7 @@ class LocalBook:
     book_id: str = ""  # the id it would be served under once enabled
     message: str = ""
     size_bytes: int = 0  # copied into the waiting folder
+    why: str = ""  # a refusal's kind, for pages in every language: link, no_space, damaged, read_failed
 
 
 @dataclasses.dataclass
@@ -138,13 +139,14 @@ def import_local_books(engine: Engine, files: list[Path], source: str) -> list[L
     return results
 
 
-def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
+def _copy_hashed(source: Path, target: Path, on_event: Callable[[Event], None], total: int) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
     with source.open("rb") as reader, target.open("wb") as writer:
         while chunk := reader.read(CHUNK_BYTES):
             digest.update(chunk)
             writer.write(chunk)
             size += len(chunk)
+            on_event(Event("download", source.name, size, max(total, size)))  # the CLI's bar, the 内容 page's
         writer.flush()
         os.fsync(writer.fileno())
     return size, digest.hexdigest()
@@ -152,7 +154,9 @@ def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
 
 def _import_one(engine: Engine, path: Path, source: str) -> LocalBook:
     if path.is_symlink():
-        return LocalBook(path.name, "refused", message="it is a link; tpkit imports only files that are on the stick")
+        return LocalBook(
+            path.name, "refused", message="it is a link; tpkit imports only files that are on the stick", why="link"
+        )
     staged = engine.paths.sync_staging_dir / LOCAL_CHANNEL / f".{path.name}"
     staged.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -164,8 +168,9 @@ def _import_one(engine: Engine, path: Path, source: str) -> LocalBook:
                 "refused",
                 message=f"it needs {size / MB:.1f} MB and the content disk has "
                 f"{free / MB:.1f} MB free with {engine.settings.disk_reserve_mb} MB kept in reserve",
+                why="no_space",
             )
-        size, sha256 = _copy_hashed(path, staged)
+        size, sha256 = _copy_hashed(path, staged, engine.on_event, size)
         zimfile.check_whole(staged)
         held = approval.hold(engine, staged, path, sha256, source)
         return LocalBook(path.name, held.outcome, held.book_id, held.message, size if held.outcome == "waiting" else 0)
@@ -175,9 +180,15 @@ def _import_one(engine: Engine, path: Path, source: str) -> LocalBook:
             "refused",
             message=f"libzim's check failed: {exc.message} (not a ZIM, or cut "
             "short when the stick was pulled out or the copy onto it stopped)",
+            why="damaged",
         )
     except OSError as exc:
-        return LocalBook(path.name, "refused", message=f"reading it failed ({exc.strerror}): was the stick pulled out?")
+        return LocalBook(
+            path.name,
+            "refused",
+            message=f"reading it failed ({exc.strerror}): was the stick pulled out?",
+            why="read_failed",
+        )
     finally:
         staged.unlink(missing_ok=True)
 
