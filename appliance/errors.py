@@ -106,6 +106,13 @@ class SignInError(TpkitError, PermissionError):
     status = 401
 
 
+class PackError(TpkitError, ValueError):
+    """A folder cannot be packed into a book (`tpkit pack`): its manifest or curriculum map has problems (all of them
+    are listed at once), or a file in it cannot be converted."""
+
+    code = "pack.invalid"
+
+
 class LanError(TpkitError, OSError):
     """mDNS cannot be used: no multicast on the chosen interfaces, or the mDNS port cannot be opened."""
 
