@@ -136,12 +136,13 @@ def index_page(language: str, title: str, description: str, items: Sequence[List
             unit_key, lesson_key = key, None
             name = names.get(key, "")
             heading = _shelf(words, item.position, len(shelves) > 1)
-            body.append(f"<h2>{html.escape(heading)} {html.escape(name)}</h2>")
+            body.append(f"<h2>{html.escape(f'{heading} {name}'.strip())}</h2>")
         if (lesson := item.position.get("lesson")) != lesson_key:
             lesson_key = lesson
             if lesson is not None:
                 name = names.get((*key, lesson), "")
-                body.append(f"<h3>{html.escape(words['lesson'].format(n=lesson))} {html.escape(name)}</h3>")
+                label = words["lesson"].format(n=lesson)
+                body.append(f"<h3>{html.escape(f'{label} {name}'.strip())}</h3>")
         detail = " · ".join(part for part in (words[item.kind], _detail(words, item)) if part)
         body.append(
             f'<ul><li><a href="{quote(item.path)}">{html.escape(item.title)} <small>{html.escape(detail)}</small>'

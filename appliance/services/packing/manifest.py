@@ -95,9 +95,9 @@ def read(folder: Path, *, today: datetime.date) -> Manifest:
 
 def problems_error(path: Path, problems: list[str]) -> PackError:
     """One error listing every problem of a file a person wrote (a manifest, a curriculum map)."""
-    listed = "\n".join(f"  - {problem}" for problem in problems)
     return PackError(
-        f"{path} has {len(problems)} problem(s); nothing was written:\n{listed}",
+        f"{path} has {len(problems)} problem(s); nothing was written:",
+        problems=problems,
         fix=f"Correct each problem listed in {path.name} (its format: docs/textbook-units.md), then run tpkit pack "
         "again.",
     )
@@ -134,13 +134,18 @@ def _book(folder: Path, data: dict, problems: list[str], today: datetime.date) -
     if not isinstance(raw_items, list) or not all(isinstance(entry, dict) for entry in raw_items):
         problems.append("item must be a list of [[item]] tables: write each item under its own [[item]] line")
         raw_items = []
-    items = tuple(_items(folder, raw_items, position, problems))
+    licence = _text(data, "licence", problems)
+    gaps: dict[str, list[int]] = {}
+    items = tuple(_items(folder, raw_items, position, problems, gaps))
+    for gap, numbers in gaps.items():
+        listed = ", ".join(str(n) for n in numbers)
+        problems.append(f"[[item]] {listed}: {gap}: add it to the item, or once to the top of the manifest")
     return Manifest(
         folder=folder,
         name=name,
         title=title,
         language=language,
-        licence=_text(data, "licence", problems),
+        licence=licence,
         creator=creator,
         publisher=_text(data, "publisher", problems, default=creator or "-"),
         description=description,
@@ -175,11 +180,11 @@ def _position(data: dict, keys: tuple[str, ...], problems: list[str], where: str
     return position
 
 
-def _items(folder: Path, raw_items: list[dict], book_position: dict, problems: list[str]):
+def _items(folder: Path, raw_items: list[dict], book_position: dict, problems: list[str], gaps: dict):
     seen: dict[str, int] = {}
     for number, raw in enumerate(raw_items, start=1):
         where = f"[[item]] {number}" + (f' (file = "{raw["file"]}")' if isinstance(raw.get("file"), str) else "")
-        item = _item(folder, number, raw, book_position, problems, f"{where}: ")
+        item = _item(folder, number, raw, book_position, problems, f"{where}: ", gaps)
         if item is None:
             continue
         if item.relative in seen:
@@ -189,16 +194,21 @@ def _items(folder: Path, raw_items: list[dict], book_position: dict, problems: l
         yield item
 
 
-def _item(folder: Path, number: int, raw: dict, book_position: dict, problems: list[str], where: str) -> Item | None:
+def _item(
+    folder: Path, number: int, raw: dict, book_position: dict, problems: list[str], where: str, gaps: dict
+) -> Item | None:
+    """One item, checked; None when it has problems (listed in `problems`; position gaps gathered in `gaps`, one
+    line for all items that share one)."""
     before = len(problems)
     for key in sorted(set(raw) - ITEM_KEYS):
         problems.append(_unknown(key, ITEM_KEYS, where.rstrip(": ")))
     title = _text(raw, "title", problems, where=where)
     position = {**book_position, **_position(raw, positions.KEYS, problems, where)}
+    gap = positions.gap_problem(position) if "unit" in raw else None
     if "unit" not in raw:
         problems.append(f"{where}unit is missing: write the textbook unit, e.g. unit = 2")
-    elif gap := positions.gap_problem(position):
-        problems.append(f"{where}{gap}: add it to the item or to the top of the manifest")
+    elif gap:
+        gaps.setdefault(gap, []).append(number)
     source = _inside(folder, raw.get("file"), "file", problems, where)
     kind = _kind(source, problems, where) if source else None
     captions = _inside(folder, raw.get("captions"), "captions", problems, where) if "captions" in raw else None
@@ -208,7 +218,7 @@ def _item(folder: Path, number: int, raw: dict, book_position: dict, problems: l
     if kind and kind[0] in ("video", "audio") and "captions" not in raw and source:
         beside = source.with_suffix(".vtt")
         captions = beside if beside.is_file() else None
-    if len(problems) > before or source is None or kind is None:
+    if len(problems) > before or source is None or kind is None or gap:
         return None
     relative = source.relative_to(folder.resolve()).as_posix()
     return Item(number, source, relative, kind[0], kind[1], title, position, captions, poster)
