@@ -184,6 +184,9 @@ def item_page(language: str, item: Listed, where: str, media: Media) -> bytes:
     body = [f'<p><a href="../index.html">← {words["back"]}</a></p><h1>{html.escape(item.title)}</h1>']
     body.append(f"<p><small>{html.escape(where)}</small></p>")
     src = quote(media.source)
+    # crossorigin: the kit serves a book's pages in an opaque origin (web/book_origin.py), where a <track> fetched in
+    # the default same-origin mode fails and captions never show; in CORS mode the library's
+    # Access-Control-Allow-Origin answers it (kiwix-serve, same origin, answers either way).
     if item.kind in ("video", "audio"):
         poster = f' poster="{quote(media.poster)}"' if media.poster and item.kind == "video" else ""
         if media.poster and item.kind == "audio":
@@ -194,7 +197,7 @@ def item_page(language: str, item: Listed, where: str, media: Media) -> bytes:
             else ""
         )
         body.append(
-            f'<{item.kind} controls preload="metadata" playsinline{poster}>'
+            f'<{item.kind} controls preload="metadata" playsinline crossorigin="anonymous"{poster}>'
             f'<source src="{src}" type="{media.mimetype}">{track}'
             f'<p><a href="{src}">{words["no_player"]}</a></p></{item.kind}>'
         )

@@ -100,3 +100,13 @@ def make_folder(folder: Path, *, video_ext: str = "mp4") -> Path:
     (folder / "u3" / "dot.png").write_bytes(badge(64, (250, 250, 250), (200, 40, 40)))
     (folder / "pack.toml").write_text(MANIFEST.format(video_ext=video_ext), encoding="utf-8")
     return folder
+
+
+def packed_book(content_dir: Path, work: Path, *, video_ext: str = "mp4") -> Path:
+    """make_folder's folder packed into `content_dir`/maths.zim, served as /content/maths/ (web tests' `book`)."""
+    import datetime
+
+    from appliance.services.packing.pack import pack
+
+    folder = make_folder(work / "county-folder", video_ext=video_ext)
+    return pack(folder, content_dir / "maths.zim", today=datetime.date(2026, 12, 7)).out
