@@ -24,7 +24,9 @@ def add_parsers(commands) -> None:
         "its fix). Needs Debian's ffmpeg and poppler-utils on the computer that packs (never on the kit).",
     )
     pack.add_argument("folder", type=Path, help="the folder holding pack.toml and the files it names")
-    pack.add_argument("--out", type=Path, required=True, metavar="BOOK.zim", help="the book to write (replaced atomically)")
+    pack.add_argument(
+        "--out", type=Path, required=True, metavar="BOOK.zim", help="the book to write (replaced atomically)"
+    )
     pack.add_argument(
         "--video",
         choices=("480p",),

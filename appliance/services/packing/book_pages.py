@@ -118,7 +118,9 @@ def _shelf(words: dict[str, str], position: dict[str, int | str], several: bool)
     label = unit_label(words, int(position["unit"]))
     if not several or "grade" not in position:
         return label
-    grade = words["grade"].format(n=chinese_number(int(position["grade"])) if words is WORDS["zh"] else position["grade"])
+    grade = words["grade"].format(
+        n=chinese_number(int(position["grade"])) if words is WORDS["zh"] else position["grade"]
+    )
     volume = words.get(f"volume{position.get('volume')}", "")
     return f"{grade}{volume} {label}"
 

@@ -24,7 +24,9 @@ def read(path: Path) -> dict:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise PackError(f"The curriculum map {path} does not exist.", fix="Check the path given to --curriculum.") from exc
+        raise PackError(
+            f"The curriculum map {path} does not exist.", fix="Check the path given to --curriculum."
+        ) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise problems_error(path, [f"it is not valid TOML: {exc}"]) from exc
     problems = [f"unknown key {key!r}: the map has editions, subjects and units" for key in sorted(set(data) - _TOP)]
@@ -44,7 +46,7 @@ def read(path: Path) -> dict:
 def _names(table: object, where: str, keys: set[str], problems: list[str]) -> dict[str, str]:
     """The zh and en names of a table; a problem for each missing one or unknown key."""
     if not isinstance(table, dict):
-        problems.append(f"{where} is not a table: write it with zh = \"…\" and en = \"…\"")
+        problems.append(f'{where} is not a table: write it with zh = "…" and en = "…"')
         return {}
     for key in sorted(set(table) - keys):
         problems.append(f"{where} has an unknown key {key!r}: the keys are {', '.join(sorted(keys))}")
@@ -95,7 +97,9 @@ def _unit_position(unit: dict, where: str, problems: list[str]) -> dict[str, int
     position: dict[str, int | str] = {}
     for key in positions.KEYS[:5]:
         if key not in unit:
-            problems.append(f"{where}: {key} is missing: a unit of the map names its edition, grade, volume and subject")
+            problems.append(
+                f"{where}: {key} is missing: a unit of the map names its edition, grade, volume and subject"
+            )
         elif problem := positions.value_problem(key, unit[key]):
             problems.append(f"{where}: {problem}")
         else:

@@ -80,7 +80,7 @@ def read(folder: Path, *, today: datetime.date) -> Manifest:
         raise PackError(
             f"{folder} has no {MANIFEST}.",
             cause="tpkit pack reads the book's title, language, licence and each item's unit from it.",
-            fix=f"Write {path} (an example is in docs/textbook-units.md, \"The manifest\"), then run tpkit pack again.",
+            fix=f'Write {path} (an example is in docs/textbook-units.md, "The manifest"), then run tpkit pack again.',
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -252,7 +252,7 @@ def _kind(source: Path, problems: list[str], where: str) -> tuple[str, str] | No
             "(File → Export → PDF in WPS or Office) and name the PDF here"
         )
     elif suffix == ".vtt":
-        problems.append(f"{where}{source.name} is captions: name it as captions = \"…\" of its video item instead")
+        problems.append(f'{where}{source.name} is captions: name it as captions = "…" of its video item instead')
     else:
         kinds = " ".join(sorted(KINDS))
         problems.append(f"{where}{source.name} is a kind of file a book cannot hold: use one of {kinds}")

@@ -28,7 +28,6 @@ ITEMS_JSON = "tpkit/items.json"
 CURRICULUM_JSON = "tpkit/curriculum.json"
 MAIN_PAGE = "index.html"
 FORMAT = 1
-VIDEO_CHOICES = ("480p",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +172,9 @@ def _player_item(book, item: Item, slug: str, page: str, work: Path, cache: Path
     extra, shown = [], Media(f"../{stored.path}", mimetype)
     poster = item.poster or (media.poster(source, seconds, work / f"{slug}.jpg") if item.kind == "video" else None)
     if poster:
-        extra.append(FileEntry(f"media/{slug}.poster{poster.suffix.lower()}", item.title, _picture_type(poster), poster))
+        extra.append(
+            FileEntry(f"media/{slug}.poster{poster.suffix.lower()}", item.title, _picture_type(poster), poster)
+        )
         shown = dataclasses.replace(shown, poster=f"../{extra[-1].path}")
     if item.captions:
         extra.append(FileEntry(f"media/{slug}.vtt", item.title, "text/vtt", item.captions))
@@ -221,7 +222,7 @@ def _page_item(book: Manifest, item: Item) -> _Prepared:
 def _items_json(prepared: list[_Prepared]) -> bytes:
     rows = []
     for p in prepared:
-        row = {"path": p.listed.path, "title": p.item.title, "kind": p.item.kind}
+        row: dict[str, int | str] = {"path": p.listed.path, "title": p.item.title, "kind": p.item.kind}
         row |= {key: p.item.position[key] for key in positions.KEYS if key in p.item.position}
         row["bytes"] = p.media_bytes
         if p.item.kind in ("video", "audio") and p.listed.seconds is not None:

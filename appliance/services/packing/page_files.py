@@ -31,7 +31,9 @@ def _links(path: Path) -> list[str]:
         return _CSS_URL.findall(text)
     parser = _Links()
     parser.feed(text)
-    return parser.found + [m for block in re.findall(r"<style[^>]*>(.*?)</style>", text, re.S) for m in _CSS_URL.findall(block)]
+    return parser.found + [
+        m for block in re.findall(r"<style[^>]*>(.*?)</style>", text, re.S) for m in _CSS_URL.findall(block)
+    ]
 
 
 def _target(link: str, page: Path, root: Path) -> Path | None:

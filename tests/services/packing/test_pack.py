@@ -166,12 +166,12 @@ def test_pack_lists_every_problem_of_a_manifest_and_writes_nothing(tmp_path):
     expected = [
         "unknown key 'license' (the manifest spells it \"licence\")",
         "grade = 13 is not a whole number from 1 to 12",
-        "[[item]] 4 (file = \"notes.docx\"): notes.docx is an office file, which phones cannot open: export it to PDF",
+        '[[item]] 4 (file = "notes.docx"): notes.docx is an office file, which phones cannot open: export it to PDF',
         "[[item]] 5 (file = \"escape.mp4\") has an unknown key 'colour'",
-        "[[item]] 5 (file = \"escape.mp4\"): file = \"escape.mp4\" is outside the folder",
-        "[[item]] 6 (file = \"../secret.mp4\"): unit = 100 is not a whole number from 1 to 99",
-        "[[item]] 6 (file = \"../secret.mp4\"): file = \"../secret.mp4\" is outside the folder",
-        "[[item]] 7 (file = \"u2/missing.pdf\"): file = \"u2/missing.pdf\" does not exist",
+        '[[item]] 5 (file = "escape.mp4"): file = "escape.mp4" is outside the folder',
+        '[[item]] 6 (file = "../secret.mp4"): unit = 100 is not a whole number from 1 to 99',
+        '[[item]] 6 (file = "../secret.mp4"): file = "../secret.mp4" is outside the folder',
+        '[[item]] 7 (file = "u2/missing.pdf"): file = "u2/missing.pdf" does not exist',
         "licence is missing",
     ]
     for part in expected:
@@ -184,7 +184,9 @@ def test_pack_refuses_a_folder_without_manifest_or_items(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(PackError, match="has no pack.toml"):
         _pack(tmp_path / "empty", tmp_path / "out.zim")
-    (tmp_path / "empty" / "pack.toml").write_text('name = "a"\ntitle = "A"\nlanguage = "eng"\nlicence = "x"\ncreator = "c"\n')
+    (tmp_path / "empty" / "pack.toml").write_text(
+        'name = "a"\ntitle = "A"\nlanguage = "eng"\nlicence = "x"\ncreator = "c"\n'
+    )
     with pytest.raises(PackError, match="nothing to pack"):
         _pack(tmp_path / "empty", tmp_path / "out.zim")
     assert not (tmp_path / "out.zim").exists()
@@ -291,4 +293,3 @@ def test_pack_names_a_video_ffmpeg_cannot_read(tmp_path):
     assert refused.value.code == "pack.tool_failed" and "l1.mp4" in refused.value.message
     assert not (tmp_path / "maths.zim").exists()
     assert os.listdir(tmp_path) == ["folder"]
-
