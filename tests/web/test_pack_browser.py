@@ -44,6 +44,8 @@ def test_packed_book_on_a_phone_lists_the_unit_plays_seeks_and_shows_the_workshe
     page = context.new_page()
     page.goto("/content/maths/index.html")
     assert page.locator("h2").first.inner_text() == "第二单元"
+    assert scroll_width(page) <= 360
+    screenshot(page, "pack-index-zh.png")
     page.click("text=两位数加两位数（名师课堂）")
     page.wait_for_url("**/items/u2-l1-l1.html")
     played = page.evaluate(SEEK_AND_PLAY)
