@@ -293,3 +293,27 @@ def test_pack_names_a_video_ffmpeg_cannot_read(tmp_path):
     assert refused.value.code == "pack.tool_failed" and "l1.mp4" in refused.value.message
     assert not (tmp_path / "maths.zim").exists()
     assert os.listdir(tmp_path) == ["folder"]
+
+
+def test_pack_an_english_book_with_audio_in_its_own_words_whatever_the_manifests_order(tmp_path):
+    folder = make_folder(tmp_path / "folder")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(folder / "song.mp3")],
+        check=True,
+    )
+    manifest = (folder / "pack.toml").read_text().replace('language = "zho"', 'language = "eng"')
+    items = manifest.split("[[item]]")
+    song = '\nfile = "song.mp3"\ntitle = "Counting song"\nunit = 3\nlesson = 1\n'
+    (folder / "pack.toml").write_text("[[item]]".join([items[0], song, *reversed(items[1:])]), encoding="utf-8")
+    book = ZimFile(_pack(folder, tmp_path / "a" / "maths.zim").out)
+    index = _data(book, "index.html").decode()
+    assert index.index("<h2>Unit 2</h2>") < index.index("<h3>Lesson 1</h3>") < index.index("<h2>Unit 3</h2>")
+    assert "Audio · 1 min" in index and '<html lang="en">' in index
+    page = _data(book, "items/u3-l1-song.html").decode()
+    assert '<audio controls preload="metadata"' in page and "poster" not in page and "Back to the contents" in page
+    song_item = next(i for i in json.loads(_data(book, "tpkit/items.json"))["items"] if i["kind"] == "audio")
+    assert song_item["seconds"] == 2 and song_item["bytes"] == (folder / "song.mp3").stat().st_size
+    (folder / "pack.toml").write_text("[[item]]".join([items[0], *items[1:], song]), encoding="utf-8")
+    reordered = ZimFile(_pack(folder, tmp_path / "b" / "maths.zim").out)
+    assert list(reordered.entry_paths()) == list(book.entry_paths())
+    assert reordered.storage_order() == book.storage_order()
