@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import itertools
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
@@ -125,31 +126,36 @@ def _shelf(words: dict[str, str], position: dict[str, int | str], several: bool)
     return f"{grade}{volume} {label}"
 
 
+def _group(item: Listed) -> tuple[tuple, int | str | None]:
+    """The unit (its whole position) and lesson an item is listed under."""
+    keys = ("edition", "grade", "volume", "subject", "unit")
+    return tuple(item.position.get(k) for k in keys), item.position.get("lesson")
+
+
+def _heading(label: str, name: str | None) -> str:
+    return html.escape(f"{label} {name}" if name else label)
+
+
+def _row(words: dict[str, str], item: Listed) -> str:
+    detail = " · ".join(part for part in (words[item.kind], _detail(words, item)) if part)
+    return f'<li><a href="{quote(item.path)}">{html.escape(item.title)} <small>{html.escape(detail)}</small></a></li>'
+
+
 def index_page(language: str, title: str, description: str, items: Sequence[Listed], names: dict) -> bytes:
     """The book's main page: its items by unit, then lesson, each with its kind and length; `names` maps
     (…, unit) and (…, unit, lesson) position tuples to a curriculum map's names in this language."""
     words = words_for(language)
     body = [f"<h1>{html.escape(title)}</h1><p>{html.escape(description)}</p>"]
     shelves = {tuple(i.position.get(k) for k in ("edition", "grade", "volume", "subject")) for i in items}
-    unit_key = lesson_key = None
-    for item in items:
-        key = tuple(item.position.get(k) for k in ("edition", "grade", "volume", "subject", "unit"))
+    unit_key = None
+    for (key, lesson), group in itertools.groupby(items, key=_group):
+        first, *rest = group
         if key != unit_key:
-            unit_key, lesson_key = key, None
-            name = names.get(key, "")
-            heading = _shelf(words, item.position, len(shelves) > 1)
-            body.append(f"<h2>{html.escape(f'{heading} {name}'.strip())}</h2>")
-        if (lesson := item.position.get("lesson")) != lesson_key:
-            lesson_key = lesson
-            if lesson is not None:
-                name = names.get((*key, lesson), "")
-                label = words["lesson"].format(n=lesson)
-                body.append(f"<h3>{html.escape(f'{label} {name}'.strip())}</h3>")
-        detail = " · ".join(part for part in (words[item.kind], _detail(words, item)) if part)
-        body.append(
-            f'<ul><li><a href="{quote(item.path)}">{html.escape(item.title)} <small>{html.escape(detail)}</small>'
-            "</a></li></ul>"
-        )
+            unit_key, heading = key, _shelf(words, first.position, len(shelves) > 1)
+            body.append(f"<h2>{_heading(heading, names.get(key))}</h2>")
+        if lesson is not None:
+            body.append(f"<h3>{_heading(words['lesson'].format(n=lesson), names.get((*key, lesson)))}</h3>")
+        body.append(f"<ul>{''.join(_row(words, item) for item in (first, *rest))}</ul>")
     return _page(language, title, "".join(body))
 
 
