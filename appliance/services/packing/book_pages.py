@@ -82,6 +82,7 @@ def chinese_number(n: int) -> str:
 
 
 def unit_label(words: dict[str, str], unit: int) -> str:
+    """第二单元 in a Chinese book (the unit in Chinese numerals, as textbooks write it), Unit 2 in an English one."""
     return words["unit"].format(n=chinese_number(unit) if words is WORDS["zh"] else unit)
 
 

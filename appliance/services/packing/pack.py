@@ -1,4 +1,4 @@
-"""`tpkit pack FOLDER --out BOOK.zim`: a checked folder made into a ZIM book (docs/textbook-units.md, "Packing").
+"""`tpkit pack FOLDER --out BOOK.zim`: a checked folder made into a ZIM book (docs/textbook-units.md, "Packing a folder").
 
 Entries come in a fixed order (by position, then file), media are written from their files (libzim's FileProvider),
 so the same folder gives the same entries and a corrected worksheet costs a small patch. Must not import web or cli.
