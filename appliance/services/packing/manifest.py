@@ -123,9 +123,13 @@ def _book(folder: Path, data: dict, problems: list[str], today: datetime.date) -
         problems.append(f'language = "{language}" is not an ISO 639-3 code: write "zho" for Chinese, "eng" for English')
     title = _text(data, "title", problems)
     creator = _text(data, "creator", problems)
-    description = _text(data, "description", problems, default=title or "-")
+    description = _text(data, "description", problems, default=(title or "-")[:DESCRIPTION_MAX])
     if len(description) > DESCRIPTION_MAX:
-        problems.append(f"description is {len(description)} characters long: Kiwix readers show {DESCRIPTION_MAX}")
+        problems.append(
+            f"description is {len(description)} characters long: shorten it to {DESCRIPTION_MAX}, what Kiwix shows"
+        )
+    if isinstance(data.get("date"), datetime.date):  # written without quotes: TOML's own date, just as good
+        data = {**data, "date": data["date"].isoformat()}
     date = _text(data, "date", problems, default=today.isoformat())
     if date and not _is_date(date):
         problems.append(f'date = "{date}" is not a date: write it as YYYY-MM-DD, e.g. "{today.isoformat()}"')

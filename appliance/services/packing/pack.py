@@ -264,7 +264,7 @@ def _entries(book: Manifest, prepared: list[_Prepared], the_map: dict | None) ->
 
 def _metadata(book: Manifest, prepared: list[_Prepared]) -> dict:
     item_positions = [p.item.position for p in prepared] or [book.position]
-    return {
+    metadata = {
         "Name": book.name,
         "Title": book.title,
         "Language": book.language,
@@ -276,3 +276,4 @@ def _metadata(book: Manifest, prepared: list[_Prepared]) -> dict:
         "Tags": positions.tags(item_positions, videos=any(p.item.kind == "video" for p in prepared)),
         "Scraper": f"tpkit pack {__version__}",
     }
+    return {name: value for name, value in metadata.items() if value}  # no empty Tags for a map without a position
