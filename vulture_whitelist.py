@@ -69,3 +69,6 @@ _.hot_entries
 _.write_stack
 _.remove_layers
 _.write_layer
+
+# html.parser.HTMLParser calls it for each start tag (services/packing/page_files.py).
+_.handle_starttag

@@ -106,6 +106,23 @@ class SignInError(TpkitError, PermissionError):
     status = 401
 
 
+class PackError(TpkitError, ValueError):
+    """A folder cannot be packed into a book (`tpkit pack`): its manifest or curriculum map has problems (all of them
+    are listed at once in `problems`, each with its place and fix), or a file in it cannot be converted."""
+
+    code = "pack.invalid"
+
+    def __init__(
+        self, message: str, *, fix: str, problems: list[str] | None = None, cause: str = "", code: str | None = None
+    ) -> None:
+        super().__init__(message, fix=fix, cause=cause, code=code)
+        self.problems = list(problems or [])
+
+    def __str__(self) -> str:
+        head, _, rest = super().__str__().partition("\n")
+        return "\n".join([head, *(f"  - {problem}" for problem in self.problems), rest])
+
+
 class LanError(TpkitError, OSError):
     """mDNS cannot be used: no multicast on the chosen interfaces, or the mDNS port cannot be opened."""
 

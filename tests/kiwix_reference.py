@@ -11,14 +11,20 @@ missing reference is a failure: a parity suite that silently skips there would p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import time
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "kiwix-reference.sh"
 KIWIX_SERVE_3_3 = Path("/usr/bin/kiwix-serve")
+START_TIMEOUT_S = 10
 INSTALL_FIX = f"Fix: run {SCRIPT.relative_to(ROOT)} (./build.sh test does) with Debian's archive reachable."
 
 
@@ -67,3 +73,35 @@ def require_opds_client() -> tuple[str, ...]:
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def wait_for_port(proc: subprocess.Popen, port: int) -> None:
+    """Return once kiwix-serve answers its catalog on `port`; RuntimeError when it exits or never listens."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kiwix-serve exited with {proc.returncode}: a ZIM it could not open?")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/catalog/v2/root.xml", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError("kiwix-serve did not start listening")
+
+
+@contextlib.contextmanager
+def serving(kiwix_serve: Sequence[str], zim_files: Sequence[Path], port: int) -> Iterator[httpx.Client]:
+    """kiwix-serve (`kiwix_serve`: require_kiwix_serve_3_7()) serving `zim_files` on 127.0.0.1:`port`, and a client
+    of it; stopped afterwards."""
+    proc = subprocess.Popen(
+        [*kiwix_serve, "-i", "127.0.0.1", "-p", str(port), *map(str, zim_files)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(proc, port)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False, timeout=10) as client:
+            yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=START_TIMEOUT_S)

@@ -25,7 +25,7 @@ COMMANDS = _commands(_parser())
 
 def test_cli_help_tree_has_every_group():
     top = {path[0] for path in COMMANDS if path}
-    assert {"serve", "discover", "sync", "channel", "content", "hub", "report", "people"} <= top
+    assert {"serve", "discover", "sync", "channel", "content", "hub", "report", "people", "pack"} <= top
     assert any(path[:1] == ("hub",) and len(path) == 2 for path in COMMANDS)
 
 

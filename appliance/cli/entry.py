@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from appliance import __version__, strict_json
-from appliance.cli import audit, books, content, hub, learning, people, provisioning, reporting, roads
+from appliance.cli import audit, books, content, hub, learning, packing, people, provisioning, reporting, roads
 from appliance.cli.common import (
     add_setting_flags,
     keep_peoples_data_private,
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "panel", help="run the status lights and button (the only process that claims GPIO pins)"
     )
     add_setting_flags(panel, ("host", "port", "log_level", "panel_poll_interval_s"))
-    for group in (content, roads, books, learning, people, reporting, audit, provisioning, hub):
+    for group in (content, roads, books, packing, learning, people, reporting, audit, provisioning, hub):
         group.add_parsers(commands)
     return parser
 
@@ -459,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             "export": roads,
             "mirror": roads,
             "books": books,
+            "pack": packing,
         }[args.command]
         return group.run(settings, args)
     except TpkitError as exc:

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-from libzim.writer import Creator, Hint, Item, StringProvider
+from libzim.writer import Creator, FileProvider, Hint, Item, StringProvider
 
 from appliance.content import compression
 
@@ -28,8 +28,20 @@ class Entry:
     front: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    """An entry whose bytes libzim reads from `source` as it writes the cluster (FileProvider), so a 2 GB video
+    never sits in this process's memory (media; its compression hint follows its MIME type like any entry)."""
+
+    path: str
+    title: str
+    mimetype: str
+    source: Path
+    front: bool = False
+
+
 class _Item(Item):
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry | FileEntry) -> None:
         super().__init__()
         self.entry = entry
 
@@ -43,6 +55,8 @@ class _Item(Item):
         return self.entry.mimetype
 
     def get_contentprovider(self):
+        if isinstance(self.entry, FileEntry):
+            return FileProvider(str(self.entry.source))
         return StringProvider(self.entry.data)
 
     def get_hints(self) -> dict:
@@ -62,7 +76,7 @@ def _create(
     tmp: Path,
     metadata: dict[str, MetadataValue],
     main_path: str | None,
-    entries: Iterable[Entry],
+    entries: Iterable[Entry | FileEntry],
     illustration_png: bytes | None,
     redirects: Iterable[tuple[str, str, str]],
     index_language: str | None,
@@ -92,7 +106,7 @@ def write_zim(
     *,
     metadata: dict[str, MetadataValue],
     main_path: str | None,
-    entries: Iterable[Entry],
+    entries: Iterable[Entry | FileEntry],
     illustration_png: bytes | None = None,
     redirects: Iterable[tuple[str, str, str]] = (),
     index_language: str | None = "eng",

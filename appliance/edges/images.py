@@ -261,3 +261,15 @@ def _write_thumbnail(image: Image.Image, target: BinaryIO, max_edge_px: int) -> 
         upright = upright.convert("RGB")
     upright.info = {}
     upright.save(target, "JPEG", quality=THUMB_QUALITY, optimize=True)
+
+
+def picture_size(source: Path) -> tuple[int, int] | None:
+    """A picture's width and height in pixels from its header (no pixel decoded), or None when it is not one Pillow
+    reads: `tpkit pack` writes them on its pages so a phone lays out a lazily loaded page before it arrives."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(source) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+        return None

@@ -42,7 +42,6 @@ from __future__ import annotations
 import html
 import re
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +57,7 @@ from appliance.content.zimwriter import Entry
 from appliance.services.kit import open_kit
 from appliance.web.app import create_app
 from tests.conftest import SHARED_ZIM, START_TIMEOUT_S, LiveServer, free_port, make_book
-from tests.kiwix_reference import require_kiwix_serve_3_7, require_opds_client
+from tests.kiwix_reference import require_kiwix_serve_3_7, require_opds_client, serving
 
 REAL_ZIMS = sorted((SHARED_ZIM / "real").glob("*.zim")) if (SHARED_ZIM / "real").is_dir() else []
 GENERATED = "parity_book"
@@ -100,35 +99,10 @@ def zims(zim_files) -> dict[str, ZimFile]:
     return {book_name(path): ZimFile(path) for path in zim_files}
 
 
-def _wait_for_port(proc: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kiwix-serve exited with {proc.returncode}: a ZIM it could not open?")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/catalog/v2/root.xml", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError("kiwix-serve did not start listening")
-
-
 @pytest.fixture(scope="module")
 def kiwix(zim_files) -> Iterator[httpx.Client]:
-    kiwix_serve = require_kiwix_serve_3_7()
-    port = free_port()
-    proc = subprocess.Popen(
-        [*kiwix_serve, "-i", "127.0.0.1", "-p", str(port), *map(str, zim_files)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(proc, port)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False, timeout=10) as client:
-            yield client
-    finally:
-        proc.terminate()
-        proc.wait(timeout=START_TIMEOUT_S)
+    with serving(require_kiwix_serve_3_7(), zim_files, free_port()) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
