@@ -22,7 +22,14 @@ from appliance.edges import minisign
 from appliance.errors import ChannelError, ReportError
 
 FORMAT = "tpkit.report/1"
-KINDS = ("heartbeat", "daily_summary", "alert", "records")
+KINDS = (
+    "heartbeat",
+    "daily_summary",
+    "alert",
+    "records",
+    "lesson",
+    "lesson_file",
+)  # lessons: protocol/shared_lesson.py
 MAX_COMPRESSED_BYTES = 256 * 1024  # a heartbeat is ~1–2 KB compressed; a records batch is split below this
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # a gzip bomb stops here, before it costs the hub memory
 KIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
