@@ -18,6 +18,10 @@ PUBLISHED = (
 )
 
 
+# A lesson's place in the textbook (migration 0032): `pos_<key>` columns.
+POSITION_KEYS = ("edition", "grade", "volume", "subject", "unit", "lesson")
+
+
 class Lessons:
     """The `lessons`, `lesson_students`, `lesson_items`, `lesson_opens`, `handins`, `handin_files` tables."""
 
@@ -37,6 +41,21 @@ class Lessons:
         return (
             self.db.read()
             .execute("SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL ORDER BY id DESC", (class_id,))
+            .fetchall()
+        )
+
+    def at_unit(self, class_ids: list[int], unit: tuple[str, int, int, str, int | None]) -> list[sqlite3.Row]:
+        """The classes' lessons placed in `unit` (edition, grade, volume, subject, unit; None: the whole subject),
+        not archived, by lesson number then newest first."""
+        marks = ",".join("?" * len(class_ids))
+        return (
+            self.db.read()
+            .execute(
+                f"SELECT * FROM lessons WHERE class_id IN ({marks}) AND archived_at IS NULL AND pos_edition = ? "
+                "AND pos_grade = ? AND pos_volume = ? AND pos_subject = ? AND pos_unit IS ? "
+                "ORDER BY pos_lesson IS NULL, pos_lesson, id DESC",
+                (*class_ids, *unit),
+            )
             .fetchall()
         )
 
@@ -248,6 +267,15 @@ class Lessons:
             conn.execute("DELETE FROM lesson_students WHERE lesson_id = ?", (lesson_id,))
             conn.executemany(
                 "INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)", [(lesson_id, s) for s in students]
+            )
+
+    def set_position(self, lesson_id: int, position: dict[str, str | int | None]) -> None:
+        """Place the lesson in the textbook (POSITION_KEYS; None for a part not given), or take it out."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE lessons SET pos_edition = ?, pos_grade = ?, pos_volume = ?, pos_subject = ?, pos_unit = ?, "
+                "pos_lesson = ? WHERE id = ?",
+                (*(position.get(key) for key in POSITION_KEYS), lesson_id),
             )
 
     def remove_item(self, item_id: int) -> None:
