@@ -202,5 +202,6 @@ def drill(found: Index, chosen: dict[str, str]) -> dict:
     unit = _number(chosen.get("unit", ""), 99)
     if unit not in numbers:
         return {"at": at, "next": "unit", "choices": numbers, "shelf": shelf(found, (*at.values(), None))}
+    found_shelf = shelf(found, (*at.values(), unit))
     at["unit"] = unit
-    return {"at": at, "next": None, "choices": [], "shelf": shelf(found, (*at.values(), unit))}
+    return {"at": at, "next": None, "choices": [], "shelf": found_shelf}
