@@ -1,4 +1,4 @@
-""""按课本找" (issue 17): the drill-down edition → grade and volume → subject → unit, one page with plain links; a
+""" "按课本找" (issue 17): the drill-down edition → grade and volume → subject → unit, one page with plain links; a
 teacher adds a unit's book or item to one of their lessons from it, and places a lesson in the textbook.
 
 Must not import cli. Each handler parses, calls one service (services/learning/lesson_positions), renders.

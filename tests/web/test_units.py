@@ -1,4 +1,4 @@
-""""按课本找" over HTTP (issue 17 §2): the drill-down with plain links, a unit's books and items, adding them to a
+""" "按课本找" over HTTP (issue 17 §2): the drill-down with plain links, a unit's books and items, adding them to a
 lesson (who may), and a lesson's place in the textbook. Real kit, uvicorn, sessions and CSRF; textbook books written
 with libzim's writer (tests/textbook_books)."""
 
@@ -78,7 +78,9 @@ def test_units_teacher_adds_an_item_and_a_book_to_their_lesson(kit, roles):
     unit = teacher.get(UNIT_2 + "&lang=en").text
     assert f'<option value="{lesson_id}">Adding two-digit numbers</option>' in unit
     form = {"csrf": csrf(teacher), "edition": "rjb", "grade": "3", "volume": "1", "subject": "math", "unit": "2"}
-    sent = teacher.post("/teach/units/add", data=form | {"to": str(lesson_id), "book": "math3a", "path": "u2/sheet.html"})
+    sent = teacher.post(
+        "/teach/units/add", data=form | {"to": str(lesson_id), "book": "math3a", "path": "u2/sheet.html"}
+    )
     assert sent.status_code == 303 and sent.headers["location"] == f"{UNIT_2}&added={lesson_id}#added"
     assert teacher.post("/teach/units/add", data=form | {"to": str(lesson_id), "book": "math3a"}).status_code == 303
     assert [(i["kind"], i["title"], i["path"]) for i in kit.lessons.items(lesson_id)] == [
@@ -127,7 +129,9 @@ def test_units_a_lesson_placed_in_a_unit_is_listed_there_for_its_teacher(kit, ro
     assert sent.status_code == 303
     page = teacher.get(f"/teach/lessons/{lesson_id}?lang=zh").text
     assert "人教版 · 三年级上册 · 数学 · 第2单元 · 第1课" in page
-    assert f'href="/units?edition=rjb&amp;grade=3&amp;volume=1&amp;subject=math&amp;unit=2&amp;lesson={lesson_id}"' in page
+    assert (
+        f'href="/units?edition=rjb&amp;grade=3&amp;volume=1&amp;subject=math&amp;unit=2&amp;lesson={lesson_id}"' in page
+    )
     assert f'<a href="/teach/lessons/{lesson_id}">Placed lesson</a>' in teacher.get(UNIT_2).text
     assert "Placed lesson" not in clients["teacher_b"].get(UNIT_2).text
     assert "Placed lesson" not in clients["student_a"].get(UNIT_2).text

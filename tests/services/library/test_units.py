@@ -90,7 +90,9 @@ def test_units_bad_tags_are_ignored_and_a_book_without_tags_is_only_its_items(co
 
 
 def test_units_maps_merge_newest_book_wins(content_dir):
-    old = curriculum({2: "旧的名字", 3: "只有旧图说"}, {2: {1: "旧课名"}}, subjects={"math": {"zh": "算术", "en": "Sums"}})
+    old = curriculum(
+        {2: "旧的名字", 3: "只有旧图说"}, {2: {1: "旧课名"}}, subjects={"math": {"zh": "算术", "en": "Sums"}}
+    )
     new = curriculum({2: "万以内的加法和减法（一）"}, {2: {1: "两位数加两位数"}})
     new["editions"] = {"rjb": {"zh": "人教版（二〇二四）", "en": "PEP 2024"}}
     textbook_book(content_dir, "z_old_map", curriculum_map=old, date="2025-08-01")
