@@ -34,7 +34,7 @@ class BookDataError(ValueError):
     """A book's `tpkit/…` file or tag does not follow docs/textbook-units.md; the message says what and where."""
 
 
-@dataclasses.dataclass(frozen=True, order=True)
+@dataclasses.dataclass(frozen=True, order=True, slots=True)  # slots: a county's items are many (1 GB Pi)
 class Position:
     """A place in the curriculum: edition → grade → volume → subject → unit → lesson; each optional from the right."""
 
@@ -50,7 +50,7 @@ class Position:
         return (self.edition, self.grade, self.volume, self.subject, self.unit)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Item:
     """One item of `tpkit/items.json`: a page of the book at `path`, with its kind, size and (video, audio) length."""
 
@@ -131,10 +131,11 @@ def read_items(zim: ZimFile | LayeredZim) -> tuple[Item, ...]:
     items = _document(raw, ITEMS_PATH).get("items")
     if not isinstance(items, list) or len(items) > ITEMS_MAX_COUNT:
         raise BookDataError(f'{ITEMS_PATH}: "items" is not a list of at most {ITEMS_MAX_COUNT} objects')
-    return tuple(_item(entry, n) for n, entry in enumerate(items))
+    shared: dict[Position, Position] = {}  # one object per place: a unit's hundreds of items share theirs
+    return tuple(_item(entry, n, shared) for n, entry in enumerate(items))
 
 
-def _item(entry: object, n: int) -> Item:
+def _item(entry: object, n: int, shared: dict[Position, Position]) -> Item:
     where = f"{ITEMS_PATH} item {n}"
     if not isinstance(entry, dict):
         raise BookDataError(f"{where} is not an object")
@@ -150,7 +151,8 @@ def _item(entry: object, n: int) -> Item:
         raise BookDataError(f"{where}: bytes {size!r} is not a whole number of bytes")
     if seconds is not None and (not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0):
         raise BookDataError(f"{where}: seconds {seconds!r} is not a whole number of seconds")
-    return Item(path, " ".join(title.split()), kind, _position(entry, where), size, seconds)
+    position = _position(entry, where)
+    return Item(path, " ".join(title.split()), kind, shared.setdefault(position, position), size, seconds)
 
 
 def _position(entry: dict, where: str) -> Position:

@@ -1,4 +1,4 @@
-""""按课本找" in headless Chromium at 360 px (issue 17 §2), on the demo library a fresh kit has: a child drills from
+""" "按课本找" in headless Chromium at 360 px (issue 17 §2), on the demo library a fresh kit has: a child drills from
 the home page to a unit with plain links (no JavaScript needed) in Chinese with no Latin word; a teacher goes from
 a lesson's page to the unit and adds an item in one tap; the same page in English. Screenshots go to /tmp
 (TPKIT_SCREENSHOTS=1: also docs/screenshots/units-zh.png)."""

@@ -305,8 +305,13 @@ def _library(root: Path) -> Path:
     content.mkdir()
     _chinese_book(content)
     make_book(content, "water_en", title="Water", language="en", tags="_category:wikipedia")
-    units = [item("u2/l1.html", "两位数加两位数", 2, 1, kind="video", seconds=312), item("u2/sheet.html", "第二单元练习", 2)]
-    textbook_book(content, "math3a", items=units, curriculum_map=curriculum({2: "万以内的加法和减法（一）"}, {2: {1: "口算"}}))
+    units = [
+        item("u2/l1.html", "两位数加两位数", 2, 1, kind="video", seconds=312),
+        item("u2/sheet.html", "第二单元练习", 2),
+    ]
+    textbook_book(
+        content, "math3a", items=units, curriculum_map=curriculum({2: "万以内的加法和减法（一）"}, {2: {1: "口算"}})
+    )
     (content / "broken.zim").write_bytes(b"ZIM\x04" + b"\x00" * 2000)  # damaged: listed, never served
     stick = root / "stick"
     make_book(stick, "our_rivers", title="我们的河流", language="zho", tags="_category:vikidia")

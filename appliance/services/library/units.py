@@ -128,8 +128,8 @@ def _ordered(ids: set[str], first: tuple[str, ...]) -> list[str]:
 def known_ids(found: Index, group: str, defaults: tuple[str, ...]) -> list[str]:
     """Every edition (`group` "editions") or subject ("subjects") the kit, the maps or the books name: the common
     ones first."""
-    column = 0 if group == "editions" else 3
-    named = set(getattr(found.names, group)) | {key[column] for key in found.units}
+    placed = {key[0] if group == "editions" else key[3] for key in found.units}
+    named = set(getattr(found.names, group)) | placed
     return _ordered(named | set(defaults), defaults)
 
 
