@@ -27,7 +27,12 @@ NAME_MAX_CHARS = 200
 
 KINDS = ("video", "audio", "pdf", "image", "page")
 ID = re.compile(r"[a-z0-9-]{1,20}")
-_RANGES = {"grade": (1, 12), "volume": (1, 2), "unit": (1, 99), "lesson": (1, 99)}
+RANGES = {  # the numbered levels of a position: lowest and highest
+    "grade": (1, 12),
+    "volume": (1, 2),
+    "unit": (1, 99),
+    "lesson": (1, 99),
+}
 
 
 class BookDataError(ValueError):
@@ -63,7 +68,7 @@ class Item:
 
 
 def _number(value: object, key: str, where: str) -> int:
-    low, high = _RANGES[key]
+    low, high = RANGES[key]
     if isinstance(value, str) and value.isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import make_book
 from tests.textbook_books import curriculum, item, textbook_book
 from tests.web.lesson_data import make_lesson
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 
 UNIT_2 = "/units?edition=rjb&grade=3&volume=1&subject=math&unit=2"
 ITEMS = [
@@ -28,14 +28,6 @@ def book(content_dir):
     return textbook_book(
         content_dir, "math3a", items=ITEMS, curriculum_map=curriculum({2: "万以内的加法和减法（一）"}, {2: {1: "口算"}})
     )
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _links(html: str) -> list[str]:
@@ -120,13 +112,19 @@ def test_units_reached_from_the_lesson_page_adds_to_that_lesson_in_one_tap(kit, 
     assert [i["path"] for i in kit.lessons.items(lesson_id)] == ["u2/l1-video.html"]
 
 
+PLACE = {"pos_edition": "rjb", "pos_grade": "3", "pos_volume": "1", "pos_subject": "math", "pos_unit": "2"}
+
+
+def _place(teacher, lesson_id: int, **chosen: str):
+    """The lesson page's place form sent: PLACE with `chosen` instead."""
+    return teacher.post(f"/teach/lessons/{lesson_id}/position", data=PLACE | chosen | {"csrf": csrf(teacher)})
+
+
 def test_units_a_lesson_placed_in_a_unit_is_listed_there_for_its_teacher(kit, roles):
     clients, ids = roles
     teacher = clients["teacher_a"]
     lesson_id = make_lesson(teacher, ids["a"]["class"], "Placed lesson")
-    place = {"pos_edition": "rjb", "pos_grade": "3", "pos_volume": "1", "pos_subject": "math", "pos_unit": "2"}
-    sent = teacher.post(f"/teach/lessons/{lesson_id}/position", data=place | {"csrf": csrf(teacher), "pos_lesson": "1"})
-    assert sent.status_code == 303
+    assert _place(teacher, lesson_id, pos_lesson="1").status_code == 303
     page = teacher.get(f"/teach/lessons/{lesson_id}?lang=zh").text
     assert "人教版 · 三年级上册 · 数学 · 第2单元 · 第1课" in page
     assert (
@@ -141,12 +139,10 @@ def test_units_a_refused_place_comes_back_with_what_was_chosen(kit, roles):
     clients, ids = roles
     teacher = clients["teacher_a"]
     lesson_id = make_lesson(teacher, ids["a"]["class"], "Badly placed")
-    place = {"pos_edition": "rjb", "pos_grade": "3", "pos_volume": "1", "pos_subject": "math", "pos_unit": "100"}
-    sent = teacher.post(f"/teach/lessons/{lesson_id}/position", data=place | {"csrf": csrf(teacher), "pos_lesson": ""})
+    sent = _place(teacher, lesson_id, pos_unit="100", pos_lesson="")
     assert sent.status_code == 400
     assert 'name="pos_unit" inputmode="numeric" size="3" maxlength="2" value="100"' in sent.text
     assert "unit and lesson are numbers from 1 to 99" in sent.text
     assert kit.lessons.lesson(lesson_id)["pos_edition"] is None
     other = make_lesson(clients["teacher_b"], ids["b"]["class"], "Theirs")
-    stranger = teacher.post(f"/teach/lessons/{other}/position", data=place | {"csrf": csrf(teacher), "pos_unit": "2"})
-    assert stranger.status_code == 404 and kit.lessons.lesson(other)["pos_edition"] is None
+    assert _place(teacher, other).status_code == 404 and kit.lessons.lesson(other)["pos_edition"] is None

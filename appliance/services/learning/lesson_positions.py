@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.content.textbook import ID
+from appliance.content.textbook import ID, RANGES
 from appliance.errors import BadRequestError
 from appliance.services.learning import lesson_edits, lessons
 from appliance.services.library import units
@@ -18,8 +18,6 @@ from appliance.services.people import access as people
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
     from appliance.services.people.access import Viewer
-
-_LIMITS = {"grade": 12, "volume": 2, "unit": 99, "lesson": 99}
 
 
 def _refuse(field: str, value: str) -> BadRequestError:
@@ -44,12 +42,12 @@ def checked_position(typed: dict[str, str]) -> dict[str, str | int | None]:
     if not ID.fullmatch(subject):
         raise _refuse("subject", subject)
     position: dict[str, str | int | None] = {"edition": edition, "subject": subject}
-    for key, high in _LIMITS.items():
+    for key, (low, high) in RANGES.items():
         value = typed.get(key, "").strip()
         if not value and key in ("unit", "lesson"):
             position[key] = None
             continue
-        if not value.isdigit() or not 1 <= int(value) <= high:
+        if not value.isdigit() or not low <= int(value) <= high:
             raise _refuse(key, value)
         position[key] = int(value)
     if position["lesson"] is not None and position["unit"] is None:
