@@ -97,6 +97,36 @@ def test_units_browser_a_teacher_adds_from_the_lesson_page_in_one_tap(browser, s
     context.close()
 
 
+def test_units_browser_a_teacher_places_a_lesson_and_finds_it_under_its_unit(browser, school):
+    live, kit, lesson_id = school
+    context = phone(browser, live, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, "li.wei", TEACHER_PASSWORD)
+    page.wait_for_url("**/teach")
+    page.goto(f"/teach/lessons/{lesson_id}")
+    assert page.locator("#position + p.count").inner_text() == "这节课还没有放入课本位置。"
+    for name, label in (
+        ("pos_edition", "人教版"),
+        ("pos_grade", "三年级"),
+        ("pos_volume", "上册"),
+        ("pos_subject", "数学"),
+    ):
+        page.select_option(f"select[name={name}]", label=label)
+    page.fill("input[name=pos_unit]", "8")
+    page.fill("input[name=pos_lesson]", "1")
+    assert scroll_width(page) <= PHONE_WIDTH_PX
+    with page.expect_navigation():
+        page.click("form.position button[type=submit]")
+    assert page.locator("#position + p.count").inner_text() == "人教版 · 三年级上册 · 数学 · 第8单元 · 第1课"
+    page.locator("#position").scroll_into_view_if_needed()
+    _shot(page, "units-lesson-place-zh.png")
+    _tap(page, "按课本找")  # straight to the lesson's unit
+    assert page.locator("main h1").inner_text() == "第8单元 分数的初步认识"
+    assert page.locator("main ul.lessons").last.inner_text().startswith(LESSON)
+    assert visible_words(page.content(), ("Ms Li",)) == []
+    context.close()
+
+
 def test_units_browser_the_unit_page_in_english(browser, school):
     live, _, _ = school
     context = phone(browser, live, locale="en-GB")
