@@ -15,6 +15,7 @@ from appliance import strict_json
 from appliance.content.layeredzim import LayeredZim
 from appliance.content.zimfile import Content, Redirect, ZimFile
 from appliance.errors import DamagedBookError, EntryNotFoundError
+from appliance.typed_numbers import whole_number
 
 ITEMS_PATH = "tpkit/items.json"
 CURRICULUM_PATH = "tpkit/curriculum.json"
@@ -69,11 +70,10 @@ class Item:
 
 def _number(value: object, key: str, where: str) -> int:
     low, high = RANGES[key]
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    number = whole_number(value, max_digits=2) if isinstance(value, str) else value
+    if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
         raise BookDataError(f"{where}: {key} {value!r} is not a whole number from {low} to {high}")
-    return value
+    return number
 
 
 def _ident(value: object, key: str, where: str) -> str:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from appliance.errors import TpkitError
 from appliance.services.learning import lesson_positions
+from appliance.typed_numbers import whole_number
 from appliance.web.forms import form_int, form_page, posted_form, refused
 from appliance.web.lesson_routes import lesson_page
 from appliance.web.people_routes import staff_viewer
@@ -31,12 +32,10 @@ def units_page(request: Request, **refusal) -> Response:
     """The level the query names (`?edition=rjb&grade=3&volume=1&subject=math&unit=2`); `lesson`: the lesson the
     teacher came from, offered first to add to."""
     source = refusal.get("typed") or request.query_params
-    lesson = str(source.get("lesson", ""))
-    found = lesson_positions.unit_page(
-        request.app.state.kit, current_account(request), _chosen(source), int(lesson) if lesson.isdigit() else None
-    )
-    added = request.query_params.get("added", "")
-    return form_page(request, "units.html", added=added.isdigit() and int(added), **found, **refusal)
+    lesson = whole_number(source.get("lesson", ""))
+    found = lesson_positions.unit_page(request.app.state.kit, current_account(request), _chosen(source), lesson)
+    added = whole_number(request.query_params.get("added", ""))
+    return form_page(request, "units.html", added=added, **found, **refusal)
 
 
 def _back(form: FormData, **extra: str) -> str:
@@ -51,7 +50,7 @@ def _refused_add(request: Request, form: FormData, error: TpkitError) -> Respons
 @posted_form(page=_refused_add)
 def add(request: Request, form: FormData) -> Response:
     """Add a unit's book (no path) or item to the chosen lesson, then back to the unit, saying it was added."""
-    lesson_id = form_int(form.get("to", ""), fix="Choose one of your lessons from the list.")
+    lesson_id = form_int(whole_number(form.get("to", "")), fix="Choose one of your lessons from the list.")
     lesson_positions.add_to_lesson(
         request.app.state.kit, current_account(request), lesson_id, str(form.get("book", "")), str(form.get("path", ""))
     )

@@ -93,6 +93,12 @@ def test_units_a_child_cannot_add_and_a_teacher_only_to_their_own_class(kit, rol
         assert http.post("/teach/units/add", data=add | {"csrf": csrf(http)}).status_code == status, who
     assert clients["teacher_b"].get(f"{UNIT_2}&lesson={lesson_id}").status_code == 404  # not "add to <their lesson>"
     assert kit.lessons.items(lesson_id) == []
+    for hostile in ("9" * 40, "²", "-1"):  # not a lesson: the page without "add to", never a server error
+        assert clients["teacher_a"].get(f"{UNIT_2}&lesson={hostile}&added={hostile}").status_code == 200
+        sent = clients["teacher_a"].post(
+            "/teach/units/add", data=add | {"to": hostile, "csrf": csrf(clients["teacher_a"])}
+        )
+        assert sent.status_code == 400 and "Choose one of your lessons" in sent.text
 
 
 def test_units_reached_from_the_lesson_page_adds_to_that_lesson_in_one_tap(kit, roles):

@@ -14,6 +14,7 @@ from appliance.errors import BadRequestError
 from appliance.services.learning import lesson_edits, lessons
 from appliance.services.library import units
 from appliance.services.people import access as people
+from appliance.typed_numbers import whole_number
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -47,9 +48,10 @@ def checked_position(typed: dict[str, str]) -> dict[str, str | int | None]:
         if not value and key in ("unit", "lesson"):
             position[key] = None
             continue
-        if not value.isdigit() or not low <= int(value) <= high:
+        number = whole_number(value, max_digits=2)
+        if number is None or not low <= number <= high:
             raise _refuse(key, value)
-        position[key] = int(value)
+        position[key] = number
     if position["lesson"] is not None and position["unit"] is None:
         raise _refuse("unit", "")
     return position

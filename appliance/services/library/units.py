@@ -24,6 +24,7 @@ from appliance.content.textbook import (
     read_map,
     tag_positions,
 )
+from appliance.typed_numbers import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,8 @@ def shelf(found: Index, key: UnitKey) -> Shelf:
 
 
 def _number(text: str, high: int) -> int | None:
-    return int(text) if text.isdigit() and 1 <= int(text) <= high else None
+    number = whole_number(text, max_digits=2)
+    return number if number is not None and 1 <= number <= high else None
 
 
 def drill(found: Index, chosen: dict[str, str]) -> dict:

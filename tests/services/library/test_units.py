@@ -78,6 +78,7 @@ def test_units_damaged_items_json_is_ignored_for_that_book_only(content_dir, cap
 
 def test_units_bad_tags_are_ignored_and_a_book_without_tags_is_only_its_items(content_dir, caplog):
     textbook_book(content_dir, "bad_tags", tags="_edition:rjb;_grade:thirteen;_volume:1;_subject:math;_unit:2")
+    textbook_book(content_dir, "superscript", tags="_edition:rjb;_grade:²;_volume:1;_subject:math;_unit:2")
     textbook_book(content_dir, "untagged", tags="_category:other", items=[item("c.html", "丙", 2, 3)])
     make_book(content_dir, "plain")  # an ordinary book: in no unit
     with caplog.at_level(logging.WARNING, logger="appliance.services.library.units"):
@@ -86,6 +87,7 @@ def test_units_bad_tags_are_ignored_and_a_book_without_tags_is_only_its_items(co
     assert shelf.books == []
     assert [(n, [i.title for _, i in g]) for n, g in shelf.lessons] == [(3, ["丙"])]
     assert "the Tags of book bad_tags are ignored: Tags: grade 'thirteen'" in caplog.text
+    assert "the Tags of book superscript are ignored: Tags: grade '²'" in caplog.text
     assert list(found.units) == [UNIT_2]
 
 
