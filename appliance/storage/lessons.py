@@ -230,9 +230,11 @@ class Lessons:
         students: list[int],
         publish_at: str | None = None,
         items: Sequence[dict] = (),
+        position: dict[str, str | int | None] | None = None,
     ) -> int:
-        """A lesson (a draft while `publish_at` is None), whom it is for ([] = the whole class) and its `items`
-        (ITEM_COLUMNS; uploads already complete on disk), in one transaction."""
+        """A lesson (a draft while `publish_at` is None), whom it is for ([] = the whole class), its `items`
+        (ITEM_COLUMNS; uploads already complete on disk) and its place in the textbook (POSITION_KEYS), in one
+        transaction."""
         created_at = self.wall_clock() if self.wall_clock is not None else None
         with self.db.transaction() as conn:
             lesson_id = inserted_id(
@@ -248,6 +250,8 @@ class Lessons:
             )
             for columns in items:
                 _insert_item(conn, lesson_id, columns)
+            if position:
+                _set_position(conn, lesson_id, position)
         return lesson_id
 
     def set_publish_at(self, lesson_id: int, publish_at: str | None) -> None:
@@ -272,11 +276,7 @@ class Lessons:
     def set_position(self, lesson_id: int, position: dict[str, str | int | None]) -> None:
         """Place the lesson in the textbook (POSITION_KEYS; None for a part not given), or take it out."""
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE lessons SET pos_edition = ?, pos_grade = ?, pos_volume = ?, pos_subject = ?, pos_unit = ?, "
-                "pos_lesson = ? WHERE id = ?",
-                (*(position.get(key) for key in POSITION_KEYS), lesson_id),
-            )
+            _set_position(conn, lesson_id, position)
 
     def remove_item(self, item_id: int) -> None:
         with self.db.transaction() as conn:
@@ -358,6 +358,14 @@ class Lessons:
         """A homework's rubric: its criteria, one per line ('' for none)."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE lessons SET rubric = ? WHERE id = ?", (rubric, lesson_id))
+
+
+def _set_position(conn: sqlite3.Connection, lesson_id: int, position: dict[str, str | int | None]) -> None:
+    conn.execute(
+        "UPDATE lessons SET pos_edition = ?, pos_grade = ?, pos_volume = ?, pos_subject = ?, pos_unit = ?, "
+        "pos_lesson = ? WHERE id = ?",
+        (*(position.get(key) for key in POSITION_KEYS), lesson_id),
+    )
 
 
 def _insert_item(conn: sqlite3.Connection, lesson_id: int, columns: dict) -> int:

@@ -139,6 +139,11 @@ def test_units_a_lesson_placed_in_a_unit_is_listed_there_for_its_teacher(kit, ro
     assert f'<a href="/teach/lessons/{lesson_id}">Placed lesson</a>' in teacher.get(UNIT_2).text
     assert "Placed lesson" not in clients["teacher_b"].get(UNIT_2).text
     assert "Placed lesson" not in clients["student_a"].get(UNIT_2).text
+    copied = teacher.post(
+        f"/teach/lessons/{lesson_id}/copy", data={"csrf": csrf(teacher), "class": str(ids["a"]["class"])}
+    )
+    assert copied.status_code == 303  # a copy keeps the place
+    assert teacher.get(UNIT_2).text.count(">Placed lesson</a>") == 2
 
 
 def test_units_a_refused_place_comes_back_with_what_was_chosen(kit, roles):
