@@ -18,6 +18,10 @@ PUBLISHED = (
 )
 
 
+# A lesson's place in the textbook (migration 0032): `pos_<key>` columns.
+POSITION_KEYS = ("edition", "grade", "volume", "subject", "unit", "lesson")
+
+
 class Lessons:
     """The `lessons`, `lesson_students`, `lesson_items`, `lesson_opens`, `handins`, `handin_files` tables."""
 
@@ -37,6 +41,21 @@ class Lessons:
         return (
             self.db.read()
             .execute("SELECT * FROM lessons WHERE class_id = ? AND archived_at IS NULL ORDER BY id DESC", (class_id,))
+            .fetchall()
+        )
+
+    def at_unit(self, class_ids: list[int], unit: tuple[str, int, int, str, int | None]) -> list[sqlite3.Row]:
+        """The classes' lessons placed in `unit` (edition, grade, volume, subject, unit; None: the whole subject),
+        not archived, by lesson number then newest first."""
+        marks = ",".join("?" * len(class_ids))
+        return (
+            self.db.read()
+            .execute(
+                f"SELECT * FROM lessons WHERE class_id IN ({marks}) AND archived_at IS NULL AND pos_edition = ? "
+                "AND pos_grade = ? AND pos_volume = ? AND pos_subject = ? AND pos_unit IS ? "
+                "ORDER BY pos_lesson IS NULL, pos_lesson, id DESC",
+                (*class_ids, *unit),
+            )
             .fetchall()
         )
 
@@ -211,9 +230,11 @@ class Lessons:
         students: list[int],
         publish_at: str | None = None,
         items: Sequence[dict] = (),
+        position: dict[str, str | int | None] | None = None,
     ) -> int:
-        """A lesson (a draft while `publish_at` is None), whom it is for ([] = the whole class) and its `items`
-        (ITEM_COLUMNS; uploads already complete on disk), in one transaction."""
+        """A lesson (a draft while `publish_at` is None), whom it is for ([] = the whole class), its `items`
+        (ITEM_COLUMNS; uploads already complete on disk) and its place in the textbook (POSITION_KEYS), in one
+        transaction."""
         created_at = self.wall_clock() if self.wall_clock is not None else None
         with self.db.transaction() as conn:
             lesson_id = inserted_id(
@@ -229,6 +250,8 @@ class Lessons:
             )
             for columns in items:
                 _insert_item(conn, lesson_id, columns)
+            if position:
+                _set_position(conn, lesson_id, position)
         return lesson_id
 
     def set_publish_at(self, lesson_id: int, publish_at: str | None) -> None:
@@ -249,6 +272,11 @@ class Lessons:
             conn.executemany(
                 "INSERT INTO lesson_students (lesson_id, account_id) VALUES (?, ?)", [(lesson_id, s) for s in students]
             )
+
+    def set_position(self, lesson_id: int, position: dict[str, str | int | None]) -> None:
+        """Place the lesson in the textbook (POSITION_KEYS; None for a part not given), or take it out."""
+        with self.db.transaction() as conn:
+            _set_position(conn, lesson_id, position)
 
     def remove_item(self, item_id: int) -> None:
         with self.db.transaction() as conn:
@@ -330,6 +358,14 @@ class Lessons:
         """A homework's rubric: its criteria, one per line ('' for none)."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE lessons SET rubric = ? WHERE id = ?", (rubric, lesson_id))
+
+
+def _set_position(conn: sqlite3.Connection, lesson_id: int, position: dict[str, str | int | None]) -> None:
+    conn.execute(
+        "UPDATE lessons SET pos_edition = ?, pos_grade = ?, pos_volume = ?, pos_subject = ?, pos_unit = ?, "
+        "pos_lesson = ? WHERE id = ?",
+        (*(position.get(key) for key in POSITION_KEYS), lesson_id),
+    )
 
 
 def _insert_item(conn: sqlite3.Connection, lesson_id: int, columns: dict) -> int:

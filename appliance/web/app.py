@@ -42,6 +42,7 @@ from appliance.web import (
     search_routes,
     security_routes,
     shelf_routes,
+    unit_routes,
 )
 from appliance.web.answer_cache import AnswerCache
 from appliance.web.book_origin import SandboxBooks
@@ -182,6 +183,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *security_routes.routes,
         *quiz_routes.routes,
         *lesson_routes.routes,
+        *unit_routes.routes,
         *grading_routes.routes,
         *edit_routes.routes,
         *copy_routes.routes,

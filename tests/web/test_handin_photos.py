@@ -16,15 +16,6 @@ from appliance.services.learning import handin_photos, thumbnails
 from appliance.web.i18n import MESSAGES
 from tests.photo_data import bomb_png, phone_jpeg
 from tests.web.lesson_data import hand_in, make_lesson
-from tests.web.people_clients import role_clients
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def test_handin_photo_scaled_down_without_exif(kit, roles):

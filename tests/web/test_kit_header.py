@@ -7,20 +7,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.web.lesson_data import make_lesson
-from tests.web.people_clients import role_clients
 
 SIGN_OUT = 'action="/admin/signout"'
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _header(html: str) -> str:

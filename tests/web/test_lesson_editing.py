@@ -3,21 +3,11 @@ request by request; deleting archives and keeps students' work; a started quiz k
 
 from __future__ import annotations
 
-import pytest
-
 from appliance.services.people import access as people
 from appliance.services.people.access import CONSOLE
 from tests.web.lesson_data import JPEG, hand_in, make_lesson
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 from tests.web.quiz_data import HOSTILE, QUESTIONS, answers_form, create_quiz, quiz_form, start
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _lesson_form(client, title: str, **fields) -> dict:

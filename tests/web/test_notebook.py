@@ -5,19 +5,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.web.lesson_data import make_lesson
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 from tests.web.quiz_data import HOSTILE
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _wait_for_records(kit, count: int) -> None:

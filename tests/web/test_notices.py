@@ -7,19 +7,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.web.chinese_pages import visible_words
-from tests.web.people_clients import csrf, role_clients, student_client
+from tests.web.people_clients import csrf, student_client
 from tests.web.quiz_data import HOSTILE
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _post(http, class_id: int, body: str, student: int | str = ""):

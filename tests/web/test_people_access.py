@@ -43,7 +43,12 @@ def _expected() -> list[tuple[str, str, tuple[int, ...]]]:
         ("POST", "/admin/people/{tA}/password", (401, 403, 403, 403, 403, 303)),
         ("POST", "/admin/people/import", (401, 403, 403, 403, 403, 200)),
         ("POST", "/admin/password", (401, 403, 403, 303, 303, 303)),
-        ("GET", "/admin/books", (401, 403, 403, 200, 200, 200)),  # its forms: tests/security/test_stick_books.py
+        ("GET", "/admin/books", (401, 403, 403, 200, 200, 200)),
+        (
+            "GET",
+            "/units?edition=rjb",
+            (200, 200, 200, 200, 200, 200),
+        ),  # 按课本找: anyone; adding, tests/web/test_units.py  # its forms: tests/security/test_stick_books.py
     ]
 
 

@@ -7,18 +7,9 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 
 from appliance.services.people import auth, picture_codes
-from tests.web.people_clients import csrf, role_clients
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
+from tests.web.people_clients import csrf
 
 
 def _switch(http, class_id: int, kind: str):

@@ -4,11 +4,9 @@ and the line at fault, in the page's language; only the class's teachers may pas
 
 from __future__ import annotations
 
-import pytest
-
 from appliance.services.learning import quizzes
 from tests.web.chinese_pages import visible_words
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 
 TEN = """1. 植物从空气中吸收哪种气体？
 A. 氧气
@@ -49,14 +47,6 @@ A. 2 *
 B. 3
 C. 4 *
 """
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _paste(http, class_id: int, text: str, title: str = "植物 第一单元", fmt: str = "plain", lang: str = "zh-CN"):

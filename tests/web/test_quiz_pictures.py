@@ -7,23 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import pytest
 from PIL import Image
 
 from appliance.services.learning import lesson_edits, quiz_pictures
 from tests.photo_data import exif_of, phone_jpeg
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 from tests.web.quiz_data import quiz_form, start
 
 QUESTION = ({"kind": "true_false", "prompt": "图上的是一只猫。", "tf": "true"}, ["true"], ["false"])
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def _post(http, url: str, fields: dict, files: dict):

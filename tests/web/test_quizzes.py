@@ -6,19 +6,8 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 from tests.web.quiz_data import HOSTILE, QUESTIONS, answers_form, create_quiz, quiz_form, start
-
-
-@pytest.fixture
-def roles(kit, live):
-    """Signed-in clients of every role (closed afterwards) and the two classes' ids."""
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def test_quiz_form_grows_without_javascript_and_shows_errors_by_question(kit, roles):

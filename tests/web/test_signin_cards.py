@@ -13,7 +13,7 @@ import segno
 
 from appliance.config import load_settings
 from appliance.services.people import auth, picture_codes
-from tests.web.people_clients import csrf, role_clients, student_client
+from tests.web.people_clients import csrf, student_client
 
 WIFI = "三年级教室"
 
@@ -30,14 +30,6 @@ def settings(tmp_path, content_dir):
             "wifi_name": WIFI,
         },
     )
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
 
 
 def cards_of(page: str) -> dict[str, str | None]:

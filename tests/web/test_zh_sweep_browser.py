@@ -35,6 +35,7 @@ from appliance.storage.sync_runs import RunResult, SyncRuns
 from appliance.web import i18n
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, article, make_book
+from tests.textbook_books import curriculum, item, textbook_book
 from tests.web.browsers import LAPTOP, PHONE_1X, browser, scroll_width, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.lesson_data import JPEG, hand_in, make_lesson
@@ -110,6 +111,13 @@ DATA = (
     "水在零度会怎样？",
     "结冰",
     "沸腾",
+    "三年级数学上册",  # the textbook book (issue 17): its title, items, map's names and file name
+    "两位数加两位数",
+    "第二单元练习",
+    "万以内的加法和减法（一）",
+    "口算",
+    "math3a",
+    "三",  # its card's placeholder: its title's first letter
     *BANK,
 )
 # Names of things a teacher sees written so on their own screen (a program, a file type, a standard), and PIN, the
@@ -170,6 +178,9 @@ PAGES = [
     ("quiz-delete", "teacher", "/teach/quizzes/{quiz_id}/delete", True),
     ("overview", "teacher", "/teach/{class_id}/overview", True),
     ("summary", "teacher", "/teach/{class_id}/students/{student_id}/summary", True),
+    ("units", "anyone", "/units", False),  # 按课本找 (issue 17): the editions
+    ("units-unit", "student", "/units?edition=rjb&grade=3&volume=1&subject=math&unit=2", False),
+    ("units-teacher", "teacher", "/units?edition=rjb&grade=3&volume=1&subject=math&unit=2&lesson={lesson_id}", True),
     ("admin", "admin", "/admin", True),
     ("admin-books", "admin", "/admin/books", True),
     ("books", "teacher", "/books", True),
@@ -289,12 +300,19 @@ def _chinese_book(folder: Path) -> None:
 
 
 def _library(root: Path) -> Path:
-    """The content folder: a Chinese book, an English one (`en`), a damaged file; and a stick with a new book, a copy
+    """The content folder: a Chinese book, an English one (`en`), a textbook book (issue 17), a damaged file; and a stick with a new book, a copy
     of a served one and a file cut short."""
     content = root / "c"
     content.mkdir()
     _chinese_book(content)
     make_book(content, "water_en", title="Water", language="en", tags="_category:wikipedia")
+    units = [
+        item("u2/l1.html", "两位数加两位数", 2, 1, kind="video", seconds=312),
+        item("u2/sheet.html", "第二单元练习", 2),
+    ]
+    textbook_book(
+        content, "math3a", items=units, curriculum_map=curriculum({2: "万以内的加法和减法（一）"}, {2: {1: "口算"}})
+    )
     (content / "broken.zim").write_bytes(b"ZIM\x04" + b"\x00" * 2000)  # damaged: listed, never served
     stick = root / "stick"
     make_book(stick, "our_rivers", title="我们的河流", language="zho", tags="_category:vikidia")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.errors import LessonError
 from appliance.services.learning import lessons, quiz_pictures, quizzes, uploads
 from appliance.services.people import access as people
+from appliance.storage.lessons import POSITION_KEYS
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -46,7 +47,8 @@ def copy_quiz(kit: Kit, viewer: Viewer, quiz_id: int, class_id: int) -> int:
 
 
 def copy_lesson(kit: Kit, viewer: Viewer, lesson_id: int, class_id: int) -> tuple[int, int]:
-    """A draft copy of the lesson (title, instructions, homework, due time, items and uploads) in `class_id`, for
+    """A draft copy of the lesson (title, instructions, homework, due time, items and uploads, its place in the
+    textbook) in `class_id`, for
     the whole class; (the new lesson's id, how many quizzes were copied with it). Hand-ins stay with the original."""
     _, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
     people.staff_class(kit.people, viewer, class_id)
@@ -77,6 +79,7 @@ def copy_lesson(kit: Kit, viewer: Viewer, lesson_id: int, class_id: int) -> tupl
             [],
             publish_at=None,
             items=items,
+            position={key: lesson[f"pos_{key}"] for key in POSITION_KEYS},
         )
     except BaseException:  # keep no file of a copy that was not made
         for name in written:

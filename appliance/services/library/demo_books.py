@@ -7,6 +7,7 @@ Must not import web or cli.
 from __future__ import annotations
 
 import html
+import json
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -76,7 +77,33 @@ def _entries(spec: dict, lang: str) -> list[Entry]:
             front=True,
         )
     )
-    return entries
+    return entries + _textbook_entries(spec, entries)
+
+
+def _textbook_entries(spec: dict, entries: list[Entry]) -> list[Entry]:
+    """`tpkit/items.json` and `tpkit/curriculum.json` (docs/textbook-units.md) from the spec's `[[item]]` (an
+    article's path and its place) and `[curriculum]` (a county's map.toml), when it has them."""
+    from appliance.content.zimwriter import Entry
+
+    pages = {entry.path: entry for entry in entries}
+    items = [
+        {
+            "path": i["path"],
+            "title": pages[i["path"]].title,
+            "kind": "page",
+            **i["place"],
+            "bytes": len(pages[i["path"]].data),
+        }
+        for i in spec.get("item", [])
+    ]
+    written = []
+    if items:
+        listed = json.dumps({"format": 1, "items": items}, ensure_ascii=False).encode()
+        written.append(Entry("tpkit/items.json", "items", "application/json", listed))
+    if "curriculum" in spec:
+        named = json.dumps({"format": 1, **spec["curriculum"]}, ensure_ascii=False).encode()
+        written.append(Entry("tpkit/curriculum.json", "curriculum", "application/json", named))
+    return written
 
 
 def build_book(spec: dict, out_dir: Path) -> Path:
@@ -93,7 +120,7 @@ def build_book(spec: dict, out_dir: Path) -> Path:
         "Creator": "tpkit",
         "Publisher": "tpkit",
         "Date": "2026-11-28",
-        "Tags": spec["tags"],
+        "Tags": ";".join(part for part in (spec["tags"], spec.get("textbook", "")) if part),
         "Category": spec["category"],
     }
     background, foreground = _ICON_COLOURS.get(lang, _ICON_COLOURS["eng"])
