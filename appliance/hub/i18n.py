@@ -32,6 +32,8 @@ BUILT_AT_RUN_TIME = (
     N_("kind.daily_summary"),
     N_("kind.alert"),
     N_("kind.records"),
+    N_("kind.lesson"),
+    N_("kind.lesson_file"),
     # charts.SPECS: titles and units
     N_("chart.temperature"),
     N_("chart.disk"),
