@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from appliance.services.sync.stick_import import ImportReport, LocalBook
 from appliance.services.sync.stick_status import StickStatus
-from tests.web.browsers import PHONE_WIDTH_PX, SCREENSHOTS, browser, phone, with_cookies  # noqa: F401
+from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.people_clients import role_clients
 
@@ -28,7 +28,7 @@ def test_books_page_in_chinese_at_360_px(kit, live, browser):  # noqa: F811
     assert "已下架" in html and "重新上架" in html and "broken.zim" in html
     assert visible_words(html, ("Test book",)) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH_PX  # nothing to scroll sideways
-    page.screenshot(path=str(SCREENSHOTS / "books-zh.png"), full_page=True)
+    screenshot(page, "books-zh.png")
     assert kit.library.books() == [] and [b.name for b in kit.library.off_shelf()] == ["test_book"]
     context.close()
     for http in clients.values():
