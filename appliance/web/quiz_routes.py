@@ -13,7 +13,15 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import lesson_edits, quiz_drafts, quiz_paste, quiz_pictures, quiz_remarking, quizzes
+from appliance.services.learning import (
+    lesson_edits,
+    quiz_drafts,
+    quiz_moodle,
+    quiz_paste,
+    quiz_pictures,
+    quiz_remarking,
+    quizzes,
+)
 from appliance.services.learning.quiz_marking import KINDS
 from appliance.services.people import access as people
 from appliance.services.people.access import STAFF
@@ -138,6 +146,37 @@ def paste(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/teach/quizzes/{quiz_id}/edit", status_code=303)
 
 
+def _refused_import(request: Request, form: FormData, error: TpkitError) -> Response:
+    """The paste page again, the Moodle file's problem beside its form (the title as typed; the file is chosen again)."""
+    if isinstance(error, UploadTooLargeError):
+        error = quiz_moodle.too_large(quiz_moodle.MAX_FILE_BYTES + 1)
+    return paste_page(request, **refused(form, error))
+
+
+@posted_upload(lambda request: quiz_moodle.MAX_FILE_BYTES, *STAFF, page=_refused_import)
+def import_moodle(request: Request, form: FormData) -> Response:
+    """A quiz from a Moodle XML file, then its edit page."""
+    viewer = _staff(request)
+    upload = form.get("file")
+    data, name = b"", ""
+    if upload is not None and not isinstance(upload, str):
+        data, name = upload.file.read(quiz_moodle.MAX_FILE_BYTES + 1), upload.filename or ""
+    quiz_id = quizzes.import_moodle(
+        request.app.state.kit, viewer, request.path_params["class_id"], str(form.get("title", "")), data, name
+    )
+    return RedirectResponse(f"/teach/quizzes/{quiz_id}/edit", status_code=303)
+
+
+def moodle_export(request: Request) -> Response:
+    """The quiz as a Moodle XML file, to carry to Moodle or to another kit."""
+    name, data = quizzes.moodle_file(request.app.state.kit, _staff(request), request.path_params["quiz_id"])
+    return Response(
+        data,
+        media_type="application/xml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"},
+    )
+
+
 def quiz_page(request: Request) -> Response:
     viewer = current_account(request)
     if viewer is None:
@@ -211,6 +250,8 @@ routes = [
     Route("/teach/{class_id:int}/quizzes", save_quiz, methods=["POST"]),
     Route("/teach/{class_id:int}/quizzes/paste", paste_page, methods=["GET"]),
     Route("/teach/{class_id:int}/quizzes/paste", paste, methods=["POST"]),
+    Route("/teach/{class_id:int}/quizzes/import", import_moodle, methods=["POST"]),
+    Route("/teach/quizzes/{quiz_id:int}/moodle.xml", moodle_export),
     Route("/teach/quizzes/{quiz_id:int}", quiz_results),
     Route("/teach/quizzes/{quiz_id:int}/marking", change_marking, methods=["POST"]),
     Route("/teach/quizzes/{quiz_id:int}/students", choose_students, methods=["POST"]),

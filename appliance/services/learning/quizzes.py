@@ -14,7 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import AccessDeniedError, NotVisibleError, QuizError, QuizPasteError
-from appliance.services.learning import clock, quiz_drafts, quiz_paste, records, scores, xapi
+from appliance.services.learning import clock, quiz_drafts, quiz_moodle, quiz_paste, records, scores, xapi
 from appliance.services.learning.quiz_marking import (
     MAX_OPTIONS,
     MAX_TEXT,
@@ -86,6 +86,35 @@ def paste(kit: Kit, viewer: Viewer, class_id: int, title: str, text: str, fmt: s
         raise _paste_problem(draft, found, text)
     with kit.quizzes.transaction() as conn:
         return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
+
+
+def import_moodle(kit: Kit, viewer: Viewer, class_id: int, title: str, data: bytes, file_name: str = "") -> int:
+    """Save a quiz of the class from a Moodle XML file (services/learning/quiz_moodle), titled `title`, else after the
+    file's category, else its name; its id. QuizPasteError (quiz.moodle_*) names the question at fault."""
+    people.staff_class(kit.people, viewer, class_id)
+    category, found = quiz_moodle.read(data)
+    named = title.strip() or category or file_name.rsplit(".", 1)[0]
+    draft = quiz_drafts.Draft(named[: quiz_drafts.MAX_TITLE_CHARS], questions=found)
+    checked = quiz_drafts.check(draft)
+    if checked is None:
+        if draft.fields:
+            raise QuizPasteError(draft.errors[0], fix="Write a short title.", code="quiz.paste_title", field="title")
+        number, question = next((n, q) for n, q in enumerate(found, start=1) if q.error)
+        raise QuizPasteError(
+            f"Question {number}: {question.error}",
+            fix=question.fix,
+            code="quiz.moodle_question",
+            values={"number": number, "problem": question.field or "question"},
+            field="file",
+        )
+    with kit.quizzes.transaction() as conn:
+        return kit.quizzes.add_quiz(conn, class_id=class_id, author_id=viewer["id"], **checked)
+
+
+def moodle_file(kit: Kit, viewer: Viewer, quiz_id: int) -> tuple[str, bytes]:
+    """(a file name, the quiz as Moodle XML) for one of the viewer's quizzes."""
+    quiz, _ = staff_quiz(kit, viewer, quiz_id)
+    return f"quiz-{quiz_id}.xml", quiz_moodle.export(quiz["title"], kit.quizzes.questions(quiz_id))
 
 
 def _paste_problem(draft: quiz_drafts.Draft, found: list[quiz_paste.Pasted], text: str) -> QuizPasteError:
