@@ -15,17 +15,14 @@ from appliance.services.library import approval, book_uploads
 from appliance.services.people.access import CONSOLE
 from tests.conftest import make_book
 from tests.web.browsers import PHONE, browser, with_cookies  # noqa: F401
-from tests.web.people_clients import role_clients
 
 CHUNK = 1 << 20
 
 
 @pytest.fixture
-def clients(kit, live):
-    clients, _ = role_clients(kit, live.url)
-    yield clients
-    for http in clients.values():
-        http.close()
+def clients(roles):
+    """The signed-in clients of every role (tests/web/conftest.py)."""
+    return roles[0]
 
 
 @pytest.fixture

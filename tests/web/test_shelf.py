@@ -23,7 +23,7 @@ from appliance.storage.installed_packages import Installed, InstalledPackages
 from tests.conftest import make_book
 from tests.test_cli_roads import FAKE_MOUNT, FAKE_UMOUNT
 from tests.web.chinese_pages import visible_words
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
@@ -37,11 +37,9 @@ def _served(http: httpx.Client, name: str) -> bool:
 
 
 @pytest.fixture
-def clients(kit, live):
-    clients, _ = role_clients(kit, live.url)
-    yield clients
-    for http in clients.values():
-        http.close()
+def clients(roles):
+    """The signed-in clients of every role (tests/web/conftest.py)."""
+    return roles[0]
 
 
 def test_a_teacher_takes_a_book_off_the_shelf_and_puts_it_back(kit, clients):

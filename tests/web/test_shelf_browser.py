@@ -7,11 +7,10 @@ from appliance.services.sync.stick_import import ImportReport, LocalBook
 from appliance.services.sync.stick_status import StickStatus
 from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
-from tests.web.people_clients import role_clients
 
 
-def test_books_page_in_chinese_at_360_px(kit, live, browser):  # noqa: F811
-    clients, _ = role_clients(kit, live.url)
+def test_books_page_in_chinese_at_360_px(kit, live, roles, browser):  # noqa: F811
+    clients, _ = roles
     (kit.paths.content_dir / "broken.zim").write_bytes(b"cut short" * 100)
     kit.library.refresh()
     status = StickStatus(kit.paths, "/dev/sda1")
@@ -31,5 +30,3 @@ def test_books_page_in_chinese_at_360_px(kit, live, browser):  # noqa: F811
     screenshot(page, "books-zh.png")
     assert kit.library.books() == [] and [b.name for b in kit.library.off_shelf()] == ["test_book"]
     context.close()
-    for http in clients.values():
-        http.close()
