@@ -103,21 +103,20 @@ def _held(library: Library, name: str) -> Book:
 
 def take_off(paths: Paths, library: Library, viewer: access.Viewer | None, name: str) -> Book:
     """Stop serving a book to everyone (kept on the kit); this worker at once, the others at their next scan."""
-    access.require(viewer, *access.STAFF)
-    book = _held(library, name)
-    _change(paths, name, off=True)
-    library.refresh()
-    log.info("shelf: %s taken off the shelf by %s", name, viewer and viewer["username"])
-    return book
+    return _shelve(paths, library, viewer, name, off=True)
 
 
 def put_back(paths: Paths, library: Library, viewer: access.Viewer | None, name: str) -> Book:
     """Serve a book taken off the shelf again."""
-    access.require(viewer, *access.STAFF)
+    return _shelve(paths, library, viewer, name, off=False)
+
+
+def _shelve(paths: Paths, library: Library, viewer: access.Viewer | None, name: str, *, off: bool) -> Book:
+    viewer = access.require(viewer, *access.STAFF)
     book = _held(library, name)
-    _change(paths, name, off=False)
+    _change(paths, name, off=off)
     library.refresh()
-    log.info("shelf: %s put back on the shelf by %s", name, viewer and viewer["username"])
+    log.info("shelf: %s %s by %s", name, "taken off the shelf" if off else "put back on the shelf", viewer["username"])
     return book
 
 
