@@ -327,6 +327,29 @@ class LessonError(TpkitError, ValueError):
     status = 400
 
 
+class ShareError(TpkitError, ValueError):
+    """A lesson cannot be shared with the county as it is (its files over the limits), or a shared lesson a book
+    carries cannot be copied (docs/shared-lessons.md). `values` fill the teacher's sentence (`error.<code>`)."""
+
+    code = "share.too_big"
+    status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str,
+        code: str,
+        cause: str = "",
+        values: dict[str, object] | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, fix=fix, cause=cause, code=code)
+        self.values = dict(values or {})
+        if status is not None:
+            self.status = status
+
+
 class QuizPasteError(BadRequestError):
     """A pasted quiz (plain text or GIFT) cannot be read: the first problem found, at its line. `values` fill the
     teacher's sentence (`error.<code>`): `line` (1-based) and `quoted` (the start of that line), and for a question
