@@ -30,7 +30,7 @@ LESSONS_MAX_COUNT = 10_000
 SHARE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NAME_MAX_CHARS = 200
 
-KINDS = ("video", "audio", "pdf", "image", "page")
+KINDS = ("video", "audio", "pdf", "image", "page", "lesson")  # lesson: a shared lesson's page (docs/shared-lessons.md)
 ID = re.compile(r"[a-z0-9-]{1,20}")
 RANGES = {  # the numbered levels of a position: lowest and highest
     "grade": (1, 12),

@@ -47,6 +47,7 @@ BUILT_AT_RUN_TIME = (
     N_("units.kind.pdf"),
     N_("units.kind.image"),
     N_("units.kind.page"),
+    N_("units.kind.lesson"),
     # share.html, units.html, lesson_teach.html: the county's licences and a share's states (licence_names.html;
     # protocol/shared_lesson.LICENCES, STATES)
     N_("share.licence.cc_by"),

@@ -116,6 +116,8 @@ def _build(generation: int, books: list[BookUnits]) -> Index:
             if entry.book.name not in names:
                 names.append(entry.book.name)
         for item in entry.items:
+            if item.kind == "lesson" and entry.lessons:
+                continue  # listed with its author and the copy button from tpkit/lessons.json (Shelf.shared)
             units.setdefault(item.position.unit_key, ([], []))[1].append((entry.book.name, item))
     return Index(generation, {b.book.name: b for b in books}, units, merged_map(books), _shared(books, units))
 
