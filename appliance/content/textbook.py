@@ -132,14 +132,20 @@ def _document(raw: bytes, path: str) -> dict:
     return document
 
 
+def _listed(zim: ZimFile | LayeredZim, path: str, max_bytes: int, key: str, max_count: int) -> list:
+    """The list under `key` of the `tpkit/…` document at `path`; [] when the book has none."""
+    raw = _entry_bytes(zim, path, max_bytes)
+    if raw is None:
+        return []
+    found = _document(raw, path).get(key)
+    if not isinstance(found, list) or len(found) > max_count:
+        raise BookDataError(f'{path}: "{key}" is not a list of at most {max_count} objects')
+    return found
+
+
 def read_items(zim: ZimFile | LayeredZim) -> tuple[Item, ...]:
     """The items `tpkit/items.json` lists, checked; () when the book has none. BookDataError names a bad one."""
-    raw = _entry_bytes(zim, ITEMS_PATH, ITEMS_MAX_BYTES)
-    if raw is None:
-        return ()
-    items = _document(raw, ITEMS_PATH).get("items")
-    if not isinstance(items, list) or len(items) > ITEMS_MAX_COUNT:
-        raise BookDataError(f'{ITEMS_PATH}: "items" is not a list of at most {ITEMS_MAX_COUNT} objects')
+    items = _listed(zim, ITEMS_PATH, ITEMS_MAX_BYTES, "items", ITEMS_MAX_COUNT)
     shared: dict[Position, Position] = {}  # one object per place: a unit's hundreds of items share theirs
     return tuple(_item(entry, n, shared) for n, entry in enumerate(items))
 
@@ -293,12 +299,7 @@ def _shared(entry: object, n: int) -> SharedLesson:
 def read_lessons(zim: ZimFile | LayeredZim) -> tuple[SharedLesson, ...]:
     """The shared lessons `tpkit/lessons.json` lists, checked; () when the book has none. BookDataError names a bad
     one (the whole file is then ignored for that book, as items.json is)."""
-    raw = _entry_bytes(zim, LESSONS_PATH, LESSONS_MAX_BYTES)
-    if raw is None:
-        return ()
-    found = _document(raw, LESSONS_PATH).get("lessons")
-    if not isinstance(found, list) or len(found) > LESSONS_MAX_COUNT:
-        raise BookDataError(f'{LESSONS_PATH}: "lessons" is not a list of at most {LESSONS_MAX_COUNT} objects')
+    found = _listed(zim, LESSONS_PATH, LESSONS_MAX_BYTES, "lessons", LESSONS_MAX_COUNT)
     return tuple(_shared(entry, n) for n, entry in enumerate(found))
 
 

@@ -6,12 +6,12 @@ pass the protocol's checks and give back the file's bytes; delivered to a loopba
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 
 import pytest
 
-from appliance.config import load_settings
 from appliance.protocol import report_file, shared_lesson
 from appliance.services.reporting import delivery, kit_key
 from tests.conftest import make_book
@@ -35,22 +35,10 @@ def hub():
 
 
 @pytest.fixture
-def settings(tmp_path, content_dir, hub):
+def settings(settings, hub):
     """The kit reports to the loopback hub, as a Chinese kit of 某某小学 (its copies name their source in Chinese)."""
-    return load_settings(
-        environ={},
-        overrides={
-            "data_dir": str(tmp_path / "data"),
-            "content_dir": str(content_dir),
-            "library_scan_interval_s": 0.2,
-            "mdns_enabled": False,
-            "kit_id": "kit-0042",
-            "hub_url": hub.url,
-            "hub_enrol_token": "tok-1",
-            "school_name": "某某小学",
-            "default_language": "zh",
-        },
-    )
+    school = {"school_name": "某某小学", "default_language": "zh"}
+    return dataclasses.replace(settings, kit_id="kit-0042", hub_url=hub.url, hub_enrol_token="tok-1", **school)
 
 
 @pytest.fixture

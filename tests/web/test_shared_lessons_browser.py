@@ -14,7 +14,7 @@ from appliance.services.learning import lessons
 from appliance.web.app import create_app
 from tests.conftest import LiveServer
 from tests.county_lessons import county_lessons_book, lesson_body
-from tests.web.browsers import PHONE_WIDTH_PX, browser, phone, screenshot, scroll_width, sign_in  # noqa: F401
+from tests.web.browsers import PHONE_WIDTH_PX, browser, screenshot, scroll_width, signed_in_phone  # noqa: F401
 from tests.web.chinese_pages import visible_words
 from tests.web.lesson_data import PDF
 from tests.web.people_clients import TEACHER_PASSWORD, classroom
@@ -45,12 +45,7 @@ def school(tmp_path_factory):
 
 
 def _signed_in(browser, school, **options):
-    live = school[0]
-    context = phone(browser, live, locale="zh-CN", **options)
-    page = context.new_page()
-    sign_in(page, "li.wei", TEACHER_PASSWORD)
-    page.wait_for_url("**/teach")
-    return context, page
+    return signed_in_phone(browser, school[0], "li.wei", TEACHER_PASSWORD, locale="zh-CN", **options)
 
 
 def _shot(page, name: str) -> None:
