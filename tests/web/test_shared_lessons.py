@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from appliance.content.zimwriter import Entry
 from appliance.protocol import report_file, shared_lesson
 from appliance.services.reporting import delivery, kit_key
 from tests.conftest import make_book
@@ -126,8 +127,8 @@ def test_shared_lessons_share_queues_signed_reports_and_shows_what_the_hub_says(
     assert [p.part for p in parts if p.file == 0] == [0, 1, 2] and lesson.files[0].parts == 3
     assert "等待发送（还有 5 份在待发箱里）" in teacher.get(f"/teach/lessons/{lesson_id}?lang=zh").text
 
-    hub.shares = [
-        {"share_id": lesson.share_id, "version": 1, "state": "submitted", "comment": "", "at": "2026-12-07T09:00:00Z"},
+    hub.shares = [  # newest first, as the hub sends them: the older state must not win
+        {"share_id": "not-a-uuid", "version": 1, "state": "accepted", "at": "2026-12-07T09:13:00Z"},
         {
             "share_id": lesson.share_id,
             "version": 1,
@@ -136,7 +137,7 @@ def test_shared_lessons_share_queues_signed_reports_and_shows_what_the_hub_says(
             "reviewer": "李老师",
             "at": "2026-12-07T09:12:00Z",
         },
-        {"share_id": "not-a-uuid", "version": 1, "state": "accepted", "at": "2026-12-07T09:13:00Z"},
+        {"share_id": lesson.share_id, "version": 1, "state": "submitted", "comment": "", "at": "2026-12-07T09:00:00Z"},
     ]
     result = delivery.deliver(kit, kit_key.ensure(kit.paths), retry_now=True)
     assert result.error is None and result.delivered == 5
@@ -241,3 +242,31 @@ def test_shared_lessons_listed_under_their_unit_and_copied_into_a_class(kit, rol
         questions[0]["options"] == ["68", "58"] and kit.quizzes.picture(questions[1]["picture"])["class_id"] == class_a
     )
     assert "已复制" in teacher.get(copied.headers["location"] + "&lang=zh").text
+
+
+def test_shared_lessons_a_damaged_file_or_list_in_a_book_copies_nothing_and_breaks_no_other_book(
+    kit, roles, content_dir
+):
+    clients, ids = roles
+    teacher, class_a = clients["teacher_a"], ids["a"]["class"]
+    other = "0b5a4c1e-1d2c-4b3a-8f9e-0a1b2c3d4e5f"
+    body = lesson_body([("练习单.pdf", "application/pdf", WORKSHEET)], share_id=other, title="被改过的课")
+    county_lessons_book(content_dir, [(body, [WORKSHEET[:-1] + b"!"])], county="tampered")  # one byte changed
+    extra = [Entry("tpkit/lessons.json", "lessons", "application/json", b'{"format": 1, "lessons": [{"title": 1}]}')]
+    make_book(
+        content_dir,
+        "bad_list",
+        title="坏目录",
+        tags="_edition:rjb;_grade:3;_volume:1;_subject:math;_unit:2",
+        extra=extra,
+    )
+    kit.load_library().refresh()
+    page = teacher.get(UNIT_2 + "&lang=zh").text
+    assert "坏目录" in page and "被改过的课" in page and "两位数加两位数" in page  # the bad list costs only its book
+
+    before = sorted(p.name for p in (kit.paths.uploads_dir / "lessons").glob("*"))
+    form = _copy_form(teacher, class_a) | {"book": "county_lessons_tampered", "share_id": other}
+    refused = teacher.post("/teach/shared/copy?lang=zh", data=form)
+    assert refused.status_code == 422 and "课例图书已损坏" in refused.text
+    assert kit.lessons.of_class(class_a) == []
+    assert sorted(p.name for p in (kit.paths.uploads_dir / "lessons").glob("*")) == before  # no file kept
