@@ -297,12 +297,8 @@ class UploadBusyError(UploadRefusedError):
     status = 503
 
 
-class HandinRoomError(UploadRefusedError):
-    """A hand-in does not fit: the student's quota for the lesson or for all lessons is full, or the data disk would
-    go under its reserve. `values` fill the student's sentence (`error.<code>`, e.g. the quota in MB)."""
-
-    code = "upload.lesson_full"
-    status = 413
+class ValuedError(TpkitError):
+    """An error whose person's sentence (`error.<code>`) is filled from `values`, with its status given per case."""
 
     def __init__(
         self,
@@ -320,10 +316,26 @@ class HandinRoomError(UploadRefusedError):
             self.status = status
 
 
+class HandinRoomError(ValuedError, UploadRefusedError):
+    """A hand-in does not fit: the student's quota for the lesson or for all lessons is full, or the data disk would
+    go under its reserve. `values` fill the student's sentence (`error.<code>`, e.g. the quota in MB)."""
+
+    code = "upload.lesson_full"
+    status = 413
+
+
 class LessonError(TpkitError, ValueError):
     """A lesson, hand-in or grade cannot be saved as asked (a title missing, a bad date, a hand-in already graded)."""
 
     code = "lesson.invalid"
+    status = 400
+
+
+class ShareError(ValuedError, ValueError):
+    """A lesson cannot be shared with the county as it is (its files over the limits), or a shared lesson a book
+    carries cannot be copied (docs/shared-lessons.md). `values` fill the teacher's sentence (`error.<code>`)."""
+
+    code = "share.too_big"
     status = 400
 
 

@@ -20,6 +20,7 @@ class HubDouble:
     def __init__(self, token: str = "tok-1", desired_config: dict | None = None) -> None:
         self.token, self.desired_config = token, desired_config
         self.mode: str | int = "ok"
+        self.shares: list[dict] = []  # share states every accepted reply carries (docs/shared-lessons.md §2)
         self.public: minisign.PublicKey | None = None
         self.stored: dict[str, report_file.Report] = {}
         self.received: list[str] = []  # report ids in arrival order, duplicates included
@@ -116,5 +117,6 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": "duplicate" if duplicate else "accepted",
                 "report_id": report.report_id,
                 "desired_config": hub.desired_config,
+                **({"shares": hub.shares} if hub.shares else {}),
             },
         )

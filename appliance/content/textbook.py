@@ -19,14 +19,18 @@ from appliance.typed_numbers import whole_number
 
 ITEMS_PATH = "tpkit/items.json"
 CURRICULUM_PATH = "tpkit/curriculum.json"
+LESSONS_PATH = "tpkit/lessons.json"  # teachers' lessons the county published (docs/shared-lessons.md §3)
 # A book's item list is read into memory on every worker (1 GB Pi): 4 MiB holds ~15,000 items, more than a county's
 # whole video collection for a grade; a bigger file is refused, not read.
 ITEMS_MAX_BYTES = 4 * 1024 * 1024
 ITEMS_MAX_COUNT = 20_000
 CURRICULUM_MAX_BYTES = 2 * 1024 * 1024
+LESSONS_MAX_BYTES = 4 * 1024 * 1024  # a county's whole year of shared lessons is a few thousand short entries
+LESSONS_MAX_COUNT = 10_000
+SHARE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NAME_MAX_CHARS = 200
 
-KINDS = ("video", "audio", "pdf", "image", "page")
+KINDS = ("video", "audio", "pdf", "image", "page", "lesson")  # lesson: a shared lesson's page (docs/shared-lessons.md)
 ID = re.compile(r"[a-z0-9-]{1,20}")
 RANGES = {  # the numbered levels of a position: lowest and highest
     "grade": (1, 12),
@@ -128,14 +132,20 @@ def _document(raw: bytes, path: str) -> dict:
     return document
 
 
+def _listed(zim: ZimFile | LayeredZim, path: str, max_bytes: int, key: str, max_count: int) -> list:
+    """The list under `key` of the `tpkit/…` document at `path`; [] when the book has none."""
+    raw = _entry_bytes(zim, path, max_bytes)
+    if raw is None:
+        return []
+    found = _document(raw, path).get(key)
+    if not isinstance(found, list) or len(found) > max_count:
+        raise BookDataError(f'{path}: "{key}" is not a list of at most {max_count} objects')
+    return found
+
+
 def read_items(zim: ZimFile | LayeredZim) -> tuple[Item, ...]:
     """The items `tpkit/items.json` lists, checked; () when the book has none. BookDataError names a bad one."""
-    raw = _entry_bytes(zim, ITEMS_PATH, ITEMS_MAX_BYTES)
-    if raw is None:
-        return ()
-    items = _document(raw, ITEMS_PATH).get("items")
-    if not isinstance(items, list) or len(items) > ITEMS_MAX_COUNT:
-        raise BookDataError(f'{ITEMS_PATH}: "items" is not a list of at most {ITEMS_MAX_COUNT} objects')
+    items = _listed(zim, ITEMS_PATH, ITEMS_MAX_BYTES, "items", ITEMS_MAX_COUNT)
     shared: dict[Position, Position] = {}  # one object per place: a unit's hundreds of items share theirs
     return tuple(_item(entry, n, shared) for n, entry in enumerate(items))
 
@@ -227,3 +237,89 @@ def read_map(zim: ZimFile | LayeredZim) -> CurriculumMap | None:
         }
         named[_position(unit, where).unit_key] = (_names(unit, where), lessons)
     return CurriculumMap(groups["editions"], groups["subjects"], named)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharedLesson:
+    """One lesson of `tpkit/lessons.json`: its page (`path`) and its `lesson` body (`data`) in the book, and where it
+    is placed (`position` None: no full unit place; listed under no unit)."""
+
+    share_id: str
+    version: int
+    title: str
+    position: Position | None
+    licence: str
+    author: str
+    school: str
+    path: str
+    data: str
+
+
+def _book_path(value: object, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 1000 or value.startswith("/") or ".." in value:
+        raise BookDataError(f"{where}: {key} {value!r} is not a path in the book")
+    return value
+
+
+def _short(entry: dict, key: str, where: str, required: bool = True) -> str:
+    value = entry.get(key, "" if not required else None)
+    if not isinstance(value, str) or len(value) > NAME_MAX_CHARS or (required and not value.strip()):
+        raise BookDataError(f"{where}: {key} is missing or longer than {NAME_MAX_CHARS} characters")
+    return " ".join(value.split())
+
+
+def _shared(entry: object, n: int) -> SharedLesson:
+    where = f"{LESSONS_PATH} lesson {n}"
+    if not isinstance(entry, dict):
+        raise BookDataError(f"{where} is not an object")
+    share_id, version = entry.get("share_id"), entry.get("version")
+    if not isinstance(share_id, str) or not SHARE_ID.fullmatch(share_id):
+        raise BookDataError(f"{where}: share_id {share_id!r} is not a lower-case UUID")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 10_000:
+        raise BookDataError(f"{where}: version {version!r} is not a whole number from 1 to 10000")
+    place = entry.get("position", {})
+    if not isinstance(place, dict):
+        raise BookDataError(f"{where}: position is not an object")
+    position = None
+    if all(place.get(key) is not None for key in ("edition", "grade", "volume", "subject", "unit")):
+        position = _position(place, where)
+    return SharedLesson(
+        share_id,
+        version,
+        _short(entry, "title", where),
+        position,
+        _short(entry, "licence", where),
+        _short(entry, "author", where),
+        _short(entry, "school", where, required=False),
+        _book_path(entry.get("path"), where, "path"),
+        _book_path(entry.get("data"), where, "data"),
+    )
+
+
+def read_lessons(zim: ZimFile | LayeredZim) -> tuple[SharedLesson, ...]:
+    """The shared lessons `tpkit/lessons.json` lists, checked; () when the book has none. BookDataError names a bad
+    one (the whole file is then ignored for that book, as items.json is)."""
+    found = _listed(zim, LESSONS_PATH, LESSONS_MAX_BYTES, "lessons", LESSONS_MAX_COUNT)
+    return tuple(_shared(entry, n) for n, entry in enumerate(found))
+
+
+def read_entry(zim: ZimFile | LayeredZim, path: str, max_bytes: int) -> bytes:
+    """The bytes of the book's entry at `path` (a shared lesson's data or file); BookDataError when it is missing or
+    larger than `max_bytes`."""
+    raw = _entry_bytes(zim, path, max_bytes)
+    if raw is None:
+        raise BookDataError(f"the book has no entry {path}")
+    return raw
+
+
+def read_document(zim: ZimFile | LayeredZim, path: str, max_bytes: int) -> dict:
+    """The JSON object at `path` (a shared lesson's `lesson` body); BookDataError when missing or not an object."""
+    try:
+        document = strict_json.loads(read_entry(zim, path, max_bytes))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, BookDataError):
+            raise
+        raise BookDataError(f"{path} is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise BookDataError(f"{path} is not a JSON object")
+    return document

@@ -41,6 +41,7 @@ from appliance.web import (
     quiz_routes,
     search_routes,
     security_routes,
+    share_routes,
     shelf_routes,
     unit_routes,
 )
@@ -184,6 +185,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *quiz_routes.routes,
         *lesson_routes.routes,
         *unit_routes.routes,
+        *share_routes.routes,
         *grading_routes.routes,
         *edit_routes.routes,
         *copy_routes.routes,

@@ -47,6 +47,22 @@ BUILT_AT_RUN_TIME = (
     N_("units.kind.pdf"),
     N_("units.kind.image"),
     N_("units.kind.page"),
+    N_("units.kind.lesson"),
+    # share.html, units.html, lesson_teach.html: the county's licences and a share's states (licence_names.html;
+    # protocol/shared_lesson.LICENCES, STATES)
+    N_("share.licence.cc_by"),
+    N_("share.licence.cc_by_sa"),
+    N_("share.licence.cc_by_nc"),
+    N_("share.licence.cc0"),
+    N_("share.licence_help.cc_by"),
+    N_("share.licence_help.cc_by_sa"),
+    N_("share.licence_help.cc_by_nc"),
+    N_("share.licence_help.cc0"),
+    N_("share.state.submitted"),
+    N_("share.state.accepted"),
+    N_("share.state.returned"),
+    N_("share.state.published"),
+    N_("share.state.broken"),
     # admin.html: a first-boot problem in the page's language (services/device/setup_problems.Problem `key`)
     N_("firstboot.unreadable"),
     N_("firstboot.setting"),

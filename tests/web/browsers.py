@@ -77,6 +77,15 @@ def sign_in(page, username: str, password: str) -> None:
     page.click("form.box button[type=submit]")
 
 
+def signed_in_phone(browser, live, username: str, password: str, **options):
+    """A phone context (`options` as `phone`) signed in as staff through the form, on /teach: (context, page)."""
+    context = phone(browser, live, **options)
+    page = context.new_page()
+    sign_in(page, username, password)
+    page.wait_for_url("**/teach")
+    return context, page
+
+
 def images_loaded(page, selector: str) -> list[int]:
     """naturalWidth of every image matching `selector`, after the page's images have loaded."""
     page.wait_for_load_state("load")

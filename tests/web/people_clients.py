@@ -57,16 +57,23 @@ def hidden_values(html: str, name: str) -> list[str]:
 TEACHER_PASSWORD = "chalk and blackboard"
 
 
-def classroom(root, roster_csv: str, class_name: str):
-    """A kit under `root` (books from root/c) with an administrator, the teacher li.wei (TEACHER_PASSWORD, already
-    changed) and one class imported from `roster_csv`; (kit, the teacher's id, the import's result)."""
+def classroom(root, roster_csv: str, class_name: str, **settings_overrides):
+    """A kit under `root` (books from root/c; `settings_overrides` beside) with an administrator, the teacher li.wei
+    (TEACHER_PASSWORD, already changed) and one class imported from `roster_csv`; (kit, the teacher's id, the
+    import's result)."""
     from appliance.config import load_settings
     from appliance.services.kit import open_kit
     from appliance.services.people import access as people, class_roster
     from appliance.services.people.access import CONSOLE
 
     settings = load_settings(
-        environ={}, overrides={"data_dir": str(root / "data"), "content_dir": str(root / "c"), "mdns_enabled": False}
+        environ={},
+        overrides={
+            "data_dir": str(root / "data"),
+            "content_dir": str(root / "c"),
+            "mdns_enabled": False,
+            **settings_overrides,
+        },
     )
     kit = open_kit(settings)
     auth.ensure_first_admin(kit.accounts)

@@ -75,11 +75,13 @@ def choices(kit: Kit) -> dict[str, Any]:
 
 
 def for_unit(kit: Kit, viewer: Viewer | None, key: units.UnitKey | None, from_lesson: int | None) -> dict[str, Any]:
-    """A teacher's side of a unit's page: their lessons placed in the unit (`key`; None above a subject), the lessons they may add to (newest
-    first), and the lesson they came from (`from_lesson`, one of theirs). Nothing for a child or a visitor."""
+    """A teacher's side of a unit's page: their lessons placed in the unit (`key`; None above a subject), the lessons
+    they may add to (newest first), the lesson they came from (`from_lesson`, one of theirs) and their classes (to
+    copy a shared lesson into). Nothing for a child or a visitor."""
     if viewer is None or viewer["role"] not in people.STAFF:
-        return {"placed": [], "choosable": [], "came_from": None}
-    class_ids = [c["id"] for c in people.classes_for(kit.people, viewer)]
+        return {"placed": [], "choosable": [], "came_from": None, "classes": []}
+    classes = people.classes_for(kit.people, viewer)
+    class_ids = [c["id"] for c in classes]
     choosable = [lesson for cid in class_ids for lesson in kit.lessons.of_class(cid)]
     came_from = None
     if from_lesson is not None:
@@ -88,6 +90,7 @@ def for_unit(kit: Kit, viewer: Viewer | None, key: units.UnitKey | None, from_le
         "placed": kit.lessons.at_unit(class_ids, key) if class_ids and key else [],
         "choosable": sorted(choosable, key=lambda lesson: -lesson["id"]),
         "came_from": came_from,
+        "classes": classes,  # where a shared lesson of the unit may be copied (services/learning/shared_copies)
     }
 
 

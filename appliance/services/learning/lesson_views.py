@@ -19,6 +19,7 @@ from appliance.services.learning import (
     notices,
     publishing,
     rubrics,
+    sharing,
 )
 from appliance.services.people import access as people, name_order
 
@@ -38,7 +39,7 @@ def new_lesson(kit: Kit, viewer: Viewer, class_id: int) -> dict[str, Any]:
 def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict[str, Any]:
     """A lesson of the viewer's classes: its items, whether children see it yet (publishing.state) and the publish
     form's day and time, books and articles matching `query` to add (services/learning/lesson_library), the class's
-    quizzes not in it yet, the editions and subjects its textbook place may name
+    quizzes not in it yet, its newest share with the county (services/learning/sharing), the editions and subjects its textbook place may name
     (lesson_positions.choices), its hand-ins (counts, the newest of each student, who has not handed in:
     services/learning/grading), whom it is assigned to, and whether the viewer may edit it."""
     klass, lesson = lessons.staff_lesson(kit.people, kit.lessons, viewer, lesson_id)
@@ -59,6 +60,7 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
         "handins": grading.lesson_handins(kit, klass, lesson),
         "assigned": [s for s in students.values() if s["id"] in set(kit.lessons.assigned_to(lesson["id"]))],
         "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
+        "share": sharing.state(kit, lesson["id"]),
         **lesson_positions.choices(kit),
     }
 

@@ -81,6 +81,12 @@ def _store(kit: Kit, viewer: Viewer, class_id: int, source, filename: str, shrin
         raise
 
 
+def store_for_class(kit: Kit, viewer: Viewer, class_id: int, source, filename: str) -> int:
+    """A picture from elsewhere (a shared lesson a book carries) stored as one of `class_id`'s, made small like one
+    chosen on the quiz form; its id. UploadRefusedError when it is not a picture."""
+    return _store(kit, viewer, class_id, source, filename)
+
+
 def forget_unused(kit: Kit, class_id: int, now: dt.datetime | None = None) -> int:
     """Remove the class's pictures that no question names and that are older than UNUSED_KEPT_S (rows, then files);
     how many."""

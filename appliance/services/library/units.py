@@ -20,7 +20,9 @@ from appliance.content.textbook import (
     Item,
     Names,
     Position,
+    SharedLesson,
     read_items,
+    read_lessons,
     read_map,
     tag_positions,
 )
@@ -38,12 +40,14 @@ UnitKey = tuple[str, int, int, str, int | None]  # edition, grade, volume, subje
 
 @dataclasses.dataclass(frozen=True)
 class BookUnits:
-    """What one book says about the curriculum: its tagged positions, its items and any map it carries."""
+    """What one book says about the curriculum: its tagged positions, its items, any map and shared lessons it
+    carries."""
 
     book: Book
     positions: tuple[Position, ...]
     items: tuple[Item, ...]
     curriculum: CurriculumMap | None
+    lessons: tuple[SharedLesson, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Index:
     books: dict[str, BookUnits]
     units: dict[UnitKey, tuple[list[str], list[tuple[str, Item]]]]  # book names, (book name, item)
     names: CurriculumMap
+    shared: dict[UnitKey, list[tuple[str, SharedLesson]]] = dataclasses.field(default_factory=dict)
 
 
 _indexes: weakref.WeakKeyDictionary[Library, Index] = weakref.WeakKeyDictionary()
@@ -95,7 +100,12 @@ def _book_units(book: Book, before: BookUnits | None) -> BookUnits:
         curriculum = read_map(book.zim)
     except BookDataError as exc:
         log.warning("units: tpkit/curriculum.json of book %s is ignored: %s", book.name, exc)
-    return BookUnits(book, positions, items, curriculum)
+    try:
+        lessons = read_lessons(book.zim)
+    except BookDataError as exc:
+        log.warning("units: tpkit/lessons.json of book %s is ignored: %s", book.name, exc)
+        lessons = ()
+    return BookUnits(book, positions, items, curriculum, lessons)
 
 
 def _build(generation: int, books: list[BookUnits]) -> Index:
@@ -106,8 +116,35 @@ def _build(generation: int, books: list[BookUnits]) -> Index:
             if entry.book.name not in names:
                 names.append(entry.book.name)
         for item in entry.items:
+            if item.kind == "lesson" and entry.lessons:
+                continue  # listed with its author and the copy button from tpkit/lessons.json (Shelf.shared)
             units.setdefault(item.position.unit_key, ([], []))[1].append((entry.book.name, item))
-    return Index(generation, {b.book.name: b for b in books}, units, merged_map(books))
+    return Index(generation, {b.book.name: b for b in books}, units, merged_map(books), _shared(books, units))
+
+
+def _shared(books: list[BookUnits], units: dict) -> dict[UnitKey, list[tuple[str, SharedLesson]]]:
+    """The shared lessons placed in a unit, the newest version of each share only (two books may carry one)."""
+    newest: dict[str, tuple[str, SharedLesson]] = {}
+    for entry in books:
+        for lesson in entry.lessons:
+            known = newest.get(lesson.share_id)
+            if lesson.position is not None and (known is None or known[1].version < lesson.version):
+                newest[lesson.share_id] = (entry.book.name, lesson)
+    placed: dict[UnitKey, list[tuple[str, SharedLesson]]] = {}
+    for book_name, lesson in sorted(newest.values(), key=lambda found: (found[1].position, found[1].title)):
+        assert lesson.position is not None
+        placed.setdefault(lesson.position.unit_key, []).append((book_name, lesson))
+        units.setdefault(lesson.position.unit_key, ([], []))  # a unit holding only shared lessons is listed too
+    return placed
+
+
+def shared_lesson(found: Index, book_name: str, share_id: str) -> tuple[Book, SharedLesson] | None:
+    """The shared lesson `share_id` that book `book_name` carries, or None."""
+    entry = found.books.get(book_name)
+    for lesson in entry.lessons if entry else ():
+        if lesson.share_id == share_id:
+            return entry.book, lesson  # type: ignore[union-attr]  # entry is set when it has lessons
+    return None
 
 
 def merged_map(books: list[BookUnits]) -> CurriculumMap:
@@ -163,6 +200,7 @@ class Shelf:
     lessons: list[tuple[int | None, list[tuple[Book, Item]]]]
     name: Names | None
     lesson_names: dict[int, Names]
+    shared: list[tuple[Book, SharedLesson]] = dataclasses.field(default_factory=list)
 
 
 def shelf(found: Index, key: UnitKey) -> Shelf:
@@ -174,7 +212,8 @@ def shelf(found: Index, key: UnitKey) -> Shelf:
         groups.setdefault(item.position.lesson, []).append((found.books[book_name].book, item))
     ordered = sorted(groups.items(), key=lambda group: (group[0] is not None, group[0] or 0))
     name, lesson_names = found.names.units.get(key, (None, {}))
-    return Shelf(books, ordered, name, lesson_names)
+    shared = [(found.books[n].book, lesson) for n, lesson in found.shared.get(key, [])]
+    return Shelf(books, ordered, name, lesson_names, shared)
 
 
 def _number(text: str, high: int) -> int | None:

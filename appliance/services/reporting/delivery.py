@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from appliance.edges import minisign
 from appliance.edges.uplink import Answer, Uplink
 from appliance.errors import UplinkError
-from appliance.protocol import report_file
+from appliance.protocol import report_file, shared_lesson
 from appliance.services.reporting import desired_config
+from appliance.storage import lesson_shares
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -137,7 +138,10 @@ def enrolment_token(kit: Kit) -> str:
 
 def _accept_reply(kit: Kit, body: dict[str, Any] | None, now: float) -> desired_config.Applied | None:
     """Keep the desired configuration of an accepted or duplicate reply (a missing key changes nothing) and apply
-    it (desired_config.apply: in force for the next sync when it passes the kit's checks)."""
+    it (desired_config.apply: in force for the next sync when it passes the kit's checks); keep the newest state of
+    each shared lesson the reply names (docs/shared-lessons.md §2)."""
+    if isinstance(body, dict) and body.get("shares"):
+        lesson_shares.keep_states(kit.db, shared_lesson.check_states(body["shares"]))
     if isinstance(body, dict) and "desired_config" in body:
         config = body["desired_config"]
         version = config.get("version") if isinstance(config, dict) else None
