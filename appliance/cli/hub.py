@@ -124,8 +124,18 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         epilog="Exit status: 0 when no report was refused, 1 otherwise.",
     )
     imports.add_argument("path", type=Path, help="the folder that contains tpkit-reports/")
-    technician = actions.add_parser("technician", help="add a technician (or set a password)")
-    technician.add_argument("username")
+    technician = actions.add_parser(
+        "technician", help="add a technician or a reviewer of shared lessons (or set a password)"
+    )
+    technician.add_argument(
+        "words", nargs="+", metavar="[add] USERNAME", help="the account's user name (`add` may come before it)"
+    )
+    technician.add_argument(
+        "--role",
+        choices=("technician", "reviewer"),
+        help="technician (the fleet; a new account's default) or reviewer (教研员: reviews the lessons teachers "
+        "share, and sees nothing else); default: unchanged for an existing account",
+    )
     forward = actions.add_parser(
         "forward",
         help="send queued learning records to the xAPI LRS (hub_lrs_url)",
@@ -481,8 +491,8 @@ def hub_notify(settings: HubSettings) -> int:
     return 1 if any(channel.error for channel in sent) else 0
 
 
-def hub_technician(settings: HubSettings, username: str) -> int:
-    """Add a technician with a password typed twice (or set an existing one's)."""
+def hub_technician(settings: HubSettings, username: str, role: str | None) -> int:
+    """Add a technician or a reviewer with a password typed twice (or set an existing one's password and role)."""
     import getpass
     import time
 
@@ -494,10 +504,10 @@ def hub_technician(settings: HubSettings, username: str) -> int:
         return 1
     db = _open_hub(settings)
     try:
-        technicians.add(db, username, password, time.time())
+        technicians.add(db, username, password, time.time(), role)
     finally:
         db.close()
-    print(f"[✓] Technician {username} can sign in.")
+    print(f"[✓] {'Reviewer' if role == 'reviewer' else 'Account'} {username} can sign in.")
     return 0
 
 
@@ -524,4 +534,5 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
     if args.hub_command == "alert-rules":
         sys.stdout.write(alert_rules.render(settings.hub_silent_after_h, settings.hub_old_content_days))
         return 0
-    return hub_technician(settings, args.username)
+    words = args.words[1:] if args.words[0] == "add" and len(args.words) == 2 else args.words
+    return hub_technician(settings, " ".join(words), args.role)

@@ -167,18 +167,19 @@ def listed(db, state: str) -> list[dict[str, Any]]:
 
 
 def one(db, share_id: str) -> dict[str, Any] | None:
-    """The newest version of a share, its body parsed (`lesson`), or None."""
+    """The newest version of a share, its body parsed (`content`), or None."""
     row = stored.one(db, share_id)
-    return {**row, "lesson": json.loads(row["body"])} if row else None
+    return {**row, "content": json.loads(row["body"])} if row else None
 
 
-def file_data(db, share_id: str, version: int, file: int) -> dict[str, Any] | None:
-    return stored.file_data(db, share_id, version, file)
+def file_data(share: dict[str, Any], file: int, db) -> dict[str, Any] | None:
+    """File `file` of the version `share` is (name, media_type, bytes, data), or None."""
+    return stored.file_data(db, share["share_id"], share["version"], file)
 
 
 def publishable(db) -> list[dict[str, Any]]:
     """What the county lessons book holds: per share, the newest accepted or published version, body parsed."""
-    return [{**row, "lesson": json.loads(row["body"])} for row in stored.publishable(db)]
+    return [{**row, "content": json.loads(row["body"])} for row in stored.publishable(db)]
 
 
 def mark_published(db, versions: list[tuple[str, int]], now: float) -> None:

@@ -46,7 +46,7 @@ def test_shares_a_lesson_with_a_three_part_file_out_of_order_and_resent(hub_db, 
     assert resent["shares"] == []
     last = post(*signed(secret, "kit-1", sequence + 2, parts[1], kind="lesson_file", made_at=clock.now)[1:])
     assert [(s["share_id"], s["version"], s["state"]) for s in last["shares"]] == [(share_id, 1, "submitted")]
-    stored = shares.file_data(hub_db, share_id, 1, 0)
+    stored = shares.file_data(shares.one(hub_db, share_id), 0, hub_db)
     assert bytes(stored["data"]) == PDF and stored["name"] == "练习单.pdf"
     share = shares.one(hub_db, share_id)
     assert (share["school"], share["district"], share["author"], share["unit"]) == ("山村小学", "北区", "王老师", 2)
@@ -64,7 +64,7 @@ def test_shares_a_tampered_part_makes_the_share_broken(hub_db, hub_client, clock
     replies = send_lesson(post, secret, "kit-1", 1, body, {"练习单.pdf": bytes(tampered)}, clock.now)
     broken = replies[-1]["shares"][0]
     assert broken["state"] == "broken" and "练习单.pdf" in broken["comment"]
-    assert shares.file_data(hub_db, share_id, 1, 0) is None
+    assert shares.file_data(shares.one(hub_db, share_id), 0, hub_db) is None
 
 
 def test_shares_another_kit_cannot_touch_a_share(hub_db, hub_client, clock):

@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
+from appliance.protocol.textbook_names import chinese_number
+
 WORDS = {
     "zh": {
         "unit": "第{n}单元",
@@ -58,7 +60,6 @@ WORDS = {
         "volume2": "Book 2",
     },
 }
-_DIGITS = "零一二三四五六七八九"
 STYLE = (
     "<style>body{font:17px/1.5 sans-serif;margin:0 auto;max-width:46em;padding:.5em .8em;color:#222}"
     "h1{font-size:1.35em}h2{font-size:1.15em;border-bottom:2px solid #2b7bd6;margin-top:1.4em}h3{font-size:1em}"
@@ -71,14 +72,6 @@ STYLE = (
 def words_for(language: str) -> dict[str, str]:
     """The words of a book in `language` (ISO 639-3): Chinese for zho, English otherwise."""
     return WORDS["zh" if language == "zho" else "en"]
-
-
-def chinese_number(n: int) -> str:
-    """1-99 in Chinese numerals, as a unit is written: 2 → 二, 12 → 十二, 20 → 二十."""
-    tens, ones = divmod(n, 10)
-    if tens == 0:
-        return _DIGITS[ones]
-    return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
 
 
 def unit_label(words: dict[str, str], unit: int) -> str:
