@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from appliance import __version__, strict_json
+from appliance.cli import county_lessons
 from appliance.cli.common import require_free_port, run_server
 from appliance.hub import alert_rules
 from appliance.hub.settings import HUB_SPEC, HubSettings, load_hub_settings
@@ -182,6 +183,7 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         "e.g. tpkit hub alert-rules > /etc/prometheus/tpkit-hub.rules.yml",
     )
     add_setting_flags(rules, ("hub_silent_after_h", "hub_old_content_days", "log_level"))
+    county_lessons.add_parser(actions, lambda parser: add_setting_flags(parser, HUB_SETTINGS))
     for action in (config, listing, imports, technician):
         add_setting_flags(action, HUB_SETTINGS)
     for action in (add, many):
@@ -531,6 +533,8 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
         return hub_prune(settings)
     if args.hub_command == "notify":
         return hub_notify(settings)
+    if args.hub_command == "lessons":
+        return county_lessons.run(settings, args, _open_hub)
     if args.hub_command == "alert-rules":
         sys.stdout.write(alert_rules.render(settings.hub_silent_after_h, settings.hub_old_content_days))
         return 0

@@ -91,7 +91,8 @@ class Listed:
     page_count: int | None
 
 
-def _page(language: str, title: str, body: str) -> bytes:
+def html_page(language: str, title: str, body: str) -> bytes:
+    """A whole page of a book: its language, a phone viewport, the book's style, `body` (HTML)."""
     lang = "zh" if language == "zho" else "en"
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
@@ -150,7 +151,7 @@ def index_page(language: str, title: str, description: str, items: Sequence[List
         if lesson is not None:
             body.append(f"<h3>{_heading(words['lesson'].format(n=lesson), names.get((*key, lesson)))}</h3>")
         body.append(f"<ul>{''.join(_row(words, item) for item in (first, *rest))}</ul>")
-    return _page(language, title, "".join(body))
+    return html_page(language, title, "".join(body))
 
 
 def map_page(language: str, title: str, description: str, units: Iterable[dict]) -> bytes:
@@ -160,7 +161,7 @@ def map_page(language: str, title: str, description: str, units: Iterable[dict])
     rows = "".join(
         f"<li>{html.escape(unit_label(words, unit['unit']))} {html.escape(unit[name])}</li>" for unit in units
     )
-    return _page(
+    return html_page(
         language,
         title,
         f"<h1>{html.escape(title)}</h1><p>{html.escape(description)}</p><h2>{words['units']}</h2><ul>{rows}</ul>",
@@ -214,4 +215,4 @@ def item_page(language: str, item: Listed, where: str, media: Media) -> bytes:
         if media.text.strip():
             body.append(f"<details><summary>{words['text']}</summary><pre>{html.escape(media.text)}</pre></details>")
     body.append(f'<p><a href="{src}">{words["open_file"]}</a></p>')
-    return _page(language, item.title, "".join(body))
+    return html_page(language, item.title, "".join(body))
