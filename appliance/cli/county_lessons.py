@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,13 +25,17 @@ def add_parser(actions, setting_flags) -> None:
         "and mark the lessons published (run by tpkit-hub-lessons.timer)",
         description="Writes county_lessons_<county>.zim into DIR (an index by unit, a page per lesson, its files, "
         "and what kits read: Tags, tpkit/items.json, tpkit/lessons.json), then signs DIR's index as `tpkit channel "
-        "publish` does, with patches from the books in --previous. Nothing accepted: nothing is written.",
+        "publish` does, with patches from the books in --previous. Nothing newly accepted: nothing is written.",
         epilog="Exit status: 0 when the channel was published or there was nothing to publish, 1 otherwise.",
     )
     publish.add_argument("--channel", type=Path, required=True, metavar="DIR", help="the county lessons channel folder")
     publish.add_argument("--key", type=Path, required=True, help="the channel's secret key (tpkit channel keygen)")
     publish.add_argument(
-        "--previous", type=Path, metavar="PREV_DIR", help="the books published last time: publish patches against them"
+        "--previous",
+        type=Path,
+        metavar="PREV_DIR",
+        help="keep the book published last time here (copied from DIR before it is replaced) and publish a patch "
+        "from it, so kits fetch only what changed",
     )
     publish.add_argument(
         "--county", default="county", help="the county's short name in the book's file name (a-z, 0-9, -)"
@@ -58,6 +63,12 @@ def run(settings, args: argparse.Namespace, open_hub) -> int:
             return 0
         args.channel.mkdir(parents=True, exist_ok=True)
         out = args.channel / f"{county_book.NAME}_{args.county}.zim"
+        if out.exists() and all(row["state"] == "published" for row in rows):
+            print(f"[i] No lesson accepted since {out} was written: it stays as it is.")
+            return 0
+        if args.previous is not None and out.exists():  # the book kits hold now: what the patch starts from
+            args.previous.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(out, args.previous / out.name)
         with tempfile.TemporaryDirectory(prefix=".lessons-", dir=args.channel.parent) as work:
             lessons = [_lesson(db, row, Path(work)) for row in rows]
             county_book.write(out, lessons, args.county, datetime.date.today())

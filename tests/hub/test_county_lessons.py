@@ -76,14 +76,16 @@ def test_county_lessons_publish_writes_a_signed_book_then_a_patch(hub_settings, 
     assert shares.one(hub_db, first)["state"] == "published"
     assert shares.one(hub_db, waiting)["state"] == "submitted"
 
-    live.rename(previous)
-    live.mkdir()
+    unchanged = tpkit(*args, "--previous", str(previous), settings=hub_settings, timeout=120)
+    assert unchanged.returncode == 0 and "stays as it is" in unchanged.stdout  # nothing new: no new sequence
+    assert channel.verify_index(live, [public], None).sequence == 1
     clock.now += 60
     _share(hub_db, hub_client, secret, 20, second, 1, "春天的诗", {"edition": "rjb", "grade": 3}, clock.now)
     again = tpkit(*args, "--previous", str(previous), settings=hub_settings, timeout=120)
     assert again.returncode == 0, again.stderr
     index = channel.verify_index(live, [public], None, check_files=True)
-    assert [p["kind"] for p in index.packages if p.get("kind") == "patch"] == ["patch"]
+    assert index.sequence == 2 and [p["kind"] for p in index.packages if p.get("kind") == "patch"] == ["patch"]
+    assert (previous / "county_lessons_hill.zim").exists()  # the book kits held, kept for the next patch
     titles = [row["title"] for row in json.loads(bytes(_book(live).lookup("tpkit/lessons.json").data))["lessons"]]
     assert sorted(titles) == ["两位数加两位数", "春天的诗"]
     assert shares.one(hub_db, second)["state"] == "published"

@@ -20,8 +20,8 @@ from appliance.hub.app import create_app
 from appliance.hub.settings import load_hub_settings
 from appliance.hub.storage.backend import open_database
 from appliance.hub.storage.database import migrate
-from tests.conftest import LiveServer
 from appliance.protocol import shared_lesson
+from tests.conftest import LiveServer
 from tests.hub.conftest import Clock, enrol_kit, health_body, lesson_body, signed
 from tests.web.browsers import LAPTOP, PHONE_1X, browser, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
