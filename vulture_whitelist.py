@@ -72,3 +72,9 @@ _.write_layer
 
 # html.parser.HTMLParser calls it for each start tag (services/packing/page_files.py).
 _.handle_starttag
+
+# protocol/shared_lesson.py: the kit's side of shared lessons (issue 17 §4) cuts files and keeps the hub's states;
+# the hub uses the checks. Tests use them both already.
+_.cut
+_.check_states
+_.DEFAULT_LICENCE

@@ -83,12 +83,18 @@ def run(settings, args: argparse.Namespace, open_hub) -> int:
 
 def _lesson(db, row, work: Path):
     """A lesson for the book, its files written under `work` (the writer reads them from disk, not from memory)."""
+    from appliance.errors import StorageError
     from appliance.hub import shares
     from appliance.services.lessons import county_book
 
     files = []
     for index, entry in enumerate(row["content"].get("files", [])):
         found = shares.file_data(row, index, db)
+        if found is None:  # every file of a submitted version is kept (hub/shares.py): a damaged database
+            raise StorageError(
+                f"File {index} of the shared lesson {row['share_id']} is missing from the hub's database.",
+                fix="Restore the database from its backup, or ask the teacher to share the lesson again.",
+            )
         source = work / row["share_id"] / str(index)
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(bytes(found["data"]))

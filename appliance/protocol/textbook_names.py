@@ -25,10 +25,11 @@ SUBJECTS = {
     "pe": {"zh": "体育", "en": "Physical education"},
 }
 _DIGITS = "零一二三四五六七八九"
-_FORMS = {
-    "zh": {"grade": "{n}年级", "volume": ("上册", "下册"), "unit": "第{n}单元", "lesson": "第{n}课"},
-    "en": {"grade": "Grade {n}", "volume": ("Book 1", "Book 2"), "unit": "Unit {n}", "lesson": "Lesson {n}"},
+_FORMS = {  # (grade, unit, lesson) as written
+    "zh": ("{n}年级", "第{n}单元", "第{n}课"),
+    "en": ("Grade {n}", "Unit {n}", "Lesson {n}"),
 }
+_VOLUMES = {"zh": ("上册", "下册"), "en": ("Book 1", "Book 2")}
 
 
 def chinese_number(n: int) -> str:
@@ -46,12 +47,12 @@ def name(key: str, value: object, language: str) -> str:
     table = {"edition": EDITIONS, "subject": SUBJECTS}.get(key)
     if table is not None:
         return table.get(str(value), {}).get(lang, str(value))
-    forms = _FORMS[lang]
     if key == "volume":
-        return forms["volume"][int(value) - 1]  # type: ignore[call-overload]  # checked: 1 or 2
+        return _VOLUMES[lang][int(str(value)) - 1]  # checked by protocol/shared_lesson: 1 or 2
+    form = dict(zip(("grade", "unit", "lesson"), _FORMS[lang]))[key]
     if lang == "zh" and key in ("grade", "unit"):
-        return forms[key].format(n=chinese_number(int(value)))  # type: ignore[call-overload]
-    return forms[key].format(n=value)  # type: ignore[str-format]
+        return form.format(n=chinese_number(int(str(value))))
+    return form.format(n=value)
 
 
 def place(position: Mapping[str, object], language: str, keys: tuple[str, ...]) -> str:

@@ -42,8 +42,8 @@ WORDS = {
     "quiz": "测验",
     "answer": "答案：",
     "back": "返回目录",
-    "kinds": {"book": "图书", "article": "文章", "file": "文件", "quiz": "测验"},
 }
+KIND_WORDS = {"book": "图书", "article": "文章", "file": "文件", "quiz": "测验"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _page(lesson: Lesson) -> bytes:
     paths = {f.index: file_path(lesson.share_id, f) for f in lesson.files}
     body.append(f"<h2>{WORDS['items']}</h2><ol>")
     for item in lesson.body.get("items", []):
-        kind = html.escape(WORDS["kinds"].get(item["kind"], item["kind"]))
+        kind = html.escape(KIND_WORDS.get(item["kind"], item["kind"]))
         title = html.escape(item["title"])
         if item["kind"] == "file" and item.get("file") in paths:
             body.append(f'<li>{kind} <a href="../{quote(paths[item["file"]])}">{title}</a></li>')
