@@ -1,5 +1,5 @@
 """The `shares`, `share_versions`, `share_parts` and `share_files` tables: teachers' lessons shared with the county
-(hub migration 0012, docs/shared-lessons.md), their parts while they arrive, their checked files, their review.
+(hub migrations 0012 and 0013, docs/shared-lessons.md), their parts while they arrive, their checked files, their review.
 
 Must not import the hub's services. Statements are written for both backends (`?` placeholders).
 """

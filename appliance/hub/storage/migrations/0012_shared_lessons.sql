@@ -3,7 +3,7 @@
 -- files' parts wait in share_parts until every part of every file arrived, then each file is checked and kept
 -- whole in share_files. Files live in the database (not under hub_data_dir): a county hub on PostgreSQL may
 -- run on several machines, and a share's state and its files then change in one transaction on every backend.
--- The .sqlite.sql twin differs only in the type of the bytes (BYTEA here, BLOB in SQLite).
+-- The bytes of parts and files are columns of their own, added by 0013 in each backend's type (BLOB, BYTEA).
 ALTER TABLE technicians ADD COLUMN role TEXT NOT NULL DEFAULT 'technician';
 
 CREATE TABLE shares (
@@ -47,7 +47,6 @@ CREATE TABLE share_parts (
     file INTEGER NOT NULL,
     part INTEGER NOT NULL,
     parts INTEGER NOT NULL,
-    data BYTEA NOT NULL,
     PRIMARY KEY (share_id, version, file, part)
 );
 
@@ -59,7 +58,6 @@ CREATE TABLE share_files (
     media_type TEXT NOT NULL,
     bytes BIGINT NOT NULL,
     sha256 TEXT NOT NULL,
-    data BYTEA NOT NULL,
     PRIMARY KEY (share_id, version, file),
     FOREIGN KEY (share_id, version) REFERENCES share_versions (share_id, version) ON DELETE CASCADE
 )
