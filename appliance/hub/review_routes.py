@@ -7,6 +7,7 @@ password change as on the technicians' pages. No JavaScript. Must not import cli
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import uuid
 from itertools import groupby
@@ -27,6 +28,7 @@ from appliance.typed_numbers import whole_number
 from appliance.webcore.forms import checked_form
 
 REVIEWER = "reviewer"
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")  # a kit's word only: no parameters, no CR/LF
 SHELF = ("edition", "grade", "volume", "subject")  # a heading of the list; the unit is the next level
 
 
@@ -105,7 +107,7 @@ def lesson_file(request: Request) -> Response:
     name = urllib.parse.quote(found["name"])
     return Response(
         bytes(found["data"]),
-        media_type=found["media_type"],
+        media_type=found["media_type"] if MEDIA_TYPE.fullmatch(found["media_type"]) else "application/octet-stream",
         headers={
             **PRIVATE,
             "Content-Disposition": f"attachment; filename*=UTF-8''{name}",

@@ -140,15 +140,20 @@ def test_review_in_chinese_on_a_phone(hub_db, hub_client, hub_live, clock):
         page.click("main button")
         assert page.url == hub_live.url + "/lessons"
         assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1
+        _save(page, "hub-lessons-zh.png")
         page.click("text=两位数加两位数")
         assert page.locator("h1").inner_text() == "两位数加两位数"
         page.click("button[value=return]")  # no comment: refused, the reason beside the field
         assert page.locator("#comment-error").inner_text().startswith("退回时要写意见")
         page.fill("textarea[name=comment]", "请补充练习答案。")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1
-        if os.environ.get("TPKIT_SCREENSHOTS") == "1":
-            page.screenshot(path=str(SCREENSHOTS / "hub-review-zh.png"), full_page=True)
+        _save(page, "hub-review-zh.png")
         page.click("button[value=return]")
         assert page.url == hub_live.url + "/lessons"
         context.close()
     assert shares.one(hub_db, share_id)["comment"] == "请补充练习答案。"
+
+
+def _save(page, name: str) -> None:
+    if os.environ.get("TPKIT_SCREENSHOTS") == "1":
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
