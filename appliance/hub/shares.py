@@ -19,7 +19,12 @@ from appliance.hub.storage import shares as stored
 from appliance.protocol import report_file, shared_lesson
 
 KINDS = ("lesson", "lesson_file")
-TOLD_FOR_S = 30 * 86400  # a reply carries the states changed in the last 30 days (docs/shared-lessons.md §2)
+TOLD_FOR_S = 30 * 86400
+# Parts a kit may have waiting for the rest of their files: a kit sends a lesson's parts one after the other, so two
+# shares' worth is far more than one in flight, and a kit sending parts that never complete cannot fill the disk.
+MAX_WAITING_BYTES = (
+    2 * shared_lesson.MAX_FILES_BYTES
+)  # a reply carries the states changed in the last 30 days (docs/shared-lessons.md §2)
 
 
 def check_body(report: report_file.Report) -> None:
@@ -56,7 +61,7 @@ def receive(tx, report: report_file.Report, kit: dict[str, Any], now: float) -> 
     if report.kind == "lesson":
         _lesson(tx, shared_lesson.check_lesson(report.body), kit, now)
     else:
-        _part(tx, shared_lesson.check_part(report.body), now)
+        _part(tx, report.kit_id, shared_lesson.check_part(report.body), now)
 
 
 def _lesson(tx, share: shared_lesson.LessonShare, kit: dict[str, Any], now: float) -> None:
@@ -83,12 +88,27 @@ def _lesson(tx, share: shared_lesson.LessonShare, kit: dict[str, Any], now: floa
     _complete(tx, share.share_id, share.version, now)
 
 
-def _part(tx, part: shared_lesson.LessonPart, now: float) -> None:
+def _too_many_parts(kit_id: str) -> ReportError:
+    error = ReportError(
+        f"Kit {kit_id} has more than {MAX_WAITING_BYTES // 2**20} MB of shared lessons' parts waiting for the rest of "
+        "their files on the hub.",
+        code="report.too_many_parts",
+        cause="Parts were lost on the way, or the kit sent parts of lessons it never sent.",
+        fix="Share the lessons again from the kit (a new version sends every part again); the waiting parts of the "
+        "older versions are then dropped.",
+    )
+    error.status = 413
+    return error
+
+
+def _part(tx, kit_id: str, part: shared_lesson.LessonPart, now: float) -> None:
     if part.version < stored.newest_version(tx, part.share_id):
         return  # a part of a version a newer one replaced
     row = stored.version_row(tx, part.share_id, part.version)
     if row is not None and row["state"] != "receiving":
         return  # assembled (or found broken) already: a part sent again
+    if stored.waiting_bytes(tx, kit_id) + len(part.data) > MAX_WAITING_BYTES:
+        raise _too_many_parts(kit_id)
     stored.add_part(tx, part.share_id, part.version, part.file, part.part, part.parts, part.data)
     if row is not None:
         _complete(tx, part.share_id, part.version, now)

@@ -124,3 +124,19 @@ def test_shares_the_reply_tells_the_newest_states_of_the_last_30_days(hub_db, hu
     assert shared_lesson.check_states(told) == told  # what the kit keeps
     clock.now = start + 31 * 86400  # a month later: nothing changed in the last 30 days
     assert post(*signed(secret, "kit-1", sequence + 1, made_at=clock.now)[1:])["shares"] == []
+
+
+def test_shares_parts_that_never_complete_cannot_fill_the_hub(hub_db, hub_client, clock, monkeypatch):
+    # The real bound is 100 MB (640 parts); two parts' worth makes the same point in a test's time.
+    monkeypatch.setattr(shares, "MAX_WAITING_BYTES", 2 * shared_lesson.PART_BYTES)
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    share_id, post = str(uuid.uuid4()), _post(hub_client)
+    first, second, third = _parts(share_id)  # no lesson ever comes for them
+    for sequence, part in enumerate((first, second), start=1):
+        post(*signed(secret, "kit-1", sequence, part, kind="lesson_file", made_at=clock.now)[1:])
+    _, payload, headers = signed(secret, "kit-1", 3, third, kind="lesson_file", made_at=clock.now)
+    refused = hub_client.post(REPORTS, content=payload, headers=headers)
+    assert refused.status_code == 413 and refused.json()["code"] == "report.too_many_parts"
+    small = {"练习单.pdf": b"%PDF-1.4 one page"}  # the teacher shares again: the waiting parts of version 1 go
+    reply = send_lesson(post, secret, "kit-1", 4, lesson_body(share_id, small, version=2), small, clock.now)[-1]
+    assert reply["shares"][0]["state"] == "submitted"

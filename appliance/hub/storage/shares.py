@@ -73,6 +73,16 @@ def add_part(tx, share_id: str, version: int, file: int, part: int, parts: int, 
     )
 
 
+def waiting_bytes(tx, kit_id: str) -> int:
+    """The bytes of the parts a kit's shares hold that are not yet assembled."""
+    rows = tx.execute(
+        "SELECT coalesce(sum(length(p.data)), 0) AS n FROM share_parts p JOIN shares s ON s.share_id = p.share_id "
+        "WHERE s.kit_id = ?",
+        (kit_id,),
+    )
+    return int(rows[0]["n"])
+
+
 def parts_held(tx, share_id: str, version: int) -> list[dict[str, Any]]:
     """(file, part, parts) of every part kept for a version, without their bytes."""
     return tx.execute(
