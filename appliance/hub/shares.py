@@ -175,10 +175,10 @@ def review(db, share_id: str, version: int, accept: bool, comment: str, reviewer
             fix="Write what the teacher should change, then return the lesson.",
         )
     with db.transaction() as tx:
-        row = stored.version_row(tx, share_id, version)
-        if row is None or row["state"] != "submitted" or stored.newest_version(tx, share_id) != version:
+        state = "accepted" if accept else "returned"
+        newest = stored.newest_version(tx, share_id) == version
+        if not newest or not stored.set_state(tx, share_id, version, state, now, comment, reviewer, was="submitted"):
             raise _not_reviewable(share_id, version)
-        stored.set_state(tx, share_id, version, "accepted" if accept else "returned", now, comment, reviewer)
 
 
 def listed(db, state: str) -> list[dict[str, Any]]:

@@ -3,11 +3,14 @@ tampered part, another kit claiming a share, and the share states every reply ca
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
+import time
 import uuid
 
 from appliance.hub import shares
+from appliance.hub.storage import shares as stored_shares
 from appliance.protocol import shared_lesson
 from tests.hub.conftest import enrol_kit, lesson_body, send_lesson, signed
 
@@ -140,3 +143,29 @@ def test_shares_parts_that_never_complete_cannot_fill_the_hub(hub_db, hub_client
     small = {"练习单.pdf": b"%PDF-1.4 one page"}  # the teacher shares again: the waiting parts of version 1 go
     reply = send_lesson(post, secret, "kit-1", 4, lesson_body(share_id, small, version=2), small, clock.now)[-1]
     assert reply["shares"][0]["state"] == "submitted"
+
+
+def test_shares_the_last_two_parts_stored_at_once_are_assembled(hub_db, hub_client, clock):
+    """Two transactions store the last two parts of a file at the same time (two report groups in flight): the
+    second waits for the first (the share's row lock; SQLite's one writer), then sees its part and assembles."""
+    secret = enrol_kit(hub_db, "kit-1", clock.now)
+    share_id, post = str(uuid.uuid4()), _post(hub_client)
+    first, second, third = _parts(share_id)
+    post(*signed(secret, "kit-1", 1, lesson_body(share_id, {"练习单.pdf": PDF}), kind="lesson", made_at=clock.now)[1:])
+    post(*signed(secret, "kit-1", 2, first, kind="lesson_file", made_at=clock.now)[1:])
+    last = [
+        signed(secret, "kit-1", 3 + n, part, kind="lesson_file", made_at=clock.now)[0]
+        for n, part in enumerate((second, third))
+    ]
+
+    def store(report) -> None:
+        with hub_db.transaction() as tx:
+            shares.receive(tx, report, stored_shares.kit_place(tx, "kit-1"), clock.now)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with hub_db.transaction() as tx:
+            shares.receive(tx, last[0], stored_shares.kit_place(tx, "kit-1"), clock.now)
+            other = pool.submit(store, last[1])
+            time.sleep(0.5)  # the other transaction has reached the share by now (it is waiting, or done without us)
+        other.result(timeout=20)
+    assert shares.one(hub_db, share_id)["state"] == "submitted"

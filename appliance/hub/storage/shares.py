@@ -22,11 +22,14 @@ def owner(tx, share_id: str) -> str | None:
 
 
 def claim(tx, share_id: str, kit_id: str, now: float) -> None:
-    """Make `kit_id` the share's owner if it has none (the first report that names it)."""
+    """Make `kit_id` the share's owner if it has none (the first report that names it), and lock the share's row
+    until the transaction ends: on PostgreSQL two workers storing the last two parts of a file then take turns, and
+    the second sees the first's part (SQLite's BEGIN IMMEDIATE serialises every write anyway)."""
     tx.execute(
         "INSERT INTO shares (share_id, kit_id, first_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (share_id, kit_id, now),
     )
+    tx.execute("UPDATE shares SET kit_id = kit_id WHERE share_id = ?", (share_id,))
 
 
 def newest_version(tx, share_id: str) -> int:
@@ -111,12 +114,15 @@ def add_file(tx, share_id: str, version: int, file: int, meta: dict[str, Any], d
     )
 
 
-def set_state(tx, share_id: str, version: int, state: str, now: float, comment: str = "", reviewer: str = "") -> int:
-    """Set a version's state (and comment, reviewer); how many rows changed."""
+def set_state(
+    tx, share_id: str, version: int, state: str, now: float, comment: str = "", reviewer: str = "", was: str = ""
+) -> int:
+    """Set a version's state (and comment, reviewer), only while its state is `was` when given; how many rows
+    changed (0: someone else changed it first)."""
     tx.execute(
         "UPDATE share_versions SET state = ?, comment = ?, reviewer = ?, changed_at = ? "
-        "WHERE share_id = ? AND version = ?",
-        (state, comment, reviewer, now, share_id, version),
+        "WHERE share_id = ? AND version = ?" + (" AND state = ?" if was else ""),
+        (state, comment, reviewer, now, share_id, version, *((was,) if was else ())),
     )
     return tx.changed
 
