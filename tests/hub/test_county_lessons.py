@@ -25,6 +25,8 @@ def _share(hub_db, hub_client, secret, sequence: int, share_id: str, version: in
         return hub_client.post(REPORTS, content=payload, headers=headers).json()
 
     body = {**lesson_body(share_id, {SHEET: PDF}, version=version, title=title), "position": position}
+    picture = {"kind": "open", "prompt": "看图回答", "answer": ["春天"], "points": 1, "picture_file": 0}
+    body["items"][-1]["questions"].append(picture)  # a question's picture is one of the lesson's files
     send_lesson(post, secret, "kit-1", sequence, body, {SHEET: PDF}, now)
     shares.review(hub_db, share_id, version, True, "", "li.reviewer", now)
 
@@ -72,6 +74,7 @@ def test_county_lessons_publish_writes_a_signed_book_then_a_patch(hub_settings, 
     assert bytes(book.lookup(data["files"][0]["path"]).data) == PDF  # the file's bytes as the teacher sent them
     page = bytes(book.lookup(f"lessons/{first}.html").data).decode()
     assert "先读课文，再做练习。" in page and "68 ✓" in page and "人教版 三年级 上册 数学 第二单元 第1课" in page
+    assert f'<img src="../files/{first}/0-%E7%BB%83' in page and "答案：春天" in page
     assert "第二单元" in bytes(book.lookup("index.html").data).decode()
     assert shares.one(hub_db, first)["state"] == "published"
     assert shares.one(hub_db, waiting)["state"] == "submitted"

@@ -190,7 +190,7 @@ def _page(lesson: Lesson) -> bytes:
         if item["kind"] == "file" and item.get("file") in paths:
             body.append(f'<li>{kind} <a href="../{quote(paths[item["file"]])}">{title}</a></li>')
         elif item["kind"] == "quiz":
-            body.append(f"<li>{kind} {title}{_questions(item.get('questions', []))}</li>")
+            body.append(f"<li>{kind} {title}{_questions(item.get('questions', []), paths)}</li>")
         else:
             book = f" <small>《{html.escape(item['book_title'])}》</small>" if item.get("book_title") else ""
             body.append(f"<li>{kind} {title}{book}</li>")
@@ -198,13 +198,17 @@ def _page(lesson: Lesson) -> bytes:
     return html_page(LANGUAGE, lesson.body["title"], "".join(body))
 
 
-def _questions(questions: list[Any]) -> str:
-    """A quiz's questions as text: the prompt, the options with the right ones marked ✓, or the answer."""
+def _questions(questions: list[Any], paths: dict[int, str]) -> str:
+    """A quiz's questions as text: the prompt (and its picture), the options with the right ones marked ✓, or the
+    answer."""
     rows = []
     for question in questions if isinstance(questions, list) else []:
         if not isinstance(question, dict):
             continue
         prompt = f"<p>{html.escape(str(question.get('prompt', '')))}</p>"
+        picture = question.get("picture_file")
+        if isinstance(picture, int) and picture in paths:
+            prompt += f'<img src="../{quote(paths[picture])}" alt="">'
         options, answer = question.get("options"), question.get("answer")
         if isinstance(options, list) and options:
             marked = answer if isinstance(answer, list) else []
