@@ -73,5 +73,3 @@ _.write_layer
 # html.parser.HTMLParser calls it for each start tag (services/packing/page_files.py).
 _.handle_starttag
 
-# The hub checks each lesson_file report with it (docs/shared-lessons.md §1; the kit makes them with cut()).
-_.check_part

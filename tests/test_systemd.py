@@ -248,7 +248,10 @@ def test_systemd_hub_timers_prune_nightly_forward_often_and_notify_every_minute(
     assert forward["OnUnitInactiveSec"] == "5min" and forward["Unit"] == "tpkit-hub-forward.service"
     notify = _unit(UNITS / "hub" / "tpkit-hub-notify.timer")["Timer"]
     assert notify["OnUnitInactiveSec"] == "1min" and notify["Unit"] == "tpkit-hub-notify.service"
+    lessons = _unit(UNITS / "hub" / "tpkit-hub-lessons.timer")["Timer"]
+    assert lessons["OnCalendar"] == "hourly" and lessons["Unit"] == "tpkit-hub-lessons.service"
     for name in (
+        "tpkit-hub-lessons.service",
         "tpkit-hub.service",
         "tpkit-hub-prune.service",
         "tpkit-hub-forward.service",
@@ -258,6 +261,10 @@ def test_systemd_hub_timers_prune_nightly_forward_often_and_notify_every_minute(
         assert (service["User"], service["StateDirectory"]) == ("tpkit-hub", "tpkit-hub"), name
     assert "ExecStart=/usr/bin/tpkit hub prune\n" in (UNITS / "hub" / "tpkit-hub-prune.service").read_text()
     assert "ExecStart=/usr/bin/tpkit hub notify\n" in (UNITS / "hub" / "tpkit-hub-notify.service").read_text()
+    assert (
+        "ExecStart=/usr/bin/tpkit hub lessons publish --channel "
+        in (UNITS / "hub" / "tpkit-hub-lessons.service").read_text()
+    )
 
 
 @needs_analyze

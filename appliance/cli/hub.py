@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from appliance import __version__, strict_json
+from appliance.cli import county_lessons
 from appliance.cli.common import require_free_port, run_server
 from appliance.hub import alert_rules
 from appliance.hub.settings import HUB_SPEC, HubSettings, load_hub_settings
@@ -124,8 +125,18 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         epilog="Exit status: 0 when no report was refused, 1 otherwise.",
     )
     imports.add_argument("path", type=Path, help="the folder that contains tpkit-reports/")
-    technician = actions.add_parser("technician", help="add a technician (or set a password)")
-    technician.add_argument("username")
+    technician = actions.add_parser(
+        "technician", help="add a technician or a reviewer of shared lessons (or set a password)"
+    )
+    technician.add_argument(
+        "words", nargs="+", metavar="[add] USERNAME", help="the account's user name (`add` may come before it)"
+    )
+    technician.add_argument(
+        "--role",
+        choices=("technician", "reviewer"),
+        help="technician (the fleet; a new account's default) or reviewer (教研员: reviews the lessons teachers "
+        "share, and sees nothing else); default: unchanged for an existing account",
+    )
     forward = actions.add_parser(
         "forward",
         help="send queued learning records to the xAPI LRS (hub_lrs_url)",
@@ -172,6 +183,7 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         "e.g. tpkit hub alert-rules > /etc/prometheus/tpkit-hub.rules.yml",
     )
     add_setting_flags(rules, ("hub_silent_after_h", "hub_old_content_days", "log_level"))
+    county_lessons.add_parser(actions, lambda parser: add_setting_flags(parser, HUB_SETTINGS))
     for action in (config, listing, imports, technician):
         add_setting_flags(action, HUB_SETTINGS)
     for action in (add, many):
@@ -481,8 +493,8 @@ def hub_notify(settings: HubSettings) -> int:
     return 1 if any(channel.error for channel in sent) else 0
 
 
-def hub_technician(settings: HubSettings, username: str) -> int:
-    """Add a technician with a password typed twice (or set an existing one's)."""
+def hub_technician(settings: HubSettings, username: str, role: str | None) -> int:
+    """Add a technician or a reviewer with a password typed twice (or set an existing one's password and role)."""
     import getpass
     import time
 
@@ -494,10 +506,10 @@ def hub_technician(settings: HubSettings, username: str) -> int:
         return 1
     db = _open_hub(settings)
     try:
-        technicians.add(db, username, password, time.time())
+        technicians.add(db, username, password, time.time(), role)
     finally:
         db.close()
-    print(f"[✓] Technician {username} can sign in.")
+    print(f"[✓] {'Reviewer' if role == 'reviewer' else 'Account'} {username} can sign in.")
     return 0
 
 
@@ -521,7 +533,10 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
         return hub_prune(settings)
     if args.hub_command == "notify":
         return hub_notify(settings)
+    if args.hub_command == "lessons":
+        return county_lessons.run(settings, args, _open_hub)
     if args.hub_command == "alert-rules":
         sys.stdout.write(alert_rules.render(settings.hub_silent_after_h, settings.hub_old_content_days))
         return 0
-    return hub_technician(settings, args.username)
+    words = args.words[1:] if args.words[0] == "add" and len(args.words) == 2 else args.words
+    return hub_technician(settings, " ".join(words), args.role)

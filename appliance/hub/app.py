@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from appliance.errors import TpkitError
-from appliance.hub import api_routes, dashboard_routes
+from appliance.hub import api_routes, dashboard_routes, review_routes
 from appliance.hub.pages import render
 from appliance.hub.settings import HubSettings
 from appliance.webcore import form_key
@@ -95,7 +95,7 @@ def create_app(settings: HubSettings, db, clock: Callable[[], float] = time.time
         db.close()
 
     app = Starlette(
-        routes=[*api_routes.routes, *dashboard_routes.routes],
+        routes=[*api_routes.routes, *dashboard_routes.routes, *review_routes.routes],
         lifespan=lifespan,
         exception_handlers={TpkitError: handle_error, HTTPException: handle_error, Exception: handle_error},
     )

@@ -29,33 +29,52 @@ MIN_PASSWORD_CHARS = 10
 CHART_DAYS = 14
 DAILY_CHART_DAYS = 730  # at most two years of days on a kit's page (hub_keep_daily_days may keep more)
 REPORTED_ALERT_DAYS = 7
+REVIEWERS_HOME = "/lessons"
 FLEET_PAGE_SIZE = 100  # kits a fleet page shows; the counts at its top are of every kit the search matches
 
 
-def _technician(request: Request):
+def signed_in(request: Request):
     state = request.app.state
     return technicians.session(state.db, request.cookies.get(SESSION_COOKIE), state.clock())
 
 
-def _turned_away(account) -> Response | None:
-    """Where a request goes instead of its page: /signin without a technician, /password while the one-time password
-    is still in use (the only page and form it opens, with signing out). None: the page may be shown."""
+def turned_away(account, role: str = "technician") -> Response | None:
+    """Where a request goes instead of its page: /signin without an account, /password while the one-time password
+    is still in use (the only page and form it opens, with signing out), a reviewer's own pages for a reviewer on a
+    technician's page; a technician on a reviewer's page is refused (403). None: the page may be shown."""
     if account is None:
         return RedirectResponse("/signin", status_code=303)
     if account["must_change_password"]:
         return RedirectResponse("/password", status_code=303)
+    if account["role"] != role:
+        if account["role"] == "reviewer":
+            return RedirectResponse(REVIEWERS_HOME, status_code=303)
+        raise HubError(
+            "This page is for the county's reviewers of shared lessons.",
+            code="hub.reviewers_only",
+            status=403,
+            cause="Technicians look after the fleet; teaching-research staff review the lessons teachers share.",
+            fix="Sign in with a reviewer's account (tpkit hub technician add NAME --role reviewer).",
+        )
     return None
 
 
-def _page(request: Request, template: str, **context) -> Response:
-    account = _technician(request)
-    away = _turned_away(account)
+def posted_by(account, role: str = "technician") -> Response | None:
+    """`turned_away` for a form sent (no account: SignInError)."""
+    if account is None:
+        raise SignInError("Sign in first.", fix="Open /signin.")
+    return turned_away(account, role)
+
+
+def page_for(request: Request, template: str, role: str = "technician", **context) -> Response:
+    account = signed_in(request)
+    away = turned_away(account, role)
     if away is not None:
         return away
-    return _render(request, template, account, **context)
+    return render_private(request, template, account, **context)
 
 
-def _render(request: Request, template: str, account, status_code: int = 200, **context) -> Response:
+def render_private(request: Request, template: str, account, status_code: int = 200, **context) -> Response:
     response = render(
         request,
         template,
@@ -97,7 +116,7 @@ def _page_number(request: Request) -> int:
 
 
 def fleet_page(request: Request) -> Response:
-    away = _turned_away(_technician(request))
+    away = turned_away(signed_in(request))
     if away is not None:
         return away
     state, number = request.app.state, _page_number(request)
@@ -112,7 +131,7 @@ def fleet_page(request: Request) -> Response:
         offset=(number - 1) * FLEET_PAGE_SIZE,
         limit=FLEET_PAGE_SIZE,
     )
-    return _page(
+    return page_for(
         request,
         "fleet.html",
         page=found,
@@ -129,7 +148,7 @@ def fleet_page(request: Request) -> Response:
 def fleet_csv(request: Request) -> Response:
     """Every kit the fleet page's search and filters match, by kit id, as CSV; written as it is read, 2,000 kits at a
     time (fleet.csv_chunks), so a province's export does not hold 100,000 kits in memory."""
-    away = _turned_away(_technician(request))
+    away = turned_away(signed_in(request))
     if away is not None:
         return away
     state, (match, _) = request.app.state, _filters(request)
@@ -161,7 +180,7 @@ def _kit_id(request: Request) -> str:
 
 
 def kit_page(request: Request) -> Response:
-    away = _turned_away(_technician(request))  # before looking the kit up: strangers learn nothing about the fleet
+    away = turned_away(signed_in(request))  # before looking the kit up: strangers learn nothing about the fleet
     if away is not None:
         return away
     state, kit_id = request.app.state, _kit_id(request)
@@ -179,7 +198,7 @@ def kit_page(request: Request) -> Response:
     days = retention.daily(state.db, kit_id, now - min(keep_days, DAILY_CHART_DAYS) * 86400)
     lang, zone = language(request), time_zone(request)
     t = i18n.translator(lang)
-    return _page(
+    return page_for(
         request,
         "kit.html",
         kit=kit,
@@ -195,7 +214,7 @@ def kit_page(request: Request) -> Response:
 def alerts_page(request: Request) -> Response:
     """Every kit that is not ok, the most urgent first, 100 kits a page, each with its alerts; below, the alert
     reports the kits sent this week."""
-    away = _turned_away(_technician(request))
+    away = turned_away(signed_in(request))
     if away is not None:
         return away
     state, number = request.app.state, _page_number(request)
@@ -211,7 +230,7 @@ def alerts_page(request: Request) -> Response:
     pairs = [(kit, alert) for kit in found.kits for alert in kit.alerts]
     pairs.sort(key=lambda pair: (pair[1].severity != "critical", pair[0].district, pair[0].school, pair[0].kit_id))
     reported = fleet.reported_alerts(state.db, state.clock() - REPORTED_ALERT_DAYS * 86400)
-    return _page(
+    return page_for(
         request,
         "alerts.html",
         found=pairs,
@@ -229,11 +248,10 @@ async def acknowledge_alert(request: Request) -> Response:
     """A technician has seen an open alert: it stays listed, with who acknowledged it, and is not sent by
     `tpkit hub notify` (an alert closed meanwhile, or acknowledged already, is left as it is)."""
     form = await checked_form(request)
-    account = await run_in_threadpool(_technician, request)
-    if account is None:
-        raise SignInError("Sign in first.", fix="Open /signin.")
-    if account["must_change_password"]:
-        return RedirectResponse("/password", status_code=303)
+    account = await run_in_threadpool(signed_in, request)
+    away = posted_by(account)  # nothing is saved with the one-time password, nor by a reviewer
+    if away is not None:
+        return away
     state = request.app.state
     kit_id, code = str(form.get("kit_id", "")), str(form.get("code", ""))
     await run_in_threadpool(notify.acknowledge, state.db, kit_id, code, account["username"], state.clock())
@@ -242,16 +260,15 @@ async def acknowledge_alert(request: Request) -> Response:
 
 
 def rollout_page(request: Request) -> Response:
-    return _page(request, "rollout.html", books=fleet.rollout(request.app.state.db))
+    return page_for(request, "rollout.html", books=fleet.rollout(request.app.state.db))
 
 
 async def set_config(request: Request) -> Response:
     form = await checked_form(request)
-    account = await run_in_threadpool(_technician, request)
-    if account is None:
-        raise SignInError("Sign in first.", fix="Open /signin.")
-    if account["must_change_password"]:  # nothing is saved with the one-time password
-        return RedirectResponse("/password", status_code=303)
+    account = await run_in_threadpool(signed_in, request)
+    away = posted_by(account)  # nothing is saved with the one-time password, nor by a reviewer
+    if away is not None:
+        return away
     kit_id = _kit_id(request)
     changes: dict[str, Any] = {}
     for field in configs.FIELDS:
@@ -309,15 +326,15 @@ async def signin(request: Request) -> Response:
 
 
 def password_page(request: Request) -> Response:
-    account = _technician(request)
+    account = signed_in(request)
     if account is None:
         return RedirectResponse("/signin", status_code=303)
-    return _render(request, "password.html", account)
+    return render_private(request, "password.html", account)
 
 
 async def change_password(request: Request) -> Response:
     form = await checked_form(request)
-    account = await run_in_threadpool(_technician, request)
+    account = await run_in_threadpool(signed_in, request)
     if account is None:
         raise SignInError("Sign in first.", fix="Open /signin.")
     try:
@@ -326,7 +343,7 @@ async def change_password(request: Request) -> Response:
         # the same form again, the message beside the field it is about (passwords are never sent back)
         retry = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttemptsError) else {}
         field = "password" if exc.code == "auth.short_password" else "current"
-        response = _render(request, "password.html", account, status_code=exc.status, error=exc, field=field)
+        response = render_private(request, "password.html", account, status_code=exc.status, error=exc, field=field)
         response.headers.update(retry)
         return response
     return RedirectResponse("/", status_code=303)

@@ -34,6 +34,16 @@ BUILT_AT_RUN_TIME = (
     N_("kind.records"),
     N_("kind.lesson"),
     N_("kind.lesson_file"),
+    # shared lessons (storage/shares.TOLD, protocol/shared_lesson.ITEM_KINDS)
+    N_("share_state.submitted"),
+    N_("share_state.accepted"),
+    N_("share_state.returned"),
+    N_("share_state.published"),
+    N_("share_state.broken"),
+    N_("lessons.kind.book"),
+    N_("lessons.kind.article"),
+    N_("lessons.kind.file"),
+    N_("lessons.kind.quiz"),
     # charts.SPECS: titles and units
     N_("chart.temperature"),
     N_("chart.disk"),

@@ -18,8 +18,14 @@ from typing import Any
 
 from appliance import strict_json
 from appliance.errors import HubError, HubUnavailableError, ReportError
-from appliance.hub import alerts, enrolment, lrs_forwarding
-from appliance.hub.storage import configs as stored_configs, kits as stored_kits, lrs_outbox, reports as stored_reports
+from appliance.hub import alerts, enrolment, lrs_forwarding, shares
+from appliance.hub.storage import (
+    configs as stored_configs,
+    kits as stored_kits,
+    lrs_outbox,
+    reports as stored_reports,
+    shares as stored_shares,
+)
 from appliance.hub.storage.database import unavailable
 from appliance.hub.storage.reports import KeyChanged, KitChange
 from appliance.protocol import report_file
@@ -126,6 +132,7 @@ def check(
             if fresh == line:
                 raise
             line = fresh
+    shares.check_body(report)
     if report.kit_id != kit_id:
         raise ReportError(
             f"The report {where} says kit_id = {report.kit_id!r}, sent as {kit_id!r}.",
@@ -230,7 +237,7 @@ def _one_statement(db, report: report_file.Report, key_line: str | None) -> bool
     return (
         db.backend == "postgresql"
         and key_line is not None
-        and report.kind != "records"
+        and report.kind not in ("records", *shares.KINDS)
         and not (report.kind == "heartbeat" and _books(report.body))
     )
 
@@ -249,11 +256,13 @@ def _store_in(
             stored_kits.replace_books(tx, report.kit_id, report.sequence, books)
         if report.kind == "records":
             lrs_outbox.queue(tx, report.kit_id, lrs_forwarding.valid_statements(report.body, report.kit_id), now)
+        if report.kind in shares.KINDS:
+            shares.receive(tx, report, stored_shares.kit_place(tx, report.kit_id), now)
     return fresh, stored_configs.newest_in(tx, report.kit_id)
 
 
 def _body(report: report_file.Report) -> str:
-    return strict_json.dumps(report.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return strict_json.dumps(shares.stored_body(report), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def store(
@@ -345,7 +354,19 @@ def _reply(fresh: bool, desired: dict[str, Any] | None, report: report_file.Repo
         "status": "accepted" if fresh else "duplicate",
         "report_id": report.report_id,
         "desired_config": desired,
+        "shares": [],
     }
+
+
+def _with_shares(db, outcomes: list, requests: list[Request]) -> None:
+    """Each accepted or duplicate reply gets its kit's share states (docs/shared-lessons.md §2), read for the whole
+    group in one query after the group's commit (so a reply tells what that report itself changed)."""
+    answered = [(index, outcome) for index, outcome in enumerate(outcomes) if isinstance(outcome, tuple)]
+    if not answered:
+        return
+    told = shares.told(db, [requests[index][0] for index, _ in answered], max(r[3] for r in requests))
+    for index, (_, reply) in answered:
+        reply["shares"] = told[requests[index][0]]
 
 
 Request = tuple[Any, bytes, "str | None", float]  # (kit id header, payload, signature header, now)
@@ -379,6 +400,7 @@ def receive_group(db, requests: list[Request]) -> list[tuple[int, dict[str, Any]
             outcomes[index] = result
         else:
             outcomes[index] = _reply(*result, report)
+    _with_shares(db, outcomes, requests)
     return outcomes  # type: ignore[return-value]
 
 

@@ -14,6 +14,9 @@ from appliance.errors import SignInError
 from appliance.hub.storage import technicians as stored
 
 FIRST_USERNAME = "technician"
+# A technician looks after the fleet; a reviewer (教研员, teaching-research staff) reviews the lessons teachers share
+# and sees nothing else. Neither does the other's work: an officer who does both has an account of each kind.
+ROLES = ("technician", "reviewer")
 SESSION_LIFETIME_S = 12 * 3600  # one working day; a shared county laptop does not stay signed in overnight
 
 
@@ -30,11 +33,14 @@ def ensure_first(db, now: float) -> str | None:
     return password
 
 
-def add(db, username: str, password: str, now: float) -> None:
-    """Add a technician (or set an existing one's password: then every session of it ends)."""
+def add(db, username: str, password: str, now: float, role: str | None = None) -> None:
+    """Add an account, a technician unless `role` is "reviewer" (or set an existing one's password, and its role
+    when given: then every session of it ends)."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {ROLES}")
     digest = passwords.hash_password(password)
     with db.transaction() as tx:
-        stored.set_password(tx, username, digest, now)
+        stored.set_password(tx, username, digest, now, role)
         stored.close_other_sessions(tx, username, "")
 
 

@@ -191,3 +191,59 @@ def stored_reports(db, kit_id: str | None = None) -> int:
     if kit_id is None:
         return db.query("SELECT count(*) AS n FROM reports")[0]["n"]
     return db.query("SELECT count(*) AS n FROM reports WHERE kit_id = ?", (kit_id,))[0]["n"]
+
+
+def lesson_body(share_id: str, files: dict[str, bytes], *, version: int = 1, title: str = "两位数加两位数") -> dict:
+    """A `lesson` report's body (docs/shared-lessons.md §1) with these files (name → bytes) and a quiz."""
+    import hashlib
+
+    from appliance.protocol import shared_lesson
+
+    entries = [
+        {
+            "name": name,
+            "media_type": "application/pdf",
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "parts": shared_lesson.parts_of(len(data)),
+        }
+        for name, data in files.items()
+    ]
+    quiz = {
+        "kind": "quiz",
+        "title": "小测验",
+        "pass_mark": 60,
+        "attempts_allowed": 1,
+        "questions": [{"kind": "single", "prompt": "23 + 45 = ?", "options": ["58", "68"], "answer": [1], "points": 1}],
+    }
+    return {
+        "share_id": share_id,
+        "version": version,
+        "title": title,
+        "instructions": "先读课文，再做练习。",
+        "position": {"edition": "rjb", "grade": 3, "volume": 1, "subject": "math", "unit": 2, "lesson": 1},
+        "licence": "CC BY 4.0",
+        "author": "王老师",
+        "school": "山村小学",
+        "items": [
+            {"kind": "article", "title": "水", "book": "wiki", "path": "A/Water", "book_title": "百科"},
+            *({"kind": "file", "title": name, "file": index} for index, name in enumerate(files)),
+            quiz,
+        ],
+        "files": entries,
+    }
+
+
+def send_lesson(post, secret, kit_id: str, first_sequence: int, body: dict, files: dict[str, bytes], now: float):
+    """Send a lesson and its files' parts as signed reports through `post(payload, headers)`; the replies."""
+    from appliance.protocol import shared_lesson
+
+    bodies = [("lesson", body)] + [
+        ("lesson_file", part)
+        for index, data in enumerate(files.values())
+        for part in shared_lesson.cut(body["share_id"], body["version"], index, data)
+    ]
+    return [
+        post(*signed(secret, kit_id, first_sequence + n, part, kind=kind, made_at=now)[1:])
+        for n, (kind, part) in enumerate(bodies)
+    ]

@@ -115,3 +115,24 @@ def test_cli_hub_serve_with_two_workers_ingests_and_stops_on_sigterm(hub_setting
     reopened = open_database(hub_settings)
     assert stored_reports(reopened, "kit-1") == 1
     reopened.close()
+
+
+def test_cli_hub_technician_add_a_reviewer(hub_settings, hub_db, clock):
+    """`tpkit hub technician add NAME --role reviewer`; setting the password again keeps the role."""
+    env = {**os.environ, "TPKIT_HUB_DATA_DIR": str(hub_settings.hub_data_dir)}
+    env["TPKIT_HUB_DATABASE_URL"] = hub_settings.hub_database_url
+
+    def add(*args: str) -> subprocess.CompletedProcess:
+        # A new session has no terminal, so getpass reads the password twice from stdin.
+        command = [sys.executable, "-m", "appliance", "hub", "technician", *args]
+        passwords = "a county password\na county password\n"
+        return subprocess.run(
+            command, input=passwords, capture_output=True, text=True, timeout=60, env=env, start_new_session=True
+        )
+
+    done = add("add", "li.reviewer", "--role", "reviewer")
+    assert done.returncode == 0 and "Reviewer li.reviewer can sign in" in done.stdout, done.stderr
+    assert add("li.reviewer").returncode == 0
+    assert add("zhou").returncode == 0
+    roles = hub_db.query("SELECT username, role FROM technicians ORDER BY username")
+    assert roles == [{"username": "li.reviewer", "role": "reviewer"}, {"username": "zhou", "role": "technician"}]

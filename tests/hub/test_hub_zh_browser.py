@@ -20,8 +20,9 @@ from appliance.hub.app import create_app
 from appliance.hub.settings import load_hub_settings
 from appliance.hub.storage.backend import open_database
 from appliance.hub.storage.database import migrate
+from appliance.protocol import shared_lesson
 from tests.conftest import LiveServer
-from tests.hub.conftest import Clock, enrol_kit, health_body, signed
+from tests.hub.conftest import Clock, enrol_kit, health_body, lesson_body, signed
 from tests.web.browsers import LAPTOP, PHONE_1X, browser, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
 
@@ -43,7 +44,19 @@ DATA = (
     "2026-11",
     "tpkit",
     "CSV",  # the name of a file type, written so on a Chinese screen
+    "li.reviewer",
+    "CC BY 4.0",  # a licence's name
+    "练习单.pdf",  # a teacher's file name
+    # a teacher's shared lesson (tests/hub/conftest.lesson_body), shown as the teacher wrote it
+    "两位数加两位数",
+    "先读课文，再做练习。",
+    "王老师",
+    "山村小学",
+    "百科",
+    "小测验",
+    "水",
 )
+SHARE_ID = "6f1c2a55-7b1e-4c53-9d0a-3f2e8e1b7a10"
 _NOT_WORDS = re.compile(r"https?://[^\s<\"]+|\b\d{4}-\d\d-\d\dT[\d:.]+Z?")  # addresses and ISO timestamps
 
 # (name, who, address)
@@ -61,8 +74,13 @@ PAGES = [
     ("password-wrong", "first", "/password"),  # SENT: a wrong current password
     ("kit-missing", "technician", "/kits/kit-9"),  # 404: the error page
     ("config-refused", "technician", "/kits/kit-1"),  # SENT: a rate cap that is not a number: the error page
+    ("lessons", "reviewer", "/lessons"),  # the shared lessons by unit
+    ("lessons-all", "reviewer", "/lessons?state=all"),
+    ("lesson", "reviewer", f"/lessons/{SHARE_ID}"),
+    ("lesson-no-comment", "reviewer", f"/lessons/{SHARE_ID}"),  # SENT: returned without a comment: the form again
+    ("lessons-technician", "technician", "/lessons"),  # 403: a technician does not review
 ]
-STATUS = {"kit-missing": 404}
+STATUS = {"kit-missing": 404, "lessons-technician": 403}
 
 
 def _signin_refused(page) -> None:
@@ -98,7 +116,14 @@ def _config_refused(page) -> None:
     assert page.locator("h1").count() == 1
 
 
+def _lesson_no_comment(page) -> None:
+    with page.expect_navigation():
+        page.click("button[value=return]")
+    assert page.locator("#comment-error").count() == 1
+
+
 SENT = {
+    "lesson-no-comment": _lesson_no_comment,
     "signin-refused": _signin_refused,
     "password-short": _password_short,
     "password-wrong": _password_wrong,
@@ -128,6 +153,13 @@ def _county(db, now: float) -> None:
             report, _, _ = signed(secret, kit_id, 2, {**alert, "snapshot": {}}, kind="alert", made_at=now - 30)
             ingest.store(db, report, now - 30)
     configs.set_config(db, "kit-1", {"sync_rate_cap_kbps": 256}, now, "technician")
+    pdf = b"%PDF-1.4 a worksheet"
+    for kind, body in (
+        ("lesson", lesson_body(SHARE_ID, {"练习单.pdf": pdf})),
+        ("lesson_file", next(shared_lesson.cut(SHARE_ID, 1, 0, pdf))),
+    ):
+        report, _, _ = signed(secret, "kit-2", 3 if kind == "lesson" else 4, body, kind=kind, made_at=now - 20)
+        ingest.store(db, report, now - 20)
 
 
 def _signed_in(url: str, username: str, password: str) -> dict:
@@ -150,11 +182,13 @@ def hub(tmp_path_factory):
     technicians.ensure_first(db, clock.now)
     technicians.add(db, "technician", PASSWORD, clock.now)
     technicians.add(db, "zhou.new", FIRST, clock.now)
+    technicians.add(db, "li.reviewer", PASSWORD, clock.now, "reviewer")
     with db.transaction() as tx:  # as `tpkit hub technician add` leaves a new one: must change it first
         tx.execute("UPDATE technicians SET must_change_password = 1 WHERE username = ?", ("zhou.new",))
     with LiveServer(create_app(settings, db, clock)) as server:
         cookies = {"technician": _signed_in(server.url, "technician", PASSWORD), "first": {}}
         cookies["first"] = _signed_in(server.url, "zhou.new", FIRST)
+        cookies["reviewer"] = _signed_in(server.url, "li.reviewer", PASSWORD)
         yield server, cookies, clock
     db.close()
 
@@ -170,7 +204,8 @@ def _open(browser, hub, name: str, who: str, address: str, locale: str, wide: bo
     response = page.goto(address)
     assert response is not None and response.status == STATUS.get(name, 200), (address, response and response.status)
     if name in SENT:
-        clock.now += 3600  # wrong passwords of earlier runs no longer throttle this one
+        if name.startswith(("signin", "password")):  # (not every form: the sessions would expire in 12 hours)
+            clock.now += 3600  # wrong passwords of earlier runs no longer throttle this one
         SENT[name](page)
     return context, page
 

@@ -21,14 +21,17 @@ def add_first(tx, username: str, password_hash: str, now: float) -> bool:
     return True
 
 
-def set_password(tx, username: str, password_hash: str, now: float) -> None:
-    """Add a technician, or set an existing one's password (no change required afterwards)."""
+def set_password(tx, username: str, password_hash: str, now: float, role: str | None = None) -> None:
+    """Add an account (a technician unless `role` says), or set an existing one's password (no change required
+    afterwards) and, when `role` is given, its role."""
     tx.execute(
-        "INSERT INTO technicians (username, password_hash, must_change_password, created_at) "
-        "VALUES (?, ?, 0, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
+        "INSERT INTO technicians (username, password_hash, must_change_password, created_at, role) "
+        "VALUES (?, ?, 0, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
         "must_change_password = 0",
-        (username, password_hash, now),
+        (username, password_hash, now, role or "technician"),
     )
+    if role is not None:
+        tx.execute("UPDATE technicians SET role = ? WHERE username = ?", (role, username))
 
 
 def password_hash(db, username: str) -> str | None:
@@ -94,9 +97,9 @@ def close_other_sessions(tx, username: str, keep_token_sha256: str) -> None:
 
 
 def session(db, token_sha256: str, now: float) -> dict[str, Any] | None:
-    """The technician (username, must_change_password) of a session not expired by `now`, or None."""
+    """The account (username, must_change_password, role) of a session not expired by `now`, or None."""
     rows = db.query(
-        "SELECT t.username, t.must_change_password FROM technician_sessions s JOIN technicians t "
+        "SELECT t.username, t.must_change_password, t.role FROM technician_sessions s JOIN technicians t "
         "ON t.username = s.username WHERE s.token_sha256 = ? AND s.expires_at > ?",
         (token_sha256, now),
     )

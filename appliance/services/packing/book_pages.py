@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
+from appliance.protocol.textbook_names import chinese_number
+
 WORDS = {
     "zh": {
         "unit": "第{n}单元",
@@ -58,7 +60,6 @@ WORDS = {
         "volume2": "Book 2",
     },
 }
-_DIGITS = "零一二三四五六七八九"
 STYLE = (
     "<style>body{font:17px/1.5 sans-serif;margin:0 auto;max-width:46em;padding:.5em .8em;color:#222}"
     "h1{font-size:1.35em}h2{font-size:1.15em;border-bottom:2px solid #2b7bd6;margin-top:1.4em}h3{font-size:1em}"
@@ -71,14 +72,6 @@ STYLE = (
 def words_for(language: str) -> dict[str, str]:
     """The words of a book in `language` (ISO 639-3): Chinese for zho, English otherwise."""
     return WORDS["zh" if language == "zho" else "en"]
-
-
-def chinese_number(n: int) -> str:
-    """1-99 in Chinese numerals, as a unit is written: 2 → 二, 12 → 十二, 20 → 二十."""
-    tens, ones = divmod(n, 10)
-    if tens == 0:
-        return _DIGITS[ones]
-    return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
 
 
 def unit_label(words: dict[str, str], unit: int) -> str:
@@ -98,7 +91,8 @@ class Listed:
     page_count: int | None
 
 
-def _page(language: str, title: str, body: str) -> bytes:
+def html_page(language: str, title: str, body: str) -> bytes:
+    """A whole page of a book: its language, a phone viewport, the book's style, `body` (HTML)."""
     lang = "zh" if language == "zho" else "en"
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
@@ -157,7 +151,7 @@ def index_page(language: str, title: str, description: str, items: Sequence[List
         if lesson is not None:
             body.append(f"<h3>{_heading(words['lesson'].format(n=lesson), names.get((*key, lesson)))}</h3>")
         body.append(f"<ul>{''.join(_row(words, item) for item in (first, *rest))}</ul>")
-    return _page(language, title, "".join(body))
+    return html_page(language, title, "".join(body))
 
 
 def map_page(language: str, title: str, description: str, units: Iterable[dict]) -> bytes:
@@ -167,7 +161,7 @@ def map_page(language: str, title: str, description: str, units: Iterable[dict])
     rows = "".join(
         f"<li>{html.escape(unit_label(words, unit['unit']))} {html.escape(unit[name])}</li>" for unit in units
     )
-    return _page(
+    return html_page(
         language,
         title,
         f"<h1>{html.escape(title)}</h1><p>{html.escape(description)}</p><h2>{words['units']}</h2><ul>{rows}</ul>",
@@ -221,4 +215,4 @@ def item_page(language: str, item: Listed, where: str, media: Media) -> bytes:
         if media.text.strip():
             body.append(f"<details><summary>{words['text']}</summary><pre>{html.escape(media.text)}</pre></details>")
     body.append(f'<p><a href="{src}">{words["open_file"]}</a></p>')
-    return _page(language, item.title, "".join(body))
+    return html_page(language, item.title, "".join(body))

@@ -20,6 +20,7 @@ from appliance.content.icons import badge
 from appliance.content.zimwriter import Entry, FileEntry, write_zim
 from appliance.edges.images import picture_size
 from appliance.errors import PackError
+from appliance.protocol.textbook_names import chinese_number
 from appliance.services.packing import book_pages, curriculum, manifest, media, page_files, positions
 from appliance.services.packing.book_pages import Listed, Media
 from appliance.services.packing.manifest import Item, Manifest
@@ -125,7 +126,7 @@ def _where(book: Manifest, position: dict[str, int | str]) -> str:
     parts = []
     if "grade" in position:
         grade = position["grade"]
-        number = book_pages.chinese_number(int(grade)) if book.language == "zho" else grade
+        number = chinese_number(int(grade)) if book.language == "zho" else grade
         parts.append(words["grade"].format(n=number) + words.get(f"volume{position.get('volume')}", ""))
     parts.append(book_pages.unit_label(words, int(position["unit"])))
     if "lesson" in position:
