@@ -189,6 +189,17 @@ def live(kit) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def roles(kit, live):
+    """Signed-in clients of every role (closed afterwards) and the two classes' ids (web/people_clients.role_clients)."""
+    from tests.web.people_clients import role_clients
+
+    clients, ids = role_clients(kit, live.url)
+    yield clients, ids
+    for http in clients.values():
+        http.close()
+
+
+@pytest.fixture
 def client(live) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, follow_redirects=False, timeout=10) as http:
         yield http
