@@ -9,17 +9,8 @@ minutes (docs/security.md, "PINs kept for the cards")."""
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from tests.web.people_clients import csrf, role_clients, student_client
-
-
-@pytest.fixture
-def roles(kit, live):
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
+from tests.web.people_clients import csrf, student_client
 
 
 def test_only_the_class_teachers_and_administrators_read_the_cards(roles):

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.web.lesson_data import PDF, hand_in, make_lesson
-from tests.web.people_clients import csrf, role_clients
+from tests.web.people_clients import csrf
 from tests.web.quiz_data import QUESTIONS, quiz_form
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -21,12 +21,9 @@ DATA = ("Wang Fang", "Zhou Bo", "Class A", "Teacher A", "t-a", "t-b", "admin", "
 
 
 @pytest.fixture
-def people_(kit, live):
-    """(clients by role, ids) for two classes; every client closed after the test."""
-    clients, ids = role_clients(kit, live.url)
-    yield clients, ids
-    for http in clients.values():
-        http.close()
+def people_(roles):
+    """(clients by role, ids) for two classes (tests/conftest.py's `roles`)."""
+    return roles
 
 
 def english_words(page: str, *data: str) -> list[str]:
