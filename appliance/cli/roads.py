@@ -136,9 +136,12 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
             with stick.mounted(args.device) as folder:
                 print(f"[i] {args.device} mounted read-only at {folder}")
+                status.found(folder)
                 report = stick_import.import_folder(settings, db, folder, on_event=on_event, source=args.device)
                 status.finished(report)
         else:
+            if args.path.is_dir():
+                status.found(args.path)
             report = stick_import.import_folder(settings, db, args.path, on_event=on_event, source=str(args.path))
             status.finished(report)
         status.unplugged_safely()

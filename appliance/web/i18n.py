@@ -187,6 +187,7 @@ BUILT_AT_RUN_TIME = (
     N_("upload_book.unchanged"),
     N_("upload_book.busy"),
     # books.html: what a USB stick's import did with each loose book (services/sync/stick_import.py LocalBook)
+    N_("stick.on_stick_one"),
     N_("stick.outcome_waiting"),
     N_("stick.outcome_unchanged"),
     N_("stick.outcome_refused"),

@@ -170,9 +170,15 @@ def test_a_stick_that_cannot_be_mounted_says_so_on_the_page(kit, clients, stick_
     assert re.search(r"<section class=\"box stick\".*</section>", text, re.DOTALL)
 
 
-def test_while_a_stick_is_copied_the_page_shows_how_far_and_refreshes(kit, clients):
+def test_while_a_stick_is_copied_the_page_shows_how_far_and_refreshes(kit, clients, tmp_path):
     now = [time.time()]
+    stick = tmp_path / "stick"
+    make_book(stick, "maps", title="Maps of the county")
+    (stick / "tpkit" / "primary-zh").mkdir(parents=True)
+    (stick / "tpkit" / "primary-zh" / "water.zim").write_bytes(b"x" * 3000)
+    (stick / "elsewhere.zim").symlink_to("/etc/passwd")  # a link: not listed
     status = StickStatus(kit.paths, "/dev/sdz1", clock=lambda: now[0])
+    status.found(stick)
     status.on_event(Event("download", "maps.zim", 10 * MB, 40 * MB))  # within half a second: not written yet
     now[0] += 1
     status.on_event(Event("download", "maps.zim", 20 * MB, 40 * MB))
@@ -180,6 +186,8 @@ def test_while_a_stick_is_copied_the_page_shows_how_far_and_refreshes(kit, clien
     assert page.headers["Refresh"] == "3"
     assert '<progress max="100" value="50">' in page.text and "正在导入 maps.zim" in page.text
     assert "请不要拔出 U 盘" in page.text and "可以拔出" not in page.text
+    assert "U 盘上有 2 本书" in page.text and "<code>tpkit/primary-zh/water.zim</code> 2.9 KB" in page.text
+    assert "<code>maps.zim</code>" in page.text and "elsewhere.zim" not in page.text
     assert stick_status.latest(kit.paths, now=now[0] + stick_status.SHOWN_FOR_S + 1) is None  # old news
 
 

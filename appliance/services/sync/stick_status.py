@@ -19,6 +19,7 @@ from appliance.paths import Paths
 from appliance.services.sync.events import Event
 
 WRITE_EVERY_S = 0.5
+MAX_LISTED = 200  # books listed from one stick: a page, not a file system
 SHOWN_FOR_S = 12 * 3600  # an import older than this is no longer news on the page
 IMPORTING, DONE, FAILED = "importing", "done", "failed"
 
@@ -44,6 +45,23 @@ class StickStatus:
             "unplug": False,
         }
         self._written = 0.0
+        self._write()
+
+    def found(self, root: Path) -> None:
+        """What the stick at `root` carries, with sizes, shown while it is imported: its loose books at the top and the
+        books of its `tpkit/` channels (links are not followed; the import checks everything again)."""
+        from appliance.services.sync.stick_export import STICK_FOLDER  # here: the web page reads this module too
+
+        seen = []
+        for path in sorted(root.glob("*.zim")) + sorted(root.glob(f"{STICK_FOLDER}/*/**/*.zim")):
+            try:
+                if not path.is_symlink() and path.is_file():
+                    seen.append({"file": path.relative_to(root).as_posix(), "size_bytes": path.stat().st_size})
+            except OSError:
+                continue  # unreadable: the import says so for that book
+            if len(seen) == MAX_LISTED:
+                break
+        self.data["on_stick"] = seen
         self._write()
 
     def on_event(self, event: Event) -> None:
