@@ -83,7 +83,7 @@ class Endpoint:
     path: str
     params: dict[str, str]
     names: tuple[str, ...]
-    kind: str  # "page" (GET, query fuzzed), "bodyless" (another method to a handler that reads no body), "form" (POST, CSRF-checked), "json" (a JSON API), "static"
+    kind: str  # "page" (GET, query fuzzed), "bodyless" (another method to a handler that reads no body), "form" (POST, CSRF-checked), "json" (a JSON API), "chunk" (PUT: a file's bytes, where in the headers), "static"
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -151,7 +151,9 @@ def reads_body(endpoint) -> bool:
     return bool(re.search(r"\b(checked_(form|upload)|request\.(form|body|json|stream))\(", inspect.getsource(endpoint)))
 
 
-def endpoints(program: str, routes, json_routes: set[str], extra_names: dict) -> list[Endpoint]:
+def endpoints(
+    program: str, routes, json_routes: set[str], extra_names: dict, chunk_routes: frozenset[str] = frozenset()
+) -> list[Endpoint]:
     """Every (method, route) of an app's route table, classified; an unclassifiable one has kind "unknown"."""
     found = []
     for route in routes:
@@ -169,6 +171,8 @@ def endpoints(program: str, routes, json_routes: set[str], extra_names: dict) ->
                 kind = "page"
             elif method == "POST" and route.path in json_routes:
                 kind = "json"
+            elif method == "PUT" and route.path in chunk_routes:
+                kind = "chunk"
             elif method == "POST" and handles_forms(route.endpoint):
                 kind = "form"
             elif not reads_body(route.endpoint):  # e.g. the kiwix catch-all: any method, answered from the URL

@@ -244,12 +244,27 @@ def send(world, endpoint: Endpoint, sent: Sent) -> httpx.Response:
             boundary = "fuzz" + secrets.token_hex(8)
             content = multipart(fields, boundary)
             headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+    elif sent.encoding == "chunk":  # a file's bytes; where they go and the token in headers, as a page's script sends
+        token = {"valid": world.csrf_token(sent.role), "wrong": "x" * 32, "missing": None}[sent.csrf]
+        chunk_headers: dict[str, str | bytes] = {name.decode(): _header(value) for name, value, _ in sent.fields}
+        if token is not None:
+            chunk_headers["X-CSRF-Token"] = token
+        return http.request(endpoint.method, url, content=sent.raw or None, headers=chunk_headers)
     elif sent.encoding == "raw" and sent.sign and endpoint.path == "/api/v1/reports":
         content, headers = world.signed_report(sent.raw)
     elif sent.encoding == "raw":
         content = sent.raw if endpoint.path != "/api/v1/reports" else gzip.compress(sent.raw, mtime=0)
         headers["Content-Type"] = sent.content_type or "application/json"
     return http.request(endpoint.method, url, content=content or None, headers=headers)
+
+
+_NOT_IN_HEADERS = bytes(range(0x20)).replace(b"\t", b"") + b"\x7f"
+
+
+def _header(value: bytes) -> bytes:
+    """A header value a client can send at all (no control characters, as RFC 9110 allows): what a hostile one
+    still is (bytes over 0x7f, quotes, a huge number, nothing)."""
+    return value.translate(None, _NOT_IN_HEADERS).strip()[:2000]
 
 
 def multipart(fields, boundary: str) -> bytes:

@@ -41,6 +41,7 @@ from tests.security.fuzz_strategies import (
     enrolment_shaped,
     filled_path,
     forms,
+    hostile_values,
     json_values,
     path_values,
     query_strings,
@@ -53,6 +54,9 @@ EXAMPLES = int(os.environ.get("TPKIT_FUZZ_EXAMPLES", "30"))
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(120, EXAMPLES * 5))]
 KIT_ROLES = ("anonymous", "pupil", "teacher", "admin")
 HUB_JSON = {"/api/v1/enrol", api_routes.REPORTS_PATH}
+KIT_CHUNKS = frozenset({"/books/uploads/{upload_id}"})  # a book sent from a laptop, chunk by chunk (web/shelf_routes)
+# What a chunk's headers say: where it goes in the file and the file's name, as the page's script sends them or not.
+CHUNK_RANGES = [b"bytes 0-9/10", b"bytes */10", b"bytes 5-2/10", b"bytes 0-99999999999999999999/1", b"items 0-1/2", b""]
 
 # Names a handler's module does not spell out: read by a service (quiz drafts, catalog filters, quiz answers, the
 # answers a teacher accepts, the hub's config fields) or built in a loop.
@@ -156,7 +160,7 @@ def hub_world(request, tmp_path_factory):
 
 
 def kit_endpoints(world: KitWorld) -> list[Endpoint]:
-    return endpoints("kit", world.server.server.config.app.routes, set(), EXTRA_NAMES)
+    return endpoints("kit", world.server.server.config.app.routes, set(), EXTRA_NAMES, KIT_CHUNKS)
 
 
 def hub_endpoints(world: HubWorld) -> list[Endpoint]:
@@ -185,6 +189,16 @@ def drawn_requests(endpoint: Endpoint, roles: tuple[str, ...], known: dict, valu
         )
         csrf = st.sampled_from(["valid"] * 8 + ["missing", "wrong"])
         return st.tuples(base, body, csrf).map(lambda t: t[0].replace(**t[1], csrf=t[2]))
+    if endpoint.kind == "chunk":
+        headers = st.tuples(
+            st.one_of(st.sampled_from(CHUNK_RANGES), hostile_values(values, huge=False)),
+            st.one_of(st.just(b"book.zim"), hostile_values(values, huge=False)),
+        ).map(lambda pair: ((b"content-range", pair[0], None), (b"x-file-name", pair[1], None)))
+        body = st.one_of(st.binary(max_size=64), st.sampled_from([b"ZIM\x04" + b"\x00" * 60, b"x" * 100_000]))
+        csrf = st.sampled_from(["valid"] * 8 + ["missing", "wrong"])
+        return st.tuples(base, headers, body, csrf).map(
+            lambda t: t[0].replace(fields=t[1], raw=t[2], encoding="chunk", csrf=t[3])
+        )
     if endpoint.kind == "json":
         hostile = st.one_of(json_values().map(lambda v: json.dumps(v).encode()), st.sampled_from(RAW_JSON))
         if endpoint.path == api_routes.REPORTS_PATH:  # mostly signed reports, so the hub reads their bodies
@@ -224,7 +238,7 @@ def fuzz(world, endpoint: Endpoint, roles: tuple[str, ...]) -> None:
 
 
 def fuzzable(found: list[Endpoint]) -> list[Endpoint]:
-    return [e for e in found if e.kind in ("page", "bodyless", "form", "json", "static")]
+    return [e for e in found if e.kind in ("page", "bodyless", "form", "json", "chunk", "static")]
 
 
 def test_every_route_has_a_fuzzing_strategy(kit_world, hub_world):
