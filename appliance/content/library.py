@@ -1,5 +1,6 @@
 """The library: every `.zim` in the content folder is a book; damaged files are listed, never served, and books a
-teacher took off the shelf (their names in the shelf file, services/library/shelf.py) are kept but not served.
+teacher took off the shelf (their names in the shelf file, services/library/shelf.py) are kept, not listed, and
+opened only by staff (web/content_routes).
 
 Must not import storage, edges, services or web: the check-result store is handed in.
 Readers get an immutable snapshot; a rescan builds a new one and swaps it, so requests in
@@ -111,7 +112,7 @@ class Snapshot:
     damaged: tuple[DamagedFile, ...]
     pending: tuple[Path, ...]
     generation: int = 0  # one more each time the served books change (Library.generation)
-    off_shelf: tuple[Book, ...] = ()  # good books a teacher took off the shelf: kept, not served
+    off_shelf: tuple[Book, ...] = ()  # good books a teacher took off the shelf: kept, not listed, for staff only
 
 
 def shelf_names(path: Path | None) -> frozenset[str]:
@@ -154,9 +155,12 @@ class Library:
         """Served books, sorted by title."""
         return sorted(self._snapshot.books.values(), key=lambda b: (b.title.casefold(), b.name))
 
-    def book(self, name: str) -> Book:
-        """The book served under `name`; BookNotFoundError if there is none."""
+    def book(self, name: str, *, off_shelf_too: bool = False) -> Book:
+        """The book served under `name` (or, with `off_shelf_too`, taken off the shelf under it); BookNotFoundError
+        if there is none."""
         book = self._snapshot.books.get(name)
+        if book is None and off_shelf_too:
+            book = next((b for b in self._snapshot.off_shelf if b.name == name), None)
         if book is None:
             raise BookNotFoundError(
                 f"No book named {name!r} is in this library.",

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from appliance.errors import BookNotFoundError, EntryNotFoundError
 from appliance.services.learning import records
 from appliance.services.people import auth
+from appliance.services.people.access import STAFF
 from appliance.web import book_origin, caching
 from appliance.web.byte_serving import (
     Entry,
@@ -27,7 +28,7 @@ from appliance.web.byte_serving import (
     with_gzip,
 )
 from appliance.web.hot_entries import load_entry, reading_alone
-from appliance.web.session import SESSION_COOKIE
+from appliance.web.session import SESSION_COOKIE, current_account
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -35,6 +36,25 @@ if TYPE_CHECKING:
 
 def _library(request: Request):
     return request.app.state.kit.library
+
+
+def _off_shelf_book(request: Request, name: str, missing: BookNotFoundError):
+    """A book taken off the shelf, for a signed-in teacher or administrator only (they see what they withdrew; a
+    pupil, a stranger and a Kiwix app do not): `missing` is raised for anyone else, as if the book were gone."""
+    viewer = current_account(request)
+    if viewer is None or viewer["role"] not in STAFF:
+        raise missing
+    return _library(request).book(name, off_shelf_too=True)
+
+
+async def _book(request: Request, name: str):
+    """(the book, whether it is off the shelf): a served book at once; an off-shelf one after the viewer's check."""
+    try:
+        return _library(request).book(name), False
+    except BookNotFoundError as missing:
+        if not any(b.name == name for b in _library(request).off_shelf()):
+            raise
+        return await run_in_threadpool(_off_shelf_book, request, name, missing), True
 
 
 # The characters kiwix-serve 3.7 leaves unescaped in entry paths (its urlEncode: letters, digits and `-_.!~*'()`,
@@ -63,7 +83,7 @@ async def content(request: Request) -> Response:
     event loop; a miss reads libzim in a worker thread, or on the event loop when this worker
     answers nothing else (hot_entries.READ_ALONE)."""
     book_name, path = request.path_params["book"], request.path_params["path"]
-    book = _library(request).book(book_name)
+    book, off_shelf = await _book(request, book_name)
     cache: EntryCache = request.app.state.entry_cache
     key = (book.uuid, path)
     entry = cache.get(key)
@@ -77,6 +97,8 @@ async def content(request: Request) -> Response:
         return caching.redirect(content_url(book_name, entry.redirect))
     max_age_s = request.app.state.kit.settings.cache_max_age_s
     response = entry_response(request, entry, book.uuid, caching.zim_content(max_age_s))
+    if off_shelf:  # a teacher's look at a withdrawn book: never kept where the next reader of this browser finds it
+        response.headers["Cache-Control"] = "private, no-store"
     token = request.cookies.get(SESSION_COOKIE)
     if token and entry.mimetype.startswith("text/html") and request.url.path.startswith("/content/"):
         response.background = BackgroundTask(
@@ -94,9 +116,9 @@ def _record_opened(kit: Kit, token: str, book_name: str, path: str) -> None:
         records.record_open(kit, account, "article", f"{book_name}/{path}", f"{book_name}: {path}")
 
 
-def main_page(request: Request) -> Response:
+async def main_page(request: Request) -> Response:
     book_name = request.path_params["book"]
-    main = _library(request).book(book_name).zim.main_path
+    main = (await _book(request, book_name))[0].zim.main_path
     if main is None:
         raise EntryNotFoundError(
             f"The book {book_name!r} has no main page.", fix="Use the search box to find an article in this book."

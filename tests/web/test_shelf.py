@@ -47,12 +47,17 @@ def test_a_teacher_takes_a_book_off_the_shelf_and_puts_it_back(kit, clients):
     assert _served(anonymous, "test_book") and "Test book" in anonymous.get("/").text
     taken = _post(teacher, "/books/test_book/off")
     assert taken.status_code == 303 and taken.headers["location"].startswith("/books?notice=off")
-    assert not _served(anonymous, "test_book") and not _served(teacher, "test_book")  # served to nobody
-    assert "Test book" not in anonymous.get("/").text
+    assert not _served(anonymous, "test_book") and not _served(clients["student_a"], "test_book")
+    assert _served(teacher, "test_book") and _served(clients["admin"], "test_book")  # staff still open it
+    withdrawn = teacher.get("/content/test_book/index")
+    assert withdrawn.headers["cache-control"] == "private, no-store"  # not kept for this browser's next reader
+    assert teacher.get("/content/test_book/").headers["location"].endswith("/content/test_book/index")
+    assert anonymous.get("/content/test_book/").status_code == 404
+    assert "Test book" not in anonymous.get("/").text and "Test book" not in teacher.get("/").text
     assert "Test book" not in anonymous.get("/catalog/v2/entries").text
     assert (kit.paths.content_dir / "test_book.zim").is_file()  # kept on the kit
     page = teacher.get("/books?notice=off&title=Test%20book").text
-    assert "Test book is off the shelf" in page and "Off the shelf" in page and "Put back" in page
+    assert "Test book is off the shelf: pupils no longer see it" in page and "Off the shelf" in page and "Put back" in page
     # A kit opened afresh (a restart, another worker) keeps it off the shelf.
     again = open_kit(kit.settings)
     try:

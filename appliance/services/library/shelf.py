@@ -1,5 +1,5 @@
 """The shelf, as teachers manage it on the 内容 page (`/books`, issue 17): which books the kit holds and where each came
-from, taking a book off the shelf (kept on the kit, served to nobody) and putting it back, and removing a book that
+from, taking a book off the shelf (kept on the kit, served to teachers only) and putting it back, and removing a book that
 came in unsigned (from a stick or a laptop, approved on this kit). Books of a county channel are the county's: taking
 one off the shelf is the teacher's answer; removing it would only bring it back at the next sync.
 
@@ -102,7 +102,8 @@ def _held(library: Library, name: str) -> Book:
 
 
 def take_off(paths: Paths, library: Library, viewer: access.Viewer | None, name: str) -> Book:
-    """Stop serving a book to everyone (kept on the kit); this worker at once, the others at their next scan."""
+    """Stop listing and serving a book (kept on the kit; its pages open for staff only); this worker at once, the others
+    at their next scan."""
     return _shelve(paths, library, viewer, name, off=True)
 
 
