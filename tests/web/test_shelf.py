@@ -209,3 +209,12 @@ def test_the_stick_status_is_written_at_most_twice_a_second(kit):
     assert stick_status.latest(kit.paths, now=now[0])["unplug"] is False
     status.unplugged_safely()
     assert stick_status.latest(kit.paths, now=now[0])["unplug"] is True
+
+
+def test_a_teacher_who_must_choose_a_password_is_sent_to_choose_it(kit, clients, roles):
+    _, ids = roles
+    with kit.people.transaction() as conn:
+        kit.people.update_person(conn, ids["a"]["teacher"], must_change_password=1)
+    refused = clients["teacher_a"].get("/books", headers={"Accept-Language": "en"})
+    assert refused.status_code == 403
+    assert '<a class="button" href="/teach">Choose your password</a>' in refused.text
