@@ -57,7 +57,9 @@ def test_a_teacher_takes_a_book_off_the_shelf_and_puts_it_back(kit, clients):
     assert "Test book" not in anonymous.get("/catalog/v2/entries").text
     assert (kit.paths.content_dir / "test_book.zim").is_file()  # kept on the kit
     page = teacher.get("/books?notice=off&title=Test%20book").text
-    assert "Test book is off the shelf: pupils no longer see it" in page and "Off the shelf" in page and "Put back" in page
+    assert (
+        "Test book is off the shelf: pupils no longer see it" in page and "Off the shelf" in page and "Put back" in page
+    )
     # A kit opened afresh (a restart, another worker) keeps it off the shelf.
     again = open_kit(kit.settings)
     try:
