@@ -85,26 +85,18 @@ def index(library: Library) -> Index:
 def _book_units(book: Book, before: BookUnits | None) -> BookUnits:
     if before is not None and before.book is book:
         return before
-    positions: tuple[Position, ...] = ()
-    items: tuple[Item, ...] = ()
-    curriculum = None
-    try:
-        positions = tag_positions(book.tags)
-    except BookDataError as exc:
-        log.warning("units: the Tags of book %s are ignored: %s", book.name, exc)
-    try:
-        items = read_items(book.zim)
-    except BookDataError as exc:
-        log.warning("units: tpkit/items.json of book %s is ignored: %s", book.name, exc)
-    try:
-        curriculum = read_map(book.zim)
-    except BookDataError as exc:
-        log.warning("units: tpkit/curriculum.json of book %s is ignored: %s", book.name, exc)
-    try:
-        lessons = read_lessons(book.zim)
-    except BookDataError as exc:
-        log.warning("units: tpkit/lessons.json of book %s is ignored: %s", book.name, exc)
-        lessons = ()
+
+    def kept(read, what: str, default, are: bool = False):
+        try:
+            return read()
+        except BookDataError as exc:
+            log.warning("units: %s of book %s %s ignored: %s", what, book.name, "are" if are else "is", exc)
+            return default
+
+    positions = kept(lambda: tag_positions(book.tags), "the Tags", (), are=True)
+    items = kept(lambda: read_items(book.zim), "tpkit/items.json", ())
+    curriculum = kept(lambda: read_map(book.zim), "tpkit/curriculum.json", None)
+    lessons = kept(lambda: read_lessons(book.zim), "tpkit/lessons.json", ())
     return BookUnits(book, positions, items, curriculum, lessons)
 
 
