@@ -203,6 +203,13 @@ class AccessDeniedError(TpkitError, PermissionError):
     status = 403
 
 
+class PhonePassError(TpkitError, PermissionError):
+    """A phone's pass (issue 18) is unknown, ended by a teacher or by sign-out, or past its 30 days."""
+
+    code = "phone.pass_ended"
+    status = 401
+
+
 class NotVisibleError(TpkitError, LookupError):
     """No class or person with that id that this account may see (another teacher's class looks absent)."""
 

@@ -219,10 +219,11 @@ def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int, now: str | 
     return found
 
 
-def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = None):
+def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = None, record: bool = True):
     """A student opens a lesson (item_id None) or one of its items: recorded for the teacher, and as an xAPI
     statement unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or
-    None). Item 0, like any item the lesson does not have, is lesson.not_found (issue 14: it was a 500)."""
+    None). Item 0, like any item the lesson does not have, is lesson.not_found (issue 14: it was a 500). With
+    `record` False (the phone keeping the page for later, not the child reading it) nothing is recorded."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     item = None
     if item_id is not None:
@@ -233,9 +234,10 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = 
                 code="lesson.not_found",
                 fix="Open the lesson again from My space.",
             )
-    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, clock.stamp(kit.settings))
-    kind, parts, name = _activity(lesson, item)
-    records.record_open(kit, viewer, kind, "/".join(parts), name)
+    if record:
+        kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, clock.stamp(kit.settings))
+        kind, parts, name = _activity(lesson, item)
+        records.record_open(kit, viewer, kind, "/".join(parts), name)
     return lesson, item
 
 

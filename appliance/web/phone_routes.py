@@ -1,0 +1,106 @@
+"""The phone keeps the lesson (issue 18 part B): the web app manifest, the service worker at the root, the phone
+pass a child takes home ("带回家"), the list of what that phone keeps (/me/offline.json), the phone's own sign-out,
+and a teacher ending a lost phone's pass.
+
+Must not import cli. Without JavaScript, or where service workers are missing (plain HTTP), every page works as
+before: these routes only add to them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from appliance.services.learning import offline_bundle
+from appliance.services.people import phone_passes
+from appliance.web.forms import form_int, form_page, posted_form
+from appliance.web.i18n import MESSAGES
+from appliance.web.people_routes import staff_viewer
+from appliance.web.session import PRIVATE, bearer_token, current_account, delivering_student
+from appliance.webcore.i18n import N_, choose_language
+
+# The worker must be fetched fresh each visit (browsers check it at most daily anyway, and a stale one would keep
+# serving old pages); Service-Worker-Allowed lets a script under /static/ claim the whole site too.
+WORKER_HEADERS = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
+ICON_SIZES = (192, 512)
+
+
+@functools.cache
+def _static_bytes(name: str) -> bytes:
+    return (resources.files("appliance.web") / "static" / name).read_bytes()
+
+
+def manifest(request: Request) -> Response:
+    """The web app manifest, named in the page's language: a child adds My space to the home screen."""
+    lang = choose_language(request, request.app.state.kit.settings.default_language)
+    icons = [
+        {"src": f"/static/phone/icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
+        for size in ICON_SIZES
+    ]
+    icons.append({"src": "/static/phone/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"})
+    body = {
+        "name": MESSAGES.text(lang, N_("phone.app_name")),
+        "short_name": MESSAGES.text(lang, N_("phone.app_short_name")),
+        "lang": lang,
+        "start_url": "/me",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#2b6cb0",
+        "icons": icons,
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "no-cache", "Vary": "Accept-Language, Cookie"},
+    )
+
+
+def service_worker(request: Request) -> Response:
+    return Response(_static_bytes("sw.js"), media_type="text/javascript", headers=WORKER_HEADERS)
+
+
+@posted_form
+def take_home(request: Request, form: FormData) -> Response:
+    """带回家: a new pass for this phone, handed to the page once (the page keeps it in IndexedDB, never shown)."""
+    kit, viewer = request.app.state.kit, current_account(request)
+    token = phone_passes.issue(kit, viewer)
+    assert viewer is not None  # issue let a signed-in student through
+    return form_page(request, "me_take_home.html", student=viewer, token=token)
+
+
+def offline_list(request: Request) -> Response:
+    """What this child's phone keeps, for the pass or the signed-in child."""
+    bundle = offline_bundle.child_bundle(request.app.state.kit, delivering_student(request))
+    return JSONResponse(bundle, headers=PRIVATE)
+
+
+async def phone_sign_out(request: Request) -> Response:
+    """The phone's sign-out ends its own pass (Bearer; no cookie or CSRF: a page on another site cannot set it)."""
+    phone_passes.end_own(request.app.state.kit, bearer_token(request))
+    return JSONResponse({"ended": True}, headers=PRIVATE)
+
+
+@posted_form
+def end_phone(request: Request, form: FormData) -> Response:
+    """A teacher ends a lost phone's pass from the class page."""
+    class_id = request.path_params["class_id"]
+    pass_id = form_int(form.get("pass"), fix="Use the buttons on the class page.")
+    phone_passes.end(request.app.state.kit, staff_viewer(request), class_id, pass_id)
+    return RedirectResponse(f"/teach/{class_id}?notice=phone_ended#phones", status_code=303)
+
+
+routes = [
+    Route("/manifest.webmanifest", manifest),
+    Route("/sw.js", service_worker),
+    Route("/me/take-home", take_home, methods=["POST"]),
+    Route("/me/offline.json", offline_list),
+    Route("/me/phone/sign-out", phone_sign_out, methods=["POST"]),
+    Route("/teach/{class_id:int}/phones", end_phone, methods=["POST"]),
+]

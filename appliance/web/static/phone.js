@@ -1,0 +1,77 @@
+/* A student's pages on a phone (issue 18): registers the service worker, keeps the pass "带回家" hands over, keeps
+   the child's lessons fresh on each visit on the classroom Wi-Fi, and clears the phone at sign-out. Every page works
+   without this script; where service workers are missing (plain HTTP) the pass still goes into IndexedDB. */
+(function () {
+  "use strict";
+  var store = window.tpkitStore, student = document.body.getAttribute("data-student");
+  var REFRESH_AFTER_MS = 10 * 60 * 1000; // one refresh per visit, not one per page
+  if (!store || !window.indexedDB || !student) return;
+  var worker = "serviceWorker" in navigator && "caches" in window;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  function say(el, key, values) {
+    if (!el) return;
+    el.textContent = fill(el.getAttribute("data-" + key) || "", values || {});
+    el.hidden = false;
+  }
+
+  function keepNow(stateEl) {
+    return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data.type === "kept") {
+          say(stateEl, "kept", { count: event.data.count, size: (event.data.bytes / 1048576).toFixed(1) + " MB" });
+          document.body.setAttribute("data-kept", "yes");
+        } else if (event.data.type === "keep-failed") {
+          say(stateEl, "failed");
+          document.body.setAttribute("data-kept", "failed");
+        }
+      });
+      registration.active.postMessage({ type: "keep", studentId: Number(student) });
+    });
+  }
+
+  var handed = document.getElementById("take-home");
+  var ready = store.setCurrent(student);
+  if (handed) {
+    var stateEl = document.getElementById("take-home-state"), token = handed.getAttribute("data-token");
+    handed.removeAttribute("data-token");
+    ready = ready.then(function () {
+      return store.savePass({ studentId: Number(student), name: handed.getAttribute("data-name"), token: token,
+        madeAt: new Date().toISOString() });
+    }).then(function () {
+      if (!worker) { say(stateEl, "cannot"); document.body.setAttribute("data-kept", "no-worker"); return; }
+      say(stateEl, "keeping");
+      return keepNow(stateEl);
+    });
+  } else if (worker) {
+    ready = ready.then(function () {
+      return Promise.all([store.pass(student), store.keptAt(student)]);
+    }).then(function (found) {
+      var stateEl = document.getElementById("phone-state");
+      navigator.serviceWorker.register("/sw.js", { scope: "/" });
+      if (!found[0]) return;
+      if (found[1]) say(stateEl, "kept-at", { when: new Date(found[1]).toLocaleString() });
+      if (navigator.onLine && !(found[1] > Date.now() - REFRESH_AFTER_MS)) return keepNow(stateEl);
+    });
+  }
+  ready.catch(function () { document.body.setAttribute("data-kept", "failed"); });
+
+  // Sign-out: the kit ends this phone's pass (when it answers), and the child's pass, pages and queue leave the phone.
+  var signOut = document.querySelector('form[action="/admin/signout"]');
+  if (signOut) {
+    signOut.addEventListener("submit", function (event) {
+      event.preventDefault();
+      store.pass(student).then(function (pass) {
+        if (!pass) return;
+        return fetch("/me/phone/sign-out", { method: "POST", headers: { Authorization: "Bearer " + pass.token } })
+          .catch(function () { /* offline: the teacher can end it from the class page */ });
+      }).then(function () { return store.forget(student); }).catch(function () {}).then(function () {
+        signOut.submit();
+      });
+    });
+  }
+})();

@@ -1,0 +1,108 @@
+/* The phone's own store (issue 18), shared by the pages (phone.js) and the service worker (/sw.js).
+   IndexedDB "tpkit-phone": "passes" (each child's pass, by student id), "meta" (which child this phone shows now)
+   and "outbox" (work made away from the kit). The Cache API: one cache per child, "tpkit-child-<id>". */
+(function (scope) {
+  "use strict";
+  var DB = "tpkit-phone";
+  var KEEP_HEADER = "X-Tpkit-Keep"; // the kit records no "opened" for a page kept, not read (web/learn_routes.py)
+
+  function open() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open(DB, 1);
+      req.onupgradeneeded = function () {
+        var db = req.result;
+        db.createObjectStore("passes", { keyPath: "studentId" });
+        db.createObjectStore("meta");
+        db.createObjectStore("outbox", { keyPath: "clientId" }).createIndex("student", "studentId");
+      };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+
+  function run(name, mode, work) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(name, mode), result;
+        var req = work(tx.objectStore(name));
+        if (req) req.onsuccess = function () { result = req.result; };
+        tx.oncomplete = function () { db.close(); resolve(result); };
+        tx.onerror = tx.onabort = function () { db.close(); reject(tx.error); };
+      });
+    });
+  }
+
+  function cacheName(studentId) { return "tpkit-child-" + studentId; }
+
+  function fetchKept(url) {
+    var headers = {};
+    headers[KEEP_HEADER] = "1";
+    return fetch(url, { credentials: "same-origin", headers: headers, cache: "no-cache" }).then(function (r) {
+      // signed out meanwhile (a page sends to /learn): the copy kept before stays
+      if (!r.ok || (r.redirected && new URL(r.url).pathname.indexOf("/learn") === 0)) return null;
+      return r.redirected ? Response.redirect(r.url, 303) : r;
+    }, function () { return null; });
+  }
+
+  /* Fetch the child's bundle (/me/offline.json, by the pass) into the child's cache; drop what left the list.
+     Resolves {count, bytes} of what was kept now. */
+  function keep(studentId) {
+    return run("passes", "readonly", function (s) { return s.get(Number(studentId)); }).then(function (pass) {
+      if (!pass) throw new Error("no pass");
+      return fetch("/me/offline.json", { headers: { Authorization: "Bearer " + pass.token }, cache: "no-store" });
+    }).then(function (r) {
+      if (!r.ok) throw new Error("offline.json " + r.status);
+      return r.json();
+    }).then(function (bundle) {
+      if (bundle.student.id !== Number(studentId)) throw new Error("another child's list");
+      return caches.open(cacheName(studentId)).then(function (cache) {
+        var wanted = {}, kept = { count: 0, bytes: 0 };
+        var chain = Promise.resolve();
+        bundle.entries.forEach(function (entry) {
+          var url = new URL(entry.url, location.href).href;
+          wanted[url] = true;
+          chain = chain.then(function () { return fetchKept(url); }).then(function (response) {
+            if (!response) return;
+            kept.count += 1;
+            kept.bytes += entry.size_bytes;
+            return cache.put(url, response);
+          });
+        });
+        return chain.then(function () { return cache.keys(); }).then(function (requests) {
+          return Promise.all(requests.filter(function (q) { return !wanted[q.url]; }).map(function (q) {
+            return cache.delete(q);
+          }));
+        }).then(function () {
+          return run("meta", "readwrite", function (s) { return s.put(Date.now(), "kept-" + studentId); });
+        }).then(function () { return kept; });
+      });
+    });
+  }
+
+  /* Sign-out on the phone: the child's pass, cache and queued work leave the phone. */
+  function forget(studentId) {
+    var id = Number(studentId);
+    var gone = [
+      run("passes", "readwrite", function (s) { return s.delete(id); }),
+      run("outbox", "readwrite", function (s) {
+        var req = s.index("student").openCursor(IDBKeyRange.only(id));
+        req.onsuccess = function () { if (req.result) { req.result.delete(); req.result.continue(); } };
+      }),
+      run("meta", "readwrite", function (s) { s.delete("kept-" + id); return s.delete("current"); })
+    ];
+    if (scope.caches) gone.push(caches.delete(cacheName(id)));
+    return Promise.all(gone);
+  }
+
+  scope.tpkitStore = {
+    cacheName: cacheName,
+    keep: keep,
+    forget: forget,
+    run: run,
+    pass: function (id) { return run("passes", "readonly", function (s) { return s.get(Number(id)); }); },
+    savePass: function (pass) { return run("passes", "readwrite", function (s) { return s.put(pass); }); },
+    current: function () { return run("meta", "readonly", function (s) { return s.get("current"); }); },
+    setCurrent: function (id) { return run("meta", "readwrite", function (s) { return s.put(Number(id), "current"); }); },
+    keptAt: function (id) { return run("meta", "readonly", function (s) { return s.get("kept-" + id); }); }
+  };
+})(self);
