@@ -50,6 +50,7 @@ def content_url(book: str, path: str) -> str:
 def _article_entries(library: Library, book_name: str, path: str) -> list[tuple[str, int]]:
     """The article at `path` of the book and the same-book resources it loads, each (url, bytes); [] when the book
     or the article is gone (the lesson page says so when opened)."""
+    asked = path
     try:
         zim = library.book(book_name).zim
         path = path or zim.main_path() or ""
@@ -61,6 +62,8 @@ def _article_entries(library: Library, book_name: str, path: str) -> list[tuple[
         return []
     assert not isinstance(found, Redirect)  # lookup of a redirect's target is its content
     entries = [(content_url(book_name, path), len(found.data))]
+    if asked != path:  # the lesson's page frames the address it names; the kit answers it with a redirect
+        entries.insert(0, (content_url(book_name, asked), 0))
     if not found.mimetype.startswith("text/html"):
         return entries
     parser = _Resources()

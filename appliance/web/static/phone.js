@@ -17,13 +17,17 @@
     el.hidden = false;
   }
 
+  function size(bytes) {
+    return bytes < 1048576 ? Math.ceil(bytes / 1024) + " KB" : (bytes / 1048576).toFixed(1) + " MB";
+  }
+
   function keepNow(stateEl) {
     return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (registration) {
       navigator.serviceWorker.addEventListener("message", function (event) {
         if (event.data.type === "kept") {
-          say(stateEl, "kept", { count: event.data.count, size: (event.data.bytes / 1048576).toFixed(1) + " MB" });
+          say(stateEl, "kept", { count: event.data.count, size: size(event.data.bytes) });
           document.body.setAttribute("data-kept", "yes");
         } else if (event.data.type === "keep-failed") {
           say(stateEl, "failed");

@@ -18,6 +18,50 @@ function kept(request) {
   }).catch(function () { return undefined; });
 }
 
+/* A book's page runs in an opaque origin (web/book_origin.py), which no service worker serves: offline, the kept
+   article goes into its frame as srcdoc (still sandboxed), its kept pictures and style sheets as data: addresses. */
+function dataUrl(response) {
+  return response.arrayBuffer().then(function (buffer) {
+    var bytes = new Uint8Array(buffer), text = "";
+    for (var i = 0; i < bytes.length; i += 8192) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    return "data:" + (response.headers.get("content-type") || "") + ";base64," + btoa(text);
+  });
+}
+
+function keptFinal(url) {
+  return kept(new Request(url)).then(function (found) {
+    var next = found && found.status >= 300 && found.status < 400 && found.headers.get("location");
+    return next ? kept(new Request(new URL(next, url).href)) : found;
+  });
+}
+
+function inlined(articleUrl) {
+  return keptFinal(articleUrl).then(function (article) {
+    if (!article) return null;
+    return article.text().then(function (html) {
+      var links = html.match(/(src|href)="[^"]+"/g) || [];
+      return Promise.all(links.map(function (attribute) {
+        var link = attribute.slice(attribute.indexOf('"') + 1, -1);
+        return keptFinal(new URL(link.replace(/&amp;/g, "&"), article.url || articleUrl).href).then(function (r) {
+          return r && r.ok ? dataUrl(r).then(function (d) { html = html.split('"' + link + '"').join('"' + d + '"'); }) : null;
+        });
+      })).then(function () { return html; });
+    });
+  });
+}
+
+function withArticle(page) {
+  return page.text().then(function (html) {
+    var src = html.match(/<iframe class="book" src="([^"]+)"/);
+    if (!src) return new Response(html, page);
+    return inlined(new URL(src[1].replace(/&amp;/g, "&"), location.href).href).then(function (article) {
+      if (article === null) return new Response(html, page);
+      var escaped = article.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
+      return new Response(html.replace(src[0], '<iframe class="book" srcdoc="' + escaped + '"'), page);
+    });
+  });
+}
+
 function networkFirst(request) {
   var timer, network = fetch(request);
   var late = new Promise(function (resolve, reject) { timer = setTimeout(reject, PAGE_WAIT_MS); });
@@ -26,7 +70,10 @@ function networkFirst(request) {
     return response;
   }, function () {
     clearTimeout(timer);
-    return kept(request).then(function (found) { return found || network; });
+    return kept(request).then(function (found) {
+      if (!found) return network;
+      return /^\/me\/lessons\/\d+\/items\/\d+$/.test(new URL(request.url).pathname) ? withArticle(found) : found;
+    });
   });
 }
 
