@@ -210,6 +210,13 @@ class PhonePassError(TpkitError, PermissionError):
     status = 401
 
 
+class WrongChildError(PhonePassError):
+    """Work a phone queued for one child, delivered with another child's pass or sign-in: never stored as theirs."""
+
+    code = "phone.wrong_child"
+    status = 403
+
+
 class NotVisibleError(TpkitError, LookupError):
     """No class or person with that id that this account may see (another teacher's class looks absent)."""
 

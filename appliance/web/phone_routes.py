@@ -12,23 +12,29 @@ import functools
 import json
 from importlib import resources
 
+import anyio
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from appliance.services.learning import offline_bundle
-from appliance.services.people import phone_passes
-from appliance.web.forms import form_int, form_page, posted_form
+from appliance.errors import TpkitError
+from appliance.services.learning import deliveries, lessons, offline_bundle
+from appliance.services.people import access as people, phone_passes
+from appliance.web.forms import form_int, form_page, posted_form, upload_threads
 from appliance.web.i18n import MESSAGES
 from appliance.web.people_routes import staff_viewer
 from appliance.web.session import PRIVATE, bearer_token, current_account, delivering_student
+from appliance.webcore.forms import checked_upload
 from appliance.webcore.i18n import N_, choose_language
 
 # The worker must be fetched fresh each visit (browsers check it at most daily anyway, and a stale one would keep
 # serving old pages); Service-Worker-Allowed lets a script under /static/ claim the whole site too.
+DELIVERY_FIELDS = ("student", "client_id", "made_at", "lesson", "body")
 WORKER_HEADERS = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
 ICON_SIZES = (192, 512)
+SHELL = ("kit.css", "phone_store.js", "phone.js", "phone/icon-192.png")  # what every kept page loads
 
 
 @functools.cache
@@ -77,7 +83,8 @@ def take_home(request: Request, form: FormData) -> Response:
 
 def offline_list(request: Request) -> Response:
     """What this child's phone keeps, for the pass or the signed-in child."""
-    bundle = offline_bundle.child_bundle(request.app.state.kit, delivering_student(request))
+    shell = {f"/static/{name}": len(_static_bytes(name)) for name in SHELL}
+    bundle = offline_bundle.child_bundle(request.app.state.kit, delivering_student(request), shell)
     return JSONResponse(bundle, headers=PRIVATE)
 
 
@@ -85,6 +92,42 @@ async def phone_sign_out(request: Request) -> Response:
     """The phone's sign-out ends its own pass (Bearer; no cookie or CSRF: a page on another site cannot set it)."""
     phone_passes.end_own(request.app.state.kit, bearer_token(request))
     return JSONResponse({"ended": True}, headers=PRIVATE)
+
+
+def _deliverer(request: Request, token: str):
+    """(the student a delivery is from, when their pass was made; None without one): the pass when the request
+    carries one, else the signed-in child (whose form then carries its CSRF token)."""
+    kit = request.app.state.kit
+    if token:
+        student, held = phone_passes.holder(kit, token)
+        return student, held["made_at"]
+    return people.require(current_account(request), "student"), None
+
+
+def _refused(request: Request, error: TpkitError) -> Response:
+    """A delivery refused: the code and the sentence in the phone's language, shown beside the queued item."""
+    lang = choose_language(request, request.app.state.kit.settings.default_language)
+    values = getattr(error, "values", None) or {}
+    text = MESSAGES.text(lang, f"error.{error.code}", **values)
+    return JSONResponse({**error.as_dict(), "text": text}, status_code=error.status, headers=PRIVATE)
+
+
+async def deliver_hand_in(request: Request) -> Response:
+    """A hand-in the phone kept (text and photos): stored once per (child, client_id), checked as on the kit."""
+    kit, token = request.app.state.kit, bearer_token(request)
+    try:
+        student, pass_made_at = await run_in_threadpool(_deliverer, request, token)
+        limit = lessons.PHOTOS_MAX * kit.settings.handin_photo_max_mb * 1024 * 1024
+        async with checked_upload(request, limit, lessons.PHOTOS_MAX, csrf=not token) as form:
+            photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
+            fields = {key: str(form.get(key, "")) for key in DELIVERY_FIELDS}
+            handin_id, repeated = await anyio.to_thread.run_sync(
+                deliveries.hand_in, kit, student, pass_made_at, fields, photos, limiter=upload_threads(request)
+            )
+    except TpkitError as error:
+        return _refused(request, error)
+    answer = {"delivered": True, "handin": handin_id, "repeated": repeated, "at": f"/me/lessons/{fields['lesson']}"}
+    return JSONResponse(answer, headers=PRIVATE)
 
 
 @posted_form
@@ -102,5 +145,6 @@ routes = [
     Route("/me/take-home", take_home, methods=["POST"]),
     Route("/me/offline.json", offline_list),
     Route("/me/phone/sign-out", phone_sign_out, methods=["POST"]),
+    Route("/me/deliveries/handin", deliver_hand_in, methods=["POST"]),
     Route("/teach/{class_id:int}/phones", end_phone, methods=["POST"]),
 ]

@@ -262,13 +262,15 @@ def hand_in(
     body: str,
     photos: list[tuple[BinaryIO, str]],
     when: dt.datetime | None = None,
+    delivery: tuple[str, dt.datetime] | None = None,
 ) -> int:
     """A student hands in homework: each photo written completely first (a camera's JPEG checked whole and kept as
     sent until it is made small after the answer, services/learning/handin_photos; another picture scaled down and
     without metadata in uploads/handins at once), then one committed row (synchronous=FULL) naming them. Late when
     after the due time, both on the kit's clock (`when`: aware, or naive as the kit's wall time; None: now). Refused
     once graded (until returned), and with HandinRoomError when the student's quotas or the disk's reserve would not
-    hold it (services/learning/quotas)."""
+    hold it (services/learning/quotas). A phone's `delivery` (client id, arrival) is stored beside it, `when` being
+    when the phone made it (services/learning/deliveries)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     if not lesson["homework"]:
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
@@ -328,6 +330,7 @@ def hand_in(
             clock.stamp(kit.settings, when),
             late,
             [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored],
+            (delivery[0], clock.stamp(kit.settings, when), clock.stamp(kit.settings, delivery[1])) if delivery else None,
         )
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
         for done in stored:

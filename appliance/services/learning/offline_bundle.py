@@ -106,10 +106,11 @@ def lesson_bytes(kit: Kit, lesson_id: int) -> int:
     return sum(size for _, size in dict(lesson_entries(kit, lesson_id)).items())
 
 
-def child_bundle(kit: Kit, viewer: people.Viewer | None) -> dict[str, Any]:
-    """The signed-in (or pass-holding) child's bundle: who it is for, each address once with its bytes, the total."""
+def child_bundle(kit: Kit, viewer: people.Viewer | None, shell: dict[str, int] | None = None) -> dict[str, Any]:
+    """The signed-in (or pass-holding) child's bundle: who it is for, each address once with its bytes, the total;
+    `shell` (url: bytes) is what every page needs, the style sheet and scripts, first."""
     student = people.require(viewer, "student")
-    entries: dict[str, int] = {"/me": PAGE_BYTES_ESTIMATE, FAMILY_PAGE: PAGE_BYTES_ESTIMATE}
+    entries: dict[str, int] = {**(shell or {}), "/me": PAGE_BYTES_ESTIMATE, FAMILY_PAGE: PAGE_BYTES_ESTIMATE}
     for lesson in kit.lessons.for_student(student["id"]):
         entries.update(lesson_entries(kit, lesson["id"]))
     for quiz in kit.quizzes.for_student(student["id"]):

@@ -64,13 +64,18 @@ def pass_of(kit: Kit, token: str, now: float | None = None) -> sqlite3.Row:
     return row
 
 
-def student_of(kit: Kit, token: str, now: float | None = None) -> sqlite3.Row:
-    """The student (an accounts row) whose pass this is; PhonePassError as `pass_of`."""
+def holder(kit: Kit, token: str, now: float | None = None) -> tuple[sqlite3.Row, sqlite3.Row]:
+    """(the student whose pass this is, the pass); PhonePassError as `pass_of`."""
     row = pass_of(kit, token, now)
     student = kit.people.person(row["account_id"])
     if student is None or student["role"] != "student":  # the child was removed since
         raise PhonePassError("This phone's pass has ended.", fix="Sign in again on the classroom Wi-Fi.")
-    return student
+    return student, row
+
+
+def student_of(kit: Kit, token: str, now: float | None = None) -> sqlite3.Row:
+    """The student (an accounts row) whose pass this is; PhonePassError as `pass_of`."""
+    return holder(kit, token, now)[0]
 
 
 def end_own(kit: Kit, token: str, now: float | None = None) -> None:

@@ -64,6 +64,63 @@
   }
   ready.catch(function () { document.body.setAttribute("data-kept", "failed"); });
 
+  // The outbox (hand-ins made away from the kit): on a phone holding this child's pass, a hand-in is queued with its
+  // own id and sent now if the kit answers, else on the next visit; its state shows under the form.
+  var list = document.getElementById("outbox"), handIn = document.querySelector("form.handin");
+  var SEND_EVERY_MS = 30 * 1000;
+
+  function show() {
+    if (!list) return Promise.resolve();
+    return store.items().then(function (all) {
+      var mine = all.filter(function (item) {
+        return item.studentId === Number(student) && item.lessonId === Number(list.getAttribute("data-lesson"));
+      });
+      list.textContent = "";
+      mine.forEach(function (item) {
+        var li = document.createElement("li"), state = document.createElement("b");
+        li.className = "outbox-item " + item.state;
+        li.setAttribute("data-client", item.clientId);
+        li.textContent = item.body.slice(0, 60) + (item.photos.length ? " · " + item.photos.length + " ▣ " : " ");
+        state.textContent = item.state === "refused" ? item.message : list.getAttribute("data-" + item.state);
+        li.appendChild(state);
+        list.appendChild(li);
+      });
+      list.hidden = mine.length === 0;
+    });
+  }
+
+  function sendAll() {
+    return store.flush().then(show);
+  }
+
+  if (handIn) {
+    store.pass(student).then(function (pass) {
+      if (!pass) return;
+      handIn.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var item = {
+          clientId: store.newId(), studentId: Number(student), lessonId: Number(list.getAttribute("data-lesson")),
+          body: handIn.elements.body.value, photos: Array.prototype.slice.call(handIn.elements.photos.files || []),
+          madeAt: new Date().toISOString(), state: "waiting", message: ""
+        };
+        store.queue(item).then(function () {
+          handIn.reset();
+          if (worker) navigator.serviceWorker.ready.then(function (r) { if (r.sync) r.sync.register("tpkit-outbox"); });
+          return sendAll();
+        }).then(function () {
+          return store.items();
+        }).then(function (all) {
+          var sent = all.filter(function (i) { return i.clientId === item.clientId && i.state === "delivered"; });
+          if (sent.length) location.href = "/me/lessons/" + item.lessonId + "?notice=handed_in"; // the kit answered
+        });
+      });
+    });
+  }
+  show();
+  sendAll();
+  window.addEventListener("online", sendAll);
+  setInterval(sendAll, SEND_EVERY_MS);
+
   // Sign-out: the kit ends this phone's pass (when it answers), and the child's pass, pages and queue leave the phone.
   var signOut = document.querySelector('form[action="/admin/signout"]');
   if (signOut) {

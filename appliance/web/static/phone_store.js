@@ -79,6 +79,63 @@
     });
   }
 
+  /* The outbox: work made on the phone, each item naming its child and carrying its own id (client id), sent with
+     that child's pass, never another's. States: waiting (等待发送), delivered (已送达), refused (with the kit's
+     sentence). A network failure leaves the item waiting; the kit stores a repeated item once. */
+  function newId() {
+    if (scope.crypto && crypto.randomUUID) return crypto.randomUUID(); // only in a secure context
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  function items() { return run("outbox", "readonly", function (s) { return s.getAll(); }); }
+  function save(item) { return run("outbox", "readwrite", function (s) { return s.put(item); }); }
+
+  function send(item, pass) {
+    var form = new FormData();
+    form.append("student", item.studentId);
+    form.append("client_id", item.clientId);
+    form.append("made_at", item.madeAt);
+    form.append("lesson", item.lessonId);
+    form.append("body", item.body);
+    item.photos.forEach(function (photo) { form.append("photos", photo, photo.name || "photo.jpg"); });
+    return fetch("/me/deliveries/handin", {
+      method: "POST", body: form, cache: "no-store",
+      headers: { Authorization: "Bearer " + pass.token, Accept: "application/json" }
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (answer) {
+        if (r.ok) { item.state = "delivered"; item.photos = []; item.deliveredAt = new Date().toISOString(); }
+        else if (r.status >= 500) return false; // busy or broken: tried again later
+        else { item.state = "refused"; item.message = answer.text || answer.message || String(r.status); }
+        return save(item).then(function () { return true; });
+      });
+    });
+  }
+
+  var flushing = null;
+  /* Send every waiting item of every child on this phone with its own child's pass; stops at the first network
+     failure (the kit is not there). Resolves the number delivered or refused now. */
+  function flush() {
+    if (flushing) return flushing;
+    var done = 0;
+    flushing = items().then(function (all) {
+      return all.filter(function (item) { return item.state === "waiting"; }).reduce(function (chain, item) {
+        return chain.then(function (going) {
+          if (!going) return false;
+          return run("passes", "readonly", function (s) { return s.get(item.studentId); }).then(function (pass) {
+            if (!pass) return true; // its child signed out meanwhile: it waits for their next pass
+            return send(item, pass).then(function (answered) { if (answered) done += 1; return true; });
+          });
+        });
+      }, Promise.resolve(true));
+    }).catch(function () { return false; }).then(function () { flushing = null; return done; });
+    return flushing;
+  }
+
   /* Sign-out on the phone: the child's pass, cache and queued work leave the phone. */
   function forget(studentId) {
     var id = Number(studentId);
@@ -96,6 +153,10 @@
 
   scope.tpkitStore = {
     cacheName: cacheName,
+    newId: newId,
+    items: items,
+    queue: save,
+    flush: flush,
     keep: keep,
     forget: forget,
     run: run,

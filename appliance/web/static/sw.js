@@ -82,9 +82,13 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== location.origin) return;
   if (url.pathname.indexOf("/content/") === 0) {
     event.respondWith(kept(request).then(function (found) { return found || fetch(request); }));
-  } else if (request.mode === "navigate" || /^\/(me|files\/lesson)(\/|$)/.test(url.pathname)) {
+  } else if (request.mode === "navigate" || /^\/(me|static|files\/lesson)(\/|$)/.test(url.pathname)) {
     event.respondWith(networkFirst(request));
   }
+});
+
+self.addEventListener("sync", function (event) {
+  if (event.tag === "tpkit-outbox") event.waitUntil(tpkitStore.flush());
 });
 
 self.addEventListener("message", function (event) {

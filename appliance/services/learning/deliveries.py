@@ -1,0 +1,98 @@
+"""Work a phone made away from the kit and delivers on a later classroom visit (issue 18): each delivery names its
+child and carries the phone's id for it (`client_id`), so a repeated delivery stores nothing new and answers as the
+first did; when the phone says it was made is clamped to what the kit can believe. No HTTP here.
+
+Must not import web or cli. The kit's own rules apply on arrival: lessons.hand_in checks the lesson, the quota and
+every photo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from typing import TYPE_CHECKING, BinaryIO
+
+from appliance.errors import BadRequestError, WrongChildError
+from appliance.services.learning import lessons
+from appliance.services.people import access as people
+
+if TYPE_CHECKING:
+    from appliance.services.kit import Kit
+
+# crypto.randomUUID() on the phone, or its fallback (static/phone_store.js): 36 characters; a little room either way.
+CLIENT_ID = re.compile(r"[A-Za-z0-9-]{16,64}")
+
+
+def client_id(value: str) -> str:
+    """A phone's id for one piece of work, checked; BadRequestError for anything else."""
+    if not CLIENT_ID.fullmatch(value):
+        raise BadRequestError(f"{value[:80]!r} is not a phone's id for a piece of work.", fix="Send it again from the phone.")
+    return value
+
+
+def made_at(text: str, earliest: dt.datetime, arrived: dt.datetime) -> dt.datetime:
+    """When the phone says the work was made (ISO 8601; the phone's clock may be wrong), clamped to
+    [earliest, arrived]; arrived when missing or unreadable."""
+    try:
+        said = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return arrived
+    if said.tzinfo is None:
+        said = said.replace(tzinfo=dt.timezone.utc)
+    return min(max(said, earliest), arrived)
+
+
+def _earliest(lesson, pass_made_at: float | None) -> dt.datetime:
+    """Work on a lesson was not made before the lesson was published, nor before the phone took its pass home."""
+    published = dt.datetime.fromisoformat(str(lesson["publish_at"] or "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+    if pass_made_at is None:
+        return published
+    return max(published, dt.datetime.fromtimestamp(pass_made_at, dt.timezone.utc))
+
+
+def check_child(student: people.Viewer, named: str) -> None:
+    """A queued item names the child it was made for; it is never accepted as another child's (WrongChildError)."""
+    if named.strip() != str(student["id"]):
+        raise WrongChildError(
+            "This work was made for another child on this phone.",
+            cause="Two children share the phone; the work waits for its own child's pass.",
+            fix="Let the child who made it sign in on the phone in class; it is sent then.",
+        )
+
+
+def hand_in(
+    kit: Kit,
+    student: people.Viewer,
+    pass_made_at: float | None,
+    delivery: dict[str, str],
+    photos: list[tuple[BinaryIO, str]],
+    now: dt.datetime | None = None,
+) -> tuple[int, bool]:
+    """Deliver a hand-in made on the phone (`delivery`: student, client_id, made_at, lesson, body): (its hand-in id,
+    whether it had already arrived). Refused as lessons.hand_in refuses; for another child, PhonePassError."""
+    check_child(student, delivery.get("student", ""))
+    wanted = client_id(delivery.get("client_id", ""))
+    first = kit.lessons.handin_of_client(student["id"], wanted)
+    if first is not None:
+        return first["id"], True
+    arrived = now or dt.datetime.now(dt.timezone.utc)
+    lesson_id = _lesson_id(delivery.get("lesson", ""))
+    lesson = lessons.student_lesson(kit.lessons, student, lesson_id)
+    made = made_at(delivery.get("made_at", ""), _earliest(lesson, pass_made_at), arrived)
+    try:
+        handin_id = lessons.hand_in(
+            kit, student, lesson_id, delivery.get("body", ""), photos, when=made, delivery=(wanted, arrived)
+        )
+    except sqlite3.IntegrityError:  # the same item delivered twice at once: the other one stored it
+        again = kit.lessons.handin_of_client(student["id"], wanted)
+        if again is None:
+            raise
+        return again["id"], True
+    return handin_id, False
+
+
+def _lesson_id(value: str) -> int:
+    if not value.strip().isdigit():
+        raise BadRequestError(f"{value[:40]!r} is not a lesson.", fix="Send it again from the lesson's page.")
+    return int(value)
