@@ -153,8 +153,8 @@ def free_port() -> int:
 class LiveServer:
     """A real uvicorn serving the kit's app on a loopback port, in a thread (after encode/uvicorn's run_server)."""
 
-    def __init__(self, app) -> None:
-        self.port = free_port()
+    def __init__(self, app, port: int | None = None) -> None:
+        self.port = port or free_port()  # a port given: the same kit again after a restart
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")

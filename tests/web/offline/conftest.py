@@ -17,7 +17,9 @@ import pytest
 
 from appliance.content.icons import badge
 from appliance.content.zimwriter import Entry
-from tests.conftest import make_book
+from appliance.services.kit import open_kit
+from appliance.web.app import create_app
+from tests.conftest import LiveServer, make_book
 from tests.web.browsers import PHONE, chromium
 from tests.web.lesson_data import make_lesson
 from tests.web.people_clients import csrf
@@ -74,11 +76,25 @@ class OfflinePhone:
 
 
 @pytest.fixture
-def offline_phone(live) -> Iterator[OfflinePhone]:
-    """Phones in headless Chromium reaching the kit over a secure context with a real service worker."""
-    base_url = f"http://localhost:{live.port}"  # the seam: Part A's HTTPS origin replaces this at the merge
+def restart_kit(live, settings) -> Iterator[Callable[[], object]]:
+    """`restart_kit()` stops the live kit (its app closes the kit) and starts a fresh one on the same data and port,
+    as after a power cut; it returns the new kit."""
+    started: list[LiveServer] = []
+
+    def restart():
+        (started[-1] if started else live).__exit__(None, None, None)
+        kit = open_kit(settings)
+        started.append(LiveServer(create_app(kit, watch_library=False), port=live.port).__enter__())
+        return kit
+
+    yield restart
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+def _phones(base_url: str, extra_args: tuple[str, ...] = ()) -> Iterator[OfflinePhone]:
     contexts = []
-    with chromium() as browser:
+    with chromium(extra_args) as browser:
 
         def new_page(**options):
             context = browser.new_context(base_url=base_url, **{**PHONE, "locale": "zh-CN", **options})
@@ -88,4 +104,17 @@ def offline_phone(live) -> Iterator[OfflinePhone]:
         yield OfflinePhone(base_url, new_page)
         for context in contexts:
             context.close()
+
+
+@pytest.fixture
+def offline_phone(live) -> Iterator[OfflinePhone]:
+    """Phones in headless Chromium reaching the kit over a secure context with a real service worker."""
+    yield from _phones(f"http://localhost:{live.port}")  # the seam: Part A's HTTPS origin replaces this at the merge
+
+
+@pytest.fixture
+def plain_http_phone(live) -> Iterator[OfflinePhone]:
+    """Phones reaching the kit at http://kit.test:<port>, a name Chromium maps to 127.0.0.1: not a secure context, so
+    no service worker and no Cache API, as a real phone on http://<kit>/ (issue 18, "The trap")."""
+    yield from _phones(f"http://kit.test:{live.port}", ("--host-resolver-rules=MAP kit.test 127.0.0.1",))
 
