@@ -17,7 +17,15 @@ from appliance.edges import qr_codes
 from appliance.errors import AccessDeniedError, BadRequestError, TpkitError
 from appliance.services.device import health
 from appliance.services.learning import notices
-from appliance.services.people import access as people, auth, class_roster, class_views, oneroster, phone_passes, picture_codes
+from appliance.services.people import (
+    access as people,
+    auth,
+    class_roster,
+    class_views,
+    oneroster,
+    phone_passes,
+    picture_codes,
+)
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.session import current_account

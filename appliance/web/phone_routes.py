@@ -49,7 +49,9 @@ def manifest(request: Request) -> Response:
         {"src": f"/static/phone/icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
         for size in ICON_SIZES
     ]
-    icons.append({"src": "/static/phone/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"})
+    icons.append(
+        {"src": "/static/phone/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"}
+    )
     body = {
         "name": MESSAGES.text(lang, N_("phone.app_name")),
         "short_name": MESSAGES.text(lang, N_("phone.app_short_name")),

@@ -27,7 +27,9 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9-]{16,64}")
 def client_id(value: str) -> str:
     """A phone's id for one piece of work, checked; BadRequestError for anything else."""
     if not CLIENT_ID.fullmatch(value):
-        raise BadRequestError(f"{value[:80]!r} is not a phone's id for a piece of work.", fix="Send it again from the phone.")
+        raise BadRequestError(
+            f"{value[:80]!r} is not a phone's id for a piece of work.", fix="Send it again from the phone."
+        )
     return value
 
 

@@ -330,7 +330,9 @@ def hand_in(
             clock.stamp(kit.settings, when),
             late,
             [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored],
-            (delivery[0], clock.stamp(kit.settings, when), clock.stamp(kit.settings, delivery[1])) if delivery else None,
+            (delivery[0], clock.stamp(kit.settings, when), clock.stamp(kit.settings, delivery[1]))
+            if delivery
+            else None,
         )
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
         for done in stored:

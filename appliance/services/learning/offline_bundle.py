@@ -53,7 +53,7 @@ def _article_entries(library: Library, book_name: str, path: str) -> list[tuple[
     asked = path
     try:
         zim = library.book(book_name).zim
-        path = path or zim.main_path() or ""
+        path = path or zim.main_path or ""
         found = zim.lookup(path)
         if isinstance(found, Redirect):
             path = found.target_path

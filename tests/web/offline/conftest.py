@@ -117,4 +117,3 @@ def plain_http_phone(live) -> Iterator[OfflinePhone]:
     """Phones reaching the kit at http://kit.test:<port>, a name Chromium maps to 127.0.0.1: not a secure context, so
     no service worker and no Cache API, as a real phone on http://<kit>/ (issue 18, "The trap")."""
     yield from _phones(f"http://kit.test:{live.port}", ("--host-resolver-rules=MAP kit.test 127.0.0.1",))
-

@@ -58,7 +58,9 @@ def test_deliveries_never_store_one_childs_item_as_anothers(kit, roles, plant_le
     # the cookie of child B with child A's item is refused the same way (a form without a pass carries its CSRF)
     data = {"student": str(child_a), "client_id": str(uuid.uuid4()), "lesson": str(plant_lesson.id), "body": "x"}
     by_cookie = clients["student_b"].post(
-        "/me/deliveries/handin", data={**data, "csrf": csrf(clients["student_b"])}, files=[("photos", ("a.jpg", JPEG, "image/jpeg"))]
+        "/me/deliveries/handin",
+        data={**data, "csrf": csrf(clients["student_b"])},
+        files=[("photos", ("a.jpg", JPEG, "image/jpeg"))],
     )
     assert by_cookie.status_code == 403 and rows(kit, child_a) == []
 
@@ -86,7 +88,9 @@ def test_deliveries_the_marking_page_shows_made_and_arrived_when_they_differ(kit
     with kit.db.write() as conn:
         conn.execute("UPDATE phone_passes SET made_at = made_at - 7200")
     made = "2020-01-01T00:00:00Z"
-    assert deliver(clients["anonymous"], token, child, plant_lesson.id, str(uuid.uuid4()), made_at=made).status_code == 200
+    assert (
+        deliver(clients["anonymous"], token, child, plant_lesson.id, str(uuid.uuid4()), made_at=made).status_code == 200
+    )
     [row] = rows(kit, child)
     assert row["made_at"] < row["arrived_at"]
     page = clients["teacher_a"].get(f"/teach/handins/{row['id']}").text
@@ -97,7 +101,9 @@ def test_deliveries_refuse_an_ended_pass_and_an_oversize_photo_with_a_sentence(k
     clients, ids = roles
     child, phone = ids["a"]["students"][0], clients["anonymous"]
     token = take_home(clients["student_a"])
-    big = deliver(phone, token, child, plant_lesson.id, str(uuid.uuid4()), photos=[("big.jpg", phone_jpeg(), "image/jpeg")])
+    big = deliver(
+        phone, token, child, plant_lesson.id, str(uuid.uuid4()), photos=[("big.jpg", phone_jpeg(), "image/jpeg")]
+    )
     assert big.status_code in (413, 400) and big.json()["code"].endswith("too_large") and big.json()["text"], big.text
     assert rows(kit, child) == []
     phone.post("/me/phone/sign-out", headers=bearer(token))

@@ -17,18 +17,24 @@ SEND_TIMEOUT_MS = 40_000  # the page sends on `online`; its timer (30 s) is the 
 
 
 def handins(kit, student: int) -> list:
-    return kit.db.read().execute(
-        "SELECT h.id, h.client_id, (SELECT count(*) FROM handin_files f WHERE f.handin_id = h.id) AS photos "
-        "FROM handins h WHERE account_id = ?",
-        (student,),
-    ).fetchall()
+    return (
+        kit.db.read()
+        .execute(
+            "SELECT h.id, h.client_id, (SELECT count(*) FROM handin_files f WHERE f.handin_id = h.id) AS photos "
+            "FROM handins h WHERE account_id = ?",
+            (student,),
+        )
+        .fetchall()
+    )
 
 
 def hand_in_offline(page, lesson_id: int, body: str) -> None:
     """On the lesson page (from the phone's cache when offline): write, add a photo, hand in; it waits."""
     page.goto(f"/me/lessons/{lesson_id}")
     page.fill("form.handin textarea[name=body]", body)
-    page.set_input_files("form.handin input[name=photos]", [{"name": "plant.jpg", "mimeType": "image/jpeg", "buffer": JPEG}])
+    page.set_input_files(
+        "form.handin input[name=photos]", [{"name": "plant.jpg", "mimeType": "image/jpeg", "buffer": JPEG}]
+    )
     page.click("form.handin button[type=submit]")
     page.wait_for_selector("#outbox li.waiting")
     assert "等待发送" in page.inner_text("#outbox li.waiting")
@@ -99,7 +105,9 @@ def test_outbox_two_childrens_work_each_arrives_as_its_own(kit, roles, plant_les
     assert sorted(tuple(r) for r in bodies) == sorted(queued)
 
 
-def test_outbox_on_plain_http_without_a_worker_keeps_work_while_the_page_is_open(kit, roles, plant_lesson, plain_http_phone):
+def test_outbox_on_plain_http_without_a_worker_keeps_work_while_the_page_is_open(
+    kit, roles, plant_lesson, plain_http_phone
+):
     clients, ids = roles
     child = ids["a"]["students"][0]
     page = signed_in(plain_http_phone, clients["student_a"])

@@ -10,6 +10,7 @@ import re
 import httpx
 
 from appliance.services.people import phone_passes
+from tests.web.lesson_data import PDF
 from tests.web.offline.conftest import LEAF, STYLE
 from tests.web.people_clients import csrf
 
@@ -53,6 +54,14 @@ def test_phone_scripts_and_manifest_only_on_student_pages(roles):
 
 def test_phone_pass_lists_that_childs_bundle_only(roles, plant_lesson):
     clients, ids = roles
+    teacher = clients["teacher_a"]  # the whole book too, and the teacher's worksheet
+    book = {"csrf": csrf(teacher), "book": "test_book"}
+    assert teacher.post(f"/teach/lessons/{plant_lesson.id}/items", data=book).status_code == 303
+    sheet = {"csrf": csrf(teacher), "title": "Worksheet"}
+    upload = teacher.post(
+        f"/teach/lessons/{plant_lesson.id}/uploads", data=sheet, files={"file": ("sheet.pdf", PDF, "application/pdf")}
+    )
+    assert upload.status_code == 303
     token = take_home(clients["student_a"])
     anonymous = clients["anonymous"]
     bundle = anonymous.get("/me/offline.json", headers=bearer(token)).json()
@@ -64,6 +73,9 @@ def test_phone_pass_lists_that_childs_bundle_only(roles, plant_lesson):
     assert sizes["/content/test_book/img/leaf.png"] == len(LEAF)
     assert sizes["/content/test_book/style/garden.css"] == len(STYLE)
     assert bundle["total_bytes"] == sum(sizes.values())
+    assert "/content/test_book/" in sizes and "/content/test_book/index" in sizes  # the book's address, its main page
+    [sheet_url] = [url for url in sizes if url.startswith("/files/lesson/")]
+    assert sizes[sheet_url] == len(PDF) and "/static/phone.js" in sizes
     other = take_home(clients["student_b"])  # class B has no such lesson: nothing of class A's in its bundle
     assert lesson not in {e["url"] for e in anonymous.get("/me/offline.json", headers=bearer(other)).json()["entries"]}
     assert anonymous.get("/me/offline.json").status_code in (401, 403)
@@ -101,7 +113,9 @@ def test_phone_teacher_sees_and_ends_a_childs_phone(roles):
     page = teacher.get(f"/teach/{class_a}").text
     [pass_id] = re.findall(r'name="pass" value="(\d+)"', page)
     assert "last used" in page
-    other_teacher = clients["teacher_b"].post(f"/teach/{class_a}/phones", data={"csrf": csrf(clients["teacher_b"]), "pass": pass_id})
+    other_teacher = clients["teacher_b"].post(
+        f"/teach/{class_a}/phones", data={"csrf": csrf(clients["teacher_b"]), "pass": pass_id}
+    )
     assert other_teacher.status_code == 404
     assert clients["anonymous"].get("/me/offline.json", headers=bearer(token)).status_code == 200
     ended = teacher.post(f"/teach/{class_a}/phones", data={"csrf": csrf(teacher), "pass": pass_id})
