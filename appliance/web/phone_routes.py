@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from importlib import resources
 
 import anyio
@@ -20,8 +21,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import deliveries, lessons, offline_bundle
+from appliance.services.learning import deliveries, lessons, offline_bundle, quiz_pictures, quizzes
 from appliance.services.people import access as people, phone_passes
+from appliance.web.errors import wants_json
 from appliance.web.forms import form_int, form_page, posted_form, upload_threads
 from appliance.web.i18n import MESSAGES
 from appliance.web.people_routes import staff_viewer
@@ -31,6 +33,7 @@ from appliance.webcore.i18n import N_, choose_language
 
 # The worker must be fetched fresh each visit (browsers check it at most daily anyway, and a stale one would keep
 # serving old pages); Service-Worker-Allowed lets a script under /static/ claim the whole site too.
+QUIZ_FORM_MAX_BYTES = 1024 * 1024  # a quiz's answers: at most 2,000 characters a question, dozens of questions
 DELIVERY_FIELDS = ("student", "client_id", "made_at", "lesson", "body")
 WORKER_HEADERS = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
 ICON_SIZES = (192, 512)
@@ -132,6 +135,43 @@ async def deliver_hand_in(request: Request) -> Response:
     return JSONResponse(answer, headers=PRIVATE)
 
 
+def offline_quiz(request: Request) -> Response:
+    """A quiz's questions for the phone to keep: answered away from the kit, sent as one delivery."""
+    kit, viewer, quiz_id = request.app.state.kit, current_account(request), request.path_params["quiz_id"]
+    quiz = quizzes.student_quiz(kit, viewer, quiz_id)
+    questions = quizzes.questions_to_answer(kit, viewer, quiz_id)
+    pictures = quiz_pictures.question_pictures(kit, viewer, quiz_id)
+    return form_page(
+        request,
+        "quiz_take.html",
+        quiz=quiz,
+        attempt=None,
+        questions=questions,
+        sent=None,
+        blanks=[],
+        pictures=pictures,
+        client_id=str(uuid.uuid4()),  # the page without a script sends this once; the phone's script makes its own
+    )
+
+
+async def deliver_quiz(request: Request) -> Response:
+    """A quiz's answers the phone kept: one attempt per (child, client_id), graded as on the kit."""
+    kit, token = request.app.state.kit, bearer_token(request)
+    try:
+        student, pass_made_at = await run_in_threadpool(_deliverer, request, token)
+        async with checked_upload(request, QUIZ_FORM_MAX_BYTES, 0, csrf=not token) as form:
+            fields = {key: str(form.get(key, "")) for key in ("student", "client_id", "made_at", "quiz")}
+            attempt_id, repeated = await run_in_threadpool(deliveries.quiz, kit, student, pass_made_at, fields, form)
+    except TpkitError as error:
+        if not token and not wants_json(request):
+            raise
+        return _refused(request, error)
+    at = f"/me/quizzes/{fields['quiz']}/attempts/{attempt_id}"
+    if not token and not wants_json(request):  # the page's own form, without a script: to the results
+        return RedirectResponse(at, status_code=303)
+    return JSONResponse({"delivered": True, "attempt": attempt_id, "repeated": repeated, "at": at}, headers=PRIVATE)
+
+
 @posted_form
 def end_phone(request: Request, form: FormData) -> Response:
     """A teacher ends a lost phone's pass from the class page."""
@@ -148,5 +188,7 @@ routes = [
     Route("/me/offline.json", offline_list),
     Route("/me/phone/sign-out", phone_sign_out, methods=["POST"]),
     Route("/me/deliveries/handin", deliver_hand_in, methods=["POST"]),
+    Route("/me/deliveries/quiz", deliver_quiz, methods=["POST"]),
+    Route("/me/quizzes/{quiz_id:int}/offline", offline_quiz),
     Route("/teach/{class_id:int}/phones", end_phone, methods=["POST"]),
 ]

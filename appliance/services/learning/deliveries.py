@@ -14,7 +14,7 @@ import sqlite3
 from typing import TYPE_CHECKING, BinaryIO
 
 from appliance.errors import BadRequestError, WrongChildError
-from appliance.services.learning import lessons
+from appliance.services.learning import clock, lessons, quizzes
 from appliance.services.people import access as people
 
 if TYPE_CHECKING:
@@ -45,9 +45,10 @@ def made_at(text: str, earliest: dt.datetime, arrived: dt.datetime) -> dt.dateti
     return min(max(said, earliest), arrived)
 
 
-def _earliest(lesson, pass_made_at: float | None) -> dt.datetime:
-    """Work on a lesson was not made before the lesson was published, nor before the phone took its pass home."""
-    published = dt.datetime.fromisoformat(str(lesson["publish_at"] or "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+def _earliest(published_at: str | None, pass_made_at: float | None) -> dt.datetime:
+    """Work was not made before its lesson or quiz was published (ISO 8601 UTC), nor before the phone took its pass
+    home."""
+    published = dt.datetime.fromisoformat(str(published_at or "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
     if pass_made_at is None:
         return published
     return max(published, dt.datetime.fromtimestamp(pass_made_at, dt.timezone.utc))
@@ -79,9 +80,9 @@ def hand_in(
     if first is not None:
         return first["id"], True
     arrived = now or dt.datetime.now(dt.timezone.utc)
-    lesson_id = _lesson_id(delivery.get("lesson", ""))
+    lesson_id = _number(delivery.get("lesson", ""), "lesson")
     lesson = lessons.student_lesson(kit.lessons, student, lesson_id)
-    made = made_at(delivery.get("made_at", ""), _earliest(lesson, pass_made_at), arrived)
+    made = made_at(delivery.get("made_at", ""), _earliest(lesson["publish_at"], pass_made_at), arrived)
     try:
         handin_id = lessons.hand_in(
             kit, student, lesson_id, delivery.get("body", ""), photos, when=made, delivery=(wanted, arrived)
@@ -94,7 +95,41 @@ def hand_in(
     return handin_id, False
 
 
-def _lesson_id(value: str) -> int:
+def quiz(
+    kit: Kit,
+    student: people.Viewer,
+    pass_made_at: float | None,
+    delivery: dict[str, str],
+    answers,
+    now: dt.datetime | None = None,
+) -> tuple[int, bool]:
+    """Deliver a quiz's answers made on the phone (`delivery`: student, client_id, made_at, quiz; `answers`: the form
+    with a<N> as the quiz page sends them): (the attempt id, whether it had already arrived). The answers go into the
+    child's open attempt or a new one while attempts are left (QuizError otherwise), graded as on the kit."""
+    check_child(student, delivery.get("student", ""))
+    wanted = client_id(delivery.get("client_id", ""))
+    first = kit.quizzes.attempt_of_client(student["id"], wanted)
+    if first is not None:
+        return first["id"], True
+    arrived = now or dt.datetime.now(dt.timezone.utc)
+    quiz_id = _number(delivery.get("quiz", ""), "quiz")
+    found = quizzes.student_quiz(kit, student, quiz_id)
+    made = made_at(delivery.get("made_at", ""), _earliest(found["created_at"], pass_made_at), arrived)
+    attempt_id = quizzes.start(kit, student, quiz_id)
+    try:  # claimed before the answers are stored: a repeat arriving meanwhile finds this attempt
+        kit.quizzes.claim_for_phone(
+            attempt_id, wanted, clock.stamp(kit.settings, made), clock.stamp(kit.settings, arrived)
+        )
+    except sqlite3.IntegrityError:
+        again = kit.quizzes.attempt_of_client(student["id"], wanted)
+        if again is None:
+            raise
+        return again["id"], True
+    quizzes.hand_in(kit, student, quiz_id, attempt_id, answers)
+    return attempt_id, False
+
+
+def _number(value: str, what: str) -> int:
     if not value.strip().isdigit():
-        raise BadRequestError(f"{value[:40]!r} is not a lesson.", fix="Send it again from the lesson's page.")
+        raise BadRequestError(f"{value[:40]!r} is not a {what}.", fix=f"Send it again from the {what}'s page.")
     return int(value)

@@ -84,6 +84,11 @@ def _article_entries(library: Library, book_name: str, path: str) -> list[tuple[
     return entries
 
 
+def quiz_entries(quiz_id: int) -> list[tuple[str, int]]:
+    """A quiz's page, and its questions to answer away from the kit (web/phone_routes.offline_quiz)."""
+    return [(f"/me/quizzes/{quiz_id}", PAGE_BYTES_ESTIMATE), (f"/me/quizzes/{quiz_id}/offline", PAGE_BYTES_ESTIMATE)]
+
+
 def lesson_entries(kit: Kit, lesson_id: int) -> list[tuple[str, int]]:
     """One lesson's share of a child's bundle: its page, each item's page and what the item needs, (url, bytes)."""
     library = kit.load_library()
@@ -91,7 +96,7 @@ def lesson_entries(kit: Kit, lesson_id: int) -> list[tuple[str, int]]:
     for item in kit.lessons.items(lesson_id):
         if item["kind"] == "quiz":
             if not item["quiz_archived_at"]:
-                entries.append((f"/me/quizzes/{item['quiz_id']}", PAGE_BYTES_ESTIMATE))
+                entries.extend(quiz_entries(item["quiz_id"]))
             continue
         entries.append((f"/me/lessons/{lesson_id}/items/{item['id']}", PAGE_BYTES_ESTIMATE))
         if item["kind"] == "upload":
@@ -114,7 +119,7 @@ def child_bundle(kit: Kit, viewer: people.Viewer | None, shell: dict[str, int] |
     for lesson in kit.lessons.for_student(student["id"]):
         entries.update(lesson_entries(kit, lesson["id"]))
     for quiz in kit.quizzes.for_student(student["id"]):
-        entries[f"/me/quizzes/{quiz['id']}"] = PAGE_BYTES_ESTIMATE
+        entries.update(quiz_entries(quiz["id"]))
     return {
         "student": {"id": student["id"], "name": student["display_name"]},
         "entries": [{"url": url, "size_bytes": size} for url, size in entries.items()],

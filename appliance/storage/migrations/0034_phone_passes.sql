@@ -18,3 +18,10 @@ ALTER TABLE handins ADD COLUMN client_id TEXT;
 ALTER TABLE handins ADD COLUMN made_at TEXT;
 ALTER TABLE handins ADD COLUMN arrived_at TEXT;
 CREATE UNIQUE INDEX handins_client ON handins(account_id, client_id) WHERE client_id IS NOT NULL;
+
+-- The same for a quiz's answers made on a phone: the attempt carries the phone's id for them (claimed before the
+-- answers are stored, so a repeat finds it), when they were made and when they arrived.
+ALTER TABLE quiz_attempts ADD COLUMN client_id TEXT;
+ALTER TABLE quiz_attempts ADD COLUMN made_at TEXT;
+ALTER TABLE quiz_attempts ADD COLUMN arrived_at TEXT;
+CREATE UNIQUE INDEX quiz_attempts_client ON quiz_attempts(account_id, client_id) WHERE client_id IS NOT NULL;

@@ -66,21 +66,24 @@
 
   // The outbox (hand-ins made away from the kit): on a phone holding this child's pass, a hand-in is queued with its
   // own id and sent now if the kit answers, else on the next visit; its state shows under the form.
-  var list = document.getElementById("outbox"), handIn = document.querySelector("form.handin");
+  var list = document.getElementById("outbox");
+  var handIn = document.querySelector("form.handin, form.take.offline");
+  var quizStart = document.querySelector('form[action$="/start"][action^="/me/quizzes/"]');
   var SEND_EVERY_MS = 30 * 1000;
 
   function show() {
     if (!list) return Promise.resolve();
     return store.items().then(function (all) {
+      var lesson = Number(list.getAttribute("data-lesson")), quiz = Number(list.getAttribute("data-quiz"));
       var mine = all.filter(function (item) {
-        return item.studentId === Number(student) && item.lessonId === Number(list.getAttribute("data-lesson"));
+        return item.studentId === Number(student) && (quiz ? item.quizId === quiz : item.lessonId === lesson);
       });
       list.textContent = "";
       mine.forEach(function (item) {
         var li = document.createElement("li"), state = document.createElement("b");
         li.className = "outbox-item " + item.state;
         li.setAttribute("data-client", item.clientId);
-        li.textContent = item.body.slice(0, 60) + (item.photos.length ? " · " + item.photos.length + " ▣ " : " ");
+        li.textContent = item.quizId ? "" : item.body.slice(0, 60) + (item.photos.length ? " · " + item.photos.length + " ▣ " : " ");
         state.textContent = item.state === "refused" ? item.message : list.getAttribute("data-" + item.state);
         li.appendChild(state);
         list.appendChild(li);
@@ -98,11 +101,19 @@
       if (!pass) return;
       handIn.addEventListener("submit", function (event) {
         event.preventDefault();
-        var item = {
-          clientId: store.newId(), studentId: Number(student), lessonId: Number(list.getAttribute("data-lesson")),
-          body: handIn.elements.body.value, photos: Array.prototype.slice.call(handIn.elements.photos.files || []),
-          madeAt: new Date().toISOString(), state: "waiting", message: ""
-        };
+        var item = { clientId: store.newId(), studentId: Number(student), madeAt: new Date().toISOString(),
+          state: "waiting", message: "", photos: [] };
+        if (handIn.elements.body) {
+          item.lessonId = Number(list.getAttribute("data-lesson"));
+          item.body = handIn.elements.body.value;
+          item.photos = Array.prototype.slice.call(handIn.elements.photos.files || []);
+        } else {
+          item.quizId = Number(list.getAttribute("data-quiz"));
+          item.answers = [];
+          new FormData(handIn).forEach(function (value, name) {
+            if (/^a\d+$/.test(name)) item.answers.push([name, value]);
+          });
+        }
         store.queue(item).then(function () {
           handIn.reset();
           if (worker) navigator.serviceWorker.ready.then(function (r) { if (r.sync) r.sync.register("tpkit-outbox"); });
@@ -111,8 +122,22 @@
           return store.items();
         }).then(function (all) {
           var sent = all.filter(function (i) { return i.clientId === item.clientId && i.state === "delivered"; });
-          if (sent.length) location.href = "/me/lessons/" + item.lessonId + "?notice=handed_in"; // the kit answered
+          if (!sent.length) return; // the kit did not answer: it waits
+          location.href = item.quizId ? sent[0].at : "/me/lessons/" + item.lessonId + "?notice=handed_in";
         });
+      });
+    });
+  }
+  // A quiz started away from the kit: its questions kept for the phone (/me/quizzes/<id>/offline) instead.
+  if (quizStart) {
+    store.pass(student).then(function (pass) {
+      if (!pass) return;
+      quizStart.addEventListener("submit", function (event) {
+        event.preventDefault();
+        fetch(quizStart.action, { method: "POST", body: new FormData(quizStart), credentials: "same-origin" })
+          .then(function (r) { location.href = r.url; }, function () {
+            location.href = quizStart.action.replace(/\/start$/, "/offline");
+          });
       });
     });
   }

@@ -95,20 +95,31 @@
   function items() { return run("outbox", "readonly", function (s) { return s.getAll(); }); }
   function save(item) { return run("outbox", "readwrite", function (s) { return s.put(item); }); }
 
+  /* An item is a hand-in (lessonId, body, photos) or a quiz's answers (quizId, answers: [[name, value]]). */
   function send(item, pass) {
     var form = new FormData();
     form.append("student", item.studentId);
     form.append("client_id", item.clientId);
     form.append("made_at", item.madeAt);
-    form.append("lesson", item.lessonId);
-    form.append("body", item.body);
-    item.photos.forEach(function (photo) { form.append("photos", photo, photo.name || "photo.jpg"); });
-    return fetch("/me/deliveries/handin", {
+    if (item.quizId) {
+      form.append("quiz", item.quizId);
+      item.answers.forEach(function (pair) { form.append(pair[0], pair[1]); });
+    } else {
+      form.append("lesson", item.lessonId);
+      form.append("body", item.body);
+      item.photos.forEach(function (photo) { form.append("photos", photo, photo.name || "photo.jpg"); });
+    }
+    return fetch(item.quizId ? "/me/deliveries/quiz" : "/me/deliveries/handin", {
       method: "POST", body: form, cache: "no-store",
       headers: { Authorization: "Bearer " + pass.token, Accept: "application/json" }
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (answer) {
-        if (r.ok) { item.state = "delivered"; item.photos = []; item.deliveredAt = new Date().toISOString(); }
+        if (r.ok) {
+          item.state = "delivered";
+          item.photos = [];
+          item.deliveredAt = new Date().toISOString();
+          item.at = answer.at;
+        }
         else if (r.status >= 500) return false; // busy or broken: tried again later
         else { item.state = "refused"; item.message = answer.text || answer.message || String(r.status); }
         return save(item).then(function () { return true; });

@@ -15,6 +15,7 @@ from tests.photo_data import phone_jpeg
 from tests.web.lesson_data import JPEG, make_lesson
 from tests.web.offline.test_phone_pass import bearer, take_home
 from tests.web.people_clients import csrf
+from tests.web.quiz_data import QUESTIONS, create_quiz
 
 PHOTO_MAX_MB = 2  # phone_jpeg() is ~4.7 MB: over it
 
@@ -109,3 +110,37 @@ def test_deliveries_refuse_an_ended_pass_and_an_oversize_photo_with_a_sentence(k
     phone.post("/me/phone/sign-out", headers=bearer(token))
     ended = deliver(phone, token, child, plant_lesson.id, str(uuid.uuid4()))
     assert ended.status_code == 401 and ended.json()["code"] == "phone.pass_ended" and rows(kit, child) == []
+
+
+def test_deliveries_quiz_answers_made_on_the_phone_count_once(kit, roles):
+    clients, ids = roles
+    child, teacher = ids["a"]["students"][0], clients["teacher_a"]
+    quiz_id = create_quiz(teacher, ids["a"]["class"], "Plants quiz", attempts=2)
+    token, phone, item = take_home(clients["student_a"]), clients["anonymous"], str(uuid.uuid4())
+    page = clients["student_a"].get(f"/me/quizzes/{quiz_id}/offline").text  # what the phone keeps
+    assert 'action="/me/deliveries/quiz"' in page and f'name="quiz" value="{quiz_id}"' in page
+    answers = {f"a{n}": question[1] for n, question in enumerate(QUESTIONS)}
+    data = {"student": str(child), "client_id": item, "made_at": "", "quiz": str(quiz_id), **answers}
+    first = phone.post("/me/deliveries/quiz", data=data, headers=bearer(token))
+    assert first.status_code == 200 and first.json()["repeated"] is False, first.text
+    again = phone.post("/me/deliveries/quiz", data=data, headers=bearer(token))
+    assert again.json() == {**first.json(), "repeated": True}
+    [attempt] = kit.db.read().execute("SELECT * FROM quiz_attempts WHERE account_id = ?", (child,)).fetchall()
+    assert attempt["client_id"] == item and attempt["handed_in_at"] and attempt["score"] == attempt["out_of"]
+    other = phone.post(
+        "/me/deliveries/quiz", data={**data, "student": str(ids["b"]["students"][0])}, headers=bearer(token)
+    )
+    assert other.status_code == 403 and other.json()["code"] == "phone.wrong_child"
+
+
+def test_deliveries_quiz_page_without_a_script_sends_its_answers_once(kit, roles):
+    clients, ids = roles
+    child, student = ids["a"]["students"][0], clients["student_a"]
+    quiz_id = create_quiz(clients["teacher_a"], ids["a"]["class"], "Plants quiz", attempts=2)
+    page = student.get(f"/me/quizzes/{quiz_id}/offline").text
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    answers = {f"a{n}": question[2] for n, question in enumerate(QUESTIONS)}
+    for _ in range(2):  # a double tap
+        sent = student.post("/me/deliveries/quiz", data={**fields, **answers})
+        assert sent.status_code == 303 and "/attempts/" in sent.headers["location"], sent.text
+    assert kit.db.read().execute("SELECT count(*) FROM quiz_attempts WHERE account_id = ?", (child,)).fetchone()[0] == 1

@@ -10,6 +10,7 @@ import pytest
 from tests.web.browsers import screenshot, with_cookies
 from tests.web.lesson_data import JPEG, make_lesson
 from tests.web.offline.test_offline_browser import signed_in, take_home
+from tests.web.quiz_data import create_quiz
 
 pytestmark = [pytest.mark.browser]
 
@@ -125,3 +126,26 @@ def test_outbox_on_plain_http_without_a_worker_keeps_work_while_the_page_is_open
     page.context.set_offline(False)
     page.wait_for_selector("#outbox li.delivered", timeout=SEND_TIMEOUT_MS)
     assert len(handins(kit, child)) == 1
+
+
+def test_outbox_quiz_answered_offline_arrives_once(kit, roles, offline_phone):
+    clients, ids = roles
+    child = ids["a"]["students"][0]
+    quiz_id = create_quiz(clients["teacher_a"], ids["a"]["class"], "Plants quiz", attempts=2)
+    page = signed_in(offline_phone, clients["student_a"])
+    take_home(page)
+    page.context.set_offline(True)
+    page.goto(f"/me/quizzes/{quiz_id}")
+    page.click(f"form[action='/me/quizzes/{quiz_id}/start'] button[type=submit]")
+    page.wait_for_url(offline_phone.url(f"/me/quizzes/{quiz_id}/offline"))
+    page.check("input[name=a0][value='1']")
+    page.check("input[name=a2][value='true']")
+    page.fill("input[name=a3]", "photosynthesis")
+    page.click("form.take.offline button[type=submit]")
+    page.wait_for_selector("#outbox li.waiting")
+    screenshot(page, "phone-quiz-offline-zh.png")
+    assert kit.db.read().execute("SELECT count(*) FROM quiz_attempts").fetchone()[0] == 0
+    page.context.set_offline(False)
+    page.wait_for_selector("#outbox li.delivered", timeout=SEND_TIMEOUT_MS)
+    [attempt] = kit.db.read().execute("SELECT * FROM quiz_attempts WHERE account_id = ?", (child,)).fetchall()
+    assert attempt["handed_in_at"] and attempt["client_id"] and 0 < attempt["score"] < attempt["out_of"]
