@@ -21,8 +21,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import deliveries, lessons, offline_bundle, quiz_pictures, quizzes
+from appliance.services.learning import deliveries, lessons, offline_bundle, quizzes
 from appliance.services.people import access as people, phone_passes
+from appliance.web import quiz_routes
 from appliance.web.errors import wants_json
 from appliance.web.forms import form_int, form_page, posted_form, upload_threads
 from appliance.web.i18n import MESSAGES
@@ -137,21 +138,10 @@ async def deliver_hand_in(request: Request) -> Response:
 
 def offline_quiz(request: Request) -> Response:
     """A quiz's questions for the phone to keep: answered away from the kit, sent as one delivery."""
-    kit, viewer, quiz_id = request.app.state.kit, current_account(request), request.path_params["quiz_id"]
-    quiz = quizzes.student_quiz(kit, viewer, quiz_id)
-    questions = quizzes.questions_to_answer(kit, viewer, quiz_id)
-    pictures = quiz_pictures.question_pictures(kit, viewer, quiz_id)
-    return form_page(
-        request,
-        "quiz_take.html",
-        quiz=quiz,
-        attempt=None,
-        questions=questions,
-        sent=None,
-        blanks=[],
-        pictures=pictures,
-        client_id=str(uuid.uuid4()),  # the page without a script sends this once; the phone's script makes its own
-    )
+    viewer = current_account(request)
+    quiz = quizzes.student_quiz(request.app.state.kit, viewer, request.path_params["quiz_id"])
+    # the page without a script sends this client id once; the phone's script makes its own for each answer
+    return quiz_routes.questions_page(request, viewer, quiz, None, client_id=str(uuid.uuid4()))
 
 
 async def deliver_quiz(request: Request) -> Response:

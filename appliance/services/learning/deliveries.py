@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
 from appliance.errors import BadRequestError, WrongChildError
@@ -64,6 +65,17 @@ def check_child(student: people.Viewer, named: str) -> None:
         )
 
 
+def _arrived_before(
+    student: people.Viewer, delivery: dict[str, str], stored: Callable[[int, str], sqlite3.Row | None]
+) -> tuple[str, int | None]:
+    """(the delivery's client id, the id of what it stored when it arrived before, else None), once the item is
+    checked to be this child's."""
+    check_child(student, delivery.get("student", ""))
+    wanted = client_id(delivery.get("client_id", ""))
+    first = stored(student["id"], wanted)
+    return wanted, None if first is None else first["id"]
+
+
 def hand_in(
     kit: Kit,
     student: people.Viewer,
@@ -74,11 +86,9 @@ def hand_in(
 ) -> tuple[int, bool]:
     """Deliver a hand-in made on the phone (`delivery`: student, client_id, made_at, lesson, body): (its hand-in id,
     whether it had already arrived). Refused as lessons.hand_in refuses; for another child, PhonePassError."""
-    check_child(student, delivery.get("student", ""))
-    wanted = client_id(delivery.get("client_id", ""))
-    first = kit.lessons.handin_of_client(student["id"], wanted)
+    wanted, first = _arrived_before(student, delivery, kit.lessons.handin_of_client)
     if first is not None:
-        return first["id"], True
+        return first, True
     arrived = now or dt.datetime.now(dt.timezone.utc)
     lesson_id = _number(delivery.get("lesson", ""), "lesson")
     lesson = lessons.student_lesson(kit.lessons, student, lesson_id)
@@ -106,11 +116,9 @@ def quiz(
     """Deliver a quiz's answers made on the phone (`delivery`: student, client_id, made_at, quiz; `answers`: the form
     with a<N> as the quiz page sends them): (the attempt id, whether it had already arrived). The answers go into the
     child's open attempt or a new one while attempts are left (QuizError otherwise), graded as on the kit."""
-    check_child(student, delivery.get("student", ""))
-    wanted = client_id(delivery.get("client_id", ""))
-    first = kit.quizzes.attempt_of_client(student["id"], wanted)
+    wanted, first = _arrived_before(student, delivery, kit.quizzes.attempt_of_client)
     if first is not None:
-        return first["id"], True
+        return first, True
     arrived = now or dt.datetime.now(dt.timezone.utc)
     quiz_id = _number(delivery.get("quiz", ""), "quiz")
     found = quizzes.student_quiz(kit, student, quiz_id)

@@ -29,6 +29,14 @@ def handins(kit, student: int) -> list:
     )
 
 
+def at_home(phone, http):
+    """A phone signed in as `http`'s child that took the lessons home, now without network."""
+    page = signed_in(phone, http)
+    take_home(page)
+    page.context.set_offline(True)
+    return page
+
+
 def hand_in_offline(page, lesson_id: int, body: str) -> None:
     """On the lesson page (from the phone's cache when offline): write, add a photo, hand in; it waits."""
     page.goto(f"/me/lessons/{lesson_id}")
@@ -44,9 +52,7 @@ def hand_in_offline(page, lesson_id: int, body: str) -> None:
 def test_outbox_hand_in_made_offline_arrives_exactly_once(kit, roles, plant_lesson, offline_phone):
     clients, ids = roles
     child = ids["a"]["students"][0]
-    page = signed_in(offline_phone, clients["student_a"])
-    take_home(page)
-    page.context.set_offline(True)
+    page = at_home(offline_phone, clients["student_a"])
     hand_in_offline(page, plant_lesson.id, "My bean grew 3 cm")
     screenshot(page, "phone-outbox-waiting-zh.png")
     assert handins(kit, child) == []
@@ -70,9 +76,7 @@ def test_outbox_hand_in_made_offline_arrives_exactly_once(kit, roles, plant_less
 def test_outbox_queue_survives_a_kit_restart(roles, plant_lesson, offline_phone, restart_kit):
     clients, ids = roles
     child = ids["a"]["students"][0]
-    page = signed_in(offline_phone, clients["student_a"])
-    take_home(page)
-    page.context.set_offline(True)
+    page = at_home(offline_phone, clients["student_a"])
     hand_in_offline(page, plant_lesson.id, "Made before the power cut")
     kit = restart_kit()
     page.context.set_offline(False)
@@ -132,9 +136,7 @@ def test_outbox_quiz_answered_offline_arrives_once(kit, roles, offline_phone):
     clients, ids = roles
     child = ids["a"]["students"][0]
     quiz_id = create_quiz(clients["teacher_a"], ids["a"]["class"], "Plants quiz", attempts=2)
-    page = signed_in(offline_phone, clients["student_a"])
-    take_home(page)
-    page.context.set_offline(True)
+    page = at_home(offline_phone, clients["student_a"])
     page.goto(f"/me/quizzes/{quiz_id}")
     page.click(f"form[action='/me/quizzes/{quiz_id}/start'] button[type=submit]")
     page.wait_for_url(offline_phone.url(f"/me/quizzes/{quiz_id}/offline"))
