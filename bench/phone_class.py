@@ -142,7 +142,7 @@ def run(students: int, work_dir: Path | None, python: str) -> dict:
         found = asyncio.run(measure(base_url, class_id, roster, setup["lesson_id"]))
     finally:
         server.stop()
-    with sqlite3.connect(data_dir / "tpkit.db") as db:
+    with sqlite3.connect(f"file:{data_dir / 'tpkit.sqlite3'}?mode=ro", uri=True) as db:
         stored = db.execute(
             "SELECT count(*), count(DISTINCT client_id) FROM handins WHERE client_id IS NOT NULL"
         ).fetchone()
