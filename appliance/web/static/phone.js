@@ -84,7 +84,8 @@
         li.className = "outbox-item " + item.state;
         li.setAttribute("data-client", item.clientId);
         li.textContent = item.quizId ? "" : item.body.slice(0, 60) + (item.photos.length ? " · " + item.photos.length + " ▣ " : " ");
-        state.textContent = item.state === "refused" ? item.message : list.getAttribute("data-" + item.state);
+        var said = list.getAttribute("data-" + item.state) || "";
+        state.textContent = item.state === "refused" ? item.message : said + (item.message ? " · " + item.message : "");
         li.appendChild(state);
         list.appendChild(li);
       });

@@ -4,7 +4,8 @@
 (function (scope) {
   "use strict";
   var DB = "tpkit-phone";
-  var KEEP_HEADER = "X-Tpkit-Keep"; // the kit records no "opened" for a page kept, not read (web/learn_routes.py)
+  var KEEP_HEADER = "X-Tpkit-Keep";
+  var KEEP_DELIVERED_MS = 7 * 86400 * 1000; // 已送达 stays in the list a week, then leaves the phone // the kit records no "opened" for a page kept, not read (web/learn_routes.py)
 
   function open() {
     return new Promise(function (resolve, reject) {
@@ -121,7 +122,11 @@
           item.at = answer.at;
         }
         else if (r.status >= 500) return false; // busy or broken: tried again later
-        else { item.state = "refused"; item.message = answer.text || answer.message || String(r.status); }
+        else {
+          // a pass that ended (401) keeps the item waiting for the child's next pass, saying why
+          item.state = r.status === 401 ? "waiting" : "refused";
+          item.message = answer.text || answer.message || String(r.status);
+        }
         return save(item).then(function () { return true; });
       });
     });
@@ -134,6 +139,10 @@
     if (flushing) return flushing;
     var done = 0;
     flushing = items().then(function (all) {
+      var old = new Date(Date.now() - KEEP_DELIVERED_MS).toISOString();
+      all.filter(function (item) { return item.state === "delivered" && item.deliveredAt < old; }).forEach(function (i) {
+        run("outbox", "readwrite", function (s) { return s.delete(i.clientId); });
+      });
       return all.filter(function (item) { return item.state === "waiting"; }).reduce(function (chain, item) {
         return chain.then(function (going) {
           if (!going) return false;

@@ -5,11 +5,14 @@ worker) the page and its queue still work while the page stays open. TPKIT_SCREE
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.web.browsers import screenshot, with_cookies
 from tests.web.lesson_data import JPEG, make_lesson
 from tests.web.offline.test_offline_browser import signed_in, take_home
+from tests.web.people_clients import csrf
 from tests.web.quiz_data import create_quiz
 
 pytestmark = [pytest.mark.browser]
@@ -151,3 +154,15 @@ def test_outbox_quiz_answered_offline_arrives_once(kit, roles, offline_phone):
     page.wait_for_selector("#outbox li.delivered", timeout=SEND_TIMEOUT_MS)
     [attempt] = kit.db.read().execute("SELECT * FROM quiz_attempts WHERE account_id = ?", (child,)).fetchall()
     assert attempt["handed_in_at"] and attempt["client_id"] and 0 < attempt["score"] < attempt["out_of"]
+
+
+def test_outbox_work_of_an_ended_pass_waits_saying_why(kit, roles, plant_lesson, offline_phone):
+    clients, ids = roles
+    child, teacher, class_a = ids["a"]["students"][0], clients["teacher_a"], ids["a"]["class"]
+    page = at_home(offline_phone, clients["student_a"])
+    hand_in_offline(page, plant_lesson.id, "Made on a phone reported lost")
+    [pass_id] = re.findall(r'name="pass" value="(\d+)"', teacher.get(f"/teach/{class_a}").text)
+    assert teacher.post(f"/teach/{class_a}/phones", data={"csrf": csrf(teacher), "pass": pass_id}).status_code == 303
+    page.context.set_offline(False)
+    page.wait_for_selector("#outbox li.waiting >> text=通行证已失效", timeout=SEND_TIMEOUT_MS)
+    assert handins(kit, child) == []
