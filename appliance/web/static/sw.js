@@ -2,7 +2,8 @@
    after PAGE_WAIT_MS the child's cache; books' /content/ entries: the cache first. Only the cache of the child this
    phone shows now ever answers (static/phone_store.js). */
 importScripts("/static/phone_store.js");
-var PAGE_WAIT_MS = 3000; // the classroom Wi-Fi answers in well under a second; at home there is no answer at all
+var PAGE_WAIT_MS = 3000;
+var SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads"; // the classroom Wi-Fi answers in well under a second; at home there is no answer at all
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -62,17 +63,24 @@ function withArticle(page) {
   });
 }
 
-function networkFirst(request) {
-  var timer, network = fetch(request);
+function networkFirst(request, network) {
+  var timer;
   var late = new Promise(function (resolve, reject) { timer = setTimeout(reject, PAGE_WAIT_MS); });
   return Promise.race([network, late]).then(function (response) {
     clearTimeout(timer);
     return response;
   }, function () {
     clearTimeout(timer);
+    var path = new URL(request.url).pathname;
+    if (path.indexOf("/content/") === 0) { // a book's page opened by itself: its pictures inlined, its sandbox kept
+      return inlined(request.url).then(function (html) {
+        return html === null ? network : new Response(html, { headers: {
+          "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": SANDBOX } });
+      });
+    }
     return kept(request).then(function (found) {
       if (!found) return network;
-      return /^\/me\/lessons\/\d+\/items\/\d+$/.test(new URL(request.url).pathname) ? withArticle(found) : found;
+      return /^\/me\/lessons\/\d+\/items\/\d+$/.test(path) ? withArticle(found) : found;
     });
   });
 }
@@ -80,10 +88,13 @@ function networkFirst(request) {
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== location.origin) return;
-  if (url.pathname.indexOf("/content/") === 0) {
+  if (url.pathname.indexOf("/content/") === 0 && request.mode !== "navigate") {
     event.respondWith(kept(request).then(function (found) { return found || fetch(request); }));
+  } else if (url.pathname.indexOf("/content/") === 0) {
+    // asked again, not taken from the browser's own cache: its pictures could not come from there (opaque origin)
+    event.respondWith(networkFirst(request, fetch(request.url, { cache: "no-cache", credentials: "same-origin", redirect: "manual" })));
   } else if (request.mode === "navigate" || /^\/(me|static|files\/lesson)(\/|$)/.test(url.pathname)) {
-    event.respondWith(networkFirst(request));
+    event.respondWith(networkFirst(request, fetch(request)));
   }
 });
 

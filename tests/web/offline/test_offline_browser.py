@@ -52,6 +52,8 @@ def test_offline_phone_opens_the_lesson_and_its_article_without_network(roles, p
     assert state["passes"] == [child] and list(state["kept"]) == [f"tpkit-child-{child}"]
     assert "/content/test_book/img/leaf.png" in state["kept"][f"tpkit-child-{child}"]
 
+    page.goto("/content/test_book/")  # online, a book's address through the worker: redirected to its main page
+    assert page.url.endswith("/content/test_book/index") and "Welcome" in page.content()
     page.context.set_offline(True)
     page.goto("/me")
     assert "我的空间" in page.inner_text("h1") and "Watch a plant grow" in page.content()
@@ -64,7 +66,9 @@ def test_offline_phone_opens_the_lesson_and_its_article_without_network(roles, p
     frame.locator("img.leaf").wait_for()
     width = frame.locator("img.leaf").evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)")
     assert width > 0, "the article's picture did not come from the phone"
-    screenshot(page, "phone-offline-article-zh.png")
+    page.goto("/content/test_book/plants")  # the article by itself (a bookmark), still in its opaque origin
+    assert page.locator("img.leaf").evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)") > 0
+    assert page.evaluate("() => origin") == "null"
 
 
 def test_offline_phone_sign_out_clears_the_phone_and_ends_the_pass(kit, roles, plant_lesson, offline_phone):
