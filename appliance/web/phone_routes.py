@@ -87,6 +87,14 @@ def take_home(request: Request, form: FormData) -> Response:
     return form_page(request, "me_take_home.html", student=viewer, token=token)
 
 
+def phone_children(request: Request) -> Response:
+    """Whose kept pages a family phone shows: the page the phone keeps, filled by its script from IndexedDB."""
+    viewer = current_account(request)
+    if viewer is None or viewer["role"] != "student":
+        return RedirectResponse("/learn", status_code=303)
+    return form_page(request, "me_phone.html")
+
+
 def offline_list(request: Request) -> Response:
     """What this child's phone keeps, for the pass or the signed-in child."""
     shell = {f"/static/{name}": len(_static_bytes(name)) for name in SHELL}
@@ -176,6 +184,7 @@ routes = [
     Route("/sw.js", service_worker),
     Route("/me/take-home", take_home, methods=["POST"]),
     Route("/me/offline.json", offline_list),
+    Route("/me/phone", phone_children),
     Route("/me/phone/sign-out", phone_sign_out, methods=["POST"]),
     Route("/me/deliveries/handin", deliver_hand_in, methods=["POST"]),
     Route("/me/deliveries/quiz", deliver_quiz, methods=["POST"]),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 PAGE_BYTES_ESTIMATE = 12 * 1024
 # The parent's view (issue 18 part C builds the page; this line is the seam between the parts).
 FAMILY_PAGE = "/me/family"
+CHILDREN_PAGE = "/me/phone"  # whose kept pages a family phone shows (web/phone_routes.phone_children)
 RESOURCE_TAGS = {"img": "src", "script": "src", "link": "href", "source": "src"}
 
 
@@ -115,7 +116,8 @@ def child_bundle(kit: Kit, viewer: people.Viewer | None, shell: dict[str, int] |
     """The signed-in (or pass-holding) child's bundle: who it is for, each address once with its bytes, the total;
     `shell` (url: bytes) is what every page needs, the style sheet and scripts, first."""
     student = people.require(viewer, "student")
-    entries: dict[str, int] = {**(shell or {}), "/me": PAGE_BYTES_ESTIMATE, FAMILY_PAGE: PAGE_BYTES_ESTIMATE}
+    pages = ("/me", CHILDREN_PAGE, FAMILY_PAGE)
+    entries: dict[str, int] = {**(shell or {}), **dict.fromkeys(pages, PAGE_BYTES_ESTIMATE)}
     for lesson in kit.lessons.for_student(student["id"]):
         entries.update(lesson_entries(kit, lesson["id"]))
     for quiz in kit.quizzes.for_student(student["id"]):

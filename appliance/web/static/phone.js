@@ -129,6 +129,25 @@
       });
     });
   }
+  // A family phone: whose kept pages it shows (/me/phone), and the way there from My space when it keeps two.
+  var children = document.getElementById("phone-children"), switcher = document.getElementById("phone-switch");
+  store.run("passes", "readonly", function (s) { return s.getAll(); }).then(function (passes) {
+    if (switcher) switcher.hidden = passes.length < 2;
+    if (!children) return;
+    document.getElementById("phone-children-help").textContent = children.getAttribute("data-help");
+    passes.forEach(function (pass) {
+      var li = document.createElement("li"), button = document.createElement("button");
+      button.type = "button";
+      button.textContent = pass.name;
+      button.setAttribute("data-student", pass.studentId);
+      button.addEventListener("click", function () {
+        store.setCurrent(pass.studentId).then(function () { location.href = "/me"; });
+      });
+      li.appendChild(button);
+      children.appendChild(li);
+    });
+  });
+
   // A quiz started away from the kit: its questions kept for the phone (/me/quizzes/<id>/offline) instead.
   if (quizStart) {
     store.pass(student).then(function (pass) {

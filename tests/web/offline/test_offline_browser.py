@@ -82,3 +82,22 @@ def test_offline_phone_sign_out_clears_the_phone_and_ends_the_pass(kit, roles, p
     page.wait_for_url(offline_phone.url("/"))
     assert page.evaluate(PHONE_STATE) == {"kept": {}, "passes": []}
     assert kit.db.read().execute("SELECT revoked_at FROM phone_passes").fetchone()[0] is not None
+
+
+def test_offline_family_phone_shows_each_childs_own_pages(kit, roles, plant_lesson, offline_phone):
+    clients, ids = roles
+    name_a, name_b = (kit.people.person(ids[c]["students"][0])["display_name"] for c in ("a", "b"))
+    page = signed_in(offline_phone, clients["student_a"])
+    take_home(page)
+    with_cookies(page.context, offline_phone.base_url, dict(clients["student_b"].cookies))  # the sibling signs in
+    page.goto("/me")
+    take_home(page)
+    page.context.set_offline(True)
+    page.goto("/me")
+    assert name_b in page.inner_text("nav.who") and "Watch a plant grow" not in page.content()
+    page.click("#phone-switch")
+    page.click(f"#phone-children button:text-is('{name_a}')")
+    page.wait_for_url(offline_phone.url("/me"))
+    page.wait_for_selector("text=Watch a plant grow")
+    assert name_a in page.inner_text("nav.who") and name_b not in page.inner_text("main")
+    screenshot(page, "phone-family-switch-zh.png")
