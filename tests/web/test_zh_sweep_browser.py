@@ -143,7 +143,12 @@ PAGES = [
     ("me-attempt", "student", "/me/quizzes/{quiz_id}/attempts/{attempt_id}", False),  # the quiz done page
     ("me-article", "student", "/me/article?book=water_zh&path=index", False),
     ("me-lesson-gone", "student", "/me/lessons/999999", False),
-    ("me-family", "student", "/me/family", False),  # 给家长看 (issue 18): the parent's page in the child's sign-in  # 404: the error page a child can meet
+    (
+        "me-family",
+        "student",
+        "/me/family",
+        False,
+    ),  # 给家长看 (issue 18): the parent's page in the child's sign-in  # 404: the error page a child can meet
     ("signin", "anyone", "/admin/signin", True),
     ("admin-first", "first_admin", "/admin", True),  # the first sign-in: the status page opens with the password form
     ("password-first", "first_teacher", "/teach", True),  # a teacher's first sign-in: only the password form

@@ -100,9 +100,11 @@ def test_family_rows_stay_when_the_child_leaves_or_the_class_is_archived(kit, sc
     found = family.child_page(kit, teacher, class_id, wang["id"])
     assert [s["new"] for s in found["signs"]] == [True] and found["messages"][0]["body"] == "谢谢老师"
     assert family.class_counts(kit, teacher, class_id) == {wang["id"]: {"messages": 1, "signs": 0}}
+    assert housekeeping.student_removal(kit.people, teacher, class_id, wang["id"])["counts"]["family"] == 2
     housekeeping.remove_student(kit.people, teacher, class_id, wang["id"])
     assert len(_rows(kit, "family_signs")) == len(_rows(kit, "family_messages")) == 1  # kept, as hand-ins are
     with pytest.raises(NotVisibleError):  # the child's page leaves with the child, as the housekeeping page does
         family.child_page(kit, teacher, class_id, wang["id"])
+    assert housekeeping.class_removal(kit.people, teacher, class_id)["counts"]["family"] == 2  # the page says they stay
     housekeeping.remove_class(kit.people, teacher, class_id)
     assert len(_rows(kit, "family_signs")) == len(_rows(kit, "family_messages")) == 1
