@@ -3,9 +3,12 @@ Made through the services (as a teacher and the children would), for the family 
 
 from __future__ import annotations
 
-from appliance.services.learning import grading, lessons, notices
+from starlette.datastructures import FormData
+
+from appliance.services.learning import grading, lessons, notices, quiz_drafts, quizzes
 
 HOMEWORK = "观察一棵植物"
+QUIZ = "第一次小测"
 OWN_NOTICE = "请{name}的家长明天来学校"  # a notice to one child only: the other child's page never shows it
 CLASS_NOTICE = "明天上午带尺子和铅笔。"
 
@@ -33,3 +36,17 @@ def marked_homework(kit, teacher_id: int, class_id: int) -> dict:
         )
     class_notice = notices.post(kit, teacher, class_id, CLASS_NOTICE, None)
     return {"lesson": lesson_id, "handins": handins, "notices": own, "class_notice": class_notice}
+
+
+def quiz_taken(kit, teacher_id: int, class_id: int, child_id: int) -> int:
+    """A two-question quiz (QUIZ) for the class that only `child_id` took, one answer right: 1 of 2. Its id."""
+    q = quiz_drafts.DraftQuestion
+    draft = quiz_drafts.Draft(
+        QUIZ, "2", "", "50", [q("numeric", "一加一等于几？", number="2"), q("numeric", "二加二？", number="4")]
+    )
+    quiz_id = quizzes.create(kit, kit.people.person(teacher_id), class_id, draft)
+    assert quiz_id is not None
+    child = kit.people.person(child_id)
+    attempt = quizzes.start(kit, child, quiz_id)
+    quizzes.hand_in(kit, child, quiz_id, attempt, FormData([("a0", "2"), ("a1", "5")]))
+    return quiz_id

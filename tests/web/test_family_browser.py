@@ -15,7 +15,7 @@ from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.browsers import PHONE, PHONE_WIDTH_PX, browser, screenshot, scroll_width, sign_in, with_cookies  # noqa: F401
 from tests.web.chinese_pages import visible_words
-from tests.web.family_data import CLASS_NOTICE, HOMEWORK, comment_of, marked_homework
+from tests.web.family_data import CLASS_NOTICE, HOMEWORK, QUIZ, comment_of, marked_homework, quiz_taken
 from tests.web.people_clients import TEACHER_PASSWORD, classroom, student_client
 
 pytestmark = [pytest.mark.browser]
@@ -32,6 +32,7 @@ def school(tmp_path_factory):
     kit, teacher_id, result = classroom(root, "name,pin\n王小明,2468\n李丽,1357\n", "三年级一班")
     made = marked_homework(kit, teacher_id, result.class_id)
     students = {s["display_name"]: s["id"] for s in kit.people.students_of(result.class_id)}
+    quiz_taken(kit, teacher_id, result.class_id, students["王小明"])
     with LiveServer(create_app(kit, watch_library=False)) as server:
         yield server, kit, result.class_id, students, made
     kit.close()
@@ -61,6 +62,7 @@ def test_family_browser_parent_and_teacher_at_360(browser, school):  # noqa: F81
     card = main.locator(".family-card").first.inner_text()
     assert HOMEWORK in card and "老师已批改" in card and "8 分（满分 10）" in card and comment_of("王小明") in card
     assert CLASS_NOTICE in main.inner_text() and "请王小明的家长明天来学校" in main.inner_text()
+    assert f"{QUIZ} 三年级一班 · 1 分（满分 2）" in main.locator("#quizzes + ul").inner_text()
     assert "李丽" not in page.content()  # nothing of the other child, not even in the markup
     _chinese(page)
     _shot(page, "family-parent-zh.png")
