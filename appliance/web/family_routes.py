@@ -18,8 +18,9 @@ from starlette.routing import Route
 from appliance.errors import TpkitError
 from appliance.services.learning import family
 from appliance.web.forms import form_int, form_page, posted_form, refused
+from appliance.web.learn_routes import not_a_child
 from appliance.web.people_routes import staff_viewer
-from appliance.web.session import current_account, home_of
+from appliance.web.session import current_account
 
 FAMILY_FIX = "Use the buttons on the family page."
 
@@ -38,12 +39,7 @@ def _answer(delivery: family.Delivery) -> Response:
 
 
 def family_page(request: Request) -> Response:
-    viewer = current_account(request)
-    if viewer is None:
-        return RedirectResponse("/learn", status_code=303)
-    if viewer["role"] != "student":
-        return RedirectResponse(home_of(viewer), status_code=303)
-    return _family_page(request, notice=request.query_params.get("notice"))
+    return not_a_child(current_account(request)) or _family_page(request, notice=request.query_params.get("notice"))
 
 
 def _family_page(request: Request, status_code: int = 200, **context) -> Response:
