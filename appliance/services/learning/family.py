@@ -52,20 +52,16 @@ def checked_client_id(value: str) -> str:
     return value
 
 
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime(clock.UTC_FORMAT)
-
-
 def clamped_made_at(kit: Kit, made_at: str, earliest: dt.datetime, arrived: dt.datetime) -> str:
     """The phone's `made_at` (ISO 8601; naive: the kit's wall time) as UTC text, clamped to [earliest, arrived];
     the arrival when it is absent or no time at all (a phone's clock is a hint, never a reason to refuse)."""
     try:
         moment = dt.datetime.fromisoformat(made_at.strip())
     except ValueError:
-        return _utc(arrived)
+        return clock.utc_text(kit.settings, arrived)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=clock.zone(kit.settings))
-    return _utc(min(max(moment, earliest), arrived))
+    return clock.utc_text(kit.settings, min(max(moment, earliest), arrived))
 
 
 def _moment(kit: Kit, stored: str) -> dt.datetime:
@@ -119,7 +115,7 @@ def sign(
     else:
         raise BadRequestError(f"{what!r} cannot be signed.", fix="Use the 已阅 buttons on the family page.")
     made = clamped_made_at(kit, made_at, min(since, arrived), arrived)
-    kit.family.sign(viewer["id"], class_id, what, thing_id, client_id, made, _utc(arrived))
+    kit.family.sign(viewer["id"], class_id, what, thing_id, client_id, made, clock.utc_text(kit.settings, arrived))
     return Delivery(what, thing_id)
 
 
@@ -159,7 +155,7 @@ def send_message(
     text = _body(body)
     arrived = now or dt.datetime.now(dt.UTC)
     made = clamped_made_at(kit, made_at, arrived - MADE_AT_WINDOW, arrived)
-    row = kit.family.add_message(viewer["id"], class_id, text, client_id, made, _utc(arrived))
+    row = kit.family.add_message(viewer["id"], class_id, text, client_id, made, clock.utc_text(kit.settings, arrived))
     return Delivery("message", row["id"])
 
 
@@ -203,7 +199,7 @@ def child_page(kit: Kit, viewer: Viewer | None, class_id: int, student_id: int, 
     klass, student = people.class_student(kit.people, viewer, class_id, student_id)
     signs = [{**s, "new": s["seen_at"] is None} for s in kit.family.signs_of(student["id"], klass["id"])]
     if any(s["new"] for s in signs):
-        kit.family.mark_signs_seen(student["id"], klass["id"], _utc(now or dt.datetime.now(dt.UTC)))
+        kit.family.mark_signs_seen(student["id"], klass["id"], clock.utc_text(kit.settings, now))
     return {
         "klass": klass,
         "student": student,
@@ -224,5 +220,5 @@ def mark_read(kit: Kit, viewer: Viewer | None, class_id: int, message_id: int, n
             fix="Open the child's family page again.",
         )
     assert viewer is not None  # staff_class let a signed-in teacher or administrator through
-    kit.family.mark_message_read(message_id, viewer["id"], _utc(now or dt.datetime.now(dt.UTC)))
+    kit.family.mark_message_read(message_id, viewer["id"], clock.utc_text(kit.settings, now))
     return row["account_id"]
