@@ -28,6 +28,7 @@ from appliance.web import (
     content_routes,
     copy_routes,
     edit_routes,
+    family_routes,
     grading_routes,
     health_routes,
     home_routes,
@@ -191,6 +192,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *copy_routes.routes,
         *notebook_routes.routes,
         *notice_routes.routes,
+        *family_routes.routes,
         *class_routes.routes,  # last of the pages: it removes classes (the fuzzer walks routes in this order)
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,

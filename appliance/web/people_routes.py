@@ -16,7 +16,7 @@ from starlette.routing import Route
 from appliance.edges import qr_codes
 from appliance.errors import AccessDeniedError, BadRequestError, TpkitError
 from appliance.services.device import health
-from appliance.services.learning import notices
+from appliance.services.learning import family, notices
 from appliance.services.people import access as people, auth, class_roster, class_views, oneroster, picture_codes
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
@@ -81,6 +81,7 @@ def class_page(request: Request, viewer, status_code: int = 200, **context) -> R
         status_code,
         account=viewer,
         notices=notices.of_class(kit, viewer, class_id),
+        family=family.class_counts(kit, viewer, class_id),
         **found,
         **context,
     )
