@@ -1,0 +1,92 @@
+"""`tpkit serve` with https_port: every forked worker serves HTTPS beside HTTP on real sockets, first with the kit's
+self-signed stand-in, then, without a restart, with the certificate the county sent back (issue 18)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import ssl
+import time
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from appliance.config import load_settings
+from appliance.paths import Paths
+from appliance.services.security import kit_certificate
+from tests.conftest import free_port
+from tests.test_cli import STOP_TIMEOUT_S, _start_serve, _wait_for
+from tests.web.trusted_https import KIT_NAME, test_ca  # noqa: F401
+
+ENV = {"TPKIT_KIT_ID": "kit-7", "TPKIT_TLS_DOMAIN": "kits.county.test"}
+CONNECTIONS = 12  # enough new connections that both workers answer some (the kernel spreads accepts)
+
+
+def _served_certificates(port: int) -> set[bytes]:
+    """The certificates the server at 127.0.0.1:`port` presents to CONNECTIONS new connections (DER)."""
+    unchecked = ssl.create_default_context()
+    unchecked.check_hostname, unchecked.verify_mode = False, ssl.CERT_NONE
+    seen = set()
+    for _ in range(CONNECTIONS):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with unchecked.wrap_socket(raw, server_hostname=KIT_NAME) as tls:
+                seen.add(tls.getpeercert(binary_form=True))
+    return seen
+
+
+def _verified_get(port: int, ca_path) -> str:
+    """GET / over HTTPS as a phone trusting the county CA would, by the kit's name (sent to 127.0.0.1)."""
+    trusting = ssl.create_default_context(cafile=str(ca_path))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with trusting.wrap_socket(raw, server_hostname=KIT_NAME) as tls:
+            tls.sendall(f"GET /-/health HTTP/1.1\r\nHost: {KIT_NAME}\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := tls.recv(65536):
+                answer += chunk
+    return answer.decode("latin-1").split("\r\n", 1)[0]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_cli_serve_https_takes_the_county_certificate_without_a_restart(tmp_path, monkeypatch, test_ca, workers):  # noqa: F811
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    port, https_port = free_port(), free_port()
+    server = _start_serve(tmp_path, port, "--web-workers", workers, "--https-port", str(https_port))
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/")
+        settings = load_settings(
+            environ={},
+            overrides={"data_dir": str(tmp_path / "data"), "kit_id": "kit-7", "tls_domain": ENV["TPKIT_TLS_DOMAIN"]},
+        )
+        paths = Paths.from_settings(settings)
+        key = paths.tls_dir / "key.pem"
+        assert key.stat().st_mode & 0o777 == 0o600
+        before = _served_certificates(https_port)
+        assert len(before) == 1
+        stand_in = x509.load_der_x509_certificate(before.pop())
+        assert stand_in.issuer == stand_in.subject  # self-signed: nobody is sent there
+        try:
+            _verified_get(https_port, test_ca.path)
+            raise AssertionError("a phone trusting the county CA accepted the kit's self-signed stand-in")
+        except ssl.SSLCertVerificationError:
+            pass
+
+        chain = test_ca.sign((paths.tls_dir / "request.csr").read_bytes())
+        kit_certificate.install(paths, settings, chain)
+        issued = x509.load_pem_x509_certificates(chain)[0]
+        deadline = time.monotonic() + 10
+        while _served_certificates(https_port) != {issued.public_bytes(Encoding.DER)} and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _served_certificates(https_port) == {issued.public_bytes(Encoding.DER)}
+        assert _verified_get(https_port, test_ca.path) == "HTTP/1.1 200 OK"
+        assert httpx.get(f"http://127.0.0.1:{port}/-/health").status_code == 200  # HTTP still beside it
+
+        server.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        output, _ = server.communicate(timeout=STOP_TIMEOUT_S)
+        assert time.monotonic() - started < STOP_TIMEOUT_S
+    finally:
+        server.kill()
+    assert "Traceback" not in output, output
