@@ -155,10 +155,12 @@ class LiveServer:
     `options` go to uvicorn.Config (ssl_certfile and ssl_keyfile for HTTPS: tests/web/trusted_https.py)."""
 
     def __init__(self, app, **options) -> None:
-        self.port = free_port()
+        self.port = options.pop("port", None) or free_port()
         self.url = f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", **options)
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, **{"log_level": "warning", "lifespan": "on", **options}
+            )
         )
         self.thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)
 
