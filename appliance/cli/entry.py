@@ -120,12 +120,12 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
 def _https(settings: Settings) -> HttpsSocket | None:
     """HTTPS beside HTTP when https_port is set: the kit's key, request and stand-in certificate made now (before
     any worker forks), the certificate to serve looked up again by each worker (services/security/kit_certificate)."""
-    from appliance.paths import Paths
+    from appliance.services.kit import kit_paths
     from appliance.services.security import kit_certificate
 
     if not settings.https_port:
         return None
-    paths = Paths.from_settings(settings)
+    paths = kit_paths(settings)
     kit_certificate.prepare(paths, settings)
     return HttpsSocket(settings.https_port, lambda: kit_certificate.serving_files(paths))
 

@@ -85,6 +85,18 @@ def csr_name(csr_pem: bytes) -> str:
         ) from exc
 
 
+def csr_public_der(csr_pem: bytes) -> bytes:
+    """The public key (DER SubjectPublicKeyInfo) a PEM certificate signing request was signed with."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        x509.load_pem_x509_csr(csr_pem)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
 def read_chain(pem: bytes) -> Chain:
     """The first certificate of a PEM chain; CertificateError (tls.unreadable) when it holds none."""
     from cryptography import x509

@@ -143,6 +143,20 @@ def install(paths: Paths, settings: Settings, pem: bytes, now: dt.datetime | Non
     return chain
 
 
+def take(paths: Paths, settings: Settings, chain: str) -> bool:
+    """Install `chain` (from a report's reply) unless it is the one installed; whether it was installed. A refusal
+    is logged and kept for the admin page (`install`), never raised: the report road goes on."""
+    files = Files.of(paths)
+    pem = chain.encode("utf-8", "replace")
+    if files.cert.exists() and files.cert.read_bytes() == pem:
+        return False
+    try:
+        install(paths, settings, pem)
+    except CertificateError:
+        return False
+    return True
+
+
 def _checked(files: Files, settings: Settings, pem: bytes, now: dt.datetime) -> x509.Chain:
     chain = x509.read_chain(pem)
     name = kit_name(settings)

@@ -1,0 +1,60 @@
+"""Issue 18, the certificate's road: a kit with a name sends its certificate request in its heartbeat → the hub keeps
+it (migration 0014) → `tpkit hub certs --pending` writes it for the county's ACME client (here the test CA) →
+`tpkit hub certs --import` keeps the issued chain → the kit's next report's reply carries it and the kit installs it
+after its checks → the kit asks no more. Real hub (uvicorn, each backend), the kit's own delivery."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from appliance.services.security import kit_certificate
+from tests.hub.test_cli_hub import tpkit
+from tests.hub.test_lessons_kit_to_kit import _report
+from tests.web.trusted_https import KIT_NAME, test_ca  # noqa: F401
+
+
+@pytest.fixture
+def settings(settings, hub_live, hub_db, clock):
+    """Kit kit-7 of kits.county.test reports to the hub under test."""
+    from appliance.hub import enrolment
+
+    token = enrolment.register(hub_db, "kit-7", "Hill School", "North", "", clock.now, 24)
+    named = {"kit_id": "kit-7", "tls_domain": "kits.county.test", "https_port": 8443}
+    return dataclasses.replace(settings, hub_url=hub_live.url, hub_enrol_token=token, **named)
+
+
+def test_kit_certificate_goes_from_request_to_installed_through_the_hub(
+    kit,
+    hub_settings,
+    clock,
+    tmp_path,
+    test_ca,  # noqa: F811
+):
+    _report(kit, tmp_path, clock)
+    pending = tmp_path / "pending"
+    written = tpkit("certs", "--pending", str(pending), settings=hub_settings)
+    assert written.returncode == 0, written.stderr
+    request = (pending / "kit-7.csr").read_bytes()
+    assert f"{KIT_NAME} (kit kit-7)" in written.stdout
+    assert request == (kit.paths.tls_dir / "request.csr").read_bytes()
+
+    stranger = test_ca.leaf()  # the right name, another key: no kit asked for it
+    refused = tpkit("certs", "--import", str(stranger.cert), settings=hub_settings)
+    assert refused.returncode == 1 and "No kit asked for the certificate" in refused.stdout
+
+    issued = tmp_path / "kit-7.fullchain.pem"
+    issued.write_bytes(test_ca.sign(request))
+    imported = tpkit("certs", "--import", str(issued), settings=hub_settings)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "kit kit-7" in imported.stdout
+    listed = tpkit("certs", settings=hub_settings).stdout
+    assert "kit-7\t" + KIT_NAME + "\tissued until" in listed
+    assert tpkit("certs", "--pending", str(pending), settings=hub_settings).stdout.count(".csr") == 0
+
+    _report(kit, tmp_path, clock)  # the reply carries the chain
+    assert (kit.paths.tls_dir / "cert.pem").read_bytes() == issued.read_bytes()
+    state = kit_certificate.state(kit.paths, kit.settings)
+    assert state.installed and state.name == KIT_NAME and not state.refused
+    assert kit_certificate.pending_request(kit.paths, kit.settings) == ""  # valid for 89 days: nothing to ask
