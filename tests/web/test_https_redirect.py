@@ -30,7 +30,7 @@ PAGE = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 class NamedKit:
     """A kit called KIT_NAME serving HTTP and HTTPS on loopback, its certificate chosen by the test."""
 
-    def __init__(self, tmp_path, content_dir, test_ca: TestCA) -> None:
+    def __init__(self, tmp_path, content_dir, ca: TestCA) -> None:
         self.https_port = free_port()
         self.settings = load_settings(
             environ={},
@@ -45,7 +45,7 @@ class NamedKit:
         )
         self.paths = Paths.from_settings(self.settings)
         self.files = kit_certificate.prepare(self.paths, self.settings)
-        self.ca = test_ca
+        self.ca = ca
 
     def certify(self, *, days: float = 90, start_days_ago: float = 1) -> None:
         """The county's certificate for this kit's request, written where the kit keeps it (an expired one too: the
