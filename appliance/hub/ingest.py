@@ -276,12 +276,15 @@ def _store_in(
 
 
 def _keep_tls_request(tx, kit_id: str, request: str, now: float) -> None:
-    """Keep a kit's certificate request for `tpkit hub certs --pending`; one that cannot be read is logged and
-    dropped (the report itself is stored: a request is not worth losing a heartbeat)."""
+    """Keep a kit's certificate request for `tpkit hub certs --pending`; one that cannot be read, or asks for a name
+    that is not `<kit_id>.<domain>`, is logged and dropped (the report itself is stored)."""
     try:
         name = x509.csr_name(request.encode("ascii"))
     except (CertificateError, UnicodeEncodeError) as exc:
         log.warning("kit %s sent a certificate request that cannot be read: %s", kit_id, exc)
+        return
+    if not name.startswith(kit_id + "."):  # a kit asks for its own name only, never another kit's
+        log.warning("kit %s asked for a certificate for %s, not a name of its own: dropped", kit_id, name)
         return
     stored_certificates.keep_request(tx, kit_id, name, request, now)
 

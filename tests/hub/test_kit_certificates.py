@@ -9,7 +9,10 @@ import dataclasses
 
 import pytest
 
+from appliance.edges import x509
+from appliance.hub.storage import certificates as stored_certificates
 from appliance.services.security import kit_certificate
+from tests.hub.conftest import enrol_kit, health_body, signed, stored_reports
 from tests.hub.test_cli_hub import tpkit
 from tests.hub.test_lessons_kit_to_kit import _report
 from tests.web.trusted_https import KIT_NAME, test_ca  # noqa: F401
@@ -58,3 +61,20 @@ def test_kit_certificate_goes_from_request_to_installed_through_the_hub(
     state = kit_certificate.state(kit.paths, kit.settings)
     assert state.installed and state.name == KIT_NAME and not state.refused
     assert kit_certificate.pending_request(kit.paths, kit.settings) == ""  # valid for 89 days: nothing to ask
+
+
+def test_kit_certificate_request_for_another_kit_s_name_is_dropped(hub_db, hub_client, clock, tmp_path):
+    """A kit (kit-9) whose heartbeat asks for another kit's name (kit-7.…) gets nothing kept: no kit can be given a
+    certificate for another's name; a request that is not one is dropped too; both heartbeats are stored."""
+    secret = enrol_kit(hub_db, "kit-9", clock.now)
+    key = tmp_path / "key.pem"
+    x509.make_key(key)
+    for sequence, request in enumerate(
+        (x509.make_csr(key, KIT_NAME).decode(), "-----BEGIN CERTIFICATE REQUEST-----x"), 1
+    ):
+        body = {**health_body("kit-9"), "tls_request": request}
+        _, payload, headers = signed(secret, "kit-9", sequence, body, made_at=clock.now)
+        answer = hub_client.post("/api/v1/reports", content=payload, headers=headers)
+        assert answer.status_code == 201 and answer.json()["certificate"] is None
+    assert stored_reports(hub_db, "kit-9") == 2
+    assert stored_certificates.listing(hub_db) == []
