@@ -176,10 +176,10 @@ def run_server(
         http=HTTP_PROTOCOL,
         ws="none",  # no page uses WebSockets: no worker loads their library
     )
-    if workers == 1 and https is None:
-        uvicorn.run(make_app(), **options)
-        return 0
     if workers == 1:
+        if https is None:
+            uvicorn.run(make_app(), **options)
+            return 0
         config = uvicorn.Config(make_app(), **options)
         return _serve_both(config, config.bind_socket(), https, _bind(host, https.port, options))
     from importlib import import_module
@@ -224,7 +224,7 @@ def _bind(host: str, port: int, options: dict[str, Any]):
     """A listening socket on host:port, bound as uvicorn binds its own."""
     import uvicorn
 
-    return uvicorn.Config(None, **{**options, "host": host, "port": port}).bind_socket()
+    return uvicorn.Config("", **{**options, "host": host, "port": port}).bind_socket()  # no app: only binds
 
 
 def _serve_both(config: Any, listening: Any, https: HttpsSocket, secure: Any) -> int:

@@ -12,17 +12,16 @@ from pathlib import Path
 
 from appliance.errors import CertificateError
 
-# A key size every phone's TLS stack takes, and cheap for a Pi to sign handshakes with.
+# The key is ECDSA P-256: every phone's TLS stack takes it, and a Pi signs handshakes with it cheaply.
 KEY_MODE = 0o600  # the key never leaves the kit, and only the kit's user reads it
 
 
 @dataclasses.dataclass(frozen=True)
 class Chain:
-    """What the kit needs to know of a PEM certificate chain: the first certificate's DNS names, its validity, and
+    """What the kit needs to know of a PEM certificate chain: the first certificate's DNS names, its expiry, and
     whether its public key is that of a given private key (`matches`)."""
 
     names: tuple[str, ...]
-    not_before: dt.datetime
     not_after: dt.datetime
     public_der: bytes
 
@@ -122,7 +121,7 @@ def read_chain(pem: bytes) -> Chain:
     public = first.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return Chain(names, first.not_valid_before_utc, first.not_valid_after_utc, public)
+    return Chain(names, first.not_valid_after_utc, public)
 
 
 def matches(chain: Chain, key_path: Path) -> bool:
