@@ -3,7 +3,6 @@ self-signed stand-in, then, without a restart, with the certificate the county s
 
 from __future__ import annotations
 
-import signal
 import socket
 import ssl
 import time
@@ -17,7 +16,7 @@ from appliance.config import load_settings
 from appliance.paths import Paths
 from appliance.services.security import kit_certificate
 from tests.conftest import free_port
-from tests.test_cli import STOP_TIMEOUT_S, _start_serve, _wait_for
+from tests.test_cli import _start_serve, _wait_for, stopped_by_sigterm
 from tests.web.trusted_https import KIT_NAME, test_ca  # noqa: F401
 
 ENV = {"TPKIT_KIT_ID": "kit-7", "TPKIT_TLS_DOMAIN": "kits.county.test"}
@@ -83,10 +82,7 @@ def test_cli_serve_https_takes_the_county_certificate_without_a_restart(tmp_path
         assert _verified_get(https_port, test_ca.path) == "HTTP/1.1 200 OK"
         assert httpx.get(f"http://127.0.0.1:{port}/-/health").status_code == 200  # HTTP still beside it
 
-        server.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        output, _ = server.communicate(timeout=STOP_TIMEOUT_S)
-        assert time.monotonic() - started < STOP_TIMEOUT_S
+        output = stopped_by_sigterm(server)
     finally:
         server.kill()
     assert "Traceback" not in output, output
