@@ -12,11 +12,16 @@ certificate errors: a certificate Chromium would refuse fails the test as it wou
   plays the county's ACME client for a kit's certificate signing request.
 - `trusted_home` (session): the temporary HOME whose NSS database trusts the test CA.
 - `trusted_chromium(home, names)`: a headless Chromium in that HOME with each name resolving to 127.0.0.1.
+- `named_kit`: a kit called KIT_NAME serving HTTP and HTTPS on loopback with the test CA's certificate for its own
+  key (`NamedKit`: `https_url`, `http_url` on the kit's name, `certify()` to change the certificate). With
+  `trusted_chromium(trusted_home)` it is a phone on the classroom Wi-Fi of a kit with its county certificate: the
+  seam for the PWA's `offline_phone` fixture (docs/provisioning.md, "The kit's HTTPS certificate").
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import shutil
 import subprocess
@@ -30,6 +35,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from appliance.paths import Paths
+from appliance.services.kit import Kit, open_kit
+from appliance.services.security import kit_certificate
+from appliance.web.app import create_app
+from tests.conftest import LiveServer, free_port
 from tests.web.browsers import chromium
 
 # The kit's name in the tests: a county's kit under the county's domain (a reserved .test name, never on the
@@ -177,3 +187,41 @@ def trusted_chromium(home: Path, names: tuple[str, ...] = (KIT_NAME,)) -> Iterat
 def origin(scheme: str, port: int, name: str = KIT_NAME) -> str:
     """`scheme://name:port`, the origin a phone would see."""
     return f"{scheme}://{name}:{port}"
+
+
+class NamedKit:
+    """A kit called KIT_NAME (kit_id kit-7, tls_domain kits.county.test) serving HTTP and HTTPS on loopback."""
+
+    def __init__(self, kit: Kit, ca: TestCA, http: LiveServer, https: LiveServer) -> None:
+        self.kit, self.ca, self.http, self.https = kit, ca, http, https
+        self.https_port = https.port
+        self.files = kit_certificate.Files.of(kit.paths)
+        self.https_url, self.http_url = origin("https", https.port), origin("http", http.port)
+
+    def certify(self, *, days: float = 90, start_days_ago: float = 1) -> None:
+        """The county's certificate for this kit's request, written where the kit keeps it (an expired one too: the
+        kit was offline past its expiry). HTTPS takes a new one only in `tpkit serve` (tests/test_cli_https.py)."""
+        self.files.cert.write_bytes(certificate_for(self.kit.paths, self.kit.settings, self.ca, days, start_days_ago))
+
+
+def certificate_for(paths: Paths, settings, ca: TestCA, days: float = 90, start_days_ago: float = 1) -> bytes:
+    """The test CA's chain for the kit's own request (made if missing)."""
+    request = kit_certificate.prepare(paths, settings).request.read_bytes()
+    return ca.sign(request, days=days, start_days_ago=start_days_ago)
+
+
+@pytest.fixture
+def named_kit(settings, book, test_ca: TestCA) -> Iterator[NamedKit]:
+    """See NamedKit; HTTPS serves a valid certificate from the start (a test may change it or take it away)."""
+    https_port = free_port()
+    named = dataclasses.replace(settings, kit_id="kit-7", tls_domain="kits.county.test", https_port=https_port)
+    paths = Paths.from_settings(named)
+    kit_certificate.Files.of(paths).cert.parent.mkdir(parents=True, exist_ok=True)
+    kit_certificate.Files.of(paths).cert.write_bytes(certificate_for(paths, named, test_ca))
+    kit = open_kit(named)
+    app = create_app(kit, watch_library=False)
+    cert, key = kit_certificate.serving_files(paths)
+    options = {"ssl_certfile": str(cert), "ssl_keyfile": str(key), "lifespan": "off"}
+    with LiveServer(app) as http, LiveServer(app, port=https_port, **options) as https:
+        yield NamedKit(kit, test_ca, http, https)
+    kit.close()
