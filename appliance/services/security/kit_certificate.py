@@ -88,7 +88,7 @@ def prepare(paths: Paths, settings: Settings) -> Files:
     if not files.key.exists():
         x509.make_key(files.key)
         log.info("made the kit's HTTPS key %s", files.key)
-        for stale in (files.request, files.self_signed):
+        for stale in (files.request, files.self_signed, files.cert):  # made for the key that was lost
             stale.unlink(missing_ok=True)
     if settings.tls_domain and (not files.request.exists() or x509.csr_name(files.request.read_bytes()) != name):
         _write(files.request, x509.make_csr(files.key, name))

@@ -51,3 +51,17 @@ def test_kit_certificate_refused_keeps_the_one_in_use(named, test_ca, code, make
     assert kit_certificate.take(paths, named, good.decode()) is False  # the one installed: nothing to do
     kit_certificate.install(paths, named, test_ca.sign(files.request.read_bytes()))
     assert kit_certificate.state(paths, named).refused == ""
+
+
+def test_kit_certificate_a_lost_key_takes_its_certificate_with_it(named, test_ca):  # noqa: F811
+    """A new key (the old one lost) makes a new request, and the certificate of the old key is not served: HTTPS
+    would not start with a certificate for another key (serving_files then names the self-signed stand-in)."""
+    paths = kit_paths(named)
+    files = kit_certificate.prepare(paths, named)
+    kit_certificate.install(paths, named, test_ca.sign(files.request.read_bytes()))
+    old_request = files.request.read_bytes()
+    files.key.unlink()
+    kit_certificate.prepare(paths, named)
+    assert files.request.read_bytes() != old_request and not files.cert.exists()
+    assert kit_certificate.serving_files(paths) == (files.self_signed, files.key)
+    assert x509.matches(x509.read_chain(files.self_signed.read_bytes()), files.key)
