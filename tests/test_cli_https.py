@@ -12,6 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from appliance.cli.common import TLS_RELOAD_CHECK_S
 from appliance.config import load_settings
 from appliance.paths import Paths
 from appliance.services.security import kit_certificate
@@ -33,6 +34,17 @@ def _served_certificates(port: int) -> set[bytes]:
             with unchecked.wrap_socket(raw, server_hostname=KIT_NAME) as tls:
                 seen.add(tls.getpeercert(binary_form=True))
     return seen
+
+
+def _install_and_wait(port: int, paths, settings, chain: bytes) -> set[bytes]:
+    """Install `chain` as the kit would and wait until every new connection to `port` gets it; {its DER}."""
+    kit_certificate.install(paths, settings, chain)
+    wanted = {x509.load_pem_x509_certificates(chain)[0].public_bytes(Encoding.DER)}
+    deadline = time.monotonic() + 10  # 5 × TLS_RELOAD_CHECK_S
+    while _served_certificates(port) != wanted and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _served_certificates(port) == wanted
+    return wanted
 
 
 def _verified_get(port: int, ca_path) -> str:
@@ -72,15 +84,17 @@ def test_cli_serve_https_takes_the_county_certificate_without_a_restart(tmp_path
         except ssl.SSLCertVerificationError:
             pass
 
-        chain = test_ca.sign((paths.tls_dir / "request.csr").read_bytes())
-        kit_certificate.install(paths, settings, chain)
-        issued = x509.load_pem_x509_certificates(chain)[0]
-        deadline = time.monotonic() + 10
-        while _served_certificates(https_port) != {issued.public_bytes(Encoding.DER)} and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert _served_certificates(https_port) == {issued.public_bytes(Encoding.DER)}
+        issued = _install_and_wait(
+            https_port, paths, settings, test_ca.sign((paths.tls_dir / "request.csr").read_bytes())
+        )
         assert _verified_get(https_port, test_ca.path) == "HTTP/1.1 200 OK"
         assert httpx.get(f"http://127.0.0.1:{port}/-/health").status_code == 200  # HTTP still beside it
+
+        (paths.tls_dir / "cert.pem").write_text("not a certificate")  # a damaged file: the one served stays
+        time.sleep(3 * TLS_RELOAD_CHECK_S)
+        assert _served_certificates(https_port) == issued
+        renewed = test_ca.sign((paths.tls_dir / "request.csr").read_bytes())
+        _install_and_wait(https_port, paths, settings, renewed)  # and the next good one is still taken
 
         output = stopped_by_sigterm(server)
     finally:
