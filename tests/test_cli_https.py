@@ -1,5 +1,6 @@
 """`tpkit serve` with https_port: every forked worker serves HTTPS beside HTTP on real sockets, first with the kit's
-self-signed stand-in, then, without a restart, with the certificate the county sent back (issue 18)."""
+self-signed stand-in, then, without a restart, with the certificate the county sent back (issue 18), and a phone that
+trusts the county's CA is sent from HTTP to HTTPS on the kit's name and lands in a secure context."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from appliance.paths import Paths
 from appliance.services.security import kit_certificate
 from tests.conftest import free_port
 from tests.test_cli import _start_serve, _wait_for, stopped_by_sigterm
-from tests.web.trusted_https import KIT_NAME, test_ca  # noqa: F401
+from tests.web.trusted_https import KIT_NAME, origin, test_ca, trusted_chromium, trusted_home  # noqa: F401
 
 ENV = {"TPKIT_KIT_ID": "kit-7", "TPKIT_TLS_DOMAIN": "kits.county.test"}
 CONNECTIONS = 12  # enough new connections that both workers answer some (the kernel spreads accepts)
@@ -60,7 +61,13 @@ def _verified_get(port: int, ca_path) -> str:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_cli_serve_https_takes_the_county_certificate_without_a_restart(tmp_path, monkeypatch, test_ca, workers):  # noqa: F811
+def test_cli_serve_https_takes_the_county_certificate_without_a_restart(
+    tmp_path,
+    monkeypatch,
+    test_ca,  # noqa: F811
+    trusted_home,  # noqa: F811
+    workers,
+):
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     port, https_port = free_port(), free_port()
@@ -89,6 +96,11 @@ def test_cli_serve_https_takes_the_county_certificate_without_a_restart(tmp_path
         )
         assert _verified_get(https_port, test_ca.path) == "HTTP/1.1 200 OK"
         assert httpx.get(f"http://127.0.0.1:{port}/-/health").status_code == 200  # HTTP still beside it
+        with trusted_chromium(trusted_home) as browser:  # a phone: sent from HTTP to HTTPS, a secure context
+            page = browser.new_page()
+            page.goto(origin("http", port) + "/?lang=zh")
+            assert page.url == origin("https", https_port) + "/?lang=zh"
+            assert page.evaluate("() => [isSecureContext, 'serviceWorker' in navigator]") == [True, True]
 
         (paths.tls_dir / "cert.pem").write_text("not a certificate")  # a damaged file: the one served stays
         time.sleep(3 * TLS_RELOAD_CHECK_S)
