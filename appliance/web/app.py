@@ -52,6 +52,7 @@ from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
 from appliance.web.hot_entries import ServeHotEntries
+from appliance.web.https_redirect import SendToHttps
 from appliance.web.session import SESSION_COOKIE
 from appliance.webcore import form_key
 from appliance.webcore.forms import FormBinding
@@ -204,6 +205,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(CountRequests, counter=requests),
+            Middleware(SendToHttps, kit=kit, library=KIWIX_PREFIXES),  # web.https_redirect: only with https_port
             Middleware(OpenToKiwixClients),
             Middleware(SandboxBooks),
             # web.hot_entries: a cached book entry the short way, inside the two above (they add its headers)
