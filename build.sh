@@ -25,7 +25,9 @@ RUN_DIR="$ROOT/run-data"
 # closed while reading from the driver"). g++ builds the Kiwix OPDS client test's program against trixie's
 # libkiwix (scripts/kiwix-reference.sh --opds-client). ffmpeg and poppler-utils: `tpkit pack` re-encodes video and
 # renders PDF pages on the county's machine, and its tests make their own short video (docs/textbook-units.md).
-TEST_DEBS="python3-venv rsync kiwix-tools chromium ffmpeg poppler-utils fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1 nftables g++"
+# libnss3-tools (certutil): the HTTPS browser tests trust their test CA through an NSS database, as Chromium on Linux
+# does (tests/web/trusted_https.py).
+TEST_DEBS="python3-venv rsync kiwix-tools chromium ffmpeg poppler-utils fonts-noto-cjk shellcheck wrk dbus-daemon util-linux minisign fdisk mtools dosfstools postgresql git iproute2 systemd libatomic1 nftables g++ libnss3-tools"
 # avahi is unpacked, never installed: an installed avahi-daemon would start and talk on the real LAN.
 # The mDNS interop test runs its own copy on loopback only (tests/edges/test_mdns_avahi.py).
 AVAHI_DEBS="avahi-daemon avahi-utils libavahi-core7 libdaemon0"

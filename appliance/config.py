@@ -117,6 +117,23 @@ def _channel_keys(value: str) -> str | None:
     return None
 
 
+def _domain(value: str) -> str | None:
+    """Empty, or a DNS domain: dot-separated labels of lower-case letters, digits and inner dashes."""
+    labels = value.split(".")
+    ok = not value or (
+        len(value) <= 200
+        and len(labels) >= 2
+        and all(
+            0 < len(label) <= 63
+            and label[0] != "-"
+            and label[-1] != "-"
+            and all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in label)
+            for label in labels
+        )
+    )
+    return None if ok else "must be empty or a domain like kits.county.example (lower-case letters, digits, dashes)"
+
+
 def _kit_id(value: str) -> str | None:
     """The shape the hub accepts in reports (docs/reporting.md): 1–64 letters, digits, '.', '_' or '-'."""
     ok = (
@@ -189,6 +206,21 @@ SPEC: tuple[Setting, ...] = (
     Setting("content_dir", Path, None, "Folder of ZIM books (read-only packages). Default: <data_dir>/content."),
     Setting("host", str, "127.0.0.1", "Address the web server listens on (0.0.0.0 on a kit)."),
     Setting("port", int, 8080, "TCP port of the web server.", _port),
+    Setting(
+        "https_port",
+        int,
+        0,
+        "TCP port of the web server's HTTPS beside HTTP (443 on a kit with a county certificate); 0: no HTTPS.",
+        _port_or_zero,
+    ),
+    Setting(
+        "tls_domain",
+        str,
+        "",
+        "The county's domain for its kits' names: this kit is <kit_id>.<tls_domain> (e.g. kits.county.example); "
+        "empty: no name, no certificate.",
+        _domain,
+    ),
     Setting(
         "kit_id",
         str,
@@ -514,6 +546,8 @@ class Settings:
     content_dir: Path
     host: str
     port: int
+    https_port: int
+    tls_domain: str
     kit_id: str
     school_name: str
     wifi_name: str

@@ -43,6 +43,14 @@ class ConfigError(TpkitError, ValueError):
     code = "config.invalid"
 
 
+class CertificateError(TpkitError, ValueError):
+    """A TLS certificate the kit was given cannot be installed: unreadable, for another key or name, or expired
+    (edges/x509.py, services/security/kit_certificate.py). The certificate in use is kept."""
+
+    code = "tls.unreadable"
+    status = 400
+
+
 class StorageError(TpkitError, OSError):
     """The database or a data folder cannot be used."""
 

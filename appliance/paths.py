@@ -43,6 +43,12 @@ class Paths:
         return self.keys_dir / "enrolment-token"
 
     @property
+    def tls_dir(self) -> Path:
+        """The kit's HTTPS key (0600, made on the kit, never sent anywhere), its certificate request and the
+        certificate the county sent back (services/security/kit_certificate.py)."""
+        return self.data_dir / "tls"
+
+    @property
     def form_key(self) -> Path:
         """The key the web pages' CSRF tokens are made with, mode 0600, made at the web server's first start."""
         return self.keys_dir / "form-key"

@@ -151,13 +151,16 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn serving the kit's app on a loopback port, in a thread (after encode/uvicorn's run_server)."""
+    """A real uvicorn serving the kit's app on a loopback port, in a thread (after encode/uvicorn's run_server);
+    `options` go to uvicorn.Config (ssl_certfile and ssl_keyfile for HTTPS: tests/web/trusted_https.py)."""
 
-    def __init__(self, app, port: int | None = None) -> None:
-        self.port = port or free_port()  # a port given: the same kit again after a restart
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, app, **options) -> None:
+        self.port = options.pop("port", None) or free_port()
+        self.url = f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, **{"log_level": "warning", "lifespan": "on", **options}
+            )
         )
         self.thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)
 

@@ -93,6 +93,15 @@ def _wait_for(url: str, timeout_s: float = 30) -> float:
     raise AssertionError(f"{url} did not answer within {timeout_s} s")
 
 
+def stopped_by_sigterm(server: subprocess.Popen) -> str:
+    """`server`'s output once SIGTERM has stopped it, which it must within STOP_TIMEOUT_S."""
+    server.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    output, _ = server.communicate(timeout=STOP_TIMEOUT_S)
+    assert time.monotonic() - started < STOP_TIMEOUT_S
+    return output
+
+
 def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_path):
     port = free_port()
     server = _start_serve(tmp_path, port)
@@ -105,10 +114,7 @@ def test_cli_serve_builds_demo_prints_password_once_and_stops_on_sigterm(tmp_pat
         while not compiled_mark(compiled).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(list(compiled.glob("*.jinja"))) == len(pages.ENV.list_templates()) > 50
-        server.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        output, _ = server.communicate(timeout=STOP_TIMEOUT_S)
-        assert time.monotonic() - started < STOP_TIMEOUT_S
+        output = stopped_by_sigterm(server)
     finally:
         server.kill()
     assert f"serving on http://127.0.0.1:{port}/" in output

@@ -44,7 +44,7 @@ EDGES = {
     "zeroconf": "edges/mdns.py",
     "ifaddr": "edges/mdns.py",
     "gpiozero": "edges/panel_gpio.py",
-    "cryptography": "edges/minisign.py",
+    "cryptography": ("edges/minisign.py", "edges/x509.py"),
     "urllib.request": "edges/health_probe.py",
     "urllib.error": "edges/health_probe.py",
     "http.client": ("edges/health_probe.py", "edges/uplink.py"),

@@ -4,6 +4,7 @@ web server's runner and the umask of commands that keep people's data."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -126,6 +127,19 @@ def require_free_port(host: str, port: int, flag: str = "--port") -> None:
             ) from None
 
 
+# How often a web worker serving HTTPS looks whether the kit's certificate file changed, and takes the new one
+# (issue 18: a certificate that came back in a report reply is served without a restart, by every worker).
+TLS_RELOAD_CHECK_S = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpsSocket:
+    """HTTPS beside HTTP on `port`, serving the (certificate chain, key) files `files()` names at each look."""
+
+    port: int
+    files: Callable[[], tuple[Path, Path]]
+
+
 def run_server(
     settings: Settings | HubSettings,
     *,
@@ -136,13 +150,15 @@ def run_server(
     factory: str,
     close: Callable[[], None],
     beside: Callable[[], None] | None = None,
+    https: HttpsSocket | None = None,
 ) -> int:
     """Serve with uvicorn until SIGTERM/SIGINT (the only module importing uvicorn); the exit code. One worker runs
     `make_app()` in this process. More are forks of this process (edges/forked_workers.py), made once it has
     imported `factory` ("module:function") and `close()` has released what it opened; each builds its app with
     `factory()` from the settings handed down in the environment. `beside` (several workers only) runs in this
     process while the workers start (they wait for what it prepares at the start gate); no other thread may run in
-    this process then, nor later (it forks replacements)."""
+    this process then, nor later (it forks replacements). With `https`, every worker also serves HTTPS, the same app,
+    on its own socket (`_serve_both`)."""
     import uvicorn
 
     # timeout_graceful_shutdown: finish in-flight pages, then exit well inside systemd's TimeoutStopSec.
@@ -161,8 +177,11 @@ def run_server(
         ws="none",  # no page uses WebSockets: no worker loads their library
     )
     if workers == 1:
-        uvicorn.run(make_app(), **options)
-        return 0
+        if https is None:
+            uvicorn.run(make_app(), **options)
+            return 0
+        config = uvicorn.Config(make_app(), **options)
+        return _serve_both(config, config.bind_socket(), https, _bind(host, https.port, options))
     from importlib import import_module
 
     from appliance.edges.forked_workers import ForkedWorkers
@@ -175,8 +194,11 @@ def run_server(
     options.update(http=__getattr__("RequestHeadDeadline"))
     config = uvicorn.Config(getattr(import_module(module), function), factory=True, **options)
     listening = config.bind_socket()
+    secure = None if https is None else _bind(host, https.port, options)
 
     def serve_one() -> int:
+        if https is not None and secure is not None:
+            return _serve_both(config, listening, https, secure)
         server = uvicorn.Server(config)
         server.run(sockets=[listening])
         return 0 if server.started else uvicorn.config.STARTUP_FAILURE
@@ -196,6 +218,84 @@ def run_server(
         forks.stop()
         raise
     return forks.supervise()
+
+
+def _bind(host: str, port: int, options: dict[str, Any]):
+    """A listening socket on host:port, bound as uvicorn binds its own."""
+    import uvicorn
+
+    return uvicorn.Config("", **{**options, "host": host, "port": port}).bind_socket()  # no app: only binds
+
+
+def _serve_both(config: Any, listening: Any, https: HttpsSocket, secure: Any) -> int:
+    """Serve `config`'s app on `listening` (HTTP, with its lifespan) and on `secure` (HTTPS, lifespan off: one kit,
+    one app) in one event loop until SIGTERM/SIGINT; the exit code. Two uvicorn.Servers, each with its own Config:
+    uvicorn puts one SSL context on every socket of a server. The HTTPS server installs its signal handlers last, so
+    it gets SIGTERM first; when it has stopped, uvicorn restores the HTTP server's handlers and raises the signal
+    again, which stops that one (with the kit) last. The HTTPS context takes a changed certificate file within
+    TLS_RELOAD_CHECK_S (`_reload_certificates`)."""
+    import asyncio
+
+    import uvicorn
+
+    config.load()
+    cert, key = https.files()
+    options = {name: getattr(config, name) for name in ("log_level", "timeout_graceful_shutdown", "server_header")}
+    secure_config = uvicorn.Config(
+        config.loaded_app,
+        **options,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        access_log=config.access_log,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        http=config.http,
+        ws="none",
+        lifespan="off",
+        proxy_headers=False,
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+    )
+    secure_config.load()
+    plain, encrypted = uvicorn.Server(config), uvicorn.Server(secure_config)
+
+    async def both() -> None:
+        watcher = asyncio.ensure_future(_reload_certificates(secure_config, https, (cert, _mtime(cert))))
+        try:
+            await asyncio.gather(plain.serve(sockets=[listening]), encrypted.serve(sockets=[secure]))
+        finally:
+            watcher.cancel()
+
+    asyncio.run(both())
+    return 0 if plain.started and encrypted.started else uvicorn.config.STARTUP_FAILURE
+
+
+async def _reload_certificates(secure_config: Any, https: HttpsSocket, served: tuple[Path, int]) -> None:
+    """Every TLS_RELOAD_CHECK_S, load the certificate `https.files()` names into the running SSL context when it is
+    another file or was changed: new connections get it, open ones keep theirs. A file that does not load is
+    logged and the old certificate kept."""
+    import asyncio
+    import logging
+
+    log = logging.getLogger(__name__)
+    while True:
+        await asyncio.sleep(TLS_RELOAD_CHECK_S)
+        cert, key = https.files()
+        seen = (cert, _mtime(cert))
+        if seen == served:
+            continue
+        try:
+            secure_config.ssl.load_cert_chain(str(cert), str(key))
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            log.error("could not load the HTTPS certificate %s (%s): serving the one before", cert, exc)
+        else:
+            log.info("serving the HTTPS certificate %s", cert)
+        served = seen
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def __getattr__(name: str) -> type:

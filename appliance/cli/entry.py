@@ -19,6 +19,7 @@ from pathlib import Path
 from appliance import __version__, strict_json
 from appliance.cli import audit, books, content, hub, learning, packing, people, provisioning, reporting, roads
 from appliance.cli.common import (
+    HttpsSocket,
     add_setting_flags,
     keep_peoples_data_private,
     print_error,
@@ -41,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tpkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser("serve", help="run the web server (library, home page, catalog)")
-    add_setting_flags(serve, ("data_dir", "content_dir", "host", "port", "school_name", "log_level", "web_workers"))
+    add_setting_flags(
+        serve, ("data_dir", "content_dir", "host", "port", "https_port", "school_name", "log_level", "web_workers")
+    )
     serve.add_argument(
         "--demo-if-empty",
         action="store_true",
@@ -90,6 +93,8 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
     from appliance.services.library import demo_books
 
     require_free_port(settings.host, settings.port)  # before the demo, "serving on" and a one-time password
+    if settings.https_port:
+        require_free_port(settings.host, settings.https_port, "--https-port")
     if demo_if_empty and not demo_books.has_books(settings.content_dir):
         print(f"[i] {settings.content_dir} has no books: building the demo library…")
         for path in demo_books.build(settings.content_dir):
@@ -106,9 +111,23 @@ def serve(settings: Settings, demo_if_empty: bool) -> int:
             make_app=lambda: _web_app(kit),
             factory="appliance.web.asgi:app_from_environment",
             close=kit.close,
+            https=_https(settings),
         )
         return 0
     return _serve_beside_workers(settings)
+
+
+def _https(settings: Settings) -> HttpsSocket | None:
+    """HTTPS beside HTTP when https_port is set: the kit's key, request and stand-in certificate made now (before
+    any worker forks), the certificate to serve looked up again by each worker (services/security/kit_certificate)."""
+    from appliance.services.kit import kit_paths
+    from appliance.services.security import kit_certificate
+
+    if not settings.https_port:
+        return None
+    paths = kit_paths(settings)
+    kit_certificate.prepare(paths, settings)
+    return HttpsSocket(settings.https_port, lambda: kit_certificate.serving_files(paths))
 
 
 def _serve_beside_workers(settings: Settings) -> int:
@@ -139,6 +158,7 @@ def _serve_beside_workers(settings: Settings) -> int:
             factory="appliance.web.asgi:app_from_environment",
             close=lambda: None,  # prepare() opens and closes its own kit
             beside=prepare,
+            https=_https(settings),
         )
     finally:
         gate.open()  # the server never forked (it failed to bind): nothing waits, but leave the gate open

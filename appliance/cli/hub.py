@@ -183,8 +183,20 @@ def _add_hub_commands(hub: argparse.ArgumentParser) -> None:
         "e.g. tpkit hub alert-rules > /etc/prometheus/tpkit-hub.rules.yml",
     )
     add_setting_flags(rules, ("hub_silent_after_h", "hub_old_content_days", "log_level"))
+    certs = actions.add_parser(
+        "certs",
+        help="the kits' HTTPS certificates: list them, write pending requests, import issued chains",
+        description="Kits send a certificate request for <kit_id>.<tls_domain> in their reports; --pending writes "
+        "them for the county's ACME client (DNS-01), --import keeps the chains it issued, and each kit gets its own "
+        "in its next report's reply (docs/provisioning.md).",
+        epilog="Exit status: 0 when every file was imported, 1 otherwise.",
+    )
+    certs.add_argument("--pending", type=Path, metavar="DIR", help="write each pending request to DIR/<kit_id>.csr")
+    certs.add_argument(
+        "--import", dest="chains", type=Path, nargs="+", metavar="PEM", help="import issued chains (fullchain .pem)"
+    )
     county_lessons.add_parser(actions, lambda parser: add_setting_flags(parser, HUB_SETTINGS))
-    for action in (config, listing, imports, technician):
+    for action in (config, listing, imports, technician, certs):
         add_setting_flags(action, HUB_SETTINGS)
     for action in (add, many):
         add_setting_flags(action, HUB_SETTINGS + ("hub_token_lifetime_h",))
@@ -493,6 +505,42 @@ def hub_notify(settings: HubSettings) -> int:
     return 1 if any(channel.error for channel in sent) else 0
 
 
+def hub_certs(settings: HubSettings, args: argparse.Namespace) -> int:
+    """List the kits' certificates, write pending requests (--pending), import issued chains (--import)."""
+    import time
+
+    from appliance.errors import CertificateError
+    from appliance.hub import certificates
+    from appliance.hub.storage import certificates as stored
+
+    failed = 0
+    db = _open_hub(settings)
+    try:
+        for path in args.chains or ():
+            try:
+                kit_id, chain = certificates.import_chain(db, path.read_bytes(), time.time())
+            except (OSError, CertificateError) as exc:
+                failed += 1
+                fix = exc.fix if isinstance(exc, CertificateError) else "Give the path of a readable .pem file."
+                print(f"[✗] {path}: {getattr(exc, 'message', exc)}\n    Fix: {fix}")
+                continue
+            print(
+                f"[✓] {path}: kit {kit_id} ({', '.join(chain.names)}, until {chain.not_after:%Y-%m-%d}), sent in its next reply"
+            )
+        if args.pending:
+            written = certificates.write_pending(db, args.pending)
+            for kit_id, name, path in written:
+                print(f"[i] {path}: {name} (kit {kit_id})")
+            print(f"[✓] {len(written)} pending request(s) written to {args.pending}")
+        if not args.pending and not args.chains:
+            for row in stored.listing(db):
+                state = f"issued until {row['not_after']}" if row["chain"] else "pending"
+                print(f"{row['kit_id']}\t{row['name']}\t{state}")
+    finally:
+        db.close()
+    return 1 if failed else 0
+
+
 def hub_technician(settings: HubSettings, username: str, role: str | None) -> int:
     """Add a technician or a reviewer with a password typed twice (or set an existing one's password and role)."""
     import getpass
@@ -533,6 +581,8 @@ def _run(settings: HubSettings, args: argparse.Namespace) -> int:
         return hub_prune(settings)
     if args.hub_command == "notify":
         return hub_notify(settings)
+    if args.hub_command == "certs":
+        return hub_certs(settings, args)
     if args.hub_command == "lessons":
         return county_lessons.run(settings, args, _open_hub)
     if args.hub_command == "alert-rules":

@@ -11,15 +11,18 @@ import binascii
 import dataclasses
 import datetime as dt
 import json
+import logging
 import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
 from appliance import strict_json
-from appliance.errors import HubError, HubUnavailableError, ReportError
+from appliance.edges import x509
+from appliance.errors import CertificateError, HubError, HubUnavailableError, ReportError
 from appliance.hub import alerts, enrolment, lrs_forwarding, shares
 from appliance.hub.storage import (
+    certificates as stored_certificates,
     configs as stored_configs,
     kits as stored_kits,
     lrs_outbox,
@@ -29,6 +32,8 @@ from appliance.hub.storage import (
 from appliance.hub.storage.database import unavailable
 from appliance.hub.storage.reports import KeyChanged, KitChange
 from appliance.protocol import report_file
+
+log = logging.getLogger(__name__)
 
 # A kit with a synchronised clock may run this far ahead of the hub (time zones mis-set by hand, a hub
 # clock behind) before its reports are refused; more means a wrong clock that claims to be right.
@@ -238,8 +243,14 @@ def _one_statement(db, report: report_file.Report, key_line: str | None) -> bool
         db.backend == "postgresql"
         and key_line is not None
         and report.kind not in ("records", *shares.KINDS)
-        and not (report.kind == "heartbeat" and _books(report.body))
+        and not (report.kind == "heartbeat" and (_books(report.body) or _tls_request(report.body)))
     )
+
+
+def _tls_request(body: dict[str, Any]) -> str:
+    """The kit's HTTPS certificate request a heartbeat carries (`tls_request`, PEM), or ''."""
+    request = body.get("tls_request")
+    return request if isinstance(request, str) and request.startswith("-----BEGIN CERTIFICATE REQUEST-----") else ""
 
 
 def _store_in(
@@ -254,11 +265,28 @@ def _store_in(
         books = _books(report.body) if report.kind == "heartbeat" else []
         if books:
             stored_kits.replace_books(tx, report.kit_id, report.sequence, books)
+        request = _tls_request(report.body) if report.kind == "heartbeat" else ""
+        if request:
+            _keep_tls_request(tx, report.kit_id, request, now)
         if report.kind == "records":
             lrs_outbox.queue(tx, report.kit_id, lrs_forwarding.valid_statements(report.body, report.kit_id), now)
         if report.kind in shares.KINDS:
             shares.receive(tx, report, stored_shares.kit_place(tx, report.kit_id), now)
     return fresh, stored_configs.newest_in(tx, report.kit_id)
+
+
+def _keep_tls_request(tx, kit_id: str, request: str, now: float) -> None:
+    """Keep a kit's certificate request for `tpkit hub certs --pending`; one that cannot be read, or asks for a name
+    that is not `<kit_id>.<domain>`, is logged and dropped (the report itself is stored)."""
+    try:
+        name = x509.csr_name(request.encode("ascii"))
+    except (CertificateError, UnicodeEncodeError) as exc:
+        log.warning("kit %s sent a certificate request that cannot be read: %s", kit_id, exc)
+        return
+    if not name.startswith(kit_id + "."):  # a kit asks for its own name only, never another kit's
+        log.warning("kit %s asked for a certificate for %s, not a name of its own: dropped", kit_id, name)
+        return
+    stored_certificates.keep_request(tx, kit_id, name, request, now)
 
 
 def _body(report: report_file.Report) -> str:
@@ -355,6 +383,7 @@ def _reply(fresh: bool, desired: dict[str, Any] | None, report: report_file.Repo
         "report_id": report.report_id,
         "desired_config": desired,
         "shares": [],
+        "certificate": None,
     }
 
 
@@ -367,6 +396,17 @@ def _with_shares(db, outcomes: list, requests: list[Request]) -> None:
     told = shares.told(db, [requests[index][0] for index, _ in answered], max(r[3] for r in requests))
     for index, (_, reply) in answered:
         reply["shares"] = told[requests[index][0]]
+
+
+def _with_certificates(db, outcomes: list, requests: list[Request]) -> None:
+    """Each accepted or duplicate reply carries its kit's issued HTTPS certificate chain, when the county imported one
+    (`tpkit hub certs --import`); the kit installs it when it is new to it (docs/provisioning.md)."""
+    answered = [(index, outcome) for index, outcome in enumerate(outcomes) if isinstance(outcome, tuple)]
+    if not answered:
+        return
+    issued = stored_certificates.chains(db, sorted({requests[index][0] for index, _ in answered}))
+    for index, (_, reply) in answered:
+        reply["certificate"] = issued.get(requests[index][0])
 
 
 Request = tuple[Any, bytes, "str | None", float]  # (kit id header, payload, signature header, now)
@@ -401,6 +441,7 @@ def receive_group(db, requests: list[Request]) -> list[tuple[int, dict[str, Any]
         else:
             outcomes[index] = _reply(*result, report)
     _with_shares(db, outcomes, requests)
+    _with_certificates(db, outcomes, requests)
     return outcomes  # type: ignore[return-value]
 
 

@@ -22,6 +22,7 @@ from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
 from appliance.storage.comment_bank import CommentBank
 from appliance.storage.database import Database
+from appliance.storage.family import Family
 from appliance.storage.learning_records import LearningRecords
 from appliance.storage.lessons import Lessons
 from appliance.storage.notebook import Notebook
@@ -61,6 +62,7 @@ class Kit:
     notebook: Notebook
     comment_bank: CommentBank
     notices: Notices
+    family: Family
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -181,6 +183,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
         notebook=Notebook(db),
         comment_bank=CommentBank(db),
         notices=Notices(db),
+        family=Family(db),
     )
     if with_library:
         kit.load_library()

@@ -124,7 +124,8 @@ class People:
 
     def records_in_class(self, class_id: int, account_id: int | None = None) -> dict[str, int]:
         """What a class holds (or, with `account_id`, one student's part of it): its students, lessons, quizzes,
-        hand-ins and quiz attempts; what its removal page says stays on the kit."""
+        hand-ins, quiz attempts and the parents' messages and signs (已阅); what its removal page says stays on the
+        kit."""
         student = "" if account_id is None else " AND account_id = :student"
         counts = {
             "students": "SELECT count(*) FROM enrolments WHERE class_id = :class" + student,
@@ -134,6 +135,8 @@ class People:
             + student,
             "attempts": "SELECT count(*) FROM quiz_attempts WHERE quiz_id IN "
             "(SELECT id FROM quizzes WHERE class_id = :class)" + student,
+            "family": "SELECT (SELECT count(*) FROM family_messages WHERE class_id = :class" + student + ") + "
+            "(SELECT count(*) FROM family_signs WHERE class_id = :class" + student + ")",
         }
         conn = self.db.read()
         values = {"class": class_id, "student": account_id}

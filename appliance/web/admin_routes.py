@@ -5,7 +5,9 @@ Must not import cli.
 
 from __future__ import annotations
 
-from starlette.datastructures import FormData
+import datetime as dt
+
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,11 +16,14 @@ from appliance.errors import BadRequestError, SignInError, TooManyAttemptsError
 from appliance.services.device import health
 from appliance.services.people import access as people, auth
 from appliance.services.reporting import desired_config
-from appliance.web.forms import csrf_token, form_page, posted_form, remember_csrf
+from appliance.services.security import kit_certificate
+from appliance.web.forms import csrf_token, form_page, posted_form, posted_upload, remember_csrf
 from appliance.web.pages import render
 from appliance.web.session import PRIVATE, SESSION_COOKIE, client_address, current_account, home_of, open_session
 
 _account = current_account
+# A certificate chain (leaf and intermediates) is 2–6 KB; anything far larger is not one.
+CERTIFICATE_MAX_BYTES = 64 * 1024
 
 
 def status(request: Request) -> Response:
@@ -52,8 +57,31 @@ def status(request: Request) -> Response:
         sync_config=desired_config.status(kit.settings, kit.db),
         notice=request.query_params.get("notice"),
         provisioning=firstboot.last_run(kit, account),
+        **_https(kit),
     )
     return remember_csrf(request, response)
+
+
+def _https(kit) -> dict:
+    """The certificate section's context (admin_https.html): nothing without tls_domain."""
+    if not kit.settings.tls_domain:
+        return {"https": None}
+    state = kit_certificate.state(kit.paths, kit.settings)
+    now = dt.datetime.now(dt.timezone.utc)
+    return {"https": state, "https_secure": state.sends_to_https(now), "https_expired": state.expired(now)}
+
+
+@posted_upload(lambda request: CERTIFICATE_MAX_BYTES, "admin")
+def take_certificate(request: Request, form: FormData) -> Response:
+    """A certificate chain file installed after the kit's checks (a CertificateError page says what is wrong)."""
+    upload = form.get("certificate")
+    if not isinstance(upload, UploadFile):
+        raise BadRequestError(
+            "No certificate file was sent.", code="request.bad", fix="Choose the .pem file, then press the button."
+        )
+    kit = request.app.state.kit
+    kit_certificate.install(kit.paths, kit.settings, upload.file.read(CERTIFICATE_MAX_BYTES))
+    return RedirectResponse("/admin?notice=certificate#https", status_code=303)
 
 
 def signin_page(request: Request) -> Response:
@@ -122,4 +150,5 @@ routes = [
     Route("/admin/signin", signin, methods=["POST"]),
     Route("/admin/password", change_password, methods=["POST"]),
     Route("/admin/signout", signout, methods=["POST"]),
+    Route("/admin/certificate", take_certificate, methods=["POST"]),
 ]

@@ -28,6 +28,7 @@ from appliance.web import (
     content_routes,
     copy_routes,
     edit_routes,
+    family_routes,
     grading_routes,
     health_routes,
     home_routes,
@@ -52,6 +53,7 @@ from appliance.web.byte_serving import EntryCache
 from appliance.web.compression import CompressPages
 from appliance.web.errors import exception_handlers
 from appliance.web.hot_entries import ServeHotEntries
+from appliance.web.https_redirect import SendToHttps
 from appliance.web.session import SESSION_COOKIE
 from appliance.webcore import form_key
 from appliance.webcore.forms import FormBinding
@@ -193,6 +195,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         *copy_routes.routes,
         *notebook_routes.routes,
         *notice_routes.routes,
+        *family_routes.routes,
         *class_routes.routes,  # last of the pages: it removes classes (the fuzzer walks routes in this order)
         Mount("/static", StaticFiles(packages=[("appliance.web", "static")]), name="static"),
         *home_routes.legacy_routes,
@@ -204,6 +207,7 @@ def create_app(kit: Kit, watch_library: bool = True) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(CountRequests, counter=requests),
+            Middleware(SendToHttps, kit=kit, library=KIWIX_PREFIXES),  # web.https_redirect: only with https_port
             Middleware(OpenToKiwixClients),
             Middleware(SandboxBooks),
             # web.hot_entries: a cached book entry the short way, inside the two above (they add its headers)

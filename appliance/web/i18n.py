@@ -228,6 +228,11 @@ BUILT_AT_RUN_TIME = (
     N_("state.opened"),
     N_("state.graded"),
     N_("state.returned"),
+    # the family page (me_family.html): a homework's state for a parent (no hand-in, or the hand-in's state)
+    N_("family.state.missing"),
+    N_("family.state.handed_in"),
+    N_("family.state.graded"),
+    N_("family.state.returned"),
     # the class overview, its CSV and the parent summary: a quiz's state (services/learning/quiz_overview.py),
     # the CSV's headers (services/learning/lessons.py overview_rows)
     N_("quiz_state.not_started"),

@@ -102,13 +102,19 @@ def _try(request: Request, kit: Kit, klass, student, secret: str) -> Response:
     return open_session(RedirectResponse("/me", status_code=303), token, auth.STUDENT_SESSION_LIFETIME_S)
 
 
-def my_space(request: Request) -> Response:
-    viewer = current_account(request)
+def not_a_child(viewer) -> Response | None:
+    """Where a page of the child's own (My space, the family page) sends anyone else: nobody signed in to /learn,
+    staff to their home; None for a child."""
     if viewer is None:
         return RedirectResponse("/learn", status_code=303)
     if viewer["role"] != "student":
         return RedirectResponse(home_of(viewer), status_code=303)
-    return form_page(request, "me.html", **lesson_views.my_space(request.app.state.kit, viewer))
+    return None
+
+
+def my_space(request: Request) -> Response:
+    viewer = current_account(request)
+    return not_a_child(viewer) or form_page(request, "me.html", **lesson_views.my_space(request.app.state.kit, viewer))
 
 
 def _kept(request: Request) -> bool:

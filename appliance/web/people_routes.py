@@ -16,7 +16,7 @@ from starlette.routing import Route
 from appliance.edges import qr_codes
 from appliance.errors import AccessDeniedError, BadRequestError, TpkitError
 from appliance.services.device import health
-from appliance.services.learning import notices
+from appliance.services.learning import family, notices
 from appliance.services.people import (
     access as people,
     auth,
@@ -90,6 +90,7 @@ def class_page(request: Request, viewer, status_code: int = 200, **context) -> R
         account=viewer,
         notices=notices.of_class(kit, viewer, class_id),
         phones=phone_passes.of_class(kit, viewer, class_id),
+        family=family.class_counts(kit, viewer, class_id),
         **found,
         **context,
     )

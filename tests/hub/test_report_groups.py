@@ -33,7 +33,13 @@ def test_a_group_answers_each_report_as_if_it_came_alone(hub_db, clock):
     _, a2 = _request(secrets["kit-a"], "kit-a", 2, clock.now)
     outcomes = ingest.receive_group(hub_db, [b1, a1, forged, a2])
     assert outcomes[0][0] == 201 and outcomes[3][0] == 201
-    duplicate = {"status": "duplicate", "report_id": first.report_id, "desired_config": None, "shares": []}
+    duplicate = {
+        "status": "duplicate",
+        "report_id": first.report_id,
+        "desired_config": None,
+        "shares": [],
+        "certificate": None,
+    }
     assert outcomes[1] == (200, duplicate)  # `shares`: docs/shared-lessons.md §2
     assert isinstance(outcomes[2], ReportError) and outcomes[2].code == "report.bad_signature"
     assert stored_reports(hub_db, "kit-a") == 2 and stored_reports(hub_db, "kit-b") == 1

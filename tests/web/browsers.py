@@ -38,9 +38,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @contextlib.contextmanager
-def chromium(extra_args: tuple[str, ...] = ()) -> Iterator:
-    """A launched headless Chromium (with `extra_args` besides CHROMIUM_ARGS), closed afterwards; the test is skipped
-    on a machine without one."""
+def chromium(extra_args: tuple[str, ...] = (), env: Mapping[str, str] | None = None) -> Iterator:
+    """A launched headless Chromium (with `extra_args`, in `env` when given), closed afterwards; the test is skipped on
+    a machine without one."""
     if not CHROMIUM.exists():
         pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser tests")
     try:
@@ -48,7 +48,9 @@ def chromium(extra_args: tuple[str, ...] = ()) -> Iterator:
     except ImportError:
         pytest.skip("the playwright package is missing: `pip install -e '.[test]'` and `apt-get install chromium`")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args])
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], env=None if env is None else dict(env)
+        )
         yield launched
         launched.close()
 

@@ -142,7 +142,13 @@ PAGES = [
     ("me-quiz-blanks", "student", "/me/quizzes/{quiz_id}/attempts/{open_attempt_id}", False),  # SENT: the warning
     ("me-attempt", "student", "/me/quizzes/{quiz_id}/attempts/{attempt_id}", False),  # the quiz done page
     ("me-article", "student", "/me/article?book=water_zh&path=index", False),
-    ("me-lesson-gone", "student", "/me/lessons/999999", False),  # 404: the error page a child can meet
+    ("me-lesson-gone", "student", "/me/lessons/999999", False),
+    (
+        "me-family",
+        "student",
+        "/me/family",
+        False,
+    ),  # 给家长看 (issue 18): the parent's page in the child's sign-in  # 404: the error page a child can meet
     ("signin", "anyone", "/admin/signin", True),
     ("admin-first", "first_admin", "/admin", True),  # the first sign-in: the status page opens with the password form
     ("password-first", "first_teacher", "/teach", True),  # a teacher's first sign-in: only the password form
@@ -178,6 +184,7 @@ PAGES = [
     ("quiz-delete", "teacher", "/teach/quizzes/{quiz_id}/delete", True),
     ("overview", "teacher", "/teach/{class_id}/overview", True),
     ("summary", "teacher", "/teach/{class_id}/students/{student_id}/summary", True),
+    ("family-teach", "teacher", "/teach/{class_id}/students/{student_id}/family", True),  # one child's parents
     ("units", "anyone", "/units", False),  # 按课本找 (issue 17): the editions
     ("units-unit", "student", "/units?edition=rjb&grade=3&volume=1&subject=math&unit=2", False),
     ("units-teacher", "teacher", "/units?edition=rjb&grade=3&volume=1&subject=math&unit=2&lesson={lesson_id}", True),

@@ -42,6 +42,7 @@ class Classroom:
     ssid: str = ""
     passphrase: str = ""
     country: str = ""
+    kit_name: str = ""  # <kit_id>.<tls_domain>, the name on the kit's HTTPS certificate ('' without tls_domain)
 
 
 def _template(name: str) -> string.Template:
@@ -61,6 +62,11 @@ def _values(classroom: Classroom) -> dict[str, str]:
         "dhcp_last": DHCP_LAST,
         "short_name": SHORT_NAME,
         "kit_id": classroom.kit_id,
+        "kit_name_line": (
+            f"address=/{classroom.kit_name}/{AP_ADDRESS}"
+            if classroom.kit_name
+            else "# (no tls_domain: the kit has no name under a county domain)"
+        ),
         "uplink_match": UPLINK_MATCH,
     }
 

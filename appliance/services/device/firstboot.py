@@ -163,6 +163,7 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
         ssid=kit.wifi_ssid or "",
         passphrase=passphrase or "",
         country=kit.wifi_country or "",
+        kit_name=f"{kit.kit_id or settings.kit_id}.{settings.tls_domain}" if settings.tls_domain else "",
     )
     if kit.network_mode is None:
         outcome.applied.append("classroom network left as it was (network_mode above needs fixing first)")

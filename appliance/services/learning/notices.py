@@ -85,22 +85,31 @@ def remove(kit: Kit, viewer: Viewer | None, notice_id: int) -> int:
 
 
 def for_student(kit: Kit, viewer: Viewer | None) -> dict[str, list[dict[str, Any]]]:
-    """My space's notices: `unread` (all, newest first) and the newest READ_SHOWN `read` ones."""
+    """My space's notices: `unread` (all, newest first) and the newest READ_SHOWN `read` ones; `all`: the newest
+    STUDENT_SHOWN (the family page's)."""
     viewer = people.require(viewer, "student")
     rows = [_shown(row) for row in kit.notices.for_student(viewer["id"], STUDENT_SHOWN)]
     return {
+        "all": rows,
         "unread": [row for row in rows if row["read_at"] is None],
         "read": [row for row in rows if row["read_at"] is not None][:READ_SHOWN],
     }
 
 
-def mark_read(kit: Kit, viewer: Viewer | None, notice_id: int) -> None:
-    """The child acknowledges a notice meant for them ("知道了"); any other notice is not found."""
+def meant_for(kit: Kit, viewer: Viewer | None, notice_id: int):
+    """A notice to one of the child's classes, for the whole class or for them; any other is not found."""
     viewer = people.require(viewer, "student")
     row = kit.notices.notice(notice_id)
     classes = {c["id"] for c in kit.people.classes_of_student(viewer["id"])}
     if row is None or row["class_id"] not in classes or row["student_id"] not in (None, viewer["id"]):
         raise _not_found(notice_id)
+    return row
+
+
+def mark_read(kit: Kit, viewer: Viewer | None, notice_id: int) -> None:
+    """The child acknowledges a notice meant for them ("知道了"); any other notice is not found."""
+    meant_for(kit, viewer, notice_id)
+    assert viewer is not None  # meant_for let a signed-in child through
     kit.notices.mark_read(notice_id, viewer["id"])
 
 

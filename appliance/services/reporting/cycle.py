@@ -16,6 +16,7 @@ from appliance.edges import health_probe
 from appliance.services.device import health
 from appliance.services.learning import records
 from appliance.services.reporting import delivery, desired_config, kit_key, outbox_reports as reports
+from appliance.services.security import kit_certificate
 
 if TYPE_CHECKING:
     from appliance.services.kit import Kit
@@ -62,6 +63,9 @@ def run(
     now = now or dt.datetime.now(dt.timezone.utc)
     secret = kit_key.ensure(kit.paths)
     snapshot = current_snapshot(kit, now, ask_web)
+    request = kit_certificate.pending_request(kit.paths, kit.settings, now)
+    if request:  # the county's ACME client answers it (docs/provisioning.md); the hub keeps the newest
+        snapshot = {**snapshot, "tls_request": request}
     signer = reports.Signer.for_kit(kit, secret, now, clock_synchronised=snapshot["clock"]["synchronized"] is True)
     queued = reports.queue_snapshot(kit, signer, snapshot)
     handed = records.queue_pending(kit, now=now, secret=secret)

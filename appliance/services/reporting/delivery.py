@@ -22,6 +22,7 @@ from appliance.edges.uplink import Answer, Uplink
 from appliance.errors import UplinkError
 from appliance.protocol import report_file, shared_lesson
 from appliance.services.reporting import desired_config
+from appliance.services.security import kit_certificate
 from appliance.storage import lesson_shares
 
 if TYPE_CHECKING:
@@ -139,7 +140,10 @@ def enrolment_token(kit: Kit) -> str:
 def _accept_reply(kit: Kit, body: dict[str, Any] | None, now: float) -> desired_config.Applied | None:
     """Keep the desired configuration of an accepted or duplicate reply (a missing key changes nothing) and apply
     it (desired_config.apply: in force for the next sync when it passes the kit's checks); keep the newest state of
-    each shared lesson the reply names (docs/shared-lessons.md §2)."""
+    each shared lesson the reply names (docs/shared-lessons.md §2); install the HTTPS certificate it carries when it
+    is new to the kit (kit_certificate.take: a certificate that fails the checks is refused and logged)."""
+    if isinstance(body, dict) and isinstance(body.get("certificate"), str):
+        kit_certificate.take(kit.paths, kit.settings, body["certificate"])
     if isinstance(body, dict) and body.get("shares"):
         lesson_shares.keep_states(kit.db, shared_lesson.check_states(body["shares"]))
     if isinstance(body, dict) and "desired_config" in body:

@@ -174,3 +174,15 @@ def test_firstboot_a_file_it_cannot_write_is_a_problem_and_the_rest_still_runs(t
     assert len(outcome.problems) == 1 and "could not be written" in outcome.problems[0]
     assert "growpart /dev/mmcblk0 3" in machine.read_text()
     assert "secrets removed from" in " ".join(outcome.applied)
+
+
+def test_firstboot_classroom_dns_answers_the_kit_s_county_name_with_the_classroom_address(tmp_path, machine):
+    """Issue 18: with tls_domain, phones on the classroom Wi-Fi resolve <kit_id>.<tls_domain> (the name on the kit's
+    HTTPS certificate) to the kit; without it, no such line."""
+    outcome = _run(tmp_path, kit_toml(default_language='default_language = "zh"\ntls_domain = "kits.county.example"'))
+    assert outcome.problems == []
+    dnsmasq = (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").read_text()
+    assert "\naddress=/gx-0042.kits.county.example/192.168.4.1\n" in dnsmasq
+    assert load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={}).tls_domain == "kits.county.example"
+    _run(tmp_path, kit_toml())
+    assert "kits.county.example" not in (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").read_text()

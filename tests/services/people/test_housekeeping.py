@@ -83,6 +83,7 @@ def test_housekeeping_move_student_keeps_account_pin_and_records(school):
         "quizzes": 1,
         "handins": 1,
         "attempts": 1,
+        "family": 0,
     }
     with pytest.raises(PeopleError) as same:
         housekeeping.move_student(kit.people, t["a"], b, wang, b)
@@ -128,7 +129,7 @@ def test_housekeeping_rename_and_remove_class(school):
     with pytest.raises(NotVisibleError):
         housekeeping.class_removal(kit.people, t["b"], a)
     counts = housekeeping.class_removal(kit.people, t["a"], a)["counts"]
-    assert counts == {"students": 2, "lessons": 1, "quizzes": 1, "handins": 1, "attempts": 1}
+    assert counts == {"students": 2, "lessons": 1, "quizzes": 1, "handins": 1, "attempts": 1, "family": 0}
     with pytest.raises(NotVisibleError):
         housekeeping.remove_class(kit.people, t["b"], a)
     housekeeping.remove_class(kit.people, t["a"], a)
