@@ -2,9 +2,10 @@
 style sheet, a class with a published lesson holding that article, and `offline_phone`, the one way the browser
 tests reach the kit.
 
-`offline_phone` serves the kit at http://localhost:<port> for now (localhost is a secure context, so Chromium
-runs the service worker); at the merge the lead switches it to Part A's trusted HTTPS harness
-(tests/web/trusted_https.py), so no test names the origin itself.
+`offline_phone` is a phone on the classroom Wi-Fi of a kit with its county certificate: Part A's harness
+(tests/web/trusted_https.py), the kit at https://kit-7.kits.county.test:<port>, a name Chromium maps to 127.0.0.1,
+with a certificate from a test CA its NSS database trusts — a secure context for the reason a phone's is, so the
+service worker runs as it would there. No test names the origin itself.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import pytest
 from appliance.content.icons import badge
 from appliance.content.zimwriter import Entry
 from appliance.services.kit import open_kit
+from appliance.services.security import kit_certificate
 from appliance.web.app import create_app
 from tests.conftest import LiveServer, make_book
 from tests.web.browsers import PHONE, chromium
 from tests.web.lesson_data import make_lesson
 from tests.web.people_clients import csrf
+from tests.web.trusted_https import named_kit, test_ca, trusted_chromium, trusted_home  # noqa: F401
 
 LEAF = badge(48, (40, 160, 60), (250, 250, 250))
 STYLE = b"body { background: #f4fff0 } img.leaf { width: 48px }"
@@ -76,15 +79,18 @@ class OfflinePhone:
 
 
 @pytest.fixture
-def restart_kit(live, settings) -> Iterator[Callable[[], object]]:
-    """`restart_kit()` stops the live kit (its app closes the kit) and starts a fresh one on the same data and port,
+def restart_kit(named_kit) -> Iterator[Callable[[], object]]:  # noqa: F811
+    """`restart_kit()` stops the kit's HTTPS server and starts a fresh kit on the same data, port and certificate,
     as after a power cut; it returns the new kit."""
     started: list[LiveServer] = []
 
     def restart():
-        (started[-1] if started else live).__exit__(None, None, None)
-        kit = open_kit(settings)
-        started.append(LiveServer(create_app(kit, watch_library=False), port=live.port).__enter__())
+        (started[-1] if started else named_kit.https).__exit__(None, None, None)
+        kit = open_kit(named_kit.kit.settings)
+        cert, key = kit_certificate.serving_files(kit.paths)
+        app = create_app(kit, watch_library=False)
+        https = LiveServer(app, port=named_kit.https_port, ssl_certfile=str(cert), ssl_keyfile=str(key))
+        started.append(https.__enter__())
         return kit
 
     yield restart
@@ -92,9 +98,9 @@ def restart_kit(live, settings) -> Iterator[Callable[[], object]]:
         server.__exit__(None, None, None)
 
 
-def _phones(base_url: str, extra_args: tuple[str, ...] = ()) -> Iterator[OfflinePhone]:
+def _phones(base_url: str, launched) -> Iterator[OfflinePhone]:
     contexts = []
-    with chromium(extra_args) as browser:
+    with launched as browser:
 
         def new_page(**options):
             context = browser.new_context(base_url=base_url, **{**PHONE, "locale": "zh-CN", **options})
@@ -107,13 +113,14 @@ def _phones(base_url: str, extra_args: tuple[str, ...] = ()) -> Iterator[Offline
 
 
 @pytest.fixture
-def offline_phone(live) -> Iterator[OfflinePhone]:
-    """Phones in headless Chromium reaching the kit over a secure context with a real service worker."""
-    yield from _phones(f"http://localhost:{live.port}")  # the seam: Part A's HTTPS origin replaces this at the merge
+def offline_phone(named_kit, trusted_home) -> Iterator[OfflinePhone]:  # noqa: F811
+    """Phones in headless Chromium reaching the kit over trusted HTTPS on its name, with a real service worker. The
+    kit is the one `kit` and `roles` use (the same data folder): their sign-ins hold there too."""
+    yield from _phones(named_kit.https_url, trusted_chromium(trusted_home))
 
 
 @pytest.fixture
 def plain_http_phone(live) -> Iterator[OfflinePhone]:
     """Phones reaching the kit at http://kit.test:<port>, a name Chromium maps to 127.0.0.1: not a secure context, so
     no service worker and no Cache API, as a real phone on http://<kit>/ (issue 18, "The trap")."""
-    yield from _phones(f"http://kit.test:{live.port}", ("--host-resolver-rules=MAP kit.test 127.0.0.1",))
+    yield from _phones(f"http://kit.test:{live.port}", chromium(("--host-resolver-rules=MAP kit.test 127.0.0.1",)))

@@ -35,6 +35,17 @@ def signed_in(offline_phone, http):
     return page
 
 
+def family_phone(offline_phone, clients):
+    """One phone on which student_a, then the sibling student_b, signed in and took their lessons home; now offline."""
+    page = signed_in(offline_phone, clients["student_a"])
+    take_home(page)
+    with_cookies(page.context, offline_phone.base_url, dict(clients["student_b"].cookies))  # the sibling signs in
+    page.goto("/me")
+    take_home(page)
+    page.context.set_offline(True)
+    return page
+
+
 def take_home(page) -> None:
     page.click("form.take-home button[type=submit]")
     page.wait_for_selector("body[data-kept]", timeout=KEEP_TIMEOUT_MS)
@@ -87,12 +98,7 @@ def test_offline_phone_sign_out_clears_the_phone_and_ends_the_pass(kit, roles, p
 def test_offline_family_phone_shows_each_childs_own_pages(kit, roles, plant_lesson, offline_phone):
     clients, ids = roles
     name_a, name_b = (kit.people.person(ids[c]["students"][0])["display_name"] for c in ("a", "b"))
-    page = signed_in(offline_phone, clients["student_a"])
-    take_home(page)
-    with_cookies(page.context, offline_phone.base_url, dict(clients["student_b"].cookies))  # the sibling signs in
-    page.goto("/me")
-    take_home(page)
-    page.context.set_offline(True)
+    page = family_phone(offline_phone, clients)
     page.goto("/me")
     assert name_b in page.inner_text("nav.who") and "Watch a plant grow" not in page.content()
     page.click("#phone-switch")

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from tests.web.browsers import screenshot, with_cookies
+from tests.web.browsers import screenshot
 from tests.web.lesson_data import JPEG, make_lesson
-from tests.web.offline.test_offline_browser import signed_in, take_home
+from tests.web.offline.test_offline_browser import family_phone, signed_in, take_home
 from tests.web.people_clients import csrf
 from tests.web.quiz_data import create_quiz
 
@@ -91,12 +91,7 @@ def test_outbox_two_childrens_work_each_arrives_as_its_own(kit, roles, plant_les
     clients, ids = roles
     child_a, child_b = ids["a"]["students"][0], ids["b"]["students"][0]
     lesson_b = make_lesson(clients["teacher_b"], ids["b"]["class"], "Count the birds")
-    page = signed_in(offline_phone, clients["student_a"])
-    take_home(page)
-    with_cookies(page.context, offline_phone.base_url, dict(clients["student_b"].cookies))  # the sibling signs in
-    page.goto("/me")
-    take_home(page)
-    page.context.set_offline(True)
+    page = family_phone(offline_phone, clients)
     queued = [(child_a, plant_lesson.id, "A's plant"), (child_b, lesson_b, "B's birds")]
     page.evaluate(
         """async (queued) => {
