@@ -211,6 +211,20 @@ class AccessDeniedError(TpkitError, PermissionError):
     status = 403
 
 
+class PhonePassError(TpkitError, PermissionError):
+    """A phone's pass (issue 18) is unknown, ended by a teacher or by sign-out, or past its 30 days."""
+
+    code = "phone.pass_ended"
+    status = 401
+
+
+class WrongChildError(PhonePassError):
+    """Work a phone queued for one child, delivered with another child's pass or sign-in: never stored as theirs."""
+
+    code = "phone.wrong_child"
+    status = 403
+
+
 class NotVisibleError(TpkitError, LookupError):
     """No class or person with that id that this account may see (another teacher's class looks absent)."""
 

@@ -179,6 +179,14 @@ class Lessons:
             .fetchall()
         )
 
+    def handin_of_client(self, account_id: int, client_id: str) -> sqlite3.Row | None:
+        """The child's hand-in a phone delivered with this client id, if any."""
+        return (
+            self.db.read()
+            .execute("SELECT * FROM handins WHERE account_id = ? AND client_id = ?", (account_id, client_id))
+            .fetchone()
+        )
+
     def handin(self, handin_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM handins WHERE id = ?", (handin_id,)).fetchone()
 
@@ -318,13 +326,17 @@ class Lessons:
         handed_at: str,
         late: bool,
         files: list[tuple[str, str, int, str]],
+        delivery: tuple[str, str, str] | None = None,
     ) -> int:
-        """One hand-in and its files [(stored name, media type, size, sha256)], already complete on disk."""
+        """One hand-in and its files [(stored name, media type, size, sha256)], already complete on disk; a phone's
+        `delivery` is (client id, made at, arrived at). sqlite3.IntegrityError when the child's client id is taken."""
+        client_id, made_at, arrived_at = delivery or (None, None, None)
         with self.db.transaction() as conn:
             handin_id = inserted_id(
                 conn.execute(
-                    "INSERT INTO handins (lesson_id, account_id, body, handed_at, late) VALUES (?, ?, ?, ?, ?)",
-                    (lesson_id, account_id, body, handed_at, int(late)),
+                    "INSERT INTO handins (lesson_id, account_id, body, handed_at, late, client_id, made_at, arrived_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (lesson_id, account_id, body, handed_at, int(late), client_id, made_at, arrived_at),
                 )
             )
             conn.executemany(

@@ -73,6 +73,23 @@ class Quizzes:
     def attempt(self, attempt_id: int) -> sqlite3.Row | None:
         return self.db.read().execute("SELECT * FROM quiz_attempts WHERE id = ?", (attempt_id,)).fetchone()
 
+    def attempt_of_client(self, account_id: int, client_id: str) -> sqlite3.Row | None:
+        """The child's attempt whose answers a phone delivered with this client id, if any."""
+        return (
+            self.db.read()
+            .execute("SELECT * FROM quiz_attempts WHERE account_id = ? AND client_id = ?", (account_id, client_id))
+            .fetchone()
+        )
+
+    def claim_for_phone(self, attempt_id: int, client_id: str, made_at: str, arrived_at: str) -> None:
+        """Mark an attempt as the one a phone's answers go into (an attempt already claimed keeps its id);
+        sqlite3.IntegrityError when the child's client id names another attempt."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE quiz_attempts SET client_id = ?, made_at = ?, arrived_at = ? WHERE id = ? AND client_id IS NULL",
+                (client_id, made_at, arrived_at, attempt_id),
+            )
+
     def attempts_of(self, quiz_id: int, account_id: int) -> list[sqlite3.Row]:
         return (
             self.db.read()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from appliance.services.kit import Kit
 
 PIN_MAX_DIGITS = 6
+KEEP_HEADER = "x-tpkit-keep"  # sent by the phone's service worker when it keeps a page (static/phone_store.js)
 
 
 def choose_class(request: Request) -> Response:
@@ -116,8 +117,15 @@ def my_space(request: Request) -> Response:
     return not_a_child(viewer) or form_page(request, "me.html", **lesson_views.my_space(request.app.state.kit, viewer))
 
 
+def _kept(request: Request) -> bool:
+    """The phone's service worker fetching a page to keep for later (static/phone_store.js): the child has not
+    opened it, so nothing is recorded."""
+    return request.headers.get(KEEP_HEADER) == "1"
+
+
 def my_lesson(request: Request) -> Response:
-    found = lesson_views.my_lesson(request.app.state.kit, current_account(request), request.path_params["lesson_id"])
+    kit, viewer, lesson_id = request.app.state.kit, current_account(request), request.path_params["lesson_id"]
+    found = lesson_views.my_lesson(kit, viewer, lesson_id, record=not _kept(request))
     return form_page(request, "me_lesson.html", notice=request.query_params.get("notice"), **found)
 
 
@@ -125,7 +133,8 @@ def open_item(request: Request) -> Response:
     """Record that the student opened the item, then show it: a file is sent to; a book or an article is shown under
     the kit bar (back to the lesson, bookmark), framed in the book sandbox (me_read.html, docs/learning-space.md)."""
     kit, viewer = request.app.state.kit, current_account(request)
-    found = lesson_views.read_item(kit, viewer, request.path_params["lesson_id"], request.path_params["item_id"])
+    lesson_id, item_id = request.path_params["lesson_id"], request.path_params["item_id"]
+    found = lesson_views.read_item(kit, viewer, lesson_id, item_id, record=not _kept(request))
     item = found["item"]
     if item["kind"] == "upload":
         return RedirectResponse(f"/files/lesson/{item['id']}", status_code=303)

@@ -17,7 +17,15 @@ from appliance.edges import qr_codes
 from appliance.errors import AccessDeniedError, BadRequestError, TpkitError
 from appliance.services.device import health
 from appliance.services.learning import family, notices
-from appliance.services.people import access as people, auth, class_roster, class_views, oneroster, picture_codes
+from appliance.services.people import (
+    access as people,
+    auth,
+    class_roster,
+    class_views,
+    oneroster,
+    phone_passes,
+    picture_codes,
+)
 from appliance.services.people.roster_reading import MAX_FILE_BYTES, read_zip_bytes
 from appliance.web.forms import form_int, form_page, posted_form, posted_upload, refused
 from appliance.web.session import current_account
@@ -81,6 +89,7 @@ def class_page(request: Request, viewer, status_code: int = 200, **context) -> R
         status_code,
         account=viewer,
         notices=notices.of_class(kit, viewer, class_id),
+        phones=phone_passes.of_class(kit, viewer, class_id),
         family=family.class_counts(kit, viewer, class_id),
         **found,
         **context,

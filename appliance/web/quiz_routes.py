@@ -199,19 +199,22 @@ def attempt_page(request: Request, sent: FormData | None = None, blanks: list[in
     kit, quiz_id, attempt_id = request.app.state.kit, request.path_params["quiz_id"], request.path_params["attempt_id"]
     quiz, attempt = quizzes.own_attempt(kit, viewer, quiz_id, attempt_id)
     if attempt["handed_in_at"] is None:
-        questions = quizzes.questions_to_answer(kit, viewer, quiz_id)
-        pictures = quiz_pictures.question_pictures(kit, viewer, quiz_id)
-        return form_page(
-            request,
-            "quiz_take.html",
-            quiz=quiz,
-            attempt=attempt,
-            questions=questions,
-            sent=sent,
-            blanks=blanks or [],
-            pictures=pictures,
-        )
+        return questions_page(request, viewer, quiz, attempt, sent=sent, blanks=blanks or [])
     return form_page(request, "quiz_done.html", quiz=quiz, view=quizzes.attempt_view(kit, viewer, quiz_id, attempt_id))
+
+
+def questions_page(request: Request, viewer, quiz, attempt, **context) -> Response:
+    """The quiz's questions to answer: in an open attempt, or (attempt None) kept by a phone (web/phone_routes)."""
+    kit = request.app.state.kit
+    return form_page(
+        request,
+        "quiz_take.html",
+        quiz=quiz,
+        attempt=attempt,
+        questions=quizzes.questions_to_answer(kit, viewer, quiz["id"]),
+        pictures=quiz_pictures.question_pictures(kit, viewer, quiz["id"]),
+        **{"sent": None, "blanks": [], **context},
+    )
 
 
 @posted_form

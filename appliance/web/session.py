@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.services.people import auth
+from appliance.services.people import auth, phone_passes
 
 SESSION_COOKIE = "tpkit_session"
 PRIVATE = {"Cache-Control": "no-store"}  # pages about people are never cached, by the browser or in between
@@ -17,6 +17,22 @@ PRIVATE = {"Cache-Control": "no-store"}  # pages about people are never cached, 
 def current_account(request: Request):
     """The signed-in account (an accounts row), or None."""
     return auth.session_account(request.app.state.kit.accounts, request.cookies.get(SESSION_COOKIE))
+
+
+def bearer_token(request: Request) -> str:
+    """The token of an `Authorization: Bearer` header ('' without one): a phone's pass (issue 18)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def delivering_student(request: Request):
+    """The student a delivery is from: a phone's pass when the request carries one (PhonePassError, 401, when that
+    pass has ended; never the cookie's child instead), else the signed-in student of the cookie; None otherwise."""
+    token = bearer_token(request)
+    if token:
+        return phone_passes.student_of(request.app.state.kit, token)
+    account = current_account(request)
+    return account if account is not None and account["role"] == "student" else None
 
 
 def client_address(request: Request) -> str:

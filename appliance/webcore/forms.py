@@ -91,8 +91,9 @@ async def checked_form(request: Request):
 
 
 @contextlib.asynccontextmanager
-async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
-    """A posted multipart form with a file, CSRF checked, its spooled files closed at the end of the block.
+async def checked_upload(request: Request, max_bytes: int, max_files: int = 1, csrf: bool = True):
+    """A posted multipart form with a file, CSRF checked (`csrf` False: a phone's delivery that carries its pass in
+    `Authorization`, which no other site's page can send), its spooled files closed at the end of the block.
     The caller checks first that the sender may post here at all (a session): nothing of the body is read before.
     The body is counted as it arrives (a chunked body announces no length, and an announced one may lie) and
     UploadTooLargeError stops it at `max_bytes` plus room for the other fields, so at most that much is spooled."""
@@ -104,7 +105,7 @@ async def checked_upload(request: Request, max_bytes: int, max_files: int = 1):
     try:
         form = await _parsed(_counted(request, limit, max_bytes), max_files, held > 0)
         try:
-            yield _checked(request, form)
+            yield _checked(request, form) if csrf else _no_nul(form)
         finally:
             await form.close()
     finally:
@@ -179,6 +180,10 @@ def _checked(request: Request, form):
             cause="The page was open for a long time, you signed in or out since, or cookies are blocked.",
             fix="Go back, reload the page and send the form again.",
         )
+    return _no_nul(form)
+
+
+def _no_nul(form):
     if any("\x00" in value for _, value in form.multi_items() if isinstance(value, str)):
         # No keyboard types NUL, and the hub's PostgreSQL cannot store or even look up text holding it (a 500 found
         # by tests/security/test_fuzz_endpoints.py): refused for every form of both programs.

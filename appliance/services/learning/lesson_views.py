@@ -17,6 +17,7 @@ from appliance.services.learning import (
     lessons,
     notebook,
     notices,
+    offline_bundle,
     publishing,
     rubrics,
     sharing,
@@ -61,6 +62,7 @@ def teacher_lesson(kit: Kit, viewer: Viewer, lesson_id: int, query: str) -> dict
         "assigned": [s for s in students.values() if s["id"] in set(kit.lessons.assigned_to(lesson["id"]))],
         "may_edit": viewer["role"] == "admin" or viewer["id"] == lesson["teacher_id"],
         "share": sharing.state(kit, lesson["id"]),
+        "offline_bytes": offline_bundle.lesson_bytes(kit, lesson["id"]),
         **lesson_positions.choices(kit),
     }
 
@@ -96,10 +98,10 @@ def my_space(kit: Kit, viewer: Viewer) -> dict[str, Any]:
     }
 
 
-def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
+def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int, record: bool = True) -> dict[str, Any]:
     """A student opens one of their lessons (recorded, as lessons.open_lesson says): its items, their hand-ins
     with files, whether they may hand in (again), their note on it and which articles they bookmarked."""
-    lesson, _ = lessons.open_lesson(kit, viewer, lesson_id)
+    lesson, _ = lessons.open_lesson(kit, viewer, lesson_id, record=record)
     assert viewer is not None  # open_lesson let a signed-in student through
     handins = kit.lessons.handins_of(lesson["id"], viewer["id"])
     latest = handins[0] if handins else None
@@ -118,10 +120,10 @@ def my_lesson(kit: Kit, viewer: Viewer, lesson_id: int) -> dict[str, Any]:
     }
 
 
-def read_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int) -> dict[str, Any]:
+def read_item(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int, record: bool = True) -> dict[str, Any]:
     """A student opens an item of one of their lessons (recorded, as lessons.open_lesson says): the lesson, the item,
     and whether the article is among their bookmarks."""
-    lesson, item = lessons.open_lesson(kit, viewer, lesson_id, item_id)
+    lesson, item = lessons.open_lesson(kit, viewer, lesson_id, item_id, record=record)
     assert viewer is not None and item is not None  # open_lesson let a student through to an item of the lesson
     bookmarked = item["kind"] == "article" and kit.notebook.is_bookmarked(viewer["id"], item["book"], item["path"])
     return {"lesson": lesson, "item": item, "bookmarked": bookmarked}

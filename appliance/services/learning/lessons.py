@@ -219,10 +219,11 @@ def student_lesson(lessons: Lessons, viewer: Viewer, lesson_id: int, now: str | 
     return found
 
 
-def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = None):
+def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = None, record: bool = True):
     """A student opens a lesson (item_id None) or one of its items: recorded for the teacher, and as an xAPI
     statement unless the student opened the same activity within records.OPEN_WINDOW_S. Returns (lesson, item or
-    None). Item 0, like any item the lesson does not have, is lesson.not_found (issue 14: it was a 500)."""
+    None). Item 0, like any item the lesson does not have, is lesson.not_found (issue 14: it was a 500). With
+    `record` False (the phone keeping the page for later, not the child reading it) nothing is recorded."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     item = None
     if item_id is not None:
@@ -233,9 +234,10 @@ def open_lesson(kit: Kit, viewer: Viewer, lesson_id: int, item_id: int | None = 
                 code="lesson.not_found",
                 fix="Open the lesson again from My space.",
             )
-    kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, clock.stamp(kit.settings))
-    kind, parts, name = _activity(lesson, item)
-    records.record_open(kit, viewer, kind, "/".join(parts), name)
+    if record:
+        kit.lessons.mark_opened(lesson_id, viewer["id"], item_id or 0, clock.stamp(kit.settings))
+        kind, parts, name = _activity(lesson, item)
+        records.record_open(kit, viewer, kind, "/".join(parts), name)
     return lesson, item
 
 
@@ -260,13 +262,15 @@ def hand_in(
     body: str,
     photos: list[tuple[BinaryIO, str]],
     when: dt.datetime | None = None,
+    delivery: tuple[str, dt.datetime] | None = None,
 ) -> int:
     """A student hands in homework: each photo written completely first (a camera's JPEG checked whole and kept as
     sent until it is made small after the answer, services/learning/handin_photos; another picture scaled down and
     without metadata in uploads/handins at once), then one committed row (synchronous=FULL) naming them. Late when
     after the due time, both on the kit's clock (`when`: aware, or naive as the kit's wall time; None: now). Refused
     once graded (until returned), and with HandinRoomError when the student's quotas or the disk's reserve would not
-    hold it (services/learning/quotas)."""
+    hold it (services/learning/quotas). A phone's `delivery` (client id, arrival) is stored beside it, `when` being
+    when the phone made it (services/learning/deliveries)."""
     lesson = student_lesson(kit.lessons, viewer, lesson_id)
     if not lesson["homework"]:
         raise LessonError("This lesson has no homework to hand in.", fix="Open the homework from My space.")
@@ -326,6 +330,9 @@ def hand_in(
             clock.stamp(kit.settings, when),
             late,
             [(s.name, s.media_type, s.size_bytes, s.sha256) for s in stored],
+            (delivery[0], clock.stamp(kit.settings, when), clock.stamp(kit.settings, delivery[1]))
+            if delivery
+            else None,
         )
     except BaseException:  # one photo refused (or the database failed): keep none of this hand-in's files
         for done in stored:
