@@ -39,7 +39,7 @@ console_since() { tail -n "+$(( $1 + 1 ))" "$SERIAL"; }
 # wait_console PATTERN TIMEOUT_S: until this power-on's console shows PATTERN (grep -E); 1 on time-out.
 wait_console() {
     waited=0
-    while ! console_since "$serial_from" | grep -qE "$1"; do
+    while ! console_since "$serial_from" | grep -aqE "$1"; do
         [ "$waited" -lt "$2" ] || return 1
         kill -0 "$QEMU_PID" 2>/dev/null || return 1
         sleep 1
@@ -80,6 +80,31 @@ recover() {
     return "$back"
 }
 
+# put_books DISK: tpkit's two demo books (written by the checkout's .venv) into content/ of DISK's data partition,
+# owned as that partition's root folder is (the tpkit user), by debugfs on a copy of the partition: nothing is
+# mounted. The library check then has books to open after every cut.
+put_books() {
+    rm -rf "$WORK/books"
+    "$REPO/.venv/bin/python" -c 'import pathlib, sys; from appliance.services.library import demo_books; demo_books.build(pathlib.Path(sys.argv[1]))' \
+        "$WORK/books" > /dev/null 2>&1 || fail "Could not write the demo books with $REPO/.venv." "Fix: ./build.sh test -k test_imports"
+    part=$(sfdisk --dump "$1" | sed -n 's/^[^ ]*3 : start= *\([0-9]*\), size= *\([0-9]*\),.*/\1 \2/p')
+    dd if="$1" of="$WORK/data.part" bs=512 skip="${part% *}" count="${part#* }" status=none
+    owner=$(debugfs -R "stat /" "$WORK/data.part" 2>/dev/null | sed -n 's/.*User: *\([0-9]*\) *Group: *\([0-9]*\).*/\1 \2/p')
+    {
+        printf 'mkdir content\nsif content uid %s\nsif content gid %s\n' "${owner% *}" "${owner#* }"
+        for book in "$WORK"/books/*.zim; do
+            name=content/$(basename "$book")
+            printf 'write %s %s\nsif %s uid %s\nsif %s gid %s\n' "$book" "$name" "$name" "${owner% *}" "$name" "${owner#* }"
+        done
+    } > "$WORK/debugfs.cmds"
+    books=$(grep -c '^write ' "$WORK/debugfs.cmds")
+    debugfs -w -f "$WORK/debugfs.cmds" "$WORK/data.part" > "$WORK/debugfs.out" 2>&1 \
+        || fail "debugfs could not write the demo books ($WORK/debugfs.out)." "Fix: apt-get install e2fsprogs"
+    dd if="$WORK/data.part" of="$1" bs=512 seek="${part% *}" conv=notrunc status=none
+    rm -f "$WORK/data.part"
+    info "Put $books demo books into content/ on the data partition (uid ${owner% *})"
+}
+
 run_power_cuts() {
     seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
     results=$WORK/power-cuts.jsonl
@@ -88,6 +113,7 @@ run_power_cuts() {
     t_run=$(date +%s)
     info "Power-cut run: $POWER_CUTS cuts, seed $seed (replay with --seed $seed), accelerator $ACCEL_NAME"
     python3 "$IMAGES/power_cuts.py" plan "$POWER_CUTS" "$seed" > "$WORK/plan"
+    put_books "$WORK/disk.img"
     # A never-booted copy of the disk with the test kit.toml: each first-boot cut starts from it.
     cp --sparse=always "$WORK/disk.img" "$WORK/fresh.img"
 
@@ -142,9 +168,12 @@ run_power_cuts() {
                 touch "$dir/acks" ;;
             report_written)
                 serving_main "$@"
-                # A fresh boot: tpkit-report.timer fires 2 min after boot (plus up to 5 min of spread).
-                shut_down
-                power_on "$@"
+                # tpkit-report.timer fires 2 min after boot (plus up to 5 min of spread), then every 15 min:
+                # when this boot's first report has already started, a fresh boot by the power button.
+                if console_since "$serial_from" | grep -aq "Starting tpkit-report"; then
+                    shut_down
+                    power_on "$@"
+                fi
                 wait_console "Starting tpkit-report" 900 \
                     || fail_guest "tpkit-report.service did not start within 900 s of power-on (cut $i)." "Fix: read the console."
                 sleep_fraction "$fraction" "$PC_WINDOW_REPORT_S"

@@ -50,8 +50,8 @@ PERSON_NEEDED = (
 STUCK = re.compile(r"A (?:start|stop) job is running for (.+?) \(")
 # Lines worth showing beside a cut's result though they need nobody (journal replays, units that failed).
 NOTABLE = re.compile(
-    r"recovering journal|orphan|clearing|was not cleanly unmounted|fsck|Failed to start|Dependency failed|"
-    r"corrupt|malformed|Traceback|database disk image|I/O error|EXT4-fs error"
+    r"recovering journal|orphan inode|was not cleanly unmounted|contains a file system with errors|Failed to start|"
+    r"Dependency failed|corrupt|malformed|Traceback|database disk image|I/O error|EXT4-fs error|fsck.*(?:error|fail)"
 )
 
 
