@@ -105,12 +105,23 @@ put_books() {
     info "Put $books demo books into content/ on the data partition (uid ${owner% *})"
 }
 
+# write_table [KEY=VALUE...]: the table so far (after every cut, so a run stopped early still leaves one).
+write_table() {
+    wall=$(( $(date +%s) - t_run ))
+    python3 "$IMAGES/power_cuts.py" table "$results" "$OUT/logs/power-cuts-$ARCH.json" "$OUT/logs/power-cuts-$ARCH.md" \
+        "arch=$ARCH" "cuts=$i/$POWER_CUTS" "seed=$seed" "accelerator=$ACCEL_NAME" "wall_s=$wall" \
+        "load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" "$@" > /dev/null
+    rm -rf "$OUT/logs/power-cuts-$ARCH-cuts"
+    cp -r "$WORK/cuts" "$OUT/logs/power-cuts-$ARCH-cuts"
+}
+
 run_power_cuts() {
     seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
     results=$WORK/power-cuts.jsonl
     state=$WORK/power-cuts-state.json
     : > "$results"
     t_run=$(date +%s)
+    i=0
     info "Power-cut run: $POWER_CUTS cuts, seed $seed (replay with --seed $seed), accelerator $ACCEL_NAME"
     python3 "$IMAGES/power_cuts.py" plan "$POWER_CUTS" "$seed" > "$WORK/plan"
     put_books "$WORK/disk.img"
@@ -189,6 +200,7 @@ run_power_cuts() {
         fi
         python3 "$IMAGES/power_cuts.py" record "$dir" >> "$results"
         info "Cut $i/$POWER_CUTS ($phase at $cut_after_s s): $(tail -n 1 "$results" | cut -c 1-300)"
+        write_table
         if [ "$came_back" = no ] && [ "$phase" != first_boot ]; then
             printf '[✗] The kit did not come back serving after cut %s: the run stops here (console: %s)\n' "$i" "$dir/console.log" >&2
             break
@@ -205,10 +217,7 @@ run_power_cuts() {
     pc_py lost "$PC_BASE" "$state" "$WORK/acks-all" > "$WORK/lost-all.json" || true
     info "Every acknowledged hand-in of the run read back at the end: $(cat "$WORK/lost-all.json")"
     stop_qemu
-    wall=$(( $(date +%s) - t_run ))
-    python3 "$IMAGES/power_cuts.py" table "$results" "$OUT/logs/power-cuts-$ARCH.json" "$OUT/logs/power-cuts-$ARCH.md" \
-        "arch=$ARCH" "cuts=$POWER_CUTS" "seed=$seed" "accelerator=$ACCEL_NAME" "wall_s=$wall" \
-        "load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" "final_readback=$(tr -d ' ' < "$WORK/lost-all.json")"
-    cp -r "$WORK/cuts" "$OUT/logs/power-cuts-$ARCH-cuts"
+    write_table "final_readback=$(tr -d ' ' < "$WORK/lost-all.json")"
+    cat "$OUT/logs/power-cuts-$ARCH.md"
     ok "Power-cut run done in ${wall}s: $OUT/logs/power-cuts-$ARCH.md (replay: --power-cuts $POWER_CUTS --seed $seed)"
 }
