@@ -320,7 +320,11 @@ def _power_cuts(*args: str, cwd: Path | None = None) -> subprocess.CompletedProc
 
 
 def test_image_power_cuts_plan_is_replayed_from_its_seed_and_spreads_the_cuts_over_the_phases():
-    first, again, other = _power_cuts("plan", "30", "17"), _power_cuts("plan", "30", "17"), _power_cuts("plan", "30", "18")
+    first, again, other = (
+        _power_cuts("plan", "30", "17"),
+        _power_cuts("plan", "30", "17"),
+        _power_cuts("plan", "30", "18"),
+    )
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout != other.stdout
     phases = [line.split()[0] for line in first.stdout.splitlines()]
