@@ -320,6 +320,8 @@ def record(cut_dir: str) -> int:
     meta = dict(line.split("=", 1) for line in (folder / "meta").read_text().splitlines() if "=" in line)
     result: dict = {"cut": int(meta["cut"]), "phase": meta["phase"], "fraction": float(meta["fraction"])}
     result["after_s"] = float(meta.get("after_s") or 0)
+    if meta.get("after_acks"):
+        result["after_acks"] = int(meta["after_acks"])  # 40 hand-ins: cut right after this many were acknowledged
     serving = meta.get("not_serving") == "0"
     result["not_serving"] = int(not serving)
     result["boot_s"] = int(meta["boot_s"]) if meta.get("boot_s") else None
