@@ -6,6 +6,7 @@
 #   ./build.sh check  ruff (lint and format), mypy and vulture: what CI holds the code to
 #   ./build.sh image --arch amd64|arm64        build a flashable image (images/, docs/image.md)
 #   ./build.sh image-test --arch amd64|arm64   boot it in qemu and wait for the home page
+#   ./build.sh image-test --arch amd64 --power-cuts N [--seed S]   opt-in: N power cuts at random moments (docs/image.md)
 #   ./build.sh fresh-ci [--tests-only] [--keep]  run CI (.ci/run) in a fresh Debian 12 root (.ci/fresh-machine.sh)
 set -eu
 
@@ -267,5 +268,5 @@ case "${1:-}" in
     image) shift; exec "$ROOT/images/build-image.sh" "$@" ;;
     image-test) shift; exec "$ROOT/images/image-test.sh" "$@" ;;
     fresh-ci) shift; [ "$(id -u)" -eq 0 ] && ensure_debs mmdebstrap; exec "$ROOT/.ci/fresh-machine.sh" "$@" ;;
-    *) printf 'usage: ./build.sh run|test|check|messages|image|image-test|fresh-ci [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  check       ruff (lint, format), mypy and vulture\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page\n  fresh-ci    [--tests-only] [--keep]: run CI (.ci/run) as root in a fresh Debian 12 root from mmdebstrap\n' >&2; exit 64 ;;
+    *) printf 'usage: ./build.sh run|test|check|messages|image|image-test|fresh-ci [args]\n  run         start the kit on http://127.0.0.1:8080 with demo content\n  test        install test dependencies and run the whole suite\n  check       ruff (lint, format), mypy and vulture\n  messages    extract messages, update the .po catalogues, compile them (docs/translating.md)\n  image       --arch amd64|arm64: build a flashable image into images/out/\n  image-test  --arch amd64|arm64: boot the built image in qemu and wait for its home page;\n              with --power-cuts N [--seed S]: cut its power N times at random moments (opt-in)\n  fresh-ci    [--tests-only] [--keep]: run CI (.ci/run) as root in a fresh Debian 12 root from mmdebstrap\n' >&2; exit 64 ;;
 esac

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Boots a built image in qemu (TCG, no KVM) inside a network namespace made for the test, and checks
+# Boots a built image in qemu (KVM when it works here, else TCG) inside a network namespace made for the test, and checks
 # what a technician relies on:
 #   1. first boot applies a test kit.toml (the home page shows its school name);
 #   2. the kit enrols with a county hub (`tpkit hub serve` on 127.0.0.1 inside the namespace) and a
@@ -11,7 +11,9 @@
 #      partition to fill it (the kit's first heartbeat, stored by the hub, gives the data file system's size);
 #   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
 #      and its clock starts no earlier than the first boot (timesyncd's /var/lib/systemd/timesync/clock).
-#   images/image-test.sh --arch amd64|arm64
+#   images/image-test.sh --arch amd64|arm64 [--power-cuts N [--seed S]]
+# With --power-cuts N it runs the power-cut test instead (opt-in, not in CI: images/power-cuts.sh, docs/image.md
+# "The power cut"): the same namespace, hub, NICs and kit.toml, then N cuts of the power at random moments.
 # The guest's uplink is qemu's user-mode NAT with outbound traffic refused (restrict=on): its port 80 is
 # forwarded to 127.0.0.1:8080 of the namespace, and 10.0.2.100:8090 in the guest to the hub on the
 # namespace's 127.0.0.1:8090 (a socat per connection). The classroom NIC is a tap inside the namespace.
@@ -49,15 +51,21 @@ JOURNAL_TO_CONSOLE="systemd.journald.forward_to_console=1"
 ok() { printf '[✓] %s\n' "$*"; }
 info() { printf '[i] %s\n' "$*"; }
 fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %s\n' "$line" >&2; done; exit "${EXIT_CODE:-1}"; }
-usage() { printf 'usage: ./build.sh image-test --arch amd64|arm64\n' >&2; exit 64; }
+usage() { printf 'usage: ./build.sh image-test --arch amd64|arm64 [--power-cuts N [--seed S]]\n' >&2; exit 64; }
 
 ARCH=""
+POWER_CUTS=0
+SEED=""
 while [ $# -gt 0 ]; do
     case $1 in
         --arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
+        --power-cuts) [ $# -ge 2 ] || usage; POWER_CUTS=$2; shift 2 ;;
+        --seed) [ $# -ge 2 ] || usage; SEED=$2; shift 2 ;;
         *) usage ;;
     esac
 done
+case $POWER_CUTS$SEED in *[!0-9]*) usage ;; esac
+[ -z "$SEED" ] || [ "$POWER_CUTS" -gt 0 ] || usage
 case $ARCH in
     amd64) QEMU=qemu-system-x86_64; QEMU_DEB=qemu-system-x86 ;;
     arm64) QEMU=qemu-system-aarch64; QEMU_DEB=qemu-system-arm ;;
@@ -70,6 +78,9 @@ WORK=${TPKIT_IMAGE_WORK:-/var/tmp/tpkit-image}/test-$ARCH
 SERIAL=$OUT/logs/boot-$ARCH.log
 HUB_LOG=$OUT/logs/hub-$ARCH.log
 NETNS=tpkit-imgtest-$$
+DISK=$WORK/disk.img
+# The administrator's password in the test kit.toml (hashed there): the power-cut run signs in with it.
+ADMIN_PASSWORD="image test administrator"
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 TPKIT=$REPO/.venv/bin/tpkit
@@ -182,12 +193,20 @@ ok "Hub serving on 127.0.0.1:$HUB_PORT in $NETNS (the guest reaches it as $HUB_G
 boot_offset=$(( $(sfdisk --dump "$WORK/disk.img" | sed -n 's/^[^ ]*1 : start= *\([0-9]*\),.*/\1/p') * 512 ))
 FAT="$WORK/disk.img@@$boot_offset"
 export MTOOLS_SKIP_CHECK=1
-{
-    printf 'kit_id = "%s"\nschool_name = "%s"\nnetwork_mode = "ap"\n\n' "$KIT_ID" "$SCHOOL"
-    printf '[hub]\nurl = "http://%s:%s/"\nenrolment_token = "%s"\n\n' "$HUB_GUEST_ADDRESS" "$HUB_PORT" "$token"
-    printf '[wifi]\nssid = "Image Test"\npassphrase = "image test passphrase"\ncountry = "CN"\n\n'
-    printf '[settings]\nap_interface = "%s"\n' "$CLASSROOM_IF"
-} > "$WORK/kit.toml"
+admin_hash=$("$REPO/.venv/bin/python" -c 'import sys; from appliance.edges.passwords import hash_password; print(hash_password(sys.argv[1]))' \
+    "$ADMIN_PASSWORD") || fail "Could not hash the test administrator's password with $REPO/.venv." "Fix: ./build.sh test -k test_imports"
+# write_kit_toml SCHOOL [TOKEN]: the test kit.toml into $WORK/kit.toml (the hub's one-time token when given).
+write_kit_toml() {
+    {
+        printf 'kit_id = "%s"\nschool_name = "%s"\nnetwork_mode = "ap"\n\n' "$KIT_ID" "$1"
+        printf '[hub]\nurl = "http://%s:%s/"\n' "$HUB_GUEST_ADDRESS" "$HUB_PORT"
+        [ -z "${2:-}" ] || printf 'enrolment_token = "%s"\n' "$2"
+        printf '\n[wifi]\nssid = "Image Test"\npassphrase = "image test passphrase"\ncountry = "CN"\n\n'
+        printf '[admin]\npassword_hash = "%s"\n\n' "$admin_hash"
+        printf '[settings]\nap_interface = "%s"\n' "$CLASSROOM_IF"
+    } > "$WORK/kit.toml"
+}
+write_kit_toml "$SCHOOL" "$token"
 mcopy -o -i "$FAT" "$WORK/kit.toml" ::kit.toml
 info "Wrote a test kit.toml to the boot partition (school \"$SCHOOL\", the hub and its token, classroom network on $CLASSROOM_IF)"
 
@@ -200,7 +219,7 @@ case $ARCH in
         sed -i "s/^options .*/& $JOURNAL_TO_CONSOLE/" "$WORK/tpkit.conf"
         mcopy -o -i "$FAT" "$WORK/tpkit.conf" ::loader/entries/tpkit.conf
         cp "$OVMF_VARS" "$WORK/vars.fd"
-        set -- -machine q35 -cpu max \
+        set -- -machine q35 \
             -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,file=$WORK/vars.fd" ;;
     arm64)
         # The Pi's firmware cannot be emulated: boot Debian's kernel from the image's FAT directly,
@@ -211,33 +230,74 @@ case $ARCH in
             -append "$append console=ttyAMA0 $JOURNAL_TO_CONSOLE" ;;
 esac
 
-# boot QEMU_ARGS...: power the guest on and wait for its home page (sets t_boot and answered).
-boot() {
+# KVM when /dev/kvm is there and qemu runs on it (OVMF writes to the serial console within 20 s): on this
+# machine /dev/kvm exists but qemu stops on it ("failed to set MSR 0x10a" with -cpu max, "KVM internal error"
+# with -cpu host), so TCG. CI has no /dev/kvm. Sets ACCEL_ARGS and ACCEL_NAME (with the reason).
+ACCEL_ARGS="-accel tcg -cpu max"
+ACCEL_NAME="TCG: no /dev/kvm"
+[ "$ARCH" = arm64 ] && ACCEL_ARGS="-accel tcg" && ACCEL_NAME="TCG: an arm64 guest on this host"
+if [ "$ARCH" = amd64 ] && [ -c /dev/kvm ] && [ "$(uname -m)" = x86_64 ]; then
+    cp "$OVMF_VARS" "$WORK/probe-vars.fd"
+    : > "$WORK/probe.log"
+    timeout 20 "$QEMU" -machine q35 -accel kvm -cpu host -m 256 -display none -no-reboot -net none \
+        -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,file=$WORK/probe-vars.fd" \
+        -serial "file:$WORK/probe.log" > "$WORK/probe.out" 2>&1 || true
+    if [ -s "$WORK/probe.log" ] && ! grep -q "KVM internal error\|failed to set MSR" "$WORK/probe.out"; then
+        ACCEL_ARGS="-accel kvm -cpu host"
+        ACCEL_NAME="KVM"
+    else
+        ACCEL_NAME="TCG: /dev/kvm is there but qemu does not run on it ($(grep -m 1 -o 'KVM internal error\|failed to set MSR[^ ]*' "$WORK/probe.out" || echo 'no firmware output in 20 s'))"
+    fi
+    rm -f "$WORK/probe-vars.fd" "$WORK/probe.log" "$WORK/probe.out"
+fi
+info "Accelerator: $ACCEL_NAME"
+
+# power_on QEMU_ARGS...: start the guest on $DISK (sets t_boot, QEMU_PID, and serial_from: the line of $SERIAL
+# where this power-on's console starts).
+power_on() {
     printf '\n==== power on (%s UTC)\n' "$(date -u +%H:%M:%S)" >> "$SERIAL"
+    # shellcheck disable=SC2034 # read by images/power-cuts.sh
+    serial_from=$(wc -l < "$SERIAL")
     : > "$WORK/console.log"
     t_boot=$(date +%s)
     # Not through in_ns (a function: $! would be a subshell, and qemu would outlive the test).
-    ip netns exec "$NETNS" "$QEMU" "$@" -m 1024 -smp 2 -accel tcg -display none -no-reboot \
+    # shellcheck disable=SC2086 # ACCEL_ARGS is words (-accel kvm -cpu host)
+    ip netns exec "$NETNS" "$QEMU" "$@" $ACCEL_ARGS -m 1024 -smp 2 -display none -no-reboot \
         -monitor "unix:$WORK/monitor.sock,server=on,wait=off" -chardev "file,id=console,path=$WORK/console.log" \
-        -serial chardev:console -drive "file=$WORK/disk.img,format=raw,if=virtio" \
+        -serial chardev:console -drive "file=$DISK,format=raw,if=virtio" \
         -netdev "$uplink" -device virtio-net-pci,netdev=up \
         -object "filter-dump,id=uplinkdump,netdev=up,file=$WORK/uplink.pcap" \
         -netdev "tap,id=classroom,ifname=$CLASSROOM_TAP,script=no,downscript=no" \
         -device virtio-net-pci,netdev=classroom,addr=0x8 &
     QEMU_PID=$!
-    info "Booting in $QEMU (TCG, pid $QEMU_PID, netns $NETNS); serial console: $SERIAL"
+    info "Booting $(basename "$DISK") in $QEMU ($ACCEL_NAME, pid $QEMU_PID, netns $NETNS); serial console: $SERIAL"
+}
+
+# wait_home: wait up to BOOT_TIMEOUT_S after power-on for the home page (sets answered, empty when it never did);
+# 1 when it did not answer in time or qemu ended first.
+wait_home() {
     answered=""
     while [ $(( $(date +%s) - t_boot )) -lt "$BOOT_TIMEOUT_S" ]; do
         collect_console
-        kill -0 "$QEMU_PID" 2>/dev/null || fail_guest "qemu exited before the web server answered." "Fix: read the guest's console."
+        kill -0 "$QEMU_PID" 2>/dev/null || return 1
         if in_ns curl -fsS -m 10 -D "$WORK/home.headers" -o "$WORK/home.html" "http://127.0.0.1:$GUEST_PORT/" 2>/dev/null; then
             answered=$(( $(date +%s) - t_boot ))
-            break
+            return 0
         fi
         sleep 3
     done
-    [ -n "$answered" ] || fail_guest "The home page did not answer within ${BOOT_TIMEOUT_S}s of power-on." \
-        "Fix: a slower machine may need TPKIT_IMAGE_BOOT_TIMEOUT_S=3000."
+    return 1
+}
+
+# boot QEMU_ARGS...: power the guest on and wait for its home page (sets t_boot and answered); fails the test
+# when it does not come.
+boot() {
+    power_on "$@"
+    if ! wait_home; then
+        kill -0 "$QEMU_PID" 2>/dev/null || fail_guest "qemu exited before the web server answered." "Fix: read the guest's console."
+        fail_guest "The home page did not answer within ${BOOT_TIMEOUT_S}s of power-on." \
+            "Fix: a slower machine may need TPKIT_IMAGE_BOOT_TIMEOUT_S=3000."
+    fi
     ok "The home page answered over HTTP ${answered}s after power-on ($(wc -c < "$WORK/home.html") bytes)"
     grep -q '<html' "$WORK/home.html" || fail_guest "The answer is not an HTML page." "Fix: read the page in $WORK/home.html."
     grep -q "$SCHOOL" "$WORK/home.html" \
@@ -261,6 +321,14 @@ shut_down() {
     collect_console
     ok "The kit powered off cleanly $(( $(date +%s) - t_down ))s after its power button"
 }
+
+# --- the power-cut run (opt-in) -------------------------------------------------------------------
+if [ "$POWER_CUTS" -gt 0 ]; then
+    # shellcheck source=/dev/null # images/power-cuts.sh, checked on its own
+    . "$IMAGES/power-cuts.sh"
+    run_power_cuts "$@"
+    exit 0
+fi
 
 # --- the first boot -----------------------------------------------------------------------------
 boot "$@"

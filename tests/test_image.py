@@ -311,3 +311,64 @@ def test_image_boot_checks_forwarded_finds_classroom_packets_on_the_uplink(tmp_p
     (tmp_path / "empty.pcap").write_bytes(b"")
     empty = _boot_check("forwarded", str(tmp_path / "empty.pcap"), "192.168.4.0/24")
     assert empty.returncode == 1 and "the kit's uplink was not recorded" in empty.stdout
+
+
+def _power_cuts(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(IMAGES / "power_cuts.py"), *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def test_image_power_cuts_plan_is_replayed_from_its_seed_and_spreads_the_cuts_over_the_phases():
+    first, again, other = (
+        _power_cuts("plan", "30", "17"),
+        _power_cuts("plan", "30", "17"),
+        _power_cuts("plan", "30", "18"),
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout != other.stdout
+    phases = [line.split()[0] for line in first.stdout.splitlines()]
+    assert len(phases) == 30
+    assert {phases.count(p) for p in set(phases)} <= {7, 8} and len(set(phases)) == 4
+    assert all(0 <= float(line.split()[1]) < 1 for line in first.stdout.splitlines())
+
+
+def test_image_power_cuts_record_counts_an_emergency_shell_a_lost_hand_in_and_a_setting_not_in_force(tmp_path: Path):
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "meta").write_text(
+        "cut=3\nphase=kit.toml applied\nfraction=0.5\nexpect_school=New School\nafter_s=12.5\nnot_serving=0\nboot_s=80\n"
+    )
+    (cut / "console.log").write_text(
+        "[  3.1] EXT4-fs (vda2): recovering journal\nYou are in emergency mode. After logging in, type ...\n"
+    )
+    (cut / "home.html").write_text("<html>Old School</html>")
+    (cut / "library.json").write_text('{"books": 2, "articles_opened": 2, "broken": []}')
+    (cut / "lost.json").write_text('{"acknowledged": 40, "lost": 1, "missing": ["cut3: Pupil 07"]}')
+    found = _power_cuts("record", str(cut))
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["person"] == 1 and result["person_why"] == ["emergency shell"]
+    assert result["handins_lost"] == 1 and result["settings_lost"] == 1
+    assert result["not_serving"] == 0 and result["libraries_broken"] == 0
+    assert any("recovering journal" in line for line in result["notable"])
+
+    (tmp_path / "results.jsonl").write_text(found.stdout + found.stdout.replace('"cut": 3', '"cut": 4'))
+    table = _power_cuts(
+        "table", str(tmp_path / "results.jsonl"), str(tmp_path / "t.json"), str(tmp_path / "t.md"), "seed=5"
+    )
+    assert table.returncode == 0, table.stderr
+    written = json.loads((tmp_path / "t.json").read_text())
+    assert written["run"] == {"seed": "5"}
+    assert written["table"]["total"]["cuts"] == 2 and written["table"]["total"]["handins_lost"] == 2
+    assert "| **total** | 2 | 0 | 2 | 2 | 0 | 0 | 2 |" in (tmp_path / "t.md").read_text()
+
+
+def test_image_power_cuts_a_kit_that_never_answered_is_counted_and_a_stuck_unit_needed_a_person(tmp_path: Path):
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "meta").write_text("cut=1\nphase=first boot\nfraction=0.1\nafter_s=3\nnot_serving=1\nboot_s=\n")
+    (cut / "console.log").write_text("A start job is running for /dev/vda3 (1min 30s / no limit)\n")
+    result = json.loads(_power_cuts("record", str(cut)).stdout)
+    assert result["not_serving"] == 1 and result["person"] == 1 and result["stuck"] == ["/dev/vda3"]
+    assert result["libraries_broken"] == 0  # not counted twice: the kit never answered

@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m appliance.web.precompile FOLDER", file=sys.stderr)
         return 2
-    os.nice(NICENESS)  # below the web workers starting beside it
+    try:
+        os.nice(NICENESS)  # below the web workers starting beside it
+    except OSError:  # tpkit-web.service filters out @resources (setpriority): compile at the workers' priority
+        pass
     from appliance.web import pages  # after the nice: importing the pages is most of the work
 
     folder = Path(args[0])
