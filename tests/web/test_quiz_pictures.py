@@ -1,6 +1,6 @@
 """A picture in a quiz question over real HTTP (issue 16): chosen on the quiz form (multipart, with any of its
 buttons), checked and scaled down like a hand-in photo, kept by its id across the form's buttons and edits, seen by
-the class's students on the quiz and by nobody else; a refused file is its question's problem, the rest as typed."""
+the class's students on the quiz (and kept by a phone that takes the quiz home) and by nobody else; a refused file is its question's problem, the rest as typed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PIL import Image
 
 from appliance.services.learning import lesson_edits, quiz_pictures
 from tests.photo_data import exif_of, phone_jpeg
+from tests.web.offline.test_phone_pass import bearer, take_home
 from tests.web.people_clients import csrf
 from tests.web.quiz_data import quiz_form, start
 
@@ -53,6 +54,9 @@ def test_quiz_picture_uploaded_scaled_shown_to_the_class_only(kit, roles):
     assert clients["teacher_b"].get(f"/files/quiz-picture/{picture_id}").status_code == 404
     assert clients["anonymous"].get(f"/files/quiz-picture/{picture_id}").status_code == 401
     assert clients["admin"].get(f"/files/quiz-picture/{picture_id}").status_code == 200
+    # the phone that takes the class's lessons home keeps the question's picture with the quiz (issue 18)
+    kept = clients["anonymous"].get("/me/offline.json", headers=bearer(take_home(student))).json()["entries"]
+    assert {e["url"]: e["size_bytes"] for e in kept}[f"/files/quiz-picture/{picture_id}"] == len(shown.content)
 
     edit = teacher.get(f"/teach/quizzes/{quiz_id}/edit")
     assert f'name="q0-picture" value="{picture_id}"' in edit.text  # an edit keeps it

@@ -85,9 +85,14 @@ def _article_entries(library: Library, book_name: str, path: str) -> list[tuple[
     return entries
 
 
-def quiz_entries(quiz_id: int) -> list[tuple[str, int]]:
-    """A quiz's page, and its questions to answer away from the kit (web/phone_routes.offline_quiz)."""
-    return [(f"/me/quizzes/{quiz_id}", PAGE_BYTES_ESTIMATE), (f"/me/quizzes/{quiz_id}/offline", PAGE_BYTES_ESTIMATE)]
+def quiz_entries(kit: Kit, quiz_id: int) -> list[tuple[str, int]]:
+    """A quiz's page, its questions to answer away from the kit (web/phone_routes.offline_quiz) and the questions'
+    pictures (/files/quiz-picture/<id>, web/quiz_routes.picture)."""
+    entries = [(f"/me/quizzes/{quiz_id}", PAGE_BYTES_ESTIMATE), (f"/me/quizzes/{quiz_id}/offline", PAGE_BYTES_ESTIMATE)]
+    for question in kit.quizzes.questions(quiz_id):
+        if isinstance(picture_id := question.get("picture"), int) and (row := kit.quizzes.picture(picture_id)):
+            entries.append((f"/files/quiz-picture/{picture_id}", row["size_bytes"]))
+    return entries
 
 
 def lesson_entries(kit: Kit, lesson_id: int) -> list[tuple[str, int]]:
@@ -97,7 +102,7 @@ def lesson_entries(kit: Kit, lesson_id: int) -> list[tuple[str, int]]:
     for item in kit.lessons.items(lesson_id):
         if item["kind"] == "quiz":
             if not item["quiz_archived_at"]:
-                entries.extend(quiz_entries(item["quiz_id"]))
+                entries.extend(quiz_entries(kit, item["quiz_id"]))
             continue
         entries.append((f"/me/lessons/{lesson_id}/items/{item['id']}", PAGE_BYTES_ESTIMATE))
         if item["kind"] == "upload":
@@ -121,7 +126,7 @@ def child_bundle(kit: Kit, viewer: people.Viewer | None, shell: dict[str, int] |
     for lesson in kit.lessons.for_student(student["id"]):
         entries.update(lesson_entries(kit, lesson["id"]))
     for quiz in kit.quizzes.for_student(student["id"]):
-        entries.update(quiz_entries(quiz["id"]))
+        entries.update(quiz_entries(kit, quiz["id"]))
     return {
         "student": {"id": student["id"], "name": student["display_name"]},
         "entries": [{"url": url, "size_bytes": size} for url, size in entries.items()],

@@ -93,7 +93,7 @@ self.addEventListener("fetch", function (event) {
   } else if (url.pathname.indexOf("/content/") === 0) {
     // asked again, not taken from the browser's own cache: its pictures could not come from there (opaque origin)
     event.respondWith(networkFirst(request, fetch(request.url, { cache: "no-cache", credentials: "same-origin", redirect: "manual" })));
-  } else if (request.mode === "navigate" || /^\/(me|static|files\/lesson)(\/|$)/.test(url.pathname)) {
+  } else if (request.mode === "navigate" || /^\/(me|static|files\/lesson|files\/quiz-picture)(\/|$)/.test(url.pathname)) {
     event.respondWith(networkFirst(request, fetch(request)));
   }
 });
