@@ -117,7 +117,10 @@
         if (!item.family.sign) familyList.appendChild(line);
         else if (card) {
           var button = card.querySelector("form button");
-          if (button) button.hidden = item.state !== "refused"; // signed on this phone: not twice
+          if (button) { // signed on this phone: "已阅 · 等待发送" in place of the button, not signed twice
+            button.hidden = item.state !== "refused";
+            line.insertBefore(document.createTextNode(button.textContent + " · "), line.firstChild);
+          }
           card.appendChild(line);
         }
       });
