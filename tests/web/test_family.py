@@ -191,7 +191,10 @@ def test_family_a_pass_of_one_child_never_signs_or_messages_as_another(kit, fami
     # an item naming 李小明, sent with Wang Fang's pass: refused, never stored as either child's
     own_notice = str(family["notices"][wang_id])
     class_a = str(ids["a"]["class"])
-    for action, fields in (("sign", {"what": "notice", "id": own_notice}), ("message", {"class": class_a, "body": "x"})):
+    for action, fields in (
+        ("sign", {"what": "notice", "id": own_notice}),
+        ("message", {"class": class_a, "body": "x"}),
+    ):
         named = _by_phone(family["li"], token, action, li_id, **fields)
         assert named.status_code == 403 and named.json()["code"] == "phone.wrong_child"
     assert _count(kit, "family_signs") == 0 and _count(kit, "family_messages") == 0
