@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -31,7 +32,7 @@ from appliance.webcore.forms import checked_upload
 FAMILY_FIX = "Use the buttons on the family page."
 FAMILY_FORM_MAX_BYTES = 16 * 1024  # a sign, or a message of MESSAGE_MAX_CHARS, with the outbox's fields
 
-Deliver = Callable[[Request, FormData, object, "float | None"], family.Delivery]
+Deliver = Callable[[Request, FormData, Any, "float | None"], family.Delivery]  # (request, form, child, pass issued)
 
 
 def _place(delivery: family.Delivery) -> str:
