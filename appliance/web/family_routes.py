@@ -3,39 +3,43 @@ notices, 已阅, a message to the teacher) and the teacher's page of one child's
 
 Must not import cli. Plain forms that work without JavaScript; each POST carries a hidden `client_id` the page made
 when it was rendered (a phone's outbox sends its own), so the same POST twice stores once and answers the same.
-Handlers parse, call services/learning/family (which checks who may), redirect.
+Handlers parse, call services/learning/family (which checks who may), redirect. On a phone holding the child's pass
+the outbox (static/phone.js) delivers the same POSTs with `Authorization: Bearer`, as it does hand-ins: the child is
+the pass's, and the answer is JSON (issue 18, "delivered with the next classroom visit").
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from appliance.errors import TpkitError
-from appliance.services.learning import family
+from appliance.services.learning import deliveries, family
 from appliance.web.forms import form_int, form_page, posted_form, refused
 from appliance.web.learn_routes import not_a_child
 from appliance.web.people_routes import staff_viewer
-from appliance.web.session import current_account
+from appliance.web.phone_routes import deliverer, refused_delivery
+from appliance.web.session import PRIVATE, bearer_token, current_account
+from appliance.webcore.forms import checked_upload
 
 FAMILY_FIX = "Use the buttons on the family page."
+FAMILY_FORM_MAX_BYTES = 16 * 1024  # a sign, or a message of MESSAGE_MAX_CHARS, with the outbox's fields
+
+Deliver = Callable[[Request, FormData, Any, "float | None"], family.Delivery]  # (request, form, child, pass issued)
 
 
-def _child(request: Request):
-    """The child whose family page this is. SEAM (issue 18 contract): the lead switches the POSTs to
-    session.delivering_student (the session or a phone pass) at merge."""
-    return current_account(request)
-
-
-def _answer(delivery: family.Delivery) -> Response:
+def _place(delivery: family.Delivery) -> str:
     """Where a delivery (or the same delivery again) sends the page: back to what it was about."""
     if delivery.kind == "message":
-        return RedirectResponse(f"/me/family?notice=message_sent#message-{delivery.thing_id}", status_code=303)
-    return RedirectResponse(f"/me/family?notice=signed#{delivery.kind}-{delivery.thing_id}", status_code=303)
+        return f"/me/family?notice=message_sent#message-{delivery.thing_id}"
+    return f"/me/family?notice=signed#{delivery.kind}-{delivery.thing_id}"
 
 
 def family_page(request: Request) -> Response:
@@ -55,32 +59,45 @@ def _refused_message(request: Request, form: FormData, error: TpkitError) -> Res
     return _family_page(request, **refused(form, error))
 
 
-@posted_form
-def sign(request: Request, form: FormData) -> Response:
-    what = str(form.get("what", ""))
+def _sign(request: Request, form: FormData, child, pass_made_at: float | None) -> family.Delivery:
     thing_id = form_int(form.get("id", ""), fix=FAMILY_FIX)
-    delivery = family.sign(
-        request.app.state.kit,
-        _child(request),
-        what,
-        thing_id,
-        str(form.get("client_id", "")),
-        str(form.get("made_at", "")),
-    )
-    return _answer(delivery)
+    what, client_id, made_at = (str(form.get(key, "")) for key in ("what", "client_id", "made_at"))
+    return family.sign(request.app.state.kit, child, what, thing_id, client_id, made_at, pass_made_at=pass_made_at)
 
 
-@posted_form(page=_refused_message)
-def send_message(request: Request, form: FormData) -> Response:
-    delivery = family.send_message(
-        request.app.state.kit,
-        _child(request),
-        form_int(form.get("class", ""), fix=FAMILY_FIX),
-        str(form.get("body", "")),
-        str(form.get("client_id", "")),
-        str(form.get("made_at", "")),
+def _message(request: Request, form: FormData, child, pass_made_at: float | None) -> family.Delivery:
+    class_id = form_int(form.get("class", ""), fix=FAMILY_FIX)
+    body, client_id, made_at = (str(form.get(key, "")) for key in ("body", "client_id", "made_at"))
+    return family.send_message(
+        request.app.state.kit, child, class_id, body, client_id, made_at, pass_made_at=pass_made_at
     )
-    return _answer(delivery)
+
+
+def _delivered(deliver: Deliver, page=None) -> Callable[[Request], Awaitable[Response]]:
+    """A family POST two ways: the page's plain form in the child's session (CSRF checked; 303 back to the page, a
+    refused message shown again by `page`), or the phone's outbox with the child's pass in `Authorization` (no CSRF:
+    no other site's page can send that header; the queued item names its child, which must be the pass's; JSON
+    answered as for a hand-in, a refusal with its sentence)."""
+
+    def plain(request: Request, form: FormData) -> Response:
+        return RedirectResponse(_place(deliver(request, form, *deliverer(request, ""))), status_code=303)
+
+    plain_post = posted_form(plain) if page is None else posted_form(page=page)(plain)
+
+    async def endpoint(request: Request) -> Response:
+        token = bearer_token(request)
+        if not token:
+            return await plain_post(request)
+        try:
+            child, pass_made_at = await run_in_threadpool(deliverer, request, token)
+            async with checked_upload(request, FAMILY_FORM_MAX_BYTES, 0, csrf=False) as form:
+                deliveries.check_child(child, str(form.get("student", "")))
+                delivery = await run_in_threadpool(deliver, request, form, child, pass_made_at)
+        except TpkitError as error:
+            return refused_delivery(request, error)
+        return JSONResponse({"delivered": True, "at": _place(delivery)}, headers=PRIVATE)
+
+    return endpoint
 
 
 def child_family(request: Request) -> Response:
@@ -103,8 +120,8 @@ def read_message(request: Request, form: FormData) -> Response:
 
 routes = [
     Route("/me/family", family_page),
-    Route("/me/family/sign", sign, methods=["POST"]),
-    Route("/me/family/message", send_message, methods=["POST"]),
+    Route("/me/family/sign", _delivered(_sign), methods=["POST"]),
+    Route("/me/family/message", _delivered(_message, page=_refused_message), methods=["POST"]),
     Route("/teach/{class_id:int}/students/{student_id:int}/family", child_family),
     Route("/teach/{class_id:int}/family/messages/{message_id:int}/read", read_message, methods=["POST"]),
 ]

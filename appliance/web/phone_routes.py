@@ -108,7 +108,7 @@ async def phone_sign_out(request: Request) -> Response:
     return JSONResponse({"ended": True}, headers=PRIVATE)
 
 
-def _deliverer(request: Request, token: str):
+def deliverer(request: Request, token: str):
     """(the student a delivery is from, when their pass was made; None without one): the pass when the request
     carries one, else the signed-in child (whose form then carries its CSRF token)."""
     kit = request.app.state.kit
@@ -118,7 +118,7 @@ def _deliverer(request: Request, token: str):
     return people.require(current_account(request), "student"), None
 
 
-def _refused(request: Request, error: TpkitError) -> Response:
+def refused_delivery(request: Request, error: TpkitError) -> Response:
     """A delivery refused: the code and the sentence in the phone's language, shown beside the queued item."""
     lang = choose_language(request, request.app.state.kit.settings.default_language)
     values = getattr(error, "values", None) or {}
@@ -130,7 +130,7 @@ async def deliver_hand_in(request: Request) -> Response:
     """A hand-in the phone kept (text and photos): stored once per (child, client_id), checked as on the kit."""
     kit, token = request.app.state.kit, bearer_token(request)
     try:
-        student, pass_made_at = await run_in_threadpool(_deliverer, request, token)
+        student, pass_made_at = await run_in_threadpool(deliverer, request, token)
         limit = lessons.PHOTOS_MAX * kit.settings.handin_photo_max_mb * 1024 * 1024
         async with checked_upload(request, limit, lessons.PHOTOS_MAX, csrf=not token) as form:
             photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
@@ -139,7 +139,7 @@ async def deliver_hand_in(request: Request) -> Response:
                 deliveries.hand_in, kit, student, pass_made_at, fields, photos, limiter=upload_threads(request)
             )
     except TpkitError as error:
-        return _refused(request, error)
+        return refused_delivery(request, error)
     answer = {"delivered": True, "handin": handin_id, "repeated": repeated, "at": f"/me/lessons/{fields['lesson']}"}
     return JSONResponse(answer, headers=PRIVATE)
 
@@ -156,14 +156,14 @@ async def deliver_quiz(request: Request) -> Response:
     """A quiz's answers the phone kept: one attempt per (child, client_id), graded as on the kit."""
     kit, token = request.app.state.kit, bearer_token(request)
     try:
-        student, pass_made_at = await run_in_threadpool(_deliverer, request, token)
+        student, pass_made_at = await run_in_threadpool(deliverer, request, token)
         async with checked_upload(request, QUIZ_FORM_MAX_BYTES, 0, csrf=not token) as form:
             fields = {key: str(form.get(key, "")) for key in ("student", "client_id", "made_at", "quiz")}
             attempt_id, repeated = await run_in_threadpool(deliveries.quiz, kit, student, pass_made_at, fields, form)
     except TpkitError as error:
         if not token and not wants_json(request):
             raise
-        return _refused(request, error)
+        return refused_delivery(request, error)
     at = f"/me/quizzes/{fields['quiz']}/attempts/{attempt_id}"
     if not token and not wants_json(request):  # the page's own form, without a script: to the results
         return RedirectResponse(at, status_code=303)

@@ -6,6 +6,7 @@ and marks a message read; another class's teacher sees nothing. Real kit, uvicor
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.web.chinese_pages import visible_words
 from tests.web.family_data import CLASS_NOTICE, HOMEWORK, OWN_NOTICE, QUIZ, comment_of, marked_homework, quiz_taken
+from tests.web.offline.test_phone_pass import bearer, take_home
 from tests.web.people_clients import csrf, hidden_values, student_client
 
 
@@ -168,3 +170,46 @@ def test_family_teacher_sees_counts_messages_and_signs(kit, family):
         other.post(f"/teach/{b_class}/family/messages/{message_id}/read", data={"csrf": csrf(other)}).status_code == 404
     )
     assert wang.get(child).status_code == 403
+
+
+def _by_phone(http, token: str, action: str, student: int, **fields):
+    """What the phone's outbox sends for a family form (static/phone_store.js): the pass, no cookie, no CSRF."""
+    data = {"student": str(student), "client_id": str(uuid.uuid4()), "made_at": "2020-01-01T00:00:00Z", **fields}
+    return http.post(f"/me/family/{action}", data=data, headers=bearer(token))
+
+
+def test_family_a_pass_of_one_child_never_signs_or_messages_as_another(kit, family):
+    wang_id, li_id, ids = family["wang_id"], family["li_id"], family["ids"]
+    phone = family["clients"]["anonymous"]
+    token = take_home(family["wang"])
+    li_things = [("notice", family["notices"][li_id]), ("handin", family["handins"][li_id])]
+    for what, thing in li_things:  # 李小明's notice and hand-in, with Wang Fang's pass: as if absent
+        refused = _by_phone(phone, token, "sign", wang_id, what=what, id=str(thing))
+        assert refused.status_code == 404 and refused.json()["code"] == "family.not_found"
+    other_class = _by_phone(phone, token, "message", wang_id, **{"class": str(ids["b"]["class"]), "body": "你好"})
+    assert other_class.status_code == 404
+    # an item naming 李小明, sent with Wang Fang's pass: refused, never stored as either child's
+    own_notice = str(family["notices"][wang_id])
+    class_a = str(ids["a"]["class"])
+    for action, fields in (
+        ("sign", {"what": "notice", "id": own_notice}),
+        ("message", {"class": class_a, "body": "x"}),
+    ):
+        named = _by_phone(family["li"], token, action, li_id, **fields)
+        assert named.status_code == 403 and named.json()["code"] == "phone.wrong_child"
+    assert _count(kit, "family_signs") == 0 and _count(kit, "family_messages") == 0
+    # with 李小明's cookie beside it, Wang Fang's pass still delivers as Wang Fang (the pass, not the cookie)
+    item = {"what": "notice", "id": own_notice, "client_id": str(uuid.uuid4())}
+    signed = _by_phone(family["li"], token, "sign", wang_id, **item)
+    assert signed.status_code == 200
+    assert signed.json() == {"delivered": True, "at": f"/me/family?notice=signed#notice-{own_notice}"}
+    assert _by_phone(phone, token, "sign", wang_id, **item).json() == signed.json()  # the same item again
+    message = _by_phone(phone, token, "message", wang_id, **{"class": class_a, "body": "明天请假。"})
+    assert message.status_code == 200 and message.json()["at"].startswith("/me/family?notice=message_sent#message-")
+    sign_row = kit.db.read().execute("SELECT account_id, made_at, arrived_at FROM family_signs").fetchall()
+    message_rows = kit.db.read().execute("SELECT account_id, made_at, arrived_at FROM family_messages").fetchall()
+    assert [r["account_id"] for r in [*sign_row, *message_rows]] == [wang_id, wang_id]
+    issued = kit.db.read().execute("SELECT made_at FROM phone_passes").fetchone()[0]
+    for row in [*sign_row, *message_rows]:  # the phone said 2020: clamped to when the pass was issued, not earlier
+        made = dt.datetime.fromisoformat(row["made_at"].replace("Z", "+00:00"))
+        assert abs(made.timestamp() - issued) < 1 and row["made_at"] <= row["arrived_at"]

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 MESSAGE_MAX_CHARS = 300  # a parent's note on a phone ("孩子这周生病了，作业晚交"), not a letter
 MESSAGES_SHOWN = 20  # the newest messages on the parent's page and the teacher's child page
-# The oldest a phone's made_at may claim for a message: a phone pass lives 30 days (issue 18 contract). SEAM for the
-# lead: with Part B's phone pass, the pass's issue time is the lower bound instead.
+# The oldest a made_at posted with the child's cookie may claim for a message: a phone pass lives 30 days (issue 18
+# contract). A delivery with a phone pass is not older than the pass: its issue time is the lower bound instead.
 MADE_AT_WINDOW = dt.timedelta(days=30)
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a UUID (with or without dashes) or the page's token_urlsafe
 
@@ -88,12 +88,25 @@ def _not_found(what: str, thing_id: int) -> NotVisibleError:
     )
 
 
+def _pass_issued(pass_made_at: float) -> dt.datetime:
+    """When a phone's pass was issued (epoch seconds): nothing it delivers was made before the phone took it home."""
+    return dt.datetime.fromtimestamp(pass_made_at, dt.UTC)
+
+
 def sign(
-    kit: Kit, viewer: Viewer | None, what: str, thing_id: int, client_id: str, made_at: str = "", now=None
+    kit: Kit,
+    viewer: Viewer | None,
+    what: str,
+    thing_id: int,
+    client_id: str,
+    made_at: str = "",
+    now=None,
+    pass_made_at: float | None = None,
 ) -> Delivery:
     """A parent signs (已阅) a notice meant for the child (`what` 'notice') or the child's marked homework
-    ('handin'), once per (child, thing): signing again, or the same delivery again, keeps the first sign.
-    NotVisibleError (family.not_found) for anything not the child's, as if absent."""
+    ('handin'), once per (child, thing): signing again, or the same delivery again, keeps the first sign; a phone's
+    delivery gives `pass_made_at`, when its pass was issued. NotVisibleError (family.not_found) for anything not the
+    child's, as if absent."""
     viewer = people.require(viewer, "student")
     client_id = checked_client_id(client_id)
     earlier = _earlier(kit, viewer, client_id)
@@ -114,6 +127,8 @@ def sign(
         class_id, since = lesson["class_id"], _moment(kit, handin["graded_at"])
     else:
         raise BadRequestError(f"{what!r} cannot be signed.", fix="Use the 已阅 buttons on the family page.")
+    if pass_made_at is not None:
+        since = max(since, _pass_issued(pass_made_at))
     made = clamped_made_at(kit, made_at, min(since, arrived), arrived)
     kit.family.sign(viewer["id"], class_id, what, thing_id, client_id, made, clock.utc_text(kit.settings, arrived))
     return Delivery(what, thing_id)
@@ -139,10 +154,19 @@ def _body(text: str) -> str:
 
 
 def send_message(
-    kit: Kit, viewer: Viewer | None, class_id: int, body: str, client_id: str, made_at: str = "", now=None
+    kit: Kit,
+    viewer: Viewer | None,
+    class_id: int,
+    body: str,
+    client_id: str,
+    made_at: str = "",
+    now=None,
+    pass_made_at: float | None = None,
 ) -> Delivery:
     """A parent's short message to the teachers of one of the child's classes; the same delivery again stores
-    nothing new. LessonError (beside `body`) when it is empty or too long; NotVisibleError for another class."""
+    nothing new; a phone's delivery gives `pass_made_at`, when its pass was issued (the oldest made_at it may claim,
+    instead of MADE_AT_WINDOW). LessonError (beside `body`) when it is empty or too long; NotVisibleError for
+    another class."""
     viewer = people.require(viewer, "student")
     client_id = checked_client_id(client_id)
     earlier = _earlier(kit, viewer, client_id)
@@ -154,7 +178,8 @@ def send_message(
         )
     text = _body(body)
     arrived = now or dt.datetime.now(dt.UTC)
-    made = clamped_made_at(kit, made_at, arrived - MADE_AT_WINDOW, arrived)
+    earliest = arrived - MADE_AT_WINDOW if pass_made_at is None else _pass_issued(pass_made_at)
+    made = clamped_made_at(kit, made_at, min(earliest, arrived), arrived)
     row = kit.family.add_message(viewer["id"], class_id, text, client_id, made, clock.utc_text(kit.settings, arrived))
     return Delivery("message", row["id"])
 

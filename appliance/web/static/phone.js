@@ -71,6 +71,12 @@
   var quizStart = document.querySelector('form[action$="/start"][action^="/me/quizzes/"]');
   var SEND_EVERY_MS = 30 * 1000;
 
+  function stateOf(item, holder) {
+    var state = document.createElement("b"), said = holder.getAttribute("data-" + item.state) || "";
+    state.textContent = item.state === "refused" ? item.message : said + (item.message ? " · " + item.message : "");
+    return state;
+  }
+
   function show() {
     if (!list) return Promise.resolve();
     return store.items().then(function (all) {
@@ -80,21 +86,94 @@
       });
       list.textContent = "";
       mine.forEach(function (item) {
-        var li = document.createElement("li"), state = document.createElement("b");
+        var li = document.createElement("li");
         li.className = "outbox-item " + item.state;
         li.setAttribute("data-client", item.clientId);
         li.textContent = item.quizId ? "" : item.body.slice(0, 60) + (item.photos.length ? " · " + item.photos.length + " ▣ " : " ");
-        var said = list.getAttribute("data-" + item.state) || "";
-        state.textContent = item.state === "refused" ? item.message : said + (item.message ? " · " + item.message : "");
-        li.appendChild(state);
+        li.appendChild(stateOf(item, list));
         list.appendChild(li);
       });
       list.hidden = mine.length === 0;
     });
   }
 
+  // The family page (/me/family): a parent's 已阅 and message go into the same outbox (issue 18, "delivered with the
+  // next classroom visit"); each sign's state shows on its card, each message's (as typed) under the message form.
+  var familyList = document.getElementById("family-outbox");
+
+  function showFamily() {
+    if (!familyList) return Promise.resolve();
+    return store.items().then(function (all) {
+      var mine = all.filter(function (item) { return item.studentId === Number(student) && item.family; });
+      familyList.textContent = "";
+      Array.prototype.forEach.call(document.querySelectorAll(".family-state"), function (el) { el.remove(); });
+      mine.forEach(function (item) {
+        var line = document.createElement(item.family.sign ? "p" : "li");
+        var card = item.family.sign && document.getElementById(item.family.sign);
+        line.className = "outbox-item family-state " + item.state;
+        line.setAttribute("data-client", item.clientId);
+        if (!item.family.sign) line.textContent = item.body.slice(0, 60) + " ";
+        line.appendChild(stateOf(item, familyList));
+        if (!item.family.sign) familyList.appendChild(line);
+        else if (card) {
+          var button = card.querySelector("form button");
+          if (button) { // signed on this phone: "已阅 · 等待发送" in place of the button, not signed twice
+            button.hidden = item.state !== "refused";
+            line.insertBefore(document.createTextNode(button.textContent + " · "), line.firstChild);
+          }
+          card.appendChild(line);
+        }
+      });
+      familyList.hidden = !familyList.children.length;
+    });
+  }
+
   function sendAll() {
-    return store.flush().then(show);
+    return store.flush().then(function () { return Promise.all([show(), showFamily()]); });
+  }
+
+  function sendSoon() {
+    if (worker) navigator.serviceWorker.ready.then(function (r) { if (r.sync) r.sync.register("tpkit-outbox"); });
+    return sendAll();
+  }
+
+  /* Resolves the item of `clientId` once delivered now, else undefined (the kit did not answer: it waits). */
+  function deliveredNow(clientId) {
+    return store.items().then(function (all) {
+      return all.filter(function (i) { return i.clientId === clientId && i.state === "delivered"; })[0];
+    });
+  }
+
+  function queueFamily(form) {
+    var signing = !!form.elements.what, fields = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrf" && name !== "client_id") fields.push([name, value]);
+    });
+    // A sign keeps the page's id (one sign per thing anyway); each message gets its own: a page kept for home is
+    // drawn once, so every message written on it would carry the same id and arrive as one.
+    var item = { clientId: signing ? form.elements.client_id.value : store.newId(), studentId: Number(student),
+      madeAt: new Date().toISOString(), state: "waiting", message: "", photos: [],
+      family: { url: form.getAttribute("action"), fields: fields,
+        sign: signing ? form.elements.what.value + "-" + form.elements.id.value : "" } };
+    if (!signing) item.body = form.elements.body.value;
+    return store.queue(item).then(function () {
+      if (!signing) form.elements.body.value = ""; // kept in the outbox, shown under the form until delivered
+      return sendSoon();
+    }).then(function () { return deliveredNow(item.clientId); }).then(function (sent) {
+      if (sent) location.href = sent.at;
+    });
+  }
+
+  if (familyList) {
+    store.pass(student).then(function (pass) {
+      if (!pass) return;
+      Array.prototype.forEach.call(document.querySelectorAll('form[action^="/me/family/"]'), function (form) {
+        form.addEventListener("submit", function (event) {
+          event.preventDefault();
+          queueFamily(form);
+        });
+      });
+    });
   }
 
   if (handIn) {
@@ -117,14 +196,12 @@
         }
         store.queue(item).then(function () {
           handIn.reset();
-          if (worker) navigator.serviceWorker.ready.then(function (r) { if (r.sync) r.sync.register("tpkit-outbox"); });
-          return sendAll();
+          return sendSoon();
         }).then(function () {
-          return store.items();
-        }).then(function (all) {
-          var sent = all.filter(function (i) { return i.clientId === item.clientId && i.state === "delivered"; });
-          if (!sent.length) return; // the kit did not answer: it waits
-          location.href = item.quizId ? sent[0].at : "/me/lessons/" + item.lessonId + "?notice=handed_in";
+          return deliveredNow(item.clientId);
+        }).then(function (sent) {
+          if (!sent) return; // the kit did not answer: it waits
+          location.href = item.quizId ? sent.at : "/me/lessons/" + item.lessonId + "?notice=handed_in";
         });
       });
     });
@@ -162,6 +239,7 @@
     });
   }
   show();
+  showFamily();
   sendAll();
   window.addEventListener("online", sendAll);
   setInterval(sendAll, SEND_EVERY_MS);

@@ -96,13 +96,16 @@
   function items() { return run("outbox", "readonly", function (s) { return s.getAll(); }); }
   function save(item) { return run("outbox", "readwrite", function (s) { return s.put(item); }); }
 
-  /* An item is a hand-in (lessonId, body, photos) or a quiz's answers (quizId, answers: [[name, value]]). */
+  /* An item is a hand-in (lessonId, body, photos), a quiz's answers (quizId, answers: [[name, value]]) or a form of
+     the family page (family: {url, fields: [[name, value]], sign: the card it signs, "" for a message}). */
   function send(item, pass) {
     var form = new FormData();
     form.append("student", item.studentId);
     form.append("client_id", item.clientId);
     form.append("made_at", item.madeAt);
-    if (item.quizId) {
+    if (item.family) {
+      item.family.fields.forEach(function (pair) { form.append(pair[0], pair[1]); });
+    } else if (item.quizId) {
       form.append("quiz", item.quizId);
       item.answers.forEach(function (pair) { form.append(pair[0], pair[1]); });
     } else {
@@ -110,7 +113,8 @@
       form.append("body", item.body);
       item.photos.forEach(function (photo) { form.append("photos", photo, photo.name || "photo.jpg"); });
     }
-    return fetch(item.quizId ? "/me/deliveries/quiz" : "/me/deliveries/handin", {
+    var address = item.family ? item.family.url : item.quizId ? "/me/deliveries/quiz" : "/me/deliveries/handin";
+    return fetch(address, {
       method: "POST", body: form, cache: "no-store",
       headers: { Authorization: "Bearer " + pass.token, Accept: "application/json" }
     }).then(function (r) {
