@@ -175,7 +175,7 @@ def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
             assert sum(counts.values()) >= len(acked)
             for student, http in clients.items():  # the student sees exactly the committed hand-ins, no partial file
                 page = http.get(f"/me/lessons/{lesson_id}").text
-                assert page.count('class="handin"') == counts.get(student, 0)
+                assert page.count('<section class="handin"') == counts.get(student, 0)
                 assert ".part" not in page
         assert len(acked) >= 3 * KILLS, f"too few hand-ins acknowledged to mean anything: {len(acked)}"
         print(f"{len(acked)} hand-ins acknowledged across {KILLS} kills")

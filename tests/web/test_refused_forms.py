@@ -29,7 +29,7 @@ def people_(roles):
 def english_words(page: str, *data: str) -> list[str]:
     """Latin words of two letters or more in what a zh page shows (its text and its visible attributes), except
     data people typed or named and what a <code> element shows (a user name, an example of one)."""
-    body = page.split("<body", 1)[-1]
+    body = page.split("<body", 1)[-1].split(">", 1)[-1]  # the body tag's own attributes are not shown
     body = re.sub(r"<(script|style|code)\b.*?</\1>", " ", body, flags=re.S)
     shown = " ".join(re.findall(r'(?:placeholder|aria-label|title|alt)="([^"]*)"', body))
     text = html.unescape(re.sub(r"<[^>]+>", " ", body) + " " + shown)
