@@ -150,6 +150,7 @@ def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
     url = f"http://127.0.0.1:{port}"
     server = _serve(data_dir, content_dir, port)
     acked: list = []
+    clients: dict = {}
     try:
         _wait_ready(url, server)
         clients = {s: student_client(url, ids["class"], s, ids["pins"][s]) for s in ids["students"]}
@@ -179,9 +180,9 @@ def test_handin_kill_9_loses_no_acknowledged_hand_in(tmp_path):
                 assert ".part" not in page
         assert len(acked) >= 3 * KILLS, f"too few hand-ins acknowledged to mean anything: {len(acked)}"
         print(f"{len(acked)} hand-ins acknowledged across {KILLS} kills")
-        for http in clients.values():
-            http.close()
     finally:
+        for http in clients.values():  # also when a check failed: an open client's sockets warn in a later test
+            http.close()
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
