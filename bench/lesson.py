@@ -448,8 +448,9 @@ def process_tree(pid: int) -> list[int]:
         current = todo.pop()
         found.append(current)
         try:
-            for task in os.scandir(f"/proc/{current}/task"):
-                todo.extend(int(c) for c in Path(task.path, "children").read_text().split())
+            with os.scandir(f"/proc/{current}/task") as tasks:  # closed also when a thread ends while it is read
+                for task in tasks:
+                    todo.extend(int(c) for c in Path(task.path, "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError):
             pass
     return found

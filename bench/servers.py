@@ -57,15 +57,16 @@ def read_status_kb(pid: int, field: str, source: str = "status") -> int:
 def children_map() -> dict[int, list[int]]:
     """Parent pid -> child pids for every process visible in /proc."""
     tree: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-        tree.setdefault(ppid, []).append(int(entry.name))
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
     return tree
 
 
