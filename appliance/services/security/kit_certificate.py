@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import os
 from pathlib import Path
 
 from appliance.config import Settings
 from appliance.edges import x509
 from appliance.errors import CertificateError
+from appliance.files import write_atomically
 from appliance.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,9 @@ def prepare(paths: Paths, settings: Settings) -> Files:
         for stale in (files.request, files.self_signed, files.cert):  # made for the key that was lost
             stale.unlink(missing_ok=True)
     if settings.tls_domain and (not files.request.exists() or x509.csr_name(files.request.read_bytes()) != name):
-        _write(files.request, x509.make_csr(files.key, name))
+        write_atomically(files.request, x509.make_csr(files.key, name))
     if not files.self_signed.exists() or name not in x509.read_chain(files.self_signed.read_bytes()).names:
-        _write(files.self_signed, x509.self_signed(files.key, name, SELF_SIGNED_DAYS))
+        write_atomically(files.self_signed, x509.self_signed(files.key, name, SELF_SIGNED_DAYS))
     return files
 
 
@@ -134,10 +134,10 @@ def install(paths: Paths, settings: Settings, pem: bytes, now: dt.datetime | Non
     try:
         chain = _checked(files, settings, pem, now or _now())
     except CertificateError as exc:
-        _write(files.refused, exc.message.encode())
+        write_atomically(files.refused, exc.message.encode())
         log.error("refused a TLS certificate: %s", exc)
         raise
-    _write(files.cert, pem)
+    write_atomically(files.cert, pem)
     files.refused.unlink(missing_ok=True)
     log.info("installed the HTTPS certificate for %s, valid until %s", ", ".join(chain.names), chain.not_after)
     return chain
@@ -182,9 +182,3 @@ def _checked(files: Files, settings: Settings, pem: bytes, now: dt.datetime) -> 
             fix="Renew it with the county's ACME client and send the new one; check the kit's date on the admin page.",
         )
     return chain
-
-
-def _write(path: Path, data: bytes) -> None:
-    staged = path.with_name(path.name + ".new")
-    staged.write_bytes(data)
-    os.replace(staged, path)
