@@ -150,7 +150,8 @@ def open_item(request: Request) -> Response:
     )
 
 
-def _handin_bytes(request: Request) -> int:
+def handin_bytes(request: Request) -> int:
+    """The most a hand-in's body may carry: its photos at the kit's size limit (here and phone_routes)."""
     return lessons.PHOTOS_MAX * request.app.state.kit.settings.handin_photo_max_mb * 1024 * 1024
 
 
@@ -163,7 +164,7 @@ def _refused_hand_in(request: Request, form: FormData, error: TpkitError) -> Res
     return form_page(request, "me_lesson.html", **found, **context)
 
 
-@posted_upload(_handin_bytes, "student", max_files=lessons.PHOTOS_MAX, page=_refused_hand_in)
+@posted_upload(handin_bytes, "student", max_files=lessons.PHOTOS_MAX, page=_refused_hand_in)
 def hand_in(request: Request, form: FormData) -> Response:
     photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
     lesson_id = request.path_params["lesson_id"]

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from appliance.errors import TpkitError
 from appliance.services.learning import deliveries, lessons, offline_bundle, quizzes
 from appliance.services.people import access as people, phone_passes
-from appliance.web import quiz_routes
+from appliance.web import learn_routes, quiz_routes
 from appliance.web.errors import wants_json
 from appliance.web.forms import form_int, form_page, posted_form, upload_threads
 from appliance.web.i18n import MESSAGES
@@ -32,10 +32,10 @@ from appliance.web.session import PRIVATE, bearer_token, current_account, delive
 from appliance.webcore.forms import checked_upload
 from appliance.webcore.i18n import N_, choose_language
 
-# The worker must be fetched fresh each visit (browsers check it at most daily anyway, and a stale one would keep
-# serving old pages); Service-Worker-Allowed lets a script under /static/ claim the whole site too.
 QUIZ_FORM_MAX_BYTES = 1024 * 1024  # a quiz's answers: at most 2,000 characters a question, dozens of questions
 DELIVERY_FIELDS = ("student", "client_id", "made_at", "lesson", "body")
+# The worker must be fetched fresh each visit (browsers check it at most daily anyway, and a stale one would keep
+# serving old pages); Service-Worker-Allowed lets a script under /static/ claim the whole site too.
 WORKER_HEADERS = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
 ICON_SIZES = (192, 512)
 SHELL = ("kit.css", "phone_store.js", "phone.js", "phone/icon-192.png")  # what every kept page loads
@@ -131,7 +131,7 @@ async def deliver_hand_in(request: Request) -> Response:
     kit, token = request.app.state.kit, bearer_token(request)
     try:
         student, pass_made_at = await run_in_threadpool(deliverer, request, token)
-        limit = lessons.PHOTOS_MAX * kit.settings.handin_photo_max_mb * 1024 * 1024
+        limit = learn_routes.handin_bytes(request)
         async with checked_upload(request, limit, lessons.PHOTOS_MAX, csrf=not token) as form:
             photos = [(f.file, f.filename) for f in form.getlist("photos") if not isinstance(f, str) and f.filename]
             fields = {key: str(form.get(key, "")) for key in DELIVERY_FIELDS}
