@@ -34,15 +34,15 @@ def client_id(value: str) -> str:
     return value
 
 
-def made_at(text: str, earliest: dt.datetime, arrived: dt.datetime) -> dt.datetime:
-    """When the phone says the work was made (ISO 8601; the phone's clock may be wrong), clamped to
-    [earliest, arrived]; arrived when missing or unreadable."""
+def made_at(text: str, earliest: dt.datetime, arrived: dt.datetime, naive: dt.tzinfo = dt.timezone.utc) -> dt.datetime:
+    """When the phone says the work was made (ISO 8601, a time without a zone read in `naive`; the phone's clock may
+    be wrong), clamped to [earliest, arrived]; arrived when missing or unreadable."""
     try:
         said = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return arrived
     if said.tzinfo is None:
-        said = said.replace(tzinfo=dt.timezone.utc)
+        said = said.replace(tzinfo=naive)
     return min(max(said, earliest), arrived)
 
 

@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from appliance.errors import BadRequestError, LessonError, NotVisibleError
-from appliance.services.learning import clock, notices
+from appliance.services.learning import clock, deliveries, notices
 from appliance.services.people import access as people
 
 if TYPE_CHECKING:
@@ -55,13 +55,7 @@ def checked_client_id(value: str) -> str:
 def clamped_made_at(kit: Kit, made_at: str, earliest: dt.datetime, arrived: dt.datetime) -> str:
     """The phone's `made_at` (ISO 8601; naive: the kit's wall time) as UTC text, clamped to [earliest, arrived];
     the arrival when it is absent or no time at all (a phone's clock is a hint, never a reason to refuse)."""
-    try:
-        moment = dt.datetime.fromisoformat(made_at.strip())
-    except ValueError:
-        return clock.utc_text(kit.settings, arrived)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.zone(kit.settings))
-    return clock.utc_text(kit.settings, min(max(moment, earliest), arrived))
+    return clock.utc_text(kit.settings, deliveries.made_at(made_at, earliest, arrived, clock.zone(kit.settings)))
 
 
 def _moment(kit: Kit, stored: str) -> dt.datetime:
