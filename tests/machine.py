@@ -49,11 +49,34 @@ def fake_root(
         "sys/class/thermal/thermal_zone0/temp": f"{thermal_millidegrees}\n",
         "proc/uptime": "3725.50 7000.10\n",
         "proc/loadavg": "0.52 0.41 0.30 1/213 4242\n",
-        "proc/meminfo": "MemTotal:        3884332 kB\nMemFree:          100000 kB\nMemAvailable:    2940000 kB\n",
+        "proc/meminfo": "MemTotal:        3884332 kB\nMemFree:          100000 kB\nMemAvailable:    2940000 kB\n"
+        "SwapTotal:        524284 kB\nSwapFree:         520188 kB\n",
+        "proc/vmstat": "nr_free_pages 25000\noom_kill 2\nnr_zone_active_file 1\n",
         "proc/mounts": f"/dev/root / ext4 rw,noatime 0 0\nproc /proc proc rw 0 0\n/dev/root / ext4 {root_mount} 0 0\n",
         # A sandboxed service's view (ProtectSystem=strict): "/" bound read-only, the file system itself as root_mount.
         "proc/self/mountinfo": f"22 1 179:2 / / ro,noatime shared:1 - ext4 /dev/root {root_mount},errors=remount-ro\n"
-        "23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n",
+        "23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n"
+        "24 22 179:3 / /var/lib/tpkit rw,noatime shared:2 - ext4 /dev/mmcblk0p3 rw\n"
+        "25 22 179:1 / /boot/firmware rw,noatime shared:3 - vfat /dev/mmcblk0p1 rw\n"
+        # a sandbox's bind mount of a folder of the data partition: the same device, a longer name
+        "26 24 179:3 /srv /var/lib/tpkit/srv rw,noatime shared:4 - ext4 /dev/mmcblk0p3 rw\n",
+        # /sys/dev/block/M:m/stat: reads, merges, sectors, ms, then writes, merges, *sectors written*, ms, …
+        "sys/dev/block/179:2/stat": "  9000 10 720000 500 4000 300 81920 900 0 1000 1400 0 0 0 0 0 0\n",
+        "sys/dev/block/179:2/uevent": "MAJOR=179\nMINOR=2\nDEVNAME=mmcblk0p2\nDEVTYPE=partition\n",
+        "sys/dev/block/179:3/stat": "  500 1 40000 50 2000 90 2048000 700 0 600 750 0 0 0 0 0 0\n",
+        "sys/dev/block/179:3/uevent": "MAJOR=179\nMINOR=3\nDEVNAME=mmcblk0p3\nDEVTYPE=partition\n",
+        "sys/dev/block/179:1/stat": "  50 0 4000 5 2 0 16 1 0 6 6 0 0 0 0 0 0\n",
+        "sys/dev/block/179:1/uevent": "MAJOR=179\nMINOR=1\nDEVNAME=mmcblk0p1\nDEVTYPE=partition\n",
+        # cgroup v2: the web server (heavy), an idle system unit, and a templated unit in its sub-slice
+        "sys/fs/cgroup/system.slice/tpkit-web.service/memory.current": "157286400\n",
+        "sys/fs/cgroup/system.slice/tpkit-web.service/memory.peak": "209715200\n",
+        "sys/fs/cgroup/system.slice/tpkit-web.service/io.stat": "179:2 rbytes=1 wbytes=4096 rios=1 wios=1 dbytes=0 dios=0\n"
+        "179:3 rbytes=5 wbytes=52428800 rios=3 wios=900 dbytes=0 dios=0\n",
+        "sys/fs/cgroup/system.slice/cron.service/memory.current": "1048576\n",
+        "sys/fs/cgroup/system.slice/cron.service/memory.peak": "2097152\n",
+        "sys/fs/cgroup/system.slice/cron.service/io.stat": "",
+        "sys/fs/cgroup/system.slice/system-tpkit\\x2dusb\\x2dimport.slice/tpkit-usb-import@sda1.service/memory.current":
+        "33554432\n",
         "proc/sys/kernel/random/boot_id": f"{boot_id}\n",
     }
     for relative, text in files.items():

@@ -258,7 +258,18 @@ def _unit(value, unit: str) -> str:
 def _memory(memory) -> str:
     if isinstance(memory, str):
         return memory
-    return f"{memory['available_bytes'] // 2**20} MB available of {memory['total_bytes'] // 2**20} MB"
+    text = f"{memory['available_bytes'] // 2**20} MB available of {memory['total_bytes'] // 2**20} MB"
+    if memory.get("swap_total_bytes"):
+        text += f", swap {memory['swap_used_bytes'] // 2**20} MB used of {memory['swap_total_bytes'] // 2**20} MB"
+    if memory.get("oom_kills"):
+        text += f", {memory['oom_kills']} process(es) killed for memory since boot"
+    return text
+
+
+def _writes(disk_writes) -> str:
+    if isinstance(disk_writes, str):
+        return disk_writes
+    return "; ".join(f"{d['mount']} ({d['device']}) {d['written_bytes'] // 2**20} MB" for d in disk_writes) or "none"
 
 
 def _health_lines(snap: dict) -> list[tuple[str, str]]:
@@ -282,6 +293,7 @@ def _health_lines(snap: dict) -> list[tuple[str, str]]:
         ("load", _unit(snap["load"], "(1, 5, 15 min)")),
         ("memory", _memory(snap["memory"])),
         ("disk", disks),
+        ("written since boot", _writes(snap["disk_writes"])),
         ("sd card", f"root read-only: {card['root_read_only']}, kernel disk errors: {card['fs_errors']}"),
         ("wi-fi clients", str(snap["wifi_clients"])),
         (

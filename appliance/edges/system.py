@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from appliance.edges.commands import run
 
@@ -53,11 +54,103 @@ def load_average(root: Path = ROOT) -> list[float] | None:
 
 
 def memory(root: Path = ROOT) -> dict[str, int] | None:
-    """{"total_bytes", "available_bytes"} from /proc/meminfo (MemTotal, MemAvailable), or None."""
+    """{"total_bytes", "available_bytes"} from /proc/meminfo (MemTotal, MemAvailable), or None; with
+    "swap_total_bytes" and "swap_used_bytes" (SwapTotal, SwapTotal - SwapFree: zram counts as swap) when meminfo
+    has them, and "oom_kills" (/proc/vmstat `oom_kill`: processes the kernel killed for memory since boot) when
+    vmstat has it."""
     fields = dict(re.findall(r"^(\w+):\s+(\d+) kB", _read(root, "proc/meminfo") or "", re.MULTILINE))
     if "MemTotal" not in fields or "MemAvailable" not in fields:
         return None
-    return {"total_bytes": int(fields["MemTotal"]) * 1024, "available_bytes": int(fields["MemAvailable"]) * 1024}
+    found = {"total_bytes": int(fields["MemTotal"]) * 1024, "available_bytes": int(fields["MemAvailable"]) * 1024}
+    if "SwapTotal" in fields and "SwapFree" in fields:
+        found["swap_total_bytes"] = int(fields["SwapTotal"]) * 1024
+        found["swap_used_bytes"] = (int(fields["SwapTotal"]) - int(fields["SwapFree"])) * 1024
+    kills = re.search(r"^oom_kill (\d+)$", _read(root, "proc/vmstat") or "", re.MULTILINE)
+    if kills:
+        found["oom_kills"] = int(kills.group(1))
+    return found
+
+
+# /sys/dev/block/M:m/stat: the 7th field is sectors written, always in 512-byte units (Documentation/block/stat.rst).
+SECTOR_BYTES = 512
+WRITE_SECTORS_FIELD = 6
+
+
+def disk_writes(root: Path = ROOT) -> list[dict[str, Any]] | None:
+    """Bytes written since boot to each mounted block device ("/dev/…" in /proc/self/mountinfo), one entry per
+    device in mount order: {"mount" (its shortest mount point: a sandbox's bind mounts name it again), "device"
+    (the kernel's name, e.g. mmcblk0p3), "written_bytes"} from /sys/dev/block/M:m/stat; None without mountinfo."""
+    text = _read(root, "proc/self/mountinfo")
+    if text is None:
+        return None
+    mounts: dict[str, str] = {}
+    for line in text.splitlines():
+        head, _, tail = line.partition(" - ")
+        fields, super_fields = head.split(), tail.split()
+        if len(fields) < 5 or len(super_fields) < 2 or not super_fields[1].startswith("/dev/"):
+            continue
+        number, mount = fields[2], fields[4]
+        if number not in mounts or len(mount) < len(mounts[number]):
+            mounts[number] = mount
+    found = []
+    for number, mount in mounts.items():
+        stat = (_read(root, f"sys/dev/block/{number}/stat") or "").split()
+        if len(stat) <= WRITE_SECTORS_FIELD or not stat[WRITE_SECTORS_FIELD].isdigit():
+            continue
+        name = re.search(r"^DEVNAME=(\S+)$", _read(root, f"sys/dev/block/{number}/uevent") or "", re.MULTILINE)
+        found.append(
+            {
+                "mount": mount,
+                "device": name.group(1) if name else number,
+                "written_bytes": int(stat[WRITE_SECTORS_FIELD]) * SECTOR_BYTES,
+            }
+        )
+    return found
+
+
+def _cgroup_number(folder: Path, name: str) -> int | None:
+    try:
+        text = (folder / name).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _cgroup_written(folder: Path) -> int | None:
+    """Bytes the cgroup wrote, all devices (io.stat's `wbytes=`), or None without io accounting."""
+    try:
+        text = (folder / "io.stat").read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return sum(int(n) for n in re.findall(r"\bwbytes=(\d+)", text))
+
+
+def service_usage(root: Path = ROOT) -> dict[str, dict[str, int | None]] | None:
+    """Each running system service's memory and disk writes from its cgroup (cgroup v2, under
+    /sys/fs/cgroup/system.slice, templated units' sub-slices included): {unit: {"memory_bytes" (memory.current),
+    "memory_peak_bytes" (memory.peak: the most since the unit started; None before Linux 5.19), "written_bytes"
+    (io.stat's wbytes: what its own writes sent to disk since it started; None without io accounting)}}.
+    A unit that has ended (a oneshot such as a report) has no cgroup and is not listed. None without the slice."""
+    slice_dir = root / "sys/fs/cgroup/system.slice"
+    try:
+        entries = sorted(slice_dir.iterdir())
+    except OSError:
+        return None
+    folders = []
+    for entry in entries:
+        if entry.name.endswith(".service"):
+            folders.append(entry)
+        elif entry.name.endswith(".slice") and entry.is_dir():
+            folders.extend(sorted(p for p in entry.iterdir() if p.name.endswith(".service")))
+    return {
+        folder.name: {
+            "memory_bytes": _cgroup_number(folder, "memory.current"),
+            "memory_peak_bytes": _cgroup_number(folder, "memory.peak"),
+            "written_bytes": _cgroup_written(folder),
+        }
+        for folder in folders
+        if folder.is_dir()
+    }
 
 
 def root_read_only(root: Path = ROOT) -> bool | None:

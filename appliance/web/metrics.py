@@ -48,6 +48,22 @@ def _disks(filesystems: list[dict[str, Any]]) -> list[Sample]:
     ]
 
 
+def _memory(memory: Any, key: str) -> list[Sample]:
+    return [] if memory == NOT_AVAILABLE or key not in memory else [({}, memory[key])]
+
+
+def _written(disk_writes: Any) -> list[Sample]:
+    if disk_writes == NOT_AVAILABLE:
+        return []
+    return [({"mount": d["mount"], "device": d["device"]}, d["written_bytes"]) for d in disk_writes]
+
+
+def _units(units: Any, key: str) -> list[Sample]:
+    if units == NOT_AVAILABLE:
+        return []
+    return [({"unit": name}, usage[key]) for name, usage in units.items() if usage[key] is not None]
+
+
 def exposition(snap: dict[str, Any]) -> str:
     """The snapshot as Prometheus text: one HELP and TYPE line per metric family, then its samples."""
     families: list[tuple[str, str, str, list[Sample]]] = [
@@ -71,6 +87,49 @@ def exposition(snap: dict[str, Any]) -> str:
             "gauge",
             "Used share (0-1) of the disk holding each folder.",
             _disks(snap["filesystems"]),
+        ),
+        (
+            "tpkit_memory_total_bytes",
+            "gauge",
+            "Memory the kernel manages (MemTotal).",
+            _memory(snap["memory"], "total_bytes"),
+        ),
+        (
+            "tpkit_memory_available_bytes",
+            "gauge",
+            "Memory available to start new work without swapping (MemAvailable).",
+            _memory(snap["memory"], "available_bytes"),
+        ),
+        ("tpkit_swap_used_bytes", "gauge", "Swap in use, zram included.", _memory(snap["memory"], "swap_used_bytes")),
+        (
+            "tpkit_oom_kills_total",
+            "counter",
+            "Processes the kernel killed for lack of memory since boot.",
+            _memory(snap["memory"], "oom_kills"),
+        ),
+        (
+            "tpkit_disk_written_bytes_total",
+            "counter",
+            "Bytes written to each mounted disk partition since boot (SD card wear).",
+            _written(snap["disk_writes"]),
+        ),
+        (
+            "tpkit_unit_memory_bytes",
+            "gauge",
+            "Memory of each service that holds 8 MiB or more, or wrote 1 MiB or more (its cgroup's memory.current).",
+            _units(snap["units"], "memory_bytes"),
+        ),
+        (
+            "tpkit_unit_memory_peak_bytes",
+            "gauge",
+            "The most memory each of those services held since it started (memory.peak).",
+            _units(snap["units"], "memory_peak_bytes"),
+        ),
+        (
+            "tpkit_unit_written_bytes_total",
+            "counter",
+            "Bytes each of those services wrote to disk since it started (io.stat wbytes).",
+            _units(snap["units"], "written_bytes"),
         ),
         ("tpkit_books", "gauge", "Book files by state.", [({"state": s}, n) for s, n in snap["books"].items()]),
         (

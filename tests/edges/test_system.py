@@ -11,9 +11,45 @@ def test_system_reads_fake_proc_and_sys(tmp_path):
     assert system.cpu_temperature_c(root) == 52.3
     assert system.uptime_s(root) == 3725.5
     assert system.load_average(root) == [0.52, 0.41, 0.3]
-    assert system.memory(root) == {"total_bytes": 3884332 * 1024, "available_bytes": 2940000 * 1024}
+    assert system.memory(root) == {
+        "total_bytes": 3884332 * 1024,
+        "available_bytes": 2940000 * 1024,
+        "swap_total_bytes": 524284 * 1024,
+        "swap_used_bytes": (524284 - 520188) * 1024,
+        "oom_kills": 2,
+    }
     assert system.root_read_only(root) is False
     assert system.boot_id(root) == "3f1c0a4e-0000-4000-8000-000000000001"
+
+
+def test_system_memory_without_swap_lines_or_vmstat_has_the_two_it_can_read(tmp_path):
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/meminfo").write_text("MemTotal:  1000 kB\nMemAvailable:  600 kB\n")
+    assert system.memory(tmp_path) == {"total_bytes": 1024000, "available_bytes": 614400}
+
+
+def test_system_disk_writes_per_mounted_partition_from_sys_block_stat(tmp_path):
+    root = fake_root(tmp_path / "root")
+    assert system.disk_writes(root) == [
+        {"mount": "/", "device": "mmcblk0p2", "written_bytes": 81920 * 512},
+        # the sandbox's bind mount /var/lib/tpkit/srv names the same partition: counted once, by its shortest name
+        {"mount": "/var/lib/tpkit", "device": "mmcblk0p3", "written_bytes": 2048000 * 512},
+        {"mount": "/boot/firmware", "device": "mmcblk0p1", "written_bytes": 16 * 512},
+    ]
+    # a partition whose counters cannot be read is left out, not counted as 0
+    (root / "sys/dev/block/179:1/stat").write_text("garbled\n")
+    assert [d["device"] for d in system.disk_writes(root)] == ["mmcblk0p2", "mmcblk0p3"]
+    assert system.disk_writes(tmp_path / "absent") is None
+
+
+def test_system_service_usage_from_cgroups_with_templated_units_and_missing_files(tmp_path):
+    usage = system.service_usage(fake_root(tmp_path / "root"))
+    assert usage == {
+        "cron.service": {"memory_bytes": 1048576, "memory_peak_bytes": 2097152, "written_bytes": 0},
+        "tpkit-usb-import@sda1.service": {"memory_bytes": 33554432, "memory_peak_bytes": None, "written_bytes": None},
+        "tpkit-web.service": {"memory_bytes": 157286400, "memory_peak_bytes": 209715200, "written_bytes": 52432896},
+    }
+    assert system.service_usage(tmp_path / "absent") is None
 
 
 def test_system_root_remounted_read_only_is_seen(tmp_path):

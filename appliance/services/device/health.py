@@ -90,10 +90,30 @@ def _machine(kit: Kit) -> dict[str, Any]:
         "throttled": _or_na(commands["throttled"]),
         "load": _or_na(files["load"]),
         "memory": _or_na(files["memory"]),
+        "units": _or_na(heavy_units(files["units"])),
         "filesystems": filesystems((kit.paths.data_dir, kit.paths.content_dir)),
+        "disk_writes": _or_na(files["disk_writes"]),
         "sd_card": {"root_read_only": _or_na(files["root_read_only"]), "fs_errors": _or_na(commands["fs_errors"])},
         "wifi_clients": _or_na(commands["wifi_clients"]),
         "services": _or_na(commands["services"]),
+    }
+
+
+# A unit is in the snapshot when it holds or has held this much memory, or has written this much since it started:
+# the kit's own services, journald and the like, without twenty idle system units in every heartbeat.
+UNIT_MEMORY_BYTES = 8 * 2**20
+UNIT_WRITTEN_BYTES = 2**20
+
+
+def heavy_units(units: dict[str, dict[str, int | None]] | None) -> dict[str, dict[str, int | None]] | None:
+    """The services that count for memory or SD card writes (`UNIT_MEMORY_BYTES`, `UNIT_WRITTEN_BYTES`)."""
+    if units is None:
+        return None
+    return {
+        name: usage
+        for name, usage in units.items()
+        if max(usage["memory_bytes"] or 0, usage["memory_peak_bytes"] or 0) >= UNIT_MEMORY_BYTES
+        or (usage["written_bytes"] or 0) >= UNIT_WRITTEN_BYTES
     }
 
 

@@ -41,6 +41,8 @@ class Readings:
             "uptime_s": system.uptime_s(self.root),
             "load": system.load_average(self.root),
             "memory": system.memory(self.root),
+            "disk_writes": system.disk_writes(self.root),
+            "units": system.service_usage(self.root),
             "root_read_only": system.root_read_only(self.root),
             "thermal_zone_c": system.cpu_temperature_c(self.root),
             "boot_id": system.boot_id(self.root),

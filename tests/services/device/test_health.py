@@ -30,6 +30,24 @@ def test_health_healthy_kit_is_ok(kit, tmp_path):
     assert snap["sd_card"] == {"root_read_only": False, "fs_errors": 0}
     assert snap["books"] == {"served": 1, "damaged": 0, "pending": 0, "waiting": 0}
     assert len(snap["filesystems"]) == 1  # data_dir and content_dir share the temp disk: one entry
+    assert snap["memory"]["swap_used_bytes"] == 4096 * 1024 and snap["memory"]["oom_kills"] == 2
+    assert [(d["mount"], d["written_bytes"]) for d in snap["disk_writes"]] == [
+        ("/", 81920 * 512),
+        ("/var/lib/tpkit", 2048000 * 512),
+        ("/boot/firmware", 16 * 512),
+    ]
+    # the heavy units only: cron (2 MiB at most, nothing written) is not in every heartbeat
+    assert sorted(snap["units"]) == ["tpkit-usb-import@sda1.service", "tpkit-web.service"]
+    assert snap["units"]["tpkit-web.service"]["written_bytes"] == 52432896
+
+
+def test_health_heavy_units_by_memory_or_writes():
+    small = {"memory_bytes": 2**20, "memory_peak_bytes": None, "written_bytes": 1000}
+    by_peak = {"memory_bytes": 2**20, "memory_peak_bytes": health.UNIT_MEMORY_BYTES, "written_bytes": None}
+    by_writes = {"memory_bytes": None, "memory_peak_bytes": None, "written_bytes": health.UNIT_WRITTEN_BYTES}
+    units = {"a.service": small, "b.service": by_peak, "c.service": by_writes}
+    assert health.heavy_units(units) == {"b.service": by_peak, "c.service": by_writes}
+    assert health.heavy_units(None) is None
 
 
 def test_health_sick_kit_lists_every_problem_with_a_fix(kit, tmp_path, content_dir):
@@ -68,6 +86,8 @@ def test_health_missing_sources_are_not_available_never_invented(kit, tmp_path):
         "throttled",
         "load",
         "memory",
+        "units",
+        "disk_writes",
         "wifi_clients",
         "services",
         "requests_served",
