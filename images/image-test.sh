@@ -11,9 +11,12 @@
 #      partition to fill it (the kit's first heartbeat, stored by the hub, gives the data file system's size);
 #   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
 #      and its clock starts no earlier than the first boot (timesyncd's /var/lib/systemd/timesync/clock).
-#   images/image-test.sh --arch amd64|arm64 [--power-cuts N [--seed S]]
+#   images/image-test.sh --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M]]
 # With --power-cuts N it runs the power-cut test instead (opt-in, not in CI: images/power-cuts.sh, docs/image.md
 # "The power cut"): the same namespace, hub, NICs and kit.toml, then N cuts of the power at random moments.
+# With --class-load it runs a class of 40 on the kit instead, while a USB stick's patch is applied and reports go
+# out, and measures memory and SD card writes (opt-in: images/class-load.sh, docs/image.md "A 1 GB Pi under a
+# class" and "The SD card"). --memory sets the guest's RAM (default 1024 MB, a 1 GB Pi).
 # The guest's uplink is qemu's user-mode NAT with outbound traffic refused (restrict=on): its port 80 is
 # forwarded to 127.0.0.1:8080 of the namespace, and 10.0.2.100:8090 in the guest to the hub on the
 # namespace's 127.0.0.1:8090 (a socat per connection). The classroom NIC is a tap inside the namespace.
@@ -51,21 +54,32 @@ JOURNAL_TO_CONSOLE="systemd.journald.forward_to_console=1"
 ok() { printf '[✓] %s\n' "$*"; }
 info() { printf '[i] %s\n' "$*"; }
 fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %s\n' "$line" >&2; done; exit "${EXIT_CODE:-1}"; }
-usage() { printf 'usage: ./build.sh image-test --arch amd64|arm64 [--power-cuts N [--seed S]]\n' >&2; exit 64; }
+usage() {
+    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M]]\n' >&2
+    exit 64
+}
 
 ARCH=""
 POWER_CUTS=0
 SEED=""
+MEMORY_MB=1024
+CLASS_LOAD=0
+CLASS_MINUTES=20
 while [ $# -gt 0 ]; do
     case $1 in
         --arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
         --power-cuts) [ $# -ge 2 ] || usage; POWER_CUTS=$2; shift 2 ;;
         --seed) [ $# -ge 2 ] || usage; SEED=$2; shift 2 ;;
+        --memory) [ $# -ge 2 ] || usage; MEMORY_MB=$2; shift 2 ;;
+        --class-load) CLASS_LOAD=1; shift ;;
+        --minutes) [ $# -ge 2 ] || usage; CLASS_MINUTES=$2; shift 2 ;;
         *) usage ;;
     esac
 done
-case $POWER_CUTS$SEED in *[!0-9]*) usage ;; esac
+case $POWER_CUTS$SEED$MEMORY_MB$CLASS_MINUTES in *[!0-9]*) usage ;; esac
 [ -z "$SEED" ] || [ "$POWER_CUTS" -gt 0 ] || usage
+[ "$CLASS_LOAD" -eq 0 ] || [ "$POWER_CUTS" -eq 0 ] || usage
+[ "$MEMORY_MB" -ge 256 ] || usage
 case $ARCH in
     amd64) QEMU=qemu-system-x86_64; QEMU_DEB=qemu-system-x86 ;;
     arm64) QEMU=qemu-system-aarch64; QEMU_DEB=qemu-system-arm ;;
@@ -134,6 +148,9 @@ collect_console() {
         : > "$WORK/console.log"
     fi
 }
+
+# console_since LINE: this power-on's console (the lines of $SERIAL after LINE).
+console_since() { tail -n "+$(( $1 + 1 ))" "$SERIAL"; }
 
 # fail_guest MESSAGE FIX: fail with the end of the guest's console and of the hub's log.
 fail_guest() {
@@ -204,6 +221,8 @@ write_kit_toml() {
         printf '\n[wifi]\nssid = "Image Test"\npassphrase = "image test passphrase"\ncountry = "CN"\n\n'
         printf '[admin]\npassword_hash = "%s"\n\n' "$admin_hash"
         printf '[settings]\nap_interface = "%s"\n' "$CLASSROOM_IF"
+        # More settings from a run that needs them (the class-load run's channel key), one "key = value" per line.
+        [ -z "${EXTRA_SETTINGS:-}" ] || printf '%s\n' "$EXTRA_SETTINGS"
     } > "$WORK/kit.toml"
 }
 write_kit_toml "$SCHOOL" "$token"
@@ -262,7 +281,7 @@ power_on() {
     t_boot=$(date +%s)
     # Not through in_ns (a function: $! would be a subshell, and qemu would outlive the test).
     # shellcheck disable=SC2086 # ACCEL_ARGS is words (-accel kvm -cpu host)
-    ip netns exec "$NETNS" "$QEMU" "$@" $ACCEL_ARGS -m 1024 -smp 2 -display none -no-reboot \
+    ip netns exec "$NETNS" "$QEMU" "$@" $ACCEL_ARGS -m "$MEMORY_MB" -smp 2 -display none -no-reboot \
         -monitor "unix:$WORK/monitor.sock,server=on,wait=off" -chardev "file,id=console,path=$WORK/console.log" \
         -serial chardev:console -drive "file=$DISK,format=raw,if=virtio" \
         -netdev "$uplink" -device virtio-net-pci,netdev=up \
@@ -327,6 +346,14 @@ if [ "$POWER_CUTS" -gt 0 ]; then
     # shellcheck source=/dev/null # images/power-cuts.sh, checked on its own
     . "$IMAGES/power-cuts.sh"
     run_power_cuts "$@"
+    exit 0
+fi
+
+# --- the class-load run (opt-in) -------------------------------------------------------------------
+if [ "$CLASS_LOAD" -eq 1 ]; then
+    # shellcheck source=/dev/null # images/class-load.sh, checked on its own
+    . "$IMAGES/class-load.sh"
+    run_class_load "$@"
     exit 0
 fi
 

@@ -34,9 +34,6 @@ cut_power() {
     collect_console
 }
 
-# console_since LINE: this power-on's console (the lines of $SERIAL after LINE).
-console_since() { tail -n "+$(( $1 + 1 ))" "$SERIAL"; }
-
 # wait_console PATTERN TIMEOUT_S: until this power-on's console shows PATTERN (grep -E); 1 on time-out.
 wait_console() {
     waited=0

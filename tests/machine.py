@@ -75,8 +75,7 @@ def fake_root(
         "sys/fs/cgroup/system.slice/cron.service/memory.current": "1048576\n",
         "sys/fs/cgroup/system.slice/cron.service/memory.peak": "2097152\n",
         "sys/fs/cgroup/system.slice/cron.service/io.stat": "",
-        "sys/fs/cgroup/system.slice/system-tpkit\\x2dusb\\x2dimport.slice/tpkit-usb-import@sda1.service/memory.current":
-        "33554432\n",
+        "sys/fs/cgroup/system.slice/system-tpkit\\x2dusb\\x2dimport.slice/tpkit-usb-import@sda1.service/memory.current": "33554432\n",
         "proc/sys/kernel/random/boot_id": f"{boot_id}\n",
     }
     for relative, text in files.items():
