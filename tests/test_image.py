@@ -372,3 +372,73 @@ def test_image_power_cuts_a_kit_that_never_answered_is_counted_and_a_stuck_unit_
     result = json.loads(_power_cuts("record", str(cut)).stdout)
     assert result["not_serving"] == 1 and result["person"] == 1 and result["stuck"] == ["/dev/vda3"]
     assert result["libraries_broken"] == 0  # not counted twice: the kit never answered
+
+
+def _class_load(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(IMAGES / "class_load.py"), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_image_class_load_table_reads_memory_and_sd_writes_per_hour_and_per_school_day(tmp_path: Path):
+    mib = 2**20
+
+    def sample(
+        t: float, available_mib: int, root_mib: float, data_mib: float, web_mib: float, web_peak_mib: int
+    ) -> str:
+        return json.dumps(
+            {
+                "t": t,
+                "tpkit_memory_total_bytes": 960 * mib,
+                "tpkit_memory_available_bytes": available_mib * mib,
+                "tpkit_swap_used_bytes": 0,
+                "tpkit_oom_kills_total": 0,
+                "disks": {"/": root_mib * mib, "/var/lib/tpkit": data_mib * mib},
+                "units": {
+                    "tpkit-web.service": {
+                        "memory_bytes": 100 * mib,
+                        "memory_peak_bytes": web_peak_mib * mib,
+                        "written_bytes_total": web_mib * mib,
+                    }
+                },
+            }
+        )
+
+    # 30 min of class (root +1 MiB, data +60 MiB, of which the web server 50), then 30 min idle (data +3 MiB)
+    lines = [
+        sample(1000, 600, 10, 100, 0, 150),
+        sample(1900, 420, 10.5, 130, 25, 240),
+        sample(2800, 500, 11, 160, 50, 260),
+        sample(4600, 590, 11, 163, 50, 260),
+    ]
+    (tmp_path / "samples.jsonl").write_text("\n".join(lines) + "\n")
+    drove = {"pupils_signed_in": 40, "sign_in_s": 30.0, "pages": {}, "errors": {}}
+    (tmp_path / "drive.json").write_text(json.dumps(drove))
+    made = _class_load(
+        "table",
+        str(tmp_path / "samples.jsonl"),
+        str(tmp_path / "drive.json"),
+        str(tmp_path / "t.json"),
+        str(tmp_path / "t.md"),
+        "arch=amd64",
+        "class_start=1000",
+        "class_end=2800",
+        "idle_end=4600",
+    )
+    assert made.returncode == 0, made.stderr
+    result = json.loads((tmp_path / "t.json").read_text())
+    assert result["memory"]["lowest_available_mib"] == 420 and result["memory"]["oom_kills"] == 0
+    assert result["memory"]["peak_mib"] == {"tpkit-web.service": 260.0}
+    card = result["sd_card"]
+    assert card["class_mib_per_hour"] == {"/": 2.0, "/var/lib/tpkit": 120.0}
+    assert card["idle_mib_per_hour"] == {"/": 0.0, "/var/lib/tpkit": 6.0}
+    assert card["units_written_in_class_mib"] == {"tpkit-web.service": 50.0}
+    assert card["school_day_mib"] == (2 + 120) * 8 + 6 * 16
+    assert "a school day (8 h of class, 16 h idle): 1072 MiB" in (tmp_path / "t.md").read_text()
+    # a run whose idle window got no samples has no figures, and says so
+    (tmp_path / "samples.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    short = _class_load(
+        "table", str(tmp_path / "samples.jsonl"), str(tmp_path / "drive.json"), str(tmp_path / "u.json"),
+        str(tmp_path / "u.md"), "class_start=1000", "class_end=2800", "idle_end=4600",
+    )  # fmt: skip
+    assert short.returncode == 1 and "too few samples" in short.stdout
