@@ -38,6 +38,19 @@ rm -rf "$ROOT/tmp/tpkit-wheels"
 ln -sf /opt/tpkit/bin/tpkit "$ROOT/usr/bin/tpkit"
 chroot "$ROOT" tpkit --version
 
+# The sync's two files outside the Python package (content-sync/): tpkit-rsync, the transfer program every sync runs
+# (a mirror's, a peer kit's and a USB stick's: appliance/edges/transfer.py looks for it on PATH), and the peer
+# mirror's rsyncd configuration (appliance/services/sync/peers.py reads /etc/tpkit/rsyncd-kit.conf). Without them
+# every sync on a kit stopped with sync.no_transport (found by image-test --class-load, docs/image.md). Checked
+# by asking the installed tpkit where they are.
+install -D -m 755 "$IMAGES/../content-sync/tpkit-rsync" "$ROOT/usr/bin/tpkit-rsync"
+install -D -m 644 "$IMAGES/../content-sync/rsyncd-kit.conf" "$ROOT/etc/tpkit/rsyncd-kit.conf"
+chroot "$ROOT" /opt/tpkit/bin/python -c 'import sys
+from appliance.edges import transfer
+from appliance.services.sync import peers
+found = (str(transfer.wrapper()), str(peers.rsyncd_config()))
+sys.exit(0 if found == ("/usr/bin/tpkit-rsync", "/etc/tpkit/rsyncd-kit.conf") else "tpkit does not find its sync files: %s" % (found,))'
+
 # The overlay: files shipped as they are (images/files/common, images/files/<arch> if present).
 cp -R "$IMAGES/files/common/." "$ROOT/"
 [ -d "$IMAGES/files/$ARCH" ] && cp -R "$IMAGES/files/$ARCH/." "$ROOT/"
