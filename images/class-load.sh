@@ -139,11 +139,13 @@ run_class_load() {
     wait "$sampler" || true
     collect_console
     killed=$(console_since "$serial_from" | grep -acE "Out of memory|oom-kill|invoked oom-killer" || true)
+    # What the web server chose for this RAM (appliance/services/library/cache_sizes.py prints it at start).
+    caches=$(console_since "$serial_from" | grep -ao "book caches sized for [^.]*MB of RAM[^\r]*" | tail -n 1 | tr -d '\r')
     cp "$samples" "$OUT/logs/class-load-$ARCH-samples.jsonl"
     python3 "$IMAGES/class_load.py" table "$samples" "$WORK/drive.json" "$OUT/logs/class-load-$ARCH.json" "$OUT/logs/class-load-$ARCH.md" \
         "arch=$ARCH" "memory_mb=$MEMORY_MB" "accelerator=$ACCEL_NAME" "class_minutes=$CLASS_MINUTES" \
         "stick1_import_s=$import1_s" "stick2_patch_s=$import2_s" "patch_applied=$patched" \
-        "reports_during_class=$(( reports_after - reports_before ))" "console_oom_lines=$killed" \
+        "reports_during_class=$(( reports_after - reports_before ))" "console_oom_lines=$killed" "caches=${caches:-not on the console}" \
         "load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" "wall_s=$(( $(date +%s) - t_run ))" \
         "class_start=$class_start" "class_end=$class_end" "idle_end=$idle_end" \
         || fail_guest "The table could not be made (above)." "Fix: read $samples."
