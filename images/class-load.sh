@@ -140,7 +140,7 @@ run_class_load() {
     collect_console
     killed=$(console_since "$serial_from" | grep -acE "Out of memory|oom-kill|invoked oom-killer" || true)
     # What the web server chose for this RAM (appliance/services/library/cache_sizes.py prints it at start).
-    caches=$(console_since "$serial_from" | grep -ao "book caches sized for [^.]*MB of RAM[^\r]*" | tail -n 1 | tr -d '\r')
+    caches=$(console_since "$serial_from" | grep -ao "book caches sized for .*directory entries a book" | tail -n 1)
     cp "$samples" "$OUT/logs/class-load-$ARCH-samples.jsonl"
     python3 "$IMAGES/class_load.py" table "$samples" "$WORK/drive.json" "$OUT/logs/class-load-$ARCH.json" "$OUT/logs/class-load-$ARCH.md" \
         "arch=$ARCH" "memory_mb=$MEMORY_MB" "accelerator=$ACCEL_NAME" "class_minutes=$CLASS_MINUTES" \
