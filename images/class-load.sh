@@ -96,7 +96,8 @@ run_class_load() {
     t_run=$(date +%s)
     class_s=$(( CLASS_MINUTES * 60 ))
     make_channel
-    EXTRA_SETTINGS=$(printf 'trusted_channel_keys = "%s"\nsync_channels = "%s"' "$(tail -n 1 "$WORK/channel-key.pub")" "$CL_CHANNEL")
+    EXTRA_TOP=$(printf 'trusted_content_keys = ["%s"]' "$(tail -n 1 "$WORK/channel-key.pub")")
+    EXTRA_SETTINGS=$(printf 'sync_channels = "%s"' "$CL_CHANNEL")
     write_kit_toml "$SCHOOL" "$token"
     mcopy -o -i "$FAT" "$WORK/kit.toml" ::kit.toml
     samples=$WORK/samples.jsonl

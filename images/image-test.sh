@@ -215,13 +215,15 @@ admin_hash=$("$REPO/.venv/bin/python" -c 'import sys; from appliance.edges.passw
 # write_kit_toml SCHOOL [TOKEN]: the test kit.toml into $WORK/kit.toml (the hub's one-time token when given).
 write_kit_toml() {
     {
-        printf 'kit_id = "%s"\nschool_name = "%s"\nnetwork_mode = "ap"\n\n' "$KIT_ID" "$1"
+        printf 'kit_id = "%s"\nschool_name = "%s"\nnetwork_mode = "ap"\n' "$KIT_ID" "$1"
+        # More top-level keys and [settings] lines from a run that needs them (the class-load run's channel).
+        [ -z "${EXTRA_TOP:-}" ] || printf '%s\n' "$EXTRA_TOP"
+        printf '\n'
         printf '[hub]\nurl = "http://%s:%s/"\n' "$HUB_GUEST_ADDRESS" "$HUB_PORT"
         [ -z "${2:-}" ] || printf 'enrolment_token = "%s"\n' "$2"
         printf '\n[wifi]\nssid = "Image Test"\npassphrase = "image test passphrase"\ncountry = "CN"\n\n'
         printf '[admin]\npassword_hash = "%s"\n\n' "$admin_hash"
         printf '[settings]\nap_interface = "%s"\n' "$CLASSROOM_IF"
-        # More settings from a run that needs them (the class-load run's channel key), one "key = value" per line.
         [ -z "${EXTRA_SETTINGS:-}" ] || printf '%s\n' "$EXTRA_SETTINGS"
     } > "$WORK/kit.toml"
 }
