@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from appliance.config import Settings
 from appliance.paths import Paths
 from appliance.services.device.readings import Readings
-from appliance.services.learning import clock, uploads
+from appliance.services.learning import clock, records, uploads
+from appliance.services.learning.open_batch import OpenBatch
 from appliance.storage.accounts import Accounts
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.boots import Boots
@@ -63,6 +64,7 @@ class Kit:
     comment_bank: CommentBank
     notices: Notices
     family: Family
+    open_batch: OpenBatch  # articles opened, written in batches (services/learning/open_batch.py)
     scanner: LibraryScanner | None = None
 
     _check_lock: int | None = None
@@ -107,6 +109,7 @@ class Kit:
         if self._check_lock is not None:
             os.close(self._check_lock)
             self._check_lock = None
+        self.open_batch.close()
         self.db.close()
 
 
@@ -164,6 +167,7 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
     for folder in ("lessons", "handins", "handin_thumbs", "handin_waiting"):
         uploads.sweep_partial(paths.uploads_dir / folder)
     readings = Readings(ap_interface=settings.ap_interface, cache_s=settings.health_cache_s)
+    learning_records = LearningRecords(db)
     kit = Kit(
         settings=settings,
         paths=paths,
@@ -178,12 +182,13 @@ def open_kit(settings: Settings, *, with_library: bool = True) -> Kit:
         people=People(db),
         provisioning_runs=ProvisioningRuns(db),
         quizzes=Quizzes(db),
-        learning_records=LearningRecords(db),
+        learning_records=learning_records,
         lessons=Lessons(db, wall_clock=lambda: clock.stamp(settings)[:16]),  # the kit's wall time, not the system's
         notebook=Notebook(db),
         comment_bank=CommentBank(db),
         notices=Notices(db),
         family=Family(db),
+        open_batch=OpenBatch(learning_records, records.OPEN_WINDOW_S),
     )
     if with_library:
         kit.load_library()

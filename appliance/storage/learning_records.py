@@ -42,26 +42,37 @@ class LearningRecords:
     def add_open(self, statement: dict[str, Any], account_id: int, activity: str, now: float, window_s: float) -> bool:
         """Store an "opened" statement unless `opened_within` (decided again inside the write transaction, so two
         workers racing store one); True when stored."""
+        return self.add_opens([(statement, account_id, activity, now)], window_s) == 1
+
+    def add_opens(self, opens: list[tuple[dict[str, Any], int, str, float]], window_s: float) -> int:
+        """`add_open` for many (statement, account id, activity, now) in one transaction: the pages they share
+        (the table's last page, each index's) are written once for all (services/learning/open_batch.py); how many
+        were stored."""
+        stored = 0
         with self.db.transaction() as conn:
-            # due when there is no row, the row is older than the window, or it lies ahead of `now` (the clock
-            # was set back, e.g. by the first time synchronisation)
-            due = conn.execute(
-                "INSERT INTO record_opens (account_id, activity, recorded_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (account_id, activity) DO UPDATE SET recorded_at = excluded.recorded_at "
-                "WHERE recorded_at <= ? OR recorded_at > ?",
-                (account_id, activity, now, now - window_s, now),
-            ).rowcount
-            if due:
-                conn.execute(
-                    "INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
-                    (
-                        statement["id"],
-                        account_id,
-                        strict_json.dumps(statement, ensure_ascii=False),
-                        statement["timestamp"],
-                    ),
-                )
-        return bool(due)
+            for statement, account_id, activity, now in opens:
+                if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                    continue  # removed since it opened the article (a batch waits): nothing of theirs is kept
+                # due when there is no row, the row is older than the window, or it lies ahead of `now` (the clock
+                # was set back, e.g. by the first time synchronisation)
+                due = conn.execute(
+                    "INSERT INTO record_opens (account_id, activity, recorded_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (account_id, activity) DO UPDATE SET recorded_at = excluded.recorded_at "
+                    "WHERE recorded_at <= ? OR recorded_at > ?",
+                    (account_id, activity, now, now - window_s, now),
+                ).rowcount
+                if due:
+                    conn.execute(
+                        "INSERT INTO learning_records (id, account_id, statement, created_at) VALUES (?, ?, ?, ?)",
+                        (
+                            statement["id"],
+                            account_id,
+                            strict_json.dumps(statement, ensure_ascii=False),
+                            statement["timestamp"],
+                        ),
+                    )
+                    stored += 1
+        return stored
 
     def since(self, since: str | None = None, account_id: int | None = None) -> list[dict[str, Any]]:
         """Statements made at or after `since` (ISO 8601 UTC text), oldest first; optionally one account's."""

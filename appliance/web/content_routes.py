@@ -109,11 +109,12 @@ async def content(request: Request) -> Response:
 
 def _record_opened(kit: Kit, token: str, book_name: str, path: str) -> None:
     """A signed-in student opened an article: one learning record (none when they opened it within
-    records.OPEN_WINDOW_S), written after the page was sent. Anonymous readers (no session cookie) never get
-    here, so the hot path stays as it was for them."""
+    records.OPEN_WINDOW_S), made after the page was sent and written with others in a batch (records.record_open_later:
+    one transaction each was most of what a class wrote to the SD card). Anonymous readers (no session cookie) never
+    get here, so the hot path stays as it was for them."""
     account = auth.session_account(kit.accounts, token)
     if account is not None and account["role"] == "student":
-        records.record_open(kit, account, "article", f"{book_name}/{path}", f"{book_name}: {path}")
+        records.record_open_later(kit, account, "article", f"{book_name}/{path}", f"{book_name}: {path}")
 
 
 async def main_page(request: Request) -> Response:

@@ -105,6 +105,7 @@ def library_history(kit: Kit, viewer: Viewer) -> list[dict]:
     """Articles the student opened (from the library or a lesson), newest first, each once: from their learning
     records. Titles come from the library; an article whose book is gone keeps its path as the title."""
     viewer = people.require(viewer, "student")
+    kit.open_batch.flush()  # what this worker keeps back (services/learning/open_batch.py) is part of their history
     rows = kit.learning_records.latest_activities(
         viewer["id"], xapi.VERBS["opened"][0], xapi.TYPES["article"], HISTORY_SHOWN
     )

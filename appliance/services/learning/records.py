@@ -130,6 +130,22 @@ def record_open(
     return made if stored else None
 
 
+def record_open_later(
+    kit: Kit, account, activity_kind: str, activity_id: str, name: str, *, now: dt.datetime | None = None
+) -> None:
+    """`record_open` for the library's articles, the one path a whole class takes many times a minute: the statement
+    waits in this process's batch (services/learning/open_batch.py) and is written with the others within
+    open_batch.BATCH_S, sparing the SD card ~40 KB each."""
+    when = now or dt.datetime.now(dt.timezone.utc)
+    iri = activity(kit.settings, activity_kind, activity_id)
+    if kit.open_batch.waiting(account["id"], iri):
+        return
+    if kit.learning_records.opened_within(account["id"], iri, when.timestamp(), OPEN_WINDOW_S):
+        return
+    made = make(kit, account, "opened", activity_kind, activity_id, name, when=when)
+    kit.open_batch.add(made, account["id"], iri, when.timestamp())
+
+
 def queue_pending(kit: Kit, *, now: dt.datetime | None = None, secret=None) -> int:
     """Hand every statement not yet in the outbox to it (`reports.queue_records`); how many were handed.
     A crash between queueing and marking queues them again next time: the statement id makes that safe."""
