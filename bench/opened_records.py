@@ -1,11 +1,12 @@
 """Cost of recording "opened" on the library's hot path (issue 4): a cached article through the ASGI app for an
 anonymous reader, a signed-in teacher (session looked up, nothing written) and a signed-in student (session
-looked up, one INSERT into learning_records after the response is sent).
+looked up, the statement made after the response is sent and put in the worker's batch, written with others:
+services/learning/open_batch.py; bench/opened_writes.py measures what that saves on the disk).
 
     .venv/bin/python bench/opened_records.py [--count 2000]
 
 Run it against another checkout with PYTHONPATH=/path/to/checkout to compare. Numbers are the best of 5 rounds.
-The student's time includes the background INSERT (ASGI returns after background tasks), so it is the worker's
+The student's time includes the background task (ASGI returns after background tasks), so it is the worker's
 cost, not the reader's latency.
 """
 
