@@ -109,20 +109,14 @@ def disk_writes(root: Path = ROOT) -> list[dict[str, Any]] | None:
 
 
 def _cgroup_number(folder: Path, name: str) -> int | None:
-    try:
-        text = (folder / name).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
+    text = (_read(folder, name) or "").strip()
     return int(text) if text.isdigit() else None
 
 
 def _cgroup_written(folder: Path) -> int | None:
     """Bytes the cgroup wrote, all devices (io.stat's `wbytes=`), or None without io accounting."""
-    try:
-        text = (folder / "io.stat").read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        return None
-    return sum(int(n) for n in re.findall(r"\bwbytes=(\d+)", text))
+    text = _read(folder, "io.stat")
+    return None if text is None else sum(int(n) for n in re.findall(r"\bwbytes=(\d+)", text))
 
 
 def service_usage(root: Path = ROOT) -> dict[str, dict[str, int | None]] | None:
