@@ -13,7 +13,9 @@ the SD card"); this one says which action costs what.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from appliance.services.learning import open_batch
 from bench.servers import free_port, http_get, process_tree
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
@@ -97,9 +100,6 @@ def main() -> None:
 
 
 def measure(base: str, state_path: str, pid: int, pupils: int) -> dict[str, float]:
-    import json
-    import random
-
     state = json.loads(Path(state_path).read_text())
     costs: dict[str, float] = {}
 
@@ -128,7 +128,7 @@ def measure(base: str, state_path: str, pid: int, pupils: int) -> dict[str, floa
                 "GET", f"/content/{class_book.NAME}/article{rnd.randrange(class_book.ARTICLES)}"
             )
         signed[0][0].request("GET", "/me")  # writes what its worker's batch keeps back
-        time.sleep(class_load_batch_s() + 1)  # and the other worker's timer
+        time.sleep(open_batch.BATCH_S + 1)  # and the other worker's timer
 
     phase("article", 10 * pupils, read)
     phase(
@@ -156,12 +156,6 @@ def measure(base: str, state_path: str, pid: int, pupils: int) -> dict[str, floa
         ],
     )
     return costs
-
-
-def class_load_batch_s() -> float:
-    from appliance.services.learning import open_batch
-
-    return open_batch.BATCH_S
 
 
 if __name__ == "__main__":

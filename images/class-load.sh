@@ -29,9 +29,6 @@ CL_IMPORT_TIMEOUT_S=900
 
 cl_py() { ip netns exec "$NETNS" python3 "$IMAGES/class_load.py" "$@"; }
 
-# monitor COMMAND: one line to qemu's human monitor (a USB stick plugged in or pulled out).
-monitor() { printf '%s\n' "$1" | in_ns socat - "UNIX-CONNECT:$WORK/monitor.sock" > /dev/null; }
-
 # make_stick TREE IMAGE: a 64 MiB stick with one FAT32 partition holding TREE's files, by mtools (nothing mounted).
 make_stick() {
     rm -f "$2"

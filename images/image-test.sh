@@ -326,10 +326,13 @@ boot() {
             "Fix: check tpkit-firstboot.service in the guest's journal."
 }
 
+# monitor COMMAND: one line to qemu's human monitor (the power button; a USB stick plugged in or pulled out).
+monitor() { printf '%s\n' "$1" | in_ns socat - "UNIX-CONNECT:$WORK/monitor.sock" > /dev/null; }
+
 # shut_down: the power button, as a technician would press it; waits until the guest has powered off.
 shut_down() {
     t_down=$(date +%s)
-    printf 'system_powerdown\n' | in_ns socat - "UNIX-CONNECT:$WORK/monitor.sock" >/dev/null
+    monitor system_powerdown
     while kill -0 "$QEMU_PID" 2>/dev/null; do
         collect_console
         [ $(( $(date +%s) - t_down )) -lt "$SHUTDOWN_TIMEOUT_S" ] \
