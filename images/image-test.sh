@@ -11,12 +11,16 @@
 #      partition to fill it (the kit's first heartbeat, stored by the hub, gives the data file system's size);
 #   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
 #      and its clock starts no earlier than the first boot (timesyncd's /var/lib/systemd/timesync/clock).
-#   images/image-test.sh --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M]]
+#   images/image-test.sh --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] |
+#                        --radio [--phones N] [--max-clients N]]
 # With --power-cuts N it runs the power-cut test instead (opt-in, not in CI: images/power-cuts.sh, docs/image.md
 # "The power cut"): the same namespace, hub, NICs and kit.toml, then N cuts of the power at random moments.
 # With --class-load it runs a class of 40 on the kit instead, while a USB stick's patch is applied and reports go
 # out, and measures memory and SD card writes (opt-in: images/class-load.sh, docs/image.md "A 1 GB Pi under a
-# class" and "The SD card"). --memory sets the guest's RAM (default 1024 MB, a 1 GB Pi).
+# class" and "The SD card"). With --radio, simulated phones (mac80211_hwsim, wpa_supplicant) join the kit's own
+# access point inside the guest instead (opt-in: images/radio.sh, docs/image.md "The classroom radio"); --max-clients
+# sets kit.toml's [wifi] max_clients for it (the access point's limit; 24 by default).
+# --memory sets the guest's RAM (default 1024 MB, a 1 GB Pi).
 # The guest's uplink is qemu's user-mode NAT with outbound traffic refused (restrict=on): its port 80 is
 # forwarded to 127.0.0.1:8080 of the namespace, and 10.0.2.100:8090 in the guest to the hub on the
 # namespace's 127.0.0.1:8090 (a socat per connection). The classroom NIC is a tap inside the namespace.
@@ -55,7 +59,7 @@ ok() { printf '[✓] %s\n' "$*"; }
 info() { printf '[i] %s\n' "$*"; }
 fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %s\n' "$line" >&2; done; exit "${EXIT_CODE:-1}"; }
 usage() {
-    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M]]\n' >&2
+    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] | --radio [--phones N] [--max-clients N]]\n' >&2
     exit 64
 }
 
@@ -65,6 +69,9 @@ SEED=""
 MEMORY_MB=1024
 CLASS_LOAD=0
 CLASS_MINUTES=20
+RADIO=0
+PHONES=40
+WIFI_MAX_CLIENTS=""
 while [ $# -gt 0 ]; do
     case $1 in
         --arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
@@ -73,12 +80,17 @@ while [ $# -gt 0 ]; do
         --memory) [ $# -ge 2 ] || usage; MEMORY_MB=$2; shift 2 ;;
         --class-load) CLASS_LOAD=1; shift ;;
         --minutes) [ $# -ge 2 ] || usage; CLASS_MINUTES=$2; shift 2 ;;
+        --radio) RADIO=1; shift ;;
+        --phones) [ $# -ge 2 ] || usage; PHONES=$2; shift 2 ;;
+        --max-clients) [ $# -ge 2 ] || usage; WIFI_MAX_CLIENTS=$2; shift 2 ;;
         *) usage ;;
     esac
 done
-case $POWER_CUTS$SEED$MEMORY_MB$CLASS_MINUTES in *[!0-9]*) usage ;; esac
+case $POWER_CUTS$SEED$MEMORY_MB$CLASS_MINUTES$PHONES$WIFI_MAX_CLIENTS in *[!0-9]*) usage ;; esac
 [ -z "$SEED" ] || [ "$POWER_CUTS" -gt 0 ] || usage
-[ "$CLASS_LOAD" -eq 0 ] || [ "$POWER_CUTS" -eq 0 ] || usage
+[ $(( CLASS_LOAD + RADIO + (POWER_CUTS > 0) )) -le 1 ] || usage
+[ "$PHONES" -ge 2 ] || usage
+[ -z "$WIFI_MAX_CLIENTS" ] || [ "$RADIO" -eq 1 ] || usage
 [ "$MEMORY_MB" -ge 256 ] || usage
 case $ARCH in
     amd64) QEMU=qemu-system-x86_64; QEMU_DEB=qemu-system-x86 ;;
@@ -95,6 +107,9 @@ NETNS=tpkit-imgtest-$$
 DISK=$WORK/disk.img
 # The administrator's password in the test kit.toml (hashed there): the power-cut run signs in with it.
 ADMIN_PASSWORD="image test administrator"
+# The classroom Wi-Fi in the test kit.toml (the radio run's phones join it).
+WIFI_SSID="Image Test"
+WIFI_PASSPHRASE="image test passphrase"
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 TPKIT=$REPO/.venv/bin/tpkit
@@ -134,6 +149,8 @@ cleanup() {
         wait "$HUB_PID" 2>/dev/null || true
     fi
     ip netns del "$NETNS" 2>/dev/null || true
+    # The radio run's loop mount of the test copy's root (images/radio.sh), should it have stopped half-way.
+    ! mountpoint -q "$WORK/root" 2>/dev/null || umount "$WORK/root" || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -221,7 +238,10 @@ write_kit_toml() {
         printf '\n'
         printf '[hub]\nurl = "http://%s:%s/"\n' "$HUB_GUEST_ADDRESS" "$HUB_PORT"
         [ -z "${2:-}" ] || printf 'enrolment_token = "%s"\n' "$2"
-        printf '\n[wifi]\nssid = "Image Test"\npassphrase = "image test passphrase"\ncountry = "CN"\n\n'
+        printf '\n[wifi]\nssid = "%s"\npassphrase = "%s"\ncountry = "CN"\n' "$WIFI_SSID" "$WIFI_PASSPHRASE"
+        # The radio run's --max-clients: more phones than a Pi's own radio carries (a USB adapter's class).
+        [ -z "${WIFI_MAX_CLIENTS:-}" ] || printf 'max_clients = %s\n' "$WIFI_MAX_CLIENTS"
+        printf '\n'
         printf '[admin]\npassword_hash = "%s"\n\n' "$admin_hash"
         printf '[settings]\nap_interface = "%s"\n' "$CLASSROOM_IF"
         [ -z "${EXTRA_SETTINGS:-}" ] || printf '%s\n' "$EXTRA_SETTINGS"
@@ -359,6 +379,14 @@ if [ "$CLASS_LOAD" -eq 1 ]; then
     # shellcheck source=/dev/null # images/class-load.sh, checked on its own
     . "$IMAGES/class-load.sh"
     run_class_load "$@"
+    exit 0
+fi
+
+# --- the radio run (opt-in) ------------------------------------------------------------------------
+if [ "$RADIO" -eq 1 ]; then
+    # shellcheck source=/dev/null # images/radio.sh, checked on its own
+    . "$IMAGES/radio.sh"
+    run_radio "$@"
     exit 0
 fi
 

@@ -442,3 +442,39 @@ def test_image_class_load_table_reads_memory_and_sd_writes_per_hour_and_per_scho
         str(tmp_path / "u.md"), "class_start=1000", "class_end=2800", "idle_end=4600",
     )  # fmt: skip
     assert short.returncode == 1 and "too few samples" in short.stdout
+
+
+def _radio(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(IMAGES / "radio_guest.py"), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_image_radio_table_takes_the_last_whole_result_from_the_console_and_fails_on_a_failed_check(tmp_path: Path):
+    passed = {
+        "checks": [{"check": "association", "ok": True, "detail": "24 of 40 phones associated | AP full"}],
+        "ap": {"max_num_sta": "24"},
+        "load": {"phones": {"wlan2": {"signed_in_s": 1.5, "pages": 30, "p50_s": 0.2, "p95_s": 0.9, "errors": {}}}},
+        "passed": True,
+    }
+    # the unit's own line, then journald's copy of it cut short on the console, then kernel noise
+    console = (
+        f"[ 12.0] hostapd[4]: wlan0: STA associated\nTPKIT-RADIO-RESULT {json.dumps(passed)}\n"
+        f'[ 13.0] python3[9]: TPKIT-RADIO-RESULT {{"checks": [{{"check"\n[ 14.0] random: crng init done\n'
+    )
+    (tmp_path / "console.log").write_text(console)
+    made = _radio("table", str(tmp_path / "console.log"), str(tmp_path / "r.json"), str(tmp_path / "r.md"), "phones=40")
+    assert made.returncode == 0, made.stdout + made.stderr
+    table = (tmp_path / "r.md").read_text()
+    assert "| association | yes | 24 of 40 phones associated \\| AP full |" in table
+    assert "| wlan2 | 1.5 | 30 | 0.2 | 0.9 |  |" in table
+    assert json.loads((tmp_path / "r.json").read_text())["run"] == {"phones": "40"}
+
+    failed = {**passed, "checks": [{"check": "DHCP", "ok": False, "detail": "0 of 24"}], "passed": False}
+    (tmp_path / "console.log").write_text(f"TPKIT-RADIO-RESULT {json.dumps(failed)}\n")
+    made = _radio("table", str(tmp_path / "console.log"), str(tmp_path / "f.json"), str(tmp_path / "f.md"))
+    assert made.returncode == 1 and "| DHCP | **no** | 0 of 24 |" in (tmp_path / "f.md").read_text()
+
+    (tmp_path / "console.log").write_text("[ 1.0] kernel: nothing from the radio run\n")
+    made = _radio("table", str(tmp_path / "console.log"), str(tmp_path / "n.json"), str(tmp_path / "n.md"))
+    assert made.returncode == 1 and "no TPKIT-RADIO-RESULT line" in made.stdout

@@ -19,7 +19,8 @@ from appliance.services.device.kit_toml import write_atomically
 AP_ADDRESS = "192.168.4.1"
 DHCP_FIRST, DHCP_LAST = "192.168.4.10", "192.168.4.250"
 SHORT_NAME = "kit"
-# The built-in radio of a Pi 3/4 handles about 20 phones reliably; a few more may join and idle.
+# The built-in radio of a Pi 3/4 handles about 20 phones reliably; a few more may join and idle. kit.toml's
+# [wifi] max_clients changes it (a USB Wi-Fi adapter may carry more; docs/provisioning.md).
 MAX_CLIENTS = 24
 UPLINK_MATCH = "eth* en* usb* wwan*"
 # Where each file goes under the root, and its mode: the hostapd file holds the passphrase.
@@ -43,6 +44,7 @@ class Classroom:
     passphrase: str = ""
     country: str = ""
     kit_name: str = ""  # <kit_id>.<tls_domain>, the name on the kit's HTTPS certificate ('' without tls_domain)
+    max_clients: int = MAX_CLIENTS  # phones the access point lets join at once (hostapd's max_num_sta)
 
 
 def _template(name: str) -> string.Template:
@@ -55,7 +57,7 @@ def _values(classroom: Classroom) -> dict[str, str]:
         "interface": classroom.interface,
         "ssid_hex": classroom.ssid.encode().hex(),
         "country": classroom.country,
-        "max_clients": str(MAX_CLIENTS),
+        "max_clients": str(classroom.max_clients),
         "psk_line": f"wpa_psk={classroom.passphrase}" if hex_psk else f"wpa_passphrase={classroom.passphrase}",
         "address": AP_ADDRESS,
         "dhcp_first": DHCP_FIRST,

@@ -164,6 +164,7 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
         passphrase=passphrase or "",
         country=kit.wifi_country or "",
         kit_name=f"{kit.kit_id or settings.kit_id}.{settings.tls_domain}" if settings.tls_domain else "",
+        max_clients=kit.wifi_max_clients or classroom_network.MAX_CLIENTS,
     )
     if kit.network_mode is None:
         outcome.applied.append("classroom network left as it was (network_mode above needs fixing first)")

@@ -29,13 +29,16 @@ SECRETS = (("wifi", "passphrase"), ("hub", "enrolment_token"), ("admin", "passwo
 TOP_KEYS = ("kit_id", "school_name", "time_zone", "network_mode", "trusted_content_keys")
 TABLES: dict[str, tuple[str, ...] | None] = {
     "hub": ("url", "enrolment_token"),
-    "wifi": ("ssid", "passphrase", "country"),
+    "wifi": ("ssid", "passphrase", "country", "max_clients"),
     "admin": ("password_hash",),
     "settings": None,
 }
 # WPA2-Personal: 8-63 printable ASCII characters, or exactly 64 hex digits (IEEE 802.11i H.4).
 PASSPHRASE = re.compile(r"^[\x20-\x7e]{8,63}$|^[0-9a-fA-F]{64}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, as hostapd's country_code and the regulatory database
+# Phones the access point lets join at once: at most one per address dnsmasq hands out (192.168.4.10-250,
+# services/device/classroom_network.py).
+MAX_CLIENTS_MOST = 241
 MIN_TOKEN_CHARS = 16
 
 
@@ -54,6 +57,7 @@ class KitFile:
     wifi_ssid: str | None = None
     wifi_passphrase: str | None = None
     wifi_country: str | None = None
+    wifi_max_clients: int | None = None  # None: classroom_network.MAX_CLIENTS, what a Pi's own radio carries
     admin_password_hash: str | None = None
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     problems: list[str] = dataclasses.field(default_factory=list)  # setup_problems.Problem lines
@@ -215,6 +219,16 @@ def _check_wifi(kit: KitFile, wifi: Mapping[str, Any]) -> None:
                 f'= {country!r} must be two capital letters (ISO 3166), e.g. "CN"; '
                 "it sets the radio channels allowed by law",
             )
+    most = wifi.get("max_clients")
+    if most is not None:
+        if isinstance(most, int) and not isinstance(most, bool) and 1 <= most <= MAX_CLIENTS_MOST:
+            kit.wifi_max_clients = most
+        else:
+            kit.problem(
+                "wifi.max_clients",
+                f"= {most!r} must be a whole number from 1 to {MAX_CLIENTS_MOST}: how many phones may join the "
+                "classroom Wi-Fi at once (leave it out for a Pi's own radio; a USB Wi-Fi adapter may carry more)",
+            )
     if kit.network_mode == "ap":
         for key, value in (("ssid", ssid), ("country", country)):
             if value is None and key not in wifi:
@@ -283,7 +297,15 @@ def render(values: Mapping[str, Any]) -> str:
             lines.append(f"{key} = {toml_value(values[key])}")
     for table, pairs in (
         ("hub", (("url", "hub_url"), ("enrolment_token", "enrolment_token"))),
-        ("wifi", (("ssid", "wifi_ssid"), ("passphrase", "wifi_passphrase"), ("country", "wifi_country"))),
+        (
+            "wifi",
+            (
+                ("ssid", "wifi_ssid"),
+                ("passphrase", "wifi_passphrase"),
+                ("country", "wifi_country"),
+                ("max_clients", "wifi_max_clients"),
+            ),
+        ),
         ("admin", (("password_hash", "admin_password_hash"),)),
         ("settings", tuple((k, k) for k in values.get("settings", {}))),
     ):

@@ -87,10 +87,14 @@ def test_firstboot_later_boots_reapply_non_secret_changes_and_keep_the_passphras
     assert load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={}).school_name == "Hill Teaching Point"
     hostapd = (tmp_path / "root/etc/hostapd/hostapd.conf").read_text()
     assert "country_code=NP" in hostapd and f"wpa_passphrase={PASSPHRASE}" in hostapd
+    assert "\nmax_num_sta=24\n" in hostapd, "a Pi's own radio: 24 phones unless kit.toml says otherwise"
+    _run(tmp_path, left.replace('country = "CN"', 'country = "CN"\nmax_clients = 40'))
+    hostapd = (tmp_path / "root/etc/hostapd/hostapd.conf").read_text()
+    assert "\nmax_num_sta=40\n" in hostapd, "a USB adapter's class: kit.toml's [wifi] max_clients"
     assert "growpart" not in machine.read_text(), "the partition is grown at the first boot only"
     db = _database(tmp_path)
     try:
-        assert ProvisioningRuns(db).count() == 2
+        assert ProvisioningRuns(db).count() == 3
     finally:
         db.close()
 

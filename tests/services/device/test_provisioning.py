@@ -39,6 +39,11 @@ def test_provisioning_wifi_limits_are_the_standards():
     hex_psk = _check(kit_toml(passphrase='passphrase = "' + "ab" * 32 + '"'))
     assert hex_psk.problems == [] and hex_psk.wifi_passphrase == "ab" * 32
     assert any("wifi.passphrase" in p for p in _check(kit_toml(passphrase='passphrase = "x" ')).problems)
+    assert _check(kit_toml(country='country = "CN"\nmax_clients = 40')).wifi_max_clients == 40
+    for bad in ("0", "242", '"40"', "true", "2.5"):
+        kit = _check(kit_toml(country=f'country = "CN"\nmax_clients = {bad}'))
+        assert kit.wifi_max_clients is None
+        assert any("wifi.max_clients" in p and "whole number from 1 to 241" in p for p in kit.problems), bad
 
 
 def test_provisioning_unknown_keys_and_owned_settings_are_problems():
