@@ -56,6 +56,7 @@ def test_cli_provision_boot_dir_writes_a_file_firstboot_accepts(tmp_path):
     assert result.returncode == 0, result.stderr
     written = tomllib.loads((tmp_path / "boot/kit.toml").read_text())
     assert written["kit_id"] == "gx-0007" and written["wifi"]["passphrase"] == PASSPHRASE
+    assert "max_clients" not in written["wifi"], "a Pi's own radio unless the technician says otherwise"
     assert written["admin"]["password_hash"].startswith("$argon2id$") and ADMIN_PASSWORD not in str(written)
     path, _ = fake_machine(tmp_path / "machine")
     applied = tpkit(
@@ -83,6 +84,15 @@ def test_cli_provision_csv_out_writes_one_checked_file_per_school(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["gx-0001", "gx-0002"]
     river = tomllib.loads((tmp_path / "out/gx-0002/kit.toml").read_text())
     assert river["network_mode"] == "ethernet" and river["hub"]["enrolment_token"] == "tok-0123456789abcdef"
+
+
+def test_cli_provision_wifi_max_clients_is_written_as_a_number_and_checked(tmp_path):
+    (tmp_path / "boot").mkdir()
+    result = tpkit("provision", "--boot-dir", str(tmp_path / "boot"), *FLAGS, "--wifi-max-clients", "40")
+    assert result.returncode == 0, result.stderr
+    assert tomllib.loads((tmp_path / "boot/kit.toml").read_text())["wifi"]["max_clients"] == 40
+    refused = tpkit("provision", "--boot-dir", str(tmp_path / "other"), *FLAGS, "--wifi-max-clients", "many")
+    assert refused.returncode == 1 and "wifi.max_clients" in refused.stderr and "whole number" in refused.stderr
 
 
 def test_cli_provision_csv_names_every_bad_value_and_writes_nothing(tmp_path):

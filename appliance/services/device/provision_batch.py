@@ -18,7 +18,7 @@ from typing import Any
 from appliance.edges import disk_image
 from appliance.errors import ProvisioningError
 from appliance.services.device import kit_toml as provisioning
-from appliance.services.device.provision_fields import FIELDS, HUB_FIELDS, LISTS
+from appliance.services.device.provision_fields import FIELDS, HUB_FIELDS, LISTS, WHOLE_NUMBERS
 from appliance.services.people.auth import hash_password
 
 
@@ -67,6 +67,9 @@ def _values(row: Mapping[str, str]) -> dict:
     values: dict[str, Any] = {k: (v or "").strip() for k, v in row.items() if k in FIELDS}
     for name in LISTS:
         values[name] = [part for part in re.split(r"[\s,]+", values.get(name, "")) if part]
+    for name in WHOLE_NUMBERS:
+        if values.get(name, "").isdigit():
+            values[name] = int(values[name])
     if values.get("admin_password"):
         values["admin_password_hash"] = hash_password(values.pop("admin_password"))
     if values.get("default_language"):

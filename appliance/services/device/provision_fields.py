@@ -13,6 +13,7 @@ FIELDS = (
     "wifi_ssid",
     "wifi_passphrase",
     "wifi_country",
+    "wifi_max_clients",
     "hub_url",
     "enrolment_token",
     "admin_password",
@@ -21,6 +22,7 @@ FIELDS = (
     "default_language",
 )
 LISTS = ("trusted_content_keys",)
+WHOLE_NUMBERS = ("wifi_max_clients",)  # written to kit.toml as numbers when they are digits (else checked as given)
 # Columns of the county's schools.csv that only the hub reads (`tpkit hub kit add-many`): a kit.toml has no place
 # for them, and `tpkit provision` accepts and leaves them, so one sheet serves both (docs/provisioning.md).
 HUB_FIELDS = ("district", "location")
