@@ -8,7 +8,7 @@
 #   1. the test's copy of the image (never the image itself) gets what a phone needs and a kit does not: Debian's
 #      wpasupplicant (with libpcsclite1, libreadline8) and busybox-static (udhcpc, ping), unpacked from their .debs
 #      into the root partition (a loop mount); mac80211_hwsim is loaded at boot with N+1 radios; and a one-off unit,
-#      tpkit-radio-test.service, runs images/radio_guest.py with images/power_cuts.py and images/boot_checks.py;
+#      tpkit-radio-test.service, runs images/radio_guest.py with images/power_cuts.py (its browser and class);
 #   2. the kit.toml names wlan0 (the first simulated radio) as the access point's interface: first boot writes
 #      hostapd's and dnsmasq's files from it exactly as on a Pi;
 #   3. in the guest, radio_guest.py moves each other radio into a network namespace of its own (a phone), checks a
@@ -50,7 +50,7 @@ radio_payload() {
             rm -rf "${payload:?}/$dir"
         fi
     done
-    cp "$IMAGES/radio_guest.py" "$IMAGES/radio-udhcpc.sh" "$IMAGES/power_cuts.py" "$IMAGES/boot_checks.py" "$payload/$RADIO_LIB/"
+    cp "$IMAGES/radio_guest.py" "$IMAGES/radio-udhcpc.sh" "$IMAGES/power_cuts.py" "$payload/$RADIO_LIB/"
     python3 -c 'import json, sys; print(json.dumps(dict(zip(("phones", "seconds", "ssid", "passphrase", "admin_password", "kit_id"), sys.argv[1:]))))' \
         "$PHONES" "$RADIO_S" "$WIFI_SSID" "$WIFI_PASSPHRASE" "$ADMIN_PASSWORD" "$KIT_ID" > "$payload/$RADIO_LIB/radio.json"
     printf 'mac80211_hwsim\n' > "$payload/etc/modules-load.d/tpkit-radio-test.conf"
