@@ -51,7 +51,7 @@ def fake_root(
         "proc/loadavg": "0.52 0.41 0.30 1/213 4242\n",
         "proc/meminfo": "MemTotal:        3884332 kB\nMemFree:          100000 kB\nMemAvailable:    2940000 kB\n"
         "SwapTotal:        524284 kB\nSwapFree:         520188 kB\n",
-        "proc/vmstat": "nr_free_pages 25000\noom_kill 2\nnr_zone_active_file 1\n",
+        "proc/vmstat": "nr_free_pages 25000\noom_kill 0\nnr_zone_active_file 1\n",
         "proc/mounts": f"/dev/root / ext4 rw,noatime 0 0\nproc /proc proc rw 0 0\n/dev/root / ext4 {root_mount} 0 0\n",
         # A sandboxed service's view (ProtectSystem=strict): "/" bound read-only, the file system itself as root_mount.
         "proc/self/mountinfo": f"22 1 179:2 / / ro,noatime shared:1 - ext4 /dev/root {root_mount},errors=remount-ro\n"

@@ -248,6 +248,7 @@ PROBLEM_LINE = {
     "health.clock_unsynchronised": "clock",
     "health.root_read_only": "sd card",
     "health.fs_errors": "sd card",
+    "health.memory_kills": "memory",
 }
 
 

@@ -126,6 +126,8 @@ BUILT_AT_RUN_TIME = (
     N_("problem.health.books_damaged.fix"),
     N_("problem.health.fs_errors"),
     N_("problem.health.fs_errors.fix"),
+    N_("problem.health.memory_kills"),
+    N_("problem.health.memory_kills.fix"),
     N_("problem.health.root_read_only"),
     N_("problem.health.root_read_only.fix"),
     N_("problem.health.clock_unsynchronised"),

@@ -19,9 +19,10 @@ BLINK_CODES: dict[str, int] = {
     "health.clock_unsynchronised": 5,
     "health.root_read_only": 6,
     "health.fs_errors": 7,
+    "health.memory_kills": 8,
 }
 
-# Slow enough for a teacher to count up to seven without a stopwatch; the pause is four
+# Slow enough for a teacher to count up to eight without a stopwatch; the pause is four
 # blinks long so the end of one number cannot be mistaken for a gap inside it.
 BLINK_ON_S = 0.4
 BLINK_OFF_S = 0.4

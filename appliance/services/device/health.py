@@ -32,6 +32,7 @@ PROBLEM_CODES = (
     "health.clock_unsynchronised",
     "health.root_read_only",
     "health.fs_errors",
+    "health.memory_kills",
 )
 POWER_FIX = (
     "Use the official 5.1 V 3 A USB-C supply and a short, thick cable; power USB disks from a "
@@ -199,6 +200,7 @@ def problems(data: dict[str, Any]) -> list[dict[str, str]]:
         *_heat(data["cpu_temp_c"]),
         *_disks(data["filesystems"]),
         *_sd_card(data["sd_card"]),
+        *_memory(data["memory"]),
         *_books(data["books"]),
         *_clock(data["clock"]),
     ]
@@ -297,6 +299,24 @@ def _books(books: dict[str, int]) -> list[dict[str, str]]:
             "warning",
             f"{books['damaged']} book file(s) are damaged and not served.",
             "Open /admin or run `tpkit check` for their names; copy each again from its source, or remove it.",
+        )
+    ]
+
+
+def _memory(memory) -> list[dict[str, str]]:
+    """A process the kernel killed for memory since boot: a page, a sync or a report died half-way (issue 19: a
+    1 GB Pi under a class had none, and the county must hear of the first)."""
+    kills = memory.get("oom_kills") if isinstance(memory, dict) else None
+    if not kills:
+        return []
+    return [
+        _problem(
+            "health.memory_kills",
+            "warning",
+            f"The kit ran out of memory and stopped a program {kills} time(s) since it started: "
+            "pages, a sync or a report may have failed.",
+            "Restart the kit. If it comes back, lower web_workers in kit.toml [settings] (docs/settings.md), take "
+            "large books off the shelf, or use a Pi with more memory; `journalctl -k | grep -i oom` names the program.",
         )
     ]
 

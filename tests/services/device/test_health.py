@@ -30,7 +30,7 @@ def test_health_healthy_kit_is_ok(kit, tmp_path):
     assert snap["sd_card"] == {"root_read_only": False, "fs_errors": 0}
     assert snap["books"] == {"served": 1, "damaged": 0, "pending": 0, "waiting": 0}
     assert len(snap["filesystems"]) == 1  # data_dir and content_dir share the temp disk: one entry
-    assert snap["memory"]["swap_used_bytes"] == 4096 * 1024 and snap["memory"]["oom_kills"] == 2
+    assert snap["memory"]["swap_used_bytes"] == 4096 * 1024 and snap["memory"]["oom_kills"] == 0
     assert [(d["mount"], d["written_bytes"]) for d in snap["disk_writes"]] == [
         ("/", 81920 * 512),
         ("/var/lib/tpkit", 2048000 * 512),
@@ -39,6 +39,16 @@ def test_health_healthy_kit_is_ok(kit, tmp_path):
     # the heavy units only: cron (2 MiB at most, nothing written) is not in every heartbeat
     assert sorted(snap["units"]) == ["tpkit-usb-import@sda1.service", "tpkit-web.service"]
     assert snap["units"]["tpkit-web.service"]["written_bytes"] == 52432896
+
+
+def test_health_a_process_killed_for_memory_is_a_warning_with_its_count(kit, tmp_path):
+    root = fake_root(tmp_path / "root")
+    (root / "proc/vmstat").write_text("nr_free_pages 25000\noom_kill 3\n")
+    kit.readings = Readings(root=root, path=fake_commands(tmp_path / "bin", HEALTHY_COMMANDS))
+    snap = health.snapshot(kit, now=NOON)
+    assert snap["status"] == "warning" and [p["code"] for p in snap["problems"]] == ["health.memory_kills"]
+    assert "stopped a program 3 time(s)" in snap["problems"][0]["message"]
+    assert "web_workers" in snap["problems"][0]["fix"]
 
 
 def test_health_heavy_units_by_memory_or_writes():
