@@ -31,7 +31,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from power_cuts import CHILDREN, Browser, child_name, csrf, new_lesson, photo, pupil_signs_in, sign_in_admin
+from power_cuts import CHILDREN, Browser, child_name, csrf, new_lesson, p95, photo, pupil_signs_in, sign_in_admin
 
 SAMPLE_EVERY_S = 5.0
 THINK_S = (5.0, 15.0)
@@ -176,9 +176,6 @@ def drive(base: str, state_path: str, seconds: str, book: str, out: str) -> int:
         thread.start()
     for thread in threads:
         thread.join()
-
-    def p95(values: list[float]) -> float:
-        return round(sorted(values)[max(0, int(0.95 * len(values)) - 1)], 2)
 
     summary = {
         "pupils_signed_in": len(pupils),

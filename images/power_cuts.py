@@ -127,6 +127,11 @@ def photo(seed: int, edge: int = 160) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def p95(values: list[float]) -> float:
+    """The 95th percentile of page times, rounded to 10 ms (0.0 for none); the class-load and radio runs' tables."""
+    return round(sorted(values)[max(0, int(0.95 * len(values)) - 1)], 2) if values else 0.0
+
+
 def child_name(n: int) -> str:
     return f"Pupil {n + 1:02d}"
 

@@ -32,7 +32,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from power_cuts import Browser, child_name, pupil_signs_in, setup
+from power_cuts import Browser, child_name, p95, pupil_signs_in, setup
 
 KIT = "192.168.4.1"
 AP = "wlan0"
@@ -202,8 +202,15 @@ def lease(ns: str) -> tuple[dict | None, float, str]:
         return None, took, said
 
 
-def ping(ns: str, address: str) -> bool:
-    return in_ns(ns, "busybox", "ping", "-c", "3", "-W", "3", address).returncode == 0
+def ping(address: str, ns: str | None = None) -> bool:
+    """Whether `address` answers 3 pings from the phone's namespace `ns` (from the kit itself without one)."""
+    argv = ("busybox", "ping", "-c", "3", "-W", "3", address)
+    return (in_ns(ns, *argv) if ns else sh(*argv)).returncode == 0
+
+
+def station_count() -> int:
+    """The phones associated with the kit's access point, as hostapd's kernel side lists them."""
+    return len(re.findall(r"^Station ", sh("iw", "dev", AP, "station", "dump").stdout, re.M))
 
 
 def reaches(ns: str, address: str, port: int) -> str:
@@ -279,10 +286,6 @@ def pages_to_read() -> list[str]:
             if url.startswith("/content/") and not url.endswith((".css", ".js", ".svg", ".png")):
                 pages.append(url)
     return sorted(set(pages))[:60]
-
-
-def p95(values: list[float]) -> float:
-    return round(sorted(values)[max(0, int(0.95 * len(values)) - 1)], 2) if values else 0.0
 
 
 def read_together(phones: list[dict], state: dict, pages: list[str], seconds: float) -> dict:
@@ -457,7 +460,7 @@ def _run(cfg: dict, result: dict) -> None:
         if ns not in joined_ns:
             reason = refusal(ns)
             refused[reason] = refused.get(reason, 0) + 1
-    stations = len(re.findall(r"^Station ", sh("iw", "dev", AP, "station", "dump").stdout, re.M))
+    stations = station_count()
     result["association"] = {
         "phones": len(pairs),
         "associated": len(joined_ns),
@@ -528,9 +531,9 @@ def _run(cfg: dict, result: dict) -> None:
     )
 
     # 5. Client isolation and the uplink.
-    to_kit = ping(a["ns"], KIT)
-    to_phone = ping(a["ns"], b2["ip"])
-    kit_to_phone = sh("busybox", "ping", "-c", "3", "-W", "3", b2["ip"]).returncode == 0  # the phone does answer
+    to_kit = ping(KIT, a["ns"])
+    to_phone = ping(b2["ip"], a["ns"])
+    kit_to_phone = ping(b2["ip"])  # the phone does answer
     check(
         "client isolation",
         to_kit and kit_to_phone and not to_phone,
@@ -554,28 +557,14 @@ def _run(cfg: dict, result: dict) -> None:
         f"{load['signed_in']} of {len(phones)} phones signed in as pupils and read {load['pages']} pages in {seconds:g}s: "
         f"p50 {load['p50_s']}s, p95 {load['p95_s']}s, worst phone's p95 {load['worst_phone_p95_s']}s",
     )
-    stations = len(re.findall(r"^Station ", sh("iw", "dev", AP, "station", "dump").stdout, re.M))
+    stations = station_count()
     try:
-        counted = found_key(json.loads(Browser(LOCAL).get("/-/health")), "wifi_clients")
+        counted = json.loads(Browser(LOCAL).get("/-/health")).get("wifi_clients")
     except (OSError, RuntimeError, ValueError) as exc:
         counted = f"{type(exc).__name__}"
     check(
         "kit's count", counted == stations, f"/-/health's wifi_clients says {counted}; the AP lists {stations} stations"
     )
-
-
-def found_key(tree, key: str):
-    """The first value of `key` anywhere in a JSON tree (None when absent)."""
-    if isinstance(tree, dict):
-        if key in tree:
-            return tree[key]
-        tree = list(tree.values())
-    if isinstance(tree, list):
-        for item in tree:
-            value = found_key(item, key)
-            if value is not None:
-                return value
-    return None
 
 
 def finish(result: dict) -> int:
