@@ -12,7 +12,7 @@
 #   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
 #      and its clock starts no earlier than the first boot (timesyncd's /var/lib/systemd/timesync/clock).
 #   images/image-test.sh --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] |
-#                        --radio [--phones N] [--max-clients N]]
+#                        --radio [--phones N] [--max-clients N] | --raspi3b]
 # With --power-cuts N it runs the power-cut test instead (opt-in, not in CI: images/power-cuts.sh, docs/image.md
 # "The power cut"): the same namespace, hub, NICs and kit.toml, then N cuts of the power at random moments.
 # With --class-load it runs a class of 40 on the kit instead, while a USB stick's patch is applied and reports go
@@ -20,7 +20,11 @@
 # class" and "The SD card"). With --radio, simulated phones (mac80211_hwsim, wpa_supplicant) join the kit's own
 # access point inside the guest instead (opt-in: images/radio.sh, docs/image.md "The classroom radio"); --max-clients
 # sets kit.toml's [wifi] max_clients for it (the access point's limit; 24 by default).
-# --memory sets the guest's RAM (default 1024 MB, a 1 GB Pi).
+# With --raspi3b (arm64 only) the same boot test runs on qemu's Raspberry Pi 3 board instead of `virt`: the image's
+# kernel, initramfs and the board's device tree from its FAT, root on the emulated SD card, the uplink and the
+# classroom on two USB network adapters (the board's only bus for NICs); it ends after the no-routing check (the
+# board has no power button to press), docs/image.md "A Pi's own boot path".
+# --memory sets the guest's RAM (default 1024 MB, a 1 GB Pi; the Pi 3 board has 1024 MB and no other size).
 # The guest's uplink is qemu's user-mode NAT with outbound traffic refused (restrict=on): its port 80 is
 # forwarded to 127.0.0.1:8080 of the namespace, and 10.0.2.100:8090 in the guest to the hub on the
 # namespace's 127.0.0.1:8090 (a socat per connection). The classroom NIC is a tap inside the namespace.
@@ -54,12 +58,15 @@ OLD_RTC=2021-01-01T00:00:00
 GROW_MIB=1024
 # Test-only kernel arguments: journald copies every unit's lines to the serial console (boot-ARCH.log).
 JOURNAL_TO_CONSOLE="systemd.journald.forward_to_console=1"
+# The Pi 3 board's USB network adapters, with fixed addresses: udev names a USB NIC enx<address>.
+RASPI3B_UPLINK_MAC=00:16:3e:00:00:01
+RASPI3B_CLASSROOM_MAC=00:16:3e:00:00:08
 
 ok() { printf '[✓] %s\n' "$*"; }
 info() { printf '[i] %s\n' "$*"; }
 fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %s\n' "$line" >&2; done; exit "${EXIT_CODE:-1}"; }
 usage() {
-    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] | --radio [--phones N] [--max-clients N]]\n' >&2
+    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] | --radio [--phones N] [--max-clients N] | --raspi3b]\n' >&2
     exit 64
 }
 
@@ -72,6 +79,7 @@ CLASS_MINUTES=20
 RADIO=0
 PHONES=40
 WIFI_MAX_CLIENTS=""
+RASPI3B=0
 while [ $# -gt 0 ]; do
     case $1 in
         --arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
@@ -83,12 +91,14 @@ while [ $# -gt 0 ]; do
         --radio) RADIO=1; shift ;;
         --phones) [ $# -ge 2 ] || usage; PHONES=$2; shift 2 ;;
         --max-clients) [ $# -ge 2 ] || usage; WIFI_MAX_CLIENTS=$2; shift 2 ;;
+        --raspi3b) RASPI3B=1; shift ;;
         *) usage ;;
     esac
 done
 case $POWER_CUTS$SEED$MEMORY_MB$CLASS_MINUTES$PHONES$WIFI_MAX_CLIENTS in *[!0-9]*) usage ;; esac
 [ -z "$SEED" ] || [ "$POWER_CUTS" -gt 0 ] || usage
-[ $(( CLASS_LOAD + RADIO + (POWER_CUTS > 0) )) -le 1 ] || usage
+[ $(( CLASS_LOAD + RADIO + (POWER_CUTS > 0) + RASPI3B )) -le 1 ] || usage
+[ "$RASPI3B" -eq 0 ] || { [ "$ARCH" = arm64 ] && [ "$MEMORY_MB" -eq 1024 ]; } || usage
 [ "$PHONES" -ge 2 ] || usage
 [ -z "$WIFI_MAX_CLIENTS" ] || [ "$RADIO" -eq 1 ] || usage
 [ "$MEMORY_MB" -ge 256 ] || usage
@@ -103,6 +113,10 @@ PACKED=$OUT/tpkit-$VERSION-$ARCH.img.zst
 WORK=${TPKIT_IMAGE_WORK:-/var/tmp/tpkit-image}/test-$ARCH
 SERIAL=$OUT/logs/boot-$ARCH.log
 HUB_LOG=$OUT/logs/hub-$ARCH.log
+if [ "$RASPI3B" -eq 1 ]; then
+    SERIAL=$OUT/logs/boot-raspi3b.log
+    HUB_LOG=$OUT/logs/hub-raspi3b.log
+fi
 NETNS=tpkit-imgtest-$$
 DISK=$WORK/disk.img
 # The administrator's password in the test kit.toml (hashed there): the power-cut run signs in with it.
@@ -194,6 +208,13 @@ ok "Checked and unpacked the image (${t_unpack}s)"
 data_sectors=$(sfdisk --dump "$WORK/disk.img" | sed -n 's/^[^ ]*3 : start= *[0-9]*, size= *\([0-9]*\),.*/\1/p')
 [ -n "$data_sectors" ] || fail "The image has no third (data) partition." "Fix: rebuild with ./build.sh image --arch $ARCH"
 truncate -s "+${GROW_MIB}M" "$WORK/disk.img"
+if [ "$RASPI3B" -eq 1 ]; then
+    # qemu's SD card model takes only a power-of-two size (a real card is never one): the next one up.
+    sd_bytes=1073741824
+    while [ "$sd_bytes" -lt "$(stat -c %s "$WORK/disk.img")" ]; do sd_bytes=$(( sd_bytes * 2 )); done
+    truncate -s "$sd_bytes" "$WORK/disk.img"
+    CLASSROOM_IF=enx$(printf '%s' "$RASPI3B_CLASSROOM_MAC" | tr -d :)
+fi
 # Grown, the data file system holds at least nine tenths of its partition (ext4 keeps the rest for itself).
 MIN_DATA_BYTES=$(( (data_sectors * 512 + GROW_MIB * 1048576) * 9 / 10 ))
 info "The disk is ${GROW_MIB} MiB larger than the image (a larger card): the data partition ($(( data_sectors / 2048 )) MiB) must grow"
@@ -264,11 +285,20 @@ case $ARCH in
             -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,file=$WORK/vars.fd" ;;
     arm64)
         # The Pi's firmware cannot be emulated: boot Debian's kernel from the image's FAT directly,
-        # with the Pi's command line and the virt board's serial console.
+        # with the Pi's command line and the board's serial console (the PL011, ttyAMA0, on both boards).
         mcopy -i "$FAT" ::vmlinuz ::initrd.img ::cmdline.txt "$WORK/"
         append=$(sed -e 's/console=[^ ]*//g' "$WORK/cmdline.txt")
-        set -- -machine virt -cpu cortex-a72 -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd.img" \
-            -append "$append console=ttyAMA0 $JOURNAL_TO_CONSOLE" ;;
+        if [ "$RASPI3B" -eq 1 ]; then
+            # The Pi 3's own device tree from the FAT. Not loaded in the test: bcm2835_wdt (qemu's model of the
+            # watchdog resets the board on systemd's first write instead of after the timeout) and cdc_subset
+            # (it takes qemu's USB NIC before cdc_ether and gets no answer to its control transfers).
+            mcopy -i "$FAT" ::bcm2837-rpi-3-b.dtb "$WORK/"
+            set -- -machine raspi3b -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd.img" -dtb "$WORK/bcm2837-rpi-3-b.dtb" \
+                -append "$append console=ttyAMA0 modprobe.blacklist=bcm2835_wdt,cdc_subset $JOURNAL_TO_CONSOLE"
+        else
+            set -- -machine virt -cpu cortex-a72 -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd.img" \
+                -append "$append console=ttyAMA0 $JOURNAL_TO_CONSOLE"
+        fi ;;
 esac
 
 # KVM when /dev/kvm is there and qemu runs on it (OVMF writes to the serial console within 20 s): on this
@@ -301,15 +331,22 @@ power_on() {
     serial_from=$(wc -l < "$SERIAL")
     : > "$WORK/console.log"
     t_boot=$(date +%s)
+    # The disk and the NICs: virtio on q35 and virt; the SD card and two USB network adapters on the Pi 3 board
+    # (its four cores are fixed, so no -smp).
+    if [ "$RASPI3B" -eq 1 ]; then
+        set -- "$@" -drive "file=$DISK,format=raw,if=sd" \
+            -device "usb-net,netdev=up,mac=$RASPI3B_UPLINK_MAC" -device "usb-net,netdev=classroom,mac=$RASPI3B_CLASSROOM_MAC"
+    else
+        set -- "$@" -smp 2 -drive "file=$DISK,format=raw,if=virtio" \
+            -device virtio-net-pci,netdev=up -device virtio-net-pci,netdev=classroom,addr=0x8
+    fi
     # Not through in_ns (a function: $! would be a subshell, and qemu would outlive the test).
     # shellcheck disable=SC2086 # ACCEL_ARGS is words (-accel kvm -cpu host)
-    ip netns exec "$NETNS" "$QEMU" "$@" $ACCEL_ARGS -m "$MEMORY_MB" -smp 2 -display none -no-reboot \
+    ip netns exec "$NETNS" "$QEMU" "$@" $ACCEL_ARGS -m "$MEMORY_MB" -display none -no-reboot \
         -monitor "unix:$WORK/monitor.sock,server=on,wait=off" -chardev "file,id=console,path=$WORK/console.log" \
-        -serial chardev:console -drive "file=$DISK,format=raw,if=virtio" \
-        -netdev "$uplink" -device virtio-net-pci,netdev=up \
+        -serial chardev:console -netdev "$uplink" \
         -object "filter-dump,id=uplinkdump,netdev=up,file=$WORK/uplink.pcap" \
-        -netdev "tap,id=classroom,ifname=$CLASSROOM_TAP,script=no,downscript=no" \
-        -device virtio-net-pci,netdev=classroom,addr=0x8 &
+        -netdev "tap,id=classroom,ifname=$CLASSROOM_TAP,script=no,downscript=no" &
     QEMU_PID=$!
     info "Booting $(basename "$DISK") in $QEMU ($ACCEL_NAME, pid $QEMU_PID, netns $NETNS); serial console: $SERIAL"
 }
@@ -445,6 +482,21 @@ python3 "$IMAGES/boot_checks.py" forwarded "$WORK/uplink.pcap" "${KIT_CLASSROOM_
     || fail_guest "The kit sent a classroom packet out on its uplink (above): it routes the classroom to the uplink." \
         "Fix: IPForward=no in every .network file and /usr/lib/sysctl.d/50-tpkit-no-forwarding.conf (docs/image.md)."
 ok "The kit does not route the classroom to its uplink (a phone's packets towards the uplink side never left the kit)"
+
+# --- the Pi 3 board ends here: it has no power button (and no real-time clock) for the rest --------
+if [ "$RASPI3B" -eq 1 ]; then
+    collect_console
+    stop_qemu
+    # The guest's own clock: the kernel's time to userspace (the initramfs has mounted the root from the SD card:
+    # systemd's "Startup finished in Ns (kernel)"), and the seconds since power-on when the web server started.
+    root_s=$(sed -n 's/.*Startup finished in \([0-9.]*\)s (kernel).*/\1/p' "$SERIAL" | head -n 1)
+    web_s=$(sed -n 's/^\[ *\([0-9]*\)\.[0-9]*\] systemd\[1\]: Started tpkit-web.service.*/\1/p' "$SERIAL" | head -n 1)
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    printf 'arch=arm64 machine=raspi3b unpack_s=%s root_from_sd_guest_s=%s web_started_guest_s=%s boot_to_http_s=%s report_s=%s load=%s\n' \
+        "$t_unpack" "${root_s:-?}" "${web_s:-?}" "$boot1_s" "$report_s" "$load" > "$OUT/logs/boot-raspi3b.timings"
+    ok "Boot test on the Pi 3 board passed: root from the SD card at ${root_s:-?}s and the web server started at ${web_s:-?}s (guest clock), home page ${boot1_s}s after power-on, first verified report ${report_s}s (load $load)"
+    exit 0
+fi
 
 # --- the saved clock: a clean shutdown, then a boot with the real-time clock years behind ---------
 shut_down
