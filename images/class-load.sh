@@ -22,67 +22,10 @@
 
 CL_BASE=http://127.0.0.1:$GUEST_PORT
 CL_IDLE_S=${TPKIT_IMAGE_IDLE_S:-600}
-CL_CHANNEL=class-load
-CL_BOOK=class_load_reader
-# A stick's import must finish within this (TCG on a shared machine; a Pi takes seconds for this book).
-CL_IMPORT_TIMEOUT_S=900
+# shellcheck source=/dev/null # images/usb-stick.sh, checked on its own
+. "$IMAGES/usb-stick.sh"
 
 cl_py() { ip netns exec "$NETNS" python3 "$IMAGES/class_load.py" "$@"; }
-
-# make_stick TREE IMAGE: a 64 MiB stick with one FAT32 partition holding TREE's files, by mtools (nothing mounted).
-make_stick() {
-    rm -f "$2"
-    truncate -s 64M "$2"
-    printf 'start=2048, type=c\n' | sfdisk -q "$2"
-    mformat -i "$2@@1M" -F -T $(( 64 * 2048 - 2048 )) -v TPKITSTICK ::
-    mcopy -s -i "$2@@1M" "$1"/* ::
-}
-
-# The channel (host side, with the checkout's .venv): version 1 whole on stick 1, version 2's patch on stick 2.
-make_channel() {
-    channel=$WORK/channel/$CL_CHANNEL
-    rm -rf "$WORK/channel" "$WORK/previous" "$WORK/stick1" "$WORK/stick2"
-    mkdir -p "$channel" "$WORK/previous" "$WORK/stick1/tpkit" "$WORK/stick2/tpkit"
-    if ! { "$TPKIT" channel keygen --out "$WORK/channel-key" \
-        && "$REPO/.venv/bin/python" "$IMAGES/class_book.py" "$channel/$CL_BOOK.zim" 1 \
-        && "$TPKIT" channel publish --key "$WORK/channel-key.key" --name "$CL_CHANNEL" "$channel"; } > "$WORK/channel.log" 2>&1; then
-        fail "Could not make the test channel (version 1): $WORK/channel.log" "Fix: ./build.sh test -k test_imports"
-    fi
-    cp -r "$channel" "$WORK/stick1/tpkit/"
-    cp "$channel/$CL_BOOK.zim" "$WORK/previous/"
-    if ! { "$REPO/.venv/bin/python" "$IMAGES/class_book.py" "$channel/$CL_BOOK.zim" 2 \
-        && "$TPKIT" channel publish --key "$WORK/channel-key.key" --name "$CL_CHANNEL" --previous "$WORK/previous" \
-            "$channel"; } >> "$WORK/channel.log" 2>&1; then
-        fail "Could not make the test channel (version 2 and its patch): $WORK/channel.log" "Fix: read it."
-    fi
-    cp -r "$channel" "$WORK/stick2/tpkit/"
-    rm "$WORK/stick2/tpkit/$CL_CHANNEL/$CL_BOOK.zim"  # the patch only: the kit must apply it
-    make_stick "$WORK/stick1" "$WORK/stick1.img"
-    make_stick "$WORK/stick2" "$WORK/stick2.img"
-    patch_bytes=$(find "$WORK/stick2" -name '*.zimpatch' -exec stat -c %s {} +)
-    info "Channel $CL_CHANNEL: version 1 ($(stat -c %s "$WORK/previous/$CL_BOOK.zim") bytes) on stick 1, the patch to version 2 ($patch_bytes bytes) on stick 2"
-}
-
-# plug_stick N: stick N into the kit's USB port; wait_import N: until its tpkit-usb-import@ unit has ended
-# (its "Finished" or "Failed" line on the console), then pull it out. Sets import_s.
-plug_stick() {
-    monitor "drive_add 0 if=none,id=stick$1,format=raw,file=$WORK/stick$1.img"
-    monitor "device_add usb-storage,bus=usb.0,drive=stick$1,id=stickdev$1,removable=on"
-    t_plug=$(date +%s)
-    info "USB stick $1 plugged in"
-}
-wait_import() {
-    while ! console_since "$cl_serial_from" | grep -aqE "(Finished|Failed to start|Failed with result).*tpkit-usb-import@|tpkit-usb-import@.*(Deactivated successfully|Failed with result)"; do
-        collect_console
-        [ $(( $(date +%s) - t_plug )) -lt "$CL_IMPORT_TIMEOUT_S" ] \
-            || fail_guest "Stick $1's import did not end within ${CL_IMPORT_TIMEOUT_S}s." "Fix: read tpkit-usb-import@ on the console."
-        sleep 3
-    done
-    import_s=$(( $(date +%s) - t_plug ))
-    cl_serial_from=$(wc -l < "$SERIAL")
-    monitor "device_del stickdev$1"
-    info "Stick $1's import ended ${import_s}s after it was plugged in; stick pulled out"
-}
 
 hub_reports() {
     python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM reports WHERE kit_id = ?", (sys.argv[2],)).fetchone()[0])' \
@@ -92,9 +35,9 @@ hub_reports() {
 run_class_load() {
     t_run=$(date +%s)
     class_s=$(( CLASS_MINUTES * 60 ))
-    make_channel
+    make_channel 2
     EXTRA_TOP=$(printf 'trusted_content_keys = ["%s"]' "$(tail -n 1 "$WORK/channel-key.pub")")
-    EXTRA_SETTINGS=$(printf 'sync_channels = "%s"' "$CL_CHANNEL")
+    EXTRA_SETTINGS=$(printf 'sync_channels = "%s"' "$STICK_CHANNEL")
     write_kit_toml "$SCHOOL" "$token"
     mcopy -o -i "$FAT" "$WORK/kit.toml" ::kit.toml
     samples=$WORK/samples.jsonl
@@ -102,7 +45,6 @@ run_class_load() {
     rm -f "$WORK/stop-sampling"
 
     boot "$@" -device qemu-xhci,id=usb
-    cl_serial_from=$serial_from
     ip netns exec "$NETNS" python3 "$IMAGES/class_load.py" sample "$CL_BASE" "$samples" "$WORK/stop-sampling" &
     sampler=$!
     pc_state=$WORK/class-state.json
@@ -113,19 +55,19 @@ run_class_load() {
     plug_stick 1
     wait_import 1
     import1_s=$import_s
-    cl_py book "$CL_BASE" "$CL_BOOK" article0 "Article 0" \
+    cl_py book "$CL_BASE" "$STICK_BOOK" article0 "Article 0" \
         || fail_guest "Stick 1's book does not serve after its import." "Fix: read tpkit-usb-import@ on the console."
 
     reports_before=$(hub_reports)
     class_start=$(date +%s)
-    cl_py drive "$CL_BASE" "$pc_state" "$class_s" "$CL_BOOK" "$WORK/drive.json" > "$WORK/drive.out" 2>&1 &
+    cl_py drive "$CL_BASE" "$pc_state" "$class_s" "$STICK_BOOK" "$WORK/drive.json" > "$WORK/drive.out" 2>&1 &
     driver=$!
     sleep 120
     plug_stick 2
     wait_import 2
     import2_s=$import_s
     patched=no
-    cl_py book "$CL_BASE" "$CL_BOOK" article0 "Revised in version 2" && patched=yes
+    cl_py book "$CL_BASE" "$STICK_BOOK" article0 "Revised in version 2" && patched=yes
     wait "$driver" || fail_guest "The class's driver failed: $(tail -n 3 "$WORK/drive.out")" "Fix: read $WORK/drive.out."
     class_end=$(date +%s)
     reports_after=$(hub_reports)

@@ -1,8 +1,9 @@
 """The class-load run's book (images/image-test.sh --class-load, images/class-load.sh): one English reader of many
-articles, written with tpkit's own ZIM writer, in two versions whose difference is a few articles, so a channel
-published from both carries a small patch for the kit to apply while the class reads.
+articles, written with tpkit's own ZIM writer, in versions whose difference is a few articles, so a channel
+published from one and then the next carries a small patch for the kit to apply (while the class reads, or while the
+power-cut run cuts the power).
 
-    .venv/bin/python class_book.py OUT.zim VERSION     VERSION 1 or 2: 2 rewrites every 25th article
+    .venv/bin/python class_book.py OUT.zim VERSION     VERSION 1, 2, 3…: each from 2 on rewrites every 25th article
 
 Run with the checkout's .venv (it imports appliance). The articles are pseudo-random words (a fixed seed per article),
 so the book compresses as real text does, and the class's searches find words the articles hold.
@@ -10,6 +11,7 @@ so the book compresses as real text does, and the class's searches find words th
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 from pathlib import Path
@@ -127,7 +129,7 @@ def main(out: str, version: str) -> int:
         "Language": "eng",
         "Creator": "tpkit",
         "Publisher": "tpkit",
-        "Date": f"2026-12-0{number}",
+        "Date": (dt.date(2026, 11, 30) + dt.timedelta(days=number)).isoformat(),
         "Tags": "test",
     }
     write_zim(Path(out), metadata=metadata, main_path="index", entries=entries)
@@ -136,7 +138,7 @@ def main(out: str, version: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[2] not in ("1", "2"):
+    if len(sys.argv) != 3 or not sys.argv[2].isdigit() or int(sys.argv[2]) < 1:
         print(__doc__, file=sys.stderr)
         sys.exit(64)
     sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -11,17 +11,21 @@
 #   first boot        a never-booted copy of the image (with the test kit.toml), cut during its first boot;
 #   kit.toml applied  a new kit.toml (another school name) put on the FAT partition, cut during the boot that
 #                     applies it; after power-on the new name must be in force;
+#   book activated    a USB stick with the next version's patch of the test channel's book plugged in (the sync's
+#                     engine with the stick as its source verifies, applies and activates it), cut within the
+#                     import's window; after power-on the book must be the version before or the new one, whole,
+#                     and with the stick plugged in again the new one (images/usb-stick.sh);
 #   40 hand-ins       a new homework lesson, 40 pupils signed in, cut while all 40 hand in a photo at once, right
 #                     after the K-th of them was acknowledged (K from 0 to 40, drawn from the seed);
 #   report written    cut while tpkit-report.service runs (from its "Starting" line on the console, within
 #                     REPORT_WINDOW_S): the report written to the outbox, signed and sent.
-# Not run: a sync activating a book (the test has no channel to sync from, and no way into the guest to start
-# a sync: tpkit-sync.timer fires 15-45 min after boot).
 # After every cut: power on, the home page within BOOT_TIMEOUT_S, the console of that boot read for anything
 # that needs a person, every book listed opens an article, and the phase's own check.
 
 PC_WINDOW_REPORT_S=${TPKIT_IMAGE_REPORT_WINDOW_S:-30}
 PC_BASE=http://127.0.0.1:$GUEST_PORT
+# shellcheck source=/dev/null # images/usb-stick.sh, checked on its own
+. "$IMAGES/usb-stick.sh"
 
 # pc_py ARGS...: images/power_cuts.py from the namespace (the kit's forwarded port is its loopback's).
 pc_py() { ip netns exec "$NETNS" python3 "$IMAGES/power_cuts.py" "$@"; }
@@ -122,6 +126,15 @@ run_power_cuts() {
     i=0
     info "Power-cut run: $POWER_CUTS cuts, seed $seed (replay with --seed $seed), accelerator $ACCEL_NAME"
     python3 "$IMAGES/power_cuts.py" plan "$POWER_CUTS" "$seed" > "$WORK/plan"
+    # The sticks go into an xHCI port of the guest.
+    set -- "$@" -device qemu-xhci,id=usb
+    # The test channel: versions 1 and 2 before the cuts, then one more version (its patch on a stick of its own)
+    # for each book cut; the test kit.toml trusts its key and subscribes to it.
+    make_channel $(( $(grep -c '^book_activated ' "$WORK/plan" || true) + 2 ))
+    EXTRA_TOP=$(printf 'trusted_content_keys = ["%s"]' "$(tail -n 1 "$WORK/channel-key.pub")")
+    EXTRA_SETTINGS=$(printf 'sync_channels = "%s"' "$STICK_CHANNEL")
+    write_kit_toml "$SCHOOL" "$token"
+    mcopy -o -i "$FAT" "$WORK/kit.toml" ::kit.toml
     put_books "$WORK/disk.img"
     # A never-booted copy of the disk with the test kit.toml: each first-boot cut starts from it.
     cp --sparse=always "$WORK/disk.img" "$WORK/fresh.img"
@@ -135,7 +148,18 @@ run_power_cuts() {
     rm -f "$WORK/go"
     pc_py handins "$PC_BASE" "$state" calibration "$WORK/acks-calibration" "$WORK/go" > "$WORK/calibration.json" \
         || fail_guest "The 40 hand-ins failed before any cut (above)." "Fix: run images/power_cuts.py handins against a local tpkit serve."
-    ok "Windows: first boot ${window_boot}s to the home page, report ${PC_WINDOW_REPORT_S}s from its start; 40 hand-ins uncut: $(cat "$WORK/calibration.json")"
+    # The book's window: stick 1 (version 1 whole), then stick 2's patch to version 2, not cut; the patch's import,
+    # from plugging the stick in to its unit's end, is the window a book cut's moment is drawn from.
+    plug_stick 1
+    wait_import 1
+    plug_stick 2
+    wait_import 2
+    window_book=$import_s
+    pc_py book "$PC_BASE" "$STICK_BOOK" > "$WORK/book-start.json" || true
+    python3 "$IMAGES/power_cuts.py" is-version "$WORK/book-start.json" 2 \
+        || fail_guest "The test channel's book is not version 2 after its two sticks (above)." "Fix: read tpkit-usb-import@ on the console."
+    book_version=2
+    ok "Windows: first boot ${window_boot}s to the home page, a book's patch ${window_book}s from plugging in its stick, report ${PC_WINDOW_REPORT_S}s from its start; 40 hand-ins uncut: $(cat "$WORK/calibration.json")"
 
     i=0
     while read -r phase fraction; do
@@ -162,6 +186,13 @@ run_power_cuts() {
                 sleep_fraction "$fraction" "$window_boot"
                 cut_power
                 printf 'expect_school=%s\n' "$school" >> "$dir/meta" ;;
+            book_activated)
+                serving_main "$@"
+                stick=$(( book_version + 1 ))
+                plug_stick "$stick"
+                sleep_fraction "$fraction" "$window_book"
+                cut_power
+                printf 'stick=%s\n' "$stick" >> "$dir/meta" ;;
             40_hand-ins)
                 serving_main "$@"
                 rm -f "$WORK/go"
@@ -204,6 +235,14 @@ run_power_cuts() {
         recover "$dir" "$@" || came_back=no
         if [ "$phase" = 40_hand-ins ] && [ "$came_back" = yes ]; then
             pc_py lost "$PC_BASE" "$state" "$dir/acks" > "$dir/lost.json" || printf '{"acknowledged": 0, "lost": null}\n' > "$dir/lost.json"
+        fi
+        if [ "$phase" = book_activated ] && [ "$came_back" = yes ]; then
+            # The book as the power cut left it, then with the same stick plugged in again.
+            pc_py book "$PC_BASE" "$STICK_BOOK" > "$dir/book.json" || true
+            plug_stick "$stick"
+            wait_import "$stick"
+            pc_py book "$PC_BASE" "$STICK_BOOK" > "$dir/book-after.json" || true
+            ! python3 "$IMAGES/power_cuts.py" is-version "$dir/book-after.json" "$stick" > /dev/null || book_version=$stick
         fi
         python3 "$IMAGES/power_cuts.py" record "$dir" >> "$results"
         info "Cut $i/$POWER_CUTS ($phase at $cut_after_s s): $(tail -n 1 "$results" | cut -c 1-300)"

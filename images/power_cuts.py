@@ -11,6 +11,9 @@ booted kit through its own pages, as a teacher and her pupils would, and checks 
     python3 power_cuts.py lost BASE STATE ACKS              the teacher's pages after power-on: how many of ACKS are
                                                             missing (JSON on stdout)
     python3 power_cuts.py library BASE                      every book the library lists opens an article (JSON)
+    python3 power_cuts.py book BASE NAME                    the test channel's book NAME: how often the catalogue
+                                                            lists it, and the version each revised article is in
+    python3 power_cuts.py is-version BOOK_JSON VERSION      0 when that book (from `book`) is VERSION, whole
     python3 power_cuts.py console LOG                       what in one boot's serial console needed a person (JSON)
     python3 power_cuts.py record CUT_DIR                    one cut's result (a JSON line) from its folder
     python3 power_cuts.py table RESULTS_JSONL JSON MD ...    the per-phase table from the cuts' results
@@ -35,7 +38,7 @@ import urllib.parse
 import zlib
 from pathlib import Path
 
-PHASES = ("first boot", "kit.toml applied", "40 hand-ins", "report written")
+PHASES = ("first boot", "kit.toml applied", "book activated", "40 hand-ins", "report written")
 CHILDREN = 40
 TIMEOUT_S = 120.0
 # Serial console lines that mean a person is needed at the kit (a keyboard, a screen and root's password, which a
@@ -303,6 +306,55 @@ def library(base: str) -> int:
     return 0
 
 
+# Articles the test channel's book rewrites in every version from 2 on (images/class_book.py: every 25th), and the
+# line each rewritten one carries.
+REVISED_ARTICLES = ("article0", "article25", "article1475")
+REVISED = re.compile(r"Revised in version (\d+)\.")
+
+
+def book(base: str, name: str) -> int:
+    """The book NAME as the kit serves it (JSON): how many catalogue entries name it, and for each article every
+    version rewrites, the version it is in (1: not rewritten; null: it did not open)."""
+    b = Browser(base)
+    status, _, feed = b.request("GET", "/catalog/v2/entries?count=-1")
+    link = re.compile(rf'href="/content/{re.escape(name)}/?"')
+    listed = sum(1 for entry in feed.split("<entry")[1:] if link.search(entry)) if status == 200 else None
+    versions: dict[str, int | None] = {}
+    for article in REVISED_ARTICLES:
+        status, _, page = b.request("GET", f"/content/{name}/{article}")
+        found = REVISED.search(page) if status == 200 else None
+        versions[article] = None if status != 200 else int(found.group(1)) if found else 1
+    print(json.dumps({"listed": listed, "versions": versions}))
+    return 0
+
+
+def half_activated(state: dict, allowed: set[int]) -> list[str]:
+    """Why the book in STATE (from `book`) is not one whole version among ALLOWED (empty when it is)."""
+    if not state:
+        return ["the book's check did not run"]
+    why = []
+    if state.get("listed") != 1:
+        why.append(f"the catalogue lists it {state.get('listed')} times")
+    versions = state.get("versions") or {}
+    if None in versions.values():
+        why.append("articles that do not open: " + ", ".join(a for a, v in versions.items() if v is None))
+    seen = {v for v in versions.values() if v is not None}
+    if len(seen) > 1:
+        why.append(f"articles of versions {sorted(seen)} at once")
+    elif seen and not seen <= allowed:
+        why.append(f"version {seen.pop()}, expected {' or '.join(str(v) for v in sorted(allowed))}")
+    return why
+
+
+def is_version(state_path: str, version: str) -> int:
+    why = half_activated(json.loads(Path(state_path).read_text() or "{}"), {int(version)})
+    print(
+        f"[{'✗' if why else '✓'}] the book is {'not ' if why else ''}version {version}, whole"
+        + "".join(f"; {w}" for w in why)
+    )
+    return 1 if why else 0
+
+
 def console(log_path: str) -> int:
     """What one boot's console shows: the reasons a person was needed, units stuck, notable lines (JSON)."""
     text = Path(log_path).read_text(encoding="utf-8", errors="replace")
@@ -349,7 +401,19 @@ def record(cut_dir: str) -> int:
         bool(library_found.get("broken")) or (serving and library_found.get("books") is None)
     )
     result["library_broken"] = library_found.get("broken", [])
-    result["half_activated"] = 0  # books are activated by a sync only, and the sync phase is not run
+    # A book activated from a stick (the sync's engine, a stick as its source) when the power went: after power-on
+    # it must be the version before or the new one, whole; with the stick plugged in again, the new one.
+    if meta.get("stick") and serving:
+        new = int(meta["stick"])
+        why = half_activated(read_json("book.json"), {new - 1, new})
+        after = read_json("book-after.json")
+        if not why:
+            why = [f"with the stick again: {reason}" for reason in half_activated(after, {new})]
+        result["book_versions"] = (read_json("book.json").get("versions"), after.get("versions"))
+        result["half_activated"] = int(bool(why))
+        result["book_why"] = why
+    else:
+        result["half_activated"] = 0
     lost_found = read_json("lost.json")
     if lost_found:
         result["handins_acknowledged"] = lost_found.get("acknowledged")
@@ -409,10 +473,6 @@ def table(results_path: str, json_path: str, md_path: str, *about: str) -> int:
     for phase, row in rows.items():
         cells = " | ".join(str(row[k]) for k, _ in COUNTS)
         lines.append(f"| {'**total**' if phase == 'total' else phase} | {cells} |")
-    lines.append(
-        "| sync activating a book | not run: the test has no channel to sync from (docs/image.md) |"
-        + " |" * (len(COUNTS) - 1)
-    )
     text = " ".join(f"{k}={v}" for k, v in head.items()) + "\n\n" + "\n".join(lines) + "\n"
     Path(md_path).write_text(text)
     print(text)
@@ -425,6 +485,8 @@ COMMANDS = {
     "handins": (handins, 5),
     "lost": (lost, 3),
     "library": (library, 1),
+    "book": (book, 2),
+    "is-version": (is_version, 2),
     "console": (console, 1),
     "record": (record, 1),
 }
