@@ -12,14 +12,15 @@
 #   5. the saved clock: after a clean shutdown the kit boots again with its real-time clock years behind,
 #      and its clock starts no earlier than the first boot (timesyncd's /var/lib/systemd/timesync/clock).
 #   images/image-test.sh --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] |
-#                        --radio [--phones N] [--max-clients N] | --raspi3b]
+#                        --radio [--phones N] [--max-clients N] [--security MODE] | --raspi3b]
 # With --power-cuts N it runs the power-cut test instead (opt-in, not in CI: images/power-cuts.sh, docs/image.md
 # "The power cut"): the same namespace, hub, NICs and kit.toml, then N cuts of the power at random moments.
 # With --class-load it runs a class of 40 on the kit instead, while a USB stick's patch is applied and reports go
 # out, and measures memory and SD card writes (opt-in: images/class-load.sh, docs/image.md "A 1 GB Pi under a
 # class" and "The SD card"). With --radio, simulated phones (mac80211_hwsim, wpa_supplicant) join the kit's own
 # access point inside the guest instead (opt-in: images/radio.sh, docs/image.md "The classroom radio"); --max-clients
-# sets kit.toml's [wifi] max_clients for it (the access point's limit; 24 by default).
+# sets kit.toml's [wifi] max_clients for it (the access point's limit; 24 by default), --security its [wifi] security
+# (wpa2, wpa2-wpa3 or wpa3; the phones offer WPA3's SAE accordingly).
 # With --raspi3b (arm64 only) the same boot test runs on qemu's Raspberry Pi 3 board instead of `virt`: the image's
 # kernel, initramfs and the board's device tree from its FAT, root on the emulated SD card, the uplink and the
 # classroom on two USB network adapters (the board's only bus for NICs); it ends after the no-routing check (the
@@ -66,7 +67,7 @@ ok() { printf '[✓] %s\n' "$*"; }
 info() { printf '[i] %s\n' "$*"; }
 fail() { printf '[✗] %s\n' "$1" >&2; shift; for line in "$@"; do printf '    %s\n' "$line" >&2; done; exit "${EXIT_CODE:-1}"; }
 usage() {
-    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] | --radio [--phones N] [--max-clients N] | --raspi3b]\n' >&2
+    printf 'usage: ./build.sh image-test --arch amd64|arm64 [--memory MB] [--power-cuts N [--seed S] | --class-load [--minutes M] | --radio [--phones N] [--max-clients N] [--security MODE] | --raspi3b]\n' >&2
     exit 64
 }
 
@@ -79,6 +80,7 @@ CLASS_MINUTES=20
 RADIO=0
 PHONES=40
 WIFI_MAX_CLIENTS=""
+WIFI_SECURITY=""
 RASPI3B=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -91,6 +93,7 @@ while [ $# -gt 0 ]; do
         --radio) RADIO=1; shift ;;
         --phones) [ $# -ge 2 ] || usage; PHONES=$2; shift 2 ;;
         --max-clients) [ $# -ge 2 ] || usage; WIFI_MAX_CLIENTS=$2; shift 2 ;;
+        --security) [ $# -ge 2 ] || usage; WIFI_SECURITY=$2; shift 2 ;;
         --raspi3b) RASPI3B=1; shift ;;
         *) usage ;;
     esac
@@ -101,6 +104,7 @@ case $POWER_CUTS$SEED$MEMORY_MB$CLASS_MINUTES$PHONES$WIFI_MAX_CLIENTS in *[!0-9]
 [ "$RASPI3B" -eq 0 ] || { [ "$ARCH" = arm64 ] && [ "$MEMORY_MB" -eq 1024 ]; } || usage
 [ "$PHONES" -ge 2 ] || usage
 [ -z "$WIFI_MAX_CLIENTS" ] || [ "$RADIO" -eq 1 ] || usage
+case $WIFI_SECURITY in "") ;; wpa2|wpa2-wpa3|wpa3) [ "$RADIO" -eq 1 ] || usage ;; *) usage ;; esac
 [ "$MEMORY_MB" -ge 256 ] || usage
 case $ARCH in
     amd64) QEMU=qemu-system-x86_64; QEMU_DEB=qemu-system-x86 ;;
@@ -262,6 +266,7 @@ write_kit_toml() {
         printf '\n[wifi]\nssid = "%s"\npassphrase = "%s"\ncountry = "CN"\n' "$WIFI_SSID" "$WIFI_PASSPHRASE"
         # The radio run's --max-clients: more phones than a Pi's own radio carries (a USB adapter's class).
         [ -z "${WIFI_MAX_CLIENTS:-}" ] || printf 'max_clients = %s\n' "$WIFI_MAX_CLIENTS"
+        [ -z "${WIFI_SECURITY:-}" ] || printf 'security = "%s"\n' "$WIFI_SECURITY"
         printf '\n'
         printf '[admin]\npassword_hash = "%s"\n\n' "$admin_hash"
         printf '[settings]\nap_interface = "%s"\n' "$CLASSROOM_IF"

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2034,SC2153,SC2154 # variables shared with images/image-test.sh, which sources this file
-# The radio run: `./build.sh image-test --arch ARCH --radio [--phones N] [--max-clients N] [--memory MB]` (opt-in,
+# The radio run: `./build.sh image-test --arch ARCH --radio [--phones N] [--max-clients N] [--security MODE] [--memory MB]` (opt-in,
 # never in CI; docs/image.md "The classroom radio"). Sourced by images/image-test.sh after its setup (the namespace,
 # the hub, both NICs), and run with its helpers: boot, shut_down, collect_console, console_since, fail_guest,
 # write_kit_toml.
@@ -52,8 +52,8 @@ radio_payload() {
         fi
     done
     cp "$IMAGES/radio_guest.py" "$IMAGES/radio-udhcpc.sh" "$IMAGES/power_cuts.py" "$payload/$RADIO_LIB/"
-    python3 -c 'import json, sys; print(json.dumps(dict(zip(("phones", "seconds", "ssid", "passphrase", "admin_password", "kit_id"), sys.argv[1:]))))' \
-        "$PHONES" "$RADIO_S" "$WIFI_SSID" "$WIFI_PASSPHRASE" "$ADMIN_PASSWORD" "$KIT_ID" > "$payload/$RADIO_LIB/radio.json"
+    python3 -c 'import json, sys; print(json.dumps(dict(zip(("phones", "seconds", "ssid", "passphrase", "admin_password", "kit_id", "security"), sys.argv[1:]))))' \
+        "$PHONES" "$RADIO_S" "$WIFI_SSID" "$WIFI_PASSPHRASE" "$ADMIN_PASSWORD" "$KIT_ID" "${WIFI_SECURITY:-wpa2}" > "$payload/$RADIO_LIB/radio.json"
     printf 'mac80211_hwsim\n' > "$payload/etc/modules-load.d/tpkit-radio-test.conf"
     printf 'options mac80211_hwsim radios=%s\n' "$(( PHONES + 1 ))" > "$payload/etc/modprobe.d/tpkit-radio-test.conf"
     cat > "$payload/etc/systemd/system/tpkit-radio-test.service" <<UNIT
@@ -106,6 +106,7 @@ run_radio() {
     console_since "$serial_from" > "$WORK/radio-console.log"
     python3 "$IMAGES/radio_guest.py" table "$WORK/radio-console.log" "$OUT/logs/radio-$ARCH.json" "$OUT/logs/radio-$ARCH.md" \
         "arch=$ARCH" "memory_mb=$MEMORY_MB" "phones=$PHONES" "max_clients=${WIFI_MAX_CLIENTS:-24 (the default)}" \
+        "security=${WIFI_SECURITY:-wpa2 (the default)}" \
         "accelerator=$ACCEL_NAME" "reading_s=$RADIO_S" \
         "home_page_s=$answered" "load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" "wall_s=$(( $(date +%s) - t_run ))" \
         > "$WORK/radio-table.md" || status=$?

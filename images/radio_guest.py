@@ -106,20 +106,31 @@ def radios() -> list[tuple[str, str]]:
     return sorted(found, key=lambda pair: int(pair[0][4:]))
 
 
-def wpa_conf(ns: str, ssid: str, passphrase: str) -> Path:
+# What a phone offers: a WPA2 phone WPA-PSK; a WPA3 phone SAE, with protected management frames required (as
+# Android and iOS do for a WPA3 network).
+KEY_MGMT = {"wpa2": "key_mgmt=WPA-PSK", "wpa3": "key_mgmt=SAE\n    ieee80211w=2"}
+
+
+def wpa_conf(ns: str, ssid: str, passphrase: str, phone_kind: str) -> Path:
     conf = RUN / f"{ns}.conf"
     quoted = passphrase.replace("\\", "\\\\").replace('"', '\\"')
     conf.write_text(
         f"ctrl_interface={RUN}/ctrl-{ns}\nupdate_config=0\n"
-        f'network={{\n    ssid="{ssid}"\n    psk="{quoted}"\n    key_mgmt=WPA-PSK\n    scan_ssid=1\n}}\n'
+        f'network={{\n    ssid="{ssid}"\n    psk="{quoted}"\n    {KEY_MGMT[phone_kind]}\n    scan_ssid=1\n}}\n'
     )
     return conf
 
 
-def start_supplicant(ns: str, ssid: str, passphrase: str) -> None:
+def phone_kind(security: str, n: int) -> str:
+    """The phone the n-th radio stands for under the kit's [wifi] security: every other one a WPA3 phone in
+    transition mode, every one under WPA3 only, none under WPA2."""
+    return {"wpa2": "wpa2", "wpa3": "wpa3"}.get(security, "wpa3" if n % 2 == 0 else "wpa2")
+
+
+def start_supplicant(ns: str, ssid: str, passphrase: str, kind: str = "wpa2") -> None:
     log = RUN / f"{ns}.wpa.log"
     log.unlink(missing_ok=True)
-    conf = wpa_conf(ns, ssid, passphrase)
+    conf = wpa_conf(ns, ssid, passphrase, kind)
     started = in_ns(
         ns,
         "wpa_supplicant",
@@ -149,10 +160,14 @@ def stop_supplicant(ns: str) -> None:
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10, 0.2)
 
 
-def wpa_state(ns: str) -> str:
+def wpa_status(ns: str, key: str) -> str:
     status = in_ns(ns, "wpa_cli", "-p", str(RUN / f"ctrl-{ns}"), "-i", ns, "status", timeout=20).stdout
-    found = re.search(r"^wpa_state=(\S+)", status, re.M)
+    found = re.search(rf"^{key}=(\S+)", status, re.M)
     return found.group(1) if found else "NO-ANSWER"
+
+
+def wpa_state(ns: str) -> str:
+    return wpa_status(ns, "wpa_state")
 
 
 def refusal(ns: str) -> str:
@@ -163,6 +178,8 @@ def refusal(ns: str) -> str:
         return "no log"
     if "WRONG_KEY" in text or "4-Way Handshake failed" in text or "pre-shared key may be incorrect" in text:
         return "wrong key (4-way handshake failed)"
+    if "SAE: " in text and ("AUTH_FAILED" in text or "confirm mismatch" in text.lower()):
+        return "wrong key (SAE authentication failed)"
     codes = re.findall(r"CTRL-EVENT-(ASSOC|AUTH)-REJECT .*?status_code=(\d+)", text)
     if codes:
         kind, code = codes[-1]
@@ -431,18 +448,30 @@ def _run(cfg: dict, result: dict) -> None:
         return
     state = json.loads(state_path.read_text())
 
-    # 1. A wrong passphrase is refused.
+    # 1. A wrong passphrase is refused (and under WPA3 only, a WPA2 phone with the right one).
+    security = cfg.get("security") or "wpa2"
     first = pairs[0][0]
-    start_supplicant(first, cfg["ssid"], cfg["passphrase"] + " wrong")
+    start_supplicant(first, cfg["ssid"], cfg["passphrase"] + " wrong", phone_kind(security, 0))
     joined = wait_for(lambda: wpa_state(first) == "COMPLETED", WRONG_KEY_S, 2.0)
     why = refusal(first)
     stop_supplicant(first)
-    check("wrong passphrase", not joined and why.startswith("wrong key"), f"a phone with a wrong passphrase: {why}")
+    check(
+        "wrong passphrase",
+        not joined and why.startswith("wrong key"),
+        f"a {phone_kind(security, 0).upper()} phone with a wrong passphrase: {why}",
+    )
+    if security == "wpa3":
+        start_supplicant(first, cfg["ssid"], cfg["passphrase"], "wpa2")
+        joined = wait_for(lambda: wpa_state(first) == "COMPLETED", WRONG_KEY_S, 2.0)
+        why = refusal(first)
+        stop_supplicant(first)
+        check("WPA2 phone", not joined, f"a WPA2-only phone with the right passphrase, under WPA3 only: {why}")
 
     # 2. Every phone with the class passphrase, at once.
     t_join = time.monotonic()
+    kinds = {ns: phone_kind(security, n) for n, (ns, _) in enumerate(pairs)}
     for ns, _ in pairs:
-        start_supplicant(ns, cfg["ssid"], cfg["passphrase"])
+        start_supplicant(ns, cfg["ssid"], cfg["passphrase"], kinds[ns])
         time.sleep(0.2)
     states: dict[str, str] = {}
     settled_at, last_count = time.monotonic(), -1
@@ -475,6 +504,24 @@ def _run(cfg: dict, result: dict) -> None:
         len(joined_ns) == min(limit, len(pairs)) and stations == len(joined_ns),
         f"{len(joined_ns)} of {len(pairs)} phones associated in {settled_at - t_join:.0f}s (the AP's max_num_sta is "
         f"{limit}; it lists {stations} stations); refused: {refused or 'none'}",
+    )
+
+    # Each phone joined the way it offered: SAE for a WPA3 phone, WPA2-PSK for the others.
+    negotiated = {ns: wpa_status(ns, "key_mgmt") for ns in joined_ns}
+    expected = {"wpa3": "SAE", "wpa2": "WPA2-PSK"}
+    wrong = {ns: got for ns, got in negotiated.items() if got != expected[kinds[ns]]}
+    result["security"] = {
+        "kit": security,
+        "wpa_key_mgmt": result["ap"]["wpa_key_mgmt"],
+        "ieee80211w": result["ap"]["ieee80211w"],
+        "joined_with": {k: list(negotiated.values()).count(k) for k in sorted(set(negotiated.values()))},
+    }
+    check(
+        "security",
+        bool(joined_ns) and not wrong,
+        f"kit.toml security = {security!r} (hostapd: wpa_key_mgmt={result['ap']['wpa_key_mgmt']}, "
+        f"ieee80211w={result['ap']['ieee80211w'] or 'unset'}); joined with {result['security']['joined_with']}"
+        + (f"; not as offered: {wrong}" if wrong else ""),
     )
 
     # 3. Addresses from the kit's dnsmasq.

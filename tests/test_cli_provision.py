@@ -95,6 +95,15 @@ def test_cli_provision_wifi_max_clients_is_written_as_a_number_and_checked(tmp_p
     assert refused.returncode == 1 and "wifi.max_clients" in refused.stderr and "whole number" in refused.stderr
 
 
+def test_cli_provision_wifi_security_is_written_and_checked(tmp_path):
+    (tmp_path / "boot").mkdir()
+    result = tpkit("provision", "--boot-dir", str(tmp_path / "boot"), *FLAGS, "--wifi-security", "wpa2-wpa3")
+    assert result.returncode == 0, result.stderr
+    assert tomllib.loads((tmp_path / "boot/kit.toml").read_text())["wifi"]["security"] == "wpa2-wpa3"
+    refused = tpkit("provision", "--boot-dir", str(tmp_path / "other"), *FLAGS, "--wifi-security", "wep")
+    assert refused.returncode == 1 and "wifi.security" in refused.stderr and '"wpa2-wpa3"' in refused.stderr
+
+
 def test_cli_provision_csv_names_every_bad_value_and_writes_nothing(tmp_path):
     schools = tmp_path / "schools.csv"
     schools.write_text(

@@ -130,10 +130,13 @@ def test_image_build_rejects_bad_arguments_with_usage(args: list[str]):
         ["--arch", "amd64", "--raspi3b"],
         ["--arch", "arm64", "--raspi3b", "--memory", "2048"],
         ["--arch", "arm64", "--raspi3b", "--radio"],
+        ["--arch", "amd64", "--radio", "--security", "wep"],
+        ["--arch", "amd64", "--security", "wpa3"],
     ],
 )
-def test_image_test_takes_the_pi_3_board_for_arm64_at_1_gb_alone(args: list[str]):
+def test_image_test_takes_the_pi_3_board_and_the_wifi_security_only_where_they_apply(args: list[str]):
     # qemu's raspi3b is an arm64 board with 1 GB and no other size; it is a boot test of its own, not a run's option.
+    # --security is kit.toml's [wifi] security for the radio run, one of its three values.
     result = subprocess.run([str(ROOT / "build.sh"), "image-test", *args], capture_output=True, text=True, timeout=30)
     assert result.returncode == 64, (args, result.stderr)
     assert "| --raspi3b]" in result.stderr

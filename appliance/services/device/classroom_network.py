@@ -45,10 +45,20 @@ class Classroom:
     country: str = ""
     kit_name: str = ""  # <kit_id>.<tls_domain>, the name on the kit's HTTPS certificate ('' without tls_domain)
     max_clients: int = MAX_CLIENTS  # phones the access point lets join at once (hostapd's max_num_sta)
+    security: str = "wpa2"  # kit.toml [wifi] security: "wpa2", "wpa2-wpa3" or "wpa3"
 
 
 def _template(name: str) -> string.Template:
     return string.Template(resources.files("appliance.services.device.network_templates").joinpath(name).read_text())
+
+
+# hostapd's key management for each [wifi] security. SAE (WPA3-Personal) needs protected management frames: optional
+# beside WPA2 (a WPA2 phone has none; an SAE phone must use them), required for WPA3 only.
+KEY_MANAGEMENT = {
+    "wpa2": "wpa_key_mgmt=WPA-PSK",
+    "wpa2-wpa3": "wpa_key_mgmt=WPA-PSK SAE\nieee80211w=1\nsae_require_mfp=1",
+    "wpa3": "wpa_key_mgmt=SAE\nieee80211w=2",
+}
 
 
 def _values(classroom: Classroom) -> dict[str, str]:
@@ -58,6 +68,7 @@ def _values(classroom: Classroom) -> dict[str, str]:
         "ssid_hex": classroom.ssid.encode().hex(),
         "country": classroom.country,
         "max_clients": str(classroom.max_clients),
+        "key_management": KEY_MANAGEMENT[classroom.security],
         "psk_line": f"wpa_psk={classroom.passphrase}" if hex_psk else f"wpa_passphrase={classroom.passphrase}",
         "address": AP_ADDRESS,
         "dhcp_first": DHCP_FIRST,

@@ -156,6 +156,19 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
     passphrase = kit.wifi_passphrase or _saved_secrets(root).get("wifi_passphrase")
     if kit.wifi_passphrase:
         _save_secrets(root, {**_saved_secrets(root), "wifi_passphrase": kit.wifi_passphrase})
+    security = kit.wifi_security or "wpa2"
+    if security != "wpa2" and passphrase and len(passphrase) == 64:
+        # The key provisioned before (no passphrase on the card now) is a 64-digit WPA2 key: SAE cannot use it.
+        security = "wpa2"
+        outcome.problems.append(
+            Problem(
+                f'wifi.security in {kit.source} = "{kit.wifi_security}" needs the passphrase itself, and the one '
+                "provisioned before is a 64-digit key, which only WPA2 takes: the Wi-Fi stays WPA2. Fix: put the "
+                "passphrase (8 to 63 characters) in [wifi] passphrase",
+                "firstboot.setting",
+                about="wifi.security",
+            )
+        )
     classroom = classroom_network.Classroom(
         mode=kit.network_mode,  # type: ignore[arg-type]  # None: returns below
         interface=settings.ap_interface,
@@ -165,6 +178,7 @@ def _apply_network(kit: provisioning.KitFile, root: Path, settings: Settings, ou
         country=kit.wifi_country or "",
         kit_name=f"{kit.kit_id or settings.kit_id}.{settings.tls_domain}" if settings.tls_domain else "",
         max_clients=kit.wifi_max_clients or classroom_network.MAX_CLIENTS,
+        security=security,
     )
     if kit.network_mode is None:
         outcome.applied.append("classroom network left as it was (network_mode above needs fixing first)")

@@ -29,7 +29,7 @@ SECRETS = (("wifi", "passphrase"), ("hub", "enrolment_token"), ("admin", "passwo
 TOP_KEYS = ("kit_id", "school_name", "time_zone", "network_mode", "trusted_content_keys")
 TABLES: dict[str, tuple[str, ...] | None] = {
     "hub": ("url", "enrolment_token"),
-    "wifi": ("ssid", "passphrase", "country", "max_clients"),
+    "wifi": ("ssid", "passphrase", "country", "max_clients", "security"),
     "admin": ("password_hash",),
     "settings": None,
 }
@@ -39,6 +39,9 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, as hostapd's country_
 # Phones the access point lets join at once: at most one per address dnsmasq hands out (192.168.4.10-250,
 # services/device/classroom_network.py).
 MAX_CLIENTS_MOST = 241
+# The access point's security: WPA2-Personal for every phone (the default: a Pi's own radio offers no WPA3 access
+# point), WPA3-Personal (SAE) beside WPA2 for a radio that can (transition mode), or WPA3 only.
+WIFI_SECURITY = ("wpa2", "wpa2-wpa3", "wpa3")
 MIN_TOKEN_CHARS = 16
 
 
@@ -58,6 +61,7 @@ class KitFile:
     wifi_passphrase: str | None = None
     wifi_country: str | None = None
     wifi_max_clients: int | None = None  # None: classroom_network.MAX_CLIENTS, what a Pi's own radio carries
+    wifi_security: str | None = None  # one of WIFI_SECURITY; None: "wpa2"
     admin_password_hash: str | None = None
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     problems: list[str] = dataclasses.field(default_factory=list)  # setup_problems.Problem lines
@@ -229,6 +233,23 @@ def _check_wifi(kit: KitFile, wifi: Mapping[str, Any]) -> None:
                 f"= {most!r} must be a whole number from 1 to {MAX_CLIENTS_MOST}: how many phones may join the "
                 "classroom Wi-Fi at once (leave it out for a Pi's own radio; a USB Wi-Fi adapter may carry more)",
             )
+    security = wifi.get("security")
+    if security is not None:
+        if security in WIFI_SECURITY:
+            kit.wifi_security = security
+        else:
+            kit.problem(
+                "wifi.security",
+                f'= {security!r} must be "wpa2" (every phone; a Pi\'s own radio), "wpa2-wpa3" (WPA3 phones use it, '
+                'older ones WPA2; a USB Wi-Fi adapter that can) or "wpa3" (WPA3 phones only)',
+            )
+    if kit.wifi_security in WIFI_SECURITY[1:] and isinstance(passphrase, str) and len(passphrase) == 64:
+        kit.wifi_security = None
+        kit.problem(
+            "wifi.passphrase",
+            f'is a 64-digit key, which only WPA2 takes; security = "{security}" needs the passphrase itself '
+            "(8 to 63 characters), and the Wi-Fi stays WPA2 until it has it",
+        )
     if kit.network_mode == "ap":
         for key, value in (("ssid", ssid), ("country", country)):
             if value is None and key not in wifi:
@@ -304,6 +325,7 @@ def render(values: Mapping[str, Any]) -> str:
                 ("passphrase", "wifi_passphrase"),
                 ("country", "wifi_country"),
                 ("max_clients", "wifi_max_clients"),
+                ("security", "wifi_security"),
             ),
         ),
         ("admin", (("password_hash", "admin_password_hash"),)),

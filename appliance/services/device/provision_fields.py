@@ -14,6 +14,7 @@ FIELDS = (
     "wifi_passphrase",
     "wifi_country",
     "wifi_max_clients",
+    "wifi_security",
     "hub_url",
     "enrolment_token",
     "admin_password",

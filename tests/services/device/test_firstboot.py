@@ -91,10 +91,18 @@ def test_firstboot_later_boots_reapply_non_secret_changes_and_keep_the_passphras
     _run(tmp_path, left.replace('country = "CN"', 'country = "CN"\nmax_clients = 40'))
     hostapd = (tmp_path / "root/etc/hostapd/hostapd.conf").read_text()
     assert "\nmax_num_sta=40\n" in hostapd, "a USB adapter's class: kit.toml's [wifi] max_clients"
+    assert "\nwpa_key_mgmt=WPA-PSK\n" in hostapd and "ieee80211w" not in hostapd, "WPA2 unless kit.toml asks"
+    _run(tmp_path, left.replace('country = "CN"', 'country = "CN"\nsecurity = "wpa2-wpa3"'))
+    hostapd = (tmp_path / "root/etc/hostapd/hostapd.conf").read_text()
+    assert "\nwpa_key_mgmt=WPA-PSK SAE\nieee80211w=1\nsae_require_mfp=1\n" in hostapd
+    assert f"wpa_passphrase={PASSPHRASE}" in hostapd, "SAE takes the passphrase kept from the first boot"
+    _run(tmp_path, left.replace('country = "CN"', 'country = "CN"\nsecurity = "wpa3"'))
+    hostapd = (tmp_path / "root/etc/hostapd/hostapd.conf").read_text()
+    assert "\nwpa_key_mgmt=SAE\nieee80211w=2\n" in hostapd and "WPA-PSK" not in hostapd
     assert "growpart" not in machine.read_text(), "the partition is grown at the first boot only"
     db = _database(tmp_path)
     try:
-        assert ProvisioningRuns(db).count() == 3
+        assert ProvisioningRuns(db).count() == 5
     finally:
         db.close()
 
@@ -190,3 +198,14 @@ def test_firstboot_classroom_dns_answers_the_kit_s_county_name_with_the_classroo
     assert load_settings(tmp_path / "root/etc/tpkit/kit.toml", environ={}).tls_domain == "kits.county.example"
     _run(tmp_path, kit_toml())
     assert "kits.county.example" not in (tmp_path / "root/etc/dnsmasq.d/tpkit.conf").read_text()
+
+
+def test_firstboot_wpa3_later_with_a_64_digit_key_kept_from_before_stays_wpa2_and_says_why(tmp_path, machine):
+    key = "ab" * 32
+    _run(tmp_path, kit_toml(passphrase=f'passphrase = "{key}"'))
+    left = (tmp_path / "boot/kit.toml").read_text()
+    assert key not in left, "the key was taken off the card"
+    outcome = _run(tmp_path, left.replace('country = "CN"', 'country = "CN"\nsecurity = "wpa3"'))
+    assert any("wifi.security" in p and "64-digit key" in p and "stays WPA2" in p for p in outcome.problems)
+    hostapd = (tmp_path / "root/etc/hostapd/hostapd.conf").read_text()
+    assert "\nwpa_key_mgmt=WPA-PSK\n" in hostapd and f"wpa_psk={key}" in hostapd and "ieee80211w" not in hostapd

@@ -46,6 +46,24 @@ def test_provisioning_wifi_limits_are_the_standards():
         assert any("wifi.max_clients" in p and "whole number from 1 to 241" in p for p in kit.problems), bad
 
 
+def test_provisioning_wifi_security_is_wpa2_unless_kit_toml_asks_for_wpa3_with_a_passphrase():
+    assert _check(kit_toml()).wifi_security is None, "WPA2 unless the technician says otherwise"
+    for security in ("wpa2", "wpa2-wpa3", "wpa3"):
+        kit = _check(kit_toml(country=f'country = "CN"\nsecurity = "{security}"'))
+        assert kit.problems == [] and kit.wifi_security == security
+    for bad in ('"WPA3"', '"wep"', "3"):
+        kit = _check(kit_toml(country=f'country = "CN"\nsecurity = {bad}'))
+        assert kit.wifi_security is None
+        assert any("wifi.security" in p and '"wpa2-wpa3"' in p for p in kit.problems), bad
+    hex_key = _check(
+        kit_toml(passphrase='passphrase = "' + "ab" * 32 + '"', country='country = "CN"\nsecurity = "wpa3"')
+    )
+    assert hex_key.wifi_security is None, "SAE cannot use a 64-digit key: the Wi-Fi stays WPA2"
+    assert any("64-digit key" in p and "stays WPA2" in p for p in hex_key.problems)
+    written = tomllib.loads(provisioning.render({"kit_id": "a", "wifi_ssid": "s", "wifi_security": "wpa2-wpa3"}))
+    assert written["wifi"]["security"] == "wpa2-wpa3"
+
+
 def test_provisioning_unknown_keys_and_owned_settings_are_problems():
     kit = _check(kit_toml(head='colour = "blue"\n[wifi2]\nx = 1', default_language='kit_id = "other"\nprot = 80'))
     text = "\n".join(kit.problems)
