@@ -178,8 +178,11 @@ def refusal(ns: str) -> str:
         return "no log"
     if "WRONG_KEY" in text or "4-Way Handshake failed" in text or "pre-shared key may be incorrect" in text:
         return "wrong key (4-way handshake failed)"
-    if "SAE: " in text and ("AUTH_FAILED" in text or "confirm mismatch" in text.lower()):
-        return "wrong key (SAE authentication failed)"
+    # SAE (WPA3): the password is proved inside the authentication, so a wrong one ends there: the AP rejects it with
+    # status 1 (unspecified failure) or 15 (challenge failure), auth_type 3 (SAE), and no 4-way handshake starts.
+    sae = re.findall(r"CTRL-EVENT-AUTH-REJECT \S+ auth_type=3 \S+ status_code=(1|15)\b", text)
+    if sae:
+        return f"wrong key (SAE authentication rejected, status {sae[-1]})"
     codes = re.findall(r"CTRL-EVENT-(ASSOC|AUTH)-REJECT .*?status_code=(\d+)", text)
     if codes:
         kind, code = codes[-1]
