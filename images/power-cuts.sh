@@ -192,6 +192,8 @@ run_power_cuts() {
                 plug_stick "$stick"
                 sleep_fraction "$fraction" "$window_book"
                 cut_power
+                # The import as far as the console shows it when the power went (power_cuts.py import_stage).
+                console_since "$stick_from" > "$dir/console-cut.log"
                 printf 'stick=%s\n' "$stick" >> "$dir/meta" ;;
             40_hand-ins)
                 serving_main "$@"

@@ -328,6 +328,24 @@ def book(base: str, name: str) -> int:
     return 0
 
 
+# How far a stick's import had gone when the power went, from the console of the boot that was cut (the steps
+# `tpkit-usb-import@` prints, services/sync/stick_import.py and the sync engine's progress lines).
+IMPORT_STEPS = (
+    ("failed", re.compile(r"tpkit-usb-import@\S+: Failed with result|Failed to start tpkit-usb-import@")),
+    ("finished", re.compile(r"tpkit-usb-import@\S+: Deactivated successfully|Finished tpkit-usb-import@")),
+    ("switched in", re.compile(r"\[i\] switched in ")),
+    ("rebuilding from the patch", re.compile(r"\[i\] rebuilding \S+ from \d+ patch")),
+    ("verifying", re.compile(r"\[i\] verifying ")),
+    ("stick mounted", re.compile(r"mounted read-only at ")),
+    ("unit started", re.compile(r"Starting tpkit-usb-import@")),
+)
+
+
+def import_stage(console_text: str) -> str:
+    """The last step of a stick's import the console shows ("not started" when none)."""
+    return next((name for name, pattern in IMPORT_STEPS if pattern.search(console_text)), "not started")
+
+
 def half_activated(state: dict, allowed: set[int]) -> list[str]:
     """Why the book in STATE (from `book`) is not one whole version among ALLOWED (empty when it is)."""
     if not state:
@@ -410,6 +428,9 @@ def record(cut_dir: str) -> int:
         if not why:
             why = [f"with the stick again: {reason}" for reason in half_activated(after, {new})]
         result["book_versions"] = (read_json("book.json").get("versions"), after.get("versions"))
+        cut_console = folder / "console-cut.log"
+        if cut_console.exists():
+            result["import_stage"] = import_stage(cut_console.read_text(encoding="utf-8", errors="replace"))
         result["half_activated"] = int(bool(why))
         result["book_why"] = why
     else:

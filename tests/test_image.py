@@ -392,6 +392,11 @@ def _book_cut(folder: Path, before: dict, after: dict) -> dict:
     (folder / "library.json").write_text('{"books": 3, "articles_opened": 3, "broken": []}')
     (folder / "book.json").write_text(json.dumps(before))
     (folder / "book-after.json").write_text(json.dumps(after))
+    (folder / "console-cut.log").write_text(
+        "[  90.9] systemd[1]: Starting tpkit-usb-import@sda1.service - tpkit import of books from USB stick...\n"
+        "[  97.8] tpkit[469]: [i] verifying class_load_reader patch to 2026-12-04\n"
+        "[  97.9] tpkit[469]: [i] rebuilding class_load_reader from 1 patch(es)\n"
+    )
     found = _power_cuts("record", str(folder))
     assert found.returncode == 0, found.stderr
     return json.loads(found.stdout)
@@ -405,6 +410,7 @@ def test_image_power_cuts_a_book_is_whole_in_the_version_before_or_the_new_one_a
 
     kept_old = _book_cut(tmp_path / "old", state(1, 2, 2, 2), state(1, 3, 3, 3))
     assert kept_old["half_activated"] == 0 and kept_old["book_why"] == []
+    assert kept_old["import_stage"] == "rebuilding from the patch", "where the power went, from the cut boot's console"
     assert _book_cut(tmp_path / "new", state(1, 3, 3, 3), state(1, 3, 3, 3))["half_activated"] == 0
 
     mixed = _book_cut(tmp_path / "mixed", state(1, 3, 2, 3), state(1, 3, 3, 3))
