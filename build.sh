@@ -124,7 +124,9 @@ unpack_promtool() {
 
 ensure_ralph() {
     stamp="$RALPH_VENV/.installed-$(printf '%s' "$RALPH_PIP" | cksum | cut -d' ' -f1)"
-    [ -f "$stamp" ] && [ -x "$RALPH_VENV/bin/ralph" ] && return 0
+    # Installed and runnable: a venv copied from another checkout keeps scripts whose #! names a path gone since.
+    [ -f "$stamp" ] && "$RALPH_VENV/bin/ralph" --help >/dev/null 2>&1 && return 0
+    rm -rf "$RALPH_VENV"
     # shellcheck disable=SC2086 # word splitting of the package list is intended
     if python3 -m venv "$RALPH_VENV" >/dev/null 2>&1 \
         && "$RALPH_VENV/bin/pip" install -q --disable-pip-version-check $RALPH_PIP >/dev/null 2>&1; then
