@@ -39,8 +39,8 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, as hostapd's country_
 # Phones the access point lets join at once: at most one per address dnsmasq hands out (192.168.4.10-250,
 # services/device/classroom_network.py).
 MAX_CLIENTS_MOST = 241
-# The access point's security: WPA2-Personal for every phone (the default: a Pi's own radio offers no WPA3 access
-# point), WPA3-Personal (SAE) beside WPA2 for a radio that can (transition mode), or WPA3 only.
+# The access point's security: WPA2-Personal for every phone (the default: whether a Pi's own radio runs a WPA3 access
+# point is not known, docs/provisioning.md), WPA3-Personal (SAE) beside WPA2 (transition mode), or WPA3 only.
 WIFI_SECURITY = ("wpa2", "wpa2-wpa3", "wpa3")
 MIN_TOKEN_CHARS = 16
 
