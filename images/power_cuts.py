@@ -423,11 +423,11 @@ def record(cut_dir: str) -> int:
     # it must be the version before or the new one, whole; with the stick plugged in again, the new one.
     if meta.get("stick") and serving:
         new = int(meta["stick"])
-        why = half_activated(read_json("book.json"), {new - 1, new})
-        after = read_json("book-after.json")
+        before, after = read_json("book.json"), read_json("book-after.json")
+        why = half_activated(before, {new - 1, new})
         if not why:
             why = [f"with the stick again: {reason}" for reason in half_activated(after, {new})]
-        result["book_versions"] = (read_json("book.json").get("versions"), after.get("versions"))
+        result["book_versions"] = (before.get("versions"), after.get("versions"))
         cut_console = folder / "console-cut.log"
         if cut_console.exists():
             result["import_stage"] = import_stage(cut_console.read_text(encoding="utf-8", errors="replace"))

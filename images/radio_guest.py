@@ -170,6 +170,15 @@ def wpa_state(ns: str) -> str:
     return wpa_status(ns, "wpa_state")
 
 
+def try_join(ns: str, ssid: str, passphrase: str, kind: str) -> tuple[bool, str]:
+    """One phone alone tries to join for WRONG_KEY_S: whether it did, and why not (its refusal), then it leaves."""
+    start_supplicant(ns, ssid, passphrase, kind)
+    joined = bool(wait_for(lambda: wpa_state(ns) == "COMPLETED", WRONG_KEY_S, 2.0))
+    why = refusal(ns)
+    stop_supplicant(ns)
+    return joined, why
+
+
 def refusal(ns: str) -> str:
     """Why a phone did not join, from its wpa_supplicant's log: the AP's status code or the handshake's failure."""
     try:
@@ -454,20 +463,14 @@ def _run(cfg: dict, result: dict) -> None:
     # 1. A wrong passphrase is refused (and under WPA3 only, a WPA2 phone with the right one).
     security = cfg.get("security") or "wpa2"
     first = pairs[0][0]
-    start_supplicant(first, cfg["ssid"], cfg["passphrase"] + " wrong", phone_kind(security, 0))
-    joined = wait_for(lambda: wpa_state(first) == "COMPLETED", WRONG_KEY_S, 2.0)
-    why = refusal(first)
-    stop_supplicant(first)
+    joined, why = try_join(first, cfg["ssid"], cfg["passphrase"] + " wrong", phone_kind(security, 0))
     check(
         "wrong passphrase",
         not joined and why.startswith("wrong key"),
         f"a {phone_kind(security, 0).upper()} phone with a wrong passphrase: {why}",
     )
     if security == "wpa3":
-        start_supplicant(first, cfg["ssid"], cfg["passphrase"], "wpa2")
-        joined = wait_for(lambda: wpa_state(first) == "COMPLETED", WRONG_KEY_S, 2.0)
-        why = refusal(first)
-        stop_supplicant(first)
+        joined, why = try_join(first, cfg["ssid"], cfg["passphrase"], "wpa2")
         check("WPA2 phone", not joined, f"a WPA2-only phone with the right passphrase, under WPA3 only: {why}")
 
     # 2. Every phone with the class passphrase, at once.
