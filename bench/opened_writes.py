@@ -3,7 +3,10 @@ transaction each (`records.record_open`, as before) against the batch the librar
 (`records.record_open_later` and `services/learning/open_batch.py`), on a real SQLite file in WAL mode with
 `synchronous=FULL`, as on a kit.
 
-    .venv/bin/python bench/opened_writes.py [--pupils 40] [--opens 2000] [--dir /var/tmp]
+    .venv/bin/python bench/opened_writes.py [--pupils 40] [--opens 2000] [--batch 30] [--before 4000] [--dir /var/tmp]
+
+`--batch`: how many opens a worker's batch holds when its 20 s are up (a class of 40 reading on the image: ~30;
+at most open_batch.BATCH_MOST); `--before`: opens already stored, so the indexes have the pages a class's week gives.
 
 Bytes are this process's `write_bytes` from /proc/self/io (what it sent towards the disk: the WAL, the database at
 each checkpoint); the folder must be on a disk, not tmpfs. docs/image.md, "A 1 GB Pi under a class, and the SD card".
@@ -37,6 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pupils", type=int, default=40)
     parser.add_argument("--opens", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=30, help="opens written together (at most 200)")
+    parser.add_argument("--before", type=int, default=4000, help="opens already stored when measuring")
     parser.add_argument("--dir", default="/var/tmp", help="where the database is made (a disk, not tmpfs)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -44,15 +49,20 @@ def main() -> None:
         people.create_teacher(kit.people, CONSOLE, "T", "t.bench", "password-123")
         roster = "name\n" + "".join(f"Pupil {n:02d}\n" for n in range(args.pupils))
         result = class_roster.import_file(kit.people, CONSOLE, roster.encode(), "a.csv", "A", "t.bench")
-        pupils = kit.people.students_of(result.class_id)
+        pupils = [kit.people.person(p["id"]) for p in kit.people.students_of(result.class_id)]
+        for n in range(args.before):
+            records.record_open_later(kit, pupils[n % len(pupils)], "article", f"bench_book/before{n}", "x", now=START)
+        kit.open_batch.flush()
         for label, record, flush in (
             ("one transaction each", records.record_open, lambda: None),
-            ("batched", records.record_open_later, kit.open_batch.flush),
+            (f"batched by {args.batch}", records.record_open_later, kit.open_batch.flush),
         ):
             before, t0 = write_bytes(), time.perf_counter()
             for n in range(args.opens):
-                pupil = kit.people.person(pupils[n % len(pupils)]["id"])
+                pupil = pupils[(n * 7) % len(pupils)]
                 record(kit, pupil, "article", f"bench_book/{label[:5]}{n}", "x", now=START)
+                if n % args.batch == args.batch - 1:
+                    flush()
             flush()
             took = time.perf_counter() - t0
             written = write_bytes() - before

@@ -85,6 +85,7 @@ run_class_load() {
     python3 "$IMAGES/class_load.py" table "$samples" "$WORK/drive.json" "$OUT/logs/class-load-$ARCH.json" "$OUT/logs/class-load-$ARCH.md" \
         "arch=$ARCH" "memory_mb=$MEMORY_MB" "accelerator=$ACCEL_NAME" "class_minutes=$CLASS_MINUTES" \
         "stick1_import_s=$import1_s" "stick2_patch_s=$import2_s" "patch_applied=$patched" \
+        "patch_book_bytes=$(stat -c %s "$WORK/channel/$STICK_CHANNEL/$STICK_BOOK.zim")" \
         "reports_during_class=$(( reports_after - reports_before ))" "console_oom_lines=$killed" "caches=${caches:-not on the console}" \
         "load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" "wall_s=$(( $(date +%s) - t_run ))" \
         "class_start=$class_start" "class_end=$class_end" "idle_end=$idle_end" \

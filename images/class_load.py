@@ -12,7 +12,9 @@ the booted kit, and what its memory and its SD card said meanwhile.
     python3 class_load.py book BASE BOOK ARTICLE TEXT       ARTICLE of BOOK holds TEXT (the patch applied); exit 1 if not
     python3 class_load.py table SAMPLES DRIVE JSON MD K=V.. the run's table: memory (lowest MemAvailable, swap, kills,
                                                             each service's peak) and SD writes (per partition, per
-                                                            service, per hour, per school day)
+                                                            service, per hour, per school day; with
+                                                            patch_book_bytes=N, the day also with that book written
+                                                            once, not in every hour)
 
 Standard library only (the host's python3), as images/power_cuts.py, whose browser and class it uses. BASE is the
 kit's address from the test's namespace (http://127.0.0.1:8080).
@@ -272,6 +274,10 @@ def table(samples_path: str, drive_path: str, json_path: str, md_path: str, *abo
     per_hour = {m: round(v / mib / hours_load, 1) for m, v in class_mib.items()}
     idle_per_hour = {m: round(v / mib / hours_idle, 1) for m, v in idle_mib.items()}
     day_mib = sum(per_hour.values()) * CLASS_HOURS_PER_DAY + sum(idle_per_hour.values()) * IDLE_HOURS_PER_DAY
+    # The class's window holds one book written by a patch (stick 2): a day's figure from that hour writes it 8
+    # times. A kit gets a book's new version once a day at most (a sync, a stick): the day with the book once.
+    book_mib = float(run.get("patch_book_bytes", 0)) / mib
+    day_one_book_mib = day_mib - book_mib / hours_load * CLASS_HOURS_PER_DAY + book_mib
     units_written = {
         unit: round(
             (
@@ -295,6 +301,9 @@ def table(samples_path: str, drive_path: str, json_path: str, md_path: str, *abo
             "units_written_in_class_mib": {u: v for u, v in units_written.items() if v},
             "school_day_mib": round(day_mib),
             "school_year_gib": round(day_mib * SCHOOL_DAYS_PER_YEAR / 1024, 1),
+            "patch_book_mib": round(book_mib, 1),
+            "school_day_one_book_mib": round(day_one_book_mib),
+            "school_year_one_book_gib": round(day_one_book_mib * SCHOOL_DAYS_PER_YEAR / 1024, 1),
         },
     }
     Path(json_path).write_text(json.dumps(result, indent=1))
@@ -316,6 +325,9 @@ def table(samples_path: str, drive_path: str, json_path: str, md_path: str, *abo
         + (", ".join(f"{u} {v}" for u, v in result["sd_card"]["units_written_in_class_mib"].items()) or "none"),
         f"- a school day ({CLASS_HOURS_PER_DAY} h of class, {IDLE_HOURS_PER_DAY} h idle): {result['sd_card']['school_day_mib']} MiB; "
         f"a school year ({SCHOOL_DAYS_PER_YEAR} days): {result['sd_card']['school_year_gib']} GiB",
+        f"- the same day with the book the patch wrote ({result['sd_card']['patch_book_mib']} MiB) once, not in each "
+        f"hour: {result['sd_card']['school_day_one_book_mib']} MiB; a school year: "
+        f"{result['sd_card']['school_year_one_book_gib']} GiB",
         "",
     ]
     Path(md_path).write_text("\n".join(lines))

@@ -493,6 +493,7 @@ def test_image_class_load_table_reads_memory_and_sd_writes_per_hour_and_per_scho
         "class_start=1000",
         "class_end=2800",
         "idle_end=4600",
+        f"patch_book_bytes={12 * mib}",
     )
     assert made.returncode == 0, made.stderr
     result = json.loads((tmp_path / "t.json").read_text())
@@ -504,6 +505,9 @@ def test_image_class_load_table_reads_memory_and_sd_writes_per_hour_and_per_scho
     assert card["units_written_in_class_mib"] == {"tpkit-web.service": 50.0}
     assert card["school_day_mib"] == (2 + 120) * 8 + 6 * 16
     assert "a school day (8 h of class, 16 h idle): 1072 MiB" in (tmp_path / "t.md").read_text()
+    # the class's half hour held a 12 MiB book: 24 MiB an hour of it, 192 of the day; written once it is 12
+    assert card["patch_book_mib"] == 12.0 and card["school_day_one_book_mib"] == 1072 - 192 + 12
+    assert "with the book the patch wrote (12.0 MiB) once, not in each hour: 892 MiB" in (tmp_path / "t.md").read_text()
     # a run whose idle window got no samples has no figures, and says so
     (tmp_path / "samples.jsonl").write_text("\n".join(lines[:2]) + "\n")
     short = _class_load(

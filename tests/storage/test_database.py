@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 import threading
 
 import pytest
 
+from appliance.storage import learning_records
 from appliance.storage.book_checks import BookChecks
 from appliance.storage.database import Database, _migrations
 
@@ -107,4 +110,38 @@ def test_database_migration_30_lets_a_sync_run_end_partial_and_keeps_the_runs(tm
         conn.execute("INSERT INTO sync_runs (started_at, outcome) VALUES ('t', 'partial')")
     rows = db.read().execute("SELECT id, outcome, uplink_bytes_per_s FROM sync_runs ORDER BY id").fetchall()
     assert [tuple(r) for r in rows] == [(1, "ok", 5.0), (2, "failed", 5.0), (4, "partial", None)]
+    db.close()
+
+
+def test_database_migration_36_keys_no_old_statement_and_drops_record_opens(tmp_path):
+    """0036: "opened" is decided from learning_records; statements made before carry no key, the rows stay."""
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate(upto=35)
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def statement(n: int, verb: str, minutes_ago: int) -> tuple[str, str, str]:
+        when = (now - dt.timedelta(minutes=minutes_ago)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        made = {"verb": {"id": f"http://adlnet.gov/expapi/verbs/{verb}"}, "object": {"id": f"https://k/a/{n}"}}
+        return (f"id-{n}", json.dumps(made), when)
+
+    with db.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO learning_records (id, statement, created_at) VALUES (?, ?, ?)",
+            [statement(1, "experienced", 10), statement(2, "experienced", 120), statement(3, "answered", 10)],
+        )
+        conn.execute("INSERT INTO accounts (id, username, role, password_hash) VALUES (1, 'anna', 'student', 'x')")
+        conn.execute("INSERT INTO record_opens (account_id, activity, recorded_at) VALUES (1, 'https://k/a/1', 1.0)")
+    db.migrate()
+    rows = db.read().execute("SELECT id, opened_key FROM learning_records ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [("id-1", None), ("id-2", None), ("id-3", None)]
+    assert db.read().execute("SELECT count(*) FROM sqlite_schema WHERE name = 'record_opens'").fetchone()[0] == 0
+    db.close()
+
+
+def test_database_an_open_is_looked_up_through_the_account_index(tmp_path):
+    """Every signed-in pupil's article asks whether it was opened within the window: the index alone, no row read."""
+    db = Database(tmp_path / "kit.sqlite3")
+    db.migrate()
+    plan = db.read().execute(f"EXPLAIN QUERY PLAN {learning_records.OPENED_WITHIN}", (1, "a", "b", 7))
+    assert any("USING COVERING INDEX learning_records_account" in row[-1] for row in plan.fetchall())
     db.close()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import time
+import uuid
 
 import pytest
 
@@ -132,3 +134,16 @@ def test_records_opened_once_per_student_and_activity_within_the_window(learning
     assert records.record(kit, anna["id"], "opened", "article", "test_book/water", "water")["id"] not in {
         s["id"] for s in stored
     }
+
+
+def test_records_statement_ids_are_time_ordered_uuids():
+    """Version 7 (RFC 9562): a later id sorts after an earlier one, so new rows append to the id index."""
+    made = [xapi.new_statement_id() for _ in range(200)]
+    assert len(set(made)) == 200
+    for one in made:
+        parsed = uuid.UUID(one)
+        assert str(parsed) == one and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    first = xapi.new_statement_id()
+    time.sleep(0.002)
+    assert xapi.new_statement_id() > first
+    assert abs(int(first[:8] + first[9:13], 16) / 1000 - time.time()) < 5  # its first 48 bits: Unix milliseconds
