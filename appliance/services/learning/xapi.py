@@ -107,7 +107,7 @@ def new_statement_id() -> str:
     """A time-ordered UUID (version 7, RFC 9562: 48 bits of Unix milliseconds, then 74 random bits) for a new
     statement. The id is the key of `learning_records`: random (version 4) ids put each new row on a random page of
     that index, so a batch of 30 "opened" statements rewrote ~30 pages of it on the SD card; ids that grow with time
-    append to its last page (docs/learning-space.md, "What a class writes"). Any UUID is a valid xAPI id."""
+    append to its last page (docs/learning-space.md, "Where the window is kept"). Any UUID is a valid xAPI id."""
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big") & ((1 << 80) - 1)
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant

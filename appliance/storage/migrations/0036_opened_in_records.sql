@@ -1,5 +1,5 @@
--- "Opened" is decided from the learning records themselves (issue 19, the SD card; docs/learning-space.md "What a
--- class writes"). A student's "opened" statement carries `opened_key`, a 63-bit number made from its activity IRI
+-- "Opened" is decided from the learning records themselves (issue 19, the SD card; docs/learning-space.md "Where
+-- the window is kept"). A student's "opened" statement carries `opened_key`, a 63-bit number made from its activity IRI
 -- (storage/learning_records.py, `opened_key`; NULL for every other statement), and learning_records_account now
 -- carries that column too: whether the student opened it within the window is read from their last half hour of
 -- index entries, no row. The `record_opens` table (0014) kept one more row per student and activity, keyed so

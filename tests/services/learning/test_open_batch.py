@@ -129,7 +129,7 @@ def test_open_batch_a_failed_write_keeps_them_for_the_next_try(class_kit, caplog
 
 
 def test_open_batch_of_a_class_rewrites_few_pages_of_a_full_table(kit):
-    """The SD card's share of a class's reading (docs/learning-space.md, "What a class writes"): with 4,000 opens
+    """The SD card's share of a class's reading (docs/learning-space.md, "Where the window is kept"): with 4,000 opens
     already stored, a batch of 30 opens by 30 pupils appends to the table and to the indexes keyed by time (the
     time-ordered statement ids, `created_at`) and touches about one page per pupil of the account index only: 53
     pages here. Random statement ids and the `record_opens` table (before migration 0036) made it 125."""
