@@ -254,9 +254,9 @@ partitions() {
     mkdir -p "$WORK/data"
     # The data partition is made small and grown to fill the card at first boot, keeping what mke2fs chose for
     # its size: for 256 MiB an inode per 4 KiB, i.e. 1.9 GiB of inode tables on a 32 GB card, all written when
-    # first boot grew it. An inode per 64 KiB (books are large; a photo is ~230 KB): 120 MiB of inode tables on
-    # 32 GB, 491,520 files. 1 KiB blocks as mke2fs chose: 4 KiB blocks wrote ~25 % more in the class-load run
-    # (the journal's metadata blocks; docs/image.md, "The SD card").
+    # first boot grew it. An inode per 64 KiB (books are large; a photo is ~230 KB): 128 MiB of inode tables and
+    # 524,288 files on 32 GiB. 1 KiB blocks as mke2fs chose: 4 KiB blocks wrote ~25 % more in the class-load run
+    # (the journal's metadata blocks; docs/image.md, "The second cut").
     mke2fs -F -q -t ext4 -b 1024 -i 65536 -L tpkit-data -E "root_owner=$tpkit_ids" -d "$WORK/data" \
         "$WORK/data.ext4" "${DATA_MIB}M"
     data_inodes=$(dumpe2fs -h "$WORK/data.ext4" 2>/dev/null | sed -n 's/^Inode count: *//p')

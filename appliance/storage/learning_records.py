@@ -39,7 +39,7 @@ class LearningRecords:
     def opened_within(self, account_id: int, activity: str, now: float, window_s: float) -> bool:
         """Whether this account has an "opened" statement of `activity` made within `window_s` before `now` (Unix
         time). A read: a repeated open costs no write transaction."""
-        return _opened_within(self.db.read(), account_id, activity, now, window_s)
+        return _opened_within(self.db.read(), account_id, opened_key(activity), now, window_s)
 
     def add_open(self, statement: dict[str, Any], account_id: int, activity: str, now: float, window_s: float) -> bool:
         """Store an "opened" statement unless `opened_within` (decided again inside the write transaction, so two
@@ -56,7 +56,8 @@ class LearningRecords:
             for statement, account_id, activity, now in opens:
                 if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
                     continue  # removed since it opened the article (a batch waits): nothing of theirs is kept
-                if _opened_within(conn, account_id, activity, now, window_s):
+                key = opened_key(activity)
+                if _opened_within(conn, account_id, key, now, window_s):
                     continue
                 conn.execute(
                     "INSERT INTO learning_records (id, account_id, statement, created_at, opened_key) "
@@ -66,7 +67,7 @@ class LearningRecords:
                         account_id,
                         strict_json.dumps(statement, ensure_ascii=False),
                         statement["timestamp"],
-                        opened_key(activity),
+                        key,
                     ),
                 )
                 stored += 1
@@ -122,9 +123,9 @@ class LearningRecords:
         )
 
 
-def _opened_within(conn: sqlite3.Connection, account_id: int, activity: str, now: float, window_s: float) -> bool:
-    """Through learning_records_account: the account's statements of the window, then their activity."""
-    window = (account_id, _timestamp(now - window_s), _timestamp(now), opened_key(activity))
+def _opened_within(conn: sqlite3.Connection, account_id: int, key: int, now: float, window_s: float) -> bool:
+    """Through learning_records_account: the account's statements of the window, then their `opened_key`."""
+    window = (account_id, _timestamp(now - window_s), _timestamp(now), key)
     return conn.execute(OPENED_WITHIN, window).fetchone() is not None
 
 
